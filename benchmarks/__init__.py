@@ -1,0 +1,13 @@
+"""Benchmarks for the bars of the performance spec, P1-P9.
+
+Every benchmark measures the code under test *and* its baseline in the same run (the machine is
+shared and noisy, so only ratios are compared with the bars) and reports the median, min and max
+over several runs after a warm-up. ``make bench`` runs them all; ``make bench ONLY=P4`` one.
+"""
+
+from __future__ import annotations
+
+#: Benchmark id -> module (inside this package) that provides ``run() -> list[Result]``.
+REGISTRY: dict[str, str] = {
+    "P4": "benchmarks.p4_startup",
+}

@@ -1,0 +1,123 @@
+"""The ``fieldscreen`` command: the desktop app, and the headless commands of ``docs/cli.md``.
+
+No Qt is imported here; the GUI is imported only when it is launched (``fieldscreen`` with no
+subcommand) or rendered by ``--self-test``. Subcommands live in their own packages and are
+imported only when used, so ``fieldscreen --version`` stays instant.
+
+A subcommand module provides ``add_arguments(parser)`` and ``run(args) -> int``. Failures the
+user can act on are :class:`~fieldscreen.errors.KnownError` and print one line; anything else is
+a bug and prints one line pointing at ``--debug`` (which shows the traceback).
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import os
+import sys
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from fieldscreen import FORM_PACK_VERSION, PROTOCOL_VERSION, __version__
+from fieldscreen.errors import BugError, KnownError, render
+
+__all__ = ["COMMANDS", "Command", "main"]
+
+
+@dataclass(frozen=True, slots=True)
+class Command:
+    """A subcommand: the module that implements it and a one-line help."""
+
+    module: str
+    help: str
+
+
+#: Subcommand name -> implementation. Keep in step with ``docs/cli.md`` (a test checks it).
+COMMANDS: dict[str, Command] = {}
+
+
+def _version_text() -> str:
+    return f"fieldscreen {__version__} (forms {FORM_PACK_VERSION}, protocol v{PROTOCOL_VERSION})"
+
+
+def build_parser(command: str | None = None) -> argparse.ArgumentParser:
+    """The argument parser; only ``command``'s module is imported to add its arguments."""
+    parser = argparse.ArgumentParser(
+        prog="fieldscreen",
+        description="Protection screening of migrant children, offline and encrypted.",
+    )
+    parser.add_argument("--version", action="version", version=_version_text())
+    parser.add_argument(
+        "--profile", metavar="DIR", help="keep all data under DIR instead of the user folder"
+    )
+    parser.add_argument("--lang", choices=("en", "es"), help="language of the app and messages")
+    parser.add_argument("--debug", action="store_true", help="show tracebacks on errors")
+    parser.add_argument(
+        "--self-test",
+        action="store_true",
+        help="check this installation headlessly (temporary vault, forms, sealing) and exit",
+    )
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    for name, spec in COMMANDS.items():
+        sub_parser = sub.add_parser(name, help=spec.help, description=spec.help)
+        if name == command:
+            module = importlib.import_module(spec.module)
+            module.add_arguments(sub_parser)
+            sub_parser.set_defaults(_run=module.run)
+    return parser
+
+
+def _requested_command(argv: Sequence[str]) -> str | None:
+    return next((arg for arg in argv if arg in COMMANDS), None)
+
+
+def _has_display() -> bool:
+    if os.environ.get("QT_QPA_PLATFORM", "").split(":")[0] in {"offscreen", "minimal", "vnc"}:
+        return True
+    if sys.platform in {"win32", "darwin"}:
+        return True
+    return bool(os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY"))
+
+
+def _language(args: argparse.Namespace) -> str:
+    if args.lang:
+        return str(args.lang)
+    env = os.environ.get("LANG", "")
+    return "es" if env.startswith("es") else "en"
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    parser = build_parser(_requested_command(argv))
+    args = parser.parse_args(argv)
+    lang = _language(args)
+    try:
+        if args.self_test:
+            from fieldscreen.selftest import run_self_test
+
+            return run_self_test(lang=lang)
+        if args.command:
+            return int(args._run(args))
+        if not _has_display():
+            print(render("no-display", lang), file=sys.stderr)
+            return 2
+        from fieldscreen.app import run_gui
+
+        return run_gui(profile=args.profile, lang=args.lang)
+    except KnownError as error:
+        if args.debug:
+            raise
+        print(f"fieldscreen: {error.message(lang)}", file=sys.stderr)
+        return error.exit_code
+    except KeyboardInterrupt:
+        return 130
+    except Exception as error:
+        if args.debug:
+            raise
+        kind = "bug" if isinstance(error, BugError) else "internal error"
+        print(
+            f"fieldscreen: {kind} ({type(error).__name__}). Run the command again with --debug "
+            "and send what it prints to your IT contact; it shows no case data.",
+            file=sys.stderr,
+        )
+        return 70

@@ -1,0 +1,138 @@
+"""The only place that computes where FieldScreen keeps its files.
+
+A *profile* is one folder tree holding everything a device writes: the vault, settings, logs,
+cache and the sync outbox. By default it follows the platform's conventions (through
+``platformdirs``); ``--profile DIR`` (or the ``FIELDSCREEN_PROFILE`` environment variable) puts
+all of it under ``DIR`` instead, which tests and coordinators with several laptops' data use.
+
+Resources (translations, icons, stylesheets, samples) are looked up in this order:
+
+1. a frozen build: ``<bundle>/fieldscreen/_resources`` inside PyInstaller's extraction folder;
+2. an installed wheel: ``fieldscreen/_resources`` (the build maps the top-level ``resources/``
+   folder there);
+3. a source checkout: the repository's top-level ``resources/`` folder.
+
+Every folder we create is 0700 and every file 0600 (see :func:`private_umask`).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import sys
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import platformdirs
+
+from fieldscreen.errors import KnownError
+
+__all__ = ["APP_NAME", "Paths", "ensure_private_dir", "private_umask", "resource_path"]
+
+APP_NAME = "FieldScreen"
+PROFILE_ENV = "FIELDSCREEN_PROFILE"
+
+_PACKAGE_DIR = Path(__file__).resolve().parent
+
+
+@dataclass(frozen=True, slots=True)
+class Paths:
+    """Folders of one profile. Build with :meth:`default` or :meth:`for_profile`."""
+
+    data: Path
+    config: Path
+    cache: Path
+    logs: Path
+
+    @classmethod
+    def default(cls) -> Paths:
+        """The user's platform folders, unless ``FIELDSCREEN_PROFILE`` names a profile."""
+        override = os.environ.get(PROFILE_ENV)
+        if override:
+            return cls.for_profile(Path(override))
+        return cls(
+            data=Path(platformdirs.user_data_dir(APP_NAME, appauthor=False)),
+            config=Path(platformdirs.user_config_dir(APP_NAME, appauthor=False)),
+            cache=Path(platformdirs.user_cache_dir(APP_NAME, appauthor=False)),
+            logs=Path(platformdirs.user_log_dir(APP_NAME, appauthor=False)),
+        )
+
+    @classmethod
+    def for_profile(cls, root: Path) -> Paths:
+        """Everything under one folder (``--profile DIR``)."""
+        root = root.expanduser().resolve()
+        return cls(
+            data=root / "data", config=root / "config", cache=root / "cache", logs=root / "logs"
+        )
+
+    @classmethod
+    def resolve(cls, profile: str | os.PathLike[str] | None) -> Paths:
+        return cls.for_profile(Path(profile)) if profile else cls.default()
+
+    @property
+    def vault_file(self) -> Path:
+        return self.data / "vault.sqlite3"
+
+    @property
+    def settings_file(self) -> Path:
+        return self.config / "settings.json"
+
+    @property
+    def roots(self) -> tuple[Path, ...]:
+        """Every folder of the profile (the canary scans walk these)."""
+        return (self.data, self.config, self.cache, self.logs)
+
+    def ensure(self) -> Paths:
+        """Create the profile's folders with private permissions; return self."""
+        for folder in self.roots:
+            ensure_private_dir(folder)
+        return self
+
+
+def ensure_private_dir(folder: Path) -> Path:
+    """Create ``folder`` (and parents) readable by the owner only."""
+    try:
+        with private_umask():
+            folder.mkdir(parents=True, exist_ok=True)
+        if os.name == "posix":
+            folder.chmod(0o700)
+    except PermissionError:
+        raise KnownError("profile-not-writable", path=str(folder)) from None
+    return folder
+
+
+@contextlib.contextmanager
+def private_umask() -> Iterator[None]:
+    """Create files 0600 and folders 0700 inside the block (a no-op where umask does not apply)."""
+    if os.name != "posix":
+        yield
+        return
+    previous = os.umask(0o077)
+    try:
+        yield
+    finally:
+        os.umask(previous)
+
+
+def _resource_roots() -> list[Path]:
+    roots: list[Path] = []
+    bundle = getattr(sys, "_MEIPASS", None)
+    if getattr(sys, "frozen", False) and bundle:
+        roots.append(Path(bundle) / "fieldscreen" / "_resources")
+    roots.append(_PACKAGE_DIR / "_resources")
+    roots.append(_PACKAGE_DIR.parent / "resources")
+    return roots
+
+
+def resource_path(*parts: str) -> Path:
+    """Path of a bundled resource, e.g. ``resource_path("translations", "fieldscreen_es.qm")``.
+
+    Raises:
+        KnownError: ``resource-missing`` when no root holds it (a damaged install).
+    """
+    for root in _resource_roots():
+        candidate = root.joinpath(*parts)
+        if candidate.exists():
+            return candidate
+    raise KnownError("resource-missing", name="/".join(parts))

@@ -1,0 +1,60 @@
+"""Strict test set-up shared by every test.
+
+* Qt runs offscreen; Qt warnings fail the test (``qt_log_level_fail`` in pyproject.toml) except
+  the one message the offscreen platform always logs when a window is shown.
+* Every folder the app could write to (home, XDG folders, temp, the profile) is redirected into
+  the session's temporary folder *before* any project module is imported, so no test touches the
+  real user's files.
+* Tests that use ``qtbot`` or live under ``tests/gui`` are marked ``gui`` automatically, so
+  ``pytest -m "not gui"`` is the fast loop.
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from pathlib import Path
+
+import pytest
+
+os.environ["QT_QPA_PLATFORM"] = "offscreen"
+os.environ.setdefault("QT_SCALE_FACTOR", "1")
+
+_SANDBOX = Path(tempfile.mkdtemp(prefix="fieldscreen-tests-"))
+for _name in ("HOME", "XDG_DATA_HOME", "XDG_CONFIG_HOME", "XDG_CACHE_HOME", "XDG_STATE_HOME"):
+    (_SANDBOX / _name.lower()).mkdir()
+    os.environ[_name] = str(_SANDBOX / _name.lower())
+os.environ["XDG_RUNTIME_DIR"] = str(_SANDBOX / "runtime")
+(_SANDBOX / "runtime").mkdir(mode=0o700)
+os.environ["FIELDSCREEN_PROFILE"] = str(_SANDBOX / "default-profile")
+os.environ.pop("FIELDSCREEN_QUIT_WHEN_IDLE", None)
+
+GUI_DIR = Path(__file__).parent / "gui"
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    for item in items:
+        fixtures = getattr(item, "fixturenames", ())
+        if "qtbot" in fixtures or "qapp" in fixtures or GUI_DIR in Path(str(item.path)).parents:
+            item.add_marker(pytest.mark.gui)
+
+
+@pytest.fixture
+def profile(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """A fresh, empty profile folder, also set as the default profile for code under test."""
+    root = tmp_path / "profile"
+    monkeypatch.setenv("FIELDSCREEN_PROFILE", str(root))
+    return root
+
+
+@pytest.fixture
+def paths(profile: Path):  # type: ignore[no-untyped-def]
+    from fieldscreen.paths import Paths
+
+    return Paths.for_profile(profile).ensure()
+
+
+@pytest.fixture(scope="session")
+def sandbox() -> Path:
+    """The session-wide folder that stands in for the user's home and temp folders."""
+    return _SANDBOX
