@@ -33,7 +33,11 @@ class Command:
 
 
 #: Subcommand name -> implementation. Keep in step with ``docs/cli.md`` (a test checks it).
-COMMANDS: dict[str, Command] = {}
+COMMANDS: dict[str, Command] = {
+    "forms": Command(
+        "fieldscreen.forms.cli", "validate, preview, run or convert XLSForms (form designers)"
+    ),
+}
 
 
 def _version_text() -> str:
