@@ -21,7 +21,8 @@ A scenario is a JSON file in ``tests/scenarios/<form_id>/``::
 
 Keys left out of ``expect`` are not checked. ``context`` keys fill the ``ctx_<key>`` hidden
 fields; ``case`` values fill ``from_case`` fields, as the app does from earlier forms of the case.
-For ``fieldscreen forms run`` both are merged into the answers file (hidden fields take answers).
+For ``fieldscreen forms run`` the case values join the answers file (hidden fields take answers)
+and the context goes on the command line as ``--context KEY=VALUE``.
 """
 
 from __future__ import annotations
@@ -66,11 +67,15 @@ class Scenario:
         return f"{self.form_id}/{self.path.stem}"
 
     def answers_file(self) -> dict[str, Any]:
-        """The answers as a designer writes them for ``fieldscreen forms run``."""
-        merged: dict[str, Any] = {f"ctx_{k}": v for k, v in self.context.items()}
-        merged.update(self.case)
-        merged.update(self.answers)
-        return merged
+        """The answers as a designer writes them for ``fieldscreen forms run``.
+
+        The case values go in as answers to their hidden ``from_case`` fields; the context goes
+        on the command line (``--context KEY=VALUE``), see :meth:`context_arguments`.
+        """
+        return {**self.case, **self.answers}
+
+    def context_arguments(self) -> list[str]:
+        return [arg for k, v in self.context.items() for arg in ("--context", f"{k}={v}")]
 
 
 def load(path: Path) -> Scenario:

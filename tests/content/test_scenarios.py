@@ -9,10 +9,12 @@ import os
 import subprocess
 import sys
 from collections import Counter
+from pathlib import Path
+from typing import Any
 
 import pytest
 
-from tests.content.scenarios import BUILTIN, FORM_IDS, ROOT, all_scenarios, compare
+from tests.content.scenarios import BUILTIN, FORM_IDS, ROOT, Scenario, all_scenarios, compare
 
 pytest.importorskip("fieldscreen.forms.session", reason="the form engine is not on this branch yet")
 from fieldscreen import forms
@@ -45,7 +47,7 @@ def test_there_are_enough_scenarios_and_every_rule_is_raised_by_one() -> None:
 
 @pytest.mark.parametrize("lang", LANGS)
 @pytest.mark.parametrize("scenario", SCENARIOS, ids=lambda s: s.id)
-def test_scenario(scenario, lang: str) -> None:  # type: ignore[no-untyped-def]
+def test_scenario(scenario: Scenario, lang: str) -> None:
     result = run(scenario, lang)
     problems = compare(scenario.expect, result)
     assert not problems, f"{scenario.id} ({scenario.description}) [{lang}]: {problems}"
@@ -61,45 +63,69 @@ def _cli_available() -> bool:
     return "forms" in COMMANDS
 
 
-@pytest.mark.skipif(
-    not _cli_available(), reason="`fieldscreen forms` is not registered on this branch"
-)
+def _argv(scenario: Scenario, answers: Path, lang: str) -> list[str]:
+    form = str(BUILTIN / f"{scenario.form_id}.md")
+    return [
+        "forms",
+        "run",
+        form,
+        "--answers",
+        str(answers),
+        "--lang",
+        lang,
+        *scenario.context_arguments(),
+        "--json",
+    ]
+
+
+def _check_run_output(scenario: Scenario, output: dict[str, Any]) -> None:
+    got = {
+        "tier": output["tier"],
+        "flags": output["flags"],
+        "concerns": output["concerns"],
+        "referrals": output["referrals"],
+        "opens": output["opens"],
+        "deadlines": [d["name"] for d in output["deadlines"]],
+    }
+    wanted = {k: v for k, v in scenario.expect.items() if k in got}
+    assert not compare(wanted, got), f"{scenario.id}: {compare(wanted, got)}"
+    assert all(m["text"].strip() for m in output["messages"])
+
+
+needs_cli = pytest.mark.skipif(not _cli_available(), reason="`fieldscreen forms` is not registered")
+
+
+@needs_cli
 @pytest.mark.parametrize("form_id", FORM_IDS)
-def test_scenarios_through_forms_run(form_id: str, tmp_path) -> None:  # type: ignore[no-untyped-def]
-    """The designer's path: ``fieldscreen forms run FORM --answers FILE --json`` per scenario."""
-    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+def test_scenarios_through_the_forms_run_command(
+    form_id: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Every scenario through ``fieldscreen forms run ... --json``, languages alternating."""
+    from fieldscreen.cli import main
+
     for index, scenario in enumerate(s for s in SCENARIOS if s.form_id == form_id):
         answers = tmp_path / f"{scenario.path.stem}.json"
         answers.write_text(json.dumps(scenario.answers_file()), encoding="utf-8")
-        lang = LANGS[index % 2]  # both languages, alternating
-        proc = subprocess.run(
-            [
-                sys.executable,
-                "-m",
-                "fieldscreen",
-                "forms",
-                "run",
-                str(BUILTIN / f"{form_id}.md"),
-                "--answers",
-                str(answers),
-                "--lang",
-                lang,
-                "--json",
-            ],
-            capture_output=True,
-            text=True,
-            env=env,
-            timeout=120,
-            check=False,
-        )
-        assert proc.returncode == 0, f"{scenario.id}: {proc.stderr}"
-        output = json.loads(proc.stdout)
-        got = {
-            "tier": output["tier"],
-            "flags": output["flags"],
-            "concerns": output["concerns"],
-            "opens": output.get("opens", []),
-            "deadlines": [d["name"] if isinstance(d, dict) else d for d in output["deadlines"]],
-        }
-        wanted = {k: v for k, v in scenario.expect.items() if k in got}
-        assert not compare(wanted, got), f"{scenario.id}: {compare(wanted, got)}"
+        code = main(_argv(scenario, answers, LANGS[index % 2]))
+        captured = capsys.readouterr()
+        assert code == 0, f"{scenario.id}: {captured.err}"
+        _check_run_output(scenario, json.loads(captured.out))
+
+
+@needs_cli
+@pytest.mark.parametrize("form_id", FORM_IDS)
+def test_a_scenario_through_a_separate_process(form_id: str, tmp_path: Path) -> None:
+    """As a designer's CI runs it: a fresh ``python -m fieldscreen`` process, in Spanish."""
+    scenario = max((s for s in SCENARIOS if s.form_id == form_id), key=lambda s: len(s.covers))
+    answers = tmp_path / "answers.json"
+    answers.write_text(json.dumps(scenario.answers_file()), encoding="utf-8")
+    proc = subprocess.run(
+        [sys.executable, "-m", "fieldscreen", *_argv(scenario, answers, "es")],
+        capture_output=True,
+        text=True,
+        env={**os.environ, "PYTHONPATH": str(ROOT)},
+        timeout=120,
+        check=False,
+    )
+    assert proc.returncode == 0, proc.stderr
+    _check_run_output(scenario, json.loads(proc.stdout))
