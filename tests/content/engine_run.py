@@ -26,11 +26,11 @@ def _rows(name: str) -> tuple[dict[str, str], ...]:
 def run(scenario: Scenario, lang: str) -> dict[str, Any]:
     """The scenario's result: tier, flags, concerns, referrals, deadlines, opens, messages."""
     from fieldscreen.forms import Session, combine_case
+    from fieldscreen.forms.cli import apply_answers
 
     form = _form(scenario.form_id)
     session = Session.start(form, lang=lang, context=scenario.context, case_values=scenario.case)
-    for name, value in scenario.answers.items():
-        session.set_answer(name, value)
+    apply_answers(session, scenario.answers)
     risk = session.risk(lang)
     consent = {
         **scenario.case,

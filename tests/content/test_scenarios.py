@@ -14,11 +14,10 @@ from typing import Any
 
 import pytest
 
-from tests.content.scenarios import BUILTIN, FORM_IDS, ROOT, Scenario, all_scenarios, compare
-
-pytest.importorskip("fieldscreen.forms.session", reason="the form engine is not on this branch yet")
 from fieldscreen import forms
+from fieldscreen.cli import COMMANDS, main
 from tests.content.engine_run import run
+from tests.content.scenarios import BUILTIN, FORM_IDS, ROOT, Scenario, all_scenarios, compare
 
 SCENARIOS = all_scenarios()
 LANGS = ("en", "es")
@@ -57,12 +56,6 @@ def test_scenario(scenario: Scenario, lang: str) -> None:
     assert all(label.strip() for label in result["deadline_labels"])
 
 
-def _cli_available() -> bool:
-    from fieldscreen.cli import COMMANDS
-
-    return "forms" in COMMANDS
-
-
 def _argv(scenario: Scenario, answers: Path, lang: str) -> list[str]:
     form = str(BUILTIN / f"{scenario.form_id}.md")
     return [
@@ -92,17 +85,15 @@ def _check_run_output(scenario: Scenario, output: dict[str, Any]) -> None:
     assert all(m["text"].strip() for m in output["messages"])
 
 
-needs_cli = pytest.mark.skipif(not _cli_available(), reason="`fieldscreen forms` is not registered")
+def test_the_forms_command_is_registered() -> None:
+    assert "forms" in COMMANDS
 
 
-@needs_cli
 @pytest.mark.parametrize("form_id", FORM_IDS)
 def test_scenarios_through_the_forms_run_command(
     form_id: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     """Every scenario through ``fieldscreen forms run ... --json``, languages alternating."""
-    from fieldscreen.cli import main
-
     for index, scenario in enumerate(s for s in SCENARIOS if s.form_id == form_id):
         answers = tmp_path / f"{scenario.path.stem}.json"
         answers.write_text(json.dumps(scenario.answers_file()), encoding="utf-8")
@@ -112,7 +103,6 @@ def test_scenarios_through_the_forms_run_command(
         _check_run_output(scenario, json.loads(captured.out))
 
 
-@needs_cli
 @pytest.mark.parametrize("form_id", FORM_IDS)
 def test_a_scenario_through_a_separate_process(form_id: str, tmp_path: Path) -> None:
     """As a designer's CI runs it: a fresh ``python -m fieldscreen`` process, in Spanish."""
