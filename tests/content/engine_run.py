@@ -51,6 +51,12 @@ def run(scenario: Scenario, lang: str) -> dict[str, Any]:
         "opens": list(risk.opens),
         "suggested": list(case.suggested),
         "needs_consent": list(case.needs_consent),
+        "constraint_errors": [
+            e.node.name for e in session.validate_for_finalise(lang) if e.kind == "constraint"
+        ],
+        "constraint_messages": [
+            e.message for e in session.validate_for_finalise(lang) if e.kind == "constraint"
+        ],
         "messages": [text for _, text in risk.messages],
         "deadline_labels": [d.label for d in risk.deadlines],
         "session": session,

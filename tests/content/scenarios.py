@@ -15,7 +15,8 @@ A scenario is a JSON file in ``tests/scenarios/<form_id>/``::
         "referrals": [...],                    # exactly, the service types the rules name
         "deadlines": [...],                    # exactly, the names due in this jurisdiction
         "suggested": [...],                    # referrals the case's consent allows (exactly)
-        "needs_consent": [...]                 # referrals waiting for consent (exactly)
+        "needs_consent": [...],                # referrals waiting for consent (exactly)
+        "constraint_errors": [...]             # fields whose answer breaks a constraint (exactly)
       }
     }
 
@@ -46,6 +47,7 @@ EXPECT_KEYS = {
     "deadlines",
     "suggested",
     "needs_consent",
+    "constraint_errors",
 }
 
 

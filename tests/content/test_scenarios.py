@@ -54,6 +54,7 @@ def test_scenario(scenario: Scenario, lang: str) -> None:
     assert len(result["messages"]) == len(result["flags"]), "a raised rule has no message"
     assert all(text.strip() for text in result["messages"])
     assert all(label.strip() for label in result["deadline_labels"])
+    assert all(text.strip() for text in result["constraint_messages"])
 
 
 def _argv(scenario: Scenario, answers: Path, lang: str) -> list[str]:
@@ -79,6 +80,7 @@ def _check_run_output(scenario: Scenario, output: dict[str, Any]) -> None:
         "referrals": output["referrals"],
         "opens": output["opens"],
         "deadlines": [d["name"] for d in output["deadlines"]],
+        "constraint_errors": [e["field"] for e in output["errors"] if e["kind"] == "constraint"],
     }
     wanted = {k: v for k, v in scenario.expect.items() if k in got}
     assert not compare(wanted, got), f"{scenario.id}: {compare(wanted, got)}"
