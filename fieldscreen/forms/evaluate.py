@@ -454,7 +454,7 @@ def compile_expr(
     compile_ref: RefCompiler,
     *,
     compile_indexed: IndexedCompiler | None = None,
-    lists: frozenset[str] = frozenset(),
+    lists: frozenset[str] | None = None,
     choice_context: bool = False,
 ) -> Evaluator:
     """Compile ``expr`` into a closure over :class:`Ctx`.
@@ -470,7 +470,7 @@ class _Compiler:
         self,
         compile_ref: RefCompiler,
         compile_indexed: IndexedCompiler | None,
-        lists: frozenset[str],
+        lists: frozenset[str] | None,
         choice_context: bool,
     ) -> None:
         self.compile_ref = compile_ref
@@ -633,7 +633,7 @@ class _Compiler:
         if len(base.args) != 1 or not isinstance(base.args[0], String):
             raise FormError("instance() takes the name of a choice list in quotes")
         list_name = base.args[0].value
-        if self.lists and list_name not in self.lists:
+        if self.lists is not None and list_name not in self.lists:
             raise FormError(f"instance('{list_name}') names no choice list of this form")
         rest = [s for s in steps if s.name != "" or s.predicates]
         head_preds = steps[0].predicates if steps and steps[0].name == "" else ()
