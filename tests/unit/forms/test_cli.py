@@ -11,7 +11,7 @@ import pytest
 from fieldscreen.cli import main
 from fieldscreen.forms import FormError, load_form
 from fieldscreen.forms.convert import convert
-from fieldscreen.forms.loader import read_sheets
+from fieldscreen.forms.sheets import read_sheets
 
 FORM = dedent(
     """
