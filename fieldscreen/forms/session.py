@@ -26,6 +26,10 @@ __all__ = ["Changes", "FieldError", "Node", "Session"]
 
 STATE_FORMAT = 1
 DEFAULT_REQUIRED = {"en": "This answer is required.", "es": "Esta respuesta es obligatoria."}
+NOT_OFFERED = {
+    "en": "This option is no longer offered after an earlier answer changed; choose again.",
+    "es": "Esta opción ya no se ofrece porque cambió una respuesta anterior; elija de nuevo.",
+}
 DEFAULT_CONSTRAINT = {"en": "This answer is not valid.", "es": "Esta respuesta no es válida."}
 
 
@@ -153,9 +157,9 @@ class Session(Runtime):
     def _check_instance(self, node: Node) -> Field:
         f = self.form.fields.get(node.name)
         if f is None:
-            raise AnswerError(node.name, "the name of a field of this form")
+            raise AnswerError(node.name, "field")
         if len(node.at) != len(f.repeats) or node.at not in self.instances(node.name, node.at[:0]):
-            raise AnswerError(str(node), "an existing repeat instance")
+            raise AnswerError(str(node), "instance")
         return f
 
     def set_answer(self, path: PathLike, value: Any) -> Changes:
@@ -163,7 +167,7 @@ class Session(Runtime):
         node = as_node(path)
         f = self._check_instance(node)
         if not (f.is_input or f.kind == "hidden"):
-            raise AnswerError(node.name, "left alone: it is computed by the form")
+            raise AnswerError(node.name, "computed")
         tier = self.computed_tier()
         changes = Changes(tier_before=tier)
         self._now = self._clock()
@@ -175,17 +179,17 @@ class Session(Runtime):
         """Add an instance to repeat ``name`` (under ``prefix`` when nested); returns its index."""
         f = self.form.fields.get(name)
         if f is None or f.kind != "repeat":
-            raise AnswerError(name, "the name of a repeat")
+            raise AnswerError(name, "repeat")
         if f.repeat_count:
-            raise AnswerError(name, "changed through its count question")
+            raise AnswerError(name, "counted")
         key = (name, prefix)
         if key not in self.counts and prefix not in self._enumerate(f.repeats, ()):
-            raise AnswerError(name, "an existing repeat instance")
+            raise AnswerError(name, "instance")
         changes = Changes(tier_before=self.computed_tier())
         before = [dict(v) for v in self.values]
         position = self.counts.get(key, 0)
         if position >= MAX_REPEATS:
-            raise AnswerError(name, f"at most {MAX_REPEATS} entries")
+            raise AnswerError(name, "too_many")
         self.counts[key] = position + 1
         self._new_instance(name, (*prefix, position))
         changes.evaluated += self._recompute_all()
@@ -198,11 +202,11 @@ class Session(Runtime):
         """Remove the repeat instance ``index`` (its full index); later ones move up."""
         f = self.form.fields.get(name)
         if f is None or f.kind != "repeat" or f.repeat_count:
-            raise AnswerError(name, "the name of a repeat without a count")
+            raise AnswerError(name, "repeat")
         prefix, position = index[:-1], index[-1]
         count = self.counts.get((name, prefix), 0)
         if not 0 <= position < count:
-            raise AnswerError(name, "an existing repeat instance")
+            raise AnswerError(name, "instance")
         changes = Changes(tier_before=self.computed_tier())
         before = [dict(v) for v in self.values]
         depth = len(prefix)
@@ -328,6 +332,11 @@ class Session(Runtime):
                 message = f.required_message.get(lang) or DEFAULT_REQUIRED.get(lang, "")
                 return [FieldError(node, "required", message or DEFAULT_REQUIRED["en"])]
             return []
+        if f.choice_filter and f.kind.startswith("select"):
+            offered = {c.name for c in self.choices(node)}
+            chosen = value if isinstance(value, tuple) else (value,)
+            if any(item not in offered for item in chosen):
+                return [FieldError(node, "constraint", NOT_OFFERED.get(lang, NOT_OFFERED["en"]))]
         con = self.program.fields[node.name].get("con")
         if con is not None and not self.values[con].get(node.at, True):
             message = f.constraint_message.get(lang) or DEFAULT_CONSTRAINT.get(lang, "")
@@ -419,11 +428,12 @@ class Session(Runtime):
     def override_tier(self, tier: str, reason: str, supervisor: str) -> Override:
         """Set the tier by hand; needs a reason and the supervisor who signed it off."""
         if tier not in TIERS:
-            raise OverrideError("a tier from T0 to T4")
+            raise OverrideError("tier")
         if not reason.strip():
-            raise OverrideError("a reason")
-        if not supervisor.strip():
-            raise OverrideError("a supervisor's sign-off")
+            raise OverrideError("reason")
+        staff = str(self.context.get("staff", "") or "").strip()
+        if not supervisor.strip() or (staff and supervisor.strip() == staff):
+            raise OverrideError("supervisor")
         self.override = Override(tier, self.computed_tier(), reason.strip(), supervisor.strip())
         return self.override
 

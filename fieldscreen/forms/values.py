@@ -35,7 +35,7 @@ def coerce(field: Field, value: Any) -> Any:
         return text if text != "" else None
     if kind == "integer":
         if isinstance(value, bool):
-            raise AnswerError(field.name, "a whole number")
+            raise AnswerError(field.name, "integer")
         if isinstance(value, int):
             return value
         if isinstance(value, float) and value.is_integer():
@@ -43,16 +43,16 @@ def coerce(field: Field, value: Any) -> Any:
         try:
             return int(str(value).strip())
         except ValueError:
-            raise AnswerError(field.name, "a whole number") from None
+            raise AnswerError(field.name, "integer") from None
     if kind == "decimal":
         if isinstance(value, bool):
-            raise AnswerError(field.name, "a number")
+            raise AnswerError(field.name, "decimal")
         try:
             number = float(value)
         except (TypeError, ValueError):
-            raise AnswerError(field.name, "a number") from None
+            raise AnswerError(field.name, "decimal") from None
         if math.isnan(number) or math.isinf(number):
-            raise AnswerError(field.name, "a number")
+            raise AnswerError(field.name, "decimal")
         return number
     if kind == "date":
         if isinstance(value, datetime):
@@ -62,31 +62,31 @@ def coerce(field: Field, value: Any) -> Any:
         try:
             return date.fromisoformat(str(value).strip()[:10])
         except ValueError:
-            raise AnswerError(field.name, "a date as YYYY-MM-DD") from None
+            raise AnswerError(field.name, "date") from None
     if kind == "datetime":
         if isinstance(value, datetime):
             return value
         try:
             return datetime.fromisoformat(str(value).strip())
         except ValueError:
-            raise AnswerError(field.name, "a date and time as YYYY-MM-DDTHH:MM") from None
+            raise AnswerError(field.name, "datetime") from None
     if kind == "time":
         if isinstance(value, time):
             return value
         try:
             return time.fromisoformat(str(value).strip())
         except ValueError:
-            raise AnswerError(field.name, "a time as HH:MM") from None
+            raise AnswerError(field.name, "time") from None
     if kind == "select_one":
         name = str(value).strip()
         if field.choices and name not in {c.name for c in field.choices}:
-            raise AnswerError(field.name, "one of the options of the list")
+            raise AnswerError(field.name, "choice")
         return name
     if kind == "select_multiple":
         items = value.split() if isinstance(value, str) else [str(v) for v in value]
         known = [c.name for c in field.choices]
         if known and any(item not in known for item in items):
-            raise AnswerError(field.name, "options of the list")
+            raise AnswerError(field.name, "choices")
         if not known:
             return tuple(dict.fromkeys(items)) or None
         chosen = set(items)
@@ -96,8 +96,8 @@ def coerce(field: Field, value: Any) -> Any:
             return "OK"
         if value is False or str(value).strip().upper() in {"FALSE", "NO"}:
             return None
-        raise AnswerError(field.name, "OK or empty")
-    raise AnswerError(field.name, "left alone: it takes no answer")
+        raise AnswerError(field.name, "acknowledge")
+    raise AnswerError(field.name, "computed")
 
 
 def to_json(value: Any) -> Any:

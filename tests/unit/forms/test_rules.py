@@ -139,3 +139,13 @@ def test_case_combines_forms_filters_referrals_by_consent_and_plans_follow_up() 
     assert [d.name for d in case.deadlines] == ["hotline_now", "tvpa_24"]
     assert case.follow_up.every_days == 1 and case.follow_up.times is None
     assert len(case.follow_up.dates) == 4
+
+
+def test_the_screener_cannot_sign_off_their_own_override() -> None:
+    s = session(SCREEN, context={"staff": "A. Pérez"})
+    with pytest.raises(OverrideError) as caught:
+        s.override_tier("T3", "Reviewed", "A. Pérez")
+    assert "supervisor" in str(caught.value)
+    assert "supervisor" in caught.value.message("es")
+    s.override_tier("T3", "Reviewed", "M. Ruiz")
+    assert s.risk().tier == "T3"
