@@ -18,7 +18,7 @@ SIZE_BAR_MB = 150.0
 
 
 def _frozen_dir() -> Path:
-    name = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["name"]
+    name: str = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["name"]
     return ROOT / "dist" / name
 
 
