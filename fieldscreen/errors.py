@@ -120,6 +120,52 @@ CATALOGUE: Mapping[str, Message] = {
         en="There is no report dimension called {name!r}. Use one of: {known}.",
         es="No existe la dimensión de informe {name!r}. Use una de: {known}.",
     ),
+    # ---- crypto (fieldscreen.crypto)
+    "crypto-decrypt-failed": Message(
+        en=(
+            "The data could not be opened: the key or passphrase is wrong, or the data was "
+            "changed or damaged. Nothing was changed; check the passphrase or key and try again."
+        ),
+        es=(
+            "No se pudieron abrir los datos: la clave o la frase de acceso no es correcta, o los "
+            "datos se alteraron o dañaron. No se cambió nada; revise la frase o la clave y vuelva "
+            "a intentarlo."
+        ),
+    ),
+    "crypto-bad-key": Message(
+        en="A key has the wrong size or form, so nothing was encrypted. Check the key file.",
+        es="Una clave tiene un tamaño o formato incorrecto; no se cifró nada. Revise el archivo.",
+    ),
+    "crypto-kdf-unavailable": Message(
+        en=(
+            "This installation cannot derive keys with Argon2id, so no vault is created or "
+            "opened. Install the FieldScreen build from your organisation."
+        ),
+        es=(
+            "Esta instalación no puede derivar claves con Argon2id, así que no se crea ni se "
+            "abre ninguna bóveda. Instale la versión de FieldScreen de su organización."
+        ),
+    ),
+    "crypto-kdf-too-weak": Message(
+        en=(
+            "The key-derivation settings are below the safe minimum (64 MiB, 3 passes), so "
+            "they were refused. Use the default settings."
+        ),
+        es=(
+            "Los ajustes de derivación de claves están por debajo del mínimo seguro (64 MiB, "
+            "3 pasadas) y se rechazaron. Use los ajustes predeterminados."
+        ),
+    ),
+    "crypto-kdf-params-invalid": Message(
+        en="The stored key-derivation settings are damaged. Restore the file from a backup.",
+        es="Los ajustes de derivación de claves guardados están dañados. Restaure una copia.",
+    ),
+    "crypto-protected-key-invalid": Message(
+        en="The protected key file is not in a form FieldScreen knows. Check you chose the "
+        "right file.",
+        es="El archivo de clave protegida no tiene un formato que FieldScreen conozca. "
+        "Compruebe que eligió el archivo correcto.",
+    ),
     "self-test-failed": Message(
         en="The self-test failed at step {step!r}: {detail}",
         es="La autoprueba falló en el paso {step!r}: {detail}",
