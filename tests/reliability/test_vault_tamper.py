@@ -80,7 +80,7 @@ def _build(folder: Path) -> tuple[Vault, dict[str, Any], dict[str, list[dict[str
 
 
 def _rows(conn: Any, table: str) -> list[dict[str, Any]]:
-    cursor = conn.execute(f"SELECT * FROM {table}")  # noqa: S608 -- fixed table names
+    cursor = conn.execute(f"SELECT * FROM {table}")
     names = [c[0] for c in cursor.description]
     return [dict(zip(names, r, strict=True)) for r in cursor.fetchall()]
 
@@ -99,7 +99,7 @@ def _mutate(
     def put(target_id: str, **values: Any) -> None:
         sets = ", ".join(f"{k} = ?" for k in values)
         conn.execute(
-            f"UPDATE {table} SET {sets} WHERE {key} = ?",  # noqa: S608 -- fixed names
+            f"UPDATE {table} SET {sets} WHERE {key} = ?",
             (*values.values(), target_id),
         )
 
@@ -142,19 +142,18 @@ def _mutate(
                 (old["ciphertext"], old["wrapped_key"], old["version"], old["status"], record_id),
             )
         return record_id
-    else:  # plain_column
-        if table == "case_cards":
-            put(row_id, version=row["version"] + rng.choice([-1, 1]))
-        else:
-            column, value = rng.choice(
-                [
-                    ("version", row["version"] + rng.choice([-1, 1, 7])),
-                    ("status", "finalised" if row["status"] == "draft" else "draft"),
-                    ("form_version", "2"),
-                    ("form_id", "other-form"),
-                ]
-            )
-            put(row_id, **{column: value})
+    elif table == "case_cards":
+        put(row_id, version=row["version"] + rng.choice([-1, 1]))
+    else:
+        column, value = rng.choice(
+            [
+                ("version", row["version"] + rng.choice([-1, 1, 7])),
+                ("status", "finalised" if row["status"] == "draft" else "draft"),
+                ("form_version", "2"),
+                ("form_id", "other-form"),
+            ]
+        )
+        put(row_id, **{column: value})
     return str(row_id)
 
 
