@@ -66,6 +66,7 @@ class FormError(KnownError):
 
 #: What an answer must be, by the ``expected`` key of :class:`AnswerError`: (English, Spanish).
 EXPECTED: dict[str, tuple[str, str]] = {
+    "text": ("text", "un texto"),
     "integer": ("a whole number", "un número entero"),
     "decimal": ("a number", "un número"),
     "date": ("a date as YYYY-MM-DD", "una fecha como AAAA-MM-DD"),

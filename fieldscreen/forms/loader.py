@@ -132,7 +132,7 @@ class _Loader:
         from pyxform.xls2json import workbook_to_json
         from pyxform.xls2json_backends import get_xlsform
 
-        sheets = read_sheets(self.path)
+        sheets = read_sheets(self.path, self.file)
         lower = {name.lower(): rows for name, rows in sheets.items()}
         if "survey" not in lower:
             raise self.error("the form has no 'survey' sheet; add one", sheet="survey")

@@ -113,7 +113,7 @@ class Session(Runtime):
             override = state.get("override")
             if override:
                 session.override = Override(**override)
-        except (KeyError, TypeError, ValueError) as error:
+        except (KeyError, TypeError, ValueError, AnswerError) as error:
             raise KnownError(
                 "form-state-invalid", form_id=form.id, detail=type(error).__name__
             ) from None

@@ -42,7 +42,7 @@ def texts(value: Any, default: str) -> Texts:
 # ----------------------------------------------------------------------------- sheets
 
 
-def read_sheets(path: Path) -> dict[str, list[list[str | None]]]:
+def read_sheets(path: Path, shown: str = "") -> dict[str, list[list[str | None]]]:
     """Every sheet of an ``.xlsx`` or ``.md`` form as rows of cells (first row = header)."""
     import openpyxl
 
@@ -57,14 +57,14 @@ def read_sheets(path: Path) -> dict[str, list[list[str | None]]]:
         elif path.suffix.lower() in {".xlsx", ".xlsm"}:
             book = openpyxl.load_workbook(path, read_only=True, data_only=True)
         else:
-            raise FormError("only .xlsx and .md forms are supported", file=str(path))
+            raise FormError("only .xlsx and .md forms are supported", file=shown or str(path))
     except FormError:
         raise
     except Exception as error:
         raise FormError(
             f"the file cannot be read as a form ({type(error).__name__}); check that it is "
             "an .xlsx workbook or pyxform Markdown tables",
-            file=str(path),
+            file=shown or str(path),
         ) from None
     sheets: dict[str, list[list[str | None]]] = {}
     for sheet in book.worksheets:

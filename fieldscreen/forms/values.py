@@ -25,12 +25,16 @@ def coerce(field: Field, value: Any) -> Any:
     if kind in {"text", "hidden"}:
         if isinstance(value, bool):
             return "true" if value else "false"
-        if isinstance(value, float) and value.is_integer():
-            return str(int(value))
+        if isinstance(value, float):
+            if math.isnan(value) or math.isinf(value):
+                raise AnswerError(field.name, "text")
+            return str(int(value)) if value.is_integer() else repr(value)
         if isinstance(value, date | time):
             return value.isoformat()
-        if isinstance(value, list | tuple):
-            return " ".join(str(v) for v in value)
+        if isinstance(value, list | tuple) and all(isinstance(v, str) for v in value):
+            return " ".join(value) or None
+        if not isinstance(value, str | int):
+            raise AnswerError(field.name, "text")
         text = str(value)
         return text if text != "" else None
     if kind == "integer":
@@ -78,12 +82,21 @@ def coerce(field: Field, value: Any) -> Any:
         except ValueError:
             raise AnswerError(field.name, "time") from None
     if kind == "select_one":
+        if isinstance(value, bool) or not isinstance(value, str | int):
+            raise AnswerError(field.name, "choice")
         name = str(value).strip()
         if field.choices and name not in {c.name for c in field.choices}:
             raise AnswerError(field.name, "choice")
         return name
     if kind == "select_multiple":
-        items = value.split() if isinstance(value, str) else [str(v) for v in value]
+        if isinstance(value, str):
+            items = value.split()
+        elif isinstance(value, list | tuple | set | frozenset) and all(
+            isinstance(v, str) for v in value
+        ):
+            items = [v.strip() for v in value]
+        else:
+            raise AnswerError(field.name, "choices")
         known = [c.name for c in field.choices]
         if known and any(item not in known for item in items):
             raise AnswerError(field.name, "choices")
@@ -115,20 +128,17 @@ def encode(field: Field, value: Any) -> Any:
 
 
 def decode(field: Field, value: Any) -> Any:
-    """The inverse of :func:`encode`."""
+    """The inverse of :func:`encode`; a value that does not fit the field is an AnswerError."""
     if value is None:
         return None
-    if field.kind == "select_multiple":
-        return tuple(value)
-    if field.kind == "date":
-        return date.fromisoformat(value)
-    if field.kind == "datetime":
-        return datetime.fromisoformat(value)
-    if field.kind == "time":
-        return time.fromisoformat(value)
-    if field.kind == "decimal":
-        return float(value)
-    return value
+    if field.kind == "decimal" and isinstance(value, int) and not isinstance(value, bool):
+        value = float(value)
+    decoded = coerce(field, value)
+    if type(decoded) is not type(value) and not isinstance(value, list | str):
+        raise AnswerError(
+            field.name, field.kind if field.kind in {"integer", "decimal"} else "text"
+        )
+    return decoded
 
 
 def tag(value: Any) -> Any:
