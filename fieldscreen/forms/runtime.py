@@ -46,6 +46,7 @@ class Runtime:
         self.values: list[dict[tuple[int, ...], Any]] = [{} for _ in self.program.nodes]
         self.counts: dict[tuple[str, tuple[int, ...]], int] = {}
         self.override: Override | None = None
+        self.raised_at: dict[str, datetime] = {}
         self._now = self._clock()
         self._chains = {
             f.name: ((*f.repeats, f.name) if f.kind == "repeat" else f.repeats)

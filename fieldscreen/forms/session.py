@@ -11,7 +11,7 @@ the answer itself is kept, so that it comes back if the field becomes relevant a
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from fieldscreen.forms.changes import Changes, FieldError, Node, PathLike, as_node
@@ -68,6 +68,7 @@ class Session(Runtime):
         session._apply_literal_defaults(None)
         session._recompute_all()
         session._apply_expression_defaults(None)
+        session._stamp_raised()
         return session
 
     @classmethod
@@ -110,6 +111,8 @@ class Session(Runtime):
             once = {}
             for name, index, value in state.get("once", []):
                 once[(name, tuple(index))] = untag(value)
+            for name, moment in state.get("raised_at", {}).items():
+                session.raised_at[str(name)] = datetime.fromisoformat(moment)
             override = state.get("override")
             if override:
                 session.override = Override(**override)
@@ -122,6 +125,7 @@ class Session(Runtime):
             if node is not None:
                 session.values[node.id][index] = value
         session._recompute_all(keep_once=True)
+        session._stamp_raised()
         return session
 
     def to_state(self) -> dict[str, Any]:
@@ -150,6 +154,7 @@ class Session(Runtime):
             "counts": counts,
             "once": once,
             "override": self.override.to_json() if self.override else None,
+            "raised_at": {name: moment.isoformat() for name, moment in self.raised_at.items()},
         }
 
     # ------------------------------------------------------------------ changing answers
@@ -173,6 +178,7 @@ class Session(Runtime):
         self._now = self._clock()
         self._store(node, coerce(f, value), changes)
         changes.tier = self.computed_tier()
+        self._stamp_raised()
         return changes
 
     def add_repeat(self, name: str, prefix: tuple[int, ...] = ()) -> tuple[int, Changes]:
@@ -196,6 +202,7 @@ class Session(Runtime):
         self._apply_expression_defaults((name, (*prefix, position)))
         self._diff(before, changes)
         changes.tier = self.computed_tier()
+        self._stamp_raised()
         return position, changes
 
     def remove_repeat(self, name: str, index: tuple[int, ...]) -> Changes:
@@ -241,6 +248,7 @@ class Session(Runtime):
         changes.evaluated += self._recompute_all()
         self._diff(before, changes)
         changes.tier = self.computed_tier()
+        self._stamp_raised()
         return changes
 
     def reevaluate_all(self) -> int:
@@ -399,18 +407,21 @@ class Session(Runtime):
         raised = set(self.raised())
         rules = [r for r in self.form.rules if r.name in raised]
         computed = most_urgent(r.tier for r in rules if r.tier)
-        jurisdiction = str(self.context.get("jurisdiction", "") or "")
+        jurisdiction = self.jurisdiction()
         due: dict[str, DeadlineDue] = {}
         for rule in rules:
             for name in rule.deadlines:
-                for d in self.form.deadlines:
-                    if d.name != name or d.jurisdiction not in {"*", jurisdiction}:
-                        continue
-                    key = f"{d.name}:{d.jurisdiction}"
-                    prior = due.get(key)
+                entries = [d for d in self.form.deadlines if d.name == name]
+                exact = [d for d in entries if d.jurisdiction == jurisdiction and jurisdiction]
+                for d in exact or [d for d in entries if d.jurisdiction == "*"]:
+                    prior = due.get(d.name)
                     names = (*prior.rules, rule.name) if prior else (rule.name,)
-                    due[key] = DeadlineDue(
-                        d.name, d.jurisdiction, d.hours, d.label.get(lang), d.basis, names
+                    since = self.raised_at.get(rule.name)
+                    when = since + timedelta(hours=d.hours) if since else None
+                    if prior and prior.due and (when is None or prior.due < when):
+                        when = prior.due
+                    due[d.name] = DeadlineDue(
+                        d.name, d.jurisdiction, d.hours, d.label.get(lang), d.basis, names, when
                     )
         return Risk(
             form_id=self.form.id,
@@ -424,6 +435,22 @@ class Session(Runtime):
             messages=tuple((r.name, r.message.get(lang)) for r in rules if r.message.get(lang)),
             override=self.override,
         )
+
+    def jurisdiction(self) -> str:
+        """The jurisdiction of the deadlines: the context's, else the ``ctx_jurisdiction`` value."""
+        code = self.context.get("jurisdiction")
+        if not code and "ctx_jurisdiction" in self.form.fields:
+            code = self.value("ctx_jurisdiction")
+        return str(code or "").upper()
+
+    def _stamp_raised(self) -> None:
+        """Record when each rule was raised (for deadlines); forget rules no longer raised."""
+        now = self._now
+        raised = set(self.raised())
+        for name in raised - self.raised_at.keys():
+            self.raised_at[name] = now
+        for name in self.raised_at.keys() - raised:
+            del self.raised_at[name]
 
     def override_tier(self, tier: str, reason: str, supervisor: str) -> Override:
         """Set the tier by hand; needs a reason and the supervisor who signed it off."""
