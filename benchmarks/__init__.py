@@ -11,4 +11,5 @@ from __future__ import annotations
 REGISTRY: dict[str, str] = {
     "P3": "benchmarks.p3_forms",
     "P4": "benchmarks.p4_startup",
+    "P9": "benchmarks.p9_installer",
 }

@@ -37,6 +37,14 @@ COMMANDS: dict[str, Command] = {
     "forms": Command(
         "fieldscreen.forms.cli", "validate, preview, run or convert XLSForms (form designers)"
     ),
+    "status": Command(
+        "fieldscreen.vault.cli_status",
+        "counts of drafts, finalised, sealed, pending and delivered screenings",
+    ),
+    "travel-mode": Command(
+        "fieldscreen.vault.cli_travel", "seal every draft and purge every readable copy now"
+    ),
+    "wipe": Command("fieldscreen.vault.cli_wipe", "crypto-shred this profile (asks for --yes)"),
 }
 
 

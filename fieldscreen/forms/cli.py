@@ -19,10 +19,10 @@ from pathlib import Path
 from typing import Any
 
 from fieldscreen.errors import KnownError
-from fieldscreen.forms.errors import FormError
+from fieldscreen.forms.errors import AnswerError, FormError
 from fieldscreen.forms.loader import load_form
 from fieldscreen.forms.model import Field, Form
-from fieldscreen.forms.session import Node, Session
+from fieldscreen.forms.session import FieldError, Node, Session
 
 __all__ = ["add_arguments", "apply_answers", "preview_text", "run", "run_result"]
 
@@ -121,8 +121,11 @@ def _read_answers(path: str) -> dict[str, Any]:
     return data
 
 
-def apply_answers(session: Session, answers: Mapping[str, Any]) -> None:
-    """Give ``answers`` (``{"name": value}``, repeats as lists of objects) to ``session``."""
+def apply_answers(session: Session, answers: Mapping[str, Any]) -> list[FieldError]:
+    """Give ``answers`` (``{"name": value}``, repeats as lists of objects) to ``session``.
+
+    Returns a ``type`` error for each value that does not fit its field (the value is left out).
+    """
     form = session.form
     unknown = sorted(set(_names(answers)) - set(form.fields))
     if unknown:
@@ -130,7 +133,9 @@ def apply_answers(session: Session, answers: Mapping[str, Any]) -> None:
             f"the answers name {unknown[0]!r}, which is not a field of this form",
             file=form.source,
         )
-    _apply(session, form.top, answers, ())
+    problems: list[FieldError] = []
+    _apply(session, form.top, answers, (), problems)
+    return problems
 
 
 def _names(answers: Mapping[str, Any]) -> list[str]:
@@ -144,13 +149,17 @@ def _names(answers: Mapping[str, Any]) -> list[str]:
 
 
 def _apply(
-    session: Session, names: tuple[str, ...], answers: Mapping[str, Any], index: tuple[int, ...]
+    session: Session,
+    names: tuple[str, ...],
+    answers: Mapping[str, Any],
+    index: tuple[int, ...],
+    problems: list[FieldError],
 ) -> None:
     form = session.form
     for name in names:
         f: Field = form.fields[name]
         if f.kind == "group":
-            _apply(session, f.children, answers, index)
+            _apply(session, f.children, answers, index, problems)
         elif f.kind == "repeat":
             items = answers.get(name)
             if items is None:
@@ -164,24 +173,29 @@ def _apply(
                     raise FormError(
                         f"the answers hold more entries for {name!r} than its repeat_count gives"
                     )
-                _apply(session, f.children, item, (*index, position))
+                _apply(session, f.children, item, (*index, position), problems)
         elif name in answers:
             if not (f.is_input or f.kind == "hidden"):
                 raise FormError(
                     f"the answers give a value for {name!r}, which the form computes itself",
                     file=form.source,
                 )
-            session.set_answer(Node(name, index), answers[name])
+            try:
+                session.set_answer(Node(name, index), answers[name])
+            except AnswerError as error:
+                problems.append(FieldError(Node(name, index), "type", error.message(session.lang)))
 
 
-def run_result(session: Session) -> dict[str, Any]:
+def run_result(session: Session, problems: list[FieldError] | None = None) -> dict[str, Any]:
     """The JSON object ``forms run --json`` prints."""
     risk = session.risk()
+    errors = [e.to_json() for e in problems or []]
+    errors += [e.to_json() for e in session.validate_for_finalise()]
     return {
         "form": {"id": session.form.id, "version": session.form.version},
         "values": session.values_json(),
         "relevant": session.relevance_json(),
-        "errors": [e.to_json() for e in session.validate_for_finalise()],
+        "errors": errors,
         "flags": list(risk.flags),
         "concerns": list(risk.concerns),
         "tier": risk.tier,
@@ -212,8 +226,8 @@ def _run(args: argparse.Namespace) -> int:
         moment = moment if moment.tzinfo else moment.replace(tzinfo=UTC)
         clock = lambda: moment  # noqa: E731
     session = Session.start(form, args.form_lang, context, {}, clock=clock)
-    apply_answers(session, answers)
-    result = run_result(session)
+    problems = apply_answers(session, answers)
+    result = run_result(session, problems)
     if args.json:
         print(json.dumps(result, indent=2, ensure_ascii=False))
         return 0

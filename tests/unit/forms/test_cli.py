@@ -9,9 +9,9 @@ from textwrap import dedent
 import pytest
 
 from fieldscreen.cli import main
-from fieldscreen.forms import load_form
+from fieldscreen.forms import FormError, load_form
 from fieldscreen.forms.convert import convert
-from fieldscreen.forms.loader import read_sheets
+from fieldscreen.forms.sheets import read_sheets
 
 FORM = dedent(
     """
@@ -109,9 +109,10 @@ def test_run_reports_answer_problems_as_errors_and_bad_files_in_one_line(
     err = capsys.readouterr().err
     assert "cannot be read" in err
     assert len(err.strip().splitlines()) == 1
-    answers.write_text(json.dumps({"age": "old"}))
-    assert main(["forms", "run", str(form_file), "--answers", str(answers)]) == 1
-    assert "whole number" in capsys.readouterr().err
+    answers.write_text(json.dumps({"age": "old", "alone": "maybe"}))
+    assert main(["forms", "run", str(form_file), "--answers", str(answers), "--json"]) == 0
+    kinds = [(e["field"], e["kind"]) for e in json.loads(capsys.readouterr().out)["errors"]]
+    assert kinds == [("age", "type"), ("alone", "type")]
 
 
 def test_preview_shows_logic_and_rules_in_either_language(
@@ -169,3 +170,69 @@ def test_convert_refuses_other_file_types(
     source.write_text("x")
     assert main(["forms", "convert", str(source), str(tmp_path / "out.md")]) == 1
     assert "between .md and .xlsx" in capsys.readouterr().err
+
+
+def test_the_built_in_library_loads_what_ships(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from fieldscreen.forms import library
+
+    (tmp_path / "lists").mkdir()
+    (tmp_path / "fs_cli.md").write_text(FORM, encoding="utf-8")
+    (tmp_path / "lists" / "risk_tiers.csv").write_text(
+        "name,label::English (en),follow_up_every_days\nT0,Act now,1\n"
+    )
+    monkeypatch.setattr(library, "BUILTIN_DIR", tmp_path)
+    library.builtin_forms.cache_clear()
+    library.builtin_list.cache_clear()
+    try:
+        assert list(library.builtin_forms()) == ["fs_cli"]
+        assert library.builtin_form("fs_cli").version == "3"
+        assert library.builtin_list("risk_tiers")[0].extra["follow_up_every_days"] == "1"
+        with pytest.raises(FormError):
+            library.builtin_form("fs_nothing")
+        with pytest.raises(FormError):
+            library.builtin_list("nothing")
+        (tmp_path / "lists" / "service_types.csv").write_text(
+            "name,label::English (en),recipient\nlegal_aid,Legal aid,legal\n"
+        )
+        from fieldscreen.forms import Session
+
+        s = Session.start(library.builtin_form("fs_cli"), "en", {"jurisdiction": "US"})
+        s.set_answer("age", 10)
+        s.set_answer("alone", "yes")
+        case = library.combine_builtin([s.risk()], consent={"share_legal": "no"})
+        assert case.tier == "T0"
+        assert case.follow_up.every_days == 1
+    finally:
+        library.builtin_forms.cache_clear()
+        library.builtin_list.cache_clear()
+
+
+def test_validate_json_lists_every_file(
+    form_file: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    broken = tmp_path / "broken.md"
+    broken.write_text(
+        form_file.read_text().replace("| T0   |", "| T9   |").replace("| T0 |", "| T9 |"),
+        encoding="utf-8",
+    )
+    assert main(["forms", "validate", "--json", str(form_file), str(broken)]) == 1
+    results = json.loads(capsys.readouterr().out)
+    assert results[0] == {
+        "file": str(form_file),
+        "ok": True,
+        "id": "fs_cli",
+        "version": "3",
+        "fields": 6,
+        "rules": 1,
+    }
+    assert results[1]["ok"] is False
+    assert results[1]["error"].startswith(f"{broken}:rules:2:tier:")
+
+
+def test_forms_commands_have_help() -> None:
+    for action in ("validate", "preview", "run", "convert"):
+        with pytest.raises(SystemExit) as caught:
+            main(["forms", action, "--help"])
+        assert caught.value.code == 0
