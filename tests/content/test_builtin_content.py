@@ -241,3 +241,13 @@ def test_indigenous_languages_of_guatemala_honduras_and_mexico_are_listed() -> N
     assert {"cab", "miq", "pay", "jic", "yan"} <= groups["HN"]
     assert {"tzo", "tzh", "nah", "mix", "zap"} <= groups["MX"]
     assert "ppl" in groups["SV"]
+
+
+@pytest.mark.parametrize("form_id", FORM_IDS)
+def test_each_form_feeds_the_aggregate_record_with_site_and_age_band_only_from_low_fields(
+    form_id: str,
+) -> None:
+    marked = {r["aggregate"]: r for r in sheets(form_id)["survey"] if r.get("aggregate")}
+    assert {"site", "age_band"} <= set(marked)
+    assert set(marked) <= {"site", "age_band", "sex", "nationality"}
+    assert all(r["sensitivity"] == "low" for r in marked.values())
