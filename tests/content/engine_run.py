@@ -11,7 +11,8 @@ from tests.content.scenarios import BUILTIN, LISTS, Scenario
 
 
 @cache
-def _form(form_id: str) -> Any:
+def load_builtin(form_id: str) -> Any:
+    """A built-in form, loaded once per test run."""
     from fieldscreen.forms import load_form
 
     return load_form(BUILTIN / f"{form_id}.md")
@@ -28,7 +29,7 @@ def run(scenario: Scenario, lang: str) -> dict[str, Any]:
     from fieldscreen.forms import Session, combine_case
     from fieldscreen.forms.cli import apply_answers
 
-    form = _form(scenario.form_id)
+    form = load_builtin(scenario.form_id)
     session = Session.start(form, lang=lang, context=scenario.context, case_values=scenario.case)
     apply_answers(session, scenario.answers)
     risk = session.risk(lang)
