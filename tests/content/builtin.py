@@ -6,8 +6,7 @@ import csv
 from functools import cache
 from typing import Any
 
-from pyxform.xls2json_backends import _md_table_to_ss_structure
-
+from fieldscreen.forms.sheets import read_sheets
 from tests.content.scenarios import BUILTIN, LISTS
 
 EN, ES = "English (en)", "Español (es)"
@@ -17,9 +16,8 @@ STAFF_HINT = "Staff record"
 @cache
 def sheets(form_id: str) -> dict[str, list[dict[str, str]]]:
     """Each sheet of a built-in form as a list of row dicts (empty cells left out)."""
-    text = (BUILTIN / f"{form_id}.md").read_text(encoding="utf-8")
     result: dict[str, list[dict[str, str]]] = {}
-    for sheet, rows in _md_table_to_ss_structure(text).items():
+    for sheet, rows in read_sheets(BUILTIN / f"{form_id}.md").items():
         header, *body = rows
         result[sheet] = [
             {str(h): str(v) for h, v in zip(header, row, strict=False) if h and v not in (None, "")}
