@@ -9,7 +9,6 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
-from types import MappingProxyType
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
@@ -62,8 +61,6 @@ INPUT_KINDS = frozenset(
 #: Risk tiers, most urgent first.
 TIERS = ("T0", "T1", "T2", "T3", "T4")
 SENSITIVITIES = ("low", "sensitive", "identifying")
-
-_EMPTY: Mapping[str, str] = MappingProxyType({})
 
 
 class Texts(Mapping[str, str]):

@@ -129,7 +129,8 @@ class Runtime:
         result = node.evaluate(self._ctx(index))
         return result if aspect == "label" else bool(_truth(result))
 
-    def _recompute_all(self, keep_once: bool = False) -> int:
+    def _recompute_all(self) -> int:
+        """Evaluate every node of every instance in dependency order; ``once()`` keeps its value."""
         evaluated = 0
         nodes = self.program.nodes
         fresh: list[dict[tuple[int, ...], Any]] = [{} for _ in nodes]

@@ -124,7 +124,7 @@ class Session(Runtime):
             node = session.program.node(name, "val")
             if node is not None:
                 session.values[node.id][index] = value
-        session._recompute_all(keep_once=True)
+        session._recompute_all()
         session._stamp_raised()
         return session
 
