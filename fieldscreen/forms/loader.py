@@ -169,7 +169,7 @@ class _Loader:
         return Form(
             id=settings["form_id"],
             version=settings["version"],
-            title=texts(settings.get("form_title_texts") or settings["form_title"], default),
+            title=texts({default: settings["form_title"], **settings["form_title_texts"]}, default),
             default_language=default,
             languages=languages,
             fields=frozen_fields,
@@ -259,7 +259,8 @@ class _Loader:
             if not rows:
                 continue
             for column in rows[0]:
-                if column and "::" in column:
+                base = (column or "").split("::", 1)[0].strip()
+                if column and "::" in column and base in _TRANSLATED | {"message", "form_title"}:
                     code = language_code(column.split("::", 1)[1], default)
                     if code not in found:
                         found.append(code)
