@@ -47,6 +47,7 @@ class Runtime:
         self.counts: dict[tuple[str, tuple[int, ...]], int] = {}
         self.override: Override | None = None
         self.raised_at: dict[str, datetime] = {}
+        self._tier = "T4"
         self._now = self._clock()
         self._chains = {
             f.name: ((*f.repeats, f.name) if f.kind == "repeat" else f.repeats)
