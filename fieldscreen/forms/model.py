@@ -222,6 +222,8 @@ class Form:
     lists: Mapping[str, tuple[Mapping[str, str], ...]]
     source: str
     program: Program = field(repr=False)
+    #: pyxform's warnings about the form (it loads, but a designer may want to look).
+    warnings: tuple[str, ...] = ()
 
     def field(self, name: str) -> Field:
         return self.fields[name]

@@ -226,6 +226,7 @@ def test_validate_json_lists_every_file(
         "version": "3",
         "fields": 6,
         "rules": 1,
+        "warnings": [],
     }
     assert results[1]["ok"] is False
     assert results[1]["error"].startswith(f"{broken}:rules:2:tier:")

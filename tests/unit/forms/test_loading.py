@@ -516,3 +516,18 @@ def test_languages_come_from_translated_columns_only_and_titles_keep_every_langu
     assert dict(loaded.title) == {"en": "Title", "es": "Título"}
     assert loaded.field("b").label.get("es") == "B-es"
     assert loaded.field("b").label.get("fr") == "B"
+
+
+def test_a_misspelled_or_unsupported_sheet_is_refused() -> None:
+    md = """
+    | survey |
+    |        | type | name | label |
+    |        | text | a    | A     |
+    | rule |
+    |      | name | when     |
+    |      | R1   | ${a} = 1 |
+    """
+    with pytest.raises(FormError) as caught:
+        form(md)
+    assert str(caught.value).startswith("test.md:rule::")
+    assert "check the spelling" in str(caught.value)
