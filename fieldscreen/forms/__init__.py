@@ -18,7 +18,7 @@ Public API (stable; other packages import only these names)::
     Session.start(form, lang="en", context=None, case_values=None, clock=None) -> Session
     Session.restore(form, state, clock=None, migrate=None) -> Session  # FormVersionError
     session.to_state() -> dict                   # JSON-able; restore() round-trips exactly
-    session.set_answer(path, value) -> Changes   # path: "name" or Node(name, (i, ...))
+    session.set_answer(path, value) -> Changes   # path: "name", Node(name, (i, ...)) or a pair
     session.add_repeat(name, prefix=()) -> (index, Changes)
     session.remove_repeat(name, index) -> Changes
     session.value / answer / relevant / required / read_only / choices / label / hint (path)
