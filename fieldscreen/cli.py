@@ -34,9 +34,6 @@ class Command:
 
 #: Subcommand name -> implementation. Keep in step with ``docs/cli.md`` (a test checks it).
 COMMANDS: dict[str, Command] = {
-    "forms": Command(
-        "fieldscreen.forms.cli", "validate, preview, run or convert XLSForms (form designers)"
-    ),
     "status": Command(
         "fieldscreen.vault.cli_status",
         "counts of drafts, finalised, sealed, pending and delivered screenings",
@@ -45,6 +42,9 @@ COMMANDS: dict[str, Command] = {
         "fieldscreen.vault.cli_travel", "seal every draft and purge every readable copy now"
     ),
     "wipe": Command("fieldscreen.vault.cli_wipe", "crypto-shred this profile (asks for --yes)"),
+    "forms": Command(
+        "fieldscreen.forms.cli", "validate, preview, run or convert XLSForms (form designers)"
+    ),
 }
 
 

@@ -112,61 +112,6 @@ CATALOGUE: Mapping[str, Message] = {
         en="The passphrase file {path} cannot be read.",
         es="No se puede leer el archivo de frase de acceso {path}.",
     ),
-    "form-invalid": Message(
-        en="{location}: {detail}",
-        es="{location}: {detail} (corrija el formulario y vuelva a validarlo)",
-    ),
-    "form-file-unreadable": Message(
-        en="The form file {path} cannot be read ({detail}). Check the path and the file type "
-        "(.xlsx or .md).",
-        es="No se puede leer el archivo de formulario {path} ({detail}). Revise la ruta y el "
-        "tipo de archivo (.xlsx o .md).",
-    ),
-    "form-answer-invalid": Message(
-        en="The answer to {field!r} is not valid: it must be {expected}. Correct it and go on.",
-        es="La respuesta a {field!r} no es válida: debe ser {expected}. Corríjala y continúe.",
-    ),
-    "form-answers-unreadable": Message(
-        en="The answers file {path} cannot be read ({detail}). It must be a JSON object of "
-        "field name to value.",
-        es="No se puede leer el archivo de respuestas {path} ({detail}). Debe ser un objeto "
-        "JSON de nombre de campo a valor.",
-    ),
-    "form-version-mismatch": Message(
-        en=(
-            "This screening was started on version {saved} of form {form_id}, but version "
-            "{loaded} is installed. Resume it with version {saved}, or migrate it explicitly."
-        ),
-        es=(
-            "Esta evaluación se inició con la versión {saved} del formulario {form_id}, pero "
-            "está instalada la versión {loaded}. Continúela con la versión {saved} o mígrela "
-            "explícitamente."
-        ),
-    ),
-    "form-state-invalid": Message(
-        en="The saved answers of form {form_id} are damaged and cannot be resumed ({detail}).",
-        es="Las respuestas guardadas del formulario {form_id} están dañadas y no se pueden "
-        "retomar ({detail}).",
-    ),
-    "form-override-tier": Message(
-        en="Choose a risk tier from T0 (act now) to T4 (no current risk).",
-        es="Elija un nivel de riesgo de T0 (actuar ahora) a T4 (sin riesgo actual).",
-    ),
-    "form-override-reason": Message(
-        en="The risk tier can be changed only with a reason. Write the reason and try again.",
-        es="El nivel de riesgo solo se puede cambiar con un motivo. Escriba el motivo e "
-        "inténtelo de nuevo.",
-    ),
-    "form-override-supervisor": Message(
-        en=(
-            "The risk tier can be changed only with a supervisor's sign-off, and not by the "
-            "person who screened. Ask your supervisor to sign off."
-        ),
-        es=(
-            "El nivel de riesgo solo se puede cambiar con la aprobación de un supervisor, que no "
-            "sea quien hizo la evaluación. Pida la aprobación a su supervisor."
-        ),
-    ),
     "aggregate-invalid": Message(
         en="An aggregate record was refused: its field {field!r} is missing or not a plain code.",
         es="Se rechazó un registro agregado: su campo {field!r} falta o no es un código simple.",
@@ -394,6 +339,61 @@ CATALOGUE: Mapping[str, Message] = {
         es=(
             "Su organización desactivó el modo viaje en esta computadora. Consulte a su "
             "coordinación."
+        ),
+    ),
+    "form-invalid": Message(
+        en="{location}: {detail}",
+        es="{location}: {detail} (corrija el formulario y vuelva a validarlo)",
+    ),
+    "form-file-unreadable": Message(
+        en="The form file {path} cannot be read ({detail}). Check the path and the file type "
+        "(.xlsx or .md).",
+        es="No se puede leer el archivo de formulario {path} ({detail}). Revise la ruta y el "
+        "tipo de archivo (.xlsx o .md).",
+    ),
+    "form-answer-invalid": Message(
+        en="The answer to {field!r} is not valid: it must be {expected}. Correct it and go on.",
+        es="La respuesta a {field!r} no es válida: debe ser {expected}. Corríjala y continúe.",
+    ),
+    "form-answers-unreadable": Message(
+        en="The answers file {path} cannot be read ({detail}). It must be a JSON object of "
+        "field name to value.",
+        es="No se puede leer el archivo de respuestas {path} ({detail}). Debe ser un objeto "
+        "JSON de nombre de campo a valor.",
+    ),
+    "form-version-mismatch": Message(
+        en=(
+            "This screening was started on version {saved} of form {form_id}, but version "
+            "{loaded} is installed. Resume it with version {saved}, or migrate it explicitly."
+        ),
+        es=(
+            "Esta evaluación se inició con la versión {saved} del formulario {form_id}, pero "
+            "está instalada la versión {loaded}. Continúela con la versión {saved} o mígrela "
+            "explícitamente."
+        ),
+    ),
+    "form-state-invalid": Message(
+        en="The saved answers of form {form_id} are damaged and cannot be resumed ({detail}).",
+        es="Las respuestas guardadas del formulario {form_id} están dañadas y no se pueden "
+        "retomar ({detail}).",
+    ),
+    "form-override-tier": Message(
+        en="Choose a risk tier from T0 (act now) to T4 (no current risk).",
+        es="Elija un nivel de riesgo de T0 (actuar ahora) a T4 (sin riesgo actual).",
+    ),
+    "form-override-reason": Message(
+        en="The risk tier can be changed only with a reason. Write the reason and try again.",
+        es="El nivel de riesgo solo se puede cambiar con un motivo. Escriba el motivo e "
+        "inténtelo de nuevo.",
+    ),
+    "form-override-supervisor": Message(
+        en=(
+            "The risk tier can be changed only with a supervisor's sign-off, and not by the "
+            "person who screened. Ask your supervisor to sign off."
+        ),
+        es=(
+            "El nivel de riesgo solo se puede cambiar con la aprobación de un supervisor, que no "
+            "sea quien hizo la evaluación. Pida la aprobación a su supervisor."
         ),
     ),
     "self-test-failed": Message(

@@ -18,11 +18,17 @@ class Node(NamedTuple):
         return self.name + "".join(f"[{i}]" for i in self.at)
 
 
-PathLike = Node | str
+PathLike = Node | str | tuple[str, tuple[int, ...]]
 
 
 def as_node(path: PathLike) -> Node:
-    return Node(path) if isinstance(path, str) else path
+    """``"age"`` -> ``Node("age")``; a ``(name, index)`` pair -> ``Node(name, index)``."""
+    if isinstance(path, str):
+        return Node(path)
+    if isinstance(path, Node):
+        return path
+    name, index = path
+    return Node(str(name), tuple(int(i) for i in index))
 
 
 @dataclass(frozen=True, slots=True)

@@ -81,6 +81,7 @@ _PLAIN_COLUMNS = {
     "aggregate",
     "from_case",
 }
+_SHEETS = {"survey", "choices", "settings", "rules", "deadlines"}
 _SETTINGS = {"form_id", "version", "form_title", "default_language", "style", "instance_name"}
 _AGGREGATES = {"tier", "concern", "age_band", "sex", "nationality", "site", "week"}
 _RULE_COLUMNS = {"name", "when", "tier", "concerns", "referrals", "deadlines", "opens", "message"}
@@ -136,11 +137,18 @@ class _Loader:
         lower = {name.lower(): rows for name, rows in sheets.items()}
         if "survey" not in lower:
             raise self.error("the form has no 'survey' sheet; add one", sheet="survey")
+        for sheet in sheets:
+            if sheet.lower() not in _SHEETS:
+                raise self.error(
+                    f"the sheet {sheet!r} is not supported; the sheets are "
+                    f"{', '.join(sorted(_SHEETS))} (check the spelling)",
+                    sheet=sheet,
+                )
         self.check_survey_columns(lower["survey"])
         settings = self.settings(lower.get("settings", []))
+        warnings: list[str] = []
         try:
             workbook = get_xlsform(str(self.path))
-            warnings: list[str] = []
             data = workbook_to_json(
                 workbook,
                 form_name=settings["form_id"],
@@ -169,7 +177,7 @@ class _Loader:
         return Form(
             id=settings["form_id"],
             version=settings["version"],
-            title=texts(settings.get("form_title_texts") or settings["form_title"], default),
+            title=texts({default: settings["form_title"], **settings["form_title_texts"]}, default),
             default_language=default,
             languages=languages,
             fields=frozen_fields,
@@ -180,6 +188,7 @@ class _Loader:
             lists=MappingProxyType(lists),
             source=self.file,
             program=program,
+            warnings=tuple(" ".join(w.split()) for w in warnings),
         )
 
     def pyxform_error(self, message: str) -> FormError:
@@ -259,7 +268,8 @@ class _Loader:
             if not rows:
                 continue
             for column in rows[0]:
-                if column and "::" in column:
+                base = (column or "").split("::", 1)[0].strip()
+                if column and "::" in column and base in _TRANSLATED | {"message", "form_title"}:
                     code = language_code(column.split("::", 1)[1], default)
                     if code not in found:
                         found.append(code)

@@ -47,6 +47,7 @@ class Runtime:
         self.counts: dict[tuple[str, tuple[int, ...]], int] = {}
         self.override: Override | None = None
         self.raised_at: dict[str, datetime] = {}
+        self._tier = "T4"
         self._now = self._clock()
         self._chains = {
             f.name: ((*f.repeats, f.name) if f.kind == "repeat" else f.repeats)
@@ -129,7 +130,8 @@ class Runtime:
         result = node.evaluate(self._ctx(index))
         return result if aspect == "label" else bool(_truth(result))
 
-    def _recompute_all(self, keep_once: bool = False) -> int:
+    def _recompute_all(self) -> int:
+        """Evaluate every node of every instance in dependency order; ``once()`` keeps its value."""
         evaluated = 0
         nodes = self.program.nodes
         fresh: list[dict[tuple[int, ...], Any]] = [{} for _ in nodes]

@@ -124,7 +124,7 @@ class Session(Runtime):
             node = session.program.node(name, "val")
             if node is not None:
                 session.values[node.id][index] = value
-        session._recompute_all(keep_once=True)
+        session._recompute_all()
         session._stamp_raised()
         return session
 
@@ -173,12 +173,12 @@ class Session(Runtime):
         f = self._check_instance(node)
         if not (f.is_input or f.kind == "hidden"):
             raise AnswerError(node.name, "computed")
-        tier = self.computed_tier()
-        changes = Changes(tier_before=tier)
+        changes = Changes(tier_before=self._tier, tier=self._tier)
         self._now = self._clock()
         self._store(node, coerce(f, value), changes)
-        changes.tier = self.computed_tier()
-        self._stamp_raised()
+        if changes.rules:  # the tier and the raised times can only move when a rule did
+            self._stamp_raised()
+            changes.tier = self._tier
         return changes
 
     def add_repeat(self, name: str, prefix: tuple[int, ...] = ()) -> tuple[int, Changes]:
@@ -201,8 +201,8 @@ class Session(Runtime):
         changes.evaluated += self._recompute_all()
         self._apply_expression_defaults((name, (*prefix, position)))
         self._diff(before, changes)
-        changes.tier = self.computed_tier()
         self._stamp_raised()
+        changes.tier = self._tier
         return position, changes
 
     def remove_repeat(self, name: str, index: tuple[int, ...]) -> Changes:
@@ -247,8 +247,8 @@ class Session(Runtime):
         self.counts[(name, prefix)] = count - 1
         changes.evaluated += self._recompute_all()
         self._diff(before, changes)
-        changes.tier = self.computed_tier()
         self._stamp_raised()
+        changes.tier = self._tier
         return changes
 
     def reevaluate_all(self) -> int:
@@ -398,8 +398,8 @@ class Session(Runtime):
         )
 
     def computed_tier(self) -> str:
-        raised = set(self.raised())
-        return most_urgent(r.tier for r in self.form.rules if r.name in raised and r.tier)
+        """The most urgent tier among the raised rules (``T4`` when none), before any override."""
+        return self._tier
 
     def risk(self, lang: str | None = None) -> Risk:
         """Flags, concerns, tier, referrals, deadlines (for ``ctx_jurisdiction``), messages."""
@@ -444,9 +444,10 @@ class Session(Runtime):
         return str(code or "").upper()
 
     def _stamp_raised(self) -> None:
-        """Record when each rule was raised (for deadlines); forget rules no longer raised."""
+        """Refresh the tier; record when each rule was raised, forget rules no longer raised."""
         now = self._now
         raised = set(self.raised())
+        self._tier = most_urgent(r.tier for r in self.form.rules if r.name in raised and r.tier)
         for name in raised - self.raised_at.keys():
             self.raised_at[name] = now
         for name in self.raised_at.keys() - raised:

@@ -138,9 +138,7 @@ def _tokens(text: str) -> list[_Token]:
         match = _TOKEN.match(text, pos)
         if match is None:
             raise FormError(f"unexpected character {text[pos]!r} at position {pos + 1}")
-        kind = match.lastgroup or ""
-        if kind == "refname":  # pragma: no cover - the outer group is the last one matched
-            kind = "ref"
+        kind = "ref" if match.group("ref") else (match.lastgroup or "")
         token_text = match.group(kind)
         if kind == "ref":
             name = match.group("refname").strip()

@@ -226,6 +226,7 @@ def test_validate_json_lists_every_file(
         "version": "3",
         "fields": 6,
         "rules": 1,
+        "warnings": [],
     }
     assert results[1]["ok"] is False
     assert results[1]["error"].startswith(f"{broken}:rules:2:tier:")
@@ -236,3 +237,29 @@ def test_forms_commands_have_help() -> None:
         with pytest.raises(SystemExit) as caught:
             main(["forms", action, "--help"])
         assert caught.value.code == 0
+
+
+def test_a_workbook_made_in_a_spreadsheet_keeps_numbers_as_written(tmp_path: Path) -> None:
+    import openpyxl
+
+    book = openpyxl.Workbook()
+    survey = book.active
+    assert survey is not None
+    survey.title = "survey"
+    survey.append(["type", "name", "label", "default", "constraint"])
+    survey.append(["decimal", "w", "Weight", 1.5, ". < 200"])
+    survey.append(["integer", "n", "Count", 3, None])
+    settings = book.create_sheet("settings")
+    settings.append(["form_id", "version"])
+    settings.append(["fs_x", 2026032801])
+    source = tmp_path / "made.xlsx"
+    book.save(source)
+    out = tmp_path / "made.md"
+    convert(source, out)
+    text = out.read_text(encoding="utf-8")
+    assert "| 2026032801 |" in text
+    assert "| 1.5 " in text
+    assert "| 3 " in text
+    loaded = load_form(out)
+    assert loaded.version == "2026032801"
+    assert load_form(source).version == "2026032801"

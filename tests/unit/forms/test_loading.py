@@ -497,3 +497,37 @@ def test_errors_in_a_workbook_name_the_sheet_row_and_column(tmp_path) -> None:  
         load_form(book)
     assert str(caught.value).startswith(f"{book}:survey:3:relevant:")
     assert "corrija el formulario" in caught.value.message("es")
+
+
+def test_languages_come_from_translated_columns_only_and_titles_keep_every_language() -> None:
+    md = """
+    | survey |
+    |        | type          | name | label | label::Español (es) |
+    |        | select_one yn | b    | B     | B-es                |
+    | choices |
+    |         | list_name | name | label | label::Español (es) | media::image |
+    |         | yn        | yes  | Yes   | Sí                  | y.png        |
+    | settings |
+    |          | form_id | version | form_title | form_title::Español (es) |
+    |          | fs_t    | 1       | Title      | Título                   |
+    """
+    loaded = form(md)
+    assert loaded.languages == ("en", "es")
+    assert dict(loaded.title) == {"en": "Title", "es": "Título"}
+    assert loaded.field("b").label.get("es") == "B-es"
+    assert loaded.field("b").label.get("fr") == "B"
+
+
+def test_a_misspelled_or_unsupported_sheet_is_refused() -> None:
+    md = """
+    | survey |
+    |        | type | name | label |
+    |        | text | a    | A     |
+    | rule |
+    |      | name | when     |
+    |      | R1   | ${a} = 1 |
+    """
+    with pytest.raises(FormError) as caught:
+        form(md)
+    assert str(caught.value).startswith("test.md:rule::")
+    assert "check the spelling" in str(caught.value)

@@ -287,3 +287,50 @@ def test_state_round_trips_over_many_random_sessions() -> None:
         corrupted += back.values != s.values
         corrupted += back.risk() != s.risk()
     assert (lost, corrupted) == (0, 0)
+
+
+def test_nested_repeats() -> None:
+    md = """
+    | survey |
+    |  | type         | name   | label  | calculation    | relevant     |
+    |  | begin repeat | fam    | Family |                |              |
+    |  | text         | fname  | Name   |                |              |
+    |  | begin repeat | kid    | Kid    |                |              |
+    |  | integer      | kage   | Age    |                |              |
+    |  | calculate    | kpos   |        | position(..)   |              |
+    |  | text         | school | School |                | ${kage} > 5  |
+    |  | end repeat   |        |        |                |              |
+    |  | calculate    | nkids  |        | count(${kid})  |              |
+    |  | calculate    | oldest |        | max(${kage})   |              |
+    |  | end repeat   |        |        |                |              |
+    |  | calculate    | allkids|        | sum(${nkids})  |              |
+    """
+    s = session(md)
+    s.add_repeat("fam")
+    s.add_repeat("fam")
+    for prefix in ((0,), (0,), (1,)):
+        s.add_repeat("kid", prefix)
+    s.set_answer(Node("kage", (0, 1)), 9)
+    s.set_answer(Node("kage", (0, 0)), 3)
+    s.set_answer(Node("kage", (1, 0)), 7)
+    assert (s.value(Node("nkids", (0,))), s.value(Node("oldest", (0,))), s.value("allkids")) == (
+        2,
+        9,
+        3,
+    )
+    assert s.relevant(Node("school", (0, 1))) and not s.relevant(Node("school", (0, 0)))
+    assert s.value(Node("kpos", (0, 1))) == 2
+    s.remove_repeat("fam", (0,))
+    assert s.values_json() == {
+        "fam": [
+            {
+                "fname": None,
+                "kid": [{"kage": 7, "kpos": 1, "school": None}],
+                "nkids": 1,
+                "oldest": 7,
+            }
+        ],
+        "allkids": 1,
+    }
+    state = json.loads(json.dumps(s.to_state()))
+    assert Session.restore(s.form, state, clock=lambda: NOW).to_state() == s.to_state()
