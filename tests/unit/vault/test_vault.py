@@ -309,3 +309,38 @@ def test_wipe_destroys_the_key_file_first(vault: Vault, vault_dir: Path) -> None
     assert not any(vault_dir.iterdir())
     assert vault_status(vault_dir) == {"vault": "absent"}
     assert wipe_folder(vault_dir) == {"files_destroyed": 0}
+
+
+def test_a_vault_with_test_parameters_does_not_open_in_a_normal_process(
+    vault: Vault, vault_dir: Path
+) -> None:
+    vault.close()
+    crypto.permit_test_parameters(False)
+    with pytest.raises(crypto.CryptoError) as caught:
+        Vault.open(vault_dir).unlock(LOGIN, PASS)
+    assert caught.value.code == "crypto-kdf-too-weak"
+
+
+def test_outbox_pages_are_bounded_and_ordered(vault: Vault) -> None:
+    records = [vault.new_draft("f", "1", {"i": i}) for i in range(7)]
+    for record in records:
+        vault.finalise(record, record={}, case_card={})
+    first = vault.outbox_page(limit=3)
+    assert [i.device_seq for i in first] == [1, 2, 3]
+    rest = vault.outbox_page(limit=100, after_seq=first[-1].device_seq)
+    assert [i.device_seq for i in rest] == [4, 5, 6, 7]
+    assert vault.last_device_seq() == 7
+    vault.lock()  # the outbox works while locked
+    vault.outbox_mark(first[0].record_id, "quarantined", reason="revoked")
+    assert vault.outbox_counts()["quarantined"] == 1
+    assert vault.outbox_counts()["pending"] == 6
+
+
+def test_record_ids_and_form_ids_are_checked(vault: Vault) -> None:
+    with pytest.raises(VaultError):
+        vault.load_record("../etc/passwd")
+    with pytest.raises(VaultError):
+        vault.new_draft("bad\x1fform", "1")
+    with pytest.raises(VaultError) as caught:
+        vault.load_record("0" * 32)
+    assert caught.value.code == "vault-record-unknown"
