@@ -36,6 +36,12 @@ def _settings(paths: Paths) -> None:
         raise RuntimeError("settings did not round-trip")
 
 
+def _vault(paths: Paths) -> None:
+    from fieldscreen.vault.selftest import check_vault
+
+    check_vault(paths.data / "self-test-vault")
+
+
 def _render(paths: Paths) -> None:
     os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
     from fieldscreen.ui.selftest import render_main_screens
@@ -46,6 +52,7 @@ def _render(paths: Paths) -> None:
 STEPS: list[tuple[str, Step]] = [
     ("resources", _resources),
     ("settings", _settings),
+    ("vault", _vault),
     ("render", _render),
 ]
 
