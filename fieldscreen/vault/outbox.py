@@ -144,6 +144,18 @@ class OutboxMixin(VaultBase):
         rows = self._open_store().read("SELECT value FROM state WHERE name = 'device_seq'")
         return int(rows[0]["value"]) if rows else 0
 
+    def device_state(self) -> str:
+        """``active`` or ``revoked`` (as last told by the server)."""
+        rows = self._open_store().read("SELECT value FROM state WHERE name = 'device_state'")
+        return str(rows[0]["value"]) if rows else "active"
+
+    def set_device_state(self, state: str) -> None:
+        """Record what the server said about this device (a wipe order calls ``wipe`` instead)."""
+        if state not in ("active", "revoked"):
+            raise VaultError("vault-outbox-state")
+        with self._open_store().transaction() as conn:
+            _put_state(conn, "device_state", state)
+
     def record_sync(self, *, delivered: int, failed: int = 0) -> None:
         """Note a finished sync: last-sync day, and an audit entry when unlocked."""
         with self._open_store().transaction() as conn:

@@ -149,6 +149,10 @@ def test_drafts_finalise_case_card_outbox(vault: Vault, org: dict[str, bytes]) -
         vault.outbox_mark(record, "failed", reason="Free text with a name")
     vault.record_sync(delivered=1)
     assert vault_status(vault.folder)["delivered"] == 1
+    assert vault_status(vault.folder)["last_sync"] == vault.today()
+    vault.set_device_state("revoked")
+    assert vault.device_state() == "revoked"
+    assert vault_status(vault.folder)["device_state"] == "revoked"
 
 
 def test_finalise_needs_the_org_key(vault_dir: Path) -> None:
