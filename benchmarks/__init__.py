@@ -11,5 +11,7 @@ from __future__ import annotations
 REGISTRY: dict[str, str] = {
     "P1": "benchmarks.p1_encrypted_save",
     "P2": "benchmarks.p2_autosave_latency",
+    "P3": "benchmarks.p3_forms",
     "P4": "benchmarks.p4_startup",
+    "P9": "benchmarks.p9_installer",
 }

@@ -112,6 +112,14 @@ CATALOGUE: Mapping[str, Message] = {
         en="The passphrase file {path} cannot be read.",
         es="No se puede leer el archivo de frase de acceso {path}.",
     ),
+    "aggregate-invalid": Message(
+        en="An aggregate record was refused: its field {field!r} is missing or not a plain code.",
+        es="Se rechazó un registro agregado: su campo {field!r} falta o no es un código simple.",
+    ),
+    "aggregate-dimension-unknown": Message(
+        en="There is no report dimension called {name!r}. Use one of: {known}.",
+        es="No existe la dimensión de informe {name!r}. Use una de: {known}.",
+    ),
     # ---- crypto (fieldscreen.crypto)
     "crypto-decrypt-failed": Message(
         en=(
@@ -332,6 +340,47 @@ CATALOGUE: Mapping[str, Message] = {
             "Su organización desactivó el modo viaje en esta computadora. Consulte a su "
             "coordinación."
         ),
+    ),
+    "form-invalid": Message(
+        en="{location}: {detail}",
+        es="{location}: {detail} (corrija el formulario y vuelva a validarlo)",
+    ),
+    "form-file-unreadable": Message(
+        en="The form file {path} cannot be read ({detail}). Check the path and the file type "
+        "(.xlsx or .md).",
+        es="No se puede leer el archivo de formulario {path} ({detail}). Revise la ruta y el "
+        "tipo de archivo (.xlsx o .md).",
+    ),
+    "form-answer-invalid": Message(
+        en="The answer to {field!r} is not valid: it must be {expected}. Correct it and go on.",
+        es="La respuesta a {field!r} no es válida: debe ser {expected}. Corríjala y continúe.",
+    ),
+    "form-answers-unreadable": Message(
+        en="The answers file {path} cannot be read ({detail}). It must be a JSON object of "
+        "field name to value.",
+        es="No se puede leer el archivo de respuestas {path} ({detail}). Debe ser un objeto "
+        "JSON de nombre de campo a valor.",
+    ),
+    "form-version-mismatch": Message(
+        en=(
+            "This screening was started on version {saved} of form {form_id}, but version "
+            "{loaded} is installed. Resume it with version {saved}, or migrate it explicitly."
+        ),
+        es=(
+            "Esta evaluación se inició con la versión {saved} del formulario {form_id}, pero "
+            "está instalada la versión {loaded}. Continúela con la versión {saved} o mígrela "
+            "explícitamente."
+        ),
+    ),
+    "form-state-invalid": Message(
+        en="The saved answers of form {form_id} are damaged and cannot be resumed ({detail}).",
+        es="Las respuestas guardadas del formulario {form_id} están dañadas y no se pueden "
+        "retomar ({detail}).",
+    ),
+    "form-override-incomplete": Message(
+        en="The risk tier can be changed only with {missing}. Add it and try again.",
+        es="El nivel de riesgo solo se puede cambiar con {missing}. Agréguelo e inténtelo de "
+        "nuevo.",
     ),
     "self-test-failed": Message(
         en="The self-test failed at step {step!r}: {detail}",

@@ -42,6 +42,16 @@ def _vault(paths: Paths) -> None:
     check_vault(paths.data / "self-test-vault")
 
 
+def _forms(paths: Paths) -> None:
+    from fieldscreen.forms import Session
+    from fieldscreen.forms.library import builtin_forms
+
+    for form in builtin_forms().values():
+        session = Session.start(form, "es", {"jurisdiction": "US"})
+        session.risk()
+        Session.restore(form, session.to_state())
+
+
 def _render(paths: Paths) -> None:
     os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
     from fieldscreen.ui.selftest import render_main_screens
@@ -53,6 +63,7 @@ STEPS: list[tuple[str, Step]] = [
     ("resources", _resources),
     ("settings", _settings),
     ("vault", _vault),
+    ("forms", _forms),
     ("render", _render),
 ]
 
