@@ -118,6 +118,8 @@ class Keyring:
             data = json.loads(raw)
             if data["format"] != KEYRING_FORMAT:
                 raise VaultError("vault-too-new")
+            if not data["users"]:
+                raise ValueError("no users")
             return cls(
                 path=path,
                 vault_id=str(data["vault_id"]),

@@ -348,3 +348,16 @@ def test_record_ids_and_form_ids_are_checked(vault: Vault) -> None:
     with pytest.raises(VaultError) as caught:
         vault.load_record("0" * 32)
     assert caught.value.code == "vault-record-unknown"
+
+
+def test_a_key_file_without_users_is_damaged(vault: Vault, vault_dir: Path) -> None:
+    import json
+
+    vault.close()
+    keys = vault_dir / "vault.keys"
+    data = json.loads(keys.read_text())
+    data["users"] = []
+    keys.write_text(json.dumps(data))
+    with pytest.raises(VaultError) as caught:
+        Vault.open(vault_dir)
+    assert caught.value.code == "vault-damaged"
