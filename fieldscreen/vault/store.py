@@ -91,6 +91,7 @@ PLAINTEXT_STATE_NAMES = frozenset(
         "device_seq",
         "created_day",
         "last_sync_day",
+        "sync_checkpoint",
         "device_state",
     }
 )

@@ -361,3 +361,23 @@ def test_a_key_file_without_users_is_damaged(vault: Vault, vault_dir: Path) -> N
     with pytest.raises(VaultError) as caught:
         Vault.open(vault_dir)
     assert caught.value.code == "vault-damaged"
+
+
+def test_receipts_totals_and_the_sync_checkpoint(vault: Vault) -> None:
+    records = [vault.new_draft("f", "1", {"i": i}) for i in range(4)]
+    headers = [vault.finalise(r, record={"i": 1}, case_card={}) for r in records]
+    count, size = vault.outbox_totals()
+    assert count == 4
+    assert size == sum(len(i.sealed or b"") for i in vault.outbox_page())
+    receipt = [(h["record_id"], h["payload_sha256"]) for h in headers[:2]]
+    receipt.append((headers[2]["record_id"], "0" * 64))  # a hash that does not match
+    assert vault.outbox_deliver(receipt) == 2
+    assert vault.outbox_deliver(receipt) == 0  # the same receipt again changes nothing
+    assert vault.outbox_totals() == (2, sum(len(i.sealed or b"") for i in vault.outbox_page()))
+    assert vault.outbox_counts()["delivered"] == 2
+    assert vault.sync_checkpoint() == 0
+    vault.save_sync_checkpoint(3)
+    vault.close()
+    reopened = Vault.open(vault.folder)
+    assert reopened.sync_checkpoint() == 3
+    reopened.close()
