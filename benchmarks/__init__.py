@@ -9,6 +9,8 @@ from __future__ import annotations
 
 #: Benchmark id -> module (inside this package) that provides ``run() -> list[Result]``.
 REGISTRY: dict[str, str] = {
+    "P1": "benchmarks.p1_encrypted_save",
+    "P2": "benchmarks.p2_autosave_latency",
     "P3": "benchmarks.p3_forms",
     "P4": "benchmarks.p4_startup",
     "P9": "benchmarks.p9_installer",

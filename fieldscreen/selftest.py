@@ -36,6 +36,12 @@ def _settings(paths: Paths) -> None:
         raise RuntimeError("settings did not round-trip")
 
 
+def _vault(paths: Paths) -> None:
+    from fieldscreen.vault.selftest import check_vault
+
+    check_vault(paths.data / "self-test-vault")
+
+
 def _forms(paths: Paths) -> None:
     from fieldscreen.forms import Session
     from fieldscreen.forms.library import builtin_forms
@@ -56,6 +62,7 @@ def _render(paths: Paths) -> None:
 STEPS: list[tuple[str, Step]] = [
     ("resources", _resources),
     ("settings", _settings),
+    ("vault", _vault),
     ("forms", _forms),
     ("render", _render),
 ]
