@@ -120,6 +120,28 @@ def compile_expr(
     return _Compiler(compile_ref, compile_indexed, lists, choice_context).compile(expr)
 
 
+_NESTED_REPEAT = re.compile(
+    r"\((?:[^()\\]|\\.)*(?:[+*]|\{\d*,\d*\})(?:[^()\\]|\\.)*\)\s*(?:[+*]|\{\d*,)"
+)
+
+
+def check_pattern(pattern: str) -> None:
+    """Refuse a ``regex()`` pattern that is invalid, or that could take very long to match.
+
+    A group that repeats and itself holds a repetition (``(a+)+``, ``(\\w*\\s?)*``) can take
+    exponential time on a short answer and freeze the form, so it is refused at load time.
+    """
+    try:
+        re.compile(pattern)
+    except re.error as error:
+        raise FormError(f"the regex pattern is not valid ({error.msg})") from None
+    if _NESTED_REPEAT.search(pattern):
+        raise FormError(
+            "the regex pattern repeats a group that itself repeats, which can make the form "
+            "freeze on some answers; rewrite it without the nested repetition"
+        )
+
+
 class _Compiler:
     def __init__(
         self,
@@ -181,6 +203,8 @@ class _Compiler:
         if name in STRICT:
             low, high, impl = STRICT[name]
             self.arity(name, len(args), low, high)
+            if name == "regex" and isinstance(args[1], String):
+                check_pattern(args[1].value)
             compiled = [self.compile(a, in_predicate) for a in args]
             if len(compiled) == 1:
                 only = compiled[0]

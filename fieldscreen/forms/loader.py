@@ -104,12 +104,11 @@ def load_form(path: str | Path) -> Form:
 def load_form_text(markdown: str, name: str = "form.md", base: Path | None = None) -> Form:
     """Load a form written as pyxform Markdown tables (used by tests and previews).
 
-    ``base`` is the folder where ``*_from_file`` lists are looked for.
+    ``base`` is the folder where ``*_from_file`` lists are looked for (it is only read).
     """
     import tempfile
 
-    folder = base or Path(tempfile.gettempdir())
-    with tempfile.TemporaryDirectory(dir=folder if base else None) as tmp:
+    with tempfile.TemporaryDirectory(prefix="fieldscreen-form-") as tmp:
         path = Path(tmp) / name
         path.write_text(markdown, encoding="utf-8")
         return _Loader(path, list_dir=base, shown_name=name).load()

@@ -436,6 +436,8 @@ def test_rule_codes_must_come_from_the_lists_beside_the_form(tmp_path) -> None: 
         ("last() > 1", "relevant", "last() is not supported"),
         ("instance('nolist')/root/item", "relevant", "names no choice list"),
         ("${g} = 1", "relevant", "is a group"),
+        ("regex(${a}, '[0-9')", "relevant", "regex pattern is not valid"),
+        ("regex(${a}, '^(a+)+$')", "relevant", "freeze"),
     ],
 )
 def test_unsupported_expressions_are_load_errors(cell: str, column: str, words: str) -> None:

@@ -334,3 +334,29 @@ def test_nested_repeats() -> None:
     }
     state = json.loads(json.dumps(s.to_state()))
     assert Session.restore(s.form, state, clock=lambda: NOW).to_state() == s.to_state()
+
+
+def test_hidden_fields_come_from_the_context_and_from_earlier_forms_of_the_case() -> None:
+    md = """
+    | survey |
+    |        | type          | name                          | label | from_case | relevant                                   | default |
+    |        | hidden        | ctx_role                      |       |           |                                            |         |
+    |        | hidden        | ctx_gbv_specialist            |       |           |                                            | no      |
+    |        | hidden        | can_proceed_sensitive_modules |       | yes       |                                            |         |
+    |        | hidden        | other_hidden                  |       |           |                                            | x       |
+    |        | text          | gbv_question                  | Q     |           | ${ctx_gbv_specialist} = 'yes' and ${can_proceed_sensitive_modules} = 'yes' | |
+    """
+    without = session(md, context={"role": "specialist"})
+    assert without.value("ctx_role") == "specialist"
+    assert without.value("ctx_gbv_specialist") == "no"  # the default when the context is silent
+    assert without.value("can_proceed_sensitive_modules") is None
+    assert not without.relevant("gbv_question")
+    s = session(
+        md,
+        context={"role": "specialist", "gbv_specialist": "yes"},
+        case_values={"can_proceed_sensitive_modules": "yes", "other_hidden": "ignored"},
+    )
+    assert s.relevant("gbv_question")
+    assert s.value("other_hidden") == "x"  # only from_case fields read the case
+    restored = Session.restore(s.form, json.loads(json.dumps(s.to_state())), clock=lambda: NOW)
+    assert restored.relevant("gbv_question")
