@@ -2,23 +2,40 @@
 
 Nothing else creates long-lived objects; screens receive what they need as arguments (no global
 registry). Qt is allowed here and in :mod:`fieldscreen.ui` only.
+
+The screens reach the store and the form engine through :mod:`fieldscreen.ui.ports`. Until the
+adapters over :mod:`fieldscreen.vault` and :mod:`fieldscreen.forms` are wired here, the app runs
+on the in-memory preview (:mod:`fieldscreen.ui.preview`) and says so on every screen.
 """
 
 from __future__ import annotations
 
+import logging
 import os
 import sys
 from dataclasses import dataclass
 
 from PySide6.QtCore import QTimer
-from PySide6.QtWidgets import QApplication
+from PySide6.QtWidgets import QApplication, QMessageBox
 
-from fieldscreen.paths import Paths
+from fieldscreen.errors import KnownError
+from fieldscreen.paths import Paths, resource_path
 from fieldscreen.settings import Settings
+from fieldscreen.ui.common import Services
 from fieldscreen.ui.i18n import install_translator
 from fieldscreen.ui.main_window import MainWindow
+from fieldscreen.ui.operations import Operations
 
-__all__ = ["AppContext", "build_context", "create_application", "run_gui"]
+__all__ = [
+    "AppContext",
+    "apply_style",
+    "build_context",
+    "build_services",
+    "create_application",
+    "run_gui",
+]
+
+log = logging.getLogger("fieldscreen.app")
 
 #: When set, the app quits as soon as the event loop is idle after the first window is shown.
 #: Used by the start-up benchmark (P4) and the frozen smoke test; never by users.
@@ -50,12 +67,40 @@ def create_application(argv: list[str] | None = None) -> QApplication:
     return app
 
 
+def apply_style(app: QApplication) -> None:
+    """The app's stylesheet (calm, high contrast, large targets); absent means Qt's default."""
+    try:
+        app.setStyleSheet(resource_path("styles", "fieldscreen.qss").read_text(encoding="utf-8"))
+    except KnownError:
+        log.warning("stylesheet missing; using the platform style")
+
+
+def _report_bug(error: BaseException, text: str) -> None:
+    log.error("unexpected error in a background operation: %s", type(error).__name__)
+    box = QMessageBox(QMessageBox.Icon.Critical, "FieldScreen", str(type(error).__name__))
+    box.open()
+
+
+def build_services(context: AppContext) -> Services:
+    from fieldscreen.ui.preview import MemoryVault, SampleForms
+
+    return Services(
+        vault=MemoryVault(),
+        forms=SampleForms(),
+        settings=context.settings,
+        ops=Operations(on_bug=_report_bug),
+        lang=context.lang,
+        preview=True,
+    )
+
+
 def run_gui(profile: str | None = None, lang: str | None = None) -> int:
     """Start the desktop app; returns the process exit status."""
     app = create_application()
     context = build_context(profile, lang)
     install_translator(app, context.lang)
-    window = MainWindow(context.settings, lang=context.lang)
+    apply_style(app)
+    window = MainWindow(build_services(context))
     window.show()
     if os.environ.get(QUIT_WHEN_IDLE_ENV):
         QTimer.singleShot(0, app.quit)

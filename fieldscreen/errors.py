@@ -112,6 +112,23 @@ CATALOGUE: Mapping[str, Message] = {
         en="The passphrase file {path} cannot be read.",
         es="No se puede leer el archivo de frase de acceso {path}.",
     ),
+    "unlock-failed": Message(
+        en=(
+            "That user and passphrase did not open FieldScreen. Check the user, the keyboard "
+            "language and Caps Lock, then try again."
+        ),
+        es=(
+            "Ese usuario y frase de acceso no abrieron FieldScreen. Revise el usuario, el idioma "
+            "del teclado y las mayúsculas, e inténtelo de nuevo."
+        ),
+    ),
+    "vault-locked": Message(
+        en="FieldScreen is locked, so nothing was read or changed. Unlock it and try again.",
+        es=(
+            "FieldScreen está bloqueado, así que no se leyó ni cambió nada. Desbloquéelo e "
+            "inténtelo de nuevo."
+        ),
+    ),
     "self-test-failed": Message(
         en="The self-test failed at step {step!r}: {detail}",
         es="La autoprueba falló en el paso {step!r}: {detail}",

@@ -1,68 +1,397 @@
-"""The main window: one stack of screens, switched by the controllers."""
+"""The main window: a stack of screens, the navigation bar, locking and the language switch.
+
+Screens are dumb; the window wires their signals to each other and to the vault through the
+operations helper. Locking (Ctrl+L, or after the idle time in settings) saves the screening in
+progress, drops it and every decrypted row from the screens, locks the vault and shows the
+unlock screen; unlocking as the same user reloads the draft and returns to the same page.
+"""
 
 from __future__ import annotations
 
-from PySide6.QtCore import Qt
+from dataclasses import dataclass
+from typing import Any
+
+from PySide6.QtCore import QEvent, QObject, Qt, QTimer, Signal
 from PySide6.QtGui import QKeySequence, QShortcut
 from PySide6.QtWidgets import (
+    QApplication,
+    QHBoxLayout,
     QLabel,
     QMainWindow,
+    QMessageBox,
+    QPushButton,
     QStackedWidget,
     QVBoxLayout,
     QWidget,
 )
 
-from fieldscreen import __version__
-from fieldscreen.settings import Settings
+from fieldscreen.errors import KnownError
+from fieldscreen.ui.access import FirstRunPage, Provisioner, UnlockPage
+from fieldscreen.ui.cases import CaseListPage, CaseRow, HomePage
+from fieldscreen.ui.common import Services, scale_font, show_error
+from fieldscreen.ui.ports import CaseSummary, DraftSummary
+from fieldscreen.ui.results import ResultsPage
+from fieldscreen.ui.settings_page import SettingsPage
+from fieldscreen.ui.wizard import WizardPage
 
-__all__ = ["MainWindow", "WelcomePage"]
+__all__ = ["IdleWatcher", "MainWindow"]
+
+_INPUT_EVENTS = {
+    QEvent.Type.KeyPress,
+    QEvent.Type.MouseButtonPress,
+    QEvent.Type.MouseMove,
+    QEvent.Type.Wheel,
+    QEvent.Type.TouchBegin,
+}
 
 
-class WelcomePage(QWidget):
-    """The first screen until a vault exists."""
+class IdleWatcher(QObject):
+    """Restarts a timer on every key, click or mouse move anywhere in the app."""
 
-    def __init__(self, parent: QWidget | None = None) -> None:
+    idle = Signal()
+
+    def __init__(self, minutes: int, parent: QObject | None = None) -> None:
         super().__init__(parent)
-        self.setObjectName("welcomePage")
-        layout = QVBoxLayout(self)
-        layout.setContentsMargins(48, 48, 48, 48)
-        layout.setSpacing(16)
-        title = QLabel(self.tr("FieldScreen"))
-        title.setObjectName("pageTitle")
-        title.setAccessibleName(self.tr("FieldScreen"))
-        font = title.font()
-        font.setPointSizeF(font.pointSizeF() * 2.0)
-        font.setBold(True)
-        title.setFont(font)
-        intro = QLabel(
-            self.tr(
-                "Protection screening for children on the move. Everything you record stays "
-                "encrypted on this laptop until it is sent, sealed, to your organisation."
-            )
-        )
-        intro.setWordWrap(True)
-        version = QLabel(self.tr("Version %s") % __version__)
-        version.setObjectName("versionLabel")
-        layout.addStretch(1)
-        layout.addWidget(title, alignment=Qt.AlignmentFlag.AlignHCenter)
-        layout.addWidget(intro)
-        layout.addWidget(version, alignment=Qt.AlignmentFlag.AlignHCenter)
-        layout.addStretch(2)
+        self.timer = QTimer(self)
+        self.timer.setSingleShot(True)
+        self.timer.timeout.connect(self.idle)
+        self.set_minutes(minutes)
+
+    def set_minutes(self, minutes: int) -> None:
+        self.timer.setInterval(max(1, minutes) * 60_000)
+
+    def eventFilter(self, watched: QObject, event: QEvent) -> bool:
+        if event.type() in _INPUT_EVENTS and self.timer.isActive():
+            self.timer.start()
+        return False
+
+
+@dataclass
+class _Where:
+    """Where the user was when the app locked."""
+
+    user: str
+    screen: str
+    screening_id: str = ""
+    page: str = ""
 
 
 class MainWindow(QMainWindow):
-    """Top-level window. Screens are pages of :attr:`stack`."""
+    """Top-level window. ``services`` come from the composition root (``app.py``)."""
 
-    def __init__(self, settings: Settings, lang: str = "en") -> None:
-        super().__init__()
-        self.settings = settings
-        self.lang = lang
-        self.setWindowTitle(self.tr("FieldScreen"))
+    def __init__(
+        self,
+        services: Services,
+        provisioner: Provisioner | None = None,
+        parent: QWidget | None = None,
+    ) -> None:
+        super().__init__(parent)
+        self.services = services
+        self._provisioner = provisioner
         self.setObjectName("mainWindow")
         self.resize(1100, 760)
-        self.stack = QStackedWidget(self)
-        self.setCentralWidget(self.stack)
-        self.welcome = WelcomePage(self.stack)
-        self.stack.addWidget(self.welcome)
+        self._where: _Where | None = None
+        self.idle = IdleWatcher(int(services.settings.get("auto_lock_minutes")), self)
+        self.idle.idle.connect(self.lock)
+        app = QApplication.instance()
+        if app is not None:
+            app.installEventFilter(self.idle)
+        self.lock_shortcut = QShortcut(QKeySequence("Ctrl+L"), self)
+        self.lock_shortcut.setContext(Qt.ShortcutContext.ApplicationShortcut)
+        self.lock_shortcut.activated.connect(self.lock)
         self.quit_shortcut = QShortcut(QKeySequence(QKeySequence.StandardKey.Quit), self)
         self.quit_shortcut.activated.connect(self.close)
+        self._build()
+        if services.vault.is_set_up():
+            self.show_unlock()
+        else:
+            self.stack.setCurrentWidget(self.first_run)
+
+    # ----------------------------------------------------------------- build
+    def _build(self) -> None:
+        self.setWindowTitle(self.tr("FieldScreen"))
+        central = QWidget(self)
+        column = QVBoxLayout(central)
+        column.setContentsMargins(0, 0, 0, 0)
+        column.setSpacing(0)
+        self.nav = QWidget(central)
+        self.nav.setObjectName("navBar")
+        bar = QHBoxLayout(self.nav)
+        bar.setContentsMargins(16, 8, 16, 8)
+        brand = QLabel(self.tr("FieldScreen"), self.nav)
+        brand.setObjectName("brand")
+        scale_font(brand, 1.25, bold=True)
+        bar.addWidget(brand)
+        bar.addStretch(1)
+        self.nav_home = QPushButton(self.tr("&Home"), self.nav)
+        self.nav_cases = QPushButton(self.tr("&Cases"), self.nav)
+        self.nav_settings = QPushButton(self.tr("Se&ttings"), self.nav)
+        self.nav_lock = QPushButton(self.tr("&Lock (Ctrl+L)"), self.nav)
+        for button in (self.nav_home, self.nav_cases, self.nav_settings, self.nav_lock):
+            button.setObjectName("navButton")
+            button.setAccessibleName(button.text().replace("&", ""))
+            bar.addWidget(button)
+        column.addWidget(self.nav)
+        if self.services.preview:
+            notice = QLabel(
+                self.tr(
+                    "Preview: answers are kept in memory only and are lost when the app closes. "
+                    "Do not use it for real screenings."
+                ),
+                central,
+            )
+            notice.setObjectName("previewNotice")
+            notice.setWordWrap(True)
+            column.addWidget(notice)
+        self.stack = QStackedWidget(central)
+        column.addWidget(self.stack, 1)
+        self.setCentralWidget(central)
+
+        s = self.services
+        self.first_run = FirstRunPage(s, self.stack, self._provisioner)
+        self.unlock_page = UnlockPage(s, self.stack)
+        self.home = HomePage(s, self.stack)
+        self.wizard = WizardPage(s, self.stack)
+        self.results = ResultsPage(s, self.stack)
+        self.cases = CaseListPage(s, self.stack)
+        self.settings_page = SettingsPage(s, self.stack)
+        for page in (
+            self.first_run,
+            self.unlock_page,
+            self.home,
+            self.wizard,
+            self.results,
+            self.cases,
+            self.settings_page,
+        ):
+            self.stack.addWidget(page)
+        self.first_run.did_set_up.connect(lambda _: self.show_home())
+        self.unlock_page.did_unlock.connect(lambda _: self._unlocked())
+        self.home.start_requested.connect(self.start_screening)
+        self.home.resume_requested.connect(self.resume)
+        self.home.cases_requested.connect(self.show_cases)
+        self.wizard.did_pause.connect(self.show_home)
+        self.wizard.did_stop.connect(self.show_home)
+        self.wizard.review_requested.connect(self.review)
+        self.results.back_requested.connect(lambda: self.stack.setCurrentWidget(self.wizard))
+        self.results.will_finalise.connect(self._will_finalise)
+        self.results.did_finalise.connect(self._finalised)
+        self.cases.open_requested.connect(self._open_case)
+        self.settings_page.language_changed.connect(self.set_language)
+        self.settings_page.did_wipe.connect(self._wiped)
+        self.settings_page.back_requested.connect(self.show_home)
+        self.nav_home.clicked.connect(self.show_home)
+        self.nav_cases.clicked.connect(self.show_cases)
+        self.nav_settings.clicked.connect(self.show_settings)
+        self.nav_lock.clicked.connect(self.lock)
+        self.stack.currentChanged.connect(lambda _: self._nav_state())
+        self._nav_state()
+
+    def _nav_state(self) -> None:
+        unlocked = self.services.user is not None
+        current = self.stack.currentWidget()
+        self.nav.setVisible(unlocked)
+        in_screening = current in (self.wizard, self.results)
+        for button in (self.nav_home, self.nav_cases, self.nav_settings):
+            button.setEnabled(unlocked)
+            button.setVisible(not in_screening)
+        self.nav_lock.setEnabled(unlocked)
+        if unlocked:
+            self.idle.timer.start()
+        else:
+            self.idle.timer.stop()
+
+    # ------------------------------------------------------------- screens
+    def show_unlock(self) -> None:
+        self.unlock_page.refresh_users(list(self.services.vault.users()))
+        self.stack.setCurrentWidget(self.unlock_page)
+        self.unlock_page.prepare()
+
+    def show_home(self) -> None:
+        if self.services.user is None:
+            return
+        self.wizard.close_session()
+        self.results.clear()
+        self.stack.setCurrentWidget(self.home)
+        self.refresh_home()
+        self.home.start.setFocus()
+
+    def refresh_home(self) -> None:
+        vault = self.services.vault
+
+        def read() -> tuple[list[DraftSummary], list[CaseSummary]]:
+            return list(vault.drafts()), list(vault.cases())
+
+        self.services.ops.read(read, self._home_data, self._error)
+
+    def _home_data(self, data: tuple[list[DraftSummary], list[CaseSummary]]) -> None:
+        if self.services.user is None:
+            return
+        drafts, cases = data
+        server = self.services.settings.get("server_url")
+        sync = (
+            self.tr("Working offline: no server set")
+            if not server
+            else self.tr("Sync: nothing pending")
+        )
+        self.home.set_data(self.services.user.name, drafts, cases, sync)
+
+    def show_cases(self) -> None:
+        if self.services.user is None:
+            return
+        self.stack.setCurrentWidget(self.cases)
+        self.cases.search.setFocus()
+        vault = self.services.vault
+
+        def read() -> list[CaseRow]:
+            rows = [CaseRow.of_case(c) for c in vault.cases()]
+            rows.extend(CaseRow.of_draft(d) for d in vault.drafts())
+            return rows
+
+        self.services.ops.read(read, self._case_rows, self._error)
+
+    def _case_rows(self, rows: list[CaseRow]) -> None:
+        if self.services.user is not None:
+            self.cases.set_rows(rows)
+
+    def show_settings(self) -> None:
+        if self.services.user is None:
+            return
+        self.settings_page.refresh()
+        self.stack.setCurrentWidget(self.settings_page)
+
+    def start_screening(self) -> None:
+        session = self.services.forms.start(self.services.lang)
+        controller = self.wizard.open(session)
+        controller.autosave()  # the draft exists from the first moment
+        self.stack.setCurrentWidget(self.wizard)
+
+    def resume(self, screening_id: str, page: str | None = None) -> None:
+        vault, forms = self.services.vault, self.services.forms
+
+        def load() -> Any:
+            return vault.load_draft(screening_id)
+
+        def loaded(state: Any) -> None:
+            if self.services.user is None:
+                return
+            session = forms.restore(state["session"])
+            self.wizard.open(session, page if page is not None else str(state.get("page", "")))
+            self.stack.setCurrentWidget(self.wizard)
+
+        self.services.ops.read(load, loaded, self._error)
+
+    def review(self) -> None:
+        if self.wizard.controller is None:
+            return
+        self.results.show_session(self.wizard.controller.session)
+        self.stack.setCurrentWidget(self.results)
+
+    def _will_finalise(self) -> None:
+        if self.wizard.controller is not None:
+            self.wizard.controller.close()
+
+    def _finalised(self) -> None:
+        self.show_home()
+
+    def _open_case(self, screening_id: str, status: str) -> None:
+        if status == "draft":
+            self.resume(screening_id)
+
+    def _error(self, error: KnownError) -> None:
+        show_error(self, error, self.services.lang)
+
+    # --------------------------------------------------------------- locking
+    def lock(self) -> None:
+        """Hide every case detail at once; remember where the user was."""
+        user = self.services.user
+        if user is None:
+            return
+        current = self.stack.currentWidget()
+        where = _Where(user.name, current.objectName() if current is not None else "")
+        controller = self.wizard.controller
+        if current in (self.wizard, self.results) and controller is not None:
+            controller.page = self.wizard.current_page_name()
+            where.screening_id = controller.session.screening_id
+            where.page = controller.page
+            where.screen = self.wizard.objectName()
+            controller.save_now()  # queued before the lock on the same serial writer
+        self._where = where
+        for widget in QApplication.topLevelWidgets():
+            if widget is not self and widget.isVisible() and widget.isModal():
+                widget.close()
+        for child in self.findChildren(QMessageBox):
+            child.close()
+        self.wizard.close_session()
+        self.results.clear()
+        self.cases.clear()
+        self.home.clear()
+        self.services.user = None
+        self.services.ops.write(self.services.vault.lock)
+        self.show_unlock()
+        self.unlock_page.refresh_users(list(self.services.vault.users()), where.user)
+        self._nav_state()
+
+    def _unlocked(self) -> None:
+        where, self._where = self._where, None
+        user = self.services.user
+        if where is None or user is None or where.user != user.name:
+            self.show_home()
+            return
+        if where.screening_id:
+            self.resume(where.screening_id, where.page)
+        elif where.screen == self.cases.objectName():
+            self.show_cases()
+        elif where.screen == self.settings_page.objectName():
+            self.show_settings()
+        else:
+            self.show_home()
+        self._nav_state()
+
+    def _wiped(self) -> None:
+        self.services.user = None
+        self._where = None
+        self.stack.setCurrentWidget(self.first_run)
+        self._nav_state()
+
+    # -------------------------------------------------------------- language
+    def set_language(self, lang: str) -> None:
+        """Switch every screen to ``lang`` now, keeping the user where they are."""
+        from fieldscreen.ui.i18n import install_translator
+
+        app = QApplication.instance()
+        if app is not None:
+            install_translator(app, lang)
+        self.services.lang = lang
+        shown = self.stack.currentWidget()
+        current = shown.objectName() if shown is not None else ""
+        resume = None
+        if self.wizard.controller is not None:
+            controller = self.wizard.controller
+            controller.page = self.wizard.current_page_name()
+            resume = (controller.session, controller.page)
+        old = self.centralWidget()
+        self._build()
+        if old is not None:
+            old.deleteLater()
+        if self.services.user is None:
+            if self.services.vault.is_set_up():
+                self.show_unlock()
+            return
+        if resume is not None:
+            self.wizard.open(*resume)
+            self.stack.setCurrentWidget(self.wizard)
+        elif current == "settingsPage":
+            self.show_settings()
+        elif current == "casesPage":
+            self.show_cases()
+        else:
+            self.show_home()
+
+    # ---------------------------------------------------------------- closing
+    def closeEvent(self, event: Any) -> None:
+        if self.wizard.controller is not None:
+            self.wizard.controller.save_now()
+        self.services.ops.wait_idle(10_000)
+        QApplication.instance().removeEventFilter(self.idle)  # type: ignore[union-attr]
+        super().closeEvent(event)
