@@ -33,7 +33,16 @@ class Command:
 
 
 #: Subcommand name -> implementation. Keep in step with ``docs/cli.md`` (a test checks it).
-COMMANDS: dict[str, Command] = {}
+COMMANDS: dict[str, Command] = {
+    "status": Command(
+        "fieldscreen.vault.cli_status",
+        "counts of drafts, finalised, sealed, pending and delivered screenings",
+    ),
+    "travel-mode": Command(
+        "fieldscreen.vault.cli_travel", "seal every draft and purge every readable copy now"
+    ),
+    "wipe": Command("fieldscreen.vault.cli_wipe", "crypto-shred this profile (asks for --yes)"),
+}
 
 
 def _version_text() -> str:

@@ -544,7 +544,7 @@ class MemoryVault:
     def unlock(self, name: str, passphrase: str) -> UserInfo:
         if not self.verify(name, passphrase):
             self._failures[name] = self._failures.get(name, 0) + 1
-            raise KnownError("unlock-failed")
+            raise KnownError("vault-unlock-failed")
         self._failures[name] = 0
         self._unlocked = name
         return UserInfo(name, self._users[name][0])

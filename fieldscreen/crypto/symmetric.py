@@ -1,0 +1,89 @@
+"""Randomness, AES-256-GCM with associated data, and RFC 3394 key wrapping."""
+
+from __future__ import annotations
+
+import os
+
+from cryptography.exceptions import InvalidTag
+from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+from cryptography.hazmat.primitives.hashes import SHA256
+from cryptography.hazmat.primitives.hmac import HMAC
+from cryptography.hazmat.primitives.kdf.hkdf import HKDF
+from cryptography.hazmat.primitives.keywrap import InvalidUnwrap, aes_key_unwrap, aes_key_wrap
+
+from fieldscreen.crypto.errors import CryptoError, DecryptError
+
+__all__ = [
+    "KEY_BYTES",
+    "NONCE_BYTES",
+    "TAG_BYTES",
+    "decrypt",
+    "derive_subkey",
+    "encrypt",
+    "hmac_sha256",
+    "random_bytes",
+    "unwrap_key",
+    "wrap_key",
+]
+
+KEY_BYTES = 32
+NONCE_BYTES = 12
+TAG_BYTES = 16
+
+
+def random_bytes(n: int) -> bytes:
+    """``n`` bytes from the operating system's CSPRNG."""
+    return os.urandom(n)
+
+
+def _check_key(key: bytes) -> None:
+    if not isinstance(key, bytes | bytearray) or len(key) != KEY_BYTES:
+        raise CryptoError("crypto-bad-key")
+
+
+def encrypt(key: bytes, plaintext: bytes, aad: bytes) -> bytes:
+    """AES-256-GCM with a fresh 96-bit random nonce; returns ``nonce || ciphertext || tag``."""
+    _check_key(key)
+    nonce = os.urandom(NONCE_BYTES)
+    return nonce + AESGCM(bytes(key)).encrypt(nonce, plaintext, aad)
+
+
+def decrypt(key: bytes, blob: bytes, aad: bytes) -> bytes:
+    """Reverse :func:`encrypt`; any failure (key, tamper, ``aad``, length) is one DecryptError."""
+    _check_key(key)
+    if not isinstance(blob, bytes | bytearray) or len(blob) < NONCE_BYTES + TAG_BYTES:
+        raise DecryptError
+    try:
+        return AESGCM(bytes(key)).decrypt(bytes(blob[:NONCE_BYTES]), bytes(blob[NONCE_BYTES:]), aad)
+    except InvalidTag:
+        raise DecryptError from None
+
+
+def wrap_key(kek: bytes, key: bytes) -> bytes:
+    """RFC 3394 AES key wrap of ``key`` (16-byte multiple) under a 256-bit ``kek``."""
+    _check_key(kek)
+    return aes_key_wrap(bytes(kek), bytes(key))
+
+
+def unwrap_key(kek: bytes, wrapped: bytes) -> bytes:
+    """Reverse :func:`wrap_key`; a wrong ``kek`` or any change is one DecryptError."""
+    _check_key(kek)
+    try:
+        return aes_key_unwrap(bytes(kek), bytes(wrapped))
+    except (InvalidUnwrap, ValueError):
+        raise DecryptError from None
+
+
+def derive_subkey(master: bytes, label: str, length: int = KEY_BYTES) -> bytes:
+    """A key for one purpose, derived from ``master`` with HKDF-SHA256 (RFC 5869)."""
+    _check_key(master)
+    return HKDF(algorithm=SHA256(), length=length, salt=None, info=label.encode("utf-8")).derive(
+        bytes(master)
+    )
+
+
+def hmac_sha256(key: bytes, data: bytes) -> bytes:
+    """HMAC-SHA256 (RFC 2104) of ``data``."""
+    mac = HMAC(bytes(key), SHA256())
+    mac.update(data)
+    return mac.finalize()
