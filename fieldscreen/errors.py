@@ -333,6 +333,47 @@ CATALOGUE: Mapping[str, Message] = {
             "coordinación."
         ),
     ),
+    "form-invalid": Message(
+        en="{location}: {detail}",
+        es="{location}: {detail} (corrija el formulario y vuelva a validarlo)",
+    ),
+    "form-file-unreadable": Message(
+        en="The form file {path} cannot be read ({detail}). Check the path and the file type "
+        "(.xlsx or .md).",
+        es="No se puede leer el archivo de formulario {path} ({detail}). Revise la ruta y el "
+        "tipo de archivo (.xlsx o .md).",
+    ),
+    "form-answer-invalid": Message(
+        en="The answer to {field!r} is not valid: it must be {expected}. Correct it and go on.",
+        es="La respuesta a {field!r} no es válida: debe ser {expected}. Corríjala y continúe.",
+    ),
+    "form-answers-unreadable": Message(
+        en="The answers file {path} cannot be read ({detail}). It must be a JSON object of "
+        "field name to value.",
+        es="No se puede leer el archivo de respuestas {path} ({detail}). Debe ser un objeto "
+        "JSON de nombre de campo a valor.",
+    ),
+    "form-version-mismatch": Message(
+        en=(
+            "This screening was started on version {saved} of form {form_id}, but version "
+            "{loaded} is installed. Resume it with version {saved}, or migrate it explicitly."
+        ),
+        es=(
+            "Esta evaluación se inició con la versión {saved} del formulario {form_id}, pero "
+            "está instalada la versión {loaded}. Continúela con la versión {saved} o mígrela "
+            "explícitamente."
+        ),
+    ),
+    "form-state-invalid": Message(
+        en="The saved answers of form {form_id} are damaged and cannot be resumed ({detail}).",
+        es="Las respuestas guardadas del formulario {form_id} están dañadas y no se pueden "
+        "retomar ({detail}).",
+    ),
+    "form-override-incomplete": Message(
+        en="The risk tier can be changed only with {missing}. Add it and try again.",
+        es="El nivel de riesgo solo se puede cambiar con {missing}. Agréguelo e inténtelo de "
+        "nuevo.",
+    ),
     "self-test-failed": Message(
         en="The self-test failed at step {step!r}: {detail}",
         es="La autoprueba falló en el paso {step!r}: {detail}",
