@@ -3,9 +3,10 @@
 Nothing else creates long-lived objects; screens receive what they need as arguments (no global
 registry). Qt is allowed here and in :mod:`fieldscreen.ui` only.
 
-The screens reach the store and the form engine through :mod:`fieldscreen.ui.ports`. Until the
-adapters over :mod:`fieldscreen.vault` and :mod:`fieldscreen.forms` are wired here, the app runs
-on the in-memory preview (:mod:`fieldscreen.ui.preview`) and says so on every screen.
+The screens reach the store and the form engine through :mod:`fieldscreen.ui.ports`: the store
+is the encrypted vault (:class:`fieldscreen.ui.backends.VaultBackend`); until the built-in forms
+ship, screenings run the short sample form of :mod:`fieldscreen.ui.preview`, and every screen
+says so.
 """
 
 from __future__ import annotations
@@ -82,10 +83,15 @@ def _report_bug(error: BaseException, text: str) -> None:
 
 
 def build_services(context: AppContext) -> Services:
-    from fieldscreen.ui.preview import MemoryVault, SampleForms
+    from fieldscreen.ui.backends import VaultBackend
+    from fieldscreen.ui.preview import SampleForms
 
+    vault = VaultBackend(
+        context.paths.data / "vault",
+        follow_up_days=int(context.settings.get("follow_up_window_days")),
+    )
     return Services(
-        vault=MemoryVault(),
+        vault=vault,
         forms=SampleForms(),
         settings=context.settings,
         ops=Operations(on_bug=_report_bug),

@@ -50,7 +50,7 @@ class Services:
     ops: Operations
     lang: str = "en"
     user: UserInfo | None = None
-    #: True while the store is the in-memory preview (nothing is written to disk).
+    #: True while screenings run the sample form instead of the built-in forms.
     preview: bool = False
 
 
@@ -125,15 +125,17 @@ def show_error(parent: QWidget, error: KnownError, lang: str) -> None:
 class PassphraseDialog(QDialog):
     """A second passphrase entry: for sensitive actions, and for a supervisor's sign-off.
 
-    The check itself is done by ``verify(name, passphrase)``; the dialog only collects input.
+    The check runs through the operations helper (a key derivation takes a moment); the
+    passphrase is kept only until :meth:`take_passphrase` hands it to the action it confirms.
     """
 
-    def __init__(
+    def __init__(  # noqa: PLR0917 (Qt puts the parent after the content arguments)
         self,
         title: str,
         explanation: str,
         users: Sequence[UserInfo],
         verify: Callable[[str, str], bool],
+        ops: Operations,
         parent: QWidget | None = None,
         *,
         fixed_user: str | None = None,
@@ -142,6 +144,8 @@ class PassphraseDialog(QDialog):
         self.setWindowTitle(title)
         self.setObjectName("passphraseDialog")
         self._verify = verify
+        self._ops = ops
+        self._secret = ""
         layout = QVBoxLayout(self)
         text = QLabel(explanation, self)
         text.setWordWrap(True)
@@ -162,25 +166,44 @@ class PassphraseDialog(QDialog):
         self.error.setObjectName("fieldMessage")
         self.error.hide()
         layout.addWidget(self.error)
-        buttons = QDialogButtonBox(
+        self.buttons = QDialogButtonBox(
             QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel, self
         )
-        buttons.accepted.connect(self._check)
-        buttons.rejected.connect(self.reject)
-        layout.addWidget(buttons)
+        self.buttons.accepted.connect(self._check)
+        self.buttons.rejected.connect(self.reject)
+        layout.addWidget(self.buttons)
         self.passphrase.setFocus()
         self.signed_by = ""
 
     def _check(self) -> None:
         name = str(self.user.currentData() or "")
-        if name and self._verify(name, self.passphrase.text()):
+        passphrase = self.passphrase.text()
+        self.passphrase.clear()
+        if not name:
+            return
+        self.buttons.setEnabled(False)
+        verify = self._verify
+        self._ops.write(
+            lambda: verify(name, passphrase),
+            lambda ok: self._checked(bool(ok), name, passphrase),
+            lambda _: self._checked(False, name, ""),
+        )
+
+    def _checked(self, ok: bool, name: str, passphrase: str) -> None:
+        self.buttons.setEnabled(True)
+        if ok:
             self.signed_by = name
-            self.passphrase.clear()
+            self._secret = passphrase
             self.accept()
             return
-        self.passphrase.clear()
         self.error.setText(self.tr("That did not work. Check the user and the passphrase."))
         self.error.show()
+        self.passphrase.setFocus()
+
+    def take_passphrase(self) -> str:
+        """The confirmed passphrase, once; the dialog forgets it."""
+        secret, self._secret = self._secret, ""
+        return secret
 
 
 class ReasonDialog(QDialog):

@@ -72,8 +72,9 @@ class _Where:
 
     user: str
     screen: str
-    screening_id: str = ""
     page: str = ""
+    #: The screening's id holder: filled by the writer thread if the first save is in flight.
+    holder: dict[str, str] | None = None
 
 
 class MainWindow(QMainWindow):
@@ -135,8 +136,8 @@ class MainWindow(QMainWindow):
         if self.services.preview:
             notice = QLabel(
                 self.tr(
-                    "Preview: answers are kept in memory only and are lost when the app closes. "
-                    "Do not use it for real screenings."
+                    "Sample form: this build runs a short sample screening instead of the "
+                    "built-in forms. Answers are saved encrypted, but do not use it with a child."
                 ),
                 central,
             )
@@ -266,17 +267,18 @@ class MainWindow(QMainWindow):
         controller.autosave()  # the draft exists from the first moment
         self.stack.setCurrentWidget(self.wizard)
 
-    def resume(self, screening_id: str, page: str | None = None) -> None:
+    def resume(self, record_id: str, page: str | None = None) -> None:
         vault, forms = self.services.vault, self.services.forms
 
         def load() -> Any:
-            return vault.load_draft(screening_id)
+            return vault.load_draft(record_id)
 
         def loaded(state: Any) -> None:
             if self.services.user is None:
                 return
             session = forms.restore(state["session"])
-            self.wizard.open(session, page if page is not None else str(state.get("page", "")))
+            where = page if page is not None else str(state.get("page", ""))
+            self.wizard.open(session, where, record_id)
             self.stack.setCurrentWidget(self.wizard)
 
         self.services.ops.read(load, loaded, self._error)
@@ -284,7 +286,7 @@ class MainWindow(QMainWindow):
     def review(self) -> None:
         if self.wizard.controller is None:
             return
-        self.results.show_session(self.wizard.controller.session)
+        self.results.show_session(self.wizard.controller)
         self.stack.setCurrentWidget(self.results)
 
     def _will_finalise(self) -> None:
@@ -312,10 +314,10 @@ class MainWindow(QMainWindow):
         controller = self.wizard.controller
         if current in (self.wizard, self.results) and controller is not None:
             controller.page = self.wizard.current_page_name()
-            where.screening_id = controller.session.screening_id
             where.page = controller.page
             where.screen = self.wizard.objectName()
             controller.save_now()  # queued before the lock on the same serial writer
+            where.holder = controller._holder
         self._where = where
         for widget in QApplication.topLevelWidgets():
             if widget is not self and widget.isVisible() and widget.isModal():
@@ -338,8 +340,8 @@ class MainWindow(QMainWindow):
         if where is None or user is None or where.user != user.name:
             self.show_home()
             return
-        if where.screening_id:
-            self.resume(where.screening_id, where.page)
+        if where.holder and where.holder.get("id"):
+            self.resume(where.holder["id"], where.page)
         elif where.screen == self.cases.objectName():
             self.show_cases()
         elif where.screen == self.settings_page.objectName():
@@ -369,7 +371,7 @@ class MainWindow(QMainWindow):
         if self.wizard.controller is not None:
             controller = self.wizard.controller
             controller.page = self.wizard.current_page_name()
-            resume = (controller.session, controller.page)
+            resume = (controller.session, controller.page, controller.record_id)
         old = self.centralWidget()
         self._build()
         if old is not None:

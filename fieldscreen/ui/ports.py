@@ -34,6 +34,8 @@ __all__ = [
     "Update",
     "UserInfo",
     "VaultPort",
+    "record_code",
+    "result_to_json",
 ]
 
 ACT_NOW = "T0"
@@ -140,10 +142,17 @@ class ScreeningResult:
 
 
 class ScreeningSession(Protocol):
-    """One screening in progress over the form engine (consent, intake and opened modules)."""
+    """One screening in progress over the form engine (consent, intake and opened modules).
+
+    Its identity is the store's record id, given by :meth:`VaultPort.new_draft`; the session
+    itself only carries the form (pack) id and version the screening is pinned to.
+    """
 
     @property
-    def screening_id(self) -> str: ...
+    def form_id(self) -> str: ...
+
+    @property
+    def form_version(self) -> str: ...
 
     def pages(self, lang: str) -> Sequence[PageView]:
         """Every page currently open, in order (grows when a gateway opens a module)."""
@@ -167,6 +176,10 @@ class ScreeningSession(Protocol):
 
     def result(self, lang: str) -> ScreeningResult: ...
 
+    def case_card(self) -> dict[str, Any]:
+        """The fields the forms mark for follow-up (kept after the full record is sealed)."""
+        ...
+
 
 class FormsPort(Protocol):
     def start(self, lang: str) -> ScreeningSession: ...
@@ -186,6 +199,33 @@ class DraftSummary:
     code: str
     updated: datetime
     page: str = ""
+
+
+def record_code(record_id: str) -> str:
+    """The short code a specialist reads aloud or writes down (no personal data in it)."""
+    return record_id[:6].upper()
+
+
+def result_to_json(result: ScreeningResult) -> dict[str, Any]:
+    """A result as JSON-compatible data (for the sealed record and the case card)."""
+    return {
+        "tier": result.tier,
+        "concerns": list(result.concerns),
+        "deadlines": [
+            {"label": d.label, "due": d.due.isoformat(), "basis": d.basis} for d in result.deadlines
+        ],
+        "referrals": [
+            {
+                "service_type": r.service_type,
+                "label": r.label,
+                "provider": r.provider,
+                "contact": r.contact,
+                "consented": r.consented,
+            }
+            for r in result.referrals
+        ],
+        "alerts": [{"rule": a.rule, "tier": a.tier, "message": a.message} for a in result.alerts],
+    }
 
 
 @dataclass(frozen=True, slots=True)
@@ -210,7 +250,10 @@ class VaultPort(Protocol):
 
     def users(self) -> Sequence[UserInfo]: ...
 
-    def create_user(self, name: str, role: str, passphrase: str) -> None: ...
+    def create_user(self, name: str, role: str, passphrase: str, confirm: str = "") -> None:
+        """The first call creates the store with an admin; later ones need the acting admin's
+        passphrase again in ``confirm``."""
+        ...
 
     def unlock(self, name: str, passphrase: str) -> UserInfo:
         """Raises a KnownError (one message for every kind of failure) when it fails."""
@@ -224,22 +267,23 @@ class VaultPort(Protocol):
 
     def lock(self) -> None: ...
 
-    def save_draft(self, screening_id: str, state: Mapping[str, Any], code: str) -> None:
+    def new_draft(self, form_id: str, form_version: str, state: Mapping[str, Any]) -> str:
+        """Create the draft (durable on return) and return its record id."""
+        ...
+
+    def save_draft(self, record_id: str, state: Mapping[str, Any]) -> None:
         """Encrypt and commit; durable when it returns."""
         ...
 
-    def load_draft(self, screening_id: str) -> Mapping[str, Any]: ...
+    def load_draft(self, record_id: str) -> Mapping[str, Any]: ...
 
     def drafts(self) -> Sequence[DraftSummary]: ...
 
     def finalise(
-        self,
-        screening_id: str,
-        state: Mapping[str, Any],
-        result: ScreeningResult,
-        actions_taken: str,
-        overrides: Mapping[str, str],
-    ) -> None: ...
+        self, record_id: str, record: Mapping[str, Any], case_card: Mapping[str, Any]
+    ) -> None:
+        """Seal the full ``record`` to the organisation and keep ``case_card`` for follow-up."""
+        ...
 
     def cases(self) -> Sequence[CaseSummary]: ...
 

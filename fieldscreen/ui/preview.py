@@ -35,6 +35,7 @@ from fieldscreen.ui.ports import (
     ScreeningResult,
     Update,
     UserInfo,
+    record_code,
 )
 
 __all__ = ["MemoryVault", "SampleForms", "SampleScreening"]
@@ -359,21 +360,18 @@ def _empty(value: Any) -> bool:
 class SampleScreening:
     """A screening over :data:`PAGES` and :data:`RULES` (see the module docstring)."""
 
+    form_id = "fs_sample"
+    form_version = "1"
+
     def __init__(
         self,
-        screening_id: str | None = None,
         answers: Mapping[str, Any] | None = None,
         started: datetime | None = None,
     ) -> None:
-        self._id = screening_id or uuid.uuid4().hex
         self._answers: dict[str, Any] = copy.deepcopy(dict(answers or {}))
         self._started = started or datetime.now(UTC)
         self._raised: dict[str, datetime] = {}
         self._refresh_raised()
-
-    @property
-    def screening_id(self) -> str:
-        return self._id
 
     def _open_pages(self) -> list[_Page]:
         opened = {r.opens for r in RULES if r.opens and r.when(self._answers)}
@@ -453,10 +451,12 @@ class SampleScreening:
 
     def to_state(self) -> dict[str, Any]:
         return {
-            "screening_id": self._id,
             "answers": copy.deepcopy(self._answers),
             "started": self._started.isoformat(),
         }
+
+    def case_card(self) -> dict[str, Any]:
+        return {k: self._answers[k] for k in ("alias", "age") if k in self._answers}
 
     def result(self, lang: str) -> ScreeningResult:
         raised = [r for r in RULES if r.name in self._raised]
@@ -495,7 +495,6 @@ class SampleForms:
 
     def restore(self, state: Mapping[str, Any]) -> SampleScreening:
         return SampleScreening(
-            str(state["screening_id"]),
             state.get("answers", {}),
             datetime.fromisoformat(str(state["started"])),
         )
@@ -516,12 +515,24 @@ class MemoryVault:
         self._lock = threading.Lock()
         self._users: dict[str, tuple[str, bytes, bytes]] = {}
         self._failures: dict[str, int] = {}
-        self._drafts: dict[str, tuple[dict[str, Any], str, datetime]] = {}
+        self._drafts: dict[str, tuple[dict[str, Any], datetime]] = {}
         self._cases: dict[str, CaseSummary] = {}
         self._unlocked: str | None = None
         self.delay = delay
         self.writes = 0
         self.finalised: dict[str, dict[str, Any]] = {}
+
+    @classmethod
+    def with_users(cls, users: Sequence[tuple[str, str, str]]) -> MemoryVault:
+        """A store holding ``(name, role, passphrase)`` accounts, locked."""
+        vault = cls()
+        first, *rest = users
+        vault.create_user(*first)
+        vault.unlock(first[0], first[2])
+        for name, role, passphrase in rest:
+            vault.create_user(name, role, passphrase, confirm=first[2])
+        vault.lock()
+        return vault
 
     # accounts
     def is_set_up(self) -> bool:
@@ -530,7 +541,9 @@ class MemoryVault:
     def users(self) -> Sequence[UserInfo]:
         return [UserInfo(n, r) for n, (r, _, _) in sorted(self._users.items())]
 
-    def create_user(self, name: str, role: str, passphrase: str) -> None:
+    def create_user(self, name: str, role: str, passphrase: str, confirm: str = "") -> None:
+        if self._users and not (self._unlocked and self.verify(self._unlocked, confirm)):
+            raise KnownError("vault-unlock-failed")
         salt = os.urandom(16)
         with self._lock:
             self._users[name] = (role, salt, _digest(salt, passphrase))
@@ -560,49 +573,55 @@ class MemoryVault:
             raise KnownError("vault-locked")
 
     # records
-    def save_draft(self, screening_id: str, state: Mapping[str, Any], code: str) -> None:
+    def new_draft(self, form_id: str, form_version: str, state: Mapping[str, Any]) -> str:
+        self._require_unlocked()
+        record_id = uuid.uuid4().hex
+        with self._lock:
+            self._drafts[record_id] = (copy.deepcopy(dict(state)), datetime.now(UTC))
+            self.writes += 1
+        return record_id
+
+    def save_draft(self, record_id: str, state: Mapping[str, Any]) -> None:
         self._require_unlocked()
         if self.delay:
             threading.Event().wait(self.delay)
         with self._lock:
-            self._drafts[screening_id] = (copy.deepcopy(dict(state)), code, datetime.now(UTC))
+            if record_id not in self._drafts:
+                raise KnownError("vault-record-state", state="finalised")
+            self._drafts[record_id] = (copy.deepcopy(dict(state)), datetime.now(UTC))
             self.writes += 1
 
-    def load_draft(self, screening_id: str) -> Mapping[str, Any]:
+    def load_draft(self, record_id: str) -> Mapping[str, Any]:
         self._require_unlocked()
-        return copy.deepcopy(self._drafts[screening_id][0])
+        return copy.deepcopy(self._drafts[record_id][0])
 
     def drafts(self) -> Sequence[DraftSummary]:
         self._require_unlocked()
         return [
-            DraftSummary(sid, code, when)
-            for sid, (_, code, when) in sorted(self._drafts.items(), key=lambda i: i[1][2])
+            DraftSummary(rid, record_code(rid), when)
+            for rid, (_, when) in sorted(self._drafts.items(), key=lambda i: i[1][1])
         ]
 
     def finalise(
-        self,
-        screening_id: str,
-        state: Mapping[str, Any],
-        result: ScreeningResult,
-        actions_taken: str,
-        overrides: Mapping[str, str],
+        self, record_id: str, record: Mapping[str, Any], case_card: Mapping[str, Any]
     ) -> None:
         self._require_unlocked()
         with self._lock:
-            self._drafts.pop(screening_id, None)
-            answers = state.get("answers", {})
-            due = min((d.due for d in result.deadlines), default=None)
-            self._cases[screening_id] = CaseSummary(
-                screening_id,
-                screening_id[:6].upper(),
-                str(answers.get("alias", "")),
-                overrides.get("tier", result.tier),
-                result.concerns,
-                due,
+            if record_id not in self._drafts:
+                raise KnownError("vault-record-state", state="finalised")
+            del self._drafts[record_id]
+            due = case_card.get("next_due")
+            self._cases[record_id] = CaseSummary(
+                record_id,
+                record_code(record_id),
+                str(case_card.get("alias", "")),
+                str(case_card.get("tier", "T4")),
+                tuple(case_card.get("concerns", ())),
+                datetime.fromisoformat(due) if due else None,
                 "finalised",
                 datetime.now(UTC),
             )
-            self.finalised[screening_id] = {"actions": actions_taken, "overrides": dict(overrides)}
+            self.finalised[record_id] = copy.deepcopy(dict(record))
             self.writes += 1
 
     def add_case(self, case: CaseSummary) -> None:

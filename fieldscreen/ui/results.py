@@ -7,8 +7,9 @@ the user picks, after a warning that the file is readable by anyone who gets it.
 from __future__ import annotations
 
 import html
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 from PySide6.QtCore import QMarginsF, QTimer, Signal
 from PySide6.QtGui import QPageLayout, QPageSize, QPdfWriter, QTextDocument
@@ -37,9 +38,13 @@ from fieldscreen.ui.common import (
     show_error,
     tier_label,
 )
-from fieldscreen.ui.ports import ACT_NOW, TIERS, ScreeningResult, ScreeningSession
+from fieldscreen.ui.ports import ACT_NOW, TIERS, ScreeningResult, ScreeningSession, result_to_json
+from fieldscreen.ui.wizard import WizardController
 
-__all__ = ["ResultsPage", "referral_sheet_html", "write_referral_sheet"]
+__all__ = ["FOLLOW_UP_HOURS", "ResultsPage", "referral_sheet_html", "write_referral_sheet"]
+
+#: First follow-up after finalising, by tier (the response times of the risk-tier list).
+FOLLOW_UP_HOURS = {"T0": 0, "T1": 24, "T2": 72, "T3": 168}
 
 
 def referral_sheet_html(
@@ -87,6 +92,7 @@ class ResultsPage(QWidget):
         super().__init__(parent)
         self.setObjectName("resultsPage")
         self.services = services
+        self.controller: WizardController | None = None
         self.session: ScreeningSession | None = None
         self.result: ScreeningResult | None = None
         self.overrides: dict[str, str] = {}
@@ -162,7 +168,9 @@ class ResultsPage(QWidget):
         assert self.result is not None
         return self.overrides.get("tier", self.result.tier)
 
-    def show_session(self, session: ScreeningSession) -> None:
+    def show_session(self, controller: WizardController) -> None:
+        self.controller = controller
+        session = controller.session
         self.session = session
         self.result = session.result(self.services.lang)
         self.overrides = {}
@@ -172,6 +180,7 @@ class ResultsPage(QWidget):
 
     def clear(self) -> None:
         self._clock.stop()
+        self.controller = None
         self.session = None
         self.result = None
         for label in (self.tier, self.alerts, self.concerns, self.deadlines, self.referrals):
@@ -262,11 +271,13 @@ class ResultsPage(QWidget):
             self.tr("A coordinator or administrator confirms this override."),
             users,
             self.services.vault.verify,
+            self.services.ops,
             self,
         )
         sign.setObjectName("signOffDialog")
 
         def signed(result: int) -> None:
+            sign.take_passphrase()  # a sign-off needs only the name it proved
             if result != QDialog.DialogCode.Accepted:
                 return
             self.overrides = {
@@ -280,22 +291,44 @@ class ResultsPage(QWidget):
         sign.open()
 
     # ------------------------------------------------------------ finalise
-    def _finalise(self) -> None:
-        if self.session is None or self.result is None or not self.finalise.isEnabled():
-            return
+    def record_and_card(self) -> tuple[dict[str, Any], dict[str, Any]]:
+        """The full record to seal, and the case card kept for follow-up."""
+        assert self.session is not None
+        assert self.result is not None
         session, result = self.session, self.result
-        state = session.to_state()
         actions = self.actions_taken.toPlainText().strip()
-        overrides = dict(self.overrides)
+        summary = result_to_json(result)
+        record = {
+            "form_id": session.form_id,
+            "form_version": session.form_version,
+            "state": session.to_state(),
+            "result": summary,
+            "tier": self.tier_now,
+            "actions_taken": actions,
+            "overrides": dict(self.overrides),
+        }
+        now = datetime.now(UTC)
+        dues = [d.due for d in result.deadlines]
+        if self.tier_now in FOLLOW_UP_HOURS:
+            dues.append(now + timedelta(hours=FOLLOW_UP_HOURS[self.tier_now]))
+        card = {
+            **session.case_card(),
+            "tier": self.tier_now,
+            "computed_tier": result.tier,
+            "concerns": summary["concerns"],
+            "deadlines": summary["deadlines"],
+            "referrals": summary["referrals"],
+            "next_due": min(dues).isoformat() if dues else None,
+        }
+        return record, card
+
+    def _finalise(self) -> None:
+        if self.controller is None or self.result is None or not self.finalise.isEnabled():
+            return
+        record, card = self.record_and_card()
         self.finalise.setEnabled(False)
         self.will_finalise.emit()
-        self.services.ops.write(
-            lambda: self.services.vault.finalise(
-                session.screening_id, state, result, actions, overrides
-            ),
-            lambda _: self.did_finalise.emit(),
-            self._failed,
-        )
+        self.controller.finalise(record, card, lambda _: self.did_finalise.emit(), self._failed)
 
     def _failed(self, error: KnownError) -> None:
         self._enable_finalise()
@@ -303,10 +336,7 @@ class ResultsPage(QWidget):
 
     # ---------------------------------------------------------- the sheet
     def sheet_html(self) -> str:
-        assert self.session is not None
         assert self.result is not None
-        from fieldscreen.ui.wizard import draft_code
-
         labels = {
             "code": self.tr("Case code:"),
             "tier": self.tr("Risk tier:"),
@@ -317,7 +347,10 @@ class ResultsPage(QWidget):
             ),
         }
         return referral_sheet_html(
-            draft_code(self.session.screening_id), self.result, self.tr("Referral sheet"), labels
+            self.controller.code if self.controller else "",
+            self.result,
+            self.tr("Referral sheet"),
+            labels,
         )
 
     def _save_sheet(self) -> None:

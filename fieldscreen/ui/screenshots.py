@@ -45,9 +45,9 @@ def _services(paths: Paths, lang: str, vault: MemoryVault) -> Services:
 
 
 def _seeded_vault() -> MemoryVault:
-    vault = MemoryVault()
-    vault.create_user("Marisol", "specialist", DEMO_PASSPHRASE)
-    vault.create_user("Coordinación", "coordinator", DEMO_PASSPHRASE)
+    vault = MemoryVault.with_users(
+        [("Marisol", "admin", DEMO_PASSPHRASE), ("Coordinación", "coordinator", DEMO_PASSPHRASE)]
+    )
     now = datetime.now(UTC)
     cases = [
         ("8F2C1A", "Dania", "T0", ("Violence or threat",), timedelta(hours=-3)),

@@ -8,6 +8,7 @@ again first.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from PySide6.QtCore import Signal
@@ -139,10 +140,10 @@ class SettingsPage(QWidget):
         danger_layout = QVBoxLayout(danger)
         travel_text = QLabel(
             self.tr(
-                "Travel mode seals every finalised screening to your organisation and deletes "
-                "every readable copy on this laptop. After it, nobody who unlocks the laptop "
-                "(you included) can read finalised screenings; drafts stay. Do it before "
-                "crossing a border."
+                "Travel mode seals every screening on this laptop, drafts included, to your "
+                "organisation and deletes every readable copy. After it, nobody who unlocks "
+                "the laptop (you included) can read them, and drafts cannot be continued here. "
+                "Do it before crossing a border."
             ),
             danger,
         )
@@ -261,7 +262,9 @@ class SettingsPage(QWidget):
             self.language_changed.emit(lang)
 
     # ------------------------------------------------- sensitive actions
-    def _confirm_passphrase(self, title: str, explanation: str, then: Any) -> None:
+    def _confirm_passphrase(
+        self, title: str, explanation: str, then: Callable[[str], object]
+    ) -> None:
         user = self.services.user
         if user is None:
             return
@@ -270,12 +273,17 @@ class SettingsPage(QWidget):
             explanation,
             self.services.vault.users(),
             self.services.vault.verify,
+            self.services.ops,
             self,
             fixed_user=user.name,
         )
         dialog.setObjectName("confirmDialog")
         dialog.finished.connect(
-            lambda code: then() if code == QDialog.DialogCode.Accepted else None
+            lambda code: (
+                then(dialog.take_passphrase())
+                if code == QDialog.DialogCode.Accepted
+                else dialog.take_passphrase()
+            )
         )
         dialog.open()
 
@@ -291,9 +299,9 @@ class SettingsPage(QWidget):
             dialog.passphrase.clear()
             dialog.repeat.clear()
 
-            def create() -> None:
+            def create(confirm: str) -> None:
                 self.services.ops.write(
-                    lambda: self.services.vault.create_user(name, role, passphrase),
+                    lambda: self.services.vault.create_user(name, role, passphrase, confirm),
                     lambda _: self.refresh(),
                     lambda e: show_error(self, e, self.services.lang),
                 )
@@ -308,7 +316,7 @@ class SettingsPage(QWidget):
         dialog.open()
 
     def _travel_mode(self) -> None:
-        def go() -> None:
+        def go(_: str) -> None:
             self.services.ops.write(
                 self.services.vault.travel_mode,
                 lambda n: self.status.setText(
@@ -319,7 +327,7 @@ class SettingsPage(QWidget):
 
         self._confirm_passphrase(
             self.tr("Switch on travel mode"),
-            self.tr("Finalised screenings will no longer be readable on this laptop."),
+            self.tr("Screenings and drafts will no longer be readable on this laptop."),
             go,
         )
 
@@ -342,7 +350,7 @@ class SettingsPage(QWidget):
             self._confirm_passphrase(
                 self.tr("Confirm the wipe"),
                 self.tr("Type your passphrase to wipe this laptop."),
-                lambda: self.services.ops.write(
+                lambda _: self.services.ops.write(
                     self.services.vault.wipe,
                     lambda _: self.did_wipe.emit(),
                     lambda e: show_error(self, e, self.services.lang),

@@ -9,7 +9,7 @@ write is in flight, further answers are coalesced into one following write of th
 from __future__ import annotations
 
 import itertools
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from PySide6.QtCore import QObject, Qt, Signal
@@ -36,27 +36,34 @@ from fieldscreen.ui.common import (
     tier_label,
 )
 from fieldscreen.ui.fields import FieldWidget, make_field_widget
-from fieldscreen.ui.ports import ACT_NOW, PageView, ScreeningSession, Update
+from fieldscreen.ui.ports import ACT_NOW, PageView, ScreeningSession, Update, record_code
 
 __all__ = ["ActNowBanner", "WizardController", "WizardPage"]
 
 
-def draft_code(screening_id: str) -> str:
-    """The short code a specialist reads aloud or writes on a form (no personal data)."""
-    return screening_id[:6].upper()
-
-
 class WizardController(QObject):
-    """The logic of one screening on screen: answers in, updates and save state out."""
+    """The logic of one screening on screen: answers in, updates and save state out.
+
+    The record id comes from the store with the first save; every later save goes to it. The
+    id lives in a holder that the writer thread fills, so saves queued before the first one
+    returned still reach the same record (the writer runs them in order).
+    """
 
     did_update = Signal(object)  # Update
     save_state = Signal(str)  # "saving", "saved", "failed"
 
-    def __init__(self, services: Services, session: ScreeningSession, page: str = "") -> None:
+    def __init__(
+        self,
+        services: Services,
+        session: ScreeningSession,
+        page: str = "",
+        record_id: str | None = None,
+    ) -> None:
         super().__init__()
         self.services = services
         self.session = session
         self.page = page
+        self._holder: dict[str, str] = {"id": record_id} if record_id else {}
         self._dirty = False
         self._in_flight = False
         self._closed = False
@@ -64,8 +71,13 @@ class WizardController(QObject):
         self.saves_acknowledged = 0
 
     @property
+    def record_id(self) -> str | None:
+        return self._holder.get("id")
+
+    @property
     def code(self) -> str:
-        return draft_code(self.session.screening_id)
+        rid = self.record_id
+        return record_code(rid) if rid else ""
 
     def answer(self, name: str, value: Any) -> Update:
         update = self.session.set_answer(name, value, self.services.lang)
@@ -76,30 +88,20 @@ class WizardController(QObject):
     def snapshot(self) -> dict[str, Any]:
         return {"session": self.session.to_state(), "page": self.page}
 
-    def save_now(self) -> None:
-        """Queue the current state at once (behind any write in flight) and stop autosaving.
+    def _job(self, state: Mapping[str, Any]) -> Callable[[], str]:
+        holder, vault = self._holder, self.services.vault
+        form_id, version = self.session.form_id, self.session.form_version
 
-        Used before a lock, a pause or closing: the serial writer runs it before anything
-        queued after it (such as locking the vault), so nothing typed is left unsaved.
-        """
-        if self._closed:
-            return
-        self._dirty = False
-        self._in_flight = True
-        state = self.snapshot()
-        sid, code, vault = self.session.screening_id, self.code, self.services.vault
-        self.services.ops.write(
-            lambda: vault.save_draft(sid, state, code), self._saved, self._failed
-        )
-        self._closed = True
+        def job() -> str:
+            rid = holder.get("id")
+            if rid is None:
+                rid = vault.new_draft(form_id, version, state)
+                holder["id"] = rid
+            else:
+                vault.save_draft(rid, state)
+            return rid
 
-    def close(self) -> None:
-        """No more saves from this controller (the screening was finalised or dropped).
-
-        A write already handed to the serial writer still runs, before anything queued later.
-        """
-        self._closed = True
-        self._dirty = False
+        return job
 
     def autosave(self) -> None:
         if self._closed:
@@ -116,11 +118,49 @@ class WizardController(QObject):
     def _flush(self) -> None:
         self._dirty = False
         self._in_flight = True
-        state = self.snapshot()  # taken on the GUI thread; the worker only writes it
-        sid, code, vault = self.session.screening_id, self.code, self.services.vault
-        self.services.ops.write(
-            lambda: vault.save_draft(sid, state, code), self._saved, self._failed
-        )
+        # The snapshot is taken on the GUI thread; the worker only encrypts and writes it.
+        self.services.ops.write(self._job(self.snapshot()), self._saved, self._failed)
+
+    def save_now(self, extra: Mapping[str, Any] | None = None) -> None:
+        """Queue the current state at once (behind any write in flight) and stop autosaving.
+
+        Used before a lock, a pause, a stop or closing: the serial writer runs it before
+        anything queued after it (such as locking the vault), so nothing typed is left unsaved.
+        """
+        if self._closed:
+            return
+        self._dirty = False
+        self._in_flight = True
+        state = {**self.snapshot(), **(extra or {})}
+        self.services.ops.write(self._job(state), self._saved, self._failed)
+        self._closed = True
+
+    def finalise(
+        self,
+        record: Mapping[str, Any],
+        case_card: Mapping[str, Any],
+        on_done: Callable[[Any], None],
+        on_error: Callable[[KnownError], None],
+    ) -> None:
+        """Queue the finalising write after any save in flight; no autosave follows it."""
+        self.close()
+        holder, vault = self._holder, self.services.vault
+        draft = self._job(self.snapshot())
+
+        def job() -> str:
+            rid = holder.get("id") or draft()
+            vault.finalise(rid, record, case_card)
+            return rid
+
+        self.services.ops.write(job, on_done, on_error)
+
+    def close(self) -> None:
+        """No more saves from this controller (the screening was finalised or dropped).
+
+        A write already handed to the serial writer still runs, before anything queued later.
+        """
+        self._closed = True
+        self._dirty = False
 
     def _saved(self, _: object) -> None:
         self._in_flight = False
@@ -243,10 +283,12 @@ class WizardPage(QWidget):
         self.stop.clicked.connect(self._stop)
 
     # ------------------------------------------------------------- building
-    def open(self, session: ScreeningSession, page: str = "") -> WizardController:
+    def open(
+        self, session: ScreeningSession, page: str = "", record_id: str | None = None
+    ) -> WizardController:
         """Show ``session``, restored exactly (answers, page), e.g. from a draft."""
         self.close_session()
-        controller = WizardController(self.services, session, page)
+        controller = WizardController(self.services, session, page, record_id)
         controller.did_update.connect(self._apply)
         controller.save_state.connect(self._show_save_state)
         self.controller = controller
@@ -470,10 +512,9 @@ class WizardPage(QWidget):
                 return
             controller = self.controller
             controller.page = self.current_page_name()
-            state = controller.snapshot()
-            state["stopped"] = {"reason": dialog.choice.currentData(), "note": dialog.text}
-            sid, code, vault = controller.session.screening_id, controller.code, self.services.vault
-            self.services.ops.write(lambda: vault.save_draft(sid, state, code))
+            controller.save_now(
+                {"stopped": {"reason": dialog.choice.currentData(), "note": dialog.text}}
+            )
             self.did_stop.emit()
 
         dialog.finished.connect(done)

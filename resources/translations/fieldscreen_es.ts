@@ -237,6 +237,7 @@
     <name>MainWindow</name>
     <message>
         <source>FieldScreen</source>
+        <extracomment>The screening's id holder: filled by the writer thread if the first save is in flight.</extracomment>
         <translation>FieldScreen</translation>
     </message>
     <message>
@@ -256,8 +257,8 @@
         <translation>&amp;Bloquear (Ctrl+L)</translation>
     </message>
     <message>
-        <source>Preview: answers are kept in memory only and are lost when the app closes. Do not use it for real screenings.</source>
-        <translation>Vista previa: las respuestas solo se guardan en memoria y se pierden al cerrar la aplicación. No la use para tamizajes reales.</translation>
+        <source>Sample form: this build runs a short sample screening instead of the built-in forms. Answers are saved encrypted, but do not use it with a child.</source>
+        <translation>Formulario de muestra: esta versión usa un tamizaje corto de muestra en lugar de los formularios incluidos. Las respuestas se guardan cifradas, pero no lo use con un niño, niña o adolescente.</translation>
     </message>
     <message>
         <source>Working offline: no server set</source>
@@ -388,6 +389,7 @@
     <name>ResultsPage</name>
     <message>
         <source>Results of this screening</source>
+        <extracomment>First follow-up after finalising, by tier (the response times of the risk-tier list).</extracomment>
         <translation>Resultados de este tamizaje</translation>
     </message>
     <message>
@@ -534,8 +536,8 @@
         <translation>Cruce de frontera o computadora perdida</translation>
     </message>
     <message>
-        <source>Travel mode seals every finalised screening to your organisation and deletes every readable copy on this laptop. After it, nobody who unlocks the laptop (you included) can read finalised screenings; drafts stay. Do it before crossing a border.</source>
-        <translation>El modo viaje sella para su organización todos los tamizajes finalizados y borra todas las copias legibles de esta computadora. Después, nadie que la desbloquee (usted incluida/o) puede leer los tamizajes finalizados; los borradores se quedan. Actívelo antes de cruzar una frontera.</translation>
+        <source>Travel mode seals every screening on this laptop, drafts included, to your organisation and deletes every readable copy. After it, nobody who unlocks the laptop (you included) can read them, and drafts cannot be continued here. Do it before crossing a border.</source>
+        <translation>El modo viaje sella para su organización todos los tamizajes de esta computadora, incluidos los borradores, y borra todas las copias legibles. Después, nadie que la desbloquee (usted incluida/o) puede leerlos, y los borradores no se pueden continuar aquí. Actívelo antes de cruzar una frontera.</translation>
     </message>
     <message>
         <source>Switch on &amp;travel mode…</source>
@@ -614,8 +616,8 @@
         <translation>Activar el modo viaje</translation>
     </message>
     <message>
-        <source>Finalised screenings will no longer be readable on this laptop.</source>
-        <translation>Los tamizajes finalizados dejarán de ser legibles en esta computadora.</translation>
+        <source>Screenings and drafts will no longer be readable on this laptop.</source>
+        <translation>Los tamizajes y borradores dejarán de ser legibles en esta computadora.</translation>
     </message>
     <message>
         <source>Wipe this laptop?</source>
@@ -638,7 +640,7 @@
     <name>Tiers</name>
     <message>
         <source>Act now</source>
-        <extracomment>True while the store is the in-memory preview (nothing is written to disk).</extracomment>
+        <extracomment>True while screenings run the sample form instead of the built-in forms.</extracomment>
         <translation>Actuar ya</translation>
     </message>
     <message>

@@ -36,10 +36,9 @@ def make_services(paths: Paths, vault: MemoryVault | None = None, lang: str = "e
 
 @pytest.fixture
 def vault() -> MemoryVault:
-    v = MemoryVault()
-    v.create_user("ana", "specialist", PASS)
-    v.create_user("sup", "coordinator", "supervisor passphrase")
-    return v
+    return MemoryVault.with_users(
+        [("ana", "admin", PASS), ("sup", "coordinator", "supervisor passphrase")]
+    )
 
 
 @pytest.fixture

@@ -118,7 +118,8 @@ def test_a_complete_screening_with_the_trafficking_gateway(
     data = target.read_bytes()
     assert data.startswith(b"%PDF")
     assert r.finalise.isEnabled()
-    sid = r.session.screening_id  # type: ignore[union-attr]
+    sid = w.wizard.controller.record_id  # type: ignore[union-attr]
+    assert sid
     click(qtbot, r.finalise)
     qtbot.waitUntil(lambda: w.stack.currentWidget() is w.home, timeout=5000)
     settle(w)
@@ -126,7 +127,13 @@ def test_a_complete_screening_with_the_trafficking_gateway(
     assert [c.tier for c in vault.cases()] == ["T1"]
     assert vault.drafts() == []
     saved = vault.finalised[sid]
-    assert saved == {"actions": "", "overrides": {}}
+    assert saved["actions_taken"] == ""
+    assert saved["overrides"] == {}
+    assert saved["state"]["answers"]["debt_amount"] == 300.0
+    assert saved["result"]["tier"] == "T1"
+    (case,) = vault.cases()
+    assert case.alias == "Ana"
+    assert case.next_due is not None
 
 
 def test_act_now_shows_the_alert_in_the_form_and_requires_actions(
@@ -157,7 +164,8 @@ def test_act_now_shows_the_alert_in_the_form_and_requires_actions(
     click(qtbot, r.finalise)
     qtbot.waitUntil(lambda: w.stack.currentWidget() is w.home, timeout=5000)
     (entry,) = vault.finalised.values()
-    assert entry["actions"].startswith("Moved to the safe room")
+    assert entry["actions_taken"].startswith("Moved to the safe room")
+    assert entry["tier"] == "T0"
 
 
 def test_the_saved_indicator_waits_for_the_durable_write(
@@ -175,7 +183,8 @@ def test_the_saved_indicator_waits_for_the_durable_write(
     tick(qtbot, w, "share", "legal")  # coalesced behind the write in flight
     qtbot.waitUntil(lambda: w.wizard.saved.property("state") == "saved", timeout=5000)
     assert vault.writes - before == 2
-    sid = w.wizard.controller.session.screening_id  # type: ignore[union-attr]
+    sid = w.wizard.controller.record_id  # type: ignore[union-attr]
+    assert sid is not None
     stored = vault.load_draft(sid)["session"]["answers"]
     assert stored == {"assent": "yes", "share": ["legal"]}
 

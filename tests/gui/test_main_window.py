@@ -18,8 +18,7 @@ def test_a_new_laptop_opens_on_first_run_and_a_set_up_one_on_unlock(
     assert window.stack.currentWidget() is window.first_run
     assert window.windowTitle() == "FieldScreen"
     assert not window.nav.isVisible()
-    vault = MemoryVault()
-    vault.create_user("ana", "specialist", "correct horse battery")
+    vault = MemoryVault.with_users([("ana", "specialist", "correct horse battery")])
     second = MainWindow(make_services(paths, vault))
     qtbot.addWidget(second)
     second.show()
