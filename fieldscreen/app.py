@@ -4,9 +4,9 @@ Nothing else creates long-lived objects; screens receive what they need as argum
 registry). Qt is allowed here and in :mod:`fieldscreen.ui` only.
 
 The screens reach the store and the form engine through :mod:`fieldscreen.ui.ports`: the store
-is the encrypted vault (:class:`fieldscreen.ui.backends.VaultBackend`); until the built-in forms
-ship, screenings run the short sample form of :mod:`fieldscreen.ui.preview`, and every screen
-says so.
+is the encrypted vault (:class:`fieldscreen.ui.backends.VaultBackend`); screenings run the
+built-in forms through the engine (:class:`fieldscreen.ui.engine.EngineForms`). A build without
+built-in forms runs the short sample form of :mod:`fieldscreen.ui.preview`, and says so.
 """
 
 from __future__ import annotations
@@ -26,12 +26,14 @@ from fieldscreen.ui.common import Services
 from fieldscreen.ui.i18n import install_translator
 from fieldscreen.ui.main_window import MainWindow
 from fieldscreen.ui.operations import Operations
+from fieldscreen.ui.ports import FormsPort
 
 __all__ = [
     "AppContext",
     "apply_style",
     "build_context",
     "build_services",
+    "builtin_forms",
     "create_application",
     "run_gui",
 ]
@@ -82,21 +84,48 @@ def _report_bug(error: BaseException, text: str) -> None:
     box.open()
 
 
+#: The forms every screening starts with; the others open when a gateway rule says so.
+FIRST_FORMS = ("fs_consent", "fs_intake")
+
+
+def builtin_forms(context: AppContext) -> FormsPort | None:
+    """The built-in forms through the engine, or None when this build ships none yet."""
+    from pathlib import Path
+
+    from fieldscreen.forms import load_form
+    from fieldscreen.ui.engine import EngineForms
+
+    folder = Path(__file__).resolve().parent / "forms" / "builtin"
+    files = sorted(folder.glob("*.md")) if folder.is_dir() else []
+    if not files:
+        return None
+    forms = {form.id: form for form in (load_form(f) for f in files)}
+    if not all(f in forms for f in FIRST_FORMS):
+        return None
+    site = {"site": context.settings.get("site_id"), "role": "specialist"}
+    return EngineForms(forms, FIRST_FORMS, context=site)
+
+
 def build_services(context: AppContext) -> Services:
     from fieldscreen.ui.backends import VaultBackend
-    from fieldscreen.ui.preview import SampleForms
 
     vault = VaultBackend(
         context.paths.data / "vault",
         follow_up_days=int(context.settings.get("follow_up_window_days")),
     )
+    forms = builtin_forms(context)
+    preview = forms is None
+    if forms is None:
+        from fieldscreen.ui.preview import SampleForms
+
+        forms = SampleForms()
     return Services(
         vault=vault,
-        forms=SampleForms(),
+        forms=forms,
         settings=context.settings,
         ops=Operations(on_bug=_report_bug),
         lang=context.lang,
-        preview=True,
+        preview=preview,
     )
 
 
