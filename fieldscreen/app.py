@@ -92,13 +92,13 @@ def builtin_forms(context: AppContext) -> FormsPort | None:
     """The built-in forms through the engine, or None when this build ships none yet."""
     from pathlib import Path
 
-    from fieldscreen.forms import load_form
-    from fieldscreen.ui.engine import EngineForms
-
     folder = Path(__file__).resolve().parent / "forms" / "builtin"
     files = sorted(folder.glob("*.md")) if folder.is_dir() else []
     if not files:
         return None
+    from fieldscreen.forms import load_form
+    from fieldscreen.ui.engine import EngineForms
+
     forms = {form.id: form for form in (load_form(f) for f in files)}
     if not all(f in forms for f in FIRST_FORMS):
         return None

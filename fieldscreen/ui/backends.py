@@ -13,13 +13,20 @@ import threading
 from collections.abc import Mapping, Sequence
 from datetime import UTC, date, datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from fieldscreen.errors import KnownError
 from fieldscreen.ui.ports import CaseSummary, DraftSummary, UserInfo, record_code
-from fieldscreen.vault import UnlockFailed, Vault, VaultError
 
-__all__ = ["VaultBackend"]
+if TYPE_CHECKING:
+    from fieldscreen.vault import Vault
+
+__all__ = ["KEY_FILE", "VaultBackend"]
+
+#: The vault's key file name (``fieldscreen.vault.base.KEYS_NAME``; a test keeps them equal).
+#: Checking for it needs no import of the vault, which keeps start-up fast: the vault package
+#: (sqlite-utils, cryptography) is imported on a worker the first time it is used.
+KEY_FILE = "vault.keys"
 
 
 def _day(day: str | None) -> datetime:
@@ -43,28 +50,35 @@ class VaultBackend:
         self._options = options
         self._kdf = kdf
         self._guard = threading.RLock()
-        self._vault: Vault | None = Vault.open(folder, **options) if Vault.exists(folder) else None
+        self._vault: Vault | None = None
         self._failures: dict[str, int] = {}
 
     @property
     def vault(self) -> Vault:
-        if self._vault is None:
-            raise VaultError("vault-missing")
-        return self._vault
+        with self._guard:
+            if self._vault is None:
+                from fieldscreen.vault import Vault, VaultError
+
+                if not Vault.exists(self.folder):
+                    raise VaultError("vault-missing")
+                self._vault = Vault.open(self.folder, **self._options)
+            return self._vault
 
     # ----------------------------------------------------------------- accounts
     def is_set_up(self) -> bool:
-        return self._vault is not None
+        return (self.folder / KEY_FILE).exists()
 
     def users(self) -> Sequence[UserInfo]:
-        if self._vault is None:
+        if not self.is_set_up():
             return []
         with self._guard:
-            return [UserInfo(u.login, u.role) for u in self._vault.users()]
+            return [UserInfo(u.login, u.role) for u in self.vault.users()]
 
     def create_user(self, name: str, role: str, passphrase: str, confirm: str = "") -> None:
+        from fieldscreen.vault import Vault, VaultError
+
         with self._guard:
-            if self._vault is None:
+            if not self.is_set_up():
                 if role != "admin":
                     raise VaultError("vault-not-allowed")
                 self._vault = Vault.create(
@@ -76,7 +90,7 @@ class VaultBackend:
                 )
                 self._vault.lock()
                 return
-            self._vault.add_user(
+            self.vault.add_user(
                 name,
                 passphrase.encode(),
                 role,  # type: ignore[arg-type]
@@ -84,6 +98,8 @@ class VaultBackend:
             )
 
     def unlock(self, name: str, passphrase: str) -> UserInfo:
+        from fieldscreen.vault import UnlockFailed
+
         with self._guard:
             try:
                 user = self.vault.unlock(name, passphrase.encode())
@@ -99,6 +115,8 @@ class VaultBackend:
         A second, locked handle on the same files does the check; a success is recorded in the
         audit log as that user's unlock (a sign-off is an authentication).
         """
+        from fieldscreen.vault import UnlockFailed, Vault
+
         with self._guard:
             probe = Vault.open(self.folder, **self._options)
             try:

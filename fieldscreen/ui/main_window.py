@@ -9,7 +9,7 @@ unlock screen; unlocking as the same user reloads the draft and returns to the s
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from PySide6.QtCore import QEvent, QObject, Qt, QTimer, Signal
 from PySide6.QtGui import QKeySequence, QShortcut
@@ -26,13 +26,15 @@ from PySide6.QtWidgets import (
 )
 
 from fieldscreen.errors import KnownError
-from fieldscreen.ui.access import FirstRunPage, Provisioner, UnlockPage
-from fieldscreen.ui.cases import CaseListPage, CaseRow, HomePage
 from fieldscreen.ui.common import Services, scale_font, show_error
 from fieldscreen.ui.ports import CaseSummary, DraftSummary
-from fieldscreen.ui.results import ResultsPage
-from fieldscreen.ui.settings_page import SettingsPage
-from fieldscreen.ui.wizard import WizardPage
+
+if TYPE_CHECKING:
+    from fieldscreen.ui.access import FirstRunPage, Provisioner, UnlockPage
+    from fieldscreen.ui.cases import CaseListPage, CaseRow, HomePage
+    from fieldscreen.ui.results import ResultsPage
+    from fieldscreen.ui.settings_page import SettingsPage
+    from fieldscreen.ui.wizard import WizardPage
 
 __all__ = ["IdleWatcher", "MainWindow"]
 
@@ -148,39 +150,7 @@ class MainWindow(QMainWindow):
         column.addWidget(self.stack, 1)
         self.setCentralWidget(central)
 
-        s = self.services
-        self.first_run = FirstRunPage(s, self.stack, self._provisioner)
-        self.unlock_page = UnlockPage(s, self.stack)
-        self.home = HomePage(s, self.stack)
-        self.wizard = WizardPage(s, self.stack)
-        self.results = ResultsPage(s, self.stack)
-        self.cases = CaseListPage(s, self.stack)
-        self.settings_page = SettingsPage(s, self.stack)
-        for page in (
-            self.first_run,
-            self.unlock_page,
-            self.home,
-            self.wizard,
-            self.results,
-            self.cases,
-            self.settings_page,
-        ):
-            self.stack.addWidget(page)
-        self.first_run.did_set_up.connect(lambda _: self.show_home())
-        self.unlock_page.did_unlock.connect(lambda _: self._unlocked())
-        self.home.start_requested.connect(self.start_screening)
-        self.home.resume_requested.connect(self.resume)
-        self.home.cases_requested.connect(self.show_cases)
-        self.wizard.did_pause.connect(self.show_home)
-        self.wizard.did_stop.connect(self.show_home)
-        self.wizard.review_requested.connect(self.review)
-        self.results.back_requested.connect(lambda: self.stack.setCurrentWidget(self.wizard))
-        self.results.will_finalise.connect(self._will_finalise)
-        self.results.did_finalise.connect(self._finalised)
-        self.cases.open_requested.connect(self._open_case)
-        self.settings_page.language_changed.connect(self.set_language)
-        self.settings_page.did_wipe.connect(self._wiped)
-        self.settings_page.back_requested.connect(self.show_home)
+        self._pages: dict[str, QWidget] = {}
         self.nav_home.clicked.connect(self.show_home)
         self.nav_cases.clicked.connect(self.show_cases)
         self.nav_settings.clicked.connect(self.show_settings)
@@ -188,11 +158,114 @@ class MainWindow(QMainWindow):
         self.stack.currentChanged.connect(lambda _: self._nav_state())
         self._nav_state()
 
+    # ------------------------------------------------------- lazy screens
+    # Each screen (and its module) is built the first time it is needed, so start-up builds
+    # only the unlock or first-run screen.
+    def _page(self, name: str) -> Any:
+        page = self._pages.get(name)
+        if page is None:
+            page = self._make(name)
+            self._pages[name] = page
+            self.stack.addWidget(page)
+        return page
+
+    def _make(self, name: str) -> QWidget:
+        s = self.services
+        if name == "first_run":
+            from fieldscreen.ui.access import FirstRunPage
+
+            first = FirstRunPage(s, self.stack, self._provisioner)
+            first.did_set_up.connect(lambda _: self.show_home())
+            return first
+        if name == "unlock_page":
+            from fieldscreen.ui.access import UnlockPage
+
+            unlock = UnlockPage(s, self.stack)
+            unlock.did_unlock.connect(lambda _: self._unlocked())
+            return unlock
+        if name == "home":
+            from fieldscreen.ui.cases import HomePage
+
+            home = HomePage(s, self.stack)
+            home.start_requested.connect(self.start_screening)
+            home.resume_requested.connect(self.resume)
+            home.cases_requested.connect(self.show_cases)
+            return home
+        if name == "wizard":
+            from fieldscreen.ui.wizard import WizardPage
+
+            wizard = WizardPage(s, self.stack)
+            wizard.did_pause.connect(self.show_home)
+            wizard.did_stop.connect(self.show_home)
+            wizard.review_requested.connect(self.review)
+            return wizard
+        if name == "results":
+            from fieldscreen.ui.results import ResultsPage
+
+            results = ResultsPage(s, self.stack)
+            results.back_requested.connect(lambda: self.stack.setCurrentWidget(self.wizard))
+            results.will_finalise.connect(self._will_finalise)
+            results.did_finalise.connect(self._finalised)
+            return results
+        if name == "cases":
+            from fieldscreen.ui.cases import CaseListPage
+
+            cases = CaseListPage(s, self.stack)
+            cases.open_requested.connect(self._open_case)
+            return cases
+        if name == "settings_page":
+            from fieldscreen.ui.settings_page import SettingsPage
+
+            settings = SettingsPage(s, self.stack)
+            settings.language_changed.connect(self.set_language)
+            settings.did_wipe.connect(self._wiped)
+            settings.back_requested.connect(self.show_home)
+            return settings
+        raise KeyError(name)
+
+    def _built(self, name: str) -> Any:
+        return self._pages.get(name)
+
+    @property
+    def first_run(self) -> FirstRunPage:
+        return self._page("first_run")
+
+    @property
+    def unlock_page(self) -> UnlockPage:
+        return self._page("unlock_page")
+
+    @property
+    def home(self) -> HomePage:
+        return self._page("home")
+
+    @property
+    def wizard(self) -> WizardPage:
+        return self._page("wizard")
+
+    @property
+    def results(self) -> ResultsPage:
+        return self._page("results")
+
+    @property
+    def cases(self) -> CaseListPage:
+        return self._page("cases")
+
+    @property
+    def settings_page(self) -> SettingsPage:
+        return self._page("settings_page")
+
+    def _controller(self) -> Any:
+        wizard = self._built("wizard")
+        return wizard.controller if wizard is not None else None
+
     def _nav_state(self) -> None:
         unlocked = self.services.user is not None
         current = self.stack.currentWidget()
         self.nav.setVisible(unlocked)
-        in_screening = current in (self.wizard, self.results)
+        in_screening = current is not None and current.objectName() in {
+            "wizardPage",
+            "resultsPage",
+        }
         for button in (self.nav_home, self.nav_cases, self.nav_settings):
             button.setEnabled(unlocked)
             button.setVisible(not in_screening)
@@ -203,16 +276,23 @@ class MainWindow(QMainWindow):
             self.idle.timer.stop()
 
     # ------------------------------------------------------------- screens
-    def show_unlock(self) -> None:
-        self.unlock_page.refresh_users(list(self.services.vault.users()))
+    def show_unlock(self, preferred: str | None = None) -> None:
+        """The unlock screen at once; the user list follows from a read on the pool."""
         self.stack.setCurrentWidget(self.unlock_page)
         self.unlock_page.prepare()
+        self.services.ops.read(
+            lambda: list(self.services.vault.users()),
+            lambda users: self.unlock_page.refresh_users(users, preferred),
+            self._error,
+        )
 
     def show_home(self) -> None:
         if self.services.user is None:
             return
-        self.wizard.close_session()
-        self.results.clear()
+        if (wizard := self._built("wizard")) is not None:
+            wizard.close_session()
+        if (results := self._built("results")) is not None:
+            results.clear()
         self.stack.setCurrentWidget(self.home)
         self.refresh_home()
         self.home.start.setFocus()
@@ -243,6 +323,8 @@ class MainWindow(QMainWindow):
         self.stack.setCurrentWidget(self.cases)
         self.cases.search.setFocus()
         vault = self.services.vault
+
+        from fieldscreen.ui.cases import CaseRow
 
         def read() -> list[CaseRow]:
             rows = [CaseRow.of_case(c) for c in vault.cases()]
@@ -290,8 +372,8 @@ class MainWindow(QMainWindow):
         self.stack.setCurrentWidget(self.results)
 
     def _will_finalise(self) -> None:
-        if self.wizard.controller is not None:
-            self.wizard.controller.close()
+        if (controller := self._controller()) is not None:
+            controller.close()
 
     def _finalised(self) -> None:
         self.show_home()
@@ -311,8 +393,12 @@ class MainWindow(QMainWindow):
             return
         current = self.stack.currentWidget()
         where = _Where(user.name, current.objectName() if current is not None else "")
-        controller = self.wizard.controller
-        if current in (self.wizard, self.results) and controller is not None:
+        controller = self._controller()
+        on_screening = current is not None and current.objectName() in {
+            "wizardPage",
+            "resultsPage",
+        }
+        if on_screening and controller is not None:
             controller.page = self.wizard.current_page_name()
             where.page = controller.page
             where.screen = self.wizard.objectName()
@@ -324,14 +410,14 @@ class MainWindow(QMainWindow):
                 widget.close()
         for child in self.findChildren(QMessageBox):
             child.close()
-        self.wizard.close_session()
-        self.results.clear()
-        self.cases.clear()
-        self.home.clear()
+        if (wizard := self._built("wizard")) is not None:
+            wizard.close_session()
+        for name in ("results", "cases", "home"):
+            if (page := self._built(name)) is not None:
+                page.clear()
         self.services.user = None
         self.services.ops.write(self.services.vault.lock)
-        self.show_unlock()
-        self.unlock_page.refresh_users(list(self.services.vault.users()), where.user)
+        self.show_unlock(where.user)
         self._nav_state()
 
     def _unlocked(self) -> None:
@@ -342,9 +428,9 @@ class MainWindow(QMainWindow):
             return
         if where.holder and where.holder.get("id"):
             self.resume(where.holder["id"], where.page)
-        elif where.screen == self.cases.objectName():
+        elif where.screen == "casesPage":
             self.show_cases()
-        elif where.screen == self.settings_page.objectName():
+        elif where.screen == "settingsPage":
             self.show_settings()
         else:
             self.show_home()
@@ -368,8 +454,7 @@ class MainWindow(QMainWindow):
         shown = self.stack.currentWidget()
         current = shown.objectName() if shown is not None else ""
         resume = None
-        if self.wizard.controller is not None:
-            controller = self.wizard.controller
+        if (controller := self._controller()) is not None:
             controller.page = self.wizard.current_page_name()
             resume = (controller.session, controller.page, controller.record_id)
         old = self.centralWidget()
@@ -392,8 +477,8 @@ class MainWindow(QMainWindow):
 
     # ---------------------------------------------------------------- closing
     def closeEvent(self, event: Any) -> None:
-        if self.wizard.controller is not None:
-            self.wizard.controller.save_now()
+        if (controller := self._controller()) is not None:
+            controller.save_now()
         self.services.ops.wait_idle(10_000)
         QApplication.instance().removeEventFilter(self.idle)  # type: ignore[union-attr]
         super().closeEvent(event)

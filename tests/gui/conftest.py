@@ -53,6 +53,7 @@ def window(qtbot: QtBot, paths: Paths, vault: MemoryVault) -> Iterator[MainWindo
 
 def unlock(qtbot: QtBot, w: MainWindow, passphrase: str = PASS) -> None:
     assert w.stack.currentWidget() is w.unlock_page
+    qtbot.waitUntil(lambda: w.unlock_page.user.count() > 0, timeout=5000)
     qtbot.keyClicks(w.unlock_page.passphrase, passphrase)
     qtbot.keyClick(w.unlock_page.passphrase, "\r")
     qtbot.waitUntil(lambda: w.services.user is not None, timeout=5000)

@@ -134,3 +134,10 @@ def test_first_run_screening_crash_and_finalise_on_the_real_vault(
     assert second_store.drafts() == []
     second.close()
     assert canary_hits(paths) == 0
+
+
+def test_the_key_file_name_matches_the_vault() -> None:
+    from fieldscreen.ui.backends import KEY_FILE
+    from fieldscreen.vault.base import KEYS_NAME
+
+    assert KEY_FILE == KEYS_NAME
