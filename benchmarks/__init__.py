@@ -10,4 +10,5 @@ from __future__ import annotations
 #: Benchmark id -> module (inside this package) that provides ``run() -> list[Result]``.
 REGISTRY: dict[str, str] = {
     "P4": "benchmarks.p4_startup",
+    "P5": "benchmarks.p5_cases",
 }

@@ -461,6 +461,8 @@ class MainWindow(QMainWindow):
         self._build()
         if old is not None:
             old.deleteLater()
+        if self.isVisible():
+            self.centralWidget().show()
         if self.services.user is None:
             if self.services.vault.is_set_up():
                 self.show_unlock()

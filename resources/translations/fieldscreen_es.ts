@@ -1,4 +1,5 @@
-<?xml version='1.0' encoding='utf-8'?>
+<?xml version="1.0" encoding="utf-8"?>
+<!DOCTYPE TS>
 <TS version="2.1" language="es" sourcelanguage="en">
 <context>
     <name>AcknowledgeWidget</name>
@@ -154,8 +155,8 @@
         <translation>Use al menos %d caracteres: unas palabras sin relación entre sí son fáciles de recordar y difíciles de adivinar. Si se pierde la frase de acceso, los datos no se pueden recuperar.</translation>
     </message>
     <message>
-        <source>Enrolment with the server uses a one-time code from your IT contact and can be done now or later, whenever the laptop is online (Settings, or 'fieldscreen enroll').</source>
-        <translation>La inscripción en el servidor usa un código de un solo uso que le da su contacto de informática y puede hacerse ahora o más tarde, cuando la computadora tenga conexión (Ajustes, o 'fieldscreen enroll').</translation>
+        <source>Enrolment with the server uses a one-time code from your IT contact and can be done now or later, whenever the laptop is online (Settings, or &apos;fieldscreen enroll&apos;).</source>
+        <translation>La inscripción en el servidor usa un código de un solo uso que le da su contacto de informática y puede hacerse ahora o más tarde, cuando la computadora tenga conexión (Ajustes, o &apos;fieldscreen enroll&apos;).</translation>
     </message>
     <message>
         <source>&amp;Create account and start</source>
@@ -237,7 +238,7 @@
     <name>MainWindow</name>
     <message>
         <source>FieldScreen</source>
-        <extracomment>The screening's id holder: filled by the writer thread if the first save is in flight.</extracomment>
+        <extracomment>The screening&apos;s id holder: filled by the writer thread if the first save is in flight.</extracomment>
         <translation>FieldScreen</translation>
     </message>
     <message>
