@@ -72,6 +72,7 @@ def create_application(argv: list[str] | None = None) -> QApplication:
 
 def apply_style(app: QApplication) -> None:
     """The app's stylesheet (calm, high contrast, large targets); absent means Qt's default."""
+    app.setStyle("Fusion")  # the same, legible controls on Windows, macOS and Linux
     try:
         app.setStyleSheet(resource_path("styles", "fieldscreen.qss").read_text(encoding="utf-8"))
     except KnownError:

@@ -461,8 +461,9 @@ class MainWindow(QMainWindow):
         self._build()
         if old is not None:
             old.deleteLater()
-        if self.isVisible():
-            self.centralWidget().show()
+        central = self.centralWidget()
+        if self.isVisible() and central is not None:
+            central.show()
         if self.services.user is None:
             if self.services.vault.is_set_up():
                 self.show_unlock()

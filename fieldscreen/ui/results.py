@@ -138,6 +138,12 @@ class ResultsPage(QWidget):
         self.actions_taken.setMaximumHeight(110)
         self.actions_taken.textChanged.connect(self._enable_finalise)
         self.column.addWidget(self.actions_taken)
+        self.finalise_hint = QLabel(
+            self.tr("Record the actions taken before finalising an act-now case."), body
+        )
+        self.finalise_hint.setObjectName("fieldMessage")
+        self.finalise_hint.setWordWrap(True)
+        self.column.addWidget(self.finalise_hint)
         self.column.addStretch(1)
         scroll.setWidget(body)
         outer.addWidget(scroll, 1)
@@ -241,6 +247,7 @@ class ResultsPage(QWidget):
             return
         ok = self.tier_now != ACT_NOW or bool(self.actions_taken.toPlainText().strip())
         self.finalise.setEnabled(ok)
+        self.finalise_hint.setVisible(not ok)
         self.finalise.setToolTip(
             "" if ok else self.tr("Record the actions taken before finalising an act-now case.")
         )

@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from PySide6.QtCore import Signal
+from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import (
     QCheckBox,
     QComboBox,
@@ -170,7 +170,7 @@ class SettingsPage(QWidget):
         back = QPushButton(self.tr("&Back"), self)
         back.setObjectName("secondary")
         back.clicked.connect(self.back_requested)
-        outer.addWidget(back)
+        outer.addWidget(back, alignment=Qt.AlignmentFlag.AlignLeft)
         self.travel.clicked.connect(self._travel_mode)
         self.wipe.clicked.connect(self._wipe)
 
@@ -197,6 +197,7 @@ class SettingsPage(QWidget):
             editor.setChecked(bool(value))
         elif spec.type is int:
             editor = QSpinBox(parent)
+            editor.setMaximumWidth(160)
             editor.setRange(spec.minimum or 0, spec.maximum or 1_000_000)
             editor.setValue(int(value))
         elif spec.name == "language":
@@ -237,8 +238,13 @@ class SettingsPage(QWidget):
 
     def refresh(self) -> None:
         self.users.clear()
+        roles = {
+            "specialist": self.tr("specialist"),
+            "coordinator": self.tr("coordinator"),
+            "admin": self.tr("administrator"),
+        }
         for user in self.services.vault.users():
-            self.users.addItem(f"{user.name} ({user.role})")
+            self.users.addItem(f"{user.name} ({roles.get(user.role, user.role)})")
         can_manage = self.services.user is not None and self.services.user.role in {
             "admin",
             "coordinator",

@@ -597,6 +597,18 @@
         <translation>Lo fija su organización</translation>
     </message>
     <message>
+        <source>specialist</source>
+        <translation>especialista</translation>
+    </message>
+    <message>
+        <source>coordinator</source>
+        <translation>coordinación</translation>
+    </message>
+    <message>
+        <source>administrator</source>
+        <translation>administración</translation>
+    </message>
+    <message>
         <source>Settings saved.</source>
         <translation>Ajustes guardados.</translation>
     </message>
