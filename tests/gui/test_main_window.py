@@ -25,3 +25,11 @@ def test_a_new_laptop_opens_on_first_run_and_a_set_up_one_on_unlock(
     assert second.stack.currentWidget() is second.unlock_page
     assert second.unlock_page.passphrase.hasFocus() or not second.isActiveWindow()
     qtbot.waitUntil(lambda: second.unlock_page.user.currentData() == "ana", timeout=5000)
+
+
+def test_the_gui_self_test_renders_the_unlock_screen_and_form_pages(
+    qtbot: QtBot, paths: Paths
+) -> None:
+    from fieldscreen.ui.selftest import render_main_screens
+
+    assert render_main_screens(paths) >= 2  # one page per form, in each language
