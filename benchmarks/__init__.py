@@ -9,6 +9,8 @@ from __future__ import annotations
 
 #: Benchmark id -> module (inside this package) that provides ``run() -> list[Result]``.
 REGISTRY: dict[str, str] = {
+    "P3": "benchmarks.p3_forms",
     "P4": "benchmarks.p4_startup",
     "P5": "benchmarks.p5_cases",
+    "P9": "benchmarks.p9_installer",
 }

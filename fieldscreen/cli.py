@@ -42,6 +42,9 @@ COMMANDS: dict[str, Command] = {
         "fieldscreen.vault.cli_travel", "seal every draft and purge every readable copy now"
     ),
     "wipe": Command("fieldscreen.vault.cli_wipe", "crypto-shred this profile (asks for --yes)"),
+    "forms": Command(
+        "fieldscreen.forms.cli", "validate, preview, run or convert XLSForms (form designers)"
+    ),
 }
 
 

@@ -112,6 +112,14 @@ CATALOGUE: Mapping[str, Message] = {
         en="The passphrase file {path} cannot be read.",
         es="No se puede leer el archivo de frase de acceso {path}.",
     ),
+    "aggregate-invalid": Message(
+        en="An aggregate record was refused: its field {field!r} is missing or not a plain code.",
+        es="Se rechazó un registro agregado: su campo {field!r} falta o no es un código simple.",
+    ),
+    "aggregate-dimension-unknown": Message(
+        en="There is no report dimension called {name!r}. Use one of: {known}.",
+        es="No existe la dimensión de informe {name!r}. Use una de: {known}.",
+    ),
     # ---- crypto (fieldscreen.crypto)
     "crypto-decrypt-failed": Message(
         en=(
