@@ -112,6 +112,25 @@ CATALOGUE: Mapping[str, Message] = {
         en="The passphrase file {path} cannot be read.",
         es="No se puede leer el archivo de frase de acceso {path}.",
     ),
+    "form-override-tier": Message(
+        en="Choose a risk tier from T0 (act now) to T4 (no current risk).",
+        es="Elija un nivel de riesgo de T0 (actuar ahora) a T4 (sin riesgo actual).",
+    ),
+    "form-override-reason": Message(
+        en="The risk tier can be changed only with a reason. Write the reason and try again.",
+        es="El nivel de riesgo solo se puede cambiar con un motivo. Escriba el motivo e "
+        "inténtelo de nuevo.",
+    ),
+    "form-override-supervisor": Message(
+        en=(
+            "The risk tier can be changed only with a supervisor's sign-off, and not by the "
+            "person who screened. Ask your supervisor to sign off."
+        ),
+        es=(
+            "El nivel de riesgo solo se puede cambiar con la aprobación de un supervisor, que no "
+            "sea quien hizo la evaluación. Pida la aprobación a su supervisor."
+        ),
+    ),
     "aggregate-invalid": Message(
         en="An aggregate record was refused: its field {field!r} is missing or not a plain code.",
         es="Se rechazó un registro agregado: su campo {field!r} falta o no es un código simple.",

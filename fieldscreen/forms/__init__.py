@@ -40,10 +40,11 @@ that does not fit its field), FormVersionError, OverrideError; all are KnownErro
 from __future__ import annotations
 
 from fieldscreen.forms.errors import AnswerError, FormError, FormVersionError, OverrideError
-from fieldscreen.forms.loader import load_form, load_form_text, read_list
+from fieldscreen.forms.loader import load_form, load_form_text
 from fieldscreen.forms.model import KINDS, TIERS, Choice, Deadline, Field, Form, Page, Rule, Texts
 from fieldscreen.forms.risk import CaseRisk, DeadlineDue, Override, Risk, combine_case, most_urgent
 from fieldscreen.forms.session import Changes, FieldError, Node, Session
+from fieldscreen.forms.sheets import read_list
 
 __all__ = [
     "KINDS",

@@ -241,3 +241,49 @@ def test_one_change_evaluates_only_what_depends_on_it() -> None:
     assert changes.evaluated <= 2
     full = s.reevaluate_all()
     assert full >= 120
+
+
+def test_an_answer_no_longer_offered_by_the_filter_is_flagged() -> None:
+    s = session(INTAKE)
+    s.set_answer("region", "north")
+    s.set_answer("place", "p1")
+    assert s.errors("place") == []
+    s.set_answer("region", "south")
+    assert [e.kind for e in s.errors("place")] == ["constraint"]
+    assert "elija de nuevo" in s.errors("place", "es")[0].message
+
+
+def test_answer_errors_are_presentable_in_both_languages() -> None:
+    s = session(INTAKE)
+    with pytest.raises(AnswerError) as caught:
+        s.set_answer("age", "doce")
+    assert str(caught.value) == (
+        "The answer to 'age' is not valid: it must be a whole number. Correct it and go on."
+    )
+    assert "un número entero" in caught.value.message("es")
+    assert "doce" not in str(caught.value)
+
+
+def test_state_round_trips_over_many_random_sessions() -> None:
+    from benchmarks.p3_forms import answer_script, generated_form
+
+    generated = form(generated_form(sections=4).replace("fs_generated", "fs_test"), settings=False)
+    lost = corrupted = 0
+    for seed in range(40):
+        s = Session.start(generated, "es", {"jurisdiction": "MX"}, clock=lambda: NOW)
+        for name, value in answer_script(generated, 30, seed=seed):
+            s.set_answer(name, value)
+        if seed % 3 == 0:
+            s.override_tier("T1", "motivo", "supervisora")
+        state = json.loads(json.dumps(s.to_state()))
+        back = Session.restore(generated, state, clock=lambda: NOW)
+        lost += sum(
+            1
+            for n, by in s.answers.items()
+            for i in by
+            if back.answer(Node(n, i)) is None and by[i] is not None
+        )
+        corrupted += back.to_state() != s.to_state()
+        corrupted += back.values != s.values
+        corrupted += back.risk() != s.risk()
+    assert (lost, corrupted) == (0, 0)
