@@ -15,6 +15,7 @@ import logging
 import os
 import sys
 from dataclasses import dataclass
+from pathlib import Path
 
 from PySide6.QtCore import QTimer
 from PySide6.QtWidgets import QApplication, QMessageBox
@@ -85,26 +86,35 @@ def _report_bug(error: BaseException, text: str) -> None:
     box.open()
 
 
+#: Where the built-in forms ship (``fieldscreen.forms.library.BUILTIN_DIR``; a test keeps
+#: them equal).
+BUILTIN_FORMS_DIR = Path(__file__).resolve().parent / "forms" / "builtin"
+
 #: The forms every screening starts with; the others open when a gateway rule says so.
 FIRST_FORMS = ("fs_consent", "fs_intake")
 
 
 def builtin_forms(context: AppContext) -> FormsPort | None:
-    """The built-in forms through the engine, or None when this build ships none yet."""
-    from pathlib import Path
+    """The built-in forms through the engine, or None when this build ships none.
 
-    folder = Path(__file__).resolve().parent / "forms" / "builtin"
-    files = sorted(folder.glob("*.md")) if folder.is_dir() else []
-    if not files:
+    Only the file names are checked here; the forms themselves load on first use (or on a
+    worker after unlock, see :meth:`EngineForms.warm`), so start-up does not wait for them.
+    """
+    folder = BUILTIN_FORMS_DIR  # not imported from the engine: that would load pyxform now
+    names = {p.stem for p in folder.glob("*.md")} if folder.is_dir() else set()
+    if not all(f in names for f in FIRST_FORMS):
         return None
-    from fieldscreen.forms import load_form
-    from fieldscreen.ui.engine import EngineForms
+    from fieldscreen.forms.library import builtin_forms as load_all
+    from fieldscreen.forms.library import builtin_list
+    from fieldscreen.ui.engine import Catalogue, EngineForms
 
-    forms = {form.id: form for form in (load_form(f) for f in files)}
-    if not all(f in forms for f in FIRST_FORMS):
-        return None
+    def catalogue() -> Catalogue:
+        return Catalogue.from_lists(
+            builtin_list("protection_concerns"), builtin_list("service_types")
+        )
+
     site = {"site": context.settings.get("site_id"), "role": "specialist"}
-    return EngineForms(forms, FIRST_FORMS, context=site)
+    return EngineForms(load_all, FIRST_FORMS, context=site, catalogue=catalogue)
 
 
 def build_services(context: AppContext) -> Services:

@@ -9,11 +9,13 @@ turns that into the engine's ``add_repeat`` / ``remove_repeat`` / per-instance a
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from fieldscreen.errors import KnownError
+from fieldscreen.forms import Choice as Choice_
 from fieldscreen.forms import Form, Node, Session, most_urgent
 from fieldscreen.ui.ports import (
     Alert,
@@ -26,7 +28,7 @@ from fieldscreen.ui.ports import (
     Update,
 )
 
-__all__ = ["EngineForms", "EngineScreening"]
+__all__ = ["Catalogue", "EngineForms", "EngineScreening"]
 
 _SHOWN = {
     "text",
@@ -55,13 +57,12 @@ class EngineScreening:
         forms: Mapping[str, Form],
         sessions: dict[str, Session],
         started: datetime,
-        directory: Mapping[str, tuple[str, str]] | None = None,
+        catalogue: Catalogue | None = None,
     ) -> None:
         self._forms = forms
         self._sessions = sessions  # insertion order is page order
         self._started = started
-        #: service type -> (provider, contact) from the site's service directory
-        self._directory = directory or {}
+        self._catalogue = catalogue or Catalogue()
 
     # ------------------------------------------------------------- identity
     @property
@@ -252,17 +253,20 @@ class EngineScreening:
         risks = [s.risk(lang) for s in self._sessions.values()]
         values = self._case_values()
         tier = most_urgent(r.tier for r in risks)
-        concerns = tuple(dict.fromkeys(c for r in risks for c in r.concerns))
+        cat = self._catalogue
+        concerns = tuple(
+            cat.concern_labels.get(c, {}).get(lang, c)
+            for c in dict.fromkeys(c for r in risks for c in r.concerns)
+        )
         deadlines = tuple(
             Deadline(d.label or d.name, self._started + timedelta(hours=d.hours), d.basis)
             for r in risks
             for d in r.deadlines
         )
-        recipients = {
-            row.get("name", ""): row.get("recipient", "")
-            for form in self._forms.values()
-            for row in form.lists.get("service_types", ())
-        }
+        recipients = dict(cat.recipients)
+        for form in self._forms.values():
+            for row in form.lists.get("service_types", ()):
+                recipients.setdefault(row.get("name", ""), row.get("recipient", ""))
         referrals = []
         for service in dict.fromkeys(s for r in risks for s in r.referrals):
             recipient = recipients.get(service, "")
@@ -270,8 +274,9 @@ class EngineScreening:
                 "yes",
                 "true",
             }
-            provider, contact = self._directory.get(service, ("", ""))
-            referrals.append(Referral(service, service, provider, contact, consented))
+            provider, contact = cat.directory.get(service, ("", ""))
+            label = cat.service_labels.get(service, {}).get(lang, service)
+            referrals.append(Referral(service, label, provider, contact, consented))
         rule_tier = {r.name: r.tier for f in self._forms.values() for r in f.rules}
         alerts = tuple(
             Alert(rule, rule_tier.get(rule, ""), text) for r in risks for rule, text in r.messages
@@ -291,27 +296,76 @@ def _plain(value: Any) -> Any:
     return value
 
 
+@dataclass(frozen=True)
+class Catalogue:
+    """Names the results page shows: labels of concerns and service types (lang -> text), the
+    recipient each service type needs consent for, and the site's service directory (service
+    type -> provider, contact)."""
+
+    concern_labels: Mapping[str, Mapping[str, str]] = field(default_factory=dict)
+    service_labels: Mapping[str, Mapping[str, str]] = field(default_factory=dict)
+    recipients: Mapping[str, str] = field(default_factory=dict)
+    directory: Mapping[str, tuple[str, str]] = field(default_factory=dict)
+
+    @classmethod
+    def from_lists(
+        cls,
+        concerns: Sequence[Choice_],
+        service_types: Sequence[Choice_],
+        directory: Mapping[str, tuple[str, str]] | None = None,
+    ) -> Catalogue:
+        """From the shared lookup lists (``protection_concerns``, ``service_types``)."""
+
+        def labels(choice: Choice_) -> dict[str, str]:
+            return {lang: choice.label.get(lang) for lang in ("en", "es")}
+
+        return cls(
+            {c.name: labels(c) for c in concerns},
+            {c.name: labels(c) for c in service_types},
+            {c.name: str(c.extra.get("recipient", "")) for c in service_types},
+            dict(directory or {}),
+        )
+
+
 class EngineForms:
     """:class:`~fieldscreen.ui.ports.FormsPort` over loaded forms.
 
     Args:
-        forms: every form a screening may use, by id.
+        forms: every form a screening may use, by id, or a callable that loads them (called on
+            first use, so start-up does not wait for it; :meth:`warm` loads them on a worker).
         first: the forms every screening starts with, in order (e.g. consent, intake).
         context: the session context (``role``, ``site``, ``jurisdiction`` ...).
-        directory: service type -> (provider, contact), from the site's service directory.
+        catalogue: labels, recipients and the service directory for the results page, or a
+            callable that builds it.
     """
 
     def __init__(
         self,
-        forms: Mapping[str, Form],
+        forms: Mapping[str, Form] | Callable[[], Mapping[str, Form]],
         first: Sequence[str],
         context: Mapping[str, Any] | None = None,
-        directory: Mapping[str, tuple[str, str]] | None = None,
+        catalogue: Catalogue | Callable[[], Catalogue] | None = None,
     ) -> None:
-        self.forms = dict(forms)
+        self._forms = forms
         self.first = tuple(first)
         self.context = dict(context or {})
-        self.directory = dict(directory or {})
+        self._catalogue = catalogue
+
+    @property
+    def forms(self) -> Mapping[str, Form]:
+        if callable(self._forms):
+            self._forms = dict(self._forms())
+        return self._forms
+
+    @property
+    def catalogue(self) -> Catalogue:
+        if callable(self._catalogue):
+            self._catalogue = self._catalogue()
+        return self._catalogue or Catalogue()
+
+    def warm(self) -> None:
+        """Load the forms and lists now (call it on a worker after unlock)."""
+        _ = self.forms, self.catalogue
 
     def start(self, lang: str) -> EngineScreening:
         sessions: dict[str, Session] = {}
@@ -320,7 +374,7 @@ class EngineForms:
             session = Session.start(self.forms[form_id], lang, self.context, values)
             sessions[form_id] = session
             values.update(session.values_json())
-        return EngineScreening(self.forms, sessions, datetime.now(UTC), self.directory)
+        return EngineScreening(self.forms, sessions, datetime.now(UTC), self.catalogue)
 
     def restore(self, state: Mapping[str, Any]) -> EngineScreening:
         sessions = {
@@ -328,4 +382,4 @@ class EngineForms:
             for form_id, saved in state["forms"].items()
         }
         started = datetime.fromisoformat(str(state["started"]))
-        return EngineScreening(self.forms, sessions, started, self.directory)
+        return EngineScreening(self.forms, sessions, started, self.catalogue)

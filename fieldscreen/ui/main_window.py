@@ -295,6 +295,9 @@ class MainWindow(QMainWindow):
             results.clear()
         self.stack.setCurrentWidget(self.home)
         self.refresh_home()
+        warm = getattr(self.services.forms, "warm", None)
+        if callable(warm):  # load the forms on a worker before the first screening needs them
+            self.services.ops.read(warm)
         self.home.start.setFocus()
 
     def refresh_home(self) -> None:

@@ -10,7 +10,7 @@ from fieldscreen.forms import load_form_text
 from fieldscreen.paths import Paths
 from fieldscreen.settings import Settings
 from fieldscreen.ui.common import Services
-from fieldscreen.ui.engine import EngineForms
+from fieldscreen.ui.engine import Catalogue, EngineForms
 from fieldscreen.ui.main_window import MainWindow
 from fieldscreen.ui.operations import Operations
 from fieldscreen.ui.preview import MemoryVault
@@ -79,7 +79,9 @@ def engine() -> EngineForms:
         )
     }
     return EngineForms(
-        forms, ["fs_consent", "fs_intake"], directory={"legal": ("Clínica", "ext. 2")}
+        forms,
+        ["fs_consent", "fs_intake"],
+        catalogue=Catalogue(directory={"legal": ("Clínica", "ext. 2")}),
     )
 
 
@@ -139,3 +141,10 @@ def test_a_screening_over_the_form_engine(qtbot: QtBot, paths: Paths) -> None:
     assert card["alias"] == "Ana"
     assert card["age"] == 15
     assert record["tier"] == "T0"
+
+
+def test_the_app_finds_the_built_in_forms_where_the_engine_keeps_them() -> None:
+    from fieldscreen.app import BUILTIN_FORMS_DIR
+    from fieldscreen.forms.library import BUILTIN_DIR
+
+    assert BUILTIN_FORMS_DIR == BUILTIN_DIR
