@@ -187,6 +187,11 @@ class VaultBackend:
                 )
         return out
 
+    def pending(self) -> int:
+        with self._guard:
+            counts = self.vault.outbox_counts()
+        return int(counts.get("pending", 0)) + int(counts.get("failed", 0))
+
     def travel_mode(self) -> int:
         with self._guard:
             summary = self.vault.travel_mode()

@@ -176,7 +176,7 @@ class DateWidget(FieldWidget):
 
     def __init__(self, view: FieldView, parent: QWidget | None = None) -> None:
         super().__init__(view, parent)
-        self.empty = QCheckBox(self.tr("Not known"), self)
+        self.empty = QCheckBox(self.tr("No answer"), self)
         self.empty.setChecked(True)
         if view.kind == "date":
             self.editor: QDateTimeEdit = QDateEdit(self)
@@ -200,7 +200,7 @@ class DateWidget(FieldWidget):
         line.addStretch(1)
         self.editor.dateTimeChanged.connect(lambda _: self._changed())
         self.empty.toggled.connect(lambda _: self._changed())
-        self.empty.setAccessibleName(self.tr("Not known: %s") % view.label)
+        self.empty.setAccessibleName(self.tr("No answer: %s") % view.label)
         self._finish(row)
         self.editor.setAccessibleName(view.label)
 
@@ -239,16 +239,23 @@ class DateWidget(FieldWidget):
             self._setting = False
 
 
+#: Above this many choices a single choice is a drop-down list (type the first letters to jump),
+#: not a column of radio buttons a child's whole country list long.
+LONG_LIST = 10
+
+
 class SelectOneWidget(FieldWidget):
-    """Radio buttons (arrow keys move between them), or a combo box with ``minimal``."""
+    """Radio buttons (arrow keys move between them), or a drop-down for ``minimal`` and for
+    long lists."""
 
     def __init__(self, view: FieldView, parent: QWidget | None = None) -> None:
         super().__init__(view, parent)
         self._setting = False
         self.combo: QComboBox | None = None
         self.group: QButtonGroup | None = None
-        if "minimal" in view.appearance.split():
+        if "minimal" in view.appearance.split() or len(view.choices) > LONG_LIST:
             self.combo = QComboBox(self)
+            self.combo.setMaxVisibleItems(15)
             self.combo.addItem("", None)
             for choice in view.choices:
                 self.combo.addItem(choice.label, choice.name)

@@ -303,21 +303,23 @@ class MainWindow(QMainWindow):
     def refresh_home(self) -> None:
         vault = self.services.vault
 
-        def read() -> tuple[list[DraftSummary], list[CaseSummary]]:
-            return list(vault.drafts()), list(vault.cases())
+        def read() -> tuple[list[DraftSummary], list[CaseSummary], int]:
+            return list(vault.drafts()), list(vault.cases()), vault.pending()
 
         self.services.ops.read(read, self._home_data, self._error)
 
-    def _home_data(self, data: tuple[list[DraftSummary], list[CaseSummary]]) -> None:
+    def _home_data(self, data: tuple[list[DraftSummary], list[CaseSummary], int]) -> None:
         if self.services.user is None:
             return
-        drafts, cases = data
+        drafts, cases, pending = data
         server = self.services.settings.get("server_url")
-        sync = (
-            self.tr("Working offline: no server set")
-            if not server
-            else self.tr("Sync: nothing pending")
+        waiting = (
+            self.tr("%n screening(s) sealed and waiting to be sent", "", pending)
+            if pending
+            else self.tr("nothing waiting to be sent")
         )
+        where = self.tr("Working offline: no server set") if not server else self.tr("Server set")
+        sync = f"{where} · {waiting}"
         self.home.set_data(self.services.user.name, drafts, cases, sync)
 
     def show_cases(self) -> None:

@@ -287,6 +287,10 @@ class VaultPort(Protocol):
 
     def cases(self) -> Sequence[CaseSummary]: ...
 
+    def pending(self) -> int:
+        """Finalised screenings sealed and waiting to be sent to the organisation."""
+        ...
+
     def travel_mode(self) -> int:
         """Seal and purge every readable copy; returns how many were sealed."""
         ...

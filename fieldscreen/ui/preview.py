@@ -632,6 +632,9 @@ class MemoryVault:
         self._require_unlocked()
         return list(self._cases.values())
 
+    def pending(self) -> int:
+        return len(self.finalised)
+
     def travel_mode(self) -> int:
         self._require_unlocked()
         with self._lock:

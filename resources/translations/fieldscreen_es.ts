@@ -5,6 +5,7 @@
     <name>AcknowledgeWidget</name>
     <message>
         <source>Done</source>
+        <extracomment>Above this many choices a single choice is a drop-down list (type the first letters to jump), not a column of radio buttons a child&apos;s whole country list long.</extracomment>
         <translation>Hecho</translation>
     </message>
 </context>
@@ -88,12 +89,12 @@
 <context>
     <name>DateWidget</name>
     <message>
-        <source>Not known</source>
-        <translation>No se sabe</translation>
+        <source>No answer</source>
+        <translation>Sin respuesta</translation>
     </message>
     <message>
-        <source>Not known: %s</source>
-        <translation>No se sabe: %s</translation>
+        <source>No answer: %s</source>
+        <translation>Sin respuesta: %s</translation>
     </message>
 </context>
 <context>
@@ -261,13 +262,24 @@
         <source>Sample form: this build runs a short sample screening instead of the built-in forms. Answers are saved encrypted, but do not use it with a child.</source>
         <translation>Formulario de muestra: esta versión usa un tamizaje corto de muestra en lugar de los formularios incluidos. Las respuestas se guardan cifradas, pero no lo use con un niño, niña o adolescente.</translation>
     </message>
+    <message numerus="yes">
+        <source>%n screening(s) sealed and waiting to be sent</source>
+        <translation>
+            <numerusform>%n tamizaje sellado espera su envío</numerusform>
+            <numerusform>%n tamizajes sellados esperan su envío</numerusform>
+        </translation>
+    </message>
+    <message>
+        <source>nothing waiting to be sent</source>
+        <translation>nada por enviar</translation>
+    </message>
     <message>
         <source>Working offline: no server set</source>
         <translation>Trabajando sin conexión: no hay servidor configurado</translation>
     </message>
     <message>
-        <source>Sync: nothing pending</source>
-        <translation>Sincronización: nada pendiente</translation>
+        <source>Server set</source>
+        <translation>Servidor configurado</translation>
     </message>
 </context>
 <context>

@@ -121,3 +121,13 @@ def test_dates_start_unknown_and_give_iso_text(qtbot: QtBot) -> None:
     assert widget.message.isVisibleTo(widget)
     widget.set_message("")
     assert not widget.message.isVisibleTo(widget)
+
+
+def test_a_long_single_choice_list_is_a_drop_down(qtbot: QtBot) -> None:
+    from fieldscreen.ui.fields import LONG_LIST
+
+    many = tuple(Choice(f"c{i}", f"Country {i}") for i in range(LONG_LIST + 5))
+    widget = make_field_widget(FieldView("country", "select_one", "Country", choices=many))
+    qtbot.addWidget(widget)
+    assert widget.combo is not None  # type: ignore[attr-defined]
+    assert widget.combo.count() == len(many) + 1  # type: ignore[attr-defined]
