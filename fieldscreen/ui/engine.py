@@ -103,7 +103,9 @@ class EngineScreening:
         out: list[PageView] = []
         for form_id, session in self._sessions.items():
             form = session.form
-            for page in form.pages:
+            for number, page in enumerate(form.pages):
+                if not session.page_relevant(number):
+                    continue  # skip logic: a page whose group is not relevant is not shown
                 if page.group and form.fields[page.group].kind == "repeat":
                     names: tuple[str, ...] = (page.group,)
                 else:
@@ -155,6 +157,7 @@ class EngineScreening:
                 session.set_answer(field, value)
         except KnownError as error:
             errors[name] = error.message(lang)
+        self._flow_case_values()
         self._open_modules(lang)
         opened = tuple(self._forms[f].title.get(lang) for f in self._sessions if f not in before)
         update = self.current(lang, opened)
@@ -186,6 +189,18 @@ class EngineScreening:
         for session in self._sessions.values():
             values.update(session.values_json())
         return values
+
+    def _flow_case_values(self) -> None:
+        """Copy values of earlier forms into later forms' ``from_case`` fields (e.g. whether
+        the consent form allows the sensitive modules), in form order."""
+        earlier: dict[str, Any] = {}
+        for session in self._sessions.values():
+            for name, f in session.form.fields.items():
+                if f.from_case and f.kind == "hidden" and name in earlier:
+                    value = earlier[name]
+                    if session.answer(name) != value:
+                        session.set_answer(name, value)
+            earlier.update(session.values_json())
 
     def _open_modules(self, lang: str) -> None:
         wanted = [o for s in list(self._sessions.values()) for o in s.risk(lang).opens]

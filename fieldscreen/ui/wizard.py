@@ -441,10 +441,13 @@ class WizardPage(QWidget):
         page = self.stack.currentWidget()
         if page is None:
             return
+        window = self.window()
         chain = [
             w
             for w in page.findChildren(QWidget)
-            if w.focusPolicy() & Qt.FocusPolicy.TabFocus and not isinstance(w, QScrollArea)
+            if w.focusPolicy() & Qt.FocusPolicy.TabFocus
+            and not isinstance(w, QScrollArea)
+            and w.window() is window  # not the popups of combo boxes and calendars
         ]
         chain += [self.back, self.pause, self.stop, self.next]
         for before, after in itertools.pairwise(chain):
