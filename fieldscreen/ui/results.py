@@ -52,7 +52,7 @@ def referral_sheet_html(
 ) -> str:
     """The referral sheet: case code, tier, deadlines and the consented referrals only."""
     rows = "".join(
-        f"<tr><td>{html.escape(r.label)}</td><td>{html.escape(r.provider)}</td>"
+        f"<tr><td>{html.escape(r.label)}</td><td>{html.escape(r.provider or '-')}</td>"
         f"<td>{html.escape(r.contact)}</td></tr>"
         for r in result.referrals
         if r.consented
@@ -212,10 +212,8 @@ class ResultsPage(QWidget):
         )
         lines = []
         for r in result.referrals:
-            who = (
-                f"<b>{html.escape(r.label)}</b>: "
-                f"{html.escape(r.provider)}, {html.escape(r.contact)}"
-            )
+            where = ", ".join(html.escape(x) for x in (r.provider, r.contact) if x)
+            who = f"<b>{html.escape(r.label)}</b>" + (f": {where}" if where else "")
             if not r.consented:
                 who += (
                     " — <i>"

@@ -185,6 +185,55 @@ def settings(paths: Paths, lang: str) -> QWidget:
     return window
 
 
+def _builtin(paths: Paths, lang: str) -> MainWindow | None:
+    from fieldscreen.app import build_context, builtin_forms
+
+    forms = builtin_forms(build_context(str(paths.data.parent), lang))
+    if forms is None:
+        return None
+    window = _unlocked(paths, lang)
+    window.services.forms = forms
+    window.services.preview = False
+    window.start_screening()
+    _settle(window)
+    return window
+
+
+def _go(window: MainWindow, page: str) -> None:
+    names = [p.name for p in window.wizard._pages]
+    window.wizard.go(names.index(page))
+
+
+def _build_empty(paths: Paths, lang: str) -> QWidget:
+    return first_run(paths, lang)
+
+
+def builtin_first_page(paths: Paths, lang: str) -> QWidget:
+    return _builtin(paths, lang) or _build_empty(paths, lang)
+
+
+def builtin_act_now(paths: Paths, lang: str) -> QWidget:
+    window = _builtin(paths, lang)
+    if window is None:
+        return _build_empty(paths, lang)
+    _go(window, "fs_intake:b0_safety")
+    _answer(window, [("fs_intake:b0_feared_person_nearby", "yes")])
+    return window
+
+
+def builtin_results(paths: Paths, lang: str) -> QWidget:
+    window = _builtin(paths, lang)
+    if window is None:
+        return _build_empty(paths, lang)
+    _go(window, "fs_intake:b0_safety")
+    _answer(
+        window,
+        [("fs_intake:b0_feared_person_nearby", "yes"), ("fs_intake:b0_someone_tracking", "yes")],
+    )
+    window.review()
+    return window
+
+
 #: Screen name -> factory building it in a representative state.
 SCREENS: dict[str, ScreenFactory] = {
     "first-run": first_run,
@@ -197,6 +246,9 @@ SCREENS: dict[str, ScreenFactory] = {
     "results": results,
     "cases": cases,
     "settings": settings,
+    "builtin-consent": builtin_first_page,
+    "builtin-act-now": builtin_act_now,
+    "builtin-results": builtin_results,
 }
 
 
