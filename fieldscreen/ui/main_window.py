@@ -36,7 +36,7 @@ if TYPE_CHECKING:
     from fieldscreen.ui.settings_page import SettingsPage
     from fieldscreen.ui.wizard import WizardPage
 
-__all__ = ["IdleWatcher", "MainWindow"]
+__all__ = ["ClipboardGuard", "IdleWatcher", "MainWindow"]
 
 _INPUT_EVENTS = {
     QEvent.Type.KeyPress,
@@ -66,6 +66,43 @@ class IdleWatcher(QObject):
         if event.type() in _INPUT_EVENTS and self.timer.isActive():
             self.timer.start()
         return False
+
+
+class ClipboardGuard(QObject):
+    """Clears text copied from the app after ``seconds`` (a setting), and at once on lock.
+
+    Only what this app put on the clipboard is cleared (``ownsClipboard``); text the user
+    copied from elsewhere afterwards is left alone.
+    """
+
+    def __init__(self, seconds: int, parent: QObject | None = None) -> None:
+        super().__init__(parent)
+        self.timer = QTimer(self)
+        self.timer.setSingleShot(True)
+        self.timer.timeout.connect(self.clear_now)
+        self._ours = ""
+        self.set_seconds(seconds)
+        clipboard = QApplication.clipboard()
+        clipboard.dataChanged.connect(self._changed)
+
+    def set_seconds(self, seconds: int) -> None:
+        self.timer.setInterval(max(1, seconds) * 1000)
+
+    def _changed(self) -> None:
+        clipboard = QApplication.clipboard()
+        # Ours when the platform says so, or when the copy happened while this app had focus
+        # (platforms without clipboard ownership, and the offscreen one used in tests).
+        if clipboard.ownsClipboard() or QApplication.focusWidget() is not None:
+            self._ours = clipboard.text()
+            if self._ours:
+                self.timer.start()
+
+    def clear_now(self) -> None:
+        self.timer.stop()
+        clipboard = QApplication.clipboard()
+        if self._ours and clipboard.text() == self._ours:
+            clipboard.clear()
+        self._ours = ""
 
 
 @dataclass
@@ -99,6 +136,9 @@ class MainWindow(QMainWindow):
         app = QApplication.instance()
         if app is not None:
             app.installEventFilter(self.idle)
+        self.clipboard_guard = ClipboardGuard(
+            int(services.settings.get("clipboard_clear_seconds")), self
+        )
         self.lock_shortcut = QShortcut(QKeySequence("Ctrl+L"), self)
         self.lock_shortcut.setContext(Qt.ShortcutContext.ApplicationShortcut)
         self.lock_shortcut.activated.connect(self.lock)
@@ -410,6 +450,7 @@ class MainWindow(QMainWindow):
             controller.save_now()  # queued before the lock on the same serial writer
             where.holder = controller._holder
         self._where = where
+        self.clipboard_guard.clear_now()
         for widget in QApplication.topLevelWidgets():
             if widget is not self and widget.isVisible() and widget.isModal():
                 widget.close()
@@ -487,6 +528,7 @@ class MainWindow(QMainWindow):
     def closeEvent(self, event: Any) -> None:
         if (controller := self._controller()) is not None:
             controller.save_now()
+        self.clipboard_guard.clear_now()
         self.services.ops.wait_idle(10_000)
         QApplication.instance().removeEventFilter(self.idle)  # type: ignore[union-attr]
         super().closeEvent(event)

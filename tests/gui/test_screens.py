@@ -123,3 +123,22 @@ def test_stopping_keeps_the_draft_with_the_reason(
     assert draft is not None
     assert draft["stopped"] == {"reason": "distress", "note": "Cried, asked for her aunt"}
     assert draft["session"]["answers"]["alias"] == "Ana"
+
+
+def test_copied_case_text_is_cleared_after_the_set_time_and_on_lock(
+    qtbot: QtBot, window: MainWindow
+) -> None:
+    w = window
+    unlock(qtbot, w)
+    clipboard = QApplication.clipboard()
+    w.clipboard_guard.timer.setInterval(50)
+    w.home.start.setFocus()
+    clipboard.setText("Ana, 15, feared person nearby")
+    assert w.clipboard_guard.timer.isActive()
+    qtbot.waitUntil(lambda: clipboard.text() == "", timeout=3000)
+    w.clipboard_guard.timer.setInterval(60_000)
+    clipboard.setText("Ana again")
+    assert clipboard.text() == "Ana again"
+    w.lock()
+    settle(w)
+    assert clipboard.text() == ""
