@@ -16,6 +16,7 @@ import os
 import sys
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from PySide6.QtCore import QTimer
 from PySide6.QtWidgets import QApplication, QMessageBox
@@ -104,17 +105,51 @@ def builtin_forms(context: AppContext) -> FormsPort | None:
     names = {p.stem for p in folder.glob("*.md")} if folder.is_dir() else set()
     if not all(f in names for f in FIRST_FORMS):
         return None
-    from fieldscreen.forms.library import builtin_forms as load_all
-    from fieldscreen.forms.library import builtin_list
-    from fieldscreen.ui.engine import Catalogue, EngineForms
-
-    def catalogue() -> Catalogue:
-        return Catalogue.from_lists(
-            builtin_list("protection_concerns"), builtin_list("service_types")
-        )
-
     site = {"site": context.settings.get("site_id"), "role": "specialist"}
-    return EngineForms(load_all, FIRST_FORMS, context=site, catalogue=catalogue)
+    return _LazyEngine(site)
+
+
+class _LazyEngine:
+    """The engine over the built-in forms, imported and built on first use: importing the form
+    engine (pyxform) and loading six forms takes about a second, which start-up must not wait
+    for. :meth:`warm` does it on a worker after unlock."""
+
+    def __init__(self, context: dict[str, Any]) -> None:
+        self._context = context
+        self._engine: Any = None
+
+    def _get(self) -> Any:
+        if self._engine is None:
+            from fieldscreen.forms.library import builtin_forms as load_all
+            from fieldscreen.forms.library import builtin_list
+            from fieldscreen.ui.engine import Catalogue, EngineForms
+
+            def catalogue() -> Catalogue:
+                return Catalogue.from_lists(
+                    builtin_list("protection_concerns"), builtin_list("service_types")
+                )
+
+            engine = EngineForms(load_all, FIRST_FORMS, self._context, catalogue)
+            engine.warm()
+            self._engine = engine
+        return self._engine
+
+    def warm(self) -> None:
+        self._get()
+
+    @property
+    def forms(self) -> Any:
+        return self._get().forms
+
+    @property
+    def context(self) -> dict[str, Any]:
+        return self._context
+
+    def start(self, lang: str) -> Any:
+        return self._get().start(lang)
+
+    def restore(self, state: Any) -> Any:
+        return self._get().restore(state)
 
 
 def build_services(context: AppContext) -> Services:

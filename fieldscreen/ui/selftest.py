@@ -45,7 +45,7 @@ def render_main_screens(paths: Paths) -> int:
     app = create_application()
     apply_style(app)
     context = build_context(str(paths.data.parent))
-    engine = builtin_forms(context)
+    engine: Any = builtin_forms(context)
     rendered = 0
     try:
         for lang in ("en", "es"):
@@ -61,7 +61,7 @@ def render_main_screens(paths: Paths) -> int:
             services = Services(vault, SampleForms(), context.settings, Operations())
             services.lang = lang
             sessions: list[ScreeningSession]
-            if isinstance(engine, EngineForms):
+            if engine is not None and hasattr(engine, "forms"):
                 sessions = [
                     EngineForms(engine.forms, [form_id], engine.context).start(lang)
                     for form_id in engine.forms
