@@ -257,6 +257,7 @@ class MainWindow(QMainWindow):
             from fieldscreen.ui.settings_page import SettingsPage
 
             settings = SettingsPage(s, self.stack)
+            settings.did_save.connect(self._apply_settings)
             settings.language_changed.connect(self.set_language)
             settings.did_wipe.connect(self._wiped)
             settings.back_requested.connect(self.show_home)
@@ -415,6 +416,14 @@ class MainWindow(QMainWindow):
             return
         self.results.show_session(self.wizard.controller)
         self.stack.setCurrentWidget(self.results)
+
+    def _apply_settings(self) -> None:
+        """Settings that act at once: the idle lock and the clipboard clearing."""
+        settings = self.services.settings
+        self.idle.set_minutes(int(settings.get("auto_lock_minutes")))
+        self.clipboard_guard.set_seconds(int(settings.get("clipboard_clear_seconds")))
+        if self.services.user is not None:
+            self.idle.timer.start()
 
     def _will_finalise(self) -> None:
         if (controller := self._controller()) is not None:

@@ -91,6 +91,7 @@ class NewUserDialog(QDialog):
 
 class SettingsPage(QWidget):
     language_changed = Signal(str)
+    did_save = Signal()
     did_wipe = Signal()
     back_requested = Signal()
 
@@ -263,6 +264,7 @@ class SettingsPage(QWidget):
             show_error(self, error, self.services.lang)
             return
         self.status.setText(self.tr("Settings saved."))
+        self.did_save.emit()
         lang = str(settings.get("language"))
         if lang != self.services.lang:
             self.language_changed.emit(lang)

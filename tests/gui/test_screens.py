@@ -49,6 +49,7 @@ def test_settings_save_and_switch_the_language_at_runtime(qtbot: QtBot, window: 
 
 def spanish_everywhere(qtbot: QtBot, w: MainWindow) -> None:
     assert w.services.settings.get("auto_lock_minutes") == 9
+    assert w.idle.timer.interval() == 9 * 60_000
     assert w.services.lang == "es"
     assert w.stack.currentWidget().objectName() == "settingsPage"
     texts = {b.text().replace("&", "") for b in w.findChildren(QPushButton) if b.isVisible()}
