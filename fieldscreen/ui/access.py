@@ -24,7 +24,7 @@ from fieldscreen.errors import KnownError
 from fieldscreen.ui.common import Services, heading, primary_button
 from fieldscreen.ui.ports import UserInfo
 
-__all__ = ["MIN_PASSPHRASE", "FirstRunPage", "UnlockPage", "wait_seconds"]
+__all__ = ["MIN_PASSPHRASE", "FirstRunPage", "LanguagePicker", "UnlockPage", "wait_seconds"]
 
 MIN_PASSPHRASE = 10
 
@@ -52,8 +52,25 @@ class _Card(QFrame):
         self.column.setSpacing(12)
 
 
-def _centred(page: QWidget) -> _Card:
+class LanguagePicker(QComboBox):
+    """English / Español, always in its own language, on the screens before unlocking."""
+
+    def __init__(self, lang: str, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setObjectName("languagePicker")
+        self.addItem("English", "en")
+        self.addItem("Español", "es")
+        self.setCurrentIndex(max(self.findData(lang), 0))
+        self.setAccessibleName("Language / Idioma")
+
+
+def _centred(page: QWidget, lang: str) -> tuple[_Card, LanguagePicker]:
     outer = QVBoxLayout(page)
+    top = QHBoxLayout()
+    top.addStretch(1)
+    picker = LanguagePicker(lang, page)
+    top.addWidget(picker)
+    outer.addLayout(top)
     outer.addStretch(1)
     row = QHBoxLayout()
     row.addStretch(1)
@@ -62,13 +79,14 @@ def _centred(page: QWidget) -> _Card:
     row.addStretch(1)
     outer.addLayout(row)
     outer.addStretch(2)
-    return card
+    return card, picker
 
 
 class FirstRunPage(QWidget):
     """Creates the first (admin) account; settings come from a provisioning file or by hand."""
 
     did_set_up = Signal(str)  # the admin's name
+    language_requested = Signal(str)
 
     def __init__(
         self,
@@ -81,7 +99,10 @@ class FirstRunPage(QWidget):
         self.setObjectName("firstRunPage")
         self.services = services
         self._provisioner = provisioner
-        card = _centred(self)
+        card, self.language = _centred(self, services.lang)
+        self.language.currentIndexChanged.connect(
+            lambda _: self.language_requested.emit(str(self.language.currentData()))
+        )
         card.column.addWidget(heading(self.tr("Set up this laptop"), card))
         intro = QLabel(
             self.tr(
@@ -138,8 +159,7 @@ class FirstRunPage(QWidget):
         self.enrol_note = QLabel(
             self.tr(
                 "Enrolment with the server uses a one-time code from your IT contact and can be "
-                "done now or later, whenever the laptop is online (Settings, or 'fieldscreen "
-                "enroll')."
+                "done later, whenever the laptop is online ('fieldscreen enroll')."
             ),
             card,
         )
@@ -232,12 +252,16 @@ class UnlockPage(QWidget):
     """Pick a user, enter the passphrase. Growing waits after repeated failures."""
 
     did_unlock = Signal(object)  # UserInfo
+    language_requested = Signal(str)
 
     def __init__(self, services: Services, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.setObjectName("unlockPage")
         self.services = services
-        card = _centred(self)
+        card, self.language = _centred(self, services.lang)
+        self.language.currentIndexChanged.connect(
+            lambda _: self.language_requested.emit(str(self.language.currentData()))
+        )
         card.column.addWidget(heading(self.tr("FieldScreen is locked"), card))
         self.note = QLabel(
             self.tr("Case details are hidden. Enter your passphrase to continue."), card

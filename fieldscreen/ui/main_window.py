@@ -216,12 +216,14 @@ class MainWindow(QMainWindow):
 
             first = FirstRunPage(s, self.stack, self._provisioner)
             first.did_set_up.connect(lambda _: self.show_home())
+            first.language_requested.connect(self._choose_language)
             return first
         if name == "unlock_page":
             from fieldscreen.ui.access import UnlockPage
 
             unlock = UnlockPage(s, self.stack)
             unlock.did_unlock.connect(lambda _: self._unlocked())
+            unlock.language_requested.connect(self._choose_language)
             return unlock
         if name == "home":
             from fieldscreen.ui.cases import HomePage
@@ -498,6 +500,18 @@ class MainWindow(QMainWindow):
         self._nav_state()
 
     # -------------------------------------------------------------- language
+    def _choose_language(self, lang: str) -> None:
+        """The picker on the first-run and unlock screens: switch now and remember it."""
+        if lang == self.services.lang:
+            return
+        settings = self.services.settings
+        try:
+            settings.set("language", lang)
+            settings.save()
+        except KnownError as error:
+            self._error(error)
+        QTimer.singleShot(0, lambda: self.set_language(lang))  # not inside the picker's signal
+
     def set_language(self, lang: str) -> None:
         """Switch every screen to ``lang`` now, keeping the user where they are."""
         from fieldscreen.ui.i18n import install_translator
@@ -522,6 +536,8 @@ class MainWindow(QMainWindow):
         if self.services.user is None:
             if self.services.vault.is_set_up():
                 self.show_unlock()
+            else:
+                self.stack.setCurrentWidget(self.first_run)
             return
         if resume is not None:
             self.wizard.open(*resume)

@@ -1,11 +1,10 @@
-<?xml version="1.0" encoding="utf-8"?>
-<!DOCTYPE TS>
+<?xml version='1.0' encoding='utf-8'?>
 <TS version="2.1" language="es" sourcelanguage="en">
 <context>
     <name>AcknowledgeWidget</name>
     <message>
         <source>Done</source>
-        <extracomment>Above this many choices a single choice is a drop-down list (type the first letters to jump), not a column of radio buttons a child&apos;s whole country list long.</extracomment>
+        <extracomment>Above this many choices a single choice is a drop-down list (type the first letters to jump), not a column of radio buttons a child's whole country list long.</extracomment>
         <translation>Hecho</translation>
     </message>
 </context>
@@ -156,8 +155,8 @@
         <translation>Use al menos %d caracteres: unas palabras sin relación entre sí son fáciles de recordar y difíciles de adivinar. Si se pierde la frase de acceso, los datos no se pueden recuperar.</translation>
     </message>
     <message>
-        <source>Enrolment with the server uses a one-time code from your IT contact and can be done now or later, whenever the laptop is online (Settings, or &apos;fieldscreen enroll&apos;).</source>
-        <translation>La inscripción en el servidor usa un código de un solo uso que le da su contacto de informática y puede hacerse ahora o más tarde, cuando la computadora tenga conexión (Ajustes, o &apos;fieldscreen enroll&apos;).</translation>
+        <source>Enrolment with the server uses a one-time code from your IT contact and can be done later, whenever the laptop is online ('fieldscreen enroll').</source>
+        <translation>La inscripción en el servidor usa un código de un solo uso que le da su contacto de informática y puede hacerse más tarde, cuando la computadora tenga conexión ('fieldscreen enroll').</translation>
     </message>
     <message>
         <source>&amp;Create account and start</source>
@@ -239,7 +238,7 @@
     <name>MainWindow</name>
     <message>
         <source>FieldScreen</source>
-        <extracomment>The screening&apos;s id holder: filled by the writer thread if the first save is in flight.</extracomment>
+        <extracomment>The screening's id holder: filled by the writer thread if the first save is in flight.</extracomment>
         <translation>FieldScreen</translation>
     </message>
     <message>

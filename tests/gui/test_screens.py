@@ -143,3 +143,17 @@ def test_copied_case_text_is_cleared_after_the_set_time_and_on_lock(
     w.lock()
     settle(w)
     assert clipboard.text() == ""
+
+
+def test_the_language_can_be_chosen_before_unlocking(qtbot: QtBot, window: MainWindow) -> None:
+    w = window
+    picker = w.unlock_page.language
+    try:
+        picker.setCurrentIndex(picker.findData("es"))
+        qtbot.waitUntil(lambda: w.unlock_page.unlock_button.text() == "&Desbloquear", timeout=3000)
+        assert w.services.settings.get("language") == "es"
+        assert w.unlock_page.language.currentData() == "es"
+        unlock(qtbot, w)
+        assert w.nav_home.text() == "&Inicio"
+    finally:
+        w.set_language("en")
