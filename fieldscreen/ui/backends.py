@@ -192,6 +192,10 @@ class VaultBackend:
             counts = self.vault.outbox_counts()
         return int(counts.get("pending", 0)) + int(counts.get("failed", 0))
 
+    def case_card(self, record_id: str) -> Mapping[str, Any]:
+        with self._guard:
+            return self.vault.case_card(record_id)
+
     def travel_mode(self) -> int:
         with self._guard:
             summary = self.vault.travel_mode()

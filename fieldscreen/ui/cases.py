@@ -7,7 +7,8 @@ unlocked (the vault keeps no plaintext index), and sorts by due date or tier.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import html
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -22,12 +23,14 @@ from PySide6.QtCore import (
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QComboBox,
+    QDialog,
     QHBoxLayout,
     QHeaderView,
     QLabel,
     QLineEdit,
     QListWidget,
     QListWidgetItem,
+    QPushButton,
     QTableView,
     QVBoxLayout,
     QWidget,
@@ -39,11 +42,12 @@ from fieldscreen.ui.common import (
     heading,
     primary_button,
     scale_font,
+    show_error,
     tier_label,
 )
 from fieldscreen.ui.ports import TIERS, CaseSummary, DraftSummary
 
-__all__ = ["CaseListPage", "CaseRow", "CaseTableModel", "HomePage"]
+__all__ = ["CaseCardDialog", "CaseListPage", "CaseRow", "CaseTableModel", "HomePage"]
 
 Index = QModelIndex | QPersistentModelIndex
 _FAR = datetime.max.replace(tzinfo=UTC)
@@ -207,6 +211,50 @@ def order_of(tier: str) -> int:
     return TIERS.index(tier) if tier in TIERS else len(TIERS)
 
 
+class CaseCardDialog(QDialog):
+    """What is kept of a finalised screening for follow-up, read-only."""
+
+    def __init__(self, code: str, card: Mapping[str, Any], parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setObjectName("caseCardDialog")
+        self.setWindowTitle(self.tr("Case %s") % code)
+        self.resize(640, 480)
+        layout = QVBoxLayout(self)
+        layout.addWidget(heading(self.tr("Case %s") % code, self))
+        names = {
+            "alias": self.tr("Name or alias"),
+            "tier": self.tr("Tier"),
+            "due": self.tr("Next follow-up"),
+            "concerns": self.tr("Protection concerns"),
+        }
+        values: dict[str, str] = {}
+        if card.get("alias"):
+            values["alias"] = str(card["alias"])
+        if card.get("tier"):
+            values["tier"] = tier_label(str(card["tier"]))
+        if card.get("next_due"):
+            values["due"] = countdown(datetime.fromisoformat(str(card["next_due"])))
+        if card.get("concerns"):
+            values["concerns"] = ", ".join(str(c) for c in card["concerns"])
+        lines = [
+            f"<b>{html.escape(names[key])}:</b> {html.escape(value)}"
+            for key, value in values.items()
+        ]
+        for d in card.get("deadlines", ()):
+            due = datetime.fromisoformat(str(d["due"]))
+            lines.append(f"• {html.escape(str(d['label']))}: {html.escape(countdown(due))}")
+        for r in card.get("referrals", ()):
+            state = "" if r.get("consented") else " — " + self.tr("not shared (no consent)")
+            lines.append(f"• {html.escape(str(r['label']))}{html.escape(state)}")
+        body = QLabel("<br>".join(lines) or html.escape(self.tr("Nothing was kept.")), self)
+        body.setWordWrap(True)
+        body.setTextFormat(Qt.TextFormat.RichText)
+        layout.addWidget(body, 1)
+        close = QPushButton(self.tr("&Close"), self)
+        close.clicked.connect(self.accept)
+        layout.addWidget(close, alignment=Qt.AlignmentFlag.AlignRight)
+
+
 class CaseListPage(QWidget):
     open_requested = Signal(str, str)  # screening id, status
 
@@ -273,8 +321,23 @@ class CaseListPage(QWidget):
 
     def _activated(self, index: QModelIndex) -> None:
         row = self.model.row_at(index.row())
-        if row is not None:
+        if row is None:
+            return
+        if row.status != "finalised":
             self.open_requested.emit(row.screening_id, row.status)
+            return
+        vault = self.services.vault
+        self.services.ops.read(
+            lambda: vault.case_card(row.screening_id),
+            lambda card: self._show_card(row.code, card),
+            lambda error: show_error(self, error, self.services.lang),
+        )
+
+    def _show_card(self, code: str, card: Mapping[str, Any]) -> None:
+        if self.services.user is None:
+            return
+        dialog = CaseCardDialog(code, card, self)
+        dialog.open()
 
 
 class HomePage(QWidget):

@@ -287,6 +287,10 @@ class VaultPort(Protocol):
 
     def cases(self) -> Sequence[CaseSummary]: ...
 
+    def case_card(self, record_id: str) -> Mapping[str, Any]:
+        """The follow-up fields kept for a finalised screening (see the results page)."""
+        ...
+
     def pending(self) -> int:
         """Finalised screenings sealed and waiting to be sent to the organisation."""
         ...

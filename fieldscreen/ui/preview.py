@@ -521,6 +521,7 @@ class MemoryVault:
         self.delay = delay
         self.writes = 0
         self.finalised: dict[str, dict[str, Any]] = {}
+        self.cards: dict[str, dict[str, Any]] = {}
 
     @classmethod
     def with_users(cls, users: Sequence[tuple[str, str, str]]) -> MemoryVault:
@@ -622,6 +623,7 @@ class MemoryVault:
                 datetime.now(UTC),
             )
             self.finalised[record_id] = copy.deepcopy(dict(record))
+            self.cards[record_id] = copy.deepcopy(dict(case_card))
             self.writes += 1
 
     def add_case(self, case: CaseSummary) -> None:
@@ -631,6 +633,12 @@ class MemoryVault:
     def cases(self) -> Sequence[CaseSummary]:
         self._require_unlocked()
         return list(self._cases.values())
+
+    def case_card(self, record_id: str) -> Mapping[str, Any]:
+        self._require_unlocked()
+        if record_id not in self.cards:
+            raise KnownError("vault-record-unknown")
+        return copy.deepcopy(self.cards[record_id])
 
     def pending(self) -> int:
         return len(self.finalised)

@@ -16,6 +16,41 @@
     </message>
 </context>
 <context>
+    <name>CaseCardDialog</name>
+    <message>
+        <source>Case %s</source>
+        <translation>Caso %s</translation>
+    </message>
+    <message>
+        <source>Name or alias</source>
+        <translation>Nombre o alias</translation>
+    </message>
+    <message>
+        <source>Tier</source>
+        <translation>Nivel</translation>
+    </message>
+    <message>
+        <source>Next follow-up</source>
+        <translation>Próximo seguimiento</translation>
+    </message>
+    <message>
+        <source>Protection concerns</source>
+        <translation>Preocupaciones de protección</translation>
+    </message>
+    <message>
+        <source>not shared (no consent)</source>
+        <translation>no se comparte (sin consentimiento)</translation>
+    </message>
+    <message>
+        <source>Nothing was kept.</source>
+        <translation>No se guardó nada.</translation>
+    </message>
+    <message>
+        <source>&amp;Close</source>
+        <translation>&amp;Cerrar</translation>
+    </message>
+</context>
+<context>
     <name>CaseListPage</name>
     <message>
         <source>Cases and drafts</source>

@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from PySide6.QtCore import QPoint, Qt
-from PySide6.QtWidgets import QApplication, QCheckBox, QRadioButton, QWidget
+from PySide6.QtWidgets import QApplication, QCheckBox, QLabel, QRadioButton, QWidget
 from pytestqt.qtbot import QtBot
 
 from fieldscreen.paths import Paths
@@ -134,6 +134,20 @@ def test_a_complete_screening_with_the_trafficking_gateway(
     (case,) = vault.cases()
     assert case.alias == "Ana"
     assert case.next_due is not None
+    # The case list finds it as you type, and opens what was kept for follow-up.
+    click(qtbot, w.nav_cases)
+    settle(w)
+    qtbot.keyClicks(w.cases.search, "ana")
+    assert w.cases.model.rowCount() == 1
+    w.cases.table.activated.emit(w.cases.model.index(0, 0))
+    settle(w)
+    from fieldscreen.ui.cases import CaseCardDialog
+
+    (dialog,) = [d for d in w.cases.findChildren(CaseCardDialog) if d.isVisible()]
+    text = " ".join(label.text() for label in dialog.findChildren(QLabel))
+    assert "Ana" in text
+    assert "Legal aid" in text
+    dialog.accept()
 
 
 def test_act_now_shows_the_alert_in_the_form_and_requires_actions(
