@@ -145,6 +145,11 @@ class _LazyEngine:
     def context(self) -> dict[str, Any]:
         return self._context
 
+    def stop_reasons(self, lang: str) -> list[tuple[str, str]]:
+        from fieldscreen.forms.library import builtin_list
+
+        return [(c.name, c.label.get(lang)) for c in builtin_list("stop_reasons")]
+
     def start(self, lang: str) -> Any:
         return self._get().start(lang)
 

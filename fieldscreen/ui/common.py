@@ -215,6 +215,8 @@ class ReasonDialog(QDialog):
         explanation: str,
         parent: QWidget | None = None,
         choices: Sequence[tuple[str, str]] = (),
+        *,
+        text_required: bool = True,
     ) -> None:
         super().__init__(parent)
         self.setWindowTitle(title)
@@ -231,16 +233,19 @@ class ReasonDialog(QDialog):
         self.reason = QPlainTextEdit(self)
         self.reason.setTabChangesFocus(True)
         self.reason.setAccessibleName(self.tr("Reason"))
-        self.reason.setPlaceholderText(self.tr("Reason (required)"))
+        self.reason.setPlaceholderText(
+            self.tr("Reason (required)") if text_required else self.tr("Note (optional)")
+        )
         layout.addWidget(self.reason)
         self.buttons = QDialogButtonBox(
             QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel, self
         )
         ok = self.buttons.button(QDialogButtonBox.StandardButton.Ok)
-        ok.setEnabled(False)
-        self.reason.textChanged.connect(
-            lambda: ok.setEnabled(bool(self.reason.toPlainText().strip()))
-        )
+        if text_required:
+            ok.setEnabled(False)
+            self.reason.textChanged.connect(
+                lambda: ok.setEnabled(bool(self.reason.toPlainText().strip()))
+            )
         self.buttons.accepted.connect(self.accept)
         self.buttons.rejected.connect(self.reject)
         layout.addWidget(self.buttons)

@@ -490,23 +490,33 @@ class WizardPage(QWidget):
             self.controller.save_now()
         self.did_pause.emit()
 
+    def _stop_reasons(self) -> list[tuple[str, str]]:
+        """The organisation's stop reasons (a shared list of the forms) or the app's own."""
+        from_forms = getattr(self.services.forms, "stop_reasons", None)
+        if callable(from_forms):
+            reasons = list(from_forms(self.services.lang))
+            if reasons:
+                return reasons
+        return [
+            ("child_asked", self.tr("The child asked to stop")),
+            ("distress", self.tr("The child was too distressed")),
+            ("interrupted", self.tr("Interrupted or moved")),
+            ("interpreter", self.tr("No interpreter available")),
+            ("other", self.tr("Other")),
+        ]
+
     def _stop(self) -> None:
         if self.controller is None:
             return
         dialog = ReasonDialog(
             self.tr("Stop the interview"),
             self.tr(
-                "The answers so far stay saved as a draft. Say why the interview stopped; a "
-                "colleague may resume it later."
+                "The answers so far stay saved as a draft. Choose why the interview stopped; "
+                "a colleague may resume it later."
             ),
             self,
-            choices=[
-                ("child_asked", self.tr("The child asked to stop")),
-                ("distress", self.tr("The child was too distressed")),
-                ("interrupted", self.tr("Interrupted or moved")),
-                ("interpreter", self.tr("No interpreter available")),
-                ("other", self.tr("Other")),
-            ],
+            choices=self._stop_reasons(),
+            text_required=False,  # the reason from the list is enough; a note is optional
         )
         dialog.setObjectName("stopDialog")
 

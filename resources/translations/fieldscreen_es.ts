@@ -412,6 +412,10 @@
         <source>Reason (required)</source>
         <translation>Motivo (obligatorio)</translation>
     </message>
+    <message>
+        <source>Note (optional)</source>
+        <translation>Nota (opcional)</translation>
+    </message>
 </context>
 <context>
     <name>RepeatWidget</name>
@@ -844,8 +848,8 @@
         <translation>Detener la entrevista</translation>
     </message>
     <message>
-        <source>The answers so far stay saved as a draft. Say why the interview stopped; a colleague may resume it later.</source>
-        <translation>Las respuestas hasta ahora quedan guardadas como borrador. Indique por qué se detuvo la entrevista; un colega puede continuarla después.</translation>
+        <source>The answers so far stay saved as a draft. Choose why the interview stopped; a colleague may resume it later.</source>
+        <translation>Las respuestas hasta ahora quedan guardadas como borrador. Elija por qué se detuvo la entrevista; un colega puede continuarla después.</translation>
     </message>
     <message>
         <source>The child asked to stop</source>

@@ -125,3 +125,33 @@ def test_a_whole_screening_over_the_built_in_forms(
     qtbot.waitUntil(lambda: w.stack.currentWidget() is w.home, timeout=10_000)
     (record,) = vault.finalised.values()
     assert set(record["state"]["forms"]) >= {"fs_consent", "fs_intake", "fs_trafficking"}
+
+
+def test_stopping_offers_the_organisations_stop_reasons(qtbot: QtBot, paths: Paths) -> None:
+    from fieldscreen.app import build_context, builtin_forms
+
+    forms = builtin_forms(build_context(str(paths.data.parent)))
+    vault = MemoryVault.with_users([("ana", "admin", "correct horse battery")])
+    services = Services(vault, forms, Settings.load(paths.settings_file), Operations())  # type: ignore[arg-type]
+    w = MainWindow(services)
+    qtbot.addWidget(w)
+    w.show()
+    unlock(qtbot, w)
+    press(qtbot, w.home.start)
+    press(qtbot, w.wizard.stop)
+    from PySide6.QtWidgets import QApplication, QDialog
+
+    (dialog,) = [
+        d
+        for d in QApplication.topLevelWidgets()
+        if d.objectName() == "stopDialog" and d.isVisible()
+    ]
+    assert isinstance(dialog, QDialog)
+    codes = [dialog.choice.itemData(i) for i in range(dialog.choice.count())]  # type: ignore[attr-defined]
+    assert "child_distressed" in codes
+    dialog.choice.setCurrentIndex(codes.index("child_distressed"))  # type: ignore[attr-defined]
+    dialog.buttons.accepted.emit()  # type: ignore[attr-defined]  # no note needed
+    settle(w)
+    assert w.stack.currentWidget() is w.home
+    (draft,) = vault.drafts()
+    assert vault.load_draft(draft.screening_id)["stopped"]["reason"] == "child_distressed"
