@@ -270,7 +270,12 @@ class ResultsPage(QWidget):
     def _override_reasoned(self, dialog: ReasonDialog, code: int) -> None:
         if code != QDialog.DialogCode.Accepted:
             return
-        users = [u for u in self.services.vault.users() if u.role in {"coordinator", "admin"}]
+        me = self.services.user.name if self.services.user else ""
+        users = [
+            u
+            for u in self.services.vault.users()
+            if u.role in {"coordinator", "admin"} and u.name != me  # nobody signs off their own
+        ]
         sign = PassphraseDialog(
             self.tr("Supervisor sign-off"),
             self.tr("A coordinator or administrator confirms this override."),

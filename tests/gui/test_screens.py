@@ -79,6 +79,7 @@ def test_a_tier_override_needs_a_reason_and_a_supervisors_passphrase(
     qtbot.keyClicks(reason.reason, "Threatening calls to the shelter")  # type: ignore[attr-defined]
     click(qtbot, ok)
     sign = open_dialog("signOffDialog")
+    assert sign.user.findData("ana") == -1  # type: ignore[attr-defined]  # not one's own
     sign.user.setCurrentIndex(sign.user.findData("sup"))  # type: ignore[attr-defined]
     qtbot.keyClicks(sign.passphrase, "wrong one")  # type: ignore[attr-defined]
     sign.buttons.accepted.emit()  # type: ignore[attr-defined]
