@@ -162,29 +162,35 @@ class VaultBackend:
             self.vault.finalise(record_id, record=record, case_card=case_card)
 
     def cases(self) -> Sequence[CaseSummary]:
-        out: list[CaseSummary] = []
+        """Every finalised or sealed screening with its case card.
+
+        The lock is taken per card, not for the whole list, so an autosave waiting on the
+        writer thread goes through between two cards instead of after thousands of them.
+        """
         with self._guard:
-            vault = self.vault
-            for row in vault.list_records():
-                if row.status == "draft":
-                    continue
+            rows = [r for r in self.vault.list_records() if r.status != "draft"]
+        out: list[CaseSummary] = []
+        for row in rows:
+            card: Mapping[str, Any] = {}
+            if row.status == "finalised":
                 try:
-                    card = vault.case_card(row.record_id)
+                    with self._guard:
+                        card = self.vault.case_card(row.record_id)
                 except KnownError:
                     card = {}
-                due = card.get("next_due")
-                out.append(
-                    CaseSummary(
-                        row.record_id,
-                        record_code(row.record_id),
-                        str(card.get("alias", "")),
-                        str(card.get("tier", "")),
-                        tuple(card.get("concerns", ())),
-                        datetime.fromisoformat(due) if due else None,
-                        "finalised" if row.status == "finalised" else "sealed",
-                        _day(row.updated_day),
-                    )
+            due = card.get("next_due")
+            out.append(
+                CaseSummary(
+                    row.record_id,
+                    record_code(row.record_id),
+                    str(card.get("alias", "")),
+                    str(card.get("tier", "")),
+                    tuple(card.get("concerns", ())),
+                    datetime.fromisoformat(due) if due else None,
+                    "finalised" if row.status == "finalised" else "sealed",
+                    _day(row.updated_day),
                 )
+            )
         return out
 
     def pending(self) -> int:

@@ -127,6 +127,7 @@ def test_first_run_screening_crash_and_finalise_on_the_real_vault(
     settle(second)
     vault = second_store.vault
     assert vault.outbox_counts()["pending"] == 1
+    assert "1 screening" in second.home.sync_state.text()
     assert [r.status for r in vault.list_records()] == ["finalised"]
     (case,) = second_store.cases()
     assert case.alias == "Ana"
