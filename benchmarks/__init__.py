@@ -13,5 +13,6 @@ REGISTRY: dict[str, str] = {
     "P2": "benchmarks.p2_autosave_latency",
     "P3": "benchmarks.p3_forms",
     "P4": "benchmarks.p4_startup",
+    "P5": "benchmarks.p5_cases",
     "P9": "benchmarks.p9_installer",
 }

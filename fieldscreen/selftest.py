@@ -56,7 +56,8 @@ def _render(paths: Paths) -> None:
     os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
     from fieldscreen.ui.selftest import render_main_screens
 
-    render_main_screens(paths)
+    if render_main_screens(paths) < 2:
+        raise RuntimeError("no form page was rendered")
 
 
 STEPS: list[tuple[str, Step]] = [
