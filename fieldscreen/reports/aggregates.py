@@ -26,6 +26,7 @@ __all__ = [
     "DIMENSIONS",
     "AggregateRecord",
     "CountTable",
+    "build_report",
     "count",
     "crosstab",
     "parse_aggregate",
@@ -160,47 +161,11 @@ def _check_dimension(name: str) -> None:
         raise KnownError("aggregate-dimension-unknown", name=name, known=", ".join(DIMENSIONS))
 
 
-def _protect_line(
-    cells: dict[tuple[str, ...], int | None],
-    raw: Mapping[tuple[str, ...], int],
-    keys: Sequence[tuple[str, ...]],
-    total_shown: bool,
-    additive: bool,
-) -> bool:
-    """Complementary suppression along one line; True when a cell was newly suppressed."""
-    if not total_shown or not additive:
-        return False
-    hidden = [k for k in keys if cells[k] is None]
-    if len(hidden) != 1:
-        return False
-    visible = sorted((k for k in keys if cells[k] is not None), key=lambda k: (raw[k], k))
-    if not visible:
-        return False
-    cells[visible[0]] = None
-    return True
-
-
 def count(
     records: Iterable[AggregateRecord], by: str, threshold: int = DEFAULT_THRESHOLD
 ) -> CountTable:
     """Records per value of one dimension, suppressed as the module describes."""
-    _check_dimension(by)
-    records = list(records)
-    raw: Counter[tuple[str, ...]] = Counter()
-    for record in records:
-        for value in record.values(by):
-            raw[(value,)] += 1
-    table = CountTable(dimensions=(by,), threshold=threshold)
-    total = len(records)
-    table.total = total if total >= threshold else None
-    cells: dict[tuple[str, ...], int | None] = {
-        k: (v if v >= threshold and table.total is not None else None) for k, v in raw.items()
-    }
-    additive = not DIMENSIONS[by]  # a multi-valued dimension's cells do not sum to the total
-    _protect_line(cells, raw, sorted(cells), table.total is not None, additive)
-    table.cells = cells
-    table.suppressed = sum(v is None for v in cells.values())
-    return table
+    return build_report(records, [by], [], threshold)[by]
 
 
 def crosstab(
@@ -209,47 +174,102 @@ def crosstab(
     columns: str,
     threshold: int = DEFAULT_THRESHOLD,
 ) -> CountTable:
-    """Records per (row value, column value).
+    """Records per (row value, column value), with its margins (the one-way tables)."""
+    return build_report(records, [rows, columns], [(rows, columns)], threshold)[f"{rows}×{columns}"]
 
-    The margins are exactly the published one-dimension tables (:func:`count`), so combining
-    this table with those gives nothing away either: along every additive line, a displayed
-    margin never sits beside exactly one hidden cell, and a hidden margin never sits beside a
-    line of displayed cells that would add up to it.
+
+def build_report(
+    records: Iterable[AggregateRecord],
+    dimensions: Sequence[str],
+    crosstabs: Sequence[tuple[str, str]],
+    threshold: int = DEFAULT_THRESHOLD,
+) -> dict[str, CountTable]:
+    """One-way tables for ``dimensions`` and two-way tables for ``crosstabs``, suppressed
+    *together*: a value hidden in one table is hidden wherever it appears, so that reading all
+    the tables of one report side by side recovers no hidden cell.
+
+    Returns tables keyed by dimension name and by ``"rows×columns"``.
     """
-    _check_dimension(rows)
-    _check_dimension(columns)
+    for name in [*dimensions, *(d for pair in crosstabs for d in pair)]:
+        _check_dimension(name)
+    dims = list(dict.fromkeys([*dimensions, *(d for pair in crosstabs for d in pair)]))
     records = list(records)
-    raw: Counter[tuple[str, ...]] = Counter()
+    total = len(records)
+    total_shown = total >= threshold
+    one: dict[str, Counter[str]] = {d: Counter() for d in dims}
+    two: dict[tuple[str, str], Counter[tuple[str, str]]] = {pair: Counter() for pair in crosstabs}
     for record in records:
-        for r in record.values(rows):
-            for c in record.values(columns):
-                raw[(r, c)] += 1
-    row_table, col_table = count(records, rows, threshold), count(records, columns, threshold)
-    table = CountTable(dimensions=(rows, columns), threshold=threshold, total=row_table.total)
-    table.row_totals = {k[0]: v for k, v in row_table.cells.items()}
-    table.column_totals = {k[0]: v for k, v in col_table.cells.items()}
-    cells: dict[tuple[str, ...], int | None] = {
-        k: (v if v >= threshold and table.total is not None else None) for k, v in raw.items()
+        for d in dims:
+            for value in record.values(d):
+                one[d][value] += 1
+        for r, c in crosstabs:
+            for rv in record.values(r):
+                for cv in record.values(c):
+                    two[(r, c)][(rv, cv)] += 1
+    # Primary suppression.
+    hidden1 = {(d, v) for d in dims for v, n in one[d].items() if n < threshold or not total_shown}
+    hidden2 = {
+        (pair, k)
+        for pair in crosstabs
+        for k, n in two[pair].items()
+        if n < threshold or not total_shown
     }
-    lines: list[tuple[list[tuple[str, ...]], bool]] = []
-    if not DIMENSIONS[columns]:  # each record of a row sits in one column: rows add up
-        for r, margin in table.row_totals.items():
-            lines.append((sorted(k for k in cells if k[0] == r), margin is not None))
-    if not DIMENSIONS[rows]:
-        for c, margin in table.column_totals.items():
-            lines.append((sorted(k for k in cells if k[1] == c), margin is not None))
+
+    def hide_smallest(candidates: Sequence[tuple[int, object]], into: set[Any]) -> bool:
+        if not candidates:
+            return False
+        into.add(min(candidates, key=lambda item: (item[0], repr(item[1])))[1])
+        return True
+
     changed = True
     while changed:
         changed = False
-        for keys, margin_shown in lines:
-            hidden = sum(cells[k] is None for k in keys)
-            if (margin_shown and hidden == 1) or (not margin_shown and hidden == 0):
-                visible = sorted(
-                    (k for k in keys if cells[k] is not None), key=lambda k: (raw[k], k)
-                )
-                if visible:
-                    cells[visible[0]] = None
-                    changed = True
-    table.cells = cells
-    table.suppressed = sum(v is None for v in cells.values())
-    return table
+        # One-way tables: their cells add up to the shown grand total.
+        for d in dims:
+            if DIMENSIONS[d] or not total_shown:
+                continue
+            keys = [(d, v) for v in one[d]]
+            if sum(k in hidden1 for k in keys) == 1:
+                visible = [(one[d][k[1]], k) for k in keys if k not in hidden1]
+                changed |= hide_smallest(visible, hidden1)
+        # Two-way tables: each line adds up to its margin, a cell of a one-way table.
+        for r, c in crosstabs:
+            pair = (r, c)
+            lines: list[tuple[tuple[str, str], list[tuple[str, str]]]] = []
+            if not DIMENSIONS[c]:
+                lines += [((r, rv), [k for k in two[pair] if k[0] == rv]) for rv in one[r]]
+            if not DIMENSIONS[r]:
+                lines += [((c, cv), [k for k in two[pair] if k[1] == cv]) for cv in one[c]]
+            for margin, keys in lines:
+                hidden = sum((pair, k) in hidden2 for k in keys)
+                visible = [(two[pair][k], (pair, k)) for k in keys if (pair, k) not in hidden2]
+                margin_shown = margin not in hidden1
+                if margin_shown and hidden == 1:
+                    # Hide a partner cell; with none left, hide the margin itself.
+                    changed |= hide_smallest(visible, hidden2) or _add(hidden1, margin)
+                elif not margin_shown and keys and hidden == 0:
+                    changed |= hide_smallest(visible, hidden2)
+
+    tables: dict[str, CountTable] = {}
+    shown_total = total if total_shown else None
+    for d in dims:
+        table = CountTable(dimensions=(d,), threshold=threshold, total=shown_total)
+        table.cells = {(v,): (None if (d, v) in hidden1 else n) for v, n in one[d].items()}
+        table.suppressed = sum(v is None for v in table.cells.values())
+        tables[d] = table
+    for r, c in crosstabs:
+        pair = (r, c)
+        table = CountTable(dimensions=pair, threshold=threshold, total=shown_total)
+        table.cells = {k: (None if (pair, k) in hidden2 else n) for k, n in two[pair].items()}
+        table.row_totals = {k[0]: v for k, v in tables[r].cells.items()}
+        table.column_totals = {k[0]: v for k, v in tables[c].cells.items()}
+        table.suppressed = sum(v is None for v in table.cells.values())
+        tables[f"{r}×{c}"] = table
+    return tables
+
+
+def _add(into: set[Any], item: object) -> bool:
+    if item in into:
+        return False
+    into.add(item)
+    return True

@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+from fractions import Fraction
+
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -9,6 +11,7 @@ from fieldscreen.reports.aggregates import (
     DIMENSIONS,
     AggregateRecord,
     CountTable,
+    build_report,
     count,
     crosstab,
     parse_aggregate,
@@ -81,16 +84,91 @@ def test_unknown_dimension_is_a_known_error() -> None:
         count([], "name")
 
 
-def _lines(table: CountTable) -> list[tuple[list[int | None], int | None]]:
-    rows, cols = table.dimensions
-    out = []
-    if not DIMENSIONS[cols]:
-        for r, margin in table.row_totals.items():
-            out.append(([v for k, v in table.cells.items() if k[0] == r], margin))
-    if not DIMENSIONS[rows]:
-        for c, margin in table.column_totals.items():
-            out.append(([v for k, v in table.cells.items() if k[1] == c], margin))
-    return out
+def _rank(rows: list[list[Fraction]]) -> int:
+    """Rank over the rationals by Gaussian elimination."""
+    matrix = [list(r) for r in rows]
+    rank, cols = 0, len(matrix[0]) if matrix else 0
+    for col in range(cols):
+        pivot = next((i for i in range(rank, len(matrix)) if matrix[i][col] != 0), None)
+        if pivot is None:
+            continue
+        matrix[rank], matrix[pivot] = matrix[pivot], matrix[rank]
+        for i in range(len(matrix)):
+            if i != rank and matrix[i][col] != 0:
+                factor = matrix[i][col] / matrix[rank][col]
+                matrix[i] = [a - factor * b for a, b in zip(matrix[i], matrix[rank], strict=True)]
+        rank += 1
+    return rank
+
+
+def recoverable_cells(tables: dict[str, CountTable]) -> list[object]:
+    """Hidden values that the published numbers determine exactly (an attacker's linear algebra).
+
+    Unknowns are the hidden cells of every table (a one-way cell is also the margin of the
+    two-way tables); equations are every additive line whose total is published or unknown.
+    """
+    unknowns: list[object] = []
+    index: dict[object, int] = {}
+
+    def var(key: object) -> int:
+        if key not in index:
+            index[key] = len(unknowns)
+            unknowns.append(key)
+        return index[key]
+
+    equations: list[tuple[dict[object, int], object]] = []  # coefficients by key, rhs key or int
+    for name, table in tables.items():
+        if len(table.dimensions) == 1:
+            (d,) = table.dimensions
+            if not DIMENSIONS[d] and table.total is not None:
+                equations.append(({("1", d, k[0]): 1 for k in table.cells}, table.total))
+        else:
+            r, c = table.dimensions
+            if not DIMENSIONS[c]:
+                for rv in table.row_totals:
+                    coeffs: dict[object, int] = {
+                        ("2", name, k): 1 for k in table.cells if k[0] == rv
+                    }
+                    coeffs[("1", r, rv)] = -1
+                    equations.append((coeffs, 0))
+            if not DIMENSIONS[r]:
+                for cv in table.column_totals:
+                    coeffs = {("2", name, k): 1 for k in table.cells if k[1] == cv}
+                    coeffs[("1", c, cv)] = -1
+                    equations.append((coeffs, 0))
+
+    def value(key: object) -> int | None:
+        kind, name, k = key  # type: ignore[misc]
+        if kind == "1":
+            return tables[name].cells[(k,)]
+        return tables[name].cells[k]
+
+    rows: list[dict[int, Fraction]] = []
+    for coeffs, _rhs in equations:
+        row: dict[int, Fraction] = {}
+        for key, coef in coeffs.items():
+            if value(key) is None:
+                row[var(key)] = Fraction(coef)
+        if row:
+            rows.append(row)
+    n = len(unknowns)
+    if n == 0:
+        return []
+    dense = [[r.get(i, Fraction(0)) for i in range(n)] for r in rows]
+    base = _rank(dense) if dense else 0
+    found = []
+    for i, key in enumerate(unknowns):
+        probe = [Fraction(1) if j == i else Fraction(0) for j in range(n)]
+        if _rank([*dense, probe]) == base:  # e_i lies in the row space: x_i is determined
+            found.append(key)
+    return found
+
+
+def test_the_attack_check_finds_a_lone_hidden_cell() -> None:
+    """Control: the linear-algebra check catches what plain primary suppression leaves open."""
+    table = CountTable(dimensions=("tier",), threshold=5, total=12)
+    table.cells = {("T0",): None, ("T1",): 10}  # 12 - 10 gives T0 away
+    assert recoverable_cells({"tier": table}) == [("1", "tier", "T0")]
 
 
 records_strategy = st.lists(
@@ -116,18 +194,10 @@ def test_no_displayed_cell_is_small_and_no_hidden_cell_is_recoverable(
     records: list[AggregateRecord], dims: list[str]
 ) -> None:
     threshold = 5
-    one = count(records, dims[0], threshold)
-    shown_one = [v for v in one.cells.values() if v is not None]
-    assert all(v >= threshold for v in shown_one)
-    if one.total is not None and not DIMENSIONS[dims[0]]:
-        assert sum(v is None for v in one.cells.values()) != 1
-    two = crosstab(records, dims[0], dims[1], threshold)
-    assert all(v >= threshold for v in two.shown().values())
-    violations = 0
-    for cells, margin in _lines(two):
-        hidden = sum(v is None for v in cells)
-        if margin is not None and hidden == 1:
-            violations += 1  # margin minus the shown cells would reveal the hidden one
-        if margin is None and cells and hidden == 0:
-            violations += 1  # the shown cells would add up to the hidden margin
-    assert violations == 0
+    tables = build_report(records, dims, [(dims[0], dims[1])], threshold)
+    for table in tables.values():
+        assert all(v >= threshold for v in table.shown().values())
+    assert recoverable_cells(tables) == []
+    # The single-table helpers publish exactly what the joint report does.
+    joint = build_report(records, dims, [(dims[0], dims[1])], threshold)
+    assert crosstab(records, dims[0], dims[1]).cells == joint[f"{dims[0]}×{dims[1]}"].cells
