@@ -242,13 +242,13 @@ def build_report(
                 lines += [((c, cv), [k for k in two[pair] if k[1] == cv]) for cv in one[c]]
             for margin, keys in lines:
                 hidden = sum((pair, k) in hidden2 for k in keys)
-                visible = [(two[pair][k], (pair, k)) for k in keys if (pair, k) not in hidden2]
+                partners = [(two[pair][k], (pair, k)) for k in keys if (pair, k) not in hidden2]
                 margin_shown = margin not in hidden1
                 if margin_shown and hidden == 1:
                     # Hide a partner cell; with none left, hide the margin itself.
-                    changed |= hide_smallest(visible, hidden2) or _add(hidden1, margin)
+                    changed |= hide_smallest(partners, hidden2) or _add(hidden1, margin)
                 elif not margin_shown and keys and hidden == 0:
-                    changed |= hide_smallest(visible, hidden2)
+                    changed |= hide_smallest(partners, hidden2)
 
     tables: dict[str, CountTable] = {}
     shown_total = total if total_shown else None
