@@ -33,7 +33,17 @@ class Command:
 
 
 #: Subcommand name -> implementation. Keep in step with ``docs/cli.md`` (a test checks it).
-COMMANDS: dict[str, Command] = {}
+COMMANDS: dict[str, Command] = {
+    "provision": Command("fieldscreen.sync.commands.provision", "apply a signed provisioning file"),
+    "enroll": Command("fieldscreen.sync.commands.enroll", "enrol this device with the server"),
+    "sync": Command("fieldscreen.sync.commands.sync", "sync now, with progress and a summary"),
+    "bundle": Command(
+        "fieldscreen.sync.commands.bundle", "write pending envelopes to a file / apply a receipt"
+    ),
+    "simulate": Command(
+        "fieldscreen.sync.commands.simulate", "fill a profile with synthetic screenings"
+    ),
+}
 
 
 def _version_text() -> str:

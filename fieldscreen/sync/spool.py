@@ -166,6 +166,19 @@ class Spool:
         return cur.rowcount
 
     # ------------------------------------------------------------------ DeviceState
+    def signing_key_pair(self) -> tuple[bytes, bytes]:
+        """Kept in this file as it is (the reference store has no passphrase; the vault does)."""
+        from fieldscreen import crypto
+
+        raw = self._meta("device_key")
+        if raw:
+            private = b64d(raw, "device key")
+            return private, crypto.public_from_private(private)
+        private, public = crypto.generate_signing_keypair()
+        with self._lock:
+            self._put_meta("device_key", b64e(private))
+        return private, public
+
     def provisioning(self) -> Provisioning | None:
         raw = self._meta("provisioning")
         return Provisioning.from_content(raw.encode()) if raw else None

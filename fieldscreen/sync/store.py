@@ -93,6 +93,11 @@ class OutboxStore(Protocol):
 class DeviceState(Protocol):
     """Enrolment, provisioning, device status and signed updates of this device."""
 
+    def signing_key_pair(self) -> tuple[bytes, bytes]:
+        """This device's Ed25519 (private, public) pair, created on first use; the vault keeps
+        the private half encrypted and signs envelopes with it at finalise."""
+        ...
+
     def provisioning(self) -> Provisioning | None: ...
 
     def save_provisioning(self, provisioning: Provisioning) -> None: ...
