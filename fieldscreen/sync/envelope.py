@@ -7,8 +7,9 @@ sequence number, a coarse (day) date, the key id, the SHA-256 of the sealed payl
 ``aggregate`` object of non-identifying counts fields that the server stores beside it.
 
 The device signs :meth:`Envelope.signing_bytes`: a domain-separation prefix and the canonical
-JSON of every field but the signature. The seal binds the record id, kind, form id and version
-and device id as associated data, so a payload moved into another envelope does not open.
+JSON of every field but the signature, the payload itself represented by its SHA-256. The seal
+binds the record id, kind, form id and version and device id as associated data, so a payload
+moved into another envelope does not open.
 
 Wire form (``to_bytes``/``to_json``): canonical JSON with ``sealed`` and ``signature`` in
 base64; see ``docs/protocol.md``.
@@ -111,8 +112,12 @@ class Envelope:
         }
 
     def signing_bytes(self) -> bytes:
-        """The exact bytes the device signs."""
-        return SIGN_PREFIX + canonical(self.signed_fields())
+        """The exact bytes the device signs: every field, with the sealed payload represented
+        by its SHA-256 (which :func:`verify_envelope` checks against the payload). Signing the
+        hash keeps the signed message small whatever the payload size."""
+        fields = self.signed_fields()
+        del fields["sealed"]
+        return SIGN_PREFIX + canonical(fields)
 
     def to_json(self) -> dict[str, Any]:
         return {**self.signed_fields(), "signature": b64e(self.signature)}

@@ -9,6 +9,7 @@ synthetic payloads into envelopes with :func:`build_envelope` and queues them in
 
 from __future__ import annotations
 
+import base64
 import datetime as dt
 import json
 import random
@@ -49,7 +50,8 @@ class SimOrg:
 def synthetic_payload(rng: random.Random, size: int = 5000) -> bytes:
     """A record-shaped JSON payload of about ``size`` bytes, with nothing real in it."""
     answers = {f"q{i:03d}": rng.choice(["yes", "no", "unsure", "n/a"]) for i in range(60)}
-    filler = "".join(rng.choice("abcdefghij ") for _ in range(max(0, size - 1200)))
+    length = max(0, size - 1200)
+    filler = base64.b32encode(rng.randbytes(length * 5 // 8 + 5)).decode("ascii").lower()[:length]
     return json.dumps({"answers": answers, "notes": filler}).encode()
 
 

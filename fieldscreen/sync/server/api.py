@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from typing import Annotated, Any, Literal
 
 import sqlalchemy as sa
-from fastapi import Depends, FastAPI, HTTPException, Query, Request
+from fastapi import Depends, FastAPI, HTTPException, Path, Query, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field
@@ -34,6 +34,11 @@ PREFIX = f"/api/v{PROTOCOL_VERSION}"
 UUID_RE = r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$"
 HEX64_RE = r"^[0-9a-f]{64}$"
 ID_RE = r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$"
+NAME_RE = r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,127}$"
+DEVICE_RE = r"^[a-z0-9][a-z0-9-]{0,63}$"
+PRINTABLE_RE = r"^[^\x00-\x1f\x7f]*$"
+DeviceId = Annotated[str, Path(pattern=DEVICE_RE)]
+DocName = Annotated[str, Path(pattern=NAME_RE)]
 
 
 @dataclass(frozen=True)
@@ -71,7 +76,7 @@ class EnrollRequest(Strict):
     proof: str = Field(
         min_length=4, max_length=256, description="signature of the enrol prefix, code and key"
     )
-    label: str = Field(default="", max_length=128)
+    label: str = Field(default="", max_length=128, pattern=PRINTABLE_RE)
 
 
 class EnrollResponse(BaseModel):
@@ -229,6 +234,10 @@ def create_app(storage: Storage, config: ServerConfig | None = None) -> Any:
             {"code": "server-busy", "status": 503}, status_code=503, headers={"Retry-After": "1"}
         )
 
+    @app.exception_handler(sa.exc.DataError)
+    async def _bad_data(_request: Request, _exc: sa.exc.DataError) -> JSONResponse:
+        return JSONResponse({"code": "request-invalid", "status": 422}, status_code=422)
+
     @app.exception_handler(ServerError)
     async def _server_error(_request: Request, exc: ServerError) -> JSONResponse:
         status = 404 if exc.code == "server-device-unknown" else 503
@@ -360,8 +369,8 @@ def create_app(storage: Storage, config: ServerConfig | None = None) -> Any:
     @app.get(f"{PREFIX}/updates/{{kind}}/{{name}}/{{version}}", tags=["device"])
     def update(
         kind: Literal["form", "directory", "provisioning"],
-        name: str,
-        version: str,
+        name: DocName,
+        version: DocName,
         _principal: Device,
     ) -> dict[str, Any]:
         data = storage.document(kind, name[:128], version[:128])
@@ -377,7 +386,7 @@ def create_app(storage: Storage, config: ServerConfig | None = None) -> Any:
     @app.post(
         f"{PREFIX}/admin/devices/{{device_id}}/status", response_model=DeviceInfo, tags=["staff"]
     )
-    def set_status(device_id: str, body: StatusChange, principal: Admin) -> DeviceInfo:
+    def set_status(device_id: DeviceId, body: StatusChange, principal: Admin) -> DeviceInfo:
         if storage.device(device_id[:64]) is None:
             raise HTTPException(404, {"code": "server-device-unknown"})
         row = storage.set_device_status(device_id, body.status, principal.label)
@@ -403,7 +412,7 @@ def create_app(storage: Storage, config: ServerConfig | None = None) -> Any:
         return SubmitResponse(results=[OutcomeWire(**_outcome(o)) for o in outcomes], receipt=None)
 
     @app.get(f"{PREFIX}/admin/receipts/{{device_id}}", tags=["staff"])
-    def staff_receipt(device_id: str, principal: Staff) -> dict[str, Any]:
+    def staff_receipt(device_id: DeviceId, principal: Staff) -> dict[str, Any]:
         row = storage.device(device_id[:64])
         if row is None or not principal.sees(row.site):
             raise HTTPException(404, {"code": "server-device-unknown"})

@@ -334,32 +334,111 @@ class Storage:
 
     # ------------------------------------------------------------------ ingestion
     def ingest(self, items: Sequence[Any], principal: Principal) -> list[Outcome]:
-        """Store a batch of envelopes (wire JSON objects) in one transaction."""
+        """Store a batch of envelopes (wire JSON objects) in one transaction.
+
+        The batch is written with one multi-row ``INSERT ... ON CONFLICT DO NOTHING RETURNING``;
+        whatever the database did not insert is then classified (duplicate, conflict, reused
+        sequence number) from what it holds, so concurrent identical batches stay exact.
+        """
         keys = self.keys()
         sealing_id = key_id_hex(keys.sealing_public)
-        checked: list[tuple[Envelope, DeviceRow] | Outcome] = []
         devices: dict[str, DeviceRow | None] = {}
-        for item in items:
-            checked.append(self._check(item, principal, sealing_id, devices))
-        outcomes: list[Outcome] = []
+        checked = [self._check(item, principal, sealing_id, devices) for item in items]
+        outcomes: list[Outcome | None] = [e if isinstance(e, Outcome) else None for e in checked]
+        valid = [(i, e) for i, e in enumerate(checked) if not isinstance(e, Outcome)]
+        if not valid:
+            return [o for o in outcomes if o is not None]
         with self.engine.begin() as conn:
-            for entry in checked:
-                if isinstance(entry, Outcome):
-                    outcomes.append(entry)
-                    continue
-                outcomes.append(self._store(conn, *entry))
+            ids = sorted({envelope.record_id for _, (envelope, _d) in valid})
+            tombs = dict(
+                conn.execute(
+                    sa.select(t.tombstones.c.record_id, t.tombstones.c.sha256).where(
+                        t.tombstones.c.record_id.in_(ids)
+                    )
+                ).all()
+            )
+            first: dict[str, int] = {}
+            rows_sha: dict[str, str] = {}
+            rows: list[dict[str, Any]] = []
+            later: list[tuple[int, Envelope, DeviceRow]] = []
+            holds: list[tuple[sa.Table, Envelope, DeviceRow, str]] = []
+            for index, (envelope, device) in valid:
+                rid, sha = envelope.record_id, envelope.sha256
+                if device.status != "active":
+                    holds.append((t.quarantine, envelope, device, "revoked-device"))
+                    outcomes[index] = Outcome(rid, sha, "quarantined", "revoked-device")
+                elif rid in tombs:
+                    if tombs[rid] == sha:
+                        outcomes[index] = Outcome(rid, sha, "destroyed", "past-retention")
+                    else:
+                        holds.append((t.conflicts, envelope, device, "conflict"))
+                        outcomes[index] = Outcome(rid, sha, "conflict", "different-payload")
+                elif rid in first:
+                    later.append((index, envelope, device))
+                else:
+                    first[rid] = index
+                    rows_sha[rid] = sha
+                    rows.append(_envelope_row(envelope, device))
+            inserted: set[str] = set()
+            if rows:
+                statement = (
+                    self._insert(t.envelopes)
+                    .on_conflict_do_nothing()
+                    .returning(t.envelopes.c.record_id)
+                )
+                inserted = set(conn.execute(statement, rows).scalars())
+            for rid, index in first.items():
+                if rid in inserted:
+                    outcomes[index] = Outcome(rid, rows_sha[rid], "stored")
+            pending = [
+                (index, envelope, device)
+                for index, (envelope, device) in valid
+                if outcomes[index] is None and first.get(envelope.record_id) == index
+            ] + later
+            if pending:
+                held = dict(
+                    conn.execute(
+                        sa.select(t.envelopes.c.record_id, t.envelopes.c.sha256).where(
+                            t.envelopes.c.record_id.in_(
+                                sorted({e.record_id for _, e, _d in pending})
+                            )
+                        )
+                    ).all()
+                )
+                for index, envelope, device in pending:
+                    rid, sha = envelope.record_id, envelope.sha256
+                    if held.get(rid) == sha:
+                        outcomes[index] = Outcome(rid, sha, "duplicate")
+                    elif rid in held:
+                        holds.append((t.conflicts, envelope, device, "conflict"))
+                        outcomes[index] = Outcome(rid, sha, "conflict", "different-payload")
+                    else:  # a new record under a sequence number the device already used
+                        holds.append((t.quarantine, envelope, device, "sequence-reused"))
+                        outcomes[index] = Outcome(rid, sha, "quarantined", "sequence-reused")
+                        conn.execute(
+                            sa.update(t.devices)
+                            .where(t.devices.c.id == device.id)
+                            .values(rollback_suspected=True)
+                        )
+            for table in (t.conflicts, t.quarantine):
+                held_rows = [
+                    _held_row(envelope, device, reason)
+                    for target, envelope, device, reason in holds
+                    if target is table
+                ]
+                if held_rows:
+                    conn.execute(self._insert(table).on_conflict_do_nothing(), held_rows)
             seqs: dict[str, int] = {}
-            for entry in checked:
-                if not isinstance(entry, Outcome):
-                    envelope = entry[0]
-                    seqs[envelope.device_id] = max(seqs.get(envelope.device_id, 0), envelope.seq)
+            for _index, (envelope, _device) in valid:
+                seqs[envelope.device_id] = max(seqs.get(envelope.device_id, 0), envelope.seq)
             for device_id, seq in seqs.items():
                 conn.execute(
                     sa.update(t.devices)
                     .where(t.devices.c.id == device_id, t.devices.c.last_seq < seq)
                     .values(last_seq=seq)
                 )
-        return outcomes
+        assert all(o is not None for o in outcomes)
+        return [o for o in outcomes if o is not None]
 
     def _check(
         self,
@@ -391,75 +470,6 @@ class Storage:
         if envelope.key_id != sealing_id:
             return Outcome(rid, sha, "rejected", "wrong-key")
         return envelope, device
-
-    def _store(self, conn: Connection, envelope: Envelope, device: DeviceRow) -> Outcome:
-        rid, sha = envelope.record_id, envelope.sha256
-        if device.status != "active":
-            self._hold(conn, t.quarantine, envelope, device, "revoked-device")
-            return Outcome(rid, sha, "quarantined", "revoked-device")
-        tomb = conn.execute(
-            sa.select(t.tombstones.c.sha256).where(t.tombstones.c.record_id == rid)
-        ).first()
-        if tomb is not None:
-            if tomb.sha256 == sha:
-                return Outcome(rid, sha, "destroyed", "past-retention")
-            self._hold(conn, t.conflicts, envelope, device, "conflict")
-            return Outcome(rid, sha, "conflict", "different-payload")
-        inserted = conn.execute(
-            self._insert(t.envelopes)
-            .values(
-                record_id=rid,
-                sha256=sha,
-                device_id=envelope.device_id,
-                site=device.site,
-                seq=envelope.seq,
-                kind=envelope.kind,
-                form_id=envelope.form_id,
-                form_version=envelope.form_version,
-                created=envelope.created,
-                received=_now(),
-                key_id=envelope.key_id,
-                aggregate=json.dumps(dict(envelope.aggregate), sort_keys=True),
-                sealed=envelope.sealed,
-                signature=envelope.signature,
-            )
-            .on_conflict_do_nothing()
-            .returning(t.envelopes.c.record_id)
-        ).first()
-        if inserted is not None:  # rowcount is not reliable with RETURNING on every driver
-            return Outcome(rid, sha, "stored")
-        held = conn.execute(
-            sa.select(t.envelopes.c.sha256).where(t.envelopes.c.record_id == rid)
-        ).first()
-        if held is not None and held.sha256 == sha:
-            return Outcome(rid, sha, "duplicate")
-        if held is not None:
-            self._hold(conn, t.conflicts, envelope, device, "conflict")
-            return Outcome(rid, sha, "conflict", "different-payload")
-        # the record is new but this device already used the sequence number: replay/rollback
-        self._hold(conn, t.quarantine, envelope, device, "sequence-reused")
-        conn.execute(
-            sa.update(t.devices).where(t.devices.c.id == device.id).values(rollback_suspected=True)
-        )
-        return Outcome(rid, sha, "quarantined", "sequence-reused")
-
-    def _hold(
-        self, conn: Connection, table: sa.Table, envelope: Envelope, device: DeviceRow, reason: str
-    ) -> None:
-        conn.execute(
-            self._insert(table)
-            .values(
-                record_id=envelope.record_id,
-                sha256=envelope.sha256,
-                device_id=envelope.device_id,
-                site=device.site,
-                seq=envelope.seq,
-                reason=reason,
-                received=_now(),
-                body=envelope.to_bytes(),
-            )
-            .on_conflict_do_nothing()
-        )
 
     def _insert(self, table: sa.Table) -> Any:
         if self._dialect == "postgresql":
@@ -718,6 +728,38 @@ class Storage:
                 at=_now(), actor=actor[:128], action=action, detail=json.dumps(detail)
             )
         )
+
+
+def _envelope_row(envelope: Envelope, device: DeviceRow) -> dict[str, Any]:
+    return {
+        "record_id": envelope.record_id,
+        "sha256": envelope.sha256,
+        "device_id": envelope.device_id,
+        "site": device.site,
+        "seq": envelope.seq,
+        "kind": envelope.kind,
+        "form_id": envelope.form_id,
+        "form_version": envelope.form_version,
+        "created": envelope.created,
+        "received": _now(),
+        "key_id": envelope.key_id,
+        "aggregate": json.dumps(dict(envelope.aggregate), sort_keys=True),
+        "sealed": envelope.sealed,
+        "signature": envelope.signature,
+    }
+
+
+def _held_row(envelope: Envelope, device: DeviceRow, reason: str) -> dict[str, Any]:
+    return {
+        "record_id": envelope.record_id,
+        "sha256": envelope.sha256,
+        "device_id": envelope.device_id,
+        "site": device.site,
+        "seq": envelope.seq,
+        "reason": reason,
+        "received": _now(),
+        "body": envelope.to_bytes(),
+    }
 
 
 def _normal_code(code: str) -> str:
