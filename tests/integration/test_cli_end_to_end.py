@@ -93,9 +93,32 @@ def test_admin_and_device_commands_end_to_end(
         bundle = tmp_path / "usb.fsb"
         code, out, _ = device(capsys, laptop, "bundle", "export", str(bundle), "--json")
         assert json.loads(out)["envelopes"] == 5
-        for expected in ({"stored": 5}, {"duplicate": 5}):
-            code, out, _ = server(capsys, "import-bundle", "--db", db, str(bundle), "--json")
-            assert json.loads(out)["outcomes"] == expected
+        code, out, _ = server(capsys, "import-bundle", "--db", db, str(bundle), "--json")
+        assert json.loads(out)["outcomes"] == {"stored": 5}
+        # ... and again through a coordinator's online laptop, over HTTP: duplicates only
+        code, out, _ = server(
+            capsys, "token", "--db", db, "--role", "coordinator", "--site", "s1", "--json"
+        )
+        token_file = tmp_path / "coordinator-token"
+        token_file.write_text(json.loads(out)["token"])
+        coordinator = tmp_path / "coordinator"
+        device(capsys, coordinator, "provision", str(prov))
+        relayed = tmp_path / "relayed-receipt.fsr"
+        code, out, err = device(
+            capsys,
+            coordinator,
+            "bundle",
+            "relay",
+            str(bundle),
+            "--token-file",
+            str(token_file),
+            "--receipt-out",
+            str(relayed),
+            "--json",
+        )
+        assert code == 0, err
+        assert json.loads(out)["outcomes"] == {"duplicate": 5}
+        assert relayed.exists()
         receipt = tmp_path / "receipt.fsr"
         code, _, _ = server(
             capsys, "receipt", "--db", db, "--device", device_id, "--out", str(receipt)
