@@ -58,3 +58,35 @@ def test_a_failed_sync_is_remembered_and_retried_later() -> None:
     assert bg.tick() is None
     assert bg.last_error == "sync-unreachable"
     assert bg.tick() is None  # not due yet
+
+
+def test_the_sync_view_model_lists_states_and_retries(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    import uuid
+
+    from fieldscreen.sync.spool import Spool
+    from fieldscreen.sync.view import SyncViewModel
+    from tests.unit.sync.test_envelope import make
+
+    spool = Spool(tmp_path / "spool.sqlite3")
+    envelopes = [make(seq=n) for n in (1, 2, 3)]
+    spool.enqueue_many(envelopes)
+    spool.set_state([envelopes[0].record_id], "failed", "conflict")
+    spool.apply_receipt([(envelopes[1].record_id, envelopes[1].sha256)])
+    spool.apply_receipt([(str(uuid.uuid4()), "0" * 64)])  # names nothing we hold: no change
+    bg = BackgroundSync(lambda: True, SyncSummary, lambda: 1)
+    model = SyncViewModel(spool, bg)
+    rows = model.rows()
+    assert [r.state for r in rows] == ["failed", "pending", "delivered"]
+    assert "different version" in rows[0].explanation
+    assert model.counts() == {
+        "pending": 1,
+        "sending": 0,
+        "delivered": 1,
+        "failed": 1,
+        "quarantined": 0,
+    }
+    assert model.retry_failed() == 1
+    assert model.counts()["pending"] == 2
+    model.set_background(False)
+    assert bg.tick() is None
+    spool.close()
