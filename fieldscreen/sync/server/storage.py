@@ -13,9 +13,12 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import json
+import os
 import secrets
+import threading
 import time
 from collections.abc import Iterable, Iterator, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
@@ -343,7 +346,19 @@ class Storage:
         keys = self.keys()
         sealing_id = key_id_hex(keys.sealing_public)
         devices: dict[str, DeviceRow | None] = {}
-        checked = [self._check(item, principal, sealing_id, devices) for item in items]
+        for item in items:  # look devices up once, before the parallel part
+            device_id = item.get("device_id") if isinstance(item, dict) else None
+            if isinstance(device_id, str) and len(device_id) <= 64 and device_id not in devices:
+                devices[device_id] = self.device(device_id)
+
+        def check(item: Any) -> tuple[Envelope, DeviceRow] | Outcome:
+            return self._check(item, principal, sealing_id, devices)
+
+        # Signature checks release the interpreter lock: spread a large batch over the cores.
+        if len(items) >= 32:
+            checked = list(_verifier().map(check, items, chunksize=16))
+        else:
+            checked = [check(item) for item in items]
         outcomes: list[Outcome | None] = [e if isinstance(e, Outcome) else None for e in checked]
         valid = [(i, e) for i, e in enumerate(checked) if not isinstance(e, Outcome)]
         if not valid:
@@ -456,9 +471,7 @@ class Storage:
         rid, sha = envelope.record_id, envelope.sha256
         if principal.role == "device" and envelope.device_id != principal.device_id:
             return Outcome(rid, sha, "rejected", "device-mismatch")
-        if envelope.device_id not in devices:
-            devices[envelope.device_id] = self.device(envelope.device_id)
-        device = devices[envelope.device_id]
+        device = devices.get(envelope.device_id)
         if device is None:
             return Outcome(rid, sha, "rejected", "unknown-device")
         if not principal.sees(device.site):
@@ -760,6 +773,20 @@ def _held_row(envelope: Envelope, device: DeviceRow, reason: str) -> dict[str, A
         "received": _now(),
         "body": envelope.to_bytes(),
     }
+
+
+_VERIFIER: ThreadPoolExecutor | None = None
+_VERIFIER_LOCK = threading.Lock()
+
+
+def _verifier() -> ThreadPoolExecutor:
+    global _VERIFIER  # noqa: PLW0603 -- one pool per server process, created on first use
+    with _VERIFIER_LOCK:
+        if _VERIFIER is None:
+            _VERIFIER = ThreadPoolExecutor(
+                max_workers=max(2, os.cpu_count() or 2), thread_name_prefix="verify"
+            )
+        return _VERIFIER
 
 
 def _normal_code(code: str) -> str:
