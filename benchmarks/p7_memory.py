@@ -21,21 +21,25 @@ LARGE = int(os.environ.get("FIELDSCREEN_P7_COUNT", "50000"))
 SMALL = 1000
 
 CHILD = """
-import json, resource, sys
+import json, resource, sys, tracemalloc
 from fieldscreen.sync.client import SyncClient
 from fieldscreen.sync.engine import Syncer
 from fieldscreen.sync.spool import Spool
 spool = Spool(__import__("pathlib").Path(sys.argv[1]))
 prov, ident = spool.provisioning(), spool.identity()
 with SyncClient(sys.argv[2], token=ident.token) as client:
+    floor = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
+    tracemalloc.start()
     summary = Syncer(client, spool, spool, receipt_key=prov.receipt_public_key,
                      signing_key=prov.signing_public_key, pull=False).run()
+    heap_peak = tracemalloc.get_traced_memory()[1]
 peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
-print(json.dumps({"peak": peak, "delivered": summary.delivered}))
+print(json.dumps({"peak": peak, "floor": floor, "heap_peak": heap_peak,
+                  "delivered": summary.delivered}))
 """
 
 
-def _client_peak(spool: Path, url: str, expected: int) -> float:
+def _client_peak(spool: Path, url: str, expected: int) -> dict[str, float]:
     out = subprocess.run(
         [sys.executable, "-c", CHILD, str(spool), url],
         cwd=ROOT,
@@ -47,7 +51,7 @@ def _client_peak(spool: Path, url: str, expected: int) -> float:
     data = json.loads(out)
     if data["delivered"] != expected:
         raise RuntimeError(f"P7 delivered {data['delivered']} of {expected}")
-    return float(data["peak"]) / 2**20
+    return {k: float(data[k]) / 2**20 for k in ("peak", "floor", "heap_peak")}
 
 
 def run() -> list[Result]:
@@ -66,11 +70,23 @@ def run() -> list[Result]:
         ratio_result(
             id="P7",
             name=f"sync client peak memory, {LARGE:,} vs {SMALL:,} pending",
-            measured=Sample((large_peak,)),
-            baseline=Sample((small_peak,)),
+            measured=Sample((large_peak["peak"],)),
+            baseline=Sample((small_peak["peak"],)),
             unit="MiB",
             bar=1.2,
             direction="at_most",
-            details={"pending_large": LARGE, "pending_small": SMALL},
+            details={
+                "pending_large": LARGE,
+                "pending_small": SMALL,
+                "rss_before_sync_mib": [
+                    round(small_peak["floor"], 1),
+                    round(large_peak["floor"], 1),
+                ],
+                "python_heap_peak_during_sync_mib": [
+                    round(small_peak["heap_peak"], 2),
+                    round(large_peak["heap_peak"], 2),
+                ],
+                "heap_ratio": round(large_peak["heap_peak"] / small_peak["heap_peak"], 3),
+            },
         )
     ]

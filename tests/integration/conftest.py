@@ -3,7 +3,10 @@ throwaway PostgreSQL cluster (marked ``postgres``), an organisation, and enrolle
 
 from __future__ import annotations
 
+import os
 import random
+import shutil
+import subprocess
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
@@ -15,8 +18,23 @@ from fieldscreen.sync.server.storage import Storage
 from fieldscreen.sync.simulate import SimDevice, SimOrg
 
 
+def _install_postgres() -> None:
+    """Install PostgreSQL with apt when it is missing and we may (root on Debian/Ubuntu)."""
+    if os.geteuid() == 0 and shutil.which("apt-get"):
+        env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
+        subprocess.run(
+            ["apt-get", "install", "-y", "-q", "postgresql"],
+            env=env,
+            capture_output=True,
+            check=False,
+            timeout=900,
+        )
+
+
 @pytest.fixture(scope="session")
 def pg_cluster() -> Iterator[PostgresCluster]:
+    if postgres_bin() is None:
+        _install_postgres()
     if postgres_bin() is None:
         pytest.fail("PostgreSQL is not installed: apt-get install postgresql")
     cluster = PostgresCluster().start()
