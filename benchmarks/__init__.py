@@ -9,8 +9,10 @@ from __future__ import annotations
 
 #: Benchmark id -> module (inside this package) that provides ``run() -> list[Result]``.
 REGISTRY: dict[str, str] = {
+    "P3": "benchmarks.p3_forms",
     "P4": "benchmarks.p4_startup",
     "P6": "benchmarks.p6_sync",
     "P7": "benchmarks.p7_memory",
     "P8": "benchmarks.p8_many_devices",
+    "P9": "benchmarks.p9_installer",
 }

@@ -34,11 +34,23 @@ class Command:
 
 #: Subcommand name -> implementation. Keep in step with ``docs/cli.md`` (a test checks it).
 COMMANDS: dict[str, Command] = {
+    "status": Command(
+        "fieldscreen.vault.cli_status",
+        "counts of drafts, finalised, sealed, pending and delivered screenings",
+    ),
+    "travel-mode": Command(
+        "fieldscreen.vault.cli_travel", "seal every draft and purge every readable copy now"
+    ),
+    "wipe": Command("fieldscreen.vault.cli_wipe", "crypto-shred this profile (asks for --yes)"),
+    "forms": Command(
+        "fieldscreen.forms.cli", "validate, preview, run or convert XLSForms (form designers)"
+    ),
     "provision": Command("fieldscreen.sync.commands.provision", "apply a signed provisioning file"),
     "enroll": Command("fieldscreen.sync.commands.enroll", "enrol this device with the server"),
     "sync": Command("fieldscreen.sync.commands.sync", "sync now, with progress and a summary"),
     "bundle": Command(
-        "fieldscreen.sync.commands.bundle", "write pending envelopes to a file / apply a receipt"
+        "fieldscreen.sync.commands.bundle",
+        "write pending envelopes to a file, apply a receipt, or relay another laptop's bundle",
     ),
     "simulate": Command(
         "fieldscreen.sync.commands.simulate", "fill a profile with synthetic screenings"

@@ -112,6 +112,14 @@ CATALOGUE: Mapping[str, Message] = {
         en="The passphrase file {path} cannot be read.",
         es="No se puede leer el archivo de frase de acceso {path}.",
     ),
+    "aggregate-invalid": Message(
+        en="An aggregate record was refused: its field {field!r} is missing or not a plain code.",
+        es="Se rechazó un registro agregado: su campo {field!r} falta o no es un código simple.",
+    ),
+    "aggregate-dimension-unknown": Message(
+        en="There is no report dimension called {name!r}. Use one of: {known}.",
+        es="No existe la dimensión de informe {name!r}. Use una de: {known}.",
+    ),
     # ---- crypto (fieldscreen.crypto)
     "crypto-decrypt-failed": Message(
         en=(
@@ -157,6 +165,222 @@ CATALOGUE: Mapping[str, Message] = {
         "right file.",
         es="El archivo de clave protegida no tiene un formato que FieldScreen conozca. "
         "Compruebe que eligió el archivo correcto.",
+    ),
+    # ---- vault (fieldscreen.vault)
+    "vault-unlock-failed": Message(
+        en=(
+            "The user name or passphrase is not right. Check both and try again; after "
+            "several wrong tries each new try waits a little longer."
+        ),
+        es=(
+            "El usuario o la frase de acceso no son correctos. Revise ambos e inténtelo de "
+            "nuevo; tras varios intentos fallidos, cada intento espera un poco más."
+        ),
+    ),
+    "vault-missing": Message(
+        en=(
+            "There is no vault in this profile yet. Start FieldScreen to create one, or "
+            "choose the right folder with --profile."
+        ),
+        es=(
+            "Todavía no hay una bóveda en este perfil. Abra FieldScreen para crearla, o elija"
+            " la carpeta correcta con --profile."
+        ),
+    ),
+    "vault-exists": Message(
+        en=(
+            "A vault already exists in this profile, so a new one was not created. Unlock the"
+            " existing vault instead."
+        ),
+        es=(
+            "Ya existe una bóveda en este perfil, así que no se creó otra. Desbloquee la "
+            "bóveda existente."
+        ),
+    ),
+    "vault-locked": Message(
+        en="The vault is locked. Unlock it with your passphrase and try again.",
+        es="La bóveda está bloqueada. Desbloquéela con su frase de acceso e inténtelo de nuevo.",
+    ),
+    "vault-damaged": Message(
+        en=(
+            "Part of the vault is damaged or was changed ({detail}), so it was not used. "
+            "Nothing was changed; contact your IT focal point."
+        ),
+        es=(
+            "Una parte de la bóveda está dañada o fue alterada ({detail}), así que no se usó."
+            " No se cambió nada; contacte a su referente de informática."
+        ),
+    ),
+    "vault-too-new": Message(
+        en=(
+            "This vault was written by a newer version of FieldScreen. Install the latest "
+            "version and try again."
+        ),
+        es=(
+            "Esta bóveda fue escrita por una versión más reciente de FieldScreen. Instale la "
+            "última versión e inténtelo de nuevo."
+        ),
+    ),
+    "vault-not-allowed": Message(
+        en="Your role ({role}) cannot do this. Ask a coordinator or an admin.",
+        es=(
+            "Su rol ({role}) no permite hacer esto. Pídaselo a una coordinadora o a un "
+            "administrador."
+        ),
+    ),
+    "vault-user-exists": Message(
+        en="There is already a user with that name on this laptop. Choose another name.",
+        es="Ya hay un usuario con ese nombre en esta computadora. Elija otro nombre.",
+    ),
+    "vault-user-unknown": Message(
+        en="There is no user with that name on this laptop. Check the name in the list of users.",
+        es=(
+            "No hay ningún usuario con ese nombre en esta computadora. Revise el nombre en la"
+            " lista de usuarios."
+        ),
+    ),
+    "vault-last-admin": Message(
+        en=(
+            "That user cannot be removed: the laptop must keep at least one admin, and you "
+            "cannot remove yourself. Add another admin first."
+        ),
+        es=(
+            "No se puede quitar ese usuario: la computadora debe conservar al menos un "
+            "administrador y no puede quitarse a sí mismo. Agregue antes otro administrador."
+        ),
+    ),
+    "vault-login-invalid": Message(
+        en=(
+            "A user name may have letters, digits and . _ @ - only (at most 64). Choose "
+            "another name."
+        ),
+        es=(
+            "Un nombre de usuario solo puede tener letras, cifras y . _ @ - (hasta 64). Elija"
+            " otro nombre."
+        ),
+    ),
+    "vault-role-unknown": Message(
+        en="That role does not exist. Choose specialist, coordinator or admin.",
+        es=(
+            "Ese rol no existe. Elija especialista (specialist), coordinación (coordinator) o"
+            " administración (admin)."
+        ),
+    ),
+    "vault-passphrase-short": Message(
+        en=(
+            "The passphrase is too short. Use at least {minimum} characters; a few unrelated "
+            "words are easy to remember."
+        ),
+        es=(
+            "La frase de acceso es demasiado corta. Use al menos {minimum} caracteres; unas "
+            "cuantas palabras sin relación son fáciles de recordar."
+        ),
+    ),
+    "vault-record-unknown": Message(
+        en=(
+            "That screening is not on this laptop (it may have been sealed and removed). "
+            "Check the case list."
+        ),
+        es=(
+            "Esa evaluación no está en esta computadora (puede haberse sellado y eliminado). "
+            "Revise la lista de casos."
+        ),
+    ),
+    "vault-record-state": Message(
+        en=(
+            "That screening is {state}, so this cannot be done with it. Open the case list to"
+            " see what can be done."
+        ),
+        es=(
+            "Esa evaluación está en estado {state}, así que esto no se puede hacer. Abra la "
+            "lista de casos para ver qué se puede hacer."
+        ),
+    ),
+    "vault-form-id-invalid": Message(
+        en=(
+            "The form's id or version is not valid, so the screening was not started. "
+            "Reinstall the form."
+        ),
+        es=(
+            "El identificador o la versión del formulario no es válido; la evaluación no se "
+            "inició. Vuelva a instalar el formulario."
+        ),
+    ),
+    "vault-no-org-key": Message(
+        en=(
+            "This laptop has no organisation key yet, so screenings cannot be sealed. Apply "
+            "the provisioning file first ('fieldscreen provision FILE')."
+        ),
+        es=(
+            "Esta computadora aún no tiene la clave de la organización, así que no se pueden "
+            "sellar evaluaciones. Aplique antes el archivo de aprovisionamiento ('fieldscreen"
+            " provision ARCHIVO')."
+        ),
+    ),
+    "vault-outbox-state": Message(
+        en="The sync state given is not valid. This is a fault in the sync step; report it to IT.",
+        es=(
+            "El estado de sincronización indicado no es válido. Es una falla del paso de "
+            "sincronización; infórmela a informática."
+        ),
+    ),
+    "vault-wipe-unconfirmed": Message(
+        en=(
+            "Wipe destroys every screening on this laptop that has not been synced, for good."
+            " Run the command again with --yes to confirm."
+        ),
+        es=(
+            "El borrado destruye para siempre todas las evaluaciones de esta computadora que "
+            "no se sincronizaron. Ejecute el comando de nuevo con --yes para confirmar."
+        ),
+    ),
+    "vault-travel-not-allowed": Message(
+        en="Your organisation has switched travel mode off on this laptop. Ask your coordinator.",
+        es=(
+            "Su organización desactivó el modo viaje en esta computadora. Consulte a su "
+            "coordinación."
+        ),
+    ),
+    "form-invalid": Message(
+        en="{location}: {detail}",
+        es="{location}: {detail} (corrija el formulario y vuelva a validarlo)",
+    ),
+    "form-file-unreadable": Message(
+        en="The form file {path} cannot be read ({detail}). Check the path and the file type "
+        "(.xlsx or .md).",
+        es="No se puede leer el archivo de formulario {path} ({detail}). Revise la ruta y el "
+        "tipo de archivo (.xlsx o .md).",
+    ),
+    "form-answer-invalid": Message(
+        en="The answer to {field!r} is not valid: it must be {expected}. Correct it and go on.",
+        es="La respuesta a {field!r} no es válida: debe ser {expected}. Corríjala y continúe.",
+    ),
+    "form-answers-unreadable": Message(
+        en="The answers file {path} cannot be read ({detail}). It must be a JSON object of "
+        "field name to value.",
+        es="No se puede leer el archivo de respuestas {path} ({detail}). Debe ser un objeto "
+        "JSON de nombre de campo a valor.",
+    ),
+    "form-version-mismatch": Message(
+        en=(
+            "This screening was started on version {saved} of form {form_id}, but version "
+            "{loaded} is installed. Resume it with version {saved}, or migrate it explicitly."
+        ),
+        es=(
+            "Esta evaluación se inició con la versión {saved} del formulario {form_id}, pero "
+            "está instalada la versión {loaded}. Continúela con la versión {saved} o mígrela "
+            "explícitamente."
+        ),
+    ),
+    "form-state-invalid": Message(
+        en="The saved answers of form {form_id} are damaged and cannot be resumed ({detail}).",
+        es="Las respuestas guardadas del formulario {form_id} están dañadas y no se pueden "
+        "retomar ({detail}).",
+    ),
+    "form-override-incomplete": Message(
+        en="The risk tier can be changed only with {missing}. Add it and try again.",
+        es="El nivel de riesgo solo se puede cambiar con {missing}. Agréguelo e inténtelo de "
+        "nuevo.",
     ),
     "self-test-failed": Message(
         en="The self-test failed at step {step!r}: {detail}",

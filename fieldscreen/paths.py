@@ -28,10 +28,21 @@ import platformdirs
 
 from fieldscreen.errors import KnownError
 
-__all__ = ["APP_NAME", "Paths", "ensure_private_dir", "private_umask", "resource_path"]
+__all__ = [
+    "APP_NAME",
+    "PROVISIONING_FILENAME",
+    "Paths",
+    "ensure_private_dir",
+    "private_umask",
+    "provisioning_candidates",
+    "resource_path",
+]
 
 APP_NAME = "FieldScreen"
 PROFILE_ENV = "FIELDSCREEN_PROFILE"
+#: Name of the signed provisioning file IT places beside the app (``fieldscreen-server
+#: provision-file`` writes it; any name works when it is chosen in the first-run dialog).
+PROVISIONING_FILENAME = "fieldscreen-provisioning.json"
 
 _PACKAGE_DIR = Path(__file__).resolve().parent
 
@@ -136,3 +147,22 @@ def resource_path(*parts: str) -> Path:
         if candidate.exists():
             return candidate
     raise KnownError("resource-missing", name="/".join(parts))
+
+
+def provisioning_candidates() -> list[Path]:
+    """Where first run looks for a provisioning file, most specific first.
+
+    Beside the executable (a frozen app: what the Windows installer and the Linux archive do),
+    then the machine-wide configuration folder (what macOS management tools and Linux packages
+    use, since a signed app bundle must not be modified).
+    """
+    candidates: list[Path] = []
+    if getattr(sys, "frozen", False):
+        exe_dir = Path(sys.executable).resolve().parent
+        candidates.append(exe_dir / PROVISIONING_FILENAME)
+        if sys.platform == "darwin":  # FieldScreen.app/Contents/MacOS/fieldscreen
+            candidates.append(exe_dir.parents[2] / PROVISIONING_FILENAME)
+    candidates.append(
+        Path(platformdirs.site_config_dir(APP_NAME, appauthor=False)) / PROVISIONING_FILENAME
+    )
+    return candidates

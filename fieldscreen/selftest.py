@@ -36,6 +36,16 @@ def _settings(paths: Paths) -> None:
         raise RuntimeError("settings did not round-trip")
 
 
+def _forms(paths: Paths) -> None:
+    from fieldscreen.forms import Session
+    from fieldscreen.forms.library import builtin_forms
+
+    for form in builtin_forms().values():
+        session = Session.start(form, "es", {"jurisdiction": "US"})
+        session.risk()
+        Session.restore(form, session.to_state())
+
+
 def _render(paths: Paths) -> None:
     os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
     from fieldscreen.ui.selftest import render_main_screens
@@ -46,6 +56,7 @@ def _render(paths: Paths) -> None:
 STEPS: list[tuple[str, Step]] = [
     ("resources", _resources),
     ("settings", _settings),
+    ("forms", _forms),
     ("render", _render),
 ]
 

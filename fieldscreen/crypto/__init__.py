@@ -8,6 +8,7 @@ Raw bytes in, raw bytes out: no type of the ``cryptography`` library leaks past 
 * :func:`encrypt` / :func:`decrypt` -- AES-256-GCM, 96-bit random nonce, associated data.
 * :func:`seal` / :func:`open_sealed` -- HPKE (RFC 9180) base mode, X25519 / HKDF-SHA256 /
   AES-256-GCM, with ``info`` and ``aad`` bound into the key schedule.
+* :func:`derive_subkey` (HKDF-SHA256) and :func:`hmac_sha256` -- keys per purpose, MACs.
 * :func:`sign` / :func:`verify` -- Ed25519 (RFC 8032); :func:`verify` returns False, never raises.
 * :func:`protect_private_key` / :func:`unprotect_private_key` -- the organisation's private
   keys at rest, under a passphrase.
@@ -31,7 +32,12 @@ from fieldscreen.crypto.kdf import (
     permit_test_parameters,
 )
 from fieldscreen.crypto.protect import protect_private_key, unprotect_private_key
-from fieldscreen.crypto.sealing import generate_sealing_keypair, open_sealed, seal
+from fieldscreen.crypto.sealing import (
+    generate_sealing_keypair,
+    open_sealed,
+    record_sealing_info,
+    seal,
+)
 from fieldscreen.crypto.signing import (
     generate_signing_keypair,
     key_id,
@@ -43,7 +49,9 @@ from fieldscreen.crypto.symmetric import (
     KEY_BYTES,
     NONCE_BYTES,
     decrypt,
+    derive_subkey,
     encrypt,
+    hmac_sha256,
     random_bytes,
     unwrap_key,
     wrap_key,
@@ -63,15 +71,18 @@ __all__ = [
     "argon2id_available",
     "decrypt",
     "derive_key",
+    "derive_subkey",
     "encrypt",
     "generate_sealing_keypair",
     "generate_signing_keypair",
+    "hmac_sha256",
     "key_id",
     "open_sealed",
     "permit_test_parameters",
     "protect_private_key",
     "public_from_private",
     "random_bytes",
+    "record_sealing_info",
     "seal",
     "sign",
     "unprotect_private_key",

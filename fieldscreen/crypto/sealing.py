@@ -27,7 +27,13 @@ from cryptography.hazmat.primitives.serialization import (
 
 from fieldscreen.crypto.errors import CryptoError, DecryptError
 
-__all__ = ["SEALED_FORMAT", "generate_sealing_keypair", "open_sealed", "seal"]
+__all__ = [
+    "SEALED_FORMAT",
+    "generate_sealing_keypair",
+    "open_sealed",
+    "record_sealing_info",
+    "seal",
+]
 
 SEALED_FORMAT = 1
 _LABEL = b"FieldScreen-HPKE-v1"
@@ -69,3 +75,13 @@ def open_sealed(private_key: bytes, sealed: bytes, *, info: bytes, aad: bytes) -
         return _SUITE.decrypt(bytes(sealed[1:]), recipient, info=_bound_info(info, aad))
     except (InvalidTag, ValueError):
         raise DecryptError from None
+
+
+def record_sealing_info(record_id: str, form_id: str, form_version: str, device_id: str) -> bytes:
+    """The HPKE ``info`` of a finalised record: binds record id, form id+version and device id.
+
+    The device seals with it and the central team's export opens with it, so a sealed payload
+    moved to another envelope (another record, form or device) does not open.
+    """
+    parts = ("fieldscreen/record/v1", record_id, form_id, form_version, device_id)
+    return b"".join(struct.pack(">I", len(p.encode())) + p.encode() for p in parts)

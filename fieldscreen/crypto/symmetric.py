@@ -6,6 +6,9 @@ import os
 
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+from cryptography.hazmat.primitives.hashes import SHA256
+from cryptography.hazmat.primitives.hmac import HMAC
+from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 from cryptography.hazmat.primitives.keywrap import InvalidUnwrap, aes_key_unwrap, aes_key_wrap
 
 from fieldscreen.crypto.errors import CryptoError, DecryptError
@@ -15,7 +18,9 @@ __all__ = [
     "NONCE_BYTES",
     "TAG_BYTES",
     "decrypt",
+    "derive_subkey",
     "encrypt",
+    "hmac_sha256",
     "random_bytes",
     "unwrap_key",
     "wrap_key",
@@ -67,3 +72,18 @@ def unwrap_key(kek: bytes, wrapped: bytes) -> bytes:
         return aes_key_unwrap(bytes(kek), bytes(wrapped))
     except (InvalidUnwrap, ValueError):
         raise DecryptError from None
+
+
+def derive_subkey(master: bytes, label: str, length: int = KEY_BYTES) -> bytes:
+    """A key for one purpose, derived from ``master`` with HKDF-SHA256 (RFC 5869)."""
+    _check_key(master)
+    return HKDF(algorithm=SHA256(), length=length, salt=None, info=label.encode("utf-8")).derive(
+        bytes(master)
+    )
+
+
+def hmac_sha256(key: bytes, data: bytes) -> bytes:
+    """HMAC-SHA256 (RFC 2104) of ``data``."""
+    mac = HMAC(bytes(key), SHA256())
+    mac.update(data)
+    return mac.finalize()

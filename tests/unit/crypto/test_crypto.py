@@ -186,3 +186,10 @@ def test_every_crypto_error_code_is_in_the_catalogue() -> None:
         "crypto-protected-key-invalid",
     }
     assert codes <= set(CATALOGUE)
+
+
+def test_record_sealing_info_is_unambiguous() -> None:
+    a = crypto.record_sealing_info("r1", "form", "3", "dev")
+    assert a == crypto.record_sealing_info("r1", "form", "3", "dev")
+    assert a != crypto.record_sealing_info("r1", "form3", "", "dev")
+    assert a != crypto.record_sealing_info("r1", "form", "3", "dev2")

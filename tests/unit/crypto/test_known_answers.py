@@ -179,3 +179,24 @@ def test_rfc9180_our_sealing_interoperates_with_the_reference() -> None:
     key = _labeled_expand(suite, secret, b"key", context, 32)
     nonce = _labeled_expand(suite, secret, b"base_nonce", context, 12)
     assert AESGCM(key).decrypt(nonce, body, b"") == b"payload"
+
+
+def test_rfc5869_hkdf_and_rfc4231_hmac_vectors() -> None:
+    from cryptography.hazmat.primitives.hashes import SHA256
+    from cryptography.hazmat.primitives.kdf.hkdf import HKDF
+
+    # RFC 5869 A.1 through the same primitive our derive_subkey uses (salt and 22-byte IKM).
+    okm = HKDF(SHA256(), 42, H("000102030405060708090a0b0c"), H("f0f1f2f3f4f5f6f7f8f9")).derive(
+        b"\x0b" * 22
+    )
+    assert okm == H(
+        "3cb25f25faacd57a90434f64d0362f2a2d2d0a90cf1a5a4c5db02d56ecc4c5bf34007208d5b887185865"
+    )
+    assert crypto.hmac_sha256(b"\x0b" * 20, b"Hi There") == H(
+        "b0344c61d8db38535ca8afceaf0bf12b881dc200c9833da726e9376c2e32cff7"
+    )
+    master = bytes(range(32))
+    assert crypto.derive_subkey(master, "audit") == HKDF(SHA256(), 32, None, b"audit").derive(
+        master
+    )
+    assert crypto.derive_subkey(master, "audit") != crypto.derive_subkey(master, "meta")

@@ -1,0 +1,75 @@
+"""The form engine: XLSForm in, a running screening out. Pure: no vault, no sync, no Qt.
+
+Public API (stable; other packages import only these names)::
+
+    load_form(path) -> Form                      # .xlsx or .md; raises FormError FILE:sheet:row:col
+    load_form_text(markdown, name, base) -> Form # pyxform Markdown tables (tests, previews)
+    read_list(path) -> tuple[Choice, ...]        # a CSV lookup list (service types, tiers ...)
+
+    Form: id, version, title, default_language, languages, fields (name -> Field, form order),
+          top (top-level names), pages (Page: name, fields, group), rules, deadlines, lists
+    Field: name, kind (see KINDS), label/hint/required_message/constraint_message (Texts:
+          lang -> text, .get(lang) falls back), relevant, required, constraint, calculation,
+          default, read_only, choice_filter, repeat_count, appearance, parameters, list_name,
+          choices (Choice: name, label, extra), or_other, children, parent, repeats,
+          sensitivity (low/sensitive/identifying; unmarked = sensitive), case_card, aggregate,
+          from_case, context_key
+
+    Session.start(form, lang="en", context=None, case_values=None, clock=None) -> Session
+    Session.restore(form, state, clock=None, migrate=None) -> Session  # FormVersionError
+    session.to_state() -> dict                   # JSON-able; restore() round-trips exactly
+    session.set_answer(path, value) -> Changes   # path: "name" or Node(name, (i, ...))
+    session.add_repeat(name, prefix=()) -> (index, Changes)
+    session.remove_repeat(name, index) -> Changes
+    session.value / answer / relevant / required / read_only / choices / label / hint (path)
+    session.errors(path, lang) / validate_for_finalise(lang) -> list[FieldError]
+    session.pages, page_relevant(i), next_page(i), previous_page(i)
+    session.risk(lang) -> Risk                   # flags, concerns, tier, referrals, deadlines,
+                                                 # opens, messages, override
+    session.override_tier(tier, reason, supervisor) -> Override   # OverrideError if incomplete
+    session.case_card() / aggregate_record() / values_json() / relevance_json()
+    combine_case(risks, consent=, service_types=, risk_tiers=, start=) -> CaseRisk
+
+    Changes: values, relevance, required, read_only, constraints, choices, labels, repeats
+             (sets of Node), rules (names), tier_before, tier, tier_changed, became_act_now
+
+Errors: FormError (a form's mistake, ``FILE:sheet:row:column: message``), AnswerError (a value
+that does not fit its field), FormVersionError, OverrideError; all are KnownErrors.
+"""
+
+from __future__ import annotations
+
+from fieldscreen.forms.errors import AnswerError, FormError, FormVersionError, OverrideError
+from fieldscreen.forms.loader import load_form, load_form_text, read_list
+from fieldscreen.forms.model import KINDS, TIERS, Choice, Deadline, Field, Form, Page, Rule, Texts
+from fieldscreen.forms.risk import CaseRisk, DeadlineDue, Override, Risk, combine_case, most_urgent
+from fieldscreen.forms.session import Changes, FieldError, Node, Session
+
+__all__ = [
+    "KINDS",
+    "TIERS",
+    "AnswerError",
+    "CaseRisk",
+    "Changes",
+    "Choice",
+    "Deadline",
+    "DeadlineDue",
+    "Field",
+    "FieldError",
+    "Form",
+    "FormError",
+    "FormVersionError",
+    "Node",
+    "Override",
+    "OverrideError",
+    "Page",
+    "Risk",
+    "Rule",
+    "Session",
+    "Texts",
+    "combine_case",
+    "load_form",
+    "load_form_text",
+    "most_urgent",
+    "read_list",
+]

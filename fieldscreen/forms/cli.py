@@ -1,0 +1,310 @@
+"""``fieldscreen forms validate | preview | run | convert``: the form designer's tools.
+
+* ``validate FILE...`` -- loads each form; errors as ``FILE:sheet:row:column: message``.
+* ``preview FILE [--lang L]`` -- the form as indented text, with relevance and rules.
+* ``run FILE --answers ANSWERS.json [--lang L] [--jurisdiction XX] [--context KEY=VALUE]
+  [--json]`` -- runs the form headless and prints every computed value, flag, tier, referral
+  and deadline (one JSON object with ``--json``), for a designer's own CI.
+* ``convert IN OUT`` -- between ``.xlsx`` and the Markdown tables the built-in forms are kept in.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections.abc import Mapping
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from fieldscreen.errors import KnownError
+from fieldscreen.forms.errors import AnswerError, FormError
+from fieldscreen.forms.loader import load_form
+from fieldscreen.forms.model import Field, Form
+from fieldscreen.forms.session import FieldError, Node, Session
+
+__all__ = ["add_arguments", "apply_answers", "preview_text", "run", "run_result"]
+
+TIER_NAMES = {
+    "T0": "act now",
+    "T1": "within 24 h",
+    "T2": "within 72 h",
+    "T3": "within 7 days",
+    "T4": "no current risk",
+}
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    sub = parser.add_subparsers(dest="forms_command", metavar="ACTION", required=True)
+    validate = sub.add_parser("validate", help="check XLSForms; errors as FILE:sheet:row:column")
+    validate.add_argument("files", nargs="+", metavar="FILE", help=".xlsx or .md form")
+    validate.add_argument("--json", action="store_true", help="print the results as JSON")
+    preview = sub.add_parser("preview", help="show a form as indented text with its rules")
+    preview.add_argument("file", metavar="FILE")
+    preview.add_argument("--lang", dest="form_lang", default="en", help="language (en, es)")
+    run_parser = sub.add_parser("run", help="run a form headless on a file of answers")
+    run_parser.add_argument("file", metavar="FILE")
+    run_parser.add_argument("--answers", required=True, metavar="ANSWERS.json")
+    run_parser.add_argument("--lang", dest="form_lang", default="en", help="language (en, es)")
+    run_parser.add_argument("--jurisdiction", metavar="XX", help="ISO code for the deadlines")
+    run_parser.add_argument(
+        "--context",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="a session context value for ctx_KEY fields (repeatable)",
+    )
+    run_parser.add_argument(
+        "--now", metavar="ISO", help="the moment today() and now() return (for repeatable runs)"
+    )
+    run_parser.add_argument("--json", action="store_true", help="print one JSON object")
+    convert = sub.add_parser("convert", help="convert between .xlsx and .md")
+    convert.add_argument("source", metavar="IN")
+    convert.add_argument("target", metavar="OUT")
+
+
+def run(args: argparse.Namespace) -> int:
+    command = args.forms_command
+    if command == "validate":
+        return _validate(args)
+    if command == "preview":
+        print(preview_text(load_form(args.file), args.form_lang), end="")
+        return 0
+    if command == "run":
+        return _run(args)
+    from fieldscreen.forms.convert import convert
+
+    convert(Path(args.source), Path(args.target))
+    print(f"wrote {args.target}", file=sys.stderr)
+    return 0
+
+
+def _validate(args: argparse.Namespace) -> int:
+    failed = 0
+    results = []
+    for file in args.files:
+        try:
+            form = load_form(file)
+        except FormError as error:
+            failed += 1
+            results.append({"file": file, "ok": False, "error": str(error)})
+            if not args.json:
+                print(str(error), file=sys.stderr)
+            continue
+        results.append(
+            {"file": file, "ok": True, "id": form.id, "version": form.version,
+             "fields": len(form.fields), "rules": len(form.rules)}
+        )  # fmt: skip
+        if not args.json:
+            print(
+                f"{file}: ok ({form.id} version {form.version}, {len(form.fields)} fields, "
+                f"{len(form.rules)} rules)"
+            )
+    if args.json:
+        print(json.dumps(results, indent=2, ensure_ascii=False))
+    return 1 if failed else 0
+
+
+# ----------------------------------------------------------------------------- run
+
+
+def _read_answers(path: str) -> dict[str, Any]:
+    try:
+        data = json.loads(Path(path).read_text(encoding="utf-8"))
+    except (OSError, ValueError) as error:
+        raise KnownError(
+            "form-answers-unreadable", path=path, detail=type(error).__name__
+        ) from None
+    if not isinstance(data, dict):
+        raise KnownError("form-answers-unreadable", path=path, detail="not a JSON object")
+    return data
+
+
+def apply_answers(session: Session, answers: Mapping[str, Any]) -> list[FieldError]:
+    """Give ``answers`` (``{"name": value}``, repeats as lists of objects) to ``session``.
+
+    Returns a ``type`` error for each value that does not fit its field (the value is left out).
+    """
+    form = session.form
+    unknown = sorted(set(_names(answers)) - set(form.fields))
+    if unknown:
+        raise FormError(
+            f"the answers name {unknown[0]!r}, which is not a field of this form",
+            file=form.source,
+        )
+    problems: list[FieldError] = []
+    _apply(session, form.top, answers, (), problems)
+    return problems
+
+
+def _names(answers: Mapping[str, Any]) -> list[str]:
+    names = []
+    for key, value in answers.items():
+        names.append(key)
+        if isinstance(value, list) and value and all(isinstance(v, dict) for v in value):
+            for item in value:
+                names.extend(_names(item))
+    return names
+
+
+def _apply(
+    session: Session,
+    names: tuple[str, ...],
+    answers: Mapping[str, Any],
+    index: tuple[int, ...],
+    problems: list[FieldError],
+) -> None:
+    form = session.form
+    for name in names:
+        f: Field = form.fields[name]
+        if f.kind == "group":
+            _apply(session, f.children, answers, index, problems)
+        elif f.kind == "repeat":
+            items = answers.get(name)
+            if items is None:
+                continue
+            if not isinstance(items, list):
+                raise FormError(f"the answers for repeat {name!r} must be a list of objects")
+            for position, item in enumerate(items):
+                if not f.repeat_count:
+                    session.add_repeat(name, index)
+                elif position >= session.repeat_count(name, index):
+                    raise FormError(
+                        f"the answers hold more entries for {name!r} than its repeat_count gives"
+                    )
+                _apply(session, f.children, item, (*index, position), problems)
+        elif name in answers:
+            if not (f.is_input or f.kind == "hidden"):
+                raise FormError(
+                    f"the answers give a value for {name!r}, which the form computes itself",
+                    file=form.source,
+                )
+            try:
+                session.set_answer(Node(name, index), answers[name])
+            except AnswerError as error:
+                problems.append(FieldError(Node(name, index), "type", error.message(session.lang)))
+
+
+def run_result(session: Session, problems: list[FieldError] | None = None) -> dict[str, Any]:
+    """The JSON object ``forms run --json`` prints."""
+    risk = session.risk()
+    errors = [e.to_json() for e in problems or []]
+    errors += [e.to_json() for e in session.validate_for_finalise()]
+    return {
+        "form": {"id": session.form.id, "version": session.form.version},
+        "values": session.values_json(),
+        "relevant": session.relevance_json(),
+        "errors": errors,
+        "flags": list(risk.flags),
+        "concerns": list(risk.concerns),
+        "tier": risk.tier,
+        "referrals": list(risk.referrals),
+        "deadlines": [d.to_json() for d in risk.deadlines],
+        "opens": list(risk.opens),
+        "messages": [{"rule": r, "text": t} for r, t in risk.messages],
+    }
+
+
+def _run(args: argparse.Namespace) -> int:
+    form = load_form(args.file)
+    answers = _read_answers(args.answers)
+    context: dict[str, Any] = {}
+    for item in args.context:
+        key, sep, value = item.partition("=")
+        if not sep or not key:
+            raise FormError(f"--context takes KEY=VALUE, not {item!r}")
+        context[key.removeprefix("ctx_")] = value
+    if args.jurisdiction:
+        context["jurisdiction"] = args.jurisdiction.upper()
+    clock = None
+    if args.now:
+        try:
+            moment = datetime.fromisoformat(args.now)
+        except ValueError:
+            raise FormError("--now takes an ISO date-time such as 2026-03-15T10:00") from None
+        moment = moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+        clock = lambda: moment  # noqa: E731
+    session = Session.start(form, args.form_lang, context, {}, clock=clock)
+    problems = apply_answers(session, answers)
+    result = run_result(session, problems)
+    if args.json:
+        print(json.dumps(result, indent=2, ensure_ascii=False))
+        return 0
+    print(f"{form.id} version {form.version}")
+    print(f"tier: {result['tier']} ({TIER_NAMES[result['tier']]})")
+    for key in ("flags", "concerns", "referrals", "opens"):
+        print(f"{key}: {', '.join(result[key]) or '-'}")
+    for due in result["deadlines"]:
+        print(f"deadline: {due['name']} within {due['hours']:g} h: {due['label']}")
+    for error in result["errors"]:
+        print(f"error: {error['field']} ({error['kind']}): {error['message']}")
+    return 0
+
+
+# ----------------------------------------------------------------------------- preview
+
+
+def _yes_or_expr(text: str) -> str:
+    return "yes" if text == "true()" else text
+
+
+def preview_text(form: Form, lang: str = "en") -> str:
+    """The form as indented text: fields with their logic, then rules and deadlines."""
+    lines = [f"{form.title.get(lang)}  [{form.id} version {form.version}]", ""]
+
+    def show(names: tuple[str, ...], depth: int) -> None:
+        pad = "  " * depth
+        for name in names:
+            f = form.fields[name]
+            label = f.label.get(lang)
+            head = f"{pad}{f.kind} {name}"
+            lines.append(f"{head}: {label}" if label else head)
+            details = [
+                ("relevant", f.relevant),
+                ("required", _yes_or_expr(f.required)),
+                ("constraint", f.constraint),
+                ("calculation", f.calculation),
+                ("default", f.default),
+                ("read_only", _yes_or_expr(f.read_only)),
+                ("choice_filter", f.choice_filter),
+                ("repeat_count", f.repeat_count),
+                ("appearance", f.appearance),
+            ]  # fmt: skip
+            for key, value in details:
+                if value:
+                    lines.append(f"{pad}    {key}: {value}")
+            marks = [f.sensitivity]
+            if f.case_card:
+                marks.append("case card")
+            if f.aggregate:
+                marks.append(f"aggregate {f.aggregate}")
+            if not f.is_container:
+                lines.append(f"{pad}    [{', '.join(marks)}]")
+            if f.choices and len(f.choices) <= 30:
+                lines.extend(f"{pad}    - {c.name}: {c.label.get(lang)}" for c in f.choices)
+            elif f.choices:
+                lines.append(f"{pad}    ({len(f.choices)} choices from {f.list_name})")
+            if f.is_container:
+                show(f.children, depth + 1)
+
+    show(form.top, 0)
+    if form.rules:
+        lines += ["", "rules:"]
+        for rule in form.rules:
+            tier = f" {rule.tier} ({TIER_NAMES[rule.tier]})" if rule.tier else ""
+            lines.append(f"  {rule.name}{tier}: when {rule.when}")
+            for key in ("concerns", "referrals", "deadlines", "opens"):
+                values = getattr(rule, key)
+                if values:
+                    lines.append(f"      {key}: {' '.join(values)}")
+            message = rule.message.get(lang)
+            if message:
+                lines.append(f"      message: {message}")
+    if form.deadlines:
+        lines += ["", "deadlines:"]
+        for d in form.deadlines:
+            lines.append(f"  {d.name} [{d.jurisdiction}] {d.hours:g} h: {d.label.get(lang)}")
+            if d.basis:
+                lines.append(f"      basis: {d.basis}")
+    return "\n".join(lines) + "\n"

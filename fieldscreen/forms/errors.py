@@ -1,0 +1,86 @@
+"""Errors of the form engine.
+
+* :class:`FormError` -- a form file is wrong or uses something the engine does not support. It
+  names the place as ``FILE:sheet:row:column`` and says what to do.
+* :class:`AnswerError` -- a value given for a field does not fit its type (a date that is not a
+  date, a choice that is not in the list).
+* :class:`FormVersionError` -- saved answers belong to another version of the form.
+* :class:`OverrideError` -- a tier override without a reason or a supervisor.
+
+None of them ever carries an answer in its message: only field names, sheets and positions.
+"""
+
+from __future__ import annotations
+
+from fieldscreen.errors import KnownError, render
+
+__all__ = ["AnswerError", "FormError", "FormVersionError", "OverrideError"]
+
+
+class FormError(KnownError):
+    """A mistake in a form, or a feature the engine does not support.
+
+    ``str(error)`` is ``FILE:sheet:row:column: message``; unknown parts are left out.
+    """
+
+    exit_code = 1
+
+    def __init__(
+        self,
+        detail: str,
+        *,
+        file: str = "",
+        sheet: str = "",
+        row: int | None = None,
+        column: str = "",
+    ) -> None:
+        self.detail = detail
+        self.file = file
+        self.sheet = sheet
+        self.row = row
+        self.column = column
+        super().__init__("form-invalid", location=self.location, detail=detail)
+
+    @property
+    def location(self) -> str:
+        parts = [self.file or "<form>", self.sheet or "survey"]
+        parts.append("" if self.row is None else str(self.row))
+        parts.append(self.column)
+        return ":".join(parts)
+
+    def at(
+        self, *, file: str = "", sheet: str = "", row: int | None = None, column: str = ""
+    ) -> FormError:
+        """A copy with the parts that were not known where it was raised filled in."""
+        return FormError(
+            self.detail,
+            file=self.file or file,
+            sheet=self.sheet or sheet,
+            row=self.row if self.row is not None else row,
+            column=self.column or column,
+        )
+
+    def message(self, lang: str = "en") -> str:
+        return render("form-invalid", lang, location=self.location, detail=self.detail)
+
+
+class AnswerError(KnownError):
+    """A value does not fit the field it was given for."""
+
+    def __init__(self, field: str, expected: str) -> None:
+        self.field = field
+        super().__init__("form-answer-invalid", field=field, expected=expected)
+
+
+class FormVersionError(KnownError):
+    """Saved answers were made with another version of the form."""
+
+    def __init__(self, form_id: str, saved: str, loaded: str) -> None:
+        super().__init__("form-version-mismatch", form_id=form_id, saved=saved, loaded=loaded)
+
+
+class OverrideError(KnownError):
+    """A tier override lacks what it needs."""
+
+    def __init__(self, missing: str) -> None:
+        super().__init__("form-override-incomplete", missing=missing)

@@ -1,0 +1,740 @@
+"""Loading an XLSForm (``.xlsx`` or pyxform's Markdown tables) into the immutable model.
+
+pyxform reads the spreadsheet and checks it (types, names, groups, choices, translations); this
+module turns pyxform's JSON into :class:`~fieldscreen.forms.model.Form`, reads the ``rules`` and
+``deadlines`` sheets that pyxform ignores, loads ``*_from_file`` lists, refuses what the engine
+does not support and compiles every expression (:mod:`fieldscreen.forms.program`). Every mistake
+is a :class:`FormError` naming ``FILE:sheet:row:column``.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import re
+from collections.abc import Iterator, Mapping
+from pathlib import Path
+from types import MappingProxyType
+from typing import Any
+
+from fieldscreen.forms.errors import FormError
+from fieldscreen.forms.model import (
+    SENSITIVITIES,
+    TIERS,
+    Choice,
+    Deadline,
+    Field,
+    Form,
+    Page,
+    Rule,
+    Texts,
+)
+from fieldscreen.forms.program import build_program
+
+__all__ = ["find_list", "load_form", "load_form_text", "read_list", "read_sheets"]
+
+_JSON_KINDS = {
+    "text": "text",
+    "integer": "integer",
+    "int": "integer",
+    "decimal": "decimal",
+    "date": "date",
+    "dateTime": "datetime",
+    "datetime": "datetime",
+    "time": "time",
+    "select one": "select_one",
+    "select all that apply": "select_multiple",
+    "note": "note",
+    "calculate": "calculate",
+    "acknowledge": "acknowledge",
+    "trigger": "acknowledge",
+    "hidden": "hidden",
+    "group": "group",
+    "repeat": "repeat",
+}
+_TRANSLATED = {"label", "hint", "required_message", "constraint_message"}
+_PLAIN_COLUMNS = {
+    "type",
+    "name",
+    "label",
+    "hint",
+    "required",
+    "required_message",
+    "relevant",
+    "constraint",
+    "constraint_message",
+    "calculation",
+    "default",
+    "read_only",
+    "choice_filter",
+    "appearance",
+    "parameters",
+    "repeat_count",
+    "sensitivity",
+    "case_card",
+    "aggregate",
+    "from_case",
+}
+_SETTINGS = {"form_id", "version", "form_title", "default_language", "style", "instance_name"}
+_AGGREGATES = {"tier", "concern", "age_band", "sex", "nationality", "site", "week"}
+_RULE_COLUMNS = {"name", "when", "tier", "concerns", "referrals", "deadlines", "opens", "message"}
+_DEADLINE_COLUMNS = {"name", "jurisdiction", "hours", "label", "basis"}
+_LANG_CODE = re.compile(r"\(([A-Za-z-]+)\)\s*$")
+_COLUMN_IN_MESSAGE = re.compile(r"the '([\w:() ]+)' (?:value|column)")
+_ROW_IN_MESSAGE = re.compile(r"\[row\s*:\s*(\d+)\]|row\s+(\d+)", re.IGNORECASE)
+
+
+def language_code(name: str, default: str = "en") -> str:
+    """``English (en)`` -> ``en``; ``default`` -> the form's default language."""
+    if name == "default":
+        return default
+    match = _LANG_CODE.search(name)
+    return match.group(1).lower() if match else name.strip().lower()
+
+
+def _texts(value: Any, default: str) -> Texts:
+    if value is None or value == "":
+        return Texts(default=default)
+    if isinstance(value, Mapping):
+        return Texts({language_code(k, default): str(v) for k, v in value.items()}, default)
+    return Texts({default: str(value)}, default)
+
+
+# ----------------------------------------------------------------------------- sheets
+
+
+def read_sheets(path: Path) -> dict[str, list[list[str | None]]]:
+    """Every sheet of an ``.xlsx`` or ``.md`` form as rows of cells (first row = header)."""
+    import openpyxl
+
+    try:
+        if path.suffix.lower() == ".md":
+            from pyxform.xls2json_backends import md_table_to_workbook
+
+            buffer = io.BytesIO()
+            md_table_to_workbook(path.read_text(encoding="utf-8")).save(buffer)
+            buffer.seek(0)
+            book = openpyxl.load_workbook(buffer, read_only=True, data_only=True)
+        elif path.suffix.lower() in {".xlsx", ".xlsm"}:
+            book = openpyxl.load_workbook(path, read_only=True, data_only=True)
+        else:
+            raise FormError("only .xlsx and .md forms are supported", file=str(path))
+    except FormError:
+        raise
+    except Exception as error:
+        raise FormError(
+            f"the file cannot be read as a form ({type(error).__name__}); check that it is "
+            "an .xlsx workbook or pyxform Markdown tables",
+            file=str(path),
+        ) from None
+    sheets: dict[str, list[list[str | None]]] = {}
+    for sheet in book.worksheets:
+        rows = []
+        for row in sheet.iter_rows(values_only=True):
+            rows.append([_cell(c) for c in row])
+        sheets[sheet.title] = rows
+    book.close()
+    return sheets
+
+
+def _cell(value: Any) -> str | None:
+    if value is None:
+        return None
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    text = str(value)
+    return text if text.strip() else None
+
+
+def _records(
+    rows: list[list[str | None]],
+) -> Iterator[tuple[int, dict[str, str]]]:
+    """(sheet row number, {column: value}) for each non-empty row under the header."""
+    if not rows:
+        return
+    header = [(h or "").strip() for h in rows[0]]
+    for number, row in enumerate(rows[1:], start=2):
+        record = {
+            header[i]: cell.strip()
+            for i, cell in enumerate(row)
+            if i < len(header) and header[i] and cell is not None and cell.strip()
+        }
+        if record:
+            yield number, record
+
+
+# ----------------------------------------------------------------------------- lists
+
+
+def find_list(form_path: Path, file_name: str) -> Path | None:
+    """A ``*_from_file`` list: beside the form, or in ``lists/`` next to it."""
+    for candidate in (form_path.parent / file_name, form_path.parent / "lists" / file_name):
+        if candidate.is_file():
+            return candidate
+    return None
+
+
+def read_list(path: Path, default: str = "en") -> tuple[Choice, ...]:
+    """A CSV lookup list: ``name``, ``label::Language (xx)`` columns, and extra columns."""
+    try:
+        text = path.read_text(encoding="utf-8-sig")
+    except (OSError, UnicodeDecodeError) as error:
+        raise FormError(
+            f"the list cannot be read ({type(error).__name__})", file=str(path)
+        ) from None
+    reader = csv.DictReader(io.StringIO(text))
+    if reader.fieldnames is None or "name" not in reader.fieldnames:
+        raise FormError("a list file needs a 'name' column", file=str(path), sheet="csv", row=1)
+    choices = []
+    seen: set[str] = set()
+    for number, row in enumerate(reader, start=2):
+        name = (row.get("name") or "").strip()
+        if not name:
+            continue
+        if name in seen:
+            raise FormError(
+                f"the name {name!r} appears twice; give each row its own name",
+                file=str(path),
+                sheet="csv",
+                row=number,
+                column="name",
+            )
+        seen.add(name)
+        labels = {}
+        extra = {}
+        for key, value in row.items():
+            if key is None or key == "name":
+                continue
+            if key == "label" or key.startswith("label::"):
+                lang = default if key == "label" else language_code(key.split("::", 1)[1])
+                labels[lang] = (value or "").strip()
+            else:
+                extra[key] = (value or "").strip()
+        choices.append(Choice(name, Texts(labels, default), MappingProxyType(extra)))
+    return tuple(choices)
+
+
+# ----------------------------------------------------------------------------- load
+
+
+def load_form(path: str | Path) -> Form:
+    """Load and check the form at ``path`` (``.xlsx`` or ``.md``)."""
+    path = Path(path)
+    if not path.is_file():
+        raise FormError("the file does not exist; check the path", file=str(path))
+    return _Loader(path).load()
+
+
+def load_form_text(markdown: str, name: str = "form.md", base: Path | None = None) -> Form:
+    """Load a form written as pyxform Markdown tables (used by tests and previews).
+
+    ``base`` is the folder where ``*_from_file`` lists are looked for.
+    """
+    import tempfile
+
+    folder = base or Path(tempfile.gettempdir())
+    with tempfile.TemporaryDirectory(dir=folder if base else None) as tmp:
+        path = Path(tmp) / name
+        path.write_text(markdown, encoding="utf-8")
+        return _Loader(path, list_dir=base, shown_name=name).load()
+
+
+class _Loader:
+    def __init__(self, path: Path, list_dir: Path | None = None, shown_name: str = "") -> None:
+        self.path = path
+        self.file = shown_name or str(path)
+        self.list_dir = list_dir
+        self.rows: dict[str, int] = {}
+        self.raw: dict[str, dict[str, str]] = {}
+
+    def error(
+        self, detail: str, row: int | None = None, column: str = "", sheet: str = "survey"
+    ) -> FormError:
+        return FormError(detail, file=self.file, sheet=sheet, row=row, column=column)
+
+    def load(self) -> Form:
+        from pyxform.errors import PyXFormError
+        from pyxform.xls2json import workbook_to_json
+        from pyxform.xls2json_backends import get_xlsform
+
+        sheets = read_sheets(self.path)
+        lower = {name.lower(): rows for name, rows in sheets.items()}
+        if "survey" not in lower:
+            raise self.error("the form has no 'survey' sheet; add one", sheet="survey")
+        self.check_survey_columns(lower["survey"])
+        settings = self.settings(lower.get("settings", []))
+        try:
+            workbook = get_xlsform(str(self.path))
+            warnings: list[str] = []
+            data = workbook_to_json(
+                workbook,
+                form_name=settings["form_id"],
+                default_language=settings["default_language_name"],
+                warnings=warnings,
+            )
+        except PyXFormError as error:
+            raise self.pyxform_error(str(error)) from None
+        except Exception as error:
+            raise self.error(
+                f"the form could not be read ({type(error).__name__}); check the survey sheet"
+            ) from None
+        default = settings["default_language"]
+        fields: dict[str, Field] = {}
+        top = self.children(
+            data.get("children", []), fields, parent="", repeats=(), default=default
+        )
+        languages = self.languages(sheets, default)
+        lists = self.lists(data, fields, default)
+        rules = self.rules(lower.get("rules", []), default)
+        deadlines = self.deadlines(lower.get("deadlines", []), default)
+        self.check_rules(rules, deadlines)
+        pages = self.pages(top, fields)
+        frozen_fields = MappingProxyType(fields)
+        program = build_program(frozen_fields, rules, lists, self.file)
+        return Form(
+            id=settings["form_id"],
+            version=settings["version"],
+            title=_texts(settings.get("form_title_texts") or settings["form_title"], default),
+            default_language=default,
+            languages=languages,
+            fields=frozen_fields,
+            top=top,
+            pages=pages,
+            rules=rules,
+            deadlines=deadlines,
+            lists=MappingProxyType(lists),
+            source=self.file,
+            program=program,
+        )
+
+    def pyxform_error(self, message: str) -> FormError:
+        match = _ROW_IN_MESSAGE.search(message)
+        row = int(match.group(1) or match.group(2)) if match else None
+        column_match = _COLUMN_IN_MESSAGE.search(message)
+        column = column_match.group(1) if column_match else ""
+        detail = " ".join(_ROW_IN_MESSAGE.sub("", message, count=1).split())
+        return self.error(detail, row=row, column=column)
+
+    def check_survey_columns(self, rows: list[list[str | None]]) -> None:
+        if not rows:
+            raise self.error("the survey sheet is empty; add a header row and questions", row=1)
+        header = [(h or "").strip() for h in rows[0]]
+        for column in header:
+            if not column:
+                continue
+            base = column.split("::", 1)[0]
+            if "::" in column and base in _TRANSLATED:
+                continue
+            if column in _PLAIN_COLUMNS:
+                continue
+            raise self.error(
+                f"the column {column!r} is not supported; remove it or rename it to one of the "
+                "columns listed in docs/forms.md",
+                row=1,
+                column=column,
+            )
+        for number, record in _records(rows):
+            name = record.get("name", "")
+            if name and name not in self.rows:
+                self.rows[name] = number
+                self.raw[name] = record
+
+    def settings(self, rows: list[list[str | None]]) -> dict[str, Any]:
+        records = list(_records(rows))
+        values: dict[str, str] = records[0][1] if records else {}
+        header = [(h or "").strip() for h in rows[0]] if rows else []
+        for column in header:
+            base = column.split("::", 1)[0]
+            if column and column not in _SETTINGS and base != "form_title":
+                raise self.error(
+                    f"the setting {column!r} is not supported; remove the column",
+                    row=1,
+                    column=column,
+                    sheet="settings",
+                )
+        for needed in ("form_id", "version"):
+            if not values.get(needed):
+                raise self.error(
+                    f"the settings sheet needs a {needed!r}; add the column and a value",
+                    row=2,
+                    column=needed,
+                    sheet="settings",
+                )
+        lang_name = values.get("default_language", "English (en)")
+        default = language_code(lang_name)
+        titles = {
+            language_code(k.split("::", 1)[1]): v
+            for k, v in values.items()
+            if k.startswith("form_title::")
+        }
+        return {
+            "form_id": values["form_id"],
+            "version": values["version"],
+            "form_title": values.get("form_title", values["form_id"]),
+            "form_title_texts": titles,
+            "default_language": default,
+            "default_language_name": lang_name,
+        }
+
+    def languages(
+        self, sheets: Mapping[str, list[list[str | None]]], default: str
+    ) -> tuple[str, ...]:
+        found = [default]
+        for rows in sheets.values():
+            if not rows:
+                continue
+            for column in rows[0]:
+                if column and "::" in column:
+                    code = language_code(column.split("::", 1)[1], default)
+                    if code not in found:
+                        found.append(code)
+        return tuple(found)
+
+    def children(
+        self,
+        items: list[dict[str, Any]],
+        fields: dict[str, Field],
+        parent: str,
+        repeats: tuple[str, ...],
+        default: str,
+    ) -> tuple[str, ...]:
+        names = []
+        for item in items:
+            if item.get("name") == "meta" and item.get("control", {}).get("bodyless"):
+                continue
+            field = self.field(item, parent, repeats, default)
+            if field.name in fields:
+                raise self.error(
+                    f"the name {field.name!r} is used twice; names must be unique in the form",
+                    row=field.row,
+                    column="name",
+                )
+            fields[field.name] = field
+            names.append(field.name)
+            if field.is_container:
+                inner = (*repeats, field.name) if field.kind == "repeat" else repeats
+                kids = self.children(item.get("children", []), fields, field.name, inner, default)
+                fields[field.name] = _replace(field, children=kids)
+        return tuple(names)
+
+    def field(
+        self, item: dict[str, Any], parent: str, repeats: tuple[str, ...], default: str
+    ) -> Field:
+        name = str(item.get("name", ""))
+        json_kind = str(item.get("type", ""))
+        other_of = name[:-6] if name.endswith("_other") and name not in self.rows else ""
+        row = self.rows.get(name) or self.rows.get(other_of) or 0
+        raw = self.raw.get(name, {})
+        kind = _JSON_KINDS.get(json_kind)
+        if kind is None:
+            shown = raw.get("type", json_kind)
+            raise self.error(
+                f"the question type {shown!r} is not supported; use one of the types listed in "
+                "docs/forms.md",
+                row=row,
+                column="type",
+            )
+        if json_kind == "select one" and item.get("itemset", "").endswith(".xml"):
+            raise self.error("XML lists are not supported; use a CSV file", row=row, column="type")
+        bind = item.get("bind", {}) or {}
+        control = item.get("control", {}) or {}
+        for key in bind:
+            if key not in {
+                "relevant",
+                "required",
+                "constraint",
+                "calculate",
+                "readonly",
+                "jr:requiredMsg",
+                "jr:constraintMsg",
+            }:
+                raise self.error(f"the setting {key!r} is not supported", row=row)
+        sensitivity = str(item.get("sensitivity", "") or "sensitive").strip()
+        if sensitivity not in SENSITIVITIES:
+            raise self.error(
+                f"sensitivity must be one of {', '.join(SENSITIVITIES)} (or blank for sensitive)",
+                row=row,
+                column="sensitivity",
+            )
+        aggregate = str(item.get("aggregate", "") or "").strip()
+        if aggregate and aggregate not in _AGGREGATES:
+            raise self.error(
+                f"aggregate must be one of {', '.join(sorted(_AGGREGATES))}",
+                row=row,
+                column="aggregate",
+            )
+        if aggregate and sensitivity != "low":
+            raise self.error(
+                "only fields marked sensitivity 'low' may feed the aggregate record",
+                row=row,
+                column="aggregate",
+            )
+        from_case = _yes(item.get("from_case"), self, row, "from_case")
+        if from_case and kind != "hidden":
+            raise self.error(
+                "from_case is allowed only on hidden fields", row=row, column="from_case"
+            )
+        list_name = str(item.get("list_name") or item.get("itemset") or "")
+        choices = tuple(
+            Choice(
+                str(c["name"]),
+                _texts(c.get("label"), default),
+                MappingProxyType({k: str(v) for k, v in c.items() if k not in {"name", "label"}}),
+            )
+            for c in item.get("choices", []) or []
+        )
+        appearance = str(control.get("appearance", "") or "")
+        return Field(
+            name=name,
+            kind=kind,
+            row=row,
+            label=_texts(item.get("label"), default),
+            hint=_texts(item.get("hint"), default),
+            required_message=_texts(bind.get("jr:requiredMsg"), default),
+            constraint_message=_texts(bind.get("jr:constraintMsg"), default),
+            relevant=str(bind.get("relevant", "") or ""),
+            required=_truth_or_expr(bind.get("required")),
+            constraint=str(bind.get("constraint", "") or ""),
+            calculation=str(bind.get("calculate", "") or ""),
+            default=str(item.get("default", "") or ""),
+            read_only=_truth_or_expr(bind.get("readonly")),
+            choice_filter=str(item.get("choice_filter", "") or ""),
+            repeat_count=str(control.get("jr:count", "") or ""),
+            appearance=appearance,
+            parameters=MappingProxyType(
+                {k: str(v) for k, v in (item.get("parameters") or {}).items()}
+            ),
+            list_name=list_name,
+            choices=choices,
+            or_other="or_other" in raw.get("type", ""),
+            parent=parent,
+            repeats=repeats,
+            sensitivity=sensitivity,
+            case_card=_yes(item.get("case_card"), self, row, "case_card"),
+            aggregate=aggregate,
+            from_case=from_case,
+        )
+
+    def lists(
+        self, data: Mapping[str, Any], fields: dict[str, Field], default: str
+    ) -> dict[str, tuple[Mapping[str, str], ...]]:
+        lists: dict[str, tuple[Mapping[str, str], ...]] = {}
+        for list_name, items in (data.get("choices") or {}).items():
+            lists[list_name] = tuple(
+                MappingProxyType(
+                    {k: str(v) for k, v in c.items() if k != "label"} | {"name": str(c["name"])}
+                )
+                for c in items
+            )
+        for name, field in list(fields.items()):
+            if not field.kind.startswith("select") or not field.list_name.endswith(".csv"):
+                continue
+            found = self.find(field.list_name)
+            if found is None:
+                raise self.error(
+                    f"the list file {field.list_name!r} was not found beside the form or in its "
+                    "lists/ folder",
+                    row=field.row,
+                    column="type",
+                )
+            choices = read_list(found, default)
+            fields[name] = _replace(field, choices=choices)
+            lists[Path(field.list_name).stem] = tuple(MappingProxyType(c.row()) for c in choices)
+        return lists
+
+    def find(self, file_name: str) -> Path | None:
+        if self.list_dir is not None:
+            for candidate in (self.list_dir / file_name, self.list_dir / "lists" / file_name):
+                if candidate.is_file():
+                    return candidate
+        return find_list(self.path, file_name)
+
+    def check_extra_header(
+        self, rows: list[list[str | None]], allowed: set[str], sheet: str
+    ) -> None:
+        for column in (h for h in (rows[0] if rows else []) if h):
+            base = column.split("::", 1)[0].strip()
+            translated = "::" in column and base in {"message", "label"}
+            if base not in allowed or ("::" in column and not translated):
+                raise self.error(
+                    f"the column {column!r} is not part of the {sheet} sheet; see docs/forms.md",
+                    row=1,
+                    column=column,
+                    sheet=sheet,
+                )
+
+    def rules(self, rows: list[list[str | None]], default: str) -> tuple[Rule, ...]:
+        self.check_extra_header(rows, _RULE_COLUMNS, "rules")
+        rules = []
+        seen: set[str] = set()
+        for number, record in _records(rows):
+            name = record.get("name", "")
+            if not name:
+                raise self.error(
+                    "every rule needs a name", row=number, column="name", sheet="rules"
+                )
+            if name in seen:
+                raise self.error(
+                    f"the rule {name!r} appears twice; rule names must be unique",
+                    row=number,
+                    column="name",
+                    sheet="rules",
+                )
+            seen.add(name)
+            when = record.get("when", "")
+            if not when:
+                raise self.error(
+                    "every rule needs a 'when' expression", row=number, column="when", sheet="rules"
+                )
+            tier = record.get("tier", "")
+            if tier and tier not in TIERS:
+                raise self.error(
+                    f"the tier must be one of {', '.join(TIERS)} or blank",
+                    row=number,
+                    column="tier",
+                    sheet="rules",
+                )
+            messages = {
+                language_code(k.split("::", 1)[1], default): v
+                for k, v in record.items()
+                if k.startswith("message::")
+            }
+            if "message" in record:
+                messages.setdefault(default, record["message"])
+            rules.append(
+                Rule(
+                    name=name,
+                    when=when,
+                    row=number,
+                    tier=tier,
+                    concerns=tuple(record.get("concerns", "").split()),
+                    referrals=tuple(record.get("referrals", "").split()),
+                    deadlines=tuple(record.get("deadlines", "").split()),
+                    opens=tuple(record.get("opens", "").split()),
+                    message=Texts(messages, default),
+                )
+            )
+        return tuple(rules)
+
+    def deadlines(self, rows: list[list[str | None]], default: str) -> tuple[Deadline, ...]:
+        self.check_extra_header(rows, _DEADLINE_COLUMNS, "deadlines")
+        out = []
+        for number, record in _records(rows):
+            name = record.get("name", "")
+            if not name:
+                raise self.error(
+                    "every deadline needs a name", row=number, column="name", sheet="deadlines"
+                )
+            jurisdiction = record.get("jurisdiction", "*")
+            if jurisdiction != "*" and not re.fullmatch(r"[A-Z]{2}", jurisdiction):
+                raise self.error(
+                    "the jurisdiction must be a two-letter country code (US, MX ...) or '*'",
+                    row=number,
+                    column="jurisdiction",
+                    sheet="deadlines",
+                )
+            try:
+                hours = float(record.get("hours", ""))
+                if hours < 0:
+                    raise ValueError
+            except ValueError:
+                raise self.error(
+                    "hours must be a number of hours, 0 or more",
+                    row=number,
+                    column="hours",
+                    sheet="deadlines",
+                ) from None
+            labels = {
+                language_code(k.split("::", 1)[1], default): v
+                for k, v in record.items()
+                if k.startswith("label::")
+            }
+            if "label" in record:
+                labels.setdefault(default, record["label"])
+            out.append(
+                Deadline(
+                    name,
+                    jurisdiction,
+                    hours,
+                    number,
+                    Texts(labels, default),
+                    record.get("basis", ""),
+                )
+            )
+        return tuple(out)
+
+    def check_rules(self, rules: tuple[Rule, ...], deadlines: tuple[Deadline, ...]) -> None:
+        known = {d.name for d in deadlines}
+        vocab: dict[str, set[str] | None] = {}
+        for column, file_name in (
+            ("concerns", "protection_concerns.csv"),
+            ("referrals", "service_types.csv"),
+        ):
+            found = self.find(file_name)
+            vocab[column] = {c.name for c in read_list(found)} if found else None
+        for rule in rules:
+            for name in rule.deadlines:
+                if name not in known:
+                    raise self.error(
+                        f"the deadline {name!r} is not on the deadlines sheet; add it there",
+                        row=rule.row,
+                        column="deadlines",
+                        sheet="rules",
+                    )
+            for column, values in (("concerns", rule.concerns), ("referrals", rule.referrals)):
+                allowed = vocab[column]
+                for value in values:
+                    if allowed is not None and value not in allowed:
+                        raise self.error(
+                            f"{value!r} is not in the {column} list; use a code from it",
+                            row=rule.row,
+                            column=column,
+                            sheet="rules",
+                        )
+
+    def pages(self, top: tuple[str, ...], fields: Mapping[str, Field]) -> tuple[Page, ...]:
+        pages = []
+        for name in top:
+            field = fields[name]
+            if field.field_list or field.kind == "repeat":
+                pages.append(Page(name, _leaves(name, fields), group=name))
+            elif field.is_container:
+                pages.extend(self.pages(field.children, fields))
+            elif field.kind not in {"calculate", "hidden"}:
+                pages.append(Page(name, (name,)))
+        return tuple(pages)
+
+
+def _leaves(name: str, fields: Mapping[str, Field]) -> tuple[str, ...]:
+    out: list[str] = []
+    for child in fields[name].children:
+        field = fields[child]
+        if field.kind == "group":
+            out.extend(_leaves(child, fields))
+        elif field.kind not in {"calculate", "hidden"}:
+            out.append(child)
+    return tuple(out)
+
+
+def _yes(value: Any, loader: _Loader, row: int, column: str) -> bool:
+    text = str(value or "").strip().lower()
+    if text in {"", "no", "false"}:
+        return False
+    if text in {"yes", "true"}:
+        return True
+    raise loader.error(f"{column} must be 'yes' or blank", row=row, column=column)
+
+
+def _truth_or_expr(value: Any) -> str:
+    text = str(value or "").strip()
+    if text.lower() in {"", "no", "false", "false()"}:
+        return ""
+    if text.lower() in {"yes", "true", "true()"}:
+        return "true()"
+    return text
+
+
+def _replace(field: Field, **changes: Any) -> Field:
+    from dataclasses import replace
+
+    return replace(field, **changes)

@@ -1,0 +1,234 @@
+"""The immutable model of a loaded form: what the session runs and the UI renders.
+
+Texts that can be translated are :class:`Texts`: a read-only mapping of language code (``en``,
+``es``) to text; :meth:`Texts.get` falls back to the form's default language and then to any
+language, so a form with one language still shows something in the other.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass, field
+from types import MappingProxyType
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from fieldscreen.forms.program import Program
+
+__all__ = [
+    "INPUT_KINDS",
+    "KINDS",
+    "TIERS",
+    "Choice",
+    "Deadline",
+    "Field",
+    "Form",
+    "Page",
+    "Rule",
+    "Texts",
+]
+
+#: Field kinds, after pyxform's aliases are resolved.
+KINDS = (
+    "text",
+    "integer",
+    "decimal",
+    "date",
+    "datetime",
+    "time",
+    "select_one",
+    "select_multiple",
+    "note",
+    "calculate",
+    "acknowledge",
+    "hidden",
+    "group",
+    "repeat",
+)
+#: Kinds that take an answer from the person filling the form.
+INPUT_KINDS = frozenset(
+    {
+        "text",
+        "integer",
+        "decimal",
+        "date",
+        "datetime",
+        "time",
+        "select_one",
+        "select_multiple",
+        "acknowledge",
+    }
+)
+#: Risk tiers, most urgent first.
+TIERS = ("T0", "T1", "T2", "T3", "T4")
+SENSITIVITIES = ("low", "sensitive", "identifying")
+
+_EMPTY: Mapping[str, str] = MappingProxyType({})
+
+
+class Texts(Mapping[str, str]):
+    """Translations of one text, by language code."""
+
+    __slots__ = ("_default", "_items")
+
+    def __init__(self, items: Mapping[str, str] | None = None, default: str = "en") -> None:
+        self._items = dict(items or {})
+        self._default = default
+
+    def __getitem__(self, key: str) -> str:
+        return self._items[key]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._items)
+
+    def __len__(self) -> int:
+        return len(self._items)
+
+    def __repr__(self) -> str:
+        return f"Texts({self._items!r})"
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, Mapping) and dict(self.items()) == dict(other.items())
+
+    def __hash__(self) -> int:
+        return hash(tuple(sorted(self._items.items())))
+
+    def get(self, lang: str, default: Any = "") -> str:
+        """The text in ``lang``, else in the form's default language, else any, else ``''``."""
+        if lang in self._items:
+            return self._items[lang]
+        if self._default in self._items:
+            return self._items[self._default]
+        return next(iter(self._items.values()), default)
+
+
+@dataclass(frozen=True, slots=True)
+class Choice:
+    """One option of a choice list; ``extra`` holds the other columns (for filters and rules)."""
+
+    name: str
+    label: Texts
+    extra: Mapping[str, str] = field(default_factory=dict)
+
+    def row(self) -> dict[str, str]:
+        """The choice as a row of ``instance('list')/root/item``."""
+        return {**self.extra, "name": self.name}
+
+
+@dataclass(frozen=True, slots=True)
+class Field:
+    """One row of the survey sheet (a question, a calculation, a group or a repeat).
+
+    Expressions are kept as written; the session runs their compiled form. ``parent`` is the
+    enclosing group or repeat, ``repeats`` the enclosing repeats from the outermost in.
+    """
+
+    name: str
+    kind: str
+    row: int
+    label: Texts = field(default_factory=Texts)
+    hint: Texts = field(default_factory=Texts)
+    required_message: Texts = field(default_factory=Texts)
+    constraint_message: Texts = field(default_factory=Texts)
+    relevant: str = ""
+    required: str = ""
+    constraint: str = ""
+    calculation: str = ""
+    default: str = ""
+    read_only: str = ""
+    choice_filter: str = ""
+    repeat_count: str = ""
+    appearance: str = ""
+    parameters: Mapping[str, str] = field(default_factory=dict)
+    list_name: str = ""
+    choices: tuple[Choice, ...] = ()
+    or_other: bool = False
+    children: tuple[str, ...] = ()
+    parent: str = ""
+    repeats: tuple[str, ...] = ()
+    sensitivity: str = "sensitive"
+    case_card: bool = False
+    aggregate: str = ""
+    from_case: bool = False
+    extra: Mapping[str, str] = field(default_factory=dict)
+
+    @property
+    def is_input(self) -> bool:
+        return self.kind in INPUT_KINDS
+
+    @property
+    def is_container(self) -> bool:
+        return self.kind in {"group", "repeat"}
+
+    @property
+    def field_list(self) -> bool:
+        return self.kind == "group" and "field-list" in self.appearance.split()
+
+    @property
+    def context_key(self) -> str:
+        """For hidden ``ctx_<key>`` fields, the key of the session context; else ``''``."""
+        if self.kind == "hidden" and self.name.startswith("ctx_"):
+            return self.name[4:]
+        return ""
+
+
+@dataclass(frozen=True, slots=True)
+class Rule:
+    """One row of the ``rules`` sheet."""
+
+    name: str
+    when: str
+    row: int
+    tier: str = ""
+    concerns: tuple[str, ...] = ()
+    referrals: tuple[str, ...] = ()
+    deadlines: tuple[str, ...] = ()
+    opens: tuple[str, ...] = ()
+    message: Texts = field(default_factory=Texts)
+
+
+@dataclass(frozen=True, slots=True)
+class Deadline:
+    """One row of the ``deadlines`` sheet."""
+
+    name: str
+    jurisdiction: str
+    hours: float
+    row: int
+    label: Texts = field(default_factory=Texts)
+    basis: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class Page:
+    """What one screen shows: a field-list group, or one top-level question."""
+
+    name: str
+    fields: tuple[str, ...]
+    group: str = ""
+
+
+@dataclass(frozen=True, eq=False)
+class Form:
+    """A loaded form. Build it with :func:`fieldscreen.forms.load_form`."""
+
+    id: str
+    version: str
+    title: Texts
+    default_language: str
+    languages: tuple[str, ...]
+    fields: Mapping[str, Field]
+    top: tuple[str, ...]
+    pages: tuple[Page, ...]
+    rules: tuple[Rule, ...]
+    deadlines: tuple[Deadline, ...]
+    lists: Mapping[str, tuple[Mapping[str, str], ...]]
+    source: str
+    program: Program = field(repr=False)
+
+    def field(self, name: str) -> Field:
+        return self.fields[name]
+
+    def walk(self) -> Iterator[Field]:
+        """Every field in form order."""
+        return iter(self.fields.values())

@@ -1,0 +1,340 @@
+"""The compiled form: every expression as a closure, and the dependency graph between them.
+
+Each field contributes *nodes*, one per aspect it has: ``rel`` (effective relevance: its own
+``relevant`` and its group's), ``val`` (effective value: the answer or the calculation, empty when
+not relevant), ``req``, ``ro``, ``con``, ``choices`` (the choice filter), ``label`` (values shown
+inside a label), ``count`` (a repeat's ``repeat_count``) and ``inst`` (a repeat's instances).
+Each rule of the ``rules`` sheet is a ``rule`` node. An edge goes from every node an expression
+reads to the node it belongs to. The nodes are sorted topologically once, at load time; a cycle
+is a load error naming the rows. The session re-evaluates, after one answer, only the nodes
+downstream of it, in that order, and stops early where a value did not change.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from fieldscreen.forms.errors import FormError
+from fieldscreen.forms.evaluate import (
+    Ctx,
+    Evaluator,
+    NodeSet,
+    compile_expr,
+    raw_to_xpath,
+    to_number,
+)
+from fieldscreen.forms.model import Field, Rule
+from fieldscreen.forms.xpath import parse
+
+__all__ = ["Node", "Program", "build_program"]
+
+_COLUMN = {
+    "rel": "relevant",
+    "val": "calculation",
+    "req": "required",
+    "ro": "read_only",
+    "con": "constraint",
+    "choices": "choice_filter",
+    "label": "label",
+    "count": "repeat_count",
+    "rule": "when",
+    "default": "default",
+}
+_LABEL_REF = re.compile(r"\$\{([^}]+)\}")
+
+
+@dataclass(slots=True)
+class Node:
+    """One evaluable aspect of a field or rule, with the nodes that read it."""
+
+    id: int
+    owner: str
+    aspect: str
+    repeats: tuple[str, ...]
+    evaluate: Evaluator | None = None
+    reads: set[int] = field(default_factory=set)
+    dependents: list[int] = field(default_factory=list)
+    prefix: list[int] = field(default_factory=list)  # common-prefix length per dependent
+    order: int = 0
+
+
+@dataclass
+class Program:
+    """The compiled form; built once per form by the loader, shared by all its sessions."""
+
+    nodes: list[Node]
+    fields: dict[str, dict[str, int]]
+    rules: dict[str, int]
+    defaults: dict[str, Evaluator]
+    label_refs: dict[str, tuple[str, ...]]
+    order: list[int]
+
+    def node(self, owner: str, aspect: str) -> Node | None:
+        index = self.fields.get(owner, {}).get(aspect)
+        return None if index is None else self.nodes[index]
+
+
+def _common(a: tuple[str, ...], b: tuple[str, ...]) -> int:
+    n = 0
+    for x, y in zip(a, b, strict=False):
+        if x != y:
+            break
+        n += 1
+    return n
+
+
+class _Builder:
+    def __init__(
+        self,
+        fields: Mapping[str, Field],
+        rules: tuple[Rule, ...],
+        lists: Mapping[str, Any],
+        file: str,
+    ) -> None:
+        self.fields = fields
+        self.rules = rules
+        self.lists = frozenset(lists)
+        self.file = file
+        self.nodes: list[Node] = []
+        self.index: dict[str, dict[str, int]] = {}
+        self.rule_index: dict[str, int] = {}
+
+    def add(self, owner: str, aspect: str, repeats: tuple[str, ...], rule: bool = False) -> Node:
+        node = Node(len(self.nodes), owner, aspect, repeats)
+        self.nodes.append(node)
+        if rule:
+            self.rule_index[owner] = node.id
+        else:
+            self.index.setdefault(owner, {})[aspect] = node.id
+        return node
+
+    def where(self, owner: str, aspect: str) -> FormError:
+        if aspect == "rule":
+            rule = next(r for r in self.rules if r.name == owner)
+            return FormError("", file=self.file, sheet="rules", row=rule.row, column="when")
+        f = self.fields[owner]
+        return FormError("", file=self.file, sheet="survey", row=f.row, column=_COLUMN[aspect])
+
+    def fail(self, owner: str, aspect: str, detail: str) -> FormError:
+        here = self.where(owner, aspect)
+        return FormError(detail, file=here.file, sheet=here.sheet, row=here.row, column=here.column)
+
+    def compile(
+        self, node: Node, text: str, *, choice_context: bool = False, column_aspect: str = ""
+    ) -> Evaluator:
+        aspect = column_aspect or node.aspect
+        try:
+            tree = parse(text)
+            return compile_expr(
+                tree,
+                lambda name: self.ref(node, name),
+                compile_indexed=lambda f, r, i: self.indexed(node, f, r, i),
+                lists=self.lists,
+                choice_context=choice_context,
+            )
+        except FormError as error:
+            if error.file:
+                raise
+            raise self.fail(node.owner, aspect, error.detail) from None
+
+    def ref(self, node: Node, name: str) -> Evaluator:
+        target = self.fields.get(name)
+        if target is None:
+            raise FormError(f"${{{name}}} refers to no field of this form; check the name")
+        if target.kind == "group":
+            raise FormError(f"${{{name}}} is a group; refer to a field inside it")
+        if target.kind == "repeat":
+            inst = self.index[name]["inst"]
+            node.reads.add(inst)
+            depth = _common(node.repeats, target.repeats)
+
+            def repeat_ref(ctx: Ctx) -> NodeSet:
+                return NodeSet("" for _ in ctx.state.instances(name, ctx.index[:depth]))
+
+            return repeat_ref
+        val = self.index[name]["val"]
+        node.reads.add(val)
+        depth = _common(node.repeats, target.repeats)
+        if depth == len(target.repeats):
+            n = depth
+
+            def scalar(ctx: Ctx) -> Any:
+                return raw_to_xpath(ctx.state.values[val].get(ctx.index[:n]))
+
+            return scalar
+
+        def nodeset(ctx: Ctx) -> NodeSet:
+            store = ctx.state.values[val]
+            return NodeSet(
+                raw_to_xpath(store.get(index))
+                for index in ctx.state.instances(name, ctx.index[:depth])
+            )
+
+        return nodeset
+
+    def indexed(self, node: Node, field_name: str, repeat: str, position: Evaluator) -> Evaluator:
+        target = self.fields.get(field_name)
+        if target is None or repeat not in self.fields:
+            raise FormError("indexed-repeat() names a field or repeat that does not exist")
+        if not target.repeats or target.repeats[-1] != repeat:
+            raise FormError("in indexed-repeat(), the field must be directly inside the repeat")
+        val = self.index[field_name]["val"]
+        node.reads.add(val)
+        depth = len(target.repeats) - 1
+        if _common(node.repeats, target.repeats) < depth:
+            raise FormError("indexed-repeat() across nested repeats is not supported")
+
+        def lookup(ctx: Ctx) -> Any:
+            number = to_number(position(ctx))
+            if math.isnan(number) or number < 1:
+                return ""
+            key = (*ctx.index[:depth], int(number) - 1)
+            return raw_to_xpath(ctx.state.values[val].get(key))
+
+        return lookup
+
+    def build(self) -> Program:
+        # 1. nodes
+        for f in self.fields.values():
+            own = (*f.repeats,)
+            self.add(f.name, "rel", own)
+            if f.kind == "repeat":
+                self.add(f.name, "inst", own)
+                if f.repeat_count:
+                    self.add(f.name, "count", own)
+            elif f.kind != "group":
+                self.add(f.name, "val", own)
+            if f.required and f.required != "true()":
+                self.add(f.name, "req", own)
+            if f.read_only and f.read_only != "true()":
+                self.add(f.name, "ro", own)
+            if f.constraint:
+                self.add(f.name, "con", own)
+            if f.choice_filter:
+                self.add(f.name, "choices", own)
+            if any("${" in t for t in (*f.label.values(), *f.hint.values())):
+                self.add(f.name, "label", own)
+        for rule in self.rules:
+            self.add(rule.name, "rule", (), rule=True)
+        # 2. expressions (these record the edges)
+        defaults: dict[str, Evaluator] = {}
+        label_refs: dict[str, tuple[str, ...]] = {}
+        for f in self.fields.values():
+            aspects = self.index[f.name]
+            rel = self.nodes[aspects["rel"]]
+            if f.parent:
+                rel.reads.add(self.index[f.parent]["rel"])
+                if self.fields[f.parent].kind == "repeat":
+                    rel.reads.add(self.index[f.parent]["inst"])
+            if "inst" in aspects and "count" in aspects:
+                self.nodes[aspects["inst"]].reads.add(aspects["count"])
+            if f.relevant:
+                rel.evaluate = self.compile(rel, f.relevant)
+            if "val" in aspects:
+                val = self.nodes[aspects["val"]]
+                val.reads.add(rel.id)
+                if f.calculation:
+                    val.evaluate = self.compile(val, f.calculation)
+            if "count" in aspects:
+                count = self.nodes[aspects["count"]]
+                count.evaluate = self.compile(count, f.repeat_count)
+            for aspect, text in (("req", f.required), ("ro", f.read_only), ("con", f.constraint)):
+                if aspect in aspects:
+                    node = self.nodes[aspects[aspect]]
+                    node.evaluate = self.compile(node, text)
+                    if aspect == "con":
+                        node.reads.add(aspects["val"])
+            if "choices" in aspects:
+                node = self.nodes[aspects["choices"]]
+                node.evaluate = self.compile(node, f.choice_filter, choice_context=True)
+            if "label" in aspects:
+                node = self.nodes[aspects["label"]]
+                names = []
+                for text in (*f.label.values(), *f.hint.values()):
+                    for name in _LABEL_REF.findall(text):
+                        if name.strip() not in names:
+                            names.append(name.strip())
+                getters = []
+                for name in names:
+                    try:
+                        getters.append(self.ref(node, name))
+                    except FormError as error:
+                        raise self.fail(f.name, "label", error.detail) from None
+                label_refs[f.name] = tuple(names)
+                node.evaluate = _label_evaluator(tuple(getters))
+            if f.default and _is_expression(f.default):
+                probe = Node(-1, f.name, "default", f.repeats)
+                defaults[f.name] = self.compile(probe, f.default, column_aspect="default")
+        for rule in self.rules:
+            node = self.nodes[self.rule_index[rule.name]]
+            node.evaluate = self.compile(node, rule.when)
+        # 3. edges and order
+        for node in self.nodes:
+            for source in sorted(node.reads):
+                upstream = self.nodes[source]
+                upstream.dependents.append(node.id)
+                upstream.prefix.append(_common(upstream.repeats, node.repeats))
+        order = self.toposort()
+        for position, node_id in enumerate(order):
+            self.nodes[node_id].order = position
+        return Program(self.nodes, self.index, self.rule_index, defaults, label_refs, order)
+
+    def toposort(self) -> list[int]:
+        pending = {n.id: len(n.reads) for n in self.nodes}
+        ready = [n.id for n in self.nodes if not n.reads]
+        order: list[int] = []
+        while ready:
+            current = ready.pop()
+            order.append(current)
+            for dep in self.nodes[current].dependents:
+                pending[dep] -= 1
+                if pending[dep] == 0:
+                    ready.append(dep)
+        if len(order) < len(self.nodes):
+            stuck = [self.nodes[i] for i, left in pending.items() if left > 0]
+            names = sorted({n.owner for n in stuck})
+            first = min(
+                (n for n in stuck if n.aspect in {"rel", "val", "count"}),
+                key=lambda n: n.id,
+                default=stuck[0],
+            )
+            raise self.fail(
+                first.owner,
+                first.aspect,
+                "these fields depend on each other in a circle: "
+                + ", ".join(names)
+                + "; break the circle",
+            )
+        return order
+
+
+def _label_evaluator(getters: tuple[Evaluator, ...]) -> Evaluator:
+    from fieldscreen.forms.evaluate import to_string
+
+    def labels(ctx: Ctx) -> tuple[str, ...]:
+        return tuple(to_string(g(ctx)) for g in getters)
+
+    return labels
+
+
+def _is_expression(text: str) -> bool:
+    return "${" in text or "(" in text
+
+
+def build_program(
+    fields: Mapping[str, Field], rules: tuple[Rule, ...], lists: Mapping[str, Any], file: str
+) -> Program:
+    """Compile every expression of a form and order its dependency graph (or raise FormError)."""
+    return _Builder(fields, rules, lists, file).build()
+
+
+Renderer = Callable[[str, Mapping[str, str]], str]
+
+
+def render_label(text: str, values: Mapping[str, str]) -> str:
+    """``text`` with each ``${name}`` replaced by the shown value."""
+    return _LABEL_REF.sub(lambda m: values.get(m.group(1).strip(), ""), text)

@@ -1,0 +1,158 @@
+"""Typed answers: checking a value against its field, and turning it into plain data and back.
+
+Stored types: ``str`` (text, select_one, hidden, acknowledge ``"OK"``), ``int``, ``float``,
+``datetime.date``, ``datetime.datetime``, ``datetime.time``, ``tuple[str, ...]`` for
+select_multiple (in choice-list order), ``None`` for empty.
+"""
+
+from __future__ import annotations
+
+import math
+from datetime import date, datetime, time
+from typing import Any
+
+from fieldscreen.forms.errors import AnswerError
+from fieldscreen.forms.model import Field
+
+__all__ = ["coerce", "decode", "encode", "tag", "to_json", "untag"]
+
+
+def coerce(field: Field, value: Any) -> Any:
+    """``value`` as the stored type of ``field``, or :class:`AnswerError`."""
+    if value is None or (isinstance(value, str) and value.strip() == "" and field.kind != "text"):
+        return None
+    kind = field.kind
+    if kind in {"text", "hidden"}:
+        if isinstance(value, bool):
+            return "true" if value else "false"
+        if isinstance(value, float) and value.is_integer():
+            return str(int(value))
+        if isinstance(value, date | time):
+            return value.isoformat()
+        if isinstance(value, list | tuple):
+            return " ".join(str(v) for v in value)
+        text = str(value)
+        return text if text != "" else None
+    if kind == "integer":
+        if isinstance(value, bool):
+            raise AnswerError(field.name, "a whole number")
+        if isinstance(value, int):
+            return value
+        if isinstance(value, float) and value.is_integer():
+            return int(value)
+        try:
+            return int(str(value).strip())
+        except ValueError:
+            raise AnswerError(field.name, "a whole number") from None
+    if kind == "decimal":
+        if isinstance(value, bool):
+            raise AnswerError(field.name, "a number")
+        try:
+            number = float(value)
+        except (TypeError, ValueError):
+            raise AnswerError(field.name, "a number") from None
+        if math.isnan(number) or math.isinf(number):
+            raise AnswerError(field.name, "a number")
+        return number
+    if kind == "date":
+        if isinstance(value, datetime):
+            return value.date()
+        if isinstance(value, date):
+            return value
+        try:
+            return date.fromisoformat(str(value).strip()[:10])
+        except ValueError:
+            raise AnswerError(field.name, "a date as YYYY-MM-DD") from None
+    if kind == "datetime":
+        if isinstance(value, datetime):
+            return value
+        try:
+            return datetime.fromisoformat(str(value).strip())
+        except ValueError:
+            raise AnswerError(field.name, "a date and time as YYYY-MM-DDTHH:MM") from None
+    if kind == "time":
+        if isinstance(value, time):
+            return value
+        try:
+            return time.fromisoformat(str(value).strip())
+        except ValueError:
+            raise AnswerError(field.name, "a time as HH:MM") from None
+    if kind == "select_one":
+        name = str(value).strip()
+        if field.choices and name not in {c.name for c in field.choices}:
+            raise AnswerError(field.name, "one of the options of the list")
+        return name
+    if kind == "select_multiple":
+        items = value.split() if isinstance(value, str) else [str(v) for v in value]
+        known = [c.name for c in field.choices]
+        if known and any(item not in known for item in items):
+            raise AnswerError(field.name, "options of the list")
+        if not known:
+            return tuple(dict.fromkeys(items)) or None
+        chosen = set(items)
+        return tuple(name for name in known if name in chosen) or None
+    if kind == "acknowledge":
+        if value is True or str(value).strip().upper() in {"OK", "TRUE", "YES"}:
+            return "OK"
+        if value is False or str(value).strip().upper() in {"FALSE", "NO"}:
+            return None
+        raise AnswerError(field.name, "OK or empty")
+    raise AnswerError(field.name, "left alone: it takes no answer")
+
+
+def to_json(value: Any) -> Any:
+    """A stored or computed value as JSON (dates as ISO text, multi-selects as lists)."""
+    if isinstance(value, tuple):
+        return list(value)
+    if isinstance(value, datetime | date | time):
+        return value.isoformat()
+    return value
+
+
+def encode(field: Field, value: Any) -> Any:
+    """A stored answer as plain data; :func:`decode` with the same field gives it back."""
+    return to_json(value)
+
+
+def decode(field: Field, value: Any) -> Any:
+    """The inverse of :func:`encode`."""
+    if value is None:
+        return None
+    if field.kind == "select_multiple":
+        return tuple(value)
+    if field.kind == "date":
+        return date.fromisoformat(value)
+    if field.kind == "datetime":
+        return datetime.fromisoformat(value)
+    if field.kind == "time":
+        return time.fromisoformat(value)
+    if field.kind == "decimal":
+        return float(value)
+    return value
+
+
+def tag(value: Any) -> Any:
+    """A computed value as plain data that keeps its type (dates are tagged)."""
+    if isinstance(value, datetime):
+        return {"datetime": value.isoformat()}
+    if isinstance(value, date):
+        return {"date": value.isoformat()}
+    if isinstance(value, time):
+        return {"time": value.isoformat()}
+    return value
+
+
+def untag(value: Any) -> Any:
+    """The inverse of :func:`tag`."""
+    if isinstance(value, dict) and len(value) == 1:
+        ((kind, text),) = value.items()
+        if kind == "datetime":
+            return datetime.fromisoformat(text)
+        if kind == "date":
+            return date.fromisoformat(text)
+        if kind == "time":
+            return time.fromisoformat(text)
+        raise ValueError("unknown tag")
+    if isinstance(value, str | int | float | bool) or value is None:
+        return value
+    raise ValueError("not a plain value")

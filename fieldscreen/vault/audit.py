@@ -1,0 +1,156 @@
+"""The audit log: append-only, hash-chained and keyed.
+
+Entry ``n`` is stored as ``(seq=n, ciphertext, mac)`` where ``ciphertext`` is the entry (time to
+the minute, user id, action, record id, a small detail of codes and counts, never answers)
+encrypted under the audit key with ``aad("audit", n)``, and::
+
+    mac_n = HMAC(audit-mac key, mac_{n-1} || n || ciphertext)      mac_0 = HMAC(key, vault id)
+
+The head ``(n, mac_n)`` is kept encrypted in the secrets table and updated in the same
+transaction as the entry. :func:`verify` recomputes the chain: an edited entry breaks its MAC, a
+deleted or reordered one breaks the sequence or the chain, a removed tail no longer matches the
+head. Restoring the *whole* database from an older copy is not detectable on the device alone;
+the server's device sequence numbers catch that.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+import struct
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from fieldscreen import crypto
+from fieldscreen.vault.keys import Keys, aad
+from fieldscreen.vault.store import as_blob
+
+__all__ = ["ACTIONS", "AuditEntry", "AuditReport", "append", "entries", "verify"]
+
+ACTIONS = frozenset(
+    {
+        "create-vault",
+        "unlock",
+        "create",
+        "view",
+        "finalise",
+        "export",
+        "sync",
+        "purge",
+        "travel-mode",
+        "wipe",
+        "override",
+        "user-add",
+        "user-remove",
+        "passphrase-change",
+        "org-keys",
+        "integrity-check",
+    }
+)
+_HEAD = "audit_head"
+
+
+@dataclass(frozen=True, slots=True)
+class AuditEntry:
+    seq: int
+    time: str
+    user_id: str
+    action: str
+    record_id: str | None
+    detail: dict[str, Any]
+
+
+@dataclass(frozen=True, slots=True)
+class AuditReport:
+    entries: int
+    intact: bool
+    first_bad_seq: int | None
+
+
+def _genesis(keys: Keys, vault_id: str) -> bytes:
+    return crypto.hmac_sha256(keys.sub("audit-mac"), b"genesis" + vault_id.encode())
+
+
+def _link(keys: Keys, previous: bytes, seq: int, ciphertext: bytes) -> bytes:
+    return crypto.hmac_sha256(keys.sub("audit-mac"), previous + struct.pack(">Q", seq) + ciphertext)
+
+
+def _read_head(conn: sqlite3.Connection, keys: Keys, vault_id: str) -> tuple[int, bytes]:
+    row = conn.execute("SELECT ciphertext FROM secrets WHERE name = ?", (_HEAD,)).fetchone()
+    if row is None:
+        return 0, _genesis(keys, vault_id)
+    head = crypto.decrypt(keys.sub("secrets"), row[0], aad("secrets", _HEAD))
+    return struct.unpack(">Q", head[:8])[0], head[8:]
+
+
+def append(
+    conn: sqlite3.Connection,
+    keys: Keys,
+    vault_id: str,
+    *,
+    user_id: str,
+    action: str,
+    record_id: str | None = None,
+    detail: dict[str, Any] | None = None,
+) -> int:
+    """Append one entry inside the caller's transaction; return its sequence number."""
+    if action not in ACTIONS:
+        raise ValueError(f"unknown audit action {action!r}")
+    seq, previous = _read_head(conn, keys, vault_id)
+    seq += 1
+    body = {
+        "t": datetime.now(UTC).strftime("%Y-%m-%dT%H:%MZ"),
+        "u": user_id,
+        "a": action,
+        "r": record_id,
+        "d": detail or {},
+    }
+    plaintext = json.dumps(body, separators=(",", ":"), sort_keys=True).encode("utf-8")
+    ciphertext = crypto.encrypt(keys.sub("audit-encryption"), plaintext, aad("audit", seq))
+    mac = _link(keys, previous, seq, ciphertext)
+    conn.execute(
+        "INSERT INTO audit (seq, ciphertext, mac) VALUES (?, ?, ?)", (seq, ciphertext, mac)
+    )
+    head = crypto.encrypt(keys.sub("secrets"), struct.pack(">Q", seq) + mac, aad("secrets", _HEAD))
+    conn.execute(
+        "INSERT INTO secrets (name, ciphertext) VALUES (?, ?) "
+        "ON CONFLICT(name) DO UPDATE SET ciphertext = excluded.ciphertext",
+        (_HEAD, head),
+    )
+    return seq
+
+
+def verify(conn: sqlite3.Connection, keys: Keys, vault_id: str) -> AuditReport:
+    """Recompute the chain and compare it with the stored head."""
+    try:
+        head_seq, head_mac = _read_head(conn, keys, vault_id)
+    except crypto.DecryptError:
+        return AuditReport(0, False, 0)
+    previous = _genesis(keys, vault_id)
+    expected = 1
+    count = 0
+    for seq, ciphertext, mac in conn.execute("SELECT seq, ciphertext, mac FROM audit ORDER BY seq"):
+        count += 1
+        if seq != expected or _link(keys, previous, seq, as_blob(ciphertext)) != as_blob(mac):
+            return AuditReport(count, False, expected)
+        try:
+            crypto.decrypt(keys.sub("audit-encryption"), as_blob(ciphertext), aad("audit", seq))
+        except crypto.DecryptError:
+            return AuditReport(count, False, seq)
+        previous = as_blob(mac)
+        expected += 1
+    if head_seq != expected - 1 or head_mac != previous:
+        return AuditReport(count, False, expected)
+    return AuditReport(count, True, None)
+
+
+def entries(conn: sqlite3.Connection, keys: Keys) -> list[AuditEntry]:
+    """Every entry, decrypted (an admin's view; callers check the chain with :func:`verify`)."""
+    result = []
+    for seq, ciphertext in conn.execute("SELECT seq, ciphertext FROM audit ORDER BY seq"):
+        body = json.loads(
+            crypto.decrypt(keys.sub("audit-encryption"), as_blob(ciphertext), aad("audit", seq))
+        )
+        result.append(AuditEntry(seq, body["t"], body["u"], body["a"], body["r"], body["d"]))
+    return result

@@ -1,0 +1,369 @@
+"""Lifecycle of a vault: create, open, unlock, lock, close; and the helpers the parts share.
+
+A vault lives in one folder (the profile's data folder) as two files:
+
+* ``vault.keys`` -- the key file (:mod:`fieldscreen.vault.keyring`): wrapped master keys, roster;
+* ``vault.sqlite3`` -- the database (:mod:`fieldscreen.vault.store`), with its WAL.
+
+The vault exists once the key file exists; creation writes it last. Opening reads only the key
+file; the database is opened after a successful unlock (or for counts that need no key), so a
+wrong passphrase leaves every file byte-identical.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import re
+import sqlite3
+import time
+import uuid
+from collections import OrderedDict
+from collections.abc import Callable, Iterator, Mapping
+from dataclasses import dataclass
+from datetime import UTC, date, datetime
+from pathlib import Path
+from typing import Any, Self
+
+from fieldscreen import crypto
+from fieldscreen.paths import ensure_private_dir
+from fieldscreen.vault import audit
+from fieldscreen.vault.errors import UnlockFailed, VaultError
+from fieldscreen.vault.keyring import ROLES, Keyring, Role, UserEntry
+from fieldscreen.vault.keys import Keys, aad
+from fieldscreen.vault.migrations import migrate
+from fieldscreen.vault.store import PLAINTEXT_STATE_NAMES, Store, as_blob
+
+__all__ = [
+    "DB_NAME",
+    "KEYS_NAME",
+    "MIN_PASSPHRASE_CHARS",
+    "UserInfo",
+    "VaultBase",
+    "canonical_json",
+]
+
+KEYS_NAME = "vault.keys"
+DB_NAME = "vault.sqlite3"
+MIN_PASSPHRASE_CHARS = 10
+_ROLE_RANK = {role: rank for rank, role in enumerate(ROLES)}
+_ID = re.compile(r"^[0-9a-f]{32}$")
+_DEK_CACHE_SIZE = 256
+
+
+def canonical_json(value: Any) -> bytes:
+    """Deterministic JSON bytes (sorted keys, no spaces, UTF-8)."""
+    return json_dumps(value).encode("utf-8")
+
+
+def json_dumps(value: Any) -> str:
+    import json
+
+    return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+
+
+@dataclass(frozen=True, slots=True)
+class UserInfo:
+    """The unlocked user (no secret in it)."""
+
+    user_id: str
+    login: str
+    role: Role
+
+
+class VaultBase:
+    """Shared state and helpers; :class:`fieldscreen.vault.Vault` adds the operations."""
+
+    def __init__(
+        self,
+        folder: Path,
+        *,
+        follow_up_days: int = 7,
+        clock: Callable[[], datetime] | None = None,
+        sleep: Callable[[float], None] = time.sleep,
+        signing_bytes: Callable[[Mapping[str, Any]], bytes] = canonical_json,
+        new_key_kdf: crypto.KdfParams | None = None,
+    ) -> None:
+        self.folder = Path(folder)
+        self.keys_path = self.folder / KEYS_NAME
+        self.db_path = self.folder / DB_NAME
+        self.follow_up_days = follow_up_days
+        self._clock = clock or (lambda: datetime.now(UTC))
+        self._sleep = sleep
+        self._signing_bytes = signing_bytes
+        #: Argon2id cost for keys wrapped from now on (None: the production default).
+        self.kdf_for_new_keys = new_key_kdf
+        self._keyring: Keyring | None = None
+        self._store: Store | None = None
+        self._keys: Keys | None = None
+        self._user: UserInfo | None = None
+        self._failures = 0
+        self._dek_cache: OrderedDict[str, tuple[bytes, bytearray]] = OrderedDict()
+
+    # ------------------------------------------------------------------ lifecycle
+    @staticmethod
+    def exists(folder: Path) -> bool:
+        return (Path(folder) / KEYS_NAME).exists()
+
+    @classmethod
+    def open(cls, folder: Path, **options: Any) -> Self:
+        """The vault in ``folder``, locked. Reads the key file only."""
+        vault = cls(folder, **options)
+        vault._keyring = Keyring.load(vault.keys_path)
+        return vault
+
+    @classmethod
+    def create(
+        cls,
+        folder: Path,
+        *,
+        admin_login: str,
+        passphrase: bytes,
+        kdf: crypto.KdfParams | None = None,
+        **options: Any,
+    ) -> Self:
+        """Create a vault whose first user is an admin; return it unlocked as that admin."""
+        vault = cls(folder, **options)
+        if vault.keys_path.exists():
+            raise VaultError("vault-exists")
+        _check_login(admin_login)
+        _check_passphrase(passphrase)
+        if not crypto.argon2id_available():
+            raise crypto.CryptoError("crypto-kdf-unavailable")
+        params = kdf or crypto.KdfParams.default()
+        if vault.kdf_for_new_keys is None and kdf is not None:
+            vault.kdf_for_new_keys = kdf
+        kek = crypto.derive_key(passphrase, params)  # refuses weak parameters before any write
+        ensure_private_dir(vault.folder)
+        for suffix in ("", "-wal", "-shm"):  # left by a creation that crashed before the key file
+            with contextlib.suppress(FileNotFoundError):
+                Path(str(vault.db_path) + suffix).unlink()
+        master = crypto.random_bytes(crypto.KEY_BYTES)
+        keys = Keys(master)
+        vault_id, device_id, user_id = (uuid.uuid4().hex for _ in range(3))
+        signing_private, signing_public = crypto.generate_signing_keypair()
+        store = Store(vault.db_path)
+        migrate(store)
+        today = vault.today()
+        with store.transaction() as conn:
+            for name, value in (
+                ("vault_id", vault_id),
+                ("device_id", device_id),
+                ("device_seq", "0"),
+                ("created_day", today),
+                ("device_state", "active"),
+            ):
+                _put_state(conn, name, value)
+            _put_secret(conn, keys, "device_signing_key", signing_private)
+            _put_state(conn, "device_public_key", signing_public.hex())
+            audit.append(conn, keys, vault_id, user_id=user_id, action="create-vault")
+        entry = UserEntry(
+            user_id=user_id,
+            login=admin_login,
+            role="admin",
+            created_day=today,
+            kdf=params.to_dict(),
+            wrapped_master=crypto.wrap_key(kek, master),
+        )
+        keyring = Keyring(vault.keys_path, vault_id, [entry])
+        keyring.seal_roster(keys.sub("roster"))
+        keyring.save()
+        vault._keyring, vault._store, vault._keys = keyring, store, keys
+        vault._user = UserInfo(user_id, admin_login, "admin")
+        return vault
+
+    def unlock(self, login: str, passphrase: bytes) -> UserInfo:
+        """Unwrap the master key with ``login``'s passphrase.
+
+        Raises:
+            UnlockFailed: one message for an unknown login, a wrong passphrase or a damaged
+                wrapped key; after the second failure in a row each one waits longer
+                (1, 2, 4 ... up to 30 seconds) before it is reported.
+        """
+        keyring = self._require_keyring()
+        entry = keyring.find(login)
+        reference = entry or keyring.users[0]  # same Argon2id cost for an unknown login
+        params = crypto.KdfParams.from_dict(reference.kdf)
+        try:
+            kek = crypto.derive_key(passphrase, params)
+            master = crypto.unwrap_key(kek, reference.wrapped_master)
+            if entry is None:
+                raise crypto.DecryptError
+        except crypto.DecryptError:
+            self._failures += 1
+            if self._failures >= 3:
+                self._sleep(min(2.0 ** (self._failures - 3), 30.0))
+            raise UnlockFailed from None
+        keys = Keys(master)
+        if not keyring.roster_intact(keys.sub("roster")):
+            keys.wipe()
+            raise VaultError("vault-damaged", detail="the key file")
+        store = self._open_store()
+        if _get_state(store, "vault_id") != keyring.vault_id:
+            keys.wipe()
+            raise VaultError("vault-damaged", detail="the key file does not match the database")
+        self.lock()
+        self._failures = 0
+        self._keys = keys
+        self._user = UserInfo(entry.user_id, entry.login, entry.role)
+        try:
+            with self._tx() as conn:
+                self._audit(conn, "unlock")
+        except BaseException:
+            self.lock()
+            raise
+        return self._user
+
+    def lock(self) -> None:
+        """Drop the keys and every cached record key (see :mod:`fieldscreen.vault.keys`)."""
+        if self._keys is not None:
+            self._keys.wipe()
+        for _, dek in self._dek_cache.values():
+            dek[:] = b"\0" * len(dek)
+        self._dek_cache.clear()
+        self._keys = None
+        self._user = None
+
+    def close(self) -> None:
+        self.lock()
+        if self._store is not None:
+            self._store.close()
+            self._store = None
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    @property
+    def is_unlocked(self) -> bool:
+        return self._keys is not None
+
+    @property
+    def current_user(self) -> UserInfo | None:
+        return self._user
+
+    @property
+    def vault_id(self) -> str:
+        return self._require_keyring().vault_id
+
+    @property
+    def device_id(self) -> str:
+        value = _get_state(self._open_store(), "device_id")
+        if value is None:
+            raise VaultError("vault-damaged", detail="the device id is missing")
+        return value
+
+    @property
+    def device_public_key(self) -> bytes:
+        value = _get_state(self._open_store(), "device_public_key")
+        if value is None:
+            raise VaultError("vault-damaged", detail="the device key is missing")
+        return bytes.fromhex(value)
+
+    # ------------------------------------------------------------------ helpers
+    def today(self) -> str:
+        return self._clock().date().isoformat()
+
+    def _today_date(self) -> date:
+        return self._clock().date()
+
+    def _require_keyring(self) -> Keyring:
+        if self._keyring is None:
+            self._keyring = Keyring.load(self.keys_path)
+        return self._keyring
+
+    def _open_store(self) -> Store:
+        if self._store is None:
+            if not self.keys_path.exists():
+                raise VaultError("vault-missing")
+            store = Store(self.db_path)
+            try:
+                migrate(store)
+            except BaseException:
+                store.close()
+                raise
+            self._store = store
+        return self._store
+
+    def _require(self, role: Role = "specialist") -> tuple[Keys, UserInfo]:
+        if self._keys is None or self._user is None:
+            raise VaultError("vault-locked")
+        if _ROLE_RANK[self._user.role] < _ROLE_RANK[role]:
+            raise VaultError("vault-not-allowed", role=self._user.role)
+        return self._keys, self._user
+
+    @contextlib.contextmanager
+    def _tx(self) -> Iterator[sqlite3.Connection]:
+        with self._open_store().transaction() as conn:
+            yield conn
+
+    def _audit(
+        self,
+        conn: sqlite3.Connection,
+        action: str,
+        record_id: str | None = None,
+        detail: dict[str, Any] | None = None,
+    ) -> None:
+        keys, user = self._require()
+        audit.append(
+            conn,
+            keys,
+            self.vault_id,
+            user_id=user.user_id,
+            action=action,
+            record_id=record_id,
+            detail=detail,
+        )
+
+    def _secret(self, conn: sqlite3.Connection, name: str) -> bytes | None:
+        keys, _ = self._require()
+        row = conn.execute("SELECT ciphertext FROM secrets WHERE name = ?", (name,)).fetchone()
+        if row is None:
+            return None
+        return crypto.decrypt(keys.sub("secrets"), as_blob(row[0]), aad("secrets", name))
+
+    def _put_secret(self, conn: sqlite3.Connection, name: str, value: bytes) -> None:
+        keys, _ = self._require()
+        _put_secret(conn, keys, name, value)
+
+
+# ---------------------------------------------------------------------- module helpers
+def check_record_id(record_id: str) -> str:
+    if not isinstance(record_id, str) or not _ID.match(record_id):
+        raise VaultError("vault-record-unknown")
+    return record_id
+
+
+def _check_login(login: str) -> None:
+    if not re.fullmatch(r"[\w.@-]{1,64}", login):
+        raise VaultError("vault-login-invalid")
+
+
+def _check_passphrase(passphrase: bytes) -> None:
+    if len(passphrase.decode("utf-8", "replace")) < MIN_PASSPHRASE_CHARS:
+        raise VaultError("vault-passphrase-short", minimum=MIN_PASSPHRASE_CHARS)
+
+
+def _put_state(conn: sqlite3.Connection, name: str, value: str) -> None:
+    if name not in PLAINTEXT_STATE_NAMES:
+        raise ValueError(f"{name!r} is not an allowed plaintext state name")
+    conn.execute(
+        "INSERT INTO state (name, value) VALUES (?, ?) "
+        "ON CONFLICT(name) DO UPDATE SET value = excluded.value",
+        (name, value),
+    )
+
+
+def _get_state(store: Store, name: str) -> str | None:
+    rows = store.read("SELECT value FROM state WHERE name = ?", (name,))
+    return str(rows[0]["value"]) if rows else None
+
+
+def _put_secret(conn: sqlite3.Connection, keys: Keys, name: str, value: bytes) -> None:
+    blob = crypto.encrypt(keys.sub("secrets"), value, aad("secrets", name))
+    conn.execute(
+        "INSERT INTO secrets (name, ciphertext) VALUES (?, ?) "
+        "ON CONFLICT(name) DO UPDATE SET ciphertext = excluded.ciphertext",
+        (name, blob),
+    )

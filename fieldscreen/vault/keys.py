@@ -1,0 +1,52 @@
+"""The keys held while the vault is unlocked, and the associated-data format.
+
+From the 256-bit master key, HKDF-SHA256 derives one key per purpose: wrapping record keys,
+the secrets table, the audit log (encryption and MAC), the state digest and the roster MAC.
+Every record and case card has its own random data key, wrapped (AES-256-GCM) by the
+record-key wrapping key, so purging a record destroys its key along with its ciphertext.
+
+What Python cannot guarantee: keys are kept in ``bytearray`` objects that :meth:`Keys.wipe`
+overwrites with zeros, but every call into the crypto library passes an immutable ``bytes``
+copy, and decrypted answers live in ``str`` and ``dict`` objects; those copies stay in the heap
+until the garbage collector reuses their memory, and may reach swap. Locking drops every
+reference we hold; it cannot scrub the copies. ``docs/vault.md`` says so too.
+"""
+
+from __future__ import annotations
+
+from fieldscreen import crypto
+
+__all__ = ["Keys", "aad"]
+
+_LABELS = ("record-keys", "secrets", "audit-encryption", "audit-mac", "state-digest", "roster")
+
+
+def aad(*parts: str | int) -> bytes:
+    """Associated data naming where a ciphertext belongs: table, id, purpose, version ..."""
+    text = "\x1f".join(str(p) for p in parts)
+    if "\x00" in text:
+        raise ValueError("associated data part contains NUL")
+    return b"fieldscreen/vault/v1\x00" + text.encode("utf-8")
+
+
+class Keys:
+    """The master key and its per-purpose subkeys, for as long as the vault is unlocked."""
+
+    def __init__(self, master: bytes) -> None:
+        self._master = bytearray(master)
+        self._sub = {
+            label: bytearray(crypto.derive_subkey(master, f"fieldscreen/vault/v1/{label}"))
+            for label in _LABELS
+        }
+
+    @property
+    def master(self) -> bytes:
+        return bytes(self._master)
+
+    def sub(self, label: str) -> bytes:
+        return bytes(self._sub[label])
+
+    def wipe(self) -> None:
+        for buffer in (self._master, *self._sub.values()):
+            buffer[:] = b"\0" * len(buffer)
+        self._sub.clear()

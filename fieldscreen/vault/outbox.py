@@ -1,0 +1,152 @@
+"""The outbox: sealed, signed envelopes waiting for the server, as the sync client sees them.
+
+The sync client reaches this through a ``typing.Protocol`` of its own that the app wires to a
+:class:`~fieldscreen.vault.Vault`; these plain methods are that surface. None of them needs
+the vault unlocked (the envelopes are sealed to the organisation and signed already), so
+background sync goes on while the laptop is locked.
+
+States: ``pending`` -> ``sending`` -> ``delivered`` (sealed copy deleted on the server's receipt)
+or ``failed`` (retried) or ``quarantined`` (kept for review, never retried). ``reason`` is a
+short code such as ``conflict`` or ``revoked``, never free text.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+from fieldscreen.vault.base import VaultBase, _put_state, check_record_id
+from fieldscreen.vault.errors import VaultError
+
+__all__ = ["OUTBOX_STATES", "OutboxItem", "OutboxMixin"]
+
+OUTBOX_STATES = ("pending", "sending", "delivered", "failed", "quarantined")
+_REASON = re.compile(r"^[a-z0-9][a-z0-9-]{0,63}$")
+_MAX_PAGE = 1000
+
+
+@dataclass(frozen=True, slots=True)
+class OutboxItem:
+    """One queued envelope: the signed header fields, the sealed payload and the signature."""
+
+    record_id: str
+    kind: str
+    device_seq: int
+    form_id: str
+    form_version: str
+    device_id: str
+    created_day: str
+    payload_sha256: str
+    sealed: bytes | None
+    signature: bytes | None
+    state: str
+    attempts: int
+    reason: str | None
+
+    def header(self) -> dict[str, object]:
+        """The fields the device signed (see ``canonical_json`` / the wired ``signing_bytes``)."""
+        return {
+            "record_id": self.record_id,
+            "kind": self.kind,
+            "form_id": self.form_id,
+            "form_version": self.form_version,
+            "device_id": self.device_id,
+            "device_seq": self.device_seq,
+            "created_day": self.created_day,
+            "payload_sha256": self.payload_sha256,
+        }
+
+
+_COLUMNS = (
+    "record_id, kind, device_seq, form_id, form_version, device_id, created_day, "
+    "payload_sha256, sealed, signature, state, attempts, reason"
+)
+
+
+class OutboxMixin(VaultBase):
+    """Outbox operations for the sync client."""
+
+    def outbox_page(
+        self,
+        *,
+        limit: int = 100,
+        after_seq: int = 0,
+        states: Iterable[str] = ("pending", "failed"),
+    ) -> list[OutboxItem]:
+        """Up to ``limit`` envelopes in ``states`` with ``device_seq > after_seq``, in order."""
+        wanted = tuple(states)
+        if not wanted or any(s not in OUTBOX_STATES for s in wanted):
+            raise VaultError("vault-outbox-state")
+        limit = max(1, min(int(limit), _MAX_PAGE))
+        marks = ",".join("?" * len(wanted))
+        rows = self._open_store().read(
+            f"SELECT {_COLUMNS} FROM outbox WHERE state IN ({marks}) AND device_seq > ? "  # noqa: S608 -- placeholders only
+            "ORDER BY device_seq LIMIT ?",
+            (*wanted, int(after_seq), limit),
+        )
+        return [
+            OutboxItem(
+                r["record_id"],
+                r["kind"],
+                r["device_seq"],
+                r["form_id"],
+                r["form_version"],
+                r["device_id"],
+                r["created_day"],
+                r["payload_sha256"],
+                None if r["sealed"] is None else bytes(r["sealed"]),
+                None if r["signature"] is None else bytes(r["signature"]),
+                r["state"],
+                r["attempts"],
+                r["reason"],
+            )
+            for r in rows
+        ]
+
+    def outbox_mark(self, record_id: str, state: str, *, reason: str | None = None) -> None:
+        """Move one envelope to ``state``; ``delivered`` deletes the sealed copy and signature."""
+        check_record_id(record_id)
+        if state not in OUTBOX_STATES:
+            raise VaultError("vault-outbox-state")
+        if reason is not None and not _REASON.match(reason):
+            raise VaultError("vault-outbox-state")
+        store = self._open_store()
+        with store.transaction() as conn:
+            row = conn.execute(
+                "SELECT state FROM outbox WHERE record_id = ?", (record_id,)
+            ).fetchone()
+            if row is None:
+                raise VaultError("vault-record-unknown")
+            if row[0] == "delivered" and state != "delivered":
+                raise VaultError("vault-record-state", state="delivered")
+            attempts = "attempts + 1" if state == "sending" else "attempts"
+            sealed = ", sealed = NULL, signature = NULL" if state == "delivered" else ""
+            conn.execute(
+                f"UPDATE outbox SET state = ?, reason = ?, updated_day = ?, "  # noqa: S608 -- fixed fragments
+                f"attempts = {attempts}{sealed} WHERE record_id = ?",
+                (state, reason, self.today(), record_id),
+            )
+
+    def outbox_counts(self) -> dict[str, int]:
+        """Envelopes per state, plus ``sealed`` (sealed copies still held on the device)."""
+        store = self._open_store()
+        counts = dict.fromkeys(OUTBOX_STATES, 0)
+        for row in store.read("SELECT state, count(*) AS n FROM outbox GROUP BY state"):
+            counts[row["state"]] = row["n"]
+        counts["sealed"] = store.read("SELECT count(*) AS n FROM outbox WHERE sealed IS NOT NULL")[
+            0
+        ]["n"]
+        return counts
+
+    def last_device_seq(self) -> int:
+        """The highest device sequence number used so far (0 before the first envelope)."""
+        rows = self._open_store().read("SELECT value FROM state WHERE name = 'device_seq'")
+        return int(rows[0]["value"]) if rows else 0
+
+    def record_sync(self, *, delivered: int, failed: int = 0) -> None:
+        """Note a finished sync: last-sync day, and an audit entry when unlocked."""
+        with self._open_store().transaction() as conn:
+            _put_state(conn, "last_sync_day", self.today())
+            if self.is_unlocked:
+                self._audit(conn, "sync", detail={"delivered": delivered, "failed": failed})

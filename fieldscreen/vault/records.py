@@ -1,0 +1,555 @@
+"""Screenings: drafts saved on every answer, finalising (seal, sign, case card, outbox), purge,
+travel mode and the integrity check.
+
+Each record has its own random data key, wrapped by the master key's record-key subkey with
+``aad("records", id, "dek")``. Its readable content is encrypted under that key with
+``aad("records", id, status, version, form id, form version)``, padded to a multiple of 256
+bytes so that the stored length says little about the answers. A draft save is one
+``BEGIN IMMEDIATE`` ... ``COMMIT`` with ``synchronous=FULL``: when :meth:`save_draft` returns the
+answer is on disk.
+
+Finalising seals the full record to the organisation's public key (HPKE, with the record id,
+form id and version and device id bound in as ``info``), signs the envelope header with the
+device key, writes the case card under a key of its own, queues the envelope in the outbox and
+keeps the readable copy until the follow-up window closes -- all in one transaction.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import sqlite3
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import timedelta
+from typing import Any
+
+from fieldscreen import crypto
+from fieldscreen.vault import audit, digest
+from fieldscreen.vault.base import VaultBase, _put_state, canonical_json, check_record_id
+from fieldscreen.vault.errors import VaultError
+from fieldscreen.vault.keys import Keys, aad
+from fieldscreen.vault.store import as_blob
+
+__all__ = ["RECORD_FORMAT", "IntegrityReport", "RecordSummary", "RecordsMixin"]
+
+RECORD_FORMAT = 1
+_PAD = 256
+_DEK_CACHE_SIZE = 256
+
+
+@dataclass(frozen=True, slots=True)
+class RecordSummary:
+    """What the case list may show without decrypting: ids, form, status, coarse days."""
+
+    record_id: str
+    form_id: str
+    form_version: str
+    status: str
+    created_day: str | None
+    updated_day: str | None
+    purge_after_day: str | None
+    version: int
+
+
+@dataclass
+class IntegrityReport:
+    """Result of :meth:`RecordsMixin.integrity_check`: exactly what failed, by location."""
+
+    checked: int = 0
+    failed: list[str] = field(default_factory=list)
+    audit_entries: int = 0
+    audit_intact: bool = True
+    state_digest_intact: bool = True
+
+    @property
+    def ok(self) -> bool:
+        return not self.failed and self.audit_intact and self.state_digest_intact
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "ok": self.ok,
+            "checked": self.checked,
+            "failed": self.failed,
+            "audit_entries": self.audit_entries,
+            "audit_intact": self.audit_intact,
+            "state_digest_intact": self.state_digest_intact,
+        }
+
+
+def _encode(value: Mapping[str, Any]) -> bytes:
+    data = canonical_json(dict(value))
+    return data + b" " * (-len(data) % _PAD)
+
+
+def _decode(data: bytes) -> dict[str, Any]:
+    value = json.loads(data)
+    if not isinstance(value, dict):
+        raise crypto.DecryptError
+    return value
+
+
+def _check_form(form_id: str, form_version: str) -> None:
+    for text in (form_id, form_version):
+        if not text or len(text) > 100 or any(c in text for c in "\x00\x1f"):
+            raise VaultError("vault-form-id-invalid")
+
+
+class RecordsMixin(VaultBase):
+    """Drafts, finalised records, case cards, purge, travel mode, integrity check."""
+
+    # ------------------------------------------------------------------ keys
+    def _record_aad(self, row: Mapping[str, Any], status: str, version: int) -> bytes:
+        return aad("records", row["id"], status, version, row["form_id"], row["form_version"])
+
+    def _dek(self, keys: Keys, table: str, row_id: str, wrapped: bytes) -> bytes:
+        cache_key = f"{table}/{row_id}"
+        cached = self._dek_cache.get(cache_key)
+        if cached is not None and cached[0] == wrapped:
+            self._dek_cache.move_to_end(cache_key)
+            return bytes(cached[1])
+        dek = crypto.decrypt(keys.sub("record-keys"), wrapped, aad(table, row_id, "dek"))
+        self._dek_cache[cache_key] = (wrapped, bytearray(dek))
+        while len(self._dek_cache) > _DEK_CACHE_SIZE:
+            _, (_, old) = self._dek_cache.popitem(last=False)
+            old[:] = b"\0" * len(old)
+        return dek
+
+    def _new_dek(self, keys: Keys, table: str, row_id: str) -> tuple[bytes, bytes]:
+        dek = crypto.random_bytes(crypto.KEY_BYTES)
+        wrapped = crypto.encrypt(keys.sub("record-keys"), dek, aad(table, row_id, "dek"))
+        return dek, wrapped
+
+    def _row(self, conn: sqlite3.Connection, record_id: str) -> dict[str, Any]:
+        cursor = conn.execute("SELECT * FROM records WHERE id = ?", (check_record_id(record_id),))
+        row = cursor.fetchone()
+        if row is None:
+            raise VaultError("vault-record-unknown")
+        return dict(zip([c[0] for c in cursor.description], row, strict=True))
+
+    def _readable(self, keys: Keys, row: Mapping[str, Any]) -> dict[str, Any]:
+        if row["ciphertext"] is None or row["wrapped_key"] is None:
+            raise VaultError("vault-record-state", state=row["status"])
+        dek = self._dek(keys, "records", row["id"], as_blob(row["wrapped_key"]))
+        return _decode(
+            crypto.decrypt(
+                dek,
+                as_blob(row["ciphertext"]),
+                self._record_aad(row, row["status"], row["version"]),
+            )
+        )
+
+    # ------------------------------------------------------------------ drafts
+    def new_draft(
+        self, form_id: str, form_version: str, state: Mapping[str, Any] | None = None
+    ) -> str:
+        """Start a screening on the pinned form version; return its opaque id."""
+        import uuid
+
+        keys, _ = self._require()
+        _check_form(form_id, form_version)
+        record_id = uuid.uuid4().hex
+        row = {"id": record_id, "form_id": form_id, "form_version": form_version}
+        dek, wrapped = self._new_dek(keys, "records", record_id)
+        blob = crypto.encrypt(dek, _encode(state or {}), self._record_aad(row, "draft", 1))
+        today = self.today()
+        with self._tx() as conn:
+            conn.execute(
+                "INSERT INTO records (id, form_id, form_version, status, created_day, "
+                "updated_day, version, key_id, wrapped_key, ciphertext, format) "
+                "VALUES (?, ?, ?, 'draft', ?, ?, 1, 'master', ?, ?, ?)",
+                (record_id, form_id, form_version, today, today, wrapped, blob, RECORD_FORMAT),
+            )
+            digest.update(
+                conn, keys, remove=[], add=[digest.item("records", record_id, 1, "draft", blob)]
+            )
+            self._audit(conn, "create", record_id, {"form": form_id, "version": form_version})
+        return record_id
+
+    def save_draft(self, record_id: str, state: Mapping[str, Any]) -> int:
+        """Save a draft's whole state; durable on return. Returns the new version number."""
+        keys, _ = self._require()
+        with self._tx() as conn:
+            row = self._row(conn, record_id)
+            if row["status"] != "draft":
+                raise VaultError("vault-record-state", state=row["status"])
+            version = int(row["version"]) + 1
+            dek = self._dek(keys, "records", record_id, as_blob(row["wrapped_key"]))
+            blob = crypto.encrypt(dek, _encode(state), self._record_aad(row, "draft", version))
+            conn.execute(
+                "UPDATE records SET ciphertext = ?, version = ?, updated_day = ? WHERE id = ?",
+                (blob, version, self.today(), record_id),
+            )
+            digest.update(
+                conn,
+                keys,
+                remove=[
+                    digest.item("records", record_id, row["version"], "draft", row["ciphertext"])
+                ],
+                add=[digest.item("records", record_id, version, "draft", blob)],
+            )
+        return version
+
+    def load_record(self, record_id: str) -> dict[str, Any]:
+        """The readable content of a draft or a finalised record still in its window."""
+        keys, _ = self._require()
+        with self._tx() as conn:
+            row = self._row(conn, record_id)
+            value = self._readable(keys, row)
+            self._audit(conn, "view", record_id)
+        return value
+
+    def list_records(self, status: str | None = None) -> list[RecordSummary]:
+        """Every record's plaintext columns, newest first (no decryption)."""
+        sql = (
+            "SELECT id, form_id, form_version, status, created_day, updated_day, "
+            "purge_after_day, version FROM records"
+        )
+        params: tuple[object, ...] = ()
+        if status is not None:
+            sql += " WHERE status = ?"
+            params = (status,)
+        rows = self._open_store().read(sql + " ORDER BY updated_day DESC, id", params)
+        return [
+            RecordSummary(
+                r["id"],
+                r["form_id"],
+                r["form_version"],
+                r["status"],
+                r["created_day"],
+                r["updated_day"],
+                r["purge_after_day"],
+                r["version"],
+            )
+            for r in rows
+        ]
+
+    # ------------------------------------------------------------------ finalise
+    def org_sealing_key(self) -> bytes | None:
+        with self._tx() as conn:
+            raw = self._secret(conn, "org_keys")
+        return None if raw is None else bytes.fromhex(json.loads(raw)["sealing"])
+
+    def set_org_keys(self, sealing_public: bytes, signing_public: bytes) -> None:
+        """Store the organisation's public keys (from a verified provisioning file; admins)."""
+        self._require("admin")
+        value = json.dumps({"sealing": sealing_public.hex(), "signing": signing_public.hex()})
+        with self._tx() as conn:
+            self._put_secret(conn, "org_keys", value.encode())
+            self._audit(conn, "org-keys", detail={"sealing": crypto.key_id(sealing_public)})
+
+    def org_signing_key(self) -> bytes | None:
+        with self._tx() as conn:
+            raw = self._secret(conn, "org_keys")
+        return None if raw is None else bytes.fromhex(json.loads(raw)["signing"])
+
+    def _seal_into_outbox(
+        self,
+        conn: sqlite3.Connection,
+        keys: Keys,
+        row: Mapping[str, Any],
+        *,
+        kind: str,
+        content: Mapping[str, Any],
+    ) -> dict[str, Any]:
+        raw_org = self._secret(conn, "org_keys")
+        if raw_org is None:
+            raise VaultError("vault-no-org-key")
+        org_public = bytes.fromhex(json.loads(raw_org)["sealing"])
+        device_key = self._secret(conn, "device_signing_key")
+        if device_key is None:
+            raise VaultError("vault-damaged", detail="the device key is missing")
+        device_id = str(
+            conn.execute("SELECT value FROM state WHERE name='device_id'").fetchone()[0]
+        )
+        seq_row = conn.execute("SELECT value FROM state WHERE name='device_seq'").fetchone()
+        device_seq = int(seq_row[0]) + 1
+        record_id, form_id, form_version = row["id"], row["form_id"], row["form_version"]
+        payload = canonical_json(
+            {
+                "format": RECORD_FORMAT,
+                "kind": kind,
+                "record_id": record_id,
+                "form_id": form_id,
+                "form_version": form_version,
+                "device_id": device_id,
+                "day": self.today(),
+                "content": dict(content),
+            }
+        )
+        info = crypto.record_sealing_info(record_id, form_id, form_version, device_id)
+        sealed = crypto.seal(org_public, payload, info=info, aad=b"")
+        header = {
+            "record_id": record_id,
+            "kind": kind,
+            "form_id": form_id,
+            "form_version": form_version,
+            "device_id": device_id,
+            "device_seq": device_seq,
+            "created_day": self.today(),
+            "payload_sha256": hashlib.sha256(sealed).hexdigest(),
+        }
+        signature = crypto.sign(device_key, self._signing_bytes(header))
+        conn.execute(
+            "INSERT INTO outbox (record_id, kind, device_seq, form_id, form_version, device_id, "
+            "created_day, state, attempts, reason, updated_day, payload_sha256, sealed, "
+            "signature, format) VALUES (?, ?, ?, ?, ?, ?, ?, 'pending', 0, NULL, ?, ?, ?, ?, ?)",
+            (
+                record_id,
+                kind,
+                device_seq,
+                form_id,
+                form_version,
+                device_id,
+                header["created_day"],
+                header["created_day"],
+                header["payload_sha256"],
+                sealed,
+                signature,
+                RECORD_FORMAT,
+            ),
+        )
+        _put_state(conn, "device_seq", str(device_seq))
+        return header
+
+    def finalise(
+        self, record_id: str, *, record: Mapping[str, Any], case_card: Mapping[str, Any]
+    ) -> dict[str, Any]:
+        """Seal, sign and queue the full ``record``; keep ``case_card`` for follow-up.
+
+        Returns the envelope header that was signed (record id, kind, form id and version,
+        device id and sequence number, day, SHA-256 of the sealed payload).
+        """
+        keys, _ = self._require()
+        with self._tx() as conn:
+            row = self._row(conn, record_id)
+            if row["status"] != "draft":
+                raise VaultError("vault-record-state", state=row["status"])
+            header = self._seal_into_outbox(conn, keys, row, kind="screening", content=record)
+            version = int(row["version"]) + 1
+            dek = self._dek(keys, "records", record_id, as_blob(row["wrapped_key"]))
+            blob = crypto.encrypt(dek, _encode(record), self._record_aad(row, "finalised", version))
+            purge_after = (self._today_date() + timedelta(days=self.follow_up_days)).isoformat()
+            conn.execute(
+                "UPDATE records SET status = 'finalised', ciphertext = ?, version = ?, "
+                "updated_day = ?, purge_after_day = ? WHERE id = ?",
+                (blob, version, self.today(), purge_after, record_id),
+            )
+            card_dek, card_wrapped = self._new_dek(keys, "case_cards", record_id)
+            card_blob = crypto.encrypt(
+                card_dek, _encode(case_card), aad("case_cards", record_id, "card", 1)
+            )
+            conn.execute(
+                "INSERT INTO case_cards (record_id, version, key_id, wrapped_key, ciphertext, "
+                "format) VALUES (?, 1, 'master', ?, ?, ?)",
+                (record_id, card_wrapped, card_blob, RECORD_FORMAT),
+            )
+            digest.update(
+                conn,
+                keys,
+                remove=[
+                    digest.item("records", record_id, row["version"], "draft", row["ciphertext"])
+                ],
+                add=[
+                    digest.item("records", record_id, version, "finalised", blob),
+                    digest.item("case_cards", record_id, 1, "card", card_blob),
+                ],
+            )
+            self._audit(conn, "finalise", record_id, {"seq": header["device_seq"]})
+        if self.follow_up_days == 0:
+            self.purge_due()
+        return header
+
+    def case_card(self, record_id: str) -> dict[str, Any]:
+        """The follow-up fields of a finalised record."""
+        keys, _ = self._require()
+        with self._tx() as conn:
+            row = conn.execute(
+                "SELECT version, wrapped_key, ciphertext FROM case_cards WHERE record_id = ?",
+                (check_record_id(record_id),),
+            ).fetchone()
+            if row is None:
+                raise VaultError("vault-record-unknown")
+            dek = self._dek(keys, "case_cards", record_id, as_blob(row[1]))
+            value = _decode(
+                crypto.decrypt(dek, as_blob(row[2]), aad("case_cards", record_id, "card", row[0]))
+            )
+            self._audit(conn, "view", record_id, {"what": "case-card"})
+        return value
+
+    # ------------------------------------------------------------------ purge
+    def _purge_rows(self, conn: sqlite3.Connection, keys: Keys, rows: list[dict[str, Any]]) -> int:
+        for row in rows:
+            version = int(row["version"]) + 1
+            conn.execute(
+                "UPDATE records SET status = 'purged', ciphertext = NULL, wrapped_key = NULL, "
+                "version = ?, purge_after_day = NULL WHERE id = ?",
+                (version, row["id"]),
+            )
+            digest.update(
+                conn,
+                keys,
+                remove=[
+                    digest.item(
+                        "records", row["id"], row["version"], row["status"], row["ciphertext"]
+                    )
+                ],
+                add=[digest.item("records", row["id"], version, "purged", None)],
+            )
+            cached = self._dek_cache.pop(f"records/{row['id']}", None)
+            if cached is not None:
+                cached[1][:] = b"\0" * len(cached[1])
+        return len(rows)
+
+    def _select(
+        self, conn: sqlite3.Connection, sql: str, params: tuple[object, ...]
+    ) -> list[dict[str, Any]]:
+        cursor = conn.execute(sql, params)
+        names = [c[0] for c in cursor.description]
+        return [dict(zip(names, r, strict=True)) for r in cursor.fetchall()]
+
+    def purge_due(self) -> int:
+        """Purge the readable copy of every finalised record whose follow-up window closed."""
+        keys, _ = self._require()
+        with self._tx() as conn:
+            rows = self._select(
+                conn,
+                "SELECT * FROM records WHERE status = 'finalised' AND purge_after_day <= ?",
+                (self.today(),),
+            )
+            count = self._purge_rows(conn, keys, rows)
+            if count:
+                self._audit(conn, "purge", detail={"records": count})
+        if count:
+            self._open_store().checkpoint_truncate()
+        return count
+
+    def travel_mode(self) -> dict[str, int]:
+        """Seal every draft into the outbox and purge every readable copy and case card, at once.
+
+        Drafts are sealed to the organisation (kind ``draft``) and can no longer be read or
+        continued on this laptop. One transaction: all of it happens, or none.
+        """
+        keys, _ = self._require()
+        with self._tx() as conn:
+            drafts = self._select(conn, "SELECT * FROM records WHERE status = 'draft'", ())
+            for row in drafts:
+                self._seal_into_outbox(
+                    conn, keys, row, kind="draft", content=self._readable(keys, row)
+                )
+            finalised = self._select(conn, "SELECT * FROM records WHERE status = 'finalised'", ())
+            self._purge_rows(conn, keys, drafts + finalised)
+            cards = conn.execute("SELECT record_id, version, ciphertext FROM case_cards").fetchall()
+            conn.execute("DELETE FROM case_cards")
+            digest.update(
+                conn,
+                keys,
+                remove=[digest.item("case_cards", c[0], c[1], "card", c[2]) for c in cards],
+                add=[],
+            )
+            summary = {
+                "drafts_sealed": len(drafts),
+                "finalised_purged": len(finalised),
+                "case_cards_purged": len(cards),
+            }
+            self._audit(conn, "travel-mode", detail=summary)
+        self._open_store().checkpoint_truncate()
+        return summary
+
+    # ------------------------------------------------------------------ integrity
+    def integrity_check(self) -> IntegrityReport:
+        """Decrypt and verify every record, case card, secret and the audit chain.
+
+        Record keys are unwrapped afresh (the cache is not trusted). ``failed`` lists exactly
+        the locations that did not verify, as ``records/<id>``, ``case_cards/<id>``,
+        ``secrets/<name>`` or ``outbox/<id>`` (a signature that does not verify).
+        """
+        keys, _ = self._require()
+        report = IntegrityReport()
+        store = self._open_store()
+        with store.transaction() as conn:
+            for row in self._select(conn, "SELECT * FROM records", ()):
+                report.checked += 1
+                if row["status"] == "purged":
+                    if row["ciphertext"] is not None or row["wrapped_key"] is not None:
+                        report.failed.append(f"records/{row['id']}")
+                    continue
+                try:
+                    dek = crypto.decrypt(
+                        keys.sub("record-keys"),
+                        as_blob(row["wrapped_key"]),
+                        aad("records", row["id"], "dek"),
+                    )
+                    _decode(
+                        crypto.decrypt(
+                            dek,
+                            as_blob(row["ciphertext"]),
+                            self._record_aad(row, row["status"], row["version"]),
+                        )
+                    )
+                    if row["status"] not in ("draft", "finalised"):
+                        raise crypto.DecryptError
+                except (crypto.DecryptError, crypto.CryptoError, TypeError, ValueError):
+                    report.failed.append(f"records/{row['id']}")
+            for rid, version, wrapped, blob in conn.execute(
+                "SELECT record_id, version, wrapped_key, ciphertext FROM case_cards"
+            ).fetchall():
+                report.checked += 1
+                try:
+                    dek = crypto.decrypt(
+                        keys.sub("record-keys"), as_blob(wrapped), aad("case_cards", rid, "dek")
+                    )
+                    _decode(
+                        crypto.decrypt(dek, as_blob(blob), aad("case_cards", rid, "card", version))
+                    )
+                except (crypto.DecryptError, crypto.CryptoError, TypeError, ValueError):
+                    report.failed.append(f"case_cards/{rid}")
+            for name, blob in conn.execute("SELECT name, ciphertext FROM secrets").fetchall():
+                report.checked += 1
+                try:
+                    crypto.decrypt(keys.sub("secrets"), as_blob(blob), aad("secrets", name))
+                except (crypto.DecryptError, crypto.CryptoError, TypeError):
+                    report.failed.append(f"secrets/{name}")
+            device_public = conn.execute(
+                "SELECT value FROM state WHERE name = 'device_public_key'"
+            ).fetchone()
+            for item in self._select(conn, "SELECT * FROM outbox WHERE sealed IS NOT NULL", ()):
+                report.checked += 1
+                header = {
+                    k: item[k]
+                    for k in (
+                        "record_id",
+                        "kind",
+                        "form_id",
+                        "form_version",
+                        "device_id",
+                        "device_seq",
+                        "created_day",
+                        "payload_sha256",
+                    )
+                }
+                ok = (
+                    device_public is not None
+                    and hashlib.sha256(as_blob(item["sealed"])).hexdigest()
+                    == item["payload_sha256"]
+                    and crypto.verify(
+                        bytes.fromhex(device_public[0]),
+                        self._signing_bytes(header),
+                        bytes(item["signature"] or b""),
+                    )
+                )
+                if not ok:
+                    report.failed.append(f"outbox/{item['record_id']}")
+            chain = audit.verify(conn, keys, self.vault_id)
+            report.audit_entries, report.audit_intact = chain.entries, chain.intact
+            try:
+                report.state_digest_intact = digest.read(conn, keys) == digest.compute(conn, keys)
+            except crypto.DecryptError:
+                report.state_digest_intact = False
+            if report.audit_intact:
+                self._audit(
+                    conn,
+                    "integrity-check",
+                    detail={"checked": report.checked, "failed": len(report.failed)},
+                )
+        return report

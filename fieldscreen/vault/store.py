@@ -1,0 +1,222 @@
+"""The SQLite file under the vault: connection, durability settings, transactions, allow-list.
+
+Settings (see ``docs/vault.md``): WAL with ``synchronous=FULL`` (a commit is on disk before it
+returns), ``secure_delete=ON`` (freed content is overwritten with zeros), ``temp_store=MEMORY``
+(no plaintext temporary files), ``wal_checkpoint(TRUNCATE)`` after purges. The file and its WAL
+and shared-memory companions are created 0600 inside a 0700 folder.
+
+:data:`PLAINTEXT_COLUMNS` lists every column the schema may have, each of which is an opaque id,
+a form id or version, a status, a coarse day, a counter, or ciphertext; a test compares it with
+the live schema so a new plaintext column cannot slip in unnoticed.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import sqlite3
+import threading
+from collections.abc import Iterator
+from pathlib import Path
+
+import sqlite_utils
+
+from fieldscreen.errors import KnownError
+from fieldscreen.paths import ensure_private_dir, private_umask
+
+__all__ = [
+    "CIPHERTEXT_COLUMNS",
+    "PLAINTEXT_COLUMNS",
+    "PLAINTEXT_STATE_NAMES",
+    "Store",
+    "as_blob",
+    "translate_sqlite_error",
+]
+
+#: table -> columns allowed in the schema. Ciphertext columns are listed in CIPHERTEXT_COLUMNS.
+PLAINTEXT_COLUMNS: dict[str, frozenset[str]] = {
+    "records": frozenset(
+        {
+            "id",
+            "form_id",
+            "form_version",
+            "status",
+            "created_day",
+            "updated_day",
+            "purge_after_day",
+            "version",
+            "key_id",
+            "wrapped_key",
+            "ciphertext",
+            "format",
+        }
+    ),
+    "case_cards": frozenset(
+        {"record_id", "version", "key_id", "wrapped_key", "ciphertext", "format"}
+    ),
+    "outbox": frozenset(
+        {
+            "record_id",
+            "kind",
+            "device_seq",
+            "form_id",
+            "form_version",
+            "device_id",
+            "created_day",
+            "state",
+            "attempts",
+            "reason",
+            "updated_day",
+            "payload_sha256",
+            "sealed",
+            "signature",
+            "format",
+        }
+    ),
+    "audit": frozenset({"seq", "ciphertext", "mac"}),
+    "secrets": frozenset({"name", "ciphertext"}),
+    "state": frozenset({"name", "value"}),
+    "migrations": frozenset({"name", "applied_day"}),
+}
+
+#: Columns that hold ciphertext, sealed payloads, signatures or MACs, never plaintext.
+CIPHERTEXT_COLUMNS = frozenset({"wrapped_key", "ciphertext", "sealed", "signature", "mac"})
+
+#: The only names the plaintext ``state`` table may hold.
+PLAINTEXT_STATE_NAMES = frozenset(
+    {
+        "vault_id",
+        "device_id",
+        "device_public_key",
+        "device_seq",
+        "created_day",
+        "last_sync_day",
+        "device_state",
+    }
+)
+
+
+def translate_sqlite_error(error: sqlite3.Error) -> KnownError:
+    """A user-facing error for an SQLite failure (its text names no data)."""
+    text = str(error).lower()
+    if "full" in text:
+        return KnownError("disk-full")
+    if isinstance(error, sqlite3.OperationalError | sqlite3.DatabaseError) and (
+        "i/o" in text or "disk" in text or "readonly" in text or "malformed" in text
+    ):
+        return KnownError("io-error", detail="the vault file could not be written")
+    if "locked" in text or "busy" in text:
+        return KnownError("io-error", detail="the vault is busy in another window")
+    return KnownError("io-error", detail="the vault file reported an error")
+
+
+def _text(raw: bytes) -> str | bytes:
+    """Decode TEXT values; a value that is not UTF-8 (a tampered row) stays bytes."""
+    try:
+        return raw.decode("utf-8")
+    except UnicodeDecodeError:
+        return raw
+
+
+def as_blob(value: object) -> bytes:
+    """A stored ciphertext as bytes; anything else (a tampered type) fails like a bad tag."""
+    if isinstance(value, bytes):
+        return value
+    from fieldscreen.crypto import DecryptError
+
+    raise DecryptError
+
+
+class Store:
+    """One connection to the vault file, used by one thread at a time (writes serialised)."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        ensure_private_dir(path.parent)
+        with private_umask():
+            self.conn = sqlite3.connect(
+                path, isolation_level=None, check_same_thread=False, timeout=10.0
+            )
+        self.conn.text_factory = _text
+        self._lock = threading.RLock()
+        self._depth = 0
+        try:
+            for pragma in (
+                "PRAGMA journal_mode=WAL",
+                "PRAGMA synchronous=FULL",
+                "PRAGMA secure_delete=ON",
+                "PRAGMA temp_store=MEMORY",
+                "PRAGMA foreign_keys=ON",
+                "PRAGMA trusted_schema=OFF",
+            ):
+                self.conn.execute(pragma)
+        except sqlite3.Error as error:
+            self.conn.close()
+            raise translate_sqlite_error(error) from None
+        self.db = sqlite_utils.Database(self.conn, execute_plugins=False)
+        self.restrict_permissions()
+
+    def restrict_permissions(self) -> None:
+        if os.name != "posix":
+            return
+        for suffix in ("", "-wal", "-shm"):
+            candidate = Path(str(self.path) + suffix)
+            with contextlib.suppress(FileNotFoundError):
+                candidate.chmod(0o600)
+
+    @contextlib.contextmanager
+    def transaction(self) -> Iterator[sqlite3.Connection]:
+        """``BEGIN IMMEDIATE`` ... ``COMMIT`` (durable on return); rolled back on any error.
+
+        Nested use joins the outer transaction.
+        """
+        with self._lock:
+            if self._depth:
+                self._depth += 1
+                try:
+                    yield self.conn
+                finally:
+                    self._depth -= 1
+                return
+            try:
+                self.conn.execute("BEGIN IMMEDIATE")
+            except sqlite3.Error as error:
+                raise translate_sqlite_error(error) from None
+            self._depth = 1
+            try:
+                yield self.conn
+                self.conn.execute("COMMIT")
+            except sqlite3.Error as error:
+                self._rollback()
+                raise translate_sqlite_error(error) from None
+            except BaseException:
+                self._rollback()
+                raise
+            finally:
+                self._depth = 0
+
+    def _rollback(self) -> None:
+        with contextlib.suppress(sqlite3.Error):
+            if self.conn.in_transaction:
+                self.conn.execute("ROLLBACK")
+
+    def read(self, sql: str, params: tuple[object, ...] = ()) -> list[sqlite3.Row]:
+        with self._lock:
+            try:
+                cursor = self.conn.execute(sql, params)
+                cursor.row_factory = sqlite3.Row
+                return list(cursor.fetchall())
+            except sqlite3.Error as error:
+                raise translate_sqlite_error(error) from None
+
+    def checkpoint_truncate(self) -> None:
+        """Move the WAL into the database and truncate it to zero bytes."""
+        with self._lock:
+            try:
+                self.conn.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchall()
+            except sqlite3.Error as error:
+                raise translate_sqlite_error(error) from None
+
+    def close(self) -> None:
+        with self._lock, contextlib.suppress(sqlite3.Error):
+            self.conn.close()

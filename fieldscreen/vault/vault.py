@@ -1,0 +1,164 @@
+"""The :class:`Vault`, the counts shown by ``fieldscreen status``, and wipe.
+
+Public API (all Qt-free)::
+
+    Vault.create(folder, *, admin_login, passphrase, kdf=None, follow_up_days=7) -> Vault
+    Vault.open(folder, **options) -> Vault            # locked; reads the key file only
+    vault.unlock(login, passphrase) -> UserInfo / vault.lock() / vault.close()
+    vault.users() / add_user(...) / remove_user(...) / change_passphrase(old, new)
+    vault.new_draft(form_id, form_version, state=None) -> record_id
+    vault.save_draft(record_id, state) -> version       # durable on return
+    vault.load_record(record_id) -> dict / list_records(status=None)
+    vault.set_org_keys(sealing_public, signing_public)
+    vault.finalise(record_id, *, record, case_card) -> signed header
+    vault.case_card(record_id) -> dict / purge_due() -> int / travel_mode() -> counts
+    vault.integrity_check() -> IntegrityReport / audit_log() / record_event(action, ...)
+    vault.outbox_page(...) / outbox_mark(...) / outbox_counts() / record_sync(...)
+    vault.wipe() ; wipe_folder(folder, extra=()) ; vault_status(folder) -> dict
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+from collections.abc import Iterable
+from pathlib import Path
+from typing import Any
+
+from fieldscreen.vault import audit
+from fieldscreen.vault.accounts import AccountsMixin
+from fieldscreen.vault.base import DB_NAME, KEYS_NAME
+from fieldscreen.vault.migrations import FORMAT_VERSION
+from fieldscreen.vault.outbox import OutboxMixin
+from fieldscreen.vault.records import RecordsMixin
+from fieldscreen.vault.store import Store
+
+__all__ = ["Vault", "vault_status", "wipe_folder"]
+
+_EVENTS = frozenset({"export", "override", "sync", "view"})
+
+
+class Vault(AccountsMixin, RecordsMixin, OutboxMixin):
+    """The encrypted local store of one device profile."""
+
+    def audit_log(self) -> list[audit.AuditEntry]:
+        """The decrypted audit log (coordinators and admins)."""
+        keys, _ = self._require("coordinator")
+        with self._tx() as conn:
+            return audit.entries(conn, keys)
+
+    def record_event(
+        self, action: str, record_id: str | None = None, detail: dict[str, Any] | None = None
+    ) -> None:
+        """Audit an action taken elsewhere in the app (export, consent or risk override ...).
+
+        ``detail`` holds codes and counts only (a legal-basis code, a recipient type), never
+        answers or names.
+        """
+        if action not in _EVENTS:
+            raise ValueError(f"not an app-level audit action: {action!r}")
+        with self._tx() as conn:
+            self._audit(conn, action, record_id, detail)
+
+    def wipe(self) -> dict[str, int]:
+        """Crypto-shred this vault: key file first, then the database files."""
+        if self.is_unlocked:
+            with contextlib.suppress(Exception), self._tx() as conn:
+                self._audit(conn, "wipe")
+        self.close()
+        return wipe_folder(self.folder)
+
+
+def _shred(path: Path) -> bool:
+    """Overwrite a file with random bytes, flush it, then unlink it."""
+    try:
+        size = path.stat().st_size
+    except FileNotFoundError:
+        return False
+    with contextlib.suppress(OSError), path.open("r+b") as fh:
+        remaining = size
+        while remaining > 0:
+            chunk = min(remaining, 1 << 20)
+            fh.write(os.urandom(chunk))
+            remaining -= chunk
+        fh.flush()
+        os.fsync(fh.fileno())
+    path.unlink(missing_ok=True)
+    return True
+
+
+def _sync_folder(folder: Path) -> None:
+    if os.name == "posix":
+        with contextlib.suppress(OSError):
+            fd = os.open(folder, os.O_RDONLY)
+            try:
+                os.fsync(fd)
+            finally:
+                os.close(fd)
+
+
+def wipe_folder(folder: Path, extra: Iterable[Path] = ()) -> dict[str, int]:
+    """Destroy the vault in ``folder`` (and the files or folders in ``extra``).
+
+    The key file goes first and its removal is flushed: from that moment the master key exists
+    nowhere, so the database is unreadable even if a later step fails or the power is cut.
+    Overwriting the database afterwards is belt and braces (SSDs may keep old blocks).
+    """
+    folder = Path(folder)
+    files = 0
+    if _shred(folder / KEYS_NAME):
+        files += 1
+    _sync_folder(folder)
+    for leftover in folder.glob(f".{KEYS_NAME}.*.tmp"):
+        files += _shred(leftover)
+    for suffix in ("", "-wal", "-shm", "-journal"):
+        files += _shred(Path(str(folder / DB_NAME) + suffix))
+    for target in extra:
+        paths = sorted(target.rglob("*"), reverse=True) if target.is_dir() else [target]
+        for path in paths:
+            if path.is_file():
+                files += _shred(path)
+    _sync_folder(folder)
+    return {"files_destroyed": files}
+
+
+def vault_status(folder: Path) -> dict[str, Any]:
+    """Counts that need no passphrase: records by status, outbox by state, device state."""
+    folder = Path(folder)
+    if not (folder / KEYS_NAME).exists():
+        return {"vault": "absent"}
+    store = Store(folder / DB_NAME)
+    try:
+        from fieldscreen.vault.migrations import migrate
+
+        migrate(store)
+        by_status = {
+            r["status"]: r["n"]
+            for r in store.read("SELECT status, count(*) AS n FROM records GROUP BY status")
+        }
+        state = {r["name"]: r["value"] for r in store.read("SELECT name, value FROM state")}
+        outbox = {
+            r["state"]: r["n"]
+            for r in store.read("SELECT state, count(*) AS n FROM outbox GROUP BY state")
+        }
+        sealed = store.read("SELECT count(*) AS n FROM outbox WHERE sealed IS NOT NULL")[0]["n"]
+    finally:
+        store.close()
+    from fieldscreen.vault.keyring import Keyring
+
+    users = len(Keyring.load(folder / KEYS_NAME).users)
+    return {
+        "vault": "present",
+        "format": FORMAT_VERSION,
+        "device_id": state.get("device_id"),
+        "device_state": state.get("device_state", "active"),
+        "users": users,
+        "drafts": by_status.get("draft", 0),
+        "finalised": by_status.get("finalised", 0),
+        "purged": by_status.get("purged", 0),
+        "sealed": sealed,
+        "pending": outbox.get("pending", 0) + outbox.get("failed", 0) + outbox.get("sending", 0),
+        "delivered": outbox.get("delivered", 0),
+        "quarantined": outbox.get("quarantined", 0),
+        "last_sync": state.get("last_sync_day"),
+    }

@@ -1,0 +1,198 @@
+"""``fieldscreen forms validate | preview | run | convert``, and the lossless converter."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from textwrap import dedent
+
+import pytest
+
+from fieldscreen.cli import main
+from fieldscreen.forms import FormError, load_form
+from fieldscreen.forms.convert import convert
+from fieldscreen.forms.loader import read_sheets
+
+FORM = dedent(
+    """
+    | survey |
+    |        | type          | name      | label::English (en) | label::Español (es) | relevant         | constraint | sensitivity | case_card |
+    |        | integer       | age       | Age                 | Edad                |                  | . < 25     | low         | yes       |
+    |        | select_one yn | alone     | Alone?              | ¿Solo?              | ${age} < 18      |            |             |           |
+    |        | begin repeat  | sib       | Siblings            | Hermanos            |                  |            |             |           |
+    |        | text          | sname     | Name \\| alias      | Nombre              |                  |            | identifying |           |
+    |        | end repeat    |           |                     |                     |                  |            |             |           |
+    |        | hidden        | ctx_site  |                     |                     |                  |            | low         |           |
+    |        | note          | today_is  | Today               | Hoy                 |                  |            |             |           |
+    | choices |
+    |         | list_name | name | label::English (en) | label::Español (es) |
+    |         | yn        | yes  | Yes                 | Sí                  |
+    |         | yn        | no   | No                  | No                  |
+    | settings |
+    |          | form_id | version | form_title | default_language |
+    |          | fs_cli  | 3       | CLI form   | English (en)     |
+    | rules |
+    |       | name        | when                           | tier | concerns       | deadlines | message::English (en) | message::Español (es) |
+    |       | T0_ALONE    | ${alone} = 'yes' and ${age} < 12 | T0 | separated_child | now_24    | Act now               | Actúe ahora           |
+    | deadlines |
+    |           | name   | jurisdiction | hours | label::English (en) | label::Español (es) | basis |
+    |           | now_24 | US           | 24    | Notify              | Notifique           | TVPA  |
+    """
+)
+
+
+@pytest.fixture
+def form_file(tmp_path: Path) -> Path:
+    path = tmp_path / "fs_cli.md"
+    path.write_text(FORM, encoding="utf-8")
+    return path
+
+
+def test_validate_ok_and_errors_as_file_sheet_row_column(
+    form_file: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["forms", "validate", str(form_file)]) == 0
+    assert "fs_cli version 3" in capsys.readouterr().out
+    broken = tmp_path / "broken.md"
+    broken.write_text(
+        form_file.read_text().replace("${age} < 18", "${agee} < 18"), encoding="utf-8"
+    )
+    assert main(["forms", "validate", str(form_file), str(broken)]) == 1
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1
+    assert err[0].startswith(f"{broken}:survey:3:relevant:")
+    assert "Traceback" not in err[0]
+
+
+def test_run_prints_one_json_object_a_designer_can_diff(
+    form_file: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    answers = tmp_path / "answers.json"
+    answers.write_text(json.dumps({"age": 10, "alone": "yes", "sib": [{"sname": "Ana"}]}))
+    code = main(
+        ["forms", "run", str(form_file), "--answers", str(answers), "--json",
+         "--jurisdiction", "US", "--context", "site=north", "--lang", "es"]
+    )  # fmt: skip
+    assert code == 0
+    result = json.loads(capsys.readouterr().out)
+    assert result["form"] == {"id": "fs_cli", "version": "3"}
+    assert result["values"] == {
+        "age": 10,
+        "alone": "yes",
+        "sib": [{"sname": "Ana"}],
+        "ctx_site": "north",
+    }
+    assert result["relevant"]["alone"] is True
+    assert result["errors"] == []
+    assert result["flags"] == ["T0_ALONE"]
+    assert result["tier"] == "T0"
+    assert result["concerns"] == ["separated_child"]
+    assert result["deadlines"][0]["label"] == "Notifique"
+    assert result["messages"] == [{"rule": "T0_ALONE", "text": "Actúe ahora"}]
+
+
+def test_run_reports_answer_problems_as_errors_and_bad_files_in_one_line(
+    form_file: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    answers = tmp_path / "answers.json"
+    answers.write_text(json.dumps({"age": 30}))
+    assert main(["forms", "run", str(form_file), "--answers", str(answers), "--json"]) == 0
+    result = json.loads(capsys.readouterr().out)
+    assert result["errors"] == [
+        {"field": "age", "kind": "constraint", "message": "This answer is not valid."}
+    ]
+    answers.write_text(json.dumps({"agee": 3}))
+    assert main(["forms", "run", str(form_file), "--answers", str(answers), "--json"]) == 1
+    assert "'agee'" in capsys.readouterr().err
+    answers.write_text("{not json")
+    assert main(["forms", "run", str(form_file), "--answers", str(answers)]) == 1
+    err = capsys.readouterr().err
+    assert "cannot be read" in err
+    assert len(err.strip().splitlines()) == 1
+    answers.write_text(json.dumps({"age": "old", "alone": "maybe"}))
+    assert main(["forms", "run", str(form_file), "--answers", str(answers), "--json"]) == 0
+    kinds = [(e["field"], e["kind"]) for e in json.loads(capsys.readouterr().out)["errors"]]
+    assert kinds == [("age", "type"), ("alone", "type")]
+
+
+def test_preview_shows_logic_and_rules_in_either_language(
+    form_file: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["forms", "preview", str(form_file), "--lang", "es"]) == 0
+    out = capsys.readouterr().out
+    assert "select_one alone: ¿Solo?" in out
+    assert "relevant: ${age} < 18" in out
+    assert "  text sname: Nombre" in out
+    assert "T0_ALONE T0 (act now): when" in out
+    assert "message: Actúe ahora" in out
+    assert "now_24 [US] 24 h: Notifique" in out
+
+
+def test_convert_round_trips_md_and_xlsx_losslessly(form_file: Path, tmp_path: Path) -> None:
+    xlsx = tmp_path / "fs_cli.xlsx"
+    back = tmp_path / "back.md"
+    again = tmp_path / "again.xlsx"
+    assert main(["forms", "convert", str(form_file), str(xlsx)]) == 0
+    convert(xlsx, back)
+    convert(back, again)
+    original = read_sheets(form_file)
+
+    def cells(sheets: dict[str, list[list[str | None]]]) -> dict[str, list[list[str]]]:
+        return {
+            name: [r for r in ([c or "" for c in row] for row in rows) if any(r)]
+            for name, rows in sheets.items()
+        }
+
+    def trimmed(sheets: dict[str, list[list[str]]]) -> dict[str, list[list[str]]]:
+        out = {}
+        for name, rows in sheets.items():
+            width = max((i + 1 for row in rows for i, c in enumerate(row) if c), default=0)
+            out[name] = [(row + [""] * width)[:width] for row in rows]
+        return out
+
+    assert trimmed(cells(read_sheets(xlsx))) == trimmed(cells(original))
+    assert trimmed(cells(read_sheets(back))) == trimmed(cells(original))
+    assert trimmed(cells(read_sheets(again))) == trimmed(cells(original))
+    fixed = tmp_path / "fixed.md"
+    convert(again, fixed)
+    assert fixed.read_text(encoding="utf-8") == back.read_text(encoding="utf-8")
+    a, b = load_form(form_file), load_form(xlsx)
+    assert list(a.fields.values()) == list(b.fields.values())
+    assert a.rules == b.rules
+    assert a.deadlines == b.deadlines
+    assert b.field("sname").label.get("en") == "Name | alias"
+
+
+def test_convert_refuses_other_file_types(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    source = tmp_path / "form.csv"
+    source.write_text("x")
+    assert main(["forms", "convert", str(source), str(tmp_path / "out.md")]) == 1
+    assert "between .md and .xlsx" in capsys.readouterr().err
+
+
+def test_the_built_in_library_loads_what_ships(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from fieldscreen.forms import library
+
+    (tmp_path / "lists").mkdir()
+    (tmp_path / "fs_cli.md").write_text(FORM, encoding="utf-8")
+    (tmp_path / "lists" / "risk_tiers.csv").write_text(
+        "name,label::English (en),follow_up_every_days\nT0,Act now,1\n"
+    )
+    monkeypatch.setattr(library, "BUILTIN_DIR", tmp_path)
+    library.builtin_forms.cache_clear()
+    library.builtin_list.cache_clear()
+    try:
+        assert list(library.builtin_forms()) == ["fs_cli"]
+        assert library.builtin_form("fs_cli").version == "3"
+        assert library.builtin_list("risk_tiers")[0].extra["follow_up_every_days"] == "1"
+        with pytest.raises(FormError):
+            library.builtin_form("fs_nothing")
+        with pytest.raises(FormError):
+            library.builtin_list("nothing")
+    finally:
+        library.builtin_forms.cache_clear()
+        library.builtin_list.cache_clear()

@@ -1,0 +1,404 @@
+"""Loading: every supported type and column, translations, settings, and each kind of error."""
+
+from __future__ import annotations
+
+import pytest
+
+from fieldscreen.forms import FormError
+from tests.unit.forms.helpers import form
+
+ALL_TYPES = """
+| survey |
+|        | type                         | name   | label::English (en) | label::Español (es) | hint::English (en) | appearance | repeat_count | sensitivity | case_card | aggregate | parameters | calculation |
+|        | text                         | alias  | Alias               | Alias               | A name             | multiline  |              | identifying | yes       |           |            |             |
+|        | integer                      | age    | Age                 | Edad                |                    |            |              | low         | yes       | age_band  |            |             |
+|        | decimal                      | weight | Weight              | Peso                |                    |            |              |             |           |           |            |             |
+|        | date                         | dob    | Birth               | Nacimiento          |                    |            |              |             |           |           |            |             |
+|        | datetime                     | seen   | Seen                | Visto               |                    |            |              |             |           |           |            |             |
+|        | time                         | at     | At                  | A las               |                    |            |              |             |           |           |            |             |
+|        | select_one yn                | alone  | Alone?              | ¿Solo?              |                    | horizontal |              |             |           |           |            |             |
+|        | select_multiple need or_other| needs  | Needs               | Necesidades         |                    | minimal    |              |             |           |           | randomize=false |             |
+|        | note                         | n      | Note                | Nota                |                    |            |              |             |           |           |            |             |
+|        | calculate                    | c      |                     |                     |                    |            |              |             |           |           |            | ${age} * 2 |
+|        | acknowledge                  | ok     | OK?                 | ¿OK?                |                    |            |              |             |           |           |            |             |
+|        | hidden                       | ctx_site |                   |                     |                    |            |              | low         |           | site      |            |             |
+|        | begin group                  | g      | Group               | Grupo               |                    | field-list |              |             |           |           |            |             |
+|        | text                         | inner  | Inner               | Interior            |                    |            |              |             |           |           |            |             |
+|        | end group                    |        |                     |                     |                    |            |              |             |           |           |            |             |
+|        | begin repeat                 | kids   | Kids                | Niños               |                    |            |              |             |           |           |            |             |
+|        | text                         | kid    | Kid                 | Niño                |                    |            |              |             |           |           |            |             |
+|        | end repeat                   |        |                     |                     |                    |            |              |             |           |           |            |             |
+|        | begin repeat                 | counted| Counted             | Contado             |                    |            | ${age}       |             |           |           |            |             |
+|        | integer                      | x      | X                   | X                   |                    |            |              |             |           |           |            |             |
+|        | end repeat                   |        |                     |                     |                    |            |              |             |           |           |            |             |
+| choices |
+|         | list_name | name | label::English (en) | label::Español (es) |
+|         | yn        | yes  | Yes                 | Sí                  |
+|         | yn        | no   | No                  | No                  |
+|         | need      | food | Food                | Comida              |
+| settings |
+|          | form_id | version | form_title | default_language |
+|          | fs_all  | 2026.1  | All types  | English (en)     |
+"""
+
+
+def test_every_supported_type_and_column_is_loaded() -> None:
+    loaded = form(ALL_TYPES)
+    assert (loaded.id, loaded.version, loaded.default_language) == ("fs_all", "2026.1", "en")
+    assert loaded.languages == ("en", "es")
+    kinds = {f.name: f.kind for f in loaded.walk()}
+    assert kinds == {
+        "alias": "text",
+        "age": "integer",
+        "weight": "decimal",
+        "dob": "date",
+        "seen": "datetime",
+        "at": "time",
+        "alone": "select_one",
+        "needs": "select_multiple",
+        "needs_other": "text",
+        "n": "note",
+        "c": "calculate",
+        "ok": "acknowledge",
+        "ctx_site": "hidden",
+        "g": "group",
+        "inner": "text",
+        "kids": "repeat",
+        "kid": "text",
+        "counted": "repeat",
+        "x": "integer",
+    }
+    alias = loaded.field("alias")
+    assert alias.label.get("es") == "Alias" and alias.hint.get("es") == "A name"
+    assert alias.sensitivity == "identifying" and alias.case_card
+    assert loaded.field("age").aggregate == "age_band"
+    assert loaded.field("weight").sensitivity == "sensitive"  # unmarked = sensitive
+    assert [c.name for c in loaded.field("needs").choices] == ["food", "other"]
+    assert loaded.field("needs").or_other and loaded.field("needs").parameters == {
+        "randomize": "false"
+    }
+    assert loaded.field("alone").appearance == "horizontal"
+    assert loaded.field("alone").choices[0].label.get("es") == "Sí"
+    assert loaded.field("counted").repeat_count == "${age}"
+    assert loaded.field("kid").repeats == ("kids",) and loaded.field("kid").parent == "kids"
+    assert loaded.field("ctx_site").context_key == "site"
+    assert [p.name for p in loaded.pages][:3] == ["alias", "age", "weight"]
+    group_page = next(p for p in loaded.pages if p.group == "g")
+    assert group_page.fields == ("inner",)
+
+
+@pytest.mark.parametrize(
+    ("md", "where", "words"),
+    [
+        pytest.param(
+            """
+            | survey |
+            |        | type     | name | label | geo |
+            |        | text     | a    | A     | x   |
+            """,
+            "test.md:survey:1:geo",
+            "not supported",
+            id="unknown-column",
+        ),
+        pytest.param(
+            """
+            | survey |
+            |        | type     | name | label |
+            |        | geopoint | a    | A     |
+            """,
+            "test.md:survey:2:type",
+            "not supported",
+            id="unsupported-type",
+        ),
+        pytest.param(
+            """
+            | survey |
+            |        | type     | name | label | relevant   |
+            |        | integer  | a    | A     |            |
+            |        | integer  | b    | B     | ${a} >     |
+            """,
+            "test.md:survey:3:relevant",
+            "expected",
+            id="syntax-error",
+        ),
+        pytest.param(
+            """
+            | survey |
+            |        | type     | name | label | constraint |
+            |        | integer  | a    | A     | . < ${nope} |
+            """,
+            "test.md:survey:2:constraint",
+            "nope",
+            id="unknown-reference",
+        ),
+        pytest.param(
+            """
+            | survey |
+            |        | type      | name | label | calculation |
+            |        | calculate | a    |       | ${b} + 1    |
+            |        | calculate | b    |       | ${a} + 1    |
+            """,
+            "test.md:survey:2:calculation",
+            "circle",
+            id="cycle",
+        ),
+        pytest.param(
+            """
+            | survey |
+            |        | type     | name | label | relevant |
+            |        | integer  | a    | A     | ${a} > 1 |
+            """,
+            "test.md:survey:2:relevant",
+            "circle",
+            id="self-relevance",
+        ),
+        pytest.param(
+            """
+            | survey |
+            |        | type     | name | label | calculation  |
+            |        | calculate| a    |       | frobnicate(1) |
+            """,
+            "test.md:survey:2:calculation",
+            "unknown function frobnicate()",
+            id="unknown-function",
+        ),
+        pytest.param(
+            """
+            | survey |
+            |        | type     | name | label | calculation  |
+            |        | calculate| a    |       | concat()  + if(1, 2) |
+            """,
+            "test.md:survey:2:calculation",
+            "if() takes 3 arguments",
+            id="arity",
+        ),
+        pytest.param(
+            """
+            | survey |
+            |        | type     | name | label | sensitivity |
+            |        | text     | a    | A     | secret      |
+            """,
+            "test.md:survey:2:sensitivity",
+            "sensitivity must be",
+            id="bad-sensitivity",
+        ),
+        pytest.param(
+            """
+            | survey |
+            |        | type     | name | label | aggregate |
+            |        | text     | a    | A     | sex       |
+            """,
+            "test.md:survey:2:aggregate",
+            "only fields marked sensitivity 'low'",
+            id="aggregate-sensitive",
+        ),
+        pytest.param(
+            """
+            | survey |
+            |        | type     | name | label | from_case |
+            |        | text     | a    | A     | yes       |
+            """,
+            "test.md:survey:2:from_case",
+            "only on hidden",
+            id="from-case-not-hidden",
+        ),
+        pytest.param(
+            """
+            | survey |
+            |        | type                         | name | label |
+            |        | select_one_from_file nope.csv| a    | A     |
+            """,
+            "test.md:survey:2:type",
+            "was not found",
+            id="missing-list-file",
+        ),
+        pytest.param(
+            """
+            | survey |
+            |        | type          | name | label |
+            |        | select_one yn | a    | A     |
+            | choices |
+            |         | list_name | name | label |
+            |         | other     | x    | X     |
+            """,
+            "test.md:survey:2",
+            "yn",
+            id="missing-choice-list",
+        ),
+        pytest.param(
+            """
+            | survey |
+            |        | type     | name | label |
+            |        | text     | a    | A     |
+            | rules |
+            |       | name | when     | tier |
+            |       | R1   | ${a} = 1 | T9   |
+            """,
+            "test.md:rules:2:tier",
+            "tier must be",
+            id="bad-tier",
+        ),
+        pytest.param(
+            """
+            | survey |
+            |        | type     | name | label |
+            |        | text     | a    | A     |
+            | rules |
+            |       | name | when     |
+            |       | R1   | ${b} = 1 |
+            """,
+            "test.md:rules:2:when",
+            "${b} refers to no field",
+            id="rule-unknown-reference",
+        ),
+        pytest.param(
+            """
+            | survey |
+            |        | type     | name | label |
+            |        | text     | a    | A     |
+            | rules |
+            |       | name | when     | deadlines |
+            |       | R1   | ${a} = 1 | d9        |
+            """,
+            "test.md:rules:2:deadlines",
+            "not on the deadlines sheet",
+            id="rule-unknown-deadline",
+        ),
+        pytest.param(
+            """
+            | survey |
+            |        | type     | name | label |
+            |        | text     | a    | A     |
+            | rules |
+            |       | name | when     |
+            |       | R1   | ${a} = 1 |
+            |       | R1   | ${a} = 2 |
+            """,
+            "test.md:rules:3:name",
+            "appears twice",
+            id="rule-duplicate",
+        ),
+        pytest.param(
+            """
+            | survey |
+            |        | type     | name | label |
+            |        | text     | a    | A     |
+            | deadlines |
+            |           | name | jurisdiction | hours |
+            |           | d1   | USA          | 24    |
+            """,
+            "test.md:deadlines:2:jurisdiction",
+            "two-letter",
+            id="deadline-jurisdiction",
+        ),
+        pytest.param(
+            """
+            | survey |
+            |        | type     | name | label |
+            |        | text     | a    | A     |
+            | deadlines |
+            |           | name | jurisdiction | hours |
+            |           | d1   | US           | soon  |
+            """,
+            "test.md:deadlines:2:hours",
+            "hours must be",
+            id="deadline-hours",
+        ),
+        pytest.param(
+            """
+            | survey |
+            |        | type     | name | label |
+            |        | text     | a    | A     |
+            | rules |
+            |       | name | when     | colour |
+            |       | R1   | ${a} = 1 | red    |
+            """,
+            "test.md:rules:1:colour",
+            "not part of the rules sheet",
+            id="rule-unknown-column",
+        ),
+    ],
+)
+def test_each_kind_of_mistake_names_file_sheet_row_and_column(
+    md: str, where: str, words: str
+) -> None:
+    with pytest.raises(FormError) as caught:
+        form(md)
+    text = str(caught.value)
+    assert text.startswith(where), text
+    assert words in text, text
+    assert "Traceback" not in text
+
+
+def test_settings_need_a_form_id_and_a_version() -> None:
+    md = """
+    | survey |
+    |        | type | name | label |
+    |        | text | a    | A     |
+    | settings |
+    |          | form_id |
+    |          | fs_x    |
+    """
+    with pytest.raises(FormError) as caught:
+        form(md)
+    assert str(caught.value).startswith("test.md:settings:2:version:")
+
+
+def test_unsupported_setting_is_refused() -> None:
+    md = """
+    | survey |
+    |        | type | name | label |
+    |        | text | a    | A     |
+    | settings |
+    |          | form_id | version | public_key |
+    |          | fs_x    | 1       | abc        |
+    """
+    with pytest.raises(FormError) as caught:
+        form(md)
+    assert str(caught.value).startswith("test.md:settings:1:public_key:")
+
+
+def test_duplicate_names_across_groups_are_refused() -> None:
+    md = """
+    | survey |
+    |        | type        | name | label |
+    |        | text        | a    | A     |
+    |        | begin group | g    | G     |
+    |        | text        | a    | A2    |
+    |        | end group   |      |       |
+    """
+    with pytest.raises(FormError) as caught:
+        form(md)
+    assert "a" in str(caught.value)
+
+
+def test_pyxform_mistakes_keep_the_row() -> None:
+    md = """
+    | survey |
+    |        | type        | name | label |
+    |        | text        | a    | A     |
+    |        | begin group | g    | G     |
+    |        | text        | b    | B     |
+    """
+    with pytest.raises(FormError) as caught:
+        form(md)
+    assert str(caught.value).startswith("test.md:survey:")
+    assert "group" in str(caught.value).lower()
+
+
+def test_lists_from_files_beside_the_form_or_in_lists(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    (tmp_path / "lists").mkdir()
+    (tmp_path / "lists" / "countries.csv").write_text(
+        "name,label::English (en),label::Español (es),region\nMX,Mexico,México,na\nGT,Guatemala,Guatemala,ca\n",
+        encoding="utf-8",
+    )
+    md = """
+    | survey |
+    |        | type                                | name    | label | choice_filter |
+    |        | select_one_from_file countries.csv | country | C     | region = 'ca' |
+    """
+    loaded = form(md, base=tmp_path)
+    field = loaded.field("country")
+    assert [c.name for c in field.choices] == ["MX", "GT"]
+    assert field.choices[0].label.get("es") == "México"
+    assert loaded.lists["countries"][1]["region"] == "ca"
