@@ -178,7 +178,12 @@ class SyncClient:
         return dict(self.request("GET", "/health"))
 
     def enroll(
-        self, code: str, public_key: bytes, private_key: bytes, label: str = ""
+        self,
+        code: str,
+        public_key: bytes,
+        private_key: bytes,
+        label: str = "",
+        device_id: str | None = None,
     ) -> dict[str, Any]:
         normal = "".join(ch for ch in code.upper() if ch.isalnum())
         proof = crypto.sign(private_key, ENROL_PREFIX + normal.encode() + public_key)
@@ -188,6 +193,8 @@ class SyncClient:
             "proof": b64e(proof),
             "label": label[:128],
         }
+        if device_id:
+            body["device_id"] = device_id
         return dict(self.request("POST", "/enroll", json=body, retry=False))
 
     def device_status(self, seq: int | None = None) -> dict[str, Any]:

@@ -8,8 +8,8 @@ sequence number, a coarse (day) date, the key id, the SHA-256 of the sealed payl
 
 The device signs :meth:`Envelope.signing_bytes`: a domain-separation prefix and the canonical
 JSON of every field but the signature, the payload itself represented by its SHA-256. The seal
-binds the record id, kind, form id and version and device id as associated data, so a payload
-moved into another envelope does not open.
+binds the record id, form id and version and device id (``crypto.record_sealing_info``, the same
+binding the vault uses at finalise), so a payload moved into another envelope does not open.
 
 Wire form (``to_bytes``/``to_json``): canonical JSON with ``sealed`` and ``signature`` in
 base64; see ``docs/protocol.md``.
@@ -36,13 +36,11 @@ __all__ = [
     "Envelope",
     "build_envelope",
     "open_envelope",
-    "seal_aad",
     "verify_envelope",
 ]
 
 ENVELOPE_VERSION: Final = 1
 KINDS: Final = ("screening", "audit")
-SEAL_INFO: Final = b"fieldscreen/v1/envelope"
 SIGN_PREFIX: Final = b"fieldscreen envelope v1\n"
 #: A sealed payload is at least an X25519 encapsulated key (32) plus an AEAD tag (16).
 MIN_SEALED_BYTES: Final = 48
@@ -163,19 +161,6 @@ class Envelope:
         return envelope
 
 
-def seal_aad(record_id: str, kind: str, form_id: str, form_version: str, device_id: str) -> bytes:
-    """Associated data bound into the seal: the payload opens only in its own envelope."""
-    return canonical(
-        {
-            "record_id": record_id,
-            "kind": kind,
-            "form_id": form_id,
-            "form_version": form_version,
-            "device_id": device_id,
-        }
-    )
-
-
 def build_envelope(  # noqa: PLR0917 -- the vault calls it with the record's fields in order
     record_id: str,
     form_id: str,
@@ -196,8 +181,8 @@ def build_envelope(  # noqa: PLR0917 -- the vault calls it with the record's fie
     """
     record_id = _record_id(record_id)
     _choice(kind, KINDS, "kind")
-    aad = seal_aad(record_id, kind, form_id, form_version, device_id)
-    sealed = crypto.seal(org_sealing_public_key, payload_plaintext, info=SEAL_INFO, aad=aad)
+    info = crypto.record_sealing_info(record_id, form_id, form_version, device_id)
+    sealed = crypto.seal(org_sealing_public_key, payload_plaintext, info=info, aad=b"")
     unsigned = Envelope(
         record_id=record_id,
         kind=kind,
@@ -226,15 +211,11 @@ def verify_envelope(envelope: Envelope, device_public_key: bytes) -> None:
 
 def open_envelope(envelope: Envelope, org_sealing_private_key: bytes) -> bytes:
     """Decrypt the payload (central team only, off the server)."""
-    aad = seal_aad(
-        envelope.record_id,
-        envelope.kind,
-        envelope.form_id,
-        envelope.form_version,
-        envelope.device_id,
+    info = crypto.record_sealing_info(
+        envelope.record_id, envelope.form_id, envelope.form_version, envelope.device_id
     )
     try:
-        return crypto.open_sealed(org_sealing_private_key, envelope.sealed, info=SEAL_INFO, aad=aad)
+        return crypto.open_sealed(org_sealing_private_key, envelope.sealed, info=info, aad=b"")
     except Exception:  # the crypto package's own error type; any failure means "does not open"
         raise EnvelopeError("sealed payload does not open with this key") from None
 
@@ -255,7 +236,7 @@ def _record_id(value: Any) -> str:
         parsed = uuid.UUID(value)
     except ValueError:
         raise EnvelopeError("record id is not a UUID") from None
-    if str(parsed) != value:
+    if value not in {str(parsed), parsed.hex}:  # dashed, or 32 hex digits as the vault writes
         raise EnvelopeError("record id is not a canonical UUID")
     return value
 

@@ -23,7 +23,7 @@ from fieldscreen.sync.server.live import LiveServer
 from fieldscreen.sync.server.storage import Storage
 from fieldscreen.sync.simulate import SimDevice
 
-EXAMPLES = 150 if os.environ.get("FIELDSCREEN_FULL") == "1" else 25
+EXAMPLES = 150 if os.environ.get("FIELDSCREEN_FULL") == "1" else 15
 JSON = st.recursive(
     st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(max_size=20),
     lambda inner: (

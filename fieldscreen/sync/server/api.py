@@ -31,7 +31,7 @@ from fieldscreen.sync.server.storage import Principal, Storage
 __all__ = ["ServerConfig", "create_app"]
 
 PREFIX = f"/api/v{PROTOCOL_VERSION}"
-UUID_RE = r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$"
+UUID_RE = r"^([0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}|[0-9a-f]{32})$"
 HEX64_RE = r"^[0-9a-f]{64}$"
 ID_RE = r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$"
 NAME_RE = r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,127}$"
@@ -77,6 +77,9 @@ class EnrollRequest(Strict):
         min_length=4, max_length=256, description="signature of the enrol prefix, code and key"
     )
     label: str = Field(default="", max_length=128, pattern=PRINTABLE_RE)
+    device_id: str | None = Field(
+        default=None, pattern=DEVICE_RE, description="the id the device's vault already uses"
+    )
 
 
 class EnrollResponse(BaseModel):
@@ -307,7 +310,9 @@ def create_app(storage: Storage, config: ServerConfig | None = None) -> Any:
         try:
             public_key = b64d(body.public_key, "public key")
             proof = b64d(body.proof, "proof")
-            device_id, token, site = storage.enroll(body.code, public_key, proof, body.label)
+            device_id, token, site = storage.enroll(
+                body.code, public_key, proof, body.label, body.device_id
+            )
         except (EnvelopeError, SyncError):
             raise HTTPException(403, {"code": "sync-enrol-code"}) from None
         return EnrollResponse(device_id=device_id, token=token, site=site)

@@ -108,7 +108,7 @@ def _envelope_checks() -> list[sa.CheckConstraint]:
         sa.CheckConstraint("length(signature) = 64", name="signature_len"),
         sa.CheckConstraint("seq >= 1", name="seq_positive"),
         sa.CheckConstraint("kind IN ('screening', 'audit')", name="kind_known"),
-        sa.CheckConstraint("length(record_id) = 36", name="record_id_uuid"),
+        sa.CheckConstraint("length(record_id) IN (32, 36)", name="record_id_uuid"),
         sa.CheckConstraint("encode(sha256(sealed), 'hex') = sha256", name="sha256_matches").ddl_if(
             dialect=_PG
         ),

@@ -238,7 +238,12 @@ class Storage:
         return code
 
     def enroll(
-        self, code: str, public_key: bytes, proof: bytes, label: str
+        self,
+        code: str,
+        public_key: bytes,
+        proof: bytes,
+        label: str,
+        device_id: str | None = None,
     ) -> tuple[str, str, str]:
         """Exchange a one-time code and a proof of the device key for (device id, token, site)."""
         normal = _normal_code(code)
@@ -246,7 +251,7 @@ class Storage:
             public_key, ENROL_PREFIX + normal.encode() + public_key, proof
         ):
             raise SyncError("sync-enrol-code")
-        device_id = "dev-" + secrets.token_hex(8)
+        device_id = device_id or "dev-" + secrets.token_hex(8)  # the vault proposes its own id
         token = secrets.token_urlsafe(32)
         now = dt.datetime.now(dt.UTC)
         with self.engine.begin() as conn:
@@ -263,7 +268,9 @@ class Storage:
             if claimed.rowcount != 1:
                 raise SyncError("sync-enrol-code")
             exists = conn.execute(
-                sa.select(t.devices.c.id).where(t.devices.c.public_key == public_key)
+                sa.select(t.devices.c.id).where(
+                    (t.devices.c.public_key == public_key) | (t.devices.c.id == device_id)
+                )
             ).first()
             if exists:
                 raise SyncError("sync-enrol-code")
@@ -292,6 +299,36 @@ class Storage:
             )
             self._audit(conn, device_id, "enrolled", {"site": row.site})
         return device_id, token, str(row.site)
+
+    def register_device(self, device_id: str, site: str, public_key: bytes, label: str) -> str:
+        """Enrol a device by hand (an admin who holds the laptop); returns its token."""
+        token = secrets.token_urlsafe(32)
+        with self.engine.begin() as conn:
+            conn.execute(
+                t.devices.insert().values(
+                    id=device_id,
+                    site=site,
+                    label=label[:128],
+                    public_key=public_key,
+                    status="active",
+                    enrolled=_now(),
+                    last_seq=0,
+                    rollback_suspected=False,
+                )
+            )
+            conn.execute(
+                t.credentials.insert().values(
+                    token_hash=_hash(token),
+                    role="device",
+                    device_id=device_id,
+                    sites=json.dumps([site]),
+                    label=label[:128],
+                    created=_now(),
+                    revoked=False,
+                )
+            )
+            self._audit(conn, "admin", "registered", {"device": device_id, "site": site})
+        return token
 
     # ------------------------------------------------------------------ devices
     def device(self, device_id: str) -> DeviceRow | None:
