@@ -9,8 +9,11 @@ from __future__ import annotations
 
 #: Benchmark id -> module (inside this package) that provides ``run() -> list[Result]``.
 REGISTRY: dict[str, str] = {
+    "P1": "benchmarks.p1_encrypted_save",
+    "P2": "benchmarks.p2_autosave_latency",
     "P3": "benchmarks.p3_forms",
     "P4": "benchmarks.p4_startup",
+    "P5": "benchmarks.p5_cases",
     "P6": "benchmarks.p6_sync",
     "P7": "benchmarks.p7_memory",
     "P8": "benchmarks.p8_many_devices",

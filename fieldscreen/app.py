@@ -2,23 +2,45 @@
 
 Nothing else creates long-lived objects; screens receive what they need as arguments (no global
 registry). Qt is allowed here and in :mod:`fieldscreen.ui` only.
+
+The screens reach the store and the form engine through :mod:`fieldscreen.ui.ports`: the store
+is the encrypted vault (:class:`fieldscreen.ui.backends.VaultBackend`); screenings run the
+built-in forms through the engine (:class:`fieldscreen.ui.engine.EngineForms`). A build without
+built-in forms runs the short sample form of :mod:`fieldscreen.ui.preview`, and says so.
 """
 
 from __future__ import annotations
 
+import logging
 import os
 import sys
 from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
 
 from PySide6.QtCore import QTimer
-from PySide6.QtWidgets import QApplication
+from PySide6.QtWidgets import QApplication, QMessageBox
 
-from fieldscreen.paths import Paths
+from fieldscreen.errors import KnownError
+from fieldscreen.paths import Paths, resource_path
 from fieldscreen.settings import Settings
+from fieldscreen.ui.common import Services
 from fieldscreen.ui.i18n import install_translator
 from fieldscreen.ui.main_window import MainWindow
+from fieldscreen.ui.operations import Operations
+from fieldscreen.ui.ports import FormsPort
 
-__all__ = ["AppContext", "build_context", "create_application", "run_gui"]
+__all__ = [
+    "AppContext",
+    "apply_style",
+    "build_context",
+    "build_services",
+    "builtin_forms",
+    "create_application",
+    "run_gui",
+]
+
+log = logging.getLogger("fieldscreen.app")
 
 #: When set, the app quits as soon as the event loop is idle after the first window is shown.
 #: Used by the start-up benchmark (P4) and the frozen smoke test; never by users.
@@ -50,12 +72,121 @@ def create_application(argv: list[str] | None = None) -> QApplication:
     return app
 
 
+def apply_style(app: QApplication) -> None:
+    """The app's stylesheet (calm, high contrast, large targets); absent means Qt's default."""
+    app.setStyle("Fusion")  # the same, legible controls on Windows, macOS and Linux
+    try:
+        app.setStyleSheet(resource_path("styles", "fieldscreen.qss").read_text(encoding="utf-8"))
+    except KnownError:
+        log.warning("stylesheet missing; using the platform style")
+
+
+def _report_bug(error: BaseException, text: str) -> None:
+    log.error("unexpected error in a background operation: %s", type(error).__name__)
+    box = QMessageBox(QMessageBox.Icon.Critical, "FieldScreen", str(type(error).__name__))
+    box.open()
+
+
+#: Where the built-in forms ship (``fieldscreen.forms.library.BUILTIN_DIR``; a test keeps
+#: them equal).
+BUILTIN_FORMS_DIR = Path(__file__).resolve().parent / "forms" / "builtin"
+
+#: The forms every screening starts with; the others open when a gateway rule says so.
+FIRST_FORMS = ("fs_consent", "fs_intake")
+
+
+def builtin_forms(context: AppContext) -> FormsPort | None:
+    """The built-in forms through the engine, or None when this build ships none.
+
+    Only the file names are checked here; the forms themselves load on first use (or on a
+    worker after unlock, see :meth:`EngineForms.warm`), so start-up does not wait for them.
+    """
+    folder = BUILTIN_FORMS_DIR  # not imported from the engine: that would load pyxform now
+    names = {p.stem for p in folder.glob("*.md")} if folder.is_dir() else set()
+    if not all(f in names for f in FIRST_FORMS):
+        return None
+    site = {"site": context.settings.get("site_id"), "role": "specialist"}
+    return _LazyEngine(site)
+
+
+class _LazyEngine:
+    """The engine over the built-in forms, imported and built on first use: importing the form
+    engine (pyxform) and loading six forms takes about a second, which start-up must not wait
+    for. :meth:`warm` does it on a worker after unlock."""
+
+    def __init__(self, context: dict[str, Any]) -> None:
+        self._context = context
+        self._engine: Any = None
+
+    def _get(self) -> Any:
+        if self._engine is None:
+            from fieldscreen.forms.library import builtin_forms as load_all
+            from fieldscreen.forms.library import builtin_list
+            from fieldscreen.ui.engine import Catalogue, EngineForms
+
+            def catalogue() -> Catalogue:
+                return Catalogue.from_lists(
+                    builtin_list("protection_concerns"), builtin_list("service_types")
+                )
+
+            engine = EngineForms(load_all, FIRST_FORMS, self._context, catalogue)
+            engine.warm()
+            self._engine = engine
+        return self._engine
+
+    def warm(self) -> None:
+        self._get()
+
+    @property
+    def forms(self) -> Any:
+        return self._get().forms
+
+    @property
+    def context(self) -> dict[str, Any]:
+        return self._context
+
+    def stop_reasons(self, lang: str) -> list[tuple[str, str]]:
+        from fieldscreen.forms.library import builtin_list
+
+        return [(c.name, c.label.get(lang)) for c in builtin_list("stop_reasons")]
+
+    def start(self, lang: str) -> Any:
+        return self._get().start(lang)
+
+    def restore(self, state: Any) -> Any:
+        return self._get().restore(state)
+
+
+def build_services(context: AppContext) -> Services:
+    from fieldscreen.ui.backends import VaultBackend
+
+    vault = VaultBackend(
+        context.paths.data / "vault",
+        follow_up_days=int(context.settings.get("follow_up_window_days")),
+    )
+    forms = builtin_forms(context)
+    preview = forms is None
+    if forms is None:
+        from fieldscreen.ui.preview import SampleForms
+
+        forms = SampleForms()
+    return Services(
+        vault=vault,
+        forms=forms,
+        settings=context.settings,
+        ops=Operations(on_bug=_report_bug),
+        lang=context.lang,
+        preview=preview,
+    )
+
+
 def run_gui(profile: str | None = None, lang: str | None = None) -> int:
     """Start the desktop app; returns the process exit status."""
     app = create_application()
     context = build_context(profile, lang)
     install_translator(app, context.lang)
-    window = MainWindow(context.settings, lang=context.lang)
+    apply_style(app)
+    window = MainWindow(build_services(context))
     window.show()
     if os.environ.get(QUIT_WHEN_IDLE_ENV):
         QTimer.singleShot(0, app.quit)

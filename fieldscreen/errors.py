@@ -377,10 +377,24 @@ CATALOGUE: Mapping[str, Message] = {
         es="Las respuestas guardadas del formulario {form_id} están dañadas y no se pueden "
         "retomar ({detail}).",
     ),
-    "form-override-incomplete": Message(
-        en="The risk tier can be changed only with {missing}. Add it and try again.",
-        es="El nivel de riesgo solo se puede cambiar con {missing}. Agréguelo e inténtelo de "
-        "nuevo.",
+    "form-override-tier": Message(
+        en="Choose a risk tier from T0 (act now) to T4 (no current risk).",
+        es="Elija un nivel de riesgo de T0 (actuar ahora) a T4 (sin riesgo actual).",
+    ),
+    "form-override-reason": Message(
+        en="The risk tier can be changed only with a reason. Write the reason and try again.",
+        es="El nivel de riesgo solo se puede cambiar con un motivo. Escriba el motivo e "
+        "inténtelo de nuevo.",
+    ),
+    "form-override-supervisor": Message(
+        en=(
+            "The risk tier can be changed only with a supervisor's sign-off, and not by the "
+            "person who screened. Ask your supervisor to sign off."
+        ),
+        es=(
+            "El nivel de riesgo solo se puede cambiar con la aprobación de un supervisor, que no "
+            "sea quien hizo la evaluación. Pida la aprobación a su supervisor."
+        ),
     ),
     "self-test-failed": Message(
         en="The self-test failed at step {step!r}: {detail}",

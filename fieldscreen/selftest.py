@@ -36,6 +36,12 @@ def _settings(paths: Paths) -> None:
         raise RuntimeError("settings did not round-trip")
 
 
+def _vault(paths: Paths) -> None:
+    from fieldscreen.vault.selftest import check_vault
+
+    check_vault(paths.data / "self-test-vault")
+
+
 def _forms(paths: Paths) -> None:
     from fieldscreen.forms import Session
     from fieldscreen.forms.library import builtin_forms
@@ -50,12 +56,14 @@ def _render(paths: Paths) -> None:
     os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
     from fieldscreen.ui.selftest import render_main_screens
 
-    render_main_screens(paths)
+    if render_main_screens(paths) < 2:
+        raise RuntimeError("no form page was rendered")
 
 
 STEPS: list[tuple[str, Step]] = [
     ("resources", _resources),
     ("settings", _settings),
+    ("vault", _vault),
     ("forms", _forms),
     ("render", _render),
 ]

@@ -72,10 +72,16 @@ def untranslated(lang: str) -> list[tuple[str, str]]:
         name = context.findtext("name", "")
         for message in context.iter("message"):
             translation = message.find("translation")
+            forms = [] if translation is None else translation.findall("numerusform")
+            text = (
+                all((f.text or "").strip() for f in forms)
+                if forms
+                else bool(translation is not None and (translation.text or "").strip())
+            )
             if (
                 translation is None
                 or translation.get("type") in {"unfinished", "obsolete", "vanished"}
-                or not (translation.text or "").strip()
+                or not text
             ):
                 missing.append((name, message.findtext("source", "")))
     return missing

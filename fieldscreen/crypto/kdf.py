@@ -97,7 +97,12 @@ class KdfParams:
             )
         except (KeyError, TypeError, ValueError):
             raise CryptoError("crypto-kdf-params-invalid") from None
-        if params.lanes < 1 or params.memory_kib < 8 * params.lanes or len(params.salt) < 8:
+        if (
+            not 1 <= params.lanes <= 64
+            or not 8 * params.lanes <= params.memory_kib <= 4 * 1024 * 1024
+            or not 1 <= params.iterations <= 64
+            or len(params.salt) < 8
+        ):  # an edited file must not make the device allocate terabytes or spin for hours
             raise CryptoError("crypto-kdf-params-invalid")
         return params
 

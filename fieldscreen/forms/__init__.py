@@ -18,17 +18,21 @@ Public API (stable; other packages import only these names)::
     Session.start(form, lang="en", context=None, case_values=None, clock=None) -> Session
     Session.restore(form, state, clock=None, migrate=None) -> Session  # FormVersionError
     session.to_state() -> dict                   # JSON-able; restore() round-trips exactly
-    session.set_answer(path, value) -> Changes   # path: "name" or Node(name, (i, ...))
+    session.set_answer(path, value) -> Changes   # path: "name", Node(name, (i, ...)) or a pair
     session.add_repeat(name, prefix=()) -> (index, Changes)
     session.remove_repeat(name, index) -> Changes
     session.value / answer / relevant / required / read_only / choices / label / hint (path)
     session.errors(path, lang) / validate_for_finalise(lang) -> list[FieldError]
     session.pages, page_relevant(i), next_page(i), previous_page(i)
-    session.risk(lang) -> Risk                   # flags, concerns, tier, referrals, deadlines,
+    session.risk(lang) -> Risk                   # flags, concerns, tier, computed_tier,
+                                                 # referrals, deadlines (DeadlineDue with .due),
                                                  # opens, messages, override
+    session.raised() / computed_tier() / jurisdiction() / raised_at (rule -> when raised)
     session.override_tier(tier, reason, supervisor) -> Override   # OverrideError if incomplete
     session.case_card() / aggregate_record() / values_json() / relevance_json()
     combine_case(risks, consent=, service_types=, risk_tiers=, start=) -> CaseRisk
+    library.builtin_forms() / builtin_form(id) / builtin_list(name) / combine_builtin(...)
+    forms.cli.apply_answers(session, answers) / run_result(session) / preview_text(form, lang)
 
     Changes: values, relevance, required, read_only, constraints, choices, labels, repeats
              (sets of Node), rules (names), tier_before, tier, tier_changed, became_act_now
@@ -40,10 +44,11 @@ that does not fit its field), FormVersionError, OverrideError; all are KnownErro
 from __future__ import annotations
 
 from fieldscreen.forms.errors import AnswerError, FormError, FormVersionError, OverrideError
-from fieldscreen.forms.loader import load_form, load_form_text, read_list
+from fieldscreen.forms.loader import load_form, load_form_text
 from fieldscreen.forms.model import KINDS, TIERS, Choice, Deadline, Field, Form, Page, Rule, Texts
 from fieldscreen.forms.risk import CaseRisk, DeadlineDue, Override, Risk, combine_case, most_urgent
 from fieldscreen.forms.session import Changes, FieldError, Node, Session
+from fieldscreen.forms.sheets import read_list
 
 __all__ = [
     "KINDS",

@@ -94,13 +94,16 @@ def _validate(args: argparse.Namespace) -> int:
             continue
         results.append(
             {"file": file, "ok": True, "id": form.id, "version": form.version,
-             "fields": len(form.fields), "rules": len(form.rules)}
+             "fields": len(form.fields), "rules": len(form.rules),
+             "warnings": list(form.warnings)}
         )  # fmt: skip
         if not args.json:
             print(
                 f"{file}: ok ({form.id} version {form.version}, {len(form.fields)} fields, "
                 f"{len(form.rules)} rules)"
             )
+            for warning in form.warnings:
+                print(f"{file}: warning: {warning}")
     if args.json:
         print(json.dumps(results, indent=2, ensure_ascii=False))
     return 1 if failed else 0

@@ -1,6 +1,6 @@
 """Converting a form between ``.xlsx`` and pyxform's Markdown tables, losslessly.
 
-Both directions go through the same reader (:func:`fieldscreen.forms.loader.read_sheets`), so
+Both directions go through the same reader (:func:`fieldscreen.forms.sheets.read_sheets`), so
 every sheet, including ``rules`` and ``deadlines``, every column and every cell survives a round
 trip; cells are kept as text. Markdown tables are written with aligned columns so that a form
 reviews well in a diff.
@@ -11,7 +11,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from fieldscreen.forms.errors import FormError
-from fieldscreen.forms.loader import read_sheets
+from fieldscreen.forms.sheets import read_sheets
 
 __all__ = ["convert", "sheets_to_markdown", "sheets_to_xlsx"]
 

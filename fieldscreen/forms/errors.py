@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from fieldscreen.errors import KnownError, render
 
-__all__ = ["AnswerError", "FormError", "FormVersionError", "OverrideError"]
+__all__ = ["EXPECTED", "AnswerError", "FormError", "FormVersionError", "OverrideError"]
 
 
 class FormError(KnownError):
@@ -64,12 +64,39 @@ class FormError(KnownError):
         return render("form-invalid", lang, location=self.location, detail=self.detail)
 
 
+#: What an answer must be, by the ``expected`` key of :class:`AnswerError`: (English, Spanish).
+EXPECTED: dict[str, tuple[str, str]] = {
+    "text": ("text", "un texto"),
+    "integer": ("a whole number", "un número entero"),
+    "decimal": ("a number", "un número"),
+    "date": ("a date as YYYY-MM-DD", "una fecha como AAAA-MM-DD"),
+    "datetime": ("a date and time as YYYY-MM-DDTHH:MM", "una fecha y hora como AAAA-MM-DDTHH:MM"),
+    "time": ("a time as HH:MM", "una hora como HH:MM"),
+    "choice": ("one of the options of its list", "una de las opciones de su lista"),
+    "choices": ("options of its list", "opciones de su lista"),
+    "acknowledge": ("OK or empty", "OK o vacía"),
+    "computed": ("left to the form, which computes it", "dejada al formulario, que la calcula"),
+    "field": ("the name of a field of this form", "el nombre de un campo de este formulario"),
+    "instance": ("in an entry that exists", "de una entrada que existe"),
+    "repeat": ("a repeat whose entries are added by hand", "una repetición con entradas a mano"),
+    "counted": ("changed through its count question", "cambiada con su pregunta de cantidad"),
+    "too_many": ("at most 500 entries", "como máximo 500 entradas"),
+}
+
+
 class AnswerError(KnownError):
-    """A value does not fit the field it was given for."""
+    """A value does not fit the field it was given for (``expected``: a key of EXPECTED)."""
 
     def __init__(self, field: str, expected: str) -> None:
         self.field = field
+        self.expected = expected
         super().__init__("form-answer-invalid", field=field, expected=expected)
+
+    def message(self, lang: str = "en") -> str:
+        en, es = EXPECTED[self.expected]
+        return render(
+            "form-answer-invalid", lang, field=self.field, expected=es if lang == "es" else en
+        )
 
 
 class FormVersionError(KnownError):
@@ -80,7 +107,8 @@ class FormVersionError(KnownError):
 
 
 class OverrideError(KnownError):
-    """A tier override lacks what it needs."""
+    """A tier override lacks what it needs: ``tier``, ``reason`` or ``supervisor``."""
 
     def __init__(self, missing: str) -> None:
-        super().__init__("form-override-incomplete", missing=missing)
+        self.missing = missing
+        super().__init__(f"form-override-{missing}")

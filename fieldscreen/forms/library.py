@@ -7,14 +7,26 @@ checks it), so loaded forms are cached for the life of the process.
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
+from datetime import datetime
 from functools import cache
 from pathlib import Path
+from typing import Any
 
 from fieldscreen.forms.errors import FormError
-from fieldscreen.forms.loader import load_form, read_list
+from fieldscreen.forms.loader import load_form
 from fieldscreen.forms.model import Choice, Form
+from fieldscreen.forms.risk import CaseRisk, Risk, combine_case
+from fieldscreen.forms.sheets import read_list
 
-__all__ = ["BUILTIN_DIR", "builtin_form", "builtin_forms", "builtin_list", "builtin_paths"]
+__all__ = [
+    "BUILTIN_DIR",
+    "builtin_form",
+    "builtin_forms",
+    "builtin_list",
+    "builtin_paths",
+    "combine_builtin",
+]
 
 BUILTIN_DIR = Path(__file__).resolve().parent / "builtin"
 
@@ -49,3 +61,16 @@ def builtin_list(name: str) -> tuple[Choice, ...]:
     if not path.is_file():
         raise FormError(f"there is no built-in list {name!r}", file=str(path))
     return read_list(path)
+
+
+def combine_builtin(
+    results: Sequence[Risk], consent: Mapping[str, Any], start: datetime | None = None
+) -> CaseRisk:
+    """:func:`~fieldscreen.forms.risk.combine_case` with the built-in service types and tiers."""
+    return combine_case(
+        results,
+        consent=consent,
+        service_types=[c.row() for c in builtin_list("service_types")],
+        risk_tiers=[c.row() for c in builtin_list("risk_tiers")],
+        start=start,
+    )

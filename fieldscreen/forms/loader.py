@@ -9,10 +9,8 @@ is a :class:`FormError` naming ``FILE:sheet:row:column``.
 
 from __future__ import annotations
 
-import csv
-import io
 import re
-from collections.abc import Iterator, Mapping
+from collections.abc import Mapping
 from pathlib import Path
 from types import MappingProxyType
 from typing import Any
@@ -30,6 +28,14 @@ from fieldscreen.forms.model import (
     Texts,
 )
 from fieldscreen.forms.program import build_program
+from fieldscreen.forms.sheets import (
+    find_list,
+    language_code,
+    read_list,
+    read_sheets,
+    records,
+    texts,
+)
 
 __all__ = ["find_list", "load_form", "load_form_text", "read_list", "read_sheets"]
 
@@ -75,143 +81,13 @@ _PLAIN_COLUMNS = {
     "aggregate",
     "from_case",
 }
+_SHEETS = {"survey", "choices", "settings", "rules", "deadlines"}
 _SETTINGS = {"form_id", "version", "form_title", "default_language", "style", "instance_name"}
 _AGGREGATES = {"tier", "concern", "age_band", "sex", "nationality", "site", "week"}
 _RULE_COLUMNS = {"name", "when", "tier", "concerns", "referrals", "deadlines", "opens", "message"}
 _DEADLINE_COLUMNS = {"name", "jurisdiction", "hours", "label", "basis"}
-_LANG_CODE = re.compile(r"\(([A-Za-z-]+)\)\s*$")
 _COLUMN_IN_MESSAGE = re.compile(r"the '([\w:() ]+)' (?:value|column)")
 _ROW_IN_MESSAGE = re.compile(r"\[row\s*:\s*(\d+)\]|row\s+(\d+)", re.IGNORECASE)
-
-
-def language_code(name: str, default: str = "en") -> str:
-    """``English (en)`` -> ``en``; ``default`` -> the form's default language."""
-    if name == "default":
-        return default
-    match = _LANG_CODE.search(name)
-    return match.group(1).lower() if match else name.strip().lower()
-
-
-def _texts(value: Any, default: str) -> Texts:
-    if value is None or value == "":
-        return Texts(default=default)
-    if isinstance(value, Mapping):
-        return Texts({language_code(k, default): str(v) for k, v in value.items()}, default)
-    return Texts({default: str(value)}, default)
-
-
-# ----------------------------------------------------------------------------- sheets
-
-
-def read_sheets(path: Path) -> dict[str, list[list[str | None]]]:
-    """Every sheet of an ``.xlsx`` or ``.md`` form as rows of cells (first row = header)."""
-    import openpyxl
-
-    try:
-        if path.suffix.lower() == ".md":
-            from pyxform.xls2json_backends import md_table_to_workbook
-
-            buffer = io.BytesIO()
-            md_table_to_workbook(path.read_text(encoding="utf-8")).save(buffer)
-            buffer.seek(0)
-            book = openpyxl.load_workbook(buffer, read_only=True, data_only=True)
-        elif path.suffix.lower() in {".xlsx", ".xlsm"}:
-            book = openpyxl.load_workbook(path, read_only=True, data_only=True)
-        else:
-            raise FormError("only .xlsx and .md forms are supported", file=str(path))
-    except FormError:
-        raise
-    except Exception as error:
-        raise FormError(
-            f"the file cannot be read as a form ({type(error).__name__}); check that it is "
-            "an .xlsx workbook or pyxform Markdown tables",
-            file=str(path),
-        ) from None
-    sheets: dict[str, list[list[str | None]]] = {}
-    for sheet in book.worksheets:
-        rows = []
-        for row in sheet.iter_rows(values_only=True):
-            rows.append([_cell(c) for c in row])
-        sheets[sheet.title] = rows
-    book.close()
-    return sheets
-
-
-def _cell(value: Any) -> str | None:
-    if value is None:
-        return None
-    if isinstance(value, float) and value.is_integer():
-        return str(int(value))
-    text = str(value)
-    return text if text.strip() else None
-
-
-def _records(
-    rows: list[list[str | None]],
-) -> Iterator[tuple[int, dict[str, str]]]:
-    """(sheet row number, {column: value}) for each non-empty row under the header."""
-    if not rows:
-        return
-    header = [(h or "").strip() for h in rows[0]]
-    for number, row in enumerate(rows[1:], start=2):
-        record = {
-            header[i]: cell.strip()
-            for i, cell in enumerate(row)
-            if i < len(header) and header[i] and cell is not None and cell.strip()
-        }
-        if record:
-            yield number, record
-
-
-# ----------------------------------------------------------------------------- lists
-
-
-def find_list(form_path: Path, file_name: str) -> Path | None:
-    """A ``*_from_file`` list: beside the form, or in ``lists/`` next to it."""
-    for candidate in (form_path.parent / file_name, form_path.parent / "lists" / file_name):
-        if candidate.is_file():
-            return candidate
-    return None
-
-
-def read_list(path: Path, default: str = "en") -> tuple[Choice, ...]:
-    """A CSV lookup list: ``name``, ``label::Language (xx)`` columns, and extra columns."""
-    try:
-        text = path.read_text(encoding="utf-8-sig")
-    except (OSError, UnicodeDecodeError) as error:
-        raise FormError(
-            f"the list cannot be read ({type(error).__name__})", file=str(path)
-        ) from None
-    reader = csv.DictReader(io.StringIO(text))
-    if reader.fieldnames is None or "name" not in reader.fieldnames:
-        raise FormError("a list file needs a 'name' column", file=str(path), sheet="csv", row=1)
-    choices = []
-    seen: set[str] = set()
-    for number, row in enumerate(reader, start=2):
-        name = (row.get("name") or "").strip()
-        if not name:
-            continue
-        if name in seen:
-            raise FormError(
-                f"the name {name!r} appears twice; give each row its own name",
-                file=str(path),
-                sheet="csv",
-                row=number,
-                column="name",
-            )
-        seen.add(name)
-        labels = {}
-        extra = {}
-        for key, value in row.items():
-            if key is None or key == "name":
-                continue
-            if key == "label" or key.startswith("label::"):
-                lang = default if key == "label" else language_code(key.split("::", 1)[1])
-                labels[lang] = (value or "").strip()
-            else:
-                extra[key] = (value or "").strip()
-        choices.append(Choice(name, Texts(labels, default), MappingProxyType(extra)))
-    return tuple(choices)
 
 
 # ----------------------------------------------------------------------------- load
@@ -228,12 +104,11 @@ def load_form(path: str | Path) -> Form:
 def load_form_text(markdown: str, name: str = "form.md", base: Path | None = None) -> Form:
     """Load a form written as pyxform Markdown tables (used by tests and previews).
 
-    ``base`` is the folder where ``*_from_file`` lists are looked for.
+    ``base`` is the folder where ``*_from_file`` lists are looked for (it is only read).
     """
     import tempfile
 
-    folder = base or Path(tempfile.gettempdir())
-    with tempfile.TemporaryDirectory(dir=folder if base else None) as tmp:
+    with tempfile.TemporaryDirectory(prefix="fieldscreen-form-") as tmp:
         path = Path(tmp) / name
         path.write_text(markdown, encoding="utf-8")
         return _Loader(path, list_dir=base, shown_name=name).load()
@@ -257,15 +132,22 @@ class _Loader:
         from pyxform.xls2json import workbook_to_json
         from pyxform.xls2json_backends import get_xlsform
 
-        sheets = read_sheets(self.path)
+        sheets = read_sheets(self.path, self.file)
         lower = {name.lower(): rows for name, rows in sheets.items()}
         if "survey" not in lower:
             raise self.error("the form has no 'survey' sheet; add one", sheet="survey")
+        for sheet in sheets:
+            if sheet.lower() not in _SHEETS:
+                raise self.error(
+                    f"the sheet {sheet!r} is not supported; the sheets are "
+                    f"{', '.join(sorted(_SHEETS))} (check the spelling)",
+                    sheet=sheet,
+                )
         self.check_survey_columns(lower["survey"])
         settings = self.settings(lower.get("settings", []))
+        warnings: list[str] = []
         try:
             workbook = get_xlsform(str(self.path))
-            warnings: list[str] = []
             data = workbook_to_json(
                 workbook,
                 form_name=settings["form_id"],
@@ -294,7 +176,7 @@ class _Loader:
         return Form(
             id=settings["form_id"],
             version=settings["version"],
-            title=_texts(settings.get("form_title_texts") or settings["form_title"], default),
+            title=texts({default: settings["form_title"], **settings["form_title_texts"]}, default),
             default_language=default,
             languages=languages,
             fields=frozen_fields,
@@ -305,6 +187,7 @@ class _Loader:
             lists=MappingProxyType(lists),
             source=self.file,
             program=program,
+            warnings=tuple(" ".join(w.split()) for w in warnings),
         )
 
     def pyxform_error(self, message: str) -> FormError:
@@ -333,15 +216,15 @@ class _Loader:
                 row=1,
                 column=column,
             )
-        for number, record in _records(rows):
+        for number, record in records(rows):
             name = record.get("name", "")
             if name and name not in self.rows:
                 self.rows[name] = number
                 self.raw[name] = record
 
     def settings(self, rows: list[list[str | None]]) -> dict[str, Any]:
-        records = list(_records(rows))
-        values: dict[str, str] = records[0][1] if records else {}
+        found = list(records(rows))
+        values: dict[str, str] = found[0][1] if found else {}
         header = [(h or "").strip() for h in rows[0]] if rows else []
         for column in header:
             base = column.split("::", 1)[0]
@@ -384,7 +267,8 @@ class _Loader:
             if not rows:
                 continue
             for column in rows[0]:
-                if column and "::" in column:
+                base = (column or "").split("::", 1)[0].strip()
+                if column and "::" in column and base in _TRANSLATED | {"message", "form_title"}:
                     code = language_code(column.split("::", 1)[1], default)
                     if code not in found:
                         found.append(code)
@@ -478,7 +362,7 @@ class _Loader:
         choices = tuple(
             Choice(
                 str(c["name"]),
-                _texts(c.get("label"), default),
+                texts(c.get("label"), default),
                 MappingProxyType({k: str(v) for k, v in c.items() if k not in {"name", "label"}}),
             )
             for c in item.get("choices", []) or []
@@ -488,10 +372,10 @@ class _Loader:
             name=name,
             kind=kind,
             row=row,
-            label=_texts(item.get("label"), default),
-            hint=_texts(item.get("hint"), default),
-            required_message=_texts(bind.get("jr:requiredMsg"), default),
-            constraint_message=_texts(bind.get("jr:constraintMsg"), default),
+            label=texts(item.get("label"), default),
+            hint=texts(item.get("hint"), default),
+            required_message=texts(bind.get("jr:requiredMsg"), default),
+            constraint_message=texts(bind.get("jr:constraintMsg"), default),
             relevant=str(bind.get("relevant", "") or ""),
             required=_truth_or_expr(bind.get("required")),
             constraint=str(bind.get("constraint", "") or ""),
@@ -567,7 +451,7 @@ class _Loader:
         self.check_extra_header(rows, _RULE_COLUMNS, "rules")
         rules = []
         seen: set[str] = set()
-        for number, record in _records(rows):
+        for number, record in records(rows):
             name = record.get("name", "")
             if not name:
                 raise self.error(
@@ -619,7 +503,7 @@ class _Loader:
     def deadlines(self, rows: list[list[str | None]], default: str) -> tuple[Deadline, ...]:
         self.check_extra_header(rows, _DEADLINE_COLUMNS, "deadlines")
         out = []
-        for number, record in _records(rows):
+        for number, record in records(rows):
             name = record.get("name", "")
             if not name:
                 raise self.error(

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
-from types import MappingProxyType
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
@@ -62,8 +61,6 @@ INPUT_KINDS = frozenset(
 #: Risk tiers, most urgent first.
 TIERS = ("T0", "T1", "T2", "T3", "T4")
 SENSITIVITIES = ("low", "sensitive", "identifying")
-
-_EMPTY: Mapping[str, str] = MappingProxyType({})
 
 
 class Texts(Mapping[str, str]):
@@ -225,6 +222,8 @@ class Form:
     lists: Mapping[str, tuple[Mapping[str, str], ...]]
     source: str
     program: Program = field(repr=False)
+    #: pyxform's warnings about the form (it loads, but a designer may want to look).
+    warnings: tuple[str, ...] = ()
 
     def field(self, name: str) -> Field:
         return self.fields[name]

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import math
 import re
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -330,9 +330,6 @@ def build_program(
 ) -> Program:
     """Compile every expression of a form and order its dependency graph (or raise FormError)."""
     return _Builder(fields, rules, lists, file).build()
-
-
-Renderer = Callable[[str, Mapping[str, str]], str]
 
 
 def render_label(text: str, values: Mapping[str, str]) -> str:

@@ -61,6 +61,8 @@ class DeadlineDue:
     label: str
     basis: str
     rules: tuple[str, ...]
+    #: When it falls due: ``hours`` after the first of ``rules`` was raised.
+    due: datetime | None = None
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -70,6 +72,7 @@ class DeadlineDue:
             "label": self.label,
             "basis": self.basis,
             "rules": list(self.rules),
+            "due": self.due.isoformat() if self.due else None,
         }
 
 

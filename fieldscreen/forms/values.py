@@ -25,17 +25,21 @@ def coerce(field: Field, value: Any) -> Any:
     if kind in {"text", "hidden"}:
         if isinstance(value, bool):
             return "true" if value else "false"
-        if isinstance(value, float) and value.is_integer():
-            return str(int(value))
+        if isinstance(value, float):
+            if math.isnan(value) or math.isinf(value):
+                raise AnswerError(field.name, "text")
+            return str(int(value)) if value.is_integer() else repr(value)
         if isinstance(value, date | time):
             return value.isoformat()
-        if isinstance(value, list | tuple):
-            return " ".join(str(v) for v in value)
+        if isinstance(value, list | tuple) and all(isinstance(v, str) for v in value):
+            return " ".join(value) or None
+        if not isinstance(value, str | int):
+            raise AnswerError(field.name, "text")
         text = str(value)
         return text if text != "" else None
     if kind == "integer":
         if isinstance(value, bool):
-            raise AnswerError(field.name, "a whole number")
+            raise AnswerError(field.name, "integer")
         if isinstance(value, int):
             return value
         if isinstance(value, float) and value.is_integer():
@@ -43,16 +47,16 @@ def coerce(field: Field, value: Any) -> Any:
         try:
             return int(str(value).strip())
         except ValueError:
-            raise AnswerError(field.name, "a whole number") from None
+            raise AnswerError(field.name, "integer") from None
     if kind == "decimal":
         if isinstance(value, bool):
-            raise AnswerError(field.name, "a number")
+            raise AnswerError(field.name, "decimal")
         try:
             number = float(value)
         except (TypeError, ValueError):
-            raise AnswerError(field.name, "a number") from None
+            raise AnswerError(field.name, "decimal") from None
         if math.isnan(number) or math.isinf(number):
-            raise AnswerError(field.name, "a number")
+            raise AnswerError(field.name, "decimal")
         return number
     if kind == "date":
         if isinstance(value, datetime):
@@ -62,31 +66,40 @@ def coerce(field: Field, value: Any) -> Any:
         try:
             return date.fromisoformat(str(value).strip()[:10])
         except ValueError:
-            raise AnswerError(field.name, "a date as YYYY-MM-DD") from None
+            raise AnswerError(field.name, "date") from None
     if kind == "datetime":
         if isinstance(value, datetime):
             return value
         try:
             return datetime.fromisoformat(str(value).strip())
         except ValueError:
-            raise AnswerError(field.name, "a date and time as YYYY-MM-DDTHH:MM") from None
+            raise AnswerError(field.name, "datetime") from None
     if kind == "time":
         if isinstance(value, time):
             return value
         try:
             return time.fromisoformat(str(value).strip())
         except ValueError:
-            raise AnswerError(field.name, "a time as HH:MM") from None
+            raise AnswerError(field.name, "time") from None
     if kind == "select_one":
+        if isinstance(value, bool) or not isinstance(value, str | int):
+            raise AnswerError(field.name, "choice")
         name = str(value).strip()
         if field.choices and name not in {c.name for c in field.choices}:
-            raise AnswerError(field.name, "one of the options of the list")
+            raise AnswerError(field.name, "choice")
         return name
     if kind == "select_multiple":
-        items = value.split() if isinstance(value, str) else [str(v) for v in value]
+        if isinstance(value, str):
+            items = value.split()
+        elif isinstance(value, list | tuple | set | frozenset) and all(
+            isinstance(v, str) for v in value
+        ):
+            items = [v.strip() for v in value]
+        else:
+            raise AnswerError(field.name, "choices")
         known = [c.name for c in field.choices]
         if known and any(item not in known for item in items):
-            raise AnswerError(field.name, "options of the list")
+            raise AnswerError(field.name, "choices")
         if not known:
             return tuple(dict.fromkeys(items)) or None
         chosen = set(items)
@@ -96,8 +109,8 @@ def coerce(field: Field, value: Any) -> Any:
             return "OK"
         if value is False or str(value).strip().upper() in {"FALSE", "NO"}:
             return None
-        raise AnswerError(field.name, "OK or empty")
-    raise AnswerError(field.name, "left alone: it takes no answer")
+        raise AnswerError(field.name, "acknowledge")
+    raise AnswerError(field.name, "computed")
 
 
 def to_json(value: Any) -> Any:
@@ -115,20 +128,17 @@ def encode(field: Field, value: Any) -> Any:
 
 
 def decode(field: Field, value: Any) -> Any:
-    """The inverse of :func:`encode`."""
+    """The inverse of :func:`encode`; a value that does not fit the field is an AnswerError."""
     if value is None:
         return None
-    if field.kind == "select_multiple":
-        return tuple(value)
-    if field.kind == "date":
-        return date.fromisoformat(value)
-    if field.kind == "datetime":
-        return datetime.fromisoformat(value)
-    if field.kind == "time":
-        return time.fromisoformat(value)
-    if field.kind == "decimal":
-        return float(value)
-    return value
+    if field.kind == "decimal" and isinstance(value, int) and not isinstance(value, bool):
+        value = float(value)
+    decoded = coerce(field, value)
+    if type(decoded) is not type(value) and not isinstance(value, list | str):
+        raise AnswerError(
+            field.name, field.kind if field.kind in {"integer", "decimal"} else "text"
+        )
+    return decoded
 
 
 def tag(value: Any) -> Any:

@@ -33,6 +33,7 @@ __all__ = [
     "String",
     "parse",
     "references",
+    "walk",
 ]
 
 
@@ -137,9 +138,7 @@ def _tokens(text: str) -> list[_Token]:
         match = _TOKEN.match(text, pos)
         if match is None:
             raise FormError(f"unexpected character {text[pos]!r} at position {pos + 1}")
-        kind = match.lastgroup or ""
-        if kind == "refname":  # pragma: no cover - the outer group is the last one matched
-            kind = "ref"
+        kind = "ref" if match.group("ref") else (match.lastgroup or "")
         token_text = match.group(kind)
         if kind == "ref":
             name = match.group("refname").strip()
@@ -340,31 +339,41 @@ def parse(text: str) -> Expr:
     if not text.strip():
         raise FormError("the expression is empty")
     try:
-        return _Parser(text).parse()
+        tree = _Parser(text).parse()
     except RecursionError:  # pragma: no cover - guarded by _MAX_DEPTH
         raise FormError("the expression is nested too deeply") from None
+    if _depth(tree) > _MAX_DEPTH:
+        raise FormError("the expression is nested too deeply; split it into calculate fields")
+    return tree
+
+
+def _children(node: Expr) -> tuple[Expr, ...]:
+    if isinstance(node, Call):
+        return node.args
+    if isinstance(node, Binary):
+        return (node.left, node.right)
+    if isinstance(node, Negate):
+        return (node.operand,)
+    if isinstance(node, Path):
+        base = () if node.base is None else (node.base,)
+        return (*base, *(p for step in node.steps for p in step.predicates))
+    return ()
+
+
+def _depth(tree: Expr) -> int:
+    """How deep ``tree`` is (without recursion, so that any tree can be measured)."""
+    deepest = 0
+    stack = [(tree, 1)]
+    while stack:
+        node, depth = stack.pop()
+        deepest = max(deepest, depth)
+        stack.extend((child, depth + 1) for child in _children(node))
+    return deepest
 
 
 def references(expr: Expr) -> set[str]:
     """Every ``${name}`` (and every relative ``../name`` field step) used by ``expr``."""
-    found: set[str] = set()
-    stack: list[Expr] = [expr]
-    while stack:
-        node = stack.pop()
-        if isinstance(node, Ref):
-            found.add(node.name)
-        elif isinstance(node, Call):
-            stack.extend(node.args)
-        elif isinstance(node, Binary):
-            stack.extend((node.left, node.right))
-        elif isinstance(node, Negate):
-            stack.append(node.operand)
-        elif isinstance(node, Path):
-            if node.base is not None:
-                stack.append(node.base)
-            for step in node.steps:
-                stack.extend(step.predicates)
-    return found
+    return {node.name for node in walk(expr) if isinstance(node, Ref)}
 
 
 def walk(expr: Expr) -> list[Expr]:
@@ -374,15 +383,5 @@ def walk(expr: Expr) -> list[Expr]:
     while stack:
         node = stack.pop()
         out.append(node)
-        if isinstance(node, Call):
-            stack.extend(node.args)
-        elif isinstance(node, Binary):
-            stack.extend((node.left, node.right))
-        elif isinstance(node, Negate):
-            stack.append(node.operand)
-        elif isinstance(node, Path):
-            if node.base is not None:
-                stack.append(node.base)
-            for step in node.steps:
-                stack.extend(step.predicates)
+        stack.extend(_children(node))
     return out

@@ -1,68 +1,559 @@
-"""The main window: one stack of screens, switched by the controllers."""
+"""The main window: a stack of screens, the navigation bar, locking and the language switch.
+
+Screens are dumb; the window wires their signals to each other and to the vault through the
+operations helper. Locking (Ctrl+L, or after the idle time in settings) saves the screening in
+progress, drops it and every decrypted row from the screens, locks the vault and shows the
+unlock screen; unlocking as the same user reloads the draft and returns to the same page.
+"""
 
 from __future__ import annotations
 
-from PySide6.QtCore import Qt
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from PySide6.QtCore import QEvent, QObject, Qt, QTimer, Signal
 from PySide6.QtGui import QKeySequence, QShortcut
 from PySide6.QtWidgets import (
+    QApplication,
+    QHBoxLayout,
     QLabel,
     QMainWindow,
+    QMessageBox,
+    QPushButton,
     QStackedWidget,
     QVBoxLayout,
     QWidget,
 )
 
-from fieldscreen import __version__
-from fieldscreen.settings import Settings
+from fieldscreen.errors import KnownError
+from fieldscreen.ui.common import Services, scale_font, show_error
+from fieldscreen.ui.ports import CaseSummary, DraftSummary
 
-__all__ = ["MainWindow", "WelcomePage"]
+if TYPE_CHECKING:
+    from fieldscreen.ui.access import FirstRunPage, Provisioner, UnlockPage
+    from fieldscreen.ui.cases import CaseListPage, CaseRow, HomePage
+    from fieldscreen.ui.results import ResultsPage
+    from fieldscreen.ui.settings_page import SettingsPage
+    from fieldscreen.ui.wizard import WizardPage
+
+__all__ = ["ClipboardGuard", "IdleWatcher", "MainWindow"]
+
+_INPUT_EVENTS = {
+    QEvent.Type.KeyPress,
+    QEvent.Type.MouseButtonPress,
+    QEvent.Type.MouseMove,
+    QEvent.Type.Wheel,
+    QEvent.Type.TouchBegin,
+}
 
 
-class WelcomePage(QWidget):
-    """The first screen until a vault exists."""
+class IdleWatcher(QObject):
+    """Restarts a timer on every key, click or mouse move anywhere in the app."""
 
-    def __init__(self, parent: QWidget | None = None) -> None:
+    idle = Signal()
+
+    def __init__(self, minutes: int, parent: QObject | None = None) -> None:
         super().__init__(parent)
-        self.setObjectName("welcomePage")
-        layout = QVBoxLayout(self)
-        layout.setContentsMargins(48, 48, 48, 48)
-        layout.setSpacing(16)
-        title = QLabel(self.tr("FieldScreen"))
-        title.setObjectName("pageTitle")
-        title.setAccessibleName(self.tr("FieldScreen"))
-        font = title.font()
-        font.setPointSizeF(font.pointSizeF() * 2.0)
-        font.setBold(True)
-        title.setFont(font)
-        intro = QLabel(
-            self.tr(
-                "Protection screening for children on the move. Everything you record stays "
-                "encrypted on this laptop until it is sent, sealed, to your organisation."
-            )
-        )
-        intro.setWordWrap(True)
-        version = QLabel(self.tr("Version %s") % __version__)
-        version.setObjectName("versionLabel")
-        layout.addStretch(1)
-        layout.addWidget(title, alignment=Qt.AlignmentFlag.AlignHCenter)
-        layout.addWidget(intro)
-        layout.addWidget(version, alignment=Qt.AlignmentFlag.AlignHCenter)
-        layout.addStretch(2)
+        self.timer = QTimer(self)
+        self.timer.setSingleShot(True)
+        self.timer.timeout.connect(self.idle)
+        self.set_minutes(minutes)
+
+    def set_minutes(self, minutes: int) -> None:
+        self.timer.setInterval(max(1, minutes) * 60_000)
+
+    def eventFilter(self, watched: QObject, event: QEvent) -> bool:
+        if event.type() in _INPUT_EVENTS and self.timer.isActive():
+            self.timer.start()
+        return False
+
+
+class ClipboardGuard(QObject):
+    """Clears text copied from the app after ``seconds`` (a setting), and at once on lock.
+
+    Only what this app put on the clipboard is cleared (``ownsClipboard``); text the user
+    copied from elsewhere afterwards is left alone.
+    """
+
+    def __init__(self, seconds: int, parent: QObject | None = None) -> None:
+        super().__init__(parent)
+        self.timer = QTimer(self)
+        self.timer.setSingleShot(True)
+        self.timer.timeout.connect(self.clear_now)
+        self._ours = ""
+        self.set_seconds(seconds)
+        clipboard = QApplication.clipboard()
+        clipboard.dataChanged.connect(self._changed)
+
+    def set_seconds(self, seconds: int) -> None:
+        self.timer.setInterval(max(1, seconds) * 1000)
+
+    def _changed(self) -> None:
+        clipboard = QApplication.clipboard()
+        # Ours when the platform says so, or when the copy happened while this app had focus
+        # (platforms without clipboard ownership, and the offscreen one used in tests).
+        if clipboard.ownsClipboard() or QApplication.focusWidget() is not None:
+            self._ours = clipboard.text()
+            if self._ours:
+                self.timer.start()
+
+    def clear_now(self) -> None:
+        self.timer.stop()
+        clipboard = QApplication.clipboard()
+        if self._ours and clipboard.text() == self._ours:
+            clipboard.clear()
+        self._ours = ""
+
+
+@dataclass
+class _Where:
+    """Where the user was when the app locked."""
+
+    user: str
+    screen: str
+    page: str = ""
+    #: The screening's id holder: filled by the writer thread if the first save is in flight.
+    holder: dict[str, str] | None = None
 
 
 class MainWindow(QMainWindow):
-    """Top-level window. Screens are pages of :attr:`stack`."""
+    """Top-level window. ``services`` come from the composition root (``app.py``)."""
 
-    def __init__(self, settings: Settings, lang: str = "en") -> None:
-        super().__init__()
-        self.settings = settings
-        self.lang = lang
-        self.setWindowTitle(self.tr("FieldScreen"))
+    def __init__(
+        self,
+        services: Services,
+        provisioner: Provisioner | None = None,
+        parent: QWidget | None = None,
+    ) -> None:
+        super().__init__(parent)
+        self.services = services
+        self._provisioner = provisioner
         self.setObjectName("mainWindow")
         self.resize(1100, 760)
-        self.stack = QStackedWidget(self)
-        self.setCentralWidget(self.stack)
-        self.welcome = WelcomePage(self.stack)
-        self.stack.addWidget(self.welcome)
+        self._where: _Where | None = None
+        self.idle = IdleWatcher(int(services.settings.get("auto_lock_minutes")), self)
+        self.idle.idle.connect(self.lock)
+        app = QApplication.instance()
+        if app is not None:
+            app.installEventFilter(self.idle)
+        self.clipboard_guard = ClipboardGuard(
+            int(services.settings.get("clipboard_clear_seconds")), self
+        )
+        self.lock_shortcut = QShortcut(QKeySequence("Ctrl+L"), self)
+        self.lock_shortcut.setContext(Qt.ShortcutContext.ApplicationShortcut)
+        self.lock_shortcut.activated.connect(self.lock)
         self.quit_shortcut = QShortcut(QKeySequence(QKeySequence.StandardKey.Quit), self)
         self.quit_shortcut.activated.connect(self.close)
+        self._build()
+        if services.vault.is_set_up():
+            self.show_unlock()
+        else:
+            self.stack.setCurrentWidget(self.first_run)
+
+    # ----------------------------------------------------------------- build
+    def _build(self) -> None:
+        self.setWindowTitle(self.tr("FieldScreen"))
+        central = QWidget(self)
+        column = QVBoxLayout(central)
+        column.setContentsMargins(0, 0, 0, 0)
+        column.setSpacing(0)
+        self.nav = QWidget(central)
+        self.nav.setObjectName("navBar")
+        bar = QHBoxLayout(self.nav)
+        bar.setContentsMargins(16, 8, 16, 8)
+        brand = QLabel(self.tr("FieldScreen"), self.nav)
+        brand.setObjectName("brand")
+        scale_font(brand, 1.25, bold=True)
+        bar.addWidget(brand)
+        bar.addStretch(1)
+        self.nav_home = QPushButton(self.tr("&Home"), self.nav)
+        self.nav_cases = QPushButton(self.tr("&Cases"), self.nav)
+        self.nav_settings = QPushButton(self.tr("Se&ttings"), self.nav)
+        self.nav_lock = QPushButton(self.tr("&Lock (Ctrl+L)"), self.nav)
+        for button in (self.nav_home, self.nav_cases, self.nav_settings, self.nav_lock):
+            button.setObjectName("navButton")
+            button.setAccessibleName(button.text().replace("&", ""))
+            bar.addWidget(button)
+        column.addWidget(self.nav)
+        if self.services.preview:
+            notice = QLabel(
+                self.tr(
+                    "Sample form: this build runs a short sample screening instead of the "
+                    "built-in forms. Answers are saved encrypted, but do not use it with a child."
+                ),
+                central,
+            )
+            notice.setObjectName("previewNotice")
+            notice.setWordWrap(True)
+            column.addWidget(notice)
+        self.stack = QStackedWidget(central)
+        column.addWidget(self.stack, 1)
+        self.setCentralWidget(central)
+
+        self._pages: dict[str, QWidget] = {}
+        self.nav_home.clicked.connect(self.show_home)
+        self.nav_cases.clicked.connect(self.show_cases)
+        self.nav_settings.clicked.connect(self.show_settings)
+        self.nav_lock.clicked.connect(self.lock)
+        self.stack.currentChanged.connect(lambda _: self._nav_state())
+        self._nav_state()
+
+    # ------------------------------------------------------- lazy screens
+    # Each screen (and its module) is built the first time it is needed, so start-up builds
+    # only the unlock or first-run screen.
+    def _page(self, name: str) -> Any:
+        page = self._pages.get(name)
+        if page is None:
+            page = self._make(name)
+            self._pages[name] = page
+            self.stack.addWidget(page)
+        return page
+
+    def _make(self, name: str) -> QWidget:
+        s = self.services
+        if name == "first_run":
+            from fieldscreen.ui.access import FirstRunPage
+
+            first = FirstRunPage(s, self.stack, self._provisioner)
+            first.did_set_up.connect(lambda _: self.show_home())
+            first.language_requested.connect(self._choose_language)
+            return first
+        if name == "unlock_page":
+            from fieldscreen.ui.access import UnlockPage
+
+            unlock = UnlockPage(s, self.stack)
+            unlock.did_unlock.connect(lambda _: self._unlocked())
+            unlock.language_requested.connect(self._choose_language)
+            return unlock
+        if name == "home":
+            from fieldscreen.ui.cases import HomePage
+
+            home = HomePage(s, self.stack)
+            home.start_requested.connect(self.start_screening)
+            home.resume_requested.connect(self.resume)
+            home.cases_requested.connect(self.show_cases)
+            return home
+        if name == "wizard":
+            from fieldscreen.ui.wizard import WizardPage
+
+            wizard = WizardPage(s, self.stack)
+            wizard.did_pause.connect(self.show_home)
+            wizard.did_stop.connect(self.show_home)
+            wizard.review_requested.connect(self.review)
+            return wizard
+        if name == "results":
+            from fieldscreen.ui.results import ResultsPage
+
+            results = ResultsPage(s, self.stack)
+            results.back_requested.connect(lambda: self.stack.setCurrentWidget(self.wizard))
+            results.will_finalise.connect(self._will_finalise)
+            results.did_finalise.connect(self._finalised)
+            return results
+        if name == "cases":
+            from fieldscreen.ui.cases import CaseListPage
+
+            cases = CaseListPage(s, self.stack)
+            cases.open_requested.connect(self._open_case)
+            return cases
+        if name == "settings_page":
+            from fieldscreen.ui.settings_page import SettingsPage
+
+            settings = SettingsPage(s, self.stack)
+            settings.did_save.connect(self._apply_settings)
+            settings.language_changed.connect(self.set_language)
+            settings.did_wipe.connect(self._wiped)
+            settings.back_requested.connect(self.show_home)
+            return settings
+        raise KeyError(name)
+
+    def _built(self, name: str) -> Any:
+        return self._pages.get(name)
+
+    @property
+    def first_run(self) -> FirstRunPage:
+        return self._page("first_run")
+
+    @property
+    def unlock_page(self) -> UnlockPage:
+        return self._page("unlock_page")
+
+    @property
+    def home(self) -> HomePage:
+        return self._page("home")
+
+    @property
+    def wizard(self) -> WizardPage:
+        return self._page("wizard")
+
+    @property
+    def results(self) -> ResultsPage:
+        return self._page("results")
+
+    @property
+    def cases(self) -> CaseListPage:
+        return self._page("cases")
+
+    @property
+    def settings_page(self) -> SettingsPage:
+        return self._page("settings_page")
+
+    def _controller(self) -> Any:
+        wizard = self._built("wizard")
+        return wizard.controller if wizard is not None else None
+
+    def _nav_state(self) -> None:
+        unlocked = self.services.user is not None
+        current = self.stack.currentWidget()
+        self.nav.setVisible(unlocked)
+        in_screening = current is not None and current.objectName() in {
+            "wizardPage",
+            "resultsPage",
+        }
+        for button in (self.nav_home, self.nav_cases, self.nav_settings):
+            button.setEnabled(unlocked)
+            button.setVisible(not in_screening)
+        self.nav_lock.setEnabled(unlocked)
+        if unlocked:
+            self.idle.timer.start()
+        else:
+            self.idle.timer.stop()
+
+    # ------------------------------------------------------------- screens
+    def show_unlock(self, preferred: str | None = None) -> None:
+        """The unlock screen at once; the user list follows from a read on the pool."""
+        self.stack.setCurrentWidget(self.unlock_page)
+        self.unlock_page.prepare()
+        self.services.ops.read(
+            lambda: list(self.services.vault.users()),
+            lambda users: self.unlock_page.refresh_users(users, preferred),
+            self._error,
+        )
+
+    def show_home(self) -> None:
+        if self.services.user is None:
+            return
+        if (wizard := self._built("wizard")) is not None:
+            wizard.close_session()
+        if (results := self._built("results")) is not None:
+            results.clear()
+        self.stack.setCurrentWidget(self.home)
+        self.refresh_home()
+        warm = getattr(self.services.forms, "warm", None)
+        if callable(warm):  # load the forms on a worker before the first screening needs them
+            self.services.ops.read(warm)
+        self.home.start.setFocus()
+
+    def refresh_home(self) -> None:
+        vault = self.services.vault
+
+        def read() -> tuple[list[DraftSummary], list[CaseSummary], int]:
+            return list(vault.drafts()), list(vault.cases()), vault.pending()
+
+        self.services.ops.read(read, self._home_data, self._error)
+
+    def _home_data(self, data: tuple[list[DraftSummary], list[CaseSummary], int]) -> None:
+        if self.services.user is None:
+            return
+        drafts, cases, pending = data
+        server = self.services.settings.get("server_url")
+        waiting = (
+            self.tr("%n screening(s) sealed and waiting to be sent", "", pending)
+            if pending
+            else self.tr("nothing waiting to be sent")
+        )
+        where = self.tr("Working offline: no server set") if not server else self.tr("Server set")
+        sync = f"{where} · {waiting}"
+        self.home.set_data(self.services.user.name, drafts, cases, sync)
+
+    def show_cases(self) -> None:
+        if self.services.user is None:
+            return
+        self.stack.setCurrentWidget(self.cases)
+        self.cases.search.setFocus()
+        vault = self.services.vault
+
+        from fieldscreen.ui.cases import CaseRow
+
+        def read() -> list[CaseRow]:
+            rows = [CaseRow.of_case(c) for c in vault.cases()]
+            rows.extend(CaseRow.of_draft(d) for d in vault.drafts())
+            return rows
+
+        self.services.ops.read(read, self._case_rows, self._error)
+
+    def _case_rows(self, rows: list[CaseRow]) -> None:
+        if self.services.user is not None:
+            self.cases.set_rows(rows)
+
+    def show_settings(self) -> None:
+        if self.services.user is None:
+            return
+        self.settings_page.refresh()
+        self.stack.setCurrentWidget(self.settings_page)
+
+    def start_screening(self) -> None:
+        session = self.services.forms.start(self.services.lang)
+        controller = self.wizard.open(session)
+        controller.autosave()  # the draft exists from the first moment
+        self.stack.setCurrentWidget(self.wizard)
+
+    def resume(self, record_id: str, page: str | None = None) -> None:
+        vault, forms = self.services.vault, self.services.forms
+
+        def load() -> Any:
+            return vault.load_draft(record_id)
+
+        def loaded(state: Any) -> None:
+            if self.services.user is None:
+                return
+            session = forms.restore(state["session"])
+            where = page if page is not None else str(state.get("page", ""))
+            self.wizard.open(session, where, record_id)
+            self.stack.setCurrentWidget(self.wizard)
+
+        self.services.ops.read(load, loaded, self._error)
+
+    def review(self) -> None:
+        if self.wizard.controller is None:
+            return
+        self.results.show_session(self.wizard.controller)
+        self.stack.setCurrentWidget(self.results)
+
+    def _apply_settings(self) -> None:
+        """Settings that act at once: the idle lock and the clipboard clearing."""
+        settings = self.services.settings
+        self.idle.set_minutes(int(settings.get("auto_lock_minutes")))
+        self.clipboard_guard.set_seconds(int(settings.get("clipboard_clear_seconds")))
+        if self.services.user is not None:
+            self.idle.timer.start()
+
+    def _will_finalise(self) -> None:
+        if (controller := self._controller()) is not None:
+            controller.close()
+
+    def _finalised(self) -> None:
+        self.show_home()
+
+    def _open_case(self, screening_id: str, status: str) -> None:
+        if status == "draft":
+            self.resume(screening_id)
+
+    def _error(self, error: KnownError) -> None:
+        show_error(self, error, self.services.lang)
+
+    # --------------------------------------------------------------- locking
+    def lock(self) -> None:
+        """Hide every case detail at once; remember where the user was."""
+        user = self.services.user
+        if user is None:
+            return
+        current = self.stack.currentWidget()
+        where = _Where(user.name, current.objectName() if current is not None else "")
+        controller = self._controller()
+        on_screening = current is not None and current.objectName() in {
+            "wizardPage",
+            "resultsPage",
+        }
+        if on_screening and controller is not None:
+            controller.page = self.wizard.current_page_name()
+            where.page = controller.page
+            where.screen = self.wizard.objectName()
+            controller.save_now()  # queued before the lock on the same serial writer
+            where.holder = controller._holder
+        self._where = where
+        self.clipboard_guard.clear_now()
+        for widget in QApplication.topLevelWidgets():
+            if widget is not self and widget.isVisible() and widget.isModal():
+                widget.close()
+        for child in self.findChildren(QMessageBox):
+            child.close()
+        if (wizard := self._built("wizard")) is not None:
+            wizard.close_session()
+        for name in ("results", "cases", "home"):
+            if (page := self._built(name)) is not None:
+                page.clear()
+        self.services.user = None
+        self.services.ops.write(self.services.vault.lock)
+        self.show_unlock(where.user)
+        self._nav_state()
+
+    def _unlocked(self) -> None:
+        where, self._where = self._where, None
+        user = self.services.user
+        if where is None or user is None or where.user != user.name:
+            self.show_home()
+            return
+        if where.holder and where.holder.get("id"):
+            self.resume(where.holder["id"], where.page)
+        elif where.screen == "casesPage":
+            self.show_cases()
+        elif where.screen == "settingsPage":
+            self.show_settings()
+        else:
+            self.show_home()
+        self._nav_state()
+
+    def _wiped(self) -> None:
+        self.services.user = None
+        self._where = None
+        self.stack.setCurrentWidget(self.first_run)
+        self._nav_state()
+
+    # -------------------------------------------------------------- language
+    def _choose_language(self, lang: str) -> None:
+        """The picker on the first-run and unlock screens: switch now and remember it."""
+        if lang == self.services.lang:
+            return
+        settings = self.services.settings
+        try:
+            settings.set("language", lang)
+            settings.save()
+        except KnownError as error:
+            self._error(error)
+        QTimer.singleShot(0, lambda: self.set_language(lang))  # not inside the picker's signal
+
+    def set_language(self, lang: str) -> None:
+        """Switch every screen to ``lang`` now, keeping the user where they are."""
+        from fieldscreen.ui.i18n import install_translator
+
+        app = QApplication.instance()
+        if app is not None:
+            install_translator(app, lang)
+        self.services.lang = lang
+        shown = self.stack.currentWidget()
+        current = shown.objectName() if shown is not None else ""
+        resume = None
+        if (controller := self._controller()) is not None:
+            controller.page = self.wizard.current_page_name()
+            resume = (controller.session, controller.page, controller.record_id)
+        old = self.centralWidget()
+        self._build()
+        if old is not None:
+            old.deleteLater()
+        central = self.centralWidget()
+        if self.isVisible() and central is not None:
+            central.show()
+        if self.services.user is None:
+            if self.services.vault.is_set_up():
+                self.show_unlock()
+            else:
+                self.stack.setCurrentWidget(self.first_run)
+            return
+        if resume is not None:
+            self.wizard.open(*resume)
+            self.stack.setCurrentWidget(self.wizard)
+        elif current == "settingsPage":
+            self.show_settings()
+        elif current == "casesPage":
+            self.show_cases()
+        else:
+            self.show_home()
+
+    # ---------------------------------------------------------------- closing
+    def closeEvent(self, event: Any) -> None:
+        if (controller := self._controller()) is not None:
+            controller.save_now()
+        self.clipboard_guard.clear_now()
+        self.services.ops.wait_idle(10_000)
+        QApplication.instance().removeEventFilter(self.idle)  # type: ignore[union-attr]
+        super().closeEvent(event)

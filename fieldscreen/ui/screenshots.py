@@ -1,7 +1,8 @@
 """``python -m fieldscreen.ui.screenshots OUT_DIR``: render the main screens offscreen to PNG.
 
-Every entry of :data:`SCREENS` builds one screen in a given state over a throwaway profile; it is
-rendered in English and Spanish as ``OUT_DIR/<name>-<lang>.png`` for the README and for review.
+Every entry of :data:`SCREENS` builds one screen in a given state over a throwaway profile and
+the in-memory preview store; it is rendered in English and Spanish as ``OUT_DIR/<name>-<lang>.png``
+for the README and for review.
 """
 
 from __future__ import annotations
@@ -9,36 +10,251 @@ from __future__ import annotations
 import os
 import sys
 import tempfile
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
 from PySide6.QtWidgets import QApplication, QWidget
 
-from fieldscreen.app import create_application
+from fieldscreen.app import apply_style, create_application
 from fieldscreen.paths import Paths
 from fieldscreen.settings import Settings
+from fieldscreen.ui.common import Services
 from fieldscreen.ui.i18n import install_translator
 from fieldscreen.ui.main_window import MainWindow
+from fieldscreen.ui.operations import Operations
+from fieldscreen.ui.ports import CaseSummary
+from fieldscreen.ui.preview import MemoryVault, SampleForms
 
 __all__ = ["SCREENS", "render_all"]
 
 ScreenFactory = Callable[[Paths, str], QWidget]
+DEMO_PASSPHRASE = "demo passphrase for screenshots"  # noqa: S105 (in-memory demo users)
 
 
-def _welcome(paths: Paths, lang: str) -> QWidget:
-    return MainWindow(Settings.load(paths.settings_file), lang=lang)
+def _services(paths: Paths, lang: str, vault: MemoryVault) -> Services:
+    return Services(
+        vault=vault,
+        forms=SampleForms(),
+        settings=Settings.load(paths.settings_file),
+        ops=Operations(),
+        lang=lang,
+    )
+
+
+def _seeded_vault() -> MemoryVault:
+    vault = MemoryVault.with_users(
+        [("Marisol", "admin", DEMO_PASSPHRASE), ("Coordinación", "coordinator", DEMO_PASSPHRASE)]
+    )
+    now = datetime.now(UTC)
+    cases = [
+        ("8F2C1A", "Dania", "T0", ("Violence or threat",), timedelta(hours=-3)),
+        ("3B7E90", "Kevin", "T1", ("Trafficking indicators",), timedelta(hours=5)),
+        ("C41D22", "Yeni", "T2", ("Separated or unaccompanied",), timedelta(days=2)),
+        ("77A0F3", "Óscar", "T3", (), timedelta(days=6)),
+        ("19E5B8", "Luz", "T4", (), None),
+    ]
+    for code, alias, tier, concerns, due in cases:
+        vault.add_case(
+            CaseSummary(
+                code.lower() * 4,
+                code,
+                alias,
+                tier,
+                concerns,
+                now + due if due is not None else None,
+                "finalised",
+                now,
+            )
+        )
+    return vault
+
+
+def _window(paths: Paths, lang: str, vault: MemoryVault | None = None) -> MainWindow:
+    window = MainWindow(_services(paths, lang, vault or _seeded_vault()))
+    window.resize(1100, 760)
+    return window
+
+
+def _unlocked(paths: Paths, lang: str) -> MainWindow:
+    window = _window(paths, lang)
+    window.services.user = window.services.vault.unlock("Marisol", DEMO_PASSPHRASE)
+    return window
+
+
+def _settle(window: MainWindow) -> None:
+    window.services.ops.wait_idle()
+    QApplication.processEvents()
+
+
+def first_run(paths: Paths, lang: str) -> QWidget:
+    return _window(paths, lang, MemoryVault())
+
+
+def unlock(paths: Paths, lang: str) -> QWidget:
+    return _window(paths, lang)
+
+
+def home(paths: Paths, lang: str) -> QWidget:
+    window = _unlocked(paths, lang)
+    window.start_screening()
+    _settle(window)
+    window.show_home()
+    _settle(window)
+    return window
+
+
+def _answer(window: MainWindow, answers: Sequence[tuple[str, object]]) -> None:
+    for name, value in answers:
+        widget = window.wizard.widgets[name]
+        widget.set_value(value)
+        window.wizard.controller.answer(name, value)  # type: ignore[union-attr]
+    _settle(window)
+
+
+CONSENT: list[tuple[str, object]] = [("assent", "yes"), ("share", ["legal", "family"])]
+INTAKE: list[tuple[str, object]] = [
+    ("alias", "Kevin"),
+    ("age", 14),
+    ("travelling_alone", "yes"),
+    ("feared_nearby", "no"),
+]
+
+
+def consent(paths: Paths, lang: str) -> QWidget:
+    window = _unlocked(paths, lang)
+    window.start_screening()
+    _answer(window, CONSENT[:1])
+    return window
+
+
+def intake_gateway(paths: Paths, lang: str) -> QWidget:
+    window = _unlocked(paths, lang)
+    window.start_screening()
+    _answer(window, CONSENT)
+    window.wizard.go(1)
+    _answer(window, [*INTAKE, ("made_to_work", "yes")])
+    return window
+
+
+def act_now(paths: Paths, lang: str) -> QWidget:
+    window = _unlocked(paths, lang)
+    window.start_screening()
+    _answer(window, CONSENT)
+    window.wizard.go(1)
+    _answer(window, [*INTAKE[:3], ("feared_nearby", "yes")])
+    return window
+
+
+def trafficking(paths: Paths, lang: str) -> QWidget:
+    window = _unlocked(paths, lang)
+    window.start_screening()
+    _answer(window, CONSENT)
+    window.wizard.go(1)
+    _answer(window, [*INTAKE, ("made_to_work", "yes")])
+    window.wizard.go(2)
+    _answer(window, [("owes_debt", "yes"), ("debt_amount", 1200.0)])
+    return window
+
+
+def results(paths: Paths, lang: str) -> QWidget:
+    window = _unlocked(paths, lang)
+    window.start_screening()
+    _answer(window, CONSENT)
+    window.wizard.go(1)
+    _answer(window, [*INTAKE[:3], ("feared_nearby", "yes"), ("made_to_work", "yes")])
+    window.wizard.go(2)
+    _answer(window, [("owes_debt", "yes"), ("understood", "OK")])
+    window.review()
+    return window
+
+
+def cases(paths: Paths, lang: str) -> QWidget:
+    window = _unlocked(paths, lang)
+    window.show_cases()
+    _settle(window)
+    return window
+
+
+def settings(paths: Paths, lang: str) -> QWidget:
+    window = _window(paths, lang)
+    window.services.user = window.services.vault.unlock("Marisol", DEMO_PASSPHRASE)
+    window.show_settings()
+    return window
+
+
+def _builtin(paths: Paths, lang: str) -> MainWindow | None:
+    from fieldscreen.app import build_context, builtin_forms
+
+    forms = builtin_forms(build_context(str(paths.data.parent), lang))
+    if forms is None:
+        return None
+    window = _unlocked(paths, lang)
+    window.services.forms = forms
+    window.services.preview = False
+    window.start_screening()
+    _settle(window)
+    return window
+
+
+def _go(window: MainWindow, page: str) -> None:
+    names = [p.name for p in window.wizard._pages]
+    window.wizard.go(names.index(page))
+
+
+def _build_empty(paths: Paths, lang: str) -> QWidget:
+    return first_run(paths, lang)
+
+
+def builtin_first_page(paths: Paths, lang: str) -> QWidget:
+    return _builtin(paths, lang) or _build_empty(paths, lang)
+
+
+def builtin_act_now(paths: Paths, lang: str) -> QWidget:
+    window = _builtin(paths, lang)
+    if window is None:
+        return _build_empty(paths, lang)
+    _go(window, "fs_intake:b0_safety")
+    _answer(window, [("fs_intake:b0_feared_person_nearby", "yes")])
+    return window
+
+
+def builtin_results(paths: Paths, lang: str) -> QWidget:
+    window = _builtin(paths, lang)
+    if window is None:
+        return _build_empty(paths, lang)
+    _go(window, "fs_intake:b0_safety")
+    _answer(
+        window,
+        [("fs_intake:b0_feared_person_nearby", "yes"), ("fs_intake:b0_someone_tracking", "yes")],
+    )
+    window.review()
+    return window
 
 
 #: Screen name -> factory building it in a representative state.
 SCREENS: dict[str, ScreenFactory] = {
-    "welcome": _welcome,
+    "first-run": first_run,
+    "unlock": unlock,
+    "home": home,
+    "consent": consent,
+    "intake-gateway": intake_gateway,
+    "act-now": act_now,
+    "trafficking": trafficking,
+    "results": results,
+    "cases": cases,
+    "settings": settings,
+    "builtin-consent": builtin_first_page,
+    "builtin-act-now": builtin_act_now,
+    "builtin-results": builtin_results,
 }
 
 
 def render_all(out_dir: Path, langs: tuple[str, ...] = ("en", "es")) -> list[Path]:
     app = create_application()
+    apply_style(app)
     out_dir.mkdir(parents=True, exist_ok=True)
     written: list[Path] = []
     for lang in langs:
@@ -48,19 +264,21 @@ def render_all(out_dir: Path, langs: tuple[str, ...] = ("en", "es")) -> list[Pat
                 paths = Paths.for_profile(Path(tmp)).ensure()
                 widget = factory(paths, lang)
                 widget.show()
-                _settle(app)
+                _settle_app(app)
+                if isinstance(widget, MainWindow):
+                    _settle(widget)
                 target = out_dir / f"{name}-{lang}.png"
                 if not widget.grab().save(str(target)):
                     raise RuntimeError(f"could not write {target}")
                 written.append(target)
                 widget.close()
                 widget.deleteLater()
-                _settle(app)
+                _settle_app(app)
     install_translator(app, "en")
     return written
 
 
-def _settle(app: QApplication) -> None:
+def _settle_app(app: QApplication) -> None:
     for _ in range(3):
         app.processEvents()
 

@@ -100,7 +100,7 @@ def append(
     seq, previous = _read_head(conn, keys, vault_id)
     seq += 1
     body = {
-        "t": datetime.now(UTC).strftime("%Y-%m-%dT%H:%MZ"),
+        "t": datetime.now(UTC).isoformat(timespec="minutes"),
         "u": user_id,
         "a": action,
         "r": record_id,

@@ -28,7 +28,7 @@ from fieldscreen import crypto
 from fieldscreen.paths import ensure_private_dir
 from fieldscreen.vault import audit
 from fieldscreen.vault.errors import UnlockFailed, VaultError
-from fieldscreen.vault.keyring import ROLES, Keyring, Role, UserEntry
+from fieldscreen.vault.keyring import ROLES, Keyring, Role, UserEntry, remove_stale_temporaries
 from fieldscreen.vault.keys import Keys, aad
 from fieldscreen.vault.migrations import migrate
 from fieldscreen.vault.store import PLAINTEXT_STATE_NAMES, Store, as_blob
@@ -203,6 +203,7 @@ class VaultBase:
             raise VaultError("vault-damaged", detail="the key file does not match the database")
         self.lock()
         self._failures = 0
+        remove_stale_temporaries(self.keys_path)
         self._keys = keys
         self._user = UserInfo(entry.user_id, entry.login, entry.role)
         try:

@@ -34,7 +34,15 @@ from fieldscreen.errors import KnownError
 from fieldscreen.paths import private_umask
 from fieldscreen.vault.errors import VaultError
 
-__all__ = ["KEYRING_FORMAT", "ROLES", "Keyring", "Role", "UserEntry", "io_hook"]
+__all__ = [
+    "KEYRING_FORMAT",
+    "ROLES",
+    "Keyring",
+    "Role",
+    "UserEntry",
+    "io_hook",
+    "remove_stale_temporaries",
+]
 
 KEYRING_FORMAT = 1
 Role = Literal["specialist", "coordinator", "admin"]
@@ -110,6 +118,8 @@ class Keyring:
             data = json.loads(raw)
             if data["format"] != KEYRING_FORMAT:
                 raise VaultError("vault-too-new")
+            if not data["users"]:
+                raise ValueError("no users")
             return cls(
                 path=path,
                 vault_id=str(data["vault_id"]),
@@ -166,6 +176,16 @@ def _constant_time_equal(a: bytes, b: bytes) -> bool:
     return hmac.compare_digest(a, b)
 
 
+def remove_stale_temporaries(path: Path) -> int:
+    """Remove temporary key files left by a write that was killed before its rename."""
+    removed = 0
+    for stale in path.parent.glob(f".{path.name}.*.tmp"):
+        with contextlib.suppress(OSError):
+            stale.unlink()
+            removed += 1
+    return removed
+
+
 def atomic_replace(path: Path, data: bytes) -> None:
     """Write ``data`` to ``path`` through a synced temporary file and an atomic rename."""
     tmp: str | None = None
@@ -186,11 +206,11 @@ def atomic_replace(path: Path, data: bytes) -> None:
         _step("rename")
         os.replace(tmp, path)
         tmp = None
-        _step("fsync-folder")
         # The new file is in place; a failure to flush the folder entry must not report the
         # change as failed (the caller would believe the old state still holds).
         if os.name == "posix":
             with contextlib.suppress(OSError):
+                _step("fsync-folder")
                 dir_fd = os.open(path.parent, os.O_RDONLY)
                 try:
                     os.fsync(dir_fd)

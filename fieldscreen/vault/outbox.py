@@ -139,10 +139,66 @@ class OutboxMixin(VaultBase):
         ]["n"]
         return counts
 
+    def outbox_totals(
+        self, states: Iterable[str] = ("pending", "sending", "failed")
+    ) -> tuple[int, int]:
+        """``(envelopes, bytes of sealed payload)`` in ``states``, without reading payloads."""
+        wanted = tuple(states)
+        if not wanted or any(s not in OUTBOX_STATES for s in wanted):
+            raise VaultError("vault-outbox-state")
+        marks = ",".join("?" * len(wanted))
+        row = self._open_store().read(
+            f"SELECT count(*) AS n, coalesce(sum(length(sealed)), 0) AS b FROM outbox "  # noqa: S608 -- placeholders only
+            f"WHERE state IN ({marks})",
+            wanted,
+        )[0]
+        return int(row["n"]), int(row["b"])
+
+    def outbox_deliver(self, receipt: Iterable[tuple[str, str]]) -> int:
+        """Apply a receipt of ``(record id, payload sha256)`` pairs in one transaction.
+
+        Each envelope whose hash matches becomes ``delivered`` and its sealed copy and signature
+        are deleted; a pair whose hash does not match, or that was delivered already, changes
+        nothing. Returns how many envelopes changed (0 when the same receipt comes again).
+        """
+        changed = 0
+        with self._open_store().transaction() as conn:
+            for record_id, sha256 in receipt:
+                cursor = conn.execute(
+                    "UPDATE outbox SET state = 'delivered', reason = NULL, updated_day = ?, "
+                    "sealed = NULL, signature = NULL "
+                    "WHERE record_id = ? AND payload_sha256 = ? AND state != 'delivered'",
+                    (self.today(), record_id, sha256),
+                )
+                changed += cursor.rowcount
+        return changed
+
+    def sync_checkpoint(self) -> int:
+        """The device sequence number of the last acknowledged batch of an unfinished sync."""
+        rows = self._open_store().read("SELECT value FROM state WHERE name = 'sync_checkpoint'")
+        return int(rows[0]["value"]) if rows else 0
+
+    def save_sync_checkpoint(self, seq: int) -> None:
+        """Durably record the last acknowledged batch (0 when a sync run completes)."""
+        with self._open_store().transaction() as conn:
+            _put_state(conn, "sync_checkpoint", str(int(seq)))
+
     def last_device_seq(self) -> int:
         """The highest device sequence number used so far (0 before the first envelope)."""
         rows = self._open_store().read("SELECT value FROM state WHERE name = 'device_seq'")
         return int(rows[0]["value"]) if rows else 0
+
+    def device_state(self) -> str:
+        """``active`` or ``revoked`` (as last told by the server)."""
+        rows = self._open_store().read("SELECT value FROM state WHERE name = 'device_state'")
+        return str(rows[0]["value"]) if rows else "active"
+
+    def set_device_state(self, state: str) -> None:
+        """Record what the server said about this device (a wipe order calls ``wipe`` instead)."""
+        if state not in ("active", "revoked"):
+            raise VaultError("vault-outbox-state")
+        with self._open_store().transaction() as conn:
+            _put_state(conn, "device_state", state)
 
     def record_sync(self, *, delivered: int, failed: int = 0) -> None:
         """Note a finished sync: last-sync day, and an audit entry when unlocked."""

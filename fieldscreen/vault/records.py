@@ -78,7 +78,7 @@ class IntegrityReport:
 
 
 def _encode(value: Mapping[str, Any]) -> bytes:
-    data = canonical_json(dict(value))
+    data = json.dumps(value, separators=(",", ":"), ensure_ascii=False).encode("utf-8")
     return data + b" " * (-len(data) % _PAD)
 
 

@@ -91,6 +91,7 @@ PLAINTEXT_STATE_NAMES = frozenset(
         "device_seq",
         "created_day",
         "last_sync_day",
+        "sync_checkpoint",
         "device_state",
     }
 )
@@ -140,6 +141,8 @@ class Store:
         self.conn.text_factory = _text
         self._lock = threading.RLock()
         self._depth = 0
+        #: A TRUNCATE checkpoint after a purge failed and is retried after the next commit.
+        self.checkpoint_pending = False
         try:
             for pragma in (
                 "PRAGMA journal_mode=WAL",
@@ -186,6 +189,9 @@ class Store:
             try:
                 yield self.conn
                 self.conn.execute("COMMIT")
+                if self.checkpoint_pending:
+                    self._depth = 0
+                    self.checkpoint_truncate()
             except sqlite3.Error as error:
                 self._rollback()
                 raise translate_sqlite_error(error) from None
@@ -209,13 +215,20 @@ class Store:
             except sqlite3.Error as error:
                 raise translate_sqlite_error(error) from None
 
-    def checkpoint_truncate(self) -> None:
-        """Move the WAL into the database and truncate it to zero bytes."""
+    def checkpoint_truncate(self) -> bool:
+        """Move the WAL into the database and truncate it to zero bytes.
+
+        Runs after a purge has committed, so a failure must not be reported as a failed purge
+        (the purge is durable): it returns False and the checkpoint is retried after the next
+        commit, and SQLite checkpoints again when the vault is closed.
+        """
         with self._lock:
             try:
-                self.conn.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchall()
-            except sqlite3.Error as error:
-                raise translate_sqlite_error(error) from None
+                busy = self.conn.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchone()[0]
+            except sqlite3.Error:
+                busy = 1
+            self.checkpoint_pending = bool(busy)
+            return not busy
 
     def close(self) -> None:
         with self._lock, contextlib.suppress(sqlite3.Error):

@@ -1,25 +1,875 @@
 <?xml version='1.0' encoding='utf-8'?>
 <TS version="2.1" language="es" sourcelanguage="en">
 <context>
-    <name>MainWindow</name>
+    <name>AcknowledgeWidget</name>
     <message>
-        <source>FieldScreen</source>
-        <translation>FieldScreen</translation>
+        <source>Done</source>
+        <extracomment>Above this many choices a single choice is a drop-down list (type the first letters to jump), not a column of radio buttons a child's whole country list long.</extracomment>
+        <translation>Hecho</translation>
     </message>
 </context>
 <context>
-    <name>WelcomePage</name>
+    <name>ActNowBanner</name>
+    <message>
+        <source>ACT NOW: this child may be in immediate danger</source>
+        <translation>ACTÚE YA: este niño, niña o adolescente puede estar en peligro inmediato</translation>
+    </message>
+</context>
+<context>
+    <name>CaseCardDialog</name>
+    <message>
+        <source>Case %s</source>
+        <translation>Caso %s</translation>
+    </message>
+    <message>
+        <source>Name or alias</source>
+        <translation>Nombre o alias</translation>
+    </message>
+    <message>
+        <source>Tier</source>
+        <translation>Nivel</translation>
+    </message>
+    <message>
+        <source>Next follow-up</source>
+        <translation>Próximo seguimiento</translation>
+    </message>
+    <message>
+        <source>Protection concerns</source>
+        <translation>Preocupaciones de protección</translation>
+    </message>
+    <message>
+        <source>not shared (no consent)</source>
+        <translation>no se comparte (sin consentimiento)</translation>
+    </message>
+    <message>
+        <source>Nothing was kept.</source>
+        <translation>No se guardó nada.</translation>
+    </message>
+    <message>
+        <source>&amp;Close</source>
+        <translation>&amp;Cerrar</translation>
+    </message>
+</context>
+<context>
+    <name>CaseListPage</name>
+    <message>
+        <source>Cases and drafts</source>
+        <translation>Casos y borradores</translation>
+    </message>
+    <message>
+        <source>Search by case code, name or concern</source>
+        <translation>Buscar por código de caso, nombre o preocupación</translation>
+    </message>
+    <message>
+        <source>Search cases</source>
+        <translation>Buscar casos</translation>
+    </message>
+    <message>
+        <source>Sort by</source>
+        <translation>Ordenar por</translation>
+    </message>
+    <message>
+        <source>Sort by due date</source>
+        <translation>Ordenar por fecha de seguimiento</translation>
+    </message>
+    <message>
+        <source>Sort by tier</source>
+        <translation>Ordenar por nivel de riesgo</translation>
+    </message>
+    <message>
+        <source>Cases</source>
+        <translation>Casos</translation>
+    </message>
+    <message>
+        <source>%1 of %2 shown</source>
+        <translation>Se muestran %1 de %2</translation>
+    </message>
+</context>
+<context>
+    <name>CaseTableModel</name>
+    <message>
+        <source>Case</source>
+        <translation>Caso</translation>
+    </message>
+    <message>
+        <source>Name or alias</source>
+        <translation>Nombre o alias</translation>
+    </message>
+    <message>
+        <source>Tier</source>
+        <translation>Nivel</translation>
+    </message>
+    <message>
+        <source>Next follow-up</source>
+        <translation>Próximo seguimiento</translation>
+    </message>
+    <message>
+        <source>Status</source>
+        <translation>Estado</translation>
+    </message>
+    <message>
+        <source>Draft</source>
+        <translation>Borrador</translation>
+    </message>
+    <message>
+        <source>Finalised</source>
+        <translation>Finalizado</translation>
+    </message>
+    <message>
+        <source>Sealed</source>
+        <translation>Sellado</translation>
+    </message>
+</context>
+<context>
+    <name>DateWidget</name>
+    <message>
+        <source>No answer</source>
+        <translation>Sin respuesta</translation>
+    </message>
+    <message>
+        <source>No answer: %s</source>
+        <translation>Sin respuesta: %s</translation>
+    </message>
+</context>
+<context>
+    <name>Errors</name>
+    <message>
+        <source>Something went wrong</source>
+        <translation>Algo salió mal</translation>
+    </message>
+</context>
+<context>
+    <name>FirstRunPage</name>
+    <message>
+        <source>Set up this laptop</source>
+        <extracomment>Reads a provisioning file and returns the settings it sets (``server_url``, ``site_id``, ``language`` ...); raises KnownError when the file is not valid or not signed.</extracomment>
+        <translation>Configurar esta computadora</translation>
+    </message>
+    <message>
+        <source>This is done once, by the person responsible for this laptop. Everything works without a server; you can connect to one later.</source>
+        <translation>Esto se hace una sola vez, por la persona responsable de esta computadora. Todo funciona sin servidor; puede conectarse a uno más tarde.</translation>
+    </message>
+    <message>
+        <source>Read a &amp;provisioning file…</source>
+        <translation>Leer un archivo de &amp;aprovisionamiento…</translation>
+    </message>
+    <message>
+        <source>Server address (optional)</source>
+        <translation>Dirección del servidor (opcional)</translation>
+    </message>
+    <message>
+        <source>Site</source>
+        <translation>Sitio</translation>
+    </message>
+    <message>
+        <source>Administrator name</source>
+        <translation>Nombre de la persona administradora</translation>
+    </message>
+    <message>
+        <source>Passphrase</source>
+        <translation>Frase de acceso</translation>
+    </message>
+    <message>
+        <source>Passphrase again</source>
+        <translation>Frase de acceso otra vez</translation>
+    </message>
+    <message>
+        <source>Administrator &amp;name</source>
+        <translation>&amp;Nombre de la persona administradora</translation>
+    </message>
+    <message>
+        <source>Pass&amp;phrase</source>
+        <translation>&amp;Frase de acceso</translation>
+    </message>
+    <message>
+        <source>Passphrase &amp;again</source>
+        <translation>Frase de acceso &amp;otra vez</translation>
+    </message>
+    <message>
+        <source>Use at least %d characters: a few unrelated words are easy to remember and hard to guess. If the passphrase is lost, the data cannot be recovered.</source>
+        <translation>Use al menos %d caracteres: unas palabras sin relación entre sí son fáciles de recordar y difíciles de adivinar. Si se pierde la frase de acceso, los datos no se pueden recuperar.</translation>
+    </message>
+    <message>
+        <source>Enrolment with the server uses a one-time code from your IT contact and can be done later, whenever the laptop is online ('fieldscreen enroll').</source>
+        <translation>La inscripción en el servidor usa un código de un solo uso que le da su contacto de informática y puede hacerse más tarde, cuando la computadora tenga conexión ('fieldscreen enroll').</translation>
+    </message>
+    <message>
+        <source>&amp;Create account and start</source>
+        <translation>&amp;Crear cuenta y empezar</translation>
+    </message>
+    <message>
+        <source>Provisioning file</source>
+        <translation>Archivo de aprovisionamiento</translation>
+    </message>
+    <message>
+        <source>Provisioning files (*.json *.fsp)</source>
+        <translation>Archivos de aprovisionamiento (*.json *.fsp)</translation>
+    </message>
+    <message>
+        <source>Settings read from %s.</source>
+        <translation>Ajustes leídos de %s.</translation>
+    </message>
+    <message>
+        <source>Enter a name for the administrator account.</source>
+        <translation>Escriba un nombre para la cuenta de administración.</translation>
+    </message>
+    <message>
+        <source>The passphrase needs at least %d characters.</source>
+        <translation>La frase de acceso necesita al menos %d caracteres.</translation>
+    </message>
+    <message>
+        <source>The two passphrases are different. Type them again.</source>
+        <translation>Las dos frases de acceso son distintas. Escríbalas de nuevo.</translation>
+    </message>
+</context>
+<context>
+    <name>HomePage</name>
+    <message>
+        <source>Sync state</source>
+        <translation>Estado de sincronización</translation>
+    </message>
+    <message>
+        <source>&amp;Start a new screening</source>
+        <translation>&amp;Empezar un tamizaje nuevo</translation>
+    </message>
+    <message>
+        <source>Drafts to resume</source>
+        <translation>Borradores por continuar</translation>
+    </message>
+    <message>
+        <source>Follow-ups due today and overdue</source>
+        <translation>Seguimientos de hoy y atrasados</translation>
+    </message>
+    <message>
+        <source>Deadlines running</source>
+        <translation>Plazos en curso</translation>
+    </message>
+    <message>
+        <source>All cases and drafts…</source>
+        <translation>Todos los casos y borradores…</translation>
+    </message>
+    <message>
+        <source>Hello, %s</source>
+        <translation>Hola, %s</translation>
+    </message>
+    <message>
+        <source>Draft %1, last saved %2</source>
+        <translation>Borrador %1, guardado por última vez %2</translation>
+    </message>
+    <message>
+        <source>No drafts.</source>
+        <translation>No hay borradores.</translation>
+    </message>
+    <message>
+        <source>Nothing due today.</source>
+        <translation>Nada pendiente para hoy.</translation>
+    </message>
+    <message>
+        <source>No deadlines running.</source>
+        <translation>No hay plazos en curso.</translation>
+    </message>
+</context>
+<context>
+    <name>MainWindow</name>
     <message>
         <source>FieldScreen</source>
+        <extracomment>The screening's id holder: filled by the writer thread if the first save is in flight.</extracomment>
         <translation>FieldScreen</translation>
     </message>
     <message>
-        <source>Protection screening for children on the move. Everything you record stays encrypted on this laptop until it is sent, sealed, to your organisation.</source>
-        <translation>Tamizaje de protección para niñas, niños y adolescentes en movilidad. Todo lo que registre queda cifrado en esta computadora hasta que se envía, sellado, a su organización.</translation>
+        <source>&amp;Home</source>
+        <translation>&amp;Inicio</translation>
     </message>
     <message>
-        <source>Version %s</source>
-        <translation>Versión %s</translation>
+        <source>&amp;Cases</source>
+        <translation>&amp;Casos</translation>
+    </message>
+    <message>
+        <source>Se&amp;ttings</source>
+        <translation>Aj&amp;ustes</translation>
+    </message>
+    <message>
+        <source>&amp;Lock (Ctrl+L)</source>
+        <translation>&amp;Bloquear (Ctrl+L)</translation>
+    </message>
+    <message>
+        <source>Sample form: this build runs a short sample screening instead of the built-in forms. Answers are saved encrypted, but do not use it with a child.</source>
+        <translation>Formulario de muestra: esta versión usa un tamizaje corto de muestra en lugar de los formularios incluidos. Las respuestas se guardan cifradas, pero no lo use con un niño, niña o adolescente.</translation>
+    </message>
+    <message numerus="yes">
+        <source>%n screening(s) sealed and waiting to be sent</source>
+        <translation>
+            <numerusform>%n tamizaje sellado espera su envío</numerusform>
+            <numerusform>%n tamizajes sellados esperan su envío</numerusform>
+        </translation>
+    </message>
+    <message>
+        <source>nothing waiting to be sent</source>
+        <translation>nada por enviar</translation>
+    </message>
+    <message>
+        <source>Working offline: no server set</source>
+        <translation>Trabajando sin conexión: no hay servidor configurado</translation>
+    </message>
+    <message>
+        <source>Server set</source>
+        <translation>Servidor configurado</translation>
+    </message>
+</context>
+<context>
+    <name>NewUserDialog</name>
+    <message>
+        <source>Add a user</source>
+        <translation>Añadir una persona usuaria</translation>
+    </message>
+    <message>
+        <source>Name</source>
+        <translation>Nombre</translation>
+    </message>
+    <message>
+        <source>Role</source>
+        <translation>Función</translation>
+    </message>
+    <message>
+        <source>Specialist</source>
+        <translation>Especialista</translation>
+    </message>
+    <message>
+        <source>Coordinator</source>
+        <translation>Coordinación</translation>
+    </message>
+    <message>
+        <source>Administrator</source>
+        <translation>Administración</translation>
+    </message>
+    <message>
+        <source>Passphrase</source>
+        <translation>Frase de acceso</translation>
+    </message>
+    <message>
+        <source>Passphrase again</source>
+        <translation>Frase de acceso otra vez</translation>
+    </message>
+    <message>
+        <source>&amp;Name</source>
+        <translation>&amp;Nombre</translation>
+    </message>
+    <message>
+        <source>&amp;Role</source>
+        <translation>F&amp;unción</translation>
+    </message>
+    <message>
+        <source>&amp;Passphrase</source>
+        <translation>&amp;Frase de acceso</translation>
+    </message>
+    <message>
+        <source>Passphrase &amp;again</source>
+        <translation>Frase de acceso &amp;otra vez</translation>
+    </message>
+    <message>
+        <source>Enter a name.</source>
+        <translation>Escriba un nombre.</translation>
+    </message>
+    <message>
+        <source>The passphrase needs at least %d characters.</source>
+        <translation>La frase de acceso necesita al menos %d caracteres.</translation>
+    </message>
+    <message>
+        <source>The two passphrases are different. Type them again.</source>
+        <translation>Las dos frases de acceso son distintas. Escríbalas de nuevo.</translation>
+    </message>
+</context>
+<context>
+    <name>PassphraseDialog</name>
+    <message>
+        <source>User</source>
+        <translation>Usuario</translation>
+    </message>
+    <message>
+        <source>Passphrase</source>
+        <translation>Frase de acceso</translation>
+    </message>
+    <message>
+        <source>&amp;User</source>
+        <translation>&amp;Usuario</translation>
+    </message>
+    <message>
+        <source>&amp;Passphrase</source>
+        <translation>&amp;Frase de acceso</translation>
+    </message>
+    <message>
+        <source>That did not work. Check the user and the passphrase.</source>
+        <translation>No funcionó. Revise el usuario y la frase de acceso.</translation>
+    </message>
+</context>
+<context>
+    <name>ReasonDialog</name>
+    <message>
+        <source>Reason</source>
+        <translation>Motivo</translation>
+    </message>
+    <message>
+        <source>Reason (required)</source>
+        <translation>Motivo (obligatorio)</translation>
+    </message>
+    <message>
+        <source>Note (optional)</source>
+        <translation>Nota (opcional)</translation>
+    </message>
+</context>
+<context>
+    <name>RepeatWidget</name>
+    <message>
+        <source>Add another</source>
+        <translation>Añadir otra</translation>
+    </message>
+    <message>
+        <source>Add another: %s</source>
+        <translation>Añadir otra: %s</translation>
+    </message>
+    <message>
+        <source>Remove</source>
+        <translation>Quitar</translation>
+    </message>
+    <message>
+        <source>Remove entry %d</source>
+        <translation>Quitar la entrada %d</translation>
+    </message>
+</context>
+<context>
+    <name>ResultsPage</name>
+    <message>
+        <source>Results of this screening</source>
+        <extracomment>First follow-up after finalising, by tier (the response times of the risk-tier list).</extracomment>
+        <translation>Resultados de este tamizaje</translation>
+    </message>
+    <message>
+        <source>Protection concerns</source>
+        <translation>Preocupaciones de protección</translation>
+    </message>
+    <message>
+        <source>Deadlines</source>
+        <translation>Plazos</translation>
+    </message>
+    <message>
+        <source>Suggested referrals</source>
+        <translation>Referencias sugeridas</translation>
+    </message>
+    <message>
+        <source>Actions taken (required for an act-now case)</source>
+        <translation>Acciones realizadas (obligatorio en un caso de actuar ya)</translation>
+    </message>
+    <message>
+        <source>Actions taken</source>
+        <translation>Acciones realizadas</translation>
+    </message>
+    <message>
+        <source>&amp;Back to the form</source>
+        <translation>&amp;Volver al formulario</translation>
+    </message>
+    <message>
+        <source>&amp;Override tier…</source>
+        <translation>&amp;Cambiar el nivel…</translation>
+    </message>
+    <message>
+        <source>Referral &amp;sheet (PDF)…</source>
+        <translation>&amp;Hoja de referencia (PDF)…</translation>
+    </message>
+    <message>
+        <source>&amp;Finalise screening</source>
+        <translation>&amp;Finalizar tamizaje</translation>
+    </message>
+    <message>
+        <source>Risk tier: %s</source>
+        <translation>Nivel de riesgo: %s</translation>
+    </message>
+    <message>
+        <source>(overridden from %s)</source>
+        <translation>(cambiado desde %s)</translation>
+    </message>
+    <message>
+        <source>None found.</source>
+        <translation>No se encontró ninguna.</translation>
+    </message>
+    <message>
+        <source>not shared: the child did not consent to this recipient</source>
+        <translation>no se comparte: no dio su consentimiento para este destinatario</translation>
+    </message>
+    <message>
+        <source>None suggested.</source>
+        <translation>No hay sugerencias.</translation>
+    </message>
+    <message>
+        <source>None.</source>
+        <translation>Ninguno.</translation>
+    </message>
+    <message>
+        <source>Record the actions taken before finalising an act-now case.</source>
+        <translation>Registre las acciones realizadas antes de finalizar un caso de actuar ya.</translation>
+    </message>
+    <message>
+        <source>Override the risk tier</source>
+        <translation>Cambiar el nivel de riesgo</translation>
+    </message>
+    <message>
+        <source>Both the computed and the new tier are kept. Give the reason; a supervisor signs off with their passphrase next.</source>
+        <translation>Se guardan el nivel calculado y el nuevo. Indique el motivo; después una persona supervisora lo aprueba con su frase de acceso.</translation>
+    </message>
+    <message>
+        <source>Supervisor sign-off</source>
+        <translation>Aprobación de supervisión</translation>
+    </message>
+    <message>
+        <source>A coordinator or administrator confirms this override.</source>
+        <translation>Una persona de coordinación o administración confirma este cambio.</translation>
+    </message>
+    <message>
+        <source>Case code:</source>
+        <translation>Código del caso:</translation>
+    </message>
+    <message>
+        <source>Risk tier:</source>
+        <translation>Nivel de riesgo:</translation>
+    </message>
+    <message>
+        <source>Referrals (only those the child consented to)</source>
+        <translation>Referencias (solo las que consintió)</translation>
+    </message>
+    <message>
+        <source>Confidential. Hand this sheet only to the services listed. Destroy it after use.</source>
+        <translation>Confidencial. Entregue esta hoja solo a los servicios indicados. Destrúyala después de usarla.</translation>
+    </message>
+    <message>
+        <source>Referral sheet</source>
+        <translation>Hoja de referencia</translation>
+    </message>
+    <message>
+        <source>The PDF is not encrypted</source>
+        <translation>El PDF no está cifrado</translation>
+    </message>
+    <message>
+        <source>Anyone who gets this file can read it. Save it only where you must (a USB drive you keep with you, or print it), and delete it after use.</source>
+        <translation>Cualquier persona que obtenga este archivo puede leerlo. Guárdelo solo donde sea necesario (una memoria USB que lleve consigo, o imprímalo) y bórrelo después de usarlo.</translation>
+    </message>
+    <message>
+        <source>Save the referral sheet</source>
+        <translation>Guardar la hoja de referencia</translation>
+    </message>
+    <message>
+        <source>PDF files (*.pdf)</source>
+        <translation>Archivos PDF (*.pdf)</translation>
+    </message>
+</context>
+<context>
+    <name>SettingsPage</name>
+    <message>
+        <source>Settings</source>
+        <translation>Ajustes</translation>
+    </message>
+    <message>
+        <source>This laptop</source>
+        <translation>Esta computadora</translation>
+    </message>
+    <message>
+        <source>&amp;Save settings</source>
+        <translation>&amp;Guardar ajustes</translation>
+    </message>
+    <message>
+        <source>Users</source>
+        <translation>Personas usuarias</translation>
+    </message>
+    <message>
+        <source>&amp;Add a user…</source>
+        <translation>&amp;Añadir una persona usuaria…</translation>
+    </message>
+    <message>
+        <source>Crossing a border, or a lost laptop</source>
+        <translation>Cruce de frontera o computadora perdida</translation>
+    </message>
+    <message>
+        <source>Travel mode seals every screening on this laptop, drafts included, to your organisation and deletes every readable copy. After it, nobody who unlocks the laptop (you included) can read them, and drafts cannot be continued here. Do it before crossing a border.</source>
+        <translation>El modo viaje sella para su organización todos los tamizajes de esta computadora, incluidos los borradores, y borra todas las copias legibles. Después, nadie que la desbloquee (usted incluida/o) puede leerlos, y los borradores no se pueden continuar aquí. Actívelo antes de cruzar una frontera.</translation>
+    </message>
+    <message>
+        <source>Switch on &amp;travel mode…</source>
+        <translation>Activar el modo &amp;viaje…</translation>
+    </message>
+    <message>
+        <source>Wipe destroys the keys and then every file of FieldScreen on this laptop: drafts, cases and anything not yet sent are lost for good. Use it only when the laptop is about to fall into the wrong hands.</source>
+        <translation>El borrado destruye las claves y después todos los archivos de FieldScreen en esta computadora: los borradores, los casos y todo lo que no se haya enviado se pierden para siempre. Úselo solo cuando la computadora esté a punto de caer en malas manos.</translation>
+    </message>
+    <message>
+        <source>&amp;Wipe this laptop…</source>
+        <translation>B&amp;orrar esta computadora…</translation>
+    </message>
+    <message>
+        <source>&amp;Back</source>
+        <translation>&amp;Atrás</translation>
+    </message>
+    <message>
+        <source>Language</source>
+        <translation>Idioma</translation>
+    </message>
+    <message>
+        <source>Lock after this many idle minutes</source>
+        <translation>Bloquear tras estos minutos sin uso</translation>
+    </message>
+    <message>
+        <source>Days a finalised screening stays readable</source>
+        <translation>Días que un tamizaje finalizado sigue legible</translation>
+    </message>
+    <message>
+        <source>Users may switch on travel mode</source>
+        <translation>Las personas usuarias pueden activar el modo viaje</translation>
+    </message>
+    <message>
+        <source>Send screenings in the background</source>
+        <translation>Enviar los tamizajes en segundo plano</translation>
+    </message>
+    <message>
+        <source>Server address</source>
+        <translation>Dirección del servidor</translation>
+    </message>
+    <message>
+        <source>Site</source>
+        <translation>Sitio</translation>
+    </message>
+    <message>
+        <source>Clear copied case text after (seconds)</source>
+        <translation>Borrar el texto copiado de un caso tras (segundos)</translation>
+    </message>
+    <message>
+        <source>Allow an unencrypted server address (testing only)</source>
+        <translation>Permitir un servidor sin cifrado (solo para pruebas)</translation>
+    </message>
+    <message>
+        <source>Set by your organisation</source>
+        <translation>Lo fija su organización</translation>
+    </message>
+    <message>
+        <source>specialist</source>
+        <translation>especialista</translation>
+    </message>
+    <message>
+        <source>coordinator</source>
+        <translation>coordinación</translation>
+    </message>
+    <message>
+        <source>administrator</source>
+        <translation>administración</translation>
+    </message>
+    <message>
+        <source>Settings saved.</source>
+        <translation>Ajustes guardados.</translation>
+    </message>
+    <message>
+        <source>Confirm with your passphrase</source>
+        <translation>Confirme con su frase de acceso</translation>
+    </message>
+    <message>
+        <source>Adding a user needs your passphrase again.</source>
+        <translation>Para añadir una persona usuaria se necesita otra vez su frase de acceso.</translation>
+    </message>
+    <message>
+        <source>Travel mode is on: %d screenings sealed, readable copies deleted.</source>
+        <translation>El modo viaje está activo: %d tamizajes sellados, copias legibles borradas.</translation>
+    </message>
+    <message>
+        <source>Switch on travel mode</source>
+        <translation>Activar el modo viaje</translation>
+    </message>
+    <message>
+        <source>Screenings and drafts will no longer be readable on this laptop.</source>
+        <translation>Los tamizajes y borradores dejarán de ser legibles en esta computadora.</translation>
+    </message>
+    <message>
+        <source>Wipe this laptop?</source>
+        <translation>¿Borrar esta computadora?</translation>
+    </message>
+    <message>
+        <source>Everything FieldScreen keeps on this laptop is destroyed, including drafts and screenings not yet sent. This cannot be undone.</source>
+        <translation>Se destruye todo lo que FieldScreen guarda en esta computadora, incluidos los borradores y los tamizajes aún no enviados. No se puede deshacer.</translation>
+    </message>
+    <message>
+        <source>Confirm the wipe</source>
+        <translation>Confirmar el borrado</translation>
+    </message>
+    <message>
+        <source>Type your passphrase to wipe this laptop.</source>
+        <translation>Escriba su frase de acceso para borrar esta computadora.</translation>
+    </message>
+</context>
+<context>
+    <name>Tiers</name>
+    <message>
+        <source>Act now</source>
+        <extracomment>True while screenings run the sample form instead of the built-in forms.</extracomment>
+        <translation>Actuar ya</translation>
+    </message>
+    <message>
+        <source>Within 24 hours</source>
+        <translation>En 24 horas</translation>
+    </message>
+    <message>
+        <source>Within 72 hours</source>
+        <translation>En 72 horas</translation>
+    </message>
+    <message>
+        <source>Within 7 days</source>
+        <translation>En 7 días</translation>
+    </message>
+    <message>
+        <source>No current risk</source>
+        <translation>Sin riesgo actual</translation>
+    </message>
+</context>
+<context>
+    <name>Time</name>
+    <message>
+        <source>%1 d %2 h</source>
+        <translation>%1 d %2 h</translation>
+    </message>
+    <message>
+        <source>%1 h %2 min</source>
+        <translation>%1 h %2 min</translation>
+    </message>
+    <message>
+        <source>%1 min</source>
+        <translation>%1 min</translation>
+    </message>
+    <message>
+        <source>now</source>
+        <translation>ahora</translation>
+    </message>
+    <message>
+        <source>overdue by %1</source>
+        <translation>atrasado %1</translation>
+    </message>
+    <message>
+        <source>due in %1</source>
+        <translation>vence en %1</translation>
+    </message>
+</context>
+<context>
+    <name>UnlockPage</name>
+    <message>
+        <source>FieldScreen is locked</source>
+        <translation>FieldScreen está bloqueado</translation>
+    </message>
+    <message>
+        <source>Case details are hidden. Enter your passphrase to continue.</source>
+        <translation>Los datos de los casos están ocultos. Escriba su frase de acceso para continuar.</translation>
+    </message>
+    <message>
+        <source>User</source>
+        <translation>Usuario</translation>
+    </message>
+    <message>
+        <source>Passphrase</source>
+        <translation>Frase de acceso</translation>
+    </message>
+    <message>
+        <source>&amp;User</source>
+        <translation>&amp;Usuario</translation>
+    </message>
+    <message>
+        <source>&amp;Passphrase</source>
+        <translation>&amp;Frase de acceso</translation>
+    </message>
+    <message>
+        <source>&amp;Unlock</source>
+        <translation>&amp;Desbloquear</translation>
+    </message>
+    <message>
+        <source>Unlocking…</source>
+        <translation>Desbloqueando…</translation>
+    </message>
+    <message>
+        <source>Wait %d s</source>
+        <translation>Espere %d s</translation>
+    </message>
+</context>
+<context>
+    <name>WizardPage</name>
+    <message>
+        <source>Save status</source>
+        <translation>Estado del guardado</translation>
+    </message>
+    <message>
+        <source>Progress</source>
+        <translation>Avance</translation>
+    </message>
+    <message>
+        <source>&amp;Back</source>
+        <translation>&amp;Atrás</translation>
+    </message>
+    <message>
+        <source>&amp;Pause and save</source>
+        <translation>&amp;Pausar y guardar</translation>
+    </message>
+    <message>
+        <source>S&amp;top interview…</source>
+        <translation>&amp;Detener la entrevista…</translation>
+    </message>
+    <message>
+        <source>&amp;Next</source>
+        <translation>&amp;Siguiente</translation>
+    </message>
+    <message>
+        <source>Added to this screening: %s. It follows the current page.</source>
+        <translation>Se añadió a este tamizaje: %s. Viene después de esta página.</translation>
+    </message>
+    <message>
+        <source>Tier so far: %s</source>
+        <translation>Nivel hasta ahora: %s</translation>
+    </message>
+    <message>
+        <source>Saving…</source>
+        <translation>Guardando…</translation>
+    </message>
+    <message>
+        <source>✓ Saved</source>
+        <translation>✓ Guardado</translation>
+    </message>
+    <message>
+        <source>Not saved</source>
+        <translation>No guardado</translation>
+    </message>
+    <message>
+        <source>&amp;Review results</source>
+        <translation>&amp;Revisar resultados</translation>
+    </message>
+    <message>
+        <source>Page %1 of %2</source>
+        <translation>Página %1 de %2</translation>
+    </message>
+    <message>
+        <source>Stop the interview</source>
+        <translation>Detener la entrevista</translation>
+    </message>
+    <message>
+        <source>The answers so far stay saved as a draft. Choose why the interview stopped; a colleague may resume it later.</source>
+        <translation>Las respuestas hasta ahora quedan guardadas como borrador. Elija por qué se detuvo la entrevista; un colega puede continuarla después.</translation>
+    </message>
+    <message>
+        <source>The child asked to stop</source>
+        <translation>Pidió parar</translation>
+    </message>
+    <message>
+        <source>The child was too distressed</source>
+        <translation>Estaba demasiado angustiado/a</translation>
+    </message>
+    <message>
+        <source>Interrupted or moved</source>
+        <translation>Interrupción o traslado</translation>
+    </message>
+    <message>
+        <source>No interpreter available</source>
+        <translation>No hay intérprete disponible</translation>
+    </message>
+    <message>
+        <source>Other</source>
+        <translation>Otro</translation>
     </message>
 </context>
 </TS>

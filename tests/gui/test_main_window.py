@@ -3,14 +3,33 @@ from __future__ import annotations
 from pytestqt.qtbot import QtBot
 
 from fieldscreen.paths import Paths
-from fieldscreen.settings import Settings
 from fieldscreen.ui.main_window import MainWindow
+from fieldscreen.ui.preview import MemoryVault
+from tests.gui.conftest import make_services
 
 
-def test_main_window_opens_on_the_welcome_screen(qtbot: QtBot, paths: Paths) -> None:
-    window = MainWindow(Settings.load(paths.settings_file))
+def test_a_new_laptop_opens_on_first_run_and_a_set_up_one_on_unlock(
+    qtbot: QtBot, paths: Paths
+) -> None:
+    window = MainWindow(make_services(paths))
     qtbot.addWidget(window)
     window.show()
     qtbot.waitExposed(window)
-    assert window.stack.currentWidget() is window.welcome
+    assert window.stack.currentWidget() is window.first_run
     assert window.windowTitle() == "FieldScreen"
+    assert not window.nav.isVisible()
+    vault = MemoryVault.with_users([("ana", "specialist", "correct horse battery")])
+    second = MainWindow(make_services(paths, vault))
+    qtbot.addWidget(second)
+    second.show()
+    assert second.stack.currentWidget() is second.unlock_page
+    assert second.unlock_page.passphrase.hasFocus() or not second.isActiveWindow()
+    qtbot.waitUntil(lambda: second.unlock_page.user.currentData() == "ana", timeout=5000)
+
+
+def test_the_gui_self_test_renders_the_unlock_screen_and_form_pages(
+    qtbot: QtBot, paths: Paths
+) -> None:
+    from fieldscreen.ui.selftest import render_main_screens
+
+    assert render_main_screens(paths) >= 2  # one page per form, in each language

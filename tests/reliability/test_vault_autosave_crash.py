@@ -51,10 +51,13 @@ def _writer(folder: Path, canary: str, tmp: Path) -> object:
     return run
 
 
-def _read_acks(read_fd: int, deadline: float) -> list[str]:
+def _read_acks(read_fd: int, deadline: float, until: str | None = None) -> list[str]:
+    """Lines from the writer until ``deadline``, or until a line starting with ``until``."""
     lines: list[str] = []
     buffer = b""
     while time.monotonic() < deadline:
+        if until is not None and any(line.startswith(until) for line in lines):
+            break
         ready, _, _ = select.select([read_fd], [], [], max(0.0, deadline - time.monotonic()))
         if not ready:
             break
@@ -84,7 +87,8 @@ def test_kill_9_during_autosaves(tmp_path: Path) -> None:
         first = _read_acks(read_fd, time.monotonic() + 0.02 + rng.random() * 0.01)
         # wait for the draft to exist, then let saves run for a random while
         while not any(line.startswith("R ") for line in first):
-            more = _read_acks(read_fd, time.monotonic() + 10.0)  # a loaded machine starts slowly
+            # a loaded machine starts slowly: wait up to 10 s, but only until the draft exists
+            more = _read_acks(read_fd, time.monotonic() + 10.0, until="R ")
             assert more, "writer did not start"
             first += more
         first += _read_acks(read_fd, time.monotonic() + rng.random() * 0.03)

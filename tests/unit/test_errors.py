@@ -31,3 +31,25 @@ def test_unknown_code_or_missing_context_is_a_bug_not_a_user_message() -> None:
         render("no-such-code")
     with pytest.raises(BugError):
         render("setting-locked")
+
+
+def test_no_code_is_written_twice_in_the_catalogue() -> None:
+    """A dict literal keeps the last of two equal keys silently; a duplicate is a lost message."""
+    import ast
+    import collections
+    from pathlib import Path
+
+    import fieldscreen.errors
+
+    tree = ast.parse(Path(fieldscreen.errors.__file__).read_text(encoding="utf-8"))
+    literal = next(
+        node.value
+        for node in ast.walk(tree)
+        if isinstance(node, ast.AnnAssign)
+        and isinstance(node.target, ast.Name)
+        and node.target.id == "CATALOGUE"
+    )
+    assert isinstance(literal, ast.Dict)
+    keys = [k.value for k in literal.keys if isinstance(k, ast.Constant)]
+    assert [k for k, n in collections.Counter(keys).items() if n > 1] == []
+    assert len(keys) == len(CATALOGUE)

@@ -147,7 +147,13 @@ def test_kdf_params_round_trip_through_json(light_kdf: None) -> None:
     params = crypto.KdfParams.for_tests()
     restored = crypto.KdfParams.from_dict(json.loads(json.dumps(params.to_dict())))
     assert restored == params
-    for broken in ({}, {**params.to_dict(), "alg": "scrypt"}, {**params.to_dict(), "lanes": 0}):
+    for broken in (
+        {},
+        {**params.to_dict(), "alg": "scrypt"},
+        {**params.to_dict(), "lanes": 0},
+        {**params.to_dict(), "memory_kib": 2**40},
+        {**params.to_dict(), "iterations": 10**6},
+    ):
         with pytest.raises(crypto.CryptoError):
             crypto.KdfParams.from_dict(broken)
 

@@ -29,6 +29,6 @@ def form(
 
 
 def session(md: str, context: dict[str, Any] | None = None, **kwargs: Any) -> Session:
-    return Session.start(
-        form(md), "en", context or {}, kwargs.pop("case_values", None), clock=lambda: NOW, **kwargs
-    )
+    clock = kwargs.pop("clock", lambda: NOW)
+    case_values = kwargs.pop("case_values", None)
+    return Session.start(form(md), "en", context or {}, case_values, clock=clock, **kwargs)

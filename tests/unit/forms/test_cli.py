@@ -11,7 +11,7 @@ import pytest
 from fieldscreen.cli import main
 from fieldscreen.forms import FormError, load_form
 from fieldscreen.forms.convert import convert
-from fieldscreen.forms.loader import read_sheets
+from fieldscreen.forms.sheets import read_sheets
 
 FORM = dedent(
     """
@@ -193,6 +193,73 @@ def test_the_built_in_library_loads_what_ships(
             library.builtin_form("fs_nothing")
         with pytest.raises(FormError):
             library.builtin_list("nothing")
+        (tmp_path / "lists" / "service_types.csv").write_text(
+            "name,label::English (en),recipient\nlegal_aid,Legal aid,legal\n"
+        )
+        from fieldscreen.forms import Session
+
+        s = Session.start(library.builtin_form("fs_cli"), "en", {"jurisdiction": "US"})
+        s.set_answer("age", 10)
+        s.set_answer("alone", "yes")
+        case = library.combine_builtin([s.risk()], consent={"share_legal": "no"})
+        assert case.tier == "T0"
+        assert case.follow_up.every_days == 1
     finally:
         library.builtin_forms.cache_clear()
         library.builtin_list.cache_clear()
+
+
+def test_validate_json_lists_every_file(
+    form_file: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    broken = tmp_path / "broken.md"
+    broken.write_text(
+        form_file.read_text().replace("| T0   |", "| T9   |").replace("| T0 |", "| T9 |"),
+        encoding="utf-8",
+    )
+    assert main(["forms", "validate", "--json", str(form_file), str(broken)]) == 1
+    results = json.loads(capsys.readouterr().out)
+    assert results[0] == {
+        "file": str(form_file),
+        "ok": True,
+        "id": "fs_cli",
+        "version": "3",
+        "fields": 6,
+        "rules": 1,
+        "warnings": [],
+    }
+    assert results[1]["ok"] is False
+    assert results[1]["error"].startswith(f"{broken}:rules:2:tier:")
+
+
+def test_forms_commands_have_help() -> None:
+    for action in ("validate", "preview", "run", "convert"):
+        with pytest.raises(SystemExit) as caught:
+            main(["forms", action, "--help"])
+        assert caught.value.code == 0
+
+
+def test_a_workbook_made_in_a_spreadsheet_keeps_numbers_as_written(tmp_path: Path) -> None:
+    import openpyxl
+
+    book = openpyxl.Workbook()
+    survey = book.active
+    assert survey is not None
+    survey.title = "survey"
+    survey.append(["type", "name", "label", "default", "constraint"])
+    survey.append(["decimal", "w", "Weight", 1.5, ". < 200"])
+    survey.append(["integer", "n", "Count", 3, None])
+    settings = book.create_sheet("settings")
+    settings.append(["form_id", "version"])
+    settings.append(["fs_x", 2026032801])
+    source = tmp_path / "made.xlsx"
+    book.save(source)
+    out = tmp_path / "made.md"
+    convert(source, out)
+    text = out.read_text(encoding="utf-8")
+    assert "| 2026032801 |" in text
+    assert "| 1.5 " in text
+    assert "| 3 " in text
+    loaded = load_form(out)
+    assert loaded.version == "2026032801"
+    assert load_form(source).version == "2026032801"

@@ -28,7 +28,7 @@ def test_the_worked_example_gives_the_documented_output(
     answers = tmp_path / "answers.json"
     answers.write_text(json.dumps({"age": 15, "companion_here": "yes", "made_to_work": "yes"}))
     args = ["forms", "run", str(tmp_path / "fs_example.md"), "--answers", str(answers)]
-    assert main([*args, "--jurisdiction", "US", "--json"]) == 0
+    assert main([*args, "--jurisdiction", "US", "--now", "2026-03-28T09:00", "--json"]) == 0
     assert json.loads(capsys.readouterr().out) == json.loads(expected)
     answers.write_text(json.dumps({"age": 19, "companion_here": "yes", "made_to_work": "yes"}))
     assert main([*args, "--jurisdiction", "US", "--json"]) == 0

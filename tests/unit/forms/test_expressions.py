@@ -135,6 +135,11 @@ def test_deep_nesting_is_a_form_error_not_a_crash() -> None:
         parse("(" * 5000 + "1" + ")" * 5000)
     with pytest.raises(FormError):
         parse("-" * 5000 + "1")
+    with pytest.raises(FormError):
+        parse(" + ".join(["1"] * 5000))
+    with pytest.raises(FormError):
+        parse("concat(" * 300 + "1" + ")" * 300)
+    assert ev(" + ".join(["1"] * 150)) == 150.0
 
 
 _ALPHABET = st.sampled_from(

@@ -59,3 +59,16 @@ def test_incremental_equals_full_with_repeats() -> None:
         session.reevaluate_all()
         mismatches += incremental != _snapshot(session)
     assert mismatches == 0
+
+
+def test_the_p3_benchmark_runs_and_reports_its_figures() -> None:
+    from benchmarks import REGISTRY
+    from benchmarks.p3_forms import _results
+
+    assert REGISTRY["P3"] == "benchmarks.p3_forms"
+    latency, ratio = _results("smoke", load_form_text(generated_form(sections=2)), 30)
+    assert latency.unit == "ms"
+    assert latency.details["answer_changes"] == 30
+    assert ratio.ratio is not None
+    assert ratio.baseline is not None
+    assert ratio.details["nodes"] > ratio.details["nodes_per_change"]

@@ -402,3 +402,134 @@ def test_lists_from_files_beside_the_form_or_in_lists(tmp_path) -> None:  # type
     assert [c.name for c in field.choices] == ["MX", "GT"]
     assert field.choices[0].label.get("es") == "México"
     assert loaded.lists["countries"][1]["region"] == "ca"
+
+
+def test_rule_codes_must_come_from_the_lists_beside_the_form(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    (tmp_path / "lists").mkdir()
+    (tmp_path / "lists" / "protection_concerns.csv").write_text(
+        "name,label::English (en)\ntrafficking,Trafficking\n"
+    )
+    (tmp_path / "lists" / "service_types.csv").write_text(
+        "name,label::English (en),recipient\nlegal_aid,Legal aid,legal\n"
+    )
+    md = """
+    | survey |
+    |        | type    | name | label |
+    |        | integer | a    | A     |
+    | rules |
+    |       | name | when     | concerns    | referrals |
+    |       | R1   | ${a} > 1 | trafficking | legal_aid |
+    |       | R2   | ${a} > 2 | traficking  | legal_aid |
+    """
+    with pytest.raises(FormError) as caught:
+        form(md, base=tmp_path)
+    assert str(caught.value).startswith("test.md:rules:3:concerns:")
+    assert "'traficking'" in str(caught.value)
+    fixed = form(md.replace("traficking ", "trafficking"), base=tmp_path)
+    assert [r.concerns for r in fixed.rules] == [("trafficking",), ("trafficking",)]
+
+
+@pytest.mark.parametrize(
+    ("cell", "column", "words"),
+    [
+        ("//data/a = 1", "relevant", "not supported"),
+        ("last() > 1", "relevant", "last() is not supported"),
+        ("instance('nolist')/root/item", "relevant", "names no choice list"),
+        ("${g} = 1", "relevant", "is a group"),
+        ("regex(${a}, '[0-9')", "relevant", "regex pattern is not valid"),
+        ("regex(${a}, '^(a+)+$')", "relevant", "freeze"),
+    ],
+)
+def test_unsupported_expressions_are_load_errors(cell: str, column: str, words: str) -> None:
+    md = f"""
+    | survey |
+    |        | type        | name | label | relevant |
+    |        | begin group | g    | G     |          |
+    |        | integer     | a    | A     |          |
+    |        | end group   |      |       |          |
+    |        | integer     | b    | B     | {cell} |
+    """
+    with pytest.raises(FormError) as caught:
+        form(md)
+    assert str(caught.value).startswith(f"test.md:survey:5:{column}:")
+    assert words in str(caught.value)
+
+
+def test_case_card_takes_yes_or_blank() -> None:
+    md = """
+    | survey |
+    |        | type | name | label | case_card |
+    |        | text | a    | A     | maybe     |
+    """
+    with pytest.raises(FormError) as caught:
+        form(md)
+    assert str(caught.value).startswith("test.md:survey:2:case_card:")
+
+
+def test_missing_files_and_other_types_say_what_to_do(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    from fieldscreen.forms import load_form
+
+    with pytest.raises(FormError) as caught:
+        load_form(tmp_path / "nope.xlsx")
+    assert "does not exist" in str(caught.value)
+    other = tmp_path / "form.ods"
+    other.write_text("x")
+    with pytest.raises(FormError) as caught:
+        load_form(other)
+    assert ".xlsx and .md" in str(caught.value)
+    broken = tmp_path / "broken.xlsx"
+    broken.write_bytes(b"PK not really a workbook")
+    with pytest.raises(FormError) as caught:
+        load_form(broken)
+    assert str(caught.value).startswith(f"{broken}:")
+
+
+def test_errors_in_a_workbook_name_the_sheet_row_and_column(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    from fieldscreen.forms import load_form
+    from fieldscreen.forms.convert import convert
+
+    source = tmp_path / "f.md"
+    source.write_text(
+        "| survey |\n|  | type | name | label | relevant |\n|  | integer | a | A | |\n"
+        "|  | integer | b | B | ${a} >> 1 |\n| settings |\n|  | form_id | version |\n|  | f | 1 |\n"
+    )
+    book = tmp_path / "f.xlsx"
+    convert(source, book)
+    with pytest.raises(FormError) as caught:
+        load_form(book)
+    assert str(caught.value).startswith(f"{book}:survey:3:relevant:")
+    assert "corrija el formulario" in caught.value.message("es")
+
+
+def test_languages_come_from_translated_columns_only_and_titles_keep_every_language() -> None:
+    md = """
+    | survey |
+    |        | type          | name | label | label::Español (es) |
+    |        | select_one yn | b    | B     | B-es                |
+    | choices |
+    |         | list_name | name | label | label::Español (es) | media::image |
+    |         | yn        | yes  | Yes   | Sí                  | y.png        |
+    | settings |
+    |          | form_id | version | form_title | form_title::Español (es) |
+    |          | fs_t    | 1       | Title      | Título                   |
+    """
+    loaded = form(md)
+    assert loaded.languages == ("en", "es")
+    assert dict(loaded.title) == {"en": "Title", "es": "Título"}
+    assert loaded.field("b").label.get("es") == "B-es"
+    assert loaded.field("b").label.get("fr") == "B"
+
+
+def test_a_misspelled_or_unsupported_sheet_is_refused() -> None:
+    md = """
+    | survey |
+    |        | type | name | label |
+    |        | text | a    | A     |
+    | rule |
+    |      | name | when     |
+    |      | R1   | ${a} = 1 |
+    """
+    with pytest.raises(FormError) as caught:
+        form(md)
+    assert str(caught.value).startswith("test.md:rule::")
+    assert "check the spelling" in str(caught.value)

@@ -139,3 +139,57 @@ def test_case_combines_forms_filters_referrals_by_consent_and_plans_follow_up() 
     assert [d.name for d in case.deadlines] == ["hotline_now", "tvpa_24"]
     assert case.follow_up.every_days == 1 and case.follow_up.times is None
     assert len(case.follow_up.dates) == 4
+
+
+def test_the_screener_cannot_sign_off_their_own_override() -> None:
+    s = session(SCREEN, context={"staff": "A. Pérez"})
+    with pytest.raises(OverrideError) as caught:
+        s.override_tier("T3", "Reviewed", "A. Pérez")
+    assert "supervisor" in str(caught.value)
+    assert "supervisor" in caught.value.message("es")
+    s.override_tier("T3", "Reviewed", "M. Ruiz")
+    assert s.risk().tier == "T3"
+
+
+def test_deadlines_fall_due_hours_after_their_rule_was_raised_and_survive_a_resume() -> None:
+    from datetime import timedelta
+
+    clock = {"now": datetime(2026, 3, 15, 8, tzinfo=UTC)}
+    s = session(SCREEN, context={"jurisdiction": "US"}, clock=lambda: clock["now"])
+    s.set_answer("companion_here", "yes")
+    clock["now"] += timedelta(hours=2)
+    s.set_answer("works_off", "yes")  # raised at 10:00
+    clock["now"] += timedelta(hours=5)
+    s.set_answer("age", 12)  # later answers do not move the deadline
+    due = {d.name: d.due for d in s.risk().deadlines}
+    assert due == {
+        "hotline_now": datetime(2026, 3, 15, 10, tzinfo=UTC),
+        "tvpa_24": datetime(2026, 3, 16, 10, tzinfo=UTC),
+    }
+    back = type(s).restore(s.form, s.to_state(), clock=lambda: clock["now"])
+    assert {d.name: d.due for d in back.risk().deadlines} == due
+    s.set_answer("works_off", "no")
+    assert s.raised_at == {"F_MINOR": datetime(2026, 3, 15, 15, tzinfo=UTC)}
+
+
+def test_a_jurisdiction_row_replaces_the_row_for_every_jurisdiction() -> None:
+    md = SCREEN.replace(
+        "|           | tvpa_24     | MX           | 48    |",
+        "|           | tvpa_24     | *            | 72    | Refer | Derive | programme |\n|           | tvpa_24     | MX           | 48    |",
+    )
+    us = session(md, context={"jurisdiction": "US"})
+    gt = session(md, context={})
+    gt.set_answer("ctx_jurisdiction", "GT")
+    for s in (us, gt):
+        s.set_answer("companion_here", "yes")
+        s.set_answer("works_off", "yes")
+    assert [(d.name, d.jurisdiction, d.hours) for d in us.risk().deadlines][1] == (
+        "tvpa_24",
+        "US",
+        24,
+    )
+    assert [(d.name, d.jurisdiction, d.hours) for d in gt.risk().deadlines][1] == (
+        "tvpa_24",
+        "*",
+        72,
+    )

@@ -241,3 +241,122 @@ def test_one_change_evaluates_only_what_depends_on_it() -> None:
     assert changes.evaluated <= 2
     full = s.reevaluate_all()
     assert full >= 120
+
+
+def test_an_answer_no_longer_offered_by_the_filter_is_flagged() -> None:
+    s = session(INTAKE)
+    s.set_answer("region", "north")
+    s.set_answer("place", "p1")
+    assert s.errors("place") == []
+    s.set_answer("region", "south")
+    assert [e.kind for e in s.errors("place")] == ["constraint"]
+    assert "elija de nuevo" in s.errors("place", "es")[0].message
+
+
+def test_answer_errors_are_presentable_in_both_languages() -> None:
+    s = session(INTAKE)
+    with pytest.raises(AnswerError) as caught:
+        s.set_answer("age", "doce")
+    assert str(caught.value) == (
+        "The answer to 'age' is not valid: it must be a whole number. Correct it and go on."
+    )
+    assert "un número entero" in caught.value.message("es")
+    assert "doce" not in str(caught.value)
+
+
+def test_state_round_trips_over_many_random_sessions() -> None:
+    from benchmarks.p3_forms import answer_script, generated_form
+
+    generated = form(generated_form(sections=4).replace("fs_generated", "fs_test"), settings=False)
+    lost = corrupted = 0
+    for seed in range(40):
+        s = Session.start(generated, "es", {"jurisdiction": "MX"}, clock=lambda: NOW)
+        for name, value in answer_script(generated, 30, seed=seed):
+            s.set_answer(name, value)
+        if seed % 3 == 0:
+            s.override_tier("T1", "motivo", "supervisora")
+        state = json.loads(json.dumps(s.to_state()))
+        back = Session.restore(generated, state, clock=lambda: NOW)
+        lost += sum(
+            1
+            for n, by in s.answers.items()
+            for i in by
+            if back.answer(Node(n, i)) is None and by[i] is not None
+        )
+        corrupted += back.to_state() != s.to_state()
+        corrupted += back.values != s.values
+        corrupted += back.risk() != s.risk()
+    assert (lost, corrupted) == (0, 0)
+
+
+def test_nested_repeats() -> None:
+    md = """
+    | survey |
+    |  | type         | name   | label  | calculation    | relevant     |
+    |  | begin repeat | fam    | Family |                |              |
+    |  | text         | fname  | Name   |                |              |
+    |  | begin repeat | kid    | Kid    |                |              |
+    |  | integer      | kage   | Age    |                |              |
+    |  | calculate    | kpos   |        | position(..)   |              |
+    |  | text         | school | School |                | ${kage} > 5  |
+    |  | end repeat   |        |        |                |              |
+    |  | calculate    | nkids  |        | count(${kid})  |              |
+    |  | calculate    | oldest |        | max(${kage})   |              |
+    |  | end repeat   |        |        |                |              |
+    |  | calculate    | allkids|        | sum(${nkids})  |              |
+    """
+    s = session(md)
+    s.add_repeat("fam")
+    s.add_repeat("fam")
+    for prefix in ((0,), (0,), (1,)):
+        s.add_repeat("kid", prefix)
+    s.set_answer(Node("kage", (0, 1)), 9)
+    s.set_answer(Node("kage", (0, 0)), 3)
+    s.set_answer(Node("kage", (1, 0)), 7)
+    assert (s.value(Node("nkids", (0,))), s.value(Node("oldest", (0,))), s.value("allkids")) == (
+        2,
+        9,
+        3,
+    )
+    assert s.relevant(Node("school", (0, 1))) and not s.relevant(Node("school", (0, 0)))
+    assert s.value(Node("kpos", (0, 1))) == 2
+    s.remove_repeat("fam", (0,))
+    assert s.values_json() == {
+        "fam": [
+            {
+                "fname": None,
+                "kid": [{"kage": 7, "kpos": 1, "school": None}],
+                "nkids": 1,
+                "oldest": 7,
+            }
+        ],
+        "allkids": 1,
+    }
+    state = json.loads(json.dumps(s.to_state()))
+    assert Session.restore(s.form, state, clock=lambda: NOW).to_state() == s.to_state()
+
+
+def test_hidden_fields_come_from_the_context_and_from_earlier_forms_of_the_case() -> None:
+    md = """
+    | survey |
+    |        | type          | name                          | label | from_case | relevant                                   | default |
+    |        | hidden        | ctx_role                      |       |           |                                            |         |
+    |        | hidden        | ctx_gbv_specialist            |       |           |                                            | no      |
+    |        | hidden        | can_proceed_sensitive_modules |       | yes       |                                            |         |
+    |        | hidden        | other_hidden                  |       |           |                                            | x       |
+    |        | text          | gbv_question                  | Q     |           | ${ctx_gbv_specialist} = 'yes' and ${can_proceed_sensitive_modules} = 'yes' | |
+    """
+    without = session(md, context={"role": "specialist"})
+    assert without.value("ctx_role") == "specialist"
+    assert without.value("ctx_gbv_specialist") == "no"  # the default when the context is silent
+    assert without.value("can_proceed_sensitive_modules") is None
+    assert not without.relevant("gbv_question")
+    s = session(
+        md,
+        context={"role": "specialist", "gbv_specialist": "yes"},
+        case_values={"can_proceed_sensitive_modules": "yes", "other_hidden": "ignored"},
+    )
+    assert s.relevant("gbv_question")
+    assert s.value("other_hidden") == "x"  # only from_case fields read the case
+    restored = Session.restore(s.form, json.loads(json.dumps(s.to_state())), clock=lambda: NOW)
+    assert restored.relevant("gbv_question")

@@ -149,6 +149,10 @@ def test_drafts_finalise_case_card_outbox(vault: Vault, org: dict[str, bytes]) -
         vault.outbox_mark(record, "failed", reason="Free text with a name")
     vault.record_sync(delivered=1)
     assert vault_status(vault.folder)["delivered"] == 1
+    assert vault_status(vault.folder)["last_sync"] == vault.today()
+    vault.set_device_state("revoked")
+    assert vault.device_state() == "revoked"
+    assert vault_status(vault.folder)["device_state"] == "revoked"
 
 
 def test_finalise_needs_the_org_key(vault_dir: Path) -> None:
@@ -309,3 +313,71 @@ def test_wipe_destroys_the_key_file_first(vault: Vault, vault_dir: Path) -> None
     assert not any(vault_dir.iterdir())
     assert vault_status(vault_dir) == {"vault": "absent"}
     assert wipe_folder(vault_dir) == {"files_destroyed": 0}
+
+
+def test_a_vault_with_test_parameters_does_not_open_in_a_normal_process(
+    vault: Vault, vault_dir: Path
+) -> None:
+    vault.close()
+    crypto.permit_test_parameters(False)
+    with pytest.raises(crypto.CryptoError) as caught:
+        Vault.open(vault_dir).unlock(LOGIN, PASS)
+    assert caught.value.code == "crypto-kdf-too-weak"
+
+
+def test_outbox_pages_are_bounded_and_ordered(vault: Vault) -> None:
+    records = [vault.new_draft("f", "1", {"i": i}) for i in range(7)]
+    for record in records:
+        vault.finalise(record, record={}, case_card={})
+    first = vault.outbox_page(limit=3)
+    assert [i.device_seq for i in first] == [1, 2, 3]
+    rest = vault.outbox_page(limit=100, after_seq=first[-1].device_seq)
+    assert [i.device_seq for i in rest] == [4, 5, 6, 7]
+    assert vault.last_device_seq() == 7
+    vault.lock()  # the outbox works while locked
+    vault.outbox_mark(first[0].record_id, "quarantined", reason="revoked")
+    assert vault.outbox_counts()["quarantined"] == 1
+    assert vault.outbox_counts()["pending"] == 6
+
+
+def test_record_ids_and_form_ids_are_checked(vault: Vault) -> None:
+    with pytest.raises(VaultError):
+        vault.load_record("../etc/passwd")
+    with pytest.raises(VaultError):
+        vault.new_draft("bad\x1fform", "1")
+    with pytest.raises(VaultError) as caught:
+        vault.load_record("0" * 32)
+    assert caught.value.code == "vault-record-unknown"
+
+
+def test_a_key_file_without_users_is_damaged(vault: Vault, vault_dir: Path) -> None:
+    import json
+
+    vault.close()
+    keys = vault_dir / "vault.keys"
+    data = json.loads(keys.read_text())
+    data["users"] = []
+    keys.write_text(json.dumps(data))
+    with pytest.raises(VaultError) as caught:
+        Vault.open(vault_dir)
+    assert caught.value.code == "vault-damaged"
+
+
+def test_receipts_totals_and_the_sync_checkpoint(vault: Vault) -> None:
+    records = [vault.new_draft("f", "1", {"i": i}) for i in range(4)]
+    headers = [vault.finalise(r, record={"i": 1}, case_card={}) for r in records]
+    count, size = vault.outbox_totals()
+    assert count == 4
+    assert size == sum(len(i.sealed or b"") for i in vault.outbox_page())
+    receipt = [(h["record_id"], h["payload_sha256"]) for h in headers[:2]]
+    receipt.append((headers[2]["record_id"], "0" * 64))  # a hash that does not match
+    assert vault.outbox_deliver(receipt) == 2
+    assert vault.outbox_deliver(receipt) == 0  # the same receipt again changes nothing
+    assert vault.outbox_totals() == (2, sum(len(i.sealed or b"") for i in vault.outbox_page()))
+    assert vault.outbox_counts()["delivered"] == 2
+    assert vault.sync_checkpoint() == 0
+    vault.save_sync_checkpoint(3)
+    vault.close()
+    reopened = Vault.open(vault.folder)
+    assert reopened.sync_checkpoint() == 3
+    reopened.close()

@@ -1,0 +1,115 @@
+"""P1: encrypted save of a screening (encrypt + one durable transaction), records per second.
+
+Each save is :meth:`Vault.new_draft` with a realistic 5 KB record: a fresh data key, its wrap,
+AES-256-GCM of the record, the state-digest update and the audit entry, committed with
+``synchronous=FULL``. Baselines in the same run: plain SQLite and SQLCipher inserting the same
+plaintext, one transaction each (see :mod:`benchmarks.vault_common`). Also reported: the
+Argon2id unlock time with the default parameters (a security parameter, not a speed figure)
+and how the cost per record grows from 1,000 to 10,000 records.
+"""
+
+from __future__ import annotations
+
+import tempfile
+import time
+from pathlib import Path
+
+from benchmarks.harness import Result, Sample, ratio_result
+from benchmarks.vault_common import QUICK, Baseline, light_vault, realistic_record
+
+RECORDS = 2000 if QUICK else 20000
+RUNS = 3
+
+
+def _rate_vault(folder: Path, records: list[dict[str, object]]) -> float:
+    vault = light_vault(folder)
+    start = time.perf_counter()
+    for record in records:
+        vault.new_draft("screening", "1", record)
+    elapsed = time.perf_counter() - start
+    vault.close()
+    return len(records) / elapsed
+
+
+def _rate_baseline(path: Path, records: list[dict[str, object]], *, cipher: bool) -> float:
+    store = Baseline(path, cipher=cipher)
+    start = time.perf_counter()
+    for record in records:
+        store.insert(record)
+    elapsed = time.perf_counter() - start
+    store.close()
+    return len(records) / elapsed
+
+
+def _kdf_seconds() -> Sample:
+    from fieldscreen import crypto
+
+    crypto.permit_test_parameters(False)
+    timings = []
+    for _ in range(3):
+        params = crypto.KdfParams.default()
+        start = time.perf_counter()
+        crypto.derive_key(b"benchmark passphrase", params)
+        timings.append(time.perf_counter() - start)
+    return Sample(tuple(timings))
+
+
+def run() -> list[Result]:
+    kdf = _kdf_seconds()
+    records = [realistic_record(i) for i in range(RECORDS)]
+    vault_rates, plain_rates, cipher_rates = [], [], []
+    growth: dict[str, float] = {}
+    with tempfile.TemporaryDirectory(prefix="fieldscreen-p1-") as tmp:
+        root = Path(tmp)
+        _rate_vault(root / "warm-v", records[:200])
+        _rate_baseline(root / "warm-p.db", records[:200], cipher=False)
+        _rate_baseline(root / "warm-c.db", records[:200], cipher=True)
+        for run_index in range(RUNS):
+            vault_rates.append(_rate_vault(root / f"v{run_index}", records))
+            plain_rates.append(_rate_baseline(root / f"p{run_index}.db", records, cipher=False))
+            cipher_rates.append(_rate_baseline(root / f"c{run_index}.db", records, cipher=True))
+        for size in (1000, 10000) if not QUICK else (500, 2000):
+            growth[f"{size} records: ms per save"] = round(
+                1000 / _rate_vault(root / f"g{size}", [records[i % RECORDS] for i in range(size)]),
+                3,
+            )
+    measured = Sample(tuple(vault_rates))
+    details = {
+        "records": RECORDS,
+        "record_bytes": 5000,
+        "argon2id_default_unlock_s": kdf.summary(),
+        "growth": growth,
+    }
+    return [
+        ratio_result(
+            id="P1",
+            name="encrypted save vs plain SQLite",
+            measured=measured,
+            baseline=Sample(tuple(plain_rates)),
+            unit="records/s",
+            bar=0.5,
+            direction="at_least",
+            details=details,
+        ),
+        ratio_result(
+            id="P1",
+            name="encrypted save vs SQLCipher",
+            measured=measured,
+            baseline=Sample(tuple(cipher_rates)),
+            unit="records/s",
+            bar=1.0,
+            direction="at_least",
+            details=details,
+        ),
+        Result(
+            id="P1",
+            name="Argon2id unlock, 256 MiB t=3 p=4 (security parameter)",
+            value=kdf.median,
+            unit="s",
+            baseline=None,
+            ratio=None,
+            bar="reported",
+            passed=True,
+            details={"kdf": kdf.summary()},
+        ),
+    ]

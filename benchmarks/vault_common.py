@@ -1,0 +1,109 @@
+"""Shared parts of P1 and P2: realistic screening records and the two baselines.
+
+Both baselines store the same plaintext JSON with the vault's durability settings (WAL,
+``synchronous=FULL``, one transaction per save) through plain SQL: plain SQLite (the limit)
+and SQLCipher via ``sqlcipher3`` (what a user would pick instead; raw 256-bit key, so no key
+derivation is timed).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import random
+import sqlite3
+from pathlib import Path
+from typing import Any
+
+QUICK = os.environ.get("FIELDSCREEN_BENCH_QUICK") == "1"
+PRAGMAS = (
+    "PRAGMA journal_mode=WAL",
+    "PRAGMA synchronous=FULL",
+    "PRAGMA secure_delete=ON",
+    "PRAGMA temp_store=MEMORY",
+)
+
+
+def realistic_record(seed: int, size: int = 5000) -> dict[str, Any]:
+    """About ``size`` bytes of JSON shaped like a screening: choices, numbers, short notes."""
+    rng = random.Random(seed)
+    words = ["si", "no", "madre", "hermano", "frontera", "albergue", "escuela", "miedo", "salud"]
+    record: dict[str, Any] = {}
+    n = 0
+    while len(json.dumps(record)) < size:
+        n += 1
+        kind = n % 4
+        if kind == 0:
+            record[f"q{n}"] = rng.choice(["yes", "no", "unknown", "refused"])
+        elif kind == 1:
+            record[f"q{n}"] = rng.randint(0, 99)
+        elif kind == 2:
+            record[f"q{n}"] = " ".join(rng.choice(words) for _ in range(rng.randint(3, 12)))
+        else:
+            record[f"q{n}"] = [rng.choice(["a", "b", "c", "d"]) for _ in range(3)]
+    return record
+
+
+class Baseline:
+    """A one-table store of plaintext JSON with the vault's durability settings."""
+
+    def __init__(self, path: Path, *, cipher: bool) -> None:
+        if cipher:
+            from sqlcipher3 import dbapi2 as sqlcipher
+
+            self.conn: Any = sqlcipher.connect(str(path), isolation_level=None)
+            self.conn.execute("PRAGMA key = \"x'" + os.urandom(32).hex() + "'\"")
+        else:
+            self.conn = sqlite3.connect(path, isolation_level=None)
+        for pragma in PRAGMAS:
+            self.conn.execute(pragma)
+        self.conn.execute(
+            "CREATE TABLE IF NOT EXISTS records (id INTEGER PRIMARY KEY, form TEXT, body BLOB)"
+        )
+
+    def insert(self, record: dict[str, Any]) -> int:
+        self.conn.execute("BEGIN IMMEDIATE")
+        cursor = self.conn.execute(
+            "INSERT INTO records (form, body) VALUES (?, ?)",
+            ("screening", json.dumps(record).encode()),
+        )
+        self.conn.execute("COMMIT")
+        return int(cursor.lastrowid)
+
+    def bulk(self, records: list[dict[str, Any]]) -> list[int]:
+        self.conn.execute("BEGIN IMMEDIATE")
+        ids = [
+            int(
+                self.conn.execute(
+                    "INSERT INTO records (form, body) VALUES (?, ?)",
+                    ("screening", json.dumps(r).encode()),
+                ).lastrowid
+            )
+            for r in records
+        ]
+        self.conn.execute("COMMIT")
+        return ids
+
+    def update(self, row_id: int, record: dict[str, Any]) -> None:
+        self.conn.execute("BEGIN IMMEDIATE")
+        self.conn.execute(
+            "UPDATE records SET body = ? WHERE id = ?", (json.dumps(record).encode(), row_id)
+        )
+        self.conn.execute("COMMIT")
+
+    def close(self) -> None:
+        self.conn.close()
+
+
+def light_vault(folder: Path) -> Any:
+    """A vault with light Argon2id parameters (key derivation is not what P1/P2 measure)."""
+    from fieldscreen import crypto
+    from fieldscreen.vault import Vault
+
+    crypto.permit_test_parameters(True)
+    return Vault.create(
+        folder,
+        admin_login="bench",
+        passphrase=b"benchmark passphrase",
+        kdf=crypto.KdfParams.for_tests(),
+    )

@@ -1,0 +1,383 @@
+"""XPath values and ODK functions: conversions, comparison and arithmetic, the function table.
+
+Values are ``str``, ``float``, ``bool``, :class:`NodeSet` (the values of several instances of a
+field, or of a list's rows), and ``datetime.date`` / ``datetime.datetime`` as ODK treats them: a
+date counts as days since 1970-01-01 in arithmetic and comparisons and prints as ``YYYY-MM-DD``.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections.abc import Callable
+from datetime import date, datetime, time, timedelta
+from functools import lru_cache
+from typing import Any
+
+__all__ = [
+    "FUNCTIONS",
+    "SPECIAL",
+    "STRICT",
+    "NodeSet",
+    "arith",
+    "compare",
+    "nodes",
+    "raw_to_xpath",
+    "to_bool",
+    "to_date",
+    "to_number",
+    "to_string",
+]
+
+EPOCH = date(1970, 1, 1)
+
+
+class NodeSet(tuple[Any, ...]):
+    """The values of several instances of a field (inside a repeat), or of a list's rows."""
+
+    __slots__ = ()
+
+
+# ----------------------------------------------------------------------------- conversions
+
+_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
+_DATETIME = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}")
+
+
+def raw_to_xpath(value: Any) -> Any:
+    """A stored answer as an XPath value."""
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return value
+    if isinstance(value, int | float):
+        return float(value)
+    if isinstance(value, tuple):
+        return " ".join(value)
+    if isinstance(value, time):
+        return value.isoformat()
+    return value
+
+
+def to_string(value: Any) -> str:
+    if isinstance(value, NodeSet):
+        return to_string(value[0]) if value else ""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, float):
+        if math.isnan(value):
+            return "NaN"
+        if math.isinf(value):
+            return "Infinity" if value > 0 else "-Infinity"
+        return str(int(value)) if value.is_integer() else repr(value)
+    if isinstance(value, int):
+        return str(value)
+    if isinstance(value, datetime):
+        return value.isoformat()
+    if isinstance(value, date):
+        return value.isoformat()
+    if value is None:
+        return ""
+    if isinstance(value, tuple):
+        return " ".join(value)
+    return str(value)
+
+
+def to_number(value: Any) -> float:
+    if isinstance(value, NodeSet):
+        return to_number(value[0]) if value else math.nan
+    if isinstance(value, bool):
+        return 1.0 if value else 0.0
+    if isinstance(value, int | float):
+        return float(value)
+    if isinstance(value, datetime):
+        delta = value - datetime(1970, 1, 1, tzinfo=value.tzinfo)
+        return delta.total_seconds() / 86400.0
+    if isinstance(value, date):
+        return float((value - EPOCH).days)
+    text = to_string(value).strip()
+    if _DATE.match(text) or _DATETIME.match(text):
+        parsed = to_date(text)
+        return to_number(parsed) if parsed is not None else math.nan
+    try:
+        return float(text) if (text and text[-1:].isdigit()) or text[:1] == "." else math.nan
+    except ValueError:
+        return math.nan
+
+
+def to_bool(value: Any) -> bool:
+    if isinstance(value, NodeSet):
+        return len(value) > 0
+    if isinstance(value, bool):
+        return value
+    if isinstance(value, float):
+        return not (value == 0 or math.isnan(value))
+    if isinstance(value, int):
+        return value != 0
+    if isinstance(value, date):
+        return True
+    return len(to_string(value)) > 0
+
+
+def to_date(value: Any) -> date | datetime | None:
+    if isinstance(value, NodeSet):
+        return to_date(value[0]) if value else None
+    if isinstance(value, date):
+        return value
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, int | float):
+        if math.isnan(value) or math.isinf(value) or abs(value) > 3_000_000:
+            return None
+        return EPOCH + timedelta(days=math.floor(value))
+    text = to_string(value).strip()
+    try:
+        if _DATE.match(text):
+            return date.fromisoformat(text)
+        if _DATETIME.match(text):
+            return datetime.fromisoformat(text)
+    except ValueError:
+        return None
+    return None
+
+
+# ----------------------------------------------------------------------------- operators
+
+
+def compare(op: str, left: Any, right: Any) -> bool:
+    if isinstance(left, NodeSet):
+        return any(compare(op, item, right) for item in left)
+    if isinstance(right, NodeSet):
+        return any(compare(op, left, item) for item in right)
+    if op in {"=", "!="}:
+        if isinstance(left, bool) or isinstance(right, bool):
+            equal = to_bool(left) == to_bool(right)
+        elif (
+            isinstance(left, date)
+            or isinstance(right, date)
+            or isinstance(left, float)
+            or isinstance(right, float)
+        ):
+            equal = to_number(left) == to_number(right)
+        else:
+            equal = to_string(left) == to_string(right)
+        return equal if op == "=" else not equal
+    a, b = to_number(left), to_number(right)
+    if op == "<":
+        return a < b
+    if op == "<=":
+        return a <= b
+    if op == ">":
+        return a > b
+    return a >= b
+
+
+def arith(op: str, left: Any, right: Any) -> float:
+    a, b = to_number(left), to_number(right)
+    if op == "+":
+        return a + b
+    if op == "-":
+        return a - b
+    if op == "*":
+        return a * b
+    if op == "div":
+        if b == 0:
+            if a == 0 or math.isnan(a):
+                return math.nan
+            return math.inf if a > 0 else -math.inf
+        return a / b
+    if b == 0 or math.isnan(a) or math.isnan(b) or math.isinf(a):
+        return math.nan
+    return math.fmod(a, b)
+
+
+# ----------------------------------------------------------------------------- functions
+
+
+@lru_cache(maxsize=256)
+def _regex(pattern: str) -> re.Pattern[str] | None:
+    try:
+        return re.compile(pattern)
+    except re.error:
+        return None
+
+
+def _round(value: float, digits: float = 0.0) -> float:
+    if math.isnan(value) or math.isinf(value):
+        return value
+    factor = 10.0 ** int(digits)
+    return math.floor(value * factor + 0.5) / factor
+
+
+def _int(value: float) -> float:
+    if math.isnan(value) or math.isinf(value):
+        return value
+    return float(math.trunc(value))
+
+
+def _substring(text: str, start: float, length: float | None = None) -> str:
+    if math.isnan(start):
+        return ""
+    first = round(start)
+    last = math.inf if length is None else first + round(length)
+    return "".join(ch for i, ch in enumerate(text, 1) if first <= i < last)
+
+
+def _format_date(value: Any, fmt: str) -> str:
+    parsed = to_date(value)
+    if parsed is None:
+        return ""
+    moment = parsed if isinstance(parsed, datetime) else datetime.combine(parsed, time())
+    table = {
+        "%Y": f"{moment.year:04d}",
+        "%y": f"{moment.year % 100:02d}",
+        "%m": f"{moment.month:02d}",
+        "%n": str(moment.month),
+        "%d": f"{moment.day:02d}",
+        "%e": str(moment.day),
+        "%H": f"{moment.hour:02d}",
+        "%h": str(moment.hour),
+        "%M": f"{moment.minute:02d}",
+        "%S": f"{moment.second:02d}",
+        "%b": moment.strftime("%b"),
+        "%a": moment.strftime("%a"),
+    }
+    return re.sub(r"%[A-Za-z]", lambda m: table.get(m.group(0), m.group(0)), fmt)
+
+
+def nodes(value: Any) -> tuple[Any, ...]:
+    return tuple(value) if isinstance(value, NodeSet) else (value,)
+
+
+def _date_fn(value: Any) -> Any:
+    parsed = to_date(value)
+    return parsed if parsed is not None else ""
+
+
+def _decimal_date_time(value: Any) -> float:
+    parsed = to_date(value)
+    return to_number(parsed) if parsed is not None else math.nan
+
+
+def _selected_at(items: str, index: float) -> str:
+    parts = items.split()
+    i = int(index) if not math.isnan(index) else -1
+    return parts[i] if 0 <= i < len(parts) else ""
+
+
+def _max(values: Any) -> float:
+    nums = [to_number(v) for v in nodes(values)]
+    return max(nums) if nums and not any(math.isnan(n) for n in nums) else math.nan
+
+
+def _min(values: Any) -> float:
+    nums = [to_number(v) for v in nodes(values)]
+    return min(nums) if nums and not any(math.isnan(n) for n in nums) else math.nan
+
+
+def _sum(values: Any) -> float:
+    if not isinstance(values, NodeSet):
+        return to_number(values)
+    return float(math.fsum(to_number(v) for v in values if to_string(v) != ""))
+
+
+#: name -> (min args, max args or -1, implementation over evaluated arguments)
+STRICT: dict[str, tuple[int, int, Callable[..., Any]]] = {
+    "true": (0, 0, lambda: True),
+    "false": (0, 0, lambda: False),
+    "not": (1, 1, lambda a: not to_bool(a)),
+    "boolean": (1, 1, to_bool),
+    "boolean-from-string": (1, 1, lambda a: to_string(a) in {"true", "1"}),
+    "number": (1, 1, to_number),
+    "string": (1, 1, to_string),
+    "concat": (0, -1, lambda *a: "".join(to_string(x) for x in a)),
+    "join": (2, -1, lambda s, *a: to_string(s).join(to_string(v) for x in a for v in nodes(x))),
+    "contains": (2, 2, lambda a, b: to_string(b) in to_string(a)),
+    "starts-with": (2, 2, lambda a, b: to_string(a).startswith(to_string(b))),
+    "ends-with": (2, 2, lambda a, b: to_string(a).endswith(to_string(b))),
+    "substring": (
+        2,
+        3,
+        lambda s, i, n=None: _substring(
+            to_string(s), to_number(i), None if n is None else to_number(n)
+        ),
+    ),
+    "substring-before": (
+        2,
+        2,
+        lambda a, b: (
+            to_string(a).partition(to_string(b))[0] if to_string(b) in to_string(a) else ""
+        ),
+    ),
+    "substring-after": (
+        2,
+        2,
+        lambda a, b: (
+            to_string(a).partition(to_string(b))[2] if to_string(b) in to_string(a) else ""
+        ),
+    ),
+    "string-length": (1, 1, lambda a: float(len(to_string(a)))),
+    "normalize-space": (1, 1, lambda a: " ".join(to_string(a).split())),
+    "translate": (
+        3,
+        3,
+        lambda s, a, b: to_string(s).translate(
+            {
+                ord(c): (to_string(b)[i] if i < len(to_string(b)) else None)
+                for i, c in reversed(list(enumerate(to_string(a))))
+            }
+        ),
+    ),
+    "regex": (
+        2,
+        2,
+        lambda s, p: (
+            bool(rx.search(to_string(s))) if (rx := _regex(to_string(p))) is not None else False
+        ),
+    ),
+    "selected": (2, 2, lambda a, b: to_string(b).strip() in to_string(a).split()),
+    "count-selected": (1, 1, lambda a: float(len(to_string(a).split()))),
+    "selected-at": (2, 2, lambda a, i: _selected_at(to_string(a), to_number(i))),
+    "int": (1, 1, lambda a: _int(to_number(a))),
+    "round": (1, 2, lambda a, d=0.0: _round(to_number(a), to_number(d))),
+    "floor": (1, 1, lambda a: float(math.floor(n)) if math.isfinite(n := to_number(a)) else n),
+    "ceiling": (1, 1, lambda a: float(math.ceil(n)) if math.isfinite(n := to_number(a)) else n),
+    "abs": (1, 1, lambda a: abs(to_number(a))),
+    "pow": (2, 2, lambda a, b: _pow(to_number(a), to_number(b))),
+    "sum": (1, 1, _sum),
+    "count": (1, 1, lambda a: float(len(a)) if isinstance(a, NodeSet) else 1.0),
+    "count-non-empty": (1, 1, lambda a: float(sum(1 for v in nodes(a) if to_string(v) != ""))),
+    "max": (1, -1, lambda *a: _max(NodeSet(v for x in a for v in nodes(x)))),
+    "min": (1, -1, lambda *a: _min(NodeSet(v for x in a for v in nodes(x)))),
+    "date": (1, 1, _date_fn),
+    "date-time": (1, 1, _date_fn),
+    "decimal-date-time": (1, 1, _decimal_date_time),
+    "decimal-date": (1, 1, _decimal_date_time),
+    "format-date": (2, 2, lambda d, f: _format_date(d, to_string(f))),
+    "format-date-time": (2, 2, lambda d, f: _format_date(d, to_string(f))),
+}
+
+
+def _pow(a: float, b: float) -> float:
+    try:
+        result = math.pow(a, b)
+    except (OverflowError, ValueError):
+        return math.nan
+    return result
+
+
+#: Functions handled by the compiler itself (lazy arguments, context or the session).
+SPECIAL = {
+    "if",
+    "coalesce",
+    "once",
+    "today",
+    "now",
+    "position",
+    "indexed-repeat",
+    "instance",
+    "jr:choice-name",
+    "current",
+    "last",
+}
+FUNCTIONS = frozenset(STRICT) | SPECIAL

@@ -1,0 +1,153 @@
+"""Reading a form's sheets and lookup lists as plain rows of text.
+
+Markdown forms go through pyxform's own Markdown reader (``md_table_to_workbook``) and then, like
+``.xlsx`` forms, through openpyxl, so both kinds are read by one path, every sheet included
+(pyxform's dictionaries drop the ``rules`` and ``deadlines`` sheets).
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import re
+from collections.abc import Iterator, Mapping
+from pathlib import Path
+from types import MappingProxyType
+from typing import Any
+
+from fieldscreen.forms.errors import FormError
+from fieldscreen.forms.model import Choice, Texts
+
+__all__ = ["find_list", "language_code", "read_list", "read_sheets", "records", "texts"]
+
+_LANG_CODE = re.compile(r"\(([A-Za-z-]+)\)\s*$")
+
+
+def language_code(name: str, default: str = "en") -> str:
+    """``English (en)`` -> ``en``; ``default`` -> the form's default language."""
+    if name == "default":
+        return default
+    match = _LANG_CODE.search(name)
+    return match.group(1).lower() if match else name.strip().lower()
+
+
+def texts(value: Any, default: str) -> Texts:
+    if value is None or value == "":
+        return Texts(default=default)
+    if isinstance(value, Mapping):
+        return Texts({language_code(k, default): str(v) for k, v in value.items()}, default)
+    return Texts({default: str(value)}, default)
+
+
+# ----------------------------------------------------------------------------- sheets
+
+
+def read_sheets(path: Path, shown: str = "") -> dict[str, list[list[str | None]]]:
+    """Every sheet of an ``.xlsx`` or ``.md`` form as rows of cells (first row = header)."""
+    import openpyxl
+
+    try:
+        if path.suffix.lower() == ".md":
+            from pyxform.xls2json_backends import md_table_to_workbook
+
+            buffer = io.BytesIO()
+            md_table_to_workbook(path.read_text(encoding="utf-8")).save(buffer)
+            buffer.seek(0)
+            book = openpyxl.load_workbook(buffer, read_only=True, data_only=True)
+        elif path.suffix.lower() in {".xlsx", ".xlsm"}:
+            book = openpyxl.load_workbook(path, read_only=True, data_only=True)
+        else:
+            raise FormError("only .xlsx and .md forms are supported", file=shown or str(path))
+    except FormError:
+        raise
+    except Exception as error:
+        raise FormError(
+            f"the file cannot be read as a form ({type(error).__name__}); check that it is "
+            "an .xlsx workbook or pyxform Markdown tables",
+            file=shown or str(path),
+        ) from None
+    sheets: dict[str, list[list[str | None]]] = {}
+    for sheet in book.worksheets:
+        rows = []
+        for row in sheet.iter_rows(values_only=True):
+            rows.append([_cell(c) for c in row])
+        sheets[sheet.title] = rows
+    book.close()
+    return sheets
+
+
+def _cell(value: Any) -> str | None:
+    if value is None:
+        return None
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    text = str(value)
+    return text if text.strip() else None
+
+
+def records(
+    rows: list[list[str | None]],
+) -> Iterator[tuple[int, dict[str, str]]]:
+    """(sheet row number, {column: value}) for each non-empty row under the header."""
+    if not rows:
+        return
+    header = [(h or "").strip() for h in rows[0]]
+    for number, row in enumerate(rows[1:], start=2):
+        record = {
+            header[i]: cell.strip()
+            for i, cell in enumerate(row)
+            if i < len(header) and header[i] and cell is not None and cell.strip()
+        }
+        if record:
+            yield number, record
+
+
+# ----------------------------------------------------------------------------- lists
+
+
+def find_list(form_path: Path, file_name: str) -> Path | None:
+    """A ``*_from_file`` list: beside the form, or in ``lists/`` next to it."""
+    for candidate in (form_path.parent / file_name, form_path.parent / "lists" / file_name):
+        if candidate.is_file():
+            return candidate
+    return None
+
+
+def read_list(path: Path, default: str = "en") -> tuple[Choice, ...]:
+    """A CSV lookup list: ``name``, ``label::Language (xx)`` columns, and extra columns."""
+    try:
+        text = path.read_text(encoding="utf-8-sig")
+    except (OSError, UnicodeDecodeError) as error:
+        raise FormError(
+            f"the list cannot be read ({type(error).__name__})", file=str(path)
+        ) from None
+    reader = csv.DictReader(io.StringIO(text))
+    if reader.fieldnames is None or "name" not in reader.fieldnames:
+        raise FormError("a list file needs a 'name' column", file=str(path), sheet="csv", row=1)
+    choices = []
+    seen: set[str] = set()
+    for number, row in enumerate(reader, start=2):
+        name = (row.get("name") or "").strip()
+        if not name:
+            continue
+        if name in seen:
+            raise FormError(
+                f"the name {name!r} appears twice; give each row its own name",
+                file=str(path),
+                sheet="csv",
+                row=number,
+                column="name",
+            )
+        seen.add(name)
+        labels = {}
+        extra = {}
+        for key, value in row.items():
+            if key is None or key == "name":
+                continue
+            if key == "label" or key.startswith("label::"):
+                lang = default if key == "label" else language_code(key.split("::", 1)[1])
+                labels[lang] = (value or "").strip()
+            else:
+                extra[key] = (value or "").strip()
+        choices.append(Choice(name, Texts(labels, default), MappingProxyType(extra)))
+    return tuple(choices)

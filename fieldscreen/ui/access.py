@@ -1,0 +1,357 @@
+"""First run (settings, the admin account, enrolment now or later) and the unlock screen."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from pathlib import Path
+from typing import Any
+
+from PySide6.QtCore import Qt, QTimer, Signal
+from PySide6.QtWidgets import (
+    QComboBox,
+    QFileDialog,
+    QFormLayout,
+    QFrame,
+    QHBoxLayout,
+    QLabel,
+    QLineEdit,
+    QPushButton,
+    QVBoxLayout,
+    QWidget,
+)
+
+from fieldscreen.errors import KnownError
+from fieldscreen.ui.common import Services, heading, primary_button
+from fieldscreen.ui.ports import UserInfo
+
+__all__ = ["MIN_PASSPHRASE", "FirstRunPage", "LanguagePicker", "UnlockPage", "wait_seconds"]
+
+MIN_PASSPHRASE = 10
+
+#: Reads a provisioning file and returns the settings it sets (``server_url``, ``site_id``,
+#: ``language`` ...); raises KnownError when the file is not valid or not signed.
+Provisioner = Callable[[Path], Mapping[str, Any]]
+
+
+def wait_seconds(failures: int) -> int:
+    """How long the unlock button waits after ``failures`` wrong attempts in a row."""
+    if failures < 3:
+        return 0
+    return int(min(2 ** (failures - 2), 300))
+
+
+class _Card(QFrame):
+    """A centred column of limited width, so forms do not stretch across a wide screen."""
+
+    def __init__(self, parent: QWidget) -> None:
+        super().__init__(parent)
+        self.setObjectName("card")
+        self.setMaximumWidth(620)
+        self.column = QVBoxLayout(self)
+        self.column.setContentsMargins(32, 28, 32, 28)
+        self.column.setSpacing(12)
+
+
+class LanguagePicker(QComboBox):
+    """English / Español, always in its own language, on the screens before unlocking."""
+
+    def __init__(self, lang: str, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setObjectName("languagePicker")
+        self.addItem("English", "en")
+        self.addItem("Español", "es")
+        self.setCurrentIndex(max(self.findData(lang), 0))
+        self.setAccessibleName("Language / Idioma")
+
+
+def _centred(page: QWidget, lang: str) -> tuple[_Card, LanguagePicker]:
+    outer = QVBoxLayout(page)
+    top = QHBoxLayout()
+    top.addStretch(1)
+    picker = LanguagePicker(lang, page)
+    top.addWidget(picker)
+    outer.addLayout(top)
+    outer.addStretch(1)
+    row = QHBoxLayout()
+    row.addStretch(1)
+    card = _Card(page)
+    row.addWidget(card, 4)
+    row.addStretch(1)
+    outer.addLayout(row)
+    outer.addStretch(2)
+    return card, picker
+
+
+class FirstRunPage(QWidget):
+    """Creates the first (admin) account; settings come from a provisioning file or by hand."""
+
+    did_set_up = Signal(str)  # the admin's name
+    language_requested = Signal(str)
+
+    def __init__(
+        self,
+        services: Services,
+        parent: QWidget | None = None,
+        provisioner: Provisioner | None = None,
+        provisioning_file: Path | None = None,
+    ) -> None:
+        super().__init__(parent)
+        self.setObjectName("firstRunPage")
+        self.services = services
+        self._provisioner = provisioner
+        card, self.language = _centred(self, services.lang)
+        self.language.currentIndexChanged.connect(
+            lambda _: self.language_requested.emit(str(self.language.currentData()))
+        )
+        card.column.addWidget(heading(self.tr("Set up this laptop"), card))
+        intro = QLabel(
+            self.tr(
+                "This is done once, by the person responsible for this laptop. Everything "
+                "works without a server; you can connect to one later."
+            ),
+            card,
+        )
+        intro.setWordWrap(True)
+        card.column.addWidget(intro)
+
+        self.provision_button = QPushButton(self.tr("Read a &provisioning file…"), card)
+        self.provision_button.setObjectName("secondary")
+        self.provision_button.clicked.connect(self._choose_provisioning)
+        self.provision_button.setVisible(provisioner is not None)
+        card.column.addWidget(self.provision_button)
+        self.provision_status = QLabel("", card)
+        self.provision_status.setWordWrap(True)
+        self.provision_status.hide()
+        card.column.addWidget(self.provision_status)
+
+        form = QFormLayout()
+        form.setFieldGrowthPolicy(QFormLayout.FieldGrowthPolicy.AllNonFixedFieldsGrow)
+        self.server = QLineEdit(services.settings.get("server_url"), card)
+        self.server.setPlaceholderText("https://")
+        self.server.setAccessibleName(self.tr("Server address (optional)"))
+        self.site = QLineEdit(services.settings.get("site_id"), card)
+        self.site.setAccessibleName(self.tr("Site"))
+        self.name = QLineEdit(card)
+        self.name.setAccessibleName(self.tr("Administrator name"))
+        self.passphrase = QLineEdit(card)
+        self.passphrase.setEchoMode(QLineEdit.EchoMode.Password)
+        self.passphrase.setAccessibleName(self.tr("Passphrase"))
+        self.repeat = QLineEdit(card)
+        self.repeat.setEchoMode(QLineEdit.EchoMode.Password)
+        self.repeat.setAccessibleName(self.tr("Passphrase again"))
+        form.addRow(self.tr("Server address (optional)"), self.server)
+        form.addRow(self.tr("Site"), self.site)
+        form.addRow(self.tr("Administrator &name"), self.name)
+        form.addRow(self.tr("Pass&phrase"), self.passphrase)
+        form.addRow(self.tr("Passphrase &again"), self.repeat)
+        card.column.addLayout(form)
+        advice = QLabel(
+            self.tr(
+                "Use at least %d characters: a few unrelated words are easy to remember and "
+                "hard to guess. If the passphrase is lost, the data cannot be recovered."
+            )
+            % MIN_PASSPHRASE,
+            card,
+        )
+        advice.setObjectName("fieldHint")
+        advice.setWordWrap(True)
+        card.column.addWidget(advice)
+        self.enrol_note = QLabel(
+            self.tr(
+                "Enrolment with the server uses a one-time code from your IT contact and can be "
+                "done later, whenever the laptop is online ('fieldscreen enroll')."
+            ),
+            card,
+        )
+        self.enrol_note.setObjectName("fieldHint")
+        self.enrol_note.setWordWrap(True)
+        card.column.addWidget(self.enrol_note)
+        self.error = QLabel("", card)
+        self.error.setObjectName("fieldMessage")
+        self.error.setWordWrap(True)
+        self.error.hide()
+        card.column.addWidget(self.error)
+        self.create_button = primary_button(self.tr("&Create account and start"), card)
+        self.create_button.clicked.connect(self._create)
+        card.column.addWidget(self.create_button, alignment=Qt.AlignmentFlag.AlignRight)
+        self.repeat.returnPressed.connect(self._create)
+        if provisioning_file is not None and provisioner is not None:
+            self._apply_provisioning(provisioning_file)
+
+    def _choose_provisioning(self) -> None:
+        name, _ = QFileDialog.getOpenFileName(
+            self, self.tr("Provisioning file"), "", self.tr("Provisioning files (*.json *.fsp)")
+        )
+        if name:
+            self._apply_provisioning(Path(name))
+
+    def _apply_provisioning(self, path: Path) -> None:
+        assert self._provisioner is not None
+        try:
+            values = self._provisioner(path)
+        except KnownError as error:
+            self._fail(error.message(self.services.lang))
+            return
+        self.server.setText(str(values.get("server_url", self.server.text())))
+        self.site.setText(str(values.get("site_id", self.site.text())))
+        self.provision_status.setText(self.tr("Settings read from %s.") % path.name)
+        self.provision_status.show()
+
+    def _fail(self, text: str) -> None:
+        self.error.setText(text)
+        self.error.show()
+
+    def _create(self) -> None:
+        name = self.name.text().strip()
+        passphrase = self.passphrase.text()
+        if not name:
+            self._fail(self.tr("Enter a name for the administrator account."))
+            self.name.setFocus()
+            return
+        if len(passphrase) < MIN_PASSPHRASE:
+            self._fail(self.tr("The passphrase needs at least %d characters.") % MIN_PASSPHRASE)
+            self.passphrase.setFocus()
+            return
+        if passphrase != self.repeat.text():
+            self._fail(self.tr("The two passphrases are different. Type them again."))
+            self.repeat.clear()
+            self.repeat.setFocus()
+            return
+        settings = self.services.settings
+        try:
+            if not settings.is_locked("server_url"):
+                settings.set("server_url", self.server.text().strip())
+            settings.set("site_id", self.site.text().strip())
+            settings.save()
+        except KnownError as error:
+            self._fail(error.message(self.services.lang))
+            return
+        self.create_button.setEnabled(False)
+        self.error.hide()
+        vault = self.services.vault
+
+        def work() -> UserInfo:
+            vault.create_user(name, "admin", passphrase)
+            return vault.unlock(name, passphrase)
+
+        self.services.ops.write(work, self._created, self._failed)
+        self.passphrase.clear()
+        self.repeat.clear()
+
+    def _created(self, user: UserInfo) -> None:
+        self.services.user = user
+        self.create_button.setEnabled(True)
+        self.did_set_up.emit(user.name)
+
+    def _failed(self, error: KnownError) -> None:
+        self.create_button.setEnabled(True)
+        self._fail(error.message(self.services.lang))
+
+
+class UnlockPage(QWidget):
+    """Pick a user, enter the passphrase. Growing waits after repeated failures."""
+
+    did_unlock = Signal(object)  # UserInfo
+    language_requested = Signal(str)
+
+    def __init__(self, services: Services, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setObjectName("unlockPage")
+        self.services = services
+        card, self.language = _centred(self, services.lang)
+        self.language.currentIndexChanged.connect(
+            lambda _: self.language_requested.emit(str(self.language.currentData()))
+        )
+        card.column.addWidget(heading(self.tr("FieldScreen is locked"), card))
+        self.note = QLabel(
+            self.tr("Case details are hidden. Enter your passphrase to continue."), card
+        )
+        self.note.setWordWrap(True)
+        card.column.addWidget(self.note)
+        form = QFormLayout()
+        self.user = QComboBox(card)
+        self.user.setAccessibleName(self.tr("User"))
+        self.passphrase = QLineEdit(card)
+        self.passphrase.setEchoMode(QLineEdit.EchoMode.Password)
+        self.passphrase.setAccessibleName(self.tr("Passphrase"))
+        form.addRow(self.tr("&User"), self.user)
+        form.addRow(self.tr("&Passphrase"), self.passphrase)
+        card.column.addLayout(form)
+        self.error = QLabel("", card)
+        self.error.setObjectName("fieldMessage")
+        self.error.setWordWrap(True)
+        self.error.hide()
+        card.column.addWidget(self.error)
+        self.unlock_button = primary_button(self.tr("&Unlock"), card)
+        self.unlock_button.clicked.connect(self.attempt)
+        self.passphrase.returnPressed.connect(self.attempt)
+        card.column.addWidget(self.unlock_button, alignment=Qt.AlignmentFlag.AlignRight)
+        self._wait = QTimer(self)
+        self._wait.setInterval(1000)
+        self._wait.timeout.connect(self._tick)
+        self._remaining = 0
+        self._busy = False
+
+    def refresh_users(self, users: list[UserInfo], preferred: str | None = None) -> None:
+        current = preferred or self.user.currentData()
+        self.user.clear()
+        for user in users:
+            self.user.addItem(user.name, user.name)
+        index = self.user.findData(current)
+        if index >= 0:
+            self.user.setCurrentIndex(index)
+
+    def prepare(self) -> None:
+        self.passphrase.clear()
+        self.passphrase.setFocus()
+
+    def attempt(self) -> None:
+        if self._busy or self._remaining > 0:
+            return
+        name = str(self.user.currentData() or "")
+        passphrase = self.passphrase.text()
+        self.passphrase.clear()
+        if not name:
+            return
+        self._busy = True
+        self.unlock_button.setEnabled(False)
+        self.unlock_button.setText(self.tr("Unlocking…"))
+        self.services.ops.write(
+            lambda: self.services.vault.unlock(name, passphrase),
+            self._unlocked,
+            lambda error: self._failed(name, error),
+        )
+
+    def _unlocked(self, user: UserInfo) -> None:
+        self._busy = False
+        self._reset_button()
+        self.error.hide()
+        self.services.user = user
+        self.did_unlock.emit(user)
+
+    def _failed(self, name: str, error: KnownError) -> None:
+        self._busy = False
+        failures = self.services.vault.failed_attempts(name)
+        self.error.setText(error.message(self.services.lang))
+        self.error.show()
+        self._remaining = wait_seconds(failures)
+        if self._remaining:
+            self._wait.start()
+            self._tick(advance=False)
+        else:
+            self._reset_button()
+        self.passphrase.setFocus()
+
+    def _tick(self, advance: bool = True) -> None:
+        if advance:
+            self._remaining -= 1
+        if self._remaining <= 0:
+            self._wait.stop()
+            self._reset_button()
+            return
+        self.unlock_button.setEnabled(False)
+        self.unlock_button.setText(self.tr("Wait %d s") % self._remaining)
+
+    def _reset_button(self) -> None:
+        self.unlock_button.setEnabled(True)
+        self.unlock_button.setText(self.tr("&Unlock"))

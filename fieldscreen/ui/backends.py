@@ -1,0 +1,213 @@
+"""The real store behind the screens: :class:`VaultBackend` adapts :class:`fieldscreen.vault.Vault`
+to :class:`fieldscreen.ui.ports.VaultPort`.
+
+Every method may block on disk or on Argon2id, so the screens call them only through the
+operations helper (unlock and writes on the serial writer, reads on the pool). The vault object
+is not shared between threads at the same time: the writer runs one call at a time, and reads
+are issued only while no write of the same screen is waiting for them.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Mapping, Sequence
+from datetime import UTC, date, datetime
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from fieldscreen.errors import KnownError
+from fieldscreen.ui.ports import CaseSummary, DraftSummary, UserInfo, record_code
+
+if TYPE_CHECKING:
+    from fieldscreen.vault import Vault
+
+__all__ = ["KEY_FILE", "VaultBackend"]
+
+#: The vault's key file name (``fieldscreen.vault.base.KEYS_NAME``; a test keeps them equal).
+#: Checking for it needs no import of the vault, which keeps start-up fast: the vault package
+#: (sqlite-utils, cryptography) is imported on a worker the first time it is used.
+KEY_FILE = "vault.keys"
+
+
+def _day(day: str | None) -> datetime:
+    if not day:
+        return datetime.now(UTC)
+    return datetime.combine(date.fromisoformat(day), datetime.min.time(), UTC)
+
+
+class VaultBackend:
+    """:class:`~fieldscreen.ui.ports.VaultPort` over the encrypted vault in ``folder``.
+
+    Args:
+        folder: the vault's folder (``Paths.data / "vault"``).
+        options: passed to :class:`Vault` (``follow_up_days``, and in tests ``new_key_kdf``).
+        kdf: Argon2id parameters for the first account (tests pass light ones; None is the
+            production default).
+    """
+
+    def __init__(self, folder: Path, *, kdf: Any = None, **options: Any) -> None:
+        self.folder = folder
+        self._options = options
+        self._kdf = kdf
+        self._guard = threading.RLock()
+        self._vault: Vault | None = None
+        self._failures: dict[str, int] = {}
+
+    @property
+    def vault(self) -> Vault:
+        with self._guard:
+            if self._vault is None:
+                from fieldscreen.vault import Vault, VaultError
+
+                if not Vault.exists(self.folder):
+                    raise VaultError("vault-missing")
+                self._vault = Vault.open(self.folder, **self._options)
+            return self._vault
+
+    # ----------------------------------------------------------------- accounts
+    def is_set_up(self) -> bool:
+        return (self.folder / KEY_FILE).exists()
+
+    def users(self) -> Sequence[UserInfo]:
+        if not self.is_set_up():
+            return []
+        with self._guard:
+            return [UserInfo(u.login, u.role) for u in self.vault.users()]
+
+    def create_user(self, name: str, role: str, passphrase: str, confirm: str = "") -> None:
+        from fieldscreen.vault import Vault, VaultError
+
+        with self._guard:
+            if not self.is_set_up():
+                if role != "admin":
+                    raise VaultError("vault-not-allowed")
+                self._vault = Vault.create(
+                    self.folder,
+                    admin_login=name,
+                    passphrase=passphrase.encode(),
+                    kdf=self._kdf,
+                    **self._options,
+                )
+                self._vault.lock()
+                return
+            self.vault.add_user(
+                name,
+                passphrase.encode(),
+                role,  # type: ignore[arg-type]
+                admin_passphrase=confirm.encode(),
+            )
+
+    def unlock(self, name: str, passphrase: str) -> UserInfo:
+        from fieldscreen.vault import UnlockFailed
+
+        with self._guard:
+            try:
+                user = self.vault.unlock(name, passphrase.encode())
+            except UnlockFailed:
+                self._failures[name] = self._failures.get(name, 0) + 1
+                raise
+            self._failures[name] = 0
+            return UserInfo(user.login, user.role)
+
+    def verify(self, name: str, passphrase: str) -> bool:
+        """Check ``name``'s passphrase without touching the unlocked session.
+
+        A second, locked handle on the same files does the check; a success is recorded in the
+        audit log as that user's unlock (a sign-off is an authentication).
+        """
+        from fieldscreen.vault import UnlockFailed, Vault
+
+        with self._guard:
+            probe = Vault.open(self.folder, **self._options)
+            try:
+                probe.unlock(name, passphrase.encode())
+            except UnlockFailed:
+                return False
+            finally:
+                probe.close()
+            return True
+
+    def failed_attempts(self, name: str) -> int:
+        return self._failures.get(name, 0)
+
+    def lock(self) -> None:
+        with self._guard:
+            if self._vault is not None:
+                self._vault.lock()
+
+    # ------------------------------------------------------------------ records
+    def new_draft(self, form_id: str, form_version: str, state: Mapping[str, Any]) -> str:
+        with self._guard:
+            return self.vault.new_draft(form_id, form_version, state)
+
+    def save_draft(self, record_id: str, state: Mapping[str, Any]) -> None:
+        with self._guard:
+            self.vault.save_draft(record_id, state)
+
+    def load_draft(self, record_id: str) -> Mapping[str, Any]:
+        with self._guard:
+            return self.vault.load_record(record_id)
+
+    def drafts(self) -> Sequence[DraftSummary]:
+        with self._guard:
+            rows = self.vault.list_records("draft")
+        return [
+            DraftSummary(r.record_id, record_code(r.record_id), _day(r.updated_day)) for r in rows
+        ]
+
+    def finalise(
+        self, record_id: str, record: Mapping[str, Any], case_card: Mapping[str, Any]
+    ) -> None:
+        with self._guard:
+            self.vault.finalise(record_id, record=record, case_card=case_card)
+
+    def cases(self) -> Sequence[CaseSummary]:
+        """Every finalised or sealed screening with its case card.
+
+        The lock is taken per card, not for the whole list, so an autosave waiting on the
+        writer thread goes through between two cards instead of after thousands of them.
+        """
+        with self._guard:
+            rows = [r for r in self.vault.list_records() if r.status != "draft"]
+        out: list[CaseSummary] = []
+        for row in rows:
+            card: Mapping[str, Any] = {}
+            if row.status == "finalised":
+                try:
+                    with self._guard:
+                        card = self.vault.case_card(row.record_id)
+                except KnownError:
+                    card = {}
+            due = card.get("next_due")
+            out.append(
+                CaseSummary(
+                    row.record_id,
+                    record_code(row.record_id),
+                    str(card.get("alias", "")),
+                    str(card.get("tier", "")),
+                    tuple(card.get("concerns", ())),
+                    datetime.fromisoformat(due) if due else None,
+                    "finalised" if row.status == "finalised" else "sealed",
+                    _day(row.updated_day),
+                )
+            )
+        return out
+
+    def pending(self) -> int:
+        with self._guard:
+            counts = self.vault.outbox_counts()
+        return int(counts.get("pending", 0)) + int(counts.get("failed", 0))
+
+    def case_card(self, record_id: str) -> Mapping[str, Any]:
+        with self._guard:
+            return self.vault.case_card(record_id)
+
+    def travel_mode(self) -> int:
+        with self._guard:
+            summary = self.vault.travel_mode()
+        return int(summary.get("drafts_sealed", 0)) + int(summary.get("finalised_purged", 0))
+
+    def wipe(self) -> None:
+        with self._guard:
+            self.vault.wipe()
+            self._vault = None

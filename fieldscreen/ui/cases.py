@@ -1,0 +1,446 @@
+"""Home (start, drafts, follow-ups, deadlines, sync state) and the searchable case list.
+
+:class:`CaseTableModel` is a plain :class:`QAbstractTableModel` over rows read from the vault on
+the read pool; it does search-as-you-type over the decrypted case cards held in memory while
+unlocked (the vault keeps no plaintext index), and sorts by due date or tier.
+"""
+
+from __future__ import annotations
+
+import html
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from PySide6.QtCore import (
+    QAbstractTableModel,
+    QModelIndex,
+    QPersistentModelIndex,
+    Qt,
+    Signal,
+)
+from PySide6.QtWidgets import (
+    QAbstractItemView,
+    QComboBox,
+    QDialog,
+    QHBoxLayout,
+    QHeaderView,
+    QLabel,
+    QLineEdit,
+    QListWidget,
+    QListWidgetItem,
+    QPushButton,
+    QTableView,
+    QVBoxLayout,
+    QWidget,
+)
+
+from fieldscreen.ui.common import (
+    Services,
+    countdown,
+    heading,
+    primary_button,
+    scale_font,
+    show_error,
+    tier_label,
+)
+from fieldscreen.ui.ports import TIERS, CaseSummary, DraftSummary
+
+__all__ = ["CaseCardDialog", "CaseListPage", "CaseRow", "CaseTableModel", "HomePage"]
+
+Index = QModelIndex | QPersistentModelIndex
+_FAR = datetime.max.replace(tzinfo=UTC)
+
+
+@dataclass(frozen=True, slots=True)
+class CaseRow:
+    """One row: a finalised case or a draft, with its search text folded once."""
+
+    screening_id: str
+    code: str
+    alias: str
+    tier: str
+    concerns: tuple[str, ...]
+    due: datetime | None
+    status: str
+    haystack: str
+
+    @classmethod
+    def of_case(cls, case: CaseSummary) -> CaseRow:
+        text = " ".join((case.code, case.alias, *case.concerns)).casefold()
+        return cls(
+            case.screening_id,
+            case.code,
+            case.alias,
+            case.tier,
+            case.concerns,
+            case.next_due,
+            case.status,
+            text,
+        )
+
+    @classmethod
+    def of_draft(cls, draft: DraftSummary) -> CaseRow:
+        return cls(draft.screening_id, draft.code, "", "", (), None, "draft", draft.code.casefold())
+
+
+class CaseTableModel(QAbstractTableModel):
+    """The case list: every row read from the vault, filtered and sorted in plain Python.
+
+    Rows are kept sorted by the chosen key, so a search only filters (order is preserved) and
+    a query that extends the previous one filters only the previous hits. With 50,000 rows a
+    keystroke costs one pass over at most the previous hits and a model reset; a
+    :class:`QSortFilterProxyModel` would call back into Python for every row and every
+    comparison.
+    """
+
+    COLUMNS = ("code", "alias", "tier", "due", "status")
+    ROW_ROLE = Qt.ItemDataRole.UserRole + 1
+    SORT_KEYS = ("due", "tier")
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self._all: list[CaseRow] = []
+        self._shown: list[CaseRow] = []
+        self._query = ""
+        self._words: tuple[str, ...] = ()
+        self._sort = "due"
+
+    # ----------------------------------------------------------- contents
+    def set_rows(self, rows: Sequence[CaseRow]) -> None:
+        self.beginResetModel()
+        self._all = sorted(rows, key=self._key())
+        self._shown = self._filter(self._all, self._words)
+        self.endResetModel()
+
+    def clear(self) -> None:
+        self._query = ""
+        self._words = ()
+        self.set_rows([])
+
+    @property
+    def total(self) -> int:
+        return len(self._all)
+
+    def sort_by(self, key: str) -> None:
+        if key not in self.SORT_KEYS:
+            raise ValueError(key)
+        self._sort = key
+        self.set_rows(self._all)
+
+    def set_query(self, text: str) -> None:
+        words = tuple(text.casefold().split())
+        narrowing = (
+            bool(self._words)
+            and len(words) >= len(self._words)
+            and all(new.startswith(old) for new, old in zip(words, self._words, strict=False))
+        )
+        source = self._shown if narrowing else self._all
+        self.beginResetModel()
+        self._query, self._words = text, words
+        self._shown = self._filter(source, words)
+        self.endResetModel()
+
+    def _key(self) -> Any:
+        if self._sort == "tier":
+            order = {t: i for i, t in enumerate(TIERS)}
+            return lambda r: (order.get(r.tier, len(TIERS)), r.due or _FAR)
+        return lambda r: (r.due or _FAR, order_of(r.tier))
+
+    @staticmethod
+    def _filter(rows: list[CaseRow], words: tuple[str, ...]) -> list[CaseRow]:
+        if not words:
+            return list(rows)
+        if len(words) == 1:
+            word = words[0]
+            return [r for r in rows if word in r.haystack]
+        return [r for r in rows if all(w in r.haystack for w in words)]
+
+    def row_at(self, row: int) -> CaseRow | None:
+        return self._shown[row] if 0 <= row < len(self._shown) else None
+
+    # -------------------------------------------------------------- model
+    def rowCount(self, parent: Index = QModelIndex()) -> int:  # noqa: B008
+        return 0 if parent.isValid() else len(self._shown)
+
+    def columnCount(self, parent: Index = QModelIndex()) -> int:  # noqa: B008
+        return 0 if parent.isValid() else len(self.COLUMNS)
+
+    def headerData(
+        self, section: int, orientation: Qt.Orientation, role: int = Qt.ItemDataRole.DisplayRole
+    ) -> Any:
+        if orientation != Qt.Orientation.Horizontal or role != Qt.ItemDataRole.DisplayRole:
+            return None
+        if not 0 <= section < len(self.COLUMNS):
+            return None
+        titles = {
+            "code": self.tr("Case"),
+            "alias": self.tr("Name or alias"),
+            "tier": self.tr("Tier"),
+            "due": self.tr("Next follow-up"),
+            "status": self.tr("Status"),
+        }
+        return titles[self.COLUMNS[section]]
+
+    def data(self, index: Index, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
+        if not index.isValid() or not 0 <= index.row() < len(self._shown):
+            return None
+        if not 0 <= index.column() < len(self.COLUMNS):
+            return None
+        row = self._shown[index.row()]
+        column = self.COLUMNS[index.column()]
+        if role == self.ROW_ROLE:
+            return row
+        if role in (Qt.ItemDataRole.DisplayRole, Qt.ItemDataRole.AccessibleTextRole):
+            if column == "tier":
+                return tier_label(row.tier) if row.tier else ""
+            if column == "due":
+                return countdown(row.due) if row.due else ""
+            if column == "status":
+                return {
+                    "draft": self.tr("Draft"),
+                    "finalised": self.tr("Finalised"),
+                    "sealed": self.tr("Sealed"),
+                }.get(row.status, row.status)
+            return getattr(row, column)
+        return None
+
+
+def order_of(tier: str) -> int:
+    return TIERS.index(tier) if tier in TIERS else len(TIERS)
+
+
+class CaseCardDialog(QDialog):
+    """What is kept of a finalised screening for follow-up, read-only."""
+
+    def __init__(self, code: str, card: Mapping[str, Any], parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setObjectName("caseCardDialog")
+        self.setWindowTitle(self.tr("Case %s") % code)
+        self.resize(640, 480)
+        layout = QVBoxLayout(self)
+        layout.addWidget(heading(self.tr("Case %s") % code, self))
+        names = {
+            "alias": self.tr("Name or alias"),
+            "tier": self.tr("Tier"),
+            "due": self.tr("Next follow-up"),
+            "concerns": self.tr("Protection concerns"),
+        }
+        values: dict[str, str] = {}
+        if card.get("alias"):
+            values["alias"] = str(card["alias"])
+        if card.get("tier"):
+            values["tier"] = tier_label(str(card["tier"]))
+        if card.get("next_due"):
+            values["due"] = countdown(datetime.fromisoformat(str(card["next_due"])))
+        if card.get("concerns"):
+            values["concerns"] = ", ".join(str(c) for c in card["concerns"])
+        lines = [
+            f"<b>{html.escape(names[key])}:</b> {html.escape(value)}"
+            for key, value in values.items()
+        ]
+        for d in card.get("deadlines", ()):
+            due = datetime.fromisoformat(str(d["due"]))
+            lines.append(f"• {html.escape(str(d['label']))}: {html.escape(countdown(due))}")
+        for r in card.get("referrals", ()):
+            state = "" if r.get("consented") else " — " + self.tr("not shared (no consent)")
+            lines.append(f"• {html.escape(str(r['label']))}{html.escape(state)}")
+        body = QLabel("<br>".join(lines) or html.escape(self.tr("Nothing was kept.")), self)
+        body.setWordWrap(True)
+        body.setTextFormat(Qt.TextFormat.RichText)
+        layout.addWidget(body, 1)
+        close = QPushButton(self.tr("&Close"), self)
+        close.clicked.connect(self.accept)
+        layout.addWidget(close, alignment=Qt.AlignmentFlag.AlignRight)
+
+
+class CaseListPage(QWidget):
+    open_requested = Signal(str, str)  # screening id, status
+
+    def __init__(self, services: Services, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setObjectName("casesPage")
+        self.services = services
+        outer = QVBoxLayout(self)
+        outer.setContentsMargins(24, 16, 24, 16)
+        outer.addWidget(heading(self.tr("Cases and drafts"), self))
+        bar = QHBoxLayout()
+        self.search = QLineEdit(self)
+        self.search.setPlaceholderText(self.tr("Search by case code, name or concern"))
+        self.search.setAccessibleName(self.tr("Search cases"))
+        self.search.setClearButtonEnabled(True)
+        self.sort = QComboBox(self)
+        self.sort.setAccessibleName(self.tr("Sort by"))
+        self.sort.addItem(self.tr("Sort by due date"), "due")
+        self.sort.addItem(self.tr("Sort by tier"), "tier")
+        bar.addWidget(self.search, 1)
+        bar.addWidget(self.sort)
+        outer.addLayout(bar)
+        self.model = CaseTableModel(self)
+        self.table = QTableView(self)
+        self.table.setModel(self.model)
+        self.table.setAccessibleName(self.tr("Cases"))
+        self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
+        self.table.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
+        self.table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
+        self.table.verticalHeader().hide()
+        # Fixed sections: Stretch or ResizeToContents would measure every row on each reset.
+        self.table.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.Stretch)
+        self.table.verticalHeader().setSectionResizeMode(QHeaderView.ResizeMode.Fixed)
+        self.table.verticalHeader().setDefaultSectionSize(self.fontMetrics().height() * 2)
+        self.table.setAlternatingRowColors(True)
+        outer.addWidget(self.table, 1)
+        self.count = QLabel("", self)
+        outer.addWidget(self.count)
+        self.search.textChanged.connect(self._search)
+        self.sort.currentIndexChanged.connect(self._sort)
+        self.table.activated.connect(self._activated)
+
+    def set_rows(self, rows: Sequence[CaseRow]) -> None:
+        self.model.set_rows(rows)
+        self._count()
+
+    def clear(self) -> None:
+        self.search.clear()
+        self.model.clear()
+
+    def _search(self, text: str) -> None:
+        self.model.set_query(text)
+        self._count()
+
+    def _sort(self) -> None:
+        self.model.sort_by(str(self.sort.currentData()))
+
+    def _count(self) -> None:
+        self.count.setText(
+            self.tr("%1 of %2 shown")
+            .replace("%1", str(self.model.rowCount()))
+            .replace("%2", str(self.model.total))
+        )
+
+    def _activated(self, index: QModelIndex) -> None:
+        row = self.model.row_at(index.row())
+        if row is None:
+            return
+        if row.status != "finalised":
+            self.open_requested.emit(row.screening_id, row.status)
+            return
+        vault = self.services.vault
+        self.services.ops.read(
+            lambda: vault.case_card(row.screening_id),
+            lambda card: self._show_card(row.code, card),
+            lambda error: show_error(self, error, self.services.lang),
+        )
+
+    def _show_card(self, code: str, card: Mapping[str, Any]) -> None:
+        if self.services.user is None:
+            return
+        dialog = CaseCardDialog(code, card, self)
+        dialog.open()
+
+
+class HomePage(QWidget):
+    start_requested = Signal()
+    resume_requested = Signal(str)
+    cases_requested = Signal()
+
+    def __init__(self, services: Services, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setObjectName("homePage")
+        self.services = services
+        outer = QVBoxLayout(self)
+        outer.setContentsMargins(32, 24, 32, 24)
+        outer.setSpacing(12)
+        top = QHBoxLayout()
+        self.greeting = heading("", self)
+        top.addWidget(self.greeting, 1)
+        self.sync_state = QLabel("", self)
+        self.sync_state.setObjectName("syncState")
+        self.sync_state.setAccessibleName(self.tr("Sync state"))
+        top.addWidget(self.sync_state)
+        outer.addLayout(top)
+        self.start = primary_button(self.tr("&Start a new screening"), self)
+        self.start.setObjectName("bigPrimary")
+        scale_font(self.start, 1.3, bold=True)
+        self.start.clicked.connect(self.start_requested)
+        outer.addWidget(self.start, alignment=Qt.AlignmentFlag.AlignLeft)
+        columns = QHBoxLayout()
+        columns.setSpacing(24)
+        self.drafts = self._list(columns, self.tr("Drafts to resume"))
+        self.follow_ups = self._list(columns, self.tr("Follow-ups due today and overdue"))
+        self.deadlines = self._list(columns, self.tr("Deadlines running"))
+        outer.addLayout(columns, 1)
+        self.all_cases = primary_button(self.tr("All cases and drafts…"), self)
+        self.all_cases.setObjectName("secondary")
+        self.all_cases.clicked.connect(self.cases_requested)
+        outer.addWidget(self.all_cases, alignment=Qt.AlignmentFlag.AlignLeft)
+        self.drafts.itemActivated.connect(
+            lambda item: self.resume_requested.emit(item.data(Qt.ItemDataRole.UserRole))
+        )
+
+    def _list(self, row: QHBoxLayout, title: str) -> QListWidget:
+        column = QVBoxLayout()
+        column.addWidget(heading(title, self, "sectionTitle"))
+        widget = QListWidget(self)
+        widget.setAccessibleName(title)
+        column.addWidget(widget, 1)
+        row.addLayout(column, 1)
+        return widget
+
+    def set_data(
+        self,
+        user: str,
+        drafts: Sequence[DraftSummary],
+        cases: Sequence[CaseSummary],
+        sync_text: str,
+        now: datetime | None = None,
+    ) -> None:
+        now = now or datetime.now(UTC)
+        self.greeting.setText(self.tr("Hello, %s") % user)
+        self.sync_state.setText(sync_text)
+        self.drafts.clear()
+        for draft in sorted(drafts, key=lambda d: d.updated, reverse=True):
+            text = (
+                self.tr("Draft %1, last saved %2")
+                .replace("%1", draft.code)
+                .replace("%2", draft.updated.astimezone().strftime("%Y-%m-%d %H:%M"))
+            )
+            item = QListWidgetItem(text)
+            item.setData(Qt.ItemDataRole.UserRole, draft.screening_id)
+            self.drafts.addItem(item)
+        if not drafts:
+            self.drafts.addItem(self.tr("No drafts."))
+        end_of_day = now.astimezone().replace(hour=23, minute=59, second=59).astimezone(UTC)
+        self.follow_ups.clear()
+        due = sorted(
+            (c for c in cases if c.next_due is not None and c.next_due <= end_of_day),
+            key=lambda c: c.next_due or _FAR,
+        )
+        for case in due:
+            assert case.next_due is not None
+            self.follow_ups.addItem(
+                f"{case.code} {case.alias} · {tier_label(case.tier)} · "
+                f"{countdown(case.next_due, now)}"
+            )
+        if not due:
+            self.follow_ups.addItem(self.tr("Nothing due today."))
+        self.deadlines.clear()
+        running = sorted(
+            (
+                c
+                for c in cases
+                if c.next_due is not None and now < c.next_due <= now + timedelta(days=7)
+            ),
+            key=lambda c: c.next_due or _FAR,
+        )
+        for case in running:
+            assert case.next_due is not None
+            self.deadlines.addItem(f"{case.code} · {countdown(case.next_due, now)}")
+        if not running:
+            self.deadlines.addItem(self.tr("No deadlines running."))
+
+    def clear(self) -> None:
+        for widget in (self.drafts, self.follow_ups, self.deadlines):
+            widget.clear()
+        self.greeting.clear()

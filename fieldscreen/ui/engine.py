@@ -1,0 +1,400 @@
+"""The form engine behind the wizard: :class:`EngineScreening` adapts the sessions of several
+:mod:`fieldscreen.forms` forms (consent, intake, and the modules a gateway opens) to
+:class:`fieldscreen.ui.ports.ScreeningSession`.
+
+Field names on screen are qualified with their form (``fs_intake:age``) so that forms may reuse a
+name. A repeat is shown as one widget whose answer is the list of its instances; the adapter
+turns that into the engine's ``add_repeat`` / ``remove_repeat`` / per-instance answers.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from fieldscreen.errors import KnownError
+from fieldscreen.forms import Choice as Choice_
+from fieldscreen.forms import Form, Node, Session, most_urgent
+from fieldscreen.ui.ports import (
+    Alert,
+    Choice,
+    Deadline,
+    FieldView,
+    PageView,
+    Referral,
+    ScreeningResult,
+    Update,
+)
+
+__all__ = ["Catalogue", "EngineForms", "EngineScreening"]
+
+_SHOWN = {
+    "text",
+    "integer",
+    "decimal",
+    "date",
+    "datetime",
+    "time",
+    "select_one",
+    "select_multiple",
+    "note",
+    "acknowledge",
+}
+
+
+def _split(name: str) -> tuple[str, str]:
+    form_id, _, field = name.partition(":")
+    return form_id, field
+
+
+class EngineScreening:
+    """One screening over a chain of forms; see the module docstring."""
+
+    def __init__(
+        self,
+        forms: Mapping[str, Form],
+        sessions: dict[str, Session],
+        started: datetime,
+        catalogue: Catalogue | None = None,
+    ) -> None:
+        self._forms = forms
+        self._sessions = sessions  # insertion order is page order
+        self._started = started
+        self._catalogue = catalogue or Catalogue()
+
+    # ------------------------------------------------------------- identity
+    @property
+    def form_id(self) -> str:
+        return "screening"
+
+    @property
+    def form_version(self) -> str:
+        return "+".join(f"{f.id}@{f.version}" for f in self._forms.values())[:100]
+
+    # ---------------------------------------------------------------- pages
+    def _field_view(self, session: Session, form_id: str, name: str, lang: str) -> FieldView:
+        f = session.form.fields[name]
+        kind = f.kind
+        if kind == "text" and "multiline" in f.appearance.split():
+            kind = "multiline"
+        children: tuple[FieldView, ...] = ()
+        if kind == "repeat":
+            children = tuple(
+                self._field_view(session, form_id, c, lang)
+                for c in f.children
+                if session.form.fields[c].kind in _SHOWN
+            )
+        return FieldView(
+            name=f"{form_id}:{name}",
+            kind=kind,
+            label=f.label.get(lang) or name,
+            hint=f.hint.get(lang),
+            choices=tuple(Choice(c.name, c.label.get(lang) or c.name) for c in f.choices),
+            required=bool(f.required) and f.required not in {"no", "false()"},
+            appearance=f.appearance,
+            read_only=bool(f.read_only) and f.read_only not in {"no", "false()"},
+            pfa=f.extra.get("pfa", ""),
+            children=children,
+        )
+
+    def pages(self, lang: str) -> Sequence[PageView]:
+        out: list[PageView] = []
+        for form_id, session in self._sessions.items():
+            form = session.form
+            for number, page in enumerate(form.pages):
+                if not session.page_relevant(number):
+                    continue  # skip logic: a page whose group is not relevant is not shown
+                if page.group and form.fields[page.group].kind == "repeat":
+                    names: tuple[str, ...] = (page.group,)
+                else:
+                    names = tuple(
+                        n
+                        for n in page.fields
+                        if form.fields[n].kind in _SHOWN
+                        or (form.fields[n].kind == "repeat" and not form.fields[n].repeats)
+                    )
+                    names = tuple(n for n in names if not form.fields[n].repeats)
+                if not names:
+                    continue
+                title = (
+                    form.fields[page.group].label.get(lang) if page.group else ""
+                ) or form.title.get(lang)
+                views = tuple(self._field_view(session, form_id, n, lang) for n in names)
+                out.append(PageView(f"{form_id}:{page.name}", title, form_id, views))
+        return out
+
+    # --------------------------------------------------------------- values
+    def value(self, name: str) -> Any:
+        form_id, field = _split(name)
+        session = self._sessions.get(form_id)
+        if session is None:
+            return None
+        f = session.form.fields[field]
+        if f.kind == "repeat":
+            rows = []
+            for index in session.instances(field, ()):
+                rows.append(
+                    {
+                        f"{form_id}:{c}": _plain(session.answer(Node(c, index)))
+                        for c in f.children
+                        if session.answer(Node(c, index)) is not None
+                    }
+                )
+            return rows or None
+        return _plain(session.answer(field))
+
+    def set_answer(self, name: str, value: Any, lang: str) -> Update:
+        form_id, field = _split(name)
+        session = self._sessions[form_id]
+        before = list(self._sessions)
+        errors: dict[str, str] = {}
+        try:
+            if session.form.fields[field].kind == "repeat":
+                self._set_repeat(session, form_id, field, value or [])
+            else:
+                session.set_answer(field, value)
+        except KnownError as error:
+            errors[name] = error.message(lang)
+        self._flow_case_values()
+        self._open_modules(lang)
+        opened = tuple(self._forms[f].title.get(lang) for f in self._sessions if f not in before)
+        update = self.current(lang, opened)
+        return Update(
+            update.relevant,
+            {**update.errors, **errors},
+            update.tier,
+            update.alerts,
+            update.opened,
+        )
+
+    def _set_repeat(self, session: Session, form_id: str, name: str, rows: list[Any]) -> None:
+        count = session.repeat_count(name)
+        while count < len(rows):
+            session.add_repeat(name)
+            count += 1
+        while count > len(rows):
+            session.remove_repeat(name, (count - 1,))
+            count -= 1
+        children = session.form.fields[name].children
+        for i, row in enumerate(rows):
+            for child in children:
+                value = row.get(f"{form_id}:{child}")
+                if session.answer(Node(child, (i,))) != value:
+                    session.set_answer(Node(child, (i,)), value)
+
+    def _case_values(self) -> dict[str, Any]:
+        values: dict[str, Any] = {}
+        for session in self._sessions.values():
+            values.update(session.values_json())
+        return values
+
+    def _flow_case_values(self) -> None:
+        """Copy values of earlier forms into later forms' ``from_case`` fields (e.g. whether
+        the consent form allows the sensitive modules), in form order."""
+        earlier: dict[str, Any] = {}
+        for session in self._sessions.values():
+            for name, f in session.form.fields.items():
+                if f.from_case and f.kind == "hidden" and name in earlier:
+                    value = earlier[name]
+                    if session.answer(name) != value:
+                        session.set_answer(name, value)
+            earlier.update(session.values_json())
+
+    def _open_modules(self, lang: str) -> None:
+        wanted = [o for s in list(self._sessions.values()) for o in s.risk(lang).opens]
+        for form_id in wanted:
+            if form_id in self._forms and form_id not in self._sessions:
+                first = next(iter(self._sessions.values()))
+                self._sessions[form_id] = Session.start(
+                    self._forms[form_id], lang, first.context, self._case_values()
+                )
+
+    # -------------------------------------------------------------- derived
+    def current(self, lang: str, opened: tuple[str, ...] = ()) -> Update:
+        relevant: dict[str, bool] = {}
+        errors: dict[str, str] = {}
+        alerts: list[Alert] = []
+        tiers: list[str] = []
+        for form_id, session in self._sessions.items():
+            for name, f in session.form.fields.items():
+                if f.repeats or not (f.kind in _SHOWN or f.kind == "repeat"):
+                    continue
+                relevant[f"{form_id}:{name}"] = session.relevant(name)
+                if f.is_input and session.answer(name) is not None:
+                    problems = [e for e in session.errors(name, lang) if e.kind != "required"]
+                    if problems:
+                        errors[f"{form_id}:{name}"] = problems[0].message
+            risk = session.risk(lang)
+            tiers.append(risk.tier)
+            rule_tier = {r.name: r.tier for r in session.form.rules}
+            alerts.extend(
+                Alert(rule, rule_tier.get(rule, ""), text) for rule, text in risk.messages
+            )
+        return Update(relevant, errors, most_urgent(tiers), tuple(alerts), opened)
+
+    def missing_required(self, page: str, lang: str) -> Mapping[str, str]:
+        form_id, page_name = _split(page)
+        session = self._sessions.get(form_id)
+        if session is None:
+            return {}
+        missing: dict[str, str] = {}
+        for p in session.form.pages:
+            if p.name != page_name:
+                continue
+            for name in p.fields:
+                f = session.form.fields[name]
+                if f.repeats or not f.is_input:
+                    continue
+                problems = session.errors(name, lang)
+                if problems:
+                    missing[f"{form_id}:{name}"] = problems[0].message
+        return missing
+
+    def to_state(self) -> dict[str, Any]:
+        return {
+            "started": self._started.isoformat(),
+            "forms": {fid: s.to_state() for fid, s in self._sessions.items()},
+        }
+
+    def case_card(self) -> dict[str, Any]:
+        card: dict[str, Any] = {}
+        for session in self._sessions.values():
+            card.update(session.case_card())
+        return card
+
+    def result(self, lang: str) -> ScreeningResult:
+        risks = [s.risk(lang) for s in self._sessions.values()]
+        values = self._case_values()
+        tier = most_urgent(r.tier for r in risks)
+        cat = self._catalogue
+        concerns = tuple(
+            cat.concern_labels.get(c, {}).get(lang, c)
+            for c in dict.fromkeys(c for r in risks for c in r.concerns)
+        )
+        deadlines = tuple(
+            Deadline(d.label or d.name, self._started + timedelta(hours=d.hours), d.basis)
+            for r in risks
+            for d in r.deadlines
+        )
+        recipients = dict(cat.recipients)
+        for form in self._forms.values():
+            for row in form.lists.get("service_types", ()):
+                recipients.setdefault(row.get("name", ""), row.get("recipient", ""))
+        referrals = []
+        for service in dict.fromkeys(s for r in risks for s in r.referrals):
+            recipient = recipients.get(service, "")
+            consented = not recipient or str(values.get(f"share_{recipient}", "")) in {
+                "yes",
+                "true",
+            }
+            provider, contact = cat.directory.get(service, ("", ""))
+            label = cat.service_labels.get(service, {}).get(lang, service)
+            referrals.append(Referral(service, label, provider, contact, consented))
+        rule_tier = {r.name: r.tier for f in self._forms.values() for r in f.rules}
+        alerts = tuple(
+            Alert(rule, rule_tier.get(rule, ""), text) for r in risks for rule, text in r.messages
+        )
+        return ScreeningResult(
+            tier,
+            concerns,
+            tuple(sorted(deadlines, key=lambda d: d.due)),
+            tuple(referrals),
+            alerts,
+        )
+
+
+def _plain(value: Any) -> Any:
+    if isinstance(value, tuple):
+        return list(value)
+    return value
+
+
+@dataclass(frozen=True)
+class Catalogue:
+    """Names the results page shows: labels of concerns and service types (lang -> text), the
+    recipient each service type needs consent for, and the site's service directory (service
+    type -> provider, contact)."""
+
+    concern_labels: Mapping[str, Mapping[str, str]] = field(default_factory=dict)
+    service_labels: Mapping[str, Mapping[str, str]] = field(default_factory=dict)
+    recipients: Mapping[str, str] = field(default_factory=dict)
+    directory: Mapping[str, tuple[str, str]] = field(default_factory=dict)
+
+    @classmethod
+    def from_lists(
+        cls,
+        concerns: Sequence[Choice_],
+        service_types: Sequence[Choice_],
+        directory: Mapping[str, tuple[str, str]] | None = None,
+    ) -> Catalogue:
+        """From the shared lookup lists (``protection_concerns``, ``service_types``)."""
+
+        def labels(choice: Choice_) -> dict[str, str]:
+            return {lang: choice.label.get(lang) for lang in ("en", "es")}
+
+        return cls(
+            {c.name: labels(c) for c in concerns},
+            {c.name: labels(c) for c in service_types},
+            {c.name: str(c.extra.get("recipient", "")) for c in service_types},
+            dict(directory or {}),
+        )
+
+
+class EngineForms:
+    """:class:`~fieldscreen.ui.ports.FormsPort` over loaded forms.
+
+    Args:
+        forms: every form a screening may use, by id, or a callable that loads them (called on
+            first use, so start-up does not wait for it; :meth:`warm` loads them on a worker).
+        first: the forms every screening starts with, in order (e.g. consent, intake).
+        context: the session context (``role``, ``site``, ``jurisdiction`` ...).
+        catalogue: labels, recipients and the service directory for the results page, or a
+            callable that builds it.
+    """
+
+    def __init__(
+        self,
+        forms: Mapping[str, Form] | Callable[[], Mapping[str, Form]],
+        first: Sequence[str],
+        context: Mapping[str, Any] | None = None,
+        catalogue: Catalogue | Callable[[], Catalogue] | None = None,
+    ) -> None:
+        self._forms = forms
+        self.first = tuple(first)
+        self.context = dict(context or {})
+        self._catalogue = catalogue
+
+    @property
+    def forms(self) -> Mapping[str, Form]:
+        if callable(self._forms):
+            self._forms = dict(self._forms())
+        return self._forms
+
+    @property
+    def catalogue(self) -> Catalogue:
+        if callable(self._catalogue):
+            self._catalogue = self._catalogue()
+        return self._catalogue or Catalogue()
+
+    def warm(self) -> None:
+        """Load the forms and lists now (call it on a worker after unlock)."""
+        _ = self.forms, self.catalogue
+
+    def start(self, lang: str) -> EngineScreening:
+        sessions: dict[str, Session] = {}
+        values: dict[str, Any] = {}
+        for form_id in self.first:
+            session = Session.start(self.forms[form_id], lang, self.context, values)
+            sessions[form_id] = session
+            values.update(session.values_json())
+        return EngineScreening(self.forms, sessions, datetime.now(UTC), self.catalogue)
+
+    def restore(self, state: Mapping[str, Any]) -> EngineScreening:
+        sessions = {
+            form_id: Session.restore(self.forms[form_id], saved)
+            for form_id, saved in state["forms"].items()
+        }
+        started = datetime.fromisoformat(str(state["started"]))
+        return EngineScreening(self.forms, sessions, started, self.catalogue)

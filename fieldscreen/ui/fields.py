@@ -1,0 +1,442 @@
+"""One dumb widget per field type, made in exactly one place: :func:`make_field_widget`.
+
+Every widget has one setter (:meth:`FieldWidget.set_value`) and one signal
+(:attr:`FieldWidget.answer_changed`); it holds no logic about the form. The wizard's controller
+feeds answers in and takes answers out; relevance and messages are applied from outside with
+:meth:`FieldWidget.set_message`. Setting a value never emits ``answer_changed`` (only the user
+does), so restoring a draft cannot loop back into an autosave.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import date, datetime, time
+from typing import Any
+
+from PySide6.QtCore import QDate, QDateTime, Qt, QTime, Signal
+from PySide6.QtGui import QDoubleValidator, QIntValidator
+from PySide6.QtWidgets import (
+    QButtonGroup,
+    QCheckBox,
+    QComboBox,
+    QDateEdit,
+    QDateTimeEdit,
+    QFrame,
+    QHBoxLayout,
+    QLabel,
+    QLineEdit,
+    QPlainTextEdit,
+    QPushButton,
+    QRadioButton,
+    QTimeEdit,
+    QVBoxLayout,
+    QWidget,
+)
+
+from fieldscreen.errors import BugError
+from fieldscreen.ui.common import scale_font
+from fieldscreen.ui.ports import FieldView
+
+__all__ = ["FACTORY", "FieldWidget", "make_field_widget"]
+
+
+class FieldWidget(QFrame):
+    """Label, hint, first-aid prompt, the input itself and an inline message."""
+
+    answer_changed = Signal(object)
+
+    def __init__(self, view: FieldView, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.view = view
+        self.setObjectName("field")
+        self.setProperty("fieldName", view.name)
+        self._layout = QVBoxLayout(self)
+        self._layout.setContentsMargins(0, 6, 0, 6)
+        self._layout.setSpacing(4)
+        text = view.label + (" *" if view.required else "")
+        self.label = QLabel(text, self)
+        self.label.setObjectName("fieldLabel")
+        self.label.setWordWrap(True)
+        scale_font(self.label, 1.1, bold=True)
+        self._layout.addWidget(self.label)
+        if view.hint:
+            hint = QLabel(view.hint, self)
+            hint.setObjectName("fieldHint")
+            hint.setWordWrap(True)
+            self._layout.addWidget(hint)
+        if view.pfa:
+            pfa = QLabel("♥ " + view.pfa, self)
+            pfa.setObjectName("pfaPrompt")
+            pfa.setWordWrap(True)
+            pfa.setAccessibleName(pfa.text())
+            self._layout.addWidget(pfa)
+        self.message = QLabel("", self)
+        self.message.setObjectName("fieldMessage")
+        self.message.setWordWrap(True)
+        self.message.hide()
+
+    def _finish(self, editor: QWidget | None) -> None:
+        if editor is not None:
+            self._layout.addWidget(editor)
+            self.label.setBuddy(editor)
+            editor.setAccessibleName(self.view.label)
+            if self.view.hint:
+                editor.setAccessibleDescription(self.view.hint)
+            editor.setEnabled(not self.view.read_only)
+        self._layout.addWidget(self.message)
+
+    def set_value(self, value: Any) -> None:
+        """Show ``value`` without emitting :attr:`answer_changed`."""
+        raise NotImplementedError
+
+    def set_message(self, text: str) -> None:
+        self.message.setText(text)
+        self.message.setVisible(bool(text))
+        self.setProperty("invalid", bool(text))
+        self.style().unpolish(self)
+        self.style().polish(self)
+
+    def _emit(self, value: Any) -> None:
+        self.answer_changed.emit(value)
+
+
+class NoteWidget(FieldWidget):
+    def __init__(self, view: FieldView, parent: QWidget | None = None) -> None:
+        super().__init__(view, parent)
+        self.label.setObjectName("noteText")
+        scale_font(self.label, 1.05)
+        self.label.setAccessibleName(view.label)
+        self._finish(None)
+
+    def set_value(self, value: Any) -> None:
+        return
+
+
+class TextWidget(FieldWidget):
+    def __init__(self, view: FieldView, parent: QWidget | None = None) -> None:
+        super().__init__(view, parent)
+        self.editor = QLineEdit(self)
+        self.editor.textEdited.connect(lambda text: self._emit(text or None))
+        self._finish(self.editor)
+
+    def set_value(self, value: Any) -> None:
+        self.editor.setText("" if value is None else str(value))
+
+
+class NumberWidget(FieldWidget):
+    """Integers and decimals: a line edit with a validator, so an empty answer stays empty."""
+
+    def __init__(self, view: FieldView, parent: QWidget | None = None) -> None:
+        super().__init__(view, parent)
+        self.editor = QLineEdit(self)
+        self.editor.setMaximumWidth(220)
+        integer = view.kind == "integer"
+        self.editor.setValidator(
+            QIntValidator(self.editor) if integer else QDoubleValidator(self.editor)
+        )
+        self._convert: Callable[[str], Any] = int if integer else float
+        self.editor.textEdited.connect(self._edited)
+        self._finish(self.editor)
+
+    def _edited(self, text: str) -> None:
+        try:
+            value = self._convert(text.replace(",", ".")) if text.strip() else None
+        except ValueError:
+            return  # an intermediate state like "-" while typing
+        self._emit(value)
+
+    def set_value(self, value: Any) -> None:
+        self.editor.setText("" if value is None else str(value))
+
+
+class MultilineWidget(FieldWidget):
+    def __init__(self, view: FieldView, parent: QWidget | None = None) -> None:
+        super().__init__(view, parent)
+        self.editor = QPlainTextEdit(self)
+        self.editor.setTabChangesFocus(True)
+        self.editor.setMinimumHeight(90)
+        self._setting = False
+        self.editor.textChanged.connect(self._changed)
+        self._finish(self.editor)
+
+    def _changed(self) -> None:
+        if not self._setting:
+            self._emit(self.editor.toPlainText() or None)
+
+    def set_value(self, value: Any) -> None:
+        self._setting = True
+        try:
+            self.editor.setPlainText("" if value is None else str(value))
+        finally:
+            self._setting = False
+
+
+class DateWidget(FieldWidget):
+    """date, datetime and time; the ISO text of the value is the answer."""
+
+    def __init__(self, view: FieldView, parent: QWidget | None = None) -> None:
+        super().__init__(view, parent)
+        self.empty = QCheckBox(self.tr("No answer"), self)
+        self.empty.setChecked(True)
+        if view.kind == "date":
+            self.editor: QDateTimeEdit = QDateEdit(self)
+            self.editor.setDisplayFormat("yyyy-MM-dd")
+            self.editor.setDate(QDate.currentDate())
+        elif view.kind == "time":
+            self.editor = QTimeEdit(self)
+            self.editor.setDisplayFormat("HH:mm")
+        else:
+            self.editor = QDateTimeEdit(self)
+            self.editor.setDisplayFormat("yyyy-MM-dd HH:mm")
+            self.editor.setDateTime(QDateTime.currentDateTime())
+        self.editor.setCalendarPopup(view.kind != "time")
+        self.editor.setEnabled(False)
+        self._setting = False
+        row = QWidget(self)
+        line = QHBoxLayout(row)
+        line.setContentsMargins(0, 0, 0, 0)
+        line.addWidget(self.editor)
+        line.addWidget(self.empty)
+        line.addStretch(1)
+        self.editor.dateTimeChanged.connect(lambda _: self._changed())
+        self.empty.toggled.connect(lambda _: self._changed())
+        self.empty.setAccessibleName(self.tr("No answer: %s") % view.label)
+        self._finish(row)
+        self.editor.setAccessibleName(view.label)
+
+    def _answer(self) -> str | None:
+        if self.empty.isChecked():
+            return None
+        if self.view.kind == "date":
+            return self.editor.date().toString(Qt.DateFormat.ISODate)
+        if self.view.kind == "time":
+            return self.editor.time().toString("HH:mm")
+        return self.editor.dateTime().toString("yyyy-MM-ddTHH:mm")
+
+    def _changed(self) -> None:
+        self.editor.setEnabled(not self.empty.isChecked())
+        if not self._setting:
+            self._emit(self._answer())
+
+    def set_value(self, value: Any) -> None:
+        self._setting = True
+        try:
+            self.empty.setChecked(value is None)
+            if isinstance(value, str) and value:
+                if self.view.kind == "date":
+                    parsed = date.fromisoformat(value)
+                    self.editor.setDate(QDate(parsed.year, parsed.month, parsed.day))
+                elif self.view.kind == "time":
+                    t = time.fromisoformat(value)
+                    self.editor.setTime(QTime(t.hour, t.minute))
+                else:
+                    dt = datetime.fromisoformat(value)
+                    self.editor.setDateTime(
+                        QDateTime(QDate(dt.year, dt.month, dt.day), QTime(dt.hour, dt.minute))
+                    )
+            self.editor.setEnabled(value is not None)
+        finally:
+            self._setting = False
+
+
+#: Above this many choices a single choice is a drop-down list (type the first letters to jump),
+#: not a column of radio buttons a child's whole country list long.
+LONG_LIST = 10
+
+
+class SelectOneWidget(FieldWidget):
+    """Radio buttons (arrow keys move between them), or a drop-down for ``minimal`` and for
+    long lists."""
+
+    def __init__(self, view: FieldView, parent: QWidget | None = None) -> None:
+        super().__init__(view, parent)
+        self._setting = False
+        self.combo: QComboBox | None = None
+        self.group: QButtonGroup | None = None
+        if "minimal" in view.appearance.split() or len(view.choices) > LONG_LIST:
+            self.combo = QComboBox(self)
+            self.combo.setMaxVisibleItems(15)
+            self.combo.addItem("", None)
+            for choice in view.choices:
+                self.combo.addItem(choice.label, choice.name)
+            self.combo.currentIndexChanged.connect(self._combo_changed)
+            self._finish(self.combo)
+            return
+        box = QWidget(self)
+        horizontal = "horizontal" in view.appearance.split() or len(view.choices) <= 3
+        layout = QHBoxLayout(box) if horizontal else QVBoxLayout(box)
+        layout.setContentsMargins(0, 0, 0, 0)
+        self.group = QButtonGroup(self)
+        self.buttons: dict[str, QRadioButton] = {}
+        for choice in view.choices:
+            button = QRadioButton(choice.label, box)
+            button.setAccessibleName(f"{view.label}: {choice.label}")
+            button.setProperty("choice", choice.name)
+            self.group.addButton(button)
+            self.buttons[choice.name] = button
+            layout.addWidget(button)
+        if horizontal:
+            layout.addStretch(1)
+        self.group.buttonClicked.connect(lambda b: self._emit(b.property("choice")))
+        self._finish(box)
+        if view.choices:
+            self.label.setBuddy(self.buttons[view.choices[0].name])
+
+    def _combo_changed(self, index: int) -> None:
+        if not self._setting and self.combo is not None:
+            self._emit(self.combo.itemData(index))
+
+    def set_value(self, value: Any) -> None:
+        self._setting = True
+        try:
+            if self.combo is not None:
+                index = self.combo.findData(value)
+                self.combo.setCurrentIndex(max(index, 0))
+                return
+            assert self.group is not None
+            self.group.setExclusive(False)
+            for name, button in self.buttons.items():
+                button.setChecked(name == value)
+            self.group.setExclusive(True)
+        finally:
+            self._setting = False
+
+
+class SelectMultipleWidget(FieldWidget):
+    def __init__(self, view: FieldView, parent: QWidget | None = None) -> None:
+        super().__init__(view, parent)
+        box = QWidget(self)
+        layout = QVBoxLayout(box)
+        layout.setContentsMargins(0, 0, 0, 0)
+        self.boxes: dict[str, QCheckBox] = {}
+        for choice in view.choices:
+            check = QCheckBox(choice.label, box)
+            check.setAccessibleName(f"{view.label}: {choice.label}")
+            check.clicked.connect(lambda _=False: self._emit(self._answer() or None))
+            self.boxes[choice.name] = check
+            layout.addWidget(check)
+        self._finish(box)
+        if view.choices:
+            self.label.setBuddy(self.boxes[view.choices[0].name])
+
+    def _answer(self) -> list[str]:
+        return [name for name, check in self.boxes.items() if check.isChecked()]
+
+    def set_value(self, value: Any) -> None:
+        chosen = set(value or ())
+        for name, check in self.boxes.items():
+            check.setChecked(name in chosen)
+
+
+class AcknowledgeWidget(FieldWidget):
+    def __init__(self, view: FieldView, parent: QWidget | None = None) -> None:
+        super().__init__(view, parent)
+        self.check = QCheckBox(self.tr("Done"), self)
+        self.check.clicked.connect(lambda checked: self._emit("OK" if checked else None))
+        self._finish(self.check)
+
+    def set_value(self, value: Any) -> None:
+        self.check.setChecked(value == "OK")
+
+
+class RepeatWidget(FieldWidget):
+    """A list of instances, each a column of child widgets, with add and remove buttons.
+
+    The answer is the whole list (one ``dict`` per instance), emitted on every change.
+    """
+
+    def __init__(self, view: FieldView, parent: QWidget | None = None) -> None:
+        super().__init__(view, parent)
+        self._instances: list[dict[str, Any]] = []
+        self._rows: list[QWidget] = []
+        self.body = QVBoxLayout()
+        self._layout.addLayout(self.body)
+        self.add_button = QPushButton(self.tr("Add another"), self)
+        self.add_button.setObjectName("secondary")
+        self.add_button.setAccessibleName(self.tr("Add another: %s") % view.label)
+        self.add_button.clicked.connect(self._add)
+        self._finish(None)
+        self._layout.insertWidget(self._layout.count() - 1, self.add_button)
+
+    def _add(self) -> None:
+        self._instances.append({})
+        self._rebuild()
+        self._emit(self._answer())
+        first = self._rows[-1].findChild(QLineEdit)
+        if first is not None:
+            first.setFocus()
+
+    def _remove(self, index: int) -> None:
+        del self._instances[index]
+        self._rebuild()
+        self._emit(self._answer())
+
+    def _answer(self) -> list[dict[str, Any]] | None:
+        return [dict(i) for i in self._instances] or None
+
+    def _rebuild(self) -> None:
+        for row in self._rows:
+            row.setParent(None)
+            row.deleteLater()
+        self._rows = []
+        for index, instance in enumerate(self._instances):
+            row = QFrame(self)
+            row.setObjectName("repeatInstance")
+            line = QHBoxLayout(row)
+            for child in self.view.children:
+                widget = make_field_widget(child, row)
+                widget.set_value(instance.get(child.name))
+                widget.answer_changed.connect(
+                    lambda value, i=index, n=child.name: self._child_changed(i, n, value)
+                )
+                line.addWidget(widget, 1)
+            remove = QPushButton(self.tr("Remove"), row)
+            remove.setObjectName("secondary")
+            remove.setAccessibleName(self.tr("Remove entry %d") % (index + 1))
+            remove.clicked.connect(lambda _=False, i=index: self._remove(i))
+            line.addWidget(remove, 0, Qt.AlignmentFlag.AlignBottom)
+            self.body.addWidget(row)
+            self._rows.append(row)
+
+    def _child_changed(self, index: int, name: str, value: Any) -> None:
+        if value is None:
+            self._instances[index].pop(name, None)
+        else:
+            self._instances[index][name] = value
+        self._emit(self._answer())
+
+    def set_value(self, value: Any) -> None:
+        self._instances = [dict(i) for i in (value or [])]
+        self._rebuild()
+
+
+def _text(view: FieldView, parent: QWidget | None) -> FieldWidget:
+    if "multiline" in view.appearance.split():
+        return MultilineWidget(view, parent)
+    return TextWidget(view, parent)
+
+
+#: Field kind -> widget class. The only place that maps a type to a widget.
+FACTORY: dict[str, Callable[[FieldView, QWidget | None], FieldWidget]] = {
+    "text": _text,
+    "multiline": MultilineWidget,
+    "integer": NumberWidget,
+    "decimal": NumberWidget,
+    "date": DateWidget,
+    "datetime": DateWidget,
+    "time": DateWidget,
+    "select_one": SelectOneWidget,
+    "select_multiple": SelectMultipleWidget,
+    "note": NoteWidget,
+    "acknowledge": AcknowledgeWidget,
+    "repeat": RepeatWidget,
+}
+
+
+def make_field_widget(view: FieldView, parent: QWidget | None = None) -> FieldWidget:
+    """The widget for ``view``; an unknown kind is a bug (the engine rejects it at load)."""
+    try:
+        make = FACTORY[view.kind]
+    except KeyError:
+        raise BugError(f"no widget for field kind {view.kind!r}") from None
+    return make(view, parent)

@@ -1,0 +1,302 @@
+"""What the screens need from the core, as typed interfaces (``typing.Protocol``).
+
+The screens never import the vault or the form engine's internals: ``app.py`` hands them objects
+that satisfy these protocols (adapters over :mod:`fieldscreen.vault` and :mod:`fieldscreen.forms`),
+and tests hand them fakes that satisfy the same protocols. The view records below are what a
+dumb widget is given: plain, immutable, already in the user's language.
+
+Tiers follow the forms convention: ``T0`` act now, ``T1`` within 24 h, ``T2`` within 72 h,
+``T3`` within 7 days, ``T4`` no current risk.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any, Protocol
+
+__all__ = [
+    "ACT_NOW",
+    "FIELD_KINDS",
+    "TIERS",
+    "Alert",
+    "CaseSummary",
+    "Choice",
+    "Deadline",
+    "DraftSummary",
+    "FieldView",
+    "FormsPort",
+    "PageView",
+    "Referral",
+    "ScreeningResult",
+    "ScreeningSession",
+    "Update",
+    "UserInfo",
+    "VaultPort",
+    "record_code",
+    "result_to_json",
+]
+
+ACT_NOW = "T0"
+TIERS = ("T0", "T1", "T2", "T3", "T4")
+
+#: Field kinds the widget factory renders (the XLSForm question types a person answers).
+FIELD_KINDS = (
+    "text",
+    "multiline",
+    "integer",
+    "decimal",
+    "date",
+    "datetime",
+    "time",
+    "select_one",
+    "select_multiple",
+    "note",
+    "acknowledge",
+    "repeat",
+)
+
+
+@dataclass(frozen=True, slots=True)
+class Choice:
+    name: str
+    label: str
+
+
+@dataclass(frozen=True, slots=True)
+class FieldView:
+    """One question as a widget sees it.
+
+    ``kind`` is one of :data:`FIELD_KINDS`; ``appearance`` carries XLSForm appearances
+    (``minimal``, ``multiline``, ``horizontal``); ``pfa`` is a psychological-first-aid prompt
+    shown beside the question; ``children`` are the fields of one repeat instance.
+    """
+
+    name: str
+    kind: str
+    label: str
+    hint: str = ""
+    choices: tuple[Choice, ...] = ()
+    required: bool = False
+    appearance: str = ""
+    read_only: bool = False
+    pfa: str = ""
+    children: tuple[FieldView, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class PageView:
+    """One page of the wizard (an XLSForm group): a title and its fields."""
+
+    name: str
+    title: str
+    form_id: str
+    fields: tuple[FieldView, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class Alert:
+    """A raised rule that tells the specialist what to do (an act-now alert when tier T0)."""
+
+    rule: str
+    tier: str
+    message: str
+
+
+@dataclass(frozen=True, slots=True)
+class Update:
+    """What changed after one answer: the controller applies it to the widgets."""
+
+    relevant: Mapping[str, bool] = field(default_factory=dict)
+    errors: Mapping[str, str] = field(default_factory=dict)
+    tier: str = "T4"
+    alerts: tuple[Alert, ...] = ()
+    #: Titles of modules a gateway answer has just opened (pages were added).
+    opened: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class Deadline:
+    label: str
+    due: datetime
+    basis: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class Referral:
+    service_type: str
+    label: str
+    provider: str
+    contact: str
+    consented: bool
+
+
+@dataclass(frozen=True, slots=True)
+class ScreeningResult:
+    tier: str
+    concerns: tuple[str, ...]
+    deadlines: tuple[Deadline, ...]
+    referrals: tuple[Referral, ...]
+    alerts: tuple[Alert, ...] = ()
+
+
+class ScreeningSession(Protocol):
+    """One screening in progress over the form engine (consent, intake and opened modules).
+
+    Its identity is the store's record id, given by :meth:`VaultPort.new_draft`; the session
+    itself only carries the form (pack) id and version the screening is pinned to.
+    """
+
+    @property
+    def form_id(self) -> str: ...
+
+    @property
+    def form_version(self) -> str: ...
+
+    def pages(self, lang: str) -> Sequence[PageView]:
+        """Every page currently open, in order (grows when a gateway opens a module)."""
+        ...
+
+    def value(self, name: str) -> Any: ...
+
+    def set_answer(self, name: str, value: Any, lang: str) -> Update: ...
+
+    def current(self, lang: str) -> Update:
+        """The derived state as it stands (used after a restore)."""
+        ...
+
+    def missing_required(self, page: str, lang: str) -> Mapping[str, str]:
+        """Required answers missing on ``page`` (name -> message in the session language)."""
+        ...
+
+    def to_state(self) -> dict[str, Any]:
+        """Everything needed to restore this session exactly (JSON-compatible)."""
+        ...
+
+    def result(self, lang: str) -> ScreeningResult: ...
+
+    def case_card(self) -> dict[str, Any]:
+        """The fields the forms mark for follow-up (kept after the full record is sealed)."""
+        ...
+
+
+class FormsPort(Protocol):
+    def start(self, lang: str) -> ScreeningSession: ...
+
+    def restore(self, state: Mapping[str, Any]) -> ScreeningSession: ...
+
+
+@dataclass(frozen=True, slots=True)
+class UserInfo:
+    name: str
+    role: str  # specialist, coordinator, admin
+
+
+@dataclass(frozen=True, slots=True)
+class DraftSummary:
+    screening_id: str
+    code: str
+    updated: datetime
+    page: str = ""
+
+
+def record_code(record_id: str) -> str:
+    """The short code a specialist reads aloud or writes down (no personal data in it)."""
+    return record_id[:6].upper()
+
+
+def result_to_json(result: ScreeningResult) -> dict[str, Any]:
+    """A result as JSON-compatible data (for the sealed record and the case card)."""
+    return {
+        "tier": result.tier,
+        "concerns": list(result.concerns),
+        "deadlines": [
+            {"label": d.label, "due": d.due.isoformat(), "basis": d.basis} for d in result.deadlines
+        ],
+        "referrals": [
+            {
+                "service_type": r.service_type,
+                "label": r.label,
+                "provider": r.provider,
+                "contact": r.contact,
+                "consented": r.consented,
+            }
+            for r in result.referrals
+        ],
+        "alerts": [{"rule": a.rule, "tier": a.tier, "message": a.message} for a in result.alerts],
+    }
+
+
+@dataclass(frozen=True, slots=True)
+class CaseSummary:
+    """A case card as the case list shows it (decrypted only while unlocked)."""
+
+    screening_id: str
+    code: str
+    alias: str
+    tier: str
+    concerns: tuple[str, ...]
+    next_due: datetime | None
+    status: str  # draft, finalised, sealed
+    updated: datetime
+
+
+class VaultPort(Protocol):
+    """The encrypted store as the screens use it. Every call may block on disk: run it through
+    :class:`~fieldscreen.ui.operations.Operations` (writes with ``write``, reads with ``read``)."""
+
+    def is_set_up(self) -> bool: ...
+
+    def users(self) -> Sequence[UserInfo]: ...
+
+    def create_user(self, name: str, role: str, passphrase: str, confirm: str = "") -> None:
+        """The first call creates the store with an admin; later ones need the acting admin's
+        passphrase again in ``confirm``."""
+        ...
+
+    def unlock(self, name: str, passphrase: str) -> UserInfo:
+        """Raises a KnownError (one message for every kind of failure) when it fails."""
+        ...
+
+    def verify(self, name: str, passphrase: str) -> bool:
+        """A second passphrase entry (sensitive actions, supervisor sign-off); no state change."""
+        ...
+
+    def failed_attempts(self, name: str) -> int: ...
+
+    def lock(self) -> None: ...
+
+    def new_draft(self, form_id: str, form_version: str, state: Mapping[str, Any]) -> str:
+        """Create the draft (durable on return) and return its record id."""
+        ...
+
+    def save_draft(self, record_id: str, state: Mapping[str, Any]) -> None:
+        """Encrypt and commit; durable when it returns."""
+        ...
+
+    def load_draft(self, record_id: str) -> Mapping[str, Any]: ...
+
+    def drafts(self) -> Sequence[DraftSummary]: ...
+
+    def finalise(
+        self, record_id: str, record: Mapping[str, Any], case_card: Mapping[str, Any]
+    ) -> None:
+        """Seal the full ``record`` to the organisation and keep ``case_card`` for follow-up."""
+        ...
+
+    def cases(self) -> Sequence[CaseSummary]: ...
+
+    def case_card(self, record_id: str) -> Mapping[str, Any]:
+        """The follow-up fields kept for a finalised screening (see the results page)."""
+        ...
+
+    def pending(self) -> int:
+        """Finalised screenings sealed and waiting to be sent to the organisation."""
+        ...
+
+    def travel_mode(self) -> int:
+        """Seal and purge every readable copy; returns how many were sealed."""
+        ...
+
+    def wipe(self) -> None: ...

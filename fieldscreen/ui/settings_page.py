@@ -1,0 +1,369 @@
+"""Settings, driven by :data:`fieldscreen.settings.SETTINGS`; users; travel mode and wipe.
+
+Each setting gets one editor by its declared type (yes/no, whole number with bounds, a choice,
+text); admin-only settings are shown read-only to other roles, and settings the organisation
+locked are read-only for everyone. Adding users, travel mode and wipe ask for the passphrase
+again first.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from PySide6.QtCore import Qt, Signal
+from PySide6.QtWidgets import (
+    QCheckBox,
+    QComboBox,
+    QDialog,
+    QDialogButtonBox,
+    QFormLayout,
+    QGroupBox,
+    QHBoxLayout,
+    QLabel,
+    QLineEdit,
+    QListWidget,
+    QMessageBox,
+    QPushButton,
+    QScrollArea,
+    QSpinBox,
+    QVBoxLayout,
+    QWidget,
+)
+
+from fieldscreen.errors import KnownError
+from fieldscreen.settings import SETTINGS, Setting
+from fieldscreen.ui.access import MIN_PASSPHRASE
+from fieldscreen.ui.common import PassphraseDialog, Services, heading, primary_button, show_error
+
+__all__ = ["NewUserDialog", "SettingsPage"]
+
+
+class NewUserDialog(QDialog):
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setObjectName("newUserDialog")
+        self.setWindowTitle(self.tr("Add a user"))
+        layout = QVBoxLayout(self)
+        form = QFormLayout()
+        self.name = QLineEdit(self)
+        self.name.setAccessibleName(self.tr("Name"))
+        self.role = QComboBox(self)
+        self.role.setAccessibleName(self.tr("Role"))
+        self.role.addItem(self.tr("Specialist"), "specialist")
+        self.role.addItem(self.tr("Coordinator"), "coordinator")
+        self.role.addItem(self.tr("Administrator"), "admin")
+        self.passphrase = QLineEdit(self)
+        self.passphrase.setEchoMode(QLineEdit.EchoMode.Password)
+        self.passphrase.setAccessibleName(self.tr("Passphrase"))
+        self.repeat = QLineEdit(self)
+        self.repeat.setEchoMode(QLineEdit.EchoMode.Password)
+        self.repeat.setAccessibleName(self.tr("Passphrase again"))
+        form.addRow(self.tr("&Name"), self.name)
+        form.addRow(self.tr("&Role"), self.role)
+        form.addRow(self.tr("&Passphrase"), self.passphrase)
+        form.addRow(self.tr("Passphrase &again"), self.repeat)
+        layout.addLayout(form)
+        self.error = QLabel("", self)
+        self.error.setObjectName("fieldMessage")
+        self.error.hide()
+        layout.addWidget(self.error)
+        buttons = QDialogButtonBox(
+            QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel, self
+        )
+        buttons.accepted.connect(self._check)
+        buttons.rejected.connect(self.reject)
+        layout.addWidget(buttons)
+
+    def _check(self) -> None:
+        if not self.name.text().strip():
+            message = self.tr("Enter a name.")
+        elif len(self.passphrase.text()) < MIN_PASSPHRASE:
+            message = self.tr("The passphrase needs at least %d characters.") % MIN_PASSPHRASE
+        elif self.passphrase.text() != self.repeat.text():
+            message = self.tr("The two passphrases are different. Type them again.")
+        else:
+            self.accept()
+            return
+        self.error.setText(message)
+        self.error.show()
+
+
+class SettingsPage(QWidget):
+    language_changed = Signal(str)
+    did_save = Signal()
+    did_wipe = Signal()
+    back_requested = Signal()
+
+    def __init__(self, services: Services, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setObjectName("settingsPage")
+        self.services = services
+        self.editors: dict[str, QWidget] = {}
+        outer = QVBoxLayout(self)
+        outer.setContentsMargins(24, 16, 24, 16)
+        outer.addWidget(heading(self.tr("Settings"), self))
+        scroll = QScrollArea(self)
+        scroll.setWidgetResizable(True)
+        body = QWidget(scroll)
+        body.setMaximumWidth(900)
+        column = QVBoxLayout(body)
+        column.setSpacing(16)
+
+        device = QGroupBox(self.tr("This laptop"), body)
+        self.form = QFormLayout(device)
+        self.form.setFieldGrowthPolicy(QFormLayout.FieldGrowthPolicy.AllNonFixedFieldsGrow)
+        for spec in SETTINGS:
+            self._add_editor(device, spec)
+        column.addWidget(device)
+        self.save = primary_button(self.tr("&Save settings"), body)
+        self.save.clicked.connect(self.save_settings)
+        self.status = QLabel("", body)
+        row = QHBoxLayout()
+        row.addWidget(self.status, 1)
+        row.addWidget(self.save)
+        column.addLayout(row)
+
+        users = QGroupBox(self.tr("Users"), body)
+        users_layout = QVBoxLayout(users)
+        self.users = QListWidget(users)
+        self.users.setAccessibleName(self.tr("Users"))
+        self.users.setMaximumHeight(120)
+        users_layout.addWidget(self.users)
+        self.add_user = QPushButton(self.tr("&Add a user…"), users)
+        self.add_user.setObjectName("secondary")
+        self.add_user.clicked.connect(self._add_user)
+        users_layout.addWidget(self.add_user)
+        column.addWidget(users)
+
+        danger = QGroupBox(self.tr("Crossing a border, or a lost laptop"), body)
+        danger.setObjectName("dangerZone")
+        danger_layout = QVBoxLayout(danger)
+        travel_text = QLabel(
+            self.tr(
+                "Travel mode seals every screening on this laptop, drafts included, to your "
+                "organisation and deletes every readable copy. After it, nobody who unlocks "
+                "the laptop (you included) can read them, and drafts cannot be continued here. "
+                "Do it before crossing a border."
+            ),
+            danger,
+        )
+        travel_text.setWordWrap(True)
+        self.travel = QPushButton(self.tr("Switch on &travel mode…"), danger)
+        self.travel.setObjectName("secondary")
+        wipe_text = QLabel(
+            self.tr(
+                "Wipe destroys the keys and then every file of FieldScreen on this laptop: "
+                "drafts, cases and anything not yet sent are lost for good. Use it only when "
+                "the laptop is about to fall into the wrong hands."
+            ),
+            danger,
+        )
+        wipe_text.setWordWrap(True)
+        self.wipe = QPushButton(self.tr("&Wipe this laptop…"), danger)
+        self.wipe.setObjectName("danger")
+        for widget in (travel_text, self.travel, wipe_text, self.wipe):
+            danger_layout.addWidget(widget)
+        column.addWidget(danger)
+        column.addStretch(1)
+        scroll.setWidget(body)
+        outer.addWidget(scroll, 1)
+        back = QPushButton(self.tr("&Back"), self)
+        back.setObjectName("secondary")
+        back.clicked.connect(self.back_requested)
+        outer.addWidget(back, alignment=Qt.AlignmentFlag.AlignLeft)
+        self.travel.clicked.connect(self._travel_mode)
+        self.wipe.clicked.connect(self._wipe)
+
+    # -------------------------------------------------------------- editors
+    def labels(self) -> dict[str, str]:
+        return {
+            "language": self.tr("Language"),
+            "auto_lock_minutes": self.tr("Lock after this many idle minutes"),
+            "follow_up_window_days": self.tr("Days a finalised screening stays readable"),
+            "travel_mode_allowed": self.tr("Users may switch on travel mode"),
+            "background_sync": self.tr("Send screenings in the background"),
+            "server_url": self.tr("Server address"),
+            "site_id": self.tr("Site"),
+            "clipboard_clear_seconds": self.tr("Clear copied case text after (seconds)"),
+            "allow_plain_http": self.tr("Allow an unencrypted server address (testing only)"),
+        }
+
+    def _add_editor(self, parent: QWidget, spec: Setting) -> None:
+        settings = self.services.settings
+        value = settings.get(spec.name)
+        editor: QWidget
+        if spec.type is bool:
+            editor = QCheckBox(parent)
+            editor.setChecked(bool(value))
+        elif spec.type is int:
+            editor = QSpinBox(parent)
+            editor.setMaximumWidth(160)
+            editor.setRange(spec.minimum or 0, spec.maximum or 1_000_000)
+            editor.setValue(int(value))
+        elif spec.name == "language":
+            editor = QComboBox(parent)
+            editor.addItem("English", "en")
+            editor.addItem("Español", "es")
+            editor.setCurrentIndex(max(editor.findData(self.services.lang), 0))
+        elif spec.choices:
+            editor = QComboBox(parent)
+            for choice in spec.choices:
+                editor.addItem(choice, choice)
+            editor.setCurrentIndex(max(editor.findData(value), 0))
+        else:
+            editor = QLineEdit(str(value), parent)
+        label = self.labels()[spec.name]
+        editor.setAccessibleName(label)
+        locked = settings.is_locked(spec.name)
+        admin_only = spec.changed_by == "admin" and not self._is_admin()
+        editor.setEnabled(not locked and not admin_only)
+        if locked:
+            editor.setToolTip(self.tr("Set by your organisation"))
+        self.form.addRow(label, editor)
+        self.editors[spec.name] = editor
+
+    def _is_admin(self) -> bool:
+        return self.services.user is not None and self.services.user.role == "admin"
+
+    def _value(self, spec: Setting) -> Any:
+        editor = self.editors[spec.name]
+        if isinstance(editor, QCheckBox):
+            return editor.isChecked()
+        if isinstance(editor, QSpinBox):
+            return editor.value()
+        if isinstance(editor, QComboBox):
+            return editor.currentData()
+        assert isinstance(editor, QLineEdit)
+        return editor.text().strip()
+
+    def refresh(self) -> None:
+        self.users.clear()
+        roles = {
+            "specialist": self.tr("specialist"),
+            "coordinator": self.tr("coordinator"),
+            "admin": self.tr("administrator"),
+        }
+        for user in self.services.vault.users():
+            self.users.addItem(f"{user.name} ({roles.get(user.role, user.role)})")
+        can_manage = self.services.user is not None and self.services.user.role in {
+            "admin",
+            "coordinator",
+        }
+        self.add_user.setEnabled(can_manage)
+        self.travel.setEnabled(bool(self.services.settings.get("travel_mode_allowed")))
+
+    def save_settings(self) -> None:
+        settings = self.services.settings
+        try:
+            for spec in SETTINGS:
+                if self.editors[spec.name].isEnabled():
+                    settings.set(spec.name, self._value(spec))
+            settings.save()
+        except KnownError as error:
+            show_error(self, error, self.services.lang)
+            return
+        self.status.setText(self.tr("Settings saved."))
+        self.did_save.emit()
+        lang = str(settings.get("language"))
+        if lang != self.services.lang:
+            self.language_changed.emit(lang)
+
+    # ------------------------------------------------- sensitive actions
+    def _confirm_passphrase(
+        self, title: str, explanation: str, then: Callable[[str], object]
+    ) -> None:
+        user = self.services.user
+        if user is None:
+            return
+        dialog = PassphraseDialog(
+            title,
+            explanation,
+            self.services.vault.users(),
+            self.services.vault.verify,
+            self.services.ops,
+            self,
+            fixed_user=user.name,
+        )
+        dialog.setObjectName("confirmDialog")
+        dialog.finished.connect(
+            lambda code: (
+                then(dialog.take_passphrase())
+                if code == QDialog.DialogCode.Accepted
+                else dialog.take_passphrase()
+            )
+        )
+        dialog.open()
+
+    def _add_user(self) -> None:
+        dialog = NewUserDialog(self)
+
+        def entered(code: int) -> None:
+            if code != QDialog.DialogCode.Accepted:
+                return
+            name = dialog.name.text().strip()
+            role = str(dialog.role.currentData())
+            passphrase = dialog.passphrase.text()
+            dialog.passphrase.clear()
+            dialog.repeat.clear()
+
+            def create(confirm: str) -> None:
+                self.services.ops.write(
+                    lambda: self.services.vault.create_user(name, role, passphrase, confirm),
+                    lambda _: self.refresh(),
+                    lambda e: show_error(self, e, self.services.lang),
+                )
+
+            self._confirm_passphrase(
+                self.tr("Confirm with your passphrase"),
+                self.tr("Adding a user needs your passphrase again."),
+                create,
+            )
+
+        dialog.finished.connect(entered)
+        dialog.open()
+
+    def _travel_mode(self) -> None:
+        def go(_: str) -> None:
+            self.services.ops.write(
+                self.services.vault.travel_mode,
+                lambda n: self.status.setText(
+                    self.tr("Travel mode is on: %d screenings sealed, readable copies deleted.") % n
+                ),
+                lambda e: show_error(self, e, self.services.lang),
+            )
+
+        self._confirm_passphrase(
+            self.tr("Switch on travel mode"),
+            self.tr("Screenings and drafts will no longer be readable on this laptop."),
+            go,
+        )
+
+    def _wipe(self) -> None:
+        sure = QMessageBox(
+            QMessageBox.Icon.Critical,
+            self.tr("Wipe this laptop?"),
+            self.tr(
+                "Everything FieldScreen keeps on this laptop is destroyed, including drafts and "
+                "screenings not yet sent. This cannot be undone."
+            ),
+            QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.Cancel,
+            self,
+        )
+        sure.setDefaultButton(QMessageBox.StandardButton.Cancel)
+
+        def answered(button: int) -> None:
+            if button != QMessageBox.StandardButton.Yes:
+                return
+            self._confirm_passphrase(
+                self.tr("Confirm the wipe"),
+                self.tr("Type your passphrase to wipe this laptop."),
+                lambda _: self.services.ops.write(
+                    self.services.vault.wipe,
+                    lambda _: self.did_wipe.emit(),
+                    lambda e: show_error(self, e, self.services.lang),
+                ),
+            )
+
+        sure.finished.connect(answered)
+        sure.open()

@@ -1,0 +1,70 @@
+"""Shared GUI fixtures: the main window over the in-memory vault and the sample screening."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from pytestqt.qtbot import QtBot
+
+from fieldscreen.paths import Paths
+from fieldscreen.settings import Settings
+from fieldscreen.ui.common import Services
+from fieldscreen.ui.main_window import MainWindow
+from fieldscreen.ui.operations import Operations
+from fieldscreen.ui.preview import MemoryVault, SampleForms
+
+PASS = "correct horse battery"
+
+
+def make_services(paths: Paths, vault: MemoryVault | None = None, lang: str = "en") -> Services:
+    bugs: list[BaseException] = []
+
+    def on_bug(error: BaseException, text: str) -> None:
+        bugs.append(error)
+        raise AssertionError(text)
+
+    return Services(
+        vault=vault or MemoryVault(),
+        forms=SampleForms(),
+        settings=Settings.load(paths.settings_file),
+        ops=Operations(on_bug=on_bug),
+        lang=lang,
+    )
+
+
+@pytest.fixture
+def vault() -> MemoryVault:
+    return MemoryVault.with_users(
+        [("ana", "admin", PASS), ("sup", "coordinator", "supervisor passphrase")]
+    )
+
+
+@pytest.fixture
+def window(qtbot: QtBot, paths: Paths, vault: MemoryVault) -> Iterator[MainWindow]:
+    w = MainWindow(make_services(paths, vault))
+    qtbot.addWidget(w)
+    w.show()
+    qtbot.waitExposed(w)
+    yield w
+    w.services.ops.wait_idle()
+
+
+def unlock(qtbot: QtBot, w: MainWindow, passphrase: str = PASS) -> None:
+    assert w.stack.currentWidget() is w.unlock_page
+    qtbot.waitUntil(lambda: w.unlock_page.user.count() > 0, timeout=5000)
+    qtbot.keyClicks(w.unlock_page.passphrase, passphrase)
+    qtbot.keyClick(w.unlock_page.passphrase, "\r")
+    qtbot.waitUntil(lambda: w.services.user is not None, timeout=5000)
+
+
+def settle(w: MainWindow) -> None:
+    assert w.services.ops.wait_idle()
+
+
+@pytest.fixture
+def pdf_dir(tmp_path: Path) -> Path:
+    d = tmp_path / "chosen"
+    d.mkdir()
+    return d

@@ -1,0 +1,157 @@
+"""A whole screening over the built-in forms, through the real widgets: consent, intake, an
+answer about work that opens the trafficking module, results, the referral sheet, finalising.
+
+Each page is answered the way a hurried interviewer would: every required question that is
+shown gets a plain answer (the first neutral choice, a name, an age), except the few answers
+the journey is about.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+from PySide6.QtCore import QPoint, Qt
+from PySide6.QtWidgets import QCheckBox, QRadioButton, QWidget
+from pytestqt.qtbot import QtBot
+
+from fieldscreen.app import BUILTIN_FORMS_DIR, FIRST_FORMS
+from fieldscreen.paths import Paths
+from fieldscreen.settings import Settings
+from fieldscreen.ui.common import Services
+from fieldscreen.ui.fields import FieldWidget
+from fieldscreen.ui.main_window import MainWindow
+from fieldscreen.ui.operations import Operations
+from fieldscreen.ui.preview import MemoryVault
+from tests.gui.conftest import settle, unlock
+
+pytestmark = pytest.mark.skipif(
+    not all((BUILTIN_FORMS_DIR / f"{f}.md").exists() for f in FIRST_FORMS),
+    reason="this build ships no built-in forms",
+)
+
+#: The answers the journey is about; everything else gets a plain answer.
+CHOSEN: dict[str, Any] = {
+    "fs_consent:teach_back": "understood",
+    "fs_intake:g_worked": "yes",
+}
+NEUTRAL = ("no", "none", "not_applicable", "unknown", "declined")
+AGREE = ("yes", "agrees", "agree", "granted", "given")
+
+
+def press(qtbot: QtBot, widget: QWidget) -> None:
+    if isinstance(widget, QCheckBox | QRadioButton):
+        qtbot.mouseClick(widget, Qt.MouseButton.LeftButton, pos=QPoint(8, widget.height() // 2))
+    else:
+        qtbot.mouseClick(widget, Qt.MouseButton.LeftButton)
+
+
+def answer(qtbot: QtBot, name: str, widget: FieldWidget, value: Any = None) -> None:
+    view = widget.view
+    names = [c.name for c in view.choices]
+    if view.kind == "select_one":
+        if value is None:
+            prefer = AGREE if name.startswith("fs_consent:") else NEUTRAL
+            value = next((c for c in prefer if c in names), names[0] if names else None)
+        combo = getattr(widget, "combo", None)
+        if combo is not None:
+            combo.setCurrentIndex(combo.findData(value))
+        else:
+            press(qtbot, widget.buttons[value])  # type: ignore[attr-defined]
+    elif view.kind == "select_multiple":
+        pick = value or next((c for c in NEUTRAL if c in names), names[0])
+        press(qtbot, widget.boxes[pick])  # type: ignore[attr-defined]
+    elif view.kind in {"text", "multiline"}:
+        qtbot.keyClicks(widget.editor, str(value or "Ana"))  # type: ignore[attr-defined]
+    elif view.kind == "integer":
+        qtbot.keyClicks(widget.editor, str(value or 15))  # type: ignore[attr-defined]
+    elif view.kind == "decimal":
+        qtbot.keyClicks(widget.editor, str(value or 1))  # type: ignore[attr-defined]
+    elif view.kind in {"date", "datetime", "time"}:
+        press(qtbot, widget.empty)  # type: ignore[attr-defined]
+    elif view.kind == "acknowledge":
+        press(qtbot, widget.check)  # type: ignore[attr-defined]
+
+
+def test_a_whole_screening_over_the_built_in_forms(
+    qtbot: QtBot, paths: Paths, tmp_path: Path
+) -> None:
+    from fieldscreen.app import build_context, builtin_forms
+
+    context = build_context(str(paths.data.parent))
+    forms = builtin_forms(context)
+    assert forms is not None
+    vault = MemoryVault.with_users([("ana", "admin", "correct horse battery")])
+    services = Services(vault, forms, Settings.load(paths.settings_file), Operations())
+    w = MainWindow(services)
+    qtbot.addWidget(w)
+    w.show()
+    unlock(qtbot, w)
+    press(qtbot, w.home.start)
+    wiz = w.wizard
+    seen_pages: list[str] = []
+    for _ in range(200):
+        if w.stack.currentWidget() is w.results:
+            break
+        page = wiz.current_page_name()
+        if not seen_pages or seen_pages[-1] != page:
+            seen_pages.append(page)
+        current = {v.name for p in wiz._pages if p.name == page for v in p.fields}
+        missing = wiz.controller.session.missing_required(page, "en")  # type: ignore[union-attr]
+        for name in current:
+            widget = wiz.widgets.get(name)
+            if widget is None or not widget.isVisibleTo(wiz):
+                continue
+            if name in CHOSEN and wiz.controller.session.value(name) != CHOSEN[name]:  # type: ignore[union-attr]
+                answer(qtbot, name, widget, CHOSEN[name])
+            elif name in missing:
+                answer(qtbot, name, widget)
+        press(qtbot, wiz.next)
+    else:
+        raise AssertionError(f"stuck on {wiz.current_page_name()}: {missing}")
+    settle(w)
+    assert any(p.startswith("fs_trafficking:") for p in seen_pages), " ".join(seen_pages)
+    assert seen_pages[0].startswith("fs_consent:")
+    result = w.results.result
+    assert result is not None
+    assert result.tier in {"T0", "T1", "T2", "T3", "T4"}
+    sheet = tmp_path / "referral.pdf"
+    w.results.save_sheet_to(sheet)
+    assert sheet.read_bytes().startswith(b"%PDF")
+    if not w.results.finalise.isEnabled():
+        qtbot.keyClicks(w.results.actions_taken, "Protection lead called; child in safe room.")
+    press(qtbot, w.results.finalise)
+    qtbot.waitUntil(lambda: w.stack.currentWidget() is w.home, timeout=10_000)
+    (record,) = vault.finalised.values()
+    assert set(record["state"]["forms"]) >= {"fs_consent", "fs_intake", "fs_trafficking"}
+
+
+def test_stopping_offers_the_organisations_stop_reasons(qtbot: QtBot, paths: Paths) -> None:
+    from fieldscreen.app import build_context, builtin_forms
+
+    forms = builtin_forms(build_context(str(paths.data.parent)))
+    vault = MemoryVault.with_users([("ana", "admin", "correct horse battery")])
+    services = Services(vault, forms, Settings.load(paths.settings_file), Operations())  # type: ignore[arg-type]
+    w = MainWindow(services)
+    qtbot.addWidget(w)
+    w.show()
+    unlock(qtbot, w)
+    press(qtbot, w.home.start)
+    press(qtbot, w.wizard.stop)
+    from PySide6.QtWidgets import QApplication, QDialog
+
+    (dialog,) = [
+        d
+        for d in QApplication.topLevelWidgets()
+        if d.objectName() == "stopDialog" and d.isVisible()
+    ]
+    assert isinstance(dialog, QDialog)
+    codes = [dialog.choice.itemData(i) for i in range(dialog.choice.count())]  # type: ignore[attr-defined]
+    assert "child_distressed" in codes
+    dialog.choice.setCurrentIndex(codes.index("child_distressed"))  # type: ignore[attr-defined]
+    dialog.buttons.accepted.emit()  # type: ignore[attr-defined]  # no note needed
+    settle(w)
+    assert w.stack.currentWidget() is w.home
+    (draft,) = vault.drafts()
+    assert vault.load_draft(draft.screening_id)["stopped"]["reason"] == "child_distressed"

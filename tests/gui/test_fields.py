@@ -1,0 +1,133 @@
+"""The field-widget factory: one widget per kind, one setter, one signal, no echo on set."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from PySide6.QtCore import QPoint, Qt
+from pytestqt.qtbot import QtBot
+
+from fieldscreen.errors import BugError
+from fieldscreen.ui.fields import FACTORY, make_field_widget
+from fieldscreen.ui.ports import FIELD_KINDS, Choice, FieldView
+
+YES_NO = (Choice("yes", "Yes"), Choice("no", "No"))
+SAMPLES: dict[str, Any] = {
+    "text": "Ana",
+    "multiline": "line one\nline two",
+    "integer": 14,
+    "decimal": 250.5,
+    "date": "2026-11-02",
+    "datetime": "2026-11-02T14:30",
+    "time": "07:45",
+    "select_one": "no",
+    "select_multiple": ["yes", "no"],
+    "acknowledge": "OK",
+    "repeat": [{"who": "Tía"}, {"who": "Primo"}],
+}
+
+
+def view(kind: str, appearance: str = "") -> FieldView:
+    return FieldView(
+        name="f",
+        kind=kind,
+        label="Question",
+        hint="A hint",
+        choices=YES_NO,
+        appearance=appearance,
+        children=(FieldView("who", "text", "Who"),) if kind == "repeat" else (),
+    )
+
+
+def test_every_kind_has_exactly_one_widget() -> None:
+    assert set(FACTORY) == set(FIELD_KINDS)
+    with pytest.raises(BugError):
+        make_field_widget(view("geopoint"))
+
+
+@pytest.mark.parametrize("kind", sorted(SAMPLES))
+def test_set_value_shows_the_answer_without_emitting(qtbot: QtBot, kind: str) -> None:
+    widget = make_field_widget(view(kind))
+    qtbot.addWidget(widget)
+    seen: list[Any] = []
+    widget.answer_changed.connect(seen.append)
+    widget.set_value(SAMPLES[kind])
+    widget.set_value(None)
+    widget.set_value(SAMPLES[kind])
+    assert seen == []
+
+
+def test_typing_emits_typed_values(qtbot: QtBot) -> None:
+    number = make_field_widget(view("integer"))
+    qtbot.addWidget(number)
+    seen: list[Any] = []
+    number.answer_changed.connect(seen.append)
+    qtbot.keyClicks(number.editor, "15")  # type: ignore[attr-defined]
+    assert seen == [1, 15]
+    decimal = make_field_widget(view("decimal"))
+    qtbot.addWidget(decimal)
+    decimal.answer_changed.connect(seen.append)
+    qtbot.keyClicks(decimal.editor, "2.5")  # type: ignore[attr-defined]
+    assert seen[-1] == 2.5
+
+
+def test_minimal_select_one_is_a_combo_box(qtbot: QtBot) -> None:
+    widget = make_field_widget(view("select_one", "minimal"))
+    qtbot.addWidget(widget)
+    seen: list[Any] = []
+    widget.answer_changed.connect(seen.append)
+    assert widget.combo is not None  # type: ignore[attr-defined]
+    widget.combo.setCurrentIndex(2)  # type: ignore[attr-defined]
+    assert seen == ["no"]
+    widget.set_value("yes")
+    assert widget.combo.currentData() == "yes"  # type: ignore[attr-defined]
+    assert seen == ["no"]
+
+
+def test_repeat_adds_edits_and_removes_instances(qtbot: QtBot) -> None:
+    widget = make_field_widget(view("repeat"))
+    qtbot.addWidget(widget)
+    widget.show()
+    seen: list[Any] = []
+    widget.answer_changed.connect(seen.append)
+    qtbot.mouseClick(widget.add_button, Qt.MouseButton.LeftButton)  # type: ignore[attr-defined]
+    assert seen[-1] == [{}]
+    row = widget._rows[0]  # type: ignore[attr-defined]
+    from PySide6.QtWidgets import QLineEdit, QPushButton
+
+    qtbot.keyClicks(row.findChild(QLineEdit), "Tia")
+    assert seen[-1] == [{"who": "Tia"}]
+    remove = next(b for b in row.findChildren(QPushButton) if b.text() == "Remove")
+    qtbot.mouseClick(remove, Qt.MouseButton.LeftButton)
+    assert seen[-1] is None
+
+
+def test_dates_start_unknown_and_give_iso_text(qtbot: QtBot) -> None:
+    widget = make_field_widget(view("date"))
+    qtbot.addWidget(widget)
+    widget.show()
+    seen: list[Any] = []
+    widget.answer_changed.connect(seen.append)
+    assert not widget.editor.isEnabled()  # type: ignore[attr-defined]
+    qtbot.mouseClick(
+        widget.empty,  # type: ignore[attr-defined]
+        Qt.MouseButton.LeftButton,
+        pos=QPoint(8, widget.empty.height() // 2),  # type: ignore[attr-defined]
+    )
+    assert isinstance(seen[-1], str)
+    assert len(seen[-1]) == 10
+    widget.set_message("Not before 2020")
+    assert widget.message.isVisibleTo(widget)
+    widget.set_message("")
+    assert not widget.message.isVisibleTo(widget)
+
+
+def test_a_long_single_choice_list_is_a_drop_down(qtbot: QtBot) -> None:
+    from fieldscreen.ui.fields import LONG_LIST
+
+    many = tuple(Choice(f"c{i}", f"Country {i}") for i in range(LONG_LIST + 5))
+    widget = make_field_widget(FieldView("country", "select_one", "Country", choices=many))
+    qtbot.addWidget(widget)
+    assert widget.combo is not None  # type: ignore[attr-defined]
+    assert widget.combo.count() == len(many) + 1  # type: ignore[attr-defined]

@@ -1,0 +1,283 @@
+"""Crashes and injected faults while the vault writes.
+
+* Passphrase change killed (SIGKILL) at every I/O step of the key-file write: afterwards
+  exactly one of the old and new passphrases opens the vault, and every record decrypts.
+* An error (disk full) injected at every step of a key-file write: the old file is intact and
+  the error is the catalogue's ``disk-full``.
+* I/O errors injected at every page write of the database (RLIMIT_FSIZE on the writer, so the
+  n-th write of the transaction fails with EFBIG) and disk full (``max_page_count``), for each
+  kind of write: the previous state is intact and the error is ``io-error`` / ``disk-full``.
+* Purge: the purged record's ciphertext and wrapped key, in every version it ever had, are
+  found nowhere in the database or its WAL afterwards.
+"""
+
+from __future__ import annotations
+
+import errno
+import hashlib
+import json
+import os
+import resource
+import signal
+from collections.abc import Callable, Iterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from fieldscreen import crypto
+from fieldscreen.errors import KnownError
+from fieldscreen.vault import UnlockFailed, Vault
+from fieldscreen.vault import keyring as keyring_module
+from tests.reliability.vault_support import count, fork
+
+pytestmark = pytest.mark.reliability
+
+OLD = b"the old passphrase"
+NEW = b"the new passphrase"
+STEPS = ("create", "write", "fsync", "rename", "fsync-folder", "done")
+
+
+@pytest.fixture(autouse=True)
+def permitted() -> Iterator[None]:
+    crypto.permit_test_parameters(True)
+    yield
+    crypto.permit_test_parameters(False)
+
+
+def _make(folder: Path, clock: Callable[[], datetime] | None = None) -> list[str]:
+    _, sealing_public = crypto.generate_sealing_keypair()
+    _, signing_public = crypto.generate_signing_keypair()
+    vault = Vault.create(
+        folder, admin_login="admin1", passphrase=OLD, kdf=crypto.KdfParams.for_tests(), clock=clock
+    )
+    vault.set_org_keys(sealing_public, signing_public)
+    records = [vault.new_draft("f", "1", {"n": n, "pad": "p" * 3000}) for n in range(4)]
+    vault.finalise(records[0], record={"n": 0}, case_card={"c": 0})
+    vault.close()
+    return records
+
+
+def _opens(folder: Path, passphrase: bytes) -> bool:
+    vault = Vault.open(folder)
+    try:
+        vault.unlock("admin1", passphrase)
+    except UnlockFailed:
+        return False
+    finally:
+        vault.close()
+    return True
+
+
+def _logical_state(folder: Path, passphrase: bytes) -> str:
+    """A hash of everything readable: records, case cards, outbox, plus the integrity result."""
+    vault = Vault.open(folder)
+    vault.unlock("admin1", passphrase)
+    state: list[Any] = []
+    for summary in vault.list_records():
+        content = None
+        if summary.status in ("draft", "finalised"):
+            content = vault.load_record(summary.record_id)
+        state.append([summary.record_id, summary.status, summary.version, content])
+    for item in vault.outbox_page(states=["pending", "sending", "failed", "delivered"]):
+        state.append([item.record_id, item.kind, item.device_seq, item.state])
+    report = vault.integrity_check()
+    vault.close()
+    assert report.ok, report.to_json()
+    return hashlib.sha256(json.dumps(state, sort_keys=True).encode()).hexdigest()
+
+
+def test_passphrase_change_killed_at_every_io_step(tmp_path: Path) -> None:
+    outcomes = []
+    for step in STEPS:
+        folder = tmp_path / step / "data"
+        _make(folder)
+        before = _logical_state(folder, OLD)
+
+        def child(fd: int, step: str = step, folder: Path = folder) -> None:
+            vault = Vault.open(folder, new_key_kdf=crypto.KdfParams.for_tests())
+            vault.unlock("admin1", OLD)
+
+            def hook(name: str) -> None:
+                if name == step:
+                    os.kill(os.getpid(), signal.SIGKILL)
+
+            keyring_module.io_hook = hook
+            vault.change_passphrase(OLD, NEW)
+
+        pid, read_fd = fork(child)
+        _, status = os.waitpid(pid, 0)
+        os.close(read_fd)
+        assert os.WIFSIGNALED(status), f"the writer was not killed at {step}"
+        old_ok, new_ok = _opens(folder, OLD), _opens(folder, NEW)
+        outcomes.append((step, old_ok, new_ok))
+        assert old_ok != new_ok, f"killed at {step}: old {old_ok}, new {new_ok}"
+        assert _logical_state(folder, NEW if new_ok else OLD) == before
+        assert not list(folder.glob(".vault.keys.*.tmp"))  # the next unlock cleans up
+    print(f"\npassphrase change killed at each step (step, old opens, new opens): {outcomes}")
+    assert [o[1] for o in outcomes] == [True, True, True, True, False, False]
+
+
+def test_key_file_write_errors_leave_the_old_file(tmp_path: Path) -> None:
+    folder = tmp_path / "data"
+    _make(folder)
+    vault = Vault.open(folder, new_key_kdf=crypto.KdfParams.for_tests())
+    vault.unlock("admin1", OLD)
+    failures = 0
+    try:
+        for step in STEPS[:4]:
+            before = (folder / "vault.keys").read_bytes()
+
+            def hook(name: str, step: str = step) -> None:
+                if name == step:
+                    raise OSError(errno.ENOSPC, "No space left on device")
+
+            keyring_module.io_hook = hook
+            with pytest.raises(KnownError) as caught:
+                vault.change_passphrase(OLD, NEW)
+            assert caught.value.code == "disk-full"
+            assert (folder / "vault.keys").read_bytes() == before
+            assert not list(folder.glob(".vault.keys.*.tmp"))
+            failures += 1
+    finally:
+        keyring_module.io_hook = None
+    vault.close()
+    assert _opens(folder, OLD)
+    assert not _opens(folder, NEW)
+    print(f"\nkey-file write errors injected: {failures}, previous file intact: {failures}")
+
+
+def _operations(records: list[str]) -> list[tuple[str, Callable[[Vault], object]]]:
+    return [
+        ("save", lambda v: v.save_draft(records[1], {"n": 1, "pad": "q" * 6000})),
+        ("new", lambda v: v.new_draft("f", "1", {"pad": "r" * 6000})),
+        ("finalise", lambda v: v.finalise(records[2], record={"x": "y" * 5000}, case_card={})),
+        ("outbox", lambda v: v.outbox_mark(records[0], "delivered")),
+        ("travel", lambda v: v.travel_mode()),
+    ]
+
+
+def _fault_child(
+    folder: Path, op: Callable[[Vault], object], limit: Callable[[Vault], None]
+) -> Callable[[int], None]:
+    def run(fd: int) -> None:
+        vault = Vault.open(folder)
+        vault.unlock("admin1", OLD)
+        limit(vault)
+        try:
+            op(vault)
+            result = "ok"
+        except KnownError as error:
+            result = error.code
+        except Exception as error:  # an unexpected failure kind is reported, not hidden
+            result = "unexpected " + type(error).__name__
+        os.write(fd, result.encode())
+
+    return run
+
+
+def _run_child(run: Callable[[int], None]) -> str:
+    pid, read_fd = fork(run)
+    os.waitpid(pid, 0)
+    result = os.read(read_fd, 200).decode()
+    os.close(read_fd)
+    return result
+
+
+def test_io_errors_and_disk_full_at_every_write(tmp_path: Path) -> None:
+    folder = tmp_path / "data"
+    records = _make(folder)
+    points = count(8, 40)
+    tally: dict[str, int] = {}
+    for name, op in _operations(records):
+        for n in range(points):
+
+            def limit(vault: Vault, n: int = n) -> None:
+                signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
+                vault._open_store().conn.execute("PRAGMA wal_autocheckpoint=0")
+                wal = folder / "vault.sqlite3-wal"
+                size = wal.stat().st_size if wal.exists() else 0
+                allowed = size + n * 4120
+                resource.setrlimit(resource.RLIMIT_FSIZE, (allowed, resource.RLIM_INFINITY))
+
+            before = _logical_state(folder, OLD)
+            result = _run_child(_fault_child(folder, op, limit))
+            after = _logical_state(folder, OLD)
+            if result == "ok":
+                tally["succeeded"] = tally.get("succeeded", 0) + 1
+                break  # the operation fits; the next operation starts from its result
+            assert result in ("io-error", "disk-full"), f"{name} at write {n}: {result}"
+            assert after == before, f"{name}: state changed after a failed write {n}"
+            tally[f"io-error {name}"] = tally.get(f"io-error {name}", 0) + 1
+        # disk full: the database may not grow by a single page
+        before = _logical_state(folder, OLD)
+
+        def full(vault: Vault) -> None:
+            conn = vault._open_store().conn
+            pages = conn.execute("PRAGMA page_count").fetchone()[0]
+            conn.execute(f"PRAGMA max_page_count = {pages}")
+
+        result = _run_child(_fault_child(folder, op, full))
+        assert result in ("ok", "disk-full", "vault-record-state"), f"{name}: {result}"
+        if result == "disk-full":
+            assert _logical_state(folder, OLD) == before
+            tally["disk-full"] = tally.get("disk-full", 0) + 1
+    print(f"\ninjected write faults: {tally}")
+    assert sum(v for k, v in tally.items() if k.startswith("io-error")) >= len(_operations(records))
+
+
+def test_purge_leaves_no_trace_of_the_record(tmp_path: Path) -> None:
+    now = [datetime(2026, 5, 1, tzinfo=UTC)]
+    folder = tmp_path / "data"
+    _, sealing_public = crypto.generate_sealing_keypair()
+    _, signing_public = crypto.generate_signing_keypair()
+    vault = Vault.create(
+        folder,
+        admin_login="admin1",
+        passphrase=OLD,
+        kdf=crypto.KdfParams.for_tests(),
+        clock=lambda: now[0],
+    )
+    vault.set_org_keys(sealing_public, signing_public)
+    conn = vault._open_store().conn
+    victim = vault.new_draft("f", "1", {"pad": "a" * 5000})
+    keep = vault.new_draft("f", "1", {"pad": "b" * 5000})
+    traces: list[bytes] = []
+    for i in range(10):
+        vault.save_draft(victim, {"pad": "a" * 5000, "i": i})
+        vault.save_draft(keep, {"pad": "b" * 5000, "i": i})
+        row = conn.execute(
+            "SELECT ciphertext, wrapped_key FROM records WHERE id = ?", (victim,)
+        ).fetchone()
+        traces.extend([bytes(row[0]), bytes(row[1])])
+    vault.finalise(victim, record={"pad": "c" * 5000}, case_card={"c": 1})
+    row = conn.execute(
+        "SELECT ciphertext, wrapped_key FROM records WHERE id = ?", (victim,)
+    ).fetchone()
+    traces.extend([bytes(row[0]), bytes(row[1])])
+    needles = {t[i : i + 24] for t in traces for i in range(0, len(t) - 24, 600)}
+
+    def hits() -> int:
+        found = 0
+        for suffix in ("", "-wal"):
+            path = Path(str(folder / "vault.sqlite3") + suffix)
+            data = path.read_bytes() if path.exists() else b""
+            found += sum(needle in data for needle in needles)
+        return found
+
+    control = hits()
+    now[0] += timedelta(days=8)
+    assert vault.purge_due() == 1
+    after_purge = hits()
+    vault.save_draft(keep, {"pad": "b" * 5000, "i": 99})  # life goes on after the purge
+    after_more = hits()
+    vault.close()
+    after_close = hits()
+    print(
+        f"\npurge: {len(needles)} slices of {len(traces)} ciphertexts and wrapped keys; "
+        f"found before purge {control}, after purge {after_purge}, after more writes "
+        f"{after_more}, after close {after_close}"
+    )
+    assert control > 0  # the scan does find the record while it exists
+    assert (after_purge, after_more, after_close) == (0, 0, 0)

@@ -1,0 +1,129 @@
+"""Whatever a form file or an answer holds, the engine answers with a result or a known error.
+
+Counts, not anecdotes: mutated forms loaded, random values of every type given to every field,
+and canary answers that must never appear in an error message.
+"""
+
+from __future__ import annotations
+
+import json
+import random
+from datetime import date, time
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from benchmarks.p3_forms import NOW, generated_form
+from fieldscreen.cli import main
+from fieldscreen.errors import KnownError
+from fieldscreen.forms import AnswerError, Form, FormError, Session, load_form_text
+from tests.unit.forms.test_cli import FORM
+from tests.unit.forms.test_session import INTAKE
+
+_CELLS = ["", "x", "${age}", "${nope}", ". > 1", "yes", "T0", "begin group", "end repeat",
+          "select_one yn", "integer", "((", "calculate", "once(today())", "0", "-1", "field-list",
+          "label::Español (es)", "name", "type", "instance('yn')/root/item", "|"]  # fmt: skip
+
+
+def _mutate(text: str, rng: random.Random) -> str:
+    lines = text.splitlines()
+    for _ in range(rng.randint(1, 4)):
+        i = rng.randrange(len(lines))
+        cells = lines[i].split("|")
+        if len(cells) > 3 and rng.random() < 0.8:
+            j = rng.randrange(2, len(cells) - 1)
+            cells[j] = f" {rng.choice(_CELLS)} "
+            lines[i] = "|".join(cells)
+        elif rng.random() < 0.5:
+            del lines[i]
+        else:
+            lines.insert(i, lines[rng.randrange(len(lines))])
+    return "\n".join(lines) + "\n"
+
+
+def test_mutated_forms_load_or_fail_with_a_located_form_error() -> None:
+    rng = random.Random(20261127)
+    loaded = refused = other = unlocated = 0
+    for _ in range(150):
+        text = _mutate(
+            rng.choice([FORM, INTAKE + "| settings |\n|  | form_id | version |\n|  | f | 1 |\n"]),
+            rng,
+        )
+        try:
+            load_form_text(text, "m.md")
+            loaded += 1
+        except FormError as error:
+            refused += 1
+            unlocated += not str(error).startswith("m.md:")
+        except Exception:
+            other += 1
+    assert (other, unlocated) == (0, 0)
+    assert loaded > 10
+    assert refused > 10
+
+
+def _random_value(rng: random.Random) -> Any:
+    return rng.choice(
+        [None, "", "yes", "no", "food care", ["bed"], 3, -2, 2.5, float("nan"), True, "2026-02-30",
+         "2026-02-01", date(2026, 1, 1), time(10, 0), "10:00", {"a": 1}, "x" * 300, "1e400"]
+    )  # fmt: skip
+
+
+def test_any_value_for_any_field_is_taken_or_refused_as_an_answer_error() -> None:
+    form: Form = load_form_text(generated_form(sections=3))
+    session = Session.start(form, "es", {}, clock=lambda: NOW)
+    rng = random.Random(7)
+    taken = refused = other = 0
+    names = list(form.fields)
+    for _ in range(3000):
+        try:
+            session.set_answer(rng.choice(names), _random_value(rng))
+            taken += 1
+        except AnswerError as error:
+            refused += 1
+            other += not error.message("es")
+        except Exception:
+            other += 1
+    assert other == 0
+    assert taken > 300
+    assert refused > 300
+    Session.restore(form, json.loads(json.dumps(session.to_state())))
+
+
+CANARY = "CANARY-7f3a"
+
+
+def test_answers_never_appear_in_error_messages(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    form = load_form_text(INTAKE + "| settings |\n|  | form_id | version |\n|  | f | 1 |\n")
+    session = Session.start(form, "en", {}, clock=lambda: NOW)
+    messages: list[str] = []
+    for name in ("age", "arrived", "alone", "needs", "minor", "greeting"):
+        try:
+            session.set_answer(name, CANARY)
+        except KnownError as error:
+            messages += [str(error), error.message("es")]
+    session.set_answer("guardian", CANARY)
+    state = session.to_state()
+    for broken in (
+        {**state, "answers": [["age", [], CANARY]]},
+        {**state, "answers": [["arrived", [], CANARY]]},
+        {**state, "override": {"tier": CANARY}},
+    ):
+        try:
+            Session.restore(form, broken)
+        except KnownError as error:
+            messages += [str(error), error.message("es")]
+    messages += [e.message for e in session.validate_for_finalise()]
+    path = tmp_path / "f.md"
+    path.write_text(INTAKE + "| settings |\n|  | form_id | version |\n|  | f | 1 |\n")
+    answers = tmp_path / "answers.json"
+    answers.write_text(json.dumps({"age": CANARY, "alone": CANARY, "guardian": CANARY}))
+    main(["forms", "run", str(path), "--answers", str(answers), "--json"])
+    out = json.loads(capsys.readouterr().out)
+    messages += [e["message"] for e in out["errors"]]
+    assert len(messages) >= 12
+    hits = sum(CANARY in m for m in messages)
+    assert hits == 0

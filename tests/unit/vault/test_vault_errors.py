@@ -1,0 +1,37 @@
+"""Every error code the vault and crypto packages raise is in the catalogue, in both languages,
+and no message template can carry answers (their placeholders are from a short, fixed list)."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+from fieldscreen.errors import CATALOGUE
+
+PACKAGES = [Path(__file__).resolve().parents[3] / "fieldscreen" / p for p in ("vault", "crypto")]
+RAISED = re.compile(
+    r"(?:VaultError|CryptoError|KnownError|UnlockFailed|DecryptError)\(\s*\"([a-z0-9-]+)\""
+)
+SAFE_PLACEHOLDERS = {"detail", "role", "state", "minimum", "path"}
+
+
+def _codes() -> set[str]:
+    codes: set[str] = set()
+    for package in PACKAGES:
+        for path in package.rglob("*.py"):
+            codes.update(RAISED.findall(path.read_text(encoding="utf-8")))
+    return codes
+
+
+def test_every_raised_code_is_catalogued_in_english_and_spanish() -> None:
+    codes = _codes()
+    assert len(codes) >= 20, "the scan found too few codes to be looking at the packages"
+    missing = sorted(c for c in codes if c not in CATALOGUE)
+    assert missing == []
+    for code in codes:
+        message = CATALOGUE[code]
+        assert message.en.strip()
+        assert message.es.strip()
+        assert message.en != message.es
+        placeholders = set(re.findall(r"{(\w+)", message.en + message.es))
+        assert placeholders <= SAFE_PLACEHOLDERS, (code, placeholders)
