@@ -14,5 +14,8 @@ REGISTRY: dict[str, str] = {
     "P3": "benchmarks.p3_forms",
     "P4": "benchmarks.p4_startup",
     "P5": "benchmarks.p5_cases",
+    "P6": "benchmarks.p6_sync",
+    "P7": "benchmarks.p7_memory",
+    "P8": "benchmarks.p8_many_devices",
     "P9": "benchmarks.p9_installer",
 }

@@ -400,6 +400,148 @@ CATALOGUE: Mapping[str, Message] = {
         en="The self-test failed at step {step!r}: {detail}",
         es="La autoprueba falló en el paso {step!r}: {detail}",
     ),
+    # ---------------------------------------------------------------- sync (device and server)
+    "sync-unreachable": Message(
+        en=(
+            "The server {url} could not be reached. Finalised screenings stay queued and are "
+            "sent when the connection comes back; check the network and try again."
+        ),
+        es=(
+            "No se pudo contactar el servidor {url}. Las evaluaciones finalizadas siguen en cola "
+            "y se enviarán cuando vuelva la conexión; revise la red e inténtelo de nuevo."
+        ),
+    ),
+    "sync-insecure-url": Message(
+        en=(
+            "The server address {url} does not use https, so nothing was sent. Ask IT for the "
+            "https address of the server."
+        ),
+        es=(
+            "La dirección del servidor {url} no usa https, así que no se envió nada. Pida a "
+            "informática la dirección https del servidor."
+        ),
+    ),
+    "sync-refused": Message(
+        en="The server refused the request ({status}: {reason}). Ask IT to check this laptop.",
+        es=(
+            "El servidor rechazó la solicitud ({status}: {reason}). Pida a informática que "
+            "revise esta computadora."
+        ),
+    ),
+    "sync-busy": Message(
+        en="The server is busy and asked to wait {seconds} s. Sync will try again by itself.",
+        es="El servidor está ocupado y pidió esperar {seconds} s. Se reintentará solo.",
+    ),
+    "sync-protocol": Message(
+        en=(
+            "The server's answer could not be understood ({detail}). Update FieldScreen or ask "
+            "IT to check the server."
+        ),
+        es=(
+            "No se pudo entender la respuesta del servidor ({detail}). Actualice FieldScreen o "
+            "pida a informática que revise el servidor."
+        ),
+    ),
+    "sync-not-provisioned": Message(
+        en=(
+            "This laptop has not been set up for an organisation yet. Apply the provisioning "
+            "file from IT with 'fieldscreen provision FILE'."
+        ),
+        es=(
+            "Esta computadora aún no está configurada para una organización. Aplique el archivo "
+            "de aprovisionamiento de informática con 'fieldscreen provision ARCHIVO'."
+        ),
+    ),
+    "sync-not-enrolled": Message(
+        en=(
+            "This laptop is not enrolled with the server yet. Ask the admin for an enrolment "
+            "code and run 'fieldscreen enroll --code CODE'."
+        ),
+        es=(
+            "Esta computadora aún no está inscrita en el servidor. Pida un código de inscripción "
+            "al administrador y ejecute 'fieldscreen enroll --code CÓDIGO'."
+        ),
+    ),
+    "sync-enrol-code": Message(
+        en="The enrolment code is not valid, has expired or was used. Ask the admin for a new one.",
+        es=(
+            "El código de inscripción no es válido, caducó o ya se usó. Pida uno nuevo al "
+            "administrador."
+        ),
+    ),
+    "sync-revoked": Message(
+        en=(
+            "This laptop was withdrawn by your organisation and can no longer sync. Contact your "
+            "coordinator."
+        ),
+        es=(
+            "Su organización retiró esta computadora y ya no puede sincronizar. Contacte a su "
+            "coordinador."
+        ),
+    ),
+    "sync-bad-signature": Message(
+        en=(
+            "The {what} is not signed by your organisation, so it was not used. Get a fresh copy "
+            "from IT."
+        ),
+        es=(
+            "El {what} no está firmado por su organización, así que no se usó. Pida una copia "
+            "nueva a informática."
+        ),
+    ),
+    "sync-bad-file": Message(
+        en="The file {path} is not a valid {what} ({reason}). Nothing was changed.",
+        es="El archivo {path} no es un {what} válido ({reason}). No se cambió nada.",
+    ),
+    "sync-envelope-invalid": Message(
+        en="A sealed screening is malformed ({reason}) and was set aside. Tell IT.",
+        es="Una evaluación sellada está dañada ({reason}) y se apartó. Avise a informática.",
+    ),
+    "server-database": Message(
+        en=(
+            "The server database could not be opened ({detail}). Check the --db address and "
+            "that the database is running."
+        ),
+        es=(
+            "No se pudo abrir la base de datos del servidor ({detail}). Revise la dirección "
+            "--db y que la base de datos esté en marcha."
+        ),
+    ),
+    "server-not-initialised": Message(
+        en=(
+            "The server has no organisation keys yet. Run 'fieldscreen-server init-org --out "
+            "DIR' first."
+        ),
+        es=(
+            "El servidor aún no tiene claves de la organización. Ejecute primero "
+            "'fieldscreen-server init-org --out CARPETA'."
+        ),
+    ),
+    "server-key-file": Message(
+        en=(
+            "The key file {path} cannot be opened: it is missing, damaged or the passphrase is "
+            "wrong."
+        ),
+        es=(
+            "No se puede abrir el archivo de clave {path}: falta, está dañado o la frase de "
+            "acceso es incorrecta."
+        ),
+    ),
+    "server-out-exists": Message(
+        en="{path} already holds keys; choose an empty folder so no key is overwritten.",
+        es="{path} ya contiene claves; elija una carpeta vacía para no sobrescribir ninguna.",
+    ),
+    "server-passphrase-weak": Message(
+        en="The passphrase must have at least {minimum} characters and both entries must match.",
+        es=(
+            "La frase de acceso debe tener al menos {minimum} caracteres y las dos entradas "
+            "deben coincidir."
+        ),
+    ),
+    "server-device-unknown": Message(
+        en="There is no device {device}. See 'fieldscreen-server devices list'.",
+        es="No existe el dispositivo {device}. Vea 'fieldscreen-server devices list'.",
+    ),
 }
 
 

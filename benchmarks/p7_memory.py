@@ -1,0 +1,92 @@
+"""P7: peak resident memory of the sync client with 50,000 pending envelopes, against its peak
+with 1,000 pending (bar: within 1.2x). The client runs in its own process; the server in
+another, on SQLite.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import random
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+from benchmarks.harness import Result, Sample, ratio_result
+from benchmarks.sync_support import ROOT, new_device, prepare, sync_server
+from fieldscreen.sync.simulate import SimOrg
+
+LARGE = int(os.environ.get("FIELDSCREEN_P7_COUNT", "50000"))
+SMALL = 1000
+
+CHILD = """
+import json, resource, sys, tracemalloc
+from fieldscreen.sync.client import SyncClient
+from fieldscreen.sync.engine import Syncer
+from fieldscreen.sync.spool import Spool
+spool = Spool(__import__("pathlib").Path(sys.argv[1]))
+prov, ident = spool.provisioning(), spool.identity()
+with SyncClient(sys.argv[2], token=ident.token) as client:
+    floor = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
+    tracemalloc.start()
+    summary = Syncer(client, spool, spool, receipt_key=prov.receipt_public_key,
+                     signing_key=prov.signing_public_key, pull=False).run()
+    heap_peak = tracemalloc.get_traced_memory()[1]
+peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
+print(json.dumps({"peak": peak, "floor": floor, "heap_peak": heap_peak,
+                  "delivered": summary.delivered}))
+"""
+
+
+def _client_peak(spool: Path, url: str, expected: int) -> dict[str, float]:
+    out = subprocess.run(
+        [sys.executable, "-c", CHILD, str(spool), url],
+        cwd=ROOT,
+        check=True,
+        capture_output=True,
+        text=True,
+        env={**os.environ, "PYTHONPATH": str(ROOT)},
+    ).stdout
+    data = json.loads(out)
+    if data["delivered"] != expected:
+        raise RuntimeError(f"P7 delivered {data['delivered']} of {expected}")
+    return {k: float(data[k]) / 2**20 for k in ("peak", "floor", "heap_peak")}
+
+
+def run() -> list[Result]:
+    rng = random.Random(7)
+    org = SimOrg()
+    with tempfile.TemporaryDirectory(prefix="fieldscreen-p7-") as tmp:
+        db = str(Path(tmp) / "server.sqlite3")
+        storage = prepare(db, org)
+        with sync_server(db) as url:
+            small = new_device(storage, org, url, Path(tmp), SMALL, rng)
+            large = new_device(storage, org, url, Path(tmp), LARGE, rng)
+            small_peak = _client_peak(small.spool.path, url, SMALL)
+            large_peak = _client_peak(large.spool.path, url, LARGE)
+        storage.close()
+    return [
+        ratio_result(
+            id="P7",
+            name=f"sync client peak memory, {LARGE:,} vs {SMALL:,} pending",
+            measured=Sample((large_peak["peak"],)),
+            baseline=Sample((small_peak["peak"],)),
+            unit="MiB",
+            bar=1.2,
+            direction="at_most",
+            details={
+                "pending_large": LARGE,
+                "pending_small": SMALL,
+                "rss_before_sync_mib": [
+                    round(small_peak["floor"], 1),
+                    round(large_peak["floor"], 1),
+                ],
+                "python_heap_peak_during_sync_mib": [
+                    round(small_peak["heap_peak"], 2),
+                    round(large_peak["heap_peak"], 2),
+                ],
+                "heap_ratio": round(large_peak["heap_peak"] / small_peak["heap_peak"], 3),
+            },
+        )
+    ]

@@ -1,0 +1,236 @@
+"""The HTTP client of the sync protocol: one method per route, retries apart from final errors.
+
+The transport is injectable (``httpx.MockTransport`` in unit tests, a fault-injecting transport
+in the reliability tests). Plain ``http://`` is refused except to a loopback address unless the
+provisioning file allows it. Retryable failures (network errors, 429, 5xx) are retried with
+exponential backoff and full jitter, honouring ``Retry-After``; final ones raise at once.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import random
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+from urllib.parse import urlsplit
+
+import httpx
+
+from fieldscreen import PROTOCOL_VERSION, __version__, crypto
+from fieldscreen.sync.canonical import b64e
+from fieldscreen.sync.errors import SyncError, TransientError
+
+__all__ = ["BatchTooLarge", "DeviceRevoked", "RetryPolicy", "SyncClient", "check_url"]
+
+ENROL_PREFIX = b"fieldscreen enrol v1\n"
+RETRYABLE = frozenset({429, 500, 502, 503, 504})
+
+
+class DeviceRevoked(SyncError):
+    """The server says this device is revoked or must wipe (``status``)."""
+
+    def __init__(self, status: str) -> None:
+        super().__init__("sync-revoked")
+        self.status = status
+
+
+class BatchTooLarge(SyncError):
+    def __init__(self) -> None:
+        super().__init__("sync-refused", status=413, reason="batch too large")
+
+
+@dataclass
+class RetryPolicy:
+    """Exponential backoff with full jitter: wait ``uniform(0, min(cap, base * 2**n))``."""
+
+    attempts: int = 6
+    base: float = 0.5
+    cap: float = 30.0
+    rng: random.Random = field(default_factory=random.Random)
+
+    def delay(self, attempt: int, retry_after: float | None) -> float:
+        jitter = self.rng.uniform(0, min(self.cap, self.base * 2**attempt))
+        return max(jitter, min(retry_after or 0.0, self.cap * 4))
+
+
+def check_url(url: str, *, allow_insecure: bool = False) -> str:
+    """The base URL without a trailing slash; refuse plain http except to loopback."""
+    parts = urlsplit(url)
+    if parts.scheme not in {"https", "http"} or not parts.hostname:
+        raise SyncError("sync-insecure-url", url=url)
+    if parts.scheme == "http" and not allow_insecure and not _loopback(parts.hostname):
+        raise SyncError("sync-insecure-url", url=url)
+    return url.rstrip("/")
+
+
+def _loopback(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+class SyncClient:
+    """Talks to one server. ``retries`` counts every retried attempt (for the reports)."""
+
+    def __init__(
+        self,
+        base_url: str,
+        *,
+        token: str | None = None,
+        transport: httpx.BaseTransport | None = None,
+        allow_insecure: bool = False,
+        timeout: float = 30.0,
+        policy: RetryPolicy | None = None,
+        sleep: Callable[[float], None] = time.sleep,
+    ) -> None:
+        self.base_url = check_url(base_url, allow_insecure=allow_insecure)
+        self.token = token
+        self.policy = policy or RetryPolicy()
+        self.retries = 0
+        self._sleep = sleep
+        self._http = httpx.Client(
+            base_url=f"{self.base_url}/api/v{PROTOCOL_VERSION}",
+            transport=transport,
+            timeout=timeout,
+            headers={"user-agent": f"fieldscreen/{__version__}"},
+        )
+
+    def close(self) -> None:
+        self._http.close()
+
+    def __enter__(self) -> SyncClient:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    # ------------------------------------------------------------------ plumbing
+    def request(
+        self,
+        method: str,
+        path: str,
+        *,
+        json: Any = None,
+        content: bytes | None = None,
+        params: dict[str, Any] | None = None,
+        retry: bool = True,
+    ) -> Any:
+        attempt = 0
+        while True:
+            try:
+                return self._once(method, path, json=json, content=content, params=params)
+            except TransientError as error:
+                if not retry or attempt + 1 >= self.policy.attempts:
+                    raise
+                self._sleep(self.policy.delay(attempt, error.retry_after))
+                attempt += 1
+                self.retries += 1
+
+    def _once(
+        self,
+        method: str,
+        path: str,
+        *,
+        json: Any,
+        content: bytes | None,
+        params: dict[str, Any] | None,
+    ) -> Any:
+        headers = {"authorization": f"Bearer {self.token}"} if self.token else {}
+        if content is not None:
+            headers["content-type"] = "application/json"
+        try:
+            response = self._http.request(
+                method, path, json=json, content=content, params=params, headers=headers
+            )
+        except httpx.TransportError:
+            raise TransientError("sync-unreachable", url=self.base_url) from None
+        status = response.status_code
+        if status in RETRYABLE:
+            raise TransientError(
+                "sync-busy",
+                seconds=response.headers.get("retry-after", "?"),
+                retry_after=_retry_after(response),
+            )
+        try:
+            body = response.json()
+        except ValueError:
+            raise TransientError("sync-protocol", detail=f"HTTP {status}") from None
+        if status == 200:
+            return body
+        code = body.get("code", "") if isinstance(body, dict) else ""
+        if status == 403 and isinstance(body, dict) and body.get("device_status"):
+            raise DeviceRevoked(str(body["device_status"]))
+        if status == 401:
+            raise SyncError("sync-not-enrolled")
+        if status == 403 and code == "sync-enrol-code":
+            raise SyncError("sync-enrol-code")
+        if status == 413:
+            raise BatchTooLarge
+        raise SyncError("sync-refused", status=status, reason=str(code)[:40] or "refused")
+
+    # ------------------------------------------------------------------ routes
+    def health(self) -> dict[str, Any]:
+        return dict(self.request("GET", "/health"))
+
+    def enroll(
+        self,
+        code: str,
+        public_key: bytes,
+        private_key: bytes,
+        label: str = "",
+        device_id: str | None = None,
+    ) -> dict[str, Any]:
+        normal = "".join(ch for ch in code.upper() if ch.isalnum())
+        proof = crypto.sign(private_key, ENROL_PREFIX + normal.encode() + public_key)
+        body = {
+            "code": code,
+            "public_key": b64e(public_key),
+            "proof": b64e(proof),
+            "label": label[:128],
+        }
+        if device_id:
+            body["device_id"] = device_id
+        return dict(self.request("POST", "/enroll", json=body, retry=False))
+
+    def device_status(self, seq: int | None = None) -> dict[str, Any]:
+        params = {"seq": seq} if seq is not None else None
+        return dict(self.request("GET", "/device/status", params=params))
+
+    def missing(self, pairs: Sequence[tuple[str, str]]) -> dict[str, Any]:
+        items = [{"record_id": r, "sha256": s} for r, s in pairs]
+        return dict(self.request("POST", "/envelopes/missing", json={"items": items}))
+
+    def submit(self, envelopes: Sequence[bytes], *, path: str = "/envelopes") -> dict[str, Any]:
+        """Post envelopes as they are queued (their bytes are spliced, never re-encoded)."""
+        body = b'{"envelopes":[' + b",".join(envelopes) + b"]}"
+        return dict(self.request("POST", path, content=body))
+
+    def relay(self, envelopes: Sequence[bytes]) -> dict[str, Any]:
+        return self.submit(envelopes, path="/admin/bundles")
+
+    def receipt(self) -> dict[str, Any]:
+        return dict(self.request("GET", "/receipt"))
+
+    def staff_receipt(self, device_id: str) -> dict[str, Any]:
+        return dict(self.request("GET", f"/admin/receipts/{device_id}"))
+
+    def updates(self) -> list[dict[str, str]]:
+        return list(self.request("GET", "/updates")["documents"])
+
+    def update(self, kind: str, name: str, version: str) -> dict[str, Any]:
+        return dict(self.request("GET", f"/updates/{kind}/{name}/{version}"))
+
+
+def _retry_after(response: httpx.Response) -> float | None:
+    value = response.headers.get("retry-after")
+    if value is None:
+        return None
+    try:
+        return max(0.0, float(value))
+    except ValueError:
+        return None

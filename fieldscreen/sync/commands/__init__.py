@@ -1,0 +1,36 @@
+"""The device-side ``fieldscreen`` subcommands of sync: provision, enroll, sync, bundle,
+simulate. Each module has ``add_arguments(parser)`` and ``run(args) -> int``.
+
+They reach the device's stores through :data:`STORE_FACTORY`, which the app replaces with one
+that opens the vault (``fieldscreen.app`` wires it); by default it opens the reference
+:class:`~fieldscreen.sync.spool.Spool` in the profile's data folder.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+from collections.abc import Callable
+from typing import Any
+
+from fieldscreen.paths import Paths
+from fieldscreen.sync.spool import Spool
+
+__all__ = ["STORE_FACTORY", "emit", "open_stores"]
+
+
+def _default_factory(args: argparse.Namespace) -> Any:
+    paths = Paths.resolve(getattr(args, "profile", None)).ensure()
+    return Spool(paths.data / "sync-spool.sqlite3")
+
+
+#: args -> an object that is both an OutboxStore and a DeviceState.
+STORE_FACTORY: Callable[[argparse.Namespace], Any] = _default_factory
+
+
+def open_stores(args: argparse.Namespace) -> Any:
+    return STORE_FACTORY(args)
+
+
+def emit(args: argparse.Namespace, data: Any, text: str) -> None:
+    print(json.dumps(data, indent=2, sort_keys=True) if getattr(args, "json", False) else text)

@@ -1,0 +1,99 @@
+"""``fieldscreen bundle export FILE`` / ``apply-receipt FILE`` / ``relay FILE`` (sneakernet)."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+from typing import Any
+
+from fieldscreen.errors import KnownError
+from fieldscreen.sync.bundle import apply_receipt_file, export_bundle, read_bundle, write_atomic
+from fieldscreen.sync.client import SyncClient
+from fieldscreen.sync.commands import emit, open_stores
+from fieldscreen.sync.errors import SyncError
+from fieldscreen.sync.signed import SignedDocument, verify_document
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "action",
+        choices=("export", "apply-receipt", "relay"),
+        help="export: write pending envelopes to FILE; apply-receipt: mark what a receipt "
+        "names delivered; relay: upload another laptop's bundle FILE (coordinator) and write "
+        "its receipt to --receipt-out",
+    )
+    parser.add_argument("file", metavar="FILE")
+    parser.add_argument("--json", action="store_true", help="print the result as JSON")
+    parser.add_argument("--token-file", metavar="FILE", help="relay: the coordinator's token")
+    parser.add_argument("--receipt-out", metavar="FILE", help="relay: where to write the receipt")
+
+
+def _relay(args: argparse.Namespace, stores: Any) -> int:
+    """A coordinator's machine uploads another laptop's bundle and writes its receipt."""
+    provisioning = stores.provisioning()
+    if provisioning is None:
+        raise SyncError("sync-not-provisioned")
+    if not args.token_file or not args.receipt_out:
+        raise SyncError("sync-not-enrolled")
+    try:
+        token = Path(args.token_file).read_text(encoding="utf-8").strip()
+    except OSError:
+        raise KnownError("passphrase-file-unreadable", path=args.token_file) from None
+    device_id, envelopes = read_bundle(Path(args.file))
+    counts: dict[str, int] = {}
+    with SyncClient(
+        provisioning.server_url, token=token, allow_insecure=provisioning.allow_insecure_http
+    ) as client:
+        batch: list[bytes] = []
+        for data in [*envelopes, None]:
+            if data is not None:
+                batch.append(data)
+            if batch and (data is None or len(batch) >= 200):
+                for result in client.relay(batch)["results"]:
+                    counts[result["outcome"]] = counts.get(result["outcome"], 0) + 1
+                batch = []
+        receipt = SignedDocument.from_json(client.staff_receipt(device_id))
+    verify_document(receipt, provisioning.receipt_public_key, kind="receipt")
+    write_atomic(Path(args.receipt_out), receipt.to_bytes())
+    emit(
+        args,
+        {"device_id": device_id, "outcomes": counts, "receipt": args.receipt_out},
+        f"{device_id}: "
+        + ", ".join(f"{v} {k}" for k, v in sorted(counts.items()))
+        + f"; receipt written to {args.receipt_out}",
+    )
+    return 0
+
+
+def run(args: argparse.Namespace) -> int:
+    stores = open_stores(args)
+    if args.action == "relay":
+        return _relay(args, stores)
+    identity = stores.identity()
+    provisioning = stores.provisioning()
+    if provisioning is None:
+        raise SyncError("sync-not-provisioned")
+    if identity is None:
+        raise SyncError("sync-not-enrolled")
+    path = Path(args.file)
+    if args.action == "export":
+        info = export_bundle(path, identity.device_id, stores)
+        emit(
+            args,
+            {"file": str(path), "envelopes": info.count, "bytes": info.bytes},
+            f"{info.count} sealed screenings written to {path}.",
+        )
+        return 0
+    changed, receipt = apply_receipt_file(
+        path, stores, provisioning.receipt_public_key, identity.device_id
+    )
+    emit(
+        args,
+        {
+            "delivered": changed,
+            "listed": len(receipt.delivered),
+            "conflicts": len(receipt.conflicts),
+        },
+        f"{changed} screenings marked delivered ({len(receipt.delivered)} in the receipt).",
+    )
+    return 0

@@ -1,0 +1,449 @@
+"""The HTTP API, version 1 (``/api/v1``). Its OpenAPI document (``/api/v1/openapi.json``) is
+the machine-readable protocol description; ``docs/protocol.md`` is the prose one.
+
+Every response to a failure is a small problem object ``{"code", "status"}`` whose ``code`` is a
+catalogue code where one exists. A device whose status is ``revoked`` or ``wipe`` gets 403 on
+every route with its status in the body and the ``FS-Device-Status`` header, before anything
+else happens, so that it wipes first.
+"""
+
+# No "from __future__ import annotations": FastAPI reads the dependency annotations of the
+# routes defined inside create_app at runtime, and they name local aliases.
+
+import datetime as dt
+import hashlib
+from dataclasses import dataclass
+from typing import Annotated, Any, Literal
+
+import sqlalchemy as sa
+from fastapi import Depends, FastAPI, HTTPException, Path, Query, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from pydantic import BaseModel, ConfigDict, Field
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from fieldscreen import PROTOCOL_VERSION, __version__
+from fieldscreen.sync.canonical import b64d, parse_json
+from fieldscreen.sync.errors import EnvelopeError, ServerError, SyncError
+from fieldscreen.sync.server.limits import BodyLimit, RateLimiter
+from fieldscreen.sync.server.storage import Principal, Storage
+
+__all__ = ["ServerConfig", "create_app"]
+
+PREFIX = f"/api/v{PROTOCOL_VERSION}"
+UUID_RE = r"^([0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}|[0-9a-f]{32})$"
+HEX64_RE = r"^[0-9a-f]{64}$"
+ID_RE = r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$"
+NAME_RE = r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,127}$"
+DEVICE_RE = r"^[a-z0-9][a-z0-9-]{0,63}$"
+PRINTABLE_RE = r"^[^\x00-\x1f\x7f]*$"
+DeviceId = Annotated[str, Path(pattern=DEVICE_RE)]
+DocName = Annotated[str, Path(pattern=NAME_RE)]
+
+
+@dataclass(frozen=True)
+class ServerConfig:
+    """Limits of one server process."""
+
+    max_body_bytes: int = 8 * 1024 * 1024
+    max_batch: int = 500
+    rate: float = 50.0
+    burst: int = 200
+    anonymous_rate: float = 2.0
+    anonymous_burst: int = 30
+
+
+# ---------------------------------------------------------------------- wire models
+class Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", strict=True)
+
+
+class Problem(BaseModel):
+    code: str
+    status: int
+    device_status: str | None = None
+
+
+class Health(BaseModel):
+    status: Literal["ok"]
+    protocol: int
+    version: str
+
+
+class EnrollRequest(Strict):
+    code: str = Field(min_length=4, max_length=64)
+    public_key: str = Field(min_length=4, max_length=128, description="Ed25519 key, base64")
+    proof: str = Field(
+        min_length=4, max_length=256, description="signature of the enrol prefix, code and key"
+    )
+    label: str = Field(default="", max_length=128, pattern=PRINTABLE_RE)
+    device_id: str | None = Field(
+        default=None, pattern=DEVICE_RE, description="the id the device's vault already uses"
+    )
+
+
+class EnrollResponse(BaseModel):
+    device_id: str
+    token: str
+    site: str
+
+
+class DeviceStatusResponse(BaseModel):
+    device_id: str
+    status: Literal["active", "revoked", "wipe"]
+    rollback_suspected: bool
+    last_seq: int
+    server_time: str
+
+
+class EnvelopeWire(Strict):
+    """A sealed envelope (see ``docs/protocol.md``); deeper checks happen per item."""
+
+    v: Literal[1]
+    record_id: str = Field(pattern=UUID_RE)
+    kind: Literal["screening", "audit"]
+    form_id: str = Field(pattern=ID_RE)
+    form_version: str = Field(pattern=ID_RE)
+    device_id: str = Field(pattern=r"^[a-z0-9][a-z0-9-]{0,63}$")
+    seq: int = Field(ge=1, lt=2**53)
+    created: str = Field(pattern=r"^\d{4}-\d{2}-\d{2}$")
+    key_id: str = Field(pattern=r"^[0-9a-f]{8,64}$")
+    sealed: str = Field(min_length=64, max_length=6 * 1024 * 1024)
+    sha256: str = Field(pattern=HEX64_RE)
+    aggregate: dict[str, str | bool | int | None] = Field(max_length=32)
+    signature: str = Field(min_length=86, max_length=90)
+
+
+class Pair(Strict):
+    record_id: str = Field(pattern=UUID_RE)
+    sha256: str = Field(pattern=HEX64_RE)
+
+
+class MissingRequest(Strict):
+    items: list[Pair] = Field(max_length=2000)
+
+
+class MissingResponse(BaseModel):
+    missing: list[Pair]
+    conflicts: list[Pair]
+    quarantined: list[Pair]
+    receipt: dict[str, Any] = Field(description="signed receipt of the pairs already held")
+
+
+class SubmitRequest(Strict):
+    envelopes: list[EnvelopeWire] = Field(min_length=1, max_length=2000)
+
+
+class OutcomeWire(BaseModel):
+    record_id: str
+    sha256: str
+    outcome: Literal["stored", "duplicate", "destroyed", "conflict", "quarantined", "rejected"]
+    reason: str | None = None
+
+
+class SubmitResponse(BaseModel):
+    results: list[OutcomeWire]
+    receipt: dict[str, Any] | None = Field(
+        description="signed receipt of what this batch delivered (device submissions)"
+    )
+
+
+class DocumentRef(BaseModel):
+    kind: str
+    name: str
+    version: str
+
+
+class Updates(BaseModel):
+    documents: list[DocumentRef]
+
+
+class StatusChange(Strict):
+    status: Literal["active", "revoked", "wipe"]
+
+
+class DeviceInfo(BaseModel):
+    id: str
+    site: str
+    label: str
+    status: str
+    enrolled: str
+    last_contact: str | None
+    last_seq: int
+    rollback_suspected: bool
+
+
+class EnrolCodeRequest(Strict):
+    site: str = Field(pattern=ID_RE)
+    hours: int = Field(default=72, ge=1, le=24 * 30)
+
+
+class EnrolCode(BaseModel):
+    code: str
+    site: str
+
+
+class RetentionRequest(Strict):
+    days: int = Field(ge=30, le=36500)
+
+
+class RetentionResult(BaseModel):
+    destroyed: int
+
+
+# ---------------------------------------------------------------------- the app
+def create_app(storage: Storage, config: ServerConfig | None = None) -> Any:
+    """The ASGI application over ``storage`` (wrapped in the body-size limit)."""
+    config = config or ServerConfig()
+    limiter = RateLimiter(config.rate, config.burst)
+    anonymous = RateLimiter(config.anonymous_rate, config.anonymous_burst)
+    app = FastAPI(
+        title="FieldScreen sync",
+        version=f"{PROTOCOL_VERSION}.0 (server {__version__})",
+        description=(
+            "Sealed envelopes up, signed receipts, forms and device status down. The server "
+            "stores what it cannot read. See docs/protocol.md."
+        ),
+        openapi_url=f"{PREFIX}/openapi.json",
+        docs_url=None,
+        redoc_url=None,
+        responses={
+            401: {"model": Problem},
+            403: {"model": Problem},
+            413: {"model": Problem},
+            429: {"model": Problem},
+            503: {"model": Problem},
+        },
+    )
+    app.state.storage = storage
+
+    @app.exception_handler(StarletteHTTPException)
+    async def _http_problem(_request: Request, exc: StarletteHTTPException) -> JSONResponse:
+        raw: Any = exc.detail
+        detail = raw if isinstance(raw, dict) else {"code": str(raw).lower().replace(" ", "-")}
+        return JSONResponse(
+            {**detail, "status": exc.status_code},
+            status_code=exc.status_code,
+            headers=dict(exc.headers or {}),
+        )
+
+    @app.exception_handler(RequestValidationError)
+    async def _invalid(_request: Request, _exc: RequestValidationError) -> JSONResponse:
+        return JSONResponse({"code": "request-invalid", "status": 422}, status_code=422)
+
+    @app.exception_handler(sa.exc.OperationalError)
+    async def _busy(_request: Request, _exc: sa.exc.OperationalError) -> JSONResponse:
+        return JSONResponse(
+            {"code": "server-busy", "status": 503}, status_code=503, headers={"Retry-After": "1"}
+        )
+
+    @app.exception_handler(sa.exc.DataError)
+    async def _bad_data(_request: Request, _exc: sa.exc.DataError) -> JSONResponse:
+        return JSONResponse({"code": "request-invalid", "status": 422}, status_code=422)
+
+    @app.exception_handler(ServerError)
+    async def _server_error(_request: Request, exc: ServerError) -> JSONResponse:
+        status = 404 if exc.code == "server-device-unknown" else 503
+        return JSONResponse({"code": exc.code, "status": status}, status_code=status)
+
+    def rate_key(request: Request, token: str | None) -> None:
+        if token:
+            key = hashlib.sha256(token.encode()).hexdigest()[:24]
+            wait = limiter.check(key)
+        else:
+            wait = anonymous.check(request.client.host if request.client else "?")
+        if wait:
+            raise HTTPException(429, {"code": "sync-busy"}, headers={"Retry-After": str(int(wait))})
+
+    def bearer(request: Request) -> str | None:
+        value = request.headers.get("authorization", "")
+        scheme, _, token = value.partition(" ")
+        return token.strip() if scheme.lower() == "bearer" and token.strip() else None
+
+    def caller(request: Request) -> Principal:
+        token = bearer(request)
+        rate_key(request, token)
+        principal = storage.authenticate(token) if token else None
+        if principal is None:
+            raise HTTPException(
+                401, {"code": "unauthenticated"}, headers={"WWW-Authenticate": "Bearer"}
+            )
+        if principal.role == "device" and principal.device_status != "active":
+            raise HTTPException(
+                403,
+                {"code": "sync-revoked", "device_status": principal.device_status},
+                headers={"FS-Device-Status": principal.device_status},
+            )
+        return principal
+
+    def device(principal: Annotated[Principal, Depends(caller)]) -> Principal:
+        if principal.role != "device":
+            raise HTTPException(403, {"code": "forbidden"})
+        return principal
+
+    def staff(principal: Annotated[Principal, Depends(caller)]) -> Principal:
+        if principal.role not in {"admin", "coordinator"}:
+            raise HTTPException(403, {"code": "forbidden"})
+        return principal
+
+    def admin(principal: Annotated[Principal, Depends(caller)]) -> Principal:
+        if principal.role != "admin":
+            raise HTTPException(403, {"code": "forbidden"})
+        return principal
+
+    Device = Annotated[Principal, Depends(device)]
+    Staff = Annotated[Principal, Depends(staff)]
+    Admin = Annotated[Principal, Depends(admin)]
+
+    def batch_limit(count: int) -> None:
+        if count > config.max_batch:
+            raise HTTPException(413, {"code": "batch-too-large"})
+
+    # ------------------------------------------------------------------ open routes
+    @app.get(f"{PREFIX}/health", response_model=Health, tags=["open"])
+    def health() -> Health:
+        return Health(status="ok", protocol=PROTOCOL_VERSION, version=__version__)
+
+    @app.post(f"{PREFIX}/enroll", response_model=EnrollResponse, tags=["open"])
+    def enroll(body: EnrollRequest, request: Request) -> EnrollResponse:
+        rate_key(request, None)
+        try:
+            public_key = b64d(body.public_key, "public key")
+            proof = b64d(body.proof, "proof")
+            device_id, token, site = storage.enroll(
+                body.code, public_key, proof, body.label, body.device_id
+            )
+        except (EnvelopeError, SyncError):
+            raise HTTPException(403, {"code": "sync-enrol-code"}) from None
+        return EnrollResponse(device_id=device_id, token=token, site=site)
+
+    # ------------------------------------------------------------------ device routes
+    @app.get(f"{PREFIX}/device/status", response_model=DeviceStatusResponse, tags=["device"])
+    def device_status(
+        principal: Device, seq: Annotated[int | None, Query(ge=0, lt=2**53)] = None
+    ) -> DeviceStatusResponse:
+        assert principal.device_id is not None
+        row = storage.contact(principal.device_id, seq)
+        return DeviceStatusResponse(
+            device_id=row.id,
+            status=row.status,  # type: ignore[arg-type]
+            rollback_suspected=row.rollback_suspected,
+            last_seq=row.last_seq,
+            server_time=dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
+        )
+
+    @app.post(f"{PREFIX}/envelopes/missing", response_model=MissingResponse, tags=["device"])
+    def missing(body: MissingRequest, principal: Device) -> MissingResponse:
+        assert principal.device_id is not None
+        pairs = [(p.record_id, p.sha256) for p in body.items]
+        state = storage.status_of(principal.device_id, pairs)
+
+        def pick(kind: str) -> list[Pair]:
+            return [Pair(record_id=r, sha256=s) for (r, s), v in state.items() if v == kind]
+
+        held = [p for p, v in state.items() if v == "held"]
+        receipt = storage.receipt(principal.device_id, held, [])
+        return MissingResponse(
+            missing=pick("missing"),
+            conflicts=pick("conflict"),
+            quarantined=pick("quarantined"),
+            receipt=receipt.to_json(),
+        )
+
+    @app.post(f"{PREFIX}/envelopes", response_model=SubmitResponse, tags=["device"])
+    def submit(body: SubmitRequest, principal: Device) -> SubmitResponse:
+        assert principal.device_id is not None
+        batch_limit(len(body.envelopes))
+        outcomes = storage.ingest([e.model_dump() for e in body.envelopes], principal)
+        delivered = [(o.record_id, o.sha256) for o in outcomes if o.delivered]
+        conflicts = [(o.record_id, o.sha256) for o in outcomes if o.outcome == "conflict"]
+        receipt = storage.receipt(principal.device_id, delivered, conflicts)
+        return SubmitResponse(
+            results=[OutcomeWire(**_outcome(o)) for o in outcomes], receipt=receipt.to_json()
+        )
+
+    @app.get(f"{PREFIX}/receipt", tags=["device"])
+    def device_receipt(principal: Device) -> dict[str, Any]:
+        assert principal.device_id is not None
+        return storage.receipt(principal.device_id).to_json()
+
+    @app.get(f"{PREFIX}/updates", response_model=Updates, tags=["device"])
+    def updates(_principal: Device) -> Updates:
+        return Updates(documents=[DocumentRef(**d) for d in storage.documents()])
+
+    @app.get(f"{PREFIX}/updates/{{kind}}/{{name}}/{{version}}", tags=["device"])
+    def update(
+        kind: Literal["form", "directory", "provisioning"],
+        name: DocName,
+        version: DocName,
+        _principal: Device,
+    ) -> dict[str, Any]:
+        data = storage.document(kind, name[:128], version[:128])
+        if data is None:
+            raise HTTPException(404, {"code": "not-found"})
+        return dict(parse_json(data, "document"))
+
+    # ------------------------------------------------------------------ staff routes
+    @app.get(f"{PREFIX}/admin/devices", response_model=list[DeviceInfo], tags=["staff"])
+    def list_devices(principal: Staff) -> list[DeviceInfo]:
+        return [DeviceInfo(**d.public()) for d in storage.list_devices(principal)]
+
+    @app.post(
+        f"{PREFIX}/admin/devices/{{device_id}}/status", response_model=DeviceInfo, tags=["staff"]
+    )
+    def set_status(device_id: DeviceId, body: StatusChange, principal: Admin) -> DeviceInfo:
+        if storage.device(device_id[:64]) is None:
+            raise HTTPException(404, {"code": "server-device-unknown"})
+        row = storage.set_device_status(device_id, body.status, principal.label)
+        return DeviceInfo(**row.public())
+
+    @app.post(f"{PREFIX}/admin/enroll-codes", response_model=EnrolCode, tags=["staff"])
+    def enrol_code(body: EnrolCodeRequest, principal: Staff) -> EnrolCode:
+        if not principal.sees(body.site):
+            raise HTTPException(403, {"code": "forbidden"})
+        return EnrolCode(
+            code=storage.create_enrol_code(body.site, hours=body.hours), site=body.site
+        )
+
+    @app.get(f"{PREFIX}/admin/stats", tags=["staff"])
+    def stats(principal: Staff) -> dict[str, Any]:
+        return storage.stats(principal)
+
+    @app.post(f"{PREFIX}/admin/bundles", response_model=SubmitResponse, tags=["staff"])
+    def relay(body: SubmitRequest, principal: Staff) -> SubmitResponse:
+        """A coordinator relays envelopes from other laptops' bundles (own sites only)."""
+        batch_limit(len(body.envelopes))
+        outcomes = storage.ingest([e.model_dump() for e in body.envelopes], principal)
+        return SubmitResponse(results=[OutcomeWire(**_outcome(o)) for o in outcomes], receipt=None)
+
+    @app.get(f"{PREFIX}/admin/receipts/{{device_id}}", tags=["staff"])
+    def staff_receipt(device_id: DeviceId, principal: Staff) -> dict[str, Any]:
+        row = storage.device(device_id[:64])
+        if row is None or not principal.sees(row.site):
+            raise HTTPException(404, {"code": "server-device-unknown"})
+        return storage.receipt(row.id).to_json()
+
+    @app.post(f"{PREFIX}/admin/documents", response_model=DocumentRef, tags=["staff"])
+    def publish(body: dict[str, Any], principal: Admin) -> DocumentRef:
+        from fieldscreen.sync.canonical import canonical
+
+        try:
+            document = storage.publish(canonical(body), principal.label)
+        except (EnvelopeError, SyncError, ValueError, TypeError):
+            raise HTTPException(422, {"code": "sync-bad-signature"}) from None
+        return DocumentRef(kind=document.kind, name=document.name, version=document.version)
+
+    @app.post(f"{PREFIX}/admin/retention", response_model=RetentionResult, tags=["staff"])
+    def retention(body: RetentionRequest, principal: Admin) -> RetentionResult:
+        return RetentionResult(destroyed=storage.apply_retention(body.days, principal.label))
+
+    return BodyLimit(app, config.max_body_bytes)
+
+
+def _outcome(outcome: Any) -> dict[str, Any]:
+    return {
+        "record_id": outcome.record_id,
+        "sha256": outcome.sha256,
+        "outcome": outcome.outcome,
+        "reason": outcome.reason,
+    }

@@ -1,0 +1,491 @@
+"""``fieldscreen-server``: run the central server and administer it (see ``docs/cli.md``).
+
+Every command takes ``--db URL`` (default: an embedded SQLite file in the server's data folder,
+or ``FIELDSCREEN_SERVER_DB``), ``--json`` for machine-readable output and ``--debug`` for
+tracebacks. Passphrases are read from a prompt or ``--passphrase-file``, never the command line.
+The organisation's private keys are only ever written to the folder ``init-org --out`` names,
+protected by a passphrase; the server's database keeps the public halves.
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import datetime as dt
+import getpass
+import json
+import os
+import sys
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any
+
+import platformdirs
+
+from fieldscreen import __version__
+from fieldscreen.errors import BugError, KnownError
+from fieldscreen.sync.errors import ServerError
+
+__all__ = ["main"]
+
+MIN_PASSPHRASE = 12
+KEY_FILES = {"sealing": "sealing-private.json", "signing": "signing-private.json"}
+PUBLIC_FILE = "organisation-public.json"
+
+
+def default_db() -> str:
+    override = os.environ.get("FIELDSCREEN_SERVER_DB")
+    if override:
+        return override
+    folder = Path(platformdirs.user_data_dir("FieldScreen-server", appauthor=False))
+    folder.mkdir(parents=True, exist_ok=True, mode=0o700)
+    return str(folder / "server.sqlite3")
+
+
+def _storage(args: argparse.Namespace) -> Any:
+    from fieldscreen.sync.server.storage import Storage
+
+    return Storage.open(args.db or default_db())
+
+
+def _emit(args: argparse.Namespace, data: Any, text: str) -> None:
+    print(json.dumps(data, indent=2, sort_keys=True) if args.json else text)
+
+
+def _read_passphrase(args: argparse.Namespace, *, confirm: bool) -> bytes:
+    if getattr(args, "passphrase_file", None):
+        try:
+            text = Path(args.passphrase_file).read_text(encoding="utf-8").rstrip("\r\n")
+        except OSError:
+            raise KnownError("passphrase-file-unreadable", path=args.passphrase_file) from None
+    else:
+        text = getpass.getpass("Passphrase: ")
+        if confirm and getpass.getpass("Passphrase again: ") != text:
+            raise ServerError("server-passphrase-weak", minimum=MIN_PASSPHRASE)
+    if confirm and len(text) < MIN_PASSPHRASE:
+        raise ServerError("server-passphrase-weak", minimum=MIN_PASSPHRASE)
+    return text.encode("utf-8")
+
+
+def _private_key(args: argparse.Namespace, path: str) -> bytes:
+    from fieldscreen import crypto
+
+    try:
+        blob = json.loads(Path(path).read_text(encoding="utf-8"))
+        return crypto.unprotect_private_key(blob, _read_passphrase(args, confirm=False))
+    except (OSError, ValueError, KnownError):
+        raise ServerError("server-key-file", path=path) from None
+
+
+# ---------------------------------------------------------------------- commands
+def cmd_serve(args: argparse.Namespace) -> int:
+    import uvicorn
+
+    from fieldscreen.sync.server.api import ServerConfig, create_app
+
+    storage = _storage(args)
+    storage.keys()  # refuse to serve before init-org
+    config = ServerConfig(max_body_bytes=args.max_body, rate=args.rate)
+    print(f"fieldscreen-server {__version__} on http://{args.host}:{args.port}", file=sys.stderr)
+    uvicorn.run(
+        create_app(storage, config),
+        host=args.host,
+        port=args.port,
+        log_level="warning",
+        proxy_headers=True,
+        forwarded_allow_ips=args.forwarded_allow_ips,
+        access_log=False,
+    )
+    return 0
+
+
+def cmd_init_org(args: argparse.Namespace) -> int:
+    from fieldscreen import crypto
+    from fieldscreen.sync.canonical import b64e
+    from fieldscreen.sync.envelope import key_id_hex
+
+    out = Path(args.out)
+    if out.exists() and any(out.iterdir()):
+        raise ServerError("server-out-exists", path=str(out))
+    passphrase = _read_passphrase(args, confirm=True)
+    storage = _storage(args)
+    sealing_private, sealing_public = crypto.generate_sealing_keypair()
+    signing_private, signing_public = crypto.generate_signing_keypair()
+    out.mkdir(parents=True, exist_ok=True, mode=0o700)
+    old = os.umask(0o077)
+    try:
+        for kind, private in (("sealing", sealing_private), ("signing", signing_private)):
+            blob = crypto.protect_private_key(private, passphrase)
+            (out / KEY_FILES[kind]).write_text(json.dumps(blob), encoding="utf-8")
+        public = {
+            "organisation": args.name,
+            "sealing_public_key": b64e(sealing_public),
+            "signing_public_key": b64e(signing_public),
+            "sealing_key_id": key_id_hex(sealing_public),
+            "signing_key_id": key_id_hex(signing_public),
+        }
+        (out / PUBLIC_FILE).write_text(json.dumps(public, indent=2), encoding="utf-8")
+    finally:
+        os.umask(old)
+    storage.set_org_keys(args.name, sealing_public, signing_public)
+    _emit(
+        args,
+        {"out": str(out), **{k: public[k] for k in ("sealing_key_id", "signing_key_id")}},
+        f"Organisation keys written to {out} (private halves protected by the passphrase). "
+        "Keep that folder off the server, with the central team.",
+    )
+    return 0
+
+
+def cmd_provision_file(args: argparse.Namespace) -> int:
+    from fieldscreen.sync.bundle import write_atomic
+    from fieldscreen.sync.client import check_url
+    from fieldscreen.sync.signed import Provisioning, sign_document
+
+    storage = _storage(args)
+    keys = storage.keys()
+    check_url(args.server_url, allow_insecure=args.allow_insecure_http)
+    private = _private_key(args, args.key)
+    provisioning = Provisioning(
+        organisation=keys.name,
+        server_url=args.server_url,
+        sealing_public_key=keys.sealing_public,
+        signing_public_key=keys.signing_public,
+        receipt_public_key=keys.receipt_public,
+        sites=tuple(args.site or ()),
+        language=args.lang,
+        allow_insecure_http=args.allow_insecure_http,
+    )
+    version = dt.datetime.now(dt.UTC).strftime("%Y%m%d%H%M%S")
+    document = sign_document(
+        "provisioning",
+        "provisioning",
+        version,
+        provisioning.to_content(),
+        private,
+        keys.signing_public,
+    )
+    write_atomic(Path(args.out), document.to_bytes())
+    _emit(args, {"out": args.out, "version": version}, f"Provisioning file written to {args.out}")
+    return 0
+
+
+def cmd_enroll_code(args: argparse.Namespace) -> int:
+    code = _storage(args).create_enrol_code(args.site, hours=args.hours)
+    _emit(
+        args,
+        {"code": code, "site": args.site, "hours": args.hours},
+        f"{code}  (site {args.site}, valid {args.hours} h, one use)",
+    )
+    return 0
+
+
+def cmd_devices(args: argparse.Namespace) -> int:
+    from fieldscreen.sync.server.storage import Principal
+
+    storage = _storage(args)
+    if args.action == "list":
+        rows = [d.public() for d in storage.list_devices(Principal("admin", frozenset(), "cli"))]
+        lines = [
+            f"{d['id']}  {d['site']}  {d['status']}  last contact {d['last_contact'] or '-'}"
+            + ("  ROLLBACK SUSPECTED" if d["rollback_suspected"] else "")
+            for d in rows
+        ]
+        _emit(args, rows, "\n".join(lines) or "No devices enrolled.")
+        return 0
+    if not args.device:
+        raise ServerError("server-device-unknown", device="(none given)")
+    status = {"revoke": "revoked", "wipe": "wipe", "restore": "active"}[args.action]
+    row = storage.set_device_status(args.device, status, "cli")
+    _emit(args, row.public(), f"{row.id}: {row.status}")
+    return 0
+
+
+def cmd_token(args: argparse.Namespace) -> int:
+    token = _storage(args).create_credential(args.role, args.site or (), args.label)
+    _emit(
+        args,
+        {"token": token, "role": args.role, "sites": args.site or []},
+        f"{token}\n(shown once; store it in the coordinator's password manager)",
+    )
+    return 0
+
+
+def _publish(kind: str) -> Callable[[argparse.Namespace], int]:
+    def run(args: argparse.Namespace) -> int:
+        from fieldscreen.sync.signed import sign_document
+
+        storage = _storage(args)
+        keys = storage.keys()
+        path = Path(args.file)
+        try:
+            content = path.read_bytes()
+        except OSError:
+            raise KnownError(
+                "sync-bad-file", path=path.name, what=kind, reason="cannot be read"
+            ) from None
+        private = _private_key(args, args.key)
+        version = args.version or dt.datetime.now(dt.UTC).strftime("%Y%m%d%H%M%S")
+        name = args.name or path.stem
+        document = sign_document(kind, name, version, content, private, keys.signing_public)
+        storage.publish(document.to_bytes(), "cli")
+        _emit(
+            args,
+            {"kind": kind, "name": name, "version": version},
+            f"Published {kind} {name} version {version}",
+        )
+        return 0
+
+    return run
+
+
+def cmd_import_bundle(args: argparse.Namespace) -> int:
+    from fieldscreen.sync.bundle import read_bundle
+    from fieldscreen.sync.canonical import parse_json
+    from fieldscreen.sync.server.storage import Principal
+
+    storage = _storage(args)
+    device_id, envelopes = read_bundle(Path(args.file))
+    admin = Principal("admin", frozenset(), "cli")
+    counts: dict[str, int] = {}
+    batch: list[Any] = []
+
+    def flush() -> None:
+        for outcome in storage.ingest(batch, admin):
+            counts[outcome.outcome] = counts.get(outcome.outcome, 0) + 1
+        batch.clear()
+
+    for data in envelopes:
+        batch.append(parse_json(data, "envelope"))
+        if len(batch) >= 200:
+            flush()
+    flush()
+    storage.audit("cli", "import-bundle", {"device": device_id, **counts})
+    text = ", ".join(f"{v} {k}" for k, v in sorted(counts.items())) or "empty bundle"
+    _emit(args, {"device_id": device_id, "outcomes": counts}, f"{device_id}: {text}")
+    return 0
+
+
+def cmd_receipt(args: argparse.Namespace) -> int:
+    from fieldscreen.sync.bundle import write_atomic
+
+    storage = _storage(args)
+    if storage.device(args.device) is None:
+        raise ServerError("server-device-unknown", device=args.device)
+    document = storage.receipt(args.device)
+    write_atomic(Path(args.out), document.to_bytes())
+    from fieldscreen.sync.signed import Receipt
+
+    receipt = Receipt.from_document(document)
+    _emit(
+        args,
+        {"out": args.out, "delivered": len(receipt.delivered), "conflicts": len(receipt.conflicts)},
+        f"Receipt for {args.device}: {len(receipt.delivered)} delivered -> {args.out}",
+    )
+    return 0
+
+
+def cmd_stats(args: argparse.Namespace) -> int:
+    from fieldscreen.sync.server.storage import Principal
+
+    stats = _storage(args).stats(Principal("admin", frozenset(), "cli"))
+    total = sum(row["envelopes"] for row in stats["per_day"])
+    _emit(
+        args,
+        stats,
+        f"{total} envelopes, {stats['conflicts']} conflicts, "
+        f"{stats['quarantined']} quarantined, {len(stats['devices'])} devices",
+    )
+    return 0
+
+
+def cmd_retention(args: argparse.Namespace) -> int:
+    destroyed = _storage(args).apply_retention(args.days, "cli")
+    _emit(args, {"destroyed": destroyed}, f"{destroyed} envelopes destroyed")
+    return 0
+
+
+def cmd_export(args: argparse.Namespace) -> int:
+    """Decrypt for the central team, verifying each signature (JSON and CSV; run it off the
+    server, on a copy of the database)."""
+    from fieldscreen.sync.envelope import open_envelope, verify_envelope
+    from fieldscreen.sync.errors import EnvelopeError
+
+    storage = _storage(args)
+    private = _private_key(args, args.key)
+    out = Path(args.out)
+    out.mkdir(parents=True, exist_ok=True, mode=0o700)
+    exported = failed = 0
+    old = os.umask(0o077)
+    try:
+        target = out / f"export.{args.format}"
+        with target.open("w", encoding="utf-8", newline="") as handle:
+            writer = csv.writer(handle) if args.format == "csv" else None
+            if writer:
+                writer.writerow(
+                    ["record_id", "device_id", "form_id", "form_version", "created", "payload"]
+                )
+            for envelope in storage.iter_envelopes():
+                device = storage.device(envelope.device_id)
+                try:
+                    if device is None:
+                        raise EnvelopeError("unknown device")
+                    verify_envelope(envelope, device.public_key)
+                    payload = open_envelope(envelope, private).decode("utf-8")
+                except (EnvelopeError, UnicodeDecodeError):
+                    failed += 1
+                    continue
+                row = [
+                    envelope.record_id,
+                    envelope.device_id,
+                    envelope.form_id,
+                    envelope.form_version,
+                    envelope.created,
+                    payload,
+                ]
+                if writer:
+                    writer.writerow(row)
+                else:
+                    handle.write(
+                        json.dumps(
+                            dict(
+                                zip(
+                                    [
+                                        "record_id",
+                                        "device_id",
+                                        "form_id",
+                                        "form_version",
+                                        "created",
+                                    ],
+                                    row[:5],
+                                    strict=True,
+                                )
+                            )
+                            | {"payload": json.loads(payload)}
+                        )
+                        + "\n"
+                    )
+                exported += 1
+    finally:
+        os.umask(old)
+    storage.audit("cli", "export", {"records": exported, "failed": failed, "format": args.format})
+    _emit(
+        args,
+        {"exported": exported, "failed": failed, "out": str(target)},
+        f"{exported} records exported to {target}; {failed} failed verification",
+    )
+    return 0 if failed == 0 else 1
+
+
+# ---------------------------------------------------------------------- parser
+def build_parser() -> argparse.ArgumentParser:
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument(
+        "--db", metavar="URL", help="database: a SQLite path (default) or postgresql://user@host/db"
+    )
+    common.add_argument("--json", action="store_true", help="machine-readable output")
+    common.add_argument("--debug", action="store_true", help="show tracebacks on errors")
+    passphrase = argparse.ArgumentParser(add_help=False)
+    passphrase.add_argument(
+        "--passphrase-file",
+        metavar="FILE",
+        help="read the passphrase from FILE instead of a prompt",
+    )
+
+    parser = argparse.ArgumentParser(
+        prog="fieldscreen-server", description="The FieldScreen central server."
+    )
+    parser.add_argument("--version", action="version", version=f"fieldscreen-server {__version__}")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+
+    def add(
+        name: str,
+        run: Callable[[argparse.Namespace], int],
+        help: str,
+        *parents: argparse.ArgumentParser,
+    ) -> argparse.ArgumentParser:
+        p = sub.add_parser(name, help=help, description=help, parents=[common, *parents])
+        p.set_defaults(_run=run)
+        return p
+
+    p = add("serve", cmd_serve, "run the server")
+    p.add_argument("--host", default="127.0.0.1")
+    p.add_argument("--port", type=int, default=8470)
+    p.add_argument("--max-body", type=int, default=8 * 1024 * 1024, help="bytes per request")
+    p.add_argument("--rate", type=float, default=50.0, help="requests per second per caller")
+    p.add_argument(
+        "--forwarded-allow-ips",
+        default="127.0.0.1",
+        help="reverse proxies whose X-Forwarded-* headers are trusted",
+    )
+    p = add("init-org", cmd_init_org, "create the organisation's key pairs", passphrase)
+    p.add_argument("--out", required=True, metavar="DIR", help="an empty folder for the keys")
+    p.add_argument("--name", default="Organisation", help="the organisation's name")
+    p = add("provision-file", cmd_provision_file, "write the signed provisioning file", passphrase)
+    p.add_argument("--out", required=True, metavar="FILE")
+    p.add_argument("--key", required=True, metavar="FILE", help="signing-private.json")
+    p.add_argument("--server-url", required=True)
+    p.add_argument("--site", action="append", help="a site id (repeat for several)")
+    p.add_argument("--lang", choices=("en", "es"), default="en")
+    p.add_argument(
+        "--allow-insecure-http",
+        action="store_true",
+        help="let devices use plain http (test networks only)",
+    )
+    p = add("enroll-code", cmd_enroll_code, "issue a one-time enrolment code")
+    p.add_argument("--site", default="main")
+    p.add_argument("--hours", type=int, default=72)
+    p = add("devices", cmd_devices, "list, revoke, wipe or restore devices")
+    p.add_argument("action", choices=("list", "revoke", "wipe", "restore"))
+    p.add_argument("device", nargs="?")
+    p = add("token", cmd_token, "issue an admin or coordinator credential")
+    p.add_argument("--role", choices=("admin", "coordinator"), required=True)
+    p.add_argument("--site", action="append", help="sites a coordinator sees (repeat)")
+    p.add_argument("--label", default="staff")
+    for kind, name in (("form", "publish-form"), ("directory", "publish-directory")):
+        p = add(name, _publish(kind), f"sign and publish a {kind}", passphrase)
+        p.add_argument("file", metavar="FILE")
+        p.add_argument("--key", required=True, metavar="FILE", help="signing-private.json")
+        p.add_argument("--name", help="name (default: the file name)")
+        p.add_argument("--version", help="version (default: the time)")
+    p = add("import-bundle", cmd_import_bundle, "import a device's bundle file")
+    p.add_argument("file", metavar="FILE")
+    p = add("receipt", cmd_receipt, "write a signed receipt for a device")
+    p.add_argument("--device", required=True)
+    p.add_argument("--out", required=True, metavar="FILE")
+    add("stats", cmd_stats, "sync health per site, device and day")
+    p = add("retention", cmd_retention, "destroy what is past retention")
+    p.add_argument("action", choices=("apply",))
+    p.add_argument("--days", type=int, default=365)
+    p = add("export", cmd_export, "decrypt for the central team (off the server)", passphrase)
+    p.add_argument("--key", required=True, metavar="FILE", help="sealing-private.json")
+    p.add_argument("--format", choices=("json", "csv"), default="json")
+    p.add_argument("--out", required=True, metavar="DIR")
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        return int(args._run(args))
+    except KnownError as error:
+        if args.debug:
+            raise
+        print(f"fieldscreen-server: {error}", file=sys.stderr)
+        return error.exit_code
+    except KeyboardInterrupt:
+        return 130
+    except Exception as error:
+        if args.debug:
+            raise
+        kind = "bug" if isinstance(error, BugError) else "internal error"
+        print(
+            f"fieldscreen-server: {kind} ({type(error).__name__}). Run again with --debug.",
+            file=sys.stderr,
+        )
+        return 70
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,172 @@
+"""A server in a background thread and a throwaway PostgreSQL cluster.
+
+Used by the integration and reliability tests, the benchmarks and load tests: the same uvicorn
+and the same app as ``fieldscreen-server serve``, on a loopback port. The PostgreSQL cluster
+lives in a temporary folder, runs as the ``postgres`` system user when started as root, listens
+only on 127.0.0.1 and is removed afterwards; the system's own cluster is never touched.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import glob
+import os
+import shutil
+import socket
+import subprocess
+import tempfile
+import threading
+import time
+from pathlib import Path
+from typing import Any
+
+import uvicorn
+
+from fieldscreen.sync.server.api import ServerConfig, create_app
+from fieldscreen.sync.server.storage import Storage
+
+__all__ = ["LiveServer", "PostgresCluster", "free_port", "postgres_bin"]
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+class LiveServer:
+    """uvicorn serving :func:`create_app` on 127.0.0.1 in a daemon thread; restartable."""
+
+    def __init__(self, storage: Storage, config: ServerConfig | None = None) -> None:
+        self.storage = storage
+        self.config = config or ServerConfig()
+        self.port = free_port()
+        self._server: uvicorn.Server | None = None
+        self._thread: threading.Thread | None = None
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def start(self) -> LiveServer:
+        app = create_app(self.storage, self.config)
+        config = uvicorn.Config(
+            app,
+            host="127.0.0.1",
+            port=self.port,
+            log_level="critical",
+            lifespan="off",
+            access_log=False,
+            timeout_keep_alive=30,
+        )
+        server = uvicorn.Server(config)
+        thread = threading.Thread(target=server.run, name="fieldscreen-server", daemon=True)
+        thread.start()
+        deadline = time.monotonic() + 20
+        while not server.started:
+            if not thread.is_alive() or time.monotonic() > deadline:
+                raise RuntimeError("the server did not start")
+            time.sleep(0.01)
+        self._server, self._thread = server, thread
+        return self
+
+    def stop(self) -> None:
+        if self._server is not None and self._thread is not None:
+            self._server.should_exit = True
+            self._thread.join(timeout=20)
+        self._server = self._thread = None
+
+    def restart(self) -> None:
+        self.stop()
+        self.start()
+
+    def __enter__(self) -> LiveServer:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+
+def postgres_bin() -> Path | None:
+    """The newest ``/usr/lib/postgresql/*/bin`` that has ``initdb`` (or PATH's)."""
+    found = sorted(glob.glob("/usr/lib/postgresql/*/bin/initdb"), key=_version_key)
+    if found:
+        return Path(found[-1]).parent
+    initdb = shutil.which("initdb")
+    return Path(initdb).parent if initdb else None
+
+
+def _version_key(path: str) -> tuple[int, ...]:
+    part = Path(path).parent.parent.name
+    return tuple(int(x) for x in part.split(".") if x.isdigit())
+
+
+class PostgresCluster:
+    """A throwaway cluster: ``initdb`` in a temp folder, ``pg_ctl start`` on a loopback port."""
+
+    def __init__(self, *, durable: bool = False) -> None:
+        binaries = postgres_bin()
+        if binaries is None:
+            raise RuntimeError("PostgreSQL is not installed (apt-get install postgresql)")
+        self.bin = binaries
+        self.durable = durable
+        self.root = Path(tempfile.mkdtemp(prefix="fieldscreen-pg-"))
+        self.data = self.root / "data"
+        self.port = free_port()
+        self._as_postgres = os.geteuid() == 0
+        self._counter = 0
+
+    def _run(self, *args: str) -> None:
+        command = [str(self.bin / args[0]), *args[1:]]
+        if self._as_postgres:
+            command = ["runuser", "-u", "postgres", "--", *command]
+        subprocess.run(command, check=True, capture_output=True, timeout=120)
+
+    def start(self) -> PostgresCluster:
+        if self._as_postgres:
+            shutil.chown(self.root, "postgres")
+        os.chmod(self.root, 0o700)
+        self._run("initdb", "-D", str(self.data), "-U", "postgres", "--auth=trust", "-E", "UTF8")
+        options = f"-k {self.root} -p {self.port} -c listen_addresses=127.0.0.1"
+        if not self.durable:
+            options += " -c fsync=off -c synchronous_commit=off -c full_page_writes=off"
+        options += " -c max_connections=200"
+        self._run(
+            "pg_ctl",
+            "-D",
+            str(self.data),
+            "-o",
+            options,
+            "-w",
+            "-l",
+            str(self.root / "log"),
+            "start",
+        )
+        return self
+
+    def stop(self) -> None:
+        with contextlib.suppress(subprocess.SubprocessError, OSError):
+            self._run("pg_ctl", "-D", str(self.data), "-m", "immediate", "-w", "stop")
+        shutil.rmtree(self.root, ignore_errors=True)
+
+    @property
+    def url(self) -> str:
+        return f"postgresql://postgres@127.0.0.1:{self.port}/postgres"
+
+    def new_database(self) -> str:
+        """A fresh, empty database; returns its URL."""
+        import psycopg
+
+        self._counter += 1
+        name = f"fs_{os.getpid()}_{self._counter}"
+        with psycopg.connect(
+            self.url.replace("postgresql://", "postgresql://", 1), autocommit=True
+        ) as conn:
+            conn.execute(f'CREATE DATABASE "{name}"')  # a name we built ourselves
+        return f"postgresql://postgres@127.0.0.1:{self.port}/{name}"
+
+    def __enter__(self) -> PostgresCluster:
+        return self.start()
+
+    def __exit__(self, *exc: Any) -> None:
+        self.stop()

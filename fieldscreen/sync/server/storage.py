@@ -1,0 +1,830 @@
+"""Everything the server does to its database, independent of HTTP.
+
+Ingestion gives an exactly-once effect over at-least-once delivery: each envelope is checked
+(shape, device, signature, key) and then inserted with ``ON CONFLICT DO NOTHING`` under the
+database's unique keys, so an identical retry is a no-op however many threads race, a different
+payload under a known record id is kept as a conflict and never overwrites, a sequence number a
+device already used is quarantined as a replay or a rollback, an envelope from a revoked device
+is quarantined, and a record destroyed by retention is not resurrected.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import json
+import os
+import secrets
+import threading
+import time
+from collections.abc import Iterable, Iterator, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+import sqlalchemy as sa
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.engine import Connection, Engine
+
+from fieldscreen import crypto
+from fieldscreen.sync.envelope import Envelope, key_id_hex, verify_envelope
+from fieldscreen.sync.errors import EnvelopeError, ServerError, SyncError
+from fieldscreen.sync.server import db
+from fieldscreen.sync.server.db import tables as t
+from fieldscreen.sync.signed import Receipt, SignedDocument, sign_document, verify_document
+
+__all__ = ["ENROL_PREFIX", "Outcome", "Principal", "Storage"]
+
+Role = Literal["admin", "coordinator", "device"]
+ENROL_PREFIX = b"fieldscreen enrol v1\n"
+_CODE_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"
+
+
+def _now() -> str:
+    return dt.datetime.now(dt.UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
+
+
+def _hash(secret: str) -> str:
+    return hashlib.sha256(secret.encode("utf-8")).hexdigest()
+
+
+@dataclass(frozen=True, slots=True)
+class Principal:
+    """Who is calling: a role, the sites it may see, and for a device its id and status."""
+
+    role: Role
+    sites: frozenset[str]
+    label: str
+    device_id: str | None = None
+    device_status: str = "active"
+
+    def sees(self, site: str) -> bool:
+        return self.role == "admin" or site in self.sites
+
+
+@dataclass(frozen=True, slots=True)
+class Outcome:
+    """What happened to one envelope: ``stored``, ``duplicate``, ``destroyed`` (held before,
+    removed by retention), ``conflict``, ``quarantined`` or ``rejected``."""
+
+    record_id: str
+    sha256: str
+    outcome: str
+    reason: str | None = None
+
+    @property
+    def delivered(self) -> bool:
+        return self.outcome in {"stored", "duplicate", "destroyed"}
+
+
+@dataclass(frozen=True, slots=True)
+class OrgKeys:
+    name: str
+    sealing_public: bytes
+    signing_public: bytes
+    receipt_public: bytes
+    receipt_private: bytes = field(repr=False)
+
+
+@dataclass(frozen=True, slots=True)
+class DeviceRow:
+    id: str
+    site: str
+    label: str
+    public_key: bytes
+    status: str
+    enrolled: str
+    last_contact: str | None
+    last_seq: int
+    rollback_suspected: bool
+
+    def public(self) -> dict[str, Any]:
+        return {
+            "id": self.id,
+            "site": self.site,
+            "label": self.label,
+            "status": self.status,
+            "enrolled": self.enrolled,
+            "last_contact": self.last_contact,
+            "last_seq": self.last_seq,
+            "rollback_suspected": self.rollback_suspected,
+        }
+
+
+class Storage:
+    """The server's data, on an engine whose schema :func:`db.migrate` brought up to date."""
+
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+        self._dialect = engine.dialect.name
+        self._keys: OrgKeys | None = None
+
+    @classmethod
+    def open(cls, url: str) -> Storage:
+        engine = db.connect(url)
+        db.migrate(engine)
+        storage = cls(engine)
+        storage.ensure_receipt_key()
+        return storage
+
+    def close(self) -> None:
+        self.engine.dispose()
+
+    # ------------------------------------------------------------------ keys
+    def ensure_receipt_key(self) -> None:
+        """Create the server's own receipt-signing key once (the only private key it holds)."""
+        private, public = crypto.generate_signing_keypair()
+        with self.engine.begin() as conn:
+            conn.execute(
+                self._insert(t.org_keys)
+                .values(
+                    kind="receipt",
+                    key_id=key_id_hex(public),
+                    public_key=public,
+                    private_key=private,
+                )
+                .on_conflict_do_nothing()
+            )
+
+    def set_org_keys(self, name: str, sealing_public: bytes, signing_public: bytes) -> None:
+        """Record the organisation's *public* halves (``init-org``)."""
+        with self.engine.begin() as conn:
+            for kind, key in (("sealing", sealing_public), ("signing", signing_public)):
+                conn.execute(sa.delete(t.org_keys).where(t.org_keys.c.kind == kind))
+                conn.execute(
+                    t.org_keys.insert().values(kind=kind, key_id=key_id_hex(key), public_key=key)
+                )
+            conn.execute(sa.delete(t.org_meta).where(t.org_meta.c.key == "name"))
+            conn.execute(t.org_meta.insert().values(key="name", value=name))
+            self._audit(conn, "admin", "init-org", {"sealing": key_id_hex(sealing_public)})
+        self._keys = None
+
+    def keys(self) -> OrgKeys:
+        if self._keys is None:
+            with self.engine.connect() as conn:
+                rows = {r.kind: r for r in conn.execute(sa.select(t.org_keys))}
+                name = conn.execute(
+                    sa.select(t.org_meta.c.value).where(t.org_meta.c.key == "name")
+                ).scalar()
+            if "sealing" not in rows or "signing" not in rows or "receipt" not in rows:
+                raise ServerError("server-not-initialised")
+            self._keys = OrgKeys(
+                name=str(name or ""),
+                sealing_public=rows["sealing"].public_key,
+                signing_public=rows["signing"].public_key,
+                receipt_public=rows["receipt"].public_key,
+                receipt_private=rows["receipt"].private_key,
+            )
+        return self._keys
+
+    # ------------------------------------------------------------------ credentials
+    def create_credential(self, role: Role, sites: Iterable[str], label: str) -> str:
+        """A bearer token for an admin or coordinator; shown once, stored only as a hash."""
+        if role == "device":
+            raise ValueError("device credentials come from enrolment")
+        token = secrets.token_urlsafe(32)
+        with self.engine.begin() as conn:
+            conn.execute(
+                t.credentials.insert().values(
+                    token_hash=_hash(token),
+                    role=role,
+                    device_id=None,
+                    sites=json.dumps(sorted(set(sites))),
+                    label=label[:128],
+                    created=_now(),
+                    revoked=False,
+                )
+            )
+            self._audit(conn, "admin", "credential-created", {"role": role, "label": label})
+        return token
+
+    def authenticate(self, token: str) -> Principal | None:
+        if not token or len(token) > 256:
+            return None
+        query = (
+            sa.select(t.credentials, t.devices.c.status)
+            .select_from(
+                t.credentials.outerjoin(t.devices, t.devices.c.id == t.credentials.c.device_id)
+            )
+            .where(t.credentials.c.token_hash == _hash(token))
+        )
+        with self.engine.connect() as conn:
+            row = conn.execute(query).first()
+        if row is None or row.revoked:
+            return None
+        return Principal(
+            role=row.role,
+            sites=frozenset(json.loads(row.sites)),
+            label=row.label,
+            device_id=row.device_id,
+            device_status=row.status or "active",
+        )
+
+    # ------------------------------------------------------------------ enrolment
+    def create_enrol_code(self, site: str, *, hours: int = 72) -> str:
+        """A one-time code such as ``K7QM-2XHP-9WTR-BC4N`` (80 bits), valid for ``hours``."""
+        raw = "".join(secrets.choice(_CODE_ALPHABET) for _ in range(16))
+        code = "-".join(raw[i : i + 4] for i in range(0, 16, 4))
+        expires = dt.datetime.now(dt.UTC) + dt.timedelta(hours=hours)
+        with self.engine.begin() as conn:
+            conn.execute(
+                t.enrol_codes.insert().values(
+                    code_hash=_hash(_normal_code(code)),
+                    site=site,
+                    expires=expires.isoformat(timespec="seconds"),
+                )
+            )
+            self._audit(conn, "admin", "enrol-code", {"site": site})
+        return code
+
+    def enroll(
+        self,
+        code: str,
+        public_key: bytes,
+        proof: bytes,
+        label: str,
+        device_id: str | None = None,
+    ) -> tuple[str, str, str]:
+        """Exchange a one-time code and a proof of the device key for (device id, token, site)."""
+        normal = _normal_code(code)
+        if len(public_key) != 32 or not crypto.verify(
+            public_key, ENROL_PREFIX + normal.encode() + public_key, proof
+        ):
+            raise SyncError("sync-enrol-code")
+        device_id = device_id or "dev-" + secrets.token_hex(8)  # the vault proposes its own id
+        token = secrets.token_urlsafe(32)
+        now = dt.datetime.now(dt.UTC)
+        with self.engine.begin() as conn:
+            row = conn.execute(
+                sa.select(t.enrol_codes).where(t.enrol_codes.c.code_hash == _hash(normal))
+            ).first()
+            if row is None or row.used is not None or dt.datetime.fromisoformat(row.expires) < now:
+                raise SyncError("sync-enrol-code")
+            claimed = conn.execute(
+                sa.update(t.enrol_codes)
+                .where(t.enrol_codes.c.code_hash == _hash(normal), t.enrol_codes.c.used.is_(None))
+                .values(used=_now(), device_id=device_id)
+            )
+            if claimed.rowcount != 1:
+                raise SyncError("sync-enrol-code")
+            exists = conn.execute(
+                sa.select(t.devices.c.id).where(
+                    (t.devices.c.public_key == public_key) | (t.devices.c.id == device_id)
+                )
+            ).first()
+            if exists:
+                raise SyncError("sync-enrol-code")
+            conn.execute(
+                t.devices.insert().values(
+                    id=device_id,
+                    site=row.site,
+                    label=label[:128],
+                    public_key=public_key,
+                    status="active",
+                    enrolled=_now(),
+                    last_seq=0,
+                    rollback_suspected=False,
+                )
+            )
+            conn.execute(
+                t.credentials.insert().values(
+                    token_hash=_hash(token),
+                    role="device",
+                    device_id=device_id,
+                    sites=json.dumps([row.site]),
+                    label=label[:128],
+                    created=_now(),
+                    revoked=False,
+                )
+            )
+            self._audit(conn, device_id, "enrolled", {"site": row.site})
+        return device_id, token, str(row.site)
+
+    def register_device(self, device_id: str, site: str, public_key: bytes, label: str) -> str:
+        """Enrol a device by hand (an admin who holds the laptop); returns its token."""
+        token = secrets.token_urlsafe(32)
+        with self.engine.begin() as conn:
+            conn.execute(
+                t.devices.insert().values(
+                    id=device_id,
+                    site=site,
+                    label=label[:128],
+                    public_key=public_key,
+                    status="active",
+                    enrolled=_now(),
+                    last_seq=0,
+                    rollback_suspected=False,
+                )
+            )
+            conn.execute(
+                t.credentials.insert().values(
+                    token_hash=_hash(token),
+                    role="device",
+                    device_id=device_id,
+                    sites=json.dumps([site]),
+                    label=label[:128],
+                    created=_now(),
+                    revoked=False,
+                )
+            )
+            self._audit(conn, "admin", "registered", {"device": device_id, "site": site})
+        return token
+
+    # ------------------------------------------------------------------ devices
+    def device(self, device_id: str) -> DeviceRow | None:
+        with self.engine.connect() as conn:
+            row = conn.execute(sa.select(t.devices).where(t.devices.c.id == device_id)).first()
+        return None if row is None else DeviceRow(**row._mapping)
+
+    def list_devices(self, principal: Principal) -> list[DeviceRow]:
+        query = sa.select(t.devices).order_by(t.devices.c.site, t.devices.c.id)
+        if principal.role != "admin":
+            query = query.where(t.devices.c.site.in_(sorted(principal.sites)))
+        with self.engine.connect() as conn:
+            return [DeviceRow(**r._mapping) for r in conn.execute(query)]
+
+    def set_device_status(self, device_id: str, status: str, actor: str) -> DeviceRow:
+        if status not in {"active", "revoked", "wipe"}:
+            raise ValueError(status)
+        with self.engine.begin() as conn:
+            done = conn.execute(
+                sa.update(t.devices).where(t.devices.c.id == device_id).values(status=status)
+            )
+            if done.rowcount != 1:
+                raise ServerError("server-device-unknown", device=device_id)
+            self._audit(conn, actor, f"device-{status}", {"device": device_id})
+        row = self.device(device_id)
+        assert row is not None
+        return row
+
+    def contact(self, device_id: str, reported_seq: int | None) -> DeviceRow:
+        """Note a device's contact; a reported sequence below what we saw means a rollback."""
+        with self.engine.begin() as conn:
+            row = conn.execute(sa.select(t.devices).where(t.devices.c.id == device_id)).first()
+            if row is None:
+                raise ServerError("server-device-unknown", device=device_id)
+            values: dict[str, Any] = {"last_contact": _now()}
+            if reported_seq is not None and reported_seq < row.last_seq:
+                values["rollback_suspected"] = True
+                self._audit(conn, device_id, "rollback-suspected", {"reported": reported_seq})
+            conn.execute(sa.update(t.devices).where(t.devices.c.id == device_id).values(values))
+        fresh = self.device(device_id)
+        assert fresh is not None
+        return fresh
+
+    # ------------------------------------------------------------------ ingestion
+    def ingest(self, items: Sequence[Any], principal: Principal) -> list[Outcome]:
+        """Store a batch of envelopes (wire JSON objects) in one transaction.
+
+        The batch is written with one multi-row ``INSERT ... ON CONFLICT DO NOTHING RETURNING``;
+        whatever the database did not insert is then classified (duplicate, conflict, reused
+        sequence number) from what it holds, so concurrent identical batches stay exact.
+        """
+        keys = self.keys()
+        sealing_id = key_id_hex(keys.sealing_public)
+        devices: dict[str, DeviceRow | None] = {}
+        for item in items:  # look devices up once, before the parallel part
+            device_id = item.get("device_id") if isinstance(item, dict) else None
+            if isinstance(device_id, str) and len(device_id) <= 64 and device_id not in devices:
+                devices[device_id] = self.device(device_id)
+
+        def check(item: Any) -> tuple[Envelope, DeviceRow] | Outcome:
+            return self._check(item, principal, sealing_id, devices)
+
+        # Signature checks release the interpreter lock: spread a large batch over the cores.
+        if len(items) >= 32:
+            checked = list(_verifier().map(check, items, chunksize=16))
+        else:
+            checked = [check(item) for item in items]
+        outcomes: list[Outcome | None] = [e if isinstance(e, Outcome) else None for e in checked]
+        valid = [(i, e) for i, e in enumerate(checked) if not isinstance(e, Outcome)]
+        if not valid:
+            return [o for o in outcomes if o is not None]
+        with self.engine.begin() as conn:
+            ids = sorted({envelope.record_id for _, (envelope, _d) in valid})
+            tombs = dict(
+                conn.execute(
+                    sa.select(t.tombstones.c.record_id, t.tombstones.c.sha256).where(
+                        t.tombstones.c.record_id.in_(ids)
+                    )
+                ).all()
+            )
+            first: dict[str, int] = {}
+            rows_sha: dict[str, str] = {}
+            rows: list[dict[str, Any]] = []
+            later: list[tuple[int, Envelope, DeviceRow]] = []
+            holds: list[tuple[sa.Table, Envelope, DeviceRow, str]] = []
+            for index, (envelope, device) in valid:
+                rid, sha = envelope.record_id, envelope.sha256
+                if device.status != "active":
+                    holds.append((t.quarantine, envelope, device, "revoked-device"))
+                    outcomes[index] = Outcome(rid, sha, "quarantined", "revoked-device")
+                elif rid in tombs:
+                    if tombs[rid] == sha:
+                        outcomes[index] = Outcome(rid, sha, "destroyed", "past-retention")
+                    else:
+                        holds.append((t.conflicts, envelope, device, "conflict"))
+                        outcomes[index] = Outcome(rid, sha, "conflict", "different-payload")
+                elif rid in first:
+                    later.append((index, envelope, device))
+                else:
+                    first[rid] = index
+                    rows_sha[rid] = sha
+                    rows.append(_envelope_row(envelope, device))
+            inserted: set[str] = set()
+            if rows:
+                statement = (
+                    self._insert(t.envelopes)
+                    .on_conflict_do_nothing()
+                    .returning(t.envelopes.c.record_id)
+                )
+                inserted = set(conn.execute(statement, rows).scalars())
+            for rid, index in first.items():
+                if rid in inserted:
+                    outcomes[index] = Outcome(rid, rows_sha[rid], "stored")
+            pending = [
+                (index, envelope, device)
+                for index, (envelope, device) in valid
+                if outcomes[index] is None and first.get(envelope.record_id) == index
+            ] + later
+            if pending:
+                held = dict(
+                    conn.execute(
+                        sa.select(t.envelopes.c.record_id, t.envelopes.c.sha256).where(
+                            t.envelopes.c.record_id.in_(
+                                sorted({e.record_id for _, e, _d in pending})
+                            )
+                        )
+                    ).all()
+                )
+                for index, envelope, device in pending:
+                    rid, sha = envelope.record_id, envelope.sha256
+                    if held.get(rid) == sha:
+                        outcomes[index] = Outcome(rid, sha, "duplicate")
+                    elif rid in held:
+                        holds.append((t.conflicts, envelope, device, "conflict"))
+                        outcomes[index] = Outcome(rid, sha, "conflict", "different-payload")
+                    else:  # a new record under a sequence number the device already used
+                        holds.append((t.quarantine, envelope, device, "sequence-reused"))
+                        outcomes[index] = Outcome(rid, sha, "quarantined", "sequence-reused")
+                        conn.execute(
+                            sa.update(t.devices)
+                            .where(t.devices.c.id == device.id)
+                            .values(rollback_suspected=True)
+                        )
+            for table in (t.conflicts, t.quarantine):
+                held_rows = [
+                    _held_row(envelope, device, reason)
+                    for target, envelope, device, reason in holds
+                    if target is table
+                ]
+                if held_rows:
+                    conn.execute(self._insert(table).on_conflict_do_nothing(), held_rows)
+            seqs: dict[str, int] = {}
+            for _index, (envelope, _device) in valid:
+                seqs[envelope.device_id] = max(seqs.get(envelope.device_id, 0), envelope.seq)
+            for device_id, seq in seqs.items():
+                conn.execute(
+                    sa.update(t.devices)
+                    .where(t.devices.c.id == device_id, t.devices.c.last_seq < seq)
+                    .values(last_seq=seq)
+                )
+        assert all(o is not None for o in outcomes)
+        return [o for o in outcomes if o is not None]
+
+    def _check(
+        self,
+        item: Any,
+        principal: Principal,
+        sealing_id: str,
+        devices: dict[str, DeviceRow | None],
+    ) -> tuple[Envelope, DeviceRow] | Outcome:
+        rid = str(item.get("record_id", ""))[:36] if isinstance(item, dict) else ""
+        sha = str(item.get("sha256", ""))[:64] if isinstance(item, dict) else ""
+        try:
+            envelope = Envelope.from_json(item)
+        except EnvelopeError as exc:
+            return Outcome(rid, sha, "rejected", f"malformed: {exc.reason}"[:80])
+        rid, sha = envelope.record_id, envelope.sha256
+        if principal.role == "device" and envelope.device_id != principal.device_id:
+            return Outcome(rid, sha, "rejected", "device-mismatch")
+        device = devices.get(envelope.device_id)
+        if device is None:
+            return Outcome(rid, sha, "rejected", "unknown-device")
+        if not principal.sees(device.site):
+            return Outcome(rid, sha, "rejected", "not-your-site")
+        try:
+            verify_envelope(envelope, device.public_key)
+        except EnvelopeError:
+            return Outcome(rid, sha, "rejected", "signature")
+        if envelope.key_id != sealing_id:
+            return Outcome(rid, sha, "rejected", "wrong-key")
+        return envelope, device
+
+    def _insert(self, table: sa.Table) -> Any:
+        if self._dialect == "postgresql":
+            return postgresql.insert(table)
+        return sqlite.insert(table)
+
+    # ------------------------------------------------------------------ what is held
+    def status_of(
+        self, device_id: str, pairs: Sequence[tuple[str, str]]
+    ) -> dict[tuple[str, str], str]:
+        """For each (record id, sha256): ``held``, ``conflict``, ``quarantined`` or ``missing``."""
+        ids = sorted({rid for rid, _ in pairs})
+        with self.engine.connect() as conn:
+            held = {
+                (r.record_id, r.sha256)
+                for r in conn.execute(
+                    sa.select(t.envelopes.c.record_id, t.envelopes.c.sha256).where(
+                        t.envelopes.c.record_id.in_(ids), t.envelopes.c.device_id == device_id
+                    )
+                )
+            }
+            held |= {
+                (r.record_id, r.sha256)
+                for r in conn.execute(
+                    sa.select(t.tombstones.c.record_id, t.tombstones.c.sha256).where(
+                        t.tombstones.c.record_id.in_(ids), t.tombstones.c.device_id == device_id
+                    )
+                )
+            }
+            kept = {
+                name: {
+                    (r.record_id, r.sha256)
+                    for r in conn.execute(
+                        sa.select(table.c.record_id, table.c.sha256).where(
+                            table.c.record_id.in_(ids), table.c.device_id == device_id
+                        )
+                    )
+                }
+                for name, table in (("conflict", t.conflicts), ("quarantined", t.quarantine))
+            }
+        out: dict[tuple[str, str], str] = {}
+        for pair in pairs:
+            if pair in held:
+                out[pair] = "held"
+            elif pair in kept["conflict"]:
+                out[pair] = "conflict"
+            elif pair in kept["quarantined"]:
+                out[pair] = "quarantined"
+            else:
+                out[pair] = "missing"
+        return out
+
+    def receipt(
+        self,
+        device_id: str,
+        delivered: Iterable[tuple[str, str]] | None = None,
+        conflicts: Iterable[tuple[str, str]] = (),
+    ) -> SignedDocument:
+        """A receipt signed by the server: the pairs given, or everything held for the device."""
+        if delivered is None:
+            with self.engine.connect() as conn:
+                delivered = [
+                    (r.record_id, r.sha256)
+                    for r in conn.execute(
+                        sa.select(t.envelopes.c.record_id, t.envelopes.c.sha256).where(
+                            t.envelopes.c.device_id == device_id
+                        )
+                    )
+                ] + [
+                    (r.record_id, r.sha256)
+                    for r in conn.execute(
+                        sa.select(t.tombstones.c.record_id, t.tombstones.c.sha256).where(
+                            t.tombstones.c.device_id == device_id
+                        )
+                    )
+                ]
+                conflicts = [
+                    (r.record_id, r.sha256)
+                    for r in conn.execute(
+                        sa.select(t.conflicts.c.record_id, t.conflicts.c.sha256).where(
+                            t.conflicts.c.device_id == device_id
+                        )
+                    )
+                ]
+        keys = self.keys()
+        receipt = Receipt(device_id, tuple(sorted(set(delivered))), tuple(sorted(set(conflicts))))
+        return sign_document(
+            "receipt",
+            device_id,
+            str(time.time_ns()),
+            receipt.to_content(),
+            keys.receipt_private,
+            keys.receipt_public,
+        )
+
+    # ------------------------------------------------------------------ signed documents
+    def publish(self, data: bytes, actor: str) -> SignedDocument:
+        """Store a form, directory or provisioning update signed by the organisation key."""
+        document = verify_document(data, self.keys().signing_public)
+        if document.kind not in {"form", "directory", "provisioning"}:
+            raise SyncError("sync-bad-signature", what=document.kind)
+        with self.engine.begin() as conn:
+            conn.execute(
+                self._insert(t.documents)
+                .values(
+                    kind=document.kind,
+                    name=document.name,
+                    version=document.version,
+                    published=_now(),
+                    document=document.to_bytes(),
+                )
+                .on_conflict_do_nothing()
+            )
+            self._audit(conn, actor, "published", {"kind": document.kind, "name": document.name})
+        return document
+
+    def documents(self) -> list[dict[str, str]]:
+        """The newest version of each (kind, name)."""
+        with self.engine.connect() as conn:
+            rows = list(
+                conn.execute(
+                    sa.select(
+                        t.documents.c.kind,
+                        t.documents.c.name,
+                        t.documents.c.version,
+                        t.documents.c.published,
+                    ).order_by(t.documents.c.published, t.documents.c.version)
+                )
+            )
+        newest: dict[tuple[str, str], dict[str, str]] = {}
+        for r in rows:
+            newest[(r.kind, r.name)] = {"kind": r.kind, "name": r.name, "version": r.version}
+        return list(newest.values())
+
+    def document(self, kind: str, name: str, version: str) -> bytes | None:
+        with self.engine.connect() as conn:
+            value = conn.execute(
+                sa.select(t.documents.c.document).where(
+                    t.documents.c.kind == kind,
+                    t.documents.c.name == name,
+                    t.documents.c.version == version,
+                )
+            ).scalar()
+        return None if value is None else bytes(value)
+
+    # ------------------------------------------------------------------ stats, retention
+    def stats(self, principal: Principal) -> dict[str, Any]:
+        def scoped(query: Any, table: sa.Table) -> Any:
+            if principal.role == "admin":
+                return query
+            return query.where(table.c.site.in_(sorted(principal.sites)))
+
+        e = t.envelopes
+        with self.engine.connect() as conn:
+            per_day = [
+                {"site": r.site, "device": r.device_id, "day": r.created, "envelopes": r.n}
+                for r in conn.execute(
+                    scoped(
+                        sa.select(e.c.site, e.c.device_id, e.c.created, sa.func.count().label("n"))
+                        .group_by(e.c.site, e.c.device_id, e.c.created)
+                        .order_by(e.c.site, e.c.device_id, e.c.created),
+                        e,
+                    )
+                )
+            ]
+            held = {
+                name: conn.execute(
+                    scoped(sa.select(sa.func.count()).select_from(table), table)
+                ).scalar()
+                for name, table in (("conflicts", t.conflicts), ("quarantined", t.quarantine))
+            }
+        devices = [
+            {
+                "device": d.id,
+                "site": d.site,
+                "status": d.status,
+                "last_contact": d.last_contact,
+                "rollback_suspected": d.rollback_suspected,
+            }
+            for d in self.list_devices(principal)
+        ]
+        return {"per_day": per_day, **{k: int(v or 0) for k, v in held.items()}, "devices": devices}
+
+    def apply_retention(self, days: int, actor: str) -> int:
+        """Destroy envelopes created more than ``days`` ago, leaving tombstones behind."""
+        cutoff = (dt.datetime.now(dt.UTC).date() - dt.timedelta(days=days)).isoformat()
+        e = t.envelopes
+        with self.engine.begin() as conn:
+            old = list(
+                conn.execute(
+                    sa.select(e.c.record_id, e.c.sha256, e.c.device_id).where(e.c.created < cutoff)
+                )
+            )
+            for row in old:
+                conn.execute(
+                    self._insert(t.tombstones)
+                    .values(
+                        record_id=row.record_id,
+                        sha256=row.sha256,
+                        device_id=row.device_id,
+                        destroyed=_now(),
+                    )
+                    .on_conflict_do_nothing()
+                )
+            conn.execute(sa.delete(e).where(e.c.created < cutoff))
+            self._audit(conn, actor, "retention", {"destroyed": len(old), "before": cutoff})
+        return len(old)
+
+    def iter_envelopes(self, batch: int = 500) -> Iterator[Envelope]:
+        """Every held envelope, streamed (export reads this off a copy of the database)."""
+        e = t.envelopes
+        last = ""
+        while True:
+            with self.engine.connect() as conn:
+                rows = list(
+                    conn.execute(
+                        sa.select(e)
+                        .where(e.c.record_id > last)
+                        .order_by(e.c.record_id)
+                        .limit(batch)
+                    )
+                )
+            if not rows:
+                return
+            for r in rows:
+                yield Envelope(
+                    record_id=r.record_id,
+                    kind=r.kind,
+                    form_id=r.form_id,
+                    form_version=r.form_version,
+                    device_id=r.device_id,
+                    seq=r.seq,
+                    created=r.created,
+                    key_id=r.key_id,
+                    sealed=bytes(r.sealed),
+                    sha256=r.sha256,
+                    aggregate=json.loads(r.aggregate),
+                    signature=bytes(r.signature),
+                )
+            last = rows[-1].record_id
+
+    def count(self, table: str) -> int:
+        with self.engine.connect() as conn:
+            return int(
+                conn.execute(sa.select(sa.func.count()).select_from(getattr(t, table))).scalar()
+                or 0
+            )
+
+    def audit(self, actor: str, action: str, detail: dict[str, Any]) -> None:
+        with self.engine.begin() as conn:
+            self._audit(conn, actor, action, detail)
+
+    def _audit(self, conn: Connection, actor: str, action: str, detail: dict[str, Any]) -> None:
+        conn.execute(
+            t.audit.insert().values(
+                at=_now(), actor=actor[:128], action=action, detail=json.dumps(detail)
+            )
+        )
+
+
+def _envelope_row(envelope: Envelope, device: DeviceRow) -> dict[str, Any]:
+    return {
+        "record_id": envelope.record_id,
+        "sha256": envelope.sha256,
+        "device_id": envelope.device_id,
+        "site": device.site,
+        "seq": envelope.seq,
+        "kind": envelope.kind,
+        "form_id": envelope.form_id,
+        "form_version": envelope.form_version,
+        "created": envelope.created,
+        "received": _now(),
+        "key_id": envelope.key_id,
+        "aggregate": json.dumps(dict(envelope.aggregate), sort_keys=True),
+        "sealed": envelope.sealed,
+        "signature": envelope.signature,
+    }
+
+
+def _held_row(envelope: Envelope, device: DeviceRow, reason: str) -> dict[str, Any]:
+    return {
+        "record_id": envelope.record_id,
+        "sha256": envelope.sha256,
+        "device_id": envelope.device_id,
+        "site": device.site,
+        "seq": envelope.seq,
+        "reason": reason,
+        "received": _now(),
+        "body": envelope.to_bytes(),
+    }
+
+
+_VERIFIER: ThreadPoolExecutor | None = None
+_VERIFIER_LOCK = threading.Lock()
+
+
+def _verifier() -> ThreadPoolExecutor:
+    global _VERIFIER  # noqa: PLW0603 -- one pool per server process, created on first use
+    with _VERIFIER_LOCK:
+        if _VERIFIER is None:
+            _VERIFIER = ThreadPoolExecutor(
+                max_workers=max(2, os.cpu_count() or 2), thread_name_prefix="verify"
+            )
+        return _VERIFIER
+
+
+def _normal_code(code: str) -> str:
+    return "".join(ch for ch in code.upper() if ch.isalnum())

@@ -1,0 +1,160 @@
+"""Synthetic organisations and devices, for the tests, the benchmarks and load tests.
+
+These speak the real protocol with real keys: :class:`SimOrg` holds an organisation's key
+pairs (as ``init-org`` makes them), :class:`SimDevice` enrols through the server's API, seals
+synthetic payloads into envelopes with :func:`build_envelope` and queues them in a
+:class:`~fieldscreen.sync.spool.Spool`, and :meth:`SimDevice.syncer` builds the same
+:class:`~fieldscreen.sync.engine.Syncer` the app uses. Payloads contain no real data.
+"""
+
+from __future__ import annotations
+
+import base64
+import datetime as dt
+import json
+import random
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+from fieldscreen import crypto
+from fieldscreen.sync.client import RetryPolicy, SyncClient
+from fieldscreen.sync.engine import Progress, Syncer
+from fieldscreen.sync.envelope import Envelope, build_envelope
+from fieldscreen.sync.signed import Provisioning
+from fieldscreen.sync.spool import Spool
+from fieldscreen.sync.store import DeviceIdentity
+
+__all__ = ["SimDevice", "SimOrg", "synthetic_payload"]
+
+
+@dataclass
+class SimOrg:
+    name: str = "Test Org"
+    sealing: tuple[bytes, bytes] = field(default_factory=crypto.generate_sealing_keypair)
+    signing: tuple[bytes, bytes] = field(default_factory=crypto.generate_signing_keypair)
+
+    @property
+    def sealing_public(self) -> bytes:
+        return self.sealing[1]
+
+    @property
+    def signing_public(self) -> bytes:
+        return self.signing[1]
+
+
+def synthetic_payload(rng: random.Random, size: int = 5000) -> bytes:
+    """A record-shaped JSON payload of about ``size`` bytes, with nothing real in it."""
+    answers = {f"q{i:03d}": rng.choice(["yes", "no", "unsure", "n/a"]) for i in range(60)}
+    length = max(0, size - 1200)
+    filler = base64.b32encode(rng.randbytes(length * 5 // 8 + 5)).decode("ascii").lower()[:length]
+    return json.dumps({"answers": answers, "notes": filler}).encode()
+
+
+class SimDevice:
+    """One laptop: a device key, an enrolment, a spool of sealed envelopes."""
+
+    def __init__(
+        self,
+        org: SimOrg,
+        base_url: str,
+        spool_path: Path,
+        *,
+        receipt_public: bytes,
+        transport: httpx.BaseTransport | None = None,
+    ) -> None:
+        self.org = org
+        self.base_url = base_url
+        self.spool = Spool(spool_path)
+        self.receipt_public = receipt_public
+        self.transport = transport
+        self.signing_private, self.signing_public = crypto.generate_signing_keypair()
+        self.identity: DeviceIdentity | None = None
+
+    def enroll(self, code: str) -> DeviceIdentity:
+        with SyncClient(self.base_url, transport=self.transport) as client:
+            answer = client.enroll(code, self.signing_public, self.signing_private, "sim")
+        self.identity = DeviceIdentity(
+            answer["device_id"], answer["site"], answer["token"], self.signing_public
+        )
+        self.spool.save_identity(self.identity)
+        self.spool.save_provisioning(
+            Provisioning(
+                self.org.name,
+                self.base_url,
+                self.org.sealing_public,
+                self.org.signing_public,
+                self.receipt_public,
+                (answer["site"],),
+            )
+        )
+        return self.identity
+
+    @property
+    def device_id(self) -> str:
+        assert self.identity is not None, "enrol first"
+        return self.identity.device_id
+
+    def make_envelope(
+        self, rng: random.Random, *, seq: int | None = None, size: int = 5000
+    ) -> Envelope:
+        return build_envelope(
+            str(uuid.UUID(int=rng.getrandbits(128), version=4)),
+            "fs_intake",
+            "2026.11.1",
+            self.device_id,
+            seq if seq is not None else self.spool.next_seq(),
+            dt.datetime.now(dt.UTC),
+            synthetic_payload(rng, size),
+            self.org.sealing_public,
+            self.signing_private,
+            aggregate={"tier": rng.choice(["act_now", "h24", "h72", "d7", "none"])},
+        )
+
+    def fill(self, count: int, rng: random.Random, size: int = 5000) -> list[Envelope]:
+        """Queue ``count`` new envelopes, committed in chunks so memory stays flat; returns
+        them when there are at most 5,000 (an empty list otherwise)."""
+        keep = count <= 5000
+        made: list[Envelope] = []
+        start = self.spool.next_seq()
+        for first in range(0, count, 500):
+            chunk = [
+                self.make_envelope(rng, seq=start + index, size=size)
+                for index in range(first, min(count, first + 500))
+            ]
+            self.spool.enqueue_many(chunk)
+            if keep:
+                made.extend(chunk)
+        return made
+
+    def client(self, **kwargs: Any) -> SyncClient:
+        assert self.identity is not None
+        kwargs.setdefault("transport", self.transport)
+        kwargs.setdefault("policy", RetryPolicy(attempts=8, base=0.01, cap=0.2))
+        return SyncClient(self.base_url, token=self.identity.token, **kwargs)
+
+    def syncer(
+        self,
+        client: SyncClient | None = None,
+        progress: Callable[[Progress], None] | None = None,
+        **kwargs: Any,
+    ) -> Syncer:
+        return Syncer(
+            client or self.client(),
+            self.spool,
+            self.spool,
+            receipt_key=self.receipt_public,
+            signing_key=self.org.signing_public,
+            progress=progress,
+            **kwargs,
+        )
+
+    def sync(self, progress: Callable[[Progress], None] | None = None, **kwargs: Any) -> Any:
+        """One sync run with a client that is closed afterwards; returns its summary."""
+        client_args = {k: kwargs.pop(k) for k in ("transport", "policy") if k in kwargs}
+        with self.client(**client_args) as client:
+            return self.syncer(client, progress, **kwargs).run()

@@ -1,0 +1,212 @@
+"""Both command lines end to end: the admin's ``fieldscreen-server`` commands and a device's
+``fieldscreen provision|enroll|simulate|sync|bundle`` against a real server on loopback."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from fieldscreen.cli import main as device_main
+from fieldscreen.sync.server.cli import main as server_main
+from fieldscreen.sync.server.live import LiveServer
+from fieldscreen.sync.server.storage import Storage
+
+
+def server(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str, str]:
+    code = server_main(list(args))
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def device(capsys: pytest.CaptureFixture[str], profile: Path, *args: str) -> tuple[int, str, str]:
+    code = device_main(["--profile", str(profile), *args])
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def test_admin_and_device_commands_end_to_end(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    db = str(tmp_path / "server.sqlite3")
+    keys = tmp_path / "org-keys"
+    passfile = tmp_path / "pass"
+    passfile.write_text("correct horse battery staple\n")
+    pf = ["--passphrase-file", str(passfile)]
+    code, out, _ = server(
+        capsys, "init-org", "--db", db, "--out", str(keys), "--name", "Org", *pf, "--json"
+    )
+    assert code == 0, out
+    assert sorted(p.name for p in keys.iterdir()) == [
+        "organisation-public.json",
+        "sealing-private.json",
+        "signing-private.json",
+    ]
+    assert all((p.stat().st_mode & 0o077) == 0 for p in keys.iterdir())
+    # init-org refuses to overwrite keys
+    code, _, err = server(capsys, "init-org", "--db", db, "--out", str(keys), *pf)
+    assert code == 1
+    assert "already holds keys" in err
+
+    storage = Storage.open(db)
+    with LiveServer(storage) as live:
+        prov = tmp_path / "provisioning.fsp"
+        code, _, err = server(
+            capsys,
+            "provision-file",
+            "--db",
+            db,
+            "--out",
+            str(prov),
+            "--key",
+            str(keys / "signing-private.json"),
+            "--server-url",
+            live.url,
+            "--site",
+            "s1",
+            *pf,
+        )
+        assert code == 0, err
+        code, out, _ = server(capsys, "enroll-code", "--db", db, "--site", "s1", "--json")
+        enrol_code = json.loads(out)["code"]
+        laptop = tmp_path / "laptop"
+        assert device(capsys, laptop, "provision", str(prov))[0] == 0
+        code, out, err = device(capsys, laptop, "enroll", "--code", enrol_code, "--json")
+        assert code == 0, err
+        device_id = json.loads(out)["device_id"]
+        # the code is one-time
+        other = tmp_path / "other"
+        device(capsys, other, "provision", str(prov))
+        code, _, err = device(capsys, other, "enroll", "--code", enrol_code)
+        assert code == 1
+        assert "not valid" in err
+        assert "Traceback" not in err
+
+        assert device(capsys, laptop, "simulate", "--screenings", "30", "--size", "800")[0] == 0
+        code, out, err = device(capsys, laptop, "sync", "--json")
+        assert code == 0, err
+        assert json.loads(out)["delivered"] == 30
+
+        # sneakernet: bundle out, import on the server, receipt back, applied twice
+        assert device(capsys, laptop, "simulate", "--screenings", "5", "--seed", "2")[0] == 0
+        bundle = tmp_path / "usb.fsb"
+        code, out, _ = device(capsys, laptop, "bundle", "export", str(bundle), "--json")
+        assert json.loads(out)["envelopes"] == 5
+        code, out, _ = server(capsys, "import-bundle", "--db", db, str(bundle), "--json")
+        assert json.loads(out)["outcomes"] == {"stored": 5}
+        # ... and again through a coordinator's online laptop, over HTTP: duplicates only
+        code, out, _ = server(
+            capsys, "token", "--db", db, "--role", "coordinator", "--site", "s1", "--json"
+        )
+        token_file = tmp_path / "coordinator-token"
+        token_file.write_text(json.loads(out)["token"])
+        coordinator = tmp_path / "coordinator"
+        device(capsys, coordinator, "provision", str(prov))
+        relayed = tmp_path / "relayed-receipt.fsr"
+        code, out, err = device(
+            capsys,
+            coordinator,
+            "bundle",
+            "relay",
+            str(bundle),
+            "--token-file",
+            str(token_file),
+            "--receipt-out",
+            str(relayed),
+            "--json",
+        )
+        assert code == 0, err
+        assert json.loads(out)["outcomes"] == {"duplicate": 5}
+        assert relayed.exists()
+        receipt = tmp_path / "receipt.fsr"
+        code, _, _ = server(
+            capsys, "receipt", "--db", db, "--device", device_id, "--out", str(receipt)
+        )
+        assert code == 0
+        code, out, _ = device(capsys, laptop, "bundle", "apply-receipt", str(receipt), "--json")
+        assert json.loads(out)["delivered"] == 5
+        code, out, _ = device(capsys, laptop, "bundle", "apply-receipt", str(receipt), "--json")
+        assert json.loads(out)["delivered"] == 0
+
+        # a signed form comes down at the next sync
+        form = tmp_path / "fs_intake.md"
+        form.write_text("| survey |\n")
+        code, _, err = server(
+            capsys,
+            "publish-form",
+            "--db",
+            db,
+            str(form),
+            "--key",
+            str(keys / "signing-private.json"),
+            "--version",
+            "2026.12.1",
+            *pf,
+        )
+        assert code == 0, err
+        code, out, _ = device(capsys, laptop, "sync", "--json")
+        assert json.loads(out)["updates_applied"] == 1
+
+        code, out, _ = server(capsys, "stats", "--db", db, "--json")
+        stats = json.loads(out)
+        assert sum(r["envelopes"] for r in stats["per_day"]) == 35
+        assert stats["conflicts"] == 0
+
+        # the central team's export, off the server
+        code, out, err = server(
+            capsys,
+            "export",
+            "--db",
+            db,
+            "--key",
+            str(keys / "sealing-private.json"),
+            "--format",
+            "csv",
+            "--out",
+            str(tmp_path / "export"),
+            *pf,
+            "--json",
+        )
+        assert code == 0, err
+        assert json.loads(out) | {"out": ""} == {"exported": 35, "failed": 0, "out": ""}
+        # a wrong passphrase is one calm line
+        bad = tmp_path / "bad"
+        bad.write_text("wrong passphrase here")
+        code, _, err = server(
+            capsys,
+            "export",
+            "--db",
+            db,
+            "--key",
+            str(keys / "sealing-private.json"),
+            "--out",
+            str(tmp_path / "x"),
+            "--passphrase-file",
+            str(bad),
+        )
+        assert code == 1
+        assert "passphrase is wrong" in err
+
+        # a lost laptop: wipe ordered, acted on at the next contact
+        code, _, _ = server(capsys, "devices", "wipe", device_id, "--db", db)
+        assert code == 0
+        code, _, err = device(capsys, laptop, "sync")
+        assert code == 1
+        assert "withdrawn" in err
+        code, out, _ = server(capsys, "devices", "list", "--db", db, "--json")
+        assert json.loads(out)[0]["status"] == "wipe"
+        code, out, _ = server(capsys, "retention", "apply", "--db", db, "--json")
+        assert json.loads(out) == {"destroyed": 0}
+    storage.close()
+
+    # failures are one line, no traceback
+    code, _, err = server(capsys, "import-bundle", "--db", db, str(tmp_path / "missing.fsb"))
+    assert code == 1
+    assert err.count("\n") == 1
+    tampered = bytearray(prov.read_bytes())
+    tampered[40] ^= 1
+    prov.write_bytes(bytes(tampered))
+    code, _, err = device(capsys, tmp_path / "third", "provision", str(prov))
+    assert code == 1
+    assert "Traceback" not in err
