@@ -38,6 +38,7 @@ __all__ = [
     "builtin_forms",
     "create_application",
     "run_gui",
+    "warm_after_paint",
 ]
 
 log = logging.getLogger("fieldscreen.app")
@@ -45,6 +46,10 @@ log = logging.getLogger("fieldscreen.app")
 #: When set, the app quits as soon as the event loop is idle after the first window is shown.
 #: Used by the start-up benchmark (P4) and the frozen smoke test; never by users.
 QUIT_WHEN_IDLE_ENV = "FIELDSCREEN_QUIT_WHEN_IDLE"
+
+#: How long after the window is shown the vault is loaded on a worker: long enough for the
+#: first paint to reach the screen, far shorter than typing a passphrase.
+WARM_DELAY_MS = 250
 
 
 @dataclass
@@ -186,8 +191,22 @@ def run_gui(profile: str | None = None, lang: str | None = None) -> int:
     context = build_context(profile, lang)
     install_translator(app, context.lang)
     apply_style(app)
-    window = MainWindow(build_services(context))
+    services = build_services(context)
+    window = MainWindow(services)
     window.show()
     if os.environ.get(QUIT_WHEN_IDLE_ENV):
         QTimer.singleShot(0, app.quit)
+    # After the first paint: import and open the vault on a worker while the user types.
+    QTimer.singleShot(WARM_DELAY_MS, lambda: warm_after_paint(services))
     return app.exec()
+
+
+def warm_after_paint(services: Services) -> None:
+    """Load what unlock needs (the vault's storage and cryptography stack) on a worker.
+
+    Nothing of it is imported on the GUI path before the unlock window is shown: the window
+    lists the logins from the key file's plain JSON (:func:`fieldscreen.ui.backends.read_roster`).
+    """
+    warm = getattr(services.vault, "warm", None)
+    if callable(warm):
+        services.ops.read(warm, None, lambda error: log.warning("vault warm-up: %s", error.code))
