@@ -185,6 +185,41 @@ def settings(paths: Paths, lang: str) -> QWidget:
     return window
 
 
+class _DemoLedger:
+    """A sync queue to show: some delivered, one waiting, one failed, one held for review."""
+
+    def __init__(self) -> None:
+        self.state: dict[str, tuple[str, str | None]] = {
+            "8f2c1a" * 5 + "01": ("failed", "too-large"),
+            "3b7e90" * 5 + "02": ("quarantined", "conflict"),
+            "c41d22" * 5 + "03": ("pending", None),
+            "77a0f3" * 5 + "04": ("delivered", None),
+            "19e5b8" * 5 + "05": ("delivered", None),
+        }
+
+    def states(self) -> dict[str, tuple[str, str | None]]:
+        return dict(self.state)
+
+    def retry_failed(self) -> int:
+        return 0
+
+
+def sync(paths: Paths, lang: str) -> QWidget:
+    from fieldscreen.sync.background import BackgroundSync
+    from fieldscreen.sync.engine import SyncSummary
+    from fieldscreen.sync.view import SyncViewModel
+
+    window = _unlocked(paths, lang)
+    ledger = _DemoLedger()
+    window.services.sync = SyncViewModel(
+        ledger, BackgroundSync(probe=lambda: False, run_sync=SyncSummary, pending=lambda: 1)
+    )
+    window.sync_timer.stop()
+    window.show_sync()
+    _settle(window)
+    return window
+
+
 def _builtin(paths: Paths, lang: str) -> MainWindow | None:
     from fieldscreen.app import build_context, builtin_forms
 
@@ -246,6 +281,7 @@ SCREENS: dict[str, ScreenFactory] = {
     "results": results,
     "cases": cases,
     "settings": settings,
+    "sync": sync,
     "builtin-consent": builtin_first_page,
     "builtin-act-now": builtin_act_now,
     "builtin-results": builtin_results,

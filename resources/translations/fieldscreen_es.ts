@@ -273,7 +273,7 @@
     <name>MainWindow</name>
     <message>
         <source>FieldScreen</source>
-        <extracomment>The screening's id holder: filled by the writer thread if the first save is in flight.</extracomment>
+        <extracomment>How often the background sync policy is asked whether something is due. The screening's id holder: filled by the writer thread if the first save is in flight. Drives :meth:`BackgroundSync.tick` on a worker while someone is signed in; the policy itself decides when a probe or a sync is due.</extracomment>
         <translation>FieldScreen</translation>
     </message>
     <message>
@@ -283,6 +283,10 @@
     <message>
         <source>&amp;Cases</source>
         <translation>&amp;Casos</translation>
+    </message>
+    <message>
+        <source>S&amp;ync</source>
+        <translation>Sincroni&amp;zar</translation>
     </message>
     <message>
         <source>Se&amp;ttings</source>
@@ -700,10 +704,153 @@
     </message>
 </context>
 <context>
+    <name>Sync</name>
+    <message>
+        <source>Waiting to be sent</source>
+        <extracomment>The states of a sealed record, in the order the screen lists them.</extracomment>
+        <translation>Por enviar</translation>
+    </message>
+    <message>
+        <source>Sending</source>
+        <translation>Enviando</translation>
+    </message>
+    <message>
+        <source>Delivered</source>
+        <translation>Entregado</translation>
+    </message>
+    <message>
+        <source>Failed</source>
+        <translation>Falló</translation>
+    </message>
+    <message>
+        <source>Held for review</source>
+        <translation>Retenido para revisión</translation>
+    </message>
+    <message>
+        <source>The server holds a different version of this record; IT will review it.</source>
+        <translation>El servidor tiene otra versión de este registro; el equipo de informática lo revisará.</translation>
+    </message>
+    <message>
+        <source>The server set this record aside for review.</source>
+        <translation>El servidor apartó este registro para revisarlo.</translation>
+    </message>
+    <message>
+        <source>This laptop was withdrawn; the record is held for review.</source>
+        <translation>Este portátil fue dado de baja; el registro queda retenido para revisión.</translation>
+    </message>
+    <message>
+        <source>Looks like a restored old copy of the vault; held for review.</source>
+        <translation>Parece una copia antigua restaurada de la bóveda; retenido para revisión.</translation>
+    </message>
+    <message>
+        <source>The record's signature did not verify; tell IT.</source>
+        <translation>La firma del registro no se pudo verificar; avise al equipo de informática.</translation>
+    </message>
+    <message>
+        <source>The record is larger than the server accepts; tell IT.</source>
+        <translation>El registro es más grande de lo que acepta el servidor; avise al equipo de informática.</translation>
+    </message>
+    <message numerus="yes">
+        <source>%n waiting to be sent</source>
+        <translation><numerusform>%n por enviar</numerusform><numerusform>%n por enviar</numerusform></translation>
+    </message>
+    <message>
+        <source>nothing waiting to be sent</source>
+        <translation>nada por enviar</translation>
+    </message>
+    <message numerus="yes">
+        <source>%n need attention</source>
+        <translation><numerusform>%n requiere atención</numerusform><numerusform>%n requieren atención</numerusform></translation>
+    </message>
+    <message>
+        <source>background sync off</source>
+        <translation>sincronización en segundo plano desactivada</translation>
+    </message>
+    <message>
+        <source>server not reached yet</source>
+        <translation>aún sin conexión con el servidor</translation>
+    </message>
+</context>
+<context>
+    <name>SyncPage</name>
+    <message>
+        <source>Sync with the organisation's server</source>
+        <translation>Sincronizar con el servidor de la organización</translation>
+    </message>
+    <message>
+        <source>Record</source>
+        <translation>Registro</translation>
+    </message>
+    <message>
+        <source>State</source>
+        <translation>Estado</translation>
+    </message>
+    <message>
+        <source>What happened</source>
+        <translation>Qué pasó</translation>
+    </message>
+    <message>
+        <source>Sealed screenings and their sync state</source>
+        <translation>Tamizajes sellados y su estado de sincronización</translation>
+    </message>
+    <message>
+        <source>Sync in progress</source>
+        <translation>Sincronización en curso</translation>
+    </message>
+    <message>
+        <source>&amp;Sync now</source>
+        <translation>&amp;Sincronizar ahora</translation>
+    </message>
+    <message>
+        <source>&amp;Retry failed</source>
+        <translation>&amp;Reintentar los fallidos</translation>
+    </message>
+    <message>
+        <source>Sync in the &amp;background</source>
+        <translation>Sincronizar en segundo &amp;plano</translation>
+    </message>
+    <message>
+        <source>Back</source>
+        <translation>Volver</translation>
+    </message>
+    <message>
+        <source>Set by your organisation; it cannot be changed here.</source>
+        <translation>Lo fija su organización; no se puede cambiar aquí.</translation>
+    </message>
+    <message>
+        <source>This laptop is not enrolled with a server yet. Finalised screenings stay sealed here, readable only by the central team, until it is enrolled or a coordinator carries them on a USB bundle.</source>
+        <translation>Este portátil aún no está inscrito en un servidor. Los tamizajes finalizados quedan sellados aquí, legibles solo por el equipo central, hasta que se inscriba o una persona coordinadora los lleve en un paquete USB.</translation>
+    </message>
+    <message>
+        <source>Finalised screenings are sealed for the central team before they leave this laptop. Only record codes and states are shown here.</source>
+        <translation>Los tamizajes finalizados se sellan para el equipo central antes de salir de este portátil. Aquí solo se muestran códigos de registro y estados.</translation>
+    </message>
+    <message>
+        <source>Syncing…</source>
+        <translation>Sincronizando…</translation>
+    </message>
+    <message>
+        <source>The sync did not finish: %1</source>
+        <translation>La sincronización no terminó: %1</translation>
+    </message>
+    <message>
+        <source>Sent %1, delivered %2, held for review %3.</source>
+        <translation>Enviados %1, entregados %2, retenidos para revisión %3.</translation>
+    </message>
+    <message>
+        <source>the server could not be reached or refused the sync. The screenings stay sealed on this laptop; try again later or tell IT (%1).</source>
+        <translation>no se pudo contactar con el servidor o este rechazó la sincronización. Los tamizajes siguen sellados en este portátil; inténtelo más tarde o avise al equipo de informática (%1).</translation>
+    </message>
+    <message numerus="yes">
+        <source>%n record(s) will be sent again.</source>
+        <translation><numerusform>Se volverá a enviar %n registro.</numerusform><numerusform>Se volverán a enviar %n registros.</numerusform></translation>
+    </message>
+</context>
+<context>
     <name>Tiers</name>
     <message>
         <source>Act now</source>
-        <extracomment>True while screenings run the sample form instead of the built-in forms.</extracomment>
+        <extracomment>True while screenings run the sample form instead of the built-in forms. Sync of this laptop (:class:`fieldscreen.sync.view.SyncViewModel`), None while it is not enrolled with a server.</extracomment>
         <translation>Actuar ya</translation>
     </message>
     <message>
