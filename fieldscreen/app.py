@@ -37,6 +37,7 @@ __all__ = [
     "build_services",
     "builtin_forms",
     "create_application",
+    "provisioner_for",
     "run_gui",
     "warm_after_paint",
 ]
@@ -142,6 +143,12 @@ class _LazyEngine:
     def warm(self) -> None:
         self._get()
 
+    def update_context(self, values: dict[str, Any]) -> None:
+        """Set the site's context (``site``, ``jurisdiction``) for the screenings started next."""
+        self._context.update(values)
+        if self._engine is not None:
+            self._engine.context.update(values)
+
     @property
     def forms(self) -> Any:
         return self._get().forms
@@ -192,13 +199,24 @@ def run_gui(profile: str | None = None, lang: str | None = None) -> int:
     install_translator(app, context.lang)
     apply_style(app)
     services = build_services(context)
-    window = MainWindow(services)
+    window = MainWindow(services, provisioner=provisioner_for(services))
     window.show()
     if os.environ.get(QUIT_WHEN_IDLE_ENV):
         QTimer.singleShot(0, app.quit)
     # After the first paint: import and open the vault on a worker while the user types.
     QTimer.singleShot(WARM_DELAY_MS, lambda: warm_after_paint(services))
     return app.exec()
+
+
+def provisioner_for(services: Services) -> Any:
+    """First run's provisioner over the real vault; None for the in-memory sample store."""
+    from fieldscreen.ui.backends import VaultBackend
+
+    if not isinstance(services.vault, VaultBackend):
+        return None
+    from fieldscreen.ui.provisioning import DeviceProvisioner
+
+    return DeviceProvisioner(services.vault, services.settings)
 
 
 def warm_after_paint(services: Services) -> None:

@@ -228,7 +228,7 @@ class MainWindow(QMainWindow):
             from fieldscreen.ui.access import FirstRunPage
 
             first = FirstRunPage(s, self.stack, self._provisioner)
-            first.did_set_up.connect(lambda _: self.show_home())
+            first.did_set_up.connect(lambda _: self._set_up())
             first.language_requested.connect(self._choose_language)
             return first
         if name == "unlock_page":
@@ -542,6 +542,7 @@ class MainWindow(QMainWindow):
         self._nav_state()
 
     def _unlocked(self) -> None:
+        self._load_form_context()
         where, self._where = self._where, None
         user = self.services.user
         if where is None or user is None or where.user != user.name:
@@ -556,6 +557,20 @@ class MainWindow(QMainWindow):
         else:
             self.show_home()
         self._nav_state()
+
+    def _set_up(self) -> None:
+        self._load_form_context()
+        self.show_home()
+
+    def _load_form_context(self) -> None:
+        """The site and its jurisdiction from the stored provisioning, into the forms' context
+        (read on the writer: the provisioning is kept encrypted in the vault)."""
+        provisioner = self._provisioner
+        update = getattr(self.services.forms, "update_context", None)
+        read = getattr(provisioner, "form_context", None)
+        if not callable(update) or not callable(read):
+            return
+        self.services.ops.write(read, update, self._error)
 
     def _wiped(self) -> None:
         self.services.user = None

@@ -13,6 +13,7 @@ import tempfile
 from collections.abc import Callable, Sequence
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
@@ -91,6 +92,34 @@ def _settle(window: MainWindow) -> None:
 
 def first_run(paths: Paths, lang: str) -> QWidget:
     return _window(paths, lang, MemoryVault())
+
+
+class _DemoProvisioner:
+    """A provisioning file as first run shows it (the screenshot does not apply it)."""
+
+    def find(self) -> Path | None:
+        return Path("fieldscreen-provisioning.json")
+
+    def read(self, path: Path) -> Any:
+        from fieldscreen.ui.provisioning import ProvisioningPreview, SiteChoice
+
+        return ProvisioningPreview(
+            organisation="Red de Albergues del Norte",
+            server_url="https://sync.example.org",
+            sites=(SiteChoice("tij1", "Tijuana 1", "MX"), SiteChoice("sd1", "San Diego", "US")),
+            language="es",
+            locked=("auto_lock_minutes", "travel_mode_allowed"),
+            data=b"",
+        )
+
+    def apply(self, data: bytes) -> None:
+        raise NotImplementedError
+
+
+def first_run_provisioned(paths: Paths, lang: str) -> QWidget:
+    window = MainWindow(_services(paths, lang, MemoryVault()), provisioner=_DemoProvisioner())
+    window.resize(1100, 760)
+    return window
 
 
 def unlock(paths: Paths, lang: str) -> QWidget:
@@ -272,6 +301,7 @@ def builtin_results(paths: Paths, lang: str) -> QWidget:
 #: Screen name -> factory building it in a representative state.
 SCREENS: dict[str, ScreenFactory] = {
     "first-run": first_run,
+    "first-run-provisioned": first_run_provisioned,
     "unlock": unlock,
     "home": home,
     "consent": consent,
