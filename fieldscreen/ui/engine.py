@@ -28,7 +28,7 @@ from fieldscreen.ui.ports import (
     Update,
 )
 
-__all__ = ["Catalogue", "EngineForms", "EngineScreening"]
+__all__ = ["Catalogue", "EngineForms", "EngineScreening", "title_in"]
 
 _SHOWN = {
     "text",
@@ -118,9 +118,9 @@ class EngineScreening:
                     names = tuple(n for n in names if not form.fields[n].repeats)
                 if not names:
                     continue
-                title = (
-                    form.fields[page.group].label.get(lang) if page.group else ""
-                ) or form.title.get(lang)
+                title = (form.fields[page.group].label.get(lang) if page.group else "") or title_in(
+                    form.title, lang
+                )
                 views = tuple(self._field_view(session, form_id, n, lang) for n in names)
                 out.append(PageView(f"{form_id}:{page.name}", title, form_id, views))
         return out
@@ -159,7 +159,9 @@ class EngineScreening:
             errors[name] = error.message(lang)
         self._flow_case_values()
         self._open_modules(lang)
-        opened = tuple(self._forms[f].title.get(lang) for f in self._sessions if f not in before)
+        opened = tuple(
+            title_in(self._forms[f].title, lang) for f in self._sessions if f not in before
+        )
         update = self.current(lang, opened)
         return Update(
             update.relevant,
@@ -309,6 +311,20 @@ def _plain(value: Any) -> Any:
     if isinstance(value, tuple):
         return list(value)
     return value
+
+
+def title_in(title: Any, lang: str) -> str:
+    """A form's title in ``lang`` only.
+
+    The built-in forms carry one bilingual title ("English / Español") for every language; when
+    the title is the same in English and Spanish and has both halves, the half of ``lang`` is
+    shown, so a Spanish screen never mixes in English (and the other way round).
+    """
+    text = str(title.get(lang) or "")
+    halves = text.split(" / ")
+    if len(halves) == 2 and title.get("en") == title.get("es"):
+        return halves[1].strip() if lang == "es" else halves[0].strip()
+    return text
 
 
 @dataclass(frozen=True)
