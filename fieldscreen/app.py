@@ -39,6 +39,7 @@ __all__ = [
     "create_application",
     "provisioner_for",
     "run_gui",
+    "sync_factory_for",
     "warm_after_paint",
 ]
 
@@ -199,7 +200,9 @@ def run_gui(profile: str | None = None, lang: str | None = None) -> int:
     install_translator(app, context.lang)
     apply_style(app)
     services = build_services(context)
-    window = MainWindow(services, provisioner=provisioner_for(services))
+    window = MainWindow(
+        services, provisioner=provisioner_for(services), sync_factory=sync_factory_for(services)
+    )
     window.show()
     if os.environ.get(QUIT_WHEN_IDLE_ENV):
         QTimer.singleShot(0, app.quit)
@@ -217,6 +220,22 @@ def provisioner_for(services: Services) -> Any:
     from fieldscreen.ui.provisioning import DeviceProvisioner
 
     return DeviceProvisioner(services.vault, services.settings)
+
+
+def sync_factory_for(services: Services) -> Any:
+    """Builds the Sync screen's view model over the real vault after unlock; None otherwise."""
+    from fieldscreen.ui.backends import VaultBackend
+
+    store = services.vault
+    if not isinstance(store, VaultBackend):
+        return None
+
+    def build() -> Any:
+        from fieldscreen.ui.sync_wiring import build_sync
+
+        return build_sync(store, services.settings)
+
+    return build
 
 
 def warm_after_paint(services: Services) -> None:

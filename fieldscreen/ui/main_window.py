@@ -8,6 +8,7 @@ unlock screen; unlocking as the same user reloads the draft and returns to the s
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -128,10 +129,14 @@ class MainWindow(QMainWindow):
         services: Services,
         provisioner: Provisioner | None = None,
         parent: QWidget | None = None,
+        sync_factory: Callable[[], Any] | None = None,
     ) -> None:
         super().__init__(parent)
         self.services = services
         self._provisioner = provisioner
+        #: Builds the sync view model after unlock (on the writer: it reads the vault);
+        #: returns None while the laptop is not enrolled.
+        self._sync_factory = sync_factory
         self.setObjectName("mainWindow")
         self.resize(1100, 760)
         self._where: _Where | None = None
@@ -537,11 +542,14 @@ class MainWindow(QMainWindow):
             if (page := self._built(name)) is not None:
                 page.clear()
         self.services.user = None
+        if self._sync_factory is not None:
+            self.services.sync = None  # rebuilt at the next unlock
         self.services.ops.write(self.services.vault.lock)
         self.show_unlock(where.user)
         self._nav_state()
 
     def _unlocked(self) -> None:
+        self._load_sync()
         self._load_form_context()
         where, self._where = self._where, None
         user = self.services.user
@@ -558,7 +566,20 @@ class MainWindow(QMainWindow):
             self.show_home()
         self._nav_state()
 
+    def _load_sync(self) -> None:
+        if self._sync_factory is not None:
+            self.services.ops.write(self._sync_factory, self._sync_ready, self._error)
+
+    def _sync_ready(self, model: Any) -> None:
+        if self.services.user is None:
+            return
+        self.services.sync = model
+        self._nav_state()
+        if model is not None and self.stack.currentWidget() is self._built("home"):
+            self.refresh_home()
+
     def _set_up(self) -> None:
+        self._load_sync()
         self._load_form_context()
         self.show_home()
 
