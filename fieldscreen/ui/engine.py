@@ -123,7 +123,7 @@ class EngineScreening:
                 )
                 views = tuple(self._field_view(session, form_id, n, lang) for n in names)
                 out.append(PageView(f"{form_id}:{page.name}", title, form_id, views))
-        return out
+        return _safety_first(out)
 
     # --------------------------------------------------------------- values
     def value(self, name: str) -> Any:
@@ -311,6 +311,23 @@ def _plain(value: Any) -> Any:
     if isinstance(value, tuple):
         return list(value)
     return value
+
+
+#: The immediate-safety block is asked first, even before full consent: right after the pages
+#: that get ready and note how the child is (a child in high distress defers consent and only
+#: this block runs). ``(page moved, page it follows)``.
+SAFETY_FIRST = ("fs_intake:b0_safety", "fs_consent:a2_age_state")
+
+
+def _safety_first(pages: list[PageView]) -> list[PageView]:
+    moved, after = SAFETY_FIRST
+    names = [p.name for p in pages]
+    if moved not in names or after not in names:
+        return pages
+    page = pages.pop(names.index(moved))
+    names.remove(moved)
+    pages.insert(names.index(after) + 1, page)
+    return pages
 
 
 def title_in(title: Any, lang: str) -> str:

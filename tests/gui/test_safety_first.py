@@ -1,0 +1,22 @@
+"""The immediate-safety block (B0) comes before the rest of consent in a built-in screening."""
+
+from __future__ import annotations
+
+from fieldscreen.app import _LazyEngine
+
+
+def test_b0_follows_getting_ready_and_precedes_the_consent_questions() -> None:
+    engine = _LazyEngine({"site": "tij1", "role": "specialist"})
+    for lang in ("en", "es"):
+        names = [p.name for p in engine.start(lang).pages(lang)]
+        assert names[:3] == [
+            "fs_consent:a1_setup",
+            "fs_consent:a2_age_state",
+            "fs_intake:b0_safety",
+        ]
+        assert names.index("fs_intake:b0_safety") < names.index("fs_consent:a5_child")
+        assert names.count("fs_intake:b0_safety") == 1
+        # the rest keeps its order: consent, then the intake after B0
+        rest = [n for n in names if n != "fs_intake:b0_safety"]
+        consent = [n for n in rest if n.startswith("fs_consent:")]
+        assert rest[: len(consent)] == consent
