@@ -73,6 +73,19 @@ class EngineScreening:
     def form_version(self) -> str:
         return "+".join(f"{f.id}@{f.version}" for f in self._forms.values())[:100]
 
+    # ------------------------------------------------------------ override
+    def override_tier(self, tier: str, reason: str, supervisor: str) -> None:
+        """Record a signed-off tier override in the engine (the intake's session, whose rules
+        set the tier), so it is kept in the screening's state with the computed tier; raises
+        :class:`fieldscreen.forms.errors.OverrideError` when something is missing."""
+        session = self._sessions.get("fs_intake") or next(iter(self._sessions.values()))
+        session.override_tier(tier, reason, supervisor)
+
+    def tier_override(self) -> Any:
+        """The override recorded in the engine, or None."""
+        session = self._sessions.get("fs_intake") or next(iter(self._sessions.values()))
+        return session.override
+
     # ---------------------------------------------------------------- pages
     def _field_view(self, session: Session, form_id: str, name: str, lang: str) -> FieldView:
         f = session.form.fields[name]
