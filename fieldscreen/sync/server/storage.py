@@ -728,6 +728,17 @@ class Storage:
             self._audit(conn, actor, "retention", {"destroyed": len(old), "before": cutoff})
         return len(old)
 
+    def iter_aggregates(self, principal: Principal) -> Iterator[tuple[dict[str, Any], str, str]]:
+        """``(aggregate, created day, site)`` of every screening the principal may see (what
+        statistics count; the sealed payloads are not read)."""
+        e = t.envelopes
+        query = sa.select(e.c.aggregate, e.c.created, e.c.site).where(e.c.kind == "screening")
+        if principal.role != "admin":
+            query = query.where(e.c.site.in_(sorted(principal.sites)))
+        with self.engine.connect() as conn:
+            for row in conn.execute(query.order_by(e.c.created)):
+                yield json.loads(row.aggregate), str(row.created), str(row.site)
+
     def iter_envelopes(self, batch: int = 500) -> Iterator[Envelope]:
         """Every held envelope, streamed (export reads this off a copy of the database)."""
         e = t.envelopes
