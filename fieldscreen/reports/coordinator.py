@@ -34,6 +34,7 @@ __all__ = [
     "Series",
     "coordinator_report",
     "normalise",
+    "screening_aggregate",
 ]
 
 REPORT_DIMENSIONS = ("tier", "concern", "age_band", "sex", "nationality", "site", "week")
@@ -75,6 +76,42 @@ def normalise(aggregate: Mapping[str, Any], created: str = "", site: str = "") -
             "week": week,
         }
     )
+
+
+def screening_aggregate(
+    per_form: Iterable[Mapping[str, Any]], day: str, site: str = ""
+) -> dict[str, Any]:
+    """One screening's aggregate record (exactly as :func:`parse_aggregate` accepts) from its
+    forms' ``Session.aggregate_record()``: the most urgent tier, the union of concerns and
+    nationalities, the first age band, sex and site given, the ISO week of ``day``.
+
+    Raises:
+        KnownError: ``aggregate-invalid`` when the result is not a plain-code record.
+    """
+    from fieldscreen.forms import most_urgent
+
+    tiers: list[str] = []
+    concerns: set[str] = set()
+    nationality: set[str] = set()
+    first: dict[str, Any] = {}
+    for record in per_form:
+        if record.get("tier"):
+            tiers.append(str(record["tier"]))
+        concerns.update(_codes(record.get("concerns", record.get("concern"))))
+        nationality.update(_codes(record.get("nationality")))
+        for key in ("age_band", "sex", "site"):
+            if record.get(key) and key not in first:
+                first[key] = record[key]
+    aggregate = {
+        "tier": most_urgent(tiers) if tiers else "T4",
+        "concerns": sorted(concerns),
+        "age_band": first.get("age_band") or "unknown",
+        "sex": first.get("sex") or "unknown",
+        "nationality": sorted(nationality),
+        "site": first.get("site") or site,
+        "week": _week(day),
+    }
+    return parse_aggregate(aggregate).to_json()
 
 
 @dataclass(frozen=True, slots=True)
