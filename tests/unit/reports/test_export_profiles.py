@@ -75,7 +75,7 @@ def _plain(name: str, data: bytes) -> bytes:
 def _record_ids(tables: dict[str, object]) -> set[str]:
     ids = set()
     for table in tables.values():
-        ids.update(row[0] for row in table.rows)  # type: ignore[attr-defined]
+        ids.update(row[0] for row in table.rows)
     return ids
 
 
@@ -178,3 +178,65 @@ def test_spreadsheet_formulas_are_neutralised(records: list[OpenedRecord]) -> No
     text = files["fs_intake.csv"].decode()
     assert "=1+2" in text
     assert not any(cell.startswith("=") for line in text.splitlines() for cell in line.split(","))
+
+
+def test_what_cannot_be_verified_opened_or_read_is_counted_by_id_and_skipped() -> None:
+    import dataclasses
+    import uuid
+
+    from fieldscreen import crypto
+    from fieldscreen.reports.export import ExportProblems, open_records
+    from fieldscreen.sync.envelope import build_envelope
+
+    forms = builtin_forms()
+    rng = random.Random(5)
+    org_private, org_public = crypto.generate_sealing_keypair()
+    _other_private, other_public = crypto.generate_sealing_keypair()
+    device_private, device_public = crypto.generate_signing_keypair()
+    session = answer(forms["fs_consent"], rng, "p")
+
+    def envelope(payload: dict[str, object] | bytes, to: bytes = org_public) -> object:
+        record_id = str(uuid.UUID(int=rng.getrandbits(128), version=4))
+        if isinstance(payload, dict):
+            payload = json.dumps({**payload, "record_id": record_id}).encode()
+        return build_envelope(
+            record_id,
+            "screening",
+            "builtin",
+            "dev-1",
+            1,
+            "2026-11-27",
+            payload,
+            to,
+            device_private,
+        )
+
+    good = {
+        "kind": "screening",
+        "content": {"state": {"forms": {"fs_consent": session.to_state()}}},
+    }
+    envelopes = [envelope(good) for _ in range(3)]
+    forged = dataclasses.replace(envelope(good), signature=b"\0" * 64)
+    wrong_key = envelope(good, other_public)
+    garbage = envelope(b"not json")
+    old_form = envelope({"kind": "screening", "content": {"state": {"forms": {"fs_old": {}}}}})
+    unknown_device = dataclasses.replace(envelope(good), device_id="dev-2")
+    problems = ExportProblems()
+    opened = list(
+        open_records(
+            [*envelopes, forged, wrong_key, garbage, old_form, unknown_device],
+            lambda d: device_public if d == "dev-1" else None,
+            org_private,
+            forms,
+            problems,
+        )
+    )
+    assert [r.record_id for r in opened] == [e.record_id for e in envelopes]
+    assert problems.unverified == [forged.record_id, unknown_device.record_id]
+    assert problems.undecryptable == [wrong_key.record_id]
+    assert problems.unreadable == [garbage.record_id, old_form.record_id]
+    assert opened[0].values["fs_consent"] == session.values_json()
+    assert opened[0].consent == {
+        k: v for k, v in session.values_json().items() if k.startswith("share_") and v is not None
+    }
+    assert "CANARY" not in json.dumps(problems.to_json())
