@@ -205,7 +205,7 @@ def test_admin_and_device_commands_end_to_end(
         code, out, _ = server(capsys, "devices", "list", "--db", db, "--json")
         assert json.loads(out)[0]["status"] == "wipe"
         code, out, _ = server(capsys, "retention", "apply", "--db", db, "--json")
-        assert json.loads(out) == {"destroyed": 0}
+        assert json.loads(out) == {"destroyed": 0, "held_destroyed": 0}
     storage.close()
 
     # failures are one line, no traceback

@@ -313,8 +313,14 @@ def cmd_stats(args: argparse.Namespace) -> int:
 
 
 def cmd_retention(args: argparse.Namespace) -> int:
-    destroyed = _storage(args).apply_retention(args.days, "cli")
-    _emit(args, {"destroyed": destroyed}, f"{destroyed} envelopes destroyed")
+    storage = _storage(args)
+    destroyed = storage.apply_retention(args.days, "cli")
+    held = storage.last_held_destroyed
+    _emit(
+        args,
+        {"destroyed": destroyed, "held_destroyed": held},
+        f"{destroyed} envelopes and {held} held copies (conflicts, quarantine) destroyed",
+    )
     return 0
 
 

@@ -114,6 +114,9 @@ class DeviceRow:
 class Storage:
     """The server's data, on an engine whose schema :func:`db.migrate` brought up to date."""
 
+    #: Conflicting and quarantined copies the last :meth:`apply_retention` destroyed.
+    last_held_destroyed = 0
+
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
         self._dialect = engine.dialect.name
@@ -704,7 +707,8 @@ class Storage:
         return {"per_day": per_day, **{k: int(v or 0) for k, v in held.items()}, "devices": devices}
 
     def apply_retention(self, days: int, actor: str) -> int:
-        """Destroy envelopes created more than ``days`` ago, leaving tombstones behind."""
+        """Destroy envelopes created more than ``days`` ago, leaving tombstones behind, and the
+        conflicting or quarantined copies received before then (``last_held_destroyed``)."""
         cutoff = (dt.datetime.now(dt.UTC).date() - dt.timedelta(days=days)).isoformat()
         e = t.envelopes
         with self.engine.begin() as conn:
@@ -725,7 +729,16 @@ class Storage:
                     .on_conflict_do_nothing()
                 )
             conn.execute(sa.delete(e).where(e.c.created < cutoff))
-            self._audit(conn, actor, "retention", {"destroyed": len(old), "before": cutoff})
+            held = 0
+            for table in (t.conflicts, t.quarantine):  # held copies expire with the rest
+                held += conn.execute(sa.delete(table).where(table.c.received < cutoff)).rowcount
+            self._audit(
+                conn,
+                actor,
+                "retention",
+                {"destroyed": len(old), "held_destroyed": held, "before": cutoff},
+            )
+        self.last_held_destroyed = held
         return len(old)
 
     def iter_aggregates(self, principal: Principal) -> Iterator[tuple[dict[str, Any], str, str]]:
