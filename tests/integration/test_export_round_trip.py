@@ -199,6 +199,7 @@ def test_simulate_sync_export_gives_back_every_value(  # noqa: PLR0917 (fixtures
                     mismatches[fmt] += cell != want
         codebook = tables["codebook"]
         assert {row["field"] for row in codebook.values()} >= {"dob", "given_names"}
+    print(f"\nexport round trip: values compared {compared}, mismatches {mismatches}")
     assert mismatches == {"csv": 0, "xlsx": 0, "json": 0}
     assert min(compared.values()) > 300 * SCREENINGS / 2
     # the export is audited on the server, with counts only
