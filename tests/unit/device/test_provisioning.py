@@ -142,3 +142,11 @@ def test_old_files_with_plain_site_ids_still_read() -> None:
     prov = Provisioning("Org", "https://x", b"a", b"b", b"c", ("s1",))  # type: ignore[arg-type]
     assert prov.sites == (Site("s1", "s1", ""),)
     assert Provisioning.from_content(prov.to_content()) == prov
+
+
+def test_site_option_forms() -> None:
+    assert Site.parse("tij1:Tijuana 1:mx") == Site("tij1", "Tijuana 1", "MX")
+    assert Site.parse("s1") == Site("s1", "s1", "")
+    for bad in ("a:b", "tij1:T:Mexico", "bad id:x:MX"):
+        with pytest.raises(KnownError):
+            Site.parse(bad)
