@@ -45,15 +45,17 @@ COMMANDS: dict[str, Command] = {
     "forms": Command(
         "fieldscreen.forms.cli", "validate, preview, run or convert XLSForms (form designers)"
     ),
-    "provision": Command("fieldscreen.sync.commands.provision", "apply a signed provisioning file"),
-    "enroll": Command("fieldscreen.sync.commands.enroll", "enrol this device with the server"),
-    "sync": Command("fieldscreen.sync.commands.sync", "sync now, with progress and a summary"),
+    "provision": Command(
+        "fieldscreen.device_commands.provision", "apply a signed provisioning file"
+    ),
+    "enroll": Command("fieldscreen.device_commands.enroll", "enrol this device with the server"),
+    "sync": Command("fieldscreen.device_commands.sync", "sync now, with progress and a summary"),
     "bundle": Command(
-        "fieldscreen.sync.commands.bundle",
+        "fieldscreen.device_commands.bundle",
         "write pending envelopes to a file, apply a receipt, or relay another laptop's bundle",
     ),
     "simulate": Command(
-        "fieldscreen.sync.commands.simulate", "fill a profile with synthetic screenings"
+        "fieldscreen.device_commands.simulate", "fill a profile with synthetic screenings"
     ),
 }
 

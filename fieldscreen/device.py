@@ -98,9 +98,15 @@ def apply_provisioning(vault: Vault, settings: Settings, file_bytes: bytes) -> P
     if pinned is not None and provisioning.signing_public_key != pinned:
         raise KnownError("device-provisioning-key-changed")
     verify_document(document, pinned or provisioning.signing_public_key, kind="provisioning")
-    _apply_settings(settings, provisioning)  # validates every policy before anything is written
-    vault.set_org_keys(provisioning.sealing_public_key, provisioning.signing_public_key)
+    scratch = Settings(settings.path, dict(settings.values), dict(settings.locked))
+    _apply_settings(scratch, provisioning)  # validates every policy before anything is written
+    if (vault.org_sealing_key(), pinned) != (
+        provisioning.sealing_public_key,
+        provisioning.signing_public_key,
+    ):  # a key change needs an admin; a re-issued file with the same keys does not
+        vault.set_org_keys(provisioning.sealing_public_key, provisioning.signing_public_key)
     vault.set_device_secret(_PROVISIONING, provisioning.to_content())
+    settings.values, settings.locked = scratch.values, scratch.locked
     settings.save()
     wire_signing(vault)
     return provisioning

@@ -72,7 +72,7 @@ _FIELDS: Final = frozenset(
     }
 )
 
-AggregateValue = str | int | bool | None
+AggregateValue = str | int | bool | list[str] | None
 
 
 @dataclass(frozen=True, slots=True)
@@ -285,6 +285,11 @@ def _aggregate(value: Any) -> dict[str, AggregateValue]:
     for key, item in value.items():
         if not isinstance(key, str) or not _AGG_KEY.fullmatch(key):
             raise EnvelopeError("aggregate key is malformed")
+        if isinstance(item, list):  # a list of codes (concerns, nationalities)
+            if len(item) > 16 or not all(isinstance(v, str) and len(v) <= 64 for v in item):
+                raise EnvelopeError("aggregate list is malformed")
+            out[key] = list(item)
+            continue
         if isinstance(item, str) and len(item) > 64:
             raise EnvelopeError("aggregate value is too long")
         if isinstance(item, float) or not isinstance(item, str | int | bool | None):

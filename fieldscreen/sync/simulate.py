@@ -47,6 +47,20 @@ class SimOrg:
         return self.signing[1]
 
 
+def synthetic_aggregate(rng: random.Random) -> dict[str, Any]:
+    """A valid aggregate record (the shape the server checks) with random codes."""
+    today = dt.date.today().isocalendar()
+    return {
+        "tier": rng.choice(["T0", "T1", "T2", "T3", "T4"]),
+        "concerns": sorted(rng.sample(["unaccompanied", "at_risk_trafficking", "gbv"], 2)),
+        "age_band": rng.choice(["0_5", "6_11", "12_14", "15_17", "unknown"]),
+        "sex": rng.choice(["female", "male", "unknown"]),
+        "nationality": [rng.choice(["GT", "HN", "SV", "MX"])],
+        "site": "site-a",
+        "week": f"{today[0]}-W{today[1]:02d}",
+    }
+
+
 def synthetic_payload(rng: random.Random, size: int = 5000) -> bytes:
     """A record-shaped JSON payload of about ``size`` bytes, with nothing real in it."""
     answers = {f"q{i:03d}": rng.choice(["yes", "no", "unsure", "n/a"]) for i in range(60)}
@@ -112,7 +126,7 @@ class SimDevice:
             synthetic_payload(rng, size),
             self.org.sealing_public,
             self.signing_private,
-            aggregate={"tier": rng.choice(["act_now", "h24", "h72", "d7", "none"])},
+            aggregate=synthetic_aggregate(rng),
         )
 
     def fill(self, count: int, rng: random.Random, size: int = 5000) -> list[Envelope]:

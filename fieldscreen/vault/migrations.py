@@ -87,7 +87,15 @@ def _initial(db: sqlite_utils.Database) -> None:
     db.table("state").create({"name": str, "value": str}, pk="name")
 
 
-MIGRATIONS: tuple[Migration, ...] = (Migration("2026-11-27-first-format", _initial),)
+def _outbox_aggregate(db: sqlite_utils.Database) -> None:
+    """The screening's aggregate record, encrypted, beside its envelope until delivery."""
+    db.execute("ALTER TABLE outbox ADD COLUMN aggregate BLOB")
+
+
+MIGRATIONS: tuple[Migration, ...] = (
+    Migration("2026-11-27-first-format", _initial),
+    Migration("2026-11-28-outbox-aggregate", _outbox_aggregate),
+)
 FORMAT_VERSION = len(MIGRATIONS)
 
 

@@ -12,12 +12,17 @@ short code such as ``conflict`` or ``revoked``, never free text.
 
 from __future__ import annotations
 
+import json
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
+from typing import Any
 
-from fieldscreen.vault.base import VaultBase, _put_state, check_record_id
+from fieldscreen import crypto
+from fieldscreen.vault.base import VaultBase, _put_state, canonical_json, check_record_id
 from fieldscreen.vault.errors import VaultError
+from fieldscreen.vault.keys import Keys, aad
+from fieldscreen.vault.store import as_blob
 
 __all__ = ["OUTBOX_STATES", "OutboxItem", "OutboxMixin"]
 
@@ -43,10 +48,14 @@ class OutboxItem:
     state: str
     attempts: int
     reason: str | None
+    #: The aggregate record signed with the envelope (decrypted; None when there is none).
+    aggregate: dict[str, Any] | None = None
 
     def header(self) -> dict[str, object]:
         """The fields the device signed (see ``canonical_json`` / the wired ``signing_bytes``)."""
+        extra: dict[str, object] = {} if self.aggregate is None else {"aggregate": self.aggregate}
         return {
+            **extra,
             "record_id": self.record_id,
             "kind": self.kind,
             "form_id": self.form_id,
@@ -60,8 +69,20 @@ class OutboxItem:
 
 _COLUMNS = (
     "record_id, kind, device_seq, form_id, form_version, device_id, created_day, "
-    "payload_sha256, sealed, signature, state, attempts, reason"
+    "payload_sha256, sealed, signature, state, attempts, reason, aggregate"
 )
+
+
+def encrypt_aggregate(keys: Keys, record_id: str, aggregate: Mapping[str, Any]) -> bytes:
+    """An envelope's aggregate record as kept at rest (bound to its record id)."""
+    return crypto.encrypt(
+        keys.sub("secrets"), canonical_json(dict(aggregate)), aad("outbox", record_id)
+    )
+
+
+def decrypt_aggregate(keys: Keys, record_id: str, blob: bytes) -> dict[str, Any]:
+    data = crypto.decrypt(keys.sub("secrets"), as_blob(blob), aad("outbox", record_id))
+    return dict(json.loads(data))
 
 
 class OutboxMixin(VaultBase):
@@ -100,9 +121,17 @@ class OutboxMixin(VaultBase):
                 r["state"],
                 r["attempts"],
                 r["reason"],
+                self._outbox_aggregate(r["record_id"], r["aggregate"]),
             )
             for r in rows
         ]
+
+    def _outbox_aggregate(self, record_id: str, blob: bytes | None) -> dict[str, Any] | None:
+        """Decrypt an envelope's aggregate record: only while unlocked (``vault-locked``)."""
+        if blob is None:
+            return None
+        keys, _ = self._require()
+        return decrypt_aggregate(keys, record_id, blob)
 
     def outbox_mark(self, record_id: str, state: str, *, reason: str | None = None) -> None:
         """Move one envelope to ``state``; ``delivered`` deletes the sealed copy and signature."""
@@ -121,7 +150,11 @@ class OutboxMixin(VaultBase):
             if row[0] == "delivered" and state != "delivered":
                 raise VaultError("vault-record-state", state="delivered")
             attempts = "attempts + 1" if state == "sending" else "attempts"
-            sealed = ", sealed = NULL, signature = NULL" if state == "delivered" else ""
+            sealed = (
+                ", sealed = NULL, signature = NULL, aggregate = NULL"
+                if state == "delivered"
+                else ""
+            )
             conn.execute(
                 f"UPDATE outbox SET state = ?, reason = ?, updated_day = ?, "  # noqa: S608 -- fixed fragments
                 f"attempts = {attempts}{sealed} WHERE record_id = ?",
@@ -166,7 +199,7 @@ class OutboxMixin(VaultBase):
             for record_id, sha256 in receipt:
                 cursor = conn.execute(
                     "UPDATE outbox SET state = 'delivered', reason = NULL, updated_day = ?, "
-                    "sealed = NULL, signature = NULL "
+                    "sealed = NULL, signature = NULL, aggregate = NULL "
                     "WHERE record_id = ? AND payload_sha256 = ? AND state != 'delivered'",
                     (self.today(), record_id, sha256),
                 )

@@ -29,6 +29,7 @@ from fieldscreen.vault import audit, digest
 from fieldscreen.vault.base import VaultBase, _put_state, canonical_json, check_record_id
 from fieldscreen.vault.errors import VaultError
 from fieldscreen.vault.keys import Keys, aad
+from fieldscreen.vault.outbox import decrypt_aggregate, encrypt_aggregate
 from fieldscreen.vault.store import as_blob
 
 __all__ = ["RECORD_FORMAT", "IntegrityReport", "RecordSummary", "RecordsMixin"]
@@ -251,6 +252,7 @@ class RecordsMixin(VaultBase):
         *,
         kind: str,
         content: Mapping[str, Any],
+        aggregate: Mapping[str, Any] | None = None,
     ) -> dict[str, Any]:
         raw_org = self._secret(conn, "org_keys")
         if raw_org is None:
@@ -289,11 +291,16 @@ class RecordsMixin(VaultBase):
             "created_day": self.today(),
             "payload_sha256": hashlib.sha256(sealed).hexdigest(),
         }
+        aggregate_blob = None
+        if aggregate:  # signed in the header; kept encrypted at rest until the envelope is built
+            header["aggregate"] = dict(aggregate)
+            aggregate_blob = encrypt_aggregate(keys, record_id, aggregate)
         signature = crypto.sign(device_key, self._signing_bytes(header))
         conn.execute(
             "INSERT INTO outbox (record_id, kind, device_seq, form_id, form_version, device_id, "
             "created_day, state, attempts, reason, updated_day, payload_sha256, sealed, "
-            "signature, format) VALUES (?, ?, ?, ?, ?, ?, ?, 'pending', 0, NULL, ?, ?, ?, ?, ?)",
+            "signature, format, aggregate) "
+            "VALUES (?, ?, ?, ?, ?, ?, ?, 'pending', 0, NULL, ?, ?, ?, ?, ?, ?)",
             (
                 record_id,
                 kind,
@@ -307,15 +314,24 @@ class RecordsMixin(VaultBase):
                 sealed,
                 signature,
                 RECORD_FORMAT,
+                aggregate_blob,
             ),
         )
         _put_state(conn, "device_seq", str(device_seq))
         return header
 
     def finalise(
-        self, record_id: str, *, record: Mapping[str, Any], case_card: Mapping[str, Any]
+        self,
+        record_id: str,
+        *,
+        record: Mapping[str, Any],
+        case_card: Mapping[str, Any],
+        aggregate: Mapping[str, Any] | None = None,
     ) -> dict[str, Any]:
         """Seal, sign and queue the full ``record``; keep ``case_card`` for follow-up.
+
+        ``aggregate`` is the screening's non-identifying aggregate record (None when the child
+        declined statistics): signed with the envelope, encrypted here until it is sent.
 
         Returns the envelope header that was signed (record id, kind, form id and version,
         device id and sequence number, day, SHA-256 of the sealed payload).
@@ -325,7 +341,9 @@ class RecordsMixin(VaultBase):
             row = self._row(conn, record_id)
             if row["status"] != "draft":
                 raise VaultError("vault-record-state", state=row["status"])
-            header = self._seal_into_outbox(conn, keys, row, kind="screening", content=record)
+            header = self._seal_into_outbox(
+                conn, keys, row, kind="screening", content=record, aggregate=aggregate
+            )
             version = int(row["version"]) + 1
             dek = self._dek(keys, "records", record_id, as_blob(row["wrapped_key"]))
             blob = crypto.encrypt(dek, _encode(record), self._record_aad(row, "finalised", version))
@@ -528,6 +546,10 @@ class RecordsMixin(VaultBase):
                         "payload_sha256",
                     )
                 }
+                if item.get("aggregate") is not None:
+                    header["aggregate"] = decrypt_aggregate(
+                        keys, item["record_id"], item["aggregate"]
+                    )
                 ok = (
                     device_public is not None
                     and hashlib.sha256(as_blob(item["sealed"])).hexdigest()

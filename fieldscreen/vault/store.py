@@ -71,6 +71,7 @@ PLAINTEXT_COLUMNS: dict[str, frozenset[str]] = {
             "sealed",
             "signature",
             "format",
+            "aggregate",
         }
     ),
     "audit": frozenset({"seq", "ciphertext", "mac"}),
@@ -80,7 +81,9 @@ PLAINTEXT_COLUMNS: dict[str, frozenset[str]] = {
 }
 
 #: Columns that hold ciphertext, sealed payloads, signatures or MACs, never plaintext.
-CIPHERTEXT_COLUMNS = frozenset({"wrapped_key", "ciphertext", "sealed", "signature", "mac"})
+CIPHERTEXT_COLUMNS = frozenset(
+    {"wrapped_key", "ciphertext", "sealed", "signature", "mac", "aggregate"}
+)
 
 #: The only names the plaintext ``state`` table may hold.
 PLAINTEXT_STATE_NAMES = frozenset(

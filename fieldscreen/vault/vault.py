@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import contextlib
 import os
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -63,6 +63,15 @@ class Vault(AccountsMixin, RecordsMixin, OutboxMixin):
             raise ValueError(f"not an app-level audit action: {action!r}")
         with self._tx() as conn:
             self._audit(conn, action, record_id, detail)
+
+    @contextlib.contextmanager
+    def bulk(self) -> Iterator[None]:
+        """Run many writes (drafts, finalises) in one transaction: one flush, all or nothing.
+
+        For ``fieldscreen simulate`` and benchmarks; the app writes each answer on its own.
+        """
+        with self._tx():
+            yield
 
     def use_signing_bytes(self, signing_bytes: Callable[[Mapping[str, Any]], bytes]) -> None:
         """Set what the device signs at finalise (once the organisation's keys are known)."""

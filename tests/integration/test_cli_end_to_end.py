@@ -4,14 +4,18 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
+from fieldscreen import crypto
 from fieldscreen.cli import main as device_main
+from fieldscreen.paths import Paths
 from fieldscreen.sync.server.cli import main as server_main
 from fieldscreen.sync.server.live import LiveServer
 from fieldscreen.sync.server.storage import Storage
+from fieldscreen.vault import Vault
 
 
 def server(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str, str]:
@@ -20,8 +24,26 @@ def server(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str, st
     return code, out, err
 
 
+PASS = "correct horse battery staple"
+
+
+@pytest.fixture(autouse=True)
+def light_kdf() -> Iterator[None]:
+    crypto.permit_test_parameters(True)
+    yield
+    crypto.permit_test_parameters(False)
+
+
 def device(capsys: pytest.CaptureFixture[str], profile: Path, *args: str) -> tuple[int, str, str]:
-    code = device_main(["--profile", str(profile), *args])
+    """Run a device command on ``profile``'s vault (created at first use, as first run does)."""
+    data = Paths.for_profile(profile).ensure().data
+    if not Vault.exists(data):
+        Vault.create(
+            data, admin_login="admin1", passphrase=PASS.encode(), kdf=crypto.KdfParams.for_tests()
+        ).close()
+    passfile = profile.parent / f"{profile.name}.pass"
+    passfile.write_text(PASS + "\n", encoding="utf-8")
+    code = device_main(["--profile", str(profile), *args, "--passphrase-file", str(passfile)])
     out, err = capsys.readouterr()
     return code, out, err
 
@@ -83,7 +105,7 @@ def test_admin_and_device_commands_end_to_end(
         assert "not valid" in err
         assert "Traceback" not in err
 
-        assert device(capsys, laptop, "simulate", "--screenings", "30", "--size", "800")[0] == 0
+        assert device(capsys, laptop, "simulate", "--screenings", "30")[0] == 0
         code, out, err = device(capsys, laptop, "sync", "--json")
         assert code == 0, err
         assert json.loads(out)["delivered"] == 30

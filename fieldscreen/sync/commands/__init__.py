@@ -1,9 +1,9 @@
 """The device-side ``fieldscreen`` subcommands of sync: provision, enroll, sync, bundle,
 simulate. Each module has ``add_arguments(parser)`` and ``run(args) -> int``.
 
-They reach the device's stores through :data:`STORE_FACTORY`, which the app replaces with one
-that opens the vault (``fieldscreen.app`` wires it); by default it opens the reference
-:class:`~fieldscreen.sync.spool.Spool` in the profile's data folder.
+``fieldscreen`` runs them through :mod:`fieldscreen.device_commands`, which unlocks the profile's
+vault and puts its stores in ``args.device_stores``; without that they fall back to
+:data:`STORE_FACTORY` (the reference :class:`~fieldscreen.sync.spool.Spool`: tests, benchmarks).
 """
 
 from __future__ import annotations
@@ -29,7 +29,9 @@ STORE_FACTORY: Callable[[argparse.Namespace], Any] = _default_factory
 
 
 def open_stores(args: argparse.Namespace) -> Any:
-    return STORE_FACTORY(args)
+    """The stores the composition handed over (``args.device_stores``), else the factory's."""
+    given = getattr(args, "device_stores", None)
+    return given if given is not None else STORE_FACTORY(args)
 
 
 def emit(args: argparse.Namespace, data: Any, text: str) -> None:

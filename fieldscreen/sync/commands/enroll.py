@@ -22,11 +22,16 @@ def run(args: argparse.Namespace) -> int:
     provisioning = stores.provisioning()
     if provisioning is None:
         raise SyncError("sync-not-provisioned")
-    private, public = stores.signing_key_pair()
+    signer = getattr(stores, "enrolment_signer", None)
+    if signer is not None:  # the vault: its key signs the proof and never leaves it
+        public, sign, device_id = signer()
+    else:
+        private, public = stores.signing_key_pair()
+        sign, device_id = private, None
     with SyncClient(
         provisioning.server_url, allow_insecure=provisioning.allow_insecure_http
     ) as client:
-        answer = client.enroll(args.code, public, private, args.label)
+        answer = client.enroll(args.code, public, sign, args.label, device_id)
     stores.save_identity(
         DeviceIdentity(answer["device_id"], answer["site"], answer["token"], public)
     )

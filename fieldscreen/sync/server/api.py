@@ -110,7 +110,7 @@ class EnvelopeWire(Strict):
     key_id: str = Field(pattern=r"^[0-9a-f]{8,64}$")
     sealed: str = Field(min_length=64, max_length=6 * 1024 * 1024)
     sha256: str = Field(pattern=HEX64_RE)
-    aggregate: dict[str, str | bool | int | None] = Field(max_length=32)
+    aggregate: dict[str, str | bool | int | list[str] | None] = Field(max_length=32)
     signature: str = Field(min_length=86, max_length=90)
 
 

@@ -27,6 +27,8 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection, Engine
 
 from fieldscreen import crypto
+from fieldscreen.errors import KnownError
+from fieldscreen.reports.aggregates import parse_aggregate
 from fieldscreen.sync.envelope import Envelope, key_id_hex, verify_envelope
 from fieldscreen.sync.errors import EnvelopeError, ServerError, SyncError
 from fieldscreen.sync.server import db
@@ -522,6 +524,11 @@ class Storage:
             return Outcome(rid, sha, "rejected", "signature")
         if envelope.key_id != sealing_id:
             return Outcome(rid, sha, "rejected", "wrong-key")
+        if envelope.aggregate:  # absent when the child declined statistics
+            try:
+                parse_aggregate(envelope.aggregate)
+            except KnownError:
+                return Outcome(rid, sha, "rejected", "aggregate")
         return envelope, device
 
     def _insert(self, table: sa.Table) -> Any:

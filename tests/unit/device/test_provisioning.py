@@ -142,3 +142,38 @@ def test_old_files_with_plain_site_ids_still_read() -> None:
     prov = Provisioning("Org", "https://x", b"a", b"b", b"c", ("s1",))  # type: ignore[arg-type]
     assert prov.sites == (Site("s1", "s1", ""),)
     assert Provisioning.from_content(prov.to_content()) == prov
+
+
+def test_site_option_forms() -> None:
+    assert Site.parse("tij1:Tijuana 1:mx") == Site("tij1", "Tijuana 1", "MX")
+    assert Site.parse("s1") == Site("s1", "s1", "")
+    for bad in ("a:b", "tij1:T:Mexico", "bad id:x:MX"):
+        with pytest.raises(KnownError):
+            Site.parse(bad)
+
+
+def test_a_reissued_file_from_sync_applies_for_a_specialist(
+    vault: Vault, settings: Settings
+) -> None:
+    from fieldscreen.device import VaultDeviceStore
+    from fieldscreen.sync.signed import SignedDocument
+
+    org = Org()
+    apply_provisioning(vault, settings, org.file())
+    vault.add_user("spec1", b"another good passphrase", "specialist", admin_passphrase=PASS)
+    vault.lock()
+    vault.unlock("spec1", b"another good passphrase")
+    store = VaultDeviceStore(vault, settings)
+    update = SignedDocument.from_bytes(org.file(policies={"auto_lock_minutes": 10}))
+    store.apply_update(update)
+    assert Settings.load(settings.path).get("auto_lock_minutes") == 10
+    assert store.update_versions() == {("provisioning", "provisioning"): "1"}
+    # Swapping the organisation's keys is an admin's act, never a side effect of sync.
+    new_sealing = Org()
+    new_sealing.signing_private = org.signing_private
+    new_sealing.signing_public = org.signing_public
+    with pytest.raises(KnownError) as info:
+        store.apply_update(SignedDocument.from_bytes(new_sealing.file()))
+    assert info.value.code == "vault-not-allowed"
+    assert vault.org_sealing_key() == org.sealing_public
+    assert settings.get("auto_lock_minutes") == 10  # nothing of the refused file was applied

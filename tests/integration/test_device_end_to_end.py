@@ -1,0 +1,214 @@
+"""The real device, end to end through ``fieldscreen``: provision, enrol against a real server on
+loopback, screenings finalised through the form engine into the real vault, sync, receipts; and a
+device the server orders wiped wipes before anything else happens."""
+
+from __future__ import annotations
+
+import json
+import random
+import uuid
+from collections.abc import Callable, Iterator
+from datetime import date
+from pathlib import Path
+
+import pytest
+
+from fieldscreen import crypto
+from fieldscreen.cli import main
+from fieldscreen.device import form_context, open_settings, stored_provisioning, wire_signing
+from fieldscreen.forms.aggregate import case_aggregate
+from fieldscreen.forms.library import builtin_forms
+from fieldscreen.forms.synthetic import synthetic_case
+from fieldscreen.paths import Paths
+from fieldscreen.reports.aggregates import parse_aggregate
+from fieldscreen.sync.envelope import build_envelope, open_envelope, verify_envelope
+from fieldscreen.sync.server.live import LiveServer
+from fieldscreen.sync.server.storage import Storage
+from fieldscreen.sync.signed import Provisioning, Site, sign_document
+from fieldscreen.sync.simulate import SimDevice, SimOrg
+from fieldscreen.vault import Vault
+
+PASS = "correct horse battery"
+CANARY = "CANARY-Zorro-4417"
+
+
+@pytest.fixture(autouse=True)
+def light_kdf() -> Iterator[None]:
+    crypto.permit_test_parameters(True)
+    yield
+    crypto.permit_test_parameters(False)
+
+
+@pytest.fixture
+def profile(tmp_path: Path) -> Path:
+    root = tmp_path / "profile"
+    paths = Paths.for_profile(root).ensure()
+    Vault.create(
+        paths.data, admin_login="admin1", passphrase=PASS.encode(), kdf=crypto.KdfParams.for_tests()
+    ).close()
+    (tmp_path / "pass.txt").write_text(PASS + "\n", encoding="utf-8")
+    return root
+
+
+def _provisioning_file(tmp_path: Path, org: SimOrg, storage: Storage, url: str) -> Path:
+    provisioning = Provisioning(
+        organisation=org.name,
+        server_url=url,
+        sealing_public_key=org.sealing_public,
+        signing_public_key=org.signing_public,
+        receipt_public_key=storage.keys().receipt_public,
+        sites=(Site("tij1", "Tijuana 1", "MX"),),
+        language="en",
+        allow_insecure_http=True,
+        policies={"auto_lock_minutes": 2, "background_sync": True},
+    )
+    document = sign_document(
+        "provisioning", "provisioning", "1", provisioning.to_content(), *org.signing
+    )
+    path = tmp_path / "fieldscreen-provisioning.json"
+    path.write_bytes(document.to_bytes())
+    return path
+
+
+def _cli(profile: Path, *args: str, capsys: pytest.CaptureFixture[str]) -> dict[str, object]:
+    passfile = str(profile.parent / "pass.txt")
+    code = main(["--profile", str(profile), *args, "--passphrase-file", passfile, "--json"])
+    out = capsys.readouterr().out
+    assert code == 0, out
+    return dict(json.loads(out))
+
+
+def _finalise_screenings(profile: Path, n: int, rng: random.Random) -> list[str]:
+    paths = Paths.for_profile(profile)
+    settings = open_settings(paths)
+    forms = builtin_forms()
+    ids = []
+    with Vault.open(paths.data) as vault:
+        vault.unlock("admin1", PASS.encode())
+        assert wire_signing(vault)
+        context = form_context(stored_provisioning(vault), settings.get("site_id"))
+        for _ in range(n):
+            case = synthetic_case(
+                forms,
+                rng,
+                context={"site": context["ctx_site"], "jurisdiction": context["ctx_jurisdiction"]},
+            )
+            record_id = vault.new_draft("fs_intake", forms["fs_intake"].version)
+            record = case.record()
+            record["forms"]["fs_intake"]["canary_note"] = CANARY
+            aggregate = case_aggregate(case.sessions.values(), site="tij1", day=date.today())
+            vault.finalise(
+                record_id, record=record, case_card=case.case_card(), aggregate=aggregate
+            )
+            ids.append(record_id)
+    return ids
+
+
+def test_provision_enrol_finalise_sync_on_the_real_vault(  # noqa: PLR0917 -- fixtures
+    profile: Path,
+    tmp_path: Path,
+    org: SimOrg,
+    storage: Storage,
+    server: LiveServer,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    path = _provisioning_file(tmp_path, org, storage, server.url)
+    out = _cli(profile, "provision", str(path), capsys=capsys)
+    assert out["policies"] == {"auto_lock_minutes": 2, "background_sync": True}
+    settings = open_settings(Paths.for_profile(profile))
+    assert settings.is_locked("auto_lock_minutes")
+    assert settings.get("site_id") == "tij1"
+
+    out = _cli(profile, "enroll", "--code", storage.create_enrol_code("tij1"), capsys=capsys)
+    with Vault.open(Paths.for_profile(profile).data) as vault:
+        assert out["device_id"] == vault.device_id
+        device_public = vault.device_public_key
+    # Nothing the vault keeps for sync is readable on disk: not the token, not the server URL.
+    raw = (Paths.for_profile(profile).data / "vault.sqlite3").read_bytes()
+    assert server.url.encode() not in raw
+
+    ids = _finalise_screenings(profile, 6, random.Random(5))
+    out = _cli(profile, "simulate", "--screenings", "30", "--seed", "3", capsys=capsys)
+    with_aggregate = int(out["with_aggregate"])  # type: ignore[call-overload]
+    for _ in range(2):  # the second run finds nothing left to send
+        out = _cli(profile, "sync", capsys=capsys)
+    assert out["sent"] == 0
+    held = {e.record_id: e for e in storage.iter_envelopes()}
+    assert len(held) == 36
+    assert set(ids) <= set(held)  # each held once: lost 0, duplicated 0
+    # The aggregate records arrived in the shape reports read, or not at all (declined).
+    assert sum(1 for e in held.values() if e.aggregate) >= with_aggregate
+    for envelope in held.values():
+        if envelope.aggregate:
+            assert parse_aggregate(envelope.aggregate).site == "tij1"
+    for envelope in (held[i] for i in ids):
+        verify_envelope(envelope, device_public)
+        payload = json.loads(open_envelope(envelope, org.sealing[0]))
+        assert payload["content"]["forms"]["fs_intake"]["canary_note"] == CANARY
+    with Vault.open(Paths.for_profile(profile).data) as vault:
+        counts = vault.outbox_counts()
+    assert counts["delivered"] == 36
+    assert counts["sealed"] == 0
+    status = main(["--profile", str(profile), "status", "--json"])
+    assert status == 0
+    assert json.loads(capsys.readouterr().out)["delivered"] == 36
+
+
+def test_a_device_ordered_wiped_wipes_before_sending(  # noqa: PLR0917 -- fixtures
+    profile: Path,
+    tmp_path: Path,
+    org: SimOrg,
+    storage: Storage,
+    server: LiveServer,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    path = _provisioning_file(tmp_path, org, storage, server.url)
+    _cli(profile, "provision", str(path), capsys=capsys)
+    out = _cli(profile, "enroll", "--code", storage.create_enrol_code("tij1"), capsys=capsys)
+    _finalise_screenings(profile, 3, random.Random(6))
+    storage.set_device_status(str(out["device_id"]), "wipe", "test admin")
+    passfile = str(profile.parent / "pass.txt")
+    code = main(["--profile", str(profile), "sync", "--passphrase-file", passfile, "--json"])
+    assert code != 0
+    capsys.readouterr()
+    assert list(storage.iter_envelopes()) == []  # nothing was sent first
+    data = Paths.for_profile(profile).data
+    assert not (data / "vault.keys").exists() or not Vault.exists(data)
+    assert not (data / "vault.sqlite3").exists()
+
+
+def test_the_server_refuses_an_aggregate_reports_could_not_read(
+    new_device: Callable[..., SimDevice], storage: Storage, rng: random.Random
+) -> None:
+    device = new_device()
+    good = device.make_envelope(rng)
+    bad = build_envelope(
+        str(uuid.UUID(int=rng.getrandbits(128), version=4)),
+        "fs_intake",
+        "1",
+        device.device_id,
+        good.seq + 1,
+        date.today(),
+        b"{}",
+        device.org.sealing_public,
+        device.signing_private,
+        aggregate={"tier": "act_now", "name": "x"},
+    )
+    none = build_envelope(
+        str(uuid.UUID(int=rng.getrandbits(128), version=4)),
+        "fs_intake",
+        "1",
+        device.device_id,
+        good.seq + 2,
+        date.today(),
+        b"{}",
+        device.org.sealing_public,
+        device.signing_private,
+    )
+    with device.client() as client:
+        results = client.submit([e.to_bytes() for e in (good, bad, none)])["results"]
+    assert [r["outcome"] for r in results] == ["stored", "rejected", "stored"]
+    assert results[1]["reason"] == "aggregate"
+    held = {e.record_id: e for e in storage.iter_envelopes()}
+    assert parse_aggregate(held[good.record_id].aggregate).tier in {"T0", "T1", "T2", "T3", "T4"}
+    assert dict(held[none.record_id].aggregate) == {}
