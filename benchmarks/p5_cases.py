@@ -9,8 +9,9 @@
   then times unlock -> every case card read (one bulk read, :meth:`Vault.case_cards`) -> rows
   in the model -> table painted, against the
   bar of 1 s plus the Argon2id time, which is measured apart with the production parameters.
-  Filling is slow (about 7 ms a record here), so the record count comes from
-  ``FIELDSCREEN_P5_RECORDS`` (default 50,000) and growth is reported at 1,000, 10,000 and that count.
+  Filling is slow (about 5 ms a record here), so the record count comes from
+  ``FIELDSCREEN_P5_RECORDS`` (default 50,000); growth is reported at 1,000, 10,000 and that
+  count.
 """
 
 from __future__ import annotations
