@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import sqlite3
 
-from fieldscreen.vault import Vault
+import pytest
+
+from fieldscreen.vault import Vault, records
 
 
 def _finalise(vault: Vault, n: int) -> dict[str, dict[str, object]]:
@@ -55,3 +57,16 @@ def test_case_cards_leaves_out_tampered_cards(vault: Vault) -> None:
     assert all(cards[rid] == expected[rid] for rid in cards)
     assert vault.audit_log()[-1].detail == {"what": "case-list", "cards": 4, "failed": 2}
     assert not vault.integrity_check().ok
+
+
+def test_case_cards_of_chosen_records_only(vault: Vault, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(records, "_ID_CHUNK", 2)  # several IN (...) lists
+    expected = _finalise(vault, 5)
+    ids = sorted(expected)
+    draft = vault.new_draft("screening", "1", {})
+    unknown = "0" * 32
+    chosen = vault.case_cards([ids[1], ids[3], draft, unknown, ids[1]])
+    assert chosen == {ids[1]: expected[ids[1]], ids[3]: expected[ids[3]]}
+    assert vault.audit_log()[-1].detail == {"what": "case-list", "cards": 2, "failed": 0}
+    assert vault.case_cards([]) == {}
+    assert vault.case_cards(ids) == expected
