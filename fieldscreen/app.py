@@ -37,7 +37,10 @@ __all__ = [
     "build_services",
     "builtin_forms",
     "create_application",
+    "provisioner_for",
     "run_gui",
+    "sync_factory_for",
+    "warm_after_paint",
 ]
 
 log = logging.getLogger("fieldscreen.app")
@@ -45,6 +48,10 @@ log = logging.getLogger("fieldscreen.app")
 #: When set, the app quits as soon as the event loop is idle after the first window is shown.
 #: Used by the start-up benchmark (P4) and the frozen smoke test; never by users.
 QUIT_WHEN_IDLE_ENV = "FIELDSCREEN_QUIT_WHEN_IDLE"
+
+#: How long after the window is shown the vault is loaded on a worker: long enough for the
+#: first paint to reach the screen, far shorter than typing a passphrase.
+WARM_DELAY_MS = 250
 
 
 @dataclass
@@ -137,6 +144,12 @@ class _LazyEngine:
     def warm(self) -> None:
         self._get()
 
+    def update_context(self, values: dict[str, Any]) -> None:
+        """Set the site's context (``site``, ``jurisdiction``) for the screenings started next."""
+        self._context.update(values)
+        if self._engine is not None:
+            self._engine.context.update(values)
+
     @property
     def forms(self) -> Any:
         return self._get().forms
@@ -186,8 +199,51 @@ def run_gui(profile: str | None = None, lang: str | None = None) -> int:
     context = build_context(profile, lang)
     install_translator(app, context.lang)
     apply_style(app)
-    window = MainWindow(build_services(context))
+    services = build_services(context)
+    window = MainWindow(
+        services, provisioner=provisioner_for(services), sync_factory=sync_factory_for(services)
+    )
     window.show()
     if os.environ.get(QUIT_WHEN_IDLE_ENV):
         QTimer.singleShot(0, app.quit)
+    # After the first paint: import and open the vault on a worker while the user types.
+    QTimer.singleShot(WARM_DELAY_MS, lambda: warm_after_paint(services))
     return app.exec()
+
+
+def provisioner_for(services: Services) -> Any:
+    """First run's provisioner over the real vault; None for the in-memory sample store."""
+    from fieldscreen.ui.backends import VaultBackend
+
+    if not isinstance(services.vault, VaultBackend):
+        return None
+    from fieldscreen.ui.provisioning import DeviceProvisioner
+
+    return DeviceProvisioner(services.vault, services.settings)
+
+
+def sync_factory_for(services: Services) -> Any:
+    """Builds the Sync screen's view model over the real vault after unlock; None otherwise."""
+    from fieldscreen.ui.backends import VaultBackend
+
+    store = services.vault
+    if not isinstance(store, VaultBackend):
+        return None
+
+    def build() -> Any:
+        from fieldscreen.ui.sync_wiring import build_sync
+
+        return build_sync(store, services.settings)
+
+    return build
+
+
+def warm_after_paint(services: Services) -> None:
+    """Load what unlock needs (the vault's storage and cryptography stack) on a worker.
+
+    Nothing of it is imported on the GUI path before the unlock window is shown: the window
+    lists the logins from the key file's plain JSON (:func:`fieldscreen.ui.backends.read_roster`).
+    """
+    warm = getattr(services.vault, "warm", None)
+    if callable(warm):
+        services.ops.read(warm, None, lambda error: log.warning("vault warm-up: %s", error.code))

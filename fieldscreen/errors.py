@@ -542,6 +542,28 @@ CATALOGUE: Mapping[str, Message] = {
         en="There is no device {device}. See 'fieldscreen-server devices list'.",
         es="No existe el dispositivo {device}. Vea 'fieldscreen-server devices list'.",
     ),
+    "device-provisioning-key-changed": Message(
+        en=(
+            "This provisioning file is signed by a different organisation key than the one this "
+            "laptop trusts, so it was not used. Ask IT for a file signed with your "
+            "organisation's key."
+        ),
+        es=(
+            "Este archivo de aprovisionamiento está firmado con una clave de organización "
+            "distinta de la que esta computadora reconoce, así que no se usó. Pida a TI un "
+            "archivo firmado con la clave de su organización."
+        ),
+    ),
+    "device-no-provisioning-file": Message(
+        en=(
+            "No provisioning file was found. Put the file from IT beside the app or give its "
+            "path: fieldscreen provision FILE."
+        ),
+        es=(
+            "No se encontró el archivo de aprovisionamiento. Ponga el archivo de TI junto a la "
+            "aplicación o indique su ruta: fieldscreen provision ARCHIVO."
+        ),
+    ),
 }
 
 

@@ -181,12 +181,14 @@ class SyncClient:
         self,
         code: str,
         public_key: bytes,
-        private_key: bytes,
+        private_key: bytes | Callable[[bytes], bytes],
         label: str = "",
         device_id: str | None = None,
     ) -> dict[str, Any]:
+        """Enrol with a one-time code; ``private_key`` may be a signer (the vault's key)."""
         normal = "".join(ch for ch in code.upper() if ch.isalnum())
-        proof = crypto.sign(private_key, ENROL_PREFIX + normal.encode() + public_key)
+        message = ENROL_PREFIX + normal.encode() + public_key
+        proof = private_key(message) if callable(private_key) else crypto.sign(private_key, message)
         body = {
             "code": code,
             "public_key": b64e(public_key),

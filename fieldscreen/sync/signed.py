@@ -27,9 +27,11 @@ from fieldscreen.sync.errors import EnvelopeError, SyncError
 
 __all__ = [
     "DOCUMENT_KINDS",
+    "POLICY_TYPES",
     "Provisioning",
     "Receipt",
     "SignedDocument",
+    "Site",
     "sign_document",
     "verify_document",
 ]
@@ -206,51 +208,131 @@ def receipt_pairs(pairs: Iterable[tuple[str, str]]) -> tuple[tuple[str, str], ..
     return tuple(sorted(set(pairs)))
 
 
+#: Settings an organisation may lock on every device, with their types.
+POLICY_TYPES: Final[dict[str, type]] = {
+    "auto_lock_minutes": int,
+    "follow_up_window_days": int,
+    "travel_mode_allowed": bool,
+    "background_sync": bool,
+    "clipboard_clear_seconds": int,
+}
+_JURISDICTION = re.compile(r"[A-Z]{2}")
+_SITE_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,63}")
+
+
+@dataclass(frozen=True, slots=True)
+class Site:
+    """A site of the organisation: its id, a display name and its jurisdiction (ISO alpha-2)."""
+
+    id: str
+    name: str = ""
+    jurisdiction: str = ""
+
+    def to_json(self) -> dict[str, str]:
+        return {"id": self.id, "name": self.name or self.id, "jurisdiction": self.jurisdiction}
+
+    @classmethod
+    def from_json(cls, value: Any) -> Site:
+        if isinstance(value, str):  # files written before sites carried a name and country
+            value = {"id": value, "name": value, "jurisdiction": ""}
+        if not isinstance(value, dict) or set(value) != {"id", "name", "jurisdiction"}:
+            raise EnvelopeError("provisioning sites are malformed")
+        site_id, name, country = value["id"], value["name"], value["jurisdiction"]
+        if not isinstance(site_id, str) or not _SITE_ID.fullmatch(site_id):
+            raise EnvelopeError("provisioning site id is malformed")
+        if not isinstance(name, str) or not 0 < len(name) <= 128:
+            raise EnvelopeError("provisioning site name is malformed")
+        if not isinstance(country, str) or (country and not _JURISDICTION.fullmatch(country)):
+            raise EnvelopeError("provisioning site jurisdiction is not an ISO country code")
+        return cls(site_id, name, country)
+
+    @classmethod
+    def parse(cls, text: str) -> Site:
+        """``ID`` or ``ID:NAME:CC`` (the form ``fieldscreen-server provision-file`` takes)."""
+        parts = text.split(":")
+        if len(parts) == 1:
+            return cls.from_json({"id": parts[0], "name": parts[0], "jurisdiction": ""})
+        if len(parts) != 3:
+            raise EnvelopeError("a site is ID or ID:NAME:COUNTRY")
+        return cls.from_json(
+            {"id": parts[0], "name": parts[1] or parts[0], "jurisdiction": parts[2].upper()}
+        )
+
+
+def _policies(value: Any) -> dict[str, int | bool]:
+    if not isinstance(value, dict) or not set(value) <= set(POLICY_TYPES):
+        raise EnvelopeError("provisioning policies are malformed")
+    out: dict[str, int | bool] = {}
+    for name, item in value.items():
+        if not isinstance(item, int) or (POLICY_TYPES[name] is bool) != isinstance(item, bool):
+            raise EnvelopeError("provisioning policies are malformed")
+        out[str(name)] = item
+    return out
+
+
+_PROVISIONING_KEYS: Final = frozenset(
+    {
+        "organisation",
+        "server_url",
+        "sealing_public_key",
+        "signing_public_key",
+        "receipt_public_key",
+        "sites",
+        "language",
+        "allow_insecure_http",
+    }
+)
+
+
 @dataclass(frozen=True, slots=True)
 class Provisioning:
-    """The content of a provisioning file: where the server is and which keys to trust."""
+    """The content of a provisioning file: where the server is and which keys to trust.
+
+    ``sites`` name the organisation's sites (id, name, jurisdiction); ``policies`` are settings
+    the organisation locks on every device (names and types in :data:`POLICY_TYPES`).
+    """
 
     organisation: str
     server_url: str
     sealing_public_key: bytes
     signing_public_key: bytes
     receipt_public_key: bytes
-    sites: tuple[str, ...]
+    sites: tuple[Site, ...]
     language: str = "en"
     allow_insecure_http: bool = False
+    policies: dict[str, int | bool] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        sites = tuple(s if isinstance(s, Site) else Site.from_json(s) for s in self.sites)
+        object.__setattr__(self, "sites", sites)
+        object.__setattr__(self, "policies", _policies(dict(self.policies)))
+
+    def site(self, site_id: str) -> Site | None:
+        return next((s for s in self.sites if s.id == site_id), None)
 
     def to_content(self) -> bytes:
-        return canonical(
-            {
-                "organisation": self.organisation,
-                "server_url": self.server_url,
-                "sealing_public_key": b64e(self.sealing_public_key),
-                "signing_public_key": b64e(self.signing_public_key),
-                "receipt_public_key": b64e(self.receipt_public_key),
-                "sites": list(self.sites),
-                "language": self.language,
-                "allow_insecure_http": self.allow_insecure_http,
-            }
-        )
+        data: dict[str, Any] = {
+            "organisation": self.organisation,
+            "server_url": self.server_url,
+            "sealing_public_key": b64e(self.sealing_public_key),
+            "signing_public_key": b64e(self.signing_public_key),
+            "receipt_public_key": b64e(self.receipt_public_key),
+            "sites": [s.to_json() for s in self.sites],
+            "language": self.language,
+            "allow_insecure_http": self.allow_insecure_http,
+        }
+        if self.policies:
+            data["policies"] = dict(self.policies)
+        return canonical(data)
 
     @classmethod
     def from_content(cls, content: bytes) -> Provisioning:
         data = parse_json(content, "provisioning")
-        keys = {
-            "organisation",
-            "server_url",
-            "sealing_public_key",
-            "signing_public_key",
-            "receipt_public_key",
-            "sites",
-            "language",
-            "allow_insecure_http",
-        }
-        if not isinstance(data, dict) or set(data) != keys:
-            raise EnvelopeError("provisioning fields are wrong")
-        if not isinstance(data["sites"], list) or not all(
-            isinstance(s, str) for s in data["sites"]
+        if not isinstance(data, dict) or not (
+            set(data) == _PROVISIONING_KEYS or set(data) == _PROVISIONING_KEYS | {"policies"}
         ):
+            raise EnvelopeError("provisioning fields are wrong")
+        if not isinstance(data["sites"], list):
             raise EnvelopeError("provisioning sites are malformed")
         return cls(
             organisation=str(data["organisation"]),
@@ -258,9 +340,10 @@ class Provisioning:
             sealing_public_key=b64d(data["sealing_public_key"], "sealing key"),
             signing_public_key=b64d(data["signing_public_key"], "signing key"),
             receipt_public_key=b64d(data["receipt_public_key"], "receipt key"),
-            sites=tuple(data["sites"]),
+            sites=tuple(Site.from_json(s) for s in data["sites"]),
             language=str(data["language"]),
             allow_insecure_http=bool(data["allow_insecure_http"]),
+            policies=_policies(data.get("policies", {})),
         )
 
     @classmethod

@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
 from pathlib import Path
-from typing import Any
+from typing import Protocol
 
 from PySide6.QtCore import Qt, QTimer, Signal
 from PySide6.QtWidgets import (
@@ -23,14 +22,22 @@ from PySide6.QtWidgets import (
 from fieldscreen.errors import KnownError
 from fieldscreen.ui.common import Services, heading, primary_button
 from fieldscreen.ui.ports import UserInfo
+from fieldscreen.ui.provisioning import ProvisioningPreview
 
 __all__ = ["MIN_PASSPHRASE", "FirstRunPage", "LanguagePicker", "UnlockPage", "wait_seconds"]
 
 MIN_PASSPHRASE = 10
 
-#: Reads a provisioning file and returns the settings it sets (``server_url``, ``site_id``,
-#: ``language`` ...); raises KnownError when the file is not valid or not signed.
-Provisioner = Callable[[Path], Mapping[str, Any]]
+
+class Provisioner(Protocol):
+    """Finds, reads (verifies) and applies a provisioning file
+    (:class:`fieldscreen.ui.provisioning.DeviceProvisioner`)."""
+
+    def find(self) -> Path | None: ...
+
+    def read(self, path: Path) -> ProvisioningPreview: ...
+
+    def apply(self, data: bytes) -> None: ...
 
 
 def wait_seconds(failures: int) -> int:
@@ -131,6 +138,10 @@ class FirstRunPage(QWidget):
         self.server.setAccessibleName(self.tr("Server address (optional)"))
         self.site = QLineEdit(services.settings.get("site_id"), card)
         self.site.setAccessibleName(self.tr("Site"))
+        self.site_choice = QComboBox(card)
+        self.site_choice.setAccessibleName(self.tr("Site"))
+        self.site_choice.hide()
+        self.provisioning: ProvisioningPreview | None = None
         self.name = QLineEdit(card)
         self.name.setAccessibleName(self.tr("Administrator name"))
         self.passphrase = QLineEdit(card)
@@ -141,6 +152,11 @@ class FirstRunPage(QWidget):
         self.repeat.setAccessibleName(self.tr("Passphrase again"))
         form.addRow(self.tr("Server address (optional)"), self.server)
         form.addRow(self.tr("Site"), self.site)
+        form.addRow(self.tr("Site of this laptop"), self.site_choice)
+        self._form = form
+        self._site_row_label = form.labelForField(self.site_choice)
+        if self._site_row_label is not None:
+            self._site_row_label.hide()
         form.addRow(self.tr("Administrator &name"), self.name)
         form.addRow(self.tr("Pass&phrase"), self.passphrase)
         form.addRow(self.tr("Passphrase &again"), self.repeat)
@@ -175,8 +191,10 @@ class FirstRunPage(QWidget):
         self.create_button.clicked.connect(self._create)
         card.column.addWidget(self.create_button, alignment=Qt.AlignmentFlag.AlignRight)
         self.repeat.returnPressed.connect(self._create)
-        if provisioning_file is not None and provisioner is not None:
-            self._apply_provisioning(provisioning_file)
+        if provisioner is not None:
+            found = provisioning_file or provisioner.find()
+            if found is not None:
+                self._apply_provisioning(found)
 
     def _choose_provisioning(self) -> None:
         name, _ = QFileDialog.getOpenFileName(
@@ -186,16 +204,52 @@ class FirstRunPage(QWidget):
             self._apply_provisioning(Path(name))
 
     def _apply_provisioning(self, path: Path) -> None:
+        """Show what a verified file sets; it is applied when the account is created."""
         assert self._provisioner is not None
         try:
-            values = self._provisioner(path)
+            preview = self._provisioner.read(path)
         except KnownError as error:
             self._fail(error.message(self.services.lang))
             return
-        self.server.setText(str(values.get("server_url", self.server.text())))
-        self.site.setText(str(values.get("site_id", self.site.text())))
-        self.provision_status.setText(self.tr("Settings read from %s.") % path.name)
+        self.error.hide()
+        self.provisioning = preview
+        self.server.setText(preview.server_url)
+        self.server.setReadOnly(True)
+        self.site_choice.clear()
+        for site in preview.sites:
+            label = f"{site.name} ({site.jurisdiction})" if site.jurisdiction else site.name
+            self.site_choice.addItem(label, site.id)
+        current = self.site_choice.findData(self.site.text().strip())
+        self.site_choice.setCurrentIndex(max(current, 0))
+        has_sites = bool(preview.sites)
+        self.site_choice.setVisible(has_sites)
+        if self._site_row_label is not None:
+            self._site_row_label.setVisible(has_sites)
+        self.site.setVisible(not has_sites)
+        if (site_label := self._form.labelForField(self.site)) is not None:
+            site_label.setVisible(not has_sites)
+        lines = [
+            self.tr("Provisioning file %1, signed by %2.")
+            .replace("%1", path.name)
+            .replace("%2", preview.organisation),
+            self.tr("Server: %1").replace("%1", preview.server_url or "-"),
+        ]
+        if preview.locked:
+            from fieldscreen.ui.settings_page import setting_labels
+
+            names = setting_labels()
+            lines.append(
+                self.tr("Set by the organisation and locked: %1").replace(
+                    "%1", "; ".join(names.get(n, n) for n in preview.locked)
+                )
+            )
+        self.provision_status.setText("\n".join(lines))
         self.provision_status.show()
+
+    def chosen_site(self) -> str:
+        if self.provisioning is not None and self.provisioning.sites:
+            return str(self.site_choice.currentData() or "")
+        return self.site.text().strip()
 
     def _fail(self, text: str) -> None:
         self.error.setText(text)
@@ -221,7 +275,7 @@ class FirstRunPage(QWidget):
         try:
             if not settings.is_locked("server_url"):
                 settings.set("server_url", self.server.text().strip())
-            settings.set("site_id", self.site.text().strip())
+            settings.set("site_id", self.chosen_site())
             settings.save()
         except KnownError as error:
             self._fail(error.message(self.services.lang))
@@ -229,10 +283,14 @@ class FirstRunPage(QWidget):
         self.create_button.setEnabled(False)
         self.error.hide()
         vault = self.services.vault
+        provisioner, preview = self._provisioner, self.provisioning
 
         def work() -> UserInfo:
             vault.create_user(name, "admin", passphrase)
-            return vault.unlock(name, passphrase)
+            user = vault.unlock(name, passphrase)
+            if provisioner is not None and preview is not None:
+                provisioner.apply(preview.data)  # keys into the vault, policies locked
+            return user
 
         self.services.ops.write(work, self._created, self._failed)
         self.passphrase.clear()

@@ -9,6 +9,7 @@ are issued only while no write of the same screen is waiting for them.
 
 from __future__ import annotations
 
+import json
 import threading
 from collections.abc import Mapping, Sequence
 from datetime import UTC, date, datetime
@@ -21,12 +22,29 @@ from fieldscreen.ui.ports import CaseSummary, DraftSummary, UserInfo, record_cod
 if TYPE_CHECKING:
     from fieldscreen.vault import Vault
 
-__all__ = ["KEY_FILE", "VaultBackend"]
+__all__ = ["KEY_FILE", "VaultBackend", "read_roster"]
 
 #: The vault's key file name (``fieldscreen.vault.base.KEYS_NAME``; a test keeps them equal).
 #: Checking for it needs no import of the vault, which keeps start-up fast: the vault package
 #: (sqlite-utils, cryptography) is imported on a worker the first time it is used.
 KEY_FILE = "vault.keys"
+
+
+def read_roster(key_file: Path) -> list[UserInfo] | None:
+    """The logins and roles of the key file, read as plain JSON without importing the vault.
+
+    Logins are stored in plaintext for exactly this (the unlock screen lists them; see
+    ``fieldscreen.vault.keyring``). Nothing here is trusted: a role only preselects a screen,
+    and the roster's MAC is checked by the vault at unlock. Returns None when the file cannot be
+    read this way (the caller then asks the vault, which reports the problem properly).
+    """
+    try:
+        data = json.loads(key_file.read_text(encoding="utf-8"))
+        users = data["users"]
+        roster = [UserInfo(str(u["login"]), str(u["role"])) for u in users]
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
+    return roster or None
 
 
 def _day(day: str | None) -> datetime:
@@ -72,7 +90,18 @@ class VaultBackend:
         if not self.is_set_up():
             return []
         with self._guard:
+            if self._vault is None:
+                roster = read_roster(self.folder / KEY_FILE)
+                if roster is not None:
+                    return roster
             return [UserInfo(u.login, u.role) for u in self.vault.users()]
+
+    def warm(self) -> None:
+        """Import and open the vault now (on a worker after the first paint), so that the
+        first unlock does not wait for the import of the storage and cryptography stack."""
+        if self.is_set_up():
+            with self._guard:
+                _ = self.vault
 
     def create_user(self, name: str, role: str, passphrase: str, confirm: str = "") -> None:
         from fieldscreen.vault import Vault, VaultError

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from typing import TYPE_CHECKING
 
 from PySide6.QtCore import QCoreApplication, Qt
 from PySide6.QtWidgets import (
@@ -26,6 +27,9 @@ from fieldscreen.errors import KnownError
 from fieldscreen.settings import Settings
 from fieldscreen.ui.operations import Operations
 from fieldscreen.ui.ports import FormsPort, UserInfo, VaultPort
+
+if TYPE_CHECKING:
+    from fieldscreen.sync.view import SyncViewModel
 
 __all__ = [
     "PassphraseDialog",
@@ -52,6 +56,9 @@ class Services:
     user: UserInfo | None = None
     #: True while screenings run the sample form instead of the built-in forms.
     preview: bool = False
+    #: Sync of this laptop (:class:`fieldscreen.sync.view.SyncViewModel`), None while it is not
+    #: enrolled with a server.
+    sync: SyncViewModel | None = None
 
 
 def tier_label(tier: str) -> str:

@@ -28,7 +28,7 @@ from fieldscreen.ui.ports import (
     Update,
 )
 
-__all__ = ["Catalogue", "EngineForms", "EngineScreening"]
+__all__ = ["Catalogue", "EngineForms", "EngineScreening", "title_in"]
 
 _SHOWN = {
     "text",
@@ -72,6 +72,19 @@ class EngineScreening:
     @property
     def form_version(self) -> str:
         return "+".join(f"{f.id}@{f.version}" for f in self._forms.values())[:100]
+
+    # ------------------------------------------------------------ override
+    def override_tier(self, tier: str, reason: str, supervisor: str) -> None:
+        """Record a signed-off tier override in the engine (the intake's session, whose rules
+        set the tier), so it is kept in the screening's state with the computed tier; raises
+        :class:`fieldscreen.forms.errors.OverrideError` when something is missing."""
+        session = self._sessions.get("fs_intake") or next(iter(self._sessions.values()))
+        session.override_tier(tier, reason, supervisor)
+
+    def tier_override(self) -> Any:
+        """The override recorded in the engine, or None."""
+        session = self._sessions.get("fs_intake") or next(iter(self._sessions.values()))
+        return session.override
 
     # ---------------------------------------------------------------- pages
     def _field_view(self, session: Session, form_id: str, name: str, lang: str) -> FieldView:
@@ -118,12 +131,12 @@ class EngineScreening:
                     names = tuple(n for n in names if not form.fields[n].repeats)
                 if not names:
                     continue
-                title = (
-                    form.fields[page.group].label.get(lang) if page.group else ""
-                ) or form.title.get(lang)
+                title = (form.fields[page.group].label.get(lang) if page.group else "") or title_in(
+                    form.title, lang
+                )
                 views = tuple(self._field_view(session, form_id, n, lang) for n in names)
                 out.append(PageView(f"{form_id}:{page.name}", title, form_id, views))
-        return out
+        return _safety_first(out)
 
     # --------------------------------------------------------------- values
     def value(self, name: str) -> Any:
@@ -159,7 +172,9 @@ class EngineScreening:
             errors[name] = error.message(lang)
         self._flow_case_values()
         self._open_modules(lang)
-        opened = tuple(self._forms[f].title.get(lang) for f in self._sessions if f not in before)
+        opened = tuple(
+            title_in(self._forms[f].title, lang) for f in self._sessions if f not in before
+        )
         update = self.current(lang, opened)
         return Update(
             update.relevant,
@@ -309,6 +324,37 @@ def _plain(value: Any) -> Any:
     if isinstance(value, tuple):
         return list(value)
     return value
+
+
+#: The immediate-safety block is asked first, even before full consent: right after the pages
+#: that get ready and note how the child is (a child in high distress defers consent and only
+#: this block runs). ``(page moved, page it follows)``.
+SAFETY_FIRST = ("fs_intake:b0_safety", "fs_consent:a2_age_state")
+
+
+def _safety_first(pages: list[PageView]) -> list[PageView]:
+    moved, after = SAFETY_FIRST
+    names = [p.name for p in pages]
+    if moved not in names or after not in names:
+        return pages
+    page = pages.pop(names.index(moved))
+    names.remove(moved)
+    pages.insert(names.index(after) + 1, page)
+    return pages
+
+
+def title_in(title: Any, lang: str) -> str:
+    """A form's title in ``lang`` only.
+
+    The built-in forms carry one bilingual title ("English / Español") for every language; when
+    the title is the same in English and Spanish and has both halves, the half of ``lang`` is
+    shown, so a Spanish screen never mixes in English (and the other way round).
+    """
+    text = str(title.get(lang) or "")
+    halves = text.split(" / ")
+    if len(halves) == 2 and title.get("en") == title.get("es"):
+        return halves[1].strip() if lang == "es" else halves[0].strip()
+    return text
 
 
 @dataclass(frozen=True)

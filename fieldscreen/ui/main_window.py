@@ -8,6 +8,7 @@ unlock screen; unlocking as the same user reloads the draft and returns to the s
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -34,9 +35,13 @@ if TYPE_CHECKING:
     from fieldscreen.ui.cases import CaseListPage, CaseRow, HomePage
     from fieldscreen.ui.results import ResultsPage
     from fieldscreen.ui.settings_page import SettingsPage
+    from fieldscreen.ui.sync_page import SyncPage
     from fieldscreen.ui.wizard import WizardPage
 
 __all__ = ["ClipboardGuard", "IdleWatcher", "MainWindow"]
+
+#: How often the background sync policy is asked whether something is due.
+SYNC_TICK_MS = 5_000
 
 _INPUT_EVENTS = {
     QEvent.Type.KeyPress,
@@ -124,10 +129,14 @@ class MainWindow(QMainWindow):
         services: Services,
         provisioner: Provisioner | None = None,
         parent: QWidget | None = None,
+        sync_factory: Callable[[], Any] | None = None,
     ) -> None:
         super().__init__(parent)
         self.services = services
         self._provisioner = provisioner
+        #: Builds the sync view model after unlock (on the writer: it reads the vault);
+        #: returns None while the laptop is not enrolled.
+        self._sync_factory = sync_factory
         self.setObjectName("mainWindow")
         self.resize(1100, 760)
         self._where: _Where | None = None
@@ -144,6 +153,12 @@ class MainWindow(QMainWindow):
         self.lock_shortcut.activated.connect(self.lock)
         self.quit_shortcut = QShortcut(QKeySequence(QKeySequence.StandardKey.Quit), self)
         self.quit_shortcut.activated.connect(self.close)
+        #: Drives :meth:`BackgroundSync.tick` on a worker while someone is signed in; the policy
+        #: itself decides when a probe or a sync is due.
+        self.sync_timer = QTimer(self)
+        self.sync_timer.setInterval(SYNC_TICK_MS)
+        self.sync_timer.timeout.connect(self.tick_sync)
+        self._ticking = False
         self._build()
         if services.vault.is_set_up():
             self.show_unlock()
@@ -168,9 +183,11 @@ class MainWindow(QMainWindow):
         bar.addStretch(1)
         self.nav_home = QPushButton(self.tr("&Home"), self.nav)
         self.nav_cases = QPushButton(self.tr("&Cases"), self.nav)
+        self.nav_sync = QPushButton(self.tr("S&ync"), self.nav)
         self.nav_settings = QPushButton(self.tr("Se&ttings"), self.nav)
         self.nav_lock = QPushButton(self.tr("&Lock (Ctrl+L)"), self.nav)
-        for button in (self.nav_home, self.nav_cases, self.nav_settings, self.nav_lock):
+        buttons = (self.nav_home, self.nav_cases, self.nav_sync, self.nav_settings, self.nav_lock)
+        for button in buttons:
             button.setObjectName("navButton")
             button.setAccessibleName(button.text().replace("&", ""))
             bar.addWidget(button)
@@ -193,6 +210,7 @@ class MainWindow(QMainWindow):
         self._pages: dict[str, QWidget] = {}
         self.nav_home.clicked.connect(self.show_home)
         self.nav_cases.clicked.connect(self.show_cases)
+        self.nav_sync.clicked.connect(self.show_sync)
         self.nav_settings.clicked.connect(self.show_settings)
         self.nav_lock.clicked.connect(self.lock)
         self.stack.currentChanged.connect(lambda _: self._nav_state())
@@ -215,7 +233,7 @@ class MainWindow(QMainWindow):
             from fieldscreen.ui.access import FirstRunPage
 
             first = FirstRunPage(s, self.stack, self._provisioner)
-            first.did_set_up.connect(lambda _: self.show_home())
+            first.did_set_up.connect(lambda _: self._set_up())
             first.language_requested.connect(self._choose_language)
             return first
         if name == "unlock_page":
@@ -255,6 +273,13 @@ class MainWindow(QMainWindow):
             cases = CaseListPage(s, self.stack)
             cases.open_requested.connect(self._open_case)
             return cases
+        if name == "sync_page":
+            from fieldscreen.ui.sync_page import SyncPage
+
+            sync = SyncPage(s, self.stack)
+            sync.back_requested.connect(self.show_home)
+            sync.did_sync.connect(self.refresh_home)
+            return sync
         if name == "settings_page":
             from fieldscreen.ui.settings_page import SettingsPage
 
@@ -294,6 +319,10 @@ class MainWindow(QMainWindow):
         return self._page("cases")
 
     @property
+    def sync_page(self) -> SyncPage:
+        return self._page("sync_page")
+
+    @property
     def settings_page(self) -> SettingsPage:
         return self._page("settings_page")
 
@@ -309,14 +338,17 @@ class MainWindow(QMainWindow):
             "wizardPage",
             "resultsPage",
         }
-        for button in (self.nav_home, self.nav_cases, self.nav_settings):
+        for button in (self.nav_home, self.nav_cases, self.nav_sync, self.nav_settings):
             button.setEnabled(unlocked)
             button.setVisible(not in_screening)
         self.nav_lock.setEnabled(unlocked)
         if unlocked:
             self.idle.timer.start()
+            if self.services.sync is not None and not self.sync_timer.isActive():
+                self.sync_timer.start()
         else:
             self.idle.timer.stop()
+            self.sync_timer.stop()
 
     # ------------------------------------------------------------- screens
     def show_unlock(self, preferred: str | None = None) -> None:
@@ -345,16 +377,27 @@ class MainWindow(QMainWindow):
 
     def refresh_home(self) -> None:
         vault = self.services.vault
+        model = self.services.sync
 
-        def read() -> tuple[list[DraftSummary], list[CaseSummary], int]:
-            return list(vault.drafts()), list(vault.cases()), vault.pending()
+        def read() -> tuple[list[DraftSummary], list[CaseSummary], int, dict[str, int] | None]:
+            counts = model.counts() if model is not None else None
+            return list(vault.drafts()), list(vault.cases()), vault.pending(), counts
 
         self.services.ops.read(read, self._home_data, self._error)
 
-    def _home_data(self, data: tuple[list[DraftSummary], list[CaseSummary], int]) -> None:
+    def _home_data(
+        self, data: tuple[list[DraftSummary], list[CaseSummary], int, dict[str, int] | None]
+    ) -> None:
         if self.services.user is None:
             return
-        drafts, cases, pending = data
+        drafts, cases, pending, counts = data
+        model = self.services.sync
+        if model is not None and counts is not None:
+            from fieldscreen.ui.sync_page import sync_glance
+
+            glance = sync_glance(counts, model.background.reachable, model.background.enabled)
+            self.home.set_data(self.services.user.name, drafts, cases, glance)
+            return
         server = self.services.settings.get("server_url")
         waiting = (
             self.tr("%n screening(s) sealed and waiting to be sent", "", pending)
@@ -384,6 +427,32 @@ class MainWindow(QMainWindow):
     def _case_rows(self, rows: list[CaseRow]) -> None:
         if self.services.user is not None:
             self.cases.set_rows(rows)
+
+    def show_sync(self) -> None:
+        if self.services.user is None:
+            return
+        self.stack.setCurrentWidget(self.sync_page)
+        self.sync_page.refresh()
+
+    def tick_sync(self) -> None:
+        """One step of the background sync policy, on the read pool (never the GUI thread)."""
+        model = self.services.sync
+        if model is None or self._ticking or self.services.user is None:
+            return
+        model.set_background(bool(self.services.settings.get("background_sync")))
+        self._ticking = True
+        self.services.ops.read(model.background.tick, self._ticked, self._tick_failed)
+
+    def _ticked(self, summary: Any) -> None:
+        self._ticking = False
+        if summary is None or self.services.user is None:
+            return
+        self.refresh_home()
+        if (page := self._built("sync_page")) is not None and page.isVisible():
+            page.refresh()
+
+    def _tick_failed(self, error: KnownError) -> None:
+        self._ticking = False  # shown on the Sync screen's next sync; not a dialog every tick
 
     def show_settings(self) -> None:
         if self.services.user is None:
@@ -469,15 +538,19 @@ class MainWindow(QMainWindow):
             child.close()
         if (wizard := self._built("wizard")) is not None:
             wizard.close_session()
-        for name in ("results", "cases", "home"):
+        for name in ("results", "cases", "home", "sync_page"):
             if (page := self._built(name)) is not None:
                 page.clear()
         self.services.user = None
+        if self._sync_factory is not None:
+            self.services.sync = None  # rebuilt at the next unlock
         self.services.ops.write(self.services.vault.lock)
         self.show_unlock(where.user)
         self._nav_state()
 
     def _unlocked(self) -> None:
+        self._load_sync()
+        self._load_form_context()
         where, self._where = self._where, None
         user = self.services.user
         if where is None or user is None or where.user != user.name:
@@ -492,6 +565,33 @@ class MainWindow(QMainWindow):
         else:
             self.show_home()
         self._nav_state()
+
+    def _load_sync(self) -> None:
+        if self._sync_factory is not None:
+            self.services.ops.write(self._sync_factory, self._sync_ready, self._error)
+
+    def _sync_ready(self, model: Any) -> None:
+        if self.services.user is None:
+            return
+        self.services.sync = model
+        self._nav_state()
+        if model is not None and self.stack.currentWidget() is self._built("home"):
+            self.refresh_home()
+
+    def _set_up(self) -> None:
+        self._load_sync()
+        self._load_form_context()
+        self.show_home()
+
+    def _load_form_context(self) -> None:
+        """The site and its jurisdiction from the stored provisioning, into the forms' context
+        (read on the writer: the provisioning is kept encrypted in the vault)."""
+        provisioner = self._provisioner
+        update = getattr(self.services.forms, "update_context", None)
+        read = getattr(provisioner, "form_context", None)
+        if not callable(update) or not callable(read):
+            return
+        self.services.ops.write(read, update, self._error)
 
     def _wiped(self) -> None:
         self.services.user = None

@@ -290,6 +290,13 @@ class ResultsPage(QWidget):
             sign.take_passphrase()  # a sign-off needs only the name it proved
             if result != QDialog.DialogCode.Accepted:
                 return
+            route = getattr(self.session, "override_tier", None)
+            if callable(route):  # the engine keeps it in the screening's state
+                try:
+                    route(str(dialog.choice.currentData()), dialog.text, sign.signed_by)
+                except KnownError as error:
+                    show_error(self, error, self.services.lang)
+                    return
             self.overrides = {
                 "tier": str(dialog.choice.currentData()),
                 "reason": dialog.text,

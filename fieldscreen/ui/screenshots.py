@@ -13,6 +13,7 @@ import tempfile
 from collections.abc import Callable, Sequence
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
@@ -91,6 +92,34 @@ def _settle(window: MainWindow) -> None:
 
 def first_run(paths: Paths, lang: str) -> QWidget:
     return _window(paths, lang, MemoryVault())
+
+
+class _DemoProvisioner:
+    """A provisioning file as first run shows it (the screenshot does not apply it)."""
+
+    def find(self) -> Path | None:
+        return Path("fieldscreen-provisioning.json")
+
+    def read(self, path: Path) -> Any:
+        from fieldscreen.ui.provisioning import ProvisioningPreview, SiteChoice
+
+        return ProvisioningPreview(
+            organisation="Red de Albergues del Norte",
+            server_url="https://sync.example.org",
+            sites=(SiteChoice("tij1", "Tijuana 1", "MX"), SiteChoice("sd1", "San Diego", "US")),
+            language="es",
+            locked=("auto_lock_minutes", "travel_mode_allowed"),
+            data=b"",
+        )
+
+    def apply(self, data: bytes) -> None:
+        raise NotImplementedError
+
+
+def first_run_provisioned(paths: Paths, lang: str) -> QWidget:
+    window = MainWindow(_services(paths, lang, MemoryVault()), provisioner=_DemoProvisioner())
+    window.resize(1100, 760)
+    return window
 
 
 def unlock(paths: Paths, lang: str) -> QWidget:
@@ -185,6 +214,41 @@ def settings(paths: Paths, lang: str) -> QWidget:
     return window
 
 
+class _DemoLedger:
+    """A sync queue to show: some delivered, one waiting, one failed, one held for review."""
+
+    def __init__(self) -> None:
+        self.state: dict[str, tuple[str, str | None]] = {
+            "8f2c1a" * 5 + "01": ("failed", "too-large"),
+            "3b7e90" * 5 + "02": ("quarantined", "conflict"),
+            "c41d22" * 5 + "03": ("pending", None),
+            "77a0f3" * 5 + "04": ("delivered", None),
+            "19e5b8" * 5 + "05": ("delivered", None),
+        }
+
+    def states(self) -> dict[str, tuple[str, str | None]]:
+        return dict(self.state)
+
+    def retry_failed(self) -> int:
+        return 0
+
+
+def sync(paths: Paths, lang: str) -> QWidget:
+    from fieldscreen.sync.background import BackgroundSync
+    from fieldscreen.sync.engine import SyncSummary
+    from fieldscreen.sync.view import SyncViewModel
+
+    window = _unlocked(paths, lang)
+    ledger = _DemoLedger()
+    window.services.sync = SyncViewModel(
+        ledger, BackgroundSync(probe=lambda: False, run_sync=SyncSummary, pending=lambda: 1)
+    )
+    window.sync_timer.stop()
+    window.show_sync()
+    _settle(window)
+    return window
+
+
 def _builtin(paths: Paths, lang: str) -> MainWindow | None:
     from fieldscreen.app import build_context, builtin_forms
 
@@ -237,6 +301,7 @@ def builtin_results(paths: Paths, lang: str) -> QWidget:
 #: Screen name -> factory building it in a representative state.
 SCREENS: dict[str, ScreenFactory] = {
     "first-run": first_run,
+    "first-run-provisioned": first_run_provisioned,
     "unlock": unlock,
     "home": home,
     "consent": consent,
@@ -246,6 +311,7 @@ SCREENS: dict[str, ScreenFactory] = {
     "results": results,
     "cases": cases,
     "settings": settings,
+    "sync": sync,
     "builtin-consent": builtin_first_page,
     "builtin-act-now": builtin_act_now,
     "builtin-results": builtin_results,

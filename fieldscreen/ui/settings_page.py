@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from PySide6.QtCore import Qt, Signal
+from PySide6.QtCore import QCoreApplication, Qt, Signal
 from PySide6.QtWidgets import (
     QCheckBox,
     QComboBox,
@@ -36,7 +36,7 @@ from fieldscreen.settings import SETTINGS, Setting
 from fieldscreen.ui.access import MIN_PASSPHRASE
 from fieldscreen.ui.common import PassphraseDialog, Services, heading, primary_button, show_error
 
-__all__ = ["NewUserDialog", "SettingsPage"]
+__all__ = ["NewUserDialog", "SettingsPage", "setting_labels"]
 
 
 class NewUserDialog(QDialog):
@@ -87,6 +87,33 @@ class NewUserDialog(QDialog):
             return
         self.error.setText(message)
         self.error.show()
+
+
+def setting_labels() -> dict[str, str]:
+    """What each setting is called on screen (also where first run lists locked policies)."""
+    return {
+        "language": QCoreApplication.translate("SettingsPage", "Language"),
+        "auto_lock_minutes": QCoreApplication.translate(
+            "SettingsPage", "Lock after this many idle minutes"
+        ),
+        "follow_up_window_days": QCoreApplication.translate(
+            "SettingsPage", "Days a finalised screening stays readable"
+        ),
+        "travel_mode_allowed": QCoreApplication.translate(
+            "SettingsPage", "Users may switch on travel mode"
+        ),
+        "background_sync": QCoreApplication.translate(
+            "SettingsPage", "Send screenings in the background"
+        ),
+        "server_url": QCoreApplication.translate("SettingsPage", "Server address"),
+        "site_id": QCoreApplication.translate("SettingsPage", "Site"),
+        "clipboard_clear_seconds": QCoreApplication.translate(
+            "SettingsPage", "Clear copied case text after (seconds)"
+        ),
+        "allow_plain_http": QCoreApplication.translate(
+            "SettingsPage", "Allow an unencrypted server address (testing only)"
+        ),
+    }
 
 
 class SettingsPage(QWidget):
@@ -177,17 +204,7 @@ class SettingsPage(QWidget):
 
     # -------------------------------------------------------------- editors
     def labels(self) -> dict[str, str]:
-        return {
-            "language": self.tr("Language"),
-            "auto_lock_minutes": self.tr("Lock after this many idle minutes"),
-            "follow_up_window_days": self.tr("Days a finalised screening stays readable"),
-            "travel_mode_allowed": self.tr("Users may switch on travel mode"),
-            "background_sync": self.tr("Send screenings in the background"),
-            "server_url": self.tr("Server address"),
-            "site_id": self.tr("Site"),
-            "clipboard_clear_seconds": self.tr("Clear copied case text after (seconds)"),
-            "allow_plain_http": self.tr("Allow an unencrypted server address (testing only)"),
-        }
+        return setting_labels()
 
     def _add_editor(self, parent: QWidget, spec: Setting) -> None:
         settings = self.services.settings

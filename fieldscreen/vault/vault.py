@@ -21,21 +21,25 @@ from __future__ import annotations
 
 import contextlib
 import os
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
+from fieldscreen import crypto
 from fieldscreen.vault import audit
 from fieldscreen.vault.accounts import AccountsMixin
 from fieldscreen.vault.base import DB_NAME, KEYS_NAME
+from fieldscreen.vault.errors import VaultError
 from fieldscreen.vault.migrations import FORMAT_VERSION
 from fieldscreen.vault.outbox import OutboxMixin
 from fieldscreen.vault.records import RecordsMixin
 from fieldscreen.vault.store import Store
 
-__all__ = ["Vault", "vault_status", "wipe_folder"]
+__all__ = ["DEVICE_SECRETS", "Vault", "vault_status", "wipe_folder"]
 
 _EVENTS = frozenset({"export", "override", "sync", "view"})
+#: Encrypted slots the device side of sync keeps in the vault (provisioning, enrolment, updates).
+DEVICE_SECRETS = frozenset({"sync.provisioning", "sync.identity", "sync.updates"})
 
 
 class Vault(AccountsMixin, RecordsMixin, OutboxMixin):
@@ -59,6 +63,35 @@ class Vault(AccountsMixin, RecordsMixin, OutboxMixin):
             raise ValueError(f"not an app-level audit action: {action!r}")
         with self._tx() as conn:
             self._audit(conn, action, record_id, detail)
+
+    def use_signing_bytes(self, signing_bytes: Callable[[Mapping[str, Any]], bytes]) -> None:
+        """Set what the device signs at finalise (once the organisation's keys are known)."""
+        self._signing_bytes = signing_bytes
+
+    def device_secret(self, name: str) -> bytes | None:
+        """One of the encrypted :data:`DEVICE_SECRETS` (None when never set); needs unlock."""
+        if name not in DEVICE_SECRETS:
+            raise ValueError(f"not a device secret: {name!r}")
+        with self._tx() as conn:
+            return self._secret(conn, name)
+
+    def set_device_secret(self, name: str, value: bytes) -> None:
+        """Store one of the :data:`DEVICE_SECRETS` encrypted, durably on return."""
+        if name not in DEVICE_SECRETS:
+            raise ValueError(f"not a device secret: {name!r}")
+        with self._tx() as conn:
+            self._put_secret(conn, name, value)
+
+    def sign_as_device(self, message: bytes) -> bytes:
+        """Sign ``message`` with this device's Ed25519 key (enrolment proof); needs unlock.
+
+        The private half never leaves the vault.
+        """
+        with self._tx() as conn:
+            key = self._secret(conn, "device_signing_key")
+        if key is None:
+            raise VaultError("vault-damaged", detail="the device key is missing")
+        return crypto.sign(key, message)
 
     def wipe(self) -> dict[str, int]:
         """Crypto-shred this vault: key file first, then the database files."""

@@ -1,10 +1,11 @@
-<?xml version='1.0' encoding='utf-8'?>
+<?xml version="1.0" encoding="utf-8"?>
+<!DOCTYPE TS>
 <TS version="2.1" language="es" sourcelanguage="en">
 <context>
     <name>AcknowledgeWidget</name>
     <message>
         <source>Done</source>
-        <extracomment>Above this many choices a single choice is a drop-down list (type the first letters to jump), not a column of radio buttons a child's whole country list long.</extracomment>
+        <extracomment>Above this many choices a single choice is a drop-down list (type the first letters to jump), not a column of radio buttons a child&apos;s whole country list long.</extracomment>
         <translation>Hecho</translation>
     </message>
 </context>
@@ -142,7 +143,6 @@
     <name>FirstRunPage</name>
     <message>
         <source>Set up this laptop</source>
-        <extracomment>Reads a provisioning file and returns the settings it sets (``server_url``, ``site_id``, ``language`` ...); raises KnownError when the file is not valid or not signed.</extracomment>
         <translation>Configurar esta computadora</translation>
     </message>
     <message>
@@ -174,6 +174,10 @@
         <translation>Frase de acceso otra vez</translation>
     </message>
     <message>
+        <source>Site of this laptop</source>
+        <translation>Sitio de esta computadora</translation>
+    </message>
+    <message>
         <source>Administrator &amp;name</source>
         <translation>&amp;Nombre de la persona administradora</translation>
     </message>
@@ -190,8 +194,8 @@
         <translation>Use al menos %d caracteres: unas palabras sin relación entre sí son fáciles de recordar y difíciles de adivinar. Si se pierde la frase de acceso, los datos no se pueden recuperar.</translation>
     </message>
     <message>
-        <source>Enrolment with the server uses a one-time code from your IT contact and can be done later, whenever the laptop is online ('fieldscreen enroll').</source>
-        <translation>La inscripción en el servidor usa un código de un solo uso que le da su contacto de informática y puede hacerse más tarde, cuando la computadora tenga conexión ('fieldscreen enroll').</translation>
+        <source>Enrolment with the server uses a one-time code from your IT contact and can be done later, whenever the laptop is online (&apos;fieldscreen enroll&apos;).</source>
+        <translation>La inscripción en el servidor usa un código de un solo uso que le da su contacto de informática y puede hacerse más tarde, cuando la computadora tenga conexión (&apos;fieldscreen enroll&apos;).</translation>
     </message>
     <message>
         <source>&amp;Create account and start</source>
@@ -206,8 +210,16 @@
         <translation>Archivos de aprovisionamiento (*.json *.fsp)</translation>
     </message>
     <message>
-        <source>Settings read from %s.</source>
-        <translation>Ajustes leídos de %s.</translation>
+        <source>Provisioning file %1, signed by %2.</source>
+        <translation>Archivo de aprovisionamiento %1, firmado por %2.</translation>
+    </message>
+    <message>
+        <source>Server: %1</source>
+        <translation>Servidor: %1</translation>
+    </message>
+    <message>
+        <source>Set by the organisation and locked: %1</source>
+        <translation>Fijado por la organización y bloqueado: %1</translation>
     </message>
     <message>
         <source>Enter a name for the administrator account.</source>
@@ -273,7 +285,7 @@
     <name>MainWindow</name>
     <message>
         <source>FieldScreen</source>
-        <extracomment>The screening's id holder: filled by the writer thread if the first save is in flight.</extracomment>
+        <extracomment>How often the background sync policy is asked whether something is due. The screening&apos;s id holder: filled by the writer thread if the first save is in flight. Drives :meth:`BackgroundSync.tick` on a worker while someone is signed in; the policy itself decides when a probe or a sync is due.</extracomment>
         <translation>FieldScreen</translation>
     </message>
     <message>
@@ -283,6 +295,10 @@
     <message>
         <source>&amp;Cases</source>
         <translation>&amp;Casos</translation>
+    </message>
+    <message>
+        <source>S&amp;ync</source>
+        <translation>Sincroni&amp;zar</translation>
     </message>
     <message>
         <source>Se&amp;ttings</source>
@@ -700,10 +716,162 @@
     </message>
 </context>
 <context>
+    <name>Sync</name>
+    <message>
+        <source>Waiting to be sent</source>
+        <extracomment>The states of a sealed record, in the order the screen lists them.</extracomment>
+        <translation>Por enviar</translation>
+    </message>
+    <message>
+        <source>Sending</source>
+        <translation>Enviando</translation>
+    </message>
+    <message>
+        <source>Delivered</source>
+        <translation>Entregado</translation>
+    </message>
+    <message>
+        <source>Failed</source>
+        <translation>Falló</translation>
+    </message>
+    <message>
+        <source>Held for review</source>
+        <translation>Retenido para revisión</translation>
+    </message>
+    <message>
+        <source>The server holds a different version of this record; IT will review it.</source>
+        <translation>El servidor tiene otra versión de este registro; el equipo de informática lo revisará.</translation>
+    </message>
+    <message>
+        <source>The server set this record aside for review.</source>
+        <translation>El servidor apartó este registro para revisarlo.</translation>
+    </message>
+    <message>
+        <source>This laptop was withdrawn; the record is held for review.</source>
+        <translation>Esta computadora fue dada de baja; el registro queda retenido para revisión.</translation>
+    </message>
+    <message>
+        <source>Looks like a restored old copy of the vault; held for review.</source>
+        <translation>Parece una copia antigua restaurada de la bóveda; retenido para revisión.</translation>
+    </message>
+    <message>
+        <source>The record&apos;s signature did not verify; tell IT.</source>
+        <translation>La firma del registro no se pudo verificar; avise al equipo de informática.</translation>
+    </message>
+    <message>
+        <source>The record is larger than the server accepts; tell IT.</source>
+        <translation>El registro es más grande de lo que acepta el servidor; avise al equipo de informática.</translation>
+    </message>
+    <message numerus="yes">
+        <source>%n waiting to be sent</source>
+        <translation>
+            <numerusform>%n por enviar</numerusform>
+            <numerusform>%n por enviar</numerusform>
+        </translation>
+    </message>
+    <message>
+        <source>nothing waiting to be sent</source>
+        <translation>nada por enviar</translation>
+    </message>
+    <message numerus="yes">
+        <source>%n need attention</source>
+        <translation>
+            <numerusform>%n requiere atención</numerusform>
+            <numerusform>%n requieren atención</numerusform>
+        </translation>
+    </message>
+    <message>
+        <source>background sync off</source>
+        <translation>sincronización en segundo plano desactivada</translation>
+    </message>
+    <message>
+        <source>server not reached yet</source>
+        <translation>aún sin conexión con el servidor</translation>
+    </message>
+</context>
+<context>
+    <name>SyncPage</name>
+    <message>
+        <source>Sync with the organisation&apos;s server</source>
+        <translation>Sincronizar con el servidor de la organización</translation>
+    </message>
+    <message>
+        <source>Record</source>
+        <translation>Registro</translation>
+    </message>
+    <message>
+        <source>State</source>
+        <translation>Estado</translation>
+    </message>
+    <message>
+        <source>What happened</source>
+        <translation>Qué pasó</translation>
+    </message>
+    <message>
+        <source>Sealed screenings and their sync state</source>
+        <translation>Tamizajes sellados y su estado de sincronización</translation>
+    </message>
+    <message>
+        <source>Sync in progress</source>
+        <translation>Sincronización en curso</translation>
+    </message>
+    <message>
+        <source>&amp;Sync now</source>
+        <translation>&amp;Sincronizar ahora</translation>
+    </message>
+    <message>
+        <source>&amp;Retry failed</source>
+        <translation>&amp;Reintentar los fallidos</translation>
+    </message>
+    <message>
+        <source>Sync in the &amp;background</source>
+        <translation>Sincronizar en segundo &amp;plano</translation>
+    </message>
+    <message>
+        <source>Back</source>
+        <translation>Volver</translation>
+    </message>
+    <message>
+        <source>Set by your organisation; it cannot be changed here.</source>
+        <translation>Lo fija su organización; no se puede cambiar aquí.</translation>
+    </message>
+    <message>
+        <source>This laptop is not enrolled with a server yet. Finalised screenings stay sealed here, readable only by the central team, until it is enrolled or a coordinator carries them on a USB bundle.</source>
+        <translation>Esta computadora aún no está inscrita en un servidor. Los tamizajes finalizados quedan sellados aquí, legibles solo por el equipo central, hasta que se inscriba o una persona coordinadora los lleve en un paquete USB.</translation>
+    </message>
+    <message>
+        <source>Finalised screenings are sealed for the central team before they leave this laptop. Only record codes and states are shown here.</source>
+        <translation>Los tamizajes finalizados se sellan para el equipo central antes de salir de esta computadora. Aquí solo se muestran códigos de registro y estados.</translation>
+    </message>
+    <message>
+        <source>Syncing…</source>
+        <translation>Sincronizando…</translation>
+    </message>
+    <message>
+        <source>The sync did not finish: %1</source>
+        <translation>La sincronización no terminó: %1</translation>
+    </message>
+    <message>
+        <source>Sent %1, delivered %2, held for review %3.</source>
+        <translation>Enviados %1, entregados %2, retenidos para revisión %3.</translation>
+    </message>
+    <message>
+        <source>the server could not be reached or refused the sync. The screenings stay sealed on this laptop; try again later or tell IT (%1).</source>
+        <translation>no se pudo contactar con el servidor o este rechazó la sincronización. Los tamizajes siguen sellados en esta computadora; inténtelo más tarde o avise al equipo de informática (%1).</translation>
+    </message>
+    <message numerus="yes">
+        <source>%n record(s) will be sent again.</source>
+        <translation>
+            <numerusform>Se volverá a enviar %n registro.</numerusform>
+            <numerusform>Se volverán a enviar %n registros.</numerusform>
+        </translation>
+    </message>
+</context>
+<context>
     <name>Tiers</name>
     <message>
         <source>Act now</source>
-        <extracomment>True while screenings run the sample form instead of the built-in forms.</extracomment>
+        <extracomment>True while screenings run the sample form instead of the built-in forms. Sync of this laptop (:class:`fieldscreen.sync.view.SyncViewModel`), None while it is not enrolled with a server.</extracomment>
         <translation>Actuar ya</translation>
     </message>
     <message>

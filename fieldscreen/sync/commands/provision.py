@@ -41,7 +41,7 @@ def run(args: argparse.Namespace) -> int:
         {
             "organisation": provisioning.organisation,
             "server_url": provisioning.server_url,
-            "sites": list(provisioning.sites),
+            "sites": [site.to_json() for site in provisioning.sites],
         },
         f"Provisioned for {provisioning.organisation} ({provisioning.server_url}).",
     )

@@ -138,10 +138,24 @@ def cmd_init_org(args: argparse.Namespace) -> int:
 
 
 def cmd_provision_file(args: argparse.Namespace) -> int:
+    from fieldscreen.errors import KnownError
     from fieldscreen.sync.bundle import write_atomic
     from fieldscreen.sync.client import check_url
-    from fieldscreen.sync.signed import Provisioning, sign_document
+    from fieldscreen.sync.errors import EnvelopeError
+    from fieldscreen.sync.signed import Provisioning, Site, sign_document
 
+    try:
+        sites = tuple(Site.parse(text) for text in args.site or ())
+    except EnvelopeError as exc:
+        raise KnownError("setting-invalid", name="--site", reason=exc.reason) from None
+    policies: dict[str, int | bool] = {
+        name: getattr(args, name)
+        for name in ("auto_lock_minutes", "follow_up_window_days", "clipboard_clear_seconds")
+        if getattr(args, name) is not None
+    }
+    for name in ("travel_mode_allowed", "background_sync"):
+        if getattr(args, name) is not None:
+            policies[name] = getattr(args, name) == "yes"
     storage = _storage(args)
     keys = storage.keys()
     check_url(args.server_url, allow_insecure=args.allow_insecure_http)
@@ -152,9 +166,10 @@ def cmd_provision_file(args: argparse.Namespace) -> int:
         sealing_public_key=keys.sealing_public,
         signing_public_key=keys.signing_public,
         receipt_public_key=keys.receipt_public,
-        sites=tuple(args.site or ()),
+        sites=sites,
         language=args.lang,
         allow_insecure_http=args.allow_insecure_http,
+        policies=policies,
     )
     version = dt.datetime.now(dt.UTC).strftime("%Y%m%d%H%M%S")
     document = sign_document(
@@ -425,8 +440,18 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--out", required=True, metavar="FILE")
     p.add_argument("--key", required=True, metavar="FILE", help="signing-private.json")
     p.add_argument("--server-url", required=True)
-    p.add_argument("--site", action="append", help="a site id (repeat for several)")
+    p.add_argument(
+        "--site",
+        action="append",
+        metavar="ID[:NAME:CC]",
+        help="a site: its id, name and ISO country code, e.g. tij1:Tijuana 1:MX (repeat)",
+    )
     p.add_argument("--lang", choices=("en", "es"), default="en")
+    p.add_argument("--auto-lock-minutes", type=int, help="lock this policy on every device")
+    p.add_argument("--follow-up-window-days", type=int, help="lock this policy on every device")
+    p.add_argument("--clipboard-clear-seconds", type=int, help="lock this policy on every device")
+    p.add_argument("--travel-mode-allowed", choices=("yes", "no"), help="lock this policy")
+    p.add_argument("--background-sync", choices=("yes", "no"), help="lock this policy")
     p.add_argument(
         "--allow-insecure-http",
         action="store_true",

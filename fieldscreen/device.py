@@ -1,0 +1,258 @@
+"""The device, composed without Qt: its vault, its settings, provisioning, and the sync stores.
+
+This is where the vault and sync meet (sync never imports the vault): the headless commands
+and the desktop app both go through it.
+
+Public API::
+
+    open_settings(paths) -> Settings
+    open_vault(paths, settings) -> Vault                       # locked
+    find_provisioning_file(explicit=None) -> Path | None
+    apply_provisioning(vault, settings, file_bytes) -> Provisioning
+    stored_provisioning(vault) -> Provisioning | None
+    wire_signing(vault) -> bool      # envelopes signed as the server verifies them
+    form_context(provisioning, site_id) -> {"ctx_site": ..., "ctx_jurisdiction": ...}
+    VaultDeviceStore(vault, settings)  # OutboxStore + DeviceState over the real vault
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+from fieldscreen.errors import BugError, KnownError
+from fieldscreen.paths import Paths, provisioning_candidates
+from fieldscreen.settings import Settings
+from fieldscreen.sync.canonical import b64d, b64e
+from fieldscreen.sync.errors import EnvelopeError, SyncError
+from fieldscreen.sync.signed import Provisioning, SignedDocument, verify_document
+from fieldscreen.sync.store import DeviceIdentity, DeviceStatus, OutboxItem, RecordState
+from fieldscreen.sync.vault_bridge import VaultOutboxStore, header_signing_bytes
+from fieldscreen.vault import Vault
+
+__all__ = [
+    "VaultDeviceStore",
+    "apply_provisioning",
+    "find_provisioning_file",
+    "form_context",
+    "open_settings",
+    "open_vault",
+    "stored_provisioning",
+    "wire_signing",
+]
+
+_PROVISIONING = "sync.provisioning"
+_IDENTITY = "sync.identity"
+_UPDATES = "sync.updates"
+
+
+def open_settings(paths: Paths) -> Settings:
+    return Settings.load(paths.settings_file)
+
+
+def open_vault(paths: Paths, settings: Settings) -> Vault:
+    """The profile's vault, locked (unlock it, then call :func:`wire_signing`)."""
+    return Vault.open(paths.data, follow_up_days=int(settings.get("follow_up_window_days")))
+
+
+def find_provisioning_file(explicit: Path | None = None) -> Path | None:
+    """``explicit`` when given, else the first of :func:`provisioning_candidates` that exists."""
+    if explicit is not None:
+        return explicit
+    return next((p for p in provisioning_candidates() if p.is_file()), None)
+
+
+def stored_provisioning(vault: Vault) -> Provisioning | None:
+    """The provisioning applied on this device (kept encrypted in the vault)."""
+    raw = vault.device_secret(_PROVISIONING)
+    return None if raw is None else Provisioning.from_content(raw)
+
+
+def wire_signing(vault: Vault) -> bool:
+    """Make finalise sign exactly what the server verifies; False before provisioning."""
+    key = vault.org_sealing_key()
+    if key is None:
+        return False
+    vault.use_signing_bytes(header_signing_bytes(key))
+    return True
+
+
+def apply_provisioning(vault: Vault, settings: Settings, file_bytes: bytes) -> Provisioning:
+    """Verify a signed provisioning file and apply it (an admin must have unlocked the vault).
+
+    The first file is trusted on first use and pins the organisation's signing key; every later
+    file must be signed by that same key, so a forged file cannot swap the keys. The file's
+    policies are locked in ``settings`` (a user cannot loosen them); server, sites and
+    language are applied; the keys go into the vault.
+    """
+    pinned = vault.org_signing_key()
+    try:
+        document = SignedDocument.from_bytes(file_bytes)
+        provisioning = Provisioning.from_content(document.content)
+    except EnvelopeError as exc:
+        raise KnownError(
+            "sync-bad-file", path="provisioning", what="provisioning file", reason=exc.reason
+        ) from None
+    if pinned is not None and provisioning.signing_public_key != pinned:
+        raise KnownError("device-provisioning-key-changed")
+    verify_document(document, pinned or provisioning.signing_public_key, kind="provisioning")
+    _apply_settings(settings, provisioning)  # validates every policy before anything is written
+    vault.set_org_keys(provisioning.sealing_public_key, provisioning.signing_public_key)
+    vault.set_device_secret(_PROVISIONING, provisioning.to_content())
+    settings.save()
+    wire_signing(vault)
+    return provisioning
+
+
+def _apply_settings(settings: Settings, provisioning: Provisioning) -> None:
+    for name, value in provisioning.policies.items():
+        settings.lock(name, value)
+    settings.values["server_url"] = provisioning.server_url
+    settings.values["language"] = provisioning.language
+    if provisioning.allow_insecure_http:
+        settings.lock("allow_plain_http", True)
+    site = settings.get("site_id")
+    if provisioning.sites and provisioning.site(site) is None:
+        settings.values["site_id"] = provisioning.sites[0].id
+
+
+def form_context(provisioning: Provisioning | None, site_id: str) -> dict[str, str]:
+    """The values forms read as ``${ctx_site}`` and ``${ctx_jurisdiction}``."""
+    site = provisioning.site(site_id) if provisioning else None
+    return {"ctx_site": site_id, "ctx_jurisdiction": site.jurisdiction if site else ""}
+
+
+class VaultDeviceStore:
+    """:class:`~fieldscreen.sync.store.OutboxStore` and ``DeviceState`` over the real vault.
+
+    Provisioning, the enrolment (device id, site, server token) and applied signed updates are
+    kept encrypted in the vault; the checkpoint and device state in its plaintext state table;
+    the device's private key never leaves the vault (:meth:`sign_as_device`). Reading the
+    credentials needs the vault unlocked: the app builds this store after unlock.
+    """
+
+    def __init__(
+        self,
+        vault: Vault,
+        settings: Settings,
+        *,
+        on_wipe: Callable[[], None] | None = None,
+    ) -> None:
+        self.vault = vault
+        self.settings = settings
+        self.on_wipe = on_wipe
+        self.wiped = False
+        key = vault.org_sealing_key()
+        if key is None:
+            raise SyncError("sync-not-provisioned")
+        self._outbox = VaultOutboxStore(vault, key)
+
+    # ------------------------------------------------------------------ OutboxStore
+    def pending_page(self, after_seq: int, limit: int) -> Sequence[OutboxItem]:
+        return self._outbox.pending_page(after_seq, limit)
+
+    def pending_totals(self) -> tuple[int, int]:
+        return self.vault.outbox_totals(("pending", "sending"))
+
+    def set_state(
+        self, record_ids: Sequence[str], state: RecordState, reason: str | None = None
+    ) -> None:
+        self._outbox.set_state(record_ids, state, reason)
+
+    def apply_receipt(self, delivered: Sequence[tuple[str, str]]) -> int:
+        return self.vault.outbox_deliver(delivered)
+
+    def load_checkpoint(self) -> int:
+        return self.vault.sync_checkpoint()
+
+    def save_checkpoint(self, seq: int) -> None:
+        self.vault.save_sync_checkpoint(seq)
+
+    def highest_seq(self) -> int:
+        return self.vault.last_device_seq()
+
+    # ------------------------------------------------------------------ DeviceState
+    def signing_key_pair(self) -> tuple[bytes, bytes]:
+        raise BugError("the device's private key does not leave the vault; use sign_as_device")
+
+    def enrolment_signer(self) -> tuple[bytes, Callable[[bytes], bytes], str | None]:
+        """(public key, signer, the device id to ask for) for enrolment."""
+        return self.vault.device_public_key, self.vault.sign_as_device, self.vault.device_id
+
+    def provisioning(self) -> Provisioning | None:
+        return stored_provisioning(self.vault)
+
+    def save_provisioning(self, provisioning: Provisioning) -> None:
+        self.vault.set_device_secret(_PROVISIONING, provisioning.to_content())
+
+    def identity(self) -> DeviceIdentity | None:
+        raw = self.vault.device_secret(_IDENTITY)
+        if raw is None:
+            return None
+        data = json.loads(raw)
+        return DeviceIdentity(
+            data["device_id"], data["site"], data["token"], b64d(data["public_key"], "key")
+        )
+
+    def save_identity(self, identity: DeviceIdentity) -> None:
+        if identity.device_id != self.vault.device_id:
+            raise BugError("the server enrolled this device under another id")
+        raw = {
+            "device_id": identity.device_id,
+            "site": identity.site,
+            "token": identity.token,
+            "public_key": b64e(identity.public_key),
+        }
+        self.vault.set_device_secret(_IDENTITY, json.dumps(raw).encode())
+        if not self.settings.get("site_id"):
+            self.settings.values["site_id"] = identity.site
+            self.settings.save()
+
+    def apply_device_status(self, status: DeviceStatus) -> None:
+        if status == "wipe":
+            self.vault.wipe()  # key file first: from here nothing on this laptop can be read
+            self.wiped = True
+            if self.on_wipe is not None:
+                self.on_wipe()
+            return
+        self.vault.set_device_state(status)
+
+    def device_status(self) -> str:
+        return self.vault.device_state()
+
+    def update_versions(self) -> Mapping[tuple[str, str], str]:
+        return {
+            (kind, name): str(entry[0])
+            for kind, names in self._updates().items()
+            for name, entry in names.items()
+        }
+
+    def apply_update(self, document: SignedDocument) -> None:
+        """Store a verified update; a provisioning update is applied as a provisioning file."""
+        if document.kind == "provisioning":
+            apply_provisioning(self.vault, self.settings, document.to_bytes())
+        updates = self._updates()
+        updates.setdefault(document.kind, {})[document.name] = [
+            document.version,
+            b64e(document.to_bytes()),
+        ]
+        self.vault.set_device_secret(_UPDATES, json.dumps(updates, sort_keys=True).encode())
+
+    def update_document(self, kind: str, name: str) -> SignedDocument | None:
+        entry = self._updates().get(kind, {}).get(name)
+        return None if entry is None else SignedDocument.from_bytes(b64d(entry[1], "update"))
+
+    def _updates(self) -> dict[str, dict[str, Any]]:
+        raw = self.vault.device_secret(_UPDATES)
+        return {} if raw is None else dict(json.loads(raw))
+
+
+def read_provisioning_file(path: Path) -> bytes:
+    try:
+        return path.read_bytes()
+    except OSError:
+        raise KnownError(
+            "sync-bad-file", path=path.name, what="provisioning file", reason="cannot be read"
+        ) from None

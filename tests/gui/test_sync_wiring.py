@@ -1,0 +1,129 @@
+"""The app's sync over the real vault: none before enrolment; after it, a view model whose
+ledger is the vault's outbox and whose background policy probes the server (loopback)."""
+
+from __future__ import annotations
+
+import socket
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from fieldscreen import crypto
+from fieldscreen.device import VaultDeviceStore
+from fieldscreen.paths import Paths
+from fieldscreen.settings import Settings
+from fieldscreen.sync.signed import Provisioning, Site, sign_document
+from fieldscreen.sync.store import DeviceIdentity
+from fieldscreen.ui.backends import VaultBackend
+from fieldscreen.ui.provisioning import DeviceProvisioner
+from fieldscreen.ui.sync_wiring import Guarded, VaultSyncLedger, build_sync
+
+PASS = "correct horse battery staple"
+
+
+@pytest.fixture(autouse=True)
+def light_kdf() -> Iterator[None]:
+    crypto.permit_test_parameters(True)
+    yield
+    crypto.permit_test_parameters(False)
+
+
+def closed_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def provisioning_bytes(server: str) -> bytes:
+    _, sealing_public = crypto.generate_sealing_keypair()
+    signing_private, signing_public = crypto.generate_signing_keypair()
+    _, receipt_public = crypto.generate_signing_keypair()
+    content = Provisioning(
+        organisation="Org",
+        server_url=server,
+        sealing_public_key=sealing_public,
+        signing_public_key=signing_public,
+        receipt_public_key=receipt_public,
+        sites=(Site("sd1", "San Diego", "US"),),
+        allow_insecure_http=True,
+    ).to_content()
+    return sign_document(
+        "provisioning", "provisioning", "1", content, signing_private, signing_public
+    ).to_bytes()
+
+
+def test_sync_exists_only_once_enrolled_and_reads_the_vault_outbox(paths: Paths) -> None:
+    light = crypto.KdfParams.for_tests()
+    store = VaultBackend(paths.data / "vault", kdf=light, new_key_kdf=light)
+    settings = Settings.load(paths.settings_file)
+    store.create_user("ana", "admin", PASS)
+    store.unlock("ana", PASS)
+    assert build_sync(store, settings) is None  # not provisioned
+    DeviceProvisioner(store, settings).apply(
+        provisioning_bytes(f"http://127.0.0.1:{closed_port()}")
+    )
+    assert build_sync(store, settings) is None  # provisioned, not enrolled
+    device = VaultDeviceStore(store.vault, settings)
+    public, _sign, device_id = device.enrolment_signer()
+    device.save_identity(DeviceIdentity(str(device_id), "sd1", "token-1", public))
+    model = build_sync(store, settings)
+    assert model is not None
+    assert model.rows() == []
+    assert model.counts()["pending"] == 0
+    assert model.background.tick() is None  # nobody listens on the port
+    assert model.background.reachable is False
+    assert model.retry_failed() == 0
+    store.vault.close()
+
+
+class Outbox:
+    def __init__(self, n: int) -> None:
+        self.rows = [
+            (f"{i:032x}", i, "failed" if i % 3 == 0 else "delivered") for i in range(1, n + 1)
+        ]
+        self.marked: list[tuple[str, str]] = []
+        self.pages = 0
+
+    def outbox_page(self, *, limit: int, after_seq: int, states: tuple[str, ...]) -> list[object]:
+        self.pages += 1
+
+        class Item:
+            def __init__(self, rid: str, seq: int, state: str) -> None:
+                self.record_id, self.device_seq, self.state, self.reason = rid, seq, state, None
+
+        wanted = [r for r in self.rows if r[1] > after_seq and r[2] in states]
+        return [Item(*r) for r in wanted[:limit]]
+
+    def outbox_mark(self, record_id: str, state: str) -> None:
+        self.marked.append((record_id, state))
+
+
+def test_the_ledger_pages_through_the_outbox_and_retries_only_failed() -> None:
+    outbox = Outbox(1201)
+    ledger = VaultSyncLedger(Guarded(outbox, __import__("threading").RLock()))
+    states = ledger.states()
+    assert len(states) == 1201
+    assert outbox.pages == 3  # 500 a page: never the whole backlog at once
+    assert ledger.retry_failed() == len([r for r in outbox.rows if r[2] == "failed"])
+    assert {s for _, s in outbox.marked} == {"pending"}
+
+
+def test_guarded_calls_hold_the_lock_one_call_at_a_time(tmp_path: Path) -> None:
+    import threading
+
+    lock = threading.RLock()
+    seen: list[bool] = []
+
+    class Target:
+        value = 3
+
+        def call(self) -> int:
+            seen.append(lock._is_owned())  # type: ignore[attr-defined]
+            return 7
+
+    guarded = Guarded(Target(), lock)
+    assert guarded.call() == 7
+    assert guarded.value == 3
+    assert seen == [True]
+    assert not lock._is_owned()  # type: ignore[attr-defined]
