@@ -564,6 +564,32 @@ CATALOGUE: Mapping[str, Message] = {
             "aplicación o indique su ruta: fieldscreen provision ARCHIVO."
         ),
     ),
+    # ---- the central team's export and reports (fieldscreen.reports)
+    "export-profile-unknown": Message(
+        en="There is no export profile {profile!r}. Use full, deidentified or recipient:<code>.",
+        es="No existe el perfil de exportación {profile!r}. Use full, deidentified o "
+        "recipient:<código>.",
+    ),
+    "export-format-unknown": Message(
+        en="There is no export format {format!r}. Use csv, xlsx or json.",
+        es="No existe el formato de exportación {format!r}. Use csv, xlsx o json.",
+    ),
+    "export-pack-invalid": Message(
+        en="This export file does not open: the export passphrase is wrong or the file is "
+        "damaged. Check the passphrase, or export again.",
+        es="Este archivo de exportación no se abre: la frase de exportación es incorrecta o el "
+        "archivo está dañado. Revise la frase o exporte de nuevo.",
+    ),
+    "export-passphrase-weak": Message(
+        en="An identifiable export needs an export passphrase of at least {minimum} characters "
+        "(different from the key's). Choose a longer one.",
+        es="Una exportación identificable necesita una frase de exportación de al menos "
+        "{minimum} caracteres (distinta de la de la clave). Elija una más larga.",
+    ),
+    "aggregate-threshold-low": Message(
+        en="The suppression threshold must be at least {minimum}. Use a larger --threshold.",
+        es="El umbral de supresión debe ser al menos {minimum}. Use un --threshold mayor.",
+    ),
 }
 
 

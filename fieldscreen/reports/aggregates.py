@@ -250,6 +250,32 @@ def build_report(
                 elif not margin_shown and keys and hidden == 0:
                     changed |= hide_smallest(partners, hidden2)
 
+    # Audit: the local rules above miss combinations across lines and tables (T2 = total -
+    # s1 when s1 is the sum of T0's and T1's hidden lines). Solve what the published figures
+    # determine and hide one more figure per determined cell until nothing is determined.
+    while True:
+        equations = _equations(dims, crosstabs, one, two, total_shown)
+        found = _determined(equations, hidden1, hidden2)
+        if found is None:
+            break
+        candidates = [
+            (one[v[1]][v[2]] if v[0] == "1" else two[v[1]][v[2]], v)
+            for eq in equations
+            if found in eq
+            for v in eq
+            if not _is_hidden(v, hidden1, hidden2)
+        ]
+        if not candidates:
+            total_shown = False
+            hidden1 |= {(d, v) for d in dims for v in one[d]}
+            hidden2 |= {(pair, k) for pair in crosstabs for k in two[pair]}
+            break
+        _, chosen = min(candidates, key=lambda item: (item[0], repr(item[1])))
+        if chosen[0] == "1":
+            hidden1.add((chosen[1], chosen[2]))
+        else:
+            hidden2.add((chosen[1], chosen[2]))
+
     tables: dict[str, CountTable] = {}
     shown_total = total if total_shown else None
     for d in dims:
@@ -273,3 +299,79 @@ def _add(into: set[Any], item: object) -> bool:
         return False
     into.add(item)
     return True
+
+
+_PRIME = (1 << 61) - 1  # ranks over this field equal those over the rationals for ±1 systems
+
+
+def _equations(
+    dims: Sequence[str],
+    crosstabs: Sequence[tuple[str, str]],
+    one: Mapping[str, Counter[str]],
+    two: Mapping[tuple[str, str], Counter[tuple[str, str]]],
+    total_shown: bool,
+) -> list[dict[tuple[Any, ...], int]]:
+    """Every additive line of a report: variable -> coefficient (its right side is published)."""
+    equations: list[dict[tuple[Any, ...], int]] = []
+    for d in dims:
+        if not DIMENSIONS[d] and total_shown:
+            equations.append({("1", d, v): 1 for v in one[d]})
+    for r, c in crosstabs:
+        pair = (r, c)
+        if not DIMENSIONS[c]:
+            for rv in one[r]:
+                eq: dict[tuple[Any, ...], int] = {
+                    ("2", pair, k): 1 for k in two[pair] if k[0] == rv
+                }
+                eq[("1", r, rv)] = -1
+                equations.append(eq)
+        if not DIMENSIONS[r]:
+            for cv in one[c]:
+                eq = {("2", pair, k): 1 for k in two[pair] if k[1] == cv}
+                eq[("1", c, cv)] = -1
+                equations.append(eq)
+    return equations
+
+
+def _is_hidden(key: tuple[Any, ...], hidden1: set[Any], hidden2: set[Any]) -> bool:
+    return (key[1], key[2]) in (hidden1 if key[0] == "1" else hidden2)
+
+
+def _determined(
+    equations: Sequence[Mapping[tuple[Any, ...], int]], hidden1: set[Any], hidden2: set[Any]
+) -> tuple[Any, ...] | None:
+    """A hidden cell that the published figures determine exactly, or None.
+
+    Shown figures move to the right side; a hidden cell is determined when its unit vector
+    lies in the row space of what remains, i.e. when the reduced echelon form has a row with
+    that single variable.
+    """
+    rows: list[dict[tuple[Any, ...], int]] = []
+    for eq in equations:
+        row = {k: v % _PRIME for k, v in eq.items() if _is_hidden(k, hidden1, hidden2)}
+        if row:
+            rows.append(row)
+    pivots: dict[tuple[Any, ...], dict[tuple[Any, ...], int]] = {}
+    for original in rows:
+        row = original
+        for var, prow in pivots.items():  # reduce by earlier pivots
+            coef = row.get(var)
+            if coef:
+                for k, v in prow.items():
+                    row[k] = (row.get(k, 0) - coef * v) % _PRIME
+                row = {k: v for k, v in row.items() if v}
+        if not row:
+            continue
+        var = min(row, key=repr)
+        inv = pow(row[var], _PRIME - 2, _PRIME)
+        row = {k: v * inv % _PRIME for k, v in row.items()}
+        for other in pivots.values():  # keep the form fully reduced
+            coef = other.get(var)
+            if coef:
+                for k, v in row.items():
+                    other[k] = (other.get(k, 0) - coef * v) % _PRIME
+                for k in [k for k, v in other.items() if not v]:
+                    del other[k]
+        pivots[var] = row
+    singles = [var for var, prow in pivots.items() if len(prow) == 1]
+    return min(singles, key=repr) if singles else None

@@ -168,8 +168,16 @@ def test_admin_and_device_commands_end_to_end(
             *pf,
             "--json",
         )
-        assert code == 0, err
-        assert json.loads(out) | {"out": ""} == {"exported": 35, "failed": 0, "out": ""}
+        # simulated payloads verify and open, but hold no form state: reported, not fatal
+        assert code == 1, err
+        summary = json.loads(out)
+        assert summary["exported"] == 0
+        assert {k: v["count"] for k, v in summary["problems"].items()} == {
+            "unverified": 0,
+            "undecryptable": 0,
+            "unreadable": 35,
+        }
+        assert err.count("\n") == 1
         # a wrong passphrase is one calm line
         bad = tmp_path / "bad"
         bad.write_text("wrong passphrase here")
@@ -197,7 +205,7 @@ def test_admin_and_device_commands_end_to_end(
         code, out, _ = server(capsys, "devices", "list", "--db", db, "--json")
         assert json.loads(out)[0]["status"] == "wipe"
         code, out, _ = server(capsys, "retention", "apply", "--db", db, "--json")
-        assert json.loads(out) == {"destroyed": 0}
+        assert json.loads(out) == {"destroyed": 0, "held_destroyed": 0}
     storage.close()
 
     # failures are one line, no traceback

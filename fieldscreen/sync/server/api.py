@@ -409,6 +409,14 @@ def create_app(storage: Storage, config: ServerConfig | None = None) -> Any:
     def stats(principal: Staff) -> dict[str, Any]:
         return storage.stats(principal)
 
+    @app.get(f"{PREFIX}/admin/report", tags=["staff"])
+    def report(principal: Staff) -> dict[str, Any]:
+        """The coordinator report over the caller's sites: suppressed counts and chart series
+        built from the aggregate records only (see docs/aggregates.md)."""
+        from fieldscreen.reports.coordinator import coordinator_report
+
+        return coordinator_report(storage.iter_aggregates(principal)).to_json()
+
     @app.post(f"{PREFIX}/admin/bundles", response_model=SubmitResponse, tags=["staff"])
     def relay(body: SubmitRequest, principal: Staff) -> SubmitResponse:
         """A coordinator relays envelopes from other laptops' bundles (own sites only)."""

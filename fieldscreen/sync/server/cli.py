@@ -10,7 +10,6 @@ protected by a passphrase; the server's database keeps the public halves.
 from __future__ import annotations
 
 import argparse
-import csv
 import datetime as dt
 import getpass
 import json
@@ -42,10 +41,15 @@ def default_db() -> str:
     return str(folder / "server.sqlite3")
 
 
+_OPENED: list[Any] = []
+
+
 def _storage(args: argparse.Namespace) -> Any:
     from fieldscreen.sync.server.storage import Storage
 
-    return Storage.open(args.db or default_db())
+    storage = Storage.open(args.db or default_db())
+    _OPENED.append(storage)  # closed when the command ends
+    return storage
 
 
 def _emit(args: argparse.Namespace, data: Any, text: str) -> None:
@@ -301,95 +305,159 @@ def cmd_receipt(args: argparse.Namespace) -> int:
 
 
 def cmd_stats(args: argparse.Namespace) -> int:
+    """Sync health, and the coordinator report from the aggregate records (suppressed)."""
+    from fieldscreen.reports.coordinator import coordinator_report
     from fieldscreen.sync.server.storage import Principal
 
-    stats = _storage(args).stats(Principal("admin", frozenset(), "cli"))
+    storage = _storage(args)
+    admin = Principal("admin", frozenset(), "cli")
+    stats = storage.stats(admin)
+    sites = set(args.site or ())
+    report = coordinator_report(
+        (a for a in storage.iter_aggregates(admin) if not sites or a[2] in sites),
+        threshold=args.threshold,
+    )
     total = sum(row["envelopes"] for row in stats["per_day"])
     _emit(
         args,
-        stats,
+        {**stats, "report": report.to_json()},
         f"{total} envelopes, {stats['conflicts']} conflicts, "
-        f"{stats['quarantined']} quarantined, {len(stats['devices'])} devices",
+        f"{stats['quarantined']} quarantined, {len(stats['devices'])} devices\n\n" + report.text(),
     )
     return 0
 
 
 def cmd_retention(args: argparse.Namespace) -> int:
-    destroyed = _storage(args).apply_retention(args.days, "cli")
-    _emit(args, {"destroyed": destroyed}, f"{destroyed} envelopes destroyed")
+    storage = _storage(args)
+    destroyed = storage.apply_retention(args.days, "cli")
+    held = storage.last_held_destroyed
+    _emit(
+        args,
+        {"destroyed": destroyed, "held_destroyed": held},
+        f"{destroyed} envelopes and {held} held copies (conflicts, quarantine) destroyed",
+    )
     return 0
 
 
-def cmd_export(args: argparse.Namespace) -> int:
-    """Decrypt for the central team, verifying each signature (JSON and CSV; run it off the
-    server, on a copy of the database)."""
-    from fieldscreen.sync.envelope import open_envelope, verify_envelope
-    from fieldscreen.sync.errors import EnvelopeError
+def _export_passphrase(args: argparse.Namespace, *, confirm: bool) -> bytes:
+    if args.export_passphrase_file:
+        try:
+            text = Path(args.export_passphrase_file).read_text(encoding="utf-8").rstrip("\r\n")
+        except OSError:
+            raise KnownError(
+                "passphrase-file-unreadable", path=args.export_passphrase_file
+            ) from None
+    else:
+        text = getpass.getpass("Export passphrase: ")
+        if confirm and getpass.getpass("Export passphrase again: ") != text:
+            raise KnownError("export-passphrase-weak", minimum=MIN_PASSPHRASE)
+    if confirm and len(text) < MIN_PASSPHRASE:
+        raise KnownError("export-passphrase-weak", minimum=MIN_PASSPHRASE)
+    return text.encode("utf-8")
 
+
+def cmd_export(args: argparse.Namespace) -> int:
+    """Decrypt for the central team, off the server (see ``docs/export.md``)."""
+    from fieldscreen.forms.library import builtin_forms
+    from fieldscreen.reports.export import (
+        ExportProblems,
+        build_tables,
+        codebook,
+        open_records,
+        parse_profile,
+    )
+    from fieldscreen.reports.export_files import pack, readme, render, write_files
+
+    profile = parse_profile(args.profile)
     storage = _storage(args)
     private = _private_key(args, args.key)
+    export_passphrase = _export_passphrase(args, confirm=True) if profile.identifiable else b""
+    forms = builtin_forms()
+    keys: dict[str, bytes | None] = {}
+
+    def device_key(device_id: str) -> bytes | None:
+        if device_id not in keys:
+            row = storage.device(device_id)
+            keys[device_id] = None if row is None else row.public_key
+        return keys[device_id]
+
+    problems = ExportProblems()
+    opened = 0
+
+    def counted(records: Any) -> Any:
+        nonlocal opened
+        for record in records:
+            opened += 1
+            yield record
+
+    records = open_records(storage.iter_envelopes(), device_key, private, forms, problems)
+    tables = build_tables(
+        counted(records), forms, profile, labels=args.lang if args.labels else None
+    )
+    exported = len(tables["screenings"].rows)
+    stamp = dt.datetime.now(dt.UTC).strftime("%Y%m%dT%H%M%SZ")
+    summary = {
+        "profile": profile.name,
+        "format": args.format,
+        "lang": args.lang,
+        "exported": exported,
+        "held_back_by_consent": opened - exported,
+        "not_exported": problems.total,
+        "problems": problems.to_json(),
+    }
+    files = render(
+        args.format,
+        tables,
+        codebook(forms, profile, args.lang),
+        readme(profile, summary, args.lang),
+        {**summary, "generated": stamp},
+    )
+    slug = profile.name.replace(":", "-")
     out = Path(args.out)
-    out.mkdir(parents=True, exist_ok=True, mode=0o700)
-    exported = failed = 0
-    old = os.umask(0o077)
-    try:
-        target = out / f"export.{args.format}"
-        with target.open("w", encoding="utf-8", newline="") as handle:
-            writer = csv.writer(handle) if args.format == "csv" else None
-            if writer:
-                writer.writerow(
-                    ["record_id", "device_id", "form_id", "form_version", "created", "payload"]
-                )
-            for envelope in storage.iter_envelopes():
-                device = storage.device(envelope.device_id)
-                try:
-                    if device is None:
-                        raise EnvelopeError("unknown device")
-                    verify_envelope(envelope, device.public_key)
-                    payload = open_envelope(envelope, private).decode("utf-8")
-                except (EnvelopeError, UnicodeDecodeError):
-                    failed += 1
-                    continue
-                row = [
-                    envelope.record_id,
-                    envelope.device_id,
-                    envelope.form_id,
-                    envelope.form_version,
-                    envelope.created,
-                    payload,
-                ]
-                if writer:
-                    writer.writerow(row)
-                else:
-                    handle.write(
-                        json.dumps(
-                            dict(
-                                zip(
-                                    [
-                                        "record_id",
-                                        "device_id",
-                                        "form_id",
-                                        "form_version",
-                                        "created",
-                                    ],
-                                    row[:5],
-                                    strict=True,
-                                )
-                            )
-                            | {"payload": json.loads(payload)}
-                        )
-                        + "\n"
-                    )
-                exported += 1
-    finally:
-        os.umask(old)
-    storage.audit("cli", "export", {"records": exported, "failed": failed, "format": args.format})
+    if profile.identifiable:
+        target = out / f"IDENTIFIABLE-export-{slug}-{stamp}.fsx"
+        write_files(out, {target.name: pack(files, export_passphrase)})
+    else:
+        target = out / f"export-{slug}-{stamp}"
+        write_files(target, files)
+    storage.audit(
+        "cli",
+        "export",
+        {k: summary[k] for k in ("profile", "format", "exported", "held_back_by_consent")}
+        | {"not_exported": problems.total},
+    )
     _emit(
         args,
-        {"exported": exported, "failed": failed, "out": str(target)},
-        f"{exported} records exported to {target}; {failed} failed verification",
+        {**summary, "out": str(target)},
+        f"{exported} records exported to {target} ({opened - exported} held back by consent); "
+        f"not exported: {len(problems.unverified)} unverified, "
+        f"{len(problems.undecryptable)} undecryptable, {len(problems.unreadable)} unreadable",
     )
-    return 0 if failed == 0 else 1
+    if problems.total:
+        print(
+            f"fieldscreen-server: {problems.total} records could not be exported; their ids are "
+            "in the --json output. Check those devices' enrolment and the key.",
+            file=sys.stderr,
+        )
+    return 0 if problems.total == 0 else 1
+
+
+def cmd_export_open(args: argparse.Namespace) -> int:
+    """Unpack an identifiable export into a folder, with the export passphrase."""
+    from fieldscreen.reports.export_files import unpack, write_files
+
+    try:
+        data = Path(args.file).read_bytes()
+    except OSError:
+        raise KnownError("export-pack-invalid") from None
+    files = unpack(data, _export_passphrase(args, confirm=False))
+    written = write_files(Path(args.out), files)
+    _emit(
+        args,
+        {"out": args.out, "files": sorted(p.name for p in written)},
+        f"{len(written)} files written to {args.out} (IDENTIFIABLE: delete when done)",
+    )
+    return 0
 
 
 # ---------------------------------------------------------------------- parser
@@ -478,13 +546,38 @@ def build_parser() -> argparse.ArgumentParser:
     p = add("receipt", cmd_receipt, "write a signed receipt for a device")
     p.add_argument("--device", required=True)
     p.add_argument("--out", required=True, metavar="FILE")
-    add("stats", cmd_stats, "sync health per site, device and day")
+    p = add("stats", cmd_stats, "sync health and the coordinator report (suppressed counts)")
+    p.add_argument("--threshold", type=int, default=5, help="smallest count shown (default 5)")
+    p.add_argument("--site", action="append", help="only these sites (repeat)")
     p = add("retention", cmd_retention, "destroy what is past retention")
     p.add_argument("action", choices=("apply",))
     p.add_argument("--days", type=int, default=365)
-    p = add("export", cmd_export, "decrypt for the central team (off the server)", passphrase)
+    export_pass = argparse.ArgumentParser(add_help=False)
+    export_pass.add_argument(
+        "--export-passphrase-file",
+        metavar="FILE",
+        help="read the export passphrase (identifiable exports) from FILE instead of a prompt",
+    )
+    p = add(
+        "export",
+        cmd_export,
+        "decrypt for the central team (off the server)",
+        passphrase,
+        export_pass,
+    )
     p.add_argument("--key", required=True, metavar="FILE", help="sealing-private.json")
-    p.add_argument("--format", choices=("json", "csv"), default="json")
+    p.add_argument("--format", choices=("csv", "xlsx", "json"), default="csv")
+    p.add_argument("--out", required=True, metavar="DIR")
+    p.add_argument(
+        "--profile",
+        default="deidentified",
+        metavar="PROFILE",
+        help="full, deidentified (default) or recipient:CODE",
+    )
+    p.add_argument("--lang", choices=("en", "es"), default="en", help="language of labels")
+    p.add_argument("--labels", action="store_true", help="write choices as labels instead of codes")
+    p = add("export-open", cmd_export_open, "unpack an identifiable export", export_pass)
+    p.add_argument("file", metavar="FILE")
     p.add_argument("--out", required=True, metavar="DIR")
     return parser
 
@@ -510,6 +603,9 @@ def main(argv: Sequence[str] | None = None) -> int:
             file=sys.stderr,
         )
         return 70
+    finally:
+        while _OPENED:
+            _OPENED.pop().close()
 
 
 if __name__ == "__main__":

@@ -114,6 +114,9 @@ class DeviceRow:
 class Storage:
     """The server's data, on an engine whose schema :func:`db.migrate` brought up to date."""
 
+    #: Conflicting and quarantined copies the last :meth:`apply_retention` destroyed.
+    last_held_destroyed = 0
+
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
         self._dialect = engine.dialect.name
@@ -704,7 +707,8 @@ class Storage:
         return {"per_day": per_day, **{k: int(v or 0) for k, v in held.items()}, "devices": devices}
 
     def apply_retention(self, days: int, actor: str) -> int:
-        """Destroy envelopes created more than ``days`` ago, leaving tombstones behind."""
+        """Destroy envelopes created more than ``days`` ago, leaving tombstones behind, and the
+        conflicting or quarantined copies received before then (``last_held_destroyed``)."""
         cutoff = (dt.datetime.now(dt.UTC).date() - dt.timedelta(days=days)).isoformat()
         e = t.envelopes
         with self.engine.begin() as conn:
@@ -725,8 +729,28 @@ class Storage:
                     .on_conflict_do_nothing()
                 )
             conn.execute(sa.delete(e).where(e.c.created < cutoff))
-            self._audit(conn, actor, "retention", {"destroyed": len(old), "before": cutoff})
+            held = 0
+            for table in (t.conflicts, t.quarantine):  # held copies expire with the rest
+                held += conn.execute(sa.delete(table).where(table.c.received < cutoff)).rowcount
+            self._audit(
+                conn,
+                actor,
+                "retention",
+                {"destroyed": len(old), "held_destroyed": held, "before": cutoff},
+            )
+        self.last_held_destroyed = held
         return len(old)
+
+    def iter_aggregates(self, principal: Principal) -> Iterator[tuple[dict[str, Any], str, str]]:
+        """``(aggregate, created day, site)`` of every screening the principal may see (what
+        statistics count; the sealed payloads are not read)."""
+        e = t.envelopes
+        query = sa.select(e.c.aggregate, e.c.created, e.c.site).where(e.c.kind == "screening")
+        if principal.role != "admin":
+            query = query.where(e.c.site.in_(sorted(principal.sites)))
+        with self.engine.connect() as conn:
+            for row in conn.execute(query.order_by(e.c.created)):
+                yield json.loads(row.aggregate), str(row.created), str(row.site)
 
     def iter_envelopes(self, batch: int = 500) -> Iterator[Envelope]:
         """Every held envelope, streamed (export reads this off a copy of the database)."""

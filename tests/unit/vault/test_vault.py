@@ -237,11 +237,9 @@ def test_audit_log_detects_edit_delete_and_reorder(vault: Vault) -> None:
             "UPDATE audit SET ciphertext = ?, mac = ? WHERE seq = ?", (ciphertext, mac, seq)
         )
 
+    flipped = bytes([rows[3][1][0] ^ 0x01]) + rows[3][1][1:]  # always a change, unlike x'00'
     tampers = [
-        lambda: conn.execute(
-            "UPDATE audit SET ciphertext = CAST(x'00' || substr(ciphertext, 2) AS BLOB) "
-            "WHERE seq = 3"
-        ),
+        lambda: conn.execute("UPDATE audit SET ciphertext = ? WHERE seq = 3", (flipped,)),
         lambda: conn.execute("UPDATE audit SET mac = zeroblob(32) WHERE seq = 4"),
         lambda: conn.execute("DELETE FROM audit WHERE seq = 2"),
         lambda: conn.execute("DELETE FROM audit WHERE seq = (SELECT max(seq) FROM audit)"),
