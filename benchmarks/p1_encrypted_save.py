@@ -15,7 +15,13 @@ import time
 from pathlib import Path
 
 from benchmarks.harness import Result, Sample, ratio_result
-from benchmarks.vault_common import QUICK, Baseline, light_vault, realistic_record
+from benchmarks.vault_common import (
+    QUICK,
+    Baseline,
+    light_vault,
+    realistic_record,
+    wal_frames_per_write,
+)
 
 RECORDS = 2000 if QUICK else 20000
 RUNS = 3
@@ -39,6 +45,30 @@ def _rate_baseline(path: Path, records: list[dict[str, object]], *, cipher: bool
     elapsed = time.perf_counter() - start
     store.close()
     return len(records) / elapsed
+
+
+def _pages_per_save(root: Path, records: list[dict[str, object]]) -> dict[str, float]:
+    """Pages each durable save writes (WAL frames), the vault against plain SQLite."""
+    vault = light_vault(root / "pages-v")
+    for record in records[:100]:
+        vault.new_draft("screening", "1", record)
+    rotation = iter(records * 2)
+    ours = wal_frames_per_write(
+        vault._open_store().conn,
+        vault.db_path,
+        lambda: vault.new_draft("screening", "1", next(rotation)),
+        500,
+    )
+    vault.close()
+    plain = Baseline(root / "pages-p.db", cipher=False)
+    for record in records[:100]:
+        plain.insert(record)
+    rotation = iter(records * 2)
+    theirs = wal_frames_per_write(
+        plain.conn, root / "pages-p.db", lambda: plain.insert(next(rotation)), 500
+    )
+    plain.close()
+    return {"vault": ours, "plain_sqlite": theirs}
 
 
 def _kdf_seconds() -> Sample:
@@ -68,6 +98,7 @@ def run() -> list[Result]:
             vault_rates.append(_rate_vault(root / f"v{run_index}", records))
             plain_rates.append(_rate_baseline(root / f"p{run_index}.db", records, cipher=False))
             cipher_rates.append(_rate_baseline(root / f"c{run_index}.db", records, cipher=True))
+        pages = _pages_per_save(root, records)
         for size in (1000, 10000) if not QUICK else (500, 2000):
             growth[f"{size} records: ms per save"] = round(
                 1000 / _rate_vault(root / f"g{size}", [records[i % RECORDS] for i in range(size)]),
@@ -79,6 +110,7 @@ def run() -> list[Result]:
         "record_bytes": 5000,
         "argon2id_default_unlock_s": kdf.summary(),
         "growth": growth,
+        "wal_pages_per_save": pages,
     }
     return [
         ratio_result(

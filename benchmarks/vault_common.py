@@ -107,3 +107,19 @@ def light_vault(folder: Path) -> Any:
         passphrase=b"benchmark passphrase",
         kdf=crypto.KdfParams.for_tests(),
     )
+
+
+def wal_frames_per_write(conn: Any, db_path: Path, write: Any, count: int) -> float:
+    """WAL frames (pages) one durable write appends: ``write()`` run ``count`` times with
+    automatic checkpoints off, after emptying the WAL; the size of the WAL then says how many
+    pages were written."""
+    conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+    conn.execute("PRAGMA wal_autocheckpoint=0")
+    page_size = int(conn.execute("PRAGMA page_size").fetchone()[0])
+    try:
+        for _ in range(count):
+            write()
+        wal = Path(str(db_path) + "-wal").stat().st_size
+    finally:
+        conn.execute("PRAGMA wal_autocheckpoint=1000")
+    return round(max(wal - 32, 0) / (page_size + 24) / count, 2)

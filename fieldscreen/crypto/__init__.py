@@ -48,6 +48,7 @@ from fieldscreen.crypto.signing import (
 from fieldscreen.crypto.symmetric import (
     KEY_BYTES,
     NONCE_BYTES,
+    AeadKey,
     decrypt,
     derive_subkey,
     encrypt,
@@ -65,6 +66,7 @@ __all__ = [
     "FLOOR_MEMORY_KIB",
     "KEY_BYTES",
     "NONCE_BYTES",
+    "AeadKey",
     "CryptoError",
     "DecryptError",
     "KdfParams",

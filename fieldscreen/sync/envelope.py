@@ -92,8 +92,7 @@ class Envelope:
     aggregate: Mapping[str, AggregateValue]
     signature: bytes = field(repr=False)
 
-    def signed_fields(self) -> dict[str, Any]:
-        """Every field the signature covers, in wire form."""
+    def _header_fields(self) -> dict[str, Any]:
         return {
             "v": ENVELOPE_VERSION,
             "record_id": self.record_id,
@@ -104,18 +103,20 @@ class Envelope:
             "seq": self.seq,
             "created": self.created,
             "key_id": self.key_id,
-            "sealed": b64e(self.sealed),
             "sha256": self.sha256,
             "aggregate": dict(self.aggregate),
         }
 
+    def signed_fields(self) -> dict[str, Any]:
+        """Every field the signature covers, in wire form."""
+        return {**self._header_fields(), "sealed": b64e(self.sealed)}
+
     def signing_bytes(self) -> bytes:
         """The exact bytes the device signs: every field, with the sealed payload represented
         by its SHA-256 (which :func:`verify_envelope` checks against the payload). Signing the
-        hash keeps the signed message small whatever the payload size."""
-        fields = self.signed_fields()
-        del fields["sealed"]
-        return SIGN_PREFIX + canonical(fields)
+        hash keeps the signed message small whatever the payload size (and the payload is not
+        base64-encoded just to be left out)."""
+        return SIGN_PREFIX + canonical(self._header_fields())
 
     def to_json(self) -> dict[str, Any]:
         return {**self.signed_fields(), "signature": b64e(self.signature)}

@@ -193,20 +193,17 @@ class VaultBackend:
     def cases(self) -> Sequence[CaseSummary]:
         """Every finalised or sealed screening with its case card.
 
-        The lock is taken per card, not for the whole list, so an autosave waiting on the
-        writer thread goes through between two cards instead of after thousands of them.
+        The cards are read in one transaction with one audit entry (:meth:`Vault.case_cards`).
         """
         with self._guard:
             rows = [r for r in self.vault.list_records() if r.status != "draft"]
+            try:
+                cards = self.vault.case_cards()
+            except KnownError:
+                cards = {}
         out: list[CaseSummary] = []
         for row in rows:
-            card: Mapping[str, Any] = {}
-            if row.status == "finalised":
-                try:
-                    with self._guard:
-                        card = self.vault.case_card(row.record_id)
-                except KnownError:
-                    card = {}
+            card: Mapping[str, Any] = cards.get(row.record_id, {})
             due = card.get("next_due")
             out.append(
                 CaseSummary(
