@@ -185,10 +185,24 @@ class VaultBackend:
         ]
 
     def finalise(
-        self, record_id: str, record: Mapping[str, Any], case_card: Mapping[str, Any]
+        self,
+        record_id: str,
+        record: Mapping[str, Any],
+        case_card: Mapping[str, Any],
+        aggregate: Mapping[str, Any] | None = None,
     ) -> None:
+        from fieldscreen.device import wire_signing
+
         with self._guard:
-            self.vault.finalise(record_id, record=record, case_card=case_card)
+            # Sign exactly what the server verifies (needs the organisation's keys, which
+            # provisioning may have brought since unlock; without them finalise refuses).
+            wire_signing(self.vault)
+            self.vault.finalise(
+                record_id,
+                record=record,
+                case_card=case_card,
+                aggregate=dict(aggregate) if aggregate is not None else None,
+            )
 
     def cases(self) -> Sequence[CaseSummary]:
         """Every finalised or sealed screening with its case card.

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 from fieldscreen.errors import KnownError
@@ -80,6 +80,15 @@ class EngineScreening:
         :class:`fieldscreen.forms.errors.OverrideError` when something is missing."""
         session = self._sessions.get("fs_intake") or next(iter(self._sessions.values()))
         session.override_tier(tier, reason, supervisor)
+
+    def aggregate(self, day: date) -> dict[str, Any] | None:
+        """The non-identifying aggregate record sent beside the sealed screening (None when
+        the child declined statistics); the site comes from the session context."""
+        from fieldscreen.forms.aggregate import case_aggregate
+
+        sessions = list(self._sessions.values())
+        site = str(sessions[0].context.get("site", "")) if sessions else ""
+        return case_aggregate(sessions, site=site or "unknown", day=day)
 
     def tier_override(self) -> Any:
         """The override recorded in the engine, or None."""

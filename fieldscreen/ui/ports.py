@@ -280,9 +280,14 @@ class VaultPort(Protocol):
     def drafts(self) -> Sequence[DraftSummary]: ...
 
     def finalise(
-        self, record_id: str, record: Mapping[str, Any], case_card: Mapping[str, Any]
+        self,
+        record_id: str,
+        record: Mapping[str, Any],
+        case_card: Mapping[str, Any],
+        aggregate: Mapping[str, Any] | None = None,
     ) -> None:
-        """Seal the full ``record`` to the organisation and keep ``case_card`` for follow-up."""
+        """Seal the full ``record`` to the organisation and keep ``case_card`` for follow-up;
+        ``aggregate`` is the non-identifying record sent beside it (None: the child declined)."""
         ...
 
     def cases(self) -> Sequence[CaseSummary]: ...

@@ -604,7 +604,11 @@ class MemoryVault:
         ]
 
     def finalise(
-        self, record_id: str, record: Mapping[str, Any], case_card: Mapping[str, Any]
+        self,
+        record_id: str,
+        record: Mapping[str, Any],
+        case_card: Mapping[str, Any],
+        aggregate: Mapping[str, Any] | None = None,
     ) -> None:
         self._require_unlocked()
         with self._lock:

@@ -343,9 +343,18 @@ class ResultsPage(QWidget):
         if self.controller is None or self.result is None or not self.finalise.isEnabled():
             return
         record, card = self.record_and_card()
+        aggregate = self._aggregate()
         self.finalise.setEnabled(False)
         self.will_finalise.emit()
-        self.controller.finalise(record, card, lambda _: self.did_finalise.emit(), self._failed)
+        self.controller.finalise(
+            record, card, lambda _: self.did_finalise.emit(), self._failed, aggregate=aggregate
+        )
+
+    def _aggregate(self) -> dict[str, Any] | None:
+        """The screening's aggregate record, from the forms' marks (None: statistics declined,
+        or a session that cannot give one)."""
+        make = getattr(self.controller.session if self.controller else None, "aggregate", None)
+        return make(datetime.now(UTC).date()) if callable(make) else None
 
     def _failed(self, error: KnownError) -> None:
         self._enable_finalise()

@@ -141,6 +141,7 @@ class WizardController(QObject):
         case_card: Mapping[str, Any],
         on_done: Callable[[Any], None],
         on_error: Callable[[KnownError], None],
+        aggregate: Mapping[str, Any] | None = None,
     ) -> None:
         """Queue the finalising write after any save in flight; no autosave follows it."""
         self.close()
@@ -149,7 +150,7 @@ class WizardController(QObject):
 
         def job() -> str:
             rid = holder.get("id") or draft()
-            vault.finalise(rid, record, case_card)
+            vault.finalise(rid, record, case_card, aggregate)
             return rid
 
         self.services.ops.write(job, on_done, on_error)
