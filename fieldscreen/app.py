@@ -174,7 +174,7 @@ def build_services(context: AppContext) -> Services:
     from fieldscreen.ui.backends import VaultBackend
 
     vault = VaultBackend(
-        context.paths.data / "vault",
+        context.paths.vault_dir,
         follow_up_days=int(context.settings.get("follow_up_window_days")),
     )
     forms = builtin_forms(context)

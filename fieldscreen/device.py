@@ -54,7 +54,7 @@ def open_settings(paths: Paths) -> Settings:
 
 def open_vault(paths: Paths, settings: Settings) -> Vault:
     """The profile's vault, locked (unlock it, then call :func:`wire_signing`)."""
-    return Vault.open(paths.data, follow_up_days=int(settings.get("follow_up_window_days")))
+    return Vault.open(paths.vault_dir, follow_up_days=int(settings.get("follow_up_window_days")))
 
 
 def find_provisioning_file(explicit: Path | None = None) -> Path | None:

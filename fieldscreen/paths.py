@@ -82,8 +82,9 @@ class Paths:
         return cls.for_profile(Path(profile)) if profile else cls.default()
 
     @property
-    def vault_file(self) -> Path:
-        return self.data / "vault.sqlite3"
+    def vault_dir(self) -> Path:
+        """The encrypted vault's folder: the app and every headless command open this one."""
+        return self.data / "vault"
 
     @property
     def settings_file(self) -> Path:

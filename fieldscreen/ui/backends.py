@@ -57,7 +57,7 @@ class VaultBackend:
     """:class:`~fieldscreen.ui.ports.VaultPort` over the encrypted vault in ``folder``.
 
     Args:
-        folder: the vault's folder (``Paths.data / "vault"``).
+        folder: the vault's folder (``Paths.vault_dir``).
         options: passed to :class:`Vault` (``follow_up_days``, and in tests ``new_key_kdf``).
         kdf: Argon2id parameters for the first account (tests pass light ones; None is the
             production default).

@@ -16,7 +16,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace) -> int:
     from fieldscreen.vault.vault import vault_status
 
-    status = vault_status(paths_of(args).data)
+    status = vault_status(paths_of(args).vault_dir)
     if status["vault"] == "absent":
         emit(args, status, "No vault in this profile yet.")
         return 0

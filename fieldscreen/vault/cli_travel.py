@@ -28,7 +28,7 @@ def run(args: argparse.Namespace) -> int:
     settings = settings_of(paths)
     if not settings.get("travel_mode_allowed"):
         raise VaultError("vault-travel-not-allowed")
-    with Vault.open(paths.data, follow_up_days=settings.get("follow_up_window_days")) as vault:
+    with Vault.open(paths.vault_dir, follow_up_days=settings.get("follow_up_window_days")) as vault:
         login = args.user or _only_user(vault)
         vault.unlock(login, read_passphrase(args))
         summary = vault.travel_mode()

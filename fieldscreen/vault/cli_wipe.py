@@ -28,6 +28,7 @@ def run(args: argparse.Namespace) -> int:
     if not args.yes:
         raise VaultError("vault-wipe-unconfirmed")
     paths = paths_of(args)
-    result = wipe_folder(paths.data, extra=(paths.cache, paths.logs))
+    # The vault first (its key file before anything else), then everything else of the profile.
+    result = wipe_folder(paths.vault_dir, extra=(paths.data, paths.cache, paths.logs))
     emit(args, result, f"Wiped: {result['files_destroyed']} files destroyed.")
     return 0

@@ -36,7 +36,7 @@ def light_kdf() -> Iterator[None]:
 
 def device(capsys: pytest.CaptureFixture[str], profile: Path, *args: str) -> tuple[int, str, str]:
     """Run a device command on ``profile``'s vault (created at first use, as first run does)."""
-    data = Paths.for_profile(profile).ensure().data
+    data = Paths.for_profile(profile).ensure().vault_dir
     if not Vault.exists(data):
         Vault.create(
             data, admin_login="admin1", passphrase=PASS.encode(), kdf=crypto.KdfParams.for_tests()

@@ -44,7 +44,10 @@ def profile(tmp_path: Path) -> Path:
     root = tmp_path / "profile"
     paths = Paths.for_profile(root).ensure()
     Vault.create(
-        paths.data, admin_login="admin1", passphrase=PASS.encode(), kdf=crypto.KdfParams.for_tests()
+        paths.vault_dir,
+        admin_login="admin1",
+        passphrase=PASS.encode(),
+        kdf=crypto.KdfParams.for_tests(),
     ).close()
     (tmp_path / "pass.txt").write_text(PASS + "\n", encoding="utf-8")
     return root
@@ -83,7 +86,7 @@ def _finalise_screenings(profile: Path, n: int, rng: random.Random) -> list[str]
     settings = open_settings(paths)
     forms = builtin_forms()
     ids = []
-    with Vault.open(paths.data) as vault:
+    with Vault.open(paths.vault_dir) as vault:
         vault.unlock("admin1", PASS.encode())
         assert wire_signing(vault)
         context = form_context(stored_provisioning(vault), settings.get("site_id"))
@@ -120,11 +123,11 @@ def test_provision_enrol_finalise_sync_on_the_real_vault(  # noqa: PLR0917 -- fi
     assert settings.get("site_id") == "tij1"
 
     out = _cli(profile, "enroll", "--code", storage.create_enrol_code("tij1"), capsys=capsys)
-    with Vault.open(Paths.for_profile(profile).data) as vault:
+    with Vault.open(Paths.for_profile(profile).vault_dir) as vault:
         assert out["device_id"] == vault.device_id
         device_public = vault.device_public_key
     # Nothing the vault keeps for sync is readable on disk: not the token, not the server URL.
-    raw = (Paths.for_profile(profile).data / "vault.sqlite3").read_bytes()
+    raw = (Paths.for_profile(profile).vault_dir / "vault.sqlite3").read_bytes()
     assert server.url.encode() not in raw
 
     ids = _finalise_screenings(profile, 6, random.Random(5))
@@ -145,7 +148,7 @@ def test_provision_enrol_finalise_sync_on_the_real_vault(  # noqa: PLR0917 -- fi
         verify_envelope(envelope, device_public)
         payload = json.loads(open_envelope(envelope, org.sealing[0]))
         assert payload["content"]["forms"]["fs_intake"]["canary_note"] == CANARY
-    with Vault.open(Paths.for_profile(profile).data) as vault:
+    with Vault.open(Paths.for_profile(profile).vault_dir) as vault:
         counts = vault.outbox_counts()
     assert counts["delivered"] == 36
     assert counts["sealed"] == 0
@@ -172,7 +175,7 @@ def test_a_device_ordered_wiped_wipes_before_sending(  # noqa: PLR0917 -- fixtur
     assert code != 0
     capsys.readouterr()
     assert list(storage.iter_envelopes()) == []  # nothing was sent first
-    data = Paths.for_profile(profile).data
+    data = Paths.for_profile(profile).vault_dir
     assert not (data / "vault.keys").exists() or not Vault.exists(data)
     assert not (data / "vault.sqlite3").exists()
 

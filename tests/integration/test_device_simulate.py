@@ -45,7 +45,7 @@ def provisioning_file(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 def _simulate(root: Path, provisioning: Path, *extra: str) -> Path:
-    data = Paths.for_profile(root).ensure().data
+    data = Paths.for_profile(root).ensure().vault_dir
     Vault.create(
         data, admin_login="admin1", passphrase=PASS.encode(), kdf=crypto.KdfParams.for_tests()
     ).close()

@@ -34,7 +34,7 @@ def test_full_workflow_leaves_no_canary(tmp_path: Path, monkeypatch: pytest.Monk
     _, sealing_public = crypto.generate_sealing_keypair()
     _, signing_public = crypto.generate_signing_keypair()
     vault = Vault.create(
-        paths.data,
+        paths.vault_dir,
         admin_login="admin1",
         passphrase=b"canary passphrase",
         kdf=crypto.KdfParams.for_tests(),

@@ -18,7 +18,7 @@ from tests.unit.vault.conftest import LOGIN, PASS
 def filled(tmp_path: Path, org: dict[str, bytes]) -> Paths:
     paths = Paths.for_profile(tmp_path / "p").ensure()
     v = Vault.create(
-        paths.data, admin_login=LOGIN, passphrase=PASS, kdf=crypto.KdfParams.for_tests()
+        paths.vault_dir, admin_login=LOGIN, passphrase=PASS, kdf=crypto.KdfParams.for_tests()
     )
     v.set_org_keys(org["sealing_public"], org["signing_public"])
     v.new_draft("f", "1", {"a": 1})
@@ -75,11 +75,11 @@ def test_wipe_needs_yes_then_destroys(filled: Paths, capsys: pytest.CaptureFixtu
     code, _, err = _run(capsys, "--profile", profile, "wipe")
     assert code == 1
     assert "--yes" in err
-    assert (filled.data / "vault.keys").exists()
+    assert (filled.vault_dir / "vault.keys").exists()
     code, out, _ = _run(capsys, "--profile", profile, "wipe", "--yes", "--json")
     assert code == 0
     assert json.loads(out)["files_destroyed"] >= 3
-    assert not (filled.data / "vault.keys").exists()
+    assert not (filled.vault_dir / "vault.keys").exists()
     assert not list(filled.logs.iterdir())
     code, out, _ = _run(capsys, "--profile", profile, "status", "--json")
     assert json.loads(out) == {"vault": "absent"}
