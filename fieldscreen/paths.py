@@ -20,6 +20,7 @@ from __future__ import annotations
 import contextlib
 import os
 import sys
+import tempfile
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -32,6 +33,7 @@ __all__ = [
     "APP_NAME",
     "PROVISIONING_FILENAME",
     "Paths",
+    "atomic_write_bytes",
     "ensure_private_dir",
     "private_umask",
     "provisioning_candidates",
@@ -167,3 +169,29 @@ def provisioning_candidates() -> list[Path]:
         Path(platformdirs.site_config_dir(APP_NAME, appauthor=False)) / PROVISIONING_FILENAME
     )
     return candidates
+
+
+def atomic_write_bytes(path: Path, data: bytes) -> None:
+    """Replace ``path`` with ``data`` so that a crash leaves the old or the new content.
+
+    The file is created 0600; the data and then the folder entry are flushed to disk.
+    """
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with private_umask():
+        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(data)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, path)
+    except OSError:
+        with contextlib.suppress(OSError):
+            os.unlink(tmp)
+        raise
+    if os.name == "posix":
+        dir_fd = os.open(path.parent, os.O_RDONLY)
+        try:
+            os.fsync(dir_fd)
+        finally:
+            os.close(dir_fd)

@@ -11,17 +11,15 @@ Writes are atomic (temporary file, fsync, rename), so a crash leaves the old or 
 
 from __future__ import annotations
 
-import contextlib
 import json
 import os
-import tempfile
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
 from fieldscreen.errors import KnownError
-from fieldscreen.paths import private_umask
+from fieldscreen.paths import atomic_write_bytes
 
 __all__ = ["SETTINGS", "Setting", "Settings", "atomic_write_bytes"]
 
@@ -138,32 +136,6 @@ def _spec(name: str) -> Setting:
         return _BY_NAME[name]
     except KeyError:
         raise KnownError("setting-unknown", name=name) from None
-
-
-def atomic_write_bytes(path: Path, data: bytes) -> None:
-    """Replace ``path`` with ``data`` so that a crash leaves the old or the new content.
-
-    The file is created 0600; the data and then the folder entry are flushed to disk.
-    """
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with private_umask():
-        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(data)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, path)
-    except OSError:
-        with contextlib.suppress(OSError):
-            os.unlink(tmp)
-        raise
-    if os.name == "posix":
-        dir_fd = os.open(path.parent, os.O_RDONLY)
-        try:
-            os.fsync(dir_fd)
-        finally:
-            os.close(dir_fd)
 
 
 @dataclass

@@ -15,7 +15,6 @@ from __future__ import annotations
 import csv
 import io
 import json
-import os
 import zipfile
 from collections.abc import Mapping, Sequence
 from pathlib import Path
@@ -23,6 +22,7 @@ from typing import Any
 
 from fieldscreen import crypto
 from fieldscreen.errors import KnownError
+from fieldscreen.paths import atomic_write_bytes
 from fieldscreen.reports.export import CODEBOOK_COLUMNS, Profile, Table
 
 __all__ = ["FORMATS", "PACK_FORMAT", "pack", "readme", "render", "unpack"]
@@ -144,13 +144,7 @@ def write_files(out: Path, files: Mapping[str, bytes]) -> list[Path]:
     written = []
     for name, data in files.items():
         target = out / name
-        tmp = target.with_name(target.name + ".part")
-        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(data)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(tmp, target)
+        atomic_write_bytes(target, data)  # 0600, synced, renamed into place
         written.append(target)
     return written
 

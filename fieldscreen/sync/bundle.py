@@ -19,6 +19,7 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
+from fieldscreen.paths import atomic_write_bytes
 from fieldscreen.sync.errors import EnvelopeError, SyncError
 from fieldscreen.sync.signed import Receipt, SignedDocument, verify_document
 from fieldscreen.sync.store import OutboxStore
@@ -150,17 +151,8 @@ def _json_line(path: Path, line: bytes) -> dict[str, object]:
 
 
 def write_atomic(path: Path, data: bytes) -> None:
-    path = Path(path)
-    fd, tmp = tempfile.mkstemp(prefix=".tmp-", dir=path.parent)
-    try:
-        with os.fdopen(fd, "wb") as out:
-            out.write(data)
-            out.flush()
-            os.fsync(out.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    """Replace ``path`` with ``data`` atomically (``fieldscreen.paths.atomic_write_bytes``)."""
+    atomic_write_bytes(Path(path), data)
 
 
 def apply_receipt_file(

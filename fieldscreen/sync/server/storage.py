@@ -279,28 +279,13 @@ class Storage:
             ).first()
             if exists:
                 raise SyncError("sync-enrol-code")
-            conn.execute(
-                t.devices.insert().values(
-                    id=device_id,
-                    site=row.site,
-                    label=label[:128],
-                    public_key=public_key,
-                    status="active",
-                    enrolled=_now(),
-                    last_seq=0,
-                    rollback_suspected=False,
-                )
-            )
-            conn.execute(
-                t.credentials.insert().values(
-                    token_hash=_hash(token),
-                    role="device",
-                    device_id=device_id,
-                    sites=json.dumps([row.site]),
-                    label=label[:128],
-                    created=_now(),
-                    revoked=False,
-                )
+            _insert_device(
+                conn,
+                device_id=device_id,
+                site=str(row.site),
+                public_key=public_key,
+                label=label,
+                token=token,
             )
             self._audit(conn, device_id, "enrolled", {"site": row.site})
         return device_id, token, str(row.site)
@@ -309,28 +294,13 @@ class Storage:
         """Enrol a device by hand (an admin who holds the laptop); returns its token."""
         token = secrets.token_urlsafe(32)
         with self.engine.begin() as conn:
-            conn.execute(
-                t.devices.insert().values(
-                    id=device_id,
-                    site=site,
-                    label=label[:128],
-                    public_key=public_key,
-                    status="active",
-                    enrolled=_now(),
-                    last_seq=0,
-                    rollback_suspected=False,
-                )
-            )
-            conn.execute(
-                t.credentials.insert().values(
-                    token_hash=_hash(token),
-                    role="device",
-                    device_id=device_id,
-                    sites=json.dumps([site]),
-                    label=label[:128],
-                    created=_now(),
-                    revoked=False,
-                )
+            _insert_device(
+                conn,
+                device_id=device_id,
+                site=site,
+                public_key=public_key,
+                label=label,
+                token=token,
             )
             self._audit(conn, "admin", "registered", {"device": device_id, "site": site})
         return token
@@ -859,3 +829,32 @@ def _verifier() -> ThreadPoolExecutor:
 
 def _normal_code(code: str) -> str:
     return "".join(ch for ch in code.upper() if ch.isalnum())
+
+
+def _insert_device(
+    conn: sa.Connection, *, device_id: str, site: str, public_key: bytes, label: str, token: str
+) -> None:
+    """The device's row and its credential (bound to the device), in the caller's transaction."""
+    conn.execute(
+        t.devices.insert().values(
+            id=device_id,
+            site=site,
+            label=label[:128],
+            public_key=public_key,
+            status="active",
+            enrolled=_now(),
+            last_seq=0,
+            rollback_suspected=False,
+        )
+    )
+    conn.execute(
+        t.credentials.insert().values(
+            token_hash=_hash(token),
+            role="device",
+            device_id=device_id,
+            sites=json.dumps([site]),
+            label=label[:128],
+            created=_now(),
+            revoked=False,
+        )
+    )
