@@ -92,9 +92,23 @@ def _outbox_aggregate(db: sqlite_utils.Database) -> None:
     db.execute("ALTER TABLE outbox ADD COLUMN aggregate BLOB")
 
 
+def _list_index(db: sqlite_utils.Database) -> None:
+    """The case list's encrypted, bucketed index (:mod:`fieldscreen.vault.listindex`).
+
+    Created empty: the buckets are built from the case cards when the list is first read
+    after unlock (a migration runs before unlock and holds no key).
+    """
+    db.table("list_index").create(
+        {"bucket": int, "ciphertext": bytes, "format": int},
+        pk="bucket",
+        not_null={"ciphertext", "format"},
+    )
+
+
 MIGRATIONS: tuple[Migration, ...] = (
     Migration("2026-11-27-first-format", _initial),
     Migration("2026-11-28-outbox-aggregate", _outbox_aggregate),
+    Migration("2026-11-29-list-index", _list_index),
 )
 FORMAT_VERSION = len(MIGRATIONS)
 

@@ -336,6 +336,9 @@ class RecordsMixin(VaultBase):
 
         Returns the envelope header that was signed (record id, kind, form id and version,
         device id and sequence number, day, SHA-256 of the sealed payload).
+
+        The case card's list fields go into the case list's index in the same transaction
+        (:mod:`fieldscreen.vault.listindex`).
         """
         keys, _ = self._require()
         with self._tx() as conn:
@@ -362,6 +365,9 @@ class RecordsMixin(VaultBase):
                 "INSERT INTO case_cards (record_id, version, key_id, wrapped_key, ciphertext, "
                 "format) VALUES (?, 1, 'master', ?, ?, ?)",
                 (record_id, card_wrapped, card_blob, RECORD_FORMAT),
+            )
+            self._pending_index.put(
+                conn, keys, record_id, version=1, blob=card_blob, card=case_card
             )
             digest.update(
                 conn,
@@ -505,6 +511,7 @@ class RecordsMixin(VaultBase):
             self._purge_rows(conn, keys, drafts + finalised)
             cards = conn.execute("SELECT record_id, version, ciphertext FROM case_cards").fetchall()
             conn.execute("DELETE FROM case_cards")
+            self._pending_index.clear_all(conn)
             digest.update(
                 conn,
                 keys,
