@@ -7,8 +7,9 @@ unlocked (the vault keeps no plaintext index), and sorts by due date or tier.
 
 from __future__ import annotations
 
+import heapq
 import html
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -47,7 +48,15 @@ from fieldscreen.ui.common import (
 )
 from fieldscreen.ui.ports import TIERS, CaseSummary, DraftSummary
 
-__all__ = ["CaseCardDialog", "CaseListPage", "CaseRow", "CaseTableModel", "HomePage"]
+__all__ = [
+    "CaseCardDialog",
+    "CaseListPage",
+    "CaseRow",
+    "CaseTableModel",
+    "HomePage",
+    "first_screenful",
+    "sort_rows",
+]
 
 Index = QModelIndex | QPersistentModelIndex
 _FAR = datetime.max.replace(tzinfo=UTC)
@@ -106,12 +115,24 @@ class CaseTableModel(QAbstractTableModel):
         self._query = ""
         self._words: tuple[str, ...] = ()
         self._sort = "due"
+        self._total = 0
 
     # ----------------------------------------------------------- contents
-    def set_rows(self, rows: Sequence[CaseRow]) -> None:
+    def set_rows(
+        self, rows: Sequence[CaseRow], *, presorted: str | None = None, total: int | None = None
+    ) -> None:
+        """Show ``rows`` (filtered by the current search).
+
+        Args:
+            rows: the rows; sorted here unless ``presorted`` names the current sort key (a
+                worker sorted them with :func:`sort_rows`, off the GUI thread).
+            total: how many rows the full list has, when ``rows`` is only its first screenful
+                (the count line says so until the rest arrives).
+        """
         self.beginResetModel()
-        self._all = sorted(rows, key=self._key())
+        self._all = list(rows) if presorted == self._sort else sort_rows(rows, self._sort)
         self._shown = self._filter(self._all, self._words)
+        self._total = len(self._all) if total is None else total
         self.endResetModel()
 
     def clear(self) -> None:
@@ -121,13 +142,17 @@ class CaseTableModel(QAbstractTableModel):
 
     @property
     def total(self) -> int:
-        return len(self._all)
+        return self._total
+
+    @property
+    def sort_key(self) -> str:
+        return self._sort
 
     def sort_by(self, key: str) -> None:
         if key not in self.SORT_KEYS:
             raise ValueError(key)
         self._sort = key
-        self.set_rows(self._all)
+        self.set_rows(self._all, total=self._total)
 
     def set_query(self, text: str) -> None:
         words = tuple(text.casefold().split())
@@ -141,12 +166,6 @@ class CaseTableModel(QAbstractTableModel):
         self._query, self._words = text, words
         self._shown = self._filter(source, words)
         self.endResetModel()
-
-    def _key(self) -> Any:
-        if self._sort == "tier":
-            order = {t: i for i, t in enumerate(TIERS)}
-            return lambda r: (order.get(r.tier, len(TIERS)), r.due or _FAR)
-        return lambda r: (r.due or _FAR, order_of(r.tier))
 
     @staticmethod
     def _filter(rows: list[CaseRow], words: tuple[str, ...]) -> list[CaseRow]:
@@ -209,6 +228,25 @@ class CaseTableModel(QAbstractTableModel):
 
 def order_of(tier: str) -> int:
     return TIERS.index(tier) if tier in TIERS else len(TIERS)
+
+
+def sort_key(key: str) -> Callable[[CaseRow], Any]:
+    """The order of the case list for ``key`` (``due``: soonest first; ``tier``: gravest)."""
+    order = {t: i for i, t in enumerate(TIERS)}
+    last = len(TIERS)
+    if key == "tier":
+        return lambda r: (order.get(r.tier, last), r.due or _FAR)
+    return lambda r: (r.due or _FAR, order.get(r.tier, last))
+
+
+def sort_rows(rows: Iterable[CaseRow], key: str) -> list[CaseRow]:
+    """``rows`` in the case list's order for ``key`` (safe to call on a worker thread)."""
+    return sorted(rows, key=sort_key(key))
+
+
+def first_screenful(rows: Iterable[CaseRow], key: str, count: int) -> list[CaseRow]:
+    """The first ``count`` rows of ``rows`` in the order for ``key``, without sorting them all."""
+    return heapq.nsmallest(count, rows, key=sort_key(key))
 
 
 class CaseCardDialog(QDialog):
@@ -297,8 +335,10 @@ class CaseListPage(QWidget):
         self.sort.currentIndexChanged.connect(self._sort)
         self.table.activated.connect(self._activated)
 
-    def set_rows(self, rows: Sequence[CaseRow]) -> None:
-        self.model.set_rows(rows)
+    def set_rows(
+        self, rows: Sequence[CaseRow], *, presorted: str | None = None, total: int | None = None
+    ) -> None:
+        self.model.set_rows(rows, presorted=presorted, total=total)
         self._count()
 
     def clear(self) -> None:

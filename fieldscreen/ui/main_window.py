@@ -40,6 +40,9 @@ if TYPE_CHECKING:
 
 __all__ = ["ClipboardGuard", "IdleWatcher", "MainWindow"]
 
+#: Rows of the case list shown before the rest are sorted (more than a window holds).
+_SCREENFUL = 100
+
 #: How often the background sync policy is asked whether something is due.
 SYNC_TICK_MS = 5_000
 
@@ -123,6 +126,9 @@ class _Where:
 
 class MainWindow(QMainWindow):
     """Top-level window. ``services`` come from the composition root (``app.py``)."""
+
+    #: Counts case-list loads, so a slower earlier load never overwrites a later one.
+    _case_load = 0
 
     def __init__(
         self,
@@ -409,24 +415,39 @@ class MainWindow(QMainWindow):
         self.home.set_data(self.services.user.name, drafts, cases, sync)
 
     def show_cases(self) -> None:
+        """The case list: the first screenful as soon as the vault's list index is read, then
+        every row; reading, building and sorting the rows all run on the read pool."""
         if self.services.user is None:
             return
         self.stack.setCurrentWidget(self.cases)
         self.cases.search.setFocus()
         vault = self.services.vault
+        key = self.cases.model.sort_key
+        self._case_load = load = self._case_load + 1
 
-        from fieldscreen.ui.cases import CaseRow
+        from fieldscreen.ui.cases import CaseRow, first_screenful, sort_rows
 
-        def read() -> list[CaseRow]:
+        def read() -> tuple[list[CaseRow], list[CaseRow]]:
             rows = [CaseRow.of_case(c) for c in vault.cases()]
             rows.extend(CaseRow.of_draft(d) for d in vault.drafts())
-            return rows
+            return first_screenful(rows, key, _SCREENFUL), rows
 
-        self.services.ops.read(read, self._case_rows, self._error)
+        def first(data: tuple[list[CaseRow], list[CaseRow]]) -> None:
+            top, rows = data
+            if self.services.user is None or load != self._case_load:
+                return
+            self.cases.set_rows(top, presorted=key, total=len(rows))
+            self.services.ops.read(
+                lambda: sort_rows(rows, key),
+                lambda ordered: self._case_rows(ordered, key, load),
+                self._error,
+            )
 
-    def _case_rows(self, rows: list[CaseRow]) -> None:
-        if self.services.user is not None:
-            self.cases.set_rows(rows)
+        self.services.ops.read(read, first, self._error)
+
+    def _case_rows(self, rows: list[CaseRow], key: str, load: int) -> None:
+        if self.services.user is not None and load == self._case_load:
+            self.cases.set_rows(rows, presorted=key)
 
     def show_sync(self) -> None:
         if self.services.user is None:
