@@ -106,3 +106,10 @@ def test_a_later_load_wins(qtbot: QtBot, paths: Paths) -> None:
     settle(w)
     assert w.cases.model.rowCount() == COUNT + 1
     assert w.cases.model.total == COUNT + 1
+
+
+def test_simulated_cards_follow_the_apps_follow_up_rule() -> None:
+    from fieldscreen.device_commands import simulate
+    from fieldscreen.ui import results
+
+    assert simulate.FOLLOW_UP_HOURS == results.FOLLOW_UP_HOURS
