@@ -84,7 +84,6 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 class Template:
     """One screening answered through the form engine, as plain data."""
 
-    state: dict[str, Any]
     record: dict[str, Any]
     card: dict[str, Any]
     aggregate: dict[str, Any] | None
@@ -125,10 +124,9 @@ def _answer(job: _Job) -> list[Template]:
     out = []
     for _ in range(count):
         case = synthetic_case(forms, rng, context=context)
-        state = {"forms": {f: s.to_state() for f, s in case.sessions.items()}}
         aggregate = case_aggregate(case.sessions.values(), site=site, day=day)
         card, deadlines = _card_fields(case)
-        out.append(Template(state, case.record(), card, aggregate, deadlines))
+        out.append(Template(case.record(), card, aggregate, deadlines))
     return out
 
 
@@ -212,7 +210,9 @@ def run(args: argparse.Namespace) -> int:
             with vault.bulk():  # one transaction, one flush, per chunk
                 for _ in range(count):
                     template = templates[pick.randrange(distinct)]
-                    record_id = vault.new_draft(intake.id, intake.version, template.state)
+                    # The draft starts empty: finalise replaces its content with the record
+                    # (the app's autosaved draft state is gone after finalise as well).
+                    record_id = vault.new_draft(intake.id, intake.version)
                     vault.finalise(
                         record_id,
                         record=template.record,

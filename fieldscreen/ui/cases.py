@@ -46,7 +46,7 @@ from fieldscreen.ui.common import (
     show_error,
     tier_label,
 )
-from fieldscreen.ui.ports import TIERS, CaseSummary, DraftSummary
+from fieldscreen.ui.ports import TIERS, CaseSummary, DraftSummary, VaultPort
 
 __all__ = [
     "CaseCardDialog",
@@ -55,6 +55,7 @@ __all__ = [
     "CaseTableModel",
     "HomePage",
     "first_screenful",
+    "load_rows",
     "sort_rows",
 ]
 
@@ -247,6 +248,14 @@ def sort_rows(rows: Iterable[CaseRow], key: str) -> list[CaseRow]:
 def first_screenful(rows: Iterable[CaseRow], key: str, count: int) -> list[CaseRow]:
     """The first ``count`` rows of ``rows`` in the order for ``key``, without sorting them all."""
     return heapq.nsmallest(count, rows, key=sort_key(key))
+
+
+def load_rows(vault: VaultPort, key: str, count: int) -> tuple[list[CaseRow], list[CaseRow]]:
+    """Every case and draft as list rows, and the first ``count`` of them in the order for
+    ``key`` (blocks on the vault: run it on the read pool)."""
+    rows = [CaseRow.of_case(c) for c in vault.cases()]
+    rows.extend(CaseRow.of_draft(d) for d in vault.drafts())
+    return first_screenful(rows, key, count), rows
 
 
 class CaseCardDialog(QDialog):

@@ -425,12 +425,7 @@ class MainWindow(QMainWindow):
         key = self.cases.model.sort_key
         self._case_load = load = self._case_load + 1
 
-        from fieldscreen.ui.cases import CaseRow, first_screenful, sort_rows
-
-        def read() -> tuple[list[CaseRow], list[CaseRow]]:
-            rows = [CaseRow.of_case(c) for c in vault.cases()]
-            rows.extend(CaseRow.of_draft(d) for d in vault.drafts())
-            return first_screenful(rows, key, _SCREENFUL), rows
+        from fieldscreen.ui import cases as case_list
 
         def first(data: tuple[list[CaseRow], list[CaseRow]]) -> None:
             top, rows = data
@@ -438,12 +433,14 @@ class MainWindow(QMainWindow):
                 return
             self.cases.set_rows(top, presorted=key, total=len(rows))
             self.services.ops.read(
-                lambda: sort_rows(rows, key),
+                lambda: case_list.sort_rows(rows, key),
                 lambda ordered: self._case_rows(ordered, key, load),
                 self._error,
             )
 
-        self.services.ops.read(read, first, self._error)
+        self.services.ops.read(
+            lambda: case_list.load_rows(vault, key, _SCREENFUL), first, self._error
+        )
 
     def _case_rows(self, rows: list[CaseRow], key: str, load: int) -> None:
         if self.services.user is not None and load == self._case_load:

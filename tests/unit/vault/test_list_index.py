@@ -212,3 +212,24 @@ def test_a_failure_anywhere_in_a_finalise_leaves_index_equal_to_cards(
         inconsistent += not vault.list_index_check().consistent
     assert (partial, inconsistent) == (0, 0)
     assert vault.integrity_check().ok
+
+
+def test_first_released_format_migrates_and_lists(tmp_path: Path) -> None:
+    """The v1 fixture gains the index table on open and its index on the first list read."""
+    import json
+    import shutil
+
+    fixtures = Path(__file__).resolve().parents[2] / "fixtures"
+    folder = tmp_path / "vault-v1"
+    shutil.copytree(fixtures / "vault-v1", folder)
+    expected = json.loads((folder / "expected.json").read_text())
+    crypto.permit_test_parameters(True)
+    vault = Vault.open(folder)
+    vault.unlock("fixture-admin", b"fixture admin passphrase")
+    assert not vault.list_index_check().consistent  # the card is not indexed yet
+    rows = {row.record_id: row for row in vault.case_list()}
+    assert rows[expected["final"]].fields == {}  # its card has none of the list's fields
+    assert rows[expected["draft"]].fields is None
+    assert vault.list_index_check().consistent
+    assert vault.integrity_check().ok
+    vault.close()
