@@ -51,6 +51,7 @@ from fieldscreen.ui.ports import TIERS, CaseSummary, DraftSummary, VaultPort
 __all__ = [
     "CaseCardDialog",
     "CaseListPage",
+    "CaseLoad",
     "CaseRow",
     "CaseTableModel",
     "HomePage",
@@ -231,13 +232,19 @@ def order_of(tier: str) -> int:
     return TIERS.index(tier) if tier in TIERS else len(TIERS)
 
 
-def sort_key(key: str) -> Callable[[CaseRow], Any]:
-    """The order of the case list for ``key`` (``due``: soonest first; ``tier``: gravest)."""
-    order = {t: i for i, t in enumerate(TIERS)}
+def _order(key: str) -> Callable[[datetime | None, str], tuple[Any, Any]]:
+    """The list's order for ``key`` over (due, tier): ``due`` soonest first, ``tier`` gravest."""
+    ranks = {t: i for i, t in enumerate(TIERS)}
     last = len(TIERS)
     if key == "tier":
-        return lambda r: (order.get(r.tier, last), r.due or _FAR)
-    return lambda r: (r.due or _FAR, order.get(r.tier, last))
+        return lambda due, tier: (ranks.get(tier, last), due or _FAR)
+    return lambda due, tier: (due or _FAR, ranks.get(tier, last))
+
+
+def sort_key(key: str) -> Callable[[CaseRow], Any]:
+    """The order of the case list for ``key`` (``due``: soonest first; ``tier``: gravest)."""
+    order = _order(key)
+    return lambda r: order(r.due, r.tier)
 
 
 def sort_rows(rows: Iterable[CaseRow], key: str) -> list[CaseRow]:
@@ -250,12 +257,34 @@ def first_screenful(rows: Iterable[CaseRow], key: str, count: int) -> list[CaseR
     return heapq.nsmallest(count, rows, key=sort_key(key))
 
 
-def load_rows(vault: VaultPort, key: str, count: int) -> tuple[list[CaseRow], list[CaseRow]]:
-    """Every case and draft as list rows, and the first ``count`` of them in the order for
-    ``key`` (blocks on the vault: run it on the read pool)."""
-    rows = [CaseRow.of_case(c) for c in vault.cases()]
-    rows.extend(CaseRow.of_draft(d) for d in vault.drafts())
-    return first_screenful(rows, key, count), rows
+@dataclass(frozen=True, slots=True)
+class CaseLoad:
+    """The case list read from the vault: its first screenful ready to show, the rest to build."""
+
+    first: list[CaseRow]
+    cases: Sequence[CaseSummary]
+    drafts: list[CaseRow]
+
+    @property
+    def total(self) -> int:
+        return len(self.cases) + len(self.drafts)
+
+    def rows(self, key: str) -> list[CaseRow]:
+        """Every row in the order for ``key`` (on the read pool: it builds and sorts them all)."""
+        rows = [CaseRow.of_case(c) for c in self.cases]
+        rows.extend(self.drafts)
+        return sort_rows(rows, key)
+
+
+def load_rows(vault: VaultPort, key: str, count: int) -> CaseLoad:
+    """Read every case and draft, and make list rows of only the first ``count`` in the order
+    for ``key`` (blocks on the vault: run it on the read pool)."""
+    cases = vault.cases()
+    drafts = [CaseRow.of_draft(d) for d in vault.drafts()]
+    order = _order(key)
+    top = heapq.nsmallest(count, cases, key=lambda c: order(c.next_due, c.tier))
+    first = first_screenful([*(CaseRow.of_case(c) for c in top), *drafts], key, count)
+    return CaseLoad(first, cases, drafts)
 
 
 class CaseCardDialog(QDialog):

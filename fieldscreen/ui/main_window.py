@@ -423,18 +423,17 @@ class MainWindow(QMainWindow):
         self.cases.search.setFocus()
         vault = self.services.vault
         key = self.cases.model.sort_key
-        self._case_load = load = self._case_load + 1
+        self._case_load = load_id = self._case_load + 1
 
         from fieldscreen.ui import cases as case_list
 
-        def first(data: tuple[list[CaseRow], list[CaseRow]]) -> None:
-            top, rows = data
-            if self.services.user is None or load != self._case_load:
+        def first(load: case_list.CaseLoad) -> None:
+            if self.services.user is None or load_id != self._case_load:
                 return
-            self.cases.set_rows(top, presorted=key, total=len(rows))
+            self.cases.set_rows(load.first, presorted=key, total=load.total)
             self.services.ops.read(
-                lambda: case_list.sort_rows(rows, key),
-                lambda ordered: self._case_rows(ordered, key, load),
+                lambda: load.rows(key),
+                lambda ordered: self._case_rows(ordered, key, load_id),
                 self._error,
             )
 
@@ -442,8 +441,8 @@ class MainWindow(QMainWindow):
             lambda: case_list.load_rows(vault, key, _SCREENFUL), first, self._error
         )
 
-    def _case_rows(self, rows: list[CaseRow], key: str, load: int) -> None:
-        if self.services.user is not None and load == self._case_load:
+    def _case_rows(self, rows: list[CaseRow], key: str, load_id: int) -> None:
+        if self.services.user is not None and load_id == self._case_load:
             self.cases.set_rows(rows, presorted=key)
 
     def show_sync(self) -> None:

@@ -233,3 +233,16 @@ def test_first_released_format_migrates_and_lists(tmp_path: Path) -> None:
     assert vault.list_index_check().consistent
     assert vault.integrity_check().ok
     vault.close()
+
+
+def test_a_card_that_no_longer_opens_loses_its_fields_not_shows_stale_ones(vault: Vault) -> None:
+    made = _finalise(vault, 6)
+    first, second = sorted(made)[:2]
+    [(blob,)] = _sql(vault, "SELECT ciphertext FROM case_cards WHERE record_id=?", (second,))
+    _sql(vault, "UPDATE case_cards SET ciphertext=? WHERE record_id=?", (blob, first))
+    fields = _fields(vault)
+    assert fields[first] is None  # moved onto another row: it does not decrypt there
+    assert {rid: fields[rid] for rid in made if rid != first} == {
+        rid: v for rid, v in made.items() if rid != first
+    }
+    assert vault.audit_log()[-1].detail == {"what": "case-list", "cards": 5, "rebuilt": 1}
