@@ -157,7 +157,9 @@ def _cli(root: Path, passfile: Path, *args: str) -> None:
 def _simulate(root: Path, passfile: Path, n: int, seed: int) -> float:
     """Add ``n`` screenings with ``fieldscreen simulate``; returns the seconds it took."""
     start = time.perf_counter()
-    _cli(root, passfile, "simulate", "--screenings", str(n), "--seed", str(seed))
+    _cli(
+        root, passfile, "simulate", "--screenings", str(n), "--seed", str(seed), "--distinct", "100"
+    )
     return time.perf_counter() - start
 
 

@@ -12,7 +12,7 @@ import html
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import Any, NamedTuple
 
 from PySide6.QtCore import (
     QAbstractTableModel,
@@ -64,9 +64,9 @@ Index = QModelIndex | QPersistentModelIndex
 _FAR = datetime.max.replace(tzinfo=UTC)
 
 
-@dataclass(frozen=True, slots=True)
-class CaseRow:
-    """One row: a finalised case or a draft, with its search text folded once."""
+class CaseRow(NamedTuple):
+    """One row: a finalised case or a draft, with its search text folded once (a named tuple:
+    50,000 are made per listing, several times faster than a frozen dataclass)."""
 
     screening_id: str
     code: str

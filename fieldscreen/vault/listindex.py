@@ -8,12 +8,13 @@ to its bucket number. Which bucket a record belongs to is a keyed hash of its id
 under another derived key, ``list-index-bucket``), so bucket numbers say nothing about the
 records in them.
 
-An entry is ``[card version, card nonce (hex), fields]`` where fields is :func:`project` of the
-card. The version and nonce identify the card ciphertext the entry was made from, so reading
-the list compares every entry with the ``case_cards`` row it stands for (plaintext columns, no
-decryption): a bucket that is missing, does not authenticate, lacks a card, holds a card that
-is gone or was made from another ciphertext is rebuilt from the cards, in the same transaction.
-The index is therefore never trusted over the cards; it is a cache that cannot go stale.
+An entry is ``[card version, fields]`` where fields is :func:`project` of the card. A card's
+content changes only with its version (the version is in its associated data), so reading the
+list compares every entry with the ``case_cards`` row it stands for (plaintext id and version
+from a covering SQLite index, no decryption): a bucket that is missing, does not authenticate,
+lacks a card, holds a card that is gone or an older version of one is rebuilt from the cards,
+in the same transaction. The index is therefore never trusted over the cards; it is a cache
+that cannot go stale.
 
 Writes: a case-card write puts its entry in the bucket's decrypted copy held for the current
 transaction (:class:`PendingIndex`); the vault writes every changed bucket just before the
@@ -55,9 +56,8 @@ _PAD = 1024
 _FORMAT = 1
 #: The case card fields the case list shows, sorts or searches by.
 LIST_FIELDS = ("alias", "tier", "concerns", "next_due", "age")
-_NONCE = 12  # the nonce that begins every ciphertext (the SQL below spells it out too)
 
-Entry = list[Any]  # [card version, card nonce hex, projected fields]
+Entry = list[Any]  # [card version, projected fields]
 
 
 def project(card: Mapping[str, Any]) -> dict[str, Any]:
@@ -65,9 +65,9 @@ def project(card: Mapping[str, Any]) -> dict[str, Any]:
     return {name: card[name] for name in LIST_FIELDS if name in card}
 
 
-def entry_for(version: int, blob: bytes, card: Mapping[str, Any]) -> Entry:
-    """The index entry of a card stored as ``blob`` at ``version``."""
-    return [int(version), bytes(blob[:_NONCE]).hex(), project(card)]
+def entry_for(version: int, card: Mapping[str, Any]) -> Entry:
+    """The index entry of ``card`` stored at ``version``."""
+    return [int(version), project(card)]
 
 
 def bucket_of(keys: Keys, record_id: str) -> int:
@@ -161,17 +161,19 @@ def fetch_text(conn: sqlite3.Connection, sql: str) -> list[Any]:
         conn.text_factory = saved
 
 
-#: Every record with its card's version and nonce (hex): the list's rows and the check's input.
-_ROWS_SQL = (
-    "SELECT r.id, r.status, r.updated_day, c.version, lower(hex(substr(c.ciphertext, 1, 12))) "
-    "FROM records r LEFT JOIN case_cards c ON c.record_id = r.id"
-)
-Row = tuple[str, str, str | None, int | None, str | None]
+Row = tuple[str, str, str | None]
 
 
 def record_rows(conn: sqlite3.Connection) -> list[Row]:
-    """``(id, status, updated day, card version, card nonce hex)`` of every record."""
-    return fetch_text(conn, _ROWS_SQL)
+    """``(id, status, updated day)`` of every record (from the covering ``records_list``
+    index, so the scan does not read the records' ciphertext pages)."""
+    return fetch_text(conn, "SELECT id, status, updated_day FROM records")
+
+
+def card_versions(conn: sqlite3.Connection) -> dict[str, int]:
+    """Record id -> case card version, of every card (from the covering ``case_cards_version``
+    index)."""
+    return dict(fetch_text(conn, "SELECT record_id, version FROM case_cards"))
 
 
 @dataclass
@@ -194,48 +196,31 @@ def check(
     keys: Keys,
     entries: Mapping[str, Entry] | None = None,
     bad: set[int] | None = None,
-    rows: list[Row] | None = None,
+    versions: Mapping[str, int] | None = None,
 ) -> IndexCheck:
     """Compare the index with the ``case_cards`` rows, changing nothing.
 
-    An entry matches its card when the card exists with the same version and nonce; a card
-    without a matching entry, an entry without a card, or a bucket that does not authenticate
-    makes its bucket stale. ``entries``, ``bad`` and ``rows`` are read when not given.
+    An entry matches its card when the card exists at the entry's version (a card's content
+    changes only with its version: ``case_cards | id | card | version`` is its associated
+    data); a card without a matching entry, an entry without a card, or a bucket that does not
+    authenticate makes its bucket stale. Arguments not given are read.
     """
     if entries is None or bad is None:
         entries, bad = read_all(conn, keys)
-    if rows is None:
-        rows = record_rows(conn)
-    report = IndexCheck(entries=len(entries), unauthenticated=len(bad))
+    if versions is None:
+        versions = card_versions(conn)
+    report = IndexCheck(cards=len(versions), entries=len(entries), unauthenticated=len(bad))
     report.stale_buckets |= bad
     matched = 0
     get = entries.get
-    for rid, _status, _day, version, nonce in rows:
-        if version is None:
-            continue
-        report.cards += 1
+    for rid, version in versions.items():
         found = get(rid)
-        if found is not None and found[0] == version and found[1] == nonce:
+        if found is not None and found[0] == version:
             matched += 1
-        else:
+        elif isinstance(rid, str):
             report.stale_buckets.add(bucket_of(keys, rid))
-    total = conn.execute("SELECT count(*) FROM case_cards").fetchone()[0]
-    if total != report.cards:  # cards of no record: counted, their buckets checked
-        orphans = fetch_text(
-            conn,
-            "SELECT c.record_id, c.version, lower(hex(substr(c.ciphertext, 1, 12))) "
-            "FROM case_cards c LEFT JOIN records r ON r.id = c.record_id WHERE r.id IS NULL",
-        )
-        for rid, version, nonce in orphans:
-            report.cards += 1
-            found = get(rid) if isinstance(rid, str) else None
-            if found is not None and found[0] == version and found[1] == nonce:
-                matched += 1
-            elif isinstance(rid, str):
-                report.stale_buckets.add(bucket_of(keys, rid))
     if matched != len(entries):  # entries whose card is gone
-        cards = {row[0] for row in fetch_text(conn, "SELECT record_id FROM case_cards")}
-        report.stale_buckets |= {bucket_of(keys, rid) for rid in entries if rid not in cards}
+        report.stale_buckets |= {bucket_of(keys, rid) for rid in entries if rid not in versions}
     return report
 
 
@@ -269,7 +254,7 @@ def rebuild(
                 raise crypto.DecryptError
         except (crypto.DecryptError, crypto.CryptoError, TypeError, ValueError):
             continue
-        fresh[bucket][rid] = entry_for(version, as_blob(blob), card)
+        fresh[bucket][rid] = entry_for(version, card)
     for bucket, entries in fresh.items():
         write_bucket(conn, keys, bucket, entries)
     return fresh
@@ -302,13 +287,10 @@ class PendingIndex:
         record_id: str,
         *,
         version: int,
-        blob: bytes,
         card: Mapping[str, Any],
     ) -> None:
-        """The card of ``record_id`` is now ``blob`` at ``version``."""
-        self._bucket(conn, keys, bucket_of(keys, record_id))[record_id] = entry_for(
-            version, blob, card
-        )
+        """The card of ``record_id`` is now ``card`` at ``version``."""
+        self._bucket(conn, keys, bucket_of(keys, record_id))[record_id] = entry_for(version, card)
 
     def remove(self, conn: sqlite3.Connection, keys: Keys, record_id: str) -> None:
         self._bucket(conn, keys, bucket_of(keys, record_id)).pop(record_id, None)

@@ -103,6 +103,11 @@ def _list_index(db: sqlite_utils.Database) -> None:
         pk="bucket",
         not_null={"ciphertext", "format"},
     )
+    # Covering indexes of plaintext columns only, so that the case list reads the records'
+    # ids, statuses and days and the cards' versions without reading the pages that hold
+    # their ciphertext (over a gigabyte at 50,000 records).
+    db.execute("CREATE INDEX records_list ON records(status, updated_day, id)")
+    db.execute("CREATE INDEX case_cards_version ON case_cards(record_id, version)")
 
 
 MIGRATIONS: tuple[Migration, ...] = (

@@ -366,9 +366,7 @@ class RecordsMixin(VaultBase):
                 "format) VALUES (?, 1, 'master', ?, ?, ?)",
                 (record_id, card_wrapped, card_blob, RECORD_FORMAT),
             )
-            self._pending_index.put(
-                conn, keys, record_id, version=1, blob=card_blob, card=case_card
-            )
+            self._pending_index.put(conn, keys, record_id, version=1, card=case_card)
             digest.update(
                 conn,
                 keys,

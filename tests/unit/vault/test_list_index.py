@@ -13,6 +13,7 @@ import pytest
 
 from fieldscreen import crypto
 from fieldscreen.vault import Vault, listindex
+from fieldscreen.vault.keys import aad
 
 
 def _card(i: int, alias: str = "") -> dict[str, Any]:
@@ -130,15 +131,16 @@ def test_old_bucket_put_back_is_detected_against_the_cards(vault: Vault) -> None
 def test_card_rewritten_behind_the_index_is_picked_up(vault: Vault) -> None:
     made = _finalise(vault, 5)
     rid = sorted(made)[0]
-    # Another writer replaces the card (new ciphertext, same version) without the index.
+    # Another writer replaces the card (a new version, as every card write must) without
+    # telling the index.
     keys = vault._keys
     assert keys is not None
     [(wrapped,)] = _sql(vault, "SELECT wrapped_key FROM case_cards WHERE record_id=?", (rid,))
-    dek = crypto.decrypt(keys.sub("record-keys"), wrapped, listindex.aad("case_cards", rid, "dek"))
+    dek = crypto.decrypt(keys.sub("record-keys"), wrapped, aad("case_cards", rid, "dek"))
     blob = crypto.encrypt(
-        dek, b'{"alias":"Renamed","tier":"T1"}', listindex.aad("case_cards", rid, "card", 1)
+        dek, b'{"alias":"Renamed","tier":"T1"}', aad("case_cards", rid, "card", 2)
     )
-    _sql(vault, "UPDATE case_cards SET ciphertext=? WHERE record_id=?", (blob, rid))
+    _sql(vault, "UPDATE case_cards SET ciphertext=?, version=2 WHERE record_id=?", (blob, rid))
     assert _fields(vault)[rid] == {"alias": "Renamed", "tier": "T1"}
     assert vault.list_index_check().consistent
 
@@ -235,14 +237,30 @@ def test_first_released_format_migrates_and_lists(tmp_path: Path) -> None:
     vault.close()
 
 
-def test_a_card_that_no_longer_opens_loses_its_fields_not_shows_stale_ones(vault: Vault) -> None:
+def test_a_tampered_card_changes_nothing_the_list_shows(vault: Vault) -> None:
+    """A card ciphertext moved onto another row: the list keeps the fields made from the
+    authentic card (nothing the attacker wrote is shown); the integrity check names the card."""
     made = _finalise(vault, 6)
     first, second = sorted(made)[:2]
     [(blob,)] = _sql(vault, "SELECT ciphertext FROM case_cards WHERE record_id=?", (second,))
     _sql(vault, "UPDATE case_cards SET ciphertext=? WHERE record_id=?", (blob, first))
+    assert _fields(vault) == {**made}
+    assert f"case_cards/{first}" in vault.integrity_check().failed
+
+
+def test_a_card_that_does_not_open_is_left_out_of_a_rebuild(vault: Vault) -> None:
+    made = _finalise(vault, 6)
+    first, second = sorted(made)[:2]
+    [(blob,)] = _sql(vault, "SELECT ciphertext FROM case_cards WHERE record_id=?", (second,))
+    _sql(vault, "UPDATE case_cards SET ciphertext=? WHERE record_id=?", (blob, first))
+    _sql(vault, "DELETE FROM list_index")
     fields = _fields(vault)
-    assert fields[first] is None  # moved onto another row: it does not decrypt there
+    assert fields[first] is None
     assert {rid: fields[rid] for rid in made if rid != first} == {
         rid: v for rid, v in made.items() if rid != first
     }
-    assert vault.audit_log()[-1].detail == {"what": "case-list", "cards": 5, "rebuilt": 1}
+    assert vault.audit_log()[-1].detail == {
+        "what": "case-list",
+        "cards": 5,
+        "rebuilt": len({listindex.bucket_of(vault._keys, r) for r in made}),  # type: ignore[arg-type]
+    }
