@@ -223,34 +223,32 @@ class VaultBackend:
         """
         with self._guard:
             try:
-                rows = [
-                    (r.record_id, r.status, r.updated_day, r.fields)
-                    for r in self.vault.case_list()
-                    if r.status != "draft"
-                ]
+                rows = [r for r in self.vault.case_list() if r.status != "draft"]
             except KnownError:  # the list still shows every screening, without its card
+                from fieldscreen.vault import ListRow
+
                 rows = [
-                    (r.record_id, r.status, r.updated_day, None)
+                    ListRow(r.record_id, r.status, r.updated_day, False)
                     for r in self.vault.list_records()
                     if r.status != "draft"
                 ]
         days: dict[str | None, datetime] = {}
         out: list[CaseSummary] = []
         append = out.append
-        for record_id, status, updated_day, fields in rows:
-            updated = days.get(updated_day)
+        for row in rows:
+            record_id = row.record_id
+            updated = days.get(row.updated_day)
             if updated is None:
-                updated = days[updated_day] = _day(updated_day)
-            if status == "finalised" and fields:
-                due = fields.get("next_due")
+                updated = days[row.updated_day] = _day(row.updated_day)
+            if row.status == "finalised" and row.carded:
                 append(
                     CaseSummary(
                         record_id,
                         record_code(record_id),
-                        str(fields.get("alias", "")),
-                        str(fields.get("tier", "")),
-                        tuple(fields.get("concerns", ())),
-                        _due(due),
+                        row.alias or "",
+                        row.tier or "",
+                        row.concerns or (),
+                        _due(row.next_due),
                         "finalised",
                         updated,
                     )
@@ -264,7 +262,7 @@ class VaultBackend:
                         "",
                         (),
                         None,
-                        "finalised" if status == "finalised" else "sealed",
+                        "finalised" if row.status == "finalised" else "sealed",
                         updated,
                     )
                 )

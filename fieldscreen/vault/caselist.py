@@ -19,15 +19,34 @@ __all__ = ["CaseListMixin", "ListRow"]
 class ListRow(NamedTuple):
     """One record as the case list shows it (a named tuple: 50,000 are made per listing).
 
-    ``fields`` holds the case card's :data:`~fieldscreen.vault.listindex.LIST_FIELDS` (alias,
-    tier, concerns, next_due, age; those present), or None when the record has no case card
-    (a draft) or its card could not be read.
+    ``carded`` is True when the record has a case card whose list fields were read; ``alias``,
+    ``tier``, ``concerns``, ``next_due`` and ``age`` are then the card's (None where the card
+    has no such field), and None for a draft or a card that could not be read.
     """
 
     record_id: str
     status: str
     updated_day: str | None
-    fields: dict[str, Any] | None
+    carded: bool
+    alias: str | None = None
+    tier: str | None = None
+    concerns: tuple[str, ...] | None = None
+    next_due: str | None = None
+    age: Any = None
+
+    @property
+    def fields(self) -> dict[str, Any] | None:
+        """The card's list fields present, as :func:`listindex.project` gives them."""
+        if not self.carded:
+            return None
+        values = {
+            "alias": self.alias,
+            "tier": self.tier,
+            "concerns": None if self.concerns is None else list(self.concerns),
+            "next_due": self.next_due,
+            "age": self.age,
+        }
+        return {name: value for name, value in values.items() if value is not None}
 
 
 class CaseListMixin(VaultBase):
@@ -81,12 +100,15 @@ def _list_rows(
     get = entries.get
     card = versions.get
     matched = 0
+    sep = listindex.SEP
     for rid, status, updated_day in rows:
         version = card(rid)
         found = get(rid) if version is not None else None
-        if found is not None and found[0] == version:
+        if found is not None and found[1] == version:
             matched += 1
-            append(ListRow(rid, status, updated_day, found[1]))
+            _, _, alias, tier, due, concerns, age = found
+            listed = None if concerns is None else tuple(concerns.split(sep)) if concerns else ()
+            append(ListRow(rid, status, updated_day, True, alias, tier, listed, due, age))
         else:
-            append(ListRow(rid, status, updated_day, None))
+            append(ListRow(rid, status, updated_day, False))
     return out, matched

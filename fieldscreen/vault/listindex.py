@@ -8,7 +8,7 @@ to its bucket number. Which bucket a record belongs to is a keyed hash of its id
 under another derived key, ``list-index-bucket``), so bucket numbers say nothing about the
 records in them.
 
-An entry is ``[card version, fields]`` where fields is :func:`project` of the card. A card's
+An entry is the record id, the card's version and its list fields (:data:`Entry`). A card's
 content changes only with its version (the version is in its associated data), so reading the
 list compares every entry with the ``case_cards`` row it stands for (plaintext id and version
 from a covering SQLite index, no decryption): a bucket that is missing, does not authenticate,
@@ -38,6 +38,7 @@ from fieldscreen.vault.store import as_blob
 __all__ = [
     "BUCKETS",
     "LIST_FIELDS",
+    "SEP",
     "Entry",
     "IndexCheck",
     "PendingIndex",
@@ -57,7 +58,13 @@ _FORMAT = 1
 #: The case card fields the case list shows, sorts or searches by.
 LIST_FIELDS = ("alias", "tier", "concerns", "next_due", "age")
 
-Entry = list[Any]  # [card version, projected fields]
+#: An entry: ``[record id, card version, alias, tier, next_due, concerns, age]``, each field
+#: None when the card lacks it; concerns joined by :data:`SEP`. Flat lists of scalars, because
+#: parsing them is what a listing of 50,000 records costs.
+Entry = list[Any]
+ID, VERSION, ALIAS, TIER, NEXT_DUE, CONCERNS, AGE = range(7)
+#: Separator of the concerns in an entry (a control character no code or label holds).
+SEP = "\x1f"
 
 
 def project(card: Mapping[str, Any]) -> dict[str, Any]:
@@ -65,9 +72,27 @@ def project(card: Mapping[str, Any]) -> dict[str, Any]:
     return {name: card[name] for name in LIST_FIELDS if name in card}
 
 
-def entry_for(version: int, card: Mapping[str, Any]) -> Entry:
-    """The index entry of ``card`` stored at ``version``."""
-    return [int(version), project(card)]
+def _text(value: Any) -> str | None:
+    return None if value is None else str(value)
+
+
+def entry_for(record_id: str, version: int, card: Mapping[str, Any]) -> Entry:
+    """The index entry of ``card``, the case card of ``record_id`` stored at ``version``."""
+    concerns = card.get("concerns")
+    if isinstance(concerns, list | tuple):
+        joined: str | None = SEP.join(str(c) for c in concerns)
+    else:
+        joined = _text(concerns)
+    age = card.get("age")
+    return [
+        record_id,
+        int(version),
+        _text(card.get("alias")),
+        _text(card.get("tier")),
+        _text(card.get("next_due")),
+        joined,
+        age if age is None or isinstance(age, int | float | str) else str(age),
+    ]
 
 
 def bucket_of(keys: Keys, record_id: str) -> int:
@@ -81,15 +106,16 @@ def _bucket_aad(bucket: int) -> bytes:
 
 
 def _encode(entries: Mapping[str, Entry]) -> bytes:
-    data = json.dumps(entries, separators=(",", ":"), ensure_ascii=False).encode("utf-8")
-    return data + b" " * (-len(data) % _PAD)
+    data = json.dumps(list(entries.values()), separators=(",", ":"), ensure_ascii=False)
+    raw = data.encode("utf-8")
+    return raw + b" " * (-len(raw) % _PAD)
 
 
 def _decode(data: bytes) -> dict[str, Entry]:
     value = json.loads(data)
-    if not isinstance(value, dict):
+    if not isinstance(value, list):
         raise crypto.DecryptError
-    return value
+    return {entry[ID]: entry for entry in value}
 
 
 def _key(keys: Keys) -> crypto.AeadKey:
@@ -215,7 +241,7 @@ def check(
     get = entries.get
     for rid, version in versions.items():
         found = get(rid)
-        if found is not None and found[0] == version:
+        if found is not None and found[VERSION] == version:
             matched += 1
         elif isinstance(rid, str):
             report.stale_buckets.add(bucket_of(keys, rid))
@@ -254,7 +280,7 @@ def rebuild(
                 raise crypto.DecryptError
         except (crypto.DecryptError, crypto.CryptoError, TypeError, ValueError):
             continue
-        fresh[bucket][rid] = entry_for(version, card)
+        fresh[bucket][rid] = entry_for(rid, version, card)
     for bucket, entries in fresh.items():
         write_bucket(conn, keys, bucket, entries)
     return fresh
@@ -290,7 +316,8 @@ class PendingIndex:
         card: Mapping[str, Any],
     ) -> None:
         """The card of ``record_id`` is now ``card`` at ``version``."""
-        self._bucket(conn, keys, bucket_of(keys, record_id))[record_id] = entry_for(version, card)
+        entry = entry_for(record_id, version, card)
+        self._bucket(conn, keys, bucket_of(keys, record_id))[record_id] = entry
 
     def remove(self, conn: sqlite3.Connection, keys: Keys, record_id: str) -> None:
         self._bucket(conn, keys, bucket_of(keys, record_id)).pop(record_id, None)
