@@ -140,7 +140,7 @@ def column(table: object, col: int) -> list[str]:
     return [table.item(r, col).text() for r in range(table.rowCount())]  # type: ignore[attr-defined]
 
 
-def test_bundles_out_and_in_relay_once_and_receipts_apply_once(
+def test_bundles_out_and_in_relay_once_and_receipts_apply_once(  # noqa: PLR0917 -- fixtures
     qtbot: QtBot, paths: Paths, tmp_path: Path, storage: Storage, org: SimOrg, server: LiveServer
 ) -> None:
     store = laptop_a(paths, storage, org, server)
@@ -229,7 +229,7 @@ def test_bundles_out_and_in_relay_once_and_receipts_apply_once(
     assert page.failures.rowCount() == 0
 
 
-def test_relay_without_a_credential_or_with_a_damaged_bundle_sends_nothing(
+def test_relay_without_a_credential_or_with_a_damaged_bundle_sends_nothing(  # noqa: PLR0917 -- fixtures
     qtbot: QtBot, paths: Paths, tmp_path: Path, storage: Storage, org: SimOrg, server: LiveServer
 ) -> None:
     store = laptop_a(paths, storage, org, server)
