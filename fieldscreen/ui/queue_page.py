@@ -35,7 +35,7 @@ from fieldscreen.ui.common import (
     tier_label,
 )
 from fieldscreen.ui.ports import UserInfo
-from fieldscreen.ui.supervision import QueueItem, SignOffError, can_supervise, kinds_of
+from fieldscreen.ui.supervision import QueueItem, SignOffError, can_supervise
 
 __all__ = ["QueuePage", "kind_text"]
 
@@ -97,7 +97,9 @@ class QueuePage(QWidget):
         self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
         self.table.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
         self.table.verticalHeader().hide()
-        self.table.horizontalHeader().setSectionResizeMode(3, QHeaderView.ResizeMode.Stretch)
+        header = self.table.horizontalHeader()
+        header.setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
+        header.setSectionResizeMode(3, QHeaderView.ResizeMode.Stretch)
         self.table.itemSelectionChanged.connect(self._controls)
         self.table.itemActivated.connect(lambda _: self.open_selected())
         outer.addWidget(self.table, 1)
@@ -150,18 +152,20 @@ class QueuePage(QWidget):
             for j, text in enumerate(cells):
                 cell = QTableWidgetItem(text)
                 cell.setData(Qt.ItemDataRole.UserRole, item.record_id)
+                if item.tier == "T0":  # act-now rows stand out (sorted first already)
+                    font = cell.font()
+                    font.setBold(True)
+                    cell.setFont(font)
                 if j == 3 and item.reason:
                     cell.setToolTip(item.reason)
                 self.table.setItem(i, j, cell)
-        counts = kinds_of(self.items)
         if not self.items:
             self.summary.setText(self.tr("Nothing waits for a supervisor."))
         else:
-            parts = [f"{kind_text(k)}: {n}" for k, n in counts.items() if n]
             self.summary.setText(
                 self.tr("%n screening(s) wait for a supervisor.", "", len(self.items))
                 + " "
-                + " · ".join(parts)
+                + self.tr("Act-now cases first. Open a case to read it before you sign off.")
             )
         if self.items:
             self.table.selectRow(0)

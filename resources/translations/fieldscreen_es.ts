@@ -92,19 +92,19 @@
     </message>
     <message>
         <source>&amp;Export a USB bundle…</source>
-        <translation>&amp;Exportar un paquete USB…</translation>
+        <translation>&amp;Exportar paquete USB…</translation>
     </message>
     <message>
         <source>&amp;Import and relay a bundle…</source>
-        <translation>&amp;Importar y reenviar un paquete…</translation>
+        <translation>&amp;Importar y reenviar…</translation>
     </message>
     <message>
         <source>Save a bundle for the &amp;next hop…</source>
-        <translation>Guardar un paquete para el &amp;siguiente equipo…</translation>
+        <translation>Guardar para &amp;otro equipo…</translation>
     </message>
     <message>
         <source>Apply a &amp;receipt…</source>
-        <translation>Aplicar un &amp;acuse…</translation>
+        <translation>Aplicar &amp;acuse…</translation>
     </message>
     <message>
         <source>Re&amp;fresh</source>
@@ -721,6 +721,10 @@
             <numerusform>%n tamizaje espera a un supervisor.</numerusform>
             <numerusform>%n tamizajes esperan a un supervisor.</numerusform>
         </translation>
+    </message>
+    <message>
+        <source>Act-now cases first. Open a case to read it before you sign off.</source>
+        <translation>Primero los casos de actuar ya. Abra el caso para leerlo antes de aprobar.</translation>
     </message>
     <message>
         <source>Send back to the specialist</source>
