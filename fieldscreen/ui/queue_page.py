@@ -271,6 +271,9 @@ class QueuePage(QWidget):
     def clear(self) -> None:
         """Forget what is shown (on lock)."""
         self.items = []
+        forget = getattr(self.model, "forget", None)
+        if callable(forget):
+            forget()
         self.table.setRowCount(0)
         self.summary.clear()
         self.result.clear()

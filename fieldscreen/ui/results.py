@@ -324,12 +324,31 @@ class ResultsPage(QWidget):
                 "reason": dialog.text,
                 "supervisor": sign.signed_by,
             }
+            self._audit_sign_off(self.overrides["tier"], sign.signed_by)
             self._render()
 
         sign.finished.connect(signed)
         sign.open()
         if later is not None and not users:
             later.setFocus()
+
+    def _audit_sign_off(self, tier: str, supervisor: str) -> None:
+        """The on-the-spot sign-off in the keyed audit log (codes and ids only)."""
+        from fieldscreen.ui.supervision import model_for
+
+        model = model_for(self.services)
+        controller = self.controller
+        if model is None or controller is None:
+            return
+        holder, computed = controller._holder, self.computed_tier
+
+        def record() -> None:
+            if holder.get("id"):
+                model.record_sign_off(
+                    holder["id"], supervisor=supervisor, tier=tier, computed=computed
+                )
+
+        self.services.ops.write(record, None, self._failed)
 
     def _ask_later_button(self, sign: PassphraseDialog) -> QPushButton | None:
         """ "Ask a supervisor later" on the sign-off dialog, where the queue can hold it."""

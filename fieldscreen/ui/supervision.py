@@ -131,6 +131,15 @@ def _when(text: str) -> datetime:
     return value if value.tzinfo else value.replace(tzinfo=UTC)
 
 
+@dataclass(frozen=True, slots=True)
+class _Draft:
+    """The engine's verdict on one version of a draft."""
+
+    kinds: tuple[str, ...]
+    alias: str
+    tier: str
+
+
 @dataclass
 class _Log:
     """What the audit log says about the queue, per record."""
@@ -196,6 +205,7 @@ class SupervisionModel:
     def __init__(self, backend: Any, forms: _Forms) -> None:
         self._backend = backend
         self._forms = forms
+        self._seen: dict[tuple[str, int, str], _Draft | None] = {}
 
     # ------------------------------------------------------------------ reading
     def _users(self) -> dict[str, tuple[str, str]]:
@@ -215,11 +225,20 @@ class SupervisionModel:
             log = _Log.of(vault.supervision_log())
             drafts = vault.list_records("draft")
             finals = [r.record_id for r in vault.list_records("finalised")]
-            states = {r.record_id: vault.load_record(r.record_id) for r in drafts}
+            # A draft is decrypted (and its view audited) only when it changed since the last
+            # look: the engine's verdict is kept per (record, version) until lock.
+            for row in drafts:
+                key = (row.record_id, int(row.version), lang)
+                if key not in self._seen:
+                    self._seen[key] = self._read_draft(vault.load_record(row.record_id), lang)
             cards = vault.case_cards(finals) if finals else {}
+        current = {(r.record_id, int(r.version), lang) for r in drafts}
+        for key in set(self._seen) - current:
+            del self._seen[key]
         out: list[QueueItem] = []
-        for rid, state in states.items():
-            item = self._draft_item(rid, state, log, users, lang)
+        for row in drafts:
+            facts = self._seen[(row.record_id, int(row.version), lang)]
+            item = self._draft_item(row.record_id, facts, log, users)
             if item is not None:
                 out.append(item)
         for rid, card in cards.items():
@@ -232,16 +251,8 @@ class SupervisionModel:
             key=lambda i: (tiers.index(i.tier) if i.tier in tiers else 9, i.when, i.record_id),
         )
 
-    def _draft_item(
-        self,
-        rid: str,
-        state: Mapping[str, Any],
-        log: _Log,
-        users: Mapping[str, tuple[str, str]],
-        lang: str,
-    ) -> QueueItem | None:
-        from fieldscreen.ui.ports import record_code
-
+    def _read_draft(self, state: Mapping[str, Any], lang: str) -> _Draft | None:
+        """What the engine says about one draft (None: not a screening this engine opens)."""
         session_state = state.get("session")
         if not isinstance(session_state, Mapping):
             return None
@@ -249,15 +260,31 @@ class SupervisionModel:
             session = self._forms.restore(session_state)
         except KnownError:
             return None  # a draft of a form version no longer held: the case list names it
+        kinds = screening_kinds(session, lang, actions_recorded=False, pending_override=False)
+        alias = str(session.case_card().get("alias", ""))
+        return _Draft(kinds, alias, session.result(lang).tier)
+
+    def forget(self) -> None:
+        """Drop what was read from the drafts (on lock: it holds aliases)."""
+        self._seen.clear()
+
+    def _draft_item(
+        self,
+        rid: str,
+        facts: _Draft | None,
+        log: _Log,
+        users: Mapping[str, tuple[str, str]],
+    ) -> QueueItem | None:
+        from fieldscreen.ui.ports import record_code
+
+        if facts is None:
+            return None
         pending = log.pending.get(rid)
-        kinds = screening_kinds(
-            session, lang, actions_recorded=False, pending_override=pending is not None
+        kinds = (("tier-override",) if pending is not None else ()) + tuple(
+            k for k in facts.kinds if (rid, k) not in log.cleared
         )
-        kinds = tuple(k for k in kinds if k == "tier-override" or (rid, k) not in log.cleared)
         if not kinds:
             return None
-        card = session.case_card()
-        tier = session.result(lang).tier
         user_id, time = log.creator.get(rid, ("", ""))
         requested: Mapping[str, Any] = {}
         if pending is not None:
@@ -265,8 +292,8 @@ class SupervisionModel:
         return QueueItem(
             rid,
             record_code(rid),
-            str(card.get("alias", "")),
-            tier,
+            facts.alias,
+            facts.tier,
             kinds,
             users.get(user_id, ("", ""))[0],
             _when(time),
@@ -350,6 +377,29 @@ class SupervisionModel:
                     "kinds": ["tier-override"],
                     "tier": tier,
                     "reason": reason.strip()[:_MAX_NOTE],
+                },
+            )
+
+    def record_sign_off(self, record_id: str, *, supervisor: str, tier: str, computed: str) -> None:
+        """Audit a tier override a supervisor signed off on the spot, at the results screen
+        (their passphrase was checked there); it never waits in the queue."""
+        with self._backend._guard:
+            vault = self._backend.vault
+            accounts = {u.login: u for u in vault.users()}
+            signer = accounts.get(supervisor)
+            me = vault.current_user
+            vault.record_event(
+                "override",
+                record_id,
+                {
+                    "queue": "sign-off",
+                    "kinds": ["tier-override"],
+                    "decision": "approve",
+                    "supervisor": signer.user_id if signer else "",
+                    "requested_by": me.user_id if me else "",
+                    "tier": computed,
+                    "requested_tier": tier,
+                    "note": "",
                 },
             )
 

@@ -276,3 +276,106 @@ def test_the_model_refuses_wrong_signers_and_own_cases(
     with pytest.raises(Exception, match="not"):
         model.items()  # a specialist has no queue
     assert model.sent_back() == []
+
+
+def test_finalised_cases_wait_and_a_sent_back_case_returns_once_finalised(
+    paths: Paths, engines: tuple[Any, Any]
+) -> None:
+    app_forms, _ = engines
+    store = make_store(paths)
+    store.unlock("ana", ADMIN)
+    _, sealing_public = crypto.generate_sealing_keypair()
+    _, signing_public = crypto.generate_signing_keypair()
+    store.vault.set_org_keys(sealing_public, signing_public)
+    store.lock()
+    store.unlock("spec", SPEC)
+    shared = app_forms.start("en")
+    shared.set_answer("fs_consent:override_needed", "yes", "en")
+    rid = new_draft(store, shared)
+    # an act-now case finalised under a lower tier, so without recorded actions
+    lowered = store.new_draft("screening", "1", {"forms": {}})
+    store.finalise(
+        lowered,
+        {"state": {}},
+        {"alias": "Luz", "tier": "T2", "computed_tier": "T0", "actions_recorded": False},
+    )
+    store.lock()
+    model = SupervisionModel(store, app_forms)
+
+    store.unlock("sup", SUP)
+    items = {i.record_id: i for i in model.items()}
+    assert items[rid].kinds == ("consent-override",)
+    assert items[lowered].kinds == ("act-now",)
+    assert items[lowered].status == "finalised"
+    assert items[lowered].requested_by == "spec"
+    model.sign_off(
+        items[rid], "send-back", supervisor="sup", passphrase=SUP, note="Record the basis"
+    )
+    assert [i.record_id for i in model.items()] == [lowered]
+    store.lock()
+    model.forget()
+
+    store.unlock("spec", SPEC)
+    (back,) = model.sent_back()
+    assert (back.record_id, back.note, back.by) == (rid, "Record the basis", "sup")
+    store.finalise(rid, {"state": {}}, {"alias": "Ana", "supervision": ["consent-override"]})
+    assert model.sent_back() == []  # acted on: finalised
+    store.lock()
+
+    store.unlock("sup", SUP)
+    again = {i.record_id: i for i in model.items()}
+    assert again[rid].kinds == ("consent-override",)  # back in the queue, now finalised
+    assert again[rid].status == "finalised"
+    for item in again.values():
+        model.sign_off(item, "approve", supervisor="sup", passphrase=SUP)
+    assert model.items() == []
+    decisions = [e.detail["decision"] for e in sign_entries(store)]
+    assert decisions == ["send-back", "approve", "approve"]
+    with store._guard:
+        assert store.vault.integrity_check().ok
+        entries = store.vault.audit_log()
+    text = repr([e.detail for e in entries])
+    assert "Luz" not in text  # no aliases or answers in the audit log
+    assert "Ana" not in text
+
+
+def test_an_override_signed_off_on_the_spot_is_audited_and_never_queued(
+    qtbot: QtBot, paths: Paths, engines: tuple[Any, Any]
+) -> None:
+    app_forms, _ = engines
+    store = make_store(paths)
+    store.unlock("spec", SPEC)
+    rid = new_draft(store, app_forms.start("en"))
+    store.lock()
+    w = make_window(qtbot, paths, store, app_forms)
+    unlock_as(qtbot, w, "spec", SPEC)
+    w.resume(rid)
+    qtbot.waitUntil(lambda: w.stack.currentWidget() is w.wizard, timeout=10_000)
+    w.review()
+    w.results._override()
+    reason = w.results.findChild(ReasonDialog, "overrideDialog")
+    assert reason is not None
+    reason.choice.setCurrentIndex(reason.choice.findData("T0"))
+    qtbot.keyClicks(reason.reason, "Threats by phone")
+    reason.accept()
+    sign = w.results.findChild(PassphraseDialog, "signOffDialog")
+    assert sign is not None
+    sign.user.setCurrentIndex(sign.user.findData("sup"))
+    qtbot.keyClicks(sign.passphrase, SUP)
+    sign.buttons.accepted.emit()
+    qtbot.waitUntil(lambda: w.results.tier_now == "T0", timeout=10_000)
+    settle(w)
+    (entry,) = sign_entries(store)
+    with store._guard:
+        users = {u.login: u.user_id for u in store.vault.users()}
+    assert entry.record_id == rid
+    assert entry.user_id == users["spec"]
+    assert entry.detail["supervisor"] == users["sup"]
+    assert (entry.detail["tier"], entry.detail["requested_tier"]) == ("T1", "T0")
+    w.show_home()
+    settle(w)
+    w.lock()
+    settle(w)
+    store.unlock("sup", SUP)
+    kinds = [i.kinds for i in SupervisionModel(store, app_forms).items()]
+    assert all("tier-override" not in k for k in kinds)
