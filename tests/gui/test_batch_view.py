@@ -12,6 +12,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from PySide6.QtWidgets import QFileDialog
 from pytestqt.qtbot import QtBot
 
 from fieldscreen import crypto
@@ -230,15 +231,23 @@ def test_bundles_out_and_in_relay_once_and_receipts_apply_once(  # noqa: PLR0917
 
 
 def test_relay_without_a_credential_or_with_a_damaged_bundle_sends_nothing(  # noqa: PLR0917 -- fixtures
-    qtbot: QtBot, paths: Paths, tmp_path: Path, storage: Storage, org: SimOrg, server: LiveServer
+    qtbot: QtBot,
+    paths: Paths,
+    tmp_path: Path,
+    storage: Storage,
+    org: SimOrg,
+    server: LiveServer,
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     store = laptop_a(paths, storage, org, server)
     w = window(qtbot, paths, store)
     w.show_batches()
     page = w.batch_page
     bundle = tmp_path / "a.fsb"
-    page.export_to(bundle)
+    monkeypatch.setattr(QFileDialog, "getSaveFileName", lambda *a, **k: (str(bundle), ""))
+    page.export_button.click()  # the file is chosen in the dialog
     wait_result(qtbot, w, "written")
+    assert read_bundle(bundle)[0] == store.vault.device_id
     data = bytearray(bundle.read_bytes())
     data[len(data) // 2] ^= 1
     damaged = tmp_path / "damaged.fsb"
@@ -249,4 +258,7 @@ def test_relay_without_a_credential_or_with_a_damaged_bundle_sends_nothing(  # n
     assert "damaged" in wait_result(qtbot, w, "damaged")
     page.relay_from(bundle, None)
     assert "credential" in wait_result(qtbot, w, "credential")
+    monkeypatch.setattr(QFileDialog, "getOpenFileName", lambda *a, **k: ("", ""))
+    page.relay_button.click()  # cancelled: nothing happens
+    assert not page.busy
     assert storage.count("envelopes") == 0
