@@ -23,12 +23,21 @@ from PySide6.QtWidgets import (
     QPushButton,
     QTableWidget,
     QTableWidgetItem,
+    QTabWidget,
     QVBoxLayout,
     QWidget,
 )
 
 from fieldscreen.errors import KnownError
-from fieldscreen.ui.batches import STATES, THIS_LAPTOP, BatchOutcome, Failure, GroupRow, HistoryRow
+from fieldscreen.ui.batches import (
+    STATES,
+    THIS_LAPTOP,
+    BatchOutcome,
+    Failure,
+    GroupRow,
+    HistoryRow,
+    ServerLaptop,
+)
 from fieldscreen.ui.common import Services, heading, primary_button
 from fieldscreen.ui.sync_page import reason_text, state_text
 
@@ -99,7 +108,22 @@ class BatchPage(QWidget):
             self.tr("Screenings per laptop and user"),
             1,
         )
-        outer.addWidget(self.groups, 2)
+        self.server = _table(
+            self,
+            [
+                self.tr("Laptop"),
+                self.tr("Site"),
+                self.tr("State on the server"),
+                self.tr("Last contact"),
+                self.tr("Held by the server"),
+            ],
+            self.tr("Laptops as the server sees them"),
+            2,
+        )
+        self.tabs = QTabWidget(self)
+        self.tabs.addTab(self.groups, self.tr("Here"))
+        self.tabs.addTab(self.server, self.tr("On the server"))
+        outer.addWidget(self.tabs, 2)
         outer.addWidget(heading(self.tr("Failed or held for review"), self, "sectionTitle"))
         self.failures = _table(
             self,
@@ -131,9 +155,10 @@ class BatchPage(QWidget):
         outer.addWidget(self.result)
         row = QHBoxLayout()
         self.export_button = primary_button(self.tr("&Export a USB bundle…"), self)
-        self.relay_button = QPushButton(self.tr("&Import and relay a bundle…"), self)
-        self.forward_button = QPushButton(self.tr("Save a bundle for the &next hop…"), self)
+        self.relay_button = QPushButton(self.tr("&Import and relay…"), self)
+        self.forward_button = QPushButton(self.tr("Save for the &next hop…"), self)
         self.receipt_button = QPushButton(self.tr("Apply a &receipt…"), self)
+        self.server_button = QPushButton(self.tr("Ask the ser&ver…"), self)
         self.refresh_button = QPushButton(self.tr("Re&fresh"), self)
         self.back = QPushButton(self.tr("Back"), self)
         buttons = (
@@ -141,6 +166,7 @@ class BatchPage(QWidget):
             self.relay_button,
             self.forward_button,
             self.receipt_button,
+            self.server_button,
             self.refresh_button,
             self.back,
         )
@@ -150,11 +176,13 @@ class BatchPage(QWidget):
         self.relay_button.clicked.connect(self.choose_relay)
         self.forward_button.clicked.connect(self.choose_forward)
         self.receipt_button.clicked.connect(self.choose_receipt)
+        self.server_button.clicked.connect(self.choose_server)
         self.refresh_button.clicked.connect(self.refresh)
         self.back.clicked.connect(self.back_requested)
-        for button in buttons[:-2]:
+        for button in buttons[:4]:
             row.addWidget(button)
         row.addStretch(1)
+        row.addWidget(self.server_button)
         row.addWidget(self.refresh_button)
         row.addWidget(self.back)
         outer.addLayout(row)
@@ -205,6 +233,7 @@ class BatchPage(QWidget):
             self.relay_button,
             self.forward_button,
             self.receipt_button,
+            self.server_button,
         ):
             button.setEnabled(not self.busy)
 
@@ -219,6 +248,58 @@ class BatchPage(QWidget):
         if name:
             self.export_to(Path(name))
 
+    def _credential(self) -> Path | None:
+        """The coordinator's credential file, asked once per session (only its path is kept,
+        and forgotten on lock)."""
+        if self.token_file is None:
+            token, _ = QFileDialog.getOpenFileName(
+                self, self.tr("Your coordinator credential file (from IT)"), "", ""
+            )
+            if token:
+                self.token_file = Path(token)
+        return self.token_file
+
+    def choose_server(self) -> None:
+        token = self._credential()
+        if token is not None:
+            self.ask_server(token)
+
+    def ask_server(self, token_file: Path | None) -> None:
+        self._start()
+        model = self.model
+        self.services.ops.read(lambda: model.server_view(token_file), self.show_server, self._error)
+
+    def show_server(self, laptops: Sequence[ServerLaptop]) -> None:
+        self.busy = False
+        states = {
+            "active": self.tr("Active"),
+            "revoked": self.tr("Withdrawn"),
+            "wipe": self.tr("Wipe ordered"),
+        }
+
+        this = self.tr("this laptop")
+
+        def name(row: ServerLaptop) -> str:
+            text = f"{row.laptop} ({this})" if row.this else row.laptop
+            return text + (" ⚠" if row.rollback_suspected else "")
+
+        _fill(
+            self.server,
+            [
+                [
+                    name(r),
+                    r.site,
+                    states.get(r.status, r.status),
+                    r.last_contact or "—",
+                    str(r.held),
+                ]
+                for r in laptops
+            ],
+        )
+        self.tabs.setCurrentWidget(self.server)
+        self.result.setText(self.tr("%n laptop(s) of your sites on the server.", "", len(laptops)))
+        self._controls()
+
     def choose_relay(self) -> None:
         bundle, _ = QFileDialog.getOpenFileName(
             self,
@@ -228,14 +309,9 @@ class BatchPage(QWidget):
         )
         if not bundle:
             return
-        if self.token_file is None:
-            token, _ = QFileDialog.getOpenFileName(
-                self, self.tr("Your coordinator credential file (from IT)"), "", ""
-            )
-            if not token:
-                return
-            self.token_file = Path(token)
-        self.relay_from(Path(bundle), self.token_file)
+        token = self._credential()
+        if token is not None:
+            self.relay_from(Path(bundle), token)
 
     def choose_forward(self) -> None:
         bundle, _ = QFileDialog.getOpenFileName(
@@ -339,7 +415,7 @@ class BatchPage(QWidget):
 
     def clear(self) -> None:
         """Forget what is shown (on lock)."""
-        for table in (self.groups, self.failures, self.history):
+        for table in (self.groups, self.server, self.failures, self.history):
             table.setRowCount(0)
         self.result.clear()
         self.token_file = None

@@ -29,6 +29,7 @@ __all__ = [
     "Failure",
     "GroupRow",
     "HistoryRow",
+    "ServerLaptop",
     "record_network_sync",
 ]
 
@@ -73,6 +74,19 @@ class HistoryRow:
 
 
 @dataclass(frozen=True, slots=True)
+class ServerLaptop:
+    """One laptop of the coordinator's sites as the server sees it."""
+
+    laptop: str  # short id
+    site: str
+    status: str  # active, revoked, wipe
+    last_contact: str
+    held: int  # envelopes the server holds from it
+    this: bool = False
+    rollback_suspected: bool = False
+
+
+@dataclass(frozen=True, slots=True)
 class BatchOutcome:
     """What a bundle action did, for the result line (``repeat`` when it changed nothing)."""
 
@@ -95,6 +109,19 @@ def _when(text: str) -> datetime:
     except ValueError:
         return datetime.now(UTC)
     return value if value.tzinfo else value.replace(tzinfo=UTC)
+
+
+def _read_token(token_file: Path | None) -> str:
+    """The coordinator's credential from the file IT gave them (never kept by the app)."""
+    if token_file is None:
+        raise KnownError("relay-token-missing")
+    try:
+        token = Path(token_file).read_text(encoding="utf-8").strip()
+    except OSError:
+        raise KnownError("relay-token-missing") from None
+    if not token:
+        raise KnownError("relay-token-missing")
+    return token
 
 
 def record_network_sync(vault: Any, summary: Any) -> None:
@@ -276,14 +303,7 @@ class BatchModel:
         from fieldscreen.sync.bundle import read_bundle
         from fieldscreen.sync.relay import relay_bundle
 
-        if token_file is None:
-            raise KnownError("relay-token-missing")
-        try:
-            token = Path(token_file).read_text(encoding="utf-8").strip()
-        except OSError:
-            raise KnownError("relay-token-missing") from None
-        if not token:
-            raise KnownError("relay-token-missing")
+        token = _read_token(token_file)
         with self._backend._guard:
             self._require()
             provisioning = self._provisioning(self._device())
@@ -323,6 +343,38 @@ class BatchModel:
             laptop=_short(result.device_id),
             outcomes=dict(result.outcomes),
         )
+
+    def server_view(self, token_file: Path | None) -> list[ServerLaptop]:
+        """Every laptop of the coordinator's sites as the server sees it (status, last contact,
+        envelopes held), with the coordinator's credential; counts only."""
+        from fieldscreen.sync.client import SyncClient
+
+        token = _read_token(token_file)
+        with self._backend._guard:
+            self._require()
+            provisioning = self._provisioning(self._device())
+            own = self._backend.vault.device_id
+        with SyncClient(
+            provisioning.server_url, token=token, allow_insecure=provisioning.allow_insecure_http
+        ) as client:
+            stats = client.request("GET", "/admin/stats")
+        held: dict[str, int] = {}
+        for row in stats.get("per_day", ()):
+            device = str(row.get("device", ""))
+            held[device] = held.get(device, 0) + int(row.get("envelopes", 0))
+        out = [
+            ServerLaptop(
+                _short(str(d.get("device", ""))),
+                str(d.get("site", "")),
+                str(d.get("status", "")),
+                str(d.get("last_contact") or ""),
+                held.get(str(d.get("device", "")), 0),
+                this=d.get("device") == own,
+                rollback_suspected=bool(d.get("rollback_suspected", False)),
+            )
+            for d in stats.get("devices", ())
+        ]
+        return sorted(out, key=lambda r: (not r.this, r.site, r.laptop))
 
     def forward(self, path: Path, out: Path) -> BatchOutcome:
         """No server here either: check another laptop's bundle and save it for the next hop."""

@@ -39,6 +39,34 @@
         <translation>Tamizajes por laptop y usuario</translation>
     </message>
     <message>
+        <source>Site</source>
+        <translation>Sitio</translation>
+    </message>
+    <message>
+        <source>State on the server</source>
+        <translation>Estado en el servidor</translation>
+    </message>
+    <message>
+        <source>Last contact</source>
+        <translation>Último contacto</translation>
+    </message>
+    <message>
+        <source>Held by the server</source>
+        <translation>En el servidor</translation>
+    </message>
+    <message>
+        <source>Laptops as the server sees them</source>
+        <translation>Laptops según el servidor</translation>
+    </message>
+    <message>
+        <source>Here</source>
+        <translation>Aquí</translation>
+    </message>
+    <message>
+        <source>On the server</source>
+        <translation>En el servidor</translation>
+    </message>
+    <message>
         <source>Failed or held for review</source>
         <translation>Fallidos o retenidos para revisión</translation>
     </message>
@@ -95,16 +123,12 @@
         <translation>&amp;Exportar paquete USB…</translation>
     </message>
     <message>
-        <source>&amp;Import and relay a bundle…</source>
-        <translation>&amp;Importar y reenviar…</translation>
-    </message>
-    <message>
-        <source>Save a bundle for the &amp;next hop…</source>
-        <translation>Guardar para &amp;otro equipo…</translation>
-    </message>
-    <message>
         <source>Apply a &amp;receipt…</source>
         <translation>Aplicar &amp;acuse…</translation>
+    </message>
+    <message>
+        <source>Ask the ser&amp;ver…</source>
+        <translation>Ver el ser&amp;vidor…</translation>
     </message>
     <message>
         <source>Re&amp;fresh</source>
@@ -135,12 +159,43 @@
         <translation>Paquetes de FieldScreen (*.fsb);;Todos los archivos (*)</translation>
     </message>
     <message>
+        <source>Active</source>
+        <translation>Activa</translation>
+    </message>
+    <message>
+        <source>Withdrawn</source>
+        <translation>Retirada</translation>
+    </message>
+    <message>
+        <source>Wipe ordered</source>
+        <translation>Borrado ordenado</translation>
+    </message>
+    <message>
+        <source>this laptop</source>
+        <translation>esta laptop</translation>
+    </message>
+    <message numerus="yes">
+        <source>%n laptop(s) of your sites on the server.</source>
+        <translation>
+            <numerusform>%n laptop de sus sitios en el servidor.</numerusform>
+            <numerusform>%n laptops de sus sitios en el servidor.</numerusform>
+        </translation>
+    </message>
+    <message>
         <source>Another laptop&apos;s bundle</source>
         <translation>El paquete de otra laptop</translation>
     </message>
     <message>
         <source>Your coordinator credential file (from IT)</source>
         <translation>Su archivo de credencial de coordinador (de TI)</translation>
+    </message>
+    <message>
+        <source>&amp;Import and relay…</source>
+        <translation>&amp;Importar y reenviar…</translation>
+    </message>
+    <message>
+        <source>Save for the &amp;next hop…</source>
+        <translation>Para &amp;otro equipo…</translation>
     </message>
     <message>
         <source>Save it for the next hop</source>

@@ -228,6 +228,15 @@ def test_bundles_out_and_in_relay_once_and_receipts_apply_once(  # noqa: PLR0917
     assert laptops == ["This laptop", laptop_b.device_id[:8].upper()]
     assert column(page.groups, 4) == ["2", "5"]  # delivered
     assert page.failures.rowCount() == 0
+    # The server's own view of the site's laptops, with the coordinator's credential.
+    page.ask_server(token_file)
+    qtbot.waitUntil(lambda: page.server.rowCount() == 2 and not page.busy, timeout=20_000)
+    assert page.tabs.currentWidget() is page.server
+    names = column(page.server, 0)
+    assert names[0].startswith(store.vault.device_id[:8].upper())
+    assert names[1] == laptop_b.device_id[:8].upper()
+    assert column(page.server, 4) == ["2", "5"]  # held by the server
+    assert column(page.server, 1) == [SITE, SITE]
 
 
 def test_relay_without_a_credential_or_with_a_damaged_bundle_sends_nothing(  # noqa: PLR0917 -- fixtures
