@@ -16,8 +16,10 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import httpx
+
 from fieldscreen.sync.bundle import BundleInfo, read_bundle, write_bundle
-from fieldscreen.sync.client import SyncClient
+from fieldscreen.sync.client import RetryPolicy, SyncClient
 from fieldscreen.sync.signed import SignedDocument, verify_document
 
 __all__ = ["RELAY_BATCH", "RelayResult", "forward_bundle", "relay_bundle"]
@@ -64,8 +66,14 @@ def relay_bundle(
     receipt_key: bytes,
     allow_insecure: bool = False,
     batch: int = RELAY_BATCH,
+    transport: httpx.BaseTransport | None = None,
+    policy: RetryPolicy | None = None,
 ) -> RelayResult:
     """Upload the bundle at ``path`` as a coordinator and return the outcomes and the receipt.
+
+    A batch whose answer is lost is sent again (the client's retry policy); the server's
+    idempotent ingestion makes that a ``duplicate``, never a second copy. ``transport`` and
+    ``policy`` are the client's test seams (fault injection).
 
     Raises :class:`~fieldscreen.sync.errors.SyncError` for a damaged bundle (nothing is sent),
     an unreachable or refusing server, or a receipt that does not verify.
@@ -73,7 +81,13 @@ def relay_bundle(
     device_id, envelopes = read_bundle(Path(path))
     counts: dict[str, int] = {}
     total = 0
-    with SyncClient(server_url, token=token, allow_insecure=allow_insecure) as client:
+    with SyncClient(
+        server_url,
+        token=token,
+        allow_insecure=allow_insecure,
+        transport=transport,
+        policy=policy,
+    ) as client:
 
         def send(chunk: list[bytes]) -> None:
             for result in client.relay(chunk)["results"]:
