@@ -24,7 +24,7 @@ Queue state lives in the drafts and the audit log: no table of its own, no schem
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, Protocol
@@ -38,9 +38,9 @@ __all__ = [
     "SUPERVISOR_ROLES",
     "QueueItem",
     "SentBack",
+    "SignOffError",
     "SupervisionModel",
     "can_supervise",
-    "kinds_of",
     "model_for",
     "screening_kinds",
 ]
@@ -472,12 +472,3 @@ def model_for(services: Any) -> SupervisionModel | None:
     if services.supervision is None and hasattr(services.vault, "_guard"):
         services.supervision = SupervisionModel(services.vault, services.forms)
     return services.supervision
-
-
-def kinds_of(items: Sequence[QueueItem]) -> dict[str, int]:
-    """How many items wait for each kind (for the queue's summary line)."""
-    counts = dict.fromkeys(KINDS, 0)
-    for item in items:
-        for kind in item.kinds:
-            counts[kind] = counts.get(kind, 0) + 1
-    return counts
