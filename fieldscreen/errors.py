@@ -590,6 +590,24 @@ CATALOGUE: Mapping[str, Message] = {
         en="The suppression threshold must be at least {minimum}. Use a larger --threshold.",
         es="El umbral de supresión debe ser al menos {minimum}. Use un --threshold mayor.",
     ),
+    "export-forms-folder": Message(
+        en="The forms folder {path} cannot be read. Give a folder that holds the older form "
+        "files (.md or .xlsx) with --forms.",
+        es="No se puede leer la carpeta de formularios {path}. Indique con --forms una carpeta "
+        "que contenga los archivos de formularios anteriores (.md o .xlsx).",
+    ),
+    "report-pdf-unwritable": Message(
+        en="The report could not be saved as {path}. Choose a folder you can write to, with "
+        "free space.",
+        es="No se pudo guardar el informe como {path}. Elija una carpeta en la que pueda "
+        "escribir y que tenga espacio libre.",
+    ),
+    "report-server-unavailable": Message(
+        en="The server's report could not be fetched ({reason}). The report shows this "
+        "laptop's own screenings; try again when the connection works.",
+        es="No se pudo obtener el informe del servidor ({reason}). El informe muestra las "
+        "evaluaciones de esta computadora; intente de nuevo cuando haya conexión.",
+    ),
 }
 
 

@@ -198,6 +198,7 @@ def test_admin_and_device_commands_end_to_end(
             "unverified": 0,
             "undecryptable": 0,
             "unreadable": 35,
+            "unknown_form_version": 0,
         }
         assert err.count("\n") == 1
         # a wrong passphrase is one calm line
