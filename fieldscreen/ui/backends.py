@@ -242,6 +242,24 @@ class VaultBackend:
         with self._guard:
             return self.vault.case_card(record_id)
 
+    def aggregates(self) -> list[tuple[dict[str, Any], str, str]]:
+        """The aggregate records of this laptop's finalised screenings still in its outbox
+        (delivered ones leave the laptop with their sealed copy), as ``(aggregate, day, site)``
+        for :func:`~fieldscreen.reports.coordinator.coordinator_report`. Needs the vault
+        unlocked (they are kept encrypted)."""
+        out: list[tuple[dict[str, Any], str, str]] = []
+        states = ("pending", "sending", "failed", "quarantined")
+        after = 0
+        with self._guard:
+            while True:
+                page = self.vault.outbox_page(limit=1000, after_seq=after, states=states)
+                for item in page:
+                    if item.kind == "screening" and item.aggregate:
+                        out.append((dict(item.aggregate), item.created_day, ""))
+                if len(page) < 1000:
+                    return out
+                after = page[-1].device_seq
+
     def travel_mode(self) -> int:
         with self._guard:
             summary = self.vault.travel_mode()

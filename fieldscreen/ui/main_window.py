@@ -33,6 +33,7 @@ from fieldscreen.ui.ports import CaseSummary, DraftSummary
 if TYPE_CHECKING:
     from fieldscreen.ui.access import FirstRunPage, Provisioner, UnlockPage
     from fieldscreen.ui.cases import CaseListPage, CaseRow, HomePage
+    from fieldscreen.ui.report_page import ReportPage
     from fieldscreen.ui.results import ResultsPage
     from fieldscreen.ui.settings_page import SettingsPage
     from fieldscreen.ui.sync_page import SyncPage
@@ -42,6 +43,8 @@ __all__ = ["ClipboardGuard", "IdleWatcher", "MainWindow"]
 
 #: How often the background sync policy is asked whether something is due.
 SYNC_TICK_MS = 5_000
+#: Who sees the coordinator report.
+REPORT_ROLES = frozenset({"coordinator", "admin"})
 
 _INPUT_EVENTS = {
     QEvent.Type.KeyPress,
@@ -185,8 +188,16 @@ class MainWindow(QMainWindow):
         self.nav_cases = QPushButton(self.tr("&Cases"), self.nav)
         self.nav_sync = QPushButton(self.tr("S&ync"), self.nav)
         self.nav_settings = QPushButton(self.tr("Se&ttings"), self.nav)
+        self.nav_report = QPushButton(self.tr("&Report"), self.nav)
         self.nav_lock = QPushButton(self.tr("&Lock (Ctrl+L)"), self.nav)
-        buttons = (self.nav_home, self.nav_cases, self.nav_sync, self.nav_settings, self.nav_lock)
+        buttons = (
+            self.nav_home,
+            self.nav_cases,
+            self.nav_sync,
+            self.nav_settings,
+            self.nav_report,
+            self.nav_lock,
+        )
         for button in buttons:
             button.setObjectName("navButton")
             button.setAccessibleName(button.text().replace("&", ""))
@@ -212,6 +223,7 @@ class MainWindow(QMainWindow):
         self.nav_cases.clicked.connect(self.show_cases)
         self.nav_sync.clicked.connect(self.show_sync)
         self.nav_settings.clicked.connect(self.show_settings)
+        self.nav_report.clicked.connect(self.show_report)
         self.nav_lock.clicked.connect(self.lock)
         self.stack.currentChanged.connect(lambda _: self._nav_state())
         self._nav_state()
@@ -289,6 +301,12 @@ class MainWindow(QMainWindow):
             settings.did_wipe.connect(self._wiped)
             settings.back_requested.connect(self.show_home)
             return settings
+        if name == "report_page":
+            from fieldscreen.ui.report_page import ReportPage
+
+            report = ReportPage(s, self.stack)
+            report.back_requested.connect(self.show_home)
+            return report
         raise KeyError(name)
 
     def _built(self, name: str) -> Any:
@@ -326,6 +344,10 @@ class MainWindow(QMainWindow):
     def settings_page(self) -> SettingsPage:
         return self._page("settings_page")
 
+    @property
+    def report_page(self) -> ReportPage:
+        return self._page("report_page")
+
     def _controller(self) -> Any:
         wizard = self._built("wizard")
         return wizard.controller if wizard is not None else None
@@ -341,6 +363,10 @@ class MainWindow(QMainWindow):
         for button in (self.nav_home, self.nav_cases, self.nav_sync, self.nav_settings):
             button.setEnabled(unlocked)
             button.setVisible(not in_screening)
+        user = self.services.user
+        may_report = user is not None and user.role in REPORT_ROLES
+        self.nav_report.setEnabled(may_report)
+        self.nav_report.setVisible(may_report and not in_screening)
         self.nav_lock.setEnabled(unlocked)
         if unlocked:
             self.idle.timer.start()
@@ -454,6 +480,14 @@ class MainWindow(QMainWindow):
     def _tick_failed(self, error: KnownError) -> None:
         self._ticking = False  # shown on the Sync screen's next sync; not a dialog every tick
 
+    def show_report(self) -> None:
+        """The coordinator report (coordinators and administrators only)."""
+        user = self.services.user
+        if user is None or user.role not in REPORT_ROLES:
+            return
+        self.stack.setCurrentWidget(self.report_page)
+        self.report_page.refresh()
+
     def show_settings(self) -> None:
         if self.services.user is None:
             return
@@ -538,7 +572,7 @@ class MainWindow(QMainWindow):
             child.close()
         if (wizard := self._built("wizard")) is not None:
             wizard.close_session()
-        for name in ("results", "cases", "home", "sync_page"):
+        for name in ("results", "cases", "home", "sync_page", "report_page"):
             if (page := self._built(name)) is not None:
                 page.clear()
         self.services.user = None
@@ -646,6 +680,8 @@ class MainWindow(QMainWindow):
             self.show_settings()
         elif current == "casesPage":
             self.show_cases()
+        elif current == "reportPage":
+            self.show_report()
         else:
             self.show_home()
 

@@ -285,7 +285,7 @@
     <name>MainWindow</name>
     <message>
         <source>FieldScreen</source>
-        <extracomment>How often the background sync policy is asked whether something is due. The screening&apos;s id holder: filled by the writer thread if the first save is in flight. Drives :meth:`BackgroundSync.tick` on a worker while someone is signed in; the policy itself decides when a probe or a sync is due.</extracomment>
+        <extracomment>How often the background sync policy is asked whether something is due. Who sees the coordinator report. The screening&apos;s id holder: filled by the writer thread if the first save is in flight. Builds the sync view model after unlock (on the writer: it reads the vault); returns None while the laptop is not enrolled. Drives :meth:`BackgroundSync.tick` on a worker while someone is signed in; the policy itself decides when a probe or a sync is due.</extracomment>
         <translation>FieldScreen</translation>
     </message>
     <message>
@@ -303,6 +303,10 @@
     <message>
         <source>Se&amp;ttings</source>
         <translation>Aj&amp;ustes</translation>
+    </message>
+    <message>
+        <source>&amp;Report</source>
+        <translation>I&amp;nforme</translation>
     </message>
     <message>
         <source>&amp;Lock (Ctrl+L)</source>
@@ -450,6 +454,222 @@
     <message>
         <source>Remove entry %d</source>
         <translation>Quitar la entrada %d</translation>
+    </message>
+</context>
+<context>
+    <name>ReportPage</name>
+    <message>
+        <source>Coordinator report</source>
+        <extracomment>Emitted with the view each time the report is shown (tests wait on it).</extracomment>
+        <translation>Informe de coordinación</translation>
+    </message>
+    <message>
+        <source>From &amp;week</source>
+        <translation>&amp;Desde la semana</translation>
+    </message>
+    <message>
+        <source>First week</source>
+        <translation>Primera semana</translation>
+    </message>
+    <message>
+        <source>&amp;To week</source>
+        <translation>&amp;Hasta la semana</translation>
+    </message>
+    <message>
+        <source>Last week</source>
+        <translation>Última semana</translation>
+    </message>
+    <message>
+        <source>&amp;Site</source>
+        <translation>&amp;Sitio</translation>
+    </message>
+    <message>
+        <source>Site</source>
+        <translation>Sitio</translation>
+    </message>
+    <message>
+        <source>Screenings by risk tier</source>
+        <translation>Tamizajes por nivel de riesgo</translation>
+    </message>
+    <message>
+        <source>Screenings per ISO week</source>
+        <translation>Tamizajes por semana ISO</translation>
+    </message>
+    <message>
+        <source>Protection concerns (a child may have several)</source>
+        <translation>Necesidades de protección (un NNA puede tener varias)</translation>
+    </message>
+    <message>
+        <source>Age band</source>
+        <translation>Grupo de edad</translation>
+    </message>
+    <message>
+        <source>Sex</source>
+        <translation>Sexo</translation>
+    </message>
+    <message>
+        <source>Nationality (a child may have several)</source>
+        <translation>Nacionalidad (un NNA puede tener varias)</translation>
+    </message>
+    <message>
+        <source>Age not known</source>
+        <translation>Edad desconocida</translation>
+    </message>
+    <message>
+        <source>%1 years</source>
+        <translation>%1 años</translation>
+    </message>
+    <message>
+        <source>Female</source>
+        <translation>Mujer</translation>
+    </message>
+    <message>
+        <source>Male</source>
+        <translation>Hombre</translation>
+    </message>
+    <message>
+        <source>Intersex</source>
+        <translation>Intersexual</translation>
+    </message>
+    <message>
+        <source>Prefers not to say</source>
+        <translation>Prefiere no responder</translation>
+    </message>
+    <message>
+        <source>Not recorded</source>
+        <translation>No registrado</translation>
+    </message>
+    <message>
+        <source>Show the report for these weeks and site</source>
+        <translation>Mostrar el informe de estas semanas y este sitio</translation>
+    </message>
+    <message>
+        <source>Save as &amp;PDF…</source>
+        <translation>Guardar como &amp;PDF…</translation>
+    </message>
+    <message>
+        <source>Coordinator credential for the server</source>
+        <translation>Credencial de coordinación para el servidor</translation>
+    </message>
+    <message>
+        <source>S&amp;how</source>
+        <translation>&amp;Mostrar</translation>
+    </message>
+    <message>
+        <source>Use the ser&amp;ver&apos;s report</source>
+        <translation>Usar el informe del servid&amp;or</translation>
+    </message>
+    <message>
+        <source>Use this laptop&apos;s scr&amp;eenings</source>
+        <translation>Usar los tamizajes de esta compu&amp;tadora</translation>
+    </message>
+    <message>
+        <source>Enter the coordinator credential your administrator gave you.</source>
+        <translation>Escriba la credencial de coordinación que le dio la persona administradora.</translation>
+    </message>
+    <message>
+        <source>Counting…</source>
+        <translation>Contando…</translation>
+    </message>
+    <message>
+        <source>Source: the server, for the sites you coordinate.</source>
+        <translation>Fuente: el servidor, para los sitios que usted coordina.</translation>
+    </message>
+    <message>
+        <source>Source: this laptop&apos;s finalised screenings that have not been sent yet (sent ones are counted on the server).</source>
+        <translation>Fuente: los tamizajes finalizados de esta computadora que aún no se han enviado (los enviados se cuentan en el servidor).</translation>
+    </message>
+    <message>
+        <source>Earliest</source>
+        <translation>La primera</translation>
+    </message>
+    <message>
+        <source>Latest</source>
+        <translation>La última</translation>
+    </message>
+    <message>
+        <source>All sites</source>
+        <translation>Todos los sitios</translation>
+    </message>
+    <message>
+        <source>all sites</source>
+        <translation>todos los sitios</translation>
+    </message>
+    <message>
+        <source>Period: ISO weeks %1 to %2; %3</source>
+        <translation>Periodo: semanas ISO %1 a %2; %3</translation>
+    </message>
+    <message>
+        <source>Counts under %1 are suppressed and shown as “%2”, and so is any count that would let a reader work one out from the totals.</source>
+        <translation>Los conteos menores de %1 se ocultan y se muestran como «%2», y también cualquier conteo que permitiría deducir uno de ellos a partir de los totales.</translation>
+    </message>
+    <message>
+        <source>Screenings counted: %1</source>
+        <translation>Tamizajes contados: %1</translation>
+    </message>
+    <message>
+        <source>(%1 records could not be counted)</source>
+        <translation>(%1 registros no se pudieron contar)</translation>
+    </message>
+    <message>
+        <source>What these figures reveal: only how many children were screened, per risk tier, concern, age band, sex, nationality, site and week. No name, answer or story is in them. Small groups can still point at a child when combined with what a reader already knows, so keep this report within the organisation and do not compare it with reports of overlapping periods to work out hidden counts.</source>
+        <translation>Lo que revelan estas cifras: solo cuántos NNA fueron tamizados, por nivel de riesgo, necesidad, grupo de edad, sexo, nacionalidad, sitio y semana. No contienen nombres, respuestas ni relatos. Aun así, un grupo pequeño puede señalar a un NNA si se combina con lo que el lector ya sabe: mantenga este informe dentro de la organización y no lo compare con informes de periodos que se traslapan para deducir conteos ocultos.</translation>
+    </message>
+    <message>
+        <source>No screenings in this period.</source>
+        <translation>No hay tamizajes en este periodo.</translation>
+    </message>
+    <message>
+        <source>Table: %1</source>
+        <translation>Tabla: %1</translation>
+    </message>
+    <message>
+        <source>Group</source>
+        <translation>Grupo</translation>
+    </message>
+    <message>
+        <source>Screenings</source>
+        <translation>Tamizajes</translation>
+    </message>
+    <message>
+        <source>Suppressed: fewer than %1</source>
+        <translation>Oculto: menos de %1</translation>
+    </message>
+    <message>
+        <source>suppressed</source>
+        <translation>oculto</translation>
+    </message>
+    <message>
+        <source>the server, for the sites you coordinate</source>
+        <translation>el servidor, para los sitios que usted coordina</translation>
+    </message>
+    <message>
+        <source>this laptop&apos;s screenings not yet sent</source>
+        <translation>los tamizajes de esta computadora aún no enviados</translation>
+    </message>
+    <message>
+        <source>FieldScreen coordinator report</source>
+        <translation>Informe de coordinación de FieldScreen</translation>
+    </message>
+    <message>
+        <source>Made %1 from %2.</source>
+        <translation>Generado el %1 a partir de %2.</translation>
+    </message>
+    <message>
+        <source>Page %1</source>
+        <translation>Página %1</translation>
+    </message>
+    <message>
+        <source>Save the report as PDF</source>
+        <translation>Guardar el informe como PDF</translation>
+    </message>
+    <message>
+        <source>PDF files (*.pdf)</source>
+        <translation>Archivos PDF (*.pdf)</translation>
+    </message>
+    <message>
+        <source>The report was saved as %1. It holds counts only, no names.</source>
+        <translation>El informe se guardó como %1. Contiene solo conteos, sin nombres.</translation>
     </message>
 </context>
 <context>
