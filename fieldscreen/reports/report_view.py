@@ -14,6 +14,8 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from fieldscreen.reports.aggregates import DEFAULT_THRESHOLD
+
 __all__ = ["NATURAL_ORDER", "ReportView", "Row", "Section", "report_view"]
 
 #: Dimensions whose rows keep their natural order; the others are sorted largest first.
@@ -99,8 +101,13 @@ def report_view(
     *,
     weeks: Sequence[str] = (),
     sites: Sequence[str] = (),
+    minimum_threshold: int = DEFAULT_THRESHOLD,
 ) -> ReportView:
     """The view of a report's JSON; ``label(dimension, code)`` names a code in the UI language.
+
+    Args:
+        minimum_threshold: the smallest threshold shown, whatever the report says (a report
+            made with a lower one shows its counts under this one as suppressed).
 
     Raises:
         ValueError: when ``report`` is not a coordinator report.
@@ -109,6 +116,7 @@ def report_view(
     tables = report.get("tables")
     if not isinstance(threshold, int) or threshold < 2 or not isinstance(tables, Mapping):
         raise ValueError("not a coordinator report")
+    threshold = max(threshold, minimum_threshold)
     view = ReportView(
         threshold,
         _count(report.get("total"), threshold),

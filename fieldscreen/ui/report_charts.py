@@ -96,7 +96,7 @@ def chart_height(section: Section, font: QFont) -> float:
     """The height a section's chart needs at ``font``."""
     line = _line(font)
     if section.name == "week":
-        return line * 12
+        return line * 16
     return max(1, len(section.rows)) * line * 2.2 + line
 
 
@@ -143,22 +143,29 @@ def _paint_bars(canvas: Canvas, rect: QRectF, section: Section) -> None:
 
 
 def _paint_columns(canvas: Canvas, rect: QRectF, section: Section) -> None:
+    """Weekly columns; with many weeks the week labels and figures turn on their side, so
+    every column keeps its label and its figure however long the period."""
     p = canvas.painter
     line = _line(p.font())
     rows = section.rows
     if not rows:
         return
-    base = rect.bottom() - line * 2.4  # room for two-line week labels
-    top = rect.top() + line * 1.2  # room for the figure over the tallest column
+    small = QFont(p.font())
+    small.setPointSizeF(max(6.0, p.font().pointSizeF() * 0.85))
+    small_metrics = QFontMetricsF(small)
+    label_w = small_metrics.horizontalAdvance("2026-W52") + 6
+    value_w = QFontMetricsF(p.font()).horizontalAdvance("<9999") + 4
     slot = rect.width() / len(rows)
+    sideways = label_w > slot
+    base = rect.bottom() - (label_w if sideways else line * 2.4)
+    top = rect.top() + (value_w if sideways else line * 1.2)
     col_w = min(slot * 0.7, line * 3)
     largest = max(1, section.largest)
     p.setPen(QPen(GRID, 1))
     p.drawLine(QPointF(rect.left(), base), QPointF(rect.right(), base))
-    small = QFont(p.font())
-    small.setPointSizeF(max(6.0, p.font().pointSizeF() * 0.85))
     for i, row in enumerate(rows):
         x = rect.left() + i * slot + (slot - col_w) / 2
+        centre = rect.left() + (i + 0.5) * slot
         if row.value is None:
             h = line * 0.8
             p.setPen(QPen(SUPPRESSED, 1, Qt.PenStyle.DashLine))
@@ -170,14 +177,29 @@ def _paint_columns(canvas: Canvas, rect: QRectF, section: Section) -> None:
         p.drawRect(QRectF(x, base - h, col_w, h))
         p.setBrush(Qt.BrushStyle.NoBrush)
         p.setPen(INK)
-        value_rect = QRectF(rect.left() + i * slot, base - h - line * 1.1, slot, line)
-        label_rect = QRectF(rect.left() + i * slot, base + line * 0.2, slot, line * 2.2)
-        centre = int(Qt.AlignmentFlag.AlignHCenter | Qt.AlignmentFlag.AlignTop)
         old = p.font()
-        p.setFont(small)
-        p.drawText(label_rect, centre | int(Qt.TextFlag.TextWordWrap), row.label)
-        p.setFont(old)
-        p.drawText(value_rect, int(Qt.AlignmentFlag.AlignCenter), row.text)
+        if sideways:
+            p.save()
+            p.setFont(small)
+            p.translate(centre, base + 3)
+            p.rotate(-90)
+            right = int(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
+            p.drawText(QRectF(-label_w, -slot / 2, label_w, slot), right, row.label)
+            p.restore()
+            p.save()
+            p.translate(centre, base - h - 2)
+            p.rotate(-90)
+            left = int(Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter)
+            p.drawText(QRectF(0, -slot / 2, value_w, slot), left, row.text)
+            p.restore()
+        else:
+            value_rect = QRectF(rect.left() + i * slot, base - h - line * 1.1, slot, line)
+            label_rect = QRectF(rect.left() + i * slot, base + line * 0.2, slot, line * 2.2)
+            flags = int(Qt.AlignmentFlag.AlignHCenter | Qt.AlignmentFlag.AlignTop)
+            p.setFont(small)
+            p.drawText(label_rect, flags | int(Qt.TextFlag.TextWordWrap), row.label)
+            p.setFont(old)
+            p.drawText(value_rect, int(Qt.AlignmentFlag.AlignCenter), row.text)
         canvas.rows.append((row.label, row.text))
 
 
