@@ -109,7 +109,7 @@ class VaultBackend:
         with self._guard:
             if not self.is_set_up():
                 if role != "admin":
-                    raise VaultError("vault-not-allowed")
+                    raise VaultError("vault-not-allowed", role=role)
                 self._vault = Vault.create(
                     self.folder,
                     admin_login=name,
@@ -241,6 +241,11 @@ class VaultBackend:
     def case_card(self, record_id: str) -> Mapping[str, Any]:
         with self._guard:
             return self.vault.case_card(record_id)
+
+    def record_event(self, action: str, detail: Mapping[str, Any]) -> None:
+        """Audit an app-level action (codes and counts only in ``detail``)."""
+        with self._guard:
+            self.vault.record_event(action, None, dict(detail))
 
     def aggregates(self) -> list[tuple[dict[str, Any], str, str]]:
         """The aggregate records of this laptop's finalised screenings still in its outbox

@@ -524,6 +524,8 @@ class MemoryVault:
         self.cards: dict[str, dict[str, Any]] = {}
         #: ``(aggregate, day, site)`` of the finalised screenings (the coordinator report's).
         self.kept_aggregates: list[tuple[dict[str, Any], str, str]] = []
+        #: App-level audit events (``record_event``).
+        self.events: list[tuple[str, dict[str, Any]]] = []
 
     @classmethod
     def with_users(cls, users: Sequence[tuple[str, str, str]]) -> MemoryVault:
@@ -651,6 +653,11 @@ class MemoryVault:
 
     def pending(self) -> int:
         return len(self.finalised)
+
+    def record_event(self, action: str, detail: Mapping[str, Any]) -> None:
+        self._require_unlocked()
+        with self._lock:
+            self.events.append((action, dict(detail)))
 
     def aggregates(self) -> list[tuple[dict[str, Any], str, str]]:
         self._require_unlocked()

@@ -482,6 +482,10 @@ class ReportPage(QWidget):
         except KnownError as error:
             show_error(self, error, self.services.lang)
             return None
+        audit = getattr(self.services.vault, "record_event", None)
+        if audit is not None:  # who saved which kind of report, never its figures
+            detail = {"what": "coordinator-report-pdf", "source": self.source}
+            self.services.ops.write(lambda: audit("export", detail))
         self.status.setText(
             self.tr("The report was saved as %1. It holds counts only, no names.").replace(
                 "%1", path.name

@@ -4,6 +4,7 @@ label and figure the charts and the PDF draw is recorded by their Canvas)."""
 
 from __future__ import annotations
 
+import json
 import random
 import re
 import threading
@@ -206,6 +207,10 @@ def test_pdf_is_saved_only_where_chosen(qtbot: QtBot, paths: Paths, tmp_path: Pa
     assert target.read_bytes().startswith(b"%PDF")
     assert "report.pdf" in page.status.text()
     assert set(tmp_path.rglob("*.pdf")) - before == {target}
+    page.services.ops.wait_idle()
+    assert page.services.vault.events == [  # type: ignore[attr-defined]
+        ("export", {"what": "coordinator-report-pdf", "source": "laptop"})
+    ]
     # a folder that does not exist: a calm message, nothing written anywhere
     assert page.save_pdf(tmp_path / "missing" / "report.pdf") is None
     assert set(tmp_path.rglob("*.pdf")) - before == {target}
@@ -237,3 +242,44 @@ def test_only_coordinators_and_admins_see_the_report(qtbot: QtBot, paths: Paths)
     w.show_report()
     assert w.stack.currentWidget() is not w.report_page
     w.services.ops.wait_idle()
+
+
+def test_the_laptops_own_aggregates_come_from_the_real_vaults_outbox(
+    qtbot: QtBot, paths: Paths, tmp_path: Path
+) -> None:
+    from fieldscreen import crypto
+    from fieldscreen.ui.backends import VaultBackend
+
+    crypto.permit_test_parameters(True)
+    try:
+        light = crypto.KdfParams.for_tests()
+        store = VaultBackend(paths.data / "vault", kdf=light, new_key_kdf=light)
+        store.create_user("admin", "admin", PASS)
+        store.unlock("admin", PASS)
+        sealing_private, sealing_public = crypto.generate_sealing_keypair()
+        _signing_private, signing_public = crypto.generate_signing_keypair()
+        store.vault.set_org_keys(sealing_public, signing_public)
+        data = aggregates(random.Random(21), 12)
+        for n, (aggregate, _day, _site) in enumerate(data):
+            record_id = store.new_draft("screening", "builtin", {"n": n})
+            store.finalise(record_id, {"n": n}, {"tier": aggregate["tier"]}, aggregate)
+        declined = store.new_draft("screening", "builtin", {"n": -1})
+        store.finalise(declined, {"n": -1}, {}, None)  # statistics declined: not counted
+        kept = store.aggregates()
+        assert sorted(json.dumps(a, sort_keys=True) for a, _, _ in kept) == sorted(
+            json.dumps(a, sort_keys=True) for a, _, _ in data
+        )
+        services = make_services(paths)
+        services.vault = store  # type: ignore[assignment]
+        page = ReportPage(services)
+        qtbot.addWidget(page)
+        view = _shown(qtbot, page, page.use_local)
+        assert view.total == 12
+        page.save_pdf(tmp_path / "report.pdf")
+        page.services.ops.wait_idle()
+        exports = [e for e in store.vault.audit_log() if e.action == "export"]
+        assert len(exports) == 1
+        store.lock()
+        del sealing_private
+    finally:
+        crypto.permit_test_parameters(False)
