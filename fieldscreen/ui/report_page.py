@@ -172,6 +172,7 @@ class ReportPage(QWidget):
             text.setBuddy(combo)
             combo.setAccessibleName(name)
             combo.setMinimumContentsLength(10)
+            combo.activated.connect(lambda _index: self.refresh())  # the user's choice only
             filters.addWidget(text)
             filters.addWidget(combo)
         self.apply_button = QPushButton(self.tr("S&how"), self)

@@ -283,3 +283,15 @@ def test_the_laptops_own_aggregates_come_from_the_real_vaults_outbox(
         del sealing_private
     finally:
         crypto.permit_test_parameters(False)
+
+
+def test_choosing_a_site_shows_its_report_at_once(qtbot: QtBot, paths: Paths) -> None:
+    data = aggregates(random.Random(9), 150)
+    page = _page(qtbot, paths, data)
+    _shown(qtbot, page, page.use_local)
+    index = page.site.findData("tij1")
+    page.site.setCurrentIndex(index)  # as the user's pick does, then Qt says it was activated
+    view = _shown(qtbot, page, lambda: page.site.activated.emit(index))
+    assert view.total == sum(a["site"] == "tij1" for a, _, _ in data)
+    assert view.sites == sorted(SITES)  # the other choices stay
+    assert page.site.currentData() == "tij1"
