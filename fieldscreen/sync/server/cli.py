@@ -306,16 +306,15 @@ def cmd_receipt(args: argparse.Namespace) -> int:
 
 def cmd_stats(args: argparse.Namespace) -> int:
     """Sync health, and the coordinator report from the aggregate records (suppressed)."""
-    from fieldscreen.reports.coordinator import coordinator_report
+    from fieldscreen.reports.coordinator import ReportFilter, coordinator_report
     from fieldscreen.sync.server.storage import Principal
 
+    wanted = ReportFilter(args.from_week or "", args.to_week or "", frozenset(args.site or ()))
     storage = _storage(args)
     admin = Principal("admin", frozenset(), "cli")
     stats = storage.stats(admin)
-    sites = set(args.site or ())
     report = coordinator_report(
-        (a for a in storage.iter_aggregates(admin) if not sites or a[2] in sites),
-        threshold=args.threshold,
+        storage.iter_aggregates(admin), threshold=args.threshold, keep=wanted
     )
     total = sum(row["envelopes"] for row in stats["per_day"])
     _emit(
@@ -560,6 +559,8 @@ def build_parser() -> argparse.ArgumentParser:
     p = add("stats", cmd_stats, "sync health and the coordinator report (suppressed counts)")
     p.add_argument("--threshold", type=int, default=5, help="smallest count shown (default 5)")
     p.add_argument("--site", action="append", help="only these sites (repeat)")
+    p.add_argument("--from-week", metavar="YYYY-Www", help="first ISO week counted, e.g. 2026-W44")
+    p.add_argument("--to-week", metavar="YYYY-Www", help="last ISO week counted (inclusive)")
     p = add("retention", cmd_retention, "destroy what is past retention")
     p.add_argument("action", choices=("apply",))
     p.add_argument("--days", type=int, default=365)
