@@ -435,13 +435,14 @@ class MainWindow(QMainWindow):
         self.sync_page.refresh()
 
     def tick_sync(self) -> None:
-        """One step of the background sync policy, on the read pool (never the GUI thread)."""
+        """One step of the background sync policy on the network lane (never the GUI thread,
+        never a read thread: a probe of a silent server must not hold up the screens' reads)."""
         model = self.services.sync
         if model is None or self._ticking or self.services.user is None:
             return
         model.set_background(bool(self.services.settings.get("background_sync")))
         self._ticking = True
-        self.services.ops.read(model.background.tick, self._ticked, self._tick_failed)
+        self.services.ops.network(model.background.tick, self._ticked, self._tick_failed)
 
     def _ticked(self, summary: Any) -> None:
         self._ticking = False

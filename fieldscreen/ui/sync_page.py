@@ -230,7 +230,7 @@ class SyncPage(QWidget):
         self.busy = True
         self.result.setText(self.tr("Syncing…"))
         self._controls()
-        self.services.ops.read(model.sync_now, self._synced, self._error)
+        self.services.ops.network(model.sync_now, self._synced, self._error)
 
     def _synced(self, summary: Any) -> None:
         self.busy = False
