@@ -96,6 +96,8 @@ class SyncClient:
         self.token = token
         self.policy = policy or RetryPolicy()
         self.retries = 0
+        #: The ``Date`` header of the last answer (the server's clock), if it sent one.
+        self.last_date: str | None = None
         self._sleep = sleep
         self._http = httpx.Client(
             base_url=f"{self.base_url}/api/v{PROTOCOL_VERSION}",
@@ -159,6 +161,7 @@ class SyncClient:
         except httpx.TransportError:
             raise TransientError("sync-unreachable", url=self.base_url) from None
         status = response.status_code
+        self.last_date = response.headers.get("date")
         if status in RETRYABLE:
             raise TransientError(
                 "sync-busy",

@@ -159,6 +159,8 @@ class MainWindow(QMainWindow):
         self.sync_timer.setInterval(SYNC_TICK_MS)
         self.sync_timer.timeout.connect(self.tick_sync)
         self._ticking = False
+        #: The "Enrol now" dialog last opened (tests and screenshots reach it here).
+        self.enrol_dialog: Any = None
         self._build()
         if services.vault.is_set_up():
             self.show_unlock()
@@ -288,6 +290,7 @@ class MainWindow(QMainWindow):
             settings.language_changed.connect(self.set_language)
             settings.did_wipe.connect(self._wiped)
             settings.back_requested.connect(self.show_home)
+            settings.enrol_requested.connect(self.open_enrolment)
             return settings
         raise KeyError(name)
 
@@ -583,6 +586,34 @@ class MainWindow(QMainWindow):
         self._load_sync()
         self._load_form_context()
         self.show_home()
+        self.open_enrolment(first_run=True)
+
+    # ------------------------------------------------------------ enrolment
+    def open_enrolment(self, first_run: bool = False) -> None:
+        """The "Enrol now" dialog (administrators only). At first run it opens only when there
+        is a server to enrol with and the laptop is not enrolled yet."""
+        provisioner = self._provisioner
+        user = self.services.user
+        status_of = getattr(provisioner, "enrolment_status", None)
+        if not callable(status_of) or user is None or user.role != "admin":
+            return
+
+        def show(status: Any) -> None:
+            if self.services.user is None:
+                return
+            wanted = status.provisioned or bool(self.services.settings.get("server_url"))
+            if first_run and (status.enrolled or not wanted):
+                return
+            from fieldscreen.ui.enrol import EnrolDialog
+
+            dialog = EnrolDialog(self.services, provisioner, status, self)
+            dialog.enrolled.connect(lambda _: self._load_sync())
+            dialog.provisioned.connect(self._load_form_context)
+            self.enrol_dialog = dialog
+            dialog.open()
+            dialog.code.setFocus()
+
+        self.services.ops.write(status_of, show, self._error)
 
     def _load_form_context(self) -> None:
         """The site and its jurisdiction from the stored provisioning, into the forms' context

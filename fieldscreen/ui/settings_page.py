@@ -121,6 +121,7 @@ class SettingsPage(QWidget):
     did_save = Signal()
     did_wipe = Signal()
     back_requested = Signal()
+    enrol_requested = Signal()
 
     def __init__(self, services: Services, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -150,6 +151,23 @@ class SettingsPage(QWidget):
         row.addWidget(self.status, 1)
         row.addWidget(self.save)
         column.addLayout(row)
+
+        server = QGroupBox(self.tr("Server"), body)
+        server_layout = QVBoxLayout(server)
+        server_text = QLabel(
+            self.tr(
+                "An administrator enrols this laptop with the organisation's server using a "
+                "one-time code from IT. Until then everything works offline."
+            ),
+            server,
+        )
+        server_text.setWordWrap(True)
+        server_layout.addWidget(server_text)
+        self.enrol = QPushButton(self.tr("&Enrol with the server…"), server)
+        self.enrol.setObjectName("secondary")
+        self.enrol.clicked.connect(self.enrol_requested)
+        server_layout.addWidget(self.enrol, alignment=Qt.AlignmentFlag.AlignLeft)
+        column.addWidget(server)
 
         users = QGroupBox(self.tr("Users"), body)
         users_layout = QVBoxLayout(users)
@@ -268,6 +286,8 @@ class SettingsPage(QWidget):
             "coordinator",
         }
         self.add_user.setEnabled(can_manage)
+        self.enrol.setEnabled(self._is_admin())
+        self.enrol.setToolTip("" if self._is_admin() else self.tr("Only an administrator enrols"))
         self.travel.setEnabled(bool(self.services.settings.get("travel_mode_allowed")))
 
     def save_settings(self) -> None:
