@@ -161,6 +161,8 @@ class MainWindow(QMainWindow):
         self._ticking = False
         #: The "Enrol now" dialog last opened (tests and screenshots reach it here).
         self.enrol_dialog: Any = None
+        #: The site's service directory (read from the vault after unlock; None without one).
+        self.directory: Any = None
         self._build()
         if services.vault.is_set_up():
             self.show_unlock()
@@ -268,6 +270,7 @@ class MainWindow(QMainWindow):
             results.back_requested.connect(lambda: self.stack.setCurrentWidget(self.wizard))
             results.will_finalise.connect(self._will_finalise)
             results.did_finalise.connect(self._finalised)
+            results.set_directory(self.directory)
             return results
         if name == "cases":
             from fieldscreen.ui.cases import CaseListPage
@@ -281,6 +284,7 @@ class MainWindow(QMainWindow):
             sync = SyncPage(s, self.stack)
             sync.back_requested.connect(self.show_home)
             sync.did_sync.connect(self.refresh_home)
+            sync.did_sync.connect(self._load_directory)
             return sync
         if name == "settings_page":
             from fieldscreen.ui.settings_page import SettingsPage
@@ -291,6 +295,8 @@ class MainWindow(QMainWindow):
             settings.did_wipe.connect(self._wiped)
             settings.back_requested.connect(self.show_home)
             settings.enrol_requested.connect(self.open_enrolment)
+            settings.directory_file_chosen.connect(self.import_directory)
+            settings.show_directory(self.directory)
             return settings
         raise KeyError(name)
 
@@ -451,6 +457,8 @@ class MainWindow(QMainWindow):
         self._ticking = False
         if summary is None or self.services.user is None:
             return
+        if getattr(summary, "updates_applied", 0):
+            self._load_directory()
         self.refresh_home()
         if (page := self._built("sync_page")) is not None and page.isVisible():
             page.refresh()
@@ -546,6 +554,7 @@ class MainWindow(QMainWindow):
             if (page := self._built(name)) is not None:
                 page.clear()
         self.services.user = None
+        self.directory = None
         if self._sync_factory is not None:
             self.services.sync = None  # rebuilt at the next unlock
         self.services.ops.write(self.services.vault.lock)
@@ -555,6 +564,7 @@ class MainWindow(QMainWindow):
     def _unlocked(self) -> None:
         self._load_sync()
         self._load_form_context()
+        self._load_directory()
         where, self._where = self._where, None
         user = self.services.user
         if where is None or user is None or where.user != user.name:
@@ -585,8 +595,38 @@ class MainWindow(QMainWindow):
     def _set_up(self) -> None:
         self._load_sync()
         self._load_form_context()
+        self._load_directory()
         self.show_home()
         self.open_enrolment(first_run=True)
+
+    # ---------------------------------------------------- service directory
+    def _load_directory(self) -> None:
+        """Read the site's service directory from the vault (on the writer)."""
+        read = getattr(self._provisioner, "service_directory", None)
+        if callable(read) and self.services.user is not None:
+            self.services.ops.write(read, self._directory_ready, self._error)
+
+    def _directory_ready(self, directory: Any) -> None:
+        if self.services.user is None:
+            return
+        self.directory = directory
+        if (results := self._built("results")) is not None:
+            results.set_directory(directory)
+        if (settings := self._built("settings_page")) is not None:
+            settings.show_directory(directory)
+
+    def import_directory(self, path: str) -> None:
+        """Load a signed service directory file (Settings → Service directory, an admin)."""
+        provisioner = self._provisioner
+        load = getattr(provisioner, "import_directory", None)
+        user = self.services.user
+        if not callable(load) or user is None or user.role != "admin":
+            return
+        from pathlib import Path
+
+        self.services.ops.write(
+            lambda: load(Path(path)), lambda _: self._load_directory(), self._error
+        )
 
     # ------------------------------------------------------------ enrolment
     def open_enrolment(self, first_run: bool = False) -> None:
@@ -609,6 +649,7 @@ class MainWindow(QMainWindow):
             dialog = EnrolDialog(self.services, provisioner, status, self)
             dialog.enrolled.connect(lambda _: self._load_sync())
             dialog.provisioned.connect(self._load_form_context)
+            dialog.provisioned.connect(self._load_directory)
             self.enrol_dialog = dialog
             dialog.open()
             dialog.code.setFocus()

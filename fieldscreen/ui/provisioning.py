@@ -22,6 +22,8 @@ __all__ = ["DeviceProvisioner", "EnrolmentStatus", "ProvisioningPreview", "SiteC
 
 #: Larger than any real provisioning file (a few kilobytes); refuses to read a wrong file whole.
 MAX_FILE_BYTES = 1_000_000
+#: Larger than any real service directory (a few hundred services).
+MAX_DIRECTORY_BYTES = 8_000_000
 
 
 @dataclass(frozen=True, slots=True)
@@ -159,6 +161,32 @@ class DeviceProvisioner:
 
         with self._backend._guard:
             apply_provisioning(self._backend.vault, self._settings, data)
+
+    def service_directory(self) -> Any:
+        """The site's :class:`~fieldscreen.directory.ServiceDirectory` (or None), verified;
+        vault unlocked, on the writer."""
+        from fieldscreen.device import site_directory
+
+        with self._backend._guard:
+            return site_directory(self._backend.vault, self._settings)
+
+    def import_directory(self, path: Path) -> Any:
+        """Verify and keep a signed directory file for this site (on the writer, an admin)."""
+        from fieldscreen.device import import_directory_file
+
+        try:
+            with path.open("rb") as fh:
+                data = fh.read(MAX_DIRECTORY_BYTES + 1)
+        except OSError:
+            raise KnownError(
+                "sync-bad-file", path=path.name, what="service directory", reason="unreadable"
+            ) from None
+        if len(data) > MAX_DIRECTORY_BYTES:
+            raise KnownError(
+                "sync-bad-file", path=path.name, what="service directory", reason="too large"
+            )
+        with self._backend._guard:
+            return import_directory_file(self._backend.vault, self._settings, data, path.name)
 
     def enrolment_status(self) -> EnrolmentStatus:
         """Provisioned? Enrolled, as which device and site? (vault unlocked; on the writer)."""
