@@ -254,6 +254,7 @@ class MainWindow(QMainWindow):
             home.start_requested.connect(self.start_screening)
             home.resume_requested.connect(self.resume)
             home.cases_requested.connect(self.show_cases)
+            home.case_requested.connect(self.open_case_card)
             return home
         if name == "wizard":
             from fieldscreen.ui.wizard import WizardPage
@@ -277,6 +278,7 @@ class MainWindow(QMainWindow):
 
             cases = CaseListPage(s, self.stack)
             cases.open_requested.connect(self._open_case)
+            cases.follow_up_recorded.connect(lambda _: self._follow_up_recorded())
             return cases
         if name == "sync_page":
             from fieldscreen.ui.sync_page import SyncPage
@@ -514,6 +516,16 @@ class MainWindow(QMainWindow):
 
     def _finalised(self) -> None:
         self.show_home()
+
+    def open_case_card(self, screening_id: str, code: str) -> None:
+        """A follow-up due on home, opened: the case card, with "Record a follow-up done"."""
+        if self.services.user is not None:
+            self.cases.open_card(screening_id, code)
+
+    def _follow_up_recorded(self) -> None:
+        self.refresh_home()
+        if (page := self._built("cases")) is not None and page.isVisible():
+            self.show_cases()
 
     def _open_case(self, screening_id: str, status: str) -> None:
         if status == "draft":

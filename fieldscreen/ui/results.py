@@ -7,7 +7,8 @@ the user picks, after a warning that the file is readable by anyone who gets it.
 from __future__ import annotations
 
 import html
-from datetime import UTC, datetime, timedelta
+from collections.abc import Callable
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -28,6 +29,7 @@ from PySide6.QtWidgets import (
 
 from fieldscreen.directory import Provider, ServiceDirectory, text_in
 from fieldscreen.errors import KnownError
+from fieldscreen.followup import Cadence, cadence_of, next_due, schedule
 from fieldscreen.ui.common import (
     PassphraseDialog,
     ReasonDialog,
@@ -42,10 +44,7 @@ from fieldscreen.ui.common import (
 from fieldscreen.ui.ports import ACT_NOW, TIERS, ScreeningResult, ScreeningSession, result_to_json
 from fieldscreen.ui.wizard import WizardController
 
-__all__ = ["FOLLOW_UP_HOURS", "ResultsPage", "referral_sheet_html", "write_referral_sheet"]
-
-#: First follow-up after finalising, by tier (the response times of the risk-tier list).
-FOLLOW_UP_HOURS = {"T0": 0, "T1": 24, "T2": 72, "T3": 168}
+__all__ = ["ResultsPage", "referral_sheet_html", "write_referral_sheet"]
 
 
 def _language_names(lang: str) -> dict[str, str]:
@@ -141,6 +140,8 @@ class ResultsPage(QWidget):
         self.overrides: dict[str, str] = {}
         #: The site's service directory (set by the window once read from the vault).
         self.directory: ServiceDirectory | None = None
+        #: The time of finalising (tests set a fake clock).
+        self.clock: Callable[[], datetime] = lambda: datetime.now(UTC)
         outer = QVBoxLayout(self)
         outer.setContentsMargins(24, 16, 24, 16)
         outer.addWidget(heading(self.tr("Results of this screening"), self))
@@ -413,10 +414,15 @@ class ResultsPage(QWidget):
             "actions_taken": actions,
             "overrides": dict(self.overrides),
         }
-        now = datetime.now(UTC)
-        dues = [d.due for d in result.deadlines]
-        if self.tier_now in FOLLOW_UP_HOURS:
-            dues.append(now + timedelta(hours=FOLLOW_UP_HOURS[self.tier_now]))
+        now = self.clock()
+        engine_cadence = getattr(session, "follow_up_cadence", None)
+        if callable(engine_cadence) and "tier" not in self.overrides:
+            cadence: Cadence = engine_cadence()
+        else:  # a tier overridden here, or a session without the engine: the tier's cadence
+            cadence = cadence_of(self.tier_now)
+        window = int(self.services.settings.get("follow_up_window_days"))
+        plan = schedule(cadence, now, window)
+        due = next_due(plan)
         card = {
             **session.case_card(),
             "tier": self.tier_now,
@@ -424,7 +430,8 @@ class ResultsPage(QWidget):
             "concerns": summary["concerns"],
             "deadlines": summary["deadlines"],
             "referrals": summary["referrals"],
-            "next_due": min(dues).isoformat() if dues else None,
+            "follow_up": plan,
+            "next_due": due.isoformat() if due else None,
         }
         return record, card
 
