@@ -285,14 +285,14 @@ class CaseCardDialog(QDialog):
 
 class CaseListPage(QWidget):
     open_requested = Signal(str, str)  # screening id, status
-    #: A follow-up was recorded (the window refreshes home and this list).
+    # A follow-up was recorded (the window refreshes home and this list).
     follow_up_recorded = Signal(str)
 
     def __init__(self, services: Services, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.setObjectName("casesPage")
         self.services = services
-        #: When a follow-up is recorded as done (tests set a fake clock).
+        # When a follow-up is recorded as done (tests set a fake clock).
         self.clock: Callable[[], datetime] = lambda: datetime.now(UTC)
         self.card_dialog: CaseCardDialog | None = None
         outer = QVBoxLayout(self)
@@ -404,7 +404,7 @@ class HomePage(QWidget):
         super().__init__(parent)
         self.setObjectName("homePage")
         self.services = services
-        #: "Now" for the due-today and overdue lists (tests set a fake clock).
+        # "Now" for the due-today and overdue lists (tests set a fake clock).
         self.clock: Callable[[], datetime] = lambda: datetime.now(UTC)
         outer = QVBoxLayout(self)
         outer.setContentsMargins(32, 24, 32, 24)

@@ -34,7 +34,7 @@ from fieldscreen.ui.provisioning import EnrolmentStatus
 
 __all__ = ["EnrolDialog"]
 
-#: The steps of :func:`fieldscreen.sync.commands.enroll.enrol`, in order.
+# The steps of :func:`fieldscreen.sync.commands.enroll.enrol`, in order.
 _STEPS = ("contacting", "enrolling", "checking", "saving")
 
 

@@ -159,9 +159,9 @@ class MainWindow(QMainWindow):
         self.sync_timer.setInterval(SYNC_TICK_MS)
         self.sync_timer.timeout.connect(self.tick_sync)
         self._ticking = False
-        #: The "Enrol now" dialog last opened (tests and screenshots reach it here).
+        # The "Enrol now" dialog last opened (tests and screenshots reach it here).
         self.enrol_dialog: Any = None
-        #: The site's service directory (read from the vault after unlock; None without one).
+        # The site's service directory (read from the vault after unlock; None without one).
         self.directory: Any = None
         self._build()
         if services.vault.is_set_up():

@@ -12,7 +12,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from PySide6.QtCore import QMarginsF, QTimer, Signal
+from PySide6.QtCore import QMarginsF, Qt, QTimer, Signal
 from PySide6.QtGui import QPageLayout, QPageSize, QPdfWriter, QTextDocument
 from PySide6.QtWidgets import (
     QDialog,
@@ -138,9 +138,9 @@ class ResultsPage(QWidget):
         self.session: ScreeningSession | None = None
         self.result: ScreeningResult | None = None
         self.overrides: dict[str, str] = {}
-        #: The site's service directory (set by the window once read from the vault).
+        # The site's service directory (set by the window once read from the vault).
         self.directory: ServiceDirectory | None = None
-        #: The time of finalising (tests set a fake clock).
+        # The time of finalising (tests set a fake clock).
         self.clock: Callable[[], datetime] = lambda: datetime.now(UTC)
         outer = QVBoxLayout(self)
         outer.setContentsMargins(24, 16, 24, 16)
@@ -172,6 +172,7 @@ class ResultsPage(QWidget):
         self.column.addWidget(heading(self.tr("Suggested referrals"), body, "sectionTitle"))
         self.directory_note = QLabel("", body)
         self.directory_note.setObjectName("directoryNote")
+        self.directory_note.setTextFormat(Qt.TextFormat.RichText)
         self.directory_note.setWordWrap(True)
         self.directory_note.hide()
         self.column.addWidget(self.directory_note)
@@ -298,7 +299,8 @@ class ResultsPage(QWidget):
             )
         else:
             note = ""
-        self.directory_note.setText(note)
+        warn = "⚠ " if directory is None or directory.sample else ""
+        self.directory_note.setText(f"<b>{warn}{html.escape(note)}</b>" if note else "")
         self.directory_note.setProperty("sample", bool(directory and directory.sample))
         self.directory_note.setVisible(bool(note))
         blocks = []
@@ -313,7 +315,12 @@ class ResultsPage(QWidget):
                 "<li>" + "<br>".join(provider_lines(p, lang, labels)) + "</li>" for p in providers
             ]
             if items:
-                blocks.append(who + "<ul style='margin-top:2px'>" + "".join(items) + "</ul>")
+                blocks.append(
+                    who
+                    + "<ul style='margin-top:2px; margin-bottom:0px'>"
+                    + "".join(items)
+                    + "</ul>"
+                )
             elif directory is not None:
                 blocks.append(f"{who}<br><i>{html.escape(labels['no_provider'])}</i>")
             else:

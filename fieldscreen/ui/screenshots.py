@@ -298,6 +298,54 @@ def builtin_results(paths: Paths, lang: str) -> QWidget:
     return window
 
 
+class _DemoEnrolment:
+    """A provisioned laptop not enrolled yet, as the enrolment dialog shows it."""
+
+    def enrol(self, code: str, label: str = "", progress: Any = None) -> Any:
+        raise NotImplementedError
+
+
+def enrol(paths: Paths, lang: str) -> QWidget:
+    from fieldscreen.ui.enrol import EnrolDialog
+    from fieldscreen.ui.provisioning import EnrolmentStatus
+
+    window = _unlocked(paths, lang)
+    status = EnrolmentStatus(True, "https://sync.example.org")
+    dialog = EnrolDialog(window.services, _DemoEnrolment(), status, window)
+    dialog.code.setText("K7QP-2M9X")
+    dialog.resize(620, 420)
+    return dialog
+
+
+def builtin_results_providers(paths: Paths, lang: str) -> QWidget:
+    """The results of a built-in screening at a demo site, with the sample directory's
+    providers for each referral the child consented to."""
+    from fieldscreen.directory import sample_directory
+
+    window = _builtin(paths, lang)
+    if window is None:
+        return _build_empty(paths, lang)
+    recipients = ("cp_authority", "health", "psychosocial", "shelter", "gbv", "legal")
+    answers: list[tuple[str, object]] = [(f"fs_consent:share_{r}", "yes") for r in recipients]
+    _answer_known(window, answers)
+    _go(window, "fs_intake:b0_safety")
+    _answer(
+        window,
+        [("fs_intake:b0_feared_person_nearby", "yes"), ("fs_intake:b0_someone_tracking", "yes")],
+    )
+    window.review()
+    window.results.set_directory(sample_directory("mx-tapachula-sample"))
+    return window
+
+
+def _answer_known(window: MainWindow, answers: Sequence[tuple[str, object]]) -> None:
+    for name, value in answers:
+        if name in window.wizard.widgets:
+            window.wizard.widgets[name].set_value(value)
+            window.wizard.controller.answer(name, value)  # type: ignore[union-attr]
+    _settle(window)
+
+
 #: Screen name -> factory building it in a representative state.
 SCREENS: dict[str, ScreenFactory] = {
     "first-run": first_run,
@@ -315,6 +363,8 @@ SCREENS: dict[str, ScreenFactory] = {
     "builtin-consent": builtin_first_page,
     "builtin-act-now": builtin_act_now,
     "builtin-results": builtin_results,
+    "enrol": enrol,
+    "builtin-results-providers": builtin_results_providers,
 }
 
 

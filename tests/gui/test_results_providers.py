@@ -66,7 +66,7 @@ def test_each_site_shows_its_own_providers(qtbot: QtBot, paths: Paths) -> None:
     assert all(p in text for p in phones(mx, "pfa"))
     assert all(p in text for p in phones(mx, "emergency_medical"))
     assert not any(p in text for p in phones(gt, "pfa"))
-    assert page.directory_note.text() == mx.notice["en"]  # sample data says so
+    assert mx.notice["en"] in page.directory_note.text()  # sample data says so
     for provider in mx.providers_for("legal_service"):  # no consent: nobody listed
         assert provider.email not in text
     page.set_directory(gt)
