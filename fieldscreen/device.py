@@ -300,7 +300,10 @@ class VaultDeviceStore:
         A service directory is checked before it is kept (a malformed one raises and the
         directory in use stays)."""
         if document.kind == "directory":
-            ServiceDirectory.from_content(document.content, "organisation", document.name)
+            try:
+                ServiceDirectory.from_content(document.content, "organisation", document.name)
+            except KnownError as error:  # a sync error: the sync stops and says why
+                raise SyncError(error.code, **error.context) from None
         if document.kind == "provisioning":
             apply_provisioning(self.vault, self.settings, document.to_bytes())
         updates = self._updates()

@@ -251,11 +251,13 @@ class SyncPage(QWidget):
         self.refresh()
 
     def _why(self, code: str | None) -> str:
-        """The catalogue's text for the code the sync stopped on; the policy keeps only the
-        code, so a text that needs details (an address) gives way to a general one."""
+        """The catalogue's text for the code the sync stopped on, with the details the policy
+        kept (a text whose details are missing gives way to a general one)."""
+        background = getattr(self.services.sync, "background", None)
+        context = dict(getattr(background, "last_context", None) or {})
         if code:
             try:
-                return render(code, self.services.lang)
+                return render(code, self.services.lang, **context)
             except BugError:
                 pass
         return self.tr(

@@ -201,3 +201,85 @@ def test_later_and_an_unreachable_server(
     app_window.settings_page.enrol.click()  # later, from Settings → Server
     qtbot.waitUntil(lambda: app_window.enrol_dialog is not dialog, timeout=5000)
     assert app_window.enrol_dialog.isVisible()
+
+
+def directory_doc(org: SimOrg, site: str, version: str, *, broken: bool = False) -> bytes:
+    import json
+
+    from fieldscreen.paths import resource_path
+
+    data = json.loads(resource_path("samples", "service-directory-mx.json").read_text())
+    data.update(sample_data=False, version=version)
+    data["site"]["id"] = site
+    if broken:
+        data["services"][0]["provider_kind"] = "unknown"
+    content = json.dumps(data).encode()
+    return sign_document("directory", f"dir-{site}", version, content, *org.signing).to_bytes()
+
+
+def test_the_directory_comes_down_on_sync_and_a_bad_one_is_refused(  # noqa: PLR0917 -- fixtures
+    qtbot: QtBot,
+    tmp_path: Path,
+    app_window: MainWindow,
+    org: SimOrg,
+    storage: Storage,
+    server: LiveServer,
+) -> None:
+    import sqlalchemy as sa
+
+    w = app_window
+    path = provisioning_file(tmp_path, org, server.url, storage.keys().receipt_public)
+    dialog = first_run(qtbot, w, path)
+    enter_code(qtbot, dialog, storage.create_enrol_code("tij1"))
+    dialog.later.click()
+    qtbot.waitUntil(lambda: w.services.sync is not None, timeout=10_000)
+    assert w.directory is None
+    storage.publish(directory_doc(org, "tij1", "2026-11-01"), "admin")
+    storage.publish(directory_doc(org, "sd1", "2026-11-01"), "admin")  # another site's
+
+    def sync() -> None:
+        w.show_sync()
+        w.sync_page.sync_now()
+        qtbot.waitUntil(lambda: not w.sync_page.busy, timeout=20_000)
+        w.services.ops.wait_idle()
+
+    sync()
+    directory = w.directory
+    assert directory is not None
+    assert (directory.site_id, directory.version, directory.sample) == ("tij1", "2026-11-01", False)
+    assert w.results.directory is directory
+
+    # A directory altered on the server after signing: refused, the one in use stays.
+    storage.publish(directory_doc(org, "tij1", "2026-11-02"), "admin")
+    from fieldscreen.sync.server import db as tables
+
+    with storage.engine.begin() as conn:
+        row = conn.execute(
+            sa.select(tables.documents.c.document).where(tables.documents.c.version == "2026-11-02")
+        ).scalar_one()
+        document = __import__("json").loads(row)
+        document["content"] = document["content"][:-8] + "AAAAAAA="
+        conn.execute(
+            tables.documents.update()
+            .where(tables.documents.c.version == "2026-11-02")
+            .values(document=__import__("json").dumps(document).encode())
+        )
+    sync()
+    assert "not signed by your organisation" in w.sync_page.result.text()
+    assert w.directory is not None
+    assert w.directory.version == "2026-11-01"
+
+    # Signed but malformed: refused as well.
+    with storage.engine.begin() as conn:
+        conn.execute(tables.documents.delete().where(tables.documents.c.version == "2026-11-02"))
+    storage.publish(directory_doc(org, "tij1", "2026-11-03", broken=True), "admin")
+    sync()
+    assert "cannot be used" in w.sync_page.result.text()
+    assert w.directory.version == "2026-11-01"
+
+    # A newer signed file loaded by the administrator from Settings.
+    newer = tmp_path / "directory.json"
+    newer.write_bytes(directory_doc(org, "tij1", "2026-11-04"))
+    w.import_directory(str(newer))
+    w.services.ops.wait_idle()
+    assert w.directory.version == "2026-11-04"
