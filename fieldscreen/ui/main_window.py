@@ -611,6 +611,10 @@ class MainWindow(QMainWindow):
         self.show_home()
         self.open_enrolment(first_run=True)
 
+    def _enrolled(self) -> None:
+        if self.services.user is not None:  # not after a lock while the enrolment ran
+            self._load_sync()
+
     # ---------------------------------------------------- service directory
     def _load_directory(self) -> None:
         """Read the site's service directory from the vault (on the writer)."""
@@ -659,7 +663,7 @@ class MainWindow(QMainWindow):
             from fieldscreen.ui.enrol import EnrolDialog
 
             dialog = EnrolDialog(self.services, provisioner, status, self)
-            dialog.enrolled.connect(lambda _: self._load_sync())
+            dialog.enrolled.connect(lambda _: self._enrolled())
             dialog.provisioned.connect(self._load_form_context)
             dialog.provisioned.connect(self._load_directory)
             self.enrol_dialog = dialog

@@ -296,8 +296,8 @@
         <translation>Use al menos %d caracteres: unas palabras sin relación entre sí son fáciles de recordar y difíciles de adivinar. Si se pierde la frase de acceso, los datos no se pueden recuperar.</translation>
     </message>
     <message>
-        <source>Enrolment with the server uses a one-time code from your IT contact and can be done later, whenever the laptop is online ('fieldscreen enroll').</source>
-        <translation>La inscripción en el servidor usa un código de un solo uso que le da su contacto de informática y puede hacerse más tarde, cuando la computadora tenga conexión ('fieldscreen enroll').</translation>
+        <source>Enrolment with the server uses a one-time code from your IT contact: the app asks for it once the account exists, and it can also be done later in Settings → Server.</source>
+        <translation>La inscripción en el servidor usa un código de un solo uso que le da su contacto de informática: la aplicación lo pide cuando la cuenta ya existe, y también puede hacerse más tarde en Ajustes → Servidor.</translation>
     </message>
     <message>
         <source>&amp;Create account and start</source>
