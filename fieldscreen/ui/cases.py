@@ -248,7 +248,9 @@ class CaseCardDialog(QDialog):
             lines.append(f"• {html.escape(str(d['label']))}: {html.escape(countdown(due))}")
         for r in card.get("referrals", ()):
             state = "" if r.get("consented") else " — " + self.tr("not shared (no consent)")
-            lines.append(f"• {html.escape(str(r['label']))}{html.escape(state)}")
+            who = ", ".join(str(p.get("name", "")) for p in r.get("providers", ()))
+            where = f": {who}" if who and r.get("consented") else ""
+            lines.append(f"• {html.escape(str(r['label']))}{html.escape(where + state)}")
         plan = card.get("follow_up") or {}
         done = list(plan.get("done", ()))
         if done:

@@ -473,6 +473,13 @@ class MainWindow(QMainWindow):
             return
         self.settings_page.refresh()
         self.stack.setCurrentWidget(self.settings_page)
+        status_of = getattr(self._provisioner, "enrolment_status", None)
+        if callable(status_of):
+            self.services.ops.write(status_of, self._enrolment_shown, self._error)
+
+    def _enrolment_shown(self, status: Any) -> None:
+        if self.services.user is not None and (page := self._built("settings_page")):
+            page.show_enrolment(status)
 
     def start_screening(self) -> None:
         session = self.services.forms.start(self.services.lang)
@@ -611,9 +618,10 @@ class MainWindow(QMainWindow):
         self.show_home()
         self.open_enrolment(first_run=True)
 
-    def _enrolled(self) -> None:
+    def _enrolled(self, status: Any) -> None:
         if self.services.user is not None:  # not after a lock while the enrolment ran
             self._load_sync()
+            self._enrolment_shown(status)
 
     # ---------------------------------------------------- service directory
     def _load_directory(self) -> None:
@@ -663,7 +671,7 @@ class MainWindow(QMainWindow):
             from fieldscreen.ui.enrol import EnrolDialog
 
             dialog = EnrolDialog(self.services, provisioner, status, self)
-            dialog.enrolled.connect(lambda _: self._enrolled())
+            dialog.enrolled.connect(self._enrolled)
             dialog.provisioned.connect(self._load_form_context)
             dialog.provisioned.connect(self._load_directory)
             self.enrol_dialog = dialog

@@ -420,6 +420,11 @@ class ResultsPage(QWidget):
             "tier": self.tier_now,
             "actions_taken": actions,
             "overrides": dict(self.overrides),
+            "directory": (
+                {"id": self.directory.directory_id, "version": self.directory.version}
+                if self.directory is not None
+                else None
+            ),
         }
         now = self.clock()
         engine_cadence = getattr(session, "follow_up_cadence", None)
@@ -436,11 +441,30 @@ class ResultsPage(QWidget):
             "computed_tier": result.tier,
             "concerns": summary["concerns"],
             "deadlines": summary["deadlines"],
-            "referrals": summary["referrals"],
+            "referrals": self._referrals_with_providers(summary["referrals"]),
             "follow_up": plan,
             "next_due": due.isoformat() if due else None,
         }
         return record, card
+
+    def _referrals_with_providers(self, referrals: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        """The referrals kept on the case card, each consented one with the providers of the
+        site's directory it was suggested (id and name), so a follow-up knows where to ask."""
+        directory, lang = self.directory, self.services.lang
+        out = []
+        for referral in referrals:
+            providers = (
+                directory.providers_for(str(referral["service_type"]))
+                if directory is not None and referral.get("consented")
+                else ()
+            )
+            out.append(
+                {
+                    **referral,
+                    "providers": [{"id": p.id, "name": text_in(p.name, lang)} for p in providers],
+                }
+            )
+        return out
 
     def _finalise(self) -> None:
         if self.controller is None or self.result is None or not self.finalise.isEnabled():

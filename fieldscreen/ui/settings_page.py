@@ -165,6 +165,11 @@ class SettingsPage(QWidget):
         )
         server_text.setWordWrap(True)
         server_layout.addWidget(server_text)
+        self.enrolment = QLabel("", server)
+        self.enrolment.setObjectName("enrolmentState")
+        self.enrolment.setWordWrap(True)
+        self.enrolment.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        server_layout.addWidget(self.enrolment)
         self.enrol = QPushButton(self.tr("&Enrol with the server…"), server)
         self.enrol.setObjectName("secondary")
         self.enrol.clicked.connect(self.enrol_requested)
@@ -303,6 +308,21 @@ class SettingsPage(QWidget):
         self.load_directory.setEnabled(self._is_admin())
         self.enrol.setToolTip("" if self._is_admin() else self.tr("Only an administrator enrols"))
         self.travel.setEnabled(bool(self.services.settings.get("travel_mode_allowed")))
+
+    def show_enrolment(self, status: Any) -> None:
+        """Whether this laptop is enrolled, as which device, at which site, with which server."""
+        if not status.provisioned:
+            text = self.tr("Not set up for an organisation yet (no provisioning file).")
+        elif not status.enrolled:
+            text = self.tr("Not enrolled yet with %1.").replace("%1", status.server_url)
+        else:
+            text = (
+                self.tr("Enrolled with %1 as %2 at site %3.")
+                .replace("%1", status.server_url)
+                .replace("%2", status.device_id)
+                .replace("%3", status.site)
+            )
+        self.enrolment.setText(text)
 
     def show_directory(self, directory: Any) -> None:
         """Say which directory the results page uses (or that there is none, and what to do)."""

@@ -820,6 +820,18 @@
         <translation>Solo un administrador puede inscribir</translation>
     </message>
     <message>
+        <source>Not set up for an organisation yet (no provisioning file).</source>
+        <translation>Aún no está configurada para una organización (no hay archivo de aprovisionamiento).</translation>
+    </message>
+    <message>
+        <source>Not enrolled yet with %1.</source>
+        <translation>Aún no está inscrita en %1.</translation>
+    </message>
+    <message>
+        <source>Enrolled with %1 as %2 at site %3.</source>
+        <translation>Inscrita en %1 como %2 en el sitio %3.</translation>
+    </message>
+    <message>
         <source>No service directory for this site yet: referrals show no providers. It comes with the next sync, or load the signed file from IT here.</source>
         <translation>Aún no hay directorio de servicios para este sitio: las referencias no muestran servicios. Llega con la próxima sincronización, o cargue aquí el archivo firmado de informática.</translation>
     </message>

@@ -162,6 +162,11 @@ def test_enrol_now_with_a_wrong_then_the_right_code(  # noqa: PLR0917 -- fixture
     assert model.background.last_error is None
     dialog.later.click()
     assert not dialog.isVisible()
+    app_window.show_settings()
+    app_window.services.ops.wait_idle()
+    state = app_window.settings_page.enrolment.text()
+    assert "tij1" in state
+    assert state.startswith("Enrolled with http://127.0.0.1:")
 
 
 def test_a_server_without_the_organisation_keys_is_refused(  # noqa: PLR0917 -- fixtures

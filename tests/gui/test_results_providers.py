@@ -25,6 +25,12 @@ class Session:
     form_id: str = "fs_intake"
     form_version: str = "1"
 
+    def to_state(self) -> dict[str, Any]:
+        return {}
+
+    def case_card(self) -> dict[str, Any]:
+        return {"alias": "Ana"}
+
     def result(self, lang: str) -> ScreeningResult:
         return ScreeningResult(
             "T1",
@@ -101,3 +107,22 @@ def test_the_referral_sheet_lists_the_consented_providers(
     target = pdf_dir / "sheet.pdf"
     page.save_sheet_to(target)
     assert target.read_bytes().startswith(b"%PDF")
+
+
+def test_the_case_card_keeps_the_providers_of_each_consented_referral(
+    qtbot: QtBot, paths: Paths
+) -> None:
+    from fieldscreen.ui.cases import CaseCardDialog
+
+    mx = sample_directory(MX)
+    assert mx is not None
+    page = page_for(qtbot, paths, mx)
+    record, card = page.record_and_card()
+    assert record["directory"] == {"id": mx.directory_id, "version": mx.version}
+    kept = {r["service_type"]: [p["id"] for p in r["providers"]] for r in card["referrals"]}
+    assert kept["pfa"] == [p.id for p in mx.providers_for("pfa")]
+    assert kept["pfa"]
+    assert kept["legal_service"] == []  # no consent, no provider
+    dialog = CaseCardDialog("ABC123", card)
+    qtbot.addWidget(dialog)
+    assert mx.providers_for("pfa")[0].name["en"] in dialog.body.text()
