@@ -288,3 +288,37 @@ def test_the_directory_comes_down_on_sync_and_a_bad_one_is_refused(  # noqa: PLR
     w.import_directory(str(newer))
     w.services.ops.wait_idle()
     assert w.directory.version == "2026-11-04"
+
+
+def test_without_provisioning_the_dialog_reads_the_file_then_enrols(  # noqa: PLR0917 -- fixtures
+    qtbot: QtBot,
+    tmp_path: Path,
+    app_window: MainWindow,
+    org: SimOrg,
+    storage: Storage,
+    server: LiveServer,
+) -> None:
+    page = app_window.first_run
+    qtbot.keyClicks(page.server, server.url)  # typed by hand: no provisioning file yet
+    qtbot.keyClicks(page.name, "admin1")
+    qtbot.keyClicks(page.passphrase, PASS)
+    qtbot.keyClicks(page.repeat, PASS)
+    page.create_button.click()
+    qtbot.waitUntil(lambda: app_window.enrol_dialog is not None, timeout=10_000)
+    dialog: EnrolDialog = app_window.enrol_dialog
+    assert dialog.provision_button.isVisible()
+    assert not dialog.code.isEnabled()  # the server's keys come from the provisioning file
+    assert not dialog.enrol_button.isEnabled()
+    bad = tmp_path / "bad.json"
+    bad.write_bytes(b"{}")
+    dialog.use_provisioning_file(bad)
+    assert dialog.error.isVisible()
+    assert not dialog.provision_button.isHidden()
+    path = provisioning_file(tmp_path, org, server.url, storage.keys().receipt_public)
+    dialog.use_provisioning_file(path)
+    qtbot.waitUntil(lambda: dialog.status.provisioned, timeout=10_000)
+    assert dialog.server.text() == server.url
+    assert dialog.provision_button.isHidden()
+    enter_code(qtbot, dialog, storage.create_enrol_code("tij1"))
+    assert not dialog.error.isVisible(), dialog.error.text()
+    assert enrolled(app_window)
