@@ -235,7 +235,7 @@ class VaultBackend:
                     datetime.fromisoformat(due) if due else None,
                     "finalised" if row.status == "finalised" else "sealed",
                     _day(row.updated_day),
-                    earliest_deadline(card),
+                    *earliest_deadline(card),
                 )
             )
         return out

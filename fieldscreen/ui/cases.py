@@ -438,6 +438,7 @@ class HomePage(QWidget):
             lambda item: self.resume_requested.emit(item.data(Qt.ItemDataRole.UserRole))
         )
         self.follow_ups.itemActivated.connect(self._follow_up_activated)
+        self.deadlines.itemActivated.connect(self._follow_up_activated)
 
     def _follow_up_activated(self, item: QListWidgetItem) -> None:
         data = item.data(Qt.ItemDataRole.UserRole)
@@ -449,6 +450,8 @@ class HomePage(QWidget):
         column.addWidget(heading(title, self, "sectionTitle"))
         widget = QListWidget(self)
         widget.setAccessibleName(title)
+        widget.setWordWrap(True)  # a long deadline name wraps instead of hiding the countdown
+        widget.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
         column.addWidget(widget, 1)
         row.addLayout(column, 1)
         return widget
@@ -504,7 +507,12 @@ class HomePage(QWidget):
         )
         for case in running:
             assert case.deadline is not None
-            self.deadlines.addItem(f"{case.code} · {countdown(case.deadline, now)}")
+            what = f" · {case.deadline_label}" if case.deadline_label else ""
+            item = QListWidgetItem(
+                f"{case.code} {case.alias} · {countdown(case.deadline, now)}{what}"
+            )
+            item.setData(Qt.ItemDataRole.UserRole, (case.screening_id, case.code))
+            self.deadlines.addItem(item)
         if not running:
             self.deadlines.addItem(self.tr("No deadlines running."))
 

@@ -202,15 +202,15 @@ class DraftSummary:
     page: str = ""
 
 
-def earliest_deadline(card: Mapping[str, Any]) -> datetime | None:
-    """The earliest statutory deadline on a case card (``deadlines[].due``), if any."""
+def earliest_deadline(card: Mapping[str, Any]) -> tuple[datetime | None, str]:
+    """The earliest statutory deadline on a case card (``deadlines[].due``) and its label."""
     dues = []
     for item in card.get("deadlines", ()):
         try:
-            dues.append(datetime.fromisoformat(str(item["due"])))
-        except (KeyError, TypeError, ValueError):
+            dues.append((datetime.fromisoformat(str(item["due"])), str(item.get("label", ""))))
+        except (KeyError, TypeError, ValueError, AttributeError):
             continue
-    return min(dues) if dues else None
+    return min(dues, key=lambda d: d[0]) if dues else (None, "")
 
 
 def record_code(record_id: str) -> str:
@@ -252,8 +252,9 @@ class CaseSummary:
     next_due: datetime | None
     status: str  # draft, finalised, sealed
     updated: datetime
-    #: The earliest statutory deadline of the case (from its card), if any.
+    #: The earliest statutory deadline of the case (from its card), if any, and its name.
     deadline: datetime | None = None
+    deadline_label: str = ""
 
 
 class VaultPort(Protocol):

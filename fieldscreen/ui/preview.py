@@ -628,7 +628,7 @@ class MemoryVault:
                 datetime.fromisoformat(due) if due else None,
                 "finalised",
                 datetime.now(UTC),
-                earliest_deadline(case_card),
+                *earliest_deadline(case_card),
             )
             self.finalised[record_id] = copy.deepcopy(dict(record))
             self.cards[record_id] = copy.deepcopy(dict(case_card))

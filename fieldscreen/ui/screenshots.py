@@ -45,7 +45,7 @@ def _services(paths: Paths, lang: str, vault: MemoryVault) -> Services:
     )
 
 
-def _seeded_vault() -> MemoryVault:
+def _seeded_vault(lang: str = "en") -> MemoryVault:
     vault = MemoryVault.with_users(
         [("Marisol", "admin", DEMO_PASSPHRASE), ("Coordinación", "coordinator", DEMO_PASSPHRASE)]
     )
@@ -57,7 +57,14 @@ def _seeded_vault() -> MemoryVault:
         ("77A0F3", "Óscar", "T3", (), timedelta(days=6)),
         ("19E5B8", "Luz", "T4", (), None),
     ]
+    notice = (
+        "Notify the child-protection authority (PPNNA)"
+        if lang == "en"
+        else "Dar aviso a la Procuraduría de Protección (PPNNA)"
+    )
+    deadlines = {"8F2C1A": (timedelta(hours=20), notice), "3B7E90": (timedelta(days=2), notice)}
     for code, alias, tier, concerns, due in cases:
+        deadline, label = deadlines.get(code, (None, ""))
         vault.add_case(
             CaseSummary(
                 code.lower() * 4,
@@ -68,13 +75,15 @@ def _seeded_vault() -> MemoryVault:
                 now + due if due is not None else None,
                 "finalised",
                 now,
+                now + deadline if deadline is not None else None,
+                label,
             )
         )
     return vault
 
 
 def _window(paths: Paths, lang: str, vault: MemoryVault | None = None) -> MainWindow:
-    window = MainWindow(_services(paths, lang, vault or _seeded_vault()))
+    window = MainWindow(_services(paths, lang, vault or _seeded_vault(lang)))
     window.resize(1100, 760)
     return window
 
