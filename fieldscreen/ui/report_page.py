@@ -165,7 +165,7 @@ class ReportPage(QWidget):
         self.site = QComboBox(self)
         for label, combo, name in (
             (self.tr("From &week"), self.from_week, self.tr("First week")),
-            (self.tr("&To week"), self.to_week, self.tr("Last week")),
+            (self.tr("To wee&k"), self.to_week, self.tr("Last week")),
             (self.tr("&Site"), self.site, self.tr("Site")),
         ):
             text = QLabel(label, self)
@@ -175,12 +175,12 @@ class ReportPage(QWidget):
             combo.activated.connect(lambda _index: self.refresh())  # the user's choice only
             filters.addWidget(text)
             filters.addWidget(combo)
-        self.apply_button = QPushButton(self.tr("S&how"), self)
+        self.apply_button = QPushButton(self.tr("Sh&ow"), self)
         self.apply_button.setAccessibleName(self.tr("Show the report for these weeks and site"))
         self.apply_button.clicked.connect(self.refresh)
         filters.addWidget(self.apply_button)
         filters.addStretch(1)
-        self.pdf_button = primary_button(self.tr("Save as &PDF…"), self)
+        self.pdf_button = primary_button(self.tr("Save as PD&F…"), self)
         self.pdf_button.clicked.connect(self.save_pdf)
         filters.addWidget(self.pdf_button)
         outer.addLayout(filters)
