@@ -1,4 +1,9 @@
-"""Small pieces every screen uses: the screens' shared context, tier names, dialogs."""
+"""Small pieces every screen uses: the screens' shared context, tier names, dialogs.
+
+This module is on the start-up path (the unlock screen uses it), so it avoids what is costly to
+import: the ports' records are for annotations only, and the ``Qt`` namespace (about 20 ms to
+create its enums) is imported where a dialog needs it.
+"""
 
 from __future__ import annotations
 
@@ -7,7 +12,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING
 
-from PySide6.QtCore import QCoreApplication, Qt
+from PySide6.QtCore import QCoreApplication
 from PySide6.QtWidgets import (
     QApplication,
     QComboBox,
@@ -26,10 +31,10 @@ from PySide6.QtWidgets import (
 from fieldscreen.errors import KnownError
 from fieldscreen.settings import Settings
 from fieldscreen.ui.operations import Operations
-from fieldscreen.ui.ports import FormsPort, UserInfo, VaultPort
 
 if TYPE_CHECKING:
     from fieldscreen.sync.view import SyncViewModel
+    from fieldscreen.ui.ports import FormsPort, UserInfo, VaultPort
 
 __all__ = [
     "PassphraseDialog",
@@ -256,6 +261,8 @@ class ReasonDialog(QDialog):
         self.buttons.accepted.connect(self.accept)
         self.buttons.rejected.connect(self.reject)
         layout.addWidget(self.buttons)
+        from PySide6.QtCore import Qt
+
         self.setWindowModality(Qt.WindowModality.WindowModal)
 
     @property

@@ -12,7 +12,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from PySide6.QtCore import QEvent, QObject, Qt, QTimer, Signal
+from PySide6.QtCore import QEvent, QObject, QTimer, Signal
 from PySide6.QtGui import QKeySequence, QShortcut
 from PySide6.QtWidgets import (
     QApplication,
@@ -28,14 +28,15 @@ from PySide6.QtWidgets import (
 
 from fieldscreen.errors import KnownError
 from fieldscreen.ui.common import Services, scale_font, show_error
-from fieldscreen.ui.ports import CaseSummary, DraftSummary
 
 if TYPE_CHECKING:
-    from fieldscreen.ui.access import FirstRunPage, Provisioner, UnlockPage
+    from fieldscreen.ui.access import FirstRunPage, Provisioner
     from fieldscreen.ui.cases import CaseListPage, CaseRow, HomePage
+    from fieldscreen.ui.ports import CaseSummary, DraftSummary
     from fieldscreen.ui.results import ResultsPage
     from fieldscreen.ui.settings_page import SettingsPage
     from fieldscreen.ui.sync_page import SyncPage
+    from fieldscreen.ui.unlock import UnlockPage
     from fieldscreen.ui.wizard import WizardPage
 
 __all__ = ["ClipboardGuard", "IdleWatcher", "MainWindow"]
@@ -43,13 +44,14 @@ __all__ = ["ClipboardGuard", "IdleWatcher", "MainWindow"]
 #: How often the background sync policy is asked whether something is due.
 SYNC_TICK_MS = 5_000
 
-_INPUT_EVENTS = {
-    QEvent.Type.KeyPress,
-    QEvent.Type.MouseButtonPress,
-    QEvent.Type.MouseMove,
-    QEvent.Type.Wheel,
-    QEvent.Type.TouchBegin,
-}
+
+def _input_events() -> frozenset[QEvent.Type]:
+    """The events that count as the user's presence (built on first use: creating Qt's enum
+    types costs start-up time, and the watcher only runs while someone is signed in)."""
+    kind = QEvent.Type
+    return frozenset(
+        {kind.KeyPress, kind.MouseButtonPress, kind.MouseMove, kind.Wheel, kind.TouchBegin}
+    )
 
 
 class IdleWatcher(QObject):
@@ -63,12 +65,15 @@ class IdleWatcher(QObject):
         self.timer.setSingleShot(True)
         self.timer.timeout.connect(self.idle)
         self.set_minutes(minutes)
+        self._inputs: frozenset[QEvent.Type] = frozenset()
 
     def set_minutes(self, minutes: int) -> None:
         self.timer.setInterval(max(1, minutes) * 60_000)
 
     def eventFilter(self, watched: QObject, event: QEvent) -> bool:
-        if event.type() in _INPUT_EVENTS and self.timer.isActive():
+        if not self._inputs:
+            self._inputs = _input_events()
+        if event.type() in self._inputs and self.timer.isActive():
             self.timer.start()
         return False
 
@@ -142,15 +147,12 @@ class MainWindow(QMainWindow):
         self._where: _Where | None = None
         self.idle = IdleWatcher(int(services.settings.get("auto_lock_minutes")), self)
         self.idle.idle.connect(self.lock)
-        app = QApplication.instance()
-        if app is not None:
-            app.installEventFilter(self.idle)
+        self._watching = False  # the idle watcher filters the app's input only while unlocked
         self.clipboard_guard = ClipboardGuard(
             int(services.settings.get("clipboard_clear_seconds")), self
         )
-        self.lock_shortcut = QShortcut(QKeySequence("Ctrl+L"), self)
-        self.lock_shortcut.setContext(Qt.ShortcutContext.ApplicationShortcut)
-        self.lock_shortcut.activated.connect(self.lock)
+        #: Ctrl+L, in every window of the app; made at the first unlock (:meth:`_watch_input`).
+        self.lock_shortcut: QShortcut | None = None
         self.quit_shortcut = QShortcut(QKeySequence(QKeySequence.StandardKey.Quit), self)
         self.quit_shortcut.activated.connect(self.close)
         #: Drives :meth:`BackgroundSync.tick` on a worker while someone is signed in; the policy
@@ -237,7 +239,7 @@ class MainWindow(QMainWindow):
             first.language_requested.connect(self._choose_language)
             return first
         if name == "unlock_page":
-            from fieldscreen.ui.access import UnlockPage
+            from fieldscreen.ui.unlock import UnlockPage
 
             unlock = UnlockPage(s, self.stack)
             unlock.did_unlock.connect(lambda _: self._unlocked())
@@ -342,6 +344,7 @@ class MainWindow(QMainWindow):
             button.setEnabled(unlocked)
             button.setVisible(not in_screening)
         self.nav_lock.setEnabled(unlocked)
+        self._watch_input(unlocked)
         if unlocked:
             self.idle.timer.start()
             if self.services.sync is not None and not self.sync_timer.isActive():
@@ -349,6 +352,29 @@ class MainWindow(QMainWindow):
         else:
             self.idle.timer.stop()
             self.sync_timer.stop()
+
+    def _watch_input(self, on: bool) -> None:
+        """Filter every input event of the app for the idle lock, only while someone is signed
+        in: a Python event filter on the whole app costs every event a trip through Python
+        (start-up builds and paints the unlock screen without it)."""
+        app = QApplication.instance()
+        if app is None or on == self._watching:
+            return
+        if on:
+            self._lock_shortcut()
+            app.installEventFilter(self.idle)
+        else:
+            app.removeEventFilter(self.idle)
+        self._watching = on
+
+    def _lock_shortcut(self) -> None:
+        if self.lock_shortcut is None:
+            from PySide6.QtCore import Qt
+
+            shortcut = QShortcut(QKeySequence("Ctrl+L"), self)
+            shortcut.setContext(Qt.ShortcutContext.ApplicationShortcut)
+            shortcut.activated.connect(self.lock)
+            self.lock_shortcut = shortcut
 
     # ------------------------------------------------------------- screens
     def show_unlock(self, preferred: str | None = None) -> None:
@@ -655,5 +681,5 @@ class MainWindow(QMainWindow):
             controller.save_now()
         self.clipboard_guard.clear_now()
         self.services.ops.wait_idle(10_000)
-        QApplication.instance().removeEventFilter(self.idle)  # type: ignore[union-attr]
+        self._watch_input(False)
         super().closeEvent(event)
