@@ -12,24 +12,24 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from PySide6.QtCore import QEvent, QObject, QTimer, Signal
-from PySide6.QtGui import QKeySequence, QShortcut
+from PySide6.QtCore import QObject, QTimer, Signal
 from PySide6.QtWidgets import (
     QApplication,
     QHBoxLayout,
     QLabel,
     QMainWindow,
-    QMessageBox,
-    QPushButton,
     QStackedWidget,
     QVBoxLayout,
     QWidget,
 )
 
 from fieldscreen.errors import KnownError
-from fieldscreen.ui.common import Services, scale_font, show_error
+from fieldscreen.ui.common import Services, push_button, scale_font, show_error
 
 if TYPE_CHECKING:
+    from PySide6.QtCore import QEvent
+    from PySide6.QtGui import QShortcut
+
     from fieldscreen.ui.access import FirstRunPage, Provisioner
     from fieldscreen.ui.cases import CaseListPage, CaseRow, HomePage
     from fieldscreen.ui.ports import CaseSummary, DraftSummary
@@ -48,6 +48,8 @@ SYNC_TICK_MS = 5_000
 def _input_events() -> frozenset[QEvent.Type]:
     """The events that count as the user's presence (built on first use: creating Qt's enum
     types costs start-up time, and the watcher only runs while someone is signed in)."""
+    from PySide6.QtCore import QEvent
+
     kind = QEvent.Type
     return frozenset(
         {kind.KeyPress, kind.MouseButtonPress, kind.MouseMove, kind.Wheel, kind.TouchBegin}
@@ -151,10 +153,10 @@ class MainWindow(QMainWindow):
         self.clipboard_guard = ClipboardGuard(
             int(services.settings.get("clipboard_clear_seconds")), self
         )
-        #: Ctrl+L, in every window of the app; made at the first unlock (:meth:`_watch_input`).
+        #: Ctrl+L in every window of the app, and the platform's Quit; made at the first unlock
+        #: (:meth:`_shortcuts`): their key types cost start-up time and locking needs a user.
         self.lock_shortcut: QShortcut | None = None
-        self.quit_shortcut = QShortcut(QKeySequence(QKeySequence.StandardKey.Quit), self)
-        self.quit_shortcut.activated.connect(self.close)
+        self.quit_shortcut: QShortcut | None = None
         #: Drives :meth:`BackgroundSync.tick` on a worker while someone is signed in; the policy
         #: itself decides when a probe or a sync is due.
         self.sync_timer = QTimer(self)
@@ -183,11 +185,11 @@ class MainWindow(QMainWindow):
         scale_font(brand, 1.25, bold=True)
         bar.addWidget(brand)
         bar.addStretch(1)
-        self.nav_home = QPushButton(self.tr("&Home"), self.nav)
-        self.nav_cases = QPushButton(self.tr("&Cases"), self.nav)
-        self.nav_sync = QPushButton(self.tr("S&ync"), self.nav)
-        self.nav_settings = QPushButton(self.tr("Se&ttings"), self.nav)
-        self.nav_lock = QPushButton(self.tr("&Lock (Ctrl+L)"), self.nav)
+        self.nav_home = push_button(self.tr("&Home"), self.nav)
+        self.nav_cases = push_button(self.tr("&Cases"), self.nav)
+        self.nav_sync = push_button(self.tr("S&ync"), self.nav)
+        self.nav_settings = push_button(self.tr("Se&ttings"), self.nav)
+        self.nav_lock = push_button(self.tr("&Lock (Ctrl+L)"), self.nav)
         buttons = (self.nav_home, self.nav_cases, self.nav_sync, self.nav_settings, self.nav_lock)
         for button in buttons:
             button.setObjectName("navButton")
@@ -361,26 +363,36 @@ class MainWindow(QMainWindow):
         if app is None or on == self._watching:
             return
         if on:
-            self._lock_shortcut()
+            self._shortcuts()
             app.installEventFilter(self.idle)
         else:
             app.removeEventFilter(self.idle)
         self._watching = on
 
-    def _lock_shortcut(self) -> None:
-        if self.lock_shortcut is None:
-            from PySide6.QtCore import Qt
+    def _shortcuts(self) -> None:
+        if self.lock_shortcut is not None:
+            return
+        from PySide6.QtCore import Qt
+        from PySide6.QtGui import QKeySequence, QShortcut
 
-            shortcut = QShortcut(QKeySequence("Ctrl+L"), self)
-            shortcut.setContext(Qt.ShortcutContext.ApplicationShortcut)
-            shortcut.activated.connect(self.lock)
-            self.lock_shortcut = shortcut
+        self.lock_shortcut = QShortcut(QKeySequence("Ctrl+L"), self)
+        self.lock_shortcut.setContext(Qt.ShortcutContext.ApplicationShortcut)
+        self.lock_shortcut.activated.connect(self.lock)
+        self.quit_shortcut = QShortcut(QKeySequence(QKeySequence.StandardKey.Quit), self)
+        self.quit_shortcut.activated.connect(self.close)
 
     # ------------------------------------------------------------- screens
     def show_unlock(self, preferred: str | None = None) -> None:
-        """The unlock screen at once; the user list follows from a read on the pool."""
+        """The unlock screen at once, with the logins when the store can list them cheaply (a
+        small plain file; the only disk read start-up makes on the GUI thread); otherwise the
+        user list follows from a read on the pool."""
         self.stack.setCurrentWidget(self.unlock_page)
         self.unlock_page.prepare()
+        cheap = getattr(self.services.vault, "logins", None)
+        logins = cheap() if callable(cheap) else None
+        if logins is not None:
+            self.unlock_page.show_logins(logins, preferred)
+            return
         self.services.ops.read(
             lambda: list(self.services.vault.users()),
             lambda users: self.unlock_page.refresh_users(users, preferred),
@@ -560,6 +572,8 @@ class MainWindow(QMainWindow):
         for widget in QApplication.topLevelWidgets():
             if widget is not self and widget.isVisible() and widget.isModal():
                 widget.close()
+        from PySide6.QtWidgets import QMessageBox
+
         for child in self.findChildren(QMessageBox):
             child.close()
         if (wizard := self._built("wizard")) is not None:

@@ -24,6 +24,8 @@ from PySide6.QtWidgets import (
 from fieldscreen.ui.common import heading, primary_button
 
 if TYPE_CHECKING:
+    from collections.abc import Sequence
+
     from fieldscreen.errors import KnownError
     from fieldscreen.ui.common import Services
     from fieldscreen.ui.ports import UserInfo
@@ -134,11 +136,15 @@ class UnlockPage(QWidget):
         self._remaining = 0
         self._busy = False
 
-    def refresh_users(self, users: list[UserInfo], preferred: str | None = None) -> None:
+    def refresh_users(self, users: Sequence[UserInfo], preferred: str | None = None) -> None:
+        self.show_logins([user.name for user in users], preferred)
+
+    def show_logins(self, logins: Sequence[str], preferred: str | None = None) -> None:
+        """List ``logins``; keep ``preferred`` (or the one chosen now) selected."""
         current = preferred or self.user.currentData()
         self.user.clear()
-        for user in users:
-            self.user.addItem(user.name, user.name)
+        for login in logins:
+            self.user.addItem(login, login)
         index = self.user.findData(current)
         if index >= 0:
             self.user.setCurrentIndex(index)
