@@ -233,9 +233,35 @@ def provisioner_for(services: Services) -> Any:
 
     if not isinstance(services.vault, VaultBackend):
         return None
-    from fieldscreen.ui.provisioning import DeviceProvisioner
+    return _LazyProvisioner(services.vault, services.settings)
 
-    return DeviceProvisioner(services.vault, services.settings)
+
+class _LazyProvisioner:
+    """:class:`fieldscreen.ui.provisioning.DeviceProvisioner`, imported and built when first
+    run or an unlock first asks for it (not on the way to the unlock window)."""
+
+    def __init__(self, vault: Any, settings: Settings) -> None:
+        self._args = (vault, settings)
+        self._real: Any = None
+
+    def _get(self) -> Any:
+        if self._real is None:
+            from fieldscreen.ui.provisioning import DeviceProvisioner
+
+            self._real = DeviceProvisioner(*self._args)
+        return self._real
+
+    def find(self) -> Path | None:
+        return self._get().find()
+
+    def read(self, path: Path) -> Any:
+        return self._get().read(path)
+
+    def form_context(self) -> dict[str, str]:
+        return self._get().form_context()
+
+    def apply(self, data: bytes) -> None:
+        self._get().apply(data)
 
 
 def sync_factory_for(services: Services) -> Any:
