@@ -153,8 +153,8 @@ class MainWindow(QMainWindow):
         self.clipboard_guard = ClipboardGuard(
             int(services.settings.get("clipboard_clear_seconds")), self
         )
-        #: Ctrl+L in every window of the app, and the platform's Quit; made at the first unlock
-        #: (:meth:`_shortcuts`): their key types cost start-up time and locking needs a user.
+        # Ctrl+L in every window of the app, and the platform's Quit; made at the first unlock
+        # (:meth:`_shortcuts`): their key types cost start-up time and locking needs a user.
         self.lock_shortcut: QShortcut | None = None
         self.quit_shortcut: QShortcut | None = None
         #: Drives :meth:`BackgroundSync.tick` on a worker while someone is signed in; the policy
