@@ -29,6 +29,7 @@ from fieldscreen.ui.common import Services, push_button, scale_font, show_error
 if TYPE_CHECKING:
     from PySide6.QtCore import QEvent
     from PySide6.QtGui import QShortcut
+    from PySide6.QtWidgets import QPushButton
 
     from fieldscreen.ui.access import FirstRunPage, Provisioner
     from fieldscreen.ui.cases import CaseListPage, CaseRow, HomePage
@@ -93,9 +94,15 @@ class ClipboardGuard(QObject):
         self.timer.setSingleShot(True)
         self.timer.timeout.connect(self.clear_now)
         self._ours = ""
+        self._watching = False
         self.set_seconds(seconds)
-        clipboard = QApplication.clipboard()
-        clipboard.dataChanged.connect(self._changed)
+
+    def watch(self) -> None:
+        """Follow the clipboard from now on (from the first unlock: nothing can be copied from
+        the app before, and the clipboard's types cost start-up time)."""
+        if not self._watching:
+            QApplication.clipboard().dataChanged.connect(self._changed)
+            self._watching = True
 
     def set_seconds(self, seconds: int) -> None:
         self.timer.setInterval(max(1, seconds) * 1000)
@@ -111,6 +118,8 @@ class ClipboardGuard(QObject):
 
     def clear_now(self) -> None:
         self.timer.stop()
+        if not self._ours:
+            return
         clipboard = QApplication.clipboard()
         if self._ours and clipboard.text() == self._ours:
             clipboard.clear()
@@ -130,6 +139,13 @@ class _Where:
 
 class MainWindow(QMainWindow):
     """Top-level window. ``services`` come from the composition root (``app.py``)."""
+
+    # The navigation bar's buttons exist once someone has signed in (:meth:`_build_nav`).
+    nav_home: QPushButton
+    nav_cases: QPushButton
+    nav_sync: QPushButton
+    nav_settings: QPushButton
+    nav_lock: QPushButton
 
     def __init__(
         self,
@@ -178,23 +194,8 @@ class MainWindow(QMainWindow):
         column.setSpacing(0)
         self.nav = QWidget(central)
         self.nav.setObjectName("navBar")
-        bar = QHBoxLayout(self.nav)
-        bar.setContentsMargins(16, 8, 16, 8)
-        brand = QLabel(self.tr("FieldScreen"), self.nav)
-        brand.setObjectName("brand")
-        scale_font(brand, 1.25, bold=True)
-        bar.addWidget(brand)
-        bar.addStretch(1)
-        self.nav_home = push_button(self.tr("&Home"), self.nav)
-        self.nav_cases = push_button(self.tr("&Cases"), self.nav)
-        self.nav_sync = push_button(self.tr("S&ync"), self.nav)
-        self.nav_settings = push_button(self.tr("Se&ttings"), self.nav)
-        self.nav_lock = push_button(self.tr("&Lock (Ctrl+L)"), self.nav)
-        buttons = (self.nav_home, self.nav_cases, self.nav_sync, self.nav_settings, self.nav_lock)
-        for button in buttons:
-            button.setObjectName("navButton")
-            button.setAccessibleName(button.text().replace("&", ""))
-            bar.addWidget(button)
+        self.nav.hide()
+        self._nav_built = False  # its buttons are made at the first unlock (:meth:`_build_nav`)
         column.addWidget(self.nav)
         if self.services.preview:
             notice = QLabel(
@@ -212,13 +213,35 @@ class MainWindow(QMainWindow):
         self.setCentralWidget(central)
 
         self._pages: dict[str, QWidget] = {}
+        self.stack.currentChanged.connect(lambda _: self._nav_state())
+        self._nav_state()
+
+    def _build_nav(self) -> None:
+        """The navigation bar's content, made when someone first signs in: it is hidden while
+        the app is locked, so start-up does not build it."""
+        bar = QHBoxLayout(self.nav)
+        bar.setContentsMargins(16, 8, 16, 8)
+        brand = QLabel(self.tr("FieldScreen"), self.nav)
+        brand.setObjectName("brand")
+        scale_font(brand, 1.25, bold=True)
+        bar.addWidget(brand)
+        bar.addStretch(1)
+        self.nav_home = push_button(self.tr("&Home"), self.nav)
+        self.nav_cases = push_button(self.tr("&Cases"), self.nav)
+        self.nav_sync = push_button(self.tr("S&ync"), self.nav)
+        self.nav_settings = push_button(self.tr("Se&ttings"), self.nav)
+        self.nav_lock = push_button(self.tr("&Lock (Ctrl+L)"), self.nav)
+        buttons = (self.nav_home, self.nav_cases, self.nav_sync, self.nav_settings, self.nav_lock)
+        for button in buttons:
+            button.setObjectName("navButton")
+            button.setAccessibleName(button.text().replace("&", ""))
+            bar.addWidget(button)
         self.nav_home.clicked.connect(self.show_home)
         self.nav_cases.clicked.connect(self.show_cases)
         self.nav_sync.clicked.connect(self.show_sync)
         self.nav_settings.clicked.connect(self.show_settings)
         self.nav_lock.clicked.connect(self.lock)
-        self.stack.currentChanged.connect(lambda _: self._nav_state())
-        self._nav_state()
+        self._nav_built = True
 
     # ------------------------------------------------------- lazy screens
     # Each screen (and its module) is built the first time it is needed, so start-up builds
@@ -337,15 +360,18 @@ class MainWindow(QMainWindow):
     def _nav_state(self) -> None:
         unlocked = self.services.user is not None
         current = self.stack.currentWidget()
+        if unlocked and not self._nav_built:
+            self._build_nav()
         self.nav.setVisible(unlocked)
         in_screening = current is not None and current.objectName() in {
             "wizardPage",
             "resultsPage",
         }
-        for button in (self.nav_home, self.nav_cases, self.nav_sync, self.nav_settings):
-            button.setEnabled(unlocked)
-            button.setVisible(not in_screening)
-        self.nav_lock.setEnabled(unlocked)
+        if self._nav_built:
+            for button in (self.nav_home, self.nav_cases, self.nav_sync, self.nav_settings):
+                button.setEnabled(unlocked)
+                button.setVisible(not in_screening)
+            self.nav_lock.setEnabled(unlocked)
         self._watch_input(unlocked)
         if unlocked:
             self.idle.timer.start()
@@ -364,6 +390,7 @@ class MainWindow(QMainWindow):
             return
         if on:
             self._shortcuts()
+            self.clipboard_guard.watch()
             app.installEventFilter(self.idle)
         else:
             app.removeEventFilter(self.idle)
