@@ -590,6 +590,33 @@ CATALOGUE: Mapping[str, Message] = {
         en="The suppression threshold must be at least {minimum}. Use a larger --threshold.",
         es="El umbral de supresión debe ser al menos {minimum}. Use un --threshold mayor.",
     ),
+    # ---- the supervisor queue and the coordinator's batches (fieldscreen.ui.supervision/batches)
+    "signoff-refused": Message(
+        en="The sign-off was not accepted: the passphrase does not match that supervisor's "
+        "account, or the account cannot sign off. The supervisor types their own passphrase.",
+        es="La aprobación no se aceptó: la frase no corresponde a la cuenta de ese supervisor, "
+        "o la cuenta no puede aprobar. El supervisor escribe su propia frase.",
+    ),
+    "signoff-own-case": Message(
+        en="Nobody signs off their own case. Ask another coordinator or an administrator.",
+        es="Nadie aprueba su propio caso. Pida a otro coordinador o a un administrador.",
+    ),
+    "signoff-note-missing": Message(
+        en="Say what the specialist should do before sending the case back.",
+        es="Indique qué debe hacer el especialista antes de devolver el caso.",
+    ),
+    "relay-token-missing": Message(
+        en="Relaying to the server needs your coordinator credential file from IT. Choose it, "
+        "or save the bundle again for the next online machine.",
+        es="Para reenviar al servidor se necesita el archivo de credencial de coordinador que "
+        "entrega TI. Elíjalo, o guarde el paquete de nuevo para el siguiente equipo en línea.",
+    ),
+    "relay-same-laptop": Message(
+        en="This bundle comes from this laptop. Sync it here instead (Sync screen), or carry it "
+        "to another online machine.",
+        es="Este paquete viene de esta misma laptop. Sincronícelo aquí (pantalla Sincronizar), "
+        "o llévelo a otro equipo en línea.",
+    ),
 }
 
 

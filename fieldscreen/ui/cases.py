@@ -440,7 +440,34 @@ class HomePage(QWidget):
         if not running:
             self.deadlines.addItem(self.tr("No deadlines running."))
 
+    def set_sent_back(self, items: Sequence[Any]) -> None:
+        """Cases a supervisor sent back to this user, with the supervisor's note (above the
+        lists, hidden when there are none). ``items`` are
+        :class:`fieldscreen.ui.supervision.SentBack`."""
+        label = getattr(self, "sent_back", None)
+        if label is None:
+            label = QLabel("", self)
+            label.setObjectName("sentBack")
+            label.setWordWrap(True)
+            label.setAccessibleName(self.tr("Sent back by a supervisor"))
+            layout = self.layout()
+            assert isinstance(layout, QVBoxLayout)
+            layout.insertWidget(2, label)
+            self.sent_back = label
+        lines = [
+            self.tr("Case %1 was sent back by %2: %3")
+            .replace("%1", item.code)
+            .replace("%2", item.by or "—")
+            .replace("%3", item.note)
+            for item in items
+        ]
+        label.setText("\n".join(lines))
+        label.setVisible(bool(lines))
+
     def clear(self) -> None:
         for widget in (self.drafts, self.follow_ups, self.deadlines):
             widget.clear()
         self.greeting.clear()
+        if (label := getattr(self, "sent_back", None)) is not None:
+            label.clear()
+            label.hide()

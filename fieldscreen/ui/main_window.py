@@ -32,8 +32,10 @@ if TYPE_CHECKING:
     from PySide6.QtWidgets import QPushButton
 
     from fieldscreen.ui.access import FirstRunPage, Provisioner
+    from fieldscreen.ui.batch_page import BatchPage
     from fieldscreen.ui.cases import CaseListPage, CaseRow, HomePage
     from fieldscreen.ui.ports import CaseSummary, DraftSummary
+    from fieldscreen.ui.queue_page import QueuePage
     from fieldscreen.ui.results import ResultsPage
     from fieldscreen.ui.settings_page import SettingsPage
     from fieldscreen.ui.sync_page import SyncPage
@@ -145,6 +147,8 @@ class MainWindow(QMainWindow):
     nav_cases: QPushButton
     nav_sync: QPushButton
     nav_settings: QPushButton
+    nav_queue: QPushButton
+    nav_batches: QPushButton
     nav_lock: QPushButton
 
     def __init__(
@@ -230,8 +234,18 @@ class MainWindow(QMainWindow):
         self.nav_cases = push_button(self.tr("&Cases"), self.nav)
         self.nav_sync = push_button(self.tr("S&ync"), self.nav)
         self.nav_settings = push_button(self.tr("Se&ttings"), self.nav)
+        self.nav_queue = push_button(self.tr("Su&pervisor queue"), self.nav)
+        self.nav_batches = push_button(self.tr("&Batches"), self.nav)
         self.nav_lock = push_button(self.tr("&Lock (Ctrl+L)"), self.nav)
-        buttons = (self.nav_home, self.nav_cases, self.nav_sync, self.nav_settings, self.nav_lock)
+        buttons = (
+            self.nav_home,
+            self.nav_cases,
+            self.nav_sync,
+            self.nav_queue,
+            self.nav_batches,
+            self.nav_settings,
+            self.nav_lock,
+        )
         for button in buttons:
             button.setObjectName("navButton")
             button.setAccessibleName(button.text().replace("&", ""))
@@ -240,6 +254,8 @@ class MainWindow(QMainWindow):
         self.nav_cases.clicked.connect(self.show_cases)
         self.nav_sync.clicked.connect(self.show_sync)
         self.nav_settings.clicked.connect(self.show_settings)
+        self.nav_queue.clicked.connect(self.show_queue)
+        self.nav_batches.clicked.connect(self.show_batches)
         self.nav_lock.clicked.connect(self.lock)
         self._nav_built = True
 
@@ -293,6 +309,7 @@ class MainWindow(QMainWindow):
             results.back_requested.connect(lambda: self.stack.setCurrentWidget(self.wizard))
             results.will_finalise.connect(self._will_finalise)
             results.did_finalise.connect(self._finalised)
+            results.did_request_override.connect(self.show_home)
             return results
         if name == "cases":
             from fieldscreen.ui.cases import CaseListPage
@@ -316,6 +333,21 @@ class MainWindow(QMainWindow):
             settings.did_wipe.connect(self._wiped)
             settings.back_requested.connect(self.show_home)
             return settings
+        if name == "queue_page":
+            from fieldscreen.ui.queue_page import QueuePage
+
+            queue = QueuePage(s, self._supervision(), self.stack)
+            queue.back_requested.connect(self.show_home)
+            queue.open_requested.connect(self._open_case)
+            return queue
+        if name == "batch_page":
+            from fieldscreen.ui.batch_page import BatchPage
+            from fieldscreen.ui.batches import BatchModel
+
+            batches = BatchPage(s, s.batches or BatchModel(s.vault, s.settings), self.stack)
+            batches.back_requested.connect(self.show_home)
+            batches.did_change.connect(self.refresh_home)
+            return batches
         raise KeyError(name)
 
     def _built(self, name: str) -> Any:
@@ -353,6 +385,25 @@ class MainWindow(QMainWindow):
     def settings_page(self) -> SettingsPage:
         return self._page("settings_page")
 
+    @property
+    def queue_page(self) -> QueuePage:
+        return self._page("queue_page")
+
+    @property
+    def batch_page(self) -> BatchPage:
+        return self._page("batch_page")
+
+    def _supervision(self) -> Any:
+        from fieldscreen.ui.supervision import model_for
+
+        return model_for(self.services)
+
+    def _supervises(self) -> bool:
+        from fieldscreen.ui.supervision import can_supervise
+
+        user = self.services.user
+        return user is not None and can_supervise(user.role)
+
     def _controller(self) -> Any:
         wizard = self._built("wizard")
         return wizard.controller if wizard is not None else None
@@ -371,6 +422,9 @@ class MainWindow(QMainWindow):
             for button in (self.nav_home, self.nav_cases, self.nav_sync, self.nav_settings):
                 button.setEnabled(unlocked)
                 button.setVisible(not in_screening)
+            for button in (self.nav_queue, self.nav_batches):  # the supervisor capability only
+                button.setEnabled(unlocked)
+                button.setVisible(not in_screening and self._supervises())
             self.nav_lock.setEnabled(unlocked)
         self._watch_input(unlocked)
         if unlocked:
@@ -457,6 +511,7 @@ class MainWindow(QMainWindow):
             return
         drafts, cases, pending, counts = data
         model = self.services.sync
+        self._load_sent_back()
         if model is not None and counts is not None:
             from fieldscreen.ui.sync_page import sync_glance
 
@@ -472,6 +527,19 @@ class MainWindow(QMainWindow):
         where = self.tr("Working offline: no server set") if not server else self.tr("Server set")
         sync = f"{where} · {waiting}"
         self.home.set_data(self.services.user.name, drafts, cases, sync)
+
+    def _load_sent_back(self) -> None:
+        """What a supervisor sent back to the signed-in user, on home (read on the writer:
+        it decrypts audit entries)."""
+        supervision = self._supervision()
+        if supervision is None:
+            return
+
+        def shown(items: Any) -> None:
+            if self.services.user is not None:
+                self.home.set_sent_back(items)
+
+        self.services.ops.write(supervision.sent_back, shown, self._error)
 
     def show_cases(self) -> None:
         if self.services.user is None:
@@ -498,6 +566,18 @@ class MainWindow(QMainWindow):
             return
         self.stack.setCurrentWidget(self.sync_page)
         self.sync_page.refresh()
+
+    def show_queue(self) -> None:
+        if not self._supervises():
+            return
+        self.stack.setCurrentWidget(self.queue_page)
+        self.queue_page.refresh()
+
+    def show_batches(self) -> None:
+        if not self._supervises():
+            return
+        self.stack.setCurrentWidget(self.batch_page)
+        self.batch_page.refresh()
 
     def tick_sync(self) -> None:
         """One step of the background sync policy, on the read pool (never the GUI thread)."""
@@ -571,6 +651,20 @@ class MainWindow(QMainWindow):
     def _open_case(self, screening_id: str, status: str) -> None:
         if status == "draft":
             self.resume(screening_id)
+        elif status == "finalised" and self.stack.currentWidget() is self._built("queue_page"):
+            self._show_card(screening_id)
+
+    def _show_card(self, screening_id: str) -> None:
+        """The case card of a finalised screening, read on the pool (from the queue)."""
+        from fieldscreen.ui.cases import CaseCardDialog
+        from fieldscreen.ui.ports import record_code
+
+        def shown(card: Any) -> None:
+            if self.services.user is not None:
+                CaseCardDialog(record_code(screening_id), card, self).open()
+
+        vault = self.services.vault
+        self.services.ops.read(lambda: vault.case_card(screening_id), shown, self._error)
 
     def _error(self, error: KnownError) -> None:
         show_error(self, error, self.services.lang)
@@ -605,7 +699,7 @@ class MainWindow(QMainWindow):
             child.close()
         if (wizard := self._built("wizard")) is not None:
             wizard.close_session()
-        for name in ("results", "cases", "home", "sync_page"):
+        for name in ("results", "cases", "home", "sync_page", "queue_page", "batch_page"):
             if (page := self._built(name)) is not None:
                 page.clear()
         self.services.user = None
@@ -629,6 +723,10 @@ class MainWindow(QMainWindow):
             self.show_cases()
         elif where.screen == "settingsPage":
             self.show_settings()
+        elif where.screen == "queuePage" and self._supervises():
+            self.show_queue()
+        elif where.screen == "batchPage" and self._supervises():
+            self.show_batches()
         else:
             self.show_home()
         self._nav_state()
@@ -713,6 +811,10 @@ class MainWindow(QMainWindow):
             self.show_settings()
         elif current == "casesPage":
             self.show_cases()
+        elif current == "queuePage":
+            self.show_queue()
+        elif current == "batchPage":
+            self.show_batches()
         else:
             self.show_home()
 

@@ -15,6 +15,7 @@ from PySide6.QtCore import QMarginsF, QTimer, Signal
 from PySide6.QtGui import QPageLayout, QPageSize, QPdfWriter, QTextDocument
 from PySide6.QtWidgets import (
     QDialog,
+    QDialogButtonBox,
     QFileDialog,
     QHBoxLayout,
     QLabel,
@@ -42,6 +43,9 @@ from fieldscreen.ui.ports import ACT_NOW, TIERS, ScreeningResult, ScreeningSessi
 from fieldscreen.ui.wizard import WizardController
 
 __all__ = ["FOLLOW_UP_HOURS", "ResultsPage", "referral_sheet_html", "write_referral_sheet"]
+
+#: The sign-off dialog's result code for "Ask a supervisor later".
+_LATER = 2
 
 #: First follow-up after finalising, by tier (the response times of the risk-tier list).
 FOLLOW_UP_HOURS = {"T0": 0, "T1": 24, "T2": 72, "T3": 168}
@@ -86,6 +90,8 @@ def write_referral_sheet(path: Path, document_html: str) -> None:
 class ResultsPage(QWidget):
     will_finalise = Signal()
     did_finalise = Signal()
+    #: A tier override was left for a supervisor: the screening waits as a draft.
+    did_request_override = Signal()
     back_requested = Signal()
 
     def __init__(self, services: Services, parent: QWidget | None = None) -> None:
@@ -96,6 +102,8 @@ class ResultsPage(QWidget):
         self.session: ScreeningSession | None = None
         self.result: ScreeningResult | None = None
         self.overrides: dict[str, str] = {}
+        #: The tier the rules gave, before any override.
+        self.computed_tier = ""
         outer = QVBoxLayout(self)
         outer.setContentsMargins(24, 16, 24, 16)
         outer.addWidget(heading(self.tr("Results of this screening"), self))
@@ -180,6 +188,16 @@ class ResultsPage(QWidget):
         self.session = session
         self.result = session.result(self.services.lang)
         self.overrides = {}
+        self.computed_tier = self.result.tier
+        recorded = getattr(session, "tier_override", None)
+        override = recorded() if callable(recorded) else None
+        if override is not None:  # signed off from the supervisor queue: kept by the engine
+            self.overrides = {
+                "tier": override.tier,
+                "reason": override.reason,
+                "supervisor": override.supervisor,
+            }
+            self.computed_tier = override.computed
         self.actions_taken.clear()
         self._render()
         self._clock.start()
@@ -199,7 +217,7 @@ class ResultsPage(QWidget):
         tier = self.tier_now
         text = self.tr("Risk tier: %s") % tier_label(tier)
         if "tier" in self.overrides:
-            text += "  " + self.tr("(overridden from %s)") % tier_label(result.tier)
+            text += "  " + self.tr("(overridden from %s)") % tier_label(self.computed_tier)
         self.tier.setText(text)
         self.tier.setProperty("tier", tier)
         self.tier.style().unpolish(self.tier)
@@ -285,9 +303,13 @@ class ResultsPage(QWidget):
             self,
         )
         sign.setObjectName("signOffDialog")
+        later = self._ask_later_button(sign)
 
         def signed(result: int) -> None:
             sign.take_passphrase()  # a sign-off needs only the name it proved
+            if result == _LATER:
+                self._request_override(str(dialog.choice.currentData()), dialog.text)
+                return
             if result != QDialog.DialogCode.Accepted:
                 return
             route = getattr(self.session, "override_tier", None)
@@ -302,10 +324,60 @@ class ResultsPage(QWidget):
                 "reason": dialog.text,
                 "supervisor": sign.signed_by,
             }
+            self._audit_sign_off(self.overrides["tier"], sign.signed_by)
             self._render()
 
         sign.finished.connect(signed)
         sign.open()
+        if later is not None and not users:
+            later.setFocus()
+
+    def _audit_sign_off(self, tier: str, supervisor: str) -> None:
+        """The on-the-spot sign-off in the keyed audit log (codes and ids only)."""
+        from fieldscreen.ui.supervision import model_for
+
+        model = model_for(self.services)
+        controller = self.controller
+        if model is None or controller is None:
+            return
+        holder, computed = controller._holder, self.computed_tier
+
+        def record() -> None:
+            if holder.get("id"):
+                model.record_sign_off(
+                    holder["id"], supervisor=supervisor, tier=tier, computed=computed
+                )
+
+        self.services.ops.write(record, None, self._failed)
+
+    def _ask_later_button(self, sign: PassphraseDialog) -> QPushButton | None:
+        """ "Ask a supervisor later" on the sign-off dialog, where the queue can hold it."""
+        from fieldscreen.ui.supervision import model_for
+
+        if model_for(self.services) is None or self.controller is None:
+            return None
+        later = sign.buttons.addButton(
+            self.tr("Ask a supervisor &later"), QDialogButtonBox.ButtonRole.ActionRole
+        )
+        later.setObjectName("askLater")
+        later.clicked.connect(lambda: sign.done(_LATER))
+        return later
+
+    def _request_override(self, tier: str, reason: str) -> None:
+        """Leave the override for the supervisor queue; the screening waits as a draft."""
+        from fieldscreen.ui.supervision import model_for
+
+        model = model_for(self.services)
+        controller = self.controller
+        if model is None or controller is None:
+            return
+        holder = controller._holder
+        controller.save_now()  # the draft as it stands, before the request (same writer)
+
+        def request() -> None:
+            model.request_override(holder["id"], tier, reason)
+
+        self.services.ops.write(request, lambda _: self.did_request_override.emit(), self._failed)
 
     # ------------------------------------------------------------ finalise
     def record_and_card(self) -> tuple[dict[str, Any], dict[str, Any]]:
@@ -328,10 +400,17 @@ class ResultsPage(QWidget):
         dues = [d.due for d in result.deadlines]
         if self.tier_now in FOLLOW_UP_HOURS:
             dues.append(now + timedelta(hours=FOLLOW_UP_HOURS[self.tier_now]))
+        from fieldscreen.ui.supervision import screening_kinds
+
+        waits = screening_kinds(
+            session, self.services.lang, actions_recorded=bool(actions), pending_override=False
+        )
         card = {
             **session.case_card(),
             "tier": self.tier_now,
-            "computed_tier": result.tier,
+            "computed_tier": self.computed_tier,
+            "actions_recorded": bool(actions),
+            "supervision": list(waits),
             "concerns": summary["concerns"],
             "deadlines": summary["deadlines"],
             "referrals": summary["referrals"],

@@ -298,6 +298,125 @@ def builtin_results(paths: Paths, lang: str) -> QWidget:
     return window
 
 
+class _DemoQueue:
+    """What a supervisor finds at the start of a shift (the queue's read, no vault)."""
+
+    def items(self, lang: str = "en") -> list[Any]:
+        from fieldscreen.ui.supervision import QueueItem
+
+        now = datetime.now(UTC)
+        return [
+            QueueItem(
+                "8f2c1a" * 5,
+                "8F2C1A",
+                "Dania",
+                "T0",
+                ("act-now",),
+                "Marisol",
+                now - timedelta(minutes=40),
+                "draft",
+            ),
+            QueueItem(
+                "3b7e90" * 5,
+                "3B7E90",
+                "Kevin",
+                "T1",
+                ("tier-override",),
+                "Marisol",
+                now - timedelta(hours=2),
+                "draft",
+                "T3",
+            ),
+            QueueItem(
+                "c41d22" * 5,
+                "C41D22",
+                "Yeni",
+                "T1",
+                ("bid-required",),
+                "Marisol",
+                now - timedelta(hours=5),
+                "finalised",
+            ),
+            QueueItem(
+                "77a0f3" * 5,
+                "77A0F3",
+                "Óscar",
+                "T2",
+                ("consent-override",),
+                "Marisol",
+                now - timedelta(days=1),
+                "finalised",
+            ),
+        ]
+
+    def sent_back(self) -> list[Any]:
+        return []
+
+
+class _DemoBatches:
+    """A coordinator's week: this laptop, a relayed one, a failure and the history."""
+
+    def overview(self) -> Any:
+        from fieldscreen.ui.batches import Failure, GroupRow, HistoryRow
+
+        now = datetime.now(UTC)
+        zero = dict.fromkeys(("pending", "sending", "delivered", "failed", "quarantined"), 0)
+        groups = [
+            GroupRow("this", "Coordinación", {**zero, "pending": 2, "delivered": 14}),
+            GroupRow("this", "Marisol", {**zero, "pending": 3, "delivered": 21, "failed": 1}),
+            GroupRow("A41F09C2", "", {**zero, "delivered": 9, "quarantined": 1}),
+        ]
+        failures = [Failure("d0" * 16, "D0D0D0", "failed", "conflict", "Marisol")]
+        history = [
+            HistoryRow(
+                now - timedelta(hours=1), "Coordinación", "relay", 10, 9, 1, True, "A41F09C2"
+            ),
+            HistoryRow(now - timedelta(hours=3), "Coordinación", "network", 12, 11, 1, True),
+            HistoryRow(now - timedelta(days=1), "Marisol", "usb-export", 5, 0, 0, False),
+            HistoryRow(now - timedelta(days=1, hours=2), "Coordinación", "receipt", 0, 5, 0, True),
+        ]
+        return groups, failures, history
+
+
+def _coordinator(paths: Paths, lang: str) -> MainWindow:
+    window = _window(paths, lang)
+    window.services.supervision = _DemoQueue()
+    window.services.batches = _DemoBatches()
+    window.services.user = window.services.vault.unlock("Coordinación", DEMO_PASSPHRASE)
+    window._nav_state()
+    return window
+
+
+def supervisor_queue(paths: Paths, lang: str) -> QWidget:
+    window = _coordinator(paths, lang)
+    window.show_queue()
+    return window
+
+
+def batch_view(paths: Paths, lang: str) -> QWidget:
+    window = _coordinator(paths, lang)
+    window.show_batches()
+    window.services.ops.wait_idle()
+    QApplication.processEvents()
+    window.batch_page.result.setText(
+        window.batch_page.outcome_text(_demo_relay(), Path("laptop-a41f-receipt.fsr"))
+    )
+    return window
+
+
+def _demo_relay() -> Any:
+    from fieldscreen.ui.batches import BatchOutcome
+
+    return BatchOutcome(
+        "relay",
+        10,
+        acknowledged=9,
+        failed=1,
+        laptop="A41F09C2",
+        outcomes={"stored": 9, "quarantined": 1},
+    )
+
+
 #: Screen name -> factory building it in a representative state.
 SCREENS: dict[str, ScreenFactory] = {
     "first-run": first_run,
@@ -315,6 +434,8 @@ SCREENS: dict[str, ScreenFactory] = {
     "builtin-consent": builtin_first_page,
     "builtin-act-now": builtin_act_now,
     "builtin-results": builtin_results,
+    "supervisor-queue": supervisor_queue,
+    "batches": batch_view,
 }
 
 

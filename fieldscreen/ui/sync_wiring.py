@@ -117,7 +117,11 @@ def build_sync(backend: Any, settings: Any) -> Any:
                 receipt_key=provisioning.receipt_public_key,
                 signing_key=provisioning.signing_public_key,
             ).run()
-            return summary
+        from fieldscreen.ui.batches import record_network_sync
+
+        with lock:  # the coordinator's sync history (counts only; skipped while locked)
+            record_network_sync(backend.vault, summary)
+        return summary
 
     pending: Callable[[], int] = lambda: int(store.pending_totals()[0])  # noqa: E731
     background = BackgroundSync(
