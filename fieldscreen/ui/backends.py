@@ -226,12 +226,12 @@ class VaultBackend:
             )
 
     def cases(self) -> Sequence[CaseSummary]:
-        from fieldscreen.ui.ports import CaseSummary, record_code
-
         """Every finalised or sealed screening with its case card.
 
         The cards are read in one transaction with one audit entry (:meth:`Vault.case_cards`).
         """
+        from fieldscreen.ui.ports import CaseSummary, earliest_deadline, record_code
+
         with self._guard:
             rows = [r for r in self.vault.list_records() if r.status != "draft"]
             try:
@@ -252,6 +252,7 @@ class VaultBackend:
                     datetime.fromisoformat(due) if due else None,
                     "finalised" if row.status == "finalised" else "sealed",
                     _day(row.updated_day),
+                    *earliest_deadline(card),
                 )
             )
         return out
@@ -264,6 +265,15 @@ class VaultBackend:
     def case_card(self, record_id: str) -> Mapping[str, Any]:
         with self._guard:
             return self.vault.case_card(record_id)
+
+    def record_follow_up(self, record_id: str, when: datetime) -> Mapping[str, Any]:
+        """Move the case card's next follow-up on by the cadence (one transaction each)."""
+        from fieldscreen.followup import record_done
+
+        with self._guard:
+            card = record_done(self.vault.case_card(record_id), when)
+            self.vault.update_case_card(record_id, card)
+        return card
 
     def travel_mode(self) -> int:
         with self._guard:

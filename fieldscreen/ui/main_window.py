@@ -183,6 +183,10 @@ class MainWindow(QMainWindow):
         self.sync_timer.setInterval(SYNC_TICK_MS)
         self.sync_timer.timeout.connect(self.tick_sync)
         self._ticking = False
+        # The "Enrol now" dialog last opened (tests and screenshots reach it here).
+        self.enrol_dialog: Any = None
+        # The site's service directory (read from the vault after unlock; None without one).
+        self.directory: Any = None
         self._build()
         if services.vault.is_set_up():
             self.show_unlock()
@@ -293,6 +297,7 @@ class MainWindow(QMainWindow):
             home.start_requested.connect(self.start_screening)
             home.resume_requested.connect(self.resume)
             home.cases_requested.connect(self.show_cases)
+            home.case_requested.connect(self.open_case_card)
             return home
         if name == "wizard":
             from fieldscreen.ui.wizard import WizardPage
@@ -310,12 +315,14 @@ class MainWindow(QMainWindow):
             results.will_finalise.connect(self._will_finalise)
             results.did_finalise.connect(self._finalised)
             results.did_request_override.connect(self.show_home)
+            results.set_directory(self.directory)
             return results
         if name == "cases":
             from fieldscreen.ui.cases import CaseListPage
 
             cases = CaseListPage(s, self.stack)
             cases.open_requested.connect(self._open_case)
+            cases.follow_up_recorded.connect(lambda _: self._follow_up_recorded())
             return cases
         if name == "sync_page":
             from fieldscreen.ui.sync_page import SyncPage
@@ -323,6 +330,7 @@ class MainWindow(QMainWindow):
             sync = SyncPage(s, self.stack)
             sync.back_requested.connect(self.show_home)
             sync.did_sync.connect(self.refresh_home)
+            sync.did_sync.connect(self._load_directory)
             return sync
         if name == "settings_page":
             from fieldscreen.ui.settings_page import SettingsPage
@@ -332,6 +340,9 @@ class MainWindow(QMainWindow):
             settings.language_changed.connect(self.set_language)
             settings.did_wipe.connect(self._wiped)
             settings.back_requested.connect(self.show_home)
+            settings.enrol_requested.connect(self.open_enrolment)
+            settings.directory_file_chosen.connect(self.import_directory)
+            settings.show_directory(self.directory)
             return settings
         if name == "queue_page":
             from fieldscreen.ui.queue_page import QueuePage
@@ -580,18 +591,21 @@ class MainWindow(QMainWindow):
         self.batch_page.refresh()
 
     def tick_sync(self) -> None:
-        """One step of the background sync policy, on the read pool (never the GUI thread)."""
+        """One step of the background sync policy on the network lane (never the GUI thread,
+        never a read thread: a probe of a silent server must not hold up the screens' reads)."""
         model = self.services.sync
         if model is None or self._ticking or self.services.user is None:
             return
         model.set_background(bool(self.services.settings.get("background_sync")))
         self._ticking = True
-        self.services.ops.read(model.background.tick, self._ticked, self._tick_failed)
+        self.services.ops.network(model.background.tick, self._ticked, self._tick_failed)
 
     def _ticked(self, summary: Any) -> None:
         self._ticking = False
         if summary is None or self.services.user is None:
             return
+        if getattr(summary, "updates_applied", 0):
+            self._load_directory()
         self.refresh_home()
         if (page := self._built("sync_page")) is not None and page.isVisible():
             page.refresh()
@@ -604,6 +618,13 @@ class MainWindow(QMainWindow):
             return
         self.settings_page.refresh()
         self.stack.setCurrentWidget(self.settings_page)
+        status_of = getattr(self._provisioner, "enrolment_status", None)
+        if callable(status_of):
+            self.services.ops.write(status_of, self._enrolment_shown, self._error)
+
+    def _enrolment_shown(self, status: Any) -> None:
+        if self.services.user is not None and (page := self._built("settings_page")):
+            page.show_enrolment(status)
 
     def start_screening(self) -> None:
         session = self.services.forms.start(self.services.lang)
@@ -647,6 +668,16 @@ class MainWindow(QMainWindow):
 
     def _finalised(self) -> None:
         self.show_home()
+
+    def open_case_card(self, screening_id: str, code: str) -> None:
+        """A follow-up due on home, opened: the case card, with "Record a follow-up done"."""
+        if self.services.user is not None:
+            self.cases.open_card(screening_id, code)
+
+    def _follow_up_recorded(self) -> None:
+        self.refresh_home()
+        if (page := self._built("cases")) is not None and page.isVisible():
+            self.show_cases()
 
     def _open_case(self, screening_id: str, status: str) -> None:
         if status == "draft":
@@ -703,6 +734,7 @@ class MainWindow(QMainWindow):
             if (page := self._built(name)) is not None:
                 page.clear()
         self.services.user = None
+        self.directory = None
         if self._sync_factory is not None:
             self.services.sync = None  # rebuilt at the next unlock
         self.services.ops.write(self.services.vault.lock)
@@ -712,6 +744,7 @@ class MainWindow(QMainWindow):
     def _unlocked(self) -> None:
         self._load_sync()
         self._load_form_context()
+        self._load_directory()
         where, self._where = self._where, None
         user = self.services.user
         if where is None or user is None or where.user != user.name:
@@ -746,7 +779,71 @@ class MainWindow(QMainWindow):
     def _set_up(self) -> None:
         self._load_sync()
         self._load_form_context()
+        self._load_directory()
         self.show_home()
+        self.open_enrolment(first_run=True)
+
+    def _enrolled(self, status: Any) -> None:
+        if self.services.user is not None:  # not after a lock while the enrolment ran
+            self._load_sync()
+            self._enrolment_shown(status)
+
+    # ---------------------------------------------------- service directory
+    def _load_directory(self) -> None:
+        """Read the site's service directory from the vault (on the writer)."""
+        read = getattr(self._provisioner, "service_directory", None)
+        if callable(read) and self.services.user is not None:
+            self.services.ops.write(read, self._directory_ready, self._error)
+
+    def _directory_ready(self, directory: Any) -> None:
+        if self.services.user is None:
+            return
+        self.directory = directory
+        if (results := self._built("results")) is not None:
+            results.set_directory(directory)
+        if (settings := self._built("settings_page")) is not None:
+            settings.show_directory(directory)
+
+    def import_directory(self, path: str) -> None:
+        """Load a signed service directory file (Settings → Service directory, an admin)."""
+        provisioner = self._provisioner
+        load = getattr(provisioner, "import_directory", None)
+        user = self.services.user
+        if not callable(load) or user is None or user.role != "admin":
+            return
+        from pathlib import Path
+
+        self.services.ops.write(
+            lambda: load(Path(path)), lambda _: self._load_directory(), self._error
+        )
+
+    # ------------------------------------------------------------ enrolment
+    def open_enrolment(self, first_run: bool = False) -> None:
+        """The "Enrol now" dialog (administrators only). At first run it opens only when there
+        is a server to enrol with and the laptop is not enrolled yet."""
+        provisioner = self._provisioner
+        user = self.services.user
+        status_of = getattr(provisioner, "enrolment_status", None)
+        if not callable(status_of) or user is None or user.role != "admin":
+            return
+
+        def show(status: Any) -> None:
+            if self.services.user is None:
+                return
+            wanted = status.provisioned or bool(self.services.settings.get("server_url"))
+            if first_run and (status.enrolled or not wanted):
+                return
+            from fieldscreen.ui.enrol import EnrolDialog
+
+            dialog = EnrolDialog(self.services, provisioner, status, self)
+            dialog.enrolled.connect(self._enrolled)
+            dialog.provisioned.connect(self._load_form_context)
+            dialog.provisioned.connect(self._load_directory)
+            self.enrol_dialog = dialog
+            dialog.open()
+            dialog.code.setFocus()
+
+        self.services.ops.write(status_of, show, self._error)
 
     def _load_form_context(self) -> None:
         """The site and its jurisdiction from the stored provisioning, into the forms' context

@@ -1,11 +1,10 @@
-<?xml version="1.0" encoding="utf-8"?>
-<!DOCTYPE TS>
+<?xml version='1.0' encoding='utf-8'?>
 <TS version="2.1" language="es" sourcelanguage="en">
 <context>
     <name>AcknowledgeWidget</name>
     <message>
         <source>Done</source>
-        <extracomment>Above this many choices a single choice is a drop-down list (type the first letters to jump), not a column of radio buttons a child&apos;s whole country list long.</extracomment>
+        <extracomment>Above this many choices a single choice is a drop-down list (type the first letters to jump), not a column of radio buttons a child's whole country list long.</extracomment>
         <translation>Hecho</translation>
     </message>
 </context>
@@ -23,7 +22,7 @@
         <translation>Lotes e historial de sincronización</translation>
     </message>
     <message>
-        <source>Counts per laptop and per user. Only case codes, states and reasons are shown: nothing of a child&apos;s answers.</source>
+        <source>Counts per laptop and per user. Only case codes, states and reasons are shown: nothing of a child's answers.</source>
         <translation>Cuentas por laptop y por usuario. Solo se muestran códigos de caso, estados y motivos: nada de las respuestas de un NNA.</translation>
     </message>
     <message>
@@ -182,7 +181,7 @@
         </translation>
     </message>
     <message>
-        <source>Another laptop&apos;s bundle</source>
+        <source>Another laptop's bundle</source>
         <translation>El paquete de otra laptop</translation>
     </message>
     <message>
@@ -302,8 +301,20 @@
         <translation>no se comparte (sin consentimiento)</translation>
     </message>
     <message>
+        <source>Follow-ups done: %1 (last on %2)</source>
+        <translation>Seguimientos hechos: %1 (el último el %2)</translation>
+    </message>
+    <message>
+        <source>No further follow-up is scheduled on this laptop.</source>
+        <translation>No hay más seguimientos programados en esta computadora.</translation>
+    </message>
+    <message>
         <source>Nothing was kept.</source>
         <translation>No se guardó nada.</translation>
+    </message>
+    <message>
+        <source>&amp;Record a follow-up done now</source>
+        <translation>&amp;Registrar un seguimiento hecho ahora</translation>
     </message>
     <message>
         <source>&amp;Close</source>
@@ -392,6 +403,97 @@
     </message>
 </context>
 <context>
+    <name>EnrolDialog</name>
+    <message>
+        <source>Enrol this laptop with the server</source>
+        <translation>Inscribir esta computadora en el servidor</translation>
+    </message>
+    <message>
+        <source>Enter the one-time enrolment code from your IT contact. Enrolment lets this laptop send finalised screenings and receive form and directory updates. You can also do it later: the app works fully offline.</source>
+        <translation>Escriba el código de inscripción de un solo uso que le dio informática. La inscripción permite que esta computadora envíe las evaluaciones finalizadas y reciba actualizaciones de formularios y del directorio. También puede hacerlo más tarde: la aplicación funciona por completo sin conexión.</translation>
+    </message>
+    <message>
+        <source>Server</source>
+        <translation>Servidor</translation>
+    </message>
+    <message>
+        <source>for example K7QP-2M9X</source>
+        <translation>por ejemplo K7QP-2M9X</translation>
+    </message>
+    <message>
+        <source>Enrolment code</source>
+        <translation>Código de inscripción</translation>
+    </message>
+    <message>
+        <source>Enrolment &amp;code</source>
+        <translation>&amp;Código de inscripción</translation>
+    </message>
+    <message>
+        <source>Read the &amp;provisioning file…</source>
+        <translation>Leer el archivo de &amp;aprovisionamiento…</translation>
+    </message>
+    <message>
+        <source>Enrolment progress</source>
+        <translation>Avance de la inscripción</translation>
+    </message>
+    <message>
+        <source>&amp;Later</source>
+        <translation>Más &amp;tarde</translation>
+    </message>
+    <message>
+        <source>Later</source>
+        <translation>Más tarde</translation>
+    </message>
+    <message>
+        <source>&amp;Enrol now</source>
+        <translation>&amp;Inscribir ahora</translation>
+    </message>
+    <message>
+        <source>Not set up yet: read the provisioning file from IT first (it names the server and your organisation's keys).</source>
+        <translation>Aún no está configurada: primero lea el archivo de aprovisionamiento de informática (indica el servidor y las claves de su organización).</translation>
+    </message>
+    <message>
+        <source>Already enrolled as %1 at site %2. A new code enrols it again.</source>
+        <translation>Ya está inscrita como %1 en el sitio %2. Un código nuevo la vuelve a inscribir.</translation>
+    </message>
+    <message>
+        <source>Contacting the server…</source>
+        <translation>Contactando el servidor…</translation>
+    </message>
+    <message>
+        <source>Sending the enrolment code…</source>
+        <translation>Enviando el código de inscripción…</translation>
+    </message>
+    <message>
+        <source>Checking that the server belongs to your organisation…</source>
+        <translation>Comprobando que el servidor pertenece a su organización…</translation>
+    </message>
+    <message>
+        <source>Saving the enrolment on this laptop…</source>
+        <translation>Guardando la inscripción en esta computadora…</translation>
+    </message>
+    <message>
+        <source>Enrolled as %1 at site %2. Finalised screenings will now be sent.</source>
+        <translation>Inscrita como %1 en el sitio %2. Las evaluaciones finalizadas se enviarán desde ahora.</translation>
+    </message>
+    <message>
+        <source>&amp;Close</source>
+        <translation>&amp;Cerrar</translation>
+    </message>
+    <message>
+        <source>Close</source>
+        <translation>Cerrar</translation>
+    </message>
+    <message>
+        <source>Provisioning file</source>
+        <translation>Archivo de aprovisionamiento</translation>
+    </message>
+    <message>
+        <source>Provisioning files (*.json *.fsp)</source>
+        <translation>Archivos de aprovisionamiento (*.json *.fsp)</translation>
+    </message>
+</context>
+<context>
     <name>Errors</name>
     <message>
         <source>Something went wrong</source>
@@ -453,8 +555,8 @@
         <translation>Use al menos %d caracteres: unas palabras sin relación entre sí son fáciles de recordar y difíciles de adivinar. Si se pierde la frase de acceso, los datos no se pueden recuperar.</translation>
     </message>
     <message>
-        <source>Enrolment with the server uses a one-time code from your IT contact and can be done later, whenever the laptop is online (&apos;fieldscreen enroll&apos;).</source>
-        <translation>La inscripción en el servidor usa un código de un solo uso que le da su contacto de informática y puede hacerse más tarde, cuando la computadora tenga conexión (&apos;fieldscreen enroll&apos;).</translation>
+        <source>Enrolment with the server uses a one-time code from your IT contact: the app asks for it once the account exists, and it can also be done later in Settings → Server.</source>
+        <translation>La inscripción en el servidor usa un código de un solo uso que le da su contacto de informática: la aplicación lo pide cuando la cuenta ya existe, y también puede hacerse más tarde en Ajustes → Servidor.</translation>
     </message>
     <message>
         <source>&amp;Create account and start</source>
@@ -552,7 +654,7 @@
     <name>MainWindow</name>
     <message>
         <source>FieldScreen</source>
-        <extracomment>How often the background sync policy is asked whether something is due. The screening&apos;s id holder: filled by the writer thread if the first save is in flight. Builds the sync view model after unlock (on the writer: it reads the vault); returns None while the laptop is not enrolled. Drives :meth:`BackgroundSync.tick` on a worker while someone is signed in; the policy itself decides when a probe or a sync is due.</extracomment>
+        <extracomment>How often the background sync policy is asked whether something is due. The screening's id holder: filled by the writer thread if the first save is in flight. Builds the sync view model after unlock (on the writer: it reads the vault); returns None while the laptop is not enrolled. Drives :meth:`BackgroundSync.tick` on a worker while someone is signed in; the policy itself decides when a probe or a sync is due.</extracomment>
         <translation>FieldScreen</translation>
     </message>
     <message>
@@ -786,7 +888,7 @@
         <translation>Devolver al especialista</translation>
     </message>
     <message>
-        <source>Say what the specialist should do. They see this note on their home screen; do not write the child&apos;s answers in it.</source>
+        <source>Say what the specialist should do. They see this note on their home screen; do not write the child's answers in it.</source>
         <translation>Indique qué debe hacer el especialista. Verá esta nota en su pantalla de inicio; no escriba en ella las respuestas del NNA.</translation>
     </message>
     <message>
@@ -848,7 +950,7 @@
     <name>ResultsPage</name>
     <message>
         <source>Results of this screening</source>
-        <extracomment>The sign-off dialog&apos;s result code for &quot;Ask a supervisor later&quot;. First follow-up after finalising, by tier (the response times of the risk-tier list). A tier override was left for a supervisor: the screening waits as a draft. The tier the rules gave, before any override.</extracomment>
+        <extracomment>The sign-off dialog's result code for "Ask a supervisor later". A tier override was left for a supervisor: the screening waits as a draft. The tier the rules gave, before any override.</extracomment>
         <translation>Resultados de este tamizaje</translation>
     </message>
     <message>
@@ -898,6 +1000,26 @@
     <message>
         <source>None found.</source>
         <translation>No se encontró ninguna.</translation>
+    </message>
+    <message>
+        <source>Hours:</source>
+        <translation>Horario:</translation>
+    </message>
+    <message>
+        <source>Languages:</source>
+        <translation>Idiomas:</translation>
+    </message>
+    <message>
+        <source>No provider of this type in your site's directory.</source>
+        <translation>No hay ningún servicio de este tipo en el directorio de su sitio.</translation>
+    </message>
+    <message>
+        <source>No service directory for this site on this laptop yet, so no providers are shown. It comes with the next sync, or an administrator loads the file from IT in Settings → Service directory.</source>
+        <translation>Esta computadora aún no tiene el directorio de servicios de este sitio, así que no se muestran servicios. Llega con la próxima sincronización, o un administrador carga el archivo de informática en Ajustes → Directorio de servicios.</translation>
+    </message>
+    <message>
+        <source>Sample directory: fictional services. Do not refer anyone to them.</source>
+        <translation>Directorio de ejemplo: servicios ficticios. No refiera a nadie a ellos.</translation>
     </message>
     <message>
         <source>not shared: the child did not consent to this recipient</source>
@@ -1055,6 +1177,26 @@
         <translation>Permitir un servidor sin cifrado (solo para pruebas)</translation>
     </message>
     <message>
+        <source>Server</source>
+        <translation>Servidor</translation>
+    </message>
+    <message>
+        <source>An administrator enrols this laptop with the organisation's server using a one-time code from IT. Until then everything works offline.</source>
+        <translation>Un administrador inscribe esta computadora en el servidor de la organización con un código de un solo uso de informática. Mientras tanto todo funciona sin conexión.</translation>
+    </message>
+    <message>
+        <source>&amp;Enrol with the server…</source>
+        <translation>&amp;Inscribir en el servidor…</translation>
+    </message>
+    <message>
+        <source>Service directory</source>
+        <translation>Directorio de servicios</translation>
+    </message>
+    <message>
+        <source>&amp;Load a service directory file…</source>
+        <translation>&amp;Cargar un archivo de directorio de servicios…</translation>
+    </message>
+    <message>
         <source>Set by your organisation</source>
         <translation>Lo fija su organización</translation>
     </message>
@@ -1069,6 +1211,42 @@
     <message>
         <source>administrator</source>
         <translation>administración</translation>
+    </message>
+    <message>
+        <source>Only an administrator enrols</source>
+        <translation>Solo un administrador puede inscribir</translation>
+    </message>
+    <message>
+        <source>Not set up for an organisation yet (no provisioning file).</source>
+        <translation>Aún no está configurada para una organización (no hay archivo de aprovisionamiento).</translation>
+    </message>
+    <message>
+        <source>Not enrolled yet with %1.</source>
+        <translation>Aún no está inscrita en %1.</translation>
+    </message>
+    <message>
+        <source>Enrolled with %1 as %2 at site %3.</source>
+        <translation>Inscrita en %1 como %2 en el sitio %3.</translation>
+    </message>
+    <message>
+        <source>No service directory for this site yet: referrals show no providers. It comes with the next sync, or load the signed file from IT here.</source>
+        <translation>Aún no hay directorio de servicios para este sitio: las referencias no muestran servicios. Llega con la próxima sincronización, o cargue aquí el archivo firmado de informática.</translation>
+    </message>
+    <message>
+        <source>Directory of %1, version %2: %3 services.</source>
+        <translation>Directorio de %1, versión %2: %3 servicios.</translation>
+    </message>
+    <message>
+        <source>Sample data: fictional services for demonstrations only.</source>
+        <translation>Datos de ejemplo: servicios ficticios, solo para demostraciones.</translation>
+    </message>
+    <message>
+        <source>Service directory file</source>
+        <translation>Archivo de directorio de servicios</translation>
+    </message>
+    <message>
+        <source>Directory files (*.json)</source>
+        <translation>Archivos de directorio (*.json)</translation>
     </message>
     <message>
         <source>Settings saved.</source>
@@ -1151,7 +1329,7 @@
         <translation>Parece una copia antigua restaurada de la bóveda; retenido para revisión.</translation>
     </message>
     <message>
-        <source>The record&apos;s signature did not verify; tell IT.</source>
+        <source>The record's signature did not verify; tell IT.</source>
         <translation>La firma del registro no se pudo verificar; avise al equipo de informática.</translation>
     </message>
     <message>
@@ -1188,7 +1366,7 @@
 <context>
     <name>SyncPage</name>
     <message>
-        <source>Sync with the organisation&apos;s server</source>
+        <source>Sync with the organisation's server</source>
         <translation>Sincronizar con el servidor de la organización</translation>
     </message>
     <message>
@@ -1267,7 +1445,7 @@
     <name>Tiers</name>
     <message>
         <source>Act now</source>
-        <extracomment>True while screenings run the sample form instead of the built-in forms. Sync of this laptop (:class:`fieldscreen.sync.view.SyncViewModel`), None while it is not enrolled with a server. The supervisor queue (:class:`fieldscreen.ui.supervision.SupervisionModel`); None: the main window builds it over ``vault`` (tests and screenshots hand in their own). The coordinator&apos;s batch view (:class:`fieldscreen.ui.batches.BatchModel`), likewise.</extracomment>
+        <extracomment>True while screenings run the sample form instead of the built-in forms. Sync of this laptop (:class:`fieldscreen.sync.view.SyncViewModel`), None while it is not enrolled with a server. The supervisor queue (:class:`fieldscreen.ui.supervision.SupervisionModel`); None: the main window builds it over ``vault`` (tests and screenshots hand in their own). The coordinator's batch view (:class:`fieldscreen.ui.batches.BatchModel`), likewise.</extracomment>
         <translation>Actuar ya</translation>
     </message>
     <message>
