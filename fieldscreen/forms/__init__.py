@@ -43,10 +43,36 @@ that does not fit its field), FormVersionError, OverrideError; all are KnownErro
 
 from __future__ import annotations
 
-from fieldscreen.forms.errors import AnswerError, FormError, FormVersionError, OverrideError
+from fieldscreen.forms.errors import (
+    AnswerError,
+    FormError,
+    FormVersionError,
+    OverrideError,
+    ReleaseError,
+)
 from fieldscreen.forms.loader import load_form, load_form_text
-from fieldscreen.forms.model import KINDS, TIERS, Choice, Deadline, Field, Form, Page, Rule, Texts
-from fieldscreen.forms.risk import CaseRisk, DeadlineDue, Override, Risk, combine_case, most_urgent
+from fieldscreen.forms.model import (
+    KINDS,
+    TIERS,
+    Choice,
+    Deadline,
+    Field,
+    Form,
+    Page,
+    Rule,
+    Texts,
+    Title,
+)
+from fieldscreen.forms.risk import (
+    CaseRisk,
+    DeadlineDue,
+    Override,
+    Release,
+    Risk,
+    combine_case,
+    most_urgent,
+    referral_consent,
+)
 from fieldscreen.forms.session import Changes, FieldError, Node, Session
 from fieldscreen.forms.sheets import read_list
 
@@ -68,13 +94,17 @@ __all__ = [
     "Override",
     "OverrideError",
     "Page",
+    "Release",
+    "ReleaseError",
     "Risk",
     "Rule",
     "Session",
     "Texts",
+    "Title",
     "combine_case",
     "load_form",
     "load_form_text",
     "most_urgent",
     "read_list",
+    "referral_consent",
 ]

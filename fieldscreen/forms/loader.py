@@ -9,6 +9,7 @@ is a :class:`FormError` naming ``FILE:sheet:row:column``.
 
 from __future__ import annotations
 
+import csv
 import re
 from collections.abc import Mapping
 from pathlib import Path
@@ -26,6 +27,7 @@ from fieldscreen.forms.model import (
     Page,
     Rule,
     Texts,
+    Title,
 )
 from fieldscreen.forms.program import build_program
 from fieldscreen.forms.sheets import (
@@ -82,10 +84,33 @@ _PLAIN_COLUMNS = {
     "from_case",
 }
 _SHEETS = {"survey", "choices", "settings", "rules", "deadlines"}
-_SETTINGS = {"form_id", "version", "form_title", "default_language", "style", "instance_name"}
+_SETTINGS = {
+    "form_id",
+    "version",
+    "form_title",
+    "default_language",
+    "style",
+    "instance_name",
+    "deadlines_file",
+}
+#: Settings columns that take a language suffix. ``translated_title::Español (es)`` is ours:
+#: pyxform cannot turn a form with ``form_title::LANG`` into an XForm, so the one ``form_title``
+#: stays for ODK tools and the translations go where pyxform does not look.
+_TITLE_COLUMNS = {"form_title", "translated_title"}
 _AGGREGATES = {"tier", "concern", "age_band", "sex", "nationality", "site", "week"}
-_RULE_COLUMNS = {"name", "when", "tier", "concerns", "referrals", "deadlines", "opens", "message"}
-_DEADLINE_COLUMNS = {"name", "jurisdiction", "hours", "label", "basis"}
+_RULE_COLUMNS = {
+    "name",
+    "when",
+    "tier",
+    "concerns",
+    "referrals",
+    "deadlines",
+    "opens",
+    "message",
+    "withholds",
+    "declines",
+}
+_DEADLINE_COLUMNS = {"name", "jurisdiction", "hours", "label", "basis", "notifies"}
 _COLUMN_IN_MESSAGE = re.compile(r"the '([\w:() ]+)' (?:value|column)")
 _ROW_IN_MESSAGE = re.compile(r"\[row\s*:\s*(\d+)\]|row\s+(\d+)", re.IGNORECASE)
 
@@ -169,6 +194,8 @@ class _Loader:
         lists = self.lists(data, fields, default)
         rules = self.rules(lower.get("rules", []), default)
         deadlines = self.deadlines(lower.get("deadlines", []), default)
+        if settings["deadlines_file"]:
+            deadlines = self.shared_deadlines(settings["deadlines_file"], deadlines, default)
         self.check_rules(rules, deadlines)
         pages = self.pages(top, fields)
         frozen_fields = MappingProxyType(fields)
@@ -176,7 +203,7 @@ class _Loader:
         return Form(
             id=settings["form_id"],
             version=settings["version"],
-            title=texts({default: settings["form_title"], **settings["form_title_texts"]}, default),
+            title=Title({default: settings["form_title"], **settings["form_title_texts"]}, default),
             default_language=default,
             languages=languages,
             fields=frozen_fields,
@@ -228,7 +255,7 @@ class _Loader:
         header = [(h or "").strip() for h in rows[0]] if rows else []
         for column in header:
             base = column.split("::", 1)[0]
-            if column and column not in _SETTINGS and base != "form_title":
+            if column and column not in _SETTINGS and base not in _TITLE_COLUMNS:
                 raise self.error(
                     f"the setting {column!r} is not supported; remove the column",
                     row=1,
@@ -246,9 +273,9 @@ class _Loader:
         lang_name = values.get("default_language", "English (en)")
         default = language_code(lang_name)
         titles = {
-            language_code(k.split("::", 1)[1]): v
+            language_code(k.split("::", 1)[1], default): v
             for k, v in values.items()
-            if k.startswith("form_title::")
+            if "::" in k and k.split("::", 1)[0] in _TITLE_COLUMNS
         }
         return {
             "form_id": values["form_id"],
@@ -257,6 +284,7 @@ class _Loader:
             "form_title_texts": titles,
             "default_language": default,
             "default_language_name": lang_name,
+            "deadlines_file": values.get("deadlines_file", ""),
         }
 
     def languages(
@@ -268,7 +296,7 @@ class _Loader:
                 continue
             for column in rows[0]:
                 base = (column or "").split("::", 1)[0].strip()
-                if column and "::" in column and base in _TRANSLATED | {"message", "form_title"}:
+                if column and "::" in column and base in _TRANSLATED | {"message"} | _TITLE_COLUMNS:
                     code = language_code(column.split("::", 1)[1], default)
                     if code not in found:
                         found.append(code)
@@ -496,38 +524,92 @@ class _Loader:
                     deadlines=tuple(record.get("deadlines", "").split()),
                     opens=tuple(record.get("opens", "").split()),
                     message=Texts(messages, default),
+                    withholds=tuple(record.get("withholds", "").split()),
+                    declines=tuple(record.get("declines", "").split()),
                 )
             )
         return tuple(rules)
 
-    def deadlines(self, rows: list[list[str | None]], default: str) -> tuple[Deadline, ...]:
-        self.check_extra_header(rows, _DEADLINE_COLUMNS, "deadlines")
+    def shared_deadlines(
+        self, file_name: str, own: tuple[Deadline, ...], default: str
+    ) -> tuple[Deadline, ...]:
+        """The deadlines of a shared list (``deadlines_file``) after the form's own."""
+        found = self.find(file_name)
+        if found is None or not file_name.endswith(".csv"):
+            raise self.error(
+                f"the deadlines file {file_name!r} was not found beside the form or in its "
+                "lists/ folder (it must be a .csv file)",
+                row=2,
+                column="deadlines_file",
+                sheet="settings",
+            )
+        try:
+            with found.open(encoding="utf-8-sig", newline="") as handle:
+                rows: list[list[str | None]] = [list(r) for r in csv.reader(handle)]
+        except (OSError, UnicodeDecodeError, csv.Error) as error:
+            raise FormError(
+                f"the deadlines file cannot be read ({type(error).__name__})", file=str(found)
+            ) from None
+        shared = self.deadlines(rows, default, sheet="csv", file=str(found))
+        mine = {(d.name, d.jurisdiction) for d in own}
+        for d in shared:
+            if (d.name, d.jurisdiction) in mine:
+                raise self.error(
+                    f"the deadline {d.name!r} ({d.jurisdiction}) is both on the deadlines sheet "
+                    f"and in {file_name}; keep it in one place",
+                    column="name",
+                    sheet="deadlines",
+                )
+        return own + shared
+
+    def deadlines(
+        self,
+        rows: list[list[str | None]],
+        default: str,
+        sheet: str = "deadlines",
+        file: str = "",
+    ) -> tuple[Deadline, ...]:
+        def fail(detail: str, row: int, column: str) -> FormError:
+            if file:
+                return FormError(detail, file=file, sheet=sheet, row=row, column=column)
+            return self.error(detail, row=row, column=column, sheet=sheet)
+
+        if file and (not rows or "name" not in [(h or "").strip() for h in rows[0]]):
+            raise fail("a deadlines file needs a header row with a 'name' column", 1, "name")
+        for column in (h for h in (rows[0] if rows else []) if h):
+            base = column.split("::", 1)[0].strip()
+            if base not in _DEADLINE_COLUMNS or ("::" in column and base != "label"):
+                raise fail(
+                    f"the column {column!r} is not part of the deadlines sheet; see docs/forms.md",
+                    1,
+                    column,
+                )
         out = []
+        seen: set[tuple[str, str]] = set()
         for number, record in records(rows):
             name = record.get("name", "")
             if not name:
-                raise self.error(
-                    "every deadline needs a name", row=number, column="name", sheet="deadlines"
+                raise fail("every deadline needs a name", number, "name")
+            if (name, record.get("jurisdiction", "*")) in seen:
+                raise fail(
+                    f"the deadline {name!r} appears twice for one jurisdiction; keep one row",
+                    number,
+                    "name",
                 )
+            seen.add((name, record.get("jurisdiction", "*")))
             jurisdiction = record.get("jurisdiction", "*")
             if jurisdiction != "*" and not re.fullmatch(r"[A-Z]{2}", jurisdiction):
-                raise self.error(
+                raise fail(
                     "the jurisdiction must be a two-letter country code (US, MX ...) or '*'",
-                    row=number,
-                    column="jurisdiction",
-                    sheet="deadlines",
+                    number,
+                    "jurisdiction",
                 )
             try:
                 hours = float(record.get("hours", ""))
                 if hours < 0:
                     raise ValueError
             except ValueError:
-                raise self.error(
-                    "hours must be a number of hours, 0 or more",
-                    row=number,
-                    column="hours",
-                    sheet="deadlines",
-                ) from None
+                raise fail("hours must be a number of hours, 0 or more", number, "hours") from None
             labels = {
                 language_code(k.split("::", 1)[1], default): v
                 for k, v in record.items()
@@ -543,6 +625,7 @@ class _Loader:
                     number,
                     Texts(labels, default),
                     record.get("basis", ""),
+                    tuple(record.get("notifies", "").split()),
                 )
             )
         return tuple(out)
@@ -553,6 +636,8 @@ class _Loader:
         for column, file_name in (
             ("concerns", "protection_concerns.csv"),
             ("referrals", "service_types.csv"),
+            ("withholds", "recipients.csv"),
+            ("declines", "service_types.csv"),
         ):
             found = self.find(file_name)
             vocab[column] = {c.name for c in read_list(found)} if found else None
@@ -565,7 +650,12 @@ class _Loader:
                         column="deadlines",
                         sheet="rules",
                     )
-            for column, values in (("concerns", rule.concerns), ("referrals", rule.referrals)):
+            for column, values in (
+                ("concerns", rule.concerns),
+                ("referrals", rule.referrals),
+                ("withholds", rule.withholds),
+                ("declines", rule.declines),
+            ):
                 allowed = vocab[column]
                 for value in values:
                     if allowed is not None and value not in allowed:

@@ -15,8 +15,8 @@ from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 from fieldscreen.errors import KnownError
+from fieldscreen.forms import CaseRisk, Form, Node, Session, combine_case, most_urgent
 from fieldscreen.forms import Choice as Choice_
-from fieldscreen.forms import Form, Node, Session, most_urgent
 from fieldscreen.ui.ports import (
     Alert,
     Choice,
@@ -140,9 +140,9 @@ class EngineScreening:
                     names = tuple(n for n in names if not form.fields[n].repeats)
                 if not names:
                     continue
-                title = (form.fields[page.group].label.get(lang) if page.group else "") or title_in(
-                    form.title, lang
-                )
+                title = (
+                    form.fields[page.group].label.get(lang) if page.group else ""
+                ) or form.title(lang)
                 views = tuple(self._field_view(session, form_id, n, lang) for n in names)
                 out.append(PageView(f"{form_id}:{page.name}", title, form_id, views))
         return _safety_first(out)
@@ -181,9 +181,7 @@ class EngineScreening:
             errors[name] = error.message(lang)
         self._flow_case_values()
         self._open_modules(lang)
-        opened = tuple(
-            title_in(self._forms[f].title, lang) for f in self._sessions if f not in before
-        )
+        opened = tuple(self._forms[f].title(lang) for f in self._sessions if f not in before)
         update = self.current(lang, opened)
         return Update(
             update.relevant,
@@ -288,9 +286,22 @@ class EngineScreening:
             card.update(session.case_card())
         return card
 
+    def case_risk(self, lang: str) -> CaseRisk:
+        """The forms' risk combined: referrals split by the child's consent, the recipients a
+        rule withholds (fear of the state) and the services the child declined (form D)."""
+        recipients = dict(self._catalogue.recipients)
+        for form in self._forms.values():
+            for row in form.lists.get("service_types", ()):
+                recipients.setdefault(row.get("name", ""), row.get("recipient", ""))
+        return combine_case(
+            [s.risk(lang) for s in self._sessions.values()],
+            consent=self._case_values(),
+            service_types=[{"name": k, "recipient": v} for k, v in recipients.items()],
+            risk_tiers=[],
+        )
+
     def result(self, lang: str) -> ScreeningResult:
         risks = [s.risk(lang) for s in self._sessions.values()]
-        values = self._case_values()
         tier = most_urgent(r.tier for r in risks)
         cat = self._catalogue
         concerns = tuple(
@@ -302,20 +313,15 @@ class EngineScreening:
             for r in risks
             for d in r.deadlines
         )
-        recipients = dict(cat.recipients)
-        for form in self._forms.values():
-            for row in form.lists.get("service_types", ()):
-                recipients.setdefault(row.get("name", ""), row.get("recipient", ""))
+        case = self.case_risk(lang)
         referrals = []
         for service in dict.fromkeys(s for r in risks for s in r.referrals):
-            recipient = recipients.get(service, "")
-            consented = not recipient or str(values.get(f"share_{recipient}", "")) in {
-                "yes",
-                "true",
-            }
+            status = case.consent(service)
             provider, contact = cat.directory.get(service, ("", ""))
             label = cat.service_labels.get(service, {}).get(lang, service)
-            referrals.append(Referral(service, label, provider, contact, consented))
+            referrals.append(
+                Referral(service, label, provider, contact, status == "suggested", status)
+            )
         rule_tier = {r.name: r.tier for f in self._forms.values() for r in f.rules}
         alerts = tuple(
             Alert(rule, rule_tier.get(rule, ""), text) for r in risks for rule, text in r.messages
@@ -353,12 +359,8 @@ def _safety_first(pages: list[PageView]) -> list[PageView]:
 
 
 def title_in(title: Any, lang: str) -> str:
-    """A form's title in ``lang`` only.
-
-    The built-in forms carry one bilingual title ("English / Español") for every language; when
-    the title is the same in English and Spanish and has both halves, the half of ``lang`` is
-    shown, so a Spanish screen never mixes in English (and the other way round).
-    """
+    """A form's title in ``lang`` only (``form.title(lang)``; kept for callers of the older
+    bilingual "English / Español" titles, which it still splits)."""
     text = str(title.get(lang) or "")
     halves = text.split(" / ")
     if len(halves) == 2 and title.get("en") == title.get("es"):

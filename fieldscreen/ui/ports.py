@@ -130,6 +130,9 @@ class Referral:
     provider: str
     contact: str
     consented: bool
+    #: ``suggested``, ``needs_consent``, ``withheld`` (a rule holds the recipient back, e.g.
+    #: the child fears the state) or ``declined`` (the child refused this service).
+    status: str = ""
 
 
 @dataclass(frozen=True, slots=True)

@@ -215,13 +215,16 @@ class ResultsPage(QWidget):
             where = ", ".join(html.escape(x) for x in (r.provider, r.contact) if x)
             who = f"<b>{html.escape(r.label)}</b>" + (f": {where}" if where else "")
             if not r.consented:
-                who += (
-                    " — <i>"
-                    + html.escape(
-                        self.tr("not shared: the child did not consent to this recipient")
+                if r.status == "withheld":
+                    why = self.tr(
+                        "withheld: a risk found in this screening holds back sharing with this "
+                        "recipient; only a supervisor can release it, with a reason"
                     )
-                    + "</i>"
-                )
+                elif r.status == "declined":
+                    why = self.tr("not made: the child declined this service")
+                else:
+                    why = self.tr("not shared: the child did not consent to this recipient")
+                who += " — <i>" + html.escape(why) + "</i>"
             lines.append(who)
         self.referrals.setText("<br>".join(lines) or html.escape(self.tr("None suggested.")))
         needs_actions = tier == ACT_NOW

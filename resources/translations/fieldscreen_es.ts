@@ -1,11 +1,10 @@
-<?xml version="1.0" encoding="utf-8"?>
-<!DOCTYPE TS>
+<?xml version='1.0' encoding='utf-8'?>
 <TS version="2.1" language="es" sourcelanguage="en">
 <context>
     <name>AcknowledgeWidget</name>
     <message>
         <source>Done</source>
-        <extracomment>Above this many choices a single choice is a drop-down list (type the first letters to jump), not a column of radio buttons a child&apos;s whole country list long.</extracomment>
+        <extracomment>Above this many choices a single choice is a drop-down list (type the first letters to jump), not a column of radio buttons a child's whole country list long.</extracomment>
         <translation>Hecho</translation>
     </message>
 </context>
@@ -194,8 +193,8 @@
         <translation>Use al menos %d caracteres: unas palabras sin relación entre sí son fáciles de recordar y difíciles de adivinar. Si se pierde la frase de acceso, los datos no se pueden recuperar.</translation>
     </message>
     <message>
-        <source>Enrolment with the server uses a one-time code from your IT contact and can be done later, whenever the laptop is online (&apos;fieldscreen enroll&apos;).</source>
-        <translation>La inscripción en el servidor usa un código de un solo uso que le da su contacto de informática y puede hacerse más tarde, cuando la computadora tenga conexión (&apos;fieldscreen enroll&apos;).</translation>
+        <source>Enrolment with the server uses a one-time code from your IT contact and can be done later, whenever the laptop is online ('fieldscreen enroll').</source>
+        <translation>La inscripción en el servidor usa un código de un solo uso que le da su contacto de informática y puede hacerse más tarde, cuando la computadora tenga conexión ('fieldscreen enroll').</translation>
     </message>
     <message>
         <source>&amp;Create account and start</source>
@@ -285,7 +284,7 @@
     <name>MainWindow</name>
     <message>
         <source>FieldScreen</source>
-        <extracomment>How often the background sync policy is asked whether something is due. The screening&apos;s id holder: filled by the writer thread if the first save is in flight. Drives :meth:`BackgroundSync.tick` on a worker while someone is signed in; the policy itself decides when a probe or a sync is due.</extracomment>
+        <extracomment>How often the background sync policy is asked whether something is due. The screening's id holder: filled by the writer thread if the first save is in flight. Builds the sync view model after unlock (on the writer: it reads the vault); returns None while the laptop is not enrolled. Drives :meth:`BackgroundSync.tick` on a worker while someone is signed in; the policy itself decides when a probe or a sync is due.</extracomment>
         <translation>FieldScreen</translation>
     </message>
     <message>
@@ -506,6 +505,14 @@
     <message>
         <source>None found.</source>
         <translation>No se encontró ninguna.</translation>
+    </message>
+    <message>
+        <source>withheld: a risk found in this screening holds back sharing with this recipient; only a supervisor can release it, with a reason</source>
+        <translation>retenida: un riesgo encontrado en esta evaluación impide compartir con este destinatario; solo un supervisor puede liberarla, con un motivo</translation>
+    </message>
+    <message>
+        <source>not made: the child declined this service</source>
+        <translation>no se hace: el NNA no aceptó este servicio</translation>
     </message>
     <message>
         <source>not shared: the child did not consent to this recipient</source>
@@ -755,7 +762,7 @@
         <translation>Parece una copia antigua restaurada de la bóveda; retenido para revisión.</translation>
     </message>
     <message>
-        <source>The record&apos;s signature did not verify; tell IT.</source>
+        <source>The record's signature did not verify; tell IT.</source>
         <translation>La firma del registro no se pudo verificar; avise al equipo de informática.</translation>
     </message>
     <message>
@@ -792,7 +799,7 @@
 <context>
     <name>SyncPage</name>
     <message>
-        <source>Sync with the organisation&apos;s server</source>
+        <source>Sync with the organisation's server</source>
         <translation>Sincronizar con el servidor de la organización</translation>
     </message>
     <message>
