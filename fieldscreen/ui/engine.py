@@ -17,6 +17,7 @@ from typing import Any
 from fieldscreen.errors import KnownError
 from fieldscreen.forms import CaseRisk, Form, Node, Session, combine_case, most_urgent
 from fieldscreen.forms import Choice as Choice_
+from fieldscreen.forms.fill import fill_kind, merge_rows, row_key, suggested_rows
 from fieldscreen.ui.ports import (
     Alert,
     Choice,
@@ -119,6 +120,7 @@ class EngineScreening:
             read_only=bool(f.read_only) and f.read_only not in {"no", "false()"},
             pfa=f.extra.get("pfa", ""),
             children=children,
+            fillable=bool(fill_kind(session.form, name)),
         )
 
     def pages(self, lang: str) -> Sequence[PageView]:
@@ -286,19 +288,42 @@ class EngineScreening:
             card.update(session.case_card())
         return card
 
-    def case_risk(self, lang: str) -> CaseRisk:
-        """The forms' risk combined: referrals split by the child's consent, the recipients a
-        rule withholds (fear of the state) and the services the child declined (form D)."""
+    def _recipients(self) -> dict[str, str]:
         recipients = dict(self._catalogue.recipients)
         for form in self._forms.values():
             for row in form.lists.get("service_types", ()):
                 recipients.setdefault(row.get("name", ""), row.get("recipient", ""))
+        return recipients
+
+    def case_risk(self, lang: str) -> CaseRisk:
+        """The forms' risk combined: referrals split by the child's consent, the recipients a
+        rule withholds (fear of the state) and the services the child declined (form D)."""
         return combine_case(
             [s.risk(lang) for s in self._sessions.values()],
             consent=self._case_values(),
-            service_types=[{"name": k, "recipient": v} for k, v in recipients.items()],
+            service_types=[{"name": k, "recipient": v} for k, v in self._recipients().items()],
             risk_tiers=[],
         )
+
+    def fill_from_suggestions(self, name: str, lang: str) -> list[dict[str, Any]] | None:
+        """The rows of repeat ``name`` with the screening's suggestions added (the referrals the
+        consent allows, with provider, urgency and consent basis; the authorities the raised
+        deadlines notify). Rows already there are kept as they are; nothing is answered yet.
+        None when the repeat is not fillable."""
+        form_id, field = _split(name)
+        session = self._sessions.get(form_id)
+        kind = fill_kind(session.form, field) if session is not None else ""
+        if session is None or not kind:
+            return None
+        rows = suggested_rows(
+            session.form,
+            field,
+            self.case_risk(lang),
+            recipients=self._recipients(),
+            providers={s: p for s, (p, _) in self._catalogue.directory.items() if p},
+        )
+        qualified = [{f"{form_id}:{k}": v for k, v in row.items()} for row in rows]
+        return merge_rows(self.value(name) or [], qualified, f"{form_id}:{row_key(kind)}")
 
     def result(self, lang: str) -> ScreeningResult:
         risks = [s.risk(lang) for s in self._sessions.values()]

@@ -83,6 +83,9 @@ class FieldView:
     read_only: bool = False
     pfa: str = ""
     children: tuple[FieldView, ...] = ()
+    #: A repeat the session can fill from the screening's suggestions (referrals made,
+    #: authorities notified); see ``fill_from_suggestions``.
+    fillable: bool = False
 
 
 @dataclass(frozen=True, slots=True)

@@ -436,11 +436,24 @@
     <name>RepeatWidget</name>
     <message>
         <source>Add another</source>
+        <extracomment>The specialist asked to add the screening's suggestions (only when ``view.fillable``).</extracomment>
         <translation>Añadir otra</translation>
     </message>
     <message>
         <source>Add another: %s</source>
         <translation>Añadir otra: %s</translation>
+    </message>
+    <message>
+        <source>Fill from suggestions</source>
+        <translation>Rellenar con las sugerencias</translation>
+    </message>
+    <message>
+        <source>Fill from suggestions: %s</source>
+        <translation>Rellenar con las sugerencias: %s</translation>
+    </message>
+    <message>
+        <source>Adds a row for each suggestion of this screening that is not listed yet. Check each row and change or remove it as needed.</source>
+        <translation>Agrega una fila por cada sugerencia de esta evaluación que aún no está en la lista. Revise cada fila y cámbiela o quítela si hace falta.</translation>
     </message>
     <message>
         <source>Remove</source>
@@ -989,6 +1002,14 @@
     <message>
         <source>&amp;Next</source>
         <translation>&amp;Siguiente</translation>
+    </message>
+    <message>
+        <source>%d suggested rows added. Check each one and complete or remove it.</source>
+        <translation>Se agregaron %d filas sugeridas. Revise cada una y complétela o quítela.</translation>
+    </message>
+    <message>
+        <source>Every suggestion is already listed.</source>
+        <translation>Todas las sugerencias ya están en la lista.</translation>
     </message>
     <message>
         <source>Added to this screening: %s. It follows the current page.</source>
