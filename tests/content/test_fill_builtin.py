@@ -73,7 +73,7 @@ def test_an_unaccompanied_child_in_mexico_fills_referrals_and_the_ppnna_notifica
 
 
 def test_a_withheld_referral_is_not_filled() -> None:
-    session, case = _case("b38_fears_police_no_documents")
+    session, case = _case("b51_fears_police_no_documents")
     rows = suggested_rows(session.form, "referral", case)
     assert "registration_service" not in [r["ref_service"] for r in rows]
     assert [r["ref_service"] for r in rows] == ["legal_asylum_intl_protection"]
