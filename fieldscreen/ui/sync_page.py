@@ -247,6 +247,7 @@ class SyncPage(QWidget):
                 .replace("%2", str(summary.delivered))
                 .replace("%3", str(summary.quarantined + summary.conflicts))
             )
+        self._controls()  # the buttons come back with the result, not after the re-read
         self.did_sync.emit()
         self.refresh()
 
