@@ -32,6 +32,7 @@ __all__ = [
     "combine_case",
     "most_urgent",
     "referral_consent",
+    "withheld_recipients",
 ]
 
 
@@ -226,7 +227,7 @@ def combine_case(
     recipients = {row.get("name", ""): row.get("recipient", "") for row in service_types}
     releases = tuple(x for r in results for x in r.releases)
     released = {x.name for x in releases}
-    withheld_recipients = _unique(w for r in results for w in r.withholds if w not in released)
+    withheld = withheld_recipients(results)
     buckets: dict[str, list[str]] = {k: [] for k in _STATES}
     for service in _unique(s for r in results for s in r.referrals):
         declined = all(
@@ -234,9 +235,7 @@ def combine_case(
             for r in results
             if service in r.referrals
         )
-        state = referral_consent(
-            recipients.get(service, ""), consent, withheld_recipients, declined=declined
-        )
+        state = referral_consent(recipients.get(service, ""), consent, withheld, declined=declined)
         buckets[state].append(service)
     urgency: dict[str, str] = {}
     for r in results:
@@ -268,13 +267,20 @@ def combine_case(
         overrides=tuple(r.override for r in results if r.override is not None),
         withheld=tuple(buckets["withheld"]),
         declined=tuple(buckets["declined"]),
-        withheld_recipients=withheld_recipients,
+        withheld_recipients=withheld,
         releases=releases,
         urgency=urgency,
     )
 
 
 _STATES = ("suggested", "needs_consent", "withheld", "declined")
+
+
+def withheld_recipients(results: Sequence[Risk]) -> tuple[str, ...]:
+    """The recipients the raised rules of a case's forms withhold, less those a supervisor
+    released. Nothing of the case may go to them, whatever its ``share_<recipient>`` says."""
+    released = {x.name for r in results for x in r.releases}
+    return _unique(w for r in results for w in r.withholds if w not in released)
 
 
 def referral_consent(

@@ -20,6 +20,8 @@ Profiles (:func:`parse_profile`) decide what leaves the key holder's hands:
 * ``deidentified`` -- drops every field marked ``identifying``, generalises dates to the month,
   drops free-text actions, and leaves out children who refused statistics (``share_stats=no``).
 * ``recipient:<code>`` -- only records whose consent ``share_<code>`` is ``yes``; identifiable.
+  A recipient a raised rule of the record's forms withholds (the consulate, when the child
+  fears the state) counts as not consented unless a supervisor released it.
 """
 
 from __future__ import annotations
@@ -33,6 +35,7 @@ from typing import Any
 from fieldscreen.errors import KnownError
 from fieldscreen.forms import Form, Session
 from fieldscreen.forms.model import Field
+from fieldscreen.forms.risk import withheld_recipients
 from fieldscreen.sync.envelope import Envelope, open_envelope, verify_envelope
 from fieldscreen.sync.errors import EnvelopeError
 
@@ -132,8 +135,10 @@ class ExportProblems:
         }
 
 
-def _consent(values: Mapping[str, Mapping[str, Any]]) -> dict[str, Any]:
-    found: dict[str, Any] = {}
+def _consent(
+    values: Mapping[str, Mapping[str, Any]], withheld: Iterable[str] = ()
+) -> dict[str, Any]:
+    found: dict[str, Any] = {f"share_{w}": "withheld" for w in withheld}
     ordered = sorted(values, key=lambda form_id: form_id != "fs_consent")  # consent form first
     for form_id in ordered:
         for name, value in values[form_id].items():
@@ -148,10 +153,13 @@ def _read_payload(payload: Mapping[str, Any], forms: Mapping[str, Form]) -> dict
     if not isinstance(state, Mapping) or not isinstance(state.get("forms"), Mapping):
         raise ValueError("no form state")
     values: dict[str, dict[str, Any]] = {}
+    risks = []
     for form_id, saved in state["forms"].items():
         if form_id not in forms:
             raise ValueError("unknown form")
-        values[form_id] = Session.restore(forms[form_id], saved).values_json()
+        session = Session.restore(forms[form_id], saved)
+        values[form_id] = session.values_json()
+        risks.append(session.risk())
     result = content.get("result") if isinstance(content.get("result"), Mapping) else {}
     concerns = tuple(str(c) for c in (result or {}).get("concerns", ()) if isinstance(c, str))
     return {
@@ -159,6 +167,7 @@ def _read_payload(payload: Mapping[str, Any], forms: Mapping[str, Form]) -> dict
         "tier": str(content.get("tier") or (result or {}).get("tier") or ""),
         "concerns": concerns,
         "actions_taken": str(content.get("actions_taken") or ""),
+        "withheld": withheld_recipients(risks),
     }
 
 
@@ -207,7 +216,7 @@ def open_records(
             created=envelope.created,
             form_version=envelope.form_version,
             values=read["values"],
-            consent=_consent(read["values"]),
+            consent=_consent(read["values"], read["withheld"]),
             tier=read["tier"],
             concerns=read["concerns"],
             actions_taken=read["actions_taken"],
