@@ -339,9 +339,11 @@ def preview_text(form: Form, lang: str = "en") -> str:
             message = rule.message.get(lang)
             if message:
                 lines.append(f"      message: {message}")
-    if form.deadlines:
-        lines += ["", "deadlines:"]
-        for d in form.deadlines:
+    named = {n for rule in form.rules for n in rule.deadlines}
+    shown = [d for d in form.deadlines if d.name in named or not named]
+    if shown:
+        lines += ["", "deadlines (those the rules name):" if named else "deadlines:"]
+        for d in shown:
             lines.append(f"  {d.name} [{d.jurisdiction}] {d.hours:g} h: {d.label.get(lang)}")
             if d.basis:
                 lines.append(f"      basis: {d.basis}")
