@@ -305,6 +305,29 @@ class EngineScreening:
             risk_tiers=[],
         )
 
+    def release_referral(self, service: str, reason: str, supervisor: str) -> None:
+        """Make a withheld or declined referral possible: the supervisor's release (with the
+        reason) of the recipient a rule withholds, or of the service the child declined, kept
+        in the state of the form whose rule holds it. Raises ``ReleaseError`` when something is
+        missing and ``KnownError`` ``form-release-name`` when ``service`` is not held back."""
+        from fieldscreen.forms import ReleaseError
+
+        state = self.case_risk("en").consent(service)
+        if state == "withheld":
+            name = self._recipients().get(service, "")
+            holds = [s for s in self._sessions.values() if name in s.risk().withholds]
+        elif state == "declined":
+            name = service
+            holds = [
+                s
+                for s in self._sessions.values()
+                if service in s.risk().declines and service in s.risk().referrals
+            ]
+        else:
+            raise ReleaseError("name")
+        for session in holds:
+            session.release(name, reason, supervisor)
+
     def fill_from_suggestions(self, name: str, lang: str) -> list[dict[str, Any]] | None:
         """The rows of repeat ``name`` with the screening's suggestions added (the referrals the
         consent allows, with provider, urgency and consent basis; the authorities the raised

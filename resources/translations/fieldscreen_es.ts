@@ -500,6 +500,14 @@
         <translation>&amp;Cambiar el nivel…</translation>
     </message>
     <message>
+        <source>&amp;Release a referral…</source>
+        <translation>&amp;Liberar una referencia…</translation>
+    </message>
+    <message>
+        <source>A referral withheld by a risk (for example the consulate when the child fears the state) or declined by the child can be made only with a reason and a supervisor's sign-off.</source>
+        <translation>Una referencia retenida por un riesgo (por ejemplo, el consulado cuando el NNA teme a las autoridades) o rechazada por el NNA solo se puede hacer con un motivo y la aprobación de una persona supervisora.</translation>
+    </message>
+    <message>
         <source>Referral &amp;sheet (PDF)…</source>
         <translation>&amp;Hoja de referencia (PDF)…</translation>
     </message>
@@ -550,6 +558,18 @@
     <message>
         <source>Both the computed and the new tier are kept. Give the reason; a supervisor signs off with their passphrase next.</source>
         <translation>Se guardan el nivel calculado y el nuevo. Indique el motivo; después una persona supervisora lo aprueba con su frase de acceso.</translation>
+    </message>
+    <message>
+        <source>Release a withheld or declined referral</source>
+        <translation>Liberar una referencia retenida o rechazada</translation>
+    </message>
+    <message>
+        <source>Only when it protects the child, for example a life-threatening injury or documents the child agrees to. Give the reason; a supervisor signs off with their passphrase next.</source>
+        <translation>Solo cuando protege al NNA, por ejemplo ante una lesión que pone en peligro su vida o para documentos que el NNA acepta. Escriba el motivo; después una persona supervisora lo aprueba con su frase de acceso.</translation>
+    </message>
+    <message>
+        <source>A coordinator or administrator confirms this release.</source>
+        <translation>Un coordinador o administrador confirma esta liberación.</translation>
     </message>
     <message>
         <source>Supervisor sign-off</source>

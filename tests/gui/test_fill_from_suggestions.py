@@ -15,8 +15,9 @@ from fieldscreen.ui.fields import FieldWidget, RepeatWidget
 from fieldscreen.ui.main_window import MainWindow
 from fieldscreen.ui.operations import Operations
 from fieldscreen.ui.preview import MemoryVault
-from tests.gui.conftest import unlock
+from tests.gui.conftest import settle, unlock
 from tests.gui.test_journeys import click
+from tests.gui.test_screens import open_dialog
 
 CONSENT = """
 | survey |
@@ -90,7 +91,9 @@ def window(qtbot: QtBot, paths: Paths) -> MainWindow:
         ["fs_consent", "fs_intake"],
         catalogue=Catalogue(directory={"emergency_medical": ("Clínica Norte", "ext. 2")}),
     )
-    vault = MemoryVault.with_users([("ana", "admin", "correct horse battery")])
+    vault = MemoryVault.with_users(
+        [("ana", "admin", "correct horse battery"), ("sup", "coordinator", "supervisor passphrase")]
+    )
     services = Services(vault, engine, Settings.load(paths.settings_file), Operations())
     w = MainWindow(services)
     qtbot.addWidget(w)
@@ -188,3 +191,48 @@ def test_the_fill_button_speaks_the_screening_language(qtbot: QtBot, paths: Path
     assert [r["fs_intake:ref_service"] for r in rows or []] == ["pfa"]
     assert screening.fill_from_suggestions("fs_intake:hurt", "es") is None
     assert forms["fs_intake"].title("es") == "Entrevista inicial"
+
+
+def test_a_supervisor_releases_a_withheld_referral_on_the_results_page(
+    qtbot: QtBot, paths: Paths
+) -> None:
+    w = window(qtbot, paths)
+    wiz = w.wizard
+    for name in ("fs_consent:share_health", "fs_consent:share_consulate"):
+        click(qtbot, wiz.widgets[name].buttons["yes"])  # type: ignore[attr-defined]
+    click(qtbot, wiz.next)
+    for name in ("fs_intake:fears_state", "fs_intake:no_papers"):
+        click(qtbot, wiz.widgets[name].buttons["yes"])  # type: ignore[attr-defined]
+    click(qtbot, wiz.widgets["fs_intake:hurt"].buttons["no"])  # type: ignore[attr-defined]
+    while w.stack.currentWidget() is not w.results:
+        click(qtbot, wiz.next)
+    r = w.results
+    assert r.result is not None
+    assert [(x.service_type, x.status) for x in r.result.referrals] == [
+        ("registration_service", "withheld")
+    ]
+    assert "withheld" in r.referrals.text()
+    assert r.release.isVisible()
+    click(qtbot, r.release)
+    reason = open_dialog("releaseDialog")
+    assert reason.choice.currentData() == "registration_service"  # type: ignore[attr-defined]
+    qtbot.keyClicks(reason.reason, "Birth certificate only; the child agrees")  # type: ignore[attr-defined]
+    click(qtbot, reason.buttons.button(reason.buttons.StandardButton.Ok))  # type: ignore[attr-defined]
+    sign = open_dialog("signOffDialog")
+    assert sign.user.findData("ana") == -1  # type: ignore[attr-defined]
+    sign.user.setCurrentIndex(sign.user.findData("sup"))  # type: ignore[attr-defined]
+    qtbot.keyClicks(sign.passphrase, "supervisor passphrase")  # type: ignore[attr-defined]
+    sign.buttons.accepted.emit()  # type: ignore[attr-defined]
+    settle(w)
+    assert [(x.service_type, x.consented) for x in r.result.referrals] == [
+        ("registration_service", True)
+    ]
+    assert not r.release.isVisible()
+    state = r.session.to_state()  # type: ignore[union-attr]
+    assert state["forms"]["fs_intake"]["releases"] == [
+        {
+            "name": "consulate",
+            "reason": "Birth certificate only; the child agrees",
+            "supervisor": "sup",
+        }
+    ]
