@@ -100,13 +100,12 @@ def build_sync(backend: Any, settings: Any) -> Any:
             allow_insecure=provisioning.allow_insecure_http,
         )
 
-    def probe() -> bool:
+    def probe() -> bool:  # short timeouts and no retry: a silent server is given up on fast
         try:
             with client() as c:
-                c.health()
-        except SyncError:
+                return c.probe()
+        except SyncError:  # e.g. the address is refused before any request
             return False
-        return True
 
     def run_sync() -> SyncSummary:
         with client() as c:
@@ -117,7 +116,11 @@ def build_sync(backend: Any, settings: Any) -> Any:
                 receipt_key=provisioning.receipt_public_key,
                 signing_key=provisioning.signing_public_key,
             ).run()
-            return summary
+        from fieldscreen.ui.batches import record_network_sync
+
+        with lock:  # the coordinator's sync history (counts only; skipped while locked)
+            record_network_sync(backend.vault, summary)
+        return summary
 
     pending: Callable[[], int] = lambda: int(store.pending_totals()[0])  # noqa: E731
     background = BackgroundSync(
