@@ -239,6 +239,7 @@ def result_to_json(result: ScreeningResult) -> dict[str, Any]:
                 "provider": r.provider,
                 "contact": r.contact,
                 "consented": r.consented,
+                "status": r.status,
             }
             for r in result.referrals
         ],

@@ -14,6 +14,7 @@ from fieldscreen.ui.engine import Catalogue, EngineForms
 from fieldscreen.ui.fields import FieldWidget, RepeatWidget
 from fieldscreen.ui.main_window import MainWindow
 from fieldscreen.ui.operations import Operations
+from fieldscreen.ui.ports import result_to_json
 from fieldscreen.ui.preview import MemoryVault
 from tests.gui.conftest import settle, unlock
 from tests.gui.test_journeys import click
@@ -212,6 +213,7 @@ def test_a_supervisor_releases_a_withheld_referral_on_the_results_page(
         ("registration_service", "withheld")
     ]
     assert "withheld" in r.referrals.text()
+    assert result_to_json(r.result)["referrals"][0]["status"] == "withheld"
     assert r.release.isVisible()
     click(qtbot, r.release)
     reason = open_dialog("releaseDialog")
