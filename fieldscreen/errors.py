@@ -680,6 +680,37 @@ CATALOGUE: Mapping[str, Message] = {
             "computadora. No se cambió nada; cargue el directorio de su propio sitio."
         ),
     ),
+    # ---------------------------------------------------------------- forms: withheld referrals
+    "form-release-name": Message(
+        en=(
+            "Nothing in this form withholds that recipient or service, so there is nothing to "
+            "release. Choose one of the referrals listed as withheld or declined."
+        ),
+        es=(
+            "Nada en este formulario retiene ese destinatario o servicio, así que no hay nada que "
+            "liberar. Elija una de las referencias que aparecen como retenidas o rechazadas."
+        ),
+    ),
+    "form-release-reason": Message(
+        en=(
+            "A withheld or declined referral can be made only with a reason. Write the reason "
+            "(for example the legal basis) and try again."
+        ),
+        es=(
+            "Una referencia retenida o rechazada solo se puede hacer con un motivo. Escriba el "
+            "motivo (por ejemplo, la base legal) e inténtelo de nuevo."
+        ),
+    ),
+    "form-release-supervisor": Message(
+        en=(
+            "A withheld or declined referral can be made only with a supervisor's sign-off, and "
+            "not by the person who screened. Ask your supervisor to sign off."
+        ),
+        es=(
+            "Una referencia retenida o rechazada solo se puede hacer con la aprobación de un "
+            "supervisor, que no sea quien hizo la evaluación. Pida la aprobación a su supervisor."
+        ),
+    ),
 }
 
 

@@ -27,6 +27,8 @@ Profiles (:func:`parse_profile`) decide what leaves the key holder's hands:
 * ``deidentified`` -- drops every field marked ``identifying``, generalises dates to the month,
   drops free-text actions, and leaves out children who refused statistics (``share_stats=no``).
 * ``recipient:<code>`` -- only records whose consent ``share_<code>`` is ``yes``; identifiable.
+  A recipient a raised rule of the record's forms withholds (the consulate, when the child
+  fears the state) counts as not consented unless a supervisor released it.
 """
 
 from __future__ import annotations
@@ -40,6 +42,7 @@ from typing import Any
 from fieldscreen.errors import KnownError
 from fieldscreen.forms import Form, Session
 from fieldscreen.forms.model import Field
+from fieldscreen.forms.risk import withheld_recipients
 from fieldscreen.reports.form_versions import FormCatalogue
 from fieldscreen.sync.envelope import Envelope, open_envelope, verify_envelope
 from fieldscreen.sync.errors import EnvelopeError
@@ -179,8 +182,10 @@ class _UnknownVersion(Exception):
         self.version = version
 
 
-def _consent(values: Mapping[str, Mapping[str, Any]]) -> dict[str, Any]:
-    found: dict[str, Any] = {}
+def _consent(
+    values: Mapping[str, Mapping[str, Any]], withheld: Iterable[str] = ()
+) -> dict[str, Any]:
+    found: dict[str, Any] = {f"share_{w}": "withheld" for w in withheld}
     ordered = sorted(values, key=lambda form_id: form_id != "fs_consent")  # consent form first
     for form_id in ordered:
         for name, value in values[form_id].items():
@@ -207,12 +212,15 @@ def _read_payload(payload: Mapping[str, Any], forms: FormCatalogue) -> dict[str,
         raise ValueError("no form state")
     values: dict[str, dict[str, Any]] = {}
     versions: dict[str, str] = {}
+    risks = []
     for form_id, saved in state["forms"].items():
         version = _saved_version(str(form_id), saved)
         form = forms.get_version(form_id, version)
         if form is None:
             raise _UnknownVersion(str(form_id)[:64], version)
-        values[form_id] = Session.restore(form, saved).values_json()
+        session = Session.restore(form, saved)
+        values[form_id] = session.values_json()
+        risks.append(session.risk())
         versions[form_id] = version
     result = content.get("result") if isinstance(content.get("result"), Mapping) else {}
     concerns = tuple(str(c) for c in (result or {}).get("concerns", ()) if isinstance(c, str))
@@ -222,6 +230,7 @@ def _read_payload(payload: Mapping[str, Any], forms: FormCatalogue) -> dict[str,
         "concerns": concerns,
         "actions_taken": str(content.get("actions_taken") or ""),
         "versions": versions,
+        "withheld": withheld_recipients(risks),
     }
 
 
@@ -274,7 +283,7 @@ def open_records(
             created=envelope.created,
             form_version=envelope.form_version,
             values=read["values"],
-            consent=_consent(read["values"]),
+            consent=_consent(read["values"], read["withheld"]),
             tier=read["tier"],
             concerns=read["concerns"],
             actions_taken=read["actions_taken"],

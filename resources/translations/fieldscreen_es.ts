@@ -936,11 +936,24 @@
     <name>RepeatWidget</name>
     <message>
         <source>Add another</source>
+        <extracomment>The specialist asked to add the screening&apos;s suggestions (only when ``view.fillable``).</extracomment>
         <translation>Añadir otra</translation>
     </message>
     <message>
         <source>Add another: %s</source>
         <translation>Añadir otra: %s</translation>
+    </message>
+    <message>
+        <source>Fill from suggestions</source>
+        <translation>Rellenar con las sugerencias</translation>
+    </message>
+    <message>
+        <source>Fill from suggestions: %s</source>
+        <translation>Rellenar con las sugerencias: %s</translation>
+    </message>
+    <message>
+        <source>Adds a row for each suggestion of this screening that is not listed yet. Check each row and change or remove it as needed.</source>
+        <translation>Agrega una fila por cada sugerencia de esta evaluación que aún no está en la lista. Revise cada fila y cámbiela o quítela si hace falta.</translation>
     </message>
     <message>
         <source>Remove</source>
@@ -1204,6 +1217,14 @@
         <translation>&amp;Cambiar el nivel…</translation>
     </message>
     <message>
+        <source>&amp;Release a referral…</source>
+        <translation>&amp;Liberar una referencia…</translation>
+    </message>
+    <message>
+        <source>A referral withheld by a risk (for example the consulate when the child fears the state) or declined by the child can be made only with a reason and a supervisor&apos;s sign-off.</source>
+        <translation>Una referencia retenida por un riesgo (por ejemplo, el consulado cuando el NNA teme a las autoridades) o rechazada por el NNA solo se puede hacer con un motivo y la aprobación de una persona supervisora.</translation>
+    </message>
+    <message>
         <source>Referral &amp;sheet (PDF)…</source>
         <translation>&amp;Hoja de referencia (PDF)…</translation>
     </message>
@@ -1244,6 +1265,14 @@
         <translation>Directorio de ejemplo: servicios ficticios. No refiera a nadie a ellos.</translation>
     </message>
     <message>
+        <source>withheld: a risk found in this screening holds back sharing with this recipient; only a supervisor can release it, with a reason</source>
+        <translation>retenida: un riesgo encontrado en esta evaluación impide compartir con este destinatario; solo un supervisor puede liberarla, con un motivo</translation>
+    </message>
+    <message>
+        <source>not made: the child declined this service</source>
+        <translation>no se hace: el NNA no aceptó este servicio</translation>
+    </message>
+    <message>
         <source>not shared: the child did not consent to this recipient</source>
         <translation>no se comparte: no dio su consentimiento para este destinatario</translation>
     </message>
@@ -1266,6 +1295,18 @@
     <message>
         <source>Both the computed and the new tier are kept. Give the reason; a supervisor signs off with their passphrase next.</source>
         <translation>Se guardan el nivel calculado y el nuevo. Indique el motivo; después una persona supervisora lo aprueba con su frase de acceso.</translation>
+    </message>
+    <message>
+        <source>Release a withheld or declined referral</source>
+        <translation>Liberar una referencia retenida o rechazada</translation>
+    </message>
+    <message>
+        <source>Only when it protects the child, for example a life-threatening injury or documents the child agrees to. Give the reason; a supervisor signs off with their passphrase next.</source>
+        <translation>Solo cuando protege al NNA, por ejemplo ante una lesión que pone en peligro su vida o para documentos que el NNA acepta. Escriba el motivo; después una persona supervisora lo aprueba con su frase de acceso.</translation>
+    </message>
+    <message>
+        <source>A coordinator or administrator confirms this release.</source>
+        <translation>Un coordinador o administrador confirma esta liberación.</translation>
     </message>
     <message>
         <source>Supervisor sign-off</source>
@@ -1778,6 +1819,14 @@
     <message>
         <source>&amp;Next</source>
         <translation>&amp;Siguiente</translation>
+    </message>
+    <message>
+        <source>%d suggested rows added. Check each one and complete or remove it.</source>
+        <translation>Se agregaron %d filas sugeridas. Revise cada una y complétela o quítela.</translation>
+    </message>
+    <message>
+        <source>Every suggestion is already listed.</source>
+        <translation>Todas las sugerencias ya están en la lista.</translation>
     </message>
     <message>
         <source>Added to this screening: %s. It follows the current page.</source>
