@@ -34,6 +34,7 @@ from typing import Any
 from fieldscreen.device import form_context, stored_provisioning
 from fieldscreen.device_commands import unlocked_vault
 from fieldscreen.errors import KnownError
+from fieldscreen.followup import cadence_of, next_due, schedule
 from fieldscreen.forms import most_urgent
 from fieldscreen.forms.aggregate import case_aggregate
 from fieldscreen.forms.library import builtin_forms
@@ -42,7 +43,7 @@ from fieldscreen.sync.commands import emit
 from fieldscreen.sync.errors import SyncError
 from fieldscreen.vault.cli_common import add_unlock_arguments
 
-__all__ = ["CHUNK", "DISTINCT", "FOLLOW_UP_HOURS", "Template", "add_arguments", "run"]
+__all__ = ["CHUNK", "DISTINCT", "Template", "add_arguments", "case_card", "run"]
 
 #: Screenings written per transaction (one flush to disk each).
 CHUNK = 500
@@ -50,9 +51,6 @@ CHUNK = 500
 DISTINCT = 250
 #: Screenings answered per worker task.
 _ANSWER_CHUNK = 25
-#: First follow-up after finalising, by tier: the app's rule (``fieldscreen.ui.results``; a test
-#: keeps the two equal).
-FOLLOW_UP_HOURS = {"T0": 0, "T1": 24, "T2": 72, "T3": 168}
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -130,8 +128,9 @@ def _answer(job: _Job) -> list[Template]:
     return out
 
 
-def case_card(template: Template, finalised: datetime) -> dict[str, Any]:
-    """The case card as the app writes it at ``finalised``: deadlines and the next follow-up."""
+def case_card(template: Template, finalised: datetime, window_days: int) -> dict[str, Any]:
+    """The case card as the app writes it at ``finalised``: the deadlines, and the follow-up
+    plan and next date from the tier's cadence (:mod:`fieldscreen.followup`)."""
     deadlines = sorted(
         (
             (label, finalised + timedelta(hours=hours), basis)
@@ -139,17 +138,16 @@ def case_card(template: Template, finalised: datetime) -> dict[str, Any]:
         ),
         key=lambda d: d[1],
     )
-    dues = [due for _, due, _ in deadlines]
-    tier = str(template.card.get("tier", ""))
-    if tier in FOLLOW_UP_HOURS:
-        dues.append(finalised + timedelta(hours=FOLLOW_UP_HOURS[tier]))
+    plan = schedule(cadence_of(str(template.card.get("tier", ""))), finalised, window_days)
+    due = next_due(plan)
     return {
         **template.card,
         "deadlines": [
-            {"label": label, "due": due.isoformat(), "basis": basis}
-            for label, due, basis in deadlines
+            {"label": label, "due": when.isoformat(), "basis": basis}
+            for label, when, basis in deadlines
         ],
-        "next_due": min(dues).isoformat() if dues else None,
+        "follow_up": plan,
+        "next_due": due.isoformat() if due else None,
     }
 
 
@@ -203,6 +201,7 @@ def run(args: argparse.Namespace) -> int:
             day=date.today(),
             jobs=args.jobs or os.cpu_count() or 1,
         )
+        window = int(settings.get("follow_up_window_days"))
         pick = random.Random(f"{args.seed}:order")  # noqa: S311 -- which answers, not secrets
         with_stats = done = 0
         while done < args.screenings:
@@ -216,7 +215,7 @@ def run(args: argparse.Namespace) -> int:
                     vault.finalise(
                         record_id,
                         record=template.record,
-                        case_card=case_card(template, datetime.now(UTC)),
+                        case_card=case_card(template, datetime.now(UTC), window),
                         aggregate=template.aggregate,
                     )
                     with_stats += template.aggregate is not None

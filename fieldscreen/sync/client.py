@@ -25,6 +25,10 @@ from fieldscreen.sync.errors import SyncError, TransientError
 __all__ = ["BatchTooLarge", "DeviceRevoked", "RetryPolicy", "SyncClient", "check_url"]
 
 ENROL_PREFIX = b"fieldscreen enrol v1\n"
+#: The health probe: how long to wait for a connection, and for the whole answer. A server
+#: that accepts and never answers is given up on after this, not after the transfer timeout.
+PROBE_CONNECT_TIMEOUT = 1.5
+PROBE_TIMEOUT = 2.5
 RETRYABLE = frozenset({429, 500, 502, 503, 504})
 
 
@@ -92,6 +96,8 @@ class SyncClient:
         self.token = token
         self.policy = policy or RetryPolicy()
         self.retries = 0
+        #: The ``Date`` header of the last answer (the server's clock), if it sent one.
+        self.last_date: str | None = None
         self._sleep = sleep
         self._http = httpx.Client(
             base_url=f"{self.base_url}/api/v{PROTOCOL_VERSION}",
@@ -119,11 +125,14 @@ class SyncClient:
         content: bytes | None = None,
         params: dict[str, Any] | None = None,
         retry: bool = True,
+        timeout: httpx.Timeout | None = None,
     ) -> Any:
         attempt = 0
         while True:
             try:
-                return self._once(method, path, json=json, content=content, params=params)
+                return self._once(
+                    method, path, json=json, content=content, params=params, timeout=timeout
+                )
             except TransientError as error:
                 if not retry or attempt + 1 >= self.policy.attempts:
                     raise
@@ -139,17 +148,20 @@ class SyncClient:
         json: Any,
         content: bytes | None,
         params: dict[str, Any] | None,
+        timeout: httpx.Timeout | None = None,
     ) -> Any:
         headers = {"authorization": f"Bearer {self.token}"} if self.token else {}
         if content is not None:
             headers["content-type"] = "application/json"
+        extra: dict[str, Any] = {} if timeout is None else {"timeout": timeout}
         try:
             response = self._http.request(
-                method, path, json=json, content=content, params=params, headers=headers
+                method, path, json=json, content=content, params=params, headers=headers, **extra
             )
         except httpx.TransportError:
             raise TransientError("sync-unreachable", url=self.base_url) from None
         status = response.status_code
+        self.last_date = response.headers.get("date")
         if status in RETRYABLE:
             raise TransientError(
                 "sync-busy",
@@ -176,6 +188,16 @@ class SyncClient:
     # ------------------------------------------------------------------ routes
     def health(self) -> dict[str, Any]:
         return dict(self.request("GET", "/health"))
+
+    def probe(self) -> bool:
+        """Whether the server answers its health route now: one attempt, short timeouts
+        (:data:`PROBE_CONNECT_TIMEOUT` to connect, :data:`PROBE_TIMEOUT` in all), no retry."""
+        timeout = httpx.Timeout(PROBE_TIMEOUT, connect=PROBE_CONNECT_TIMEOUT)
+        try:
+            self.request("GET", "/health", retry=False, timeout=timeout)
+        except SyncError:
+            return False
+        return True
 
     def enroll(
         self,
@@ -226,6 +248,10 @@ class SyncClient:
 
     def update(self, kind: str, name: str, version: str) -> dict[str, Any]:
         return dict(self.request("GET", f"/updates/{kind}/{name}/{version}"))
+
+    def report(self, params: dict[str, Any] | None = None) -> dict[str, Any]:
+        """The coordinator report (``GET /admin/report``; a coordinator's or admin's token)."""
+        return dict(self.request("GET", "/admin/report", params=params or None))
 
 
 def _retry_after(response: httpx.Response) -> float | None:

@@ -12,32 +12,35 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from PySide6.QtCore import QEvent, QObject, Qt, QTimer, Signal
-from PySide6.QtGui import QKeySequence, QShortcut
+from PySide6.QtCore import QObject, QTimer, Signal
 from PySide6.QtWidgets import (
     QApplication,
     QHBoxLayout,
     QLabel,
     QMainWindow,
-    QMessageBox,
-    QPushButton,
     QStackedWidget,
     QVBoxLayout,
     QWidget,
 )
 
 from fieldscreen.errors import KnownError
-from fieldscreen.ui.common import Services, scale_font, show_error
-from fieldscreen.ui.ports import CaseSummary, DraftSummary
+from fieldscreen.ui.common import Services, push_button, scale_font, show_error
 
 if TYPE_CHECKING:
-    from fieldscreen.ui.access import FirstRunPage, Provisioner, UnlockPage
+    from PySide6.QtCore import QEvent
+    from PySide6.QtGui import QShortcut
+    from PySide6.QtWidgets import QPushButton
+
+    from fieldscreen.ui.access import FirstRunPage, Provisioner
     from fieldscreen.ui.batch_page import BatchPage
     from fieldscreen.ui.cases import CaseListPage, CaseRow, HomePage
+    from fieldscreen.ui.ports import CaseSummary, DraftSummary
     from fieldscreen.ui.queue_page import QueuePage
+    from fieldscreen.ui.report_page import ReportPage
     from fieldscreen.ui.results import ResultsPage
     from fieldscreen.ui.settings_page import SettingsPage
     from fieldscreen.ui.sync_page import SyncPage
+    from fieldscreen.ui.unlock import UnlockPage
     from fieldscreen.ui.wizard import WizardPage
 
 __all__ = ["ClipboardGuard", "IdleWatcher", "MainWindow"]
@@ -47,14 +50,19 @@ _SCREENFUL = 100
 
 #: How often the background sync policy is asked whether something is due.
 SYNC_TICK_MS = 5_000
+#: Who sees the coordinator report.
+REPORT_ROLES = frozenset({"coordinator", "admin"})
 
-_INPUT_EVENTS = {
-    QEvent.Type.KeyPress,
-    QEvent.Type.MouseButtonPress,
-    QEvent.Type.MouseMove,
-    QEvent.Type.Wheel,
-    QEvent.Type.TouchBegin,
-}
+
+def _input_events() -> frozenset[QEvent.Type]:
+    """The events that count as the user's presence (built on first use: creating Qt's enum
+    types costs start-up time, and the watcher only runs while someone is signed in)."""
+    from PySide6.QtCore import QEvent
+
+    kind = QEvent.Type
+    return frozenset(
+        {kind.KeyPress, kind.MouseButtonPress, kind.MouseMove, kind.Wheel, kind.TouchBegin}
+    )
 
 
 class IdleWatcher(QObject):
@@ -68,12 +76,15 @@ class IdleWatcher(QObject):
         self.timer.setSingleShot(True)
         self.timer.timeout.connect(self.idle)
         self.set_minutes(minutes)
+        self._inputs: frozenset[QEvent.Type] = frozenset()
 
     def set_minutes(self, minutes: int) -> None:
         self.timer.setInterval(max(1, minutes) * 60_000)
 
     def eventFilter(self, watched: QObject, event: QEvent) -> bool:
-        if event.type() in _INPUT_EVENTS and self.timer.isActive():
+        if not self._inputs:
+            self._inputs = _input_events()
+        if event.type() in self._inputs and self.timer.isActive():
             self.timer.start()
         return False
 
@@ -91,9 +102,15 @@ class ClipboardGuard(QObject):
         self.timer.setSingleShot(True)
         self.timer.timeout.connect(self.clear_now)
         self._ours = ""
+        self._watching = False
         self.set_seconds(seconds)
-        clipboard = QApplication.clipboard()
-        clipboard.dataChanged.connect(self._changed)
+
+    def watch(self) -> None:
+        """Follow the clipboard from now on (from the first unlock: nothing can be copied from
+        the app before, and the clipboard's types cost start-up time)."""
+        if not self._watching:
+            QApplication.clipboard().dataChanged.connect(self._changed)
+            self._watching = True
 
     def set_seconds(self, seconds: int) -> None:
         self.timer.setInterval(max(1, seconds) * 1000)
@@ -109,6 +126,8 @@ class ClipboardGuard(QObject):
 
     def clear_now(self) -> None:
         self.timer.stop()
+        if not self._ours:
+            return
         clipboard = QApplication.clipboard()
         if self._ours and clipboard.text() == self._ours:
             clipboard.clear()
@@ -131,6 +150,15 @@ class MainWindow(QMainWindow):
 
     #: Counts case-list loads, so a slower earlier load never overwrites a later one.
     _case_load = 0
+    # The navigation bar's buttons exist once someone has signed in (:meth:`_build_nav`).
+    nav_home: QPushButton
+    nav_cases: QPushButton
+    nav_sync: QPushButton
+    nav_settings: QPushButton
+    nav_queue: QPushButton
+    nav_batches: QPushButton
+    nav_report: QPushButton
+    nav_lock: QPushButton
 
     def __init__(
         self,
@@ -150,23 +178,24 @@ class MainWindow(QMainWindow):
         self._where: _Where | None = None
         self.idle = IdleWatcher(int(services.settings.get("auto_lock_minutes")), self)
         self.idle.idle.connect(self.lock)
-        app = QApplication.instance()
-        if app is not None:
-            app.installEventFilter(self.idle)
+        self._watching = False  # the idle watcher filters the app's input only while unlocked
         self.clipboard_guard = ClipboardGuard(
             int(services.settings.get("clipboard_clear_seconds")), self
         )
-        self.lock_shortcut = QShortcut(QKeySequence("Ctrl+L"), self)
-        self.lock_shortcut.setContext(Qt.ShortcutContext.ApplicationShortcut)
-        self.lock_shortcut.activated.connect(self.lock)
-        self.quit_shortcut = QShortcut(QKeySequence(QKeySequence.StandardKey.Quit), self)
-        self.quit_shortcut.activated.connect(self.close)
+        # Ctrl+L in every window of the app, and the platform's Quit; made at the first unlock
+        # (:meth:`_shortcuts`): their key types cost start-up time and locking needs a user.
+        self.lock_shortcut: QShortcut | None = None
+        self.quit_shortcut: QShortcut | None = None
         #: Drives :meth:`BackgroundSync.tick` on a worker while someone is signed in; the policy
         #: itself decides when a probe or a sync is due.
         self.sync_timer = QTimer(self)
         self.sync_timer.setInterval(SYNC_TICK_MS)
         self.sync_timer.timeout.connect(self.tick_sync)
         self._ticking = False
+        # The "Enrol now" dialog last opened (tests and screenshots reach it here).
+        self.enrol_dialog: Any = None
+        # The site's service directory (read from the vault after unlock; None without one).
+        self.directory: Any = None
         self._build()
         if services.vault.is_set_up():
             self.show_unlock()
@@ -182,33 +211,8 @@ class MainWindow(QMainWindow):
         column.setSpacing(0)
         self.nav = QWidget(central)
         self.nav.setObjectName("navBar")
-        bar = QHBoxLayout(self.nav)
-        bar.setContentsMargins(16, 8, 16, 8)
-        brand = QLabel(self.tr("FieldScreen"), self.nav)
-        brand.setObjectName("brand")
-        scale_font(brand, 1.25, bold=True)
-        bar.addWidget(brand)
-        bar.addStretch(1)
-        self.nav_home = QPushButton(self.tr("&Home"), self.nav)
-        self.nav_cases = QPushButton(self.tr("&Cases"), self.nav)
-        self.nav_sync = QPushButton(self.tr("S&ync"), self.nav)
-        self.nav_settings = QPushButton(self.tr("Se&ttings"), self.nav)
-        self.nav_queue = QPushButton(self.tr("Su&pervisor queue"), self.nav)
-        self.nav_batches = QPushButton(self.tr("&Batches"), self.nav)
-        self.nav_lock = QPushButton(self.tr("&Lock (Ctrl+L)"), self.nav)
-        buttons = (
-            self.nav_home,
-            self.nav_cases,
-            self.nav_sync,
-            self.nav_queue,
-            self.nav_batches,
-            self.nav_settings,
-            self.nav_lock,
-        )
-        for button in buttons:
-            button.setObjectName("navButton")
-            button.setAccessibleName(button.text().replace("&", ""))
-            bar.addWidget(button)
+        self.nav.hide()
+        self._nav_built = False  # its buttons are made at the first unlock (:meth:`_build_nav`)
         column.addWidget(self.nav)
         if self.services.preview:
             notice = QLabel(
@@ -226,15 +230,50 @@ class MainWindow(QMainWindow):
         self.setCentralWidget(central)
 
         self._pages: dict[str, QWidget] = {}
+        self.stack.currentChanged.connect(lambda _: self._nav_state())
+        self._nav_state()
+
+    def _build_nav(self) -> None:
+        """The navigation bar's content, made when someone first signs in: it is hidden while
+        the app is locked, so start-up does not build it."""
+        bar = QHBoxLayout(self.nav)
+        bar.setContentsMargins(16, 8, 16, 8)
+        brand = QLabel(self.tr("FieldScreen"), self.nav)
+        brand.setObjectName("brand")
+        scale_font(brand, 1.25, bold=True)
+        bar.addWidget(brand)
+        bar.addStretch(1)
+        self.nav_home = push_button(self.tr("&Home"), self.nav)
+        self.nav_cases = push_button(self.tr("&Cases"), self.nav)
+        self.nav_sync = push_button(self.tr("S&ync"), self.nav)
+        self.nav_settings = push_button(self.tr("Se&ttings"), self.nav)
+        self.nav_queue = push_button(self.tr("Su&pervisor queue"), self.nav)
+        self.nav_batches = push_button(self.tr("&Batches"), self.nav)
+        self.nav_report = push_button(self.tr("&Report"), self.nav)
+        self.nav_lock = push_button(self.tr("&Lock (Ctrl+L)"), self.nav)
+        buttons = (
+            self.nav_home,
+            self.nav_cases,
+            self.nav_sync,
+            self.nav_queue,
+            self.nav_batches,
+            self.nav_settings,
+            self.nav_report,
+            self.nav_lock,
+        )
+        for button in buttons:
+            button.setObjectName("navButton")
+            button.setAccessibleName(button.text().replace("&", ""))
+            bar.addWidget(button)
         self.nav_home.clicked.connect(self.show_home)
         self.nav_cases.clicked.connect(self.show_cases)
         self.nav_sync.clicked.connect(self.show_sync)
         self.nav_settings.clicked.connect(self.show_settings)
         self.nav_queue.clicked.connect(self.show_queue)
         self.nav_batches.clicked.connect(self.show_batches)
+        self.nav_report.clicked.connect(self.show_report)
         self.nav_lock.clicked.connect(self.lock)
-        self.stack.currentChanged.connect(lambda _: self._nav_state())
-        self._nav_state()
+        self._nav_built = True
 
     # ------------------------------------------------------- lazy screens
     # Each screen (and its module) is built the first time it is needed, so start-up builds
@@ -257,7 +296,7 @@ class MainWindow(QMainWindow):
             first.language_requested.connect(self._choose_language)
             return first
         if name == "unlock_page":
-            from fieldscreen.ui.access import UnlockPage
+            from fieldscreen.ui.unlock import UnlockPage
 
             unlock = UnlockPage(s, self.stack)
             unlock.did_unlock.connect(lambda _: self._unlocked())
@@ -270,6 +309,7 @@ class MainWindow(QMainWindow):
             home.start_requested.connect(self.start_screening)
             home.resume_requested.connect(self.resume)
             home.cases_requested.connect(self.show_cases)
+            home.case_requested.connect(self.open_case_card)
             return home
         if name == "wizard":
             from fieldscreen.ui.wizard import WizardPage
@@ -287,12 +327,14 @@ class MainWindow(QMainWindow):
             results.will_finalise.connect(self._will_finalise)
             results.did_finalise.connect(self._finalised)
             results.did_request_override.connect(self.show_home)
+            results.set_directory(self.directory)
             return results
         if name == "cases":
             from fieldscreen.ui.cases import CaseListPage
 
             cases = CaseListPage(s, self.stack)
             cases.open_requested.connect(self._open_case)
+            cases.follow_up_recorded.connect(lambda _: self._follow_up_recorded())
             return cases
         if name == "sync_page":
             from fieldscreen.ui.sync_page import SyncPage
@@ -300,6 +342,7 @@ class MainWindow(QMainWindow):
             sync = SyncPage(s, self.stack)
             sync.back_requested.connect(self.show_home)
             sync.did_sync.connect(self.refresh_home)
+            sync.did_sync.connect(self._load_directory)
             return sync
         if name == "settings_page":
             from fieldscreen.ui.settings_page import SettingsPage
@@ -309,6 +352,9 @@ class MainWindow(QMainWindow):
             settings.language_changed.connect(self.set_language)
             settings.did_wipe.connect(self._wiped)
             settings.back_requested.connect(self.show_home)
+            settings.enrol_requested.connect(self.open_enrolment)
+            settings.directory_file_chosen.connect(self.import_directory)
+            settings.show_directory(self.directory)
             return settings
         if name == "queue_page":
             from fieldscreen.ui.queue_page import QueuePage
@@ -325,6 +371,12 @@ class MainWindow(QMainWindow):
             batches.back_requested.connect(self.show_home)
             batches.did_change.connect(self.refresh_home)
             return batches
+        if name == "report_page":
+            from fieldscreen.ui.report_page import ReportPage
+
+            report = ReportPage(s, self.stack)
+            report.back_requested.connect(self.show_home)
+            return report
         raise KeyError(name)
 
     def _built(self, name: str) -> Any:
@@ -363,6 +415,10 @@ class MainWindow(QMainWindow):
         return self._page("settings_page")
 
     @property
+    def report_page(self) -> ReportPage:
+        return self._page("report_page")
+
+    @property
     def queue_page(self) -> QueuePage:
         return self._page("queue_page")
 
@@ -388,18 +444,26 @@ class MainWindow(QMainWindow):
     def _nav_state(self) -> None:
         unlocked = self.services.user is not None
         current = self.stack.currentWidget()
+        if unlocked and not self._nav_built:
+            self._build_nav()
         self.nav.setVisible(unlocked)
         in_screening = current is not None and current.objectName() in {
             "wizardPage",
             "resultsPage",
         }
-        for button in (self.nav_home, self.nav_cases, self.nav_sync, self.nav_settings):
-            button.setEnabled(unlocked)
-            button.setVisible(not in_screening)
-        for button in (self.nav_queue, self.nav_batches):  # the supervisor capability only
-            button.setEnabled(unlocked)
-            button.setVisible(not in_screening and self._supervises())
-        self.nav_lock.setEnabled(unlocked)
+        if self._nav_built:
+            for button in (self.nav_home, self.nav_cases, self.nav_sync, self.nav_settings):
+                button.setEnabled(unlocked)
+                button.setVisible(not in_screening)
+            for button in (self.nav_queue, self.nav_batches):  # the supervisor capability only
+                button.setEnabled(unlocked)
+                button.setVisible(not in_screening and self._supervises())
+            user = self.services.user
+            may_report = user is not None and user.role in REPORT_ROLES
+            self.nav_report.setEnabled(may_report)
+            self.nav_report.setVisible(may_report and not in_screening)
+            self.nav_lock.setEnabled(unlocked)
+        self._watch_input(unlocked)
         if unlocked:
             self.idle.timer.start()
             if self.services.sync is not None and not self.sync_timer.isActive():
@@ -408,11 +472,45 @@ class MainWindow(QMainWindow):
             self.idle.timer.stop()
             self.sync_timer.stop()
 
+    def _watch_input(self, on: bool) -> None:
+        """Filter every input event of the app for the idle lock, only while someone is signed
+        in: a Python event filter on the whole app costs every event a trip through Python
+        (start-up builds and paints the unlock screen without it)."""
+        app = QApplication.instance()
+        if app is None or on == self._watching:
+            return
+        if on:
+            self._shortcuts()
+            self.clipboard_guard.watch()
+            app.installEventFilter(self.idle)
+        else:
+            app.removeEventFilter(self.idle)
+        self._watching = on
+
+    def _shortcuts(self) -> None:
+        if self.lock_shortcut is not None:
+            return
+        from PySide6.QtCore import Qt
+        from PySide6.QtGui import QKeySequence, QShortcut
+
+        self.lock_shortcut = QShortcut(QKeySequence("Ctrl+L"), self)
+        self.lock_shortcut.setContext(Qt.ShortcutContext.ApplicationShortcut)
+        self.lock_shortcut.activated.connect(self.lock)
+        self.quit_shortcut = QShortcut(QKeySequence(QKeySequence.StandardKey.Quit), self)
+        self.quit_shortcut.activated.connect(self.close)
+
     # ------------------------------------------------------------- screens
     def show_unlock(self, preferred: str | None = None) -> None:
-        """The unlock screen at once; the user list follows from a read on the pool."""
+        """The unlock screen at once, with the logins when the store can list them cheaply (a
+        small plain file; the only disk read start-up makes on the GUI thread); otherwise the
+        user list follows from a read on the pool."""
         self.stack.setCurrentWidget(self.unlock_page)
         self.unlock_page.prepare()
+        cheap = getattr(self.services.vault, "logins", None)
+        logins = cheap() if callable(cheap) else None
+        if logins is not None:
+            self.unlock_page.show_logins(logins, preferred)
+            return
         self.services.ops.read(
             lambda: list(self.services.vault.users()),
             lambda users: self.unlock_page.refresh_users(users, preferred),
@@ -530,18 +628,21 @@ class MainWindow(QMainWindow):
         self.batch_page.refresh()
 
     def tick_sync(self) -> None:
-        """One step of the background sync policy, on the read pool (never the GUI thread)."""
+        """One step of the background sync policy on the network lane (never the GUI thread,
+        never a read thread: a probe of a silent server must not hold up the screens' reads)."""
         model = self.services.sync
         if model is None or self._ticking or self.services.user is None:
             return
         model.set_background(bool(self.services.settings.get("background_sync")))
         self._ticking = True
-        self.services.ops.read(model.background.tick, self._ticked, self._tick_failed)
+        self.services.ops.network(model.background.tick, self._ticked, self._tick_failed)
 
     def _ticked(self, summary: Any) -> None:
         self._ticking = False
         if summary is None or self.services.user is None:
             return
+        if getattr(summary, "updates_applied", 0):
+            self._load_directory()
         self.refresh_home()
         if (page := self._built("sync_page")) is not None and page.isVisible():
             page.refresh()
@@ -549,11 +650,26 @@ class MainWindow(QMainWindow):
     def _tick_failed(self, error: KnownError) -> None:
         self._ticking = False  # shown on the Sync screen's next sync; not a dialog every tick
 
+    def show_report(self) -> None:
+        """The coordinator report (coordinators and administrators only)."""
+        user = self.services.user
+        if user is None or user.role not in REPORT_ROLES:
+            return
+        self.stack.setCurrentWidget(self.report_page)
+        self.report_page.refresh()
+
     def show_settings(self) -> None:
         if self.services.user is None:
             return
         self.settings_page.refresh()
         self.stack.setCurrentWidget(self.settings_page)
+        status_of = getattr(self._provisioner, "enrolment_status", None)
+        if callable(status_of):
+            self.services.ops.write(status_of, self._enrolment_shown, self._error)
+
+    def _enrolment_shown(self, status: Any) -> None:
+        if self.services.user is not None and (page := self._built("settings_page")):
+            page.show_enrolment(status)
 
     def start_screening(self) -> None:
         session = self.services.forms.start(self.services.lang)
@@ -597,6 +713,16 @@ class MainWindow(QMainWindow):
 
     def _finalised(self) -> None:
         self.show_home()
+
+    def open_case_card(self, screening_id: str, code: str) -> None:
+        """A follow-up due on home, opened: the case card, with "Record a follow-up done"."""
+        if self.services.user is not None:
+            self.cases.open_card(screening_id, code)
+
+    def _follow_up_recorded(self) -> None:
+        self.refresh_home()
+        if (page := self._built("cases")) is not None and page.isVisible():
+            self.show_cases()
 
     def _open_case(self, screening_id: str, status: str) -> None:
         if status == "draft":
@@ -643,14 +769,25 @@ class MainWindow(QMainWindow):
         for widget in QApplication.topLevelWidgets():
             if widget is not self and widget.isVisible() and widget.isModal():
                 widget.close()
+        from PySide6.QtWidgets import QMessageBox
+
         for child in self.findChildren(QMessageBox):
             child.close()
         if (wizard := self._built("wizard")) is not None:
             wizard.close_session()
-        for name in ("results", "cases", "home", "sync_page", "queue_page", "batch_page"):
+        for name in (
+            "results",
+            "cases",
+            "home",
+            "sync_page",
+            "queue_page",
+            "batch_page",
+            "report_page",
+        ):
             if (page := self._built(name)) is not None:
                 page.clear()
         self.services.user = None
+        self.directory = None
         if self._sync_factory is not None:
             self.services.sync = None  # rebuilt at the next unlock
         self.services.ops.write(self.services.vault.lock)
@@ -660,6 +797,7 @@ class MainWindow(QMainWindow):
     def _unlocked(self) -> None:
         self._load_sync()
         self._load_form_context()
+        self._load_directory()
         where, self._where = self._where, None
         user = self.services.user
         if where is None or user is None or where.user != user.name:
@@ -694,7 +832,71 @@ class MainWindow(QMainWindow):
     def _set_up(self) -> None:
         self._load_sync()
         self._load_form_context()
+        self._load_directory()
         self.show_home()
+        self.open_enrolment(first_run=True)
+
+    def _enrolled(self, status: Any) -> None:
+        if self.services.user is not None:  # not after a lock while the enrolment ran
+            self._load_sync()
+            self._enrolment_shown(status)
+
+    # ---------------------------------------------------- service directory
+    def _load_directory(self) -> None:
+        """Read the site's service directory from the vault (on the writer)."""
+        read = getattr(self._provisioner, "service_directory", None)
+        if callable(read) and self.services.user is not None:
+            self.services.ops.write(read, self._directory_ready, self._error)
+
+    def _directory_ready(self, directory: Any) -> None:
+        if self.services.user is None:
+            return
+        self.directory = directory
+        if (results := self._built("results")) is not None:
+            results.set_directory(directory)
+        if (settings := self._built("settings_page")) is not None:
+            settings.show_directory(directory)
+
+    def import_directory(self, path: str) -> None:
+        """Load a signed service directory file (Settings → Service directory, an admin)."""
+        provisioner = self._provisioner
+        load = getattr(provisioner, "import_directory", None)
+        user = self.services.user
+        if not callable(load) or user is None or user.role != "admin":
+            return
+        from pathlib import Path
+
+        self.services.ops.write(
+            lambda: load(Path(path)), lambda _: self._load_directory(), self._error
+        )
+
+    # ------------------------------------------------------------ enrolment
+    def open_enrolment(self, first_run: bool = False) -> None:
+        """The "Enrol now" dialog (administrators only). At first run it opens only when there
+        is a server to enrol with and the laptop is not enrolled yet."""
+        provisioner = self._provisioner
+        user = self.services.user
+        status_of = getattr(provisioner, "enrolment_status", None)
+        if not callable(status_of) or user is None or user.role != "admin":
+            return
+
+        def show(status: Any) -> None:
+            if self.services.user is None:
+                return
+            wanted = status.provisioned or bool(self.services.settings.get("server_url"))
+            if first_run and (status.enrolled or not wanted):
+                return
+            from fieldscreen.ui.enrol import EnrolDialog
+
+            dialog = EnrolDialog(self.services, provisioner, status, self)
+            dialog.enrolled.connect(self._enrolled)
+            dialog.provisioned.connect(self._load_form_context)
+            dialog.provisioned.connect(self._load_directory)
+            self.enrol_dialog = dialog
+            dialog.open()
+            dialog.code.setFocus()
+
+        self.services.ops.write(status_of, show, self._error)
 
     def _load_form_context(self) -> None:
         """The site and its jurisdiction from the stored provisioning, into the forms' context
@@ -763,6 +965,8 @@ class MainWindow(QMainWindow):
             self.show_queue()
         elif current == "batchPage":
             self.show_batches()
+        elif current == "reportPage":
+            self.show_report()
         else:
             self.show_home()
 
@@ -772,5 +976,5 @@ class MainWindow(QMainWindow):
             controller.save_now()
         self.clipboard_guard.clear_now()
         self.services.ops.wait_idle(10_000)
-        QApplication.instance().removeEventFilter(self.idle)  # type: ignore[union-attr]
+        self._watch_input(False)
         super().closeEvent(event)

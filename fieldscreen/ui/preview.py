@@ -21,6 +21,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from fieldscreen.errors import KnownError
+from fieldscreen.followup import record_done
 from fieldscreen.ui.ports import (
     ACT_NOW,
     TIERS,
@@ -35,6 +36,7 @@ from fieldscreen.ui.ports import (
     ScreeningResult,
     Update,
     UserInfo,
+    earliest_deadline,
     record_code,
 )
 
@@ -522,6 +524,10 @@ class MemoryVault:
         self.writes = 0
         self.finalised: dict[str, dict[str, Any]] = {}
         self.cards: dict[str, dict[str, Any]] = {}
+        #: ``(aggregate, day, site)`` of the finalised screenings (the coordinator report's).
+        self.kept_aggregates: list[tuple[dict[str, Any], str, str]] = []
+        #: App-level audit events (``record_event``).
+        self.events: list[tuple[str, dict[str, Any]]] = []
 
     @classmethod
     def with_users(cls, users: Sequence[tuple[str, str, str]]) -> MemoryVault:
@@ -625,9 +631,13 @@ class MemoryVault:
                 datetime.fromisoformat(due) if due else None,
                 "finalised",
                 datetime.now(UTC),
+                *earliest_deadline(case_card),
             )
             self.finalised[record_id] = copy.deepcopy(dict(record))
             self.cards[record_id] = copy.deepcopy(dict(case_card))
+            if aggregate is not None:
+                day = datetime.now(UTC).date().isoformat()
+                self.kept_aggregates.append((copy.deepcopy(dict(aggregate)), day, ""))
             self.writes += 1
 
     def add_case(self, case: CaseSummary) -> None:
@@ -644,8 +654,33 @@ class MemoryVault:
             raise KnownError("vault-record-unknown")
         return copy.deepcopy(self.cards[record_id])
 
+    def record_follow_up(self, record_id: str, when: datetime) -> Mapping[str, Any]:
+        self._require_unlocked()
+        with self._lock:
+            if record_id not in self.cards:
+                raise KnownError("vault-record-unknown")
+            card = record_done(self.cards[record_id], when)
+            self.cards[record_id] = card
+            due = card.get("next_due")
+            case = self._cases[record_id]
+            self._cases[record_id] = case._replace(
+                next_due=datetime.fromisoformat(due) if due else None
+            )
+            self.writes += 1
+        return copy.deepcopy(card)
+
     def pending(self) -> int:
         return len(self.finalised)
+
+    def record_event(self, action: str, detail: Mapping[str, Any]) -> None:
+        self._require_unlocked()
+        with self._lock:
+            self.events.append((action, dict(detail)))
+
+    def aggregates(self) -> list[tuple[dict[str, Any], str, str]]:
+        self._require_unlocked()
+        with self._lock:
+            return copy.deepcopy(self.kept_aggregates)
 
     def travel_mode(self) -> int:
         self._require_unlocked()

@@ -7,11 +7,12 @@ the user picks, after a warning that the file is readable by anyone who gets it.
 from __future__ import annotations
 
 import html
-from datetime import UTC, datetime, timedelta
+from collections.abc import Callable
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from PySide6.QtCore import QMarginsF, QTimer, Signal
+from PySide6.QtCore import QMarginsF, Qt, QTimer, Signal
 from PySide6.QtGui import QPageLayout, QPageSize, QPdfWriter, QTextDocument
 from PySide6.QtWidgets import (
     QDialog,
@@ -27,7 +28,9 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from fieldscreen.directory import Provider, ServiceDirectory, text_in
 from fieldscreen.errors import KnownError
+from fieldscreen.followup import Cadence, cadence_of, next_due, schedule
 from fieldscreen.ui.common import (
     PassphraseDialog,
     ReasonDialog,
@@ -42,36 +45,75 @@ from fieldscreen.ui.common import (
 from fieldscreen.ui.ports import ACT_NOW, TIERS, ScreeningResult, ScreeningSession, result_to_json
 from fieldscreen.ui.wizard import WizardController
 
-__all__ = ["FOLLOW_UP_HOURS", "ResultsPage", "referral_sheet_html", "write_referral_sheet"]
+__all__ = ["ResultsPage", "referral_sheet_html", "write_referral_sheet"]
 
 #: The sign-off dialog's result code for "Ask a supervisor later".
 _LATER = 2
 
-#: First follow-up after finalising, by tier (the response times of the risk-tier list).
-FOLLOW_UP_HOURS = {"T0": 0, "T1": 24, "T2": 72, "T3": 168}
+
+def _language_names(lang: str) -> dict[str, str]:
+    """ISO 639-3 code -> language name in ``lang`` (the forms' ``languages`` list)."""
+    try:
+        from fieldscreen.forms.library import builtin_list
+
+        return {c.name: c.label.get(lang) for c in builtin_list("languages")}
+    except KnownError:
+        return {}
 
 
-def referral_sheet_html(
-    code: str, result: ScreeningResult, title: str, labels: dict[str, str]
+def provider_lines(provider: Provider, lang: str, labels: dict[str, str]) -> list[str]:
+    """A provider as lines of escaped HTML: name and contact, hours and languages, notes."""
+    names = _language_names(lang)
+    first = f"<b>{html.escape(text_in(provider.name, lang))}</b>"
+    if contact := provider.contact_line(lang):
+        first += " — " + html.escape(contact)
+    lines = [first]
+    details = []
+    if hours := text_in(provider.hours, lang):
+        details.append(f"{html.escape(labels['hours'])} {html.escape(hours)}")
+    if provider.languages:
+        spoken = ", ".join(names.get(code, code) for code in provider.languages)
+        details.append(f"{html.escape(labels['languages'])} {html.escape(spoken)}")
+    if details:
+        lines.append("; ".join(details))
+    if notes := text_in(provider.notes, lang):
+        lines.append(f"<i>{html.escape(notes)}</i>")
+    return lines
+
+
+def referral_sheet_html(  # noqa: PLR0917 (the sheet's parts, in the order they appear)
+    code: str,
+    result: ScreeningResult,
+    title: str,
+    labels: dict[str, str],
+    directory: ServiceDirectory | None = None,
+    lang: str = "en",
 ) -> str:
-    """The referral sheet: case code, tier, deadlines and the consented referrals only."""
-    rows = "".join(
-        f"<tr><td>{html.escape(r.label)}</td><td>{html.escape(r.provider or '-')}</td>"
-        f"<td>{html.escape(r.contact)}</td></tr>"
-        for r in result.referrals
-        if r.consented
-    )
+    """The referral sheet: case code, tier, deadlines and the consented referrals only, each
+    with the providers of the site's directory that offer it."""
+    rows = []
+    for r in result.referrals:
+        if not r.consented:
+            continue
+        providers = directory.providers_for(r.service_type) if directory is not None else ()
+        cell = "<br>".join(
+            "<br>".join(provider_lines(p, lang, labels)) for p in providers
+        ) or html.escape(r.provider or labels["no_provider"])
+        rows.append(f"<tr><td>{html.escape(r.label)}</td><td>{cell}</td></tr>")
     deadlines = "".join(
         f"<li>{html.escape(d.label)}: {d.due.astimezone().strftime('%Y-%m-%d %H:%M')}</li>"
         for d in result.deadlines
     )
+    sample = ""
+    if directory is not None and directory.sample:
+        sample = f"<p><b>{html.escape(text_in(directory.notice, lang))}</b></p>"
     return (
         f"<h1>{html.escape(title)}</h1>"
         f"<p><b>{html.escape(labels['code'])}</b> {html.escape(code)}<br>"
         f"<b>{html.escape(labels['tier'])}</b> {html.escape(tier_label(result.tier))}</p>"
         f"<h2>{html.escape(labels['deadlines'])}</h2><ul>{deadlines}</ul>"
-        f"<h2>{html.escape(labels['referrals'])}</h2>"
-        f"<table border='1' cellpadding='4' cellspacing='0'>{rows}</table>"
+        f"<h2>{html.escape(labels['referrals'])}</h2>{sample}"
+        f"<table border='1' cellpadding='4' cellspacing='0'>{''.join(rows)}</table>"
         f"<p><i>{html.escape(labels['footer'])}</i></p>"
     )
 
@@ -104,6 +146,10 @@ class ResultsPage(QWidget):
         self.overrides: dict[str, str] = {}
         #: The tier the rules gave, before any override.
         self.computed_tier = ""
+        # The site's service directory (set by the window once read from the vault).
+        self.directory: ServiceDirectory | None = None
+        # The time of finalising (tests set a fake clock).
+        self.clock: Callable[[], datetime] = lambda: datetime.now(UTC)
         outer = QVBoxLayout(self)
         outer.setContentsMargins(24, 16, 24, 16)
         outer.addWidget(heading(self.tr("Results of this screening"), self))
@@ -132,6 +178,12 @@ class ResultsPage(QWidget):
         self.deadlines.setWordWrap(True)
         self.column.addWidget(self.deadlines)
         self.column.addWidget(heading(self.tr("Suggested referrals"), body, "sectionTitle"))
+        self.directory_note = QLabel("", body)
+        self.directory_note.setObjectName("directoryNote")
+        self.directory_note.setTextFormat(Qt.TextFormat.RichText)
+        self.directory_note.setWordWrap(True)
+        self.directory_note.hide()
+        self.column.addWidget(self.directory_note)
         self.referrals = QLabel("", body)
         self.referrals.setWordWrap(True)
         self.referrals.setTextFormat(self.referrals.textFormat().RichText)
@@ -158,19 +210,29 @@ class ResultsPage(QWidget):
         buttons = QHBoxLayout()
         self.back = QPushButton(self.tr("&Back to the form"), self)
         self.override = QPushButton(self.tr("&Override tier…"), self)
+        self.release = QPushButton(self.tr("&Release a referral…"), self)
+        self.release.setToolTip(
+            self.tr(
+                "A referral withheld by a risk (for example the consulate when the child fears "
+                "the state) or declined by the child can be made only with a reason and a "
+                "supervisor's sign-off."
+            )
+        )
         self.sheet = QPushButton(self.tr("Referral &sheet (PDF)…"), self)
         self.finalise = primary_button(self.tr("&Finalise screening"), self)
-        for button in (self.back, self.override, self.sheet):
+        for button in (self.back, self.override, self.release, self.sheet):
             button.setObjectName("secondary")
             button.setAccessibleName(button.text().replace("&", "").rstrip("…"))
         buttons.addWidget(self.back)
         buttons.addStretch(1)
         buttons.addWidget(self.override)
+        buttons.addWidget(self.release)
         buttons.addWidget(self.sheet)
         buttons.addWidget(self.finalise)
         outer.addLayout(buttons)
         self.back.clicked.connect(self.back_requested)
         self.override.clicked.connect(self._override)
+        self.release.clicked.connect(self._release)
         self.sheet.clicked.connect(self._save_sheet)
         self.finalise.clicked.connect(self._finalise)
         self._clock = QTimer(self)
@@ -209,6 +271,7 @@ class ResultsPage(QWidget):
         self.result = None
         for label in (self.tier, self.alerts, self.concerns, self.deadlines, self.referrals):
             label.clear()
+        self.directory_note.clear()
         self.actions_taken.clear()
 
     def _render(self) -> None:
@@ -228,25 +291,81 @@ class ResultsPage(QWidget):
         self.concerns.setText(
             "\n".join(f"• {c}" for c in result.concerns) or self.tr("None found.")
         )
-        lines = []
-        for r in result.referrals:
-            where = ", ".join(html.escape(x) for x in (r.provider, r.contact) if x)
-            who = f"<b>{html.escape(r.label)}</b>" + (f": {where}" if where else "")
-            if not r.consented:
-                who += (
-                    " — <i>"
-                    + html.escape(
-                        self.tr("not shared: the child did not consent to this recipient")
-                    )
-                    + "</i>"
-                )
-            lines.append(who)
-        self.referrals.setText("<br>".join(lines) or html.escape(self.tr("None suggested.")))
+        self._render_referrals()
+        self.release.setVisible(
+            callable(getattr(self.session, "release_referral", None))
+            and any(r.status in {"withheld", "declined"} for r in result.referrals)
+        )
         needs_actions = tier == ACT_NOW
         self.actions_label.setVisible(needs_actions)
         self.actions_taken.setVisible(needs_actions)
         self._render_deadlines()
         self._enable_finalise()
+
+    def set_directory(self, directory: ServiceDirectory | None) -> None:
+        """Use ``directory`` for the providers (re-rendered at once when a result is shown)."""
+        self.directory = directory
+        if self.result is not None:
+            self._render_referrals()
+
+    def provider_labels(self) -> dict[str, str]:
+        return {
+            "hours": self.tr("Hours:"),
+            "languages": self.tr("Languages:"),
+            "no_provider": self.tr("No provider of this type in your site's directory."),
+        }
+
+    def _render_referrals(self) -> None:
+        assert self.result is not None
+        lang, directory = self.services.lang, self.directory
+        labels = self.provider_labels()
+        if directory is None:
+            note = self.tr(
+                "No service directory for this site on this laptop yet, so no providers are "
+                "shown. It comes with the next sync, or an administrator loads the file from IT "
+                "in Settings → Service directory."
+            )
+        elif directory.sample:
+            note = text_in(directory.notice, lang) or self.tr(
+                "Sample directory: fictional services. Do not refer anyone to them."
+            )
+        else:
+            note = ""
+        warn = "⚠ " if directory is None or directory.sample else ""
+        self.directory_note.setText(f"<b>{warn}{html.escape(note)}</b>" if note else "")
+        self.directory_note.setProperty("sample", bool(directory and directory.sample))
+        self.directory_note.setVisible(bool(note))
+        blocks = []
+        for r in self.result.referrals:
+            who = f"<b>{html.escape(r.label)}</b>"
+            if not r.consented:
+                if r.status == "withheld":
+                    reason = self.tr(
+                        "withheld: a risk found in this screening holds back sharing with this "
+                        "recipient; only a supervisor can release it, with a reason"
+                    )
+                elif r.status == "declined":
+                    reason = self.tr("not made: the child declined this service")
+                else:
+                    reason = self.tr("not shared: the child did not consent to this recipient")
+                blocks.append(f"{who} — <i>{html.escape(reason)}</i>")
+                continue
+            providers = directory.providers_for(r.service_type) if directory else ()
+            items = [
+                "<li>" + "<br>".join(provider_lines(p, lang, labels)) + "</li>" for p in providers
+            ]
+            if items:
+                blocks.append(
+                    who
+                    + "<ul style='margin-top:2px; margin-bottom:0px'>"
+                    + "".join(items)
+                    + "</ul>"
+                )
+            elif directory is not None:
+                blocks.append(f"{who}<br><i>{html.escape(labels['no_provider'])}</i>")
+            else:
+                blocks.append(who)
+        self.referrals.setText("<br>".join(blocks) or html.escape(self.tr("None suggested.")))
 
     def _render_deadlines(self) -> None:
         if self.result is None:
@@ -284,6 +403,73 @@ class ResultsPage(QWidget):
         dialog.setObjectName("overrideDialog")
         dialog.finished.connect(lambda code: self._override_reasoned(dialog, code))
         dialog.open()
+
+    def _release(self) -> None:
+        if self.result is None:
+            return
+        held = [
+            (r.service_type, r.label)
+            for r in self.result.referrals
+            if r.status in {"withheld", "declined"}
+        ]
+        dialog = ReasonDialog(
+            self.tr("Release a withheld or declined referral"),
+            self.tr(
+                "Only when it protects the child, for example a life-threatening injury or "
+                "documents the child agrees to. Give the reason; a supervisor signs off with "
+                "their passphrase next."
+            ),
+            self,
+            choices=held,
+        )
+        dialog.setObjectName("releaseDialog")
+        dialog.finished.connect(lambda code: self._release_reasoned(dialog, code))
+        dialog.open()
+
+    def _release_reasoned(self, dialog: ReasonDialog, code: int) -> None:
+        if code != QDialog.DialogCode.Accepted:
+            return
+
+        def released(supervisor: str) -> None:
+            route = getattr(self.session, "release_referral", None)
+            if not callable(route) or self.session is None:
+                return
+            try:
+                route(str(dialog.choice.currentData()), dialog.text, supervisor)
+            except KnownError as error:
+                show_error(self, error, self.services.lang)
+                return
+            self.result = self.session.result(self.services.lang)
+            self._render()
+
+        self._sign_off(self.tr("A coordinator or administrator confirms this release."), released)
+
+    def _sign_off(self, text: str, then: Callable[[str], None]) -> None:
+        """Ask a coordinator or administrator other than the screener for their passphrase;
+        ``then(name)`` once they have signed."""
+        me = self.services.user.name if self.services.user else ""
+        users = [
+            u
+            for u in self.services.vault.users()
+            if u.role in {"coordinator", "admin"} and u.name != me  # nobody signs off their own
+        ]
+        sign = PassphraseDialog(
+            self.tr("Supervisor sign-off"),
+            text,
+            users,
+            self.services.vault.verify,
+            self.services.ops,
+            self,
+        )
+        sign.setObjectName("signOffDialog")
+
+        def signed(result: int) -> None:
+            sign.take_passphrase()  # a sign-off needs only the name it proved
+            if result == QDialog.DialogCode.Accepted:
+                then(sign.signed_by)
+
+        sign.finished.connect(signed)
+        sign.open()
 
     def _override_reasoned(self, dialog: ReasonDialog, code: int) -> None:
         if code != QDialog.DialogCode.Accepted:
@@ -395,11 +581,21 @@ class ResultsPage(QWidget):
             "tier": self.tier_now,
             "actions_taken": actions,
             "overrides": dict(self.overrides),
+            "directory": (
+                {"id": self.directory.directory_id, "version": self.directory.version}
+                if self.directory is not None
+                else None
+            ),
         }
-        now = datetime.now(UTC)
-        dues = [d.due for d in result.deadlines]
-        if self.tier_now in FOLLOW_UP_HOURS:
-            dues.append(now + timedelta(hours=FOLLOW_UP_HOURS[self.tier_now]))
+        now = self.clock()
+        engine_cadence = getattr(session, "follow_up_cadence", None)
+        if callable(engine_cadence) and "tier" not in self.overrides:
+            cadence: Cadence = engine_cadence()
+        else:  # a tier overridden here, or a session without the engine: the tier's cadence
+            cadence = cadence_of(self.tier_now)
+        window = int(self.services.settings.get("follow_up_window_days"))
+        plan = schedule(cadence, now, window)
+        due = next_due(plan)
         from fieldscreen.ui.supervision import screening_kinds
 
         waits = screening_kinds(
@@ -413,10 +609,30 @@ class ResultsPage(QWidget):
             "supervision": list(waits),
             "concerns": summary["concerns"],
             "deadlines": summary["deadlines"],
-            "referrals": summary["referrals"],
-            "next_due": min(dues).isoformat() if dues else None,
+            "referrals": self._referrals_with_providers(summary["referrals"]),
+            "follow_up": plan,
+            "next_due": due.isoformat() if due else None,
         }
         return record, card
+
+    def _referrals_with_providers(self, referrals: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        """The referrals kept on the case card, each consented one with the providers of the
+        site's directory it was suggested (id and name), so a follow-up knows where to ask."""
+        directory, lang = self.directory, self.services.lang
+        out = []
+        for referral in referrals:
+            providers = (
+                directory.providers_for(str(referral["service_type"]))
+                if directory is not None and referral.get("consented")
+                else ()
+            )
+            out.append(
+                {
+                    **referral,
+                    "providers": [{"id": p.id, "name": text_in(p.name, lang)} for p in providers],
+                }
+            )
+        return out
 
     def _finalise(self) -> None:
         if self.controller is None or self.result is None or not self.finalise.isEnabled():
@@ -450,12 +666,15 @@ class ResultsPage(QWidget):
             "footer": self.tr(
                 "Confidential. Hand this sheet only to the services listed. Destroy it after use."
             ),
+            **self.provider_labels(),
         }
         return referral_sheet_html(
             self.controller.code if self.controller else "",
             self.result,
             self.tr("Referral sheet"),
             labels,
+            self.directory,
+            self.services.lang,
         )
 
     def _save_sheet(self) -> None:

@@ -45,7 +45,7 @@ def _services(paths: Paths, lang: str, vault: MemoryVault) -> Services:
     )
 
 
-def _seeded_vault() -> MemoryVault:
+def _seeded_vault(lang: str = "en") -> MemoryVault:
     vault = MemoryVault.with_users(
         [("Marisol", "admin", DEMO_PASSPHRASE), ("Coordinación", "coordinator", DEMO_PASSPHRASE)]
     )
@@ -57,7 +57,14 @@ def _seeded_vault() -> MemoryVault:
         ("77A0F3", "Óscar", "T3", (), timedelta(days=6)),
         ("19E5B8", "Luz", "T4", (), None),
     ]
+    notice = (
+        "Notify the child-protection authority (PPNNA)"
+        if lang == "en"
+        else "Dar aviso a la Procuraduría de Protección (PPNNA)"
+    )
+    deadlines = {"8F2C1A": (timedelta(hours=20), notice), "3B7E90": (timedelta(days=2), notice)}
     for code, alias, tier, concerns, due in cases:
+        deadline, label = deadlines.get(code, (None, ""))
         vault.add_case(
             CaseSummary(
                 code.lower() * 4,
@@ -68,13 +75,15 @@ def _seeded_vault() -> MemoryVault:
                 now + due if due is not None else None,
                 "finalised",
                 now,
+                now + deadline if deadline is not None else None,
+                label,
             )
         )
     return vault
 
 
 def _window(paths: Paths, lang: str, vault: MemoryVault | None = None) -> MainWindow:
-    window = MainWindow(_services(paths, lang, vault or _seeded_vault()))
+    window = MainWindow(_services(paths, lang, vault or _seeded_vault(lang)))
     window.resize(1100, 760)
     return window
 
@@ -249,6 +258,59 @@ def sync(paths: Paths, lang: str) -> QWidget:
     return window
 
 
+def _demo_aggregates() -> list[tuple[dict[str, Any], str, str]]:
+    """Eight weeks of made-up aggregate records for two sites, with some small groups."""
+    import random
+
+    rng = random.Random(48)  # noqa: S311 (made-up demo figures)
+    out: list[tuple[dict[str, Any], str, str]] = []
+    for week in range(41, 49):
+        for _ in range(rng.randint(9, 26)):
+            aggregate = {
+                "tier": rng.choices(["T0", "T1", "T2", "T3", "T4"], [1, 4, 6, 7, 9])[0],
+                "concerns": rng.sample(
+                    ["unaccompanied", "separated", "accompanied_unverified"], rng.randint(0, 2)
+                ),
+                "age_band": rng.choices(["0_5", "6_11", "12_14", "15_17"], [1, 3, 5, 9])[0],
+                "sex": rng.choices(["female", "male", "declined"], [6, 7, 1])[0],
+                "nationality": [rng.choices(["HN", "GT", "SV", "VE", "HT"], [9, 7, 4, 2, 1])[0]],
+                "site": rng.choices(["tij1", "tap2"], [3, 1])[0],
+                "week": f"2026-W{week:02d}",
+            }
+            out.append((aggregate, "", ""))
+    for n in range(3):  # a small site and a rare nationality: suppressed, shown as "<5"
+        small = dict(out[n][0], site="mxl3", nationality=["HT", "ER"][n % 2 :][:1])
+        out.append((small, "", ""))
+    return out
+
+
+def report(paths: Paths, lang: str) -> QWidget:
+    vault = _seeded_vault()
+    vault.kept_aggregates = _demo_aggregates()
+    window = _window(paths, lang, vault)
+    window.services.user = vault.unlock("Coordinación", DEMO_PASSPHRASE)
+    window._nav_state()
+    window.show_report()
+    _settle(window)
+    return window
+
+
+def report_charts(paths: Paths, lang: str) -> QWidget:
+    window = report(paths, lang)
+    assert isinstance(window, MainWindow)
+    page = window.report_page
+    window.show()
+    QApplication.processEvents()
+    chart = page.charts.get("concern")
+    if chart is not None:
+        from PySide6.QtWidgets import QScrollArea
+
+        scroll = page.findChild(QScrollArea)
+        if scroll is not None:
+            scroll.ensureWidgetVisible(chart, 0, 40)
+    return window
+
+
 def _builtin(paths: Paths, lang: str) -> MainWindow | None:
     from fieldscreen.app import build_context, builtin_forms
 
@@ -417,6 +479,54 @@ def _demo_relay() -> Any:
     )
 
 
+class _DemoEnrolment:
+    """A provisioned laptop not enrolled yet, as the enrolment dialog shows it."""
+
+    def enrol(self, code: str, label: str = "", progress: Any = None) -> Any:
+        raise NotImplementedError
+
+
+def enrol(paths: Paths, lang: str) -> QWidget:
+    from fieldscreen.ui.enrol import EnrolDialog
+    from fieldscreen.ui.provisioning import EnrolmentStatus
+
+    window = _unlocked(paths, lang)
+    status = EnrolmentStatus(True, "https://sync.example.org")
+    dialog = EnrolDialog(window.services, _DemoEnrolment(), status, window)
+    dialog.code.setText("K7QP-2M9X")
+    dialog.resize(620, 420)
+    return dialog
+
+
+def builtin_results_providers(paths: Paths, lang: str) -> QWidget:
+    """The results of a built-in screening at a demo site, with the sample directory's
+    providers for each referral the child consented to."""
+    from fieldscreen.directory import sample_directory
+
+    window = _builtin(paths, lang)
+    if window is None:
+        return _build_empty(paths, lang)
+    recipients = ("cp_authority", "health", "psychosocial", "shelter", "gbv", "legal")
+    answers: list[tuple[str, object]] = [(f"fs_consent:share_{r}", "yes") for r in recipients]
+    _answer_known(window, answers)
+    _go(window, "fs_intake:b0_safety")
+    _answer(
+        window,
+        [("fs_intake:b0_feared_person_nearby", "yes"), ("fs_intake:b0_someone_tracking", "yes")],
+    )
+    window.review()
+    window.results.set_directory(sample_directory("mx-tapachula-sample"))
+    return window
+
+
+def _answer_known(window: MainWindow, answers: Sequence[tuple[str, object]]) -> None:
+    for name, value in answers:
+        if name in window.wizard.widgets:
+            window.wizard.widgets[name].set_value(value)
+            window.wizard.controller.answer(name, value)  # type: ignore[union-attr]
+    _settle(window)
+
+
 #: Screen name -> factory building it in a representative state.
 SCREENS: dict[str, ScreenFactory] = {
     "first-run": first_run,
@@ -436,6 +546,10 @@ SCREENS: dict[str, ScreenFactory] = {
     "builtin-results": builtin_results,
     "supervisor-queue": supervisor_queue,
     "batches": batch_view,
+    "enrol": enrol,
+    "builtin-results-providers": builtin_results_providers,
+    "report": report,
+    "report-charts": report_charts,
 }
 
 

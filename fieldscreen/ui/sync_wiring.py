@@ -100,13 +100,12 @@ def build_sync(backend: Any, settings: Any) -> Any:
             allow_insecure=provisioning.allow_insecure_http,
         )
 
-    def probe() -> bool:
+    def probe() -> bool:  # short timeouts and no retry: a silent server is given up on fast
         try:
             with client() as c:
-                c.health()
-        except SyncError:
+                return c.probe()
+        except SyncError:  # e.g. the address is refused before any request
             return False
-        return True
 
     def run_sync() -> SyncSummary:
         with client() as c:

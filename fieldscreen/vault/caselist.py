@@ -33,6 +33,9 @@ class ListRow(NamedTuple):
     concerns: tuple[str, ...] | None = None
     next_due: str | None = None
     age: Any = None
+    #: The earliest of the card's statutory deadlines (ISO 8601) and its label.
+    deadline: str | None = None
+    deadline_label: str | None = None
 
     @property
     def fields(self) -> dict[str, Any] | None:
@@ -106,9 +109,13 @@ def _list_rows(
         found = get(rid) if version is not None else None
         if found is not None and found[1] == version:
             matched += 1
-            _, _, alias, tier, due, concerns, age = found
+            _, _, alias, tier, due, concerns, age, deadline, label = found
             listed = None if concerns is None else tuple(concerns.split(sep)) if concerns else ()
-            append(ListRow(rid, status, updated_day, True, alias, tier, listed, due, age))
+            append(
+                ListRow(
+                    rid, status, updated_day, True, alias, tier, listed, due, age, deadline, label
+                )
+            )
         else:
             append(ListRow(rid, status, updated_day, False))
     return out, matched

@@ -29,6 +29,7 @@ import json
 import sqlite3
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any
 
 from fieldscreen import crypto
@@ -44,6 +45,7 @@ __all__ = [
     "PendingIndex",
     "bucket_of",
     "check",
+    "earliest_deadline",
     "entry_for",
     "project",
     "read_all",
@@ -58,11 +60,12 @@ _FORMAT = 1
 #: The case card fields the case list shows, sorts or searches by.
 LIST_FIELDS = ("alias", "tier", "concerns", "next_due", "age")
 
-#: An entry: ``[record id, card version, alias, tier, next_due, concerns, age]``, each field
-#: None when the card lacks it; concerns joined by :data:`SEP`. Flat lists of scalars, because
-#: parsing them is what a listing of 50,000 records costs.
+#: An entry: ``[record id, card version, alias, tier, next_due, concerns, age, deadline,
+#: deadline label]``, each field None when the card lacks it; concerns joined by :data:`SEP`;
+#: the deadline is the earliest of the card's ``deadlines`` (:func:`earliest_deadline`). Flat
+#: lists of scalars, because parsing them is what a listing of 50,000 records costs.
 Entry = list[Any]
-ID, VERSION, ALIAS, TIER, NEXT_DUE, CONCERNS, AGE = range(7)
+ID, VERSION, ALIAS, TIER, NEXT_DUE, CONCERNS, AGE, DEADLINE, DEADLINE_LABEL = range(9)
 #: Separator of the concerns in an entry (a control character no code or label holds).
 SEP = "\x1f"
 
@@ -76,6 +79,23 @@ def _text(value: Any) -> str | None:
     return None if value is None else str(value)
 
 
+def earliest_deadline(card: Mapping[str, Any]) -> tuple[str | None, str | None]:
+    """The earliest of the card's ``deadlines`` (``due`` in ISO 8601) and its label; the same
+    choice as the case list's ``earliest_deadline`` (a test keeps the two equal)."""
+    found: list[tuple[datetime, str, str]] = []
+    items = card.get("deadlines", ())
+    for item in items if isinstance(items, list | tuple) else ():
+        try:
+            due = str(item["due"])
+            found.append((datetime.fromisoformat(due), due, str(item.get("label", ""))))
+        except (KeyError, TypeError, ValueError, AttributeError):
+            continue
+    if not found:
+        return None, None
+    _, due, label = min(found, key=lambda d: d[0])
+    return due, label
+
+
 def entry_for(record_id: str, version: int, card: Mapping[str, Any]) -> Entry:
     """The index entry of ``card``, the case card of ``record_id`` stored at ``version``."""
     concerns = card.get("concerns")
@@ -84,6 +104,7 @@ def entry_for(record_id: str, version: int, card: Mapping[str, Any]) -> Entry:
     else:
         joined = _text(concerns)
     age = card.get("age")
+    deadline, label = earliest_deadline(card)
     return [
         record_id,
         int(version),
@@ -92,6 +113,8 @@ def entry_for(record_id: str, version: int, card: Mapping[str, Any]) -> Entry:
         _text(card.get("next_due")),
         joined,
         age if age is None or isinstance(age, int | float | str) else str(age),
+        deadline,
+        label,
     ]
 
 

@@ -302,8 +302,20 @@
         <translation>no se comparte (sin consentimiento)</translation>
     </message>
     <message>
+        <source>Follow-ups done: %1 (last on %2)</source>
+        <translation>Seguimientos hechos: %1 (el último el %2)</translation>
+    </message>
+    <message>
+        <source>No further follow-up is scheduled on this laptop.</source>
+        <translation>No hay más seguimientos programados en esta computadora.</translation>
+    </message>
+    <message>
         <source>Nothing was kept.</source>
         <translation>No se guardó nada.</translation>
+    </message>
+    <message>
+        <source>&amp;Record a follow-up done now</source>
+        <translation>&amp;Registrar un seguimiento hecho ahora</translation>
     </message>
     <message>
         <source>&amp;Close</source>
@@ -392,6 +404,97 @@
     </message>
 </context>
 <context>
+    <name>EnrolDialog</name>
+    <message>
+        <source>Enrol this laptop with the server</source>
+        <translation>Inscribir esta computadora en el servidor</translation>
+    </message>
+    <message>
+        <source>Enter the one-time enrolment code from your IT contact. Enrolment lets this laptop send finalised screenings and receive form and directory updates. You can also do it later: the app works fully offline.</source>
+        <translation>Escriba el código de inscripción de un solo uso que le dio informática. La inscripción permite que esta computadora envíe las evaluaciones finalizadas y reciba actualizaciones de formularios y del directorio. También puede hacerlo más tarde: la aplicación funciona por completo sin conexión.</translation>
+    </message>
+    <message>
+        <source>Server</source>
+        <translation>Servidor</translation>
+    </message>
+    <message>
+        <source>for example K7QP-2M9X</source>
+        <translation>por ejemplo K7QP-2M9X</translation>
+    </message>
+    <message>
+        <source>Enrolment code</source>
+        <translation>Código de inscripción</translation>
+    </message>
+    <message>
+        <source>Enrolment &amp;code</source>
+        <translation>&amp;Código de inscripción</translation>
+    </message>
+    <message>
+        <source>Read the &amp;provisioning file…</source>
+        <translation>Leer el archivo de &amp;aprovisionamiento…</translation>
+    </message>
+    <message>
+        <source>Enrolment progress</source>
+        <translation>Avance de la inscripción</translation>
+    </message>
+    <message>
+        <source>&amp;Later</source>
+        <translation>Más &amp;tarde</translation>
+    </message>
+    <message>
+        <source>Later</source>
+        <translation>Más tarde</translation>
+    </message>
+    <message>
+        <source>&amp;Enrol now</source>
+        <translation>&amp;Inscribir ahora</translation>
+    </message>
+    <message>
+        <source>Not set up yet: read the provisioning file from IT first (it names the server and your organisation&apos;s keys).</source>
+        <translation>Aún no está configurada: primero lea el archivo de aprovisionamiento de informática (indica el servidor y las claves de su organización).</translation>
+    </message>
+    <message>
+        <source>Already enrolled as %1 at site %2. A new code enrols it again.</source>
+        <translation>Ya está inscrita como %1 en el sitio %2. Un código nuevo la vuelve a inscribir.</translation>
+    </message>
+    <message>
+        <source>Contacting the server…</source>
+        <translation>Contactando el servidor…</translation>
+    </message>
+    <message>
+        <source>Sending the enrolment code…</source>
+        <translation>Enviando el código de inscripción…</translation>
+    </message>
+    <message>
+        <source>Checking that the server belongs to your organisation…</source>
+        <translation>Comprobando que el servidor pertenece a su organización…</translation>
+    </message>
+    <message>
+        <source>Saving the enrolment on this laptop…</source>
+        <translation>Guardando la inscripción en esta computadora…</translation>
+    </message>
+    <message>
+        <source>Enrolled as %1 at site %2. Finalised screenings will now be sent.</source>
+        <translation>Inscrita como %1 en el sitio %2. Las evaluaciones finalizadas se enviarán desde ahora.</translation>
+    </message>
+    <message>
+        <source>&amp;Close</source>
+        <translation>&amp;Cerrar</translation>
+    </message>
+    <message>
+        <source>Close</source>
+        <translation>Cerrar</translation>
+    </message>
+    <message>
+        <source>Provisioning file</source>
+        <translation>Archivo de aprovisionamiento</translation>
+    </message>
+    <message>
+        <source>Provisioning files (*.json *.fsp)</source>
+        <translation>Archivos de aprovisionamiento (*.json *.fsp)</translation>
+    </message>
+</context>
+<context>
     <name>Errors</name>
     <message>
         <source>Something went wrong</source>
@@ -453,8 +556,8 @@
         <translation>Use al menos %d caracteres: unas palabras sin relación entre sí son fáciles de recordar y difíciles de adivinar. Si se pierde la frase de acceso, los datos no se pueden recuperar.</translation>
     </message>
     <message>
-        <source>Enrolment with the server uses a one-time code from your IT contact and can be done later, whenever the laptop is online (&apos;fieldscreen enroll&apos;).</source>
-        <translation>La inscripción en el servidor usa un código de un solo uso que le da su contacto de informática y puede hacerse más tarde, cuando la computadora tenga conexión (&apos;fieldscreen enroll&apos;).</translation>
+        <source>Enrolment with the server uses a one-time code from your IT contact: the app asks for it once the account exists, and it can also be done later in Settings → Server.</source>
+        <translation>La inscripción en el servidor usa un código de un solo uso que le da su contacto de informática: la aplicación lo pide cuando la cuenta ya existe, y también puede hacerse más tarde en Ajustes → Servidor.</translation>
     </message>
     <message>
         <source>&amp;Create account and start</source>
@@ -552,7 +655,7 @@
     <name>MainWindow</name>
     <message>
         <source>FieldScreen</source>
-        <extracomment>How often the background sync policy is asked whether something is due. The screening&apos;s id holder: filled by the writer thread if the first save is in flight. Builds the sync view model after unlock (on the writer: it reads the vault); returns None while the laptop is not enrolled. Drives :meth:`BackgroundSync.tick` on a worker while someone is signed in; the policy itself decides when a probe or a sync is due.</extracomment>
+        <extracomment>How often the background sync policy is asked whether something is due. Who sees the coordinator report. The screening&apos;s id holder: filled by the writer thread if the first save is in flight. Builds the sync view model after unlock (on the writer: it reads the vault); returns None while the laptop is not enrolled. Drives :meth:`BackgroundSync.tick` on a worker while someone is signed in; the policy itself decides when a probe or a sync is due.</extracomment>
         <translation>FieldScreen</translation>
     </message>
     <message>
@@ -578,6 +681,10 @@
     <message>
         <source>&amp;Batches</source>
         <translation>&amp;Lotes</translation>
+    </message>
+    <message>
+        <source>&amp;Report</source>
+        <translation>I&amp;nforme</translation>
     </message>
     <message>
         <source>&amp;Lock (Ctrl+L)</source>
@@ -829,11 +936,24 @@
     <name>RepeatWidget</name>
     <message>
         <source>Add another</source>
+        <extracomment>The specialist asked to add the screening&apos;s suggestions (only when ``view.fillable``).</extracomment>
         <translation>Añadir otra</translation>
     </message>
     <message>
         <source>Add another: %s</source>
         <translation>Añadir otra: %s</translation>
+    </message>
+    <message>
+        <source>Fill from suggestions</source>
+        <translation>Rellenar con las sugerencias</translation>
+    </message>
+    <message>
+        <source>Fill from suggestions: %s</source>
+        <translation>Rellenar con las sugerencias: %s</translation>
+    </message>
+    <message>
+        <source>Adds a row for each suggestion of this screening that is not listed yet. Check each row and change or remove it as needed.</source>
+        <translation>Agrega una fila por cada sugerencia de esta evaluación que aún no está en la lista. Revise cada fila y cámbiela o quítela si hace falta.</translation>
     </message>
     <message>
         <source>Remove</source>
@@ -845,10 +965,227 @@
     </message>
 </context>
 <context>
+    <name>ReportPage</name>
+    <message>
+        <source>Screenings by risk tier</source>
+        <translation>Tamizajes por nivel de riesgo</translation>
+    </message>
+    <message>
+        <source>Screenings per ISO week</source>
+        <translation>Tamizajes por semana ISO</translation>
+    </message>
+    <message>
+        <source>Protection concerns (a child may have several)</source>
+        <translation>Necesidades de protección (un NNA puede tener varias)</translation>
+    </message>
+    <message>
+        <source>Age band</source>
+        <translation>Grupo de edad</translation>
+    </message>
+    <message>
+        <source>Sex</source>
+        <translation>Sexo</translation>
+    </message>
+    <message>
+        <source>Nationality (a child may have several)</source>
+        <translation>Nacionalidad (un NNA puede tener varias)</translation>
+    </message>
+    <message>
+        <source>Site</source>
+        <translation>Sitio</translation>
+    </message>
+    <message>
+        <source>Age not known</source>
+        <translation>Edad desconocida</translation>
+    </message>
+    <message>
+        <source>%1 years</source>
+        <translation>%1 años</translation>
+    </message>
+    <message>
+        <source>Female</source>
+        <translation>Mujer</translation>
+    </message>
+    <message>
+        <source>Male</source>
+        <translation>Hombre</translation>
+    </message>
+    <message>
+        <source>Intersex</source>
+        <translation>Intersexual</translation>
+    </message>
+    <message>
+        <source>Prefers not to say</source>
+        <translation>Prefiere no responder</translation>
+    </message>
+    <message>
+        <source>Not recorded</source>
+        <translation>No registrado</translation>
+    </message>
+    <message>
+        <source>Coordinator report</source>
+        <extracomment>Emitted with the view each time the report is shown (tests wait on it).</extracomment>
+        <translation>Informe de coordinación</translation>
+    </message>
+    <message>
+        <source>From &amp;week</source>
+        <translation>&amp;Desde la semana</translation>
+    </message>
+    <message>
+        <source>First week</source>
+        <translation>Primera semana</translation>
+    </message>
+    <message>
+        <source>Last week</source>
+        <translation>Última semana</translation>
+    </message>
+    <message>
+        <source>To wee&amp;k</source>
+        <translation>&amp;Hasta la semana</translation>
+    </message>
+    <message>
+        <source>&amp;Site</source>
+        <translation>&amp;Sitio</translation>
+    </message>
+    <message>
+        <source>Show the report for these weeks and site</source>
+        <translation>Mostrar el informe de estas semanas y este sitio</translation>
+    </message>
+    <message>
+        <source>Sh&amp;ow</source>
+        <translation>&amp;Mostrar</translation>
+    </message>
+    <message>
+        <source>Save as PD&amp;F…</source>
+        <translation>Guardar como PD&amp;F…</translation>
+    </message>
+    <message>
+        <source>Coordinator credential for the server</source>
+        <translation>Credencial de coordinación para el servidor</translation>
+    </message>
+    <message>
+        <source>Use the ser&amp;ver&apos;s report</source>
+        <translation>Usar el informe del servid&amp;or</translation>
+    </message>
+    <message>
+        <source>Use this laptop&apos;s scr&amp;eenings</source>
+        <translation>Usar los tamizajes de esta compu&amp;tadora</translation>
+    </message>
+    <message>
+        <source>Enter the coordinator credential your administrator gave you.</source>
+        <extracomment>The server&apos;s report needs a laptop enrolled with a server (or a given fetcher).</extracomment>
+        <translation>Escriba la credencial de coordinación que le dio la persona administradora.</translation>
+    </message>
+    <message>
+        <source>Counting…</source>
+        <translation>Contando…</translation>
+    </message>
+    <message>
+        <source>Source: the server, for the sites you coordinate.</source>
+        <translation>Fuente: el servidor, para los sitios que usted coordina.</translation>
+    </message>
+    <message>
+        <source>Source: this laptop&apos;s finalised screenings that have not been sent yet (sent ones are counted on the server).</source>
+        <translation>Fuente: los tamizajes finalizados de esta computadora que aún no se han enviado (los enviados se cuentan en el servidor).</translation>
+    </message>
+    <message>
+        <source>Earliest</source>
+        <translation>La primera</translation>
+    </message>
+    <message>
+        <source>Latest</source>
+        <translation>La última</translation>
+    </message>
+    <message>
+        <source>All sites</source>
+        <translation>Todos los sitios</translation>
+    </message>
+    <message>
+        <source>all sites</source>
+        <translation>todos los sitios</translation>
+    </message>
+    <message>
+        <source>Period: ISO weeks %1 to %2; %3</source>
+        <translation>Periodo: semanas ISO %1 a %2; %3</translation>
+    </message>
+    <message>
+        <source>Counts under %1 are suppressed and shown as “%2”, and so is any count that would let a reader work one out from the totals.</source>
+        <translation>Los conteos menores de %1 se ocultan y se muestran como «%2», y también cualquier conteo que permitiría deducir uno de ellos a partir de los totales.</translation>
+    </message>
+    <message>
+        <source>Screenings counted: %1</source>
+        <translation>Tamizajes contados: %1</translation>
+    </message>
+    <message>
+        <source>(%1 records could not be counted)</source>
+        <translation>(%1 registros no se pudieron contar)</translation>
+    </message>
+    <message>
+        <source>What these figures reveal: only how many children were screened, per risk tier, concern, age band, sex, nationality, site and week. No name, answer or story is in them. Small groups can still point at a child when combined with what a reader already knows, so keep this report within the organisation and do not compare it with reports of overlapping periods to work out hidden counts.</source>
+        <translation>Lo que revelan estas cifras: solo cuántos NNA fueron tamizados, por nivel de riesgo, necesidad, grupo de edad, sexo, nacionalidad, sitio y semana. No contienen nombres, respuestas ni relatos. Aun así, un grupo pequeño puede señalar a un NNA si se combina con lo que el lector ya sabe: mantenga este informe dentro de la organización y no lo compare con informes de periodos que se traslapan para deducir conteos ocultos.</translation>
+    </message>
+    <message>
+        <source>No screenings in this period.</source>
+        <translation>No hay tamizajes en este periodo.</translation>
+    </message>
+    <message>
+        <source>Table: %1</source>
+        <translation>Tabla: %1</translation>
+    </message>
+    <message>
+        <source>Group</source>
+        <translation>Grupo</translation>
+    </message>
+    <message>
+        <source>Screenings</source>
+        <translation>Tamizajes</translation>
+    </message>
+    <message>
+        <source>Suppressed: fewer than %1</source>
+        <translation>Oculto: menos de %1</translation>
+    </message>
+    <message>
+        <source>suppressed</source>
+        <translation>oculto</translation>
+    </message>
+    <message>
+        <source>the server, for the sites you coordinate</source>
+        <translation>el servidor, para los sitios que usted coordina</translation>
+    </message>
+    <message>
+        <source>this laptop&apos;s screenings not yet sent</source>
+        <translation>los tamizajes de esta computadora aún no enviados</translation>
+    </message>
+    <message>
+        <source>FieldScreen coordinator report</source>
+        <translation>Informe de coordinación de FieldScreen</translation>
+    </message>
+    <message>
+        <source>Made %1 from %2.</source>
+        <translation>Generado el %1 a partir de %2.</translation>
+    </message>
+    <message>
+        <source>Page %1</source>
+        <translation>Página %1</translation>
+    </message>
+    <message>
+        <source>Save the report as PDF</source>
+        <translation>Guardar el informe como PDF</translation>
+    </message>
+    <message>
+        <source>PDF files (*.pdf)</source>
+        <translation>Archivos PDF (*.pdf)</translation>
+    </message>
+    <message>
+        <source>The report was saved as %1. It holds counts only, no names.</source>
+        <translation>El informe se guardó como %1. Contiene solo conteos, sin nombres.</translation>
+    </message>
+</context>
+<context>
     <name>ResultsPage</name>
     <message>
         <source>Results of this screening</source>
-        <extracomment>The sign-off dialog&apos;s result code for &quot;Ask a supervisor later&quot;. First follow-up after finalising, by tier (the response times of the risk-tier list). A tier override was left for a supervisor: the screening waits as a draft. The tier the rules gave, before any override.</extracomment>
+        <extracomment>The sign-off dialog&apos;s result code for &quot;Ask a supervisor later&quot;. A tier override was left for a supervisor: the screening waits as a draft. The tier the rules gave, before any override.</extracomment>
         <translation>Resultados de este tamizaje</translation>
     </message>
     <message>
@@ -880,6 +1217,14 @@
         <translation>&amp;Cambiar el nivel…</translation>
     </message>
     <message>
+        <source>&amp;Release a referral…</source>
+        <translation>&amp;Liberar una referencia…</translation>
+    </message>
+    <message>
+        <source>A referral withheld by a risk (for example the consulate when the child fears the state) or declined by the child can be made only with a reason and a supervisor&apos;s sign-off.</source>
+        <translation>Una referencia retenida por un riesgo (por ejemplo, el consulado cuando el NNA teme a las autoridades) o rechazada por el NNA solo se puede hacer con un motivo y la aprobación de una persona supervisora.</translation>
+    </message>
+    <message>
         <source>Referral &amp;sheet (PDF)…</source>
         <translation>&amp;Hoja de referencia (PDF)…</translation>
     </message>
@@ -898,6 +1243,34 @@
     <message>
         <source>None found.</source>
         <translation>No se encontró ninguna.</translation>
+    </message>
+    <message>
+        <source>Hours:</source>
+        <translation>Horario:</translation>
+    </message>
+    <message>
+        <source>Languages:</source>
+        <translation>Idiomas:</translation>
+    </message>
+    <message>
+        <source>No provider of this type in your site&apos;s directory.</source>
+        <translation>No hay ningún servicio de este tipo en el directorio de su sitio.</translation>
+    </message>
+    <message>
+        <source>No service directory for this site on this laptop yet, so no providers are shown. It comes with the next sync, or an administrator loads the file from IT in Settings → Service directory.</source>
+        <translation>Esta computadora aún no tiene el directorio de servicios de este sitio, así que no se muestran servicios. Llega con la próxima sincronización, o un administrador carga el archivo de informática en Ajustes → Directorio de servicios.</translation>
+    </message>
+    <message>
+        <source>Sample directory: fictional services. Do not refer anyone to them.</source>
+        <translation>Directorio de ejemplo: servicios ficticios. No refiera a nadie a ellos.</translation>
+    </message>
+    <message>
+        <source>withheld: a risk found in this screening holds back sharing with this recipient; only a supervisor can release it, with a reason</source>
+        <translation>retenida: un riesgo encontrado en esta evaluación impide compartir con este destinatario; solo un supervisor puede liberarla, con un motivo</translation>
+    </message>
+    <message>
+        <source>not made: the child declined this service</source>
+        <translation>no se hace: el NNA no aceptó este servicio</translation>
     </message>
     <message>
         <source>not shared: the child did not consent to this recipient</source>
@@ -922,6 +1295,18 @@
     <message>
         <source>Both the computed and the new tier are kept. Give the reason; a supervisor signs off with their passphrase next.</source>
         <translation>Se guardan el nivel calculado y el nuevo. Indique el motivo; después una persona supervisora lo aprueba con su frase de acceso.</translation>
+    </message>
+    <message>
+        <source>Release a withheld or declined referral</source>
+        <translation>Liberar una referencia retenida o rechazada</translation>
+    </message>
+    <message>
+        <source>Only when it protects the child, for example a life-threatening injury or documents the child agrees to. Give the reason; a supervisor signs off with their passphrase next.</source>
+        <translation>Solo cuando protege al NNA, por ejemplo ante una lesión que pone en peligro su vida o para documentos que el NNA acepta. Escriba el motivo; después una persona supervisora lo aprueba con su frase de acceso.</translation>
+    </message>
+    <message>
+        <source>A coordinator or administrator confirms this release.</source>
+        <translation>Un coordinador o administrador confirma esta liberación.</translation>
     </message>
     <message>
         <source>Supervisor sign-off</source>
@@ -1055,6 +1440,26 @@
         <translation>Permitir un servidor sin cifrado (solo para pruebas)</translation>
     </message>
     <message>
+        <source>Server</source>
+        <translation>Servidor</translation>
+    </message>
+    <message>
+        <source>An administrator enrols this laptop with the organisation&apos;s server using a one-time code from IT. Until then everything works offline.</source>
+        <translation>Un administrador inscribe esta computadora en el servidor de la organización con un código de un solo uso de informática. Mientras tanto todo funciona sin conexión.</translation>
+    </message>
+    <message>
+        <source>&amp;Enrol with the server…</source>
+        <translation>&amp;Inscribir en el servidor…</translation>
+    </message>
+    <message>
+        <source>Service directory</source>
+        <translation>Directorio de servicios</translation>
+    </message>
+    <message>
+        <source>&amp;Load a service directory file…</source>
+        <translation>&amp;Cargar un archivo de directorio de servicios…</translation>
+    </message>
+    <message>
         <source>Set by your organisation</source>
         <translation>Lo fija su organización</translation>
     </message>
@@ -1069,6 +1474,42 @@
     <message>
         <source>administrator</source>
         <translation>administración</translation>
+    </message>
+    <message>
+        <source>Only an administrator enrols</source>
+        <translation>Solo un administrador puede inscribir</translation>
+    </message>
+    <message>
+        <source>Not set up for an organisation yet (no provisioning file).</source>
+        <translation>Aún no está configurada para una organización (no hay archivo de aprovisionamiento).</translation>
+    </message>
+    <message>
+        <source>Not enrolled yet with %1.</source>
+        <translation>Aún no está inscrita en %1.</translation>
+    </message>
+    <message>
+        <source>Enrolled with %1 as %2 at site %3.</source>
+        <translation>Inscrita en %1 como %2 en el sitio %3.</translation>
+    </message>
+    <message>
+        <source>No service directory for this site yet: referrals show no providers. It comes with the next sync, or load the signed file from IT here.</source>
+        <translation>Aún no hay directorio de servicios para este sitio: las referencias no muestran servicios. Llega con la próxima sincronización, o cargue aquí el archivo firmado de informática.</translation>
+    </message>
+    <message>
+        <source>Directory of %1, version %2: %3 services.</source>
+        <translation>Directorio de %1, versión %2: %3 servicios.</translation>
+    </message>
+    <message>
+        <source>Sample data: fictional services for demonstrations only.</source>
+        <translation>Datos de ejemplo: servicios ficticios, solo para demostraciones.</translation>
+    </message>
+    <message>
+        <source>Service directory file</source>
+        <translation>Archivo de directorio de servicios</translation>
+    </message>
+    <message>
+        <source>Directory files (*.json)</source>
+        <translation>Archivos de directorio (*.json)</translation>
     </message>
     <message>
         <source>Settings saved.</source>
@@ -1378,6 +1819,14 @@
     <message>
         <source>&amp;Next</source>
         <translation>&amp;Siguiente</translation>
+    </message>
+    <message>
+        <source>%d suggested rows added. Check each one and complete or remove it.</source>
+        <translation>Se agregaron %d filas sugeridas. Revise cada una y complétela o quítela.</translation>
+    </message>
+    <message>
+        <source>Every suggestion is already listed.</source>
+        <translation>Todas las sugerencias ya están en la lista.</translation>
     </message>
     <message>
         <source>Added to this screening: %s. It follows the current page.</source>

@@ -108,8 +108,27 @@ def test_a_later_load_wins(qtbot: QtBot, paths: Paths) -> None:
     assert w.cases.model.total == COUNT + 1
 
 
-def test_simulated_cards_follow_the_apps_follow_up_rule() -> None:
-    from fieldscreen.device_commands import simulate
-    from fieldscreen.ui import results
+def test_the_index_picks_the_earliest_deadline_as_the_case_list_does() -> None:
+    from fieldscreen.ui.ports import earliest_deadline
+    from fieldscreen.vault.listindex import earliest_deadline as indexed
 
-    assert simulate.FOLLOW_UP_HOURS == results.FOLLOW_UP_HOURS
+    cards = [
+        {},
+        {"deadlines": []},
+        {"deadlines": [{"due": "2026-12-03T10:00:00+00:00", "label": "DIF"}]},
+        {
+            "deadlines": [
+                {"due": "2026-12-03T10:00:00+00:00", "label": "later"},
+                {"due": "2026-12-02T23:00:00-05:00", "label": "earliest, other zone"},
+                {"due": "not a date", "label": "bad"},
+                {"label": "no due"},
+            ]
+        },
+    ]
+    for card in cards:
+        due, label = earliest_deadline(card)
+        got_due, got_label = indexed(card)
+        assert (due, label) == (
+            datetime.fromisoformat(got_due) if got_due else None,
+            got_label or "",
+        )

@@ -264,3 +264,19 @@ def test_a_card_that_does_not_open_is_left_out_of_a_rebuild(vault: Vault) -> Non
         "cards": 5,
         "rebuilt": len({listindex.bucket_of(vault._keys, r) for r in made}),  # type: ignore[arg-type]
     }
+
+
+def test_a_follow_up_recorded_updates_the_index_in_its_transaction(vault: Vault) -> None:
+    made = _finalise(vault, 4)
+    rid = sorted(made)[0]
+    card = {**_card(0), "next_due": "2027-01-05T09:00:00+00:00"}
+    card["deadlines"] = [
+        {"due": "2027-01-02T09:00:00+00:00", "label": "later"},
+        {"due": "2027-01-01T09:00:00+00:00", "label": "first"},
+    ]
+    vault.update_case_card(rid, card)
+    assert vault.list_index_check().consistent  # as stored, before any read
+    row = {r.record_id: r for r in vault.case_list()}[rid]
+    assert row.next_due == "2027-01-05T09:00:00+00:00"
+    assert (row.deadline, row.deadline_label) == ("2027-01-01T09:00:00+00:00", "first")
+    assert vault.audit_log()[-1].detail == {"what": "case-list", "cards": 4, "rebuilt": 0}
