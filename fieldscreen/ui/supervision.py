@@ -224,7 +224,9 @@ class SupervisionModel:
             users = self._users()
             log = _Log.of(vault.supervision_log())
             drafts = vault.list_records("draft")
-            finals = [r.record_id for r in vault.list_records("finalised")]
+            # Finalised cases: only the cards the list index flags (or with a tier override
+            # waiting in the log) are decrypted, not every finalised card.
+            finals = set(vault.supervision_candidates()) | set(log.pending)
             # A draft is decrypted (and its view audited) only when it changed since the last
             # look: the engine's verdict is kept per (record, version) until lock.
             for row in drafts:
@@ -348,7 +350,8 @@ class SupervisionModel:
                 return []
             users = self._users()
             log = _Log.of(vault.supervision_log())
-            present = {r.record_id for r in vault.list_records() if r.status != "purged"}
+            statuses = vault.record_statuses(log.sent_back) if log.sent_back else {}
+            present = {rid for rid, status in statuses.items() if status != "purged"}
         out = []
         for rid, (seq, detail, time) in log.sent_back.items():
             if rid not in present or log.settled.get(rid, 0) > seq:

@@ -8,6 +8,7 @@ entry.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import Any, NamedTuple
 
 from fieldscreen.vault import listindex
@@ -36,6 +37,8 @@ class ListRow(NamedTuple):
     #: The earliest of the card's statutory deadlines (ISO 8601) and its label.
     deadline: str | None = None
     deadline_label: str | None = None
+    #: Whether the card may wait for a supervisor (:func:`listindex.needs_supervision`).
+    supervise: bool = False
 
     @property
     def fields(self) -> dict[str, Any] | None:
@@ -64,18 +67,8 @@ class CaseListMixin(VaultBase):
         """
         keys, _ = self._require()
         with self._tx() as conn:
-            entries, bad = listindex.read_all(conn, keys)
-            rows = listindex.record_rows(conn)
-            versions = listindex.card_versions(conn)
-            out, matched = _list_rows(rows, entries, versions)
-            rebuilt = 0
-            if bad or not matched == len(versions) == len(entries):
-                report = listindex.check(conn, keys, entries, bad, versions)
-                if report.stale_buckets:
-                    listindex.rebuild(conn, keys, report.stale_buckets)
-                    rebuilt = len(report.stale_buckets)
-                    entries, bad = listindex.read_all(conn, keys)
-                    out, matched = _list_rows(rows, entries, versions)
+            entries, rows, rebuilt = _checked(conn, keys)
+            out, matched = _list_rows(rows, entries, listindex.card_versions(conn))
             self._audit(
                 conn,
                 "view",
@@ -83,11 +76,64 @@ class CaseListMixin(VaultBase):
             )
         return out
 
+    def supervision_candidates(self) -> list[str]:
+        """The finalised records whose case card may wait for a supervisor (flagged in the
+        list index, checked against the cards like :meth:`case_list`), so the supervisor
+        queue decrypts only those cards. One transaction; audited as ``view`` with counts."""
+        keys, _ = self._require()
+        with self._tx() as conn:
+            entries, rows, rebuilt = _checked(conn, keys)
+            flagged = {rid for rid, entry in entries.items() if entry[listindex.SUPERVISE]}
+            out = [rid for rid, status, _ in rows if status == "finalised" and rid in flagged]
+            self._audit(
+                conn,
+                "view",
+                detail={"what": "supervision-candidates", "cards": len(out), "rebuilt": rebuilt},
+            )
+        return out
+
+    def record_statuses(self, record_ids: Iterable[str]) -> dict[str, str]:
+        """The status of each of ``record_ids`` that exists (plaintext column, no decryption,
+        one indexed look-up per id rather than a scan of every record)."""
+        out: dict[str, str] = {}
+        with self._tx() as conn:
+            for rid in sorted(set(record_ids)):
+                row = conn.execute("SELECT status FROM records WHERE id = ?", (rid,)).fetchone()
+                if row is not None:
+                    out[rid] = str(row[0])
+        return out
+
     def list_index_check(self) -> listindex.IndexCheck:
         """Compare the stored list index with the case cards, changing nothing."""
         keys, _ = self._require()
         with self._tx() as conn:
             return listindex.check(conn, keys)
+
+
+def _checked(conn: Any, keys: Any) -> tuple[dict[str, listindex.Entry], list[listindex.Row], int]:
+    """The index's entries, every record's plaintext columns, and how many buckets were
+    rebuilt: buckets that are missing, do not authenticate or do not match the cards are
+    rebuilt from the cards first (in the caller's transaction)."""
+    entries, bad = listindex.read_all(conn, keys)
+    rows = listindex.record_rows(conn)
+    versions = listindex.card_versions(conn)
+    if bad or len(entries) != len(versions) or not _matches(entries, versions):
+        report = listindex.check(conn, keys, entries, bad, versions)
+        if report.stale_buckets:
+            listindex.rebuild(conn, keys, report.stale_buckets)
+            entries, _ = listindex.read_all(conn, keys)
+            return entries, rows, len(report.stale_buckets)
+    return entries, rows, 0
+
+
+def _matches(entries: dict[str, listindex.Entry], versions: dict[str, int]) -> bool:
+    """Whether every card has an entry made from its current version (same counts given)."""
+    get = entries.get
+    for rid, version in versions.items():
+        found = get(rid)
+        if found is None or found[1] != version:
+            return False
+    return True
 
 
 def _list_rows(
@@ -109,11 +155,22 @@ def _list_rows(
         found = get(rid) if version is not None else None
         if found is not None and found[1] == version:
             matched += 1
-            _, _, alias, tier, due, concerns, age, deadline, label = found
+            _, _, alias, tier, due, concerns, age, deadline, label, supervise = found
             listed = None if concerns is None else tuple(concerns.split(sep)) if concerns else ()
             append(
                 ListRow(
-                    rid, status, updated_day, True, alias, tier, listed, due, age, deadline, label
+                    rid,
+                    status,
+                    updated_day,
+                    True,
+                    alias,
+                    tier,
+                    listed,
+                    due,
+                    age,
+                    deadline,
+                    label,
+                    bool(supervise),
                 )
             )
         else:

@@ -47,6 +47,7 @@ __all__ = [
     "check",
     "earliest_deadline",
     "entry_for",
+    "needs_supervision",
     "project",
     "read_all",
     "rebuild",
@@ -56,16 +57,21 @@ __all__ = [
 BUCKETS = 256
 #: Bucket plaintext is padded to a multiple of this many bytes.
 _PAD = 1024
-_FORMAT = 1
+#: Bumped when an entry changes shape. The format is in every bucket's associated data, so a
+#: bucket of an older build does not authenticate and is rebuilt from the cards on first read
+#: (the index is derived data: no migration). 2: entries carry the supervision flag.
+_FORMAT = 2
 #: The case card fields the case list shows, sorts or searches by.
 LIST_FIELDS = ("alias", "tier", "concerns", "next_due", "age")
 
 #: An entry: ``[record id, card version, alias, tier, next_due, concerns, age, deadline,
-#: deadline label]``, each field None when the card lacks it; concerns joined by :data:`SEP`;
-#: the deadline is the earliest of the card's ``deadlines`` (:func:`earliest_deadline`). Flat
-#: lists of scalars, because parsing them is what a listing of 50,000 records costs.
+#: deadline label, supervise]``, each field None when the card lacks it; concerns joined by
+#: :data:`SEP`; the deadline is the earliest of the card's ``deadlines``
+#: (:func:`earliest_deadline`); ``supervise`` is 1 when the card may wait for a supervisor
+#: (:func:`needs_supervision`), else 0. Flat lists of scalars, because parsing them is what a
+#: listing of 50,000 records costs.
 Entry = list[Any]
-ID, VERSION, ALIAS, TIER, NEXT_DUE, CONCERNS, AGE, DEADLINE, DEADLINE_LABEL = range(9)
+ID, VERSION, ALIAS, TIER, NEXT_DUE, CONCERNS, AGE, DEADLINE, DEADLINE_LABEL, SUPERVISE = range(10)
 #: Separator of the concerns in an entry (a control character no code or label holds).
 SEP = "\x1f"
 
@@ -96,6 +102,17 @@ def earliest_deadline(card: Mapping[str, Any]) -> tuple[str | None, str | None]:
     return due, label
 
 
+def needs_supervision(card: Mapping[str, Any]) -> bool:
+    """Whether a finalised case's card may wait for a supervisor's sign-off: it names kinds of
+    ``supervision``, or it is act-now (its tier or computed tier ``T0``) without its actions
+    recorded. A superset of what the supervisor queue shows of finalised cases (that queue
+    also reads the audit log), so the queue decrypts only these cards."""
+    if card.get("supervision"):
+        return True
+    tiers = {str(card.get("tier", "")), str(card.get("computed_tier", ""))}
+    return "T0" in tiers and not card.get("actions_recorded", True)
+
+
 def entry_for(record_id: str, version: int, card: Mapping[str, Any]) -> Entry:
     """The index entry of ``card``, the case card of ``record_id`` stored at ``version``."""
     concerns = card.get("concerns")
@@ -115,6 +132,7 @@ def entry_for(record_id: str, version: int, card: Mapping[str, Any]) -> Entry:
         age if age is None or isinstance(age, int | float | str) else str(age),
         deadline,
         label,
+        1 if needs_supervision(card) else 0,
     ]
 
 

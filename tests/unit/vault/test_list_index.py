@@ -280,3 +280,55 @@ def test_a_follow_up_recorded_updates_the_index_in_its_transaction(vault: Vault)
     assert row.next_due == "2027-01-05T09:00:00+00:00"
     assert (row.deadline, row.deadline_label) == ("2027-01-01T09:00:00+00:00", "first")
     assert vault.audit_log()[-1].detail == {"what": "case-list", "cards": 4, "rebuilt": 0}
+
+
+def test_supervision_candidates_are_the_flagged_finalised_cards(vault: Vault) -> None:
+    plain = _finalise(vault, 12)
+    waiting = {}
+    for i, card in enumerate(
+        [
+            {"alias": "a", "tier": "T2", "supervision": ["consent-override"]},
+            {"alias": "b", "tier": "T0", "actions_recorded": False},
+            {"alias": "c", "tier": "T1", "computed_tier": "T0", "actions_recorded": False},
+        ]
+    ):
+        rid = vault.new_draft("screening", "1", {"s": i})
+        vault.finalise(rid, record={"s": i}, case_card=card)
+        waiting[rid] = card
+    done = vault.new_draft("screening", "1", {"s": "done"})
+    vault.finalise(done, record={}, case_card={"tier": "T0", "actions_recorded": True})
+    vault.new_draft("screening", "1", {"draft": True})
+    assert set(vault.supervision_candidates()) == set(waiting)
+    assert not set(plain) & set(vault.supervision_candidates())
+    rows = {row.record_id: row for row in vault.case_list()}
+    assert {rid for rid, row in rows.items() if row.supervise} == set(waiting)
+    assert vault.record_statuses([*waiting, done, "f" * 32]) == dict.fromkeys(
+        [*waiting, done], "finalised"
+    )
+
+
+def test_a_bucket_of_the_previous_entry_format_is_rebuilt(vault: Vault) -> None:
+    made = _finalise(vault, 20)
+    keys, _ = vault._require()
+    conn = sqlite3.connect(vault.db_path)
+    try:
+        stored = conn.execute("SELECT bucket FROM list_index").fetchall()
+        for (bucket,) in stored:  # what a build of entry format 1 wrote: nine fields
+            old = {
+                rid: e[:9] for rid, e in (listindex.read_bucket(conn, keys, bucket) or {}).items()
+            }
+            blob = crypto.encrypt(
+                keys.sub("list-index"),
+                listindex._encode(old),
+                aad("list_index", bucket, 1, listindex.BUCKETS),
+            )
+            conn.execute(
+                "UPDATE list_index SET ciphertext = ?, format = 1 WHERE bucket = ?", (blob, bucket)
+            )
+        conn.commit()
+    finally:
+        conn.close()
+    assert vault.list_index_check().unauthenticated == len(stored)
+    assert {rid: f for rid, f in _fields(vault).items() if rid in made} == made
+    assert vault.audit_log()[-1].detail["rebuilt"] == len(stored)
+    assert vault.list_index_check().consistent
