@@ -20,7 +20,7 @@ from fieldscreen.errors import KnownError
 
 if TYPE_CHECKING:
     from fieldscreen.ui.ports import CaseSummary, DraftSummary, UserInfo
-    from fieldscreen.vault import Vault
+    from fieldscreen.vault import CaseColumns, Vault
 
 __all__ = ["KEY_FILE", "VaultBackend", "read_logins", "read_roster"]
 
@@ -292,6 +292,20 @@ class VaultBackend:
                     )
                 )
         return out
+
+    def case_columns(self) -> CaseColumns:
+        """The case list as read from the list index, before any per-row object is made
+        (:meth:`Vault.case_columns`); :func:`fieldscreen.ui.cases.load_rows` builds rows only
+        for what it shows first. When the index cannot be read every screening is still
+        listed, without its card's fields."""
+        from fieldscreen.vault import CaseColumns
+
+        with self._guard:
+            try:
+                return self.vault.case_columns()
+            except KnownError:
+                rows = [(r.record_id, r.status, r.updated_day) for r in self.vault.list_records()]
+                return CaseColumns(rows, {})
 
     def pending(self) -> int:
         with self._guard:

@@ -57,6 +57,7 @@ __all__ = [
     "HomePage",
     "first_screenful",
     "load_rows",
+    "rows_of",
     "sort_rows",
 ]
 
@@ -259,32 +260,97 @@ def first_screenful(rows: Iterable[CaseRow], key: str, count: int) -> list[CaseR
 
 @dataclass(frozen=True, slots=True)
 class CaseLoad:
-    """The case list read from the vault: its first screenful ready to show, the rest to build."""
+    """The case list read from the vault: its first screenful ready to show, the rest to build.
+
+    ``build`` makes every row (unsorted, in the order they were read); :meth:`rows` calls it
+    on the read pool.
+    """
 
     first: list[CaseRow]
-    cases: Sequence[CaseSummary]
-    drafts: list[CaseRow]
-
-    @property
-    def total(self) -> int:
-        return len(self.cases) + len(self.drafts)
+    total: int
+    build: Callable[[], list[CaseRow]]
 
     def rows(self, key: str) -> list[CaseRow]:
         """Every row in the order for ``key`` (on the read pool: it builds and sorts them all)."""
-        rows = [CaseRow.of_case(c) for c in self.cases]
-        rows.extend(self.drafts)
-        return sort_rows(rows, key)
+        return sort_rows(self.build(), key)
+
+
+def _when(value: Any) -> datetime | None:
+    if not value or not isinstance(value, str):
+        return None
+    try:
+        return datetime.fromisoformat(value)
+    except ValueError:
+        return None
+
+
+def rows_of(
+    records: Iterable[tuple[str, str, str | None]], entries: Mapping[str, Sequence[Any]]
+) -> list[CaseRow]:
+    """List rows of ``records`` (``(id, status, updated day)``) with their cards' index
+    entries (:class:`fieldscreen.vault.CaseColumns`), in the order given: a finalised record
+    with an entry shows its card's fields, a draft is a draft, anything else (a sealed or
+    purged record, a card that could not be read) is listed without fields."""
+    from fieldscreen.ui.ports import record_code
+    from fieldscreen.vault.listindex import ALIAS, CONCERNS, NEXT_DUE, SEP, TIER
+
+    out: list[CaseRow] = []
+    append = out.append
+    get = entries.get
+    for rid, status, _day in records:
+        code = record_code(rid)
+        entry = get(rid) if status == "finalised" else None
+        if entry is not None:
+            alias = entry[ALIAS] or ""
+            joined = entry[CONCERNS]
+            concerns = tuple(joined.split(SEP)) if joined else ()
+            text = " ".join((code, alias, *concerns)).casefold()
+            append(
+                CaseRow(
+                    rid, code, alias, entry[TIER] or "", concerns, _when(entry[NEXT_DUE]),
+                    "finalised", text,
+                )
+            )  # fmt: skip
+        else:
+            shown = status if status in ("draft", "finalised") else "sealed"
+            append(CaseRow(rid, code, "", "", (), None, shown, code.casefold()))
+    return out
 
 
 def load_rows(vault: VaultPort, key: str, count: int) -> CaseLoad:
     """Read every case and draft, and make list rows of only the first ``count`` in the order
-    for ``key`` (blocks on the vault: run it on the read pool)."""
-    cases = vault.cases()
-    drafts = [CaseRow.of_draft(d) for d in vault.drafts()]
+    for ``key`` (blocks on the vault: run it on the read pool).
+
+    Over the vault's list index (a backend with ``case_columns``), the first screenful is
+    picked from the decoded index entries, and rows are made only for it; every other row is
+    made by :meth:`CaseLoad.rows`, later, on the pool.
+    """
+    read = getattr(vault, "case_columns", None)
+    if read is None:  # a store without the list index (the sample one)
+        cases = vault.cases()
+        drafts = [CaseRow.of_draft(d) for d in vault.drafts()]
+        order = _order(key)
+        top = heapq.nsmallest(count, cases, key=lambda c: order(c.next_due, c.tier))
+        first = first_screenful([*(CaseRow.of_case(c) for c in top), *drafts], key, count)
+
+        def every() -> list[CaseRow]:
+            return [*(CaseRow.of_case(c) for c in cases), *drafts]
+
+        return CaseLoad(first, len(cases) + len(drafts), every)
+    from fieldscreen.vault.listindex import NEXT_DUE, TIER
+
+    records, entries = read()
     order = _order(key)
-    top = heapq.nsmallest(count, cases, key=lambda c: order(c.next_due, c.tier))
-    first = first_screenful([*(CaseRow.of_case(c) for c in top), *drafts], key, count)
-    return CaseLoad(first, cases, drafts)
+    none = order(None, "")
+    get = entries.get
+
+    def rank(record: tuple[str, str, str | None]) -> Any:
+        entry = get(record[0]) if record[1] == "finalised" else None
+        return none if entry is None else order(_when(entry[NEXT_DUE]), entry[TIER] or "")
+
+    head = heapq.nsmallest(count, records, key=rank)
+    first = first_screenful(rows_of(head, entries), key, count)
+    return CaseLoad(first, len(records), lambda: rows_of(records, entries))
 
 
 class CaseCardDialog(QDialog):

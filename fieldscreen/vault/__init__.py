@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from fieldscreen.vault.audit import AuditEntry
 from fieldscreen.vault.base import UserInfo, canonical_json
-from fieldscreen.vault.caselist import ListRow
+from fieldscreen.vault.caselist import CaseColumns, ListRow
 from fieldscreen.vault.errors import UnlockFailed, VaultError
 from fieldscreen.vault.keyring import ROLES, Role
 from fieldscreen.vault.outbox import OUTBOX_STATES, OutboxItem
@@ -20,6 +20,7 @@ __all__ = [
     "OUTBOX_STATES",
     "ROLES",
     "AuditEntry",
+    "CaseColumns",
     "IntegrityReport",
     "ListRow",
     "OutboxItem",

@@ -14,7 +14,20 @@ from typing import Any, NamedTuple
 from fieldscreen.vault import listindex
 from fieldscreen.vault.base import VaultBase
 
-__all__ = ["CaseListMixin", "ListRow"]
+__all__ = ["CaseColumns", "CaseListMixin", "ListRow"]
+
+
+class CaseColumns(NamedTuple):
+    """The case list as read, before any per-row object is made (:meth:`case_columns`).
+
+    ``rows`` holds ``(record id, status, updated day)`` of every record; ``entries`` maps a
+    record id to its card's list index entry (:data:`listindex.Entry`, indexed by the
+    constants of :mod:`fieldscreen.vault.listindex`), only for cards whose entry was made from
+    their current version (a record without one is shown without its card's fields).
+    """
+
+    rows: list[tuple[str, str, str | None]]
+    entries: dict[str, list[Any]]
 
 
 class ListRow(NamedTuple):
@@ -75,6 +88,20 @@ class CaseListMixin(VaultBase):
                 detail={"what": "case-list", "cards": matched, "rebuilt": rebuilt},
             )
         return out
+
+    def case_columns(self) -> CaseColumns:
+        """What :meth:`case_list` reads, without making a :class:`ListRow` per record: the
+        case list builds objects only for the rows it shows first. Same transaction, check,
+        rebuild and audit entry as :meth:`case_list`."""
+        keys, _ = self._require()
+        with self._tx() as conn:
+            entries, rows, rebuilt = _checked(conn, keys)
+            self._audit(
+                conn,
+                "view",
+                detail={"what": "case-list", "cards": len(entries), "rebuilt": rebuilt},
+            )
+        return CaseColumns(rows, entries)
 
     def supervision_candidates(self) -> list[str]:
         """The finalised records whose case card may wait for a supervisor (flagged in the

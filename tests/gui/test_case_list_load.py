@@ -132,3 +132,40 @@ def test_the_index_picks_the_earliest_deadline_as_the_case_list_does() -> None:
             datetime.fromisoformat(got_due) if got_due else None,
             got_label or "",
         )
+
+
+def test_rows_from_the_index_equal_rows_from_the_cases_and_first_is_the_prefix(
+    paths: Paths,
+) -> None:
+    """The load over the index's entries makes the same rows as the case summaries did
+    (finalised cards with and without a due date, a draft), and its first screenful is exactly
+    the head of the full sort, for both sort keys."""
+    from itertools import pairwise
+
+    from fieldscreen.ui.cases import CaseRow, load_rows, sort_key
+
+    _fill(paths.data / "vault")
+    store = backend(paths)
+    store.unlock("ana", PASS)
+    try:
+        with store.vault.bulk():  # a card without a due date, with two concerns
+            rid = store.vault.new_draft("screening", "1", {"odd": True})
+            store.vault.finalise(rid, record={}, case_card={"alias": "x", "concerns": ["a", "b"]})
+        expected = [CaseRow.of_case(c) for c in store.cases()]
+        expected += [CaseRow.of_draft(d) for d in store.drafts()]
+        for key in ("due", "tier"):
+            load = load_rows(store, key, 40)
+            every = load.rows(key)
+            assert load.total == len(every) == COUNT + 2
+            assert sorted(every) == sorted(expected)
+            assert load.first == every[:40]
+            order = sort_key(key)
+            assert all(order(a) <= order(b) for a, b in pairwise(every))
+        odd = next(r for r in every if r.screening_id == rid)
+        assert (odd.alias, odd.concerns, odd.haystack.split()[1:]) == (
+            "x",
+            ("a", "b"),
+            ["x", "a", "b"],
+        )
+    finally:
+        store.lock()

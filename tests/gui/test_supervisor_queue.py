@@ -379,3 +379,39 @@ def test_an_override_signed_off_on_the_spot_is_audited_and_never_queued(
     store.unlock("sup", SUP)
     kinds = [i.kinds for i in SupervisionModel(store, app_forms).items()]
     assert all("tier-override" not in k for k in kinds)
+
+
+def test_the_queue_decrypts_only_the_cards_that_may_wait(
+    paths: Paths, engines: tuple[Any, Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    app_forms, _ = engines
+    store = make_store(paths)
+    store.unlock("ana", ADMIN)
+    _, sealing_public = crypto.generate_sealing_keypair()
+    _, signing_public = crypto.generate_signing_keypair()
+    store.vault.set_org_keys(sealing_public, signing_public)
+    store.lock()
+    store.unlock("spec", SPEC)
+    plain = []
+    for i in range(8):
+        rid = store.new_draft("screening", "1", {"forms": {}})
+        store.finalise(rid, {"state": {}}, {"alias": f"P{i}", "tier": "T3"})
+        plain.append(rid)
+    flagged = store.new_draft("screening", "1", {"forms": {}})
+    store.finalise(flagged, {"state": {}}, {"alias": "F", "supervision": ["bid-required"]})
+    model = SupervisionModel(store, app_forms)
+    model.request_override(plain[0], "T1", "seen again")  # a request on a plain card counts
+    store.lock()
+    store.unlock("sup", SUP)
+    asked: list[set[str]] = []
+    real = store.vault.case_cards
+
+    def spy(ids: Any = None) -> Any:
+        asked.append(set(ids) if ids is not None else {"every card"})
+        return real(ids)
+
+    monkeypatch.setattr(store.vault, "case_cards", spy)
+    items = {i.record_id: i.kinds for i in model.items()}
+    assert asked == [{flagged, plain[0]}]
+    assert items == {flagged: ("bid-required",), plain[0]: ("tier-override",)}
+    store.lock()
