@@ -151,3 +151,32 @@ def test_the_supervisor_queue_reads_an_old_draft() -> None:
     draft = model._read_draft(saved, "en")
     assert draft is not None
     assert draft.alias == SECRET
+
+
+def test_asked_in_the_users_language(qtbot: QtBot) -> None:
+    from PySide6.QtWidgets import QApplication, QWidget
+
+    from fieldscreen.ui.draft_dialogs import ask_before_migrating
+    from fieldscreen.ui.engine import EngineForms as Engine
+    from fieldscreen.ui.i18n import install_translator
+
+    saved = draft_state(old_forms(extra_choice=True))
+    plan = Engine(CURRENT, FIRST_FORMS).migration(saved["session"], "es")
+    intake = CURRENT["fs_intake"]
+    assert plan.questions() == [f"{intake.title('es')}: {intake.fields['sex'].label.get('es')}"]
+    assert "ya no se ofrece" in plan.dropped[0].reason
+    app = QApplication.instance()
+    assert app is not None
+    install_translator(app, "es")
+    try:
+        parent = QWidget()
+        qtbot.addWidget(parent)
+        proceeded: list[bool] = []
+        dialog = ask_before_migrating(parent, plan.questions(), lambda: proceeded.append(True))
+        assert dialog.resume.text() == "Continuar con el formulario nuevo"
+        assert dialog.later.text() == "Ahora no"
+        assert dialog.windowTitle() == "El formulario se ha actualizado"
+        dialog.resume.click()
+        assert proceeded == [True]
+    finally:
+        install_translator(app, "en")
