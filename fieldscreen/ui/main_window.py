@@ -687,7 +687,11 @@ class MainWindow(QMainWindow):
             if self.services.user is None:
                 return
             check = getattr(forms, "migration", None)
-            plan = check(state["session"], self.services.lang) if callable(check) else None
+            try:  # what a newer form version would set aside, asked before anything changes
+                plan = check(state["session"], self.services.lang) if callable(check) else None
+            except KnownError as error:
+                self._error(error)
+                return
             if plan is not None and plan.dropped:
                 from fieldscreen.ui.draft_dialogs import ask_before_migrating
 
@@ -698,7 +702,11 @@ class MainWindow(QMainWindow):
         def carry_on(state: Any, plan: Any) -> None:
             if self.services.user is None:
                 return
-            session = forms.restore(state["session"])
+            try:
+                session = forms.restore(state["session"])
+            except KnownError as error:
+                self._error(error)
+                return
             where = page if page is not None else str(state.get("page", ""))
             self.wizard.open(session, where, record_id)
             if plan is not None and plan.migrates:
