@@ -25,6 +25,7 @@ from fieldscreen import crypto
 from fieldscreen.sync.client import RetryPolicy, SyncClient
 from fieldscreen.sync.engine import Progress, Syncer
 from fieldscreen.sync.envelope import Envelope, build_envelope
+from fieldscreen.sync.request_auth import DeviceSigner
 from fieldscreen.sync.signed import Provisioning
 from fieldscreen.sync.spool import Spool
 from fieldscreen.sync.store import DeviceIdentity
@@ -149,7 +150,11 @@ class SimDevice:
         assert self.identity is not None
         kwargs.setdefault("transport", self.transport)
         kwargs.setdefault("policy", RetryPolicy(attempts=8, base=0.01, cap=0.2))
-        return SyncClient(self.base_url, token=self.identity.token, **kwargs)
+        kwargs.setdefault(
+            "signer", DeviceSigner.from_private_key(self.device_id, self.signing_private)
+        )
+        base_url = kwargs.pop("base_url", self.base_url)
+        return SyncClient(base_url, token=self.identity.token, **kwargs)
 
     def syncer(
         self,

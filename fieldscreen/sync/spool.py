@@ -123,14 +123,13 @@ class Spool:
     def apply_receipt(self, delivered: Sequence[tuple[str, str]]) -> int:
         with self._lock:
             self._db.execute("BEGIN")
-            changed = 0
-            for record_id, sha256 in delivered:
-                cur = self._db.execute(
-                    "UPDATE outbox SET state='delivered', reason=NULL, data=NULL "
-                    "WHERE record_id=? AND sha256=? AND state!='delivered'",
-                    (record_id, sha256),
-                )
-                changed += cur.rowcount
+            before = self._db.total_changes
+            self._db.executemany(
+                "UPDATE outbox SET state='delivered', reason=NULL, data=NULL "
+                "WHERE record_id=? AND sha256=? AND state!='delivered'",
+                list(delivered),
+            )
+            changed = self._db.total_changes - before
             self._db.execute("COMMIT")
         return changed
 
