@@ -29,7 +29,7 @@ ROOT = Path(__file__).resolve().parents[2]
 
 def test_the_token_bucket_is_exact_and_says_when_to_come_back(storage: Storage) -> None:
     now = [1000.0]
-    gate = Gate(storage.engine, clock=lambda: now[0])
+    gate = Gate(storage.light_engine, clock=lambda: now[0])
     allowed = [gate.admit("k", rate=2.0, burst=5).wait == 0 for _ in range(8)]
     assert allowed == [True] * 5 + [False] * 3
     assert gate.admit("k", rate=2.0, burst=5).wait >= 1
@@ -43,7 +43,7 @@ def test_the_token_bucket_is_exact_and_says_when_to_come_back(storage: Storage) 
 
 
 def test_a_nonce_is_accepted_once(storage: Storage) -> None:
-    gate = Gate(storage.engine)
+    gate = Gate(storage.light_engine)
     at = int(time.time())
     assert not gate.admit("k", 100.0, 100, ("dev-1", "ab" * 16, at)).replayed
     assert gate.admit("k", 100.0, 100, ("dev-1", "ab" * 16, at)).replayed

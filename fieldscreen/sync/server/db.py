@@ -266,13 +266,20 @@ def _engine_url(url: str) -> str:
     return url
 
 
-def connect(url: str, *, pool_size: int = 10) -> Engine:
-    """An engine for ``url`` (a path or ``sqlite:///...`` or ``postgresql://...``)."""
+def connect(url: str, *, pool_size: int = 10, durable: bool = True) -> Engine:
+    """An engine for ``url`` (a path or ``sqlite:///...`` or ``postgresql://...``).
+
+    ``durable=False`` (SQLite) commits without waiting for the disk (``synchronous=NORMAL``
+    in WAL mode: a crash of the process loses nothing, a power cut may lose the last
+    commits); for bookkeeping whose loss is harmless, such as rate limits and nonces.
+    """
     full = _engine_url(url)
     try:
         if full.startswith("sqlite"):
             engine = sa.create_engine(full, connect_args={"check_same_thread": False})
             sa.event.listen(engine, "connect", _sqlite_connect)
+            if not durable:
+                sa.event.listen(engine, "connect", _sqlite_light)
             sa.event.listen(engine, "begin", _sqlite_begin)
         else:
             engine = sa.create_engine(
@@ -297,6 +304,10 @@ def _sqlite_connect(dbapi_connection: Any, _record: Any) -> None:
     ):
         cursor.execute(f"PRAGMA {pragma}")
     cursor.close()
+
+
+def _sqlite_light(dbapi_connection: Any, _record: Any) -> None:
+    dbapi_connection.execute("PRAGMA synchronous=NORMAL")
 
 
 def _sqlite_begin(conn: Connection) -> None:

@@ -49,9 +49,47 @@ class Gate:
     """Per-caller rate limits and device request nonces in the shared database."""
 
     def __init__(self, engine: Engine, clock: Callable[[], float] = time.time) -> None:
+        """``engine``: one whose commits need not wait for the disk (losing the last few
+        counts or nonces to a power cut is harmless: a nonce is only good for the signature
+        window anyway), such as :attr:`Storage.light_engine`."""
         self.engine = engine
         self._pg = engine.dialect.name == "postgresql"
         self._clock = clock
+        # The statements are built once, with named parameters: building them costs more
+        # than running them.
+        table = t.rate_limits
+        greatest = sa.func.greatest if self._pg else sa.func.max
+        least = sa.func.least if self._pg else sa.func.min
+        now = sa.bindparam("now", type_=sa.Float)
+        interval = sa.bindparam("interval", type_=sa.Float)
+        tolerance = sa.bindparam("tolerance", type_=sa.Float)
+        # ``least`` caps what an earlier, stricter setting left behind: lowering then raising
+        # the rate never keeps a caller out for longer than the new burst takes to refill.
+        moved = greatest(least(table.c.tat, now + tolerance), now) + interval
+        insert = postgresql.insert if self._pg else sqlite.insert
+        self._count = (
+            insert(table)
+            .values(key=sa.bindparam("key"), tat=sa.bindparam("first", type_=sa.Float))
+            .on_conflict_do_update(
+                index_elements=[table.c.key],
+                set_={"tat": moved},
+                where=moved - now <= tolerance,
+            )
+            .returning(table.c.tat)
+        )
+        self._tat = sa.select(table.c.tat).where(table.c.key == sa.bindparam("key"))
+        nonces = t.request_nonces
+        self._nonce = (
+            insert(nonces)
+            .values(
+                device_id=sa.bindparam("device_id"),
+                nonce=sa.bindparam("nonce"),
+                at=sa.bindparam("at"),
+            )
+            .on_conflict_do_nothing()
+            .returning(nonces.c.at)
+        )
+        self._prune = sa.delete(nonces).where(nonces.c.at < sa.bindparam("before"))
 
     def admit(
         self,
@@ -65,38 +103,28 @@ class Gate:
         now = self._clock()
         interval = 1.0 / rate
         tolerance = burst * interval
-        table = t.rate_limits
-        greatest = sa.func.greatest if self._pg else sa.func.max
-        least = sa.func.least if self._pg else sa.func.min
-        # ``least`` caps what an earlier, stricter setting left behind: lowering then raising
-        # the rate never keeps a caller out for longer than the new burst takes to refill.
-        moved = greatest(least(table.c.tat, now + tolerance), now) + interval
-        insert = (postgresql.insert if self._pg else sqlite.insert)(table)
-        statement = (
-            insert.values(key=key[:64], tat=now + interval)
-            .on_conflict_do_update(
-                index_elements=[table.c.key],
-                set_={"tat": moved},
-                where=moved - now <= tolerance,
-            )
-            .returning(table.c.tat)
-        )
+        key = key[:64]
+        values = {
+            "key": key,
+            "first": now + interval,
+            "now": now,
+            "interval": interval,
+            "tolerance": tolerance,
+        }
         with self.engine.begin() as conn:
-            allowed = conn.execute(statement).first() is not None
+            if self._pg:
+                conn.exec_driver_sql("SET LOCAL synchronous_commit TO OFF")
+            allowed = conn.execute(self._count, values).first() is not None
             if not allowed:
-                tat = conn.execute(sa.select(table.c.tat).where(table.c.key == key[:64])).scalar()
+                tat = conn.execute(self._tat, {"key": key}).scalar()
                 over = min(float(tat or now), now + tolerance) + interval - now - tolerance
                 return Admission(wait=max(1.0, math.ceil(over)))
             if nonce is None:
                 return Admission()
             device_id, value, at = nonce
-            nonces = t.request_nonces
             fresh = conn.execute(
-                (postgresql.insert if self._pg else sqlite.insert)(nonces)
-                .values(device_id=device_id, nonce=value, at=at)
-                .on_conflict_do_nothing()
-                .returning(nonces.c.at)
+                self._nonce, {"device_id": device_id, "nonce": value, "at": at}
             ).first()
             if secrets.randbelow(_PRUNE_EVERY) == 0:
-                conn.execute(sa.delete(nonces).where(nonces.c.at < int(now) - 2 * WINDOW_SECONDS))
+                conn.execute(self._prune, {"before": int(now) - 2 * WINDOW_SECONDS})
         return Admission(replayed=fresh is None)

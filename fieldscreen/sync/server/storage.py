@@ -127,6 +127,8 @@ class Storage:
         self.engine = engine
         self._dialect = engine.dialect.name
         self._keys: OrgKeys | None = None
+        self._light: Engine | None = None
+        self._status_query: Any = None
 
     @classmethod
     def open(cls, url: str) -> Storage:
@@ -138,6 +140,21 @@ class Storage:
 
     def close(self) -> None:
         self.engine.dispose()
+        if self._light is not None and self._light is not self.engine:
+            self._light.dispose()
+
+    @property
+    def light_engine(self) -> Engine:
+        """The same database for bookkeeping whose last commits may be lost to a power cut
+        (rate limits, request nonces): on SQLite a second engine with ``synchronous=NORMAL``;
+        on PostgreSQL the same engine (those transactions turn ``synchronous_commit`` off)."""
+        if self._light is None:
+            if self._dialect == "postgresql":
+                self._light = self.engine
+            else:
+                url = self.engine.url.render_as_string(hide_password=False)
+                self._light = db.connect(url, durable=False)
+        return self._light
 
     # ------------------------------------------------------------------ keys
     def ensure_receipt_key(self) -> None:
@@ -388,7 +405,7 @@ class Storage:
             tombs = dict(
                 conn.execute(
                     sa.select(t.tombstones.c.record_id, t.tombstones.c.sha256).where(
-                        t.tombstones.c.record_id.in_(ids)
+                        self._among(t.tombstones.c.record_id, ids)
                     )
                 ).all()
             )
@@ -434,8 +451,9 @@ class Storage:
                 held = dict(
                     conn.execute(
                         sa.select(t.envelopes.c.record_id, t.envelopes.c.sha256).where(
-                            t.envelopes.c.record_id.in_(
-                                sorted({e.record_id for _, e, _d in pending})
+                            self._among(
+                                t.envelopes.c.record_id,
+                                sorted({e.record_id for _, e, _d in pending}),
                             )
                         )
                     ).all()
@@ -513,6 +531,23 @@ class Storage:
                 return Outcome(rid, sha, "rejected", "aggregate")
         return envelope, device
 
+    def _among(
+        self, column: sa.ColumnElement[str], ids: Sequence[str] | None, name: str | None = None
+    ) -> Any:
+        """``column IN ids`` with the ids as one parameter (a JSON array on SQLite, an array
+        on PostgreSQL): a batch's few hundred ids are not spelled out one placeholder each.
+        With ``name`` (and ``ids`` None) the parameter is left to fill with :meth:`_ids`."""
+        if self._dialect == "postgresql":
+            array = postgresql.ARRAY(sa.String)
+            value = None if ids is None else list(ids)
+            return column == sa.any_(sa.bindparam(name, value, type_=array))
+        text = None if ids is None else json.dumps(list(ids))
+        values = sa.func.json_each(sa.bindparam(name, text, type_=sa.String))
+        return column.in_(sa.select(sa.column("value")).select_from(values))
+
+    def _ids(self, ids: Sequence[str]) -> Any:
+        return list(ids) if self._dialect == "postgresql" else json.dumps(list(ids))
+
     def _insert(self, table: sa.Table) -> Any:
         if self._dialect == "postgresql":
             return postgresql.insert(table)
@@ -524,34 +559,31 @@ class Storage:
     ) -> dict[tuple[str, str], str]:
         """For each (record id, sha256): ``held``, ``conflict``, ``quarantined`` or ``missing``."""
         ids = sorted({rid for rid, _ in pairs})
-        with self.engine.connect() as conn:
-            held = {
-                (r.record_id, r.sha256)
-                for r in conn.execute(
-                    sa.select(t.envelopes.c.record_id, t.envelopes.c.sha256).where(
-                        t.envelopes.c.record_id.in_(ids), t.envelopes.c.device_id == device_id
+        if self._status_query is None:  # built once: building costs more than running
+            self._status_query = sa.union_all(
+                *(
+                    sa.select(
+                        sa.literal(name).label("kind"),
+                        table.c.record_id,
+                        table.c.sha256,
+                        table.c.device_id,
+                    ).where(self._among(table.c.record_id, None, "ids"))
+                    for name, table in (
+                        ("held", t.envelopes),
+                        ("held", t.tombstones),
+                        ("conflict", t.conflicts),
+                        ("quarantined", t.quarantine),
                     )
                 )
-            }
-            held |= {
-                (r.record_id, r.sha256)
-                for r in conn.execute(
-                    sa.select(t.tombstones.c.record_id, t.tombstones.c.sha256).where(
-                        t.tombstones.c.record_id.in_(ids), t.tombstones.c.device_id == device_id
-                    )
-                )
-            }
-            kept = {
-                name: {
-                    (r.record_id, r.sha256)
-                    for r in conn.execute(
-                        sa.select(table.c.record_id, table.c.sha256).where(
-                            table.c.record_id.in_(ids), table.c.device_id == device_id
-                        )
-                    )
-                }
-                for name, table in (("conflict", t.conflicts), ("quarantined", t.quarantine))
-            }
+            )
+        found: dict[str, set[tuple[str, str]]] = {"held": set(), "conflict": set()}
+        found["quarantined"] = set()
+        with self.engine.connect() as conn:  # one round trip, by record id (the index)
+            rows = conn.execute(self._status_query, {"ids": self._ids(ids)})
+            for kind, record_id, sha256, owner in rows:
+                if owner == device_id:  # filtered here: in SQL it would tempt the planner
+                    found[kind].add((record_id, sha256))
+        held, kept = found["held"], found
         out: dict[tuple[str, str], str] = {}
         for pair in pairs:
             if pair in held:
