@@ -15,6 +15,7 @@ import binascii
 import dataclasses
 import datetime as dt
 import hashlib
+import re
 import time
 from dataclasses import dataclass
 from typing import Annotated, Any, Literal
@@ -55,6 +56,9 @@ NAME_RE = r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,127}$"
 DEVICE_RE = r"^[a-z0-9][a-z0-9-]{0,63}$"
 PRINTABLE_RE = r"^[^\x00-\x1f\x7f]*$"
 DeviceId = Annotated[str, Path(pattern=DEVICE_RE)]
+UUID_PATTERN = re.compile(UUID_RE)
+HEX64_PATTERN = re.compile(HEX64_RE)
+MAX_MISSING = 2000
 DocName = Annotated[str, Path(pattern=NAME_RE)]
 
 
@@ -137,7 +141,7 @@ class Pair(Strict):
 
 
 class MissingRequest(Strict):
-    items: list[Pair] = Field(max_length=2000)
+    items: list[Pair] = Field(max_length=MAX_MISSING)
 
 
 class MissingResponse(BaseModel):
@@ -420,10 +424,65 @@ def create_app(
             server_time=dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
         )
 
-    @app.post(f"{PREFIX}/envelopes/missing", response_model=MissingResponse, tags=["device"])
-    def missing(body: MissingRequest, principal: Device) -> Response:
+    def parse_pairs(body: bytes) -> list[tuple[str, str]]:
+        """The pairs of a ``MissingRequest``, checked as its model would (422 otherwise)."""
+        try:
+            data = orjson.loads(body)
+        except orjson.JSONDecodeError:
+            raise HTTPException(422, {"code": "request-invalid"}) from None
+        items = data.get("items") if isinstance(data, dict) and len(data) == 1 else None
+        if not isinstance(items, list) or len(items) > MAX_MISSING:
+            raise HTTPException(422, {"code": "request-invalid"})
+        pairs: list[tuple[str, str]] = []
+        for item in items:
+            if not isinstance(item, dict) or len(item) != 2:
+                raise HTTPException(422, {"code": "request-invalid"})
+            record_id, sha256 = item.get("record_id"), item.get("sha256")
+            if not (
+                isinstance(record_id, str)
+                and isinstance(sha256, str)
+                and UUID_PATTERN.fullmatch(record_id)
+                and HEX64_PATTERN.fullmatch(sha256)
+            ):
+                raise HTTPException(422, {"code": "request-invalid"})
+            pairs.append((record_id, sha256))
+        return pairs
+
+    @app.post(
+        f"{PREFIX}/envelopes/missing",
+        response_model=MissingResponse,
+        tags=["device"],
+        openapi_extra={
+            "requestBody": {
+                "required": True,
+                "content": {
+                    "application/json": {
+                        "schema": {  # MissingRequest (Pair is a component: see the response)
+                            "title": "MissingRequest",
+                            "type": "object",
+                            "properties": {
+                                "items": {
+                                    "type": "array",
+                                    "items": {"$ref": "#/components/schemas/Pair"},
+                                    "maxItems": MAX_MISSING,
+                                }
+                            },
+                            "required": ["items"],
+                            "additionalProperties": False,
+                        }
+                    }
+                },
+            }
+        },
+    )
+    async def missing(request: Request, principal: Device) -> Response:
+        body = await request.body()  # already read (and its signature checked) by `caller`
+        answer = await run_in_threadpool(missing_pairs, body, principal)
+        return Response(answer, media_type="application/json")
+
+    def missing_pairs(body: bytes, principal: Principal) -> bytes:
         assert principal.device_id is not None
-        pairs = [(p.record_id, p.sha256) for p in body.items]
+        pairs = parse_pairs(body)
         state = storage.status_of(principal.device_id, pairs)
 
         def pick(kind: str) -> list[dict[str, str]]:
@@ -437,7 +496,7 @@ def create_app(
             "quarantined": pick("quarantined"),
             "receipt": receipt.to_json(),
         }  # the shape of MissingResponse, encoded directly
-        return Response(orjson.dumps(answer), media_type="application/json")
+        return orjson.dumps(answer)
 
     def submit_batch(body: bytes, principal: Principal) -> bytes:
         """Parse once, store, sign the receipt, encode the answer (in a worker thread).
