@@ -12,6 +12,8 @@ Public API::
     stored_provisioning(vault) -> Provisioning | None
     wire_signing(vault) -> bool      # envelopes signed as the server verifies them
     form_context(provisioning, site_id) -> {"ctx_site": ..., "ctx_jurisdiction": ...}
+    site_directory(vault, settings) -> ServiceDirectory | None   # the site's, verified
+    import_directory_file(vault, settings, data, name) -> ServiceDirectory
     VaultDeviceStore(vault, settings)  # OutboxStore + DeviceState over the real vault
 """
 
@@ -22,6 +24,7 @@ from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
+from fieldscreen.directory import ServiceDirectory, pick, sample_directory
 from fieldscreen.errors import BugError, KnownError
 from fieldscreen.paths import Paths, provisioning_candidates
 from fieldscreen.settings import Settings
@@ -37,8 +40,10 @@ __all__ = [
     "apply_provisioning",
     "find_provisioning_file",
     "form_context",
+    "import_directory_file",
     "open_settings",
     "open_vault",
+    "site_directory",
     "stored_provisioning",
     "wire_signing",
 ]
@@ -128,6 +133,60 @@ def form_context(provisioning: Provisioning | None, site_id: str) -> dict[str, s
     """The values forms read as ``${ctx_site}`` and ``${ctx_jurisdiction}``."""
     site = provisioning.site(site_id) if provisioning else None
     return {"ctx_site": site_id, "ctx_jurisdiction": site.jurisdiction if site else ""}
+
+
+def _stored_directories(vault: Vault) -> list[ServiceDirectory]:
+    """Every directory kept in the vault, verified again against the pinned signing key."""
+    raw = vault.device_secret(_UPDATES)
+    pinned = vault.org_signing_key()
+    if raw is None or pinned is None:
+        return []
+    out = []
+    for name, entry in dict(json.loads(raw)).get("directory", {}).items():
+        try:
+            document = verify_document(
+                SignedDocument.from_bytes(b64d(entry[1], "update")), pinned, kind="directory"
+            )
+            out.append(ServiceDirectory.from_content(document.content, "organisation", name))
+        except KnownError:
+            continue  # stored before the checks, or the keys changed since: not used
+    return out
+
+
+def site_directory(vault: Vault, settings: Settings) -> ServiceDirectory | None:
+    """The service directory of this laptop's site: the newest one the organisation signed
+    for it, else the sample directory when the site is a demo site, else None (unlocked)."""
+    site = str(settings.get("site_id"))
+    return pick(_stored_directories(vault), site) or sample_directory(site)
+
+
+def import_directory_file(
+    vault: Vault, settings: Settings, data: bytes, name: str
+) -> ServiceDirectory:
+    """Verify a signed directory file (as the server publishes it) and keep it for the site.
+
+    Refused, with nothing changed, unless it is signed by the organisation's pinned key, is a
+    valid directory, names this laptop's site and is not older than the directory in use.
+    """
+    pinned = vault.org_signing_key()
+    if pinned is None:
+        raise SyncError("sync-not-provisioned")
+    try:
+        document = SignedDocument.from_bytes(data)
+    except EnvelopeError as exc:
+        raise KnownError(
+            "sync-bad-file", path=name, what="service directory", reason=exc.reason
+        ) from None
+    verify_document(document, pinned, kind="directory")
+    directory = ServiceDirectory.from_content(document.content, "organisation", name)
+    site = str(settings.get("site_id"))
+    if directory.site_id != site:
+        raise KnownError("directory-other-site", name=name, site=directory.site_id)
+    current = pick(_stored_directories(vault), site)
+    if current is not None and current.version > directory.version:
+        raise KnownError("directory-invalid", name=name, reason="older than the one in use")
+    VaultDeviceStore(vault, settings).apply_update(document)
+    return directory
 
 
 class VaultDeviceStore:
@@ -236,7 +295,15 @@ class VaultDeviceStore:
         }
 
     def apply_update(self, document: SignedDocument) -> None:
-        """Store a verified update; a provisioning update is applied as a provisioning file."""
+        """Store a verified update; a provisioning update is applied as a provisioning file.
+
+        A service directory is checked before it is kept (a malformed one raises and the
+        directory in use stays)."""
+        if document.kind == "directory":
+            try:
+                ServiceDirectory.from_content(document.content, "organisation", document.name)
+            except KnownError as error:  # a sync error: the sync stops and says why
+                raise SyncError(error.code, **error.context) from None
         if document.kind == "provisioning":
             apply_provisioning(self.vault, self.settings, document.to_bytes())
         updates = self._updates()

@@ -590,6 +590,78 @@ CATALOGUE: Mapping[str, Message] = {
         en="The suppression threshold must be at least {minimum}. Use a larger --threshold.",
         es="El umbral de supresión debe ser al menos {minimum}. Use un --threshold mayor.",
     ),
+    # ---- the supervisor queue and the coordinator's batches (fieldscreen.ui.supervision/batches)
+    "signoff-refused": Message(
+        en="The sign-off was not accepted: the passphrase does not match that supervisor's "
+        "account, or the account cannot sign off. The supervisor types their own passphrase.",
+        es="La aprobación no se aceptó: la frase no corresponde a la cuenta de ese supervisor, "
+        "o la cuenta no puede aprobar. El supervisor escribe su propia frase.",
+    ),
+    "signoff-own-case": Message(
+        en="Nobody signs off their own case. Ask another coordinator or an administrator.",
+        es="Nadie aprueba su propio caso. Pida a otro coordinador o a un administrador.",
+    ),
+    "signoff-note-missing": Message(
+        en="Say what the specialist should do before sending the case back.",
+        es="Indique qué debe hacer el especialista antes de devolver el caso.",
+    ),
+    "relay-token-missing": Message(
+        en="Relaying to the server needs your coordinator credential file from IT. Choose it, "
+        "or save the bundle again for the next online machine.",
+        es="Para reenviar al servidor se necesita el archivo de credencial de coordinador que "
+        "entrega TI. Elíjalo, o guarde el paquete de nuevo para el siguiente equipo en línea.",
+    ),
+    "relay-same-laptop": Message(
+        en="This bundle comes from this laptop. Sync it here instead (Sync screen), or carry it "
+        "to another online machine.",
+        es="Este paquete viene de esta misma laptop. Sincronícelo aquí (pantalla Sincronizar), "
+        "o llévelo a otro equipo en línea.",
+    ),
+    # ---- in-app enrolment, the site's service directory and follow-ups
+    "enrol-clock-skew": Message(
+        en=(
+            "This laptop's clock differs from the server's by about {minutes} minutes, so "
+            "deadlines would be wrong. Set the date, time and time zone of the laptop, then "
+            "enrol again. Nothing was changed."
+        ),
+        es=(
+            "El reloj de esta computadora difiere del servidor en unos {minutes} minutos, así "
+            "que los plazos saldrían mal. Ajuste la fecha, la hora y la zona horaria y vuelva a "
+            "inscribirla. No se cambió nada."
+        ),
+    ),
+    "enrol-wrong-organisation": Message(
+        en=(
+            "The server answered, but it does not hold your organisation's keys, so this laptop "
+            "was not enrolled. Check the server address with IT, or get the right provisioning "
+            "file."
+        ),
+        es=(
+            "El servidor respondió, pero no tiene las claves de su organización, así que esta "
+            "computadora no se inscribió. Revise la dirección del servidor con informática u "
+            "obtenga el archivo de aprovisionamiento correcto."
+        ),
+    ),
+    "directory-invalid": Message(
+        en=(
+            "The service directory {name} cannot be used ({reason}). The previous directory "
+            "stays in use; ask IT for a corrected one."
+        ),
+        es=(
+            "El directorio de servicios {name} no se puede usar ({reason}). Se sigue usando el "
+            "anterior; pida a informática uno corregido."
+        ),
+    ),
+    "directory-other-site": Message(
+        en=(
+            "The service directory {name} is for site {site}, not this laptop's site. Nothing "
+            "was changed; load the directory of your own site."
+        ),
+        es=(
+            "El directorio de servicios {name} es del sitio {site}, no del sitio de esta "
+            "computadora. No se cambió nada; cargue el directorio de su propio sitio."
+        ),
+    ),
 }
 
 

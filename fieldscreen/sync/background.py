@@ -36,6 +36,8 @@ class BackgroundSync:
     rng: random.Random = field(default_factory=random.Random)
     reachable: bool = False
     last_error: str | None = None
+    #: The details of ``last_error`` for its message (ids, addresses, reasons; never content).
+    last_context: dict[str, object] = field(default_factory=dict)
     last_summary: SyncSummary | None = None
     _next_probe: float = 0.0
     _failures: int = 0
@@ -63,9 +65,11 @@ class BackgroundSync:
             summary = self.run_sync()
         except SyncError as error:
             self.last_error = error.code
+            self.last_context = dict(error.context)
             self._back_off(now)
             return None
         self.last_error = None
+        self.last_context = {}
         self.last_summary = summary
         self._last_pull = now
         self._schedule(now)

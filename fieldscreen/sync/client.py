@@ -26,6 +26,10 @@ from fieldscreen.sync.request_auth import HEADER_SERVER_TIME, DeviceSigner
 __all__ = ["BatchTooLarge", "DeviceRevoked", "RetryPolicy", "SyncClient", "check_url"]
 
 ENROL_PREFIX = b"fieldscreen enrol v1\n"
+#: The health probe: how long to wait for a connection, and for the whole answer. A server
+#: that accepts and never answers is given up on after this, not after the transfer timeout.
+PROBE_CONNECT_TIMEOUT = 1.5
+PROBE_TIMEOUT = 2.5
 RETRYABLE = frozenset({429, 500, 502, 503, 504})
 
 
@@ -103,6 +107,8 @@ class SyncClient:
         self._clock = clock
         self.policy = policy or RetryPolicy()
         self.retries = 0
+        #: The ``Date`` header of the last answer (the server's clock), if it sent one.
+        self.last_date: str | None = None
         self._sleep = sleep
         self._http = httpx.Client(
             base_url=f"{self.base_url}/api/v{PROTOCOL_VERSION}",
@@ -130,11 +136,14 @@ class SyncClient:
         content: bytes | None = None,
         params: dict[str, Any] | None = None,
         retry: bool = True,
+        timeout: httpx.Timeout | None = None,
     ) -> Any:
         attempt = 0
         while True:
             try:
-                return self._once(method, path, json=json, content=content, params=params)
+                return self._once(
+                    method, path, json=json, content=content, params=params, timeout=timeout
+                )
             except TransientError as error:
                 if not retry or attempt + 1 >= self.policy.attempts:
                     raise
@@ -150,12 +159,14 @@ class SyncClient:
         json: Any,
         content: bytes | None,
         params: dict[str, Any] | None,
+        timeout: httpx.Timeout | None = None,
     ) -> Any:
         headers = {"authorization": f"Bearer {self.token}"} if self.token else {}
         if content is not None:
             headers["content-type"] = "application/json"
+        extra: dict[str, Any] = {} if timeout is None else {"timeout": timeout}
         request = self._http.build_request(
-            method, path, json=json, content=content, params=params, headers=headers
+            method, path, json=json, content=content, params=params, headers=headers, **extra
         )
         response = self._send(request)
         if (
@@ -170,6 +181,7 @@ class SyncClient:
             else:
                 response = self._send(request)
         status = response.status_code
+        self.last_date = response.headers.get("date")
         if status in RETRYABLE:
             raise TransientError(
                 "sync-busy",
@@ -211,6 +223,16 @@ class SyncClient:
     # ------------------------------------------------------------------ routes
     def health(self) -> dict[str, Any]:
         return dict(self.request("GET", "/health"))
+
+    def probe(self) -> bool:
+        """Whether the server answers its health route now: one attempt, short timeouts
+        (:data:`PROBE_CONNECT_TIMEOUT` to connect, :data:`PROBE_TIMEOUT` in all), no retry."""
+        timeout = httpx.Timeout(PROBE_TIMEOUT, connect=PROBE_CONNECT_TIMEOUT)
+        try:
+            self.request("GET", "/health", retry=False, timeout=timeout)
+        except SyncError:
+            return False
+        return True
 
     def enroll(
         self,

@@ -174,8 +174,9 @@ class FirstRunPage(QWidget):
         card.column.addWidget(advice)
         self.enrol_note = QLabel(
             self.tr(
-                "Enrolment with the server uses a one-time code from your IT contact and can be "
-                "done later, whenever the laptop is online ('fieldscreen enroll')."
+                "Enrolment with the server uses a one-time code from your IT contact: the app "
+                "asks for it once the account exists, and it can also be done later in "
+                "Settings → Server."
             ),
             card,
         )

@@ -17,7 +17,13 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from fieldscreen.errors import KnownError
-from fieldscreen.ui.ports import CaseSummary, DraftSummary, UserInfo, record_code
+from fieldscreen.ui.ports import (
+    CaseSummary,
+    DraftSummary,
+    UserInfo,
+    earliest_deadline,
+    record_code,
+)
 
 if TYPE_CHECKING:
     from fieldscreen.vault import Vault
@@ -229,6 +235,7 @@ class VaultBackend:
                     datetime.fromisoformat(due) if due else None,
                     "finalised" if row.status == "finalised" else "sealed",
                     _day(row.updated_day),
+                    *earliest_deadline(card),
                 )
             )
         return out
@@ -241,6 +248,15 @@ class VaultBackend:
     def case_card(self, record_id: str) -> Mapping[str, Any]:
         with self._guard:
             return self.vault.case_card(record_id)
+
+    def record_follow_up(self, record_id: str, when: datetime) -> Mapping[str, Any]:
+        """Move the case card's next follow-up on by the cadence (one transaction each)."""
+        from fieldscreen.followup import record_done
+
+        with self._guard:
+            card = record_done(self.vault.case_card(record_id), when)
+            self.vault.update_case_card(record_id, card)
+        return card
 
     def travel_mode(self) -> int:
         with self._guard:

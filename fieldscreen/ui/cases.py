@@ -8,7 +8,7 @@ unlocked (the vault keeps no plaintext index), and sorts by due date or tier.
 from __future__ import annotations
 
 import html
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -212,7 +212,10 @@ def order_of(tier: str) -> int:
 
 
 class CaseCardDialog(QDialog):
-    """What is kept of a finalised screening for follow-up, read-only."""
+    """What is kept of a finalised screening for follow-up, read-only, and the button that
+    records a follow-up done (the next date then moves on by the tier's cadence)."""
+
+    follow_up_done = Signal()
 
     def __init__(self, code: str, card: Mapping[str, Any], parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -245,23 +248,55 @@ class CaseCardDialog(QDialog):
             lines.append(f"• {html.escape(str(d['label']))}: {html.escape(countdown(due))}")
         for r in card.get("referrals", ()):
             state = "" if r.get("consented") else " — " + self.tr("not shared (no consent)")
-            lines.append(f"• {html.escape(str(r['label']))}{html.escape(state)}")
-        body = QLabel("<br>".join(lines) or html.escape(self.tr("Nothing was kept.")), self)
-        body.setWordWrap(True)
-        body.setTextFormat(Qt.TextFormat.RichText)
-        layout.addWidget(body, 1)
+            who = ", ".join(str(p.get("name", "")) for p in r.get("providers", ()))
+            where = f": {who}" if who and r.get("consented") else ""
+            lines.append(f"• {html.escape(str(r['label']))}{html.escape(where + state)}")
+        plan = card.get("follow_up") or {}
+        done = list(plan.get("done", ()))
+        if done:
+            last = datetime.fromisoformat(str(done[-1])).astimezone()
+            lines.append(
+                html.escape(
+                    self.tr("Follow-ups done: %1 (last on %2)")
+                    .replace("%1", str(len(done)))
+                    .replace("%2", last.strftime("%Y-%m-%d %H:%M"))
+                )
+            )
+        if plan and not card.get("next_due"):
+            lines.append(html.escape(self.tr("No further follow-up is scheduled on this laptop.")))
+        self.body = QLabel("<br>".join(lines) or html.escape(self.tr("Nothing was kept.")), self)
+        self.body.setWordWrap(True)
+        self.body.setTextFormat(Qt.TextFormat.RichText)
+        layout.addWidget(self.body, 1)
+        buttons = QHBoxLayout()
+        self.record = primary_button(self.tr("&Record a follow-up done now"), self)
+        self.record.setVisible(bool(card.get("next_due")))
+        self.record.clicked.connect(self._record)
         close = QPushButton(self.tr("&Close"), self)
+        close.setObjectName("secondary")
         close.clicked.connect(self.accept)
-        layout.addWidget(close, alignment=Qt.AlignmentFlag.AlignRight)
+        buttons.addWidget(self.record)
+        buttons.addStretch(1)
+        buttons.addWidget(close)
+        layout.addLayout(buttons)
+
+    def _record(self) -> None:
+        self.record.setEnabled(False)
+        self.follow_up_done.emit()
 
 
 class CaseListPage(QWidget):
     open_requested = Signal(str, str)  # screening id, status
+    # A follow-up was recorded (the window refreshes home and this list).
+    follow_up_recorded = Signal(str)
 
     def __init__(self, services: Services, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.setObjectName("casesPage")
         self.services = services
+        # When a follow-up is recorded as done (tests set a fake clock).
+        self.clock: Callable[[], datetime] = lambda: datetime.now(UTC)
+        self.card_dialog: CaseCardDialog | None = None
         outer = QVBoxLayout(self)
         outer.setContentsMargins(24, 16, 24, 16)
         outer.addWidget(heading(self.tr("Cases and drafts"), self))
@@ -326,29 +361,53 @@ class CaseListPage(QWidget):
         if row.status != "finalised":
             self.open_requested.emit(row.screening_id, row.status)
             return
+        self.open_card(row.screening_id, row.code)
+
+    def open_card(self, screening_id: str, code: str) -> None:
+        """Show what is kept of a finalised case (read on the pool)."""
         vault = self.services.vault
         self.services.ops.read(
-            lambda: vault.case_card(row.screening_id),
-            lambda card: self._show_card(row.code, card),
+            lambda: vault.case_card(screening_id),
+            lambda card: self._show_card(screening_id, code, card),
             lambda error: show_error(self, error, self.services.lang),
         )
 
-    def _show_card(self, code: str, card: Mapping[str, Any]) -> None:
+    def _show_card(self, screening_id: str, code: str, card: Mapping[str, Any]) -> None:
         if self.services.user is None:
             return
         dialog = CaseCardDialog(code, card, self)
+        dialog.follow_up_done.connect(lambda: self.record_follow_up(screening_id, dialog))
+        self.card_dialog = dialog
         dialog.open()
+
+    def record_follow_up(self, screening_id: str, dialog: QDialog | None = None) -> None:
+        """Record a follow-up of ``screening_id`` done now (on the writer)."""
+        vault, when = self.services.vault, self.clock()
+
+        def done(_card: Any) -> None:
+            if dialog is not None:
+                dialog.accept()
+            self.follow_up_recorded.emit(screening_id)
+
+        self.services.ops.write(
+            lambda: vault.record_follow_up(screening_id, when),
+            done,
+            lambda error: show_error(self, error, self.services.lang),
+        )
 
 
 class HomePage(QWidget):
     start_requested = Signal()
     resume_requested = Signal(str)
     cases_requested = Signal()
+    case_requested = Signal(str, str)  # screening id, code: a follow-up due, opened
 
     def __init__(self, services: Services, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.setObjectName("homePage")
         self.services = services
+        # "Now" for the due-today and overdue lists (tests set a fake clock).
+        self.clock: Callable[[], datetime] = lambda: datetime.now(UTC)
         outer = QVBoxLayout(self)
         outer.setContentsMargins(32, 24, 32, 24)
         outer.setSpacing(12)
@@ -378,12 +437,21 @@ class HomePage(QWidget):
         self.drafts.itemActivated.connect(
             lambda item: self.resume_requested.emit(item.data(Qt.ItemDataRole.UserRole))
         )
+        self.follow_ups.itemActivated.connect(self._follow_up_activated)
+        self.deadlines.itemActivated.connect(self._follow_up_activated)
+
+    def _follow_up_activated(self, item: QListWidgetItem) -> None:
+        data = item.data(Qt.ItemDataRole.UserRole)
+        if isinstance(data, tuple) and len(data) == 2:
+            self.case_requested.emit(str(data[0]), str(data[1]))
 
     def _list(self, row: QHBoxLayout, title: str) -> QListWidget:
         column = QVBoxLayout()
         column.addWidget(heading(title, self, "sectionTitle"))
         widget = QListWidget(self)
         widget.setAccessibleName(title)
+        widget.setWordWrap(True)  # a long deadline name wraps instead of hiding the countdown
+        widget.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
         column.addWidget(widget, 1)
         row.addLayout(column, 1)
         return widget
@@ -396,7 +464,7 @@ class HomePage(QWidget):
         sync_text: str,
         now: datetime | None = None,
     ) -> None:
-        now = now or datetime.now(UTC)
+        now = now or self.clock()
         self.greeting.setText(self.tr("Hello, %s") % user)
         self.sync_state.setText(sync_text)
         self.drafts.clear()
@@ -419,10 +487,12 @@ class HomePage(QWidget):
         )
         for case in due:
             assert case.next_due is not None
-            self.follow_ups.addItem(
+            item = QListWidgetItem(
                 f"{case.code} {case.alias} · {tier_label(case.tier)} · "
                 f"{countdown(case.next_due, now)}"
             )
+            item.setData(Qt.ItemDataRole.UserRole, (case.screening_id, case.code))
+            self.follow_ups.addItem(item)
         if not due:
             self.follow_ups.addItem(self.tr("Nothing due today."))
         self.deadlines.clear()
@@ -430,17 +500,50 @@ class HomePage(QWidget):
             (
                 c
                 for c in cases
-                if c.next_due is not None and now < c.next_due <= now + timedelta(days=7)
+                if c.deadline is not None
+                and now - timedelta(days=1) < c.deadline <= now + timedelta(days=7)
             ),
-            key=lambda c: c.next_due or _FAR,
+            key=lambda c: c.deadline or _FAR,
         )
         for case in running:
-            assert case.next_due is not None
-            self.deadlines.addItem(f"{case.code} · {countdown(case.next_due, now)}")
+            assert case.deadline is not None
+            what = f" · {case.deadline_label}" if case.deadline_label else ""
+            item = QListWidgetItem(
+                f"{case.code} {case.alias} · {countdown(case.deadline, now)}{what}"
+            )
+            item.setData(Qt.ItemDataRole.UserRole, (case.screening_id, case.code))
+            self.deadlines.addItem(item)
         if not running:
             self.deadlines.addItem(self.tr("No deadlines running."))
+
+    def set_sent_back(self, items: Sequence[Any]) -> None:
+        """Cases a supervisor sent back to this user, with the supervisor's note (above the
+        lists, hidden when there are none). ``items`` are
+        :class:`fieldscreen.ui.supervision.SentBack`."""
+        label = getattr(self, "sent_back", None)
+        if label is None:
+            label = QLabel("", self)
+            label.setObjectName("sentBack")
+            label.setWordWrap(True)
+            label.setAccessibleName(self.tr("Sent back by a supervisor"))
+            layout = self.layout()
+            assert isinstance(layout, QVBoxLayout)
+            layout.insertWidget(2, label)
+            self.sent_back = label
+        lines = [
+            self.tr("Case %1 was sent back by %2: %3")
+            .replace("%1", item.code)
+            .replace("%2", item.by or "—")
+            .replace("%3", item.note)
+            for item in items
+        ]
+        label.setText("\n".join(lines))
+        label.setVisible(bool(lines))
 
     def clear(self) -> None:
         for widget in (self.drafts, self.follow_ups, self.deadlines):
             widget.clear()
         self.greeting.clear()
+        if (label := getattr(self, "sent_back", None)) is not None:
+            label.clear()
+            label.hide()

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from PySide6.QtCore import QCoreApplication, Qt
 from PySide6.QtWidgets import (
@@ -59,6 +59,11 @@ class Services:
     #: Sync of this laptop (:class:`fieldscreen.sync.view.SyncViewModel`), None while it is not
     #: enrolled with a server.
     sync: SyncViewModel | None = None
+    #: The supervisor queue (:class:`fieldscreen.ui.supervision.SupervisionModel`); None: the
+    #: main window builds it over ``vault`` (tests and screenshots hand in their own).
+    supervision: Any = None
+    #: The coordinator's batch view (:class:`fieldscreen.ui.batches.BatchModel`), likewise.
+    batches: Any = None
 
 
 def tier_label(tier: str) -> str:

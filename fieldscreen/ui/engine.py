@@ -15,6 +15,7 @@ from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 from fieldscreen.errors import KnownError
+from fieldscreen.followup import Cadence
 from fieldscreen.forms import Choice as Choice_
 from fieldscreen.forms import Form, Node, Session, most_urgent
 from fieldscreen.ui.ports import (
@@ -287,6 +288,14 @@ class EngineScreening:
         for session in self._sessions.values():
             card.update(session.case_card())
         return card
+
+    def follow_up_cadence(self) -> Cadence:
+        """How often to follow the case up: the case combination of the engine over every form
+        of the screening (the tier's row of ``lists/risk_tiers.csv``)."""
+        from fieldscreen.forms.library import combine_builtin
+
+        case = combine_builtin([s.risk() for s in self._sessions.values()], self._case_values())
+        return Cadence(case.follow_up.every_days, case.follow_up.times)
 
     def result(self, lang: str) -> ScreeningResult:
         risks = [s.risk(lang) for s in self._sessions.values()]

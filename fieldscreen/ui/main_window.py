@@ -32,7 +32,9 @@ from fieldscreen.ui.ports import CaseSummary, DraftSummary
 
 if TYPE_CHECKING:
     from fieldscreen.ui.access import FirstRunPage, Provisioner, UnlockPage
+    from fieldscreen.ui.batch_page import BatchPage
     from fieldscreen.ui.cases import CaseListPage, CaseRow, HomePage
+    from fieldscreen.ui.queue_page import QueuePage
     from fieldscreen.ui.results import ResultsPage
     from fieldscreen.ui.settings_page import SettingsPage
     from fieldscreen.ui.sync_page import SyncPage
@@ -159,6 +161,10 @@ class MainWindow(QMainWindow):
         self.sync_timer.setInterval(SYNC_TICK_MS)
         self.sync_timer.timeout.connect(self.tick_sync)
         self._ticking = False
+        # The "Enrol now" dialog last opened (tests and screenshots reach it here).
+        self.enrol_dialog: Any = None
+        # The site's service directory (read from the vault after unlock; None without one).
+        self.directory: Any = None
         self._build()
         if services.vault.is_set_up():
             self.show_unlock()
@@ -185,8 +191,18 @@ class MainWindow(QMainWindow):
         self.nav_cases = QPushButton(self.tr("&Cases"), self.nav)
         self.nav_sync = QPushButton(self.tr("S&ync"), self.nav)
         self.nav_settings = QPushButton(self.tr("Se&ttings"), self.nav)
+        self.nav_queue = QPushButton(self.tr("Su&pervisor queue"), self.nav)
+        self.nav_batches = QPushButton(self.tr("&Batches"), self.nav)
         self.nav_lock = QPushButton(self.tr("&Lock (Ctrl+L)"), self.nav)
-        buttons = (self.nav_home, self.nav_cases, self.nav_sync, self.nav_settings, self.nav_lock)
+        buttons = (
+            self.nav_home,
+            self.nav_cases,
+            self.nav_sync,
+            self.nav_queue,
+            self.nav_batches,
+            self.nav_settings,
+            self.nav_lock,
+        )
         for button in buttons:
             button.setObjectName("navButton")
             button.setAccessibleName(button.text().replace("&", ""))
@@ -212,6 +228,8 @@ class MainWindow(QMainWindow):
         self.nav_cases.clicked.connect(self.show_cases)
         self.nav_sync.clicked.connect(self.show_sync)
         self.nav_settings.clicked.connect(self.show_settings)
+        self.nav_queue.clicked.connect(self.show_queue)
+        self.nav_batches.clicked.connect(self.show_batches)
         self.nav_lock.clicked.connect(self.lock)
         self.stack.currentChanged.connect(lambda _: self._nav_state())
         self._nav_state()
@@ -250,6 +268,7 @@ class MainWindow(QMainWindow):
             home.start_requested.connect(self.start_screening)
             home.resume_requested.connect(self.resume)
             home.cases_requested.connect(self.show_cases)
+            home.case_requested.connect(self.open_case_card)
             return home
         if name == "wizard":
             from fieldscreen.ui.wizard import WizardPage
@@ -266,12 +285,15 @@ class MainWindow(QMainWindow):
             results.back_requested.connect(lambda: self.stack.setCurrentWidget(self.wizard))
             results.will_finalise.connect(self._will_finalise)
             results.did_finalise.connect(self._finalised)
+            results.did_request_override.connect(self.show_home)
+            results.set_directory(self.directory)
             return results
         if name == "cases":
             from fieldscreen.ui.cases import CaseListPage
 
             cases = CaseListPage(s, self.stack)
             cases.open_requested.connect(self._open_case)
+            cases.follow_up_recorded.connect(lambda _: self._follow_up_recorded())
             return cases
         if name == "sync_page":
             from fieldscreen.ui.sync_page import SyncPage
@@ -279,6 +301,7 @@ class MainWindow(QMainWindow):
             sync = SyncPage(s, self.stack)
             sync.back_requested.connect(self.show_home)
             sync.did_sync.connect(self.refresh_home)
+            sync.did_sync.connect(self._load_directory)
             return sync
         if name == "settings_page":
             from fieldscreen.ui.settings_page import SettingsPage
@@ -288,7 +311,25 @@ class MainWindow(QMainWindow):
             settings.language_changed.connect(self.set_language)
             settings.did_wipe.connect(self._wiped)
             settings.back_requested.connect(self.show_home)
+            settings.enrol_requested.connect(self.open_enrolment)
+            settings.directory_file_chosen.connect(self.import_directory)
+            settings.show_directory(self.directory)
             return settings
+        if name == "queue_page":
+            from fieldscreen.ui.queue_page import QueuePage
+
+            queue = QueuePage(s, self._supervision(), self.stack)
+            queue.back_requested.connect(self.show_home)
+            queue.open_requested.connect(self._open_case)
+            return queue
+        if name == "batch_page":
+            from fieldscreen.ui.batch_page import BatchPage
+            from fieldscreen.ui.batches import BatchModel
+
+            batches = BatchPage(s, s.batches or BatchModel(s.vault, s.settings), self.stack)
+            batches.back_requested.connect(self.show_home)
+            batches.did_change.connect(self.refresh_home)
+            return batches
         raise KeyError(name)
 
     def _built(self, name: str) -> Any:
@@ -326,6 +367,25 @@ class MainWindow(QMainWindow):
     def settings_page(self) -> SettingsPage:
         return self._page("settings_page")
 
+    @property
+    def queue_page(self) -> QueuePage:
+        return self._page("queue_page")
+
+    @property
+    def batch_page(self) -> BatchPage:
+        return self._page("batch_page")
+
+    def _supervision(self) -> Any:
+        from fieldscreen.ui.supervision import model_for
+
+        return model_for(self.services)
+
+    def _supervises(self) -> bool:
+        from fieldscreen.ui.supervision import can_supervise
+
+        user = self.services.user
+        return user is not None and can_supervise(user.role)
+
     def _controller(self) -> Any:
         wizard = self._built("wizard")
         return wizard.controller if wizard is not None else None
@@ -341,6 +401,9 @@ class MainWindow(QMainWindow):
         for button in (self.nav_home, self.nav_cases, self.nav_sync, self.nav_settings):
             button.setEnabled(unlocked)
             button.setVisible(not in_screening)
+        for button in (self.nav_queue, self.nav_batches):  # the supervisor capability only
+            button.setEnabled(unlocked)
+            button.setVisible(not in_screening and self._supervises())
         self.nav_lock.setEnabled(unlocked)
         if unlocked:
             self.idle.timer.start()
@@ -392,6 +455,7 @@ class MainWindow(QMainWindow):
             return
         drafts, cases, pending, counts = data
         model = self.services.sync
+        self._load_sent_back()
         if model is not None and counts is not None:
             from fieldscreen.ui.sync_page import sync_glance
 
@@ -407,6 +471,19 @@ class MainWindow(QMainWindow):
         where = self.tr("Working offline: no server set") if not server else self.tr("Server set")
         sync = f"{where} · {waiting}"
         self.home.set_data(self.services.user.name, drafts, cases, sync)
+
+    def _load_sent_back(self) -> None:
+        """What a supervisor sent back to the signed-in user, on home (read on the writer:
+        it decrypts audit entries)."""
+        supervision = self._supervision()
+        if supervision is None:
+            return
+
+        def shown(items: Any) -> None:
+            if self.services.user is not None:
+                self.home.set_sent_back(items)
+
+        self.services.ops.write(supervision.sent_back, shown, self._error)
 
     def show_cases(self) -> None:
         if self.services.user is None:
@@ -434,19 +511,34 @@ class MainWindow(QMainWindow):
         self.stack.setCurrentWidget(self.sync_page)
         self.sync_page.refresh()
 
+    def show_queue(self) -> None:
+        if not self._supervises():
+            return
+        self.stack.setCurrentWidget(self.queue_page)
+        self.queue_page.refresh()
+
+    def show_batches(self) -> None:
+        if not self._supervises():
+            return
+        self.stack.setCurrentWidget(self.batch_page)
+        self.batch_page.refresh()
+
     def tick_sync(self) -> None:
-        """One step of the background sync policy, on the read pool (never the GUI thread)."""
+        """One step of the background sync policy on the network lane (never the GUI thread,
+        never a read thread: a probe of a silent server must not hold up the screens' reads)."""
         model = self.services.sync
         if model is None or self._ticking or self.services.user is None:
             return
         model.set_background(bool(self.services.settings.get("background_sync")))
         self._ticking = True
-        self.services.ops.read(model.background.tick, self._ticked, self._tick_failed)
+        self.services.ops.network(model.background.tick, self._ticked, self._tick_failed)
 
     def _ticked(self, summary: Any) -> None:
         self._ticking = False
         if summary is None or self.services.user is None:
             return
+        if getattr(summary, "updates_applied", 0):
+            self._load_directory()
         self.refresh_home()
         if (page := self._built("sync_page")) is not None and page.isVisible():
             page.refresh()
@@ -459,6 +551,13 @@ class MainWindow(QMainWindow):
             return
         self.settings_page.refresh()
         self.stack.setCurrentWidget(self.settings_page)
+        status_of = getattr(self._provisioner, "enrolment_status", None)
+        if callable(status_of):
+            self.services.ops.write(status_of, self._enrolment_shown, self._error)
+
+    def _enrolment_shown(self, status: Any) -> None:
+        if self.services.user is not None and (page := self._built("settings_page")):
+            page.show_enrolment(status)
 
     def start_screening(self) -> None:
         session = self.services.forms.start(self.services.lang)
@@ -503,9 +602,33 @@ class MainWindow(QMainWindow):
     def _finalised(self) -> None:
         self.show_home()
 
+    def open_case_card(self, screening_id: str, code: str) -> None:
+        """A follow-up due on home, opened: the case card, with "Record a follow-up done"."""
+        if self.services.user is not None:
+            self.cases.open_card(screening_id, code)
+
+    def _follow_up_recorded(self) -> None:
+        self.refresh_home()
+        if (page := self._built("cases")) is not None and page.isVisible():
+            self.show_cases()
+
     def _open_case(self, screening_id: str, status: str) -> None:
         if status == "draft":
             self.resume(screening_id)
+        elif status == "finalised" and self.stack.currentWidget() is self._built("queue_page"):
+            self._show_card(screening_id)
+
+    def _show_card(self, screening_id: str) -> None:
+        """The case card of a finalised screening, read on the pool (from the queue)."""
+        from fieldscreen.ui.cases import CaseCardDialog
+        from fieldscreen.ui.ports import record_code
+
+        def shown(card: Any) -> None:
+            if self.services.user is not None:
+                CaseCardDialog(record_code(screening_id), card, self).open()
+
+        vault = self.services.vault
+        self.services.ops.read(lambda: vault.case_card(screening_id), shown, self._error)
 
     def _error(self, error: KnownError) -> None:
         show_error(self, error, self.services.lang)
@@ -538,10 +661,11 @@ class MainWindow(QMainWindow):
             child.close()
         if (wizard := self._built("wizard")) is not None:
             wizard.close_session()
-        for name in ("results", "cases", "home", "sync_page"):
+        for name in ("results", "cases", "home", "sync_page", "queue_page", "batch_page"):
             if (page := self._built(name)) is not None:
                 page.clear()
         self.services.user = None
+        self.directory = None
         if self._sync_factory is not None:
             self.services.sync = None  # rebuilt at the next unlock
         self.services.ops.write(self.services.vault.lock)
@@ -551,6 +675,7 @@ class MainWindow(QMainWindow):
     def _unlocked(self) -> None:
         self._load_sync()
         self._load_form_context()
+        self._load_directory()
         where, self._where = self._where, None
         user = self.services.user
         if where is None or user is None or where.user != user.name:
@@ -562,6 +687,10 @@ class MainWindow(QMainWindow):
             self.show_cases()
         elif where.screen == "settingsPage":
             self.show_settings()
+        elif where.screen == "queuePage" and self._supervises():
+            self.show_queue()
+        elif where.screen == "batchPage" and self._supervises():
+            self.show_batches()
         else:
             self.show_home()
         self._nav_state()
@@ -581,7 +710,71 @@ class MainWindow(QMainWindow):
     def _set_up(self) -> None:
         self._load_sync()
         self._load_form_context()
+        self._load_directory()
         self.show_home()
+        self.open_enrolment(first_run=True)
+
+    def _enrolled(self, status: Any) -> None:
+        if self.services.user is not None:  # not after a lock while the enrolment ran
+            self._load_sync()
+            self._enrolment_shown(status)
+
+    # ---------------------------------------------------- service directory
+    def _load_directory(self) -> None:
+        """Read the site's service directory from the vault (on the writer)."""
+        read = getattr(self._provisioner, "service_directory", None)
+        if callable(read) and self.services.user is not None:
+            self.services.ops.write(read, self._directory_ready, self._error)
+
+    def _directory_ready(self, directory: Any) -> None:
+        if self.services.user is None:
+            return
+        self.directory = directory
+        if (results := self._built("results")) is not None:
+            results.set_directory(directory)
+        if (settings := self._built("settings_page")) is not None:
+            settings.show_directory(directory)
+
+    def import_directory(self, path: str) -> None:
+        """Load a signed service directory file (Settings → Service directory, an admin)."""
+        provisioner = self._provisioner
+        load = getattr(provisioner, "import_directory", None)
+        user = self.services.user
+        if not callable(load) or user is None or user.role != "admin":
+            return
+        from pathlib import Path
+
+        self.services.ops.write(
+            lambda: load(Path(path)), lambda _: self._load_directory(), self._error
+        )
+
+    # ------------------------------------------------------------ enrolment
+    def open_enrolment(self, first_run: bool = False) -> None:
+        """The "Enrol now" dialog (administrators only). At first run it opens only when there
+        is a server to enrol with and the laptop is not enrolled yet."""
+        provisioner = self._provisioner
+        user = self.services.user
+        status_of = getattr(provisioner, "enrolment_status", None)
+        if not callable(status_of) or user is None or user.role != "admin":
+            return
+
+        def show(status: Any) -> None:
+            if self.services.user is None:
+                return
+            wanted = status.provisioned or bool(self.services.settings.get("server_url"))
+            if first_run and (status.enrolled or not wanted):
+                return
+            from fieldscreen.ui.enrol import EnrolDialog
+
+            dialog = EnrolDialog(self.services, provisioner, status, self)
+            dialog.enrolled.connect(self._enrolled)
+            dialog.provisioned.connect(self._load_form_context)
+            dialog.provisioned.connect(self._load_directory)
+            self.enrol_dialog = dialog
+            dialog.open()
+            dialog.code.setFocus()
+
+        self.services.ops.write(status_of, show, self._error)
 
     def _load_form_context(self) -> None:
         """The site and its jurisdiction from the stored provisioning, into the forms' context
@@ -646,6 +839,10 @@ class MainWindow(QMainWindow):
             self.show_settings()
         elif current == "casesPage":
             self.show_cases()
+        elif current == "queuePage":
+            self.show_queue()
+        elif current == "batchPage":
+            self.show_batches()
         else:
             self.show_home()
 

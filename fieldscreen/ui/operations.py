@@ -2,7 +2,9 @@
 
 * :meth:`Operations.write` runs vault writes one at a time, in submission order, on a single
   worker thread, so two saves never race and an acknowledged save is the durable one.
-* :meth:`Operations.read` runs reads and network calls on a small pool.
+* :meth:`Operations.read` runs reads on a small pool.
+* :meth:`Operations.network` runs calls to the server (the background probe and sync, the
+  enrolment) on a lane of their own, so a server that never answers cannot hold up a read.
 
 The callable runs on a worker; its result (or the :class:`~fieldscreen.errors.KnownError` it
 raised) comes back to the GUI thread through a queued signal and is handed to ``on_done`` (or
@@ -57,7 +59,7 @@ class Operations(QObject):
 
     Args:
         on_bug: called on the GUI thread with an unexpected exception and its traceback text.
-        read_threads: size of the pool for reads and network calls.
+        read_threads: size of the pool for reads.
     """
 
     #: Emitted when a write is submitted (``will_write``) and when all writes are done.
@@ -75,6 +77,8 @@ class Operations(QObject):
         self._writer.setMaxThreadCount(1)  # serial: FIFO on one thread
         self._readers = QThreadPool(self)
         self._readers.setMaxThreadCount(read_threads)
+        self._network = QThreadPool(self)
+        self._network.setMaxThreadCount(1)  # one call to the server at a time
         self._relay = _Relay()
         self._relay.finished.connect(self._deliver)
         self._pending: dict[int, tuple[Done | None, Failed | None, bool]] = {}
@@ -95,8 +99,15 @@ class Operations(QObject):
     def read(
         self, fn: Callable[[], Any], on_done: Done | None = None, on_error: Failed | None = None
     ) -> int:
-        """Run ``fn`` on the read pool (reads and network; never the vault's writes)."""
+        """Run ``fn`` on the read pool (reads; never the vault's writes)."""
         return self._submit(self._readers, fn, on_done, on_error, is_write=False)
+
+    def network(
+        self, fn: Callable[[], Any], on_done: Done | None = None, on_error: Failed | None = None
+    ) -> int:
+        """Run ``fn`` (a call to the server) on the network lane, one at a time, apart from the
+        reads: a probe hanging on a silent server never delays a screen's read."""
+        return self._submit(self._network, fn, on_done, on_error, is_write=False)
 
     @property
     def busy_writing(self) -> bool:
@@ -110,6 +121,7 @@ class Operations(QObject):
         while self._pending:
             self._writer.waitForDone(20)
             self._readers.waitForDone(20)
+            self._network.waitForDone(20)
             QCoreApplication.processEvents()
             if deadline.hasExpired():
                 return False

@@ -34,6 +34,7 @@ __all__ = [
     "Update",
     "UserInfo",
     "VaultPort",
+    "earliest_deadline",
     "record_code",
     "result_to_json",
 ]
@@ -201,6 +202,17 @@ class DraftSummary:
     page: str = ""
 
 
+def earliest_deadline(card: Mapping[str, Any]) -> tuple[datetime | None, str]:
+    """The earliest statutory deadline on a case card (``deadlines[].due``) and its label."""
+    dues = []
+    for item in card.get("deadlines", ()):
+        try:
+            dues.append((datetime.fromisoformat(str(item["due"])), str(item.get("label", ""))))
+        except (KeyError, TypeError, ValueError, AttributeError):
+            continue
+    return min(dues, key=lambda d: d[0]) if dues else (None, "")
+
+
 def record_code(record_id: str) -> str:
     """The short code a specialist reads aloud or writes down (no personal data in it)."""
     return record_id[:6].upper()
@@ -240,6 +252,9 @@ class CaseSummary:
     next_due: datetime | None
     status: str  # draft, finalised, sealed
     updated: datetime
+    #: The earliest statutory deadline of the case (from its card), if any, and its name.
+    deadline: datetime | None = None
+    deadline_label: str = ""
 
 
 class VaultPort(Protocol):
@@ -294,6 +309,11 @@ class VaultPort(Protocol):
 
     def case_card(self, record_id: str) -> Mapping[str, Any]:
         """The follow-up fields kept for a finalised screening (see the results page)."""
+        ...
+
+    def record_follow_up(self, record_id: str, when: datetime) -> Mapping[str, Any]:
+        """Record a follow-up done at ``when``: the case card's next date moves on by the tier's
+        cadence (:func:`fieldscreen.followup.record_done`); durable on return, returns the card."""
         ...
 
     def pending(self) -> int:

@@ -10,6 +10,7 @@ opens). ``app.py`` wires the real vault and engine through the same protocols.
 from __future__ import annotations
 
 import copy
+import dataclasses
 import hashlib
 import hmac
 import os
@@ -21,6 +22,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from fieldscreen.errors import KnownError
+from fieldscreen.followup import record_done
 from fieldscreen.ui.ports import (
     ACT_NOW,
     TIERS,
@@ -35,6 +37,7 @@ from fieldscreen.ui.ports import (
     ScreeningResult,
     Update,
     UserInfo,
+    earliest_deadline,
     record_code,
 )
 
@@ -625,6 +628,7 @@ class MemoryVault:
                 datetime.fromisoformat(due) if due else None,
                 "finalised",
                 datetime.now(UTC),
+                *earliest_deadline(case_card),
             )
             self.finalised[record_id] = copy.deepcopy(dict(record))
             self.cards[record_id] = copy.deepcopy(dict(case_card))
@@ -643,6 +647,21 @@ class MemoryVault:
         if record_id not in self.cards:
             raise KnownError("vault-record-unknown")
         return copy.deepcopy(self.cards[record_id])
+
+    def record_follow_up(self, record_id: str, when: datetime) -> Mapping[str, Any]:
+        self._require_unlocked()
+        with self._lock:
+            if record_id not in self.cards:
+                raise KnownError("vault-record-unknown")
+            card = record_done(self.cards[record_id], when)
+            self.cards[record_id] = card
+            due = card.get("next_due")
+            case = self._cases[record_id]
+            self._cases[record_id] = dataclasses.replace(
+                case, next_due=datetime.fromisoformat(due) if due else None
+            )
+            self.writes += 1
+        return copy.deepcopy(card)
 
     def pending(self) -> int:
         return len(self.finalised)

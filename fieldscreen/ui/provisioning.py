@@ -18,10 +18,12 @@ from typing import Any
 from fieldscreen.errors import KnownError
 from fieldscreen.paths import provisioning_candidates
 
-__all__ = ["DeviceProvisioner", "ProvisioningPreview", "SiteChoice"]
+__all__ = ["DeviceProvisioner", "EnrolmentStatus", "ProvisioningPreview", "SiteChoice"]
 
 #: Larger than any real provisioning file (a few kilobytes); refuses to read a wrong file whole.
 MAX_FILE_BYTES = 1_000_000
+#: Larger than any real service directory (a few hundred services).
+MAX_DIRECTORY_BYTES = 8_000_000
 
 
 @dataclass(frozen=True, slots=True)
@@ -44,6 +46,48 @@ class ProvisioningPreview:
 
     def site(self, site_id: str) -> SiteChoice | None:
         return next((s for s in self.sites if s.id == site_id), None)
+
+
+@dataclass(frozen=True, slots=True)
+class EnrolmentStatus:
+    """Where this laptop stands with the server, for the enrolment dialog and Settings."""
+
+    provisioned: bool
+    server_url: str
+    device_id: str = ""
+    site: str = ""
+
+    @property
+    def enrolled(self) -> bool:
+        return bool(self.device_id)
+
+
+class _LockedDevice:
+    """The device store for :func:`~fieldscreen.sync.commands.enroll.enrol` with every vault
+    call (the proof's signature included) under the backend's lock, one call at a time: the
+    network calls in between hold nothing."""
+
+    def __init__(self, device: Any, lock: Any) -> None:
+        self._device = device
+        self._lock = lock
+
+    def provisioning(self) -> Any:
+        with self._lock:
+            return self._device.provisioning()
+
+    def enrolment_signer(self) -> tuple[bytes, Any, str | None]:
+        with self._lock:
+            public, sign, device_id = self._device.enrolment_signer()
+
+        def locked_sign(message: bytes) -> bytes:
+            with self._lock:
+                return bytes(sign(message))
+
+        return public, locked_sign, device_id
+
+    def save_identity(self, identity: Any) -> None:
+        with self._lock:
+            self._device.save_identity(identity)
 
 
 def _bad_file(path: Path, reason: str) -> KnownError:
@@ -115,4 +159,59 @@ class DeviceProvisioner:
         """Apply a file read by :meth:`read` (on the writer, with an admin signed in)."""
         from fieldscreen.device import apply_provisioning
 
-        apply_provisioning(self._backend.vault, self._settings, data)
+        with self._backend._guard:
+            apply_provisioning(self._backend.vault, self._settings, data)
+
+    def service_directory(self) -> Any:
+        """The site's :class:`~fieldscreen.directory.ServiceDirectory` (or None), verified;
+        vault unlocked, on the writer."""
+        from fieldscreen.device import site_directory
+
+        with self._backend._guard:
+            return site_directory(self._backend.vault, self._settings)
+
+    def import_directory(self, path: Path) -> Any:
+        """Verify and keep a signed directory file for this site (on the writer, an admin)."""
+        from fieldscreen.device import import_directory_file
+
+        try:
+            with path.open("rb") as fh:
+                data = fh.read(MAX_DIRECTORY_BYTES + 1)
+        except OSError:
+            raise KnownError(
+                "sync-bad-file", path=path.name, what="service directory", reason="unreadable"
+            ) from None
+        if len(data) > MAX_DIRECTORY_BYTES:
+            raise KnownError(
+                "sync-bad-file", path=path.name, what="service directory", reason="too large"
+            )
+        with self._backend._guard:
+            return import_directory_file(self._backend.vault, self._settings, data, path.name)
+
+    def enrolment_status(self) -> EnrolmentStatus:
+        """Provisioned? Enrolled, as which device and site? (vault unlocked; on the writer)."""
+        from fieldscreen.device import VaultDeviceStore, stored_provisioning
+
+        with self._backend._guard:
+            provisioning = stored_provisioning(self._backend.vault)
+            if provisioning is None:
+                return EnrolmentStatus(False, str(self._settings.get("server_url")))
+            identity = VaultDeviceStore(self._backend.vault, self._settings).identity()
+        if identity is None:
+            return EnrolmentStatus(True, provisioning.server_url)
+        return EnrolmentStatus(True, provisioning.server_url, identity.device_id, identity.site)
+
+    def enrol(self, code: str, label: str = "", progress: Any = None) -> EnrolmentStatus:
+        """Enrol with a one-time code (on the network lane: it waits for the server).
+
+        The same code path as ``fieldscreen enroll``
+        (:func:`fieldscreen.sync.commands.enroll.enrol`); nothing is saved unless it succeeds.
+        """
+        from fieldscreen.device import VaultDeviceStore
+        from fieldscreen.sync.commands.enroll import enrol
+
+        lock = self._backend._guard
+        with lock:
+            device = VaultDeviceStore(self._backend.vault, self._settings)
+        done = enrol(_LockedDevice(device, lock), code, label, progress=progress)
+        return EnrolmentStatus(True, done.server_url, done.device_id, done.site)

@@ -7,14 +7,16 @@ the user picks, after a warning that the file is readable by anyone who gets it.
 from __future__ import annotations
 
 import html
-from datetime import UTC, datetime, timedelta
+from collections.abc import Callable
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from PySide6.QtCore import QMarginsF, QTimer, Signal
+from PySide6.QtCore import QMarginsF, Qt, QTimer, Signal
 from PySide6.QtGui import QPageLayout, QPageSize, QPdfWriter, QTextDocument
 from PySide6.QtWidgets import (
     QDialog,
+    QDialogButtonBox,
     QFileDialog,
     QHBoxLayout,
     QLabel,
@@ -26,7 +28,9 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from fieldscreen.directory import Provider, ServiceDirectory, text_in
 from fieldscreen.errors import KnownError
+from fieldscreen.followup import Cadence, cadence_of, next_due, schedule
 from fieldscreen.ui.common import (
     PassphraseDialog,
     ReasonDialog,
@@ -41,33 +45,75 @@ from fieldscreen.ui.common import (
 from fieldscreen.ui.ports import ACT_NOW, TIERS, ScreeningResult, ScreeningSession, result_to_json
 from fieldscreen.ui.wizard import WizardController
 
-__all__ = ["FOLLOW_UP_HOURS", "ResultsPage", "referral_sheet_html", "write_referral_sheet"]
+__all__ = ["ResultsPage", "referral_sheet_html", "write_referral_sheet"]
 
-#: First follow-up after finalising, by tier (the response times of the risk-tier list).
-FOLLOW_UP_HOURS = {"T0": 0, "T1": 24, "T2": 72, "T3": 168}
+#: The sign-off dialog's result code for "Ask a supervisor later".
+_LATER = 2
 
 
-def referral_sheet_html(
-    code: str, result: ScreeningResult, title: str, labels: dict[str, str]
+def _language_names(lang: str) -> dict[str, str]:
+    """ISO 639-3 code -> language name in ``lang`` (the forms' ``languages`` list)."""
+    try:
+        from fieldscreen.forms.library import builtin_list
+
+        return {c.name: c.label.get(lang) for c in builtin_list("languages")}
+    except KnownError:
+        return {}
+
+
+def provider_lines(provider: Provider, lang: str, labels: dict[str, str]) -> list[str]:
+    """A provider as lines of escaped HTML: name and contact, hours and languages, notes."""
+    names = _language_names(lang)
+    first = f"<b>{html.escape(text_in(provider.name, lang))}</b>"
+    if contact := provider.contact_line(lang):
+        first += " — " + html.escape(contact)
+    lines = [first]
+    details = []
+    if hours := text_in(provider.hours, lang):
+        details.append(f"{html.escape(labels['hours'])} {html.escape(hours)}")
+    if provider.languages:
+        spoken = ", ".join(names.get(code, code) for code in provider.languages)
+        details.append(f"{html.escape(labels['languages'])} {html.escape(spoken)}")
+    if details:
+        lines.append("; ".join(details))
+    if notes := text_in(provider.notes, lang):
+        lines.append(f"<i>{html.escape(notes)}</i>")
+    return lines
+
+
+def referral_sheet_html(  # noqa: PLR0917 (the sheet's parts, in the order they appear)
+    code: str,
+    result: ScreeningResult,
+    title: str,
+    labels: dict[str, str],
+    directory: ServiceDirectory | None = None,
+    lang: str = "en",
 ) -> str:
-    """The referral sheet: case code, tier, deadlines and the consented referrals only."""
-    rows = "".join(
-        f"<tr><td>{html.escape(r.label)}</td><td>{html.escape(r.provider or '-')}</td>"
-        f"<td>{html.escape(r.contact)}</td></tr>"
-        for r in result.referrals
-        if r.consented
-    )
+    """The referral sheet: case code, tier, deadlines and the consented referrals only, each
+    with the providers of the site's directory that offer it."""
+    rows = []
+    for r in result.referrals:
+        if not r.consented:
+            continue
+        providers = directory.providers_for(r.service_type) if directory is not None else ()
+        cell = "<br>".join(
+            "<br>".join(provider_lines(p, lang, labels)) for p in providers
+        ) or html.escape(r.provider or labels["no_provider"])
+        rows.append(f"<tr><td>{html.escape(r.label)}</td><td>{cell}</td></tr>")
     deadlines = "".join(
         f"<li>{html.escape(d.label)}: {d.due.astimezone().strftime('%Y-%m-%d %H:%M')}</li>"
         for d in result.deadlines
     )
+    sample = ""
+    if directory is not None and directory.sample:
+        sample = f"<p><b>{html.escape(text_in(directory.notice, lang))}</b></p>"
     return (
         f"<h1>{html.escape(title)}</h1>"
         f"<p><b>{html.escape(labels['code'])}</b> {html.escape(code)}<br>"
         f"<b>{html.escape(labels['tier'])}</b> {html.escape(tier_label(result.tier))}</p>"
         f"<h2>{html.escape(labels['deadlines'])}</h2><ul>{deadlines}</ul>"
-        f"<h2>{html.escape(labels['referrals'])}</h2>"
-        f"<table border='1' cellpadding='4' cellspacing='0'>{rows}</table>"
+        f"<h2>{html.escape(labels['referrals'])}</h2>{sample}"
+        f"<table border='1' cellpadding='4' cellspacing='0'>{''.join(rows)}</table>"
         f"<p><i>{html.escape(labels['footer'])}</i></p>"
     )
 
@@ -86,6 +132,8 @@ def write_referral_sheet(path: Path, document_html: str) -> None:
 class ResultsPage(QWidget):
     will_finalise = Signal()
     did_finalise = Signal()
+    #: A tier override was left for a supervisor: the screening waits as a draft.
+    did_request_override = Signal()
     back_requested = Signal()
 
     def __init__(self, services: Services, parent: QWidget | None = None) -> None:
@@ -96,6 +144,12 @@ class ResultsPage(QWidget):
         self.session: ScreeningSession | None = None
         self.result: ScreeningResult | None = None
         self.overrides: dict[str, str] = {}
+        #: The tier the rules gave, before any override.
+        self.computed_tier = ""
+        # The site's service directory (set by the window once read from the vault).
+        self.directory: ServiceDirectory | None = None
+        # The time of finalising (tests set a fake clock).
+        self.clock: Callable[[], datetime] = lambda: datetime.now(UTC)
         outer = QVBoxLayout(self)
         outer.setContentsMargins(24, 16, 24, 16)
         outer.addWidget(heading(self.tr("Results of this screening"), self))
@@ -124,6 +178,12 @@ class ResultsPage(QWidget):
         self.deadlines.setWordWrap(True)
         self.column.addWidget(self.deadlines)
         self.column.addWidget(heading(self.tr("Suggested referrals"), body, "sectionTitle"))
+        self.directory_note = QLabel("", body)
+        self.directory_note.setObjectName("directoryNote")
+        self.directory_note.setTextFormat(Qt.TextFormat.RichText)
+        self.directory_note.setWordWrap(True)
+        self.directory_note.hide()
+        self.column.addWidget(self.directory_note)
         self.referrals = QLabel("", body)
         self.referrals.setWordWrap(True)
         self.referrals.setTextFormat(self.referrals.textFormat().RichText)
@@ -180,6 +240,16 @@ class ResultsPage(QWidget):
         self.session = session
         self.result = session.result(self.services.lang)
         self.overrides = {}
+        self.computed_tier = self.result.tier
+        recorded = getattr(session, "tier_override", None)
+        override = recorded() if callable(recorded) else None
+        if override is not None:  # signed off from the supervisor queue: kept by the engine
+            self.overrides = {
+                "tier": override.tier,
+                "reason": override.reason,
+                "supervisor": override.supervisor,
+            }
+            self.computed_tier = override.computed
         self.actions_taken.clear()
         self._render()
         self._clock.start()
@@ -191,6 +261,7 @@ class ResultsPage(QWidget):
         self.result = None
         for label in (self.tier, self.alerts, self.concerns, self.deadlines, self.referrals):
             label.clear()
+        self.directory_note.clear()
         self.actions_taken.clear()
 
     def _render(self) -> None:
@@ -199,7 +270,7 @@ class ResultsPage(QWidget):
         tier = self.tier_now
         text = self.tr("Risk tier: %s") % tier_label(tier)
         if "tier" in self.overrides:
-            text += "  " + self.tr("(overridden from %s)") % tier_label(result.tier)
+            text += "  " + self.tr("(overridden from %s)") % tier_label(self.computed_tier)
         self.tier.setText(text)
         self.tier.setProperty("tier", tier)
         self.tier.style().unpolish(self.tier)
@@ -210,25 +281,69 @@ class ResultsPage(QWidget):
         self.concerns.setText(
             "\n".join(f"• {c}" for c in result.concerns) or self.tr("None found.")
         )
-        lines = []
-        for r in result.referrals:
-            where = ", ".join(html.escape(x) for x in (r.provider, r.contact) if x)
-            who = f"<b>{html.escape(r.label)}</b>" + (f": {where}" if where else "")
-            if not r.consented:
-                who += (
-                    " — <i>"
-                    + html.escape(
-                        self.tr("not shared: the child did not consent to this recipient")
-                    )
-                    + "</i>"
-                )
-            lines.append(who)
-        self.referrals.setText("<br>".join(lines) or html.escape(self.tr("None suggested.")))
+        self._render_referrals()
         needs_actions = tier == ACT_NOW
         self.actions_label.setVisible(needs_actions)
         self.actions_taken.setVisible(needs_actions)
         self._render_deadlines()
         self._enable_finalise()
+
+    def set_directory(self, directory: ServiceDirectory | None) -> None:
+        """Use ``directory`` for the providers (re-rendered at once when a result is shown)."""
+        self.directory = directory
+        if self.result is not None:
+            self._render_referrals()
+
+    def provider_labels(self) -> dict[str, str]:
+        return {
+            "hours": self.tr("Hours:"),
+            "languages": self.tr("Languages:"),
+            "no_provider": self.tr("No provider of this type in your site's directory."),
+        }
+
+    def _render_referrals(self) -> None:
+        assert self.result is not None
+        lang, directory = self.services.lang, self.directory
+        labels = self.provider_labels()
+        if directory is None:
+            note = self.tr(
+                "No service directory for this site on this laptop yet, so no providers are "
+                "shown. It comes with the next sync, or an administrator loads the file from IT "
+                "in Settings → Service directory."
+            )
+        elif directory.sample:
+            note = text_in(directory.notice, lang) or self.tr(
+                "Sample directory: fictional services. Do not refer anyone to them."
+            )
+        else:
+            note = ""
+        warn = "⚠ " if directory is None or directory.sample else ""
+        self.directory_note.setText(f"<b>{warn}{html.escape(note)}</b>" if note else "")
+        self.directory_note.setProperty("sample", bool(directory and directory.sample))
+        self.directory_note.setVisible(bool(note))
+        blocks = []
+        for r in self.result.referrals:
+            who = f"<b>{html.escape(r.label)}</b>"
+            if not r.consented:
+                reason = self.tr("not shared: the child did not consent to this recipient")
+                blocks.append(f"{who} — <i>{html.escape(reason)}</i>")
+                continue
+            providers = directory.providers_for(r.service_type) if directory else ()
+            items = [
+                "<li>" + "<br>".join(provider_lines(p, lang, labels)) + "</li>" for p in providers
+            ]
+            if items:
+                blocks.append(
+                    who
+                    + "<ul style='margin-top:2px; margin-bottom:0px'>"
+                    + "".join(items)
+                    + "</ul>"
+                )
+            elif directory is not None:
+                blocks.append(f"{who}<br><i>{html.escape(labels['no_provider'])}</i>")
+            else:
+                blocks.append(who)
+        self.referrals.setText("<br>".join(blocks) or html.escape(self.tr("None suggested.")))
 
     def _render_deadlines(self) -> None:
         if self.result is None:
@@ -285,9 +400,13 @@ class ResultsPage(QWidget):
             self,
         )
         sign.setObjectName("signOffDialog")
+        later = self._ask_later_button(sign)
 
         def signed(result: int) -> None:
             sign.take_passphrase()  # a sign-off needs only the name it proved
+            if result == _LATER:
+                self._request_override(str(dialog.choice.currentData()), dialog.text)
+                return
             if result != QDialog.DialogCode.Accepted:
                 return
             route = getattr(self.session, "override_tier", None)
@@ -302,10 +421,60 @@ class ResultsPage(QWidget):
                 "reason": dialog.text,
                 "supervisor": sign.signed_by,
             }
+            self._audit_sign_off(self.overrides["tier"], sign.signed_by)
             self._render()
 
         sign.finished.connect(signed)
         sign.open()
+        if later is not None and not users:
+            later.setFocus()
+
+    def _audit_sign_off(self, tier: str, supervisor: str) -> None:
+        """The on-the-spot sign-off in the keyed audit log (codes and ids only)."""
+        from fieldscreen.ui.supervision import model_for
+
+        model = model_for(self.services)
+        controller = self.controller
+        if model is None or controller is None:
+            return
+        holder, computed = controller._holder, self.computed_tier
+
+        def record() -> None:
+            if holder.get("id"):
+                model.record_sign_off(
+                    holder["id"], supervisor=supervisor, tier=tier, computed=computed
+                )
+
+        self.services.ops.write(record, None, self._failed)
+
+    def _ask_later_button(self, sign: PassphraseDialog) -> QPushButton | None:
+        """ "Ask a supervisor later" on the sign-off dialog, where the queue can hold it."""
+        from fieldscreen.ui.supervision import model_for
+
+        if model_for(self.services) is None or self.controller is None:
+            return None
+        later = sign.buttons.addButton(
+            self.tr("Ask a supervisor &later"), QDialogButtonBox.ButtonRole.ActionRole
+        )
+        later.setObjectName("askLater")
+        later.clicked.connect(lambda: sign.done(_LATER))
+        return later
+
+    def _request_override(self, tier: str, reason: str) -> None:
+        """Leave the override for the supervisor queue; the screening waits as a draft."""
+        from fieldscreen.ui.supervision import model_for
+
+        model = model_for(self.services)
+        controller = self.controller
+        if model is None or controller is None:
+            return
+        holder = controller._holder
+        controller.save_now()  # the draft as it stands, before the request (same writer)
+
+        def request() -> None:
+            model.request_override(holder["id"], tier, reason)
+
+        self.services.ops.write(request, lambda _: self.did_request_override.emit(), self._failed)
 
     # ------------------------------------------------------------ finalise
     def record_and_card(self) -> tuple[dict[str, Any], dict[str, Any]]:
@@ -323,21 +492,58 @@ class ResultsPage(QWidget):
             "tier": self.tier_now,
             "actions_taken": actions,
             "overrides": dict(self.overrides),
+            "directory": (
+                {"id": self.directory.directory_id, "version": self.directory.version}
+                if self.directory is not None
+                else None
+            ),
         }
-        now = datetime.now(UTC)
-        dues = [d.due for d in result.deadlines]
-        if self.tier_now in FOLLOW_UP_HOURS:
-            dues.append(now + timedelta(hours=FOLLOW_UP_HOURS[self.tier_now]))
+        now = self.clock()
+        engine_cadence = getattr(session, "follow_up_cadence", None)
+        if callable(engine_cadence) and "tier" not in self.overrides:
+            cadence: Cadence = engine_cadence()
+        else:  # a tier overridden here, or a session without the engine: the tier's cadence
+            cadence = cadence_of(self.tier_now)
+        window = int(self.services.settings.get("follow_up_window_days"))
+        plan = schedule(cadence, now, window)
+        due = next_due(plan)
+        from fieldscreen.ui.supervision import screening_kinds
+
+        waits = screening_kinds(
+            session, self.services.lang, actions_recorded=bool(actions), pending_override=False
+        )
         card = {
             **session.case_card(),
             "tier": self.tier_now,
-            "computed_tier": result.tier,
+            "computed_tier": self.computed_tier,
+            "actions_recorded": bool(actions),
+            "supervision": list(waits),
             "concerns": summary["concerns"],
             "deadlines": summary["deadlines"],
-            "referrals": summary["referrals"],
-            "next_due": min(dues).isoformat() if dues else None,
+            "referrals": self._referrals_with_providers(summary["referrals"]),
+            "follow_up": plan,
+            "next_due": due.isoformat() if due else None,
         }
         return record, card
+
+    def _referrals_with_providers(self, referrals: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        """The referrals kept on the case card, each consented one with the providers of the
+        site's directory it was suggested (id and name), so a follow-up knows where to ask."""
+        directory, lang = self.directory, self.services.lang
+        out = []
+        for referral in referrals:
+            providers = (
+                directory.providers_for(str(referral["service_type"]))
+                if directory is not None and referral.get("consented")
+                else ()
+            )
+            out.append(
+                {
+                    **referral,
+                    "providers": [{"id": p.id, "name": text_in(p.name, lang)} for p in providers],
+                }
+            )
+        return out
 
     def _finalise(self) -> None:
         if self.controller is None or self.result is None or not self.finalise.isEnabled():
@@ -371,12 +577,15 @@ class ResultsPage(QWidget):
             "footer": self.tr(
                 "Confidential. Hand this sheet only to the services listed. Destroy it after use."
             ),
+            **self.provider_labels(),
         }
         return referral_sheet_html(
             self.controller.code if self.controller else "",
             self.result,
             self.tr("Referral sheet"),
             labels,
+            self.directory,
+            self.services.lang,
         )
 
     def _save_sheet(self) -> None:

@@ -45,7 +45,7 @@ def _services(paths: Paths, lang: str, vault: MemoryVault) -> Services:
     )
 
 
-def _seeded_vault() -> MemoryVault:
+def _seeded_vault(lang: str = "en") -> MemoryVault:
     vault = MemoryVault.with_users(
         [("Marisol", "admin", DEMO_PASSPHRASE), ("Coordinación", "coordinator", DEMO_PASSPHRASE)]
     )
@@ -57,7 +57,14 @@ def _seeded_vault() -> MemoryVault:
         ("77A0F3", "Óscar", "T3", (), timedelta(days=6)),
         ("19E5B8", "Luz", "T4", (), None),
     ]
+    notice = (
+        "Notify the child-protection authority (PPNNA)"
+        if lang == "en"
+        else "Dar aviso a la Procuraduría de Protección (PPNNA)"
+    )
+    deadlines = {"8F2C1A": (timedelta(hours=20), notice), "3B7E90": (timedelta(days=2), notice)}
     for code, alias, tier, concerns, due in cases:
+        deadline, label = deadlines.get(code, (None, ""))
         vault.add_case(
             CaseSummary(
                 code.lower() * 4,
@@ -68,13 +75,15 @@ def _seeded_vault() -> MemoryVault:
                 now + due if due is not None else None,
                 "finalised",
                 now,
+                now + deadline if deadline is not None else None,
+                label,
             )
         )
     return vault
 
 
 def _window(paths: Paths, lang: str, vault: MemoryVault | None = None) -> MainWindow:
-    window = MainWindow(_services(paths, lang, vault or _seeded_vault()))
+    window = MainWindow(_services(paths, lang, vault or _seeded_vault(lang)))
     window.resize(1100, 760)
     return window
 
@@ -298,6 +307,173 @@ def builtin_results(paths: Paths, lang: str) -> QWidget:
     return window
 
 
+class _DemoQueue:
+    """What a supervisor finds at the start of a shift (the queue's read, no vault)."""
+
+    def items(self, lang: str = "en") -> list[Any]:
+        from fieldscreen.ui.supervision import QueueItem
+
+        now = datetime.now(UTC)
+        return [
+            QueueItem(
+                "8f2c1a" * 5,
+                "8F2C1A",
+                "Dania",
+                "T0",
+                ("act-now",),
+                "Marisol",
+                now - timedelta(minutes=40),
+                "draft",
+            ),
+            QueueItem(
+                "3b7e90" * 5,
+                "3B7E90",
+                "Kevin",
+                "T1",
+                ("tier-override",),
+                "Marisol",
+                now - timedelta(hours=2),
+                "draft",
+                "T3",
+            ),
+            QueueItem(
+                "c41d22" * 5,
+                "C41D22",
+                "Yeni",
+                "T1",
+                ("bid-required",),
+                "Marisol",
+                now - timedelta(hours=5),
+                "finalised",
+            ),
+            QueueItem(
+                "77a0f3" * 5,
+                "77A0F3",
+                "Óscar",
+                "T2",
+                ("consent-override",),
+                "Marisol",
+                now - timedelta(days=1),
+                "finalised",
+            ),
+        ]
+
+    def sent_back(self) -> list[Any]:
+        return []
+
+
+class _DemoBatches:
+    """A coordinator's week: this laptop, a relayed one, a failure and the history."""
+
+    def overview(self) -> Any:
+        from fieldscreen.ui.batches import Failure, GroupRow, HistoryRow
+
+        now = datetime.now(UTC)
+        zero = dict.fromkeys(("pending", "sending", "delivered", "failed", "quarantined"), 0)
+        groups = [
+            GroupRow("this", "Coordinación", {**zero, "pending": 2, "delivered": 14}),
+            GroupRow("this", "Marisol", {**zero, "pending": 3, "delivered": 21, "failed": 1}),
+            GroupRow("A41F09C2", "", {**zero, "delivered": 9, "quarantined": 1}),
+        ]
+        failures = [Failure("d0" * 16, "D0D0D0", "failed", "conflict", "Marisol")]
+        history = [
+            HistoryRow(
+                now - timedelta(hours=1), "Coordinación", "relay", 10, 9, 1, True, "A41F09C2"
+            ),
+            HistoryRow(now - timedelta(hours=3), "Coordinación", "network", 12, 11, 1, True),
+            HistoryRow(now - timedelta(days=1), "Marisol", "usb-export", 5, 0, 0, False),
+            HistoryRow(now - timedelta(days=1, hours=2), "Coordinación", "receipt", 0, 5, 0, True),
+        ]
+        return groups, failures, history
+
+
+def _coordinator(paths: Paths, lang: str) -> MainWindow:
+    window = _window(paths, lang)
+    window.services.supervision = _DemoQueue()
+    window.services.batches = _DemoBatches()
+    window.services.user = window.services.vault.unlock("Coordinación", DEMO_PASSPHRASE)
+    window._nav_state()
+    return window
+
+
+def supervisor_queue(paths: Paths, lang: str) -> QWidget:
+    window = _coordinator(paths, lang)
+    window.show_queue()
+    return window
+
+
+def batch_view(paths: Paths, lang: str) -> QWidget:
+    window = _coordinator(paths, lang)
+    window.show_batches()
+    window.services.ops.wait_idle()
+    QApplication.processEvents()
+    window.batch_page.result.setText(
+        window.batch_page.outcome_text(_demo_relay(), Path("laptop-a41f-receipt.fsr"))
+    )
+    return window
+
+
+def _demo_relay() -> Any:
+    from fieldscreen.ui.batches import BatchOutcome
+
+    return BatchOutcome(
+        "relay",
+        10,
+        acknowledged=9,
+        failed=1,
+        laptop="A41F09C2",
+        outcomes={"stored": 9, "quarantined": 1},
+    )
+
+
+class _DemoEnrolment:
+    """A provisioned laptop not enrolled yet, as the enrolment dialog shows it."""
+
+    def enrol(self, code: str, label: str = "", progress: Any = None) -> Any:
+        raise NotImplementedError
+
+
+def enrol(paths: Paths, lang: str) -> QWidget:
+    from fieldscreen.ui.enrol import EnrolDialog
+    from fieldscreen.ui.provisioning import EnrolmentStatus
+
+    window = _unlocked(paths, lang)
+    status = EnrolmentStatus(True, "https://sync.example.org")
+    dialog = EnrolDialog(window.services, _DemoEnrolment(), status, window)
+    dialog.code.setText("K7QP-2M9X")
+    dialog.resize(620, 420)
+    return dialog
+
+
+def builtin_results_providers(paths: Paths, lang: str) -> QWidget:
+    """The results of a built-in screening at a demo site, with the sample directory's
+    providers for each referral the child consented to."""
+    from fieldscreen.directory import sample_directory
+
+    window = _builtin(paths, lang)
+    if window is None:
+        return _build_empty(paths, lang)
+    recipients = ("cp_authority", "health", "psychosocial", "shelter", "gbv", "legal")
+    answers: list[tuple[str, object]] = [(f"fs_consent:share_{r}", "yes") for r in recipients]
+    _answer_known(window, answers)
+    _go(window, "fs_intake:b0_safety")
+    _answer(
+        window,
+        [("fs_intake:b0_feared_person_nearby", "yes"), ("fs_intake:b0_someone_tracking", "yes")],
+    )
+    window.review()
+    window.results.set_directory(sample_directory("mx-tapachula-sample"))
+    return window
+
+
+def _answer_known(window: MainWindow, answers: Sequence[tuple[str, object]]) -> None:
+    for name, value in answers:
+        if name in window.wizard.widgets:
+            window.wizard.widgets[name].set_value(value)
+            window.wizard.controller.answer(name, value)  # type: ignore[union-attr]
+    _settle(window)
+
+
 #: Screen name -> factory building it in a representative state.
 SCREENS: dict[str, ScreenFactory] = {
     "first-run": first_run,
@@ -315,6 +491,10 @@ SCREENS: dict[str, ScreenFactory] = {
     "builtin-consent": builtin_first_page,
     "builtin-act-now": builtin_act_now,
     "builtin-results": builtin_results,
+    "supervisor-queue": supervisor_queue,
+    "batches": batch_view,
+    "enrol": enrol,
+    "builtin-results-providers": builtin_results_providers,
 }
 
 

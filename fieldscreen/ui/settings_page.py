@@ -17,6 +17,7 @@ from PySide6.QtWidgets import (
     QComboBox,
     QDialog,
     QDialogButtonBox,
+    QFileDialog,
     QFormLayout,
     QGroupBox,
     QHBoxLayout,
@@ -121,6 +122,8 @@ class SettingsPage(QWidget):
     did_save = Signal()
     did_wipe = Signal()
     back_requested = Signal()
+    enrol_requested = Signal()
+    directory_file_chosen = Signal(str)
 
     def __init__(self, services: Services, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -150,6 +153,39 @@ class SettingsPage(QWidget):
         row.addWidget(self.status, 1)
         row.addWidget(self.save)
         column.addLayout(row)
+
+        server = QGroupBox(self.tr("Server"), body)
+        server_layout = QVBoxLayout(server)
+        server_text = QLabel(
+            self.tr(
+                "An administrator enrols this laptop with the organisation's server using a "
+                "one-time code from IT. Until then everything works offline."
+            ),
+            server,
+        )
+        server_text.setWordWrap(True)
+        server_layout.addWidget(server_text)
+        self.enrolment = QLabel("", server)
+        self.enrolment.setObjectName("enrolmentState")
+        self.enrolment.setWordWrap(True)
+        self.enrolment.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        server_layout.addWidget(self.enrolment)
+        self.enrol = QPushButton(self.tr("&Enrol with the server…"), server)
+        self.enrol.setObjectName("secondary")
+        self.enrol.clicked.connect(self.enrol_requested)
+        server_layout.addWidget(self.enrol, alignment=Qt.AlignmentFlag.AlignLeft)
+        column.addWidget(server)
+
+        directory = QGroupBox(self.tr("Service directory"), body)
+        directory_layout = QVBoxLayout(directory)
+        self.directory_status = QLabel("", directory)
+        self.directory_status.setWordWrap(True)
+        directory_layout.addWidget(self.directory_status)
+        self.load_directory = QPushButton(self.tr("&Load a service directory file…"), directory)
+        self.load_directory.setObjectName("secondary")
+        self.load_directory.clicked.connect(self._choose_directory)
+        directory_layout.addWidget(self.load_directory, alignment=Qt.AlignmentFlag.AlignLeft)
+        column.addWidget(directory)
 
         users = QGroupBox(self.tr("Users"), body)
         users_layout = QVBoxLayout(users)
@@ -268,7 +304,52 @@ class SettingsPage(QWidget):
             "coordinator",
         }
         self.add_user.setEnabled(can_manage)
+        self.enrol.setEnabled(self._is_admin())
+        self.load_directory.setEnabled(self._is_admin())
+        self.enrol.setToolTip("" if self._is_admin() else self.tr("Only an administrator enrols"))
         self.travel.setEnabled(bool(self.services.settings.get("travel_mode_allowed")))
+
+    def show_enrolment(self, status: Any) -> None:
+        """Whether this laptop is enrolled, as which device, at which site, with which server."""
+        if not status.provisioned:
+            text = self.tr("Not set up for an organisation yet (no provisioning file).")
+        elif not status.enrolled:
+            text = self.tr("Not enrolled yet with %1.").replace("%1", status.server_url)
+        else:
+            text = (
+                self.tr("Enrolled with %1 as %2 at site %3.")
+                .replace("%1", status.server_url)
+                .replace("%2", status.device_id)
+                .replace("%3", status.site)
+            )
+        self.enrolment.setText(text)
+
+    def show_directory(self, directory: Any) -> None:
+        """Say which directory the results page uses (or that there is none, and what to do)."""
+        lang = self.services.lang
+        if directory is None:
+            text = self.tr(
+                "No service directory for this site yet: referrals show no providers. It comes "
+                "with the next sync, or load the signed file from IT here."
+            )
+        else:
+            site = directory.site_name.get(lang) or directory.site_id
+            text = (
+                self.tr("Directory of %1, version %2: %3 services.")
+                .replace("%1", site)
+                .replace("%2", directory.version)
+                .replace("%3", str(len(directory.providers)))
+            )
+            if directory.sample:
+                text += " " + self.tr("Sample data: fictional services for demonstrations only.")
+        self.directory_status.setText(text)
+
+    def _choose_directory(self) -> None:
+        name, _ = QFileDialog.getOpenFileName(
+            self, self.tr("Service directory file"), "", self.tr("Directory files (*.json)")
+        )
+        if name:
+            self.directory_file_chosen.emit(name)
 
     def save_settings(self) -> None:
         settings = self.services.settings

@@ -230,7 +230,7 @@ class SyncPage(QWidget):
         self.busy = True
         self.result.setText(self.tr("Syncing…"))
         self._controls()
-        self.services.ops.read(model.sync_now, self._synced, self._error)
+        self.services.ops.network(model.sync_now, self._synced, self._error)
 
     def _synced(self, summary: Any) -> None:
         self.busy = False
@@ -247,15 +247,18 @@ class SyncPage(QWidget):
                 .replace("%2", str(summary.delivered))
                 .replace("%3", str(summary.quarantined + summary.conflicts))
             )
+        self._controls()  # the buttons come back with the result, not after the re-read
         self.did_sync.emit()
         self.refresh()
 
     def _why(self, code: str | None) -> str:
-        """The catalogue's text for the code the sync stopped on; the policy keeps only the
-        code, so a text that needs details (an address) gives way to a general one."""
+        """The catalogue's text for the code the sync stopped on, with the details the policy
+        kept (a text whose details are missing gives way to a general one)."""
+        background = getattr(self.services.sync, "background", None)
+        context = dict(getattr(background, "last_context", None) or {})
         if code:
             try:
-                return render(code, self.services.lang)
+                return render(code, self.services.lang, **context)
             except BugError:
                 pass
         return self.tr(

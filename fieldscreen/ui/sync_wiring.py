@@ -102,13 +102,12 @@ def build_sync(backend: Any, settings: Any) -> Any:
             signer=DeviceSigner(identity.device_id, vault.sign_as_device),
         )
 
-    def probe() -> bool:
+    def probe() -> bool:  # short timeouts and no retry: a silent server is given up on fast
         try:
             with client() as c:
-                c.health()
-        except SyncError:
+                return c.probe()
+        except SyncError:  # e.g. the address is refused before any request
             return False
-        return True
 
     def run_sync() -> SyncSummary:
         with client() as c:
@@ -119,7 +118,11 @@ def build_sync(backend: Any, settings: Any) -> Any:
                 receipt_key=provisioning.receipt_public_key,
                 signing_key=provisioning.signing_public_key,
             ).run()
-            return summary
+        from fieldscreen.ui.batches import record_network_sync
+
+        with lock:  # the coordinator's sync history (counts only; skipped while locked)
+            record_network_sync(backend.vault, summary)
+        return summary
 
     pending: Callable[[], int] = lambda: int(store.pending_totals()[0])  # noqa: E731
     background = BackgroundSync(

@@ -46,6 +46,7 @@ ACTIONS = frozenset(
         "passphrase-change",
         "org-keys",
         "integrity-check",
+        "follow-up",
     }
 )
 _HEAD = "audit_head"

@@ -396,6 +396,35 @@ class RecordsMixin(VaultBase):
             self._audit(conn, "view", record_id, {"what": "case-card"})
         return value
 
+    def update_case_card(self, record_id: str, case_card: Mapping[str, Any]) -> None:
+        """Replace the case card of a finalised record (a follow-up recorded moves its date);
+        durable on return, audited as ``follow-up``."""
+        keys, _ = self._require()
+        with self._tx() as conn:
+            row = conn.execute(
+                "SELECT version, wrapped_key, ciphertext FROM case_cards WHERE record_id = ?",
+                (check_record_id(record_id),),
+            ).fetchone()
+            if row is None:
+                raise VaultError("vault-record-unknown")
+            old_version, wrapped, old_blob = int(row[0]), as_blob(row[1]), as_blob(row[2])
+            version = old_version + 1
+            dek = self._dek(keys, "case_cards", record_id, wrapped)
+            blob = crypto.encrypt(
+                dek, _encode(case_card), aad("case_cards", record_id, "card", version)
+            )
+            conn.execute(
+                "UPDATE case_cards SET version = ?, ciphertext = ? WHERE record_id = ?",
+                (version, blob, record_id),
+            )
+            digest.update(
+                conn,
+                keys,
+                remove=[digest.item("case_cards", record_id, old_version, "card", old_blob)],
+                add=[digest.item("case_cards", record_id, version, "card", blob)],
+            )
+            self._audit(conn, "follow-up", record_id)
+
     def case_cards(self, record_ids: Iterable[str] | None = None) -> dict[str, dict[str, Any]]:
         """The case cards of finalised records, keyed by record id: the case list's read.
 

@@ -13,6 +13,7 @@ Public API (all Qt-free)::
     vault.finalise(record_id, *, record, case_card) -> signed header
     vault.case_card(record_id) -> dict / purge_due() -> int / travel_mode() -> counts
     vault.integrity_check() -> IntegrityReport / audit_log() / record_event(action, ...)
+    vault.supervision_log() -> the create / finalise / override audit entries
     vault.outbox_page(...) / outbox_mark(...) / outbox_counts() / record_sync(...)
     vault.wipe() ; wipe_folder(folder, extra=()) ; vault_status(folder) -> dict
 """
@@ -50,6 +51,15 @@ class Vault(AccountsMixin, RecordsMixin, OutboxMixin):
         keys, _ = self._require("coordinator")
         with self._tx() as conn:
             return audit.entries(conn, keys)
+
+    def supervision_log(self) -> list[audit.AuditEntry]:
+        """The audit entries the supervisor queue is made of (``create``, ``finalise`` and
+        ``override``), for any signed-in role: a specialist's home shows what a supervisor
+        sent back to them. The chain is checked by :meth:`integrity_check`."""
+        keys, _ = self._require()
+        wanted = {"create", "finalise", "override"}
+        with self._tx() as conn:
+            return [e for e in audit.entries(conn, keys) if e.action in wanted]
 
     def record_event(
         self, action: str, record_id: str | None = None, detail: dict[str, Any] | None = None

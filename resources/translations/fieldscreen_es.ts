@@ -1,11 +1,10 @@
-<?xml version="1.0" encoding="utf-8"?>
-<!DOCTYPE TS>
+<?xml version='1.0' encoding='utf-8'?>
 <TS version="2.1" language="es" sourcelanguage="en">
 <context>
     <name>AcknowledgeWidget</name>
     <message>
         <source>Done</source>
-        <extracomment>Above this many choices a single choice is a drop-down list (type the first letters to jump), not a column of radio buttons a child&apos;s whole country list long.</extracomment>
+        <extracomment>Above this many choices a single choice is a drop-down list (type the first letters to jump), not a column of radio buttons a child's whole country list long.</extracomment>
         <translation>Hecho</translation>
     </message>
 </context>
@@ -14,6 +13,265 @@
     <message>
         <source>ACT NOW: this child may be in immediate danger</source>
         <translation>ACTÚE YA: este niño, niña o adolescente puede estar en peligro inmediato</translation>
+    </message>
+</context>
+<context>
+    <name>BatchPage</name>
+    <message>
+        <source>Batches and sync history</source>
+        <translation>Lotes e historial de sincronización</translation>
+    </message>
+    <message>
+        <source>Counts per laptop and per user. Only case codes, states and reasons are shown: nothing of a child's answers.</source>
+        <translation>Cuentas por laptop y por usuario. Solo se muestran códigos de caso, estados y motivos: nada de las respuestas de un NNA.</translation>
+    </message>
+    <message>
+        <source>Laptop</source>
+        <translation>Laptop</translation>
+    </message>
+    <message>
+        <source>User</source>
+        <translation>Usuario</translation>
+    </message>
+    <message>
+        <source>Screenings per laptop and user</source>
+        <translation>Tamizajes por laptop y usuario</translation>
+    </message>
+    <message>
+        <source>Site</source>
+        <translation>Sitio</translation>
+    </message>
+    <message>
+        <source>State on the server</source>
+        <translation>Estado en el servidor</translation>
+    </message>
+    <message>
+        <source>Last contact</source>
+        <translation>Último contacto</translation>
+    </message>
+    <message>
+        <source>Held by the server</source>
+        <translation>En el servidor</translation>
+    </message>
+    <message>
+        <source>Laptops as the server sees them</source>
+        <translation>Laptops según el servidor</translation>
+    </message>
+    <message>
+        <source>Here</source>
+        <translation>Aquí</translation>
+    </message>
+    <message>
+        <source>On the server</source>
+        <translation>En el servidor</translation>
+    </message>
+    <message>
+        <source>Failed or held for review</source>
+        <translation>Fallidos o retenidos para revisión</translation>
+    </message>
+    <message>
+        <source>Case</source>
+        <translation>Caso</translation>
+    </message>
+    <message>
+        <source>State</source>
+        <translation>Estado</translation>
+    </message>
+    <message>
+        <source>Why</source>
+        <translation>Motivo</translation>
+    </message>
+    <message>
+        <source>Failed or held screenings</source>
+        <translation>Tamizajes fallidos o retenidos</translation>
+    </message>
+    <message>
+        <source>History of each sync</source>
+        <translation>Historial de cada sincronización</translation>
+    </message>
+    <message>
+        <source>When</source>
+        <translation>Cuándo</translation>
+    </message>
+    <message>
+        <source>Who</source>
+        <translation>Quién</translation>
+    </message>
+    <message>
+        <source>How</source>
+        <translation>Cómo</translation>
+    </message>
+    <message>
+        <source>Sent</source>
+        <translation>Enviados</translation>
+    </message>
+    <message>
+        <source>Acknowledged</source>
+        <translation>Confirmados</translation>
+    </message>
+    <message>
+        <source>Failed</source>
+        <translation>Fallidos</translation>
+    </message>
+    <message>
+        <source>Receipt</source>
+        <translation>Acuse</translation>
+    </message>
+    <message>
+        <source>&amp;Export a USB bundle…</source>
+        <translation>&amp;Exportar paquete USB…</translation>
+    </message>
+    <message>
+        <source>Apply a &amp;receipt…</source>
+        <translation>Aplicar &amp;acuse…</translation>
+    </message>
+    <message>
+        <source>Ask the ser&amp;ver…</source>
+        <translation>Ver el ser&amp;vidor…</translation>
+    </message>
+    <message>
+        <source>Re&amp;fresh</source>
+        <translation>Ac&amp;tualizar</translation>
+    </message>
+    <message>
+        <source>Back</source>
+        <translation>Volver</translation>
+    </message>
+    <message>
+        <source>This laptop</source>
+        <translation>Esta laptop</translation>
+    </message>
+    <message>
+        <source>yes</source>
+        <translation>sí</translation>
+    </message>
+    <message>
+        <source>no</source>
+        <translation>no</translation>
+    </message>
+    <message>
+        <source>Save the USB bundle</source>
+        <translation>Guardar el paquete USB</translation>
+    </message>
+    <message>
+        <source>FieldScreen bundles (*.fsb);;All files (*)</source>
+        <translation>Paquetes de FieldScreen (*.fsb);;Todos los archivos (*)</translation>
+    </message>
+    <message>
+        <source>Active</source>
+        <translation>Activa</translation>
+    </message>
+    <message>
+        <source>Withdrawn</source>
+        <translation>Retirada</translation>
+    </message>
+    <message>
+        <source>Wipe ordered</source>
+        <translation>Borrado ordenado</translation>
+    </message>
+    <message>
+        <source>this laptop</source>
+        <translation>esta laptop</translation>
+    </message>
+    <message numerus="yes">
+        <source>%n laptop(s) of your sites on the server.</source>
+        <translation>
+            <numerusform>%n laptop de sus sitios en el servidor.</numerusform>
+            <numerusform>%n laptops de sus sitios en el servidor.</numerusform>
+        </translation>
+    </message>
+    <message>
+        <source>Another laptop's bundle</source>
+        <translation>El paquete de otra laptop</translation>
+    </message>
+    <message>
+        <source>Your coordinator credential file (from IT)</source>
+        <translation>Su archivo de credencial de coordinador (de TI)</translation>
+    </message>
+    <message>
+        <source>&amp;Import and relay…</source>
+        <translation>&amp;Importar y reenviar…</translation>
+    </message>
+    <message>
+        <source>Save for the &amp;next hop…</source>
+        <translation>Para &amp;otro equipo…</translation>
+    </message>
+    <message>
+        <source>Save it for the next hop</source>
+        <translation>Guardarlo para el siguiente equipo</translation>
+    </message>
+    <message>
+        <source>The receipt for this laptop</source>
+        <translation>El acuse para esta laptop</translation>
+    </message>
+    <message>
+        <source>FieldScreen receipts (*.fsr);;All files (*)</source>
+        <translation>Acuses de FieldScreen (*.fsr);;Todos los archivos (*)</translation>
+    </message>
+    <message>
+        <source>Working…</source>
+        <translation>Trabajando…</translation>
+    </message>
+    <message>
+        <source>Nothing waits on this laptop: the bundle is empty.</source>
+        <translation>Nada espera en esta laptop: el paquete está vacío.</translation>
+    </message>
+    <message numerus="yes">
+        <source>%n sealed screening(s) written to the bundle. They stay waiting here until the receipt comes back.</source>
+        <translation>
+            <numerusform>%n tamizaje sellado escrito en el paquete. Sigue esperando aquí hasta que vuelva el acuse.</numerusform>
+            <numerusform>%n tamizajes sellados escritos en el paquete. Siguen esperando aquí hasta que vuelva el acuse.</numerusform>
+        </translation>
+    </message>
+    <message>
+        <source>Receipt already applied: nothing changed.</source>
+        <translation>Acuse ya aplicado: no cambió nada.</translation>
+    </message>
+    <message numerus="yes">
+        <source>%n screening(s) marked delivered.</source>
+        <translation>
+            <numerusform>%n tamizaje marcado como entregado.</numerusform>
+            <numerusform>%n tamizajes marcados como entregados.</numerusform>
+        </translation>
+    </message>
+    <message>
+        <source>Bundle of laptop %1 checked and saved for the next hop (%2 screenings).</source>
+        <translation>Paquete de la laptop %1 revisado y guardado para el siguiente equipo (%2 tamizajes).</translation>
+    </message>
+    <message>
+        <source>Already relayed: the server held all %1 screenings of laptop %2.</source>
+        <translation>Ya reenviado: el servidor ya tenía los %1 tamizajes de la laptop %2.</translation>
+    </message>
+    <message>
+        <source>Laptop %2: %1 screenings relayed, %3 acknowledged by the server, %4 failed.</source>
+        <translation>Laptop %2: %1 tamizajes reenviados, %3 confirmados por el servidor, %4 fallidos.</translation>
+    </message>
+    <message>
+        <source>Carry the receipt %1 back to that laptop.</source>
+        <translation>Lleve el acuse %1 de vuelta a esa laptop.</translation>
+    </message>
+</context>
+<context>
+    <name>Batches</name>
+    <message>
+        <source>Network</source>
+        <translation>Red</translation>
+    </message>
+    <message>
+        <source>USB bundle written</source>
+        <translation>Paquete USB escrito</translation>
+    </message>
+    <message>
+        <source>Receipt applied</source>
+        <translation>Acuse aplicado</translation>
+    </message>
+    <message>
+        <source>Relayed to the server</source>
+        <translation>Reenviado al servidor</translation>
+    </message>
+    <message>
+        <source>Saved for the next hop</source>
+        <translation>Guardado para el siguiente equipo</translation>
     </message>
 </context>
 <context>
@@ -43,8 +301,20 @@
         <translation>no se comparte (sin consentimiento)</translation>
     </message>
     <message>
+        <source>Follow-ups done: %1 (last on %2)</source>
+        <translation>Seguimientos hechos: %1 (el último el %2)</translation>
+    </message>
+    <message>
+        <source>No further follow-up is scheduled on this laptop.</source>
+        <translation>No hay más seguimientos programados en esta computadora.</translation>
+    </message>
+    <message>
         <source>Nothing was kept.</source>
         <translation>No se guardó nada.</translation>
+    </message>
+    <message>
+        <source>&amp;Record a follow-up done now</source>
+        <translation>&amp;Registrar un seguimiento hecho ahora</translation>
     </message>
     <message>
         <source>&amp;Close</source>
@@ -133,6 +403,97 @@
     </message>
 </context>
 <context>
+    <name>EnrolDialog</name>
+    <message>
+        <source>Enrol this laptop with the server</source>
+        <translation>Inscribir esta computadora en el servidor</translation>
+    </message>
+    <message>
+        <source>Enter the one-time enrolment code from your IT contact. Enrolment lets this laptop send finalised screenings and receive form and directory updates. You can also do it later: the app works fully offline.</source>
+        <translation>Escriba el código de inscripción de un solo uso que le dio informática. La inscripción permite que esta computadora envíe las evaluaciones finalizadas y reciba actualizaciones de formularios y del directorio. También puede hacerlo más tarde: la aplicación funciona por completo sin conexión.</translation>
+    </message>
+    <message>
+        <source>Server</source>
+        <translation>Servidor</translation>
+    </message>
+    <message>
+        <source>for example K7QP-2M9X</source>
+        <translation>por ejemplo K7QP-2M9X</translation>
+    </message>
+    <message>
+        <source>Enrolment code</source>
+        <translation>Código de inscripción</translation>
+    </message>
+    <message>
+        <source>Enrolment &amp;code</source>
+        <translation>&amp;Código de inscripción</translation>
+    </message>
+    <message>
+        <source>Read the &amp;provisioning file…</source>
+        <translation>Leer el archivo de &amp;aprovisionamiento…</translation>
+    </message>
+    <message>
+        <source>Enrolment progress</source>
+        <translation>Avance de la inscripción</translation>
+    </message>
+    <message>
+        <source>&amp;Later</source>
+        <translation>Más &amp;tarde</translation>
+    </message>
+    <message>
+        <source>Later</source>
+        <translation>Más tarde</translation>
+    </message>
+    <message>
+        <source>&amp;Enrol now</source>
+        <translation>&amp;Inscribir ahora</translation>
+    </message>
+    <message>
+        <source>Not set up yet: read the provisioning file from IT first (it names the server and your organisation's keys).</source>
+        <translation>Aún no está configurada: primero lea el archivo de aprovisionamiento de informática (indica el servidor y las claves de su organización).</translation>
+    </message>
+    <message>
+        <source>Already enrolled as %1 at site %2. A new code enrols it again.</source>
+        <translation>Ya está inscrita como %1 en el sitio %2. Un código nuevo la vuelve a inscribir.</translation>
+    </message>
+    <message>
+        <source>Contacting the server…</source>
+        <translation>Contactando el servidor…</translation>
+    </message>
+    <message>
+        <source>Sending the enrolment code…</source>
+        <translation>Enviando el código de inscripción…</translation>
+    </message>
+    <message>
+        <source>Checking that the server belongs to your organisation…</source>
+        <translation>Comprobando que el servidor pertenece a su organización…</translation>
+    </message>
+    <message>
+        <source>Saving the enrolment on this laptop…</source>
+        <translation>Guardando la inscripción en esta computadora…</translation>
+    </message>
+    <message>
+        <source>Enrolled as %1 at site %2. Finalised screenings will now be sent.</source>
+        <translation>Inscrita como %1 en el sitio %2. Las evaluaciones finalizadas se enviarán desde ahora.</translation>
+    </message>
+    <message>
+        <source>&amp;Close</source>
+        <translation>&amp;Cerrar</translation>
+    </message>
+    <message>
+        <source>Close</source>
+        <translation>Cerrar</translation>
+    </message>
+    <message>
+        <source>Provisioning file</source>
+        <translation>Archivo de aprovisionamiento</translation>
+    </message>
+    <message>
+        <source>Provisioning files (*.json *.fsp)</source>
+        <translation>Archivos de aprovisionamiento (*.json *.fsp)</translation>
+    </message>
+</context>
+<context>
     <name>Errors</name>
     <message>
         <source>Something went wrong</source>
@@ -194,8 +555,8 @@
         <translation>Use al menos %d caracteres: unas palabras sin relación entre sí son fáciles de recordar y difíciles de adivinar. Si se pierde la frase de acceso, los datos no se pueden recuperar.</translation>
     </message>
     <message>
-        <source>Enrolment with the server uses a one-time code from your IT contact and can be done later, whenever the laptop is online (&apos;fieldscreen enroll&apos;).</source>
-        <translation>La inscripción en el servidor usa un código de un solo uso que le da su contacto de informática y puede hacerse más tarde, cuando la computadora tenga conexión (&apos;fieldscreen enroll&apos;).</translation>
+        <source>Enrolment with the server uses a one-time code from your IT contact: the app asks for it once the account exists, and it can also be done later in Settings → Server.</source>
+        <translation>La inscripción en el servidor usa un código de un solo uso que le da su contacto de informática: la aplicación lo pide cuando la cuenta ya existe, y también puede hacerse más tarde en Ajustes → Servidor.</translation>
     </message>
     <message>
         <source>&amp;Create account and start</source>
@@ -280,12 +641,20 @@
         <source>No deadlines running.</source>
         <translation>No hay plazos en curso.</translation>
     </message>
+    <message>
+        <source>Sent back by a supervisor</source>
+        <translation>Devuelto por un supervisor</translation>
+    </message>
+    <message>
+        <source>Case %1 was sent back by %2: %3</source>
+        <translation>%2 devolvió el caso %1: %3</translation>
+    </message>
 </context>
 <context>
     <name>MainWindow</name>
     <message>
         <source>FieldScreen</source>
-        <extracomment>How often the background sync policy is asked whether something is due. The screening&apos;s id holder: filled by the writer thread if the first save is in flight. Drives :meth:`BackgroundSync.tick` on a worker while someone is signed in; the policy itself decides when a probe or a sync is due.</extracomment>
+        <extracomment>How often the background sync policy is asked whether something is due. The screening's id holder: filled by the writer thread if the first save is in flight. Builds the sync view model after unlock (on the writer: it reads the vault); returns None while the laptop is not enrolled. Drives :meth:`BackgroundSync.tick` on a worker while someone is signed in; the policy itself decides when a probe or a sync is due.</extracomment>
         <translation>FieldScreen</translation>
     </message>
     <message>
@@ -303,6 +672,14 @@
     <message>
         <source>Se&amp;ttings</source>
         <translation>Aj&amp;ustes</translation>
+    </message>
+    <message>
+        <source>Su&amp;pervisor queue</source>
+        <translation>Cola de su&amp;pervisión</translation>
+    </message>
+    <message>
+        <source>&amp;Batches</source>
+        <translation>&amp;Lotes</translation>
     </message>
     <message>
         <source>&amp;Lock (Ctrl+L)</source>
@@ -419,6 +796,123 @@
     </message>
 </context>
 <context>
+    <name>Queue</name>
+    <message>
+        <source>Tier override asked</source>
+        <translation>Cambio de nivel solicitado</translation>
+    </message>
+    <message>
+        <source>Shared without consent: check the legal basis</source>
+        <translation>Se comparte sin consentimiento: revise el fundamento legal</translation>
+    </message>
+    <message>
+        <source>Act now: no actions recorded</source>
+        <translation>Actuar ya: sin acciones registradas</translation>
+    </message>
+    <message>
+        <source>Return recommended: best-interests determination needed</source>
+        <translation>Retorno recomendado: se necesita determinación del interés superior</translation>
+    </message>
+</context>
+<context>
+    <name>QueuePage</name>
+    <message>
+        <source>Waiting for a supervisor</source>
+        <translation>Pendiente de un supervisor</translation>
+    </message>
+    <message>
+        <source>Case</source>
+        <translation>Caso</translation>
+    </message>
+    <message>
+        <source>Name or alias</source>
+        <translation>Nombre o alias</translation>
+    </message>
+    <message>
+        <source>Tier</source>
+        <translation>Nivel</translation>
+    </message>
+    <message>
+        <source>Why it waits</source>
+        <translation>Por qué espera</translation>
+    </message>
+    <message>
+        <source>Who</source>
+        <translation>Quién</translation>
+    </message>
+    <message>
+        <source>When</source>
+        <translation>Cuándo</translation>
+    </message>
+    <message>
+        <source>Screenings waiting for a supervisor</source>
+        <translation>Tamizajes pendientes de un supervisor</translation>
+    </message>
+    <message>
+        <source>&amp;Open case</source>
+        <translation>&amp;Abrir caso</translation>
+    </message>
+    <message>
+        <source>&amp;Approve…</source>
+        <translation>A&amp;probar…</translation>
+    </message>
+    <message>
+        <source>Send &amp;back…</source>
+        <translation>&amp;Devolver…</translation>
+    </message>
+    <message>
+        <source>&amp;Refresh</source>
+        <translation>Ac&amp;tualizar</translation>
+    </message>
+    <message>
+        <source>Back</source>
+        <translation>Volver</translation>
+    </message>
+    <message>
+        <source>Nothing waits for a supervisor.</source>
+        <translation>Nada está pendiente de un supervisor.</translation>
+    </message>
+    <message numerus="yes">
+        <source>%n screening(s) wait for a supervisor.</source>
+        <translation>
+            <numerusform>%n tamizaje espera a un supervisor.</numerusform>
+            <numerusform>%n tamizajes esperan a un supervisor.</numerusform>
+        </translation>
+    </message>
+    <message>
+        <source>Act-now cases first. Open a case to read it before you sign off.</source>
+        <translation>Primero los casos de actuar ya. Abra el caso para leerlo antes de aprobar.</translation>
+    </message>
+    <message>
+        <source>Send back to the specialist</source>
+        <translation>Devolver al especialista</translation>
+    </message>
+    <message>
+        <source>Say what the specialist should do. They see this note on their home screen; do not write the child's answers in it.</source>
+        <translation>Indique qué debe hacer el especialista. Verá esta nota en su pantalla de inicio; no escriba en ella las respuestas del NNA.</translation>
+    </message>
+    <message>
+        <source>Approve as supervisor</source>
+        <translation>Aprobar como supervisor</translation>
+    </message>
+    <message>
+        <source>Send back as supervisor</source>
+        <translation>Devolver como supervisor</translation>
+    </message>
+    <message>
+        <source>Case %1: %2. Type your own passphrase to sign this off; it is recorded in the audit log with your name and the time.</source>
+        <translation>Caso %1: %2. Escriba su propia frase para aprobarlo; queda en el registro de auditoría con su nombre y la hora.</translation>
+    </message>
+    <message>
+        <source>Approved by %1.</source>
+        <translation>Aprobado por %1.</translation>
+    </message>
+    <message>
+        <source>Sent back to the specialist by %1.</source>
+        <translation>Devuelto al especialista por %1.</translation>
+    </message>
+</context>
+<context>
     <name>ReasonDialog</name>
     <message>
         <source>Reason</source>
@@ -456,7 +950,7 @@
     <name>ResultsPage</name>
     <message>
         <source>Results of this screening</source>
-        <extracomment>First follow-up after finalising, by tier (the response times of the risk-tier list).</extracomment>
+        <extracomment>The sign-off dialog's result code for "Ask a supervisor later". A tier override was left for a supervisor: the screening waits as a draft. The tier the rules gave, before any override.</extracomment>
         <translation>Resultados de este tamizaje</translation>
     </message>
     <message>
@@ -508,6 +1002,26 @@
         <translation>No se encontró ninguna.</translation>
     </message>
     <message>
+        <source>Hours:</source>
+        <translation>Horario:</translation>
+    </message>
+    <message>
+        <source>Languages:</source>
+        <translation>Idiomas:</translation>
+    </message>
+    <message>
+        <source>No provider of this type in your site's directory.</source>
+        <translation>No hay ningún servicio de este tipo en el directorio de su sitio.</translation>
+    </message>
+    <message>
+        <source>No service directory for this site on this laptop yet, so no providers are shown. It comes with the next sync, or an administrator loads the file from IT in Settings → Service directory.</source>
+        <translation>Esta computadora aún no tiene el directorio de servicios de este sitio, así que no se muestran servicios. Llega con la próxima sincronización, o un administrador carga el archivo de informática en Ajustes → Directorio de servicios.</translation>
+    </message>
+    <message>
+        <source>Sample directory: fictional services. Do not refer anyone to them.</source>
+        <translation>Directorio de ejemplo: servicios ficticios. No refiera a nadie a ellos.</translation>
+    </message>
+    <message>
         <source>not shared: the child did not consent to this recipient</source>
         <translation>no se comparte: no dio su consentimiento para este destinatario</translation>
     </message>
@@ -538,6 +1052,10 @@
     <message>
         <source>A coordinator or administrator confirms this override.</source>
         <translation>Una persona de coordinación o administración confirma este cambio.</translation>
+    </message>
+    <message>
+        <source>Ask a supervisor &amp;later</source>
+        <translation>Pedir a un supervisor &amp;después</translation>
     </message>
     <message>
         <source>Case code:</source>
@@ -659,6 +1177,26 @@
         <translation>Permitir un servidor sin cifrado (solo para pruebas)</translation>
     </message>
     <message>
+        <source>Server</source>
+        <translation>Servidor</translation>
+    </message>
+    <message>
+        <source>An administrator enrols this laptop with the organisation's server using a one-time code from IT. Until then everything works offline.</source>
+        <translation>Un administrador inscribe esta computadora en el servidor de la organización con un código de un solo uso de informática. Mientras tanto todo funciona sin conexión.</translation>
+    </message>
+    <message>
+        <source>&amp;Enrol with the server…</source>
+        <translation>&amp;Inscribir en el servidor…</translation>
+    </message>
+    <message>
+        <source>Service directory</source>
+        <translation>Directorio de servicios</translation>
+    </message>
+    <message>
+        <source>&amp;Load a service directory file…</source>
+        <translation>&amp;Cargar un archivo de directorio de servicios…</translation>
+    </message>
+    <message>
         <source>Set by your organisation</source>
         <translation>Lo fija su organización</translation>
     </message>
@@ -673,6 +1211,42 @@
     <message>
         <source>administrator</source>
         <translation>administración</translation>
+    </message>
+    <message>
+        <source>Only an administrator enrols</source>
+        <translation>Solo un administrador puede inscribir</translation>
+    </message>
+    <message>
+        <source>Not set up for an organisation yet (no provisioning file).</source>
+        <translation>Aún no está configurada para una organización (no hay archivo de aprovisionamiento).</translation>
+    </message>
+    <message>
+        <source>Not enrolled yet with %1.</source>
+        <translation>Aún no está inscrita en %1.</translation>
+    </message>
+    <message>
+        <source>Enrolled with %1 as %2 at site %3.</source>
+        <translation>Inscrita en %1 como %2 en el sitio %3.</translation>
+    </message>
+    <message>
+        <source>No service directory for this site yet: referrals show no providers. It comes with the next sync, or load the signed file from IT here.</source>
+        <translation>Aún no hay directorio de servicios para este sitio: las referencias no muestran servicios. Llega con la próxima sincronización, o cargue aquí el archivo firmado de informática.</translation>
+    </message>
+    <message>
+        <source>Directory of %1, version %2: %3 services.</source>
+        <translation>Directorio de %1, versión %2: %3 servicios.</translation>
+    </message>
+    <message>
+        <source>Sample data: fictional services for demonstrations only.</source>
+        <translation>Datos de ejemplo: servicios ficticios, solo para demostraciones.</translation>
+    </message>
+    <message>
+        <source>Service directory file</source>
+        <translation>Archivo de directorio de servicios</translation>
+    </message>
+    <message>
+        <source>Directory files (*.json)</source>
+        <translation>Archivos de directorio (*.json)</translation>
     </message>
     <message>
         <source>Settings saved.</source>
@@ -755,7 +1329,7 @@
         <translation>Parece una copia antigua restaurada de la bóveda; retenido para revisión.</translation>
     </message>
     <message>
-        <source>The record&apos;s signature did not verify; tell IT.</source>
+        <source>The record's signature did not verify; tell IT.</source>
         <translation>La firma del registro no se pudo verificar; avise al equipo de informática.</translation>
     </message>
     <message>
@@ -792,7 +1366,7 @@
 <context>
     <name>SyncPage</name>
     <message>
-        <source>Sync with the organisation&apos;s server</source>
+        <source>Sync with the organisation's server</source>
         <translation>Sincronizar con el servidor de la organización</translation>
     </message>
     <message>
@@ -871,7 +1445,7 @@
     <name>Tiers</name>
     <message>
         <source>Act now</source>
-        <extracomment>True while screenings run the sample form instead of the built-in forms. Sync of this laptop (:class:`fieldscreen.sync.view.SyncViewModel`), None while it is not enrolled with a server.</extracomment>
+        <extracomment>True while screenings run the sample form instead of the built-in forms. Sync of this laptop (:class:`fieldscreen.sync.view.SyncViewModel`), None while it is not enrolled with a server. The supervisor queue (:class:`fieldscreen.ui.supervision.SupervisionModel`); None: the main window builds it over ``vault`` (tests and screenshots hand in their own). The coordinator's batch view (:class:`fieldscreen.ui.batches.BatchModel`), likewise.</extracomment>
         <translation>Actuar ya</translation>
     </message>
     <message>

@@ -7,11 +7,10 @@ from pathlib import Path
 from typing import Any
 
 from fieldscreen.errors import KnownError
-from fieldscreen.sync.bundle import apply_receipt_file, export_bundle, read_bundle, write_atomic
-from fieldscreen.sync.client import SyncClient
+from fieldscreen.sync.bundle import apply_receipt_file, export_bundle, write_atomic
 from fieldscreen.sync.commands import emit, open_stores
 from fieldscreen.sync.errors import SyncError
-from fieldscreen.sync.signed import SignedDocument, verify_document
+from fieldscreen.sync.relay import relay_bundle
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -39,22 +38,16 @@ def _relay(args: argparse.Namespace, stores: Any) -> int:
         token = Path(args.token_file).read_text(encoding="utf-8").strip()
     except OSError:
         raise KnownError("passphrase-file-unreadable", path=args.token_file) from None
-    device_id, envelopes = read_bundle(Path(args.file))
-    counts: dict[str, int] = {}
-    with SyncClient(
-        provisioning.server_url, token=token, allow_insecure=provisioning.allow_insecure_http
-    ) as client:
-        batch: list[bytes] = []
-        for data in [*envelopes, None]:
-            if data is not None:
-                batch.append(data)
-            if batch and (data is None or len(batch) >= 200):
-                for result in client.relay(batch)["results"]:
-                    counts[result["outcome"]] = counts.get(result["outcome"], 0) + 1
-                batch = []
-        receipt = SignedDocument.from_json(client.staff_receipt(device_id))
-    verify_document(receipt, provisioning.receipt_public_key, kind="receipt")
-    write_atomic(Path(args.receipt_out), receipt.to_bytes())
+    result = relay_bundle(
+        Path(args.file),
+        server_url=provisioning.server_url,
+        token=token,
+        receipt_key=provisioning.receipt_public_key,
+        allow_insecure=provisioning.allow_insecure_http,
+    )
+    assert result.receipt is not None
+    write_atomic(Path(args.receipt_out), result.receipt)
+    device_id, counts = result.device_id, result.outcomes
     emit(
         args,
         {"device_id": device_id, "outcomes": counts, "receipt": args.receipt_out},

@@ -1,0 +1,113 @@
+"""Relaying another laptop's USB bundle (Qt-free): what ``fieldscreen bundle relay`` and the
+coordinator's batch view both call.
+
+:func:`relay_bundle` checks the whole bundle, uploads its envelopes in bounded batches with the
+coordinator's staff credential, and fetches that laptop's signed receipt, verified with the
+organisation's receipt key before it is handed back. The server keys envelopes by record id and
+payload hash, so relaying the same bundle twice stores nothing new: every outcome is then
+``duplicate`` and :attr:`RelayResult.already_relayed` says so.
+
+:func:`forward_bundle` is the other way on: no server here either, so the bundle is checked and
+written again (to the next USB drive) for the next machine that is online.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import httpx
+
+from fieldscreen.sync.bundle import BundleInfo, read_bundle, write_bundle
+from fieldscreen.sync.client import RetryPolicy, SyncClient
+from fieldscreen.sync.signed import SignedDocument, verify_document
+
+__all__ = ["RELAY_BATCH", "RelayResult", "forward_bundle", "relay_bundle"]
+
+#: Envelopes per upload (the server's batch limit is larger).
+RELAY_BATCH = 200
+#: Outcomes that mean the server holds the envelope.
+HELD = frozenset({"stored", "duplicate", "destroyed"})
+
+
+@dataclass(frozen=True)
+class RelayResult:
+    """What one relay did: outcomes by kind (``stored``, ``duplicate``, ``quarantined`` ...)."""
+
+    device_id: str
+    envelopes: int
+    outcomes: dict[str, int] = field(default_factory=dict)
+    #: The laptop's signed receipt (verified), to carry back to it; None when not fetched.
+    receipt: bytes | None = None
+
+    @property
+    def stored(self) -> int:
+        return self.outcomes.get("stored", 0)
+
+    @property
+    def acknowledged(self) -> int:
+        return sum(n for kind, n in self.outcomes.items() if kind in HELD)
+
+    @property
+    def failed(self) -> int:
+        return self.envelopes - self.acknowledged
+
+    @property
+    def already_relayed(self) -> bool:
+        """True when the server held every envelope already (a second import)."""
+        return self.envelopes > 0 and self.stored == 0 and self.failed == 0
+
+
+def relay_bundle(
+    path: Path,
+    *,
+    server_url: str,
+    token: str,
+    receipt_key: bytes,
+    allow_insecure: bool = False,
+    batch: int = RELAY_BATCH,
+    transport: httpx.BaseTransport | None = None,
+    policy: RetryPolicy | None = None,
+) -> RelayResult:
+    """Upload the bundle at ``path`` as a coordinator and return the outcomes and the receipt.
+
+    A batch whose answer is lost is sent again (the client's retry policy); the server's
+    idempotent ingestion makes that a ``duplicate``, never a second copy. ``transport`` and
+    ``policy`` are the client's test seams (fault injection).
+
+    Raises :class:`~fieldscreen.sync.errors.SyncError` for a damaged bundle (nothing is sent),
+    an unreachable or refusing server, or a receipt that does not verify.
+    """
+    device_id, envelopes = read_bundle(Path(path))
+    counts: dict[str, int] = {}
+    total = 0
+    with SyncClient(
+        server_url,
+        token=token,
+        allow_insecure=allow_insecure,
+        transport=transport,
+        policy=policy,
+    ) as client:
+
+        def send(chunk: list[bytes]) -> None:
+            for result in client.relay(chunk)["results"]:
+                counts[result["outcome"]] = counts.get(result["outcome"], 0) + 1
+
+        chunk: list[bytes] = []
+        for data in envelopes:  # streamed: memory stays flat however large the bundle
+            chunk.append(data)
+            total += 1
+            if len(chunk) >= batch:
+                send(chunk)
+                chunk = []
+        if chunk:
+            send(chunk)
+        document = SignedDocument.from_json(client.staff_receipt(device_id))
+    verify_document(document, receipt_key, kind="receipt")
+    return RelayResult(device_id, total, counts, document.to_bytes())
+
+
+def forward_bundle(path: Path, out: Path) -> BundleInfo:
+    """Check the bundle at ``path`` whole and write it again to ``out`` for the next hop."""
+    device_id, envelopes = read_bundle(Path(path))
+    return write_bundle(Path(out), device_id, envelopes)

@@ -1,0 +1,123 @@
+"""Follow-up dates on the real vault with a fake clock: finalising writes the tier's first date
+on the case card; home lists it when due or overdue; recording a follow-up from the case card
+moves the date on by the cadence, durably, and audited."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from pytestqt.qtbot import QtBot
+
+from fieldscreen import crypto
+from fieldscreen.device import wire_signing
+from fieldscreen.paths import Paths
+from fieldscreen.settings import Settings
+from fieldscreen.ui.backends import VaultBackend
+from fieldscreen.ui.common import Services
+from fieldscreen.ui.main_window import MainWindow
+from fieldscreen.ui.operations import Operations
+from fieldscreen.ui.preview import SampleForms
+from fieldscreen.vault import Vault
+from tests.gui.conftest import PASS, settle, unlock
+from tests.gui.test_journeys import click, consent_and_intake
+
+T = datetime(2026, 11, 27, 9, 0, tzinfo=UTC)
+DAY = timedelta(days=1)
+
+
+@pytest.fixture(autouse=True)
+def light_kdf() -> Iterator[None]:
+    crypto.permit_test_parameters(True)
+    yield
+    crypto.permit_test_parameters(False)
+
+
+@pytest.fixture
+def real(qtbot: QtBot, paths: Paths) -> Iterator[MainWindow]:
+    light = crypto.KdfParams.for_tests()
+    store = VaultBackend(paths.vault_dir, kdf=light, new_key_kdf=light)
+    store.create_user("ana", "admin", PASS)
+    store.unlock("ana", PASS)
+    _, sealing_public = crypto.generate_sealing_keypair()
+    _, signing_public = crypto.generate_signing_keypair()
+    store.vault.set_org_keys(sealing_public, signing_public)  # what provisioning does
+    store.lock()
+    settings = Settings.load(paths.settings_file)
+    settings.set("follow_up_window_days", 30)
+
+    def on_bug(error: BaseException, text: str) -> None:
+        raise AssertionError(text)
+
+    w = MainWindow(
+        Services(vault=store, forms=SampleForms(), settings=settings, ops=Operations(on_bug))
+    )
+    qtbot.addWidget(w)
+    w.show()
+    yield w
+    w.services.ops.wait_idle()
+    if store._vault is not None:
+        store._vault.close()
+
+
+def due_items(w: MainWindow) -> list[str]:
+    items = [w.home.follow_ups.item(i) for i in range(w.home.follow_ups.count())]
+    return [i.text() for i in items if i.data(0x0100) is not None]
+
+
+def test_finalise_schedules_and_a_recorded_follow_up_moves_the_date(
+    qtbot: QtBot, real: MainWindow, paths: Paths
+) -> None:
+    w = real
+    unlock(qtbot, w)
+    settle(w)
+    consent_and_intake(qtbot, w, feared="no", work="yes")
+    click(qtbot, w.wizard.next)
+    w.wizard.widgets["owes_debt"].buttons["yes"].click()  # type: ignore[attr-defined]
+    qtbot.keyClicks(w.wizard.widgets["debt_amount"].editor, "300")  # type: ignore[attr-defined]
+    w.wizard.widgets["understood"].check.click()  # type: ignore[attr-defined]
+    click(qtbot, w.wizard.next)
+    assert w.results.result is not None
+    assert w.results.tier_now == "T1"  # weekly, four times
+    w.results.clock = lambda: T
+    click(qtbot, w.results.finalise)
+    qtbot.waitUntil(lambda: w.stack.currentWidget() is w.home, timeout=10_000)
+    settle(w)
+    (case,) = w.services.vault.cases()
+    assert case.next_due == T + 7 * DAY
+
+    for day, listed in ((6, False), (7, True), (9, True)):  # not yet, due today, overdue
+        w.home.clock = lambda day=day: T + day * DAY + timedelta(hours=1)
+        w.refresh_home()
+        settle(w)
+        assert bool(due_items(w)) is listed, day
+    assert "overdue" in due_items(w)[0]
+
+    # Open it from home and record the follow-up done on day 9.
+    w.cases.clock = lambda: T + 9 * DAY
+    w.home.follow_ups.itemActivated.emit(w.home.follow_ups.item(0))
+    settle(w)
+    dialog = w.cases.card_dialog
+    assert dialog is not None
+    assert dialog.isVisible()
+    click(qtbot, dialog.record)
+    settle(w)
+    assert not dialog.isVisible()
+    (case,) = w.services.vault.cases()
+    assert case.next_due == T + 16 * DAY  # seven days after it was done
+    assert due_items(w) == []  # home refreshed: nothing due on day 9 any more
+
+    w.lock()
+    settle(w)
+    vault = Vault.open(paths.vault_dir)
+    try:
+        vault.unlock("ana", PASS.encode())
+        wire_signing(vault)  # the outbox's signatures are checked as the app made them
+        card = vault.case_card(case.screening_id)
+        assert card["next_due"] == (T + 16 * DAY).isoformat()
+        assert card["follow_up"]["done"] == [(T + 9 * DAY).isoformat()]
+        assert vault.integrity_check().ok
+        assert [e.action for e in vault.audit_log()].count("follow-up") == 1
+    finally:
+        vault.close()

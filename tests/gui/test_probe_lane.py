@@ -1,0 +1,94 @@
+"""The background probe against a server that accepts and never answers: it gives up within a
+few seconds, and it runs on the network lane, so the screens' reads complete meanwhile."""
+
+from __future__ import annotations
+
+import socket
+import threading
+import time
+from collections.abc import Iterator
+
+import pytest
+from pytestqt.qtbot import QtBot
+
+from fieldscreen.sync.background import BackgroundSync
+from fieldscreen.sync.client import PROBE_TIMEOUT, SyncClient
+from fieldscreen.sync.engine import SyncSummary
+from fieldscreen.sync.view import SyncViewModel
+from fieldscreen.ui.main_window import MainWindow
+from tests.gui.conftest import unlock
+
+
+@pytest.fixture
+def silent_server() -> Iterator[str]:
+    """A loopback socket that accepts connections and never writes a byte."""
+    listener = socket.socket()
+    listener.bind(("127.0.0.1", 0))
+    listener.listen(16)
+    held: list[socket.socket] = []
+    stop = threading.Event()
+
+    def accept() -> None:
+        listener.settimeout(0.1)
+        while not stop.is_set():
+            try:
+                conn, _ = listener.accept()
+            except OSError:
+                continue
+            held.append(conn)
+
+    thread = threading.Thread(target=accept, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{listener.getsockname()[1]}"
+    finally:
+        stop.set()
+        thread.join(2)
+        for conn in held:
+            conn.close()
+        listener.close()
+
+
+def test_probe_of_a_silent_server_gives_up_quickly(silent_server: str) -> None:
+    with SyncClient(silent_server) as client:
+        started = time.monotonic()
+        assert client.probe() is False
+        took = time.monotonic() - started
+    assert took < PROBE_TIMEOUT + 1.5  # the transfer timeout (30 s) and retries do not apply
+
+
+class _Ledger:
+    def states(self) -> dict[str, tuple[str, str | None]]:
+        return {}
+
+    def retry_failed(self) -> int:
+        return 0
+
+
+def test_a_read_completes_while_the_probe_hangs(
+    qtbot: QtBot, window: MainWindow, silent_server: str
+) -> None:
+    unlock(qtbot, window)
+    window.services.ops.wait_idle()
+    probing = threading.Event()
+
+    def probe() -> bool:
+        probing.set()
+        with SyncClient(silent_server) as client:
+            return client.probe()
+
+    background = BackgroundSync(probe=probe, run_sync=SyncSummary, pending=lambda: 1)
+    window.services.sync = SyncViewModel(_Ledger(), background)
+    window.sync_timer.stop()
+    window.tick_sync()
+    assert probing.wait(2)
+    assert window.services.ops._readers.activeThreadCount() == 0  # no read thread is held
+    results: list[float] = []
+    started = time.monotonic()
+    for _ in range(3):  # more reads than the read pool has threads
+        window.services.ops.read(lambda: 1, lambda _: results.append(time.monotonic() - started))
+    qtbot.waitUntil(lambda: len(results) == 3, timeout=1000)
+    assert max(results) < 1.0
+    assert window._ticking  # the probe was still hanging while the reads completed
+    qtbot.waitUntil(lambda: not window._ticking, timeout=int((PROBE_TIMEOUT + 2) * 1000))
+    assert background.reachable is False
