@@ -109,7 +109,7 @@ def test_a_device_with_a_wrong_clock_still_syncs(
 
 
 def test_a_stale_or_unsigned_request_opens_nothing(
-    new_device: NewDevice, server: LiveServer
+    new_device: NewDevice, server: LiveServer, storage: Storage
 ) -> None:
     device = new_device()
     token = device.identity.token  # type: ignore[union-attr]
@@ -124,6 +124,7 @@ def test_a_stale_or_unsigned_request_opens_nothing(
         stale = client._send(request)
     assert (stale.status_code, stale.json()["code"]) == (401, "request-stale")
     assert abs(int(stale.headers[HEADER_SERVER_TIME]) - time.time()) < 60
+    audited = storage.count("audit")
     signer = device.client().signer  # the body is covered too
     assert signer is not None
     body = b'{"items":[]}'
@@ -132,6 +133,7 @@ def test_a_stale_or_unsigned_request_opens_nothing(
     headers = {"authorization": f"Bearer {token}", "content-type": "application/json", **signed}
     tampered = httpx.post(url, content=body.replace(b"[]", b"[ ]"), headers=headers)
     assert (tampered.status_code, tampered.json()["code"]) == (401, "request-signature")
+    assert storage.count("audit") == audited + 1  # the admin sees a token used without its key
     unsigned = device.client(signer=None, policy=RetryPolicy(attempts=1))
     with pytest.raises(SyncError), unsigned:
         unsigned.device_status(0)

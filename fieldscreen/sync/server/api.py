@@ -339,6 +339,9 @@ def create_app(
         # A device's token alone opens nothing: its enrolled key must have signed the request,
         # the body included (one signature covers a whole batch of envelopes).
         if not signed_by_device(request, principal, body):
+            # The device's token with somebody else's signature: a stolen token, most likely.
+            # Noted for the admin (the rate limit above bounds how often).
+            storage.audit(principal.device_id or "?", "request-signature-refused", {})
             raise unauthenticated("request-signature")
         return dataclasses.replace(principal, signed=True)
 
