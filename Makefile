@@ -10,7 +10,7 @@ ARGS ?=
 ONLY ?=
 
 .PHONY: help venv run test test-fast reliability lint format bench screenshots translations \
-        dist smoke lock server clean
+        dist smoke lock server clean audit
 
 help:
 	@echo "make run          set up .venv if needed and start the app (ARGS='--lang es' ...)"
@@ -24,6 +24,7 @@ help:
 	@echo "make server       run the central server on an embedded SQLite file"
 	@echo "make dist         build the frozen app into dist/ (see build/)"
 	@echo "make lock         refresh constraints.txt from pyproject.toml"
+	@echo "make audit        check the installed locked dependencies for known vulnerabilities"
 
 $(STAMP): pyproject.toml constraints.txt
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -76,6 +77,11 @@ smoke: $(STAMP)
 lock: $(STAMP)
 	$(BIN)/pip-compile --quiet --strip-extras --all-extras --no-emit-index-url --no-emit-find-links \
 		--output-file constraints.txt pyproject.toml
+
+# Fails on a known vulnerability; only warns when the advisory service cannot be reached
+# (STRICT=1 fails then too, for release builds). See tools/audit.py.
+audit: $(STAMP)
+	$(BIN)/python tools/audit.py $(if $(STRICT),--strict-network)
 
 clean:
 	rm -rf dist .mypy_cache .ruff_cache .pytest_cache

@@ -16,10 +16,10 @@ import os
 import sys
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from PySide6.QtCore import QTimer
-from PySide6.QtWidgets import QApplication, QMessageBox
+from PySide6.QtWidgets import QApplication
 
 from fieldscreen.errors import KnownError
 from fieldscreen.paths import Paths, resource_path
@@ -28,7 +28,9 @@ from fieldscreen.ui.common import Services
 from fieldscreen.ui.i18n import install_translator
 from fieldscreen.ui.main_window import MainWindow
 from fieldscreen.ui.operations import Operations
-from fieldscreen.ui.ports import FormsPort
+
+if TYPE_CHECKING:
+    from fieldscreen.ui.ports import FormsPort
 
 __all__ = [
     "AppContext",
@@ -69,19 +71,31 @@ def build_context(profile: str | None = None, lang: str | None = None) -> AppCon
     return AppContext(paths=paths, settings=settings, lang=lang or settings.get("language"))
 
 
+#: The widget style: the same, legible controls on Windows, macOS and Linux.
+STYLE = "Fusion"
+
+
 def create_application(argv: list[str] | None = None) -> QApplication:
     existing = QApplication.instance()
     if isinstance(existing, QApplication):
         return existing
-    app = QApplication(argv if argv is not None else sys.argv[:1])
+    args = list(argv if argv is not None else sys.argv[:1])
+    # Chosen at construction, so that no Python wrapper of the style (and its dozen enum types)
+    # is created on the start-up path, as ``setStyle`` would.
+    app = QApplication([*args, "-style", STYLE])
     app.setApplicationName("FieldScreen")
     app.setOrganizationName("FieldScreen")
+    app.setProperty(_STYLED, True)
     return app
+
+
+_STYLED = "fieldscreenStyled"
 
 
 def apply_style(app: QApplication) -> None:
     """The app's stylesheet (calm, high contrast, large targets); absent means Qt's default."""
-    app.setStyle("Fusion")  # the same, legible controls on Windows, macOS and Linux
+    if not app.property(_STYLED):  # an application made elsewhere (tests, tools)
+        app.setStyle(STYLE)
     try:
         app.setStyleSheet(resource_path("styles", "fieldscreen.qss").read_text(encoding="utf-8"))
     except KnownError:
@@ -89,6 +103,8 @@ def apply_style(app: QApplication) -> None:
 
 
 def _report_bug(error: BaseException, text: str) -> None:
+    from PySide6.QtWidgets import QMessageBox
+
     log.error("unexpected error in a background operation: %s", type(error).__name__)
     box = QMessageBox(QMessageBox.Icon.Critical, "FieldScreen", str(type(error).__name__))
     box.open()
@@ -217,9 +233,35 @@ def provisioner_for(services: Services) -> Any:
 
     if not isinstance(services.vault, VaultBackend):
         return None
-    from fieldscreen.ui.provisioning import DeviceProvisioner
+    return _LazyProvisioner(services.vault, services.settings)
 
-    return DeviceProvisioner(services.vault, services.settings)
+
+class _LazyProvisioner:
+    """:class:`fieldscreen.ui.provisioning.DeviceProvisioner`, imported and built when first
+    run or an unlock first asks for it (not on the way to the unlock window)."""
+
+    def __init__(self, vault: Any, settings: Settings) -> None:
+        self._args = (vault, settings)
+        self._real: Any = None
+
+    def _get(self) -> Any:
+        if self._real is None:
+            from fieldscreen.ui.provisioning import DeviceProvisioner
+
+            self._real = DeviceProvisioner(*self._args)
+        return self._real
+
+    def find(self) -> Path | None:
+        return self._get().find()
+
+    def read(self, path: Path) -> Any:
+        return self._get().read(path)
+
+    def form_context(self) -> dict[str, str]:
+        return self._get().form_context()
+
+    def apply(self, data: bytes) -> None:
+        self._get().apply(data)
 
 
 def sync_factory_for(services: Services) -> Any:

@@ -15,7 +15,7 @@ import argparse
 import importlib
 import os
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 from fieldscreen import FORM_PACK_VERSION, PROTOCOL_VERSION, __version__
@@ -103,40 +103,61 @@ def _has_display() -> bool:
     return bool(os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY"))
 
 
-def _language(args: argparse.Namespace) -> str:
-    if args.lang:
-        return str(args.lang)
+def _language(lang: str | None) -> str:
+    if lang:
+        return lang
     env = os.environ.get("LANG", "")
     return "es" if env.startswith("es") else "en"
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
+    if not argv:
+        # The desktop app as launched from its icon: no parser to build (argparse looks up a
+        # translation catalogue for each of its help strings), straight to the window.
+        return _guarded(lambda: _gui(None, None), _language(None), debug=False)
     parser = build_parser(_requested_command(argv))
     args = parser.parse_args(argv)
-    lang = _language(args)
-    try:
+    lang = _language(args.lang)
+
+    def run() -> int:
         if args.self_test:
             from fieldscreen.selftest import run_self_test
 
             return run_self_test(lang=lang)
         if args.command:
             return int(args._run(args))
-        if not _has_display():
-            print(render("no-display", lang), file=sys.stderr)
-            return 2
-        from fieldscreen.app import run_gui
+        return _gui(args.profile, args.lang)
 
-        return run_gui(profile=args.profile, lang=args.lang)
+    return _guarded(run, lang, debug=args.debug)
+
+
+def _gui(profile: str | None, lang: str | None) -> int:
+    if not _has_display():
+        print(render("no-display", _language(lang)), file=sys.stderr)
+        return 2
+    # The core's Qt-free modules before Qt: once PySide6 is imported, its import hook reads the
+    # source of every module that imports something (looking for ``__feature__``).
+    import fieldscreen.paths
+    import fieldscreen.settings  # noqa: F401
+    from fieldscreen.app import run_gui
+
+    return run_gui(profile=profile, lang=lang)
+
+
+def _guarded(run: Callable[[], int], lang: str, *, debug: bool) -> int:
+    """``run()``, with the failures a user can meet as one line (the traceback with --debug)."""
+    try:
+        return run()
     except KnownError as error:
-        if args.debug:
+        if debug:
             raise
         print(f"fieldscreen: {error.message(lang)}", file=sys.stderr)
         return error.exit_code
     except KeyboardInterrupt:
         return 130
     except Exception as error:
-        if args.debug:
+        if debug:
             raise
         kind = "bug" if isinstance(error, BugError) else "internal error"
         print(

@@ -590,6 +590,24 @@ CATALOGUE: Mapping[str, Message] = {
         en="The suppression threshold must be at least {minimum}. Use a larger --threshold.",
         es="El umbral de supresión debe ser al menos {minimum}. Use un --threshold mayor.",
     ),
+    "export-forms-folder": Message(
+        en="The forms folder {path} cannot be read. Give a folder that holds the older form "
+        "files (.md or .xlsx) with --forms.",
+        es="No se puede leer la carpeta de formularios {path}. Indique con --forms una carpeta "
+        "que contenga los archivos de formularios anteriores (.md o .xlsx).",
+    ),
+    "report-pdf-unwritable": Message(
+        en="The report could not be saved as {path}. Choose a folder you can write to, with "
+        "free space.",
+        es="No se pudo guardar el informe como {path}. Elija una carpeta en la que pueda "
+        "escribir y que tenga espacio libre.",
+    ),
+    "report-server-unavailable": Message(
+        en="The server's report could not be fetched ({reason}). The report shows this "
+        "laptop's own screenings; try again when the connection works.",
+        es="No se pudo obtener el informe del servidor ({reason}). El informe muestra las "
+        "evaluaciones de esta computadora; intente de nuevo cuando haya conexión.",
+    ),
     # ---- the supervisor queue and the coordinator's batches (fieldscreen.ui.supervision/batches)
     "signoff-refused": Message(
         en="The sign-off was not accepted: the passphrase does not match that supervisor's "
@@ -660,6 +678,37 @@ CATALOGUE: Mapping[str, Message] = {
         es=(
             "El directorio de servicios {name} es del sitio {site}, no del sitio de esta "
             "computadora. No se cambió nada; cargue el directorio de su propio sitio."
+        ),
+    ),
+    # ---------------------------------------------------------------- forms: withheld referrals
+    "form-release-name": Message(
+        en=(
+            "Nothing in this form withholds that recipient or service, so there is nothing to "
+            "release. Choose one of the referrals listed as withheld or declined."
+        ),
+        es=(
+            "Nada en este formulario retiene ese destinatario o servicio, así que no hay nada que "
+            "liberar. Elija una de las referencias que aparecen como retenidas o rechazadas."
+        ),
+    ),
+    "form-release-reason": Message(
+        en=(
+            "A withheld or declined referral can be made only with a reason. Write the reason "
+            "(for example the legal basis) and try again."
+        ),
+        es=(
+            "Una referencia retenida o rechazada solo se puede hacer con un motivo. Escriba el "
+            "motivo (por ejemplo, la base legal) e inténtelo de nuevo."
+        ),
+    ),
+    "form-release-supervisor": Message(
+        en=(
+            "A withheld or declined referral can be made only with a supervisor's sign-off, and "
+            "not by the person who screened. Ask your supervisor to sign off."
+        ),
+        es=(
+            "Una referencia retenida o rechazada solo se puede hacer con la aprobación de un "
+            "supervisor, que no sea quien hizo la evaluación. Pida la aprobación a su supervisor."
         ),
     ),
 }

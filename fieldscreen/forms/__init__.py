@@ -29,8 +29,15 @@ Public API (stable; other packages import only these names)::
                                                  # opens, messages, override
     session.raised() / computed_tier() / jurisdiction() / raised_at (rule -> when raised)
     session.override_tier(tier, reason, supervisor) -> Override   # OverrideError if incomplete
+    session.release(name, reason, supervisor) -> Release  # lifts a rule's withholds/declines
     session.case_card() / aggregate_record() / values_json() / relevance_json()
     combine_case(risks, consent=, service_types=, risk_tiers=, start=) -> CaseRisk
+        # CaseRisk: suggested, needs_consent, withheld, declined, withheld_recipients,
+        # releases, urgency (service -> tier), consent(service) -> state
+    referral_consent(recipient, consent, withheld_recipients, declined=) -> state
+    fill.suggested_rows(form, repeat, case, recipients=, providers=) -> [row]  # B12 repeats
+    fill.fill_kind(form, repeat) / fill.merge_rows(existing, suggested, key)
+    form.title(lang) -> str                      # the title in one language
     library.builtin_forms() / builtin_form(id) / builtin_list(name) / combine_builtin(...)
     forms.cli.apply_answers(session, answers) / run_result(session) / preview_text(form, lang)
 
@@ -38,15 +45,42 @@ Public API (stable; other packages import only these names)::
              (sets of Node), rules (names), tier_before, tier, tier_changed, became_act_now
 
 Errors: FormError (a form's mistake, ``FILE:sheet:row:column: message``), AnswerError (a value
-that does not fit its field), FormVersionError, OverrideError; all are KnownErrors.
+that does not fit its field), FormVersionError, OverrideError, ReleaseError; all are
+KnownErrors.
 """
 
 from __future__ import annotations
 
-from fieldscreen.forms.errors import AnswerError, FormError, FormVersionError, OverrideError
+from fieldscreen.forms.errors import (
+    AnswerError,
+    FormError,
+    FormVersionError,
+    OverrideError,
+    ReleaseError,
+)
 from fieldscreen.forms.loader import load_form, load_form_text
-from fieldscreen.forms.model import KINDS, TIERS, Choice, Deadline, Field, Form, Page, Rule, Texts
-from fieldscreen.forms.risk import CaseRisk, DeadlineDue, Override, Risk, combine_case, most_urgent
+from fieldscreen.forms.model import (
+    KINDS,
+    TIERS,
+    Choice,
+    Deadline,
+    Field,
+    Form,
+    Page,
+    Rule,
+    Texts,
+    Title,
+)
+from fieldscreen.forms.risk import (
+    CaseRisk,
+    DeadlineDue,
+    Override,
+    Release,
+    Risk,
+    combine_case,
+    most_urgent,
+    referral_consent,
+)
 from fieldscreen.forms.session import Changes, FieldError, Node, Session
 from fieldscreen.forms.sheets import read_list
 
@@ -68,13 +102,17 @@ __all__ = [
     "Override",
     "OverrideError",
     "Page",
+    "Release",
+    "ReleaseError",
     "Risk",
     "Rule",
     "Session",
     "Texts",
+    "Title",
     "combine_case",
     "load_form",
     "load_form_text",
     "most_urgent",
     "read_list",
+    "referral_consent",
 ]

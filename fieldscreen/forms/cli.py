@@ -22,7 +22,9 @@ from fieldscreen.errors import KnownError
 from fieldscreen.forms.errors import AnswerError, FormError
 from fieldscreen.forms.loader import load_form
 from fieldscreen.forms.model import Field, Form
+from fieldscreen.forms.risk import combine_case
 from fieldscreen.forms.session import FieldError, Node, Session
+from fieldscreen.forms.sheets import find_list, read_list
 
 __all__ = ["add_arguments", "apply_answers", "preview_text", "run", "run_result"]
 
@@ -54,6 +56,14 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         default=[],
         metavar="KEY=VALUE",
         help="a session context value for ctx_KEY fields (repeatable)",
+    )
+    run_parser.add_argument(
+        "--release",
+        action="append",
+        default=[],
+        metavar="NAME",
+        help="lift a recipient or service type a rule withholds or declines, as a supervisor's "
+        "release would (repeatable; for testing the rules)",
     )
     run_parser.add_argument(
         "--now", metavar="ISO", help="the moment today() and now() return (for repeatable runs)"
@@ -189,14 +199,32 @@ def _apply(
                 problems.append(FieldError(Node(name, index), "type", error.message(session.lang)))
 
 
+def _service_types(form: Form) -> list[dict[str, str]]:
+    """The rows of ``service_types.csv`` beside the form or in its ``lists/`` folder."""
+    if "service_types" in form.lists:
+        return [dict(row) for row in form.lists["service_types"]]
+    found = find_list(Path(form.source), "service_types.csv")
+    return [c.row() for c in read_list(found)] if found else []
+
+
 def run_result(session: Session, problems: list[FieldError] | None = None) -> dict[str, Any]:
-    """The JSON object ``forms run --json`` prints."""
+    """The JSON object ``forms run --json`` prints.
+
+    Besides the form's own result it splits the referrals as :func:`combine_case` does for a
+    case made of this one form: ``suggested``, ``needs_consent`` (no ``share_<recipient> = yes``
+    in the answers), ``withheld`` (a raised rule ``withholds`` the recipient) and ``declined``
+    (the child refused the service in this form).
+    """
     risk = session.risk()
+    values = session.values_json()
+    case = combine_case(
+        [risk], consent=values, service_types=_service_types(session.form), risk_tiers=[]
+    )
     errors = [e.to_json() for e in problems or []]
     errors += [e.to_json() for e in session.validate_for_finalise()]
     return {
         "form": {"id": session.form.id, "version": session.form.version},
-        "values": session.values_json(),
+        "values": values,
         "relevant": session.relevance_json(),
         "errors": errors,
         "flags": list(risk.flags),
@@ -206,6 +234,11 @@ def run_result(session: Session, problems: list[FieldError] | None = None) -> di
         "deadlines": [d.to_json() for d in risk.deadlines],
         "opens": list(risk.opens),
         "messages": [{"rule": r, "text": t} for r, t in risk.messages],
+        "suggested": list(case.suggested),
+        "needs_consent": list(case.needs_consent),
+        "withheld": list(case.withheld),
+        "declined": list(case.declined),
+        "withheld_recipients": list(case.withheld_recipients),
     }
 
 
@@ -230,6 +263,8 @@ def _run(args: argparse.Namespace) -> int:
         clock = lambda: moment  # noqa: E731
     session = Session.start(form, args.form_lang, context, {}, clock=clock)
     problems = apply_answers(session, answers)
+    for name in args.release:
+        session.release(name, "forms run --release (a test of the rules)", "forms-run")
     result = run_result(session, problems)
     if args.json:
         print(json.dumps(result, indent=2, ensure_ascii=False))
@@ -254,7 +289,7 @@ def _yes_or_expr(text: str) -> str:
 
 def preview_text(form: Form, lang: str = "en") -> str:
     """The form as indented text: fields with their logic, then rules and deadlines."""
-    lines = [f"{form.title.get(lang)}  [{form.id} version {form.version}]", ""]
+    lines = [f"{form.title(lang)}  [{form.id} version {form.version}]", ""]
 
     def show(names: tuple[str, ...], depth: int) -> None:
         pad = "  " * depth
@@ -297,17 +332,21 @@ def preview_text(form: Form, lang: str = "en") -> str:
         for rule in form.rules:
             tier = f" {rule.tier} ({TIER_NAMES[rule.tier]})" if rule.tier else ""
             lines.append(f"  {rule.name}{tier}: when {rule.when}")
-            for key in ("concerns", "referrals", "deadlines", "opens"):
+            for key in ("concerns", "referrals", "deadlines", "opens", "withholds", "declines"):
                 values = getattr(rule, key)
                 if values:
                     lines.append(f"      {key}: {' '.join(values)}")
             message = rule.message.get(lang)
             if message:
                 lines.append(f"      message: {message}")
-    if form.deadlines:
-        lines += ["", "deadlines:"]
-        for d in form.deadlines:
+    named = {n for rule in form.rules for n in rule.deadlines}
+    shown = [d for d in form.deadlines if d.name in named or not named]
+    if shown:
+        lines += ["", "deadlines (those the rules name):" if named else "deadlines:"]
+        for d in shown:
             lines.append(f"  {d.name} [{d.jurisdiction}] {d.hours:g} h: {d.label.get(lang)}")
             if d.basis:
                 lines.append(f"      basis: {d.basis}")
+            if d.notifies:
+                lines.append(f"      notifies: {' '.join(d.notifies)}")
     return "\n".join(lines) + "\n"

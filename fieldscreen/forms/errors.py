@@ -6,6 +6,7 @@
   date, a choice that is not in the list).
 * :class:`FormVersionError` -- saved answers belong to another version of the form.
 * :class:`OverrideError` -- a tier override without a reason or a supervisor.
+* :class:`ReleaseError` -- lifting a withheld recipient or declined service without what it needs.
 
 None of them ever carries an answer in its message: only field names, sheets and positions.
 """
@@ -112,3 +113,12 @@ class OverrideError(KnownError):
     def __init__(self, missing: str) -> None:
         self.missing = missing
         super().__init__(f"form-override-{missing}")
+
+
+class ReleaseError(KnownError):
+    """Lifting a withheld recipient or a declined service lacks what it needs: ``name`` (not
+    withheld by the form), ``reason`` or ``supervisor``."""
+
+    def __init__(self, missing: str) -> None:
+        self.missing = missing
+        super().__init__(f"form-release-{missing}")

@@ -18,16 +18,14 @@ from typing import Any
 from fieldscreen.forms.errors import FormError
 from fieldscreen.forms.model import (
     SENSITIVITIES,
-    TIERS,
     Choice,
-    Deadline,
     Field,
     Form,
     Page,
-    Rule,
-    Texts,
+    Title,
 )
 from fieldscreen.forms.program import build_program
+from fieldscreen.forms.rule_sheets import RuleSheets
 from fieldscreen.forms.sheets import (
     find_list,
     language_code,
@@ -82,10 +80,20 @@ _PLAIN_COLUMNS = {
     "from_case",
 }
 _SHEETS = {"survey", "choices", "settings", "rules", "deadlines"}
-_SETTINGS = {"form_id", "version", "form_title", "default_language", "style", "instance_name"}
+_SETTINGS = {
+    "form_id",
+    "version",
+    "form_title",
+    "default_language",
+    "style",
+    "instance_name",
+    "deadlines_file",
+}
+#: Settings columns that take a language suffix. ``translated_title::Español (es)`` is ours:
+#: pyxform cannot turn a form with ``form_title::LANG`` into an XForm, so the one ``form_title``
+#: stays for ODK tools and the translations go where pyxform does not look.
+_TITLE_COLUMNS = {"form_title", "translated_title"}
 _AGGREGATES = {"tier", "concern", "age_band", "sex", "nationality", "site", "week"}
-_RULE_COLUMNS = {"name", "when", "tier", "concerns", "referrals", "deadlines", "opens", "message"}
-_DEADLINE_COLUMNS = {"name", "jurisdiction", "hours", "label", "basis"}
 _COLUMN_IN_MESSAGE = re.compile(r"the '([\w:() ]+)' (?:value|column)")
 _ROW_IN_MESSAGE = re.compile(r"\[row\s*:\s*(\d+)\]|row\s+(\d+)", re.IGNORECASE)
 
@@ -114,7 +122,7 @@ def load_form_text(markdown: str, name: str = "form.md", base: Path | None = Non
         return _Loader(path, list_dir=base, shown_name=name).load()
 
 
-class _Loader:
+class _Loader(RuleSheets):
     def __init__(self, path: Path, list_dir: Path | None = None, shown_name: str = "") -> None:
         self.path = path
         self.file = shown_name or str(path)
@@ -169,6 +177,8 @@ class _Loader:
         lists = self.lists(data, fields, default)
         rules = self.rules(lower.get("rules", []), default)
         deadlines = self.deadlines(lower.get("deadlines", []), default)
+        if settings["deadlines_file"]:
+            deadlines = self.shared_deadlines(settings["deadlines_file"], deadlines, default)
         self.check_rules(rules, deadlines)
         pages = self.pages(top, fields)
         frozen_fields = MappingProxyType(fields)
@@ -176,7 +186,7 @@ class _Loader:
         return Form(
             id=settings["form_id"],
             version=settings["version"],
-            title=texts({default: settings["form_title"], **settings["form_title_texts"]}, default),
+            title=Title({default: settings["form_title"], **settings["form_title_texts"]}, default),
             default_language=default,
             languages=languages,
             fields=frozen_fields,
@@ -228,7 +238,7 @@ class _Loader:
         header = [(h or "").strip() for h in rows[0]] if rows else []
         for column in header:
             base = column.split("::", 1)[0]
-            if column and column not in _SETTINGS and base != "form_title":
+            if column and column not in _SETTINGS and base not in _TITLE_COLUMNS:
                 raise self.error(
                     f"the setting {column!r} is not supported; remove the column",
                     row=1,
@@ -246,9 +256,9 @@ class _Loader:
         lang_name = values.get("default_language", "English (en)")
         default = language_code(lang_name)
         titles = {
-            language_code(k.split("::", 1)[1]): v
+            language_code(k.split("::", 1)[1], default): v
             for k, v in values.items()
-            if k.startswith("form_title::")
+            if "::" in k and k.split("::", 1)[0] in _TITLE_COLUMNS
         }
         return {
             "form_id": values["form_id"],
@@ -257,6 +267,7 @@ class _Loader:
             "form_title_texts": titles,
             "default_language": default,
             "default_language_name": lang_name,
+            "deadlines_file": values.get("deadlines_file", ""),
         }
 
     def languages(
@@ -268,7 +279,7 @@ class _Loader:
                 continue
             for column in rows[0]:
                 base = (column or "").split("::", 1)[0].strip()
-                if column and "::" in column and base in _TRANSLATED | {"message", "form_title"}:
+                if column and "::" in column and base in _TRANSLATED | {"message"} | _TITLE_COLUMNS:
                     code = language_code(column.split("::", 1)[1], default)
                     if code not in found:
                         found.append(code)
@@ -432,149 +443,6 @@ class _Loader:
                 if candidate.is_file():
                     return candidate
         return find_list(self.path, file_name)
-
-    def check_extra_header(
-        self, rows: list[list[str | None]], allowed: set[str], sheet: str
-    ) -> None:
-        for column in (h for h in (rows[0] if rows else []) if h):
-            base = column.split("::", 1)[0].strip()
-            translated = "::" in column and base in {"message", "label"}
-            if base not in allowed or ("::" in column and not translated):
-                raise self.error(
-                    f"the column {column!r} is not part of the {sheet} sheet; see docs/forms.md",
-                    row=1,
-                    column=column,
-                    sheet=sheet,
-                )
-
-    def rules(self, rows: list[list[str | None]], default: str) -> tuple[Rule, ...]:
-        self.check_extra_header(rows, _RULE_COLUMNS, "rules")
-        rules = []
-        seen: set[str] = set()
-        for number, record in records(rows):
-            name = record.get("name", "")
-            if not name:
-                raise self.error(
-                    "every rule needs a name", row=number, column="name", sheet="rules"
-                )
-            if name in seen:
-                raise self.error(
-                    f"the rule {name!r} appears twice; rule names must be unique",
-                    row=number,
-                    column="name",
-                    sheet="rules",
-                )
-            seen.add(name)
-            when = record.get("when", "")
-            if not when:
-                raise self.error(
-                    "every rule needs a 'when' expression", row=number, column="when", sheet="rules"
-                )
-            tier = record.get("tier", "")
-            if tier and tier not in TIERS:
-                raise self.error(
-                    f"the tier must be one of {', '.join(TIERS)} or blank",
-                    row=number,
-                    column="tier",
-                    sheet="rules",
-                )
-            messages = {
-                language_code(k.split("::", 1)[1], default): v
-                for k, v in record.items()
-                if k.startswith("message::")
-            }
-            if "message" in record:
-                messages.setdefault(default, record["message"])
-            rules.append(
-                Rule(
-                    name=name,
-                    when=when,
-                    row=number,
-                    tier=tier,
-                    concerns=tuple(record.get("concerns", "").split()),
-                    referrals=tuple(record.get("referrals", "").split()),
-                    deadlines=tuple(record.get("deadlines", "").split()),
-                    opens=tuple(record.get("opens", "").split()),
-                    message=Texts(messages, default),
-                )
-            )
-        return tuple(rules)
-
-    def deadlines(self, rows: list[list[str | None]], default: str) -> tuple[Deadline, ...]:
-        self.check_extra_header(rows, _DEADLINE_COLUMNS, "deadlines")
-        out = []
-        for number, record in records(rows):
-            name = record.get("name", "")
-            if not name:
-                raise self.error(
-                    "every deadline needs a name", row=number, column="name", sheet="deadlines"
-                )
-            jurisdiction = record.get("jurisdiction", "*")
-            if jurisdiction != "*" and not re.fullmatch(r"[A-Z]{2}", jurisdiction):
-                raise self.error(
-                    "the jurisdiction must be a two-letter country code (US, MX ...) or '*'",
-                    row=number,
-                    column="jurisdiction",
-                    sheet="deadlines",
-                )
-            try:
-                hours = float(record.get("hours", ""))
-                if hours < 0:
-                    raise ValueError
-            except ValueError:
-                raise self.error(
-                    "hours must be a number of hours, 0 or more",
-                    row=number,
-                    column="hours",
-                    sheet="deadlines",
-                ) from None
-            labels = {
-                language_code(k.split("::", 1)[1], default): v
-                for k, v in record.items()
-                if k.startswith("label::")
-            }
-            if "label" in record:
-                labels.setdefault(default, record["label"])
-            out.append(
-                Deadline(
-                    name,
-                    jurisdiction,
-                    hours,
-                    number,
-                    Texts(labels, default),
-                    record.get("basis", ""),
-                )
-            )
-        return tuple(out)
-
-    def check_rules(self, rules: tuple[Rule, ...], deadlines: tuple[Deadline, ...]) -> None:
-        known = {d.name for d in deadlines}
-        vocab: dict[str, set[str] | None] = {}
-        for column, file_name in (
-            ("concerns", "protection_concerns.csv"),
-            ("referrals", "service_types.csv"),
-        ):
-            found = self.find(file_name)
-            vocab[column] = {c.name for c in read_list(found)} if found else None
-        for rule in rules:
-            for name in rule.deadlines:
-                if name not in known:
-                    raise self.error(
-                        f"the deadline {name!r} is not on the deadlines sheet; add it there",
-                        row=rule.row,
-                        column="deadlines",
-                        sheet="rules",
-                    )
-            for column, values in (("concerns", rule.concerns), ("referrals", rule.referrals)):
-                allowed = vocab[column]
-                for value in values:
-                    if allowed is not None and value not in allowed:
-                        raise self.error(
-                            f"{value!r} is not in the {column} list; use a code from it",
-                            row=rule.row,
-                            column=column,
-                            sheet="rules",
-                        )
 
     def pages(self, top: tuple[str, ...], fields: Mapping[str, Field]) -> tuple[Page, ...]:
         pages = []

@@ -25,6 +25,7 @@ __all__ = [
     "Page",
     "Rule",
     "Texts",
+    "Title",
 ]
 
 #: Field kinds, after pyxform's aliases are resolved.
@@ -97,6 +98,15 @@ class Texts(Mapping[str, str]):
         if self._default in self._items:
             return self._items[self._default]
         return next(iter(self._items.values()), default)
+
+
+class Title(Texts):
+    """A form's title per language; ``form.title("es")`` is the Spanish title only."""
+
+    __slots__ = ()
+
+    def __call__(self, lang: str) -> str:
+        return self.get(lang)
 
 
 @dataclass(frozen=True, slots=True)
@@ -182,6 +192,12 @@ class Rule:
     deadlines: tuple[str, ...] = ()
     opens: tuple[str, ...] = ()
     message: Texts = field(default_factory=Texts)
+    #: Recipients (``lists/recipients.csv``) the case must not share with while this rule is
+    #: raised, whatever form A recorded, unless a supervisor releases them with a reason.
+    withholds: tuple[str, ...] = ()
+    #: Service types (``lists/service_types.csv``) the child declined in this form: the form's
+    #: referrals of these types are not suggested unless a supervisor releases them.
+    declines: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -194,6 +210,9 @@ class Deadline:
     row: int
     label: Texts = field(default_factory=Texts)
     basis: str = ""
+    #: The authorities to notify (choices of the form's notification repeat, e.g.
+    #: ``cp_authority``, ``otip``); empty when the deadline is not a notification.
+    notifies: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -211,7 +230,8 @@ class Form:
 
     id: str
     version: str
-    title: Texts
+    #: The title per language: ``form.title(lang)`` (also a :class:`Texts` mapping).
+    title: Title
     default_language: str
     languages: tuple[str, ...]
     fields: Mapping[str, Field]

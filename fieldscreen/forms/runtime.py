@@ -16,7 +16,7 @@ from fieldscreen.forms.changes import ASPECT_SET, Changes, Node
 from fieldscreen.forms.evaluate import Ctx, NodeSet, to_bool, to_number, to_string
 from fieldscreen.forms.model import Field, Form
 from fieldscreen.forms.program import Node as GraphNode
-from fieldscreen.forms.risk import Override
+from fieldscreen.forms.risk import Override, Release
 from fieldscreen.forms.values import coerce
 
 __all__ = ["MAX_REPEATS", "Runtime"]
@@ -46,6 +46,7 @@ class Runtime:
         self.values: list[dict[tuple[int, ...], Any]] = [{} for _ in self.program.nodes]
         self.counts: dict[tuple[str, tuple[int, ...]], int] = {}
         self.override: Override | None = None
+        self.releases: dict[str, Release] = {}
         self.raised_at: dict[str, datetime] = {}
         self._tier = "T4"
         self._now = self._clock()

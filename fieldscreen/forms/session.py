@@ -15,10 +15,10 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from fieldscreen.forms.changes import Changes, FieldError, Node, PathLike, as_node
-from fieldscreen.forms.errors import AnswerError, FormVersionError, OverrideError
+from fieldscreen.forms.errors import AnswerError, FormVersionError, OverrideError, ReleaseError
 from fieldscreen.forms.model import TIERS, Choice, Field, Form, Page
 from fieldscreen.forms.program import render_label
-from fieldscreen.forms.risk import DeadlineDue, Override, Risk, most_urgent
+from fieldscreen.forms.risk import DeadlineDue, Override, Release, Risk, most_urgent
 from fieldscreen.forms.runtime import MAX_REPEATS, Runtime
 from fieldscreen.forms.values import coerce, decode, encode, tag, to_json, untag
 
@@ -116,6 +116,8 @@ class Session(Runtime):
             override = state.get("override")
             if override:
                 session.override = Override(**override)
+            for release in state.get("releases", []):
+                session.releases[str(release["name"])] = Release(**release)
         except (KeyError, TypeError, ValueError, AnswerError) as error:
             raise KnownError(
                 "form-state-invalid", form_id=form.id, detail=type(error).__name__
@@ -154,6 +156,7 @@ class Session(Runtime):
             "counts": counts,
             "once": once,
             "override": self.override.to_json() if self.override else None,
+            "releases": [r.to_json() for r in self.releases.values()],
             "raised_at": {name: moment.isoformat() for name, moment in self.raised_at.items()},
         }
 
@@ -421,8 +424,20 @@ class Session(Runtime):
                     if prior and prior.due and (when is None or prior.due < when):
                         when = prior.due
                     due[d.name] = DeadlineDue(
-                        d.name, d.jurisdiction, d.hours, d.label.get(lang), d.basis, names, when
+                        d.name,
+                        d.jurisdiction,
+                        d.hours,
+                        d.label.get(lang),
+                        d.basis,
+                        names,
+                        when,
+                        d.notifies,
                     )
+        urgency: dict[str, str] = {}
+        for rule in rules:
+            for service in rule.referrals:
+                level = rule.tier or "T3"
+                urgency[service] = most_urgent((level, urgency.get(service, "T4")))
         return Risk(
             form_id=self.form.id,
             flags=tuple(r.name for r in rules),
@@ -434,6 +449,10 @@ class Session(Runtime):
             opens=tuple(dict.fromkeys(o for r in rules for o in r.opens)),
             messages=tuple((r.name, r.message.get(lang)) for r in rules if r.message.get(lang)),
             override=self.override,
+            withholds=tuple(dict.fromkeys(w for r in rules for w in r.withholds)),
+            declines=tuple(dict.fromkeys(d for r in rules for d in r.declines)),
+            releases=tuple(self.releases.values()),
+            urgency=tuple(urgency.items()),
         )
 
     def jurisdiction(self) -> str:
@@ -467,6 +486,28 @@ class Session(Runtime):
 
     def clear_override(self) -> None:
         self.override = None
+
+    def release(self, name: str, reason: str, supervisor: str) -> Release:
+        """Lift a rule's ``withholds`` (a recipient) or ``declines`` (a service type) for
+        ``name``; needs a reason and a supervisor other than the screener. Kept in the state.
+
+        Raises:
+            ReleaseError: ``name`` is not withheld or declined by any rule of this form, or the
+                reason or the supervisor is missing.
+        """
+        known = {n for r in self.form.rules for n in (*r.withholds, *r.declines)}
+        if name not in known:
+            raise ReleaseError("name")
+        if not reason.strip():
+            raise ReleaseError("reason")
+        staff = str(self.context.get("staff", "") or "").strip()
+        if not supervisor.strip() or (staff and supervisor.strip() == staff):
+            raise ReleaseError("supervisor")
+        self.releases[name] = Release(name, reason.strip(), supervisor.strip())
+        return self.releases[name]
+
+    def clear_release(self, name: str) -> None:
+        self.releases.pop(name, None)
 
     # ------------------------------------------------------------------ output
 

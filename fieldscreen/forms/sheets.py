@@ -48,6 +48,9 @@ def read_sheets(path: Path, shown: str = "") -> dict[str, list[list[str | None]]
 
     try:
         if path.suffix.lower() == ".md":
+            tables = _markdown_tables(path.read_text(encoding="utf-8"))
+            if tables is not None:
+                return tables
             from pyxform.xls2json_backends import md_table_to_workbook
 
             buffer = io.BytesIO()
@@ -73,6 +76,25 @@ def read_sheets(path: Path, shown: str = "") -> dict[str, list[list[str | None]]
             rows.append([_cell(c) for c in row])
         sheets[sheet.title] = rows
     book.close()
+    return sheets
+
+
+def _markdown_tables(text: str) -> dict[str, list[list[str | None]]] | None:
+    """The sheets of a Markdown form as pyxform's own Markdown reader splits them.
+
+    pyxform's public route is a workbook (``md_table_to_workbook``); writing it out and reading
+    it back costs most of a form's load time, and openpyxl would take a cell starting with ``=``
+    for a formula. The table reader under it gives the same rows directly; if a pyxform release
+    no longer has it, the caller falls back to the workbook.
+    """
+    try:
+        from pyxform.xls2json_backends import _md_table_to_ss_structure
+    except ImportError:  # pragma: no cover - depends on the pyxform release
+        return None
+    sheets: dict[str, list[list[str | None]]] = {}
+    for name, rows in _md_table_to_ss_structure(text).items():
+        if name:
+            sheets[str(name)] = [[_cell(c) for c in row] for row in rows]
     return sheets
 
 

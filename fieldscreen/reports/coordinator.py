@@ -14,7 +14,8 @@ series point is under the threshold.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterable, Mapping, Sequence
+import re
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -31,11 +32,15 @@ __all__ = [
     "REPORT_CROSSTABS",
     "REPORT_DIMENSIONS",
     "CoordinatorReport",
+    "ReportFilter",
     "Series",
     "coordinator_report",
     "normalise",
     "screening_aggregate",
+    "weeks_and_sites",
 ]
+
+_WEEK = re.compile(r"^\d{4}-W\d{2}$")
 
 REPORT_DIMENSIONS = ("tier", "concern", "age_band", "sex", "nationality", "site", "week")
 REPORT_CROSSTABS = (("week", "tier"), ("site", "tier"))
@@ -52,6 +57,22 @@ def _codes(value: Any) -> list[str]:
 def _week(day: str) -> str:
     year, week, _ = dt.date.fromisoformat(day[:10]).isocalendar()
     return f"{year}-W{week:02d}"
+
+
+def weeks_and_sites(
+    aggregates: Iterable[tuple[Mapping[str, Any], str, str]],
+) -> tuple[list[str], list[str]]:
+    """The ISO weeks and sites the countable records cover, each sorted (for filter lists)."""
+    weeks: set[str] = set()
+    sites: set[str] = set()
+    for aggregate, created, site in aggregates:
+        try:
+            record = normalise(aggregate, created, site)
+        except KnownError:
+            continue
+        weeks.add(record.week)
+        sites.add(record.site)
+    return sorted(weeks), sorted(sites)
 
 
 def normalise(aggregate: Mapping[str, Any], created: str = "", site: str = "") -> AggregateRecord:
@@ -169,27 +190,70 @@ class CoordinatorReport:
         return "\n".join(lines)
 
 
+@dataclass(frozen=True, slots=True)
+class ReportFilter:
+    """Which records a report counts: an ISO-week range (inclusive) and a set of sites.
+
+    Empty bounds and an empty site set mean "all". Weeks compare as ``YYYY-Www`` text, which
+    sorts in time order.
+    """
+
+    first_week: str = ""
+    last_week: str = ""
+    sites: frozenset[str] = frozenset()
+
+    def __post_init__(self) -> None:
+        for week in (self.first_week, self.last_week):
+            if week and not _WEEK.match(week):
+                raise KnownError("aggregate-invalid", field="week")
+
+    def matches(self, record: AggregateRecord) -> bool:
+        if self.first_week and record.week < self.first_week:
+            return False
+        if self.last_week and record.week > self.last_week:
+            return False
+        return not self.sites or record.site in self.sites
+
+    def to_params(self) -> dict[str, Any]:
+        """The query of ``GET /admin/report`` for this filter."""
+        params: dict[str, Any] = {}
+        if self.first_week:
+            params["from_week"] = self.first_week
+        if self.last_week:
+            params["to_week"] = self.last_week
+        if self.sites:
+            params["site"] = sorted(self.sites)
+        return params
+
+
 def coordinator_report(
     aggregates: Iterable[tuple[Mapping[str, Any], str, str]],
     *,
     threshold: int = DEFAULT_THRESHOLD,
     dimensions: Sequence[str] = REPORT_DIMENSIONS,
     crosstabs: Sequence[tuple[str, str]] = REPORT_CROSSTABS,
+    keep: ReportFilter | Callable[[AggregateRecord], bool] | None = None,
 ) -> CoordinatorReport:
     """The report over ``(aggregate, created day, site)`` triples.
 
     Args:
         threshold: the smallest count shown (at least 2).
+        keep: only the records it matches are counted (a :class:`ReportFilter` or a predicate);
+            the suppression is computed over what is counted.
     """
     if threshold < 2:
         raise KnownError("aggregate-threshold-low", minimum=2)
+    wanted = keep.matches if isinstance(keep, ReportFilter) else keep
     records: list[AggregateRecord] = []
     bad = 0
     for aggregate, created, site in aggregates:
         try:
-            records.append(normalise(aggregate, created, site))
+            record = normalise(aggregate, created, site)
         except KnownError:
             bad += 1
+            continue
+        if wanted is None or wanted(record):
+            records.append(record)
     tables = build_report(records, dimensions, crosstabs, threshold)
     report = CoordinatorReport(threshold, len(records), bad, tables)
     for name in dimensions:

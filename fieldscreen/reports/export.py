@@ -10,9 +10,16 @@ saved state of every form of the screening (``{"started", "forms": {form_id: sta
 form's values are rebuilt with the form engine (:meth:`Session.restore`), so that labels, repeats
 and types are exactly the form's.
 
-Layout (:func:`build_tables`): one table per form (fields in form order), one child table per
-repeat (``<form>.<repeat>``, keyed to the parent record by ``record_id`` and ``parent_index``),
-a ``screenings`` table (one row per record: tier, concerns) and a codebook.
+Each form is read with the definition it was filled with (its saved state names the form id
+and version), looked up in a :class:`~fieldscreen.reports.form_versions.FormCatalogue`; a record
+holding a form version that no definition matches is reported as *could not decode: form X
+version Y unknown* and skipped.
+
+Layout (:func:`build_tables`): one table per form (the fields of every version exported, newest
+version's order first, then fields that only older versions had; a ``form_version`` column says
+which version each row was filled with), one child table per repeat (``<form>.<repeat>``, keyed
+to the parent record by ``record_id`` and ``parent_index``), a ``screenings`` table (one row per
+record: tier, concerns) and a codebook with one section per form version.
 
 Profiles (:func:`parse_profile`) decide what leaves the key holder's hands:
 
@@ -20,19 +27,23 @@ Profiles (:func:`parse_profile`) decide what leaves the key holder's hands:
 * ``deidentified`` -- drops every field marked ``identifying``, generalises dates to the month,
   drops free-text actions, and leaves out children who refused statistics (``share_stats=no``).
 * ``recipient:<code>`` -- only records whose consent ``share_<code>`` is ``yes``; identifiable.
+  A recipient a raised rule of the record's forms withholds (the consulate, when the child
+  fears the state) counts as not consented unless a supervisor released it.
 """
 
 from __future__ import annotations
 
 import json
 import re
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 from fieldscreen.errors import KnownError
 from fieldscreen.forms import Form, Session
 from fieldscreen.forms.model import Field
+from fieldscreen.forms.risk import withheld_recipients
+from fieldscreen.reports.form_versions import FormCatalogue
 from fieldscreen.sync.envelope import Envelope, open_envelope, verify_envelope
 from fieldscreen.sync.errors import EnvelopeError
 
@@ -47,9 +58,10 @@ __all__ = [
     "consented",
     "open_records",
     "parse_profile",
+    "versions_used",
 ]
 
-CODEBOOK_COLUMNS = ("table", "field", "label", "type", "choices", "sensitivity")
+CODEBOOK_COLUMNS = ("table", "field", "label", "type", "choices", "sensitivity", "form_version")
 _RECIPIENT = re.compile(r"^recipient:([a-z0-9_]{1,40})$")
 _SKIP_KINDS = {"group", "repeat", "note"}
 _DATE_KINDS = {"date", "datetime"}
@@ -110,6 +122,8 @@ class OpenedRecord:
     tier: str = ""
     concerns: tuple[str, ...] = ()
     actions_taken: str = ""
+    #: form id -> the version its values were filled with (empty: the catalogue's newest).
+    versions: Mapping[str, str] = field(default_factory=dict)
 
 
 @dataclass
@@ -119,21 +133,59 @@ class ExportProblems:
     unverified: list[str] = field(default_factory=list)
     undecryptable: list[str] = field(default_factory=list)
     unreadable: list[str] = field(default_factory=list)
+    #: (record id, form id, version) of records filled with a form version no definition matches.
+    unknown_version: list[tuple[str, str, str]] = field(default_factory=list)
 
     @property
     def total(self) -> int:
-        return len(self.unverified) + len(self.undecryptable) + len(self.unreadable)
+        return (
+            len(self.unverified)
+            + len(self.undecryptable)
+            + len(self.unreadable)
+            + len(self.unknown_version)
+        )
+
+    def unknown_forms(self) -> dict[tuple[str, str], int]:
+        """Records per unknown (form id, version)."""
+        counts: dict[tuple[str, str], int] = {}
+        for _, form_id, version in self.unknown_version:
+            counts[(form_id, version)] = counts.get((form_id, version), 0) + 1
+        return counts
+
+    def messages(self) -> list[str]:
+        """One line per unknown form version: ``could not decode: form X version Y unknown``."""
+        return [
+            f"could not decode: form {form_id} version {version} unknown ({n} records)"
+            for (form_id, version), n in sorted(self.unknown_forms().items())
+        ]
 
     def to_json(self) -> dict[str, Any]:
         return {
             "unverified": {"count": len(self.unverified), "ids": self.unverified},
             "undecryptable": {"count": len(self.undecryptable), "ids": self.undecryptable},
             "unreadable": {"count": len(self.unreadable), "ids": self.unreadable},
+            "unknown_form_version": {
+                "count": len(self.unknown_version),
+                "ids": [rid for rid, _, _ in self.unknown_version],
+                "forms": [
+                    {"form": form_id, "version": version, "records": n}
+                    for (form_id, version), n in sorted(self.unknown_forms().items())
+                ],
+            },
         }
 
 
-def _consent(values: Mapping[str, Mapping[str, Any]]) -> dict[str, Any]:
-    found: dict[str, Any] = {}
+class _UnknownVersion(Exception):
+    def __init__(self, form_id: str, version: str) -> None:
+        super().__init__(form_id, version)
+        self.form_id = form_id
+        self.version = version
+
+
+def _consent(
+    values: Mapping[str, Mapping[str, Any]], withheld: Iterable[str] = ()
+) -> dict[str, Any]:
+    found: dict[str, Any] = {f"share_{w}": "withheld" for w in withheld}
     ordered = sorted(values, key=lambda form_id: form_id != "fs_consent")  # consent form first
     for form_id in ordered:
         for name, value in values[form_id].items():
@@ -142,16 +194,34 @@ def _consent(values: Mapping[str, Mapping[str, Any]]) -> dict[str, Any]:
     return found
 
 
-def _read_payload(payload: Mapping[str, Any], forms: Mapping[str, Form]) -> dict[str, Any]:
+def _saved_version(form_id: str, saved: Any) -> str:
+    """The version a saved form state names (ValueError when it names no such form)."""
+    named = saved.get("form") if isinstance(saved, Mapping) else None
+    if not isinstance(named, Mapping) or named.get("id") != form_id:
+        raise ValueError("form state without its form")
+    version = named.get("version")
+    if not isinstance(version, str) or not version or len(version) > 64:
+        raise ValueError("form state without a version")
+    return version
+
+
+def _read_payload(payload: Mapping[str, Any], forms: FormCatalogue) -> dict[str, Any]:
     content = payload["content"]
     state = content.get("state", content) if isinstance(content, Mapping) else None
     if not isinstance(state, Mapping) or not isinstance(state.get("forms"), Mapping):
         raise ValueError("no form state")
     values: dict[str, dict[str, Any]] = {}
+    versions: dict[str, str] = {}
+    risks = []
     for form_id, saved in state["forms"].items():
-        if form_id not in forms:
-            raise ValueError("unknown form")
-        values[form_id] = Session.restore(forms[form_id], saved).values_json()
+        version = _saved_version(str(form_id), saved)
+        form = forms.get_version(form_id, version)
+        if form is None:
+            raise _UnknownVersion(str(form_id)[:64], version)
+        session = Session.restore(form, saved)
+        values[form_id] = session.values_json()
+        risks.append(session.risk())
+        versions[form_id] = version
     result = content.get("result") if isinstance(content.get("result"), Mapping) else {}
     concerns = tuple(str(c) for c in (result or {}).get("concerns", ()) if isinstance(c, str))
     return {
@@ -159,6 +229,8 @@ def _read_payload(payload: Mapping[str, Any], forms: Mapping[str, Form]) -> dict
         "tier": str(content.get("tier") or (result or {}).get("tier") or ""),
         "concerns": concerns,
         "actions_taken": str(content.get("actions_taken") or ""),
+        "versions": versions,
+        "withheld": withheld_recipients(risks),
     }
 
 
@@ -166,7 +238,7 @@ def open_records(
     envelopes: Iterable[Envelope],
     device_key: Callable[[str], bytes | None],
     sealing_private_key: bytes,
-    forms: Mapping[str, Form],
+    forms: Mapping[str, Form] | FormCatalogue,
     problems: ExportProblems,
 ) -> Iterable[OpenedRecord]:
     """Verify, open and read each envelope; yield what succeeds, note the rest in ``problems``.
@@ -175,9 +247,10 @@ def open_records(
         envelopes: as the server holds them (``Storage.iter_envelopes``).
         device_key: the enrolled public signing key of a device id, or None if unknown.
         sealing_private_key: the organisation's private sealing key.
-        forms: the forms by id, at the versions the records were made with.
+        forms: the form definitions by id and version (a plain mapping: one version each).
         problems: filled with the record ids that failed, per kind of failure.
     """
+    catalogue = FormCatalogue.of(forms)
     for envelope in envelopes:
         key = device_key(envelope.device_id)
         try:
@@ -196,7 +269,10 @@ def open_records(
             payload = json.loads(plain)
             if payload.get("record_id") != envelope.record_id:
                 raise ValueError("record id mismatch")
-            read = _read_payload(payload, forms)
+            read = _read_payload(payload, catalogue)
+        except _UnknownVersion as unknown:
+            problems.unknown_version.append((envelope.record_id, unknown.form_id, unknown.version))
+            continue
         except (KnownError, KeyError, TypeError, ValueError, AttributeError):
             problems.unreadable.append(envelope.record_id)
             continue
@@ -207,10 +283,11 @@ def open_records(
             created=envelope.created,
             form_version=envelope.form_version,
             values=read["values"],
-            consent=_consent(read["values"]),
+            consent=_consent(read["values"], read["withheld"]),
             tier=read["tier"],
             concerns=read["concerns"],
             actions_taken=read["actions_taken"],
+            versions=read["versions"],
         )
 
 
@@ -251,19 +328,63 @@ def _cell(f: Field, value: Any, profile: Profile, lang: str | None) -> Any:
     return value
 
 
+def versions_used(
+    records: Iterable[OpenedRecord], forms: Mapping[str, Form] | FormCatalogue
+) -> dict[str, list[str]]:
+    """Form id -> the versions ``records`` were filled with, newest first."""
+    catalogue = FormCatalogue.of(forms)
+    used: dict[str, set[str]] = {}
+    for record in records:
+        for form_id in record.values:
+            version = record.versions.get(form_id) or catalogue[form_id].version
+            used.setdefault(form_id, set()).add(version)
+    order = {f: catalogue.versions(f) for f in used}
+    return {
+        f: sorted(v, key=lambda x: order[f].index(x) if x in order[f] else -1, reverse=True)
+        for f, v in used.items()
+    }
+
+
+def _sections(
+    catalogue: FormCatalogue, used: Mapping[str, Sequence[str]] | None
+) -> list[tuple[str, Form]]:
+    """(form id, definition) per form version to lay out: the versions used, newest first; a
+    form no record used appears at its newest version."""
+    out: list[tuple[str, Form]] = []
+    for form_id in catalogue.form_ids():
+        versions = list((used or {}).get(form_id) or [catalogue[form_id].version])
+        for version in versions:
+            form = catalogue.get_version(form_id, version)
+            out.append((form_id, form if form is not None else catalogue[form_id]))
+    return out
+
+
+def _version_form(catalogue: FormCatalogue, record: OpenedRecord, form_id: str) -> Form:
+    version = record.versions.get(form_id)
+    form = catalogue.get_version(form_id, version) if version else None
+    return form if form is not None else catalogue[form_id]
+
+
 def build_tables(
     records: Iterable[OpenedRecord],
-    forms: Mapping[str, Form],
+    forms: Mapping[str, Form] | FormCatalogue,
     profile: Profile,
     *,
     labels: str | None = None,
 ) -> dict[str, Table]:
     """The export's tables for the records ``profile`` admits.
 
+    A form's table holds the fields of every version the records used (newest version's order
+    first, then fields only older versions had); a row leaves the fields its own version does
+    not have empty, and its ``form_version`` column names that version.
+
     Args:
+        forms: the form definitions (a catalogue of versions, or one version per form id).
         labels: a language code to show choices by their label in that language; None keeps
             the codes (lossless).
     """
+    catalogue = FormCatalogue.of(forms)
+    records = list(records)
     base = ["record_id", "device_id", "created"]
     screenings = Table(
         "screenings",
@@ -271,14 +392,27 @@ def build_tables(
         + (["actions_taken"] if profile.identifiable else []),
     )
     tables: dict[str, Table] = {"screenings": screenings}
-    for form_id in sorted(forms):
-        form = forms[form_id]
+    fields_of: dict[str, list[str]] = {}  # table -> field names, in column order
+    for form_id, form in _sections(catalogue, versions_used(records, catalogue)):
         for repeat in ["", *(f.name for f in form.fields.values() if f.kind == "repeat")]:
-            cols = _columns(form, repeat, profile)
             name = f"{form_id}.{repeat}" if repeat else form_id
-            keys = ["record_id", "parent_index", "index"] if repeat else base
-            kinds = {f.name: f.kind for f in cols}
-            tables[name] = Table(name, keys + [f.name for f in cols], [], kinds)
+            if name not in tables:
+                keys = ["record_id", "parent_index", "index"] if repeat else [*base, "form_version"]
+                tables[name] = Table(name, keys)
+                fields_of[name] = []
+            table = tables[name]
+            for f in _columns(form, repeat, profile):
+                if f.name not in table.kinds:
+                    table.kinds[f.name] = f.kind
+                    table.columns.append(f.name)
+                    fields_of[name].append(f.name)
+
+    def cells(form: Form, table: str, data: Mapping[str, Any], repeat: str) -> list[Any]:
+        kept = {f.name: f for f in _columns(form, repeat, profile)}
+        return [
+            _cell(kept[n], data.get(n), profile, labels) if n in kept else None
+            for n in fields_of[table]
+        ]
 
     def add_rows(
         form: Form, rid: str, data: Mapping[str, Any], path: tuple[int, ...], repeat: str
@@ -286,13 +420,16 @@ def build_tables(
         for f in form.fields.values():
             if f.kind != "repeat" or (f.repeats[-1] if f.repeats else "") != repeat:
                 continue
-            table = tables[f"{form.id}.{f.name}"]
-            cols = _columns(form, f.name, profile)
+            name = f"{form.id}.{f.name}"
             for i, instance in enumerate(data.get(f.name) or (), start=1):
                 here = (*path, i)
-                table.rows.append(
-                    [rid, ".".join(map(str, path)), ".".join(map(str, here))]
-                    + [_cell(c, instance.get(c.name), profile, labels) for c in cols]
+                tables[name].rows.append(
+                    [
+                        rid,
+                        ".".join(map(str, path)),
+                        ".".join(map(str, here)),
+                        *cells(form, name, instance, f.name),
+                    ]
                 )
                 add_rows(form, rid, instance, here, f.name)
 
@@ -306,21 +443,28 @@ def build_tables(
             + ([record.actions_taken] if profile.identifiable else [])
         )
         for form_id, data in record.values.items():
-            form = forms[form_id]
-            cols = _columns(form, "", profile)
-            tables[form_id].rows.append(
-                row + [_cell(c, data.get(c.name), profile, labels) for c in cols]
-            )
+            form = _version_form(catalogue, record, form_id)
+            tables[form_id].rows.append([*row, form.version, *cells(form, form_id, data, "")])
             add_rows(form, record.record_id, data, (), "")
     return tables
 
 
-def codebook(forms: Mapping[str, Form], profile: Profile, lang: str) -> list[list[str]]:
-    """One row per exported field: table, field, label, type, ``code=label`` choices,
-    sensitivity."""
+def codebook(
+    forms: Mapping[str, Form] | FormCatalogue,
+    profile: Profile,
+    lang: str,
+    *,
+    used: Mapping[str, Sequence[str]] | None = None,
+) -> list[list[str]]:
+    """One row per exported field and form version: table, field, label, type, ``code=label``
+    choices, sensitivity, form version.
+
+    Args:
+        used: form id -> the versions exported (:func:`versions_used`); a section per version.
+            By default, each form's newest version.
+    """
     rows: list[list[str]] = []
-    for form_id in sorted(forms):
-        form = forms[form_id]
+    for form_id, form in _sections(FormCatalogue.of(forms), used):
         for repeat in ["", *(f.name for f in form.fields.values() if f.kind == "repeat")]:
             table = f"{form_id}.{repeat}" if repeat else form_id
             for f in _columns(form, repeat, profile):
@@ -328,5 +472,7 @@ def codebook(forms: Mapping[str, Form], profile: Profile, lang: str) -> list[lis
                 kind = f.kind
                 if kind in _DATE_KINDS and not profile.identifiable:
                     kind = f"{kind} (generalised to the month)"
-                rows.append([table, f.name, f.label.get(lang), kind, choices, f.sensitivity])
+                rows.append(
+                    [table, f.name, f.label.get(lang), kind, choices, f.sensitivity, form.version]
+                )
     return rows

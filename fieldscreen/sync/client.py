@@ -284,6 +284,10 @@ class SyncClient:
     def update(self, kind: str, name: str, version: str) -> dict[str, Any]:
         return dict(self.request("GET", f"/updates/{kind}/{name}/{version}"))
 
+    def report(self, params: dict[str, Any] | None = None) -> dict[str, Any]:
+        """The coordinator report (``GET /admin/report``; a coordinator's or admin's token)."""
+        return dict(self.request("GET", "/admin/report", params=params or None))
+
 
 def _retry_after(response: httpx.Response) -> float | None:
     value = response.headers.get("retry-after")

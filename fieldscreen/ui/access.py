@@ -1,28 +1,29 @@
-"""First run (settings, the admin account, enrolment now or later) and the unlock screen."""
+"""First run (settings, the admin account, enrolment now or later); the unlock screen is in
+:mod:`fieldscreen.ui.unlock` (re-exported here), kept apart because start-up shows it."""
 
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
-from PySide6.QtCore import Qt, QTimer, Signal
+from PySide6.QtCore import Signal
 from PySide6.QtWidgets import (
     QComboBox,
     QFileDialog,
     QFormLayout,
-    QFrame,
-    QHBoxLayout,
     QLabel,
     QLineEdit,
     QPushButton,
-    QVBoxLayout,
     QWidget,
 )
 
 from fieldscreen.errors import KnownError
 from fieldscreen.ui.common import Services, heading, primary_button
-from fieldscreen.ui.ports import UserInfo
-from fieldscreen.ui.provisioning import ProvisioningPreview
+from fieldscreen.ui.unlock import LanguagePicker, UnlockPage, at_right, centred, wait_seconds
+
+if TYPE_CHECKING:
+    from fieldscreen.ui.ports import UserInfo
+    from fieldscreen.ui.provisioning import ProvisioningPreview
 
 __all__ = ["MIN_PASSPHRASE", "FirstRunPage", "LanguagePicker", "UnlockPage", "wait_seconds"]
 
@@ -38,55 +39,6 @@ class Provisioner(Protocol):
     def read(self, path: Path) -> ProvisioningPreview: ...
 
     def apply(self, data: bytes) -> None: ...
-
-
-def wait_seconds(failures: int) -> int:
-    """How long the unlock button waits after ``failures`` wrong attempts in a row."""
-    if failures < 3:
-        return 0
-    return int(min(2 ** (failures - 2), 300))
-
-
-class _Card(QFrame):
-    """A centred column of limited width, so forms do not stretch across a wide screen."""
-
-    def __init__(self, parent: QWidget) -> None:
-        super().__init__(parent)
-        self.setObjectName("card")
-        self.setMaximumWidth(620)
-        self.column = QVBoxLayout(self)
-        self.column.setContentsMargins(32, 28, 32, 28)
-        self.column.setSpacing(12)
-
-
-class LanguagePicker(QComboBox):
-    """English / Español, always in its own language, on the screens before unlocking."""
-
-    def __init__(self, lang: str, parent: QWidget | None = None) -> None:
-        super().__init__(parent)
-        self.setObjectName("languagePicker")
-        self.addItem("English", "en")
-        self.addItem("Español", "es")
-        self.setCurrentIndex(max(self.findData(lang), 0))
-        self.setAccessibleName("Language / Idioma")
-
-
-def _centred(page: QWidget, lang: str) -> tuple[_Card, LanguagePicker]:
-    outer = QVBoxLayout(page)
-    top = QHBoxLayout()
-    top.addStretch(1)
-    picker = LanguagePicker(lang, page)
-    top.addWidget(picker)
-    outer.addLayout(top)
-    outer.addStretch(1)
-    row = QHBoxLayout()
-    row.addStretch(1)
-    card = _Card(page)
-    row.addWidget(card, 4)
-    row.addStretch(1)
-    outer.addLayout(row)
-    outer.addStretch(2)
-    return card, picker
 
 
 class FirstRunPage(QWidget):
@@ -106,7 +58,7 @@ class FirstRunPage(QWidget):
         self.setObjectName("firstRunPage")
         self.services = services
         self._provisioner = provisioner
-        card, self.language = _centred(self, services.lang)
+        card, self.language = centred(self, services.lang)
         self.language.currentIndexChanged.connect(
             lambda _: self.language_requested.emit(str(self.language.currentData()))
         )
@@ -190,7 +142,7 @@ class FirstRunPage(QWidget):
         card.column.addWidget(self.error)
         self.create_button = primary_button(self.tr("&Create account and start"), card)
         self.create_button.clicked.connect(self._create)
-        card.column.addWidget(self.create_button, alignment=Qt.AlignmentFlag.AlignRight)
+        card.column.addLayout(at_right(self.create_button))
         self.repeat.returnPressed.connect(self._create)
         if provisioner is not None:
             found = provisioning_file or provisioner.find()
@@ -305,112 +257,3 @@ class FirstRunPage(QWidget):
     def _failed(self, error: KnownError) -> None:
         self.create_button.setEnabled(True)
         self._fail(error.message(self.services.lang))
-
-
-class UnlockPage(QWidget):
-    """Pick a user, enter the passphrase. Growing waits after repeated failures."""
-
-    did_unlock = Signal(object)  # UserInfo
-    language_requested = Signal(str)
-
-    def __init__(self, services: Services, parent: QWidget | None = None) -> None:
-        super().__init__(parent)
-        self.setObjectName("unlockPage")
-        self.services = services
-        card, self.language = _centred(self, services.lang)
-        self.language.currentIndexChanged.connect(
-            lambda _: self.language_requested.emit(str(self.language.currentData()))
-        )
-        card.column.addWidget(heading(self.tr("FieldScreen is locked"), card))
-        self.note = QLabel(
-            self.tr("Case details are hidden. Enter your passphrase to continue."), card
-        )
-        self.note.setWordWrap(True)
-        card.column.addWidget(self.note)
-        form = QFormLayout()
-        self.user = QComboBox(card)
-        self.user.setAccessibleName(self.tr("User"))
-        self.passphrase = QLineEdit(card)
-        self.passphrase.setEchoMode(QLineEdit.EchoMode.Password)
-        self.passphrase.setAccessibleName(self.tr("Passphrase"))
-        form.addRow(self.tr("&User"), self.user)
-        form.addRow(self.tr("&Passphrase"), self.passphrase)
-        card.column.addLayout(form)
-        self.error = QLabel("", card)
-        self.error.setObjectName("fieldMessage")
-        self.error.setWordWrap(True)
-        self.error.hide()
-        card.column.addWidget(self.error)
-        self.unlock_button = primary_button(self.tr("&Unlock"), card)
-        self.unlock_button.clicked.connect(self.attempt)
-        self.passphrase.returnPressed.connect(self.attempt)
-        card.column.addWidget(self.unlock_button, alignment=Qt.AlignmentFlag.AlignRight)
-        self._wait = QTimer(self)
-        self._wait.setInterval(1000)
-        self._wait.timeout.connect(self._tick)
-        self._remaining = 0
-        self._busy = False
-
-    def refresh_users(self, users: list[UserInfo], preferred: str | None = None) -> None:
-        current = preferred or self.user.currentData()
-        self.user.clear()
-        for user in users:
-            self.user.addItem(user.name, user.name)
-        index = self.user.findData(current)
-        if index >= 0:
-            self.user.setCurrentIndex(index)
-
-    def prepare(self) -> None:
-        self.passphrase.clear()
-        self.passphrase.setFocus()
-
-    def attempt(self) -> None:
-        if self._busy or self._remaining > 0:
-            return
-        name = str(self.user.currentData() or "")
-        passphrase = self.passphrase.text()
-        self.passphrase.clear()
-        if not name:
-            return
-        self._busy = True
-        self.unlock_button.setEnabled(False)
-        self.unlock_button.setText(self.tr("Unlocking…"))
-        self.services.ops.write(
-            lambda: self.services.vault.unlock(name, passphrase),
-            self._unlocked,
-            lambda error: self._failed(name, error),
-        )
-
-    def _unlocked(self, user: UserInfo) -> None:
-        self._busy = False
-        self._reset_button()
-        self.error.hide()
-        self.services.user = user
-        self.did_unlock.emit(user)
-
-    def _failed(self, name: str, error: KnownError) -> None:
-        self._busy = False
-        failures = self.services.vault.failed_attempts(name)
-        self.error.setText(error.message(self.services.lang))
-        self.error.show()
-        self._remaining = wait_seconds(failures)
-        if self._remaining:
-            self._wait.start()
-            self._tick(advance=False)
-        else:
-            self._reset_button()
-        self.passphrase.setFocus()
-
-    def _tick(self, advance: bool = True) -> None:
-        if advance:
-            self._remaining -= 1
-        if self._remaining <= 0:
-            self._wait.stop()
-            self._reset_button()
-            return
-        self.unlock_button.setEnabled(False)
-        self.unlock_button.setText(self.tr("Wait %d s") % self._remaining)
-
-    def _reset_button(self) -> None:
-        self.unlock_button.setEnabled(True)
-        self.unlock_button.setText(self.tr("&Unlock"))

@@ -17,18 +17,12 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from fieldscreen.errors import KnownError
-from fieldscreen.ui.ports import (
-    CaseSummary,
-    DraftSummary,
-    UserInfo,
-    earliest_deadline,
-    record_code,
-)
 
 if TYPE_CHECKING:
+    from fieldscreen.ui.ports import CaseSummary, DraftSummary, UserInfo
     from fieldscreen.vault import Vault
 
-__all__ = ["KEY_FILE", "VaultBackend", "read_roster"]
+__all__ = ["KEY_FILE", "VaultBackend", "read_logins", "read_roster"]
 
 #: The vault's key file name (``fieldscreen.vault.base.KEYS_NAME``; a test keeps them equal).
 #: Checking for it needs no import of the vault, which keeps start-up fast: the vault package
@@ -36,7 +30,7 @@ __all__ = ["KEY_FILE", "VaultBackend", "read_roster"]
 KEY_FILE = "vault.keys"
 
 
-def read_roster(key_file: Path) -> list[UserInfo] | None:
+def read_logins(key_file: Path) -> list[tuple[str, str]] | None:
     """The logins and roles of the key file, read as plain JSON without importing the vault.
 
     Logins are stored in plaintext for exactly this (the unlock screen lists them; see
@@ -47,10 +41,18 @@ def read_roster(key_file: Path) -> list[UserInfo] | None:
     try:
         data = json.loads(key_file.read_text(encoding="utf-8"))
         users = data["users"]
-        roster = [UserInfo(str(u["login"]), str(u["role"])) for u in users]
+        roster = [(str(u["login"]), str(u["role"])) for u in users]
     except (OSError, ValueError, KeyError, TypeError):
         return None
     return roster or None
+
+
+def read_roster(key_file: Path) -> list[UserInfo] | None:
+    """:func:`read_logins` as the screens' records."""
+    from fieldscreen.ui.ports import UserInfo
+
+    logins = read_logins(key_file)
+    return None if logins is None else [UserInfo(login, role) for login, role in logins]
 
 
 def _day(day: str | None) -> datetime:
@@ -92,7 +94,17 @@ class VaultBackend:
     def is_set_up(self) -> bool:
         return (self.folder / KEY_FILE).exists()
 
+    def logins(self) -> list[str] | None:
+        """The logins for the unlock screen, read cheaply from the key file on the calling
+        (GUI) thread at start-up and at every lock; None when only the vault can tell."""
+        if not self.is_set_up():
+            return []
+        roster = read_logins(self.folder / KEY_FILE)
+        return None if roster is None else [login for login, _ in roster]
+
     def users(self) -> Sequence[UserInfo]:
+        from fieldscreen.ui.ports import UserInfo
+
         if not self.is_set_up():
             return []
         with self._guard:
@@ -115,7 +127,7 @@ class VaultBackend:
         with self._guard:
             if not self.is_set_up():
                 if role != "admin":
-                    raise VaultError("vault-not-allowed")
+                    raise VaultError("vault-not-allowed", role=role)
                 self._vault = Vault.create(
                     self.folder,
                     admin_login=name,
@@ -133,6 +145,7 @@ class VaultBackend:
             )
 
     def unlock(self, name: str, passphrase: str) -> UserInfo:
+        from fieldscreen.ui.ports import UserInfo
         from fieldscreen.vault import UnlockFailed
 
         with self._guard:
@@ -184,6 +197,8 @@ class VaultBackend:
             return self.vault.load_record(record_id)
 
     def drafts(self) -> Sequence[DraftSummary]:
+        from fieldscreen.ui.ports import DraftSummary, record_code
+
         with self._guard:
             rows = self.vault.list_records("draft")
         return [
@@ -215,6 +230,8 @@ class VaultBackend:
 
         The cards are read in one transaction with one audit entry (:meth:`Vault.case_cards`).
         """
+        from fieldscreen.ui.ports import CaseSummary, earliest_deadline, record_code
+
         with self._guard:
             rows = [r for r in self.vault.list_records() if r.status != "draft"]
             try:
@@ -248,6 +265,29 @@ class VaultBackend:
     def case_card(self, record_id: str) -> Mapping[str, Any]:
         with self._guard:
             return self.vault.case_card(record_id)
+
+    def record_event(self, action: str, detail: Mapping[str, Any]) -> None:
+        """Audit an app-level action (codes and counts only in ``detail``)."""
+        with self._guard:
+            self.vault.record_event(action, None, dict(detail))
+
+    def aggregates(self) -> list[tuple[dict[str, Any], str, str]]:
+        """The aggregate records of this laptop's finalised screenings still in its outbox
+        (delivered ones leave the laptop with their sealed copy), as ``(aggregate, day, site)``
+        for :func:`~fieldscreen.reports.coordinator.coordinator_report`. Needs the vault
+        unlocked (they are kept encrypted)."""
+        out: list[tuple[dict[str, Any], str, str]] = []
+        states = ("pending", "sending", "failed", "quarantined")
+        after = 0
+        with self._guard:
+            while True:
+                page = self.vault.outbox_page(limit=1000, after_seq=after, states=states)
+                for item in page:
+                    if item.kind == "screening" and item.aggregate:
+                        out.append((dict(item.aggregate), item.created_day, ""))
+                if len(page) < 1000:
+                    return out
+                after = page[-1].device_seq
 
     def record_follow_up(self, record_id: str, when: datetime) -> Mapping[str, Any]:
         """Move the case card's next follow-up on by the cadence (one transaction each)."""

@@ -16,8 +16,9 @@ from typing import Any
 
 from fieldscreen.errors import KnownError
 from fieldscreen.followup import Cadence
+from fieldscreen.forms import CaseRisk, Form, Node, Session, combine_case, most_urgent
 from fieldscreen.forms import Choice as Choice_
-from fieldscreen.forms import Form, Node, Session, most_urgent
+from fieldscreen.forms.fill import fill_kind, merge_rows, row_key, suggested_rows
 from fieldscreen.ui.ports import (
     Alert,
     Choice,
@@ -120,6 +121,7 @@ class EngineScreening:
             read_only=bool(f.read_only) and f.read_only not in {"no", "false()"},
             pfa=f.extra.get("pfa", ""),
             children=children,
+            fillable=bool(fill_kind(session.form, name)),
         )
 
     def pages(self, lang: str) -> Sequence[PageView]:
@@ -141,9 +143,9 @@ class EngineScreening:
                     names = tuple(n for n in names if not form.fields[n].repeats)
                 if not names:
                     continue
-                title = (form.fields[page.group].label.get(lang) if page.group else "") or title_in(
-                    form.title, lang
-                )
+                title = (
+                    form.fields[page.group].label.get(lang) if page.group else ""
+                ) or form.title(lang)
                 views = tuple(self._field_view(session, form_id, n, lang) for n in names)
                 out.append(PageView(f"{form_id}:{page.name}", title, form_id, views))
         return _safety_first(out)
@@ -182,9 +184,7 @@ class EngineScreening:
             errors[name] = error.message(lang)
         self._flow_case_values()
         self._open_modules(lang)
-        opened = tuple(
-            title_in(self._forms[f].title, lang) for f in self._sessions if f not in before
-        )
+        opened = tuple(self._forms[f].title(lang) for f in self._sessions if f not in before)
         update = self.current(lang, opened)
         return Update(
             update.relevant,
@@ -289,6 +289,66 @@ class EngineScreening:
             card.update(session.case_card())
         return card
 
+    def _recipients(self) -> dict[str, str]:
+        recipients = dict(self._catalogue.recipients)
+        for form in self._forms.values():
+            for row in form.lists.get("service_types", ()):
+                recipients.setdefault(row.get("name", ""), row.get("recipient", ""))
+        return recipients
+
+    def case_risk(self, lang: str) -> CaseRisk:
+        """The forms' risk combined: referrals split by the child's consent, the recipients a
+        rule withholds (fear of the state) and the services the child declined (form D)."""
+        return combine_case(
+            [s.risk(lang) for s in self._sessions.values()],
+            consent=self._case_values(),
+            service_types=[{"name": k, "recipient": v} for k, v in self._recipients().items()],
+            risk_tiers=[],
+        )
+
+    def release_referral(self, service: str, reason: str, supervisor: str) -> None:
+        """Make a withheld or declined referral possible: the supervisor's release (with the
+        reason) of the recipient a rule withholds, or of the service the child declined, kept
+        in the state of the form whose rule holds it. Raises ``ReleaseError`` when something is
+        missing and ``KnownError`` ``form-release-name`` when ``service`` is not held back."""
+        from fieldscreen.forms import ReleaseError
+
+        state = self.case_risk("en").consent(service)
+        if state == "withheld":
+            name = self._recipients().get(service, "")
+            holds = [s for s in self._sessions.values() if name in s.risk().withholds]
+        elif state == "declined":
+            name = service
+            holds = [
+                s
+                for s in self._sessions.values()
+                if service in s.risk().declines and service in s.risk().referrals
+            ]
+        else:
+            raise ReleaseError("name")
+        for session in holds:
+            session.release(name, reason, supervisor)
+
+    def fill_from_suggestions(self, name: str, lang: str) -> list[dict[str, Any]] | None:
+        """The rows of repeat ``name`` with the screening's suggestions added (the referrals the
+        consent allows, with provider, urgency and consent basis; the authorities the raised
+        deadlines notify). Rows already there are kept as they are; nothing is answered yet.
+        None when the repeat is not fillable."""
+        form_id, field = _split(name)
+        session = self._sessions.get(form_id)
+        kind = fill_kind(session.form, field) if session is not None else ""
+        if session is None or not kind:
+            return None
+        rows = suggested_rows(
+            session.form,
+            field,
+            self.case_risk(lang),
+            recipients=self._recipients(),
+            providers={s: p for s, (p, _) in self._catalogue.directory.items() if p},
+        )
+        qualified = [{f"{form_id}:{k}": v for k, v in row.items()} for row in rows]
+        return merge_rows(self.value(name) or [], qualified, f"{form_id}:{row_key(kind)}")
+
     def follow_up_cadence(self) -> Cadence:
         """How often to follow the case up: the case combination of the engine over every form
         of the screening (the tier's row of ``lists/risk_tiers.csv``)."""
@@ -299,7 +359,6 @@ class EngineScreening:
 
     def result(self, lang: str) -> ScreeningResult:
         risks = [s.risk(lang) for s in self._sessions.values()]
-        values = self._case_values()
         tier = most_urgent(r.tier for r in risks)
         cat = self._catalogue
         concerns = tuple(
@@ -311,20 +370,15 @@ class EngineScreening:
             for r in risks
             for d in r.deadlines
         )
-        recipients = dict(cat.recipients)
-        for form in self._forms.values():
-            for row in form.lists.get("service_types", ()):
-                recipients.setdefault(row.get("name", ""), row.get("recipient", ""))
+        case = self.case_risk(lang)
         referrals = []
         for service in dict.fromkeys(s for r in risks for s in r.referrals):
-            recipient = recipients.get(service, "")
-            consented = not recipient or str(values.get(f"share_{recipient}", "")) in {
-                "yes",
-                "true",
-            }
+            status = case.consent(service)
             provider, contact = cat.directory.get(service, ("", ""))
             label = cat.service_labels.get(service, {}).get(lang, service)
-            referrals.append(Referral(service, label, provider, contact, consented))
+            referrals.append(
+                Referral(service, label, provider, contact, status == "suggested", status)
+            )
         rule_tier = {r.name: r.tier for f in self._forms.values() for r in f.rules}
         alerts = tuple(
             Alert(rule, rule_tier.get(rule, ""), text) for r in risks for rule, text in r.messages
@@ -362,12 +416,8 @@ def _safety_first(pages: list[PageView]) -> list[PageView]:
 
 
 def title_in(title: Any, lang: str) -> str:
-    """A form's title in ``lang`` only.
-
-    The built-in forms carry one bilingual title ("English / Español") for every language; when
-    the title is the same in English and Spanish and has both halves, the half of ``lang`` is
-    shown, so a Spanish screen never mixes in English (and the other way round).
-    """
+    """A form's title in ``lang`` only (``form.title(lang)``; kept for callers of the older
+    bilingual "English / Español" titles, which it still splits)."""
     text = str(title.get(lang) or "")
     halves = text.split(" / ")
     if len(halves) == 2 and title.get("en") == title.get("es"):

@@ -345,6 +345,9 @@ class RepeatWidget(FieldWidget):
     The answer is the whole list (one ``dict`` per instance), emitted on every change.
     """
 
+    #: The specialist asked to add the screening's suggestions (only when ``view.fillable``).
+    fill_requested = Signal()
+
     def __init__(self, view: FieldView, parent: QWidget | None = None) -> None:
         super().__init__(view, parent)
         self._instances: list[dict[str, Any]] = []
@@ -355,8 +358,21 @@ class RepeatWidget(FieldWidget):
         self.add_button.setObjectName("secondary")
         self.add_button.setAccessibleName(self.tr("Add another: %s") % view.label)
         self.add_button.clicked.connect(self._add)
+        self.fill_button: QPushButton | None = None
         self._finish(None)
         self._layout.insertWidget(self._layout.count() - 1, self.add_button)
+        if view.fillable:
+            self.fill_button = QPushButton(self.tr("Fill from suggestions"), self)
+            self.fill_button.setObjectName("secondary")
+            self.fill_button.setAccessibleName(self.tr("Fill from suggestions: %s") % view.label)
+            self.fill_button.setToolTip(
+                self.tr(
+                    "Adds a row for each suggestion of this screening that is not listed yet. "
+                    "Check each row and change or remove it as needed."
+                )
+            )
+            self.fill_button.clicked.connect(self.fill_requested.emit)
+            self._layout.insertWidget(self._layout.count() - 1, self.fill_button)
 
     def _add(self) -> None:
         self._instances.append({})

@@ -12,46 +12,54 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from PySide6.QtCore import QEvent, QObject, Qt, QTimer, Signal
-from PySide6.QtGui import QKeySequence, QShortcut
+from PySide6.QtCore import QObject, QTimer, Signal
 from PySide6.QtWidgets import (
     QApplication,
     QHBoxLayout,
     QLabel,
     QMainWindow,
-    QMessageBox,
-    QPushButton,
     QStackedWidget,
     QVBoxLayout,
     QWidget,
 )
 
 from fieldscreen.errors import KnownError
-from fieldscreen.ui.common import Services, scale_font, show_error
-from fieldscreen.ui.ports import CaseSummary, DraftSummary
+from fieldscreen.ui.common import Services, push_button, scale_font, show_error
 
 if TYPE_CHECKING:
-    from fieldscreen.ui.access import FirstRunPage, Provisioner, UnlockPage
+    from PySide6.QtCore import QEvent
+    from PySide6.QtGui import QShortcut
+    from PySide6.QtWidgets import QPushButton
+
+    from fieldscreen.ui.access import FirstRunPage, Provisioner
     from fieldscreen.ui.batch_page import BatchPage
     from fieldscreen.ui.cases import CaseListPage, CaseRow, HomePage
+    from fieldscreen.ui.ports import CaseSummary, DraftSummary
     from fieldscreen.ui.queue_page import QueuePage
+    from fieldscreen.ui.report_page import ReportPage
     from fieldscreen.ui.results import ResultsPage
     from fieldscreen.ui.settings_page import SettingsPage
     from fieldscreen.ui.sync_page import SyncPage
+    from fieldscreen.ui.unlock import UnlockPage
     from fieldscreen.ui.wizard import WizardPage
 
 __all__ = ["ClipboardGuard", "IdleWatcher", "MainWindow"]
 
 #: How often the background sync policy is asked whether something is due.
 SYNC_TICK_MS = 5_000
+#: Who sees the coordinator report.
+REPORT_ROLES = frozenset({"coordinator", "admin"})
 
-_INPUT_EVENTS = {
-    QEvent.Type.KeyPress,
-    QEvent.Type.MouseButtonPress,
-    QEvent.Type.MouseMove,
-    QEvent.Type.Wheel,
-    QEvent.Type.TouchBegin,
-}
+
+def _input_events() -> frozenset[QEvent.Type]:
+    """The events that count as the user's presence (built on first use: creating Qt's enum
+    types costs start-up time, and the watcher only runs while someone is signed in)."""
+    from PySide6.QtCore import QEvent
+
+    kind = QEvent.Type
+    return frozenset(
+        {kind.KeyPress, kind.MouseButtonPress, kind.MouseMove, kind.Wheel, kind.TouchBegin}
+    )
 
 
 class IdleWatcher(QObject):
@@ -65,12 +73,15 @@ class IdleWatcher(QObject):
         self.timer.setSingleShot(True)
         self.timer.timeout.connect(self.idle)
         self.set_minutes(minutes)
+        self._inputs: frozenset[QEvent.Type] = frozenset()
 
     def set_minutes(self, minutes: int) -> None:
         self.timer.setInterval(max(1, minutes) * 60_000)
 
     def eventFilter(self, watched: QObject, event: QEvent) -> bool:
-        if event.type() in _INPUT_EVENTS and self.timer.isActive():
+        if not self._inputs:
+            self._inputs = _input_events()
+        if event.type() in self._inputs and self.timer.isActive():
             self.timer.start()
         return False
 
@@ -88,9 +99,15 @@ class ClipboardGuard(QObject):
         self.timer.setSingleShot(True)
         self.timer.timeout.connect(self.clear_now)
         self._ours = ""
+        self._watching = False
         self.set_seconds(seconds)
-        clipboard = QApplication.clipboard()
-        clipboard.dataChanged.connect(self._changed)
+
+    def watch(self) -> None:
+        """Follow the clipboard from now on (from the first unlock: nothing can be copied from
+        the app before, and the clipboard's types cost start-up time)."""
+        if not self._watching:
+            QApplication.clipboard().dataChanged.connect(self._changed)
+            self._watching = True
 
     def set_seconds(self, seconds: int) -> None:
         self.timer.setInterval(max(1, seconds) * 1000)
@@ -106,6 +123,8 @@ class ClipboardGuard(QObject):
 
     def clear_now(self) -> None:
         self.timer.stop()
+        if not self._ours:
+            return
         clipboard = QApplication.clipboard()
         if self._ours and clipboard.text() == self._ours:
             clipboard.clear()
@@ -126,6 +145,16 @@ class _Where:
 class MainWindow(QMainWindow):
     """Top-level window. ``services`` come from the composition root (``app.py``)."""
 
+    # The navigation bar's buttons exist once someone has signed in (:meth:`_build_nav`).
+    nav_home: QPushButton
+    nav_cases: QPushButton
+    nav_sync: QPushButton
+    nav_settings: QPushButton
+    nav_queue: QPushButton
+    nav_batches: QPushButton
+    nav_report: QPushButton
+    nav_lock: QPushButton
+
     def __init__(
         self,
         services: Services,
@@ -144,17 +173,14 @@ class MainWindow(QMainWindow):
         self._where: _Where | None = None
         self.idle = IdleWatcher(int(services.settings.get("auto_lock_minutes")), self)
         self.idle.idle.connect(self.lock)
-        app = QApplication.instance()
-        if app is not None:
-            app.installEventFilter(self.idle)
+        self._watching = False  # the idle watcher filters the app's input only while unlocked
         self.clipboard_guard = ClipboardGuard(
             int(services.settings.get("clipboard_clear_seconds")), self
         )
-        self.lock_shortcut = QShortcut(QKeySequence("Ctrl+L"), self)
-        self.lock_shortcut.setContext(Qt.ShortcutContext.ApplicationShortcut)
-        self.lock_shortcut.activated.connect(self.lock)
-        self.quit_shortcut = QShortcut(QKeySequence(QKeySequence.StandardKey.Quit), self)
-        self.quit_shortcut.activated.connect(self.close)
+        # Ctrl+L in every window of the app, and the platform's Quit; made at the first unlock
+        # (:meth:`_shortcuts`): their key types cost start-up time and locking needs a user.
+        self.lock_shortcut: QShortcut | None = None
+        self.quit_shortcut: QShortcut | None = None
         #: Drives :meth:`BackgroundSync.tick` on a worker while someone is signed in; the policy
         #: itself decides when a probe or a sync is due.
         self.sync_timer = QTimer(self)
@@ -180,33 +206,8 @@ class MainWindow(QMainWindow):
         column.setSpacing(0)
         self.nav = QWidget(central)
         self.nav.setObjectName("navBar")
-        bar = QHBoxLayout(self.nav)
-        bar.setContentsMargins(16, 8, 16, 8)
-        brand = QLabel(self.tr("FieldScreen"), self.nav)
-        brand.setObjectName("brand")
-        scale_font(brand, 1.25, bold=True)
-        bar.addWidget(brand)
-        bar.addStretch(1)
-        self.nav_home = QPushButton(self.tr("&Home"), self.nav)
-        self.nav_cases = QPushButton(self.tr("&Cases"), self.nav)
-        self.nav_sync = QPushButton(self.tr("S&ync"), self.nav)
-        self.nav_settings = QPushButton(self.tr("Se&ttings"), self.nav)
-        self.nav_queue = QPushButton(self.tr("Su&pervisor queue"), self.nav)
-        self.nav_batches = QPushButton(self.tr("&Batches"), self.nav)
-        self.nav_lock = QPushButton(self.tr("&Lock (Ctrl+L)"), self.nav)
-        buttons = (
-            self.nav_home,
-            self.nav_cases,
-            self.nav_sync,
-            self.nav_queue,
-            self.nav_batches,
-            self.nav_settings,
-            self.nav_lock,
-        )
-        for button in buttons:
-            button.setObjectName("navButton")
-            button.setAccessibleName(button.text().replace("&", ""))
-            bar.addWidget(button)
+        self.nav.hide()
+        self._nav_built = False  # its buttons are made at the first unlock (:meth:`_build_nav`)
         column.addWidget(self.nav)
         if self.services.preview:
             notice = QLabel(
@@ -224,15 +225,50 @@ class MainWindow(QMainWindow):
         self.setCentralWidget(central)
 
         self._pages: dict[str, QWidget] = {}
+        self.stack.currentChanged.connect(lambda _: self._nav_state())
+        self._nav_state()
+
+    def _build_nav(self) -> None:
+        """The navigation bar's content, made when someone first signs in: it is hidden while
+        the app is locked, so start-up does not build it."""
+        bar = QHBoxLayout(self.nav)
+        bar.setContentsMargins(16, 8, 16, 8)
+        brand = QLabel(self.tr("FieldScreen"), self.nav)
+        brand.setObjectName("brand")
+        scale_font(brand, 1.25, bold=True)
+        bar.addWidget(brand)
+        bar.addStretch(1)
+        self.nav_home = push_button(self.tr("&Home"), self.nav)
+        self.nav_cases = push_button(self.tr("&Cases"), self.nav)
+        self.nav_sync = push_button(self.tr("S&ync"), self.nav)
+        self.nav_settings = push_button(self.tr("Se&ttings"), self.nav)
+        self.nav_queue = push_button(self.tr("Su&pervisor queue"), self.nav)
+        self.nav_batches = push_button(self.tr("&Batches"), self.nav)
+        self.nav_report = push_button(self.tr("&Report"), self.nav)
+        self.nav_lock = push_button(self.tr("&Lock (Ctrl+L)"), self.nav)
+        buttons = (
+            self.nav_home,
+            self.nav_cases,
+            self.nav_sync,
+            self.nav_queue,
+            self.nav_batches,
+            self.nav_settings,
+            self.nav_report,
+            self.nav_lock,
+        )
+        for button in buttons:
+            button.setObjectName("navButton")
+            button.setAccessibleName(button.text().replace("&", ""))
+            bar.addWidget(button)
         self.nav_home.clicked.connect(self.show_home)
         self.nav_cases.clicked.connect(self.show_cases)
         self.nav_sync.clicked.connect(self.show_sync)
         self.nav_settings.clicked.connect(self.show_settings)
         self.nav_queue.clicked.connect(self.show_queue)
         self.nav_batches.clicked.connect(self.show_batches)
+        self.nav_report.clicked.connect(self.show_report)
         self.nav_lock.clicked.connect(self.lock)
-        self.stack.currentChanged.connect(lambda _: self._nav_state())
-        self._nav_state()
+        self._nav_built = True
 
     # ------------------------------------------------------- lazy screens
     # Each screen (and its module) is built the first time it is needed, so start-up builds
@@ -255,7 +291,7 @@ class MainWindow(QMainWindow):
             first.language_requested.connect(self._choose_language)
             return first
         if name == "unlock_page":
-            from fieldscreen.ui.access import UnlockPage
+            from fieldscreen.ui.unlock import UnlockPage
 
             unlock = UnlockPage(s, self.stack)
             unlock.did_unlock.connect(lambda _: self._unlocked())
@@ -330,6 +366,12 @@ class MainWindow(QMainWindow):
             batches.back_requested.connect(self.show_home)
             batches.did_change.connect(self.refresh_home)
             return batches
+        if name == "report_page":
+            from fieldscreen.ui.report_page import ReportPage
+
+            report = ReportPage(s, self.stack)
+            report.back_requested.connect(self.show_home)
+            return report
         raise KeyError(name)
 
     def _built(self, name: str) -> Any:
@@ -368,6 +410,10 @@ class MainWindow(QMainWindow):
         return self._page("settings_page")
 
     @property
+    def report_page(self) -> ReportPage:
+        return self._page("report_page")
+
+    @property
     def queue_page(self) -> QueuePage:
         return self._page("queue_page")
 
@@ -393,18 +439,26 @@ class MainWindow(QMainWindow):
     def _nav_state(self) -> None:
         unlocked = self.services.user is not None
         current = self.stack.currentWidget()
+        if unlocked and not self._nav_built:
+            self._build_nav()
         self.nav.setVisible(unlocked)
         in_screening = current is not None and current.objectName() in {
             "wizardPage",
             "resultsPage",
         }
-        for button in (self.nav_home, self.nav_cases, self.nav_sync, self.nav_settings):
-            button.setEnabled(unlocked)
-            button.setVisible(not in_screening)
-        for button in (self.nav_queue, self.nav_batches):  # the supervisor capability only
-            button.setEnabled(unlocked)
-            button.setVisible(not in_screening and self._supervises())
-        self.nav_lock.setEnabled(unlocked)
+        if self._nav_built:
+            for button in (self.nav_home, self.nav_cases, self.nav_sync, self.nav_settings):
+                button.setEnabled(unlocked)
+                button.setVisible(not in_screening)
+            for button in (self.nav_queue, self.nav_batches):  # the supervisor capability only
+                button.setEnabled(unlocked)
+                button.setVisible(not in_screening and self._supervises())
+            user = self.services.user
+            may_report = user is not None and user.role in REPORT_ROLES
+            self.nav_report.setEnabled(may_report)
+            self.nav_report.setVisible(may_report and not in_screening)
+            self.nav_lock.setEnabled(unlocked)
+        self._watch_input(unlocked)
         if unlocked:
             self.idle.timer.start()
             if self.services.sync is not None and not self.sync_timer.isActive():
@@ -413,11 +467,45 @@ class MainWindow(QMainWindow):
             self.idle.timer.stop()
             self.sync_timer.stop()
 
+    def _watch_input(self, on: bool) -> None:
+        """Filter every input event of the app for the idle lock, only while someone is signed
+        in: a Python event filter on the whole app costs every event a trip through Python
+        (start-up builds and paints the unlock screen without it)."""
+        app = QApplication.instance()
+        if app is None or on == self._watching:
+            return
+        if on:
+            self._shortcuts()
+            self.clipboard_guard.watch()
+            app.installEventFilter(self.idle)
+        else:
+            app.removeEventFilter(self.idle)
+        self._watching = on
+
+    def _shortcuts(self) -> None:
+        if self.lock_shortcut is not None:
+            return
+        from PySide6.QtCore import Qt
+        from PySide6.QtGui import QKeySequence, QShortcut
+
+        self.lock_shortcut = QShortcut(QKeySequence("Ctrl+L"), self)
+        self.lock_shortcut.setContext(Qt.ShortcutContext.ApplicationShortcut)
+        self.lock_shortcut.activated.connect(self.lock)
+        self.quit_shortcut = QShortcut(QKeySequence(QKeySequence.StandardKey.Quit), self)
+        self.quit_shortcut.activated.connect(self.close)
+
     # ------------------------------------------------------------- screens
     def show_unlock(self, preferred: str | None = None) -> None:
-        """The unlock screen at once; the user list follows from a read on the pool."""
+        """The unlock screen at once, with the logins when the store can list them cheaply (a
+        small plain file; the only disk read start-up makes on the GUI thread); otherwise the
+        user list follows from a read on the pool."""
         self.stack.setCurrentWidget(self.unlock_page)
         self.unlock_page.prepare()
+        cheap = getattr(self.services.vault, "logins", None)
+        logins = cheap() if callable(cheap) else None
+        if logins is not None:
+            self.unlock_page.show_logins(logins, preferred)
+            return
         self.services.ops.read(
             lambda: list(self.services.vault.users()),
             lambda users: self.unlock_page.refresh_users(users, preferred),
@@ -546,6 +634,14 @@ class MainWindow(QMainWindow):
     def _tick_failed(self, error: KnownError) -> None:
         self._ticking = False  # shown on the Sync screen's next sync; not a dialog every tick
 
+    def show_report(self) -> None:
+        """The coordinator report (coordinators and administrators only)."""
+        user = self.services.user
+        if user is None or user.role not in REPORT_ROLES:
+            return
+        self.stack.setCurrentWidget(self.report_page)
+        self.report_page.refresh()
+
     def show_settings(self) -> None:
         if self.services.user is None:
             return
@@ -657,11 +753,21 @@ class MainWindow(QMainWindow):
         for widget in QApplication.topLevelWidgets():
             if widget is not self and widget.isVisible() and widget.isModal():
                 widget.close()
+        from PySide6.QtWidgets import QMessageBox
+
         for child in self.findChildren(QMessageBox):
             child.close()
         if (wizard := self._built("wizard")) is not None:
             wizard.close_session()
-        for name in ("results", "cases", "home", "sync_page", "queue_page", "batch_page"):
+        for name in (
+            "results",
+            "cases",
+            "home",
+            "sync_page",
+            "queue_page",
+            "batch_page",
+            "report_page",
+        ):
             if (page := self._built(name)) is not None:
                 page.clear()
         self.services.user = None
@@ -843,6 +949,8 @@ class MainWindow(QMainWindow):
             self.show_queue()
         elif current == "batchPage":
             self.show_batches()
+        elif current == "reportPage":
+            self.show_report()
         else:
             self.show_home()
 
@@ -852,5 +960,5 @@ class MainWindow(QMainWindow):
             controller.save_now()
         self.clipboard_guard.clear_now()
         self.services.ops.wait_idle(10_000)
-        QApplication.instance().removeEventFilter(self.idle)  # type: ignore[union-attr]
+        self._watch_input(False)
         super().closeEvent(event)

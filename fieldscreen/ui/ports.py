@@ -84,6 +84,9 @@ class FieldView:
     read_only: bool = False
     pfa: str = ""
     children: tuple[FieldView, ...] = ()
+    #: A repeat the session can fill from the screening's suggestions (referrals made,
+    #: authorities notified); see ``fill_from_suggestions``.
+    fillable: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -131,6 +134,9 @@ class Referral:
     provider: str
     contact: str
     consented: bool
+    #: ``suggested``, ``needs_consent``, ``withheld`` (a rule holds the recipient back, e.g.
+    #: the child fears the state) or ``declined`` (the child refused this service).
+    status: str = ""
 
 
 @dataclass(frozen=True, slots=True)
@@ -233,6 +239,7 @@ def result_to_json(result: ScreeningResult) -> dict[str, Any]:
                 "provider": r.provider,
                 "contact": r.contact,
                 "consented": r.consented,
+                "status": r.status,
             }
             for r in result.referrals
         ],

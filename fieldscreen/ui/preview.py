@@ -525,6 +525,10 @@ class MemoryVault:
         self.writes = 0
         self.finalised: dict[str, dict[str, Any]] = {}
         self.cards: dict[str, dict[str, Any]] = {}
+        #: ``(aggregate, day, site)`` of the finalised screenings (the coordinator report's).
+        self.kept_aggregates: list[tuple[dict[str, Any], str, str]] = []
+        #: App-level audit events (``record_event``).
+        self.events: list[tuple[str, dict[str, Any]]] = []
 
     @classmethod
     def with_users(cls, users: Sequence[tuple[str, str, str]]) -> MemoryVault:
@@ -632,6 +636,9 @@ class MemoryVault:
             )
             self.finalised[record_id] = copy.deepcopy(dict(record))
             self.cards[record_id] = copy.deepcopy(dict(case_card))
+            if aggregate is not None:
+                day = datetime.now(UTC).date().isoformat()
+                self.kept_aggregates.append((copy.deepcopy(dict(aggregate)), day, ""))
             self.writes += 1
 
     def add_case(self, case: CaseSummary) -> None:
@@ -665,6 +672,16 @@ class MemoryVault:
 
     def pending(self) -> int:
         return len(self.finalised)
+
+    def record_event(self, action: str, detail: Mapping[str, Any]) -> None:
+        self._require_unlocked()
+        with self._lock:
+            self.events.append((action, dict(detail)))
+
+    def aggregates(self) -> list[tuple[dict[str, Any], str, str]]:
+        self._require_unlocked()
+        with self._lock:
+            return copy.deepcopy(self.kept_aggregates)
 
     def travel_mode(self) -> int:
         self._require_unlocked()

@@ -210,19 +210,29 @@ class ResultsPage(QWidget):
         buttons = QHBoxLayout()
         self.back = QPushButton(self.tr("&Back to the form"), self)
         self.override = QPushButton(self.tr("&Override tier…"), self)
+        self.release = QPushButton(self.tr("&Release a referral…"), self)
+        self.release.setToolTip(
+            self.tr(
+                "A referral withheld by a risk (for example the consulate when the child fears "
+                "the state) or declined by the child can be made only with a reason and a "
+                "supervisor's sign-off."
+            )
+        )
         self.sheet = QPushButton(self.tr("Referral &sheet (PDF)…"), self)
         self.finalise = primary_button(self.tr("&Finalise screening"), self)
-        for button in (self.back, self.override, self.sheet):
+        for button in (self.back, self.override, self.release, self.sheet):
             button.setObjectName("secondary")
             button.setAccessibleName(button.text().replace("&", "").rstrip("…"))
         buttons.addWidget(self.back)
         buttons.addStretch(1)
         buttons.addWidget(self.override)
+        buttons.addWidget(self.release)
         buttons.addWidget(self.sheet)
         buttons.addWidget(self.finalise)
         outer.addLayout(buttons)
         self.back.clicked.connect(self.back_requested)
         self.override.clicked.connect(self._override)
+        self.release.clicked.connect(self._release)
         self.sheet.clicked.connect(self._save_sheet)
         self.finalise.clicked.connect(self._finalise)
         self._clock = QTimer(self)
@@ -282,6 +292,10 @@ class ResultsPage(QWidget):
             "\n".join(f"• {c}" for c in result.concerns) or self.tr("None found.")
         )
         self._render_referrals()
+        self.release.setVisible(
+            callable(getattr(self.session, "release_referral", None))
+            and any(r.status in {"withheld", "declined"} for r in result.referrals)
+        )
         needs_actions = tier == ACT_NOW
         self.actions_label.setVisible(needs_actions)
         self.actions_taken.setVisible(needs_actions)
@@ -325,7 +339,15 @@ class ResultsPage(QWidget):
         for r in self.result.referrals:
             who = f"<b>{html.escape(r.label)}</b>"
             if not r.consented:
-                reason = self.tr("not shared: the child did not consent to this recipient")
+                if r.status == "withheld":
+                    reason = self.tr(
+                        "withheld: a risk found in this screening holds back sharing with this "
+                        "recipient; only a supervisor can release it, with a reason"
+                    )
+                elif r.status == "declined":
+                    reason = self.tr("not made: the child declined this service")
+                else:
+                    reason = self.tr("not shared: the child did not consent to this recipient")
                 blocks.append(f"{who} — <i>{html.escape(reason)}</i>")
                 continue
             providers = directory.providers_for(r.service_type) if directory else ()
@@ -381,6 +403,73 @@ class ResultsPage(QWidget):
         dialog.setObjectName("overrideDialog")
         dialog.finished.connect(lambda code: self._override_reasoned(dialog, code))
         dialog.open()
+
+    def _release(self) -> None:
+        if self.result is None:
+            return
+        held = [
+            (r.service_type, r.label)
+            for r in self.result.referrals
+            if r.status in {"withheld", "declined"}
+        ]
+        dialog = ReasonDialog(
+            self.tr("Release a withheld or declined referral"),
+            self.tr(
+                "Only when it protects the child, for example a life-threatening injury or "
+                "documents the child agrees to. Give the reason; a supervisor signs off with "
+                "their passphrase next."
+            ),
+            self,
+            choices=held,
+        )
+        dialog.setObjectName("releaseDialog")
+        dialog.finished.connect(lambda code: self._release_reasoned(dialog, code))
+        dialog.open()
+
+    def _release_reasoned(self, dialog: ReasonDialog, code: int) -> None:
+        if code != QDialog.DialogCode.Accepted:
+            return
+
+        def released(supervisor: str) -> None:
+            route = getattr(self.session, "release_referral", None)
+            if not callable(route) or self.session is None:
+                return
+            try:
+                route(str(dialog.choice.currentData()), dialog.text, supervisor)
+            except KnownError as error:
+                show_error(self, error, self.services.lang)
+                return
+            self.result = self.session.result(self.services.lang)
+            self._render()
+
+        self._sign_off(self.tr("A coordinator or administrator confirms this release."), released)
+
+    def _sign_off(self, text: str, then: Callable[[str], None]) -> None:
+        """Ask a coordinator or administrator other than the screener for their passphrase;
+        ``then(name)`` once they have signed."""
+        me = self.services.user.name if self.services.user else ""
+        users = [
+            u
+            for u in self.services.vault.users()
+            if u.role in {"coordinator", "admin"} and u.name != me  # nobody signs off their own
+        ]
+        sign = PassphraseDialog(
+            self.tr("Supervisor sign-off"),
+            text,
+            users,
+            self.services.vault.verify,
+            self.services.ops,
+            self,
+        )
+        sign.setObjectName("signOffDialog")
+
+        def signed(result: int) -> None:
+            sign.take_passphrase()  # a sign-off needs only the name it proved
+            if result == QDialog.DialogCode.Accepted:
+                then(sign.signed_by)
+
+        sign.finished.connect(signed)
+        sign.open()
 
     def _override_reasoned(self, dialog: ReasonDialog, code: int) -> None:
         if code != QDialog.DialogCode.Accepted:

@@ -258,6 +258,59 @@ def sync(paths: Paths, lang: str) -> QWidget:
     return window
 
 
+def _demo_aggregates() -> list[tuple[dict[str, Any], str, str]]:
+    """Eight weeks of made-up aggregate records for two sites, with some small groups."""
+    import random
+
+    rng = random.Random(48)  # noqa: S311 (made-up demo figures)
+    out: list[tuple[dict[str, Any], str, str]] = []
+    for week in range(41, 49):
+        for _ in range(rng.randint(9, 26)):
+            aggregate = {
+                "tier": rng.choices(["T0", "T1", "T2", "T3", "T4"], [1, 4, 6, 7, 9])[0],
+                "concerns": rng.sample(
+                    ["unaccompanied", "separated", "accompanied_unverified"], rng.randint(0, 2)
+                ),
+                "age_band": rng.choices(["0_5", "6_11", "12_14", "15_17"], [1, 3, 5, 9])[0],
+                "sex": rng.choices(["female", "male", "declined"], [6, 7, 1])[0],
+                "nationality": [rng.choices(["HN", "GT", "SV", "VE", "HT"], [9, 7, 4, 2, 1])[0]],
+                "site": rng.choices(["tij1", "tap2"], [3, 1])[0],
+                "week": f"2026-W{week:02d}",
+            }
+            out.append((aggregate, "", ""))
+    for n in range(3):  # a small site and a rare nationality: suppressed, shown as "<5"
+        small = dict(out[n][0], site="mxl3", nationality=["HT", "ER"][n % 2 :][:1])
+        out.append((small, "", ""))
+    return out
+
+
+def report(paths: Paths, lang: str) -> QWidget:
+    vault = _seeded_vault()
+    vault.kept_aggregates = _demo_aggregates()
+    window = _window(paths, lang, vault)
+    window.services.user = vault.unlock("Coordinación", DEMO_PASSPHRASE)
+    window._nav_state()
+    window.show_report()
+    _settle(window)
+    return window
+
+
+def report_charts(paths: Paths, lang: str) -> QWidget:
+    window = report(paths, lang)
+    assert isinstance(window, MainWindow)
+    page = window.report_page
+    window.show()
+    QApplication.processEvents()
+    chart = page.charts.get("concern")
+    if chart is not None:
+        from PySide6.QtWidgets import QScrollArea
+
+        scroll = page.findChild(QScrollArea)
+        if scroll is not None:
+            scroll.ensureWidgetVisible(chart, 0, 40)
+    return window
+
+
 def _builtin(paths: Paths, lang: str) -> MainWindow | None:
     from fieldscreen.app import build_context, builtin_forms
 
@@ -495,6 +548,8 @@ SCREENS: dict[str, ScreenFactory] = {
     "batches": batch_view,
     "enrol": enrol,
     "builtin-results-providers": builtin_results_providers,
+    "report": report,
+    "report-charts": report_charts,
 }
 
 

@@ -35,7 +35,7 @@ from fieldscreen.ui.common import (
     show_error,
     tier_label,
 )
-from fieldscreen.ui.fields import FieldWidget, make_field_widget
+from fieldscreen.ui.fields import FieldWidget, RepeatWidget, make_field_widget
 from fieldscreen.ui.ports import ACT_NOW, PageView, ScreeningSession, Update, record_code
 
 __all__ = ["ActNowBanner", "WizardController", "WizardPage"]
@@ -347,6 +347,8 @@ class WizardPage(QWidget):
         for view in page.fields:
             widget = make_field_widget(view, body)
             widget.answer_changed.connect(lambda value, name=view.name: self._answered(name, value))
+            if isinstance(widget, RepeatWidget) and view.fillable:
+                widget.fill_requested.connect(lambda name=view.name: self.fill_repeat(name))
             self.widgets[view.name] = widget
             column.addWidget(widget)
         column.addStretch(1)
@@ -355,6 +357,27 @@ class WizardPage(QWidget):
         return scroll
 
     # -------------------------------------------------------------- answers
+    def fill_repeat(self, name: str) -> None:
+        """Add the screening's suggestions to repeat ``name`` as rows the specialist can edit."""
+        if self.controller is None:
+            return
+        fill = getattr(self.controller.session, "fill_from_suggestions", None)
+        rows = fill(name, self.services.lang) if fill is not None else None
+        if rows is None:
+            return
+        before = self.controller.session.value(name) or []
+        added = len(rows) - len(before)
+        if added > 0:
+            self.widgets[name].set_value(rows)
+            self._answered(name, rows)
+            self.notice.setText(
+                self.tr("%d suggested rows added. Check each one and complete or remove it.")
+                % added
+            )
+        else:
+            self.notice.setText(self.tr("Every suggestion is already listed."))
+        self.notice.show()
+
     def _answered(self, name: str, value: Any) -> None:
         if self.controller is None:
             return

@@ -1,10 +1,11 @@
-<?xml version='1.0' encoding='utf-8'?>
+<?xml version="1.0" encoding="utf-8"?>
+<!DOCTYPE TS>
 <TS version="2.1" language="es" sourcelanguage="en">
 <context>
     <name>AcknowledgeWidget</name>
     <message>
         <source>Done</source>
-        <extracomment>Above this many choices a single choice is a drop-down list (type the first letters to jump), not a column of radio buttons a child's whole country list long.</extracomment>
+        <extracomment>Above this many choices a single choice is a drop-down list (type the first letters to jump), not a column of radio buttons a child&apos;s whole country list long.</extracomment>
         <translation>Hecho</translation>
     </message>
 </context>
@@ -22,7 +23,7 @@
         <translation>Lotes e historial de sincronización</translation>
     </message>
     <message>
-        <source>Counts per laptop and per user. Only case codes, states and reasons are shown: nothing of a child's answers.</source>
+        <source>Counts per laptop and per user. Only case codes, states and reasons are shown: nothing of a child&apos;s answers.</source>
         <translation>Cuentas por laptop y por usuario. Solo se muestran códigos de caso, estados y motivos: nada de las respuestas de un NNA.</translation>
     </message>
     <message>
@@ -181,7 +182,7 @@
         </translation>
     </message>
     <message>
-        <source>Another laptop's bundle</source>
+        <source>Another laptop&apos;s bundle</source>
         <translation>El paquete de otra laptop</translation>
     </message>
     <message>
@@ -449,7 +450,7 @@
         <translation>&amp;Inscribir ahora</translation>
     </message>
     <message>
-        <source>Not set up yet: read the provisioning file from IT first (it names the server and your organisation's keys).</source>
+        <source>Not set up yet: read the provisioning file from IT first (it names the server and your organisation&apos;s keys).</source>
         <translation>Aún no está configurada: primero lea el archivo de aprovisionamiento de informática (indica el servidor y las claves de su organización).</translation>
     </message>
     <message>
@@ -654,7 +655,7 @@
     <name>MainWindow</name>
     <message>
         <source>FieldScreen</source>
-        <extracomment>How often the background sync policy is asked whether something is due. The screening's id holder: filled by the writer thread if the first save is in flight. Builds the sync view model after unlock (on the writer: it reads the vault); returns None while the laptop is not enrolled. Drives :meth:`BackgroundSync.tick` on a worker while someone is signed in; the policy itself decides when a probe or a sync is due.</extracomment>
+        <extracomment>How often the background sync policy is asked whether something is due. Who sees the coordinator report. The screening&apos;s id holder: filled by the writer thread if the first save is in flight. Builds the sync view model after unlock (on the writer: it reads the vault); returns None while the laptop is not enrolled. Drives :meth:`BackgroundSync.tick` on a worker while someone is signed in; the policy itself decides when a probe or a sync is due.</extracomment>
         <translation>FieldScreen</translation>
     </message>
     <message>
@@ -680,6 +681,10 @@
     <message>
         <source>&amp;Batches</source>
         <translation>&amp;Lotes</translation>
+    </message>
+    <message>
+        <source>&amp;Report</source>
+        <translation>I&amp;nforme</translation>
     </message>
     <message>
         <source>&amp;Lock (Ctrl+L)</source>
@@ -888,7 +893,7 @@
         <translation>Devolver al especialista</translation>
     </message>
     <message>
-        <source>Say what the specialist should do. They see this note on their home screen; do not write the child's answers in it.</source>
+        <source>Say what the specialist should do. They see this note on their home screen; do not write the child&apos;s answers in it.</source>
         <translation>Indique qué debe hacer el especialista. Verá esta nota en su pantalla de inicio; no escriba en ella las respuestas del NNA.</translation>
     </message>
     <message>
@@ -931,11 +936,24 @@
     <name>RepeatWidget</name>
     <message>
         <source>Add another</source>
+        <extracomment>The specialist asked to add the screening&apos;s suggestions (only when ``view.fillable``).</extracomment>
         <translation>Añadir otra</translation>
     </message>
     <message>
         <source>Add another: %s</source>
         <translation>Añadir otra: %s</translation>
+    </message>
+    <message>
+        <source>Fill from suggestions</source>
+        <translation>Rellenar con las sugerencias</translation>
+    </message>
+    <message>
+        <source>Fill from suggestions: %s</source>
+        <translation>Rellenar con las sugerencias: %s</translation>
+    </message>
+    <message>
+        <source>Adds a row for each suggestion of this screening that is not listed yet. Check each row and change or remove it as needed.</source>
+        <translation>Agrega una fila por cada sugerencia de esta evaluación que aún no está en la lista. Revise cada fila y cámbiela o quítela si hace falta.</translation>
     </message>
     <message>
         <source>Remove</source>
@@ -947,10 +965,227 @@
     </message>
 </context>
 <context>
+    <name>ReportPage</name>
+    <message>
+        <source>Screenings by risk tier</source>
+        <translation>Tamizajes por nivel de riesgo</translation>
+    </message>
+    <message>
+        <source>Screenings per ISO week</source>
+        <translation>Tamizajes por semana ISO</translation>
+    </message>
+    <message>
+        <source>Protection concerns (a child may have several)</source>
+        <translation>Necesidades de protección (un NNA puede tener varias)</translation>
+    </message>
+    <message>
+        <source>Age band</source>
+        <translation>Grupo de edad</translation>
+    </message>
+    <message>
+        <source>Sex</source>
+        <translation>Sexo</translation>
+    </message>
+    <message>
+        <source>Nationality (a child may have several)</source>
+        <translation>Nacionalidad (un NNA puede tener varias)</translation>
+    </message>
+    <message>
+        <source>Site</source>
+        <translation>Sitio</translation>
+    </message>
+    <message>
+        <source>Age not known</source>
+        <translation>Edad desconocida</translation>
+    </message>
+    <message>
+        <source>%1 years</source>
+        <translation>%1 años</translation>
+    </message>
+    <message>
+        <source>Female</source>
+        <translation>Mujer</translation>
+    </message>
+    <message>
+        <source>Male</source>
+        <translation>Hombre</translation>
+    </message>
+    <message>
+        <source>Intersex</source>
+        <translation>Intersexual</translation>
+    </message>
+    <message>
+        <source>Prefers not to say</source>
+        <translation>Prefiere no responder</translation>
+    </message>
+    <message>
+        <source>Not recorded</source>
+        <translation>No registrado</translation>
+    </message>
+    <message>
+        <source>Coordinator report</source>
+        <extracomment>Emitted with the view each time the report is shown (tests wait on it).</extracomment>
+        <translation>Informe de coordinación</translation>
+    </message>
+    <message>
+        <source>From &amp;week</source>
+        <translation>&amp;Desde la semana</translation>
+    </message>
+    <message>
+        <source>First week</source>
+        <translation>Primera semana</translation>
+    </message>
+    <message>
+        <source>Last week</source>
+        <translation>Última semana</translation>
+    </message>
+    <message>
+        <source>To wee&amp;k</source>
+        <translation>&amp;Hasta la semana</translation>
+    </message>
+    <message>
+        <source>&amp;Site</source>
+        <translation>&amp;Sitio</translation>
+    </message>
+    <message>
+        <source>Show the report for these weeks and site</source>
+        <translation>Mostrar el informe de estas semanas y este sitio</translation>
+    </message>
+    <message>
+        <source>Sh&amp;ow</source>
+        <translation>&amp;Mostrar</translation>
+    </message>
+    <message>
+        <source>Save as PD&amp;F…</source>
+        <translation>Guardar como PD&amp;F…</translation>
+    </message>
+    <message>
+        <source>Coordinator credential for the server</source>
+        <translation>Credencial de coordinación para el servidor</translation>
+    </message>
+    <message>
+        <source>Use the ser&amp;ver&apos;s report</source>
+        <translation>Usar el informe del servid&amp;or</translation>
+    </message>
+    <message>
+        <source>Use this laptop&apos;s scr&amp;eenings</source>
+        <translation>Usar los tamizajes de esta compu&amp;tadora</translation>
+    </message>
+    <message>
+        <source>Enter the coordinator credential your administrator gave you.</source>
+        <extracomment>The server&apos;s report needs a laptop enrolled with a server (or a given fetcher).</extracomment>
+        <translation>Escriba la credencial de coordinación que le dio la persona administradora.</translation>
+    </message>
+    <message>
+        <source>Counting…</source>
+        <translation>Contando…</translation>
+    </message>
+    <message>
+        <source>Source: the server, for the sites you coordinate.</source>
+        <translation>Fuente: el servidor, para los sitios que usted coordina.</translation>
+    </message>
+    <message>
+        <source>Source: this laptop&apos;s finalised screenings that have not been sent yet (sent ones are counted on the server).</source>
+        <translation>Fuente: los tamizajes finalizados de esta computadora que aún no se han enviado (los enviados se cuentan en el servidor).</translation>
+    </message>
+    <message>
+        <source>Earliest</source>
+        <translation>La primera</translation>
+    </message>
+    <message>
+        <source>Latest</source>
+        <translation>La última</translation>
+    </message>
+    <message>
+        <source>All sites</source>
+        <translation>Todos los sitios</translation>
+    </message>
+    <message>
+        <source>all sites</source>
+        <translation>todos los sitios</translation>
+    </message>
+    <message>
+        <source>Period: ISO weeks %1 to %2; %3</source>
+        <translation>Periodo: semanas ISO %1 a %2; %3</translation>
+    </message>
+    <message>
+        <source>Counts under %1 are suppressed and shown as “%2”, and so is any count that would let a reader work one out from the totals.</source>
+        <translation>Los conteos menores de %1 se ocultan y se muestran como «%2», y también cualquier conteo que permitiría deducir uno de ellos a partir de los totales.</translation>
+    </message>
+    <message>
+        <source>Screenings counted: %1</source>
+        <translation>Tamizajes contados: %1</translation>
+    </message>
+    <message>
+        <source>(%1 records could not be counted)</source>
+        <translation>(%1 registros no se pudieron contar)</translation>
+    </message>
+    <message>
+        <source>What these figures reveal: only how many children were screened, per risk tier, concern, age band, sex, nationality, site and week. No name, answer or story is in them. Small groups can still point at a child when combined with what a reader already knows, so keep this report within the organisation and do not compare it with reports of overlapping periods to work out hidden counts.</source>
+        <translation>Lo que revelan estas cifras: solo cuántos NNA fueron tamizados, por nivel de riesgo, necesidad, grupo de edad, sexo, nacionalidad, sitio y semana. No contienen nombres, respuestas ni relatos. Aun así, un grupo pequeño puede señalar a un NNA si se combina con lo que el lector ya sabe: mantenga este informe dentro de la organización y no lo compare con informes de periodos que se traslapan para deducir conteos ocultos.</translation>
+    </message>
+    <message>
+        <source>No screenings in this period.</source>
+        <translation>No hay tamizajes en este periodo.</translation>
+    </message>
+    <message>
+        <source>Table: %1</source>
+        <translation>Tabla: %1</translation>
+    </message>
+    <message>
+        <source>Group</source>
+        <translation>Grupo</translation>
+    </message>
+    <message>
+        <source>Screenings</source>
+        <translation>Tamizajes</translation>
+    </message>
+    <message>
+        <source>Suppressed: fewer than %1</source>
+        <translation>Oculto: menos de %1</translation>
+    </message>
+    <message>
+        <source>suppressed</source>
+        <translation>oculto</translation>
+    </message>
+    <message>
+        <source>the server, for the sites you coordinate</source>
+        <translation>el servidor, para los sitios que usted coordina</translation>
+    </message>
+    <message>
+        <source>this laptop&apos;s screenings not yet sent</source>
+        <translation>los tamizajes de esta computadora aún no enviados</translation>
+    </message>
+    <message>
+        <source>FieldScreen coordinator report</source>
+        <translation>Informe de coordinación de FieldScreen</translation>
+    </message>
+    <message>
+        <source>Made %1 from %2.</source>
+        <translation>Generado el %1 a partir de %2.</translation>
+    </message>
+    <message>
+        <source>Page %1</source>
+        <translation>Página %1</translation>
+    </message>
+    <message>
+        <source>Save the report as PDF</source>
+        <translation>Guardar el informe como PDF</translation>
+    </message>
+    <message>
+        <source>PDF files (*.pdf)</source>
+        <translation>Archivos PDF (*.pdf)</translation>
+    </message>
+    <message>
+        <source>The report was saved as %1. It holds counts only, no names.</source>
+        <translation>El informe se guardó como %1. Contiene solo conteos, sin nombres.</translation>
+    </message>
+</context>
+<context>
     <name>ResultsPage</name>
     <message>
         <source>Results of this screening</source>
-        <extracomment>The sign-off dialog's result code for "Ask a supervisor later". A tier override was left for a supervisor: the screening waits as a draft. The tier the rules gave, before any override.</extracomment>
+        <extracomment>The sign-off dialog&apos;s result code for &quot;Ask a supervisor later&quot;. A tier override was left for a supervisor: the screening waits as a draft. The tier the rules gave, before any override.</extracomment>
         <translation>Resultados de este tamizaje</translation>
     </message>
     <message>
@@ -982,6 +1217,14 @@
         <translation>&amp;Cambiar el nivel…</translation>
     </message>
     <message>
+        <source>&amp;Release a referral…</source>
+        <translation>&amp;Liberar una referencia…</translation>
+    </message>
+    <message>
+        <source>A referral withheld by a risk (for example the consulate when the child fears the state) or declined by the child can be made only with a reason and a supervisor&apos;s sign-off.</source>
+        <translation>Una referencia retenida por un riesgo (por ejemplo, el consulado cuando el NNA teme a las autoridades) o rechazada por el NNA solo se puede hacer con un motivo y la aprobación de una persona supervisora.</translation>
+    </message>
+    <message>
         <source>Referral &amp;sheet (PDF)…</source>
         <translation>&amp;Hoja de referencia (PDF)…</translation>
     </message>
@@ -1010,7 +1253,7 @@
         <translation>Idiomas:</translation>
     </message>
     <message>
-        <source>No provider of this type in your site's directory.</source>
+        <source>No provider of this type in your site&apos;s directory.</source>
         <translation>No hay ningún servicio de este tipo en el directorio de su sitio.</translation>
     </message>
     <message>
@@ -1020,6 +1263,14 @@
     <message>
         <source>Sample directory: fictional services. Do not refer anyone to them.</source>
         <translation>Directorio de ejemplo: servicios ficticios. No refiera a nadie a ellos.</translation>
+    </message>
+    <message>
+        <source>withheld: a risk found in this screening holds back sharing with this recipient; only a supervisor can release it, with a reason</source>
+        <translation>retenida: un riesgo encontrado en esta evaluación impide compartir con este destinatario; solo un supervisor puede liberarla, con un motivo</translation>
+    </message>
+    <message>
+        <source>not made: the child declined this service</source>
+        <translation>no se hace: el NNA no aceptó este servicio</translation>
     </message>
     <message>
         <source>not shared: the child did not consent to this recipient</source>
@@ -1044,6 +1295,18 @@
     <message>
         <source>Both the computed and the new tier are kept. Give the reason; a supervisor signs off with their passphrase next.</source>
         <translation>Se guardan el nivel calculado y el nuevo. Indique el motivo; después una persona supervisora lo aprueba con su frase de acceso.</translation>
+    </message>
+    <message>
+        <source>Release a withheld or declined referral</source>
+        <translation>Liberar una referencia retenida o rechazada</translation>
+    </message>
+    <message>
+        <source>Only when it protects the child, for example a life-threatening injury or documents the child agrees to. Give the reason; a supervisor signs off with their passphrase next.</source>
+        <translation>Solo cuando protege al NNA, por ejemplo ante una lesión que pone en peligro su vida o para documentos que el NNA acepta. Escriba el motivo; después una persona supervisora lo aprueba con su frase de acceso.</translation>
+    </message>
+    <message>
+        <source>A coordinator or administrator confirms this release.</source>
+        <translation>Un coordinador o administrador confirma esta liberación.</translation>
     </message>
     <message>
         <source>Supervisor sign-off</source>
@@ -1181,7 +1444,7 @@
         <translation>Servidor</translation>
     </message>
     <message>
-        <source>An administrator enrols this laptop with the organisation's server using a one-time code from IT. Until then everything works offline.</source>
+        <source>An administrator enrols this laptop with the organisation&apos;s server using a one-time code from IT. Until then everything works offline.</source>
         <translation>Un administrador inscribe esta computadora en el servidor de la organización con un código de un solo uso de informática. Mientras tanto todo funciona sin conexión.</translation>
     </message>
     <message>
@@ -1329,7 +1592,7 @@
         <translation>Parece una copia antigua restaurada de la bóveda; retenido para revisión.</translation>
     </message>
     <message>
-        <source>The record's signature did not verify; tell IT.</source>
+        <source>The record&apos;s signature did not verify; tell IT.</source>
         <translation>La firma del registro no se pudo verificar; avise al equipo de informática.</translation>
     </message>
     <message>
@@ -1366,7 +1629,7 @@
 <context>
     <name>SyncPage</name>
     <message>
-        <source>Sync with the organisation's server</source>
+        <source>Sync with the organisation&apos;s server</source>
         <translation>Sincronizar con el servidor de la organización</translation>
     </message>
     <message>
@@ -1445,7 +1708,7 @@
     <name>Tiers</name>
     <message>
         <source>Act now</source>
-        <extracomment>True while screenings run the sample form instead of the built-in forms. Sync of this laptop (:class:`fieldscreen.sync.view.SyncViewModel`), None while it is not enrolled with a server. The supervisor queue (:class:`fieldscreen.ui.supervision.SupervisionModel`); None: the main window builds it over ``vault`` (tests and screenshots hand in their own). The coordinator's batch view (:class:`fieldscreen.ui.batches.BatchModel`), likewise.</extracomment>
+        <extracomment>True while screenings run the sample form instead of the built-in forms. Sync of this laptop (:class:`fieldscreen.sync.view.SyncViewModel`), None while it is not enrolled with a server. The supervisor queue (:class:`fieldscreen.ui.supervision.SupervisionModel`); None: the main window builds it over ``vault`` (tests and screenshots hand in their own). The coordinator&apos;s batch view (:class:`fieldscreen.ui.batches.BatchModel`), likewise.</extracomment>
         <translation>Actuar ya</translation>
     </message>
     <message>
@@ -1556,6 +1819,14 @@
     <message>
         <source>&amp;Next</source>
         <translation>&amp;Siguiente</translation>
+    </message>
+    <message>
+        <source>%d suggested rows added. Check each one and complete or remove it.</source>
+        <translation>Se agregaron %d filas sugeridas. Revise cada una y complétela o quítela.</translation>
+    </message>
+    <message>
+        <source>Every suggestion is already listed.</source>
+        <translation>Todas las sugerencias ya están en la lista.</translation>
     </message>
     <message>
         <source>Added to this screening: %s. It follows the current page.</source>

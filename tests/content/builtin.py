@@ -32,6 +32,14 @@ def read_list(name: str) -> tuple[dict[str, str], ...]:
         return tuple(csv.DictReader(handle))
 
 
+def deadlines(form_id: str) -> list[dict[str, str]]:
+    """A form's deadlines: its own sheet's, then those of its shared ``deadlines_file``."""
+    own = list(sheets(form_id).get("deadlines", []))
+    settings = sheets(form_id)["settings"][0]
+    shared = settings.get("deadlines_file", "")
+    return own + [dict(r) for r in read_list(shared)] if shared else own
+
+
 def list_names(name: str) -> set[str]:
     return {row["name"] for row in read_list(name)}
 

@@ -32,6 +32,8 @@ def run(scenario: Scenario, lang: str) -> dict[str, Any]:
     form = load_builtin(scenario.form_id)
     session = Session.start(form, lang=lang, context=scenario.context, case_values=scenario.case)
     apply_answers(session, scenario.answers)
+    for name in scenario.releases:
+        session.release(name, "scenario: the supervisor agreed", "supervisor-01")
     risk = session.risk(lang)
     consent = {
         **scenario.case,
@@ -52,6 +54,8 @@ def run(scenario: Scenario, lang: str) -> dict[str, Any]:
         "opens": list(risk.opens),
         "suggested": list(case.suggested),
         "needs_consent": list(case.needs_consent),
+        "withheld": list(case.withheld),
+        "declined": list(case.declined),
         "constraint_errors": [
             e.node.name for e in session.validate_for_finalise(lang) if e.kind == "constraint"
         ],

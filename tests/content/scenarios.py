@@ -16,8 +16,11 @@ A scenario is a JSON file in ``tests/scenarios/<form_id>/``::
         "deadlines": [...],                    # exactly, the names due in this jurisdiction
         "suggested": [...],                    # referrals the case's consent allows (exactly)
         "needs_consent": [...],                # referrals waiting for consent (exactly)
+        "withheld": [...],                     # referrals whose recipient a rule withholds
+        "declined": [...],                     # referrals the child declined in this form
         "constraint_errors": [...]             # fields whose answer breaks a constraint (exactly)
-      }
+      },
+      "releases": ["consulate"]                # optional: a supervisor releases these names
     }
 
 Keys left out of ``expect`` are not checked. ``context`` keys fill the ``ctx_<key>`` hidden
@@ -47,6 +50,8 @@ EXPECT_KEYS = {
     "deadlines",
     "suggested",
     "needs_consent",
+    "withheld",
+    "declined",
     "constraint_errors",
 }
 
@@ -63,6 +68,7 @@ class Scenario:
     case: dict[str, Any]
     answers: dict[str, Any]
     expect: dict[str, Any]
+    releases: tuple[str, ...] = ()
 
     @property
     def id(self) -> str:
@@ -77,7 +83,8 @@ class Scenario:
         return {**self.case, **self.answers}
 
     def context_arguments(self) -> list[str]:
-        return [arg for k, v in self.context.items() for arg in ("--context", f"{k}={v}")]
+        context = [arg for k, v in self.context.items() for arg in ("--context", f"{k}={v}")]
+        return context + [arg for name in self.releases for arg in ("--release", name)]
 
 
 def load(path: Path) -> Scenario:
@@ -94,6 +101,7 @@ def load(path: Path) -> Scenario:
         case=dict(data.get("case", {})),
         answers=dict(data["answers"]),
         expect=dict(data["expect"]),
+        releases=tuple(data.get("releases", ())),
     )
 
 

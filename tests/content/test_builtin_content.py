@@ -20,6 +20,9 @@ from tests.content.builtin import (
     sheets,
     survey_with_groups,
 )
+from tests.content.builtin import (
+    deadlines as builtin_deadlines,
+)
 from tests.content.scenarios import BUILTIN, FORM_IDS, LISTS
 
 TEXT_COLUMNS = ("label", "hint", "required_message", "constraint_message")
@@ -142,7 +145,8 @@ def test_rules_reference_only_known_tiers_concerns_services_deadlines_and_forms(
     form_id: str,
 ) -> None:
     concerns, services = list_names("protection_concerns.csv"), list_names("service_types.csv")
-    rules, deadlines = sheets(form_id)["rules"], sheets(form_id).get("deadlines", [])
+    rules, deadlines = sheets(form_id)["rules"], builtin_deadlines(form_id)
+    recipients = list_names("recipients.csv")
     names = [r["name"] for r in rules]
     assert len(names) == len(set(names))
     deadline_names = {d["name"] for d in deadlines}
@@ -153,6 +157,8 @@ def test_rules_reference_only_known_tiers_concerns_services_deadlines_and_forms(
         assert set(rule.get("deadlines", "").split()) <= deadline_names, rule["name"]
         assert set(rule.get("opens", "").split()) <= set(FORM_IDS) - {form_id}, rule["name"]
         assert "${" in rule["when"], rule["name"]
+        assert set(rule.get("withholds", "").split()) <= recipients, rule["name"]
+        assert set(rule.get("declines", "").split()) <= services, rule["name"]
     for d in deadlines:
         assert d["jurisdiction"] in JURISDICTIONS | {"*"}, d["name"]
         assert float(d["hours"]) >= 0, d["name"]
@@ -160,7 +166,7 @@ def test_rules_reference_only_known_tiers_concerns_services_deadlines_and_forms(
 
 
 def test_statutory_deadlines_cover_every_jurisdiction_and_the_gateways_open_c_d_e() -> None:
-    seen = {d["jurisdiction"] for f in FORM_IDS for d in sheets(f).get("deadlines", [])}
+    seen = {d["jurisdiction"] for f in FORM_IDS for d in builtin_deadlines(f)}
     assert seen >= JURISDICTIONS
     opened = {o for r in sheets("fs_intake")["rules"] for o in r.get("opens", "").split()}
     assert opened == {"fs_trafficking", "fs_gbv", "fs_family"}
@@ -251,3 +257,22 @@ def test_each_form_feeds_the_aggregate_record_with_site_and_age_band_only_from_l
     assert {"site", "age_band"} <= set(marked)
     assert set(marked) <= {"site", "age_band", "sex", "nationality"}
     assert all(r["sensitivity"] == "low" for r in marked.values())
+
+
+def test_the_statutory_deadlines_are_kept_once_and_forms_b_c_d_see_them_alike() -> None:
+    from fieldscreen.forms.library import builtin_forms
+
+    forms = builtin_forms()
+    for form_id in FORM_IDS:
+        assert "deadlines" not in sheets(form_id), f"{form_id} keeps its own deadlines sheet"
+    seen = {forms[f].deadlines for f in ("fs_intake", "fs_trafficking", "fs_gbv")}
+    assert len(seen) == 1
+    [shared] = seen
+    assert forms["fs_return"].deadlines == shared
+    statutory = {d.name for d in shared if d.jurisdiction != "*"}
+    assert {"us_otip_rfa_24h", "mx_mandatory_report", "mx_ppnna_immediate"} <= statutory
+    # every deadline a rule of any form names is in the shared list
+    named = {n for f in forms.values() for r in f.rules for n in r.deadlines}
+    assert named <= {d.name for d in shared}
+    notify_choices = {c.name for c in forms["fs_intake"].fields["notif_authority"].choices}
+    assert {a for d in shared for a in d.notifies} <= notify_choices

@@ -80,6 +80,10 @@ def _check_run_output(scenario: Scenario, output: dict[str, Any]) -> None:
         "referrals": output["referrals"],
         "opens": output["opens"],
         "deadlines": [d["name"] for d in output["deadlines"]],
+        "suggested": output["suggested"],
+        "needs_consent": output["needs_consent"],
+        "withheld": output["withheld"],
+        "declined": output["declined"],
         "constraint_errors": [e["field"] for e in output["errors"] if e["kind"] == "constraint"],
     }
     wanted = {k: v for k, v in scenario.expect.items() if k in got}

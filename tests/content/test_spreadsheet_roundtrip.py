@@ -34,12 +34,25 @@ def _summary(path: Path) -> tuple[object, ...]:
         for f in form.fields.values()
     )
     rules = tuple(
-        (r.name, r.when, r.tier, r.concerns, r.referrals, r.deadlines, r.opens) for r in form.rules
+        (
+            r.name,
+            r.when,
+            r.tier,
+            r.concerns,
+            r.referrals,
+            r.deadlines,
+            r.opens,
+            r.withholds,
+            r.declines,
+        )
+        for r in form.rules
     )
     deadlines = tuple(
-        (d.name, d.jurisdiction, d.hours, d.label.get("es"), d.basis) for d in form.deadlines
+        (d.name, d.jurisdiction, d.hours, d.label.get("es"), d.basis, d.notifies)
+        for d in form.deadlines
     )
-    return (form.id, form.version, fields, rules, deadlines)
+    titles = (form.title("en"), form.title("es"))
+    return (form.id, form.version, titles, fields, rules, deadlines)
 
 
 @pytest.mark.parametrize("form_id", FORM_IDS)

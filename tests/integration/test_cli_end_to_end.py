@@ -174,6 +174,13 @@ def test_admin_and_device_commands_end_to_end(
         stats = json.loads(out)
         assert sum(r["envelopes"] for r in stats["per_day"]) == 35
         assert stats["conflicts"] == 0
+        assert stats["report"]["total"] is not None
+        code, out, _ = server(capsys, "stats", "--db", db, "--json", "--from-week", "2099-W01")
+        assert code == 0
+        assert json.loads(out)["report"]["total"] is None  # nothing counted that late
+        code, _, err = server(capsys, "stats", "--db", db, "--to-week", "last week")
+        assert code != 0
+        assert err.count("\n") == 1
 
         # the central team's export, off the server
         code, out, err = server(
@@ -198,6 +205,7 @@ def test_admin_and_device_commands_end_to_end(
             "unverified": 0,
             "undecryptable": 0,
             "unreadable": 35,
+            "unknown_form_version": 0,
         }
         assert err.count("\n") == 1
         # a wrong passphrase is one calm line

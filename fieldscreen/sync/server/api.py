@@ -591,12 +591,27 @@ def create_app(
         return storage.stats(principal)
 
     @app.get(f"{PREFIX}/admin/report", tags=["staff"])
-    def report(principal: Staff) -> dict[str, Any]:
+    def report(
+        principal: Staff,
+        from_week: Annotated[str, Query(pattern=r"^(\d{4}-W\d{2})?$")] = "",
+        to_week: Annotated[str, Query(pattern=r"^(\d{4}-W\d{2})?$")] = "",
+        site: Annotated[list[str] | None, Query(max_length=64)] = None,
+    ) -> dict[str, Any]:
         """The coordinator report over the caller's sites: suppressed counts and chart series
-        built from the aggregate records only (see docs/aggregates.md)."""
-        from fieldscreen.reports.coordinator import coordinator_report
+        built from the aggregate records only (see docs/aggregates.md). ``from_week`` and
+        ``to_week`` (ISO weeks, inclusive) and ``site`` (repeat) narrow what is counted; the
+        answer also lists the weeks and sites that hold records, for the app's filters."""
+        from fieldscreen.reports.coordinator import (
+            ReportFilter,
+            coordinator_report,
+            weeks_and_sites,
+        )
 
-        return coordinator_report(storage.iter_aggregates(principal)).to_json()
+        wanted = ReportFilter(from_week, to_week, frozenset(site or ()))
+        aggregates = list(storage.iter_aggregates(principal))
+        weeks, sites = weeks_and_sites(aggregates)
+        body = coordinator_report(aggregates, keep=wanted).to_json()
+        return {**body, "weeks": weeks, "sites": sites, "filter": wanted.to_params()}
 
     @app.post(f"{PREFIX}/admin/bundles", response_model=SubmitResponse, tags=["staff"])
     def relay(body: SubmitRequest, principal: Staff) -> SubmitResponse:

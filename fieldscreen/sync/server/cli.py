@@ -354,16 +354,15 @@ def cmd_receipt(args: argparse.Namespace) -> int:
 
 def cmd_stats(args: argparse.Namespace) -> int:
     """Sync health, and the coordinator report from the aggregate records (suppressed)."""
-    from fieldscreen.reports.coordinator import coordinator_report
+    from fieldscreen.reports.coordinator import ReportFilter, coordinator_report
     from fieldscreen.sync.server.storage import Principal
 
+    wanted = ReportFilter(args.from_week or "", args.to_week or "", frozenset(args.site or ()))
     storage = _storage(args)
     admin = Principal("admin", frozenset(), "cli")
     stats = storage.stats(admin)
-    sites = set(args.site or ())
     report = coordinator_report(
-        (a for a in storage.iter_aggregates(admin) if not sites or a[2] in sites),
-        threshold=args.threshold,
+        storage.iter_aggregates(admin), threshold=args.threshold, keep=wanted
     )
     total = sum(row["envelopes"] for row in stats["per_day"])
     _emit(
@@ -406,21 +405,26 @@ def _export_passphrase(args: argparse.Namespace, *, confirm: bool) -> bytes:
 
 def cmd_export(args: argparse.Namespace) -> int:
     """Decrypt for the central team, off the server (see ``docs/export.md``)."""
-    from fieldscreen.forms.library import builtin_forms
     from fieldscreen.reports.export import (
         ExportProblems,
         build_tables,
         codebook,
         open_records,
         parse_profile,
+        versions_used,
     )
     from fieldscreen.reports.export_files import pack, readme, render, write_files
+    from fieldscreen.reports.form_versions import FormCatalogue
 
     profile = parse_profile(args.profile)
     storage = _storage(args)
     private = _private_key(args, args.key)
     export_passphrase = _export_passphrase(args, confirm=True) if profile.identifiable else b""
-    forms = builtin_forms()
+    forms = FormCatalogue()
+    forms.add_builtin()
+    forms.add_documents(storage.published_forms())
+    for folder in args.forms or ():
+        forms.add_folder(Path(folder))
     keys: dict[str, bytes | None] = {}
 
     def device_key(device_id: str) -> bytes | None:
@@ -438,10 +442,10 @@ def cmd_export(args: argparse.Namespace) -> int:
             opened += 1
             yield record
 
-    records = open_records(storage.iter_envelopes(), device_key, private, forms, problems)
-    tables = build_tables(
-        counted(records), forms, profile, labels=args.lang if args.labels else None
+    records = list(
+        counted(open_records(storage.iter_envelopes(), device_key, private, forms, problems))
     )
+    tables = build_tables(records, forms, profile, labels=args.lang if args.labels else None)
     exported = len(tables["screenings"].rows)
     stamp = dt.datetime.now(dt.UTC).strftime("%Y%m%dT%H%M%SZ")
     summary = {
@@ -452,11 +456,13 @@ def cmd_export(args: argparse.Namespace) -> int:
         "held_back_by_consent": opened - exported,
         "not_exported": problems.total,
         "problems": problems.to_json(),
+        "form_versions": sorted(f"{f}@{v}" for f, v in forms.forms),
+        "forms_not_loaded": forms.skipped,
     }
     files = render(
         args.format,
         tables,
-        codebook(forms, profile, args.lang),
+        codebook(forms, profile, args.lang, used=versions_used(records, forms)),
         readme(profile, summary, args.lang),
         {**summary, "generated": stamp},
     )
@@ -479,8 +485,12 @@ def cmd_export(args: argparse.Namespace) -> int:
         {**summary, "out": str(target)},
         f"{exported} records exported to {target} ({opened - exported} held back by consent); "
         f"not exported: {len(problems.unverified)} unverified, "
-        f"{len(problems.undecryptable)} undecryptable, {len(problems.unreadable)} unreadable",
+        f"{len(problems.undecryptable)} undecryptable, {len(problems.unreadable)} unreadable, "
+        f"{len(problems.unknown_version)} of an unknown form version",
     )
+    if problems.unknown_version:  # the forms that did not load may be the missing versions
+        for line in [*problems.messages(), *(f"form not loaded: {s}" for s in forms.skipped)]:
+            print(f"fieldscreen-server: {line}", file=sys.stderr)
     if problems.total:
         print(
             f"fieldscreen-server: {problems.total} records could not be exported; their ids are "
@@ -604,6 +614,8 @@ def build_parser() -> argparse.ArgumentParser:
     p = add("stats", cmd_stats, "sync health and the coordinator report (suppressed counts)")
     p.add_argument("--threshold", type=int, default=5, help="smallest count shown (default 5)")
     p.add_argument("--site", action="append", help="only these sites (repeat)")
+    p.add_argument("--from-week", metavar="YYYY-Www", help="first ISO week counted, e.g. 2026-W44")
+    p.add_argument("--to-week", metavar="YYYY-Www", help="last ISO week counted (inclusive)")
     p = add("retention", cmd_retention, "destroy what is past retention")
     p.add_argument("action", choices=("apply",))
     p.add_argument("--days", type=int, default=365)
@@ -631,6 +643,12 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument("--lang", choices=("en", "es"), default="en", help="language of labels")
     p.add_argument("--labels", action="store_true", help="write choices as labels instead of codes")
+    p.add_argument(
+        "--forms",
+        action="append",
+        metavar="DIR",
+        help="a folder of older form versions (.md, .xlsx) to read records with (repeat)",
+    )
     p = add("export-open", cmd_export_open, "unpack an identifiable export", export_pass)
     p.add_argument("file", metavar="FILE")
     p.add_argument("--out", required=True, metavar="DIR")

@@ -680,6 +680,27 @@ class Storage:
             newest[(r.kind, r.name)] = {"kind": r.kind, "name": r.name, "version": r.version}
         return list(newest.values())
 
+    def published_forms(self) -> list[tuple[str, bytes]]:
+        """Every version of every published form, as ``(name, content)``, its signature checked
+        again against the organisation key (a document that fails is left out)."""
+        public = self.keys().signing_public
+        with self.engine.connect() as conn:
+            rows = list(
+                conn.execute(
+                    sa.select(t.documents.c.name, t.documents.c.document)
+                    .where(t.documents.c.kind == "form")
+                    .order_by(t.documents.c.published, t.documents.c.version)
+                )
+            )
+        out: list[tuple[str, bytes]] = []
+        for row in rows:
+            try:
+                document = verify_document(bytes(row.document), public, kind="form")
+            except SyncError:
+                continue
+            out.append((document.name, document.content))
+        return out
+
     def document(self, kind: str, name: str, version: str) -> bytes | None:
         with self.engine.connect() as conn:
             value = conn.execute(

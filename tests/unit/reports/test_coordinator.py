@@ -122,3 +122,38 @@ def test_every_dimension_has_a_chart_series() -> None:
     assert list(weeks) == sorted(weeks)
     tiers = report.series["tier"].values
     assert list(tiers) == sorted(tiers, reverse=True)
+
+
+def test_the_view_never_shows_a_count_under_five_whatever_the_report_says() -> None:
+    from fieldscreen.reports.report_view import report_view
+
+    data = _aggregates(random.Random(4), 80)
+    lax = coordinator_report(data, threshold=2).to_json()
+    view = report_view(lax)
+    assert view.threshold == 5
+    texts = view.texts()
+    assert any(t == "<5" for t in texts)
+    assert all(t == "<5" or int(t) >= 5 for t in texts)
+    strict = report_view(coordinator_report(data, threshold=10).to_json())
+    assert strict.threshold == 10
+    assert all(t == "<10" or int(t) >= 10 for t in strict.texts())
+    with pytest.raises(ValueError, match="coordinator report"):
+        report_view({"tables": {}})
+
+
+def test_the_filter_narrows_what_is_counted() -> None:
+    from fieldscreen.reports.coordinator import ReportFilter, weeks_and_sites
+
+    data = _aggregates(random.Random(8), 200)
+    weeks, sites = weeks_and_sites(data)
+    assert sites == ["s1", "s2", "s3"]
+    wanted = ReportFilter(weeks[3], weeks[6], frozenset({"s2"}))
+    kept = [
+        r
+        for r in (normalise(a, d, s) for a, d, s in data)
+        if r.site == "s2" and weeks[3] <= r.week <= weeks[6]
+    ]
+    assert coordinator_report(data, keep=wanted).counted == len(kept)
+    assert wanted.to_params() == {"from_week": weeks[3], "to_week": weeks[6], "site": ["s2"]}
+    with pytest.raises(KnownError):
+        ReportFilter("2026-48")

@@ -1,0 +1,52 @@
+"""Markdown forms are read with pyxform's own table reader: the same rows as pyxform's workbook
+route, without its cost or its formula surprise."""
+
+from __future__ import annotations
+
+import io
+from pathlib import Path
+
+import openpyxl
+from pyxform.xls2json_backends import md_table_to_workbook
+
+from fieldscreen.forms.sheets import _cell, read_sheets
+from tests.content.scenarios import BUILTIN
+
+
+def _via_workbook(text: str) -> dict[str, list[tuple[str | None, ...]]]:
+    buffer = io.BytesIO()
+    md_table_to_workbook(text).save(buffer)
+    buffer.seek(0)
+    book = openpyxl.load_workbook(buffer, read_only=True, data_only=True)
+    return {
+        s.title: _trim([[_cell(c) for c in r] for r in s.iter_rows(values_only=True)])
+        for s in book.worksheets
+    }
+
+
+def _trim(rows: list[list[str | None]]) -> list[tuple[str | None, ...]]:
+    out = []
+    for row in rows:
+        width = max((i + 1 for i, c in enumerate(row) if c is not None), default=0)
+        out.append(tuple(row[:width]))
+    return out
+
+
+def test_the_largest_builtin_form_reads_the_same_as_through_a_workbook() -> None:
+    path = BUILTIN / "fs_intake.md"
+    direct = {k: _trim(v) for k, v in read_sheets(path).items()}
+    assert direct == _via_workbook(path.read_text(encoding="utf-8"))
+
+
+def test_escaped_pipes_blank_cells_and_a_leading_equals_sign_are_kept(tmp_path: Path) -> None:
+    path = tmp_path / "f.md"
+    path.write_text(
+        "| survey |\n"
+        "|        | type | name | label      | hint |\n"
+        "|        | note | n    | a \\| b     |      |\n"
+        "|        | note | m    | =2+2 is 4  |  x   |\n",
+        encoding="utf-8",
+    )
+    sheets = read_sheets(path)
+    assert sheets["survey"][1] == ["note", "n", "a | b", None]
+    assert sheets["survey"][2] == ["note", "m", "=2+2 is 4", "x"]
