@@ -87,7 +87,9 @@ class SimDevice:
         self.spool = Spool(spool_path)
         self.receipt_public = receipt_public
         self.transport = transport
-        self.signing_private, self.signing_public = crypto.generate_signing_keypair()
+        # The key lives in the spool, as the reference store keeps it (so that a process that
+        # opens the spool later signs as this device).
+        self.signing_private, self.signing_public = self.spool.signing_key_pair()
         self.identity: DeviceIdentity | None = None
 
     def enroll(self, code: str) -> DeviceIdentity:
