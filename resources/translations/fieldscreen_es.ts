@@ -715,6 +715,33 @@
     </message>
 </context>
 <context>
+    <name>MigrateDialog</name>
+    <message>
+        <source>The form has been updated</source>
+        <translation>El formulario se ha actualizado</translation>
+    </message>
+    <message>
+        <source>This draft was started with an earlier version of the form. The answers to these questions no longer fit the new form. If you resume, they are set aside in this draft, where you can still read them and enter them again:</source>
+        <translation>Este borrador se empezó con una versión anterior del formulario. Las respuestas a estas preguntas ya no encajan en el formulario nuevo. Si continúa, quedan apartadas en este borrador, donde podrá seguir leyéndolas y volver a introducirlas:</translation>
+    </message>
+    <message>
+        <source>Questions whose answers no longer fit</source>
+        <translation>Preguntas cuyas respuestas ya no encajan</translation>
+    </message>
+    <message>
+        <source>With “Not now” the draft stays exactly as it is.</source>
+        <translation>Con «Ahora no» el borrador queda exactamente como está.</translation>
+    </message>
+    <message>
+        <source>Resume with the new form</source>
+        <translation>Continuar con el formulario nuevo</translation>
+    </message>
+    <message>
+        <source>Not now</source>
+        <translation>Ahora no</translation>
+    </message>
+</context>
+<context>
     <name>NewUserDialog</name>
     <message>
         <source>Add a user</source>
@@ -1358,6 +1385,29 @@
     </message>
 </context>
 <context>
+    <name>SetAsidePanel</name>
+    <message>
+        <source>Answers set aside when the form was updated (read only; enter them again where they still apply):</source>
+        <translation>Respuestas apartadas al actualizarse el formulario (solo lectura; vuelva a introducirlas donde sigan aplicando):</translation>
+    </message>
+    <message>
+        <source>Answers set aside</source>
+        <translation>Respuestas apartadas</translation>
+    </message>
+    <message>
+        <source>Question</source>
+        <translation>Pregunta</translation>
+    </message>
+    <message>
+        <source>Earlier answer</source>
+        <translation>Respuesta anterior</translation>
+    </message>
+    <message>
+        <source>Why</source>
+        <translation>Motivo</translation>
+    </message>
+</context>
+<context>
     <name>SettingsPage</name>
     <message>
         <source>Settings</source>
@@ -1819,6 +1869,14 @@
     <message>
         <source>&amp;Next</source>
         <translation>&amp;Siguiente</translation>
+    </message>
+    <message>
+        <source>This draft was started with an earlier version of the form; all answers were kept.</source>
+        <translation>Este borrador se empezó con una versión anterior del formulario; se conservaron todas las respuestas.</translation>
+    </message>
+    <message>
+        <source>This draft was started with an earlier version of the form; the answers that no longer fit are shown below, set aside.</source>
+        <translation>Este borrador se empezó con una versión anterior del formulario; las respuestas que ya no encajan se muestran abajo, apartadas.</translation>
     </message>
     <message>
         <source>%d suggested rows added. Check each one and complete or remove it.</source>
