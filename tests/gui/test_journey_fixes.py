@@ -1,0 +1,53 @@
+"""What a tired specialist tripped over when walking the journeys, each kept fixed."""
+
+from __future__ import annotations
+
+from pytestqt.qtbot import QtBot
+
+from fieldscreen.paths import Paths
+from fieldscreen.settings import Settings
+from fieldscreen.ui.common import Services
+from fieldscreen.ui.main_window import MainWindow
+from fieldscreen.ui.operations import Operations
+from fieldscreen.ui.preview import MemoryVault
+from tests.gui.conftest import settle, unlock
+
+
+def _act_now_results(qtbot: QtBot, paths: Paths, context: dict[str, str]) -> MainWindow:
+    from fieldscreen.app import build_context, builtin_forms
+
+    forms = builtin_forms(build_context(str(paths.data.parent)))
+    assert forms is not None
+    forms.update_context(context)  # type: ignore[attr-defined]
+    vault = MemoryVault.with_users([("ana", "admin", "correct horse battery")])
+    w = MainWindow(Services(vault, forms, Settings.load(paths.settings_file), Operations()))
+    qtbot.addWidget(w)
+    w.show()
+    unlock(qtbot, w)
+    w.start_screening()
+    settle(w)
+    names = [p.name for p in w.wizard._pages]
+    w.wizard.go(names.index("fs_intake:b0_safety"))
+    for name in ("fs_intake:b0_feared_person_nearby", "fs_intake:b0_someone_tracking"):
+        w.wizard.widgets[name].set_value("yes")
+        w.wizard.controller.answer(name, "yes")  # type: ignore[union-attr]
+    settle(w)
+    w.review()
+    settle(w)
+    return w
+
+
+def test_no_deadlines_on_a_laptop_without_a_country_says_why(qtbot: QtBot, paths: Paths) -> None:
+    """ "Deadlines: None." for an unaccompanied child would be read as "no deadline"; on a laptop
+    never provisioned with its site the page says the deadlines cannot be worked out."""
+    w = _act_now_results(qtbot, paths, {"site": "", "jurisdiction": ""})
+    text = w.results.deadlines.text()
+    assert "does not know its site's country" in text
+    assert text != "None."
+
+
+def test_a_laptop_that_knows_its_country_shows_the_deadlines(qtbot: QtBot, paths: Paths) -> None:
+    w = _act_now_results(qtbot, paths, {"site": "tij1", "jurisdiction": "MX"})
+    text = w.results.deadlines.text()
+    assert text.startswith("•"), text
+    assert "does not know" not in text
