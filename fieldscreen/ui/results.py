@@ -264,6 +264,14 @@ class ResultsPage(QWidget):
         self._render()
         self._clock.start()
 
+    def focus_next_step(self) -> None:
+        """Put the keyboard on what comes next: the actions taken in an act-now case (it cannot
+        be finalised without them), otherwise the finalise button."""
+        if self.tier_now == ACT_NOW:
+            self.actions_taken.setFocus(Qt.FocusReason.OtherFocusReason)
+        else:
+            self.finalise.setFocus(Qt.FocusReason.OtherFocusReason)
+
     def clear(self) -> None:
         self._clock.stop()
         self.controller = None

@@ -51,3 +51,13 @@ def test_a_laptop_that_knows_its_country_shows_the_deadlines(qtbot: QtBot, paths
     text = w.results.deadlines.text()
     assert text.startswith("•"), text
     assert "does not know" not in text
+
+
+def test_the_results_put_the_keyboard_on_the_next_step(qtbot: QtBot, paths: Paths) -> None:
+    """After "Review results" the keyboard is not lost on a hidden page: an act-now case
+    starts in "Actions taken", which finalising needs."""
+    w = _act_now_results(qtbot, paths, {"site": "tij1", "jurisdiction": "MX"})
+    assert w.results.tier_now == "T0"
+    assert w.focusWidget() is w.results.actions_taken
+    qtbot.keyClicks(w.focusWidget(), "Security called; child with the protection lead.")
+    assert w.results.finalise.isEnabled()
