@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from PySide6.QtCore import QPoint, Qt
 from pytestqt.qtbot import QtBot
 
 from fieldscreen.paths import Paths
@@ -61,3 +62,33 @@ def test_the_results_put_the_keyboard_on_the_next_step(qtbot: QtBot, paths: Path
     assert w.focusWidget() is w.results.actions_taken
     qtbot.keyClicks(w.focusWidget(), "Security called; child with the protection lead.")
     assert w.results.finalise.isEnabled()
+
+
+def test_first_run_with_a_provisioning_file_and_an_error_fits_a_small_laptop(
+    qtbot: QtBot, paths: Paths
+) -> None:
+    """The provisioning summary and an error made the card taller than 640 pixels, and Qt
+    squeezed the passphrase boxes; the page scrolls instead, to the error and the button."""
+    from fieldscreen.ui import screenshots
+
+    w = screenshots.first_run_provisioned(paths, "en")
+    assert isinstance(w, MainWindow)
+    qtbot.addWidget(w)
+    w.resize(1024, 640)
+    w.show()
+    page = w.first_run
+    assert page.provisioning is not None
+    qtbot.keyClicks(page.name, "Marisol")
+    qtbot.keyClicks(page.passphrase, "short")
+    qtbot.keyClicks(page.repeat, "short")
+    qtbot.mouseClick(page.create_button, Qt.MouseButton.LeftButton)
+    settle(w)
+    assert page.error.isVisible()
+    assert w.height() <= 640
+    for box in (page.name, page.passphrase, page.repeat):
+        assert box.height() >= box.sizeHint().height(), box.accessibleName()
+    viewport = page._scroll.viewport()
+    for widget in (page.error, page.create_button):
+        top_left = widget.mapTo(viewport, QPoint(0, 0))
+        assert top_left.y() >= 0
+        assert top_left.y() + widget.height() <= viewport.height()
