@@ -61,6 +61,16 @@ def _day(day: str | None) -> datetime:
     return datetime.combine(date.fromisoformat(day), datetime.min.time(), UTC)
 
 
+def _due(value: object) -> datetime | None:
+    """A card's ``next_due`` (ISO 8601); None when absent or not a date-time."""
+    if not value or not isinstance(value, str):
+        return None
+    try:
+        return datetime.fromisoformat(value)
+    except ValueError:
+        return None
+
+
 class VaultBackend:
     """:class:`~fieldscreen.ui.ports.VaultPort` over the encrypted vault in ``folder``.
 
@@ -226,35 +236,61 @@ class VaultBackend:
             )
 
     def cases(self) -> Sequence[CaseSummary]:
-        """Every finalised or sealed screening with its case card.
+        """Every finalised or sealed screening with its case card's list fields.
 
-        The cards are read in one transaction with one audit entry (:meth:`Vault.case_cards`).
+        One read of the vault's encrypted list index (:meth:`Vault.case_list`: one transaction,
+        one audit entry, a decryption per bucket rather than two per card). As before, a
+        sealed screening (readable copy purged) is listed without its card's fields.
         """
-        from fieldscreen.ui.ports import CaseSummary, earliest_deadline, record_code
+        from fieldscreen.ui.ports import CaseSummary, record_code
 
         with self._guard:
-            rows = [r for r in self.vault.list_records() if r.status != "draft"]
             try:
-                cards = self.vault.case_cards()
-            except KnownError:
-                cards = {}
+                rows = [r for r in self.vault.case_list() if r.status != "draft"]
+            except KnownError:  # the list still shows every screening, without its card
+                from fieldscreen.vault import ListRow
+
+                rows = [
+                    ListRow(r.record_id, r.status, r.updated_day, False)
+                    for r in self.vault.list_records()
+                    if r.status != "draft"
+                ]
+        days: dict[str | None, datetime] = {}
         out: list[CaseSummary] = []
+        append = out.append
         for row in rows:
-            card: Mapping[str, Any] = cards.get(row.record_id, {})
-            due = card.get("next_due")
-            out.append(
-                CaseSummary(
-                    row.record_id,
-                    record_code(row.record_id),
-                    str(card.get("alias", "")),
-                    str(card.get("tier", "")),
-                    tuple(card.get("concerns", ())),
-                    datetime.fromisoformat(due) if due else None,
-                    "finalised" if row.status == "finalised" else "sealed",
-                    _day(row.updated_day),
-                    *earliest_deadline(card),
+            record_id = row.record_id
+            updated = days.get(row.updated_day)
+            if updated is None:
+                updated = days[row.updated_day] = _day(row.updated_day)
+            if row.status == "finalised" and row.carded:
+                append(
+                    CaseSummary(
+                        record_id,
+                        record_code(record_id),
+                        row.alias or "",
+                        row.tier or "",
+                        row.concerns or (),
+                        _due(row.next_due),
+                        "finalised",
+                        updated,
+                        _due(row.deadline),
+                        row.deadline_label or "",
+                    )
                 )
-            )
+            else:
+                append(
+                    CaseSummary(
+                        record_id,
+                        record_code(record_id),
+                        "",
+                        "",
+                        (),
+                        None,
+                        "finalised" if row.status == "finalised" else "sealed",
+                        updated,
+                    )
+                )
         return out
 
     def pending(self) -> int:

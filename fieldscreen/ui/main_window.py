@@ -45,6 +45,9 @@ if TYPE_CHECKING:
 
 __all__ = ["ClipboardGuard", "IdleWatcher", "MainWindow"]
 
+#: Rows of the case list shown before the rest are sorted (more than a window holds).
+_SCREENFUL = 100
+
 #: How often the background sync policy is asked whether something is due.
 SYNC_TICK_MS = 5_000
 #: Who sees the coordinator report.
@@ -145,6 +148,8 @@ class _Where:
 class MainWindow(QMainWindow):
     """Top-level window. ``services`` come from the composition root (``app.py``)."""
 
+    #: Counts case-list loads, so a slower earlier load never overwrites a later one.
+    _case_load = 0
     # The navigation bar's buttons exist once someone has signed in (:meth:`_build_nav`).
     nav_home: QPushButton
     nav_cases: QPushButton
@@ -574,24 +579,35 @@ class MainWindow(QMainWindow):
         self.services.ops.write(supervision.sent_back, shown, self._error)
 
     def show_cases(self) -> None:
+        """The case list: the first screenful as soon as the vault's list index is read, then
+        every row; reading, building and sorting the rows all run on the read pool."""
         if self.services.user is None:
             return
         self.stack.setCurrentWidget(self.cases)
         self.cases.search.setFocus()
         vault = self.services.vault
+        key = self.cases.model.sort_key
+        self._case_load = load_id = self._case_load + 1
 
-        from fieldscreen.ui.cases import CaseRow
+        from fieldscreen.ui import cases as case_list
 
-        def read() -> list[CaseRow]:
-            rows = [CaseRow.of_case(c) for c in vault.cases()]
-            rows.extend(CaseRow.of_draft(d) for d in vault.drafts())
-            return rows
+        def first(load: case_list.CaseLoad) -> None:
+            if self.services.user is None or load_id != self._case_load:
+                return
+            self.cases.set_rows(load.first, presorted=key, total=load.total)
+            self.services.ops.read(
+                lambda: load.rows(key),
+                lambda ordered: self._case_rows(ordered, key, load_id),
+                self._error,
+            )
 
-        self.services.ops.read(read, self._case_rows, self._error)
+        self.services.ops.read(
+            lambda: case_list.load_rows(vault, key, _SCREENFUL), first, self._error
+        )
 
-    def _case_rows(self, rows: list[CaseRow]) -> None:
-        if self.services.user is not None:
-            self.cases.set_rows(rows)
+    def _case_rows(self, rows: list[CaseRow], key: str, load_id: int) -> None:
+        if self.services.user is not None and load_id == self._case_load:
+            self.cases.set_rows(rows, presorted=key)
 
     def show_sync(self) -> None:
         if self.services.user is None:

@@ -14,7 +14,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any, Protocol
+from typing import Any, NamedTuple, Protocol
 
 __all__ = [
     "ACT_NOW",
@@ -247,9 +247,9 @@ def result_to_json(result: ScreeningResult) -> dict[str, Any]:
     }
 
 
-@dataclass(frozen=True, slots=True)
-class CaseSummary:
-    """A case card as the case list shows it (decrypted only while unlocked)."""
+class CaseSummary(NamedTuple):
+    """A case card as the case list shows it (decrypted only while unlocked). A named tuple:
+    a listing makes 50,000, several times faster than frozen dataclasses."""
 
     screening_id: str
     code: str

@@ -10,7 +10,6 @@ opens). ``app.py`` wires the real vault and engine through the same protocols.
 from __future__ import annotations
 
 import copy
-import dataclasses
 import hashlib
 import hmac
 import os
@@ -664,8 +663,8 @@ class MemoryVault:
             self.cards[record_id] = card
             due = card.get("next_due")
             case = self._cases[record_id]
-            self._cases[record_id] = dataclasses.replace(
-                case, next_due=datetime.fromisoformat(due) if due else None
+            self._cases[record_id] = case._replace(
+                next_due=datetime.fromisoformat(due) if due else None
             )
             self.writes += 1
         return copy.deepcopy(card)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from fieldscreen.vault.audit import AuditEntry
 from fieldscreen.vault.base import UserInfo, canonical_json
+from fieldscreen.vault.caselist import ListRow
 from fieldscreen.vault.errors import UnlockFailed, VaultError
 from fieldscreen.vault.keyring import ROLES, Role
 from fieldscreen.vault.outbox import OUTBOX_STATES, OutboxItem
@@ -20,6 +21,7 @@ __all__ = [
     "ROLES",
     "AuditEntry",
     "IntegrityReport",
+    "ListRow",
     "OutboxItem",
     "RecordSummary",
     "Role",

@@ -30,6 +30,7 @@ from fieldscreen.vault import audit
 from fieldscreen.vault.errors import UnlockFailed, VaultError
 from fieldscreen.vault.keyring import ROLES, Keyring, Role, UserEntry, remove_stale_temporaries
 from fieldscreen.vault.keys import Keys, aad
+from fieldscreen.vault.listindex import PendingIndex
 from fieldscreen.vault.migrations import migrate
 from fieldscreen.vault.store import PLAINTEXT_STATE_NAMES, Store, as_blob
 
@@ -98,6 +99,9 @@ class VaultBase:
         self._user: UserInfo | None = None
         self._failures = 0
         self._dek_cache: OrderedDict[str, tuple[bytes, bytearray]] = OrderedDict()
+        #: Case-list index buckets changed in the current transaction, written before commit.
+        self._pending_index = PendingIndex()
+        self._tx_depth = 0
 
     # ------------------------------------------------------------------ lifecycle
     @staticmethod
@@ -296,8 +300,22 @@ class VaultBase:
 
     @contextlib.contextmanager
     def _tx(self) -> Iterator[sqlite3.Connection]:
+        """One transaction (nested use joins the outer one).
+
+        The case-list index buckets changed inside it are written just before the outermost
+        one commits, so the index changes with the cards or not at all.
+        """
         with self._open_store().transaction() as conn:
-            yield conn
+            self._tx_depth += 1
+            try:
+                yield conn
+                if self._tx_depth == 1 and self._pending_index:
+                    keys, _ = self._require()
+                    self._pending_index.flush(conn, keys)
+            finally:
+                self._tx_depth -= 1
+                if self._tx_depth == 0:
+                    self._pending_index.discard()
 
     def _audit(
         self,

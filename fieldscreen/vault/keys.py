@@ -1,7 +1,8 @@
 """The keys held while the vault is unlocked, and the associated-data format.
 
 From the 256-bit master key, HKDF-SHA256 derives one key per purpose: wrapping record keys,
-the secrets table, the audit log (encryption and MAC), the state digest and the roster MAC.
+the secrets table, the audit log (encryption and MAC), the state digest, the roster MAC and
+the case list's index (encryption, and the keyed hash that picks a record's bucket).
 Every record and case card has its own random data key, wrapped (AES-256-GCM) by the
 record-key wrapping key, so purging a record destroys its key along with its ciphertext.
 
@@ -18,7 +19,16 @@ from fieldscreen import crypto
 
 __all__ = ["Keys", "aad"]
 
-_LABELS = ("record-keys", "secrets", "audit-encryption", "audit-mac", "state-digest", "roster")
+_LABELS = (
+    "record-keys",
+    "secrets",
+    "audit-encryption",
+    "audit-mac",
+    "state-digest",
+    "roster",
+    "list-index",
+    "list-index-bucket",
+)
 
 
 def aad(*parts: str | int) -> bytes:

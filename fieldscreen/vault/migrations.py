@@ -92,9 +92,28 @@ def _outbox_aggregate(db: sqlite_utils.Database) -> None:
     db.execute("ALTER TABLE outbox ADD COLUMN aggregate BLOB")
 
 
+def _list_index(db: sqlite_utils.Database) -> None:
+    """The case list's encrypted, bucketed index (:mod:`fieldscreen.vault.listindex`).
+
+    Created empty: the buckets are built from the case cards when the list is first read
+    after unlock (a migration runs before unlock and holds no key).
+    """
+    db.table("list_index").create(
+        {"bucket": int, "ciphertext": bytes, "format": int},
+        pk="bucket",
+        not_null={"ciphertext", "format"},
+    )
+    # Covering indexes of plaintext columns only, so that the case list reads the records'
+    # ids, statuses and days and the cards' versions without reading the pages that hold
+    # their ciphertext (over a gigabyte at 50,000 records).
+    db.execute("CREATE INDEX records_list ON records(status, updated_day, id)")
+    db.execute("CREATE INDEX case_cards_version ON case_cards(record_id, version)")
+
+
 MIGRATIONS: tuple[Migration, ...] = (
     Migration("2026-11-27-first-format", _initial),
     Migration("2026-11-28-outbox-aggregate", _outbox_aggregate),
+    Migration("2026-11-29-list-index", _list_index),
 )
 FORMAT_VERSION = len(MIGRATIONS)
 

@@ -80,8 +80,20 @@ class IntegrityReport:
 
 
 def _encode(value: Mapping[str, Any]) -> bytes:
-    data = json.dumps(value, separators=(",", ":"), ensure_ascii=False).encode("utf-8")
+    return _pad(json.dumps(value, separators=(",", ":"), ensure_ascii=False).encode("utf-8"))
+
+
+def _pad(data: bytes) -> bytes:
     return data + b" " * (-len(data) % _PAD)
+
+
+def _payload(header: Mapping[str, Any], content_json: bytes) -> bytes:
+    """``canonical_json({**header, "content": content})`` from ``content``'s canonical JSON,
+    without encoding the content again ("content" sorts before every other key)."""
+    if not header or min(header) <= "content":
+        raise ValueError("the envelope's fields must all sort after 'content'")
+    rest = canonical_json(header)
+    return b'{"content":' + content_json + b"," + rest[1:]
 
 
 def _decode(data: bytes) -> dict[str, Any]:
@@ -254,6 +266,7 @@ class RecordsMixin(VaultBase):
         kind: str,
         content: Mapping[str, Any],
         aggregate: Mapping[str, Any] | None = None,
+        content_json: bytes | None = None,
     ) -> dict[str, Any]:
         raw_org = self._secret(conn, "org_keys")
         if raw_org is None:
@@ -268,7 +281,7 @@ class RecordsMixin(VaultBase):
         seq_row = conn.execute("SELECT value FROM state WHERE name='device_seq'").fetchone()
         device_seq = int(seq_row[0]) + 1
         record_id, form_id, form_version = row["id"], row["form_id"], row["form_version"]
-        payload = canonical_json(
+        payload = _payload(
             {
                 "format": RECORD_FORMAT,
                 "kind": kind,
@@ -277,8 +290,8 @@ class RecordsMixin(VaultBase):
                 "form_version": form_version,
                 "device_id": device_id,
                 "day": self.today(),
-                "content": dict(content),
-            }
+            },
+            canonical_json(content) if content_json is None else content_json,
         )
         info = crypto.record_sealing_info(record_id, form_id, form_version, device_id)
         sealed = crypto.seal(org_public, payload, info=info, aad=b"")
@@ -336,18 +349,32 @@ class RecordsMixin(VaultBase):
 
         Returns the envelope header that was signed (record id, kind, form id and version,
         device id and sequence number, day, SHA-256 of the sealed payload).
+
+        The case card's list fields go into the case list's index in the same transaction
+        (:mod:`fieldscreen.vault.listindex`).
         """
         keys, _ = self._require()
         with self._tx() as conn:
             row = self._row(conn, record_id)
             if row["status"] != "draft":
                 raise VaultError("vault-record-state", state=row["status"])
+            # The record is encoded once: canonical JSON is both the sealed payload's content
+            # and the readable copy (sorted keys, the same compact form as every other record).
+            content_json = canonical_json(record)
             header = self._seal_into_outbox(
-                conn, keys, row, kind="screening", content=record, aggregate=aggregate
+                conn,
+                keys,
+                row,
+                kind="screening",
+                content=record,
+                aggregate=aggregate,
+                content_json=content_json,
             )
             version = int(row["version"]) + 1
             dek = self._dek(keys, "records", record_id, as_blob(row["wrapped_key"]))
-            blob = crypto.encrypt(dek, _encode(record), self._record_aad(row, "finalised", version))
+            blob = crypto.encrypt(
+                dek, _pad(content_json), self._record_aad(row, "finalised", version)
+            )
             purge_after = (self._today_date() + timedelta(days=self.follow_up_days)).isoformat()
             conn.execute(
                 "UPDATE records SET status = 'finalised', ciphertext = ?, version = ?, "
@@ -363,6 +390,7 @@ class RecordsMixin(VaultBase):
                 "format) VALUES (?, 1, 'master', ?, ?, ?)",
                 (record_id, card_wrapped, card_blob, RECORD_FORMAT),
             )
+            self._pending_index.put(conn, keys, record_id, version=1, card=case_card)
             digest.update(
                 conn,
                 keys,
@@ -417,6 +445,7 @@ class RecordsMixin(VaultBase):
                 "UPDATE case_cards SET version = ?, ciphertext = ? WHERE record_id = ?",
                 (version, blob, record_id),
             )
+            self._pending_index.put(conn, keys, record_id, version=version, card=case_card)
             digest.update(
                 conn,
                 keys,
@@ -534,6 +563,7 @@ class RecordsMixin(VaultBase):
             self._purge_rows(conn, keys, drafts + finalised)
             cards = conn.execute("SELECT record_id, version, ciphertext FROM case_cards").fetchall()
             conn.execute("DELETE FROM case_cards")
+            self._pending_index.clear_all(conn)
             digest.update(
                 conn,
                 keys,

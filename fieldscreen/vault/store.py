@@ -74,6 +74,7 @@ PLAINTEXT_COLUMNS: dict[str, frozenset[str]] = {
             "aggregate",
         }
     ),
+    "list_index": frozenset({"bucket", "ciphertext", "format"}),
     "audit": frozenset({"seq", "ciphertext", "mac"}),
     "secrets": frozenset({"name", "ciphertext"}),
     "state": frozenset({"name", "value"}),

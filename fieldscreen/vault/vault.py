@@ -12,6 +12,7 @@ Public API (all Qt-free)::
     vault.set_org_keys(sealing_public, signing_public)
     vault.finalise(record_id, *, record, case_card) -> signed header
     vault.case_card(record_id) -> dict / purge_due() -> int / travel_mode() -> counts
+    vault.case_list() -> list[ListRow] / list_index_check() -> IndexCheck
     vault.integrity_check() -> IntegrityReport / audit_log() / record_event(action, ...)
     vault.supervision_log() -> the create / finalise / override audit entries
     vault.outbox_page(...) / outbox_mark(...) / outbox_counts() / record_sync(...)
@@ -30,6 +31,7 @@ from fieldscreen import crypto
 from fieldscreen.vault import audit
 from fieldscreen.vault.accounts import AccountsMixin
 from fieldscreen.vault.base import DB_NAME, KEYS_NAME
+from fieldscreen.vault.caselist import CaseListMixin
 from fieldscreen.vault.errors import VaultError
 from fieldscreen.vault.migrations import FORMAT_VERSION
 from fieldscreen.vault.outbox import OutboxMixin
@@ -43,7 +45,7 @@ _EVENTS = frozenset({"export", "override", "sync", "view"})
 DEVICE_SECRETS = frozenset({"sync.provisioning", "sync.identity", "sync.updates"})
 
 
-class Vault(AccountsMixin, RecordsMixin, OutboxMixin):
+class Vault(AccountsMixin, RecordsMixin, CaseListMixin, OutboxMixin):
     """The encrypted local store of one device profile."""
 
     def audit_log(self) -> list[audit.AuditEntry]:

@@ -215,3 +215,54 @@ def test_the_server_refuses_an_aggregate_reports_could_not_read(
     held = {e.record_id: e for e in storage.iter_envelopes()}
     assert parse_aggregate(held[good.record_id].aggregate).tier in {"T0", "T1", "T2", "T3", "T4"}
     assert dict(held[none.record_id].aggregate) == {}
+
+
+@pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)  # the device side is under test
+def test_simulated_screenings_sync_and_list_like_real_ones(  # noqa: PLR0917 -- fixtures
+    profile: Path,
+    tmp_path: Path,
+    org: SimOrg,
+    storage: Storage,
+    server: LiveServer,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """``simulate`` writes in chunks from a few answered screenings; every record still syncs,
+    verifies, opens and lists on its own: counts equal everywhere."""
+    count = 640  # two chunks, the last one partial
+    path = _provisioning_file(tmp_path, org, storage, server.url)
+    _cli(profile, "provision", str(path), capsys=capsys)
+    _cli(profile, "enroll", "--code", storage.create_enrol_code("tij1"), capsys=capsys)
+    out = _cli(
+        profile,
+        "simulate",
+        "--screenings",
+        str(count),
+        "--distinct",
+        "12",
+        "--jobs",
+        "1",
+        capsys=capsys,
+    )
+    assert (out["screenings"], out["distinct"]) == (count, 12)
+    out = _cli(profile, "sync", capsys=capsys)
+    held = {e.record_id: e for e in storage.iter_envelopes()}
+    with Vault.open(Paths.for_profile(profile).vault_dir) as vault:
+        vault.unlock("admin1", PASS.encode())
+        device_public = vault.device_public_key
+        rows = vault.case_list()
+        counts = vault.outbox_counts()
+        index = vault.list_index_check()
+        assert vault.integrity_check().ok
+    listed = {row.record_id for row in rows if row.status == "finalised" and row.fields}
+    assert len(held) == len(listed) == counts["delivered"] == index.cards == count
+    assert set(held) == listed
+    assert index.consistent
+    seqs = sorted(e.seq for e in held.values())
+    assert seqs == list(range(seqs[0], seqs[0] + count))  # one sequence number each
+    for envelope in list(held.values())[:: count // 20]:
+        verify_envelope(envelope, device_public)
+        payload = json.loads(open_envelope(envelope, org.sealing[0]))
+        assert payload["record_id"] == envelope.record_id
+    fields = [row.fields for row in rows if row.fields]
+    assert all(f["tier"] in {"T0", "T1", "T2", "T3", "T4"} for f in fields)
+    assert all(f["next_due"] for f in fields if f["tier"] != "T4")

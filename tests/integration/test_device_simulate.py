@@ -64,7 +64,7 @@ def test_simulate_fills_the_vault_the_same_whatever_the_workers(
     summaries = []
     aggregates = []
     for name, jobs in (("one", "1"), ("two", "2")):
-        data = _simulate(tmp_path / name, provisioning_file, "--jobs", jobs)
+        data = _simulate(tmp_path / name, provisioning_file, "--jobs", jobs, "--distinct", "60")
         out = capsys.readouterr().out
         summaries.append(json.loads(out[out.rindex("\n{") + 1 :]))  # after provision's
         with Vault.open(data) as vault:

@@ -8,6 +8,7 @@ from typing import Any
 from fieldscreen.forms import Session
 from fieldscreen.forms.library import builtin_forms
 from fieldscreen.reports.export import OpenedRecord, _consent, _read_payload, parse_profile
+from fieldscreen.reports.form_versions import FormCatalogue
 
 CONTEXT = {"site": "site-a", "jurisdiction": "MX", "staff": "staff-01", "role": "specialist"}
 
@@ -29,7 +30,7 @@ def _payload(feared: list[str], release: bool = False) -> dict[str, Any]:
 
 
 def _record(payload: dict[str, Any]) -> OpenedRecord:
-    read = _read_payload(payload, builtin_forms())
+    read = _read_payload(payload, FormCatalogue.of(builtin_forms()))
     return OpenedRecord(
         record_id="r1",
         kind="screening",

@@ -1,0 +1,134 @@
+"""The case list over the real vault: the first screenful first, sorted by due date, then every
+row; nothing of it on the GUI thread; a slower earlier load never overwrites a later one."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+from pytestqt.qtbot import QtBot
+
+from fieldscreen import crypto
+from fieldscreen.paths import Paths
+from fieldscreen.ui import cases as cases_module
+from fieldscreen.ui import main_window as main_window_module
+from fieldscreen.vault import Vault
+from tests.gui.conftest import PASS, settle, unlock
+from tests.gui.test_real_vault import backend, window
+
+COUNT = 260
+
+
+@pytest.fixture(autouse=True)
+def light_kdf() -> Iterator[None]:
+    crypto.permit_test_parameters(True)
+    yield
+    crypto.permit_test_parameters(False)
+
+
+def _fill(folder: Path) -> dict[str, datetime]:
+    vault = Vault.create(
+        folder, admin_login="ana", passphrase=PASS.encode(), kdf=crypto.KdfParams.for_tests()
+    )
+    _, sealing = crypto.generate_sealing_keypair()
+    _, signing = crypto.generate_signing_keypair()
+    vault.set_org_keys(sealing, signing)
+    base = datetime(2026, 12, 1, tzinfo=UTC)
+    due = {}
+    with vault.bulk():
+        for i in range(COUNT):
+            rid = vault.new_draft("screening", "1", {"i": i})
+            when = base + timedelta(hours=(i * 7919) % 1000)
+            card = {"alias": f"Alias {i}", "tier": "T2", "next_due": when.isoformat()}
+            vault.finalise(rid, record={"i": i}, case_card=card)
+            due[rid] = when
+    vault.new_draft("screening", "1", {"draft": True})
+    vault.close()
+    return due
+
+
+def test_first_screenful_then_every_row_sorted_by_due(
+    qtbot: QtBot, paths: Paths, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    store = backend(paths)
+    due = _fill(paths.data / "vault")
+    w = window(qtbot, paths, store)
+    unlock(qtbot, w)
+    settle(w)
+    gui = threading.get_ident()
+    threads: dict[str, int] = {}
+    shown: list[tuple[int, int]] = []
+    real_sort, real_first = cases_module.sort_rows, cases_module.first_screenful
+
+    def sort_rows(rows: object, key: str) -> object:
+        threads["sort"] = threading.get_ident()
+        return real_sort(rows, key)  # type: ignore[arg-type]
+
+    def first_screenful(rows: object, key: str, count: int) -> object:
+        threads["first"] = threading.get_ident()
+        return real_first(rows, key, count)  # type: ignore[arg-type]
+
+    real_set = w.cases.set_rows
+
+    def set_rows(rows: object, **kwargs: object) -> None:
+        real_set(rows, **kwargs)  # type: ignore[arg-type]
+        shown.append((w.cases.model.rowCount(), w.cases.model.total))
+
+    monkeypatch.setattr(cases_module, "sort_rows", sort_rows)
+    monkeypatch.setattr(cases_module, "first_screenful", first_screenful)
+    monkeypatch.setattr(w.cases, "set_rows", set_rows)
+    w.show_cases()
+    settle(w)
+    screen = main_window_module._SCREENFUL
+    assert shown == [(screen, COUNT + 1), (COUNT + 1, COUNT + 1)]
+    assert gui not in (threads["sort"], threads["first"])
+    model = w.cases.model
+    listed = [model.row_at(i) for i in range(model.rowCount())]
+    ids = [r.screening_id for r in listed if r is not None and r.status == "finalised"]
+    assert ids == sorted(due, key=lambda rid: due[rid])
+    assert listed[-1] is not None
+    assert listed[-1].status == "draft"
+    assert w.cases.count.text() == f"{COUNT + 1} of {COUNT + 1} shown"
+
+
+def test_a_later_load_wins(qtbot: QtBot, paths: Paths) -> None:
+    store = backend(paths)
+    _fill(paths.data / "vault")
+    w = window(qtbot, paths, store)
+    unlock(qtbot, w)
+    settle(w)
+    w.show_cases()
+    w.cases.model.sort_by("tier")
+    w.show_cases()  # sorted by tier now; the first load's rows must not come back
+    settle(w)
+    assert w.cases.model.rowCount() == COUNT + 1
+    assert w.cases.model.total == COUNT + 1
+
+
+def test_the_index_picks_the_earliest_deadline_as_the_case_list_does() -> None:
+    from fieldscreen.ui.ports import earliest_deadline
+    from fieldscreen.vault.listindex import earliest_deadline as indexed
+
+    cards = [
+        {},
+        {"deadlines": []},
+        {"deadlines": [{"due": "2026-12-03T10:00:00+00:00", "label": "DIF"}]},
+        {
+            "deadlines": [
+                {"due": "2026-12-03T10:00:00+00:00", "label": "later"},
+                {"due": "2026-12-02T23:00:00-05:00", "label": "earliest, other zone"},
+                {"due": "not a date", "label": "bad"},
+                {"label": "no due"},
+            ]
+        },
+    ]
+    for card in cards:
+        due, label = earliest_deadline(card)
+        got_due, got_label = indexed(card)
+        assert (due, label) == (
+            datetime.fromisoformat(got_due) if got_due else None,
+            got_label or "",
+        )

@@ -1,0 +1,282 @@
+"""The case list's encrypted, bucketed index: written with the cards, checked against them on
+every read, rebuilt when missing, stale or tampered, never plaintext on disk."""
+
+from __future__ import annotations
+
+import os
+import random
+import sqlite3
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from fieldscreen import crypto
+from fieldscreen.vault import Vault, listindex
+from fieldscreen.vault.keys import aad
+
+
+def _card(i: int, alias: str = "") -> dict[str, Any]:
+    return {
+        "alias": alias or f"Alias {i}",
+        "tier": f"T{i % 4}",
+        "concerns": ["unaccompanied"] * (i % 2),
+        "next_due": f"2026-12-{1 + i % 28:02d}T10:00:00+00:00",
+        "referrals": [{"label": "not in the index", "consented": True}],
+    }
+
+
+def _finalise(vault: Vault, n: int, start: int = 0) -> dict[str, dict[str, Any]]:
+    made = {}
+    for i in range(start, start + n):
+        rid = vault.new_draft("screening", "1", {"i": i})
+        card = _card(i)
+        vault.finalise(rid, record={"i": i}, case_card=card)
+        made[rid] = listindex.project(card)
+    return made
+
+
+def _fields(vault: Vault) -> dict[str, Any]:
+    return {row.record_id: row.fields for row in vault.case_list()}
+
+
+def _sql(vault: Vault, sql: str, params: tuple[object, ...] = ()) -> list[Any]:
+    conn = sqlite3.connect(vault.db_path)
+    try:
+        rows = conn.execute(sql, params).fetchall()
+        conn.commit()
+        return rows
+    finally:
+        conn.close()
+
+
+def test_list_shows_each_cards_list_fields_and_drafts_without(vault: Vault) -> None:
+    made = _finalise(vault, 30)
+    draft = vault.new_draft("screening", "1", {"draft": True})
+    rows = {row.record_id: row for row in vault.case_list()}
+    assert {rid: rows[rid].fields for rid in made} == made
+    assert rows[draft].fields is None
+    assert rows[draft].status == "draft"
+    assert all(rows[rid].status == "finalised" for rid in made)
+    assert "referrals" not in next(iter(made.values()))  # only the list's fields
+    report = vault.list_index_check()
+    assert (report.cards, report.entries, report.consistent) == (30, 30, True)
+    entry = vault.audit_log()[-1]
+    assert entry.detail == {"what": "case-list", "cards": 30, "rebuilt": 0}
+    assert vault.integrity_check().ok
+
+
+def test_buckets_are_few_large_ciphertexts_and_a_bulk_writes_each_once(
+    vault: Vault, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    writes: list[int] = []
+    real = listindex.write_bucket
+
+    def counting(conn: sqlite3.Connection, keys: Any, bucket: int, entries: Any) -> None:
+        writes.append(bucket)
+        real(conn, keys, bucket, entries)
+
+    monkeypatch.setattr(listindex, "write_bucket", counting)
+    with vault.bulk():
+        _finalise(vault, 300)
+    assert len(writes) == len(set(writes)) <= listindex.BUCKETS  # once per changed bucket
+    buckets = _sql(vault, "SELECT bucket, length(ciphertext) FROM list_index")
+    assert len(buckets) == len(set(writes))
+    assert all(0 <= b < listindex.BUCKETS and size % 1024 == 28 for b, size in buckets)
+
+
+def test_missing_index_is_rebuilt_from_the_cards(vault: Vault) -> None:
+    made = _finalise(vault, 40)
+    _sql(vault, "DELETE FROM list_index")  # as after the migration to this format
+    before = vault.list_index_check()
+    assert before.entries == 0
+    assert not before.consistent
+    assert {k: v for k, v in _fields(vault).items() if v is not None} == made
+    assert vault.audit_log()[-1].detail["rebuilt"] > 0  # type: ignore[index]
+    assert vault.list_index_check().consistent
+    assert vault.audit_log()[-1].action == "view"
+
+
+def test_tampered_bucket_is_rebuilt_and_nothing_is_lost(vault: Vault) -> None:
+    made = _finalise(vault, 40)
+    [(bucket, blob)] = _sql(vault, "SELECT bucket, ciphertext FROM list_index LIMIT 1")
+    raw = bytearray(blob)
+    raw[40] ^= 0x01
+    _sql(vault, "UPDATE list_index SET ciphertext = ? WHERE bucket = ?", (bytes(raw), bucket))
+    check = vault.list_index_check()
+    assert check.unauthenticated == 1
+    assert check.stale_buckets == {bucket}
+    assert {k: v for k, v in _fields(vault).items() if v is not None} == made
+    assert vault.list_index_check().consistent
+
+
+def test_old_bucket_put_back_is_detected_against_the_cards(vault: Vault) -> None:
+    first = _finalise(vault, 1)
+    [rid] = first
+    bucket = listindex.bucket_of(vault._keys, rid)  # type: ignore[arg-type]
+    [(old,)] = _sql(vault, "SELECT ciphertext FROM list_index WHERE bucket = ?", (bucket,))
+    made = dict(first)
+    # Fill until another card lands in the same bucket, then put the old bucket back.
+    while True:
+        more = _finalise(vault, 1, start=len(made))
+        made.update(more)
+        [other] = more
+        if listindex.bucket_of(vault._keys, other) == bucket:  # type: ignore[arg-type]
+            break
+    _sql(vault, "UPDATE list_index SET ciphertext = ? WHERE bucket = ?", (old, bucket))
+    assert vault.list_index_check().stale_buckets == {bucket}
+    assert {k: v for k, v in _fields(vault).items() if v is not None} == made
+
+
+def test_card_rewritten_behind_the_index_is_picked_up(vault: Vault) -> None:
+    made = _finalise(vault, 5)
+    rid = sorted(made)[0]
+    # Another writer replaces the card (a new version, as every card write must) without
+    # telling the index.
+    keys = vault._keys
+    assert keys is not None
+    [(wrapped,)] = _sql(vault, "SELECT wrapped_key FROM case_cards WHERE record_id=?", (rid,))
+    dek = crypto.decrypt(keys.sub("record-keys"), wrapped, aad("case_cards", rid, "dek"))
+    blob = crypto.encrypt(
+        dek, b'{"alias":"Renamed","tier":"T1"}', aad("case_cards", rid, "card", 2)
+    )
+    _sql(vault, "UPDATE case_cards SET ciphertext=?, version=2 WHERE record_id=?", (blob, rid))
+    assert _fields(vault)[rid] == {"alias": "Renamed", "tier": "T1"}
+    assert vault.list_index_check().consistent
+
+
+def test_travel_mode_empties_the_index(vault: Vault) -> None:
+    _finalise(vault, 20)
+    vault.new_draft("screening", "1", {"x": 1})
+    vault.travel_mode()
+    assert _sql(vault, "SELECT count(*) FROM list_index") == [(0,)]
+    assert all(row.fields is None for row in vault.case_list())
+    assert vault.list_index_check().consistent
+
+
+def test_purge_keeps_the_card_entry_with_status_purged(vault: Vault) -> None:
+    made = _finalise(vault, 3)
+    vault.follow_up_days = 0
+    vault._clock = lambda: __import__("datetime").datetime(2100, 1, 1)  # type: ignore[assignment]
+    vault.purge_due()
+    rows = {row.record_id: row for row in vault.case_list()}
+    assert {rid: rows[rid].status for rid in made} == dict.fromkeys(made, "purged")
+    assert {rid: rows[rid].fields for rid in made} == made
+    assert vault.list_index_check().consistent
+
+
+def test_no_plaintext_of_the_index_on_disk(vault: Vault, vault_dir: Path) -> None:
+    canary = "CANARY" + os.urandom(6).hex()
+    for i in range(50):
+        rid = vault.new_draft("screening", "1", {"i": i})
+        vault.finalise(rid, record={"i": i}, case_card=_card(i, alias=f"{canary} {i}"))
+    _sql(vault, "DELETE FROM list_index WHERE bucket % 2 = 0")
+    assert len(vault.case_list()) == 50  # rebuilds half of it
+    vault.close()
+    forms = [canary.encode(), canary.encode("utf-16-le"), canary.encode().hex().encode()]
+    hits = [
+        path.name
+        for path in vault_dir.parent.rglob("*")
+        if path.is_file() and any(form in path.read_bytes() for form in forms)
+    ]
+    assert hits == []
+
+
+def test_a_failure_anywhere_in_a_finalise_leaves_index_equal_to_cards(
+    vault: Vault, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Fault injection: the N-th encryption of a bulk of finalises fails, for many N."""
+    _finalise(vault, 10)
+    rng = random.Random(7)
+    real = crypto.encrypt
+    inconsistent = partial = 0
+    calls = {"n": 0, "fail_at": 0}
+
+    def failing(key: bytes, plaintext: bytes, aad: bytes) -> bytes:
+        calls["n"] += 1
+        if calls["n"] == calls["fail_at"]:
+            raise OSError("injected")
+        return real(key, plaintext, aad)
+
+    for run in range(25):
+        calls.update(n=0, fail_at=rng.randint(1, 60))
+        before = _sql(vault, "SELECT count(*) FROM case_cards")[0][0]
+        monkeypatch.setattr(crypto, "encrypt", failing)
+        try:
+            with vault.bulk():
+                _finalise(vault, 5, start=1000 + run * 5)
+        except OSError:
+            pass
+        finally:
+            monkeypatch.setattr(crypto, "encrypt", real)
+        after = _sql(vault, "SELECT count(*) FROM case_cards")[0][0]
+        partial += after not in (before, before + 5)
+        inconsistent += not vault.list_index_check().consistent
+    assert (partial, inconsistent) == (0, 0)
+    assert vault.integrity_check().ok
+
+
+def test_first_released_format_migrates_and_lists(tmp_path: Path) -> None:
+    """The v1 fixture gains the index table on open and its index on the first list read."""
+    import json
+    import shutil
+
+    fixtures = Path(__file__).resolve().parents[2] / "fixtures"
+    folder = tmp_path / "vault-v1"
+    shutil.copytree(fixtures / "vault-v1", folder)
+    expected = json.loads((folder / "expected.json").read_text())
+    crypto.permit_test_parameters(True)
+    vault = Vault.open(folder)
+    vault.unlock("fixture-admin", b"fixture admin passphrase")
+    assert not vault.list_index_check().consistent  # the card is not indexed yet
+    rows = {row.record_id: row for row in vault.case_list()}
+    assert rows[expected["final"]].fields == {}  # its card has none of the list's fields
+    assert rows[expected["draft"]].fields is None
+    assert vault.list_index_check().consistent
+    assert vault.integrity_check().ok
+    vault.close()
+
+
+def test_a_tampered_card_changes_nothing_the_list_shows(vault: Vault) -> None:
+    """A card ciphertext moved onto another row: the list keeps the fields made from the
+    authentic card (nothing the attacker wrote is shown); the integrity check names the card."""
+    made = _finalise(vault, 6)
+    first, second = sorted(made)[:2]
+    [(blob,)] = _sql(vault, "SELECT ciphertext FROM case_cards WHERE record_id=?", (second,))
+    _sql(vault, "UPDATE case_cards SET ciphertext=? WHERE record_id=?", (blob, first))
+    assert _fields(vault) == {**made}
+    assert f"case_cards/{first}" in vault.integrity_check().failed
+
+
+def test_a_card_that_does_not_open_is_left_out_of_a_rebuild(vault: Vault) -> None:
+    made = _finalise(vault, 6)
+    first, second = sorted(made)[:2]
+    [(blob,)] = _sql(vault, "SELECT ciphertext FROM case_cards WHERE record_id=?", (second,))
+    _sql(vault, "UPDATE case_cards SET ciphertext=? WHERE record_id=?", (blob, first))
+    _sql(vault, "DELETE FROM list_index")
+    fields = _fields(vault)
+    assert fields[first] is None
+    assert {rid: fields[rid] for rid in made if rid != first} == {
+        rid: v for rid, v in made.items() if rid != first
+    }
+    assert vault.audit_log()[-1].detail == {
+        "what": "case-list",
+        "cards": 5,
+        "rebuilt": len({listindex.bucket_of(vault._keys, r) for r in made}),  # type: ignore[arg-type]
+    }
+
+
+def test_a_follow_up_recorded_updates_the_index_in_its_transaction(vault: Vault) -> None:
+    made = _finalise(vault, 4)
+    rid = sorted(made)[0]
+    card = {**_card(0), "next_due": "2027-01-05T09:00:00+00:00"}
+    card["deadlines"] = [
+        {"due": "2027-01-02T09:00:00+00:00", "label": "later"},
+        {"due": "2027-01-01T09:00:00+00:00", "label": "first"},
+    ]
+    vault.update_case_card(rid, card)
+    assert vault.list_index_check().consistent  # as stored, before any read
+    row = {r.record_id: r for r in vault.case_list()}[rid]
+    assert row.next_due == "2027-01-05T09:00:00+00:00"
+    assert (row.deadline, row.deadline_label) == ("2027-01-01T09:00:00+00:00", "first")
+    assert vault.audit_log()[-1].detail == {"what": "case-list", "cards": 4, "rebuilt": 0}
