@@ -352,6 +352,14 @@
         <translation>Casos</translation>
     </message>
     <message>
+        <source>No cases or drafts yet: a screening appears here once it is started.</source>
+        <translation>Todavía no hay casos ni borradores: un tamizaje aparece aquí en cuanto se empieza.</translation>
+    </message>
+    <message>
+        <source>Nothing matches this search. Search by case code, name or alias, or concern; clear the search to see all %1.</source>
+        <translation>Nada coincide con esta búsqueda. Busque por código de caso, nombre o alias, o preocupación; borre la búsqueda para ver los %1.</translation>
+    </message>
+    <message>
         <source>%1 of %2 shown</source>
         <translation>Se muestran %1 de %2</translation>
     </message>
@@ -654,7 +662,7 @@
     <name>MainWindow</name>
     <message>
         <source>FieldScreen</source>
-        <extracomment>How often the background sync policy is asked whether something is due. Who sees the coordinator report. The screening's id holder: filled by the writer thread if the first save is in flight. Builds the sync view model after unlock (on the writer: it reads the vault); returns None while the laptop is not enrolled. Drives :meth:`BackgroundSync.tick` on a worker while someone is signed in; the policy itself decides when a probe or a sync is due.</extracomment>
+        <extracomment>Rows of the case list shown before the rest are sorted (more than a window holds). How often the background sync policy is asked whether something is due. Who sees the coordinator report. The screening's id holder: filled by the writer thread if the first save is in flight. Counts case-list loads, so a slower earlier load never overwrites a later one. Builds the sync view model after unlock (on the writer: it reads the vault); returns None while the laptop is not enrolled. Drives :meth:`BackgroundSync.tick` on a worker while someone is signed in; the policy itself decides when a probe or a sync is due.</extracomment>
         <translation>FieldScreen</translation>
     </message>
     <message>

@@ -10,7 +10,7 @@ from fieldscreen.settings import Settings
 from fieldscreen.ui.common import Services
 from fieldscreen.ui.main_window import MainWindow
 from fieldscreen.ui.operations import Operations
-from fieldscreen.ui.preview import MemoryVault
+from fieldscreen.ui.preview import MemoryVault, SampleForms
 from tests.gui.conftest import settle, unlock
 
 
@@ -92,3 +92,32 @@ def test_first_run_with_a_provisioning_file_and_an_error_fits_a_small_laptop(
         top_left = widget.mapTo(viewport, QPoint(0, 0))
         assert top_left.y() >= 0
         assert top_left.y() + widget.height() <= viewport.height()
+
+
+def test_the_case_list_says_when_a_search_matches_nothing(qtbot: QtBot, paths: Paths) -> None:
+    """An empty table alone looks like lost data to a tired specialist."""
+    from fieldscreen.ui import screenshots
+
+    w = screenshots.cases(paths, "en")
+    assert isinstance(w, MainWindow)
+    qtbot.addWidget(w)
+    w.show()
+    settle(w)
+    qtbot.waitUntil(lambda: w.cases.model.total == 5, timeout=10_000)
+    qtbot.keyClicks(w.cases.search, "zzzz")
+    assert w.cases.model.rowCount() == 0
+    assert w.cases.count.text().startswith("Nothing matches this search.")
+    assert "see all 5" in w.cases.count.text()
+    w.cases.search.clear()
+    assert w.cases.count.text() == "5 of 5 shown"
+
+
+def test_an_empty_case_list_says_what_will_appear(qtbot: QtBot, paths: Paths) -> None:
+    vault = MemoryVault.with_users([("ana", "admin", "correct horse battery")])
+    w = MainWindow(Services(vault, SampleForms(), Settings.load(paths.settings_file), Operations()))
+    qtbot.addWidget(w)
+    w.show()
+    unlock(qtbot, w)
+    w.show_cases()
+    settle(w)
+    qtbot.waitUntil(lambda: "No cases or drafts yet" in w.cases.count.text(), timeout=10_000)
