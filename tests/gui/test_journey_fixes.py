@@ -121,3 +121,31 @@ def test_an_empty_case_list_says_what_will_appear(qtbot: QtBot, paths: Paths) ->
     w.show_cases()
     settle(w)
     qtbot.waitUntil(lambda: "No cases or drafts yet" in w.cases.count.text(), timeout=10_000)
+
+
+def test_confirming_buttons_say_what_they_do(qtbot: QtBot, paths: Paths) -> None:
+    """ "OK" under "Screenings and drafts will no longer be readable" makes a tired user
+    hesitate; the button says "Switch on travel mode", and the text reads as a paragraph."""
+    from PySide6.QtWidgets import QApplication, QDialog, QDialogButtonBox
+
+    from fieldscreen.ui import screenshots
+    from fieldscreen.ui.dialogs import DIALOG_MIN_WIDTH
+
+    w = screenshots.settings(paths, "en")
+    assert isinstance(w, MainWindow)
+    qtbot.addWidget(w)
+    w.show()
+    w.settings_page.travel.click()
+    (dialog,) = (
+        d
+        for d in QApplication.topLevelWidgets()
+        if isinstance(d, QDialog) and d.isVisible() and d.objectName() == "confirmDialog"
+    )
+    try:
+        buttons = dialog.findChild(QDialogButtonBox)
+        assert buttons is not None
+        ok = buttons.button(QDialogButtonBox.StandardButton.Ok)
+        assert ok.text() == "Switch on travel mode"
+        assert dialog.width() >= DIALOG_MIN_WIDTH
+    finally:
+        dialog.reject()
