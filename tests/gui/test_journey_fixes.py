@@ -149,3 +149,20 @@ def test_confirming_buttons_say_what_they_do(qtbot: QtBot, paths: Paths) -> None
         assert dialog.width() >= DIALOG_MIN_WIDTH
     finally:
         dialog.reject()
+
+
+def test_report_weeks_say_when_they_start(qtbot: QtBot, paths: Paths) -> None:
+    """ "2026-W41" alone makes a coordinator count weeks on a calendar."""
+    from fieldscreen.ui import screenshots
+    from fieldscreen.ui.report_page import week_label
+
+    w = screenshots.report(paths, "en")
+    assert isinstance(w, MainWindow)
+    qtbot.addWidget(w)
+    combo = w.report_page.from_week
+    qtbot.waitUntil(lambda: combo.count() > 1, timeout=10_000)
+    assert combo.itemData(1) == "2026-W41"
+    assert combo.itemText(1) == "2026-W41 · from Mon 5 Oct"
+    assert week_label("2026-W41", "en") == "2026-W41 · from Mon 5 Oct"
+    assert week_label("2026-W01", "en") == "2026-W01 · from Mon 29 Dec"
+    assert week_label("not a week", "en") == "not a week"
