@@ -27,7 +27,9 @@ from fieldscreen.sync.engine import Syncer
 from fieldscreen.sync.spool import Spool
 spool = Spool(__import__("pathlib").Path(sys.argv[1]))
 prov, ident = spool.provisioning(), spool.identity()
-with SyncClient(sys.argv[2], token=ident.token) as client:
+from fieldscreen.sync.request_auth import DeviceSigner
+signer = DeviceSigner.for_stores(spool, ident.device_id)
+with SyncClient(sys.argv[2], token=ident.token, signer=signer) as client:
     floor = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
     tracemalloc.start()
     summary = Syncer(client, spool, spool, receipt_key=prov.receipt_public_key,

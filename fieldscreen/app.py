@@ -185,6 +185,9 @@ class _LazyEngine:
     def restore(self, state: Any) -> Any:
         return self._get().restore(state)
 
+    def migration(self, state: Any, lang: str) -> Any:
+        return self._get().migration(state, lang)
+
 
 def build_services(context: AppContext) -> Services:
     from fieldscreen.ui.backends import VaultBackend

@@ -18,6 +18,9 @@ Public API (stable; other packages import only these names)::
     Session.start(form, lang="en", context=None, case_values=None, clock=None) -> Session
     Session.restore(form, state, clock=None, migrate=None) -> Session  # FormVersionError
     session.to_state() -> dict                   # JSON-able; restore() round-trips exactly
+    carry_over(state, form) -> Migrated(state, kept, dropped)  # to another form version;
+        # what no longer fits goes to state["dropped"] (Dropped: name, index, value, reason)
+    session.migrated_from / session.dropped      # kept in the state by to_state()
     session.set_answer(path, value) -> Changes   # path: "name", Node(name, (i, ...)) or a pair
     session.add_repeat(name, prefix=()) -> (index, Changes)
     session.remove_repeat(name, index) -> Changes
@@ -59,6 +62,7 @@ from fieldscreen.forms.errors import (
     ReleaseError,
 )
 from fieldscreen.forms.loader import load_form, load_form_text
+from fieldscreen.forms.migrate import Dropped, Migrated, carry_over, dropped_of
 from fieldscreen.forms.model import (
     KINDS,
     TIERS,
@@ -93,11 +97,13 @@ __all__ = [
     "Choice",
     "Deadline",
     "DeadlineDue",
+    "Dropped",
     "Field",
     "FieldError",
     "Form",
     "FormError",
     "FormVersionError",
+    "Migrated",
     "Node",
     "Override",
     "OverrideError",
@@ -109,7 +115,9 @@ __all__ = [
     "Session",
     "Texts",
     "Title",
+    "carry_over",
     "combine_case",
+    "dropped_of",
     "load_form",
     "load_form_text",
     "most_urgent",

@@ -39,6 +39,12 @@ class Session(Runtime):
     Create with :meth:`start` or :meth:`restore`; never share one between threads.
     """
 
+    #: The version the saved state was carried over from (:mod:`fieldscreen.forms.migrate`).
+    migrated_from: str = ""
+    #: What migrations set aside (``Dropped.to_json`` entries); kept in the state, never shown
+    #: anywhere but to the specialist.
+    dropped: tuple[dict[str, Any], ...] = ()
+
     # ------------------------------------------------------------------ creation
 
     @classmethod
@@ -82,7 +88,8 @@ class Session(Runtime):
     ) -> Session:
         """A session from :meth:`to_state`; refuses another form version unless ``migrate``.
 
-        ``migrate`` receives the saved state and returns one for this form's version.
+        ``migrate`` receives the saved state and returns one for this form's version (for
+        example ``lambda s: carry_over(s, form).state``).
         """
         from fieldscreen.errors import KnownError
 
@@ -113,6 +120,8 @@ class Session(Runtime):
                 once[(name, tuple(index))] = untag(value)
             for name, moment in state.get("raised_at", {}).items():
                 session.raised_at[str(name)] = datetime.fromisoformat(moment)
+            session.migrated_from = str(state.get("migrated_from") or "")
+            session.dropped = tuple(dict(d) for d in state.get("dropped") or ())
             override = state.get("override")
             if override:
                 session.override = Override(**override)
@@ -146,7 +155,7 @@ class Session(Runtime):
                     for index, value in sorted(self.values[node.id].items()):
                         if value is not None:
                             once.append([f.name, list(index), tag(value)])
-        return {
+        state: dict[str, Any] = {
             "format": STATE_FORMAT,
             "form": {"id": self.form.id, "version": self.form.version},
             "lang": self.lang,
@@ -158,7 +167,17 @@ class Session(Runtime):
             "override": self.override.to_json() if self.override else None,
             "releases": [r.to_json() for r in self.releases.values()],
             "raised_at": {name: moment.isoformat() for name, moment in self.raised_at.items()},
+            "kinds": {
+                name: self.form.fields[name].kind
+                for name, by_index in self.answers.items()
+                if by_index
+            },
         }
+        if self.migrated_from:
+            state["migrated_from"] = self.migrated_from
+        if self.dropped:
+            state["dropped"] = [dict(d) for d in self.dropped]
+        return state
 
     # ------------------------------------------------------------------ changing answers
 

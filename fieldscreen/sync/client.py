@@ -21,6 +21,7 @@ import httpx
 from fieldscreen import PROTOCOL_VERSION, __version__, crypto
 from fieldscreen.sync.canonical import b64e
 from fieldscreen.sync.errors import SyncError, TransientError
+from fieldscreen.sync.request_auth import HEADER_SERVER_TIME, DeviceSigner
 
 __all__ = ["BatchTooLarge", "DeviceRevoked", "RetryPolicy", "SyncClient", "check_url"]
 
@@ -79,7 +80,12 @@ def _loopback(host: str) -> bool:
 
 
 class SyncClient:
-    """Talks to one server. ``retries`` counts every retried attempt (for the reports)."""
+    """Talks to one server. ``retries`` counts every retried attempt (for the reports).
+
+    A device passes ``signer`` (its id and its key's signer): every request is then signed
+    (``docs/protocol.md``, "Signed requests"), which the server requires of devices. A request
+    refused as stale corrects the clock offset by the server's time and is sent again once.
+    """
 
     def __init__(
         self,
@@ -91,9 +97,14 @@ class SyncClient:
         timeout: float = 30.0,
         policy: RetryPolicy | None = None,
         sleep: Callable[[float], None] = time.sleep,
+        signer: DeviceSigner | None = None,
+        clock: Callable[[], float] = time.time,
     ) -> None:
         self.base_url = check_url(base_url, allow_insecure=allow_insecure)
         self.token = token
+        self.signer = signer
+        self.clock_offset = 0.0
+        self._clock = clock
         self.policy = policy or RetryPolicy()
         self.retries = 0
         #: The ``Date`` header of the last answer (the server's clock), if it sent one.
@@ -154,12 +165,21 @@ class SyncClient:
         if content is not None:
             headers["content-type"] = "application/json"
         extra: dict[str, Any] = {} if timeout is None else {"timeout": timeout}
-        try:
-            response = self._http.request(
-                method, path, json=json, content=content, params=params, headers=headers, **extra
-            )
-        except httpx.TransportError:
-            raise TransientError("sync-unreachable", url=self.base_url) from None
+        request = self._http.build_request(
+            method, path, json=json, content=content, params=params, headers=headers, **extra
+        )
+        response = self._send(request)
+        if (
+            response.status_code == 401
+            and self.signer is not None
+            and HEADER_SERVER_TIME in response.headers
+        ):  # our clock is off: take the server's word for the time, and try once more
+            try:
+                self.clock_offset = float(response.headers[HEADER_SERVER_TIME]) - self._clock()
+            except ValueError:
+                pass
+            else:
+                response = self._send(request)
         status = response.status_code
         self.last_date = response.headers.get("date")
         if status in RETRYABLE:
@@ -184,6 +204,21 @@ class SyncClient:
         if status == 413:
             raise BatchTooLarge
         raise SyncError("sync-refused", status=status, reason=str(code)[:40] or "refused")
+
+    def _send(self, request: httpx.Request) -> httpx.Response:
+        if self.signer is not None and self.token:
+            request.headers.update(
+                self.signer.headers(
+                    request.method,
+                    request.url.raw_path,
+                    request.content,
+                    self._clock() + self.clock_offset,
+                )
+            )
+        try:
+            return self._http.send(request)
+        except httpx.TransportError:
+            raise TransientError("sync-unreachable", url=self.base_url) from None
 
     # ------------------------------------------------------------------ routes
     def health(self) -> dict[str, Any]:

@@ -25,6 +25,7 @@ from fieldscreen import crypto
 from fieldscreen.sync.client import RetryPolicy, SyncClient
 from fieldscreen.sync.engine import Progress, Syncer
 from fieldscreen.sync.envelope import Envelope, build_envelope
+from fieldscreen.sync.request_auth import DeviceSigner
 from fieldscreen.sync.signed import Provisioning
 from fieldscreen.sync.spool import Spool
 from fieldscreen.sync.store import DeviceIdentity
@@ -86,7 +87,9 @@ class SimDevice:
         self.spool = Spool(spool_path)
         self.receipt_public = receipt_public
         self.transport = transport
-        self.signing_private, self.signing_public = crypto.generate_signing_keypair()
+        # The key lives in the spool, as the reference store keeps it (so that a process that
+        # opens the spool later signs as this device).
+        self.signing_private, self.signing_public = self.spool.signing_key_pair()
         self.identity: DeviceIdentity | None = None
 
     def enroll(self, code: str) -> DeviceIdentity:
@@ -149,7 +152,11 @@ class SimDevice:
         assert self.identity is not None
         kwargs.setdefault("transport", self.transport)
         kwargs.setdefault("policy", RetryPolicy(attempts=8, base=0.01, cap=0.2))
-        return SyncClient(self.base_url, token=self.identity.token, **kwargs)
+        kwargs.setdefault(
+            "signer", DeviceSigner.from_private_key(self.device_id, self.signing_private)
+        )
+        base_url = kwargs.pop("base_url", self.base_url)
+        return SyncClient(base_url, token=self.identity.token, **kwargs)
 
     def syncer(
         self,

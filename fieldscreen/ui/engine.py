@@ -19,6 +19,7 @@ from fieldscreen.followup import Cadence
 from fieldscreen.forms import CaseRisk, Form, Node, Session, combine_case, most_urgent
 from fieldscreen.forms import Choice as Choice_
 from fieldscreen.forms.fill import fill_kind, merge_rows, row_key, suggested_rows
+from fieldscreen.ui.migration import DraftMigration, SetAside, plan, restore_sessions, set_aside
 from fieldscreen.ui.ports import (
     Alert,
     Choice,
@@ -74,6 +75,14 @@ class EngineScreening:
     @property
     def form_version(self) -> str:
         return "+".join(f"{f.id}@{f.version}" for f in self._forms.values())[:100]
+
+    def migrated_from(self) -> dict[str, str]:
+        """Form id -> the earlier version this screening's answers were carried over from."""
+        return {i: s.migrated_from for i, s in self._sessions.items() if s.migrated_from}
+
+    def set_aside(self, lang: str) -> tuple[SetAside, ...]:
+        """The answers form updates set aside (for the specialist's read-only panel)."""
+        return set_aside(self._sessions, lang)
 
     # ------------------------------------------------------------ override
     def override_tier(self, tier: str, reason: str, supervisor: str) -> None:
@@ -505,10 +514,13 @@ class EngineForms:
             values.update(session.values_json())
         return EngineScreening(self.forms, sessions, datetime.now(UTC), self.catalogue)
 
+    def migration(self, state: Mapping[str, Any], lang: str) -> DraftMigration:
+        """What :meth:`restore` would carry over to newer form versions and set aside."""
+        return plan(self.forms, state, lang)
+
     def restore(self, state: Mapping[str, Any]) -> EngineScreening:
-        sessions = {
-            form_id: Session.restore(self.forms[form_id], saved)
-            for form_id, saved in state["forms"].items()
-        }
+        """The saved screening, each form's answers carried over to the version held now
+        (what no longer fits is set aside inside the session's state, see :meth:`migration`)."""
+        sessions = restore_sessions(self.forms, state)
         started = datetime.fromisoformat(str(state["started"]))
         return EngineScreening(self.forms, sessions, started, self.catalogue)

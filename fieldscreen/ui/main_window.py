@@ -686,9 +686,31 @@ class MainWindow(QMainWindow):
         def loaded(state: Any) -> None:
             if self.services.user is None:
                 return
-            session = forms.restore(state["session"])
+            check = getattr(forms, "migration", None)
+            try:  # what a newer form version would set aside, asked before anything changes
+                plan = check(state["session"], self.services.lang) if callable(check) else None
+            except KnownError as error:
+                self._error(error)
+                return
+            if plan is not None and plan.dropped:
+                from fieldscreen.ui.draft_dialogs import ask_before_migrating
+
+                ask_before_migrating(self, plan.questions(), lambda: carry_on(state, plan))
+            else:
+                carry_on(state, plan)
+
+        def carry_on(state: Any, plan: Any) -> None:
+            if self.services.user is None:
+                return
+            try:
+                session = forms.restore(state["session"])
+            except KnownError as error:
+                self._error(error)
+                return
             where = page if page is not None else str(state.get("page", ""))
             self.wizard.open(session, where, record_id)
+            if plan is not None and plan.migrates:
+                self.wizard.note_migrated(kept_all=not plan.dropped)
             self.stack.setCurrentWidget(self.wizard)
 
         self.services.ops.read(load, loaded, self._error)

@@ -79,6 +79,7 @@ def build_sync(backend: Any, settings: Any) -> Any:
     from fieldscreen.sync.client import SyncClient
     from fieldscreen.sync.engine import Syncer, SyncSummary
     from fieldscreen.sync.errors import SyncError
+    from fieldscreen.sync.request_auth import DeviceSigner
     from fieldscreen.sync.view import SyncViewModel
 
     lock = backend._guard
@@ -98,6 +99,7 @@ def build_sync(backend: Any, settings: Any) -> Any:
             provisioning.server_url,
             token=identity.token,
             allow_insecure=provisioning.allow_insecure_http,
+            signer=DeviceSigner(identity.device_id, vault.sign_as_device),
         )
 
     def probe() -> bool:  # short timeouts and no retry: a silent server is given up on fast

@@ -261,6 +261,10 @@ class WizardPage(QWidget):
         self.notice.setWordWrap(True)
         self.notice.hide()
         outer.addWidget(self.notice)
+        from fieldscreen.ui.draft_dialogs import SetAsidePanel
+
+        self.set_aside = SetAsidePanel(self)
+        outer.addWidget(self.set_aside)
         self.stack = QStackedWidget(self)
         outer.addWidget(self.stack, 1)
 
@@ -298,9 +302,28 @@ class WizardPage(QWidget):
             widget.set_value(session.value(name))
         self._apply(session.current(self.services.lang), announce=False)
         names = [p.name for p in self._pages]
-        self.go(names.index(page) if page in names else 0)
+        target = names.index(page) if page in names else 0
+        if self._pages:  # opening shows the draft; it writes nothing until the specialist acts
+            controller.page = self._pages[target].name
+        self.go(target)
+        aside = getattr(session, "set_aside", None)
+        self.set_aside.show_entries(aside(self.services.lang) if callable(aside) else ())
         self._show_save_state("")
         return controller
+
+    def note_migrated(self, *, kept_all: bool) -> None:
+        """The quiet note after a draft of an earlier form version was opened."""
+        if kept_all:
+            text = self.tr(
+                "This draft was started with an earlier version of the form; all answers were kept."
+            )
+        else:
+            text = self.tr(
+                "This draft was started with an earlier version of the form; the answers that "
+                "no longer fit are shown below, set aside."
+            )
+        self.notice.setText(text)
+        self.notice.show()
 
     def close_session(self) -> None:
         """Drop the session and every widget that showed its answers."""
@@ -316,6 +339,7 @@ class WizardPage(QWidget):
         self._page_widgets.clear()
         self.banner.hide()
         self.notice.hide()
+        self.set_aside.show_entries(())
 
     def _sync_pages(self) -> None:
         assert self.controller is not None

@@ -1,10 +1,11 @@
-<?xml version='1.0' encoding='utf-8'?>
+<?xml version="1.0" encoding="utf-8"?>
+<!DOCTYPE TS>
 <TS version="2.1" language="es" sourcelanguage="en">
 <context>
     <name>AcknowledgeWidget</name>
     <message>
         <source>Done</source>
-        <extracomment>Above this many choices a single choice is a drop-down list (type the first letters to jump), not a column of radio buttons a child's whole country list long.</extracomment>
+        <extracomment>Above this many choices a single choice is a drop-down list (type the first letters to jump), not a column of radio buttons a child&apos;s whole country list long.</extracomment>
         <translation>Hecho</translation>
     </message>
 </context>
@@ -22,7 +23,7 @@
         <translation>Lotes e historial de sincronización</translation>
     </message>
     <message>
-        <source>Counts per laptop and per user. Only case codes, states and reasons are shown: nothing of a child's answers.</source>
+        <source>Counts per laptop and per user. Only case codes, states and reasons are shown: nothing of a child&apos;s answers.</source>
         <translation>Cuentas por laptop y por usuario. Solo se muestran códigos de caso, estados y motivos: nada de las respuestas de un NNA.</translation>
     </message>
     <message>
@@ -181,7 +182,7 @@
         </translation>
     </message>
     <message>
-        <source>Another laptop's bundle</source>
+        <source>Another laptop&apos;s bundle</source>
         <translation>El paquete de otra laptop</translation>
     </message>
     <message>
@@ -457,7 +458,7 @@
         <translation>&amp;Inscribir ahora</translation>
     </message>
     <message>
-        <source>Not set up yet: read the provisioning file from IT first (it names the server and your organisation's keys).</source>
+        <source>Not set up yet: read the provisioning file from IT first (it names the server and your organisation&apos;s keys).</source>
         <translation>Aún no está configurada: primero lea el archivo de aprovisionamiento de informática (indica el servidor y las claves de su organización).</translation>
     </message>
     <message>
@@ -662,7 +663,7 @@
     <name>MainWindow</name>
     <message>
         <source>FieldScreen</source>
-        <extracomment>Rows of the case list shown before the rest are sorted (more than a window holds). How often the background sync policy is asked whether something is due. Who sees the coordinator report. The screening's id holder: filled by the writer thread if the first save is in flight. Counts case-list loads, so a slower earlier load never overwrites a later one. Builds the sync view model after unlock (on the writer: it reads the vault); returns None while the laptop is not enrolled. Drives :meth:`BackgroundSync.tick` on a worker while someone is signed in; the policy itself decides when a probe or a sync is due.</extracomment>
+        <extracomment>Rows of the case list shown before the rest are sorted (more than a window holds). How often the background sync policy is asked whether something is due. Who sees the coordinator report. The screening&apos;s id holder: filled by the writer thread if the first save is in flight. Counts case-list loads, so a slower earlier load never overwrites a later one. Builds the sync view model after unlock (on the writer: it reads the vault); returns None while the laptop is not enrolled. Drives :meth:`BackgroundSync.tick` on a worker while someone is signed in; the policy itself decides when a probe or a sync is due.</extracomment>
         <translation>FieldScreen</translation>
     </message>
     <message>
@@ -719,6 +720,33 @@
     <message>
         <source>Server set</source>
         <translation>Servidor configurado</translation>
+    </message>
+</context>
+<context>
+    <name>MigrateDialog</name>
+    <message>
+        <source>The form has been updated</source>
+        <translation>El formulario se ha actualizado</translation>
+    </message>
+    <message>
+        <source>This draft was started with an earlier version of the form. The answers to these questions no longer fit the new form. If you resume, they are set aside in this draft, where you can still read them and enter them again:</source>
+        <translation>Este borrador se empezó con una versión anterior del formulario. Las respuestas a estas preguntas ya no encajan en el formulario nuevo. Si continúa, quedan apartadas en este borrador, donde podrá seguir leyéndolas y volver a introducirlas:</translation>
+    </message>
+    <message>
+        <source>Questions whose answers no longer fit</source>
+        <translation>Preguntas cuyas respuestas ya no encajan</translation>
+    </message>
+    <message>
+        <source>With “Not now” the draft stays exactly as it is.</source>
+        <translation>Con «Ahora no» el borrador queda exactamente como está.</translation>
+    </message>
+    <message>
+        <source>Resume with the new form</source>
+        <translation>Continuar con el formulario nuevo</translation>
+    </message>
+    <message>
+        <source>Not now</source>
+        <translation>Ahora no</translation>
     </message>
 </context>
 <context>
@@ -901,7 +929,7 @@
         <translation>Devolver al especialista</translation>
     </message>
     <message>
-        <source>Say what the specialist should do. They see this note on their home screen; do not write the child's answers in it.</source>
+        <source>Say what the specialist should do. They see this note on their home screen; do not write the child&apos;s answers in it.</source>
         <translation>Indique qué debe hacer el especialista. Verá esta nota en su pantalla de inicio; no escriba en ella las respuestas del NNA.</translation>
     </message>
     <message>
@@ -944,7 +972,7 @@
     <name>RepeatWidget</name>
     <message>
         <source>Add another</source>
-        <extracomment>The specialist asked to add the screening's suggestions (only when ``view.fillable``).</extracomment>
+        <extracomment>The specialist asked to add the screening&apos;s suggestions (only when ``view.fillable``).</extracomment>
         <translation>Añadir otra</translation>
     </message>
     <message>
@@ -1076,16 +1104,16 @@
         <translation>Credencial de coordinación para el servidor</translation>
     </message>
     <message>
-        <source>Use the ser&amp;ver's report</source>
+        <source>Use the ser&amp;ver&apos;s report</source>
         <translation>Usar el informe del servid&amp;or</translation>
     </message>
     <message>
-        <source>Use this laptop's scr&amp;eenings</source>
+        <source>Use this laptop&apos;s scr&amp;eenings</source>
         <translation>Usar los tamizajes de esta compu&amp;tadora</translation>
     </message>
     <message>
         <source>Enter the coordinator credential your administrator gave you.</source>
-        <extracomment>The server's report needs a laptop enrolled with a server (or a given fetcher).</extracomment>
+        <extracomment>The server&apos;s report needs a laptop enrolled with a server (or a given fetcher).</extracomment>
         <translation>Escriba la credencial de coordinación que le dio la persona administradora.</translation>
     </message>
     <message>
@@ -1097,7 +1125,7 @@
         <translation>Fuente: el servidor, para los sitios que usted coordina.</translation>
     </message>
     <message>
-        <source>Source: this laptop's finalised screenings that have not been sent yet (sent ones are counted on the server).</source>
+        <source>Source: this laptop&apos;s finalised screenings that have not been sent yet (sent ones are counted on the server).</source>
         <translation>Fuente: los tamizajes finalizados de esta computadora que aún no se han enviado (los enviados se cuentan en el servidor).</translation>
     </message>
     <message>
@@ -1165,7 +1193,7 @@
         <translation>el servidor, para los sitios que usted coordina</translation>
     </message>
     <message>
-        <source>this laptop's screenings not yet sent</source>
+        <source>this laptop&apos;s screenings not yet sent</source>
         <translation>los tamizajes de esta computadora aún no enviados</translation>
     </message>
     <message>
@@ -1197,7 +1225,7 @@
     <name>ResultsPage</name>
     <message>
         <source>Results of this screening</source>
-        <extracomment>The sign-off dialog's result code for "Ask a supervisor later". A tier override was left for a supervisor: the screening waits as a draft. The tier the rules gave, before any override.</extracomment>
+        <extracomment>The sign-off dialog&apos;s result code for &quot;Ask a supervisor later&quot;. A tier override was left for a supervisor: the screening waits as a draft. The tier the rules gave, before any override.</extracomment>
         <translation>Resultados de este tamizaje</translation>
     </message>
     <message>
@@ -1233,7 +1261,7 @@
         <translation>&amp;Liberar una referencia…</translation>
     </message>
     <message>
-        <source>A referral withheld by a risk (for example the consulate when the child fears the state) or declined by the child can be made only with a reason and a supervisor's sign-off.</source>
+        <source>A referral withheld by a risk (for example the consulate when the child fears the state) or declined by the child can be made only with a reason and a supervisor&apos;s sign-off.</source>
         <translation>Una referencia retenida por un riesgo (por ejemplo, el consulado cuando el NNA teme a las autoridades) o rechazada por el NNA solo se puede hacer con un motivo y la aprobación de una persona supervisora.</translation>
     </message>
     <message>
@@ -1265,7 +1293,7 @@
         <translation>Idiomas:</translation>
     </message>
     <message>
-        <source>No provider of this type in your site's directory.</source>
+        <source>No provider of this type in your site&apos;s directory.</source>
         <translation>No hay ningún servicio de este tipo en el directorio de su sitio.</translation>
     </message>
     <message>
@@ -1301,7 +1329,7 @@
         <translation>Registre las acciones realizadas antes de finalizar un caso de actuar ya.</translation>
     </message>
     <message>
-        <source>None worked out: this laptop does not know its site's country, so the legal deadlines (for example notifying the child-protection authority) cannot be shown. Follow your site's procedure, and ask IT to provision this laptop.</source>
+        <source>None worked out: this laptop does not know its site&apos;s country, so the legal deadlines (for example notifying the child-protection authority) cannot be shown. Follow your site&apos;s procedure, and ask IT to provision this laptop.</source>
         <translation>No se pudieron calcular: esta computadora no sabe en qué país está su sitio, así que no puede mostrar los plazos legales (por ejemplo, dar aviso a la autoridad de protección de la niñez). Siga el procedimiento de su sitio y pida a informática que aprovisione esta computadora.</translation>
     </message>
     <message>
@@ -1371,6 +1399,29 @@
     <message>
         <source>PDF files (*.pdf)</source>
         <translation>Archivos PDF (*.pdf)</translation>
+    </message>
+</context>
+<context>
+    <name>SetAsidePanel</name>
+    <message>
+        <source>Answers set aside when the form was updated (read only; enter them again where they still apply):</source>
+        <translation>Respuestas apartadas al actualizarse el formulario (solo lectura; vuelva a introducirlas donde sigan aplicando):</translation>
+    </message>
+    <message>
+        <source>Answers set aside</source>
+        <translation>Respuestas apartadas</translation>
+    </message>
+    <message>
+        <source>Question</source>
+        <translation>Pregunta</translation>
+    </message>
+    <message>
+        <source>Earlier answer</source>
+        <translation>Respuesta anterior</translation>
+    </message>
+    <message>
+        <source>Why</source>
+        <translation>Motivo</translation>
     </message>
 </context>
 <context>
@@ -1460,7 +1511,7 @@
         <translation>Servidor</translation>
     </message>
     <message>
-        <source>An administrator enrols this laptop with the organisation's server using a one-time code from IT. Until then everything works offline.</source>
+        <source>An administrator enrols this laptop with the organisation&apos;s server using a one-time code from IT. Until then everything works offline.</source>
         <translation>Un administrador inscribe esta computadora en el servidor de la organización con un código de un solo uso de informática. Mientras tanto todo funciona sin conexión.</translation>
     </message>
     <message>
@@ -1608,7 +1659,7 @@
         <translation>Parece una copia antigua restaurada de la bóveda; retenido para revisión.</translation>
     </message>
     <message>
-        <source>The record's signature did not verify; tell IT.</source>
+        <source>The record&apos;s signature did not verify; tell IT.</source>
         <translation>La firma del registro no se pudo verificar; avise al equipo de informática.</translation>
     </message>
     <message>
@@ -1645,7 +1696,7 @@
 <context>
     <name>SyncPage</name>
     <message>
-        <source>Sync with the organisation's server</source>
+        <source>Sync with the organisation&apos;s server</source>
         <translation>Sincronizar con el servidor de la organización</translation>
     </message>
     <message>
@@ -1724,7 +1775,7 @@
     <name>Tiers</name>
     <message>
         <source>Act now</source>
-        <extracomment>True while screenings run the sample form instead of the built-in forms. Sync of this laptop (:class:`fieldscreen.sync.view.SyncViewModel`), None while it is not enrolled with a server. The supervisor queue (:class:`fieldscreen.ui.supervision.SupervisionModel`); None: the main window builds it over ``vault`` (tests and screenshots hand in their own). The coordinator's batch view (:class:`fieldscreen.ui.batches.BatchModel`), likewise.</extracomment>
+        <extracomment>True while screenings run the sample form instead of the built-in forms. Sync of this laptop (:class:`fieldscreen.sync.view.SyncViewModel`), None while it is not enrolled with a server. The supervisor queue (:class:`fieldscreen.ui.supervision.SupervisionModel`); None: the main window builds it over ``vault`` (tests and screenshots hand in their own). The coordinator&apos;s batch view (:class:`fieldscreen.ui.batches.BatchModel`), likewise.</extracomment>
         <translation>Actuar ya</translation>
     </message>
     <message>
@@ -1835,6 +1886,14 @@
     <message>
         <source>&amp;Next</source>
         <translation>&amp;Siguiente</translation>
+    </message>
+    <message>
+        <source>This draft was started with an earlier version of the form; all answers were kept.</source>
+        <translation>Este borrador se empezó con una versión anterior del formulario; se conservaron todas las respuestas.</translation>
+    </message>
+    <message>
+        <source>This draft was started with an earlier version of the form; the answers that no longer fit are shown below, set aside.</source>
+        <translation>Este borrador se empezó con una versión anterior del formulario; las respuestas que ya no encajan se muestran abajo, apartadas.</translation>
     </message>
     <message>
         <source>%d suggested rows added. Check each one and complete or remove it.</source>

@@ -3,13 +3,15 @@
 For every operation the document lists, hypothesis draws path parameters, query parameters and
 bodies: some from the operation's schema (so they get past validation and reach the storage
 code), some arbitrary JSON, some raw bytes; each is sent with a device's, an admin's or no
-credential to the real server on loopback.
+credential to the real server on loopback. A device's requests are signed with its key, as
+the protocol requires, so that they get past authentication.
 """
 
 from __future__ import annotations
 
 import json
 import os
+import time
 from collections.abc import Callable
 from typing import Any
 from urllib.parse import quote
@@ -19,6 +21,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from fieldscreen.sync.request_auth import DeviceSigner
 from fieldscreen.sync.server.live import LiveServer
 from fieldscreen.sync.server.storage import Storage
 from fieldscreen.sync.simulate import SimDevice
@@ -115,6 +118,8 @@ def test_no_operation_answers_with_a_server_error(
         storage.create_credential("admin", [], "fuzz"),
         storage.create_credential("coordinator", ["s1"], "fuzz"),
     ]
+    device_token = device.identity.token  # type: ignore[union-attr]
+    signer = DeviceSigner.from_private_key(device.device_id, device.signing_private)
     spec = httpx.get(server.url + "/api/v1/openapi.json").json()
     ops = operations(spec)
     assert len(ops) >= 16
@@ -173,9 +178,16 @@ def test_no_operation_answers_with_a_server_error(
                     content = json.dumps(body).encode() if body is not None else None
                 if content is not None:
                     headers["content-type"] = "application/json"
-                response = http.request(
+                request = http.build_request(
                     method, concrete, params=query, content=content, headers=headers
                 )
+                if token == device_token:  # signed as the device signs, to reach the storage
+                    request.headers.update(
+                        signer.headers(
+                            request.method, request.url.raw_path, request.content, time.time()
+                        )
+                    )
+                response = http.send(request)
                 sent += 1
                 statuses[response.status_code] = statuses.get(response.status_code, 0) + 1
                 if response.status_code >= 500:

@@ -1,15 +1,19 @@
 """Authorisation: a role x route x owner matrix (unauthorised successes 0), and every route
-after revocation answers 401/403."""
+after revocation answers 401/403. Devices sign their requests with their key; a device token
+without that key's signature (stolen, or signed by another key) opens nothing."""
 
 from __future__ import annotations
 
 import random
+import time
 from collections.abc import Callable
 from typing import Any
 
 import httpx
 import pytest
 
+from fieldscreen import crypto
+from fieldscreen.sync.request_auth import DeviceSigner
 from fieldscreen.sync.server.live import LiveServer
 from fieldscreen.sync.server.storage import Storage
 from fieldscreen.sync.signed import sign_document
@@ -22,6 +26,8 @@ ROLES = [
     "device_a",
     "device_b",
     "device_revoked",
+    "stolen_token",
+    "stolen_token_wrong_key",
     "coord_s1",
     "coord_s2",
     "admin",
@@ -130,9 +136,18 @@ def test_role_route_owner_matrix(  # noqa: PLR0917 -- fixtures
         "device_a": a.identity.token,  # type: ignore[union-attr]
         "device_b": b.identity.token,  # type: ignore[union-attr]
         "device_revoked": revoked.identity.token,  # type: ignore[union-attr]
+        "stolen_token": a.identity.token,  # type: ignore[union-attr]
+        "stolen_token_wrong_key": a.identity.token,  # type: ignore[union-attr]
         "coord_s1": storage.create_credential("coordinator", ["s1"], "c1"),
         "coord_s2": storage.create_credential("coordinator", ["s2"], "c2"),
         "admin": storage.create_credential("admin", [], "admin"),
+    }
+    thief, _ = crypto.generate_signing_keypair()
+    signers = {
+        "device_a": DeviceSigner.from_private_key(a.device_id, a.signing_private),
+        "device_b": DeviceSigner.from_private_key(b.device_id, b.signing_private),
+        "device_revoked": DeviceSigner.from_private_key(revoked.device_id, revoked.signing_private),
+        "stolen_token_wrong_key": DeviceSigner.from_private_key(a.device_id, thief),
     }
     doc = sign_document("directory", "services", "1", b"[]", *org.signing).to_json()
     unauthorised = denied_wrongly = checks = 0
@@ -143,7 +158,14 @@ def test_role_route_owner_matrix(  # noqa: PLR0917 -- fixtures
             for route in table:
                 headers = {"authorization": f"Bearer {tokens[role]}"} if tokens[role] else {}
                 body = doc if route.get("json") == "DOC" else route.get("json")
-                response = http.request(route["m"], route["p"], json=body, headers=headers)
+                request = http.build_request(route["m"], route["p"], json=body, headers=headers)
+                if role in signers:
+                    request.headers.update(
+                        signers[role].headers(
+                            request.method, request.url.raw_path, request.content, time.time()
+                        )
+                    )
+                response = http.send(request)
                 assert response.status_code < 500, (role, route["p"], response.text)
                 ok = response.status_code == 200
                 if ok and route.get("ingest"):
@@ -162,7 +184,7 @@ def test_role_route_owner_matrix(  # noqa: PLR0917 -- fixtures
                     )
                 if role == "device_revoked" and route["p"] not in {"/health", "/openapi.json"}:
                     assert response.status_code in {401, 403}, route["p"]
-                if role in {"anonymous", "bogus"} and route["who"] != set(ROLES):
+                if role.startswith(("anonymous", "bogus", "stolen")) and route["who"] != set(ROLES):
                     assert response.status_code in {401, 403, 422}, route["p"]
     with capsys.disabled():
         print(

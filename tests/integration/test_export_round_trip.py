@@ -22,6 +22,7 @@ from fieldscreen.forms import Form
 from fieldscreen.forms.library import builtin_forms
 from fieldscreen.sync.client import SyncClient
 from fieldscreen.sync.engine import Syncer
+from fieldscreen.sync.request_auth import DeviceSigner
 from fieldscreen.sync.server.cli import main as server_main
 from fieldscreen.sync.server.live import LiveServer
 from fieldscreen.sync.server.storage import Storage
@@ -123,7 +124,11 @@ def test_simulate_sync_export_gives_back_every_value(  # noqa: PLR0917 (fixtures
             ("s1",),
         )
     )
-    with SyncClient(server.url, token=token) as client:
+    with SyncClient(
+        server.url,
+        token=token,
+        signer=DeviceSigner(vault.device_id, vault.sign_as_device),
+    ) as client:
         Syncer(
             client,
             VaultOutboxStore(vault, org.sealing_public),

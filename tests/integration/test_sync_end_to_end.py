@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import random
 import threading
+import time
 from collections.abc import Callable
 from pathlib import Path
 
@@ -12,10 +13,11 @@ import pytest
 
 from fieldscreen import crypto
 from fieldscreen.sync.bundle import apply_receipt_file, export_bundle, read_bundle, write_atomic
-from fieldscreen.sync.client import DeviceRevoked, SyncClient
+from fieldscreen.sync.client import DeviceRevoked, RetryPolicy, SyncClient
 from fieldscreen.sync.engine import Progress
 from fieldscreen.sync.envelope import Envelope, build_envelope, open_envelope
 from fieldscreen.sync.errors import SyncError
+from fieldscreen.sync.request_auth import DeviceSigner
 from fieldscreen.sync.server.live import LiveServer
 from fieldscreen.sync.server.storage import Storage
 from fieldscreen.sync.signed import sign_document
@@ -131,30 +133,41 @@ def test_forged_swapped_replayed_and_revoked_are_never_applied(
     alice, bob = new_device(), new_device()
     forged_key, _ = crypto.generate_signing_keypair()
     accepted = 0
+    forged = build_envelope(
+        str(__import__("uuid").uuid4()),
+        "fs_intake",
+        "1",
+        alice.device_id,
+        2,
+        "2026-11-27",
+        b"x" * 64,
+        alice.org.sealing_public,
+        forged_key,
+    )
+    # forged: alice's stolen token, but requests signed by a key that is not alice's (or by
+    # none): refused before anything is read, whatever the envelope's own signature
+    thief = DeviceSigner.from_private_key(alice.device_id, forged_key)
+    for signer in (thief, None):
+        with alice.client(signer=signer, policy=RetryPolicy(attempts=1)) as client:
+            with pytest.raises(SyncError) as refused:
+                client.submit([forged.to_bytes()])
+            assert refused.value.code == "sync-not-enrolled"
     with alice.client() as client:
         good = alice.make_envelope(rng, seq=1)
         assert client.submit([good.to_bytes()])["results"][0]["outcome"] == "stored"
-        # forged: signed by a key that is not alice's
-        forged = build_envelope(
-            str(__import__("uuid").uuid4()),
-            "fs_intake",
-            "1",
-            alice.device_id,
-            2,
-            "2026-11-27",
-            b"x" * 64,
-            alice.org.sealing_public,
-            forged_key,
-        )
         # swapped: bob's genuine envelope sent with alice's credential
         swapped = bob.make_envelope(rng, seq=1)
         # replayed: a new record reusing a sequence number alice already used (rollback)
         replay = alice.make_envelope(rng, seq=1)
-        for envelope in (forged, swapped, replay):
+        for envelope in (swapped, replay):
             result = client.submit([envelope.to_bytes()])["results"][0]
             accepted += result["outcome"] == "stored"
         # the same old envelope again: a no-op
         assert client.submit([good.to_bytes()])["results"][0]["outcome"] == "duplicate"
+    # forged, carried by somebody else: a relay checks every envelope's own signature
+    with SyncClient(server.url, token=admin_token) as admin:
+        result = admin.relay([forged.to_bytes()])["results"][0]
+    assert (result["outcome"], result["reason"]) == ("rejected", "signature")
     assert accepted == 0
     assert storage.count("envelopes") == 1
     assert storage.count("quarantine") == 1
@@ -263,11 +276,21 @@ def test_oversized_requests_get_413_and_rate_limits_retry_after(
             for _ in range(10):
                 yield b"x" * 10_000
 
-        chunked = httpx.post(f"{small.url}/api/v1/envelopes", content=chunks(), headers=headers)
+        other = new_device()  # signed, so that the server reads the body
+        signer = other.client().signer
+        assert signer is not None
+        signed = signer.headers("POST", b"/api/v1/envelopes", b"x" * 100_000, time.time())
+        token = {"authorization": f"Bearer {other.identity.token}"}  # type: ignore[union-attr]
+        chunked = httpx.post(
+            f"{small.url}/api/v1/envelopes", content=chunks(), headers={**token, **signed}
+        )
         assert chunked.status_code == 413
-        statuses = [
-            httpx.get(f"{small.url}/api/v1/device/status", headers=headers) for _ in range(8)
-        ]
+        statuses = []
+        with device.client(base_url=small.url) as client:  # signed, as a device's requests are
+            for _ in range(8):
+                request = client._http.build_request("GET", "/device/status", headers=headers)
+                statuses.append(client._send(request))
+        assert [r.status_code for r in statuses[:3]] == [200, 200, 200]
         limited = [r for r in statuses if r.status_code == 429]
         assert limited
         assert all(int(r.headers["retry-after"]) >= 1 for r in limited)

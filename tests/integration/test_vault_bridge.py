@@ -14,6 +14,7 @@ from fieldscreen import crypto
 from fieldscreen.sync.client import SyncClient
 from fieldscreen.sync.engine import Syncer
 from fieldscreen.sync.envelope import open_envelope, verify_envelope
+from fieldscreen.sync.request_auth import DeviceSigner
 from fieldscreen.sync.server.live import LiveServer
 from fieldscreen.sync.server.storage import Storage
 from fieldscreen.sync.signed import Provisioning
@@ -64,7 +65,11 @@ def test_the_vaults_envelopes_sync_exactly_once_and_open_centrally(
     )
     outbox = VaultOutboxStore(vault, org.sealing_public)
     for _ in range(2):  # the second run finds nothing to send
-        with SyncClient(server.url, token=token) as client:
+        with SyncClient(
+            server.url,
+            token=token,
+            signer=DeviceSigner(vault.device_id, vault.sign_as_device),
+        ) as client:
             summary = Syncer(
                 client,
                 outbox,

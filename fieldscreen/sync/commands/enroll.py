@@ -24,6 +24,7 @@ import httpx
 from fieldscreen.sync.client import SyncClient
 from fieldscreen.sync.commands import emit, open_stores
 from fieldscreen.sync.errors import EnvelopeError, SyncError
+from fieldscreen.sync.request_auth import DeviceSigner
 from fieldscreen.sync.signed import Receipt, SignedDocument, verify_document
 from fieldscreen.sync.store import DeviceIdentity
 
@@ -97,6 +98,12 @@ def enrol(
         answer = client.enroll(code, public, sign, label, device_id)
         report("checking")
         client.token = str(answer["token"])
+        enrolled_id = str(answer["device_id"])  # from now on every request is signed
+        client.signer = (
+            DeviceSigner(enrolled_id, sign)
+            if callable(sign)
+            else DeviceSigner.from_private_key(enrolled_id, sign)
+        )
         try:
             document = verify_document(
                 SignedDocument.from_json(client.receipt()),

@@ -9,6 +9,7 @@ from fieldscreen.sync.client import SyncClient
 from fieldscreen.sync.commands import emit, open_stores
 from fieldscreen.sync.engine import Progress, Syncer
 from fieldscreen.sync.errors import SyncError
+from fieldscreen.sync.request_auth import DeviceSigner
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -37,6 +38,7 @@ def run(args: argparse.Namespace) -> int:
         provisioning.server_url,
         token=identity.token,
         allow_insecure=provisioning.allow_insecure_http,
+        signer=DeviceSigner.for_stores(stores, identity.device_id),
     ) as client:
         summary = Syncer(
             client,

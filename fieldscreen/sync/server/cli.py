@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
+import gc
 import getpass
 import json
 import os
@@ -82,6 +83,9 @@ def _private_key(args: argparse.Namespace, path: str) -> bytes:
 
 
 # ---------------------------------------------------------------------- commands
+_WORKER_ENV = "FIELDSCREEN_SERVER_WORKER"
+
+
 def cmd_serve(args: argparse.Namespace) -> int:
     import uvicorn
 
@@ -89,18 +93,62 @@ def cmd_serve(args: argparse.Namespace) -> int:
 
     storage = _storage(args)
     storage.keys()  # refuse to serve before init-org
-    config = ServerConfig(max_body_bytes=args.max_body, rate=args.rate)
-    print(f"fieldscreen-server {__version__} on http://{args.host}:{args.port}", file=sys.stderr)
-    uvicorn.run(
-        create_app(storage, config),
-        host=args.host,
-        port=args.port,
-        log_level="warning",
-        proxy_headers=True,
-        forwarded_allow_ips=args.forwarded_allow_ips,
-        access_log=False,
+    config = ServerConfig(max_body_bytes=args.max_body, rate=args.rate, burst=args.burst)
+    print(
+        f"fieldscreen-server {__version__} on http://{args.host}:{args.port}"
+        f" ({args.workers} process{'es' if args.workers > 1 else ''})",
+        file=sys.stderr,
     )
+    common: dict[str, Any] = {
+        "host": args.host,
+        "port": args.port,
+        "log_level": "warning",
+        "proxy_headers": True,
+        "forwarded_allow_ips": args.forwarded_allow_ips,
+        "access_log": False,
+    }
+    if args.workers > 1:
+        # Several processes share the database, and with it the rate limits and request
+        # nonces (fieldscreen/sync/server/gate.py): each worker builds its app from this.
+        storage.close()
+        os.environ[_WORKER_ENV] = json.dumps(
+            {
+                "db": args.db or default_db(),
+                "max_body": args.max_body,
+                "rate": args.rate,
+                "burst": args.burst,
+            }
+        )
+        uvicorn.run(
+            "fieldscreen.sync.server.cli:worker_app", factory=True, workers=args.workers, **common
+        )
+        return 0
+    app = create_app(storage, config)
+    _freeze_startup_objects()
+    uvicorn.run(app, **common)
     return 0
+
+
+def _freeze_startup_objects() -> None:
+    """Move everything imported and built at startup out of the garbage collector's sight: the
+    full collections that batches of envelopes trigger then walk only what requests made,
+    not the hundreds of thousands of objects of the web framework and the database layer."""
+    gc.collect()
+    gc.freeze()
+
+
+def worker_app() -> Any:
+    """The app of one worker process of ``serve --workers N``."""
+    from fieldscreen.sync.server.api import ServerConfig, create_app
+    from fieldscreen.sync.server.storage import Storage
+
+    settings = json.loads(os.environ[_WORKER_ENV])
+    storage = Storage.open(settings["db"])
+    _freeze_startup_objects()
+    config = ServerConfig(
+        max_body_bytes=settings["max_body"], rate=settings["rate"], burst=settings["burst"]
+    )
+    return create_app(storage, config)
 
 
 def cmd_init_org(args: argparse.Namespace) -> int:
@@ -506,6 +554,13 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--port", type=int, default=8470)
     p.add_argument("--max-body", type=int, default=8 * 1024 * 1024, help="bytes per request")
     p.add_argument("--rate", type=float, default=50.0, help="requests per second per caller")
+    p.add_argument("--burst", type=int, default=200, help="requests a caller may make at once")
+    p.add_argument(
+        "--workers",
+        type=int,
+        default=1,
+        help="server processes (they share the database's rate limits and request nonces)",
+    )
     p.add_argument(
         "--forwarded-allow-ips",
         default="127.0.0.1",

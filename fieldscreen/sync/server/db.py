@@ -8,6 +8,8 @@ Rules that matter are enforced by the database itself, not only by Python:
 * CHECK constraints accept only well-formed sealed envelopes: a 64-hex-digit SHA-256 (on
   PostgreSQL also checked against the sealed bytes), a sealed payload at least as long as an
   HPKE encapsulation plus tag, a 64-byte signature, a known kind, a positive sequence number;
+* ``request_nonces`` has one row per signed device request in the replay window: a replayed
+  request collides with its primary key whichever server process receives it;
 * ``org_keys`` refuses a private key for anything but the server's own receipt key, so the
   organisation's private halves cannot be stored here even by mistake.
 
@@ -186,6 +188,22 @@ audit = sa.Table(
     sa.Column("action", sa.String(64), nullable=False),
     sa.Column("detail", sa.Text, nullable=False),
 )
+# Added by migration 2, kept out of ``metadata`` (which migration 1 creates whole).
+metadata_2 = sa.MetaData()
+request_nonces = sa.Table(
+    "request_nonces",
+    metadata_2,
+    sa.Column("device_id", sa.String(64), primary_key=True),
+    sa.Column("nonce", sa.String(32), primary_key=True),
+    sa.Column("at", sa.BigInteger, nullable=False),
+)
+sa.Index("request_nonces_at", request_nonces.c.at)
+rate_limits = sa.Table(
+    "rate_limits",
+    metadata_2,
+    sa.Column("key", sa.String(64), primary_key=True),
+    sa.Column("tat", sa.Float(precision=53), nullable=False),
+)
 schema_migrations = sa.Table(
     "schema_migrations",
     sa.MetaData(),
@@ -206,9 +224,18 @@ def _m0001_initial(conn: Connection) -> None:
     metadata.create_all(conn)
 
 
+def _m0002_signed_requests(conn: Connection) -> None:
+    metadata_2.create_all(conn)
+
+
 #: Every migration, in order. Append only.
 MIGRATIONS: tuple[Migration, ...] = (
     Migration(1, "2026-11-27 initial: keys, devices, credentials, envelopes, held", _m0001_initial),
+    Migration(
+        2,
+        "2026-11-28 signed device requests (nonces) and rate limits shared by processes",
+        _m0002_signed_requests,
+    ),
 )
 
 
@@ -224,6 +251,8 @@ class Tables:
     tombstones = tombstones
     documents = documents
     audit = audit
+    request_nonces = request_nonces
+    rate_limits = rate_limits
 
 
 tables = Tables
@@ -237,13 +266,20 @@ def _engine_url(url: str) -> str:
     return url
 
 
-def connect(url: str, *, pool_size: int = 10) -> Engine:
-    """An engine for ``url`` (a path or ``sqlite:///...`` or ``postgresql://...``)."""
+def connect(url: str, *, pool_size: int = 10, durable: bool = True) -> Engine:
+    """An engine for ``url`` (a path or ``sqlite:///...`` or ``postgresql://...``).
+
+    ``durable=False`` (SQLite) commits without waiting for the disk (``synchronous=NORMAL``
+    in WAL mode: a crash of the process loses nothing, a power cut may lose the last
+    commits); for bookkeeping whose loss is harmless, such as rate limits and nonces.
+    """
     full = _engine_url(url)
     try:
         if full.startswith("sqlite"):
             engine = sa.create_engine(full, connect_args={"check_same_thread": False})
             sa.event.listen(engine, "connect", _sqlite_connect)
+            if not durable:
+                sa.event.listen(engine, "connect", _sqlite_light)
             sa.event.listen(engine, "begin", _sqlite_begin)
         else:
             engine = sa.create_engine(
@@ -268,6 +304,10 @@ def _sqlite_connect(dbapi_connection: Any, _record: Any) -> None:
     ):
         cursor.execute(f"PRAGMA {pragma}")
     cursor.close()
+
+
+def _sqlite_light(dbapi_connection: Any, _record: Any) -> None:
+    dbapi_connection.execute("PRAGMA synchronous=NORMAL")
 
 
 def _sqlite_begin(conn: Connection) -> None:
