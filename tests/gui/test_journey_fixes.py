@@ -32,6 +32,7 @@ def _act_now_results(qtbot: QtBot, paths: Paths, context: dict[str, str]) -> Mai
     for name in ("fs_intake:b0_feared_person_nearby", "fs_intake:b0_someone_tracking"):
         w.wizard.widgets[name].set_value("yes")
         w.wizard.controller.answer(name, "yes")  # type: ignore[union-attr]
+    w.wizard.controller.answer("fs_intake:travelling_with", "alone")  # type: ignore[union-attr]
     settle(w)
     w.review()
     settle(w)
