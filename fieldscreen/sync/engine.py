@@ -3,11 +3,12 @@
 1. Ask for this device's status, reporting the highest sequence number it ever issued (the
    server flags a rollback if it saw a higher one). ``revoked`` / ``wipe`` is acted on before
    anything else.
-2. Read the queue a page at a time from the checkpoint (memory stays flat), cut it into batches
-   bounded in count and bytes, ask the server which of the batch's (id, hash) pairs it is
-   missing, send only those, apply the signed receipt (verified with the server's receipt key
-   from the provisioning file) and checkpoint. A restart re-sends at most one batch, and the
-   "missing" question makes even that one cheap.
+2. Read the queue a page at a time from the checkpoint (memory stays flat: one batch on the
+   wire, the next being prepared), cut it into batches bounded in count and bytes; for the
+   first batches of a run, which a stopped run may have left unacknowledged, ask the server
+   which (id, hash) pairs it is missing and send only those; apply each signed receipt
+   (verified with the server's receipt key from the provisioning file) with the checkpoint.
+   A restart re-sends at most two batches, and the "missing" question makes those cheap.
 3. Pull the signed forms, service directory and provisioning updates that are newer than the
    ones applied, verify each against the organisation's signing key, and hand them over.
 """
