@@ -11,9 +11,12 @@ from PySide6.QtWidgets import (
     QComboBox,
     QFileDialog,
     QFormLayout,
+    QFrame,
     QLabel,
     QLineEdit,
     QPushButton,
+    QScrollArea,
+    QVBoxLayout,
     QWidget,
 )
 
@@ -58,7 +61,19 @@ class FirstRunPage(QWidget):
         self.setObjectName("firstRunPage")
         self.services = services
         self._provisioner = provisioner
-        card, self.language = centred(self, services.lang)
+        # In a scroll area: a provisioning file's summary and an error make the card taller
+        # than a small laptop's screen, and Qt would squeeze the passphrase boxes instead.
+        inner = QWidget()
+        inner.setObjectName("firstRunBody")
+        card, self.language = centred(inner, services.lang)
+        self._scroll = scroll = QScrollArea(self)
+        scroll.setObjectName("firstRunScroll")
+        scroll.setWidgetResizable(True)
+        scroll.setFrameShape(QFrame.Shape.NoFrame)
+        scroll.setWidget(inner)
+        outer = QVBoxLayout(self)
+        outer.setContentsMargins(0, 0, 0, 0)
+        outer.addWidget(scroll)
         self.language.currentIndexChanged.connect(
             lambda _: self.language_requested.emit(str(self.language.currentData()))
         )
@@ -207,6 +222,10 @@ class FirstRunPage(QWidget):
     def _fail(self, text: str) -> None:
         self.error.setText(text)
         self.error.show()
+        body = self._scroll.widget()
+        if body is not None and (layout := body.layout()) is not None:
+            layout.activate()  # the error's room, before scrolling to it
+        self._scroll.ensureWidgetVisible(self.create_button)
 
     def _create(self) -> None:
         name = self.name.text().strip()

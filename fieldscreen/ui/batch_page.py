@@ -92,7 +92,9 @@ class BatchPage(QWidget):
         outer = QVBoxLayout(self)
         outer.setContentsMargins(32, 24, 32, 24)
         outer.setSpacing(10)
-        outer.addWidget(heading(self.tr("Batches and sync history"), self))
+        top = QHBoxLayout()
+        top.addWidget(heading(self.tr("Batches and sync history"), self), 1)
+        outer.addLayout(top)
         note = QLabel(
             self.tr(
                 "Counts per laptop and per user. Only case codes, states and reasons are "
@@ -182,10 +184,12 @@ class BatchPage(QWidget):
         for button in buttons[:4]:
             row.addWidget(button)
         row.addStretch(1)
-        row.addWidget(self.server_button)
-        row.addWidget(self.refresh_button)
         row.addWidget(self.back)
         outer.addLayout(row)
+        # Asking the server and refreshing concern the tables: they sit by the page title, so
+        # the row of USB actions still fits a 1024-pixel-wide laptop in Spanish.
+        top.addWidget(self.server_button)
+        top.addWidget(self.refresh_button)
 
     # ---------------------------------------------------------------- reading
     def refresh(self) -> None:

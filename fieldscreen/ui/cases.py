@@ -426,11 +426,17 @@ class CaseListPage(QWidget):
         self.model.sort_by(str(self.sort.currentData()))
 
     def _count(self) -> None:
-        self.count.setText(
-            self.tr("%1 of %2 shown")
-            .replace("%1", str(self.model.rowCount()))
-            .replace("%2", str(self.model.total))
-        )
+        shown, total = self.model.rowCount(), self.model.total
+        if total == 0 and not self.search.text().strip():
+            text = self.tr("No cases or drafts yet: a screening appears here once it is started.")
+        elif shown == 0:  # an empty table alone would look like lost data
+            text = self.tr(
+                "Nothing matches this search. Search by case code, name or alias, or concern; "
+                "clear the search to see all %1."
+            ).replace("%1", str(total))
+        else:
+            text = self.tr("%1 of %2 shown").replace("%1", str(shown)).replace("%2", str(total))
+        self.count.setText(text)
 
     def _activated(self, index: QModelIndex) -> None:
         row = self.model.row_at(index.row())

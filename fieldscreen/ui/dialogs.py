@@ -17,6 +17,7 @@ from PySide6.QtWidgets import (
     QLabel,
     QLineEdit,
     QPlainTextEdit,
+    QPushButton,
     QVBoxLayout,
     QWidget,
 )
@@ -26,6 +27,18 @@ if TYPE_CHECKING:
     from fieldscreen.ui.ports import UserInfo
 
 __all__ = ["PassphraseDialog", "ReasonDialog"]
+
+#: Wide enough that an explanation reads as a paragraph, not a column of two-word lines.
+DIALOG_MIN_WIDTH = 460
+
+
+def _name_the_action(dialog: QDialog, buttons: QDialogButtonBox, title: str) -> QPushButton:
+    """The confirming button says what it does (the dialog's title: "Switch on travel mode",
+    "Stop the interview"), not "OK", so a tired user does not confirm the wrong thing."""
+    dialog.setMinimumWidth(DIALOG_MIN_WIDTH)
+    ok = buttons.button(QDialogButtonBox.StandardButton.Ok)
+    ok.setText(title)
+    return ok
 
 
 class PassphraseDialog(QDialog):
@@ -75,6 +88,7 @@ class PassphraseDialog(QDialog):
         self.buttons = QDialogButtonBox(
             QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel, self
         )
+        _name_the_action(self, self.buttons, title)
         self.buttons.accepted.connect(self._check)
         self.buttons.rejected.connect(self.reject)
         layout.addWidget(self.buttons)
@@ -146,7 +160,7 @@ class ReasonDialog(QDialog):
         self.buttons = QDialogButtonBox(
             QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel, self
         )
-        ok = self.buttons.button(QDialogButtonBox.StandardButton.Ok)
+        ok = _name_the_action(self, self.buttons, title)
         if text_required:
             ok.setEnabled(False)
             self.reason.textChanged.connect(

@@ -190,7 +190,7 @@ class DateWidget(FieldWidget):
             self.editor.setDisplayFormat("yyyy-MM-dd HH:mm")
             self.editor.setDateTime(QDateTime.currentDateTime())
         self.editor.setCalendarPopup(view.kind != "time")
-        self.editor.setEnabled(False)
+        self.editor.setProperty("unanswered", True)
         self._setting = False
         row = QWidget(self)
         line = QHBoxLayout(row)
@@ -198,7 +198,7 @@ class DateWidget(FieldWidget):
         line.addWidget(self.editor)
         line.addWidget(self.empty)
         line.addStretch(1)
-        self.editor.dateTimeChanged.connect(lambda _: self._changed())
+        self.editor.dateTimeChanged.connect(lambda _: self._edited())
         self.empty.toggled.connect(lambda _: self._changed())
         self.empty.setAccessibleName(self.tr("No answer: %s") % view.label)
         self._finish(row)
@@ -213,10 +213,25 @@ class DateWidget(FieldWidget):
             return self.editor.time().toString("HH:mm")
         return self.editor.dateTime().toString("yyyy-MM-ddTHH:mm")
 
+    def _edited(self) -> None:
+        """Changing the date is answering: "No answer" unticks itself (a specialist should not
+        have to find the check box before the date can be set)."""
+        if not self._setting and self.empty.isChecked():
+            self.empty.setChecked(False)  # toggled -> _changed emits the answer
+            return
+        self._changed()
+
     def _changed(self) -> None:
-        self.editor.setEnabled(not self.empty.isChecked())
+        self._show_answered()
         if not self._setting:
             self._emit(self._answer())
+
+    def _show_answered(self) -> None:
+        unanswered = self.empty.isChecked()
+        if self.editor.property("unanswered") != unanswered:
+            self.editor.setProperty("unanswered", unanswered)
+            self.editor.style().unpolish(self.editor)
+            self.editor.style().polish(self.editor)
 
     def set_value(self, value: Any) -> None:
         self._setting = True
@@ -234,7 +249,7 @@ class DateWidget(FieldWidget):
                     self.editor.setDateTime(
                         QDateTime(QDate(dt.year, dt.month, dt.day), QTime(dt.hour, dt.minute))
                     )
-            self.editor.setEnabled(value is not None)
+            self._show_answered()
         finally:
             self._setting = False
 

@@ -720,6 +720,7 @@ class MainWindow(QMainWindow):
             return
         self.results.show_session(self.wizard.controller)
         self.stack.setCurrentWidget(self.results)
+        self.results.focus_next_step()
 
     def _apply_settings(self) -> None:
         """Settings that act at once: the idle lock and the clipboard clearing."""

@@ -12,11 +12,11 @@ laptop locks), or else this laptop's own finalised screenings still waiting to b
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
 
-from PySide6.QtCore import QCoreApplication, Qt, Signal
+from PySide6.QtCore import QCoreApplication, QDate, QLocale, Qt, Signal
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QComboBox,
@@ -39,7 +39,7 @@ from fieldscreen.reports.report_view import ReportView, Section, report_view
 from fieldscreen.ui.common import Services, heading, primary_button, show_error, tier_label
 from fieldscreen.ui.report_charts import ChartWidget, PdfTexts, write_report_pdf
 
-__all__ = ["ReportPage", "code_label", "fetch_server_report"]
+__all__ = ["ReportPage", "code_label", "fetch_server_report", "week_label"]
 
 Triples = list[tuple[dict[str, Any], str, str]]
 ServerFetch = Callable[[str, ReportFilter], Mapping[str, Any]]
@@ -96,6 +96,22 @@ def code_label(dimension: str, code: str, lang: str) -> str:
         name = _list_labels("countries", lang).get(code)
         return f"{name} ({code})" if name else code
     return code
+
+
+def week_label(week: str, lang: str) -> str:
+    """An ISO week with the day it starts, for people who do not count in ISO weeks:
+    ``2026-W41 · from Mon 5 Oct`` (the code alone when it is not a week)."""
+    try:
+        year, number = week.split("-W")
+        monday = date.fromisocalendar(int(year), int(number), 1)
+    except ValueError:
+        return week
+    day = QLocale(lang).toString(QDate(monday.year, monday.month, monday.day), "ddd d MMM")
+    return (
+        QCoreApplication.translate("ReportPage", "%1 · from %2")
+        .replace("%1", week)
+        .replace("%2", day)
+    )
 
 
 def fetch_server_report(services: Services, credential: str, wanted: ReportFilter) -> Any:
@@ -162,6 +178,13 @@ class ReportPage(QWidget):
         filters = QHBoxLayout()
         self.from_week = QComboBox(self)
         self.to_week = QComboBox(self)
+        for combo in (self.from_week, self.to_week):
+            # Sized for the week code; the list itself is as wide as its longest entry (the
+            # week with its first day), so the filters still fit a small laptop in Spanish.
+            combo.setSizeAdjustPolicy(
+                QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon
+            )
+            combo.setMinimumContentsLength(14)
         self.site = QComboBox(self)
         for label, combo, name in (
             (self.tr("From &week"), self.from_week, self.tr("First week")),
@@ -327,7 +350,7 @@ class ReportPage(QWidget):
             combo.clear()
             combo.addItem(first, "")
             for week in weeks:
-                combo.addItem(week, week)
+                combo.addItem(week_label(week, self.services.lang), week)
             combo.blockSignals(False)
         self.site.clear()
         self.site.addItem(self.tr("All sites"), "")

@@ -264,6 +264,14 @@ class ResultsPage(QWidget):
         self._render()
         self._clock.start()
 
+    def focus_next_step(self) -> None:
+        """Put the keyboard on what comes next: the actions taken in an act-now case (it cannot
+        be finalised without them), otherwise the finalise button."""
+        if self.tier_now == ACT_NOW:
+            self.actions_taken.setFocus(Qt.FocusReason.OtherFocusReason)
+        else:
+            self.finalise.setFocus(Qt.FocusReason.OtherFocusReason)
+
     def clear(self) -> None:
         self._clock.stop()
         self.controller = None
@@ -373,7 +381,20 @@ class ResultsPage(QWidget):
         now = datetime.now(UTC)
         self.deadlines.setText(
             "\n".join(f"• {d.label}: {countdown(d.due, now)}" for d in self.result.deadlines)
-            or self.tr("None.")
+            or (self.tr("None.") if self._country_known() else self._no_country())
+        )
+
+    def _country_known(self) -> bool:
+        """Whether the forms know this laptop's country: statutory deadlines depend on it, so
+        "None." would be misleading on a laptop never provisioned with its site."""
+        context = getattr(self.services.forms, "context", None)
+        return not isinstance(context, dict) or bool(context.get("jurisdiction"))
+
+    def _no_country(self) -> str:
+        return self.tr(
+            "None worked out: this laptop does not know its site's country, so the legal "
+            "deadlines (for example notifying the child-protection authority) cannot be "
+            "shown. Follow your site's procedure, and ask IT to provision this laptop."
         )
 
     def _enable_finalise(self) -> None:

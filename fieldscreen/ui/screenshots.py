@@ -317,6 +317,8 @@ def _builtin(paths: Paths, lang: str) -> MainWindow | None:
     forms = builtin_forms(build_context(str(paths.data.parent), lang))
     if forms is None:
         return None
+    # A provisioned laptop at a Mexican site: the statutory deadlines depend on the country.
+    forms.update_context({"site": "tij1", "jurisdiction": "MX"})  # type: ignore[attr-defined]
     window = _unlocked(paths, lang)
     window.services.forms = forms
     window.services.preview = False

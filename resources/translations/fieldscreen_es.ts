@@ -353,6 +353,14 @@
         <translation>Casos</translation>
     </message>
     <message>
+        <source>No cases or drafts yet: a screening appears here once it is started.</source>
+        <translation>Todavía no hay casos ni borradores: un tamizaje aparece aquí en cuanto se empieza.</translation>
+    </message>
+    <message>
+        <source>Nothing matches this search. Search by case code, name or alias, or concern; clear the search to see all %1.</source>
+        <translation>Nada coincide con esta búsqueda. Busque por código de caso, nombre o alias, o preocupación; borre la búsqueda para ver los %1.</translation>
+    </message>
+    <message>
         <source>%1 of %2 shown</source>
         <translation>Se muestran %1 de %2</translation>
     </message>
@@ -655,7 +663,7 @@
     <name>MainWindow</name>
     <message>
         <source>FieldScreen</source>
-        <extracomment>How often the background sync policy is asked whether something is due. Who sees the coordinator report. The screening&apos;s id holder: filled by the writer thread if the first save is in flight. Builds the sync view model after unlock (on the writer: it reads the vault); returns None while the laptop is not enrolled. Drives :meth:`BackgroundSync.tick` on a worker while someone is signed in; the policy itself decides when a probe or a sync is due.</extracomment>
+        <extracomment>Rows of the case list shown before the rest are sorted (more than a window holds). How often the background sync policy is asked whether something is due. Who sees the coordinator report. The screening&apos;s id holder: filled by the writer thread if the first save is in flight. Counts case-list loads, so a slower earlier load never overwrites a later one. Builds the sync view model after unlock (on the writer: it reads the vault); returns None while the laptop is not enrolled. Drives :meth:`BackgroundSync.tick` on a worker while someone is signed in; the policy itself decides when a probe or a sync is due.</extracomment>
         <translation>FieldScreen</translation>
     </message>
     <message>
@@ -808,6 +816,7 @@
     <name>PassphraseDialog</name>
     <message>
         <source>User</source>
+        <extracomment>Wide enough that an explanation reads as a paragraph, not a column of two-word lines.</extracomment>
         <translation>Usuario</translation>
     </message>
     <message>
@@ -1083,6 +1092,10 @@
         <translation>&amp;Mostrar</translation>
     </message>
     <message>
+        <source>%1 · from %2</source>
+        <translation>%1 · desde el %2</translation>
+    </message>
+    <message>
         <source>Save as PD&amp;F…</source>
         <translation>Guardar como PD&amp;F…</translation>
     </message>
@@ -1314,6 +1327,10 @@
     <message>
         <source>Record the actions taken before finalising an act-now case.</source>
         <translation>Registre las acciones realizadas antes de finalizar un caso de actuar ya.</translation>
+    </message>
+    <message>
+        <source>None worked out: this laptop does not know its site&apos;s country, so the legal deadlines (for example notifying the child-protection authority) cannot be shown. Follow your site&apos;s procedure, and ask IT to provision this laptop.</source>
+        <translation>No se pudieron calcular: esta computadora no sabe en qué país está su sitio, así que no puede mostrar los plazos legales (por ejemplo, dar aviso a la autoridad de protección de la niñez). Siga el procedimiento de su sitio y pida a informática que aprovisione esta computadora.</translation>
     </message>
     <message>
         <source>Override the risk tier</source>

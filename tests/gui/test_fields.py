@@ -109,7 +109,7 @@ def test_dates_start_unknown_and_give_iso_text(qtbot: QtBot) -> None:
     widget.show()
     seen: list[Any] = []
     widget.answer_changed.connect(seen.append)
-    assert not widget.editor.isEnabled()  # type: ignore[attr-defined]
+    assert widget.editor.property("unanswered") is True  # type: ignore[attr-defined]
     qtbot.mouseClick(
         widget.empty,  # type: ignore[attr-defined]
         Qt.MouseButton.LeftButton,
@@ -117,6 +117,7 @@ def test_dates_start_unknown_and_give_iso_text(qtbot: QtBot) -> None:
     )
     assert isinstance(seen[-1], str)
     assert len(seen[-1]) == 10
+    assert widget.editor.property("unanswered") is False  # type: ignore[attr-defined]
     widget.set_message("Not before 2020")
     assert widget.message.isVisibleTo(widget)
     widget.set_message("")
@@ -131,3 +132,28 @@ def test_a_long_single_choice_list_is_a_drop_down(qtbot: QtBot) -> None:
     qtbot.addWidget(widget)
     assert widget.combo is not None  # type: ignore[attr-defined]
     assert widget.combo.count() == len(many) + 1  # type: ignore[attr-defined]
+
+
+def test_changing_a_date_answers_it_without_finding_the_no_answer_box(qtbot: QtBot) -> None:
+    """A tired specialist types the date of the session: that is the answer, and "No answer"
+    unticks itself; ticking it again clears the answer."""
+    widget = make_field_widget(view("datetime"))
+    qtbot.addWidget(widget)
+    widget.show()
+    seen: list[Any] = []
+    widget.answer_changed.connect(seen.append)
+    editor = widget.editor  # type: ignore[attr-defined]
+    assert editor.isEnabled()
+    editor.setFocus()
+    qtbot.keyClick(editor, Qt.Key.Key_Up)  # the section under the cursor steps by one
+    assert not widget.empty.isChecked()  # type: ignore[attr-defined]
+    assert len(seen) == 1
+    assert isinstance(seen[0], str)
+    assert len(seen[0]) == 16
+    assert editor.property("unanswered") is False
+    widget.empty.setChecked(True)  # type: ignore[attr-defined]
+    assert seen[-1] is None
+    assert editor.property("unanswered") is True
+    widget.set_value("2026-03-04T05:06")
+    assert editor.property("unanswered") is False
+    assert len(seen) == 2  # restoring a saved answer is not a new answer

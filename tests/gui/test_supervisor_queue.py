@@ -128,7 +128,8 @@ def test_override_act_now_and_bid_wait_and_only_the_supervisors_own_passphrase_s
     app_forms, with_return = engines
     store = make_store(paths)
     store.unlock("spec", SPEC)
-    calm = app_forms.start("en")  # unaccompanied: 24 h
+    calm = app_forms.start("en")
+    calm.set_answer("fs_intake:travelling_with", "alone", "en")  # unaccompanied: 24 h
     override_id = new_draft(store, calm)
     urgent = app_forms.start("en")
     urgent.set_answer("fs_intake:b0_feared_person_nearby", "yes", "en")  # act now
@@ -345,7 +346,9 @@ def test_an_override_signed_off_on_the_spot_is_audited_and_never_queued(
     app_forms, _ = engines
     store = make_store(paths)
     store.unlock("spec", SPEC)
-    rid = new_draft(store, app_forms.start("en"))
+    alone = app_forms.start("en")
+    alone.set_answer("fs_intake:travelling_with", "alone", "en")  # unaccompanied: T1
+    rid = new_draft(store, alone)
     store.lock()
     w = make_window(qtbot, paths, store, app_forms)
     unlock_as(qtbot, w, "spec", SPEC)

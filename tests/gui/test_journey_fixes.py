@@ -1,0 +1,168 @@
+"""What a tired specialist tripped over when walking the journeys, each kept fixed."""
+
+from __future__ import annotations
+
+from PySide6.QtCore import QPoint, Qt
+from pytestqt.qtbot import QtBot
+
+from fieldscreen.paths import Paths
+from fieldscreen.settings import Settings
+from fieldscreen.ui.common import Services
+from fieldscreen.ui.main_window import MainWindow
+from fieldscreen.ui.operations import Operations
+from fieldscreen.ui.preview import MemoryVault, SampleForms
+from tests.gui.conftest import settle, unlock
+
+
+def _act_now_results(qtbot: QtBot, paths: Paths, context: dict[str, str]) -> MainWindow:
+    from fieldscreen.app import build_context, builtin_forms
+
+    forms = builtin_forms(build_context(str(paths.data.parent)))
+    assert forms is not None
+    forms.update_context(context)  # type: ignore[attr-defined]
+    vault = MemoryVault.with_users([("ana", "admin", "correct horse battery")])
+    w = MainWindow(Services(vault, forms, Settings.load(paths.settings_file), Operations()))
+    qtbot.addWidget(w)
+    w.show()
+    unlock(qtbot, w)
+    w.start_screening()
+    settle(w)
+    names = [p.name for p in w.wizard._pages]
+    w.wizard.go(names.index("fs_intake:b0_safety"))
+    for name in ("fs_intake:b0_feared_person_nearby", "fs_intake:b0_someone_tracking"):
+        w.wizard.widgets[name].set_value("yes")
+        w.wizard.controller.answer(name, "yes")  # type: ignore[union-attr]
+    settle(w)
+    w.review()
+    settle(w)
+    return w
+
+
+def test_no_deadlines_on_a_laptop_without_a_country_says_why(qtbot: QtBot, paths: Paths) -> None:
+    """ "Deadlines: None." for an unaccompanied child would be read as "no deadline"; on a laptop
+    never provisioned with its site the page says the deadlines cannot be worked out."""
+    w = _act_now_results(qtbot, paths, {"site": "", "jurisdiction": ""})
+    text = w.results.deadlines.text()
+    assert "does not know its site's country" in text
+    assert text != "None."
+
+
+def test_a_laptop_that_knows_its_country_shows_the_deadlines(qtbot: QtBot, paths: Paths) -> None:
+    w = _act_now_results(qtbot, paths, {"site": "tij1", "jurisdiction": "MX"})
+    text = w.results.deadlines.text()
+    assert text.startswith("•"), text
+    assert "does not know" not in text
+
+
+def test_the_results_put_the_keyboard_on_the_next_step(qtbot: QtBot, paths: Paths) -> None:
+    """After "Review results" the keyboard is not lost on a hidden page: an act-now case
+    starts in "Actions taken", which finalising needs."""
+    w = _act_now_results(qtbot, paths, {"site": "tij1", "jurisdiction": "MX"})
+    assert w.results.tier_now == "T0"
+    assert w.focusWidget() is w.results.actions_taken
+    qtbot.keyClicks(w.focusWidget(), "Security called; child with the protection lead.")
+    assert w.results.finalise.isEnabled()
+
+
+def test_first_run_with_a_provisioning_file_and_an_error_fits_a_small_laptop(
+    qtbot: QtBot, paths: Paths
+) -> None:
+    """The provisioning summary and an error made the card taller than 640 pixels, and Qt
+    squeezed the passphrase boxes; the page scrolls instead, to the error and the button."""
+    from fieldscreen.ui import screenshots
+
+    w = screenshots.first_run_provisioned(paths, "en")
+    assert isinstance(w, MainWindow)
+    qtbot.addWidget(w)
+    w.resize(1024, 640)
+    w.show()
+    page = w.first_run
+    assert page.provisioning is not None
+    qtbot.keyClicks(page.name, "Marisol")
+    qtbot.keyClicks(page.passphrase, "short")
+    qtbot.keyClicks(page.repeat, "short")
+    qtbot.mouseClick(page.create_button, Qt.MouseButton.LeftButton)
+    settle(w)
+    assert page.error.isVisible()
+    assert w.height() <= 640
+    for box in (page.name, page.passphrase, page.repeat):
+        assert box.height() >= box.sizeHint().height(), box.accessibleName()
+    viewport = page._scroll.viewport()
+    for widget in (page.error, page.create_button):
+        top_left = widget.mapTo(viewport, QPoint(0, 0))
+        assert top_left.y() >= 0
+        assert top_left.y() + widget.height() <= viewport.height()
+
+
+def test_the_case_list_says_when_a_search_matches_nothing(qtbot: QtBot, paths: Paths) -> None:
+    """An empty table alone looks like lost data to a tired specialist."""
+    from fieldscreen.ui import screenshots
+
+    w = screenshots.cases(paths, "en")
+    assert isinstance(w, MainWindow)
+    qtbot.addWidget(w)
+    w.show()
+    settle(w)
+    qtbot.waitUntil(lambda: w.cases.model.total == 5, timeout=10_000)
+    qtbot.keyClicks(w.cases.search, "zzzz")
+    assert w.cases.model.rowCount() == 0
+    assert w.cases.count.text().startswith("Nothing matches this search.")
+    assert "see all 5" in w.cases.count.text()
+    w.cases.search.clear()
+    assert w.cases.count.text() == "5 of 5 shown"
+
+
+def test_an_empty_case_list_says_what_will_appear(qtbot: QtBot, paths: Paths) -> None:
+    vault = MemoryVault.with_users([("ana", "admin", "correct horse battery")])
+    w = MainWindow(Services(vault, SampleForms(), Settings.load(paths.settings_file), Operations()))
+    qtbot.addWidget(w)
+    w.show()
+    unlock(qtbot, w)
+    w.show_cases()
+    settle(w)
+    qtbot.waitUntil(lambda: "No cases or drafts yet" in w.cases.count.text(), timeout=10_000)
+
+
+def test_confirming_buttons_say_what_they_do(qtbot: QtBot, paths: Paths) -> None:
+    """ "OK" under "Screenings and drafts will no longer be readable" makes a tired user
+    hesitate; the button says "Switch on travel mode", and the text reads as a paragraph."""
+    from PySide6.QtWidgets import QApplication, QDialog, QDialogButtonBox
+
+    from fieldscreen.ui import screenshots
+    from fieldscreen.ui.dialogs import DIALOG_MIN_WIDTH
+
+    w = screenshots.settings(paths, "en")
+    assert isinstance(w, MainWindow)
+    qtbot.addWidget(w)
+    w.show()
+    w.settings_page.travel.click()
+    (dialog,) = (
+        d
+        for d in QApplication.topLevelWidgets()
+        if isinstance(d, QDialog) and d.isVisible() and d.objectName() == "confirmDialog"
+    )
+    try:
+        buttons = dialog.findChild(QDialogButtonBox)
+        assert buttons is not None
+        ok = buttons.button(QDialogButtonBox.StandardButton.Ok)
+        assert ok.text() == "Switch on travel mode"
+        assert dialog.width() >= DIALOG_MIN_WIDTH
+    finally:
+        dialog.reject()
+
+
+def test_report_weeks_say_when_they_start(qtbot: QtBot, paths: Paths) -> None:
+    """ "2026-W41" alone makes a coordinator count weeks on a calendar."""
+    from fieldscreen.ui import screenshots
+    from fieldscreen.ui.report_page import week_label
+
+    w = screenshots.report(paths, "en")
+    assert isinstance(w, MainWindow)
+    qtbot.addWidget(w)
+    combo = w.report_page.from_week
+    qtbot.waitUntil(lambda: combo.count() > 1, timeout=10_000)
+    assert combo.itemData(1) == "2026-W41"
+    assert combo.itemText(1) == "2026-W41 · from Mon 5 Oct"
+    assert week_label("2026-W41", "en") == "2026-W41 · from Mon 5 Oct"
+    assert week_label("2026-W01", "en") == "2026-W01 · from Mon 29 Dec"
+    assert week_label("not a week", "en") == "not a week"
