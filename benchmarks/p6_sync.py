@@ -5,7 +5,8 @@ endpoint of the same framework that does no work.
 Measured: a whole :class:`~fieldscreen.sync.engine.Syncer` run (status, "what is missing?",
 submit, signed receipt verified and applied, checkpoint) of a fresh device's backlog of
 ~5 KB sealed envelopes, batches of 200. Baseline: the same envelope bytes, read from the same
-spool in the same batches, posted by the same client to the bare endpoint.
+spool in the same batches, posted by the same client (the device's token, every request
+signed as in the measured arm) to the bare endpoint.
 """
 
 from __future__ import annotations
@@ -18,7 +19,6 @@ from pathlib import Path
 
 from benchmarks.harness import Result, Sample, ratio_result
 from benchmarks.sync_support import bare_server, databases, new_device, prepare, sync_server
-from fieldscreen.sync.client import SyncClient
 from fieldscreen.sync.simulate import SimDevice, SimOrg
 
 COUNT = int(os.environ.get("FIELDSCREEN_P6_COUNT", "10000"))
@@ -27,7 +27,8 @@ BATCH = 200
 
 
 def _bare_post(device: SimDevice, url: str) -> float:
-    with SyncClient(url) as client:
+    # The same client as the measured arm: the device's token and key, each request signed.
+    with device.client(base_url=url) as client:
         start = time.perf_counter()
         cursor = 0
         while True:

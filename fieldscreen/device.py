@@ -226,8 +226,10 @@ class VaultDeviceStore:
     ) -> None:
         self._outbox.set_state(record_ids, state, reason)
 
-    def apply_receipt(self, delivered: Sequence[tuple[str, str]]) -> int:
-        return self.vault.outbox_deliver(delivered)
+    def apply_receipt(
+        self, delivered: Sequence[tuple[str, str]], checkpoint: int | None = None
+    ) -> int:
+        return self.vault.outbox_deliver(delivered, checkpoint)  # one transaction
 
     def load_checkpoint(self) -> int:
         return self.vault.sync_checkpoint()

@@ -3,20 +3,23 @@
 1. Ask for this device's status, reporting the highest sequence number it ever issued (the
    server flags a rollback if it saw a higher one). ``revoked`` / ``wipe`` is acted on before
    anything else.
-2. Read the queue a page at a time from the checkpoint (memory stays flat), cut it into batches
-   bounded in count and bytes, ask the server which of the batch's (id, hash) pairs it is
-   missing, send only those, apply the signed receipt (verified with the server's receipt key
-   from the provisioning file) and checkpoint. A restart re-sends at most one batch, and the
-   "missing" question makes even that one cheap.
+2. Read the queue a page at a time from the checkpoint (memory stays flat: one batch on the
+   wire, the next being prepared), cut it into batches bounded in count and bytes; for the
+   first batches of a run, which a stopped run may have left unacknowledged, ask the server
+   which (id, hash) pairs it is missing and send only those; apply each signed receipt
+   (verified with the server's receipt key from the provisioning file) with the checkpoint.
+   A restart re-sends at most two batches, and the "missing" question makes those cheap.
 3. Pull the signed forms, service directory and provisioning updates that are newer than the
    ones applied, verify each against the organisation's signing key, and hand them over.
 """
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import time
 from collections.abc import Callable, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
@@ -28,6 +31,28 @@ from fieldscreen.sync.store import DeviceState, OutboxItem, OutboxStore
 __all__ = ["Progress", "SyncSummary", "Syncer"]
 
 log = logging.getLogger("fieldscreen.sync")
+
+#: How many batches at the start of a run may hold envelopes an earlier run sent without an
+#: acknowledgement: the one on the wire when it stopped, and the one whose answer had come but
+#: was not applied yet. Only these ask "missing?" before they are sent.
+MAY_BE_HELD = 2
+
+
+@dataclass(eq=False)
+class _Batch:
+    """One batch of a run: its items, what is sent of them, the post on the wire, its answer."""
+
+    items: list[OutboxItem]
+    to_send: list[OutboxItem] = field(default_factory=list)
+    future: Future[dict[str, Any]] | None = None
+    answer: dict[str, Any] | None = None
+    result: dict[str, int] = field(
+        default_factory=lambda: {"batch": 0, "records": 0, "sent": 0, "delivered": 0}
+    )
+
+    def __post_init__(self) -> None:
+        self.to_send = list(self.items)
+        self.result["records"] = len(self.items)
 
 
 @dataclass
@@ -91,6 +116,7 @@ class Syncer:
         self.pull = pull
         self._progress = progress or (lambda _p: None)
         self.state = Progress()
+        self._device_id: str | None = None
 
     def run(self) -> SyncSummary:
         started = time.perf_counter()
@@ -125,19 +151,100 @@ class Syncer:
 
     # ------------------------------------------------------------------ 2. push
     def _push(self, summary: SyncSummary) -> None:
+        """Send the queue batch by batch, one batch in flight while the next is prepared.
+
+        Batch k+1 is read, bounded and marked ``sending`` while batch k is on the wire; it is
+        posted as soon as k's answer is in, and k's receipt is applied (with the checkpoint, in
+        one transaction) while k+1 is on the wire. Only the first :data:`MAY_BE_HELD` batches
+        of a run ask "missing?" first: nothing later can have reached the server before.
+        """
         count, size = self.outbox.pending_totals()
         self.state = Progress("sending", 0, 0, count, 0, size)
         self._progress(self.state)
         cursor = self.outbox.load_checkpoint()
-        while True:
-            page = self.outbox.pending_page(cursor, self.max_count)
-            if not page:
-                break
-            batch = self._bounded(page)
-            self._send_batch(batch, summary)
-            cursor = batch[-1].seq
-            self.outbox.save_checkpoint(cursor)
+        in_flight: _Batch | None = None
+        marked: list[_Batch] = []  # marked ``sending`` and not finished: put back on failure
+        with ThreadPoolExecutor(max_workers=1, thread_name_prefix="fieldscreen-sync") as pool:
+            try:
+                while True:
+                    page = self.outbox.pending_page(cursor, self.max_count)
+                    batch = _Batch(self._bounded(page)) if page else None
+                    ask = batch is not None and summary.batches < MAY_BE_HELD
+                    if batch is not None:
+                        cursor = batch.items[-1].seq
+                        summary.batches += 1
+                        batch.result["batch"] = summary.batches
+                        if not ask:  # prepared while the batch before is on the wire
+                            self._mark_sending(batch, marked)
+                    if in_flight is not None:
+                        self._wait(in_flight, summary)
+                    if batch is not None:
+                        if ask:
+                            batch.to_send = self._ask_missing(batch, summary)
+                            self._mark_sending(batch, marked)
+                        if batch.to_send:
+                            batch.future = pool.submit(
+                                self.client.submit, [i.data for i in batch.to_send]
+                            )
+                    if in_flight is not None:
+                        self._finish(in_flight, summary)
+                        marked.remove(in_flight)
+                    if batch is None:
+                        break
+                    in_flight = batch
+            except BaseException:
+                for pending in marked:
+                    if pending.future is not None:
+                        with contextlib.suppress(BaseException):
+                            pending.future.result()  # let the wire settle before we say so
+                    ids = [i.record_id for i in pending.to_send]
+                    if ids:
+                        self.outbox.set_state(ids, "pending")
+                raise
         self.outbox.save_checkpoint(0)
+
+    def _mark_sending(self, batch: _Batch, marked: list[_Batch]) -> None:
+        if batch.to_send:
+            self.outbox.set_state([i.record_id for i in batch.to_send], "sending")
+        marked.append(batch)
+
+    def _ask_missing(self, batch: _Batch, summary: SyncSummary) -> list[OutboxItem]:
+        """Which of ``batch`` the server still needs; applies its receipt of the rest."""
+        answer = self.client.missing([(i.record_id, i.sha256) for i in batch.items])
+        held = self._apply_receipt(answer["receipt"], summary)
+        summary.already_held += held
+        batch.result["delivered"] += held
+        for key, state, reason in (
+            ("conflicts", "failed", "conflict"),
+            ("quarantined", "quarantined", "held-for-review"),
+        ):
+            ids = [p["record_id"] for p in answer.get(key, [])]
+            if ids:
+                self.outbox.set_state(ids, state, reason)  # type: ignore[arg-type]
+        wanted = {(p["record_id"], p["sha256"]) for p in answer.get("missing", [])}
+        return [i for i in batch.items if (i.record_id, i.sha256) in wanted]
+
+    def _wait(self, batch: _Batch, summary: SyncSummary) -> None:
+        """The answer to ``batch``'s post; a batch too large is split and sent now."""
+        if batch.future is None:
+            return
+        try:
+            batch.answer = batch.future.result()
+        except BatchTooLarge:
+            self._submit(batch.to_send, summary, batch.result)
+
+    def _finish(self, batch: _Batch, summary: SyncSummary) -> None:
+        """Apply ``batch``'s answer and receipt and save the checkpoint (one transaction)."""
+        checkpoint = batch.items[-1].seq
+        if batch.answer is not None:
+            self._apply_answer(batch.to_send, batch.answer, summary, batch.result, checkpoint)
+        else:
+            self.outbox.save_checkpoint(checkpoint)
+        self.state.batch = batch.result["batch"]
+        self.state.records_done += len(batch.items)
+        self.state.bytes_done += sum(len(i.data) for i in batch.items)
+        self._progress(self.state)
+        summary.batch_results.append(batch.result)
 
     def _bounded(self, page: Sequence[OutboxItem]) -> list[OutboxItem]:
         batch: list[OutboxItem] = []
@@ -149,38 +256,10 @@ class Syncer:
             size += len(item.data)
         return batch
 
-    def _send_batch(self, batch: list[OutboxItem], summary: SyncSummary) -> None:
-        summary.batches += 1
-        self.state.batch = summary.batches
-        result = {"batch": summary.batches, "records": len(batch), "sent": 0, "delivered": 0}
-        answer = self.client.missing([(i.record_id, i.sha256) for i in batch])
-        held = self._apply_receipt(answer["receipt"], summary)
-        summary.already_held += held
-        result["delivered"] += held
-        for key, state, reason in (
-            ("conflicts", "failed", "conflict"),
-            ("quarantined", "quarantined", "held-for-review"),
-        ):
-            ids = [p["record_id"] for p in answer.get(key, [])]
-            if ids:
-                self.outbox.set_state(ids, state, reason)  # type: ignore[arg-type]
-        wanted = {(p["record_id"], p["sha256"]) for p in answer.get("missing", [])}
-        to_send = [i for i in batch if (i.record_id, i.sha256) in wanted]
-        if to_send:
-            self.outbox.set_state([i.record_id for i in to_send], "sending")
-            try:
-                self._submit(to_send, summary, result)
-            except BaseException:
-                self.outbox.set_state([i.record_id for i in to_send], "pending")
-                raise
-        self.state.records_done += len(batch)
-        self.state.bytes_done += sum(len(i.data) for i in batch)
-        self._progress(self.state)
-        summary.batch_results.append(result)
-
     def _submit(
         self, items: list[OutboxItem], summary: SyncSummary, result: dict[str, int]
     ) -> None:
+        """Post ``items`` now, halving on "batch too large" (the rare path, not pipelined)."""
         try:
             answer = self.client.submit([i.data for i in items])
         except BatchTooLarge:
@@ -192,12 +271,19 @@ class Syncer:
             self._submit(items[:half], summary, result)
             self._submit(items[half:], summary, result)
             return
+        self._apply_answer(items, answer, summary, result)
+
+    def _apply_answer(
+        self,
+        items: list[OutboxItem],
+        answer: dict[str, Any],
+        summary: SyncSummary,
+        result: dict[str, int],
+        checkpoint: int | None = None,
+    ) -> None:
         summary.sent += len(items)
         result["sent"] += len(items)
         summary.bytes_sent += sum(len(i.data) for i in items)
-        delivered = self._apply_receipt(answer["receipt"], summary)
-        summary.delivered += delivered
-        result["delivered"] += delivered
         for outcome in answer["results"]:
             kind = outcome["outcome"]
             rid = outcome["record_id"]
@@ -210,14 +296,19 @@ class Syncer:
             elif kind == "rejected":
                 summary.rejected += 1
                 self.outbox.set_state([rid], "failed", str(outcome.get("reason") or "rejected"))
+        delivered = self._apply_receipt(answer["receipt"], summary, checkpoint)
+        summary.delivered += delivered
+        result["delivered"] += delivered
 
-    def _apply_receipt(self, data: Any, summary: SyncSummary) -> int:
+    def _apply_receipt(self, data: Any, summary: SyncSummary, checkpoint: int | None = None) -> int:
         document = verify_document(SignedDocument.from_json(data), self.receipt_key, kind="receipt")
         receipt = Receipt.from_document(document)
-        identity = self.device.identity()
-        if identity is None or receipt.device_id != identity.device_id:
+        if self._device_id is None:
+            identity = self.device.identity()
+            self._device_id = None if identity is None else identity.device_id
+        if receipt.device_id != self._device_id:
             raise SyncError("sync-bad-signature", what="receipt")
-        return self.outbox.apply_receipt(receipt.delivered)
+        return self.outbox.apply_receipt(receipt.delivered, checkpoint)
 
     # ------------------------------------------------------------------ 3. pull
     def _pull(self, summary: SyncSummary) -> None:

@@ -127,7 +127,9 @@ class Spool:
             )
             self._db.execute("COMMIT")
 
-    def apply_receipt(self, delivered: Sequence[tuple[str, str]]) -> int:
+    def apply_receipt(
+        self, delivered: Sequence[tuple[str, str]], checkpoint: int | None = None
+    ) -> int:
         with self._lock, self._bookkeeping():
             self._db.execute("BEGIN")
             before = self._db.total_changes
@@ -137,6 +139,8 @@ class Spool:
                 list(delivered),
             )
             changed = self._db.total_changes - before
+            if checkpoint is not None:
+                self._put_meta("checkpoint", str(checkpoint))
             self._db.execute("COMMIT")
         return changed
 

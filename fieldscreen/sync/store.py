@@ -68,11 +68,14 @@ class OutboxStore(Protocol):
         """Record what happened to these records (``reason`` is from a fixed vocabulary)."""
         ...
 
-    def apply_receipt(self, delivered: Sequence[tuple[str, str]]) -> int:
+    def apply_receipt(
+        self, delivered: Sequence[tuple[str, str]], checkpoint: int | None = None
+    ) -> int:
         """Mark each (record id, sha256) delivered and delete its sealed copy; idempotent.
 
         Only pairs whose hash matches the queued envelope count. Returns how many records
-        changed state (0 when the same receipt is applied again).
+        changed state (0 when the same receipt is applied again). With ``checkpoint``, also
+        save that checkpoint, in the same transaction where the store can.
         """
         ...
 

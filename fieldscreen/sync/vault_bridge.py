@@ -114,7 +114,11 @@ class VaultOutboxStore:
         for record_id in record_ids:
             self.vault.outbox_mark(record_id, state, reason=clean or None)
 
-    def apply_receipt(self, delivered: Sequence[tuple[str, str]]) -> int:
+    def apply_receipt(
+        self, delivered: Sequence[tuple[str, str]], checkpoint: int | None = None
+    ) -> int:
+        if checkpoint is not None:
+            self._checkpoint = checkpoint  # in memory only: nothing to make atomic with
         wanted = dict(delivered)
         changed = 0
         cursor = 0

@@ -187,12 +187,15 @@ class OutboxMixin(VaultBase):
         )[0]
         return int(row["n"]), int(row["b"])
 
-    def outbox_deliver(self, receipt: Iterable[tuple[str, str]]) -> int:
+    def outbox_deliver(
+        self, receipt: Iterable[tuple[str, str]], checkpoint: int | None = None
+    ) -> int:
         """Apply a receipt of ``(record id, payload sha256)`` pairs in one transaction.
 
         Each envelope whose hash matches becomes ``delivered`` and its sealed copy and signature
         are deleted; a pair whose hash does not match, or that was delivered already, changes
         nothing. Returns how many envelopes changed (0 when the same receipt comes again).
+        With ``checkpoint``, the sync checkpoint is saved in the same transaction.
         """
         changed = 0
         with self._open_store().transaction() as conn:
@@ -204,6 +207,8 @@ class OutboxMixin(VaultBase):
                     (self.today(), record_id, sha256),
                 )
                 changed += cursor.rowcount
+            if checkpoint is not None:
+                _put_state(conn, "sync_checkpoint", str(int(checkpoint)))
         return changed
 
     def sync_checkpoint(self) -> int:

@@ -64,6 +64,45 @@ def test_missing_query_sends_only_what_the_server_lacks(
     assert storage.count("envelopes") == 20
 
 
+class _CountingTransport(httpx.HTTPTransport):
+    """Counts the requests of each route (the last part of the path)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.calls: dict[str, int] = {}
+
+    def handle_request(self, request: httpx.Request) -> httpx.Response:
+        route = request.url.path.rsplit("/", 1)[-1]
+        self.calls[route] = self.calls.get(route, 0) + 1
+        return super().handle_request(request)
+
+
+def test_only_the_first_batches_of_a_run_ask_what_is_missing(
+    new_device: NewDevice, storage: Storage, rng: random.Random
+) -> None:
+    device = new_device()
+    device.fill(50, rng, size=500)
+    counting = _CountingTransport()
+    summary = device.sync(max_count=5, transport=counting)
+    assert (summary.batches, summary.sent, summary.delivered) == (10, 50, 50)
+    assert counting.calls["missing"] == 2  # the batches a stopped run can leave unacknowledged
+    assert counting.calls["envelopes"] == 10
+
+    # A run that stopped with two batches on the server and no receipt applied: the next run
+    # asks about exactly those, and sends only the rest.
+    device.fill(30, rng, size=500)
+    with device.client() as client:
+        client.submit([item.data for item in device.spool.pending_page(0, 10)])
+        # and one far beyond them (as after a restore): sent again, recognised, never doubled
+        client.submit([device.spool.pending_page(0, 30)[27].data])
+    counting = _CountingTransport()
+    summary = device.sync(max_count=5, transport=counting)
+    assert counting.calls["missing"] == 2
+    assert (summary.already_held, summary.sent, summary.delivered) == (10, 20, 20)
+    assert storage.count("envelopes") == 80
+    assert set(device.spool.states().values()) == {("delivered", None)}
+
+
 def test_sixteen_threads_sending_the_same_envelope_make_one_row(
     new_device: NewDevice, storage: Storage, rng: random.Random
 ) -> None:

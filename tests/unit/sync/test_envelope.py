@@ -183,3 +183,14 @@ def test_provisioning_is_pinned_after_first_use() -> None:
     ).to_bytes()
     with pytest.raises(SyncError):
         Provisioning.verify_file(evil_data, pk)
+
+
+def test_canonical_size_is_the_canonical_length_for_every_ascii_character() -> None:
+    from fieldscreen.sync.canonical import canonical
+    from fieldscreen.sync.envelope import canonical_size
+
+    values: list[object] = [chr(c) for c in range(128)]
+    values += ["a\u00e9", "\U0001f600x", "", '\\"/', 0, -(2**52), 2**52, True, False, None]
+    values += [[chr(c) for c in range(0, 128, 7)], {"b": 1, "a": ["x", "\n"]}]
+    for value in values:
+        assert canonical_size(value) == len(canonical(value)), repr(value)
