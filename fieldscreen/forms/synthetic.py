@@ -17,6 +17,7 @@ from typing import Any
 
 from fieldscreen.forms.errors import AnswerError
 from fieldscreen.forms.model import Field, Form
+from fieldscreen.forms.risk import most_urgent
 from fieldscreen.forms.session import Session
 
 __all__ = ["FIRST_FORMS", "SyntheticCase", "fill_randomly", "random_value", "synthetic_case"]
@@ -77,8 +78,20 @@ class SyntheticCase:
     sessions: dict[str, Session]
 
     def record(self) -> dict[str, Any]:
-        """The full record the vault seals: every form's values, and the risk summary."""
+        """The full record the vault seals, in the shape the app finalises (``state`` with
+        every form's saved state, ``result``, ``tier``), so the central team's export reads a
+        simulated screening as it reads a real one; plus every form's values and risk."""
+        risks = [s.risk() for s in self.sessions.values()]
+        tier = most_urgent(r.tier for r in risks)
+        concerns = list(dict.fromkeys(c for r in risks for c in r.concerns))
+        first = next(iter(self.sessions.values()))
         return {
+            "form_id": first.form.id,
+            "form_version": first.form.version,
+            "state": {"forms": {fid: s.to_state() for fid, s in self.sessions.items()}},
+            "result": {"tier": tier, "concerns": concerns},
+            "tier": tier,
+            "actions_taken": "",
             "forms": {fid: s.values_json() for fid, s in self.sessions.items()},
             "risk": {fid: s.risk().to_json() for fid, s in self.sessions.items()},
         }
