@@ -81,9 +81,9 @@ class SyntheticCase:
         """The full record the vault seals, in the shape the app finalises (``state`` with
         every form's saved state, ``result``, ``tier``), so the central team's export reads a
         simulated screening as it reads a real one; plus every form's values and risk."""
-        risks = [s.risk() for s in self.sessions.values()]
-        tier = most_urgent(r.tier for r in risks)
-        concerns = list(dict.fromkeys(c for r in risks for c in r.concerns))
+        risks = {fid: s.risk() for fid, s in self.sessions.items()}
+        tier = most_urgent(r.tier for r in risks.values())
+        concerns = list(dict.fromkeys(c for r in risks.values() for c in r.concerns))
         first = next(iter(self.sessions.values()))
         return {
             "form_id": first.form.id,
@@ -93,7 +93,7 @@ class SyntheticCase:
             "tier": tier,
             "actions_taken": "",
             "forms": {fid: s.values_json() for fid, s in self.sessions.items()},
-            "risk": {fid: s.risk().to_json() for fid, s in self.sessions.items()},
+            "risk": {fid: risk.to_json() for fid, risk in risks.items()},
         }
 
     def case_card(self) -> dict[str, Any]:
