@@ -211,11 +211,9 @@ def test_integrity_check_lists_exactly_the_damaged_records(vault: Vault) -> None
     records = [vault.new_draft("f", "1", {"i": i}) for i in range(6)]
     conn = vault._open_store().conn
     for victim in records[1:3]:
-        conn.execute(
-            "UPDATE records SET ciphertext = CAST(substr(ciphertext, 1, 20) || x'00' || "
-            "substr(ciphertext, 22) AS BLOB) WHERE id = ?",
-            (victim,),
-        )
+        (blob,) = conn.execute("SELECT ciphertext FROM records WHERE id = ?", (victim,)).fetchone()
+        flipped = blob[:20] + bytes([blob[20] ^ 0x01]) + blob[21:]  # always a change
+        conn.execute("UPDATE records SET ciphertext = ? WHERE id = ?", (flipped, victim))
     report = vault.integrity_check()
     assert sorted(report.failed) == sorted(f"records/{r}" for r in records[1:3])
     assert not report.ok
