@@ -34,13 +34,26 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
+def _reusable_socket() -> socket.socket:
+    """A TCP socket that may bind a port its own earlier connections still hold in TIME_WAIT
+    (a restarted server listens on the port it had)."""
+    sock = socket.socket()
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    return sock
+
+
 class LiveServer:
     """uvicorn serving :func:`create_app` on 127.0.0.1 in a daemon thread; restartable."""
 
     def __init__(self, storage: Storage, config: ServerConfig | None = None) -> None:
         self.storage = storage
         self.config = config or ServerConfig()
-        self.port = free_port()
+        # The port stays bound from here until the server listens on it: a port picked and
+        # let go (free_port) can be taken meanwhile by another server, a database cluster or
+        # an outgoing connection, and the server would then fail to start.
+        self._reserved: socket.socket | None = _reusable_socket()
+        self._reserved.bind(("127.0.0.1", 0))
+        self.port = int(self._reserved.getsockname()[1])
         self._server: uvicorn.Server | None = None
         self._thread: threading.Thread | None = None
 
@@ -60,9 +73,12 @@ class LiveServer:
             timeout_keep_alive=30,
         )
         server = uvicorn.Server(config)
-        thread = threading.Thread(target=server.run, name="fieldscreen-server", daemon=True)
+        sock = self._bound_socket()
+        thread = threading.Thread(
+            target=server.run, args=([sock],), name="fieldscreen-server", daemon=True
+        )
         thread.start()
-        deadline = time.monotonic() + 20
+        deadline = time.monotonic() + 60  # generous: a busy machine starts slowly
         while not server.started:
             if not thread.is_alive() or time.monotonic() > deadline:
                 raise RuntimeError("the server did not start")
@@ -70,11 +86,33 @@ class LiveServer:
         self._server, self._thread = server, thread
         return self
 
+    def _bound_socket(self) -> socket.socket:
+        """The reserved socket on the first start; the same port bound again on a restart
+        (waiting, on a busy machine, for the previous listener to be gone)."""
+        if self._reserved is not None:
+            sock, self._reserved = self._reserved, None
+            return sock
+        deadline = time.monotonic() + 30
+        while True:
+            sock = _reusable_socket()
+            try:
+                sock.bind(("127.0.0.1", self.port))
+            except OSError:
+                sock.close()
+                if time.monotonic() > deadline:
+                    raise
+                time.sleep(0.05)
+            else:
+                return sock
+
     def stop(self) -> None:
         if self._server is not None and self._thread is not None:
             self._server.should_exit = True
-            self._thread.join(timeout=20)
+            self._thread.join(timeout=60)
         self._server = self._thread = None
+        if self._reserved is not None:  # never started
+            self._reserved.close()
+            self._reserved = None
 
     def restart(self) -> None:
         self.stop()
@@ -120,14 +158,30 @@ class PostgresCluster:
         command = [str(self.bin / args[0]), *args[1:]]
         if self._as_postgres:
             command = ["runuser", "-u", "postgres", "--", *command]
-        subprocess.run(command, check=True, capture_output=True, timeout=120)
+        subprocess.run(command, check=True, capture_output=True, timeout=600)
 
     def start(self) -> PostgresCluster:
         if self._as_postgres:
             shutil.chown(self.root, "postgres")
         os.chmod(self.root, 0o700)
         self._run("initdb", "-D", str(self.data), "-U", "postgres", "--auth=trust", "-E", "UTF8")
-        options = f"-k {self.root} -p {self.port} -c listen_addresses=127.0.0.1"
+        attempts = 0
+        while True:
+            try:
+                self._start_on(self.port)
+            except subprocess.CalledProcessError:
+                # The port picked was taken before the cluster bound it: pick another one.
+                attempts += 1
+                log = self.root / "log"
+                text = log.read_text(errors="replace") if log.exists() else ""
+                if attempts >= 5 or "could not bind" not in text:
+                    raise
+                self.port = free_port()
+            else:
+                return self
+
+    def _start_on(self, port: int) -> None:
+        options = f"-k {self.root} -p {port} -c listen_addresses=127.0.0.1"
         if not self.durable:
             options += " -c fsync=off -c synchronous_commit=off -c full_page_writes=off"
         options += " -c max_connections=200"
@@ -138,11 +192,12 @@ class PostgresCluster:
             "-o",
             options,
             "-w",
+            "-t",
+            "300",  # a busy machine starts the cluster slowly (the default waits 60 s)
             "-l",
             str(self.root / "log"),
             "start",
         )
-        return self
 
     def stop(self) -> None:
         with contextlib.suppress(subprocess.SubprocessError, OSError):
