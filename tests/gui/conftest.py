@@ -17,6 +17,11 @@ from fieldscreen.ui.preview import MemoryVault, SampleForms
 
 PASS = "correct horse battery"
 
+#: How long a test waits for something the app does in the background (a worker thread, a
+#: timer, a server). Generous for a slow, busy CI machine: a wait that succeeds returns as soon
+#: as its condition holds, so only a failing test waits this long.
+WAIT_MS = 60_000
+
 
 def make_services(paths: Paths, vault: MemoryVault | None = None, lang: str = "en") -> Services:
     bugs: list[BaseException] = []
@@ -46,21 +51,21 @@ def window(qtbot: QtBot, paths: Paths, vault: MemoryVault) -> Iterator[MainWindo
     w = MainWindow(make_services(paths, vault))
     qtbot.addWidget(w)
     w.show()
-    qtbot.waitExposed(w)
+    qtbot.waitExposed(w, timeout=WAIT_MS)
     yield w
     w.services.ops.wait_idle()
 
 
 def unlock(qtbot: QtBot, w: MainWindow, passphrase: str = PASS) -> None:
     assert w.stack.currentWidget() is w.unlock_page
-    qtbot.waitUntil(lambda: w.unlock_page.user.count() > 0, timeout=5000)
+    qtbot.waitUntil(lambda: w.unlock_page.user.count() > 0, timeout=WAIT_MS)
     qtbot.keyClicks(w.unlock_page.passphrase, passphrase)
     qtbot.keyClick(w.unlock_page.passphrase, "\r")
-    qtbot.waitUntil(lambda: w.services.user is not None, timeout=5000)
+    qtbot.waitUntil(lambda: w.services.user is not None, timeout=WAIT_MS)
 
 
 def settle(w: MainWindow) -> None:
-    assert w.services.ops.wait_idle()
+    assert w.services.ops.wait_idle(WAIT_MS)
 
 
 @pytest.fixture

@@ -33,7 +33,7 @@ from fieldscreen.ui.common import Services
 from fieldscreen.ui.main_window import MainWindow
 from fieldscreen.ui.operations import Operations
 from fieldscreen.ui.preview import SampleForms
-from tests.gui.conftest import settle
+from tests.gui.conftest import WAIT_MS, settle
 
 PASS = "coordinator passphrase"
 ADMIN = "administrator passphrase"
@@ -121,18 +121,18 @@ def window(qtbot: QtBot, paths: Paths, store: VaultBackend) -> MainWindow:
     qtbot.addWidget(w)
     w.show()
     page = w.unlock_page
-    qtbot.waitUntil(lambda: page.user.findData("cora") >= 0, timeout=5000)
+    qtbot.waitUntil(lambda: page.user.findData("cora") >= 0, timeout=WAIT_MS)
     page.user.setCurrentIndex(page.user.findData("cora"))
     qtbot.keyClicks(page.passphrase, PASS)
     qtbot.keyClick(page.passphrase, "\r")
-    qtbot.waitUntil(lambda: w.services.user is not None, timeout=10_000)
+    qtbot.waitUntil(lambda: w.services.user is not None, timeout=WAIT_MS)
     settle(w)
     return w
 
 
 def wait_result(qtbot: QtBot, w: MainWindow, text: str) -> str:
     page = w.batch_page
-    qtbot.waitUntil(lambda: not page.busy and text in page.result.text(), timeout=20_000)
+    qtbot.waitUntil(lambda: not page.busy and text in page.result.text(), timeout=WAIT_MS)
     settle(w)
     return page.result.text()
 
@@ -163,7 +163,7 @@ def test_bundles_out_and_in_relay_once_and_receipts_apply_once(  # noqa: PLR0917
     assert w.nav_batches.isVisible()
     w.show_batches()
     page = w.batch_page
-    qtbot.waitUntil(lambda: page.groups.rowCount() == 1, timeout=10_000)
+    qtbot.waitUntil(lambda: page.groups.rowCount() == 1, timeout=WAIT_MS)
     assert column(page.groups, 2) == ["2"]  # waiting, by cora on this laptop
     assert column(page.groups, 1) == ["cora"]
 
@@ -212,7 +212,7 @@ def test_bundles_out_and_in_relay_once_and_receipts_apply_once(  # noqa: PLR0917
         assert store.vault.integrity_check().ok
 
     # The view: this laptop's screenings delivered, B's relayed, and the history of each step.
-    qtbot.waitUntil(lambda: page.history.rowCount() == 5, timeout=10_000)
+    qtbot.waitUntil(lambda: page.history.rowCount() == 5, timeout=WAIT_MS)
     hows = column(page.history, 2)
     assert sorted(hows) == sorted(
         [
@@ -230,7 +230,7 @@ def test_bundles_out_and_in_relay_once_and_receipts_apply_once(  # noqa: PLR0917
     assert page.failures.rowCount() == 0
     # The server's own view of the site's laptops, with the coordinator's credential.
     page.ask_server(token_file)
-    qtbot.waitUntil(lambda: page.server.rowCount() == 2 and not page.busy, timeout=20_000)
+    qtbot.waitUntil(lambda: page.server.rowCount() == 2 and not page.busy, timeout=WAIT_MS)
     assert page.tabs.currentWidget() is page.server
     names = column(page.server, 0)
     assert names[0].startswith(store.vault.device_id[:8].upper())

@@ -24,7 +24,7 @@ from fieldscreen.ui.fields import FieldWidget
 from fieldscreen.ui.main_window import MainWindow
 from fieldscreen.ui.operations import Operations
 from fieldscreen.ui.preview import MemoryVault
-from tests.gui.conftest import settle, unlock
+from tests.gui.conftest import WAIT_MS, settle, unlock
 
 pytestmark = pytest.mark.skipif(
     not all((BUILTIN_FORMS_DIR / f"{f}.md").exists() for f in FIRST_FORMS),
@@ -122,7 +122,7 @@ def test_a_whole_screening_over_the_built_in_forms(
     if not w.results.finalise.isEnabled():
         qtbot.keyClicks(w.results.actions_taken, "Protection lead called; child in safe room.")
     press(qtbot, w.results.finalise)
-    qtbot.waitUntil(lambda: w.stack.currentWidget() is w.home, timeout=10_000)
+    qtbot.waitUntil(lambda: w.stack.currentWidget() is w.home, timeout=WAIT_MS)
     (record,) = vault.finalised.values()
     assert set(record["state"]["forms"]) >= {"fs_consent", "fs_intake", "fs_trafficking"}
 

@@ -25,7 +25,7 @@ from fieldscreen.ui.main_window import MainWindow
 from fieldscreen.ui.operations import Operations
 from fieldscreen.ui.preview import MemoryVault
 from fieldscreen.ui.supervision import SupervisionModel
-from tests.gui.conftest import settle, unlock
+from tests.gui.conftest import WAIT_MS, settle, unlock
 
 CURRENT = builtin_forms()
 OLD_VERSION = "2026112701"
@@ -78,7 +78,7 @@ def test_every_answer_fits_resumes_quietly(qtbot: QtBot, paths: Paths, vault: Me
     saved = draft_state(old_forms(extra_choice=False))
     rid = vault.new_draft("screening", OLD_VERSION, saved)
     w.resume(rid)
-    qtbot.waitUntil(lambda: w.stack.currentWidget() is w.wizard, timeout=5000)
+    qtbot.waitUntil(lambda: w.stack.currentWidget() is w.wizard, timeout=WAIT_MS)
     assert w.findChild(MigrateDialog) is None
     assert "all answers were kept" in w.wizard.notice.text()
     assert not w.wizard.set_aside.isVisible()
@@ -97,7 +97,7 @@ def test_answers_that_no_longer_fit_ask_first(
 
     # "Not now": the draft stays exactly as it was, nothing opens.
     w.resume(rid)
-    qtbot.waitUntil(lambda: w.findChild(MigrateDialog) is not None, timeout=5000)
+    qtbot.waitUntil(lambda: w.findChild(MigrateDialog) is not None, timeout=WAIT_MS)
     dialog = w.findChild(MigrateDialog)
     assert dialog is not None
     shown = [dialog.questions.item(i).text() for i in range(dialog.questions.count())]
@@ -111,11 +111,11 @@ def test_answers_that_no_longer_fit_ask_first(
 
     # "Resume with the new form": opened, the set-aside answer in view, nothing written yet.
     w.resume(rid)
-    qtbot.waitUntil(lambda: w.findChild(MigrateDialog) is not None, timeout=5000)
+    qtbot.waitUntil(lambda: w.findChild(MigrateDialog) is not None, timeout=WAIT_MS)
     dialog = w.findChild(MigrateDialog)
     assert dialog is not None
     dialog.resume.click()
-    qtbot.waitUntil(lambda: w.stack.currentWidget() is w.wizard, timeout=5000)
+    qtbot.waitUntil(lambda: w.stack.currentWidget() is w.wizard, timeout=WAIT_MS)
     wiz = w.wizard
     assert wiz.set_aside.isVisible()
     rows = [

@@ -28,6 +28,7 @@ from fieldscreen.ui.operations import Operations
 from fieldscreen.ui.ports import FormsPort
 from fieldscreen.ui.preview import SampleForms
 from fieldscreen.ui.provisioning import DeviceProvisioner
+from tests.gui.conftest import WAIT_MS
 
 PASS = "correct horse battery staple"
 
@@ -110,7 +111,7 @@ def first_run(qtbot: QtBot, window: MainWindow, provisioning: Path) -> EnrolDial
     qtbot.keyClicks(page.passphrase, PASS)
     qtbot.keyClicks(page.repeat, PASS)
     page.create_button.click()
-    qtbot.waitUntil(lambda: window.enrol_dialog is not None, timeout=10_000)
+    qtbot.waitUntil(lambda: window.enrol_dialog is not None, timeout=WAIT_MS)
     dialog: EnrolDialog = window.enrol_dialog
     assert dialog.isVisible()
     assert dialog.server.text().startswith("http://127.0.0.1:")
@@ -121,7 +122,7 @@ def enter_code(qtbot: QtBot, dialog: EnrolDialog, code: str) -> None:
     dialog.code.clear()
     qtbot.keyClicks(dialog.code, code)
     qtbot.mouseClick(dialog.enrol_button, Qt.MouseButton.LeftButton)
-    qtbot.waitUntil(lambda: not dialog.busy, timeout=20_000)
+    qtbot.waitUntil(lambda: not dialog.busy, timeout=WAIT_MS)
 
 
 def enrolled(window: MainWindow) -> bool:
@@ -154,7 +155,7 @@ def test_enrol_now_with_a_wrong_then_the_right_code(  # noqa: PLR0917 -- fixture
     assert "tij1" in dialog.step_label.text()
     assert enrolled(app_window)
     assert storage.count("devices") == 1
-    qtbot.waitUntil(lambda: app_window.services.sync is not None, timeout=10_000)
+    qtbot.waitUntil(lambda: app_window.services.sync is not None, timeout=WAIT_MS)
     model = app_window.services.sync
     assert model is not None
     summary = model.sync_now()  # sync works with the new credential
@@ -204,7 +205,7 @@ def test_later_and_an_unreachable_server(
     dialog.later.click()
     app_window.show_settings()
     app_window.settings_page.enrol.click()  # later, from Settings → Server
-    qtbot.waitUntil(lambda: app_window.enrol_dialog is not dialog, timeout=5000)
+    qtbot.waitUntil(lambda: app_window.enrol_dialog is not dialog, timeout=WAIT_MS)
     assert app_window.enrol_dialog.isVisible()
 
 
@@ -237,7 +238,7 @@ def test_the_directory_comes_down_on_sync_and_a_bad_one_is_refused(  # noqa: PLR
     dialog = first_run(qtbot, w, path)
     enter_code(qtbot, dialog, storage.create_enrol_code("tij1"))
     dialog.later.click()
-    qtbot.waitUntil(lambda: w.services.sync is not None, timeout=10_000)
+    qtbot.waitUntil(lambda: w.services.sync is not None, timeout=WAIT_MS)
     assert w.directory is None
     storage.publish(directory_doc(org, "tij1", "2026-11-01"), "admin")
     storage.publish(directory_doc(org, "sd1", "2026-11-01"), "admin")  # another site's
@@ -245,7 +246,7 @@ def test_the_directory_comes_down_on_sync_and_a_bad_one_is_refused(  # noqa: PLR
     def sync() -> None:
         w.show_sync()
         w.sync_page.sync_now()
-        qtbot.waitUntil(lambda: not w.sync_page.busy, timeout=20_000)
+        qtbot.waitUntil(lambda: not w.sync_page.busy, timeout=WAIT_MS)
         w.services.ops.wait_idle()
 
     sync()
@@ -304,7 +305,7 @@ def test_without_provisioning_the_dialog_reads_the_file_then_enrols(  # noqa: PL
     qtbot.keyClicks(page.passphrase, PASS)
     qtbot.keyClicks(page.repeat, PASS)
     page.create_button.click()
-    qtbot.waitUntil(lambda: app_window.enrol_dialog is not None, timeout=10_000)
+    qtbot.waitUntil(lambda: app_window.enrol_dialog is not None, timeout=WAIT_MS)
     dialog: EnrolDialog = app_window.enrol_dialog
     assert dialog.provision_button.isVisible()
     assert not dialog.code.isEnabled()  # the server's keys come from the provisioning file
@@ -316,7 +317,7 @@ def test_without_provisioning_the_dialog_reads_the_file_then_enrols(  # noqa: PL
     assert not dialog.provision_button.isHidden()
     path = provisioning_file(tmp_path, org, server.url, storage.keys().receipt_public)
     dialog.use_provisioning_file(path)
-    qtbot.waitUntil(lambda: dialog.status.provisioned, timeout=10_000)
+    qtbot.waitUntil(lambda: dialog.status.provisioned, timeout=WAIT_MS)
     assert dialog.server.text() == server.url
     assert dialog.provision_button.isHidden()
     enter_code(qtbot, dialog, storage.create_enrol_code("tij1"))

@@ -20,7 +20,7 @@ from fieldscreen.ui.main_window import MainWindow
 from fieldscreen.ui.operations import Operations
 from fieldscreen.ui.preview import SampleForms
 from fieldscreen.vault import Vault
-from tests.gui.conftest import PASS, settle, unlock
+from tests.gui.conftest import PASS, WAIT_MS, settle, unlock
 from tests.gui.test_journeys import click, consent_and_intake
 
 T = datetime(2026, 11, 27, 9, 0, tzinfo=UTC)
@@ -82,7 +82,7 @@ def test_finalise_schedules_and_a_recorded_follow_up_moves_the_date(
     assert w.results.tier_now == "T1"  # weekly, four times
     w.results.clock = lambda: T
     click(qtbot, w.results.finalise)
-    qtbot.waitUntil(lambda: w.stack.currentWidget() is w.home, timeout=10_000)
+    qtbot.waitUntil(lambda: w.stack.currentWidget() is w.home, timeout=WAIT_MS)
     settle(w)
     (case,) = w.services.vault.cases()
     assert case.next_due == T + 7 * DAY

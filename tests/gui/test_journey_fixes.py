@@ -11,7 +11,7 @@ from fieldscreen.ui.common import Services
 from fieldscreen.ui.main_window import MainWindow
 from fieldscreen.ui.operations import Operations
 from fieldscreen.ui.preview import MemoryVault, SampleForms
-from tests.gui.conftest import settle, unlock
+from tests.gui.conftest import WAIT_MS, settle, unlock
 
 
 def _act_now_results(qtbot: QtBot, paths: Paths, context: dict[str, str]) -> MainWindow:
@@ -104,7 +104,7 @@ def test_the_case_list_says_when_a_search_matches_nothing(qtbot: QtBot, paths: P
     qtbot.addWidget(w)
     w.show()
     settle(w)
-    qtbot.waitUntil(lambda: w.cases.model.total == 5, timeout=10_000)
+    qtbot.waitUntil(lambda: w.cases.model.total == 5, timeout=WAIT_MS)
     qtbot.keyClicks(w.cases.search, "zzzz")
     assert w.cases.model.rowCount() == 0
     assert w.cases.count.text().startswith("Nothing matches this search.")
@@ -121,7 +121,7 @@ def test_an_empty_case_list_says_what_will_appear(qtbot: QtBot, paths: Paths) ->
     unlock(qtbot, w)
     w.show_cases()
     settle(w)
-    qtbot.waitUntil(lambda: "No cases or drafts yet" in w.cases.count.text(), timeout=10_000)
+    qtbot.waitUntil(lambda: "No cases or drafts yet" in w.cases.count.text(), timeout=WAIT_MS)
 
 
 def test_confirming_buttons_say_what_they_do(qtbot: QtBot, paths: Paths) -> None:
@@ -161,7 +161,7 @@ def test_report_weeks_say_when_they_start(qtbot: QtBot, paths: Paths) -> None:
     assert isinstance(w, MainWindow)
     qtbot.addWidget(w)
     combo = w.report_page.from_week
-    qtbot.waitUntil(lambda: combo.count() > 1, timeout=10_000)
+    qtbot.waitUntil(lambda: combo.count() > 1, timeout=WAIT_MS)
     assert combo.itemData(1) == "2026-W41"
     assert combo.itemText(1) == "2026-W41 · from Mon 5 Oct"
     assert week_label("2026-W41", "en") == "2026-W41 · from Mon 5 Oct"

@@ -11,7 +11,7 @@ from pytestqt.qtbot import QtBot
 from fieldscreen.paths import Paths
 from fieldscreen.ui.main_window import MainWindow
 from fieldscreen.ui.preview import MemoryVault
-from tests.gui.conftest import PASS, make_services, settle, unlock
+from tests.gui.conftest import PASS, WAIT_MS, make_services, settle, unlock
 
 
 def click(qtbot: QtBot, widget: QWidget) -> None:
@@ -73,7 +73,7 @@ def test_first_run_creates_the_admin_and_opens_home(qtbot: QtBot, paths: Paths) 
     assert "different" in page.error.text()
     qtbot.keyClicks(page.repeat, PASS)
     qtbot.keyClick(page.repeat, Qt.Key.Key_Return)
-    qtbot.waitUntil(lambda: w.stack.currentWidget() is w.home, timeout=5000)
+    qtbot.waitUntil(lambda: w.stack.currentWidget() is w.home, timeout=WAIT_MS)
     settle(w)
     assert [u.role for u in vault.users()] == ["admin"]
     assert w.services.settings.get("site_id") == "ciudad-juarez-1"
@@ -121,7 +121,7 @@ def test_a_complete_screening_with_the_trafficking_gateway(
     sid = w.wizard.controller.record_id  # type: ignore[union-attr]
     assert sid
     click(qtbot, r.finalise)
-    qtbot.waitUntil(lambda: w.stack.currentWidget() is w.home, timeout=5000)
+    qtbot.waitUntil(lambda: w.stack.currentWidget() is w.home, timeout=WAIT_MS)
     settle(w)
     assert sid in vault.finalised
     assert [c.tier for c in vault.cases()] == ["T1"]
@@ -176,7 +176,7 @@ def test_act_now_shows_the_alert_in_the_form_and_requires_actions(
     qtbot.keyClicks(r.actions_taken, "Moved to the safe room; protection lead called at 14:05.")
     assert r.finalise.isEnabled()
     click(qtbot, r.finalise)
-    qtbot.waitUntil(lambda: w.stack.currentWidget() is w.home, timeout=5000)
+    qtbot.waitUntil(lambda: w.stack.currentWidget() is w.home, timeout=WAIT_MS)
     (entry,) = vault.finalised.values()
     assert entry["actions_taken"].startswith("Moved to the safe room")
     assert entry["tier"] == "T0"
@@ -195,7 +195,7 @@ def test_the_saved_indicator_waits_for_the_durable_write(
     assert w.wizard.saved.property("state") == "saving"
     assert "Saved" not in w.wizard.saved.text()
     tick(qtbot, w, "share", "legal")  # coalesced behind the write in flight
-    qtbot.waitUntil(lambda: w.wizard.saved.property("state") == "saved", timeout=5000)
+    qtbot.waitUntil(lambda: w.wizard.saved.property("state") == "saved", timeout=WAIT_MS)
     assert vault.writes - before == 2
     sid = w.wizard.controller.record_id  # type: ignore[union-attr]
     assert sid is not None
@@ -222,7 +222,7 @@ def test_quick_lock_hides_everything_and_unlock_returns_to_the_same_page(
     page = w.unlock_page
     qtbot.keyClicks(page.passphrase, "wrong passphrase")
     qtbot.keyClick(page.passphrase, Qt.Key.Key_Return)
-    qtbot.waitUntil(page.error.isVisible, timeout=5000)
+    qtbot.waitUntil(page.error.isVisible, timeout=WAIT_MS)
     assert w.services.user is None
     unlock(qtbot, w)
     settle(w)
@@ -245,7 +245,7 @@ def test_resume_after_a_crash_restores_the_draft_exactly(
     choose(qtbot, w, "owes_debt", "yes")
     type_into(qtbot, w, "debt_amount", "250.5")
     settle(w)
-    qtbot.waitUntil(lambda: w.wizard.saved.property("state") == "saved", timeout=5000)
+    qtbot.waitUntil(lambda: w.wizard.saved.property("state") == "saved", timeout=WAIT_MS)
     acknowledged = w.wizard.controller.snapshot()  # type: ignore[union-attr]
     # The process dies: no close event, no final save; only what the vault acknowledged stays.
     w.hide()
@@ -272,7 +272,7 @@ def test_idle_locks_the_app(qtbot: QtBot, window: MainWindow) -> None:
     unlock(qtbot, w)
     w.idle.timer.setInterval(50)
     w.idle.timer.start()
-    qtbot.waitUntil(lambda: w.stack.currentWidget() is w.unlock_page, timeout=3000)
+    qtbot.waitUntil(lambda: w.stack.currentWidget() is w.unlock_page, timeout=WAIT_MS)
     assert w.services.user is None
 
 
@@ -280,7 +280,7 @@ def test_the_whole_flow_by_keyboard(qtbot: QtBot, window: MainWindow) -> None:
     """Unlock, start, answer and move on with keys only (Tab, Space, arrows, Return)."""
     w = window
     w.activateWindow()
-    qtbot.waitActive(w)
+    qtbot.waitActive(w, timeout=WAIT_MS)
     unlock(qtbot, w)
     assert w.home.start.hasFocus()
     qtbot.keyClick(w.home.start, Qt.Key.Key_Space)
@@ -312,7 +312,7 @@ def test_the_whole_flow_by_keyboard(qtbot: QtBot, window: MainWindow) -> None:
     assert w.unlock_page.passphrase.hasFocus()
     qtbot.keyClicks(focused(), PASS)
     qtbot.keyClick(focused(), Qt.Key.Key_Return)
-    qtbot.waitUntil(lambda: w.stack.currentWidget() is w.wizard, timeout=5000)
+    qtbot.waitUntil(lambda: w.stack.currentWidget() is w.wizard, timeout=WAIT_MS)
     assert w.wizard.current_page_name() == "intake"
 
 

@@ -5,7 +5,7 @@ from pytestqt.qtbot import QtBot
 from fieldscreen.paths import Paths
 from fieldscreen.ui.main_window import MainWindow
 from fieldscreen.ui.preview import MemoryVault
-from tests.gui.conftest import make_services
+from tests.gui.conftest import WAIT_MS, make_services
 
 
 def test_a_new_laptop_opens_on_first_run_and_a_set_up_one_on_unlock(
@@ -14,7 +14,7 @@ def test_a_new_laptop_opens_on_first_run_and_a_set_up_one_on_unlock(
     window = MainWindow(make_services(paths))
     qtbot.addWidget(window)
     window.show()
-    qtbot.waitExposed(window)
+    qtbot.waitExposed(window, timeout=WAIT_MS)
     assert window.stack.currentWidget() is window.first_run
     assert window.windowTitle() == "FieldScreen"
     assert not window.nav.isVisible()
@@ -24,7 +24,7 @@ def test_a_new_laptop_opens_on_first_run_and_a_set_up_one_on_unlock(
     second.show()
     assert second.stack.currentWidget() is second.unlock_page
     assert second.unlock_page.passphrase.hasFocus() or not second.isActiveWindow()
-    qtbot.waitUntil(lambda: second.unlock_page.user.currentData() == "ana", timeout=5000)
+    qtbot.waitUntil(lambda: second.unlock_page.user.currentData() == "ana", timeout=WAIT_MS)
 
 
 def test_the_gui_self_test_renders_the_unlock_screen_and_form_pages(

@@ -11,6 +11,7 @@ from pytestqt.qtbot import QtBot
 
 from fieldscreen.errors import KnownError
 from fieldscreen.ui.operations import Operations
+from tests.gui.conftest import WAIT_MS
 
 
 def test_writes_run_one_at_a_time_in_order_and_deliver_on_the_gui_thread(qtbot: QtBot) -> None:
@@ -84,7 +85,7 @@ def test_reads_run_beside_a_slow_write(qtbot: QtBot) -> None:
 
 def test_did_write_fires_once_the_queue_drains(qtbot: QtBot) -> None:
     ops = Operations()
-    with qtbot.waitSignal(ops.did_write, timeout=5000):
+    with qtbot.waitSignal(ops.did_write, timeout=WAIT_MS):
         for _ in range(3):
             ops.write(lambda: None)
     assert not ops.busy_writing

@@ -20,6 +20,7 @@ from fieldscreen.ui.backends import VaultBackend
 from fieldscreen.ui.common import Services
 from fieldscreen.ui.main_window import MainWindow
 from fieldscreen.ui.operations import Operations
+from tests.gui.conftest import WAIT_MS
 
 ADMIN_PASS = "correct horse battery staple"
 
@@ -91,7 +92,7 @@ def test_first_run_applies_a_found_provisioning_file(
     first.passphrase.setText(ADMIN_PASS)
     first.repeat.setText(ADMIN_PASS)
     first.create_button.click()
-    qtbot.waitUntil(lambda: w.services.user is not None, timeout=20_000)
+    qtbot.waitUntil(lambda: w.services.user is not None, timeout=WAIT_MS)
     w.services.ops.wait_idle()
     settings = w.services.settings
     assert settings.get("site_id") == "sd1"
@@ -108,10 +109,10 @@ def test_first_run_applies_a_found_provisioning_file(
     w.services.forms.context.clear()
     w.lock()
     w.services.ops.wait_idle()
-    qtbot.waitUntil(lambda: w.unlock_page.user.count() > 0)
+    qtbot.waitUntil(lambda: w.unlock_page.user.count() > 0, timeout=WAIT_MS)
     w.unlock_page.passphrase.setText(ADMIN_PASS)
     w.unlock_page.attempt()
-    qtbot.waitUntil(lambda: w.services.forms.context.get("jurisdiction") == "US", timeout=20_000)
+    qtbot.waitUntil(lambda: w.services.forms.context.get("jurisdiction") == "US", timeout=WAIT_MS)
     w.services.ops.wait_idle()
 
 

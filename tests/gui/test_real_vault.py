@@ -21,7 +21,7 @@ from fieldscreen.ui.common import Services
 from fieldscreen.ui.main_window import MainWindow
 from fieldscreen.ui.operations import Operations
 from fieldscreen.ui.preview import SampleForms
-from tests.gui.conftest import PASS, settle, unlock
+from tests.gui.conftest import PASS, WAIT_MS, settle, unlock
 from tests.gui.test_journeys import choose, click, consent_and_intake, type_into
 
 CANARY = "Zq7canaryXw"
@@ -74,7 +74,7 @@ def test_first_run_screening_crash_and_finalise_on_the_real_vault(
     qtbot.keyClicks(page.passphrase, PASS)
     qtbot.keyClicks(page.repeat, PASS)
     qtbot.keyClick(page.repeat, Qt.Key.Key_Return)
-    qtbot.waitUntil(lambda: w.stack.currentWidget() is w.home, timeout=10_000)
+    qtbot.waitUntil(lambda: w.stack.currentWidget() is w.home, timeout=WAIT_MS)
     settle(w)
     _sealing_private, sealing_public = crypto.generate_sealing_keypair()
     _signing_private, signing_public = crypto.generate_signing_keypair()
@@ -85,7 +85,7 @@ def test_first_run_screening_crash_and_finalise_on_the_real_vault(
     click(qtbot, w.wizard.next)
     choose(qtbot, w, "owes_debt", "yes")
     settle(w)
-    qtbot.waitUntil(lambda: w.wizard.saved.property("state") == "saved", timeout=10_000)
+    qtbot.waitUntil(lambda: w.wizard.saved.property("state") == "saved", timeout=WAIT_MS)
     acknowledged = w.wizard.controller.snapshot()  # type: ignore[union-attr]
     record_id = w.wizard.controller.record_id  # type: ignore[union-attr]
     assert record_id
@@ -123,7 +123,7 @@ def test_first_run_screening_crash_and_finalise_on_the_real_vault(
     click(qtbot, second.wizard.next)
     assert second.stack.currentWidget() is second.results
     click(qtbot, second.results.finalise)
-    qtbot.waitUntil(lambda: second.stack.currentWidget() is second.home, timeout=10_000)
+    qtbot.waitUntil(lambda: second.stack.currentWidget() is second.home, timeout=WAIT_MS)
     settle(second)
     vault = second_store.vault
     assert vault.outbox_counts()["pending"] == 1

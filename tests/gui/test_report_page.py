@@ -23,7 +23,7 @@ from fieldscreen.ui.main_window import MainWindow
 from fieldscreen.ui.preview import MemoryVault
 from fieldscreen.ui.report_charts import write_report_pdf
 from fieldscreen.ui.report_page import ReportPage
-from tests.gui.conftest import PASS, make_services, unlock
+from tests.gui.conftest import PASS, WAIT_MS, make_services, unlock
 
 RUNS = 30
 SITES = ("tij1", "tap2", "cdmx")
@@ -66,7 +66,7 @@ def _page(qtbot: QtBot, paths: Paths, data: list[Any], **kwargs: Any) -> ReportP
 
 
 def _shown(qtbot: QtBot, page: ReportPage, action: Any) -> ReportView:
-    with qtbot.waitSignal(page.shown, timeout=10_000) as blocker:
+    with qtbot.waitSignal(page.shown, timeout=WAIT_MS) as blocker:
         action()
     view = blocker.args[0]
     assert isinstance(view, ReportView)
@@ -223,21 +223,21 @@ def test_only_coordinators_and_admins_see_the_report(qtbot: QtBot, paths: Paths)
     w = MainWindow(make_services(paths, vault))
     qtbot.addWidget(w)
     w.show()
-    qtbot.waitExposed(w)
+    qtbot.waitExposed(w, timeout=WAIT_MS)
     unlock(qtbot, w)
     assert w.nav_report.isVisible()
     qtbot.mouseClick(w.nav_report, Qt.MouseButton.LeftButton)
     assert w.stack.currentWidget() is w.report_page
-    qtbot.waitUntil(lambda: w.report_page.view is not None, timeout=5000)
+    qtbot.waitUntil(lambda: w.report_page.view is not None, timeout=WAIT_MS)
     w.report_page.credential.setText("secret")
     w.lock()
     assert w.report_page.credential.text() == ""
     assert w.report_page.view is None
-    qtbot.waitUntil(lambda: w.unlock_page.user.count() > 1, timeout=5000)
+    qtbot.waitUntil(lambda: w.unlock_page.user.count() > 1, timeout=WAIT_MS)
     w.unlock_page.user.setCurrentIndex(w.unlock_page.user.findText("spec"))
     qtbot.keyClicks(w.unlock_page.passphrase, "specialist passphrase")
     qtbot.keyClick(w.unlock_page.passphrase, "\r")
-    qtbot.waitUntil(lambda: w.services.user is not None, timeout=5000)
+    qtbot.waitUntil(lambda: w.services.user is not None, timeout=WAIT_MS)
     assert not w.nav_report.isVisible()
     w.show_report()
     assert w.stack.currentWidget() is not w.report_page

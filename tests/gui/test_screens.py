@@ -8,7 +8,7 @@ from pytestqt.qtbot import QtBot
 from fieldscreen.ui.access import wait_seconds
 from fieldscreen.ui.main_window import MainWindow
 from fieldscreen.ui.preview import MemoryVault
-from tests.gui.conftest import settle, unlock
+from tests.gui.conftest import WAIT_MS, settle, unlock
 from tests.gui.test_journeys import click, consent_and_intake
 
 
@@ -99,7 +99,7 @@ def test_a_tier_override_needs_a_reason_and_a_supervisors_passphrase(
     assert not r.finalise.isEnabled()  # an act-now case needs the actions taken
     qtbot.keyClicks(r.actions_taken, "Safety plan with shelter staff")
     click(qtbot, r.finalise)
-    qtbot.waitUntil(lambda: w.stack.currentWidget() is w.home, timeout=5000)
+    qtbot.waitUntil(lambda: w.stack.currentWidget() is w.home, timeout=WAIT_MS)
     (record,) = vault.finalised.values()
     assert record["tier"] == "T0"
     assert record["result"]["tier"] == "T1"
@@ -137,7 +137,7 @@ def test_copied_case_text_is_cleared_after_the_set_time_and_on_lock(
     w.home.start.setFocus()
     clipboard.setText("Ana, 15, feared person nearby")
     assert w.clipboard_guard.timer.isActive()
-    qtbot.waitUntil(lambda: clipboard.text() == "", timeout=3000)
+    qtbot.waitUntil(lambda: clipboard.text() == "", timeout=WAIT_MS)
     w.clipboard_guard.timer.setInterval(60_000)
     clipboard.setText("Ana again")
     assert clipboard.text() == "Ana again"
@@ -151,7 +151,9 @@ def test_the_language_can_be_chosen_before_unlocking(qtbot: QtBot, window: MainW
     picker = w.unlock_page.language
     try:
         picker.setCurrentIndex(picker.findData("es"))
-        qtbot.waitUntil(lambda: w.unlock_page.unlock_button.text() == "&Desbloquear", timeout=3000)
+        qtbot.waitUntil(
+            lambda: w.unlock_page.unlock_button.text() == "&Desbloquear", timeout=WAIT_MS
+        )
         assert w.services.settings.get("language") == "es"
         assert w.unlock_page.language.currentData() == "es"
         unlock(qtbot, w)

@@ -25,7 +25,7 @@ from fieldscreen.ui.common import PassphraseDialog, ReasonDialog, Services
 from fieldscreen.ui.main_window import MainWindow
 from fieldscreen.ui.operations import Operations
 from fieldscreen.ui.supervision import QueueItem, SignOffError, SupervisionModel
-from tests.gui.conftest import settle
+from tests.gui.conftest import WAIT_MS, settle
 
 pytestmark = pytest.mark.skipif(
     not all((BUILTIN_FORMS_DIR / f"{f}.md").exists() for f in FIRST_FORMS),
@@ -85,11 +85,11 @@ def make_window(qtbot: QtBot, paths: Paths, store: VaultBackend, forms: Any) -> 
 
 def unlock_as(qtbot: QtBot, w: MainWindow, name: str, passphrase: str) -> None:
     page = w.unlock_page
-    qtbot.waitUntil(lambda: page.user.findData(name) >= 0, timeout=5000)
+    qtbot.waitUntil(lambda: page.user.findData(name) >= 0, timeout=WAIT_MS)
     page.user.setCurrentIndex(page.user.findData(name))
     qtbot.keyClicks(page.passphrase, passphrase)
     qtbot.keyClick(page.passphrase, "\r")
-    qtbot.waitUntil(lambda: w.services.user is not None, timeout=10_000)
+    qtbot.waitUntil(lambda: w.services.user is not None, timeout=WAIT_MS)
     settle(w)
 
 
@@ -110,7 +110,7 @@ def sign_entries(store: VaultBackend) -> list[Any]:
 def queue_rows(qtbot: QtBot, w: MainWindow, count: int) -> list[QueueItem]:
     page = w.queue_page
     qtbot.waitUntil(
-        lambda: len(page.items) == count and page.table.rowCount() == count, timeout=10_000
+        lambda: len(page.items) == count and page.table.rowCount() == count, timeout=WAIT_MS
     )
     return page.items
 
@@ -146,7 +146,7 @@ def test_override_act_now_and_bid_wait_and_only_the_supervisors_own_passphrase_s
     unlock_as(qtbot, w, "spec", SPEC)
     assert not w.nav_queue.isVisible()  # no supervisor capability
     w.resume(override_id)
-    qtbot.waitUntil(lambda: w.stack.currentWidget() is w.wizard, timeout=10_000)
+    qtbot.waitUntil(lambda: w.stack.currentWidget() is w.wizard, timeout=WAIT_MS)
     w.review()
     results = w.results
     results._override()
@@ -160,7 +160,7 @@ def test_override_act_now_and_bid_wait_and_only_the_supervisors_own_passphrase_s
     later = sign.findChild(QPushButton, "askLater")
     assert later is not None
     later.click()
-    qtbot.waitUntil(lambda: w.stack.currentWidget() is w.home, timeout=10_000)
+    qtbot.waitUntil(lambda: w.stack.currentWidget() is w.home, timeout=WAIT_MS)
     settle(w)
     w.lock()
     settle(w)
@@ -189,13 +189,13 @@ def test_override_act_now_and_bid_wait_and_only_the_supervisors_own_passphrase_s
     assert [dialog.user.itemData(i) for i in range(dialog.user.count())] == ["sup", "ana"]
     qtbot.keyClicks(dialog.passphrase, SPEC)  # the specialist's, not the supervisor's
     dialog.buttons.accepted.emit()
-    qtbot.waitUntil(dialog.error.isVisible, timeout=10_000)
+    qtbot.waitUntil(dialog.error.isVisible, timeout=WAIT_MS)
     assert dialog.result() != QDialog.DialogCode.Accepted
     assert len(sign_entries(store)) == before
     # The right one: signed off, through the engine, audited, gone from the queue.
     qtbot.keyClicks(dialog.passphrase, SUP)
     dialog.buttons.accepted.emit()
-    qtbot.waitUntil(lambda: "sup" in w.queue_page.result.text(), timeout=10_000)
+    qtbot.waitUntil(lambda: "sup" in w.queue_page.result.text(), timeout=WAIT_MS)
     items_after = {i.record_id for i in queue_rows(qtbot, w, 2)}
     assert override_id not in items_after
     (entry,) = sign_entries(store)[before:]
@@ -234,7 +234,7 @@ def test_override_act_now_and_bid_wait_and_only_the_supervisors_own_passphrase_s
             getattr(w.home, "sent_back", None) is not None
             and "with the school" in w.home.sent_back.text()
         ),
-        timeout=10_000,
+        timeout=WAIT_MS,
     )
     assert "sup" in w.home.sent_back.text()
     settle(w)
@@ -353,7 +353,7 @@ def test_an_override_signed_off_on_the_spot_is_audited_and_never_queued(
     w = make_window(qtbot, paths, store, app_forms)
     unlock_as(qtbot, w, "spec", SPEC)
     w.resume(rid)
-    qtbot.waitUntil(lambda: w.stack.currentWidget() is w.wizard, timeout=10_000)
+    qtbot.waitUntil(lambda: w.stack.currentWidget() is w.wizard, timeout=WAIT_MS)
     w.review()
     w.results._override()
     reason = w.results.findChild(ReasonDialog, "overrideDialog")
@@ -366,7 +366,7 @@ def test_an_override_signed_off_on_the_spot_is_audited_and_never_queued(
     sign.user.setCurrentIndex(sign.user.findData("sup"))
     qtbot.keyClicks(sign.passphrase, SUP)
     sign.buttons.accepted.emit()
-    qtbot.waitUntil(lambda: w.results.tier_now == "T0", timeout=10_000)
+    qtbot.waitUntil(lambda: w.results.tier_now == "T0", timeout=WAIT_MS)
     settle(w)
     (entry,) = sign_entries(store)
     with store._guard:

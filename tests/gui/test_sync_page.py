@@ -17,7 +17,7 @@ from fieldscreen.sync.view import SyncViewModel
 from fieldscreen.ui.main_window import MainWindow
 from fieldscreen.ui.preview import MemoryVault
 from fieldscreen.ui.sync_page import reason_text, state_text
-from tests.gui.conftest import make_services, unlock
+from tests.gui.conftest import WAIT_MS, make_services, unlock
 
 IDS = [f"{i:032x}" for i in range(1, 6)]
 
@@ -80,7 +80,7 @@ def window(qtbot: QtBot, paths: Paths, vault: MemoryVault, ledger: Ledger) -> It
     w = MainWindow(services)
     qtbot.addWidget(w)
     w.show()
-    qtbot.waitExposed(w)
+    qtbot.waitExposed(w, timeout=WAIT_MS)
     yield w
     w.services.ops.wait_idle()
 
@@ -97,12 +97,14 @@ def test_sync_now_shows_each_record_state_and_the_counts(
     window.sync_timer.stop()
     window.show_sync()
     page = window.sync_page
-    qtbot.waitUntil(lambda: page.table.rowCount() == 5)
+    qtbot.waitUntil(lambda: page.table.rowCount() == 5, timeout=WAIT_MS)
     assert {row[1] for row in _table(window)} == {state_text("pending")}
     assert page.counts["pending"].text().endswith(": 5")
     assert not page.retry_button.isEnabled()
     qtbot.mouseClick(page.sync_now_button, qtbot_left())
-    qtbot.waitUntil(lambda: not page.busy and page.counts["delivered"].text().endswith(": 3"))
+    qtbot.waitUntil(
+        lambda: not page.busy and page.counts["delivered"].text().endswith(": 3"), timeout=WAIT_MS
+    )
     rows = _table(window)
     assert rows[0][1:] == (state_text("failed"), reason_text("too-large"))
     assert rows[1][1:] == (state_text("quarantined"), reason_text("conflict"))
@@ -111,9 +113,9 @@ def test_sync_now_shows_each_record_state_and_the_counts(
     assert threading.main_thread().name not in ledger.threads  # never on the GUI thread
     # retry: the failed record goes back to pending, and the next sync delivers it
     qtbot.mouseClick(page.retry_button, qtbot_left())
-    qtbot.waitUntil(lambda: page.counts["pending"].text().endswith(": 1"))
+    qtbot.waitUntil(lambda: page.counts["pending"].text().endswith(": 1"), timeout=WAIT_MS)
     qtbot.mouseClick(page.sync_now_button, qtbot_left())
-    qtbot.waitUntil(lambda: page.counts["delivered"].text().endswith(": 4"))
+    qtbot.waitUntil(lambda: page.counts["delivered"].text().endswith(": 4"), timeout=WAIT_MS)
     assert page.counts["quarantined"].text().endswith(": 1")
 
 
@@ -125,9 +127,11 @@ def test_a_failed_sync_says_why_and_keeps_the_records(
     window.sync_timer.stop()
     window.show_sync()
     page = window.sync_page
-    qtbot.waitUntil(lambda: page.table.rowCount() == 5)
+    qtbot.waitUntil(lambda: page.table.rowCount() == 5, timeout=WAIT_MS)
     qtbot.mouseClick(page.sync_now_button, qtbot_left())
-    qtbot.waitUntil(lambda: not page.busy and "did not finish" in page.result.text())
+    qtbot.waitUntil(
+        lambda: not page.busy and "did not finish" in page.result.text(), timeout=WAIT_MS
+    )
     assert ledger.pending() == 5
     assert page.sync_now_button.isEnabled()
 
@@ -138,18 +142,18 @@ def test_background_sync_ticks_on_a_worker_and_home_shows_the_glance(
     unlock(qtbot, window)
     assert window.sync_timer.isActive()
     window.tick_sync()
-    qtbot.waitUntil(lambda: ledger.pending() == 0 and not window._ticking)
+    qtbot.waitUntil(lambda: ledger.pending() == 0 and not window._ticking, timeout=WAIT_MS)
     assert threading.main_thread().name not in ledger.threads
     window.show_home()
-    qtbot.waitUntil(lambda: "need attention" in window.home.sync_state.text())
+    qtbot.waitUntil(lambda: "need attention" in window.home.sync_state.text(), timeout=WAIT_MS)
     # switched off: the next tick sends nothing
     window.show_sync()
-    qtbot.waitUntil(window.sync_page.background.isChecked)
+    qtbot.waitUntil(window.sync_page.background.isChecked, timeout=WAIT_MS)
     window.sync_page.background.setChecked(False)
     assert window.services.settings.get("background_sync") is False
     ledger.state[IDS[4]] = ("pending", None)
     window.tick_sync()
-    qtbot.waitUntil(lambda: not window._ticking)
+    qtbot.waitUntil(lambda: not window._ticking, timeout=WAIT_MS)
     assert ledger.pending() == 1
     window.lock()
     assert not window.sync_timer.isActive()

@@ -120,13 +120,13 @@ def test_no_operation_answers_with_a_server_error(
     ]
     device_token = device.identity.token  # type: ignore[union-attr]
     signer = DeviceSigner.from_private_key(device.device_id, device.signing_private)
-    spec = httpx.get(server.url + "/api/v1/openapi.json").json()
+    spec = httpx.get(server.url + "/api/v1/openapi.json", timeout=60).json()
     ops = operations(spec)
     assert len(ops) >= 16
     sent = 0
     errors: list[str] = []
     statuses: dict[int, int] = {}
-    with httpx.Client(base_url=server.url, timeout=30) as http:
+    with httpx.Client(base_url=server.url, timeout=60) as http:
         for method, path, op in ops:
             params = op.get("parameters", [])
             body_schema = (

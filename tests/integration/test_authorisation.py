@@ -153,7 +153,7 @@ def test_role_route_owner_matrix(  # noqa: PLR0917 -- fixtures
     unauthorised = denied_wrongly = checks = 0
     failures: list[str] = []
     table = routes(a, b, rng)  # the same envelopes for every role: a retry is a duplicate
-    with httpx.Client(base_url=server.url + API) as http:
+    with httpx.Client(base_url=server.url + API, timeout=60) as http:
         for role in ROLES:
             for route in table:
                 headers = {"authorization": f"Bearer {tokens[role]}"} if tokens[role] else {}
@@ -203,9 +203,9 @@ def test_revoked_device_is_told_to_wipe_on_every_route(
     device = new_device("s1")
     storage.set_device_status(device.device_id, "wipe", "test")
     headers = {"authorization": f"Bearer {device.identity.token}"}  # type: ignore[union-attr]
-    spec = httpx.get(server.url + API + "/openapi.json").json()
+    spec = httpx.get(server.url + API + "/openapi.json", timeout=60).json()
     seen = 0
-    with httpx.Client(base_url=server.url) as http:
+    with httpx.Client(base_url=server.url, timeout=60) as http:
         for path, operations in spec["paths"].items():
             if path.endswith(("/health", "/enroll")):
                 continue

@@ -74,7 +74,7 @@ def test_limits_and_replays_hold_across_server_processes(
                     sent.append(request)
             assert statuses == [200] * 4 + [429] * 4  # one bucket, not one per process
             replayed = httpx.get(
-                str(sent[0].url).replace(one.url, two.url), headers=sent[0].headers
+                str(sent[0].url).replace(one.url, two.url), headers=sent[0].headers, timeout=60
             )
             assert replayed.status_code in {401, 429}
     finally:
@@ -90,7 +90,9 @@ def test_limits_and_replays_hold_across_server_processes(
                 headers={"authorization": f"Bearer {fresh.identity.token}"},  # type: ignore[union-attr]
             )
             assert client._send(request).status_code == 200
-        again = httpx.get(str(request.url).replace(one.url, two.url), headers=request.headers)
+        again = httpx.get(
+            str(request.url).replace(one.url, two.url), headers=request.headers, timeout=60
+        )
         assert (again.status_code, again.json()["code"]) == (401, "request-replayed")
         two.storage.close()
 
@@ -114,7 +116,9 @@ def test_a_stale_or_unsigned_request_opens_nothing(
     device = new_device()
     token = device.identity.token  # type: ignore[union-attr]
     plain = httpx.get(
-        f"{server.url}/api/v1/device/status", headers={"authorization": f"Bearer {token}"}
+        f"{server.url}/api/v1/device/status",
+        headers={"authorization": f"Bearer {token}"},
+        timeout=60,
     )
     assert (plain.status_code, plain.json()["code"]) == (401, "request-unsigned")
     with device.client(clock=lambda: time.time() - 3600) as client:
@@ -131,7 +135,7 @@ def test_a_stale_or_unsigned_request_opens_nothing(
     url = f"{server.url}/api/v1/envelopes/missing"
     signed = signer.headers("POST", b"/api/v1/envelopes/missing", body, time.time())
     headers = {"authorization": f"Bearer {token}", "content-type": "application/json", **signed}
-    tampered = httpx.post(url, content=body.replace(b"[]", b"[ ]"), headers=headers)
+    tampered = httpx.post(url, content=body.replace(b"[]", b"[ ]"), headers=headers, timeout=60)
     assert (tampered.status_code, tampered.json()["code"]) == (401, "request-signature")
     assert storage.count("audit") == audited + 1  # the admin sees a token used without its key
     unsigned = device.client(signer=None, policy=RetryPolicy(attempts=1))
@@ -145,26 +149,15 @@ def test_serve_with_two_workers_shares_one_bucket(
 ) -> None:
     """``fieldscreen-server serve --workers 2``: a caller gets its burst once, not once per
     worker process (an in-memory limiter would let up to twice the burst through)."""
-    port = free_port()
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
-    args = [sys.executable, "-m", "fieldscreen.sync.server.cli", "serve", "--db", db_url]
-    args += ["--port", str(port), "--workers", "2", "--rate", "0.01", "--burst", "10"]
-    proc = subprocess.Popen(args, cwd=ROOT, env=env, stderr=subprocess.DEVNULL)
-    url = f"http://127.0.0.1:{port}"
+    proc, url = _serve_two_workers(db_url, env)
     try:
-        deadline = time.monotonic() + 60
-        while time.monotonic() < deadline:
-            try:
-                if httpx.get(f"{url}/api/v1/health", timeout=2).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                time.sleep(0.2)
         device = new_device()
         allowed = 0
         with device.client(base_url=url, policy=RetryPolicy(attempts=1)) as client:
             for _ in range(40):  # new connections spread over both workers
                 client._http.close()
-                client._http = httpx.Client(base_url=f"{url}/api/v1")
+                client._http = httpx.Client(base_url=f"{url}/api/v1", timeout=60)
                 request = client._http.build_request(
                     "GET",
                     "/device/status",
@@ -174,4 +167,25 @@ def test_serve_with_two_workers_shares_one_bucket(
         assert allowed == 10  # the burst, however many workers
     finally:
         proc.terminate()
-        proc.wait(timeout=30)
+        proc.wait(timeout=60)
+
+
+def _serve_two_workers(db_url: str, env: dict[str, str]) -> tuple[subprocess.Popen[bytes], str]:
+    """``serve --workers 2`` on a free port, once it answers. The port is free when picked but
+    may be taken before the server binds it; the server then exits, and another port is tried."""
+    for _ in range(5):
+        port = free_port()
+        args = [sys.executable, "-m", "fieldscreen.sync.server.cli", "serve", "--db", db_url]
+        args += ["--port", str(port), "--workers", "2", "--rate", "0.01", "--burst", "10"]
+        proc = subprocess.Popen(args, cwd=ROOT, env=env, stderr=subprocess.DEVNULL)
+        url = f"http://127.0.0.1:{port}"
+        deadline = time.monotonic() + 120  # a busy machine starts two workers slowly
+        while time.monotonic() < deadline and proc.poll() is None:
+            try:
+                if httpx.get(f"{url}/api/v1/health", timeout=5).status_code == 200:
+                    return proc, url
+            except httpx.HTTPError:
+                time.sleep(0.2)
+        proc.terminate()
+        proc.wait(timeout=60)
+    raise AssertionError("the server with two workers did not start")

@@ -306,9 +306,11 @@ def test_oversized_requests_get_413_and_rate_limits_retry_after(
     from fieldscreen.sync.server.api import ServerConfig
 
     device = new_device()
-    with LiveServer(storage, ServerConfig(max_body_bytes=50_000, rate=2, burst=3)) as small:
+    with LiveServer(storage, ServerConfig(max_body_bytes=50_000, rate=0.05, burst=3)) as small:
         headers = {"authorization": f"Bearer {device.identity.token}"}  # type: ignore[union-attr]
-        big = httpx.post(f"{small.url}/api/v1/envelopes", content=b"x" * 60_000, headers=headers)
+        big = httpx.post(
+            f"{small.url}/api/v1/envelopes", content=b"x" * 60_000, headers=headers, timeout=60
+        )
         assert big.status_code == 413
 
         def chunks():  # no Content-Length: counted as it arrives
@@ -321,7 +323,10 @@ def test_oversized_requests_get_413_and_rate_limits_retry_after(
         signed = signer.headers("POST", b"/api/v1/envelopes", b"x" * 100_000, time.time())
         token = {"authorization": f"Bearer {other.identity.token}"}  # type: ignore[union-attr]
         chunked = httpx.post(
-            f"{small.url}/api/v1/envelopes", content=chunks(), headers={**token, **signed}
+            f"{small.url}/api/v1/envelopes",
+            content=chunks(),
+            headers={**token, **signed},
+            timeout=60,
         )
         assert chunked.status_code == 413
         statuses = []

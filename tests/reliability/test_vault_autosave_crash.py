@@ -92,6 +92,12 @@ def test_kill_9_during_autosaves(tmp_path: Path) -> None:
             assert more, "writer did not start"
             first += more
         first += _read_acks(read_fd, time.monotonic() + rng.random() * 0.03)
+        while not any(line.startswith("A ") for line in first):
+            # a slow disk (fsync per save) may not have finished one save yet: kill only once
+            # the writer has acknowledged one, so that every trial kills a writer mid-saves
+            more = _read_acks(read_fd, time.monotonic() + 10.0, until="A ")
+            assert more, "writer acknowledged no save"
+            first += more
         kill(pid)
         first += _read_acks(read_fd, time.monotonic() + 0.01)  # acks already in the pipe
         os.close(read_fd)
@@ -125,4 +131,4 @@ def test_kill_9_during_autosaves(tmp_path: Path) -> None:
     assert (lost, corrupted, half_written) == (0, 0, 0)
     assert report.ok, report.to_json()
     assert hits == []
-    assert acknowledged > trials  # the writer really was saving when it was killed
+    assert acknowledged >= trials  # the writer really was saving when it was killed
