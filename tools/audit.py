@@ -46,6 +46,13 @@ _NETWORK_SIGNS = (
     "502 Server Error",
     "504 Server Error",
     "429 Client Error",
+    "500 Server Error",
+    "SSLError",
+    "ProxyError",
+    "Connection refused",
+    "Connection reset",
+    "Connection aborted",
+    "RemoteDisconnected",
 )
 
 

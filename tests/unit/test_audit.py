@@ -69,6 +69,10 @@ def test_ignore_file_reads_ids_and_skips_comments(tmp_path: Path) -> None:
         "NameResolutionError: Failed to resolve 'api.osv.dev'",
         "requests.exceptions.ReadTimeout: read timed out",
         "503 Server Error: Service Unavailable for url",
+        "requests.exceptions.SSLError: certificate verify failed (a proxy that intercepts TLS)",
+        "requests.exceptions.ProxyError: Unable to connect to proxy",
+        "[Errno 111] Connection refused",
+        "('Connection aborted.', RemoteDisconnected('Remote end closed connection'))",
     ],
 )
 def test_an_unreachable_service_warns_without_failing(stderr: str) -> None:
