@@ -16,6 +16,8 @@ import tempfile
 from pathlib import Path
 
 import pytest
+from hypothesis import HealthCheck
+from hypothesis import settings as hypothesis_settings
 
 os.environ["QT_QPA_PLATFORM"] = "offscreen"
 os.environ.setdefault("QT_SCALE_FACTOR", "1")
@@ -30,6 +32,27 @@ os.environ["FIELDSCREEN_PROFILE"] = str(_SANDBOX / "default-profile")
 os.environ.pop("FIELDSCREEN_QUIT_WHEN_IDLE", None)
 
 GUI_DIR = Path(__file__).parent / "gui"
+
+# Property tests draw the same examples on every run of ``make test`` (derandomize), so CI cannot
+# fail on a draw no earlier run saw; ``make reliability`` (FIELDSCREEN_FULL=1) draws fresh ones
+# each run to keep exploring. Neither has a per-example deadline or a "too slow" check: both
+# measure the machine, not the code. No example database is written into the checkout.
+hypothesis_settings.register_profile(
+    "fieldscreen",
+    derandomize=True,
+    database=None,
+    deadline=None,
+    suppress_health_check=[HealthCheck.too_slow],
+    print_blob=True,
+)
+hypothesis_settings.register_profile(
+    "fieldscreen-explore",
+    parent=hypothesis_settings.get_profile("fieldscreen"),
+    derandomize=False,
+)
+hypothesis_settings.load_profile(
+    "fieldscreen-explore" if os.environ.get("FIELDSCREEN_FULL") == "1" else "fieldscreen"
+)
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:

@@ -42,7 +42,7 @@ users = [window.unlock_page.user.itemText(i) for i in range(window.unlock_page.u
 print(heavy, users, window.stack.currentWidget() is window.unlock_page)
 from fieldscreen.app import warm_after_paint
 warm_after_paint(services)
-services.ops.wait_idle(20000)
+services.ops.wait_idle(120_000)  # generous: a busy machine
 print("fieldscreen.vault" in sys.modules and services.vault._vault is not None)
 """
 
@@ -177,7 +177,7 @@ def spy(window):
 
     def poll():
         user = window.services.user
-        if user is not None or waited[0] > 600:
+        if user is not None or waited[0] > 2400:  # two minutes: generous for a busy machine
             report["unlocked_as"] = user.name if user is not None else None
             report["home"] = window.stack.currentWidget() is window._built("home")
             W.QApplication.instance().quit()
