@@ -11,6 +11,8 @@
 
 from __future__ import annotations
 
+import codecs
+import locale
 import os
 import tempfile
 from pathlib import Path
@@ -19,6 +21,20 @@ import pytest
 from hypothesis import HealthCheck
 from hypothesis import settings as hypothesis_settings
 
+
+def _utf8_locale() -> bool:
+    """Whether the C library's locale is UTF-8. Qt warns when it is not (as under LC_ALL=C on a
+    bare CI machine) and that warning would fail the first GUI test."""
+    if not hasattr(locale, "nl_langinfo"):  # Windows: Qt does not check
+        return True
+    try:
+        return codecs.lookup(locale.nl_langinfo(locale.CODESET)).name == "utf-8"
+    except LookupError:
+        return False
+
+
+if not _utf8_locale():
+    os.environ["LC_ALL"] = "C.UTF-8"  # what Qt would switch to, without the warning
 os.environ["QT_QPA_PLATFORM"] = "offscreen"
 os.environ.setdefault("QT_SCALE_FACTOR", "1")
 
