@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
+from datetime import date
 from pathlib import Path
 
 import pytest
@@ -58,9 +59,24 @@ def _simulate(root: Path, provisioning: Path, *extra: str) -> Path:
     return data
 
 
+class _Day(date):
+    """A fixed day: the two runs compared below must not straddle midnight (the aggregates
+    carry the ISO week of the day of the run)."""
+
+    @classmethod
+    def today(cls) -> _Day:
+        return cls(2026, 11, 29)  # a Sunday: the next day is in another ISO week
+
+
 def test_simulate_fills_the_vault_the_same_whatever_the_workers(
-    tmp_path: Path, provisioning_file: Path, capsys: pytest.CaptureFixture[str]
+    tmp_path: Path,
+    provisioning_file: Path,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
+    from fieldscreen.device_commands import simulate
+
+    monkeypatch.setattr(simulate, "date", _Day)
     summaries = []
     aggregates = []
     for name, jobs in (("one", "1"), ("two", "2")):
