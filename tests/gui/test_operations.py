@@ -77,7 +77,7 @@ def test_reads_run_beside_a_slow_write(qtbot: QtBot) -> None:
     ops = Operations()
     gate = threading.Event()
     seen: list[str] = []
-    ops.write(lambda: gate.wait(5), lambda _: seen.append("write"))
+    ops.write(lambda: gate.wait(60), lambda _: seen.append("write"))  # until the read is done
     ops.read(lambda: "read", lambda v: (seen.append(v), gate.set()))
     assert ops.wait_idle()
     assert seen == ["read", "write"]
