@@ -100,11 +100,20 @@ class OutboxMixin(VaultBase):
         if not wanted or any(s not in OUTBOX_STATES for s in wanted):
             raise VaultError("vault-outbox-state")
         limit = max(1, min(int(limit), _MAX_PAGE))
-        marks = ",".join("?" * len(wanted))
+        # One index range per state (covering, at most ``limit`` sequence numbers each), merged,
+        # then the page's rows: a page never reads, let alone sorts, the rest of the backlog.
+        ranges = " UNION ALL ".join(
+            "SELECT device_seq FROM (SELECT device_seq FROM outbox WHERE state = ? "
+            "AND device_seq > ? ORDER BY device_seq LIMIT ?)"
+            for _ in wanted
+        )
+        params: list[Any] = []
+        for state in wanted:
+            params += [state, int(after_seq), limit]
         rows = self._open_store().read(
-            f"SELECT {_COLUMNS} FROM outbox WHERE state IN ({marks}) AND device_seq > ? "  # noqa: S608 -- placeholders only
-            "ORDER BY device_seq LIMIT ?",
-            (*wanted, int(after_seq), limit),
+            f"SELECT {_COLUMNS} FROM outbox WHERE device_seq IN "  # noqa: S608 -- placeholders only
+            f"(SELECT device_seq FROM ({ranges}) ORDER BY device_seq LIMIT ?) ORDER BY device_seq",
+            (*params, limit),
         )
         return [
             OutboxItem(
