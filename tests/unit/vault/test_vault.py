@@ -407,3 +407,20 @@ def test_receipts_totals_and_the_sync_checkpoint(vault: Vault) -> None:
     reopened = Vault.open(vault.folder)
     assert reopened.sync_checkpoint() == 3
     reopened.close()
+
+
+def test_a_batch_is_marked_in_one_transaction_all_or_none(vault: Vault) -> None:
+    records = [vault.new_draft("f", "1", {"i": i}) for i in range(5)]
+    for record in records:
+        vault.finalise(record, record={}, case_card={})
+    with pytest.raises(VaultError) as caught:
+        vault.outbox_mark_many([*records, "0" * 32], "sending")
+    assert caught.value.code == "vault-record-unknown"
+    assert vault.outbox_counts()["pending"] == 5  # nothing of the failed batch stayed
+    conn = vault._open_store().conn
+    statements: list[str] = []
+    conn.set_trace_callback(statements.append)
+    vault.outbox_mark_many(records, "sending")
+    conn.set_trace_callback(None)
+    assert sum(s.strip().upper().startswith("COMMIT") for s in statements) == 1
+    assert {i.attempts for i in vault.outbox_page(states=("sending",))} == {1}
