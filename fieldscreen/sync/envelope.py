@@ -59,6 +59,7 @@ _KEY_ID = re.compile(r"[0-9a-f]{8,64}")
 _CANONICAL_UUID = re.compile(
     r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}|[0-9a-f]{32}"
 )
+_AGGREGATE_SCALARS: Final = (str, int, bool, type(None))
 _AGG_KEY = re.compile(r"[a-z][a-z0-9_]{0,39}")
 _FIELDS: Final = frozenset(
     {
@@ -301,7 +302,7 @@ def _aggregate(value: Any) -> dict[str, AggregateValue]:
             continue
         if isinstance(item, str) and len(item) > 64:
             raise EnvelopeError("aggregate value is too long")
-        if isinstance(item, float) or not isinstance(item, str | int | bool | None):
+        if isinstance(item, float) or not isinstance(item, _AGGREGATE_SCALARS):
             raise EnvelopeError("aggregate value is not a string, integer or boolean")
         if isinstance(item, int) and not isinstance(item, bool) and abs(item) >= 2**53:
             raise EnvelopeError("aggregate value is out of range")
