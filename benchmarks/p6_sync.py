@@ -4,9 +4,9 @@ endpoint of the same framework that does no work.
 
 Measured: a whole :class:`~fieldscreen.sync.engine.Syncer` run (status, "what is missing?",
 submit with up to two posts on the wire, signed receipt verified and applied, checkpoint) of a
-fresh device's backlog of ~5 KB sealed envelopes, batches of 200. Baseline: the same envelope bytes, read from the same
-spool in the same batches, posted by the same client (the device's token, every request
-signed as in the measured arm) to the bare endpoint.
+fresh device's backlog of ~5 KB sealed envelopes, batches of 200. Baseline: the same envelope
+bytes, read from the same spool in the same batches, posted by the same client (the device's
+token, every request signed as in the measured arm) to the bare endpoint.
 """
 
 from __future__ import annotations

@@ -111,6 +111,8 @@ class SyncClient:
         self.retries = 0
         #: The ``Date`` header of the last answer (the server's clock), if it sent one.
         self.last_date: str | None = None
+        #: What the health route said at the last successful :meth:`probe`.
+        self.last_health: dict[str, Any] = {}
         self._sleep = sleep
         self._http = httpx.Client(
             base_url=f"{self.base_url}/api/v{PROTOCOL_VERSION}",
@@ -232,9 +234,10 @@ class SyncClient:
         (:data:`PROBE_CONNECT_TIMEOUT` to connect, :data:`PROBE_TIMEOUT` in all), no retry."""
         timeout = httpx.Timeout(PROBE_TIMEOUT, connect=PROBE_CONNECT_TIMEOUT)
         try:
-            self.request("GET", "/health", retry=False, timeout=timeout)
+            answer = self.request("GET", "/health", retry=False, timeout=timeout)
         except SyncError:
             return False
+        self.last_health = dict(answer) if isinstance(answer, dict) else {}
         return True
 
     def enroll(
