@@ -3,10 +3,10 @@ server on SQLite and on PostgreSQL, against the same client posting the same byt
 endpoint of the same framework that does no work.
 
 Measured: a whole :class:`~fieldscreen.sync.engine.Syncer` run (status, "what is missing?",
-submit, signed receipt verified and applied, checkpoint) of a fresh device's backlog of
-~5 KB sealed envelopes, batches of 200. Baseline: the same envelope bytes, read from the same
-spool in the same batches, posted by the same client (the device's token, every request
-signed as in the measured arm) to the bare endpoint.
+submit with up to two posts on the wire, signed receipt verified and applied, checkpoint) of a
+fresh device's backlog of ~5 KB sealed envelopes, batches of 200. Baseline: the same envelope
+bytes, read from the same spool in the same batches, posted by the same client (the device's
+token, every request signed as in the measured arm) to the bare endpoint.
 """
 
 from __future__ import annotations
@@ -18,7 +18,14 @@ import time
 from pathlib import Path
 
 from benchmarks.harness import Result, Sample, ratio_result
-from benchmarks.sync_support import bare_server, databases, new_device, prepare, sync_server
+from benchmarks.sync_support import (
+    bare_server,
+    cpu_seconds,
+    databases,
+    new_device,
+    prepare,
+    sync_server_process,
+)
 from fieldscreen.sync.simulate import SimDevice, SimOrg
 
 COUNT = int(os.environ.get("FIELDSCREEN_P6_COUNT", "10000"))
@@ -49,6 +56,10 @@ def _sync(device: SimDevice) -> float:
     return took
 
 
+def _median(values: list[float]) -> float | None:
+    return round(sorted(values)[len(values) // 2], 1) if values else None
+
+
 def run() -> list[Result]:
     results: list[Result] = []
     rng = random.Random(6)
@@ -56,18 +67,25 @@ def run() -> list[Result]:
     with databases() as dbs, tempfile.TemporaryDirectory() as tmp, bare_server() as bare:
         for label, db_url in dbs:
             storage = prepare(db_url, org)
-            with sync_server(db_url) as url:
+            with sync_server_process(db_url) as (url, server):
                 devices = [
                     new_device(storage, org, url, Path(tmp), COUNT, rng) for _ in range(RUNS + 1)
                 ]
                 measured: list[float] = []
                 baseline: list[float] = []
+                server_cpu: list[float] = []
+                client_cpu: list[float] = []
                 for index, device in enumerate(devices):
                     base = _bare_post(device, bare)  # before syncing: the same pending bytes
+                    before = cpu_seconds(server.pid), time.process_time()
                     took = _sync(device)
+                    after = cpu_seconds(server.pid), time.process_time()
                     if index:  # the first pair is the warm-up
                         measured.append(COUNT / took)
                         baseline.append(COUNT / base)
+                        if before[0] is not None and after[0] is not None:
+                            server_cpu.append((after[0] - before[0]) / COUNT * 1e6)
+                        client_cpu.append((after[1] - before[1]) / COUNT * 1e6)
                     device.spool.close()
             storage.close()
             m, b = Sample(tuple(measured)), Sample(tuple(baseline))
@@ -86,6 +104,10 @@ def run() -> list[Result]:
                         "payload_bytes": 5000,
                         "odk_central_published": 41,
                         "vs_odk_central": round(m.median / 41, 1),
+                        # Where a synced envelope's time goes (CPU microseconds, median of runs):
+                        # the server process, and this process (the client and its spool).
+                        "server_cpu_us_per_envelope": _median(server_cpu),
+                        "client_cpu_us_per_envelope": _median(client_cpu),
                     },
                 )
             )

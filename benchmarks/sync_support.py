@@ -57,6 +57,22 @@ def process(args: list[str]) -> Iterator[subprocess.Popen[bytes]]:
 @contextlib.contextmanager
 def sync_server(db_url: str) -> Iterator[str]:
     """``fieldscreen-server serve`` on ``db_url``; yields its base URL."""
+    with sync_server_process(db_url) as (url, _proc):
+        yield url
+
+
+def cpu_seconds(pid: int) -> float | None:
+    """User plus system CPU time of process ``pid`` so far (Linux), else None."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    except (OSError, ValueError, IndexError, AttributeError):
+        return None
+
+
+@contextlib.contextmanager
+def sync_server_process(db_url: str) -> Iterator[tuple[str, subprocess.Popen[bytes]]]:
+    """``fieldscreen-server serve`` on ``db_url``; yields its base URL and process."""
     port = free_port()
     args = [
         sys.executable,
@@ -73,7 +89,7 @@ def sync_server(db_url: str) -> Iterator[str]:
     with process(args) as proc:
         url = f"http://127.0.0.1:{port}"
         wait_healthy(url, proc)
-        yield url
+        yield url, proc
 
 
 @contextlib.contextmanager

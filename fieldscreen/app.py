@@ -227,6 +227,7 @@ def run_gui(profile: str | None = None, lang: str | None = None) -> int:
         QTimer.singleShot(0, app.quit)
     # After the first paint: import and open the vault on a worker while the user types.
     QTimer.singleShot(WARM_DELAY_MS, lambda: warm_after_paint(services))
+    QTimer.singleShot(WARM_DELAY_MS, window.make_shortcuts)  # Quit works before unlocking too
     return app.exec()
 
 

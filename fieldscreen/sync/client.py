@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import ipaddress
 import random
+import ssl
+import threading
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -109,10 +111,13 @@ class SyncClient:
         self.retries = 0
         #: The ``Date`` header of the last answer (the server's clock), if it sent one.
         self.last_date: str | None = None
+        #: What the health route said at the last successful :meth:`probe`.
+        self.last_health: dict[str, Any] = {}
         self._sleep = sleep
         self._http = httpx.Client(
             base_url=f"{self.base_url}/api/v{PROTOCOL_VERSION}",
             transport=transport,
+            verify=_tls_context(),
             timeout=timeout,
             headers={"user-agent": f"fieldscreen/{__version__}"},
         )
@@ -229,9 +234,10 @@ class SyncClient:
         (:data:`PROBE_CONNECT_TIMEOUT` to connect, :data:`PROBE_TIMEOUT` in all), no retry."""
         timeout = httpx.Timeout(PROBE_TIMEOUT, connect=PROBE_CONNECT_TIMEOUT)
         try:
-            self.request("GET", "/health", retry=False, timeout=timeout)
+            answer = self.request("GET", "/health", retry=False, timeout=timeout)
         except SyncError:
             return False
+        self.last_health = dict(answer) if isinstance(answer, dict) else {}
         return True
 
     def enroll(
@@ -287,6 +293,20 @@ class SyncClient:
     def report(self, params: dict[str, Any] | None = None) -> dict[str, Any]:
         """The coordinator report (``GET /admin/report``; a coordinator's or admin's token)."""
         return dict(self.request("GET", "/admin/report", params=params or None))
+
+
+_TLS: ssl.SSLContext | None = None
+_TLS_LOCK = threading.Lock()
+
+
+def _tls_context() -> ssl.SSLContext:
+    """httpx's default verifying context, built once per process (loading the certificate
+    store takes some 40 ms, which every sync run paid)."""
+    global _TLS  # noqa: PLW0603 -- one immutable-after-build context per process
+    with _TLS_LOCK:
+        if _TLS is None:
+            _TLS = httpx.create_ssl_context()
+        return _TLS
 
 
 def _retry_after(response: httpx.Response) -> float | None:

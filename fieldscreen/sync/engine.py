@@ -15,6 +15,7 @@
 
 from __future__ import annotations
 
+import collections
 import contextlib
 import logging
 import time
@@ -32,10 +33,15 @@ __all__ = ["Progress", "SyncSummary", "Syncer"]
 
 log = logging.getLogger("fieldscreen.sync")
 
+#: How many posts are on the wire at once: while the server stores one batch, the next is
+#: already arriving, and the laptop applies the receipt of the one before.
+PIPELINE_DEPTH = 2
+
 #: How many batches at the start of a run may hold envelopes an earlier run sent without an
-#: acknowledgement: the one on the wire when it stopped, and the one whose answer had come but
-#: was not applied yet. Only these ask "missing?" before they are sent.
-MAY_BE_HELD = 2
+#: acknowledgement: those on the wire when it stopped, one of which may have had its answer
+#: in but not yet applied (a new batch is posted only after the oldest is applied, so never
+#: more than :data:`PIPELINE_DEPTH`). Only these ask "missing?" before they are sent.
+MAY_BE_HELD = PIPELINE_DEPTH
 
 
 @dataclass(eq=False)
@@ -151,20 +157,25 @@ class Syncer:
 
     # ------------------------------------------------------------------ 2. push
     def _push(self, summary: SyncSummary) -> None:
-        """Send the queue batch by batch, one batch in flight while the next is prepared.
+        """Send the queue batch by batch, up to :data:`PIPELINE_DEPTH` posts on the wire.
 
-        Batch k+1 is read, bounded and marked ``sending`` while batch k is on the wire; it is
-        posted as soon as k's answer is in, and k's receipt is applied (with the checkpoint, in
-        one transaction) while k+1 is on the wire. Only the first :data:`MAY_BE_HELD` batches
-        of a run ask "missing?" first: nothing later can have reached the server before.
+        Batch k+1 is read, bounded and marked ``sending`` while earlier ones are on the wire.
+        When the pipe is full, the oldest post's answer is awaited and its receipt applied
+        (with the checkpoint, in one transaction) while the others stay on the wire, then the
+        new batch is posted: answers are applied in order, so the checkpoint only moves past
+        batches whose receipts are in. Only the first :data:`MAY_BE_HELD` batches of a run ask
+        "missing?" first (with nothing else on the wire): nothing later can have reached the
+        server before.
         """
         count, size = self.outbox.pending_totals()
         self.state = Progress("sending", 0, 0, count, 0, size)
         self._progress(self.state)
         cursor = self.outbox.load_checkpoint()
-        in_flight: _Batch | None = None
+        in_flight: collections.deque[_Batch] = collections.deque()
         marked: list[_Batch] = []  # marked ``sending`` and not finished: put back on failure
-        with ThreadPoolExecutor(max_workers=1, thread_name_prefix="fieldscreen-sync") as pool:
+        with ThreadPoolExecutor(
+            max_workers=PIPELINE_DEPTH, thread_name_prefix="fieldscreen-sync"
+        ) as pool:
             try:
                 while True:
                     page = self.outbox.pending_page(cursor, self.max_count)
@@ -174,24 +185,23 @@ class Syncer:
                         cursor = batch.items[-1].seq
                         summary.batches += 1
                         batch.result["batch"] = summary.batches
-                        if not ask:  # prepared while the batch before is on the wire
+                        if not ask:  # prepared while earlier batches are on the wire
                             self._mark_sending(batch, marked)
-                    if in_flight is not None:
-                        self._wait(in_flight, summary)
-                    if batch is not None:
-                        if ask:
-                            batch.to_send = self._ask_missing(batch, summary)
-                            self._mark_sending(batch, marked)
-                        if batch.to_send:
-                            batch.future = pool.submit(
-                                self.client.submit, [i.data for i in batch.to_send]
-                            )
-                    if in_flight is not None:
-                        self._finish(in_flight, summary)
-                        marked.remove(in_flight)
+                    while in_flight and (batch is None or ask or len(in_flight) >= PIPELINE_DEPTH):
+                        oldest = in_flight.popleft()
+                        self._wait(oldest, summary)
+                        self._finish(oldest, summary)
+                        marked.remove(oldest)
                     if batch is None:
                         break
-                    in_flight = batch
+                    if ask:
+                        batch.to_send = self._ask_missing(batch, summary)
+                        self._mark_sending(batch, marked)
+                    if batch.to_send:
+                        batch.future = pool.submit(
+                            self.client.submit, [i.data for i in batch.to_send]
+                        )
+                    in_flight.append(batch)
             except BaseException:
                 for pending in marked:
                     if pending.future is not None:

@@ -55,6 +55,11 @@ _FORM_TOKEN = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,63}")
 _DAY = re.compile(r"\d{4}-\d{2}-\d{2}")
 _HEX64 = re.compile(r"[0-9a-f]{64}")
 _KEY_ID = re.compile(r"[0-9a-f]{8,64}")
+#: ``str(uuid)`` or ``uuid.hex``: lowercase, dashed or 32 hex digits.
+_CANONICAL_UUID = re.compile(
+    r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}|[0-9a-f]{32}"
+)
+_AGGREGATE_SCALARS: Final = (str, int, bool, type(None))
 _AGG_KEY = re.compile(r"[a-z][a-z0-9_]{0,39}")
 _FIELDS: Final = frozenset(
     {
@@ -235,6 +240,8 @@ def _as_kwargs(envelope: Envelope) -> dict[str, Any]:
 def _record_id(value: Any) -> str:
     if not isinstance(value, str):
         raise EnvelopeError("record id is not a UUID")
+    if _CANONICAL_UUID.fullmatch(value):  # the common case, without building a UUID
+        return value
     try:
         parsed = uuid.UUID(value)
     except ValueError:
@@ -295,7 +302,7 @@ def _aggregate(value: Any) -> dict[str, AggregateValue]:
             continue
         if isinstance(item, str) and len(item) > 64:
             raise EnvelopeError("aggregate value is too long")
-        if isinstance(item, float) or not isinstance(item, str | int | bool | None):
+        if isinstance(item, float) or not isinstance(item, _AGGREGATE_SCALARS):
             raise EnvelopeError("aggregate value is not a string, integer or boolean")
         if isinstance(item, int) and not isinstance(item, bool) and abs(item) >= 2**53:
             raise EnvelopeError("aggregate value is out of range")

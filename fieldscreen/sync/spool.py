@@ -31,10 +31,10 @@ CREATE TABLE IF NOT EXISTS outbox (
     state TEXT NOT NULL DEFAULT 'pending'
         CHECK (state IN ('pending','sending','delivered','failed','quarantined')),
     reason TEXT,
-    size INTEGER NOT NULL,
-    data BLOB
+    size INTEGER NOT NULL
 );
 CREATE INDEX IF NOT EXISTS outbox_pending ON outbox(state, seq);
+CREATE TABLE IF NOT EXISTS outbox_data (seq INTEGER PRIMARY KEY, data BLOB NOT NULL);
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS updates (
     kind TEXT NOT NULL, name TEXT NOT NULL, version TEXT NOT NULL, document BLOB NOT NULL,
@@ -45,6 +45,10 @@ CREATE TABLE IF NOT EXISTS updates (
 
 class Spool:
     """Sealed envelopes and sync state in one SQLite file (durable: WAL, synchronous=FULL).
+
+    A record's state lives in ``outbox`` and its envelope bytes in ``outbox_data``: marking a
+    batch ``sending`` or ``delivered`` rewrites small rows, never the envelopes, and an envelope
+    is deleted (overwritten with zeros: ``secure_delete``) once the server's receipt names it.
 
     Sync bookkeeping (a record's state, the checkpoint, a receipt applied) commits without
     waiting for the disk: in WAL mode a crash of the process loses none of it, and what a power
@@ -65,6 +69,7 @@ class Spool:
         self._db.execute("PRAGMA synchronous=FULL")
         self._db.execute("PRAGMA secure_delete=ON")
         self._db.executescript(_SCHEMA)
+        self._move_legacy_data()
         self.wiped = False
 
     def close(self) -> None:
@@ -72,27 +77,28 @@ class Spool:
 
     # ------------------------------------------------------------------ filling the queue
     def enqueue(self, envelope: Envelope) -> None:
-        data = envelope.to_bytes()
-        with self._lock:
-            self._db.execute(
-                "INSERT OR IGNORE INTO outbox(record_id, sha256, seq, size, data) "
-                "VALUES (?,?,?,?,?)",
-                (envelope.record_id, envelope.sha256, envelope.seq, len(data), data),
-            )
-            self._set_meta_max("highest_seq", envelope.seq)
+        self.enqueue_many([envelope])
 
     def enqueue_many(self, envelopes: Sequence[Envelope]) -> None:
         with self._lock:
             self._db.execute("BEGIN")
-            for envelope in envelopes:
-                data = envelope.to_bytes()
-                self._db.execute(
-                    "INSERT OR IGNORE INTO outbox(record_id, sha256, seq, size, data) "
-                    "VALUES (?,?,?,?,?)",
-                    (envelope.record_id, envelope.sha256, envelope.seq, len(data), data),
-                )
-            if envelopes:
-                self._set_meta_max("highest_seq", max(e.seq for e in envelopes))
+            try:
+                for envelope in envelopes:
+                    data = envelope.to_bytes()
+                    added = self._db.execute(
+                        "INSERT OR IGNORE INTO outbox(record_id, sha256, seq, size) "
+                        "VALUES (?,?,?,?)",
+                        (envelope.record_id, envelope.sha256, envelope.seq, len(data)),
+                    ).rowcount
+                    if added:
+                        self._db.execute(
+                            "INSERT INTO outbox_data(seq, data) VALUES (?,?)", (envelope.seq, data)
+                        )
+                if envelopes:
+                    self._set_meta_max("highest_seq", max(e.seq for e in envelopes))
+            except BaseException:
+                self._db.execute("ROLLBACK")
+                raise
             self._db.execute("COMMIT")
 
     def next_seq(self) -> int:
@@ -102,9 +108,16 @@ class Spool:
     def pending_page(self, after_seq: int, limit: int) -> Sequence[OutboxItem]:
         with self._lock:
             rows = self._db.execute(
-                "SELECT record_id, sha256, seq, data FROM outbox "
-                "WHERE state IN ('pending','sending') AND seq > ? ORDER BY seq LIMIT ?",
-                (after_seq, limit),
+                # One covering index range per state, merged: a page never reads, let alone
+                # sorts, the rest of the backlog.
+                "SELECT o.record_id, o.sha256, o.seq, d.data FROM outbox o "
+                "JOIN outbox_data d ON d.seq = o.seq WHERE o.seq IN ("
+                "SELECT seq FROM ("
+                "SELECT seq FROM (SELECT seq FROM outbox WHERE state = 'pending' AND seq > ? "
+                "ORDER BY seq LIMIT ?) UNION ALL "
+                "SELECT seq FROM (SELECT seq FROM outbox WHERE state = 'sending' AND seq > ? "
+                "ORDER BY seq LIMIT ?)) ORDER BY seq LIMIT ?) ORDER BY o.seq",
+                (after_seq, limit, after_seq, limit, limit),
             ).fetchall()
         return [OutboxItem(r[0], r[1], r[2], r[3]) for r in rows]
 
@@ -134,11 +147,16 @@ class Spool:
             self._db.execute("BEGIN")
             before = self._db.total_changes
             self._db.executemany(
-                "UPDATE outbox SET state='delivered', reason=NULL, data=NULL "
+                "UPDATE outbox SET state='delivered', reason=NULL "
                 "WHERE record_id=? AND sha256=? AND state!='delivered'",
                 list(delivered),
             )
             changed = self._db.total_changes - before
+            self._db.executemany(
+                "DELETE FROM outbox_data WHERE seq = "
+                "(SELECT seq FROM outbox WHERE record_id=? AND sha256=? AND state='delivered')",
+                list(delivered),
+            )
             if checkpoint is not None:
                 self._put_meta("checkpoint", str(checkpoint))
             self._db.execute("COMMIT")
@@ -225,6 +243,7 @@ class Spool:
         with self._lock:
             self._put_meta("device_status", status)
             if status == "wipe":
+                self._db.execute("DELETE FROM outbox_data")
                 self._db.execute("DELETE FROM outbox")
                 self._db.execute("DELETE FROM meta WHERE key IN ('identity')")
                 self.wiped = True
@@ -247,6 +266,25 @@ class Spool:
             )
 
     # ------------------------------------------------------------------ helpers
+    def _move_legacy_data(self) -> None:
+        """A spool written before envelopes had their own table: move them there, once."""
+        columns = {row[1] for row in self._db.execute("PRAGMA table_info(outbox)")}
+        if "data" not in columns:
+            return
+        with self._lock:
+            self._db.execute("BEGIN IMMEDIATE")
+            try:
+                self._db.execute(
+                    "INSERT OR IGNORE INTO outbox_data(seq, data) "
+                    "SELECT seq, data FROM outbox WHERE data IS NOT NULL AND state != 'delivered'"
+                )
+                self._db.execute("UPDATE outbox SET data = NULL WHERE data IS NOT NULL")
+                self._db.execute("ALTER TABLE outbox DROP COLUMN data")
+            except BaseException:
+                self._db.execute("ROLLBACK")
+                raise
+            self._db.execute("COMMIT")
+
     @contextlib.contextmanager
     def _bookkeeping(self) -> Iterator[None]:
         """Commits inside do not wait for the disk (see the class); the caller holds the lock

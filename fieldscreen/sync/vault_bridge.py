@@ -34,6 +34,10 @@ class VaultOutbox(Protocol):
 
     def outbox_mark(self, record_id: str, state: str, *, reason: str | None = None) -> None: ...
 
+    def outbox_mark_many(
+        self, record_ids: Sequence[str], state: str, *, reason: str | None = None
+    ) -> None: ...
+
     def last_device_seq(self) -> int: ...
 
 
@@ -111,8 +115,7 @@ class VaultOutboxStore:
         self, record_ids: Sequence[str], state: RecordState, reason: str | None = None
     ) -> None:
         clean = _REASON.sub("-", reason.lower()).strip("-")[:64] if reason else None
-        for record_id in record_ids:
-            self.vault.outbox_mark(record_id, state, reason=clean or None)
+        self.vault.outbox_mark_many(record_ids, state, reason=clean or None)  # one commit
 
     def apply_receipt(
         self, delivered: Sequence[tuple[str, str]], checkpoint: int | None = None

@@ -182,8 +182,8 @@ class MainWindow(QMainWindow):
         self.clipboard_guard = ClipboardGuard(
             int(services.settings.get("clipboard_clear_seconds")), self
         )
-        # Ctrl+L in every window of the app, and the platform's Quit; made at the first unlock
-        # (:meth:`_shortcuts`): their key types cost start-up time and locking needs a user.
+        # Ctrl+L in every window of the app, and the platform's Quit; made after the first paint
+        # (:meth:`make_shortcuts`): their key types cost start-up time before the first paint.
         self.lock_shortcut: QShortcut | None = None
         self.quit_shortcut: QShortcut | None = None
         #: Drives :meth:`BackgroundSync.tick` on a worker while someone is signed in; the policy
@@ -480,14 +480,16 @@ class MainWindow(QMainWindow):
         if app is None or on == self._watching:
             return
         if on:
-            self._shortcuts()
+            self.make_shortcuts()
             self.clipboard_guard.watch()
             app.installEventFilter(self.idle)
         else:
             app.removeEventFilter(self.idle)
         self._watching = on
 
-    def _shortcuts(self) -> None:
+    def make_shortcuts(self) -> None:
+        """Ctrl+L and Quit: after the first paint (the app calls it) or at the first unlock,
+        whichever comes first. Before anyone is signed in, Ctrl+L does nothing."""
         if self.lock_shortcut is not None:
             return
         from PySide6.QtCore import Qt

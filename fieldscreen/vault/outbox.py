@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -100,11 +100,20 @@ class OutboxMixin(VaultBase):
         if not wanted or any(s not in OUTBOX_STATES for s in wanted):
             raise VaultError("vault-outbox-state")
         limit = max(1, min(int(limit), _MAX_PAGE))
-        marks = ",".join("?" * len(wanted))
+        # One index range per state (covering, at most ``limit`` sequence numbers each), merged,
+        # then the page's rows: a page never reads, let alone sorts, the rest of the backlog.
+        ranges = " UNION ALL ".join(
+            "SELECT device_seq FROM (SELECT device_seq FROM outbox WHERE state = ? "
+            "AND device_seq > ? ORDER BY device_seq LIMIT ?)"
+            for _ in wanted
+        )
+        params: list[Any] = []
+        for state in wanted:
+            params += [state, int(after_seq), limit]
         rows = self._open_store().read(
-            f"SELECT {_COLUMNS} FROM outbox WHERE state IN ({marks}) AND device_seq > ? "  # noqa: S608 -- placeholders only
-            "ORDER BY device_seq LIMIT ?",
-            (*wanted, int(after_seq), limit),
+            f"SELECT {_COLUMNS} FROM outbox WHERE device_seq IN "  # noqa: S608 -- placeholders only
+            f"(SELECT device_seq FROM ({ranges}) ORDER BY device_seq LIMIT ?) ORDER BY device_seq",
+            (*params, limit),
         )
         return [
             OutboxItem(
@@ -135,31 +144,41 @@ class OutboxMixin(VaultBase):
 
     def outbox_mark(self, record_id: str, state: str, *, reason: str | None = None) -> None:
         """Move one envelope to ``state``; ``delivered`` deletes the sealed copy and signature."""
-        check_record_id(record_id)
+        self.outbox_mark_many([record_id], state, reason=reason)
+
+    def outbox_mark_many(
+        self, record_ids: Sequence[str], state: str, *, reason: str | None = None
+    ) -> None:
+        """Move envelopes to ``state`` in one transaction (all or none), as :meth:`outbox_mark`:
+        a batch marked ``sending`` costs one commit, not one per envelope."""
+        for record_id in record_ids:
+            check_record_id(record_id)
         if state not in OUTBOX_STATES:
             raise VaultError("vault-outbox-state")
         if reason is not None and not _REASON.match(reason):
             raise VaultError("vault-outbox-state")
+        if not record_ids:
+            return
+        attempts = "attempts + 1" if state == "sending" else "attempts"
+        sealed = (
+            ", sealed = NULL, signature = NULL, aggregate = NULL" if state == "delivered" else ""
+        )
+        today = self.today()
         store = self._open_store()
         with store.transaction() as conn:
-            row = conn.execute(
-                "SELECT state FROM outbox WHERE record_id = ?", (record_id,)
-            ).fetchone()
-            if row is None:
-                raise VaultError("vault-record-unknown")
-            if row[0] == "delivered" and state != "delivered":
-                raise VaultError("vault-record-state", state="delivered")
-            attempts = "attempts + 1" if state == "sending" else "attempts"
-            sealed = (
-                ", sealed = NULL, signature = NULL, aggregate = NULL"
-                if state == "delivered"
-                else ""
-            )
-            conn.execute(
-                f"UPDATE outbox SET state = ?, reason = ?, updated_day = ?, "  # noqa: S608 -- fixed fragments
-                f"attempts = {attempts}{sealed} WHERE record_id = ?",
-                (state, reason, self.today(), record_id),
-            )
+            for record_id in record_ids:
+                row = conn.execute(
+                    "SELECT state FROM outbox WHERE record_id = ?", (record_id,)
+                ).fetchone()
+                if row is None:
+                    raise VaultError("vault-record-unknown")
+                if row[0] == "delivered" and state != "delivered":
+                    raise VaultError("vault-record-state", state="delivered")
+                conn.execute(
+                    f"UPDATE outbox SET state = ?, reason = ?, updated_day = ?, "  # noqa: S608 -- fixed fragments
+                    f"attempts = {attempts}{sealed} WHERE record_id = ?",
+                    (state, reason, today, record_id),
+                )
 
     def outbox_counts(self) -> dict[str, int]:
         """Envelopes per state, plus ``sealed`` (sealed copies still held on the device)."""

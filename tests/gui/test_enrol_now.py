@@ -184,6 +184,7 @@ def test_a_server_without_the_organisation_keys_is_refused(  # noqa: PLR0917 -- 
     enter_code(qtbot, dialog, storage.create_enrol_code("tij1"))
     assert dialog.error.text() == render("enrol-wrong-organisation", "en")
     assert not enrolled(app_window)
+    assert storage.count("devices") == 0  # refused before the code was spent: nothing to revoke
     dialog.later.click()  # "Later": the app goes on offline
     assert app_window.stack.currentWidget() is app_window.home
 

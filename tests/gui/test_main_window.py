@@ -33,3 +33,24 @@ def test_the_gui_self_test_renders_the_unlock_screen_and_form_pages(
     from fieldscreen.ui.selftest import render_main_screens
 
     assert render_main_screens(paths) >= 2  # one page per form, in each language
+
+
+def test_quit_works_on_the_unlock_screen_and_ctrl_l_waits_for_a_user(
+    qtbot: QtBot, paths: Paths
+) -> None:
+    vault = MemoryVault.with_users([("ana", "specialist", "correct horse battery")])
+    window = MainWindow(make_services(paths, vault))
+    qtbot.addWidget(window)
+    window.show()
+    qtbot.waitExposed(window)
+    window.make_shortcuts()  # what the app does after the first paint
+    window.make_shortcuts()  # and again at the first unlock: still one of each
+    from PySide6.QtGui import QShortcut
+
+    assert len(window.findChildren(QShortcut)) == 2
+    assert window.lock_shortcut is not None
+    assert window.quit_shortcut is not None
+    window.lock_shortcut.activated.emit()  # nobody signed in: nothing to hide, nothing breaks
+    assert window.stack.currentWidget() is window.unlock_page
+    window.quit_shortcut.activated.emit()
+    assert not window.isVisible()

@@ -23,6 +23,7 @@ import httpx
 
 from fieldscreen.sync.client import SyncClient
 from fieldscreen.sync.commands import emit, open_stores
+from fieldscreen.sync.envelope import key_id_hex
 from fieldscreen.sync.errors import EnvelopeError, SyncError
 from fieldscreen.sync.request_auth import DeviceSigner
 from fieldscreen.sync.signed import Receipt, SignedDocument, verify_document
@@ -94,6 +95,11 @@ def enrol(
         skew = _skew_seconds(client.last_date, clock())
         if abs(skew) > MAX_CLOCK_SKEW_S:
             raise SyncError("enrol-clock-skew", minutes=round(abs(skew) / 60))
+        # Another organisation's server, caught before the one-time code is spent (a server
+        # that does not say is caught after, by the receipt check below).
+        said = client.last_health.get("receipt_key_id")
+        if said is not None and said != key_id_hex(provisioning.receipt_public_key):
+            raise SyncError("enrol-wrong-organisation")
         report("enrolling")
         answer = client.enroll(code, public, sign, label, device_id)
         report("checking")

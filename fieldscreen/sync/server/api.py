@@ -32,6 +32,7 @@ from starlette.requests import ClientDisconnect
 
 from fieldscreen import PROTOCOL_VERSION, __version__, crypto
 from fieldscreen.sync.canonical import b64d, parse_json
+from fieldscreen.sync.envelope import key_id_hex
 from fieldscreen.sync.errors import EnvelopeError, ServerError, SyncError
 from fieldscreen.sync.request_auth import (
     HEADER_NONCE,
@@ -89,6 +90,11 @@ class Health(BaseModel):
     status: Literal["ok"]
     protocol: int
     version: str
+    receipt_key_id: str | None = Field(
+        default=None,
+        description="The id of the key that signs this server's receipts: a laptop checks it "
+        "against its provisioning before it spends a one-time enrolment code.",
+    )
 
 
 class EnrollRequest(Strict):
@@ -397,7 +403,16 @@ def create_app(
     # ------------------------------------------------------------------ open routes
     @app.get(f"{PREFIX}/health", response_model=Health, tags=["open"])
     def health() -> Health:
-        return Health(status="ok", protocol=PROTOCOL_VERSION, version=__version__)
+        try:
+            receipt_key_id: str | None = key_id_hex(storage.keys().receipt_public)
+        except ServerError:  # not initialised yet: nobody can enrol anyway
+            receipt_key_id = None
+        return Health(
+            status="ok",
+            protocol=PROTOCOL_VERSION,
+            version=__version__,
+            receipt_key_id=receipt_key_id,
+        )
 
     @app.post(f"{PREFIX}/enroll", response_model=EnrollResponse, tags=["open"])
     def enroll(body: EnrollRequest, request: Request) -> EnrollResponse:

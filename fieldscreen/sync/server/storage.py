@@ -17,11 +17,12 @@ import os
 import secrets
 import threading
 import time
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
+import orjson
 import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection, Engine
@@ -435,12 +436,7 @@ class Storage:
             if rows and self._dialect == "postgresql":
                 inserted = _insert_envelopes_pg(conn, rows)
             elif rows:
-                statement = (
-                    self._insert(t.envelopes)
-                    .on_conflict_do_nothing()
-                    .returning(t.envelopes.c.record_id)
-                )
-                inserted = set(conn.execute(statement, rows).scalars())
+                inserted = _insert_envelopes_sqlite(conn, rows)
             for rid, index in first.items():
                 if rid in inserted:
                     outcomes[index] = Outcome(rid, rows_sha[rid], "stored")
@@ -526,11 +522,8 @@ class Storage:
                 return Outcome(rid, sha, "rejected", "signature")
         if envelope.key_id != sealing_id:
             return Outcome(rid, sha, "rejected", "wrong-key")
-        if envelope.aggregate:  # absent when the child declined statistics
-            try:
-                parse_aggregate(envelope.aggregate)
-            except KnownError:
-                return Outcome(rid, sha, "rejected", "aggregate")
+        if envelope.aggregate and _aggregate_text(envelope.aggregate) is None:
+            return Outcome(rid, sha, "rejected", "aggregate")  # (absent: statistics declined)
         return envelope, device
 
     def _among(
@@ -861,10 +854,38 @@ def _envelope_row(envelope: Envelope, device: DeviceRow, received: str) -> dict[
         "created": envelope.created,
         "received": received,
         "key_id": envelope.key_id,
-        "aggregate": json.dumps(dict(envelope.aggregate), sort_keys=True),
+        "aggregate": _aggregate_text(envelope.aggregate) or "{}",
         "sealed": envelope.sealed,
         "signature": envelope.signature,
     }
+
+
+#: Valid aggregates as stored (sorted-key JSON text), by their orjson text. A site's aggregates
+#: take few distinct values (tier, concerns, age band, sex, nationality, site, week), so a
+#: batch checks each distinct one once. Invalid ones are not remembered.
+_AGGREGATE_TEXT: dict[bytes, str] = {}
+_AGGREGATE_TEXT_MAX = 4096
+
+
+def _aggregate_text(aggregate: Mapping[str, Any]) -> str | None:
+    """The stored text of a parsed envelope's aggregate, or None if the reports refuse it.
+
+    ``Envelope.from_json`` already reduced it to strings, integers, booleans, null and lists of
+    strings, whose orjson text tells every distinct value apart."""
+    if not aggregate:
+        return "{}"
+    key = orjson.dumps(dict(aggregate))
+    text = _AGGREGATE_TEXT.get(key)
+    if text is None:
+        try:
+            parse_aggregate(aggregate)
+        except KnownError:
+            return None
+        text = json.dumps(dict(aggregate), sort_keys=True)
+        if len(_AGGREGATE_TEXT) >= _AGGREGATE_TEXT_MAX:
+            _AGGREGATE_TEXT.clear()
+        _AGGREGATE_TEXT[key] = text
+    return text
 
 
 _ENVELOPE_COLUMNS = tuple(c.name for c in t.envelopes.columns)
@@ -889,6 +910,30 @@ def _insert_envelopes_pg(conn: Connection, rows: Sequence[dict[str, Any]]) -> se
             if not cursor.nextset():
                 break
     return inserted
+
+
+_SQLITE_INSERT = f"INSERT INTO envelopes ({_PG_COLUMNS}) VALUES ({', '.join(['?'] * len(_ENVELOPE_COLUMNS))}) ON CONFLICT DO NOTHING"  # noqa: E501, S608
+
+
+def _insert_envelopes_sqlite(conn: Connection, rows: Sequence[dict[str, Any]]) -> set[str]:
+    """The batch in one ``executemany`` of a prepared one-row statement, in the caller's
+    transaction (``BEGIN IMMEDIATE``: no other writer until it ends); the record ids the
+    database inserted. The rows inserted here are exactly those past the table's last rowid
+    before the batch, so a batch that the database took whole needs no second look."""
+    raw: Any = conn.connection.dbapi_connection
+    (last,) = raw.execute("SELECT coalesce(max(rowid), 0) FROM envelopes").fetchone()
+    cursor = raw.executemany(
+        _SQLITE_INSERT, [tuple(row[c] for c in _ENVELOPE_COLUMNS) for row in rows]
+    )
+    if cursor.rowcount == len(rows):
+        return {str(row["record_id"]) for row in rows}
+    ids = json.dumps([row["record_id"] for row in rows])
+    taken = raw.execute(
+        "SELECT record_id FROM envelopes WHERE rowid > ? "
+        "AND record_id IN (SELECT value FROM json_each(?))",
+        (last, ids),
+    )
+    return {str(r[0]) for r in taken}
 
 
 def _held_row(envelope: Envelope, device: DeviceRow, reason: str) -> dict[str, Any]:

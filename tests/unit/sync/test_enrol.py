@@ -12,6 +12,7 @@ import pytest
 
 from fieldscreen import crypto
 from fieldscreen.sync.commands.enroll import MAX_CLOCK_SKEW_S, STEPS, enrol
+from fieldscreen.sync.envelope import key_id_hex
 from fieldscreen.sync.errors import SyncError
 from fieldscreen.sync.signed import Provisioning, Receipt, Site, sign_document
 from fieldscreen.sync.store import DeviceIdentity
@@ -42,14 +43,26 @@ class Device:
         self.saved.append(identity)
 
 
-def server(receipt_keys: tuple[bytes, bytes], *, skew: float = 0, code_ok: bool = True) -> Any:
+def server(
+    receipt_keys: tuple[bytes, bytes],
+    *,
+    skew: float = 0,
+    code_ok: bool = True,
+    says_key: bool = False,
+    spent: list[str] | None = None,
+) -> Any:
     def handle(request: httpx.Request) -> httpx.Response:
         date = email.utils.formatdate(time.time() - skew, usegmt=True)
         headers = {"date": date}
         path = request.url.path
         if path.endswith("/health"):
-            return httpx.Response(200, json={"status": "ok"}, headers=headers)
+            health: dict[str, Any] = {"status": "ok"}
+            if says_key:
+                health["receipt_key_id"] = key_id_hex(receipt_keys[1])
+            return httpx.Response(200, json=health, headers=headers)
         if path.endswith("/enroll"):
+            if spent is not None:
+                spent.append("code")
             if not code_ok:
                 return httpx.Response(403, json={"code": "sync-enrol-code"}, headers=headers)
             body = {"device_id": DEVICE, "site": "s1", "token": "t" * 40}
@@ -98,4 +111,25 @@ def test_a_small_clock_difference_is_fine() -> None:
     keys = crypto.generate_signing_keypair()
     device = Device(keys[1])
     enrol(device, "ABCD-1234", transport=server(keys, skew=MAX_CLOCK_SKEW_S / 2))
+    assert len(device.saved) == 1
+
+
+@pytest.mark.parametrize("says_key", [True, False])
+def test_another_organisations_server_is_caught_before_the_code_is_spent(says_key: bool) -> None:
+    keys = crypto.generate_signing_keypair()
+    device = Device(crypto.generate_signing_keypair()[1])  # provisioned for another org
+    spent: list[str] = []
+    with pytest.raises(SyncError) as caught:
+        enrol(device, "ABCD-1234", transport=server(keys, says_key=says_key, spent=spent))
+    assert caught.value.code == "enrol-wrong-organisation"
+    assert device.saved == []
+    # A server that names its receipt key is refused before the code is used; an older one
+    # that does not is still caught, after (its admin then revokes that device).
+    assert spent == ([] if says_key else ["code"])
+
+
+def test_the_right_organisations_server_naming_its_key_enrols() -> None:
+    keys = crypto.generate_signing_keypair()
+    device = Device(keys[1])
+    enrol(device, "ABCD-1234", transport=server(keys, says_key=True))
     assert len(device.saved) == 1
