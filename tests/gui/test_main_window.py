@@ -42,7 +42,7 @@ def test_quit_works_on_the_unlock_screen_and_ctrl_l_waits_for_a_user(
     window = MainWindow(make_services(paths, vault))
     qtbot.addWidget(window)
     window.show()
-    qtbot.waitExposed(window)
+    qtbot.waitExposed(window, timeout=WAIT_MS)
     window.make_shortcuts()  # what the app does after the first paint
     window.make_shortcuts()  # and again at the first unlock: still one of each
     from PySide6.QtGui import QShortcut
