@@ -22,6 +22,16 @@ SMALL = 1000
 
 CHILD = """
 import json, resource, sys, tracemalloc
+def high_water():
+    # This process's own peak resident memory. ru_maxrss survives exec on Linux, so a child
+    # of a large benchmark process would report its parent's size; /proc's VmHWM does not.
+    try:
+        for line in open("/proc/self/status"):
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) * 1024
+    except OSError:
+        pass
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
 from fieldscreen.sync.client import SyncClient
 from fieldscreen.sync.engine import Syncer
 from fieldscreen.sync.spool import Spool
@@ -30,12 +40,12 @@ prov, ident = spool.provisioning(), spool.identity()
 from fieldscreen.sync.request_auth import DeviceSigner
 signer = DeviceSigner.for_stores(spool, ident.device_id)
 with SyncClient(sys.argv[2], token=ident.token, signer=signer) as client:
-    floor = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
+    floor = high_water()
     tracemalloc.start()
     summary = Syncer(client, spool, spool, receipt_key=prov.receipt_public_key,
                      signing_key=prov.signing_public_key, pull=False).run()
     heap_peak = tracemalloc.get_traced_memory()[1]
-peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
+peak = high_water()
 print(json.dumps({"peak": peak, "floor": floor, "heap_peak": heap_peak,
                   "delivered": summary.delivered}))
 """
