@@ -118,6 +118,7 @@ def test_a_complete_screening_with_the_trafficking_gateway(
     data = target.read_bytes()
     assert data.startswith(b"%PDF")
     assert r.finalise.isEnabled()
+    settle(w)  # the draft's id comes from its first write, on the writer
     sid = w.wizard.controller.record_id  # type: ignore[union-attr]
     assert sid
     click(qtbot, r.finalise)

@@ -112,7 +112,10 @@ def test_stopping_keeps_the_draft_with_the_reason(
     w = window
     unlock(qtbot, w)
     consent_and_intake(qtbot, w, feared="no", work="no")
-    record_id = w.wizard.controller.record_id  # type: ignore[union-attr]
+    # The draft's id comes from its first write, on the writer: read it once the stop has
+    # been written (reading it at once failed whenever the first autosave was still queued).
+    controller = w.wizard.controller
+    assert controller is not None
     click(qtbot, w.wizard.stop)
     dialog = open_dialog("stopDialog")
     dialog.choice.setCurrentIndex(dialog.choice.findData("distress"))  # type: ignore[attr-defined]
@@ -120,6 +123,7 @@ def test_stopping_keeps_the_draft_with_the_reason(
     dialog.buttons.accepted.emit()  # type: ignore[attr-defined]
     settle(w)
     assert w.stack.currentWidget() is w.home
+    record_id = controller.record_id
     assert record_id is not None
     draft = vault.load_draft(record_id) if vault._unlocked else None
     assert draft is not None

@@ -11,6 +11,7 @@ from __future__ import annotations
 import contextlib
 import glob
 import os
+import random
 import shutil
 import socket
 import subprocess
@@ -28,9 +29,54 @@ from fieldscreen.sync.server.storage import Storage
 __all__ = ["LiveServer", "PostgresCluster", "free_port", "postgres_bin"]
 
 
+_HANDED_OUT: set[int] = set()
+_HANDED_OUT_LOCK = threading.Lock()
+
+
+def _ephemeral_low() -> int:
+    """The first port the system gives outgoing connections (Linux; 32768 elsewhere)."""
+    try:
+        return int(Path("/proc/sys/net/ipv4/ip_local_port_range").read_text().split()[0])
+    except (OSError, ValueError, IndexError):
+        return 32768
+
+
+def _reserve_port() -> socket.socket:
+    """A loopback socket bound to a port no outgoing connection can take.
+
+    Ports from ``bind(0)`` come from the range the system also hands to outgoing connections:
+    once let go (a server stopped for a restart), a new connection (a database pool's, a
+    client's) can take one as its own source port and hold it for minutes, so the server cannot
+    listen there again. Test servers therefore listen below that range, on ports this process
+    has not handed out before. The first bind is exclusive (no ``SO_REUSEADDR``): it fails on
+    a port anything else holds, even a closing connection.
+    """
+    high = max(_ephemeral_low() - 1, 20_000)
+    pick = random.SystemRandom()
+    for _ in range(500):
+        port = pick.randint(20_000, high) if high > 20_000 else 0
+        with _HANDED_OUT_LOCK:
+            if port in _HANDED_OUT:
+                continue
+            sock = socket.socket()
+            try:
+                sock.bind(("127.0.0.1", port))
+            except OSError:
+                sock.close()
+                continue
+            _HANDED_OUT.add(int(sock.getsockname()[1]))
+            # Set after the bind: the connections it accepts inherit it, so their TIME_WAIT
+            # does not stop a restarted server from listening here again.
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            return sock
+    sock = socket.socket()
+    sock.bind(("127.0.0.1", 0))
+    return sock
+
+
 def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
+    """A loopback port for a server about to start (see :func:`_reserve_port`)."""
+    with _reserve_port() as sock:
         return int(sock.getsockname()[1])
 
 
@@ -51,8 +97,7 @@ class LiveServer:
         # The port stays bound from here until the server listens on it: a port picked and
         # let go (free_port) can be taken meanwhile by another server, a database cluster or
         # an outgoing connection, and the server would then fail to start.
-        self._reserved: socket.socket | None = _reusable_socket()
-        self._reserved.bind(("127.0.0.1", 0))
+        self._reserved: socket.socket | None = _reserve_port()
         self.port = int(self._reserved.getsockname()[1])
         self._server: uvicorn.Server | None = None
         self._thread: threading.Thread | None = None
