@@ -147,7 +147,7 @@ class ServiceDirectory:
         if isinstance(content, bytes | bytearray):
             try:
                 data = json.loads(bytes(content).decode("utf-8"))
-            except (UnicodeDecodeError, ValueError):
+            except (UnicodeDecodeError, ValueError, RecursionError):
                 raise _invalid(name, "not JSON") from None
         else:
             data = dict(content)

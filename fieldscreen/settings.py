@@ -160,7 +160,7 @@ class Settings:
                 raise TypeError("settings.json must hold objects")
         except FileNotFoundError:
             return settings
-        except (ValueError, TypeError, AttributeError, UnicodeDecodeError):
+        except (ValueError, TypeError, AttributeError, UnicodeDecodeError, RecursionError):
             aside = path.with_suffix(".damaged")
             os.replace(path, aside)
             settings.recovered_from = aside

@@ -125,7 +125,7 @@ def _validate(args: argparse.Namespace) -> int:
 def _read_answers(path: str) -> dict[str, Any]:
     try:
         data = json.loads(Path(path).read_text(encoding="utf-8"))
-    except (OSError, ValueError) as error:
+    except (OSError, ValueError, RecursionError) as error:
         raise KnownError(
             "form-answers-unreadable", path=path, detail=type(error).__name__
         ) from None

@@ -178,5 +178,13 @@ def unpack(data: bytes, passphrase: bytes) -> dict[str, bytes]:
                 for name in archive.namelist()
                 if "/" not in name and not name.startswith(".")
             }
-    except (ValueError, KeyError, TypeError, AttributeError, zipfile.BadZipFile, KnownError):
+    except (
+        ValueError,
+        KeyError,
+        TypeError,
+        AttributeError,
+        RecursionError,
+        zipfile.BadZipFile,
+        KnownError,
+    ):
         raise KnownError("export-pack-invalid") from None

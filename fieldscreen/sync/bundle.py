@@ -143,7 +143,7 @@ def read_bundle(path: Path) -> tuple[str, Iterator[bytes]]:
 def _json_line(path: Path, line: bytes) -> dict[str, object]:
     try:
         value = json.loads(line)
-    except ValueError:
+    except (ValueError, RecursionError):  # a line nested past any limit is not a bundle either
         raise _bad(path, "not JSON") from None
     if not isinstance(value, dict):
         raise _bad(path, "not a bundle")

@@ -20,6 +20,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 import httpx
+import orjson
 
 from fieldscreen import PROTOCOL_VERSION, __version__, crypto
 from fieldscreen.sync.canonical import b64e
@@ -195,7 +196,10 @@ class SyncClient:
                 retry_after=_retry_after(response),
             )
         try:
-            body = response.json()
+            # orjson: a batch's answer lists every envelope, and the standard library took a
+            # tenth of the client's time per envelope parsing it. Stricter too (UTF-8 only, no
+            # NaN, bounded nesting): anything else is a protocol error, never a crash.
+            body = orjson.loads(response.content)
         except ValueError:
             raise TransientError("sync-protocol", detail=f"HTTP {status}") from None
         if status == 200:

@@ -42,7 +42,7 @@ def read_logins(key_file: Path) -> list[tuple[str, str]] | None:
         data = json.loads(key_file.read_text(encoding="utf-8"))
         users = data["users"]
         roster = [(str(u["login"]), str(u["role"])) for u in users]
-    except (OSError, ValueError, KeyError, TypeError):
+    except (OSError, ValueError, KeyError, TypeError, RecursionError):
         return None
     return roster or None
 

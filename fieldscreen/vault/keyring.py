@@ -128,7 +128,7 @@ class Keyring:
             )
         except VaultError:
             raise
-        except (ValueError, KeyError, TypeError):
+        except (ValueError, KeyError, TypeError, RecursionError):
             raise VaultError("vault-damaged", detail="the key file") from None
 
     def find(self, login: str) -> UserEntry | None:

@@ -78,7 +78,7 @@ def _private_key(args: argparse.Namespace, path: str) -> bytes:
     try:
         blob = json.loads(Path(path).read_text(encoding="utf-8"))
         return crypto.unprotect_private_key(blob, _read_passphrase(args, confirm=False))
-    except (OSError, ValueError, KnownError):
+    except (OSError, ValueError, RecursionError, KnownError):
         raise ServerError("server-key-file", path=path) from None
 
 

@@ -77,3 +77,26 @@ def test_full_jitter_stays_within_the_cap() -> None:
     delays = [policy.delay(n, None) for n in range(20)]
     assert max(delays) <= 4
     assert len(set(delays)) == 20  # jittered, not lock-step
+
+
+@pytest.mark.parametrize(
+    "content",
+    [
+        b"[" * 100_000 + b"]" * 100_000,  # nesting past any recursion limit
+        b'{"status": NaN}',
+        b"\xff\xfe{}",
+        b"<html>proxy error</html>",
+        b"",
+    ],
+)
+def test_a_hostile_or_broken_answer_is_a_protocol_error_not_a_crash(content: bytes) -> None:
+    """Whatever a server (or a captive portal in front of it) sends back, sync reports a calm,
+    retryable protocol error: never a crash of the worker on an exception nobody expects."""
+    sleeps: list[float] = []
+    with (
+        client_with(lambda r: httpx.Response(200, content=content), sleeps, attempts=2) as client,
+        pytest.raises(TransientError) as caught,
+    ):
+        client.health()
+    assert caught.value.code == "sync-protocol"
+    assert "Traceback" not in str(caught.value)
