@@ -11,10 +11,12 @@ token, every request signed as in the measured arm) to the bare endpoint.
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import random
 import tempfile
 import time
+import uuid
 from pathlib import Path
 
 from benchmarks.harness import Result, Sample, ratio_result
@@ -26,6 +28,13 @@ from benchmarks.sync_support import (
     prepare,
     sync_server_process,
 )
+from fieldscreen.sync.envelope import Envelope
+from fieldscreen.sync.server.storage import (
+    Storage,
+    _envelope_row,
+    _insert_envelopes_pg,
+    _insert_envelopes_sqlite,
+)
 from fieldscreen.sync.simulate import SimDevice, SimOrg
 
 COUNT = int(os.environ.get("FIELDSCREEN_P6_COUNT", "10000"))
@@ -33,7 +42,7 @@ RUNS = 3
 BATCH = 200
 
 
-def _bare_post(device: SimDevice, url: str) -> float:
+def _bare_post(device: SimDevice, url: str, keep: list[bytes] | None = None) -> float:
     # The same client as the measured arm: the device's token and key, each request signed.
     with device.client(base_url=url) as client:
         start = time.perf_counter()
@@ -44,7 +53,40 @@ def _bare_post(device: SimDevice, url: str) -> float:
                 break
             client.submit([item.data for item in page])
             cursor = page[-1].seq
+            if keep is not None:
+                keep.extend(item.data for item in page)
         return time.perf_counter() - start
+
+
+def _store_only(storage: Storage, device: SimDevice, envelopes: list[bytes]) -> float:
+    """Wall seconds per envelope of the server's durable insert alone, the same rows in the same
+    batches through the same statement and commit, without HTTP, parsing, checks or receipts:
+    the floor that storage sets under the measured arm. The rows get fresh record ids and
+    sequence numbers far above the device's, so they are all new."""
+    row = storage.device(device.device_id)
+    assert row is not None
+    insert = (
+        _insert_envelopes_pg
+        if storage.engine.dialect.name == "postgresql"
+        else (_insert_envelopes_sqlite)
+    )
+    took = 0.0
+    for first in range(0, len(envelopes), BATCH):
+        rows = [
+            _envelope_row(
+                dataclasses.replace(
+                    Envelope.from_bytes(data), record_id=str(uuid.uuid4()), seq=10**12 + first + i
+                ),
+                row,
+                "2026-01-01T00:00:00+00:00",
+            )
+            for i, data in enumerate(envelopes[first : first + BATCH])
+        ]
+        start = time.perf_counter()
+        with storage.engine.begin() as conn:
+            insert(conn, rows)
+        took += time.perf_counter() - start
+    return took / len(envelopes)
 
 
 def _sync(device: SimDevice) -> float:
@@ -64,7 +106,11 @@ def run() -> list[Result]:
     results: list[Result] = []
     rng = random.Random(6)
     org = SimOrg()
-    with databases() as dbs, tempfile.TemporaryDirectory() as tmp, bare_server() as bare:
+    with (
+        databases() as dbs,
+        tempfile.TemporaryDirectory() as tmp,
+        bare_server() as (bare, bare_process),
+    ):
         for label, db_url in dbs:
             storage = prepare(db_url, org)
             with sync_server_process(db_url) as (url, server):
@@ -75,8 +121,17 @@ def run() -> list[Result]:
                 baseline: list[float] = []
                 server_cpu: list[float] = []
                 client_cpu: list[float] = []
+                bare_cpu: list[float] = []
+                kept: list[bytes] = []  # the last device's envelopes, for the storage floor
                 for index, device in enumerate(devices):
-                    base = _bare_post(device, bare)  # before syncing: the same pending bytes
+                    last = index == len(devices) - 1
+                    cpu = cpu_seconds(bare_process.pid), time.process_time()
+                    # Before syncing: the same pending bytes.
+                    base = _bare_post(device, bare, kept if last else None)
+                    cpu_after = cpu_seconds(bare_process.pid), time.process_time()
+                    if index and cpu[0] is not None and cpu_after[0] is not None:
+                        both = cpu_after[0] - cpu[0] + cpu_after[1] - cpu[1]
+                        bare_cpu.append(both / COUNT * 1e6)
                     before = cpu_seconds(server.pid), time.process_time()
                     took = _sync(device)
                     after = cpu_seconds(server.pid), time.process_time()
@@ -87,6 +142,8 @@ def run() -> list[Result]:
                             server_cpu.append((after[0] - before[0]) / COUNT * 1e6)
                         client_cpu.append((after[1] - before[1]) / COUNT * 1e6)
                     device.spool.close()
+                store_only = _store_only(storage, devices[-1], kept)
+                del kept
             storage.close()
             m, b = Sample(tuple(measured)), Sample(tuple(baseline))
             results.append(
@@ -108,6 +165,12 @@ def run() -> list[Result]:
                         # the server process, and this process (the client and its spool).
                         "server_cpu_us_per_envelope": _median(server_cpu),
                         "client_cpu_us_per_envelope": _median(client_cpu),
+                        # The floors under the ratio, same run: the bare arm's CPU (client and
+                        # bare endpoint together), and the server's durable insert and commit
+                        # of the same rows alone, wall time (no HTTP, parsing or checks).
+                        "bare_cpu_us_per_envelope": _median(bare_cpu),
+                        "store_only_us_per_envelope": round(store_only * 1e6, 1),
+                        "cores": os.cpu_count(),
                     },
                 )
             )

@@ -93,7 +93,8 @@ def sync_server_process(db_url: str) -> Iterator[tuple[str, subprocess.Popen[byt
 
 
 @contextlib.contextmanager
-def bare_server() -> Iterator[str]:
+def bare_server() -> Iterator[tuple[str, subprocess.Popen[bytes]]]:
+    """The bare endpoint (``benchmarks.bare_sync_server``); yields its base URL and process."""
     port = free_port()
     args = [
         sys.executable,
@@ -109,7 +110,7 @@ def bare_server() -> Iterator[str]:
     with process(args) as proc:
         url = f"http://127.0.0.1:{port}"
         wait_healthy(url, proc)
-        yield url
+        yield url, proc
 
 
 @contextlib.contextmanager
