@@ -61,6 +61,16 @@ def read_sheets(path: Path, shown: str = "") -> dict[str, list[list[str | None]]
             book = openpyxl.load_workbook(path, read_only=True, data_only=True)
         else:
             raise FormError("only .xlsx and .md forms are supported", file=shown or str(path))
+        # Read-only workbooks parse each sheet's XML as its rows are read: a damaged sheet
+        # inside a sound zip fails here, not at load, so it is read inside the same guard.
+        sheets: dict[str, list[list[str | None]]] = {}
+        try:
+            for sheet in book.worksheets:
+                sheets[sheet.title] = [
+                    [_cell(c) for c in row] for row in sheet.iter_rows(values_only=True)
+                ]
+        finally:
+            book.close()
     except FormError:
         raise
     except Exception as error:
@@ -69,13 +79,6 @@ def read_sheets(path: Path, shown: str = "") -> dict[str, list[list[str | None]]
             "an .xlsx workbook or pyxform Markdown tables",
             file=shown or str(path),
         ) from None
-    sheets: dict[str, list[list[str | None]]] = {}
-    for sheet in book.worksheets:
-        rows = []
-        for row in sheet.iter_rows(values_only=True):
-            rows.append([_cell(c) for c in row])
-        sheets[sheet.title] = rows
-    book.close()
     return sheets
 
 

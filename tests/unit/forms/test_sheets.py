@@ -7,6 +7,7 @@ import io
 from pathlib import Path
 
 import openpyxl
+import pytest
 from pyxform.xls2json_backends import md_table_to_workbook
 
 from fieldscreen.forms.sheets import _cell, read_sheets
@@ -50,3 +51,34 @@ def test_escaped_pipes_blank_cells_and_a_leading_equals_sign_are_kept(tmp_path: 
     sheets = read_sheets(path)
     assert sheets["survey"][1] == ["note", "n", "a | b", None]
     assert sheets["survey"][2] == ["note", "m", "=2+2 is 4", "x"]
+
+
+def test_a_workbook_whose_sheet_is_damaged_inside_a_sound_zip_is_a_form_error(
+    tmp_path: Path,
+) -> None:
+    """A read-only workbook opens without parsing its sheets; a sheet cut short (a copy that
+    stopped halfway, a USB stick pulled) fails only when its rows are read. That must be the
+    same clear form error as any unreadable file, not a crash of the form import."""
+    import zipfile
+
+    from fieldscreen.forms.errors import FormError
+
+    good = tmp_path / "good.xlsx"
+    book = openpyxl.Workbook()
+    sheet = book.active
+    assert sheet is not None
+    sheet.title = "survey"
+    for index in range(200):
+        sheet.append(["text", f"q{index}", f"Question {index}"])
+    book.save(good)
+    bad = tmp_path / "bad.xlsx"
+    with zipfile.ZipFile(good) as source, zipfile.ZipFile(bad, "w") as target:
+        for name in source.namelist():
+            data = source.read(name)
+            if name == "xl/worksheets/sheet1.xml":
+                data = data[: len(data) // 2]
+            target.writestr(name, data)
+    assert read_sheets(good)["survey"][199] == ["text", "q199", "Question 199"]
+    with pytest.raises(FormError, match="cannot be read as a form") as caught:
+        read_sheets(bad, shown="bad.xlsx")
+    assert "bad.xlsx" in str(caught.value)
