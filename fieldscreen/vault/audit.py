@@ -146,15 +146,29 @@ def verify(conn: sqlite3.Connection, keys: Keys, vault_id: str) -> AuditReport:
     return AuditReport(count, True, None)
 
 
-def entries(conn: sqlite3.Connection, keys: Keys) -> list[AuditEntry]:
-    """Every entry, decrypted (an admin's view; callers check the chain with :func:`verify`)."""
+def entries(conn: sqlite3.Connection, keys: Keys, after: int = 0) -> list[AuditEntry]:
+    """Every entry past sequence number ``after``, decrypted (an admin's view from 0; callers
+    check the chain with :func:`verify`)."""
     result = []
     # The key set up once: a vault of 50,000 screenings holds over 100,000 entries.
     opened = crypto.AeadKey(keys.sub("audit-encryption")).decrypt
     decode = json.JSONDecoder().decode
     prefix = aad("audit", "")  # aad("audit", seq) spelled out once, the same bytes
-    for seq, ciphertext in conn.execute("SELECT seq, ciphertext FROM audit ORDER BY seq"):
+    rows = conn.execute("SELECT seq, ciphertext FROM audit WHERE seq > ? ORDER BY seq", (after,))
+    for seq, ciphertext in rows:
         named = prefix + str(int(seq)).encode()
         body = decode(opened(as_blob(ciphertext), named).decode("utf-8"))
         result.append(AuditEntry(seq, body["t"], body["u"], body["a"], body["r"], body["d"]))
     return result
+
+
+def last_link(conn: sqlite3.Connection) -> tuple[int, bytes]:
+    """The newest entry's sequence number and chain MAC, or (0, b"") for an empty log."""
+    row = conn.execute("SELECT seq, mac FROM audit ORDER BY seq DESC LIMIT 1").fetchone()
+    return (0, b"") if row is None else (int(row[0]), as_blob(row[1]))
+
+
+def link_at(conn: sqlite3.Connection, seq: int) -> bytes | None:
+    """The chain MAC stored for entry ``seq``, or None when there is none."""
+    row = conn.execute("SELECT mac FROM audit WHERE seq = ?", (seq,)).fetchone()
+    return None if row is None else as_blob(row[0])

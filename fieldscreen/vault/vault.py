@@ -48,6 +48,10 @@ DEVICE_SECRETS = frozenset({"sync.provisioning", "sync.identity", "sync.updates"
 class Vault(AccountsMixin, RecordsMixin, CaseListMixin, OutboxMixin):
     """The encrypted local store of one device profile."""
 
+    #: What :meth:`supervision_log` read: up to which entry, that entry's chain link, and the
+    #: entries it kept. Dropped at lock.
+    _supervision_kept: tuple[int, bytes, list[audit.AuditEntry]] | None = None
+
     def audit_log(self) -> list[audit.AuditEntry]:
         """The decrypted audit log (coordinators and admins)."""
         keys, _ = self._require("coordinator")
@@ -61,7 +65,24 @@ class Vault(AccountsMixin, RecordsMixin, CaseListMixin, OutboxMixin):
         keys, _ = self._require()
         wanted = {"create", "finalise", "override"}
         with self._tx() as conn:
-            return [e for e in audit.entries(conn, keys) if e.action in wanted]
+            # The log only grows: entries read before are kept (in memory, until lock) and only
+            # newer ones decrypted. A busy year is over 100,000 entries, a second to decrypt on
+            # the writer at every refresh of home or the queue, holding up the next save. The
+            # kept part is trusted only while the entry it ends at is still there with the same
+            # chain link (a rolled-back transaction, or another process's rewrite, starts over).
+            kept = self._supervision_kept
+            seen, link, found = kept if kept is not None else (0, b"", [])
+            if seen and audit.link_at(conn, seen) != link:
+                seen, found = 0, []
+            fresh = [e for e in audit.entries(conn, keys, after=seen) if e.action in wanted]
+            found = found + fresh
+            newest, newest_link = audit.last_link(conn)
+            self._supervision_kept = (newest, newest_link, found)
+            return list(found)
+
+    def lock(self) -> None:
+        self._supervision_kept = None
+        super().lock()
 
     def record_event(
         self, action: str, record_id: str | None = None, detail: dict[str, Any] | None = None
