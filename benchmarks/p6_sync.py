@@ -40,6 +40,13 @@ from fieldscreen.sync.simulate import SimDevice, SimOrg
 COUNT = int(os.environ.get("FIELDSCREEN_P6_COUNT", "10000"))
 RUNS = 3
 BATCH = 200
+# How cost grows with the backlog: one device per size, synced after the runs above, so the
+# server already holds their rows too. FIELDSCREEN_P6_GROWTH="" leaves it out.
+GROWTH = tuple(
+    int(size)
+    for size in os.environ.get("FIELDSCREEN_P6_GROWTH", "1000,10000,50000").split(",")
+    if size.strip()
+)
 
 
 def _bare_post(device: SimDevice, url: str, keep: list[bytes] | None = None) -> float:
@@ -89,13 +96,44 @@ def _store_only(storage: Storage, device: SimDevice, envelopes: list[bytes]) -> 
     return took / len(envelopes)
 
 
-def _sync(device: SimDevice) -> float:
+def _sync(device: SimDevice, count: int = COUNT) -> float:
     start = time.perf_counter()
     summary = device.sync(max_count=BATCH, pull=False)
     took = time.perf_counter() - start
-    if summary.delivered != COUNT:
-        raise RuntimeError(f"P6 delivered {summary.delivered} of {COUNT}")
+    if summary.delivered != count:
+        raise RuntimeError(f"P6 delivered {summary.delivered} of {count}")
     return took
+
+
+def _growth(  # noqa: PLR0917 -- a benchmark helper read in order
+    storage: Storage, org: SimOrg, url: str, bare: str, folder: Path, rng: random.Random
+) -> dict[str, dict[str, float]]:
+    """Microseconds per envelope, measured and bare, for one backlog of each size in GROWTH:
+    flat per envelope is the expectation (batches are bounded, the checkpoint is a cursor)."""
+    growth: dict[str, dict[str, float]] = {}
+    for size in GROWTH:
+        device = new_device(storage, org, url, folder, size, rng)
+        try:
+            base = _bare_post(device, bare)
+            took = _sync(device, size)
+        finally:
+            device.spool.close()
+        growth[str(size)] = {
+            "us_per_envelope": round(took / size * 1e6, 1),
+            "bare_us_per_envelope": round(base / size * 1e6, 1),
+            "ratio": round(base / took, 3),
+        }
+    return growth
+
+
+def _print_growth(label: str, growth: dict[str, dict[str, float]]) -> None:
+    for size, row in growth.items():
+        print(
+            f"  P6 growth, {label}: {int(size):>6,} envelopes"
+            f"  {row['us_per_envelope']:7.1f} µs each"
+            f"  (bare {row['bare_us_per_envelope']:.1f} µs, ratio {row['ratio']:.2f})",
+            flush=True,
+        )
 
 
 def _median(values: list[float]) -> float | None:
@@ -144,6 +182,8 @@ def run() -> list[Result]:
                     device.spool.close()
                 store_only = _store_only(storage, devices[-1], kept)
                 del kept
+                growth = _growth(storage, org, url, bare, Path(tmp), rng)
+                _print_growth(label, growth)
             storage.close()
             m, b = Sample(tuple(measured)), Sample(tuple(baseline))
             results.append(
@@ -171,6 +211,8 @@ def run() -> list[Result]:
                         "bare_cpu_us_per_envelope": _median(bare_cpu),
                         "store_only_us_per_envelope": round(store_only * 1e6, 1),
                         "cores": os.cpu_count(),
+                        # One device per backlog size, single runs: cost per envelope as it grows.
+                        "growth": growth,
                     },
                 )
             )
