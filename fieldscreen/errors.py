@@ -608,6 +608,12 @@ CATALOGUE: Mapping[str, Message] = {
         es="No se pudo obtener el informe del servidor ({reason}). El informe muestra las "
         "evaluaciones de esta computadora; intente de nuevo cuando haya conexión.",
     ),
+    "report-credential-file": Message(
+        en="That file is not a coordinator credential. Choose the credential file IT gave you, "
+        "or type the credential.",
+        es="Ese archivo no es una credencial de coordinador. Elija el archivo de credencial que "
+        "le dio TI, o escriba la credencial.",
+    ),
     # ---- the supervisor queue and the coordinator's batches (fieldscreen.ui.supervision/batches)
     "signoff-refused": Message(
         en="The sign-off was not accepted: the passphrase does not match that supervisor's "

@@ -18,16 +18,48 @@ from pathlib import Path
 
 import httpx
 
+from fieldscreen.errors import KnownError
 from fieldscreen.sync.bundle import BundleInfo, read_bundle, write_bundle
 from fieldscreen.sync.client import RetryPolicy, SyncClient
 from fieldscreen.sync.signed import SignedDocument, verify_document
 
-__all__ = ["RELAY_BATCH", "RelayResult", "forward_bundle", "relay_bundle"]
+__all__ = [
+    "CREDENTIAL_FILE_MAX",
+    "RELAY_BATCH",
+    "RelayResult",
+    "forward_bundle",
+    "read_credential_file",
+    "relay_bundle",
+]
 
 #: Envelopes per upload (the server's batch limit is larger).
 RELAY_BATCH = 200
 #: Outcomes that mean the server holds the envelope.
 HELD = frozenset({"stored", "duplicate", "destroyed"})
+
+
+#: The most a credential file holds (a token is a few dozen characters; anything this large
+#: is some other file chosen by mistake).
+CREDENTIAL_FILE_MAX = 4096
+
+
+def read_credential_file(token_file: Path | None, code: str = "relay-token-missing") -> str:
+    """The coordinator's credential from the file IT gave them (never kept by the app);
+    ``KnownError(code)`` when there is no file, it cannot be read, or it is no credential."""
+    if token_file is None:
+        raise KnownError(code)
+    try:
+        with Path(token_file).open("rb") as handle:
+            raw = handle.read(CREDENTIAL_FILE_MAX + 1)
+        lines = [line.strip() for line in raw.decode("utf-8-sig").splitlines()]
+    except (OSError, UnicodeDecodeError):
+        raise KnownError(code) from None
+    # The token is the first line; what follows (the server's "shown once" advice, when its
+    # output was saved whole) is not part of it.
+    token = next((line for line in lines if line), "")
+    if not token or len(raw) > CREDENTIAL_FILE_MAX or any(c.isspace() for c in token):
+        raise KnownError(code)
+    return token
 
 
 @dataclass(frozen=True)

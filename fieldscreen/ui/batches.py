@@ -111,19 +111,6 @@ def _when(text: str) -> datetime:
     return value if value.tzinfo else value.replace(tzinfo=UTC)
 
 
-def _read_token(token_file: Path | None) -> str:
-    """The coordinator's credential from the file IT gave them (never kept by the app)."""
-    if token_file is None:
-        raise KnownError("relay-token-missing")
-    try:
-        token = Path(token_file).read_text(encoding="utf-8").strip()
-    except OSError:
-        raise KnownError("relay-token-missing") from None
-    if not token:
-        raise KnownError("relay-token-missing")
-    return token
-
-
 def record_network_sync(vault: Any, summary: Any) -> None:
     """Write a network sync's counts to the audit log (when someone is signed in)."""
     if summary is None or not getattr(vault, "is_unlocked", False):
@@ -301,9 +288,9 @@ class BatchModel:
         ``receipt_out`` (to carry back); a bundle relayed before is shown as such."""
         from fieldscreen.paths import atomic_write_bytes
         from fieldscreen.sync.bundle import read_bundle
-        from fieldscreen.sync.relay import relay_bundle
+        from fieldscreen.sync.relay import read_credential_file, relay_bundle
 
-        token = _read_token(token_file)
+        token = read_credential_file(token_file)
         with self._backend._guard:
             self._require()
             provisioning = self._provisioning(self._device())
@@ -348,8 +335,9 @@ class BatchModel:
         """Every laptop of the coordinator's sites as the server sees it (status, last contact,
         envelopes held), with the coordinator's credential; counts only."""
         from fieldscreen.sync.client import SyncClient
+        from fieldscreen.sync.relay import read_credential_file
 
-        token = _read_token(token_file)
+        token = read_credential_file(token_file)
         with self._backend._guard:
             self._require()
             provisioning = self._provisioning(self._device())

@@ -213,11 +213,17 @@ class ReportPage(QWidget):
         self.credential.setEchoMode(QLineEdit.EchoMode.Password)
         self.credential.setPlaceholderText(self.tr("Coordinator credential for the server"))
         self.credential.setAccessibleName(self.tr("Coordinator credential for the server"))
+        self.credential_file_button = QPushButton(self.tr("Credential fi&le…"), self)
+        self.credential_file_button.setAccessibleName(
+            self.tr("Open the coordinator credential file from IT")
+        )
+        self.credential_file_button.clicked.connect(self.choose_credential_file)
         self.server_button = QPushButton(self.tr("Use the ser&ver's report"), self)
         self.server_button.clicked.connect(self.use_server)
         self.local_button = QPushButton(self.tr("Use this laptop's scr&eenings"), self)
         self.local_button.clicked.connect(self.use_local)
         server_row.addWidget(self.credential, 1)
+        server_row.addWidget(self.credential_file_button)
         server_row.addWidget(self.server_button)
         server_row.addWidget(self.local_button)
         self.server_row = QWidget(self)
@@ -289,6 +295,31 @@ class ReportPage(QWidget):
             lambda: self._server(credential, wanted),
             lambda body: self._show(body, lang),
             self._server_failed,
+        )
+
+    def choose_credential_file(self) -> None:
+        name, _ = QFileDialog.getOpenFileName(
+            self, self.tr("Your coordinator credential file (from IT)"), "", ""
+        )
+        if name:
+            self.load_credential_file(Path(name))
+
+    def load_credential_file(self, path: Path) -> None:
+        """The credential from the file IT gave the coordinator (the same file the Batches page
+        opens), read on the read pool and kept only in the field; then the server's report."""
+
+        from fieldscreen.sync.relay import read_credential_file
+
+        def loaded(token: str) -> None:
+            self.credential.setText(token)
+            self.use_server()
+
+        def refused(error: KnownError) -> None:
+            self.credential.setFocus()
+            self.source_label.setText(error.message(self.services.lang))
+
+        self.services.ops.read(
+            lambda: read_credential_file(path, "report-credential-file"), loaded, refused
         )
 
     def _server_failed(self, error: KnownError) -> None:

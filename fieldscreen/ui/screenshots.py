@@ -291,6 +291,8 @@ def report(paths: Paths, lang: str) -> QWidget:
     window.services.user = vault.unlock("Coordinación", DEMO_PASSPHRASE)
     window._nav_state()
     window.show_report()
+    # As on a laptop enrolled with a server: the row to fetch the server's report shows.
+    window.report_page.server_row.setVisible(True)
     _settle(window)
     return window
 

@@ -1104,6 +1104,14 @@
         <translation>Credencial de coordinación para el servidor</translation>
     </message>
     <message>
+        <source>Credential fi&amp;le…</source>
+        <translation>&amp;Archivo de credencial…</translation>
+    </message>
+    <message>
+        <source>Open the coordinator credential file from IT</source>
+        <translation>Abrir el archivo de credencial de coordinador que entrega TI</translation>
+    </message>
+    <message>
         <source>Use the ser&amp;ver&apos;s report</source>
         <translation>Usar el informe del servid&amp;or</translation>
     </message>
@@ -1115,6 +1123,10 @@
         <source>Enter the coordinator credential your administrator gave you.</source>
         <extracomment>The server&apos;s report needs a laptop enrolled with a server (or a given fetcher).</extracomment>
         <translation>Escriba la credencial de coordinación que le dio la persona administradora.</translation>
+    </message>
+    <message>
+        <source>Your coordinator credential file (from IT)</source>
+        <translation>Su archivo de credencial de coordinador (de TI)</translation>
     </message>
     <message>
         <source>Counting…</source>

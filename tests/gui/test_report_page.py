@@ -198,6 +198,47 @@ def test_the_server_report_is_fetched_off_the_gui_thread_and_falls_back(
     assert page.credential.text() == ""
 
 
+def test_the_credential_file_from_it_opens_the_servers_report(
+    qtbot: QtBot, paths: Paths, tmp_path: Path
+) -> None:
+    """The same file the Batches page opens: the server's `token` output saved whole (the
+    token, then its advice line) gives the token alone; a file that is no credential is said
+    in words, and nothing is fetched with it."""
+    data = aggregates(random.Random(5), 40)
+    calls: list[str] = []
+
+    def server(credential: str, wanted: ReportFilter) -> Mapping[str, Any]:
+        calls.append(credential)
+        return {**coordinator_report(data).to_json(), "weeks": WEEKS, "sites": ["tij1"]}
+
+    page = _page(qtbot, paths, data[:5], server=server)
+    assert page.credential_file_button.isVisibleTo(page)
+    wrong = {
+        "empty": b"",
+        "spaces": b"two words\n",
+        "binary": b"\xff\xfe\x00garbage",
+        "large": b"x" * 10_000,
+        "missing": None,
+    }
+    for name, content in wrong.items():
+        path = tmp_path / f"{name}.token"
+        if content is not None:
+            path.write_bytes(content)
+        page.load_credential_file(path)
+        page.services.ops.wait_idle()
+        assert "not a coordinator credential" in page.source_label.text(), name
+        assert page.credential.text() == ""
+    assert calls == []
+    token = tmp_path / "coordinator.token"
+    token.write_text("tok-abc_123\n(shown once: save it as the coordinator's credential file)\n")
+    view = _shown(qtbot, page, lambda: page.load_credential_file(token))
+    assert calls == ["tok-abc_123"]
+    assert view.total == 40
+    assert "server" in page.source_label.text()
+    page.clear()
+    assert page.credential.text() == ""
+
+
 def test_pdf_is_saved_only_where_chosen(qtbot: QtBot, paths: Paths, tmp_path: Path) -> None:
     page = _page(qtbot, paths, aggregates(random.Random(11), 80))
     _shown(qtbot, page, page.use_local)

@@ -121,8 +121,17 @@ def test_admin_and_device_commands_end_to_end(
         code, out, _ = server(
             capsys, "token", "--db", db, "--role", "coordinator", "--site", "s1", "--json"
         )
+        assert json.loads(out)["role"] == "coordinator"
+        # `token ... > file` is the credential file: the token alone on standard output, the
+        # advice on standard error
+        code, out, err = server(
+            capsys, "token", "--db", db, "--role", "coordinator", "--site", "s1"
+        )
+        assert code == 0
+        assert len(out.split()) == 1
+        assert "shown once" in err
         token_file = tmp_path / "coordinator-token"
-        token_file.write_text(json.loads(out)["token"])
+        token_file.write_text(out)
         coordinator = tmp_path / "coordinator"
         device(capsys, coordinator, "provision", str(prov))
         relayed = tmp_path / "relayed-receipt.fsr"

@@ -6,11 +6,10 @@ import argparse
 from pathlib import Path
 from typing import Any
 
-from fieldscreen.errors import KnownError
 from fieldscreen.sync.bundle import apply_receipt_file, export_bundle, write_atomic
 from fieldscreen.sync.commands import emit, open_stores
 from fieldscreen.sync.errors import SyncError
-from fieldscreen.sync.relay import relay_bundle
+from fieldscreen.sync.relay import read_credential_file, relay_bundle
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -34,10 +33,7 @@ def _relay(args: argparse.Namespace, stores: Any) -> int:
         raise SyncError("sync-not-provisioned")
     if not args.token_file or not args.receipt_out:
         raise SyncError("sync-not-enrolled")
-    try:
-        token = Path(args.token_file).read_text(encoding="utf-8").strip()
-    except OSError:
-        raise KnownError("passphrase-file-unreadable", path=args.token_file) from None
+    token = read_credential_file(Path(args.token_file))
     result = relay_bundle(
         Path(args.file),
         server_url=provisioning.server_url,

@@ -270,11 +270,15 @@ def cmd_devices(args: argparse.Namespace) -> int:
 
 def cmd_token(args: argparse.Namespace) -> int:
     token = _storage(args).create_credential(args.role, args.site or (), args.label)
-    _emit(
-        args,
-        {"token": token, "role": args.role, "sites": args.site or []},
-        f"{token}\n(shown once; store it in the coordinator's password manager)",
-    )
+    # The token alone on standard output, so `token ... > coordinator.token` is the credential
+    # file the app's Batches and Report pages open; the advice goes to standard error.
+    _emit(args, {"token": token, "role": args.role, "sites": args.site or []}, token)
+    if not args.json:
+        print(
+            "(shown once: save it as the coordinator's credential file, or in a password "
+            "manager; it cannot be shown again)",
+            file=sys.stderr,
+        )
     return 0
 
 
