@@ -101,12 +101,20 @@ class LiveServer:
         self.port = int(self._reserved.getsockname()[1])
         self._server: uvicorn.Server | None = None
         self._thread: threading.Thread | None = None
+        # Start, stop and restart one at a time: a fault hook can restart the server from two
+        # client threads at once (pipelined posts), and the second would otherwise find the
+        # first's new server on the port and wait in vain for it to be gone.
+        self._cycle = threading.RLock()
 
     @property
     def url(self) -> str:
         return f"http://127.0.0.1:{self.port}"
 
     def start(self) -> LiveServer:
+        with self._cycle:
+            return self._start()
+
+    def _start(self) -> LiveServer:
         app = create_app(self.storage, self.config)
         config = uvicorn.Config(
             app,
@@ -151,17 +159,19 @@ class LiveServer:
                 return sock
 
     def stop(self) -> None:
-        if self._server is not None and self._thread is not None:
-            self._server.should_exit = True
-            self._thread.join(timeout=60)
-        self._server = self._thread = None
-        if self._reserved is not None:  # never started
-            self._reserved.close()
-            self._reserved = None
+        with self._cycle:
+            if self._server is not None and self._thread is not None:
+                self._server.should_exit = True
+                self._thread.join(timeout=60)
+            self._server = self._thread = None
+            if self._reserved is not None:  # never started
+                self._reserved.close()
+                self._reserved = None
 
     def restart(self) -> None:
-        self.stop()
-        self.start()
+        with self._cycle:
+            self.stop()
+            self.start()
 
     def __enter__(self) -> LiveServer:
         return self.start()
