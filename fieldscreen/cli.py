@@ -156,6 +156,11 @@ def _guarded(run: Callable[[], int], lang: str, *, debug: bool) -> int:
         return error.exit_code
     except KeyboardInterrupt:
         return 130
+    except BrokenPipeError:
+        # Whoever read the output stopped early (`... | head`): nothing is wrong and there is
+        # nothing more to say; stdout goes nowhere so the exit's own flush cannot fail again.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 141
     except Exception as error:
         if debug:
             raise

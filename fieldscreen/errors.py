@@ -108,6 +108,12 @@ CATALOGUE: Mapping[str, Message] = {
         en="The disk reported an error, so nothing was changed ({detail}). Try again.",
         es="El disco informó un error, así que no se cambió nada ({detail}). Inténtelo de nuevo.",
     ),
+    "passphrase-not-given": Message(
+        en="No passphrase was given: the input ended before one was typed. Run the command in "
+        "a terminal, or give --passphrase-file FILE.",
+        es="No se dio ninguna frase de acceso: la entrada terminó antes de escribirla. Ejecute "
+        "el comando en una terminal, o use --passphrase-file ARCHIVO.",
+    ),
     "passphrase-file-unreadable": Message(
         en="The passphrase file {path} cannot be read.",
         es="No se puede leer el archivo de frase de acceso {path}.",

@@ -41,7 +41,10 @@ def read_passphrase(args: argparse.Namespace, prompt: str = "Passphrase: ") -> b
         except (OSError, UnicodeDecodeError):
             raise KnownError("passphrase-file-unreadable", path=args.passphrase_file) from None
         return text.splitlines()[0].encode("utf-8") if text else b""
-    return getpass.getpass(prompt).encode("utf-8")
+    try:
+        return getpass.getpass(prompt).encode("utf-8")
+    except EOFError:  # no terminal and nothing on standard input (a script, a service)
+        raise KnownError("passphrase-not-given") from None
 
 
 def emit(args: argparse.Namespace, data: dict[str, Any], text: str) -> None:

@@ -62,3 +62,75 @@ def test_the_package_version_is_the_project_version() -> None:
 
     pyproject = tomllib.loads((Path(__file__).parents[2] / "pyproject.toml").read_text())
     assert pyproject["project"]["version"] == __version__
+
+
+def _no_terminal(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
+    """A command run as a script or a service runs it: no controlling terminal, nothing on
+    standard input."""
+    return subprocess.run(
+        [sys.executable, *args],
+        stdin=subprocess.DEVNULL,
+        capture_output=True,
+        text=True,
+        cwd=cwd,
+        timeout=120,
+        check=False,
+        start_new_session=True,
+    )
+
+
+def test_a_passphrase_prompt_with_no_input_is_a_clear_error(tmp_path: Path) -> None:
+    from fieldscreen import crypto
+    from fieldscreen.paths import Paths
+    from fieldscreen.vault.vault import Vault
+
+    laptop = tmp_path / "laptop"
+    crypto.permit_test_parameters(True)
+    try:
+        Vault.create(
+            Paths.for_profile(laptop).ensure().vault_dir,
+            admin_login="admin1",
+            passphrase=b"a passphrase for this test",
+            kdf=crypto.KdfParams.for_tests(),
+        ).close()
+    finally:
+        crypto.permit_test_parameters(False)
+    commands = {
+        "device": ("-m", "fieldscreen", "--profile", str(laptop), "bundle", "export", "out.fsb"),
+        "server": (
+            "-m",
+            "fieldscreen.sync.server.cli",
+            "init-org",
+            "--out",
+            "keys",
+            "--db",
+            "s.db",
+        ),
+    }
+    for name, command in commands.items():
+        result = _no_terminal(*command, cwd=tmp_path)
+        assert result.returncode == 1, (name, result.stderr)
+        assert "No passphrase was given" in result.stderr, name
+        assert "--passphrase-file" in result.stderr, name
+        assert "Traceback" not in result.stderr, name
+    assert not (tmp_path / "out.fsb").exists()
+    assert not (tmp_path / "keys").exists()
+
+
+def test_a_reader_that_stops_early_is_no_error(tmp_path: Path) -> None:
+    """`fieldscreen status | head -1`: the pipe closes before everything is written."""
+    commands = {
+        "device": ("-m", "fieldscreen", "--profile", str(tmp_path / "p"), "status"),
+        "server": ("-m", "fieldscreen.sync.server.cli", "stats", "--db", str(tmp_path / "s.db")),
+    }
+    for name, command in commands.items():
+        child = subprocess.Popen(
+            [sys.executable, *command], stdout=subprocess.PIPE, stderr=subprocess.PIPE
+        )
+        assert child.stdout is not None
+        assert child.stderr is not None
+        child.stdout.close()  # the reader is gone before the first line
+        err = child.stderr.read().decode()
+        child.stderr.close()
+        assert child.wait(timeout=120) == 141, (name, err)
+        assert err == "", name

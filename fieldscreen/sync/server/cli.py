@@ -57,15 +57,23 @@ def _emit(args: argparse.Namespace, data: Any, text: str) -> None:
     print(json.dumps(data, indent=2, sort_keys=True) if args.json else text)
 
 
+def _ask(prompt: str) -> str:
+    """A passphrase at the terminal; a clear error when there is none to ask (a script)."""
+    try:
+        return getpass.getpass(prompt)
+    except EOFError:
+        raise KnownError("passphrase-not-given") from None
+
+
 def _read_passphrase(args: argparse.Namespace, *, confirm: bool) -> bytes:
     if getattr(args, "passphrase_file", None):
         try:
             text = Path(args.passphrase_file).read_text(encoding="utf-8").rstrip("\r\n")
-        except OSError:
+        except (OSError, UnicodeDecodeError):
             raise KnownError("passphrase-file-unreadable", path=args.passphrase_file) from None
     else:
-        text = getpass.getpass("Passphrase: ")
-        if confirm and getpass.getpass("Passphrase again: ") != text:
+        text = _ask("Passphrase: ")
+        if confirm and _ask("Passphrase again: ") != text:
             raise ServerError("server-passphrase-weak", minimum=MIN_PASSPHRASE)
     if confirm and len(text) < MIN_PASSPHRASE:
         raise ServerError("server-passphrase-weak", minimum=MIN_PASSPHRASE)
@@ -369,11 +377,12 @@ def cmd_stats(args: argparse.Namespace) -> int:
         storage.iter_aggregates(admin), threshold=args.threshold, keep=wanted
     )
     total = sum(row["envelopes"] for row in stats["per_day"])
+    devices = len(stats["devices"])
     _emit(
         args,
         {**stats, "report": report.to_json()},
-        f"{total} envelopes, {stats['conflicts']} conflicts, "
-        f"{stats['quarantined']} quarantined, {len(stats['devices'])} devices\n\n" + report.text(),
+        f"{total} envelopes, {stats['conflicts']} conflicts, {stats['quarantined']} quarantined, "
+        f"{devices} {'device' if devices == 1 else 'devices'}\n\n" + report.text(),
     )
     return 0
 
@@ -394,13 +403,13 @@ def _export_passphrase(args: argparse.Namespace, *, confirm: bool) -> bytes:
     if args.export_passphrase_file:
         try:
             text = Path(args.export_passphrase_file).read_text(encoding="utf-8").rstrip("\r\n")
-        except OSError:
+        except (OSError, UnicodeDecodeError):
             raise KnownError(
                 "passphrase-file-unreadable", path=args.export_passphrase_file
             ) from None
     else:
-        text = getpass.getpass("Export passphrase: ")
-        if confirm and getpass.getpass("Export passphrase again: ") != text:
+        text = _ask("Export passphrase: ")
+        if confirm and _ask("Export passphrase again: ") != text:
             raise KnownError("export-passphrase-weak", minimum=MIN_PASSPHRASE)
     if confirm and len(text) < MIN_PASSPHRASE:
         raise KnownError("export-passphrase-weak", minimum=MIN_PASSPHRASE)
@@ -671,6 +680,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         return error.exit_code
     except KeyboardInterrupt:
         return 130
+    except BrokenPipeError:
+        # Whoever read the output stopped early (`... | head`): nothing is wrong and there is
+        # nothing more to say; stdout goes nowhere so the exit's own flush cannot fail again.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 141
     except Exception as error:
         if args.debug:
             raise
