@@ -537,6 +537,18 @@ CATALOGUE: Mapping[str, Message] = {
         en="{path} already holds keys; choose an empty folder so no key is overwritten.",
         es="{path} ya contiene claves; elija una carpeta vacía para no sobrescribir ninguna.",
     ),
+    "server-port-in-use": Message(
+        en="Port {port} on {host} is already in use: another server (an earlier "
+        "fieldscreen-server?) is listening there. Stop it, or choose another --port.",
+        es="El puerto {port} en {host} ya está en uso: otro servidor (¿un fieldscreen-server "
+        "anterior?) escucha ahí. Deténgalo o elija otro --port.",
+    ),
+    "server-address-bad": Message(
+        en="The server cannot listen on {host}:{port} ({reason}). Check --host (an address of "
+        "this machine, such as 127.0.0.1) and --port.",
+        es="El servidor no puede escuchar en {host}:{port} ({reason}). Revise --host (una "
+        "dirección de esta máquina, como 127.0.0.1) y --port.",
+    ),
     "server-passphrase-weak": Message(
         en="The passphrase must have at least {minimum} characters and both entries must match.",
         es=(

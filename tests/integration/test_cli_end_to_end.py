@@ -257,3 +257,30 @@ def test_admin_and_device_commands_end_to_end(
     code, _, err = device(capsys, tmp_path / "third", "provision", str(prov))
     assert code == 1
     assert "Traceback" not in err
+
+
+def test_serve_on_a_taken_port_or_a_foreign_address_says_so(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """An earlier server still running: refused in words, before any 'serving on' line."""
+    import socket
+
+    from fieldscreen.sync.server.live import free_port
+    from fieldscreen.sync.simulate import SimOrg
+
+    db = str(tmp_path / "server.sqlite3")
+    org = SimOrg()
+    storage = Storage.open(db)
+    storage.set_org_keys(org.name, org.sealing_public, org.signing_public)
+    storage.close()
+    port = free_port()
+    with socket.create_server(("127.0.0.1", port)):
+        code, _, err = server(capsys, "serve", "--db", db, "--port", str(port))
+    assert code == 1
+    assert f"Port {port} on 127.0.0.1 is already in use" in err
+    assert " on http://" not in err
+    # 192.0.2.0/24 is for documentation: no interface of this machine has it
+    code, _, err = server(capsys, "serve", "--db", db, "--host", "192.0.2.1", "--port", "8470")
+    assert code == 1
+    assert "cannot listen on 192.0.2.1:8470" in err
+    assert "Traceback" not in err

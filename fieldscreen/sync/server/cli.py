@@ -11,10 +11,12 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
+import errno
 import gc
 import getpass
 import json
 import os
+import socket
 import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -102,6 +104,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
     storage = _storage(args)
     storage.keys()  # refuse to serve before init-org
     config = ServerConfig(max_body_bytes=args.max_body, rate=args.rate, burst=args.burst)
+    _check_address(args.host, args.port)
     print(
         f"fieldscreen-server {__version__} on http://{args.host}:{args.port}"
         f" ({args.workers} process{'es' if args.workers > 1 else ''})",
@@ -135,6 +138,19 @@ def cmd_serve(args: argparse.Namespace) -> int:
     _freeze_startup_objects()
     uvicorn.run(app, **common)
     return 0
+
+
+def _check_address(host: str, port: int) -> None:
+    """Refuse in words, before saying where it serves, an address the server cannot listen
+    on: the port taken (another server still running), or the host no interface has."""
+    try:
+        probe = socket.create_server((host, port))
+    except OSError as error:
+        code = "server-port-in-use" if error.errno == errno.EADDRINUSE else "server-address-bad"
+        raise ServerError(
+            code, host=host, port=port, reason=os.strerror(error.errno or 0)
+        ) from None
+    probe.close()
 
 
 def _freeze_startup_objects() -> None:
