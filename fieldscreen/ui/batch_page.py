@@ -88,7 +88,6 @@ class BatchPage(QWidget):
         self.services = services
         self.model = model
         self.busy = False
-        self.token_file: Path | None = None
         outer = QVBoxLayout(self)
         outer.setContentsMargins(32, 24, 32, 24)
         outer.setSpacing(10)
@@ -251,6 +250,15 @@ class BatchPage(QWidget):
         )
         if name:
             self.export_to(Path(name))
+
+    @property
+    def token_file(self) -> Path | None:
+        """The coordinator's credential file, shared with the Report page for the session."""
+        return self.services.credential_file
+
+    @token_file.setter
+    def token_file(self, path: Path | None) -> None:
+        self.services.credential_file = path
 
     def _credential(self) -> Path | None:
         """The coordinator's credential file, asked once per session (only its path is kept,

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from PySide6.QtCore import QCoreApplication
@@ -56,6 +57,9 @@ class Services:
     supervision: Any = None
     #: The coordinator's batch view (:class:`fieldscreen.ui.batches.BatchModel`), likewise.
     batches: Any = None
+    #: The coordinator's credential file chosen this session, on the Batches or the Report
+    #: page (its path only, never its content; forgotten on lock).
+    credential_file: Path | None = None
 
 
 def tier_label(tier: str) -> str:

@@ -281,6 +281,10 @@ class ReportPage(QWidget):
 
     def use_server(self) -> None:
         credential = self.credential.text().strip()
+        if not credential and self.services.credential_file is not None:
+            # The file chosen on the Batches page (or here) earlier this session.
+            self.load_credential_file(self.services.credential_file)
+            return
         if not credential:
             self.credential.setFocus()
             self.source_label.setText(
@@ -311,10 +315,13 @@ class ReportPage(QWidget):
         from fieldscreen.sync.relay import read_credential_file
 
         def loaded(token: str) -> None:
+            self.services.credential_file = path
             self.credential.setText(token)
             self.use_server()
 
         def refused(error: KnownError) -> None:
+            if self.services.credential_file == path:
+                self.services.credential_file = None
             self.credential.setFocus()
             self.source_label.setText(error.message(self.services.lang))
 
@@ -549,8 +556,9 @@ class ReportPage(QWidget):
         return path
 
     def clear(self) -> None:
-        """Forget the credential and the figures (on lock)."""
+        """Forget the credential, its file and the figures (on lock)."""
         self.credential.clear()
+        self.services.credential_file = None
         self.source = "laptop"
         self.view = None
         self.status.clear()

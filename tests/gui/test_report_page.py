@@ -235,8 +235,14 @@ def test_the_credential_file_from_it_opens_the_servers_report(
     assert calls == ["tok-abc_123"]
     assert view.total == 40
     assert "server" in page.source_label.text()
+    assert page.services.credential_file == token  # for the Batches page too, this session
     page.clear()
     assert page.credential.text() == ""
+    assert page.services.credential_file is None
+    # a file chosen on the Batches page this session: the server's report needs no typing
+    page.services.credential_file = token
+    _shown(qtbot, page, page.use_server)
+    assert calls == ["tok-abc_123", "tok-abc_123"]
 
 
 def test_pdf_is_saved_only_where_chosen(qtbot: QtBot, paths: Paths, tmp_path: Path) -> None:
