@@ -434,5 +434,7 @@ class BatchPage(QWidget):
 
     def _error(self, error: KnownError) -> None:
         self.busy = False
+        if error.code == "relay-token-missing":
+            self.token_file = None  # not a credential: the next try asks for the file again
         self.result.setText(error.message(self.services.lang))
         self._controls()

@@ -270,4 +270,21 @@ def test_relay_without_a_credential_or_with_a_damaged_bundle_sends_nothing(  # n
     monkeypatch.setattr(QFileDialog, "getOpenFileName", lambda *a, **k: ("", ""))
     page.relay_button.click()  # cancelled: nothing happens
     assert not page.busy
+    # the wrong file chosen as the credential: said, and forgotten, so the next try asks again
+    wrong = tmp_path / "notes.txt"
+    wrong.write_text("meeting notes, not a credential\n", encoding="utf-8")
+    asked: list[str] = []
+
+    def choose(*_args: object, **_kwargs: object) -> tuple[str, str]:
+        asked.append("asked")
+        return str(wrong), ""
+
+    monkeypatch.setattr(QFileDialog, "getOpenFileName", choose)
+    page.result.clear()
+    page.choose_server()
+    assert "credential" in wait_result(qtbot, w, "credential")
+    assert page.token_file is None
+    page.choose_server()
+    assert asked == ["asked", "asked"]
+    wait_result(qtbot, w, "credential")
     assert storage.count("envelopes") == 0
