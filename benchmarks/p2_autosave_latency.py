@@ -22,10 +22,45 @@ from benchmarks.vault_common import QUICK, Baseline, light_vault, realistic_reco
 FILL = 5000 if QUICK else 50000
 SAVES = 300 if QUICK else 1000
 RUNS = 3
+#: How cost grows (performance.md): one vault filled to each size in turn, timed at each.
+GROWTH = (500, 2000, 5000) if QUICK else (1000, 10000, 50000)
 
 
 def _p99(values: list[float]) -> float:
     return statistics.quantiles(values, n=100)[98]
+
+
+def _growth(
+    folder: Path, templates: list[dict[str, Any]], rng: random.Random
+) -> dict[str, dict[str, float]]:
+    """Autosave latency (median and p99 of SAVES durable saves of random drafts) as the store
+    grows through GROWTH: flat, or logarithmic for the index lookups, is the expectation."""
+    vault = light_vault(folder)
+    ids: list[Any] = []
+    growth: dict[str, dict[str, float]] = {}
+    for size in GROWTH:
+        with vault._open_store().transaction():
+            ids += [
+                vault.new_draft("screening", "1", templates[i % 200]) for i in range(len(ids), size)
+            ]
+        latencies = []
+        for n in range(SAVES):
+            target = ids[rng.randrange(len(ids))]
+            start = time.perf_counter()
+            vault.save_draft(target, dict(templates[n % 200], typed=n))
+            latencies.append(time.perf_counter() - start)
+        row = {
+            "median_ms": round(statistics.median(latencies) * 1000, 3),
+            "p99_ms": round(_p99(latencies) * 1000, 3),
+        }
+        growth[str(size)] = row
+        print(
+            f"  P2 growth: {size:>6,} records  median {row['median_ms']:6.3f} ms"
+            f"  p99 {row['p99_ms']:6.3f} ms",
+            flush=True,
+        )
+    vault.close()
+    return growth
 
 
 def run() -> list[Result]:
@@ -61,6 +96,7 @@ def run() -> list[Result]:
         vault.close()
         plain.close()
         cipher.close()
+        growth = _growth(root / "growth", templates, rng)
     measured = statistics.median(p99_vault) * 1000
     baseline = statistics.median(p99_plain) * 1000
     ratio = measured / baseline
@@ -79,6 +115,7 @@ def run() -> list[Result]:
                 "plain_p99_ms_runs": [round(v * 1000, 3) for v in p99_plain],
                 "sqlcipher_p99_ms_runs": [round(v * 1000, 3) for v in p99_cipher],
                 "saves_per_run": SAVES,
+                "growth": growth,
             },
         )
     ]
