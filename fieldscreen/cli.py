@@ -12,6 +12,7 @@ a bug and prints one line pointing at ``--debug`` (which shows the traceback).
 from __future__ import annotations
 
 import argparse
+import contextlib
 import importlib
 import os
 import sys
@@ -159,7 +160,8 @@ def _guarded(run: Callable[[], int], lang: str, *, debug: bool) -> int:
     except BrokenPipeError:
         # Whoever read the output stopped early (`... | head`): nothing is wrong and there is
         # nothing more to say; stdout goes nowhere so the exit's own flush cannot fail again.
-        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        with contextlib.suppress(OSError, ValueError):  # stdout may be no file at all
+            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         return 141
     except Exception as error:
         if debug:

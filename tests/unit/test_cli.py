@@ -134,3 +134,16 @@ def test_a_reader_that_stops_early_is_no_error(tmp_path: Path) -> None:
         child.stderr.close()
         assert child.wait(timeout=120) == 141, (name, err)
         assert err == "", name
+
+
+def test_a_broken_pipe_with_no_real_stdout_still_ends_quietly(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """In process (an embedding script, these tests), stdout may be no file descriptor."""
+    from fieldscreen.cli import _guarded
+
+    def broken() -> int:
+        raise BrokenPipeError
+
+    assert _guarded(broken, "en", debug=False) == 141
+    assert capsys.readouterr().err == ""

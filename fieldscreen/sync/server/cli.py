@@ -10,6 +10,7 @@ protected by a passphrase; the server's database keeps the public halves.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import datetime as dt
 import errno
 import gc
@@ -699,7 +700,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     except BrokenPipeError:
         # Whoever read the output stopped early (`... | head`): nothing is wrong and there is
         # nothing more to say; stdout goes nowhere so the exit's own flush cannot fail again.
-        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        with contextlib.suppress(OSError, ValueError):  # stdout may be no file at all
+            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         return 141
     except Exception as error:
         if args.debug:
