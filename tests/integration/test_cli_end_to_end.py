@@ -284,3 +284,11 @@ def test_serve_on_a_taken_port_or_a_foreign_address_says_so(
     assert code == 1
     assert "cannot listen on 192.0.2.1:8470" in err
     assert "Traceback" not in err
+    # an IPv6 loopback is an address like any other (where this machine has one)
+    from fieldscreen.sync.server.cli import _check_address
+
+    try:
+        socket.create_server(("::1", 0), family=socket.AF_INET6).close()
+    except OSError:
+        return
+    _check_address("::1", free_port())

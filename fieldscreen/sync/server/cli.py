@@ -145,12 +145,13 @@ def _check_address(host: str, port: int) -> None:
     """Refuse in words, before saying where it serves, an address the server cannot listen
     on: the port taken (another server still running), or the host no interface has."""
     try:
-        probe = socket.create_server((host, port))
+        # The family of the address as uvicorn will resolve it (an IPv6 host is no error).
+        family = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE)
+        probe = socket.create_server((host, port), family=family[0][0])
     except OSError as error:
         code = "server-port-in-use" if error.errno == errno.EADDRINUSE else "server-address-bad"
-        raise ServerError(
-            code, host=host, port=port, reason=os.strerror(error.errno or 0)
-        ) from None
+        reason = os.strerror(error.errno) if error.errno and error.errno > 0 else error.strerror
+        raise ServerError(code, host=host, port=port, reason=reason or "") from None
     probe.close()
 
 
