@@ -12,7 +12,6 @@ a bug and prints one line pointing at ``--debug`` (which shows the traceback).
 from __future__ import annotations
 
 import argparse
-import contextlib
 import importlib
 import os
 import sys
@@ -20,7 +19,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 from fieldscreen import FORM_PACK_VERSION, PROTOCOL_VERSION, __version__
-from fieldscreen.errors import BugError, KnownError, render
+from fieldscreen.errors import BugError, KnownError, quiet_stdout, render
 
 __all__ = ["COMMANDS", "Command", "main"]
 
@@ -149,7 +148,9 @@ def _gui(profile: str | None, lang: str | None) -> int:
 def _guarded(run: Callable[[], int], lang: str, *, debug: bool) -> int:
     """``run()``, with the failures a user can meet as one line (the traceback with --debug)."""
     try:
-        return run()
+        code = run()
+        sys.stdout.flush()  # a pipe's reader gone shows here, not in the exit's own flush
+        return code
     except KnownError as error:
         if debug:
             raise
@@ -159,9 +160,8 @@ def _guarded(run: Callable[[], int], lang: str, *, debug: bool) -> int:
         return 130
     except BrokenPipeError:
         # Whoever read the output stopped early (`... | head`): nothing is wrong and there is
-        # nothing more to say; stdout goes nowhere so the exit's own flush cannot fail again.
-        with contextlib.suppress(OSError, ValueError):  # stdout may be no file at all
-            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        # nothing more to say.
+        quiet_stdout()
         return 141
     except Exception as error:
         if debug:

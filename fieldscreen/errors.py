@@ -16,6 +16,8 @@ renders it in another language.
 
 from __future__ import annotations
 
+import os
+import sys
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -27,6 +29,7 @@ __all__ = [
     "FieldScreenError",
     "KnownError",
     "Message",
+    "quiet_stdout",
     "render",
 ]
 
@@ -110,9 +113,9 @@ CATALOGUE: Mapping[str, Message] = {
     ),
     "passphrase-not-given": Message(
         en="No passphrase was given: the input ended before one was typed. Run the command in "
-        "a terminal, or give --passphrase-file FILE.",
+        "a terminal, or give {option} FILE.",
         es="No se dio ninguna frase de acceso: la entrada terminó antes de escribirla. Ejecute "
-        "el comando en una terminal, o use --passphrase-file ARCHIVO.",
+        "el comando en una terminal, o use {option} ARCHIVO.",
     ),
     "passphrase-file-unreadable": Message(
         en="The passphrase file {path} cannot be read.",
@@ -627,10 +630,10 @@ CATALOGUE: Mapping[str, Message] = {
         "evaluaciones de esta computadora; intente de nuevo cuando haya conexión.",
     ),
     "report-credential-file": Message(
-        en="That file is not a coordinator credential. Choose the credential file IT gave you, "
-        "or type the credential.",
-        es="Ese archivo no es una credencial de coordinador. Elija el archivo de credencial que "
-        "le dio TI, o escriba la credencial.",
+        en="The file {path} cannot be read or is not a coordinator credential. Choose the "
+        "credential file IT gave you, or type the credential.",
+        es="El archivo {path} no se puede leer o no es una credencial de coordinador. Elija el "
+        "archivo de credencial que le dio TI, o escriba la credencial.",
     ),
     # ---- the supervisor queue and the coordinator's batches (fieldscreen.ui.supervision/batches)
     "signoff-refused": Message(
@@ -652,6 +655,12 @@ CATALOGUE: Mapping[str, Message] = {
         "or save the bundle again for the next online machine.",
         es="Para reenviar al servidor se necesita el archivo de credencial de coordinador que "
         "entrega TI. Elíjalo, o guarde el paquete de nuevo para el siguiente equipo en línea.",
+    ),
+    "relay-token-file": Message(
+        en="The credential file {path} cannot be read or holds no coordinator credential: its "
+        "first line must be the token that fieldscreen-server token printed.",
+        es="El archivo de credencial {path} no se puede leer o no contiene una credencial de "
+        "coordinador: su primera línea debe ser el token que imprimió fieldscreen-server token.",
     ),
     "relay-same-laptop": Message(
         en="This bundle comes from this laptop. Sync it here instead (Sync screen), or carry it "
@@ -779,3 +788,18 @@ class KnownError(FieldScreenError):
 
 class BugError(FieldScreenError):
     """An internal invariant failed. Never shown raw to a user; reported as a crash."""
+
+
+def quiet_stdout() -> None:
+    """Point stdout's descriptor at the null device, so the interpreter's last flush of what
+    is still buffered cannot fail again on a reader that is gone (nothing if stdout has no
+    descriptor: output captured in process)."""
+    try:
+        fd = sys.stdout.fileno()
+    except (OSError, ValueError):
+        return
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    try:
+        os.dup2(devnull, fd)
+    finally:
+        os.close(devnull)

@@ -47,18 +47,19 @@ def read_credential_file(token_file: Path | None, code: str = "relay-token-missi
     """The coordinator's credential from the file IT gave them (never kept by the app);
     ``KnownError(code)`` when there is no file, it cannot be read, or it is no credential."""
     if token_file is None:
-        raise KnownError(code)
+        raise KnownError(code, path="")
+    path = Path(token_file)
     try:
-        with Path(token_file).open("rb") as handle:
+        with path.open("rb") as handle:
             raw = handle.read(CREDENTIAL_FILE_MAX + 1)
         lines = [line.strip() for line in raw.decode("utf-8-sig").splitlines()]
     except (OSError, UnicodeDecodeError):
-        raise KnownError(code) from None
-    # The token is the first line; what follows (the server's "shown once" advice, when its
-    # output was saved whole) is not part of it.
+        raise KnownError(code, path=path.name) from None
+    # The token is the first line with text; what follows (the server's "shown once" advice,
+    # when its output was saved whole) is not part of it.
     token = next((line for line in lines if line), "")
     if not token or len(raw) > CREDENTIAL_FILE_MAX or any(c.isspace() for c in token):
-        raise KnownError(code)
+        raise KnownError(code, path=path.name)
     return token
 
 

@@ -315,16 +315,23 @@ class ReportPage(QWidget):
         from fieldscreen.sync.relay import read_credential_file
 
         def loaded(token: str) -> None:
+            self._set_busy(False)
+            if self.services.user is None:
+                return  # locked while the file was read: nothing of it stays
             self.services.credential_file = path
             self.credential.setText(token)
             self.use_server()
 
         def refused(error: KnownError) -> None:
+            self._set_busy(False)
             if self.services.credential_file == path:
                 self.services.credential_file = None
+            if self.services.user is None:
+                return
             self.credential.setFocus()
             self.source_label.setText(error.message(self.services.lang))
 
+        self._set_busy(True)
         self.services.ops.read(
             lambda: read_credential_file(path, "report-credential-file"), loaded, refused
         )
@@ -341,7 +348,13 @@ class ReportPage(QWidget):
 
     def _set_busy(self, busy: bool) -> None:
         self._busy = busy
-        for widget in (self.apply_button, self.server_button, self.local_button, self.pdf_button):
+        for widget in (
+            self.apply_button,
+            self.server_button,
+            self.local_button,
+            self.pdf_button,
+            self.credential_file_button,
+        ):
             widget.setEnabled(not busy)
         if busy:
             self.source_label.setText(self.tr("Counting…"))

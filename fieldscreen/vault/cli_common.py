@@ -44,7 +44,7 @@ def read_passphrase(args: argparse.Namespace, prompt: str = "Passphrase: ") -> b
     try:
         return getpass.getpass(prompt).encode("utf-8")
     except EOFError:  # no terminal and nothing on standard input (a script, a service)
-        raise KnownError("passphrase-not-given") from None
+        raise KnownError("passphrase-not-given", option="--passphrase-file") from None
 
 
 def emit(args: argparse.Namespace, data: dict[str, Any], text: str) -> None:

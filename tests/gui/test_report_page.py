@@ -56,9 +56,11 @@ def aggregates(rng: random.Random, n: int) -> list[tuple[dict[str, Any], str, st
 
 def _page(qtbot: QtBot, paths: Paths, data: list[Any], **kwargs: Any) -> ReportPage:
     vault = MemoryVault.with_users([("coord", "coordinator", PASS)])
-    vault.unlock("coord", PASS)
+    user = vault.unlock("coord", PASS)
     vault.kept_aggregates = data
-    page = ReportPage(make_services(paths, vault), **kwargs)
+    services = make_services(paths, vault)
+    services.user = user  # the page is shown to a signed-in coordinator only
+    page = ReportPage(services, **kwargs)
     qtbot.addWidget(page)
     page.resize(1000, 800)
     page.show()
@@ -243,6 +245,16 @@ def test_the_credential_file_from_it_opens_the_servers_report(
     page.services.credential_file = token
     _shown(qtbot, page, page.use_server)
     assert calls == ["tok-abc_123", "tok-abc_123"]
+    # locked while the file is being read: nothing of it is kept, nothing is fetched
+    page.clear()
+    page.load_credential_file(token)
+    assert not page.credential_file_button.isEnabled()  # no second read meanwhile
+    user, page.services.user = page.services.user, None
+    page.services.ops.wait_idle()
+    assert page.credential.text() == ""
+    assert page.services.credential_file is None
+    assert calls == ["tok-abc_123", "tok-abc_123"]
+    page.services.user = user
 
 
 def test_pdf_is_saved_only_where_chosen(qtbot: QtBot, paths: Paths, tmp_path: Path) -> None:

@@ -150,6 +150,23 @@ def test_admin_and_device_commands_end_to_end(
         assert code == 0, err
         assert json.loads(out)["outcomes"] == {"duplicate": 5}
         assert relayed.exists()
+        # the wrong file given as the credential: named, and nothing sent
+        wrong = tmp_path / "notes.txt"
+        wrong.write_text("two words\n")
+        code, _, err = device(
+            capsys,
+            coordinator,
+            "bundle",
+            "relay",
+            str(bundle),
+            "--token-file",
+            str(wrong),
+            "--receipt-out",
+            str(tmp_path / "never.fsr"),
+        )
+        assert code == 1
+        assert "notes.txt cannot be read or holds no coordinator credential" in err
+        assert not (tmp_path / "never.fsr").exists()
         receipt = tmp_path / "receipt.fsr"
         code, _, _ = server(
             capsys, "receipt", "--db", db, "--device", device_id, "--out", str(receipt)
@@ -284,6 +301,9 @@ def test_serve_on_a_taken_port_or_a_foreign_address_says_so(
     assert code == 1
     assert "cannot listen on 192.0.2.1:8470" in err
     assert "Traceback" not in err
+    code, _, err = server(capsys, "serve", "--db", db, "--port", "70000")
+    assert code == 1
+    assert "ports go from 1 to 65535" in err
     # an IPv6 loopback is an address like any other (where this machine has one)
     from fieldscreen.sync.server.cli import _check_address
 

@@ -124,8 +124,11 @@ def test_a_reader_that_stops_early_is_no_error(tmp_path: Path) -> None:
         "server": ("-m", "fieldscreen.sync.server.cli", "stats", "--db", str(tmp_path / "s.db")),
     }
     for name, command in commands.items():
+        # As from a terminal: standard output buffered (no PYTHONUNBUFFERED), so the broken
+        # pipe may show only when the buffer is flushed.
+        env = {k: v for k, v in os.environ.items() if k != "PYTHONUNBUFFERED"}
         child = subprocess.Popen(
-            [sys.executable, *command], stdout=subprocess.PIPE, stderr=subprocess.PIPE
+            [sys.executable, *command], stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env
         )
         assert child.stdout is not None
         assert child.stderr is not None

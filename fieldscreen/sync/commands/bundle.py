@@ -33,7 +33,7 @@ def _relay(args: argparse.Namespace, stores: Any) -> int:
         raise SyncError("sync-not-provisioned")
     if not args.token_file or not args.receipt_out:
         raise SyncError("sync-not-enrolled")
-    token = read_credential_file(Path(args.token_file))
+    token = read_credential_file(Path(args.token_file), "relay-token-file")
     result = relay_bundle(
         Path(args.file),
         server_url=provisioning.server_url,

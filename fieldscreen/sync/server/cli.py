@@ -10,7 +10,6 @@ protected by a passphrase; the server's database keeps the public halves.
 from __future__ import annotations
 
 import argparse
-import contextlib
 import datetime as dt
 import errno
 import gc
@@ -26,7 +25,7 @@ from typing import Any
 import platformdirs
 
 from fieldscreen import __version__
-from fieldscreen.errors import BugError, KnownError
+from fieldscreen.errors import BugError, KnownError, quiet_stdout
 from fieldscreen.sync.errors import ServerError
 
 __all__ = ["main"]
@@ -60,12 +59,12 @@ def _emit(args: argparse.Namespace, data: Any, text: str) -> None:
     print(json.dumps(data, indent=2, sort_keys=True) if args.json else text)
 
 
-def _ask(prompt: str) -> str:
+def _ask(prompt: str, option: str = "--passphrase-file") -> str:
     """A passphrase at the terminal; a clear error when there is none to ask (a script)."""
     try:
         return getpass.getpass(prompt)
     except EOFError:
-        raise KnownError("passphrase-not-given") from None
+        raise KnownError("passphrase-not-given", option=option) from None
 
 
 def _read_passphrase(args: argparse.Namespace, *, confirm: bool) -> bytes:
@@ -144,6 +143,10 @@ def cmd_serve(args: argparse.Namespace) -> int:
 def _check_address(host: str, port: int) -> None:
     """Refuse in words, before saying where it serves, an address the server cannot listen
     on: the port taken (another server still running), or the host no interface has."""
+    if not 0 <= port <= 65535:
+        raise ServerError(
+            "server-address-bad", host=host, port=port, reason="ports go from 1 to 65535"
+        )
     try:
         # The family of the address as uvicorn will resolve it (an IPv6 host is no error).
         family = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE)
@@ -426,8 +429,8 @@ def _export_passphrase(args: argparse.Namespace, *, confirm: bool) -> bytes:
                 "passphrase-file-unreadable", path=args.export_passphrase_file
             ) from None
     else:
-        text = _ask("Export passphrase: ")
-        if confirm and _ask("Export passphrase again: ") != text:
+        text = _ask("Export passphrase: ", "--export-passphrase-file")
+        if confirm and _ask("Export passphrase again: ", "--export-passphrase-file") != text:
             raise KnownError("export-passphrase-weak", minimum=MIN_PASSPHRASE)
     if confirm and len(text) < MIN_PASSPHRASE:
         raise KnownError("export-passphrase-weak", minimum=MIN_PASSPHRASE)
@@ -690,7 +693,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     try:
-        return int(args._run(args))
+        code = int(args._run(args))
+        sys.stdout.flush()  # a pipe's reader gone shows here, not in the exit's own flush
+        return code
     except KnownError as error:
         if args.debug:
             raise
@@ -701,8 +706,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     except BrokenPipeError:
         # Whoever read the output stopped early (`... | head`): nothing is wrong and there is
         # nothing more to say; stdout goes nowhere so the exit's own flush cannot fail again.
-        with contextlib.suppress(OSError, ValueError):  # stdout may be no file at all
-            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        quiet_stdout()
         return 141
     except Exception as error:
         if args.debug:
