@@ -12,7 +12,8 @@ PACKAGES = [Path(__file__).resolve().parents[3] / "fieldscreen" / p for p in ("v
 RAISED = re.compile(
     r"(?:VaultError|CryptoError|KnownError|UnlockFailed|DecryptError)\(\s*\"([a-z0-9-]+)\""
 )
-SAFE_PLACEHOLDERS = {"detail", "role", "state", "minimum", "path"}
+# "option" is a command-line flag the code names (--passphrase-file), never typed input.
+SAFE_PLACEHOLDERS = {"detail", "role", "state", "minimum", "path", "option"}
 
 
 def _codes() -> set[str]:
