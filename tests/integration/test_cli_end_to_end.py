@@ -134,36 +134,30 @@ def test_admin_and_device_commands_end_to_end(
         token_file.write_text(out)
         coordinator = tmp_path / "coordinator"
         device(capsys, coordinator, "provision", str(prov))
+
+        def relay(token: Path, receipt_out: Path, *extra: str) -> tuple[int, str, str]:
+            return device(
+                capsys,
+                coordinator,
+                "bundle",
+                "relay",
+                str(bundle),
+                "--token-file",
+                str(token),
+                "--receipt-out",
+                str(receipt_out),
+                *extra,
+            )
+
         relayed = tmp_path / "relayed-receipt.fsr"
-        code, out, err = device(
-            capsys,
-            coordinator,
-            "bundle",
-            "relay",
-            str(bundle),
-            "--token-file",
-            str(token_file),
-            "--receipt-out",
-            str(relayed),
-            "--json",
-        )
+        code, out, err = relay(token_file, relayed, "--json")
         assert code == 0, err
         assert json.loads(out)["outcomes"] == {"duplicate": 5}
         assert relayed.exists()
         # the wrong file given as the credential: named, and nothing sent
         wrong = tmp_path / "notes.txt"
         wrong.write_text("two words\n")
-        code, _, err = device(
-            capsys,
-            coordinator,
-            "bundle",
-            "relay",
-            str(bundle),
-            "--token-file",
-            str(wrong),
-            "--receipt-out",
-            str(tmp_path / "never.fsr"),
-        )
+        code, _, err = relay(wrong, tmp_path / "never.fsr")
         assert code == 1
         assert "notes.txt cannot be read or holds no coordinator credential" in err
         assert not (tmp_path / "never.fsr").exists()
