@@ -34,6 +34,9 @@ class Command:
 
 #: Subcommand name -> implementation. Keep in step with ``docs/cli.md`` (a test checks it).
 COMMANDS: dict[str, Command] = {
+    "init": Command(
+        "fieldscreen.vault.cli_init", "create this laptop's vault and its first admin (for IT)"
+    ),
     "status": Command(
         "fieldscreen.vault.cli_status",
         "counts of drafts, finalised, sealed, pending and delivered screenings",

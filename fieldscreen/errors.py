@@ -121,6 +121,11 @@ CATALOGUE: Mapping[str, Message] = {
         en="The passphrase file {path} cannot be read.",
         es="No se puede leer el archivo de frase de acceso {path}.",
     ),
+    "passphrase-confirm-differs": Message(
+        en="The two passphrases typed differ, so nothing was created. Run the command again.",
+        es="Las dos frases de acceso escritas no coinciden, así que no se creó nada. Ejecute "
+        "el comando de nuevo.",
+    ),
     "aggregate-invalid": Message(
         en="An aggregate record was refused: its field {field!r} is missing or not a plain code.",
         es="Se rechazó un registro agregado: su campo {field!r} falta o no es un código simple.",

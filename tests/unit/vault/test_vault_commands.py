@@ -83,3 +83,80 @@ def test_wipe_needs_yes_then_destroys(filled: Paths, capsys: pytest.CaptureFixtu
     assert not list(filled.logs.iterdir())
     code, out, _ = _run(capsys, "--profile", profile, "status", "--json")
     assert json.loads(out) == {"vault": "absent"}
+
+
+@pytest.fixture
+def light_default_kdf(monkeypatch: pytest.MonkeyPatch) -> None:
+    """``init`` uses the production Argon2id cost; the tests swap in the light one."""
+    monkeypatch.setattr(crypto.KdfParams, "default", classmethod(lambda cls: cls.for_tests()))
+
+
+@pytest.mark.usefixtures("light_default_kdf")
+def test_init_creates_the_vault_and_its_first_admin_from_a_script(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    profile = tmp_path / "laptop"
+    secret = tmp_path / "admin.txt"
+    secret.write_text("a long admin passphrase\n")
+    code, out, err = _run(
+        capsys, "--profile", str(profile), "init", "--admin", "it-admin",
+        "--passphrase-file", str(secret), "--json",
+    )  # fmt: skip
+    assert code == 0, err
+    summary = json.loads(out)
+    assert summary["vault"] == "created"
+    assert summary["admin"] == "it-admin"
+    vault_dir = Paths.for_profile(profile).vault_dir
+    with Vault.open(vault_dir) as vault:
+        assert vault.unlock("it-admin", b"a long admin passphrase").role == "admin"
+        assert vault.device_id == summary["device_id"]
+        assert vault.vault_id == summary["vault_id"]
+    before = {p.name: p.read_bytes() for p in vault_dir.iterdir() if p.is_file()}
+    code, out, err = _run(
+        capsys, "--profile", str(profile), "init", "--admin", "other",
+        "--passphrase-file", str(secret),
+    )  # fmt: skip
+    assert code == 1
+    assert "already exists" in err
+    assert err.count("\n") == 1
+    assert (vault_dir / "vault.keys").read_bytes() == before["vault.keys"]
+    code, _, err = _run(
+        capsys, "--lang", "es", "--profile", str(profile), "init", "--admin", "x",
+        "--passphrase-file", str(secret),
+    )  # fmt: skip
+    assert code == 1
+    assert "Ya existe una bóveda" in err
+
+
+@pytest.mark.usefixtures("light_default_kdf")
+def test_init_refuses_a_short_passphrase_a_bad_login_and_a_mistyped_confirmation(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    profile = tmp_path / "laptop"
+    vault_dir = Paths.for_profile(profile).vault_dir
+    short = tmp_path / "short.txt"
+    short.write_text("short\n")
+    code, _, err = _run(
+        capsys, "--profile", str(profile), "init", "--admin", "a", "--passphrase-file", str(short)
+    )
+    assert code == 1
+    assert "Traceback" not in err
+    assert err.count("\n") == 1
+    good = tmp_path / "good.txt"
+    good.write_text("a long admin passphrase\n")
+    code, _, err = _run(
+        capsys, "--profile", str(profile), "init", "--admin", "not a login!",
+        "--passphrase-file", str(good),
+    )  # fmt: skip
+    assert code == 1
+    assert err.count("\n") == 1
+    answers = iter(["a long admin passphrase", "a long admin passphrasE"])
+    monkeypatch.setattr("getpass.getpass", lambda prompt="": next(answers))
+    code, _, err = _run(capsys, "--profile", str(profile), "init", "--admin", "a")
+    assert code == 1
+    assert "differ" in err
+    assert not Vault.exists(vault_dir)
+    answers = iter(["a long admin passphrase", "a long admin passphrase"])
+    code, out, err = _run(capsys, "--profile", str(profile), "init", "--admin", "a")
+    assert code == 0, err
+    assert "Vault created" in out
