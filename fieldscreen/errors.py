@@ -568,6 +568,27 @@ CATALOGUE: Mapping[str, Message] = {
         en="There is no device {device}. See 'fieldscreen-server devices list'.",
         es="No existe el dispositivo {device}. Vea 'fieldscreen-server devices list'.",
     ),
+    "server-file-mode-tightened": Message(
+        en=(
+            "{path} could be read by other users of this machine (mode {mode}); it is now "
+            "readable by the server's user only (0600). Check who could read it before."
+        ),
+        es=(
+            "Otros usuarios de esta máquina podían leer {path} (modo {mode}); ahora solo lo "
+            "puede leer el usuario del servidor (0600). Revise quién pudo leerlo antes."
+        ),
+    ),
+    "server-file-mode-loose": Message(
+        en=(
+            "{path} is open to other users of this machine ({mode}) and the server cannot "
+            "change that. Run the server as the file's owner, or 'chmod 600' the file."
+        ),
+        es=(
+            "{path} está abierto a otros usuarios de esta máquina ({mode}) y el servidor no "
+            "puede cambiarlo. Ejecute el servidor como dueño del archivo, o 'chmod 600' al "
+            "archivo."
+        ),
+    ),
     "device-provisioning-key-changed": Message(
         en=(
             "This provisioning file is signed by a different organisation key than the one this "

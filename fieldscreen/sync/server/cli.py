@@ -10,6 +10,7 @@ protected by a passphrase; the server's database keeps the public halves.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import datetime as dt
 import errno
 import gc
@@ -41,6 +42,9 @@ def default_db() -> str:
         return override
     folder = Path(platformdirs.user_data_dir("FieldScreen-server", appauthor=False))
     folder.mkdir(parents=True, exist_ok=True, mode=0o700)
+    if os.name != "nt":
+        with contextlib.suppress(OSError):  # another owner's folder: its database is checked
+            folder.chmod(0o700)  # the server's own folder: nobody else lists or reads it
     return str(folder / "server.sqlite3")
 
 
@@ -52,6 +56,8 @@ def _storage(args: argparse.Namespace) -> Any:
 
     storage = Storage.open(args.db or default_db())
     _OPENED.append(storage)  # closed when the command ends
+    for notice in storage.notices:
+        print(f"fieldscreen-server: {notice}", file=sys.stderr)
     return storage
 
 
@@ -193,6 +199,8 @@ def cmd_init_org(args: argparse.Namespace) -> int:
     sealing_private, sealing_public = crypto.generate_sealing_keypair()
     signing_private, signing_public = crypto.generate_signing_keypair()
     out.mkdir(parents=True, exist_ok=True, mode=0o700)
+    if os.name != "nt":
+        out.chmod(0o700)  # an existing empty folder too: it is about to hold private keys
     old = os.umask(0o077)
     try:
         for kind, private in (("sealing", sealing_private), ("signing", signing_private)):

@@ -15,11 +15,18 @@ Rules that matter are enforced by the database itself, not only by Python:
 
 Migrations are numbered, named and applied in one transaction each; ``schema_migrations``
 records what ran. Never edit a released migration: add the next one.
+
+An embedded SQLite database is a file of this machine: it is created 0600 in a folder this
+process creates 0700, and a file (or its ``-wal``, ``-shm``, ``-journal``) that others may read
+is tightened to 0600 at every start and reported; one the server cannot tighten (another
+owner's) is refused (:func:`secure_sqlite_file`).
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import os
+import stat
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -28,9 +35,19 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
 
+from fieldscreen.errors import KnownError
 from fieldscreen.sync.errors import ServerError
 
-__all__ = ["MIGRATIONS", "connect", "current_version", "metadata", "migrate", "tables"]
+__all__ = [
+    "MIGRATIONS",
+    "connect",
+    "current_version",
+    "metadata",
+    "migrate",
+    "secure_sqlite_file",
+    "sqlite_file",
+    "tables",
+]
 
 metadata = sa.MetaData()
 _SQLITE = "sqlite"
@@ -266,14 +283,83 @@ def _engine_url(url: str) -> str:
     return url
 
 
-def connect(url: str, *, pool_size: int = 10, durable: bool = True) -> Engine:
+#: The companions SQLite writes beside a database file (same permissions as the file).
+SQLITE_COMPANIONS = ("-wal", "-shm", "-journal")
+_PRIVATE = 0o600
+
+
+def sqlite_file(url: str) -> Path | None:
+    """The file of an embedded SQLite database ``url``; None for a server or in-memory one."""
+    full = _engine_url(url)
+    if not full.startswith("sqlite"):
+        return None
+    database = sa.engine.make_url(full).database
+    if not database or database == ":memory:" or database.startswith("file:"):
+        return None
+    return Path(database)
+
+
+def secure_sqlite_file(path: Path) -> list[KnownError]:
+    """Make ``path`` (and its companions) readable by this user only; return what was tightened.
+
+    A missing file is created empty and 0600 (SQLite gives its ``-wal`` and ``-shm`` the
+    database file's permissions), a missing folder 0700. A file others could read or write is
+    set to 0600 and reported (``server-file-mode-tightened``); one this user cannot change is
+    refused (``server-file-mode-loose``), as is a database that is not a regular file.
+    """
+    if os.name == "nt":  # no POSIX modes: the folder's ACL decides (see docs/deployment.md)
+        return []
+    if not path.parent.exists():
+        path.parent.mkdir(parents=True, mode=0o700)
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, _PRIVATE)
+    except FileExistsError:
+        pass
+    except OSError as exc:
+        raise ServerError("server-database", detail=type(exc).__name__) from None
+    else:
+        os.close(fd)
+    notices: list[KnownError] = []
+    for file in (path, *(Path(f"{path}{suffix}") for suffix in SQLITE_COMPANIONS)):
+        try:
+            info = file.lstat()
+        except FileNotFoundError:
+            continue
+        if not stat.S_ISREG(info.st_mode):
+            raise ServerError("server-file-mode-loose", path=str(file), mode="not a regular file")
+        mode = stat.S_IMODE(info.st_mode)
+        if mode & 0o077 == 0:
+            continue
+        where = {"path": str(file), "mode": f"{mode:04o}"}
+        try:
+            os.chmod(file, _PRIVATE)
+        except OSError:
+            raise ServerError("server-file-mode-loose", **where) from None
+        notices.append(KnownError("server-file-mode-tightened", **where))
+    return notices
+
+
+def connect(
+    url: str,
+    *,
+    pool_size: int = 10,
+    durable: bool = True,
+    notices: list[KnownError] | None = None,
+) -> Engine:
     """An engine for ``url`` (a path or ``sqlite:///...`` or ``postgresql://...``).
 
     ``durable=False`` (SQLite) commits without waiting for the disk (``synchronous=NORMAL``
     in WAL mode: a crash of the process loses nothing, a power cut may lose the last
     commits); for bookkeeping whose loss is harmless, such as rate limits and nonces.
+    An embedded database's file is secured first (:func:`secure_sqlite_file`); what had to
+    be tightened is appended to ``notices``.
     """
     full = _engine_url(url)
+    file = sqlite_file(url)
+    if file is not None:
+        tightened = secure_sqlite_file(file)
+        if notices is not None:
+            notices.extend(tightened)
     try:
         if full.startswith("sqlite"):
             engine = sa.create_engine(full, connect_args={"check_same_thread": False})

@@ -130,12 +130,18 @@ class Storage:
         self._keys: OrgKeys | None = None
         self._light: Engine | None = None
         self._status_query: Any = None
+        #: What opening found and fixed (a database file others could read), to show at start.
+        self.notices: list[KnownError] = []
 
     @classmethod
     def open(cls, url: str) -> Storage:
-        engine = db.connect(url)
+        notices: list[KnownError] = []
+        engine = db.connect(url, notices=notices)
         db.migrate(engine)
         storage = cls(engine)
+        storage.notices = notices
+        for notice in notices:
+            storage.audit("server", "file-mode-tightened", dict(notice.context))
         storage.ensure_receipt_key()
         return storage
 
