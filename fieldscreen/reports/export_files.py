@@ -57,6 +57,13 @@ def readme(profile: Profile, summary: Mapping[str, Any], lang: str) -> str:
         f"{summary.get('not_exported', 0)} (see problems in export.json or the command output).",
         "",
     ]
+    if summary.get("drafts"):
+        lines += [
+            f"Of these, {summary['drafts']} are unfinished interviews sealed by travel mode",
+            "(kind 'draft' in 'screenings'): answers stop where the interview stopped, and no",
+            "tier was given. Follow each one up: the child was never fully screened.",
+            "",
+        ]
     if profile.identifiable:
         lines += [
             "This export identifies children. Keep it only in the central team's encrypted",

@@ -1,10 +1,11 @@
 """The sealed envelope: the unit of sync everywhere (HTTP, file bundles, the server's disk).
 
-One envelope carries one finalised screening (or one audit-log segment), sealed with HPKE to
-the organisation's public key and signed by the device's Ed25519 key. In plaintext it holds only
-what routing, deduplication and replay detection need: ids, form id and version, the device's
-sequence number, a coarse (day) date, the key id, the SHA-256 of the sealed payload, and a small
-``aggregate`` object of non-identifying counts fields that the server stores beside it.
+One envelope carries one finalised screening (or a draft sealed by travel mode, or one audit-log
+segment), sealed with HPKE to the organisation's public key and signed by the device's Ed25519
+key. In plaintext it holds only what routing, deduplication and replay detection need: ids, form
+id and version, the device's sequence number, a coarse (day) date, the key id, the SHA-256 of the
+sealed payload, and a small ``aggregate`` object of non-identifying counts fields that the
+server stores beside it.
 
 The device signs :meth:`Envelope.signing_bytes`: a domain-separation prefix and the canonical
 JSON of every field but the signature, the payload itself represented by its SHA-256. The seal
@@ -42,7 +43,9 @@ __all__ = [
 ]
 
 ENVELOPE_VERSION: Final = 1
-KINDS: Final = ("screening", "audit")
+#: ``draft``: an unfinished interview sealed by travel mode (or the panic action), never to be
+#: continued on the laptop; the central export marks it as a draft.
+KINDS: Final = ("screening", "draft", "audit")
 SIGN_PREFIX: Final = b"fieldscreen envelope v1\n"
 #: A sealed payload is at least an X25519 encapsulated key (32) plus an AEAD tag (16).
 MIN_SEALED_BYTES: Final = 48

@@ -349,7 +349,10 @@ class VaultBackend:
         return card
 
     def travel_mode(self) -> int:
+        from fieldscreen.device import wire_signing
+
         with self._guard:
+            wire_signing(self.vault)  # the sealed drafts are signed as the server verifies
             summary = self.vault.travel_mode()
         return int(summary.get("drafts_sealed", 0)) + int(summary.get("finalised_purged", 0))
 

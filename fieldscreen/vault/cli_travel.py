@@ -22,6 +22,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    from fieldscreen.device import wire_signing
     from fieldscreen.vault.vault import Vault
 
     paths = paths_of(args)
@@ -31,6 +32,7 @@ def run(args: argparse.Namespace) -> int:
     with Vault.open(paths.vault_dir, follow_up_days=settings.get("follow_up_window_days")) as vault:
         login = args.user or _only_user(vault)
         vault.unlock(login, read_passphrase(args))
+        wire_signing(vault)  # drafts are signed exactly as the server and the export verify
         summary = vault.travel_mode()
     text = (
         f"Travel mode: {summary['drafts_sealed']} drafts sealed, "

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import hashlib
 from pathlib import Path
 
+import pytest
 import sqlalchemy as sa
 
 from fieldscreen.sync.server import db
@@ -47,3 +49,55 @@ def test_a_new_sqlite_database_has_pages_that_hold_whole_envelopes(tmp_path: Pat
                 assert conn.exec_driver_sql("PRAGMA journal_mode").scalar() == "wal"
         finally:
             engine.dispose()
+
+
+def _envelope_row(kind: str, record_id: str, seq: int) -> dict[str, object]:
+    return {
+        "record_id": record_id,
+        "sha256": hashlib.sha256(b"s" * 64).hexdigest(),
+        "device_id": "dev-1",
+        "site": "s1",
+        "seq": seq,
+        "kind": kind,
+        "form_id": "fs_intake",
+        "form_version": "1",
+        "created": "2026-12-01",
+        "received": "2026-12-01T00:00:00+00:00",
+        "key_id": "ab" * 8,
+        "aggregate": "{}",
+        "sealed": b"s" * 64,
+        "signature": b"g" * 64,
+    }
+
+
+def test_migration_3_lets_a_database_of_before_hold_sealed_drafts(
+    db_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A database made before drafts were envelopes keeps every envelope it held, and then
+    holds drafts too; a kind nobody knows is still refused by the database itself."""
+    engine = db.connect(db_url)
+    insert = db.tables.envelopes.insert()
+    try:
+        monkeypatch.setattr(db, "MIGRATIONS", db.MIGRATIONS[:2])
+        assert db.migrate(engine) == [1, 2]
+        with engine.begin() as conn:
+            conn.execute(insert, [_envelope_row("screening", "a" * 32, 1)])
+        with pytest.raises(sa.exc.IntegrityError), engine.begin() as conn:
+            conn.execute(insert, [_envelope_row("draft", "b" * 32, 2)])
+        monkeypatch.undo()
+        assert db.migrate(engine) == [3]
+        with engine.begin() as conn:
+            conn.execute(insert, [_envelope_row("draft", "b" * 32, 2)])
+        with pytest.raises(sa.exc.IntegrityError), engine.begin() as conn:
+            conn.execute(insert, [_envelope_row("letter", "c" * 32, 3)])
+        with pytest.raises(sa.exc.IntegrityError), engine.begin() as conn:  # still unique
+            conn.execute(insert, [_envelope_row("draft", "d" * 32, 2)])
+        with engine.connect() as conn:
+            rows = conn.execute(
+                sa.select(db.tables.envelopes.c.record_id, db.tables.envelopes.c.kind)
+            )
+            assert sorted(rows) == [("a" * 32, "screening"), ("b" * 32, "draft")]
+        indexes = {i["name"] for i in sa.inspect(engine).get_indexes("envelopes")}
+        assert "envelopes_site_created" in indexes
+    finally:
+        engine.dispose()

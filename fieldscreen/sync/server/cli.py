@@ -488,13 +488,15 @@ def cmd_export(args: argparse.Namespace) -> int:
         counted(open_records(storage.iter_envelopes(), device_key, private, forms, problems))
     )
     tables = build_tables(records, forms, profile, labels=args.lang if args.labels else None)
-    exported = len(tables["screenings"].rows)
+    screenings = tables["screenings"]
+    exported, kind = len(screenings.rows), screenings.columns.index("kind")
     stamp = dt.datetime.now(dt.UTC).strftime("%Y%m%dT%H%M%SZ")
     summary = {
         "profile": profile.name,
         "format": args.format,
         "lang": args.lang,
         "exported": exported,
+        "drafts": sum(1 for row in screenings.rows if row[kind] == "draft"),
         "held_back_by_consent": opened - exported,
         "not_exported": problems.total,
         "problems": problems.to_json(),

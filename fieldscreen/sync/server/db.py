@@ -7,7 +7,8 @@ Rules that matter are enforced by the database itself, not only by Python:
   be used twice by one device;
 * CHECK constraints accept only well-formed sealed envelopes: a 64-hex-digit SHA-256 (on
   PostgreSQL also checked against the sealed bytes), a sealed payload at least as long as an
-  HPKE encapsulation plus tag, a 64-byte signature, a known kind, a positive sequence number;
+  HPKE encapsulation plus tag, a 64-byte signature, a known kind (``screening``, ``draft``,
+  ``audit``), a positive sequence number;
 * ``request_nonces`` has one row per signed device request in the replay window: a replayed
   request collides with its primary key whichever server process receives it;
 * ``org_keys`` refuses a private key for anything but the server's own receipt key, so the
@@ -120,13 +121,23 @@ enrol_codes = sa.Table(
 )
 
 
-def _envelope_checks() -> list[sa.CheckConstraint]:
+#: The kinds migration 1 accepted; migration 3 adds ``draft`` (sealed by travel mode).
+_KINDS_1 = ("screening", "audit")
+_KINDS_3 = ("screening", "draft", "audit")
+
+
+def _kind_check(kinds: tuple[str, ...]) -> sa.CheckConstraint:
+    listed = ", ".join(f"'{k}'" for k in kinds)
+    return sa.CheckConstraint(f"kind IN ({listed})", name="kind_known")
+
+
+def _envelope_checks(kinds: tuple[str, ...]) -> list[sa.CheckConstraint]:
     return [
         *_hex64("sha256"),
         sa.CheckConstraint("length(sealed) >= 48", name="sealed_min"),
         sa.CheckConstraint("length(signature) = 64", name="signature_len"),
         sa.CheckConstraint("seq >= 1", name="seq_positive"),
-        sa.CheckConstraint("kind IN ('screening', 'audit')", name="kind_known"),
+        _kind_check(kinds),
         sa.CheckConstraint("length(record_id) IN (32, 36)", name="record_id_uuid"),
         sa.CheckConstraint("encode(sha256(sealed), 'hex') = sha256", name="sha256_matches").ddl_if(
             dialect=_PG
@@ -134,27 +145,35 @@ def _envelope_checks() -> list[sa.CheckConstraint]:
     ]
 
 
-envelopes = sa.Table(
-    "envelopes",
-    metadata,
-    sa.Column("record_id", sa.String(36), primary_key=True),
-    sa.Column("sha256", sa.String(64), nullable=False),
-    sa.Column("device_id", sa.String(64), nullable=False),
-    sa.Column("site", sa.String(64), nullable=False),
-    sa.Column("seq", sa.BigInteger, nullable=False),
-    sa.Column("kind", sa.String(16), nullable=False),
-    sa.Column("form_id", sa.String(64), nullable=False),
-    sa.Column("form_version", sa.String(64), nullable=False),
-    sa.Column("created", sa.String(10), nullable=False),
-    sa.Column("received", sa.String(32), nullable=False),
-    sa.Column("key_id", sa.String(64), nullable=False),
-    sa.Column("aggregate", sa.Text, nullable=False),
-    sa.Column("sealed", sa.LargeBinary, nullable=False),
-    sa.Column("signature", sa.LargeBinary, nullable=False),
-    sa.UniqueConstraint("device_id", "seq", name="envelopes_device_seq"),
-    *_envelope_checks(),
-)
-sa.Index("envelopes_site_created", envelopes.c.site, envelopes.c.created)
+def _envelopes_table(
+    meta: sa.MetaData, name: str, kinds: tuple[str, ...], *, index: bool = True
+) -> sa.Table:
+    table = sa.Table(
+        name,
+        meta,
+        sa.Column("record_id", sa.String(36), primary_key=True),
+        sa.Column("sha256", sa.String(64), nullable=False),
+        sa.Column("device_id", sa.String(64), nullable=False),
+        sa.Column("site", sa.String(64), nullable=False),
+        sa.Column("seq", sa.BigInteger, nullable=False),
+        sa.Column("kind", sa.String(16), nullable=False),
+        sa.Column("form_id", sa.String(64), nullable=False),
+        sa.Column("form_version", sa.String(64), nullable=False),
+        sa.Column("created", sa.String(10), nullable=False),
+        sa.Column("received", sa.String(32), nullable=False),
+        sa.Column("key_id", sa.String(64), nullable=False),
+        sa.Column("aggregate", sa.Text, nullable=False),
+        sa.Column("sealed", sa.LargeBinary, nullable=False),
+        sa.Column("signature", sa.LargeBinary, nullable=False),
+        sa.UniqueConstraint("device_id", "seq", name="envelopes_device_seq"),
+        *_envelope_checks(kinds),
+    )
+    if index:
+        sa.Index("envelopes_site_created", table.c.site, table.c.created)
+    return table
+
+
+envelopes = _envelopes_table(metadata, "envelopes", _KINDS_1)
 
 
 def _held(name: str) -> sa.Table:
@@ -245,6 +264,26 @@ def _m0002_signed_requests(conn: Connection) -> None:
     metadata_2.create_all(conn)
 
 
+def _m0003_draft_envelopes(conn: Connection) -> None:
+    """``kind_known`` also accepts ``draft``. PostgreSQL swaps the constraint; SQLite cannot
+    alter one, so the table is rebuilt under its new definition and every row copied."""
+    if conn.dialect.name == _PG:
+        conn.execute(sa.text("ALTER TABLE envelopes DROP CONSTRAINT kind_known"))
+        listed = ", ".join(f"'{k}'" for k in _KINDS_3)
+        conn.execute(
+            sa.text(f"ALTER TABLE envelopes ADD CONSTRAINT kind_known CHECK (kind IN ({listed}))")
+        )
+        return
+    rebuilt = _envelopes_table(sa.MetaData(), "envelopes_3", _KINDS_3, index=False)
+    rebuilt.create(conn)
+    names = ", ".join(c.name for c in rebuilt.columns)
+    copy = f"INSERT INTO envelopes_3 ({names}) SELECT {names} FROM envelopes"  # noqa: S608 -- our columns
+    conn.execute(sa.text(copy))
+    conn.execute(sa.text("DROP TABLE envelopes"))
+    conn.execute(sa.text("ALTER TABLE envelopes_3 RENAME TO envelopes"))
+    conn.execute(sa.text("CREATE INDEX envelopes_site_created ON envelopes (site, created)"))
+
+
 #: Every migration, in order. Append only.
 MIGRATIONS: tuple[Migration, ...] = (
     Migration(1, "2026-11-27 initial: keys, devices, credentials, envelopes, held", _m0001_initial),
@@ -252,6 +291,11 @@ MIGRATIONS: tuple[Migration, ...] = (
         2,
         "2026-11-28 signed device requests (nonces) and rate limits shared by processes",
         _m0002_signed_requests,
+    ),
+    Migration(
+        3,
+        "2026-12-02 sealed drafts (travel mode) are envelopes of their own kind",
+        _m0003_draft_envelopes,
     ),
 )
 
