@@ -20,6 +20,7 @@ from typing import Any, Protocol
 from fieldscreen.forms.errors import FormError
 from fieldscreen.forms.functions import (
     FUNCTIONS,
+    NESTED_REPEAT,
     STRICT,
     NodeSet,
     arith,
@@ -120,11 +121,6 @@ def compile_expr(
     return _Compiler(compile_ref, compile_indexed, lists, choice_context).compile(expr)
 
 
-_NESTED_REPEAT = re.compile(
-    r"\((?:[^()\\]|\\.)*(?:[+*]|\{\d*,\d*\})(?:[^()\\]|\\.)*\)\s*(?:[+*]|\{\d*,)"
-)
-
-
 def check_pattern(pattern: str) -> None:
     """Refuse a ``regex()`` pattern that is invalid, or that could take very long to match.
 
@@ -135,7 +131,7 @@ def check_pattern(pattern: str) -> None:
         re.compile(pattern)
     except re.error as error:
         raise FormError(f"the regex pattern is not valid ({error.msg})") from None
-    if _NESTED_REPEAT.search(pattern):
+    if NESTED_REPEAT.search(pattern):
         raise FormError(
             "the regex pattern repeats a group that itself repeats, which can make the form "
             "freeze on some answers; rewrite it without the nested repetition"

@@ -10,12 +10,14 @@ from __future__ import annotations
 import math
 import re
 from collections.abc import Callable
-from datetime import date, datetime, time, timedelta
+from datetime import UTC, date, datetime, time, timedelta
+from decimal import ROUND_HALF_UP, Context, Decimal, InvalidOperation
 from functools import lru_cache
 from typing import Any
 
 __all__ = [
     "FUNCTIONS",
+    "NESTED_REPEAT",
     "SPECIAL",
     "STRICT",
     "NodeSet",
@@ -40,8 +42,16 @@ class NodeSet(tuple[Any, ...]):
 
 # ----------------------------------------------------------------------------- conversions
 
-_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
-_DATETIME = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}")
+_DATE = re.compile(r"^(\d{4})-(\d{1,2})-(\d{1,2})$")
+_DATETIME = re.compile(r"^(\d{4})-(\d{1,2})-(\d{1,2})(T\d{2}:\d{2}.*)$")
+#: XPath's Number: digits with an optional point and fraction, or a point and digits; an
+#: optional minus, and nothing else (no exponent, no '+', no '_', no other scripts' digits).
+_NUMBER = re.compile(r"^-?(?:[0-9]+\.?[0-9]*|\.[0-9]+)$")
+#: The days since 1970-01-01 of the first and last day a date can hold (years 1 to 9999).
+_FIRST_DAY = (date.min - EPOCH).days
+_LAST_DAY = (date.max - EPOCH).days
+_UTC_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+_NAIVE_EPOCH = datetime(1970, 1, 1)
 
 
 def raw_to_xpath(value: Any) -> Any:
@@ -91,18 +101,19 @@ def to_number(value: Any) -> float:
     if isinstance(value, int | float):
         return float(value)
     if isinstance(value, datetime):
-        delta = value - datetime(1970, 1, 1, tzinfo=value.tzinfo)
+        # A moment with an offset counts from 1970-01-01T00:00Z, so that two moments given
+        # in different offsets (either side of a clock change) are their real time apart.
+        delta = value - (_UTC_EPOCH if value.tzinfo is not None else _NAIVE_EPOCH)
         return delta.total_seconds() / 86400.0
     if isinstance(value, date):
         return float((value - EPOCH).days)
     text = to_string(value).strip()
+    if _NUMBER.match(text):
+        return float(text)
     if _DATE.match(text) or _DATETIME.match(text):
         parsed = to_date(text)
         return to_number(parsed) if parsed is not None else math.nan
-    try:
-        return float(text) if (text and text[-1:].isdigit()) or text[:1] == "." else math.nan
-    except ValueError:
-        return math.nan
+    return math.nan
 
 
 def to_bool(value: Any) -> bool:
@@ -127,18 +138,34 @@ def to_date(value: Any) -> date | datetime | None:
     if isinstance(value, bool):
         return None
     if isinstance(value, int | float):
-        if math.isnan(value) or math.isinf(value) or abs(value) > 3_000_000:
+        if not math.isfinite(value) or not _FIRST_DAY <= math.floor(value) <= _LAST_DAY:
             return None
         return EPOCH + timedelta(days=math.floor(value))
     text = to_string(value).strip()
+    match = _DATE.match(text) or _DATETIME.match(text)
+    if match is None:
+        return None
     try:
-        if _DATE.match(text):
-            return date.fromisoformat(text)
-        if _DATETIME.match(text):
-            return datetime.fromisoformat(text)
+        day = date(int(match.group(1)), int(match.group(2)), int(match.group(3)))
+        if match.re is _DATE:
+            return day
+        return datetime.fromisoformat(day.isoformat() + match.group(4))
     except ValueError:
         return None
-    return None
+
+
+def to_moment(value: Any) -> date | datetime | None:
+    """Like :func:`to_date`, but a number keeps its fraction of a day (for ``date-time``)."""
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        day = to_date(value)
+        if day is None:
+            return None
+        seconds = round((value - math.floor(value)) * 86400.0, 3)
+        try:
+            return datetime.combine(day, time()) + timedelta(seconds=seconds)
+        except OverflowError:  # the last moments of 9999-12-31
+            return None
+    return to_date(value)
 
 
 # ----------------------------------------------------------------------------- operators
@@ -194,19 +221,43 @@ def arith(op: str, left: Any, right: Any) -> float:
 # ----------------------------------------------------------------------------- functions
 
 
+#: A group that repeats and itself holds a repetition (``(a+)+``): such a pattern can take
+#: exponential time on a short text, so it is refused at load time and never run.
+NESTED_REPEAT = re.compile(
+    r"\((?:[^()\\]|\\.)*(?:[+*]|\{\d*,\d*\})(?:[^()\\]|\\.)*\)\s*(?:[+*]|\{\d*,)"
+)
+
+
 @lru_cache(maxsize=256)
 def _regex(pattern: str) -> re.Pattern[str] | None:
+    """A pattern that comes from an answer or a calculation: one that could freeze the form
+    (see :data:`NESTED_REPEAT`) matches nothing, as an invalid one does."""
+    if NESTED_REPEAT.search(pattern):
+        return None
     try:
         return re.compile(pattern)
     except re.error:
         return None
 
 
+_DECIMALS = Context(prec=1000, rounding=ROUND_HALF_UP)
+
+
 def _round(value: float, digits: float = 0.0) -> float:
-    if math.isnan(value) or math.isinf(value):
+    """ODK's round: half away from zero, on the number as written (``-1.475`` -> ``-1.48``)."""
+    if not math.isfinite(value) or math.isnan(digits):
+        return value if not math.isnan(digits) else math.nan
+    if digits >= 400:  # past every digit a number can hold: nothing to round
         return value
-    factor = 10.0 ** int(digits)
-    return math.floor(value * factor + 0.5) / factor
+    if digits <= -400:  # coarser than every number there is
+        return 0.0
+    places = int(digits)
+    try:
+        step = Decimal(1).scaleb(-places, _DECIMALS)
+        exact = Decimal(repr(value)).quantize(step, context=_DECIMALS)
+        return float(exact) + 0.0  # no negative zero
+    except (InvalidOperation, OverflowError):  # pragma: no cover - guarded above
+        return math.nan
 
 
 def _int(value: float) -> float:
@@ -215,12 +266,33 @@ def _int(value: float) -> float:
     return float(math.trunc(value))
 
 
+def _xpath_round(value: float) -> float:
+    """XPath's round(): the nearest whole number, halves up; NaN and infinities as they are."""
+    return float(math.floor(value + 0.5)) if math.isfinite(value) else value
+
+
 def _substring(text: str, start: float, length: float | None = None) -> str:
-    if math.isnan(start):
+    """XPath's substring(): the characters at positions p with start <= p < start + length
+    (both rounded), so NaN anywhere gives '' and infinities are bounds, never an error."""
+    first = _xpath_round(start)
+    last = math.inf if length is None else first + _xpath_round(length)
+    if math.isnan(first) or math.isnan(last):
         return ""
-    first = round(start)
-    last = math.inf if length is None else first + round(length)
-    return "".join(ch for i, ch in enumerate(text, 1) if first <= i < last)
+    low = max(1.0, first)
+    high = min(len(text) + 1.0, last)
+    return text[int(low) - 1 : int(high) - 1] if low < high else ""
+
+
+def _before(text: str, separator: str) -> str:
+    """substring-before(): '' when the separator is empty or absent."""
+    return text.partition(separator)[0] if separator and separator in text else ""
+
+
+def _after(text: str, separator: str) -> str:
+    """substring-after(): the whole text for an empty separator, '' when it is absent."""
+    if not separator:
+        return text
+    return text.partition(separator)[2] if separator in text else ""
 
 
 def _format_date(value: Any, fmt: str) -> str:
@@ -250,7 +322,16 @@ def nodes(value: Any) -> tuple[Any, ...]:
 
 
 def _date_fn(value: Any) -> Any:
+    """date(): the day (a date-time loses its time, as in ODK Collect); '' if none."""
     parsed = to_date(value)
+    if isinstance(parsed, datetime):
+        return parsed.date()
+    return parsed if parsed is not None else ""
+
+
+def _date_time_fn(value: Any) -> Any:
+    """date-time(): the moment (a number keeps its fraction of a day); '' if none."""
+    parsed = to_moment(value)
     return parsed if parsed is not None else ""
 
 
@@ -261,8 +342,9 @@ def _decimal_date_time(value: Any) -> float:
 
 def _selected_at(items: str, index: float) -> str:
     parts = items.split()
-    i = int(index) if not math.isnan(index) else -1
-    return parts[i] if 0 <= i < len(parts) else ""
+    if not math.isfinite(index) or not 0 <= index < len(parts):
+        return ""
+    return parts[int(index)]
 
 
 def _max(values: Any) -> float:
@@ -278,7 +360,11 @@ def _min(values: Any) -> float:
 def _sum(values: Any) -> float:
     if not isinstance(values, NodeSet):
         return to_number(values)
-    return float(math.fsum(to_number(v) for v in values if to_string(v) != ""))
+    numbers = [to_number(v) for v in values if to_string(v) != ""]
+    try:
+        return float(math.fsum(numbers))
+    except (OverflowError, ValueError):  # infinities, or a sum past the largest number
+        return float(sum(numbers))
 
 
 #: name -> (min args, max args or -1, implementation over evaluated arguments)
@@ -302,20 +388,8 @@ STRICT: dict[str, tuple[int, int, Callable[..., Any]]] = {
             to_string(s), to_number(i), None if n is None else to_number(n)
         ),
     ),
-    "substring-before": (
-        2,
-        2,
-        lambda a, b: (
-            to_string(a).partition(to_string(b))[0] if to_string(b) in to_string(a) else ""
-        ),
-    ),
-    "substring-after": (
-        2,
-        2,
-        lambda a, b: (
-            to_string(a).partition(to_string(b))[2] if to_string(b) in to_string(a) else ""
-        ),
-    ),
+    "substring-before": (2, 2, lambda a, b: _before(to_string(a), to_string(b))),
+    "substring-after": (2, 2, lambda a, b: _after(to_string(a), to_string(b))),
     "string-length": (1, 1, lambda a: float(len(to_string(a)))),
     "normalize-space": (1, 1, lambda a: " ".join(to_string(a).split())),
     "translate": (
@@ -350,7 +424,7 @@ STRICT: dict[str, tuple[int, int, Callable[..., Any]]] = {
     "max": (1, -1, lambda *a: _max(NodeSet(v for x in a for v in nodes(x)))),
     "min": (1, -1, lambda *a: _min(NodeSet(v for x in a for v in nodes(x)))),
     "date": (1, 1, _date_fn),
-    "date-time": (1, 1, _date_fn),
+    "date-time": (1, 1, _date_time_fn),
     "decimal-date-time": (1, 1, _decimal_date_time),
     "decimal-date": (1, 1, _decimal_date_time),
     "format-date": (2, 2, lambda d, f: _format_date(d, to_string(f))),

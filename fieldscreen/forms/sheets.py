@@ -66,9 +66,7 @@ def read_sheets(path: Path, shown: str = "") -> dict[str, list[list[str | None]]
         sheets: dict[str, list[list[str | None]]] = {}
         try:
             for sheet in book.worksheets:
-                sheets[sheet.title] = [
-                    [_cell(c) for c in row] for row in sheet.iter_rows(values_only=True)
-                ]
+                sheets[sheet.title] = _rows(sheet)
         finally:
             book.close()
     except FormError:
@@ -80,6 +78,31 @@ def read_sheets(path: Path, shown: str = "") -> dict[str, list[list[str | None]]
             file=shown or str(path),
         ) from None
     return sheets
+
+
+def _rows(sheet: Any) -> list[list[str | None]]:
+    """A sheet's rows up to the last one that holds a value, each up to its last value.
+
+    The declared dimension is not trusted: LibreOffice writes ``A1:AMJ1048576`` with formatted
+    but empty rows near the last row, and padding every row to it would mean ~10^9 cells. With
+    the dimension reset, openpyxl yields only the rows the file has (an empty tuple for a gap),
+    and rows without a value after the last real one are never kept.
+    """
+    if hasattr(sheet, "reset_dimensions"):
+        sheet.reset_dimensions()
+    rows: list[list[str | None]] = []
+    pending = 0  # empty rows seen since the last row with a value
+    for raw in sheet.iter_rows(values_only=True):
+        cells = [_cell(c) for c in raw] if raw else []
+        while cells and cells[-1] is None:
+            cells.pop()
+        if not cells:
+            pending += 1
+            continue
+        rows.extend([] for _ in range(pending))
+        pending = 0
+        rows.append(cells)
+    return rows
 
 
 def _markdown_tables(text: str) -> dict[str, list[list[str | None]]] | None:
