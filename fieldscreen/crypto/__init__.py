@@ -7,7 +7,8 @@ Raw bytes in, raw bytes out: no type of the ``cryptography`` library leaks past 
 * :func:`wrap_key` / :func:`unwrap_key` -- RFC 3394 AES key wrap.
 * :func:`encrypt` / :func:`decrypt` -- AES-256-GCM, 96-bit random nonce, associated data.
 * :func:`seal` / :func:`open_sealed` -- HPKE (RFC 9180) base mode, X25519 / HKDF-SHA256 /
-  AES-256-GCM, with ``info`` and ``aad`` bound into the key schedule.
+  AES-256-GCM, with ``info`` and ``aad`` bound into the key schedule; :func:`pad_to_bucket` /
+  :func:`unpad` -- JSON padded to power-of-two size buckets, so a length says little.
 * :func:`derive_subkey` (HKDF-SHA256) and :func:`hmac_sha256` -- keys per purpose, MACs.
 * :func:`sign` / :func:`verify` -- Ed25519 (RFC 8032); :func:`verify` returns False, never raises.
 * :func:`protect_private_key` / :func:`unprotect_private_key` -- the organisation's private
@@ -33,10 +34,13 @@ from fieldscreen.crypto.kdf import (
 )
 from fieldscreen.crypto.protect import protect_private_key, unprotect_private_key
 from fieldscreen.crypto.sealing import (
+    SEAL_OVERHEAD,
     generate_sealing_keypair,
     open_sealed,
+    pad_to_bucket,
     record_sealing_info,
     seal,
+    unpad,
 )
 from fieldscreen.crypto.signing import (
     generate_signing_keypair,
@@ -66,6 +70,7 @@ __all__ = [
     "FLOOR_MEMORY_KIB",
     "KEY_BYTES",
     "NONCE_BYTES",
+    "SEAL_OVERHEAD",
     "AeadKey",
     "CryptoError",
     "DecryptError",
@@ -80,6 +85,7 @@ __all__ = [
     "hmac_sha256",
     "key_id",
     "open_sealed",
+    "pad_to_bucket",
     "permit_test_parameters",
     "protect_private_key",
     "public_from_private",
@@ -87,6 +93,7 @@ __all__ = [
     "record_sealing_info",
     "seal",
     "sign",
+    "unpad",
     "unprotect_private_key",
     "unwrap_key",
     "verify",

@@ -9,6 +9,11 @@ data, so -- as RFC 9180 section 8.1 advises for single-shot use -- both are boun
 
 A sealed blob is ``0x01 || enc (32 bytes) || ciphertext || tag``; the leading byte names this
 construction so that a later suite can be told apart.
+
+Length hides nothing by itself: a sealed screening with twelve concerns flagged is longer than
+one with none. :func:`pad_to_bucket` pads JSON plaintext with ASCII spaces (JSON whitespace, so
+every reader reads a padded payload as it read an unpadded one) to the next power of two from a
+floor, so what a length tells is one of a few buckets.
 """
 
 from __future__ import annotations
@@ -29,10 +34,13 @@ from fieldscreen.crypto.errors import CryptoError, DecryptError
 
 __all__ = [
     "SEALED_FORMAT",
+    "SEAL_OVERHEAD",
     "generate_sealing_keypair",
     "open_sealed",
+    "pad_to_bucket",
     "record_sealing_info",
     "seal",
+    "unpad",
 ]
 
 SEALED_FORMAT = 1
@@ -40,6 +48,28 @@ _LABEL = b"FieldScreen-HPKE-v1"
 _SUITE = Suite(KEM.X25519, KDF.HKDF_SHA256, AEAD.AES_256_GCM)
 _ENC_BYTES = 32
 _TAG_BYTES = 16
+#: Bytes a sealed blob adds to its plaintext: the format byte, ``enc`` and the tag.
+SEAL_OVERHEAD = 1 + _ENC_BYTES + _TAG_BYTES
+
+
+def pad_to_bucket(data: bytes, *, floor: int, ceiling: int) -> bytes:
+    """``data`` followed by ASCII spaces up to the smallest power of two times ``floor`` that
+    holds it; a length past ``ceiling`` (the largest a carrier accepts) pads to ``ceiling``
+    instead, and data longer than ``ceiling`` is left as it is (the carrier refuses it).
+
+    Only for JSON (or any format to which trailing spaces are whitespace): :func:`unpad` takes
+    them off again."""
+    size = floor
+    while size < len(data):
+        size *= 2
+    if size > ceiling:
+        size = max(ceiling, len(data))
+    return data + b" " * (size - len(data))
+
+
+def unpad(data: bytes) -> bytes:
+    """The JSON that :func:`pad_to_bucket` padded (or an unpadded payload, unchanged)."""
+    return data.rstrip(b" ")
 
 
 def _bound_info(info: bytes, aad: bytes) -> bytes:

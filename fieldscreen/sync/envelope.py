@@ -36,9 +36,12 @@ __all__ = [
     "ENVELOPE_VERSION",
     "KINDS",
     "MAX_SEALED_BYTES",
+    "PAYLOAD_CEILING",
+    "PAYLOAD_FLOOR",
     "Envelope",
     "build_envelope",
     "open_envelope",
+    "pad_payload",
     "verify_envelope",
 ]
 
@@ -50,6 +53,10 @@ SIGN_PREFIX: Final = b"fieldscreen envelope v1\n"
 #: A sealed payload is at least an X25519 encapsulated key (32) plus an AEAD tag (16).
 MIN_SEALED_BYTES: Final = 48
 MAX_SEALED_BYTES: Final = 4 * 1024 * 1024
+#: A payload is padded to a power of two from 4 KiB (:func:`pad_payload`), at most to what
+#: still seals under :data:`MAX_SEALED_BYTES`.
+PAYLOAD_FLOOR: Final = 4096
+PAYLOAD_CEILING: Final = MAX_SEALED_BYTES - crypto.SEAL_OVERHEAD
 MAX_AGGREGATE_BYTES: Final = 2048
 MAX_AGGREGATE_KEYS: Final = 32
 
@@ -186,14 +193,16 @@ def build_envelope(  # noqa: PLR0917 -- the vault calls it with the record's fie
     kind: str = "screening",
     aggregate: Mapping[str, AggregateValue] | None = None,
 ) -> Envelope:
-    """Seal ``payload_plaintext`` to the organisation and sign the envelope with the device key.
+    """Seal ``payload_plaintext`` (JSON) to the organisation and sign the envelope with the
+    device key. The payload is padded first (:func:`pad_payload`).
 
     ``created`` is reduced to its day (UTC) so the envelope carries no precise time.
     """
     record_id = _record_id(record_id)
     _choice(kind, KINDS, "kind")
     info = crypto.record_sealing_info(record_id, form_id, form_version, device_id)
-    sealed = crypto.seal(org_sealing_public_key, payload_plaintext, info=info, aad=b"")
+    padded = pad_payload(payload_plaintext)
+    sealed = crypto.seal(org_sealing_public_key, padded, info=info, aad=b"")
     unsigned = Envelope(
         record_id=record_id,
         kind=kind,
@@ -220,15 +229,25 @@ def verify_envelope(envelope: Envelope, device_public_key: bytes) -> None:
         raise EnvelopeError("signature does not verify")
 
 
+def pad_payload(payload_plaintext: bytes) -> bytes:
+    """The JSON payload padded with spaces to its size bucket: a power of two from
+    :data:`PAYLOAD_FLOOR`, so that a sealed envelope's length says little about how much was
+    answered or how many concerns were flagged. Payloads sealed before padding (and padded
+    ones) open alike: trailing spaces are JSON whitespace, and :func:`open_envelope` drops them.
+    """
+    return crypto.pad_to_bucket(payload_plaintext, floor=PAYLOAD_FLOOR, ceiling=PAYLOAD_CEILING)
+
+
 def open_envelope(envelope: Envelope, org_sealing_private_key: bytes) -> bytes:
-    """Decrypt the payload (central team only, off the server)."""
+    """Decrypt the payload (central team only, off the server), its padding taken off."""
     info = crypto.record_sealing_info(
         envelope.record_id, envelope.form_id, envelope.form_version, envelope.device_id
     )
     try:
-        return crypto.open_sealed(org_sealing_private_key, envelope.sealed, info=info, aad=b"")
+        plain = crypto.open_sealed(org_sealing_private_key, envelope.sealed, info=info, aad=b"")
     except Exception:  # the crypto package's own error type; any failure means "does not open"
         raise EnvelopeError("sealed payload does not open with this key") from None
+    return crypto.unpad(plain)
 
 
 def key_id_hex(public_key: bytes) -> str:

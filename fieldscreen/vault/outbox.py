@@ -73,11 +73,17 @@ _COLUMNS = (
 )
 
 
+#: An aggregate at rest is padded to a power of two from 2 KiB (the largest aggregate an
+#: envelope carries), so its length does not tell how many concerns were flagged.
+AGGREGATE_PAD_FLOOR = 2048
+
+
 def encrypt_aggregate(keys: Keys, record_id: str, aggregate: Mapping[str, Any]) -> bytes:
-    """An envelope's aggregate record as kept at rest (bound to its record id)."""
-    return crypto.encrypt(
-        keys.sub("secrets"), canonical_json(dict(aggregate)), aad("outbox", record_id)
+    """An envelope's aggregate record as kept at rest (bound to its record id, padded)."""
+    plain = crypto.pad_to_bucket(
+        canonical_json(dict(aggregate)), floor=AGGREGATE_PAD_FLOOR, ceiling=1 << 20
     )
+    return crypto.encrypt(keys.sub("secrets"), plain, aad("outbox", record_id))
 
 
 def decrypt_aggregate(keys: Keys, record_id: str, blob: bytes) -> dict[str, Any]:

@@ -9,9 +9,11 @@ bytes so that the stored length says little about the answers. A draft save is o
 answer is on disk.
 
 Finalising seals the full record to the organisation's public key (HPKE, with the record id,
-form id and version and device id bound in as ``info``), signs the envelope header with the
-device key, writes the case card under a key of its own, queues the envelope in the outbox and
-keeps the readable copy until the follow-up window closes -- all in one transaction.
+form id and version and device id bound in as ``info``; the payload padded with spaces to a
+power of two from 4 KiB, so its length does not tell how much was flagged), signs the envelope
+header with the device key, writes the case card under a key of its own, queues the envelope in
+the outbox and keeps the readable copy until the follow-up window closes -- all in one
+transaction.
 """
 
 from __future__ import annotations
@@ -36,6 +38,10 @@ __all__ = ["RECORD_FORMAT", "IntegrityReport", "RecordSummary", "RecordsMixin"]
 
 RECORD_FORMAT = 1
 _PAD = 256
+#: The sealed payload's size buckets: powers of two from 4 KiB, at most what still seals under
+#: the envelope's 4 MiB (``fieldscreen.sync.envelope.pad_payload``, checked equal by a test).
+PAYLOAD_FLOOR = 4096
+PAYLOAD_CEILING = 4 * 1024 * 1024 - crypto.SEAL_OVERHEAD
 _DEK_CACHE_SIZE = 256
 _ID_CHUNK = 500  # record ids per IN (...) list, well under SQLite's bound on parameters
 
@@ -294,7 +300,8 @@ class RecordsMixin(VaultBase):
             canonical_json(content) if content_json is None else content_json,
         )
         info = crypto.record_sealing_info(record_id, form_id, form_version, device_id)
-        sealed = crypto.seal(org_public, payload, info=info, aad=b"")
+        padded = crypto.pad_to_bucket(payload, floor=PAYLOAD_FLOOR, ceiling=PAYLOAD_CEILING)
+        sealed = crypto.seal(org_public, padded, info=info, aad=b"")
         header = {
             "record_id": record_id,
             "kind": kind,
