@@ -355,6 +355,60 @@ CATALOGUE: Mapping[str, Message] = {
             "coordinación."
         ),
     ),
+    "vault-record-rolled-back": Message(
+        en=(
+            "This screening's stored copy is older than the one FieldScreen last saved: the "
+            "vault file was changed outside FieldScreen (an older copy was put back). It was "
+            "not opened or saved over, and nothing was deleted. Tell your IT focal point; the "
+            "event is in the audit log."
+        ),
+        es=(
+            "La copia guardada de esta evaluación es más antigua que la última que guardó "
+            "FieldScreen: el archivo de la bóveda se cambió fuera de FieldScreen (se repuso una"
+            " copia antigua). No se abrió ni se sobrescribió, y no se borró nada. Avise a su "
+            "referente de informática; el hecho consta en el registro de auditoría."
+        ),
+    ),
+    "vault-record-deleted": Message(
+        en=(
+            "This screening was removed from the vault file outside FieldScreen: FieldScreen "
+            "saved it and it is no longer there. Nothing else was deleted. Tell your IT focal "
+            "point; the event is in the audit log."
+        ),
+        es=(
+            "Esta evaluación se quitó del archivo de la bóveda fuera de FieldScreen: "
+            "FieldScreen la guardó y ya no está. No se borró nada más. Avise a su referente de"
+            " informática; el hecho consta en el registro de auditoría."
+        ),
+    ),
+    "vault-record-altered": Message(
+        en=(
+            "This screening's stored copy is not the one FieldScreen last saved: the vault "
+            "file was changed outside FieldScreen. It was not opened or saved over, and "
+            "nothing was deleted. Tell your IT focal point; the event is in the audit log."
+        ),
+        es=(
+            "La copia guardada de esta evaluación no es la última que guardó FieldScreen: el "
+            "archivo de la bóveda se cambió fuera de FieldScreen. No se abrió ni se "
+            "sobrescribió, y no se borró nada. Avise a su referente de informática; el hecho "
+            "consta en el registro de auditoría."
+        ),
+    ),
+    "vault-state-altered": Message(
+        en=(
+            "The vault file was changed outside FieldScreen: {rows} stored screenings or case "
+            "cards and {audit} audit log entries do not match what FieldScreen wrote. Nothing "
+            "was deleted, and what cannot be checked is not opened. Tell your IT focal point; "
+            "the event is in the audit log."
+        ),
+        es=(
+            "El archivo de la bóveda se cambió fuera de FieldScreen: {rows} evaluaciones o "
+            "fichas de caso guardadas y {audit} entradas del registro de auditoría no coinciden"
+            " con lo que escribió FieldScreen. No se borró nada, y lo que no se puede comprobar"
+            " no se abre. Avise a su referente de informática; el hecho consta en el registro "
+            "de auditoría."
+        ),
+    ),
     "form-invalid": Message(
         en="{location}: {detail}",
         es="{location}: {detail} (corrija el formulario y vuelva a validarlo)",

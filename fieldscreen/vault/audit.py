@@ -46,6 +46,7 @@ ACTIONS = frozenset(
         "passphrase-change",
         "org-keys",
         "integrity-check",
+        "integrity-alert",
         "follow-up",
     }
 )

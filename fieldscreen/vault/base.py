@@ -26,8 +26,8 @@ from typing import Any, Self
 
 from fieldscreen import crypto
 from fieldscreen.paths import ensure_private_dir
-from fieldscreen.vault import audit
-from fieldscreen.vault.errors import UnlockFailed, VaultError
+from fieldscreen.vault import audit, digest
+from fieldscreen.vault.errors import IntegrityError, UnlockFailed, VaultError
 from fieldscreen.vault.keyring import ROLES, Keyring, Role, UserEntry, remove_stale_temporaries
 from fieldscreen.vault.keys import Keys, aad
 from fieldscreen.vault.listindex import PendingIndex
@@ -101,6 +101,10 @@ class VaultBase:
         self._dek_cache: OrderedDict[str, tuple[bytes, bytearray]] = OrderedDict()
         #: Case-list index buckets changed in the current transaction, written before commit.
         self._pending_index = PendingIndex()
+        #: The state digest's row map: pending writes and what verified (dropped at lock).
+        self._row_map = digest.RowMap()
+        #: What the last check of the state digest found (:meth:`_check_state`), or None.
+        self.last_state_check: digest.MapCheck | None = None
         self._tx_depth = 0
 
     # ------------------------------------------------------------------ lifecycle
@@ -159,6 +163,7 @@ class VaultBase:
                 _put_state(conn, name, value)
             _put_secret(conn, keys, "device_signing_key", signing_private)
             _put_state(conn, "device_public_key", signing_public.hex())
+            digest.RowMap().flush(conn, keys, always=True)  # the empty map's root
             audit.append(conn, keys, vault_id, user_id=user_id, action="create-vault")
         entry = UserEntry(
             user_id=user_id,
@@ -213,13 +218,50 @@ class VaultBase:
         try:
             with self._tx() as conn:
                 self._audit(conn, "unlock")
+                self._upgrade_row_map(conn, keys)
+                self._check_state(conn)
         except BaseException:
             self.lock()
             raise
         return self._user
 
+    def _upgrade_row_map(self, conn: sqlite3.Connection, keys: Keys) -> None:
+        """Build the row map of a vault of the first format, once its rows match that
+        format's digest (an empty vault needs none). A vault whose rows do not match keeps no
+        map, so every row reads as unverified and the check reports it."""
+        try:
+            if digest.read_root(conn, keys) is not None:
+                return
+        except crypto.DecryptError:
+            return  # a damaged root is reported by the check, never rebuilt over
+        if conn.execute("SELECT 1 FROM row_map LIMIT 1").fetchone() is not None:
+            return
+        try:
+            legacy = digest.legacy_read(conn, keys)
+        except crypto.DecryptError:
+            return
+        empty = conn.execute(
+            "SELECT (SELECT count(*) FROM records) + (SELECT count(*) FROM case_cards)"
+        ).fetchone()[0]
+        if (legacy is None and not empty) or (
+            legacy is not None and legacy != digest.legacy_compute(conn, keys)
+        ):
+            return
+        digest.build(conn, keys)
+
+    def _check_state(self, conn: sqlite3.Connection) -> digest.MapCheck:
+        """Check the row map's root against its buckets and the row counts (cheap: one HMAC
+        per bucket, two counts); audit what is wrong as ``integrity-alert``."""
+        keys, _ = self._require()
+        report = self._row_map.verify(conn, keys)
+        self.last_state_check = report
+        if not report.intact:
+            self._audit(conn, "integrity-alert", detail=_map_detail(report))
+        return report
+
     def lock(self) -> None:
         """Drop the keys and every cached record key (see :mod:`fieldscreen.vault.keys`)."""
+        self._row_map.forget()
         if self._keys is not None:
             self._keys.wipe()
         for _, dek in self._dek_cache.values():
@@ -305,17 +347,27 @@ class VaultBase:
         The case-list index buckets changed inside it are written just before the outermost
         one commits, so the index changes with the cards or not at all.
         """
-        with self._open_store().transaction() as conn:
-            self._tx_depth += 1
-            try:
-                yield conn
-                if self._tx_depth == 1 and self._pending_index:
-                    keys, _ = self._require()
-                    self._pending_index.flush(conn, keys)
-            finally:
-                self._tx_depth -= 1
-                if self._tx_depth == 0:
-                    self._pending_index.discard()
+        try:
+            with self._open_store().transaction() as conn:
+                self._tx_depth += 1
+                try:
+                    yield conn
+                    if self._tx_depth == 1 and (self._pending_index or self._row_map):
+                        keys, _ = self._require()
+                        self._pending_index.flush(conn, keys)
+                        self._row_map.flush(conn, keys)
+                finally:
+                    self._tx_depth -= 1
+                    if self._tx_depth == 0:
+                        self._pending_index.discard()
+                        self._row_map.discard()
+        except IntegrityError as error:
+            # Found inside the transaction, which is rolled back: audited in one of its own.
+            if self._tx_depth == 0 and not error.audited and self._keys is not None:
+                error.audited = True
+                with self._open_store().transaction() as conn:
+                    self._audit(conn, "integrity-alert", error.record_id, error.detail)
+            raise
 
     def _audit(
         self,
@@ -346,8 +398,43 @@ class VaultBase:
         keys, _ = self._require()
         _put_secret(conn, keys, name, value)
 
+    def _check_row(
+        self,
+        conn: sqlite3.Connection,
+        table: str,
+        row_id: str,
+        found: tuple[int, str] | None,
+    ) -> None:
+        """Raise :class:`IntegrityError` when the row as read (``(version, status)``, None
+        when absent) is not what the vault last wrote; nothing is changed because of it."""
+        keys, _ = self._require()
+        problem = self._row_map.check(conn, keys, table, row_id, found)
+        if problem is None:
+            return
+        code = {"rolled-back": "vault-record-rolled-back", "deleted": "vault-record-deleted"}
+        raise IntegrityError(
+            code.get(problem.kind, "vault-record-altered"),
+            record_id=row_id if _ID.match(row_id) else None,
+            detail={"problem": problem.kind, "table": table},
+        )
+
 
 # ---------------------------------------------------------------------- module helpers
+def _map_detail(report: digest.MapCheck) -> dict[str, Any]:
+    """An ``integrity-alert`` audit entry's detail for a failed check (codes and counts)."""
+    detail: dict[str, Any] = {"what": "state-digest"}
+    if report.root_missing or report.root_damaged:
+        detail["root"] = "missing" if report.root_missing else "damaged"
+    if report.bad_groups:
+        detail["groups"] = len(report.bad_groups)
+    if not report.counts_match:
+        detail["records"] = report.records_found - report.records_expected
+        detail["cards"] = report.cards_found - report.cards_expected
+    if report.problems:
+        detail["rows"] = len(report.problems)
+    return detail
+
+
 def check_record_id(record_id: str) -> str:
     if not isinstance(record_id, str) or not _ID.match(record_id):
         raise VaultError("vault-record-unknown")

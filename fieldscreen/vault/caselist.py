@@ -11,7 +11,8 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any, NamedTuple
 
-from fieldscreen.vault import listindex
+from fieldscreen import crypto
+from fieldscreen.vault import digest, listindex
 from fieldscreen.vault.base import VaultBase
 
 __all__ = ["CaseColumns", "CaseListMixin", "ListRow"]
@@ -80,7 +81,7 @@ class CaseListMixin(VaultBase):
         """
         keys, _ = self._require()
         with self._tx() as conn:
-            entries, rows, rebuilt = _checked(conn, keys)
+            entries, rows, rebuilt = self._checked(conn, keys)
             out, matched = _list_rows(rows, entries, listindex.card_versions(conn))
             self._audit(
                 conn,
@@ -95,7 +96,7 @@ class CaseListMixin(VaultBase):
         rebuild and audit entry as :meth:`case_list`."""
         keys, _ = self._require()
         with self._tx() as conn:
-            entries, rows, rebuilt = _checked(conn, keys)
+            entries, rows, rebuilt = self._checked(conn, keys)
             self._audit(
                 conn,
                 "view",
@@ -109,7 +110,7 @@ class CaseListMixin(VaultBase):
         queue decrypts only those cards. One transaction; audited as ``view`` with counts."""
         keys, _ = self._require()
         with self._tx() as conn:
-            entries, rows, rebuilt = _checked(conn, keys)
+            entries, rows, rebuilt = self._checked(conn, keys)
             flagged = {rid for rid, entry in entries.items() if entry[listindex.SUPERVISE]}
             out = [rid for rid, status, _ in rows if status == "finalised" and rid in flagged]
             self._audit(
@@ -136,21 +137,49 @@ class CaseListMixin(VaultBase):
         with self._tx() as conn:
             return listindex.check(conn, keys)
 
+    def _checked(
+        self, conn: Any, keys: Any
+    ) -> tuple[dict[str, listindex.Entry], list[listindex.Row], int]:
+        """The index's entries, every record's plaintext columns, and how many buckets were
+        rebuilt: buckets that are missing, do not authenticate or do not match the cards are
+        rebuilt from the cards first (in the caller's transaction), from cards that match the
+        state digest's row map only. Counts of records and cards that differ from the row
+        map's, and cards refused, are audited as ``integrity-alert``."""
+        entries, bad = listindex.read_all(conn, keys)
+        rows = listindex.record_rows(conn)
+        versions = listindex.card_versions(conn)
+        refused: list[str] = []
+        rebuilt = 0
+        if bad or len(entries) != len(versions) or not _matches(entries, versions):
+            report = listindex.check(conn, keys, entries, bad, versions)
+            if report.stale_buckets:
 
-def _checked(conn: Any, keys: Any) -> tuple[dict[str, listindex.Entry], list[listindex.Row], int]:
-    """The index's entries, every record's plaintext columns, and how many buckets were
-    rebuilt: buckets that are missing, do not authenticate or do not match the cards are
-    rebuilt from the cards first (in the caller's transaction)."""
-    entries, bad = listindex.read_all(conn, keys)
-    rows = listindex.record_rows(conn)
-    versions = listindex.card_versions(conn)
-    if bad or len(entries) != len(versions) or not _matches(entries, versions):
-        report = listindex.check(conn, keys, entries, bad, versions)
-        if report.stale_buckets:
-            listindex.rebuild(conn, keys, report.stale_buckets)
-            entries, _ = listindex.read_all(conn, keys)
-            return entries, rows, len(report.stale_buckets)
-    return entries, rows, 0
+                def accept(rid: str, version: int) -> bool:
+                    if self._row_map.check(conn, keys, digest.CARDS, rid, (version, "card")):
+                        refused.append(rid)
+                        return False
+                    return True
+
+                listindex.rebuild(conn, keys, report.stale_buckets, accept)
+                entries, _ = listindex.read_all(conn, keys)
+                rebuilt = len(report.stale_buckets)
+        try:
+            root = digest.read_root(conn, keys)
+        except crypto.DecryptError:
+            root = None
+        counts = (0, 0) if root is None else (root.records, root.cards)
+        if refused or counts != (len(rows), len(versions)):
+            self._audit(
+                conn,
+                "integrity-alert",
+                detail={
+                    "what": "case-list",
+                    "refused": len(refused),
+                    "records": len(rows) - counts[0],
+                    "cards": len(versions) - counts[1],
+                },
+            )
+        return entries, rows, rebuilt
 
 
 def _matches(entries: dict[str, listindex.Entry], versions: dict[str, int]) -> bool:

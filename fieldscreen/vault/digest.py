@@ -1,76 +1,514 @@
-"""The state digest: a keyed summary of every stored ciphertext's identity and version.
+"""The state digest: an authenticated map of every record's and case card's version.
 
-AEAD with associated data catches a flipped bit, a ciphertext moved to another row or field, and
-an old ciphertext put back under a newer version number. It cannot catch a *whole row* put back
-from an older copy (ciphertext and version number together). The digest does: it is the sum,
-modulo 2**256, of ``HMAC(digest key, table | id | version | status | nonce)`` over every record
-and case card, kept encrypted in the secrets table and updated in the same transaction as each
-write (two HMACs, so a save stays O(1)). The integrity check recomputes it.
+AEAD with associated data catches a flipped bit, a ciphertext moved to another row or field,
+and an old ciphertext put back under a newer version number. It cannot catch a *whole row* put
+back from an older copy (ciphertext and version number together), nor a row deleted. The row
+map does, at the moment the row is read:
+
+* **Entries.** For every record and case card the map holds the version and status the vault
+  last wrote (``r:<id> -> [version, status]``, ``c:<id> -> [version, "card"]``), grouped into
+  :data:`BUCKETS` buckets. A bucket is AES-256-GCM ciphertext under a key derived from the master
+  key (``row-map``), bound by associated data to its number; which bucket an id belongs to is a
+  keyed hash (``row-map-bucket``), so bucket numbers say nothing about the records.
+* **Root.** Kept encrypted in the secrets table: the number of records and of case cards, and
+  for each of :data:`GROUPS` groups of buckets the sum, modulo 2**256, of
+  ``HMAC(state-digest key, bucket | bucket's nonce)`` over its buckets. A bucket put back from an
+  older copy has another nonce, so its group's sum no longer matches; the sum is O(1) to update.
+* **Writes** (:class:`RowMap`): a record or card write puts its entry in the decrypted copy of
+  its bucket held for the current transaction; the vault writes every changed bucket and the
+  root just before the outermost transaction commits, so the map changes with the rows or not at
+  all (a save re-encrypts one small bucket and the small root).
+* **Reads** (:meth:`RowMap.check`): the row as read must equal its entry. The entry's bucket is
+  trusted when its nonce is the one seen when its group last verified (kept in memory from the
+  check at unlock and the vault's own writes); any other nonce (another process wrote, or the
+  file was edited) verifies every group again before the entry is used.
+
+What it cannot see: the *whole* database put back from one older copy (rows, map and root
+together) is consistent; the server's device sequence numbers catch that, not the laptop.
 """
 
 from __future__ import annotations
 
+import hmac
+import json
 import sqlite3
+import struct
+from collections import OrderedDict
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
 
 from fieldscreen import crypto
 from fieldscreen.vault.keys import Keys, aad
 from fieldscreen.vault.store import as_blob
 
-__all__ = ["Item", "compute", "item", "read", "update"]
+__all__ = [
+    "BUCKETS",
+    "GROUPS",
+    "MapCheck",
+    "Problem",
+    "Root",
+    "RowMap",
+    "bucket_of",
+    "build",
+    "legacy_compute",
+    "legacy_read",
+    "read_root",
+]
 
-_NAME = "state_digest"
+#: Buckets of the map: a write re-encrypts one (about 1/BUCKETS of the entries).
+BUCKETS = 2048
+#: Groups of buckets with a sum each in the root: a bucket that fails its group's sum makes
+#: only its group's buckets (1/GROUPS of the records) untrustworthy.
+GROUPS = 64
+_PER_GROUP = BUCKETS // GROUPS
+_FORMAT = 1
+_ROOT = "row_map_root"
+_LEGACY = "state_digest"  # the sum of the first format, before the row map
+_MAGIC = b"RM1"
 _MOD = 1 << 256
+_CACHE = 64
+RECORDS, CARDS = "r", "c"
+
+
+@dataclass(frozen=True, slots=True)
+class Problem:
+    """One thing the map found wrong: ``kind`` is ``rolled-back`` (an older version than the
+    vault wrote), ``altered`` (another version or status, or a row the vault never wrote),
+    ``deleted`` (the vault wrote the row and it is gone), or ``unverified`` (its bucket's group
+    does not match the root)."""
+
+    kind: str
+    table: str
+    row_id: str | None = None
+
+
+@dataclass
+class Root:
+    """The decrypted root: counts and one sum per group."""
+
+    records: int = 0
+    cards: int = 0
+    sums: list[int] = field(default_factory=lambda: [0] * GROUPS)
+
+    def encode(self) -> bytes:
+        body = b"".join((s % _MOD).to_bytes(32, "big") for s in self.sums)
+        return _MAGIC + struct.pack(">QQ", self.records, self.cards) + body
+
+    @classmethod
+    def decode(cls, raw: bytes) -> Root:
+        if len(raw) != len(_MAGIC) + 16 + 32 * GROUPS or not raw.startswith(_MAGIC):
+            raise crypto.DecryptError
+        records, cards = struct.unpack(">QQ", raw[3:19])
+        sums = [int.from_bytes(raw[19 + 32 * g : 51 + 32 * g], "big") for g in range(GROUPS)]
+        return cls(records, cards, sums)
+
+
+def bucket_of(keys: Keys, key: str) -> int:
+    """The bucket of entry ``key`` (``r:<id>`` or ``c:<id>``): a keyed hash."""
+    mac = hmac.digest(keys.sub("row-map-bucket"), aad("row_map", key), "sha256")
+    return int.from_bytes(mac[:4], "big") % BUCKETS
+
+
+def _contribution(keys: Keys, bucket: int, nonce: bytes | None) -> int:
+    if nonce is None:
+        return 0
+    mac = hmac.digest(keys.sub("state-digest"), aad("row_map", bucket) + nonce, "sha256")
+    return int.from_bytes(mac, "big")
+
+
+def _bucket_aad(bucket: int) -> bytes:
+    return aad("row_map", bucket, _FORMAT, BUCKETS)
+
+
+def _nonce(blob: object) -> bytes | None:
+    if not isinstance(blob, bytes) or len(blob) < crypto.NONCE_BYTES:
+        return None
+    return blob[: crypto.NONCE_BYTES]
+
+
+def read_root(conn: sqlite3.Connection, keys: Keys) -> Root | None:
+    """The stored root; None when there is none (a vault of the first format).
+
+    Raises:
+        crypto.DecryptError: the root is there and does not authenticate.
+    """
+    row = conn.execute("SELECT ciphertext FROM secrets WHERE name = ?", (_ROOT,)).fetchone()
+    if row is None:
+        return None
+    raw = crypto.decrypt(keys.sub("secrets"), as_blob(row[0]), aad("secrets", _ROOT))
+    return Root.decode(raw)
+
+
+def _write_root(conn: sqlite3.Connection, keys: Keys, root: Root) -> None:
+    blob = crypto.encrypt(keys.sub("secrets"), root.encode(), aad("secrets", _ROOT))
+    conn.execute(
+        "INSERT INTO secrets (name, ciphertext) VALUES (?, ?) "
+        "ON CONFLICT(name) DO UPDATE SET ciphertext = excluded.ciphertext",
+        (_ROOT, blob),
+    )
+
+
+def _decode(raw: bytes) -> dict[str, list[Any]]:
+    value = json.loads(raw)
+    if not isinstance(value, dict):
+        raise crypto.DecryptError
+    return value
+
+
+def _encode(entries: Mapping[str, list[Any]]) -> bytes:
+    return json.dumps(entries, separators=(",", ":"), sort_keys=True).encode("utf-8")
+
+
+def _read_bucket(
+    conn: sqlite3.Connection, keys: Keys, bucket: int
+) -> tuple[bytes | None, dict[str, list[Any]] | None]:
+    """``(nonce, entries)`` of one stored bucket: ``(None, {})`` when there is no row,
+    ``(nonce, None)`` when it does not authenticate."""
+    row = conn.execute("SELECT ciphertext FROM row_map WHERE bucket = ?", (bucket,)).fetchone()
+    if row is None:
+        return None, {}
+    nonce = _nonce(row[0])
+    try:
+        return nonce, _decode(
+            crypto.decrypt(keys.sub("row-map"), as_blob(row[0]), _bucket_aad(bucket))
+        )
+    except (crypto.DecryptError, crypto.CryptoError, TypeError, ValueError):
+        return nonce, None
+
+
+def _stored_nonces(conn: sqlite3.Connection) -> dict[int, bytes | None]:
+    out: dict[int, bytes | None] = {}
+    for bucket, head in conn.execute(
+        "SELECT bucket, substr(ciphertext, 1, ?) FROM row_map", (crypto.NONCE_BYTES,)
+    ):
+        if isinstance(bucket, int) and 0 <= bucket < BUCKETS:
+            out[bucket] = _nonce(head)
+        else:  # a row no build of ours writes
+            out[-1] = None
+    return out
+
+
+@dataclass
+class MapCheck:
+    """What :meth:`RowMap.verify` found: groups whose sum fails, and the counts."""
+
+    bad_groups: set[int] = field(default_factory=set)
+    root_missing: bool = False
+    root_damaged: bool = False
+    records_expected: int = 0
+    cards_expected: int = 0
+    records_found: int = 0
+    cards_found: int = 0
+    problems: list[Problem] = field(default_factory=list)
+
+    @property
+    def counts_match(self) -> bool:
+        return (
+            self.records_expected == self.records_found and self.cards_expected == self.cards_found
+        )
+
+    @property
+    def intact(self) -> bool:
+        return (
+            not self.bad_groups
+            and not self.root_missing
+            and not self.root_damaged
+            and self.counts_match
+            and not self.problems
+        )
+
+
+class RowMap:
+    """The vault's side of the map for one unlocked session: pending writes and what verified."""
+
+    def __init__(self) -> None:
+        #: bucket -> nonce as last verified (or written by us); None: nothing verified yet.
+        self._seen: dict[int, bytes | None] | None = None
+        self._bad_groups: set[int] = set()
+        #: bucket -> (nonce, entries) decrypted, most recent last.
+        self._cache: OrderedDict[int, tuple[bytes | None, dict[str, list[Any]]]] = OrderedDict()
+        #: buckets changed in the current transaction: bucket -> (nonce read, entries).
+        self._pending: dict[int, tuple[bytes | None, dict[str, list[Any]]]] = {}
+        self._delta = [0, 0]
+
+    def forget(self) -> None:
+        """Drop everything (at lock)."""
+        self._seen = None
+        self._bad_groups = set()
+        self._cache.clear()
+        self.discard()
+
+    def discard(self) -> None:
+        self._pending.clear()
+        self._delta = [0, 0]
+
+    def __bool__(self) -> bool:
+        return bool(self._pending)
+
+    # ------------------------------------------------------------------ verification
+    def verify(self, conn: sqlite3.Connection, keys: Keys) -> MapCheck:
+        """Check every group's sum and the counts against the root; remember what verified.
+
+        Cheap: one HMAC per bucket over the buckets' nonces (their ciphertext is not read) and
+        two ``count(*)``.
+        """
+        report = MapCheck()
+        try:
+            root = read_root(conn, keys)
+        except (crypto.DecryptError, crypto.CryptoError, TypeError):
+            root, report.root_damaged = None, True
+        stored = _stored_nonces(conn)
+        report.records_found = int(conn.execute("SELECT count(*) FROM records").fetchone()[0])
+        report.cards_found = int(conn.execute("SELECT count(*) FROM case_cards").fetchone()[0])
+        if root is None:
+            report.root_missing = not report.root_damaged
+            report.bad_groups = set(range(GROUPS))
+            self._seen, self._bad_groups = {}, set(report.bad_groups)
+            return report
+        report.records_expected, report.cards_expected = root.records, root.cards
+        sums = [0] * GROUPS
+        for bucket, nonce in stored.items():
+            if bucket < 0:
+                continue
+            sums[bucket // _PER_GROUP] += _contribution(keys, bucket, nonce)
+        report.bad_groups = {g for g in range(GROUPS) if sums[g] % _MOD != root.sums[g] % _MOD}
+        if -1 in stored:
+            report.problems.append(Problem("altered", "row_map"))
+        self._seen = {b: n for b, n in stored.items() if b >= 0}
+        self._bad_groups = set(report.bad_groups)
+        self._cache = OrderedDict(
+            (b, v) for b, v in self._cache.items() if self._seen.get(b) == v[0]
+        )
+        return report
+
+    @property
+    def verified(self) -> bool:
+        return self._seen is not None
+
+    def _trusted_bucket(
+        self, conn: sqlite3.Connection, keys: Keys, bucket: int
+    ) -> dict[str, list[Any]] | None:
+        """The entries of ``bucket`` once its group verifies; None when it does not."""
+        pending = self._pending.get(bucket)
+        if pending is not None:
+            return pending[1]
+        row = conn.execute(
+            "SELECT substr(ciphertext, 1, ?) FROM row_map WHERE bucket = ?",
+            (crypto.NONCE_BYTES, bucket),
+        ).fetchone()
+        nonce = None if row is None else _nonce(row[0])
+        if self._seen is None or self._seen.get(bucket) != nonce:
+            self.verify(conn, keys)
+        if bucket // _PER_GROUP in self._bad_groups:
+            return None
+        cached = self._cache.get(bucket)
+        if cached is not None and cached[0] == nonce:
+            self._cache.move_to_end(bucket)
+            return cached[1]
+        read_nonce, entries = _read_bucket(conn, keys, bucket)
+        if entries is None or read_nonce != nonce:
+            return None
+        self._remember(bucket, nonce, entries)
+        return entries
+
+    def _remember(self, bucket: int, nonce: bytes | None, entries: dict[str, list[Any]]) -> None:
+        self._cache[bucket] = (nonce, entries)
+        self._cache.move_to_end(bucket)
+        while len(self._cache) > _CACHE:
+            self._cache.popitem(last=False)
+
+    def check(
+        self,
+        conn: sqlite3.Connection,
+        keys: Keys,
+        table: str,
+        row_id: str,
+        found: tuple[int, str] | None,
+    ) -> Problem | None:
+        """Compare a row as read (``(version, status)``, None when there is no row) with its
+        entry; the problem, or None when they agree."""
+        key = f"{table}:{row_id}"
+        entries = self._trusted_bucket(conn, keys, bucket_of(keys, key))
+        if entries is None:
+            return Problem("unverified", table, row_id)
+        expected = entries.get(key)
+        if expected is None:
+            return None if found is None else Problem("altered", table, row_id)
+        if found is None:
+            return Problem("deleted", table, row_id)
+        version, status = found
+        if [version, status] == expected:
+            return None
+        if isinstance(version, int) and isinstance(expected[0], int) and version < expected[0]:
+            return Problem("rolled-back", table, row_id)
+        return Problem("altered", table, row_id)
+
+    # ------------------------------------------------------------------ writes
+    def _pending_bucket(
+        self, conn: sqlite3.Connection, keys: Keys, bucket: int
+    ) -> dict[str, list[Any]]:
+        held = self._pending.get(bucket)
+        if held is not None:
+            return held[1]
+        row = conn.execute("SELECT ciphertext FROM row_map WHERE bucket = ?", (bucket,)).fetchone()
+        nonce = None if row is None else _nonce(row[0])
+        cached = self._cache.get(bucket)
+        if cached is not None and cached[0] == nonce:
+            entries = dict(cached[1])
+        else:
+            _, decoded = _read_bucket(conn, keys, bucket)
+            entries = decoded or {}  # an unreadable bucket is rebuilt from what we write
+        self._pending[bucket] = (nonce, entries)
+        return entries
+
+    def put(
+        self,
+        conn: sqlite3.Connection,
+        keys: Keys,
+        table: str,
+        row_id: str,
+        *,
+        version: int,
+        status: str,
+    ) -> None:
+        """The row ``table``/``row_id`` is now at ``version`` with ``status``."""
+        key = f"{table}:{row_id}"
+        entries = self._pending_bucket(conn, keys, bucket_of(keys, key))
+        if key not in entries:
+            self._delta[0 if table == RECORDS else 1] += 1
+        entries[key] = [int(version), status]
+
+    def drop(self, conn: sqlite3.Connection, keys: Keys, table: str, row_id: str) -> None:
+        """The row ``table``/``row_id`` is gone (a case card removed by travel mode)."""
+        key = f"{table}:{row_id}"
+        entries = self._pending_bucket(conn, keys, bucket_of(keys, key))
+        if entries.pop(key, None) is not None:
+            self._delta[0 if table == RECORDS else 1] -= 1
+
+    def flush(self, conn: sqlite3.Connection, keys: Keys, *, always: bool = False) -> None:
+        """Write every changed bucket and the root (inside the caller's transaction); with
+        ``always``, the root even when nothing changed (a new vault's empty map)."""
+        if not self._pending and not always:
+            return
+        try:
+            root = read_root(conn, keys) or Root()
+        except (crypto.DecryptError, crypto.CryptoError, TypeError):
+            root = Root()  # a damaged root stays wrong against the buckets: reported, not hidden
+        for bucket, (old_nonce, entries) in self._pending.items():
+            group = bucket // _PER_GROUP
+            root.sums[group] -= _contribution(keys, bucket, old_nonce)
+            if entries:
+                blob = crypto.encrypt(keys.sub("row-map"), _encode(entries), _bucket_aad(bucket))
+                conn.execute(
+                    "INSERT INTO row_map (bucket, ciphertext, format) VALUES (?, ?, ?) "
+                    "ON CONFLICT(bucket) DO UPDATE SET ciphertext = excluded.ciphertext, "
+                    "format = excluded.format",
+                    (bucket, blob, _FORMAT),
+                )
+                nonce: bytes | None = blob[: crypto.NONCE_BYTES]
+            else:
+                conn.execute("DELETE FROM row_map WHERE bucket = ?", (bucket,))
+                nonce = None
+            root.sums[group] = (root.sums[group] + _contribution(keys, bucket, nonce)) % _MOD
+            if self._seen is not None and self._seen.get(bucket) == old_nonce:
+                self._seen[bucket] = nonce  # what we write is what verified, plus our change
+            self._remember(bucket, nonce, entries)
+        root.records = max(0, root.records + self._delta[0])
+        root.cards = max(0, root.cards + self._delta[1])
+        _write_root(conn, keys, root)
+        self.discard()
+
+    # ------------------------------------------------------------------ whole map
+    def compare_all(self, conn: sqlite3.Connection, keys: Keys) -> list[Problem]:
+        """Every record and card row against the map, and every entry against its row (the
+        integrity check's full pass: it reads every bucket)."""
+        entries: dict[str, list[Any]] = {}
+        unreadable: set[int] = set()
+        for bucket in range(BUCKETS):
+            _, decoded = _read_bucket(conn, keys, bucket)
+            if decoded is None:
+                unreadable.add(bucket)
+            else:
+                entries.update(decoded)
+        problems: list[Problem] = []
+        seen: set[str] = set()
+        rows: Iterable[tuple[str, Any, Any, Any]] = [
+            (RECORDS, rid, version, status)
+            for rid, version, status in conn.execute("SELECT id, version, status FROM records")
+        ] + [
+            (CARDS, rid, version, "card")
+            for rid, version in conn.execute("SELECT record_id, version FROM case_cards")
+        ]
+        for table, rid, version, status in rows:
+            key = f"{table}:{rid}"
+            seen.add(key)
+            expected = entries.get(key)
+            if expected == [version, status]:
+                continue
+            if expected is None and bucket_of(keys, key) in unreadable:
+                problems.append(Problem("unverified", table, str(rid)))
+            elif expected is None:
+                problems.append(Problem("altered", table, str(rid)))
+            elif isinstance(version, int) and version < expected[0]:
+                problems.append(Problem("rolled-back", table, str(rid)))
+            else:
+                problems.append(Problem("altered", table, str(rid)))
+        for key in entries.keys() - seen:
+            table, _, rid = key.partition(":")
+            problems.append(Problem("deleted", table, rid))
+        return problems
+
+
+def build(conn: sqlite3.Connection, keys: Keys) -> None:
+    """Write the map and root from the rows as they are (a vault of the first format, at its
+    first unlock by this build; the caller has compared the rows with the legacy sum)."""
+    conn.execute("DELETE FROM row_map")
+    conn.execute("DELETE FROM secrets WHERE name = ?", (_ROOT,))
+    fresh = RowMap()
+    for rid, version, status in conn.execute("SELECT id, version, status FROM records").fetchall():
+        fresh.put(conn, keys, RECORDS, str(rid), version=int(version), status=str(status))
+    for rid, version in conn.execute("SELECT record_id, version FROM case_cards").fetchall():
+        fresh.put(conn, keys, CARDS, str(rid), version=int(version), status="card")
+    fresh.flush(conn, keys, always=True)
+    conn.execute("DELETE FROM secrets WHERE name = ?", (_LEGACY,))
+
+
+# ---------------------------------------------------------------------- the first format
 Item = tuple[str, str, int, str, bytes | None]
 
 
-def item(table: str, row_id: str, version: int, status: str, blob: object) -> Item:
-    """The identity of one stored ciphertext (its nonce stands for the blob)."""
+def _legacy_item(table: str, row_id: str, version: int, status: str, blob: object) -> Item:
     if blob is None:
         return (table, row_id, version, status, None)
     raw = blob if isinstance(blob, bytes) else str(blob).encode("utf-8", "replace")
     return (table, row_id, version, status, raw[:12])
 
 
-def _value(keys: Keys, entry: Item) -> int:
+def _legacy_value(keys: Keys, entry: Item) -> int:
     table, row_id, version, status, nonce = entry
     message = aad(table, row_id, version, status, "-" if nonce is None else nonce.hex())
     return int.from_bytes(crypto.hmac_sha256(keys.sub("state-digest"), message), "big")
 
 
-def read(conn: sqlite3.Connection, keys: Keys) -> int:
-    row = conn.execute("SELECT ciphertext FROM secrets WHERE name = ?", (_NAME,)).fetchone()
+def legacy_read(conn: sqlite3.Connection, keys: Keys) -> int | None:
+    """The first format's stored sum (None when there is none)."""
+    row = conn.execute("SELECT ciphertext FROM secrets WHERE name = ?", (_LEGACY,)).fetchone()
     if row is None:
-        return 0
-    raw = crypto.decrypt(keys.sub("secrets"), as_blob(row[0]), aad("secrets", _NAME))
+        return None
+    raw = crypto.decrypt(keys.sub("secrets"), as_blob(row[0]), aad("secrets", _LEGACY))
     return int.from_bytes(raw, "big")
 
 
-def update(conn: sqlite3.Connection, keys: Keys, *, remove: list[Item], add: list[Item]) -> None:
-    """Replace ``remove`` by ``add`` in the stored digest (inside the caller's transaction)."""
-    value = read(conn, keys)
-    for entry in remove:
-        value -= _value(keys, entry)
-    for entry in add:
-        value += _value(keys, entry)
-    blob = crypto.encrypt(
-        keys.sub("secrets"), (value % _MOD).to_bytes(32, "big"), aad("secrets", _NAME)
-    )
-    conn.execute(
-        "INSERT INTO secrets (name, ciphertext) VALUES (?, ?) "
-        "ON CONFLICT(name) DO UPDATE SET ciphertext = excluded.ciphertext",
-        (_NAME, blob),
-    )
-
-
-def compute(conn: sqlite3.Connection, keys: Keys) -> int:
-    """The digest recomputed from the rows as they are now."""
+def legacy_compute(conn: sqlite3.Connection, keys: Keys) -> int:
+    """The first format's sum recomputed from the rows (reads every ciphertext once)."""
     value = 0
     for row_id, version, status, blob in conn.execute(
         "SELECT id, version, status, ciphertext FROM records"
     ):
-        value += _value(keys, item("records", row_id, version, status, blob))
+        value += _legacy_value(keys, _legacy_item("records", row_id, version, status, blob))
     for row_id, version, blob in conn.execute(
         "SELECT record_id, version, ciphertext FROM case_cards"
     ):
-        value += _value(keys, item("case_cards", row_id, version, "card", blob))
+        value += _legacy_value(keys, _legacy_item("case_cards", row_id, version, "card", blob))
     return value % _MOD

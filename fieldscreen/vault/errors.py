@@ -12,7 +12,7 @@ from typing import Any
 
 from fieldscreen.errors import KnownError
 
-__all__ = ["UnlockFailed", "VaultError"]
+__all__ = ["IntegrityError", "UnlockFailed", "VaultError"]
 
 
 class VaultError(KnownError):
@@ -24,3 +24,17 @@ class UnlockFailed(VaultError):
 
     def __init__(self, code: str = "vault-unlock-failed", /, **context: Any) -> None:
         super().__init__(code, **context)
+
+
+class IntegrityError(VaultError):
+    """A row does not match what the vault last wrote (rolled back, altered or deleted outside
+    FieldScreen). Nothing is changed because of it; the vault audits it once the transaction
+    that found it has been rolled back (``detail`` holds codes only)."""
+
+    def __init__(
+        self, code: str, /, *, record_id: str | None, detail: dict[str, Any], **context: Any
+    ) -> None:
+        super().__init__(code, **context)
+        self.record_id = record_id
+        self.detail = detail
+        self.audited = False

@@ -1,8 +1,9 @@
 """The keys held while the vault is unlocked, and the associated-data format.
 
 From the 256-bit master key, HKDF-SHA256 derives one key per purpose: wrapping record keys,
-the secrets table, the audit log (encryption and MAC), the state digest, the roster MAC and
-the case list's index (encryption, and the keyed hash that picks a record's bucket).
+the secrets table, the audit log (encryption and MAC), the state digest and its row map
+(encryption, and the keyed hash that picks an entry's bucket), the roster MAC and the case
+list's index (encryption, and the keyed hash that picks a record's bucket).
 Every record and case card has its own random data key, wrapped (AES-256-GCM) by the
 record-key wrapping key, so purging a record destroys its key along with its ciphertext.
 
@@ -28,6 +29,8 @@ _LABELS = (
     "roster",
     "list-index",
     "list-index-bucket",
+    "row-map",
+    "row-map-bucket",
 )
 
 

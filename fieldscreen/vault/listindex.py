@@ -27,7 +27,7 @@ from __future__ import annotations
 import hmac
 import json
 import sqlite3
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -292,12 +292,16 @@ def check(
 
 
 def rebuild(
-    conn: sqlite3.Connection, keys: Keys, buckets: Iterable[int] | None = None
+    conn: sqlite3.Connection,
+    keys: Keys,
+    buckets: Iterable[int] | None = None,
+    accept: Callable[[str, int], bool] | None = None,
 ) -> dict[int, dict[str, Entry]]:
     """Rebuild ``buckets`` (every bucket when None) from the case cards and store them.
 
-    Returns the rebuilt buckets' entries. A card that does not decrypt is left out (the
-    integrity check names it).
+    Returns the rebuilt buckets' entries. A card that does not decrypt, or that ``accept``
+    refuses (one that does not match the state digest's row map), is left out (the integrity
+    check names it).
     """
     wanted = set(range(BUCKETS)) if buckets is None else set(buckets)
     fresh: dict[int, dict[str, Entry]] = {b: {} for b in wanted}
@@ -311,7 +315,7 @@ def rebuild(
         if not isinstance(rid, str):
             continue
         bucket = bucket_of(keys, rid)
-        if bucket not in wanted:
+        if bucket not in wanted or (accept is not None and not accept(rid, version)):
             continue
         try:
             dek = unwrap(as_blob(wrapped), aad("case_cards", rid, "dek"))

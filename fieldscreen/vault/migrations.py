@@ -110,10 +110,23 @@ def _list_index(db: sqlite_utils.Database) -> None:
     db.execute("CREATE INDEX case_cards_version ON case_cards(record_id, version)")
 
 
+def _row_map(db: sqlite_utils.Database) -> None:
+    """The state digest's row map (:mod:`fieldscreen.vault.digest`): every record's and case
+    card's version, in encrypted buckets. Created empty: the map is built from the rows, and
+    checked against the first format's digest, at the first unlock (a migration holds no key).
+    """
+    db.table("row_map").create(
+        {"bucket": int, "ciphertext": bytes, "format": int},
+        pk="bucket",
+        not_null={"ciphertext", "format"},
+    )
+
+
 MIGRATIONS: tuple[Migration, ...] = (
     Migration("2026-11-27-first-format", _initial),
     Migration("2026-11-28-outbox-aggregate", _outbox_aggregate),
     Migration("2026-11-29-list-index", _list_index),
+    Migration("2026-12-10-row-map", _row_map),
 )
 FORMAT_VERSION = len(MIGRATIONS)
 

@@ -141,11 +141,16 @@ class RecordsMixin(VaultBase):
         return dek, wrapped
 
     def _row(self, conn: sqlite3.Connection, record_id: str) -> dict[str, Any]:
+        """The record's row, once it matches the state digest's row map (a row rolled back,
+        altered or deleted outside FieldScreen raises :class:`IntegrityError`)."""
         cursor = conn.execute("SELECT * FROM records WHERE id = ?", (check_record_id(record_id),))
         row = cursor.fetchone()
         if row is None:
+            self._check_row(conn, digest.RECORDS, record_id, None)
             raise VaultError("vault-record-unknown")
-        return dict(zip([c[0] for c in cursor.description], row, strict=True))
+        found = dict(zip([c[0] for c in cursor.description], row, strict=True))
+        self._check_row(conn, digest.RECORDS, record_id, (found["version"], found["status"]))
+        return found
 
     def _readable(self, keys: Keys, row: Mapping[str, Any]) -> dict[str, Any]:
         if row["ciphertext"] is None or row["wrapped_key"] is None:
@@ -180,9 +185,7 @@ class RecordsMixin(VaultBase):
                 "VALUES (?, ?, ?, 'draft', ?, ?, 1, 'master', ?, ?, ?)",
                 (record_id, form_id, form_version, today, today, wrapped, blob, RECORD_FORMAT),
             )
-            digest.update(
-                conn, keys, remove=[], add=[digest.item("records", record_id, 1, "draft", blob)]
-            )
+            self._row_map.put(conn, keys, digest.RECORDS, record_id, version=1, status="draft")
             self._audit(conn, "create", record_id, {"form": form_id, "version": form_version})
         return record_id
 
@@ -200,13 +203,8 @@ class RecordsMixin(VaultBase):
                 "UPDATE records SET ciphertext = ?, version = ?, updated_day = ? WHERE id = ?",
                 (blob, version, self.today(), record_id),
             )
-            digest.update(
-                conn,
-                keys,
-                remove=[
-                    digest.item("records", record_id, row["version"], "draft", row["ciphertext"])
-                ],
-                add=[digest.item("records", record_id, version, "draft", blob)],
+            self._row_map.put(
+                conn, keys, digest.RECORDS, record_id, version=version, status="draft"
             )
         return version
 
@@ -398,17 +396,10 @@ class RecordsMixin(VaultBase):
                 (record_id, card_wrapped, card_blob, RECORD_FORMAT),
             )
             self._pending_index.put(conn, keys, record_id, version=1, card=case_card)
-            digest.update(
-                conn,
-                keys,
-                remove=[
-                    digest.item("records", record_id, row["version"], "draft", row["ciphertext"])
-                ],
-                add=[
-                    digest.item("records", record_id, version, "finalised", blob),
-                    digest.item("case_cards", record_id, 1, "card", card_blob),
-                ],
+            self._row_map.put(
+                conn, keys, digest.RECORDS, record_id, version=version, status="finalised"
             )
+            self._row_map.put(conn, keys, digest.CARDS, record_id, version=1, status="card")
             self._audit(conn, "finalise", record_id, {"seq": header["device_seq"]})
         if self.follow_up_days == 0:
             self.purge_due()
@@ -422,6 +413,9 @@ class RecordsMixin(VaultBase):
                 "SELECT version, wrapped_key, ciphertext FROM case_cards WHERE record_id = ?",
                 (check_record_id(record_id),),
             ).fetchone()
+            self._check_row(
+                conn, digest.CARDS, record_id, None if row is None else (row[0], "card")
+            )
             if row is None:
                 raise VaultError("vault-record-unknown")
             dek = self._dek(keys, "case_cards", record_id, as_blob(row[1]))
@@ -440,9 +434,12 @@ class RecordsMixin(VaultBase):
                 "SELECT version, wrapped_key, ciphertext FROM case_cards WHERE record_id = ?",
                 (check_record_id(record_id),),
             ).fetchone()
+            self._check_row(
+                conn, digest.CARDS, record_id, None if row is None else (row[0], "card")
+            )
             if row is None:
                 raise VaultError("vault-record-unknown")
-            old_version, wrapped, old_blob = int(row[0]), as_blob(row[1]), as_blob(row[2])
+            old_version, wrapped = int(row[0]), as_blob(row[1])
             version = old_version + 1
             dek = self._dek(keys, "case_cards", record_id, wrapped)
             blob = crypto.encrypt(
@@ -453,12 +450,7 @@ class RecordsMixin(VaultBase):
                 (version, blob, record_id),
             )
             self._pending_index.put(conn, keys, record_id, version=version, card=case_card)
-            digest.update(
-                conn,
-                keys,
-                remove=[digest.item("case_cards", record_id, old_version, "card", old_blob)],
-                add=[digest.item("case_cards", record_id, version, "card", blob)],
-            )
+            self._row_map.put(conn, keys, digest.CARDS, record_id, version=version, status="card")
             self._audit(conn, "follow-up", record_id)
 
     def case_cards(self, record_ids: Iterable[str] | None = None) -> dict[str, dict[str, Any]]:
@@ -495,6 +487,8 @@ class RecordsMixin(VaultBase):
             for record_id, version, wrapped, blob in rows:
                 try:
                     check_record_id(record_id)
+                    if self._row_map.check(conn, keys, digest.CARDS, record_id, (version, "card")):
+                        raise VaultError("vault-record-altered")
                     named = prefix + record_id.encode()
                     dek = unwrap(as_blob(wrapped), named + b"\x1fdek")
                     card = open_card(dek, as_blob(blob), named + b"\x1fcard\x1f%d" % version)
@@ -515,15 +509,8 @@ class RecordsMixin(VaultBase):
                 "version = ?, purge_after_day = NULL WHERE id = ?",
                 (version, row["id"]),
             )
-            digest.update(
-                conn,
-                keys,
-                remove=[
-                    digest.item(
-                        "records", row["id"], row["version"], row["status"], row["ciphertext"]
-                    )
-                ],
-                add=[digest.item("records", row["id"], version, "purged", None)],
+            self._row_map.put(
+                conn, keys, digest.RECORDS, row["id"], version=version, status="purged"
             )
             cached = self._dek_cache.pop(f"records/{row['id']}", None)
             if cached is not None:
@@ -546,7 +533,23 @@ class RecordsMixin(VaultBase):
                 "SELECT * FROM records WHERE status = 'finalised' AND purge_after_day <= ?",
                 (self.today(),),
             )
-            count = self._purge_rows(conn, keys, rows)
+            if rows:  # before purging: the state digest, and each row against the row map
+                self._check_state(conn)
+            due = [
+                row
+                for row in rows
+                if self._row_map.check(
+                    conn, keys, digest.RECORDS, row["id"], (row["version"], row["status"])
+                )
+                is None
+            ]
+            if len(due) < len(rows):  # a row that does not match is kept, never purged for it
+                self._audit(
+                    conn,
+                    "integrity-alert",
+                    detail={"what": "purge", "rows": len(rows) - len(due)},
+                )
+            count = self._purge_rows(conn, keys, due)
             if count:
                 self._audit(conn, "purge", detail={"records": count})
         if count:
@@ -571,12 +574,8 @@ class RecordsMixin(VaultBase):
             cards = conn.execute("SELECT record_id, version, ciphertext FROM case_cards").fetchall()
             conn.execute("DELETE FROM case_cards")
             self._pending_index.clear_all(conn)
-            digest.update(
-                conn,
-                keys,
-                remove=[digest.item("case_cards", c[0], c[1], "card", c[2]) for c in cards],
-                add=[],
-            )
+            for card in cards:
+                self._row_map.drop(conn, keys, digest.CARDS, card[0])
             summary = {
                 "drafts_sealed": len(drafts),
                 "finalised_purged": len(finalised),
@@ -676,10 +675,15 @@ class RecordsMixin(VaultBase):
                     report.failed.append(f"outbox/{item['record_id']}")
             chain = audit.verify(conn, keys, self.vault_id)
             report.audit_entries, report.audit_intact = chain.entries, chain.intact
-            try:
-                report.state_digest_intact = digest.read(conn, keys) == digest.compute(conn, keys)
-            except crypto.DecryptError:
-                report.state_digest_intact = False
+            state = self._row_map.verify(conn, keys)
+            self.last_state_check = state
+            problems = state.problems + self._row_map.compare_all(conn, keys)
+            names = {digest.RECORDS: "records", digest.CARDS: "case_cards"}
+            for problem in problems:
+                where = f"{names.get(problem.table, problem.table)}/{problem.row_id}"
+                if problem.row_id is not None and where not in report.failed:
+                    report.failed.append(where)
+            report.state_digest_intact = state.intact and not problems
             if report.audit_intact:
                 self._audit(
                     conn,

@@ -75,6 +75,7 @@ PLAINTEXT_COLUMNS: dict[str, frozenset[str]] = {
         }
     ),
     "list_index": frozenset({"bucket", "ciphertext", "format"}),
+    "row_map": frozenset({"bucket", "ciphertext", "format"}),
     "audit": frozenset({"seq", "ciphertext", "mac"}),
     "secrets": frozenset({"name", "ciphertext"}),
     "state": frozenset({"name", "value"}),

@@ -224,8 +224,11 @@ def test_control_a_weakened_vault_is_caught_accepting(
         return b"constant" if parts[0] in ("records", "case_cards") else real_aad(*parts)
 
     monkeypatch.setattr(records_module, "aad", weak_aad)
-    monkeypatch.setattr(digest_module, "compute", lambda conn, keys: 0)
-    monkeypatch.setattr(digest_module, "read", lambda conn, keys: 0)
+    monkeypatch.setattr(digest_module.RowMap, "check", lambda *args, **kwargs: None)
+    monkeypatch.setattr(digest_module.RowMap, "compare_all", lambda *args, **kwargs: [])
+    monkeypatch.setattr(
+        digest_module.RowMap, "verify", lambda *args, **kwargs: digest_module.MapCheck()
+    )
     vault, expected, history = _build(tmp_path / "data")
     tally = fuzz(vault, expected, history, 400, seed=7)
     vault.close()

@@ -132,7 +132,7 @@ def test_card_rewritten_behind_the_index_is_picked_up(vault: Vault) -> None:
     made = _finalise(vault, 5)
     rid = sorted(made)[0]
     # Another writer replaces the card (a new version, as every card write must) without
-    # telling the index.
+    # telling the list index.
     keys = vault._keys
     assert keys is not None
     [(wrapped,)] = _sql(vault, "SELECT wrapped_key FROM case_cards WHERE record_id=?", (rid,))
@@ -140,7 +140,9 @@ def test_card_rewritten_behind_the_index_is_picked_up(vault: Vault) -> None:
     blob = crypto.encrypt(
         dek, b'{"alias":"Renamed","tier":"T1"}', aad("case_cards", rid, "card", 2)
     )
-    _sql(vault, "UPDATE case_cards SET ciphertext=?, version=2 WHERE record_id=?", (blob, rid))
+    with vault._tx() as conn:  # the row map is told, as by every card write of the vault
+        conn.execute("UPDATE case_cards SET ciphertext=?, version=2 WHERE record_id=?", (blob, rid))
+        vault._row_map.put(conn, keys, "c", rid, version=2, status="card")
     assert _fields(vault)[rid] == {"alias": "Renamed", "tier": "T1"}
     assert vault.list_index_check().consistent
 

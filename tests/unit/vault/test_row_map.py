@@ -1,0 +1,239 @@
+"""The state digest's row map, played by someone with the laptop's files and an older copy.
+
+Each attack edits the database with its own SQLite connection while the vault is closed (as a
+person with the files would), then the vault is opened, unlocked and read through its real
+paths. Counted over seeded variants: silently accepted 0, stale data read 0, rows deleted 0.
+"""
+
+from __future__ import annotations
+
+import random
+import sqlite3
+from collections import Counter
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from fieldscreen import crypto
+from fieldscreen.vault import Vault, VaultError
+from fieldscreen.vault.base import DB_NAME
+from fieldscreen.vault.errors import IntegrityError
+from tests.unit.vault.conftest import LOGIN, PASS
+
+VARIANTS = 12
+
+
+def _raw(folder: Path) -> sqlite3.Connection:
+    return sqlite3.connect(folder / DB_NAME, isolation_level=None)
+
+
+def _row(conn: sqlite3.Connection, table: str, key: str, value: str) -> dict[str, Any]:
+    cursor = conn.execute(f"SELECT * FROM {table} WHERE {key} = ?", (value,))
+    names = [c[0] for c in cursor.description]
+    return dict(zip(names, cursor.fetchone(), strict=True))
+
+
+def _put_back(conn: sqlite3.Connection, table: str, row: dict[str, Any]) -> None:
+    names = list(row)
+    marks = ", ".join("?" * len(names))
+    conn.execute(
+        f"INSERT OR REPLACE INTO {table} ({', '.join(names)}) VALUES ({marks})",
+        [row[n] for n in names],
+    )
+
+
+def _reopen(folder: Path) -> Vault:
+    vault = Vault.open(folder)
+    vault.unlock(LOGIN, PASS)
+    return vault
+
+
+def _alerts(vault: Vault) -> list[Any]:
+    return [e for e in vault.audit_log() if e.action == "integrity-alert"]
+
+
+def _make(folder: Path, org: dict[str, bytes], rng: random.Random) -> tuple[Vault, list[str]]:
+    vault = Vault.create(
+        folder, admin_login=LOGIN, passphrase=PASS, kdf=crypto.KdfParams.for_tests()
+    )
+    vault.set_org_keys(org["sealing_public"], org["signing_public"])
+    ids = [vault.new_draft("f", "1", {"n": n}) for n in range(rng.randint(2, 5))]
+    return vault, ids
+
+
+def test_an_older_copy_of_a_draft_row_is_caught_at_read_and_never_saved_over(
+    tmp_path: Path, org: dict[str, bytes]
+) -> None:
+    tally: Counter[str] = Counter()
+    codes: Counter[str] = Counter()
+    texts: list[tuple[str, str]] = []
+    for seed in range(VARIANTS):
+        rng = random.Random(seed)
+        folder = tmp_path / f"v{seed}"
+        vault, ids = _make(folder, org, rng)
+        target = rng.choice(ids)
+        raw = _raw(folder)
+        old = _row(raw, "records", "id", target)  # the copy the attacker kept
+        for i in range(rng.randint(1, 4)):
+            vault.save_draft(target, {"n": "newer", "i": i})
+        current = _row(raw, "records", "id", target)
+        vault.close()
+        _put_back(raw, "records", old)  # version, ciphertext and day together
+        vault = _reopen(folder)
+        tally["variants"] += 1
+        for name in ("load_record", "save_draft"):
+            args = (target,) if name == "load_record" else (target, {})
+            try:
+                value = getattr(vault, name)(*args)
+            except IntegrityError as error:
+                codes[error.code] += 1
+                texts.append((error.message("en"), error.message("es")))
+                tally["caught"] += 1
+            else:
+                tally["silently accepted"] += 1
+                if value != {"n": "newer"}:
+                    tally["stale data read"] += 1
+        assert _row(raw, "records", "id", target) == old  # nothing saved over it
+        assert current["version"] > old["version"]
+        alerts = _alerts(vault)
+        assert {a.record_id for a in alerts} == {target}
+        assert all(a.detail["problem"] == "rolled-back" for a in alerts)
+        others = [i for i in ids if i != target]
+        assert all(vault.load_record(i) == {"n": ids.index(i)} for i in others)
+        assert f"records/{target}" in vault.integrity_check().failed
+        vault.close()
+        raw.close()
+    print(f"\nrolled-back draft row: {dict(tally)}")
+    assert tally["caught"] == 2 * VARIANTS
+    assert codes == {"vault-record-rolled-back": 2 * VARIANTS}
+    assert all("older" in en and "antigua" in es for en, es in texts)
+    assert tally["silently accepted"] == 0
+    assert tally["stale data read"] == 0
+
+
+def test_a_deleted_record_row_is_caught_at_read_and_in_the_state_check(
+    tmp_path: Path, org: dict[str, bytes]
+) -> None:
+    tally: Counter[str] = Counter()
+    for seed in range(VARIANTS):
+        rng = random.Random(100 + seed)
+        folder = tmp_path / f"v{seed}"
+        vault, ids = _make(folder, org, rng)
+        target = rng.choice(ids)
+        vault.close()
+        raw = _raw(folder)
+        raw.execute("DELETE FROM records WHERE id = ?", (target,))
+        vault = _reopen(folder)
+        check = vault.last_state_check
+        assert check is not None
+        assert not check.intact
+        assert not check.counts_match
+        with pytest.raises(IntegrityError) as caught:
+            vault.load_record(target)
+        assert caught.value.code == "vault-record-deleted"
+        tally["caught"] += 1
+        assert not vault.integrity_check().ok
+        assert any(a.record_id == target for a in _alerts(vault))
+        assert len(vault.list_records()) == len(ids) - 1  # nothing else went
+        vault.close()
+        raw.close()
+    assert tally["caught"] == VARIANTS
+
+
+def test_a_case_card_put_back_from_an_older_copy_is_caught(
+    tmp_path: Path, org: dict[str, bytes]
+) -> None:
+    for seed in range(VARIANTS // 2):
+        rng = random.Random(200 + seed)
+        folder = tmp_path / f"v{seed}"
+        vault, ids = _make(folder, org, rng)
+        target = rng.choice(ids)
+        vault.finalise(target, record={"r": 1}, case_card={"alias": "old", "tier": "T2"})
+        raw = _raw(folder)
+        old = _row(raw, "case_cards", "record_id", target)
+        vault.update_case_card(target, {"alias": "new", "tier": "T0"})
+        vault.close()
+        _put_back(raw, "case_cards", old)
+        vault = _reopen(folder)
+        with pytest.raises(IntegrityError) as caught:
+            vault.case_card(target)
+        assert caught.value.code == "vault-record-rolled-back"
+        with pytest.raises(IntegrityError):
+            vault.update_case_card(target, {"alias": "over"})
+        assert vault.case_cards([target]) == {}  # the queue never shows the older card
+        rows = {r.record_id: r for r in vault.case_list()}
+        assert rows[target].alias != "old"
+        vault.close()
+        raw.close()
+
+
+def test_a_bucket_of_the_map_put_back_with_its_row_is_caught(
+    tmp_path: Path, org: dict[str, bytes]
+) -> None:
+    rng = random.Random(5)
+    folder = tmp_path / "v"
+    vault, ids = _make(folder, org, rng)
+    target = ids[0]
+    raw = _raw(folder)
+    old_row = _row(raw, "records", "id", target)
+    old_map = dict(raw.execute("SELECT bucket, ciphertext FROM row_map"))
+    vault.save_draft(target, {"n": "newer"})
+    changed = {
+        b: c
+        for b, c in raw.execute("SELECT bucket, ciphertext FROM row_map")
+        if old_map.get(b) != c
+    }
+    vault.close()
+    _put_back(raw, "records", old_row)
+    for bucket in changed:
+        raw.execute("UPDATE row_map SET ciphertext = ? WHERE bucket = ?", (old_map[bucket], bucket))
+    vault = _reopen(folder)
+    check = vault.last_state_check
+    assert check is not None
+    assert check.bad_groups
+    with pytest.raises(IntegrityError) as caught:
+        vault.load_record(target)
+    assert caught.value.code == "vault-record-altered"
+    assert _alerts(vault)
+    vault.close()
+    raw.close()
+
+
+def test_a_rolled_back_finalised_row_is_not_purged(tmp_path: Path, org: dict[str, bytes]) -> None:
+    rng = random.Random(9)
+    folder = tmp_path / "v"
+    vault, ids = _make(folder, org, rng)
+    raw = _raw(folder)
+    for rid in ids:
+        vault.finalise(rid, record={"r": rid}, case_card={"alias": "a"})
+    target = ids[0]
+    old = _row(raw, "records", "id", target)
+    raw.execute("UPDATE records SET purge_after_day = '2000-01-01'")  # every window closed
+    vault.close()
+    raw.execute("UPDATE records SET version = version - 1 WHERE id = ?", (target,))
+    vault = _reopen(folder)
+    purged = vault.purge_due()
+    assert purged == len(ids) - 1
+    kept = _row(raw, "records", "id", target)
+    assert kept["ciphertext"] == old["ciphertext"]  # kept, not purged because of it
+    assert any(a.detail.get("what") == "purge" for a in _alerts(vault))
+    vault.close()
+    raw.close()
+
+
+def test_a_clean_vault_checks_clean_and_keeps_checking_clean(vault: Vault) -> None:
+    ids = [vault.new_draft("f", "1", {"n": n}) for n in range(3)]
+    vault.finalise(ids[0], record={"r": 1}, case_card={"alias": "a"})
+    vault.update_case_card(ids[0], {"alias": "b"})
+    vault.travel_mode()
+    vault.lock()
+    vault.unlock(LOGIN, PASS)
+    assert vault.last_state_check is not None
+    assert vault.last_state_check.intact
+    report = vault.integrity_check()
+    assert report.ok, report.to_json()
+    assert not _alerts(vault)
+    with pytest.raises(VaultError):
+        vault.load_record(ids[1])  # purged by travel mode: a state error, not an alert
+    assert not _alerts(vault)
