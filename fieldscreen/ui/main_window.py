@@ -4,6 +4,10 @@ Screens are dumb; the window wires their signals to each other and to the vault 
 operations helper. Locking (Ctrl+L, or after the idle time in settings) saves the screening in
 progress, drops it and every decrypted row from the screens, locks the vault and shows the
 unlock screen; unlocking as the same user reloads the draft and returns to the same page.
+
+The panic action (Ctrl+Shift+F12, no passphrase) locks the same way, seals every draft and
+purges every readable copy as travel mode does (when the organisation allows travel mode), and
+leaves a neutral screen (:mod:`fieldscreen.ui.neutral`) instead of the unlock screen.
 """
 
 from __future__ import annotations
@@ -186,6 +190,10 @@ class MainWindow(QMainWindow):
         # (:meth:`make_shortcuts`): their key types cost start-up time before the first paint.
         self.lock_shortcut: QShortcut | None = None
         self.quit_shortcut: QShortcut | None = None
+        self.panic_shortcut: QShortcut | None = None
+        # Why the last panic action could not seal (shown after the next unlock, never on the
+        # neutral screen).
+        self._panic_error: KnownError | None = None
         #: Drives :meth:`BackgroundSync.tick` on a worker while someone is signed in; the policy
         #: itself decides when a probe or a sync is due.
         self.sync_timer = QTimer(self)
@@ -377,6 +385,12 @@ class MainWindow(QMainWindow):
             report = ReportPage(s, self.stack)
             report.back_requested.connect(self.show_home)
             return report
+        if name == "neutral_page":
+            from fieldscreen.ui.neutral import NeutralPage
+
+            neutral = NeutralPage(self.stack)
+            neutral.leave_requested.connect(self._leave_neutral)
+            return neutral
         raise KeyError(name)
 
     def _built(self, name: str) -> Any:
@@ -500,6 +514,11 @@ class MainWindow(QMainWindow):
         self.lock_shortcut.activated.connect(self.lock)
         self.quit_shortcut = QShortcut(QKeySequence(QKeySequence.StandardKey.Quit), self)
         self.quit_shortcut.activated.connect(self.close)
+        from fieldscreen.ui.neutral import PANIC_SHORTCUT
+
+        self.panic_shortcut = QShortcut(QKeySequence(PANIC_SHORTCUT), self)
+        self.panic_shortcut.setContext(Qt.ShortcutContext.ApplicationShortcut)
+        self.panic_shortcut.activated.connect(self.panic)
 
     # ------------------------------------------------------------- screens
     def show_unlock(self, preferred: str | None = None) -> None:
@@ -771,10 +790,16 @@ class MainWindow(QMainWindow):
         show_error(self, error, self.services.lang)
 
     # --------------------------------------------------------------- locking
-    def lock(self) -> None:
-        """Hide every case detail at once; remember where the user was."""
+    def lock(self, *, seal: bool = False) -> None:
+        """Hide every case detail at once; remember where the user was.
+
+        ``seal`` (the panic action): after the screening in progress is saved, seal every draft
+        and purge every readable copy (travel mode) before the vault locks, and show the
+        neutral screen; nothing is remembered to come back to."""
         user = self.services.user
         if user is None:
+            if seal:
+                self._show_neutral()
             return
         current = self.stack.currentWidget()
         where = _Where(user.name, current.objectName() if current is not None else "")
@@ -815,11 +840,44 @@ class MainWindow(QMainWindow):
         self.directory = None
         if self._sync_factory is not None:
             self.services.sync = None  # rebuilt at the next unlock
+        if seal:
+            self._where = None
+            if self.services.settings.get("travel_mode_allowed"):
+                self.services.ops.write(
+                    self.services.vault.travel_mode, None, self._panic_not_sealed
+                )
         self.services.ops.write(self.services.vault.lock)
-        self.show_unlock(where.user)
+        if seal:
+            self._show_neutral()
+        else:
+            self.show_unlock(where.user)
         self._nav_state()
 
+    def panic(self) -> None:
+        """One chord, no passphrase: lock, seal as travel mode does, show a neutral screen."""
+        self.lock(seal=True)
+
+    def _panic_not_sealed(self, error: KnownError) -> None:
+        self._panic_error = error  # the neutral screen says nothing; the next unlock does
+
+    def _show_neutral(self) -> None:
+        page = self._page("neutral_page")
+        self.stack.setCurrentWidget(page)
+        self.setWindowTitle(page.title())
+        page.go_on.setFocus()
+        self._nav_state()
+
+    def _leave_neutral(self) -> None:
+        self.setWindowTitle(self.tr("FieldScreen"))
+        if self.services.vault.is_set_up():
+            self.show_unlock()
+        else:
+            self.stack.setCurrentWidget(self.first_run)
+
     def _unlocked(self) -> None:
+        if self._panic_error is not None:
+            error, self._panic_error = self._panic_error, None
+            self._error(error)
         self._load_sync()
         self._load_form_context()
         self._load_directory()

@@ -750,6 +750,21 @@
     </message>
 </context>
 <context>
+    <name>NeutralPage</name>
+    <message>
+        <source>Session ended.</source>
+        <translation>Sesión terminada.</translation>
+    </message>
+    <message>
+        <source>Continue</source>
+        <translation>Continuar</translation>
+    </message>
+    <message>
+        <source>Session ended</source>
+        <translation>Sesión terminada</translation>
+    </message>
+</context>
+<context>
     <name>NewUserDialog</name>
     <message>
         <source>Add a user</source>

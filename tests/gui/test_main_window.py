@@ -47,9 +47,12 @@ def test_quit_works_on_the_unlock_screen_and_ctrl_l_waits_for_a_user(
     window.make_shortcuts()  # and again at the first unlock: still one of each
     from PySide6.QtGui import QShortcut
 
-    assert len(window.findChildren(QShortcut)) == 2
+    assert len(window.findChildren(QShortcut)) == 3  # lock, quit, panic
     assert window.lock_shortcut is not None
     assert window.quit_shortcut is not None
+    assert window.panic_shortcut is not None
+    keys = {s.key().toString() for s in window.findChildren(QShortcut)}
+    assert len(keys) == 3  # no chord is taken twice
     window.lock_shortcut.activated.emit()  # nobody signed in: nothing to hide, nothing breaks
     assert window.stack.currentWidget() is window.unlock_page
     window.quit_shortcut.activated.emit()
