@@ -74,22 +74,21 @@ def cpu_seconds(pid: int) -> float | None:
 def sync_server_process(db_url: str) -> Iterator[tuple[str, subprocess.Popen[bytes]]]:
     """``fieldscreen-server serve`` on ``db_url``; yields its base URL and process."""
     port = free_port()
-    args = [
-        sys.executable,
-        "-m",
-        "fieldscreen.sync.server.cli",
-        "serve",
-        "--db",
-        db_url,
-        "--port",
-        str(port),
-        "--rate",
-        "1000000",
-    ]
-    with process(args) as proc:
-        url = f"http://127.0.0.1:{port}"
-        wait_healthy(url, proc)
-        yield url, proc
+    with tempfile.TemporaryDirectory() as tmp:
+        passphrase = Path(tmp) / "passphrase"
+        passphrase.write_text(SERVER_PASSPHRASE + "\n", encoding="utf-8")
+        args = [
+            sys.executable,
+            "-m",
+            "fieldscreen.sync.server.cli",
+            "serve",
+            *("--db", db_url, "--port", str(port)),
+            *("--rate", "1000000", "--passphrase-file", str(passphrase)),
+        ]
+        with process(args) as proc:
+            url = f"http://127.0.0.1:{port}"
+            wait_healthy(url, proc)
+            yield url, proc
 
 
 @contextlib.contextmanager
@@ -127,8 +126,12 @@ def databases() -> Iterator[list[tuple[str, str]]]:
             cluster.stop()
 
 
+#: The benchmark server's passphrase (its receipt key is protected under production cost).
+SERVER_PASSPHRASE = "the benchmark server's passphrase"
+
+
 def prepare(db_url: str, org: SimOrg) -> Storage:
-    storage = Storage.open(db_url)
+    storage = Storage.open(db_url, passphrase=SERVER_PASSPHRASE.encode())
     storage.set_org_keys(org.name, org.sealing_public, org.signing_public)
     return storage
 

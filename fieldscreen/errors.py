@@ -622,6 +622,59 @@ CATALOGUE: Mapping[str, Message] = {
         en="There is no device {device}. See 'fieldscreen-server devices list'.",
         es="No existe el dispositivo {device}. Vea 'fieldscreen-server devices list'.",
     ),
+    "server-passphrase-needed": Message(
+        en=(
+            "The server's passphrase is needed to unlock its receipt key. Give "
+            "--passphrase-file FILE or set FIELDSCREEN_SERVER_PASSPHRASE_FILE to that file (a "
+            "prompt works only for one process on a terminal)."
+        ),
+        es=(
+            "Se necesita la frase de acceso del servidor para desbloquear su clave de recibos. "
+            "Indique --passphrase-file ARCHIVO o ponga FIELDSCREEN_SERVER_PASSPHRASE_FILE con "
+            "ese archivo (la pregunta en pantalla solo sirve para un proceso en una terminal)."
+        ),
+    ),
+    "server-passphrase-wrong": Message(
+        en=(
+            "The server's passphrase is wrong: the receipt key did not open. Nothing was "
+            "changed. Use the passphrase last set with 'fieldscreen-server passphrase'."
+        ),
+        es=(
+            "La frase de acceso del servidor es incorrecta: la clave de recibos no se abrió. No "
+            "se cambió nada. Use la frase fijada por última vez con 'fieldscreen-server "
+            "passphrase'."
+        ),
+    ),
+    "server-locked": Message(
+        en=(
+            "The server's receipt key is locked, so no receipt can be signed. Start the server "
+            "with its passphrase (--passphrase-file FILE)."
+        ),
+        es=(
+            "La clave de recibos del servidor está bloqueada, así que no se puede firmar ningún "
+            "recibo. Inicie el servidor con su frase de acceso (--passphrase-file ARCHIVO)."
+        ),
+    ),
+    "server-receipt-key-missing": Message(
+        en=(
+            "The server has no receipt key yet. Set the server's passphrase first with "
+            "'fieldscreen-server passphrase' (or start 'serve' once with it)."
+        ),
+        es=(
+            "El servidor aún no tiene clave de recibos. Fije primero la frase de acceso del "
+            "servidor con 'fieldscreen-server passphrase' (o inicie 'serve' una vez con ella)."
+        ),
+    ),
+    "server-receipt-key-damaged": Message(
+        en=(
+            "The receipt key stored in the server's database is damaged and cannot be opened. "
+            "Restore the database from a backup."
+        ),
+        es=(
+            "La clave de recibos guardada en la base de datos del servidor está dañada y no se "
+            "puede abrir. Restaure la base de datos desde una copia de seguridad."
+        ),
+    ),
     "server-file-mode-tightened": Message(
         en=(
             "{path} could be read by other users of this machine (mode {mode}); it is now "

@@ -31,6 +31,7 @@ from fieldscreen.crypto.kdf import (
     argon2id_available,
     derive_key,
     permit_test_parameters,
+    permitting_test_parameters,
 )
 from fieldscreen.crypto.protect import protect_private_key, unprotect_private_key
 from fieldscreen.crypto.sealing import (
@@ -87,6 +88,7 @@ __all__ = [
     "open_sealed",
     "pad_to_bucket",
     "permit_test_parameters",
+    "permitting_test_parameters",
     "protect_private_key",
     "public_from_private",
     "random_bytes",

@@ -11,8 +11,9 @@ open in a normal process.
 from __future__ import annotations
 
 import base64
+import contextlib
 import functools
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -32,6 +33,7 @@ __all__ = [
     "argon2id_available",
     "derive_key",
     "permit_test_parameters",
+    "permitting_test_parameters",
 ]
 
 DEFAULT_MEMORY_KIB = 256 * 1024
@@ -50,6 +52,17 @@ def permit_test_parameters(enabled: bool = True) -> None:
     """Allow parameters below the floor in this process (test suites and benchmarks only)."""
     global _test_parameters_permitted  # noqa: PLW0603 -- a deliberate, process-wide switch
     _test_parameters_permitted = enabled
+
+
+@contextlib.contextmanager
+def permitting_test_parameters() -> Iterator[None]:
+    """:func:`permit_test_parameters` inside a ``with`` block only, then as it was before."""
+    before = _test_parameters_permitted
+    permit_test_parameters(True)
+    try:
+        yield
+    finally:
+        permit_test_parameters(before)
 
 
 @dataclass(frozen=True, slots=True)

@@ -34,6 +34,7 @@ from fieldscreen.ui.main_window import MainWindow
 from fieldscreen.ui.operations import Operations
 from fieldscreen.ui.preview import SampleForms
 from tests.gui.conftest import WAIT_MS, settle
+from tests.integration.server_support import open_storage
 
 PASS = "coordinator passphrase"
 ADMIN = "administrator passphrase"
@@ -54,7 +55,7 @@ def org() -> SimOrg:
 
 @pytest.fixture
 def storage(tmp_path: Path, org: SimOrg) -> Iterator[Storage]:
-    store = Storage.open(str(tmp_path / "server.sqlite3"))
+    store = open_storage(str(tmp_path / "server.sqlite3"))
     store.set_org_keys(org.name, org.sealing_public, org.signing_public)
     try:
         yield store

@@ -29,6 +29,7 @@ from fieldscreen.ui.ports import FormsPort
 from fieldscreen.ui.preview import SampleForms
 from fieldscreen.ui.provisioning import DeviceProvisioner
 from tests.gui.conftest import WAIT_MS
+from tests.integration.server_support import open_storage
 
 PASS = "correct horse battery staple"
 
@@ -47,7 +48,7 @@ def org() -> SimOrg:
 
 @pytest.fixture
 def storage(tmp_path: Path, org: SimOrg) -> Iterator[Storage]:
-    store = Storage.open(str(tmp_path / "server.sqlite3"))
+    store = open_storage(str(tmp_path / "server.sqlite3"))
     store.set_org_keys(org.name, org.sealing_public, org.signing_public)
     yield store
     store.close()

@@ -16,6 +16,7 @@ from fieldscreen.sync.server.api import ServerConfig
 from fieldscreen.sync.server.live import LiveServer, PostgresCluster, postgres_bin
 from fieldscreen.sync.server.storage import Storage
 from fieldscreen.sync.simulate import SimDevice, SimOrg
+from tests.integration.server_support import open_storage
 
 
 def _install_postgres() -> None:
@@ -59,7 +60,7 @@ def org() -> SimOrg:
 
 @pytest.fixture
 def storage(db_url: str, org: SimOrg) -> Iterator[Storage]:
-    store = Storage.open(db_url)
+    store = open_storage(db_url)
     store.set_org_keys(org.name, org.sealing_public, org.signing_public)
     try:
         yield store

@@ -16,6 +16,7 @@ from fieldscreen.sync.server.cli import main as server_main
 from fieldscreen.sync.server.live import LiveServer
 from fieldscreen.sync.server.storage import Storage
 from fieldscreen.vault import Vault
+from tests.integration.server_support import SERVER_PASSPHRASE, open_storage
 
 
 def server(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str, str]:
@@ -71,7 +72,7 @@ def test_admin_and_device_commands_end_to_end(
     assert code == 1
     assert "already holds keys" in err
 
-    storage = Storage.open(db)
+    storage = open_storage(db)
     with LiveServer(storage) as live:
         prov = tmp_path / "provisioning.fsp"
         code, _, err = server(
@@ -162,8 +163,18 @@ def test_admin_and_device_commands_end_to_end(
         assert "notes.txt cannot be read or holds no coordinator credential" in err
         assert not (tmp_path / "never.fsr").exists()
         receipt = tmp_path / "receipt.fsr"
-        code, _, _ = server(
+        server_pass = tmp_path / "server.pass"
+        server_pass.write_bytes(SERVER_PASSPHRASE + b"\n")
+        code, _, err = server(
             capsys, "receipt", "--db", db, "--device", device_id, "--out", str(receipt)
+        )
+        assert code == 1  # no passphrase, no receipt
+        assert "passphrase is needed to unlock its receipt key" in err
+        assert not receipt.exists()
+        code, _, _ = server(
+            capsys,
+            *("receipt", "--db", db, "--device", device_id, "--out", str(receipt)),
+            *("--passphrase-file", str(server_pass)),
         )
         assert code == 0
         code, out, _ = device(capsys, laptop, "bundle", "apply-receipt", str(receipt), "--json")

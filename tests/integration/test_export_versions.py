@@ -25,9 +25,9 @@ from fieldscreen.reports.export import (
 from fieldscreen.reports.form_versions import FormCatalogue
 from fieldscreen.sync.envelope import build_envelope
 from fieldscreen.sync.server.cli import main as server_main
-from fieldscreen.sync.server.storage import Storage
 from fieldscreen.sync.signed import sign_document
 from fieldscreen.sync.simulate import SimOrg
+from tests.integration.server_support import open_storage
 
 _V1 = """
 | survey |
@@ -143,7 +143,7 @@ def test_the_export_command_finds_published_and_folder_versions(
     org = SimOrg()
     device_private, device_public = crypto.generate_signing_keypair()
     db = str(tmp_path / "server.sqlite3")
-    storage = Storage.open(db)
+    storage = open_storage(db)
     try:
         storage.set_org_keys(org.name, org.sealing_public, org.signing_public)
         storage.register_device("dev-1", "s1", device_public, "laptop")

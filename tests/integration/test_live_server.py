@@ -9,11 +9,11 @@ from pathlib import Path
 import httpx
 
 from fieldscreen.sync.server.live import LiveServer
-from fieldscreen.sync.server.storage import Storage
+from tests.integration.server_support import open_storage
 
 
 def test_concurrent_restarts_leave_one_server_on_the_port(tmp_path: Path) -> None:
-    storage = Storage.open(str(tmp_path / "server.sqlite3"))
+    storage = open_storage(str(tmp_path / "server.sqlite3"))
     live = LiveServer(storage).start()
     threads = 3
     rounds = 4

@@ -18,10 +18,12 @@ from fieldscreen.sync.client import RetryPolicy
 from fieldscreen.sync.errors import SyncError
 from fieldscreen.sync.request_auth import HEADER_SERVER_TIME
 from fieldscreen.sync.server.api import ServerConfig
+from fieldscreen.sync.server.cli import PASSPHRASE_ENV
 from fieldscreen.sync.server.gate import Gate
 from fieldscreen.sync.server.live import LiveServer, free_port
 from fieldscreen.sync.server.storage import Storage
 from fieldscreen.sync.simulate import SimDevice
+from tests.integration.server_support import open_storage, passphrase_file_for_serve
 
 NewDevice = Callable[..., SimDevice]
 ROOT = Path(__file__).resolve().parents[2]
@@ -56,7 +58,7 @@ def test_limits_and_replays_hold_across_server_processes(
     """Two servers (two engines, as two processes have) over one database: a caller's burst is
     shared, and a request replayed to the other server is refused."""
     device = new_device()
-    other = Storage.open(db_url)
+    other = open_storage(db_url)
     config = ServerConfig(rate=0.01, burst=4)
     try:
         with LiveServer(storage, config) as one, LiveServer(other, config) as two:
@@ -82,7 +84,7 @@ def test_limits_and_replays_hold_across_server_processes(
     # a caller with room in its bucket: the replay is refused as a replay
     fresh = new_device()
     roomy = ServerConfig(rate=1000.0, burst=1000)
-    with LiveServer(storage, roomy) as one, LiveServer(Storage.open(db_url), roomy) as two:
+    with LiveServer(storage, roomy) as one, LiveServer(open_storage(db_url), roomy) as two:
         with fresh.client(base_url=one.url) as client:
             request = client._http.build_request(
                 "GET",
@@ -149,7 +151,8 @@ def test_serve_with_two_workers_shares_one_bucket(
 ) -> None:
     """``fieldscreen-server serve --workers 2``: a caller gets its burst once, not once per
     worker process (an in-memory limiter would let up to twice the burst through)."""
-    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    passphrase = passphrase_file_for_serve(storage, tmp_path)  # each worker reads the file
+    env = {**os.environ, "PYTHONPATH": str(ROOT), PASSPHRASE_ENV: str(passphrase)}
     proc, url = _serve_two_workers(db_url, env)
     try:
         device = new_device()

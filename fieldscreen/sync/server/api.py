@@ -227,6 +227,8 @@ def create_app(
     Rate limits and request nonces live in the database (:class:`Gate`), so they hold for
     every process serving the same database. ``clock`` is the server's time (tests skew it).
     """
+    if not storage.unlocked:  # every answer to a device carries a signed receipt
+        raise ServerError("server-locked")
     config = config or ServerConfig()
     gate = Gate(storage.light_engine, clock)
     app = FastAPI(

@@ -61,6 +61,41 @@ def _storage(args: argparse.Namespace) -> Any:
     return storage
 
 
+PASSPHRASE_ENV = "FIELDSCREEN_SERVER_PASSPHRASE_FILE"  # noqa: S105 -- a variable's name
+
+
+def _server_passphrase_file(args: argparse.Namespace) -> str | None:
+    """Where the server's passphrase is kept: ``--passphrase-file``, else the environment."""
+    return getattr(args, "passphrase_file", None) or os.environ.get(PASSPHRASE_ENV) or None
+
+
+def _read_file_passphrase(path: str) -> bytes:
+    try:
+        text = Path(path).read_text(encoding="utf-8").rstrip("\r\n")
+    except (OSError, UnicodeDecodeError):
+        raise KnownError("passphrase-file-unreadable", path=path) from None
+    return text.encode("utf-8")
+
+
+def _server_passphrase(args: argparse.Namespace, prompt: str = "Server passphrase: ") -> bytes:
+    """The server's passphrase (it unlocks the receipt key): from its file, or a prompt."""
+    path = _server_passphrase_file(args)
+    if path:
+        return _read_file_passphrase(path)
+    if not sys.stdin.isatty():
+        raise ServerError("server-passphrase-needed")
+    return _ask(prompt).encode("utf-8")
+
+
+def _unlock(args: argparse.Namespace, storage: Any) -> None:
+    """Unlock the receipt key; on a database that has none yet, the passphrase creates it."""
+    creating = storage.receipt_key_state() == "missing"
+    passphrase = _server_passphrase(args)
+    if creating and len(passphrase.decode("utf-8")) < MIN_PASSPHRASE:
+        raise ServerError("server-passphrase-weak", minimum=MIN_PASSPHRASE)
+    storage.unlock(passphrase)
+
+
 def _emit(args: argparse.Namespace, data: Any, text: str) -> None:
     print(json.dumps(data, indent=2, sort_keys=True) if args.json else text)
 
@@ -108,9 +143,14 @@ def cmd_serve(args: argparse.Namespace) -> int:
     from fieldscreen.sync.server.api import ServerConfig, create_app
 
     storage = _storage(args)
-    storage.keys()  # refuse to serve before init-org
+    _initialised(storage)  # refuse to serve before init-org
     config = ServerConfig(max_body_bytes=args.max_body, rate=args.rate, burst=args.burst)
     _check_address(args.host, args.port)
+    passphrase_file = _server_passphrase_file(args)
+    if args.workers > 1 and not passphrase_file:
+        raise ServerError("server-passphrase-needed")  # each process reads it from the file
+    _unlock(args, storage)  # the first start with a passphrase creates the receipt key
+    storage.keys()
     print(
         f"fieldscreen-server {__version__} on http://{args.host}:{args.port}"
         f" ({args.workers} process{'es' if args.workers > 1 else ''})",
@@ -131,6 +171,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
         os.environ[_WORKER_ENV] = json.dumps(
             {
                 "db": args.db or default_db(),
+                "passphrase_file": str(Path(passphrase_file or "").resolve()),
                 "max_body": args.max_body,
                 "rate": args.rate,
                 "burst": args.burst,
@@ -144,6 +185,15 @@ def cmd_serve(args: argparse.Namespace) -> int:
     _freeze_startup_objects()
     uvicorn.run(app, **common)
     return 0
+
+
+def _initialised(storage: Any) -> None:
+    """Refuse before ``init-org``; a receipt key not made yet is made by the first unlock."""
+    try:
+        storage.keys()
+    except ServerError as error:
+        if error.code != "server-receipt-key-missing":
+            raise
 
 
 def _check_address(host: str, port: int) -> None:
@@ -178,7 +228,9 @@ def worker_app() -> Any:
     from fieldscreen.sync.server.storage import Storage
 
     settings = json.loads(os.environ[_WORKER_ENV])
-    storage = Storage.open(settings["db"])
+    storage = Storage.open(
+        settings["db"], passphrase=_read_file_passphrase(settings["passphrase_file"])
+    )
     _freeze_startup_objects()
     config = ServerConfig(
         max_body_bytes=settings["max_body"], rate=settings["rate"], burst=settings["burst"]
@@ -380,6 +432,7 @@ def cmd_receipt(args: argparse.Namespace) -> int:
     storage = _storage(args)
     if storage.device(args.device) is None:
         raise ServerError("server-device-unknown", device=args.device)
+    _unlock(args, storage)
     document = storage.receipt(args.device)
     write_atomic(Path(args.out), document.to_bytes())
     from fieldscreen.sync.signed import Receipt
@@ -389,6 +442,44 @@ def cmd_receipt(args: argparse.Namespace) -> int:
         args,
         {"out": args.out, "delivered": len(receipt.delivered), "conflicts": len(receipt.conflicts)},
         f"Receipt for {args.device}: {len(receipt.delivered)} delivered -> {args.out}",
+    )
+    return 0
+
+
+def cmd_passphrase(args: argparse.Namespace) -> int:
+    """Set or change the server's passphrase, which protects its receipt key."""
+    storage = _storage(args)
+    state = storage.receipt_key_state()
+    old = _server_passphrase(args, "Current server passphrase: ") if state == "protected" else None
+    if args.new_passphrase_file:
+        new = _read_file_passphrase(args.new_passphrase_file)
+    elif not sys.stdin.isatty():
+        raise KnownError("passphrase-not-given", option="--new-passphrase-file")
+    else:
+        new = _ask("New server passphrase: ", "--new-passphrase-file").encode("utf-8")
+        if _ask("New server passphrase again: ", "--new-passphrase-file").encode() != new:
+            raise ServerError("server-passphrase-weak", minimum=MIN_PASSPHRASE)
+    if len(new.decode("utf-8")) < MIN_PASSPHRASE:
+        raise ServerError("server-passphrase-weak", minimum=MIN_PASSPHRASE)
+    if args.new_key:
+        if old is not None:
+            storage.unlock(old)  # only whoever holds the passphrase replaces the key
+        storage.replace_receipt_key(new)
+        done = "replaced"
+    else:
+        done = storage.change_passphrase(old, new)
+    text = {
+        "created": "Receipt key created, protected by the server's passphrase.",
+        "protected": "The receipt key was stored in the clear; it is now protected by the "
+        "server's passphrase and its clear copy removed from the database.",
+        "changed": "The server's passphrase is changed.",
+        "replaced": "A new receipt key replaces the old one, which is destroyed. Laptops "
+        "accept its receipts once re-provisioned with a new file from provision-file.",
+    }[done]
+    _emit(
+        args,
+        {"receipt_key": done, "key_id": storage.receipt_key_id()},
+        f"{text} Give the new passphrase file to every 'serve' process and restart them.",
     )
     return 0
 
@@ -593,7 +684,13 @@ def build_parser() -> argparse.ArgumentParser:
         p.set_defaults(_run=run)
         return p
 
-    p = add("serve", cmd_serve, "run the server")
+    server_pass = argparse.ArgumentParser(add_help=False)
+    server_pass.add_argument(
+        "--passphrase-file",
+        metavar="FILE",
+        help=f"the server's passphrase, which unlocks its receipt key (or ${PASSPHRASE_ENV})",
+    )
+    p = add("serve", cmd_serve, "run the server", server_pass)
     p.add_argument("--host", default="127.0.0.1")
     p.add_argument("--port", type=int, default=8470)
     p.add_argument("--max-body", type=int, default=8 * 1024 * 1024, help="bytes per request")
@@ -652,9 +749,23 @@ def build_parser() -> argparse.ArgumentParser:
         p.add_argument("--version", help="version (default: the time)")
     p = add("import-bundle", cmd_import_bundle, "import a device's bundle file")
     p.add_argument("file", metavar="FILE")
-    p = add("receipt", cmd_receipt, "write a signed receipt for a device")
+    p = add("receipt", cmd_receipt, "write a signed receipt for a device", server_pass)
     p.add_argument("--device", required=True)
     p.add_argument("--out", required=True, metavar="FILE")
+    p = add(
+        "passphrase",
+        cmd_passphrase,
+        "set or change the server's passphrase (it protects the receipt key)",
+        server_pass,
+    )
+    p.add_argument(
+        "--new-passphrase-file", metavar="FILE", help="read the new passphrase from FILE"
+    )
+    p.add_argument(
+        "--new-key",
+        action="store_true",
+        help="also replace the receipt key (after a suspected compromise; re-provision laptops)",
+    )
     p = add("stats", cmd_stats, "sync health and the coordinator report (suppressed counts)")
     p.add_argument("--threshold", type=int, default=5, help="smallest count shown (default 5)")
     p.add_argument("--site", action="append", help="only these sites (repeat)")

@@ -10,6 +10,7 @@ is quarantined, and a record destroyed by retention is not resurrected.
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import hashlib
 import json
@@ -90,7 +91,6 @@ class OrgKeys:
     sealing_public: bytes
     signing_public: bytes
     receipt_public: bytes
-    receipt_private: bytes = field(repr=False)
 
 
 @dataclass(frozen=True, slots=True)
@@ -130,11 +130,16 @@ class Storage:
         self._keys: OrgKeys | None = None
         self._light: Engine | None = None
         self._status_query: Any = None
+        self._receipt_private: bytes | None = None
         #: What opening found and fixed (a database file others could read), to show at start.
         self.notices: list[KnownError] = []
 
     @classmethod
-    def open(cls, url: str) -> Storage:
+    def open(
+        cls, url: str, *, passphrase: bytes | None = None, kdf: crypto.KdfParams | None = None
+    ) -> Storage:
+        """Open (and migrate) the database; with ``passphrase``, unlock the receipt key too
+        (:meth:`unlock`). Without it everything works but signing receipts."""
         notices: list[KnownError] = []
         engine = db.connect(url, notices=notices)
         db.migrate(engine)
@@ -142,7 +147,12 @@ class Storage:
         storage.notices = notices
         for notice in notices:
             storage.audit("server", "file-mode-tightened", dict(notice.context))
-        storage.ensure_receipt_key()
+        if passphrase is not None:
+            try:
+                storage.unlock(passphrase, kdf=kdf)
+            except BaseException:
+                storage.close()
+                raise
         return storage
 
     def close(self) -> None:
@@ -164,20 +174,139 @@ class Storage:
         return self._light
 
     # ------------------------------------------------------------------ keys
-    def ensure_receipt_key(self) -> None:
-        """Create the server's own receipt-signing key once (the only private key it holds)."""
-        private, public = crypto.generate_signing_keypair()
-        with self.engine.begin() as conn:
-            conn.execute(
-                self._insert(t.org_keys)
-                .values(
-                    kind="receipt",
-                    key_id=key_id_hex(public),
-                    public_key=public,
-                    private_key=private,
+    # The receipt key is the only private key the server holds. It is kept encrypted under the
+    # server's passphrase (Argon2id, then AES-256-GCM: crypto.protect_private_key), and lives
+    # in clear only in this process's memory once :meth:`unlock` has run. A receipt makes a
+    # laptop drop its sealed copies, so whoever could read it in the clear could make every
+    # laptop delete screenings the server never received.
+    @property
+    def unlocked(self) -> bool:
+        return self._receipt_private is not None
+
+    def unlock(self, passphrase: bytes, *, kdf: crypto.KdfParams | None = None) -> None:
+        """Make the receipt key usable with the server's passphrase.
+
+        The first unlock of a database creates the key, protected by ``passphrase`` (``kdf``:
+        its Argon2id cost, the default unless a test says otherwise); a key stored in the
+        clear by an older version is encrypted under it and its clear bytes scrubbed from the
+        file (:meth:`_scrub`). A wrong passphrase is ``server-passphrase-wrong``.
+        """
+        row = self._receipt_row()
+        if row is None:
+            private, public = crypto.generate_signing_keypair()
+            with self.engine.begin() as conn:
+                made = conn.execute(
+                    self._insert(t.org_keys)
+                    .values(
+                        kind="receipt",
+                        key_id=key_id_hex(public),
+                        public_key=public,
+                        private_key=_protect(private, passphrase, kdf),
+                    )
+                    .on_conflict_do_nothing()
                 )
-                .on_conflict_do_nothing()
+                if made.rowcount == 1:
+                    self._audit(conn, "server", "receipt-key-created", {"key": key_id_hex(public)})
+            if made.rowcount == 1:
+                self._receipt_private = private
+                return
+            row = self._receipt_row()  # another process made it first
+            assert row is not None
+        stored = bytes(row.private_key or b"")
+        if len(stored) == _CLEAR_KEY_BYTES:  # written before the key was protected
+            private = stored
+            with self.engine.begin() as conn:
+                done = conn.execute(
+                    sa.update(t.org_keys)
+                    .where(t.org_keys.c.kind == "receipt", t.org_keys.c.private_key == stored)
+                    .values(private_key=_protect(private, passphrase, kdf))
+                )
+                if done.rowcount == 1:
+                    self._audit(conn, "server", "receipt-key-protected", {})
+            self._scrub()
+            self.unlock(passphrase)  # read back what is stored now (another process's too)
+            return
+        private = _unprotect(stored, passphrase)
+        if crypto.public_from_private(private) != bytes(row.public_key):
+            raise ServerError("server-passphrase-wrong")
+        self._receipt_private = private
+
+    def change_passphrase(
+        self, old: bytes | None, new: bytes, *, kdf: crypto.KdfParams | None = None
+    ) -> str:
+        """Protect the receipt key under ``new``; ``old`` is needed once it has a passphrase.
+
+        Returns what was done: ``created`` (no key yet), ``protected`` (it was in the clear)
+        or ``changed``.
+        """
+        row = self._receipt_row()
+        stored = b"" if row is None else bytes(row.private_key or b"")
+        if row is None or len(stored) == _CLEAR_KEY_BYTES:
+            self.unlock(new, kdf=kdf)
+            return "created" if row is None else "protected"
+        if old is None:
+            raise ServerError("server-passphrase-needed")
+        private = _unprotect(stored, old)
+        with self.engine.begin() as conn:
+            done = conn.execute(
+                sa.update(t.org_keys)
+                .where(t.org_keys.c.kind == "receipt", t.org_keys.c.private_key == stored)
+                .values(private_key=_protect(private, new, kdf))
             )
+            if done.rowcount != 1:  # changed meanwhile by another administrator
+                raise ServerError("server-passphrase-wrong")
+            self._audit(conn, "server", "receipt-key-passphrase-changed", {})
+        self._scrub()
+        self._receipt_private = private
+        return "changed"
+
+    def replace_receipt_key(self, passphrase: bytes, *, kdf: crypto.KdfParams | None = None) -> str:
+        """A new receipt key under ``passphrase`` (after a suspected compromise); the old one
+        is destroyed. Laptops accept receipts of the new key only once re-provisioned."""
+        old = self.receipt_key_id()
+        with self.engine.begin() as conn:
+            conn.execute(sa.delete(t.org_keys).where(t.org_keys.c.kind == "receipt"))
+            self._audit(conn, "server", "receipt-key-replaced", {"old": old})
+        self._scrub()
+        self._receipt_private = None
+        self._keys = None
+        self.unlock(passphrase, kdf=kdf)
+        return str(self.receipt_key_id())
+
+    def receipt_key_state(self) -> Literal["missing", "clear", "protected"]:
+        """Whether the receipt key exists yet, and whether it is still stored in the clear."""
+        row = self._receipt_row()
+        if row is None:
+            return "missing"
+        return "clear" if len(bytes(row.private_key or b"")) == _CLEAR_KEY_BYTES else "protected"
+
+    def receipt_key_id(self) -> str | None:
+        row = self._receipt_row()
+        return None if row is None else str(row.key_id)
+
+    def _receipt_row(self) -> Any:
+        with self.engine.connect() as conn:
+            return conn.execute(sa.select(t.org_keys).where(t.org_keys.c.kind == "receipt")).first()
+
+    def _scrub(self) -> None:
+        """Leave no copy of an old form of the receipt key in the database's files.
+
+        SQLite runs with ``secure_delete`` (freed space is zeroed): checkpointing and
+        truncating the write-ahead log removes the old page images. PostgreSQL keeps the old
+        row version until a vacuum: ``VACUUM FULL`` rewrites the (tiny) table; its WAL
+        segments and earlier backups are PostgreSQL's (see docs/deployment.md).
+        """
+        if self._dialect == "sqlite":
+            raw = self.engine.raw_connection()  # outside any transaction, as a checkpoint must be
+            try:
+                raw.driver_connection.execute("PRAGMA wal_checkpoint(TRUNCATE)")  # type: ignore[union-attr]
+            finally:
+                raw.close()
+        elif self._dialect == "postgresql":
+            autocommit = self.engine.connect().execution_options(isolation_level="AUTOCOMMIT")
+            # not the table's owner: an ordinary vacuum will come
+            with autocommit as conn, contextlib.suppress(sa.exc.SQLAlchemyError):
+                conn.exec_driver_sql("VACUUM FULL org_keys")
 
     def set_org_keys(self, name: str, sealing_public: bytes, signing_public: bytes) -> None:
         """Record the organisation's *public* halves (``init-org``)."""
@@ -199,14 +328,15 @@ class Storage:
                 name = conn.execute(
                     sa.select(t.org_meta.c.value).where(t.org_meta.c.key == "name")
                 ).scalar()
-            if "sealing" not in rows or "signing" not in rows or "receipt" not in rows:
+            if "sealing" not in rows or "signing" not in rows:
                 raise ServerError("server-not-initialised")
+            if "receipt" not in rows:
+                raise ServerError("server-receipt-key-missing")
             self._keys = OrgKeys(
                 name=str(name or ""),
                 sealing_public=rows["sealing"].public_key,
                 signing_public=rows["signing"].public_key,
                 receipt_public=rows["receipt"].public_key,
-                receipt_private=rows["receipt"].private_key,
             )
         return self._keys
 
@@ -630,13 +760,15 @@ class Storage:
                     )
                 ]
         keys = self.keys()
+        if self._receipt_private is None:
+            raise ServerError("server-locked")
         receipt = Receipt(device_id, tuple(sorted(set(delivered))), tuple(sorted(set(conflicts))))
         return sign_document(
             "receipt",
             device_id,
             str(time.time_ns()),
             receipt.to_content(),
-            keys.receipt_private,
+            self._receipt_private,
             keys.receipt_public,
         )
 
@@ -845,6 +977,22 @@ class Storage:
                 at=_now(), actor=actor[:128], action=action, detail=json.dumps(detail)
             )
         )
+
+
+_CLEAR_KEY_BYTES = 32  # an Ed25519 private key as stored before it was protected
+
+
+def _protect(private: bytes, passphrase: bytes, kdf: crypto.KdfParams | None) -> bytes:
+    return orjson.dumps(crypto.protect_private_key(private, passphrase, params=kdf))
+
+
+def _unprotect(stored: bytes, passphrase: bytes) -> bytes:
+    try:
+        return crypto.unprotect_private_key(orjson.loads(stored), passphrase)
+    except crypto.DecryptError:
+        raise ServerError("server-passphrase-wrong") from None
+    except (crypto.CryptoError, orjson.JSONDecodeError, TypeError):
+        raise ServerError("server-receipt-key-damaged") from None
 
 
 def _envelope_row(envelope: Envelope, device: DeviceRow, received: str) -> dict[str, Any]:
