@@ -28,6 +28,7 @@ from fieldscreen.sync.server.storage import Principal, Storage
 from fieldscreen.sync.signed import Provisioning, Site, sign_document
 from fieldscreen.sync.simulate import SimDevice, SimOrg
 from fieldscreen.vault import Vault
+from tests.integration.server_support import SERVER_PASSPHRASE
 
 PASS = "correct horse battery"
 CANARY = "CANARY-Travel-5521"
@@ -214,7 +215,10 @@ def test_drafts_sealed_by_travel_mode_travel_on_a_usb_bundle(  # noqa: PLR0917 -
     with (opened / "fs_intake.csv").open(encoding="utf-8") as handle:
         assert {r["record_id"] for r in csv.DictReader(handle)} == set(drafts)
     receipt = tmp_path / "receipt.fsr"
-    code = server_main(["receipt", "--db", db_url, "--device", device_id, "--out", str(receipt)])
+    server_pass = tmp_path / "server.pass"
+    server_pass.write_bytes(SERVER_PASSPHRASE + b"\n")
+    args = ["receipt", "--db", db_url, "--device", device_id, "--out", str(receipt)]
+    code = server_main([*args, "--passphrase-file", str(server_pass)])
     capsys.readouterr()
     assert code == 0
     out = _cli(profile, "bundle", "apply-receipt", str(receipt), capsys=capsys)
