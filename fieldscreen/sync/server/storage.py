@@ -1,11 +1,13 @@
 """Everything the server does to its database, independent of HTTP.
 
 Ingestion gives an exactly-once effect over at-least-once delivery: each envelope is checked
-(shape, device, signature, key) and then inserted with ``ON CONFLICT DO NOTHING`` under the
-database's unique keys, so an identical retry is a no-op however many threads race, a different
-payload under a known record id is kept as a conflict and never overwrites, a sequence number a
-device already used is quarantined as a replay or a rollback, an envelope from a revoked device
-is quarantined, and a record destroyed by retention is not resurrected.
+(shape, device, its own signature by the key of the device it names, key) on every route, and
+then inserted with ``ON CONFLICT DO NOTHING`` under the database's unique keys, so an identical
+retry is a no-op however many threads race, a different payload under a known record id, or a
+known record id sent by another device, is kept as a conflict and never overwrites (and is
+never answered as delivered), a sequence number a device already used is quarantined as a
+replay or a rollback, an envelope from a revoked device is quarantined, and a record destroyed
+by retention is not resurrected.
 """
 
 from __future__ import annotations
@@ -526,9 +528,7 @@ class Storage:
             return self._check(item, principal, sealing_id, devices)
 
         # Signature checks release the interpreter lock: spread a large batch over the cores.
-        # A device's signed request needs none per envelope: parsing alone holds the lock.
-        per_envelope = not (principal.role == "device" and principal.signed)
-        if per_envelope and len(items) >= 32:
+        if len(items) >= 32:
             checked = list(_verifier().map(check, items, chunksize=16))
         else:
             checked = [check(item) for item in items]
@@ -539,13 +539,14 @@ class Storage:
         received = _now()
         with self.engine.begin() as conn:
             ids = sorted({envelope.record_id for _, (envelope, _d) in valid})
-            tombs = dict(
-                conn.execute(
-                    sa.select(t.tombstones.c.record_id, t.tombstones.c.sha256).where(
-                        self._among(t.tombstones.c.record_id, ids)
-                    )
-                ).all()
-            )
+            tombs: dict[str, tuple[str, str]] = {
+                rid: (sha, owner)
+                for rid, sha, owner in conn.execute(
+                    sa.select(
+                        t.tombstones.c.record_id, t.tombstones.c.sha256, t.tombstones.c.device_id
+                    ).where(self._among(t.tombstones.c.record_id, ids))
+                )
+            }
             first: dict[str, int] = {}
             rows_sha: dict[str, str] = {}
             rows: list[dict[str, Any]] = []
@@ -557,11 +558,12 @@ class Storage:
                     holds.append((t.quarantine, envelope, device, "revoked-device"))
                     outcomes[index] = Outcome(rid, sha, "quarantined", "revoked-device")
                 elif rid in tombs:
-                    if tombs[rid] == sha:
+                    reason = _clash(tombs[rid], sha, device.id)
+                    if reason is None:
                         outcomes[index] = Outcome(rid, sha, "destroyed", "past-retention")
                     else:
-                        holds.append((t.conflicts, envelope, device, "conflict"))
-                        outcomes[index] = Outcome(rid, sha, "conflict", "different-payload")
+                        holds.append((t.conflicts, envelope, device, reason))
+                        outcomes[index] = Outcome(rid, sha, "conflict", reason)
                 elif rid in first:
                     later.append((index, envelope, device))
                 else:
@@ -582,23 +584,25 @@ class Storage:
                 if outcomes[index] is None and first.get(envelope.record_id) == index
             ] + later
             if pending:
-                held = dict(
-                    conn.execute(
-                        sa.select(t.envelopes.c.record_id, t.envelopes.c.sha256).where(
+                e = t.envelopes
+                held: dict[str, tuple[str, str]] = {
+                    rid: (sha, owner)
+                    for rid, sha, owner in conn.execute(
+                        sa.select(e.c.record_id, e.c.sha256, e.c.device_id).where(
                             self._among(
-                                t.envelopes.c.record_id,
-                                sorted({e.record_id for _, e, _d in pending}),
+                                e.c.record_id, sorted({env.record_id for _, env, _d in pending})
                             )
                         )
-                    ).all()
-                )
+                    )
+                }
                 for index, envelope, device in pending:
                     rid, sha = envelope.record_id, envelope.sha256
-                    if held.get(rid) == sha:
+                    reason = _clash(held[rid], sha, device.id) if rid in held else None
+                    if rid in held and reason is None:
                         outcomes[index] = Outcome(rid, sha, "duplicate")
-                    elif rid in held:
-                        holds.append((t.conflicts, envelope, device, "conflict"))
-                        outcomes[index] = Outcome(rid, sha, "conflict", "different-payload")
+                    elif reason is not None:
+                        holds.append((t.conflicts, envelope, device, reason))
+                        outcomes[index] = Outcome(rid, sha, "conflict", reason)
                     else:  # a new record under a sequence number the device already used
                         holds.append((t.quarantine, envelope, device, "sequence-reused"))
                         outcomes[index] = Outcome(rid, sha, "quarantined", "sequence-reused")
@@ -607,6 +611,11 @@ class Storage:
                             .where(t.devices.c.id == device.id)
                             .values(rollback_suspected=True)
                         )
+            for _target, env, _device, why in holds:
+                if why == "other-device":  # somebody's copy of a record another device sent
+                    self._audit(
+                        conn, env.device_id, "record-of-another-device", {"record": env.record_id}
+                    )
             for table in (t.conflicts, t.quarantine):
                 held_rows = [
                     _held_row(envelope, device, reason)
@@ -648,14 +657,13 @@ class Storage:
             return Outcome(rid, sha, "rejected", "unknown-device")
         if not principal.sees(device.site):
             return Outcome(rid, sha, "rejected", "not-your-site")
-        # A device's own request was signed by its enrolled key over these very bytes (the API
-        # checked it): that signature vouches for every envelope in the batch. Anything else
-        # (a coordinator's relay of other laptops' bundles) is checked envelope by envelope.
-        if not (principal.role == "device" and principal.signed):
-            try:
-                verify_envelope(envelope, device.public_key)
-            except EnvelopeError:
-                return Outcome(rid, sha, "rejected", "signature")
+        # Every envelope's own signature, by the key of the device it names, on every route:
+        # a device's signed request says who carried the batch, not who sealed each record,
+        # and only a verified envelope may ever be held as that device's record.
+        try:
+            verify_envelope(envelope, device.public_key)
+        except EnvelopeError:
+            return Outcome(rid, sha, "rejected", "signature")
         if envelope.key_id != sealing_id:
             return Outcome(rid, sha, "rejected", "wrong-key")
         if envelope.aggregate and _aggregate_text(envelope.aggregate) is None:
@@ -993,6 +1001,17 @@ def _unprotect(stored: bytes, passphrase: bytes) -> bytes:
         raise ServerError("server-passphrase-wrong") from None
     except (crypto.CryptoError, orjson.JSONDecodeError, TypeError):
         raise ServerError("server-receipt-key-damaged") from None
+
+
+def _clash(held: tuple[str, str], sha256: str, device_id: str) -> str | None:
+    """Why an envelope conflicts with the (sha256, device) already held under its record id,
+    or None when it is the very same record from the same device (a duplicate). A record id
+    held from another device is a conflict even with the same payload: the copy another
+    device sends is never the original's delivery."""
+    held_sha, owner = held
+    if owner != device_id:
+        return "other-device"
+    return None if held_sha == sha256 else "different-payload"
 
 
 def _envelope_row(envelope: Envelope, device: DeviceRow, received: str) -> dict[str, Any]:
