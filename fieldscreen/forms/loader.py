@@ -15,13 +15,15 @@ from pathlib import Path
 from types import MappingProxyType
 from typing import Any
 
-from fieldscreen.forms.errors import FormError
+from fieldscreen.forms import compat
+from fieldscreen.forms.errors import EXPECTED, AnswerError, FormError
 from fieldscreen.forms.model import (
     SENSITIVITIES,
     Choice,
     Field,
     Form,
     Page,
+    Texts,
     Title,
 )
 from fieldscreen.forms.program import build_program
@@ -34,6 +36,7 @@ from fieldscreen.forms.sheets import (
     records,
     texts,
 )
+from fieldscreen.forms.values import coerce
 
 __all__ = ["find_list", "load_form", "load_form_text", "read_list", "read_sheets"]
 
@@ -55,6 +58,7 @@ _JSON_KINDS = {
     "hidden": "hidden",
     "group": "group",
     "repeat": "repeat",
+    **dict.fromkeys(compat.METADATA, "hidden"),
 }
 _TRANSLATED = {"label", "hint", "required_message", "constraint_message"}
 _PLAIN_COLUMNS = {
@@ -79,7 +83,56 @@ _PLAIN_COLUMNS = {
     "aggregate",
     "from_case",
 }
+#: Legacy and alias spellings of survey columns (as ``compat.canonical_header`` tokens) -> ours.
+_COLUMN_ALIASES = {
+    ("bind", "relevant"): "relevant",
+    ("relevance",): "relevant",
+    ("bind", "required"): "required",
+    ("bind", "constraint"): "constraint",
+    ("bind", "calculate"): "calculation",
+    ("calculate",): "calculation",
+    ("bind", "readonly"): "read_only",
+    ("readonly",): "read_only",
+    ("bind", "jr:constraintMsg"): "constraint_message",
+    ("constraining_message",): "constraint_message",
+    ("bind", "jr:requiredMsg"): "required_message",
+    ("requiredmsg",): "required_message",
+    ("control", "appearance"): "appearance",
+    ("control", "jr:count"): "repeat_count",
+    ("count",): "repeat_count",
+    ("jr:count",): "repeat_count",
+    ("caption",): "label",
+    ("command",): "type",
+    ("tag",): "name",
+    ("value",): "name",
+}
+#: Columns whose content FieldScreen does not show: accepted with a warning.
+_SHOWN_NOWHERE = {
+    "image": "images on labels are not shown; the label's text is",
+    "big-image": "images on labels are not shown; the label's text is",
+    "audio": "audio on labels is not played; the label's text is shown",
+    "video": "video on labels is not played; the label's text is shown",
+    "media": "media on labels are not shown; the label's text is",
+    "guidance_hint": "guidance hints are not shown; put what the specialist needs in the hint",
+    "instance": "extra instance attributes are not kept",
+    "body": "display attributes are not used",
+    "autoplay": "display attributes are not used",
+    "rows": "display attributes are not used",
+    "control": "display attributes are not used",
+    "note": "the column is not used",
+    "comments": "the column is not used",
+}
+_REFUSED_COLUMNS = {
+    "trigger": "trigger recalculates a question when another one changes, which FieldScreen "
+    "does not do; compute the value in a calculate instead",
+    "save_to": "entities need the server's entity lists, which a laptop does not have offline; "
+    "remove the column",
+    "bind": "this bind attribute is not supported; use the relevant, required, constraint, "
+    "calculation and read_only columns",
+}
 _SHEETS = {"survey", "choices", "settings", "rules", "deadlines"}
+#: Our own sheets, which pyxform does not know: a near miss of one is a misspelling.
+_OWN_SHEETS = {"rules", "deadlines"}
 _SETTINGS = {
     "form_id",
     "version",
@@ -142,23 +195,20 @@ class _Loader(RuleSheets):
 
         sheets = read_sheets(self.path, self.file)
         lower = {name.lower(): rows for name, rows in sheets.items()}
+        warnings: list[str] = []
+        self.warnings = warnings
+        self.check_sheets(sheets)
+        if "survey" not in lower and len(sheets) == 1:
+            lower["survey"] = next(iter(sheets.values()))  # pyxform reads a lone sheet so
         if "survey" not in lower:
             raise self.error("the form has no 'survey' sheet; add one", sheet="survey")
-        for sheet in sheets:
-            if sheet.lower() not in _SHEETS:
-                raise self.error(
-                    f"the sheet {sheet!r} is not supported; the sheets are "
-                    f"{', '.join(sorted(_SHEETS))} (check the spelling)",
-                    sheet=sheet,
-                )
         self.check_survey_columns(lower["survey"])
         settings = self.settings(lower.get("settings", []))
-        warnings: list[str] = []
         try:
             workbook = get_xlsform(str(self.path))
             data = workbook_to_json(
                 workbook,
-                form_name=settings["form_id"],
+                fallback_form_name=self.path.stem,
                 default_language=settings["default_language_name"],
                 warnings=warnings,
             )
@@ -183,10 +233,14 @@ class _Loader(RuleSheets):
         pages = self.pages(top, fields)
         frozen_fields = MappingProxyType(fields)
         program = build_program(frozen_fields, rules, lists, self.file)
+        # pyxform's rules: the form id is the settings' form_id, else the file's name.
+        form_id = settings["form_id"] or str(data.get("id_string") or self.path.stem)
+        version = settings["version"] or compat.derived_version(self.path)
+        title = settings["form_title"] or form_id
         return Form(
-            id=settings["form_id"],
-            version=settings["version"],
-            title=Title({default: settings["form_title"], **settings["form_title_texts"]}, default),
+            id=form_id,
+            version=version,
+            title=Title({default: title, **settings["form_title_texts"]}, default),
             default_language=default,
             languages=languages,
             fields=frozen_fields,
@@ -208,51 +262,114 @@ class _Loader(RuleSheets):
         detail = " ".join(_ROW_IN_MESSAGE.sub("", message, count=1).split())
         return self.error(detail, row=row, column=column)
 
+    def check_sheets(self, sheets: Mapping[str, list[list[str | None]]]) -> None:
+        """pyxform reads the survey, choices and settings sheets and ignores the others; so
+        do we, with a warning, except for sheets we cannot honour and misspelt ones of ours."""
+        for sheet in sheets:
+            low = sheet.lower()
+            if low in _SHEETS:
+                continue
+            if low == "entities":
+                raise self.error(
+                    "entities need the server's entity lists, which a laptop does not have "
+                    "offline; remove the entities sheet and its save_to columns",
+                    sheet=sheet,
+                )
+            if low == "external_choices":
+                self.warnings.append(
+                    f"the sheet {sheet!r} is not used: FieldScreen runs no select_one_external "
+                    "question (use select_one_from_file with a CSV list)"
+                )
+                continue
+            miss = compat.near_miss(low, _OWN_SHEETS)
+            if miss:
+                raise self.error(
+                    f"the sheet {sheet!r} looks like a misspelling of {miss!r}; rename it",
+                    sheet=sheet,
+                )
+            if len(sheets) > 1:
+                self.warnings.append(f"the sheet {sheet!r} is ignored")
+
     def check_survey_columns(self, rows: list[list[str | None]]) -> None:
         if not rows:
             raise self.error("the survey sheet is empty; add a header row and questions", row=1)
         header = [(h or "").strip() for h in rows[0]]
+        names: list[str] = []
         for column in header:
-            if not column:
-                continue
-            base = column.split("::", 1)[0]
-            if "::" in column and base in _TRANSLATED:
-                continue
-            if column in _PLAIN_COLUMNS:
-                continue
-            raise self.error(
-                f"the column {column!r} is not supported; remove it or rename it to one of the "
-                "columns listed in docs/forms.md",
-                row=1,
-                column=column,
-            )
-        for number, record in records(rows):
+            names.append(self.survey_column(column) if column else "")
+        for number, row in enumerate(rows[1:], start=2):
+            record = {
+                names[i]: cell.strip()
+                for i, cell in enumerate(row)
+                if i < len(names) and names[i] and cell is not None and cell.strip()
+            }
             name = record.get("name", "")
             if name and name not in self.rows:
                 self.rows[name] = number
                 self.raw[name] = record
 
+    def survey_column(self, column: str) -> str:
+        """Our name for a survey column (``label:English`` -> ``label::English``), ``''`` for
+        a column that is accepted and not used (with a warning), or a FormError."""
+        tokens = compat.canonical_header(column)
+        base = _COLUMN_ALIASES.get(tokens[:2]) or _COLUMN_ALIASES.get(tokens[:1])
+        rest = tokens[2:] if tokens[:2] in _COLUMN_ALIASES else tokens[1:]
+        if base is None:
+            base, rest = tokens[0], tokens[1:]
+        if base in _TRANSLATED and len(rest) <= 1:
+            return base + (f"::{rest[0]}" if rest else "")
+        if base in _PLAIN_COLUMNS and not rest:
+            return base
+        if tokens == ("bind", "saveIncomplete"):
+            return ""  # each question that has it is named in a warning
+        if base in _REFUSED_COLUMNS:
+            raise self.error(
+                f"the column {column!r}: {_REFUSED_COLUMNS[base]}", row=1, column=column
+            )
+        if base in _SHOWN_NOWHERE or base.startswith(("$", "kobo--", "_")):
+            why = _SHOWN_NOWHERE.get(base, "the column is not used")
+            self.warnings.append(f"the column {column!r} is ignored: {why}")
+            return ""
+        miss = compat.near_miss(base, _PLAIN_COLUMNS | _TRANSLATED)
+        if miss:
+            raise self.error(
+                f"the column {column!r} looks like a misspelling of {miss!r}; rename it",
+                row=1,
+                column=column,
+            )
+        self.warnings.append(
+            f"the column {column!r} is ignored: it is not one FieldScreen uses (see docs/forms.md)"
+        )
+        return ""
+
     def settings(self, rows: list[list[str | None]]) -> dict[str, Any]:
         found = list(records(rows))
-        values: dict[str, str] = found[0][1] if found else {}
-        header = [(h or "").strip() for h in rows[0]] if rows else []
-        for column in header:
-            base = column.split("::", 1)[0]
-            if column and column not in _SETTINGS and base not in _TITLE_COLUMNS:
+        given: dict[str, str] = found[0][1] if found else {}
+        values: dict[str, str] = {}
+        for column, value in given.items():
+            tokens = compat.canonical_header(column)
+            base = compat.SETTINGS_ALIASES.get(tokens[0], tokens[0])
+            if base in _TITLE_COLUMNS and len(tokens) == 2:
+                values[f"{base}::{tokens[1]}"] = value
+                continue
+            if base in _SETTINGS and len(tokens) == 1:
+                values.setdefault(base, value)
+                continue
+            if base in compat.IGNORED_SETTINGS:
+                why = compat.IGNORED_SETTINGS[base]
+                self.warnings.append(
+                    f"the setting {column!r} is not used" + (f": {why}" if why else "")
+                )
+                continue
+            miss = compat.near_miss(base, _SETTINGS)
+            if miss:
                 raise self.error(
-                    f"the setting {column!r} is not supported; remove the column",
+                    f"the setting {column!r} looks like a misspelling of {miss!r}; rename it",
                     row=1,
                     column=column,
                     sheet="settings",
                 )
-        for needed in ("form_id", "version"):
-            if not values.get(needed):
-                raise self.error(
-                    f"the settings sheet needs a {needed!r}; add the column and a value",
-                    row=2,
-                    column=needed,
-                    sheet="settings",
-                )
+            self.warnings.append(f"the setting {column!r} is not used")
         lang_name = values.get("default_language", "English (en)")
         default = language_code(lang_name)
         titles = {
@@ -261,9 +378,9 @@ class _Loader(RuleSheets):
             if "::" in k and k.split("::", 1)[0] in _TITLE_COLUMNS
         }
         return {
-            "form_id": values["form_id"],
-            "version": values["version"],
-            "form_title": values.get("form_title", values["form_id"]),
+            "form_id": values.get("form_id", ""),
+            "version": values.get("version", ""),
+            "form_title": values.get("form_title", ""),
             "form_title_texts": titles,
             "default_language": default,
             "default_language_name": lang_name,
@@ -296,6 +413,7 @@ class _Loader(RuleSheets):
         names = []
         for item in items:
             if item.get("name") == "meta" and item.get("control", {}).get("bodyless"):
+                self.check_meta(item)
                 continue
             field = self.field(item, parent, repeats, default)
             if field.name in fields:
@@ -321,11 +439,15 @@ class _Loader(RuleSheets):
         row = self.rows.get(name) or self.rows.get(other_of) or 0
         raw = self.raw.get(name, {})
         kind = _JSON_KINDS.get(json_kind)
+        meta = json_kind if json_kind in compat.METADATA else ""
+        resolved = compat.resolve_type(json_kind) if kind is None else compat.Resolved()
+        if kind is None:
+            kind, meta = resolved.kind or None, resolved.meta
         if kind is None:
             shown = raw.get("type", json_kind)
             raise self.error(
-                f"the question type {shown!r} is not supported; use one of the types listed in "
-                "docs/forms.md",
+                f"the question type {shown!r} is not supported; "
+                + (resolved.refused or "use one of the types listed in docs/forms.md"),
                 row=row,
                 column="type",
             )
@@ -334,6 +456,12 @@ class _Loader(RuleSheets):
         bind = item.get("bind", {}) or {}
         control = item.get("control", {}) or {}
         for key in bind:
+            if key == "saveIncomplete":
+                self.warnings.append(
+                    f"saveIncomplete on {name!r} is not needed: FieldScreen saves the draft "
+                    "after every answer"
+                )
+                continue
             if key not in {
                 "relevant",
                 "required",
@@ -343,7 +471,31 @@ class _Loader(RuleSheets):
                 "jr:requiredMsg",
                 "jr:constraintMsg",
             }:
-                raise self.error(f"the setting {key!r} is not supported", row=row)
+                raise self.error(
+                    f"the bind attribute {key!r} is not supported; use the relevant, required, "
+                    "constraint, calculation and read_only columns",
+                    row=row,
+                )
+        for column, text in (
+            ("relevant", bind.get("relevant")),
+            ("constraint", bind.get("constraint")),
+            ("calculation", bind.get("calculate")),
+            ("required", bind.get("required")),
+            ("read_only", bind.get("readonly")),
+            ("default", item.get("default")),
+            ("choice_filter", item.get("choice_filter")),
+            ("label", item.get("label")),
+        ):
+            cells = text.values() if isinstance(text, Mapping) else [text]
+            why = next((w for c in cells if (w := compat.refused_expression(str(c or "")))), "")
+            if why:
+                raise self.error(why, row=row, column=column)
+        why = compat.refused_appearance(str(control.get("appearance", "") or ""))
+        if why:
+            raise self.error(why, row=row, column="appearance")
+        why = compat.refused_parameters(dict(item.get("parameters") or {}))
+        if why:
+            raise self.error(why, row=row, column="parameters")
         sensitivity = str(item.get("sensitivity", "") or "sensitive").strip()
         if sensitivity not in SENSITIVITIES:
             raise self.error(
@@ -379,17 +531,25 @@ class _Loader(RuleSheets):
             for c in item.get("choices", []) or []
         )
         appearance = str(control.get("appearance", "") or "")
-        return Field(
+        if meta and meta in {"phonenumber", "email", "subscriberid", "simserial"}:
+            self.warnings.append(
+                f"the {meta} question {name!r} stays empty: {compat.METADATA[meta]}"
+            )
+        built = Field(
             name=name,
             kind=kind,
             row=row,
             label=texts(item.get("label"), default),
-            hint=texts(item.get("hint"), default),
+            hint=(
+                Texts(compat.GEOPOINT_HINT, default)
+                if resolved is compat.GEOPOINT and not item.get("hint")
+                else texts(item.get("hint") or resolved.hint, default)
+            ),
             required_message=texts(bind.get("jr:requiredMsg"), default),
             constraint_message=texts(bind.get("jr:constraintMsg"), default),
             relevant=str(bind.get("relevant", "") or ""),
             required=_truth_or_expr(bind.get("required")),
-            constraint=str(bind.get("constraint", "") or ""),
+            constraint=str(bind.get("constraint", "") or resolved.constraint),
             calculation=str(bind.get("calculate", "") or ""),
             default=str(item.get("default", "") or ""),
             read_only=_truth_or_expr(bind.get("readonly")),
@@ -408,7 +568,44 @@ class _Loader(RuleSheets):
             case_card=_yes(item.get("case_card"), self, row, "case_card"),
             aggregate=aggregate,
             from_case=from_case,
+            meta=meta,
         )
+        self.check_default(built)
+        return built
+
+    def check_default(self, field: Field) -> None:
+        """A literal default must be a value of the question's type (``foo`` on an integer
+        would stop the form from ever starting)."""
+        text = field.default
+        if not text or "${" in text or "(" in text:
+            return
+        if not (field.is_input or field.kind == "hidden"):
+            return
+        if field.kind.startswith("select") and not field.choices:
+            return  # a list file's choices are checked once they are read
+        try:
+            coerce(field, text)
+        except AnswerError as error:
+            raise self.error(
+                f"the default {text!r} is not {EXPECTED[error.expected][0]}",
+                row=field.row,
+                column="default",
+            ) from None
+
+    def check_meta(self, item: Mapping[str, Any]) -> None:
+        """pyxform moves audit and other metadata into a hidden ``meta`` group: each must be
+        refused by name, not dropped with the group."""
+        for child in item.get("children", []) or []:
+            kind = str(child.get("type", ""))
+            name = str(child.get("name", ""))
+            if name in {"instanceID", "instanceName", "deprecatedID"}:
+                continue
+            why = compat.REFUSED_METADATA.get(kind) or compat.REFUSED_TYPES.get(kind)
+            raise self.error(
+                f"the question type {kind!r} is not supported; " + (why or "remove the row"),
+                row=self.rows.get(name) or 0,
+                column="type",
+            )
 
     def lists(
         self, data: Mapping[str, Any], fields: dict[str, Field], default: str

@@ -158,6 +158,9 @@ class Field:
     aggregate: str = ""
     from_case: bool = False
     extra: Mapping[str, str] = field(default_factory=dict)
+    #: For metadata questions (``start``, ``end``, ``today``, ``deviceid`` ...), their type;
+    #: the session fills them. Their kind is ``hidden``.
+    meta: str = ""
 
     @property
     def is_input(self) -> bool:

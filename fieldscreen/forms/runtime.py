@@ -188,12 +188,26 @@ class Runtime:
             if repeat and len(f.repeats) != len(index):
                 continue
             source: Any = MISSING
-            if f.context_key and f.context_key in self.context:
+            if f.meta:
+                source = self._metadata(f.meta)
+            elif f.context_key and f.context_key in self.context:
                 source = self.context[f.context_key]
             elif f.from_case and f.name in self.case_values:
                 source = self.case_values[f.name]
             if source is not MISSING and source is not None:
                 self.answers[f.name][index if repeat else ()] = coerce(f, source)
+
+    def _metadata(self, kind: str) -> Any:
+        """The value of a metadata question, as the session knows it when it starts."""
+        if kind in {"start", "end"}:
+            return self._now.isoformat()
+        if kind == "today":
+            return self._now.date().isoformat()
+        if kind == "deviceid":
+            return self.context.get("device")
+        if kind == "username":
+            return self.context.get("staff")
+        return None  # phonenumber, email, subscriberid, simserial: nothing on a laptop
 
     def _apply_literal_defaults(self, within: tuple[str, tuple[int, ...]] | None) -> None:
         for f in self.form.fields.values():

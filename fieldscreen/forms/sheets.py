@@ -11,6 +11,7 @@ import csv
 import io
 import re
 from collections.abc import Iterator, Mapping
+from datetime import datetime, time
 from pathlib import Path
 from types import MappingProxyType
 from typing import Any
@@ -59,8 +60,10 @@ def read_sheets(path: Path, shown: str = "") -> dict[str, list[list[str | None]]
             book = openpyxl.load_workbook(buffer, read_only=True, data_only=True)
         elif path.suffix.lower() in {".xlsx", ".xlsm"}:
             book = openpyxl.load_workbook(path, read_only=True, data_only=True)
+        elif path.suffix.lower() == ".xls":
+            return _xls_sheets(path)
         else:
-            raise FormError("only .xlsx and .md forms are supported", file=shown or str(path))
+            raise FormError("only .xlsx, .xls and .md forms are supported", file=shown or str(path))
         # Read-only workbooks parse each sheet's XML as its rows are read: a damaged sheet
         # inside a sound zip fails here, not at load, so it is read inside the same guard.
         sheets: dict[str, list[list[str | None]]] = {}
@@ -78,6 +81,47 @@ def read_sheets(path: Path, shown: str = "") -> dict[str, list[list[str | None]]
             file=shown or str(path),
         ) from None
     return sheets
+
+
+def _xls_sheets(path: Path) -> dict[str, list[list[str | None]]]:
+    """The sheets of an Excel 97-2003 ``.xls`` workbook (read with xlrd, as pyxform does)."""
+    import xlrd  # type: ignore[import-untyped]
+
+    book = xlrd.open_workbook(str(path), on_demand=True)
+    try:
+        sheets: dict[str, list[list[str | None]]] = {}
+        for sheet in book.sheets():
+            rows: list[list[str | None]] = []
+            for number in range(sheet.nrows):
+                cells = [_xls_cell(c, book.datemode) for c in sheet.row(number)]
+                while cells and cells[-1] is None:
+                    cells.pop()
+                rows.append(cells)
+            while rows and not rows[-1]:
+                rows.pop()
+            sheets[sheet.name] = rows
+        return sheets
+    finally:
+        book.release_resources()
+
+
+def _xls_cell(cell: Any, datemode: int) -> str | None:
+    import xlrd
+
+    if cell.ctype == xlrd.XL_CELL_BOOLEAN:
+        return "TRUE" if cell.value else "FALSE"
+    if cell.ctype == xlrd.XL_CELL_DATE:
+        try:
+            parts = xlrd.xldate_as_tuple(cell.value, datemode)
+        except (xlrd.xldate.XLDateError, ValueError, OverflowError):
+            return _cell(cell.value)
+        if parts[:3] == (0, 0, 0):
+            return time(*parts[3:]).isoformat()
+        return datetime(*parts).isoformat(sep=" ")
+    if cell.ctype in {xlrd.XL_CELL_ERROR, xlrd.XL_CELL_EMPTY, xlrd.XL_CELL_BLANK}:
+        return None
+    value = cell.value
+    return _cell(value.replace("\xa0", " ") if isinstance(value, str) else value)
 
 
 def _rows(sheet: Any) -> list[list[str | None]]:

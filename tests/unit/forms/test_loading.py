@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import pytest
 
 from fieldscreen.forms import FormError
@@ -93,21 +95,21 @@ def test_every_supported_type_and_column_is_loaded() -> None:
         pytest.param(
             """
             | survey |
-            |        | type     | name | label | geo |
-            |        | text     | a    | A     | x   |
+            |        | type     | name | label | relevent |
+            |        | text     | a    | A     | x        |
             """,
-            "test.md:survey:1:geo",
-            "not supported",
-            id="unknown-column",
+            "test.md:survey:1:relevent",
+            "misspelling of 'relevant'",
+            id="misspelt-column",
         ),
         pytest.param(
             """
             | survey |
             |        | type     | name | label |
-            |        | geopoint | a    | A     |
+            |        | image    | a    | A     |
             """,
             "test.md:survey:2:type",
-            "not supported",
+            "'image' is not supported; photos",
             id="unsupported-type",
         ),
         pytest.param(
@@ -330,32 +332,44 @@ def test_each_kind_of_mistake_names_file_sheet_row_and_column(
     assert "Traceback" not in text
 
 
-def test_settings_need_a_form_id_and_a_version() -> None:
+def test_form_id_and_version_are_optional_as_in_pyxform() -> None:
+    """pyxform takes the form id from the file's name and needs no version; a draft is then
+    pinned to the file itself by its hash."""
+    md = """
+    | survey |
+    |        | type | name | label |
+    |        | text | a    | A     |
+    """
+    loaded = form(md, settings=False, name="household_visit.md")
+    assert loaded.id == "household_visit"
+    assert re.fullmatch(r"sha256-[0-9a-f]{16}", loaded.version)
+    assert form(md, settings=False, name="household_visit.md").version == loaded.version
+    changed = form(md.replace("| A     |", "| A2    |"), settings=False, name="household_visit.md")
+    assert changed.version != loaded.version
+    only_id = form(md + "| settings |\n|  | form_id |\n|  | fs_x |\n")
+    assert only_id.id == "fs_x"
+    assert only_id.version.startswith("sha256-")
+    aliased = form(md + "| settings |\n|  | id_string | version |\n|  | fs_y | 7 |\n")
+    assert (aliased.id, aliased.version) == ("fs_y", "7")
+
+
+def test_settings_only_odk_servers_use_are_accepted_with_a_warning() -> None:
     md = """
     | survey |
     |        | type | name | label |
     |        | text | a    | A     |
     | settings |
-    |          | form_id |
-    |          | fs_x    |
+    |          | form_id | version | public_key | submission_url  | allow_choice_duplicates |
+    |          | fs_x    | 1       | abc        | https://x.org/s | yes                     |
     """
+    loaded = form(md)
+    assert any("public_key" in w and "seals" in w for w in loaded.warnings)
+    assert any("submission_url" in w for w in loaded.warnings)
+    md = md.replace("public_key", "defualt_language")
     with pytest.raises(FormError) as caught:
         form(md)
-    assert str(caught.value).startswith("test.md:settings:2:version:")
-
-
-def test_unsupported_setting_is_refused() -> None:
-    md = """
-    | survey |
-    |        | type | name | label |
-    |        | text | a    | A     |
-    | settings |
-    |          | form_id | version | public_key |
-    |          | fs_x    | 1       | abc        |
-    """
-    with pytest.raises(FormError) as caught:
-        form(md)
-    assert str(caught.value).startswith("test.md:settings:1:public_key:")
+    assert str(caught.value).startswith("test.md:settings:1:defualt_language:")
+    assert "misspelling of 'default_language'" in str(caught.value)
 
 
 def test_duplicate_names_across_groups_are_refused() -> None:
@@ -476,7 +490,7 @@ def test_missing_files_and_other_types_say_what_to_do(tmp_path) -> None:  # type
     other.write_text("x")
     with pytest.raises(FormError) as caught:
         load_form(other)
-    assert ".xlsx and .md" in str(caught.value)
+    assert ".xlsx, .xls and .md" in str(caught.value)
     broken = tmp_path / "broken.xlsx"
     broken.write_bytes(b"PK not really a workbook")
     with pytest.raises(FormError) as caught:
@@ -532,4 +546,10 @@ def test_a_misspelled_or_unsupported_sheet_is_refused() -> None:
     with pytest.raises(FormError) as caught:
         form(md)
     assert str(caught.value).startswith("test.md:rule::")
-    assert "check the spelling" in str(caught.value)
+    assert "misspelling of 'rules'" in str(caught.value)
+    # Other sheets are ignored, as pyxform ignores them, with a warning.
+    loaded = form(md.replace("| rule |", "| changelog |"))
+    assert any("'changelog' is ignored" in w for w in loaded.warnings)
+    with pytest.raises(FormError) as caught:
+        form(md.replace("| rule |", "| entities |"))
+    assert "entities need the server's entity lists" in str(caught.value)

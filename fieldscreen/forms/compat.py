@@ -1,0 +1,305 @@
+"""What XLSForm (as pyxform reads it) allows, and what FieldScreen does with each part of it.
+
+pyxform's rules decide what a valid form is. Everything pyxform knows is here either supported,
+accepted with a warning that says what FieldScreen does instead (a setting that only matters to
+an ODK server, an image on a label), or refused *by name*, with what to do instead -- never
+skipped without a word. The loader (:mod:`fieldscreen.forms.loader`) asks these tables.
+"""
+
+from __future__ import annotations
+
+import difflib
+import hashlib
+import re
+from pathlib import Path
+
+__all__ = [
+    "IGNORED_SETTINGS",
+    "METADATA",
+    "REFUSED_METADATA",
+    "REFUSED_TYPES",
+    "canonical_header",
+    "derived_version",
+    "near_miss",
+    "refused_appearance",
+    "refused_expression",
+    "refused_parameters",
+]
+
+#: Metadata question types FieldScreen fills itself, offline: type -> what the value is.
+METADATA = {
+    "start": "the moment the screening was started",
+    "end": "the moment the screening was started (ODK: when it was finalised)",
+    "today": "the day the screening was started",
+    "deviceid": "the laptop's device id (the session context's 'device')",
+    "username": "the signed-in staff member (the session context's 'staff')",
+    "phonenumber": "empty: a laptop has no phone number",
+    "email": "empty: FieldScreen does not read an account e-mail address",
+    "subscriberid": "empty: a laptop has no SIM card",
+    "simserial": "empty: a laptop has no SIM card",
+}
+#: Metadata that cannot be honoured, with what to do.
+REFUSED_METADATA = {
+    "audit": "FieldScreen keeps its own audit trail in the vault and does not record ODK's "
+    "audit log of every question opened; remove the audit row",
+    "start-geopoint": "the laptop has no GPS; remove the row, or ask for the place in a "
+    "select_one of sites",
+    "background-geopoint": "the laptop has no GPS; remove the row",
+    "background-audio": "FieldScreen never records audio in the background; remove the row",
+}
+#: Question types FieldScreen does not run, with what to do instead.
+REFUSED_TYPES = {
+    "geotrace": "the laptop has no GPS; ask for the route as text",
+    "geoshape": "the laptop has no GPS; ask for the area as text",
+    "photo": "photos, recordings and files are not kept by FieldScreen yet; record that a "
+    "document was seen with a select_one or an acknowledge question",
+    "image": "photos, recordings and files are not kept by FieldScreen yet; record that a "
+    "document was seen with a select_one or an acknowledge question",
+    "audio": "recordings are not kept by FieldScreen; remove the question",
+    "video": "recordings are not kept by FieldScreen; remove the question",
+    "file": "files are not kept by FieldScreen yet; record what was seen as text",
+    "range": "use an integer or decimal question with a constraint such as . >= 1 and . <= 10",
+    "rank": "use select_multiple, or one select_one per place in the ranking",
+    "select one external": "external_choices need a server's itemsets; use "
+    "select_one_from_file with a CSV list beside the form",
+    "select all that apply external": "external_choices need a server's itemsets; use "
+    "select_multiple_from_file with a CSV list beside the form",
+    "xml-external": "external XML instances are not supported; use select_one_from_file "
+    "with a CSV list beside the form",
+    "csv-external": "pulldata() and external CSV instances are not supported; use "
+    "select_one_from_file with a CSV list and instance('LIST')/root/item[...] to look values "
+    "up",
+    "loop": "loops over a choice list are not supported; use a repeat with repeat_count, or "
+    "one group per option",
+    "osm": "OpenStreetMap questions are not supported; ask for the place as text",
+    "entity": "entities need the server's entity lists, which a laptop does not have offline",
+}
+#: Settings that matter only to ODK servers or clients: accepted, with what FieldScreen does.
+IGNORED_SETTINGS = {
+    "public_key": "FieldScreen seals every screening for its own server; the form's public "
+    "key is not used",
+    "submission_url": "screenings go to the FieldScreen server by sync; the URL is not used",
+    "auto_send": "screenings are sent by FieldScreen's sync",
+    "auto_delete": "the vault keeps and deletes screenings by its own retention rules",
+    "allow_choice_duplicates": "",
+    "clean_text_values": "",
+    "namespaces": "",
+    "omit_instanceID": "",
+    "instance_xmlns": "",
+    "name": "",
+    "sms_keyword": "",
+    "sms_separator": "",
+    "sms_allow_media": "",
+    "sms_date_format": "",
+    "sms_datetime_format": "",
+    "sms_response": "",
+    "prefix": "",
+    "compact_prefix": "",
+    "compact_delimiter": "",
+    "delimiter": "",
+    "client_editable": "",
+    "entities_version": "",
+}
+#: Aliases pyxform accepts in the settings sheet, to our names.
+SETTINGS_ALIASES = {
+    "id_string": "form_id",
+    "set_form_id": "form_id",
+    "title": "form_title",
+    "set_form_title": "form_title",
+}
+
+_FUNCTIONS_REFUSED = {
+    "pulldata": "pulldata() reads a CSV attached on an ODK server; put the list beside the form "
+    "as a list file and read it with instance('LIST')/root/item[name = ...]/COLUMN",
+    "randomize": "randomize() orders options at random, which FieldScreen does not do; remove it",
+    "random": "random() is not supported: a screening must give the same result each time "
+    "it is computed",
+    "version": "version() is not supported; use a calculate with the version as text",
+}
+_LAST_SAVED = re.compile(r"\$\{last-saved#")
+
+
+def canonical_header(header: str) -> tuple[str, ...]:
+    """A survey or settings header as pyxform reads it: ``label:English`` -> ``('label',
+    'English')``, ``bind:relevant`` -> ``('bind', 'relevant')``, ``TYPE`` -> ``('type',)``.
+
+    pyxform's own header reader is used when this pyxform release has it; the fallback below
+    follows the same rules (``::`` groups, else ``:`` outside ``jr:``, first token in snake
+    case).
+    """
+    text = header.strip()
+    if "::" in text:
+        tokens = [t.strip() for t in text.split("::")]
+    else:
+        tokens = [t.strip() for t in text.split(":")]
+        if "jr" in tokens:
+            at = tokens.index("jr")
+            if at + 1 < len(tokens):
+                tokens = [*tokens[:at], f"jr:{tokens[at + 1]}", *tokens[at + 2 :]]
+    first = "_".join(tokens[0].split()).lower() if tokens else ""
+    return (first, *tokens[1:])
+
+
+def near_miss(word: str, known: set[str]) -> str:
+    """The known word that ``word`` is most likely a misspelling of, or ``''``.
+
+    A word that only adds to a known one (``constraint-msg``, ``rules_notes``) is another
+    column or sheet, not a misspelling.
+    """
+    low = word.lower()
+    close = difflib.get_close_matches(low, sorted(known), n=1, cutoff=0.8)
+    if not close or close[0] == low or low.startswith(close[0]):
+        return ""
+    return close[0]
+
+
+def derived_version(path: Path) -> str:
+    """The version of a form whose settings give none: its file's hash, so that a draft is
+    pinned to the exact file it was started with."""
+    digest = hashlib.sha256(path.read_bytes()).hexdigest()
+    return f"sha256-{digest[:16]}"
+
+
+def refused_appearance(appearance: str) -> str:
+    """Why an appearance cannot be honoured, or ``''``."""
+    if "search(" in appearance.replace(" ", ""):
+        return (
+            "appearance search() reads choices from a CSV attached on an ODK server; put the "
+            "list beside the form and use select_one_from_file"
+        )
+    return ""
+
+
+def refused_parameters(parameters: dict[str, str]) -> str:
+    """Why a question's parameters cannot be honoured, or ``''``."""
+    if str(parameters.get("randomize", "")).strip().lower() in {"true", "yes", "true()"}:
+        return (
+            "parameters randomize=true shows the options in a random order, which FieldScreen "
+            "does not do (the same question must read the same for every child); remove it"
+        )
+    return ""
+
+
+def refused_expression(text: str) -> str:
+    """Why an expression uses something FieldScreen cannot honour offline, or ``''``."""
+    if _LAST_SAVED.search(text):
+        return (
+            "${last-saved#...} reads the last form saved on an ODK device; FieldScreen never "
+            "copies one child's answers into another's screening; ask the question again"
+        )
+    for name, why in _FUNCTIONS_REFUSED.items():
+        if re.search(rf"(?<![\w:-]){re.escape(name)}\s*\(", text):
+            return why
+    return ""
+
+
+_BIND_KINDS = {
+    "string": "text",
+    "int": "integer",
+    "decimal": "decimal",
+    "date": "date",
+    "dateTime": "datetime",
+    "time": "time",
+}
+_PRELOAD = {
+    ("timestamp", "start"): "start",
+    ("timestamp", "end"): "end",
+    ("date", "today"): "today",
+    ("property", "deviceid"): "deviceid",
+    ("property", "uri:deviceid"): "deviceid",
+    ("property", "username"): "username",
+    ("property", "uri:username"): "username",
+    ("property", "phonenumber"): "phonenumber",
+    ("property", "uri:phonenumber"): "phonenumber",
+    ("property", "email"): "email",
+    ("property", "uri:email"): "email",
+    ("property", "subscriberid"): "subscriberid",
+    ("property", "uri:subscriberid"): "subscriberid",
+    ("property", "simserial"): "simserial",
+    ("property", "uri:simserial"): "simserial",
+}
+_BIND_REFUSED = {
+    "geotrace": "geotrace",
+    "geoshape": "geoshape",
+    "odk:rank": "rank",
+}
+
+
+class Resolved:
+    """What a pyxform question type is to FieldScreen."""
+
+    __slots__ = ("constraint", "hint", "kind", "meta", "refused")
+
+    def __init__(
+        self,
+        kind: str = "",
+        meta: str = "",
+        constraint: str = "",
+        hint: str = "",
+        refused: str = "",
+    ) -> None:
+        self.kind = kind
+        self.meta = meta
+        self.constraint = constraint
+        self.hint = hint
+        self.refused = refused
+
+
+def resolve_type(json_kind: str) -> Resolved:
+    """A question type pyxform knows under another spelling (``phone number``, ``start time``,
+    ``imei``, ``gps``, ``q picture`` ...) as one of ours, or why it is refused."""
+    if json_kind in REFUSED_METADATA:
+        return Resolved(refused=REFUSED_METADATA[json_kind])
+    if json_kind in REFUSED_TYPES:
+        return Resolved(refused=REFUSED_TYPES[json_kind])
+    if json_kind == "trigger":
+        return Resolved(kind="acknowledge")
+    if json_kind == "geopoint":
+        return GEOPOINT
+    if json_kind == "barcode":  # no scanner on a laptop: the code is typed
+        return Resolved(kind="text")
+    try:
+        from pyxform.question_type_dictionary import QUESTION_TYPE_DICT
+    except ImportError:  # pragma: no cover - depends on the pyxform release
+        return Resolved()
+    spec = QUESTION_TYPE_DICT.get(json_kind)
+    if not isinstance(spec, dict) or not spec:
+        return Resolved()
+    bind = spec.get("bind", {}) or {}
+    control = spec.get("control", {}) or {}
+    preload = (bind.get("jr:preload", ""), bind.get("jr:preloadParams", ""))
+    if preload in _PRELOAD:
+        return Resolved(kind="hidden", meta=_PRELOAD[preload])
+    bind_type = str(bind.get("type", ""))
+    if bind_type == "geopoint" and control.get("tag") == "input":
+        return GEOPOINT
+    if bind_type in _BIND_REFUSED:
+        return Resolved(refused=REFUSED_TYPES[_BIND_REFUSED[bind_type]])
+    if bind_type == "binary":
+        return Resolved(refused=REFUSED_TYPES["file"])
+    if control.get("tag") == "range":
+        return Resolved(refused=REFUSED_TYPES["range"])
+    if control.get("tag") == "input" and bind_type in _BIND_KINDS:
+        hint = spec.get("hint", "")
+        return Resolved(
+            kind=_BIND_KINDS[bind_type],
+            constraint=str(bind.get("constraint", "") or ""),
+            hint=hint if isinstance(hint, str) else "",
+        )
+    return Resolved()
+
+
+#: A geopoint is typed in: latitude and longitude in degrees, then optionally the altitude
+#: and the accuracy in metres, separated by spaces, as ODK stores it ("14.6349 -90.5069").
+GEOPOINT_CONSTRAINT = (
+    "regex(., '^-?[0-9]+[.]?[0-9]* +-?[0-9]+[.]?[0-9]*( +-?[0-9]+[.]?[0-9]*)?"
+    "( +[0-9]+[.]?[0-9]*)?$') and abs(number(selected-at(., 0))) <= 90 "
+    "and abs(number(selected-at(., 1))) <= 180"
+)
+GEOPOINT_HINT = {
+    "en": "Type the latitude and longitude in degrees, separated by a space "
+    "(for example 14.6349 -90.5069).",
+    "es": "Escriba la latitud y la longitud en grados, separadas por un espacio "
+    "(por ejemplo 14.6349 -90.5069).",
+}
+GEOPOINT = Resolved(kind="text", constraint=GEOPOINT_CONSTRAINT, meta="", hint="")
