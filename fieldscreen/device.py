@@ -76,11 +76,15 @@ def stored_provisioning(vault: Vault) -> Provisioning | None:
 
 
 def wire_signing(vault: Vault) -> bool:
-    """Make finalise sign exactly what the server verifies; False before provisioning."""
+    """Make finalise sign exactly what the server verifies; False before provisioning.
+
+    Drafts that an older server refused (travel mode's, before it knew the kind) go back in
+    the queue here, signed as the server verifies (:meth:`Vault.requeue_refused_drafts`)."""
     key = vault.org_sealing_key()
     if key is None:
         return False
     vault.use_signing_bytes(header_signing_bytes(key))
+    vault.requeue_refused_drafts()
     return True
 
 

@@ -44,6 +44,17 @@ PAYLOAD_FLOOR = 4096
 PAYLOAD_CEILING = 4 * 1024 * 1024 - crypto.SEAL_OVERHEAD
 _DEK_CACHE_SIZE = 256
 _ID_CHUNK = 500  # record ids per IN (...) list, well under SQLite's bound on parameters
+#: The outbox columns a device signs (with ``aggregate`` when there is one).
+_SIGNED_HEADER = (
+    "record_id",
+    "kind",
+    "form_id",
+    "form_version",
+    "device_id",
+    "device_seq",
+    "created_day",
+    "payload_sha256",
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -584,6 +595,54 @@ class RecordsMixin(VaultBase):
             self._audit(conn, "travel-mode", detail=summary)
         self._open_store().checkpoint_truncate()
         return summary
+
+    def requeue_refused_drafts(self) -> int:
+        """Send again the drafts travel mode sealed before the server knew their kind.
+
+        A server before migration 3 answered such an envelope ``rejected`` (``malformed``:
+        the kind was unknown), which no retry changes; the laptop kept it as ``failed``, and it
+        is the only copy of an interview. Each such row goes back to ``pending``; one signed
+        by the command line before it signed as the server verifies (its signature holds over
+        the vault's own header form, by this device's key) is signed again by the same key over
+        the wire form. A row whose hash or signature holds under neither is left as it is: the
+        integrity check names it. Call with the signing wired (``device.wire_signing``).
+        """
+        self._require()
+        requeued = 0
+        with self._tx() as conn:
+            rows = self._select(
+                conn,
+                "SELECT * FROM outbox WHERE state = 'failed' AND kind = 'draft' "
+                "AND sealed IS NOT NULL AND reason LIKE 'malformed-kind%'",
+                (),
+            )
+            if not rows:
+                return 0
+            public = conn.execute(
+                "SELECT value FROM state WHERE name = 'device_public_key'"
+            ).fetchone()
+            device_key = self._secret(conn, "device_signing_key")
+            if public is None or device_key is None:
+                return 0
+            device_public = bytes.fromhex(public[0])
+            for row in rows:
+                header = {k: row[k] for k in _SIGNED_HEADER}
+                signature = bytes(row["signature"] or b"")
+                if hashlib.sha256(as_blob(row["sealed"])).hexdigest() != row["payload_sha256"]:
+                    continue
+                if not crypto.verify(device_public, self._signing_bytes(header), signature):
+                    if not crypto.verify(device_public, canonical_json(header), signature):
+                        continue
+                    signature = crypto.sign(device_key, self._signing_bytes(header))
+                conn.execute(
+                    "UPDATE outbox SET state = 'pending', reason = NULL, signature = ?, "
+                    "updated_day = ? WHERE record_id = ?",
+                    (signature, self.today(), row["record_id"]),
+                )
+                requeued += 1
+            if requeued:
+                self._audit(conn, "travel-mode", detail={"drafts_requeued": requeued})
+        return requeued
 
     # ------------------------------------------------------------------ integrity
     def integrity_check(self) -> IntegrityReport:

@@ -5,6 +5,7 @@ bundle imported at the server; and a sealed draft obeys every rule a screening d
 from __future__ import annotations
 
 import csv
+import hashlib
 import json
 import random
 from collections.abc import Callable, Iterator
@@ -285,3 +286,47 @@ def _uuid(rng: random.Random) -> str:
     import uuid
 
     return str(uuid.UUID(int=rng.getrandbits(128), version=4))
+
+
+@pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)  # the device side is under test
+def test_drafts_an_older_server_refused_go_again_and_a_tampered_one_does_not(  # noqa: PLR0917
+    profile: Path,
+    tmp_path: Path,
+    org: SimOrg,
+    storage: Storage,
+    server: LiveServer,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """A laptop that ran travel mode before drafts were envelopes: each draft was signed over
+    the vault's own header form and refused ``malformed`` by the server, so it sat ``failed``.
+    The next sync sends the genuine ones, signed again by the laptop's own key; rows an
+    attacker with the files edited (payload swapped and hash rewritten, signature replaced)
+    stay where they are and are never signed."""
+    _set_up(profile, tmp_path, org, storage, server.url, capsys)
+    drafts = _drafts(profile, 5, random.Random(13))
+    vault_dir = Paths.for_profile(profile).vault_dir
+    refused = "malformed-kind-is-not-one-of-screening-audit"
+    with Vault.open(vault_dir) as vault:
+        vault.unlock("admin1", PASS.encode())
+        vault.travel_mode()  # unwired, as the command line sealed before
+        store = vault._open_store()
+        with store.transaction() as conn:
+            conn.execute("UPDATE outbox SET state = 'failed', reason = ?", (refused,))
+            other = crypto.seal(org.sealing_public, b'{"forged": 1}', info=b"x", aad=b"")
+            conn.execute(
+                "UPDATE outbox SET sealed = ?, payload_sha256 = ? WHERE record_id = ?",
+                (other, hashlib.sha256(other).hexdigest(), drafts[0]),
+            )
+            conn.execute(
+                "UPDATE outbox SET signature = ? WHERE record_id = ?", (b"\1" * 64, drafts[1])
+            )
+    out = _cli(profile, "sync", capsys=capsys)
+    assert out["delivered"] == 3, out
+    held = {e.record_id for e in storage.iter_envelopes()}
+    assert held == set(drafts[2:])  # applied 0 of the tampered, lost 0 of the genuine
+    kinds, problems = _export(storage, org)
+    assert problems.total == 0, problems.to_json()
+    assert kinds == dict.fromkeys(drafts[2:], "draft")
+    with Vault.open(vault_dir) as vault:
+        rows = {i.record_id: (i.state, i.reason) for i in vault.outbox_page(states=("failed",))}
+    assert rows == {drafts[0]: ("failed", refused), drafts[1]: ("failed", refused)}
