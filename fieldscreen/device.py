@@ -10,6 +10,8 @@ Public API::
     find_provisioning_file(explicit=None) -> Path | None
     apply_provisioning(vault, settings, file_bytes) -> Provisioning
     stored_provisioning(vault) -> Provisioning | None
+    enforce_locked_policies(vault, settings) -> [edited names]  # after unlock: the vault's
+                                     # provisioning, not settings.json, decides what is locked
     wire_signing(vault) -> bool      # envelopes signed as the server verifies them
     form_context(provisioning, site_id) -> {"ctx_site": ..., "ctx_jurisdiction": ...}
     site_directory(vault, settings) -> ServiceDirectory | None   # the site's, verified
@@ -38,9 +40,11 @@ from fieldscreen.vault import Vault
 __all__ = [
     "VaultDeviceStore",
     "apply_provisioning",
+    "enforce_locked_policies",
     "find_provisioning_file",
     "form_context",
     "import_directory_file",
+    "locked_policies",
     "open_settings",
     "open_vault",
     "site_directory",
@@ -121,13 +125,49 @@ def apply_provisioning(vault: Vault, settings: Settings, file_bytes: bytes) -> P
     return provisioning
 
 
+def locked_policies(provisioning: Provisioning | None) -> dict[str, Any]:
+    """The settings a provisioning locks, and their values (none before provisioning)."""
+    if provisioning is None:
+        return {}
+    locks: dict[str, Any] = dict(provisioning.policies)
+    if provisioning.allow_insecure_http:
+        locks["allow_plain_http"] = True
+    return locks
+
+
+def enforce_locked_policies(vault: Vault, settings: Settings) -> list[str]:
+    """Make the locked policies those of the provisioning kept in the vault (unlocked).
+
+    ``settings.json`` is a plain file anyone with the laptop can edit; the provisioning in the
+    vault is encrypted and authenticated, and only an admin applies a signed one. Every locked
+    setting the file has removed, changed or added is put back from the vault, the file is
+    rewritten, the vault is told the follow-up window, and the edit is audited
+    (``settings-tampered``). Returns the names that had been edited (empty when none).
+    """
+    wanted = Settings(settings.path)
+    for name, value in locked_policies(stored_provisioning(vault)).items():
+        wanted.lock(name, value)
+    missing = object()
+    edited = sorted(
+        name
+        for name in set(wanted.locked) | set(settings.locked)
+        if settings.locked.get(name, missing) != wanted.locked.get(name, missing)
+        or type(settings.locked.get(name)) is not type(wanted.locked.get(name))
+    )
+    if edited:
+        settings.locked = dict(wanted.locked)
+        settings.save()
+        vault.record_event("settings-tampered", detail={"settings": edited})
+    vault.follow_up_days = int(settings.get("follow_up_window_days"))
+    return edited
+
+
 def _apply_settings(settings: Settings, provisioning: Provisioning) -> None:
-    for name, value in provisioning.policies.items():
+    settings.locked = {}  # exactly what this file locks: a lock it drops is dropped
+    for name, value in locked_policies(provisioning).items():
         settings.lock(name, value)
     settings.values["server_url"] = provisioning.server_url
     settings.values["language"] = provisioning.language
-    if provisioning.allow_insecure_http:
-        settings.lock("allow_plain_http", True)
     site = settings.get("site_id")
     if provisioning.sites and provisioning.site(site) is None:
         settings.values["site_id"] = provisioning.sites[0].id

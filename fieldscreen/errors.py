@@ -75,6 +75,19 @@ CATALOGUE: Mapping[str, Message] = {
         en="A file the app needs is missing: {name}. Reinstall FieldScreen.",
         es="Falta un archivo que la aplicación necesita: {name}. Reinstale FieldScreen.",
     ),
+    "settings-locked-restored": Message(
+        en=(
+            "The settings file on this laptop had been edited to change settings the "
+            "organisation locks ({names}). The organisation's values are back in force and the "
+            "edit was recorded in the audit log. Tell your supervisor or IT."
+        ),
+        es=(
+            "El archivo de ajustes de esta computadora se había editado para cambiar ajustes "
+            "que la organización bloquea ({names}). Vuelven a regir los valores de la "
+            "organización y el cambio quedó registrado en el registro de auditoría. Avise a su "
+            "supervisor o a informática."
+        ),
+    ),
     "setting-unknown": Message(
         en="There is no setting called {name!r}.",
         es="No existe un ajuste llamado {name!r}.",

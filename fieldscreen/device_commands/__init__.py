@@ -7,16 +7,33 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import sys
 from collections.abc import Callable, Iterator
 from types import ModuleType
 
-from fieldscreen.device import VaultDeviceStore, open_settings, open_vault, wire_signing
+from fieldscreen.device import (
+    VaultDeviceStore,
+    enforce_locked_policies,
+    open_settings,
+    open_vault,
+    wire_signing,
+)
+from fieldscreen.errors import KnownError
 from fieldscreen.settings import Settings
 from fieldscreen.vault import Vault
 from fieldscreen.vault.cli_common import add_unlock_arguments, paths_of, read_passphrase
 from fieldscreen.vault.errors import VaultError
 
-__all__ = ["unlocked_vault", "wrap"]
+__all__ = ["report_edited_policies", "unlocked_vault", "wrap"]
+
+
+def report_edited_policies(vault: Vault, settings: Settings) -> None:
+    """Put the organisation's locked policies back over an edited settings file, and say so
+    on standard error in the laptop's language (it is audited too)."""
+    edited = enforce_locked_policies(vault, settings)
+    if edited:
+        notice = KnownError("settings-locked-restored", names=", ".join(edited))
+        print(f"fieldscreen: {notice.message(str(settings.get('language')))}", file=sys.stderr)
 
 
 @contextlib.contextmanager
@@ -34,6 +51,7 @@ def unlocked_vault(args: argparse.Namespace) -> Iterator[tuple[Vault, Settings]]
             login = users[0].login
         vault.unlock(login, read_passphrase(args))
         wire_signing(vault)
+        report_edited_policies(vault, settings)
         yield vault, settings
     finally:
         vault.close()

@@ -878,6 +878,7 @@ class MainWindow(QMainWindow):
         if self._panic_error is not None:
             error, self._panic_error = self._panic_error, None
             self._error(error)
+        self._load_policies()
         self._load_sync()
         self._load_form_context()
         self._load_directory()
@@ -980,6 +981,18 @@ class MainWindow(QMainWindow):
             dialog.code.setFocus()
 
         self.services.ops.write(status_of, show, self._error)
+
+    def _load_policies(self) -> None:
+        """The organisation's locked policies from the vault, over whatever the settings file
+        says (on the writer); an edited file is reported in words and audited."""
+        enforce = getattr(self._provisioner, "enforce_policies", None)
+        if callable(enforce):
+            self.services.ops.write(enforce, self._policies_checked, self._error)
+
+    def _policies_checked(self, edited: list[str]) -> None:
+        self._apply_settings()
+        if edited:
+            self._error(KnownError("settings-locked-restored", names=", ".join(edited)))
 
     def _load_form_context(self) -> None:
         """The site and its jurisdiction from the stored provisioning, into the forms' context

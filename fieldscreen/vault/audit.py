@@ -48,6 +48,7 @@ ACTIONS = frozenset(
         "integrity-check",
         "integrity-alert",
         "follow-up",
+        "settings-tampered",
     }
 )
 _HEAD = "audit_head"

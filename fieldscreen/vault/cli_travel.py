@@ -23,6 +23,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from fieldscreen.device import wire_signing
+    from fieldscreen.device_commands import report_edited_policies
     from fieldscreen.vault.vault import Vault
 
     paths = paths_of(args)
@@ -32,6 +33,9 @@ def run(args: argparse.Namespace) -> int:
     with Vault.open(paths.vault_dir, follow_up_days=settings.get("follow_up_window_days")) as vault:
         login = args.user or _only_user(vault)
         vault.unlock(login, read_passphrase(args))
+        report_edited_policies(vault, settings)  # the vault's policies, not the file's
+        if not settings.get("travel_mode_allowed"):
+            raise VaultError("vault-travel-not-allowed")
         wire_signing(vault)  # drafts are signed exactly as the server and the export verify
         summary = vault.travel_mode()
     text = (

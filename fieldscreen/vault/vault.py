@@ -40,7 +40,7 @@ from fieldscreen.vault.store import Store
 
 __all__ = ["DEVICE_SECRETS", "Vault", "vault_status", "wipe_folder"]
 
-_EVENTS = frozenset({"export", "override", "sync", "view"})
+_EVENTS = frozenset({"export", "override", "settings-tampered", "sync", "view"})
 #: Encrypted slots the device side of sync keeps in the vault (provisioning, enrolment, updates).
 DEVICE_SECRETS = frozenset({"sync.provisioning", "sync.identity", "sync.updates"})
 
