@@ -37,6 +37,10 @@ COMMANDS: dict[str, Command] = {
     "init": Command(
         "fieldscreen.vault.cli_init", "create this laptop's vault and its first admin (for IT)"
     ),
+    "rotate-keys": Command(
+        "fieldscreen.vault.cli_rotate",
+        "move this vault to new keys now, after a suspected compromise (admins)",
+    ),
     "status": Command(
         "fieldscreen.vault.cli_status",
         "counts of drafts, finalised, sealed, pending and delivered screenings",

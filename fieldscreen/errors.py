@@ -266,6 +266,41 @@ CATALOGUE: Mapping[str, Message] = {
             " lista de usuarios."
         ),
     ),
+    "vault-roster-invalid": Message(
+        en=(
+            "The list of users in the key file was changed without an admin's signature, or "
+            "the key file is an old copy that no longer matches this vault, so the vault was "
+            "not "
+            "opened. Nothing was changed; contact your IT focal point."
+        ),
+        es=(
+            "La lista de usuarios del archivo de claves se cambió sin la firma de un "
+            "administrador, o el archivo de claves es una copia antigua que ya no corresponde a "
+            "esta bóveda, así que no se abrió. No se cambió nada; contacte a su referente de TI."
+        ),
+    ),
+    "vault-admin-key-missing": Message(
+        en=(
+            "This admin account holds no admin key (it was made before this vault's last "
+            "upgrade), so it cannot change users or keys. Ask another admin to add it again."
+        ),
+        es=(
+            "Esta cuenta de administrador no tiene clave de administración (se creó antes de la "
+            "última actualización de esta bóveda), así que no puede cambiar usuarios ni claves. "
+            "Pida a otro administrador que la vuelva a crear."
+        ),
+    ),
+    "vault-account-reissue": Message(
+        en=(
+            "This account was made before this vault's last upgrade, so its passphrase cannot "
+            "be changed here. Ask an admin to add the account again."
+        ),
+        es=(
+            "Esta cuenta se creó antes de la última actualización de esta bóveda, así que su "
+            "frase de acceso no se puede cambiar aquí. Pida a un administrador que vuelva a "
+            "crear la cuenta."
+        ),
+    ),
     "vault-last-admin": Message(
         en=(
             "That user cannot be removed: the laptop must keep at least one admin, and you "

@@ -41,6 +41,7 @@ from fieldscreen.crypto.sealing import (
     pad_to_bucket,
     record_sealing_info,
     seal,
+    sealing_public_from_private,
     unpad,
 )
 from fieldscreen.crypto.signing import (
@@ -94,6 +95,7 @@ __all__ = [
     "random_bytes",
     "record_sealing_info",
     "seal",
+    "sealing_public_from_private",
     "sign",
     "unpad",
     "unprotect_private_key",

@@ -40,6 +40,7 @@ __all__ = [
     "pad_to_bucket",
     "record_sealing_info",
     "seal",
+    "sealing_public_from_private",
     "unpad",
 ]
 
@@ -81,6 +82,15 @@ def generate_sealing_keypair() -> tuple[bytes, bytes]:
     private = x25519.X25519PrivateKey.generate()
     raw_private = private.private_bytes(Encoding.Raw, PrivateFormat.Raw, NoEncryption())
     return raw_private, private.public_key().public_bytes(Encoding.Raw, PublicFormat.Raw)
+
+
+def sealing_public_from_private(private_key: bytes) -> bytes:
+    """The public half of an X25519 private key."""
+    try:
+        private = x25519.X25519PrivateKey.from_private_bytes(bytes(private_key))
+    except ValueError:
+        raise CryptoError("crypto-bad-key") from None
+    return private.public_key().public_bytes(Encoding.Raw, PublicFormat.Raw)
 
 
 def seal(public_key: bytes, plaintext: bytes, *, info: bytes, aad: bytes) -> bytes:

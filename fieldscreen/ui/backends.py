@@ -35,8 +35,8 @@ def read_logins(key_file: Path) -> list[tuple[str, str]] | None:
 
     Logins are stored in plaintext for exactly this (the unlock screen lists them; see
     ``fieldscreen.vault.keyring``). Nothing here is trusted: a role only preselects a screen,
-    and the roster's MAC is checked by the vault at unlock. Returns None when the file cannot be
-    read this way (the caller then asks the vault, which reports the problem properly).
+    and the roster's signature is checked by the vault at unlock. Returns None when the file
+    cannot be read this way (the caller then asks the vault, which reports the problem properly).
     """
     try:
         data = json.loads(key_file.read_text(encoding="utf-8"))

@@ -1,22 +1,30 @@
-"""Local accounts on a shared laptop: add and remove users, change a passphrase.
+"""Local accounts on a shared laptop: add and remove users, change a passphrase, rotate keys.
 
 Roles, from least to most: specialist (screens children), coordinator (also sees sync status
 and every record of the device), admin (also manages users and the organisation's keys). The
 first user is the admin who created the vault; the last admin cannot be removed.
 
-Every user holds the same master key, each wrapped under their own passphrase, so adding a user
-or changing a passphrase rewrites only the key file and never re-encrypts data. These actions
-ask for the acting user's passphrase again (the second entry the security spec requires).
+Every user holds the same master key, sealed to their own X25519 key, whose private half is
+wrapped under their passphrase. The roster (who has which role) is signed by the admin key,
+which only admins hold (:mod:`fieldscreen.vault.keyring`), so only an admin can change it.
+Adding a user or changing a passphrase rewrites only the key file. Removing a user, or an
+admin's "rotate keys now", moves the vault to a new master key and a new admin key
+(:meth:`AccountsMixin.rotate_keys`): afterwards an old copy of the key file opens nothing.
+These actions ask for the acting user's passphrase again (the second entry the security spec
+requires).
 """
 
 from __future__ import annotations
 
+import dataclasses
 import uuid
+from typing import Any
 
 from fieldscreen import crypto
+from fieldscreen.vault import keyring as keyfile
 from fieldscreen.vault.base import UserInfo, VaultBase, _check_login, _check_passphrase
 from fieldscreen.vault.errors import UnlockFailed, VaultError
-from fieldscreen.vault.keyring import ROLES, Role, UserEntry
+from fieldscreen.vault.keyring import ROLES, Role, Roster
 
 __all__ = ["AccountsMixin"]
 
@@ -28,18 +36,29 @@ class AccountsMixin(VaultBase):
         """Every local account (no unlock needed: the unlock screen lists them)."""
         return [UserInfo(u.user_id, u.login, u.role) for u in self._require_keyring().users]
 
-    def _confirm(self, passphrase: bytes) -> None:
-        """Check the acting user's passphrase again; the same failure as a wrong unlock."""
+    def _confirm(self, passphrase: bytes) -> bytes:
+        """Check the acting user's passphrase again (the same failure as a wrong unlock);
+        return their passphrase key."""
         keys, user = self._require()
-        entry = self._require_keyring().by_id(user.user_id)
+        keyring = self._require_keyring()
+        entry = keyring.by_id(user.user_id)
         if entry is None:
             raise VaultError("vault-locked")
         try:
             kek = crypto.derive_key(passphrase, crypto.KdfParams.from_dict(entry.kdf))
-            if crypto.unwrap_key(kek, entry.wrapped_master) != keys.master:
+            master, _ = keyfile.open_entry(keyring.vault_id, keyring.current.generation, entry, kek)
+            if master != keys.master:
                 raise crypto.DecryptError
         except crypto.DecryptError:
             raise UnlockFailed from None
+        return kek
+
+    def _admin(self) -> bytes:
+        """The admin signing key of the signed-in admin."""
+        self._require("admin")
+        if self._admin_key is None:
+            raise VaultError("vault-admin-key-missing")
+        return bytes(self._admin_key)
 
     def _new_params(self) -> crypto.KdfParams:
         template = self.kdf_for_new_keys
@@ -49,11 +68,19 @@ class AccountsMixin(VaultBase):
             template.memory_kib, template.iterations, template.lanes, crypto.random_bytes(16)
         )
 
+    def _save_roster(self, roster: Roster, admin_private: bytes) -> None:
+        keyring = self._require_keyring()
+        roster.sign(keyring.vault_id, admin_private)
+        updated = dataclasses.replace(keyring, current=roster, pending=None)
+        updated.save()
+        self._keyring = updated
+
     def add_user(
         self, login: str, passphrase: bytes, role: Role, *, admin_passphrase: bytes
     ) -> UserInfo:
         """Add an account (admins only)."""
         keys, _ = self._require("admin")
+        admin_private = self._admin()
         self._confirm(admin_passphrase)
         _check_login(login)
         _check_passphrase(passphrase)
@@ -63,25 +90,29 @@ class AccountsMixin(VaultBase):
         if keyring.find(login) is not None:
             raise VaultError("vault-user-exists")
         params = self._new_params()
-        entry = UserEntry(
+        roster = keyring.current
+        entry = keyfile.new_entry(
+            keyring.vault_id,
+            roster.generation,
             user_id=uuid.uuid4().hex,
             login=login,
             role=role,
             created_day=self.today(),
             kdf=params.to_dict(),
-            wrapped_master=crypto.wrap_key(crypto.derive_key(passphrase, params), keys.master),
+            kek=crypto.derive_key(passphrase, params),
+            master=keys.master,
+            admin_private=admin_private,
         )
-        updated = keyring.with_user(entry)
-        updated.seal_roster(keys.sub("roster"))
-        updated.save()
-        self._keyring = updated
+        self._save_roster(roster.with_user(entry), admin_private)
         with self._tx() as conn:
             self._audit(conn, "user-add", detail={"user": entry.user_id, "role": role})
         return UserInfo(entry.user_id, login, role)
 
-    def remove_user(self, login: str, *, admin_passphrase: bytes) -> None:
-        """Remove an account (admins only); its wrapped key leaves the key file."""
-        keys, user = self._require("admin")
+    def remove_user(self, login: str, *, admin_passphrase: bytes) -> dict[str, Any]:
+        """Remove an account (admins only) and rotate the vault's keys, so that the removed
+        user's passphrase opens nothing, even with an old copy of the key file."""
+        _, user = self._require("admin")
+        self._admin()
         self._confirm(admin_passphrase)
         keyring = self._require_keyring()
         entry = keyring.find(login)
@@ -91,37 +122,88 @@ class AccountsMixin(VaultBase):
             raise VaultError("vault-last-admin")
         if entry.user_id == user.user_id:
             raise VaultError("vault-last-admin")
-        updated = keyring.without_user(entry.user_id)
-        updated.seal_roster(keys.sub("roster"))
-        updated.save()
-        self._keyring = updated
         with self._tx() as conn:
             self._audit(conn, "user-remove", detail={"user": entry.user_id})
+        return self._rotate(keyring.current.without_user(entry.user_id), "remove-user")
+
+    def rotate_keys(self, *, admin_passphrase: bytes) -> dict[str, Any]:
+        """Move the vault to a new master key and a new admin key now (admins only; after a
+        suspected compromise). Returns what was rewritten and the logins of format-1 accounts
+        that could not follow (an admin adds them again)."""
+        self._require("admin")
+        self._admin()
+        self._confirm(admin_passphrase)
+        return self._rotate(self._require_keyring().current, "rotate")
+
+    def _rotate(self, roster: Roster, reason: str) -> dict[str, Any]:
+        keyring = self._require_keyring()
+        master = crypto.random_bytes(crypto.KEY_BYTES)
+        admin_private, admin_public = crypto.generate_signing_keypair()
+        generation = keyring.current.generation + 1
+        carried, dropped = [], []
+        for entry in roster.users:
+            if entry.legacy:
+                dropped.append(entry.login)
+                continue
+            carried.append(
+                keyfile.reseal(keyring.vault_id, generation, entry, master, admin_private)
+            )
+        new_roster = Roster(generation, admin_public, carried)
+        new_roster.sign(keyring.vault_id, admin_private)
+        self._rotate_to(master, new_roster, admin_private, reason)
+        counts = self._last_rekey
+        return {
+            "generation": generation,
+            "users": len(carried),
+            "data_keys": counts.data_keys,
+            "secrets": counts.secrets,
+            "audit_entries": counts.audit_entries,
+            "unreadable": counts.unreadable,
+            "must_be_added_again": dropped,
+        }
 
     def change_passphrase(self, old: bytes, new: bytes) -> None:
-        """Re-wrap the master key for the current user; no data is re-encrypted.
+        """Re-wrap the current user's private key under the new passphrase; no data is
+        re-encrypted and the signed part of the roster does not change.
 
         The key file is replaced atomically, so a crash at any step leaves exactly one of the
         two passphrases working.
         """
         keys, user = self._require()
-        self._confirm(old)
+        old_kek = self._confirm(old)
         _check_passphrase(new)
         keyring = self._require_keyring()
         entry = keyring.by_id(user.user_id)
         if entry is None:
             raise VaultError("vault-locked")
         params = self._new_params()
-        replaced = UserEntry(
-            user_id=entry.user_id,
-            login=entry.login,
-            role=entry.role,
-            created_day=entry.created_day,
-            kdf=params.to_dict(),
-            wrapped_master=crypto.wrap_key(crypto.derive_key(new, params), keys.master),
-        )
-        updated = keyring.with_user(replaced)
-        updated.seal_roster(keys.sub("roster"))
+        new_kek = crypto.derive_key(new, params)
+        if keyring.format == keyfile.LEGACY_FORMAT:
+            replaced = dataclasses.replace(
+                entry, kdf=params.to_dict(), wrapped_master=crypto.wrap_key(new_kek, keys.master)
+            )
+            roster = keyring.current.with_user(replaced)
+            roster.signature = crypto.hmac_sha256(
+                keys.sub("roster"), roster.legacy_bytes(keyring.vault_id)
+            )
+        elif entry.legacy:
+            raise VaultError("vault-account-reissue")
+        else:
+            private = crypto.decrypt(
+                old_kek,
+                entry.wrapped_private or b"",
+                keyfile.private_aad(keyring.vault_id, entry.user_id),
+            )
+            replaced = dataclasses.replace(
+                entry,
+                kdf=params.to_dict(),
+                wrapped_private=crypto.encrypt(
+                    new_kek, private, keyfile.private_aad(keyring.vault_id, entry.user_id)
+                ),
+            )
+            roster = keyring.current.with_user(replaced)
+            roster.signature = keyring.current.signature  # the signed part is unchanged
+        updated = dataclasses.replace(keyring, current=roster, pending=None)
         updated.save()
         self._keyring = updated
         with self._tx() as conn:

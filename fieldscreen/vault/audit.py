@@ -47,6 +47,7 @@ ACTIONS = frozenset(
         "org-keys",
         "integrity-check",
         "integrity-alert",
+        "rekey",
         "follow-up",
         "settings-tampered",
     }
@@ -174,3 +175,9 @@ def link_at(conn: sqlite3.Connection, seq: int) -> bytes | None:
     """The chain MAC stored for entry ``seq``, or None when there is none."""
     row = conn.execute("SELECT mac FROM audit WHERE seq = ?", (seq,)).fetchone()
     return None if row is None else as_blob(row[0])
+
+
+#: For a key rotation (:mod:`fieldscreen.vault.rekey`): the head's slot and the chain's steps.
+HEAD = _HEAD
+genesis = _genesis
+link = _link

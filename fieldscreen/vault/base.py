@@ -13,6 +13,7 @@ wrong passphrase leaves every file byte-identical.
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import re
 import sqlite3
 import time
@@ -27,8 +28,9 @@ from typing import Any, Self
 from fieldscreen import crypto
 from fieldscreen.paths import ensure_private_dir
 from fieldscreen.vault import audit, digest
+from fieldscreen.vault import keyring as keyfile
 from fieldscreen.vault.errors import IntegrityError, UnlockFailed, VaultError
-from fieldscreen.vault.keyring import ROLES, Keyring, Role, UserEntry, remove_stale_temporaries
+from fieldscreen.vault.keyring import ROLES, Keyring, Role, Roster, remove_stale_temporaries
 from fieldscreen.vault.keys import Keys, aad
 from fieldscreen.vault.listindex import PendingIndex
 from fieldscreen.vault.migrations import migrate
@@ -97,7 +99,11 @@ class VaultBase:
         self._store: Store | None = None
         self._keys: Keys | None = None
         self._user: UserInfo | None = None
+        #: The admin signing key, held while an admin with one is signed in.
+        self._admin_key: bytearray | None = None
         self._failures = 0
+        #: What the last key rotation rewrote (for its caller's report).
+        self._last_rekey: Any = None
         self._dek_cache: OrderedDict[str, tuple[bytes, bytearray]] = OrderedDict()
         #: Case-list index buckets changed in the current transaction, written before commit.
         self._pending_index = PendingIndex()
@@ -146,7 +152,8 @@ class VaultBase:
             with contextlib.suppress(FileNotFoundError):
                 Path(str(vault.db_path) + suffix).unlink()
         master = crypto.random_bytes(crypto.KEY_BYTES)
-        keys = Keys(master)
+        admin_private, admin_public = crypto.generate_signing_keypair()
+        keys = Keys(master, admin_public)
         vault_id, device_id, user_id = (uuid.uuid4().hex for _ in range(3))
         signing_private, signing_public = crypto.generate_signing_keypair()
         store = Store(vault.db_path)
@@ -165,61 +172,85 @@ class VaultBase:
             _put_state(conn, "device_public_key", signing_public.hex())
             digest.RowMap().flush(conn, keys, always=True)  # the empty map's root
             audit.append(conn, keys, vault_id, user_id=user_id, action="create-vault")
-        entry = UserEntry(
+        entry = keyfile.new_entry(
+            vault_id,
+            1,
             user_id=user_id,
             login=admin_login,
             role="admin",
             created_day=today,
             kdf=params.to_dict(),
-            wrapped_master=crypto.wrap_key(kek, master),
+            kek=kek,
+            master=master,
+            admin_private=admin_private,
         )
-        keyring = Keyring(vault.keys_path, vault_id, [entry])
-        keyring.seal_roster(keys.sub("roster"))
+        roster = Roster(1, admin_public, [entry])
+        roster.sign(vault_id, admin_private)
+        keyring = Keyring(vault.keys_path, vault_id, roster)
         keyring.save()
         vault._keyring, vault._store, vault._keys = keyring, store, keys
+        vault._admin_key = bytearray(admin_private)
         vault._user = UserInfo(user_id, admin_login, "admin")
         return vault
 
     def unlock(self, login: str, passphrase: bytes) -> UserInfo:
-        """Unwrap the master key with ``login``'s passphrase.
+        """Open ``login``'s keys with their passphrase and check them against the roster.
+
+        A key rotation left half done (killed) is finished first, by whoever unlocks. The
+        first admin to unlock a vault of key-file format 1 moves it to format 2.
 
         Raises:
             UnlockFailed: one message for an unknown login, a wrong passphrase or a damaged
                 wrapped key; after the second failure in a row each one waits longer
                 (1, 2, 4 ... up to 30 seconds) before it is reported.
+            VaultError: ``vault-roster-invalid`` when the roster was changed without the admin
+                key, or the key file does not belong to this database's keys (an old copy).
         """
-        keyring = self._require_keyring()
-        entry = keyring.find(login)
-        reference = entry or keyring.users[0]  # same Argon2id cost for an unknown login
-        params = crypto.KdfParams.from_dict(reference.kdf)
+        keyring = self._keyring = Keyring.load(self.keys_path)
+        roster = keyring.pending or keyring.current
+        entry = roster.find(login)
+        reference = entry or roster.users[0]  # same Argon2id cost for an unknown login
         try:
-            kek = crypto.derive_key(passphrase, params)
-            master = crypto.unwrap_key(kek, reference.wrapped_master)
+            kek = crypto.derive_key(passphrase, crypto.KdfParams.from_dict(reference.kdf))
+            master, private = keyfile.open_entry(
+                keyring.vault_id, roster.generation, reference, kek
+            )
             if entry is None:
                 raise crypto.DecryptError
         except crypto.DecryptError:
+            entry = None
+        if entry is None:
             self._failures += 1
             if self._failures >= 3:
                 self._sleep(min(2.0 ** (self._failures - 3), 30.0))
             raise UnlockFailed from None
-        keys = Keys(master)
-        if not keyring.roster_intact(keys.sub("roster")):
+        keys = Keys(master, roster.admin_public)
+        try:
+            self._check_roster(keyring, roster, keys)
+            store = self._open_store()
+            if _get_state(store, "vault_id") != keyring.vault_id:
+                raise VaultError("vault-damaged", detail="the key file does not match the database")
+            if keyring.pending is not None:
+                self._finish_rotation(keyring, entry, passphrase, kek, keys)
+            elif not _keys_match(store, keys):
+                raise VaultError("vault-roster-invalid")
+            admin_key = keyfile.open_admin(keyring.vault_id, roster, entry, private)
+        except BaseException:
             keys.wipe()
-            raise VaultError("vault-damaged", detail="the key file")
-        store = self._open_store()
-        if _get_state(store, "vault_id") != keyring.vault_id:
-            keys.wipe()
-            raise VaultError("vault-damaged", detail="the key file does not match the database")
+            raise
         self.lock()
         self._failures = 0
         remove_stale_temporaries(self.keys_path)
         self._keys = keys
+        self._admin_key = None if admin_key is None else bytearray(admin_key)
         self._user = UserInfo(entry.user_id, entry.login, entry.role)
         try:
             with self._tx() as conn:
                 self._audit(conn, "unlock")
                 self._upgrade_row_map(conn, keys)
                 self._check_state(conn)
+            if self._keyring.format == keyfile.LEGACY_FORMAT and entry.role == "admin":
+                self._upgrade(kek)
         except BaseException:
             self.lock()
             raise
@@ -259,11 +290,146 @@ class VaultBase:
             self._audit(conn, "integrity-alert", detail=_map_detail(report))
         return report
 
+    def _check_roster(self, keyring: Keyring, roster: Roster, keys: Keys) -> None:
+        """The roster's signature (or a format-1 file's MAC); a pending roster must also have
+        been authorised by the current admin key."""
+        if roster.admin_public is None:
+            valid = roster.legacy_mac_valid(keyring.vault_id, keys.sub("roster"))
+        else:
+            valid = roster.signature_valid(keyring.vault_id)
+        if not valid:
+            raise VaultError("vault-roster-invalid")
+
+    def _finish_rotation(
+        self,
+        keyring: Keyring,
+        entry: keyfile.UserEntry,
+        passphrase: bytes,
+        kek: bytes,
+        keys: Keys,
+    ) -> None:
+        """Complete a rotation that was killed: re-encrypt if the database is still under the
+        old keys, then write the new roster alone."""
+        pending, current = keyring.pending, keyring.current
+        assert pending is not None
+        store = self._open_store()
+        if not _keys_match(store, keys):
+            old_entry = current.by_id(entry.user_id)
+            if old_entry is None:
+                raise VaultError("vault-roster-invalid")
+            if old_entry.kdf != entry.kdf:
+                kek = crypto.derive_key(passphrase, crypto.KdfParams.from_dict(old_entry.kdf))
+            try:
+                old_master, _ = keyfile.open_entry(
+                    keyring.vault_id, current.generation, old_entry, kek
+                )
+            except crypto.DecryptError:
+                raise VaultError("vault-roster-invalid") from None
+            old_keys = Keys(old_master, current.admin_public)
+            try:
+                self._check_roster(keyring, current, old_keys)
+                if not _authorised(keyring, pending, old_keys) or not _keys_match(store, old_keys):
+                    raise VaultError("vault-roster-invalid")
+                self._reencrypt(old_keys, keys, entry.user_id, {"reason": "resumed"})
+            finally:
+                old_keys.wipe()
+        self._write_roster(keyring, pending)
+
+    def _rotate_to(
+        self, new_master: bytes, new_roster: Roster, new_admin: bytes, reason: str
+    ) -> None:
+        """Move the vault to ``new_master`` and ``new_roster`` (signed by ``new_admin``), in
+        three durable steps: the key file with the new roster pending beside the current one;
+        the database re-encrypted in one transaction; the key file with the new roster alone.
+        Killed anywhere, the next unlock finishes it or finds it never started."""
+        keys, user = self._require()
+        keyring = self._require_keyring()
+        vault_id = keyring.vault_id
+        if keyring.current.admin_public is None:
+            new_roster.authorised = crypto.hmac_sha256(
+                keys.sub("roster"), new_roster.signed_bytes(vault_id)
+            )
+        else:
+            if self._admin_key is None:
+                raise VaultError("vault-admin-key-missing")
+            new_roster.authorised = crypto.sign(
+                bytes(self._admin_key), new_roster.signed_bytes(vault_id)
+            )
+        staged = Keyring(keyring.path, vault_id, keyring.current, new_roster)
+        staged.save()
+        self._keyring = staged
+        new_keys = Keys(new_master, new_roster.admin_public)
+        self._reencrypt(keys, new_keys, user.user_id, {"reason": reason})
+        keys.wipe()
+        self._keys = new_keys
+        if self._admin_key is not None:
+            self._admin_key[:] = b"\0" * len(self._admin_key)
+        self._admin_key = bytearray(new_admin)
+        self._write_roster(staged, new_roster)
+
+    def _reencrypt(self, old: Keys, new: Keys, user_id: str, detail: dict[str, Any]) -> None:
+        from fieldscreen.vault import rekey
+
+        for _, dek in self._dek_cache.values():
+            dek[:] = b"\0" * len(dek)
+        self._dek_cache.clear()
+        self._row_map.forget()  # what it verified was under the old keys
+        vault_id = self._require_keyring().vault_id
+        with self._open_store().transaction() as conn:
+            counts = rekey.reencrypt(conn, old, new, vault_id)
+            audit.append(
+                conn,
+                new,
+                vault_id,
+                user_id=user_id,
+                action="rekey",
+                detail={**detail, "keys": counts.data_keys, "unreadable": counts.unreadable},
+            )
+        self._last_rekey = counts
+
+    def _write_roster(self, keyring: Keyring, roster: Roster) -> None:
+        final = Keyring(
+            keyring.path, keyring.vault_id, dataclasses.replace(roster, authorised=None)
+        )
+        final.save()
+        self._keyring = final
+
+    def _upgrade(self, kek: bytes) -> None:
+        """Move a format-1 vault to format 2 (the admin signed in): an admin key, this admin's
+        key pair, the other accounts kept as they are; the master key stays the same, the
+        database is re-encrypted under the subkeys bound to the new admin key."""
+        keys, user = self._require("admin")
+        keyring = self._require_keyring()
+        admin_private, admin_public = crypto.generate_signing_keypair()
+        users = []
+        for kept in keyring.users:
+            entry = kept
+            if kept.user_id == user.user_id:
+                entry = keyfile.new_entry(
+                    keyring.vault_id,
+                    1,
+                    user_id=entry.user_id,
+                    login=entry.login,
+                    role=entry.role,
+                    created_day=entry.created_day,
+                    kdf=entry.kdf,
+                    kek=kek,
+                    master=keys.master,
+                    admin_private=admin_private,
+                )
+            users.append(entry)
+        roster = Roster(1, admin_public, users)
+        roster.sign(keyring.vault_id, admin_private)
+        self._rotate_to(keys.master, roster, admin_private, "format-2")
+
     def lock(self) -> None:
         """Drop the keys and every cached record key (see :mod:`fieldscreen.vault.keys`)."""
         self._row_map.forget()
         if self._keys is not None:
             self._keys.wipe()
+        if self._admin_key is not None:
+            self._admin_key[:] = b"\0" * len(self._admin_key)
+            self._admin_key = None
         for _, dek in self._dek_cache.values():
             dek[:] = b"\0" * len(dek)
         self._dek_cache.clear()
@@ -459,6 +625,35 @@ def _put_state(conn: sqlite3.Connection, name: str, value: str) -> None:
         "ON CONFLICT(name) DO UPDATE SET value = excluded.value",
         (name, value),
     )
+
+
+def _keys_match(store: Store, keys: Keys) -> bool:
+    """Whether ``keys`` are the database's: the device key's slot opens under them."""
+    rows = store.read("SELECT ciphertext FROM secrets WHERE name = 'device_signing_key'")
+    if not rows:
+        return False
+    try:
+        crypto.decrypt(
+            keys.sub("secrets"),
+            as_blob(rows[0]["ciphertext"]),
+            aad("secrets", "device_signing_key"),
+        )
+    except crypto.DecryptError:
+        return False
+    return True
+
+
+def _authorised(keyring: Keyring, pending: Roster, current_keys: Keys) -> bool:
+    """Whether the current admin key (or a format-1 vault's roster key) authorised ``pending``."""
+    if pending.authorised is None:
+        return False
+    message = pending.signed_bytes(keyring.vault_id)
+    if keyring.current.admin_public is None:
+        import hmac
+
+        expected = crypto.hmac_sha256(current_keys.sub("roster"), message)
+        return hmac.compare_digest(expected, pending.authorised)
+    return crypto.verify(keyring.current.admin_public, message, pending.authorised)
 
 
 def _get_state(store: Store, name: str) -> str | None:

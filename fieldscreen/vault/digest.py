@@ -512,3 +512,65 @@ def legacy_compute(conn: sqlite3.Connection, keys: Keys) -> int:
     ):
         value += _legacy_value(keys, _legacy_item("case_cards", row_id, version, "card", blob))
     return value % _MOD
+
+
+# ---------------------------------------------------------------------- key rotation
+def legacy_held(conn: sqlite3.Connection, keys: Keys) -> bool:
+    """Whether a vault without a map has its first-format sum matching its rows."""
+    try:
+        legacy = legacy_read(conn, keys)
+        return legacy is not None and legacy == legacy_compute(conn, keys)
+    except crypto.DecryptError:
+        return False
+
+
+def carry_over(conn: sqlite3.Connection, old: Keys, new: Keys, *, held: bool) -> None:
+    """Rewrite the map under ``new`` keys from what it says under ``old`` (a key rotation,
+    inside its transaction; :mod:`fieldscreen.vault.rekey`).
+
+    The entries moved are the map's, never the rows': a row rolled back before the rotation
+    still disagrees with its entry afterwards. Nothing that failed before is made to pass:
+    buckets of a group whose sum failed, and buckets that do not decrypt, are left out (their
+    rows then read as altered); the old root's counts are kept; a damaged root stays damaged.
+    A vault without a map keeps its first-format sum, recomputed (call after the rows are
+    rewritten), still wrong if it was not ``held`` (:func:`legacy_held`, before the rewrite).
+    """
+    try:
+        root = read_root(conn, old)
+        damaged = False
+    except (crypto.DecryptError, crypto.CryptoError, TypeError):
+        root, damaged = None, True
+    if root is None and not damaged:
+        row = conn.execute("SELECT 1 FROM secrets WHERE name = ?", (_LEGACY,)).fetchone()
+        if row is not None:
+            value = legacy_compute(conn, new) + (0 if held else 1)
+            blob = crypto.encrypt(
+                new.sub("secrets"), (value % _MOD).to_bytes(32, "big"), aad("secrets", _LEGACY)
+            )
+            conn.execute("UPDATE secrets SET ciphertext = ? WHERE name = ?", (blob, _LEGACY))
+        return
+    bad_groups = RowMap().verify(conn, old).bad_groups
+    entries: dict[str, list[Any]] = {}
+    for bucket in range(BUCKETS):
+        if bucket // _PER_GROUP in bad_groups:
+            continue
+        _, decoded = _read_bucket(conn, old, bucket)
+        if decoded:
+            entries.update(decoded)
+    conn.execute("DELETE FROM row_map")
+    conn.execute("DELETE FROM secrets WHERE name = ?", (_ROOT,))
+    fresh = RowMap()
+    for key, entry in entries.items():
+        table, _, rid = key.partition(":")
+        fresh.put(conn, new, table, rid, version=int(entry[0]), status=str(entry[1]))
+    fresh.flush(conn, new, always=True)
+    moved = read_root(conn, new) or Root()
+    if root is not None:
+        moved.records, moved.cards = root.records, root.cards
+    if damaged:
+        moved.sums[0] += 1
+    _write_root(conn, new, moved)
+
+
+#: Secrets-table slots the map keeps (a rotation moves them with :func:`carry_over`).
+SLOTS = frozenset({_ROOT, _LEGACY})

@@ -1,26 +1,49 @@
-"""The key file: each local user's wrapped copy of the vault master key, and the roster.
+"""The key file: the roster of local users, signed by the vault's admin key, and each user's keys.
 
-``vault.keys`` is small JSON, kept apart from the database so that crypto-shredding (wipe) and a
-passphrase change touch only it::
+``vault.keys`` is small JSON, kept apart from the database so that crypto-shredding (wipe), a
+passphrase change and a key rotation touch only it. Format 2::
 
-    {"format": 1, "vault_id": "...", "users": [
+    {"format": 2, "vault_id": "...", "generation": 3, "admin_public": "<Ed25519, base64>",
+     "users": [
         {"user_id": "...", "login": "...", "role": "admin", "created_day": "2026-11-27",
-         "kdf": {Argon2id parameters and salt}, "wrapped_master": "<RFC 3394 wrap, base64>"}],
-     "roster_mac": "<HMAC of vault id and the users' ids, logins, roles, days, base64>"}
+         "kdf": {Argon2id parameters and salt},
+         "public": "<the user's X25519 public key>",
+         "wrapped_private": "<its private half, AES-256-GCM under the user's passphrase key>",
+         "sealed_master": "<the master key, HPKE-sealed to the user's public key>",
+         "sealed_admin": "<admins only: the admin signing key, HPKE-sealed likewise>"}],
+     "roster_signature": "<Ed25519 signature by the admin key of vault id, generation, admin
+                           public key and every user's id, login, role, day and public key>",
+     "pending": {the same roster fields for a key rotation under way, "authorised": "<signature
+                 of it by the current admin key>"}}
 
-The master key is wrapped with RFC 3394 under the user's Argon2id key-encryption key; the
-roster MAC (keyed from the master key) stops a user from editing their own role in the file.
+* Only an admin can change the roster: the signature needs the admin private key, which is
+  sealed only to admins. A role, a user or a public key edited in the file, or an admin's
+  credentials swapped for one's own, is refused at unlock (``vault-roster-invalid``).
+* The admin public key is bound into every subkey of the vault
+  (:class:`~fieldscreen.vault.keys.Keys`), so a key file re-signed with another admin key opens
+  nothing in this database.
+* A passphrase change re-wraps only that user's private key: the signed part stays the same.
+* A rotation seals a new master key (and a new admin key) to every remaining user's public key,
+  so no other user's passphrase is needed.
+
+A format-1 key file (the first release: master key wrapped with RFC 3394, roster MAC keyed from
+the master key) still opens; the first admin to unlock it moves the vault to format 2. Users of
+such a vault keep their format-1 credential (``wrapped_master``, bound into the signature by its
+hash) until an admin adds them again; they cannot follow a key rotation.
+
 Logins are in plaintext so that the unlock screen can find the entry: they are staff handles,
 never children's data (``docs/vault.md`` advises pseudonymous handles).
 
-Writes are atomic (temporary file, fsync, rename, fsync of the folder). ``io_hook`` is called
-with the name of every I/O step, so tests can kill the process or inject an error at each.
+Writes are atomic (temporary file, fsync, rename, fsync of the folder), and the file replaced is
+then overwritten in place (its old wrapped keys shredded). ``io_hook`` is called with the name of
+every I/O step, so tests can kill the process or inject an error at each.
 """
 
 from __future__ import annotations
 
 import base64
 import contextlib
+import hashlib
 import json
 import os
 import tempfile
@@ -39,12 +62,14 @@ __all__ = [
     "ROLES",
     "Keyring",
     "Role",
+    "Roster",
     "UserEntry",
     "io_hook",
     "remove_stale_temporaries",
 ]
 
-KEYRING_FORMAT = 1
+KEYRING_FORMAT = 2
+LEGACY_FORMAT = 1
 Role = Literal["specialist", "coordinator", "admin"]
 ROLES: tuple[Role, ...] = ("specialist", "coordinator", "admin")
 
@@ -61,6 +86,35 @@ def _b64(data: bytes) -> str:
     return base64.b64encode(data).decode("ascii")
 
 
+def _unb64(value: Any) -> bytes:
+    if not isinstance(value, str):
+        raise ValueError("not base64 text")
+    return base64.b64decode(value, validate=True)
+
+
+def _optional(data: dict[str, Any], name: str) -> bytes | None:
+    return _unb64(data[name]) if data.get(name) is not None else None
+
+
+def _canonical(value: Any) -> bytes:
+    return json.dumps(value, sort_keys=True, separators=(",", ":")).encode("utf-8")
+
+
+def master_info(vault_id: str, generation: int, user_id: str) -> bytes:
+    """HPKE ``info`` of a user's sealed master key."""
+    return _canonical(["fieldscreen/keyring/master", vault_id, generation, user_id])
+
+
+def admin_info(vault_id: str, generation: int, user_id: str) -> bytes:
+    """HPKE ``info`` of an admin's sealed admin signing key."""
+    return _canonical(["fieldscreen/keyring/admin", vault_id, generation, user_id])
+
+
+def private_aad(vault_id: str, user_id: str) -> bytes:
+    """Associated data of a user's wrapped X25519 private key."""
+    return _canonical(["fieldscreen/keyring/user-key", vault_id, user_id])
+
+
 @dataclass(frozen=True, slots=True)
 class UserEntry:
     """One local account as stored in the key file."""
@@ -70,41 +124,178 @@ class UserEntry:
     role: Role
     created_day: str
     kdf: dict[str, Any]
-    wrapped_master: bytes
+    public: bytes | None = None
+    wrapped_private: bytes | None = None
+    sealed_master: bytes | None = None
+    sealed_admin: bytes | None = None
+    #: A format-1 credential: the master key wrapped (RFC 3394) under the passphrase key.
+    wrapped_master: bytes | None = None
+
+    @property
+    def legacy(self) -> bool:
+        return self.public is None
+
+    def binding(self) -> str:
+        """What the roster signature binds of this user's credential."""
+        if self.public is not None:
+            return "x25519:" + _b64(self.public)
+        digest = hashlib.sha256(_canonical(self.kdf) + (self.wrapped_master or b"")).hexdigest()
+        return "legacy:" + digest
 
     def to_json(self) -> dict[str, Any]:
-        return {
+        data: dict[str, Any] = {
             "user_id": self.user_id,
             "login": self.login,
             "role": self.role,
             "created_day": self.created_day,
             "kdf": self.kdf,
-            "wrapped_master": _b64(self.wrapped_master),
         }
+        for name in ("public", "wrapped_private", "sealed_master", "sealed_admin"):
+            value = getattr(self, name)
+            if value is not None:
+                data[name] = _b64(value)
+        if self.wrapped_master is not None:
+            data["wrapped_master"] = _b64(self.wrapped_master)
+        return data
 
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> UserEntry:
         role = data["role"]
         if role not in ROLES:
             raise ValueError("role")
-        return cls(
+        entry = cls(
             user_id=str(data["user_id"]),
             login=str(data["login"]),
             role=role,
             created_day=str(data["created_day"]),
             kdf=dict(data["kdf"]),
-            wrapped_master=base64.b64decode(data["wrapped_master"], validate=True),
+            public=_optional(data, "public"),
+            wrapped_private=_optional(data, "wrapped_private"),
+            sealed_master=_optional(data, "sealed_master"),
+            sealed_admin=_optional(data, "sealed_admin"),
+            wrapped_master=_optional(data, "wrapped_master"),
+        )
+        modern = (entry.public, entry.wrapped_private, entry.sealed_master)
+        if entry.public is None:
+            if entry.wrapped_master is None or any(v is not None for v in modern):
+                raise ValueError("credential")
+        elif any(v is None for v in modern) or entry.wrapped_master is not None:
+            raise ValueError("credential")
+        return entry
+
+
+@dataclass
+class Roster:
+    """One generation of the roster: its users and the admin key that signs it.
+
+    ``admin_public`` is None only for a format-1 key file, whose ``signature`` is then the
+    format-1 roster MAC.
+    """
+
+    generation: int
+    admin_public: bytes | None
+    users: list[UserEntry] = field(default_factory=list)
+    signature: bytes = b""
+    #: For a pending rotation: the current admin key's signature of :meth:`signed_bytes`.
+    authorised: bytes | None = None
+
+    def find(self, login: str) -> UserEntry | None:
+        return next((u for u in self.users if u.login == login), None)
+
+    def by_id(self, user_id: str) -> UserEntry | None:
+        return next((u for u in self.users if u.user_id == user_id), None)
+
+    def with_user(self, entry: UserEntry) -> Roster:
+        """A copy with ``entry`` added or replacing the entry with the same id (unsigned)."""
+        if self.by_id(entry.user_id) is None:
+            users = [*self.users, entry]
+        else:
+            users = [entry if u.user_id == entry.user_id else u for u in self.users]
+        return replace(self, users=users, signature=b"", authorised=None)
+
+    def without_user(self, user_id: str) -> Roster:
+        users = [u for u in self.users if u.user_id != user_id]
+        return replace(self, users=users, signature=b"", authorised=None)
+
+    def signed_bytes(self, vault_id: str) -> bytes:
+        """What the admin key signs (format 2)."""
+        users = [[u.user_id, u.login, u.role, u.created_day, u.binding()] for u in self.users]
+        admin = _b64(self.admin_public) if self.admin_public is not None else None
+        return _canonical(["fieldscreen/keyring/v2", vault_id, self.generation, admin, users])
+
+    def legacy_bytes(self, vault_id: str) -> bytes:
+        """What the format-1 roster MAC covers."""
+        roster = [[u.user_id, u.login, u.role, u.created_day] for u in self.users]
+        return json.dumps([vault_id, roster], separators=(",", ":")).encode("utf-8")
+
+    def sign(self, vault_id: str, admin_private: bytes) -> None:
+        self.signature = crypto.sign(admin_private, self.signed_bytes(vault_id))
+
+    def signature_valid(self, vault_id: str) -> bool:
+        if self.admin_public is None:
+            return False
+        return crypto.verify(self.admin_public, self.signed_bytes(vault_id), self.signature)
+
+    def legacy_mac_valid(self, vault_id: str, roster_key: bytes) -> bool:
+        import hmac
+
+        expected = crypto.hmac_sha256(roster_key, self.legacy_bytes(vault_id))
+        return hmac.compare_digest(expected, self.signature)
+
+    def to_json(self) -> dict[str, Any]:
+        if self.admin_public is None:
+            raise ValueError("a format-1 roster is never written in format 2")
+        data: dict[str, Any] = {
+            "generation": self.generation,
+            "admin_public": _b64(self.admin_public),
+            "users": [u.to_json() for u in self.users],
+            "roster_signature": _b64(self.signature),
+        }
+        if self.authorised is not None:
+            data["authorised"] = _b64(self.authorised)
+        return data
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> Roster:
+        generation = data["generation"]
+        if not isinstance(generation, int) or isinstance(generation, bool) or generation < 0:
+            raise ValueError("generation")
+        users = [UserEntry.from_json(u) for u in data["users"]]
+        if not users or len({u.user_id for u in users}) != len(users):
+            raise ValueError("users")
+        if len({u.login for u in users}) != len(users):
+            raise ValueError("logins")
+        return cls(
+            generation=generation,
+            admin_public=_unb64(data["admin_public"]),
+            users=users,
+            signature=_unb64(data["roster_signature"]),
+            authorised=_optional(data, "authorised"),
         )
 
 
 @dataclass
 class Keyring:
-    """The parsed key file."""
+    """The parsed key file: the current roster and, while a rotation is under way, the next."""
 
     path: Path
     vault_id: str
-    users: list[UserEntry] = field(default_factory=list)
-    roster_mac: bytes = b""
+    current: Roster
+    pending: Roster | None = None
+
+    @property
+    def format(self) -> int:
+        return LEGACY_FORMAT if self.current.admin_public is None else KEYRING_FORMAT
+
+    @property
+    def users(self) -> list[UserEntry]:
+        return self.current.users
+
+    def find(self, login: str) -> UserEntry | None:
+        return self.current.find(login)
+
+    def by_id(self, user_id: str) -> UserEntry | None:
+        return self.current.by_id(user_id)
 
     @classmethod
     def load(cls, path: Path) -> Keyring:
@@ -116,81 +307,91 @@ class Keyring:
             raise KnownError("io-error", detail="the key file could not be read") from None
         try:
             data = json.loads(raw)
-            if data["format"] != KEYRING_FORMAT:
+            fmt = data["format"]
+            if fmt not in (LEGACY_FORMAT, KEYRING_FORMAT):
                 raise VaultError("vault-too-new")
-            if not data["users"]:
-                raise ValueError("no users")
+            vault_id = str(data["vault_id"])
+            if fmt == LEGACY_FORMAT:
+                users = [UserEntry.from_json(u) for u in data["users"]]
+                if not users or any(not u.legacy for u in users):
+                    raise ValueError("users")
+                legacy = Roster(0, None, users, _unb64(data["roster_mac"]))
+                return cls(path=path, vault_id=vault_id, current=legacy)
+            pending = data.get("pending")
             return cls(
                 path=path,
-                vault_id=str(data["vault_id"]),
-                users=[UserEntry.from_json(u) for u in data["users"]],
-                roster_mac=base64.b64decode(data["roster_mac"], validate=True),
+                vault_id=vault_id,
+                current=Roster.from_json(data),
+                pending=None if pending is None else Roster.from_json(pending),
             )
         except VaultError:
             raise
-        except (ValueError, KeyError, TypeError, RecursionError):
+        except (ValueError, KeyError, TypeError, AttributeError, RecursionError):
             raise VaultError("vault-damaged", detail="the key file") from None
 
-    def find(self, login: str) -> UserEntry | None:
-        return next((u for u in self.users if u.login == login), None)
-
-    def by_id(self, user_id: str) -> UserEntry | None:
-        return next((u for u in self.users if u.user_id == user_id), None)
-
-    def roster_bytes(self) -> bytes:
-        roster = [[u.user_id, u.login, u.role, u.created_day] for u in self.users]
-        return json.dumps([self.vault_id, roster], separators=(",", ":")).encode("utf-8")
-
-    def seal_roster(self, roster_key: bytes) -> None:
-        self.roster_mac = crypto.hmac_sha256(roster_key, self.roster_bytes())
-
-    def roster_intact(self, roster_key: bytes) -> bool:
-        expected = crypto.hmac_sha256(roster_key, self.roster_bytes())
-        return _constant_time_equal(expected, self.roster_mac)
-
-    def with_user(self, entry: UserEntry) -> Keyring:
-        """A copy with ``entry`` added or replacing the entry with the same id."""
-        users = [u for u in self.users if u.user_id != entry.user_id] + [entry]
-        return replace(self, users=users)
-
-    def without_user(self, user_id: str) -> Keyring:
-        return replace(self, users=[u for u in self.users if u.user_id != user_id])
-
     def to_bytes(self) -> bytes:
-        data = {
-            "format": KEYRING_FORMAT,
-            "vault_id": self.vault_id,
-            "users": [u.to_json() for u in self.users],
-            "roster_mac": _b64(self.roster_mac),
-        }
+        if self.current.admin_public is None:  # a format-1 vault, changed before its upgrade
+            data: dict[str, Any] = {
+                "format": LEGACY_FORMAT,
+                "vault_id": self.vault_id,
+                "users": [u.to_json() for u in self.current.users],
+                "roster_mac": _b64(self.current.signature),
+            }
+        else:
+            data = {"format": KEYRING_FORMAT, "vault_id": self.vault_id, **self.current.to_json()}
+        if self.pending is not None:
+            data["pending"] = self.pending.to_json()
         return json.dumps(data, indent=1, sort_keys=True).encode("utf-8")
 
     def save(self) -> None:
-        """Replace the key file atomically: a crash leaves the old file or the new one."""
-        atomic_replace(self.path, self.to_bytes())
-
-
-def _constant_time_equal(a: bytes, b: bytes) -> bool:
-    import hmac
-
-    return hmac.compare_digest(a, b)
+        """Replace the key file atomically (a crash leaves the old file or the new one), then
+        overwrite the replaced file's bytes where they lay."""
+        atomic_replace(self.path, self.to_bytes(), shred_replaced=True)
 
 
 def remove_stale_temporaries(path: Path) -> int:
-    """Remove temporary key files left by a write that was killed before its rename."""
+    """Shred temporary key files left by a write that was killed before its rename."""
     removed = 0
     for stale in path.parent.glob(f".{path.name}.*.tmp"):
         with contextlib.suppress(OSError):
-            stale.unlink()
+            shred_file(stale)
             removed += 1
     return removed
 
 
-def atomic_replace(path: Path, data: bytes) -> None:
-    """Write ``data`` to ``path`` through a synced temporary file and an atomic rename."""
+def _overwrite(fd: int, size: int) -> None:
+    """Overwrite the first ``size`` bytes of an open file with random bytes and flush them."""
+    os.lseek(fd, 0, os.SEEK_SET)
+    remaining = size
+    while remaining > 0:
+        remaining -= os.write(fd, os.urandom(min(remaining, 1 << 16)))
+    os.fsync(fd)
+
+
+def shred_file(path: Path) -> None:
+    """Overwrite a file with random bytes, flush it, then unlink it."""
+    fd = os.open(path, os.O_RDWR)
+    try:
+        _overwrite(fd, os.fstat(fd).st_size)
+    finally:
+        os.close(fd)
+    path.unlink()
+
+
+def atomic_replace(path: Path, data: bytes, *, shred_replaced: bool = False) -> None:
+    """Write ``data`` to ``path`` through a synced temporary file and an atomic rename.
+
+    With ``shred_replaced``, the file that was at ``path`` is held open across the rename and
+    overwritten afterwards, so the wrapped keys it held are not left on the disk's blocks. (SSDs
+    and copy-on-write file systems may still keep old blocks: see ``docs/vault.md``.)
+    """
     tmp: str | None = None
+    old_fd: int | None = None
     try:
         _step("create")
+        if shred_replaced:
+            with contextlib.suppress(FileNotFoundError):
+                old_fd = os.open(path, os.O_RDWR)
         with private_umask():
             fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
         try:
@@ -206,8 +407,9 @@ def atomic_replace(path: Path, data: bytes) -> None:
         _step("rename")
         os.replace(tmp, path)
         tmp = None
-        # The new file is in place; a failure to flush the folder entry must not report the
-        # change as failed (the caller would believe the old state still holds).
+        # The new file is in place; a failure to flush the folder entry, or to shred the file
+        # it replaced, must not report the change as failed (the caller would believe the old
+        # state still holds).
         if os.name == "posix":
             with contextlib.suppress(OSError):
                 _step("fsync-folder")
@@ -216,6 +418,10 @@ def atomic_replace(path: Path, data: bytes) -> None:
                     os.fsync(dir_fd)
                 finally:
                     os.close(dir_fd)
+        if old_fd is not None:
+            with contextlib.suppress(OSError):
+                _step("shred")
+                _overwrite(old_fd, os.fstat(old_fd).st_size)
         _step("done")
     except OSError as error:
         if tmp is not None:
@@ -224,3 +430,105 @@ def atomic_replace(path: Path, data: bytes) -> None:
         if error.errno in (28, 122):  # ENOSPC, EDQUOT
             raise KnownError("disk-full") from None
         raise KnownError("io-error", detail="the key file could not be written") from None
+    finally:
+        if old_fd is not None:
+            with contextlib.suppress(OSError):
+                os.close(old_fd)
+
+
+# ---------------------------------------------------------------------- credentials
+def new_entry(
+    vault_id: str,
+    generation: int,
+    *,
+    user_id: str,
+    login: str,
+    role: Role,
+    created_day: str,
+    kdf: dict[str, Any],
+    kek: bytes,
+    master: bytes,
+    admin_private: bytes | None,
+) -> UserEntry:
+    """A format-2 account: a fresh X25519 key pair, its private half wrapped under ``kek``."""
+    private, public = crypto.generate_sealing_keypair()
+    entry = UserEntry(
+        user_id=user_id,
+        login=login,
+        role=role,
+        created_day=created_day,
+        kdf=kdf,
+        public=public,
+        wrapped_private=crypto.encrypt(kek, private, private_aad(vault_id, user_id)),
+    )
+    return reseal(vault_id, generation, entry, master, admin_private)
+
+
+def reseal(
+    vault_id: str, generation: int, entry: UserEntry, master: bytes, admin_private: bytes | None
+) -> UserEntry:
+    """``entry`` with ``master`` (and, for an admin, the admin key) sealed to its public key."""
+    if entry.public is None:
+        raise ValueError("a format-1 account has no public key to seal to")
+    sealed_admin = None
+    if entry.role == "admin" and admin_private is not None:
+        sealed_admin = crypto.seal(
+            entry.public,
+            admin_private,
+            info=admin_info(vault_id, generation, entry.user_id),
+            aad=b"",
+        )
+    sealed_master = crypto.seal(
+        entry.public, master, info=master_info(vault_id, generation, entry.user_id), aad=b""
+    )
+    return replace(entry, sealed_master=sealed_master, sealed_admin=sealed_admin)
+
+
+def open_entry(
+    vault_id: str, generation: int, entry: UserEntry, kek: bytes
+) -> tuple[bytes, bytes | None]:
+    """The master key (and the user's X25519 private key) behind ``entry`` for ``kek``.
+
+    Raises:
+        crypto.DecryptError: the passphrase is wrong (or the credential damaged).
+        VaultError: ``vault-roster-invalid`` when the passphrase opens a private key that is not
+            the one the roster names (credentials swapped in the file).
+    """
+    if entry.public is None:
+        return crypto.unwrap_key(kek, entry.wrapped_master or b""), None
+    private = crypto.decrypt(
+        kek, entry.wrapped_private or b"", private_aad(vault_id, entry.user_id)
+    )
+    if crypto.sealing_public_from_private(private) != entry.public:
+        raise VaultError("vault-roster-invalid")
+    try:
+        master = crypto.open_sealed(
+            private,
+            entry.sealed_master or b"",
+            info=master_info(vault_id, generation, entry.user_id),
+            aad=b"",
+        )
+    except crypto.DecryptError:
+        raise VaultError("vault-roster-invalid") from None
+    return master, private
+
+
+def open_admin(
+    vault_id: str, roster: Roster, entry: UserEntry, private: bytes | None
+) -> bytes | None:
+    """The admin signing key sealed to an admin's entry, checked against the roster's admin
+    public key; None for an account that holds none (a format-1 account)."""
+    if private is None or entry.sealed_admin is None:
+        return None
+    try:
+        admin_private = crypto.open_sealed(
+            private,
+            entry.sealed_admin,
+            info=admin_info(vault_id, roster.generation, entry.user_id),
+            aad=b"",
+        )
+    except crypto.DecryptError:
+        raise VaultError("vault-roster-invalid") from None
+    if crypto.public_from_private(admin_private) != roster.admin_public:
+        raise VaultError("vault-roster-invalid")
+    return admin_private

@@ -1,9 +1,11 @@
 """The keys held while the vault is unlocked, and the associated-data format.
 
-From the 256-bit master key, HKDF-SHA256 derives one key per purpose: wrapping record keys,
-the secrets table, the audit log (encryption and MAC), the state digest and its row map
-(encryption, and the keyed hash that picks an entry's bucket), the roster MAC and the case
-list's index (encryption, and the keyed hash that picks a record's bucket).
+From the 256-bit master key, HKDF-SHA256 derives one key per purpose (since key-file format 2
+the HKDF label names the vault's admin public key too, so a key file that names another admin
+key derives other keys and opens nothing in this database): wrapping record keys, the secrets
+table, the audit log (encryption and MAC), the state digest and its row map (encryption, and
+the keyed hash that picks an entry's bucket), the roster MAC and the case list's index
+(encryption, and the keyed hash that picks a record's bucket).
 Every record and case card has its own random data key, wrapped (AES-256-GCM) by the
 record-key wrapping key, so purging a record destroys its key along with its ciphertext.
 
@@ -45,11 +47,17 @@ def aad(*parts: str | int) -> bytes:
 class Keys:
     """The master key and its per-purpose subkeys, for as long as the vault is unlocked."""
 
-    def __init__(self, master: bytes) -> None:
+    def __init__(self, master: bytes, admin_public: bytes | None = None) -> None:
         self._master = bytearray(master)
+        #: The admin public key the subkeys are bound to (None: a vault of key-file format 1).
+        self.admin_public = admin_public
+        prefix = (
+            "fieldscreen/vault/v1/"
+            if admin_public is None
+            else f"fieldscreen/vault/v2/{bytes(admin_public).hex()}/"
+        )
         self._sub = {
-            label: bytearray(crypto.derive_subkey(master, f"fieldscreen/vault/v1/{label}"))
-            for label in _LABELS
+            label: bytearray(crypto.derive_subkey(master, prefix + label)) for label in _LABELS
         }
 
     @property

@@ -96,7 +96,7 @@ def test_tampered_roster_is_refused(vault: Vault, vault_dir: Path) -> None:
     keys.write_text(keys.read_text().replace('"specialist"', '"admin"'))
     with pytest.raises(VaultError) as caught:
         Vault.open(vault_dir).unlock("spec1", b"another long passphrase")
-    assert caught.value.code == "vault-damaged"
+    assert caught.value.code == "vault-roster-invalid"
 
 
 def test_passphrase_change_rewraps_only(vault: Vault, vault_dir: Path) -> None:

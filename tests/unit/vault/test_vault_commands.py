@@ -160,3 +160,26 @@ def test_init_refuses_a_short_passphrase_a_bad_login_and_a_mistyped_confirmation
     code, out, err = _run(capsys, "--profile", str(profile), "init", "--admin", "a")
     assert code == 0, err
     assert "Vault created" in out
+
+
+def test_rotate_keys_from_the_command_line(
+    filled: Paths, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    profile = str(filled.data.parent)
+    old_copy = (filled.vault_dir / "vault.keys").read_bytes()
+    secret = tmp_path / "pass.txt"
+    secret.write_text(PASS.decode() + "\n")
+    code, out, err = _run(
+        capsys, "--profile", profile, "rotate-keys", "--passphrase-file", str(secret), "--json"
+    )
+    assert code == 0, err
+    summary = json.loads(out)
+    assert summary["generation"] == 2
+    assert summary["unreadable"] == 0
+    assert summary["must_be_added_again"] == []
+    (filled.vault_dir / "vault.keys").write_bytes(old_copy)
+    code, _, err = _run(
+        capsys, "--profile", profile, "travel-mode", "--passphrase-file", str(secret)
+    )
+    assert code == 1
+    assert "old copy" in err
