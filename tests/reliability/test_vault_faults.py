@@ -2,6 +2,9 @@
 
 * Passphrase change killed (SIGKILL) at every I/O step of the key-file write: afterwards
   exactly one of the old and new passphrases opens the vault, and every record decrypts.
+* User removal killed at every step of its key rotation (pending key file, database
+  re-encryption, final key file): the vault opens and loses nothing, and once the pending file
+  is on disk the removed user and the old key file are kept out.
 * An error (disk full) injected at every step of a key-file write: the old file is intact and
   the error is the catalogue's ``disk-full``.
 * I/O errors injected at every page write of the database (RLIMIT_FSIZE on the writer, so the
@@ -28,7 +31,7 @@ import pytest
 
 from fieldscreen import crypto
 from fieldscreen.errors import KnownError
-from fieldscreen.vault import UnlockFailed, Vault
+from fieldscreen.vault import UnlockFailed, Vault, VaultError
 from fieldscreen.vault import keyring as keyring_module
 from tests.reliability.vault_support import count, fork
 
@@ -281,3 +284,84 @@ def test_purge_leaves_no_trace_of_the_record(tmp_path: Path) -> None:
     )
     assert control > 0  # the scan does find the record while it exists
     assert (after_purge, after_more, after_close) == (0, 0, 0)
+
+
+REMOVED = b"the removed user's passphrase"
+#: The I/O steps of removing a user: the key file with the next roster pending, the database
+#: re-encrypted in one transaction, the key file with the next roster alone.
+ROTATION_STEPS = (
+    *(f"pending:{s}" for s in (*STEPS[:5], "shred", "done")),
+    "db:reencrypt",
+    "db:commit",
+    *(f"final:{s}" for s in (*STEPS[:5], "shred", "done")),
+)
+
+
+def test_user_removal_killed_at_every_step_of_the_key_rotation(tmp_path: Path) -> None:
+    from fieldscreen.vault import rekey
+
+    opened = lost = kept_out = expected_out = old_file_opens = 0
+    outcomes = []
+    for index, step in enumerate(ROTATION_STEPS):
+        folder = tmp_path / f"s{index}" / "data"
+        _make(folder)
+        vault = Vault.open(folder, new_key_kdf=crypto.KdfParams.for_tests())
+        vault.unlock("admin1", OLD)
+        vault.add_user("leaver", REMOVED, "specialist", admin_passphrase=OLD)
+        vault.close()
+        before = _logical_state(folder, OLD)
+        old_copy = (folder / "vault.keys").read_bytes()
+
+        def child(fd: int, index: int = index, folder: Path = folder) -> None:
+            vault = Vault.open(folder, new_key_kdf=crypto.KdfParams.for_tests())
+            vault.unlock("admin1", OLD)
+            seen = [0]
+
+            def hook(name: str) -> None:
+                if seen[0] == index:
+                    os.kill(os.getpid(), signal.SIGKILL)
+                seen[0] += 1
+
+            keyring_module.io_hook = hook
+            rekey.io_hook = hook
+            vault.remove_user("leaver", admin_passphrase=OLD)
+
+        pid, read_fd = fork(child)
+        _, status = os.waitpid(pid, 0)
+        os.close(read_fd)
+        assert os.WIFSIGNALED(status), f"the writer was not killed at {step}"
+        # The vault opens with the admin's passphrase (finishing the rotation if it began) and
+        # has lost nothing.
+        admin_opens = _opens(folder, OLD)
+        opened += admin_opens
+        state_kept = admin_opens and _logical_state(folder, OLD) == before
+        lost += not state_kept
+        started = index >= ROTATION_STEPS.index("pending:rename") + 1
+        leaver = Vault.open(folder)
+        try:
+            leaver.unlock("leaver", REMOVED)
+            leaver_in = True
+        except (UnlockFailed, VaultError):
+            leaver_in = False
+        finally:
+            leaver.close()
+        if started:
+            expected_out += 1
+            kept_out += not leaver_in
+            current = (folder / "vault.keys").read_bytes()
+            (folder / "vault.keys").write_bytes(old_copy)
+            with pytest.raises(VaultError) as refused:
+                old_file_opens += _opens(folder, OLD)
+            assert refused.value.code == "vault-roster-invalid"
+            (folder / "vault.keys").write_bytes(current)
+        assert not list(folder.glob(".vault.keys.*.tmp"))
+        outcomes.append((step, admin_opens, state_kept, started, not leaver_in))
+    print(
+        f"\nuser removal killed at {len(ROTATION_STEPS)} steps of the key rotation: vault opened "
+        f"{opened}, lost {lost}; rotation on disk at {expected_out} steps, removed user kept "
+        f"out {kept_out}, old key file opened {old_file_opens}\n{outcomes}"
+    )
+    assert opened == len(ROTATION_STEPS)
+    assert lost == 0
+    assert kept_out == expected_out
+    assert old_file_opens == 0
