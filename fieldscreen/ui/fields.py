@@ -13,8 +13,8 @@ from collections.abc import Callable
 from datetime import date, datetime, time
 from typing import Any
 
-from PySide6.QtCore import QDate, QDateTime, Qt, QTime, Signal
-from PySide6.QtGui import QDoubleValidator, QIntValidator
+from PySide6.QtCore import QDate, QDateTime, QEvent, QObject, Qt, QTime, Signal
+from PySide6.QtGui import QDoubleValidator, QIntValidator, QKeyEvent
 from PySide6.QtWidgets import (
     QButtonGroup,
     QCheckBox,
@@ -259,9 +259,19 @@ class DateWidget(FieldWidget):
 LONG_LIST = 10
 
 
+#: Arrow keys that step back / forward through a column or row of radio buttons.
+_ARROWS_BACK = (Qt.Key.Key_Up, Qt.Key.Key_Left)
+_ARROWS_FORWARD = (Qt.Key.Key_Down, Qt.Key.Key_Right)
+
+
 class SelectOneWidget(FieldWidget):
-    """Radio buttons (arrow keys move between them), or a drop-down for ``minimal`` and for
-    long lists."""
+    """Radio buttons, or a drop-down for ``minimal`` and for long lists.
+
+    An arrow key on a radio button moves to the next (or previous) choice *and picks it*, like a
+    radio group on the web, wrapping at the ends. Qt's own handling only moves the focus while
+    nothing is picked yet, so a specialist working from the keyboard believed a question was
+    answered that was not.
+    """
 
     def __init__(self, view: FieldView, parent: QWidget | None = None) -> None:
         super().__init__(view, parent)
@@ -287,6 +297,7 @@ class SelectOneWidget(FieldWidget):
             button = QRadioButton(choice.label, box)
             button.setAccessibleName(f"{view.label}: {choice.label}")
             button.setProperty("choice", choice.name)
+            button.installEventFilter(self)
             self.group.addButton(button)
             self.buttons[choice.name] = button
             layout.addWidget(button)
@@ -296,6 +307,30 @@ class SelectOneWidget(FieldWidget):
         self._finish(box)
         if view.choices:
             self.label.setBuddy(self.buttons[view.choices[0].name])
+
+    def eventFilter(self, watched: QObject, event: QEvent) -> bool:
+        if (
+            event.type() == QEvent.Type.KeyPress
+            and isinstance(event, QKeyEvent)
+            and isinstance(watched, QRadioButton)
+            and event.modifiers()
+            in (Qt.KeyboardModifier.NoModifier, Qt.KeyboardModifier.KeypadModifier)
+        ):
+            key = event.key()
+            if key in _ARROWS_BACK or key in _ARROWS_FORWARD:
+                self._step(watched, -1 if key in _ARROWS_BACK else 1)
+                return True
+        return super().eventFilter(watched, event)
+
+    def _step(self, current: QRadioButton, delta: int) -> None:
+        """Focus and pick the choice ``delta`` away from ``current`` (wrapping)."""
+        order = [b for b in self.buttons.values() if b.isEnabled()]
+        if current not in order:
+            return
+        target = order[(order.index(current) + delta) % len(order)]
+        target.setFocus(Qt.FocusReason.OtherFocusReason)
+        if not target.isChecked():
+            target.click()  # a real click: buttonClicked -> the answer is emitted
 
     def _combo_changed(self, index: int) -> None:
         if not self._setting and self.combo is not None:

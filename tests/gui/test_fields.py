@@ -157,3 +157,36 @@ def test_changing_a_date_answers_it_without_finding_the_no_answer_box(qtbot: QtB
     widget.set_value("2026-03-04T05:06")
     assert editor.property("unanswered") is False
     assert len(seen) == 2  # restoring a saved answer is not a new answer
+
+
+@pytest.mark.parametrize("count", [2, 5])
+def test_arrow_keys_on_a_radio_question_select_not_only_move_focus(
+    qtbot: QtBot, count: int
+) -> None:
+    """Keyboard-first: an arrow key on a yes/no (or any radio) question picks the next choice
+    even when nothing was picked yet, so "I answered" and "it is answered" agree."""
+    choices = tuple(Choice(f"c{i}", f"Choice {i}") for i in range(count))
+    widget = make_field_widget(FieldView("q", "select_one", "Question", choices=choices))
+    qtbot.addWidget(widget)
+    widget.show()
+    widget.activateWindow()
+    qtbot.waitActive(widget)
+    seen: list[Any] = []
+    widget.answer_changed.connect(seen.append)
+    buttons = widget.buttons  # type: ignore[attr-defined]
+    first = buttons["c0"]
+    first.setFocus()
+    qtbot.waitUntil(first.hasFocus)
+    forward = Qt.Key.Key_Right if count <= 3 else Qt.Key.Key_Down
+    backward = Qt.Key.Key_Left if count <= 3 else Qt.Key.Key_Up
+    qtbot.keyClick(first, forward)
+    assert seen == ["c1"]
+    assert buttons["c1"].isChecked()
+    assert buttons["c1"].hasFocus()
+    qtbot.keyClick(buttons["c1"], backward)
+    assert seen == ["c1", "c0"]
+    assert buttons["c0"].isChecked()
+    qtbot.keyClick(buttons["c0"], backward)  # wraps to the last, like any radio group
+    assert seen[-1] == f"c{count - 1}"
+    assert buttons[f"c{count - 1}"].isChecked()
+    assert sum(b.isChecked() for b in buttons.values()) == 1
