@@ -367,6 +367,83 @@ def _sum(values: Any) -> float:
         return float(sum(numbers))
 
 
+def _math(fn: Callable[..., float]) -> Callable[..., float]:
+    """A math function over XPath numbers: NaN outside its domain or past the largest number,
+    never an exception."""
+
+    def total(*args: Any) -> float:
+        try:
+            return float(fn(*(to_number(a) for a in args)))
+        except (OverflowError, ValueError, ZeroDivisionError):
+            return math.nan
+
+    return total
+
+
+def _log(x: float) -> float:
+    if x == 0:
+        return -math.inf
+    return math.log(x)
+
+
+def _log10(x: float) -> float:
+    if x == 0:
+        return -math.inf
+    return math.log10(x)
+
+
+def _exp(x: float) -> float:
+    try:
+        return math.exp(x)
+    except OverflowError:
+        return math.inf
+
+
+def _exp10(x: float) -> float:
+    try:
+        return math.pow(10.0, x)
+    except OverflowError:
+        return math.inf
+
+
+def _decimal_time(value: Any) -> float:
+    """decimal-time('HH:MM[:SS]'): the time as a fraction of a day; NaN for anything else."""
+    if isinstance(value, time):
+        moment = value
+    else:
+        text = to_string(value).strip()
+        if not re.fullmatch(r"\d{2}:\d{2}(:\d{2}(\.\d+)?)?([+-]\d{2}:\d{2}|Z)?", text):
+            return math.nan
+        try:
+            moment = time.fromisoformat(text)
+        except ValueError:
+            return math.nan
+    seconds = moment.hour * 3600 + moment.minute * 60 + moment.second + moment.microsecond / 1e6
+    offset = moment.utcoffset()
+    if offset is not None:
+        seconds -= offset.total_seconds()
+    return (seconds % 86400) / 86400.0
+
+
+def _checklist(low: Any, high: Any, *values: Any) -> bool:
+    """checklist(min, max, v...): whether the number of true values is in [min, max]
+    (-1 for no bound)."""
+    count = sum(1 for v in values for item in nodes(v) if to_bool(item))
+    lo, hi = to_number(low), to_number(high)
+    return (lo == -1 or count >= lo) and (hi == -1 or count <= hi)
+
+
+def _weighted_checklist(low: Any, high: Any, *pairs: Any) -> bool:
+    """weighted-checklist(min, max, v1, w1, v2, w2 ...): whether the sum of the weights of the
+    true values is in [min, max] (-1 for no bound)."""
+    total = 0.0
+    for value, weight in zip(pairs[::2], pairs[1::2], strict=False):
+        if to_bool(value):
+            total += to_number(weight)
+    lo, hi = to_number(low), to_number(high)
+    return (lo == -1 or total >= lo) and (hi == -1 or total <= hi)
+
+
 #: name -> (min args, max args or -1, implementation over evaluated arguments)
 STRICT: dict[str, tuple[int, int, Callable[..., Any]]] = {
     "true": (0, 0, lambda: True),
@@ -418,6 +495,22 @@ STRICT: dict[str, tuple[int, int, Callable[..., Any]]] = {
     "ceiling": (1, 1, lambda a: float(math.ceil(n)) if math.isfinite(n := to_number(a)) else n),
     "abs": (1, 1, lambda a: abs(to_number(a))),
     "pow": (2, 2, lambda a, b: _pow(to_number(a), to_number(b))),
+    "sqrt": (1, 1, _math(math.sqrt)),
+    "exp": (1, 1, _math(_exp)),
+    "exp10": (1, 1, _math(_exp10)),
+    "log": (1, 1, _math(_log)),
+    "log10": (1, 1, _math(_log10)),
+    "sin": (1, 1, _math(math.sin)),
+    "cos": (1, 1, _math(math.cos)),
+    "tan": (1, 1, _math(math.tan)),
+    "asin": (1, 1, _math(math.asin)),
+    "acos": (1, 1, _math(math.acos)),
+    "atan": (1, 1, _math(math.atan)),
+    "atan2": (2, 2, _math(math.atan2)),
+    "pi": (0, 0, lambda: math.pi),
+    "decimal-time": (1, 1, _decimal_time),
+    "checklist": (2, -1, _checklist),
+    "weighted-checklist": (2, -1, _weighted_checklist),
     "sum": (1, 1, _sum),
     "count": (1, 1, lambda a: float(len(a)) if isinstance(a, NodeSet) else 1.0),
     "count-non-empty": (1, 1, lambda a: float(sum(1 for v in nodes(a) if to_string(v) != ""))),

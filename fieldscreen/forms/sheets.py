@@ -84,43 +84,60 @@ def read_sheets(path: Path, shown: str = "") -> dict[str, list[list[str | None]]
 
 
 def _xls_sheets(path: Path) -> dict[str, list[list[str | None]]]:
-    """The sheets of an Excel 97-2003 ``.xls`` workbook (read with xlrd, as pyxform does)."""
+    """The sheets of an Excel 97-2003 ``.xls`` workbook (read with xlrd, as pyxform does).
+
+    Like the ``.xlsx`` reader, it is bounded by the cells that hold something: a row's blank
+    but formatted cells (up to 256 of them, on every one of 65,536 rows) are cut off before any
+    of them is looked at one by one.
+    """
     import xlrd  # type: ignore[import-untyped]
 
+    empty = bytes([xlrd.XL_CELL_EMPTY, xlrd.XL_CELL_BLANK])
     book = xlrd.open_workbook(str(path), on_demand=True)
     try:
         sheets: dict[str, list[list[str | None]]] = {}
         for sheet in book.sheets():
             rows: list[list[str | None]] = []
+            pending = 0
             for number in range(sheet.nrows):
-                cells = [_xls_cell(c, book.datemode) for c in sheet.row(number)]
+                width = len(bytes(sheet.row_types(number)).rstrip(empty))
+                cells = [
+                    _xls_cell(ctype, value, book.datemode)
+                    for ctype, value in zip(
+                        sheet.row_types(number, 0, width),
+                        sheet.row_values(number, 0, width),
+                        strict=True,
+                    )
+                ]
                 while cells and cells[-1] is None:
                     cells.pop()
+                if not cells:
+                    pending += 1
+                    continue
+                rows.extend([] for _ in range(pending))
+                pending = 0
                 rows.append(cells)
-            while rows and not rows[-1]:
-                rows.pop()
             sheets[sheet.name] = rows
         return sheets
     finally:
         book.release_resources()
 
 
-def _xls_cell(cell: Any, datemode: int) -> str | None:
+def _xls_cell(ctype: int, value: Any, datemode: int) -> str | None:
     import xlrd
 
-    if cell.ctype == xlrd.XL_CELL_BOOLEAN:
-        return "TRUE" if cell.value else "FALSE"
-    if cell.ctype == xlrd.XL_CELL_DATE:
+    if ctype == xlrd.XL_CELL_BOOLEAN:
+        return "TRUE" if value else "FALSE"
+    if ctype == xlrd.XL_CELL_DATE:
         try:
-            parts = xlrd.xldate_as_tuple(cell.value, datemode)
+            parts = xlrd.xldate_as_tuple(value, datemode)
         except (xlrd.xldate.XLDateError, ValueError, OverflowError):
-            return _cell(cell.value)
+            return _cell(value)
         if parts[:3] == (0, 0, 0):
             return time(*parts[3:]).isoformat()
         return datetime(*parts).isoformat(sep=" ")
-    if cell.ctype in {xlrd.XL_CELL_ERROR, xlrd.XL_CELL_EMPTY, xlrd.XL_CELL_BLANK}:
+    if ctype in {xlrd.XL_CELL_ERROR, xlrd.XL_CELL_EMPTY, xlrd.XL_CELL_BLANK}:
         return None
-    value = cell.value
     return _cell(value.replace("\xa0", " ") if isinstance(value, str) else value)
 
 

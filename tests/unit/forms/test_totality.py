@@ -106,6 +106,21 @@ ODK = [
     # A moment with an offset is that moment: 23:00 at +01:00 is 22:00 UTC.
     ("decimal-date-time('2024-03-30T23:00:00+01:00')", 19812 + 22 / 24),
     ("decimal-date-time('1970-01-01T00:00:00.000+00:00')", 0.0),
+    # The math and checklist functions of the ODK XForms spec.
+    ("sqrt(16)", 4.0),
+    ("string(sqrt(-1))", "NaN"),
+    ("string(log(0))", "-Infinity"),
+    ("log10(1000)", 3.0),
+    ("exp10(2)", 100.0),
+    ("string(exp(1000))", "Infinity"),
+    ("round(atan2(1, 1) * 4, 10) = round(pi(), 10)", True),
+    ("string(asin(2))", "NaN"),
+    ("decimal-time('06:00:00')", 0.25),
+    ("decimal-time('06:00:00+01:00')", 5 / 24),
+    ("string(decimal-time('noon'))", "NaN"),
+    ("checklist(1, 2, true(), false(), 'yes')", True),
+    ("checklist(-1, 1, 'a', 'b')", False),
+    ("weighted-checklist(3, -1, true(), 2, '', 5, 'x', 1)", True),
     # Across a clock change (CET to CEST), one day later by the clock is 23 hours.
     ("(decimal-date-time('2024-03-31T23:00:00+02:00') "
      "- decimal-date-time('2024-03-30T23:00:00+01:00')) * 24", 23.0),
