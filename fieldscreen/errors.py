@@ -605,6 +605,18 @@ CATALOGUE: Mapping[str, Message] = {
             "nueva a informática."
         ),
     ),
+    "sync-receipt-refused": Message(
+        en=(
+            "The server's receipt could not be trusted ({reason}), so nothing was removed from "
+            "this laptop: every record stays sealed here until a genuine receipt names it. "
+            "Tell IT."
+        ),
+        es=(
+            "No se pudo confiar en el recibo del servidor ({reason}), así que no se quitó nada "
+            "de esta computadora: cada registro sigue sellado aquí hasta que un recibo "
+            "auténtico lo nombre. Avise a informática."
+        ),
+    ),
     "sync-bad-file": Message(
         en="The file {path} is not a valid {what} ({reason}). Nothing was changed.",
         es="El archivo {path} no es un {what} válido ({reason}). No se cambió nada.",

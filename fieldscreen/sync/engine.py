@@ -25,9 +25,10 @@ from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from fieldscreen.sync.client import BatchTooLarge, DeviceRevoked, SyncClient
-from fieldscreen.sync.errors import SyncError
+from fieldscreen.sync.envelope import Envelope, verify_envelope
+from fieldscreen.sync.errors import EnvelopeError, SyncError
 from fieldscreen.sync.signed import Provisioning, Receipt, SignedDocument, verify_document
-from fieldscreen.sync.store import DeviceState, OutboxItem, OutboxStore
+from fieldscreen.sync.store import DeviceIdentity, DeviceState, OutboxItem, OutboxStore
 
 __all__ = ["Progress", "SyncSummary", "Syncer"]
 
@@ -81,6 +82,14 @@ class SyncSummary:
     conflicts: int = 0
     quarantined: int = 0
     rejected: int = 0
+    #: Records the server answered as held whose receipt did not name them with the exact
+    #: hash this laptop holds: kept sealed here, sent again next time.
+    unconfirmed: int = 0
+    #: Outbox rows whose envelope failed the check before sending (not this device's
+    #: signature over these bytes, or a hash that does not match them): quarantined here,
+    #: neither sent nor deleted (their ids in ``tampered_ids``).
+    tampered: int = 0
+    tampered_ids: list[str] = field(default_factory=list)
     batches: int = 0
     bytes_sent: int = 0
     retries: int = 0
@@ -122,7 +131,7 @@ class Syncer:
         self.pull = pull
         self._progress = progress or (lambda _p: None)
         self.state = Progress()
-        self._device_id: str | None = None
+        self._identity_cache: DeviceIdentity | None = None
 
     def run(self) -> SyncSummary:
         started = time.perf_counter()
@@ -182,6 +191,7 @@ class Syncer:
                     batch = _Batch(self._bounded(page)) if page else None
                     ask = batch is not None and summary.batches < MAY_BE_HELD
                     if batch is not None:
+                        batch.to_send = self._sound(batch.items, summary)
                         cursor = batch.items[-1].seq
                         summary.batches += 1
                         batch.result["batch"] = summary.batches
@@ -220,7 +230,9 @@ class Syncer:
 
     def _ask_missing(self, batch: _Batch, summary: SyncSummary) -> list[OutboxItem]:
         """Which of ``batch`` the server still needs; applies its receipt of the rest."""
-        answer = self.client.missing([(i.record_id, i.sha256) for i in batch.items])
+        if not batch.to_send:
+            return []
+        answer = self.client.missing([(i.record_id, i.sha256) for i in batch.to_send])
         held = self._apply_receipt(answer["receipt"], summary)
         summary.already_held += held
         batch.result["delivered"] += held
@@ -232,7 +244,46 @@ class Syncer:
             if ids:
                 self.outbox.set_state(ids, state, reason)  # type: ignore[arg-type]
         wanted = {(p["record_id"], p["sha256"]) for p in answer.get("missing", [])}
-        return [i for i in batch.items if (i.record_id, i.sha256) in wanted]
+        return [i for i in batch.to_send if (i.record_id, i.sha256) in wanted]
+
+    def _sound(self, items: list[OutboxItem], summary: SyncSummary) -> list[OutboxItem]:
+        """The items whose queued bytes are an envelope this device signed, as queued.
+
+        Each row's bytes must parse as an envelope whose payload hashes to the hash it names,
+        carry this device's id, the row's record id, hash and sequence number, and verify under
+        this device's own key. Anyone with the laptop's files can edit the outbox; a row that
+        fails is quarantined (reason ``tampered``): not sent, so never acknowledged and never
+        deleted, and the vault's readable copy of the record is left as it is.
+        """
+        identity = self._identity()
+        bad: list[str] = []
+        sound: list[OutboxItem] = []
+        for item in items:
+            try:
+                envelope = Envelope.from_bytes(item.data)
+                if identity is None or (
+                    envelope.record_id,
+                    envelope.sha256,
+                    envelope.seq,
+                    envelope.device_id,
+                ) != (item.record_id, item.sha256, item.seq, identity.device_id):
+                    raise EnvelopeError("the row does not match its envelope")
+                verify_envelope(envelope, identity.public_key)
+            except EnvelopeError:
+                bad.append(item.record_id)
+                continue
+            sound.append(item)
+        if bad:
+            log.warning("%d outbox row(s) failed the check before sending: quarantined", len(bad))
+            self.outbox.set_state(bad, "quarantined", "tampered")
+            summary.tampered += len(bad)
+            summary.tampered_ids.extend(bad)
+        return sound
+
+    def _identity(self) -> DeviceIdentity | None:
+        if self._identity_cache is None:
+            self._identity_cache = self.device.identity()
+        return self._identity_cache
 
     def _wait(self, batch: _Batch, summary: SyncSummary) -> None:
         """The answer to ``batch``'s post; a batch too large is split and sent now."""
@@ -306,18 +357,51 @@ class Syncer:
             elif kind == "rejected":
                 summary.rejected += 1
                 self.outbox.set_state([rid], "failed", str(outcome.get("reason") or "rejected"))
-        delivered = self._apply_receipt(answer["receipt"], summary, checkpoint)
+        ours = {i.record_id: i.sha256 for i in items}
+        held = {
+            rid: ours[rid]
+            for o in answer["results"]
+            if o["outcome"] in {"stored", "duplicate", "destroyed"}
+            and (rid := o["record_id"]) in ours
+        }
+        delivered = self._apply_receipt(answer["receipt"], summary, checkpoint, held)
         summary.delivered += delivered
         result["delivered"] += delivered
 
-    def _apply_receipt(self, data: Any, summary: SyncSummary, checkpoint: int | None = None) -> int:
-        document = verify_document(SignedDocument.from_json(data), self.receipt_key, kind="receipt")
-        receipt = Receipt.from_document(document)
-        if self._device_id is None:
-            identity = self.device.identity()
-            self._device_id = None if identity is None else identity.device_id
-        if receipt.device_id != self._device_id:
-            raise SyncError("sync-bad-signature", what="receipt")
+    def _apply_receipt(
+        self,
+        data: Any,
+        summary: SyncSummary,
+        checkpoint: int | None = None,
+        held: dict[str, str] | None = None,
+    ) -> int:
+        """Apply a receipt that the pinned receipt key signed for this very device.
+
+        A sealed copy goes only for a pair naming its record id and the exact hash this laptop
+        holds (the store matches both). A receipt that does not verify, or names another
+        device, refuses the run with nothing removed. ``held``: the records of the batch just
+        sent that the answer said are held (record id -> the hash queued here); those the
+        receipt does not name with that hash are counted ``unconfirmed`` and stay queued.
+        """
+        try:
+            document = verify_document(
+                SignedDocument.from_json(data), self.receipt_key, kind="receipt"
+            )
+            receipt = Receipt.from_document(document)
+        except EnvelopeError as exc:
+            raise SyncError("sync-receipt-refused", reason=exc.reason) from None
+        except SyncError:
+            raise SyncError("sync-receipt-refused", reason="bad signature") from None
+        identity = self._identity()
+        if identity is None or receipt.device_id != identity.device_id:
+            raise SyncError("sync-receipt-refused", reason="another device")
+        if held is not None:
+            named = set(receipt.delivered)
+            unconfirmed = [rid for rid, sha in held.items() if (rid, sha) not in named]
+            mismatched = [rid for rid, sha in receipt.delivered if held.get(rid, sha) != sha]
+            if mismatched:
+                log.warning("receipt names %d record(s) with another hash: kept", len(mismatched))
+            summary.unconfirmed += len(unconfirmed)
         return self.outbox.apply_receipt(receipt.delivered, checkpoint)
 
     # ------------------------------------------------------------------ 3. pull

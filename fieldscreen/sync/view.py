@@ -24,6 +24,10 @@ REASONS: Mapping[str, str] = {
     "revoked-device": "This laptop was withdrawn; the record is held for review.",
     "sequence-reused": "Looks like a restored old copy of the vault; held for review.",
     "signature": "The record's signature did not verify; tell IT.",
+    "tampered": (
+        "This record's sealed copy was changed on this laptop after it was signed, so it was "
+        "not sent; the readable record is kept. Tell IT."
+    ),
     "too-large": "The record is larger than the server accepts; tell IT.",
 }
 

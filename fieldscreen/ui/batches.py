@@ -116,19 +116,21 @@ def record_network_sync(vault: Any, summary: Any) -> None:
     if summary is None or not getattr(vault, "is_unlocked", False):
         return
     moved = summary.sent + summary.delivered + summary.already_held + summary.conflicts
-    if not moved + summary.quarantined + summary.rejected:
+    tampered = list(summary.tampered_ids)
+    if not moved + summary.quarantined + summary.rejected + len(tampered):
         return  # a background pull that found nothing to send is not a sync of records
-    vault.record_event(
-        "sync",
-        None,
-        {
-            "via": "network",
-            "sent": int(summary.sent),
-            "acknowledged": int(summary.delivered + summary.already_held),
-            "failed": int(summary.conflicts + summary.quarantined + summary.rejected),
-            "receipt": bool(summary.delivered or summary.already_held),
-        },
-    )
+    detail = {
+        "via": "network",
+        "sent": int(summary.sent),
+        "acknowledged": int(summary.delivered + summary.already_held),
+        "failed": int(summary.conflicts + summary.quarantined + summary.rejected),
+        "receipt": bool(summary.delivered or summary.already_held),
+    }
+    if tampered:
+        detail["tampered"] = len(tampered)
+    vault.record_event("sync", None, detail)
+    for record_id in tampered:  # an outbox row changed after it was signed: held, not sent
+        vault.record_event("sync", record_id, {"via": "outbox-check", "outcome": "tampered"})
 
 
 class BatchModel:

@@ -73,6 +73,11 @@ def reason_text(reason: str | None) -> str:
         "too-large": QCoreApplication.translate(
             "Sync", "The record is larger than the server accepts; tell IT."
         ),
+        "tampered": QCoreApplication.translate(
+            "Sync",
+            "This record's sealed copy was changed on this laptop after it was signed, so it "
+            "was not sent; the readable record is kept. Tell IT.",
+        ),
     }
     return texts.get(code, code)
 

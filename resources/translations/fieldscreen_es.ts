@@ -1690,6 +1690,10 @@
         <translation>La firma del registro no se pudo verificar; avise al equipo de informática.</translation>
     </message>
     <message>
+        <source>This record&apos;s sealed copy was changed on this laptop after it was signed, so it was not sent; the readable record is kept. Tell IT.</source>
+        <translation>La copia sellada de este registro se modificó en esta computadora después de firmarse, así que no se envió; el registro legible se conserva. Avise al equipo de informática.</translation>
+    </message>
+    <message>
         <source>The record is larger than the server accepts; tell IT.</source>
         <translation>El registro es más grande de lo que acepta el servidor; avise al equipo de informática.</translation>
     </message>

@@ -19,24 +19,40 @@ adds 240 seeded draws.
 
 from __future__ import annotations
 
+import base64
+import hashlib
 import itertools
 import json
 import os
 import random
+import sqlite3
 from collections.abc import Callable, Iterator
+from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
 import sqlalchemy as sa
 
 from fieldscreen import crypto
-from fieldscreen.sync.client import SyncClient
+from fieldscreen.device import VaultDeviceStore, open_settings
+from fieldscreen.paths import Paths
+from fieldscreen.sync.client import RetryPolicy, SyncClient
+from fieldscreen.sync.engine import Syncer, SyncSummary
 from fieldscreen.sync.envelope import Envelope, build_envelope, verify_envelope
-from fieldscreen.sync.errors import EnvelopeError
+from fieldscreen.sync.errors import EnvelopeError, SyncError
+from fieldscreen.sync.request_auth import DeviceSigner
 from fieldscreen.sync.server.db import tables as t
 from fieldscreen.sync.server.live import LiveServer
 from fieldscreen.sync.server.storage import Storage
+from fieldscreen.sync.signed import Provisioning, Receipt, SignedDocument, sign_document
 from fieldscreen.sync.simulate import SimDevice, SimOrg, synthetic_payload
+from fieldscreen.sync.store import DeviceIdentity
+from fieldscreen.sync.vault_bridge import header_signing_bytes
+from fieldscreen.sync.view import REASONS
+from fieldscreen.ui.batches import record_network_sync
+from fieldscreen.vault import Vault
+from fieldscreen.vault.outbox import OUTBOX_STATES
 
 FULL = os.environ.get("FIELDSCREEN_FULL") == "1"
 EXTRA = 240 if FULL else 0  # seeded draws on top of every (attack, route, moment) once
@@ -229,3 +245,270 @@ def test_a_record_id_from_another_device_is_a_conflict_never_a_duplicate(
         result = client.submit([copy.to_bytes()])["results"][0]
     assert (result["outcome"], result["reason"]) == ("conflict", "other-device")
     assert _held_row(storage, second.record_id)._mapping == before._mapping
+
+
+# ---------------------------------------------------------------------- the laptop's side
+PASS = b"correct horse battery"
+
+
+class Laptop:
+    """A real vault with its real outbox, enrolled on the server, synced by the product's
+    engine over :class:`~fieldscreen.device.VaultDeviceStore` (what the app and the command
+    line wire)."""
+
+    def __init__(self, root: Path, org: SimOrg, storage: Storage, server: LiveServer) -> None:
+        paths = Paths.for_profile(root).ensure()
+        self.vault = Vault.create(
+            paths.vault_dir,
+            admin_login="admin1",
+            passphrase=PASS,
+            kdf=crypto.KdfParams.for_tests(),
+            signing_bytes=header_signing_bytes(org.sealing_public),
+        )
+        self.vault.set_org_keys(org.sealing_public, org.signing_public)
+        self.storage, self.server, self.org = storage, server, org
+        vault = self.vault
+        self.token = storage.register_device(
+            vault.device_id, "site-a", vault.device_public_key, "laptop"
+        )
+        self.store = VaultDeviceStore(vault, open_settings(paths))
+        self.store.save_identity(
+            DeviceIdentity(vault.device_id, "site-a", self.token, vault.device_public_key)
+        )
+        receipt_key = storage.keys().receipt_public
+        self.receipt_key = receipt_key
+        self.store.save_provisioning(
+            Provisioning(
+                org.name,
+                server.url,
+                org.sealing_public,
+                org.signing_public,
+                receipt_key,
+                ("site-a",),
+            )
+        )
+
+    def finalise(self, count: int, rng: random.Random) -> list[str]:
+        made = []
+        for _ in range(count):
+            record = self.vault.new_draft("fs_intake", "2026.11.1")
+            answers = {"answer": rng.randrange(10**6), "note": "CANARY-Ana"}
+            self.vault.finalise(record, record=answers, case_card={"n": len(made)})
+            made.append(record)
+        return made
+
+    def sync(self, transport: httpx.BaseTransport | None = None) -> SyncSummary:
+        with SyncClient(
+            self.server.url,
+            token=self.token,
+            signer=DeviceSigner(self.vault.device_id, self.vault.sign_as_device),
+            transport=transport,
+            policy=RetryPolicy(attempts=2, base=0.01, cap=0.05),
+        ) as client:
+            return Syncer(
+                client,
+                self.store,
+                self.store,
+                receipt_key=self.receipt_key,
+                signing_key=self.org.signing_public,
+                max_count=4,
+            ).run()
+
+    def rows(self) -> dict[str, Any]:
+        """record id -> outbox row (state, reason, whether the sealed copy is still there)."""
+        page = self.vault.outbox_page(limit=1000, states=OUTBOX_STATES)
+        return {r.record_id: r for r in page}
+
+
+@pytest.fixture
+def laptop(tmp_path: Path, org: SimOrg, storage: Storage, server: LiveServer) -> Iterator[Laptop]:
+    crypto.permit_test_parameters(True)
+    device = Laptop(tmp_path / "laptop", org, storage, server)
+    try:
+        yield device
+    finally:
+        device.vault.close()
+        crypto.permit_test_parameters(False)
+
+
+class Rewriter(httpx.BaseTransport):
+    """Between the laptop and the real server: hands every receipt to ``forge`` first."""
+
+    def __init__(self, forge: Callable[[dict[str, Any]], dict[str, Any]]) -> None:
+        self.forge = forge
+        self.inner = httpx.HTTPTransport()
+        self.forged = 0
+
+    def handle_request(self, request: httpx.Request) -> httpx.Response:
+        response = self.inner.handle_request(request)
+        response.read()
+        if response.status_code != 200 or not request.url.path.endswith(
+            ("/envelopes", "/envelopes/missing")
+        ):
+            return response
+        body = json.loads(response.content)
+        body["receipt"] = self.forge(body["receipt"])
+        self.forged += 1
+        return httpx.Response(200, json=body)
+
+    def close(self) -> None:
+        self.inner.close()
+
+
+RECEIPT_FORGERIES = ("wrong-key", "bad-signature", "other-device", "other-hash", "empty", "replay")
+
+
+def test_a_laptop_deletes_a_sealed_copy_only_on_a_genuine_receipt_naming_it(
+    laptop: Laptop, storage: Storage, new_device: NewDevice
+) -> None:
+    rng = random.Random(SEED + 1)
+    bob = new_device()
+    laptop.finalise(2, rng)
+    laptop.sync()  # an honest run: its receipt is the one replayed below
+    old = storage.receipt(laptop.vault.device_id).to_json()
+    forger_key = crypto.generate_signing_keypair()
+    rounds = len(RECEIPT_FORGERIES) * (8 if FULL else 1)
+    counts = {"applied": 0, "lost": 0, "silently accepted": 0}
+    refused = 0
+    codes: set[str] = set()
+    for index in range(rounds):
+        kind = RECEIPT_FORGERIES[index % len(RECEIPT_FORGERIES)]
+        ids = laptop.finalise(rng.randint(1, 6), rng)
+
+        def forge(genuine: dict[str, Any], kind: str = kind) -> dict[str, Any]:
+            document = SignedDocument.from_json(genuine)
+            pairs = Receipt.from_document(document).delivered
+            if kind == "wrong-key":
+                return sign_document(
+                    "receipt", document.name, document.version, document.content, *forger_key
+                ).to_json()
+            if kind == "bad-signature":
+                return {**genuine, "signature": base64.b64encode(os.urandom(64)).decode()}
+            if kind == "other-device":
+                return storage.receipt(bob.device_id, pairs).to_json()
+            if kind == "other-hash":
+                other = [(rid, hashlib.sha256(sha.encode()).hexdigest()) for rid, sha in pairs]
+                return storage.receipt(document.name, other).to_json()
+            if kind == "empty":
+                return storage.receipt(document.name, []).to_json()
+            return old
+
+        rewriter = Rewriter(forge)
+        try:
+            summary = laptop.sync(transport=rewriter)
+        except SyncError as error:
+            codes.add(error.code)
+            refused += 1
+            summary = None
+        rows = laptop.rows()
+        for rid in ids:
+            row = rows[rid]
+            if row.state == "delivered" or row.sealed is None:
+                counts["applied"] += 1  # a forged receipt removed a sealed copy
+                counts["lost"] += _held_row(storage, rid) is None
+        if summary is not None and summary.unconfirmed < len(ids):
+            counts["silently accepted"] += 1
+        # an honest run afterwards delivers everything the forgery kept back
+        laptop.sync()
+        rows = laptop.rows()
+        assert all(rows[rid].state == "delivered" for rid in ids), kind
+        assert all(_held_row(storage, rid) is not None for rid in ids)
+    print(f"\nforged receipts, {rounds} rounds: {counts}; runs refused {refused}")
+    assert counts == {"applied": 0, "lost": 0, "silently accepted": 0}
+    assert codes == {"sync-receipt-refused"}
+    assert refused == rounds // len(RECEIPT_FORGERIES) * 3  # wrong key, bad signature, device
+
+
+OUTBOX_TAMPERS = ("flip-sealed", "flip-and-rehash", "signature", "header", "swap-rows")
+
+
+def _tamper(db_path: Path, kind: str, victims: list[str], rng: random.Random) -> None:
+    """Edit the outbox as anyone with the laptop's files can (no passphrase needed)."""
+    conn = sqlite3.connect(db_path, isolation_level=None)
+    try:
+        conn.execute("PRAGMA trusted_schema=OFF")
+        rows = {
+            rid: conn.execute(
+                "SELECT sealed, signature, form_version FROM outbox WHERE record_id = ?", (rid,)
+            ).fetchone()
+            for rid in victims
+        }
+        for rid in victims:
+            sealed, signature, _version = rows[rid]
+            sealed = bytearray(sealed)
+            if kind in {"flip-sealed", "flip-and-rehash"}:
+                sealed[rng.randrange(len(sealed))] ^= 1 << rng.randrange(8)
+                conn.execute(
+                    "UPDATE outbox SET sealed = ? WHERE record_id = ?", (bytes(sealed), rid)
+                )
+                if kind == "flip-and-rehash":
+                    conn.execute(
+                        "UPDATE outbox SET payload_sha256 = ? WHERE record_id = ?",
+                        (hashlib.sha256(bytes(sealed)).hexdigest(), rid),
+                    )
+            elif kind == "signature":
+                forged = bytearray(signature)
+                forged[rng.randrange(64)] ^= 1
+                conn.execute(
+                    "UPDATE outbox SET signature = ? WHERE record_id = ?", (bytes(forged), rid)
+                )
+            elif kind == "header":
+                conn.execute(
+                    "UPDATE outbox SET form_version = '1999.1.1' WHERE record_id = ?", (rid,)
+                )
+        if kind == "swap-rows" and len(victims) >= 2:
+            a, b = victims[0], victims[1]
+            for target, source in ((a, b), (b, a)):
+                sealed = rows[source][0]
+                conn.execute(
+                    "UPDATE outbox SET sealed = ?, payload_sha256 = ? WHERE record_id = ?",
+                    (sealed, hashlib.sha256(sealed).hexdigest(), target),
+                )
+    finally:
+        conn.close()
+
+
+def test_a_tampered_outbox_row_is_quarantined_never_sent_never_dropped(
+    laptop: Laptop, storage: Storage
+) -> None:
+    rng = random.Random(SEED + 2)
+    rounds = len(OUTBOX_TAMPERS) * (8 if FULL else 1)
+    counts = {"applied": 0, "lost": 0, "silently accepted": 0}
+    tampered_total = 0
+    for index in range(rounds):
+        kind = OUTBOX_TAMPERS[index % len(OUTBOX_TAMPERS)]
+        ids = laptop.finalise(rng.randint(3, 7), rng)
+        victims = rng.sample(ids, 2 if kind == "swap-rows" else rng.randint(1, len(ids)))
+        _tamper(laptop.vault.db_path, kind, victims, rng)
+        summary = laptop.sync()
+        tampered_total += summary.tampered
+        rows = laptop.rows()
+        for rid in ids:
+            row = rows[rid]
+            held = _held_row(storage, rid) is not None or _anywhere(storage, rid)
+            if rid in victims:
+                counts["applied"] += held  # a tampered row reached the server
+                counts["lost"] += row.sealed is None or row.state == "delivered"
+                counts["silently accepted"] += (row.state, row.reason) != (
+                    "quarantined",
+                    "tampered",
+                )
+                laptop.vault.load_record(rid)  # the readable copy is still there
+            else:
+                assert row.state == "delivered", (kind, row.state, row.reason)
+        assert set(summary.tampered_ids) == set(victims)
+    print(f"\ntampered outbox rows, {rounds} rounds: {counts}; quarantined {tampered_total}")
+    assert counts == {"applied": 0, "lost": 0, "silently accepted": 0}
+    # the Sync screen says why, in both languages; the audit log names each one
+    assert "changed on this laptop" in REASONS["tampered"]
+    record_network_sync(laptop.vault, summary)
+    entries = [e for e in laptop.vault.audit_log() if e.action == "sync"]
+    assert any((e.detail or {}).get("outcome") == "tampered" for e in entries)
+
+
+def _anywhere(storage: Storage, record_id: str) -> bool:
+    with storage.engine.connect() as conn:
+        return any(
+            conn.execute(sa.select(table.c.id).where(table.c.record_id == record_id)).first()
+            for table in (t.conflicts, t.quarantine)
+        )
