@@ -258,6 +258,11 @@ class VaultDeviceStore:
             raise SyncError("sync-not-provisioned")
         self._outbox = VaultOutboxStore(vault, key)
 
+    def check_before_sync(self) -> None:
+        """The vault's state digest and audit log checked before a sync (audited when wrong;
+        the alert was shown at unlock)."""
+        self.vault.check_state()
+
     # ------------------------------------------------------------------ OutboxStore
     def pending_page(self, after_seq: int, limit: int) -> Sequence[OutboxItem]:
         return self._outbox.pending_page(after_seq, limit)

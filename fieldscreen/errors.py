@@ -444,16 +444,16 @@ CATALOGUE: Mapping[str, Message] = {
     ),
     "vault-state-altered": Message(
         en=(
-            "The vault file was changed outside FieldScreen: {rows} stored screenings or case "
-            "cards and {audit} audit log entries do not match what FieldScreen wrote. Nothing "
-            "was deleted, and what cannot be checked is not opened. Tell your IT focal point; "
-            "the event is in the audit log."
+            "The vault file was changed outside FieldScreen: what is stored does not match "
+            "what FieldScreen wrote (screenings and case cards: {rows}; audit log entries: "
+            "{audit}). Nothing was deleted, and what cannot be checked is not opened. Tell "
+            "your IT focal point; the event is in the audit log."
         ),
         es=(
-            "El archivo de la bóveda se cambió fuera de FieldScreen: {rows} evaluaciones o "
-            "fichas de caso guardadas y {audit} entradas del registro de auditoría no coinciden"
-            " con lo que escribió FieldScreen. No se borró nada, y lo que no se puede comprobar"
-            " no se abre. Avise a su referente de informática; el hecho consta en el registro "
+            "El archivo de la bóveda se cambió fuera de FieldScreen: lo guardado no coincide con"
+            " lo que escribió FieldScreen (evaluaciones y fichas de caso: {rows}; entradas del "
+            "registro de auditoría: {audit}). No se borró nada, y lo que no se puede comprobar "
+            "no se abre. Avise a su referente de informática; el hecho consta en el registro "
             "de auditoría."
         ),
     ),

@@ -188,6 +188,10 @@ class VaultBackend:
     def failed_attempts(self, name: str) -> int:
         return self._failures.get(name, 0)
 
+    def integrity_alert(self) -> KnownError | None:
+        with self._guard:
+            return self.vault.state_alert() if self.vault.is_unlocked else None
+
     def lock(self) -> None:
         with self._guard:
             if self._vault is not None:

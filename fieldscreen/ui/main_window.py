@@ -879,6 +879,9 @@ class MainWindow(QMainWindow):
             error, self._panic_error = self._panic_error, None
             self._error(error)
         self._load_policies()
+        alert = self.services.vault.integrity_alert()
+        if alert is not None:  # the vault file was changed outside FieldScreen: say so first
+            self._error(alert)
         self._load_sync()
         self._load_form_context()
         self._load_directory()

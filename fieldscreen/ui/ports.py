@@ -16,6 +16,8 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, NamedTuple, Protocol
 
+from fieldscreen.errors import KnownError
+
 __all__ = [
     "ACT_NOW",
     "FIELD_KINDS",
@@ -286,6 +288,10 @@ class VaultPort(Protocol):
         ...
 
     def failed_attempts(self, name: str) -> int: ...
+
+    def integrity_alert(self) -> KnownError | None:
+        """What the check at unlock found changed outside FieldScreen, in words, or None."""
+        ...
 
     def lock(self) -> None: ...
 

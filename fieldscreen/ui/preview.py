@@ -572,6 +572,9 @@ class MemoryVault:
     def failed_attempts(self, name: str) -> int:
         return self._failures.get(name, 0)
 
+    def integrity_alert(self) -> KnownError | None:
+        return None  # nothing outside this process can change the memory store
+
     def lock(self) -> None:
         self._unlocked = None
 

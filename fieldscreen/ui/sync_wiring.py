@@ -110,6 +110,9 @@ def build_sync(backend: Any, settings: Any) -> Any:
             return False
 
     def run_sync() -> SyncSummary:
+        with lock:  # before sync: the state digest and the audit log (audited when wrong)
+            if backend.vault.is_unlocked:
+                backend.vault.check_state()
         with client() as c:
             summary: SyncSummary = Syncer(
                 c,

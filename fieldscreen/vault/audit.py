@@ -26,7 +26,7 @@ from fieldscreen import crypto
 from fieldscreen.vault.keys import Keys, aad
 from fieldscreen.vault.store import as_blob
 
-__all__ = ["ACTIONS", "AuditEntry", "AuditReport", "append", "entries", "verify"]
+__all__ = ["ACTIONS", "AuditEntry", "AuditReport", "append", "check_recent", "entries", "verify"]
 
 ACTIONS = frozenset(
     {
@@ -53,6 +53,7 @@ ACTIONS = frozenset(
     }
 )
 _HEAD = "audit_head"
+_CHECKED = "audit_checked"  # (seq, mac) of the newest entry a check has verified
 
 
 @dataclass(frozen=True, slots=True)
@@ -147,6 +148,59 @@ def verify(conn: sqlite3.Connection, keys: Keys, vault_id: str) -> AuditReport:
     if head_seq != expected - 1 or head_mac != previous:
         return AuditReport(count, False, expected)
     return AuditReport(count, True, None)
+
+
+def check_recent(conn: sqlite3.Connection, keys: Keys, vault_id: str) -> AuditReport:
+    """The cheap check run at unlock and before sync and purge.
+
+    The log's shape against the head (as many entries as the head's number, from 1 to it, the
+    newest with the head's MAC: a deleted or truncated entry shows), then the chain from the
+    newest entry an earlier check verified up to the head (only the entries since). On success
+    the head becomes the verified entry. :func:`verify` checks the whole chain.
+    """
+    try:
+        head_seq, head_mac = _read_head(conn, keys, vault_id)
+    except (crypto.DecryptError, struct.error):
+        return AuditReport(0, False, 0)
+    count, low, high = conn.execute("SELECT count(*), min(seq), max(seq) FROM audit").fetchone()
+    if count != head_seq or (head_seq and (low != 1 or high != head_seq)):
+        return AuditReport(int(count), False, int(high or 0) + 1 if high != head_seq else 1)
+    try:
+        seq, previous = _read_checked(conn, keys, vault_id)
+    except (crypto.DecryptError, struct.error):
+        seq, previous = 0, _genesis(keys, vault_id)
+    if seq > head_seq or (seq and link_at(conn, seq) != previous):
+        return AuditReport(int(count), False, min(seq, head_seq) or 1)
+    for number, ciphertext, mac in conn.execute(
+        "SELECT seq, ciphertext, mac FROM audit WHERE seq > ? ORDER BY seq", (seq,)
+    ).fetchall():
+        seq += 1
+        if number != seq or _link(keys, previous, seq, as_blob(ciphertext)) != as_blob(mac):
+            return AuditReport(int(count), False, seq)
+        try:
+            crypto.decrypt(keys.sub("audit-encryption"), as_blob(ciphertext), aad("audit", seq))
+        except crypto.DecryptError:
+            return AuditReport(int(count), False, seq)
+        previous = as_blob(mac)
+    if previous != head_mac:
+        return AuditReport(int(count), False, head_seq)
+    blob = crypto.encrypt(
+        keys.sub("secrets"), struct.pack(">Q", head_seq) + head_mac, aad("secrets", _CHECKED)
+    )
+    conn.execute(
+        "INSERT INTO secrets (name, ciphertext) VALUES (?, ?) "
+        "ON CONFLICT(name) DO UPDATE SET ciphertext = excluded.ciphertext",
+        (_CHECKED, blob),
+    )
+    return AuditReport(int(count), True, None)
+
+
+def _read_checked(conn: sqlite3.Connection, keys: Keys, vault_id: str) -> tuple[int, bytes]:
+    row = conn.execute("SELECT ciphertext FROM secrets WHERE name = ?", (_CHECKED,)).fetchone()
+    if row is None:
+        return 0, _genesis(keys, vault_id)
+    raw = crypto.decrypt(keys.sub("secrets"), as_blob(row[0]), aad("secrets", _CHECKED))
+    return struct.unpack(">Q", raw[:8])[0], raw[8:]
 
 
 def entries(conn: sqlite3.Connection, keys: Keys, after: int = 0) -> list[AuditEntry]:

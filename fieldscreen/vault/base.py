@@ -111,6 +111,8 @@ class VaultBase:
         self._row_map = digest.RowMap()
         #: What the last check of the state digest found (:meth:`_check_state`), or None.
         self.last_state_check: digest.MapCheck | None = None
+        #: What the last check of the audit chain found (:meth:`_check_state`), or None.
+        self.last_audit_check: audit.AuditReport | None = None
         self._tx_depth = 0
 
     # ------------------------------------------------------------------ lifecycle
@@ -281,13 +283,21 @@ class VaultBase:
         digest.build(conn, keys)
 
     def _check_state(self, conn: sqlite3.Connection) -> digest.MapCheck:
-        """Check the row map's root against its buckets and the row counts (cheap: one HMAC
-        per bucket, two counts); audit what is wrong as ``integrity-alert``."""
+        """Check the row map's root against its buckets and the row counts (one HMAC per
+        bucket, two counts), and the audit log's shape and its entries since the last check;
+        audit what is wrong as ``integrity-alert``."""
         keys, _ = self._require()
         report = self._row_map.verify(conn, keys)
-        self.last_state_check = report
+        chain = audit.check_recent(conn, keys, self.vault_id)
+        self.last_state_check, self.last_audit_check = report, chain
         if not report.intact:
             self._audit(conn, "integrity-alert", detail=_map_detail(report))
+        if not chain.intact:
+            self._audit(
+                conn,
+                "integrity-alert",
+                detail={"what": "audit", "entries": chain.entries, "from": chain.first_bad_seq},
+            )
         return report
 
     def _check_roster(self, keyring: Keyring, roster: Roster, keys: Keys) -> None:
@@ -421,6 +431,19 @@ class VaultBase:
         roster = Roster(1, admin_public, users)
         roster.sign(keyring.vault_id, admin_private)
         self._rotate_to(keys.master, roster, admin_private, "format-2")
+
+    def state_alert(self) -> VaultError | None:
+        """What the last check found wrong, in words (``vault-state-altered``), or None."""
+        state, chain = self.last_state_check, self.last_audit_check
+        rows = 0 if state is None else _map_rows(state)
+        entries = (
+            0
+            if chain is None or chain.intact
+            else max(1, chain.entries - (chain.first_bad_seq or 1) + 1)
+        )
+        if not rows and not entries:
+            return None
+        return VaultError("vault-state-altered", rows=rows, audit=entries)
 
     def lock(self) -> None:
         """Drop the keys and every cached record key (see :mod:`fieldscreen.vault.keys`)."""
@@ -586,6 +609,18 @@ class VaultBase:
 
 
 # ---------------------------------------------------------------------- module helpers
+def _map_rows(report: digest.MapCheck) -> int:
+    """How many things a failed check counts as wrong (each group or root at least one)."""
+    if report.root_missing or report.root_damaged:
+        return max(1, report.records_found + report.cards_found)
+    return (
+        len(report.bad_groups)
+        + abs(report.records_found - report.records_expected)
+        + abs(report.cards_found - report.cards_expected)
+        + len(report.problems)
+    )
+
+
 def _map_detail(report: digest.MapCheck) -> dict[str, Any]:
     """An ``integrity-alert`` audit entry's detail for a failed check (codes and counts)."""
     detail: dict[str, Any] = {"what": "state-digest"}

@@ -84,6 +84,14 @@ class Vault(AccountsMixin, RecordsMixin, CaseListMixin, OutboxMixin):
         self._supervision_kept = None
         super().lock()
 
+    def check_state(self) -> VaultError | None:
+        """The cheap check of :meth:`unlock`, run again (before sync, and by ``fieldscreen
+        status --check``): the state digest's root against its buckets and counts, and the audit
+        log's shape and newest entries. What is wrong is audited; returns it in words."""
+        with self._tx() as conn:
+            self._check_state(conn)
+        return self.state_alert()
+
     def record_event(
         self, action: str, record_id: str | None = None, detail: dict[str, Any] | None = None
     ) -> None:

@@ -34,6 +34,9 @@ def run(args: argparse.Namespace) -> int:
     identity = stores.identity()
     if identity is None:
         raise SyncError("sync-not-enrolled")
+    check = getattr(stores, "check_before_sync", None)  # the vault's stores: digest and audit
+    if check is not None:
+        check()
     with SyncClient(
         provisioning.server_url,
         token=identity.token,

@@ -237,3 +237,59 @@ def test_a_clean_vault_checks_clean_and_keeps_checking_clean(vault: Vault) -> No
     with pytest.raises(VaultError):
         vault.load_record(ids[1])  # purged by travel mode: a state error, not an alert
     assert not _alerts(vault)
+
+
+def test_deleted_newest_audit_rows_are_caught_at_unlock_counted_over_variants(
+    tmp_path: Path, org: dict[str, bytes]
+) -> None:
+    tally: Counter[str] = Counter()
+    for seed in range(VARIANTS):
+        rng = random.Random(300 + seed)
+        folder = tmp_path / f"v{seed}"
+        vault, ids = _make(folder, org, rng)
+        for rid in ids:
+            vault.load_record(rid)  # views: entries worth hiding
+        vault.close()
+        raw = _raw(folder)
+        newest = raw.execute("SELECT max(seq) FROM audit").fetchone()[0]
+        how = rng.choice(["tail", "middle", "one-middle-copied"])
+        if how == "tail":
+            raw.execute("DELETE FROM audit WHERE seq > ?", (newest - rng.randint(1, 3),))
+        elif how == "middle":
+            raw.execute("DELETE FROM audit WHERE seq = ?", (rng.randint(2, newest - 1),))
+        else:  # one entry replaced by a copy of its neighbour (same count, same head)
+            seq = rng.randint(2, newest - 1)
+            ct, mac = raw.execute(
+                "SELECT ciphertext, mac FROM audit WHERE seq = ?", (seq - 1,)
+            ).fetchone()
+            raw.execute("UPDATE audit SET ciphertext = ?, mac = ? WHERE seq = ?", (ct, mac, seq))
+        vault = Vault.open(folder)
+        vault.unlock(LOGIN, PASS)
+        alert = vault.state_alert()
+        report = vault.integrity_check()
+        if how == "one-middle-copied" and alert is None:
+            tally["left to the full check"] += 1  # already verified at an earlier unlock
+        elif alert is None:
+            tally["silently accepted"] += 1
+        else:
+            assert alert.code == "vault-state-altered"
+            assert "auditoría" in alert.message("es")
+            tally["caught at unlock"] += 1
+        assert not report.audit_intact
+        tally["caught by status --check"] += 1
+        vault.close()
+        raw.close()
+    print(f"\ndeleted audit rows: {dict(tally)}")
+    assert tally["silently accepted"] == 0
+    assert tally["caught by status --check"] == VARIANTS
+
+
+def test_the_check_before_sync_and_at_unlock_are_cheap_and_clean(vault: Vault) -> None:
+    for n in range(20):
+        vault.new_draft("f", "1", {"n": n})
+    assert vault.check_state() is None
+    vault.lock()
+    vault.unlock(LOGIN, PASS)
+    assert vault.state_alert() is None
+    assert vault.last_audit_check is not None
+    assert vault.last_audit_check.intact

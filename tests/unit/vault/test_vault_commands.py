@@ -183,3 +183,31 @@ def test_rotate_keys_from_the_command_line(
     )
     assert code == 1
     assert "old copy" in err
+
+
+def test_status_check_runs_the_integrity_check_and_fails_on_a_deleted_audit_row(
+    filled: Paths, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    import sqlite3
+
+    secret = tmp_path / "pass.txt"
+    secret.write_text(PASS.decode() + "\n")
+    profile = str(filled.data.parent)
+    args = ("--profile", profile, "status", "--check", "--passphrase-file", str(secret))
+    code, out, _ = _run(capsys, *args)
+    assert code == 0, out
+    assert "integrity: ok" in out
+    raw = sqlite3.connect(filled.vault_dir / "vault.sqlite3", isolation_level=None)
+    newest = raw.execute("SELECT max(seq) FROM audit").fetchone()[0]
+    raw.execute("DELETE FROM audit WHERE seq >= ?", (newest - 1,))  # the newest two entries
+    raw.close()
+    code, out, err = _run(capsys, *args, "--json")
+    assert code == 1
+    assert "Traceback" not in err
+    report = json.loads(out)["integrity"]
+    assert report["ok"] is False
+    assert report["audit_intact"] is False
+    code, out, _ = _run(capsys, *args)
+    assert code == 1
+    assert "integrity: FAILED" in out
+    assert "changed outside FieldScreen" in out

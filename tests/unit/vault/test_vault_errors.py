@@ -12,8 +12,9 @@ PACKAGES = [Path(__file__).resolve().parents[3] / "fieldscreen" / p for p in ("v
 RAISED = re.compile(
     r"(?:VaultError|CryptoError|KnownError|UnlockFailed|DecryptError)\(\s*\"([a-z0-9-]+)\""
 )
-# "option" is a command-line flag the code names (--passphrase-file), never typed input.
-SAFE_PLACEHOLDERS = {"detail", "role", "state", "minimum", "path", "option"}
+# "option" is a command-line flag the code names (--passphrase-file), never typed input;
+# "rows" and "audit" are counts of what a check found wrong.
+SAFE_PLACEHOLDERS = {"detail", "role", "state", "minimum", "path", "option", "rows", "audit"}
 
 
 def _codes() -> set[str]:
