@@ -168,9 +168,11 @@ def check_recent(conn: sqlite3.Connection, keys: Keys, vault_id: str) -> AuditRe
     try:
         seq, previous = _read_checked(conn, keys, vault_id)
     except (crypto.DecryptError, struct.error):
+        seq, previous = 0, b""
+    if seq > head_seq or not previous or (seq and link_at(conn, seq) != previous):
+        # No usable mark (a first check, or a key rotation re-chained the log): the whole
+        # chain is walked, which is never weaker than walking part of it.
         seq, previous = 0, _genesis(keys, vault_id)
-    if seq > head_seq or (seq and link_at(conn, seq) != previous):
-        return AuditReport(int(count), False, min(seq, head_seq) or 1)
     for number, ciphertext, mac in conn.execute(
         "SELECT seq, ciphertext, mac FROM audit WHERE seq > ? ORDER BY seq", (seq,)
     ).fetchall():

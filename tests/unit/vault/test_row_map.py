@@ -293,3 +293,16 @@ def test_the_check_before_sync_and_at_unlock_are_cheap_and_clean(vault: Vault) -
     assert vault.state_alert() is None
     assert vault.last_audit_check is not None
     assert vault.last_audit_check.intact
+
+
+def test_a_key_rotation_carries_the_map_and_the_audit_mark_forward(vault: Vault) -> None:
+    ids = [vault.new_draft("f", "1", {"n": n}) for n in range(4)]
+    vault.lock()
+    vault.unlock(LOGIN, PASS)  # sets the audit mark under the old keys
+    vault.rotate_keys(admin_passphrase=PASS)
+    vault.lock()
+    vault.unlock(LOGIN, PASS)
+    assert vault.state_alert() is None
+    assert vault.integrity_check().ok
+    assert [vault.load_record(i) for i in ids] == [{"n": n} for n in range(4)]
+    assert not _alerts(vault)
