@@ -16,7 +16,7 @@ import json
 import os
 import tempfile
 from collections.abc import Iterable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from fieldscreen.paths import atomic_write_bytes
@@ -43,6 +43,8 @@ class BundleInfo:
     device_id: str
     count: int
     bytes: int
+    #: Outbox rows that failed the check before export: quarantined, not in the bundle.
+    tampered: tuple[str, ...] = ()
 
 
 def write_bundle(path: Path, device_id: str, envelopes: Iterable[bytes]) -> BundleInfo:
@@ -78,8 +80,23 @@ def write_bundle(path: Path, device_id: str, envelopes: Iterable[bytes]) -> Bund
     return BundleInfo(device_id, count, size)
 
 
-def export_bundle(path: Path, device_id: str, outbox: OutboxStore, page: int = 500) -> BundleInfo:
-    """Every pending envelope of ``outbox`` into a bundle (they stay pending until a receipt)."""
+def export_bundle(
+    path: Path,
+    device_id: str,
+    outbox: OutboxStore,
+    page: int = 500,
+    *,
+    public_key: bytes | None = None,
+) -> BundleInfo:
+    """Every pending envelope of ``outbox`` into a bundle (they stay pending until a receipt).
+
+    With this device's ``public_key``, each row is checked first as before a network sync
+    (:func:`fieldscreen.sync.engine.check_outbox`): a row that fails is quarantined
+    (``tampered``) and left out, its id in ``BundleInfo.tampered``.
+    """
+    from fieldscreen.sync.engine import check_outbox
+
+    tampered: list[str] = []
 
     def items() -> Iterator[bytes]:
         cursor = 0
@@ -87,11 +104,18 @@ def export_bundle(path: Path, device_id: str, outbox: OutboxStore, page: int = 5
             chunk = outbox.pending_page(cursor, page)
             if not chunk:
                 return
-            for item in chunk:
+            sound = list(chunk)
+            if public_key is not None:
+                sound, bad = check_outbox(chunk, device_id, public_key)
+                if bad:
+                    outbox.set_state(bad, "quarantined", "tampered")
+                    tampered.extend(bad)
+            for item in sound:
                 yield item.data
             cursor = chunk[-1].seq
 
-    return write_bundle(path, device_id, items())
+    info = write_bundle(path, device_id, items())
+    return replace(info, tampered=tuple(tampered))
 
 
 def _bad(path: Path, reason: str) -> SyncError:

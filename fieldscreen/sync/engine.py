@@ -30,7 +30,7 @@ from fieldscreen.sync.errors import EnvelopeError, SyncError
 from fieldscreen.sync.signed import Provisioning, Receipt, SignedDocument, verify_document
 from fieldscreen.sync.store import DeviceIdentity, DeviceState, OutboxItem, OutboxStore
 
-__all__ = ["Progress", "SyncSummary", "Syncer"]
+__all__ = ["Progress", "SyncSummary", "Syncer", "check_outbox"]
 
 log = logging.getLogger("fieldscreen.sync")
 
@@ -101,6 +101,36 @@ class SyncSummary:
 
     def to_json(self) -> dict[str, Any]:
         return asdict(self)
+
+
+def check_outbox(
+    items: Sequence[OutboxItem], device_id: str | None, public_key: bytes | None
+) -> tuple[list[OutboxItem], list[str]]:
+    """(the items whose queued bytes are an envelope this device signed, as queued; the record
+    ids of the others).
+
+    Each row's bytes must parse as an envelope whose payload hashes to the hash it names,
+    carry this device's id and the row's record id, hash and sequence number, and verify under
+    this device's own key. Anyone with the laptop's files can edit the outbox (it needs no
+    passphrase); a row that fails is never sent, over the network or in a bundle, and the
+    vault's readable copy of the record is left as it is. Without an identity nothing passes.
+    """
+    sound: list[OutboxItem] = []
+    bad: list[str] = []
+    for item in items:
+        try:
+            envelope = Envelope.from_bytes(item.data)
+            if device_id is None or public_key is None:
+                raise EnvelopeError("this device is not enrolled")
+            named = (envelope.record_id, envelope.sha256, envelope.seq, envelope.device_id)
+            if named != (item.record_id, item.sha256, item.seq, device_id):
+                raise EnvelopeError("the row does not match its envelope")
+            verify_envelope(envelope, public_key)
+        except EnvelopeError:
+            bad.append(item.record_id)
+            continue
+        sound.append(item)
+    return sound, bad
 
 
 class Syncer:
@@ -247,32 +277,14 @@ class Syncer:
         return [i for i in batch.to_send if (i.record_id, i.sha256) in wanted]
 
     def _sound(self, items: list[OutboxItem], summary: SyncSummary) -> list[OutboxItem]:
-        """The items whose queued bytes are an envelope this device signed, as queued.
-
-        Each row's bytes must parse as an envelope whose payload hashes to the hash it names,
-        carry this device's id, the row's record id, hash and sequence number, and verify under
-        this device's own key. Anyone with the laptop's files can edit the outbox; a row that
-        fails is quarantined (reason ``tampered``): not sent, so never acknowledged and never
-        deleted, and the vault's readable copy of the record is left as it is.
-        """
+        """The items that pass :func:`check_outbox`; the others are quarantined (``tampered``):
+        not sent, so never acknowledged and never deleted."""
         identity = self._identity()
-        bad: list[str] = []
-        sound: list[OutboxItem] = []
-        for item in items:
-            try:
-                envelope = Envelope.from_bytes(item.data)
-                if identity is None or (
-                    envelope.record_id,
-                    envelope.sha256,
-                    envelope.seq,
-                    envelope.device_id,
-                ) != (item.record_id, item.sha256, item.seq, identity.device_id):
-                    raise EnvelopeError("the row does not match its envelope")
-                verify_envelope(envelope, identity.public_key)
-            except EnvelopeError:
-                bad.append(item.record_id)
-                continue
-            sound.append(item)
+        sound, bad = check_outbox(
+            items,
+            None if identity is None else identity.device_id,
+            None if identity is None else identity.public_key,
+        )
         if bad:
             log.warning("%d outbox row(s) failed the check before sending: quarantined", len(bad))
             self.outbox.set_state(bad, "quarantined", "tampered")

@@ -248,8 +248,17 @@ class BatchModel:
             device = self._device()
             identity = device.identity()
             device_id = identity.device_id if identity else self._backend.vault.device_id
-            info = export_bundle(Path(path), device_id, device)
+            info = export_bundle(
+                Path(path),
+                device_id,
+                device,
+                public_key=identity.public_key if identity else None,
+            )
             self._audit({"via": "usb-export", "sent": info.count, "acknowledged": 0, "failed": 0})
+            for record_id in info.tampered:  # changed after it was signed: held, not exported
+                self._backend.vault.record_event(
+                    "sync", record_id, {"via": "outbox-check", "outcome": "tampered"}
+                )
         return BatchOutcome("export", info.count)
 
     def apply_receipt(self, path: Path) -> BatchOutcome:

@@ -37,6 +37,7 @@ import sqlalchemy as sa
 from fieldscreen import crypto
 from fieldscreen.device import VaultDeviceStore, open_settings
 from fieldscreen.paths import Paths
+from fieldscreen.sync.bundle import export_bundle, read_bundle
 from fieldscreen.sync.client import RetryPolicy, SyncClient
 from fieldscreen.sync.engine import Syncer, SyncSummary
 from fieldscreen.sync.envelope import Envelope, build_envelope, verify_envelope
@@ -512,3 +513,33 @@ def _anywhere(storage: Storage, record_id: str) -> bool:
             conn.execute(sa.select(table.c.id).where(table.c.record_id == record_id)).first()
             for table in (t.conflicts, t.quarantine)
         )
+
+
+def test_a_tampered_outbox_row_stays_out_of_a_usb_bundle(
+    laptop: Laptop, storage: Storage, tmp_path: Path
+) -> None:
+    rng = random.Random(SEED + 3)
+    counts = {"applied": 0, "lost": 0, "silently accepted": 0}
+    for kind in OUTBOX_TAMPERS * (8 if FULL else 1):
+        ids = laptop.finalise(4, rng)
+        victims = rng.sample(ids, 2)
+        _tamper(laptop.vault.db_path, kind, victims, rng)
+        identity = laptop.store.identity()
+        assert identity is not None
+        bundle = tmp_path / f"{kind}.fsbundle"
+        info = export_bundle(
+            bundle, identity.device_id, laptop.store, public_key=identity.public_key
+        )
+        _device, lines = read_bundle(bundle)
+        exported = {Envelope.from_bytes(line).record_id for line in lines}
+        rows = laptop.rows()
+        for rid in victims:
+            counts["applied"] += rid in exported
+            counts["lost"] += rows[rid].sealed is None
+            counts["silently accepted"] += (rows[rid].state, rows[rid].reason) != (
+                "quarantined",
+                "tampered",
+            )
+        assert set(info.tampered) == set(victims)
+        assert set(ids) - set(victims) <= exported
+    assert counts == {"applied": 0, "lost": 0, "silently accepted": 0}

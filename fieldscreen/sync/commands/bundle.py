@@ -66,11 +66,21 @@ def run(args: argparse.Namespace) -> int:
         raise SyncError("sync-not-enrolled")
     path = Path(args.file)
     if args.action == "export":
-        info = export_bundle(path, identity.device_id, stores)
+        info = export_bundle(path, identity.device_id, stores, public_key=identity.public_key)
         emit(
             args,
-            {"file": str(path), "envelopes": info.count, "bytes": info.bytes},
-            f"{info.count} sealed screenings written to {path}.",
+            {
+                "file": str(path),
+                "envelopes": info.count,
+                "bytes": info.bytes,
+                "tampered": len(info.tampered),
+            },
+            f"{info.count} sealed screenings written to {path}."
+            + (
+                f" {len(info.tampered)} changed after they were signed: held, not written."
+                if info.tampered
+                else ""
+            ),
         )
         return 0
     changed, receipt = apply_receipt_file(
