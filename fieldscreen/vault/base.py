@@ -27,7 +27,7 @@ from typing import Any, Self
 
 from fieldscreen import crypto
 from fieldscreen.paths import ensure_private_dir
-from fieldscreen.vault import audit, digest
+from fieldscreen.vault import audit, digest, throttle
 from fieldscreen.vault import keyring as keyfile
 from fieldscreen.vault.errors import IntegrityError, UnlockFailed, VaultError
 from fieldscreen.vault.keyring import ROLES, Keyring, Role, Roster, remove_stale_temporaries
@@ -102,6 +102,8 @@ class VaultBase:
         #: The admin signing key, held while an admin with one is signed in.
         self._admin_key: bytearray | None = None
         self._failures = 0
+        #: When this process recorded its last failed unlock (it has waited after it).
+        self._own_failure: float | None = None
         #: What the last key rotation rewrote (for its caller's report).
         self._last_rekey: Any = None
         self._dek_cache: OrderedDict[str, tuple[bytes, bytearray]] = OrderedDict()
@@ -188,6 +190,7 @@ class VaultBase:
         )
         roster = Roster(1, admin_public, [entry])
         roster.sign(vault_id, admin_private)
+        throttle.write(vault.folder, vault_id, 0, vault._clock().timestamp())
         keyring = Keyring(vault.keys_path, vault_id, roster)
         keyring.save()
         vault._keyring, vault._store, vault._keys = keyring, store, keys
@@ -203,12 +206,14 @@ class VaultBase:
 
         Raises:
             UnlockFailed: one message for an unknown login, a wrong passphrase or a damaged
-                wrapped key; after the second failure in a row each one waits longer
-                (1, 2, 4 ... up to 30 seconds) before it is reported.
+                wrapped key; from the third failure in a row each one waits longer
+                (1, 2, 4 ... up to 30 seconds), counted across processes in
+                ``vault.throttle`` (:mod:`fieldscreen.vault.throttle`).
             VaultError: ``vault-roster-invalid`` when the roster was changed without the admin
                 key, or the key file does not belong to this database's keys (an old copy).
         """
         keyring = self._keyring = Keyring.load(self.keys_path)
+        counter = self._throttle_before(keyring)
         roster = keyring.pending or keyring.current
         entry = roster.find(login)
         reference = entry or roster.users[0]  # same Argon2id cost for an unknown login
@@ -222,9 +227,12 @@ class VaultBase:
         except crypto.DecryptError:
             entry = None
         if entry is None:
-            self._failures += 1
-            if self._failures >= 3:
-                self._sleep(min(2.0 ** (self._failures - 3), 30.0))
+            failures = counter.failures + 1
+            self._failures = failures
+            self._own_failure = self._clock().timestamp()
+            throttle.write(self.folder, keyring.vault_id, failures, self._own_failure)
+            if failures >= 3:
+                self._sleep(throttle.delay(failures))
             raise UnlockFailed from None
         keys = Keys(master, roster.admin_public)
         try:
@@ -242,6 +250,8 @@ class VaultBase:
             raise
         self.lock()
         self._failures = 0
+        if counter.failures or not counter.trusted:
+            throttle.write(self.folder, keyring.vault_id, 0, self._clock().timestamp())
         remove_stale_temporaries(self.keys_path)
         self._keys = keys
         self._admin_key = None if admin_key is None else bytearray(admin_key)
@@ -299,6 +309,18 @@ class VaultBase:
                 detail={"what": "audit", "entries": chain.entries, "from": chain.first_bad_seq},
             )
         return report
+
+    def _throttle_before(self, keyring: Keyring) -> throttle.Counter:
+        """The persisted failure count; wait out what is left of its delay first, unless this
+        process already waited after that failure."""
+        now = self._clock().timestamp()
+        first_format = keyring.format == keyfile.LEGACY_FORMAT
+        counter = throttle.read(self.folder, keyring.vault_id, now, first_format=first_format)
+        if not counter.trusted or counter.last != self._own_failure:
+            remaining = throttle.delay(counter.failures) - max(0.0, now - counter.last)
+            if remaining > 0:
+                self._sleep(remaining)
+        return counter
 
     def _check_roster(self, keyring: Keyring, roster: Roster, keys: Keys) -> None:
         """The roster's signature (or a format-1 file's MAC); a pending roster must also have

@@ -37,6 +37,7 @@ from fieldscreen.vault.migrations import FORMAT_VERSION
 from fieldscreen.vault.outbox import OutboxMixin
 from fieldscreen.vault.records import RecordsMixin
 from fieldscreen.vault.store import Store
+from fieldscreen.vault.throttle import THROTTLE_NAME
 
 __all__ = ["DEVICE_SECRETS", "Vault", "vault_status", "wipe_folder"]
 
@@ -196,6 +197,7 @@ def wipe_folder(folder: Path, extra: Iterable[Path] = ()) -> dict[str, int]:
         files += _shred(leftover)
     for suffix in ("", "-wal", "-shm", "-journal"):
         files += _shred(Path(str(folder / DB_NAME) + suffix))
+    files += _shred(folder / THROTTLE_NAME)
     for target in extra:
         paths = sorted(target.rglob("*"), reverse=True) if target.is_dir() else [target]
         for path in paths:
