@@ -18,7 +18,7 @@ help:
 	@echo "make test-fast    the suite without GUI tests"
 	@echo "make reliability  crash, fault and tamper runs with their full counts"
 	@echo "make lint         ruff check, ruff format --check, mypy"
-	@echo "make bench        every benchmark (ONLY=P4 for one); results in benchmarks/results/"
+	@echo "make bench        every benchmark (ONLY=P4 for one, QUICK=1 small sizes); results in benchmarks/results/"
 	@echo "make screenshots  render the main screens into docs/screenshots/ (English and Spanish)"
 	@echo "make translations rescan UI strings into resources/translations and compile them"
 	@echo "make server       run the central server on an embedded SQLite file"
@@ -56,7 +56,7 @@ format: $(STAMP)
 	$(BIN)/ruff format .
 
 bench: $(STAMP)
-	$(BIN)/python -m benchmarks $(if $(ONLY),--only $(ONLY))
+	$(BIN)/python -m benchmarks $(if $(ONLY),--only $(ONLY)) $(if $(QUICK),--quick)
 
 screenshots: $(STAMP)
 	QT_QPA_PLATFORM=offscreen $(BIN)/python -m fieldscreen.ui.screenshots docs/screenshots

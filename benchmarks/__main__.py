@@ -1,19 +1,31 @@
-"""``python -m benchmarks [--only P4,P3]``: run benchmarks, print a table, write the JSON."""
+"""``python -m benchmarks [--only P4,P3] [--quick]``: run benchmarks, print a table, write the
+JSON, and warn about every figure whose spread is too wide to judge."""
 
 from __future__ import annotations
 
 import argparse
 import importlib
+import os
 import sys
+import time
 
 from benchmarks import REGISTRY
-from benchmarks.harness import Result, table, write_results
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m benchmarks")
     parser.add_argument("--only", help="comma-separated ids, e.g. P4 or P1,P2")
+    parser.add_argument(
+        "--quick",
+        action="store_true",
+        help="small sizes, to try the harness quickly; results go to results/quick.json",
+    )
     args = parser.parse_args(argv)
+    if args.quick:
+        os.environ["FIELDSCREEN_BENCH_QUICK"] = "1"
+    # Imported after --quick is known: the benchmarks read their sizes when imported.
+    from benchmarks.harness import Result, table, warnings, write_results
+
     ids = [i.strip().upper() for i in args.only.split(",")] if args.only else list(REGISTRY)
     unknown = [i for i in ids if i not in REGISTRY]
     if unknown:
@@ -22,10 +34,17 @@ def main(argv: list[str] | None = None) -> int:
     results: list[Result] = []
     for bench_id in ids:
         print(f"running {bench_id} ...", file=sys.stderr, flush=True)
+        start = time.perf_counter()
         module = importlib.import_module(REGISTRY[bench_id])
         results.extend(module.run())
+        print(f"  {bench_id} took {time.perf_counter() - start:.0f} s", file=sys.stderr, flush=True)
     path = write_results(results)
     print(table(results))
+    lines = warnings(results)
+    if lines:
+        print(f"\nWARNING: {len(lines)} figure(s) of this run cannot be judged:")
+        for line in lines:
+            print(f"  - {line}")
     print(f"\nwritten to {path}")
     return 0
 

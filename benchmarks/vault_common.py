@@ -15,7 +15,10 @@ import sqlite3
 from pathlib import Path
 from typing import Any
 
-QUICK = os.environ.get("FIELDSCREEN_BENCH_QUICK") == "1"
+from benchmarks.harness import QUICK
+
+__all__ = ["QUICK", "Baseline", "UtilsBaseline", "light_vault", "realistic_record"]
+
 PRAGMAS = (
     "PRAGMA journal_mode=WAL",
     "PRAGMA synchronous=FULL",
@@ -25,22 +28,37 @@ PRAGMAS = (
 
 
 def realistic_record(seed: int, size: int = 5000) -> dict[str, Any]:
-    """About ``size`` bytes of JSON shaped like a screening: choices, numbers, short notes."""
+    """About ``size`` bytes of JSON shaped like a screening: choices, numbers, short notes.
+
+    The length of the JSON is kept as a running sum as answers are added (``{"k": v, ...}``:
+    two braces, ``": "`` after a key, ``", "`` between answers; every string here is plain
+    ASCII, so a string's JSON is itself in quotes), so making a record costs its own size, not
+    its size squared of re-encoding the whole after every answer; the record is the same.
+    """
     rng = random.Random(seed)
     words = ["si", "no", "madre", "hermano", "frontera", "albergue", "escuela", "miedo", "salud"]
     record: dict[str, Any] = {}
+    length = 2  # "{}"
     n = 0
-    while len(json.dumps(record)) < size:
+    while length < size:
         n += 1
         kind = n % 4
+        value: Any
         if kind == 0:
-            record[f"q{n}"] = rng.choice(["yes", "no", "unknown", "refused"])
+            value = rng.choice(["yes", "no", "unknown", "refused"])
+            encoded = len(value) + 2
         elif kind == 1:
-            record[f"q{n}"] = rng.randint(0, 99)
+            value = rng.randint(0, 99)
+            encoded = len(str(value))
         elif kind == 2:
-            record[f"q{n}"] = " ".join(rng.choice(words) for _ in range(rng.randint(3, 12)))
+            value = " ".join(rng.choice(words) for _ in range(rng.randint(3, 12)))
+            encoded = len(value) + 2
         else:
-            record[f"q{n}"] = [rng.choice(["a", "b", "c", "d"]) for _ in range(3)]
+            value = [rng.choice(["a", "b", "c", "d"]) for _ in range(3)]
+            encoded = 15  # ["a", "b", "c"]
+        key = f"q{n}"
+        length += (2 if record else 0) + len(key) + 4 + encoded
+        record[key] = value
     return record
 
 
@@ -90,6 +108,29 @@ class Baseline:
             "UPDATE records SET body = ? WHERE id = ?", (json.dumps(record).encode(), row_id)
         )
         self.conn.execute("COMMIT")
+
+    def close(self) -> None:
+        self.conn.close()
+
+
+class UtilsBaseline:
+    """The spec's baseline: plain ``sqlite-utils`` inserts of the same plaintext JSON, one
+    transaction each, with the same durability settings as :class:`Baseline`."""
+
+    def __init__(self, path: Path) -> None:
+        import sqlite_utils
+
+        self.conn = sqlite3.connect(path)
+        for pragma in PRAGMAS:
+            self.conn.execute(pragma)
+        self.db = sqlite_utils.Database(self.conn)
+        self.table: Any = self.db.table("records")
+        if not self.table.exists():
+            self.table.create({"id": int, "form": str, "body": bytes}, pk="id")
+
+    def insert(self, record: dict[str, Any]) -> int:
+        row = {"form": "screening", "body": json.dumps(record).encode()}
+        return int(self.table.insert(row).last_pk)
 
     def close(self) -> None:
         self.conn.close()
