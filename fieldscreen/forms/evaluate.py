@@ -12,13 +12,18 @@ depends on where the field and the expression sit in repeats.
 
 from __future__ import annotations
 
+import hashlib
+import math
 import re
+import string
+import uuid as uuid_module
 from collections.abc import Callable, Mapping, Sequence
 from datetime import UTC, datetime
 from typing import Any, Protocol
 
 from fieldscreen.forms.errors import FormError
 from fieldscreen.forms.functions import (
+    DIGESTS,
     FUNCTIONS,
     NESTED_REPEAT,
     STRICT,
@@ -112,13 +117,36 @@ def compile_expr(
     compile_indexed: IndexedCompiler | None = None,
     lists: frozenset[str] | None = None,
     choice_context: bool = False,
+    site: str = "",
 ) -> Evaluator:
     """Compile ``expr`` into a closure over :class:`Ctx`.
 
+    ``site`` names where the expression sits (the field and the column), so that each
+    ``uuid()`` of a form gives its own value, stable for the record (see :func:`_token`).
     Raises :class:`FormError` for unknown functions, wrong argument counts and unsupported
     paths, so that every such mistake is found when the form is loaded.
     """
-    return _Compiler(compile_ref, compile_indexed, lists, choice_context).compile(expr)
+    return _Compiler(compile_ref, compile_indexed, lists, choice_context, site).compile(expr)
+
+
+#: The longest uuid(n) token; a longer one is ''.
+MAX_TOKEN = 10_000
+_TOKEN_CHARS = string.digits + string.ascii_uppercase + string.ascii_lowercase
+
+
+def _token(ctx: Ctx, site: str, length: float | None) -> str:
+    """uuid() and uuid(n) as ODK gives them (a version 4 UUID, or n letters and digits), but
+    stable for the record: derived from the record's random seed, where the call sits and
+    the repeat entry, so that computing the form again, or reopening the draft, gives the same
+    value, and two records never share one."""
+    seed = str(getattr(ctx.state, "seed", ""))
+    key = f"{seed}|{site}|{ctx.index}".encode()
+    if length is None:
+        return str(uuid_module.UUID(bytes=hashlib.sha256(key).digest()[:16], version=4))
+    if not math.isfinite(length) or length < 0 or length > MAX_TOKEN:
+        return ""
+    raw = hashlib.shake_256(key).digest(int(length))
+    return "".join(_TOKEN_CHARS[b % len(_TOKEN_CHARS)] for b in raw)
 
 
 def check_pattern(pattern: str) -> None:
@@ -145,11 +173,14 @@ class _Compiler:
         compile_indexed: IndexedCompiler | None,
         lists: frozenset[str] | None,
         choice_context: bool,
+        site: str = "",
     ) -> None:
         self.compile_ref = compile_ref
         self.compile_indexed = compile_indexed
         self.lists = lists
         self.choice_context = choice_context
+        self.site = site
+        self.tokens = 0
 
     def compile(self, expr: Expr, in_predicate: bool = False) -> Evaluator:
         if isinstance(expr, Number):
@@ -201,6 +232,8 @@ class _Compiler:
             self.arity(name, len(args), low, high)
             if name == "regex" and isinstance(args[1], String):
                 check_pattern(args[1].value)
+            if name == "digest":
+                self.check_digest(args)
             compiled = [self.compile(a, in_predicate) for a in args]
             if len(compiled) == 1:
                 only = compiled[0]
@@ -234,6 +267,14 @@ class _Compiler:
                 return current if to_string(current) != "" else inner(ctx)
 
             return once
+        if name == "uuid":
+            self.arity(name, len(args), 0, 1)
+            self.tokens += 1
+            site = f"{self.site}#{self.tokens}"
+            if not args:
+                return lambda ctx: _token(ctx, site, None)
+            size = self.compile(args[0], in_predicate)
+            return lambda ctx: _token(ctx, site, to_number(size(ctx)))
         if name == "today":
             self.arity(name, len(args), 0, 0)
             return lambda ctx: ctx.now.date()
@@ -276,6 +317,18 @@ class _Compiler:
         if name == "instance":
             raise FormError("instance() must be followed by /root/item (a choice list)")
         raise FormError(f"unknown function {name}()")
+
+    @staticmethod
+    def check_digest(args: tuple[Expr, ...]) -> None:
+        algorithm = args[1] if len(args) >= 2 else None
+        if isinstance(algorithm, String) and algorithm.value.strip().lower() not in DIGESTS:
+            raise FormError(
+                f"digest() has no algorithm {algorithm.value!r}; use one of MD5, SHA-1, "
+                "SHA-256, SHA-384, SHA-512"
+            )
+        encoding = args[2] if len(args) == 3 else None
+        if isinstance(encoding, String) and encoding.value.strip().lower() not in {"base64", "hex"}:
+            raise FormError(f"digest() has no encoding {encoding.value!r}; use 'base64' or 'hex'")
 
     @staticmethod
     def arity(name: str, count: int, low: int, high: int) -> None:

@@ -7,6 +7,9 @@ date counts as days since 1970-01-01 in arithmetic and comparisons and prints as
 
 from __future__ import annotations
 
+import base64
+import hashlib
+import itertools
 import math
 import re
 from collections.abc import Callable
@@ -444,6 +447,77 @@ def _weighted_checklist(low: Any, high: Any, *pairs: Any) -> bool:
     return (lo == -1 or total >= lo) and (hi == -1 or total <= hi)
 
 
+#: digest()'s algorithms, as ODK names them (in any case), to hashlib's names.
+DIGESTS = {"md5": "md5", "sha-1": "sha1", "sha-256": "sha256", "sha-384": "sha384",
+           "sha-512": "sha512"}  # fmt: skip
+
+
+def _digest(data: Any, algorithm: Any, encoding: Any = "base64") -> str:
+    """digest(data, 'SHA-256', 'hex'|'base64'): the hash of the text as UTF-8; ``''`` for an
+    algorithm or an encoding ODK does not name (a literal one is refused at load time)."""
+    name = DIGESTS.get(to_string(algorithm).strip().lower())
+    how = to_string(encoding).strip().lower()
+    if name is None or how not in {"base64", "hex"}:
+        return ""
+    hashed = hashlib.new(name, to_string(data).encode("utf-8", "surrogatepass"))
+    return hashed.hexdigest() if how == "hex" else base64.b64encode(hashed.digest()).decode()
+
+
+#: The radius ODK's evaluators take for the Earth in area() and distance(), in metres.
+EARTH_RADIUS = 6378100.0
+
+
+def _geopoints(values: tuple[Any, ...]) -> list[tuple[float, float]] | None:
+    """The points of area()/distance(): a node-set of geopoints, or text of points separated
+    by ';' (a geotrace or geoshape), each 'lat lon [alt [accuracy]]'; None if any is not a
+    point on the Earth."""
+    texts = [to_string(v) for value in values for v in nodes(value)]
+    if len(texts) == 1:
+        texts = texts[0].split(";")
+    points = []
+    for text in texts:
+        parts = text.split()
+        if not 2 <= len(parts) <= 4 or not all(_NUMBER.match(p) for p in parts):
+            return None
+        lat, lon = float(parts[0]), float(parts[1])
+        if not (-90 <= lat <= 90 and -180 <= lon <= 180):
+            return None
+        if len(parts) == 4 and float(parts[3]) < 0:
+            return None
+        points.append((math.radians(lat), math.radians(lon)))
+    return points
+
+
+def _distance(*values: Any) -> float:
+    """distance(): the length in metres of the path through the points, on a sphere, rounded
+    to the centimetre as ODK's evaluators do; NaN for anything that is not points."""
+    points = _geopoints(values)
+    if not points:
+        return math.nan
+    total = 0.0
+    for (lat1, lon1), (lat2, lon2) in itertools.pairwise(points):
+        cosine = math.sin(lat1) * math.sin(lat2) + math.cos(lat1) * math.cos(lat2) * math.cos(
+            lon1 - lon2
+        )
+        total += math.acos(max(-1.0, min(1.0, cosine))) * EARTH_RADIUS
+    return _round(total, 2.0)
+
+
+def _area(*values: Any) -> float:
+    """area(): the area in square metres of the polygon through the points, on a sphere
+    (the spherical excess of each edge against the pole), rounded to the centimetre; 0 for
+    fewer than three points; NaN for anything that is not points."""
+    points = _geopoints(values)
+    if not points:
+        return math.nan
+    if len(points) < 3:
+        return 0.0
+    total = 0.0
+    for (lat1, lon1), (lat2, lon2) in zip(points, points[1:] + points[:1], strict=True):
+        total += (lon2 - lon1) * (2 + math.sin(lat1) + math.sin(lat2))
+    return abs(_round(total * EARTH_RADIUS * EARTH_RADIUS / 2.0, 2.0))
+
+
 #: name -> (min args, max args or -1, implementation over evaluated arguments)
 STRICT: dict[str, tuple[int, int, Callable[..., Any]]] = {
     "true": (0, 0, lambda: True),
@@ -522,6 +596,9 @@ STRICT: dict[str, tuple[int, int, Callable[..., Any]]] = {
     "decimal-date": (1, 1, _decimal_date_time),
     "format-date": (2, 2, lambda d, f: _format_date(d, to_string(f))),
     "format-date-time": (2, 2, lambda d, f: _format_date(d, to_string(f))),
+    "digest": (2, 3, _digest),
+    "area": (1, 1, _area),
+    "distance": (1, -1, _distance),
 }
 
 
@@ -546,5 +623,6 @@ SPECIAL = {
     "jr:choice-name",
     "current",
     "last",
+    "uuid",
 }
 FUNCTIONS = frozenset(STRICT) | SPECIAL

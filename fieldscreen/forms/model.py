@@ -7,6 +7,7 @@ language, so a form with one language still shows something in the other.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
@@ -26,6 +27,7 @@ __all__ = [
     "Rule",
     "Texts",
     "Title",
+    "language_key",
 ]
 
 #: Field kinds, after pyxform's aliases are resolved.
@@ -63,6 +65,30 @@ INPUT_KINDS = frozenset(
 TIERS = ("T0", "T1", "T2", "T3", "T4")
 SENSITIVITIES = ("low", "sensitive", "identifying")
 
+_LANG_CODE = re.compile(r"\(([A-Za-z-]+)\)\s*$")
+#: Language names a form's columns use without a code, as their code.
+_LANG_NAMES = {
+    "english": "en",
+    "inglés": "en",
+    "ingles": "en",
+    "spanish": "es",
+    "español": "es",
+    "espanol": "es",
+    "castellano": "es",
+}
+
+
+def language_key(name: str) -> str:
+    """A language as the forms key it: ``English (en)``, ``en``, ``EN`` and ``English`` are all
+    ``en``; ``Español (es)``, ``Spanish`` and ``es`` are ``es``; another name is itself in
+    lower case. ``--lang`` may be given either way, as the workbook's columns spell it."""
+    text = str(name).strip()
+    match = _LANG_CODE.search(text)
+    if match:
+        return match.group(1).lower()
+    low = text.lower()
+    return _LANG_NAMES.get(low, low)
+
 
 class Texts(Mapping[str, str]):
     """Translations of one text, by language code."""
@@ -92,9 +118,16 @@ class Texts(Mapping[str, str]):
         return hash(tuple(sorted(self._items.items())))
 
     def get(self, lang: str, default: Any = "") -> str:
-        """The text in ``lang``, else in the form's default language, else any, else ``''``."""
+        """The text in ``lang``, else in the form's default language, else any, else ``''``.
+
+        ``lang`` may be a code (``es``) or the language as a column names it (``Español
+        (es)``, ``Spanish``)."""
         if lang in self._items:
             return self._items[lang]
+        key = language_key(lang)
+        for item, text in self._items.items():
+            if item == key or language_key(item) == key:
+                return text
         if self._default in self._items:
             return self._items[self._default]
         return next(iter(self._items.values()), default)

@@ -135,6 +135,7 @@ class _Builder:
                 compile_indexed=lambda f, r, i: self.indexed(node, f, r, i),
                 lists=self.lists,
                 choice_context=choice_context,
+                site=f"{node.owner}:{aspect}",
             )
         except FormError as error:
             if error.file:

@@ -8,13 +8,14 @@ from __future__ import annotations
 
 import heapq
 import math
+import secrets
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import UTC, date, datetime, time
 from typing import Any
 
 from fieldscreen.forms.changes import ASPECT_SET, Changes, Node
 from fieldscreen.forms.evaluate import Ctx, NodeSet, to_bool, to_number, to_string
-from fieldscreen.forms.model import Field, Form
+from fieldscreen.forms.model import Field, Form, language_key
 from fieldscreen.forms.program import Node as GraphNode
 from fieldscreen.forms.risk import Override, Release
 from fieldscreen.forms.values import coerce
@@ -37,8 +38,12 @@ class Runtime:
         clock: Callable[[], datetime] | None,
     ) -> None:
         self.form = form
-        self.lang = lang
+        self.lang = language_key(lang) or form.default_language
         self.context = dict(context)
+        #: The record's own random seed, kept in its state: uuid() and the order of
+        #: ``randomize`` choices derive from it, so they are stable for the record and differ
+        #: between records.
+        self.seed = secrets.token_hex(16)
         self.case_values = dict(case_values)
         self._clock = clock or (lambda: datetime.now(UTC))
         self.program = form.program

@@ -16,7 +16,7 @@ from typing import Any
 
 from fieldscreen.forms.changes import Changes, FieldError, Node, PathLike, as_node
 from fieldscreen.forms.errors import AnswerError, FormVersionError, OverrideError, ReleaseError
-from fieldscreen.forms.model import TIERS, Choice, Field, Form, Page
+from fieldscreen.forms.model import TIERS, Choice, Field, Form, Page, language_key
 from fieldscreen.forms.program import render_label
 from fieldscreen.forms.risk import DeadlineDue, Override, Release, Risk, most_urgent
 from fieldscreen.forms.runtime import MAX_REPEATS, Runtime
@@ -110,6 +110,7 @@ class Session(Runtime):
                 dict(state.get("case_values", {})),
                 clock,
             )
+            session.seed = str(state.get("seed") or session.seed)
             for name, index, value in state["answers"]:
                 f = form.fields[name]
                 session.answers[name][tuple(index)] = decode(f, value)
@@ -159,6 +160,7 @@ class Session(Runtime):
             "format": STATE_FORMAT,
             "form": {"id": self.form.id, "version": self.form.version},
             "lang": self.lang,
+            "seed": self.seed,
             "context": dict(self.context),
             "case_values": dict(self.case_values),
             "answers": answers,
@@ -336,7 +338,7 @@ class Session(Runtime):
 
     def _text(self, node: Node, which: str, lang: str | None) -> str:
         f = self.form.fields[node.name]
-        text = str(getattr(f, which).get(lang or self.lang))
+        text = str(getattr(f, which).get(language_key(lang) if lang else self.lang))
         label = self.program.fields[node.name].get("label")
         if label is None or "${" not in text:
             return text
@@ -353,7 +355,7 @@ class Session(Runtime):
         """Required and constraint problems of one field instance, in ``lang``."""
         node = as_node(path)
         f = self.form.fields[node.name]
-        lang = lang or self.lang
+        lang = language_key(lang) if lang else self.lang
         if not f.is_input or not self.relevant(node):
             return []
         value = self.value(node)
@@ -425,7 +427,7 @@ class Session(Runtime):
 
     def risk(self, lang: str | None = None) -> Risk:
         """Flags, concerns, tier, referrals, deadlines (for ``ctx_jurisdiction``), messages."""
-        lang = lang or self.lang
+        lang = language_key(lang) if lang else self.lang
         raised = set(self.raised())
         rules = [r for r in self.form.rules if r.name in raised]
         computed = most_urgent(r.tier for r in rules if r.tier)

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import csv
 import io
-import re
 from collections.abc import Iterator, Mapping
 from datetime import datetime, time
 from pathlib import Path
@@ -17,19 +16,16 @@ from types import MappingProxyType
 from typing import Any
 
 from fieldscreen.forms.errors import FormError
-from fieldscreen.forms.model import Choice, Texts
+from fieldscreen.forms.model import Choice, Texts, language_key
 
 __all__ = ["find_list", "language_code", "read_list", "read_sheets", "records", "texts"]
-
-_LANG_CODE = re.compile(r"\(([A-Za-z-]+)\)\s*$")
 
 
 def language_code(name: str, default: str = "en") -> str:
     """``English (en)`` -> ``en``; ``default`` -> the form's default language."""
     if name == "default":
         return default
-    match = _LANG_CODE.search(name)
-    return match.group(1).lower() if match else name.strip().lower()
+    return language_key(name)
 
 
 def texts(value: Any, default: str) -> Texts:

@@ -164,3 +164,86 @@ def test_extra_columns_pyxform_accepts_are_ignored_with_a_warning() -> None:
     assert "'media::image' is ignored" in text
     assert "'guidance_hint' is ignored" in text
     assert "'notes_for_staff' is ignored" in text
+
+
+@pytest.mark.parametrize("lang", ["es", "ES", "Español (es)", "Spanish", " español "])
+def test_lang_given_as_the_forms_own_language_name_is_honoured_everywhere(
+    lang: str, tmp_path: Any, capsys: pytest.CaptureFixture[str]
+) -> None:
+    import json
+
+    from fieldscreen.cli import main
+
+    md = """
+    | survey |
+    |        | type    | name | label::English (en) | label::Español (es) | constraint | constraint_message::English (en) | constraint_message::Español (es) |
+    |        | integer | age  | Age                 | Edad                | . < 25     | Too old                          | Demasiado mayor                  |
+    |        | integer | n    | Count               | Número              | . < 5      |                                  |                                  |
+    """
+    loaded = form(md)
+    session = Session.start(loaded, lang, {}, clock=lambda: NOW)
+    session.set_answer("age", 40)
+    session.set_answer("n", 9)
+    assert session.lang == "es"
+    assert session.label("age") == "Edad"
+    assert [e.message for e in session.validate_for_finalise()] == [
+        "Demasiado mayor",
+        "Esta respuesta no es válida.",
+    ]
+    assert session.errors("age", "English (en)")[0].message == "Too old"
+    path = tmp_path / "f.md"
+    path.write_text(
+        md.replace("\n    ", "\n") + "| settings |\n| | form_id | version |\n| | f | 1 |\n",
+        encoding="utf-8",
+    )
+    answers = tmp_path / "a.json"
+    answers.write_text(json.dumps({"age": 40}), encoding="utf-8")
+    assert (
+        main(["forms", "run", str(path), "--answers", str(answers), "--lang", lang, "--json"]) == 0
+    )
+    result = json.loads(capsys.readouterr().out)
+    assert [e["message"] for e in result["errors"]] == ["Demasiado mayor"]
+    assert main(["forms", "preview", str(path), "--lang", lang]) == 0
+    assert "Edad" in capsys.readouterr().out
+
+
+def test_uuid_is_stable_for_the_record_and_never_shared() -> None:
+    md = """
+    | survey |
+    |        | type         | name | label | calculation |
+    |        | calculate    | id1  |       | uuid()      |
+    |        | calculate    | id2  |       | uuid()      |
+    |        | calculate    | tok  |       | uuid(8)     |
+    |        | begin repeat | kids | Kids  |             |
+    |        | calculate    | kid  |       | uuid()      |
+    |        | end repeat   |      |       |             |
+    """
+    loaded = form(md)
+    first = Session.start(loaded, "en", {}, clock=lambda: NOW)
+    first.add_repeat("kids")
+    first.add_repeat("kids")
+    ids = [first.value(n) for n in ("id1", "id2", "tok")]
+    kids = [first.value(("kid", (i,))) for i in (0, 1)]
+    assert len({*ids, *kids}) == 5 and len(ids[2]) == 8
+    again = Session.restore(loaded, first.to_state(), clock=lambda: NOW)
+    assert [again.value(n) for n in ("id1", "id2", "tok")] == ids
+    assert [again.value(("kid", (i,))) for i in (0, 1)] == kids
+    other = Session.start(loaded, "en", {}, clock=lambda: NOW)
+    assert other.value("id1") not in ids
+
+
+@pytest.mark.parametrize(
+    ("expr", "words"),
+    [("digest(${t}, 'SHA-3', 'hex')", "algorithm"), ("digest(${t}, 'MD5', 'b32')", "encoding")],
+)
+def test_a_literal_digest_algorithm_or_encoding_odk_lacks_is_refused(expr: str, words: str) -> None:
+    md = f"""
+    | survey |
+    |        | type      | name | label | calculation |
+    |        | text      | t    | T     |             |
+    |        | calculate | h    |       | {expr}      |
+    """
+    with pytest.raises(FormError) as caught:
+        form(md)
+    assert str(caught.value).startswith("test.md:survey:3:calculation:")
+    assert words in str(caught.value)

@@ -124,6 +124,34 @@ ODK = [
     # Across a clock change (CET to CEST), one day later by the clock is 23 hours.
     ("(decimal-date-time('2024-03-31T23:00:00+02:00') "
      "- decimal-date-time('2024-03-30T23:00:00+01:00')) * 24", 23.0),
+    # digest(), area() and distance() (geopoints as text; a laptop captures no shapes).
+    ("digest('abc', 'MD5', 'hex')", "900150983cd24fb0d6963f7d28e17f72"),
+    ("digest('abc', 'sha-1', 'hex')", "a9993e364706816aba3e25717850c26c9cd0d89d"),
+    ("digest('abc', 'SHA-256')", "ungWv48Bz+pBQUDeXa4iI7ADYaOWF3qctBD/YfIAFa0="),
+    ("string-length(digest('', 'SHA-384', 'hex'))", 96.0),
+    ("string-length(digest('x', 'SHA-512', 'base64'))", 88.0),
+    ("digest('abc', concat('SHA', '-3'), 'hex')", ""),
+    ("distance('0 0;0 1')", 111318.85),
+    ("distance('0 0;0 90')", 10018696.05),
+    ("distance('90 0;90 1')", 0.0),
+    ("distance('7.9377 -11.5845 0 0;7.9377 -11.5845 0 0')", 0.0),
+    ("distance('7.9377 -11.5845 0 0;7.9324 -11.5902 0 0')", 861.99),
+    ("area('7.9377 -11.5845 0 0;7.9324 -11.5902 0 0;7.927 -11.5857 0 0;7.925 -11.578 0 0;"
+     "7.9267 -11.5722 0 0;7.9325 -11.5708 0 0;7.9372 -11.5737 0 0;7.9393 -11.579 0 0;"
+     "7.9377 -11.5845 0 0')", 2333220.77),
+    ("area('0 0;0 1')", 0.0),
+    ("string(area('5000 5000; 5000 5000'))", "NaN"),
+    ("string(distance('a'))", "NaN"),
+    ("string(area(''))", "NaN"),
+    ("string-length(uuid())", 36.0),
+    ("regex(uuid(), '^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$')",
+     True),
+    ("string-length(uuid(6))", 6.0),
+    ("uuid(0)", ""),
+    ("uuid(-1)", ""),
+    ("uuid(0 div 0)", ""),
+    ("uuid(1 div 0)", ""),
+    ("regex(uuid(20), '^[0-9A-Za-z]{20}$')", True),
 ]  # fmt: skip
 
 
