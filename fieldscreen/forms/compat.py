@@ -11,7 +11,9 @@ from __future__ import annotations
 import difflib
 import hashlib
 import re
+from collections.abc import Mapping
 from pathlib import Path
+from typing import Any
 
 __all__ = [
     "IGNORED_SETTINGS",
@@ -20,6 +22,7 @@ __all__ = [
     "REFUSED_TYPES",
     "canonical_header",
     "derived_version",
+    "expand_loop",
     "near_miss",
     "refused_appearance",
     "refused_expression",
@@ -69,8 +72,6 @@ REFUSED_TYPES = {
     "csv-external": "pulldata() and external CSV instances are not supported; use "
     "select_one_from_file with a CSV list and instance('LIST')/root/item[...] to look values "
     "up",
-    "loop": "loops over a choice list are not supported; use a repeat with repeat_count, or "
-    "one group per option",
     "osm": "OpenStreetMap questions are not supported; ask for the place as text",
     "entity": "entities need the server's entity lists, which a laptop does not have offline",
 }
@@ -303,3 +304,103 @@ GEOPOINT_HINT = {
     "(por ejemplo 14.6349 -90.5069).",
 }
 GEOPOINT = Resolved(kind="text", constraint=GEOPOINT_CONSTRAINT, meta="", hint="")
+
+
+# ----------------------------------------------------------------------------- loops
+
+_LOOP_TOKEN = re.compile(r"%\((name|label)\)s")
+_REF = re.compile(r"\$\{([^}]+)\}")
+
+
+def expand_loop(
+    item: dict[str, Any], rows: dict[str, int], raw: dict[str, dict[str, str]]
+) -> dict[str, Any]:
+    """``begin loop over LIST`` as pyxform builds it: a group holding one group per choice of
+    the list (``none`` left out), each with a copy of the loop's questions in which
+    ``%(name)s`` and ``%(label)s`` are the choice's name and label (in each language).
+
+    FieldScreen's names are unique in the whole form, so the group of choice ``pit`` in loop
+    ``toilets`` is ``toilets_pit`` and its copy of question ``number`` is ``number_pit``;
+    ``${number}`` inside the copy means the copy.
+    ``rows`` and ``raw`` learn the new names at their template's row.
+    """
+    name = str(item.get("name", ""))
+    body = list(item.get("children", []) or [])
+    inner = _names(body)
+    groups = []
+    for column in item.get("columns", []) or []:
+        choice = str(column.get("name", ""))
+        if choice == "none":
+            continue
+        label = column.get("label", "")
+        copier = _LoopCopy(choice, label, {n: _renamed(n, choice) for n in inner}, rows, raw)
+        copies = [copier.copy(child) for child in body]
+        group_name = f"{name}_{choice}"
+        rows.setdefault(group_name, rows.get(name, 0))
+        groups.append({"type": "group", "name": group_name, "label": label, "children": copies})
+    out = {k: v for k, v in item.items() if k not in {"columns", "children"}}
+    out["type"] = "group"
+    out["children"] = groups
+    return out
+
+
+def _names(items: list[Any]) -> set[str]:
+    found: set[str] = set()
+    for child in items:
+        if isinstance(child, dict):
+            found.add(str(child.get("name", "")))
+            found |= _names(list(child.get("children", []) or []))
+    return found
+
+
+def _renamed(name: str, choice: str) -> str:
+    return f"{name}_{choice}"
+
+
+class _LoopCopy:
+    """One choice's copy of a loop's questions."""
+
+    def __init__(
+        self,
+        choice: str,
+        label: Any,
+        renamed: dict[str, str],
+        rows: dict[str, int],
+        raw: dict[str, dict[str, str]],
+    ) -> None:
+        self.choice, self.label, self.renamed = choice, label, renamed
+        self.rows, self.raw = rows, raw
+
+    def text(self, value: str, lang: str | None) -> str:
+        def token(match: re.Match[str]) -> str:
+            if match.group(1) == "name":
+                return self.choice
+            if isinstance(self.label, Mapping):
+                labels = self.label
+                return str(labels[lang] if lang in labels else next(iter(labels.values()), ""))
+            return str(self.label)
+
+        text = _LOOP_TOKEN.sub(token, value)
+        return _REF.sub(lambda m: "${" + self.renamed.get(m.group(1), m.group(1)) + "}", text)
+
+    def copy(self, value: Any, lang: str | None = None) -> Any:
+        """A deep copy of one loop question (or part of it) for this choice."""
+        if isinstance(value, str):
+            return self.text(value, lang)
+        if isinstance(value, list):
+            return [self.copy(v, lang) for v in value]
+        if not isinstance(value, Mapping):
+            return value
+        out: dict[str, Any] = {}
+        # A mapping of texts by language takes the choice's label in the same language.
+        texts = all(isinstance(v, str) for v in value.values()) and "type" not in value
+        for key, inner in value.items():
+            if key == "name" and isinstance(inner, str) and inner in self.renamed:
+                new = self.renamed[inner]
+                out[key] = new
+                self.rows.setdefault(new, self.rows.get(inner, 0))
+                if inner in self.raw:
+                    self.raw.setdefault(new, self.raw[inner])
+                continue
+            out[key] = self.copy(inner, key if texts else lang)
+        return out

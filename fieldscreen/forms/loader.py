@@ -411,10 +411,15 @@ class _Loader(RuleSheets):
         default: str,
     ) -> tuple[str, ...]:
         names = []
-        for item in items:
-            if item.get("name") == "meta" and item.get("control", {}).get("bodyless"):
-                self.check_meta(item)
+        for given in items:
+            if given.get("name") == "meta" and given.get("control", {}).get("bodyless"):
+                self.check_meta(given)
                 continue
+            item = (
+                compat.expand_loop(given, self.rows, self.raw)
+                if given.get("type") == "loop"
+                else given
+            )
             field = self.field(item, parent, repeats, default)
             if field.name in fields:
                 raise self.error(

@@ -63,11 +63,6 @@ def test_metadata_questions_are_filled_offline() -> None:
         ("| calculate | c | | | | pulldata('f', 'a', 'b', 'c') |", "calculation", "pulldata()"),
         ("| text | t | T | | | ${last-saved#t} |", "calculation", "last-saved"),
         ("| image | photo | Photo | | | |", "type", "photos"),
-        (
-            "| begin loop over yn | l | L | | | |\n    |        | end loop | | | | | |",
-            "type",
-            "loops",
-        ),
         ("| select_one_external yn | e | E | | | |", "type", "select_one_from_file"),
         ("| geotrace | g | G | | | |", "type", "GPS"),
     ],
@@ -247,3 +242,31 @@ def test_a_literal_digest_algorithm_or_encoding_odk_lacks_is_refused(expr: str, 
         form(md)
     assert str(caught.value).startswith("test.md:survey:3:calculation:")
     assert words in str(caught.value)
+
+
+def test_a_loop_over_a_choice_list_is_one_group_per_choice_as_pyxform_builds_it() -> None:
+    md = """
+    | survey |
+    |        | type                   | name  | label::English (en)        | label::Español (es)          | relevant       | constraint |
+    |        | begin loop over places | where | Places                     | Lugares                      |                |            |
+    |        | integer                | nights | Nights in %(label)s?      | ¿Noches en %(label)s?        |                | . < 400    |
+    |        | text                   | why   | Why %(label)s?             | ¿Por qué %(label)s?          | ${nights} > 0  |            |
+    |        | end loop               |       |                            |                              |                |            |
+    | choices |
+    |         | list_name | name   | label::English (en) | label::Español (es) |
+    |         | places    | shelter | the shelter        | el albergue         |
+    |         | places    | street | the street          | la calle            |
+    |         | places    | none   | nowhere             | ningún sitio        |
+    """
+    loaded = form(md)
+    assert [n for n in loaded.fields if not loaded.fields[n].is_container] == [
+        "nights_shelter", "why_shelter", "nights_street", "why_street",
+    ]  # fmt: skip
+    assert loaded.field("where_street").parent == "where"
+    nights = loaded.field("nights_street")
+    assert (nights.row, nights.constraint) == (3, ". < 400")
+    assert nights.label.get("es") == "¿Noches en la calle?"
+    assert loaded.field("why_shelter").label.get("en") == "Why the shelter?"
+    session = Session.start(loaded, "en", {}, clock=lambda: NOW)
+    session.set_answer("nights_street", 3)
+    assert session.relevant("why_street") and not session.relevant("why_shelter")
