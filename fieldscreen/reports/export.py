@@ -18,8 +18,10 @@ version Y unknown* and skipped.
 Layout (:func:`build_tables`): one table per form (the fields of every version exported, newest
 version's order first, then fields that only older versions had; a ``form_version`` column says
 which version each row was filled with), one child table per repeat (``<form>.<repeat>``, keyed
-to the parent record by ``record_id`` and ``parent_index``), a ``screenings`` table (one row per
-record: tier, concerns) and a codebook with one section per form version.
+to the parent record by ``record_id``, ``device_id`` and ``parent_index``), a ``screenings``
+table (one row per record: tier, concerns) and a codebook with one section per form version.
+A record id two devices sent genuinely (a contest :func:`open_records` could not decide) has a
+row per device: ``record_id`` and ``device_id`` together name a record everywhere.
 
 Profiles (:func:`parse_profile`) decide what leaves the key holder's hands:
 
@@ -49,6 +51,7 @@ from fieldscreen.sync.errors import EnvelopeError
 
 __all__ = [
     "CODEBOOK_COLUMNS",
+    "Contest",
     "ExportProblems",
     "OpenedRecord",
     "Profile",
@@ -126,15 +129,40 @@ class OpenedRecord:
     versions: Mapping[str, str] = field(default_factory=dict)
 
 
+@dataclass(frozen=True, slots=True)
+class Contest:
+    """A record id that more than one device sent (see :func:`open_records`)."""
+
+    record_id: str
+    #: The devices whose copy is exported: genuinely theirs. Two or more: each is a real record
+    #: of its device under the same id, and the central team decides which child is which.
+    exported: tuple[str, ...]
+    #: (device id, why) of the copies left out: not genuinely the device's own.
+    left_out: tuple[tuple[str, str], ...]
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "record_id": self.record_id,
+            "exported": list(self.exported),
+            "left_out": [{"device": d, "why": why} for d, why in self.left_out],
+        }
+
+
 @dataclass
 class ExportProblems:
-    """What could not be exported, by record id only."""
+    """What could not be exported, by record id only (and which record ids were contested)."""
 
     unverified: list[str] = field(default_factory=list)
     undecryptable: list[str] = field(default_factory=list)
     unreadable: list[str] = field(default_factory=list)
     #: (record id, form id, version) of records filled with a form version no definition matches.
     unknown_version: list[tuple[str, str, str]] = field(default_factory=list)
+    #: Record ids sent by more than one device, and which copies were exported.
+    contested: list[Contest] = field(default_factory=list)
+
+    def undecided(self) -> list[Contest]:
+        """Contests with more than one genuine copy: each exported, for the team to decide."""
+        return [c for c in self.contested if len(c.exported) > 1]
 
     @property
     def total(self) -> int:
@@ -234,12 +262,76 @@ def _read_payload(payload: Mapping[str, Any], forms: FormCatalogue) -> dict[str,
     }
 
 
-def open_records(
+#: A copy that did not open as its device's own, by why (the order: most to least genuine).
+_FAILURES = ("unknown_version", "unreadable", "undecryptable", "unverified")
+
+
+def _open_one(
+    envelope: Envelope,
+    device_key: Callable[[str], bytes | None],
+    sealing_private_key: bytes,
+    catalogue: FormCatalogue,
+) -> OpenedRecord | tuple[str, str, str]:
+    """The record ``envelope`` holds, or why not: ``(failure, form id, version)``, the form
+    naming the unknown version for ``unknown_version``.
+
+    A record is its device's own only when all of it says so: the envelope verifies under the
+    key of the device it names, the payload opens with the seal bound to that device id (and
+    the record id, form and version), and the payload itself names the same record id and, when
+    it names one, the same device.
+    """
+    key = device_key(envelope.device_id)
+    try:
+        if key is None:
+            raise EnvelopeError("unknown device")
+        verify_envelope(envelope, key)
+    except EnvelopeError:
+        return ("unverified", "", "")
+    try:
+        plain = open_envelope(envelope, sealing_private_key)
+    except EnvelopeError:
+        return ("undecryptable", "", "")
+    try:
+        payload = json.loads(plain)
+        if payload.get("record_id") != envelope.record_id:
+            raise ValueError("record id mismatch")
+        if payload.get("device_id", envelope.device_id) != envelope.device_id:
+            raise ValueError("device id mismatch")
+        read = _read_payload(payload, catalogue)
+    except _UnknownVersion as unknown:
+        return ("unknown_version", unknown.form_id, unknown.version)
+    except (KnownError, KeyError, TypeError, ValueError, AttributeError):
+        return ("unreadable", "", "")
+    return OpenedRecord(
+        record_id=envelope.record_id,
+        kind=str(payload.get("kind", envelope.kind)),
+        device_id=envelope.device_id,
+        created=envelope.created,
+        form_version=envelope.form_version,
+        values=read["values"],
+        consent=_consent(read["values"], read["withheld"]),
+        tier=read["tier"],
+        concerns=read["concerns"],
+        actions_taken=read["actions_taken"],
+        versions=read["versions"],
+    )
+
+
+def _note(problems: ExportProblems, record_id: str, failure: tuple[str, str, str]) -> None:
+    kind, form_id, version = failure
+    if kind == "unknown_version":
+        problems.unknown_version.append((record_id, form_id, version))
+    else:
+        getattr(problems, kind).append(record_id)
+
+
+def open_records(  # noqa: PLR0917 -- the export's inputs, in the order the callers pass them
     envelopes: Iterable[Envelope],
     device_key: Callable[[str], bytes | None],
     sealing_private_key: bytes,
     forms: Mapping[str, Form] | FormCatalogue,
     problems: ExportProblems,
+    contested: Iterable[Envelope] = (),
 ) -> Iterable[OpenedRecord]:
     """Verify, open and read each envelope; yield what succeeds, note the rest in ``problems``.
 
@@ -249,46 +341,62 @@ def open_records(
         sealing_private_key: the organisation's private sealing key.
         forms: the form definitions by id and version (a plain mapping: one version each).
         problems: filled with the record ids that failed, per kind of failure.
+        contested: the copies the server kept apart because another device had sent their
+            record id first (``Storage.iter_contested``). The server keeps the first copy it
+            sees, and that may be another enrolled device's: each such record id is decided
+            here, over every copy, by :func:`_open_one` -- the copies that are genuinely their
+            device's own are exported (one, or several from different devices, each row naming
+            its device), those that are not are left out, and the contest is reported in
+            ``problems.contested``. A contest is not a failure: it adds nothing to
+            ``problems.total`` unless no copy could be exported.
     """
     catalogue = FormCatalogue.of(forms)
+    copies: dict[str, list[Envelope]] = {}
+    for copy in contested:
+        copies.setdefault(copy.record_id, []).append(copy)
     for envelope in envelopes:
-        key = device_key(envelope.device_id)
-        try:
-            if key is None:
-                raise EnvelopeError("unknown device")
-            verify_envelope(envelope, key)
-        except EnvelopeError:
-            problems.unverified.append(envelope.record_id)
+        others = copies.pop(envelope.record_id, None)
+        if others is not None:
+            yield from _decide(
+                [envelope, *others], device_key, sealing_private_key, catalogue, problems
+            )
             continue
-        try:
-            plain = open_envelope(envelope, sealing_private_key)
-        except EnvelopeError:
-            problems.undecryptable.append(envelope.record_id)
+        opened = _open_one(envelope, device_key, sealing_private_key, catalogue)
+        if isinstance(opened, OpenedRecord):
+            yield opened
+        else:
+            _note(problems, envelope.record_id, opened)
+    for others in copies.values():  # the held copy is gone (retention): decide among the rest
+        yield from _decide(others, device_key, sealing_private_key, catalogue, problems)
+
+
+def _decide(
+    candidates: Sequence[Envelope],
+    device_key: Callable[[str], bytes | None],
+    sealing_private_key: bytes,
+    catalogue: FormCatalogue,
+    problems: ExportProblems,
+) -> Iterable[OpenedRecord]:
+    """Every genuine copy of one contested record id (see :func:`open_records`)."""
+    seen: set[tuple[str, str]] = set()
+    kept: list[OpenedRecord] = []
+    left_out: list[tuple[str, str]] = []  # (device id, why)
+    failures: list[tuple[str, str, str]] = []
+    for envelope in candidates:
+        if (envelope.device_id, envelope.sha256) in seen:
             continue
-        try:
-            payload = json.loads(plain)
-            if payload.get("record_id") != envelope.record_id:
-                raise ValueError("record id mismatch")
-            read = _read_payload(payload, catalogue)
-        except _UnknownVersion as unknown:
-            problems.unknown_version.append((envelope.record_id, unknown.form_id, unknown.version))
-            continue
-        except (KnownError, KeyError, TypeError, ValueError, AttributeError):
-            problems.unreadable.append(envelope.record_id)
-            continue
-        yield OpenedRecord(
-            record_id=envelope.record_id,
-            kind=str(payload.get("kind", envelope.kind)),
-            device_id=envelope.device_id,
-            created=envelope.created,
-            form_version=envelope.form_version,
-            values=read["values"],
-            consent=_consent(read["values"], read["withheld"]),
-            tier=read["tier"],
-            concerns=read["concerns"],
-            actions_taken=read["actions_taken"],
-            versions=read["versions"],
-        )
+        seen.add((envelope.device_id, envelope.sha256))
+        opened = _open_one(envelope, device_key, sealing_private_key, catalogue)
+        if isinstance(opened, OpenedRecord):
+            kept.append(opened)
+        else:
+            left_out.append((envelope.device_id, opened[0]))
+            failures.append(opened)
+    record_id = candidates[0].record_id
+    problems.contested.append(Contest(record_id, tuple(r.device_id for r in kept), tuple(left_out)))
+    if not kept:  # nothing genuine: counted once, under its most genuine failure
+        _note(problems, record_id, min(failures, key=lambda f: _FAILURES.index(f[0])))
+    yield from kept
 
 
 # ---------------------------------------------------------------------------- tables
@@ -397,7 +505,11 @@ def build_tables(
         for repeat in ["", *(f.name for f in form.fields.values() if f.kind == "repeat")]:
             name = f"{form_id}.{repeat}" if repeat else form_id
             if name not in tables:
-                keys = ["record_id", "parent_index", "index"] if repeat else [*base, "form_version"]
+                keys = (
+                    ["record_id", "device_id", "parent_index", "index"]
+                    if repeat
+                    else [*base, "form_version"]
+                )
                 tables[name] = Table(name, keys)
                 fields_of[name] = []
             table = tables[name]
@@ -415,7 +527,11 @@ def build_tables(
         ]
 
     def add_rows(
-        form: Form, rid: str, data: Mapping[str, Any], path: tuple[int, ...], repeat: str
+        form: Form,
+        key: tuple[str, str],
+        data: Mapping[str, Any],
+        path: tuple[int, ...],
+        repeat: str,
     ) -> None:
         for f in form.fields.values():
             if f.kind != "repeat" or (f.repeats[-1] if f.repeats else "") != repeat:
@@ -425,13 +541,13 @@ def build_tables(
                 here = (*path, i)
                 tables[name].rows.append(
                     [
-                        rid,
+                        *key,
                         ".".join(map(str, path)),
                         ".".join(map(str, here)),
                         *cells(form, name, instance, f.name),
                     ]
                 )
-                add_rows(form, rid, instance, here, f.name)
+                add_rows(form, key, instance, here, f.name)
 
     for record in records:
         if not profile.admits(record):
@@ -445,7 +561,7 @@ def build_tables(
         for form_id, data in record.values.items():
             form = _version_form(catalogue, record, form_id)
             tables[form_id].rows.append([*row, form.version, *cells(form, form_id, data, "")])
-            add_rows(form, record.record_id, data, (), "")
+            add_rows(form, (record.record_id, record.device_id), data, (), "")
     return tables
 
 

@@ -52,11 +52,13 @@ def readme(profile: Profile, summary: Mapping[str, Any], lang: str) -> str:
         f"{mark}FieldScreen export, profile {profile.name}, labels in {lang}.",
         "",
         "Tables: one per form (fields in form order), one per repeat (<form>.<repeat>, keyed by",
-        "record_id and parent_index), 'screenings' (one row per record), and 'codebook'.",
+        "record_id, device_id and parent_index), 'screenings' (one row per record), and",
+        "'codebook'.",
         f"Records exported: {summary.get('exported', 0)}; not exported: "
         f"{summary.get('not_exported', 0)} (see problems in export.json or the command output).",
         "",
     ]
+    lines += _contested_lines(summary.get("contested") or ())
     if summary.get("drafts"):
         lines += [
             f"Of these, {summary['drafts']} are unfinished interviews sealed by travel mode",
@@ -78,6 +80,33 @@ def readme(profile: Profile, summary: Mapping[str, Any], lang: str) -> str:
     if profile.recipient:
         lines.append(f"Only children who consented to sharing with '{profile.recipient}'.")
     return "\n".join(lines) + "\n"
+
+
+def _contested_lines(contested: Sequence[Mapping[str, Any]]) -> list[str]:
+    """What the README says of record ids sent by more than one device (``Contest.to_json``)."""
+    if not contested:
+        return []
+    lines = [
+        f"{len(contested)} record ids were sent by more than one device. The server keeps the",
+        "first copy it receives, which may be another device's; the export opened every copy and",
+        "kept each one that is genuinely its device's own (signed by that device, sealed for it,",
+        "naming it inside). A copy left out did not: treat its device as suspect.",
+    ]
+    undecided = [c for c in contested if len(c.get("exported", ())) > 1]
+    if undecided:
+        lines += [
+            f"{len(undecided)} of them have a genuine copy from each device: every copy is",
+            "exported, one row per device (record_id with device_id). Decide which child each",
+            "one is before you act on it.",
+        ]
+    lines.append("")
+    for contest in contested:
+        exported = ", ".join(contest.get("exported", ())) or "none"
+        left = ", ".join(f"{o['device']} ({o['why']})" for o in contest.get("left_out", ()))
+        lines.append(
+            f"  {contest['record_id']}: exported from {exported}; left out: {left or 'none'}"
+        )
+    return [*lines, ""]
 
 
 def render(

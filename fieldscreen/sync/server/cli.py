@@ -576,7 +576,16 @@ def cmd_export(args: argparse.Namespace) -> int:
             yield record
 
     records = list(
-        counted(open_records(storage.iter_envelopes(), device_key, private, forms, problems))
+        counted(
+            open_records(
+                storage.iter_envelopes(),
+                device_key,
+                private,
+                forms,
+                problems,
+                contested=storage.iter_contested(),
+            )
+        )
     )
     tables = build_tables(records, forms, profile, labels=args.lang if args.labels else None)
     screenings = tables["screenings"]
@@ -590,6 +599,8 @@ def cmd_export(args: argparse.Namespace) -> int:
         "drafts": sum(1 for row in screenings.rows if row[kind] == "draft"),
         "held_back_by_consent": opened - exported,
         "not_exported": problems.total,
+        "contested": [c.to_json() for c in problems.contested],
+        "contested_undecided": len(problems.undecided()),
         "problems": problems.to_json(),
         "form_versions": sorted(f"{f}@{v}" for f, v in forms.forms),
         "forms_not_loaded": forms.skipped,
@@ -613,7 +624,7 @@ def cmd_export(args: argparse.Namespace) -> int:
         "cli",
         "export",
         {k: summary[k] for k in ("profile", "format", "exported", "held_back_by_consent")}
-        | {"not_exported": problems.total},
+        | {"not_exported": problems.total, "contested": len(problems.contested)},
     )
     _emit(
         args,
@@ -621,8 +632,18 @@ def cmd_export(args: argparse.Namespace) -> int:
         f"{exported} records exported to {target} ({opened - exported} held back by consent); "
         f"not exported: {len(problems.unverified)} unverified, "
         f"{len(problems.undecryptable)} undecryptable, {len(problems.unreadable)} unreadable, "
-        f"{len(problems.unknown_version)} of an unknown form version",
+        f"{len(problems.unknown_version)} of an unknown form version"
+        + (f"; {len(problems.contested)} contested" if problems.contested else ""),
     )
+    if problems.contested:  # the README lists them too
+        undecided = len(problems.undecided())
+        print(
+            f"fieldscreen-server: {len(problems.contested)} record ids were sent by more than one "
+            f"device; {undecided} have a genuine copy from each (all exported: decide which is "
+            "the child's), the others kept only the copy genuinely its device's own. See the "
+            "README.",
+            file=sys.stderr,
+        )
     if problems.unknown_version:  # the forms that did not load may be the missing versions
         for line in [*problems.messages(), *(f"form not loaded: {s}" for s in forms.skipped)]:
             print(f"fieldscreen-server: {line}", file=sys.stderr)

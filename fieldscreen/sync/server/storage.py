@@ -968,6 +968,33 @@ class Storage:
                 )
             last = rows[-1].record_id
 
+    def iter_contested(self) -> Iterator[Envelope]:
+        """The copies kept apart because another device had already sent their record id
+        (conflicts of reason ``other-device``), by record id: the export opens them beside
+        the held copy and keeps whichever is genuinely its device's own (see
+        ``fieldscreen.reports.export.open_records``). Rare; a copy that no longer parses is
+        skipped (it was verified when it came in)."""
+        c = t.conflicts
+        last = 0
+        while True:
+            with self.engine.connect() as conn:
+                rows = list(
+                    conn.execute(
+                        sa.select(c.c.id, c.c.body)
+                        .where(c.c.reason == "other-device", c.c.id > last)
+                        .order_by(c.c.id)
+                        .limit(100)
+                    )
+                )
+            if not rows:
+                return
+            for row in rows:
+                try:
+                    yield Envelope.from_bytes(bytes(row.body))
+                except EnvelopeError:
+                    continue
+            last = rows[-1].id
+
     def count(self, table: str) -> int:
         with self.engine.connect() as conn:
             return int(
