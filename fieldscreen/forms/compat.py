@@ -63,8 +63,6 @@ REFUSED_TYPES = {
     "file": "files are not kept by FieldScreen yet; record what was seen as text",
     "range": "use an integer or decimal question with a constraint such as . >= 1 and . <= 10",
     "rank": "use select_multiple, or one select_one per place in the ranking",
-    "select one external": "external_choices need a server's itemsets; use "
-    "select_one_from_file with a CSV list beside the form",
     "select all that apply external": "external_choices need a server's itemsets; use "
     "select_multiple_from_file with a CSV list beside the form",
     "xml-external": "external XML instances are not supported; use select_one_from_file "
@@ -110,14 +108,14 @@ SETTINGS_ALIASES = {
 }
 
 _FUNCTIONS_REFUSED = {
-    "pulldata": "pulldata() reads a CSV attached on an ODK server; put the list beside the form "
-    "as a list file and read it with instance('LIST')/root/item[name = ...]/COLUMN",
     "randomize": "randomize() orders options at random, which FieldScreen does not do; remove it",
     "random": "random() is not supported: a screening must give the same result each time "
     "it is computed",
     "version": "version() is not supported; use a calculate with the version as text",
 }
 _LAST_SAVED = re.compile(r"\$\{last-saved#")
+#: pulldata('TABLE', ...) with the table's name in quotes.
+PULLDATA = re.compile(r"(?<![\w:-])pulldata\s*\(\s*(['\"])([^'\"]+)\1")
 
 
 def canonical_header(header: str) -> tuple[str, ...]:

@@ -129,6 +129,8 @@ def compile_expr(
     return _Compiler(compile_ref, compile_indexed, lists, choice_context, site).compile(expr)
 
 
+#: A pulldata() table among a form's lists: ``pulldata:fruits`` for ``fruits.csv``.
+PULLDATA_PREFIX = "pulldata:"
 #: The longest uuid(n) token; a longer one is ''.
 MAX_TOKEN = 10_000
 _TOKEN_CHARS = string.digits + string.ascii_uppercase + string.ascii_lowercase
@@ -275,6 +277,8 @@ class _Compiler:
                 return lambda ctx: _token(ctx, site, None)
             size = self.compile(args[0], in_predicate)
             return lambda ctx: _token(ctx, site, to_number(size(ctx)))
+        if name == "pulldata":
+            return self.pulldata(args, in_predicate)
         if name == "today":
             self.arity(name, len(args), 0, 0)
             return lambda ctx: ctx.now.date()
@@ -317,6 +321,36 @@ class _Compiler:
         if name == "instance":
             raise FormError("instance() must be followed by /root/item (a choice list)")
         raise FormError(f"unknown function {name}()")
+
+    def pulldata(self, args: tuple[Expr, ...], in_predicate: bool) -> Evaluator:
+        """pulldata('table', 'column', 'key_column', value): ``column`` of the first row of
+        ``table.csv`` (shipped beside the form) whose ``key_column`` is the value; ``''``
+        when no row matches."""
+        self.arity("pulldata", len(args), 4, 4)
+        if not isinstance(args[0], String):
+            raise FormError("pulldata() takes the table's name in quotes: pulldata('fruits', ...)")
+        table = PULLDATA_PREFIX + args[0].value.strip()
+        if self.lists is not None and table not in self.lists:
+            raise FormError(
+                f"pulldata('{args[0].value}', ...) reads {args[0].value}.csv, which was not found "
+                "beside the form or in its lists/ folder; put the file there"
+            )
+        column, key, value = (self.compile(a, in_predicate) for a in args[1:])
+        indexes: dict[tuple[int, str], dict[str, Mapping[str, str]]] = {}
+
+        def pull(ctx: Ctx) -> str:
+            rows = ctx.state.list_rows(table)
+            key_column = to_string(key(ctx))
+            index = indexes.get((id(rows), key_column))
+            if index is None:
+                index = {}
+                for row in rows:
+                    index.setdefault(row.get(key_column, ""), row)
+                indexes[(id(rows), key_column)] = index
+            found = index.get(to_string(value(ctx)))
+            return found.get(to_string(column(ctx)), "") if found is not None else ""
+
+        return pull
 
     @staticmethod
     def check_digest(args: tuple[Expr, ...]) -> None:

@@ -624,5 +624,6 @@ SPECIAL = {
     "current",
     "last",
     "uuid",
+    "pulldata",
 }
 FUNCTIONS = frozenset(STRICT) | SPECIAL

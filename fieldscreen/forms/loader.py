@@ -17,6 +17,7 @@ from typing import Any
 
 from fieldscreen.forms import compat
 from fieldscreen.forms.errors import EXPECTED, AnswerError, FormError
+from fieldscreen.forms.evaluate import PULLDATA_PREFIX
 from fieldscreen.forms.model import (
     SENSITIVITIES,
     Choice,
@@ -33,6 +34,7 @@ from fieldscreen.forms.sheets import (
     language_code,
     read_list,
     read_sheets,
+    read_table,
     records,
     texts,
 )
@@ -204,6 +206,7 @@ class _Loader(RuleSheets):
             raise self.error("the form has no 'survey' sheet; add one", sheet="survey")
         self.check_survey_columns(lower["survey"])
         settings = self.settings(lower.get("settings", []))
+        self.external_rows = lower.get("external_choices", [])
         try:
             workbook = get_xlsform(str(self.path))
             data = workbook_to_json(
@@ -226,6 +229,7 @@ class _Loader(RuleSheets):
         languages = self.languages(sheets, default)
         lists = self.lists(data, fields, default)
         rules = self.rules(lower.get("rules", []), default)
+        self.pulldata_tables([("rules", "when", r.row, r.when) for r in rules], lists)
         deadlines = self.deadlines(lower.get("deadlines", []), default)
         if settings["deadlines_file"]:
             deadlines = self.shared_deadlines(settings["deadlines_file"], deadlines, default)
@@ -276,11 +280,7 @@ class _Loader(RuleSheets):
                     sheet=sheet,
                 )
             if low == "external_choices":
-                self.warnings.append(
-                    f"the sheet {sheet!r} is not used: FieldScreen runs no select_one_external "
-                    "question (use select_one_from_file with a CSV list)"
-                )
-                continue
+                continue  # read for select_one_external questions
             miss = compat.near_miss(low, _OWN_SHEETS)
             if miss:
                 raise self.error(
@@ -445,6 +445,8 @@ class _Loader(RuleSheets):
         raw = self.raw.get(name, {})
         kind = _JSON_KINDS.get(json_kind)
         meta = json_kind if json_kind in compat.METADATA else ""
+        if json_kind == "select one external":
+            kind, item = "select_one", self.external(item, row, default)
         resolved = compat.resolve_type(json_kind) if kind is None else compat.Resolved()
         if kind is None:
             kind, meta = resolved.kind or None, resolved.meta
@@ -578,6 +580,37 @@ class _Loader(RuleSheets):
         self.check_default(built)
         return built
 
+    def external(self, item: dict[str, Any], row: int, default: str) -> dict[str, Any]:
+        """A ``select_one_external`` question with its choices: the rows of its list on the
+        workbook's ``external_choices`` sheet (which pyxform requires; ODK servers turn it into
+        an ``itemsets.csv``). The choices' other columns feed its ``choice_filter`` as on the
+        choices sheet."""
+        list_name = str(item.get("itemset") or item.get("list_name") or "")
+        choices = []
+        for _, record in records(self.external_rows):
+            low = {compat.canonical_header(k)[0]: v for k, v in record.items()}
+            if low.get("list_name") != list_name or not low.get("name"):
+                continue
+            labels = {
+                language_code(tokens[1], default) if len(tokens) > 1 else default: v
+                for k, v in record.items()
+                if (tokens := compat.canonical_header(k))[0] == "label"
+            }
+            extra = {
+                k: v
+                for k, v in record.items()
+                if compat.canonical_header(k)[0] not in {"list_name", "name", "label"}
+            }
+            choices.append({"name": low["name"], "label": labels, **extra})
+        if not choices:
+            raise self.error(
+                f"the select_one_external list {list_name!r} has no rows on the "
+                "external_choices sheet; add them",
+                row=row,
+                column="type",
+            )
+        return {**item, "type": "select one", "list_name": list_name, "choices": choices}
+
     def check_default(self, field: Field) -> None:
         """A literal default must be a value of the question's type (``foo`` on an integer
         would stop the form from ever starting)."""
@@ -623,6 +656,22 @@ class _Loader(RuleSheets):
                 )
                 for c in items
             )
+        self.pulldata_tables(
+            [
+                ("survey", column, f.row, text)
+                for f in fields.values()
+                for column, text in (
+                    ("calculation", f.calculation),
+                    ("relevant", f.relevant),
+                    ("constraint", f.constraint),
+                    ("default", f.default),
+                    ("required", f.required),
+                    ("read_only", f.read_only),
+                    ("choice_filter", f.choice_filter),
+                )
+            ],
+            lists,
+        )
         for name, field in list(fields.items()):
             if not field.kind.startswith("select") or not field.list_name.endswith(".csv"):
                 continue
@@ -638,6 +687,31 @@ class _Loader(RuleSheets):
             fields[name] = _replace(field, choices=choices)
             lists[Path(field.list_name).stem] = tuple(MappingProxyType(c.row()) for c in choices)
         return lists
+
+    def pulldata_tables(
+        self,
+        cells: list[tuple[str, str, int, str]],
+        lists: dict[str, tuple[Mapping[str, str], ...]],
+    ) -> None:
+        """The CSV tables ``pulldata('TABLE', ...)`` reads in these (sheet, column, row,
+        expression) cells, from beside the form, read now (bounded in size) so that nothing
+        is read while the form is filled in."""
+        for sheet, column, row, text in cells:
+            for match in compat.PULLDATA.finditer(text):
+                table = match.group(2).strip()
+                key = PULLDATA_PREFIX + table
+                if key in lists:
+                    continue
+                found = self.find(f"{table}.csv")
+                if found is None:
+                    raise self.error(
+                        f"pulldata('{table}', ...) reads {table}.csv, which was not found beside "
+                        "the form or in its lists/ folder; put the file there",
+                        row=row,
+                        column=column,
+                        sheet=sheet,
+                    )
+                lists[key] = read_table(found)
 
     def find(self, file_name: str) -> Path | None:
         if self.list_dir is not None:

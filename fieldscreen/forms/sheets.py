@@ -18,7 +18,15 @@ from typing import Any
 from fieldscreen.forms.errors import FormError
 from fieldscreen.forms.model import Choice, Texts, language_key
 
-__all__ = ["find_list", "language_code", "read_list", "read_sheets", "records", "texts"]
+__all__ = [
+    "find_list",
+    "language_code",
+    "read_list",
+    "read_sheets",
+    "read_table",
+    "records",
+    "texts",
+]
 
 
 def language_code(name: str, default: str = "en") -> str:
@@ -218,20 +226,65 @@ def find_list(form_path: Path, file_name: str) -> Path | None:
     return None
 
 
-def read_list(path: Path, default: str = "en") -> tuple[Choice, ...]:
-    """A CSV lookup list: ``name``, ``label::Language (xx)`` columns, and extra columns."""
+#: The largest CSV a form may ship beside it (lists, pulldata() tables), read at load time.
+MAX_LIST_BYTES = 8 * 1024 * 1024
+MAX_LIST_ROWS = 100_000
+
+
+def _csv_text(path: Path) -> str:
     try:
-        text = path.read_text(encoding="utf-8-sig")
+        size = path.stat().st_size
+        if size > MAX_LIST_BYTES:
+            raise FormError(
+                f"the list file is {size // (1024 * 1024)} MiB; a list beside a form may be at "
+                f"most {MAX_LIST_BYTES // (1024 * 1024)} MiB (split it, or keep only the rows "
+                "the form needs)",
+                file=str(path),
+            )
+        return path.read_text(encoding="utf-8-sig")
     except (OSError, UnicodeDecodeError) as error:
         raise FormError(
             f"the list cannot be read ({type(error).__name__})", file=str(path)
         ) from None
-    reader = csv.DictReader(io.StringIO(text))
+
+
+def _bounded(reader: csv.DictReader[str], path: Path) -> Iterator[tuple[int, dict[str, str]]]:
+    try:
+        for number, row in enumerate(reader, start=2):
+            if number > MAX_LIST_ROWS + 1:
+                raise FormError(
+                    f"the list file has more than {MAX_LIST_ROWS} rows; keep only the rows "
+                    "the form needs",
+                    file=str(path),
+                    sheet="csv",
+                    row=number,
+                )
+            yield number, {k: v for k, v in row.items() if isinstance(k, str)}
+    except csv.Error as error:
+        raise FormError(
+            f"the list file is not valid CSV ({error})", file=str(path), sheet="csv"
+        ) from None
+
+
+def read_table(path: Path) -> tuple[Mapping[str, str], ...]:
+    """A CSV table for ``pulldata()``: its rows as ``{column: text}``, any columns."""
+    reader = csv.DictReader(io.StringIO(_csv_text(path)))
+    if not reader.fieldnames:
+        raise FormError("the table file has no header row", file=str(path), sheet="csv", row=1)
+    return tuple(
+        MappingProxyType({k.strip(): (v or "").strip() for k, v in row.items()})
+        for _, row in _bounded(reader, path)
+    )
+
+
+def read_list(path: Path, default: str = "en") -> tuple[Choice, ...]:
+    """A CSV lookup list: ``name``, ``label::Language (xx)`` columns, and extra columns."""
+    reader = csv.DictReader(io.StringIO(_csv_text(path)))
     if reader.fieldnames is None or "name" not in reader.fieldnames:
         raise FormError("a list file needs a 'name' column", file=str(path), sheet="csv", row=1)
     choices = []
     seen: set[str] = set()
-    for number, row in enumerate(reader, start=2):
+    for number, row in _bounded(reader, path):
         name = (row.get("name") or "").strip()
         if not name:
             continue
@@ -247,7 +300,7 @@ def read_list(path: Path, default: str = "en") -> tuple[Choice, ...]:
         labels = {}
         extra = {}
         for key, value in row.items():
-            if key is None or key == "name":
+            if key == "name":
                 continue
             if key == "label" or key.startswith("label::"):
                 lang = default if key == "label" else language_code(key.split("::", 1)[1])

@@ -60,10 +60,9 @@ def test_metadata_questions_are_filled_offline() -> None:
         ("| audit | audit | | | | |", "type", "audit trail"),
         ("| select_one yn | q | Q | randomize=true | | |", "parameters", "randomize"),
         ("| select_one yn | q | Q | | search('fruits') | |", "appearance", "search()"),
-        ("| calculate | c | | | | pulldata('f', 'a', 'b', 'c') |", "calculation", "pulldata()"),
+        ("| calculate | c | | | | pulldata('f', 'a', 'b', 'c') |", "calculation", "f.csv"),
         ("| text | t | T | | | ${last-saved#t} |", "calculation", "last-saved"),
         ("| image | photo | Photo | | | |", "type", "photos"),
-        ("| select_one_external yn | e | E | | | |", "type", "select_one_from_file"),
         ("| geotrace | g | G | | | |", "type", "GPS"),
     ],
 )
@@ -270,3 +269,70 @@ def test_a_loop_over_a_choice_list_is_one_group_per_choice_as_pyxform_builds_it(
     session = Session.start(loaded, "en", {}, clock=lambda: NOW)
     session.set_answer("nights_street", 3)
     assert session.relevant("why_street") and not session.relevant("why_shelter")
+
+
+def test_pulldata_reads_a_csv_shipped_beside_the_form_at_load_time(tmp_path: Any) -> None:
+    (tmp_path / "fruits.csv").write_text(
+        "name_key,name,colour\nmango,Mango,orange\nlime,Lime,green\nmango,Second,red\n",
+        encoding="utf-8",
+    )
+    md = """
+    | survey |
+    |        | type      | name   | label | calculation                                      |
+    |        | text      | key    | Key   |                                                  |
+    |        | calculate | colour |       | pulldata('fruits', 'colour', 'name_key', ${key}) |
+    |        | calculate | absent |       | pulldata("fruits", 'nope', 'name_key', 'lime')   |
+    | rules |
+    |       | name    | when                                                  |
+    |       | F_GREEN | pulldata('fruits', 'colour', 'name', 'Lime') = 'green' |
+    """
+    session = Session.start(form(md, base=tmp_path), "en", {}, clock=lambda: NOW)
+    assert session.value("colour") is None and session.value("absent") is None
+    session.set_answer("key", "mango")
+    assert session.value("colour") == "orange"  # the first row that matches, as ODK
+    session.set_answer("key", "lime")
+    assert session.value("colour") == "green"
+    assert "F_GREEN" in session.risk().flags
+
+
+def test_a_list_file_past_its_bound_is_a_clear_error(tmp_path: Any, monkeypatch: Any) -> None:
+    from fieldscreen.forms import sheets
+
+    monkeypatch.setattr(sheets, "MAX_LIST_ROWS", 3)
+    (tmp_path / "big.csv").write_text(
+        "k,v\n" + "".join(f"{i},{i}\n" for i in range(5)), encoding="utf-8"
+    )
+    md = """
+    | survey |
+    |        | type      | name | label | calculation                    |
+    |        | calculate | c    |       | pulldata('big', 'v', 'k', '1') |
+    """
+    with pytest.raises(FormError) as caught:
+        form(md, base=tmp_path)
+    assert "more than 3 rows" in str(caught.value)
+
+
+def test_select_one_external_takes_its_choices_from_the_external_choices_sheet() -> None:
+    md = """
+    | survey |
+    |        | type                     | name | label | choice_filter  |
+    |        | select_one zone          | zone | Zone  |                |
+    |        | select_one_external town | town | Town  | zone = ${zone} |
+    | choices |
+    |         | list_name | name  | label |
+    |         | zone      | north | North |
+    |         | zone      | south | South |
+    | external_choices |
+    |         | list_name | name   | label::English (en) | label::Español (es) | zone  |
+    |         | town      | tijuana | Tijuana            | Tijuana             | north |
+    |         | town      | tapachula | Tapachula        | Tapachula           | south |
+    """
+    loaded = form(md)
+    session = Session.start(loaded, "es", {}, clock=lambda: NOW)
+    session.set_answer("zone", "south")
+    assert [c.name for c in session.choices("town")] == ["tapachula"]
+    assert not any("external_choices" in w for w in loaded.warnings)
+    without = md.split("    | external_choices |", maxsplit=1)[0]
+    with pytest.raises(FormError) as caught:
+        form(without)
+    assert "external_choices sheet" in str(caught.value)
