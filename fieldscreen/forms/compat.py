@@ -24,6 +24,7 @@ __all__ = [
     "derived_version",
     "expand_loop",
     "near_miss",
+    "randomized",
     "refused_appearance",
     "refused_expression",
     "refused_parameters",
@@ -169,14 +170,29 @@ def refused_appearance(appearance: str) -> str:
     return ""
 
 
+def randomized(parameters: Mapping[str, str]) -> bool:
+    """Whether a question's choices are shown in an order shuffled for each record."""
+    return str(parameters.get("randomize", "")).strip().lower() in {"true", "yes", "true()"}
+
+
+_SEED = re.compile(r"^\s*(?:\$\{([^}]+)\}|-?[0-9]+(?:\.[0-9]*)?)\s*$")
+
+
 def refused_parameters(parameters: dict[str, str]) -> str:
     """Why a question's parameters cannot be honoured, or ``''``."""
-    if str(parameters.get("randomize", "")).strip().lower() in {"true", "yes", "true()"}:
+    seed = str(parameters.get("seed", "") or "")
+    if seed and not _SEED.match(seed):
         return (
-            "parameters randomize=true shows the options in a random order, which FieldScreen "
-            "does not do (the same question must read the same for every child); remove it"
+            "parameters seed= takes a number or a ${field} whose value seeds the order; "
+            f"{seed!r} is neither"
         )
     return ""
+
+
+def randomize_seed_field(parameters: Mapping[str, str]) -> str:
+    """The field whose value seeds a randomized order (``seed=${field}``), or ``''``."""
+    match = _SEED.match(str(parameters.get("seed", "") or ""))
+    return match.group(1) if match and match.group(1) else ""
 
 
 def refused_expression(text: str) -> str:

@@ -222,10 +222,19 @@ class _Loader(RuleSheets):
                 f"the form could not be read ({type(error).__name__}); check the survey sheet"
             ) from None
         default = settings["default_language"]
+        self.choice_lists = data.get("choices") or {}
         fields: dict[str, Field] = {}
         top = self.children(
             data.get("children", []), fields, parent="", repeats=(), default=default
         )
+        for f in fields.values():
+            seed = compat.randomize_seed_field(f.parameters)
+            if seed and seed not in fields:
+                raise self.error(
+                    f"parameters seed=${{{seed}}} names no question of this form",
+                    row=f.row,
+                    column="parameters",
+                )
         languages = self.languages(sheets, default)
         lists = self.lists(data, fields, default)
         rules = self.rules(lower.get("rules", []), default)
@@ -535,7 +544,7 @@ class _Loader(RuleSheets):
                 texts(c.get("label"), default),
                 MappingProxyType({k: str(v) for k, v in c.items() if k not in {"name", "label"}}),
             )
-            for c in item.get("choices", []) or []
+            for c in item.get("choices") or self.inline_list(item, list_name)
         )
         appearance = str(control.get("appearance", "") or "")
         if meta and meta in {"phonenumber", "email", "subscriberid", "simserial"}:
@@ -610,6 +619,14 @@ class _Loader(RuleSheets):
                 column="type",
             )
         return {**item, "type": "select one", "list_name": list_name, "choices": choices}
+
+    def inline_list(self, item: Mapping[str, Any], list_name: str) -> list[dict[str, Any]]:
+        """The choices sheet's list of a select that pyxform gives as an itemset rather than
+        inline (it does so with ``randomize``, a ``choice_filter`` ...)."""
+        if not str(item.get("type", "")).startswith("select") or list_name.endswith(".csv"):
+            return []
+        found = self.choice_lists.get(list_name)
+        return list(found) if isinstance(found, list) else []
 
     def check_default(self, field: Field) -> None:
         """A literal default must be a value of the question's type (``foo`` on an integer

@@ -10,12 +10,15 @@ the answer itself is kept, so that it comes back if the field becomes relevant a
 
 from __future__ import annotations
 
+import random
 from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
+from fieldscreen.forms import compat
 from fieldscreen.forms.changes import Changes, FieldError, Node, PathLike, as_node
 from fieldscreen.forms.errors import AnswerError, FormVersionError, OverrideError, ReleaseError
+from fieldscreen.forms.functions import raw_to_xpath, to_string
 from fieldscreen.forms.model import TIERS, Choice, Field, Form, Page, language_key
 from fieldscreen.forms.program import render_label
 from fieldscreen.forms.risk import DeadlineDue, Override, Release, Risk, most_urgent
@@ -318,14 +321,33 @@ class Session(Runtime):
         return bool(ro is not None and self.values[ro].get(node.at))
 
     def choices(self, path: PathLike) -> tuple[Choice, ...]:
-        """The choices shown now (after the choice filter)."""
+        """The choices shown now (after the choice filter), in the order shown."""
         node = as_node(path)
-        f = self.form.fields[node.name]
+        ordered = self.ordered_choices(node)
         visible = self.program.fields[node.name].get("choices")
         if visible is None:
-            return f.choices
+            return ordered
         names = set(self.values[visible].get(node.at, ()))
-        return tuple(c for c in f.choices if c.name in names)
+        return tuple(c for c in ordered if c.name in names)
+
+    def ordered_choices(self, path: PathLike) -> tuple[Choice, ...]:
+        """All the choices of a question in the order shown: the list's order, or, with
+        ``parameters: randomize=true``, an order shuffled for this record -- the same each
+        time the record is opened (it derives from the record's seed, or from ``seed=``),
+        and another for another record, as ODK does with a seed."""
+        node = as_node(path)
+        f = self.form.fields[node.name]
+        if not compat.randomized(f.parameters):
+            return f.choices
+        seed_field = compat.randomize_seed_field(f.parameters)
+        if seed_field in self.form.fields:
+            at = node.at[: len(self.form.fields[seed_field].repeats)]
+            seed = to_string(raw_to_xpath(self.value(Node(seed_field, at))))
+        else:
+            seed = str(f.parameters.get("seed", "") or "").strip() or self.seed
+        shuffled = list(f.choices)
+        random.Random(f"{seed}|{f.name}|{node.at}").shuffle(shuffled)  # noqa: S311 - an order
+        return tuple(shuffled)
 
     def repeat_count(self, name: str, prefix: tuple[int, ...] = ()) -> int:
         return self.counts.get((name, prefix), 0)

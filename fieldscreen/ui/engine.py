@@ -124,7 +124,9 @@ class EngineScreening:
             kind=kind,
             label=f.label.get(lang) or name,
             hint=f.hint.get(lang),
-            choices=tuple(Choice(c.name, c.label.get(lang) or c.name) for c in f.choices),
+            choices=tuple(
+                Choice(c.name, c.label.get(lang) or c.name) for c in session.ordered_choices(name)
+            ),
             required=bool(f.required) and f.required not in {"no", "false()"},
             appearance=f.appearance,
             read_only=bool(f.read_only) and f.read_only not in {"no", "false()"},

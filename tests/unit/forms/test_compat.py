@@ -58,7 +58,7 @@ def test_metadata_questions_are_filled_offline() -> None:
     ("row", "column", "words"),
     [
         ("| audit | audit | | | | |", "type", "audit trail"),
-        ("| select_one yn | q | Q | randomize=true | | |", "parameters", "randomize"),
+        ("| select_one yn | q | Q | randomize=true seed=${nope} | | |", "parameters", "nope"),
         ("| select_one yn | q | Q | | search('fruits') | |", "appearance", "search()"),
         ("| calculate | c | | | | pulldata('f', 'a', 'b', 'c') |", "calculation", "f.csv"),
         ("| text | t | T | | | ${last-saved#t} |", "calculation", "last-saved"),
@@ -336,3 +336,35 @@ def test_select_one_external_takes_its_choices_from_the_external_choices_sheet()
     with pytest.raises(FormError) as caught:
         form(without)
     assert "external_choices sheet" in str(caught.value)
+
+
+def test_randomize_shuffles_choices_per_record_and_keeps_the_order_for_it() -> None:
+    letters = "abcdefghij"
+    rows = "\n".join(f"    |         | many      | {c}    | {c.upper()}     |" for c in letters)
+    md = f"""
+    | survey |
+    |        | type            | name  | label | parameters              |
+    |        | integer         | n     | N     |                         |
+    |        | select_one many | q     | Q     | randomize=true          |
+    |        | select_one many | fixed | F     |                         |
+    |        | select_one many | by_n  | B     | randomize=true seed=${{n}} |
+    | choices |
+    |         | list_name | name | label |
+{rows}
+    """
+    loaded = form(md)
+    orders = set()
+    for _ in range(8):
+        session = Session.start(loaded, "en", {}, clock=lambda: NOW)
+        order = tuple(c.name for c in session.choices("q"))
+        assert sorted(order) == list(letters)
+        assert "".join(c.name for c in session.choices("fixed")) == letters
+        again = Session.restore(loaded, session.to_state(), clock=lambda: NOW)
+        assert tuple(c.name for c in again.choices("q")) == order  # stable for the record
+        orders.add(order)
+        session.set_answer("n", 7)
+        orders_by_n = tuple(c.name for c in session.choices("by_n"))
+        other = Session.start(loaded, "en", {}, clock=lambda: NOW)
+        other.set_answer("n", 7)
+        assert tuple(c.name for c in other.choices("by_n")) == orders_by_n  # seed=${n}
+    assert len(orders) > 1  # another record, another order
