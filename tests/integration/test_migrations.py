@@ -85,7 +85,7 @@ def test_migration_3_lets_a_database_of_before_hold_sealed_drafts(
         with pytest.raises(sa.exc.IntegrityError), engine.begin() as conn:
             conn.execute(insert, [_envelope_row("draft", "b" * 32, 2)])
         monkeypatch.undo()
-        assert db.migrate(engine) == [3]
+        assert db.migrate(engine) == [m.version for m in db.MIGRATIONS[2:]]
         with engine.begin() as conn:
             conn.execute(insert, [_envelope_row("draft", "b" * 32, 2)])
         with pytest.raises(sa.exc.IntegrityError), engine.begin() as conn:
@@ -99,5 +99,51 @@ def test_migration_3_lets_a_database_of_before_hold_sealed_drafts(
             assert sorted(rows) == [("a" * 32, "screening"), ("b" * 32, "draft")]
         indexes = {i["name"] for i in sa.inspect(engine).get_indexes("envelopes")}
         assert "envelopes_site_created" in indexes
+    finally:
+        engine.dispose()
+
+
+def _held_row(device_id: str, n: int) -> dict[str, object]:
+    return {
+        "record_id": "a" * 32,
+        "sha256": hashlib.sha256(b"sealed").hexdigest(),
+        "device_id": device_id,
+        "site": "s1",
+        "seq": n,
+        "reason": "other-device",
+        "received": "2026-12-01T00:00:00+00:00",
+        "body": b"{}",
+    }
+
+
+def test_migration_4_holds_a_copy_per_device_of_the_same_record_and_hash(
+    db_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Before, one held copy per (record id, hash) whatever the device: a copy another device
+    planted with a laptop's hash kept the laptop's own out. Rows held before are kept (ids
+    too); the same device's copy is still held once."""
+    engine = db.connect(db_url)
+    try:
+        monkeypatch.setattr(db, "MIGRATIONS", db.MIGRATIONS[:3])
+        assert db.migrate(engine) == [1, 2, 3]
+        for table in (db.tables.conflicts, db.tables.quarantine):
+            with engine.begin() as conn:
+                conn.execute(table.insert(), [_held_row("dev-b", 1)])
+            with pytest.raises(sa.exc.IntegrityError), engine.begin() as conn:
+                conn.execute(table.insert(), [_held_row("dev-a", 1)])
+        monkeypatch.undo()
+        assert db.migrate(engine) == [4]
+        for table in (db.tables.conflicts, db.tables.quarantine):
+            with engine.begin() as conn:
+                conn.execute(table.insert(), [_held_row("dev-a", 1)])
+            for device in ("dev-a", "dev-b"):
+                with pytest.raises(sa.exc.IntegrityError), engine.begin() as conn:
+                    conn.execute(table.insert(), [_held_row(device, 2)])
+            with pytest.raises(sa.exc.IntegrityError), engine.begin() as conn:  # checks kept
+                conn.execute(table.insert(), [{**_held_row("dev-c", 1), "sha256": "x" * 64}])
+            with engine.connect() as conn:
+                rows = sorted(conn.execute(sa.select(table.c.id, table.c.device_id)))
+            assert rows[0] == (1, "dev-b")  # (an id a refused insert took may be skipped)
+            assert [device for _, device in rows] == ["dev-b", "dev-a"]
     finally:
         engine.dispose()

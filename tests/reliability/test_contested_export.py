@@ -10,7 +10,9 @@ screenings through the built-in forms and syncs with the product's engine; the c
 
 * applied 0: no row of B's is exported unless it is a genuine record of B's own, and no row
   that names A holds anything but what A finalised;
-* records lost 0: every record A finalised is in the export, as A's;
+* records lost 0: every record A finalised is held by the server as A sent it (the record, or
+  kept apart: even when B planted a copy with A's exact hash first) and is in the export, as
+  A's;
 * silently accepted 0: every contested record id is reported (summary and README), a contest
   with a genuine copy from each device is reported as undecided, and B's copy that is not B's
   own is named as left out.
@@ -42,7 +44,14 @@ from fieldscreen.sync.server.cli import main as server_main
 from fieldscreen.sync.server.live import LiveServer
 from fieldscreen.sync.server.storage import Storage
 from fieldscreen.sync.simulate import SimDevice, SimOrg, synthetic_payload
-from tests.reliability.test_sync_attacks import PASS, Laptop, NewDevice, _signed_as
+from tests.reliability.test_sync_attacks import (
+    PASS,
+    Laptop,
+    NewDevice,
+    _conflict_kept,
+    _held_row,
+    _signed_as,
+)
 
 FULL = os.environ.get("FIELDSCREEN_FULL") == "1"
 EXTRA = 60 if FULL else 0
@@ -56,6 +65,7 @@ FORGERIES = (
     "names-a",  # a readable screening naming A inside, sealed and signed as B
     "sealed-for-a",  # a readable screening sealed for A's device id, in an envelope naming B
     "genuine",  # a readable screening of B's own under A's record id: both are genuine
+    "planted-hash",  # B's own payload, then A's sealed bytes as B's: a conflict with A's hash
 )
 
 
@@ -87,6 +97,23 @@ def _payload(genuine: Envelope, device_id: str, content: dict[str, Any]) -> byte
 
 
 def _forge(  # noqa: PLR0917 -- the forgery, its target and the forger's means
+    kind: str,
+    genuine: Envelope,
+    bob: SimDevice,
+    seqs: Iterator[int],
+    org: SimOrg,
+    rng: random.Random,
+) -> list[Envelope]:
+    """What B sends, in order."""
+    if kind == "planted-hash":
+        return [
+            *_forge("garbage", genuine, bob, seqs, org, rng),
+            *_forge("hijack", genuine, bob, seqs, org, rng),
+        ]
+    return [_forge_one(kind, genuine, bob, next(seqs), org, rng)]
+
+
+def _forge_one(  # noqa: PLR0917 -- the forgery, its target and the forger's means
     kind: str, genuine: Envelope, bob: SimDevice, seq: int, org: SimOrg, rng: random.Random
 ) -> Envelope:
     key = bob.signing_private
@@ -157,6 +184,7 @@ def _export(db_url: str, org: SimOrg, tmp_path: Path, capsys: pytest.CaptureFixt
 
 def test_another_devices_copy_sent_first_does_not_take_a_record_out_of_the_export(  # noqa: PLR0917
     laptop: Laptop,
+    storage: Storage,
     new_device: NewDevice,
     org: SimOrg,
     db_url: str,
@@ -169,6 +197,7 @@ def test_another_devices_copy_sent_first_does_not_take_a_record_out_of_the_expor
     every = list(itertools.product(FORGERIES, ("first", "second")))
     variants = every + [rng.choice(every) for _ in range(EXTRA)]
     made: dict[str, tuple[str, str]] = {}  # A's record id -> (forgery, moment)
+    server_lost: list[str] = []
     outcomes: dict[str, int] = {}
     for kind, moment in variants:
         record = laptop.vault.new_draft("fs_intake", "2026.11.1")
@@ -177,13 +206,18 @@ def test_another_devices_copy_sent_first_does_not_take_a_record_out_of_the_expor
         genuine = Envelope.from_bytes(item.data)
         if moment == "second":
             laptop.sync()
-        forged = _forge(kind, genuine, bob, next(seqs), org, rng)
-        with bob.client() as client:
-            result = client.submit([forged.to_bytes()])["results"][0]
-        key = f"{kind}/{moment}/{result['outcome']}"
-        outcomes[key] = outcomes.get(key, 0) + 1
+        for forged in _forge(kind, genuine, bob, seqs, org, rng):
+            with bob.client() as client:
+                result = client.submit([forged.to_bytes()])["results"][0]
+            key = f"{kind}/{moment}/{result['outcome']}"
+            outcomes[key] = outcomes.get(key, 0) + 1
         laptop.sync()
         made[record] = (kind, moment)
+        # the server holds A's copy as A sent it: the record, or kept apart beside B's
+        row = _held_row(storage, record)
+        held = row is not None and (row.device_id, row.sha256) == (genuine.device_id, item.sha256)
+        if not (held or _conflict_kept(storage, record, item.sha256, genuine.device_id)):
+            server_lost.append(record)
     summary, tables, readme = _export(db_url, org, tmp_path, capsys)
     screenings = tables["screenings"]
     columns = screenings["columns"]
@@ -201,14 +235,14 @@ def test_another_devices_copy_sent_first_does_not_take_a_record_out_of_the_expor
                 counts["applied"] += 1  # something else exported as A's record
             if device == bob.device_id and kind != "genuine":
                 counts["applied"] += 1  # B's copy exported though it is not B's own
-        counts["lost"] += (alice, f"A:{record}") not in exported
+        counts["lost"] += (alice, f"A:{record}") not in exported or record in server_lost
         contest = contests.get(record)
         expected = {alice, bob.device_id} if kind == "genuine" else {alice}
         left_out = [o["device"] for o in (contest or {}).get("left_out", ())]
         reported = (
             contest is not None
             and set(contest["exported"]) == expected
-            and left_out == ([] if kind == "genuine" else [bob.device_id])
+            and set(left_out) == (set() if kind == "genuine" else {bob.device_id})
             and record in readme
         )
         counts["silently accepted"] += not reported

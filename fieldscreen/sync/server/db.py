@@ -9,6 +9,9 @@ Rules that matter are enforced by the database itself, not only by Python:
   PostgreSQL also checked against the sealed bytes), a sealed payload at least as long as an
   HPKE encapsulation plus tag, a 64-byte signature, a known kind (``screening``, ``draft``,
   ``audit``), a positive sequence number;
+* a held copy (``conflicts``, ``quarantine``) is kept once per record id, hash and device
+  (migration 4): whatever another device sends under a record id, a laptop's own copy of it
+  is still held;
 * ``request_nonces`` has one row per signed device request in the replay window: a replayed
   request collides with its primary key whichever server process receives it;
 * ``org_keys`` refuses a private key for anything but the server's own receipt key, so the
@@ -176,11 +179,24 @@ def _envelopes_table(
 envelopes = _envelopes_table(metadata, "envelopes", _KINDS_1)
 
 
-def _held(name: str) -> sa.Table:
-    """Conflicts and quarantine: envelopes kept for review, never merged."""
+#: What a held copy is unique by: migration 1 took (record id, hash) whatever the device, so
+#: a copy another device planted with a laptop's exact hash kept the laptop's own copy out;
+#: migration 4 adds the device.
+_HELD_ONCE_1 = ("record_id", "sha256")
+_HELD_ONCE_4 = ("record_id", "sha256", "device_id")
+
+
+def _held(
+    name: str,
+    unique: tuple[str, ...] = _HELD_ONCE_1,
+    meta: sa.MetaData = metadata,
+    table: str | None = None,
+) -> sa.Table:
+    """Conflicts and quarantine: envelopes kept for review, never merged (``table``: created
+    under another name, to be renamed ``name``)."""
     return sa.Table(
-        name,
-        metadata,
+        table or name,
+        meta,
         sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
         sa.Column("record_id", sa.String(36), nullable=False),
         sa.Column("sha256", sa.String(64), nullable=False),
@@ -190,7 +206,7 @@ def _held(name: str) -> sa.Table:
         sa.Column("reason", sa.String(32), nullable=False),
         sa.Column("received", sa.String(32), nullable=False),
         sa.Column("body", sa.LargeBinary, nullable=False),
-        sa.UniqueConstraint("record_id", "sha256", name=f"{name}_once"),
+        sa.UniqueConstraint(*unique, name=f"{name}_once"),
         *_hex64("sha256"),
     )
 
@@ -284,6 +300,29 @@ def _m0003_draft_envelopes(conn: Connection) -> None:
     conn.execute(sa.text("CREATE INDEX envelopes_site_created ON envelopes (site, created)"))
 
 
+def _m0004_held_once_per_device(conn: Connection) -> None:
+    """A held copy (conflict, quarantine) is unique by record id, hash *and device*. Before,
+    one row per (record id, hash) whatever the device: another enrolled device that sent a
+    laptop's sealed bytes under its own id first (a conflict) kept the laptop's own copy of
+    that record from ever being held. PostgreSQL swaps the constraint; SQLite rebuilds each
+    table under its new definition, every row (and its id) copied."""
+    for name in ("conflicts", "quarantine"):
+        if conn.dialect.name == _PG:
+            columns = ", ".join(_HELD_ONCE_4)
+            conn.execute(sa.text(f"ALTER TABLE {name} DROP CONSTRAINT {name}_once"))
+            conn.execute(
+                sa.text(f"ALTER TABLE {name} ADD CONSTRAINT {name}_once UNIQUE ({columns})")
+            )
+            continue
+        rebuilt = _held(name, _HELD_ONCE_4, sa.MetaData(), table=f"{name}_4")
+        rebuilt.create(conn)
+        names = ", ".join(c.name for c in rebuilt.columns)
+        copy = f"INSERT INTO {name}_4 ({names}) SELECT {names} FROM {name}"  # noqa: S608 -- ours
+        conn.execute(sa.text(copy))
+        conn.execute(sa.text(f"DROP TABLE {name}"))
+        conn.execute(sa.text(f"ALTER TABLE {name}_4 RENAME TO {name}"))
+
+
 #: Every migration, in order. Append only.
 MIGRATIONS: tuple[Migration, ...] = (
     Migration(1, "2026-11-27 initial: keys, devices, credentials, envelopes, held", _m0001_initial),
@@ -296,6 +335,11 @@ MIGRATIONS: tuple[Migration, ...] = (
         3,
         "2026-12-02 sealed drafts (travel mode) are envelopes of their own kind",
         _m0003_draft_envelopes,
+    ),
+    Migration(
+        4,
+        "2026-12-04 a held copy is unique by record id, hash and device",
+        _m0004_held_once_per_device,
     ),
 )
 
