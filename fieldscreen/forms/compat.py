@@ -62,7 +62,6 @@ REFUSED_TYPES = {
     "audio": "recordings are not kept by FieldScreen; remove the question",
     "video": "recordings are not kept by FieldScreen; remove the question",
     "file": "files are not kept by FieldScreen yet; record what was seen as text",
-    "range": "use an integer or decimal question with a constraint such as . >= 1 and . <= 10",
     "rank": "use select_multiple, or one select_one per place in the ranking",
     "select all that apply external": "external_choices need a server's itemsets; use "
     "select_multiple_from_file with a CSV list beside the form",
@@ -292,8 +291,6 @@ def resolve_type(json_kind: str) -> Resolved:
         return Resolved(refused=REFUSED_TYPES[_BIND_REFUSED[bind_type]])
     if bind_type == "binary":
         return Resolved(refused=REFUSED_TYPES["file"])
-    if control.get("tag") == "range":
-        return Resolved(refused=REFUSED_TYPES["range"])
     if control.get("tag") == "input" and bind_type in _BIND_KINDS:
         hint = spec.get("hint", "")
         return Resolved(

@@ -9,6 +9,7 @@ is a :class:`FormError` naming ``FILE:sheet:row:column``.
 
 from __future__ import annotations
 
+import math
 import re
 from collections.abc import Mapping
 from pathlib import Path
@@ -456,6 +457,8 @@ class _Loader(RuleSheets):
         meta = json_kind if json_kind in compat.METADATA else ""
         if json_kind == "select one external":
             kind, item = "select_one", self.external(item, row, default)
+        if json_kind == "range":
+            kind, item = self.range(item, row)
         resolved = compat.resolve_type(json_kind) if kind is None else compat.Resolved()
         if kind is None:
             kind, meta = resolved.kind or None, resolved.meta
@@ -620,6 +623,47 @@ class _Loader(RuleSheets):
             )
         return {**item, "type": "select one", "list_name": list_name, "choices": choices}
 
+    def range(self, item: dict[str, Any], row: int) -> tuple[str, dict[str, Any]]:
+        """A ``range`` question: a number from ``start`` to ``end`` in steps of ``step``
+        (pyxform's defaults 1, 10, 1); an integer question when all three are whole, else a
+        decimal one, with the range as its constraint (beside the row's own) and a default
+        message saying it."""
+        given = {k: str(v) for k, v in (item.get("parameters") or {}).items()}
+        numbers = {}
+        for key, fallback in (("start", "1"), ("end", "10"), ("step", "1")):
+            text = given.get(key, fallback).strip()
+            try:
+                numbers[key] = float(text)
+            except ValueError:
+                numbers[key] = math.nan
+            if not math.isfinite(numbers[key]):
+                raise self.error(
+                    f"the range's {key} must be a number, not {text!r}",
+                    row=row,
+                    column="parameters",
+                )
+        start, end, step = numbers["start"], numbers["end"], numbers["step"]
+        if step == 0:
+            raise self.error("the range's step must not be 0", row=row, column="parameters")
+        low, high = sorted((start, end))
+        whole = all(n.is_integer() for n in numbers.values())
+        steps = f"((. - {_num(start)}) div {_num(step)})"
+        rule = (
+            f". >= {_num(low)} and . <= {_num(high)} and "
+            f"abs({steps} - round({steps}, 0)) < 0.000001"
+        )
+        bind = {k: v for k, v in (item.get("bind") or {}).items() if k != "type"}
+        own = str(bind.get("constraint", "") or "")
+        bind["constraint"] = f"({own}) and {rule}" if own else rule
+        if not bind.get("jr:constraintMsg"):
+            bind["jr:constraintMsg"] = {
+                "English (en)": f"A number from {_num(low)} to {_num(high)}, in steps of "
+                f"{_num(abs(step))}.",
+                "Español (es)": f"Un número de {_num(low)} a {_num(high)}, de {_num(abs(step))} "
+                f"en {_num(abs(step))}.",
+            }
+        return ("integer" if whole else "decimal"), {**item, "bind": bind}
+
     def inline_list(self, item: Mapping[str, Any], list_name: str) -> list[dict[str, Any]]:
         """The choices sheet's list of a select that pyxform gives as an itemset rather than
         inline (it does so with ``randomize``, a ``choice_filter`` ...)."""
@@ -748,6 +792,11 @@ class _Loader(RuleSheets):
             elif field.kind not in {"calculate", "hidden"}:
                 pages.append(Page(name, (name,)))
         return tuple(pages)
+
+
+def _num(value: float) -> str:
+    """A number as an expression reads it (no exponent)."""
+    return str(int(value)) if value.is_integer() else f"{value:.12f}".rstrip("0").rstrip(".")
 
 
 def _leaves(name: str, fields: Mapping[str, Field]) -> tuple[str, ...]:

@@ -368,3 +368,42 @@ def test_randomize_shuffles_choices_per_record_and_keeps_the_order_for_it() -> N
         other.set_answer("n", 7)
         assert tuple(c.name for c in other.choices("by_n")) == orders_by_n  # seed=${n}
     assert len(orders) > 1  # another record, another order
+
+
+@pytest.mark.parametrize(
+    ("parameters", "kind", "good", "bad"),
+    [
+        ("", "integer", [1, 5, 10], [0, 11]),
+        ("start=0 end=2 step=0.5", "decimal", [0, 0.5, 2], [0.25, 2.5, -0.5]),
+        ("start=10 end=-10 step=-5", "integer", [-10, -5, 10], [-7, 15]),
+        ("start=0.00001 end=0.0001 step=0.00001", "decimal", [0.00003], [0.000035]),
+    ],
+)
+def test_a_range_question_is_a_number_checked_against_start_end_and_step(
+    parameters: str, kind: str, good: list[float], bad: list[float]
+) -> None:
+    md = f"""
+    | survey |
+    |        | type  | name | label | parameters   | constraint |
+    |        | range | r    | R     | {parameters} | . != 4     |
+    """
+    loaded = form(md)
+    assert loaded.field("r").kind == kind
+    for value in good:
+        assert _answer(md, "r", value) == [], value
+    for value in [*bad, 4] if kind == "integer" and "start=10" not in parameters else bad:
+        assert _answer(md, "r", value) == ["r"], value
+    session = Session.start(loaded, "es", {}, clock=lambda: NOW)
+    session.set_answer("r", bad[0])
+    assert session.errors("r")[0].message.startswith("Un número de")
+
+
+def test_a_range_with_a_step_of_zero_is_a_load_error() -> None:
+    md = """
+    | survey |
+    |        | type  | name | label | parameters           |
+    |        | range | r    | R     | start=1 end=5 step=0 |
+    """
+    with pytest.raises(FormError) as caught:
+        form(md)
+    assert str(caught.value).startswith("test.md:survey:2:parameters:")
