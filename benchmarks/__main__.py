@@ -42,7 +42,7 @@ def main(argv: list[str] | None = None) -> int:
     print(table(results))
     lines = warnings(results)
     if lines:
-        print(f"\nWARNING: {len(lines)} figure(s) of this run cannot be judged:")
+        print(f"\nWARNING: {len(lines)} figure(s) of this run are unsteady or cannot be judged:")
         for line in lines:
             print(f"  - {line}")
     print(f"\nwritten to {path}")

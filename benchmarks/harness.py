@@ -162,19 +162,37 @@ class Result:
         return data
 
     def warnings(self) -> list[str]:
-        """Why this figure cannot be judged in this run (empty when it can)."""
+        """What keeps this figure from being judged in this run (empty when nothing does).
+
+        Wide (the middle half of the per-round ratios spans more than WIDE of their median):
+        "too wide to judge" when the bar lies between the lowest and the highest round (the
+        verdict could go either way), else "unsteady" (the verdict holds, the figure does not).
+        Narrow but with the bar inside the middle half: met in some rounds, missed in others.
+        """
         if self.spread is None:
             return []
         s = self.spread
         q1, q3 = s.quartiles
+        low, high = min(s.ratios), max(s.ratios)
         out = []
-        if len(s.ratios) >= 2 and s.relative_iqr > WIDE:
-            out.append(
-                f"{self.id} {self.name}: per-round ratios {q1:.3g}-{q3:.3g} (middle half), "
-                f"{s.relative_iqr:.0%} of the median {s.median:.3g}, wider than {WIDE:.0%}: "
-                "too wide to judge; run it again on a quieter machine"
+        if s.wide:
+            width = (
+                f"per-round ratios {q1:.3g}-{q3:.3g} (middle half), {s.relative_iqr:.0%} of the "
+                f"median {s.median:.3g}, wider than {WIDE:.0%}"
+                if len(s.ratios) >= 2
+                else "a single round"
             )
-        if self.bar_ratio is not None and s.straddles(self.bar_ratio):
+            if self.bar_ratio is None or low <= self.bar_ratio <= high:
+                out.append(
+                    f"{self.id} {self.name}: {width}: too wide to judge; "
+                    "run it again on a quieter machine"
+                )
+            else:
+                out.append(
+                    f"{self.id} {self.name}: {width}: unsteady, though every round "
+                    f"({low:.3g}-{high:.3g}) is on the same side of the bar {self.bar_ratio:g}x"
+                )
+        elif self.bar_ratio is not None and s.straddles(self.bar_ratio):
             out.append(
                 f"{self.id} {self.name}: the bar {self.bar_ratio:g}x lies inside the middle "
                 f"half of the per-round ratios ({q1:.3g}-{q3:.3g}): met in some rounds, "
@@ -310,12 +328,16 @@ def _spread_cell(r: Result) -> str:
     return f"{q1:.3g}-{q3:.3g} ({r.spread.relative_iqr:.0%}){flag}"
 
 
+def _us(value: float) -> str:
+    return f"{value:,.0f}" if value >= 100 else f"{value:.3g}"
+
+
 def _cpu_cell(r: Result) -> str:
     if r.cpu_us is None:
         return "-"
     if r.baseline_cpu_us is None:
-        return f"{r.cpu_us:.4g}"
-    return f"{r.cpu_us:.4g} / {r.baseline_cpu_us:.4g}"
+        return _us(r.cpu_us)
+    return f"{_us(r.cpu_us)} / {_us(r.baseline_cpu_us)}"
 
 
 def table(results: list[Result]) -> str:
@@ -346,5 +368,5 @@ def table(results: list[Result]) -> str:
 
 
 def warnings(results: list[Result]) -> list[str]:
-    """Every figure of ``results`` that this run cannot judge, one line each."""
+    """Every figure of ``results`` that is unsteady or cannot be judged, one line each."""
     return [line for r in results for line in r.warnings()]

@@ -19,9 +19,9 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-from benchmarks.harness import Result, ratio_result, run_process, time_interleaved
+from benchmarks.harness import Result, ratio_result, run_process, sized, time_interleaved
 
-RUNS = 9
+RUNS = sized(9, 3)
 HERE = Path(__file__).resolve().parent
 PACKAGE = HERE.parent / "fieldscreen"
 

@@ -30,9 +30,9 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from benchmarks.harness import Result, Sample, ratio_result, time_interleaved
+from benchmarks.harness import Result, Sample, paired_ratios, ratio_result, sized, time_interleaved
 
-SEARCH_ROWS = 50_000
+SEARCH_ROWS = sized(50_000, 5_000)
 QUERY = "traf ana"
 PASS = "benchmark passphrase"
 LOGIN = "bench"
@@ -113,6 +113,7 @@ def _search() -> Result:
     )
     result.passed = measured.median <= 0.05
     result.bar = "≤ 50 ms"
+    result.bar_ratio = None  # the bar is absolute; the ratio is reported
     return result
 
 
@@ -261,7 +262,7 @@ def run() -> list[Result]:
     from fieldscreen import crypto
 
     results = [_search()]
-    n = int(os.environ.get("FIELDSCREEN_P5_RECORDS", "50000"))
+    n = int(os.environ.get("FIELDSCREEN_P5_RECORDS", str(sized(50000, 2000))))
     counts = sorted({1_000, 10_000, n} if n >= 10_000 else {1_000, n})
     kdf = _kdf_seconds()
     crypto.permit_test_parameters(True)
@@ -288,6 +289,7 @@ def run() -> list[Result]:
                 }
                 have = count
                 if count == n:
+                    top_visible, top_per_card = visible, per_card
                     queue, queue_before, queued = _queue(data)
                 print(
                     f"P5 {count:>6,} records: list visible {visible.median:.3f} s, all rows "
@@ -300,6 +302,8 @@ def run() -> list[Result]:
     finally:
         crypto.permit_test_parameters(False)
     top = growth[n]
+    visible_spread = paired_ratios(top_visible.values, top_per_card.values)
+    queue_spread = paired_ratios(queue.values, queue_before.values)
     results.append(
         Result(
             id="P5",
@@ -307,7 +311,7 @@ def run() -> list[Result]:
             value=top["visible_s"],
             unit="s",
             baseline=top["per_card_s"],
-            ratio=top["visible_s"] / top["per_card_s"],
+            ratio=visible_spread.median if visible_spread else top["visible_s"] / top["per_card_s"],
             bar="≤ 1 s + Argon2id",
             passed=top["visible_s"] <= 1.0,
             details={
@@ -316,6 +320,7 @@ def run() -> list[Result]:
                 "baseline": "unlock + every card decrypted one by one (the previous read)",
                 "growth": growth,
             },
+            spread=visible_spread,
         )
     )
     results.append(
@@ -325,7 +330,7 @@ def run() -> list[Result]:
             value=queue.median,
             unit="s",
             baseline=queue_before.median,
-            ratio=queue.median / queue_before.median,
+            ratio=queue_spread.median if queue_spread else queue.median / queue_before.median,
             bar="none (reported)",
             passed=True,
             details={
@@ -334,6 +339,7 @@ def run() -> list[Result]:
                 "items": queued,
                 "baseline": "audit log read + every finalised card decrypted (the previous read)",
             },
+            spread=queue_spread,
         )
     )
     return results

@@ -13,11 +13,11 @@ import sys
 import tempfile
 from pathlib import Path
 
-from benchmarks.harness import Result, Sample, ratio_result
+from benchmarks.harness import Result, Sample, ratio_result, sized
 from benchmarks.sync_support import ROOT, new_device, prepare, sync_server
 from fieldscreen.sync.simulate import SimOrg
 
-LARGE = int(os.environ.get("FIELDSCREEN_P7_COUNT", "50000"))
+LARGE = int(os.environ.get("FIELDSCREEN_P7_COUNT", str(sized(50000, 5000))))
 SMALL = 1000
 
 CHILD = """

@@ -10,10 +10,10 @@ import tempfile
 import tomllib
 from pathlib import Path
 
-from benchmarks.harness import Result, ratio_result, run_process, time_interleaved
+from benchmarks.harness import Result, ratio_result, run_process, sized, time_interleaved
 
 ROOT = Path(__file__).resolve().parent.parent
-RUNS = 7
+RUNS = sized(7, 3)
 SIZE_BAR_MB = 150.0
 
 

@@ -150,13 +150,22 @@ def test_a_steady_figure_clear_of_its_bar_raises_no_warning() -> None:
 
 
 def test_a_figure_too_wide_to_judge_is_warned_about() -> None:
-    wide = _result((0.3, 0.5, 0.9, 0.4, 1.2, 0.6), bar=2.0)
+    # Wide, and the bar lies between the lowest and the highest round: either verdict.
+    wide = _result((0.3, 0.5, 0.9, 0.4, 1.2, 0.6), bar=1.0)
     assert wide.spread is not None
     assert wide.spread.relative_iqr > WIDE
     (line,) = wide.warnings()
     assert "too wide to judge" in line
     assert "PX figure" in line
     assert warnings([wide, _result((1.0, 1.0, 1.0), bar=0.5)]) == [line]
+
+
+def test_a_wide_figure_clear_of_its_bar_is_called_unsteady() -> None:
+    # As wide, but every round is below the bar: the verdict holds, the figure does not.
+    unsteady = _result((0.3, 0.5, 0.9, 0.4, 1.2, 0.6), bar=2.0)
+    (line,) = unsteady.warnings()
+    assert "unsteady" in line
+    assert "too wide to judge" not in line
 
 
 def test_a_bar_inside_the_spread_is_warned_about() -> None:
@@ -167,13 +176,13 @@ def test_a_bar_inside_the_spread_is_warned_about() -> None:
 
 
 def test_the_table_and_the_json_carry_the_spread_and_the_cpu() -> None:
-    wide = _result((0.3, 0.5, 0.9, 0.4, 1.2, 0.6), bar=2.0)
+    wide = _result((0.3, 0.5, 0.9, 0.4, 1.2, 0.6), bar=1.0)
     text = table([wide])
     header, row = text.splitlines()
     assert "spread" in header
     assert "cpu µs/op" in header
     assert " !" in row
-    assert "1000 / 500" in row
+    assert "1,000 / 500" in row
     data = json.loads(json.dumps(wide.to_json()))
     assert data["spread"]["rounds"] == 6
     assert data["cpu_us"] == 1000.0
