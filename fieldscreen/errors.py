@@ -88,6 +88,22 @@ CATALOGUE: Mapping[str, Message] = {
             "supervisor o a informática."
         ),
     ),
+    "sync-summary": Message(
+        en=(
+            "{delivered} delivered, {conflicts} conflicts, {quarantined} quarantined, "
+            "{rejected} refused, {unconfirmed} unconfirmed (the server's receipt did not name "
+            "them: kept sealed here, sent again next time), {tampered} changed on this laptop "
+            "after they were signed (held, not sent: tell IT), {updates} updates, "
+            "{retries} retries."
+        ),
+        es=(
+            "{delivered} entregados, {conflicts} en conflicto, {quarantined} en cuarentena, "
+            "{rejected} rechazados, {unconfirmed} sin confirmar (el recibo del servidor no los "
+            "nombra: se guardan sellados aquí y se envían de nuevo la próxima vez), {tampered} "
+            "modificados en esta computadora después de firmarse (retenidos, no enviados: avise "
+            "a informática), {updates} actualizaciones, {retries} reintentos."
+        ),
+    ),
     "setting-unknown": Message(
         en="There is no setting called {name!r}.",
         es="No existe un ajuste llamado {name!r}.",

@@ -69,6 +69,7 @@ def wrap(
     def run(args: argparse.Namespace) -> int:
         with unlocked_vault(args) as (vault, settings):
             args.device_stores = VaultDeviceStore(vault, settings)
+            args.device_language = settings.get("language")
             try:
                 return int(module.run(args))
             finally:

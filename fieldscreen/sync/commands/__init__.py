@@ -10,13 +10,15 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 from collections.abc import Callable
 from typing import Any
 
+from fieldscreen.errors import LANGUAGES
 from fieldscreen.paths import Paths
 from fieldscreen.sync.spool import Spool
 
-__all__ = ["STORE_FACTORY", "emit", "open_stores"]
+__all__ = ["STORE_FACTORY", "emit", "language", "open_stores"]
 
 
 def _default_factory(args: argparse.Namespace) -> Any:
@@ -32,6 +34,15 @@ def open_stores(args: argparse.Namespace) -> Any:
     """The stores the composition handed over (``args.device_stores``), else the factory's."""
     given = getattr(args, "device_stores", None)
     return given if given is not None else STORE_FACTORY(args)
+
+
+def language(args: argparse.Namespace) -> str:
+    """The language of a command's messages: ``--lang``, else the laptop's own (set by the
+    vault's wrapper as ``args.device_language``), else the environment's ``LANG``."""
+    for lang in (getattr(args, "lang", None), getattr(args, "device_language", None)):
+        if lang in LANGUAGES:
+            return str(lang)
+    return "es" if os.environ.get("LANG", "").startswith("es") else "en"
 
 
 def emit(args: argparse.Namespace, data: Any, text: str) -> None:

@@ -5,9 +5,10 @@ from __future__ import annotations
 import argparse
 import sys
 
+from fieldscreen.errors import render
 from fieldscreen.sync.client import SyncClient
-from fieldscreen.sync.commands import emit, open_stores
-from fieldscreen.sync.engine import Progress, Syncer
+from fieldscreen.sync.commands import emit, language, open_stores
+from fieldscreen.sync.engine import Progress, Syncer, SyncSummary
 from fieldscreen.sync.errors import SyncError
 from fieldscreen.sync.request_auth import DeviceSigner
 
@@ -52,11 +53,21 @@ def run(args: argparse.Namespace) -> int:
             max_count=args.batch,
             progress=None if args.json else _show,
         ).run()
-    emit(
-        args,
-        summary.to_json(),
-        f"{summary.delivered + summary.already_held} delivered, {summary.conflicts} conflicts, "
-        f"{summary.quarantined} quarantined, {summary.rejected} refused, "
-        f"{summary.updates_applied} updates, {summary.retries} retries.",
+    emit(args, summary.to_json(), summary_line(summary, language(args)))
+    return 0 if summary.conflicts + summary.rejected + summary.tampered == 0 else 1
+
+
+def summary_line(summary: SyncSummary, lang: str) -> str:
+    """The one line ``fieldscreen sync`` ends with, in ``lang``."""
+    return render(
+        "sync-summary",
+        lang,
+        delivered=summary.delivered + summary.already_held,
+        conflicts=summary.conflicts,
+        quarantined=summary.quarantined,
+        rejected=summary.rejected,
+        unconfirmed=summary.unconfirmed,
+        tampered=summary.tampered,
+        updates=summary.updates_applied,
+        retries=summary.retries,
     )
-    return 0 if summary.conflicts + summary.rejected == 0 else 1
