@@ -32,11 +32,13 @@ def run(args: argparse.Namespace) -> int:
     lines = [f"{key}: {status[key]}" for key in sorted(status)]
     ok = True
     if getattr(args, "check", False):
+        from fieldscreen.device import wire_signing
         from fieldscreen.vault.cli_travel import _only_user
         from fieldscreen.vault.vault import Vault
 
         with Vault.open(paths.vault_dir) as vault:
             vault.unlock(args.user or _only_user(vault), read_passphrase(args))
+            wire_signing(vault)  # envelopes checked in the form the server verifies
             alert = vault.state_alert()
             report = vault.integrity_check()
         ok = report.ok and alert is None

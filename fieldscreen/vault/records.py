@@ -720,14 +720,17 @@ class RecordsMixin(VaultBase):
                     header["aggregate"] = decrypt_aggregate(
                         keys, item["record_id"], item["aggregate"]
                     )
+                # The device's own signature over its header, in the form the server verifies
+                # or in the vault's own form (a row signed before the signing was wired: the
+                # command line's travel mode of an older build): either is this device's.
+                signature = bytes(item["signature"] or b"")
                 ok = (
                     device_public is not None
                     and hashlib.sha256(as_blob(item["sealed"])).hexdigest()
                     == item["payload_sha256"]
-                    and crypto.verify(
-                        bytes.fromhex(device_public[0]),
-                        self._signing_bytes(header),
-                        bytes(item["signature"] or b""),
+                    and any(
+                        crypto.verify(bytes.fromhex(device_public[0]), form(header), signature)
+                        for form in {self._signing_bytes, canonical_json}
                     )
                 )
                 if not ok:
