@@ -9,8 +9,8 @@ Public API::
     open_vault(paths, settings) -> Vault                       # locked
     find_provisioning_file(explicit=None) -> Path | None
     apply_provisioning(vault, settings, file_bytes) -> Provisioning
-    stored_provisioning(vault) -> Provisioning | None
-    enforce_locked_policies(vault, settings) -> [edited names]  # after unlock: the vault's
+    stored_provisioning(vault) -> Provisioning | None  # only one the admin-signed roster allows
+    enforce_locked_policies(vault, settings) -> PolicyCheck  # after unlock: the vault's
                                      # provisioning, not settings.json, decides what is locked
     wire_signing(vault) -> bool      # envelopes signed as the server verifies them
     form_context(provisioning, site_id) -> {"ctx_site": ..., "ctx_jurisdiction": ...}
@@ -21,8 +21,10 @@ Public API::
 
 from __future__ import annotations
 
+import hashlib
 import json
 from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -36,8 +38,10 @@ from fieldscreen.sync.signed import Provisioning, SignedDocument, verify_documen
 from fieldscreen.sync.store import DeviceIdentity, DeviceStatus, OutboxItem, RecordState
 from fieldscreen.sync.vault_bridge import VaultOutboxStore, header_signing_bytes
 from fieldscreen.vault import Vault
+from fieldscreen.vault.errors import VaultError
 
 __all__ = [
+    "PolicyCheck",
     "VaultDeviceStore",
     "apply_provisioning",
     "enforce_locked_policies",
@@ -53,6 +57,8 @@ __all__ = [
 ]
 
 _PROVISIONING = "sync.provisioning"
+#: The provisioning as the organisation signed it (its content is what ``_PROVISIONING`` holds).
+_PROVISIONING_SIGNED = "sync.provisioning.signed"
 _IDENTITY = "sync.identity"
 _UPDATES = "sync.updates"
 
@@ -74,9 +80,138 @@ def find_provisioning_file(explicit: Path | None = None) -> Path | None:
 
 
 def stored_provisioning(vault: Vault) -> Provisioning | None:
-    """The provisioning applied on this device (kept encrypted in the vault)."""
-    raw = vault.device_secret(_PROVISIONING)
-    return None if raw is None else Provisioning.from_content(raw)
+    """The provisioning applied on this device (kept encrypted in the vault), if the roster an
+    admin signed allows it (:func:`check_provisioning`); None before provisioning or when the
+    copy in the vault was refused."""
+    return check_provisioning(vault).provisioning
+
+
+# ------------------------------------------------------------------ the anchor
+# Anyone with the laptop's files and a passphrase holds the master key, so the vault's copy of
+# the provisioning is only as trustworthy as the people who can write the database. What only
+# an admin can write is the roster (signed by the admin key): it carries an anchor, the hash of
+# the provisioning an admin approved, the organisation's signing key and the policies it locks.
+# A copy in the vault is used when it is the one anchored, or a later one the organisation
+# signed with that key (a provisioning update a sync brought, with no admin signed in).
+
+
+def provisioning_anchor(
+    provisioning: Provisioning, document: SignedDocument | None = None
+) -> dict[str, Any]:
+    """What an admin signs into the roster for ``provisioning`` (``document`` signed it)."""
+    return {
+        "org_signing_key": b64e(provisioning.signing_public_key),
+        "provisioning_sha256": hashlib.sha256(provisioning.to_content()).hexdigest(),
+        "issued": None if document is None else document.issued,
+        "policies": locked_policies(provisioning),
+    }
+
+
+@dataclass
+class PolicyCheck:
+    """What :func:`check_provisioning` and :func:`enforce_locked_policies` found."""
+
+    #: The provisioning in force (None before provisioning, or refused).
+    provisioning: Provisioning | None = None
+    #: The locked settings and their values.
+    locks: dict[str, Any] = field(default_factory=dict)
+    #: The vault's copy was changed outside FieldScreen: the anchored policies are in force.
+    refused: bool = False
+    #: The copy is a later one the organisation signed than the one anchored.
+    newer: bool = False
+    #: Locked settings the settings file had edited (put back).
+    edited: list[str] = field(default_factory=list)
+
+    def notices(self) -> list[KnownError]:
+        """What to tell the user, in their language (``.message(lang)``)."""
+        notices = []
+        if self.refused:
+            notices.append(KnownError("settings-provisioning-refused"))
+        if self.edited:
+            notices.append(KnownError("settings-locked-restored", names=", ".join(self.edited)))
+        return notices
+
+
+def _follows(anchor: Mapping[str, Any], document: SignedDocument, content: bytes) -> bool:
+    """Whether ``document`` is a provisioning the anchored key signed, issued no earlier than the
+    anchored one, whose content is ``content``."""
+    try:
+        key = b64d(str(anchor["org_signing_key"]), "key")
+        verify_document(document, key, kind="provisioning")
+        provisioning = Provisioning.from_content(document.content)
+    except (EnvelopeError, SyncError, KeyError):
+        return False
+    issued = anchor.get("issued")
+    return (
+        provisioning.signing_public_key == key
+        and provisioning.to_content() == content
+        and (issued is None or document.issued >= str(issued))
+    )
+
+
+def check_provisioning(vault: Vault) -> PolicyCheck:
+    """The provisioning in force and the policies it locks (vault unlocked; changes nothing).
+
+    The copy kept in the vault is used when its hash is the one the roster's anchor names, or
+    when it is a provisioning the anchored organisation key signed later (a sync brought it);
+    otherwise it is refused and the anchored policies stay in force. A key file signed before
+    anchors existed has none: its vault's copy is used as before, until an admin unlocks.
+    """
+    anchor = vault.policy_anchor()
+    content = vault.device_secret(_PROVISIONING)
+    if content is None and not anchor:
+        return PolicyCheck()
+    provisioning: Provisioning | None = None
+    if content is not None:
+        try:
+            provisioning = Provisioning.from_content(content)
+        except EnvelopeError:
+            provisioning = None
+    if anchor is None:
+        return PolicyCheck(provisioning, locked_policies(provisioning))
+    if provisioning is not None and content is not None and anchor:
+        if hashlib.sha256(content).hexdigest() == anchor.get("provisioning_sha256"):
+            return PolicyCheck(provisioning, locked_policies(provisioning))
+        signed = vault.device_secret(_PROVISIONING_SIGNED)
+        if signed is not None:
+            try:
+                document = SignedDocument.from_bytes(signed)
+            except EnvelopeError:
+                document = None
+            if document is not None and _follows(anchor, document, content):
+                return PolicyCheck(provisioning, locked_policies(provisioning), newer=True)
+    return PolicyCheck(None, dict(anchor.get("policies") or {}), refused=True)
+
+
+def _anchor_now(vault: Vault, check: PolicyCheck) -> None:
+    """An admin is signed in: anchor the provisioning in force, when the roster has no anchor
+    yet (a key file from before anchors) or names an older one."""
+    user = vault.current_user
+    if user is None or user.role != "admin" or check.refused:
+        return
+    anchor = vault.policy_anchor()
+    if anchor is not None and not check.newer:
+        return
+    if check.provisioning is None:
+        vault.set_policy_anchor({})
+        return
+    document = None
+    signed = vault.device_secret(_PROVISIONING_SIGNED)
+    if signed is not None:
+        try:
+            document = SignedDocument.from_bytes(signed)
+        except EnvelopeError:
+            document = None
+    if document is not None and _canonical_content(document) != check.provisioning.to_content():
+        document = None
+    vault.set_policy_anchor(provisioning_anchor(check.provisioning, document))
+
+
+def _canonical_content(document: SignedDocument) -> bytes | None:
+    try:
+        return Provisioning.from_content(document.content).to_content()
+    except EnvelopeError:
+        return None
 
 
 def wire_signing(vault: Vault) -> bool:
@@ -113,11 +248,27 @@ def apply_provisioning(vault: Vault, settings: Settings, file_bytes: bytes) -> P
     verify_document(document, pinned or provisioning.signing_public_key, kind="provisioning")
     scratch = Settings(settings.path, dict(settings.values), dict(settings.locked))
     _apply_settings(scratch, provisioning)  # validates every policy before anything is written
+    user = vault.current_user
+    if user is not None and user.role == "admin":
+        # The roster first: killed before the vault's copy is written, the anchored policies
+        # (this file's) are in force and the copy is refused until the file is applied again.
+        vault.set_policy_anchor(provisioning_anchor(provisioning, document))
+    else:  # a sync's update with no admin signed in: only a later file of the anchored key
+        anchor = vault.policy_anchor()
+        if anchor == {}:
+            raise VaultError("vault-not-allowed", role=user.role if user else "specialist")
+        if anchor is not None and not (
+            hashlib.sha256(provisioning.to_content()).hexdigest()
+            == anchor.get("provisioning_sha256")
+            or (anchor and _follows(anchor, document, provisioning.to_content()))
+        ):
+            raise KnownError("device-provisioning-not-newer")
     if (vault.org_sealing_key(), pinned) != (
         provisioning.sealing_public_key,
         provisioning.signing_public_key,
     ):  # a key change needs an admin; a re-issued file with the same keys does not
         vault.set_org_keys(provisioning.sealing_public_key, provisioning.signing_public_key)
+    vault.set_device_secret(_PROVISIONING_SIGNED, document.to_bytes())
     vault.set_device_secret(_PROVISIONING, provisioning.to_content())
     settings.values, settings.locked = scratch.values, scratch.locked
     settings.save()
@@ -135,17 +286,20 @@ def locked_policies(provisioning: Provisioning | None) -> dict[str, Any]:
     return locks
 
 
-def enforce_locked_policies(vault: Vault, settings: Settings) -> list[str]:
-    """Make the locked policies those of the provisioning kept in the vault (unlocked).
+def enforce_locked_policies(vault: Vault, settings: Settings) -> PolicyCheck:
+    """Make the locked policies those of the provisioning in force (vault unlocked).
 
     ``settings.json`` is a plain file anyone with the laptop can edit; the provisioning in the
-    vault is encrypted and authenticated, and only an admin applies a signed one. Every locked
-    setting the file has removed, changed or added is put back from the vault, the file is
-    rewritten, the vault is told the follow-up window, and the edit is audited
-    (``settings-tampered``). Returns the names that had been edited (empty when none).
+    vault is encrypted, and only the copy the admin-signed roster allows is used
+    (:func:`check_provisioning`): a copy rewritten with the master key is refused, reported
+    and audited, and the policies the admin approved stay in force. Every locked setting the
+    file has removed, changed or added is put back, the file is rewritten, the vault is told
+    the follow-up window, and the edit is audited (``settings-tampered``). An admin signed in
+    anchors the provisioning in force when the roster has no anchor or names an older one.
     """
+    check = check_provisioning(vault)
     wanted = Settings(settings.path)
-    for name, value in locked_policies(stored_provisioning(vault)).items():
+    for name, value in check.locks.items():
         wanted.lock(name, value)
     missing = object()
     edited = sorted(
@@ -158,8 +312,14 @@ def enforce_locked_policies(vault: Vault, settings: Settings) -> list[str]:
         settings.locked = dict(wanted.locked)
         settings.save()
         vault.record_event("settings-tampered", detail={"settings": edited})
+    if check.refused:
+        vault.record_event(
+            "settings-tampered", detail={"what": "provisioning", "settings": sorted(check.locks)}
+        )
     vault.follow_up_days = int(settings.get("follow_up_window_days"))
-    return edited
+    _anchor_now(vault, check)
+    check.edited = edited
+    return check
 
 
 def _apply_settings(settings: Settings, provisioning: Provisioning) -> None:
@@ -301,6 +461,13 @@ class VaultDeviceStore:
         return stored_provisioning(self.vault)
 
     def save_provisioning(self, provisioning: Provisioning) -> None:
+        """Keep ``provisioning`` as the one in force, anchored in the roster: only with an
+        admin signed in. Otherwise nothing is written here: a sync's update arrives signed and
+        :meth:`apply_update` keeps it, if the anchored organisation key signed it later."""
+        user = self.vault.current_user
+        if user is None or user.role != "admin":
+            return
+        self.vault.set_policy_anchor(provisioning_anchor(provisioning))
         self.vault.set_device_secret(_PROVISIONING, provisioning.to_content())
 
     def identity(self) -> DeviceIdentity | None:

@@ -104,6 +104,21 @@ CATALOGUE: Mapping[str, Message] = {
             "a informática), {updates} actualizaciones, {retries} reintentos."
         ),
     ),
+    "settings-provisioning-refused": Message(
+        en=(
+            "The organisation's provisioning kept in this laptop's vault had been changed "
+            "outside FieldScreen, so it was not used: the settings an admin approved stay in "
+            "force, sync waits until an admin applies the provisioning file again, and the "
+            "change was recorded in the audit log. Tell your supervisor or IT."
+        ),
+        es=(
+            "El aprovisionamiento de la organización guardado en la bóveda de esta computadora "
+            "se había cambiado fuera de FieldScreen, así que no se usó: siguen rigiendo los "
+            "ajustes que aprobó un administrador, la sincronización espera a que un "
+            "administrador vuelva a aplicar el archivo de aprovisionamiento, y el cambio quedó "
+            "registrado en el registro de auditoría. Avise a su supervisor o a informática."
+        ),
+    ),
     "setting-unknown": Message(
         en="There is no setting called {name!r}.",
         es="No existe un ajuste llamado {name!r}.",
@@ -782,6 +797,17 @@ CATALOGUE: Mapping[str, Message] = {
             "Este archivo de aprovisionamiento está firmado con una clave de organización "
             "distinta de la que esta computadora reconoce, así que no se usó. Pida a TI un "
             "archivo firmado con la clave de su organización."
+        ),
+    ),
+    "device-provisioning-not-newer": Message(
+        en=(
+            "This provisioning file is not the one an admin approved on this laptop, nor a "
+            "later one from your organisation, so it was not used. An admin can apply it."
+        ),
+        es=(
+            "Este archivo de aprovisionamiento no es el que un administrador aprobó en esta "
+            "computadora ni uno posterior de su organización, así que no se usó. Un "
+            "administrador puede aplicarlo."
         ),
     ),
     "device-no-provisioning-file": Message(

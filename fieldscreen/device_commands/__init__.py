@@ -18,7 +18,6 @@ from fieldscreen.device import (
     open_vault,
     wire_signing,
 )
-from fieldscreen.errors import KnownError
 from fieldscreen.settings import Settings
 from fieldscreen.vault import Vault
 from fieldscreen.vault.cli_common import add_unlock_arguments, paths_of, read_passphrase
@@ -28,11 +27,10 @@ __all__ = ["report_edited_policies", "unlocked_vault", "wrap"]
 
 
 def report_edited_policies(vault: Vault, settings: Settings) -> None:
-    """Put the organisation's locked policies back over an edited settings file, and say so
-    on standard error in the laptop's language (it is audited too)."""
-    edited = enforce_locked_policies(vault, settings)
-    if edited:
-        notice = KnownError("settings-locked-restored", names=", ".join(edited))
+    """Put the organisation's locked policies back over an edited settings file (or a
+    rewritten provisioning in the vault), and say so on standard error in the laptop's
+    language (it is audited too)."""
+    for notice in enforce_locked_policies(vault, settings).notices():
         print(f"fieldscreen: {notice.message(str(settings.get('language')))}", file=sys.stderr)
 
 

@@ -992,10 +992,10 @@ class MainWindow(QMainWindow):
         if callable(enforce):
             self.services.ops.write(enforce, self._policies_checked, self._error)
 
-    def _policies_checked(self, edited: list[str]) -> None:
+    def _policies_checked(self, notices: list[KnownError]) -> None:
         self._apply_settings()
-        if edited:
-            self._error(KnownError("settings-locked-restored", names=", ".join(edited)))
+        for notice in notices:
+            self._error(notice)
 
     def _load_form_context(self) -> None:
         """The site and its jurisdiction from the stored provisioning, into the forms' context

@@ -155,13 +155,13 @@ class DeviceProvisioner:
         values = form_context(provisioning, str(self._settings.get("site_id")))
         return {"site": values["ctx_site"], "jurisdiction": values["ctx_jurisdiction"]}
 
-    def enforce_policies(self) -> list[str]:
+    def enforce_policies(self) -> list[KnownError]:
         """Put the locked policies of the vault's provisioning back over an edited settings
-        file (vault unlocked, on the writer); the names that had been edited (audited)."""
+        file (vault unlocked, on the writer); what to tell the user (audited)."""
         from fieldscreen.device import enforce_locked_policies
 
         with self._backend._guard:
-            return enforce_locked_policies(self._backend.vault, self._settings)
+            return enforce_locked_policies(self._backend.vault, self._settings).notices()
 
     def apply(self, data: bytes) -> None:
         """Apply a file read by :meth:`read` (on the writer, with an admin signed in)."""

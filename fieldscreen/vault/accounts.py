@@ -17,6 +17,7 @@ requires).
 from __future__ import annotations
 
 import dataclasses
+import json
 import uuid
 from typing import Any
 
@@ -148,7 +149,7 @@ class AccountsMixin(VaultBase):
             carried.append(
                 keyfile.reseal(keyring.vault_id, generation, entry, master, admin_private)
             )
-        new_roster = Roster(generation, admin_public, carried)
+        new_roster = Roster(generation, admin_public, carried, anchor=roster.anchor)
         new_roster.sign(keyring.vault_id, admin_private)
         self._rotate_to(master, new_roster, admin_private, reason)
         counts = self._last_rekey
@@ -161,6 +162,26 @@ class AccountsMixin(VaultBase):
             "unreadable": counts.unreadable,
             "must_be_added_again": dropped,
         }
+
+    def policy_anchor(self) -> dict[str, Any] | None:
+        """What the signed roster vouches for besides the users (a copy; vault unlocked): the
+        organisation's provisioning an admin approved (:mod:`fieldscreen.device`), ``{}`` when
+        none yet, None for a key file signed before anchors existed."""
+        self._require()
+        anchor = self._require_keyring().current.anchor
+        return None if anchor is None else json.loads(json.dumps(anchor))
+
+    def set_policy_anchor(self, anchor: dict[str, Any]) -> None:
+        """Sign ``anchor`` into the roster (admins only); the key file alone is rewritten."""
+        self._require("admin")
+        admin_private = self._admin()
+        keyring = self._require_keyring()
+        if keyring.format == keyfile.LEGACY_FORMAT:
+            return  # moved to format 2 at this admin's unlock; anchored afterwards
+        if keyring.current.anchor == anchor:
+            return
+        roster = dataclasses.replace(keyring.current, anchor=dict(anchor), authorised=None)
+        self._save_roster(roster, admin_private)
 
     def change_passphrase(self, old: bytes, new: bytes) -> None:
         """Re-wrap the current user's private key under the new passphrase; no data is

@@ -188,7 +188,7 @@ class VaultBase:
             master=master,
             admin_private=admin_private,
         )
-        roster = Roster(1, admin_public, [entry])
+        roster = Roster(1, admin_public, [entry], anchor={})  # no provisioning approved yet
         roster.sign(vault_id, admin_private)
         throttle.write(vault.folder, vault_id, 0, vault._clock().timestamp())
         keyring = Keyring(vault.keys_path, vault_id, roster)

@@ -13,6 +13,8 @@ passphrase change and a key rotation touch only it. Format 2::
          "sealed_admin": "<admins only: the admin signing key, HPKE-sealed likewise>"}],
      "roster_signature": "<Ed25519 signature by the admin key of vault id, generation, admin
                            public key and every user's id, login, role, day and public key>",
+     "anchor": {what the admin vouches for besides the users: the organisation's key and
+                the provisioning in force, see fieldscreen.device; signed with the roster},
      "pending": {the same roster fields for a key rotation under way, "authorised": "<signature
                  of it by the current admin key>"}}
 
@@ -198,6 +200,10 @@ class Roster:
     signature: bytes = b""
     #: For a pending rotation: the current admin key's signature of :meth:`signed_bytes`.
     authorised: bytes | None = None
+    #: What an admin vouches for besides the users (the organisation's provisioning this
+    #: vault follows: :func:`fieldscreen.device.provisioning_anchor`), signed with the roster.
+    #: Opaque JSON here; None for a roster written before anchors existed.
+    anchor: dict[str, Any] | None = None
 
     def find(self, login: str) -> UserEntry | None:
         return next((u for u in self.users if u.login == login), None)
@@ -221,7 +227,10 @@ class Roster:
         """What the admin key signs (format 2)."""
         users = [[u.user_id, u.login, u.role, u.created_day, u.binding()] for u in self.users]
         admin = _b64(self.admin_public) if self.admin_public is not None else None
-        return _canonical(["fieldscreen/keyring/v2", vault_id, self.generation, admin, users])
+        signed: list[Any] = ["fieldscreen/keyring/v2", vault_id, self.generation, admin, users]
+        if self.anchor is not None:  # absent from rosters signed before anchors existed
+            signed.append({"anchor": self.anchor})
+        return _canonical(signed)
 
     def legacy_bytes(self, vault_id: str) -> bytes:
         """What the format-1 roster MAC covers."""
@@ -253,6 +262,8 @@ class Roster:
         }
         if self.authorised is not None:
             data["authorised"] = _b64(self.authorised)
+        if self.anchor is not None:
+            data["anchor"] = self.anchor
         return data
 
     @classmethod
@@ -265,12 +276,16 @@ class Roster:
             raise ValueError("users")
         if len({u.login for u in users}) != len(users):
             raise ValueError("logins")
+        anchor = data.get("anchor")
+        if anchor is not None and not isinstance(anchor, dict):
+            raise ValueError("anchor")
         return cls(
             generation=generation,
             admin_public=_unb64(data["admin_public"]),
             users=users,
             signature=_unb64(data["roster_signature"]),
             authorised=_optional(data, "authorised"),
+            anchor=anchor,
         )
 
 
