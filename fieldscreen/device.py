@@ -122,6 +122,10 @@ class PolicyCheck:
     #: Locked settings the settings file had edited (put back).
     edited: list[str] = field(default_factory=list)
 
+    def __bool__(self) -> bool:
+        """Whether there is anything to tell the user."""
+        return self.refused or bool(self.edited)
+
     def notices(self) -> list[KnownError]:
         """What to tell the user, in their language (``.message(lang)``)."""
         notices = []

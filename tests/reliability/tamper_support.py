@@ -646,8 +646,8 @@ def run_product(laptop: Laptop, root: Path) -> Outcome:
             if alert is not None:
                 out.caught.append(("unlock", alert.code))
             wire_signing(vault)
-            if enforce_locked_policies(vault, settings):
-                out.caught.append(("unlock", "settings-locked-restored"))
+            for notice in enforce_locked_policies(vault, settings).notices():
+                out.caught.append(("unlock", notice.code))
             if settings.locked != expected.locked or vault.follow_up_days != 7:
                 stale("locked policies")
         alerts("unlock")
