@@ -3,6 +3,7 @@
     python tools/i18n.py update   # rescan the UI code into the .ts files, then compile .qm files
     python tools/i18n.py check    # list untranslated or obsolete strings; exit 1 if any
     python tools/i18n.py apply FILE.json  # set translations from {"context": {"source": "text"}}
+                                          # (a plural "%n" source takes a list: one text a form)
 
 Translators edit ``resources/translations/fieldscreen_<lang>.ts`` with Qt Linguist
 (``pyside6-linguist``) or any XML editor; ``update`` keeps what is already translated.
@@ -100,10 +101,18 @@ def apply(mapping_file: Path) -> None:
                     translation = message.find("translation")
                     if translation is None:
                         translation = ET.SubElement(message, "translation")
-                    translation.text = table[source]
+                    text = table[source]
+                    if isinstance(text, list):  # numerus="yes": one <numerusform> a plural form
+                        for old in list(translation):
+                            translation.remove(old)
+                        translation.text = None
+                        for form in text:
+                            ET.SubElement(translation, "numerusform").text = form
+                    else:
+                        translation.text = text
                     translation.attrib.pop("type", None)
         tree.write(path, encoding="utf-8", xml_declaration=True)
-        compile_qm(lang)
+    update()  # back to lupdate's own layout (a small diff), and compiled
 
 
 def main(argv: list[str]) -> int:

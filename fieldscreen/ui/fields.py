@@ -259,7 +259,7 @@ class DateWidget(FieldWidget):
 LONG_LIST = 10
 
 
-#: Arrow keys that step back / forward through a column or row of radio buttons.
+# Arrow keys that step back / forward through a column or row of radio buttons.
 _ARROWS_BACK = (Qt.Key.Key_Up, Qt.Key.Key_Left)
 _ARROWS_FORWARD = (Qt.Key.Key_Down, Qt.Key.Key_Right)
 

@@ -16,7 +16,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from PySide6.QtCore import QObject, QTimer, Signal
+from PySide6.QtCore import QObject, QTimer
 from PySide6.QtWidgets import (
     QApplication,
     QHBoxLayout,
@@ -29,9 +29,9 @@ from PySide6.QtWidgets import (
 
 from fieldscreen.errors import KnownError
 from fieldscreen.ui.common import Services, push_button, scale_font, show_error
+from fieldscreen.ui.idle import IdleWarning, IdleWatcher, InputGrace
 
 if TYPE_CHECKING:
-    from PySide6.QtCore import QEvent
     from PySide6.QtGui import QShortcut
     from PySide6.QtWidgets import QPushButton
 
@@ -56,41 +56,6 @@ _SCREENFUL = 100
 SYNC_TICK_MS = 5_000
 #: Who sees the coordinator report.
 REPORT_ROLES = frozenset({"coordinator", "admin"})
-
-
-def _input_events() -> frozenset[QEvent.Type]:
-    """The events that count as the user's presence (built on first use: creating Qt's enum
-    types costs start-up time, and the watcher only runs while someone is signed in)."""
-    from PySide6.QtCore import QEvent
-
-    kind = QEvent.Type
-    return frozenset(
-        {kind.KeyPress, kind.MouseButtonPress, kind.MouseMove, kind.Wheel, kind.TouchBegin}
-    )
-
-
-class IdleWatcher(QObject):
-    """Restarts a timer on every key, click or mouse move anywhere in the app."""
-
-    idle = Signal()
-
-    def __init__(self, minutes: int, parent: QObject | None = None) -> None:
-        super().__init__(parent)
-        self.timer = QTimer(self)
-        self.timer.setSingleShot(True)
-        self.timer.timeout.connect(self.idle)
-        self.set_minutes(minutes)
-        self._inputs: frozenset[QEvent.Type] = frozenset()
-
-    def set_minutes(self, minutes: int) -> None:
-        self.timer.setInterval(max(1, minutes) * 60_000)
-
-    def eventFilter(self, watched: QObject, event: QEvent) -> bool:
-        if not self._inputs:
-            self._inputs = _input_events()
-        if event.type() in self._inputs and self.timer.isActive():
-            self.timer.start()
-        return False
 
 
 class ClipboardGuard(QObject):
@@ -181,7 +146,9 @@ class MainWindow(QMainWindow):
         self.resize(1100, 760)
         self._where: _Where | None = None
         self.idle = IdleWatcher(int(services.settings.get("auto_lock_minutes")), self)
-        self.idle.idle.connect(self.lock)
+        self.idle.idle.connect(lambda: self.lock(idle=True))
+        # After an idle lock, what was being typed never reaches the unlock screen.
+        self.grace = InputGrace(parent=self)
         self._watching = False  # the idle watcher filters the app's input only while unlocked
         self.clipboard_guard = ClipboardGuard(
             int(services.settings.get("clipboard_clear_seconds")), self
@@ -222,6 +189,11 @@ class MainWindow(QMainWindow):
         self.nav.hide()
         self._nav_built = False  # its buttons are made at the first unlock (:meth:`_build_nav`)
         column.addWidget(self.nav)
+        self.idle_warning = IdleWarning(central)
+        column.addWidget(self.idle_warning)
+        self.idle.will_lock.connect(self.idle_warning.show_left)
+        self.idle.tick.connect(self.idle_warning.show_left)
+        self.idle.did_stay.connect(self.idle_warning.hide)
         if self.services.preview:
             notice = QLabel(
                 self.tr(
@@ -479,11 +451,12 @@ class MainWindow(QMainWindow):
             self.nav_lock.setEnabled(unlocked)
         self._watch_input(unlocked)
         if unlocked:
-            self.idle.timer.start()
+            self.idle.start()
             if self.services.sync is not None and not self.sync_timer.isActive():
                 self.sync_timer.start()
         else:
-            self.idle.timer.stop()
+            self.idle.stop()
+            self.idle_warning.hide()
             self.sync_timer.stop()
 
     def _watch_input(self, on: bool) -> None:
@@ -521,12 +494,13 @@ class MainWindow(QMainWindow):
         self.panic_shortcut.activated.connect(self.panic)
 
     # ------------------------------------------------------------- screens
-    def show_unlock(self, preferred: str | None = None) -> None:
+    def show_unlock(self, preferred: str | None = None, idle_minutes: int = 0) -> None:
         """The unlock screen at once, with the logins when the store can list them cheaply (a
         small plain file; the only disk read start-up makes on the GUI thread); otherwise the
-        user list follows from a read on the pool."""
+        user list follows from a read on the pool. ``idle_minutes``: it locked itself after that
+        long without input (it says so, and waits for the user to begin)."""
         self.stack.setCurrentWidget(self.unlock_page)
-        self.unlock_page.prepare()
+        self.unlock_page.prepare(idle_minutes)
         cheap = getattr(self.services.vault, "logins", None)
         logins = cheap() if callable(cheap) else None
         if logins is not None:
@@ -749,7 +723,7 @@ class MainWindow(QMainWindow):
         self.idle.set_minutes(int(settings.get("auto_lock_minutes")))
         self.clipboard_guard.set_seconds(int(settings.get("clipboard_clear_seconds")))
         if self.services.user is not None:
-            self.idle.timer.start()
+            self.idle.start()
 
     def _will_finalise(self) -> None:
         if (controller := self._controller()) is not None:
@@ -790,13 +764,21 @@ class MainWindow(QMainWindow):
         show_error(self, error, self.services.lang)
 
     # --------------------------------------------------------------- locking
-    def lock(self, *, seal: bool = False) -> None:
+    def lock(self, *, seal: bool = False, idle: bool = False) -> None:
         """Hide every case detail at once; remember where the user was.
 
         ``seal`` (the panic action): after the screening in progress is saved, seal every draft
         and purge every readable copy (travel mode) before the vault locks, and show the
-        neutral screen; nothing is remembered to come back to."""
+        neutral screen; nothing is remembered to come back to.
+
+        ``idle`` (the idle lock): keys and shortcuts are swallowed for a moment, and the unlock
+        screen says why it locked and waits for the user to begin (see :mod:`.idle`)."""
         user = self.services.user
+        if idle and user is not None:
+            app = QApplication.instance()
+            if app is not None:
+                self.grace.allowed = (self.panic_shortcut,) if self.panic_shortcut else ()
+                self.grace.begin(app)
         if user is None:
             if seal:
                 self._show_neutral()
@@ -850,7 +832,8 @@ class MainWindow(QMainWindow):
         if seal:
             self._show_neutral()
         else:
-            self.show_unlock(where.user)
+            minutes = int(self.services.settings.get("auto_lock_minutes")) if idle else 0
+            self.show_unlock(where.user, minutes)
         self._nav_state()
 
     def panic(self) -> None:

@@ -144,6 +144,26 @@ def home(paths: Paths, lang: str) -> QWidget:
     return window
 
 
+def idle_warning(paths: Paths, lang: str) -> QWidget:
+    """The countdown banner over a screening, 25 seconds before the idle lock."""
+    window = _unlocked(paths, lang)
+    window.start_screening()
+    _answer(window, CONSENT)
+    window.idle_warning.show_left(25)
+    return window
+
+
+def idle_locked(paths: Paths, lang: str) -> QWidget:
+    """The unlock screen after an idle lock: why it locked, that the work is saved."""
+    window = _unlocked(paths, lang)
+    window.start_screening()
+    _answer(window, CONSENT)
+    window.lock(idle=True)
+    _settle(window)
+    window.grace.end()
+    return window
+
+
 def _answer(window: MainWindow, answers: Sequence[tuple[str, object]]) -> None:
     for name, value in answers:
         widget = window.wizard.widgets[name]
@@ -536,6 +556,8 @@ SCREENS: dict[str, ScreenFactory] = {
     "first-run": first_run,
     "first-run-provisioned": first_run_provisioned,
     "unlock": unlock,
+    "idle-warning": idle_warning,
+    "idle-locked": idle_locked,
     "home": home,
     "consent": consent,
     "intake-gateway": intake_gateway,

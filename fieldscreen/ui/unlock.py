@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from PySide6.QtCore import QTimer, Signal
+from PySide6.QtCore import QObject, QTimer, Signal
 from PySide6.QtWidgets import (
     QComboBox,
     QFormLayout,
@@ -25,6 +25,8 @@ from fieldscreen.ui.common import heading, primary_button
 
 if TYPE_CHECKING:
     from collections.abc import Sequence
+
+    from PySide6.QtCore import QEvent
 
     from fieldscreen.errors import KnownError
     from fieldscreen.ui.common import Services
@@ -107,9 +109,7 @@ class UnlockPage(QWidget):
             lambda _: self.language_requested.emit(str(self.language.currentData()))
         )
         card.column.addWidget(heading(self.tr("FieldScreen is locked"), card))
-        self.note = QLabel(
-            self.tr("Case details are hidden. Enter your passphrase to continue."), card
-        )
+        self.note = QLabel(self._quick_note(), card)
         self.note.setWordWrap(True)
         card.column.addWidget(self.note)
         form = QFormLayout()
@@ -135,6 +135,13 @@ class UnlockPage(QWidget):
         self._wait.timeout.connect(self._tick)
         self._remaining = 0
         self._busy = False
+        # After an idle lock the box takes no text until the user clearly begins (Enter or a
+        # click): what was being typed for the child's answers never becomes a passphrase.
+        self.waiting_to_begin = False
+        self._watching_box = False
+
+    def _quick_note(self) -> str:
+        return self.tr("Case details are hidden. Enter your passphrase to continue.")
 
     def refresh_users(self, users: Sequence[UserInfo], preferred: str | None = None) -> None:
         self.show_logins([user.name for user in users], preferred)
@@ -149,17 +156,71 @@ class UnlockPage(QWidget):
         if index >= 0:
             self.user.setCurrentIndex(index)
 
-    def prepare(self) -> None:
+    def prepare(self, idle_minutes: int = 0) -> None:
+        """Show an empty box with the focus. ``idle_minutes``: the app locked itself after that
+        long without input; say so, and take no text until the user begins."""
         self.passphrase.clear()
+        self.error.hide()
+        if idle_minutes > 0:
+            self.note.setText(
+                self.tr(
+                    "FieldScreen locked itself after %d min without use. Your work is saved and "
+                    "case details are hidden. Press Enter, or click the passphrase box, to type "
+                    "your passphrase."
+                )
+                % idle_minutes
+            )
+            self.waiting_to_begin = True
+            self.passphrase.setReadOnly(True)
+            self.passphrase.setPlaceholderText(self.tr("Press Enter to type your passphrase"))
+            if not self._watching_box:
+                self.passphrase.installEventFilter(self)
+                self._watching_box = True
+        else:
+            self.note.setText(self._quick_note())
+            self._begin()
         self.passphrase.setFocus()
 
+    def _begin(self) -> None:
+        """The user began: the box takes the passphrase from now on."""
+        self.waiting_to_begin = False
+        self.passphrase.setReadOnly(False)
+        self.passphrase.setPlaceholderText("")
+        self.passphrase.clear()
+        if self._watching_box:
+            self.passphrase.removeEventFilter(self)
+            self._watching_box = False
+
+    def eventFilter(self, watched: QObject, event: QEvent) -> bool:
+        """While waiting for the user to begin: Enter or a click begins; other keys are
+        dropped (the box is read-only; Enter must not submit)."""
+        if watched is not self.passphrase or not self.waiting_to_begin:
+            return False
+        from PySide6.QtCore import QEvent, Qt
+        from PySide6.QtGui import QKeyEvent
+
+        kind = event.type()
+        if kind == QEvent.Type.MouseButtonPress:
+            self._begin()
+            return False
+        if kind == QEvent.Type.KeyPress and isinstance(event, QKeyEvent):
+            if event.key() in (Qt.Key.Key_Return, Qt.Key.Key_Enter):
+                self._begin()
+            return True
+        return False
+
     def attempt(self) -> None:
-        if self._busy or self._remaining > 0:
+        if self._busy or self._remaining > 0 or self.waiting_to_begin:
             return
         name = str(self.user.currentData() or "")
         passphrase = self.passphrase.text()
         self.passphrase.clear()
         if not name:
+            return
+        if not passphrase:  # an empty box is never an attempt (nor a counted failure)
+            self.error.setText(self.tr("Type your passphrase, then press Enter."))
+            self.error.show()
+            self.passphrase.setFocus()
             return
         self._busy = True
         self.unlock_button.setEnabled(False)

@@ -660,6 +660,13 @@
     </message>
 </context>
 <context>
+    <name>IdleWarning</name>
+    <message>
+        <source>FieldScreen locks in %d s because nothing was typed. Press any key or move the mouse to keep working; your answers are saved.</source>
+        <translation>FieldScreen se bloquea en %d s porque no se escribió nada. Pulse cualquier tecla o mueva el ratón para seguir trabajando; sus respuestas están guardadas.</translation>
+    </message>
+</context>
+<context>
     <name>MainWindow</name>
     <message>
         <source>FieldScreen</source>
@@ -1806,7 +1813,7 @@
     <name>Tiers</name>
     <message>
         <source>Act now</source>
-        <extracomment>True while screenings run the sample form instead of the built-in forms. Sync of this laptop (:class:`fieldscreen.sync.view.SyncViewModel`), None while it is not enrolled with a server. The supervisor queue (:class:`fieldscreen.ui.supervision.SupervisionModel`); None: the main window builds it over ``vault`` (tests and screenshots hand in their own). The coordinator&apos;s batch view (:class:`fieldscreen.ui.batches.BatchModel`), likewise.</extracomment>
+        <extracomment>True while screenings run the sample form instead of the built-in forms. Sync of this laptop (:class:`fieldscreen.sync.view.SyncViewModel`), None while it is not enrolled with a server. The supervisor queue (:class:`fieldscreen.ui.supervision.SupervisionModel`); None: the main window builds it over ``vault`` (tests and screenshots hand in their own). The coordinator&apos;s batch view (:class:`fieldscreen.ui.batches.BatchModel`), likewise. The coordinator&apos;s credential file chosen this session, on the Batches or the Report page (its path only, never its content; forgotten on lock).</extracomment>
         <translation>Actuar ya</translation>
     </message>
     <message>
@@ -1882,6 +1889,18 @@
     <message>
         <source>&amp;Unlock</source>
         <translation>&amp;Desbloquear</translation>
+    </message>
+    <message>
+        <source>FieldScreen locked itself after %d min without use. Your work is saved and case details are hidden. Press Enter, or click the passphrase box, to type your passphrase.</source>
+        <translation>FieldScreen se bloqueó solo tras %d min sin uso. Su trabajo está guardado y los datos de los casos están ocultos. Pulse Intro, o haga clic en la casilla de la frase de acceso, para escribir su frase de acceso.</translation>
+    </message>
+    <message>
+        <source>Press Enter to type your passphrase</source>
+        <translation>Pulse Intro para escribir su frase de acceso</translation>
+    </message>
+    <message>
+        <source>Type your passphrase, then press Enter.</source>
+        <translation>Escriba su frase de acceso y luego pulse Intro.</translation>
     </message>
     <message>
         <source>Unlocking…</source>

@@ -120,6 +120,7 @@ ALLOWED_BEFORE_SHOW = {
     "fieldscreen.ui.backends",
     "fieldscreen.ui.common",
     "fieldscreen.ui.i18n",
+    "fieldscreen.ui.idle",
     "fieldscreen.ui.main_window",
     "fieldscreen.ui.operations",
     "fieldscreen.ui.unlock",
