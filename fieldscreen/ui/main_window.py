@@ -1059,4 +1059,5 @@ class MainWindow(QMainWindow):
         self.clipboard_guard.clear_now()
         self.services.ops.wait_idle(10_000)
         self._watch_input(False)
+        self.grace.end()  # its filter is on the whole app: not one moment past this window
         super().closeEvent(event)
