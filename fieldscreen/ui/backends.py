@@ -154,6 +154,14 @@ class VaultBackend:
                 admin_passphrase=confirm.encode(),
             )
 
+    def remove_user(self, name: str, confirm: str) -> Mapping[str, Any]:
+        with self._guard:
+            return self.vault.remove_user(name, admin_passphrase=confirm.encode())
+
+    def rotate_keys(self, confirm: str) -> Mapping[str, Any]:
+        with self._guard:
+            return self.vault.rotate_keys(admin_passphrase=confirm.encode())
+
     def unlock(self, name: str, passphrase: str) -> UserInfo:
         from fieldscreen.ui.ports import UserInfo
         from fieldscreen.vault import UnlockFailed

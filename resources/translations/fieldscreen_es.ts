@@ -1461,6 +1461,58 @@
 <context>
     <name>SettingsPage</name>
     <message>
+        <source>Remove %1</source>
+        <translation>Quitar a %1</translation>
+    </message>
+    <message>
+        <source>Rotate keys now</source>
+        <translation>Cambiar las claves ahora</translation>
+    </message>
+    <message>
+        <source>&amp;Remove the selected user…</source>
+        <translation>&amp;Quitar el usuario seleccionado…</translation>
+    </message>
+    <message>
+        <source>Rotate &amp;keys now…</source>
+        <translation>Cambiar las &amp;claves ahora…</translation>
+    </message>
+    <message>
+        <source>Add these accounts again: %1.</source>
+        <translation>Vuelva a agregar estas cuentas: %1.</translation>
+    </message>
+    <message>
+        <source>%2 removed; the vault moved to new keys (%1 keys re-encrypted).</source>
+        <translation>Se quitó a %2; la bóveda pasó a claves nuevas (%1 claves cifradas de nuevo).</translation>
+    </message>
+    <message>
+        <source>Remove %1?</source>
+        <translation>¿Quitar a %1?</translation>
+    </message>
+    <message>
+        <source>%1 will no longer be able to unlock this laptop. Their drafts and screenings stay here for the others. The vault then moves to new keys, so even a copy of the key file taken before opens nothing written afterwards; everyone else keeps their passphrase. With many records this takes a while: keep the laptop on.</source>
+        <translation>%1 ya no podrá desbloquear esta computadora. Sus borradores y tamizajes se quedan aquí para los demás. Luego la bóveda pasa a claves nuevas, así que ni siquiera una copia del archivo de claves hecha antes abre lo que se escriba después; todos los demás conservan su frase de contraseña. Con muchos registros esto tarda: mantenga la computadora encendida.</translation>
+    </message>
+    <message>
+        <source>Removing a user needs your passphrase again.</source>
+        <translation>Para quitar un usuario se necesita de nuevo su frase de contraseña.</translation>
+    </message>
+    <message>
+        <source>The vault moved to new keys (%1 keys re-encrypted).</source>
+        <translation>La bóveda pasó a claves nuevas (%1 claves cifradas de nuevo).</translation>
+    </message>
+    <message>
+        <source>Rotate keys now?</source>
+        <translation>¿Cambiar las claves ahora?</translation>
+    </message>
+    <message>
+        <source>Do this after a suspected compromise: a lost copy of the laptop&apos;s files, or a passphrase someone else saw (change that passphrase too). The vault moves to new keys and every record&apos;s key is re-encrypted; nothing is lost and everyone keeps their passphrase. An old copy of the key file then opens nothing written afterwards. With many records this takes a while: keep the laptop on.</source>
+        <translation>Hágalo si sospecha un compromiso: una copia perdida de los archivos de la computadora, o una frase de contraseña que alguien más vio (cambie también esa frase). La bóveda pasa a claves nuevas y la clave de cada registro se cifra de nuevo; no se pierde nada y todos conservan su frase de contraseña. Después, una copia antigua del archivo de claves no abre nada de lo que se escriba. Con muchos registros esto tarda: mantenga la computadora encendida.</translation>
+    </message>
+    <message>
+        <source>Rotating the keys needs your passphrase again.</source>
+        <translation>Para cambiar las claves se necesita de nuevo su frase de contraseña.</translation>
+    </message>
+    <message>
         <source>Settings</source>
         <translation>Ajustes</translation>
     </message>
