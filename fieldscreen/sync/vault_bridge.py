@@ -38,6 +38,8 @@ class VaultOutbox(Protocol):
         self, record_ids: Sequence[str], state: str, *, reason: str | None = None
     ) -> None: ...
 
+    def outbox_quarantine_tampered(self, record_ids: Sequence[str]) -> None: ...
+
     def last_device_seq(self) -> int: ...
 
 
@@ -115,6 +117,9 @@ class VaultOutboxStore:
         self, record_ids: Sequence[str], state: RecordState, reason: str | None = None
     ) -> None:
         clean = _REASON.sub("-", reason.lower()).strip("-")[:64] if reason else None
+        if (state, clean) == ("quarantined", "tampered"):  # audited with it, or noted if locked
+            self.vault.outbox_quarantine_tampered(record_ids)
+            return
         self.vault.outbox_mark_many(record_ids, state, reason=clean or None)  # one commit
 
     def apply_receipt(

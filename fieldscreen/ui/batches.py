@@ -126,11 +126,9 @@ def record_network_sync(vault: Any, summary: Any) -> None:
         "failed": int(summary.conflicts + summary.quarantined + summary.rejected),
         "receipt": bool(summary.delivered or summary.already_held),
     }
-    if tampered:
+    if tampered:  # each one was audited when it was quarantined (or at the next unlock)
         detail["tampered"] = len(tampered)
     vault.record_event("sync", None, detail)
-    for record_id in tampered:  # an outbox row changed after it was signed: held, not sent
-        vault.record_event("sync", record_id, {"via": "outbox-check", "outcome": "tampered"})
 
 
 class BatchModel:
@@ -254,11 +252,8 @@ class BatchModel:
                 device,
                 public_key=identity.public_key if identity else None,
             )
+            # (a row changed after it was signed was audited as it was quarantined)
             self._audit({"via": "usb-export", "sent": info.count, "acknowledged": 0, "failed": 0})
-            for record_id in info.tampered:  # changed after it was signed: held, not exported
-                self._backend.vault.record_event(
-                    "sync", record_id, {"via": "outbox-check", "outcome": "tampered"}
-                )
         return BatchOutcome("export", info.count)
 
     def apply_receipt(self, path: Path) -> BatchOutcome:

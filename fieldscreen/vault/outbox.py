@@ -29,6 +29,10 @@ __all__ = ["OUTBOX_STATES", "OutboxItem", "OutboxMixin"]
 OUTBOX_STATES = ("pending", "sending", "delivered", "failed", "quarantined")
 _REASON = re.compile(r"^[a-z0-9][a-z0-9-]{0,63}$")
 _MAX_PAGE = 1000
+#: The plaintext note of rows found tampered while locked, and what their audit entry says.
+_TAMPERED_NOTE = "tampered_unaudited"
+_TAMPERED_DETAIL = {"via": "outbox-check", "outcome": "tampered"}
+_MAX_NOTED = 10_000  # a year's outbox of a busy laptop; older ids beyond it are dropped
 
 
 @dataclass(frozen=True, slots=True)
@@ -186,6 +190,51 @@ class OutboxMixin(VaultBase):
                     (state, reason, today, record_id),
                 )
 
+    def outbox_quarantine_tampered(self, record_ids: Sequence[str]) -> None:
+        """Quarantine outbox rows that failed the check before sending (reason ``tampered``)
+        and audit each one (``sync``, outcome ``tampered``) in the same transaction.
+
+        Background sync goes on while the vault is locked, when nothing can be audited: then
+        the record ids are kept as a note in the plaintext state (``tampered_unaudited``, ids
+        only, as the outbox itself shows them) in that transaction, and audited at the next
+        unlock by :meth:`audit_tampered_notes`.
+        """
+        ids = list(dict.fromkeys(record_ids))
+        if not ids:
+            return
+        with self._open_store().transaction() as conn:
+            self.outbox_mark_many(ids, "quarantined", reason="tampered")
+            if self.is_unlocked:
+                for record_id in ids:
+                    self._audit(conn, "sync", record_id, _TAMPERED_DETAIL)
+                return
+            noted = _tampered_note(conn)
+            fresh = [rid for rid in ids if rid not in noted]
+            _put_state(conn, _TAMPERED_NOTE, json.dumps((noted + fresh)[-_MAX_NOTED:]))
+
+    def audit_tampered_notes(self) -> int:
+        """Write the audit entries a sync while locked could not (see
+        :meth:`outbox_quarantine_tampered`) and clear the note; returns how many. Needs the
+        vault unlocked; the unlock calls it. An id in the note that is not an outbox row
+        quarantined as tampered (the note is a plain file row anyone can edit) is dropped."""
+        self._require()
+        with self._open_store().transaction() as conn:
+            if conn.execute("SELECT 1 FROM state WHERE name = ?", (_TAMPERED_NOTE,)).fetchone():
+                noted = _tampered_note(conn)
+            else:
+                return 0
+            written = 0
+            for record_id in noted:
+                row = conn.execute(
+                    "SELECT state, reason FROM outbox WHERE record_id = ?", (record_id,)
+                ).fetchone()
+                if row is None or (row[0], row[1]) != ("quarantined", "tampered"):
+                    continue
+                self._audit(conn, "sync", record_id, {**_TAMPERED_DETAIL, "while_locked": True})
+                written += 1
+            conn.execute("DELETE FROM state WHERE name = ?", (_TAMPERED_NOTE,))
+        return written
+
     def outbox_counts(self) -> dict[str, int]:
         """Envelopes per state, plus ``sealed`` (sealed copies still held on the device)."""
         store = self._open_store()
@@ -269,3 +318,23 @@ class OutboxMixin(VaultBase):
             _put_state(conn, "last_sync_day", self.today())
             if self.is_unlocked:
                 self._audit(conn, "sync", detail={"delivered": delivered, "failed": failed})
+
+
+def _tampered_note(conn: Any) -> list[str]:
+    """The record ids noted as tampered while locked (well-formed ones only)."""
+    row = conn.execute("SELECT value FROM state WHERE name = ?", (_TAMPERED_NOTE,)).fetchone()
+    if row is None:
+        return []
+    try:
+        value = json.loads(row[0])
+    except (TypeError, ValueError, RecursionError):
+        return []
+    if not isinstance(value, list):
+        return []
+    out: list[str] = []
+    for item in value:
+        try:
+            out.append(check_record_id(item))
+        except (VaultError, TypeError, ValueError):
+            continue
+    return out

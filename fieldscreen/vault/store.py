@@ -98,6 +98,7 @@ PLAINTEXT_STATE_NAMES = frozenset(
         "last_sync_day",
         "sync_checkpoint",
         "device_state",
+        "tampered_unaudited",
     }
 )
 

@@ -28,9 +28,10 @@ from pathlib import Path
 from typing import Any
 
 from fieldscreen import crypto
+from fieldscreen.errors import KnownError
 from fieldscreen.vault import audit
 from fieldscreen.vault.accounts import AccountsMixin
-from fieldscreen.vault.base import DB_NAME, KEYS_NAME
+from fieldscreen.vault.base import DB_NAME, KEYS_NAME, UserInfo
 from fieldscreen.vault.caselist import CaseListMixin
 from fieldscreen.vault.errors import VaultError
 from fieldscreen.vault.migrations import FORMAT_VERSION
@@ -82,6 +83,14 @@ class Vault(AccountsMixin, RecordsMixin, CaseListMixin, OutboxMixin):
             newest, newest_link = audit.last_link(conn)
             self._supervision_kept = (newest, newest_link, found)
             return list(found)
+
+    def unlock(self, login: str, passphrase: bytes) -> UserInfo:
+        user = super().unlock(login, passphrase)
+        # What a sync found while the vault was locked; a failure (a full disk) keeps the note
+        # for the next unlock rather than keep this user out.
+        with contextlib.suppress(KnownError):
+            self.audit_tampered_notes()
+        return user
 
     def lock(self) -> None:
         self._supervision_kept = None
