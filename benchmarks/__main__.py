@@ -36,8 +36,15 @@ def main(argv: list[str] | None = None) -> int:
         print(f"running {bench_id} ...", file=sys.stderr, flush=True)
         start = time.perf_counter()
         module = importlib.import_module(REGISTRY[bench_id])
-        results.extend(module.run())
-        print(f"  {bench_id} took {time.perf_counter() - start:.0f} s", file=sys.stderr, flush=True)
+        fresh: list[Result] = module.run()
+        took = time.perf_counter() - start
+        # How busy the machine was meanwhile: the load average over its last 1, 5, 15 minutes.
+        load = [round(v, 2) for v in os.getloadavg()]
+        for result in fresh:
+            result.details.setdefault("load_average_at_end", load)
+            result.details.setdefault("benchmark_seconds", round(took))
+        results.extend(fresh)
+        print(f"  {bench_id} took {took:.0f} s, load {load[1]:.1f}", file=sys.stderr, flush=True)
     path = write_results(results)
     print(table(results))
     lines = warnings(results)

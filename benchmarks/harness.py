@@ -287,13 +287,32 @@ def run_process(args: Sequence[str], env: dict[str, str] | None = None) -> float
     return time.perf_counter() - start
 
 
+def _commit() -> str | None:
+    try:
+        out = subprocess.run(
+            ["git", "rev-parse", "HEAD"],
+            cwd=RESULTS_DIR.parent.parent,
+            capture_output=True,
+            text=True,
+            check=True,
+        )
+    except (OSError, subprocess.CalledProcessError):
+        return None
+    return out.stdout.strip() or None
+
+
 def machine() -> dict[str, Any]:
+    """Where and on what the figures were measured: the interpreter, the machine, the code's
+    commit, and the load average (1, 5 and 15 minutes) as the results are written, which says
+    how busy a shared machine was."""
     return {
         "python": sys.version.split()[0],
         "platform": platform.platform(),
         "cpus": os.cpu_count(),
         "processor": platform.processor() or platform.machine(),
         "time": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+        "commit": _commit(),
+        "load_average": [round(v, 2) for v in os.getloadavg()],
     }
 
 

@@ -26,3 +26,20 @@ def test_readme_names_the_two_commands_first() -> None:
     first_block = readme.split("```sh", 1)[1].split("```", 1)[0]
     assert "make run" in first_block
     assert "make test" in first_block
+
+
+def test_the_performance_doc_names_every_benchmark_and_its_size_settings() -> None:
+    import re
+
+    from benchmarks import REGISTRY
+
+    doc = (ROOT / "docs" / "performance.md").read_text()
+    missing = [bench_id for bench_id in REGISTRY if f"| {bench_id} |" not in doc]
+    assert not missing, f"describe these benchmarks' arms in docs/performance.md: {missing}"
+    settings = {
+        name
+        for path in (ROOT / "benchmarks").glob("*.py")
+        for name in re.findall(r"FIELDSCREEN_P\d_[A-Z_]+", path.read_text())
+    }
+    undocumented = sorted(name for name in settings if f"`{name}`" not in doc)
+    assert not undocumented, f"document these in docs/performance.md: {undocumented}"
