@@ -565,7 +565,7 @@ class VaultBase:
                     yield conn
                     if self._tx_depth == 1 and (self._pending_index or self._row_map):
                         keys, _ = self._require()
-                        self._pending_index.flush(conn, keys)
+                        self._row_map.lists_written(self._pending_index.flush(conn, keys))
                         self._row_map.flush(conn, keys)
                 finally:
                     self._tx_depth -= 1
@@ -640,6 +640,7 @@ def _map_rows(report: digest.MapCheck) -> int:
         + abs(report.records_found - report.records_expected)
         + abs(report.cards_found - report.cards_expected)
         + len(report.problems)
+        + len(report.list_buckets)
     )
 
 
@@ -655,6 +656,8 @@ def _map_detail(report: digest.MapCheck) -> dict[str, Any]:
         detail["cards"] = report.cards_found - report.cards_expected
     if report.problems:
         detail["rows"] = len(report.problems)
+    if report.list_buckets:
+        detail["list_buckets"] = len(report.list_buckets)
     return detail
 
 

@@ -143,13 +143,28 @@ class CaseListMixin(VaultBase):
         """The index's entries, every record's plaintext columns, and how many buckets were
         rebuilt: buckets that are missing, do not authenticate or do not match the cards are
         rebuilt from the cards first (in the caller's transaction), from cards that match the
-        state digest's row map only. Counts of records and cards that differ from the row
-        map's, and cards refused, are audited as ``integrity-alert``."""
+        state digest's row map only. So are buckets whose nonce is not the one the state
+        digest's root holds (written outside FieldScreen, or put back from an older copy
+        together with the cards in them). Counts of records and cards that differ from the row
+        map's, buckets the root does not know, and cards refused, are audited as
+        ``integrity-alert``."""
+        untrusted = self._row_map.lists_untrusted(conn, keys)
         entries, bad = listindex.read_all(conn, keys)
+        # A bucket the root records that does not authenticate was changed outside FieldScreen
+        # (one of an older format is rebuilt quietly: that root knows no list buckets).
+        damaged = set(bad) if untrusted is not None else set()
         rows = listindex.record_rows(conn)
         versions = listindex.card_versions(conn)
         refused: list[str] = []
         rebuilt = 0
+        foreign = {b for b in untrusted or () if b >= 0}
+        if foreign:
+            bad = bad | foreign
+            entries = {
+                rid: e
+                for rid, e in entries.items()
+                if listindex.bucket_of(keys, rid) not in foreign
+            }
         if bad or len(entries) != len(versions) or not _matches(entries, versions):
             report = listindex.check(conn, keys, entries, bad, versions)
             if report.stale_buckets:
@@ -160,20 +175,25 @@ class CaseListMixin(VaultBase):
                         return False
                     return True
 
-                listindex.rebuild(conn, keys, report.stale_buckets, accept)
+                written: dict[int, bytes | None] = {}
+                listindex.rebuild(conn, keys, report.stale_buckets, accept, written)
+                self._row_map.lists_written(written)
                 entries, _ = listindex.read_all(conn, keys)
                 rebuilt = len(report.stale_buckets)
+        if untrusted is None:  # a root that knows no list buckets yet: checked, now recorded
+            self._row_map.lists_record_all(conn)
         try:
             root = digest.read_root(conn, keys)
         except crypto.DecryptError:
             root = None
         counts = (0, 0) if root is None else (root.records, root.cards)
-        if refused or counts != (len(rows), len(versions)):
+        if refused or untrusted or damaged or counts != (len(rows), len(versions)):
             self._audit(
                 conn,
                 "integrity-alert",
                 detail={
                     "what": "case-list",
+                    "buckets": len(set(untrusted or ()) | damaged),
                     "refused": len(refused),
                     "records": len(rows) - counts[0],
                     "cards": len(versions) - counts[1],

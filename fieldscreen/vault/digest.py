@@ -14,6 +14,13 @@ map does, at the moment the row is read:
   for each of :data:`GROUPS` groups of buckets the sum, modulo 2**256, of
   ``HMAC(state-digest key, bucket | bucket's nonce)`` over its buckets. A bucket put back from an
   older copy has another nonce, so its group's sum no longer matches; the sum is O(1) to update.
+* **List buckets.** The root also holds the nonce of each of the case list's index buckets
+  (:mod:`fieldscreen.vault.listindex`) as the vault last wrote it. A case card and the list
+  bucket holding it, put back together from the same older copy, agree with each other; the
+  bucket's nonce no longer agrees with the root, so the check at unlock reports it and the case
+  list rebuilds that bucket from cards that match the map (an older card is left out) instead of
+  showing the older fields. A root of the first list-less form (``RM1``) knows no list nonces:
+  the first case list after an upgrade checks the buckets against the cards and records them.
 * **Writes** (:class:`RowMap`): a record or card write puts its entry in the decrypted copy of
   its bucket held for the current transaction; the vault writes every changed bucket and the
   root just before the outermost transaction commits, so the map changes with the rows or not at
@@ -66,6 +73,10 @@ _FORMAT = 1
 _ROOT = "row_map_root"
 _LEGACY = "state_digest"  # the sum of the first format, before the row map
 _MAGIC = b"RM1"
+_MAGIC2 = b"RM2"  # RM1 and the list buckets' nonces
+#: Buckets of the case list's index (``listindex.BUCKETS``; a test keeps the two equal).
+LIST_BUCKETS = 256
+_NO_NONCE = bytes(crypto.NONCE_BYTES)
 _MOD = 1 << 256
 _CACHE = 64
 RECORDS, CARDS = "r", "c"
@@ -83,6 +94,10 @@ class Problem:
     row_id: str | None = None
 
 
+def _no_lists() -> list[bytes | None]:
+    return [None] * LIST_BUCKETS
+
+
 @dataclass
 class Root:
     """The decrypted root: counts and one sum per group."""
@@ -90,18 +105,40 @@ class Root:
     records: int = 0
     cards: int = 0
     sums: list[int] = field(default_factory=lambda: [0] * GROUPS)
+    #: The nonce of each list index bucket as last written (None: no such bucket); the whole
+    #: list None for a root that does not know them (the first form, or built by an upgrade).
+    lists: list[bytes | None] | None = field(default_factory=_no_lists)
 
     def encode(self) -> bytes:
         body = b"".join((s % _MOD).to_bytes(32, "big") for s in self.sums)
-        return _MAGIC + struct.pack(">QQ", self.records, self.cards) + body
+        head = struct.pack(">QQ", self.records, self.cards) + body
+        if self.lists is None:
+            return _MAGIC2 + head + b"\x00"
+        return _MAGIC2 + head + b"\x01" + b"".join(n or _NO_NONCE for n in self.lists)
 
     @classmethod
     def decode(cls, raw: bytes) -> Root:
-        if len(raw) != len(_MAGIC) + 16 + 32 * GROUPS or not raw.startswith(_MAGIC):
+        size = len(_MAGIC) + 16 + 32 * GROUPS
+        lists: list[bytes | None] | None = None
+        if (raw.startswith(_MAGIC) and len(raw) == size) or (
+            raw.startswith(_MAGIC2) and len(raw) == size + 1 and raw[size] == 0
+        ):
+            pass  # a root that knows no list buckets
+        elif (
+            raw.startswith(_MAGIC2)
+            and len(raw) == size + 1 + crypto.NONCE_BYTES * LIST_BUCKETS
+            and raw[size] == 1
+        ):
+            step = crypto.NONCE_BYTES
+            nonces = [
+                raw[size + 1 + step * b : size + 1 + step * (b + 1)] for b in range(LIST_BUCKETS)
+            ]
+            lists = [None if n == _NO_NONCE else n for n in nonces]
+        else:
             raise crypto.DecryptError
         records, cards = struct.unpack(">QQ", raw[3:19])
         sums = [int.from_bytes(raw[19 + 32 * g : 51 + 32 * g], "big") for g in range(GROUPS)]
-        return cls(records, cards, sums)
+        return cls(records, cards, sums, lists)
 
 
 def bucket_of(keys: Keys, key: str) -> int:
@@ -189,6 +226,27 @@ def _stored_nonces(conn: sqlite3.Connection) -> dict[int, bytes | None]:
     return out
 
 
+def list_nonces(conn: sqlite3.Connection) -> dict[int, bytes | None]:
+    """Each stored list index bucket's nonce (-1: rows no build of ours writes)."""
+    out: dict[int, bytes | None] = {}
+    for bucket, head in conn.execute(
+        "SELECT bucket, substr(ciphertext, 1, ?) FROM list_index", (crypto.NONCE_BYTES,)
+    ):
+        if isinstance(bucket, int) and 0 <= bucket < LIST_BUCKETS:
+            out[bucket] = _nonce(head)
+        else:
+            out[-1] = None
+    return out
+
+
+def _list_mismatch(root: Root, stored: Mapping[int, bytes | None]) -> set[int]:
+    assert root.lists is not None
+    bad = {b for b in range(LIST_BUCKETS) if stored.get(b) != root.lists[b]}
+    if -1 in stored:
+        bad.add(-1)
+    return bad
+
+
 @dataclass
 class MapCheck:
     """What :meth:`RowMap.verify` found: groups whose sum fails, and the counts."""
@@ -201,6 +259,8 @@ class MapCheck:
     records_found: int = 0
     cards_found: int = 0
     problems: list[Problem] = field(default_factory=list)
+    #: List index buckets whose nonce is not the one the root holds.
+    list_buckets: set[int] = field(default_factory=set)
 
     @property
     def counts_match(self) -> bool:
@@ -216,6 +276,7 @@ class MapCheck:
             and not self.root_damaged
             and self.counts_match
             and not self.problems
+            and not self.list_buckets
         )
 
 
@@ -231,6 +292,10 @@ class RowMap:
         #: buckets changed in the current transaction: bucket -> (nonce read, entries).
         self._pending: dict[int, tuple[bytes | None, dict[str, list[Any]]]] = {}
         self._delta = [0, 0]
+        #: list index buckets written in the current transaction: bucket -> nonce (None: gone).
+        self._lists: dict[int, bytes | None] = {}
+        #: every list bucket's nonce, to record in a root that knows none yet.
+        self._lists_all: dict[int, bytes] | None = None
 
     def forget(self) -> None:
         """Drop everything (at lock)."""
@@ -242,9 +307,33 @@ class RowMap:
     def discard(self) -> None:
         self._pending.clear()
         self._delta = [0, 0]
+        self._lists = {}
+        self._lists_all = None
 
     def __bool__(self) -> bool:
-        return bool(self._pending)
+        return bool(self._pending or self._lists or self._lists_all is not None)
+
+    # ------------------------------------------------------------------ list buckets
+    def lists_written(self, written: Mapping[int, bytes | None]) -> None:
+        """List index buckets the current transaction wrote (their nonces; None: deleted)."""
+        self._lists.update(written)
+
+    def lists_record_all(self, conn: sqlite3.Connection) -> None:
+        """Record every stored list bucket's nonce in a root that knows none (after the
+        case list checked them against the cards)."""
+        self._lists_all = {b: n for b, n in list_nonces(conn).items() if n is not None}
+
+    def lists_untrusted(self, conn: sqlite3.Connection, keys: Keys) -> set[int] | None:
+        """List buckets whose stored nonce is not the root's (a bucket written outside
+        FieldScreen, put back from an older copy, or deleted); None when the root knows no
+        list nonces."""
+        try:
+            root = read_root(conn, keys)
+        except (crypto.DecryptError, crypto.CryptoError, TypeError):
+            return set(range(LIST_BUCKETS))
+        if root is None or root.lists is None:
+            return None
+        return _list_mismatch(root, list_nonces(conn))
 
     # ------------------------------------------------------------------ verification
     def verify(self, conn: sqlite3.Connection, keys: Keys) -> MapCheck:
@@ -275,6 +364,8 @@ class RowMap:
         report.bad_groups = {g for g in range(GROUPS) if sums[g] % _MOD != root.sums[g] % _MOD}
         if -1 in stored:
             report.problems.append(Problem("altered", "row_map"))
+        if root.lists is not None:
+            report.list_buckets = _list_mismatch(root, list_nonces(conn))
         self._seen = {b: n for b, n in stored.items() if b >= 0}
         self._bad_groups = set(report.bad_groups)
         self._cache = OrderedDict(
@@ -389,7 +480,7 @@ class RowMap:
     def flush(self, conn: sqlite3.Connection, keys: Keys, *, always: bool = False) -> None:
         """Write every changed bucket and the root (inside the caller's transaction); with
         ``always``, the root even when nothing changed (a new vault's empty map)."""
-        if not self._pending and not always:
+        if not self and not always:
             return
         try:
             root = read_root(conn, keys) or Root()
@@ -416,6 +507,12 @@ class RowMap:
             self._remember(bucket, nonce, entries)
         root.records = max(0, root.records + self._delta[0])
         root.cards = max(0, root.cards + self._delta[1])
+        if self._lists_all is not None and root.lists is None:
+            root.lists = [self._lists_all.get(b) for b in range(LIST_BUCKETS)]
+        if root.lists is not None:
+            for bucket, nonce in self._lists.items():
+                if 0 <= bucket < LIST_BUCKETS:
+                    root.lists[bucket] = nonce
         _write_root(conn, keys, root)
         self.discard()
 
@@ -471,6 +568,9 @@ def build(conn: sqlite3.Connection, keys: Keys) -> None:
     for rid, version in conn.execute("SELECT record_id, version FROM case_cards").fetchall():
         fresh.put(conn, keys, CARDS, str(rid), version=int(version), status="card")
     fresh.flush(conn, keys, always=True)
+    built = read_root(conn, keys) or Root()
+    built.lists = None  # the list index of the first format is checked at the first list
+    _write_root(conn, keys, built)
     conn.execute("DELETE FROM secrets WHERE name = ?", (_LEGACY,))
 
 

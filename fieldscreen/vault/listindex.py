@@ -61,6 +61,9 @@ _PAD = 1024
 #: bucket of an older build does not authenticate and is rebuilt from the cards on first read
 #: (the index is derived data: no migration). 2: entries carry the supervision flag.
 _FORMAT = 2
+# A later format must also make the state digest's root forget the list buckets' nonces
+# (``digest.Root.lists = None``): a bucket the root records that does not authenticate is
+# reported as changed outside FieldScreen.
 #: The case card fields the case list shows, sorts or searches by.
 LIST_FIELDS = ("alias", "tier", "concerns", "next_due", "age")
 
@@ -176,11 +179,12 @@ def read_bucket(conn: sqlite3.Connection, keys: Keys, bucket: int) -> dict[str, 
 
 def write_bucket(
     conn: sqlite3.Connection, keys: Keys, bucket: int, entries: Mapping[str, Entry]
-) -> None:
-    """Store one bucket (an empty bucket is deleted: no row means no entries)."""
+) -> bytes | None:
+    """Store one bucket (an empty bucket is deleted: no row means no entries); return its
+    nonce (None when deleted), which the state digest's root records."""
     if not entries:
         conn.execute("DELETE FROM list_index WHERE bucket = ?", (bucket,))
-        return
+        return None
     blob = crypto.encrypt(keys.sub("list-index"), _encode(entries), _bucket_aad(bucket))
     conn.execute(
         "INSERT INTO list_index (bucket, ciphertext, format) VALUES (?, ?, ?) "
@@ -188,6 +192,7 @@ def write_bucket(
         "format = excluded.format",
         (bucket, blob, _FORMAT),
     )
+    return blob[: crypto.NONCE_BYTES]
 
 
 def read_all(conn: sqlite3.Connection, keys: Keys) -> tuple[dict[str, Entry], set[int]]:
@@ -296,12 +301,13 @@ def rebuild(
     keys: Keys,
     buckets: Iterable[int] | None = None,
     accept: Callable[[str, int], bool] | None = None,
+    written: dict[int, bytes | None] | None = None,
 ) -> dict[int, dict[str, Entry]]:
     """Rebuild ``buckets`` (every bucket when None) from the case cards and store them.
 
-    Returns the rebuilt buckets' entries. A card that does not decrypt, or that ``accept``
-    refuses (one that does not match the state digest's row map), is left out (the integrity
-    check names it).
+    Returns the rebuilt buckets' entries; ``written`` receives each bucket's new nonce. A card
+    that does not decrypt, or that ``accept`` refuses (one that does not match the state
+    digest's row map), is left out (the integrity check names it).
     """
     wanted = set(range(BUCKETS)) if buckets is None else set(buckets)
     fresh: dict[int, dict[str, Entry]] = {b: {} for b in wanted}
@@ -327,7 +333,9 @@ def rebuild(
             continue
         fresh[bucket][rid] = entry_for(rid, version, card)
     for bucket, entries in fresh.items():
-        write_bucket(conn, keys, bucket, entries)
+        nonce = write_bucket(conn, keys, bucket, entries)
+        if written is not None:
+            written[bucket] = nonce
     return fresh
 
 
@@ -337,6 +345,7 @@ class PendingIndex:
     def __init__(self) -> None:
         self._buckets: dict[int, dict[str, Entry]] = {}
         self._damaged: set[int] = set()
+        self._cleared = False
 
     def _bucket(self, conn: sqlite3.Connection, keys: Keys, bucket: int) -> dict[str, Entry]:
         entries = self._buckets.get(bucket)
@@ -371,20 +380,25 @@ class PendingIndex:
         """Every card is gone (travel mode): drop the whole index."""
         self._buckets.clear()
         self._damaged.clear()
+        self._cleared = True
         conn.execute("DELETE FROM list_index")
 
-    def flush(self, conn: sqlite3.Connection, keys: Keys) -> None:
-        """Write every changed bucket (inside the caller's transaction)."""
+    def flush(self, conn: sqlite3.Connection, keys: Keys) -> dict[int, bytes | None]:
+        """Write every changed bucket (inside the caller's transaction); return the nonce of
+        each bucket written (None: deleted), for the state digest's root."""
+        written: dict[int, bytes | None] = dict.fromkeys(range(BUCKETS)) if self._cleared else {}
         for bucket, entries in self._buckets.items():
             if bucket not in self._damaged:
-                write_bucket(conn, keys, bucket, entries)
+                written[bucket] = write_bucket(conn, keys, bucket, entries)
         if self._damaged:
-            rebuild(conn, keys, self._damaged)
+            rebuild(conn, keys, self._damaged, written=written)
         self.discard()
+        return written
 
     def discard(self) -> None:
         self._buckets.clear()
         self._damaged.clear()
+        self._cleared = False
 
     def __bool__(self) -> bool:
-        return bool(self._buckets or self._damaged)
+        return bool(self._buckets or self._damaged or self._cleared)

@@ -416,7 +416,7 @@ def _db_mutation(table: str, how: str) -> Mutation:
             else:
                 value = data + rng.randbytes(rng.randint(1, 16))
             _set(conn, table, row[key], **{column: value})
-            return f"{table} {column} {how}"
+            return f"{table} {row[key]} {column} {how}"
         finally:
             conn.close()
 
@@ -771,8 +771,6 @@ def _tampered(vault: Vault) -> int:
 #: not asserted. Each entry leaves once its paths catch it.
 OPEN: dict[str, str] = {
     "audit/delete": "the audit log view reads entries without walking the chain",
-    "case_cards+list_index/replay": "list buckets are not bound into the row map root",
-    "list_index": "a list bucket that does not match is rebuilt without saying so",
     "outbox/delete": "nothing checks that a finalised record still has its outbox row",
     "outbox/plain": "an outbox row's state is written while locked and is not authenticated",
     "records/replay": "the case list shows a record's status without the row map",

@@ -306,3 +306,97 @@ def test_a_key_rotation_carries_the_map_and_the_audit_mark_forward(vault: Vault)
     assert vault.integrity_check().ok
     assert [vault.load_record(i) for i in ids] == [{"n": n} for n in range(4)]
     assert not _alerts(vault)
+
+
+def _cards(vault: Vault, count: int) -> list[str]:
+    ids = []
+    for n in range(count):
+        record = vault.new_draft("f", "1", {"n": n})
+        vault.finalise(record, record={"n": n}, case_card={"alias": f"A{n}", "tier": "T1"})
+        ids.append(record)
+    return ids
+
+
+def test_a_case_card_and_its_list_bucket_put_back_together_are_caught_by_the_list(
+    tmp_path: Path, org: dict[str, bytes]
+) -> None:
+    from fieldscreen.vault import listindex
+
+    tally: Counter[str] = Counter()
+    for seed in range(VARIANTS):
+        rng = random.Random(300 + seed)
+        folder = tmp_path / f"v{seed}"
+        vault, _ = _make(folder, org, rng)
+        ids = _cards(vault, rng.randint(2, 5))
+        target = rng.choice(ids)
+        vault.case_list()  # the index as it was
+        raw = _raw(folder)
+        old_card = _row(raw, "case_cards", "record_id", target)
+        old_buckets = [
+            dict(zip(("bucket", "ciphertext", "format"), r, strict=True))
+            for r in raw.execute("SELECT bucket, ciphertext, format FROM list_index")
+        ]
+        vault.update_case_card(target, {"alias": "newer", "tier": "T0"})
+        vault.case_list()
+        vault.close()
+        _put_back(raw, "case_cards", old_card)  # the card and its bucket from the same copy
+        for bucket in old_buckets:
+            _put_back(raw, "list_index", bucket)
+        raw.close()
+        vault = _reopen(folder)
+        tally["variants"] += 1
+        alert = vault.state_alert()
+        tally["caught at unlock"] += alert is not None
+        rows = {r.record_id: r for r in vault.case_list()}
+        shown = rows[target]
+        if shown.carded and shown.alias != "newer":
+            tally["stale data read"] += 1
+        if shown.carded and shown.alias == "newer":
+            tally["silently accepted"] += 1  # the older card cannot have given these fields
+        others = [i for i in ids if i != target]
+        assert all(rows[i].carded and rows[i].alias == f"A{ids.index(i)}" for i in others)
+        alerts = [a for a in _alerts(vault) if (a.detail or {}).get("what") == "case-list"]
+        tally["audited by the list"] += bool(alerts) and alerts[-1].detail["buckets"] >= 1
+        with pytest.raises(IntegrityError):
+            vault.case_card(target)
+        # the list rebuilt the bucket from the cards that match (the older card left out, so it
+        # stays refused), and the root records the bucket as rebuilt
+        vault.check_state()
+        assert vault.last_state_check is not None
+        assert vault.last_state_check.list_buckets == set()
+        index = listindex.check(vault._open_store().conn, vault._keys)  # type: ignore[arg-type]
+        assert index.stale_buckets == {listindex.bucket_of(vault._keys, target)}  # type: ignore[arg-type]
+        vault.close()
+    print(f"\ncase card and list bucket from an older copy: {dict(tally)}")
+    assert tally["stale data read"] == 0
+    assert tally["silently accepted"] == 0
+    assert tally["caught at unlock"] == VARIANTS
+    assert tally["audited by the list"] == VARIANTS
+
+
+def test_a_root_without_list_buckets_records_them_at_the_first_list_without_alarm(
+    vault: Vault, org: dict[str, bytes]
+) -> None:
+    from fieldscreen.vault import digest, listindex
+
+    vault.set_org_keys(org["sealing_public"], org["signing_public"])
+    _cards(vault, 3)
+    vault.case_list()
+    conn = vault._open_store().conn
+    keys = vault._keys
+    assert keys is not None
+    assert digest.LIST_BUCKETS == listindex.BUCKETS
+    with vault._tx() as tx:  # the root of the form before list buckets (RM1)
+        root = digest.read_root(tx, keys)
+        assert root is not None
+        assert root.lists is not None
+        raw = root.encode()
+        legacy = b"RM1" + raw[3 : 3 + 16 + 32 * digest.GROUPS]
+        digest._write_root(tx, keys, digest.Root.decode(legacy))
+    assert digest.read_root(conn, keys).lists is None  # type: ignore[union-attr]
+    assert vault.check_state() is None
+    before = len(_alerts(vault))
+    assert all(r.carded for r in vault.case_list() if r.status == "finalised")
+    assert len(_alerts(vault)) == before
+    assert digest.read_root(conn, keys).lists == root.lists  # type: ignore[union-attr]
+    assert vault.check_state() is None
