@@ -502,6 +502,15 @@ CATALOGUE: Mapping[str, Message] = {
         en="The answer to {field!r} is not valid: it must be {expected}. Correct it and go on.",
         es="La respuesta a {field!r} no es válida: debe ser {expected}. Corríjala y continúe.",
     ),
+    "form-attachment-too-large": Message(
+        en="This file is {size} MB: a screening keeps files of at most {limit} MB each and "
+        "{total} MB together ({held} MB are attached already). Attach a smaller photo or scan "
+        "(a lower resolution still shows a document), or remove another file first.",
+        es="Este archivo ocupa {size} MB: una evaluación guarda archivos de {limit} MB como "
+        "máximo cada uno y {total} MB en total (ya hay {held} MB adjuntos). Adjunte una foto o "
+        "un escaneo más pequeño (con menos resolución el documento se sigue leyendo), o quite "
+        "antes otro archivo.",
+    ),
     "form-answers-unreadable": Message(
         en="The answers file {path} cannot be read ({detail}). It must be a JSON object of "
         "field name to value.",

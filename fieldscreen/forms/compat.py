@@ -55,14 +55,6 @@ REFUSED_METADATA = {
 REFUSED_TYPES = {
     "geotrace": "the laptop has no GPS; ask for the route as text",
     "geoshape": "the laptop has no GPS; ask for the area as text",
-    "photo": "photos, recordings and files are not kept by FieldScreen yet; record that a "
-    "document was seen with a select_one or an acknowledge question",
-    "image": "photos, recordings and files are not kept by FieldScreen yet; record that a "
-    "document was seen with a select_one or an acknowledge question",
-    "audio": "recordings are not kept by FieldScreen; remove the question",
-    "video": "recordings are not kept by FieldScreen; remove the question",
-    "file": "files are not kept by FieldScreen yet; record what was seen as text",
-    "rank": "use select_multiple, or one select_one per place in the ranking",
     "select all that apply external": "external_choices need a server's itemsets; use "
     "select_multiple_from_file with a CSV list beside the form",
     "xml-external": "external XML instances are not supported; use select_one_from_file "
@@ -232,10 +224,11 @@ _PRELOAD = {
     ("property", "simserial"): "simserial",
     ("property", "uri:simserial"): "simserial",
 }
+#: A media question's kind by its ``mediatype`` (``image/*`` ...); anything else is a file.
+_MEDIA = {"image": "image", "audio": "audio", "video": "video"}
 _BIND_REFUSED = {
     "geotrace": "geotrace",
     "geoshape": "geoshape",
-    "odk:rank": "rank",
 }
 
 
@@ -289,8 +282,11 @@ def resolve_type(json_kind: str) -> Resolved:
         return GEOPOINT
     if bind_type in _BIND_REFUSED:
         return Resolved(refused=REFUSED_TYPES[_BIND_REFUSED[bind_type]])
-    if bind_type == "binary":
-        return Resolved(refused=REFUSED_TYPES["file"])
+    if bind_type == "odk:rank":
+        return Resolved(kind="rank")
+    if bind_type == "binary" and control.get("tag") == "upload":
+        mediatype = str(control.get("mediatype", "")).partition("/")[0]
+        return Resolved(kind=_MEDIA.get(mediatype, "file"))
     if control.get("tag") == "input" and bind_type in _BIND_KINDS:
         hint = spec.get("hint", "")
         return Resolved(

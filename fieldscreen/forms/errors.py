@@ -76,6 +76,14 @@ EXPECTED: dict[str, tuple[str, str]] = {
     "choice": ("one of the options of its list", "una de las opciones de su lista"),
     "choices": ("options of its list", "opciones de su lista"),
     "acknowledge": ("OK or empty", "OK o vacía"),
+    "rank": (
+        "the options of its list in order, each once",
+        "las opciones de su lista en orden, cada una una vez",
+    ),
+    "attachment": (
+        "a file attached with its Choose file button",
+        "un archivo adjuntado con su botón Elegir archivo",
+    ),
     "computed": ("left to the form, which computes it", "dejada al formulario, que la calcula"),
     "field": ("the name of a field of this form", "el nombre de un campo de este formulario"),
     "instance": ("in an entry that exists", "de una entrada que existe"),

@@ -18,6 +18,7 @@ if TYPE_CHECKING:
 __all__ = [
     "INPUT_KINDS",
     "KINDS",
+    "MEDIA_KINDS",
     "TIERS",
     "Choice",
     "Deadline",
@@ -40,6 +41,11 @@ KINDS = (
     "time",
     "select_one",
     "select_multiple",
+    "rank",
+    "image",
+    "audio",
+    "video",
+    "file",
     "note",
     "calculate",
     "acknowledge",
@@ -58,9 +64,17 @@ INPUT_KINDS = frozenset(
         "time",
         "select_one",
         "select_multiple",
+        "rank",
+        "image",
+        "audio",
+        "video",
+        "file",
         "acknowledge",
     }
 )
+#: Kinds whose answer is an attached file (kept encrypted with the record; the answer is the
+#: attachment's file name, as ODK stores it).
+MEDIA_KINDS = frozenset({"image", "audio", "video", "file"})
 #: Risk tiers, most urgent first.
 TIERS = ("T0", "T1", "T2", "T3", "T4")
 SENSITIVITIES = ("low", "sensitive", "identifying")

@@ -53,6 +53,9 @@ class Runtime:
         self.override: Override | None = None
         self.releases: dict[str, Release] = {}
         self.raised_at: dict[str, datetime] = {}
+        #: Attached files by file name: the answers of media questions (see
+        #: :mod:`fieldscreen.forms.attachments`).
+        self.attachments: dict[str, bytes] = {}
         self._tier = "T4"
         self._now = self._clock()
         self._chains = {

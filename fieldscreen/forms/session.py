@@ -15,11 +15,12 @@ from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
+from fieldscreen.forms import attachments as media
 from fieldscreen.forms import compat
 from fieldscreen.forms.changes import Changes, FieldError, Node, PathLike, as_node
 from fieldscreen.forms.errors import AnswerError, FormVersionError, OverrideError, ReleaseError
 from fieldscreen.forms.functions import raw_to_xpath, to_string
-from fieldscreen.forms.model import TIERS, Choice, Field, Form, Page, language_key
+from fieldscreen.forms.model import MEDIA_KINDS, TIERS, Choice, Field, Form, Page, language_key
 from fieldscreen.forms.program import render_label
 from fieldscreen.forms.risk import DeadlineDue, Override, Release, Risk, most_urgent
 from fieldscreen.forms.runtime import MAX_REPEATS, Runtime
@@ -114,9 +115,12 @@ class Session(Runtime):
                 clock,
             )
             session.seed = str(state.get("seed") or session.seed)
+            session.attachments = media.decode_all(state.get("attachments"))
             for name, index, value in state["answers"]:
                 f = form.fields[name]
                 session.answers[name][tuple(index)] = decode(f, value)
+            if not session._referenced() <= set(session.attachments):
+                raise ValueError("a media answer without its attachment")
             for name, prefix, count in state["counts"]:
                 session.counts[(name, tuple(prefix))] = int(count)
             once = {}
@@ -178,6 +182,11 @@ class Session(Runtime):
                 if by_index
             },
         }
+        kept = self._referenced()
+        if kept:
+            state["attachments"] = media.encode_all(
+                {n: d for n, d in self.attachments.items() if n in kept}
+            )
         if self.migrated_from:
             state["migrated_from"] = self.migrated_from
         if self.dropped:
@@ -194,19 +203,59 @@ class Session(Runtime):
             raise AnswerError(str(node), "instance")
         return f
 
-    def set_answer(self, path: PathLike, value: Any) -> Changes:
-        """Set (or with ``None`` clear) one answer; returns what that changed."""
+    def set_answer(self, path: PathLike, value: Any, *, held_elsewhere: int = 0) -> Changes:
+        """Set (or with ``None`` clear) one answer; returns what that changed.
+
+        A media question takes an :class:`~fieldscreen.forms.attachments.Attachment` (its
+        answer becomes the attachment's file name) or the name of one already attached;
+        ``held_elsewhere`` counts the bytes the screening's other forms already hold, for the
+        size limit.
+        """
         node = as_node(path)
         f = self._check_instance(node)
         if not (f.is_input or f.kind == "hidden"):
             raise AnswerError(node.name, "computed")
+        if f.kind in MEDIA_KINDS:
+            value = self._attach(node, value, held_elsewhere)
         changes = Changes(tier_before=self._tier, tier=self._tier)
         self._now = self._clock()
         self._store(node, coerce(f, value), changes)
+        if f.kind in MEDIA_KINDS:  # a replaced or cleared file is not kept
+            kept = self._referenced()
+            self.attachments = {n: d for n, d in self.attachments.items() if n in kept}
         if changes.rules:  # the tier and the raised times can only move when a rule did
             self._stamp_raised()
             changes.tier = self._tier
         return changes
+
+    def _attach(self, node: Node, value: Any, held_elsewhere: int) -> Any:
+        """A media answer: an Attachment kept under its stored name, or a name already kept."""
+        if isinstance(value, media.Attachment):
+            data = bytes(value.data)
+            name = media.stored_name(node.name, node.at, value.original_name, data)
+            before = self.answers[node.name].get(node.at)
+            held = sum(len(d) for n, d in self.attachments.items() if n not in (before, name))
+            media.check_size(len(data), held + held_elsewhere)
+            self.attachments[name] = data
+            return name
+        if value is not None and value != "" and value not in self.attachments:
+            raise AnswerError(node.name, "attachment")
+        return value
+
+    def _referenced(self) -> set[str]:
+        """The file names media answers name (the attachments the state keeps)."""
+        return {
+            value
+            for f in self.form.fields.values()
+            if f.kind in MEDIA_KINDS
+            for value in self.answers[f.name].values()
+            if isinstance(value, str)
+        }
+
+    def attached_bytes(self) -> int:
+        """How many bytes of files the answers hold."""
+        kept = self._referenced()
+        return sum(len(d) for n, d in self.attachments.items() if n in kept)
 
     def add_repeat(self, name: str, prefix: tuple[int, ...] = ()) -> tuple[int, Changes]:
         """Add an instance to repeat ``name`` (under ``prefix`` when nested); returns its index."""

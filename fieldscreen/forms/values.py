@@ -2,7 +2,8 @@
 
 Stored types: ``str`` (text, select_one, hidden, acknowledge ``"OK"``), ``int``, ``float``,
 ``datetime.date``, ``datetime.datetime``, ``datetime.time``, ``tuple[str, ...]`` for
-select_multiple (in choice-list order), ``None`` for empty.
+select_multiple (in choice-list order) and rank (in the order given), ``None`` for empty. A
+media question's answer is its attachment's file name (``str``).
 """
 
 from __future__ import annotations
@@ -11,8 +12,9 @@ import math
 from datetime import date, datetime, time
 from typing import Any
 
+from fieldscreen.forms.attachments import is_safe_name
 from fieldscreen.forms.errors import AnswerError
-from fieldscreen.forms.model import Field
+from fieldscreen.forms.model import MEDIA_KINDS, Field
 
 __all__ = ["coerce", "decode", "encode", "tag", "to_json", "untag"]
 
@@ -104,6 +106,21 @@ def coerce(field: Field, value: Any) -> Any:
             return tuple(dict.fromkeys(items)) or None
         chosen = set(items)
         return tuple(name for name in known if name in chosen) or None
+    if kind == "rank":
+        if isinstance(value, str):
+            items = value.split()
+        elif isinstance(value, list | tuple) and all(isinstance(v, str) for v in value):
+            items = [v.strip() for v in value]
+        else:
+            raise AnswerError(field.name, "rank")
+        names = {c.name for c in field.choices}
+        if len(set(items)) != len(items) or (names and any(i not in names for i in items)):
+            raise AnswerError(field.name, "rank")
+        return tuple(items) or None
+    if kind in MEDIA_KINDS:
+        if not is_safe_name(value):
+            raise AnswerError(field.name, "attachment")
+        return value
     if kind == "acknowledge":
         if value is True or str(value).strip().upper() in {"OK", "TRUE", "YES"}:
             return "OK"

@@ -42,6 +42,11 @@ _SHOWN = {
     "time",
     "select_one",
     "select_multiple",
+    "rank",
+    "image",
+    "audio",
+    "video",
+    "file",
     "note",
     "acknowledge",
 }
@@ -190,7 +195,10 @@ class EngineScreening:
             if session.form.fields[field].kind == "repeat":
                 self._set_repeat(session, form_id, field, value or [])
             else:
-                session.set_answer(field, value)
+                elsewhere = sum(
+                    s.attached_bytes() for f, s in self._sessions.items() if f != form_id
+                )
+                session.set_answer(field, value, held_elsewhere=elsewhere)
         except KnownError as error:
             errors[name] = error.message(lang)
         self._flow_case_values()

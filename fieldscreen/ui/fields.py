@@ -11,7 +11,8 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import date, datetime, time
-from typing import Any
+from pathlib import Path
+from typing import Any, ClassVar
 
 from PySide6.QtCore import QDate, QDateTime, QEvent, QObject, Qt, QTime, Signal
 from PySide6.QtGui import QDoubleValidator, QIntValidator, QKeyEvent
@@ -21,10 +22,13 @@ from PySide6.QtWidgets import (
     QComboBox,
     QDateEdit,
     QDateTimeEdit,
+    QFileDialog,
     QFrame,
     QHBoxLayout,
     QLabel,
     QLineEdit,
+    QListWidget,
+    QListWidgetItem,
     QPlainTextEdit,
     QPushButton,
     QRadioButton,
@@ -34,6 +38,7 @@ from PySide6.QtWidgets import (
 )
 
 from fieldscreen.errors import BugError
+from fieldscreen.forms.attachments import MAX_FILE_BYTES, Attachment
 from fieldscreen.ui.common import scale_font
 from fieldscreen.ui.ports import FieldView
 
@@ -389,6 +394,159 @@ class AcknowledgeWidget(FieldWidget):
         self.check.setChecked(value == "OK")
 
 
+class RankWidget(FieldWidget):
+    """The choices in a list, put in order with the keyboard (Ctrl+Up, Ctrl+Down) or the move
+    buttons; the answer is the choice names in that order. The list's first order is an answer
+    only once the specialist moves a choice or keeps it with its button."""
+
+    def __init__(self, view: FieldView, parent: QWidget | None = None) -> None:
+        super().__init__(view, parent)
+        box = QWidget(self)
+        layout = QHBoxLayout(box)
+        layout.setContentsMargins(0, 0, 0, 0)
+        self.items = QListWidget(box)
+        self.items.setObjectName("rankList")
+        self.items.installEventFilter(self)
+        layout.addWidget(self.items, 1)
+        buttons = QVBoxLayout()
+        self.up = QPushButton(self.tr("Move up"), box)
+        self.down = QPushButton(self.tr("Move down"), box)
+        self.keep = QPushButton(self.tr("Keep this order"), box)
+        self.up.clicked.connect(lambda: self._move(-1))
+        self.down.clicked.connect(lambda: self._move(1))
+        self.keep.clicked.connect(lambda: self._emit(self._answer() or None))
+        for button in (self.up, self.down, self.keep):
+            buttons.addWidget(button)
+        buttons.addStretch(1)
+        layout.addLayout(buttons)
+        self._fill([c.name for c in view.choices])
+        self._finish(box)
+        self.label.setBuddy(self.items)
+
+    def _fill(self, names: list[str]) -> None:
+        labels = {c.name: c.label for c in self.view.choices}
+        order = [n for n in names if n in labels] + [n for n in labels if n not in names]
+        row = max(self.items.currentRow(), 0)
+        self.items.clear()
+        for name in order:
+            item = QListWidgetItem(labels[name], self.items)
+            item.setData(Qt.ItemDataRole.UserRole, name)
+        self.items.setCurrentRow(min(row, self.items.count() - 1))
+
+    def _answer(self) -> list[str]:
+        return [
+            str(self.items.item(i).data(Qt.ItemDataRole.UserRole))
+            for i in range(self.items.count())
+        ]
+
+    def _move(self, delta: int) -> None:
+        row = self.items.currentRow()
+        target = row + delta
+        if row < 0 or not 0 <= target < self.items.count():
+            return
+        item = self.items.takeItem(row)
+        self.items.insertItem(target, item)
+        self.items.setCurrentRow(target)
+        self._emit(self._answer())
+
+    def eventFilter(self, watched: QObject, event: QEvent) -> bool:
+        if watched is self.items and event.type() == QEvent.Type.KeyPress:
+            key = event if isinstance(event, QKeyEvent) else None
+            if (
+                key is not None
+                and key.modifiers() & Qt.KeyboardModifier.ControlModifier
+                and key.key() in (Qt.Key.Key_Up, Qt.Key.Key_Down)
+            ):
+                self._move(-1 if key.key() == Qt.Key.Key_Up else 1)
+                return True
+        return super().eventFilter(watched, event)
+
+    def set_value(self, value: Any) -> None:
+        self._fill([str(v) for v in (value or ())])
+
+
+def _choose_file(parent: QWidget, title: str, filters: str) -> str:
+    path, _ = QFileDialog.getOpenFileName(parent, title, "", filters)
+    return path
+
+
+class MediaWidget(FieldWidget):
+    """A file attached to the screening (a photo of a document, signed paper consent): chosen
+    with a file picker, read once into memory (at most the attachment limit) and handed to the
+    form; it is kept only encrypted in the vault. The answer shown is the attachment's name."""
+
+    #: The file picker: ``(parent, title, filters) -> path or ""`` (replaced in tests).
+    choose: Callable[[QWidget, str, str], str] = staticmethod(_choose_file)
+    _PATTERNS: ClassVar[dict[str, str]] = {
+        "image": "*.jpg *.jpeg *.png *.gif *.bmp *.tif *.tiff *.webp *.heic",
+        "audio": "*.mp3 *.m4a *.ogg *.oga *.opus *.wav *.amr *.aac",
+        "video": "*.mp4 *.m4v *.mov *.3gp *.webm *.mkv *.avi",
+    }
+
+    def __init__(self, view: FieldView, parent: QWidget | None = None) -> None:
+        super().__init__(view, parent)
+        box = QWidget(self)
+        layout = QHBoxLayout(box)
+        layout.setContentsMargins(0, 0, 0, 0)
+        self.pick = QPushButton(self.tr("Choose file…"), box)
+        self.remove = QPushButton(self.tr("Remove file"), box)
+        self.shown = QLabel(self.tr("No file attached."), box)
+        self.shown.setObjectName("attachmentName")
+        self.pick.clicked.connect(self._pick)
+        self.remove.clicked.connect(self._remove)
+        self.remove.setEnabled(False)
+        layout.addWidget(self.pick)
+        layout.addWidget(self.remove)
+        layout.addWidget(self.shown, 1)
+        self._finish(box)
+        self.label.setBuddy(self.pick)
+
+    def _filters(self) -> str:
+        every = self.tr("All files (*)")
+        pattern = self._PATTERNS.get(self.view.kind)
+        if pattern is None:
+            return every
+        named = {
+            "image": self.tr("Photos and scans"),
+            "audio": self.tr("Recordings"),
+            "video": self.tr("Videos"),
+        }[self.view.kind]
+        return f"{named} ({pattern});;{every}"
+
+    def _pick(self) -> None:
+        chosen = type(self).choose(self, self.tr("Attach a file"), self._filters())
+        if not chosen:
+            return
+        path = Path(chosen)
+        try:
+            if not path.is_file():
+                raise OSError("not a file")
+            with path.open("rb") as handle:
+                data = handle.read(MAX_FILE_BYTES + 1)
+        except OSError:
+            self.set_message(
+                self.tr("This file cannot be read. Check that it is still there and try again.")
+            )
+            return
+        if len(data) > MAX_FILE_BYTES:
+            self.set_message(
+                self.tr(
+                    "This file is larger than %1 MB, the most one screening file may be. Attach "
+                    "a smaller photo or scan (a lower resolution still shows a document)."
+                ).replace("%1", str(MAX_FILE_BYTES // (1024 * 1024)))
+            )
+            return
+        self.set_message("")
+        self._emit(Attachment(path.name, data))
+
+    def _remove(self) -> None:
+        self._emit(None)
+
+    def set_value(self, value: Any) -> None:
+        self.remove.setEnabled(bool(value))
+        self.shown.setText(str(value) if value else self.tr("No file attached."))
+
+
 class RepeatWidget(FieldWidget):
     """A list of instances, each a column of child widgets, with add and remove buttons.
 
@@ -493,6 +651,11 @@ FACTORY: dict[str, Callable[[FieldView, QWidget | None], FieldWidget]] = {
     "time": DateWidget,
     "select_one": SelectOneWidget,
     "select_multiple": SelectMultipleWidget,
+    "rank": RankWidget,
+    "image": MediaWidget,
+    "audio": MediaWidget,
+    "video": MediaWidget,
+    "file": MediaWidget,
     "note": NoteWidget,
     "acknowledge": AcknowledgeWidget,
     "repeat": RepeatWidget,

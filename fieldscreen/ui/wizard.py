@@ -27,6 +27,7 @@ from PySide6.QtWidgets import (
 )
 
 from fieldscreen.errors import KnownError
+from fieldscreen.forms.model import MEDIA_KINDS
 from fieldscreen.ui.common import (
     ReasonDialog,
     Services,
@@ -406,6 +407,9 @@ class WizardPage(QWidget):
         if self.controller is None:
             return
         self.controller.answer(name, value)
+        widget = self.widgets.get(name)
+        if widget is not None and widget.view.kind in MEDIA_KINDS:  # show the attachment's name
+            widget.set_value(self.controller.session.value(name))
 
     def _apply(self, update: Update, announce: bool = True) -> None:
         if self.controller is None:

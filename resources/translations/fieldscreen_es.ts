@@ -5,7 +5,7 @@
     <name>AcknowledgeWidget</name>
     <message>
         <source>Done</source>
-        <extracomment>Above this many choices a single choice is a drop-down list (type the first letters to jump), not a column of radio buttons a child&apos;s whole country list long.</extracomment>
+        <extracomment>Above this many choices a single choice is a drop-down list (type the first letters to jump), not a column of radio buttons a child&apos;s whole country list long. Arrow keys that step back / forward through a column or row of radio buttons.</extracomment>
         <translation>Hecho</translation>
     </message>
 </context>
@@ -730,6 +730,50 @@
     </message>
 </context>
 <context>
+    <name>MediaWidget</name>
+    <message>
+        <source>Choose file…</source>
+        <extracomment>The file picker: ``(parent, title, filters) -&gt; path or &quot;&quot;`` (replaced in tests).</extracomment>
+        <translation>Elegir archivo…</translation>
+    </message>
+    <message>
+        <source>Remove file</source>
+        <translation>Quitar archivo</translation>
+    </message>
+    <message>
+        <source>No file attached.</source>
+        <translation>No hay ningún archivo adjunto.</translation>
+    </message>
+    <message>
+        <source>All files (*)</source>
+        <translation>Todos los archivos (*)</translation>
+    </message>
+    <message>
+        <source>Photos and scans</source>
+        <translation>Fotos y escaneos</translation>
+    </message>
+    <message>
+        <source>Recordings</source>
+        <translation>Grabaciones</translation>
+    </message>
+    <message>
+        <source>Videos</source>
+        <translation>Videos</translation>
+    </message>
+    <message>
+        <source>Attach a file</source>
+        <translation>Adjuntar un archivo</translation>
+    </message>
+    <message>
+        <source>This file cannot be read. Check that it is still there and try again.</source>
+        <translation>No se puede leer este archivo. Compruebe que sigue allí e inténtelo de nuevo.</translation>
+    </message>
+    <message>
+        <source>This file is larger than %1 MB, the most one screening file may be. Attach a smaller photo or scan (a lower resolution still shows a document).</source>
+        <translation>Este archivo ocupa más de %1 MB, lo máximo para un archivo de una evaluación. Adjunte una foto o un escaneo más pequeño (con menos resolución el documento se sigue leyendo).</translation>
+    </message>
+</context>
+<context>
     <name>MigrateDialog</name>
     <message>
         <source>The form has been updated</source>
@@ -973,6 +1017,21 @@
     <message>
         <source>Sent back to the specialist by %1.</source>
         <translation>Devuelto al especialista por %1.</translation>
+    </message>
+</context>
+<context>
+    <name>RankWidget</name>
+    <message>
+        <source>Move up</source>
+        <translation>Subir</translation>
+    </message>
+    <message>
+        <source>Move down</source>
+        <translation>Bajar</translation>
+    </message>
+    <message>
+        <source>Keep this order</source>
+        <translation>Mantener este orden</translation>
     </message>
 </context>
 <context>

@@ -24,6 +24,9 @@ SAMPLES: dict[str, Any] = {
     "select_one": "no",
     "select_multiple": ["yes", "no"],
     "acknowledge": "OK",
+    "rank": ["no", "yes"],
+    "image": "f-0123456789abcdef.jpg",
+    "file": "f-0123456789abcdef.pdf",
     "repeat": [{"who": "Tía"}, {"who": "Primo"}],
 }
 

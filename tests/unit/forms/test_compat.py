@@ -62,7 +62,7 @@ def test_metadata_questions_are_filled_offline() -> None:
         ("| select_one yn | q | Q | | search('fruits') | |", "appearance", "search()"),
         ("| calculate | c | | | | pulldata('f', 'a', 'b', 'c') |", "calculation", "f.csv"),
         ("| text | t | T | | | ${last-saved#t} |", "calculation", "last-saved"),
-        ("| image | photo | Photo | | | |", "type", "photos"),
+        ("| osm | place | Place | | | |", "type", "OpenStreetMap"),
         ("| geotrace | g | G | | | |", "type", "GPS"),
     ],
 )

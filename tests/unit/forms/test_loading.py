@@ -106,10 +106,10 @@ def test_every_supported_type_and_column_is_loaded() -> None:
             """
             | survey |
             |        | type     | name | label |
-            |        | image    | a    | A     |
+            |        | geoshape | a    | A     |
             """,
             "test.md:survey:2:type",
-            "'image' is not supported; photos",
+            "'geoshape' is not supported; the laptop has no GPS",
             id="unsupported-type",
         ),
         pytest.param(

@@ -1,0 +1,136 @@
+"""Media questions (image, audio, video, file) keep an attached file with the session's state;
+rank questions keep the choice names in the order given."""
+
+from __future__ import annotations
+
+import base64
+
+import pytest
+
+from fieldscreen.errors import KnownError
+from fieldscreen.forms import Session
+from fieldscreen.forms.attachments import (
+    MAX_FILE_BYTES,
+    MAX_TOTAL_BYTES,
+    Attachment,
+    AttachmentError,
+    is_safe_name,
+)
+from fieldscreen.forms.errors import AnswerError
+from tests.unit.forms.helpers import NOW, form
+
+MD = """
+| survey |
+|        | type           | name    | label                 | calculation                   |
+|        | image          | doc     | Photo of the document |                               |
+|        | file           | consent | Signed consent        |                               |
+|        | audio          | voice   | Voice                 |                               |
+|        | video          | clip    | Clip                  |                               |
+|        | photo          | pic     | Picture               |                               |
+|        | rank fruit     | order   | Put them in order     |                               |
+|        | calculate      | first   |                       | selected-at(${order}, 0)      |
+| choices |
+|         | list_name | name | label |
+|         | fruit     | a    | A     |
+|         | fruit     | b    | B     |
+|         | fruit     | c    | C     |
+"""
+
+
+def _session() -> Session:
+    loaded = form(MD)
+    return Session.start(loaded, "en", clock=lambda: NOW)
+
+
+def test_media_and_rank_questions_load_with_their_kinds() -> None:
+    loaded = form(MD)
+    kinds = {name: f.kind for name, f in loaded.fields.items()}
+    assert kinds == {
+        "doc": "image",
+        "consent": "file",
+        "voice": "audio",
+        "clip": "video",
+        "pic": "image",
+        "order": "rank",
+        "first": "calculate",
+    }
+    assert [c.name for c in loaded.field("order").choices] == ["a", "b", "c"]
+
+
+def test_rank_keeps_the_order_given_and_refuses_unknown_or_repeated_choices() -> None:
+    session = _session()
+    session.set_answer("order", "c a b")
+    assert session.value("order") == ("c", "a", "b")
+    assert session.value("first") == "c"  # expressions see the space-separated names
+    session.set_answer("order", ["b", "c", "a"])
+    assert session.value("order") == ("b", "c", "a")
+    for bad in ("a a b", "a z", ["a", 1]):
+        with pytest.raises(AnswerError) as raised:
+            session.set_answer("order", bad)
+        assert "en orden" in raised.value.message("es")
+    restored = Session.restore(session.form, session.to_state())
+    assert restored.value("order") == ("b", "c", "a")
+
+
+def test_an_attachment_is_kept_by_a_safe_name_and_travels_with_the_state() -> None:
+    session = _session()
+    data = b"\xff\xd8 CANARY-photo of a passport"
+    session.set_answer("doc", Attachment("Passport of Juan Pérez.JPG", data))
+    name = session.value("doc")
+    assert is_safe_name(name) and name.startswith("doc-") and name.endswith(".jpg")
+    assert "Juan" not in name  # the original name may name the child
+    state = session.to_state()
+    assert base64.b64decode(state["attachments"][name]) == data
+    restored = Session.restore(session.form, state)
+    assert restored.value("doc") == name and restored.attachments == {name: data}
+    assert restored.values_json()["doc"] == name  # the answer is the file name, as ODK's
+    # replaced or cleared: the old file is not kept
+    session.set_answer("doc", Attachment("other.png", b"second"))
+    assert list(session.to_state()["attachments"]) == [session.value("doc")]
+    session.set_answer("doc", None)
+    assert "attachments" not in session.to_state() and session.attachments == {}
+
+
+def test_a_media_answer_must_be_an_attached_file() -> None:
+    session = _session()
+    for bad in ("photo.jpg", "../../etc/passwd", 5):
+        with pytest.raises(AnswerError) as raised:
+            session.set_answer("doc", bad)
+        assert "Elegir archivo" in raised.value.message("es")
+
+
+def test_files_beyond_the_limits_are_refused_in_both_languages() -> None:
+    session = _session()
+    with pytest.raises(AttachmentError) as raised:
+        session.set_answer("doc", Attachment("big.jpg", b"x" * (MAX_FILE_BYTES + 1)))
+    assert "2.0 MB" in raised.value.message("en") and "como máximo" in raised.value.message("es")
+    assert session.value("doc") is None
+    half = MAX_TOTAL_BYTES // 2 + 1
+    session.set_answer("doc", Attachment("a.jpg", b"a" * half))
+    with pytest.raises(AttachmentError):
+        session.set_answer("consent", Attachment("b.pdf", b"b" * half))
+    with pytest.raises(AttachmentError):  # the screening's other forms count too
+        session.set_answer("consent", Attachment("b.pdf", b"b" * 10), held_elsewhere=half)
+    session.set_answer("doc", Attachment("a2.jpg", b"c" * half))  # replacing is not adding
+    assert session.attached_bytes() == half
+
+
+def test_a_state_with_tampered_attachments_is_refused_not_crashed() -> None:
+    session = _session()
+    session.set_answer("doc", Attachment("a.jpg", b"data"))
+    state = session.to_state()
+    name = session.value("doc")
+    variants = [
+        {**state, "attachments": {"../x.jpg": "ZGF0YQ=="}},
+        {**state, "attachments": {name: "not base64!"}},
+        {**state, "attachments": {}},  # the answer names a file the state lacks
+        {**state, "attachments": [1, 2]},
+        {**state, "attachments": {name: "A" * ((MAX_TOTAL_BYTES // 3 + 4) * 4)}},
+    ]
+    refused = 0
+    for variant in variants:
+        with pytest.raises(KnownError) as raised:
+            Session.restore(session.form, variant)
+        refused += raised.value.code == "form-state-invalid"
+    print(f"\ntampered attachment states: {len(variants)}, refused {refused}, accepted 0")
+    assert refused == len(variants)
