@@ -22,6 +22,7 @@ from PySide6.QtWidgets import (
 
 from fieldscreen.errors import KnownError
 from fieldscreen.ui.common import Services, heading, primary_button
+from fieldscreen.ui.ports import login_problem, suggest_login
 from fieldscreen.ui.unlock import LanguagePicker, UnlockPage, at_right, centred, wait_seconds
 
 if TYPE_CHECKING:
@@ -109,8 +110,21 @@ class FirstRunPage(QWidget):
         self.site_choice.setAccessibleName(self.tr("Site"))
         self.site_choice.hide()
         self.provisioning: ProvisioningPreview | None = None
-        self.name = QLineEdit(card)
-        self.name.setAccessibleName(self.tr("Administrator name"))
+        # A login, not a person's name: "Ana Lopez" is refused, so the rule shows before
+        # anything is typed and the box says what is wrong while it is typed.
+        self.name = QLineEdit()
+        self.name.setObjectName("loginBox")
+        self.name.setAccessibleName(self.tr("Administrator login"))
+        self.name.setPlaceholderText(self.tr("for example ana.lopez"))
+        self.login_rule = QLabel(self._login_rule())
+        self.login_rule.setObjectName("fieldHint")
+        self.login_rule.setWordWrap(True)
+        self.name.setAccessibleDescription(self.login_rule.text())
+        self.login_error = QLabel("")
+        self.login_error.setObjectName("fieldMessage")
+        self.login_error.setWordWrap(True)
+        self.login_error.hide()
+        self.name.textEdited.connect(lambda _: self._check_login(final=False))
         self.passphrase = QLineEdit(card)
         self.passphrase.setEchoMode(QLineEdit.EchoMode.Password)
         self.passphrase.setAccessibleName(self.tr("Passphrase"))
@@ -124,7 +138,19 @@ class FirstRunPage(QWidget):
         self._site_row_label = form.labelForField(self.site_choice)
         if self._site_row_label is not None:
             self._site_row_label.hide()
-        form.addRow(self.tr("Administrator &name"), self.name)
+        login = QWidget(card)
+        login.setObjectName("loginColumn")
+        column = QVBoxLayout(login)
+        column.setContentsMargins(0, 0, 0, 0)
+        column.setSpacing(2)
+        column.addWidget(self.name)
+        column.addWidget(self.login_rule)
+        column.addWidget(self.login_error)
+        form.addRow(self.tr("Administrator &login"), login)
+        if (login_label := form.labelForField(login)) is not None and isinstance(
+            login_label, QLabel
+        ):
+            login_label.setBuddy(self.name)
         form.addRow(self.tr("Pass&phrase"), self.passphrase)
         form.addRow(self.tr("Passphrase &again"), self.repeat)
         card.column.addLayout(form)
@@ -214,6 +240,39 @@ class FirstRunPage(QWidget):
         self.provision_status.setText("\n".join(lines))
         self.provision_status.show()
 
+    def _login_rule(self) -> str:
+        return self.tr(
+            "The name you will type to sign in: letters, digits and . _ @ - only, no spaces, "
+            "at most 64."
+        )
+
+    def _check_login(self, *, final: bool) -> bool:
+        """Say under the login box what is wrong with it (while typing, or at submit when
+        ``final``); True when the vault will accept it."""
+        text = self.name.text().strip()
+        problem = login_problem(text)
+        message = ""
+        if problem == "empty":
+            message = self.tr("Enter a login for the administrator account.") if final else ""
+        elif problem is not None:
+            reason = {
+                "space": self.tr("A login cannot have spaces."),
+                "long": self.tr("A login has at most 64 characters."),
+            }.get(problem, self.tr("A login may have letters, digits and . _ @ - only."))
+            suggestion = suggest_login(text)
+            if suggestion and login_problem(suggestion) is None:
+                message = reason + " " + self.tr("For example: %1").replace("%1", suggestion)
+            else:
+                message = reason
+        self.login_error.setText(message)
+        self.login_error.setVisible(bool(message))
+        invalid = problem is not None and (final or problem != "empty")
+        if self.name.property("invalid") != invalid:
+            self.name.setProperty("invalid", invalid)
+            self.name.style().unpolish(self.name)
+            self.name.style().polish(self.name)
+        return problem is None
+
     def chosen_site(self) -> str:
         if self.provisioning is not None and self.provisioning.sites:
             return str(self.site_choice.currentData() or "")
@@ -230,9 +289,9 @@ class FirstRunPage(QWidget):
     def _create(self) -> None:
         name = self.name.text().strip()
         passphrase = self.passphrase.text()
-        if not name:
-            self._fail(self.tr("Enter a name for the administrator account."))
-            self.name.setFocus()
+        if not self._check_login(final=True):
+            self._fail(self.login_error.text())
+            self.name.setFocus()  # the passphrases stay as typed
             return
         if len(passphrase) < MIN_PASSPHRASE:
             self._fail(self.tr("The passphrase needs at least %d characters.") % MIN_PASSPHRASE)
@@ -265,14 +324,23 @@ class FirstRunPage(QWidget):
             return user
 
         self.services.ops.write(work, self._created, self._failed)
-        self.passphrase.clear()
-        self.repeat.clear()
 
     def _created(self, user: UserInfo) -> None:
+        self.passphrase.clear()
+        self.repeat.clear()
         self.services.user = user
         self.create_button.setEnabled(True)
         self.did_set_up.emit(user.name)
 
     def _failed(self, error: KnownError) -> None:
+        """Say what failed and put the focus on the box to change; what was typed stays (a
+        refused login never costs the two passphrases)."""
         self.create_button.setEnabled(True)
         self._fail(error.message(self.services.lang))
+        if error.code.startswith("vault-login"):
+            self.name.setFocus()
+            self.name.selectAll()
+        elif error.code.startswith("vault-passphrase"):
+            self.passphrase.setFocus()
+        else:
+            self.create_button.setFocus()

@@ -21,6 +21,7 @@ from fieldscreen.errors import KnownError
 __all__ = [
     "ACT_NOW",
     "FIELD_KINDS",
+    "LOGIN_PATTERN",
     "TIERS",
     "Alert",
     "CaseSummary",
@@ -37,12 +38,44 @@ __all__ = [
     "UserInfo",
     "VaultPort",
     "earliest_deadline",
+    "login_problem",
     "record_code",
     "result_to_json",
+    "suggest_login",
 ]
 
 ACT_NOW = "T0"
 TIERS = ("T0", "T1", "T2", "T3", "T4")
+
+#: What the vault accepts as a login (``fieldscreen.vault.base._check_login``; a test keeps the
+#: two equal), so a screen can say what is wrong while it is typed instead of after a submit.
+LOGIN_PATTERN = r"[\w.@-]{1,64}"
+
+
+def login_problem(login: str) -> str | None:
+    """Why ``login`` is not a login the vault accepts (``"empty"``, ``"space"``, ``"long"``,
+    ``"characters"``), or None when it is one."""
+    import re
+
+    if re.fullmatch(LOGIN_PATTERN, login):
+        return None
+    if not login:
+        return "empty"
+    if any(c.isspace() for c in login):
+        return "space"
+    if len(login) > 64:
+        return "long"
+    return "characters"
+
+
+def suggest_login(text: str) -> str:
+    """A login close to ``text`` (a person's name typed by habit): ``"Ana López"`` gives
+    ``"ana.lópez"``; empty when nothing of it can be kept."""
+    import re
+
+    joined = re.sub(r"\s+", ".", text.strip().lower())
+    return re.sub(r"[^\w.@-]", "", joined)[:64].strip(".")
+
 
 #: Field kinds the widget factory renders (the XLSForm question types a person answers).
 FIELD_KINDS = (

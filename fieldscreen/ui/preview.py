@@ -37,6 +37,7 @@ from fieldscreen.ui.ports import (
     Update,
     UserInfo,
     earliest_deadline,
+    login_problem,
     record_code,
 )
 
@@ -551,6 +552,8 @@ class MemoryVault:
     def create_user(self, name: str, role: str, passphrase: str, confirm: str = "") -> None:
         if self._users and not (self._unlocked and self.verify(self._unlocked, confirm)):
             raise KnownError("vault-unlock-failed")
+        if login_problem(name) is not None:  # the vault's own rule
+            raise KnownError("vault-login-invalid")
         salt = os.urandom(16)
         with self._lock:
             self._users[name] = (role, salt, _digest(salt, passphrase))

@@ -5,7 +5,7 @@
     <name>AcknowledgeWidget</name>
     <message>
         <source>Done</source>
-        <extracomment>Above this many choices a single choice is a drop-down list (type the first letters to jump), not a column of radio buttons a child&apos;s whole country list long. Arrow keys that step back / forward through a column or row of radio buttons.</extracomment>
+        <extracomment>Above this many choices a single choice is a drop-down list (type the first letters to jump), not a column of radio buttons a child&apos;s whole country list long.</extracomment>
         <translation>Hecho</translation>
     </message>
 </context>
@@ -532,10 +532,6 @@
         <translation>Sitio</translation>
     </message>
     <message>
-        <source>Administrator name</source>
-        <translation>Nombre de la persona administradora</translation>
-    </message>
-    <message>
         <source>Passphrase</source>
         <translation>Frase de acceso</translation>
     </message>
@@ -548,8 +544,16 @@
         <translation>Sitio de esta computadora</translation>
     </message>
     <message>
-        <source>Administrator &amp;name</source>
-        <translation>&amp;Nombre de la persona administradora</translation>
+        <source>Administrator login</source>
+        <translation>Usuario de la persona administradora</translation>
+    </message>
+    <message>
+        <source>for example ana.lopez</source>
+        <translation>por ejemplo ana.lopez</translation>
+    </message>
+    <message>
+        <source>Administrator &amp;login</source>
+        <translation>&amp;Usuario de la persona administradora</translation>
     </message>
     <message>
         <source>Pass&amp;phrase</source>
@@ -592,8 +596,28 @@
         <translation>Fijado por la organización y bloqueado: %1</translation>
     </message>
     <message>
-        <source>Enter a name for the administrator account.</source>
-        <translation>Escriba un nombre para la cuenta de administración.</translation>
+        <source>The name you will type to sign in: letters, digits and . _ @ - only, no spaces, at most 64.</source>
+        <translation>El nombre que escribirá para entrar: solo letras, cifras y . _ @ -, sin espacios, hasta 64.</translation>
+    </message>
+    <message>
+        <source>Enter a login for the administrator account.</source>
+        <translation>Escriba un usuario para la cuenta de administración.</translation>
+    </message>
+    <message>
+        <source>A login cannot have spaces.</source>
+        <translation>Un usuario no puede tener espacios.</translation>
+    </message>
+    <message>
+        <source>A login has at most 64 characters.</source>
+        <translation>Un usuario tiene como máximo 64 caracteres.</translation>
+    </message>
+    <message>
+        <source>A login may have letters, digits and . _ @ - only.</source>
+        <translation>Un usuario solo puede tener letras, cifras y . _ @ -.</translation>
+    </message>
+    <message>
+        <source>For example: %1</source>
+        <translation>Por ejemplo: %1</translation>
     </message>
     <message>
         <source>The passphrase needs at least %d characters.</source>
