@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import math
 import os
 import platform
 import resource
@@ -23,8 +24,9 @@ RESULTS_DIR = Path(__file__).resolve().parent / "results"
 #: nothing and go to ``results/quick.json``, never to ``latest.json``.
 QUICK = os.environ.get("FIELDSCREEN_BENCH_QUICK") == "1"
 
-#: A figure is too wide to judge when the middle half of its per-round ratios spans more than
-#: this share of their median: two whole runs are meant to agree within 15 %.
+#: A figure is unsteady when the middle half of its per-round ratios spans more than this share
+#: of their median (two whole runs are meant to agree within 15 %), and, without a bar, too
+#: wide to judge when the 95 % interval of its median does.
 WIDE = 0.15
 
 
@@ -105,9 +107,19 @@ class Spread:
 
     def straddles(self, bar: float) -> bool:
         """Whether ``bar`` lies inside the middle half of the ratios: met in some rounds,
-        missed in others, so this run cannot say which."""
+        missed in others."""
         q1, q3 = self.quartiles
         return q1 < bar < q3
+
+    @property
+    def median_interval(self) -> tuple[float, float]:
+        """A 95 % confidence interval of the median, from the order statistics (no assumption
+        on the ratios' distribution): ranks k and n-1-k with k = floor((n - 1.96 sqrt(n)) / 2),
+        the lowest and the highest round when there are too few rounds for that."""
+        ordered = sorted(self.ratios)
+        n = len(ordered)
+        k = math.floor((n - 1.96 * math.sqrt(n)) / 2)
+        return (ordered[0], ordered[-1]) if k < 0 else (ordered[k], ordered[n - 1 - k])
 
     def to_json(self) -> dict[str, Any]:
         q1, q3 = self.quartiles
@@ -119,6 +131,7 @@ class Spread:
             "max": round(max(self.ratios), 4),
             "rounds": len(self.ratios),
             "relative_iqr": round(self.relative_iqr, 4),
+            "median_ci95": [round(v, 4) for v in self.median_interval],
         }
 
 
@@ -164,39 +177,34 @@ class Result:
     def warnings(self) -> list[str]:
         """What keeps this figure from being judged in this run (empty when nothing does).
 
-        Wide (the middle half of the per-round ratios spans more than WIDE of their median):
-        "too wide to judge" when the bar lies between the lowest and the highest round (the
-        verdict could go either way), else "unsteady" (the verdict holds, the figure does not).
-        Narrow but with the bar inside the middle half: met in some rounds, missed in others.
+        Too wide to judge: the 95 % interval of the median ratio holds the bar (this run
+        cannot say whether it is met), or, for a figure without a ratio bar, spans more than
+        WIDE of the median. Unsteady: the middle half of the per-round ratios spans more than
+        WIDE of their median, while the verdict holds.
         """
         if self.spread is None:
             return []
         s = self.spread
         q1, q3 = s.quartiles
-        low, high = min(s.ratios), max(s.ratios)
+        low, high = s.median_interval
+        interval = f"the median {s.median:.3g}, its 95 % interval {low:.3g}-{high:.3g}"
         out = []
-        if s.wide:
-            width = (
-                f"per-round ratios {q1:.3g}-{q3:.3g} (middle half), {s.relative_iqr:.0%} of the "
-                f"median {s.median:.3g}, wider than {WIDE:.0%}"
-                if len(s.ratios) >= 2
-                else "a single round"
-            )
-            if self.bar_ratio is None or low <= self.bar_ratio <= high:
-                out.append(
-                    f"{self.id} {self.name}: {width}: too wide to judge; "
-                    "run it again on a quieter machine"
-                )
-            else:
-                out.append(
-                    f"{self.id} {self.name}: {width}: unsteady, though every round "
-                    f"({low:.3g}-{high:.3g}) is on the same side of the bar {self.bar_ratio:g}x"
-                )
-        elif self.bar_ratio is not None and s.straddles(self.bar_ratio):
+        if self.bar_ratio is not None and low <= self.bar_ratio <= high:
             out.append(
-                f"{self.id} {self.name}: the bar {self.bar_ratio:g}x lies inside the middle "
-                f"half of the per-round ratios ({q1:.3g}-{q3:.3g}): met in some rounds, "
-                "missed in others"
+                f"{self.id} {self.name}: {interval}, holds the bar {self.bar_ratio:g}x: too "
+                "wide to judge; run it again on a quieter machine"
+            )
+        elif self.bar_ratio is None and (high - low) > WIDE * abs(s.median):
+            out.append(
+                f"{self.id} {self.name}: {interval}, spans more than {WIDE:.0%} of it: too "
+                "wide to judge; run it again on a quieter machine"
+            )
+        elif s.relative_iqr > WIDE:
+            verdict = "the verdict holds" if self.bar_ratio is not None else "the median holds"
+            out.append(
+                f"{self.id} {self.name}: unsteady, the per-round ratios' middle half "
+                f"{q1:.3g}-{q3:.3g} spans {s.relative_iqr:.0%} of the median, more than "
+                f"{WIDE:.0%}; {verdict} ({interval})"
             )
         return out
 

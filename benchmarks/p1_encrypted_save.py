@@ -36,7 +36,7 @@ from benchmarks.vault_common import (
 
 RECORDS = sized(20000, 2000)
 #: Records each arm saves per round: RECORDS / BLOCK rounds.
-BLOCK = sized(1000, 250)
+BLOCK = sized(200, 100)
 
 
 def _rate_vault(folder: Path, records: list[dict[str, object]]) -> float:

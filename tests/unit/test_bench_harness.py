@@ -149,8 +149,17 @@ def test_a_steady_figure_clear_of_its_bar_raises_no_warning() -> None:
     assert steady.baseline_cpu_us == pytest.approx(500)
 
 
+def test_the_interval_of_the_median_narrows_with_more_rounds() -> None:
+    # Few rounds: the lowest to the highest; many: order statistics around the median.
+    assert Spread((0.3, 0.5, 0.9)).median_interval == (0.3, 0.9)
+    ratios = tuple(0.3 + 0.006 * i for i in range(101))  # 0.3 ... 0.9, median 0.6
+    low, high = Spread(ratios).median_interval
+    assert low == pytest.approx(0.3 + 0.006 * 40)
+    assert high == pytest.approx(0.3 + 0.006 * 60)
+
+
 def test_a_figure_too_wide_to_judge_is_warned_about() -> None:
-    # Wide, and the bar lies between the lowest and the highest round: either verdict.
+    # Six rounds from 0.3 to 1.2: the median's interval holds the bar, either verdict.
     wide = _result((0.3, 0.5, 0.9, 0.4, 1.2, 0.6), bar=1.0)
     assert wide.spread is not None
     assert wide.spread.relative_iqr > WIDE
@@ -158,6 +167,14 @@ def test_a_figure_too_wide_to_judge_is_warned_about() -> None:
     assert "too wide to judge" in line
     assert "PX figure" in line
     assert warnings([wide, _result((1.0, 1.0, 1.0), bar=0.5)]) == [line]
+
+
+def test_a_steady_figure_close_to_its_bar_cannot_be_judged_either() -> None:
+    close = _result((0.48, 0.49, 0.50, 0.51, 0.52, 0.50), bar=0.5)
+    assert close.spread is not None
+    assert close.spread.relative_iqr < WIDE
+    (line,) = close.warnings()
+    assert "too wide to judge" in line
 
 
 def test_a_wide_figure_clear_of_its_bar_is_called_unsteady() -> None:
@@ -168,11 +185,22 @@ def test_a_wide_figure_clear_of_its_bar_is_called_unsteady() -> None:
     assert "too wide to judge" not in line
 
 
-def test_a_bar_inside_the_spread_is_warned_about() -> None:
-    # Narrow (under the 15 % limit) but the bar sits inside it: met in some rounds only.
-    close = _result((0.48, 0.49, 0.50, 0.51, 0.52, 0.50), bar=0.5)
-    (line,) = close.warnings()
-    assert "met in some rounds, missed in others" in line
+def test_many_rounds_judge_a_figure_whose_rounds_straddle_the_bar() -> None:
+    # The bar 0.5 lies inside the rounds' middle half (0.45-0.75) but well below the median's
+    # interval (0.54-0.66): enough rounds say the bar is met, though the figure is unsteady.
+    ratios = tuple(0.3 + 0.006 * i for i in range(101))
+    result = _result(ratios, bar=0.5)
+    assert result.passed
+    (line,) = result.warnings()
+    assert "unsteady" in line
+    assert "verdict holds" in line
+    # A figure without a ratio bar is judged by its interval's width alone: here 20 % of the
+    # median, too wide; a hundred rounds within ±8 % of 0.6 make one of 3 %, fine.
+    result.bar_ratio = None
+    assert "too wide to judge" in result.warnings()[0]
+    narrow = _result(tuple(0.55 + 0.001 * i for i in range(101)), bar=0.5)
+    narrow.bar_ratio = None
+    assert narrow.warnings() == []
 
 
 def test_the_table_and_the_json_carry_the_spread_and_the_cpu() -> None:
