@@ -8,6 +8,7 @@ import importlib
 import os
 import sys
 import time
+import traceback
 
 from benchmarks import REGISTRY
 
@@ -32,11 +33,18 @@ def main(argv: list[str] | None = None) -> int:
         print(f"unknown benchmark(s): {', '.join(unknown)}; known: {', '.join(REGISTRY)}")
         return 2
     results: list[Result] = []
+    failed: list[str] = []
+    path = None
     for bench_id in ids:
         print(f"running {bench_id} ...", file=sys.stderr, flush=True)
         start = time.perf_counter()
-        module = importlib.import_module(REGISTRY[bench_id])
-        fresh: list[Result] = module.run()
+        try:
+            module = importlib.import_module(REGISTRY[bench_id])
+            fresh: list[Result] = module.run()
+        except Exception:  # the others still run; the exit status says one failed
+            traceback.print_exc()
+            failed.append(bench_id)
+            continue
         took = time.perf_counter() - start
         # How busy the machine was meanwhile: the load average over its last 1, 5, 15 minutes.
         load = [round(v, 2) for v in os.getloadavg()]
@@ -44,15 +52,20 @@ def main(argv: list[str] | None = None) -> int:
             result.details.setdefault("load_average_at_end", load)
             result.details.setdefault("benchmark_seconds", round(took))
         results.extend(fresh)
+        # Written as each benchmark ends, so that a later one failing loses nothing.
+        path = write_results(fresh)
         print(f"  {bench_id} took {took:.0f} s, load {load[1]:.1f}", file=sys.stderr, flush=True)
-    path = write_results(results)
     print(table(results))
     lines = warnings(results)
     if lines:
         print(f"\nWARNING: {len(lines)} figure(s) of this run are unsteady or cannot be judged:")
         for line in lines:
             print(f"  - {line}")
-    print(f"\nwritten to {path}")
+    if path is not None:
+        print(f"\nwritten to {path}")
+    if failed:
+        print(f"\nFAILED: {', '.join(failed)} (see above)")
+        return 1
     return 0
 
 
