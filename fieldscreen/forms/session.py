@@ -252,6 +252,11 @@ class Session(Runtime):
             if isinstance(value, str)
         }
 
+    def attached(self) -> dict[str, bytes]:
+        """The files the answers hold, by file name."""
+        kept = self._referenced()
+        return {n: d for n, d in self.attachments.items() if n in kept}
+
     def attached_bytes(self) -> int:
         """How many bytes of files the answers hold."""
         kept = self._referenced()

@@ -50,12 +50,14 @@ from fieldscreen.sync.envelope import Envelope, open_envelope, verify_envelope
 from fieldscreen.sync.errors import EnvelopeError
 
 __all__ = [
+    "ATTACHMENT_PATH",
     "CODEBOOK_COLUMNS",
     "Contest",
     "ExportProblems",
     "OpenedRecord",
     "Profile",
     "Table",
+    "attachment_files",
     "build_tables",
     "codebook",
     "consented",
@@ -127,6 +129,8 @@ class OpenedRecord:
     actions_taken: str = ""
     #: form id -> the version its values were filled with (empty: the catalogue's newest).
     versions: Mapping[str, str] = field(default_factory=dict)
+    #: form id -> the files its media questions hold (file name -> bytes).
+    attachments: Mapping[str, Mapping[str, bytes]] = field(default_factory=dict)
 
 
 @dataclass(frozen=True, slots=True)
@@ -239,6 +243,7 @@ def _read_payload(payload: Mapping[str, Any], forms: FormCatalogue) -> dict[str,
     if not isinstance(state, Mapping) or not isinstance(state.get("forms"), Mapping):
         raise ValueError("no form state")
     values: dict[str, dict[str, Any]] = {}
+    files: dict[str, dict[str, bytes]] = {}
     versions: dict[str, str] = {}
     risks = []
     for form_id, saved in state["forms"].items():
@@ -248,6 +253,8 @@ def _read_payload(payload: Mapping[str, Any], forms: FormCatalogue) -> dict[str,
             raise _UnknownVersion(str(form_id)[:64], version)
         session = Session.restore(form, saved)
         values[form_id] = session.values_json()
+        if session.attached():
+            files[form_id] = session.attached()
         risks.append(session.risk())
         versions[form_id] = version
     result = content.get("result") if isinstance(content.get("result"), Mapping) else {}
@@ -258,6 +265,7 @@ def _read_payload(payload: Mapping[str, Any], forms: FormCatalogue) -> dict[str,
         "concerns": concerns,
         "actions_taken": str(content.get("actions_taken") or ""),
         "versions": versions,
+        "attachments": files,
         "withheld": withheld_recipients(risks),
     }
 
@@ -314,6 +322,7 @@ def _open_one(
         concerns=read["concerns"],
         actions_taken=read["actions_taken"],
         versions=read["versions"],
+        attachments=read["attachments"],
     )
 
 
@@ -563,6 +572,34 @@ def build_tables(
             tables[form_id].rows.append([*row, form.version, *cells(form, form_id, data, "")])
             add_rows(form, (record.record_id, record.device_id), data, (), "")
     return tables
+
+
+#: Where an attachment is in an export: ``attachments/<record>-<device>/<form>/<file name>``.
+ATTACHMENT_PATH = re.compile(
+    r"attachments/[A-Za-z0-9][A-Za-z0-9_.-]{0,127}/[A-Za-z0-9][A-Za-z0-9_.-]{0,127}"
+    r"/[A-Za-z0-9_][A-Za-z0-9_.-]{0,199}"
+)
+
+
+def attachment_files(records: Iterable[OpenedRecord], profile: Profile) -> dict[str, bytes]:
+    """The files of media questions, for an identifiable profile's export (a de-identified one
+    carries none: a photo of a document is the child): ``attachments/<record_id>-<device_id>/
+    <form_id>/<file name>``, the file name being the answer in the form's table. Every part of
+    the path was checked when the record was read (the form engine refuses an unsafe file
+    name); a part that is still not a plain name is left out rather than written."""
+    if not profile.identifiable:
+        return {}
+    out: dict[str, bytes] = {}
+    for record in records:
+        if not profile.admits(record):
+            continue
+        folder = f"{record.record_id}-{record.device_id}"
+        for form_id, files in record.attachments.items():
+            for name, data in files.items():
+                path = f"attachments/{folder}/{form_id}/{name}"
+                if ATTACHMENT_PATH.fullmatch(path) and ".." not in path:
+                    out[path] = bytes(data)
+    return out
 
 
 def codebook(

@@ -23,7 +23,7 @@ from typing import Any
 from fieldscreen import crypto
 from fieldscreen.errors import KnownError
 from fieldscreen.paths import atomic_write_bytes
-from fieldscreen.reports.export import CODEBOOK_COLUMNS, Profile, Table
+from fieldscreen.reports.export import ATTACHMENT_PATH, CODEBOOK_COLUMNS, Profile, Table
 
 __all__ = ["FORMATS", "PACK_FORMAT", "pack", "readme", "render", "unpack"]
 
@@ -68,6 +68,8 @@ def readme(profile: Profile, summary: Mapping[str, Any], lang: str) -> str:
         ]
     if profile.identifiable:
         lines += [
+            "Files attached to media questions (photos of documents, signed consent) are in",
+            "attachments/<record_id>-<device_id>/<form>/, named as the answer in the form's table.",
             "This export identifies children. Keep it only in the central team's encrypted",
             "export folder, share it with no one outside the case-management team, and delete",
             "it when the retention period in docs/export.md ends.",
@@ -179,7 +181,10 @@ def write_files(out: Path, files: Mapping[str, bytes]) -> list[Path]:
     out.mkdir(parents=True, exist_ok=True, mode=0o700)
     written = []
     for name, data in files.items():
+        if not _plain_name(name):
+            raise KnownError("export-pack-invalid")
         target = out / name
+        target.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
         atomic_write_bytes(target, data)  # 0600, synced, renamed into place
         written.append(target)
     return written
@@ -197,6 +202,14 @@ def pack(
     return json.dumps({"format": PACK_FORMAT, "protected": blob}).encode("utf-8")
 
 
+def _plain_name(name: str) -> bool:
+    """A file an export holds: a name in its folder, or an attachment in its record's folder
+    (:data:`~fieldscreen.reports.export.ATTACHMENT_PATH`) -- never a path out of it."""
+    if ".." in name or name.startswith("."):
+        return False
+    return "/" not in name or bool(ATTACHMENT_PATH.fullmatch(name))
+
+
 def unpack(data: bytes, passphrase: bytes) -> dict[str, bytes]:
     """Reverse :func:`pack`.
 
@@ -209,11 +222,7 @@ def unpack(data: bytes, passphrase: bytes) -> dict[str, bytes]:
             raise ValueError("format")
         raw = crypto.unprotect_private_key(outer["protected"], passphrase)
         with zipfile.ZipFile(io.BytesIO(raw)) as archive:
-            return {
-                name: archive.read(name)
-                for name in archive.namelist()
-                if "/" not in name and not name.startswith(".")
-            }
+            return {name: archive.read(name) for name in archive.namelist() if _plain_name(name)}
     except (
         ValueError,
         KeyError,

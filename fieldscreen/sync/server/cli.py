@@ -540,6 +540,7 @@ def cmd_export(args: argparse.Namespace) -> int:
     """Decrypt for the central team, off the server (see ``docs/export.md``)."""
     from fieldscreen.reports.export import (
         ExportProblems,
+        attachment_files,
         build_tables,
         codebook,
         open_records,
@@ -612,6 +613,7 @@ def cmd_export(args: argparse.Namespace) -> int:
         readme(profile, summary, args.lang),
         {**summary, "generated": stamp},
     )
+    files.update(attachment_files(records, profile))  # identifiable profiles only
     slug = profile.name.replace(":", "-")
     out = Path(args.out)
     if profile.identifiable:
@@ -668,7 +670,7 @@ def cmd_export_open(args: argparse.Namespace) -> int:
     written = write_files(Path(args.out), files)
     _emit(
         args,
-        {"out": args.out, "files": sorted(p.name for p in written)},
+        {"out": args.out, "files": sorted(str(p.relative_to(Path(args.out))) for p in written)},
         f"{len(written)} files written to {args.out} (IDENTIFIABLE: delete when done)",
     )
     return 0
