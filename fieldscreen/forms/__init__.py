@@ -31,6 +31,8 @@ Public API (stable; other packages import only these names)::
                                                  # referrals, deadlines (DeadlineDue with .due),
                                                  # opens, messages, override
     session.raised() / computed_tier() / jurisdiction() / raised_at (rule -> when raised)
+    tier_questions(form) / undecided(session)    # the questions a tier rule reads; those
+                                                 # shown and not answered yet
     session.override_tier(tier, reason, supervisor) -> Override   # OverrideError if incomplete
     session.release(name, reason, supervisor) -> Release  # lifts a rule's withholds/declines
     session.case_card() / aggregate_record() / values_json() / relevance_json()
@@ -54,6 +56,7 @@ KnownErrors.
 
 from __future__ import annotations
 
+from fieldscreen.forms.deciding import tier_questions, undecided
 from fieldscreen.forms.errors import (
     AnswerError,
     FormError,
@@ -123,4 +126,6 @@ __all__ = [
     "most_urgent",
     "read_list",
     "referral_consent",
+    "tier_questions",
+    "undecided",
 ]

@@ -16,7 +16,15 @@ from typing import Any
 
 from fieldscreen.errors import KnownError
 from fieldscreen.followup import Cadence
-from fieldscreen.forms import CaseRisk, Form, Node, Session, combine_case, most_urgent
+from fieldscreen.forms import (
+    CaseRisk,
+    Form,
+    Node,
+    Session,
+    combine_case,
+    most_urgent,
+    undecided,
+)
 from fieldscreen.forms import Choice as Choice_
 from fieldscreen.forms.fill import fill_kind, merge_rows, row_key, suggested_rows
 from fieldscreen.ui.migration import DraftMigration, SetAside, plan, restore_sessions, set_aside
@@ -261,7 +269,9 @@ class EngineScreening:
         errors: dict[str, str] = {}
         alerts: list[Alert] = []
         tiers: list[str] = []
+        open_questions = 0
         for form_id, session in self._sessions.items():
+            open_questions += len(undecided(session))
             for name, f in session.form.fields.items():
                 if f.repeats or not (f.kind in _SHOWN or f.kind == "repeat"):
                     continue
@@ -276,7 +286,7 @@ class EngineScreening:
             alerts.extend(
                 Alert(rule, rule_tier.get(rule, ""), text) for rule, text in risk.messages
             )
-        return Update(relevant, errors, most_urgent(tiers), tuple(alerts), opened)
+        return Update(relevant, errors, most_urgent(tiers), tuple(alerts), opened, open_questions)
 
     def missing_required(self, page: str, lang: str) -> Mapping[str, str]:
         form_id, page_name = _split(page)

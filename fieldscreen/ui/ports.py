@@ -158,6 +158,9 @@ class Update:
     alerts: tuple[Alert, ...] = ()
     #: Titles of modules a gateway answer has just opened (pages were added).
     opened: tuple[str, ...] = ()
+    #: How many shown questions that decide the tier have no answer yet: while any is open
+    #: and no rule set a tier, the tier is "not assessed yet", never "no current risk".
+    undecided: int = 0
 
 
 @dataclass(frozen=True, slots=True)

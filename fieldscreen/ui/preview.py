@@ -105,6 +105,8 @@ class _Rule:
     deadline: T | None
     message: T
     opens: str = ""
+    #: The questions ``when`` reads (they decide the tier until answered).
+    reads: tuple[str, ...] = ()
 
 
 def _yes(name: str) -> Callable[[Mapping[str, Any]], bool]:
@@ -281,6 +283,7 @@ RULES: tuple[_Rule, ...] = (
             "No deje solo al niño o niña. Llévelo ahora a un cuarto seguro y llame a la persona "
             "responsable de protección. No confronte a esa persona.",
         ),
+        reads=("feared_nearby",),
     ),
     _Rule(
         "T1_UNACCOMPANIED",
@@ -294,6 +297,7 @@ RULES: tuple[_Rule, ...] = (
             "Notificar a la autoridad de protección de la niñez",
         ),
         _t("Start family tracing today.", "Inicie hoy la búsqueda familiar."),
+        reads=("travelling_alone",),
     ),
     _Rule(
         "G_TRAFFICKING",
@@ -308,6 +312,7 @@ RULES: tuple[_Rule, ...] = (
             "Se añadió el módulo de trata.",
         ),
         opens="trafficking",
+        reads=("made_to_work",),
     ),
     _Rule(
         "T1_DEBT_BONDAGE",
@@ -318,6 +323,7 @@ RULES: tuple[_Rule, ...] = (
         None,
         None,
         _t("Refer for legal and health support.", "Refiera a apoyo legal y de salud."),
+        reads=("owes_debt", "control"),
     ),
 )
 
@@ -420,7 +426,13 @@ class SampleScreening:
         alerts = tuple(
             Alert(r.name, r.tier, r.message[lang]) for r in RULES if r.name in self._raised
         )
-        return Update(relevant, errors, self._tier(), alerts, opened)
+        deciding = {name for r in RULES if r.tier for name in r.reads}
+        open_questions = sum(
+            1
+            for name in deciding
+            if name in fields and relevant[name] and _empty(self._answers.get(name))
+        )
+        return Update(relevant, errors, self._tier(), alerts, opened, open_questions)
 
     def set_answer(self, name: str, value: Any, lang: str) -> Update:
         before = {p.name for p in self._open_pages()}

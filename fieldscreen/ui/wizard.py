@@ -437,11 +437,25 @@ class WizardPage(QWidget):
             elif widget.message.isVisible() and widget.message.property("kind") != "required":
                 widget.set_message("")
         self.banner.show_alerts([a.message for a in update.alerts if a.tier == ACT_NOW])
-        self.tier.setText(self.tr("Tier so far: %s") % tier_label(update.tier))
-        self.tier.setProperty("tier", update.tier)
+        self._show_tier(update)
         self.tier.style().unpolish(self.tier)
         self.tier.style().polish(self.tier)
         self._update_progress()
+
+    def _show_tier(self, update: Update) -> None:
+        """The tier so far; "not assessed yet" (neutral, never the green "no current risk")
+        while questions that decide it are open and no rule has set a tier."""
+        if update.tier == "T4" and update.undecided:
+            self.tier.setText(self.tr("Tier: not assessed yet"))
+            self.tier.setToolTip(
+                self.tr("%d questions that decide the tier have no answer yet.") % update.undecided
+            )
+            self.tier.setProperty("tier", "")
+        else:
+            self.tier.setText(self.tr("Tier so far: %s") % tier_label(update.tier))
+            self.tier.setToolTip("")
+            self.tier.setProperty("tier", update.tier)
+        self.tier.setAccessibleName(self.tier.text())
 
     def _show_save_state(self, state: str) -> None:
         texts = {

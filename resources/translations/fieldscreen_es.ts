@@ -2093,6 +2093,14 @@
         <translation>Se añadió a este tamizaje: %s. Viene después de esta página.</translation>
     </message>
     <message>
+        <source>Tier: not assessed yet</source>
+        <translation>Nivel: aún sin evaluar</translation>
+    </message>
+    <message>
+        <source>%d questions that decide the tier have no answer yet.</source>
+        <translation>%d preguntas que deciden el nivel aún no tienen respuesta.</translation>
+    </message>
+    <message>
         <source>Tier so far: %s</source>
         <translation>Nivel hasta ahora: %s</translation>
     </message>

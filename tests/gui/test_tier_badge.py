@@ -1,0 +1,72 @@
+"""The tier badge: "not assessed yet" until the questions that decide a tier have answers,
+never the green "no current risk" while a gateway question is open."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from pytestqt.qtbot import QtBot
+
+from fieldscreen.app import BUILTIN_FORMS_DIR, FIRST_FORMS
+from fieldscreen.paths import Paths
+from fieldscreen.settings import Settings
+from fieldscreen.ui.common import Services
+from fieldscreen.ui.main_window import MainWindow
+from fieldscreen.ui.operations import Operations
+from fieldscreen.ui.preview import MemoryVault
+from tests.gui.conftest import settle, unlock
+from tests.gui.test_journeys import choose, click, tick, type_into
+
+
+def badge(w: MainWindow) -> tuple[str, str]:
+    return w.wizard.tier.text(), str(w.wizard.tier.property("tier") or "")
+
+
+def test_the_badge_waits_for_the_gateway_answers(qtbot: QtBot, window: MainWindow) -> None:
+    w = window
+    unlock(qtbot, w)
+    click(qtbot, w.home.start)
+    text, tier = badge(w)
+    assert "not assessed" in text
+    assert tier != "T4"  # not the green "no current risk" on page 1
+    choose(qtbot, w, "assent", "yes")
+    tick(qtbot, w, "share", "legal")
+    click(qtbot, w.wizard.next)
+    type_into(qtbot, w, "alias", "Ana")
+    type_into(qtbot, w, "age", "15")
+    choose(qtbot, w, "feared_nearby", "no")
+    assert "not assessed" in badge(w)[0]  # two gateway questions still open
+    choose(qtbot, w, "travelling_alone", "yes")  # a tier is set: it shows, "so far"
+    assert badge(w)[1] == "T1"
+    assert "so far" in badge(w)[0]
+    choose(qtbot, w, "travelling_alone", "no")
+    assert "not assessed" in badge(w)[0]
+    choose(qtbot, w, "made_to_work", "no")
+    text, tier = badge(w)
+    assert tier == "T4"  # every deciding question answered, none raised: a real "no risk"
+    assert "No current risk" in text
+
+
+@pytest.mark.skipif(
+    not all((BUILTIN_FORMS_DIR / f"{f}.md").exists() for f in FIRST_FORMS),
+    reason="this build ships no built-in forms",
+)
+def test_the_built_in_forms_start_not_assessed(qtbot: QtBot, paths: Paths, tmp_path: Path) -> None:
+    from fieldscreen.app import build_context, builtin_forms
+
+    forms = builtin_forms(build_context(str(paths.data.parent)))
+    assert forms is not None
+    vault = MemoryVault.with_users([("ana", "admin", "correct horse battery")])
+    services = Services(vault, forms, Settings.load(paths.settings_file), Operations())
+    w = MainWindow(services)
+    qtbot.addWidget(w)
+    w.show()
+    unlock(qtbot, w, "correct horse battery")
+    click(qtbot, w.home.start)
+    settle(w)
+    update = w.wizard.controller.session.current("en")  # type: ignore[union-attr]
+    assert update.undecided > 0
+    text, tier = badge(w)
+    assert "not assessed" in text
+    assert tier != "T4"
