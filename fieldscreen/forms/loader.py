@@ -481,6 +481,12 @@ class _Loader(RuleSheets):
         bind = item.get("bind", {}) or {}
         control = item.get("control", {}) or {}
         for key in bind:
+            if key == "orx:max-pixels" and kind == "image":
+                self.warnings.append(
+                    f"max-pixels on {name!r} is not applied: FieldScreen keeps the photo as "
+                    "chosen, up to its size limit"
+                )
+                continue
             if key == "saveIncomplete":
                 self.warnings.append(
                     f"saveIncomplete on {name!r} is not needed: FieldScreen saves the draft "
@@ -518,7 +524,7 @@ class _Loader(RuleSheets):
         why = compat.refused_appearance(str(control.get("appearance", "") or ""))
         if why:
             raise self.error(why, row=row, column="appearance")
-        why = compat.refused_parameters(dict(item.get("parameters") or {}))
+        why = compat.refused_parameters(_parameters(item))
         if why:
             raise self.error(why, row=row, column="parameters")
         sensitivity = str(item.get("sensitivity", "") or "sensitive").strip()
@@ -581,9 +587,7 @@ class _Loader(RuleSheets):
             choice_filter=str(item.get("choice_filter", "") or ""),
             repeat_count=str(control.get("jr:count", "") or ""),
             appearance=appearance,
-            parameters=MappingProxyType(
-                {k: str(v) for k, v in (item.get("parameters") or {}).items()}
-            ),
+            parameters=MappingProxyType(_parameters(item)),
             list_name=list_name,
             choices=choices,
             or_other="or_other" in raw.get("type", ""),
@@ -634,7 +638,7 @@ class _Loader(RuleSheets):
         (pyxform's defaults 1, 10, 1); an integer question when all three are whole, else a
         decimal one, with the range as its constraint (beside the row's own) and a default
         message saying it."""
-        given = {k: str(v) for k, v in (item.get("parameters") or {}).items()}
+        given = _parameters(item)
         numbers = {}
         for key, fallback in (("start", "1"), ("end", "10"), ("step", "1")):
             text = given.get(key, fallback).strip()
@@ -798,6 +802,21 @@ class _Loader(RuleSheets):
             elif field.kind not in {"calculate", "hidden"}:
                 pages.append(Page(name, (name,)))
         return tuple(pages)
+
+
+def _parameters(item: Mapping[str, Any]) -> dict[str, str]:
+    """A question's ``parameters`` as names and values. pyxform gives most types a mapping
+    but leaves the cell's text (``max-pixels=3840``) on the types it turns into bind
+    attributes (photos); that text is read the way pyxform reads it."""
+    given = item.get("parameters") or {}
+    if isinstance(given, Mapping):
+        return {str(k): str(v) for k, v in given.items()}
+    out = {}
+    for part in re.split(r"[\s,;]+", str(given).strip()):
+        key, sep, value = part.partition("=")
+        if sep and key:
+            out[key.strip()] = value.strip()
+    return out
 
 
 def _num(value: float) -> str:

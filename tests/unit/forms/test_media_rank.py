@@ -134,3 +134,15 @@ def test_a_state_with_tampered_attachments_is_refused_not_crashed() -> None:
         refused += raised.value.code == "form-state-invalid"
     print(f"\ntampered attachment states: {len(variants)}, refused {refused}, accepted 0")
     assert refused == len(variants)
+
+
+def test_a_photo_s_max_pixels_loads_with_a_warning() -> None:
+    md = """
+    | survey |
+    |        | type  | name | label | parameters      |
+    |        | image | doc  | Photo | max-pixels=1024 |
+    """
+    loaded = form(md)
+    assert loaded.field("doc").kind == "image"
+    assert dict(loaded.field("doc").parameters) == {"max-pixels": "1024"}
+    assert "max-pixels on 'doc' is not applied" in " ".join(loaded.warnings)
