@@ -822,6 +822,9 @@ def fuzz(laptop: Laptop, work: Path, n: int, seed: int) -> tuple[Counter[str], l
             tally[f"caught at {outcome.first()}"] += 1
         elif outcome.requeued and not outcome.stale:
             tally["a delivered envelope queued again"] += 1
+        elif "audit_checked" in what and not outcome.stale:
+            # the audit check's mark is a cache: without it the whole chain is walked
+            tally["audit mark dropped: whole chain walked"] += 1
         elif not outcome.crashed:
             tally["silently accepted"] += 1
             problems.append(f"{kind} ({what}) silently accepted")
