@@ -139,6 +139,18 @@ _REFUSED_COLUMNS = {
     "bind": "this bind attribute is not supported; use the relevant, required, constraint, "
     "calculation and read_only columns",
 }
+#: Namespaces whose bind attributes carry meaning in ODK: one we do not know is refused.
+_ODK_NAMESPACES = ("jr:", "odk:", "orx:", "entities:", "xmlns")
+
+
+def bind_attribute_is_custom(key: str) -> bool:
+    """Whether a bind attribute is an organisation's own (``bind::bindAttribute``,
+    ``bind::oc:external``): ODK clients ignore such attributes, so we accept them with a
+    warning. Attributes in ODK's own namespaces and ours are never custom."""
+    known = {"relevant", "required", "constraint", "calculate", "readonly", "type", "nodeset"}
+    return bool(key) and key not in known and not key.startswith(_ODK_NAMESPACES)
+
+
 _SHEETS = {"survey", "choices", "settings", "rules", "deadlines"}
 #: Our own sheets, which pyxform does not know: a near miss of one is a misspelling.
 _OWN_SHEETS = {"rules", "deadlines"}
@@ -338,6 +350,8 @@ class _Loader(RuleSheets):
             return base
         if tokens == ("bind", "saveIncomplete"):
             return ""  # each question that has it is named in a warning
+        if base == "bind" and len(rest) == 1 and bind_attribute_is_custom(rest[0]):
+            return ""  # each question that has it is named in a warning
         if base in _REFUSED_COLUMNS:
             raise self.error(
                 f"the column {column!r}: {_REFUSED_COLUMNS[base]}", row=1, column=column
@@ -491,6 +505,18 @@ class _Loader(RuleSheets):
                 self.warnings.append(
                     f"saveIncomplete on {name!r} is not needed: FieldScreen saves the draft "
                     "after every answer"
+                )
+                continue
+            if key == "jr:noAppErrorString":
+                self.warnings.append(
+                    f"noAppErrorString on {name!r} is not shown: FieldScreen reports an error "
+                    "in a form with its own message naming the cell"
+                )
+                continue
+            if bind_attribute_is_custom(key):
+                self.warnings.append(
+                    f"the bind attribute {key!r} on {name!r} is not used: it is a custom "
+                    "attribute that neither FieldScreen nor ODK Collect reads"
                 )
                 continue
             if key not in {

@@ -160,6 +160,31 @@ def test_extra_columns_pyxform_accepts_are_ignored_with_a_warning() -> None:
     assert "'notes_for_staff' is ignored" in text
 
 
+def test_custom_bind_attributes_and_app_error_strings_load_with_a_warning() -> None:
+    md = """
+    | survey |
+    |        | type    | name | label | bind::bindAttribute | bind::oc:external | noAppErrorString |
+    |        | integer | age  | Age   | x                   | clinicaldata      | Try again        |
+    """
+    loaded = form(md)
+    text = " ".join(loaded.warnings)
+    assert "'bindAttribute' on 'age' is not used" in text
+    assert "'oc:external' on 'age' is not used" in text
+    assert "noAppErrorString on 'age' is not shown" in text
+
+
+@pytest.mark.parametrize("column", ["bind::jr:preload", "bind::odk:made-up", "bind::entities:x"])
+def test_a_bind_attribute_in_odks_own_namespaces_we_do_not_know_is_refused(column: str) -> None:
+    md = f"""
+    | survey |
+    |        | type    | name | label | {column} |
+    |        | integer | age  | Age   | uid      |
+    """
+    with pytest.raises(FormError) as caught:
+        form(md)
+    assert f"the column {column!r}: this bind attribute is not supported" in str(caught.value)
+
+
 @pytest.mark.parametrize("lang", ["es", "ES", "Español (es)", "Spanish", " español "])
 def test_lang_given_as_the_forms_own_language_name_is_honoured_everywhere(
     lang: str, tmp_path: Any, capsys: pytest.CaptureFixture[str]
