@@ -37,6 +37,10 @@ COMMANDS: dict[str, Command] = {
     "init": Command(
         "fieldscreen.vault.cli_init", "create this laptop's vault and its first admin (for IT)"
     ),
+    "duress-passphrase": Command(
+        "fieldscreen.vault.cli_duress",
+        "set or clear the passphrase that opens an empty-looking vault and seals this one (admins)",
+    ),
     "rotate-keys": Command(
         "fieldscreen.vault.cli_rotate",
         "move this vault to new keys now, after a suspected compromise (admins)",

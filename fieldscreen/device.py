@@ -7,6 +7,7 @@ Public API::
 
     open_settings(paths) -> Settings
     open_vault(paths, settings) -> Vault                       # locked
+    seal_under_duress(vault)         # what the duress passphrase does at unlock
     find_provisioning_file(explicit=None) -> Path | None
     apply_provisioning(vault, settings, file_bytes) -> Provisioning
     stored_provisioning(vault) -> Provisioning | None  # only one the admin-signed roster allows
@@ -51,6 +52,7 @@ __all__ = [
     "locked_policies",
     "open_settings",
     "open_vault",
+    "seal_under_duress",
     "site_directory",
     "stored_provisioning",
     "wire_signing",
@@ -69,7 +71,16 @@ def open_settings(paths: Paths) -> Settings:
 
 def open_vault(paths: Paths, settings: Settings) -> Vault:
     """The profile's vault, locked (unlock it, then call :func:`wire_signing`)."""
-    return Vault.open(paths.vault_dir, follow_up_days=int(settings.get("follow_up_window_days")))
+    vault = Vault.open(paths.vault_dir, follow_up_days=int(settings.get("follow_up_window_days")))
+    vault.on_duress = seal_under_duress
+    return vault
+
+
+def seal_under_duress(vault: Vault) -> None:
+    """What the duress passphrase does at unlock: travel mode, its drafts signed as the server
+    verifies (so they reach the organisation at the next sync)."""
+    wire_signing(vault)
+    vault.travel_mode()
 
 
 def find_provisioning_file(explicit: Path | None = None) -> Path | None:

@@ -332,6 +332,16 @@ CATALOGUE: Mapping[str, Message] = {
             "crear la cuenta."
         ),
     ),
+    "vault-duress-is-a-passphrase": Message(
+        en=(
+            "That is already the passphrase of an account on this laptop, so it cannot be the "
+            "duress passphrase. Choose another one."
+        ),
+        es=(
+            "Esa ya es la frase de acceso de una cuenta de esta computadora, así que no puede "
+            "ser la frase de coacción. Elija otra."
+        ),
+    ),
     "vault-last-admin": Message(
         en=(
             "That user cannot be removed: the laptop must keep at least one admin, and you "

@@ -97,7 +97,10 @@ class VaultBackend:
 
                 if not Vault.exists(self.folder):
                     raise VaultError("vault-missing")
+                from fieldscreen.device import seal_under_duress
+
                 self._vault = Vault.open(self.folder, **self._options)
+                self._vault.on_duress = seal_under_duress
             return self._vault
 
     # ----------------------------------------------------------------- accounts
@@ -186,7 +189,7 @@ class VaultBackend:
         with self._guard:
             probe = Vault.open(self.folder, **self._options)
             try:
-                probe.unlock(name, passphrase.encode())
+                probe.unlock(name, passphrase.encode(), duress=False)
             except UnlockFailed:
                 return False
             finally:

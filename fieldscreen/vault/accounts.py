@@ -149,7 +149,10 @@ class AccountsMixin(VaultBase):
             carried.append(
                 keyfile.reseal(keyring.vault_id, generation, entry, master, admin_private)
             )
-        new_roster = Roster(generation, admin_public, carried, anchor=roster.anchor)
+        duress = None  # re-sealed like an account, so the duress passphrase still works
+        if roster.duress is not None:
+            duress = keyfile.reseal(keyring.vault_id, generation, roster.duress, master, None)
+        new_roster = Roster(generation, admin_public, carried, anchor=roster.anchor, duress=duress)
         new_roster.sign(keyring.vault_id, admin_private)
         self._rotate_to(master, new_roster, admin_private, reason)
         counts = self._last_rekey
@@ -182,6 +185,55 @@ class AccountsMixin(VaultBase):
             return
         roster = dataclasses.replace(keyring.current, anchor=dict(anchor), authorised=None)
         self._save_roster(roster, admin_private)
+
+    def set_duress_passphrase(self, passphrase: bytes | None, *, admin_passphrase: bytes) -> None:
+        """Set (or with None, clear) the vault's duress passphrase (admins only).
+
+        Typed at unlock with any login, it opens the vault as a specialist and seals it at once,
+        as travel mode does (drafts sealed to the organisation, every readable copy and case
+        card removed): what is left looks like an empty vault, and the sealed screenings still
+        go to the organisation at the next sync. Both credentials are tried at every unlock.
+        """
+        keys, _ = self._require("admin")
+        admin_private = self._admin()
+        self._confirm(admin_passphrase)
+        keyring = self._require_keyring()
+        if keyring.format == keyfile.LEGACY_FORMAT:
+            raise VaultError("vault-account-reissue")
+        params = self._duress_params()
+        roster = keyring.current
+        if passphrase is None:
+            duress = keyfile.inert_duress(
+                keyring.vault_id,
+                roster.generation,
+                params.to_dict(),
+                crypto.random_bytes(crypto.KEY_BYTES),
+            )
+        else:
+            _check_passphrase(passphrase)
+            for user in roster.users:  # the duress passphrase must not be anyone's own
+                try:
+                    kek = crypto.derive_key(passphrase, crypto.KdfParams.from_dict(user.kdf))
+                    keyfile.open_entry(keyring.vault_id, roster.generation, user, kek)
+                except (crypto.DecryptError, VaultError):
+                    continue
+                raise VaultError("vault-duress-is-a-passphrase")
+            duress = keyfile.new_entry(
+                keyring.vault_id,
+                roster.generation,
+                user_id=keyfile.DURESS_ID,
+                login="",
+                role="specialist",
+                created_day=self.today(),
+                kdf=params.to_dict(),
+                kek=crypto.derive_key(passphrase, params),
+                master=keys.master,
+                admin_private=None,
+            )
+        new_roster = dataclasses.replace(roster, duress=duress, authorised=None)
+        self._save_roster(new_roster, admin_private)
+        with self._tx() as conn:
+            self._audit(conn, "duress-passphrase", detail={"set": passphrase is not None})
 
     def change_passphrase(self, old: bytes, new: bytes) -> None:
         """Re-wrap the current user's private key under the new passphrase; no data is

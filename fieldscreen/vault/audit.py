@@ -48,6 +48,7 @@ ACTIONS = frozenset(
         "integrity-check",
         "integrity-alert",
         "rekey",
+        "duress-passphrase",
         "follow-up",
         "settings-tampered",
     }

@@ -116,6 +116,12 @@ class VaultBase:
         #: What the last check of the audit chain found (:meth:`_check_state`), or None.
         self.last_audit_check: audit.AuditReport | None = None
         self._tx_depth = 0
+        #: True while the session was opened by the duress passphrase (the vault is sealed).
+        self.duress = False
+        #: Seals the vault when the duress passphrase opened it (called once, unlocked); None:
+        #: :meth:`travel_mode` as it is. The device wires the signing first
+        #: (:func:`fieldscreen.device.open_vault`).
+        self.on_duress: Callable[[Any], object] | None = None
 
     # ------------------------------------------------------------------ lifecycle
     @staticmethod
@@ -188,7 +194,11 @@ class VaultBase:
             master=master,
             admin_private=admin_private,
         )
-        roster = Roster(1, admin_public, [entry], anchor={})  # no provisioning approved yet
+        duress = keyfile.inert_duress(
+            vault_id, 1, vault._duress_params().to_dict(), crypto.random_bytes(crypto.KEY_BYTES)
+        )
+        # anchor: no provisioning approved yet; duress: none set (an inert entry, same shape)
+        roster = Roster(1, admin_public, [entry], anchor={}, duress=duress)
         roster.sign(vault_id, admin_private)
         throttle.write(vault.folder, vault_id, 0, vault._clock().timestamp())
         keyring = Keyring(vault.keys_path, vault_id, roster)
@@ -198,7 +208,20 @@ class VaultBase:
         vault._user = UserInfo(user_id, admin_login, "admin")
         return vault
 
-    def unlock(self, login: str, passphrase: bytes) -> UserInfo:
+    def _duress_params(self) -> crypto.KdfParams:
+        """Argon2id for a duress credential: the production floor (it is derived at every
+        unlock beside the user's own), or the test suite's light parameters."""
+        template = self.kdf_for_new_keys
+        if template is not None and template.below_floor:
+            return crypto.KdfParams(
+                template.memory_kib, template.iterations, template.lanes, crypto.random_bytes(16)
+            )
+        return crypto.KdfParams(
+            crypto.FLOOR_MEMORY_KIB, crypto.FLOOR_ITERATIONS, crypto.DEFAULT_LANES,
+            crypto.random_bytes(16),
+        )  # fmt: skip
+
+    def unlock(self, login: str, passphrase: bytes, *, duress: bool = True) -> UserInfo:
         """Open ``login``'s keys with their passphrase and check them against the roster.
 
         A key rotation left half done (killed) is finished first, by whoever unlocks. The
@@ -217,15 +240,23 @@ class VaultBase:
         roster = keyring.pending or keyring.current
         entry = roster.find(login)
         reference = entry or roster.users[0]  # same Argon2id cost for an unknown login
+        kek = crypto.derive_key(passphrase, crypto.KdfParams.from_dict(reference.kdf))
+        # The duress credential is always tried too, whatever the first attempt found, so the
+        # time an unlock takes does not tell which passphrase was typed.
+        under_duress = self._open_duress(keyring, roster, passphrase) if duress else None
         try:
-            kek = crypto.derive_key(passphrase, crypto.KdfParams.from_dict(reference.kdf))
             master, private = keyfile.open_entry(
                 keyring.vault_id, roster.generation, reference, kek
             )
             if entry is None:
                 raise crypto.DecryptError
         except crypto.DecryptError:
-            entry = None
+            if entry is not None and under_duress is not None:
+                master, private = under_duress, None
+            else:
+                entry = None
+        else:
+            under_duress = None
         if entry is None:
             failures = counter.failures + 1
             self._failures = failures
@@ -240,7 +271,7 @@ class VaultBase:
             store = self._open_store()
             if _get_state(store, "vault_id") != keyring.vault_id:
                 raise VaultError("vault-damaged", detail="the key file does not match the database")
-            if keyring.pending is not None:
+            if keyring.pending is not None and under_duress is None:
                 self._finish_rotation(keyring, entry, passphrase, kek, keys)
             elif not _keys_match(store, keys):
                 raise VaultError("vault-roster-invalid")
@@ -255,18 +286,35 @@ class VaultBase:
         remove_stale_temporaries(self.keys_path)
         self._keys = keys
         self._admin_key = None if admin_key is None else bytearray(admin_key)
-        self._user = UserInfo(entry.user_id, entry.login, entry.role)
+        role: Role = "specialist" if under_duress is not None else entry.role
+        self._user = UserInfo(entry.user_id, entry.login, role)
         try:
             with self._tx() as conn:
                 self._audit(conn, "unlock")
                 self._upgrade_row_map(conn, keys)
                 self._check_state(conn)
-            if self._keyring.format == keyfile.LEGACY_FORMAT and entry.role == "admin":
+            if under_duress is not None:
+                self.duress = True
+                (self.on_duress or (lambda vault: vault.travel_mode()))(self)
+            elif self._keyring.format == keyfile.LEGACY_FORMAT and entry.role == "admin":
                 self._upgrade(kek)
         except BaseException:
             self.lock()
             raise
         return self._user
+
+    def _open_duress(self, keyring: Keyring, roster: Roster, passphrase: bytes) -> bytes | None:
+        """The master key the duress passphrase opens, or None (an inert entry, another
+        passphrase). Always costs one Argon2id derivation when the roster has an entry."""
+        duress = roster.duress
+        if duress is None:
+            return None
+        duress_kek = crypto.derive_key(passphrase, crypto.KdfParams.from_dict(duress.kdf))
+        try:
+            master, _ = keyfile.open_entry(keyring.vault_id, roster.generation, duress, duress_kek)
+        except (crypto.DecryptError, VaultError):
+            return None
+        return master
 
     def _upgrade_row_map(self, conn: sqlite3.Connection, keys: Keys) -> None:
         """Build the row map of a vault of the first format, once its rows match that
@@ -480,6 +528,7 @@ class VaultBase:
         self._dek_cache.clear()
         self._keys = None
         self._user = None
+        self.duress = False
 
     def close(self) -> None:
         self.lock()

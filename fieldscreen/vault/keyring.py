@@ -13,6 +13,7 @@ passphrase change and a key rotation touch only it. Format 2::
          "sealed_admin": "<admins only: the admin signing key, HPKE-sealed likewise>"}],
      "roster_signature": "<Ed25519 signature by the admin key of vault id, generation, admin
                            public key and every user's id, login, role, day and public key>",
+     "duress": {a credential like a user's, opened by the duress passphrase, or an inert one},
      "anchor": {what the admin vouches for besides the users: the organisation's key and
                 the provisioning in force, see fieldscreen.device; signed with the roster},
      "pending": {the same roster fields for a key rotation under way, "authorised": "<signature
@@ -74,6 +75,9 @@ KEYRING_FORMAT = 2
 LEGACY_FORMAT = 1
 Role = Literal["specialist", "coordinator", "admin"]
 ROLES: tuple[Role, ...] = ("specialist", "coordinator", "admin")
+
+#: The user id of the duress credential (never a real account's: those are UUIDs).
+DURESS_ID = "duress"
 
 #: Called with the name of each I/O step of a key-file write (tests only; None in production).
 io_hook: Callable[[str], None] | None = None
@@ -204,6 +208,10 @@ class Roster:
     #: vault follows: :func:`fieldscreen.device.provisioning_anchor`), signed with the roster.
     #: Opaque JSON here; None for a roster written before anchors existed.
     anchor: dict[str, Any] | None = None
+    #: The duress credential (user id ``duress``): a key pair like a user's, opened by the
+    #: duress passphrase; in a vault without one, an inert entry of the same shape, so the
+    #: file does not say whether one is set. None in key files from before it existed.
+    duress: UserEntry | None = None
 
     def find(self, login: str) -> UserEntry | None:
         return next((u for u in self.users if u.login == login), None)
@@ -230,6 +238,8 @@ class Roster:
         signed: list[Any] = ["fieldscreen/keyring/v2", vault_id, self.generation, admin, users]
         if self.anchor is not None:  # absent from rosters signed before anchors existed
             signed.append({"anchor": self.anchor})
+        if self.duress is not None:
+            signed.append({"duress": self.duress.binding()})
         return _canonical(signed)
 
     def legacy_bytes(self, vault_id: str) -> bytes:
@@ -264,6 +274,8 @@ class Roster:
             data["authorised"] = _b64(self.authorised)
         if self.anchor is not None:
             data["anchor"] = self.anchor
+        if self.duress is not None:
+            data["duress"] = self.duress.to_json()
         return data
 
     @classmethod
@@ -279,6 +291,9 @@ class Roster:
         anchor = data.get("anchor")
         if anchor is not None and not isinstance(anchor, dict):
             raise ValueError("anchor")
+        duress = None if data.get("duress") is None else UserEntry.from_json(data["duress"])
+        if duress is not None and (duress.legacy or duress.user_id != DURESS_ID):
+            raise ValueError("duress")
         return cls(
             generation=generation,
             admin_public=_unb64(data["admin_public"]),
@@ -286,6 +301,7 @@ class Roster:
             signature=_unb64(data["roster_signature"]),
             authorised=_optional(data, "authorised"),
             anchor=anchor,
+            duress=duress,
         )
 
 
@@ -547,3 +563,20 @@ def open_admin(
     if crypto.public_from_private(admin_private) != roster.admin_public:
         raise VaultError("vault-roster-invalid")
     return admin_private
+
+
+def inert_duress(vault_id: str, generation: int, kdf: dict[str, Any], master: bytes) -> UserEntry:
+    """A duress entry no passphrase opens, shaped like a real one (a real key pair whose private
+    half is wrapped under a random key), for a vault without a duress passphrase."""
+    return new_entry(
+        vault_id,
+        generation,
+        user_id=DURESS_ID,
+        login="",
+        role="specialist",
+        created_day="",
+        kdf=kdf,
+        kek=crypto.random_bytes(crypto.KEY_BYTES),
+        master=master,
+        admin_private=None,
+    )
