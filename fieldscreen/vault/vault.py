@@ -84,8 +84,8 @@ class Vault(AccountsMixin, RecordsMixin, CaseListMixin, OutboxMixin):
             self._supervision_kept = (newest, newest_link, found)
             return list(found)
 
-    def unlock(self, login: str, passphrase: bytes) -> UserInfo:
-        user = super().unlock(login, passphrase)
+    def unlock(self, login: str, passphrase: bytes, *, duress: bool = True) -> UserInfo:
+        user = super().unlock(login, passphrase, duress=duress)
         # What a sync found while the vault was locked; a failure (a full disk) keeps the note
         # for the next unlock rather than keep this user out.
         with contextlib.suppress(KnownError):
