@@ -595,6 +595,18 @@ class HomePage(QWidget):
         if isinstance(data, tuple) and len(data) == 2:
             self.case_requested.emit(str(data[0]), str(data[1]))
 
+    def set_starting(self, starting: bool) -> None:
+        """Show at once that a screening is being prepared (loading the forms takes seconds
+        the first time), and take no second press meanwhile."""
+        self.start.setEnabled(not starting)
+        self.start.setText(
+            self.tr("Starting the screening…") if starting else self.tr("&Start a new screening")
+        )
+        if starting:
+            self.start.setCursor(Qt.CursorShape.BusyCursor)
+        else:
+            self.start.unsetCursor()
+
     def _list(self, row: QHBoxLayout, title: str) -> QListWidget:
         column = QVBoxLayout()
         column.addWidget(heading(title, self, "sectionTitle"))

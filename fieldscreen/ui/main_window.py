@@ -519,6 +519,7 @@ class MainWindow(QMainWindow):
             wizard.close_session()
         if (results := self._built("results")) is not None:
             results.clear()
+        self.home.set_starting(False)
         self.stack.setCurrentWidget(self.home)
         self.refresh_home()
         warm = getattr(self.services.forms, "warm", None)
@@ -667,8 +668,22 @@ class MainWindow(QMainWindow):
             page.show_enrolment(status)
 
     def start_screening(self) -> None:
-        session = self.services.forms.start(self.services.lang)
-        controller = self.wizard.open(session)
+        """Open a new screening. The busy state shows before the forms load (seconds, the
+        first time, on this thread); the button stays disabled until Home shows again, so a
+        second press cannot start a second draft."""
+        home = self._built("home")
+        if home is not None:
+            if not home.start.isEnabled():
+                return
+            home.set_starting(True)
+            home.start.repaint()  # painted now: the work below holds the GUI thread
+        try:
+            session = self.services.forms.start(self.services.lang)
+            controller = self.wizard.open(session)
+        except BaseException:
+            if home is not None:
+                home.set_starting(False)
+            raise
         controller.autosave()  # the draft exists from the first moment
         self.stack.setCurrentWidget(self.wizard)
 

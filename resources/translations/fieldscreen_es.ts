@@ -655,6 +655,10 @@
         <translation>Todos los casos y borradores…</translation>
     </message>
     <message>
+        <source>Starting the screening…</source>
+        <translation>Empezando el tamizaje…</translation>
+    </message>
+    <message>
         <source>Hello, %s</source>
         <translation>Hola, %s</translation>
     </message>
