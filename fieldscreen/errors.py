@@ -775,6 +775,73 @@ CATALOGUE: Mapping[str, Message] = {
             "servidor con 'fieldscreen-server passphrase' (o inicie 'serve' una vez con ella)."
         ),
     ),
+    "server-audit-chain": Message(
+        en=(
+            "The server's audit log was changed outside FieldScreen: entry {entry} does not "
+            "follow entry {after} (an entry was deleted, inserted or moved there). Keep this "
+            "database as evidence and restore the server from a backup."
+        ),
+        es=(
+            "El registro de auditoría del servidor se cambió fuera de FieldScreen: la entrada "
+            "{entry} no sigue a la entrada {after} (ahí se borró, insertó o movió una entrada). "
+            "Guarde esta base de datos como prueba y restaure el servidor desde una copia."
+        ),
+    ),
+    "server-audit-edited": Message(
+        en=(
+            "The server's audit log was changed outside FieldScreen: entry {entry} no longer "
+            "matches its hash (its time, actor, action or detail was edited). Keep this "
+            "database as evidence and restore the server from a backup."
+        ),
+        es=(
+            "El registro de auditoría del servidor se cambió fuera de FieldScreen: la entrada "
+            "{entry} ya no coincide con su hash (se editó su hora, autor, acción o detalle). "
+            "Guarde esta base de datos como prueba y restaure el servidor desde una copia."
+        ),
+    ),
+    "server-audit-signature": Message(
+        en=(
+            "The server's audit log was changed outside FieldScreen: the checkpoint at entry "
+            "{entry} is not signed by the server's receipt key. Keep this database as evidence "
+            "and restore the server from a backup."
+        ),
+        es=(
+            "El registro de auditoría del servidor se cambió fuera de FieldScreen: el punto de "
+            "control de la entrada {entry} no está firmado por la clave de recibos del "
+            "servidor. Guarde esta base de datos como prueba y restaure el servidor desde una "
+            "copia."
+        ),
+    ),
+    "server-audit-head": Message(
+        en=(
+            "The server's audit log was changed outside FieldScreen: entry {entry}, recorded "
+            "by an earlier check, is missing or different (the newest entries were removed). "
+            "Keep this database as evidence and restore the server from a backup."
+        ),
+        es=(
+            "El registro de auditoría del servidor se cambió fuera de FieldScreen: la entrada "
+            "{entry}, anotada por una revisión anterior, falta o es distinta (se quitaron las "
+            "entradas más recientes). Guarde esta base de datos como prueba y restaure el "
+            "servidor desde una copia."
+        ),
+    ),
+    "server-audit-unanchored": Message(
+        en=(
+            "The {count} newest audit entries (after entry {anchored}) are chained but no "
+            "checkpoint signed by the receipt key covers them yet. Run 'fieldscreen-server "
+            "audit checkpoint' with the server's passphrase, or start 'serve'."
+        ),
+        es=(
+            "Las {count} entradas de auditoría más recientes (después de la entrada {anchored}) "
+            "están encadenadas, pero aún no las cubre ningún punto de control firmado por la "
+            "clave de recibos. Ejecute 'fieldscreen-server audit checkpoint' con la frase de "
+            "acceso del servidor, o inicie 'serve'."
+        ),
+    ),
+    "server-audit-head-bad": Message(
+        en="--expect-head takes ID:HASH as printed by 'audit verify' (got {value}).",
+        es="--expect-head recibe ID:HASH tal como lo muestra 'audit verify' (se recibió {value}).",
+    ),
     "server-receipt-key-damaged": Message(
         en=(
             "The receipt key stored in the server's database is damaged and cannot be opened. "

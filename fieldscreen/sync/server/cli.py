@@ -484,6 +484,76 @@ def cmd_passphrase(args: argparse.Namespace) -> int:
     return 0
 
 
+_AUDIT_BROKEN = {
+    "chain": "server-audit-chain",
+    "edited": "server-audit-edited",
+    "signature": "server-audit-signature",
+    "head": "server-audit-head",
+}
+
+
+def _expect_head(value: str | None) -> tuple[int, str] | None:
+    if not value:
+        return None
+    entry, _, digest = value.partition(":")
+    digest = digest.strip().lower()
+    if not entry.strip().isdigit() or len(digest) != 64 or set(digest) - set("0123456789abcdef"):
+        raise ServerError("server-audit-head-bad", value=value[:80])
+    return int(entry), digest
+
+
+def cmd_audit(args: argparse.Namespace) -> int:
+    """Check the audit chain (``verify``), or sign its head now (``checkpoint``)."""
+    storage = _storage(args)
+    if args.action == "checkpoint":
+        _unlock(args, storage)  # unlocking signs an unsigned head already
+        head = storage.verify_audit()
+        _emit(
+            args,
+            {"checkpoint": {"id": head.anchored_to}, "head": head.to_json()["head"]},
+            f"Audit log signed up to entry {head.anchored_to}.",
+        )
+        return 0
+    pinned: bytes | None = None
+    if args.receipt_key:
+        pinned = _receipt_public(args.receipt_key)
+    report = storage.verify_audit(receipt_public=pinned, expect_head=_expect_head(args.expect_head))
+    data = report.to_json()
+    if report.broken is not None:
+        entry, reason = report.broken
+        error = ServerError(_AUDIT_BROKEN[reason], entry=entry, after=report.previous_id)
+        data["message"] = {"en": error.message("en"), "es": error.message("es")}
+        if args.json:
+            _emit(args, data, "")
+        else:
+            print(f"fieldscreen-server: {error}", file=sys.stderr)
+        return 1
+    warning = None
+    if report.unanchored:
+        warning = KnownError(
+            "server-audit-unanchored", count=report.unanchored, anchored=report.anchored_to
+        )
+        data["warning"] = {"en": warning.message("en"), "es": warning.message("es")}
+    _emit(
+        args,
+        data,
+        f"Audit log intact: {report.entries} entries, {report.checkpoints} signed checkpoints, "
+        f"signed up to entry {report.anchored_to}. Head: {report.head_id}:{report.head_hash}"
+        + (f"\n{warning}" if warning else ""),
+    )
+    return 1 if warning is not None and args.strict else 0
+
+
+def _receipt_public(path: str) -> bytes:
+    """The receipt public key a signed provisioning file names (what the laptops trust)."""
+    from fieldscreen.sync.signed import Provisioning
+
+    try:
+        return Provisioning.verify_file(Path(path).read_bytes(), None).receipt_public_key
+    except (OSError, KnownError):
+        raise ServerError("server-key-file", path=path) from None
+
+
 def cmd_stats(args: argparse.Namespace) -> int:
     """Sync health, and the coordinator report from the aggregate records (suppressed)."""
     from fieldscreen.reports.coordinator import ReportFilter, coordinator_report
@@ -788,6 +858,28 @@ def build_parser() -> argparse.ArgumentParser:
         "--new-key",
         action="store_true",
         help="also replace the receipt key (after a suspected compromise; re-provision laptops)",
+    )
+    p = add(
+        "audit",
+        cmd_audit,
+        "verify the audit log's hash chain and signed checkpoints, or sign its head now",
+        server_pass,
+    )
+    p.add_argument("action", choices=("verify", "checkpoint"))
+    p.add_argument(
+        "--expect-head",
+        metavar="ID:HASH",
+        help="a head printed by an earlier verify, kept elsewhere: it must still be there",
+    )
+    p.add_argument(
+        "--receipt-key",
+        metavar="FILE",
+        help="trust the receipt key this provisioning file names, not the database's own",
+    )
+    p.add_argument(
+        "--strict",
+        action="store_true",
+        help="also exit 1 when the newest entries are not yet covered by a signed checkpoint",
     )
     p = add("stats", cmd_stats, "sync health and the coordinator report (suppressed counts)")
     p.add_argument("--threshold", type=int, default=5, help="smallest count shown (default 5)")

@@ -15,7 +15,10 @@ Rules that matter are enforced by the database itself, not only by Python:
 * ``request_nonces`` has one row per signed device request in the replay window: a replayed
   request collides with its primary key whichever server process receives it;
 * ``org_keys`` refuses a private key for anything but the server's own receipt key, so the
-  organisation's private halves cannot be stored here even by mistake.
+  organisation's private halves cannot be stored here even by mistake;
+* the ``audit`` table is a hash chain (migration 5): each entry holds the hash of the one
+  before it, and no two entries may name the same predecessor, so concurrent appends can
+  never fork it (see :mod:`fieldscreen.sync.server.audit_chain`).
 
 Migrations are numbered, named and applied in one transaction each; ``schema_migrations``
 records what ran. Never edit a released migration: add the next one.
@@ -240,6 +243,22 @@ audit = sa.Table(
     sa.Column("action", sa.String(64), nullable=False),
     sa.Column("detail", sa.Text, nullable=False),
 )
+#: The audit table as migration 5 leaves it (hash-chained); ``audit`` above is its first shape,
+#: which migration 1 creates.
+metadata_5 = sa.MetaData()
+audit_chained = sa.Table(
+    "audit",
+    metadata_5,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=False),
+    sa.Column("at", sa.String(32), nullable=False),
+    sa.Column("actor", sa.String(128), nullable=False),
+    sa.Column("action", sa.String(64), nullable=False),
+    sa.Column("detail", sa.Text, nullable=False),
+    sa.Column("prev", sa.String(64), nullable=True),
+    sa.Column("hash", sa.String(64), nullable=True),
+    sa.Column("signature", sa.LargeBinary, nullable=True),
+    sa.Column("signer", sa.LargeBinary, nullable=True),
+)
 # Added by migration 2, kept out of ``metadata`` (which migration 1 creates whole).
 metadata_2 = sa.MetaData()
 request_nonces = sa.Table(
@@ -323,6 +342,31 @@ def _m0004_held_once_per_device(conn: Connection) -> None:
         conn.execute(sa.text(f"ALTER TABLE {name}_4 RENAME TO {name}"))
 
 
+def _m0005_audit_chain(conn: Connection) -> None:
+    """The audit table becomes a hash chain: ``prev`` (the hash of the entry before),
+    ``hash`` (of this entry's canonical bytes, :func:`audit_chain.entry_hash`), and on a
+    checkpoint ``signature`` and ``signer`` (the receipt key's signature of that hash). The
+    entries already there are chained in their order, as found; a unique index on ``prev``
+    keeps the chain linear whoever appends."""
+    from fieldscreen.sync.server import audit_chain
+
+    for column in ("prev VARCHAR(64)", "hash VARCHAR(64)"):
+        conn.execute(sa.text(f"ALTER TABLE audit ADD COLUMN {column}"))
+    blob = "BYTEA" if conn.dialect.name == _PG else "BLOB"
+    for name in ("signature", "signer"):
+        conn.execute(sa.text(f"ALTER TABLE audit ADD COLUMN {name} {blob}"))
+    a = audit_chained
+    previous = audit_chain.GENESIS
+    query = sa.select(a.c.id, a.c.at, a.c.actor, a.c.action, a.c.detail).order_by(a.c.id)
+    for row in list(conn.execute(query)):
+        digest = audit_chain.entry_hash(
+            row.id, at=row.at, actor=row.actor, action=row.action, detail=row.detail, prev=previous
+        )
+        conn.execute(sa.update(a).where(a.c.id == row.id).values(prev=previous, hash=digest))
+        previous = digest
+    conn.execute(sa.text("CREATE UNIQUE INDEX audit_prev_once ON audit (prev)"))
+
+
 #: Every migration, in order. Append only.
 MIGRATIONS: tuple[Migration, ...] = (
     Migration(1, "2026-11-27 initial: keys, devices, credentials, envelopes, held", _m0001_initial),
@@ -341,6 +385,11 @@ MIGRATIONS: tuple[Migration, ...] = (
         "2026-12-04 a held copy is unique by record id, hash and device",
         _m0004_held_once_per_device,
     ),
+    Migration(
+        5,
+        "2026-12-06 the audit log is a hash chain with signed checkpoints",
+        _m0005_audit_chain,
+    ),
 )
 
 
@@ -355,7 +404,7 @@ class Tables:
     quarantine = quarantine
     tombstones = tombstones
     documents = documents
-    audit = audit
+    audit = audit_chained
     request_nonces = request_nonces
     rate_limits = rate_limits
 

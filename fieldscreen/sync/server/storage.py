@@ -35,7 +35,7 @@ from fieldscreen.errors import KnownError
 from fieldscreen.reports.aggregates import parse_aggregate
 from fieldscreen.sync.envelope import Envelope, key_id_hex, verify_envelope
 from fieldscreen.sync.errors import EnvelopeError, ServerError, SyncError
-from fieldscreen.sync.server import db
+from fieldscreen.sync.server import audit_chain, db
 from fieldscreen.sync.server.db import tables as t
 from fieldscreen.sync.signed import Receipt, SignedDocument, sign_document, verify_document
 
@@ -206,10 +206,18 @@ class Storage:
                         private_key=_protect(private, passphrase, kdf),
                     )
                     .on_conflict_do_nothing()
+                    .returning(t.org_keys.c.kind)  # (PostgreSQL's rowcount here is -1)
                 )
-                if made.rowcount == 1:
-                    self._audit(conn, "server", "receipt-key-created", {"key": key_id_hex(public)})
-            if made.rowcount == 1:
+                created = made.first() is not None
+                if created:
+                    self._audit(
+                        conn,
+                        "server",
+                        "receipt-key-created",
+                        {"key": key_id_hex(public)},
+                        key=private,
+                    )
+            if created:
                 self._receipt_private = private
                 return
             row = self._receipt_row()  # another process made it first
@@ -232,6 +240,7 @@ class Storage:
         if crypto.public_from_private(private) != bytes(row.public_key):
             raise ServerError("server-passphrase-wrong")
         self._receipt_private = private
+        self.checkpoint()  # what was appended while no process held the key is vouched for now
 
     def change_passphrase(
         self, old: bytes | None, new: bytes, *, kdf: crypto.KdfParams | None = None
@@ -1002,16 +1011,110 @@ class Storage:
                 or 0
             )
 
+    # ------------------------------------------------------------------ audit
+    # A hash chain (fieldscreen/sync/server/audit_chain.py): each entry holds the hash of the
+    # one before; an entry appended while the receipt key is unlocked is also a checkpoint the
+    # key signs. Appends are serialised inside the caller's write transaction (SQLite: its
+    # BEGIN IMMEDIATE; PostgreSQL: a transaction-scoped advisory lock), and the unique index on
+    # ``prev`` refuses a fork whatever happens.
     def audit(self, actor: str, action: str, detail: dict[str, Any]) -> None:
         with self.engine.begin() as conn:
             self._audit(conn, actor, action, detail)
 
-    def _audit(self, conn: Connection, actor: str, action: str, detail: dict[str, Any]) -> None:
+    def _audit(
+        self,
+        conn: Connection,
+        actor: str,
+        action: str,
+        detail: dict[str, Any],
+        *,
+        key: bytes | None = None,
+    ) -> None:
+        """Append one entry in ``conn``'s transaction; signed by ``key`` (or the unlocked
+        receipt key), which makes it a checkpoint."""
+        if self._dialect == "postgresql":
+            conn.execute(sa.text("SELECT pg_advisory_xact_lock(7202)"))
+        a = t.audit
+        head = conn.execute(sa.select(a.c.id, a.c.hash).order_by(a.c.id.desc()).limit(1)).first()
+        entry_id = 1 if head is None else int(head.id) + 1
+        prev = audit_chain.GENESIS if head is None else str(head.hash)
+        at, actor, text = _now(), actor[:128], json.dumps(detail)
+        digest = audit_chain.entry_hash(
+            entry_id, at=at, actor=actor, action=action, detail=text, prev=prev
+        )
+        private = key or self._receipt_private
+        signed: dict[str, Any] = {}
+        if private is not None:
+            signed = {
+                "signature": crypto.sign(private, audit_chain.checkpoint_message(entry_id, digest)),
+                "signer": crypto.public_from_private(private),
+            }
         conn.execute(
-            t.audit.insert().values(
-                at=_now(), actor=actor[:128], action=action, detail=json.dumps(detail)
+            a.insert().values(
+                id=entry_id,
+                at=at,
+                actor=actor,
+                action=action,
+                detail=text,
+                prev=prev,
+                hash=digest,
+                **signed,
             )
         )
+
+    def checkpoint(self) -> bool:
+        """Sign the chain's head now (an ``audit-checkpoint`` entry) unless the newest entry is
+        already a checkpoint of the receipt key; whether one was written. Needs the key."""
+        if self._receipt_private is None:
+            raise ServerError("server-locked")
+        public = crypto.public_from_private(self._receipt_private)
+        with self.engine.begin() as conn:
+            a = t.audit
+            head = conn.execute(
+                sa.select(a.c.signer, a.c.signature).order_by(a.c.id.desc()).limit(1)
+            ).first()
+            if head is not None and head.signature is not None and bytes(head.signer) == public:
+                return False
+            self._audit(conn, "server", "audit-checkpoint", {})
+        return True
+
+    def verify_audit(
+        self, *, receipt_public: bytes | None = None, expect_head: tuple[int, str] | None = None
+    ) -> audit_chain.ChainReport:
+        """Check the whole audit chain (:func:`audit_chain.verify`) against ``receipt_public``
+        (default: the receipt key this database holds)."""
+        trusted = receipt_public
+        if trusted is None:
+            row = self._receipt_row()
+            trusted = None if row is None else bytes(row.public_key)
+        a = t.audit
+        query = sa.select(
+            a.c.id, a.c.at, a.c.actor, a.c.action, a.c.detail, a.c.prev, a.c.hash
+        ).add_columns(a.c.signature, a.c.signer)
+        with (
+            self.engine.connect() as conn,
+            contextlib.closing(
+                conn.execution_options(yield_per=2000).execute(query.order_by(a.c.id))
+            ) as rows,
+        ):
+            return audit_chain.verify(
+                (
+                    audit_chain.Entry(
+                        id=int(r.id),
+                        at=r.at,
+                        actor=r.actor,
+                        action=r.action,
+                        detail=r.detail,
+                        prev=r.prev,
+                        hash=r.hash,
+                        signature=None if r.signature is None else bytes(r.signature),
+                        signer=None if r.signer is None else bytes(r.signer),
+                    )
+                    for r in rows
+                ),
+                trusted,
+                expect_head=expect_head,
+            )
 
 
 _CLEAR_KEY_BYTES = 32  # an Ed25519 private key as stored before it was protected
