@@ -71,3 +71,15 @@ def test_headings_follow_the_system_font_size(qtbot: QtBot) -> None:
         assert title.font().pointSizeF() == pytest.approx(16 * 1.6)
     finally:
         app.setFont(before)
+
+
+def test_the_scroll_bar_handle_stands_out_from_its_groove_and_the_page() -> None:
+    """The handle was white on white: a long page did not look long."""
+    groove = re.search(r"QScrollBar:vertical\s*\{[^}]*background:\s*(#[0-9a-fA-F]{6})", QSS)
+    handle = re.search(r"QScrollBar::handle:vertical\s*\{[^}]*background:\s*(#[0-9a-fA-F]{6})", QSS)
+    page = re.search(r"QMainWindow, QDialog\s*\{[^}]*background:\s*(#[0-9a-fA-F]{6})", QSS)
+    assert groove is not None
+    assert handle is not None
+    assert page is not None
+    for behind in (groove.group(1), page.group(1)):
+        assert contrast(handle.group(1), behind) >= 3.0, behind  # WCAG 2.1 non-text contrast
