@@ -43,6 +43,9 @@ _PAD = 256
 PAYLOAD_FLOOR = 4096
 PAYLOAD_CEILING = 4 * 1024 * 1024 - crypto.SEAL_OVERHEAD
 _DEK_CACHE_SIZE = 256
+#: Audit entries per sealed ``audit`` envelope (about 100 bytes each: far under 4 MiB).
+AUDIT_SEGMENT = 2000
+_AUDIT_SENT = "audit_sent"  # the secret naming the newest audit entry sealed for the team
 _ID_CHUNK = 500  # record ids per IN (...) list, well under SQLite's bound on parameters
 #: The outbox columns a device signs (with ``aggregate`` when there is one).
 _SIGNED_HEADER = (
@@ -595,6 +598,48 @@ class RecordsMixin(VaultBase):
             self._audit(conn, "travel-mode", detail=summary)
         self._open_store().checkpoint_truncate()
         return summary
+
+    def seal_audit_segments(self) -> dict[str, int]:
+        """Seal the audit entries after the last one sent as ``audit`` envelopes, into the outbox.
+
+        Each envelope holds up to :data:`AUDIT_SEGMENT` entries, each only who, when, what and
+        which record (``{"seq", "t", "u", "a", "r"}``; never an entry's detail, never an
+        answer), sealed to the organisation's key and signed by the device like a screening.
+        How far the log has been sealed is kept in the secrets table (``audit_sent``, carried by
+        a key rotation like every secret), in the same transaction as the envelopes: an entry
+        is sealed once. Sealing writes no audit entry of its own (each sync would otherwise
+        add one for the next to send). Returns ``{"segments", "entries"}``.
+        """
+        keys, _ = self._require()
+        import uuid
+
+        segments = sealed_entries = 0
+        with self._tx() as conn:
+            try:
+                raw = self._secret(conn, _AUDIT_SENT)
+                after = int(raw.decode()) if raw else 0
+            except (crypto.DecryptError, ValueError):
+                # A mark that does not open (or was removed) sends the log again from its
+                # start: the team sees entries twice (the export keeps one), never loses one.
+                after = 0
+            pending = [e for e in audit.entries(conn, keys, after) if e.seq > after]
+            for start in range(0, len(pending), AUDIT_SEGMENT):
+                chunk = pending[start : start + AUDIT_SEGMENT]
+                row = {"id": uuid.uuid4().hex, "form_id": "audit", "form_version": "1"}
+                content = {
+                    "first": chunk[0].seq,
+                    "last": chunk[-1].seq,
+                    "entries": [
+                        {"seq": e.seq, "t": e.time, "u": e.user_id, "a": e.action, "r": e.record_id}
+                        for e in chunk
+                    ],
+                }
+                self._seal_into_outbox(conn, keys, row, kind="audit", content=content)
+                segments += 1
+                sealed_entries += len(chunk)
+            if pending:
+                self._put_secret(conn, _AUDIT_SENT, str(pending[-1].seq).encode())
+        return {"segments": segments, "entries": sealed_entries}
 
     def requeue_refused_drafts(self) -> int:
         """Send again the drafts travel mode sealed before the server knew their kind.
