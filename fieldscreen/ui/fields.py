@@ -81,6 +81,9 @@ class FieldWidget(QFrame):
         self.message.hide()
 
     def _finish(self, editor: QWidget | None) -> None:
+        # The message sits under the heading, above the input: scrolled to its field, a long
+        # list's error and its question are on screen together.
+        self._layout.addWidget(self.message)
         if editor is not None:
             self._layout.addWidget(editor)
             self.label.setBuddy(editor)
@@ -88,14 +91,15 @@ class FieldWidget(QFrame):
             if self.view.hint:
                 editor.setAccessibleDescription(self.view.hint)
             editor.setEnabled(not self.view.read_only)
-        self._layout.addWidget(self.message)
 
     def set_value(self, value: Any) -> None:
         """Show ``value`` without emitting :attr:`answer_changed`."""
         raise NotImplementedError
 
-    def set_message(self, text: str) -> None:
+    def set_message(self, text: str, kind: str = "") -> None:
+        """Show ``text`` under the heading; ``kind`` "required" keeps it until answered."""
         self.message.setText(text)
+        self.message.setProperty("kind", kind if text else "")
         self.message.setVisible(bool(text))
         self.setProperty("invalid", bool(text))
         self.style().unpolish(self)

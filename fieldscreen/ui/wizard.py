@@ -12,7 +12,7 @@ import itertools
 from collections.abc import Callable, Mapping
 from typing import Any
 
-from PySide6.QtCore import QObject, Qt, Signal
+from PySide6.QtCore import QObject, QPoint, Qt, Signal
 from PySide6.QtWidgets import (
     QDialog,
     QFrame,
@@ -434,8 +434,12 @@ class WizardPage(QWidget):
             widget.setVisible(update.relevant.get(name, True))
             if name in update.errors:
                 widget.set_message(update.errors[name])
-            elif widget.message.isVisible() and widget.message.property("kind") != "required":
-                widget.set_message("")
+            elif widget.message.isVisible() and (
+                widget.message.property("kind") != "required"
+                or not _unanswered(self.controller.session.value(name))
+                or not update.relevant.get(name, True)
+            ):
+                widget.set_message("")  # a "needed" mark stays until that question is answered
         self.banner.show_alerts([a.message for a in update.alerts if a.tier == ACT_NOW])
         self._show_tier(update)
         self.tier.style().unpolish(self.tier)
@@ -537,14 +541,21 @@ class WizardPage(QWidget):
         )
         for name, widget in self.widgets.items():
             if name in missing:
-                widget.set_message(missing[name])
+                widget.set_message(missing[name], "required")
         if missing:
-            first = self.widgets.get(next(iter(missing)))
-            if first is not None:
+            shown = [w for n in missing if (w := self.widgets.get(n)) is not None]
+            if shown:
+                first = shown[0]
                 _focus_into(first)
                 scroll = self.stack.currentWidget()
                 if isinstance(scroll, QScrollArea):
-                    scroll.ensureWidgetVisible(first)
+                    _scroll_to_heading(scroll, first)
+                self.notice.setText(
+                    self.tr("%d answers are needed on this page.") % len(shown)
+                    if len(shown) > 1
+                    else self.tr("An answer is needed on this page.")
+                )
+                self.notice.show()
             return
         if self.stack.currentIndex() >= len(self._pages) - 1:
             self.review_requested.emit()
@@ -606,6 +617,30 @@ def _focus_into(widget: QWidget) -> None:
         if child.focusPolicy() & Qt.FocusPolicy.TabFocus and child.isVisibleTo(widget):
             child.setFocus(Qt.FocusReason.TabFocusReason)
             return
+
+
+def _scroll_to_heading(scroll: QScrollArea, field: QWidget) -> None:
+    """Scroll so that ``field`` starts at the top of the page, its heading and error in view.
+
+    Qt's ensureWidgetVisible centres a field taller than the page: the middle of a long list,
+    the question and its error off screen.
+    """
+    body = scroll.widget()
+    if body is None:
+        return
+    layout = body.layout()
+    if layout is not None:
+        layout.activate()
+    top = field.mapTo(body, QPoint(0, 0)).y()
+    bar = scroll.verticalScrollBar()
+    viewport = scroll.viewport().height()
+    if top >= bar.value() and top + field.height() <= bar.value() + viewport:
+        return  # already wholly in view
+    bar.setValue(max(0, top - 8))
+
+
+def _unanswered(value: Any) -> bool:
+    return value is None or value in ("", [], {})
 
 
 def _inside(widget: QWidget, ancestor: QWidget) -> bool:

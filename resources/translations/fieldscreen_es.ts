@@ -2129,6 +2129,14 @@
         <translation>Página %1 de %2</translation>
     </message>
     <message>
+        <source>%d answers are needed on this page.</source>
+        <translation>Faltan %d respuestas en esta página.</translation>
+    </message>
+    <message>
+        <source>An answer is needed on this page.</source>
+        <translation>Falta una respuesta en esta página.</translation>
+    </message>
+    <message>
         <source>Stop the interview</source>
         <translation>Detener la entrevista</translation>
     </message>
