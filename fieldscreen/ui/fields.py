@@ -180,24 +180,54 @@ class MultilineWidget(FieldWidget):
             self._setting = False
 
 
+class _TabLeaves:
+    """Tab leaves a date box for the next question instead of walking its day, month and year
+    (the arrow keys and the cursor still pick a part)."""
+
+    def focusNextPrevChild(self, next: bool) -> bool:
+        return QWidget.focusNextPrevChild(self, next)  # type: ignore[arg-type]
+
+
+class _DateEdit(_TabLeaves, QDateEdit):
+    pass
+
+
+class _TimeEdit(_TabLeaves, QTimeEdit):
+    pass
+
+
+class _DateTimeEdit(_TabLeaves, QDateTimeEdit):
+    pass
+
+
 class DateWidget(FieldWidget):
-    """date, datetime and time; the ISO text of the value is the answer."""
+    """date, datetime and time; the ISO text of the value is the answer.
+
+    An optional date starts with "No answer" ticked; a required one has no such box (it cannot
+    be left without an answer) and starts unanswered, greyed, until it is changed or set to
+    today.
+    """
 
     def __init__(self, view: FieldView, parent: QWidget | None = None) -> None:
         super().__init__(view, parent)
         self.empty = QCheckBox(self.tr("No answer"), self)
-        self.empty.setChecked(True)
+        self.empty.setChecked(not view.required)
+        self.empty.setVisible(not view.required)
+        self._unset = view.required  # a required date nobody has set yet
         if view.kind == "date":
-            self.editor: QDateTimeEdit = QDateEdit(self)
+            self.editor: QDateTimeEdit = _DateEdit(self)
             self.editor.setDisplayFormat("yyyy-MM-dd")
             self.editor.setDate(QDate.currentDate())
+            self.today = QPushButton(self.tr("Today"), self)
         elif view.kind == "time":
-            self.editor = QTimeEdit(self)
+            self.editor = _TimeEdit(self)
             self.editor.setDisplayFormat("HH:mm")
+            self.today = QPushButton(self.tr("Now"), self)
         else:
-            self.editor = QDateTimeEdit(self)
+            self.editor = _DateTimeEdit(self)
             self.editor.setDisplayFormat("yyyy-MM-dd HH:mm")
             self.editor.setDateTime(QDateTime.currentDateTime())
+            self.today = QPushButton(self.tr("Now"), self)
         self.editor.setCalendarPopup(view.kind != "time")
         self.editor.setProperty("unanswered", True)
         self._setting = False
@@ -205,16 +235,36 @@ class DateWidget(FieldWidget):
         line = QHBoxLayout(row)
         line.setContentsMargins(0, 0, 0, 0)
         line.addWidget(self.editor)
+        line.addWidget(self.today)
         line.addWidget(self.empty)
         line.addStretch(1)
         self.editor.dateTimeChanged.connect(lambda _: self._edited())
         self.empty.toggled.connect(lambda _: self._changed())
+        self.today.clicked.connect(self._set_now)
         self.empty.setAccessibleName(self.tr("No answer: %s") % view.label)
+        self.today.setAccessibleName(f"{self.today.text()}: {view.label}")
         self._finish(row)
         self.editor.setAccessibleName(view.label)
 
-    def _answer(self) -> str | None:
+    def _set_now(self) -> None:
+        self._setting = True
+        try:
+            if self.view.kind == "date":
+                self.editor.setDate(QDate.currentDate())
+            elif self.view.kind == "time":
+                self.editor.setTime(QTime.currentTime())
+            else:
+                self.editor.setDateTime(QDateTime.currentDateTime())
+        finally:
+            self._setting = False
+        self._unset = False
         if self.empty.isChecked():
+            self.empty.setChecked(False)  # toggled -> _changed emits the answer
+        else:
+            self._changed()
+
+    def _answer(self) -> str | None:
+        if self.empty.isChecked() or self._unset:
             return None
         if self.view.kind == "date":
             return self.editor.date().toString(Qt.DateFormat.ISODate)
@@ -225,7 +275,10 @@ class DateWidget(FieldWidget):
     def _edited(self) -> None:
         """Changing the date is answering: "No answer" unticks itself (a specialist should not
         have to find the check box before the date can be set)."""
-        if not self._setting and self.empty.isChecked():
+        if self._setting:
+            return
+        self._unset = False
+        if self.empty.isChecked():
             self.empty.setChecked(False)  # toggled -> _changed emits the answer
             return
         self._changed()
@@ -236,7 +289,7 @@ class DateWidget(FieldWidget):
             self._emit(self._answer())
 
     def _show_answered(self) -> None:
-        unanswered = self.empty.isChecked()
+        unanswered = self.empty.isChecked() or self._unset
         if self.editor.property("unanswered") != unanswered:
             self.editor.setProperty("unanswered", unanswered)
             self.editor.style().unpolish(self.editor)
@@ -245,7 +298,8 @@ class DateWidget(FieldWidget):
     def set_value(self, value: Any) -> None:
         self._setting = True
         try:
-            self.empty.setChecked(value is None)
+            self.empty.setChecked(value is None and not self.view.required)
+            self._unset = value is None and self.view.required
             if isinstance(value, str) and value:
                 if self.view.kind == "date":
                     parsed = date.fromisoformat(value)

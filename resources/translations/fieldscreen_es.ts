@@ -407,6 +407,14 @@
         <translation>Sin respuesta</translation>
     </message>
     <message>
+        <source>Today</source>
+        <translation>Hoy</translation>
+    </message>
+    <message>
+        <source>Now</source>
+        <translation>Ahora</translation>
+    </message>
+    <message>
         <source>No answer: %s</source>
         <translation>Sin respuesta: %s</translation>
     </message>

@@ -69,7 +69,7 @@ def answer(qtbot: QtBot, name: str, widget: FieldWidget, value: Any = None) -> N
     elif view.kind == "decimal":
         qtbot.keyClicks(widget.editor, str(value or 1))  # type: ignore[attr-defined]
     elif view.kind in {"date", "datetime", "time"}:
-        press(qtbot, widget.empty)  # type: ignore[attr-defined]
+        press(qtbot, widget.today)  # type: ignore[attr-defined]
     elif view.kind == "acknowledge":
         press(qtbot, widget.check)  # type: ignore[attr-defined]
 

@@ -193,3 +193,50 @@ def test_arrow_keys_on_a_radio_question_select_not_only_move_focus(
     assert seen[-1] == f"c{count - 1}"
     assert buttons[f"c{count - 1}"].isChecked()
     assert sum(b.isChecked() for b in buttons.values()) == 1
+
+
+@pytest.mark.parametrize("kind", ["date", "datetime", "time"])
+def test_a_required_date_starts_unanswered_without_a_ticked_no_answer(
+    qtbot: QtBot, kind: str
+) -> None:
+    """A required date cannot be left without an answer: no "No answer" box ticked for it, it
+    starts greyed with no answer, and "Today" / "Now" or any change answers it."""
+    widget = make_field_widget(FieldView("d", kind, "When", required=True))
+    qtbot.addWidget(widget)
+    widget.show()
+    seen: list[Any] = []
+    widget.answer_changed.connect(seen.append)
+    empty = widget.empty  # type: ignore[attr-defined]
+    assert not empty.isChecked()
+    assert not empty.isVisibleTo(widget)
+    editor = widget.editor  # type: ignore[attr-defined]
+    assert editor.property("unanswered") is True
+    qtbot.mouseClick(widget.today, Qt.MouseButton.LeftButton)  # type: ignore[attr-defined]
+    assert isinstance(seen[-1], str)
+    assert editor.property("unanswered") is False
+    widget.set_value(None)  # a draft restored without this answer
+    assert editor.property("unanswered") is True
+    assert not empty.isChecked()
+    editor.setFocus()
+    qtbot.keyClick(editor, Qt.Key.Key_Up)
+    assert isinstance(seen[-1], str)
+
+
+def test_tab_leaves_a_date_instead_of_walking_its_parts(qtbot: QtBot) -> None:
+    from PySide6.QtWidgets import QLineEdit, QVBoxLayout, QWidget
+
+    box = QWidget()
+    qtbot.addWidget(box)
+    column = QVBoxLayout(box)
+    widget = make_field_widget(view("datetime"), box)
+    after = QLineEdit(box)
+    column.addWidget(widget)
+    column.addWidget(after)
+    box.show()
+    box.activateWindow()
+    qtbot.waitExposed(box)
+    editor = widget.editor  # type: ignore[attr-defined]
+    editor.setFocus()
+    qtbot.waitUntil(editor.hasFocus)
+    qtbot.keyClick(editor, Qt.Key.Key_Tab)
+    assert not editor.hasFocus(), "Tab moved to the month, not to the next control"
