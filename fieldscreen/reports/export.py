@@ -51,6 +51,7 @@ from fieldscreen.sync.errors import EnvelopeError
 
 __all__ = [
     "ATTACHMENT_PATH",
+    "AUDIT_COLUMNS",
     "CODEBOOK_COLUMNS",
     "Contest",
     "ExportProblems",
@@ -66,6 +67,8 @@ __all__ = [
     "versions_used",
 ]
 
+#: The ``audit`` table: the devices' audit logs as their ``audit`` envelopes carried them.
+AUDIT_COLUMNS = ("device_id", "seq", "time", "user_id", "action", "record_id")
 CODEBOOK_COLUMNS = ("table", "field", "label", "type", "choices", "sensitivity", "form_version")
 _RECIPIENT = re.compile(r"^recipient:([a-z0-9_]{1,40})$")
 _SKIP_KINDS = {"group", "repeat", "note"}
@@ -131,6 +134,10 @@ class OpenedRecord:
     versions: Mapping[str, str] = field(default_factory=dict)
     #: form id -> the files its media questions hold (file name -> bytes).
     attachments: Mapping[str, Mapping[str, bytes]] = field(default_factory=dict)
+    #: An ``audit`` envelope's entries (kind ``audit``: no forms, no consent), each
+    #: ``{"seq", "t", "u", "a", "r"}``: the device's audit log, sequence number, time, user,
+    #: action and record id.
+    audit: tuple[Mapping[str, Any], ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -305,6 +312,8 @@ def _open_one(
             raise ValueError("record id mismatch")
         if payload.get("device_id", envelope.device_id) != envelope.device_id:
             raise ValueError("device id mismatch")
+        if envelope.kind == "audit" or payload.get("kind") == "audit":
+            return _audit_segment(envelope, payload)
         read = _read_payload(payload, catalogue)
     except _UnknownVersion as unknown:
         return ("unknown_version", unknown.form_id, unknown.version)
@@ -323,6 +332,42 @@ def _open_one(
         actions_taken=read["actions_taken"],
         versions=read["versions"],
         attachments=read["attachments"],
+    )
+
+
+#: An audit entry's fields in an ``audit`` envelope, and their types.
+_AUDIT_FIELDS: dict[str, type | tuple[type, ...]] = {
+    "seq": int,
+    "t": str,
+    "u": str,
+    "a": str,
+    "r": (str, type(None)),
+}
+
+
+def _audit_segment(envelope: Envelope, payload: Mapping[str, Any]) -> OpenedRecord:
+    """An ``audit`` envelope's entries (ValueError unless both the envelope and the payload
+    say ``audit`` and every entry has exactly the audit fields)."""
+    if envelope.kind != "audit" or payload.get("kind") != "audit":
+        raise ValueError("kind mismatch")
+    entries = payload["content"]["entries"]
+    if not isinstance(entries, list):
+        raise TypeError("audit entries are not a list")
+    for entry in entries:
+        if not isinstance(entry, dict) or set(entry) != set(_AUDIT_FIELDS):
+            raise ValueError("audit entry fields are wrong")
+        for name, types in _AUDIT_FIELDS.items():
+            if not isinstance(entry[name], types) or isinstance(entry[name], bool):
+                raise TypeError("audit entry field has the wrong type")
+    return OpenedRecord(
+        record_id=envelope.record_id,
+        kind="audit",
+        device_id=envelope.device_id,
+        created=envelope.created,
+        form_version=envelope.form_version,
+        values={},
+        consent={},
+        audit=tuple(entries),
     )
 
 
@@ -509,6 +554,7 @@ def build_tables(
         + (["actions_taken"] if profile.identifiable else []),
     )
     tables: dict[str, Table] = {"screenings": screenings}
+    audit_rows: dict[tuple[str, int], list[Any]] = {}  # (device, seq): an entry sent twice once
     fields_of: dict[str, list[str]] = {}  # table -> field names, in column order
     for form_id, form in _sections(catalogue, versions_used(records, catalogue)):
         for repeat in ["", *(f.name for f in form.fields.values() if f.kind == "repeat")]:
@@ -559,6 +605,17 @@ def build_tables(
                 add_rows(form, key, instance, here, f.name)
 
     for record in records:
+        if record.kind == "audit":
+            for e in record.audit:
+                audit_rows[(record.device_id, e["seq"])] = [
+                    record.device_id,
+                    e["seq"],
+                    e["t"],
+                    e["u"],
+                    e["a"],
+                    e["r"],
+                ]
+            continue
         if not profile.admits(record):
             continue
         created = record.created if profile.identifiable else record.created[:7]
@@ -571,6 +628,10 @@ def build_tables(
             form = _version_form(catalogue, record, form_id)
             tables[form_id].rows.append([*row, form.version, *cells(form, form_id, data, "")])
             add_rows(form, (record.record_id, record.device_id), data, (), "")
+    if audit_rows and profile.identifiable and not profile.recipient:
+        # the full export only: the organisation's own record of who opened which record, when
+        tables["audit"] = Table("audit", list(AUDIT_COLUMNS))
+        tables["audit"].rows = [audit_rows[k] for k in sorted(audit_rows)]
     return tables
 
 

@@ -661,6 +661,8 @@ def cmd_export(args: argparse.Namespace) -> int:
     tables = build_tables(records, forms, profile, labels=args.lang if args.labels else None)
     screenings = tables["screenings"]
     exported, kind = len(screenings.rows), screenings.columns.index("kind")
+    segments = sum(1 for record in records if record.kind == "audit")  # not screenings
+    opened -= segments
     stamp = dt.datetime.now(dt.UTC).strftime("%Y%m%dT%H%M%SZ")
     summary = {
         "profile": profile.name,
@@ -668,6 +670,8 @@ def cmd_export(args: argparse.Namespace) -> int:
         "lang": args.lang,
         "exported": exported,
         "drafts": sum(1 for row in screenings.rows if row[kind] == "draft"),
+        "audit_segments": segments,
+        "audit_entries": len(tables["audit"].rows) if "audit" in tables else 0,
         "held_back_by_consent": opened - exported,
         "not_exported": problems.total,
         "contested": [c.to_json() for c in problems.contested],
