@@ -132,6 +132,9 @@ class PolicyCheck:
     newer: bool = False
     #: Locked settings the settings file had edited (put back).
     edited: list[str] = field(default_factory=list)
+    #: The vault's copy is gone and no anchor names its policies: the locks the settings
+    #: file holds are kept as they are (the only values left), never dropped.
+    kept: bool = False
 
     def __bool__(self) -> bool:
         """Whether there is anything to tell the user."""
@@ -170,10 +173,14 @@ def check_provisioning(vault: Vault) -> PolicyCheck:
     The copy kept in the vault is used when its hash is the one the roster's anchor names, or
     when it is a provisioning the anchored organisation key signed later (a sync brought it);
     otherwise it is refused and the anchored policies stay in force. A key file signed before
-    anchors existed has none: its vault's copy is used as before, until an admin unlocks.
+    anchors existed has none: its vault's copy is used as before, until an admin unlocks; a
+    copy the state digest says was deleted or put back is refused there too, and the settings
+    file's locks are kept rather than dropped (nothing is anchored over it).
     """
     anchor = vault.policy_anchor()
     content = vault.device_secret(_PROVISIONING)
+    if not anchor and _PROVISIONING in vault.secrets_altered():
+        return PolicyCheck(refused=True, kept=True)  # deleted or put back, not never set
     if content is None and not anchor:
         return PolicyCheck()
     provisioning: Provisioning | None = None
@@ -313,6 +320,8 @@ def enforce_locked_policies(vault: Vault, settings: Settings) -> PolicyCheck:
     anchors the provisioning in force when the roster has no anchor or names an older one.
     """
     check = check_provisioning(vault)
+    if check.kept:
+        check.locks = dict(settings.locked)
     wanted = Settings(settings.path)
     for name, value in check.locks.items():
         wanted.lock(name, value)

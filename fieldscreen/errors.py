@@ -498,6 +498,21 @@ CATALOGUE: Mapping[str, Message] = {
             "de auditoría."
         ),
     ),
+    "vault-secrets-altered": Message(
+        en=(
+            "Settings FieldScreen keeps encrypted in the vault were removed or replaced with "
+            "an older copy outside FieldScreen ({names}). They are not read as never set: the "
+            "policies your organisation approved stay in force, and nothing was deleted. Tell "
+            "your IT focal point; the event is in the audit log."
+        ),
+        es=(
+            "Se quitaron o se sustituyeron por una copia anterior, fuera de FieldScreen, "
+            "ajustes que FieldScreen guarda cifrados en la bóveda ({names}). No se leen como "
+            "si nunca se hubieran puesto: siguen vigentes las políticas que aprobó su "
+            "organización, y no se borró nada. Avise a su referente de informática; el hecho "
+            "consta en el registro de auditoría."
+        ),
+    ),
     "form-invalid": Message(
         en="{location}: {detail}",
         es="{location}: {detail} (corrija el formulario y vuelva a validarlo)",

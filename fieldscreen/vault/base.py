@@ -45,6 +45,18 @@ __all__ = [
     "canonical_json",
 ]
 
+#: The secrets-table slots this build writes besides the row map's and the audit log's
+#: (:data:`fieldscreen.vault.digest.UNBOUND`); a test keeps it equal to what is written.
+SECRET_SLOTS = frozenset(
+    {
+        "device_signing_key",
+        "org_keys",
+        "sync.provisioning",
+        "sync.provisioning.signed",
+        "sync.identity",
+        "sync.updates",
+    }
+)
 KEYS_NAME = "vault.keys"
 DB_NAME = "vault.sqlite3"
 MIN_PASSPHRASE_CHARS = 10
@@ -503,7 +515,8 @@ class VaultBase:
         self._rotate_to(keys.master, roster, admin_private, "format-2")
 
     def state_alert(self) -> VaultError | None:
-        """What the last check found wrong, in words (``vault-state-altered``), or None."""
+        """What the last check found wrong, in words (``vault-state-altered``; or
+        ``vault-secrets-altered`` naming them when only secrets were), or None."""
         state, chain = self.last_state_check, self.last_audit_check
         rows = 0 if state is None else _map_rows(state)
         entries = (
@@ -513,7 +526,25 @@ class VaultBase:
         )
         if not rows and not entries:
             return None
+        lost = self.secrets_altered()
+        if lost and rows == len(lost) and not entries:
+            # only slot names this build writes are shown; a row someone added is counted
+            named = sorted(n for n in lost if n in SECRET_SLOTS)
+            others = len(lost) - len(named)
+            return VaultError(
+                "vault-secrets-altered", names=", ".join(named + ([f"+{others}"] if others else []))
+            )
         return VaultError("vault-state-altered", rows=rows, audit=entries)
+
+    def secrets_altered(self) -> frozenset[str]:
+        """Secrets the last check found deleted, put back or added outside FieldScreen (their
+        absence is not "never set")."""
+        state = self.last_state_check
+        if state is None:
+            return frozenset()
+        return frozenset(
+            p.row_id for p in state.problems if p.table == "secrets" and p.row_id is not None
+        )
 
     def lock(self) -> None:
         """Drop the keys and every cached record key (see :mod:`fieldscreen.vault.keys`)."""
@@ -655,8 +686,9 @@ class VaultBase:
         return crypto.decrypt(keys.sub("secrets"), as_blob(row[0]), aad("secrets", name))
 
     def _put_secret(self, conn: sqlite3.Connection, name: str, value: bytes) -> None:
+        """Store secret ``name``; the row map's root records it as this write left it."""
         keys, _ = self._require()
-        _put_secret(conn, keys, name, value)
+        self._row_map.secret_written(name, _put_secret(conn, keys, name, value))
 
     def _check_row(
         self,
@@ -705,6 +737,9 @@ def _map_detail(report: digest.MapCheck) -> dict[str, Any]:
         detail["cards"] = report.cards_found - report.cards_expected
     if report.problems:
         detail["rows"] = len(report.problems)
+    secrets = sorted(p.row_id or "" for p in report.problems if p.table == "secrets")
+    if secrets:
+        detail["secrets"] = secrets
     if report.list_buckets:
         detail["list_buckets"] = len(report.list_buckets)
     return detail
@@ -770,10 +805,12 @@ def _get_state(store: Store, name: str) -> str | None:
     return str(rows[0]["value"]) if rows else None
 
 
-def _put_secret(conn: sqlite3.Connection, keys: Keys, name: str, value: bytes) -> None:
+def _put_secret(conn: sqlite3.Connection, keys: Keys, name: str, value: bytes) -> bytes:
+    """Write secret ``name`` encrypted; its ciphertext."""
     blob = crypto.encrypt(keys.sub("secrets"), value, aad("secrets", name))
     conn.execute(
         "INSERT INTO secrets (name, ciphertext) VALUES (?, ?) "
         "ON CONFLICT(name) DO UPDATE SET ciphertext = excluded.ciphertext",
         (name, blob),
     )
+    return blob

@@ -21,6 +21,13 @@ map does, at the moment the row is read:
   list rebuilds that bucket from cards that match the map (an older card is left out) instead of
   showing the older fields. A root of the first list-less form (``RM1``) knows no list nonces:
   the first case list after an upgrade checks the buckets against the cards and records them.
+* **Secrets.** The root (``RM3``) also holds the name and nonce of every slot of the secrets
+  table the vault writes (device key, organisation keys, provisioning, enrolment, updates;
+  not the root itself, nor the audit log's head and check mark, which the audit chain
+  covers). A slot deleted, or put back from an older copy, no longer agrees with the root:
+  the check at unlock reports it by name, so a provisioning copy removed reads as removed,
+  never as "not provisioned yet". A root of an earlier form records the slots as they are at
+  its first write by this build.
 * **Writes** (:class:`RowMap`): a record or card write puts its entry in the decrypted copy of
   its bucket held for the current transaction; the vault writes every changed bucket and the
   root just before the outermost transaction commits, so the map changes with the rows or not at
@@ -61,6 +68,7 @@ __all__ = [
     "legacy_compute",
     "legacy_read",
     "read_root",
+    "secret_nonces",
 ]
 
 #: Buckets of the map: a write re-encrypts one (about 1/BUCKETS of the entries).
@@ -74,6 +82,7 @@ _ROOT = "row_map_root"
 _LEGACY = "state_digest"  # the sum of the first format, before the row map
 _MAGIC = b"RM1"
 _MAGIC2 = b"RM2"  # RM1 and the list buckets' nonces
+_MAGIC3 = b"RM3"  # RM2 and the secrets' names and nonces
 #: Buckets of the case list's index (``listindex.BUCKETS``; a test keeps the two equal).
 LIST_BUCKETS = 256
 _NO_NONCE = bytes(crypto.NONCE_BYTES)
@@ -108,37 +117,78 @@ class Root:
     #: The nonce of each list index bucket as last written (None: no such bucket); the whole
     #: list None for a root that does not know them (the first form, or built by an upgrade).
     lists: list[bytes | None] | None = field(default_factory=_no_lists)
+    #: Each bound secret's nonce as last written (:func:`secret_nonces`); None for a root
+    #: that does not know them (an earlier form, or a fresh root: recorded at its write).
+    secrets: dict[str, bytes] | None = None
 
     def encode(self) -> bytes:
         body = b"".join((s % _MOD).to_bytes(32, "big") for s in self.sums)
         head = struct.pack(">QQ", self.records, self.cards) + body
         if self.lists is None:
-            return _MAGIC2 + head + b"\x00"
-        return _MAGIC2 + head + b"\x01" + b"".join(n or _NO_NONCE for n in self.lists)
+            lists = b"\x00"
+        else:
+            lists = b"\x01" + b"".join(n or _NO_NONCE for n in self.lists)
+        if self.secrets is None:
+            return _MAGIC3 + head + lists + b"\x00"
+        slots = b"".join(
+            struct.pack(">B", len(name.encode())) + name.encode() + nonce
+            for name, nonce in sorted(self.secrets.items())
+        )
+        return _MAGIC3 + head + lists + b"\x01" + struct.pack(">H", len(self.secrets)) + slots
 
     @classmethod
     def decode(cls, raw: bytes) -> Root:
         size = len(_MAGIC) + 16 + 32 * GROUPS
         lists: list[bytes | None] | None = None
-        if (raw.startswith(_MAGIC) and len(raw) == size) or (
-            raw.startswith(_MAGIC2) and len(raw) == size + 1 and raw[size] == 0
-        ):
-            pass  # a root that knows no list buckets
-        elif (
-            raw.startswith(_MAGIC2)
-            and len(raw) == size + 1 + crypto.NONCE_BYTES * LIST_BUCKETS
-            and raw[size] == 1
-        ):
-            step = crypto.NONCE_BYTES
-            nonces = [
-                raw[size + 1 + step * b : size + 1 + step * (b + 1)] for b in range(LIST_BUCKETS)
-            ]
-            lists = [None if n == _NO_NONCE else n for n in nonces]
-        else:
+        secrets: dict[str, bytes] | None = None
+        if raw.startswith(_MAGIC) and len(raw) == size:
+            return cls(*_head(raw), None)
+        if not raw.startswith((_MAGIC2, _MAGIC3)) or len(raw) <= size:
             raise crypto.DecryptError
-        records, cards = struct.unpack(">QQ", raw[3:19])
-        sums = [int.from_bytes(raw[19 + 32 * g : 51 + 32 * g], "big") for g in range(GROUPS)]
-        return cls(records, cards, sums, lists)
+        at = size + 1
+        if raw[size] == 1:
+            step = crypto.NONCE_BYTES
+            nonces = [raw[at + step * b : at + step * (b + 1)] for b in range(LIST_BUCKETS)]
+            at += step * LIST_BUCKETS
+            if len(raw) < at:
+                raise crypto.DecryptError
+            lists = [None if n == _NO_NONCE else n for n in nonces]
+        elif raw[size] != 0:
+            raise crypto.DecryptError
+        if raw.startswith(_MAGIC3):
+            secrets, at = _decode_secrets(raw, at)
+        if at != len(raw):
+            raise crypto.DecryptError
+        return cls(*_head(raw), lists, secrets)
+
+
+def _head(raw: bytes) -> tuple[int, int, list[int]]:
+    records, cards = struct.unpack(">QQ", raw[3:19])
+    sums = [int.from_bytes(raw[19 + 32 * g : 51 + 32 * g], "big") for g in range(GROUPS)]
+    return records, cards, sums
+
+
+def _decode_secrets(raw: bytes, at: int) -> tuple[dict[str, bytes] | None, int]:
+    """The secrets section of an ``RM3`` root from offset ``at``; and where it ends."""
+    if at >= len(raw) or raw[at] not in (0, 1):
+        raise crypto.DecryptError
+    if raw[at] == 0:
+        return None, at + 1
+    try:
+        (count,) = struct.unpack(">H", raw[at + 1 : at + 3])
+        at += 3
+        secrets: dict[str, bytes] = {}
+        for _ in range(count):
+            length = raw[at]
+            name = raw[at + 1 : at + 1 + length].decode("utf-8")
+            nonce = raw[at + 1 + length : at + 1 + length + crypto.NONCE_BYTES]
+            if len(nonce) != crypto.NONCE_BYTES:
+                raise crypto.DecryptError
+            secrets[name] = nonce
+            at += 1 + length + crypto.NONCE_BYTES
+    except (struct.error, IndexError, UnicodeDecodeError):
+        raise crypto.DecryptError from None
+    return secrets, at
 
 
 def bucket_of(keys: Keys, key: str) -> int:
@@ -239,6 +289,34 @@ def list_nonces(conn: sqlite3.Connection) -> dict[int, bytes | None]:
     return out
 
 
+#: Secrets-table slots the root does not bind: itself, the first format's sum, and the audit
+#: log's head and check mark (the audit chain checks those; :mod:`fieldscreen.vault.audit`).
+UNBOUND = frozenset({_ROOT, _LEGACY, "audit_head", "audit_checked"})
+
+
+def secret_nonces(conn: sqlite3.Connection) -> dict[str, bytes | None]:
+    """Each bound secret's stored nonce (None: a value too short to have one)."""
+    return {
+        str(name): _nonce(head)
+        for name, head in conn.execute(
+            "SELECT name, substr(ciphertext, 1, ?) FROM secrets", (crypto.NONCE_BYTES,)
+        )
+        if name not in UNBOUND
+    }
+
+
+def _secret_problems(root: Root, stored: Mapping[str, bytes | None]) -> list[Problem]:
+    """Bound secrets whose presence or nonce is not the one the root holds."""
+    assert root.secrets is not None
+    problems = []
+    for name in sorted(set(root.secrets) | set(stored)):
+        if name not in stored:
+            problems.append(Problem("deleted", "secrets", name))
+        elif stored[name] != root.secrets.get(name):
+            problems.append(Problem("altered", "secrets", name))
+    return problems
+
+
 def _list_mismatch(root: Root, stored: Mapping[int, bytes | None]) -> set[int]:
     assert root.lists is not None
     bad = {b for b in range(LIST_BUCKETS) if stored.get(b) != root.lists[b]}
@@ -296,6 +374,8 @@ class RowMap:
         self._lists: dict[int, bytes | None] = {}
         #: every list bucket's nonce, to record in a root that knows none yet.
         self._lists_all: dict[int, bytes] | None = None
+        #: bound secrets written in the current transaction: name -> nonce.
+        self._secrets: dict[str, bytes | None] = {}
 
     def forget(self) -> None:
         """Drop everything (at lock)."""
@@ -309,9 +389,15 @@ class RowMap:
         self._delta = [0, 0]
         self._lists = {}
         self._lists_all = None
+        self._secrets = {}
 
     def __bool__(self) -> bool:
-        return bool(self._pending or self._lists or self._lists_all is not None)
+        return bool(self._pending or self._lists or self._lists_all is not None or self._secrets)
+
+    def secret_written(self, name: str, blob: bytes) -> None:
+        """The current transaction wrote secret ``name`` (its ciphertext ``blob``)."""
+        if name not in UNBOUND:
+            self._secrets[name] = _nonce(blob)
 
     # ------------------------------------------------------------------ list buckets
     def lists_written(self, written: Mapping[int, bytes | None]) -> None:
@@ -366,6 +452,8 @@ class RowMap:
             report.problems.append(Problem("altered", "row_map"))
         if root.lists is not None:
             report.list_buckets = _list_mismatch(root, list_nonces(conn))
+        if root.secrets is not None:
+            report.problems.extend(_secret_problems(root, secret_nonces(conn)))
         self._seen = {b: n for b, n in stored.items() if b >= 0}
         self._bad_groups = set(report.bad_groups)
         self._cache = OrderedDict(
@@ -513,6 +601,14 @@ class RowMap:
             for bucket, nonce in self._lists.items():
                 if 0 <= bucket < LIST_BUCKETS:
                     root.lists[bucket] = nonce
+        if root.secrets is None:  # a fresh root, or one of an earlier form: as they are now
+            root.secrets = {n: v for n, v in secret_nonces(conn).items() if v is not None}
+        else:
+            for name, secret in self._secrets.items():
+                if secret is None:
+                    root.secrets.pop(name, None)
+                else:
+                    root.secrets[name] = secret
         _write_root(conn, keys, root)
         self.discard()
 
@@ -624,7 +720,14 @@ def legacy_held(conn: sqlite3.Connection, keys: Keys) -> bool:
         return False
 
 
-def carry_over(conn: sqlite3.Connection, old: Keys, new: Keys, *, held: bool) -> None:
+def carry_over(
+    conn: sqlite3.Connection,
+    old: Keys,
+    new: Keys,
+    *,
+    held: bool,
+    secrets_before: Mapping[str, bytes | None] | None = None,
+) -> None:
     """Rewrite the map under ``new`` keys from what it says under ``old`` (a key rotation,
     inside its transaction; :mod:`fieldscreen.vault.rekey`).
 
@@ -634,6 +737,9 @@ def carry_over(conn: sqlite3.Connection, old: Keys, new: Keys, *, held: bool) ->
     rows then read as altered); the old root's counts are kept; a damaged root stays damaged.
     A vault without a map keeps its first-format sum, recomputed (call after the rows are
     rewritten), still wrong if it was not ``held`` (:func:`legacy_held`, before the rewrite).
+    A bound secret whose nonce matched the root before the move (``secrets_before``, read
+    before the secrets were re-encrypted) is recorded with its new nonce; one that did not
+    (deleted, put back, added) keeps what the root held, so it still does not match.
     """
     try:
         root = read_root(conn, old)
@@ -667,9 +773,25 @@ def carry_over(conn: sqlite3.Connection, old: Keys, new: Keys, *, held: bool) ->
     moved = read_root(conn, new) or Root()
     if root is not None:
         moved.records, moved.cards = root.records, root.cards
+        if root.secrets is not None and secrets_before is not None:
+            moved.secrets = _carry_secrets(root.secrets, secrets_before, secret_nonces(conn))
     if damaged:
         moved.sums[0] += 1
     _write_root(conn, new, moved)
+
+
+def _carry_secrets(
+    held: Mapping[str, bytes],
+    before: Mapping[str, bytes | None],
+    after: Mapping[str, bytes | None],
+) -> dict[str, bytes]:
+    out: dict[str, bytes] = {}
+    for name in set(held) | set(before):
+        # matched before the move: its new nonce; did not: what the root held, still wrong
+        nonce = after.get(name) if held.get(name) == before.get(name) else held.get(name)
+        if nonce is not None:
+            out[name] = nonce
+    return out
 
 
 #: Secrets-table slots the map keeps (a rotation moves them with :func:`carry_over`).

@@ -158,6 +158,7 @@ def reencrypt(conn: sqlite3.Connection, old: Keys, new: Keys, vault_id: str) -> 
     _step("reencrypt")
     counts = RekeyCounts()
     held = digest.legacy_held(conn, old)  # before the rows' ciphertexts change
+    secrets_before = digest.secret_nonces(conn)
     _rewrap(conn, old, new, counts, table="records")
     _rewrap(conn, old, new, counts, table="case_cards")
     skip = {audit.HEAD, *digest.SLOTS}
@@ -180,7 +181,7 @@ def reencrypt(conn: sqlite3.Connection, old: Keys, new: Keys, vault_id: str) -> 
         conn.execute("UPDATE outbox SET aggregate = ? WHERE record_id = ?", (moved, record_id))
         counts.aggregates += 1
     _rechain(conn, old, new, vault_id, counts)
-    digest.carry_over(conn, old, new, held=held)
+    digest.carry_over(conn, old, new, held=held, secrets_before=secrets_before)
     conn.execute("DELETE FROM list_index")
     _step("commit")
     return counts

@@ -13,8 +13,11 @@ RAISED = re.compile(
     r"(?:VaultError|CryptoError|KnownError|UnlockFailed|DecryptError)\(\s*\"([a-z0-9-]+)\""
 )
 # "option" is a command-line flag the code names (--passphrase-file), never typed input;
-# "rows" and "audit" are counts of what a check found wrong.
-SAFE_PLACEHOLDERS = {"detail", "role", "state", "minimum", "path", "option", "rows", "audit"}
+# "rows" and "audit" are counts of what a check found wrong; "names" the secrets-table slots
+# this build writes (base.SECRET_SLOTS: a slot someone added is counted, never named).
+SAFE_PLACEHOLDERS = {
+    "detail", "role", "state", "minimum", "path", "option", "rows", "audit", "names"
+}  # fmt: skip
 
 
 def _codes() -> set[str]:
