@@ -45,6 +45,10 @@ from fieldscreen.ui.ports import FieldView
 __all__ = ["FACTORY", "FieldWidget", "make_field_widget"]
 
 
+#: Room left of every field for the red marker of an error (the style sheet's 4-pixel border).
+MARKER_MARGIN = 12
+
+
 class FieldWidget(QFrame):
     """Label, hint, first-aid prompt, the input itself and an inline message."""
 
@@ -56,7 +60,9 @@ class FieldWidget(QFrame):
         self.setObjectName("field")
         self.setProperty("fieldName", view.name)
         self._layout = QVBoxLayout(self)
-        self._layout.setContentsMargins(0, 6, 0, 6)
+        # The left margin is kept for the red marker of a field with an error: with it the
+        # children never paint over the marker, which then draws as one solid line.
+        self._layout.setContentsMargins(MARKER_MARGIN, 6, 0, 6)
         self._layout.setSpacing(4)
         text = view.label + (" *" if view.required else "")
         self.label = QLabel(text, self)

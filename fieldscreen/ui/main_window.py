@@ -1035,9 +1035,11 @@ class MainWindow(QMainWindow):
         shown = self.stack.currentWidget()
         current = shown.objectName() if shown is not None else ""
         resume = None
+        resume_saved = False
         if (controller := self._controller()) is not None:
             controller.page = self.wizard.current_page_name()
             resume = (controller.session, controller.page, controller.record_id)
+            resume_saved = controller.record_id is not None and not controller.saving
         old = self.centralWidget()
         self._build()
         if old is not None:
@@ -1052,7 +1054,7 @@ class MainWindow(QMainWindow):
                 self.stack.setCurrentWidget(self.first_run)
             return
         if resume is not None:
-            self.wizard.open(*resume)
+            self.wizard.open(*resume, saved=resume_saved)
             self.stack.setCurrentWidget(self.wizard)
         elif current == "settingsPage":
             self.show_settings()

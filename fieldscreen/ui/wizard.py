@@ -257,6 +257,7 @@ class WizardPage(QWidget):
         outer.addLayout(progress_row)
         self.banner = ActNowBanner(self)
         outer.addWidget(self.banner)
+        self._missing_notice = ""  # the notice Next showed for answers missing on this page
         self.notice = QLabel("", self)
         self.notice.setObjectName("notice")
         self.notice.setWordWrap(True)
@@ -290,9 +291,18 @@ class WizardPage(QWidget):
 
     # ------------------------------------------------------------- building
     def open(
-        self, session: ScreeningSession, page: str = "", record_id: str | None = None
+        self,
+        session: ScreeningSession,
+        page: str = "",
+        record_id: str | None = None,
+        *,
+        saved: bool | None = None,
     ) -> WizardController:
-        """Show ``session``, restored exactly (answers, page), e.g. from a draft."""
+        """Show ``session``, restored exactly (answers, page), e.g. from a draft.
+
+        ``saved`` says whether it is stored as shown; by default a session with a record is (a
+        draft loaded from the vault, say after an unlock), and the header says "✓ Saved".
+        """
         self.close_session()
         controller = WizardController(self.services, session, page, record_id)
         controller.did_update.connect(self._apply)
@@ -309,7 +319,9 @@ class WizardPage(QWidget):
         self.go(target)
         aside = getattr(session, "set_aside", None)
         self.set_aside.show_entries(aside(self.services.lang) if callable(aside) else ())
-        self._show_save_state("")
+        self._show_save_state(
+            "saved" if (record_id is not None if saved is None else saved) else ""
+        )
         return controller
 
     def note_migrated(self, *, kept_all: bool) -> None:
@@ -484,6 +496,9 @@ class WizardPage(QWidget):
         if not self._pages:
             return
         index = max(0, min(index, len(self._pages) - 1))
+        if self._missing_notice and self.notice.text() == self._missing_notice:
+            self.notice.hide()  # it spoke of the page left
+        self._missing_notice = ""
         self.stack.setCurrentIndex(index)
         page = self._pages[index]
         if self.controller is not None and self.controller.page != page.name:
@@ -550,11 +565,12 @@ class WizardPage(QWidget):
                 scroll = self.stack.currentWidget()
                 if isinstance(scroll, QScrollArea):
                     _scroll_to_heading(scroll, first)
-                self.notice.setText(
+                self._missing_notice = (
                     self.tr("%d answers are needed on this page.") % len(shown)
                     if len(shown) > 1
                     else self.tr("An answer is needed on this page.")
                 )
+                self.notice.setText(self._missing_notice)
                 self.notice.show()
             return
         if self.stack.currentIndex() >= len(self._pages) - 1:

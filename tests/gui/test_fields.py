@@ -240,3 +240,37 @@ def test_tab_leaves_a_date_instead_of_walking_its_parts(qtbot: QtBot) -> None:
     qtbot.waitUntil(editor.hasFocus)
     qtbot.keyClick(editor, Qt.Key.Key_Tab)
     assert not editor.hasFocus(), "Tab moved to the month, not to the next control"
+
+
+def test_the_red_error_marker_is_one_solid_line(qtbot: QtBot) -> None:
+    """The marker left of a field with an error drew as broken dashes: the question, its hint
+    and its choices painted over it."""
+    from PySide6.QtGui import QColor
+    from PySide6.QtWidgets import QApplication
+
+    from fieldscreen.app import resource_path
+
+    app = QApplication.instance()
+    assert isinstance(app, QApplication)
+    before = app.styleSheet()
+    app.setStyleSheet(resource_path("styles", "fieldscreen.qss").read_text(encoding="utf-8"))
+    try:
+        choices = tuple(Choice(f"c{i}", f"Choice {i}") for i in range(4))
+        widget = make_field_widget(
+            FieldView("q", "select_one", "Question", hint="A hint", choices=choices)
+        )
+        qtbot.addWidget(widget)
+        widget.resize(400, widget.sizeHint().height())
+        widget.show()
+        widget.set_message("This answer is needed.", "required")
+        image = widget.grab().toImage()
+        red = QColor("#a10d0d")
+        gaps = [
+            y
+            for y in range(2, image.height() - 2)
+            if QColor(image.pixel(1, y)).red() - QColor(image.pixel(1, y)).green() < 60
+        ]
+        assert QColor(image.pixel(1, image.height() // 2)).name() == red.name()
+        assert gaps == [], f"{len(gaps)} of {image.height()} rows of the marker are not red"
+    finally:
+        app.setStyleSheet(before)

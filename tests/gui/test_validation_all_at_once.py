@@ -87,3 +87,13 @@ def _inside(widget: QWidget | None, ancestor: QWidget) -> bool:
             return True
         widget = widget.parentWidget()
     return False
+
+
+def test_the_missing_answers_notice_leaves_with_its_page(qtbot: QtBot, paths: Paths) -> None:
+    w = _wizard(qtbot, paths)
+    wizard = w.wizard
+    qtbot.mouseClick(wizard.next, Qt.MouseButton.LeftButton)
+    assert wizard.notice.isVisibleTo(wizard)
+    assert "needed on this page" in wizard.notice.text()
+    wizard.go(3)
+    assert not wizard.notice.isVisibleTo(wizard)
