@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -37,6 +38,9 @@ class Setting:
     minimum: int | None = None
     maximum: int | None = None
     choices: tuple[str, ...] = ()
+    #: A regular expression a text value must match whole (empty: any text).
+    pattern: str = ""
+    pattern_help: str = ""
     #: Who may change it in the app: every user, or admins only.
     changed_by: Role = "user"
     #: Whether a provisioning file may lock it.
@@ -68,6 +72,8 @@ class Setting:
             raise KnownError(
                 "setting-invalid", name=self.name, reason="one of " + ", ".join(self.choices)
             )
+        if self.pattern and not re.fullmatch(self.pattern, value):
+            raise KnownError("setting-invalid", name=self.name, reason=self.pattern_help)
         return value
 
 
@@ -109,6 +115,16 @@ SETTINGS: tuple[Setting, ...] = (
     ),
     Setting("server_url", str, "", "Address of the organisation's server.", changed_by="admin"),
     Setting("site_id", str, "", "The site this laptop works at.", changed_by="admin"),
+    Setting(
+        "site_country",
+        str,
+        "",
+        "Two-letter country code of the site, for statutory deadlines when no provisioning "
+        "file gives the site's country.",
+        pattern="([A-Z]{2})?",
+        pattern_help="a two-letter country code such as MX, or nothing",
+        changed_by="admin",
+    ),
     Setting(
         "clipboard_clear_seconds",
         int,

@@ -22,6 +22,7 @@ from PySide6.QtWidgets import (
 
 from fieldscreen.errors import KnownError
 from fieldscreen.ui.common import Services, heading, primary_button
+from fieldscreen.ui.countries import country_box
 from fieldscreen.ui.ports import login_problem, suggest_login
 from fieldscreen.ui.unlock import LanguagePicker, UnlockPage, at_right, centred, wait_seconds
 
@@ -106,6 +107,10 @@ class FirstRunPage(QWidget):
         self.server.setAccessibleName(self.tr("Server address (optional)"))
         self.site = QLineEdit(services.settings.get("site_id"), card)
         self.site.setAccessibleName(self.tr("Site"))
+        # Typed set-up asks for the site's country (a provisioning file's sites carry it): the
+        # statutory deadlines of a screening depend on it.
+        self.country = country_box(card, services.lang, services.settings.get("site_country"))
+        self.country.setAccessibleName(self.tr("Country of the site"))
         self.site_choice = QComboBox(card)
         self.site_choice.setAccessibleName(self.tr("Site"))
         self.site_choice.hide()
@@ -134,6 +139,7 @@ class FirstRunPage(QWidget):
         form.addRow(self.tr("Server address (optional)"), self.server)
         form.addRow(self.tr("Site"), self.site)
         form.addRow(self.tr("Site of this laptop"), self.site_choice)
+        form.addRow(self.tr("C&ountry of the site"), self.country)
         self._form = form
         self._site_row_label = form.labelForField(self.site_choice)
         if self._site_row_label is not None:
@@ -222,6 +228,9 @@ class FirstRunPage(QWidget):
         self.site.setVisible(not has_sites)
         if (site_label := self._form.labelForField(self.site)) is not None:
             site_label.setVisible(not has_sites)
+        self.country.setVisible(not has_sites)  # the file's sites say their country
+        if (country_label := self._form.labelForField(self.country)) is not None:
+            country_label.setVisible(not has_sites)
         lines = [
             self.tr("Provisioning file %1, signed by %2.")
             .replace("%1", path.name)
@@ -307,6 +316,8 @@ class FirstRunPage(QWidget):
             if not settings.is_locked("server_url"):
                 settings.set("server_url", self.server.text().strip())
             settings.set("site_id", self.chosen_site())
+            if self.country.isVisibleTo(self) and not settings.is_locked("site_country"):
+                settings.set("site_country", str(self.country.currentData() or ""))
             settings.save()
         except KnownError as error:
             self._fail(error.message(self.services.lang))

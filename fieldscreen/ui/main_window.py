@@ -329,6 +329,7 @@ class MainWindow(QMainWindow):
 
             settings = SettingsPage(s, self.stack)
             settings.did_save.connect(self._apply_settings)
+            settings.did_save.connect(self._load_form_context)  # the site's country
             settings.language_changed.connect(self.set_language)
             settings.did_wipe.connect(self._wiped)
             settings.back_requested.connect(self.show_home)
@@ -1001,9 +1002,26 @@ class MainWindow(QMainWindow):
         provisioner = self._provisioner
         update = getattr(self.services.forms, "update_context", None)
         read = getattr(provisioner, "form_context", None)
-        if not callable(update) or not callable(read):
+        if not callable(update):
             return
-        self.services.ops.write(read, update, self._error)
+        settings = self.services.settings
+        typed = {
+            "site": str(settings.get("site_id")),
+            "jurisdiction": str(settings.get("site_country")),
+        }
+
+        def with_typed(context: dict[str, str] | None) -> None:
+            """A laptop set up by hand has no provisioning: its country is the one typed."""
+            merged = dict(context or {})
+            if not merged.get("jurisdiction") and typed["jurisdiction"]:
+                merged["jurisdiction"] = typed["jurisdiction"]
+                merged["site"] = merged.get("site") or typed["site"]
+            update(merged)
+
+        if callable(read):
+            self.services.ops.write(read, with_typed, self._error)
+        elif typed["jurisdiction"]:
+            with_typed({})
 
     def _wiped(self) -> None:
         self.services.user = None

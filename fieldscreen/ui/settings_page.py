@@ -108,6 +108,7 @@ def setting_labels() -> dict[str, str]:
         ),
         "server_url": QCoreApplication.translate("SettingsPage", "Server address"),
         "site_id": QCoreApplication.translate("SettingsPage", "Site"),
+        "site_country": QCoreApplication.translate("SettingsPage", "Country of the site"),
         "clipboard_clear_seconds": QCoreApplication.translate(
             "SettingsPage", "Clear copied case text after (seconds)"
         ),
@@ -270,6 +271,10 @@ class SettingsPage(QWidget):
             editor.addItem("English", "en")
             editor.addItem("Español", "es")
             editor.setCurrentIndex(max(editor.findData(self.services.lang), 0))
+        elif spec.name == "site_country":
+            from fieldscreen.ui.countries import country_box
+
+            editor = country_box(parent, self.services.lang, value)
         elif spec.choices:
             editor = QComboBox(parent)
             for choice in spec.choices:

@@ -401,9 +401,17 @@
     </message>
 </context>
 <context>
+    <name>CountryBox</name>
+    <message>
+        <source>Not chosen (no statutory deadlines)</source>
+        <translation>Sin elegir (sin plazos legales)</translation>
+    </message>
+</context>
+<context>
     <name>DateWidget</name>
     <message>
         <source>No answer</source>
+        <extracomment>Room left of every field for the red marker of an error (the style sheet&apos;s 4-pixel border).</extracomment>
         <translation>Sin respuesta</translation>
     </message>
     <message>
@@ -556,8 +564,16 @@
         <translation>Usuario de la persona administradora</translation>
     </message>
     <message>
+        <source>Country of the site</source>
+        <translation>País del sitio</translation>
+    </message>
+    <message>
         <source>for example ana.lopez</source>
         <translation>por ejemplo ana.lopez</translation>
+    </message>
+    <message>
+        <source>C&amp;ountry of the site</source>
+        <translation>&amp;País del sitio</translation>
     </message>
     <message>
         <source>Administrator &amp;login</source>
@@ -1678,6 +1694,10 @@
     <message>
         <source>Site</source>
         <translation>Sitio</translation>
+    </message>
+    <message>
+        <source>Country of the site</source>
+        <translation>País del sitio</translation>
     </message>
     <message>
         <source>Clear copied case text after (seconds)</source>
