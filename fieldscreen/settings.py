@@ -126,6 +126,15 @@ SETTINGS: tuple[Setting, ...] = (
         changed_by="admin",
     ),
     Setting(
+        "emergency_contacts",
+        str,
+        "",
+        "The organisation's own emergency contacts (name and number, separated by ;), shown "
+        "with the emergency steps of every act-now result, with or without a service directory.",
+        changed_by="admin",
+        lockable=True,
+    ),
+    Setting(
         "clipboard_clear_seconds",
         int,
         30,

@@ -168,6 +168,16 @@ class ResultsPage(QWidget):
         self.alerts.setObjectName("actNowBody")
         self.alerts.setWordWrap(True)
         self.column.addWidget(self.alerts)
+        # Act now: what to do this minute and whom to call, from the app and the settings, so
+        # a laptop without a service directory still shows a usable next step.
+        self.emergency_label = heading(self.tr("Emergency steps"), body, "sectionTitle")
+        self.column.addWidget(self.emergency_label)
+        self.emergency = QLabel("", body)
+        self.emergency.setObjectName("emergencySteps")
+        self.emergency.setTextFormat(Qt.TextFormat.RichText)
+        self.emergency.setWordWrap(True)
+        self.emergency.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self.column.addWidget(self.emergency)
         self.concerns = QLabel("", body)
         self.concerns.setWordWrap(True)
         self.column.addWidget(heading(self.tr("Protection concerns"), body, "sectionTitle"))
@@ -277,7 +287,14 @@ class ResultsPage(QWidget):
         self.controller = None
         self.session = None
         self.result = None
-        for label in (self.tier, self.alerts, self.concerns, self.deadlines, self.referrals):
+        for label in (
+            self.tier,
+            self.alerts,
+            self.emergency,
+            self.concerns,
+            self.deadlines,
+            self.referrals,
+        ):
             label.clear()
         self.directory_note.clear()
         self.actions_taken.clear()
@@ -305,10 +322,48 @@ class ResultsPage(QWidget):
             and any(r.status in {"withheld", "declined"} for r in result.referrals)
         )
         needs_actions = tier == ACT_NOW
+        self._render_emergency(needs_actions)
         self.actions_label.setVisible(needs_actions)
         self.actions_taken.setVisible(needs_actions)
         self._render_deadlines()
         self._enable_finalise()
+
+    def _render_emergency(self, act_now: bool) -> None:
+        self.emergency_label.setVisible(act_now)
+        self.emergency.setVisible(act_now)
+        if not act_now:
+            self.emergency.clear()
+            return
+        steps = [
+            self.tr(
+                "Stay with the child, or make sure a trusted colleague does; never leave the "
+                "child alone with the person they fear."
+            ),
+            self.tr(
+                "Call your organisation's emergency contact now, and the emergency services "
+                "if someone's life or health is in danger."
+            ),
+            self.tr("Tell your protection lead or supervisor before the child leaves."),
+            self.tr('Write what you did under "Actions taken" below.'),
+        ]
+        raw = str(self.services.settings.get("emergency_contacts") or "")
+        contacts = [c.strip() for c in raw.replace("\n", ";").split(";") if c.strip()]
+        parts = ["<ol>", *(f"<li>{html.escape(s)}</li>" for s in steps), "</ol>"]
+        parts.append(f"<p><b>{html.escape(self.tr('Emergency contacts'))}</b></p>")
+        if contacts:
+            parts += ["<ul>", *(f"<li>{html.escape(c)}</li>" for c in contacts), "</ul>"]
+        else:
+            parts.append(
+                "<p>⚠ "
+                + html.escape(
+                    self.tr(
+                        "No emergency contacts are set on this laptop: call your supervisor. "
+                        "An administrator adds them in Settings."
+                    )
+                )
+                + "</p>"
+            )
+        self.emergency.setText("".join(parts))
 
     def set_directory(self, directory: ServiceDirectory | None) -> None:
         """Use ``directory`` for the providers (re-rendered at once when a result is shown)."""
@@ -394,7 +449,8 @@ class ResultsPage(QWidget):
         return self.tr(
             "None worked out: this laptop does not know its site's country, so the legal "
             "deadlines (for example notifying the child-protection authority) cannot be "
-            "shown. Follow your site's procedure, and ask IT to provision this laptop."
+            "shown. Follow your site's procedure; an administrator sets the country in "
+            "Settings (Country of the site)."
         )
 
     def _enable_finalise(self) -> None:

@@ -109,6 +109,9 @@ def setting_labels() -> dict[str, str]:
         "server_url": QCoreApplication.translate("SettingsPage", "Server address"),
         "site_id": QCoreApplication.translate("SettingsPage", "Site"),
         "site_country": QCoreApplication.translate("SettingsPage", "Country of the site"),
+        "emergency_contacts": QCoreApplication.translate(
+            "SettingsPage", "Emergency contacts of the organisation (separate them with ;)"
+        ),
         "clipboard_clear_seconds": QCoreApplication.translate(
             "SettingsPage", "Clear copied case text after (seconds)"
         ),

@@ -1374,6 +1374,10 @@
         <translation>Resultados de este tamizaje</translation>
     </message>
     <message>
+        <source>Emergency steps</source>
+        <translation>Pasos de emergencia</translation>
+    </message>
+    <message>
         <source>Protection concerns</source>
         <translation>Preocupaciones de protección</translation>
     </message>
@@ -1430,6 +1434,26 @@
         <translation>No se encontró ninguna.</translation>
     </message>
     <message>
+        <source>Stay with the child, or make sure a trusted colleague does; never leave the child alone with the person they fear.</source>
+        <translation>Quédese con la niña o el niño, o asegúrese de que lo haga una persona de confianza del equipo; nunca la o lo deje a solas con la persona a la que teme.</translation>
+    </message>
+    <message>
+        <source>Call your organisation&apos;s emergency contact now, and the emergency services if someone&apos;s life or health is in danger.</source>
+        <translation>Llame ahora al contacto de emergencia de su organización, y a los servicios de emergencia si la vida o la salud de alguien está en peligro.</translation>
+    </message>
+    <message>
+        <source>Tell your protection lead or supervisor before the child leaves.</source>
+        <translation>Avise a su responsable de protección o a su supervisor antes de que la niña o el niño se vaya.</translation>
+    </message>
+    <message>
+        <source>Write what you did under &quot;Actions taken&quot; below.</source>
+        <translation>Escriba lo que hizo en &quot;Acciones realizadas&quot;, más abajo.</translation>
+    </message>
+    <message>
+        <source>No emergency contacts are set on this laptop: call your supervisor. An administrator adds them in Settings.</source>
+        <translation>Esta computadora no tiene contactos de emergencia: llame a su supervisor. Una persona administradora los agrega en Ajustes.</translation>
+    </message>
+    <message>
         <source>Hours:</source>
         <translation>Horario:</translation>
     </message>
@@ -1470,12 +1494,12 @@
         <translation>Ninguno.</translation>
     </message>
     <message>
-        <source>Record the actions taken before finalising an act-now case.</source>
-        <translation>Registre las acciones realizadas antes de finalizar un caso de actuar ya.</translation>
+        <source>None worked out: this laptop does not know its site&apos;s country, so the legal deadlines (for example notifying the child-protection authority) cannot be shown. Follow your site&apos;s procedure; an administrator sets the country in Settings (Country of the site).</source>
+        <translation>No se pudieron calcular: esta computadora no sabe en qué país está su sitio, así que no puede mostrar los plazos legales (por ejemplo, dar aviso a la autoridad de protección de la niñez). Siga el procedimiento de su sitio; una persona administradora indica el país en Ajustes (País del sitio).</translation>
     </message>
     <message>
-        <source>None worked out: this laptop does not know its site&apos;s country, so the legal deadlines (for example notifying the child-protection authority) cannot be shown. Follow your site&apos;s procedure, and ask IT to provision this laptop.</source>
-        <translation>No se pudieron calcular: esta computadora no sabe en qué país está su sitio, así que no puede mostrar los plazos legales (por ejemplo, dar aviso a la autoridad de protección de la niñez). Siga el procedimiento de su sitio y pida a informática que aprovisione esta computadora.</translation>
+        <source>Record the actions taken before finalising an act-now case.</source>
+        <translation>Registre las acciones realizadas antes de finalizar un caso de actuar ya.</translation>
     </message>
     <message>
         <source>Override the risk tier</source>
@@ -1698,6 +1722,10 @@
     <message>
         <source>Country of the site</source>
         <translation>País del sitio</translation>
+    </message>
+    <message>
+        <source>Emergency contacts of the organisation (separate them with ;)</source>
+        <translation>Contactos de emergencia de la organización (sepárelos con ;)</translation>
     </message>
     <message>
         <source>Clear copied case text after (seconds)</source>

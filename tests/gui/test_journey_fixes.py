@@ -167,3 +167,28 @@ def test_report_weeks_say_when_they_start(qtbot: QtBot, paths: Paths) -> None:
     assert week_label("2026-W41", "en") == "2026-W41 · from Mon 5 Oct"
     assert week_label("2026-W01", "en") == "2026-W01 · from Mon 29 Dec"
     assert week_label("not a week", "en") == "not a week"
+
+
+def test_act_now_shows_the_emergency_steps_and_contacts_without_a_directory(
+    qtbot: QtBot, paths: Paths
+) -> None:
+    """A laptop without a service directory showed no usable referral for an act-now case:
+    the steps and the organisation's own emergency contacts from the settings always show."""
+    settings = Settings.load(paths.settings_file)
+    settings.set("emergency_contacts", "Protection lead Rosa: +52 664 000 0000; Shelter desk 911")
+    settings.save()
+    w = _act_now_results(qtbot, paths, {"site": "", "jurisdiction": ""})
+    assert w.results.directory is None
+    assert w.results.tier_now == "T0"
+    assert w.results.emergency.isVisibleTo(w.results)
+    text = w.results.emergency.text()
+    assert "Stay with the child" in text
+    assert "Protection lead Rosa: +52 664 000 0000" in text
+    assert "Shelter desk 911" in text
+
+
+def test_act_now_without_contacts_says_whom_to_call(qtbot: QtBot, paths: Paths) -> None:
+    w = _act_now_results(qtbot, paths, {"site": "", "jurisdiction": ""})
+    text = w.results.emergency.text()
+    assert "Stay with the child" in text
+    assert "No emergency contacts are set on this laptop" in text
