@@ -219,6 +219,7 @@ class EngineScreening:
             update.tier,
             update.alerts,
             update.opened,
+            update.undecided,
         )
 
     def _set_repeat(self, session: Session, form_id: str, name: str, rows: list[Any]) -> None:

@@ -4,6 +4,7 @@ never the green "no current risk" while a gateway question is open."""
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import pytest
 from pytestqt.qtbot import QtBot
@@ -70,3 +71,60 @@ def test_the_built_in_forms_start_not_assessed(qtbot: QtBot, paths: Paths, tmp_p
     text, tier = badge(w)
     assert "not assessed" in text
     assert tier != "T4"
+
+
+#: A child who is safe here and now: the answers that would raise an act-now tier are "no".
+SAFE: dict[str, Any] = {
+    "fs_consent:teach_back": "understood",
+    "fs_consent:urgent_medical_visible": "no",
+    "fs_intake:b0_feels_safe_here": "yes",
+    "fs_intake:b0_adult_caregiver_with_child": "yes",
+}
+
+
+@pytest.mark.skipif(
+    not all((BUILTIN_FORMS_DIR / f"{f}.md").exists() for f in FIRST_FORMS),
+    reason="this build ships no built-in forms",
+)
+def test_no_green_badge_on_the_identity_page_while_risk_questions_are_open(
+    qtbot: QtBot, paths: Paths
+) -> None:
+    from fieldscreen.app import build_context, builtin_forms
+    from tests.gui.test_builtin_journey import answer, press
+
+    forms = builtin_forms(build_context(str(paths.data.parent)))
+    assert forms is not None
+    vault = MemoryVault.with_users([("ana", "admin", "correct horse battery")])
+    services = Services(vault, forms, Settings.load(paths.settings_file), Operations())
+    w = MainWindow(services)
+    qtbot.addWidget(w)
+    w.show()
+    unlock(qtbot, w, "correct horse battery")
+    press(qtbot, w.home.start)
+    wiz = w.wizard
+    engine = wiz.controller.session  # type: ignore[union-attr]
+    pages: list[str] = []
+    for _ in range(60):
+        page = wiz.current_page_name()
+        if not pages or pages[-1] != page:
+            pages.append(page)
+            # the risk questions of the later pages (journey, return, violence) are all open
+            assert engine.value("fs_intake:fear_of_return") is None
+            text, tier = badge(w)
+            assert tier != "T4", f"green on page {len(pages)} ({page}): {text}"
+            assert "not assessed" in text
+        if page == "fs_intake:b1_identity":
+            break
+        current = {v.name for p in wiz._pages if p.name == page for v in p.fields}
+        missing = engine.missing_required(page, "en")
+        for name in current:
+            widget = wiz.widgets.get(name)
+            if widget is None or not widget.isVisibleTo(wiz):
+                continue
+            if name in SAFE and engine.value(name) != SAFE[name]:
+                answer(qtbot, name, widget, SAFE[name])
+            elif name in missing:
+                answer(qtbot, name, widget)
+        press(qtbot, wiz.next)
+    assert len(pages) == 10, pages  # the identity page is the tenth
+    assert wiz.tier.toolTip()  # says how many deciding questions are still open

@@ -36,7 +36,10 @@ def test_the_deciding_questions_are_what_tier_rules_read_through_calculations() 
 
 def test_undecided_counts_shown_questions_without_an_answer() -> None:
     s = session(FORM)
-    assert undecided(s) == ("age", "carer", "feared")  # alone is not shown yet
+    # alone is not shown yet, but the open carer question may show it: it is open too
+    assert undecided(s) == ("age", "carer", "feared", "alone")
+    s.set_answer("carer", "yes")
+    assert undecided(s) == ("age", "feared")  # alone stays hidden whatever comes next
     s.set_answer("carer", "no")
     assert undecided(s) == ("age", "feared", "alone")
     s.set_answer("age", 15)
@@ -45,4 +48,27 @@ def test_undecided_counts_shown_questions_without_an_answer() -> None:
     assert undecided(s) == ()
     assert s.computed_tier() == "T4"  # now a real "no current risk"
     s.set_answer("carer", "yes")  # alone hides again: nothing is open
+    assert undecided(s) == ()
+
+
+MODULE = """
+| survey |
+|        | type          | name   | label  | relevant          |
+|        | select_one yn | worked | Worked |                   |
+|        | select_one yn | paid   | Paid   | ${worked} = 'yes' |
+|        | text          | alias  | Name   |                   |
+| choices |
+|         | list_name | name | label |
+|         | yn        | yes  | Yes   |
+|         | yn        | no   | No    |
+| rules |
+|       | name   | when                              | opens          |
+|       | O_WORK | ${worked} = 'yes' and ${paid} = 'no' | fs_trafficking |
+"""
+
+
+def test_a_question_that_may_open_a_module_is_open_until_answered() -> None:
+    s = session(MODULE)  # no rule sets a tier here, but the module it opens may
+    assert undecided(s) == ("worked", "paid")
+    s.set_answer("worked", "no")
     assert undecided(s) == ()
