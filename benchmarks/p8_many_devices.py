@@ -32,6 +32,7 @@ import httpx
 
 from benchmarks.harness import Result, Sample, ratio_result, round_order, sized
 from benchmarks.sync_support import cpu_seconds, databases, prepare, sync_server_process
+from fieldscreen.sync.errors import TransientError
 from fieldscreen.sync.simulate import SimDevice, SimOrg
 
 DEVICES = sized(50, 10)
@@ -184,11 +185,21 @@ def _arm(  # noqa: PLR0917 -- one arm of one round, read in order
 
 
 def _enrolled(storage: Any, org: SimOrg, url: str, folder: Path, site: str) -> str:
-    """A new device enrolled from here, one at a time, as the server's limit on anonymous
-    requests wants; returns its spool, which a client process then opens."""
+    """A new device enrolled from here, one at a time, waiting as the server's limit on
+    anonymous requests (2 a second after a burst of 30) asks; returns its spool, which a client
+    process then opens."""
     path = folder / f"{uuid.uuid4().hex}.sqlite3"
     device = SimDevice(org, url, path, receipt_public=storage.keys().receipt_public)
-    device.enroll(storage.create_enrol_code(site))
+    code = storage.create_enrol_code(site)
+    deadline = time.monotonic() + PATIENCE
+    while True:
+        try:
+            device.enroll(code)  # not retried by the client: the limit is waited out here
+            break
+        except TransientError as exc:
+            if time.monotonic() > deadline:
+                raise
+            time.sleep(exc.retry_after or 0.5)
     device.spool.close()
     return str(path)
 
