@@ -178,9 +178,12 @@ def check_provisioning(vault: Vault) -> PolicyCheck:
     file's locks are kept rather than dropped (nothing is anchored over it).
     """
     anchor = vault.policy_anchor()
+    if vault.secrets_altered() & {_PROVISIONING, _PROVISIONING_SIGNED}:
+        # deleted or put back, not never set: neither copy is read
+        if not anchor:
+            return PolicyCheck(refused=True, kept=True)
+        return PolicyCheck(None, dict(anchor.get("policies") or {}), refused=True)
     content = vault.device_secret(_PROVISIONING)
-    if not anchor and _PROVISIONING in vault.secrets_altered():
-        return PolicyCheck(refused=True, kept=True)  # deleted or put back, not never set
     if content is None and not anchor:
         return PolicyCheck()
     provisioning: Provisioning | None = None

@@ -55,7 +55,6 @@ SECRET_SLOTS = frozenset(
         "sync.provisioning.signed",
         "sync.identity",
         "sync.updates",
-        "audit_sent",
     }
 )
 KEYS_NAME = "vault.keys"
@@ -680,8 +679,24 @@ class VaultBase:
         )
 
     def _secret(self, conn: sqlite3.Connection, name: str) -> bytes | None:
+        """Secret ``name`` decrypted (None when never set).
+
+        Raises:
+            IntegrityError: ``vault-secrets-altered`` when the row map's root says the vault
+                wrote it and it is gone, or it is not the copy the vault last wrote (put back
+                from an older copy): it is never read as never set, nor as the older value.
+        """
         keys, _ = self._require()
         row = conn.execute("SELECT ciphertext FROM secrets WHERE name = ?", (name,)).fetchone()
+        nonce = None if row is None else digest.nonce_of(row[0])
+        problem = self._row_map.check_secret(conn, keys, name, nonce)
+        if problem is not None:
+            raise IntegrityError(
+                "vault-secrets-altered",
+                record_id=None,
+                detail={"problem": problem.kind, "table": "secrets", "secrets": [name]},
+                names=name if name in SECRET_SLOTS else "+1",
+            )
         if row is None:
             return None
         return crypto.decrypt(keys.sub("secrets"), as_blob(row[0]), aad("secrets", name))

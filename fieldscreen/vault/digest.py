@@ -67,6 +67,7 @@ __all__ = [
     "build",
     "legacy_compute",
     "legacy_read",
+    "nonce_of",
     "read_root",
     "secret_nonces",
 ]
@@ -214,6 +215,10 @@ def _nonce(blob: object) -> bytes | None:
     return blob[: crypto.NONCE_BYTES]
 
 
+#: A stored ciphertext's nonce (None when it is too short to have one).
+nonce_of = _nonce
+
+
 def read_root(conn: sqlite3.Connection, keys: Keys) -> Root | None:
     """The stored root; None when there is none (a vault of the first format).
 
@@ -289,9 +294,11 @@ def list_nonces(conn: sqlite3.Connection) -> dict[int, bytes | None]:
     return out
 
 
-#: Secrets-table slots the root does not bind: itself, the first format's sum, and the audit
-#: log's head and check mark (the audit chain checks those; :mod:`fieldscreen.vault.audit`).
-UNBOUND = frozenset({_ROOT, _LEGACY, "audit_head", "audit_checked"})
+#: Secrets-table slots the root does not bind: itself, the first format's sum, the audit
+#: log's head and check mark (the audit chain checks those; :mod:`fieldscreen.vault.audit`),
+#: and the mark of the audit entries sealed for the team (one moved or removed sends the log
+#: again, never loses an entry).
+UNBOUND = frozenset({_ROOT, _LEGACY, "audit_head", "audit_checked", "audit_sent"})
 
 
 def secret_nonces(conn: sqlite3.Connection) -> dict[str, bytes | None]:
@@ -376,10 +383,13 @@ class RowMap:
         self._lists_all: dict[int, bytes] | None = None
         #: bound secrets written in the current transaction: name -> nonce.
         self._secrets: dict[str, bytes | None] = {}
+        #: the root's secrets as last verified or written (None: it knows none, or no root).
+        self._root_secrets: dict[str, bytes] | None = None
 
     def forget(self) -> None:
         """Drop everything (at lock)."""
         self._seen = None
+        self._root_secrets = None
         self._bad_groups = set()
         self._cache.clear()
         self.discard()
@@ -440,7 +450,9 @@ class RowMap:
             report.root_missing = not report.root_damaged
             report.bad_groups = set(range(GROUPS))
             self._seen, self._bad_groups = {}, set(report.bad_groups)
+            self._root_secrets = None
             return report
+        self._root_secrets = None if root.secrets is None else dict(root.secrets)
         report.records_expected, report.cards_expected = root.records, root.cards
         sums = [0] * GROUPS
         for bucket, nonce in stored.items():
@@ -522,6 +534,27 @@ class RowMap:
         if isinstance(version, int) and isinstance(expected[0], int) and version < expected[0]:
             return Problem("rolled-back", table, row_id)
         return Problem("altered", table, row_id)
+
+    def check_secret(
+        self, conn: sqlite3.Connection, keys: Keys, name: str, nonce: bytes | None
+    ) -> Problem | None:
+        """Compare secret ``name`` as read (its nonce, None when there is no row) with what
+        the root holds; the problem, or None when they agree (or the root knows no secrets).
+        A nonce other than the one last seen reads the root again first (another process may
+        have written it)."""
+        if name in UNBOUND:
+            return None
+        if name in self._secrets:
+            return None if self._secrets[name] == nonce else Problem("altered", "secrets", name)
+        if self._seen is None:
+            self.verify(conn, keys)
+        for attempt in range(2):
+            held = self._root_secrets
+            if held is None or held.get(name) == nonce:
+                return None
+            if attempt == 0:
+                self.verify(conn, keys)
+        return Problem("deleted" if nonce is None else "altered", "secrets", name)
 
     # ------------------------------------------------------------------ writes
     def _pending_bucket(
@@ -610,6 +643,8 @@ class RowMap:
                 else:
                     root.secrets[name] = secret
         _write_root(conn, keys, root)
+        if self._seen is not None:
+            self._root_secrets = dict(root.secrets)
         self.discard()
 
     # ------------------------------------------------------------------ whole map

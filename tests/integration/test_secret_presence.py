@@ -229,5 +229,59 @@ def test_the_report_exists_in_both_languages() -> None:
 
 
 def test_every_slot_the_vault_writes_is_one_the_report_may_name() -> None:
-    assert DEVICE_SECRETS | {"device_signing_key", "org_keys", "audit_sent"} == SECRET_SLOTS
+    assert DEVICE_SECRETS | {"device_signing_key", "org_keys"} == SECRET_SLOTS
     assert not SECRET_SLOTS & UNBOUND
+
+
+def _readers(vault: Vault) -> dict[str, Any]:
+    """Each bound slot's read path in the product."""
+    from fieldscreen.device import VaultDeviceStore
+
+    settings = open_settings(Paths.for_profile(Path(vault.folder).parent.parent))
+    return {
+        "org_keys": vault.org_sealing_key,
+        "sync.identity": lambda: VaultDeviceStore(vault, settings).identity(),
+        "sync.provisioning": lambda: vault.device_secret("sync.provisioning"),
+        "sync.provisioning.signed": lambda: vault.device_secret("sync.provisioning.signed"),
+    }
+
+
+def test_a_read_of_a_deleted_or_older_secret_is_refused_even_mid_session(
+    laptop: tuple[Path, dict[str, bytes], int], tmp_path: Path
+) -> None:
+    root, older, _ = laptop
+    rng = random.Random(7)
+    tally: Counter[str] = Counter()
+    for n in range(VARIANTS):
+        copy = tmp_path / f"r{n}"
+        shutil.copytree(root, copy)
+        name = rng.choice(
+            ["org_keys", "sync.identity", "sync.provisioning", "sync.provisioning.signed"]
+        )
+        kind = rng.choice(["deleted", "put back"])
+        mid_session = rng.random() < 0.5
+        vault, _, _ = _unlock(copy, rng.choice(["admin1", SPEC]))
+        if not mid_session:
+            vault.close()
+        conn = _raw(copy)
+        if kind == "deleted" or name not in older or older[name] == _secrets(copy)[name]:
+            conn.execute("DELETE FROM secrets WHERE name = ?", (name,))
+        else:
+            conn.execute("UPDATE secrets SET ciphertext = ? WHERE name = ?", (older[name], name))
+        conn.close()
+        if not mid_session:
+            vault = Vault.open(Paths.for_profile(copy).vault_dir)
+            vault.unlock("admin1", PASS.encode())
+        with vault:
+            try:
+                _readers(vault)[name]()
+            except VaultError as error:
+                tally[f"refused {error.code}"] += 1
+            else:
+                tally["read as never set or older"] += 1
+        shutil.rmtree(copy)
+    print(
+        f"\nreads of a deleted or older secret: {VARIANTS} variants {dict(sorted(tally.items()))}"
+    )
+    assert tally["read as never set or older"] == 0
+    assert tally["refused vault-secrets-altered"] == VARIANTS

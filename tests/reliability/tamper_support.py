@@ -47,6 +47,7 @@ from fieldscreen import crypto
 from fieldscreen.device import (
     VaultDeviceStore,
     apply_provisioning,
+    check_provisioning,
     enforce_locked_policies,
     open_settings,
     stored_provisioning,
@@ -496,10 +497,16 @@ def _settings(root: Path, older: list[Path], rng: random.Random) -> str:
     return f"settings {how}"
 
 
-def _key_file(root: Path, older: list[Path], rng: random.Random) -> str:
+def _key_file(how: str) -> Mutation:
+    def mutate(root: Path, older: list[Path], rng: random.Random) -> str:
+        return _mutate_key_file(root, older, rng, how)
+
+    return mutate
+
+
+def _mutate_key_file(root: Path, older: list[Path], rng: random.Random, how: str) -> str:
     path = Paths.for_profile(root).vault_dir / KEYS_NAME
     data = path.read_bytes()
-    how = rng.choice(["flip", "truncate", "older", "role", "drop-user"])
     if how == "flip":
         path.write_bytes(_flip(data, rng))
     elif how == "truncate":
@@ -519,6 +526,9 @@ def _key_file(root: Path, older: list[Path], rng: random.Random) -> str:
             users.pop()
         path.write_text(json.dumps(text), encoding="utf-8")
     return f"key file {how}"
+
+
+_KEY_FILE_HOWS = ("flip", "truncate", "older", "role", "drop-user")
 
 
 def _find_users(value: Any) -> list[dict[str, Any]] | None:
@@ -547,7 +557,7 @@ KINDS: dict[str, Mutation] = {
     "outbox/rehash": _rehash,
     "case_cards+list_index/replay": _card_with_bucket,
     "settings": _settings,
-    "key-file": _key_file,
+    **{f"key-file/{how}": _key_file(how) for how in _KEY_FILE_HOWS},
     "database-file/flip": _file_flip,
 }
 
@@ -659,8 +669,11 @@ def run_product(laptop: Laptop, root: Path) -> Outcome:
             if (vault.org_sealing_key(), vault.org_signing_key()) != expected.org:
                 stale("organisation keys")
         with path("read"):
-            provisioning = stored_provisioning(vault)
-            if (None if provisioning is None else provisioning.to_content()) != (
+            check = check_provisioning(vault)
+            provisioning = check.provisioning
+            if check.refused:  # the copy is refused in words; the approved policies hold
+                out.caught.append(("read", "provisioning refused"))
+            elif (None if provisioning is None else provisioning.to_content()) != (
                 expected.provisioning
             ):
                 stale("provisioning")
@@ -775,8 +788,12 @@ OPEN: dict[str, str] = {
     "outbox/plain": "an outbox row's state is written while locked and is not authenticated",
     "records/replay": "the case list shows a record's status without the row map",
     "records/plain": "record days are not in the row map's entries",
-    "secrets/delete": "a secret removed reads as never set",
     "state/plain": "the plaintext state table is not authenticated",
+    "key-file/flip": (
+        "a flipped byte in another user's wrapped or sealed keys, or their Argon2id salt, is "
+        "found only when that user unlocks (the roster signature binds their public key, not "
+        "what a passphrase change rewrites): their access is lost, no record is"
+    ),
 }
 
 

@@ -44,7 +44,8 @@ def _report(name: str, tally: dict[str, int], problems: list[str]) -> None:
     rest = {k: v for k, v in sorted(tally.items()) if k not in shown}
     figures = ", ".join(f"{k} {v}" for k, v in shown.items())
     print(f"\n{name}: {figures}; {rest}")
-    for line in problems[:40]:
+    # what fails the run first, then the open kinds
+    for line in sorted(problems, key=lambda p: p.startswith("open "))[:40]:
         print(f"  {line}")
 
 
