@@ -9,6 +9,7 @@ does), so restoring a draft cannot loop back into an autosave.
 
 from __future__ import annotations
 
+import unicodedata
 from collections.abc import Callable
 from datetime import date, datetime, time
 from pathlib import Path
@@ -19,7 +20,6 @@ from PySide6.QtGui import QDoubleValidator, QIntValidator, QKeyEvent
 from PySide6.QtWidgets import (
     QButtonGroup,
     QCheckBox,
-    QComboBox,
     QDateEdit,
     QDateTimeEdit,
     QFileDialog,
@@ -42,7 +42,7 @@ from fieldscreen.forms.attachments import MAX_FILE_BYTES, Attachment
 from fieldscreen.ui.common import scale_font
 from fieldscreen.ui.ports import FieldView
 
-__all__ = ["FACTORY", "FieldWidget", "make_field_widget"]
+__all__ = ["FACTORY", "FieldWidget", "PickerWidget", "make_field_widget", "wants_picker"]
 
 
 #: Room left of every field for the red marker of an error (the style sheet's 4-pixel border).
@@ -323,9 +323,217 @@ class DateWidget(FieldWidget):
             self._setting = False
 
 
-#: Above this many choices a single choice is a drop-down list (type the first letters to jump),
-#: not a column of radio buttons a child's whole country list long.
+# Above this many choices a question is a search-as-you-type picker (:class:`PickerWidget`),
+# not a column of radio buttons or check boxes a child's whole country list long.
 LONG_LIST = 10
+
+# Appearances that ask for the picker whatever the length of the list.
+PICKER_APPEARANCES = frozenset({"search", "autocomplete", "minimal"})
+
+
+def wants_picker(view: FieldView) -> bool:
+    """Whether a select question is shown as :class:`PickerWidget`."""
+    appearances = {a.split("(")[0] for a in view.appearance.split()}
+    return bool(appearances & PICKER_APPEARANCES) or len(view.choices) > LONG_LIST
+
+
+def _folded(text: str) -> str:
+    """``text`` for matching: lower case, without accents ("Mexico" finds "México")."""
+    decomposed = unicodedata.normalize("NFKD", text.casefold())
+    return "".join(c for c in decomposed if not unicodedata.combining(c))
+
+
+class PickerWidget(FieldWidget):
+    """A search box over a list, for long lists: one kind for select one and select multiple.
+
+    Keyboard first: typing filters the list (any part of a choice, accents ignored), Up and
+    Down move through what is left, Enter (or Space in the list) picks. Each answer chosen
+    shows as a chip under the list; the chip's button removes it, and Backspace in the empty
+    search box removes the last one. A single choice replaces the one before.
+    """
+
+    def __init__(self, view: FieldView, parent: QWidget | None = None) -> None:
+        super().__init__(view, parent)
+        self.multiple = view.kind == "select_multiple"
+        self._labels = {c.name: c.label for c in view.choices}
+        self._chosen: list[str] = []
+        box = QWidget(self)
+        layout = QVBoxLayout(box)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.setSpacing(4)
+        self.search = QLineEdit(box)
+        self.search.setObjectName("pickerSearch")
+        self.search.setPlaceholderText(
+            self.tr("Type to search, then Enter to choose")
+            if not self.multiple
+            else self.tr("Type to search, Enter to add; choose as many as apply")
+        )
+        self.search.setClearButtonEnabled(True)
+        self.search.textChanged.connect(self._filter)
+        self.search.installEventFilter(self)
+        layout.addWidget(self.search)
+        self.list = QListWidget(box)
+        self.list.setObjectName("pickerList")
+        self.list.setAccessibleName(self.tr("%s: choices") % view.label)
+        self.list.setUniformItemSizes(True)
+        for choice in view.choices:
+            item = QListWidgetItem(choice.label, self.list)
+            item.setData(Qt.ItemDataRole.UserRole, choice.name)
+            item.setFlags(Qt.ItemFlag.ItemIsEnabled | Qt.ItemFlag.ItemIsSelectable)
+            item.setCheckState(Qt.CheckState.Unchecked)
+        rows = min(max(len(view.choices), 1), 7)
+        self.list.setFixedHeight(self.list.sizeHintForRow(0) * rows + 2 * self.list.frameWidth())
+        self.list.itemClicked.connect(lambda item: self._pick(self._name(item)))
+        self.list.installEventFilter(self)
+        layout.addWidget(self.list)
+        self.nothing = QLabel("", box)
+        self.nothing.setObjectName("fieldHint")
+        self.nothing.hide()
+        layout.addWidget(self.nothing)
+        self.chosen_box = QWidget(box)
+        self.chosen_box.setObjectName("pickerChosen")
+        self._chips_layout = QVBoxLayout(self.chosen_box)
+        self._chips_layout.setContentsMargins(0, 0, 0, 0)
+        self._chips_layout.setSpacing(2)
+        self.chosen_label = QLabel(self.tr("Chosen:"), self.chosen_box)
+        self._chips_layout.addWidget(self.chosen_label)
+        self.chips: dict[str, QPushButton] = {}
+        layout.addWidget(self.chosen_box)
+        self._finish(box)
+        self.label.setBuddy(self.search)
+        self.search.setAccessibleName(self.tr("%s: search the list") % view.label)
+        self.search.setEnabled(not view.read_only)
+        self.list.setEnabled(not view.read_only)
+        self._show_chosen()
+
+    # ------------------------------------------------------------ keyboard
+    def eventFilter(self, watched: QObject, event: QEvent) -> bool:
+        if event.type() != QEvent.Type.KeyPress or not isinstance(event, QKeyEvent):
+            return super().eventFilter(watched, event)
+        key = event.key()
+        if key in (Qt.Key.Key_Up, Qt.Key.Key_Down) and watched is self.search:
+            self._move(-1 if key == Qt.Key.Key_Up else 1)
+            return True
+        if key in (Qt.Key.Key_Return, Qt.Key.Key_Enter) or (
+            key == Qt.Key.Key_Space and watched is self.list
+        ):
+            item = self.list.currentItem()
+            shown = self._shown()
+            if (item is None or item.isHidden()) and len(shown) == 1:
+                item = shown[0]
+            if item is not None and not item.isHidden():
+                self._pick(self._name(item))
+                return True
+            return key == Qt.Key.Key_Space
+        if watched is self.search and key == Qt.Key.Key_Escape and self.search.text():
+            self.search.clear()
+            return True
+        if watched is self.search and key == Qt.Key.Key_Backspace and not self.search.text():
+            if self._chosen:
+                self._remove(self._chosen[-1])
+            return True
+        if watched is self.list and event.text().isprintable() and event.text().strip():
+            self.search.setFocus(Qt.FocusReason.OtherFocusReason)
+            self.search.insert(event.text())  # typing in the list searches it
+            return True
+        return super().eventFilter(watched, event)
+
+    def _shown(self) -> list[QListWidgetItem]:
+        items = (self.list.item(i) for i in range(self.list.count()))
+        return [item for item in items if not item.isHidden()]
+
+    def _move(self, delta: int) -> None:
+        shown = self._shown()
+        if not shown:
+            return
+        current = self.list.currentItem()
+        index = shown.index(current) + delta if current in shown else (0 if delta > 0 else -1)
+        target = shown[max(0, min(index, len(shown) - 1))]
+        self.list.setCurrentItem(target)
+        self.list.scrollToItem(target)
+
+    def _filter(self, text: str) -> None:
+        wanted = _folded(text.strip())
+        for i in range(self.list.count()):
+            item = self.list.item(i)
+            item.setHidden(bool(wanted) and wanted not in _folded(item.text()))
+        shown = self._shown()
+        if shown and wanted:
+            self.list.setCurrentItem(shown[0])
+        self.nothing.setText(self.tr("Nothing in the list matches “%s”.") % text.strip())
+        self.nothing.setVisible(bool(wanted) and not shown)
+
+    # ------------------------------------------------------------- answers
+    @staticmethod
+    def _name(item: QListWidgetItem) -> str:
+        return str(item.data(Qt.ItemDataRole.UserRole))
+
+    def _pick(self, name: str) -> None:
+        if not self.search.isEnabled():
+            return
+        if self.multiple:
+            chosen = set(self._chosen) ^ {name}
+            self._chosen = [n for n in self._labels if n in chosen]
+        else:
+            self._chosen = [name]
+        if self.search.text():
+            self.search.clear()
+        self._show_chosen()
+        self._emit_answer()
+
+    def _remove(self, name: str) -> None:
+        self._chosen = [n for n in self._chosen if n != name]
+        self._show_chosen()
+        self._emit_answer()
+        self.search.setFocus(Qt.FocusReason.OtherFocusReason)
+
+    def _emit_answer(self) -> None:
+        if self.multiple:
+            self._emit(list(self._chosen) or None)
+        else:
+            self._emit(self._chosen[0] if self._chosen else None)
+
+    def _show_chosen(self) -> None:
+        for i in range(self.list.count()):
+            item = self.list.item(i)
+            chosen = self._name(item) in self._chosen
+            item.setCheckState(Qt.CheckState.Checked if chosen else Qt.CheckState.Unchecked)
+        for name in list(self.chips):
+            if name not in self._chosen:
+                gone = self.chips.pop(name)
+                self._chips_layout.removeWidget(gone)
+                gone.deleteLater()
+        for index, name in enumerate(self._chosen):
+            chip = self.chips.get(name)
+            if chip is None:
+                label = self._labels.get(name, name)
+                chip = QPushButton(f"{label}  ✕", self.chosen_box)
+                chip.setObjectName("pickerChip")
+                chip.setAccessibleName(self.tr("Remove %s") % label)
+                chip.setToolTip(self.tr("Remove %s") % label)
+                chip.setEnabled(self.search.isEnabled())
+                chip.clicked.connect(lambda _=False, n=name: self._remove(n))
+                self.chips[name] = chip
+            self._chips_layout.removeWidget(chip)
+            self._chips_layout.insertWidget(index + 1, chip, 0, Qt.AlignmentFlag.AlignLeft)
+        self.chosen_box.setVisible(bool(self._chosen))
+
+    def chosen(self) -> list[str]:
+        """The choices picked now, in list order."""
+        return list(self._chosen)
+
+    def set_value(self, value: Any) -> None:
+        names = set(value or ()) if self.multiple else ({value} - {None})
+        self._chosen = [n for n in self._labels if n in names]
+        self._show_chosen()
+
+
+def _select_one(view: FieldView, parent: QWidget | None) -> FieldWidget:
+    return PickerWidget(view, parent) if wants_picker(view) else SelectOneWidget(view, parent)
+
+
+def _select_multiple(view: FieldView, parent: QWidget | None) -> FieldWidget:
+    return PickerWidget(view, parent) if wants_picker(view) else SelectMultipleWidget(view, parent)
 
 
 # Arrow keys that step back / forward through a column or row of radio buttons.
@@ -334,7 +542,7 @@ _ARROWS_FORWARD = (Qt.Key.Key_Down, Qt.Key.Key_Right)
 
 
 class SelectOneWidget(FieldWidget):
-    """Radio buttons, or a drop-down for ``minimal`` and for long lists.
+    """Radio buttons (a long list or the ``minimal`` appearance is a :class:`PickerWidget`).
 
     An arrow key on a radio button moves to the next (or previous) choice *and picks it*, like a
     radio group on the web, wrapping at the ends. Qt's own handling only moves the focus while
@@ -345,17 +553,7 @@ class SelectOneWidget(FieldWidget):
     def __init__(self, view: FieldView, parent: QWidget | None = None) -> None:
         super().__init__(view, parent)
         self._setting = False
-        self.combo: QComboBox | None = None
         self.group: QButtonGroup | None = None
-        if "minimal" in view.appearance.split() or len(view.choices) > LONG_LIST:
-            self.combo = QComboBox(self)
-            self.combo.setMaxVisibleItems(15)
-            self.combo.addItem("", None)
-            for choice in view.choices:
-                self.combo.addItem(choice.label, choice.name)
-            self.combo.currentIndexChanged.connect(self._combo_changed)
-            self._finish(self.combo)
-            return
         box = QWidget(self)
         horizontal = "horizontal" in view.appearance.split() or len(view.choices) <= 3
         layout = QHBoxLayout(box) if horizontal else QVBoxLayout(box)
@@ -401,17 +599,9 @@ class SelectOneWidget(FieldWidget):
         if not target.isChecked():
             target.click()  # a real click: buttonClicked -> the answer is emitted
 
-    def _combo_changed(self, index: int) -> None:
-        if not self._setting and self.combo is not None:
-            self._emit(self.combo.itemData(index))
-
     def set_value(self, value: Any) -> None:
         self._setting = True
         try:
-            if self.combo is not None:
-                index = self.combo.findData(value)
-                self.combo.setCurrentIndex(max(index, 0))
-                return
             assert self.group is not None
             self.group.setExclusive(False)
             for name, button in self.buttons.items():
@@ -713,8 +903,8 @@ FACTORY: dict[str, Callable[[FieldView, QWidget | None], FieldWidget]] = {
     "date": DateWidget,
     "datetime": DateWidget,
     "time": DateWidget,
-    "select_one": SelectOneWidget,
-    "select_multiple": SelectMultipleWidget,
+    "select_one": _select_one,
+    "select_multiple": _select_multiple,
     "rank": RankWidget,
     "image": MediaWidget,
     "audio": MediaWidget,

@@ -5,7 +5,6 @@
     <name>AcknowledgeWidget</name>
     <message>
         <source>Done</source>
-        <extracomment>Above this many choices a single choice is a drop-down list (type the first letters to jump), not a column of radio buttons a child&apos;s whole country list long.</extracomment>
         <translation>Hecho</translation>
     </message>
 </context>
@@ -952,6 +951,37 @@
     <message>
         <source>That did not work. Check the user and the passphrase.</source>
         <translation>No funcionó. Revise el usuario y la frase de acceso.</translation>
+    </message>
+</context>
+<context>
+    <name>PickerWidget</name>
+    <message>
+        <source>Type to search, then Enter to choose</source>
+        <translation>Escriba para buscar y pulse Intro para elegir</translation>
+    </message>
+    <message>
+        <source>Type to search, Enter to add; choose as many as apply</source>
+        <translation>Escriba para buscar e Intro para añadir; elija todas las que correspondan</translation>
+    </message>
+    <message>
+        <source>%s: choices</source>
+        <translation>%s: opciones</translation>
+    </message>
+    <message>
+        <source>Chosen:</source>
+        <translation>Lo elegido:</translation>
+    </message>
+    <message>
+        <source>%s: search the list</source>
+        <translation>%s: buscar en la lista</translation>
+    </message>
+    <message>
+        <source>Nothing in the list matches “%s”.</source>
+        <translation>Nada en la lista coincide con «%s».</translation>
+    </message>
+    <message>
+        <source>Remove %s</source>
+        <translation>Quitar %s</translation>
     </message>
 </context>
 <context>

@@ -20,7 +20,7 @@ from fieldscreen.app import BUILTIN_FORMS_DIR, FIRST_FORMS
 from fieldscreen.paths import Paths
 from fieldscreen.settings import Settings
 from fieldscreen.ui.common import Services
-from fieldscreen.ui.fields import FieldWidget
+from fieldscreen.ui.fields import FieldWidget, PickerWidget
 from fieldscreen.ui.main_window import MainWindow
 from fieldscreen.ui.operations import Operations
 from fieldscreen.ui.preview import MemoryVault
@@ -47,6 +47,18 @@ def press(qtbot: QtBot, widget: QWidget) -> None:
         qtbot.mouseClick(widget, Qt.MouseButton.LeftButton)
 
 
+def pick_by_keyboard(qtbot: QtBot, widget: PickerWidget, choice: str) -> None:
+    """Type the choice's label into the picker's search box and press Enter."""
+    label = next(c.label for c in widget.view.choices if c.name == choice)
+    widget.search.setFocus()
+    widget.search.clear()
+    qtbot.keyClicks(widget.search, label)
+    shown = [widget.list.item(i) for i in range(widget.list.count())]
+    exact = next(i for i in shown if not i.isHidden() and i.text() == label)
+    widget.list.setCurrentItem(exact)  # "Other" also matches "Other language"
+    qtbot.keyClick(widget.search, Qt.Key.Key_Return)
+
+
 def answer(qtbot: QtBot, name: str, widget: FieldWidget, value: Any = None) -> None:
     view = widget.view
     names = [c.name for c in view.choices]
@@ -54,14 +66,16 @@ def answer(qtbot: QtBot, name: str, widget: FieldWidget, value: Any = None) -> N
         if value is None:
             prefer = AGREE if name.startswith("fs_consent:") else NEUTRAL
             value = next((c for c in prefer if c in names), names[0] if names else None)
-        combo = getattr(widget, "combo", None)
-        if combo is not None:
-            combo.setCurrentIndex(combo.findData(value))
+        if isinstance(widget, PickerWidget):
+            pick_by_keyboard(qtbot, widget, value)
         else:
             press(qtbot, widget.buttons[value])  # type: ignore[attr-defined]
     elif view.kind == "select_multiple":
         pick = value or next((c for c in NEUTRAL if c in names), names[0])
-        press(qtbot, widget.boxes[pick])  # type: ignore[attr-defined]
+        if isinstance(widget, PickerWidget):
+            pick_by_keyboard(qtbot, widget, pick)
+        else:
+            press(qtbot, widget.boxes[pick])  # type: ignore[attr-defined]
     elif view.kind in {"text", "multiline"}:
         qtbot.keyClicks(widget.editor, str(value or "Ana"))  # type: ignore[attr-defined]
     elif view.kind == "integer":

@@ -75,16 +75,19 @@ def test_typing_emits_typed_values(qtbot: QtBot) -> None:
     assert seen[-1] == 2.5
 
 
-def test_minimal_select_one_is_a_combo_box(qtbot: QtBot) -> None:
+def test_minimal_select_one_is_a_picker(qtbot: QtBot) -> None:
+    from fieldscreen.ui.fields import PickerWidget
+
     widget = make_field_widget(view("select_one", "minimal"))
     qtbot.addWidget(widget)
     seen: list[Any] = []
     widget.answer_changed.connect(seen.append)
-    assert widget.combo is not None  # type: ignore[attr-defined]
-    widget.combo.setCurrentIndex(2)  # type: ignore[attr-defined]
+    assert isinstance(widget, PickerWidget)
+    qtbot.keyClicks(widget.search, "no")
+    qtbot.keyClick(widget.search, Qt.Key.Key_Return)
     assert seen == ["no"]
     widget.set_value("yes")
-    assert widget.combo.currentData() == "yes"  # type: ignore[attr-defined]
+    assert widget.chosen() == ["yes"]
     assert seen == ["no"]
 
 
@@ -127,14 +130,14 @@ def test_dates_start_unknown_and_give_iso_text(qtbot: QtBot) -> None:
     assert not widget.message.isVisibleTo(widget)
 
 
-def test_a_long_single_choice_list_is_a_drop_down(qtbot: QtBot) -> None:
-    from fieldscreen.ui.fields import LONG_LIST
+def test_a_long_single_choice_list_is_a_picker(qtbot: QtBot) -> None:
+    from fieldscreen.ui.fields import LONG_LIST, PickerWidget
 
     many = tuple(Choice(f"c{i}", f"Country {i}") for i in range(LONG_LIST + 5))
     widget = make_field_widget(FieldView("country", "select_one", "Country", choices=many))
     qtbot.addWidget(widget)
-    assert widget.combo is not None  # type: ignore[attr-defined]
-    assert widget.combo.count() == len(many) + 1  # type: ignore[attr-defined]
+    assert isinstance(widget, PickerWidget)
+    assert widget.list.count() == len(many)
 
 
 def test_changing_a_date_answers_it_without_finding_the_no_answer_box(qtbot: QtBot) -> None:
