@@ -17,7 +17,8 @@ from typing import Any
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
-from PySide6.QtWidgets import QApplication, QWidget
+from PySide6.QtCore import QPoint
+from PySide6.QtWidgets import QApplication, QScrollArea, QWidget
 
 from fieldscreen.app import apply_style, create_application
 from fieldscreen.paths import Paths
@@ -371,6 +372,33 @@ def builtin_act_now(paths: Paths, lang: str) -> QWidget:
     return window
 
 
+def builtin_identity(paths: Paths, lang: str) -> QWidget:
+    """The identity page: the long lists (nationality, languages, papers) as pickers."""
+    window = _builtin(paths, lang)
+    if window is None:
+        return _build_empty(paths, lang)
+    _go(window, "fs_intake:b1_identity")
+    _answer_known(
+        window,
+        [
+            ("fs_intake:alias", "Luz"),
+            ("fs_intake:sex", "female"),
+            ("fs_intake:nationalities", ["HN"]),
+        ],
+    )
+    picker = window.wizard.widgets.get("fs_intake:nationalities")
+    search = getattr(picker, "search", None)
+    if search is not None:
+        search.setText("gua")  # typing filters the list
+    _settle(window)
+    scroll = window.wizard.stack.currentWidget()
+    page = scroll.widget() if isinstance(scroll, QScrollArea) else None
+    if isinstance(scroll, QScrollArea) and page is not None and picker is not None:
+        top = picker.mapTo(page, QPoint(0, 0)).y()
+        scroll.verticalScrollBar().setValue(max(0, top - 120))
+    return window
+
+
 def builtin_results(paths: Paths, lang: str) -> QWidget:
     window = _builtin(paths, lang)
     if window is None:
@@ -569,6 +597,7 @@ SCREENS: dict[str, ScreenFactory] = {
     "sync": sync,
     "builtin-consent": builtin_first_page,
     "builtin-act-now": builtin_act_now,
+    "builtin-identity": builtin_identity,
     "builtin-results": builtin_results,
     "supervisor-queue": supervisor_queue,
     "batches": batch_view,
