@@ -447,8 +447,10 @@ class VaultDeviceStore:
 
     def check_before_sync(self) -> None:
         """The vault's state digest and audit log checked before a sync (audited when wrong;
-        the alert was shown at unlock)."""
+        the alert was shown at unlock), then the audit entries since the last sync sealed for
+        the team (:meth:`Vault.seal_audit_segments`), sent with the screenings."""
         self.vault.check_state()
+        self.vault.seal_audit_segments()
 
     # ------------------------------------------------------------------ OutboxStore
     def pending_page(self, after_seq: int, limit: int) -> Sequence[OutboxItem]:

@@ -164,7 +164,8 @@ class BatchModel:
         while True:
             page = vault.outbox_page(limit=_PAGE, after_seq=after, states=STATES)
             for item in page:
-                out[item.record_id] = (item.state, item.reason)
+                if item.kind != "audit":  # the audit log's segments are no screenings
+                    out[item.record_id] = (item.state, item.reason)
             if len(page) < _PAGE:
                 return out
             after = page[-1].device_seq
@@ -246,6 +247,7 @@ class BatchModel:
             device = self._device()
             identity = device.identity()
             device_id = identity.device_id if identity else self._backend.vault.device_id
+            device.check_before_sync()  # the audit entries since the last sync go with them
             info = export_bundle(
                 Path(path),
                 device_id,

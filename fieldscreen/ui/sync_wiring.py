@@ -113,6 +113,7 @@ def build_sync(backend: Any, settings: Any) -> Any:
         with lock:  # before sync: the state digest and the audit log (audited when wrong)
             if backend.vault.is_unlocked:
                 backend.vault.check_state()
+                backend.vault.seal_audit_segments()  # sent with the screenings
         with client() as c:
             summary: SyncSummary = Syncer(
                 c,

@@ -236,14 +236,18 @@ class OutboxMixin(VaultBase):
         return written
 
     def outbox_counts(self) -> dict[str, int]:
-        """Envelopes per state, plus ``sealed`` (sealed copies still held on the device)."""
+        """Screenings' and drafts' envelopes per state, plus ``sealed`` (their sealed copies
+        still held on the device); the audit log's segments are not counted (they are no
+        screening, and a sync with nothing new sends none)."""
         store = self._open_store()
         counts = dict.fromkeys(OUTBOX_STATES, 0)
-        for row in store.read("SELECT state, count(*) AS n FROM outbox GROUP BY state"):
+        for row in store.read(
+            "SELECT state, count(*) AS n FROM outbox WHERE kind != 'audit' GROUP BY state"
+        ):
             counts[row["state"]] = row["n"]
-        counts["sealed"] = store.read("SELECT count(*) AS n FROM outbox WHERE sealed IS NOT NULL")[
-            0
-        ]["n"]
+        counts["sealed"] = store.read(
+            "SELECT count(*) AS n FROM outbox WHERE sealed IS NOT NULL AND kind != 'audit'"
+        )[0]["n"]
         return counts
 
     def outbox_totals(

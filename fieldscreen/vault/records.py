@@ -46,6 +46,9 @@ _DEK_CACHE_SIZE = 256
 #: Audit entries per sealed ``audit`` envelope (about 100 bytes each: far under 4 MiB).
 AUDIT_SEGMENT = 2000
 _AUDIT_SENT = "audit_sent"  # the secret naming the newest audit entry sealed for the team
+#: Entries that alone seal no segment (every sync unlocks and audits itself): they wait for the
+#: next entry of another action, and go with it.
+_AUDIT_BOOKKEEPING = frozenset({"unlock", "sync", "integrity-check"})
 _ID_CHUNK = 500  # record ids per IN (...) list, well under SQLite's bound on parameters
 #: The outbox columns a device signs (with ``aggregate`` when there is one).
 _SIGNED_HEADER = (
@@ -608,7 +611,9 @@ class RecordsMixin(VaultBase):
         How far the log has been sealed is kept in the secrets table (``audit_sent``, carried by
         a key rotation like every secret), in the same transaction as the envelopes: an entry
         is sealed once. Sealing writes no audit entry of its own (each sync would otherwise
-        add one for the next to send). Returns ``{"segments", "entries"}``.
+        add one for the next to send); unlocks, syncs and integrity checks alone seal nothing
+        (they go with the next segment), so a sync with nothing new sends nothing. Returns
+        ``{"segments", "entries"}``.
         """
         keys, _ = self._require()
         import uuid
@@ -623,6 +628,8 @@ class RecordsMixin(VaultBase):
                 # start: the team sees entries twice (the export keeps one), never loses one.
                 after = 0
             pending = [e for e in audit.entries(conn, keys, after) if e.seq > after]
+            if all(e.action in _AUDIT_BOOKKEEPING for e in pending):
+                pending = []  # they go with the next segment: a sync with nothing new sends 0
             for start in range(0, len(pending), AUDIT_SEGMENT):
                 chunk = pending[start : start + AUDIT_SEGMENT]
                 row = {"id": uuid.uuid4().hex, "form_id": "audit", "form_version": "1"}

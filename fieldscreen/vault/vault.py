@@ -235,9 +235,13 @@ def vault_status(folder: Path) -> dict[str, Any]:
         state = {r["name"]: r["value"] for r in store.read("SELECT name, value FROM state")}
         outbox = {
             r["state"]: r["n"]
-            for r in store.read("SELECT state, count(*) AS n FROM outbox GROUP BY state")
+            for r in store.read(
+                "SELECT state, count(*) AS n FROM outbox WHERE kind != 'audit' GROUP BY state"
+            )
         }
-        sealed = store.read("SELECT count(*) AS n FROM outbox WHERE sealed IS NOT NULL")[0]["n"]
+        sealed = store.read(  # the screenings' and drafts' (as ``outbox_counts``)
+            "SELECT count(*) AS n FROM outbox WHERE sealed IS NOT NULL AND kind != 'audit'"
+        )[0]["n"]
     finally:
         store.close()
     from fieldscreen.vault.keyring import Keyring

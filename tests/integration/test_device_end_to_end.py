@@ -8,6 +8,7 @@ import json
 import random
 import uuid
 from collections.abc import Callable, Iterator
+from dataclasses import replace
 from datetime import date
 from pathlib import Path
 
@@ -136,7 +137,7 @@ def test_provision_enrol_finalise_sync_on_the_real_vault(  # noqa: PLR0917 -- fi
     for _ in range(2):  # the second run finds nothing left to send
         out = _cli(profile, "sync", capsys=capsys)
     assert out["sent"] == 0
-    held = {e.record_id: e for e in storage.iter_envelopes()}
+    held = {e.record_id: e for e in storage.iter_envelopes() if e.kind != "audit"}
     assert len(held) == 36
     assert set(ids) <= set(held)  # each held once: lost 0, duplicated 0
     # The aggregate records arrived in the shape reports read, or not at all (declined).
@@ -245,7 +246,7 @@ def test_simulated_screenings_sync_and_list_like_real_ones(  # noqa: PLR0917 -- 
     )
     assert (out["screenings"], out["distinct"]) == (count, 12)
     out = _cli(profile, "sync", capsys=capsys)
-    held = {e.record_id: e for e in storage.iter_envelopes()}
+    held = {e.record_id: e for e in storage.iter_envelopes() if e.kind != "audit"}
     with Vault.open(Paths.for_profile(profile).vault_dir) as vault:
         vault.unlock("admin1", PASS.encode())
         device_public = vault.device_public_key
@@ -266,3 +267,100 @@ def test_simulated_screenings_sync_and_list_like_real_ones(  # noqa: PLR0917 -- 
     fields = [row.fields for row in rows if row.fields]
     assert all(f["tier"] in {"T0", "T1", "T2", "T3", "T4"} for f in fields)
     assert all(f["next_due"] for f in fields if f["tier"] != "T4")
+
+
+def test_the_audit_log_reaches_the_export_over_a_real_server(  # noqa: PLR0917 -- fixtures
+    profile: Path,
+    tmp_path: Path,
+    org: SimOrg,
+    storage: Storage,
+    server: LiveServer,
+    new_device: Callable[..., SimDevice],
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """Screenings finalised and one opened again, then ``fieldscreen sync``: the audit entries
+    travel as one sealed ``audit`` envelope, and the central export lays them out as the audit
+    table (who opened which record, when), never as a record it could not export. Another
+    device's audit segment uploaded under this device's id is refused by the server."""
+    from fieldscreen.reports.export import ExportProblems, build_tables, open_records
+    from fieldscreen.reports.export import parse_profile as profile_of
+    from fieldscreen.reports.form_versions import FormCatalogue
+
+    path = _provisioning_file(tmp_path, org, storage, server.url)
+    _cli(profile, "provision", str(path), capsys=capsys)
+    out = _cli(profile, "enroll", "--code", storage.create_enrol_code("tij1"), capsys=capsys)
+    device_id = str(out["device_id"])
+    ids = _finalise_screenings(profile, 3, random.Random(8))
+    with Vault.open(Paths.for_profile(profile).vault_dir) as vault:
+        vault.unlock("admin1", PASS.encode())
+        vault.load_record(ids[0])  # opened again: a "view" entry
+    out = _cli(profile, "sync", capsys=capsys)
+    assert out["delivered"] == 3 + 1
+    assert _cli(profile, "sync", capsys=capsys)["sent"] == 0  # nothing new: no segment either
+    audit_envelopes = [e for e in storage.iter_envelopes() if e.kind == "audit"]
+    assert [e.device_id for e in audit_envelopes] == [device_id]
+    plain = open_envelope(audit_envelopes[0], org.sealing[0])
+    assert CANARY.encode() not in plain  # who, when, what and which record; never an answer
+
+    forms = FormCatalogue()
+    forms.add_builtin()
+
+    def device_key(device: str) -> bytes | None:
+        row = storage.device(device)
+        return None if row is None else row.public_key
+
+    problems = ExportProblems()
+    records = list(
+        open_records(storage.iter_envelopes(), device_key, org.sealing[0], forms, problems)
+    )
+    assert problems.total == 0, problems.to_json()
+    tables = build_tables(records, forms, profile_of("full"))
+    assert len(tables["screenings"].rows) == 3
+    audit = tables["audit"]
+    done = {(row[0], row[4], row[5]) for row in audit.rows}
+    assert {(device_id, "finalise", rid) for rid in ids} <= done
+    assert (device_id, "view", ids[0]) in done
+    seqs = [row[1] for row in audit.rows]
+    assert seqs == list(range(1, len(seqs) + 1))  # lost 0, duplicated 0
+
+    # Another enrolled device seals a segment naming this device (entries it never wrote) and
+    # sends it with its own credentials, or one relabelled from its own: the server refuses it.
+    other = new_device("tij1")
+    refused = 0
+    for n in range(4):
+        record_id = uuid.uuid4().hex
+        claimed = device_id if n % 2 == 0 else other.device_id
+        entry = {"a": "view", "r": ids[1], "seq": 1, "t": "2026-12-04T00:00+00:00", "u": "x"}
+        payload = {
+            "kind": "audit",
+            "record_id": record_id,
+            "device_id": claimed,
+            "content": {"entries": [entry], "first": 1, "last": 1},
+        }
+        forged = build_envelope(
+            record_id,
+            "audit",
+            "1",
+            claimed,
+            other.spool.next_seq(),
+            date.today(),
+            json.dumps(payload).encode(),
+            org.sealing_public,
+            other.signing_private,
+            kind="audit",
+        )
+        if n % 2:  # the other device's own segment, its header relabelled after signing
+            forged = replace(forged, device_id=device_id)
+        other.spool.enqueue_many([forged])
+        other.sync()
+        held = {e.record_id for e in storage.iter_envelopes()}
+        refused += record_id not in held
+    assert refused == 4
+    other.fill(1, random.Random(3))  # the same path holds the other device's genuine one
+    other.sync()
+    assert any(e.device_id == other.device_id for e in storage.iter_envelopes())
+    problems = ExportProblems()
+    again = list(
+        open_records(storage.iter_envelopes(), device_key, org.sealing[0], forms, problems)
+    )
+    assert build_tables(again, forms, profile_of("full"))["audit"].rows == audit.rows

@@ -66,6 +66,9 @@ def run(args: argparse.Namespace) -> int:
         raise SyncError("sync-not-enrolled")
     path = Path(args.file)
     if args.action == "export":
+        check = getattr(stores, "check_before_sync", None)  # the vault's: its audit sealed too
+        if check is not None:
+            check()
         info = export_bundle(path, identity.device_id, stores, public_key=identity.public_key)
         emit(
             args,
