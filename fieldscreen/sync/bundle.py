@@ -41,10 +41,13 @@ MAX_LINE = 8 * 1024 * 1024
 @dataclass(frozen=True)
 class BundleInfo:
     device_id: str
+    #: Envelopes in the bundle; from :func:`export_bundle`, screenings and drafts only.
     count: int
     bytes: int
     #: Outbox rows that failed the check before export: quarantined, not in the bundle.
     tampered: tuple[str, ...] = ()
+    #: The audit log's sealed segments in the bundle (no screening: not in ``count``).
+    audit_envelopes: int = 0
 
 
 def write_bundle(path: Path, device_id: str, envelopes: Iterable[bytes]) -> BundleInfo:
@@ -97,8 +100,10 @@ def export_bundle(
     from fieldscreen.sync.engine import check_outbox
 
     tampered: list[str] = []
+    audit = 0
 
     def items() -> Iterator[bytes]:
+        nonlocal audit
         cursor = 0
         while True:
             chunk = outbox.pending_page(cursor, page)
@@ -111,11 +116,12 @@ def export_bundle(
                     outbox.set_state(bad, "quarantined", "tampered")
                     tampered.extend(bad)
             for item in sound:
+                audit += item.kind == "audit"
                 yield item.data
             cursor = chunk[-1].seq
 
     info = write_bundle(path, device_id, items())
-    return replace(info, tampered=tuple(tampered))
+    return replace(info, count=info.count - audit, tampered=tuple(tampered), audit_envelopes=audit)
 
 
 def _bad(path: Path, reason: str) -> SyncError:

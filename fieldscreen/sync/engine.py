@@ -77,6 +77,7 @@ class Progress:
 @dataclass
 class SyncSummary:
     sent: int = 0
+    #: Screenings and drafts newly marked delivered (the audit log's segments apart, below).
     delivered: int = 0
     already_held: int = 0
     conflicts: int = 0
@@ -90,6 +91,9 @@ class SyncSummary:
     #: neither sent nor deleted (their ids in ``tampered_ids``).
     tampered: int = 0
     tampered_ids: list[str] = field(default_factory=list)
+    #: The audit log's sealed segments the server's receipt named (no screening: not counted
+    #: in ``delivered``).
+    audit_envelopes: int = 0
     batches: int = 0
     bytes_sent: int = 0
     retries: int = 0
@@ -101,6 +105,11 @@ class SyncSummary:
 
     def to_json(self) -> dict[str, Any]:
         return asdict(self)
+
+
+def _audit_ids(items: Sequence[OutboxItem]) -> frozenset[str]:
+    """The record ids of the audit log's segments among ``items``."""
+    return frozenset(i.record_id for i in items if i.kind == "audit")
 
 
 def check_outbox(
@@ -263,7 +272,7 @@ class Syncer:
         if not batch.to_send:
             return []
         answer = self.client.missing([(i.record_id, i.sha256) for i in batch.to_send])
-        held = self._apply_receipt(answer["receipt"], summary)
+        held = self._apply_receipt(answer["receipt"], summary, audit=_audit_ids(batch.to_send))
         summary.already_held += held
         batch.result["delivered"] += held
         for key, state, reason in (
@@ -376,7 +385,9 @@ class Syncer:
             if o["outcome"] in {"stored", "duplicate", "destroyed"}
             and (rid := o["record_id"]) in ours
         }
-        delivered = self._apply_receipt(answer["receipt"], summary, checkpoint, held)
+        delivered = self._apply_receipt(
+            answer["receipt"], summary, checkpoint, held, audit=_audit_ids(items)
+        )
         summary.delivered += delivered
         result["delivered"] += delivered
 
@@ -386,8 +397,12 @@ class Syncer:
         summary: SyncSummary,
         checkpoint: int | None = None,
         held: dict[str, str] | None = None,
+        *,
+        audit: frozenset[str] = frozenset(),
     ) -> int:
-        """Apply a receipt that the pinned receipt key signed for this very device.
+        """Apply a receipt that the pinned receipt key signed for this very device; returns
+        the screenings and drafts it newly marked delivered (the store counts no audit segment),
+        and counts the audit segments of ``audit`` it names in ``summary.audit_envelopes``.
 
         A sealed copy goes only for a pair naming its record id and the exact hash this laptop
         holds (the store matches both). A receipt that does not verify, or names another
@@ -414,6 +429,7 @@ class Syncer:
             if mismatched:
                 log.warning("receipt names %d record(s) with another hash: kept", len(mismatched))
             summary.unconfirmed += len(unconfirmed)
+        summary.audit_envelopes += len(audit & {rid for rid, _ in receipt.delivered})
         return self.outbox.apply_receipt(receipt.delivered, checkpoint)
 
     # ------------------------------------------------------------------ 3. pull

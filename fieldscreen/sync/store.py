@@ -32,12 +32,14 @@ DeviceStatus = Literal["active", "revoked", "wipe"]
 
 
 class OutboxItem(NamedTuple):
-    """One queued envelope: its ids, its device sequence number and its wire bytes."""
+    """One queued envelope: its ids, its device sequence number, its wire bytes and its kind
+    (``screening``, ``draft`` or ``audit``: the audit log's segments are counted apart)."""
 
     record_id: str
     sha256: str
     seq: int
     data: bytes
+    kind: str = "screening"
 
 
 @dataclass(frozen=True, slots=True)

@@ -272,19 +272,22 @@ class OutboxMixin(VaultBase):
 
         Each envelope whose hash matches becomes ``delivered`` and its sealed copy and signature
         are deleted; a pair whose hash does not match, or that was delivered already, changes
-        nothing. Returns how many envelopes changed (0 when the same receipt comes again).
-        With ``checkpoint``, the sync checkpoint is saved in the same transaction.
+        nothing. Returns how many screenings' and drafts' envelopes changed (0 when the same
+        receipt comes again); the audit log's segments are delivered too but not counted (as
+        :meth:`outbox_counts`). With ``checkpoint``, the sync checkpoint is saved in the same
+        transaction.
         """
         changed = 0
         with self._open_store().transaction() as conn:
             for record_id, sha256 in receipt:
-                cursor = conn.execute(
+                kinds = conn.execute(
                     "UPDATE outbox SET state = 'delivered', reason = NULL, updated_day = ?, "
                     "sealed = NULL, signature = NULL, aggregate = NULL "
-                    "WHERE record_id = ? AND payload_sha256 = ? AND state != 'delivered'",
+                    "WHERE record_id = ? AND payload_sha256 = ? AND state != 'delivered' "
+                    "RETURNING kind",
                     (self.today(), record_id, sha256),
-                )
-                changed += cursor.rowcount
+                ).fetchall()
+                changed += sum(1 for row in kinds if row[0] != "audit")
             if checkpoint is not None:
                 _put_state(conn, "sync_checkpoint", str(int(checkpoint)))
         return changed

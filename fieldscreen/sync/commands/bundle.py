@@ -75,6 +75,7 @@ def run(args: argparse.Namespace) -> int:
             {
                 "file": str(path),
                 "envelopes": info.count,
+                "audit_envelopes": info.audit_envelopes,
                 "bytes": info.bytes,
                 "tampered": len(info.tampered),
             },

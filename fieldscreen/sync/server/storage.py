@@ -874,6 +874,7 @@ class Storage:
                 for r in conn.execute(
                     scoped(
                         sa.select(e.c.site, e.c.device_id, e.c.created, sa.func.count().label("n"))
+                        .where(e.c.kind != "audit")  # the audit log's segments are no screenings
                         .group_by(e.c.site, e.c.device_id, e.c.created)
                         .order_by(e.c.site, e.c.device_id, e.c.created),
                         e,
