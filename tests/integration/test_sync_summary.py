@@ -80,3 +80,39 @@ def test_fieldscreen_sync_says_in_spanish_that_a_changed_row_was_held(  # noqa: 
     code = main([*base, "sync", "--passphrase-file", passfile, "--json"])
     out, _ = capsys.readouterr()
     assert (code, json.loads(out)["tampered"]) == (0, 0)  # held: not checked, not sent again
+
+
+@pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)
+def test_a_screening_relabelled_as_the_audit_log_is_held_not_hidden_from_the_counts(  # noqa: PLR0917
+    profile: Path,  # noqa: F811 -- the fixture
+    tmp_path: Path,
+    org: SimOrg,
+    storage: Storage,
+    server: LiveServer,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """Anyone with the laptop's files marks screenings' outbox rows as audit segments (which no
+    count of screenings shows): the kind is signed, so the rows are held as changed, never sent
+    and never delivered uncounted; the genuine segment is counted apart."""
+    _set_up(profile, tmp_path, org, storage, server.url, capsys)
+    passfile = str(profile.parent / "pass.txt")
+    base = ["--profile", str(profile)]
+    assert main([*base, "simulate", "--screenings", "3", "--passphrase-file", passfile]) == 0
+    capsys.readouterr()
+    conn = sqlite3.connect(Paths.for_profile(profile).vault_dir / "vault.sqlite3")
+    with conn:
+        ids = [r[0] for r in conn.execute("SELECT record_id FROM outbox ORDER BY device_seq")]
+        conn.executemany(
+            "UPDATE outbox SET kind = 'audit' WHERE record_id = ?", [(rid,) for rid in ids[:2]]
+        )
+    conn.close()
+    code = main([*base, "sync", "--passphrase-file", passfile, "--json"])
+    out, err = capsys.readouterr()
+    summary = json.loads(out)
+    assert code == 1, err
+    assert sorted(summary["tampered_ids"]) == sorted(ids[:2])
+    assert (summary["delivered"], summary["audit_envelopes"]) == (1, 1)
+    held = {e.record_id: e.kind for e in storage.iter_envelopes()}
+    assert ids[2] in held
+    assert not set(ids[:2]) & set(held)  # applied 0, silently accepted 0
+    assert sorted(held.values()) == ["audit", "screening"]
