@@ -560,7 +560,7 @@ CATALOGUE: Mapping[str, Message] = {
     ),
     "form-override-tier": Message(
         en="Choose a risk tier from T0 (act now) to T4 (no current risk).",
-        es="Elija un nivel de riesgo de T0 (actuar ahora) a T4 (sin riesgo actual).",
+        es="Elija un nivel de riesgo de T0 (actuar ya) a T4 (sin riesgo actual).",
     ),
     "form-override-reason": Message(
         en="The risk tier can be changed only with a reason. Write the reason and try again.",

@@ -12,7 +12,7 @@
     <name>ActNowBanner</name>
     <message>
         <source>ACT NOW: this child may be in immediate danger</source>
-        <translation>ACTÚE YA: este niño, niña o adolescente puede estar en peligro inmediato</translation>
+        <translation>ACTUAR YA: este niño, niña o adolescente puede estar en peligro inmediato</translation>
     </message>
 </context>
 <context>
@@ -23,7 +23,7 @@
     </message>
     <message>
         <source>Counts per laptop and per user. Only case codes, states and reasons are shown: nothing of a child&apos;s answers.</source>
-        <translation>Cuentas por laptop y por usuario. Solo se muestran códigos de caso, estados y motivos: nada de las respuestas de un NNA.</translation>
+        <translation>Cuentas por laptop y por usuario. Solo se muestran códigos de caso, estados y motivos: nada de las respuestas de ninguna niña, niño o adolescente.</translation>
     </message>
     <message>
         <source>Laptop</source>
@@ -1078,7 +1078,7 @@
     </message>
     <message>
         <source>Say what the specialist should do. They see this note on their home screen; do not write the child&apos;s answers in it.</source>
-        <translation>Indique qué debe hacer el especialista. Verá esta nota en su pantalla de inicio; no escriba en ella las respuestas del NNA.</translation>
+        <translation>Indique qué debe hacer el especialista. Verá esta nota en su pantalla de inicio; no escriba en ella las respuestas de la niña o el niño.</translation>
     </message>
     <message>
         <source>Approve as supervisor</source>
@@ -1175,7 +1175,7 @@
     </message>
     <message>
         <source>Protection concerns (a child may have several)</source>
-        <translation>Necesidades de protección (un NNA puede tener varias)</translation>
+        <translation>Necesidades de protección (una niña o un niño puede tener varias)</translation>
     </message>
     <message>
         <source>Age band</source>
@@ -1187,7 +1187,7 @@
     </message>
     <message>
         <source>Nationality (a child may have several)</source>
-        <translation>Nacionalidad (un NNA puede tener varias)</translation>
+        <translation>Nacionalidad (una niña o un niño puede tener varias)</translation>
     </message>
     <message>
         <source>Site</source>
@@ -1337,7 +1337,7 @@
     </message>
     <message>
         <source>What these figures reveal: only how many children were screened, per risk tier, concern, age band, sex, nationality, site and week. No name, answer or story is in them. Small groups can still point at a child when combined with what a reader already knows, so keep this report within the organisation and do not compare it with reports of overlapping periods to work out hidden counts.</source>
-        <translation>Lo que revelan estas cifras: solo cuántos NNA fueron tamizados, por nivel de riesgo, necesidad, grupo de edad, sexo, nacionalidad, sitio y semana. No contienen nombres, respuestas ni relatos. Aun así, un grupo pequeño puede señalar a un NNA si se combina con lo que el lector ya sabe: mantenga este informe dentro de la organización y no lo compare con informes de periodos que se traslapan para deducir conteos ocultos.</translation>
+        <translation>Lo que revelan estas cifras: solo cuántas niñas, niños y adolescentes fueron tamizados, por nivel de riesgo, necesidad, grupo de edad, sexo, nacionalidad, sitio y semana. No contienen nombres, respuestas ni relatos. Aun así, un grupo pequeño puede señalar a una niña o un niño si se combina con lo que el lector ya sabe: mantenga este informe dentro de la organización y no lo compare con informes de periodos que se traslapan para deducir conteos ocultos.</translation>
     </message>
     <message>
         <source>No screenings in this period.</source>
@@ -1441,7 +1441,7 @@
     </message>
     <message>
         <source>A referral withheld by a risk (for example the consulate when the child fears the state) or declined by the child can be made only with a reason and a supervisor&apos;s sign-off.</source>
-        <translation>Una referencia retenida por un riesgo (por ejemplo, el consulado cuando el NNA teme a las autoridades) o rechazada por el NNA solo se puede hacer con un motivo y la aprobación de una persona supervisora.</translation>
+        <translation>Una referencia retenida por un riesgo (por ejemplo, el consulado cuando la niña o el niño teme a las autoridades) o rechazada por la niña o el niño solo se puede hacer con un motivo y la aprobación de una persona supervisora.</translation>
     </message>
     <message>
         <source>Referral &amp;sheet (PDF)…</source>
@@ -1509,7 +1509,7 @@
     </message>
     <message>
         <source>not made: the child declined this service</source>
-        <translation>no se hace: el NNA no aceptó este servicio</translation>
+        <translation>no se hace: la niña o el niño no aceptó este servicio</translation>
     </message>
     <message>
         <source>not shared: the child did not consent to this recipient</source>
@@ -1545,7 +1545,7 @@
     </message>
     <message>
         <source>Only when it protects the child, for example a life-threatening injury or documents the child agrees to. Give the reason; a supervisor signs off with their passphrase next.</source>
-        <translation>Solo cuando protege al NNA, por ejemplo ante una lesión que pone en peligro su vida o para documentos que el NNA acepta. Escriba el motivo; después una persona supervisora lo aprueba con su frase de acceso.</translation>
+        <translation>Solo cuando protege a la niña o al niño, por ejemplo ante una lesión que pone en peligro su vida o para documentos que la niña o el niño acepta. Escriba el motivo; después una persona supervisora lo aprueba con su frase de acceso.</translation>
     </message>
     <message>
         <source>A coordinator or administrator confirms this release.</source>

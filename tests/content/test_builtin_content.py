@@ -276,3 +276,45 @@ def test_the_statutory_deadlines_are_kept_once_and_forms_b_c_d_see_them_alike() 
     assert named <= {d.name for d in shared}
     notify_choices = {c.name for c in forms["fs_intake"].fields["notif_authority"].choices}
     assert {a for d in shared for a in d.notifies} <= notify_choices
+
+
+@pytest.mark.parametrize("form_id", FORM_IDS)
+def test_staff_record_questions_speak_of_the_interview_not_to_the_child(form_id: str) -> None:
+    """A staff-record question does not ask "Are you ...?": that reads as put to the child.
+
+    "Is the interview in a private space ...?" rather than "Are you in a private space ...?".
+    """
+    offending = [
+        row["name"]
+        for row, _ in survey_with_groups(form_id)
+        if _is_question(row)
+        and is_staff_record(row)
+        and re.match(r"(Are|Were) you\b", row.get(f"label::{EN}", ""))
+    ]
+    assert not offending, f"{form_id}: {offending}"
+
+
+@pytest.mark.parametrize("form_id", FORM_IDS)
+def test_answer_choices_say_yes_and_no_plainly(form_id: str) -> None:
+    """'Fully / Partly / Not' reads as 'Yes, fully / Partly / No' in both languages."""
+    offending = [
+        (c["list_name"], c["name"])
+        for c in sheets(form_id)["choices"]
+        if c.get(f"label::{EN}", "").strip() in {"Fully", "Not"}
+        or c.get(f"label::{ES}", "").strip() == "No entiende"
+    ]
+    assert not offending, f"{form_id}: {offending}"
+
+
+def test_act_now_uses_one_verb_form_in_spanish() -> None:
+    """The badge, the alert and the tier list all say "Actuar ya" (not "Actúe ya" or "ahora")."""
+    tiers = {r["name"]: r for r in read_list("risk_tiers.csv")}
+    assert "actuar ya" in tiers["T0"][f"label::{ES}"].lower()
+    ts = (BUILTIN.parent.parent.parent / "resources/translations/fieldscreen_es.ts").read_text(
+        encoding="utf-8"
+    )
+    assert "ACTUAR YA:" in ts
+    assert "Actuar ya</translation>" in ts
+    for other in ("ACTÚE YA", "Actúe ya", "actuar ahora"):
+        assert other not in ts
+        assert other not in tiers["T0"][f"label::{ES}"]
