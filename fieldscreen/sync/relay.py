@@ -13,7 +13,8 @@ written again (to the next USB drive) for the next machine that is online.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from collections.abc import Iterator
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import httpx
@@ -21,6 +22,8 @@ import httpx
 from fieldscreen.errors import KnownError
 from fieldscreen.sync.bundle import BundleInfo, read_bundle, write_bundle
 from fieldscreen.sync.client import RetryPolicy, SyncClient
+from fieldscreen.sync.envelope import Envelope
+from fieldscreen.sync.errors import EnvelopeError
 from fieldscreen.sync.signed import SignedDocument, verify_document
 
 __all__ = [
@@ -65,13 +68,16 @@ def read_credential_file(token_file: Path | None, code: str = "relay-token-missi
 
 @dataclass(frozen=True)
 class RelayResult:
-    """What one relay did: outcomes by kind (``stored``, ``duplicate``, ``quarantined`` ...)."""
+    """What one relay did: the screenings' and drafts' outcomes by kind (``stored``,
+    ``duplicate``, ``quarantined`` ...); the audit log's segments are counted apart."""
 
     device_id: str
     envelopes: int
     outcomes: dict[str, int] = field(default_factory=dict)
     #: The laptop's signed receipt (verified), to carry back to it; None when not fetched.
     receipt: bytes | None = None
+    #: The audit log's sealed segments relayed with them (no screening: in no count above).
+    audit_envelopes: int = 0
 
     @property
     def stored(self) -> int:
@@ -114,6 +120,7 @@ def relay_bundle(
     device_id, envelopes = read_bundle(Path(path))
     counts: dict[str, int] = {}
     total = 0
+    audit: set[str] = set()
     with SyncClient(
         server_url,
         token=token,
@@ -124,12 +131,17 @@ def relay_bundle(
 
         def send(chunk: list[bytes]) -> None:
             for result in client.relay(chunk)["results"]:
-                counts[result["outcome"]] = counts.get(result["outcome"], 0) + 1
+                if result.get("record_id") not in audit:
+                    counts[result["outcome"]] = counts.get(result["outcome"], 0) + 1
 
         chunk: list[bytes] = []
         for data in envelopes:  # streamed: memory stays flat however large the bundle
             chunk.append(data)
-            total += 1
+            record_id = _audit_segment(data)
+            if record_id is None:
+                total += 1
+            else:
+                audit.add(record_id)
             if len(chunk) >= batch:
                 send(chunk)
                 chunk = []
@@ -137,10 +149,30 @@ def relay_bundle(
             send(chunk)
         document = SignedDocument.from_json(client.staff_receipt(device_id))
     verify_document(document, receipt_key, kind="receipt")
-    return RelayResult(device_id, total, counts, document.to_bytes())
+    return RelayResult(device_id, total, counts, document.to_bytes(), len(audit))
+
+
+def _audit_segment(data: bytes) -> str | None:
+    """The record id of ``data`` when it is an audit log's segment (None for anything else, a
+    damaged envelope too: the server answers for that one)."""
+    try:
+        envelope = Envelope.from_bytes(data)
+    except EnvelopeError:
+        return None
+    return envelope.record_id if envelope.kind == "audit" else None
 
 
 def forward_bundle(path: Path, out: Path) -> BundleInfo:
-    """Check the bundle at ``path`` whole and write it again to ``out`` for the next hop."""
+    """Check the bundle at ``path`` whole and write it again to ``out`` for the next hop;
+    ``count`` is its screenings and drafts, the audit log's segments apart."""
     device_id, envelopes = read_bundle(Path(path))
-    return write_bundle(Path(out), device_id, envelopes)
+    audit = 0
+
+    def counted() -> Iterator[bytes]:
+        nonlocal audit
+        for data in envelopes:
+            audit += _audit_segment(data) is not None
+            yield data
+
+    info = write_bundle(Path(out), device_id, counted())
+    return replace(info, count=info.count - audit, audit_envelopes=audit)

@@ -199,7 +199,7 @@ def test_bundles_out_and_in_relay_once_and_receipts_apply_once(  # noqa: PLR0917
         receipt_key=key,
         allow_insecure=True,
     )
-    assert elsewhere.outcomes == {"stored": 2 + 1}
+    assert (elsewhere.outcomes, elsewhere.audit_envelopes) == ({"stored": 2}, 1)
     assert elsewhere.receipt is not None
     receipt_a = usb / "laptop-a-receipt.fsr"
     receipt_a.write_bytes(elsewhere.receipt)

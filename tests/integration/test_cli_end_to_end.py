@@ -155,7 +155,8 @@ def test_admin_and_device_commands_end_to_end(
         relayed = tmp_path / "relayed-receipt.fsr"
         code, out, err = relay(token_file, relayed, "--json")
         assert code == 0, err
-        assert json.loads(out)["outcomes"] == {"duplicate": 5 + 1}
+        relayed_out = json.loads(out)
+        assert (relayed_out["outcomes"], relayed_out["audit_envelopes"]) == ({"duplicate": 5}, 1)
         assert relayed.exists()
         # the wrong file given as the credential: named, and nothing sent
         wrong = tmp_path / "notes.txt"

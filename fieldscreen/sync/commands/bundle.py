@@ -46,7 +46,12 @@ def _relay(args: argparse.Namespace, stores: Any) -> int:
     device_id, counts = result.device_id, result.outcomes
     emit(
         args,
-        {"device_id": device_id, "outcomes": counts, "receipt": args.receipt_out},
+        {
+            "device_id": device_id,
+            "outcomes": counts,
+            "audit_envelopes": result.audit_envelopes,
+            "receipt": args.receipt_out,
+        },
         f"{device_id}: "
         + ", ".join(f"{v} {k}" for k, v in sorted(counts.items()))
         + f"; receipt written to {args.receipt_out}",
