@@ -110,7 +110,7 @@ def test_admin_and_device_commands_end_to_end(
         code, out, err = device(capsys, laptop, "sync", "--json")
         assert code == 0, err
         sync = json.loads(out)
-        assert (sync["delivered"], sync["audit_envelopes"]) == (30, 1)  # the audit log apart
+        assert (sync["sent"], sync["delivered"], sync["audit_envelopes"]) == (30, 30, 1)
 
         # sneakernet: bundle out, import on the server, receipt back, applied twice
         assert device(capsys, laptop, "simulate", "--screenings", "5", "--seed", "2")[0] == 0

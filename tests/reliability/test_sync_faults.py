@@ -187,7 +187,7 @@ def test_faults_lose_nothing_and_duplicate_nothing(
     for _ in range(SCENARIOS):
         device = new_device()
         device.fill(rng.randint(3, 25), rng, size=rng.choice([200, 1500, 4000]))
-        expected = {(r, s) for r, s, _seq, _d in device.spool.pending_page(0, 10_000)}
+        expected = {(i.record_id, i.sha256) for i in device.spool.pending_page(0, 10_000)}
         records += len(expected)
         n_runs, n_retries, took = _converge(device, server, rng, counts)
         runs.append(n_runs)
