@@ -407,22 +407,31 @@ def cmd_import_bundle(args: argparse.Namespace) -> int:
     storage = _storage(args)
     device_id, envelopes = read_bundle(Path(args.file))
     admin = Principal("admin", frozenset(), "cli")
-    counts: dict[str, int] = {}
+    counts: dict[str, int] = {}  # the screenings' and drafts' (the audit log's apart)
+    audit: set[str] = set()
     batch: list[Any] = []
 
     def flush() -> None:
         for outcome in storage.ingest(batch, admin):
-            counts[outcome.outcome] = counts.get(outcome.outcome, 0) + 1
+            if outcome.record_id not in audit:
+                counts[outcome.outcome] = counts.get(outcome.outcome, 0) + 1
         batch.clear()
 
     for data in envelopes:
-        batch.append(parse_json(data, "envelope"))
+        item = parse_json(data, "envelope")
+        if isinstance(item, dict) and item.get("kind") == "audit":
+            audit.add(str(item.get("record_id")))
+        batch.append(item)
         if len(batch) >= 200:
             flush()
     flush()
     storage.audit("cli", "import-bundle", {"device": device_id, **counts})
     text = ", ".join(f"{v} {k}" for k, v in sorted(counts.items())) or "empty bundle"
-    _emit(args, {"device_id": device_id, "outcomes": counts}, f"{device_id}: {text}")
+    _emit(
+        args,
+        {"device_id": device_id, "outcomes": counts, "audit_envelopes": len(audit)},
+        f"{device_id}: {text}",
+    )
     return 0
 
 
