@@ -28,6 +28,9 @@ from fieldscreen.forms.sheets import find_list, read_list
 
 __all__ = ["add_arguments", "apply_answers", "preview_text", "run", "run_result"]
 
+#: What --lang takes: a code, or the language as the workbook's columns name it.
+LANG_HELP = "language: a code (en, es) or as the workbook names it ('Español (es)', Spanish)"
+
 TIER_NAMES = {
     "T0": "act now",
     "T1": "within 24 h",
@@ -44,11 +47,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     validate.add_argument("--json", action="store_true", help="print the results as JSON")
     preview = sub.add_parser("preview", help="show a form as indented text with its rules")
     preview.add_argument("file", metavar="FILE")
-    preview.add_argument("--lang", dest="form_lang", default="en", help="language (en, es)")
+    preview.add_argument("--lang", dest="form_lang", default="en", help=LANG_HELP)
     run_parser = sub.add_parser("run", help="run a form headless on a file of answers")
     run_parser.add_argument("file", metavar="FILE")
     run_parser.add_argument("--answers", required=True, metavar="ANSWERS.json")
-    run_parser.add_argument("--lang", dest="form_lang", default="en", help="language (en, es)")
+    run_parser.add_argument("--lang", dest="form_lang", default="en", help=LANG_HELP)
     run_parser.add_argument("--jurisdiction", metavar="XX", help="ISO code for the deadlines")
     run_parser.add_argument(
         "--context",

@@ -263,3 +263,15 @@ def test_a_workbook_made_in_a_spreadsheet_keeps_numbers_as_written(tmp_path: Pat
     loaded = load_form(out)
     assert loaded.version == "2026032801"
     assert load_form(source).version == "2026032801"
+
+
+@pytest.mark.parametrize("command", ["preview", "run"])
+def test_lang_help_says_it_takes_the_workbooks_own_language_names(
+    command: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    with pytest.raises(SystemExit) as stopped:
+        main(["forms", command, "--help"])
+    assert stopped.value.code == 0
+    text = " ".join(capsys.readouterr().out.split())
+    assert "as the workbook names it" in text
+    assert "language (en, es)" not in text
