@@ -6,7 +6,9 @@ from __future__ import annotations
 from pathlib import Path
 
 from fieldscreen import crypto
+from fieldscreen.paths import Paths
 from fieldscreen.sync.server.storage import Storage
+from fieldscreen.vault import Vault
 
 #: The server passphrase of every test database opened with :func:`open_storage`.
 SERVER_PASSPHRASE = b"the test server's passphrase"
@@ -26,3 +28,18 @@ def passphrase_file_for_serve(storage: Storage, folder: Path) -> Path:
     path.write_bytes(SERVER_PASSPHRASE + b"\n")
     path.chmod(0o600)
     return path
+
+
+def new_profile(tmp_path: Path, passphrase: str, admin: str = "admin1") -> Path:
+    """A laptop profile under ``tmp_path`` with a vault whose first admin is ``admin``, and the
+    passphrase in ``tmp_path / "pass.txt"`` for the commands' ``--passphrase-file``."""
+    root = tmp_path / "profile"
+    paths = Paths.for_profile(root).ensure()
+    Vault.create(
+        paths.vault_dir,
+        admin_login=admin,
+        passphrase=passphrase.encode(),
+        kdf=crypto.KdfParams.for_tests(),
+    ).close()
+    (tmp_path / "pass.txt").write_text(passphrase + "\n", encoding="utf-8")
+    return root

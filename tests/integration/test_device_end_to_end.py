@@ -28,6 +28,7 @@ from fieldscreen.sync.server.storage import Storage
 from fieldscreen.sync.signed import Provisioning, Site, sign_document
 from fieldscreen.sync.simulate import SimDevice, SimOrg
 from fieldscreen.vault import Vault
+from tests.integration.server_support import new_profile
 
 PASS = "correct horse battery"
 CANARY = "CANARY-Zorro-4417"
@@ -42,16 +43,7 @@ def light_kdf() -> Iterator[None]:
 
 @pytest.fixture
 def profile(tmp_path: Path) -> Path:
-    root = tmp_path / "profile"
-    paths = Paths.for_profile(root).ensure()
-    Vault.create(
-        paths.vault_dir,
-        admin_login="admin1",
-        passphrase=PASS.encode(),
-        kdf=crypto.KdfParams.for_tests(),
-    ).close()
-    (tmp_path / "pass.txt").write_text(PASS + "\n", encoding="utf-8")
-    return root
+    return new_profile(tmp_path, PASS)
 
 
 def _provisioning_file(tmp_path: Path, org: SimOrg, storage: Storage, url: str) -> Path:

@@ -22,6 +22,7 @@ from fieldscreen.sync.server.storage import Storage
 from fieldscreen.sync.simulate import SimOrg
 from fieldscreen.vault import UnlockFailed, Vault, VaultError
 from tests.integration.export_support import answer, screening_record
+from tests.integration.server_support import new_profile
 from tests.integration.test_travel_mode import CANARY, PASS, _cli, _drafts, _export, _set_up
 
 DURESS = "the sky is green today"
@@ -36,16 +37,7 @@ def light_kdf() -> Iterator[None]:
 
 @pytest.fixture
 def profile(tmp_path: Path) -> Path:
-    root = tmp_path / "profile"
-    paths = Paths.for_profile(root).ensure()
-    Vault.create(
-        paths.vault_dir,
-        admin_login="admin1",
-        passphrase=PASS.encode(),
-        kdf=crypto.KdfParams.for_tests(),
-    ).close()
-    (tmp_path / "pass.txt").write_text(PASS + "\n", encoding="utf-8")
-    return root
+    return new_profile(tmp_path, PASS)
 
 
 def _set_duress(profile: Path, capsys: pytest.CaptureFixture[str]) -> None:

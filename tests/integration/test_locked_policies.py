@@ -22,7 +22,7 @@ from fieldscreen.errors import render
 from fieldscreen.paths import Paths
 from fieldscreen.settings import SETTINGS
 from fieldscreen.sync.signed import Provisioning, Site, sign_document
-from fieldscreen.vault import Vault
+from tests.integration.server_support import new_profile
 
 PASS = "correct horse battery"
 #: What the organisation locks (every lockable setting; plain http allowed for a test network).
@@ -63,19 +63,12 @@ def _provisioning() -> bytes:
 
 @pytest.fixture
 def profile(tmp_path: Path) -> Path:
-    root = tmp_path / "profile"
-    paths = Paths.for_profile(root).ensure()
-    Vault.create(
-        paths.vault_dir,
-        admin_login="admin1",
-        passphrase=PASS.encode(),
-        kdf=crypto.KdfParams.for_tests(),
-    ).close()
+    root = new_profile(tmp_path, PASS)
+    paths = Paths.for_profile(root)
     settings = open_settings(paths)
     with open_vault(paths, settings) as vault:
         vault.unlock("admin1", PASS.encode())
         apply_provisioning(vault, settings, _provisioning())
-    (tmp_path / "pass.txt").write_text(PASS + "\n", encoding="utf-8")
     return root
 
 

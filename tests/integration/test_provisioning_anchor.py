@@ -32,6 +32,7 @@ from fieldscreen.paths import Paths
 from fieldscreen.sync.signed import Provisioning, SignedDocument, Site, sign_document
 from fieldscreen.vault import Vault
 from fieldscreen.vault.errors import VaultError
+from tests.integration.server_support import new_profile
 
 PASS = "correct horse battery"
 SPEC = "specialist1"
@@ -96,20 +97,13 @@ def org() -> Org:
 
 @pytest.fixture
 def profile(tmp_path: Path, org: Org) -> Path:
-    root = tmp_path / "profile"
-    paths = Paths.for_profile(root).ensure()
-    Vault.create(
-        paths.vault_dir,
-        admin_login="admin1",
-        passphrase=PASS.encode(),
-        kdf=crypto.KdfParams.for_tests(),
-    ).close()
+    root = new_profile(tmp_path, PASS)
+    paths = Paths.for_profile(root)
     settings = open_settings(paths)
     with open_vault(paths, settings) as vault:
         vault.unlock("admin1", PASS.encode())
         vault.add_user(SPEC, PASS.encode(), "specialist", admin_passphrase=PASS.encode())
         apply_provisioning(vault, settings, org.file(POLICIES))
-    (tmp_path / "pass.txt").write_text(PASS + "\n", encoding="utf-8")
     return root
 
 
