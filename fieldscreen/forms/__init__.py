@@ -50,8 +50,8 @@ Public API (stable; other packages import only these names)::
              (sets of Node), rules (names), tier_before, tier, tier_changed, became_act_now
 
 Errors: FormError (a form's mistake, ``FILE:sheet:row:column: message``), AnswerError (a value
-that does not fit its field), FormVersionError, OverrideError, ReleaseError; all are
-KnownErrors.
+that does not fit its field), FormVersionError, OverrideError, ReleaseError, AttachmentError;
+all are FormErrors (the package's one tree), and so KnownErrors.
 """
 
 from __future__ import annotations

@@ -22,7 +22,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from fieldscreen.errors import KnownError
+from fieldscreen.forms.errors import FormError
 
 __all__ = [
     "MAX_FILE_BYTES",
@@ -51,11 +51,11 @@ class Attachment:
     data: bytes = field(repr=False)
 
 
-class AttachmentError(KnownError):
+class AttachmentError(FormError):
     """A file too large to attach (``form-attachment-too-large``)."""
 
     def __init__(self, size: int, held: int) -> None:
-        super().__init__(
+        self._coded(
             "form-attachment-too-large",
             size=_mib(size),
             held=_mib(held),

@@ -18,8 +18,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from fieldscreen.errors import KnownError
-from fieldscreen.forms.errors import AnswerError, FormError
+from fieldscreen.forms.errors import AnswerError, FormDataError, FormError
 from fieldscreen.forms.loader import load_form
 from fieldscreen.forms.model import Field, Form
 from fieldscreen.forms.risk import combine_case
@@ -129,11 +128,11 @@ def _read_answers(path: str) -> dict[str, Any]:
     try:
         data = json.loads(Path(path).read_text(encoding="utf-8"))
     except (OSError, ValueError, RecursionError) as error:
-        raise KnownError(
+        raise FormDataError(
             "form-answers-unreadable", path=path, detail=type(error).__name__
         ) from None
     if not isinstance(data, dict):
-        raise KnownError("form-answers-unreadable", path=path, detail="not a JSON object")
+        raise FormDataError("form-answers-unreadable", path=path, detail="not a JSON object")
     return data
 
 

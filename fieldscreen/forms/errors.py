@@ -1,21 +1,36 @@
-"""Errors of the form engine.
+"""Errors of the form engine: one tree, rooted at :class:`FormError`.
 
 * :class:`FormError` -- a form file is wrong or uses something the engine does not support. It
-  names the place as ``FILE:sheet:row:column`` and says what to do.
+  names the place as ``FILE:sheet:row:column`` and says what to do. It is also the root of the
+  tree: every error the engine raises on purpose is a ``FormError``. The kinds below are not
+  about a place in a form file; they carry a catalogue code of their own and leave the place
+  empty.
 * :class:`AnswerError` -- a value given for a field does not fit its type (a date that is not a
   date, a choice that is not in the list).
 * :class:`FormVersionError` -- saved answers belong to another version of the form.
 * :class:`OverrideError` -- a tier override without a reason or a supervisor.
 * :class:`ReleaseError` -- lifting a withheld recipient or declined service without what it needs.
+* :class:`~fieldscreen.forms.attachments.AttachmentError` -- a file too large to attach.
+* :class:`FormDataError` -- answers or a saved state handed to the engine cannot be read.
 
 None of them ever carries an answer in its message: only field names, sheets and positions.
 """
 
 from __future__ import annotations
 
+from typing import Any
+
 from fieldscreen.errors import KnownError, render
 
-__all__ = ["EXPECTED", "AnswerError", "FormError", "FormVersionError", "OverrideError"]
+__all__ = [
+    "EXPECTED",
+    "AnswerError",
+    "FormDataError",
+    "FormError",
+    "FormVersionError",
+    "OverrideError",
+    "ReleaseError",
+]
 
 
 class FormError(KnownError):
@@ -25,6 +40,11 @@ class FormError(KnownError):
     """
 
     exit_code = 1
+    #: The place in a form file; empty for the kinds of the tree that are not about one.
+    file: str = ""
+    sheet: str = ""
+    row: int | None = None
+    column: str = ""
 
     def __init__(
         self,
@@ -61,7 +81,14 @@ class FormError(KnownError):
             column=self.column or column,
         )
 
+    def _coded(self, code: str, /, **context: Any) -> None:
+        """Set up a kind of the tree that has a catalogue code of its own and no place."""
+        KnownError.__init__(self, code, **context)
+        self.detail = self.message("en")
+
     def message(self, lang: str = "en") -> str:
+        if self.code != "form-invalid":
+            return super().message(lang)
         return render("form-invalid", lang, location=self.location, detail=self.detail)
 
 
@@ -93,13 +120,13 @@ EXPECTED: dict[str, tuple[str, str]] = {
 }
 
 
-class AnswerError(KnownError):
+class AnswerError(FormError):
     """A value does not fit the field it was given for (``expected``: a key of EXPECTED)."""
 
     def __init__(self, field: str, expected: str) -> None:
         self.field = field
         self.expected = expected
-        super().__init__("form-answer-invalid", field=field, expected=expected)
+        self._coded("form-answer-invalid", field=field, expected=expected)
 
     def message(self, lang: str = "en") -> str:
         en, es = EXPECTED[self.expected]
@@ -108,25 +135,33 @@ class AnswerError(KnownError):
         )
 
 
-class FormVersionError(KnownError):
+class FormDataError(FormError):
+    """Answers or a saved state handed to the engine cannot be read (``form-answers-unreadable``,
+    ``form-state-invalid``)."""
+
+    def __init__(self, code: str, /, **context: Any) -> None:
+        self._coded(code, **context)
+
+
+class FormVersionError(FormError):
     """Saved answers were made with another version of the form."""
 
     def __init__(self, form_id: str, saved: str, loaded: str) -> None:
-        super().__init__("form-version-mismatch", form_id=form_id, saved=saved, loaded=loaded)
+        self._coded("form-version-mismatch", form_id=form_id, saved=saved, loaded=loaded)
 
 
-class OverrideError(KnownError):
+class OverrideError(FormError):
     """A tier override lacks what it needs: ``tier``, ``reason`` or ``supervisor``."""
 
     def __init__(self, missing: str) -> None:
         self.missing = missing
-        super().__init__(f"form-override-{missing}")
+        self._coded(f"form-override-{missing}")
 
 
-class ReleaseError(KnownError):
+class ReleaseError(FormError):
     """Lifting a withheld recipient or a declined service lacks what it needs: ``name`` (not
     withheld by the form), ``reason`` or ``supervisor``."""
 
     def __init__(self, missing: str) -> None:
         self.missing = missing
-        super().__init__(f"form-release-{missing}")
+        self._coded(f"form-release-{missing}")

@@ -18,7 +18,13 @@ from typing import Any
 from fieldscreen.forms import attachments as media
 from fieldscreen.forms import compat
 from fieldscreen.forms.changes import Changes, FieldError, Node, PathLike, as_node
-from fieldscreen.forms.errors import AnswerError, FormVersionError, OverrideError, ReleaseError
+from fieldscreen.forms.errors import (
+    AnswerError,
+    FormDataError,
+    FormVersionError,
+    OverrideError,
+    ReleaseError,
+)
 from fieldscreen.forms.functions import raw_to_xpath, to_string
 from fieldscreen.forms.model import MEDIA_KINDS, TIERS, Choice, Field, Form, Page, language_key
 from fieldscreen.forms.program import render_label
@@ -95,8 +101,6 @@ class Session(Runtime):
         ``migrate`` receives the saved state and returns one for this form's version (for
         example ``lambda s: carry_over(s, form).state``).
         """
-        from fieldscreen.errors import KnownError
-
         saved = state.get("form", {}) if isinstance(state, Mapping) else {}
         form_id = str(saved.get("id", "")) if isinstance(saved, Mapping) else ""
         version = str(saved.get("version", "")) if isinstance(saved, Mapping) else ""
@@ -136,7 +140,7 @@ class Session(Runtime):
             for release in state.get("releases", []):
                 session.releases[str(release["name"])] = Release(**release)
         except (KeyError, TypeError, ValueError, AnswerError) as error:
-            raise KnownError(
+            raise FormDataError(
                 "form-state-invalid", form_id=form.id, detail=type(error).__name__
             ) from None
         for (name, index), value in once.items():

@@ -9,9 +9,9 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from fieldscreen.errors import KnownError
 from fieldscreen.paths import Paths
 from fieldscreen.settings import Settings
+from fieldscreen.vault.errors import VaultError
 
 __all__ = ["add_unlock_arguments", "emit", "paths_of", "read_passphrase", "settings_of"]
 
@@ -39,12 +39,12 @@ def read_passphrase(args: argparse.Namespace, prompt: str = "Passphrase: ") -> b
         try:
             text = Path(args.passphrase_file).read_text(encoding="utf-8")
         except (OSError, UnicodeDecodeError):
-            raise KnownError("passphrase-file-unreadable", path=args.passphrase_file) from None
+            raise VaultError("passphrase-file-unreadable", path=args.passphrase_file) from None
         return text.splitlines()[0].encode("utf-8") if text else b""
     try:
         return getpass.getpass(prompt).encode("utf-8")
     except EOFError:  # no terminal and nothing on standard input (a script, a service)
-        raise KnownError("passphrase-not-given", option="--passphrase-file") from None
+        raise VaultError("passphrase-not-given", option="--passphrase-file") from None
 
 
 def emit(args: argparse.Namespace, data: dict[str, Any], text: str) -> None:

@@ -10,8 +10,8 @@ from __future__ import annotations
 import argparse
 import getpass
 
-from fieldscreen.errors import KnownError
 from fieldscreen.vault.cli_common import add_unlock_arguments, emit, paths_of, read_passphrase
+from fieldscreen.vault.errors import VaultError
 
 __all__ = ["add_arguments", "run"]
 
@@ -35,9 +35,9 @@ def _duress(args: argparse.Namespace) -> bytes:
         first = getpass.getpass("Duress passphrase: ").encode("utf-8")
         again = getpass.getpass("Same duress passphrase again: ").encode("utf-8")
     except EOFError:
-        raise KnownError("passphrase-not-given", option="--duress-file") from None
+        raise VaultError("passphrase-not-given", option="--duress-file") from None
     if again != first:
-        raise KnownError("passphrase-confirm-differs")
+        raise VaultError("passphrase-confirm-differs")
     return first
 
 

@@ -10,8 +10,8 @@ from __future__ import annotations
 import argparse
 import getpass
 
-from fieldscreen.errors import KnownError
 from fieldscreen.vault.cli_common import emit, paths_of, read_passphrase, settings_of
+from fieldscreen.vault.errors import VaultError
 
 __all__ = ["add_arguments", "run"]
 
@@ -35,9 +35,9 @@ def _passphrase(args: argparse.Namespace) -> bytes:
     try:
         again = getpass.getpass("Same passphrase again: ").encode("utf-8")
     except EOFError:
-        raise KnownError("passphrase-not-given", option="--passphrase-file") from None
+        raise VaultError("passphrase-not-given", option="--passphrase-file") from None
     if again != first:
-        raise KnownError("passphrase-confirm-differs")
+        raise VaultError("passphrase-confirm-differs")
     return first
 
 
@@ -46,8 +46,6 @@ def run(args: argparse.Namespace) -> int:
 
     paths = paths_of(args)
     if Vault.exists(paths.vault_dir):  # before asking for anything
-        from fieldscreen.vault.errors import VaultError
-
         raise VaultError("vault-exists")
     settings = settings_of(paths)
     passphrase = _passphrase(args)

@@ -56,7 +56,6 @@ from pathlib import Path
 from typing import Any, Literal
 
 from fieldscreen import crypto
-from fieldscreen.errors import KnownError
 from fieldscreen.paths import private_umask
 from fieldscreen.vault.errors import VaultError
 
@@ -335,7 +334,7 @@ class Keyring:
         except FileNotFoundError:
             raise VaultError("vault-missing") from None
         except OSError:
-            raise KnownError("io-error", detail="the key file could not be read") from None
+            raise VaultError("io-error", detail="the key file could not be read") from None
         try:
             data = json.loads(raw)
             fmt = data["format"]
@@ -459,8 +458,8 @@ def atomic_replace(path: Path, data: bytes, *, shred_replaced: bool = False) -> 
             with contextlib.suppress(OSError):
                 os.unlink(tmp)
         if error.errno in (28, 122):  # ENOSPC, EDQUOT
-            raise KnownError("disk-full") from None
-        raise KnownError("io-error", detail="the key file could not be written") from None
+            raise VaultError("disk-full") from None
+        raise VaultError("io-error", detail="the key file could not be written") from None
     finally:
         if old_fd is not None:
             with contextlib.suppress(OSError):
