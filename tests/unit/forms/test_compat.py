@@ -1,8 +1,8 @@
 """Forms organisations already have: pyxform's rules decide what loads, and what cannot be
 honoured offline is refused by name, with the cell and what to do -- never skipped.
 
-Each feature has a small form written here; the public corpus (pyxform's example workbooks)
-runs in ``test_corpus.py`` when ``FIELDSCREEN_FORMS_CORPUS`` names a folder of them.
+Each feature has a small form written here; the public corpus (pyxform's example workbooks
+and the forms of its test tables, committed under ``data/pyxform``) runs in ``test_corpus.py``.
 """
 
 from __future__ import annotations
