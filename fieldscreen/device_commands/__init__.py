@@ -1,5 +1,6 @@
 """The sync subcommands on the profile's real vault (what ``fieldscreen provision|enroll|sync|
-bundle`` run). Each module wraps the matching :mod:`fieldscreen.sync.commands` module: it adds
+bundle|simulate`` run). ``enroll``, ``sync`` and ``bundle`` wrap the matching
+:mod:`fieldscreen.sync.commands` module (``provision`` and ``simulate`` are whole here): it adds
 ``--user`` and ``--passphrase-file``, unlocks the vault, and hands the command a
 :class:`~fieldscreen.device.VaultDeviceStore` (sync itself never imports the vault)."""
 

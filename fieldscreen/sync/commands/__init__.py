@@ -1,5 +1,6 @@
-"""The device-side ``fieldscreen`` subcommands of sync: provision, enroll, sync, bundle,
-simulate. Each module has ``add_arguments(parser)`` and ``run(args) -> int``.
+"""The device-side ``fieldscreen`` subcommands of sync: enroll, sync, bundle. Each module has
+``add_arguments(parser)`` and ``run(args) -> int``. (``provision`` and ``simulate`` need the
+vault itself, so they live whole in :mod:`fieldscreen.device_commands`.)
 
 ``fieldscreen`` runs them through :mod:`fieldscreen.device_commands`, which unlocks the profile's
 vault and puts its stores in ``args.device_stores``; without that they fall back to
