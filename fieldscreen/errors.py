@@ -498,6 +498,21 @@ CATALOGUE: Mapping[str, Message] = {
             "de auditoría."
         ),
     ),
+    "vault-audit-broken": Message(
+        en=(
+            "The audit log was changed outside FieldScreen: its chain breaks at entry {seq} "
+            "(an entry was removed, edited or moved there). The {shown} entries before it "
+            "check; from there on the log cannot be trusted, so it is not shown as whole. "
+            "Nothing was deleted. Tell your IT focal point; the event is in the audit log."
+        ),
+        es=(
+            "El registro de auditoría se cambió fuera de FieldScreen: su cadena se rompe en la "
+            "entrada {seq} (allí se quitó, editó o movió una entrada). Las {shown} entradas "
+            "anteriores se comprueban; desde allí no se puede confiar en el registro, así que "
+            "no se muestra como completo. No se borró nada. Avise a su referente de "
+            "informática; el hecho consta en el registro de auditoría."
+        ),
+    ),
     "vault-secrets-altered": Message(
         en=(
             "Settings FieldScreen keeps encrypted in the vault were removed or replaced with "

@@ -178,7 +178,8 @@ class BatchModel:
         with backend._guard:
             vault = self._require()
             users = {u.user_id: u.login for u in vault.users()}
-            log = vault.audit_log()
+            # the sync history from the entries that check (a break is said at unlock)
+            log, _ = vault.audit_log_report()
             states = self._states(vault)
         finaliser = {e.record_id: e.user_id for e in log if e.action == "finalise"}
         groups: dict[tuple[str, str], dict[str, int]] = {}

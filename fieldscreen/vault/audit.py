@@ -26,7 +26,16 @@ from fieldscreen import crypto
 from fieldscreen.vault.keys import Keys, aad
 from fieldscreen.vault.store import as_blob
 
-__all__ = ["ACTIONS", "AuditEntry", "AuditReport", "append", "check_recent", "entries", "verify"]
+__all__ = [
+    "ACTIONS",
+    "AuditEntry",
+    "AuditReport",
+    "append",
+    "check_recent",
+    "entries",
+    "entries_checked",
+    "verify",
+]
 
 ACTIONS = frozenset(
     {
@@ -220,6 +229,49 @@ def entries(conn: sqlite3.Connection, keys: Keys, after: int = 0) -> list[AuditE
         body = decode(opened(as_blob(ciphertext), named).decode("utf-8"))
         result.append(AuditEntry(seq, body["t"], body["u"], body["a"], body["r"], body["d"]))
     return result
+
+
+def entries_checked(
+    conn: sqlite3.Connection, keys: Keys, vault_id: str
+) -> tuple[list[AuditEntry], AuditReport]:
+    """Every entry, decrypted, with the chain walked on the way (what the audit log view
+    shows): the entries up to the first one that breaks the chain, and where it breaks.
+
+    An entry deleted from the middle breaks the sequence at its number; an edited or moved one
+    its MAC; a removed tail no longer reaches the head. One HMAC per entry beyond the
+    decryption :func:`entries` does.
+    """
+    try:
+        head_seq, head_mac = _read_head(conn, keys, vault_id)
+    except (crypto.DecryptError, struct.error):
+        return [], AuditReport(0, False, 0)
+    result: list[AuditEntry] = []
+    opened = crypto.AeadKey(keys.sub("audit-encryption")).decrypt
+    decode = json.JSONDecoder().decode
+    prefix = aad("audit", "")
+    previous = _genesis(keys, vault_id)
+    expected = 1
+    count = 0
+    bad: int | None = None
+    for seq, ciphertext, mac in conn.execute("SELECT seq, ciphertext, mac FROM audit ORDER BY seq"):
+        count += 1
+        if bad is not None:
+            continue
+        blob = as_blob(ciphertext)
+        if seq != expected or _link(keys, previous, expected, blob) != as_blob(mac):
+            bad = expected
+            continue
+        try:
+            body = decode(opened(blob, prefix + str(expected).encode()).decode("utf-8"))
+            result.append(AuditEntry(seq, body["t"], body["u"], body["a"], body["r"], body["d"]))
+        except (crypto.DecryptError, crypto.CryptoError, ValueError, KeyError, TypeError):
+            bad = expected
+            continue
+        previous = as_blob(mac)
+        expected += 1
+    if bad is None and (head_seq != expected - 1 or head_mac != previous):
+        bad = expected
+    return result, AuditReport(count, bad is None, bad)
 
 
 def last_link(conn: sqlite3.Connection) -> tuple[int, bytes]:

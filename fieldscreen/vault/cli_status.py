@@ -47,7 +47,8 @@ def run(args: argparse.Namespace) -> int:
             "integrity: ok"
             if ok
             else f"integrity: FAILED ({len(report.failed)} locations; audit log "
-            f"{'intact' if report.audit_intact else 'altered'}; state digest "
+            f"{'intact' if report.audit_intact else _broken(report.audit_first_bad)}; "
+            "state digest "
             f"{'intact' if report.state_digest_intact else 'altered'})"
         )
         lines += [f"  {where}" for where in report.failed]
@@ -55,3 +56,7 @@ def run(args: argparse.Namespace) -> int:
             lines.append(alert.message("en"))
     emit(args, status, "\n".join(lines))
     return 0 if ok else 1
+
+
+def _broken(seq: int | None) -> str:
+    return f"altered, its chain breaks at entry {seq or 1}"

@@ -85,6 +85,8 @@ class IntegrityReport:
     failed: list[str] = field(default_factory=list)
     audit_entries: int = 0
     audit_intact: bool = True
+    #: The first audit entry that breaks the chain (None: intact).
+    audit_first_bad: int | None = None
     state_digest_intact: bool = True
 
     @property
@@ -98,6 +100,7 @@ class IntegrityReport:
             "failed": self.failed,
             "audit_entries": self.audit_entries,
             "audit_intact": self.audit_intact,
+            "audit_first_bad": self.audit_first_bad,
             "state_digest_intact": self.state_digest_intact,
         }
 
@@ -789,6 +792,7 @@ class RecordsMixin(VaultBase):
                     report.failed.append(f"outbox/{item['record_id']}")
             chain = audit.verify(conn, keys, self.vault_id)
             report.audit_entries, report.audit_intact = chain.entries, chain.intact
+            report.audit_first_bad = None if chain.intact else (chain.first_bad_seq or 1)
             state = self._row_map.verify(conn, keys)
             self.last_state_check = state
             problems = state.problems + self._row_map.compare_all(conn, keys)

@@ -57,10 +57,36 @@ class Vault(AccountsMixin, RecordsMixin, CaseListMixin, OutboxMixin):
     _supervision_kept: tuple[int, bytes, list[audit.AuditEntry]] | None = None
 
     def audit_log(self) -> list[audit.AuditEntry]:
-        """The decrypted audit log (coordinators and admins)."""
+        """The decrypted audit log (coordinators and admins), its chain walked on the way.
+
+        Raises:
+            VaultError: ``vault-audit-broken`` naming the first entry that breaks the chain (an
+                entry deleted from the middle, edited, moved, or the newest ones removed): a
+                shorter log is never shown as the whole one. The break is audited.
+        """
+        found, report = self.audit_log_report()
+        if not report.intact:
+            raise VaultError("vault-audit-broken", seq=report.first_bad_seq or 1, shown=len(found))
+        return found
+
+    def audit_log_report(self) -> tuple[list[audit.AuditEntry], audit.AuditReport]:
+        """The audit log's entries up to the first that breaks the chain, and the chain's
+        report (for a view that shows what is there together with where it breaks). A break
+        is audited as ``integrity-alert``."""
         keys, _ = self._require("coordinator")
         with self._tx() as conn:
-            return audit.entries(conn, keys)
+            found, report = audit.entries_checked(conn, keys, self.vault_id)
+            if not report.intact:
+                self._audit(
+                    conn,
+                    "integrity-alert",
+                    detail={
+                        "what": "audit-log",
+                        "entries": report.entries,
+                        "from": report.first_bad_seq,
+                    },
+                )
+        return found, report
 
     def supervision_log(self) -> list[audit.AuditEntry]:
         """The audit entries the supervisor queue is made of (``create``, ``finalise`` and

@@ -783,7 +783,6 @@ def _tampered(vault: Vault) -> int:
 #: Mutations the product does not catch yet, and why (issue 15): counted and printed apart,
 #: not asserted. Each entry leaves once its paths catch it.
 OPEN: dict[str, str] = {
-    "audit/delete": "the audit log view reads entries without walking the chain",
     "outbox/delete": "nothing checks that a finalised record still has its outbox row",
     "outbox/plain": "an outbox row's state is written while locked and is not authenticated",
     "records/replay": "the case list shows a record's status without the row map",
