@@ -19,7 +19,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from fieldscreen.errors import KnownError
+from fieldscreen.reports.errors import ReportError
 
 __all__ = [
     "DEFAULT_THRESHOLD",
@@ -86,13 +86,13 @@ class AggregateRecord:
 
 def _code(value: object, what: str) -> str:
     if not isinstance(value, str) or not _CODE.match(value):
-        raise KnownError("aggregate-invalid", field=what)
+        raise ReportError("aggregate-invalid", field=what)
     return value
 
 
 def _codes(value: object, what: str) -> tuple[str, ...]:
     if not isinstance(value, list) or len(value) > _MAX_VALUES:
-        raise KnownError("aggregate-invalid", field=what)
+        raise ReportError("aggregate-invalid", field=what)
     return tuple(sorted({_code(v, what) for v in value}))
 
 
@@ -100,23 +100,23 @@ def parse_aggregate(data: Mapping[str, Any]) -> AggregateRecord:
     """Check an aggregate record strictly: exactly the known keys, codes only, no free text.
 
     Raises:
-        KnownError: ``aggregate-invalid`` naming the offending field.
+        ReportError: ``aggregate-invalid`` naming the offending field.
     """
     expected = {"tier", "concerns", "age_band", "sex", "nationality", "site", "week"}
     extra = set(data) - expected
     if extra or set(data) != expected:
-        raise KnownError(
+        raise ReportError(
             "aggregate-invalid", field=", ".join(sorted(extra or expected - set(data)))
         )
     tier = _code(data["tier"], "tier")
     if tier not in _TIERS:
-        raise KnownError("aggregate-invalid", field="tier")
+        raise ReportError("aggregate-invalid", field="tier")
     age_band = _code(data["age_band"], "age_band")
     if age_band not in _AGE_BANDS:
-        raise KnownError("aggregate-invalid", field="age_band")
+        raise ReportError("aggregate-invalid", field="age_band")
     week = data["week"]
     if not isinstance(week, str) or not _WEEK.match(week):
-        raise KnownError("aggregate-invalid", field="week")
+        raise ReportError("aggregate-invalid", field="week")
     return AggregateRecord(
         tier=tier,
         concerns=_codes(data["concerns"], "concerns"),
@@ -158,7 +158,7 @@ class CountTable:
 
 def _check_dimension(name: str) -> None:
     if name not in DIMENSIONS:
-        raise KnownError("aggregate-dimension-unknown", name=name, known=", ".join(DIMENSIONS))
+        raise ReportError("aggregate-dimension-unknown", name=name, known=", ".join(DIMENSIONS))
 
 
 def count(

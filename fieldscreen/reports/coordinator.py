@@ -27,6 +27,7 @@ from fieldscreen.reports.aggregates import (
     build_report,
     parse_aggregate,
 )
+from fieldscreen.reports.errors import ReportError
 
 __all__ = [
     "REPORT_CROSSTABS",
@@ -79,12 +80,12 @@ def normalise(aggregate: Mapping[str, Any], created: str = "", site: str = "") -
     """An envelope's aggregate as an :class:`AggregateRecord`.
 
     Raises:
-        KnownError: ``aggregate-invalid`` when it cannot be counted.
+        ReportError: ``aggregate-invalid`` when it cannot be counted.
     """
     try:
         week = str(aggregate.get("week") or _week(created))
     except ValueError:
-        raise KnownError("aggregate-invalid", field="week") from None
+        raise ReportError("aggregate-invalid", field="week") from None
     concerns = aggregate.get("concerns", aggregate.get("concern"))
     return parse_aggregate(
         {
@@ -107,7 +108,7 @@ def screening_aggregate(
     nationalities, the first age band, sex and site given, the ISO week of ``day``.
 
     Raises:
-        KnownError: ``aggregate-invalid`` when the result is not a plain-code record.
+        ReportError: ``aggregate-invalid`` when the result is not a plain-code record.
     """
     from fieldscreen.forms import most_urgent
 
@@ -205,7 +206,7 @@ class ReportFilter:
     def __post_init__(self) -> None:
         for week in (self.first_week, self.last_week):
             if week and not _WEEK.match(week):
-                raise KnownError("aggregate-invalid", field="week")
+                raise ReportError("aggregate-invalid", field="week")
 
     def matches(self, record: AggregateRecord) -> bool:
         if self.first_week and record.week < self.first_week:
@@ -242,7 +243,7 @@ def coordinator_report(
             the suppression is computed over what is counted.
     """
     if threshold < 2:
-        raise KnownError("aggregate-threshold-low", minimum=2)
+        raise ReportError("aggregate-threshold-low", minimum=2)
     wanted = keep.matches if isinstance(keep, ReportFilter) else keep
     records: list[AggregateRecord] = []
     bad = 0

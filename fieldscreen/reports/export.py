@@ -45,6 +45,7 @@ from fieldscreen.errors import KnownError
 from fieldscreen.forms import Form, Session
 from fieldscreen.forms.model import Field
 from fieldscreen.forms.risk import withheld_recipients
+from fieldscreen.reports.errors import ReportError
 from fieldscreen.reports.form_versions import FormCatalogue
 from fieldscreen.sync.envelope import Envelope, open_envelope, verify_envelope
 from fieldscreen.sync.errors import EnvelopeError
@@ -99,7 +100,7 @@ def parse_profile(text: str) -> Profile:
     """``full``, ``deidentified`` or ``recipient:<code>``.
 
     Raises:
-        KnownError: ``export-profile-unknown``.
+        ReportError: ``export-profile-unknown``.
     """
     if text == "full":
         return Profile("full", identifiable=True)
@@ -108,7 +109,7 @@ def parse_profile(text: str) -> Profile:
     match = _RECIPIENT.match(text)
     if match:
         return Profile(text, identifiable=True, recipient=match.group(1))
-    raise KnownError("export-profile-unknown", profile=text[:60])
+    raise ReportError("export-profile-unknown", profile=text[:60])
 
 
 def consented(consent: Mapping[str, Any], recipient: str) -> bool:

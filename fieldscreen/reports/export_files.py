@@ -23,6 +23,7 @@ from typing import Any
 from fieldscreen import crypto
 from fieldscreen.errors import KnownError
 from fieldscreen.paths import atomic_write_bytes
+from fieldscreen.reports.errors import ReportError
 from fieldscreen.reports.export import ATTACHMENT_PATH, CODEBOOK_COLUMNS, Profile, Table
 
 __all__ = ["FORMATS", "PACK_FORMAT", "pack", "readme", "render", "unpack"]
@@ -140,7 +141,7 @@ def render(
     elif fmt == "xlsx":
         files["export.xlsx"] = _xlsx(tables, book)
     else:
-        raise KnownError("export-format-unknown", format=fmt)
+        raise ReportError("export-format-unknown", format=fmt)
     return files
 
 
@@ -182,7 +183,7 @@ def write_files(out: Path, files: Mapping[str, bytes]) -> list[Path]:
     written = []
     for name, data in files.items():
         if not _plain_name(name):
-            raise KnownError("export-pack-invalid")
+            raise ReportError("export-pack-invalid")
         target = out / name
         target.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
         atomic_write_bytes(target, data)  # 0600, synced, renamed into place
@@ -214,7 +215,7 @@ def unpack(data: bytes, passphrase: bytes) -> dict[str, bytes]:
     """Reverse :func:`pack`.
 
     Raises:
-        KnownError: ``export-pack-invalid`` for a wrong passphrase or a damaged file.
+        ReportError: ``export-pack-invalid`` for a wrong passphrase or a damaged file.
     """
     try:
         outer = json.loads(data)
@@ -232,4 +233,4 @@ def unpack(data: bytes, passphrase: bytes) -> dict[str, bytes]:
         zipfile.BadZipFile,
         KnownError,
     ):
-        raise KnownError("export-pack-invalid") from None
+        raise ReportError("export-pack-invalid") from None

@@ -20,6 +20,7 @@ from pathlib import Path
 
 from fieldscreen.errors import KnownError
 from fieldscreen.forms import Form, load_form
+from fieldscreen.reports.errors import ReportError
 
 __all__ = ["FormCatalogue", "load_form_bytes"]
 
@@ -97,10 +98,10 @@ class FormCatalogue(Mapping[str, Form]):
         """Add every ``*.md`` and ``*.xlsx`` form in ``folder`` (not its subfolders).
 
         Raises:
-            KnownError: ``export-forms-folder`` when the folder cannot be read.
+            ReportError: ``export-forms-folder`` when the folder cannot be read.
         """
         if not folder.is_dir():
-            raise KnownError("export-forms-folder", path=str(folder))
+            raise ReportError("export-forms-folder", path=str(folder))
         for path in sorted(folder.iterdir()):
             if path.suffix.lower() not in (".md", ".xlsx") or path.name.startswith((".", "~$")):
                 continue

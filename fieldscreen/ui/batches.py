@@ -20,7 +20,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from fieldscreen.errors import KnownError
+from fieldscreen.ui.errors import UIError
 
 __all__ = [
     "STATES",
@@ -306,7 +306,7 @@ class BatchModel:
             own = self._backend.vault.device_id
         device_id, _ = read_bundle(Path(path))  # checked whole before anything is sent
         if device_id == own:
-            raise KnownError("relay-same-laptop")
+            raise UIError("relay-same-laptop")
         # The network call runs without the vault's lock: screens keep saving meanwhile.
         result = relay_bundle(
             Path(path),

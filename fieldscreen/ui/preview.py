@@ -50,6 +50,14 @@ def _t(en: str, es: str) -> T:
     return {"en": en, "es": es}
 
 
+def _vault_error(code: str, **context: Any) -> KnownError:
+    """The error the real vault raises for ``code`` (its package is imported only when a
+    refusal is met, so that rendering the screens does not load it)."""
+    from fieldscreen.vault.errors import UnlockFailed, VaultError
+
+    return UnlockFailed() if code == "vault-unlock-failed" else VaultError(code, **context)
+
+
 YES_NO = (("yes", _t("Yes", "Sí")), ("no", _t("No", "No")))
 RECIPIENTS = (
     ("legal", _t("Legal aid", "Asistencia legal")),
@@ -563,28 +571,28 @@ class MemoryVault:
 
     def create_user(self, name: str, role: str, passphrase: str, confirm: str = "") -> None:
         if self._users and not (self._unlocked and self.verify(self._unlocked, confirm)):
-            raise KnownError("vault-unlock-failed")
+            raise _vault_error("vault-unlock-failed")
         if login_problem(name) is not None:  # the vault's own rule
-            raise KnownError("vault-login-invalid")
+            raise _vault_error("vault-login-invalid")
         salt = os.urandom(16)
         with self._lock:
             self._users[name] = (role, salt, _digest(salt, passphrase))
 
     def remove_user(self, name: str, confirm: str) -> Mapping[str, Any]:
         if not (self._unlocked and self.verify(self._unlocked, confirm)):
-            raise KnownError("vault-unlock-failed")
+            raise _vault_error("vault-unlock-failed")
         if name not in self._users:
-            raise KnownError("vault-user-unknown")
+            raise _vault_error("vault-user-unknown")
         admins = [n for n, (r, _, _) in self._users.items() if r == "admin"]
         if name == self._unlocked or admins == [name]:
-            raise KnownError("vault-last-admin")
+            raise _vault_error("vault-last-admin")
         with self._lock:
             del self._users[name]
         return self.rotate_keys(confirm)
 
     def rotate_keys(self, confirm: str) -> Mapping[str, Any]:
         if not (self._unlocked and self.verify(self._unlocked, confirm)):
-            raise KnownError("vault-unlock-failed")
+            raise _vault_error("vault-unlock-failed")
         return {"data_keys": len(self._drafts) + len(self._cases), "must_be_added_again": []}
 
     def verify(self, name: str, passphrase: str) -> bool:
@@ -596,7 +604,7 @@ class MemoryVault:
     def unlock(self, name: str, passphrase: str) -> UserInfo:
         if not self.verify(name, passphrase):
             self._failures[name] = self._failures.get(name, 0) + 1
-            raise KnownError("vault-unlock-failed")
+            raise _vault_error("vault-unlock-failed")
         self._failures[name] = 0
         self._unlocked = name
         return UserInfo(name, self._users[name][0])
@@ -612,7 +620,7 @@ class MemoryVault:
 
     def _require_unlocked(self) -> None:
         if self._unlocked is None:
-            raise KnownError("vault-locked")
+            raise _vault_error("vault-locked")
 
     # records
     def new_draft(self, form_id: str, form_version: str, state: Mapping[str, Any]) -> str:
@@ -629,7 +637,7 @@ class MemoryVault:
             threading.Event().wait(self.delay)
         with self._lock:
             if record_id not in self._drafts:
-                raise KnownError("vault-record-state", state="finalised")
+                raise _vault_error("vault-record-state", state="finalised")
             self._drafts[record_id] = (copy.deepcopy(dict(state)), datetime.now(UTC))
             self.writes += 1
 
@@ -654,7 +662,7 @@ class MemoryVault:
         self._require_unlocked()
         with self._lock:
             if record_id not in self._drafts:
-                raise KnownError("vault-record-state", state="finalised")
+                raise _vault_error("vault-record-state", state="finalised")
             del self._drafts[record_id]
             due = case_card.get("next_due")
             self._cases[record_id] = CaseSummary(
@@ -686,14 +694,14 @@ class MemoryVault:
     def case_card(self, record_id: str) -> Mapping[str, Any]:
         self._require_unlocked()
         if record_id not in self.cards:
-            raise KnownError("vault-record-unknown")
+            raise _vault_error("vault-record-unknown")
         return copy.deepcopy(self.cards[record_id])
 
     def record_follow_up(self, record_id: str, when: datetime) -> Mapping[str, Any]:
         self._require_unlocked()
         with self._lock:
             if record_id not in self.cards:
-                raise KnownError("vault-record-unknown")
+                raise _vault_error("vault-record-unknown")
             card = record_done(self.cards[record_id], when)
             self.cards[record_id] = card
             due = card.get("next_due")

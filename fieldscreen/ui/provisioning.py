@@ -17,6 +17,7 @@ from typing import Any
 
 from fieldscreen.errors import KnownError
 from fieldscreen.paths import provisioning_candidates
+from fieldscreen.ui.errors import UIError
 
 __all__ = ["DeviceProvisioner", "EnrolmentStatus", "ProvisioningPreview", "SiteChoice"]
 
@@ -90,8 +91,8 @@ class _LockedDevice:
             self._device.save_identity(identity)
 
 
-def _bad_file(path: Path, reason: str) -> KnownError:
-    return KnownError("sync-bad-file", path=path.name, what="provisioning file", reason=reason)
+def _bad_file(path: Path, reason: str) -> UIError:
+    return UIError("sync-bad-file", path=path.name, what="provisioning file", reason=reason)
 
 
 class DeviceProvisioner:
@@ -186,11 +187,11 @@ class DeviceProvisioner:
             with path.open("rb") as fh:
                 data = fh.read(MAX_DIRECTORY_BYTES + 1)
         except OSError:
-            raise KnownError(
+            raise UIError(
                 "sync-bad-file", path=path.name, what="service directory", reason="unreadable"
             ) from None
         if len(data) > MAX_DIRECTORY_BYTES:
-            raise KnownError(
+            raise UIError(
                 "sync-bad-file", path=path.name, what="service directory", reason="too large"
             )
         with self._backend._guard:

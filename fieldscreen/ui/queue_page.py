@@ -34,8 +34,9 @@ from fieldscreen.ui.common import (
     primary_button,
     tier_label,
 )
+from fieldscreen.ui.errors import SignOffError
 from fieldscreen.ui.ports import UserInfo
-from fieldscreen.ui.supervision import QueueItem, SignOffError, can_supervise
+from fieldscreen.ui.supervision import QueueItem, can_supervise
 
 __all__ = ["QueuePage", "kind_text"]
 

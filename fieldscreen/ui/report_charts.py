@@ -31,8 +31,8 @@ from PySide6.QtGui import (
 )
 from PySide6.QtWidgets import QSizePolicy, QWidget
 
-from fieldscreen.errors import KnownError
 from fieldscreen.reports.report_view import ReportView, Row, Section
+from fieldscreen.ui.errors import UIError
 
 __all__ = [
     "Canvas",
@@ -253,10 +253,10 @@ def write_report_pdf(path: Path, view: ReportView, words: PdfTexts) -> Canvas:
     section its chart and its table) to ``path``; returns what was painted.
 
     Raises:
-        KnownError: ``report-pdf-unwritable`` when the file cannot be written.
+        UIError: ``report-pdf-unwritable`` when the file cannot be written.
     """
     if not path.parent.is_dir() or not os.access(path.parent, os.W_OK):
-        raise KnownError("report-pdf-unwritable", path=path.name)
+        raise UIError("report-pdf-unwritable", path=path.name)
     writer = QPdfWriter(str(path))
     writer.setPageSize(QPageSize(QPageSize.PageSizeId.A4))
     writer.setPageMargins(QMarginsF(15, 15, 15, 15), QPageLayout.Unit.Millimeter)
@@ -265,14 +265,14 @@ def write_report_pdf(path: Path, view: ReportView, words: PdfTexts) -> Canvas:
     writer.setCreator("FieldScreen")
     painter = QPainter()
     if not painter.begin(writer):
-        raise KnownError("report-pdf-unwritable", path=path.name)
+        raise UIError("report-pdf-unwritable", path=path.name)
     canvas = Canvas(painter)
     try:
         _Document(canvas, writer, words).paint(view)
     finally:
         painter.end()
     if not path.is_file() or path.stat().st_size == 0:
-        raise KnownError("report-pdf-unwritable", path=path.name)
+        raise UIError("report-pdf-unwritable", path=path.name)
     return canvas
 
 

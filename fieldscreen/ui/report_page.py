@@ -37,6 +37,7 @@ from fieldscreen.errors import KnownError
 from fieldscreen.reports.coordinator import ReportFilter, coordinator_report, weeks_and_sites
 from fieldscreen.reports.report_view import ReportView, Section, report_view
 from fieldscreen.ui.common import Services, heading, primary_button, show_error, tier_label
+from fieldscreen.ui.errors import UIError
 from fieldscreen.ui.report_charts import ChartWidget, PdfTexts, write_report_pdf
 
 __all__ = ["ReportPage", "code_label", "fetch_server_report", "week_label"]
@@ -118,7 +119,7 @@ def fetch_server_report(services: Services, credential: str, wanted: ReportFilte
     """``GET /admin/report`` from the server this laptop is enrolled with (run on a worker).
 
     Raises:
-        KnownError: ``report-server-unavailable`` with the reason's code.
+        UIError: ``report-server-unavailable`` with the reason's code.
     """
     from fieldscreen.device import stored_provisioning
     from fieldscreen.sync.client import RetryPolicy, SyncClient
@@ -126,7 +127,7 @@ def fetch_server_report(services: Services, credential: str, wanted: ReportFilte
     vault = getattr(services.vault, "vault", None)
     provisioning = stored_provisioning(vault) if vault is not None else None
     if provisioning is None:
-        raise KnownError("report-server-unavailable", reason="not-enrolled")
+        raise UIError("report-server-unavailable", reason="not-enrolled")
     try:
         with SyncClient(
             provisioning.server_url,
@@ -137,7 +138,7 @@ def fetch_server_report(services: Services, credential: str, wanted: ReportFilte
         ) as client:
             return client.report(wanted.to_params())
     except KnownError as error:
-        raise KnownError("report-server-unavailable", reason=error.code) from None
+        raise UIError("report-server-unavailable", reason=error.code) from None
 
 
 class ReportPage(QWidget):
@@ -372,7 +373,7 @@ class ReportPage(QWidget):
         try:
             view = report_view(body, lambda d, c: code_label(d, c, lang), weeks=weeks, sites=sites)
         except ValueError:
-            self._server_failed(KnownError("report-server-unavailable", reason="sync-protocol"))
+            self._server_failed(UIError("report-server-unavailable", reason="sync-protocol"))
             return
         self.view = view
         self._fill_filters(view.weeks, view.sites)

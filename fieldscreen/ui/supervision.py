@@ -30,6 +30,7 @@ from datetime import UTC, datetime
 from typing import Any, Protocol
 
 from fieldscreen.errors import KnownError
+from fieldscreen.ui.errors import SignOffError
 
 __all__ = [
     "BID_RULE",
@@ -113,10 +114,6 @@ class SentBack:
     note: str
     by: str  # the supervisor's login
     when: datetime
-
-
-class SignOffError(KnownError):
-    """A sign-off that cannot be made (wrong passphrase, not a supervisor, one's own case)."""
 
 
 class _Forms(Protocol):
