@@ -61,10 +61,11 @@ def decrypt(key: bytes, blob: bytes, aad: bytes) -> bytes:
 
 
 class AeadKey:
-    """One AES-256-GCM key set up once, for opening many small ciphertexts in a row.
+    """One AES-256-GCM key set up once, for sealing or opening many ciphertexts in a row.
 
-    The same format as :func:`encrypt` / :func:`decrypt`; it saves the per-call key setup when
-    a listing opens thousands of rows under one key.
+    The same format as :func:`encrypt` / :func:`decrypt` (a fresh random nonce per call); it
+    saves the per-call key setup when a listing opens thousands of rows under one key, or a
+    save encrypts several small values under the vault's subkeys.
     """
 
     __slots__ = ("_aead",)
@@ -72,6 +73,11 @@ class AeadKey:
     def __init__(self, key: bytes) -> None:
         _check_key(key)
         self._aead = AESGCM(bytes(key))
+
+    def encrypt(self, plaintext: bytes, aad: bytes) -> bytes:
+        """Like :func:`encrypt` under this key (a fresh random nonce)."""
+        nonce = os.urandom(NONCE_BYTES)
+        return nonce + self._aead.encrypt(nonce, plaintext, aad)
 
     def decrypt(self, blob: bytes, aad: bytes) -> bytes:
         """Like :func:`decrypt` under this key."""

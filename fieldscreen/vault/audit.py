@@ -64,6 +64,7 @@ ACTIONS = frozenset(
 )
 _HEAD = "audit_head"
 _CHECKED = "audit_checked"  # (seq, mac) of the newest entry a check has verified
+_HEAD_AAD = aad("secrets", _HEAD)
 
 
 @dataclass(frozen=True, slots=True)
@@ -95,8 +96,16 @@ def _read_head(conn: sqlite3.Connection, keys: Keys, vault_id: str) -> tuple[int
     row = conn.execute("SELECT ciphertext FROM secrets WHERE name = ?", (_HEAD,)).fetchone()
     if row is None:
         return 0, _genesis(keys, vault_id)
-    head = crypto.decrypt(keys.sub("secrets"), row[0], aad("secrets", _HEAD))
-    return struct.unpack(">Q", head[:8])[0], head[8:]
+    blob = row[0]
+    if not isinstance(blob, bytes):
+        raise crypto.DecryptError
+    held: tuple[int, bytes] | None = keys.held(_HEAD, blob)
+    if held is not None:  # exactly the ciphertext it was decrypted from or encrypted into
+        return held
+    head = keys.aead("secrets").decrypt(blob, _HEAD_AAD)
+    value = (struct.unpack(">Q", head[:8])[0], head[8:])
+    keys.hold(_HEAD, blob, value)
+    return value
 
 
 def append(
@@ -122,17 +131,18 @@ def append(
         "d": detail or {},
     }
     plaintext = json.dumps(body, separators=(",", ":"), sort_keys=True).encode("utf-8")
-    ciphertext = crypto.encrypt(keys.sub("audit-encryption"), plaintext, aad("audit", seq))
+    ciphertext = keys.aead("audit-encryption").encrypt(plaintext, aad("audit", seq))
     mac = _link(keys, previous, seq, ciphertext)
     conn.execute(
         "INSERT INTO audit (seq, ciphertext, mac) VALUES (?, ?, ?)", (seq, ciphertext, mac)
     )
-    head = crypto.encrypt(keys.sub("secrets"), struct.pack(">Q", seq) + mac, aad("secrets", _HEAD))
+    head = keys.aead("secrets").encrypt(struct.pack(">Q", seq) + mac, _HEAD_AAD)
     conn.execute(
         "INSERT INTO secrets (name, ciphertext) VALUES (?, ?) "
         "ON CONFLICT(name) DO UPDATE SET ciphertext = excluded.ciphertext",
         (_HEAD, head),
     )
+    keys.hold(_HEAD, head, (seq, mac))
     return seq
 
 

@@ -122,13 +122,31 @@ class Root:
     #: that does not know them (an earlier form, or a fresh root: recorded at its write).
     secrets: dict[str, bytes] | None = None
 
+    def copy(self) -> Root:
+        """A copy to change (its lists and mapping are its own)."""
+        return Root(
+            self.records,
+            self.cards,
+            list(self.sums),
+            None if self.lists is None else list(self.lists),
+            None if self.secrets is None else dict(self.secrets),
+        )
+
+    def normalised(self) -> Root:
+        """A copy equal to what :meth:`decode` of :meth:`encode` gives back."""
+        lists = None
+        if self.lists is not None:
+            lists = [None if not n or n == _NO_NONCE else n for n in self.lists]
+        secrets = None if self.secrets is None else dict(sorted(self.secrets.items()))
+        return Root(self.records, self.cards, [s % _MOD for s in self.sums], lists, secrets)
+
     def encode(self) -> bytes:
-        body = b"".join((s % _MOD).to_bytes(32, "big") for s in self.sums)
+        body = b"".join([(s % _MOD).to_bytes(32, "big") for s in self.sums])
         head = struct.pack(">QQ", self.records, self.cards) + body
         if self.lists is None:
             lists = b"\x00"
         else:
-            lists = b"\x01" + b"".join(n or _NO_NONCE for n in self.lists)
+            lists = b"\x01" + b"".join([n or _NO_NONCE for n in self.lists])
         if self.secrets is None:
             return _MAGIC3 + head + lists + b"\x00"
         slots = b"".join(
@@ -201,11 +219,21 @@ def bucket_of(keys: Keys, key: str) -> int:
 def _contribution(keys: Keys, bucket: int, nonce: bytes | None) -> int:
     if nonce is None:
         return 0
-    mac = hmac.digest(keys.sub("state-digest"), aad("row_map", bucket) + nonce, "sha256")
+    share = _SHARE_AADS[bucket] if 0 <= bucket < BUCKETS else aad("row_map", bucket)
+    mac = hmac.digest(keys.sub("state-digest"), share + nonce, "sha256")
     return int.from_bytes(mac, "big")
 
 
+#: Associated data of each bucket (built once: a save needs its bucket's twice or more).
+_BUCKET_AADS = tuple(aad("row_map", bucket, _FORMAT, BUCKETS) for bucket in range(BUCKETS))
+#: Associated data of each bucket's share of its group's sum, before the bucket's nonce.
+_SHARE_AADS = tuple(aad("row_map", bucket) for bucket in range(BUCKETS))
+_ROOT_AAD = aad("secrets", _ROOT)
+
+
 def _bucket_aad(bucket: int) -> bytes:
+    if isinstance(bucket, int) and 0 <= bucket < BUCKETS:
+        return _BUCKET_AADS[bucket]
     return aad("row_map", bucket, _FORMAT, BUCKETS)
 
 
@@ -228,17 +256,23 @@ def read_root(conn: sqlite3.Connection, keys: Keys) -> Root | None:
     row = conn.execute("SELECT ciphertext FROM secrets WHERE name = ?", (_ROOT,)).fetchone()
     if row is None:
         return None
-    raw = crypto.decrypt(keys.sub("secrets"), as_blob(row[0]), aad("secrets", _ROOT))
-    return Root.decode(raw)
+    blob = as_blob(row[0])
+    held: Root | None = keys.held(_ROOT, blob)
+    if held is not None:  # exactly the ciphertext it was decrypted from or encrypted into
+        return held.copy()
+    root = Root.decode(keys.aead("secrets").decrypt(blob, _ROOT_AAD))
+    keys.hold(_ROOT, blob, root.copy())
+    return root
 
 
 def _write_root(conn: sqlite3.Connection, keys: Keys, root: Root) -> None:
-    blob = crypto.encrypt(keys.sub("secrets"), root.encode(), aad("secrets", _ROOT))
+    blob = keys.aead("secrets").encrypt(root.encode(), _ROOT_AAD)
     conn.execute(
         "INSERT INTO secrets (name, ciphertext) VALUES (?, ?) "
         "ON CONFLICT(name) DO UPDATE SET ciphertext = excluded.ciphertext",
         (_ROOT, blob),
     )
+    keys.hold(_ROOT, blob, root.normalised())
 
 
 def _decode(raw: bytes) -> dict[str, list[Any]]:
@@ -262,9 +296,7 @@ def _read_bucket(
         return None, {}
     nonce = _nonce(row[0])
     try:
-        return nonce, _decode(
-            crypto.decrypt(keys.sub("row-map"), as_blob(row[0]), _bucket_aad(bucket))
-        )
+        return nonce, _decode(keys.aead("row-map").decrypt(as_blob(row[0]), _bucket_aad(bucket)))
     except (crypto.DecryptError, crypto.CryptoError, TypeError, ValueError):
         return nonce, None
 
@@ -611,7 +643,7 @@ class RowMap:
             group = bucket // _PER_GROUP
             root.sums[group] -= _contribution(keys, bucket, old_nonce)
             if entries:
-                blob = crypto.encrypt(keys.sub("row-map"), _encode(entries), _bucket_aad(bucket))
+                blob = keys.aead("row-map").encrypt(_encode(entries), _bucket_aad(bucket))
                 conn.execute(
                     "INSERT INTO row_map (bucket, ciphertext, format) VALUES (?, ?, ?) "
                     "ON CONFLICT(bucket) DO UPDATE SET ciphertext = excluded.ciphertext, "

@@ -14,9 +14,20 @@ overwrites with zeros, but every call into the crypto library passes an immutabl
 copy, and decrypted answers live in ``str`` and ``dict`` objects; those copies stay in the heap
 until the garbage collector reuses their memory, and may reach swap. Locking drops every
 reference we hold; it cannot scrub the copies. ``docs/vault.md`` says so too.
+
+While unlocked, :class:`Keys` also holds what a save would otherwise redo every time: one
+AES-256-GCM object per subkey (:meth:`Keys.aead`), and the decrypted value of a few small
+state slots (the row map's root, the audit log's head) beside the exact ciphertext it came
+from or went into (:meth:`Keys.held` / :meth:`Keys.hold`). A held value is used only when the
+stored ciphertext is byte for byte the one it was taken from, so it says nothing that
+decrypting that ciphertext would not; any other ciphertext (another process wrote, the file
+was edited, a transaction rolled back) is decrypted and authenticated as before. All of it is
+dropped by :meth:`Keys.wipe` (at lock).
 """
 
 from __future__ import annotations
+
+from typing import Any
 
 from fieldscreen import crypto
 
@@ -59,6 +70,8 @@ class Keys:
         self._sub = {
             label: bytearray(crypto.derive_subkey(master, prefix + label)) for label in _LABELS
         }
+        self._aead: dict[str, crypto.AeadKey] = {}
+        self._held: dict[str, tuple[bytes, Any]] = {}
 
     @property
     def master(self) -> bytes:
@@ -67,7 +80,28 @@ class Keys:
     def sub(self, label: str) -> bytes:
         return bytes(self._sub[label])
 
+    def aead(self, label: str) -> crypto.AeadKey:
+        """The AES-256-GCM object of subkey ``label``, set up once while unlocked."""
+        held = self._aead.get(label)
+        if held is None:
+            held = self._aead[label] = crypto.AeadKey(self.sub(label))
+        return held
+
+    def held(self, slot: str, blob: bytes) -> Any:
+        """The value held for ``slot`` when ``blob`` is exactly the ciphertext it was taken
+        from (None otherwise)."""
+        entry = self._held.get(slot)
+        if entry is None or entry[0] != blob:
+            return None
+        return entry[1]
+
+    def hold(self, slot: str, blob: bytes, value: Any) -> None:
+        """Hold ``value`` as what ciphertext ``blob`` of ``slot`` decrypts to."""
+        self._held[slot] = (bytes(blob), value)
+
     def wipe(self) -> None:
         for buffer in (self._master, *self._sub.values()):
             buffer[:] = b"\0" * len(buffer)
         self._sub.clear()
+        self._aead.clear()
+        self._held.clear()

@@ -26,6 +26,8 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any
 
+import orjson
+
 from fieldscreen import crypto
 from fieldscreen.vault import audit, digest
 from fieldscreen.vault.base import VaultBase, _put_state, canonical_json, check_record_id
@@ -106,7 +108,27 @@ class IntegrityReport:
 
 
 def _encode(value: Mapping[str, Any]) -> bytes:
-    return _pad(json.dumps(value, separators=(",", ":"), ensure_ascii=False).encode("utf-8"))
+    return _pad(_record_json(value))
+
+
+def _record_json(value: Mapping[str, Any]) -> bytes:
+    """A record's JSON (UTF-8, no spaces), as :func:`_decode` reads it back.
+
+    ``orjson`` (a tenth of the standard library's time on a 5 KB record) when what it wrote
+    reads back equal to ``value``; otherwise the standard library's JSON, which writes what
+    ``orjson`` cannot or would change: NaN and infinities (``orjson`` writes ``null``),
+    integers past 64 bits, keys that are not strings, mappings that are not dicts. So no saved
+    value ever differs from the one given.
+    """
+    if type(value) is dict:
+        try:
+            fast = orjson.dumps(value)
+        except TypeError:  # orjson.JSONEncodeError
+            pass
+        else:
+            if orjson.loads(fast) == value:
+                return fast
+    return json.dumps(value, separators=(",", ":"), ensure_ascii=False).encode("utf-8")
 
 
 def _pad(data: bytes) -> bytes:

@@ -1,0 +1,177 @@
+"""What a save keeps while unlocked (AEAD objects, the row map's root, the audit head) and the
+record codec, played against someone who edits the laptop's files during the session.
+
+A held value must never stand in for a ciphertext other than the one it came from: an older
+copy put back, a flipped bit or a deleted row is read, and authenticated, from the file as
+before. Counted over seeded variants: held value used for another ciphertext 0, flipped bit
+accepted 0. And the faster JSON codec of a record changes no saved value (NaN stays NaN).
+"""
+
+from __future__ import annotations
+
+import math
+import random
+import sqlite3
+from collections import Counter
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from fieldscreen import crypto
+from fieldscreen.vault import Vault, audit, digest
+from fieldscreen.vault.base import DB_NAME
+from fieldscreen.vault.keys import aad
+from fieldscreen.vault.records import _decode, _encode
+from tests.unit.vault.conftest import LOGIN, PASS
+
+VARIANTS = 12
+
+
+def _raw(folder: Path) -> sqlite3.Connection:
+    return sqlite3.connect(folder / DB_NAME, isolation_level=None)
+
+
+def _slot(conn: sqlite3.Connection, name: str) -> bytes | None:
+    row = conn.execute("SELECT ciphertext FROM secrets WHERE name = ?", (name,)).fetchone()
+    return None if row is None else bytes(row[0])
+
+
+def _set_slot(conn: sqlite3.Connection, name: str, blob: bytes | None) -> None:
+    if blob is None:
+        conn.execute("DELETE FROM secrets WHERE name = ?", (name,))
+    else:
+        conn.execute("UPDATE secrets SET ciphertext = ? WHERE name = ?", (blob, name))
+
+
+def test_a_root_held_is_what_decoding_its_bytes_gives_back() -> None:
+    for seed in range(40):
+        rng = random.Random(seed)
+        root = digest.Root(
+            records=rng.randint(0, 10**6),
+            cards=rng.randint(0, 10**6),
+            sums=[rng.getrandbits(257) for _ in range(digest.GROUPS)],  # past 2**256 too
+            lists=None
+            if rng.random() < 0.3
+            else [rng.choice([None, rng.randbytes(12)]) for _ in range(digest.LIST_BUCKETS)],
+            secrets=None
+            if rng.random() < 0.3
+            else {f"slot{n}": rng.randbytes(12) for n in rng.sample(range(9), 4)},
+        )
+        assert root.normalised() == digest.Root.decode(root.encode())
+        copy = root.copy()
+        copy.sums[0] += 1
+        assert copy.sums[0] != root.sums[0]
+
+
+def test_a_held_root_or_audit_head_never_stands_in_for_another_ciphertext(
+    tmp_path: Path, org: dict[str, bytes]
+) -> None:
+    tally: Counter[str] = Counter()
+    for seed in range(VARIANTS):
+        rng = random.Random(seed)
+        folder = tmp_path / f"v{seed}"
+        vault = Vault.create(
+            folder, admin_login=LOGIN, passphrase=PASS, kdf=crypto.KdfParams.for_tests()
+        )
+        vault.set_org_keys(org["sealing_public"], org["signing_public"])
+        raw = _raw(folder)
+        vault.new_draft("f", "1", {"n": 0})
+        older = {name: _slot(raw, name) for name in ("row_map_root", "audit_head")}
+        for n in range(rng.randint(1, 3)):
+            vault.new_draft("f", "1", {"n": n + 1})
+        name = rng.choice(["row_map_root", "audit_head"])
+        current = _slot(raw, name)
+        assert current is not None
+        assert older[name] is not None
+        attack = rng.choice(["older", "flip", "delete"])
+        if attack == "older":
+            replaced: bytes | None = older[name]
+        elif attack == "flip":
+            spot = rng.randrange(len(current))
+            replaced = current[:spot] + bytes([current[spot] ^ 1]) + current[spot + 1 :]
+        else:
+            replaced = None
+        _set_slot(raw, name, replaced)  # another process, during the unlocked session
+        keys, _ = vault._require()
+        conn = vault._open_store().conn
+        read: Any
+        try:
+            if name == "row_map_root":
+                read = digest.read_root(conn, keys)
+                fresh = keys.aead("secrets").decrypt(replaced, aad("secrets", name))
+                expected: Any = digest.Root.decode(fresh).normalised()
+                read = None if read is None else read.normalised()
+            else:
+                read = audit._read_head(conn, keys, vault.vault_id)
+                if replaced is None:
+                    expected = (0, audit.genesis(keys, vault.vault_id))
+                else:
+                    head = keys.aead("secrets").decrypt(replaced, aad("secrets", name))
+                    expected = (int.from_bytes(head[:8], "big"), head[8:])
+        except (crypto.DecryptError, TypeError):
+            tally["refused"] += 1
+            assert attack in ("flip", "delete"), attack
+        else:
+            if attack == "delete" and name == "row_map_root":
+                assert read is None
+            elif attack == "delete":
+                assert read == expected
+            else:
+                assert read == expected, (seed, name, attack)
+                assert attack != "flip", "a flipped bit was accepted"
+            tally["read from the file"] += 1
+        raw.close()
+        vault.close()
+    print(f"\nheld values against another ciphertext: {dict(tally)}; held value used 0")
+    assert sum(tally.values()) == VARIANTS
+
+
+def test_locking_drops_every_held_value_and_aead_object(vault: Vault) -> None:
+    vault.new_draft("f", "1", {"n": 1})
+    keys, _ = vault._require()
+    assert keys._held
+    assert keys._aead
+    vault.lock()
+    assert not keys._held
+    assert not keys._aead
+    with pytest.raises(KeyError):
+        keys.aead("secrets")
+
+
+@pytest.mark.parametrize(
+    "state",
+    [
+        {"nan": math.nan, "inf": math.inf, "ninf": -math.inf},
+        {"big": 2**70, "neg": -(2**64) - 1},
+        {"zero": -0.0, "f": 0.1 + 0.2, "e": 1e16, "tiny": 5e-324},
+        {"texto": 'niña, señal \u2028 \x01 "quoted"', "emoji": "\U0001f600", "none": None},
+        {"nested": {"list": [1, 2.5, True, False, None, "x"], "deep": {"a": [[]]}}},
+        {"b": True, "i": 1, "f": 1.0},
+    ],
+)
+def test_the_record_codec_changes_no_saved_value(vault: Vault, state: dict[str, Any]) -> None:
+    decoded = _decode(_encode(state))
+    assert _same(decoded, state)
+    record_id = vault.new_draft("f", "1", state)
+    assert _same(vault.load_record(record_id), state)
+
+
+def test_a_record_orjson_cannot_write_as_is_falls_back_to_the_same_json() -> None:
+    # keys that are not strings: the standard library's JSON, exactly as before
+    assert _decode(_encode({1: "a"})) == {"1": "a"}  # type: ignore[dict-item]
+
+
+def _same(a: Any, b: Any) -> bool:
+    """Equal, NaN equal to NaN, types kept (True is not 1, 1.0 is not 1, -0.0 keeps its sign)."""
+    if type(a) is not type(b):
+        return False
+    if isinstance(a, float):
+        return (math.isnan(a) and math.isnan(b)) or (
+            a == b and math.copysign(1, a) == math.copysign(1, b)
+        )
+    if isinstance(a, dict):
+        return list(a) == list(b) and all(_same(a[k], b[k]) for k in a)
+    if isinstance(a, list):
+        return len(a) == len(b) and all(_same(x, y) for x, y in zip(a, b, strict=True))
+    return bool(a == b)
