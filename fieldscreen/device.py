@@ -61,6 +61,8 @@ __all__ = [
 _PROVISIONING = "sync.provisioning"
 #: The provisioning as the organisation signed it (its content is what ``_PROVISIONING`` holds).
 _PROVISIONING_SIGNED = "sync.provisioning.signed"
+#: The organisation's match secret, from the provisioning file that brought it.
+_MATCH_SECRET = "match.secret"  # noqa: S105 -- the name of a vault slot
 _IDENTITY = "sync.identity"
 _UPDATES = "sync.updates"
 
@@ -295,10 +297,41 @@ def apply_provisioning(vault: Vault, settings: Settings, file_bytes: bytes) -> P
         vault.set_org_keys(provisioning.sealing_public_key, provisioning.signing_public_key)
     vault.set_device_secret(_PROVISIONING_SIGNED, document.to_bytes())
     vault.set_device_secret(_PROVISIONING, provisioning.to_content())
+    keep_match_secret(vault, provisioning)
     settings.values, settings.locked = scratch.values, scratch.locked
     settings.save()
     wire_signing(vault)
     return provisioning
+
+
+def keep_match_secret(vault: Vault, provisioning: Provisioning) -> None:
+    """Keep the organisation's match secret a provisioning file brought in the vault; a later
+    file without one (an update through the server never has one) leaves it as it was."""
+    if provisioning.match_secret is not None:
+        vault.set_device_secret(_MATCH_SECRET, provisioning.match_secret)
+
+
+def with_match_tokens(
+    vault: Vault, record: Mapping[str, Any], aggregate: Mapping[str, Any] | None
+) -> dict[str, Any] | None:
+    """``aggregate`` with the child's match tokens and match consent beside it
+    (docs/privacy-matching.md): only when there is an aggregate (a child who declined
+    statistics sends none), the organisation's secret is in the vault and the screening
+    names a given name. The identifiers are read from the record in memory, never kept."""
+    from fieldscreen.reports.matching import identity_from_state, match_consent, match_tokens
+
+    if aggregate is None:
+        return None
+    out = dict(aggregate)
+    secret = vault.device_secret(_MATCH_SECRET)
+    state = record.get("state")
+    if not secret or not isinstance(state, Mapping):
+        return out
+    tokens = match_tokens(identity_from_state(state, out.get("age_band")), secret)
+    if tokens:
+        out["match"] = tokens
+        out["match_consent"] = match_consent(state)
+    return out
 
 
 def locked_policies(provisioning: Provisioning | None) -> dict[str, Any]:
@@ -498,6 +531,7 @@ class VaultDeviceStore:
             return
         self.vault.set_policy_anchor(provisioning_anchor(provisioning))
         self.vault.set_device_secret(_PROVISIONING, provisioning.to_content())
+        keep_match_secret(self.vault, provisioning)
 
     def identity(self) -> DeviceIdentity | None:
         raw = self.vault.device_secret(_IDENTITY)

@@ -735,6 +735,28 @@ CATALOGUE: Mapping[str, Message] = {
             "acceso es incorrecta."
         ),
     ),
+    "server-provisioning-secret": Message(
+        en=(
+            "This provisioning document carries the organisation's match secret, which must "
+            "never reach the server. Publish one written without --match-secret; give the "
+            "secret only in the file the installer brings."
+        ),
+        es=(
+            "Este documento de aprovisionamiento lleva el secreto de coincidencias de la "
+            "organización, que nunca debe llegar al servidor. Publique uno escrito sin "
+            "--match-secret; entregue el secreto solo en el archivo que trae el instalador."
+        ),
+    ),
+    "server-match-role": Message(
+        en=(
+            "Possible matches between screenings are shown to coordinators only (and to the "
+            "server's administrators)."
+        ),
+        es=(
+            "Las posibles coincidencias entre evaluaciones solo se muestran a coordinadores "
+            "(y a los administradores del servidor)."
+        ),
+    ),
     "server-out-exists": Message(
         en="{path} already holds keys; choose an empty folder so no key is overwritten.",
         es="{path} ya contiene claves; elija una carpeta vacía para no sobrescribir ninguna.",

@@ -20,13 +20,16 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from fieldscreen.reports.errors import ReportError
+from fieldscreen.reports.matching import parse_tokens
 
 __all__ = [
     "DEFAULT_THRESHOLD",
     "DIMENSIONS",
+    "MATCH_KEYS",
     "AggregateRecord",
     "CountTable",
     "build_report",
+    "check_match",
     "count",
     "crosstab",
     "parse_aggregate",
@@ -103,6 +106,9 @@ def parse_aggregate(data: Mapping[str, Any]) -> AggregateRecord:
         ReportError: ``aggregate-invalid`` naming the offending field.
     """
     expected = {"tier", "concerns", "age_band", "sex", "nationality", "site", "week"}
+    if MATCH_KEYS & set(data):  # the match tokens beside it (docs/privacy-matching.md)
+        check_match(data)
+        data = {k: v for k, v in data.items() if k not in MATCH_KEYS}
     extra = set(data) - expected
     if extra or set(data) != expected:
         raise ReportError(
@@ -126,6 +132,31 @@ def parse_aggregate(data: Mapping[str, Any]) -> AggregateRecord:
         site=_code(data["site"], "site"),
         week=week,
     )
+
+
+#: The keys of an aggregate that carry the child's match tokens, not counted.
+MATCH_KEYS = frozenset({"match", "match_consent"})
+
+
+def check_match(data: Mapping[str, Any]) -> tuple[list[str], bool]:
+    """An aggregate's match tokens and whether the child consented to be told of a match
+    (both absent: ``([], False)``).
+
+    Raises:
+        ReportError: ``aggregate-invalid`` naming ``match`` or ``match_consent``.
+    """
+    if "match" not in data:
+        if "match_consent" in data:
+            raise ReportError("aggregate-invalid", field="match_consent")
+        return [], False
+    try:
+        tokens = parse_tokens(data["match"])
+    except ValueError:
+        raise ReportError("aggregate-invalid", field="match") from None
+    consent = data.get("match_consent", False)
+    if not isinstance(consent, bool):
+        raise ReportError("aggregate-invalid", field="match_consent")
+    return tokens, consent
 
 
 @dataclass

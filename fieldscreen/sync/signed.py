@@ -301,8 +301,14 @@ class Provisioning:
     language: str = "en"
     allow_insecure_http: bool = False
     policies: dict[str, int | bool] = field(default_factory=dict)
+    #: The organisation's match secret (32 bytes): the key of the children's match tokens
+    #: (docs/privacy-matching.md). Only in the file the installer brings, never in a
+    #: provisioning published through the server, which must not hold it.
+    match_secret: bytes | None = field(default=None, repr=False)
 
     def __post_init__(self) -> None:
+        if self.match_secret is not None and len(self.match_secret) != 32:
+            raise EnvelopeError("provisioning match secret is not 32 bytes")
         sites = tuple(s if isinstance(s, Site) else Site.from_json(s) for s in self.sites)
         object.__setattr__(self, "sites", sites)
         object.__setattr__(self, "policies", _policies(dict(self.policies)))
@@ -323,13 +329,15 @@ class Provisioning:
         }
         if self.policies:
             data["policies"] = dict(self.policies)
+        if self.match_secret is not None:
+            data["match_secret"] = b64e(self.match_secret)
         return canonical(data)
 
     @classmethod
     def from_content(cls, content: bytes) -> Provisioning:
         data = parse_json(content, "provisioning")
         if not isinstance(data, dict) or not (
-            set(data) == _PROVISIONING_KEYS or set(data) == _PROVISIONING_KEYS | {"policies"}
+            _PROVISIONING_KEYS <= set(data) <= _PROVISIONING_KEYS | {"policies", "match_secret"}
         ):
             raise EnvelopeError("provisioning fields are wrong")
         if not isinstance(data["sites"], list):
@@ -344,6 +352,9 @@ class Provisioning:
             language=str(data["language"]),
             allow_insecure_http=bool(data["allow_insecure_http"]),
             policies=_policies(data.get("policies", {})),
+            match_secret=(
+                b64d(data["match_secret"], "match secret") if "match_secret" in data else None
+            ),
         )
 
     @classmethod

@@ -237,7 +237,7 @@ class VaultBackend:
         case_card: Mapping[str, Any],
         aggregate: Mapping[str, Any] | None = None,
     ) -> None:
-        from fieldscreen.device import wire_signing
+        from fieldscreen.device import wire_signing, with_match_tokens
 
         with self._guard:
             # Sign exactly what the server verifies (needs the organisation's keys, which
@@ -247,7 +247,7 @@ class VaultBackend:
                 record_id,
                 record=record,
                 case_card=case_card,
-                aggregate=dict(aggregate) if aggregate is not None else None,
+                aggregate=with_match_tokens(self.vault, record, aggregate),
             )
 
     def cases(self) -> Sequence[CaseSummary]:

@@ -55,6 +55,7 @@ SECRET_SLOTS = frozenset(
         "sync.provisioning.signed",
         "sync.identity",
         "sync.updates",
+        "match.secret",
     }
 )
 KEYS_NAME = "vault.keys"

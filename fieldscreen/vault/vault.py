@@ -45,7 +45,13 @@ __all__ = ["DEVICE_SECRETS", "Vault", "vault_status", "wipe_folder"]
 _EVENTS = frozenset({"export", "override", "settings-tampered", "sync", "view"})
 #: Encrypted slots the device side of sync keeps in the vault (provisioning, enrolment, updates).
 DEVICE_SECRETS = frozenset(
-    {"sync.provisioning", "sync.provisioning.signed", "sync.identity", "sync.updates"}
+    {
+        "sync.provisioning",
+        "sync.provisioning.signed",
+        "sync.identity",
+        "sync.updates",
+        "match.secret",
+    }
 )
 
 

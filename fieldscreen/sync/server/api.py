@@ -650,6 +650,8 @@ def create_app(
 
         try:
             document = storage.publish(canonical(body), principal.label)
+        except ServerError as exc:  # a provisioning that carries the match secret
+            raise HTTPException(422, {"code": exc.code}) from None
         except (EnvelopeError, SyncError, ValueError, TypeError):
             raise HTTPException(422, {"code": "sync-bad-signature"}) from None
         return DocumentRef(kind=document.kind, name=document.name, version=document.version)

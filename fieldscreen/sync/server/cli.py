@@ -278,6 +278,31 @@ def cmd_init_org(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_match_secret(args: argparse.Namespace) -> int:
+    """A new organisation match secret (docs/privacy-matching.md), protected by a passphrase
+    like the organisation's private keys, for ``provision-file --match-secret``."""
+    from fieldscreen import crypto
+    from fieldscreen.reports.matching import MATCH_SECRET_BYTES
+
+    out = Path(args.out)
+    if out.exists():
+        raise ServerError("server-out-exists", path=str(out))
+    passphrase = _read_passphrase(args, confirm=True)
+    blob = crypto.protect_private_key(crypto.random_bytes(MATCH_SECRET_BYTES), passphrase)
+    old = os.umask(0o077)
+    try:
+        out.write_text(json.dumps(blob), encoding="utf-8")
+    finally:
+        os.umask(old)
+    _emit(
+        args,
+        {"out": str(out)},
+        f"Match secret written to {out} (protected by the passphrase). Keep it with the "
+        "central team, off the server; give it to provision-file --match-secret.",
+    )
+    return 0
+
+
 def cmd_provision_file(args: argparse.Namespace) -> int:
     from fieldscreen.errors import KnownError
     from fieldscreen.sync.bundle import write_atomic
@@ -301,6 +326,9 @@ def cmd_provision_file(args: argparse.Namespace) -> int:
     keys = storage.keys()
     check_url(args.server_url, allow_insecure=args.allow_insecure_http)
     private = _private_key(args, args.key)
+    match_secret = _private_key(args, args.match_secret) if args.match_secret else None
+    if match_secret is not None and len(match_secret) != 32:
+        raise ServerError("server-key-file", path=args.match_secret)
     provisioning = Provisioning(
         organisation=keys.name,
         server_url=args.server_url,
@@ -311,6 +339,7 @@ def cmd_provision_file(args: argparse.Namespace) -> int:
         language=args.lang,
         allow_insecure_http=args.allow_insecure_http,
         policies=policies,
+        match_secret=match_secret,
     )
     version = dt.datetime.now(dt.UTC).strftime("%Y%m%d%H%M%S")
     document = sign_document(
@@ -816,9 +845,22 @@ def build_parser() -> argparse.ArgumentParser:
     p = add("init-org", cmd_init_org, "create the organisation's key pairs", passphrase)
     p.add_argument("--out", required=True, metavar="DIR", help="an empty folder for the keys")
     p.add_argument("--name", default="Organisation", help="the organisation's name")
+    p = add(
+        "match-secret",
+        cmd_match_secret,
+        "write a new organisation match secret (for the children's match tokens)",
+        passphrase,
+    )
+    p.add_argument("--out", required=True, metavar="FILE", help="a new file for the secret")
     p = add("provision-file", cmd_provision_file, "write the signed provisioning file", passphrase)
     p.add_argument("--out", required=True, metavar="FILE")
     p.add_argument("--key", required=True, metavar="FILE", help="signing-private.json")
+    p.add_argument(
+        "--match-secret",
+        metavar="FILE",
+        help="the match secret (from match-secret) for the installer's file; never for a file "
+        "published through the server",
+    )
     p.add_argument("--server-url", required=True)
     p.add_argument(
         "--site",

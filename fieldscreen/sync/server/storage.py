@@ -37,7 +37,13 @@ from fieldscreen.sync.envelope import Envelope, key_id_hex, verify_envelope
 from fieldscreen.sync.errors import EnvelopeError, ServerError, SyncError
 from fieldscreen.sync.server import audit_chain, db
 from fieldscreen.sync.server.db import tables as t
-from fieldscreen.sync.signed import Receipt, SignedDocument, sign_document, verify_document
+from fieldscreen.sync.signed import (
+    Provisioning,
+    Receipt,
+    SignedDocument,
+    sign_document,
+    verify_document,
+)
 
 __all__ = ["ENROL_PREFIX", "Outcome", "Principal", "Storage"]
 
@@ -795,6 +801,8 @@ class Storage:
         document = verify_document(data, self.keys().signing_public)
         if document.kind not in {"form", "directory", "provisioning"}:
             raise SyncError("sync-bad-signature", what=document.kind)
+        if document.kind == "provisioning" and _carries_match_secret(document.content):
+            raise ServerError("server-provisioning-secret")  # the server must never hold it
         with self.engine.begin() as conn:
             conn.execute(
                 self._insert(t.documents)
@@ -1132,6 +1140,13 @@ def _unprotect(stored: bytes, passphrase: bytes) -> bytes:
         raise ServerError("server-passphrase-wrong") from None
     except (crypto.CryptoError, orjson.JSONDecodeError, TypeError):
         raise ServerError("server-receipt-key-damaged") from None
+
+
+def _carries_match_secret(content: bytes) -> bool:
+    try:
+        return Provisioning.from_content(content).match_secret is not None
+    except EnvelopeError:  # not a provisioning this version reads: look for the field itself
+        return b"match_secret" in content
 
 
 def _clash(held: tuple[str, str], sha256: str, device_id: str) -> str | None:

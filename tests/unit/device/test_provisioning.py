@@ -177,3 +177,52 @@ def test_a_reissued_file_from_sync_applies_for_a_specialist(
     assert info.value.code == "vault-not-allowed"
     assert vault.org_sealing_key() == org.sealing_public
     assert settings.get("auto_lock_minutes") == 10  # nothing of the refused file was applied
+
+
+def test_the_match_secret_is_kept_in_the_vault_and_a_later_file_leaves_it(
+    vault: Vault, settings: Settings
+) -> None:
+    """The installer's file brings the organisation's match secret; the vault keeps it
+    encrypted, finalise puts the child's tokens beside the aggregate (never the names), and a
+    later file without a secret (an update through the server) changes nothing."""
+    from fieldscreen.device import with_match_tokens
+    from fieldscreen.reports.matching import Identity, match_tokens
+
+    org = Org()
+    secret = bytes(range(32))
+    apply_provisioning(vault, settings, org.file(match_secret=secret))
+    assert vault.device_secret("match.secret") == secret
+    apply_provisioning(vault, settings, org.file(language="en"))
+    assert vault.device_secret("match.secret") == secret
+    record = {
+        "state": {
+            "forms": {
+                "fs_intake": {
+                    "answers": [
+                        ["given_names", [], "Ana"],
+                        ["dob", [], "2012-02-03"],
+                        ["country_of_birth", [], "GT"],
+                    ]
+                },
+                "fs_consent": {"answers": [["share_match", [], "no"]]},
+            }
+        }
+    }
+    aggregate = {"tier": "T2", "age_band": "12_14", "site": "tij1"}
+    out = with_match_tokens(vault, record, aggregate)
+    assert out is not None
+    expected = match_tokens(
+        Identity.of("Ana", dob="2012-02-03", age_band="12_14", country="GT"), secret
+    )
+    assert out["match"] == expected
+    assert len(expected) == 3
+    assert out["match_consent"] is False
+    assert "Ana" not in repr(out)
+    assert "2012-02-03" not in repr(out)
+    assert with_match_tokens(vault, record, None) is None  # statistics declined: nothing
+
+
+def test_a_match_secret_of_the_wrong_size_is_malformed() -> None:
+    org = Org()
+    with pytest.raises(Exception, match="match secret"):
+        org.file(match_secret=b"short")

@@ -45,12 +45,22 @@ def test_a_well_formed_record_parses() -> None:
         {"concerns": ["she said her uncle hurt her"]},
         {"concerns": "unaccompanied"},
         {"nationality": ["HN"] * 30},
+        {"match": ["Maria 2010-01-01"]},  # match tokens are tokens, never the identifiers
+        {"match": ["nd-" + "0" * 32, "nd-" + "1" * 32]},
+        {"match_consent": True},  # consent without tokens
+        {"match": ["nd-" + "0" * 32], "match_consent": "yes"},
     ],
 )
 def test_anything_but_plain_codes_is_refused(change: dict[str, object]) -> None:
     with pytest.raises(KnownError) as caught:
         parse_aggregate({**GOOD, **change})
     assert caught.value.code == "aggregate-invalid"
+
+
+def test_match_tokens_ride_beside_the_counts_and_are_not_counted() -> None:
+    tokens = ["fdc-" + "a" * 32, "nd-" + "b" * 32]
+    record = parse_aggregate({**GOOD, "match": tokens, "match_consent": True})
+    assert record == parse_aggregate(GOOD)
 
 
 def test_missing_field_is_refused() -> None:
