@@ -30,7 +30,7 @@ from pathlib import Path
 from typing import Any
 
 from fieldscreen.directory import ServiceDirectory, pick, sample_directory
-from fieldscreen.errors import BugError, KnownError
+from fieldscreen.errors import BugError, DeviceError, KnownError
 from fieldscreen.paths import Paths, provisioning_candidates
 from fieldscreen.settings import Settings
 from fieldscreen.sync.canonical import b64d, b64e
@@ -267,11 +267,11 @@ def apply_provisioning(vault: Vault, settings: Settings, file_bytes: bytes) -> P
         document = SignedDocument.from_bytes(file_bytes)
         provisioning = Provisioning.from_content(document.content)
     except EnvelopeError as exc:
-        raise KnownError(
+        raise DeviceError(
             "sync-bad-file", path="provisioning", what="provisioning file", reason=exc.reason
         ) from None
     if pinned is not None and provisioning.signing_public_key != pinned:
-        raise KnownError("device-provisioning-key-changed")
+        raise DeviceError("device-provisioning-key-changed")
     verify_document(document, pinned or provisioning.signing_public_key, kind="provisioning")
     scratch = Settings(settings.path, dict(settings.values), dict(settings.locked))
     _apply_settings(scratch, provisioning)  # validates every policy before anything is written
@@ -289,7 +289,7 @@ def apply_provisioning(vault: Vault, settings: Settings, file_bytes: bytes) -> P
             == anchor.get("provisioning_sha256")
             or (anchor and _follows(anchor, document, provisioning.to_content()))
         ):
-            raise KnownError("device-provisioning-not-newer")
+            raise DeviceError("device-provisioning-not-newer")
     if (vault.org_sealing_key(), pinned) != (
         provisioning.sealing_public_key,
         provisioning.signing_public_key,
@@ -438,17 +438,17 @@ def import_directory_file(
     try:
         document = SignedDocument.from_bytes(data)
     except EnvelopeError as exc:
-        raise KnownError(
+        raise DeviceError(
             "sync-bad-file", path=name, what="service directory", reason=exc.reason
         ) from None
     verify_document(document, pinned, kind="directory")
     directory = ServiceDirectory.from_content(document.content, "organisation", name)
     site = str(settings.get("site_id"))
     if directory.site_id != site:
-        raise KnownError("directory-other-site", name=name, site=directory.site_id)
+        raise DeviceError("directory-other-site", name=name, site=directory.site_id)
     current = pick(_stored_directories(vault), site)
     if current is not None and current.version > directory.version:
-        raise KnownError("directory-invalid", name=name, reason="older than the one in use")
+        raise DeviceError("directory-invalid", name=name, reason="older than the one in use")
     VaultDeviceStore(vault, settings).apply_update(document)
     return directory
 
@@ -607,6 +607,6 @@ def read_provisioning_file(path: Path) -> bytes:
     try:
         return path.read_bytes()
     except OSError:
-        raise KnownError(
+        raise DeviceError(
             "sync-bad-file", path=path.name, what="provisioning file", reason="cannot be read"
         ) from None

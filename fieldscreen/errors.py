@@ -26,9 +26,11 @@ __all__ = [
     "CATALOGUE",
     "LANGUAGES",
     "BugError",
+    "DeviceError",
     "FieldScreenError",
     "KnownError",
     "Message",
+    "SettingsError",
     "quiet_stdout",
     "render",
 ]
@@ -1157,6 +1159,20 @@ class KnownError(FieldScreenError):
 
     def __str__(self) -> str:
         return self.message("en")
+
+
+class SettingsError(KnownError):
+    """A setting that does not exist, has a value it cannot take, or is locked by the
+    organisation (``setting-*``): the tree of :mod:`fieldscreen.settings`."""
+
+
+class DeviceError(KnownError):
+    """This laptop's own set-up cannot be used as asked: its profile folder, a resource file,
+    a provisioning or directory file handed to it, a command's option out of range, the
+    self-test. The tree of the modules at the package's top (:mod:`fieldscreen.device`,
+    :mod:`fieldscreen.paths`, :mod:`fieldscreen.selftest`) and of
+    :mod:`fieldscreen.device_commands`; every other package has an ``errors`` module of its
+    own (crypto, vault, forms, sync, reports, ui)."""
 
 
 class BugError(FieldScreenError):

@@ -27,7 +27,7 @@ from pathlib import Path
 
 import platformdirs
 
-from fieldscreen.errors import KnownError
+from fieldscreen.errors import DeviceError
 
 __all__ = [
     "APP_NAME",
@@ -112,7 +112,7 @@ def ensure_private_dir(folder: Path) -> Path:
         if os.name == "posix":
             folder.chmod(0o700)
     except PermissionError:
-        raise KnownError("profile-not-writable", path=str(folder)) from None
+        raise DeviceError("profile-not-writable", path=str(folder)) from None
     return folder
 
 
@@ -143,13 +143,13 @@ def resource_path(*parts: str) -> Path:
     """Path of a bundled resource, e.g. ``resource_path("translations", "fieldscreen_es.qm")``.
 
     Raises:
-        KnownError: ``resource-missing`` when no root holds it (a damaged install).
+        DeviceError: ``resource-missing`` when no root holds it (a damaged install).
     """
     for root in _resource_roots():
         candidate = root.joinpath(*parts)
         if candidate.exists():
             return candidate
-    raise KnownError("resource-missing", name="/".join(parts))
+    raise DeviceError("resource-missing", name="/".join(parts))
 
 
 def provisioning_candidates() -> list[Path]:

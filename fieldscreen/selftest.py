@@ -14,7 +14,7 @@ import tempfile
 from collections.abc import Callable
 from pathlib import Path
 
-from fieldscreen.errors import KnownError
+from fieldscreen.errors import DeviceError, KnownError
 from fieldscreen.paths import Paths, resource_path
 from fieldscreen.settings import Settings
 
@@ -79,7 +79,7 @@ def run_self_test(lang: str = "en") -> int:
             except KnownError:
                 raise
             except Exception as exc:
-                raise KnownError("self-test-failed", step=name, detail=type(exc).__name__) from exc
+                raise DeviceError("self-test-failed", step=name, detail=type(exc).__name__) from exc
             print(f"ok   {name}", file=sys.stdout)
     print("self-test passed", file=sys.stdout)
     return 0

@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
-from fieldscreen.errors import KnownError
+from fieldscreen.errors import KnownError, SettingsError
 from fieldscreen.paths import atomic_write_bytes
 
 __all__ = ["SETTINGS", "Setting", "Settings", "atomic_write_bytes"]
@@ -50,30 +50,30 @@ class Setting:
         """Return ``value`` checked against type and bounds, or raise ``setting-invalid``."""
         if self.type is bool:
             if not isinstance(value, bool):
-                raise KnownError("setting-invalid", name=self.name, reason="expected yes or no")
+                raise SettingsError("setting-invalid", name=self.name, reason="expected yes or no")
             return value
         if self.type is int:
             if isinstance(value, bool) or not isinstance(value, int):
-                raise KnownError(
+                raise SettingsError(
                     "setting-invalid", name=self.name, reason="expected a whole number"
                 )
             if self.minimum is not None and value < self.minimum:
-                raise KnownError(
+                raise SettingsError(
                     "setting-invalid", name=self.name, reason=f"at least {self.minimum}"
                 )
             if self.maximum is not None and value > self.maximum:
-                raise KnownError(
+                raise SettingsError(
                     "setting-invalid", name=self.name, reason=f"at most {self.maximum}"
                 )
             return value
         if not isinstance(value, str):
-            raise KnownError("setting-invalid", name=self.name, reason="expected text")
+            raise SettingsError("setting-invalid", name=self.name, reason="expected text")
         if self.choices and value not in self.choices:
-            raise KnownError(
+            raise SettingsError(
                 "setting-invalid", name=self.name, reason="one of " + ", ".join(self.choices)
             )
         if self.pattern and not re.fullmatch(self.pattern, value):
-            raise KnownError("setting-invalid", name=self.name, reason=self.pattern_help)
+            raise SettingsError("setting-invalid", name=self.name, reason=self.pattern_help)
         return value
 
 
@@ -160,7 +160,7 @@ def _spec(name: str) -> Setting:
     try:
         return _BY_NAME[name]
     except KeyError:
-        raise KnownError("setting-unknown", name=name) from None
+        raise SettingsError("setting-unknown", name=name) from None
 
 
 @dataclass
@@ -218,14 +218,16 @@ class Settings:
         """Validate and store one value (persist with :meth:`save`)."""
         spec = _spec(name)
         if name in self.locked:
-            raise KnownError("setting-locked", name=name)
+            raise SettingsError("setting-locked", name=name)
         self.values[name] = spec.validate(value)
 
     def lock(self, name: str, value: object) -> None:
         """Fix a setting to ``value`` (provisioning only)."""
         spec = _spec(name)
         if not spec.lockable:
-            raise KnownError("setting-invalid", name=name, reason="this setting cannot be locked")
+            raise SettingsError(
+                "setting-invalid", name=name, reason="this setting cannot be locked"
+            )
         self.locked[name] = spec.validate(value)
 
     def save(self) -> None:

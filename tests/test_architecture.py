@@ -150,3 +150,63 @@ def test_the_fence_catches_a_planted_violation(tmp_path: Path, planted: str) -> 
     assert any(rule in v.rule for v in violations), violations
     planted_module = planted.removesuffix(".py").replace("/", ".")
     assert {v.module for v in violations} == {planted_module}
+
+
+# ------------------------------------------------------------------ error trees
+#: Packages whose errors come from another tree, with the tree they use.
+BORROWED_TREES = {"device_commands": "fieldscreen.errors.DeviceError"}
+
+
+def bare_known_errors(root: Path) -> list[str]:
+    """Every ``raise KnownError...`` outside an error-tree module (``errors.py``): a user-facing
+    error is raised from its package's tree (``VaultError``, ``FormError``, ``ReportError``,
+    ``DeviceError`` ...), so that catching a package's errors catches all of them."""
+    found = []
+    for path in sorted((root / "fieldscreen").rglob("*.py")):
+        if path.name == "errors.py":
+            continue
+        tree = ast.parse(path.read_text(encoding="utf-8"), filename=str(path))
+        for node in ast.walk(tree):
+            if not isinstance(node, ast.Raise) or node.exc is None:
+                continue
+            raised = node.exc.func if isinstance(node.exc, ast.Call) else node.exc
+            name = raised.id if isinstance(raised, ast.Name) else getattr(raised, "attr", "")
+            if name == "KnownError":
+                found.append(f"{path.relative_to(root).as_posix()}:{node.lineno}")
+    return found
+
+
+def test_no_bare_known_error_outside_the_error_trees() -> None:
+    found = bare_known_errors(ROOT)
+    assert not found, "raise these from their package's error tree: " + ", ".join(found)
+
+
+def test_every_package_has_an_error_tree() -> None:
+    packages = sorted(p.parent.name for p in (ROOT / "fieldscreen").glob("*/__init__.py"))
+    assert "vault" in packages
+    missing = [
+        name
+        for name in packages
+        if not (ROOT / "fieldscreen" / name / "errors.py").is_file() and name not in BORROWED_TREES
+    ]
+    assert not missing, f"give these packages an errors.py with their tree: {missing}"
+
+
+@pytest.mark.parametrize(
+    ("planted", "source", "caught"),
+    [
+        ("fieldscreen/vault/leak.py", "raise KnownError('vault-locked')\n", True),
+        ("fieldscreen/ui/leak.py", "def f():\n    raise errors.KnownError('x') from None\n", True),
+        ("fieldscreen/cli.py", "raise KnownError\n", True),
+        ("fieldscreen/vault/errors.py", "raise KnownError('vault-locked')\n", False),
+        ("fieldscreen/vault/ok.py", "raise VaultError('vault-locked')\n", False),
+    ],
+)
+def test_the_error_tree_fence_catches_a_planted_bare_raise(
+    tmp_path: Path, planted: str, source: str, caught: bool
+) -> None:
+    target = tmp_path / planted
+    target.parent.mkdir(parents=True, exist_ok=True)
+    assert bare_known_errors(tmp_path) == []
+    target.write_text(source)
+    assert bool(bare_known_errors(tmp_path)) is caught, planted

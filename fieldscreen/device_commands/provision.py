@@ -11,7 +11,7 @@ from pathlib import Path
 
 from fieldscreen.device import apply_provisioning, find_provisioning_file, read_provisioning_file
 from fieldscreen.device_commands import unlocked_vault
-from fieldscreen.errors import KnownError
+from fieldscreen.errors import DeviceError
 from fieldscreen.sync.commands import emit
 from fieldscreen.vault.cli_common import add_unlock_arguments
 
@@ -32,7 +32,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace) -> int:
     path = find_provisioning_file(Path(args.file) if args.file else None)
     if path is None:
-        raise KnownError("device-no-provisioning-file")
+        raise DeviceError("device-no-provisioning-file")
     data = read_provisioning_file(path)
     with unlocked_vault(args) as (vault, settings):
         provisioning = apply_provisioning(vault, settings, data)

@@ -33,7 +33,7 @@ from typing import Any
 
 from fieldscreen.device import form_context, stored_provisioning
 from fieldscreen.device_commands import unlocked_vault
-from fieldscreen.errors import KnownError
+from fieldscreen.errors import DeviceError
 from fieldscreen.followup import cadence_of, next_due, schedule
 from fieldscreen.forms import most_urgent
 from fieldscreen.forms.aggregate import case_aggregate
@@ -180,9 +180,9 @@ def answer_templates(
 
 def run(args: argparse.Namespace) -> int:
     if args.screenings < 0:
-        raise KnownError("setting-invalid", name="--screenings", reason="at least 0")
+        raise DeviceError("setting-invalid", name="--screenings", reason="at least 0")
     if args.distinct < 1:
-        raise KnownError("setting-invalid", name="--distinct", reason="at least 1")
+        raise DeviceError("setting-invalid", name="--distinct", reason="at least 1")
     intake = builtin_forms()["fs_intake"]
     started = time.perf_counter()
     with unlocked_vault(args) as (vault, settings):

@@ -19,11 +19,10 @@ from pathlib import Path
 
 import httpx
 
-from fieldscreen.errors import KnownError
 from fieldscreen.sync.bundle import BundleInfo, read_bundle, write_bundle
 from fieldscreen.sync.client import RetryPolicy, SyncClient
 from fieldscreen.sync.envelope import Envelope
-from fieldscreen.sync.errors import EnvelopeError
+from fieldscreen.sync.errors import EnvelopeError, SyncError
 from fieldscreen.sync.signed import SignedDocument, verify_document
 
 __all__ = [
@@ -48,21 +47,21 @@ CREDENTIAL_FILE_MAX = 4096
 
 def read_credential_file(token_file: Path | None, code: str = "relay-token-missing") -> str:
     """The coordinator's credential from the file IT gave them (never kept by the app);
-    ``KnownError(code)`` when there is no file, it cannot be read, or it is no credential."""
+    ``SyncError(code)`` when there is no file, it cannot be read, or it is no credential."""
     if token_file is None:
-        raise KnownError(code, path="")
+        raise SyncError(code, path="")
     path = Path(token_file)
     try:
         with path.open("rb") as handle:
             raw = handle.read(CREDENTIAL_FILE_MAX + 1)
         lines = [line.strip() for line in raw.decode("utf-8-sig").splitlines()]
     except (OSError, UnicodeDecodeError):
-        raise KnownError(code, path=path.name) from None
+        raise SyncError(code, path=path.name) from None
     # The token is the first line with text; what follows (the server's "shown once" advice,
     # when its output was saved whole) is not part of it.
     token = next((line for line in lines if line), "")
     if not token or len(raw) > CREDENTIAL_FILE_MAX or any(c.isspace() for c in token):
-        raise KnownError(code, path=path.name)
+        raise SyncError(code, path=path.name)
     return token
 
 

@@ -73,7 +73,7 @@ def _read_file_passphrase(path: str) -> bytes:
     try:
         text = Path(path).read_text(encoding="utf-8").rstrip("\r\n")
     except (OSError, UnicodeDecodeError):
-        raise KnownError("passphrase-file-unreadable", path=path) from None
+        raise ServerError("passphrase-file-unreadable", path=path) from None
     return text.encode("utf-8")
 
 
@@ -105,7 +105,7 @@ def _ask(prompt: str, option: str = "--passphrase-file") -> str:
     try:
         return getpass.getpass(prompt)
     except EOFError:
-        raise KnownError("passphrase-not-given", option=option) from None
+        raise ServerError("passphrase-not-given", option=option) from None
 
 
 def _read_passphrase(args: argparse.Namespace, *, confirm: bool) -> bytes:
@@ -113,7 +113,7 @@ def _read_passphrase(args: argparse.Namespace, *, confirm: bool) -> bytes:
         try:
             text = Path(args.passphrase_file).read_text(encoding="utf-8").rstrip("\r\n")
         except (OSError, UnicodeDecodeError):
-            raise KnownError("passphrase-file-unreadable", path=args.passphrase_file) from None
+            raise ServerError("passphrase-file-unreadable", path=args.passphrase_file) from None
     else:
         text = _ask("Passphrase: ")
         if confirm and _ask("Passphrase again: ") != text:
@@ -304,7 +304,6 @@ def cmd_match_secret(args: argparse.Namespace) -> int:
 
 
 def cmd_provision_file(args: argparse.Namespace) -> int:
-    from fieldscreen.errors import KnownError
     from fieldscreen.sync.bundle import write_atomic
     from fieldscreen.sync.client import check_url
     from fieldscreen.sync.errors import EnvelopeError
@@ -313,7 +312,7 @@ def cmd_provision_file(args: argparse.Namespace) -> int:
     try:
         sites = tuple(Site.parse(text) for text in args.site or ())
     except EnvelopeError as exc:
-        raise KnownError("setting-invalid", name="--site", reason=exc.reason) from None
+        raise ServerError("setting-invalid", name="--site", reason=exc.reason) from None
     policies: dict[str, int | bool] = {
         name: getattr(args, name)
         for name in ("auto_lock_minutes", "follow_up_window_days", "clipboard_clear_seconds")
@@ -410,7 +409,7 @@ def _publish(kind: str) -> Callable[[argparse.Namespace], int]:
         try:
             content = path.read_bytes()
         except OSError:
-            raise KnownError(
+            raise ServerError(
                 "sync-bad-file", path=path.name, what=kind, reason="cannot be read"
             ) from None
         private = _private_key(args, args.key)
@@ -492,7 +491,7 @@ def cmd_passphrase(args: argparse.Namespace) -> int:
     if args.new_passphrase_file:
         new = _read_file_passphrase(args.new_passphrase_file)
     elif not sys.stdin.isatty():
-        raise KnownError("passphrase-not-given", option="--new-passphrase-file")
+        raise ServerError("passphrase-not-given", option="--new-passphrase-file")
     else:
         new = _ask("New server passphrase: ", "--new-passphrase-file").encode("utf-8")
         if _ask("New server passphrase again: ", "--new-passphrase-file").encode() != new:
@@ -632,15 +631,15 @@ def _export_passphrase(args: argparse.Namespace, *, confirm: bool) -> bytes:
         try:
             text = Path(args.export_passphrase_file).read_text(encoding="utf-8").rstrip("\r\n")
         except (OSError, UnicodeDecodeError):
-            raise KnownError(
+            raise ServerError(
                 "passphrase-file-unreadable", path=args.export_passphrase_file
             ) from None
     else:
         text = _ask("Export passphrase: ", "--export-passphrase-file")
         if confirm and _ask("Export passphrase again: ", "--export-passphrase-file") != text:
-            raise KnownError("export-passphrase-weak", minimum=MIN_PASSPHRASE)
+            raise ServerError("export-passphrase-weak", minimum=MIN_PASSPHRASE)
     if confirm and len(text) < MIN_PASSPHRASE:
-        raise KnownError("export-passphrase-weak", minimum=MIN_PASSPHRASE)
+        raise ServerError("export-passphrase-weak", minimum=MIN_PASSPHRASE)
     return text.encode("utf-8")
 
 
@@ -777,7 +776,7 @@ def cmd_export_open(args: argparse.Namespace) -> int:
     try:
         data = Path(args.file).read_bytes()
     except OSError:
-        raise KnownError("export-pack-invalid") from None
+        raise ServerError("export-pack-invalid") from None
     files = unpack(data, _export_passphrase(args, confirm=False))
     written = write_files(Path(args.out), files)
     _emit(
