@@ -36,6 +36,7 @@ Public API (stable; other packages import only these names)::
     session.override_tier(tier, reason, supervisor) -> Override   # OverrideError if incomplete
     session.release(name, reason, supervisor) -> Release  # lifts a rule's withholds/declines
     session.case_card() / aggregate_record() / values_json() / relevance_json()
+    session.entities_json()                      # the entities it creates (entities sheet)
     combine_case(risks, consent=, service_types=, risk_tiers=, start=) -> CaseRisk
         # CaseRisk: suggested, needs_consent, withheld, declined, withheld_recipients,
         # releases, urgency (service -> tier), consent(service) -> state

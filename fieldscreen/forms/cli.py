@@ -241,6 +241,7 @@ def run_result(session: Session, problems: list[FieldError] | None = None) -> di
         "withheld": list(case.withheld),
         "declined": list(case.declined),
         "withheld_recipients": list(case.withheld_recipients),
+        "entities": session.entities_json(),
     }
 
 

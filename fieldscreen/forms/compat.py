@@ -63,7 +63,6 @@ REFUSED_TYPES = {
     "select_one_from_file with a CSV list and instance('LIST')/root/item[...] to look values "
     "up",
     "osm": "OpenStreetMap questions are not supported; ask for the place as text",
-    "entity": "entities need the server's entity lists, which a laptop does not have offline",
 }
 #: Settings that matter only to ODK servers or clients: accepted, with what FieldScreen does.
 IGNORED_SETTINGS = {

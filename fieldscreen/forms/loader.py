@@ -22,6 +22,7 @@ from fieldscreen.forms.evaluate import PULLDATA_PREFIX
 from fieldscreen.forms.model import (
     SENSITIVITIES,
     Choice,
+    Entity,
     Field,
     Form,
     Page,
@@ -91,6 +92,7 @@ _PLAIN_COLUMNS = {
     "case_card",
     "aggregate",
     "from_case",
+    "save_to",
 }
 #: Legacy and alias spellings of survey columns (as ``compat.canonical_header`` tokens) -> ours.
 _COLUMN_ALIASES = {
@@ -134,8 +136,6 @@ _SHOWN_NOWHERE = {
 _REFUSED_COLUMNS = {
     "trigger": "trigger recalculates a question when another one changes, which FieldScreen "
     "does not do; compute the value in a calculate instead",
-    "save_to": "entities need the server's entity lists, which a laptop does not have offline; "
-    "remove the column",
     "bind": "this bind attribute is not supported; use the relevant, required, constraint, "
     "calculation and read_only columns",
 }
@@ -151,7 +151,7 @@ def bind_attribute_is_custom(key: str) -> bool:
     return bool(key) and key not in known and not key.startswith(_ODK_NAMESPACES)
 
 
-_SHEETS = {"survey", "choices", "settings", "rules", "deadlines"}
+_SHEETS = {"survey", "choices", "settings", "rules", "deadlines", "entities"}
 #: Our own sheets, which pyxform does not know: a near miss of one is a misspelling.
 _OWN_SHEETS = {"rules", "deadlines"}
 _SETTINGS = {
@@ -203,6 +203,10 @@ class _Loader(RuleSheets):
         self.list_dir = list_dir
         self.rows: dict[str, int] = {}
         self.raw: dict[str, dict[str, str]] = {}
+        self.entities: list[Entity] = []
+        #: Questions with ``save_to``: name -> the property, as pyxform gives it (``p`` or
+        #: ``list#p``).
+        self.save_to: dict[str, str] = {}
 
     def error(
         self, detail: str, row: int | None = None, column: str = "", sheet: str = "survey"
@@ -246,6 +250,7 @@ class _Loader(RuleSheets):
         top = self.children(
             data.get("children", []), fields, parent="", repeats=(), default=default
         )
+        entities = self.entity_properties()
         for f in fields.values():
             seed = compat.randomize_seed_field(f.parameters)
             if seed and seed not in fields:
@@ -284,6 +289,7 @@ class _Loader(RuleSheets):
             source=self.file,
             program=program,
             warnings=tuple(" ".join(w.split()) for w in warnings),
+            entities=entities,
         )
 
     def pyxform_error(self, message: str) -> FormError:
@@ -301,12 +307,6 @@ class _Loader(RuleSheets):
             low = sheet.lower()
             if low in _SHEETS:
                 continue
-            if low == "entities":
-                raise self.error(
-                    "entities need the server's entity lists, which a laptop does not have "
-                    "offline; remove the entities sheet and its save_to columns",
-                    sheet=sheet,
-                )
             if low == "external_choices":
                 continue  # read for select_one_external questions
             miss = compat.near_miss(low, _OWN_SHEETS)
@@ -443,7 +443,21 @@ class _Loader(RuleSheets):
         names = []
         for given in items:
             if given.get("name") == "meta" and given.get("control", {}).get("bodyless"):
-                self.check_meta(given)
+                kids = given.get("children", []) or []
+                self.check_meta(
+                    {**given, "children": [c for c in kids if c.get("type") != "entity"]}
+                )
+                for declared in (c for c in kids if c.get("type") == "entity"):
+                    for made in self.entity(declared, parent, repeats):
+                        if made.name in fields:
+                            raise self.error(
+                                f"the name {made.name!r} is used by the entity the entities "
+                                "sheet declares; rename the question",
+                                row=fields[made.name].row,
+                                column="name",
+                            )
+                        fields[made.name] = made
+                        names.append(made.name)
                 continue
             item = (
                 compat.expand_loop(given, self.rows, self.raw)
@@ -500,6 +514,9 @@ class _Loader(RuleSheets):
                     f"max-pixels on {name!r} is not applied: FieldScreen keeps the photo as "
                     "chosen, up to its size limit"
                 )
+                continue
+            if key == "entities:saveto":  # pyxform drops the ``list#`` the cell may have
+                self.save_to[name] = raw.get("save_to") or str(bind[key])
                 continue
             if key == "saveIncomplete":
                 self.warnings.append(
@@ -727,6 +744,81 @@ class _Loader(RuleSheets):
                 column="default",
             ) from None
 
+    def entity(self, item: Mapping[str, Any], parent: str, repeats: tuple[str, ...]) -> list[Field]:
+        """The calculate fields that record one entity of the ``entities`` sheet: its id (a
+        ``uuid()``, stable for the record and the repeat entry), its label and whether it is
+        created. Updating an entity needs the server's current list, so it is refused."""
+        row = int(item.get("__row_number") or 0)
+        parts = {str(c.get("name")): c for c in item.get("children", []) or []}
+        dataset = str((parts.get("dataset") or {}).get("value", ""))
+        if "update" in parts or ((parts.get("id") or {}).get("bind") or {}).get("calculate"):
+            raise self.error(
+                f"the entity of the list {dataset!r} updates an existing entity (entity_id), "
+                "which needs the server's current entity list; a laptop does not have it "
+                "offline. Leave entity_id empty so that each screening creates its entity, "
+                "and update entities on the server",
+                row=row,
+                column="entity_id",
+                sheet="entities",
+            )
+        create = parts.get("create") or {}
+        condition = str((create.get("bind") or {}).get("calculate", "") or "")
+        label = str(((parts.get("label") or {}).get("bind") or {}).get("calculate", "") or "")
+        if re.fullmatch(r"[^\W\d]\w*", label):
+            # A bare word (``Household``) would be an XPath path to nothing, an empty label;
+            # it is taken as the label's text.
+            label = f"'{label}'"
+        prefix = f"entity_{dataset}"
+        made = [
+            Field(f"{prefix}_id", "calculate", row, calculation="uuid()", sensitivity="low"),
+            Field(
+                f"{prefix}_label",
+                "calculate",
+                row,
+                calculation=label or "''",
+                sensitivity="identifying",  # a label names the person or place, as a rule
+            ),
+            Field(
+                f"{prefix}_create",
+                "calculate",
+                row,
+                calculation=f"boolean({condition})" if condition else "true()",
+                sensitivity="low",
+            ),
+        ]
+        made = [_replace(f, parent=parent, repeats=repeats) for f in made]
+        self.entities.append(
+            Entity(
+                dataset=dataset,
+                row=row,
+                repeat=repeats[-1] if repeats else "",
+                id_field=made[0].name,
+                label_field=made[1].name,
+                create_field=made[2].name,
+            )
+        )
+        return made
+
+    def entity_properties(self) -> tuple[Entity, ...]:
+        """The entities with the questions whose ``save_to`` names their properties."""
+        by_list = {e.dataset: dict(e.properties) for e in self.entities}
+        for name, target in self.save_to.items():
+            dataset, sep, prop = target.rpartition("#")
+            if not sep and len(by_list) == 1:
+                dataset = next(iter(by_list))
+            if dataset not in by_list:
+                raise self.error(
+                    f"save_to {target!r} names no entity of the entities sheet; write "
+                    "LIST#PROPERTY with a list_name of that sheet",
+                    row=self.rows.get(name),
+                    column="save_to",
+                )
+            by_list[dataset][prop] = name
+        return tuple(
+            _replace_entity(e, properties=MappingProxyType(by_list[e.dataset]))
+            for e in sorted(self.entities, key=lambda e: e.row)
+        )
+
     def check_meta(self, item: Mapping[str, Any]) -> None:
         """pyxform moves audit and other metadata into a hidden ``meta`` group: each must be
         refused by name, not dropped with the group."""
@@ -877,6 +969,12 @@ def _truth_or_expr(value: Any) -> str:
     if text.lower() in {"yes", "true", "true()"}:
         return "true()"
     return text
+
+
+def _replace_entity(entity: Entity, **changes: Any) -> Entity:
+    from dataclasses import replace
+
+    return replace(entity, **changes)
 
 
 def _replace(field: Field, **changes: Any) -> Field:

@@ -22,6 +22,7 @@ __all__ = [
     "TIERS",
     "Choice",
     "Deadline",
+    "Entity",
     "Field",
     "Form",
     "Page",
@@ -266,6 +267,26 @@ class Deadline:
 
 
 @dataclass(frozen=True, slots=True)
+class Entity:
+    """One row of the ``entities`` sheet: the entity a screening creates in a server's list.
+
+    The laptop records it in the screening: its id, label and whether it is created are the
+    values of calculate fields the loader adds beside the declaration (``entity_<list>_id``,
+    ``_label``, ``_create``), so they are kept, sealed and exported as every value is;
+    ``properties`` maps each property to the question whose ``save_to`` names it.
+    """
+
+    dataset: str
+    row: int
+    #: The repeat the entity belongs to (one entity per entry), or ``''`` for the form.
+    repeat: str
+    id_field: str
+    label_field: str
+    create_field: str
+    properties: Mapping[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True)
 class Page:
     """What one screen shows: a field-list group, or one top-level question."""
 
@@ -294,6 +315,8 @@ class Form:
     program: Program = field(repr=False)
     #: pyxform's warnings about the form (it loads, but a designer may want to look).
     warnings: tuple[str, ...] = ()
+    #: The entities the form declares (its ``entities`` sheet), in sheet order.
+    entities: tuple[Entity, ...] = ()
 
     def field(self, name: str) -> Field:
         return self.fields[name]

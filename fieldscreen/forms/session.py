@@ -25,7 +25,7 @@ from fieldscreen.forms.errors import (
     OverrideError,
     ReleaseError,
 )
-from fieldscreen.forms.functions import raw_to_xpath, to_string
+from fieldscreen.forms.functions import raw_to_xpath, to_bool, to_string
 from fieldscreen.forms.model import MEDIA_KINDS, TIERS, Choice, Field, Form, Page, language_key
 from fieldscreen.forms.program import render_label
 from fieldscreen.forms.risk import DeadlineDue, Override, Release, Risk, most_urgent
@@ -632,6 +632,30 @@ class Session(Runtime):
             elif f.kind != "note":
                 value = self.value(Node(name, index))
                 out[name] = to_json(value)
+        return out
+
+    def entities_json(self) -> list[dict[str, Any]]:
+        """The entities this screening creates (the form's ``entities`` sheet), one per
+        declaration, or per entry of the repeat it belongs to: list, id, label and the
+        ``save_to`` properties, as an ODK server would create them from the submission."""
+        out: list[dict[str, Any]] = []
+        for entity in self.form.entities:
+            for index in self.instances(entity.id_field, ()):
+                if not to_bool(self.value(Node(entity.create_field, index))):
+                    continue
+                out.append(
+                    {
+                        "list": entity.dataset,
+                        "id": to_json(self.value(Node(entity.id_field, index))),
+                        "label": to_json(self.value(Node(entity.label_field, index))),
+                        "properties": {
+                            prop: to_json(
+                                self.value(Node(name, index[: len(self.form.fields[name].repeats)]))
+                            )
+                            for prop, name in entity.properties.items()
+                        },
+                    }
+                )
         return out
 
     def relevance_json(self) -> dict[str, Any]:

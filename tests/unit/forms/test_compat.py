@@ -432,3 +432,96 @@ def test_a_range_with_a_step_of_zero_is_a_load_error() -> None:
     with pytest.raises(FormError) as caught:
         form(md)
     assert str(caught.value).startswith("test.md:survey:2:parameters:")
+
+
+ENTITIES = """
+| survey |
+|        | type         | name | label | save_to   |
+|        | text         | town | Town  |           |
+|        | begin repeat | kids | Kids  |           |
+|        | text         | kid  | Name  | full_name |
+|        | integer      | age  | Age   | age       |
+|        | end repeat   |      |       |           |
+| entities |
+|          | list_name | label                        | create_if   |
+|          | children  | concat(${kid}, ' ', ${town}) | ${age} < 18 |
+"""
+
+
+def test_entities_are_recorded_in_the_screening_as_an_odk_server_would_create_them(
+    tmp_path: Any, capsys: pytest.CaptureFixture[str]
+) -> None:
+    import json
+
+    from fieldscreen.cli import main
+
+    loaded = form(ENTITIES)
+    (entity,) = loaded.entities
+    assert (entity.dataset, entity.repeat) == ("children", "kids")
+    assert dict(entity.properties) == {"full_name": "kid", "age": "age"}
+    assert loaded.field(entity.label_field).sensitivity == "identifying"
+    session = Session.start(loaded, "en", {}, clock=lambda: NOW)
+    session.set_answer("town", "Tapachula")
+    for i, (kid, age) in enumerate([("Ana", 12), ("Bea", 19), ("Cruz", 7)]):
+        session.add_repeat("kids")
+        session.set_answer(("kid", (i,)), kid)
+        session.set_answer(("age", (i,)), age)
+    made = session.entities_json()
+    assert [(e["list"], e["label"], e["properties"]) for e in made] == [
+        ("children", "Ana Tapachula", {"full_name": "Ana", "age": 12}),
+        ("children", "Cruz Tapachula", {"full_name": "Cruz", "age": 7}),
+    ]
+    assert len({e["id"] for e in made}) == 2
+    # The values are the record's: kept with its state, the same when it is reopened, and in
+    # the values every export writes.
+    again = Session.restore(loaded, session.to_state(), clock=lambda: NOW)
+    assert again.entities_json() == made
+    entries = session.values_json()["kids"]
+    assert [e["entity_children_create"] for e in entries] == [True, False, True]
+    assert entries[0]["entity_children_id"] == made[0]["id"]
+    other = Session.start(loaded, "en", {}, clock=lambda: NOW)
+    other.add_repeat("kids")
+    assert other.value(("entity_children_id", (0,))) != made[0]["id"]
+    path = tmp_path / "f.md"
+    path.write_text(ENTITIES, encoding="utf-8")
+    answers = tmp_path / "a.json"
+    answers.write_text(json.dumps({"town": "X", "kids": [{"kid": "Ana", "age": 3}]}))
+    assert main(["forms", "run", str(path), "--answers", str(answers), "--json"]) == 0
+    result = json.loads(capsys.readouterr().out)
+    assert [(e["label"], e["properties"]["age"]) for e in result["entities"]] == [("Ana X", 3)]
+
+
+def test_entities_of_several_lists_take_their_properties_by_list_name() -> None:
+    md = """
+    | survey |
+    |        | type        | name | label | save_to  |
+    |        | text        | a    | A     | hh#head  |
+    |        | begin group | g    | G     |          |
+    |        | text        | b    | B     | site#who |
+    |        | end group   |      |       |          |
+    | entities |
+    |          | list_name | label     |
+    |          | hh        | ${a}      |
+    |          | site      | Household |
+    """
+    loaded = form(md)
+    assert [dict(e.properties) for e in loaded.entities] == [{"head": "a"}, {"who": "b"}]
+    session = Session.start(loaded, "en", {}, clock=lambda: NOW)
+    session.set_answer("a", "Ana")
+    assert [e["label"] for e in session.entities_json()] == ["Ana", "Household"]
+
+
+def test_an_entity_update_is_refused_by_name_at_its_cell() -> None:
+    md = """
+    | survey |
+    |        | type | name | label |
+    |        | text | who  | Who   |
+    | entities |
+    |          | list_name | entity_id | label  |
+    |          | people    | ${who}    | ${who} |
+    """
+    with pytest.raises(FormError) as caught:
+        form(md)
+    assert str(caught.value).startswith("test.md:entities:2:entity_id: ")
+    assert "updates an existing entity" in str(caught.value)
+    assert "Leave entity_id empty" in str(caught.value)
