@@ -24,10 +24,10 @@ import orjson
 
 from fieldscreen import PROTOCOL_VERSION, __version__, crypto
 from fieldscreen.sync.canonical import b64e
-from fieldscreen.sync.errors import SyncError, TransientError
+from fieldscreen.sync.errors import BatchTooLarge, DeviceRevoked, SyncError, TransientError
 from fieldscreen.sync.request_auth import HEADER_SERVER_TIME, DeviceSigner
 
-__all__ = ["BatchTooLarge", "DeviceRevoked", "RetryPolicy", "SyncClient", "check_url"]
+__all__ = ["RetryPolicy", "SyncClient", "check_url"]
 
 ENROL_PREFIX = b"fieldscreen enrol v1\n"
 #: The health probe: how long to wait for a connection, and for the whole answer. A server
@@ -35,19 +35,6 @@ ENROL_PREFIX = b"fieldscreen enrol v1\n"
 PROBE_CONNECT_TIMEOUT = 1.5
 PROBE_TIMEOUT = 2.5
 RETRYABLE = frozenset({429, 500, 502, 503, 504})
-
-
-class DeviceRevoked(SyncError):
-    """The server says this device is revoked or must wipe (``status``)."""
-
-    def __init__(self, status: str) -> None:
-        super().__init__("sync-revoked")
-        self.status = status
-
-
-class BatchTooLarge(SyncError):
-    def __init__(self) -> None:
-        super().__init__("sync-refused", status=413, reason="batch too large")
 
 
 @dataclass

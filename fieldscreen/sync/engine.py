@@ -24,9 +24,9 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
-from fieldscreen.sync.client import BatchTooLarge, DeviceRevoked, SyncClient
+from fieldscreen.sync.client import SyncClient
 from fieldscreen.sync.envelope import Envelope, verify_envelope
-from fieldscreen.sync.errors import EnvelopeError, SyncError
+from fieldscreen.sync.errors import BatchTooLarge, DeviceRevoked, EnvelopeError, SyncError
 from fieldscreen.sync.signed import Provisioning, Receipt, SignedDocument, verify_document
 from fieldscreen.sync.store import DeviceIdentity, DeviceState, OutboxItem, OutboxStore
 

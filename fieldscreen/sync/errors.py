@@ -12,7 +12,14 @@ from typing import Any
 
 from fieldscreen.errors import KnownError
 
-__all__ = ["EnvelopeError", "ServerError", "SyncError", "TransientError"]
+__all__ = [
+    "BatchTooLarge",
+    "DeviceRevoked",
+    "EnvelopeError",
+    "ServerError",
+    "SyncError",
+    "TransientError",
+]
 
 
 class SyncError(KnownError):
@@ -25,6 +32,21 @@ class TransientError(SyncError):
     def __init__(self, code: str, /, *, retry_after: float | None = None, **context: Any) -> None:
         super().__init__(code, **context)
         self.retry_after = retry_after
+
+
+class DeviceRevoked(SyncError):
+    """The server says this device is revoked or must wipe (``status``)."""
+
+    def __init__(self, status: str) -> None:
+        super().__init__("sync-revoked")
+        self.status = status
+
+
+class BatchTooLarge(SyncError):
+    """The server refused a batch as too large (413); the engine splits it and sends again."""
+
+    def __init__(self) -> None:
+        super().__init__("sync-refused", status=413, reason="batch too large")
 
 
 class EnvelopeError(SyncError):

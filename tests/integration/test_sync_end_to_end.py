@@ -13,10 +13,10 @@ import pytest
 
 from fieldscreen import crypto
 from fieldscreen.sync.bundle import apply_receipt_file, export_bundle, read_bundle, write_atomic
-from fieldscreen.sync.client import DeviceRevoked, RetryPolicy, SyncClient
+from fieldscreen.sync.client import RetryPolicy, SyncClient
 from fieldscreen.sync.engine import Progress
 from fieldscreen.sync.envelope import Envelope, build_envelope, open_envelope
-from fieldscreen.sync.errors import SyncError
+from fieldscreen.sync.errors import DeviceRevoked, SyncError
 from fieldscreen.sync.request_auth import DeviceSigner
 from fieldscreen.sync.server.live import LiveServer
 from fieldscreen.sync.server.storage import Storage

@@ -26,8 +26,8 @@ import httpx
 import pytest
 import sqlalchemy as sa
 
-from fieldscreen.sync.client import DeviceRevoked, RetryPolicy
-from fieldscreen.sync.errors import SyncError
+from fieldscreen.sync.client import RetryPolicy
+from fieldscreen.sync.errors import DeviceRevoked, SyncError
 from fieldscreen.sync.server.db import tables as t
 from fieldscreen.sync.server.live import LiveServer
 from fieldscreen.sync.server.storage import Storage

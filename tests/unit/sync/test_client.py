@@ -7,8 +7,8 @@ import random
 import httpx
 import pytest
 
-from fieldscreen.sync.client import BatchTooLarge, DeviceRevoked, RetryPolicy, SyncClient
-from fieldscreen.sync.errors import SyncError, TransientError
+from fieldscreen.sync.client import RetryPolicy, SyncClient
+from fieldscreen.sync.errors import BatchTooLarge, DeviceRevoked, SyncError, TransientError
 
 
 def client_with(handler, sleeps: list[float], attempts: int = 4) -> SyncClient:  # type: ignore[no-untyped-def]
