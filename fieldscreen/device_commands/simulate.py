@@ -43,12 +43,25 @@ from fieldscreen.sync.commands import emit
 from fieldscreen.sync.errors import SyncError
 from fieldscreen.vault.cli_common import add_unlock_arguments
 
-__all__ = ["CHUNK", "DISTINCT", "Template", "add_arguments", "case_card", "run"]
+__all__ = [
+    "CHUNK",
+    "DISTINCT",
+    "WAITING",
+    "Template",
+    "add_arguments",
+    "case_card",
+    "run",
+    "supervision_kinds",
+]
 
 #: Screenings written per transaction (one flush to disk each).
 CHUNK = 500
 #: Distinct screenings answered through the form engine by default.
 DISTINCT = 250
+#: Share of the screenings left waiting for a supervisor (a year of a site: most signed off).
+WAITING = 0.02
+#: Rules of the built-in forms whose screening a supervisor signs off, and the queue's names.
+_SIGN_OFF_RULES = (("F_CONSENT_OVERRIDE", "consent-override"), ("BID_REQUIRED", "bid-required"))
 #: Screenings answered per worker task.
 _ANSWER_CHUNK = 25
 
@@ -74,6 +87,15 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--jobs", type=int, default=0, help="worker processes answering forms (default: CPUs)"
     )
+    parser.add_argument(
+        "--waiting",
+        type=float,
+        default=WAITING,
+        metavar="SHARE",
+        help=f"share of the screenings left waiting for a supervisor (default {WAITING}): "
+        "their act-now actions unrecorded, nothing signed off; every other one has its "
+        "actions recorded and what it needed signed off",
+    )
     parser.add_argument("--json", action="store_true", help="print the result as JSON")
     add_unlock_arguments(parser)
 
@@ -86,6 +108,11 @@ class Template:
     card: dict[str, Any]
     aggregate: dict[str, Any] | None
     deadline_hours: tuple[tuple[str, float, str], ...]  # label, hours, basis
+    #: What a supervisor must sign off whatever the actions (consent override, best-interests
+    #: determination), as the app's supervisor queue names them.
+    sign_off: tuple[str, ...] = ()
+    #: Whether the screening is act-now (it waits for a supervisor until actions are recorded).
+    act_now: bool = False
 
 
 _Job = tuple[int, int, int, dict[str, str], str, date]
@@ -124,13 +151,29 @@ def _answer(job: _Job) -> list[Template]:
         case = synthetic_case(forms, rng, context=context)
         aggregate = case_aggregate(case.sessions.values(), site=site, day=day)
         card, deadlines = _card_fields(case)
-        out.append(Template(case.record(), card, aggregate, deadlines))
+        risks = [s.risk() for s in case.sessions.values()]
+        rules = {flag for r in risks for flag in r.flags}
+        sign_off = tuple(kind for rule, kind in _SIGN_OFF_RULES if rule in rules)
+        act_now = any(r.act_now for r in risks)
+        out.append(Template(case.record(), card, aggregate, deadlines, sign_off, act_now))
     return out
 
 
-def case_card(template: Template, finalised: datetime, window_days: int) -> dict[str, Any]:
-    """The case card as the app writes it at ``finalised``: the deadlines, and the follow-up
-    plan and next date from the tier's cadence (:mod:`fieldscreen.followup`)."""
+def supervision_kinds(template: Template, *, actions_recorded: bool) -> list[str]:
+    """What about one screening waits for a supervisor, in the order and with the names of
+    the app's supervisor queue (``fieldscreen.ui.supervision.screening_kinds``)."""
+    kinds = [k for k in template.sign_off if k == "consent-override"]
+    if template.act_now and not actions_recorded:
+        kinds.append("act-now")
+    return kinds + [k for k in template.sign_off if k == "bid-required"]
+
+
+def case_card(
+    template: Template, finalised: datetime, window_days: int, *, actions_recorded: bool = True
+) -> dict[str, Any]:
+    """The case card as the app writes it at ``finalised``: the deadlines, the follow-up
+    plan and next date from the tier's cadence (:mod:`fieldscreen.followup`), and what waits
+    for a supervisor (``actions_recorded``, ``supervision``)."""
     deadlines = sorted(
         (
             (label, finalised + timedelta(hours=hours), basis)
@@ -148,6 +191,8 @@ def case_card(template: Template, finalised: datetime, window_days: int) -> dict
         ],
         "follow_up": plan,
         "next_due": due.isoformat() if due else None,
+        "actions_recorded": actions_recorded,
+        "supervision": supervision_kinds(template, actions_recorded=actions_recorded),
     }
 
 
@@ -183,6 +228,8 @@ def run(args: argparse.Namespace) -> int:
         raise DeviceError("setting-invalid", name="--screenings", reason="at least 0")
     if args.distinct < 1:
         raise DeviceError("setting-invalid", name="--distinct", reason="at least 1")
+    if not 0.0 <= args.waiting <= 1.0:
+        raise DeviceError("setting-invalid", name="--waiting", reason="from 0 to 1")
     intake = builtin_forms()["fs_intake"]
     started = time.perf_counter()
     with unlocked_vault(args) as (vault, settings):
@@ -203,7 +250,8 @@ def run(args: argparse.Namespace) -> int:
         )
         window = int(settings.get("follow_up_window_days"))
         pick = random.Random(f"{args.seed}:order")  # noqa: S311 -- which answers, not secrets
-        with_stats = done = 0
+        wait = random.Random(f"{args.seed}:waiting")  # noqa: S311 -- which wait, not secrets
+        with_stats = done = waiting = signed = 0
         while done < args.screenings:
             count = min(CHUNK, args.screenings - done)
             with vault.bulk():  # one transaction, one flush, per chunk
@@ -212,13 +260,20 @@ def run(args: argparse.Namespace) -> int:
                     # The draft starts empty: finalise replaces its content with the record
                     # (the app's autosaved draft state is gone after finalise as well).
                     record_id = vault.new_draft(intake.id, intake.version)
+                    left = wait.random() < args.waiting
+                    card = case_card(template, datetime.now(UTC), window, actions_recorded=not left)
                     vault.finalise(
                         record_id,
                         record=template.record,
-                        case_card=case_card(template, datetime.now(UTC), window),
+                        case_card=card,
                         aggregate=template.aggregate,
                     )
                     with_stats += template.aggregate is not None
+                    if card["supervision"] and left:
+                        waiting += 1
+                    elif card["supervision"]:  # signed off, as a supervisor does in the app
+                        vault.record_event("override", record_id, _signed_off(card))
+                        signed += 1
             done += count
             if not args.json:
                 print(f"\r{done}/{args.screenings}", end="", file=sys.stderr)
@@ -232,8 +287,25 @@ def run(args: argparse.Namespace) -> int:
             "distinct": distinct,
             "seed": args.seed,
             "with_aggregate": with_stats,
+            "waiting_for_supervisor": waiting,
+            "signed_off": signed,
             "seconds": seconds,
         },
         f"{args.screenings} synthetic screenings finalised and queued in {seconds} s.",
     )
     return 0
+
+
+def _signed_off(card: dict[str, Any]) -> dict[str, Any]:
+    """The audit detail of a supervisor's approval of everything ``card`` waits for (the
+    supervisor queue's sign-off entry; codes only)."""
+    return {
+        "queue": "sign-off",
+        "kinds": list(card["supervision"]),
+        "decision": "approve",
+        "supervisor": "",
+        "requested_by": "",
+        "tier": str(card.get("tier", "")),
+        "requested_tier": "",
+        "note": "",
+    }

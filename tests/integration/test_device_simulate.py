@@ -105,3 +105,36 @@ def test_simulate_fills_the_vault_the_same_whatever_the_workers(
     assert summaries[0]["with_aggregate"] == summaries[1]["with_aggregate"]
     assert len(aggregates[0]) == summaries[0]["with_aggregate"]
     assert aggregates[0] == aggregates[1]
+
+
+def test_simulated_screenings_wait_for_a_supervisor_as_the_app_would_queue_them(
+    tmp_path: Path, provisioning_file: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The cards say what waits for a supervisor (actions recorded, kinds) as the app writes
+    them, and the screenings not left waiting are signed off in the audit log: the real
+    supervisor queue shows exactly the ones left waiting."""
+    from fieldscreen.ui.backends import VaultBackend
+    from fieldscreen.ui.preview import SampleForms
+    from fieldscreen.ui.supervision import SupervisionModel
+
+    data = _simulate(tmp_path / "w", provisioning_file, "--distinct", "40", "--waiting", "0.25")
+    out = capsys.readouterr().out
+    summary = json.loads(out[out.rindex("\n{") + 1 :])
+    assert summary["waiting_for_supervisor"] > 0
+    assert summary["signed_off"] > 0
+    backend = VaultBackend(data)
+    backend.unlock("admin1", PASS)
+    try:
+        items = SupervisionModel(backend, SampleForms()).items()
+    finally:
+        backend.lock()
+    assert len(items) == summary["waiting_for_supervisor"]
+    assert {i.status for i in items} == {"finalised"}
+    assert {k for i in items for k in i.kinds} <= {"consent-override", "act-now", "bid-required"}
+
+
+def test_simulate_refuses_a_waiting_share_outside_0_to_1(
+    tmp_path: Path, provisioning_file: Path
+) -> None:
+    with pytest.raises(AssertionError):
+        _simulate(tmp_path / "x", provisioning_file, "--waiting", "1.5")
