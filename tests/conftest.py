@@ -15,6 +15,7 @@ import codecs
 import locale
 import os
 import tempfile
+import time
 from pathlib import Path
 
 import pytest
@@ -36,6 +37,11 @@ def _utf8_locale() -> bool:
 if not _utf8_locale():
     os.environ["LC_ALL"] = "C.UTF-8"  # what Qt would switch to, without the warning
 os.environ["QT_QPA_PLATFORM"] = "offscreen"
+# The laptop's clock zone (today() and now() follow it, as in ODK) is UTC unless a test sets
+# another, so that no test depends on the zone of the machine it runs on.
+os.environ["TZ"] = "UTC"
+if hasattr(time, "tzset"):
+    time.tzset()
 os.environ.setdefault("QT_SCALE_FACTOR", "1")
 
 _SANDBOX = Path(tempfile.mkdtemp(prefix="fieldscreen-tests-"))

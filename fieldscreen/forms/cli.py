@@ -14,7 +14,7 @@ import argparse
 import json
 import sys
 from collections.abc import Mapping
-from datetime import UTC, datetime
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -68,7 +68,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "release would (repeatable; for testing the rules)",
     )
     run_parser.add_argument(
-        "--now", metavar="ISO", help="the moment today() and now() return (for repeatable runs)"
+        "--now",
+        metavar="ISO",
+        help="the moment today() and now() return (for repeatable runs); without an offset, "
+        "the laptop's clock time",
     )
     run_parser.add_argument("--json", action="store_true", help="print one JSON object")
     convert = sub.add_parser("convert", help="convert between .xlsx and .md")
@@ -262,7 +265,7 @@ def _run(args: argparse.Namespace) -> int:
             moment = datetime.fromisoformat(args.now)
         except ValueError:
             raise FormError("--now takes an ISO date-time such as 2026-03-15T10:00") from None
-        moment = moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+        moment = moment.astimezone()  # without an offset: the laptop's clock time
         clock = lambda: moment  # noqa: E731
     session = Session.start(form, args.form_lang, context, {}, clock=clock)
     problems = apply_answers(session, answers)

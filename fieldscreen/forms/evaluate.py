@@ -30,6 +30,7 @@ from fieldscreen.forms.functions import (
     NodeSet,
     arith,
     compare,
+    local_moment,
     nodes,
     raw_to_xpath,
     to_bool,
@@ -281,10 +282,10 @@ class _Compiler:
             return self.pulldata(args, in_predicate)
         if name == "today":
             self.arity(name, len(args), 0, 0)
-            return lambda ctx: ctx.now.date()
+            return lambda ctx: local_moment(ctx.now).date()
         if name == "now":
             self.arity(name, len(args), 0, 0)
-            return lambda ctx: ctx.now
+            return lambda ctx: local_moment(ctx.now)
         if name in {"position", "last"}:
             self.arity(name, len(args), 0, 1)
             if args and not isinstance(args[0], Parent):

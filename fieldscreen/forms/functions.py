@@ -57,6 +57,16 @@ _UTC_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 _NAIVE_EPOCH = datetime(1970, 1, 1)
 
 
+def local_moment(moment: datetime) -> datetime:
+    """``moment`` on the laptop's own clock, with its offset: what ODK's ``now()`` gives, and
+    whose day is ``today()``. A moment without an offset is taken as the laptop's clock time.
+    The zone is the system's at that instant, so a clock change is followed."""
+    try:
+        return moment.astimezone()
+    except (OverflowError, OSError, ValueError):  # at the ends of the calendar
+        return moment
+
+
 def raw_to_xpath(value: Any) -> Any:
     """A stored answer as an XPath value."""
     if value is None:

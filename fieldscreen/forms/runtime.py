@@ -15,6 +15,7 @@ from typing import Any
 
 from fieldscreen.forms.changes import ASPECT_SET, Changes, Node
 from fieldscreen.forms.evaluate import Ctx, NodeSet, to_bool, to_number, to_string
+from fieldscreen.forms.functions import local_moment
 from fieldscreen.forms.model import Field, Form, language_key
 from fieldscreen.forms.program import Node as GraphNode
 from fieldscreen.forms.risk import Override, Release
@@ -208,9 +209,9 @@ class Runtime:
     def _metadata(self, kind: str) -> Any:
         """The value of a metadata question, as the session knows it when it starts."""
         if kind in {"start", "end"}:
-            return self._now.isoformat()
+            return local_moment(self._now).isoformat()
         if kind == "today":
-            return self._now.date().isoformat()
+            return local_moment(self._now).date().isoformat()
         if kind == "deviceid":
             return self.context.get("device")
         if kind == "username":
