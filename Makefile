@@ -59,7 +59,7 @@ bench: $(STAMP)
 	$(BIN)/python -m benchmarks $(if $(ONLY),--only $(ONLY)) $(if $(QUICK),--quick)
 
 screenshots: $(STAMP)
-	QT_QPA_PLATFORM=offscreen $(BIN)/python -m fieldscreen.ui.screenshots docs/screenshots
+	QT_QPA_PLATFORM=offscreen $(BIN)/python -m tools.screenshots docs/screenshots
 
 translations: $(STAMP)
 	$(BIN)/python tools/i18n.py update

@@ -6,7 +6,8 @@
 * ``fieldscreen/sync/server`` imports neither vault nor ui;
 * nothing imports ``fieldscreen.ui`` except ``fieldscreen.app`` and the ui package itself
   (and the lazily imported GUI part of the self-test);
-* ``fieldscreen/sync`` reaches the vault only through the protocol that ``app`` wires.
+* ``fieldscreen/sync`` reaches the vault only through the protocol that ``app`` wires;
+* nothing in the package imports the test doubles (``tests/``) or the tooling (``tools/``).
 
 The last test plants violations in a temporary tree and checks that each one is caught, so a
 fence that silently stopped working would fail too.
@@ -102,6 +103,8 @@ def check_tree(root: Path) -> list[Violation]:
                 and mod != "fieldscreen.selftest"
             ):
                 bad("nothing imports the UI but app")
+            if _under(name, "tests") or _under(name, "tools"):
+                bad("the shipped package imports no test double or tool")
             if _under(mod, "fieldscreen.crypto") and any(
                 _under(name, f"fieldscreen.{p}") for p in ("vault", "sync", "ui", "forms", "app")
             ):
@@ -112,6 +115,14 @@ def check_tree(root: Path) -> list[Violation]:
 def test_the_package_keeps_its_layers() -> None:
     violations = check_tree(ROOT)
     assert not violations, "\n".join(map(str, violations))
+
+
+def test_the_frozen_app_leaves_out_the_test_doubles_and_the_tools() -> None:
+    spec = (ROOT / "build" / "fieldscreen.spec").read_text()
+    excludes = spec.split("PY_EXCLUDES = [", 1)[1].split("]", 1)[0]
+    assert '"tests"' in excludes
+    assert '"tools"' in excludes
+    assert not (ROOT / "fieldscreen" / "ui" / "screenshots.py").exists()
 
 
 def test_every_module_parses_and_the_fence_saw_them() -> None:
@@ -131,6 +142,10 @@ PLANTED = {
     "fieldscreen/sync/direct.py": ("import fieldscreen.vault.records\n", "sync reaches the vault"),
     "fieldscreen/reports/gui.py": ("from fieldscreen.ui.main_window import X\n", "nothing imports"),
     "fieldscreen/cli.py": ("def f():\n    import PySide6.QtCore\n", "Qt outside"),
+    "fieldscreen/ui/double.py": (
+        "from tests.support.memory_vault import MemoryVault\n",
+        "no test double",
+    ),
 }
 
 

@@ -1,61 +1,40 @@
-"""An in-memory vault and a small sample screening that satisfy :mod:`fieldscreen.ui.ports`.
+"""A small sample screening that satisfies :class:`fieldscreen.ui.ports.FormsPort`.
 
-They let the screens be rendered and driven without a vault file or the form engine: the
-screenshots, the GUI self-test and the GUI tests use them. They are *not* the product's store or
-engine: nothing here is encrypted or written to disk, and the sample form is a short stand-in
-for the built-in forms (consent, an intake page with a gateway, and the trafficking module it
-opens). ``app.py`` wires the real vault and engine through the same protocols.
+The app runs it, and says so, when the build ships no built-in forms (``app.py``); the GUI
+self-test, the screenshots and the GUI tests drive the screens with it. It is *not* the
+product's engine: the sample form is a short stand-in for the built-in forms (consent, an intake
+page with a gateway, and the trafficking module it opens). ``app.py`` wires the real engine
+through the same protocol. (The in-memory vault the tests and screenshots use is a test double
+and lives outside the package, in ``tests/support/memory_vault.py``.)
 """
 
 from __future__ import annotations
 
 import copy
-import hashlib
-import hmac
-import os
-import threading
-import uuid
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from fieldscreen.errors import KnownError
-from fieldscreen.followup import record_done
 from fieldscreen.ui.ports import (
-    ACT_NOW,
     TIERS,
     Alert,
-    CaseSummary,
     Choice,
     Deadline,
-    DraftSummary,
     FieldView,
     PageView,
     Referral,
     ScreeningResult,
     Update,
-    UserInfo,
-    earliest_deadline,
-    login_problem,
-    record_code,
 )
 
-__all__ = ["MemoryVault", "SampleForms", "SampleScreening"]
+__all__ = ["SampleForms", "SampleScreening"]
 
 T = dict[str, str]  # {"en": ..., "es": ...}
 
 
 def _t(en: str, es: str) -> T:
     return {"en": en, "es": es}
-
-
-def _vault_error(code: str, **context: Any) -> KnownError:
-    """The error the real vault raises for ``code`` (its package is imported only when a
-    refusal is met, so that rendering the screens does not load it)."""
-    from fieldscreen.vault.errors import UnlockFailed, VaultError
-
-    return UnlockFailed() if code == "vault-unlock-failed" else VaultError(code, **context)
 
 
 YES_NO = (("yes", _t("Yes", "Sí")), ("no", _t("No", "No")))
@@ -521,228 +500,3 @@ class SampleForms:
             state.get("answers", {}),
             datetime.fromisoformat(str(state["started"])),
         )
-
-
-def _digest(salt: bytes, passphrase: str) -> bytes:
-    return hashlib.scrypt(passphrase.encode(), salt=salt, n=2**10, r=8, p=1)
-
-
-class MemoryVault:
-    """:class:`~fieldscreen.ui.ports.VaultPort` in memory (see the module docstring).
-
-    ``delay`` seconds are slept in every write, so tests can see that the "saved" indicator
-    waits for the write to return.
-    """
-
-    def __init__(self, delay: float = 0.0) -> None:
-        self._lock = threading.Lock()
-        self._users: dict[str, tuple[str, bytes, bytes]] = {}
-        self._failures: dict[str, int] = {}
-        self._drafts: dict[str, tuple[dict[str, Any], datetime]] = {}
-        self._cases: dict[str, CaseSummary] = {}
-        self._unlocked: str | None = None
-        self.delay = delay
-        self.writes = 0
-        self.finalised: dict[str, dict[str, Any]] = {}
-        self.cards: dict[str, dict[str, Any]] = {}
-        #: ``(aggregate, day, site)`` of the finalised screenings (the coordinator report's).
-        self.kept_aggregates: list[tuple[dict[str, Any], str, str]] = []
-        #: App-level audit events (``record_event``).
-        self.events: list[tuple[str, dict[str, Any]]] = []
-
-    @classmethod
-    def with_users(cls, users: Sequence[tuple[str, str, str]]) -> MemoryVault:
-        """A store holding ``(name, role, passphrase)`` accounts, locked."""
-        vault = cls()
-        first, *rest = users
-        vault.create_user(*first)
-        vault.unlock(first[0], first[2])
-        for name, role, passphrase in rest:
-            vault.create_user(name, role, passphrase, confirm=first[2])
-        vault.lock()
-        return vault
-
-    # accounts
-    def is_set_up(self) -> bool:
-        return bool(self._users)
-
-    def users(self) -> Sequence[UserInfo]:
-        return [UserInfo(n, r) for n, (r, _, _) in sorted(self._users.items())]
-
-    def create_user(self, name: str, role: str, passphrase: str, confirm: str = "") -> None:
-        if self._users and not (self._unlocked and self.verify(self._unlocked, confirm)):
-            raise _vault_error("vault-unlock-failed")
-        if login_problem(name) is not None:  # the vault's own rule
-            raise _vault_error("vault-login-invalid")
-        salt = os.urandom(16)
-        with self._lock:
-            self._users[name] = (role, salt, _digest(salt, passphrase))
-
-    def remove_user(self, name: str, confirm: str) -> Mapping[str, Any]:
-        if not (self._unlocked and self.verify(self._unlocked, confirm)):
-            raise _vault_error("vault-unlock-failed")
-        if name not in self._users:
-            raise _vault_error("vault-user-unknown")
-        admins = [n for n, (r, _, _) in self._users.items() if r == "admin"]
-        if name == self._unlocked or admins == [name]:
-            raise _vault_error("vault-last-admin")
-        with self._lock:
-            del self._users[name]
-        return self.rotate_keys(confirm)
-
-    def rotate_keys(self, confirm: str) -> Mapping[str, Any]:
-        if not (self._unlocked and self.verify(self._unlocked, confirm)):
-            raise _vault_error("vault-unlock-failed")
-        return {"data_keys": len(self._drafts) + len(self._cases), "must_be_added_again": []}
-
-    def verify(self, name: str, passphrase: str) -> bool:
-        entry = self._users.get(name)
-        if entry is None:
-            return False
-        return hmac.compare_digest(entry[2], _digest(entry[1], passphrase))
-
-    def unlock(self, name: str, passphrase: str) -> UserInfo:
-        if not self.verify(name, passphrase):
-            self._failures[name] = self._failures.get(name, 0) + 1
-            raise _vault_error("vault-unlock-failed")
-        self._failures[name] = 0
-        self._unlocked = name
-        return UserInfo(name, self._users[name][0])
-
-    def failed_attempts(self, name: str) -> int:
-        return self._failures.get(name, 0)
-
-    def integrity_alert(self) -> KnownError | None:
-        return None  # nothing outside this process can change the memory store
-
-    def lock(self) -> None:
-        self._unlocked = None
-
-    def _require_unlocked(self) -> None:
-        if self._unlocked is None:
-            raise _vault_error("vault-locked")
-
-    # records
-    def new_draft(self, form_id: str, form_version: str, state: Mapping[str, Any]) -> str:
-        self._require_unlocked()
-        record_id = uuid.uuid4().hex
-        with self._lock:
-            self._drafts[record_id] = (copy.deepcopy(dict(state)), datetime.now(UTC))
-            self.writes += 1
-        return record_id
-
-    def save_draft(self, record_id: str, state: Mapping[str, Any]) -> None:
-        self._require_unlocked()
-        if self.delay:
-            threading.Event().wait(self.delay)
-        with self._lock:
-            if record_id not in self._drafts:
-                raise _vault_error("vault-record-state", state="finalised")
-            self._drafts[record_id] = (copy.deepcopy(dict(state)), datetime.now(UTC))
-            self.writes += 1
-
-    def load_draft(self, record_id: str) -> Mapping[str, Any]:
-        self._require_unlocked()
-        return copy.deepcopy(self._drafts[record_id][0])
-
-    def drafts(self) -> Sequence[DraftSummary]:
-        self._require_unlocked()
-        return [
-            DraftSummary(rid, record_code(rid), when)
-            for rid, (_, when) in sorted(self._drafts.items(), key=lambda i: i[1][1])
-        ]
-
-    def finalise(
-        self,
-        record_id: str,
-        record: Mapping[str, Any],
-        case_card: Mapping[str, Any],
-        aggregate: Mapping[str, Any] | None = None,
-    ) -> None:
-        self._require_unlocked()
-        with self._lock:
-            if record_id not in self._drafts:
-                raise _vault_error("vault-record-state", state="finalised")
-            del self._drafts[record_id]
-            due = case_card.get("next_due")
-            self._cases[record_id] = CaseSummary(
-                record_id,
-                record_code(record_id),
-                str(case_card.get("alias", "")),
-                str(case_card.get("tier", "T4")),
-                tuple(case_card.get("concerns", ())),
-                datetime.fromisoformat(due) if due else None,
-                "finalised",
-                datetime.now(UTC),
-                *earliest_deadline(case_card),
-            )
-            self.finalised[record_id] = copy.deepcopy(dict(record))
-            self.cards[record_id] = copy.deepcopy(dict(case_card))
-            if aggregate is not None:
-                day = datetime.now(UTC).date().isoformat()
-                self.kept_aggregates.append((copy.deepcopy(dict(aggregate)), day, ""))
-            self.writes += 1
-
-    def add_case(self, case: CaseSummary) -> None:
-        with self._lock:
-            self._cases[case.screening_id] = case
-
-    def cases(self) -> Sequence[CaseSummary]:
-        self._require_unlocked()
-        return list(self._cases.values())
-
-    def case_card(self, record_id: str) -> Mapping[str, Any]:
-        self._require_unlocked()
-        if record_id not in self.cards:
-            raise _vault_error("vault-record-unknown")
-        return copy.deepcopy(self.cards[record_id])
-
-    def record_follow_up(self, record_id: str, when: datetime) -> Mapping[str, Any]:
-        self._require_unlocked()
-        with self._lock:
-            if record_id not in self.cards:
-                raise _vault_error("vault-record-unknown")
-            card = record_done(self.cards[record_id], when)
-            self.cards[record_id] = card
-            due = card.get("next_due")
-            case = self._cases[record_id]
-            self._cases[record_id] = case._replace(
-                next_due=datetime.fromisoformat(due) if due else None
-            )
-            self.writes += 1
-        return copy.deepcopy(card)
-
-    def pending(self) -> int:
-        return len(self.finalised)
-
-    def record_event(self, action: str, detail: Mapping[str, Any]) -> None:
-        self._require_unlocked()
-        with self._lock:
-            self.events.append((action, dict(detail)))
-
-    def aggregates(self) -> list[tuple[dict[str, Any], str, str]]:
-        self._require_unlocked()
-        with self._lock:
-            return copy.deepcopy(self.kept_aggregates)
-
-    def travel_mode(self) -> int:
-        self._require_unlocked()
-        with self._lock:
-            sealed = 0
-            for sid, case in list(self._cases.items()):
-                if case.status == "finalised":
-                    self._cases[sid] = CaseSummary(
-                        sid, case.code, "", case.tier, (), case.next_due, "sealed", case.updated
-                    )
-                    sealed += 1
-            return sealed
-
-    def wipe(self) -> None:
-        with self._lock:
-            self._users.clear()
-            self._drafts.clear()
-            self._cases.clear()
-            self._unlocked = None
-
-
-assert ACT_NOW in TIERS

@@ -2,7 +2,8 @@
 
 In each language it renders the unlock screen, and the first page of every built-in form in the
 screening wizard (the sample form when the build ships none). An image that is empty or too
-small fails the step. Nothing is written: the store is the in-memory preview.
+small fails the step. The store is the real vault, created at the Argon2id floor in the
+self-test's temporary profile (removed with it), behind the same backend the app wires.
 """
 
 from __future__ import annotations
@@ -26,14 +27,16 @@ def render_main_screens(paths: Paths) -> int:
     from PySide6.QtCore import qInstallMessageHandler
     from PySide6.QtWidgets import QApplication
 
+    from fieldscreen import crypto
     from fieldscreen.app import apply_style, build_context, builtin_forms, create_application
+    from fieldscreen.ui.backends import VaultBackend
     from fieldscreen.ui.common import Services
     from fieldscreen.ui.engine import EngineForms
     from fieldscreen.ui.i18n import install_translator
+    from fieldscreen.ui.main_window import MainWindow
     from fieldscreen.ui.operations import Operations
     from fieldscreen.ui.ports import ScreeningSession
-    from fieldscreen.ui.preview import MemoryVault, SampleForms
-    from fieldscreen.ui.screenshots import SCREENS
+    from fieldscreen.ui.preview import SampleForms
     from fieldscreen.ui.wizard import WizardPage
 
     def quiet(kind: Any, where: Any, text: str) -> None:
@@ -46,20 +49,30 @@ def render_main_screens(paths: Paths) -> int:
     apply_style(app)
     context = build_context(str(paths.data.parent))
     engine: Any = builtin_forms(context)
+    floor = crypto.KdfParams(
+        crypto.FLOOR_MEMORY_KIB, crypto.FLOOR_ITERATIONS, 1, crypto.random_bytes(16)
+    )
+    vault = VaultBackend(paths.vault_dir, kdf=floor)
+    passphrase = crypto.random_bytes(16).hex()
+    vault.create_user("selftest", "admin", passphrase)
     rendered = 0
     try:
         for lang in ("en", "es"):
             install_translator(app, lang)
-            window = SCREENS["unlock"](paths, lang)
+            services = Services(vault, SampleForms(), context.settings, Operations())
+            services.lang = lang
+            window = MainWindow(services)
+            window.resize(1100, 760)
             window.show()
             QApplication.processEvents()
             _check(window, "the unlock screen")
+            if not services.ops.wait_idle(10_000):
+                raise RuntimeError("background work did not finish")
             window.close()
             window.deleteLater()
-            vault = MemoryVault.with_users([("selftest", "admin", "self-test passphrase")])
-            vault.unlock("selftest", "self-test passphrase")
             services = Services(vault, SampleForms(), context.settings, Operations())
             services.lang = lang
+            services.user = vault.unlock("selftest", passphrase)
             sessions: list[ScreeningSession]
             if engine is not None and hasattr(engine, "forms"):
                 sessions = [
@@ -82,7 +95,9 @@ def render_main_screens(paths: Paths) -> int:
             if not services.ops.wait_idle(10_000):
                 raise RuntimeError("background work did not finish")
             QApplication.processEvents()
+            vault.lock()
     finally:
+        vault.lock()
         install_translator(app, "en")
         qInstallMessageHandler(previous)
     return rendered

@@ -13,7 +13,8 @@ from fieldscreen.settings import Settings
 from fieldscreen.ui.common import Services
 from fieldscreen.ui.main_window import MainWindow
 from fieldscreen.ui.operations import Operations
-from fieldscreen.ui.preview import MemoryVault, SampleForms
+from fieldscreen.ui.preview import SampleForms
+from tests.support.memory_vault import MemoryVault
 
 PASS = "correct horse battery"
 

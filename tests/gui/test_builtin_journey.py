@@ -23,8 +23,8 @@ from fieldscreen.ui.common import Services
 from fieldscreen.ui.fields import FieldWidget, PickerWidget
 from fieldscreen.ui.main_window import MainWindow
 from fieldscreen.ui.operations import Operations
-from fieldscreen.ui.preview import MemoryVault
 from tests.gui.conftest import WAIT_MS, settle, unlock
+from tests.support.memory_vault import MemoryVault
 
 pytestmark = pytest.mark.skipif(
     not all((BUILTIN_FORMS_DIR / f"{f}.md").exists() for f in FIRST_FORMS),

@@ -23,9 +23,9 @@ from fieldscreen.ui.draft_dialogs import MigrateDialog
 from fieldscreen.ui.engine import EngineForms, EngineScreening
 from fieldscreen.ui.main_window import MainWindow
 from fieldscreen.ui.operations import Operations
-from fieldscreen.ui.preview import MemoryVault
 from fieldscreen.ui.supervision import SupervisionModel
 from tests.gui.conftest import WAIT_MS, settle, unlock
+from tests.support.memory_vault import MemoryVault
 
 CURRENT = builtin_forms()
 OLD_VERSION = "2026112701"

@@ -13,9 +13,9 @@ from fieldscreen.ui.common import Services
 from fieldscreen.ui.engine import Catalogue, EngineForms
 from fieldscreen.ui.main_window import MainWindow
 from fieldscreen.ui.operations import Operations
-from fieldscreen.ui.preview import MemoryVault
 from tests.gui.conftest import settle, unlock
 from tests.gui.test_journeys import click
+from tests.support.memory_vault import MemoryVault
 
 CONSENT = """
 | survey |

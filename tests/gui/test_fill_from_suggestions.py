@@ -15,10 +15,10 @@ from fieldscreen.ui.fields import FieldWidget, RepeatWidget
 from fieldscreen.ui.main_window import MainWindow
 from fieldscreen.ui.operations import Operations
 from fieldscreen.ui.ports import result_to_json
-from fieldscreen.ui.preview import MemoryVault
 from tests.gui.conftest import settle, unlock
 from tests.gui.test_journeys import click
 from tests.gui.test_screens import open_dialog
+from tests.support.memory_vault import MemoryVault
 
 CONSENT = """
 | survey |

@@ -11,9 +11,9 @@ from fieldscreen.errors import KnownError
 from fieldscreen.paths import Paths
 from fieldscreen.ui.main_window import MainWindow
 from fieldscreen.ui.ports import LOGIN_PATTERN, login_problem, suggest_login
-from fieldscreen.ui.preview import MemoryVault
 from tests.gui.conftest import PASS, WAIT_MS, make_services, settle
 from tests.gui.test_journeys import click
+from tests.support.memory_vault import MemoryVault
 
 
 def first_run(qtbot: QtBot, paths: Paths, vault: MemoryVault) -> MainWindow:

@@ -7,9 +7,9 @@ from PySide6.QtCore import QPoint, Qt
 from pytestqt.qtbot import QtBot
 
 from fieldscreen.ui.main_window import MainWindow
-from fieldscreen.ui.preview import MemoryVault
 from tests.gui.conftest import PASS, WAIT_MS, settle, unlock
 from tests.gui.test_journeys import click, consent_and_intake
+from tests.support.memory_vault import MemoryVault
 
 
 def short_idle(w: MainWindow, total_ms: int, warning_s: int) -> None:

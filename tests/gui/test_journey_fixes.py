@@ -10,8 +10,9 @@ from fieldscreen.settings import Settings
 from fieldscreen.ui.common import Services
 from fieldscreen.ui.main_window import MainWindow
 from fieldscreen.ui.operations import Operations
-from fieldscreen.ui.preview import MemoryVault, SampleForms
+from fieldscreen.ui.preview import SampleForms
 from tests.gui.conftest import WAIT_MS, settle, unlock
+from tests.support.memory_vault import MemoryVault
 
 
 def _act_now_results(qtbot: QtBot, paths: Paths, context: dict[str, str]) -> MainWindow:
@@ -70,7 +71,7 @@ def test_first_run_with_a_provisioning_file_and_an_error_fits_a_small_laptop(
 ) -> None:
     """The provisioning summary and an error made the card taller than 640 pixels, and Qt
     squeezed the passphrase boxes; the page scrolls instead, to the error and the button."""
-    from fieldscreen.ui import screenshots
+    from tools import screenshots
 
     w = screenshots.first_run_provisioned(paths, "en")
     assert isinstance(w, MainWindow)
@@ -97,7 +98,7 @@ def test_first_run_with_a_provisioning_file_and_an_error_fits_a_small_laptop(
 
 def test_the_case_list_says_when_a_search_matches_nothing(qtbot: QtBot, paths: Paths) -> None:
     """An empty table alone looks like lost data to a tired specialist."""
-    from fieldscreen.ui import screenshots
+    from tools import screenshots
 
     w = screenshots.cases(paths, "en")
     assert isinstance(w, MainWindow)
@@ -129,8 +130,8 @@ def test_confirming_buttons_say_what_they_do(qtbot: QtBot, paths: Paths) -> None
     hesitate; the button says "Switch on travel mode", and the text reads as a paragraph."""
     from PySide6.QtWidgets import QApplication, QDialog, QDialogButtonBox
 
-    from fieldscreen.ui import screenshots
     from fieldscreen.ui.dialogs import DIALOG_MIN_WIDTH
+    from tools import screenshots
 
     w = screenshots.settings(paths, "en")
     assert isinstance(w, MainWindow)
@@ -154,8 +155,8 @@ def test_confirming_buttons_say_what_they_do(qtbot: QtBot, paths: Paths) -> None
 
 def test_report_weeks_say_when_they_start(qtbot: QtBot, paths: Paths) -> None:
     """ "2026-W41" alone makes a coordinator count weeks on a calendar."""
-    from fieldscreen.ui import screenshots
     from fieldscreen.ui.report_page import week_label
+    from tools import screenshots
 
     w = screenshots.report(paths, "en")
     assert isinstance(w, MainWindow)

@@ -10,8 +10,8 @@ from pytestqt.qtbot import QtBot
 
 from fieldscreen.paths import Paths
 from fieldscreen.ui.main_window import MainWindow
-from fieldscreen.ui.preview import MemoryVault
 from tests.gui.conftest import PASS, WAIT_MS, make_services, settle, unlock
+from tests.support.memory_vault import MemoryVault
 
 
 def click(qtbot: QtBot, widget: QWidget) -> None:

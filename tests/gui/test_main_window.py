@@ -4,8 +4,8 @@ from pytestqt.qtbot import QtBot
 
 from fieldscreen.paths import Paths
 from fieldscreen.ui.main_window import MainWindow
-from fieldscreen.ui.preview import MemoryVault
 from tests.gui.conftest import WAIT_MS, make_services
+from tests.support.memory_vault import MemoryVault
 
 
 def test_a_new_laptop_opens_on_first_run_and_a_set_up_one_on_unlock(

@@ -21,8 +21,8 @@ from fieldscreen.ui.fields import (
 from fieldscreen.ui.main_window import MainWindow
 from fieldscreen.ui.operations import Operations
 from fieldscreen.ui.ports import Choice, FieldView
-from fieldscreen.ui.preview import MemoryVault
 from tests.gui.conftest import unlock
+from tests.support.memory_vault import MemoryVault
 
 COUNTRIES = tuple(
     Choice(n, label)

@@ -20,10 +20,10 @@ from fieldscreen.paths import Paths
 from fieldscreen.reports.coordinator import ReportFilter, coordinator_report
 from fieldscreen.reports.report_view import ReportView
 from fieldscreen.ui.main_window import MainWindow
-from fieldscreen.ui.preview import MemoryVault
 from fieldscreen.ui.report_charts import write_report_pdf
 from fieldscreen.ui.report_page import ReportPage
 from tests.gui.conftest import PASS, WAIT_MS, make_services, unlock
+from tests.support.memory_vault import MemoryVault
 
 RUNS = 30
 SITES = ("tij1", "tap2", "cdmx")

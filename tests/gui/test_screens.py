@@ -7,9 +7,9 @@ from pytestqt.qtbot import QtBot
 
 from fieldscreen.ui.access import wait_seconds
 from fieldscreen.ui.main_window import MainWindow
-from fieldscreen.ui.preview import MemoryVault
 from tests.gui.conftest import WAIT_MS, settle, unlock
 from tests.gui.test_journeys import click, consent_and_intake
+from tests.support.memory_vault import MemoryVault
 
 
 def open_dialog(name: str) -> QDialog:

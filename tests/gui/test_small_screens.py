@@ -11,9 +11,9 @@ from pytestqt.qtbot import QtBot
 
 from fieldscreen.app import apply_style
 from fieldscreen.paths import Paths
-from fieldscreen.ui import screenshots
 from fieldscreen.ui.i18n import install_translator
 from fieldscreen.ui.main_window import MainWindow
+from tools import screenshots
 
 SMALL = (1024, 640)
 

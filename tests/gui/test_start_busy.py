@@ -7,8 +7,8 @@ from typing import Any
 from pytestqt.qtbot import QtBot
 
 from fieldscreen.ui.main_window import MainWindow
-from fieldscreen.ui.preview import MemoryVault
 from tests.gui.conftest import settle, unlock
+from tests.support.memory_vault import MemoryVault
 
 
 def test_a_second_press_starts_no_second_draft(

@@ -15,9 +15,9 @@ from fieldscreen.sync.engine import SyncSummary
 from fieldscreen.sync.errors import SyncError
 from fieldscreen.sync.view import SyncViewModel
 from fieldscreen.ui.main_window import MainWindow
-from fieldscreen.ui.preview import MemoryVault
 from fieldscreen.ui.sync_page import reason_text, state_text
 from tests.gui.conftest import WAIT_MS, make_services, unlock
+from tests.support.memory_vault import MemoryVault
 
 IDS = [f"{i:032x}" for i in range(1, 6)]
 

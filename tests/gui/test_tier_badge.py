@@ -15,9 +15,9 @@ from fieldscreen.settings import Settings
 from fieldscreen.ui.common import Services
 from fieldscreen.ui.main_window import MainWindow
 from fieldscreen.ui.operations import Operations
-from fieldscreen.ui.preview import MemoryVault
 from tests.gui.conftest import settle, unlock
 from tests.gui.test_journeys import choose, click, tick, type_into
+from tests.support.memory_vault import MemoryVault
 
 
 def badge(w: MainWindow) -> tuple[str, str]:

@@ -11,8 +11,8 @@ from fieldscreen.settings import Settings
 from fieldscreen.ui.common import Services
 from fieldscreen.ui.main_window import MainWindow
 from fieldscreen.ui.operations import Operations
-from fieldscreen.ui.preview import MemoryVault
 from tests.gui.conftest import PASS, WAIT_MS, settle
+from tests.support.memory_vault import MemoryVault
 
 
 def _first_run(qtbot: QtBot, paths: Paths) -> MainWindow:

@@ -12,8 +12,8 @@ from fieldscreen.settings import Settings
 from fieldscreen.ui.common import Services
 from fieldscreen.ui.main_window import MainWindow
 from fieldscreen.ui.operations import Operations
-from fieldscreen.ui.preview import MemoryVault
 from tests.gui.conftest import settle, unlock
+from tests.support.memory_vault import MemoryVault
 
 
 def _wizard(qtbot: QtBot, paths: Paths) -> MainWindow:

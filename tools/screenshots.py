@@ -1,8 +1,10 @@
-"""``python -m fieldscreen.ui.screenshots OUT_DIR``: render the main screens offscreen to PNG.
+"""``python -m tools.screenshots OUT_DIR`` (``make screenshots``): render the main screens
+offscreen to PNG.
 
 Every entry of :data:`SCREENS` builds one screen in a given state over a throwaway profile and
-the in-memory preview store; it is rendered in English and Spanish as ``OUT_DIR/<name>-<lang>.png``
-for the README and for review.
+the in-memory test vault (``tests/support/memory_vault.py``); it is rendered in English and
+Spanish as ``OUT_DIR/<name>-<lang>.png`` for the README and for review. Tooling, not product:
+it lives outside the shipped package.
 """
 
 from __future__ import annotations
@@ -28,7 +30,8 @@ from fieldscreen.ui.i18n import install_translator
 from fieldscreen.ui.main_window import MainWindow
 from fieldscreen.ui.operations import Operations
 from fieldscreen.ui.ports import CaseSummary
-from fieldscreen.ui.preview import MemoryVault, SampleForms
+from fieldscreen.ui.preview import SampleForms
+from tests.support.memory_vault import MemoryVault
 
 __all__ = ["SCREENS", "render_all"]
 
