@@ -94,6 +94,7 @@ def routes(a: SimDevice, b: SimDevice, rng: random.Random) -> list[dict[str, Any
                 "site": site,
             },
             {"m": "GET", "p": "/admin/report", "who": {"admin", "coord_s1", "coord_s2"}},
+            {"m": "GET", "p": "/admin/matches", "who": {"admin", "coord_s1", "coord_s2"}},
             {
                 "m": "GET",
                 "p": f"/admin/receipts/{dev[site]}",

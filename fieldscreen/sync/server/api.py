@@ -630,6 +630,13 @@ def create_app(
         body = coordinator_report(aggregates, keep=wanted).to_json()
         return {**body, "weeks": weeks, "sites": sites, "filter": wanted.to_params()}
 
+    @app.get(f"{PREFIX}/admin/matches", tags=["staff"])
+    def matches(principal: Staff) -> dict[str, Any]:
+        """Possible matches between screenings (they share a child's match token; see
+        docs/privacy-matching.md): a coordinator's pairs with a screening of their sites, an
+        admin's every pair. Each reading is written to the audit log; a device is refused."""
+        return {"matches": storage.matches(principal)}
+
     @app.post(f"{PREFIX}/admin/bundles", response_model=SubmitResponse, tags=["staff"])
     def relay(body: SubmitRequest, principal: Staff) -> SubmitResponse:
         """A coordinator relays envelopes from other laptops' bundles (own sites only)."""

@@ -614,6 +614,32 @@ def cmd_stats(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_matches(args: argparse.Namespace) -> int:
+    """The coordinators' list of possible matches between screenings (shared match tokens)."""
+    from fieldscreen.sync.server.storage import Principal
+
+    storage = _storage(args)
+    if args.site:
+        principal = Principal("coordinator", frozenset(args.site), "cli")
+    else:
+        principal = Principal("admin", frozenset(), "cli")
+    found = storage.matches(principal, actor="cli")
+    lines = [
+        f"{m['site']} {m['week']} {m['record_id']} (tier {m['tier']}): possible earlier "
+        f"screening at site {m['earlier']['site']}, week {m['earlier']['week']} "
+        f"(tier {m['earlier']['tier']}, {m['earlier']['record_id']}; shared: "
+        f"{', '.join(m['tokens'])}; child's consent to tell the specialist: "
+        f"{'yes' if m['consent'] else 'no'})"
+        for m in found
+    ]
+    _emit(
+        args,
+        {"matches": found},
+        "\n".join(lines) or "No possible matches.",
+    )
+    return 0
+
+
 def cmd_retention(args: argparse.Namespace) -> int:
     storage = _storage(args)
     destroyed = storage.apply_retention(args.days, "cli")
@@ -940,6 +966,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--site", action="append", help="only these sites (repeat)")
     p.add_argument("--from-week", metavar="YYYY-Www", help="first ISO week counted, e.g. 2026-W44")
     p.add_argument("--to-week", metavar="YYYY-Www", help="last ISO week counted (inclusive)")
+    p = add(
+        "matches",
+        cmd_matches,
+        "possible matches between screenings of the same child (coordinators' list)",
+    )
+    p.add_argument("--site", action="append", help="only pairs with a screening of these sites")
     p = add("retention", cmd_retention, "destroy what is past retention")
     p.add_argument("action", choices=("apply",))
     p.add_argument("--days", type=int, default=365)

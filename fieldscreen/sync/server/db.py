@@ -275,6 +275,25 @@ rate_limits = sa.Table(
     sa.Column("key", sa.String(64), primary_key=True),
     sa.Column("tat", sa.Float(precision=53), nullable=False),
 )
+# Added by migration 6: the children's match tokens (docs/privacy-matching.md), one row per
+# token of a stored screening, beside it; the primary key leads with the token, so finding the
+# screenings that share one is an index lookup.
+metadata_6 = sa.MetaData()
+match_tokens = sa.Table(
+    "match_tokens",
+    metadata_6,
+    sa.Column("token", sa.String(40), primary_key=True),
+    sa.Column("record_id", sa.String(36), primary_key=True),
+    sa.Column("device_id", sa.String(64), nullable=False),
+    sa.Column("site", sa.String(64), nullable=False),
+    sa.Column("week", sa.String(8), nullable=False),
+    sa.Column("tier", sa.String(4), nullable=False),
+    sa.Column("consent", sa.Boolean, nullable=False),
+    sa.Column("created", sa.String(10), nullable=False),
+    sa.Column("received_day", sa.String(10), nullable=False),
+)
+sa.Index("match_tokens_record", match_tokens.c.record_id)
+sa.Index("match_tokens_device_day", match_tokens.c.device_id, match_tokens.c.received_day)
 schema_migrations = sa.Table(
     "schema_migrations",
     sa.MetaData(),
@@ -367,6 +386,42 @@ def _m0005_audit_chain(conn: Connection) -> None:
     conn.execute(sa.text("CREATE UNIQUE INDEX audit_prev_once ON audit (prev)"))
 
 
+def _m0006_match_tokens(conn: Connection) -> None:
+    """The ``match_tokens`` table, filled from the screenings already held whose aggregate
+    carries tokens (none before this version's laptops)."""
+    import json
+
+    from fieldscreen.reports.aggregates import check_match
+
+    metadata_6.create_all(conn)
+    e = envelopes
+    query = sa.select(
+        e.c.record_id, e.c.device_id, e.c.site, e.c.created, e.c.received, e.c.aggregate
+    ).where(e.c.kind == "screening", e.c.aggregate.like('%"match"%'))
+    for row in list(conn.execute(query)):
+        try:
+            aggregate = json.loads(row.aggregate)
+            tokens, consent = check_match(aggregate)
+        except (ValueError, KnownError):
+            continue
+        rows = [
+            {
+                "token": token,
+                "record_id": row.record_id,
+                "device_id": row.device_id,
+                "site": row.site,
+                "week": str(aggregate.get("week", ""))[:8],
+                "tier": str(aggregate.get("tier", ""))[:4],
+                "consent": consent,
+                "created": row.created,
+                "received_day": str(row.received)[:10],
+            }
+            for token in tokens
+        ]
+        if rows:
+            conn.execute(match_tokens.insert(), rows)
+
+
 #: Every migration, in order. Append only.
 MIGRATIONS: tuple[Migration, ...] = (
     Migration(1, "2026-11-27 initial: keys, devices, credentials, envelopes, held", _m0001_initial),
@@ -390,6 +445,11 @@ MIGRATIONS: tuple[Migration, ...] = (
         "2026-12-06 the audit log is a hash chain with signed checkpoints",
         _m0005_audit_chain,
     ),
+    Migration(
+        6,
+        "2026-12-08 the children's match tokens, beside the screenings that carry them",
+        _m0006_match_tokens,
+    ),
 )
 
 
@@ -407,6 +467,7 @@ class Tables:
     audit = audit_chained
     request_nonces = request_nonces
     rate_limits = rate_limits
+    match_tokens = match_tokens
 
 
 tables = Tables

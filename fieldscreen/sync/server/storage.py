@@ -32,7 +32,7 @@ from sqlalchemy.engine import Connection, Engine
 
 from fieldscreen import crypto
 from fieldscreen.errors import KnownError
-from fieldscreen.reports.aggregates import parse_aggregate
+from fieldscreen.reports.aggregates import MATCH_KEYS, check_match, parse_aggregate
 from fieldscreen.sync.envelope import Envelope, key_id_hex, verify_envelope
 from fieldscreen.sync.errors import EnvelopeError, ServerError, SyncError
 from fieldscreen.sync.server import audit_chain, db
@@ -590,9 +590,14 @@ class Storage:
                 inserted = _insert_envelopes_pg(conn, rows)
             elif rows:
                 inserted = _insert_envelopes_sqlite(conn, rows)
+            stored: list[tuple[Envelope, DeviceRow]] = []
             for rid, index in first.items():
                 if rid in inserted:
                     outcomes[index] = Outcome(rid, rows_sha[rid], "stored")
+                    pair = checked[index]
+                    if not isinstance(pair, Outcome):
+                        stored.append(pair)
+            self._keep_match_tokens(conn, stored, received)
             pending = [
                 (index, envelope, device)
                 for index, (envelope, device) in valid
@@ -650,6 +655,99 @@ class Storage:
                 )
         assert all(o is not None for o in outcomes)
         return [o for o in outcomes if o is not None]
+
+    def _keep_match_tokens(
+        self, conn: Connection, stored: Sequence[tuple[Envelope, DeviceRow]], received: str
+    ) -> None:
+        """The match tokens of screenings just stored, in ``match_tokens``: at most
+        :data:`MATCH_RECORDS_PER_DAY` screenings' worth per device and day (received), so an
+        enrolled device that floods tokens cannot fill the coordinators' list or probe it
+        without end; the tokens beyond are left in the envelope only, and the audit log says
+        how many (``match-tokens-set-aside``)."""
+        day = received[:10]
+        per_device: dict[str, list[list[dict[str, Any]]]] = {}
+        for envelope, device in stored:
+            aggregate = envelope.aggregate
+            if envelope.kind != "screening" or "match" not in aggregate:
+                continue
+            tokens, consent = check_match(aggregate)  # checked at _check: valid here
+            per_device.setdefault(device.id, []).append(
+                [
+                    {
+                        "token": token,
+                        "record_id": envelope.record_id,
+                        "device_id": device.id,
+                        "site": device.site,
+                        "week": str(aggregate.get("week", "")),
+                        "tier": str(aggregate.get("tier", "")),
+                        "consent": consent,
+                        "created": envelope.created,
+                        "received_day": day,
+                    }
+                    for token in tokens
+                ]
+            )
+        m = t.match_tokens
+        for device_id, records in per_device.items():
+            held = conn.execute(
+                sa.select(sa.func.count(sa.distinct(m.c.record_id))).where(
+                    m.c.device_id == device_id, m.c.received_day == day
+                )
+            ).scalar()
+            room = max(0, MATCH_RECORDS_PER_DAY - int(held or 0))
+            rows = [row for record in records[:room] for row in record]
+            if rows:
+                conn.execute(self._insert(m).on_conflict_do_nothing(), rows)
+            if len(records) > room:
+                self._audit(
+                    conn,
+                    device_id,
+                    "match-tokens-set-aside",
+                    {"screenings": len(records) - room, "day": day},
+                )
+
+    def matches(self, principal: Principal, actor: str | None = None) -> list[dict[str, Any]]:
+        """Possible matches between screenings (they share a match token), for coordinators
+        (a pair with a screening of their sites) and admins (every pair): each pair once, the
+        later screening first, with the earlier one, the token kinds shared and whether the
+        child of the later one agreed that its specialist may be told. Reading the list is
+        written to the audit log.
+
+        Raises:
+            ServerError: ``server-match-role`` for any other caller (a device).
+        """
+        if principal.role not in {"admin", "coordinator"}:
+            raise ServerError("server-match-role")
+        a, b = t.match_tokens.alias("a"), t.match_tokens.alias("b")
+        query = sa.select(
+            a.c.token,
+            *(a.c[c].label(f"a_{c}") for c in _MATCH_COLUMNS),
+            *(b.c[c].label(f"b_{c}") for c in _MATCH_COLUMNS),
+        ).select_from(a.join(b, sa.and_(a.c.token == b.c.token, a.c.record_id < b.c.record_id)))
+        if principal.role != "admin":
+            sites = sorted(principal.sites)
+            query = query.where(sa.or_(a.c.site.in_(sites), b.c.site.in_(sites)))
+        pairs: dict[tuple[str, str], dict[str, Any]] = {}
+        with self.engine.begin() as conn:
+            for row in conn.execute(query):
+                one = {c: row._mapping[f"a_{c}"] for c in _MATCH_COLUMNS}
+                two = {c: row._mapping[f"b_{c}"] for c in _MATCH_COLUMNS}
+                later, earlier = sorted(
+                    (one, two), key=lambda r: (r["created"], r["record_id"]), reverse=True
+                )
+                pair = pairs.setdefault(
+                    (later["record_id"], earlier["record_id"]),
+                    {**_match_side(later), "earlier": _match_side(earlier), "tokens": set()},
+                )
+                pair["tokens"].add(str(row.token).split("-", 1)[0])
+            out = [
+                {**pair, "tokens": sorted(pair["tokens"])}
+                for _key, pair in sorted(
+                    pairs.items(), key=lambda kv: (kv[1]["created"], kv[0]), reverse=True
+                )
+            ]
+            self._audit(conn, actor or principal.label, "matches-read", {"pairs": len(out)})
+        return out
 
     def _check(
         self,
@@ -930,6 +1028,8 @@ class Storage:
                     .on_conflict_do_nothing()
                 )
             conn.execute(sa.delete(e).where(e.c.created < cutoff))
+            m = t.match_tokens
+            conn.execute(sa.delete(m).where(m.c.created < cutoff))  # the tokens go with them
             held = 0
             for table in (t.conflicts, t.quarantine):  # held copies expire with the rest
                 held += conn.execute(sa.delete(table).where(table.c.received < cutoff)).rowcount
@@ -1142,6 +1242,24 @@ def _unprotect(stored: bytes, passphrase: bytes) -> bytes:
         raise ServerError("server-receipt-key-damaged") from None
 
 
+#: How many screenings' match tokens one device may add to ``match_tokens`` per day (a
+#: laptop screens far fewer; docs/privacy-matching.md).
+MATCH_RECORDS_PER_DAY = 200
+_MATCH_COLUMNS = ("record_id", "device_id", "site", "week", "tier", "consent", "created")
+
+
+def _match_side(row: Mapping[str, Any]) -> dict[str, Any]:
+    return {
+        "record_id": str(row["record_id"]),
+        "device_id": str(row["device_id"]),
+        "site": str(row["site"]),
+        "week": str(row["week"]),
+        "tier": str(row["tier"]),
+        "consent": bool(row["consent"]),
+        "created": str(row["created"]),
+    }
+
+
 def _carries_match_secret(content: bytes) -> bool:
     try:
         return Provisioning.from_content(content).match_secret is not None
@@ -1193,17 +1311,25 @@ def _aggregate_text(aggregate: Mapping[str, Any]) -> str | None:
     strings, whose orjson text tells every distinct value apart."""
     if not aggregate:
         return "{}"
-    key = orjson.dumps(dict(aggregate))
+    tokens = not MATCH_KEYS.isdisjoint(aggregate)
+    counted = {k: v for k, v in aggregate.items() if k not in MATCH_KEYS} if tokens else aggregate
+    key = orjson.dumps(dict(counted))
     text = _AGGREGATE_TEXT.get(key)
     if text is None:
         try:
-            parse_aggregate(aggregate)
+            parse_aggregate(counted)
         except KnownError:
             return None
-        text = json.dumps(dict(aggregate), sort_keys=True)
+        text = json.dumps(dict(counted), sort_keys=True)
         if len(_AGGREGATE_TEXT) >= _AGGREGATE_TEXT_MAX:
             _AGGREGATE_TEXT.clear()
         _AGGREGATE_TEXT[key] = text
+    if tokens:  # one child's tokens: checked each time, never remembered
+        try:
+            check_match(aggregate)
+        except KnownError:
+            return None
+        return json.dumps(dict(aggregate), sort_keys=True)
     return text
 
 
