@@ -245,12 +245,14 @@ def wire_signing(vault: Vault) -> bool:
     """Make finalise sign exactly what the server verifies; False before provisioning.
 
     Drafts that an older server refused (travel mode's, before it knew the kind) go back in
-    the queue here, signed as the server verifies (:meth:`Vault.requeue_refused_drafts`)."""
+    the queue here, signed as the server verifies (:meth:`Vault.requeue_refused_drafts`), and
+    so do finalised records whose outbox row was lost (:meth:`Vault.repair_outbox`)."""
     key = vault.org_sealing_key()
     if key is None:
         return False
     vault.use_signing_bytes(header_signing_bytes(key))
     vault.requeue_refused_drafts()
+    vault.repair_outbox()  # finalised records whose outbox row was lost: sealed again
     return True
 
 

@@ -500,6 +500,29 @@ CATALOGUE: Mapping[str, Message] = {
             "de auditoría."
         ),
     ),
+    "vault-outbox-repaired": Message(
+        en=(
+            "The sync queue was changed outside FieldScreen. {resealed} finalised screenings "
+            "had lost their place in it: they were sealed again from the copy kept on this "
+            "laptop and queued, so they still reach your team. {requeued} marked as sent "
+            "without a receipt were queued again, and {restored} put back in the queue with "
+            "nothing left to send were marked sent again. {missing} of screenings already purged "
+            "here as planned are gone from it and cannot be sealed again: ask your team to "
+            "check the server holds them. Tell your IT focal point; the event is in the audit "
+            "log."
+        ),
+        es=(
+            "La cola de sincronización se cambió fuera de FieldScreen. {resealed} evaluaciones "
+            "finalizadas habían perdido su lugar en ella: se volvieron a sellar desde la copia "
+            "guardada en este portátil y se pusieron en cola, así que siguen llegando a su "
+            "equipo. {requeued} marcadas como enviadas sin acuse de recibo se pusieron de nuevo"
+            " en cola, y {restored} devueltas a la cola sin nada que enviar se marcaron de "
+            "nuevo como enviadas. {missing} de evaluaciones ya depuradas aquí según lo "
+            "previsto faltan en ella y no se pueden volver a sellar: pida a su equipo que "
+            "compruebe que el servidor las tiene. Avise a su referente de informática; el "
+            "hecho consta en el registro de auditoría."
+        ),
+    ),
     "vault-audit-broken": Message(
         en=(
             "The audit log was changed outside FieldScreen: its chain breaks at entry {seq} "

@@ -95,6 +95,9 @@ class VaultOutboxStore:
         )
         out = []
         for row in rows:
+            if row.sealed is None or row.signature is None:
+                continue  # delivered, its state edited back: nothing to send (the vault's
+                # check at unlock marks it delivered again)
             envelope = envelope_from_item(row, self.key_id)
             out.append(
                 OutboxItem(

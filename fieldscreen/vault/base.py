@@ -128,6 +128,11 @@ class VaultBase:
         self.last_state_check: digest.MapCheck | None = None
         #: What the last check of the audit chain found (:meth:`_check_state`), or None.
         self.last_audit_check: audit.AuditReport | None = None
+        #: What the last check of the outbox against the row map found and repaired
+        #: (:meth:`_check_outbox`): ``resealed`` and ``requeued`` record ids.
+        self.last_outbox_check: dict[str, list[str]] = {}
+        #: Whether the device signs as the server verifies (:meth:`use_signing_bytes` ran).
+        self._signing_wired = signing_bytes is not canonical_json
         self._tx_depth = 0
         #: True while the session was opened by the duress passphrase (the vault is sealed).
         self.duress = False
@@ -361,6 +366,7 @@ class VaultBase:
         report = self._row_map.verify(conn, keys)
         chain = audit.check_recent(conn, keys, self.vault_id)
         self.last_state_check, self.last_audit_check = report, chain
+        self.last_outbox_check = self._check_outbox(conn, keys)
         if not report.intact:
             self._audit(conn, "integrity-alert", detail=_map_detail(report))
         if not chain.intact:
@@ -370,6 +376,11 @@ class VaultBase:
                 detail={"what": "audit", "entries": chain.entries, "from": chain.first_bad_seq},
             )
         return report
+
+    def _check_outbox(self, conn: sqlite3.Connection, keys: Keys) -> dict[str, list[str]]:
+        """The outbox against the records the row map holds (:class:`RecordsMixin` does it;
+        a vault without records has nothing to compare)."""
+        return {}
 
     def _throttle_before(self, keyring: Keyring) -> throttle.Counter:
         """The persisted failure count; wait out what is left of its delay first, unless this
@@ -526,6 +537,15 @@ class VaultBase:
             else max(1, chain.entries - (chain.first_bad_seq or 1) + 1)
         )
         if not rows and not entries:
+            outbox = self.last_outbox_check
+            if any(outbox.values()):
+                return VaultError(
+                    "vault-outbox-repaired",
+                    resealed=len(outbox.get("resealed", ())) + len(outbox.get("held", ())),
+                    requeued=len(outbox.get("requeued", ())),
+                    missing=len(outbox.get("missing", ())),
+                    restored=len(outbox.get("restored", ())),
+                )
             return None
         lost = self.secrets_altered()
         if lost and rows == len(lost) and not entries:

@@ -29,6 +29,7 @@ from typing import Any
 import orjson
 
 from fieldscreen import crypto
+from fieldscreen.errors import KnownError
 from fieldscreen.vault import audit, digest
 from fieldscreen.vault.base import VaultBase, _put_state, canonical_json, check_record_id
 from fieldscreen.vault.errors import VaultError
@@ -722,6 +723,96 @@ class RecordsMixin(VaultBase):
         return requeued
 
     # ------------------------------------------------------------------ integrity
+    def _check_outbox(self, conn: sqlite3.Connection, keys: Keys) -> dict[str, list[str]]:
+        """Every finalised or purged record must have its envelope in the outbox, and a
+        delivered one keeps no sealed copy: the outbox is written while locked, so it is
+        compared here with what the row map says the vault finalised (at unlock, before sync
+        and purge, and by ``status --check``; inside the caller's transaction).
+
+        * A finalised record (its row as the row map holds it) whose outbox row is gone is
+          sealed again from its readable copy and queued (``resealed``): the child's record
+          still reaches the team. The envelope is a new one, signed now, with the next device
+          sequence number; the aggregate record that was sealed with the lost row is not kept
+          anywhere else, so the new envelope goes without one. It is signed as the server
+          verifies: before the signing is wired (at unlock, :func:`fieldscreen.device.
+          wire_signing` follows), the record is ``held`` and :meth:`repair_outbox` seals it
+          once it is. A purged record's row gone
+          (sealed or sent, then purged as planned) has no readable copy to seal again: it is
+          reported (``missing``), so the team can check the server holds it.
+        * A row marked delivered that still holds its sealed copy was never delivered by a
+          receipt (a receipt's delivery deletes the copy in the same statement): it is queued
+          again (``requeued``); the check before sending verifies it first, and a server that
+          holds it answers with a receipt.
+        * A row put back in the queue without its sealed copy (only a receipt deletes it) has
+          nothing left to send: it is marked delivered again (``restored``).
+
+        Each is audited (``integrity-alert``, ``what: outbox``, with the record id); nothing
+        is deleted. Three indexed queries: finalised and purged records without an outbox row,
+        delivered rows with a sealed copy, and queued rows without one.
+        """
+        lost = conn.execute(
+            "SELECT r.id, r.status FROM records AS r WHERE r.status IN ('finalised', 'purged') "
+            "AND NOT EXISTS (SELECT 1 FROM outbox AS o WHERE o.record_id = r.id)"
+        ).fetchall()
+        kept = conn.execute(
+            "SELECT record_id FROM outbox WHERE state = 'delivered' AND sealed IS NOT NULL"
+        ).fetchall()
+        empty = conn.execute(
+            "SELECT record_id FROM outbox WHERE state != 'delivered' AND sealed IS NULL"
+        ).fetchall()
+        out: dict[str, list[str]] = {
+            "resealed": [],
+            "requeued": [],
+            "missing": [],
+            "held": [],
+            "restored": [],
+        }
+        for rid, status in lost:
+            if status == "purged":  # sealed or sent, then purged as planned: nothing to seal
+                out["missing"].append(str(rid))
+                self._audit(conn, "integrity-alert", str(rid), {"what": "outbox", "repair": "none"})
+                continue
+            row = self._select(conn, "SELECT * FROM records WHERE id = ?", (rid,))[0]
+            found = (row["version"], row["status"])
+            if self._row_map.check(conn, keys, digest.RECORDS, str(rid), found) is not None:
+                continue  # the row itself does not match: the row map reports it
+            if not self._signing_wired:  # sealed once the signing is wired (repair_outbox)
+                out["held"].append(str(rid))
+                continue
+            try:
+                content = self._readable(keys, row)
+                self._seal_into_outbox(conn, keys, row, kind="screening", content=content)
+            except (KnownError, crypto.DecryptError, crypto.CryptoError, TypeError, ValueError):
+                continue  # not readable: reported by the read and by status --check
+            out["resealed"].append(str(rid))
+            self._audit(conn, "integrity-alert", str(rid), {"what": "outbox", "repair": "resealed"})
+        for (rid,) in kept:
+            conn.execute(
+                "UPDATE outbox SET state = 'pending', reason = NULL WHERE record_id = ?", (rid,)
+            )
+            out["requeued"].append(str(rid))
+            self._audit(conn, "integrity-alert", str(rid), {"what": "outbox", "repair": "requeued"})
+        for (rid,) in empty:
+            conn.execute("UPDATE outbox SET state = 'delivered' WHERE record_id = ?", (rid,))
+            out["restored"].append(str(rid))
+            self._audit(conn, "integrity-alert", str(rid), {"what": "outbox", "repair": "restored"})
+        return out
+
+    def repair_outbox(self) -> dict[str, list[str]]:
+        """Run the outbox's check (:meth:`_check_outbox`) again now that the signing is wired
+        (``device.wire_signing`` calls it): records held at unlock are sealed and queued. What
+        it found is added to :attr:`last_outbox_check` (the alert after unlock says it)."""
+        keys, _ = self._require()
+        with self._tx() as conn:
+            found = self._check_outbox(conn, keys)
+        merged = {k: list(v) for k, v in self.last_outbox_check.items()}
+        done = set(found["resealed"])
+        merged["held"] = [r for r in merged.get("held", []) if r not in done]
+        for key, ids in found.items():
+            merged[key] = list(dict.fromkeys(merged.get(key, []) + ids))
+        self.last_outbox_check = merged
+        return found
+
     def integrity_check(self) -> IntegrityReport:
         """Decrypt and verify every record, case card, secret and the audit chain.
 

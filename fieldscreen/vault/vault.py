@@ -161,6 +161,7 @@ class Vault(AccountsMixin, RecordsMixin, CaseListMixin, OutboxMixin):
     def use_signing_bytes(self, signing_bytes: Callable[[Mapping[str, Any]], bytes]) -> None:
         """Set what the device signs at finalise (once the organisation's keys are known)."""
         self._signing_bytes = signing_bytes
+        self._signing_wired = True
 
     def device_secret(self, name: str) -> bytes | None:
         """One of the encrypted :data:`DEVICE_SECRETS` (None when never set); needs unlock."""

@@ -390,10 +390,13 @@ def _db_mutation(table: str, how: str) -> Mutation:
                 _set(conn, table, other[key], **{column: row[column]})
                 return f"{table} {column} swapped"
             if how == "plain":
+                unread = _UNREAD | _UNREAD_BY_TABLE.get(table, frozenset())
+                if table == "outbox" and row.get("sealed") is None:
+                    unread |= _DELIVERED_HEADER
                 plain = [
                     k
                     for k, v in row.items()
-                    if k not in {key, *_UNREAD} and not isinstance(v, bytes | type(None))
+                    if k not in {key, *unread} and not isinstance(v, bytes | type(None))
                 ]
                 if not plain:
                     return "no plaintext column"
@@ -426,6 +429,16 @@ def _db_mutation(table: str, how: str) -> Mutation:
 
 #: Columns no path of the product reads (kept for a later format): editing them changes nothing.
 _UNREAD = frozenset({"key_id", "format"})
+#: Per table, bookkeeping columns no path decides anything by: an outbox row's day of its
+#: last change and its count of attempts (written at each try, shown nowhere, never checked).
+_UNREAD_BY_TABLE = {"outbox": frozenset({"attempts", "updated_day"})}
+#: A delivered outbox row's header: its sealed copy and signature went with the receipt, so
+#: nothing of it is sent or checked again (the server holds the signed original); its state
+#: stays in the fuzz (a delivered row put back in the queue has nothing to send: quarantined).
+_DELIVERED_HEADER = frozenset(
+    {"kind", "device_seq", "form_id", "form_version", "device_id", "created_day", "reason",
+     "payload_sha256"}
+)  # fmt: skip
 
 TABLES = ("records", "case_cards", "outbox", "audit", "secrets", "list_index", "row_map")
 _HOWS = ("flip", "truncate", "extend", "swap", "replay", "delete", "plain")
@@ -593,6 +606,14 @@ class Outcome:
     #: delivered state is written while locked, so it cannot be authenticated on the laptop;
     #: the server answers a genuine envelope it holds with a receipt, changing nothing).
     requeued: int = 0
+    #: Envelopes the vault sealed again, audited, for a finalised record whose outbox row was
+    #: gone (a new envelope of the same record, signed now: nothing of the child's is lost).
+    resealed: int = 0
+    #: Finalised records whose envelope neither goes out nor is held sealed on the laptop.
+    lost: list[str] = field(default_factory=list)
+    #: Of those, a purged record's only (sealed) copy deleted: reported by name at unlock,
+    #: never recoverable on the laptop (its readable copy was purged as planned).
+    unrecoverable: list[str] = field(default_factory=list)
 
     def first(self) -> str | None:
         return self.caught[0][0] if self.caught else None
@@ -629,6 +650,7 @@ def run_product(laptop: Laptop, root: Path) -> Outcome:
     paths = Paths.for_profile(root)
     vault: Vault | None = None
     marks = {"seq": 0}
+    repaired: set[str] = set()
 
     def alerts(name: str) -> None:
         """integrity-alert and settings-tampered entries the path just audited."""
@@ -655,7 +677,8 @@ def run_product(laptop: Laptop, root: Path) -> Outcome:
             alert = vault.state_alert()
             if alert is not None:
                 out.caught.append(("unlock", alert.code))
-            wire_signing(vault)
+            wire_signing(vault)  # seals again what the check at unlock held
+            repaired.update(vault.last_outbox_check.get("resealed", ()))
             for notice in enforce_locked_policies(vault, settings).notices():
                 out.caught.append(("unlock", notice.code))
             if settings.locked != expected.locked or vault.follow_up_days != 7:
@@ -721,13 +744,27 @@ def run_product(laptop: Laptop, root: Path) -> Outcome:
                     signing_key=laptop.signing_key,
                     max_count=100,
                 ).run()
+            resealed = set(vault.last_outbox_check.get("resealed", ())) | repaired
             for rid, sha in client.asked:
                 if expected.sent.get(rid) == sha:
                     continue
                 if (rid, sha) in expected.genuine:
                     out.requeued += 1
+                elif rid in resealed and rid in expected.sent:
+                    out.resealed += 1
                 else:
                     stale("sync: an envelope the device never queued would go out")
+            held = {
+                r.record_id
+                for r in vault.outbox_page(limit=1000, states=OUTBOX_STATES)
+                if r.sealed is not None
+            }
+            asked = {rid for rid, _ in client.asked}
+            missing = set(vault.last_outbox_check.get("missing", ()))
+            for rid in sorted(rid for rid in expected.sent if rid not in asked | held):
+                # the only copy of a record purged here as planned, its sealed copy deleted:
+                # reported, and no laptop can seal it again
+                (out.unrecoverable if rid in missing else out.lost).append(rid)
             if _tampered(vault) > before:
                 out.caught.append(("sync", "quarantined tampered"))
         alerts("sync")
@@ -783,8 +820,6 @@ def _tampered(vault: Vault) -> int:
 #: Mutations the product does not catch yet, and why (issue 15): counted and printed apart,
 #: not asserted. Each entry leaves once its paths catch it.
 OPEN: dict[str, str] = {
-    "outbox/delete": "nothing checks that a finalised record still has its outbox row",
-    "outbox/plain": "an outbox row's state is written while locked and is not authenticated",
     "records/replay": "the case list shows a record's status without the row map",
     "records/plain": "record days are not in the row map's entries",
     "state/plain": "the plaintext state table is not authenticated",
@@ -818,16 +853,24 @@ def fuzz(laptop: Laptop, work: Path, n: int, seed: int) -> tuple[Counter[str], l
             what = "refused by the schema's own constraints"
         tally["mutations"] += 1
         tally[f"kind {kind.split('/')[0]}"] += 1
+        tally.setdefault("records lost", 0)
         if logical(copy) == base:
             tally["no effect"] += 1
             shutil.rmtree(copy)
             continue
         outcome = run_product(laptop, copy)
+        if outcome.lost:
+            tally["records lost"] += len(outcome.lost)
+            problems.append(f"{kind} ({what}) lost: {outcome.lost}")
+        if outcome.unrecoverable:
+            tally["a purged record's only sealed copy deleted (reported)"] += 1
         if is_open(kind) and (outcome.stale or not (outcome.caught or outcome.requeued)):
             tally["open: stale data read" if outcome.stale else "open: silently accepted"] += 1
             problems.append(f"open {kind} ({what}): {outcome.stale or 'silently accepted'}")
             shutil.rmtree(copy)
             continue
+        if outcome.resealed:
+            tally["a finalised record sealed again and queued"] += 1
         if outcome.crashed:
             tally["crashed"] += 1
             problems.append(f"{kind} ({what}) crashed: {outcome.crashed[0]}")

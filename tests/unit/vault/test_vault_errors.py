@@ -15,10 +15,11 @@ RAISED = re.compile(
 # "option" is a command-line flag the code names (--passphrase-file), never typed input;
 # "rows" and "audit" are counts of what a check found wrong; "names" the secrets-table slots
 # this build writes (base.SECRET_SLOTS: a slot someone added is counted, never named);
-# "seq" an audit entry's number and "shown" how many entries check before it.
+# "seq" an audit entry's number and "shown" how many entries check before it; "resealed" and
+# "requeued" counts of outbox rows repaired, "missing" of rows gone that cannot be.
 SAFE_PLACEHOLDERS = {
     "detail", "role", "state", "minimum", "path", "option", "rows", "audit", "names", "seq",
-    "shown",
+    "shown", "resealed", "requeued", "missing", "restored",
 }  # fmt: skip
 
 
