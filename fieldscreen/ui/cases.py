@@ -321,12 +321,12 @@ def load_rows(vault: VaultPort, key: str, count: int) -> CaseLoad:
     """Read every case and draft, and make list rows of only the first ``count`` in the order
     for ``key`` (blocks on the vault: run it on the read pool).
 
-    Over the vault's list index (a backend with ``case_columns``), the first screenful is
-    picked from the decoded index entries, and rows are made only for it; every other row is
-    made by :meth:`CaseLoad.rows`, later, on the pool.
+    Over the vault's list index (``case_columns`` not None), the first screenful is picked
+    from the decoded index entries, and rows are made only for it; every other row is made by
+    :meth:`CaseLoad.rows`, later, on the pool.
     """
-    read = getattr(vault, "case_columns", None)
-    if read is None:  # a store without the list index (the sample one)
+    columns = vault.case_columns()
+    if columns is None:  # a store without the list index (the in-memory one of the tests)
         cases = vault.cases()
         drafts = [CaseRow.of_draft(d) for d in vault.drafts()]
         order = _order(key)
@@ -339,7 +339,7 @@ def load_rows(vault: VaultPort, key: str, count: int) -> CaseLoad:
         return CaseLoad(first, len(cases) + len(drafts), every)
     from fieldscreen.vault.listindex import NEXT_DUE, TIER
 
-    records, entries = read()
+    records, entries = columns
     order = _order(key)
     none = order(None, "")
     get = entries.get

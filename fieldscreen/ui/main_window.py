@@ -502,8 +502,7 @@ class MainWindow(QMainWindow):
         long without input (it says so, and waits for the user to begin)."""
         self.stack.setCurrentWidget(self.unlock_page)
         self.unlock_page.prepare(idle_minutes)
-        cheap = getattr(self.services.vault, "logins", None)
-        logins = cheap() if callable(cheap) else None
+        logins = self.services.vault.logins()
         if logins is not None:
             self.unlock_page.show_logins(logins, preferred)
             return

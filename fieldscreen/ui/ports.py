@@ -14,9 +14,12 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any, NamedTuple, Protocol
+from typing import TYPE_CHECKING, Any, NamedTuple, Protocol
 
 from fieldscreen.errors import KnownError
+
+if TYPE_CHECKING:
+    from fieldscreen.vault.caselist import CaseColumns
 
 __all__ = [
     "ACT_NOW",
@@ -313,6 +316,11 @@ class VaultPort(Protocol):
 
     def is_set_up(self) -> bool: ...
 
+    def logins(self) -> list[str] | None:
+        """The logins for the unlock screen when they can be read cheaply on the GUI thread (a
+        small plain file); None when only :meth:`users`, on the read pool, can tell."""
+        ...
+
     def users(self) -> Sequence[UserInfo]: ...
 
     def create_user(self, name: str, role: str, passphrase: str, confirm: str = "") -> None:
@@ -371,6 +379,12 @@ class VaultPort(Protocol):
 
     def cases(self) -> Sequence[CaseSummary]: ...
 
+    def case_columns(self) -> CaseColumns | None:
+        """The case list as the vault's list index holds it, before any per-row object is made
+        (:func:`fieldscreen.ui.cases.load_rows` builds rows only for what it shows first); None
+        for a store without a list index, whose list is :meth:`cases` and :meth:`drafts`."""
+        ...
+
     def case_card(self, record_id: str) -> Mapping[str, Any]:
         """The follow-up fields kept for a finalised screening (see the results page)."""
         ...
@@ -382,6 +396,16 @@ class VaultPort(Protocol):
 
     def pending(self) -> int:
         """Finalised screenings sealed and waiting to be sent to the organisation."""
+        ...
+
+    def record_event(self, action: str, detail: Mapping[str, Any]) -> None:
+        """Audit an app-level action (codes and counts only in ``detail``, never figures or
+        answers); needs the store unlocked."""
+        ...
+
+    def aggregates(self) -> list[tuple[dict[str, Any], str, str]]:
+        """The aggregate records of this laptop's finalised screenings not yet delivered, as
+        ``(aggregate, day, site)`` for the coordinator report; needs the store unlocked."""
         ...
 
     def travel_mode(self) -> int:

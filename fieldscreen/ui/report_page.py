@@ -266,10 +266,10 @@ class ReportPage(QWidget):
         self.source = "laptop"
         wanted = self.filter()
         lang = self.services.lang
-        reader = getattr(self.services.vault, "aggregates", None)
+        vault = self.services.vault
 
         def read() -> tuple[Mapping[str, Any], list[str], list[str]]:
-            triples: Triples = list(reader()) if reader is not None else []
+            triples: Triples = list(vault.aggregates())
             weeks, sites = weeks_and_sites(triples)
             return coordinator_report(triples, keep=wanted).to_json(), weeks, sites
 
@@ -558,10 +558,9 @@ class ReportPage(QWidget):
         except KnownError as error:
             show_error(self, error, self.services.lang)
             return None
-        audit = getattr(self.services.vault, "record_event", None)
-        if audit is not None:  # who saved which kind of report, never its figures
-            detail = {"what": "coordinator-report-pdf", "source": self.source}
-            self.services.ops.write(lambda: audit("export", detail))
+        vault = self.services.vault  # who saved which kind of report, never its figures
+        detail = {"what": "coordinator-report-pdf", "source": self.source}
+        self.services.ops.write(lambda: vault.record_event("export", detail))
         self.status.setText(
             self.tr("The report was saved as %1. It holds counts only, no names.").replace(
                 "%1", path.name

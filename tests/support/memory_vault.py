@@ -85,6 +85,9 @@ class MemoryVault:
     def is_set_up(self) -> bool:
         return bool(self._users)
 
+    def logins(self) -> list[str] | None:
+        return None  # listed by users() on the read pool, as a vault without a key file is
+
     def users(self) -> Sequence[UserInfo]:
         return [UserInfo(n, r) for n, (r, _, _) in sorted(self._users.items())]
 
@@ -209,6 +212,9 @@ class MemoryVault:
     def cases(self) -> Sequence[CaseSummary]:
         self._require_unlocked()
         return list(self._cases.values())
+
+    def case_columns(self) -> None:
+        return None  # no list index: the case list is cases() and drafts()
 
     def case_card(self, record_id: str) -> Mapping[str, Any]:
         self._require_unlocked()
