@@ -1,4 +1,4 @@
-"""The layering rules of docs/architecture, enforced by parsing every module with ``ast``.
+"""The layering rules of docs/architecture.md, enforced by parsing every module with ``ast``.
 
 * PySide6 only in ``fieldscreen/ui/`` and ``fieldscreen/app.py``;
 * ``cryptography`` only in ``fieldscreen/crypto/``;

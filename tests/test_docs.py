@@ -43,3 +43,18 @@ def test_the_performance_doc_names_every_benchmark_and_its_size_settings() -> No
     }
     undocumented = sorted(name for name in settings if f"`{name}`" not in doc)
     assert not undocumented, f"document these in docs/performance.md: {undocumented}"
+
+
+def test_the_architecture_doc_names_only_what_exists_and_every_package() -> None:
+    """docs/architecture.md (the house in one screen) names modules, folders and documents by
+    path; each must exist, and each package of fieldscreen/ must have its row."""
+    import re
+
+    doc = (ROOT / "docs" / "architecture.md").read_text()
+    named = set(re.findall(r"`((?:fieldscreen|tests|tools|docs)/[\w/.-]*)`", doc))
+    assert len(named) >= 20, "the architecture doc names too few paths to be checked"
+    missing = sorted(path for path in named if not (ROOT / path.rstrip("/")).exists())
+    assert not missing, f"docs/architecture.md names what does not exist: {missing}"
+    packages = sorted(p.parent.name for p in (ROOT / "fieldscreen").glob("*/__init__.py"))
+    rows = [name for name in packages if f"`fieldscreen/{name}/`" not in doc]
+    assert not rows, f"docs/architecture.md has no word on these packages: {rows}"
