@@ -557,6 +557,11 @@ CATALOGUE: Mapping[str, Message] = {
         en="{location}: {detail}",
         es="{location}: {detail} (corrija el formulario y vuelva a validarlo)",
     ),
+    "form-invalid-pyxform": Message(
+        en="{location}: {detail}",
+        es="{location}: pyxform, que lee el formulario, dice (en inglés): {detail} (corrija el "
+        "formulario y vuelva a validarlo)",
+    ),
     "form-file-unreadable": Message(
         en="The form file {path} cannot be read ({detail}). Check the path and the file type "
         "(.xlsx or .md).",

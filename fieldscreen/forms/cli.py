@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 from collections.abc import Mapping
 from datetime import datetime
@@ -95,6 +96,14 @@ def run(args: argparse.Namespace) -> int:
     return 0
 
 
+def _messages_language(args: argparse.Namespace) -> str:
+    """The language of the app's messages: ``fieldscreen --lang``, else the system's."""
+    lang = getattr(args, "lang", None)
+    if lang:
+        return str(lang)
+    return "es" if os.environ.get("LANG", "").startswith("es") else "en"
+
+
 def _validate(args: argparse.Namespace) -> int:
     failed = 0
     results = []
@@ -103,9 +112,10 @@ def _validate(args: argparse.Namespace) -> int:
             form = load_form(file)
         except FormError as error:
             failed += 1
-            results.append({"file": file, "ok": False, "error": str(error)})
+            shown = error.message(_messages_language(args))
+            results.append({"file": file, "ok": False, "error": shown})
             if not args.json:
-                print(str(error), file=sys.stderr)
+                print(shown, file=sys.stderr)
             continue
         results.append(
             {"file": file, "ok": True, "id": form.id, "version": form.version,

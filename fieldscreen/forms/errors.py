@@ -18,11 +18,16 @@ None of them ever carries an answer in its message: only field names, sheets and
 
 from __future__ import annotations
 
+import re
+import string
+from collections.abc import Mapping
+from functools import lru_cache
 from typing import Any
 
-from fieldscreen.errors import KnownError, render
+from fieldscreen.errors import KnownError, Message, render
 
 __all__ = [
+    "DESIGNER",
     "EXPECTED",
     "AnswerError",
     "FormDataError",
@@ -30,6 +35,7 @@ __all__ = [
     "FormVersionError",
     "OverrideError",
     "ReleaseError",
+    "designer_text",
 ]
 
 
@@ -89,7 +95,10 @@ class FormError(KnownError):
     def message(self, lang: str = "en") -> str:
         if self.code != "form-invalid":
             return super().message(lang)
-        return render("form-invalid", lang, location=self.location, detail=self.detail)
+        detail = designer_text(self.detail, lang)
+        if detail is None:  # pyxform's own words, shown as they are and said to be its own
+            return render("form-invalid-pyxform", lang, location=self.location, detail=self.detail)
+        return render("form-invalid", lang, location=self.location, detail=detail)
 
 
 #: What an answer must be, by the ``expected`` key of :class:`AnswerError`: (English, Spanish).
@@ -165,3 +174,549 @@ class ReleaseError(FormError):
     def __init__(self, missing: str) -> None:
         self.missing = missing
         self._coded(f"form-release-{missing}")
+
+
+# ----------------------------------------------------------------------------- designer messages
+
+#: What a form designer reads when a form is refused (``forms validate``, ``preview``, ``run``
+#: and the app's form loading): code -> the English text, as the engine raises it, and the
+#: Spanish. ``{why}`` is itself one of these messages (a reason refused by name), translated
+#: in turn. ``tests/unit/forms/test_designer_messages.py`` checks that every message the
+#: engine's code can raise has its entry here.
+DESIGNER: Mapping[str, Message] = {
+    # the answers file and options of ``forms run``
+    "answers-unknown-field": Message(
+        en="the answers name {name}, which is not a field of this form",
+        es="las respuestas nombran {name}, que no es un campo de este formulario",
+    ),
+    "run-context": Message(
+        en="--context takes KEY=VALUE, not {item}",
+        es="--context lleva CLAVE=VALOR, no {item}",
+    ),
+    "run-now": Message(
+        en="--now takes an ISO date-time such as 2026-03-15T10:00",
+        es="--now lleva una fecha y hora ISO como 2026-03-15T10:00",
+    ),
+    "answers-repeat-list": Message(
+        en="the answers for repeat {name} must be a list of objects",
+        es="las respuestas de la repetición {name} deben ser una lista de objetos",
+    ),
+    "answers-computed": Message(
+        en="the answers give a value for {name}, which the form computes itself",
+        es="las respuestas dan un valor para {name}, que el propio formulario calcula",
+    ),
+    "answers-too-many": Message(
+        en="the answers hold more entries for {name} than its repeat_count gives",
+        es="las respuestas tienen más entradas para {name} de las que da su repeat_count",
+    ),
+    # files
+    "convert-kinds": Message(
+        en="convert goes between .md and .xlsx; name the files with those endings",
+        es="convert pasa entre .md y .xlsx; nombre los archivos con esas terminaciones",
+    ),
+    "file-missing": Message(
+        en="the file does not exist; check the path", es="el archivo no existe; revise la ruta"
+    ),
+    "file-kind": Message(
+        en="only .xlsx, .xls and .md forms are supported",
+        es="solo se admiten formularios .xlsx, .xls y .md",
+    ),
+    "file-unreadable": Message(
+        en="the file cannot be read as a form ({why}); check that it is an .xlsx workbook or "
+        "pyxform Markdown tables",
+        es="el archivo no se puede leer como formulario ({why}); compruebe que es un libro "
+        ".xlsx o tablas Markdown de pyxform",
+    ),
+    "form-unreadable": Message(
+        en="the form could not be read ({why}); check the survey sheet",
+        es="no se pudo leer el formulario ({why}); revise la hoja survey",
+    ),
+    "builtin-list": Message(
+        en="there is no built-in list {name}", es="no hay ninguna lista incorporada {name}"
+    ),
+    "builtin-form": Message(
+        en="there is no built-in form {name}", es="no hay ningún formulario incorporado {name}"
+    ),
+    # list and table files
+    "table-header": Message(
+        en="the table file has no header row",
+        es="el archivo de tabla no tiene fila de encabezados",
+    ),
+    "list-name-column": Message(
+        en="a list file needs a 'name' column",
+        es="un archivo de lista necesita una columna 'name'",
+    ),
+    "list-size": Message(
+        en="the list file is {size} MiB; a list beside a form may be at most {most} MiB (split "
+        "it, or keep only the rows the form needs)",
+        es="el archivo de lista tiene {size} MiB; una lista junto a un formulario puede tener "
+        "como máximo {most} MiB (divídala, o deje solo las filas que el formulario necesita)",
+    ),
+    "list-unreadable": Message(
+        en="the list cannot be read ({why})", es="no se puede leer la lista ({why})"
+    ),
+    "list-csv": Message(
+        en="the list file is not valid CSV ({why})",
+        es="el archivo de lista no es un CSV válido ({why})",
+    ),
+    "list-name-twice": Message(
+        en="the name {name} appears twice; give each row its own name",
+        es="el nombre {name} aparece dos veces; dé a cada fila su propio nombre",
+    ),
+    "list-rows": Message(
+        en="the list file has more than {rows} rows; keep only the rows the form needs",
+        es="el archivo de lista tiene más de {rows} filas; deje solo las filas que el "
+        "formulario necesita",
+    ),
+    "list-file-missing": Message(
+        en="the list file {name} was not found beside the form or in its lists/ folder",
+        es="el archivo de lista {name} no se encontró junto al formulario ni en su carpeta lists/",
+    ),
+    "pulldata-missing": Message(
+        en="pulldata('{table}', ...) reads {file}.csv, which was not found beside the form or "
+        "in its lists/ folder; put the file there",
+        es="pulldata('{table}', ...) lee {file}.csv, que no se encontró junto al formulario "
+        "ni en su carpeta lists/; ponga el archivo allí",
+    ),
+    # sheets, columns, settings
+    "no-survey": Message(
+        en="the form has no 'survey' sheet; add one",
+        es="el formulario no tiene hoja 'survey'; añada una",
+    ),
+    "survey-empty": Message(
+        en="the survey sheet is empty; add a header row and questions",
+        es="la hoja survey está vacía; añada una fila de encabezados y preguntas",
+    ),
+    "sheet-misspelt": Message(
+        en="the sheet {sheet} looks like a misspelling of {known}; rename it",
+        es="la hoja {sheet} parece un error de escritura de {known}; cámbiele el nombre",
+    ),
+    "column-refused": Message(en="the column {column}: {why}", es="la columna {column}: {why}"),
+    "column-misspelt": Message(
+        en="the column {column} looks like a misspelling of {known}; rename it",
+        es="la columna {column} parece un error de escritura de {known}; cámbiele el nombre",
+    ),
+    "column-not-of-sheet": Message(
+        en="the column {column} is not part of the {sheet} sheet; see docs/forms.md",
+        es="la columna {column} no forma parte de la hoja {sheet}; vea docs/forms.md",
+    ),
+    "setting-misspelt": Message(
+        en="the setting {setting} looks like a misspelling of {known}; rename it",
+        es="el ajuste {setting} parece un error de escritura de {known}; cámbiele el nombre",
+    ),
+    "yes-or-blank": Message(
+        en="{column} must be 'yes' or blank", es="{column} debe ser 'yes' o estar vacío"
+    ),
+    # questions
+    "type-refused": Message(
+        en="the question type {type} is not supported; {why}",
+        es="el tipo de pregunta {type} no está admitido; {why}",
+    ),
+    "xml-list": Message(
+        en="XML lists are not supported; use a CSV file",
+        es="las listas XML no están admitidas; use un archivo CSV",
+    ),
+    "name-twice": Message(
+        en="the name {name} is used twice; names must be unique in the form",
+        es="el nombre {name} se usa dos veces; los nombres deben ser únicos en el formulario",
+    ),
+    "bind-refused": Message(
+        en="the bind attribute {name} is not supported; use the relevant, required, "
+        "constraint, calculation and read_only columns",
+        es="el atributo bind {name} no está admitido; use las columnas relevant, required, "
+        "constraint, calculation y read_only",
+    ),
+    "sensitivity": Message(
+        en="sensitivity must be one of {values} (or blank for sensitive)",
+        es="sensitivity debe ser uno de {values} (o vacío para sensitive)",
+    ),
+    "aggregate": Message(
+        en="aggregate must be one of {values}", es="aggregate debe ser uno de {values}"
+    ),
+    "aggregate-low": Message(
+        en="only fields marked sensitivity 'low' may feed the aggregate record",
+        es="solo los campos con sensitivity 'low' pueden alimentar el registro agregado",
+    ),
+    "from-case-hidden": Message(
+        en="from_case is allowed only on hidden fields",
+        es="from_case solo se permite en campos hidden",
+    ),
+    "external-empty": Message(
+        en="the select_one_external list {name} has no rows on the external_choices sheet; "
+        "add them",
+        es="la lista {name} de select_one_external no tiene filas en la hoja "
+        "external_choices; añádalas",
+    ),
+    "range-step-zero": Message(
+        en="the range's step must not be 0", es="el step del rango no debe ser 0"
+    ),
+    "range-number": Message(
+        en="the range's {part} must be a number, not {text}",
+        es="el {part} del rango debe ser un número, no {text}",
+    ),
+    "default-unfit": Message(
+        en="the default {text} is not {expected}",
+        es="el valor por defecto {text} no es {expected}",
+    ),
+    "seed-unknown": Message(
+        en="parameters seed=${{{name}}} names no question of this form",
+        es="parameters seed=${{{name}}} no nombra ninguna pregunta de este formulario",
+    ),
+    # entities
+    "entity-update": Message(
+        en="the entity of the list {name} updates an existing entity (entity_id), which needs "
+        "the server's current entity list; a laptop does not have it offline. Leave entity_id "
+        "empty so that each screening creates its entity, and update entities on the server",
+        es="la entidad de la lista {name} actualiza una entidad existente (entity_id), lo que "
+        "necesita la lista de entidades actual del servidor; un portátil sin conexión no la "
+        "tiene. Deje entity_id vacío para que cada evaluación cree su entidad, y actualice "
+        "las entidades en el servidor",
+    ),
+    "entity-save-to": Message(
+        en="save_to {target} names no entity of the entities sheet; write LIST#PROPERTY with "
+        "a list_name of that sheet",
+        es="save_to {target} no nombra ninguna entidad de la hoja entities; escriba "
+        "LISTA#PROPIEDAD con un list_name de esa hoja",
+    ),
+    "entity-name-taken": Message(
+        en="the name {name} is used by the entity the entities sheet declares; rename the question",
+        es="el nombre {name} lo usa la entidad que declara la hoja entities; cambie el nombre "
+        "de la pregunta",
+    ),
+    # expressions
+    "ref-unknown": Message(
+        en="${{{name}}} refers to no field of this form; check the name",
+        es="${{{name}}} no se refiere a ningún campo de este formulario; revise el nombre",
+    ),
+    "ref-group": Message(
+        en="${{{name}}} is a group; refer to a field inside it",
+        es="${{{name}}} es un grupo; refiérase a un campo de dentro",
+    ),
+    "ref-invalid": Message(
+        en="${{{name}}} is not a valid field reference",
+        es="${{{name}}} no es una referencia de campo válida",
+    ),
+    "circle": Message(
+        en="these fields depend on each other in a circle: {names}; break the circle",
+        es="estos campos dependen unos de otros en círculo: {names}; rompa el círculo",
+    ),
+    "unexpected-character": Message(
+        en="unexpected character {char} at position {pos}; check the expression (text in "
+        "quotes, fields as ${{name}})",
+        es="carácter inesperado {char} en la posición {pos}; revise la expresión (el texto "
+        "entre comillas, los campos como ${{name}})",
+    ),
+    "unexpected": Message(
+        en="unexpected {what} at position {pos}", es="{what} inesperado en la posición {pos}"
+    ),
+    "expected-found": Message(
+        en="expected {text} but found {what} at position {pos}",
+        es="se esperaba {text} pero se encontró {what} en la posición {pos}",
+    ),
+    "expected-name": Message(
+        en="expected a name but found {what} at position {pos}",
+        es="se esperaba un nombre pero se encontró {what} en la posición {pos}",
+    ),
+    "expected-attribute": Message(
+        en="expected an attribute name at position {pos}",
+        es="se esperaba un nombre de atributo en la posición {pos}",
+    ),
+    "expression-empty": Message(en="the expression is empty", es="la expresión está vacía"),
+    "too-deep-split": Message(
+        en="the expression is nested too deeply; split it into calculate fields",
+        es="la expresión está anidada demasiado; divídala en campos calculate",
+    ),
+    "too-deep": Message(
+        en="the expression is nested too deeply", es="la expresión está anidada demasiado"
+    ),
+    "axes": Message(
+        en="XPath axes ('::') are not supported; use ${{name}} references",
+        es="los ejes de XPath ('::') no están admitidos; use referencias ${{name}}",
+    ),
+    "double-slash": Message(
+        en="'//' paths are not supported; use ${{name}} references",
+        es="las rutas '//' no están admitidas; use referencias ${{name}}",
+    ),
+    "path": Message(
+        en="this path is not supported; refer to fields as ${{name}}",
+        es="esta ruta no está admitida; refiérase a los campos como ${{name}}",
+    ),
+    "function-unknown": Message(en="unknown function {name}()", es="función desconocida {name}()"),
+    "arity": Message(
+        en="{name}() takes {want} arguments, not {count}",
+        es="{name}() lleva {want} argumentos, no {count}",
+    ),
+    "regex-invalid": Message(
+        en="the regex pattern is not valid ({why})", es="el patrón de regex no es válido ({why})"
+    ),
+    "regex-nested": Message(
+        en="the regex pattern repeats a group that itself repeats, which can make the form "
+        "freeze on some answers; rewrite it without the nested repetition",
+        es="el patrón de regex repite un grupo que a su vez se repite, lo que puede congelar "
+        "el formulario con algunas respuestas; reescríbalo sin la repetición anidada",
+    ),
+    "position-only": Message(
+        en="{name}() is supported only as {same}(..) inside a repeat",
+        es="{name}() solo se admite como {same}(..) dentro de una repetición",
+    ),
+    "last": Message(
+        en="last() is not supported; use count(${{repeat}})",
+        es="last() no está admitida; use count(${{repeat}})",
+    ),
+    "indexed-args": Message(
+        en="indexed-repeat() takes ${{field}}, ${{repeat}}, index",
+        es="indexed-repeat() lleva ${{field}}, ${{repeat}} y una posición",
+    ),
+    "indexed-here": Message(
+        en="indexed-repeat() cannot be used here", es="indexed-repeat() no puede usarse aquí"
+    ),
+    "indexed-unknown": Message(
+        en="indexed-repeat() names a field or repeat that does not exist",
+        es="indexed-repeat() nombra un campo o una repetición que no existe",
+    ),
+    "indexed-inside": Message(
+        en="in indexed-repeat(), the field must be directly inside the repeat",
+        es="en indexed-repeat(), el campo debe estar directamente dentro de la repetición",
+    ),
+    "indexed-nested": Message(
+        en="indexed-repeat() across nested repeats is not supported",
+        es="indexed-repeat() a través de repeticiones anidadas no está admitido",
+    ),
+    "choice-name-args": Message(
+        en="jr:choice-name() takes a value and '${{field}}'",
+        es="jr:choice-name() lleva un valor y '${{field}}'",
+    ),
+    "instance-root": Message(
+        en="instance() must be followed by /root/item (a choice list)",
+        es="instance() debe ir seguido de /root/item (una lista de opciones)",
+    ),
+    "instance-quotes": Message(
+        en="instance() takes the name of a choice list in quotes",
+        es="instance() lleva el nombre de una lista de opciones entre comillas",
+    ),
+    "instance-unknown": Message(
+        en="instance('{name}') names no choice list of this form",
+        es="instance('{name}') no nombra ninguna lista de opciones de este formulario",
+    ),
+    "instance-filter-item": Message(
+        en="put the filter on item: instance('list')/root/item[...]",
+        es="ponga el filtro en item: instance('list')/root/item[...]",
+    ),
+    "instance-path": Message(
+        en="choice-list paths must read instance('list')/root/item[filter]/column",
+        es="las rutas de listas de opciones deben leer instance('list')/root/item[filtro]/columna",
+    ),
+    "instance-filter-column": Message(
+        en="a filter goes on item, not on the column", es="el filtro va en item, no en la columna"
+    ),
+    "pulldata-quotes": Message(
+        en="pulldata() takes the table's name in quotes: pulldata('fruits', ...)",
+        es="pulldata() lleva el nombre de la tabla entre comillas: pulldata('fruits', ...)",
+    ),
+    "digest-algorithm": Message(
+        en="digest() has no algorithm {name}; use one of MD5, SHA-1, SHA-256, SHA-384, SHA-512",
+        es="digest() no tiene el algoritmo {name}; use MD5, SHA-1, SHA-256, SHA-384 o SHA-512",
+    ),
+    "digest-encoding": Message(
+        en="digest() has no encoding {name}; use 'base64' or 'hex'",
+        es="digest() no tiene la codificación {name}; use 'base64' o 'hex'",
+    ),
+    # the rules and deadlines sheets
+    "rule-name": Message(en="every rule needs a name", es="cada regla necesita un nombre"),
+    "rule-twice": Message(
+        en="the rule {name} appears twice; rule names must be unique",
+        es="la regla {name} aparece dos veces; los nombres de regla deben ser únicos",
+    ),
+    "rule-when": Message(
+        en="every rule needs a 'when' expression", es="cada regla necesita una expresión 'when'"
+    ),
+    "rule-tier": Message(
+        en="the tier must be one of {values} or blank",
+        es="el tier debe ser uno de {values} o estar vacío",
+    ),
+    "code-unknown": Message(
+        en="{code} is not in the {list} list; use a code from it",
+        es="{code} no está en la lista {list}; use un código de ella",
+    ),
+    "deadlines-file-missing": Message(
+        en="the deadlines file {name} was not found beside the form or in its lists/ folder "
+        "(it must be a .csv file)",
+        es="el archivo de plazos {name} no se encontró junto al formulario ni en su carpeta "
+        "lists/ (debe ser un archivo .csv)",
+    ),
+    "deadlines-file-unreadable": Message(
+        en="the deadlines file cannot be read ({why})",
+        es="no se puede leer el archivo de plazos ({why})",
+    ),
+    "deadlines-file-header": Message(
+        en="a deadlines file needs a header row with a 'name' column",
+        es="un archivo de plazos necesita una fila de encabezados con una columna 'name'",
+    ),
+    "deadline-both": Message(
+        en="the deadline {name} ({jurisdiction}) is both on the deadlines sheet and in {file}; "
+        "keep it in one place",
+        es="el plazo {name} ({jurisdiction}) está a la vez en la hoja deadlines y en {file}; "
+        "déjelo en un solo lugar",
+    ),
+    "deadline-name": Message(en="every deadline needs a name", es="cada plazo necesita un nombre"),
+    "deadline-twice": Message(
+        en="the deadline {name} appears twice for one jurisdiction; keep one row",
+        es="el plazo {name} aparece dos veces para una jurisdicción; deje una fila",
+    ),
+    "deadline-jurisdiction": Message(
+        en="the jurisdiction must be a two-letter country code (US, MX ...) or '*'",
+        es="la jurisdicción debe ser un código de país de dos letras (US, MX ...) o '*'",
+    ),
+    "deadline-hours": Message(
+        en="hours must be a number of hours, 0 or more",
+        es="hours debe ser un número de horas, 0 o más",
+    ),
+    "deadline-unknown": Message(
+        en="the deadline {name} is not on the deadlines sheet; add it there",
+        es="el plazo {name} no está en la hoja deadlines; añádalo allí",
+    ),
+    # reasons a feature is refused by name (the {why} of the messages above)
+    "why-types": Message(
+        en="use one of the types listed in docs/forms.md",
+        es="use uno de los tipos que lista docs/forms.md",
+    ),
+    "why-remove-row": Message(en="remove the row", es="quite la fila"),
+    "why-audit": Message(
+        en="FieldScreen keeps its own audit trail in the vault and does not record ODK's audit "
+        "log of every question opened; remove the audit row",
+        es="FieldScreen lleva su propio registro de auditoría en la bóveda y no graba el "
+        "registro de ODK de cada pregunta abierta; quite la fila audit",
+    ),
+    "why-start-geopoint": Message(
+        en="the laptop has no GPS; remove the row, or ask for the place in a select_one of sites",
+        es="el portátil no tiene GPS; quite la fila, o pregunte el lugar con un select_one de "
+        "sitios",
+    ),
+    "why-background-geopoint": Message(
+        en="the laptop has no GPS; remove the row", es="el portátil no tiene GPS; quite la fila"
+    ),
+    "why-background-audio": Message(
+        en="FieldScreen never records audio in the background; remove the row",
+        es="FieldScreen nunca graba audio en segundo plano; quite la fila",
+    ),
+    "why-geotrace": Message(
+        en="the laptop has no GPS; ask for the route as text",
+        es="el portátil no tiene GPS; pregunte la ruta como texto",
+    ),
+    "why-geoshape": Message(
+        en="the laptop has no GPS; ask for the area as text",
+        es="el portátil no tiene GPS; pregunte el área como texto",
+    ),
+    "why-select-multiple-external": Message(
+        en="external_choices need a server's itemsets; use select_multiple_from_file with a "
+        "CSV list beside the form",
+        es="external_choices necesita los itemsets de un servidor; use "
+        "select_multiple_from_file con una lista CSV junto al formulario",
+    ),
+    "why-xml-external": Message(
+        en="external XML instances are not supported; use select_one_from_file with a CSV list "
+        "beside the form",
+        es="las instancias XML externas no están admitidas; use select_one_from_file con una "
+        "lista CSV junto al formulario",
+    ),
+    "why-csv-external": Message(
+        en="pulldata() and external CSV instances are not supported; use select_one_from_file "
+        "with a CSV list and instance('LIST')/root/item[...] to look values up",
+        es="pulldata() y las instancias CSV externas no están admitidas; use "
+        "select_one_from_file con una lista CSV e instance('LIST')/root/item[...] para buscar "
+        "valores",
+    ),
+    "why-osm": Message(
+        en="OpenStreetMap questions are not supported; ask for the place as text",
+        es="las preguntas de OpenStreetMap no están admitidas; pregunte el lugar como texto",
+    ),
+    "why-trigger": Message(
+        en="trigger recalculates a question when another one changes, which FieldScreen does "
+        "not do; compute the value in a calculate instead",
+        es="trigger vuelve a calcular una pregunta cuando cambia otra, cosa que FieldScreen no "
+        "hace; calcule el valor en un calculate",
+    ),
+    "why-bind": Message(
+        en="this bind attribute is not supported; use the relevant, required, constraint, "
+        "calculation and read_only columns",
+        es="este atributo bind no está admitido; use las columnas relevant, required, "
+        "constraint, calculation y read_only",
+    ),
+    "why-randomize": Message(
+        en="randomize() orders options at random, which FieldScreen does not do; remove it",
+        es="randomize() ordena las opciones al azar, cosa que FieldScreen no hace; quítela",
+    ),
+    "why-random": Message(
+        en="random() is not supported: a screening must give the same result each time it is "
+        "computed",
+        es="random() no está admitida: una evaluación debe dar el mismo resultado cada vez que "
+        "se calcula",
+    ),
+    "why-version": Message(
+        en="version() is not supported; use a calculate with the version as text",
+        es="version() no está admitida; use un calculate con la versión como texto",
+    ),
+    "why-last-saved": Message(
+        en="${{last-saved#...}} reads the last form saved on an ODK device; FieldScreen never "
+        "copies one child's answers into another's screening; ask the question again",
+        es="${{last-saved#...}} lee el último formulario guardado en un dispositivo ODK; "
+        "FieldScreen nunca copia las respuestas de un niño en la evaluación de otro; haga la "
+        "pregunta de nuevo",
+    ),
+    "why-search": Message(
+        en="appearance search() reads choices from a CSV attached on an ODK server; put the "
+        "list beside the form and use select_one_from_file",
+        es="la apariencia search() lee las opciones de un CSV adjunto en un servidor ODK; "
+        "ponga la lista junto al formulario y use select_one_from_file",
+    ),
+    "why-seed": Message(
+        en="parameters seed= takes a number or a ${{field}} whose value seeds the order; "
+        "{seed} is neither",
+        es="parameters seed= lleva un número o un ${{field}} cuyo valor fija el orden; {seed} "
+        "no es ninguno de los dos",
+    ),
+}
+
+#: Words inside a message that are not names: "the end" of an expression, what a value must be.
+_WORDS = {"the end": "el final", **dict(EXPECTED.values())}
+#: Placeholders that hold one of the messages above (a reason), or words to translate.
+_NESTED = {"why", "expected", "what"}
+
+
+@lru_cache(maxsize=1)
+def _patterns() -> tuple[tuple[str, re.Pattern[str]], ...]:
+    """Each message's English text as a pattern, the most specific (longest text) first."""
+    found = []
+    for code, message in DESIGNER.items():
+        parts, fixed = [], 0
+        for literal, name, _, _ in string.Formatter().parse(message.en):
+            parts.append(re.escape(literal))
+            fixed += len(literal)
+            if name is not None:
+                parts.append(f"(?P<{name}>.*?)")
+        found.append((fixed, code, re.compile("^" + "".join(parts) + "$", re.DOTALL)))
+    found.sort(key=lambda item: -item[0])
+    return tuple((code, pattern) for _, code, pattern in found)
+
+
+def designer_text(detail: str, lang: str) -> str | None:
+    """``detail`` (a message the engine raised, in English) in ``lang``, or ``None`` when it
+    is not one of :data:`DESIGNER` (pyxform's own messages are English only)."""
+    if lang != "es":
+        return detail
+    for code, pattern in _patterns():
+        match = pattern.match(detail)
+        if match is None:
+            continue
+        values = {name: _part(name, value, lang) for name, value in match.groupdict().items()}
+        return DESIGNER[code].es.format(**values)
+    return None
+
+
+def _part(name: str, value: str, lang: str) -> str:
+    """One placeholder's value in ``lang``: names stay as written, reasons are translated."""
+    if name in _NESTED:
+        return _WORDS.get(value) or designer_text(value, lang) or value
+    if name == "want":  # "1 to 2", "2 to any"
+        return value.replace(" to any", " o más").replace(" to ", " a ")
+    return value

@@ -137,7 +137,10 @@ def _tokens(text: str) -> list[_Token]:
     while pos < len(text):
         match = _TOKEN.match(text, pos)
         if match is None:
-            raise FormError(f"unexpected character {text[pos]!r} at position {pos + 1}")
+            raise FormError(
+                f"unexpected character {text[pos]!r} at position {pos + 1}; check the "
+                "expression (text in quotes, fields as ${name})"
+            )
         kind = "ref" if match.group("ref") else (match.lastgroup or "")
         token_text = match.group(kind)
         if kind == "ref":

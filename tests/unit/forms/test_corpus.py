@@ -32,6 +32,7 @@ from pathlib import Path
 import pytest
 
 from fieldscreen.forms import Form, FormError, Session, load_form, load_form_text
+from fieldscreen.forms.errors import designer_text
 from tests.unit.forms.helpers import NOW
 
 DATA = Path(__file__).parent / "data" / "pyxform"
@@ -51,6 +52,7 @@ class Figure:
     refused: int = 0
     crashed: int = 0
     unplaced: int = 0
+    spanish: int = 0
     slowest: float = 0.0
     reasons: Counter[str] = field(default_factory=Counter)
     lines: list[str] = field(default_factory=list)
@@ -67,6 +69,7 @@ class Figure:
         except FormError as error:
             self.refused += 1
             self.unplaced += not error.sheet
+            self.spanish += designer_text(error.detail, "es") is not None
             self.reasons[_reason(error.detail)] += 1
             self.lines.append(f"{label}: {error.location}: {error.detail}")
         except Exception as error:  # counted, then failed below
@@ -79,7 +82,8 @@ class Figure:
         text = (
             f"\nforms corpus, {self.part}: {self.forms} forms pyxform converts, {self.loaded} "
             f"loaded and run ({share:.0f} %), {self.refused} refused by name, {self.crashed} "
-            f"crashed; slowest load {self.slowest:.2f} s"
+            f"crashed; slowest load {self.slowest:.2f} s; {self.spanish} of the refusals in "
+            f"Spanish too (the others are pyxform's own words)"
         )
         refusals = "".join(f"\n  {n:4d}  {why}" for why, n in self.reasons.most_common())
         crashes = "".join(f"\n  {line}" for line in self.lines if ": CRASH " in line)
