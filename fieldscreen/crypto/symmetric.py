@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
+import hmac
 import os
 
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from cryptography.hazmat.primitives.hashes import SHA256
-from cryptography.hazmat.primitives.hmac import HMAC
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 from cryptography.hazmat.primitives.keywrap import InvalidUnwrap, aes_key_unwrap, aes_key_wrap
 
@@ -113,7 +113,6 @@ def derive_subkey(master: bytes, label: str, length: int = KEY_BYTES) -> bytes:
 
 
 def hmac_sha256(key: bytes, data: bytes) -> bytes:
-    """HMAC-SHA256 (RFC 2104) of ``data``."""
-    mac = HMAC(bytes(key), SHA256())
-    mac.update(data)
-    return mac.finalize()
+    """HMAC-SHA256 (RFC 2104) of ``data`` (the standard library's one-shot HMAC over OpenSSL:
+    the same bytes as ``cryptography``'s HMAC, without setting up an object per call)."""
+    return hmac.digest(bytes(key), bytes(data), "sha256")

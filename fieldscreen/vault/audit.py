@@ -24,7 +24,7 @@ from typing import Any
 
 from fieldscreen import crypto
 from fieldscreen.vault.keys import Keys, aad
-from fieldscreen.vault.store import as_blob
+from fieldscreen.vault.store import as_blob, json_loads
 
 __all__ = [
     "ACTIONS",
@@ -231,12 +231,11 @@ def entries(conn: sqlite3.Connection, keys: Keys, after: int = 0) -> list[AuditE
     result = []
     # The key set up once: a vault of 50,000 screenings holds over 100,000 entries.
     opened = crypto.AeadKey(keys.sub("audit-encryption")).decrypt
-    decode = json.JSONDecoder().decode
     prefix = aad("audit", "")  # aad("audit", seq) spelled out once, the same bytes
     rows = conn.execute("SELECT seq, ciphertext FROM audit WHERE seq > ? ORDER BY seq", (after,))
     for seq, ciphertext in rows:
         named = prefix + str(int(seq)).encode()
-        body = decode(opened(as_blob(ciphertext), named).decode("utf-8"))
+        body = json_loads(opened(as_blob(ciphertext), named))
         result.append(AuditEntry(seq, body["t"], body["u"], body["a"], body["r"], body["d"]))
     return result
 
@@ -257,7 +256,6 @@ def entries_checked(
         return [], AuditReport(0, False, 0)
     result: list[AuditEntry] = []
     opened = crypto.AeadKey(keys.sub("audit-encryption")).decrypt
-    decode = json.JSONDecoder().decode
     prefix = aad("audit", "")
     previous = _genesis(keys, vault_id)
     expected = 1
@@ -272,7 +270,7 @@ def entries_checked(
             bad = expected
             continue
         try:
-            body = decode(opened(blob, prefix + str(expected).encode()).decode("utf-8"))
+            body = json_loads(opened(blob, prefix + str(expected).encode()))
             result.append(AuditEntry(seq, body["t"], body["u"], body["a"], body["r"], body["d"]))
         except (crypto.DecryptError, crypto.CryptoError, ValueError, KeyError, TypeError):
             bad = expected

@@ -54,7 +54,7 @@ from typing import Any
 
 from fieldscreen import crypto
 from fieldscreen.vault.keys import Keys, aad
-from fieldscreen.vault.store import as_blob
+from fieldscreen.vault.store import as_blob, json_loads
 
 __all__ = [
     "BUCKETS",
@@ -276,7 +276,7 @@ def _write_root(conn: sqlite3.Connection, keys: Keys, root: Root) -> None:
 
 
 def _decode(raw: bytes) -> dict[str, list[Any]]:
-    value = json.loads(raw)
+    value = json_loads(raw)
     if not isinstance(value, dict):
         raise crypto.DecryptError
     return value
@@ -294,11 +294,15 @@ def _read_bucket(
     row = conn.execute("SELECT ciphertext FROM row_map WHERE bucket = ?", (bucket,)).fetchone()
     if row is None:
         return None, {}
-    nonce = _nonce(row[0])
+    return _nonce(row[0]), _open_bucket(keys, bucket, row[0])
+
+
+def _open_bucket(keys: Keys, bucket: int, blob: object) -> dict[str, list[Any]] | None:
+    """The entries of bucket ``bucket`` stored as ``blob``; None when it does not authenticate."""
     try:
-        return nonce, _decode(keys.aead("row-map").decrypt(as_blob(row[0]), _bucket_aad(bucket)))
+        return _decode(keys.aead("row-map").decrypt(as_blob(blob), _bucket_aad(bucket)))
     except (crypto.DecryptError, crypto.CryptoError, TypeError, ValueError):
-        return nonce, None
+        return None
 
 
 def _stored_nonces(conn: sqlite3.Connection) -> dict[int, bytes | None]:
@@ -600,9 +604,10 @@ class RowMap:
         cached = self._cache.get(bucket)
         if cached is not None and cached[0] == nonce:
             entries = dict(cached[1])
-        else:
-            _, decoded = _read_bucket(conn, keys, bucket)
-            entries = decoded or {}  # an unreadable bucket is rebuilt from what we write
+        elif row is None:
+            entries = {}
+        else:  # the row already read: opened, not read again
+            entries = _open_bucket(keys, bucket, row[0]) or {}  # unreadable: rebuilt from ours
         self._pending[bucket] = (nonce, entries)
         return entries
 

@@ -35,7 +35,7 @@ from fieldscreen.vault.base import VaultBase, _put_state, canonical_json, check_
 from fieldscreen.vault.errors import VaultError
 from fieldscreen.vault.keys import Keys, aad
 from fieldscreen.vault.outbox import decrypt_aggregate, encrypt_aggregate
-from fieldscreen.vault.store import as_blob
+from fieldscreen.vault.store import as_blob, json_loads
 
 __all__ = ["RECORD_FORMAT", "IntegrityReport", "RecordSummary", "RecordsMixin"]
 
@@ -146,7 +146,7 @@ def _payload(header: Mapping[str, Any], content_json: bytes) -> bytes:
 
 
 def _decode(data: bytes) -> dict[str, Any]:
-    value = json.loads(data)
+    value = json_loads(data)
     if not isinstance(value, dict):
         raise crypto.DecryptError
     return value
@@ -527,6 +527,11 @@ class RecordsMixin(VaultBase):
                     chunk = wanted[start : start + _ID_CHUNK]
                     marks = ",".join("?" * len(chunk))
                     rows += conn.execute(f"{sql} AND c.record_id IN ({marks})", chunk).fetchall()
+            # Checked bucket by bucket: each bucket of the row map is decrypted once, not once
+            # per card (the map keeps only a few decrypted); the cards are returned in the
+            # order they were read.
+            order = {row[0]: n for n, row in enumerate(rows)}
+            rows.sort(key=lambda row: digest.bucket_of(keys, f"{digest.CARDS}:{row[0]}"))
             for record_id, version, wrapped, blob in rows:
                 try:
                     check_record_id(record_id)
@@ -541,7 +546,7 @@ class RecordsMixin(VaultBase):
             self._audit(
                 conn, "view", detail={"what": "case-list", "cards": len(cards), "failed": failed}
             )
-        return cards
+        return dict(sorted(cards.items(), key=lambda item: order[item[0]]))
 
     # ------------------------------------------------------------------ purge
     def _purge_rows(self, conn: sqlite3.Connection, keys: Keys, rows: list[dict[str, Any]]) -> int:

@@ -13,12 +13,16 @@ the live schema so a new plaintext column cannot slip in unnoticed.
 from __future__ import annotations
 
 import contextlib
+import json
 import os
+import re
 import sqlite3
 import threading
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
+import orjson
 import sqlite_utils
 
 from fieldscreen.errors import KnownError
@@ -30,6 +34,7 @@ __all__ = [
     "PLAINTEXT_STATE_NAMES",
     "Store",
     "as_blob",
+    "json_loads",
     "translate_sqlite_error",
 ]
 
@@ -123,6 +128,23 @@ def _text(raw: bytes) -> str | bytes:
         return raw.decode("utf-8")
     except UnicodeDecodeError:
         return raw
+
+
+def json_loads(data: bytes | str) -> Any:
+    """JSON decrypted from the vault, parsed: ``orjson`` (several times faster on the case
+    list's and the audit log's thousands of small documents), or the standard library for
+    what ``orjson`` refuses (NaN and infinities, lone surrogates) or would read as another
+    value (it reads an integer past 64 bits as a float: any run of 19 digits or more goes to
+    the standard library), so every document reads as the same value as before."""
+    if _LONG_DIGITS.search(data if isinstance(data, bytes) else data.encode("utf-8")):
+        return json.loads(data)
+    try:
+        return orjson.loads(data)
+    except orjson.JSONDecodeError:
+        return json.loads(data)
+
+
+_LONG_DIGITS = re.compile(rb"[0-9]{19}")
 
 
 def as_blob(value: object) -> bytes:

@@ -175,3 +175,53 @@ def _same(a: Any, b: Any) -> bool:
     if isinstance(a, list):
         return len(a) == len(b) and all(_same(x, y) for x, y in zip(a, b, strict=True))
     return bool(a == b)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        b'{"a":NaN,"b":Infinity,"c":-Infinity}',
+        b'{"big":123456789012345678901234567890,"neg":-18446744073709551617}',
+        b'{"s":"\\ud800 lone","t":"ni\\u00f1a \xc3\xb1"}',
+        b'{"f":0.30000000000000004,"e":1e16,"z":-0.0,"tiny":5e-324,"dup":1,"dup":2}',
+        b'{"n":null,"l":[true,false,[],{}],"u":"\xf0\x9f\x98\x80"}',
+        b'{"huge":1e400,"u64":18446744073709551615,"i63":9223372036854775807,"m":-9223372036854775808}',
+        b'{"digits":"12345678901234567890 in a string","x":1.2345678901234567e+300}',
+    ],
+)
+def test_json_read_from_the_vault_is_the_value_the_standard_library_reads(text: bytes) -> None:
+    import json
+
+    from fieldscreen.vault.store import json_loads
+
+    assert _same(json_loads(text), json.loads(text))
+
+
+def test_hmac_sha256_is_rfc_4231() -> None:
+    # RFC 4231, test case 2
+    mac = crypto.hmac_sha256(b"Jefe", b"what do ya want for nothing?")
+    assert mac.hex() == "5bdcc146bf60754e6a042426089575c75a003f089d2739839dec58b964ec3843"
+
+
+def test_case_cards_come_back_in_the_order_read_and_a_rolled_back_card_is_left_out(
+    vault: Vault, org: dict[str, bytes]
+) -> None:
+    ids = []
+    for n in range(30):
+        rid = vault.new_draft("f", "1", {"n": n})
+        vault.finalise(rid, record={"n": n}, case_card={"alias": f"A{n}"})
+        ids.append(rid)
+    raw = _raw(vault.db_path.parent)
+    old = raw.execute(
+        "SELECT version, ciphertext, wrapped_key FROM case_cards WHERE record_id = ?", (ids[7],)
+    ).fetchone()
+    vault.update_case_card(ids[7], {"alias": "newer"})
+    raw.execute(
+        "UPDATE case_cards SET version = ?, ciphertext = ?, wrapped_key = ? WHERE record_id = ?",
+        (*old, ids[7]),
+    )
+    raw.close()
+    wanted = sorted(ids)
+    cards = vault.case_cards(wanted)
+    assert list(cards) == [i for i in wanted if i != ids[7]]  # the older copy is not read
+    assert all(cards[i]["alias"] == f"A{ids.index(i)}" for i in cards)
