@@ -35,6 +35,20 @@ def sized(full: int, quick: int) -> int:
     return quick if QUICK else full
 
 
+#: ``FIELDSCREEN_BENCH_200K=1``: the growth figures (P2, P5, P7) go on to 200,000 records, a
+#: year of a busy site on a coordinator's laptop (tens of minutes more; off by default so that
+#: ``make bench`` and ``make bench QUICK=1`` stay short).
+LARGE = os.environ.get("FIELDSCREEN_BENCH_200K") == "1"
+
+
+def growth_sizes(quick: tuple[int, ...] = (500, 2000)) -> tuple[int, ...]:
+    """The record counts growth is printed at: 1,000 / 10,000 / 50,000, and 200,000 with
+    ``FIELDSCREEN_BENCH_200K=1``; ``quick`` in a quick run."""
+    if QUICK:
+        return quick
+    return (1_000, 10_000, 50_000) + ((200_000,) if LARGE else ())
+
+
 @dataclass(frozen=True)
 class Sample:
     """One figure measured once per round: the median, min and max, and, when known, the CPU

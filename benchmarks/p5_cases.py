@@ -3,19 +3,24 @@
 * **Search per keystroke** runs over 50,000 case rows in the real model and filter of the case
   list (:mod:`fieldscreen.ui.cases`), typing a realistic query one key at a time; the baseline
   is the same word match as a bare list comprehension over the same rows (the limit). Bar: at
-  most 50 ms per keystroke (absolute), ratio reported.
+  most 20 ms per keystroke at 50,000 rows, 50 ms at 200,000 (absolute), ratio reported; timed
+  at every growth count.
 * **Unlock to list** fills a device profile with ``fieldscreen simulate`` (the command itself:
   the records are sealed, signed, carded and indexed exactly as the app's) at 1,000, 10,000 and
   ``FIELDSCREEN_P5_RECORDS`` (default 50,000) records, and times unlock -> the vault's list
   index read and checked -> rows built -> the first screenful (sorted by due date) in the case
   list page and painted: "list visible", the figure held against the bar of 1 s plus the
-  Argon2id time (measured apart with the production parameters). It also times every row
-  sorted and painted, and, as the same-run baseline, the previous read: unlock and every case
-  card decrypted one by one. Growth is printed per record count.
-* **Supervisor queue** at the largest count: the queue's first read after unlock (the audit
+  Argon2id time (measured apart with the production parameters). With
+  ``FIELDSCREEN_BENCH_200K=1`` the counts go on to 200,000 (a year of a busy site), held
+  against the same bar, and search is timed over 200,000 rows too (bar 50 ms). It also times
+  every row sorted and painted, and, as the same-run baseline, the previous read: unlock and
+  every case card decrypted one by one. Growth is printed per record count.
+* **Supervisor queue** at every count: the queue's first read after unlock (the audit
   log's queue entries, the drafts, and only the finalised cards the list index flags as
   possibly waiting), against the previous read in the same run (every finalised card
-  decrypted). Reported with its ratio; no bar in the spec.
+  decrypted). ``fieldscreen simulate`` leaves 2 % of the screenings waiting and signs the
+  others off, so the queue holds items and most flagged cards are already cleared. Bar: 0.5 s
+  at 50,000 records.
 """
 
 from __future__ import annotations
@@ -30,9 +35,22 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from benchmarks.harness import Result, Sample, paired_ratios, ratio_result, sized, time_interleaved
+from benchmarks.harness import (
+    Result,
+    Sample,
+    growth_sizes,
+    paired_ratios,
+    ratio_result,
+    sized,
+    time_interleaved,
+)
 
 SEARCH_ROWS = sized(50_000, 5_000)
+#: Bars (issue 20): search per keystroke at most 20 ms at 50,000 cases and 50 ms at 200,000;
+#: the supervisor queue's first read at most 0.5 s at 50,000 records.
+SEARCH_BARS = {50_000: 0.020, 200_000: 0.050}
+QUEUE_BAR_S = 0.5
+YEAR = 200_000
 QUERY = "traf ana"
 PASS = "benchmark passphrase"
 LOGIN = "bench"
@@ -67,7 +85,7 @@ def _rows(n: int, seed: int = 5) -> list[Any]:
     return rows
 
 
-def _search() -> Result:
+def _search(count: int) -> Result:
     os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
     from PySide6.QtWidgets import QTableView
 
@@ -75,7 +93,7 @@ def _search() -> Result:
     from fieldscreen.ui.cases import CaseTableModel
 
     app = create_application()
-    rows = _rows(SEARCH_ROWS)
+    rows = _rows(count)
     model = CaseTableModel()
     model.set_rows(rows)
     view = QTableView()
@@ -101,19 +119,27 @@ def _search() -> Result:
         return (time.perf_counter() - start) / len(prefixes)
 
     measured, baseline = time_interleaved([ours, bare], runs=5, warmup=1)
+    bar = SEARCH_BARS.get(count, 0.050)
     result = ratio_result(
         id="P5",
-        name=f"search per keystroke, {SEARCH_ROWS:,} cases",
+        name=f"search per keystroke, {count:,} cases",
         measured=measured,
         baseline=baseline,
         unit="s",
         bar=10.0,
         direction="at_most",
-        details={"absolute_bar_s": 0.05, "query": QUERY},
+        details={"absolute_bar_s": bar, "query": QUERY},
     )
-    result.passed = measured.median <= 0.05
-    result.bar = "≤ 50 ms"
+    result.passed = measured.median <= bar
+    result.bar = f"≤ {bar * 1000:.0f} ms"
     result.bar_ratio = None  # the bar is absolute; the ratio is reported
+    print(
+        f"P5 search, {count:>7,} cases: {measured.median * 1000:.1f} ms per keystroke "
+        f"(bare {baseline.median * 1000:.1f} ms)",
+        file=sys.stderr,
+        flush=True,
+    )
+    view.close()
     return result
 
 
@@ -261,12 +287,21 @@ def _kdf_seconds() -> float:
 def run() -> list[Result]:
     from fieldscreen import crypto
 
-    results = [_search()]
+    sizes = growth_sizes((1_000, 2_000))
+    searched = {count: _search(count) for count in sorted({*sizes, SEARCH_ROWS})}
+    # The headline sizes (50,000 and, with FIELDSCREEN_BENCH_200K=1, 200,000) are results;
+    # the others are growth, printed and kept in the headline's details.
+    results = [r for count, r in searched.items() if count in (SEARCH_ROWS, YEAR)]
+    results[0].details["growth_ms"] = {
+        str(count): round(r.value * 1000, 2) for count, r in searched.items()
+    }
     n = int(os.environ.get("FIELDSCREEN_P5_RECORDS", str(sized(50000, 2000))))
-    counts = sorted({1_000, 10_000, n} if n >= 10_000 else {1_000, n})
+    counts = sorted({*sizes, n})
     kdf = _kdf_seconds()
     crypto.permit_test_parameters(True)
     growth: dict[int, dict[str, float]] = {}
+    queues: dict[int, tuple[Sample, Sample, int]] = {}
+    visibles: dict[int, tuple[Sample, Sample]] = {}
     try:
         with tempfile.TemporaryDirectory(prefix="fieldscreen-p5-") as tmp:
             root, passfile = _provision(Path(tmp))
@@ -277,6 +312,8 @@ def run() -> list[Result]:
             for count in counts:
                 made = _simulate(root, passfile, count - have, seed=count)
                 visible, full, per_card = _unlock_to_list(data, count)
+                queue, queue_before, queued = queues[count] = _queue(data)
+                visibles[count] = (visible, per_card)
                 growth[count] = {
                     "visible_s": visible.median,
                     "visible_min_s": visible.min,
@@ -284,62 +321,71 @@ def run() -> list[Result]:
                     "full_s": full.median,
                     "per_card_s": per_card.median,
                     "visible_per_record_us": visible.median / count * 1e6,
+                    "queue_s": queue.median,
+                    "queue_items": queued,
                     "simulate_s": made,
                     "simulate_per_s": (count - have) / made,
                 }
                 have = count
-                if count == n:
-                    top_visible, top_per_card = visible, per_card
-                    queue, queue_before, queued = _queue(data)
                 print(
-                    f"P5 {count:>6,} records: list visible {visible.median:.3f} s, all rows "
+                    f"P5 {count:>7,} records: list visible {visible.median:.3f} s, all rows "
                     f"{full.median:.3f} s, per-card read {per_card.median:.3f} s "
-                    f"({visible.median / count * 1e6:.1f} us/record; simulate "
-                    f"{growth[count]['simulate_per_s']:.0f}/s)",
+                    f"({visible.median / count * 1e6:.1f} us/record); supervisor queue "
+                    f"{queue.median:.3f} s, {queued} items; simulate "
+                    f"{growth[count]['simulate_per_s']:.0f}/s",
                     file=sys.stderr,
                     flush=True,
                 )
     finally:
         crypto.permit_test_parameters(False)
-    top = growth[n]
-    visible_spread = paired_ratios(top_visible.values, top_per_card.values)
-    queue_spread = paired_ratios(queue.values, queue_before.values)
-    results.append(
-        Result(
-            id="P5",
-            name=f"unlock to case list visible, {n:,} simulated records (light KDF)",
-            value=top["visible_s"],
-            unit="s",
-            baseline=top["per_card_s"],
-            ratio=visible_spread.median if visible_spread else top["visible_s"] / top["per_card_s"],
-            bar="≤ 1 s + Argon2id",
-            passed=top["visible_s"] <= 1.0,
-            details={
-                "argon2id_default_s": kdf,
-                "all_rows_s": top["full_s"],
-                "baseline": "unlock + every card decrypted one by one (the previous read)",
-                "growth": growth,
-            },
-            spread=visible_spread,
+    for count in sorted({n, *(c for c in counts if c == YEAR)}):
+        top = growth[count]
+        visible, per_card = visibles[count]
+        visible_spread = paired_ratios(visible.values, per_card.values)
+        results.append(
+            Result(
+                id="P5",
+                name=f"unlock to case list visible, {count:,} simulated records (light KDF)",
+                value=top["visible_s"],
+                unit="s",
+                baseline=top["per_card_s"],
+                ratio=visible_spread.median
+                if visible_spread
+                else top["visible_s"] / top["per_card_s"],
+                bar="≤ 1 s + Argon2id",
+                passed=top["visible_s"] <= 1.0,
+                details={
+                    "argon2id_default_s": kdf,
+                    "all_rows_s": top["full_s"],
+                    "baseline": "unlock + every card decrypted one by one (the previous read)",
+                    "growth": growth,
+                },
+                spread=visible_spread,
+            )
         )
-    )
-    results.append(
-        Result(
-            id="P5",
-            name=f"supervisor queue first read, {n:,} simulated records",
-            value=queue.median,
-            unit="s",
-            baseline=queue_before.median,
-            ratio=queue_spread.median if queue_spread else queue.median / queue_before.median,
-            bar="none (reported)",
-            passed=True,
-            details={
-                "min_s": queue.min,
-                "max_s": queue.max,
-                "items": queued,
-                "baseline": "audit log read + every finalised card decrypted (the previous read)",
-            },
-            spread=queue_spread,
+        queue, queue_before, queued = queues[count]
+        queue_spread = paired_ratios(queue.values, queue_before.values)
+        barred = count <= 50_000
+        results.append(
+            Result(
+                id="P5",
+                name=f"supervisor queue first read, {count:,} simulated records",
+                value=queue.median,
+                unit="s",
+                baseline=queue_before.median,
+                ratio=queue_spread.median if queue_spread else queue.median / queue_before.median,
+                bar=f"≤ {QUEUE_BAR_S} s" if barred else "reported",
+                passed=queue.median <= QUEUE_BAR_S if barred else True,
+                details={
+                    "min_s": queue.min,
+                    "max_s": queue.max,
+                    "items": queued,
+                    "growth_s": {str(c): q[0].median for c, q in queues.items()},
+                    "growth_items": {str(c): q[2] for c, q in queues.items()},
+                    "baseline": "audit log read + every finalised card decrypted "
+                    "(the previous read)",
+                },
+                spread=queue_spread,
+            )
         )
-    )
     return results

@@ -1,6 +1,7 @@
 """P7: peak resident memory of the sync client with 50,000 pending envelopes, against its peak
 with 1,000 pending (bar: within 1.2x). The client runs in its own process; the server in
-another, on SQLite.
+another, on SQLite. Growth is printed at 1,000 / 10,000 / 50,000 pending (and 200,000 with
+``FIELDSCREEN_BENCH_200K=1``, then held against the same bar).
 """
 
 from __future__ import annotations
@@ -13,12 +14,14 @@ import sys
 import tempfile
 from pathlib import Path
 
-from benchmarks.harness import Result, Sample, ratio_result, sized
+from benchmarks.harness import Result, Sample, growth_sizes, ratio_result, sized
 from benchmarks.sync_support import ROOT, new_device, prepare, sync_server
 from fieldscreen.sync.simulate import SimOrg
 
 LARGE = int(os.environ.get("FIELDSCREEN_P7_COUNT", str(sized(50000, 5000))))
 SMALL = 1000
+#: A year of a busy site (with FIELDSCREEN_BENCH_200K=1): held against the same bar.
+YEAR = 200_000
 
 CHILD = """
 import json, resource, sys, tracemalloc
@@ -69,36 +72,59 @@ def _client_peak(spool: Path, url: str, expected: int) -> dict[str, float]:
 def run() -> list[Result]:
     rng = random.Random(7)
     org = SimOrg()
+    counts = sorted({SMALL, *growth_sizes((SMALL, 2000)), LARGE})
+    peaks: dict[int, dict[str, float]] = {}
     with tempfile.TemporaryDirectory(prefix="fieldscreen-p7-") as tmp:
         db = str(Path(tmp) / "server.sqlite3")
         storage = prepare(db, org)
         with sync_server(db) as url:
-            small = new_device(storage, org, url, Path(tmp), SMALL, rng)
-            large = new_device(storage, org, url, Path(tmp), LARGE, rng)
-            small_peak = _client_peak(small.spool.path, url, SMALL)
-            large_peak = _client_peak(large.spool.path, url, LARGE)
+            for count in counts:
+                device = new_device(storage, org, url, Path(tmp), count, rng)
+                peaks[count] = _client_peak(device.spool.path, url, count)
+                print(
+                    f"  P7 growth: {count:>7,} pending  peak {peaks[count]['peak']:6.1f} MiB"
+                    f"  heap peak {peaks[count]['heap_peak']:6.2f} MiB",
+                    flush=True,
+                )
         storage.close()
+    small_peak = peaks[SMALL]
+    growth = {
+        str(c): {"peak_mib": round(p["peak"], 1), "heap_peak_mib": round(p["heap_peak"], 2)}
+        for c, p in peaks.items()
+    }
     return [
-        ratio_result(
-            id="P7",
-            name=f"sync client peak memory, {LARGE:,} vs {SMALL:,} pending",
-            measured=Sample((large_peak["peak"],)),
-            baseline=Sample((small_peak["peak"],)),
-            unit="MiB",
-            bar=1.2,
-            direction="at_most",
-            details={
-                "pending_large": LARGE,
-                "pending_small": SMALL,
-                "rss_before_sync_mib": [
-                    round(small_peak["floor"], 1),
-                    round(large_peak["floor"], 1),
-                ],
-                "python_heap_peak_during_sync_mib": [
-                    round(small_peak["heap_peak"], 2),
-                    round(large_peak["heap_peak"], 2),
-                ],
-                "heap_ratio": round(large_peak["heap_peak"] / small_peak["heap_peak"], 3),
-            },
-        )
+        _result(count, peaks[count], small_peak, growth)
+        for count in counts
+        if count in (LARGE, YEAR)
     ]
+
+
+def _result(
+    large: int,
+    large_peak: dict[str, float],
+    small_peak: dict[str, float],
+    growth: dict[str, dict[str, float]],
+) -> Result:
+    return ratio_result(
+        id="P7",
+        name=f"sync client peak memory, {large:,} vs {SMALL:,} pending",
+        measured=Sample((large_peak["peak"],)),
+        baseline=Sample((small_peak["peak"],)),
+        unit="MiB",
+        bar=1.2,
+        direction="at_most",
+        details={
+            "growth": growth,
+            "pending_large": large,
+            "pending_small": SMALL,
+            "rss_before_sync_mib": [
+                round(small_peak["floor"], 1),
+                round(large_peak["floor"], 1),
+            ],
+            "python_heap_peak_during_sync_mib": [
+                round(small_peak["heap_peak"], 2),
+                round(large_peak["heap_peak"], 2),
+            ],
+            "heap_ratio": round(large_peak["heap_peak"] / small_peak["heap_peak"], 3),
+        },
+    )
