@@ -18,4 +18,5 @@ REGISTRY: dict[str, str] = {
     "P7": "benchmarks.p7_memory",
     "P8": "benchmarks.p8_many_devices",
     "P9": "benchmarks.p9_installer",
+    "P10": "benchmarks.p10_matching",
 }

@@ -177,17 +177,22 @@ def test_the_same_child_at_two_sites_is_flagged_to_coordinators_only(
         Identity.of(name, dob=f"2011-01-{n + 1:02d}", age_band="12_14", country="GT")
         for n, name in enumerate(["Kevin", "Dulce", "Wilmer", "Heidy", "Marvin", "Lesly"])
     ]
+    common = Identity.of("Lesly", age_band="15_17", country="SV")  # no date of birth: nac only
+    for _ in range(9):  # nine girls of that name, age band and country: too common to tell
+        _screening(a, rng, common)
     first = _screening(a, rng, child, days_ago=28, tier="T1")
     _send(a, [first, *(_screening(a, rng, o) for o in others[:3]), _screening(a, rng, None)])
     second = _screening(b, rng, again, consent=True, tier="T0")
     summary = _send(b, [second, *(_screening(b, rng, o) for o in others[3:])])
     assert summary.delivered == 4
+    assert storage.count("envelopes") == 18
     coord_s2 = storage.create_credential("coordinator", ["s2"], "coordinator s2")
     coord_s1 = storage.create_credential("coordinator", ["s1"], "coordinator s1")
     coord_s3 = storage.create_credential("coordinator", ["s3"], "coordinator s3")
     admin = storage.create_credential("admin", [], "admin")
     answer = _get(server, "/admin/matches", coord_s2)
     assert answer.status_code == 200, answer.text
+    assert answer.json()["too_common"] == 1
     (pair,) = answer.json()["matches"]
     assert (pair["record_id"], pair["site"], pair["tier"], pair["consent"]) == (
         second.record_id,
@@ -218,7 +223,7 @@ def test_the_same_child_at_two_sites_is_flagged_to_coordinators_only(
     db = storage.engine.url.render_as_string(hide_password=False)
     code, out, _ = server_cli(capsys, "matches", "--db", db, "--json")
     assert code == 0
-    assert json.loads(out)["matches"] == [pair]
+    assert json.loads(out) == {"matches": [pair], "too_common": 1}
     actions = [r.action for r in _rows(storage, "audit")]
     assert actions.count("matches-read") == 5
 

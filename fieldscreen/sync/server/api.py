@@ -635,7 +635,7 @@ def create_app(
         """Possible matches between screenings (they share a child's match token; see
         docs/privacy-matching.md): a coordinator's pairs with a screening of their sites, an
         admin's every pair. Each reading is written to the audit log; a device is refused."""
-        return {"matches": storage.matches(principal)}
+        return storage.matches(principal)
 
     @app.post(f"{PREFIX}/admin/bundles", response_model=SubmitResponse, tags=["staff"])
     def relay(body: SubmitRequest, principal: Staff) -> SubmitResponse:

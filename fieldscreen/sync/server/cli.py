@@ -623,7 +623,8 @@ def cmd_matches(args: argparse.Namespace) -> int:
         principal = Principal("coordinator", frozenset(args.site), "cli")
     else:
         principal = Principal("admin", frozenset(), "cli")
-    found = storage.matches(principal, actor="cli")
+    answer = storage.matches(principal, actor="cli")
+    found = answer["matches"]
     lines = [
         f"{m['site']} {m['week']} {m['record_id']} (tier {m['tier']}): possible earlier "
         f"screening at site {m['earlier']['site']}, week {m['earlier']['week']} "
@@ -632,11 +633,10 @@ def cmd_matches(args: argparse.Namespace) -> int:
         f"{'yes' if m['consent'] else 'no'})"
         for m in found
     ]
-    _emit(
-        args,
-        {"matches": found},
-        "\n".join(lines) or "No possible matches.",
-    )
+    common = answer["too_common"]
+    if common:
+        lines.append(f"({common} tokens shared by too many screenings to tell one child: left out)")
+    _emit(args, answer, "\n".join(lines) or "No possible matches.")
     return 0
 
 

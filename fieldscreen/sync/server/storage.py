@@ -706,24 +706,38 @@ class Storage:
                     {"screenings": len(records) - room, "day": day},
                 )
 
-    def matches(self, principal: Principal, actor: str | None = None) -> list[dict[str, Any]]:
+    def matches(self, principal: Principal, actor: str | None = None) -> dict[str, Any]:
         """Possible matches between screenings (they share a match token), for coordinators
-        (a pair with a screening of their sites) and admins (every pair): each pair once, the
-        later screening first, with the earlier one, the token kinds shared and whether the
-        child of the later one agreed that its specialist may be told. Reading the list is
-        written to the audit log.
+        (a pair with a screening of their sites) and admins (every pair): ``matches``, each
+        pair once, the later screening first, with the earlier one, the token kinds shared and
+        whether the child of the later one agreed that its specialist may be told; and
+        ``too_common``, how many tokens are left out because more than
+        :data:`MATCH_MOST_SHARED` screenings share them (a common first name, age band and
+        country says nothing about one child). Reading the list is written to the audit log.
 
         Raises:
             ServerError: ``server-match-role`` for any other caller (a device).
         """
         if principal.role not in {"admin", "coordinator"}:
             raise ServerError("server-match-role")
-        a, b = t.match_tokens.alias("a"), t.match_tokens.alias("b")
+        m = t.match_tokens
+        a, b = m.alias("a"), m.alias("b")
+        counted = (
+            sa.select(m.c.token, sa.func.count().label("n"))
+            .group_by(m.c.token)
+            .having(sa.func.count() > 1)
+            .subquery("counted")
+        )
+        shared = sa.select(counted.c.token).where(counted.c.n <= MATCH_MOST_SHARED).subquery()
         query = sa.select(
             a.c.token,
             *(a.c[c].label(f"a_{c}") for c in _MATCH_COLUMNS),
             *(b.c[c].label(f"b_{c}") for c in _MATCH_COLUMNS),
-        ).select_from(a.join(b, sa.and_(a.c.token == b.c.token, a.c.record_id < b.c.record_id)))
+        ).select_from(
+            shared.join(a, a.c.token == shared.c.token).join(
+                b, sa.and_(b.c.token == a.c.token, a.c.record_id < b.c.record_id)
+            )
+        )
         if principal.role != "admin":
             sites = sorted(principal.sites)
             query = query.where(sa.or_(a.c.site.in_(sites), b.c.site.in_(sites)))
@@ -740,6 +754,11 @@ class Storage:
                     {**_match_side(later), "earlier": _match_side(earlier), "tokens": set()},
                 )
                 pair["tokens"].add(str(row.token).split("-", 1)[0])
+            too_common = conn.execute(
+                sa.select(sa.func.count())
+                .select_from(counted)
+                .where(counted.c.n > MATCH_MOST_SHARED)
+            ).scalar()
             out = [
                 {**pair, "tokens": sorted(pair["tokens"])}
                 for _key, pair in sorted(
@@ -747,7 +766,7 @@ class Storage:
                 )
             ]
             self._audit(conn, actor or principal.label, "matches-read", {"pairs": len(out)})
-        return out
+        return {"matches": out, "too_common": int(too_common or 0)}
 
     def _check(
         self,
@@ -1245,6 +1264,9 @@ def _unprotect(stored: bytes, passphrase: bytes) -> bytes:
 #: How many screenings' match tokens one device may add to ``match_tokens`` per day (a
 #: laptop screens far fewer; docs/privacy-matching.md).
 MATCH_RECORDS_PER_DAY = 200
+#: A token more screenings than this share is too common to point at one child (a frequent
+#: first name, age band and country): left out of the match list, and counted.
+MATCH_MOST_SHARED = 8
 _MATCH_COLUMNS = ("record_id", "device_id", "site", "week", "tier", "consent", "created")
 
 
