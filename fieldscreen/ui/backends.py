@@ -89,6 +89,13 @@ class VaultBackend:
         self._vault: Vault | None = None
         self._failures: dict[str, int] = {}
 
+    def exclusive(self) -> threading.RLock:
+        """The lock every call of this backend holds while it uses the vault. A step of several
+        vault calls that must not interleave with a screen's (provisioning, a batch relay, a
+        sign-off, each call of a sync) holds it around the step: ``with backend.exclusive():``.
+        It is re-entrant, so the backend's own calls inside the step take it again freely."""
+        return self._guard
+
     @property
     def vault(self) -> Vault:
         with self._guard:

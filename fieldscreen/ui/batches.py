@@ -175,7 +175,7 @@ class BatchModel:
         from fieldscreen.ui.ports import record_code
 
         backend = self._backend
-        with backend._guard:
+        with backend.exclusive():
             vault = self._require()
             users = {u.user_id: u.login for u in vault.users()}
             # the sync history from the entries that check (a break is said at unlock)
@@ -243,7 +243,7 @@ class BatchModel:
         """Every screening waiting on this laptop into a USB bundle at ``path``."""
         from fieldscreen.sync.bundle import export_bundle
 
-        with self._backend._guard:
+        with self._backend.exclusive():
             self._require()
             device = self._device()
             identity = device.identity()
@@ -264,7 +264,7 @@ class BatchModel:
         from fieldscreen.sync.bundle import apply_receipt_file
         from fieldscreen.sync.errors import SyncError
 
-        with self._backend._guard:
+        with self._backend.exclusive():
             self._require()
             device = self._device()
             provisioning = self._provisioning(device)
@@ -300,7 +300,7 @@ class BatchModel:
         from fieldscreen.sync.relay import read_credential_file, relay_bundle
 
         token = read_credential_file(token_file)
-        with self._backend._guard:
+        with self._backend.exclusive():
             self._require()
             provisioning = self._provisioning(self._device())
             own = self._backend.vault.device_id
@@ -317,7 +317,7 @@ class BatchModel:
         )
         if result.receipt is not None:
             atomic_write_bytes(Path(receipt_out), result.receipt)
-        with self._backend._guard:
+        with self._backend.exclusive():
             self._audit(
                 {
                     "via": "relay",
@@ -347,7 +347,7 @@ class BatchModel:
         from fieldscreen.sync.relay import read_credential_file
 
         token = read_credential_file(token_file)
-        with self._backend._guard:
+        with self._backend.exclusive():
             self._require()
             provisioning = self._provisioning(self._device())
             own = self._backend.vault.device_id
@@ -377,10 +377,10 @@ class BatchModel:
         """No server here either: check another laptop's bundle and save it for the next hop."""
         from fieldscreen.sync.relay import forward_bundle
 
-        with self._backend._guard:
+        with self._backend.exclusive():
             self._require()
         info = forward_bundle(Path(path), Path(out))
-        with self._backend._guard:
+        with self._backend.exclusive():
             self._audit(
                 {
                     "via": "forward",

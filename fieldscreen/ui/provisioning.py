@@ -161,14 +161,14 @@ class DeviceProvisioner:
         file (vault unlocked, on the writer); what to tell the user (audited)."""
         from fieldscreen.device import enforce_locked_policies
 
-        with self._backend._guard:
+        with self._backend.exclusive():
             return enforce_locked_policies(self._backend.vault, self._settings).notices()
 
     def apply(self, data: bytes) -> None:
         """Apply a file read by :meth:`read` (on the writer, with an admin signed in)."""
         from fieldscreen.device import apply_provisioning
 
-        with self._backend._guard:
+        with self._backend.exclusive():
             apply_provisioning(self._backend.vault, self._settings, data)
 
     def service_directory(self) -> Any:
@@ -176,7 +176,7 @@ class DeviceProvisioner:
         vault unlocked, on the writer."""
         from fieldscreen.device import site_directory
 
-        with self._backend._guard:
+        with self._backend.exclusive():
             return site_directory(self._backend.vault, self._settings)
 
     def import_directory(self, path: Path) -> Any:
@@ -194,14 +194,14 @@ class DeviceProvisioner:
             raise UIError(
                 "sync-bad-file", path=path.name, what="service directory", reason="too large"
             )
-        with self._backend._guard:
+        with self._backend.exclusive():
             return import_directory_file(self._backend.vault, self._settings, data, path.name)
 
     def enrolment_status(self) -> EnrolmentStatus:
         """Provisioned? Enrolled, as which device and site? (vault unlocked; on the writer)."""
         from fieldscreen.device import VaultDeviceStore, stored_provisioning
 
-        with self._backend._guard:
+        with self._backend.exclusive():
             provisioning = stored_provisioning(self._backend.vault)
             if provisioning is None:
                 return EnrolmentStatus(False, str(self._settings.get("server_url")))
@@ -219,7 +219,7 @@ class DeviceProvisioner:
         from fieldscreen.device import VaultDeviceStore
         from fieldscreen.sync.commands.enroll import enrol
 
-        lock = self._backend._guard
+        lock = self._backend.exclusive()
         with lock:
             device = VaultDeviceStore(self._backend.vault, self._settings)
         done = enrol(_LockedDevice(device, lock), code, label, progress=progress)

@@ -211,7 +211,7 @@ class SupervisionModel:
     def items(self, lang: str = "en") -> list[QueueItem]:
         """Everything waiting for a supervisor, most urgent first (needs the capability)."""
         backend = self._backend
-        with backend._guard:
+        with backend.exclusive():
             vault = backend.vault
             me = vault.current_user
             if me is None or not can_supervise(me.role):
@@ -340,7 +340,7 @@ class SupervisionModel:
         from fieldscreen.ui.ports import record_code
 
         backend = self._backend
-        with backend._guard:
+        with backend.exclusive():
             vault = backend.vault
             me = vault.current_user
             if me is None:
@@ -368,7 +368,7 @@ class SupervisionModel:
             from fieldscreen.forms.errors import OverrideError
 
             raise OverrideError("reason")
-        with self._backend._guard:
+        with self._backend.exclusive():
             self._backend.vault.record_event(
                 "override",
                 record_id,
@@ -383,7 +383,7 @@ class SupervisionModel:
     def record_sign_off(self, record_id: str, *, supervisor: str, tier: str, computed: str) -> None:
         """Audit a tier override a supervisor signed off on the spot, at the results screen
         (their passphrase was checked there); it never waits in the queue."""
-        with self._backend._guard:
+        with self._backend.exclusive():
             vault = self._backend.vault
             accounts = {u.login: u for u in vault.users()}
             signer = accounts.get(supervisor)
@@ -424,7 +424,7 @@ class SupervisionModel:
         if decision == "send-back" and not note:
             raise SignOffError("signoff-note-missing")
         backend = self._backend
-        with backend._guard:
+        with backend.exclusive():
             vault = backend.vault
             accounts = {u.login: u for u in vault.users()}
             signer = accounts.get(supervisor)
@@ -469,6 +469,8 @@ class SupervisionModel:
 def model_for(services: Any) -> SupervisionModel | None:
     """The queue's model of ``services`` (built once over the real vault backend); None for a
     store that is not the vault (the sample one), which has no audit log to keep it in."""
-    if services.supervision is None and hasattr(services.vault, "_guard"):
+    from fieldscreen.ui.backends import VaultBackend
+
+    if services.supervision is None and isinstance(services.vault, VaultBackend):
         services.supervision = SupervisionModel(services.vault, services.forms)
     return services.supervision

@@ -82,7 +82,7 @@ def build_sync(backend: Any, settings: Any) -> Any:
     from fieldscreen.sync.request_auth import DeviceSigner
     from fieldscreen.sync.view import SyncViewModel
 
-    lock = backend._guard
+    lock = backend.exclusive()
     with lock:
         if stored_provisioning(backend.vault) is None:
             return None

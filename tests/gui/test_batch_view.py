@@ -208,7 +208,7 @@ def test_bundles_out_and_in_relay_once_and_receipts_apply_once(  # noqa: PLR0917
     page.apply_receipt_from(receipt_a)
     assert "already applied" in wait_result(qtbot, w, "already applied")
     assert storage.count("envelopes") == 7 + 1
-    with store._guard:
+    with store.exclusive():
         assert store.vault.outbox_counts()["delivered"] == 2
         assert store.vault.integrity_check().ok
 

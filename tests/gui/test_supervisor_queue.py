@@ -99,7 +99,7 @@ def new_draft(store: VaultBackend, session: Any) -> str:
 
 
 def sign_entries(store: VaultBackend) -> list[Any]:
-    with store._guard:
+    with store.exclusive():
         return [
             e
             for e in store.vault.supervision_log()
@@ -202,7 +202,7 @@ def test_override_act_now_and_bid_wait_and_only_the_supervisors_own_passphrase_s
     assert entry.record_id == override_id
     assert entry.detail["decision"] == "approve"
     assert entry.detail["kinds"] == ["tier-override"]
-    with store._guard:
+    with store.exclusive():
         users = {u.login: u.user_id for u in store.vault.users()}
         assert entry.user_id == users["sup"]
         assert entry.detail["supervisor"] == users["sup"]
@@ -270,7 +270,7 @@ def test_the_model_refuses_wrong_signers_and_own_cases(
     assert [i.record_id for i in model.items()] == [rid]
     assert model.sign_off(item, "approve", supervisor="ana", passphrase=ADMIN) == "approve"
     assert model.items() == []
-    with store._guard:
+    with store.exclusive():
         assert store.vault.integrity_check().ok
     store.lock()
     store.unlock("spec", SPEC)
@@ -332,7 +332,7 @@ def test_finalised_cases_wait_and_a_sent_back_case_returns_once_finalised(
     assert model.items() == []
     decisions = [e.detail["decision"] for e in sign_entries(store)]
     assert decisions == ["send-back", "approve", "approve"]
-    with store._guard:
+    with store.exclusive():
         assert store.vault.integrity_check().ok
         entries = store.vault.audit_log()
     text = repr([e.detail for e in entries])
@@ -369,7 +369,7 @@ def test_an_override_signed_off_on_the_spot_is_audited_and_never_queued(
     qtbot.waitUntil(lambda: w.results.tier_now == "T0", timeout=WAIT_MS)
     settle(w)
     (entry,) = sign_entries(store)
-    with store._guard:
+    with store.exclusive():
         users = {u.login: u.user_id for u in store.vault.users()}
     assert entry.record_id == rid
     assert entry.user_id == users["spec"]
