@@ -65,6 +65,10 @@ COMMANDS: dict[str, Command] = {
         "fieldscreen.device_commands.bundle",
         "write pending envelopes to a file, apply a receipt, or relay another laptop's bundle",
     ),
+    "case": Command(
+        "fieldscreen.device_commands.case",
+        "record a case event (follow-up, referral, closed ...) or show a case's timeline",
+    ),
     "simulate": Command(
         "fieldscreen.device_commands.simulate", "fill a profile with synthetic screenings"
     ),

@@ -1020,6 +1020,43 @@ CATALOGUE: Mapping[str, Message] = {
         es="No se puede leer la carpeta de formularios {path}. Indique con --forms una carpeta "
         "que contenga los archivos de formularios anteriores (.md o .xlsx).",
     ),
+    "case-event-type-unknown": Message(
+        en="There is no case event {type!r}. Use follow-up, referral, service-reached, moved, "
+        "left or closed.",
+        es="No existe el evento de caso {type!r}. Use follow-up, referral, service-reached, "
+        "moved, left o closed.",
+    ),
+    "case-event-reason-needed": Message(
+        en="A case is closed with its reason. Give one with --reason (stabilised, transferred, "
+        "returned, reunified, aged-out, lost-contact or other).",
+        es="Un caso se cierra con su motivo. Indíquelo con --reason (stabilised, transferred, "
+        "returned, reunified, aged-out, lost-contact u other).",
+    ),
+    "case-event-reason-unknown": Message(
+        en="There is no reason {reason!r} to close a case. Use stabilised, transferred, "
+        "returned, reunified, aged-out, lost-contact or other.",
+        es="No existe el motivo {reason!r} para cerrar un caso. Use stabilised, transferred, "
+        "returned, reunified, aged-out, lost-contact u other.",
+    ),
+    "case-event-note-long": Message(
+        en="The note is too long: at most {limit} characters. Shorten it.",
+        es="La nota es demasiado larga: como máximo {limit} caracteres. Acórtela.",
+    ),
+    "case-code-ambiguous": Message(
+        en="The code {code!r} names {count} screenings on this laptop. Give more of the record id.",
+        es="El código {code!r} corresponde a {count} evaluaciones en esta computadora. Indique "
+        "más caracteres del identificador.",
+    ),
+    "case-event-time-bad": Message(
+        en="{value!r} is not a date and time. Write it as 2026-12-04T10:30.",
+        es="{value!r} no es una fecha y hora. Escríbala como 2026-12-04T10:30.",
+    ),
+    "case-event-malformed": Message(
+        en="This case event is not in the form FieldScreen writes. Record it again from the case "
+        "card or with 'fieldscreen case event'.",
+        es="Este evento de caso no tiene la forma que escribe FieldScreen. Regístrelo de nuevo "
+        "desde la ficha del caso o con 'fieldscreen case event'.",
+    ),
     "report-pdf-unwritable": Message(
         en="The report could not be saved as {path}. Choose a folder you can write to, with "
         "free space.",

@@ -41,19 +41,23 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from fieldscreen.caseevents import check_content, timeline
 from fieldscreen.errors import KnownError
 from fieldscreen.forms import Form, Session
 from fieldscreen.forms.model import Field
 from fieldscreen.forms.risk import withheld_recipients
 from fieldscreen.reports.errors import ReportError
 from fieldscreen.reports.form_versions import FormCatalogue
-from fieldscreen.sync.envelope import Envelope, open_envelope, verify_envelope
+from fieldscreen.sync.envelope import EVENT_FORM, Envelope, open_envelope, verify_envelope
 from fieldscreen.sync.errors import EnvelopeError
 
 __all__ = [
     "ATTACHMENT_PATH",
     "AUDIT_COLUMNS",
     "CODEBOOK_COLUMNS",
+    "EVENTS_HELD_COLUMNS",
+    "EVENT_COLUMNS",
+    "TIMELINE_COLUMNS",
     "Contest",
     "ExportProblems",
     "OpenedRecord",
@@ -70,6 +74,15 @@ __all__ = [
 
 #: The ``audit`` table: the devices' audit logs as their ``audit`` envelopes carried them.
 AUDIT_COLUMNS = ("device_id", "seq", "time", "user_id", "action", "record_id")
+#: The ``events`` table: every case event once (``note`` in identifiable profiles only).
+EVENT_COLUMNS = ("event_id", "record_id", "device_id", "at", "type", "reason", "note")
+#: The ``timeline`` table: per child (``record_id`` of the screening), the screening and its
+#: events in order, each once; ``step`` counts from 1.
+TIMELINE_COLUMNS = ("record_id", "step", "at", "type", "event_id", "device_id", "reason")
+#: The ``events_held`` table (full profile): case events kept out of every timeline, and why:
+#: ``another-device`` (sent by a device neither the screening's nor of its site: forged or
+#: replayed for someone else's case), ``unknown-case`` (no screening of that id is held).
+EVENTS_HELD_COLUMNS = ("event_id", "record_id", "device_id", "at", "type", "why")
 CODEBOOK_COLUMNS = ("table", "field", "label", "type", "choices", "sensitivity", "form_version")
 _RECIPIENT = re.compile(r"^recipient:([a-z0-9_]{1,40})$")
 _SKIP_KINDS = {"group", "repeat", "note"}
@@ -139,6 +152,8 @@ class OpenedRecord:
     #: ``{"seq", "t", "u", "a", "r"}``: the device's audit log, sequence number, time, user,
     #: action and record id.
     audit: tuple[Mapping[str, Any], ...] = ()
+    #: An ``event`` envelope's content (kind ``event``): ``caseevents.check_content``.
+    event: Mapping[str, Any] | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -315,6 +330,8 @@ def _open_one(
             raise ValueError("device id mismatch")
         if envelope.kind == "audit" or payload.get("kind") == "audit":
             return _audit_segment(envelope, payload)
+        if envelope.kind == "event" or payload.get("kind") == "event":
+            return _case_event(envelope, payload)
         read = _read_payload(payload, catalogue)
     except _UnknownVersion as unknown:
         return ("unknown_version", unknown.form_id, unknown.version)
@@ -369,6 +386,29 @@ def _audit_segment(envelope: Envelope, payload: Mapping[str, Any]) -> OpenedReco
         values={},
         consent={},
         audit=tuple(entries),
+    )
+
+
+def _case_event(envelope: Envelope, payload: Mapping[str, Any]) -> OpenedRecord:
+    """An ``event`` envelope's case event (ValueError unless both the envelope and the payload
+    say ``event``, under the event form, and the content is one a laptop writes)."""
+    if envelope.kind != "event" or payload.get("kind") != "event":
+        raise ValueError("kind mismatch")
+    if (envelope.form_id, envelope.form_version) != EVENT_FORM:
+        raise ValueError("an event names no form")
+    try:
+        content = check_content(payload["content"])
+    except KnownError:
+        raise ValueError("malformed case event") from None
+    return OpenedRecord(
+        record_id=envelope.record_id,
+        kind="event",
+        device_id=envelope.device_id,
+        created=envelope.created,
+        form_version=envelope.form_version,
+        values={},
+        consent={},
+        event=content,
     )
 
 
@@ -534,8 +574,14 @@ def build_tables(
     profile: Profile,
     *,
     labels: str | None = None,
+    site_of: Callable[[str], str | None] | None = None,
 ) -> dict[str, Table]:
     """The export's tables for the records ``profile`` admits.
+
+    Case events (kind ``event``) go to the ``events`` and ``timeline`` tables of the screening
+    they name, when the profile admits that screening; an event whose author device is neither
+    the screening's nor (with ``site_of``, a device id's site) one of its site is held apart
+    in ``events_held`` (full profile only), never in a timeline.
 
     A form's table holds the fields of every version the records used (newest version's order
     first, then fields only older versions had); a row leaves the fields its own version does
@@ -605,7 +651,11 @@ def build_tables(
                 )
                 add_rows(form, key, instance, here, f.name)
 
+    events: list[OpenedRecord] = []
     for record in records:
+        if record.kind == "event":
+            events.append(record)
+            continue
         if record.kind == "audit":
             for e in record.audit:
                 audit_rows[(record.device_id, e["seq"])] = [
@@ -633,7 +683,91 @@ def build_tables(
         # the full export only: the organisation's own record of who opened which record, when
         tables["audit"] = Table("audit", list(AUDIT_COLUMNS))
         tables["audit"].rows = [audit_rows[k] for k in sorted(audit_rows)]
+    _event_tables(tables, records, events, profile, site_of)
     return tables
+
+
+def _event_tables(
+    tables: dict[str, Table],
+    records: Sequence[OpenedRecord],
+    events: Sequence[OpenedRecord],
+    profile: Profile,
+    site_of: Callable[[str], str | None] | None,
+) -> None:
+    """The ``events``, ``timeline`` and ``events_held`` tables (see :func:`build_tables`);
+    none when no case event was sent."""
+    if not events:
+        return
+    cases: dict[str, list[OpenedRecord]] = {}
+    for record in records:
+        if record.kind not in ("audit", "event"):
+            cases.setdefault(record.record_id, []).append(record)
+    sites: dict[str, str | None] = {}
+
+    def site(device_id: str) -> str | None:
+        if site_of is None:
+            return None
+        if device_id not in sites:
+            sites[device_id] = site_of(device_id)
+        return sites[device_id]
+
+    def why_held(event: OpenedRecord, content: Mapping[str, Any]) -> str | None:
+        copies = cases.get(str(content["case_id"]))
+        if not copies:
+            return "unknown-case"
+        for case in copies:
+            if case.device_id == event.device_id:
+                return None
+            here = site(event.device_id)
+            if here is not None and here == site(case.device_id):
+                return None
+        return "another-device"
+
+    kept: dict[str, tuple[OpenedRecord, Mapping[str, Any]]] = {}
+    held: dict[str, list[Any]] = {}
+    for event in events:
+        content = event.event or {}
+        why = why_held(event, content)
+        if why is not None:
+            row = [event.record_id, content["case_id"], event.device_id, content["at"]]
+            held.setdefault(event.record_id, [*row, content["type"], why])
+            continue
+        if any(profile.admits(c) for c in cases[str(content["case_id"])]):
+            kept.setdefault(event.record_id, (event, content))  # an event sent twice: once
+    month = not profile.identifiable
+
+    def at(value: str) -> str:
+        return value[:7] if month else value
+
+    rows = []
+    for event, content in kept.values():
+        rows.append(
+            [event.record_id, content["case_id"], event.device_id, at(content["at"])]
+            + [content["type"], content["reason"]]
+            + ([content["note"]] if profile.identifiable else [])
+        )
+    columns = list(EVENT_COLUMNS if profile.identifiable else EVENT_COLUMNS[:-1])
+    tables["events"] = Table("events", columns, sorted(rows, key=lambda r: (r[1], r[3], r[0])))
+    admitted = [
+        (r.record_id, r.device_id, r.created)
+        for copies in cases.values()
+        for r in copies
+        if profile.admits(r)
+    ]
+    lines = timeline(admitted, ((e.record_id, e.device_id, c) for e, c in kept.values()))
+    tables["timeline"] = Table(
+        "timeline",
+        list(TIMELINE_COLUMNS),
+        [
+            [case, step, at(entry.at), entry.type, entry.event_id, entry.device_id, entry.reason]
+            for case, entries in lines.items()
+            for step, entry in enumerate(entries, start=1)
+        ],
+    )
+    if held and profile.identifiable and not profile.recipient:
+        tables["events_held"] = Table(
+            "events_held", list(EVENTS_HELD_COLUMNS), [held[k] for k in sorted(held)]
+        )
 
 
 #: Where an attachment is in an export: ``attachments/<record>-<device>/<form>/<file name>``.

@@ -48,6 +48,8 @@ class BundleInfo:
     tampered: tuple[str, ...] = ()
     #: The audit log's sealed segments in the bundle (no screening: not in ``count``).
     audit_envelopes: int = 0
+    #: The case events in the bundle (apart as well).
+    event_envelopes: int = 0
 
 
 def write_bundle(path: Path, device_id: str, envelopes: Iterable[bytes]) -> BundleInfo:
@@ -100,10 +102,10 @@ def export_bundle(
     from fieldscreen.sync.engine import check_outbox
 
     tampered: list[str] = []
-    audit = 0
+    audit = events = 0
 
     def items() -> Iterator[bytes]:
-        nonlocal audit
+        nonlocal audit, events
         cursor = 0
         while True:
             chunk = outbox.pending_page(cursor, page)
@@ -117,11 +119,18 @@ def export_bundle(
                     tampered.extend(bad)
             for item in sound:
                 audit += item.kind == "audit"
+                events += item.kind == "event"
                 yield item.data
             cursor = chunk[-1].seq
 
     info = write_bundle(path, device_id, items())
-    return replace(info, count=info.count - audit, tampered=tuple(tampered), audit_envelopes=audit)
+    return replace(
+        info,
+        count=info.count - audit - events,
+        tampered=tuple(tampered),
+        audit_envelopes=audit,
+        event_envelopes=events,
+    )
 
 
 def _bad(path: Path, reason: str) -> SyncError:

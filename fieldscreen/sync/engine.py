@@ -25,7 +25,7 @@ from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from fieldscreen.sync.client import SyncClient
-from fieldscreen.sync.envelope import Envelope, verify_envelope
+from fieldscreen.sync.envelope import COUNTED_KINDS, Envelope, verify_envelope
 from fieldscreen.sync.errors import BatchTooLarge, DeviceRevoked, EnvelopeError, SyncError
 from fieldscreen.sync.signed import Provisioning, Receipt, SignedDocument, verify_document
 from fieldscreen.sync.store import DeviceIdentity, DeviceState, OutboxItem, OutboxStore
@@ -95,6 +95,8 @@ class SyncSummary:
     #: The audit log's sealed segments the server's receipt named (no screening: not counted
     #: in ``delivered``).
     audit_envelopes: int = 0
+    #: The case events (follow-ups, referrals ...) the server's receipt named (apart as well).
+    event_envelopes: int = 0
     batches: int = 0
     bytes_sent: int = 0
     retries: int = 0
@@ -108,9 +110,9 @@ class SyncSummary:
         return asdict(self)
 
 
-def _audit_ids(items: Sequence[OutboxItem]) -> frozenset[str]:
-    """The record ids of the audit log's segments among ``items``."""
-    return frozenset(i.record_id for i in items if i.kind == "audit")
+def _audit_ids(items: Sequence[OutboxItem], kind: str = "audit") -> frozenset[str]:
+    """The record ids of the audit log's segments (or of another kind) among ``items``."""
+    return frozenset(i.record_id for i in items if i.kind == kind)
 
 
 def check_outbox(
@@ -273,7 +275,12 @@ class Syncer:
         if not batch.to_send:
             return []
         answer = self.client.missing([(i.record_id, i.sha256) for i in batch.to_send])
-        held = self._apply_receipt(answer["receipt"], summary, audit=_audit_ids(batch.to_send))
+        held = self._apply_receipt(
+            answer["receipt"],
+            summary,
+            audit=_audit_ids(batch.to_send),
+            events=_audit_ids(batch.to_send, "event"),
+        )
         summary.already_held += held
         batch.result["delivered"] += held
         for key, state, reason in (
@@ -364,7 +371,7 @@ class Syncer:
         result: dict[str, int],
         checkpoint: int | None = None,
     ) -> None:
-        screenings = sum(1 for i in items if i.kind != "audit")  # the audit log's apart
+        screenings = sum(1 for i in items if i.kind in COUNTED_KINDS)  # audit, events apart
         summary.sent += screenings
         result["sent"] += screenings
         summary.bytes_sent += sum(len(i.data) for i in items)
@@ -388,7 +395,12 @@ class Syncer:
             and (rid := o["record_id"]) in ours
         }
         delivered = self._apply_receipt(
-            answer["receipt"], summary, checkpoint, held, audit=_audit_ids(items)
+            answer["receipt"],
+            summary,
+            checkpoint,
+            held,
+            audit=_audit_ids(items),
+            events=_audit_ids(items, "event"),
         )
         summary.delivered += delivered
         result["delivered"] += delivered
@@ -401,10 +413,12 @@ class Syncer:
         held: dict[str, str] | None = None,
         *,
         audit: frozenset[str] = frozenset(),
+        events: frozenset[str] = frozenset(),
     ) -> int:
         """Apply a receipt that the pinned receipt key signed for this very device; returns
         the screenings and drafts it newly marked delivered (the store counts no audit segment),
-        and counts the audit segments of ``audit`` it names in ``summary.audit_envelopes``.
+        and counts the audit segments of ``audit`` it names in ``summary.audit_envelopes`` (the
+        case events of ``events`` in ``summary.event_envelopes``).
 
         A sealed copy goes only for a pair naming its record id and the exact hash this laptop
         holds (the store matches both). A receipt that does not verify, or names another
@@ -431,7 +445,9 @@ class Syncer:
             if mismatched:
                 log.warning("receipt names %d record(s) with another hash: kept", len(mismatched))
             summary.unconfirmed += len(unconfirmed)
-        summary.audit_envelopes += len(audit & {rid for rid, _ in receipt.delivered})
+        named_ids = {rid for rid, _ in receipt.delivered}
+        summary.audit_envelopes += len(audit & named_ids)
+        summary.event_envelopes += len(events & named_ids)
         return self.outbox.apply_receipt(receipt.delivered, checkpoint)
 
     # ------------------------------------------------------------------ 3. pull

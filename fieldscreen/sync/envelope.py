@@ -1,11 +1,11 @@
 """The sealed envelope: the unit of sync everywhere (HTTP, file bundles, the server's disk).
 
-One envelope carries one finalised screening (or a draft sealed by travel mode, or one audit-log
-segment), sealed with HPKE to the organisation's public key and signed by the device's Ed25519
-key. In plaintext it holds only what routing, deduplication and replay detection need: ids, form
-id and version, the device's sequence number, a coarse (day) date, the key id, the SHA-256 of the
-sealed payload, and a small ``aggregate`` object of non-identifying counts fields that the
-server stores beside it.
+One envelope carries one finalised screening (or a draft sealed by travel mode, one audit-log
+segment, or one case event), sealed with HPKE to the organisation's public key and signed by the
+device's Ed25519 key. In plaintext it holds only what routing, deduplication and replay detection
+need: ids, form id and version, the device's sequence number, a coarse (day) date, the key id,
+the SHA-256 of the sealed payload, and a small ``aggregate`` object of non-identifying counts
+fields that the server stores beside it.
 
 The device signs :meth:`Envelope.signing_bytes`: a domain-separation prefix and the canonical
 JSON of every field but the signature, the payload itself represented by its SHA-256. The seal
@@ -33,7 +33,9 @@ from fieldscreen.sync.canonical import b64d, b64e, canonical, parse_json
 from fieldscreen.sync.errors import EnvelopeError
 
 __all__ = [
+    "COUNTED_KINDS",
     "ENVELOPE_VERSION",
+    "EVENT_FORM",
     "KINDS",
     "MAX_SEALED_BYTES",
     "PAYLOAD_CEILING",
@@ -46,9 +48,18 @@ __all__ = [
 ]
 
 ENVELOPE_VERSION: Final = 1
-#: ``draft``: an unfinished interview sealed by travel mode (or the panic action), never to be
-#: continued on the laptop; the central export marks it as a draft.
-KINDS: Final = ("screening", "draft", "audit")
+#: Every envelope kind, in ONE place (the server's wire model and its ``kind_known`` check follow
+#: it; a test holds them equal). ``draft``: an unfinished interview sealed by travel mode (or
+#: the panic action), never to be continued on the laptop; the central export marks it as a
+#: draft. ``audit``: a segment of the device's audit log. ``event``: one case event appended to a
+#: screened child's case (a follow-up done, a referral made ...: ``fieldscreen.caseevents``),
+#: each under its own record id, so events never overwrite one another.
+KINDS: Final = ("screening", "draft", "audit", "event")
+#: The kinds counted as screenings (sync summary, bundle, relay and server counts); the others
+#: travel the same way and are counted apart, by kind.
+COUNTED_KINDS: Final = ("screening", "draft")
+#: The form id and version every ``event`` envelope names (an event has no form of its own).
+EVENT_FORM: Final = ("event", "1")
 SIGN_PREFIX: Final = b"fieldscreen envelope v1\n"
 #: A sealed payload is at least an X25519 encapsulated key (32) plus an AEAD tag (16).
 MIN_SEALED_BYTES: Final = 48

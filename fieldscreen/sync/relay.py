@@ -21,7 +21,7 @@ import httpx
 
 from fieldscreen.sync.bundle import BundleInfo, read_bundle, write_bundle
 from fieldscreen.sync.client import RetryPolicy, SyncClient
-from fieldscreen.sync.envelope import Envelope
+from fieldscreen.sync.envelope import COUNTED_KINDS, Envelope
 from fieldscreen.sync.errors import EnvelopeError, SyncError
 from fieldscreen.sync.signed import SignedDocument, verify_document
 
@@ -77,6 +77,8 @@ class RelayResult:
     receipt: bytes | None = None
     #: The audit log's sealed segments relayed with them (no screening: in no count above).
     audit_envelopes: int = 0
+    #: The case events relayed with them (apart as well).
+    event_envelopes: int = 0
 
     @property
     def stored(self) -> int:
@@ -119,7 +121,8 @@ def relay_bundle(
     device_id, envelopes = read_bundle(Path(path))
     counts: dict[str, int] = {}
     total = 0
-    audit: set[str] = set()
+    audit: set[str] = set()  # the record ids of every envelope counted apart
+    events = 0
     with SyncClient(
         server_url,
         token=token,
@@ -136,11 +139,12 @@ def relay_bundle(
         chunk: list[bytes] = []
         for data in envelopes:  # streamed: memory stays flat however large the bundle
             chunk.append(data)
-            record_id = _audit_segment(data)
-            if record_id is None:
+            apart = _apart(data)
+            if apart is None:
                 total += 1
             else:
-                audit.add(record_id)
+                audit.add(apart[1])
+                events += apart[0] == "event"
             if len(chunk) >= batch:
                 send(chunk)
                 chunk = []
@@ -148,30 +152,35 @@ def relay_bundle(
             send(chunk)
         document = SignedDocument.from_json(client.staff_receipt(device_id))
     verify_document(document, receipt_key, kind="receipt")
-    return RelayResult(device_id, total, counts, document.to_bytes(), len(audit))
+    return RelayResult(device_id, total, counts, document.to_bytes(), len(audit) - events, events)
 
 
-def _audit_segment(data: bytes) -> str | None:
-    """The record id of ``data`` when it is an audit log's segment (None for anything else, a
-    damaged envelope too: the server answers for that one)."""
+def _apart(data: bytes) -> tuple[str, str] | None:
+    """(kind, record id) of ``data`` when it is counted apart from the screenings (an audit
+    log's segment, a case event); None for anything else, a damaged envelope too: the server
+    answers for that one."""
     try:
         envelope = Envelope.from_bytes(data)
     except EnvelopeError:
         return None
-    return envelope.record_id if envelope.kind == "audit" else None
+    return None if envelope.kind in COUNTED_KINDS else (envelope.kind, envelope.record_id)
 
 
 def forward_bundle(path: Path, out: Path) -> BundleInfo:
     """Check the bundle at ``path`` whole and write it again to ``out`` for the next hop;
-    ``count`` is its screenings and drafts, the audit log's segments apart."""
+    ``count`` is its screenings and drafts, the audit log's segments and case events apart."""
     device_id, envelopes = read_bundle(Path(path))
-    audit = 0
+    audit = events = 0
 
     def counted() -> Iterator[bytes]:
-        nonlocal audit
+        nonlocal audit, events
         for data in envelopes:
-            audit += _audit_segment(data) is not None
+            apart = _apart(data)
+            audit += apart is not None and apart[0] == "audit"
+            events += apart is not None and apart[0] == "event"
             yield data
 
     info = write_bundle(Path(out), device_id, counted())
-    return replace(info, count=info.count - audit, audit_envelopes=audit)
+    return replace(
+        info, count=info.count - audit - events, audit_envelopes=audit, event_envelopes=events
+    )

@@ -22,9 +22,10 @@ from typing import Any
 import httpx
 
 from fieldscreen import crypto
+from fieldscreen.caseevents import event_content
 from fieldscreen.sync.client import RetryPolicy, SyncClient
 from fieldscreen.sync.engine import Progress, Syncer
-from fieldscreen.sync.envelope import Envelope, build_envelope
+from fieldscreen.sync.envelope import EVENT_FORM, Envelope, build_envelope
 from fieldscreen.sync.request_auth import DeviceSigner
 from fieldscreen.sync.signed import Provisioning
 from fieldscreen.sync.spool import Spool
@@ -132,17 +133,68 @@ class SimDevice:
             aggregate=synthetic_aggregate(rng),
         )
 
-    def fill(self, count: int, rng: random.Random, size: int = 5000) -> list[Envelope]:
+    def make_event(
+        self,
+        case_id: str,
+        rng: random.Random,
+        *,
+        seq: int | None = None,
+        kind: str = "follow-up",
+        device_id: str | None = None,
+    ) -> Envelope:
+        """A case event of the screening ``case_id``, sealed and signed as a laptop's
+        (``Vault.record_case_event``): kind ``event`` under a record id of its own.
+        ``device_id``: the device the event claims to be from (another device's, to forge)."""
+        record_id = str(uuid.UUID(int=rng.getrandbits(128), version=4))
+        device = device_id or self.device_id
+        when = dt.datetime.now(dt.UTC) + dt.timedelta(minutes=rng.randint(0, 10_000))
+        content = event_content(
+            case_id, kind, when, user="sim", note="", reason="other" if kind == "closed" else ""
+        )
+        payload = {
+            "content": content,
+            "day": when.date().isoformat(),
+            "device_id": device,
+            "form_id": EVENT_FORM[0],
+            "form_version": EVENT_FORM[1],
+            "format": 1,
+            "kind": "event",
+            "record_id": record_id,
+        }
+        return build_envelope(
+            record_id,
+            EVENT_FORM[0],
+            EVENT_FORM[1],
+            device,
+            seq if seq is not None else self.spool.next_seq(),
+            dt.datetime.now(dt.UTC),
+            json.dumps(payload, sort_keys=True).encode(),
+            self.org.sealing_public,
+            self.signing_private,
+            kind="event",
+        )
+
+    def fill(
+        self, count: int, rng: random.Random, size: int = 5000, *, events: int = 0
+    ) -> list[Envelope]:
         """Queue ``count`` new envelopes, committed in chunks so memory stays flat; returns
-        them when there are at most 5,000 (an empty list otherwise)."""
+        them when there are at most 5,000 (an empty list otherwise). ``events``: case events
+        queued after each screening (follow-ups of it, append-only), ``count`` then counting
+        screenings and events together."""
         keep = count <= 5000
         made: list[Envelope] = []
         start = self.spool.next_seq()
+        case_id, since = "", 0  # the screening the next events follow, and how many it has
         for first in range(0, count, 500):
-            chunk = [
-                self.make_envelope(rng, seq=start + index, size=size)
-                for index in range(first, min(count, first + 500))
-            ]
+            chunk: list[Envelope] = []
+            for index in range(first, min(count, first + 500)):
+                seq = start + index
+                if case_id and since < events:
+                    chunk.append(self.make_event(case_id, rng, seq=seq))
+                    since += 1
+                    continue
+                chunk.append(self.make_envelope(rng, seq=seq, size=size))
+                case_id, since = chunk[-1].record_id, 0
             self.spool.enqueue_many(chunk)
             if keep:
                 made.extend(chunk)

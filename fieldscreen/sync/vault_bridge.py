@@ -17,7 +17,7 @@ import re
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any, Protocol
 
-from fieldscreen.sync.envelope import Envelope, key_id_hex
+from fieldscreen.sync.envelope import COUNTED_KINDS, Envelope, key_id_hex
 from fieldscreen.sync.store import OutboxItem, RecordState
 
 __all__ = ["VaultOutbox", "VaultOutboxStore", "envelope_from_item", "header_signing_bytes"]
@@ -149,7 +149,7 @@ class VaultOutboxStore:
                 if wanted.get(row.record_id) == row.payload_sha256:
                     self.vault.outbox_mark(row.record_id, "delivered")
                     del wanted[row.record_id]
-                    changed += row.kind != "audit"  # screenings and drafts, as the vault's
+                    changed += row.kind in COUNTED_KINDS  # screenings and drafts, as the vault's
             cursor = rows[-1].device_seq
         return changed
 

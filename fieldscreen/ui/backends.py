@@ -362,13 +362,28 @@ class VaultBackend:
                 after = page[-1].device_seq
 
     def record_follow_up(self, record_id: str, when: datetime) -> Mapping[str, Any]:
-        """Move the case card's next follow-up on by the cadence (one transaction each)."""
+        """Move the case card's next follow-up on by the cadence and seal the follow-up for
+        the team as a case event, in one transaction (durable before the app says saved)."""
+        from fieldscreen.device import wire_signing
         from fieldscreen.followup import record_done
 
         with self._guard:
+            wire_signing(self.vault)  # the event is signed as the server verifies
             card = record_done(self.vault.case_card(record_id), when)
-            self.vault.update_case_card(record_id, card)
-        return card
+            event = self.vault.record_case_event(record_id, "follow-up", when, case_card=card)
+        return {**card, "events": [*card.get("events", ()), _card_entry(event)]}
+
+    def record_case_event(
+        self, record_id: str, kind: str, when: datetime, *, note: str = "", reason: str = ""
+    ) -> Mapping[str, Any]:
+        """Record another case event (a referral made, the case closed ...), sealed for the
+        team; returns the case card as it now is."""
+        from fieldscreen.device import wire_signing
+
+        with self._guard:
+            wire_signing(self.vault)
+            self.vault.record_case_event(record_id, kind, when, note=note, reason=reason)
+            return self.vault.case_card(record_id)
 
     def travel_mode(self) -> int:
         from fieldscreen.device import wire_signing
@@ -382,3 +397,11 @@ class VaultBackend:
         with self._guard:
             self.vault.wipe()
             self._vault = None
+
+
+def _card_entry(event: Mapping[str, Any]) -> dict[str, Any]:
+    """The case card's ``events`` entry of what ``Vault.record_case_event`` returned."""
+    return {
+        "id": event["event_id"],
+        **{k: event[k] for k in ("type", "at", "note", "reason") if k in event},
+    }

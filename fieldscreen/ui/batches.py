@@ -20,6 +20,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from fieldscreen.sync.envelope import COUNTED_KINDS
 from fieldscreen.ui.errors import UIError
 
 __all__ = [
@@ -164,7 +165,7 @@ class BatchModel:
         while True:
             page = vault.outbox_page(limit=_PAGE, after_seq=after, states=STATES)
             for item in page:
-                if item.kind != "audit":  # the audit log's segments are no screenings
+                if item.kind in COUNTED_KINDS:  # audit segments and case events are no screenings
                     out[item.record_id] = (item.state, item.reason)
             if len(page) < _PAGE:
                 return out

@@ -59,6 +59,7 @@ ACTIONS = frozenset(
         "rekey",
         "duress-passphrase",
         "follow-up",
+        "case-event",
         "settings-tampered",
     }
 )

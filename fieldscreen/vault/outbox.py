@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from fieldscreen import crypto
+from fieldscreen.sync.envelope import COUNTED_KINDS
 from fieldscreen.vault.base import VaultBase, _put_state, canonical_json, check_record_id
 from fieldscreen.vault.errors import VaultError
 from fieldscreen.vault.keys import Keys, aad
@@ -29,6 +30,8 @@ __all__ = ["OUTBOX_STATES", "OutboxItem", "OutboxMixin"]
 OUTBOX_STATES = ("pending", "sending", "delivered", "failed", "quarantined")
 _REASON = re.compile(r"^[a-z0-9][a-z0-9-]{0,63}$")
 _MAX_PAGE = 1000
+#: The kinds counted as screenings, as SQL (audit segments and case events are counted apart).
+_COUNTED = (json.dumps(COUNTED_KINDS),)  # bound to "kind IN (SELECT value FROM json_each(?))"
 #: The plaintext note of rows found tampered while locked, and what their audit entry says.
 _TAMPERED_NOTE = "tampered_unaudited"
 _TAMPERED_DETAIL = {"via": "outbox-check", "outcome": "tampered"}
@@ -242,11 +245,15 @@ class OutboxMixin(VaultBase):
         store = self._open_store()
         counts = dict.fromkeys(OUTBOX_STATES, 0)
         for row in store.read(
-            "SELECT state, count(*) AS n FROM outbox WHERE kind != 'audit' GROUP BY state"
+            "SELECT state, count(*) AS n FROM outbox "
+            "WHERE kind IN (SELECT value FROM json_each(?)) GROUP BY state",
+            _COUNTED,
         ):
             counts[row["state"]] = row["n"]
         counts["sealed"] = store.read(
-            "SELECT count(*) AS n FROM outbox WHERE sealed IS NOT NULL AND kind != 'audit'"
+            "SELECT count(*) AS n FROM outbox WHERE sealed IS NOT NULL "
+            "AND kind IN (SELECT value FROM json_each(?))",
+            _COUNTED,
         )[0]["n"]
         return counts
 
@@ -287,7 +294,7 @@ class OutboxMixin(VaultBase):
                     "RETURNING kind",
                     (self.today(), record_id, sha256),
                 ).fetchall()
-                changed += sum(1 for row in kinds if row[0] != "audit")
+                changed += sum(1 for row in kinds if row[0] in COUNTED_KINDS)
             if checkpoint is not None:
                 _put_state(conn, "sync_checkpoint", str(int(checkpoint)))
         return changed

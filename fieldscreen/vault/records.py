@@ -23,7 +23,7 @@ import json
 import sqlite3
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 import orjson
@@ -469,32 +469,95 @@ class RecordsMixin(VaultBase):
         return value
 
     def update_case_card(self, record_id: str, case_card: Mapping[str, Any]) -> None:
-        """Replace the case card of a finalised record (a follow-up recorded moves its date);
-        durable on return, audited as ``follow-up``."""
+        """Replace the case card of a finalised record; durable on return, audited as
+        ``follow-up``. A follow-up done (or any other case event) is recorded with
+        :meth:`record_case_event`, which also seals it for the team."""
         keys, _ = self._require()
         with self._tx() as conn:
-            row = conn.execute(
-                "SELECT version, wrapped_key, ciphertext FROM case_cards WHERE record_id = ?",
-                (check_record_id(record_id),),
-            ).fetchone()
-            self._check_row(
-                conn, digest.CARDS, record_id, None if row is None else (row[0], "card")
-            )
-            if row is None:
-                raise VaultError("vault-record-unknown")
-            old_version, wrapped = int(row[0]), as_blob(row[1])
-            version = old_version + 1
-            dek = self._dek(keys, "case_cards", record_id, wrapped)
-            blob = crypto.encrypt(
-                dek, _encode(case_card), aad("case_cards", record_id, "card", version)
-            )
-            conn.execute(
-                "UPDATE case_cards SET version = ?, ciphertext = ? WHERE record_id = ?",
-                (version, blob, record_id),
-            )
-            self._pending_index.put(conn, keys, record_id, version=version, card=case_card)
-            self._row_map.put(conn, keys, digest.CARDS, record_id, version=version, status="card")
+            self._put_card(conn, keys, record_id, case_card)
             self._audit(conn, "follow-up", record_id)
+
+    def _put_card(
+        self, conn: sqlite3.Connection, keys: Keys, record_id: str, case_card: Mapping[str, Any]
+    ) -> None:
+        row = conn.execute(
+            "SELECT version, wrapped_key, ciphertext FROM case_cards WHERE record_id = ?",
+            (check_record_id(record_id),),
+        ).fetchone()
+        self._check_row(conn, digest.CARDS, record_id, None if row is None else (row[0], "card"))
+        if row is None:
+            raise VaultError("vault-record-unknown")
+        old_version, wrapped = int(row[0]), as_blob(row[1])
+        version = old_version + 1
+        dek = self._dek(keys, "case_cards", record_id, wrapped)
+        blob = crypto.encrypt(
+            dek, _encode(case_card), aad("case_cards", record_id, "card", version)
+        )
+        conn.execute(
+            "UPDATE case_cards SET version = ?, ciphertext = ? WHERE record_id = ?",
+            (version, blob, record_id),
+        )
+        self._pending_index.put(conn, keys, record_id, version=version, card=case_card)
+        self._row_map.put(conn, keys, digest.CARDS, record_id, version=version, status="card")
+
+    def record_case_event(
+        self,
+        record_id: str,
+        kind: str,
+        when: datetime,
+        *,
+        note: str = "",
+        reason: str = "",
+        case_card: Mapping[str, Any] | None = None,
+    ) -> dict[str, Any]:
+        """Record one case event of the screening ``record_id`` (a follow-up done, a referral
+        made, ...: ``caseevents.EVENT_TYPES``) and seal it for the team, in one transaction:
+        the event is sealed to the organisation and signed as an envelope of kind ``event``
+        under a record id of its own (append-only: it never replaces another), queued in the
+        outbox, added to the case card's ``events`` (the card's timeline), and audited
+        (``follow-up`` for a follow-up done, ``case-event`` for the others). Durable on
+        return. ``case_card``: the card as it is to be kept (a follow-up done moves the next
+        date, ``followup.record_done``); by default the card as it is. Returns
+        ``{"event_id", "device_seq", "type", "at"}`` (and ``note``, ``reason`` when given).
+
+        Raises:
+            VaultError: ``vault-record-unknown`` when no case card of ``record_id`` is here.
+            KnownError: the ``case-event-*`` codes of a type, reason or note refused.
+        """
+        import uuid
+
+        from fieldscreen.caseevents import event_content
+        from fieldscreen.sync.envelope import EVENT_FORM
+
+        keys, user = self._require()
+        content = event_content(
+            check_record_id(record_id), kind, when, user=user.user_id, note=note, reason=reason
+        )
+        event_id = uuid.uuid4().hex
+        with self._tx() as conn:
+            card = dict(case_card) if case_card is not None else self._card(conn, keys, record_id)
+            row = {"id": event_id, "form_id": EVENT_FORM[0], "form_version": EVENT_FORM[1]}
+            header = self._seal_into_outbox(conn, keys, row, kind="event", content=content)
+            entry = {"id": event_id, "type": kind, "at": content["at"]}
+            entry.update({k: content[k] for k in ("note", "reason") if content[k]})
+            card["events"] = [*card.get("events", ()), entry]
+            self._put_card(conn, keys, record_id, card)
+            action = "follow-up" if kind == "follow-up" else "case-event"  # as before events
+            self._audit(conn, action, record_id, {"type": kind, "event": event_id})
+        return {"event_id": event_id, "device_seq": header["device_seq"], **entry}
+
+    def _card(self, conn: sqlite3.Connection, keys: Keys, record_id: str) -> dict[str, Any]:
+        row = conn.execute(
+            "SELECT version, wrapped_key, ciphertext FROM case_cards WHERE record_id = ?",
+            (check_record_id(record_id),),
+        ).fetchone()
+        self._check_row(conn, digest.CARDS, record_id, None if row is None else (row[0], "card"))
+        if row is None:
+            raise VaultError("vault-record-unknown")
+        dek = self._dek(keys, "case_cards", record_id, as_blob(row[1]))
+        return _decode(
+            crypto.decrypt(dek, as_blob(row[2]), aad("case_cards", record_id, "card", row[0]))
+        )
 
     def case_cards(self, record_ids: Iterable[str] | None = None) -> dict[str, dict[str, Any]]:
         """The case cards of finalised records, keyed by record id: the case list's read.
@@ -680,7 +743,8 @@ class RecordsMixin(VaultBase):
         return {"segments": segments, "entries": sealed_entries}
 
     def requeue_refused_drafts(self) -> int:
-        """Send again the drafts travel mode sealed before the server knew their kind.
+        """Send again the drafts travel mode sealed (and the case events recorded) before the
+        server knew their kind (migrations 3 and 6).
 
         A server before migration 3 answered such an envelope ``rejected`` (``malformed``:
         the kind was unknown), which no retry changes; the laptop kept it as ``failed``, and it
@@ -695,7 +759,7 @@ class RecordsMixin(VaultBase):
         with self._tx() as conn:
             rows = self._select(
                 conn,
-                "SELECT * FROM outbox WHERE state = 'failed' AND kind = 'draft' "
+                "SELECT * FROM outbox WHERE state = 'failed' AND kind IN ('draft', 'event') "
                 "AND sealed IS NOT NULL AND reason LIKE 'malformed-kind%'",
                 (),
             )

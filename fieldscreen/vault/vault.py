@@ -22,6 +22,7 @@ Public API (all Qt-free)::
 from __future__ import annotations
 
 import contextlib
+import json
 import os
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from pathlib import Path
@@ -29,6 +30,7 @@ from typing import Any
 
 from fieldscreen import crypto
 from fieldscreen.errors import KnownError
+from fieldscreen.sync.envelope import COUNTED_KINDS
 from fieldscreen.vault import audit
 from fieldscreen.vault.accounts import AccountsMixin
 from fieldscreen.vault.base import DB_NAME, KEYS_NAME, UserInfo
@@ -41,6 +43,8 @@ from fieldscreen.vault.store import Store
 from fieldscreen.vault.throttle import THROTTLE_NAME
 
 __all__ = ["DEVICE_SECRETS", "Vault", "vault_status", "wipe_folder"]
+
+_COUNTED = (json.dumps(COUNTED_KINDS),)  # bound to "kind IN (SELECT value FROM json_each(?))"
 
 _EVENTS = frozenset({"export", "override", "settings-tampered", "sync", "view"})
 #: Encrypted slots the device side of sync keeps in the vault (provisioning, enrolment, updates).
@@ -269,11 +273,15 @@ def vault_status(folder: Path) -> dict[str, Any]:
         outbox = {
             r["state"]: r["n"]
             for r in store.read(
-                "SELECT state, count(*) AS n FROM outbox WHERE kind != 'audit' GROUP BY state"
+                "SELECT state, count(*) AS n FROM outbox "
+                "WHERE kind IN (SELECT value FROM json_each(?)) GROUP BY state",
+                _COUNTED,
             )
         }
         sealed = store.read(  # the screenings' and drafts' (as ``outbox_counts``)
-            "SELECT count(*) AS n FROM outbox WHERE sealed IS NOT NULL AND kind != 'audit'"
+            "SELECT count(*) AS n FROM outbox WHERE sealed IS NOT NULL "
+            "AND kind IN (SELECT value FROM json_each(?))",
+            _COUNTED,
         )[0]["n"]
     finally:
         store.close()

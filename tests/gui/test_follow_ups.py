@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
+from unittest.mock import ANY
 
 import pytest
 from pytestqt.qtbot import QtBot
@@ -119,5 +120,8 @@ def test_finalise_schedules_and_a_recorded_follow_up_moves_the_date(
         assert card["follow_up"]["done"] == [(T + 9 * DAY).isoformat()]
         assert vault.integrity_check().ok
         assert [e.action for e in vault.audit_log()].count("follow-up") == 1
+        # sealed for the team in the same transaction: queued before the app said saved
+        (event,) = [i for i in vault.outbox_page(limit=100) if i.kind == "event"]
+        assert card["events"] == [{"id": event.record_id, "type": "follow-up", "at": ANY}]
     finally:
         vault.close()

@@ -50,6 +50,7 @@ def _relay(args: argparse.Namespace, stores: Any) -> int:
             "device_id": device_id,
             "outcomes": counts,
             "audit_envelopes": result.audit_envelopes,
+            "event_envelopes": result.event_envelopes,
             "receipt": args.receipt_out,
         },
         f"{device_id}: "
@@ -81,6 +82,7 @@ def run(args: argparse.Namespace) -> int:
                 "file": str(path),
                 "envelopes": info.count,
                 "audit_envelopes": info.audit_envelopes,
+                "event_envelopes": info.event_envelopes,
                 "bytes": info.bytes,
                 "tampered": len(info.tampered),
             },

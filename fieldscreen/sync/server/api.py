@@ -128,7 +128,7 @@ class EnvelopeWire(Strict):
 
     v: Literal[1]
     record_id: str = Field(pattern=UUID_RE)
-    kind: Literal["screening", "draft", "audit"]
+    kind: Literal["screening", "draft", "audit", "event"]  # = sync.envelope.KINDS (a test)
     form_id: str = Field(pattern=ID_RE)
     form_version: str = Field(pattern=ID_RE)
     device_id: str = Field(pattern=r"^[a-z0-9][a-z0-9-]{0,63}$")

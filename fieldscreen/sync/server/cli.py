@@ -436,7 +436,8 @@ def cmd_import_bundle(args: argparse.Namespace) -> int:
     device_id, envelopes = read_bundle(Path(args.file))
     admin = Principal("admin", frozenset(), "cli")
     counts: dict[str, int] = {}  # the screenings' and drafts' (the audit log's apart)
-    audit: set[str] = set()
+    audit: set[str] = set()  # record ids counted apart: audit segments, case events
+    events = 0
     batch: list[Any] = []
 
     def flush() -> None:
@@ -447,8 +448,9 @@ def cmd_import_bundle(args: argparse.Namespace) -> int:
 
     for data in envelopes:
         item = parse_json(data, "envelope")
-        if isinstance(item, dict) and item.get("kind") == "audit":
+        if isinstance(item, dict) and item.get("kind") in ("audit", "event"):
             audit.add(str(item.get("record_id")))
+            events += item.get("kind") == "event"
         batch.append(item)
         if len(batch) >= 200:
             flush()
@@ -457,7 +459,12 @@ def cmd_import_bundle(args: argparse.Namespace) -> int:
     text = ", ".join(f"{v} {k}" for k, v in sorted(counts.items())) or "empty bundle"
     _emit(
         args,
-        {"device_id": device_id, "outcomes": counts, "audit_envelopes": len(audit)},
+        {
+            "device_id": device_id,
+            "outcomes": counts,
+            "audit_envelopes": len(audit) - events,
+            "event_envelopes": events,
+        },
         f"{device_id}: {text}",
     )
     return 0
@@ -721,11 +728,20 @@ def cmd_export(args: argparse.Namespace) -> int:
             )
         )
     )
-    tables = build_tables(records, forms, profile, labels=args.lang if args.labels else None)
+
+    def site_of(device_id: str) -> str | None:
+        row = storage.device(device_id)
+        return None if row is None else row.site
+
+    tables = build_tables(
+        records, forms, profile, labels=args.lang if args.labels else None, site_of=site_of
+    )
     screenings = tables["screenings"]
     exported, kind = len(screenings.rows), screenings.columns.index("kind")
     segments = sum(1 for record in records if record.kind == "audit")  # not screenings
-    opened -= segments
+    case_events = sum(1 for record in records if record.kind == "event")  # nor these
+    opened -= segments + case_events
+    events_held = tables["events_held"].rows if "events_held" in tables else []
     stamp = dt.datetime.now(dt.UTC).strftime("%Y%m%dT%H%M%SZ")
     summary = {
         "profile": profile.name,
@@ -735,6 +751,8 @@ def cmd_export(args: argparse.Namespace) -> int:
         "drafts": sum(1 for row in screenings.rows if row[kind] == "draft"),
         "audit_segments": segments,
         "audit_entries": len(tables["audit"].rows) if "audit" in tables else 0,
+        "case_events": len(tables["events"].rows) if "events" in tables else 0,
+        "case_events_held": len(events_held),
         "held_back_by_consent": opened - exported,
         "not_exported": problems.total,
         "contested": [c.to_json() for c in problems.contested],
@@ -763,8 +781,11 @@ def cmd_export(args: argparse.Namespace) -> int:
         "cli",
         "export",
         {k: summary[k] for k in ("profile", "format", "exported", "held_back_by_consent")}
-        | {"not_exported": problems.total, "contested": len(problems.contested)},
+        | {"not_exported": problems.total, "contested": len(problems.contested)}
+        | {"case_events_held": len(events_held)},
     )
+    for row in events_held:  # forged or replayed for someone else's case: named in the audit
+        storage.audit("cli", "case-event-held", {"event": row[0], "device": row[2], "why": row[5]})
     _emit(
         args,
         {**summary, "out": str(target)},

@@ -127,9 +127,15 @@ enrol_codes = sa.Table(
 )
 
 
-#: The kinds migration 1 accepted; migration 3 adds ``draft`` (sealed by travel mode).
+#: The kinds migration 1 accepted; migration 3 adds ``draft`` (sealed by travel mode), migration
+#: 7 ``event`` (case events). A new kind goes into ``sync.envelope.KINDS`` and gets a migration of
+#: its own that calls :func:`_accept_kinds` with the new tuple (a test holds the newest equal to
+#: ``KINDS``).
 _KINDS_1 = ("screening", "audit")
 _KINDS_3 = ("screening", "draft", "audit")
+_KINDS_7 = ("screening", "draft", "audit", "event")
+#: The kinds the newest migration accepts.
+ACCEPTED_KINDS = _KINDS_7
 
 
 def _kind_check(kinds: tuple[str, ...]) -> sa.CheckConstraint:
@@ -318,24 +324,30 @@ def _m0002_signed_requests(conn: Connection) -> None:
     metadata_2.create_all(conn)
 
 
-def _m0003_draft_envelopes(conn: Connection) -> None:
-    """``kind_known`` also accepts ``draft``. PostgreSQL swaps the constraint; SQLite cannot
+def _accept_kinds(conn: Connection, kinds: tuple[str, ...], number: int) -> None:
+    """``kind_known`` accepts exactly ``kinds``. PostgreSQL swaps the constraint; SQLite cannot
     alter one, so the table is rebuilt under its new definition and every row copied."""
+    listed = ", ".join(f"'{k}'" for k in kinds)
     if conn.dialect.name == _PG:
         conn.execute(sa.text("ALTER TABLE envelopes DROP CONSTRAINT kind_known"))
-        listed = ", ".join(f"'{k}'" for k in _KINDS_3)
         conn.execute(
             sa.text(f"ALTER TABLE envelopes ADD CONSTRAINT kind_known CHECK (kind IN ({listed}))")
         )
         return
-    rebuilt = _envelopes_table(sa.MetaData(), "envelopes_3", _KINDS_3, index=False)
+    name = f"envelopes_{number}"
+    rebuilt = _envelopes_table(sa.MetaData(), name, kinds, index=False)
     rebuilt.create(conn)
     names = ", ".join(c.name for c in rebuilt.columns)
-    copy = f"INSERT INTO envelopes_3 ({names}) SELECT {names} FROM envelopes"  # noqa: S608 -- our columns
+    copy = f"INSERT INTO {name} ({names}) SELECT {names} FROM envelopes"  # noqa: S608 -- our columns
     conn.execute(sa.text(copy))
     conn.execute(sa.text("DROP TABLE envelopes"))
-    conn.execute(sa.text("ALTER TABLE envelopes_3 RENAME TO envelopes"))
+    conn.execute(sa.text(f"ALTER TABLE {name} RENAME TO envelopes"))
     conn.execute(sa.text("CREATE INDEX envelopes_site_created ON envelopes (site, created)"))
+
+
+def _m0003_draft_envelopes(conn: Connection) -> None:
+    """``kind_known`` also accepts ``draft``."""
+    _accept_kinds(conn, _KINDS_3, 3)
 
 
 def _m0004_held_once_per_device(conn: Connection) -> None:
@@ -422,6 +434,11 @@ def _m0006_match_tokens(conn: Connection) -> None:
             conn.execute(match_tokens.insert(), rows)
 
 
+def _m0007_event_envelopes(conn: Connection) -> None:
+    """``kind_known`` also accepts ``event``: one case event, append-only, under its own id."""
+    _accept_kinds(conn, _KINDS_7, 7)
+
+
 #: Every migration, in order. Append only.
 MIGRATIONS: tuple[Migration, ...] = (
     Migration(1, "2026-11-27 initial: keys, devices, credentials, envelopes, held", _m0001_initial),
@@ -449,6 +466,11 @@ MIGRATIONS: tuple[Migration, ...] = (
         6,
         "2026-12-08 the children's match tokens, beside the screenings that carry them",
         _m0006_match_tokens,
+    ),
+    Migration(
+        7,
+        "2026-12-09 case events (follow-ups, referrals ...) are envelopes of their own kind",
+        _m0007_event_envelopes,
     ),
 )
 

@@ -33,7 +33,7 @@ from sqlalchemy.engine import Connection, Engine
 from fieldscreen import crypto
 from fieldscreen.errors import KnownError
 from fieldscreen.reports.aggregates import MATCH_KEYS, check_match, parse_aggregate
-from fieldscreen.sync.envelope import Envelope, key_id_hex, verify_envelope
+from fieldscreen.sync.envelope import COUNTED_KINDS, Envelope, key_id_hex, verify_envelope
 from fieldscreen.sync.errors import EnvelopeError, ServerError, SyncError
 from fieldscreen.sync.server import audit_chain, db
 from fieldscreen.sync.server.db import tables as t
@@ -999,7 +999,9 @@ class Storage:
                 for r in conn.execute(
                     scoped(
                         sa.select(e.c.site, e.c.device_id, e.c.created, sa.func.count().label("n"))
-                        .where(e.c.kind != "audit")  # the audit log's segments are no screenings
+                        .where(
+                            e.c.kind.in_(COUNTED_KINDS)
+                        )  # audit segments and case events are no screenings
                         .group_by(e.c.site, e.c.device_id, e.c.created)
                         .order_by(e.c.site, e.c.device_id, e.c.created),
                         e,

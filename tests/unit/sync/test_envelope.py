@@ -194,3 +194,18 @@ def test_canonical_size_is_the_canonical_length_for_every_ascii_character() -> N
     values += [[chr(c) for c in range(0, 128, 7)], {"b": 1, "a": ["x", "\n"]}]
     for value in values:
         assert canonical_size(value) == len(canonical(value)), repr(value)
+
+
+def test_the_kind_list_is_kept_in_one_place() -> None:
+    """``sync.envelope.KINDS`` is the list: the server's wire model and the kinds its newest
+    migration's check accepts follow it (a new kind: add it there, and a migration)."""
+    import typing
+
+    from fieldscreen.sync.envelope import COUNTED_KINDS, KINDS
+    from fieldscreen.sync.server import db
+    from fieldscreen.sync.server.api import EnvelopeWire
+
+    wire = typing.get_args(EnvelopeWire.model_fields["kind"].annotation)
+    assert tuple(wire) == KINDS
+    assert db.ACCEPTED_KINDS == KINDS
+    assert set(COUNTED_KINDS) <= set(KINDS)
