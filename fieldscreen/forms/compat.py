@@ -53,8 +53,6 @@ REFUSED_METADATA = {
 }
 #: Question types FieldScreen does not run, with what to do instead.
 REFUSED_TYPES = {
-    "geotrace": "the laptop has no GPS; ask for the route as text",
-    "geoshape": "the laptop has no GPS; ask for the area as text",
     "select all that apply external": "external_choices need a server's itemsets; use "
     "select_multiple_from_file with a CSV list beside the form",
     "xml-external": "external XML instances are not supported; use select_one_from_file "
@@ -225,10 +223,6 @@ _PRELOAD = {
 }
 #: A media question's kind by its ``mediatype`` (``image/*`` ...); anything else is a file.
 _MEDIA = {"image": "image", "audio": "audio", "video": "video"}
-_BIND_REFUSED = {
-    "geotrace": "geotrace",
-    "geoshape": "geoshape",
-}
 
 
 class Resolved:
@@ -262,6 +256,8 @@ def resolve_type(json_kind: str) -> Resolved:
         return Resolved(kind="acknowledge")
     if json_kind == "geopoint":
         return GEOPOINT
+    if json_kind in GEO_LINES:
+        return GEO_LINES[json_kind]
     if json_kind == "barcode":  # no scanner on a laptop: the code is typed
         return Resolved(kind="text")
     try:
@@ -279,8 +275,8 @@ def resolve_type(json_kind: str) -> Resolved:
     bind_type = str(bind.get("type", ""))
     if bind_type == "geopoint" and control.get("tag") == "input":
         return GEOPOINT
-    if bind_type in _BIND_REFUSED:
-        return Resolved(refused=REFUSED_TYPES[_BIND_REFUSED[bind_type]])
+    if bind_type in GEO_LINES:
+        return GEO_LINES[bind_type]
     if bind_type == "odk:rank":
         return Resolved(kind="rank")
     if bind_type == "binary" and control.get("tag") == "upload":
@@ -310,6 +306,32 @@ GEOPOINT_HINT = {
     "(por ejemplo 14.6349 -90.5069).",
 }
 GEOPOINT = Resolved(kind="text", constraint=GEOPOINT_CONSTRAINT, meta="", hint="")
+
+
+def _points(least: int) -> str:
+    """A typed geotrace or geoshape: points as ODK stores them, ``lat lon [alt [accuracy]]``
+    separated by ``;``, at least ``least`` of them, the first within range."""
+    first = "substring-before(concat(normalize-space(.), ';'), ';')"
+    return (
+        "translate(., '0123456789.-; ', '') = '' and "
+        f"string-length(.) - string-length(translate(., ';', '')) >= {least - 1} and "
+        f"abs(number(selected-at({first}, 0))) <= 90 and "
+        f"abs(number(selected-at({first}, 1))) <= 180"
+    )
+
+
+#: geotrace (a line: 2 points or more) and geoshape (a closed shape: 4 points or more, the
+#: last the same as the first, as ODK stores it) are typed in like a geopoint.
+GEO_LINES = {
+    "geotrace": Resolved(kind="text", constraint=_points(2)),
+    "geoshape": Resolved(kind="text", constraint=_points(4)),
+}
+GEO_LINE_HINT = {
+    "en": "Type each point as latitude and longitude in degrees, the points separated by ';' "
+    "(for example 14.6349 -90.5069; 14.6400 -90.5100).",
+    "es": "Escriba cada punto como latitud y longitud en grados, con los puntos separados por "
+    "';' (por ejemplo 14.6349 -90.5069; 14.6400 -90.5100).",
+}
 
 
 # ----------------------------------------------------------------------------- loops

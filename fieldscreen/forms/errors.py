@@ -599,14 +599,6 @@ DESIGNER: Mapping[str, Message] = {
         en="FieldScreen never records audio in the background; remove the row",
         es="FieldScreen nunca graba audio en segundo plano; quite la fila",
     ),
-    "why-geotrace": Message(
-        en="the laptop has no GPS; ask for the route as text",
-        es="el portátil no tiene GPS; pregunte la ruta como texto",
-    ),
-    "why-geoshape": Message(
-        en="the laptop has no GPS; ask for the area as text",
-        es="el portátil no tiene GPS; pregunte el área como texto",
-    ),
     "why-select-multiple-external": Message(
         en="external_choices need a server's itemsets; use select_multiple_from_file with a "
         "CSV list beside the form",

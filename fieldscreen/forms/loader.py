@@ -617,6 +617,8 @@ class _Loader(RuleSheets):
             hint=(
                 Texts(compat.GEOPOINT_HINT, default)
                 if resolved is compat.GEOPOINT and not item.get("hint")
+                else Texts(compat.GEO_LINE_HINT, default)
+                if resolved in compat.GEO_LINES.values() and not item.get("hint")
                 else texts(item.get("hint") or resolved.hint, default)
             ),
             required_message=texts(bind.get("jr:requiredMsg"), default),

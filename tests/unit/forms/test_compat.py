@@ -63,7 +63,7 @@ def test_metadata_questions_are_filled_offline() -> None:
         ("| calculate | c | | | | pulldata('f', 'a', 'b', 'c') |", "calculation", "f.csv"),
         ("| text | t | T | | | ${last-saved#t} |", "calculation", "last-saved"),
         ("| osm | place | Place | | | |", "type", "OpenStreetMap"),
-        ("| geotrace | g | G | | | |", "type", "GPS"),
+        ("| start-geopoint | g | G | | | |", "type", "GPS"),
     ],
 )
 def test_what_cannot_be_honoured_is_refused_by_name_at_its_cell(
@@ -145,6 +145,29 @@ def test_typed_stand_ins_for_scanner_and_gps_questions() -> None:
     assert _answer(md, "tel", "+502 5555") == ["tel"]
     assert _answer(md, "pct", 140) == ["pct"]
     assert _answer(md, "pct", 40) == []
+
+
+def test_geotrace_and_geoshape_are_typed_in_as_points() -> None:
+    md = """
+    | survey |
+    |        | type     | name  | label | calculation  |
+    |        | geotrace | route | Route |              |
+    |        | geoshape | field | Field |              |
+    |        | calculate | long |       | distance(${route}) |
+    """
+    loaded = form(md)
+    assert loaded.field("route").kind == loaded.field("field").kind == "text"
+    assert "';'" in loaded.field("route").hint.get("en")
+    assert _answer(md, "route", "14.6349 -90.5069; 14.6400 -90.5100 1500 5") == []
+    assert _answer(md, "route", "14.6349 -90.5069") == ["route"]  # one point is no line
+    assert _answer(md, "route", "95 10; 1 1") == ["route"]
+    assert _answer(md, "route", "along the river") == ["route"]
+    square = "0 0; 0 0.001; 0.001 0.001; 0.001 0; 0 0"
+    assert _answer(md, "field", square) == []
+    assert _answer(md, "field", "0 0; 0 1; 1 1") == ["field"]
+    session = Session.start(loaded, "en", {}, clock=lambda: NOW)
+    session.set_answer("route", "0 0; 0 0.001")
+    assert 100 < float(session.value("long")) < 120
 
 
 def test_extra_columns_pyxform_accepts_are_ignored_with_a_warning() -> None:

@@ -96,10 +96,10 @@ def test_every_reason_a_feature_is_refused_for_is_in_both_languages() -> None:
     ("md", "english", "spanish"),
     [
         (
-            "| survey |\n| | type | name | label |\n| | geotrace | r | Route |\n",
-            "the question type 'geotrace' is not supported; the laptop has no GPS",
-            "el tipo de pregunta 'geotrace' no está admitido; el portátil no tiene GPS; "
-            "pregunte la ruta como texto",
+            "| survey |\n| | type | name | label |\n| | start-geopoint | r | Start |\n",
+            "the question type 'start-geopoint' is not supported; the laptop has no GPS",
+            "el tipo de pregunta 'start-geopoint' no está admitido; el portátil no tiene GPS; "
+            "quite la fila",
         ),
         (
             "| survey |\n| | type | name | label | relevant |\n| | text | a | A | foo(1) |\n",

@@ -106,10 +106,10 @@ def test_every_supported_type_and_column_is_loaded() -> None:
             """
             | survey |
             |        | type     | name | label |
-            |        | geoshape | a    | A     |
+            |        | osm      | a    | A     |
             """,
             "test.md:survey:2:type",
-            "'geoshape' is not supported; the laptop has no GPS",
+            "'osm' is not supported; OpenStreetMap questions are not supported",
             id="unsupported-type",
         ),
         pytest.param(
