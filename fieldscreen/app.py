@@ -14,6 +14,7 @@ from __future__ import annotations
 import logging
 import os
 import sys
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -160,7 +161,7 @@ class _LazyEngine:
     def warm(self) -> None:
         self._get()
 
-    def update_context(self, values: dict[str, Any]) -> None:
+    def update_context(self, values: Mapping[str, Any]) -> None:
         """Set the site's context (``site``, ``jurisdiction``) for the screenings started next."""
         self._context.update(values)
         if self._engine is not None:

@@ -344,7 +344,7 @@ def _builtin(paths: Paths, lang: str) -> MainWindow | None:
     if forms is None:
         return None
     # A provisioned laptop at a Mexican site: the statutory deadlines depend on the country.
-    forms.update_context({"site": "tij1", "jurisdiction": "MX"})  # type: ignore[attr-defined]
+    forms.update_context({"site": "tij1", "jurisdiction": "MX"})
     window = _unlocked(paths, lang)
     window.services.forms = forms
     window.services.preview = False

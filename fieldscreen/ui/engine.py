@@ -526,6 +526,14 @@ class EngineForms:
         """Load the forms and lists now (call it on a worker after unlock)."""
         _ = self.forms, self.catalogue
 
+    def update_context(self, values: Mapping[str, Any]) -> None:
+        """Set the site's context (``site``, ``jurisdiction``) for the screenings started next."""
+        self.context.update(values)
+
+    def stop_reasons(self, lang: str) -> list[tuple[str, str]]:
+        """None of its own: the organisation's list comes with the built-in forms (``app``)."""
+        return []
+
     def start(self, lang: str) -> EngineScreening:
         sessions: dict[str, Session] = {}
         values: dict[str, Any] = {}

@@ -522,9 +522,8 @@ class MainWindow(QMainWindow):
         self.home.set_starting(False)
         self.stack.setCurrentWidget(self.home)
         self.refresh_home()
-        warm = getattr(self.services.forms, "warm", None)
-        if callable(warm):  # load the forms on a worker before the first screening needs them
-            self.services.ops.read(warm)
+        # Load the forms on a worker before the first screening needs them.
+        self.services.ops.read(self.services.forms.warm)
         self.home.start.setFocus()
 
     def refresh_home(self) -> None:
@@ -696,9 +695,8 @@ class MainWindow(QMainWindow):
         def loaded(state: Any) -> None:
             if self.services.user is None:
                 return
-            check = getattr(forms, "migration", None)
             try:  # what a newer form version would set aside, asked before anything changes
-                plan = check(state["session"], self.services.lang) if callable(check) else None
+                plan = forms.migration(state["session"], self.services.lang)
             except KnownError as error:
                 self._error(error)
                 return
@@ -999,10 +997,8 @@ class MainWindow(QMainWindow):
         """The site and its jurisdiction from the stored provisioning, into the forms' context
         (read on the writer: the provisioning is kept encrypted in the vault)."""
         provisioner = self._provisioner
-        update = getattr(self.services.forms, "update_context", None)
+        update = self.services.forms.update_context
         read = getattr(provisioner, "form_context", None)
-        if not callable(update):
-            return
         settings = self.services.settings
         typed = {
             "site": str(settings.get("site_id")),

@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Any, NamedTuple, Protocol
 from fieldscreen.errors import KnownError
 
 if TYPE_CHECKING:
+    from fieldscreen.ui.migration import DraftMigration
     from fieldscreen.vault.caselist import CaseColumns
 
 __all__ = [
@@ -235,9 +236,35 @@ class ScreeningSession(Protocol):
 
 
 class FormsPort(Protocol):
+    """The forms a screening runs: the engine over the built-in forms, or the sample one."""
+
     def start(self, lang: str) -> ScreeningSession: ...
 
     def restore(self, state: Mapping[str, Any]) -> ScreeningSession: ...
+
+    @property
+    def context(self) -> Mapping[str, Any] | None:
+        """The sessions' context (``site``, ``jurisdiction`` ...); None for forms that take
+        none (the sample form)."""
+        ...
+
+    def warm(self) -> None:
+        """Load the forms and lists now (the app calls it on a worker after unlock)."""
+        ...
+
+    def update_context(self, values: Mapping[str, Any]) -> None:
+        """Set the site's context for the screenings started next."""
+        ...
+
+    def migration(self, state: Mapping[str, Any], lang: str) -> DraftMigration | None:
+        """What :meth:`restore` would carry over to newer form versions and set aside; None
+        when the forms have no versions to migrate between."""
+        ...
+
+    def stop_reasons(self, lang: str) -> list[tuple[str, str]]:
+        """The organisation's reasons to stop a screening, as ``(code, label)``; empty when the
+        forms bring none (the wizard then offers its own)."""
+        ...
 
 
 @dataclass(frozen=True, slots=True)

@@ -490,7 +490,22 @@ class SampleScreening:
 
 
 class SampleForms:
-    """:class:`~fieldscreen.ui.ports.FormsPort` over the sample screening."""
+    """:class:`~fieldscreen.ui.ports.FormsPort` over the sample screening: one version, no
+    context, nothing to load ahead, no stop reasons of its own."""
+
+    context: Mapping[str, Any] | None = None
+
+    def warm(self) -> None:
+        return None
+
+    def update_context(self, values: Mapping[str, Any]) -> None:
+        return None
+
+    def migration(self, state: Mapping[str, Any], lang: str) -> None:
+        return None
+
+    def stop_reasons(self, lang: str) -> list[tuple[str, str]]:
+        return []
 
     def start(self, lang: str) -> SampleScreening:
         return SampleScreening()

@@ -442,8 +442,8 @@ class ResultsPage(QWidget):
     def _country_known(self) -> bool:
         """Whether the forms know this laptop's country: statutory deadlines depend on it, so
         "None." would be misleading on a laptop never provisioned with its site."""
-        context = getattr(self.services.forms, "context", None)
-        return not isinstance(context, dict) or bool(context.get("jurisdiction"))
+        context = self.services.forms.context
+        return context is None or bool(context.get("jurisdiction"))
 
     def _no_country(self) -> str:
         return self.tr(

@@ -585,11 +585,9 @@ class WizardPage(QWidget):
 
     def _stop_reasons(self) -> list[tuple[str, str]]:
         """The organisation's stop reasons (a shared list of the forms) or the app's own."""
-        from_forms = getattr(self.services.forms, "stop_reasons", None)
-        if callable(from_forms):
-            reasons = list(from_forms(self.services.lang))
-            if reasons:
-                return reasons
+        reasons = list(self.services.forms.stop_reasons(self.services.lang))
+        if reasons:
+            return reasons
         return [
             ("child_asked", self.tr("The child asked to stop")),
             ("distress", self.tr("The child was too distressed")),
