@@ -144,7 +144,7 @@ class Envelope:
         by its SHA-256 (which :func:`verify_envelope` checks against the payload). Signing the
         hash keeps the signed message small whatever the payload size (and the payload is not
         base64-encoded just to be left out)."""
-        return SIGN_PREFIX + canonical(self._header_fields())
+        return SIGN_PREFIX + _canonical_header(self._header_fields())
 
     def to_json(self) -> dict[str, Any]:
         return {**self.signed_fields(), "signature": b64e(self.signature)}
@@ -343,6 +343,18 @@ def _aggregate(value: Any) -> dict[str, AggregateValue]:
     if canonical_size(out) > MAX_AGGREGATE_BYTES:
         raise EnvelopeError("aggregate is too large")
     return out
+
+
+def _canonical_header(fields: dict[str, Any]) -> bytes:
+    """``canonical(fields)`` for an envelope's header (strings, integers below 2**53,
+    booleans, null, and the aggregate's object of those and lists of strings, every key
+    printable ASCII): orjson with sorted keys writes the same bytes whenever its output is
+    printable ASCII (see :func:`canonical_size`; a test compares them), several times faster.
+    Anything else is encoded the slow way."""
+    fast = orjson.dumps(fields, option=orjson.OPT_SORT_KEYS)
+    if fast.isascii() and b"\x7f" not in fast:
+        return fast
+    return canonical(fields)
 
 
 def canonical_size(value: Any) -> int:

@@ -33,7 +33,7 @@ from sqlalchemy.engine import Connection, Engine
 from fieldscreen import crypto
 from fieldscreen.errors import KnownError
 from fieldscreen.reports.aggregates import MATCH_KEYS, check_match, parse_aggregate
-from fieldscreen.sync.envelope import COUNTED_KINDS, Envelope, key_id_hex, verify_envelope
+from fieldscreen.sync.envelope import COUNTED_KINDS, Envelope, key_id_hex
 from fieldscreen.sync.errors import EnvelopeError, ServerError, SyncError
 from fieldscreen.sync.server import audit_chain, db
 from fieldscreen.sync.server.db import tables as t
@@ -139,6 +139,7 @@ class Storage:
         self._light: Engine | None = None
         self._status_query: Any = None
         self._receipt_private: bytes | None = None
+        self._group = _GroupCommit(self)
         #: What opening found and fixed (a database file others could read), to show at start.
         self.notices: list[KnownError] = []
 
@@ -525,134 +526,33 @@ class Storage:
 
     # ------------------------------------------------------------------ ingestion
     def ingest(self, items: Sequence[Any], principal: Principal) -> list[Outcome]:
-        """Store a batch of envelopes (wire JSON objects) in one transaction.
+        """Store a batch of envelopes (wire JSON objects); the outcomes once they are durable.
 
-        The batch is written with one multi-row ``INSERT ... ON CONFLICT DO NOTHING RETURNING``;
-        whatever the database did not insert is then classified (duplicate, conflict, reused
-        sequence number) from what it holds, so concurrent identical batches stay exact.
+        Each envelope's shape, device, site and key are checked here; its signature is
+        verified on the verifier threads (Ed25519 releases the interpreter lock) while the
+        batch is written. The write joins the batches other requests have waiting at that
+        moment in one transaction (:class:`_GroupCommit`): one multi-row ``INSERT ... ON
+        CONFLICT DO NOTHING``, then whatever the database did not insert is classified
+        (duplicate, conflict, reused sequence number) from what it holds, so concurrent
+        identical batches stay exact. The transaction commits only once every signature in
+        it verified; a forged one sends the group back without it, so it never poisons the
+        batches beside it. This call returns only after that commit.
         """
         keys = self.keys()
         sealing_id = key_id_hex(keys.sealing_public)
         devices: dict[str, DeviceRow | None] = {}
-        for item in items:  # look devices up once, before the parallel part
+        for item in items:  # look devices up once per batch
             device_id = item.get("device_id") if isinstance(item, dict) else None
             if isinstance(device_id, str) and len(device_id) <= 64 and device_id not in devices:
                 devices[device_id] = self.device(device_id)
-
-        def check(item: Any) -> tuple[Envelope, DeviceRow] | Outcome:
-            return self._check(item, principal, sealing_id, devices)
-
-        # Signature checks release the interpreter lock: spread a large batch over the cores.
-        if len(items) >= 32:
-            checked = list(_verifier().map(check, items, chunksize=16))
-        else:
-            checked = [check(item) for item in items]
-        outcomes: list[Outcome | None] = [e if isinstance(e, Outcome) else None for e in checked]
-        valid = [(i, e) for i, e in enumerate(checked) if not isinstance(e, Outcome)]
-        if not valid:
-            return [o for o in outcomes if o is not None]
-        received = _now()
-        with self.engine.begin() as conn:
-            ids = sorted({envelope.record_id for _, (envelope, _d) in valid})
-            tombs: dict[str, tuple[str, str]] = {
-                rid: (sha, owner)
-                for rid, sha, owner in conn.execute(
-                    sa.select(
-                        t.tombstones.c.record_id, t.tombstones.c.sha256, t.tombstones.c.device_id
-                    ).where(self._among(t.tombstones.c.record_id, ids))
-                )
-            }
-            first: dict[str, int] = {}
-            rows_sha: dict[str, str] = {}
-            rows: list[dict[str, Any]] = []
-            later: list[tuple[int, Envelope, DeviceRow]] = []
-            holds: list[tuple[sa.Table, Envelope, DeviceRow, str]] = []
-            for index, (envelope, device) in valid:
-                rid, sha = envelope.record_id, envelope.sha256
-                if device.status != "active":
-                    holds.append((t.quarantine, envelope, device, "revoked-device"))
-                    outcomes[index] = Outcome(rid, sha, "quarantined", "revoked-device")
-                elif rid in tombs:
-                    reason = _clash(tombs[rid], sha, device.id)
-                    if reason is None:
-                        outcomes[index] = Outcome(rid, sha, "destroyed", "past-retention")
-                    else:
-                        holds.append((t.conflicts, envelope, device, reason))
-                        outcomes[index] = Outcome(rid, sha, "conflict", reason)
-                elif rid in first:
-                    later.append((index, envelope, device))
-                else:
-                    first[rid] = index
-                    rows_sha[rid] = sha
-                    rows.append(_envelope_row(envelope, device, received))
-            inserted: set[str] = set()
-            if rows and self._dialect == "postgresql":
-                inserted = _insert_envelopes_pg(conn, rows)
-            elif rows:
-                inserted = _insert_envelopes_sqlite(conn, rows)
-            stored: list[tuple[Envelope, DeviceRow]] = []
-            for rid, index in first.items():
-                if rid in inserted:
-                    outcomes[index] = Outcome(rid, rows_sha[rid], "stored")
-                    pair = checked[index]
-                    if not isinstance(pair, Outcome):
-                        stored.append(pair)
-            self._keep_match_tokens(conn, stored, received)
-            pending = [
-                (index, envelope, device)
-                for index, (envelope, device) in valid
-                if outcomes[index] is None and first.get(envelope.record_id) == index
-            ] + later
-            if pending:
-                e = t.envelopes
-                held: dict[str, tuple[str, str]] = {
-                    rid: (sha, owner)
-                    for rid, sha, owner in conn.execute(
-                        sa.select(e.c.record_id, e.c.sha256, e.c.device_id).where(
-                            self._among(
-                                e.c.record_id, sorted({env.record_id for _, env, _d in pending})
-                            )
-                        )
-                    )
-                }
-                for index, envelope, device in pending:
-                    rid, sha = envelope.record_id, envelope.sha256
-                    reason = _clash(held[rid], sha, device.id) if rid in held else None
-                    if rid in held and reason is None:
-                        outcomes[index] = Outcome(rid, sha, "duplicate")
-                    elif reason is not None:
-                        holds.append((t.conflicts, envelope, device, reason))
-                        outcomes[index] = Outcome(rid, sha, "conflict", reason)
-                    else:  # a new record under a sequence number the device already used
-                        holds.append((t.quarantine, envelope, device, "sequence-reused"))
-                        outcomes[index] = Outcome(rid, sha, "quarantined", "sequence-reused")
-                        conn.execute(
-                            sa.update(t.devices)
-                            .where(t.devices.c.id == device.id)
-                            .values(rollback_suspected=True)
-                        )
-            for _target, env, _device, why in holds:
-                if why == "other-device":  # somebody's copy of a record another device sent
-                    self._audit(
-                        conn, env.device_id, "record-of-another-device", {"record": env.record_id}
-                    )
-            for table in (t.conflicts, t.quarantine):
-                held_rows = [
-                    _held_row(envelope, device, reason)
-                    for target, envelope, device, reason in holds
-                    if target is table
-                ]
-                if held_rows:
-                    conn.execute(self._insert(table).on_conflict_do_nothing(), held_rows)
-            seqs: dict[str, int] = {}
-            for _index, (envelope, _device) in valid:
-                seqs[envelope.device_id] = max(seqs.get(envelope.device_id, 0), envelope.seq)
-            for device_id, seq in seqs.items():
-                conn.execute(
-                    sa.update(t.devices)
-                    .where(t.devices.c.id == device_id, t.devices.c.last_seq < seq)
-                    .values(last_seq=seq)
-                )
+        shaped = [self._shape(item, principal, sealing_id, devices) for item in items]
+        outcomes: list[Outcome | None] = [s if isinstance(s, Outcome) else None for s in shaped]
+        candidates = [(i, s) for i, s in enumerate(shaped) if not isinstance(s, Outcome)]
+        if candidates:
+            job = _Job([pair for _i, pair in candidates])
+            written = self._group.run(job)
+            for (index, _pair), outcome in zip(candidates, written, strict=True):
+                outcomes[index] = outcome
         assert all(o is not None for o in outcomes)
         return [o for o in outcomes if o is not None]
 
@@ -768,17 +668,18 @@ class Storage:
             self._audit(conn, actor or principal.label, "matches-read", {"pairs": len(out)})
         return {"matches": out, "too_common": int(too_common or 0)}
 
-    def _check(
+    def _shape(
         self,
         item: Any,
         principal: Principal,
         sealing_id: str,
         devices: dict[str, DeviceRow | None],
     ) -> tuple[Envelope, DeviceRow] | Outcome:
+        """An envelope checked but for its signature (verified by :class:`_Job`), or why not."""
         rid = str(item.get("record_id", ""))[:36] if isinstance(item, dict) else ""
         sha = str(item.get("sha256", ""))[:64] if isinstance(item, dict) else ""
         try:
-            envelope = Envelope.from_json(item)
+            envelope = Envelope.from_json(item)  # the payload's hash checked here
         except EnvelopeError as exc:
             return Outcome(rid, sha, "rejected", f"malformed: {exc.reason}"[:80])
         rid, sha = envelope.record_id, envelope.sha256
@@ -789,18 +690,124 @@ class Storage:
             return Outcome(rid, sha, "rejected", "unknown-device")
         if not principal.sees(device.site):
             return Outcome(rid, sha, "rejected", "not-your-site")
-        # Every envelope's own signature, by the key of the device it names, on every route:
-        # a device's signed request says who carried the batch, not who sealed each record,
-        # and only a verified envelope may ever be held as that device's record.
-        try:
-            verify_envelope(envelope, device.public_key)
-        except EnvelopeError:
-            return Outcome(rid, sha, "rejected", "signature")
+        late = None
         if envelope.key_id != sealing_id:
-            return Outcome(rid, sha, "rejected", "wrong-key")
-        if envelope.aggregate and _aggregate_text(envelope.aggregate) is None:
-            return Outcome(rid, sha, "rejected", "aggregate")  # (absent: statistics declined)
+            late = "wrong-key"
+        elif envelope.aggregate and _aggregate_text(envelope.aggregate) is None:
+            late = "aggregate"  # (absent: statistics declined)
+        if late is not None:  # rare: the signature first, as its reason comes first
+            forged = not _signed(envelope, device)
+            return Outcome(rid, sha, "rejected", "signature" if forged else late)
         return envelope, device
+
+    def _write(
+        self, conn: Connection, pairs: Sequence[tuple[Envelope, DeviceRow]], received: str
+    ) -> list[Outcome]:
+        """Write checked envelopes in ``conn``'s transaction; their outcomes, in order.
+
+        One multi-row ``INSERT ... ON CONFLICT DO NOTHING``; whatever the database did not
+        insert is classified from what it holds, this transaction's own rows included."""
+        outcomes: list[Outcome | None] = [None] * len(pairs)
+        ids = sorted({envelope.record_id for envelope, _d in pairs})
+        tombs: dict[str, tuple[str, str]] = {
+            rid: (sha, owner)
+            for rid, sha, owner in conn.execute(
+                sa.select(
+                    t.tombstones.c.record_id, t.tombstones.c.sha256, t.tombstones.c.device_id
+                ).where(self._among(t.tombstones.c.record_id, ids))
+            )
+        }
+        first: dict[str, int] = {}
+        rows_sha: dict[str, str] = {}
+        rows: list[dict[str, Any]] = []
+        later: list[tuple[int, Envelope, DeviceRow]] = []
+        holds: list[tuple[sa.Table, Envelope, DeviceRow, str]] = []
+        for index, (envelope, device) in enumerate(pairs):
+            rid, sha = envelope.record_id, envelope.sha256
+            if device.status != "active":
+                holds.append((t.quarantine, envelope, device, "revoked-device"))
+                outcomes[index] = Outcome(rid, sha, "quarantined", "revoked-device")
+            elif rid in tombs:
+                reason = _clash(tombs[rid], sha, device.id)
+                if reason is None:
+                    outcomes[index] = Outcome(rid, sha, "destroyed", "past-retention")
+                else:
+                    holds.append((t.conflicts, envelope, device, reason))
+                    outcomes[index] = Outcome(rid, sha, "conflict", reason)
+            elif rid in first:
+                later.append((index, envelope, device))
+            else:
+                first[rid] = index
+                rows_sha[rid] = sha
+                rows.append(_envelope_row(envelope, device, received))
+        inserted: set[str] = set()
+        if rows and self._dialect == "postgresql":
+            inserted = _insert_envelopes_pg(conn, rows)
+        elif rows:
+            inserted = _insert_envelopes_sqlite(conn, rows)
+        stored: list[tuple[Envelope, DeviceRow]] = []
+        for rid, index in first.items():
+            if rid in inserted:
+                outcomes[index] = Outcome(rid, rows_sha[rid], "stored")
+                stored.append(pairs[index])
+        self._keep_match_tokens(conn, stored, received)
+        pending = [
+            (index, envelope, device)
+            for index, (envelope, device) in enumerate(pairs)
+            if outcomes[index] is None and first.get(envelope.record_id) == index
+        ] + later
+        if pending:
+            e = t.envelopes
+            held: dict[str, tuple[str, str]] = {
+                rid: (sha, owner)
+                for rid, sha, owner in conn.execute(
+                    sa.select(e.c.record_id, e.c.sha256, e.c.device_id).where(
+                        self._among(
+                            e.c.record_id, sorted({env.record_id for _, env, _d in pending})
+                        )
+                    )
+                )
+            }
+            for index, envelope, device in pending:
+                rid, sha = envelope.record_id, envelope.sha256
+                reason = _clash(held[rid], sha, device.id) if rid in held else None
+                if rid in held and reason is None:
+                    outcomes[index] = Outcome(rid, sha, "duplicate")
+                elif reason is not None:
+                    holds.append((t.conflicts, envelope, device, reason))
+                    outcomes[index] = Outcome(rid, sha, "conflict", reason)
+                else:  # a new record under a sequence number the device already used
+                    holds.append((t.quarantine, envelope, device, "sequence-reused"))
+                    outcomes[index] = Outcome(rid, sha, "quarantined", "sequence-reused")
+                    conn.execute(
+                        sa.update(t.devices)
+                        .where(t.devices.c.id == device.id)
+                        .values(rollback_suspected=True)
+                    )
+        for _target, env, _device, why in holds:
+            if why == "other-device":  # somebody's copy of a record another device sent
+                self._audit(
+                    conn, env.device_id, "record-of-another-device", {"record": env.record_id}
+                )
+        for table in (t.conflicts, t.quarantine):
+            held_rows = [
+                _held_row(envelope, device, reason)
+                for target, envelope, device, reason in holds
+                if target is table
+            ]
+            if held_rows:
+                conn.execute(self._insert(table).on_conflict_do_nothing(), held_rows)
+        seqs: dict[str, int] = {}
+        for envelope, _device in pairs:
+            seqs[envelope.device_id] = max(seqs.get(envelope.device_id, 0), envelope.seq)
+        for device_id, seq in sorted(seqs.items()):
+            conn.execute(
+                sa.update(t.devices)
+                .where(t.devices.c.id == device_id, t.devices.c.last_seq < seq)
+                .values(last_seq=seq)
+            )
+        assert all(o is not None for o in outcomes)
+        return [o for o in outcomes if o is not None]
 
     def _among(
         self, column: sa.ColumnElement[str], ids: Sequence[str] | None, name: str | None = None
@@ -1359,26 +1366,26 @@ def _aggregate_text(aggregate: Mapping[str, Any]) -> str | None:
 
 _ENVELOPE_COLUMNS = tuple(c.name for c in t.envelopes.columns)
 _PG_COLUMNS = ", ".join(_ENVELOPE_COLUMNS)
-_PG_VALUES = ", ".join(["%s"] * len(_ENVELOPE_COLUMNS))
+_PG_TYPES = {"seq": "bigint", "sealed": "bytea", "signature": "bytea"}
+_PG_ARRAYS = ", ".join(f"%b::{_PG_TYPES.get(c, 'text')}[]" for c in _ENVELOPE_COLUMNS)
 # Built from the table's own column names, nothing from a request.
-_PG_INSERT = f"INSERT INTO envelopes ({_PG_COLUMNS}) VALUES ({_PG_VALUES}) ON CONFLICT DO NOTHING RETURNING record_id"  # noqa: E501, S608
+_PG_INSERT = (
+    f"INSERT INTO envelopes ({_PG_COLUMNS}) SELECT {_PG_COLUMNS} "  # noqa: S608
+    f"FROM unnest({_PG_ARRAYS}) WITH ORDINALITY AS batch({_PG_COLUMNS}, ord) ORDER BY ord "
+    "ON CONFLICT DO NOTHING RETURNING record_id"
+)
 
 
 def _insert_envelopes_pg(conn: Connection, rows: Sequence[dict[str, Any]]) -> set[str]:
-    """The batch in one pipelined ``executemany`` of a one-row statement (psycopg prepares it
-    once), in the caller's transaction; the record ids the database inserted. A multi-row
-    ``VALUES`` of a few thousand parameters costs more to parse on every batch than to run."""
+    """The batch in one statement, in the caller's transaction: one array per column,
+    unnested into rows in the batch's order (a group commit's few thousand rows are one
+    round trip and one parse, the parameters sent in binary); the record ids the database
+    inserted."""
     raw: Any = conn.connection.dbapi_connection
-    inserted: set[str] = set()
+    columns = [[row[c] for row in rows] for c in _ENVELOPE_COLUMNS]
     with raw.cursor() as cursor:
-        cursor.executemany(
-            _PG_INSERT, [tuple(row[c] for c in _ENVELOPE_COLUMNS) for row in rows], returning=True
-        )
-        while True:
-            inserted.update(str(r[0]) for r in cursor.fetchall())
-            if not cursor.nextset():
-                break
-    return inserted
+        cursor.execute(_PG_INSERT, columns)
+        return {str(r[0]) for r in cursor.fetchall()}
 
 
 _SQLITE_INSERT = f"INSERT INTO envelopes ({_PG_COLUMNS}) VALUES ({', '.join(['?'] * len(_ENVELOPE_COLUMNS))}) ON CONFLICT DO NOTHING"  # noqa: E501, S608
@@ -1420,16 +1427,159 @@ def _held_row(envelope: Envelope, device: DeviceRow, reason: str) -> dict[str, A
 
 _VERIFIER: ThreadPoolExecutor | None = None
 _VERIFIER_LOCK = threading.Lock()
+#: Below this many envelopes a batch's signatures are verified by its own thread.
+_VERIFY_INLINE = 8
+#: Verifier threads: one per core.
+_VERIFIERS = max(2, os.cpu_count() or 2)
 
 
 def _verifier() -> ThreadPoolExecutor:
     global _VERIFIER  # noqa: PLW0603 -- one pool per server process, created on first use
     with _VERIFIER_LOCK:
         if _VERIFIER is None:
-            _VERIFIER = ThreadPoolExecutor(
-                max_workers=max(2, os.cpu_count() or 2), thread_name_prefix="verify"
-            )
+            _VERIFIER = ThreadPoolExecutor(max_workers=_VERIFIERS, thread_name_prefix="verify")
         return _VERIFIER
+
+
+def _signed(envelope: Envelope, device: DeviceRow) -> bool:
+    """Whether the device's key signed exactly this envelope. ``Envelope.from_json`` already
+    checked the payload against its hash, which the signature covers (``verify_envelope``
+    is the same check with the hash again)."""
+    return crypto.verify(device.public_key, envelope.signing_bytes(), envelope.signature)
+
+
+def _forged(pairs: Sequence[tuple[Envelope, DeviceRow]], offset: int) -> list[int]:
+    return [
+        offset + i for i, (envelope, device) in enumerate(pairs) if not _signed(envelope, device)
+    ]
+
+
+class _Job:
+    """One request's checked envelopes on their way into a group commit.
+
+    Their signatures start verifying at once, on the verifier threads, in a few slices (not
+    one task per envelope: a task costs more than it saves); :meth:`forged` waits for them.
+    ``outcomes`` is set (or ``error``) once the transaction that holds them committed."""
+
+    __slots__ = ("_slices", "done", "error", "outcomes", "pairs")
+
+    def __init__(self, pairs: list[tuple[Envelope, DeviceRow]]) -> None:
+        self.pairs = pairs
+        self.outcomes: list[Outcome] | None = None
+        self.error: BaseException | None = None
+        self.done = False
+        if len(pairs) < _VERIFY_INLINE:
+            self._slices: list[Any] = [_forged(pairs, 0)]
+            return
+        pool = _verifier()
+        parts = max(1, min(_VERIFIERS, len(pairs) // _VERIFY_INLINE))
+        size = -(-len(pairs) // parts)
+        self._slices = [
+            pool.submit(_forged, pairs[start : start + size], start)
+            for start in range(0, len(pairs), size)
+        ]
+
+    def forged(self) -> set[int]:
+        """The positions of the envelopes whose signature does not verify (waits for them)."""
+        bad: set[int] = set()
+        for part in self._slices:
+            bad.update(part if isinstance(part, list) else part.result())
+        return bad
+
+
+class _Retry(Exception):
+    """A signature in the group did not verify: roll back, and write it again without."""
+
+
+class _GroupCommit:
+    """Group commit: the batches that wait while one group is written go in the next group,
+    one transaction for all of them, and every request is answered only after that commit.
+
+    Each request thread queues its :class:`_Job` and takes the writer; the first to take it
+    (the leader) writes every job queued at that moment, the others find theirs done. Per
+    process: several processes on one database each group their own requests, and the
+    database's unique keys keep them exact between them as before. A batch that makes the
+    group fail (the database refuses it) is the only one to fail: the group is written
+    again job by job."""
+
+    def __init__(self, storage: Storage) -> None:
+        self._storage = storage
+        self._writer = threading.Lock()
+        self._queue_lock = threading.Lock()
+        self._waiting: list[_Job] = []
+        #: How many groups were formed, and the most batches one of them held.
+        self.groups = 0
+        self.largest = 0
+        #: Groups written again without an envelope whose signature did not verify.
+        self.redone = 0
+
+    def run(self, job: _Job) -> list[Outcome]:
+        with self._queue_lock:
+            self._waiting.append(job)
+        with self._writer:
+            if not job.done:
+                with self._queue_lock:
+                    jobs, self._waiting = self._waiting, []
+                self._commit(jobs)
+        if job.error is not None:
+            raise job.error
+        assert job.outcomes is not None
+        return job.outcomes
+
+    def _commit(self, jobs: list[_Job]) -> None:
+        self.groups += 1
+        self.largest = max(self.largest, len(jobs))
+        try:
+            self._commit_group(jobs)
+        except Exception as exc:
+            if len(jobs) == 1:
+                jobs[0].error = exc
+            else:
+                for job in jobs:
+                    try:
+                        self._commit_group([job])
+                    except Exception as alone:
+                        job.error = alone
+        finally:
+            for job in jobs:
+                job.done = True
+
+    def _commit_group(self, jobs: list[_Job]) -> None:
+        storage = self._storage
+        excluded: list[set[int]] = [set() for _ in jobs]
+        while True:
+            order = [
+                (k, pos)
+                for k, job in enumerate(jobs)
+                for pos in range(len(job.pairs))
+                if pos not in excluded[k]
+            ]
+            try:
+                with storage.engine.begin() as conn:
+                    pairs = [jobs[k].pairs[pos] for k, pos in order]
+                    written = storage._write(conn, pairs, _now()) if pairs else []
+                    forged = False
+                    for k, job in enumerate(jobs):  # the signatures, verified meanwhile
+                        new = job.forged() - excluded[k]
+                        if new:
+                            excluded[k] |= new
+                            forged = True
+                    if forged:
+                        raise _Retry
+            except _Retry:
+                self.redone += 1
+                continue
+            break
+        by_job: list[dict[int, Outcome]] = [{} for _ in jobs]
+        for (k, pos), outcome in zip(order, written, strict=True):
+            by_job[k][pos] = outcome
+        for k, job in enumerate(jobs):
+            for pos in excluded[k]:
+                envelope = job.pairs[pos][0]
+                by_job[k][pos] = Outcome(
+                    envelope.record_id, envelope.sha256, "rejected", "signature"
+                )
+            job.outcomes = [by_job[k][pos] for pos in range(len(job.pairs))]
 
 
 def _normal_code(code: str) -> str:

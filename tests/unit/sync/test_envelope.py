@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import dataclasses
+import datetime as dt
 import json
 import uuid
 
@@ -209,3 +211,28 @@ def test_the_kind_list_is_kept_in_one_place() -> None:
     assert tuple(wire) == KINDS
     assert db.ACCEPTED_KINDS == KINDS
     assert set(COUNTED_KINDS) <= set(KINDS)
+
+
+def test_signing_bytes_are_the_canonical_header_for_every_ascii_character() -> None:
+    import random
+
+    from fieldscreen.sync.canonical import canonical
+    from fieldscreen.sync.envelope import SIGN_PREFIX
+
+    rng = random.Random(20261204)
+    texts = [chr(c) for c in range(128)] + ["a\u00e9", "\U0001f600x", "", '\\"/', "\x7fz"]
+    scalars: list[object] = [*texts, 0, 1, -(2**53) + 1, 2**53 - 1, True, False, None]
+    checked = 0
+    for value in scalars + [[t for t in texts if rng.random() < 0.2] for _ in range(20)]:
+        keys = ["a", "b_1", "z9", "tier", "concerns", "aa", "a_"]
+        aggregate = {k: value if rng.random() < 0.5 else rng.choice(scalars) for k in keys}
+        envelope = dataclasses.replace(
+            build_envelope(
+                "0" * 32, "f", "1", "dev-1", 1, dt.date(2026, 1, 1), b"{}", ORG_PK, DEV_SK
+            ),
+            aggregate=aggregate,
+        )
+        expected = SIGN_PREFIX + canonical(envelope._header_fields())
+        assert envelope.signing_bytes() == expected, repr(aggregate)
+        checked += 1
+    assert checked == len(scalars) + 20
