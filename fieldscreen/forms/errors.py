@@ -622,12 +622,6 @@ DESIGNER: Mapping[str, Message] = {
         en="OpenStreetMap questions are not supported; ask for the place as text",
         es="las preguntas de OpenStreetMap no están admitidas; pregunte el lugar como texto",
     ),
-    "why-trigger": Message(
-        en="trigger recalculates a question when another one changes, which FieldScreen does "
-        "not do; compute the value in a calculate instead",
-        es="trigger vuelve a calcular una pregunta cuando cambia otra, cosa que FieldScreen no "
-        "hace; calcule el valor en un calculate",
-    ),
     "why-bind": Message(
         en="this bind attribute is not supported; use the relevant, required, constraint, "
         "calculation and read_only columns",

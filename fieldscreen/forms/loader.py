@@ -93,6 +93,7 @@ _PLAIN_COLUMNS = {
     "aggregate",
     "from_case",
     "save_to",
+    "trigger",
 }
 #: Legacy and alias spellings of survey columns (as ``compat.canonical_header`` tokens) -> ours.
 _COLUMN_ALIASES = {
@@ -134,10 +135,14 @@ _SHOWN_NOWHERE = {
     "comments": "the column is not used",
 }
 _REFUSED_COLUMNS = {
-    "trigger": "trigger recalculates a question when another one changes, which FieldScreen "
-    "does not do; compute the value in a calculate instead",
     "bind": "this bind attribute is not supported; use the relevant, required, constraint, "
     "calculation and read_only columns",
+}
+#: ODK bind attributes about capturing on a phone, which mean nothing for an answer typed or
+#: chosen on a laptop: accepted with a warning.
+_BIND_NOT_APPLIED = {
+    "odk:allow-mock-accuracy": "the laptop has no GPS; the coordinates are typed",
+    "odk:quality": "FieldScreen keeps the recording as it is chosen, up to its size limit",
 }
 #: Namespaces whose bind attributes carry meaning in ODK: one we do not know is refused.
 _ODK_NAMESPACES = ("jr:", "odk:", "orx:", "entities:", "xmlns")
@@ -518,6 +523,9 @@ class _Loader(RuleSheets):
             if key == "entities:saveto":  # pyxform drops the ``list#`` the cell may have
                 self.save_to[name] = raw.get("save_to") or str(bind[key])
                 continue
+            if key in _BIND_NOT_APPLIED:
+                self.warnings.append(f"{key} on {name!r} is not applied: {_BIND_NOT_APPLIED[key]}")
+                continue
             if key == "saveIncomplete":
                 self.warnings.append(
                     f"saveIncomplete on {name!r} is not needed: FieldScreen saves the draft "
@@ -609,6 +617,10 @@ class _Loader(RuleSheets):
             self.warnings.append(
                 f"the {meta} question {name!r} stays empty: {compat.METADATA[meta]}"
             )
+        trigger = tuple(str(t) for t in item.get("trigger") or ())
+        calculation = str(bind.get("calculate", "") or "")
+        if trigger and kind == "calculate":
+            kind = "hidden"  # set by its trigger, kept as an answer, never shown
         built = Field(
             name=name,
             kind=kind,
@@ -626,7 +638,9 @@ class _Loader(RuleSheets):
             relevant=str(bind.get("relevant", "") or ""),
             required=_truth_or_expr(bind.get("required")),
             constraint=str(bind.get("constraint", "") or resolved.constraint),
-            calculation=str(bind.get("calculate", "") or ""),
+            calculation="" if trigger else calculation,
+            trigger=trigger,
+            trigger_value=calculation if trigger else "",
             default=str(item.get("default", "") or ""),
             read_only=_truth_or_expr(bind.get("readonly")),
             choice_filter=str(item.get("choice_filter", "") or ""),

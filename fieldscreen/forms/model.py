@@ -209,6 +209,10 @@ class Field:
     #: For metadata questions (``start``, ``end``, ``today``, ``deviceid`` ...), their type;
     #: the session fills them. Their kind is ``hidden``.
     meta: str = ""
+    #: The questions whose change sets this one (the ``trigger`` column), and the expression
+    #: it is then set to (its ``calculation``; empty clears it), as ODK's setvalue does.
+    trigger: tuple[str, ...] = ()
+    trigger_value: str = ""
 
     @property
     def is_input(self) -> bool:

@@ -43,6 +43,7 @@ _COLUMN = {
     "count": "repeat_count",
     "rule": "when",
     "default": "default",
+    "trigger": "trigger",
 }
 _LABEL_REF = re.compile(r"\$\{([^}]+)\}")
 
@@ -72,6 +73,10 @@ class Program:
     defaults: dict[str, Evaluator]
     label_refs: dict[str, tuple[str, ...]]
     order: list[int]
+    #: Fields set by a trigger: name -> the value's expression (``None`` clears the field).
+    triggers: dict[str, Evaluator | None] = field(default_factory=dict)
+    #: The other way round: a field -> the fields its change sets.
+    triggered: dict[str, tuple[str, ...]] = field(default_factory=dict)
 
     def node(self, owner: str, aspect: str) -> Node | None:
         index = self.fields.get(owner, {}).get(aspect)
@@ -224,6 +229,7 @@ class _Builder:
         # 2. expressions (these record the edges)
         defaults: dict[str, Evaluator] = {}
         label_refs: dict[str, tuple[str, ...]] = {}
+        triggers: dict[str, Evaluator | None] = {}
         for f in self.fields.values():
             aspects = self.index[f.name]
             rel = self.nodes[aspects["rel"]]
@@ -267,6 +273,9 @@ class _Builder:
                         raise self.fail(f.name, "label", error.detail) from None
                 label_refs[f.name] = tuple(names)
                 node.evaluate = _label_evaluator(tuple(getters))
+            if f.trigger:
+                probe = Node(-1, f.name, "val", f.repeats)
+                triggers[f.name] = self.compile(probe, f.trigger_value) if f.trigger_value else None
             if f.default and _is_expression(f.default):
                 probe = Node(-1, f.name, "default", f.repeats)
                 defaults[f.name] = self.compile(probe, f.default, column_aspect="default")
@@ -282,7 +291,27 @@ class _Builder:
         order = self.toposort()
         for position, node_id in enumerate(order):
             self.nodes[node_id].order = position
-        return Program(self.nodes, self.index, self.rule_index, defaults, label_refs, order)
+        sets: dict[str, list[str]] = {}
+        for f in self.fields.values():
+            for origin in f.trigger:
+                if origin not in self.fields:
+                    raise self.fail(
+                        f.name,
+                        "trigger",
+                        f"${{{origin}}} refers to no field of this form; check the name",
+                    )
+                sets.setdefault(origin, []).append(f.name)
+        triggered = {origin: tuple(targets) for origin, targets in sets.items()}
+        return Program(
+            self.nodes,
+            self.index,
+            self.rule_index,
+            defaults,
+            label_refs,
+            order,
+            triggers,
+            triggered,
+        )
 
     def toposort(self) -> list[int]:
         pending = {n.id: len(n.reads) for n in self.nodes}

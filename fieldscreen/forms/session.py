@@ -29,8 +29,11 @@ from fieldscreen.forms.functions import raw_to_xpath, to_bool, to_string
 from fieldscreen.forms.model import MEDIA_KINDS, TIERS, Choice, Field, Form, Page, language_key
 from fieldscreen.forms.program import render_label
 from fieldscreen.forms.risk import DeadlineDue, Override, Release, Risk, most_urgent
-from fieldscreen.forms.runtime import MAX_REPEATS, Runtime
+from fieldscreen.forms.runtime import MAX_REPEATS, Runtime, normalise
 from fieldscreen.forms.values import coerce, decode, encode, tag, to_json, untag
+
+#: How many questions a chain of triggers may set one after another (a loop stops there).
+_MAX_TRIGGER_DEPTH = 20
 
 __all__ = ["Changes", "FieldError", "Node", "Session"]
 
@@ -223,7 +226,10 @@ class Session(Runtime):
             value = self._attach(node, value, held_elsewhere)
         changes = Changes(tier_before=self._tier, tier=self._tier)
         self._now = self._clock()
+        before = self.answers[node.name].get(node.at)
         self._store(node, coerce(f, value), changes)
+        if self.answers[node.name].get(node.at) != before:
+            self._fire_triggers(node, changes, 0)
         if f.kind in MEDIA_KINDS:  # a replaced or cleared file is not kept
             kept = self._referenced()
             self.attachments = {n: d for n, d in self.attachments.items() if n in kept}
@@ -231,6 +237,27 @@ class Session(Runtime):
             self._stamp_raised()
             changes.tier = self._tier
         return changes
+
+    def _fire_triggers(self, source: Node, changes: Changes, depth: int) -> None:
+        """Set the questions whose ``trigger`` names ``source``, which just changed, to their
+        ``calculation`` (or clear them), as ODK's setvalue on a value change; a question set
+        this way fires its own triggers in turn, a bounded number of times."""
+        if depth > _MAX_TRIGGER_DEPTH:
+            return
+        for target in self.program.triggered.get(source.name, ()):
+            f = self.form.fields[target]
+            prefix = source.at[: min(len(f.repeats), len(source.at))]
+            for index in self._enumerate(f.repeats, prefix):
+                evaluate = self.program.triggers.get(target)
+                value = normalise(evaluate(self._ctx(index))) if evaluate else None
+                try:
+                    stored = coerce(f, value)
+                except AnswerError:
+                    stored = None  # a value that does not fit the question leaves it empty
+                before = self.answers[target].get(index)
+                self._store(Node(target, index), stored, changes)
+                if self.answers[target].get(index) != before:
+                    self._fire_triggers(Node(target, index), changes, depth + 1)
 
     def _attach(self, node: Node, value: Any, held_elsewhere: int) -> Any:
         """A media answer: an Attachment kept under its stored name, or a name already kept."""

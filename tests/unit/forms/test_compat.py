@@ -548,3 +548,69 @@ def test_an_entity_update_is_refused_by_name_at_its_cell() -> None:
     assert str(caught.value).startswith("test.md:entities:2:entity_id: ")
     assert "updates an existing entity" in str(caught.value)
     assert "Leave entity_id empty" in str(caught.value)
+
+
+TRIGGERS = """
+| survey |
+|        | type         | name | label | calculation           | trigger |
+|        | text         | a    | A     |                       |         |
+|        | datetime     | when | When  | now()                 | ${a}    |
+|        | integer      | n    | N     | string-length(${a})   | ${a}    |
+|        | text         | note | Note  |                       | ${a}    |
+|        | calculate    | c    |       | concat(${a}, '!')     | ${a}    |
+|        | calculate    | cc   |       | concat(${c}, '?')     | ${c}    |
+|        | begin repeat | r    | R     |                       |         |
+|        | text         | x    | X     |                       |         |
+|        | text         | y    | Y     | concat(${x}, ${a})    | ${x}    |
+|        | end repeat   |      |       |                       |         |
+"""
+
+
+def test_a_trigger_sets_its_question_when_the_question_it_names_changes() -> None:
+    loaded = form(TRIGGERS)
+    assert loaded.field("c").kind == "hidden"  # set by its trigger, kept as an answer
+    assert loaded.field("n").calculation == ""  # not computed on every change, as in ODK
+    clock = [NOW]
+    session = Session.start(loaded, "en", {}, clock=lambda: clock[0])
+    session.set_answer("note", "typed by hand")
+    session.set_answer("a", "hello")
+    assert session.value("n") == 5
+    assert session.value("note") is None  # a trigger without a calculation clears it
+    assert (session.value("c"), session.value("cc")) == ("hello!", "hello!?")  # in a chain
+    first = session.value("when")
+    session.set_answer("n", 99)  # the question stays the specialist's to change
+    clock[0] = NOW.replace(hour=11)
+    session.set_answer("a", "hello")  # the same value again: no change, nothing is set
+    assert (session.value("n"), session.value("when")) == (99, first)
+    clock[0] = NOW.replace(hour=12)
+    session.set_answer("a", "hi")
+    assert session.value("n") == 2 and session.value("when") != first
+    session.add_repeat("r")
+    session.set_answer(("x", (0,)), "X")
+    assert session.value(("y", (0,))) == "Xhi"
+    again = Session.restore(loaded, session.to_state(), clock=lambda: NOW)
+    assert again.values_json() == session.values_json()  # kept, not computed again
+
+
+def test_a_trigger_naming_no_question_is_refused_at_its_cell() -> None:
+    md = """
+    | survey |
+    |        | type | name | label | trigger |
+    |        | text | a    | A     | ${b}    |
+    """
+    with pytest.raises(FormError) as caught:
+        form(md)
+    assert "'b'" in str(caught.value) or "${b}" in str(caught.value)
+
+
+def test_capture_settings_of_a_phone_are_accepted_with_a_warning() -> None:
+    md = """
+    | survey |
+    |        | type     | name  | label | parameters               |
+    |        | geopoint | place | Where | allow-mock-accuracy=true |
+    |        | audio    | voice | Voice | quality=voice-only       |
+    """
+    loaded = form(md)
+    text = " ".join(loaded.warnings)
+    assert "odk:allow-mock-accuracy on 'place' is not applied" in text
+    assert "odk:quality on 'voice' is not applied" in text

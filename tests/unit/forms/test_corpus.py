@@ -41,7 +41,7 @@ LIST = os.environ.get("FIELDSCREEN_FORMS_CORPUS_LIST") == "1"
 SUFFIXES = {".xlsx", ".xls", ".md"}
 
 #: Forms of each part that loaded when the count was last raised (a ratchet, never lowered).
-FLOOR = {"examples": 48, "tables": 460}
+FLOOR = {"examples": 48, "tables": 563}
 
 
 @dataclass

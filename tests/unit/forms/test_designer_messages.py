@@ -107,9 +107,9 @@ def test_every_reason_a_feature_is_refused_for_is_in_both_languages() -> None:
             "función desconocida foo()",
         ),
         (
-            "| survey |\n| | type | name | label | trigger |\n| | text | a | A | ${a} |\n",
-            "the column 'trigger': trigger recalculates",
-            "la columna 'trigger': trigger vuelve a calcular una pregunta",
+            "| survey |\n| | type | name | label | relevent |\n| | text | a | A | 1 |\n",
+            "the column 'relevent' looks like a misspelling of 'relevant'",
+            "la columna 'relevent' parece un error de escritura de 'relevant'",
         ),
         (
             "| survey |\n| | type | name | label | calculation |\n| | calculate | c | | it's 2 |\n",
