@@ -13,6 +13,12 @@ bare endpoint, then syncs it (the baseline first, as the sync empties the backlo
 two arms of a round see the same machine; the figure is the median of the per-round ratios,
 printed with their spread, and the CPU of both processes (client and server, or client and
 bare endpoint) per envelope is reported beside.
+
+With follow-ups mixed in (``mixed`` in the details): after the rounds, one more device per
+database whose backlog of the same size holds each screening followed by
+``FIELDSCREEN_P6_EVENTS`` case events (``event`` envelopes, 2 by default: follow-ups of it), the
+same bare post and sync; its envelopes per second, counted over screenings and events alike,
+beside the screenings-only rounds'.
 """
 
 from __future__ import annotations
@@ -48,6 +54,8 @@ COUNT = int(os.environ.get("FIELDSCREEN_P6_COUNT", str(sized(10000, 1000))))
 #: then synced (the same bytes, arm after arm), and the ratio is taken round by round.
 RUNS = sized(5, 3)
 BATCH = 200
+#: Case events (follow-ups) after each screening in the mixed backlog; 0 leaves it out.
+EVENTS = int(os.environ.get("FIELDSCREEN_P6_EVENTS", "2"))
 # How cost grows with the backlog: one device per size, synced after the runs above, so the
 # server already holds their rows too. FIELDSCREEN_P6_GROWTH="" leaves it out.
 GROWTH = tuple(
@@ -110,9 +118,30 @@ def _sync(device: SimDevice, count: int = COUNT) -> float:
     start = time.perf_counter()
     summary = device.sync(max_count=BATCH, pull=False)
     took = time.perf_counter() - start
-    if summary.delivered != count:
+    # The simulated spool keeps no kinds: every envelope, events too, is counted delivered.
+    if summary.delivered + summary.event_envelopes != count:
         raise RuntimeError(f"P6 delivered {summary.delivered} of {count}")
     return took
+
+
+def _mixed(  # noqa: PLR0917 -- a benchmark helper read in order
+    storage: Storage, org: SimOrg, url: str, bare: str, folder: Path, rng: random.Random
+) -> dict[str, float | int]:
+    """One device's backlog of COUNT envelopes, each screening followed by EVENTS case events:
+    envelopes per second synced and bare-posted (a single run)."""
+    device = new_device(storage, org, url, folder, COUNT, rng, events=EVENTS)
+    try:
+        base = _bare_post(device, bare)
+        took = _sync(device)
+    finally:
+        device.spool.close()
+    return {
+        "envelopes": COUNT,
+        "events": COUNT - -(-COUNT // (EVENTS + 1)),
+        "envelopes_per_s": round(COUNT / took, 1),
+        "bare_envelopes_per_s": round(COUNT / base, 1),
+        "ratio": round(base / took, 3),
+    }
 
 
 def _growth(  # noqa: PLR0917 -- a benchmark helper read in order
@@ -200,6 +229,19 @@ def run() -> list[Result]:
                 del kept
                 growth = _growth(storage, org, url, bare, Path(tmp), rng)
                 _print_growth(label, growth)
+                mixed = _mixed(storage, org, url, bare, Path(tmp), rng) if EVENTS else {}
+                if mixed:
+                    plain = _median(measured)
+                    mixed["vs_screenings_only"] = round(
+                        float(mixed["envelopes_per_s"]) / (plain or 1), 3
+                    )
+                    print(
+                        f"  P6 with {EVENTS} follow-ups per screening, {label}: "
+                        f"{mixed['envelopes_per_s']:,} envelopes/s "
+                        f"({mixed['events']:,} of {COUNT:,} case events; "
+                        f"{mixed['vs_screenings_only']:.2f}× screenings only)",
+                        flush=True,
+                    )
             storage.close()
             # The CPU beside each arm: the whole system's, both processes of the round.
             known = len(round_cpu) == len(measured) and len(round_bare_cpu) == len(baseline)
@@ -232,6 +274,8 @@ def run() -> list[Result]:
                         "cores": os.cpu_count(),
                         # One device per backlog size, single runs: cost per envelope as it grows.
                         "growth": growth,
+                        # One device, follow-ups mixed in (case events), a single run.
+                        "mixed": mixed,
                     },
                 )
             )

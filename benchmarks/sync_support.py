@@ -145,6 +145,7 @@ def new_device(  # noqa: PLR0917 -- a benchmark helper read in order
     rng: random.Random,
     size: int = 5000,
     site: str = "bench",
+    events: int = 0,
 ) -> SimDevice:
     device = SimDevice(
         org,
@@ -153,5 +154,5 @@ def new_device(  # noqa: PLR0917 -- a benchmark helper read in order
         receipt_public=storage.keys().receipt_public,
     )
     device.enroll(storage.create_enrol_code(site))
-    device.fill(count, rng, size=size)
+    device.fill(count, rng, size=size, events=events)  # ``events`` follow-ups per screening
     return device

@@ -410,6 +410,13 @@ class CaseCardDialog(QDialog):
         self.body.setWordWrap(True)
         self.body.setTextFormat(Qt.TextFormat.RichText)
         layout.addWidget(self.body, 1)
+        layout.addWidget(QLabel(f"<b>{html.escape(self.tr('Timeline'))}</b>", self))
+        self.timeline = QListWidget(self)
+        self.timeline.setObjectName("caseTimeline")
+        self.timeline.setAccessibleName(self.tr("Timeline"))
+        for text in self.timeline_lines(card):
+            self.timeline.addItem(text)
+        layout.addWidget(self.timeline, 1)
         buttons = QHBoxLayout()
         self.record = primary_button(self.tr("&Record a follow-up done now"), self)
         self.record.setVisible(bool(card.get("next_due")))
@@ -425,6 +432,51 @@ class CaseCardDialog(QDialog):
     def _record(self) -> None:
         self.record.setEnabled(False)
         self.follow_up_done.emit()
+
+    def _event_labels(self) -> dict[str, str]:
+        return {
+            "screening": self.tr("Screening"),
+            "follow-up": self.tr("Follow-up done"),
+            "referral": self.tr("Referral made"),
+            "service-reached": self.tr("Service reached"),
+            "moved": self.tr("Child moved"),
+            "left": self.tr("Child left"),
+            "closed": self.tr("Case closed"),
+            "stabilised": self.tr("stabilised"),
+            "transferred": self.tr("transferred"),
+            "returned": self.tr("returned"),
+            "reunified": self.tr("reunified with family"),
+            "aged-out": self.tr("turned 18"),
+            "lost-contact": self.tr("contact lost"),
+            "other": self.tr("other"),
+        }
+
+    def timeline_lines(self, card: Mapping[str, Any]) -> list[str]:
+        """The case's timeline as this laptop knows it: the screening, then every case event
+        recorded here (each sealed for the team), oldest first."""
+        names = self._event_labels()
+
+        def when(text: str) -> str:
+            try:
+                return (
+                    datetime.fromisoformat(text.replace("Z", "+00:00"))
+                    .astimezone()
+                    .strftime("%Y-%m-%d %H:%M")
+                )
+            except ValueError:
+                return text[:16]
+
+        start = str((card.get("follow_up") or {}).get("start") or "")
+        out = [f"{when(start) if start else '—'}  {names['screening']}"]
+        for event in sorted(card.get("events", ()), key=lambda e: str(e.get("at", ""))):
+            kind = str(event.get("type", ""))
+            text = f"{when(str(event.get('at', '')))}  {names.get(kind, kind)}"
+            if event.get("reason"):
+                text += f" ({names.get(str(event['reason']), str(event['reason']))})"
+            if event.get("note"):
+                text += f": {event['note']}"
+            out.append(text)
+        return out
 
 
 class CaseListPage(QWidget):

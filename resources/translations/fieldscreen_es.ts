@@ -313,12 +313,72 @@
         <translation>No se guardó nada.</translation>
     </message>
     <message>
+        <source>Timeline</source>
+        <translation>Cronología</translation>
+    </message>
+    <message>
         <source>&amp;Record a follow-up done now</source>
         <translation>&amp;Registrar un seguimiento hecho ahora</translation>
     </message>
     <message>
         <source>&amp;Close</source>
         <translation>&amp;Cerrar</translation>
+    </message>
+    <message>
+        <source>Screening</source>
+        <translation>Evaluación</translation>
+    </message>
+    <message>
+        <source>Follow-up done</source>
+        <translation>Seguimiento realizado</translation>
+    </message>
+    <message>
+        <source>Referral made</source>
+        <translation>Derivación realizada</translation>
+    </message>
+    <message>
+        <source>Service reached</source>
+        <translation>Servicio recibido</translation>
+    </message>
+    <message>
+        <source>Child moved</source>
+        <translation>Traslado del niño o niña</translation>
+    </message>
+    <message>
+        <source>Child left</source>
+        <translation>El niño o niña se fue</translation>
+    </message>
+    <message>
+        <source>Case closed</source>
+        <translation>Caso cerrado</translation>
+    </message>
+    <message>
+        <source>stabilised</source>
+        <translation>estabilizado</translation>
+    </message>
+    <message>
+        <source>transferred</source>
+        <translation>transferido</translation>
+    </message>
+    <message>
+        <source>returned</source>
+        <translation>retornado</translation>
+    </message>
+    <message>
+        <source>reunified with family</source>
+        <translation>reunificado con su familia</translation>
+    </message>
+    <message>
+        <source>turned 18</source>
+        <translation>cumplió 18 años</translation>
+    </message>
+    <message>
+        <source>contact lost</source>
+        <translation>se perdió el contacto</translation>
+    </message>
+    <message>
+        <source>other</source>
+        <translation>otro</translation>
     </message>
 </context>
 <context>

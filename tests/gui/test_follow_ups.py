@@ -125,3 +125,23 @@ def test_finalise_schedules_and_a_recorded_follow_up_moves_the_date(
         assert card["events"] == [{"id": event.record_id, "type": "follow-up", "at": ANY}]
     finally:
         vault.close()
+
+
+def test_the_case_card_shows_the_timeline_oldest_first(qtbot: QtBot) -> None:
+    from fieldscreen.ui.cases import CaseCardDialog
+
+    card = {
+        "tier": "T2",
+        "follow_up": {"start": T.isoformat(), "done": [], "every_days": 7, "times": 4},
+        "events": [
+            {"id": "b", "type": "closed", "at": "2026-11-29T10:00Z", "reason": "reunified"},
+            {"id": "a", "type": "referral", "at": "2026-11-28T09:30Z", "note": "legal aid"},
+        ],
+    }
+    dialog = CaseCardDialog("ABC123", card)
+    qtbot.addWidget(dialog)
+    rows = [dialog.timeline.item(i).text() for i in range(dialog.timeline.count())]
+    assert len(rows) == 3
+    assert rows[0].endswith("Screening")
+    assert rows[1].endswith("Referral made: legal aid")
+    assert rows[2].endswith("Case closed (reunified with family)")
