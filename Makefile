@@ -10,12 +10,13 @@ ARGS ?=
 ONLY ?=
 
 .PHONY: help venv run test test-fast reliability lint format bench screenshots translations \
-        dist smoke lock server clean audit
+        dist smoke lock server clean audit journey
 
 help:
 	@echo "make run          set up .venv if needed and start the app (ARGS='--lang es' ...)"
 	@echo "make test         set up .venv if needed and run the whole test suite"
 	@echo "make test-fast    the suite without GUI tests"
+	@echo "make journey      the keyboard-only journey in a real window (Xvfb, xdotool; both languages)"
 	@echo "make reliability  crash, fault and tamper runs with their full counts"
 	@echo "make lint         ruff check, ruff format --check, mypy"
 	@echo "make bench        every benchmark (ONLY=P4 for one, QUICK=1 small sizes); results in benchmarks/results/"
@@ -42,6 +43,11 @@ test: $(STAMP)
 
 test-fast: $(STAMP)
 	$(BIN)/python -m pytest -m "not gui" $(PYTEST_ARGS)
+
+# The real-display journey: its own X server (xvfb-run), the app on Qt's xcb platform, keys
+# through xdotool. `make test` skips it when there is no display.
+journey: $(STAMP)
+	xvfb-run -a -s "-screen 0 1280x800x24" $(BIN)/python -m pytest -m journey tests/journey $(PYTEST_ARGS)
 
 reliability: $(STAMP)
 	FIELDSCREEN_FULL=1 $(BIN)/python -m pytest -m reliability $(PYTEST_ARGS)

@@ -14,6 +14,7 @@ from __future__ import annotations
 import logging
 import os
 import sys
+import threading
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -40,6 +41,7 @@ __all__ = [
     "build_services",
     "builtin_forms",
     "create_application",
+    "open_window",
     "provisioner_for",
     "run_gui",
     "sync_factory_for",
@@ -141,8 +143,18 @@ class _LazyEngine:
     def __init__(self, context: dict[str, Any]) -> None:
         self._context = context
         self._engine: Any = None
+        # The warm-up on a worker and a screening started at once on the GUI thread must not
+        # both import the form engine: two threads importing pyxform's circular modules at the
+        # same moment see them half-initialised (ImportError), so one loads, the other waits.
+        self._loading = threading.Lock()
 
     def _get(self) -> Any:
+        if self._engine is not None:
+            return self._engine
+        with self._loading:
+            return self._load()
+
+    def _load(self) -> Any:
         if self._engine is None:
             from fieldscreen.forms.library import builtin_forms as load_all
             from fieldscreen.forms.library import builtin_list
@@ -213,8 +225,9 @@ def build_services(context: AppContext) -> Services:
     )
 
 
-def run_gui(profile: str | None = None, lang: str | None = None) -> int:
-    """Start the desktop app; returns the process exit status."""
+def open_window(profile: str | None = None, lang: str | None = None) -> MainWindow:
+    """Build the app over the profile's real vault and show its window (the real-display
+    journey test drives the app from here, as a user would after ``fieldscreen``)."""
     app = create_application()
     context = build_context(profile, lang)
     install_translator(app, context.lang)
@@ -224,11 +237,18 @@ def run_gui(profile: str | None = None, lang: str | None = None) -> int:
         services, provisioner=provisioner_for(services), sync_factory=sync_factory_for(services)
     )
     window.show()
-    if os.environ.get(QUIT_WHEN_IDLE_ENV):
-        QTimer.singleShot(0, app.quit)
     # After the first paint: import and open the vault on a worker while the user types.
     QTimer.singleShot(WARM_DELAY_MS, lambda: warm_after_paint(services))
     QTimer.singleShot(WARM_DELAY_MS, window.make_shortcuts)  # Quit works before unlocking too
+    return window
+
+
+def run_gui(profile: str | None = None, lang: str | None = None) -> int:
+    """Start the desktop app; returns the process exit status."""
+    open_window(profile, lang)
+    app = create_application()
+    if os.environ.get(QUIT_WHEN_IDLE_ENV):
+        QTimer.singleShot(0, app.quit)
     return app.exec()
 
 
