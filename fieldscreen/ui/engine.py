@@ -98,12 +98,13 @@ class EngineScreening:
         return set_aside(self._sessions, lang)
 
     # ------------------------------------------------------------ override
-    def override_tier(self, tier: str, reason: str, supervisor: str) -> None:
+    def override_tier(self, tier: str, reason: str, supervisor: str) -> bool:
         """Record a signed-off tier override in the engine (the intake's session, whose rules
         set the tier), so it is kept in the screening's state with the computed tier; raises
         :class:`fieldscreen.forms.errors.OverrideError` when something is missing."""
         session = self._sessions.get("fs_intake") or next(iter(self._sessions.values()))
         session.override_tier(tier, reason, supervisor)
+        return True
 
     def aggregate(self, day: date) -> dict[str, Any] | None:
         """The non-identifying aggregate record sent beside the sealed screening (None when
@@ -336,7 +337,7 @@ class EngineScreening:
             risk_tiers=[],
         )
 
-    def release_referral(self, service: str, reason: str, supervisor: str) -> None:
+    def release_referral(self, service: str, reason: str, supervisor: str) -> bool:
         """Make a withheld or declined referral possible: the supervisor's release (with the
         reason) of the recipient a rule withholds, or of the service the child declined, kept
         in the state of the form whose rule holds it. Raises ``ReleaseError`` when something is
@@ -358,6 +359,7 @@ class EngineScreening:
             raise ReleaseError("name")
         for session in holds:
             session.release(name, reason, supervisor)
+        return True
 
     def fill_from_suggestions(self, name: str, lang: str) -> list[dict[str, Any]] | None:
         """The rows of repeat ``name`` with the screening's suggestions added (the referrals the

@@ -19,7 +19,11 @@ from typing import TYPE_CHECKING, Any, NamedTuple, Protocol
 from fieldscreen.errors import KnownError
 
 if TYPE_CHECKING:
-    from fieldscreen.ui.migration import DraftMigration
+    from datetime import date
+
+    from fieldscreen.followup import Cadence
+    from fieldscreen.forms.risk import Override
+    from fieldscreen.ui.migration import DraftMigration, SetAside
     from fieldscreen.vault.caselist import CaseColumns
 
 __all__ = [
@@ -232,6 +236,41 @@ class ScreeningSession(Protocol):
 
     def case_card(self) -> dict[str, Any]:
         """The fields the forms mark for follow-up (kept after the full record is sealed)."""
+        ...
+
+    def aggregate(self, day: date) -> dict[str, Any] | None:
+        """The non-identifying aggregate record sent beside the sealed screening; None when
+        the child declined statistics or the forms give none (the sample form)."""
+        ...
+
+    def follow_up_cadence(self) -> Cadence | None:
+        """How often to follow the case up, as the forms' rules decide; None when they do not
+        (the caller then uses the tier's cadence)."""
+        ...
+
+    def set_aside(self, lang: str) -> Sequence[SetAside]:
+        """The answers a form update set aside, for the specialist's read-only panel."""
+        ...
+
+    def fill_from_suggestions(self, name: str, lang: str) -> list[dict[str, Any]] | None:
+        """The rows of repeat ``name`` with the screening's suggestions added; None when the
+        repeat is not fillable."""
+        ...
+
+    def tier_override(self) -> Override | None:
+        """The signed-off tier override the session keeps, or None."""
+        ...
+
+    def override_tier(self, tier: str, reason: str, supervisor: str) -> bool:
+        """Keep a signed-off tier override in the screening's state; False when the session
+        keeps none (the sample form: the caller keeps it). Raises a KnownError when something
+        is missing."""
+        ...
+
+    def release_referral(self, service: str, reason: str, supervisor: str) -> bool:
+        """Lift a withheld recipient or a declined service with a supervisor's reason; False
+        when the session holds nothing back (the sample form). Raises a KnownError when
+        something is missing."""
         ...
 
 

@@ -13,7 +13,7 @@ from __future__ import annotations
 import copy
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 from fieldscreen.ui.ports import (
@@ -459,6 +459,28 @@ class SampleScreening:
 
     def case_card(self) -> dict[str, Any]:
         return {k: self._answers[k] for k in ("alias", "age") if k in self._answers}
+
+    # What the engine does and the sample form does not: nothing kept, nothing suggested.
+    def aggregate(self, day: date) -> None:
+        return None
+
+    def follow_up_cadence(self) -> None:
+        return None
+
+    def set_aside(self, lang: str) -> tuple[()]:
+        return ()
+
+    def fill_from_suggestions(self, name: str, lang: str) -> None:
+        return None
+
+    def tier_override(self) -> None:
+        return None
+
+    def override_tier(self, tier: str, reason: str, supervisor: str) -> bool:
+        return False
+
+    def release_referral(self, service: str, reason: str, supervisor: str) -> bool:
+        return False
 
     def result(self, lang: str) -> ScreeningResult:
         raised = [r for r in RULES if r.name in self._raised]

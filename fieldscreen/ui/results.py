@@ -261,8 +261,7 @@ class ResultsPage(QWidget):
         self.result = session.result(self.services.lang)
         self.overrides = {}
         self.computed_tier = self.result.tier
-        recorded = getattr(session, "tier_override", None)
-        override = recorded() if callable(recorded) else None
+        override = session.tier_override()
         if override is not None:  # signed off from the supervisor queue: kept by the engine
             self.overrides = {
                 "tier": override.tier,
@@ -317,10 +316,7 @@ class ResultsPage(QWidget):
             "\n".join(f"• {c}" for c in result.concerns) or self.tr("None found.")
         )
         self._render_referrals()
-        self.release.setVisible(
-            callable(getattr(self.session, "release_referral", None))
-            and any(r.status in {"withheld", "declined"} for r in result.referrals)
-        )
+        self.release.setVisible(any(r.status in {"withheld", "declined"} for r in result.referrals))
         needs_actions = tier == ACT_NOW
         self._render_emergency(needs_actions)
         self.actions_label.setVisible(needs_actions)
@@ -508,13 +504,16 @@ class ResultsPage(QWidget):
             return
 
         def released(supervisor: str) -> None:
-            route = getattr(self.session, "release_referral", None)
-            if not callable(route) or self.session is None:
+            if self.session is None:
                 return
             try:
-                route(str(dialog.choice.currentData()), dialog.text, supervisor)
+                lifted = self.session.release_referral(
+                    str(dialog.choice.currentData()), dialog.text, supervisor
+                )
             except KnownError as error:
                 show_error(self, error, self.services.lang)
+                return
+            if not lifted:
                 return
             self.result = self.session.result(self.services.lang)
             self._render()
@@ -575,10 +574,11 @@ class ResultsPage(QWidget):
                 return
             if result != QDialog.DialogCode.Accepted:
                 return
-            route = getattr(self.session, "override_tier", None)
-            if callable(route):  # the engine keeps it in the screening's state
+            if self.session is not None:  # the engine keeps it in the screening's state
                 try:
-                    route(str(dialog.choice.currentData()), dialog.text, sign.signed_by)
+                    self.session.override_tier(
+                        str(dialog.choice.currentData()), dialog.text, sign.signed_by
+                    )
                 except KnownError as error:
                     show_error(self, error, self.services.lang)
                     return
@@ -665,9 +665,9 @@ class ResultsPage(QWidget):
             ),
         }
         now = self.clock()
-        engine_cadence = getattr(session, "follow_up_cadence", None)
-        if callable(engine_cadence) and "tier" not in self.overrides:
-            cadence: Cadence = engine_cadence()
+        engine_cadence = session.follow_up_cadence()
+        if engine_cadence is not None and "tier" not in self.overrides:
+            cadence: Cadence = engine_cadence
         else:  # a tier overridden here, or a session without the engine: the tier's cadence
             cadence = cadence_of(self.tier_now)
         window = int(self.services.settings.get("follow_up_window_days"))
@@ -725,8 +725,9 @@ class ResultsPage(QWidget):
     def _aggregate(self) -> dict[str, Any] | None:
         """The screening's aggregate record, from the forms' marks (None: statistics declined,
         or a session that cannot give one)."""
-        make = getattr(self.controller.session if self.controller else None, "aggregate", None)
-        return make(datetime.now(UTC).date()) if callable(make) else None
+        if self.controller is None:
+            return None
+        return self.controller.session.aggregate(datetime.now(UTC).date())
 
     def _failed(self, error: KnownError) -> None:
         self._enable_finalise()

@@ -71,11 +71,10 @@ def screening_kinds(
     """
     result = session.result(lang)
     rules = {alert.rule for alert in result.alerts}
-    override = getattr(session, "tier_override", None)
     computed = result.tier
-    recorded = override() if callable(override) else None
+    recorded = session.tier_override()
     if recorded is not None:
-        computed = getattr(recorded, "computed", computed)
+        computed = recorded.computed
     kinds: list[str] = []
     if pending_override:
         kinds.append("tier-override")
@@ -459,9 +458,8 @@ class SupervisionModel:
         vault = self._backend.vault
         state = dict(vault.load_record(item.record_id))
         session = self._forms.restore(state["session"])
-        route = getattr(session, "override_tier", None)
-        if callable(route):  # the engine keeps it with the computed tier
-            route(item.requested_tier, item.reason, supervisor)
+        if session.override_tier(item.requested_tier, item.reason, supervisor):
+            # the engine keeps it with the computed tier
             state["session"] = session.to_state()
             vault.save_draft(item.record_id, state)
 

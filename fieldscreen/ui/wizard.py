@@ -317,8 +317,7 @@ class WizardPage(QWidget):
         if self._pages:  # opening shows the draft; it writes nothing until the specialist acts
             controller.page = self._pages[target].name
         self.go(target)
-        aside = getattr(session, "set_aside", None)
-        self.set_aside.show_entries(aside(self.services.lang) if callable(aside) else ())
+        self.set_aside.show_entries(session.set_aside(self.services.lang))
         self._show_save_state(
             "saved" if (record_id is not None if saved is None else saved) else ""
         )
@@ -398,8 +397,7 @@ class WizardPage(QWidget):
         """Add the screening's suggestions to repeat ``name`` as rows the specialist can edit."""
         if self.controller is None:
             return
-        fill = getattr(self.controller.session, "fill_from_suggestions", None)
-        rows = fill(name, self.services.lang) if fill is not None else None
+        rows = self.controller.session.fill_from_suggestions(name, self.services.lang)
         if rows is None:
             return
         before = self.controller.session.value(name) or []

@@ -31,6 +31,15 @@ class Session:
     def case_card(self) -> dict[str, Any]:
         return {"alias": "Ana"}
 
+    def tier_override(self) -> None:
+        return None
+
+    def follow_up_cadence(self) -> None:
+        return None
+
+    def aggregate(self, day: Any) -> None:
+        return None
+
     def result(self, lang: str) -> ScreeningResult:
         return ScreeningResult(
             "T1",
