@@ -113,6 +113,8 @@ def provisioning_anchor(
 ) -> dict[str, Any]:
     """What an admin signs into the roster for ``provisioning`` (``document`` signed it)."""
     return {
+        # the key the vault seals to, as the vault names it (:meth:`Vault.set_org_keys`)
+        "org_sealing_key": provisioning.sealing_public_key.hex(),
         "org_signing_key": b64e(provisioning.signing_public_key),
         "provisioning_sha256": hashlib.sha256(provisioning.to_content()).hexdigest(),
         "issued": None if document is None else document.issued,
@@ -217,7 +219,11 @@ def _anchor_now(vault: Vault, check: PolicyCheck) -> None:
     if user is None or user.role != "admin" or check.refused:
         return
     anchor = vault.policy_anchor()
-    if anchor is not None and not check.newer:
+    # an anchor from before it named the organisation's sealing key is signed again with it
+    unnamed = (
+        anchor is not None and check.provisioning is not None and "org_sealing_key" not in anchor
+    )
+    if anchor is not None and not check.newer and not unnamed:
         return
     if check.provisioning is None:
         vault.set_policy_anchor({})
@@ -292,7 +298,7 @@ def apply_provisioning(vault: Vault, settings: Settings, file_bytes: bytes) -> P
             or (anchor and _follows(anchor, document, provisioning.to_content()))
         ):
             raise DeviceError("device-provisioning-not-newer")
-    if (vault.org_sealing_key(), pinned) != (
+    if (vault.org_sealing_key_stored(), pinned) != (
         provisioning.sealing_public_key,
         provisioning.signing_public_key,
     ):  # a key change needs an admin; a re-issued file with the same keys does not

@@ -523,6 +523,23 @@ CATALOGUE: Mapping[str, Message] = {
             "hecho consta en el registro de auditoría."
         ),
     ),
+    "vault-org-key-unanchored": Message(
+        en=(
+            "The organisation's key kept in the vault is not the one an administrator "
+            "approved: it was replaced outside FieldScreen. Nothing is sealed to it: "
+            "screenings are still sealed to the key the administrator approved, so none can "
+            "reach anyone else. Ask an administrator to apply your organisation's "
+            "provisioning file again. The event is in the audit log."
+        ),
+        es=(
+            "La clave de la organización guardada en la bóveda no es la que aprobó un "
+            "administrador: se sustituyó fuera de FieldScreen. No se sella nada con ella: las "
+            "evaluaciones se siguen sellando con la clave que aprobó el administrador, así que "
+            "ninguna puede llegar a otra persona. Pida a un administrador que vuelva a aplicar "
+            "el archivo de aprovisionamiento de su organización. El hecho consta en el "
+            "registro de auditoría."
+        ),
+    ),
     "vault-audit-broken": Message(
         en=(
             "The audit log was changed outside FieldScreen: its chain breaks at entry {seq} "

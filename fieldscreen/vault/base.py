@@ -377,6 +377,15 @@ class VaultBase:
             )
         return report
 
+    def set_policy_anchor(self, anchor: dict[str, Any]) -> None:
+        """Sign ``anchor`` into the roster (:class:`AccountsMixin` does it)."""
+        raise NotImplementedError
+
+    def _extra_alert(self) -> VaultError | None:
+        """What else :meth:`state_alert` says when the rows and the audit log are sound
+        (:class:`RecordsMixin`: an organisation key the roster does not name)."""
+        return None
+
     def _check_outbox(self, conn: sqlite3.Connection, keys: Keys) -> dict[str, list[str]]:
         """The outbox against the records the row map holds (:class:`RecordsMixin` does it;
         a vault without records has nothing to compare)."""
@@ -546,7 +555,7 @@ class VaultBase:
                     missing=len(outbox.get("missing", ())),
                     restored=len(outbox.get("restored", ())),
                 )
-            return None
+            return self._extra_alert()
         lost = self.secrets_altered()
         if lost and rows == len(lost) and not entries:
             # only slot names this build writes are shown; a row someone added is counted

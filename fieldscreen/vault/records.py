@@ -37,7 +37,16 @@ from fieldscreen.vault.keys import Keys, aad
 from fieldscreen.vault.outbox import decrypt_aggregate, encrypt_aggregate
 from fieldscreen.vault.store import as_blob, json_loads
 
-__all__ = ["RECORD_FORMAT", "IntegrityReport", "RecordSummary", "RecordsMixin"]
+__all__ = [
+    "ORG_SEALING_ANCHOR",
+    "RECORD_FORMAT",
+    "IntegrityReport",
+    "RecordSummary",
+    "RecordsMixin",
+]
+
+#: The roster's anchor key naming the organisation's sealing key (hex) an admin set.
+ORG_SEALING_ANCHOR = "org_sealing_key"
 
 RECORD_FORMAT = 1
 _PAD = 256
@@ -287,17 +296,71 @@ class RecordsMixin(VaultBase):
 
     # ------------------------------------------------------------------ finalise
     def org_sealing_key(self) -> bytes | None:
+        """The organisation's key the vault seals to: the one the signed roster names when it
+        names one (a copy in the vault replaced outside FieldScreen is not used), else the
+        vault's copy."""
         with self._tx() as conn:
             raw = self._secret(conn, "org_keys")
-        return None if raw is None else bytes.fromhex(json.loads(raw)["sealing"])
+        return (
+            None if raw is None else self._anchored_key(bytes.fromhex(json.loads(raw)["sealing"]))
+        )
 
     def set_org_keys(self, sealing_public: bytes, signing_public: bytes) -> None:
-        """Store the organisation's public keys (from a verified provisioning file; admins)."""
+        """Store the organisation's public keys (from a verified provisioning file; admins).
+
+        The sealing key is also signed into the roster's anchor (``org_sealing_key``), which
+        only an admin can write: a copy of ``org_keys`` replaced by anyone else holding the
+        master key seals nothing (:meth:`_org_key_anchored`).
+        """
         self._require("admin")
         value = json.dumps({"sealing": sealing_public.hex(), "signing": signing_public.hex()})
         with self._tx() as conn:
             self._put_secret(conn, "org_keys", value.encode())
             self._audit(conn, "org-keys", detail={"sealing": crypto.key_id(sealing_public)})
+        anchor = self._require_keyring().current.anchor
+        if anchor is not None:
+            self.set_policy_anchor({**anchor, ORG_SEALING_ANCHOR: sealing_public.hex()})
+
+    def _named_key(self) -> bytes | None:
+        """The organisation's sealing key the signed roster names (None when it names none:
+        a key file from before it did, until an admin sets the keys or unlocks)."""
+        keyring = self._keyring
+        anchor = None if keyring is None else keyring.current.anchor
+        named = None if not anchor else anchor.get(ORG_SEALING_ANCHOR)
+        try:
+            return None if not isinstance(named, str) else bytes.fromhex(named)
+        except ValueError:
+            return None
+
+    def _anchored_key(self, stored: bytes) -> bytes:
+        named = self._named_key()
+        return stored if named is None else named
+
+    def org_sealing_key_stored(self) -> bytes | None:
+        """The vault's own copy of the organisation's sealing key (what :meth:`set_org_keys`
+        last wrote, or a copy replaced outside FieldScreen), for comparing."""
+        with self._tx() as conn:
+            return self._stored_org_key(conn)
+
+    def _stored_org_key(self, conn: sqlite3.Connection) -> bytes | None:
+        raw = self._secret(conn, "org_keys")
+        return None if raw is None else bytes.fromhex(json.loads(raw)["sealing"])
+
+    def _extra_alert(self) -> VaultError | None:
+        return self.org_key_alert()
+
+    def org_key_alert(self) -> VaultError | None:
+        """``vault-org-key-unanchored`` when the vault's copy of the organisation key is not
+        the one the signed roster names (nothing is sealed to that copy), or None."""
+        try:
+            with self._tx() as conn:
+                stored = self._stored_org_key(conn)
+        except KnownError:  # deleted or put back: said as vault-secrets-altered
+            return None
+        named = self._named_key()
+        if stored is None or named is None or named == stored:
+            return None
+        return VaultError("vault-org-key-unanchored")
 
     def org_signing_key(self) -> bytes | None:
         with self._tx() as conn:
@@ -318,7 +381,9 @@ class RecordsMixin(VaultBase):
         raw_org = self._secret(conn, "org_keys")
         if raw_org is None:
             raise VaultError("vault-no-org-key")
-        org_public = bytes.fromhex(json.loads(raw_org)["sealing"])
+        # the key an admin signed into the roster, whatever the vault's copy says (a copy
+        # replaced outside FieldScreen is reported at unlock, and nothing is sealed to it)
+        org_public = self._anchored_key(bytes.fromhex(json.loads(raw_org)["sealing"]))
         device_key = self._secret(conn, "device_signing_key")
         if device_key is None:
             raise VaultError("vault-damaged", detail="the device key is missing")
@@ -819,6 +884,13 @@ class RecordsMixin(VaultBase):
         is deleted. Three indexed queries: finalised and purged records without an outbox row,
         delivered rows with a sealed copy, and queued rows without one.
         """
+        named = self._named_key()
+        try:
+            stored = self._stored_org_key(conn)
+        except KnownError:  # deleted or put back: the state digest's check reports it
+            stored = None
+        if named is not None and stored not in (None, named):
+            self._audit(conn, "integrity-alert", detail={"what": "org-keys"})
         lost = conn.execute(
             "SELECT r.id, r.status FROM records AS r WHERE r.status IN ('finalised', 'purged') "
             "AND NOT EXISTS (SELECT 1 FROM outbox AS o WHERE o.record_id = r.id)"
