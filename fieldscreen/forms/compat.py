@@ -57,9 +57,6 @@ REFUSED_TYPES = {
     "select_multiple_from_file with a CSV list beside the form",
     "xml-external": "external XML instances are not supported; use select_one_from_file "
     "with a CSV list beside the form",
-    "csv-external": "pulldata() and external CSV instances are not supported; use "
-    "select_one_from_file with a CSV list and instance('LIST')/root/item[...] to look values "
-    "up",
     "osm": "OpenStreetMap questions are not supported; ask for the place as text",
 }
 #: Settings that matter only to ODK servers or clients: accepted, with what FieldScreen does.

@@ -35,6 +35,7 @@ __all__ = [
     "FormVersionError",
     "OverrideError",
     "ReleaseError",
+    "designer_codes",
     "designer_text",
 ]
 
@@ -271,6 +272,12 @@ DESIGNER: Mapping[str, Message] = {
     "list-file-missing": Message(
         en="the list file {name} was not found beside the form or in its lists/ folder",
         es="el archivo de lista {name} no se encontró junto al formulario ni en su carpeta lists/",
+    ),
+    "csv-external-missing": Message(
+        en="csv-external {name} reads {file}.csv, which was not found beside the form or in its "
+        "lists/ folder; put the file there",
+        es="csv-external {name} lee {file}.csv, que no se encontró junto al formulario ni en su "
+        "carpeta lists/; ponga el archivo allí",
     ),
     "pulldata-missing": Message(
         en="pulldata('{table}', ...) reads {file}.csv, which was not found beside the form or "
@@ -611,13 +618,6 @@ DESIGNER: Mapping[str, Message] = {
         es="las instancias XML externas no están admitidas; use select_one_from_file con una "
         "lista CSV junto al formulario",
     ),
-    "why-csv-external": Message(
-        en="pulldata() and external CSV instances are not supported; use select_one_from_file "
-        "with a CSV list and instance('LIST')/root/item[...] to look values up",
-        es="pulldata() y las instancias CSV externas no están admitidas; use "
-        "select_one_from_file con una lista CSV e instance('LIST')/root/item[...] para buscar "
-        "valores",
-    ),
     "why-osm": Message(
         en="OpenStreetMap questions are not supported; ask for the place as text",
         es="las preguntas de OpenStreetMap no están admitidas; pregunte el lugar como texto",
@@ -697,6 +697,17 @@ def designer_text(detail: str, lang: str) -> str | None:
         values = {name: _part(name, value, lang) for name, value in match.groupdict().items()}
         return DESIGNER[code].es.format(**values)
     return None
+
+
+def designer_codes(detail: str) -> tuple[str, ...]:
+    """The codes of :data:`DESIGNER` that ``detail`` is made of (the message, then the reason
+    inside it), or ``()`` for pyxform's own words."""
+    for code, pattern in _patterns():
+        match = pattern.match(detail)
+        if match is not None:
+            why = match.groupdict().get("why", "")
+            return (code, *(designer_codes(why) if why else ()))
+    return ()
 
 
 def _part(name: str, value: str, lang: str) -> str:

@@ -608,6 +608,7 @@ STRICT: dict[str, tuple[int, int, Callable[..., Any]]] = {
     "format-date-time": (2, 2, lambda d, f: _format_date(d, to_string(f))),
     "digest": (2, 3, _digest),
     "area": (1, 1, _area),
+    "enclosed-area": (1, 1, _area),  # JavaRosa's older name of area()
     "distance": (1, -1, _distance),
 }
 

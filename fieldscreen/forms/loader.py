@@ -209,6 +209,8 @@ class _Loader(RuleSheets):
         self.rows: dict[str, int] = {}
         self.raw: dict[str, dict[str, str]] = {}
         self.entities: list[Entity] = []
+        #: ``csv-external`` rows: (instance name, row); read as ``NAME.csv`` beside the form.
+        self.csv_instances: list[tuple[str, int]] = []
         #: Questions with ``save_to``: name -> the property, as pyxform gives it (``p`` or
         #: ``list#p``).
         self.save_to: dict[str, str] = {}
@@ -463,6 +465,10 @@ class _Loader(RuleSheets):
                             )
                         fields[made.name] = made
                         names.append(made.name)
+                continue
+            if given.get("type") == "csv-external":
+                name = str(given.get("name", ""))
+                self.csv_instances.append((name, self.rows.get(name) or 0))
                 continue
             item = (
                 compat.expand_loop(given, self.rows, self.raw)
@@ -891,6 +897,16 @@ class _Loader(RuleSheets):
             choices = read_list(found, default)
             fields[name] = _replace(field, choices=choices)
             lists[Path(field.list_name).stem] = tuple(MappingProxyType(c.row()) for c in choices)
+        for name, row in self.csv_instances:
+            found = self.find(f"{name}.csv")
+            if found is None:
+                raise self.error(
+                    f"csv-external {name!r} reads {name}.csv, which was not found beside the "
+                    "form or in its lists/ folder; put the file there",
+                    row=row,
+                    column="type",
+                )
+            lists[name] = read_table(found)
         return lists
 
     def pulldata_tables(

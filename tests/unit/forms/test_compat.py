@@ -343,6 +343,26 @@ def test_pulldata_reads_a_csv_shipped_beside_the_form_at_load_time(tmp_path: Any
     assert "F_GREEN" in session.risk().flags
 
 
+def test_a_csv_external_instance_is_read_from_the_csv_beside_the_form(tmp_path: Any) -> None:
+    md = """
+    | survey |
+    |        | type         | name   | label | calculation                                      |
+    |        | csv-external | fruits |       |                                                  |
+    |        | text         | key    | Key   |                                                  |
+    |        | calculate    | colour |       | instance('fruits')/root/item[name=${key}]/colour |
+    """
+    with pytest.raises(FormError) as caught:
+        form(md, base=tmp_path)
+    assert str(caught.value).startswith("test.md:survey:2:type: csv-external 'fruits' reads")
+    assert "fruits.csv" in caught.value.message("es") and "junto al formulario" in (
+        caught.value.message("es")
+    )
+    (tmp_path / "fruits.csv").write_text("name,colour\nmango,orange\nlime,green\n")
+    session = Session.start(form(md, base=tmp_path), "en", {}, clock=lambda: NOW)
+    session.set_answer("key", "lime")
+    assert session.value("colour") == "green"
+
+
 def test_a_list_file_past_its_bound_is_a_clear_error(tmp_path: Any, monkeypatch: Any) -> None:
     from fieldscreen.forms import sheets
 
