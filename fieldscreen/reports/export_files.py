@@ -67,6 +67,20 @@ def readme(profile: Profile, summary: Mapping[str, Any], lang: str) -> str:
             "tier was given. Follow each one up: the child was never fully screened.",
             "",
         ]
+    if summary.get("case_events"):
+        lines += [
+            f"Case events (follow-ups, referrals, closures ...): {summary['case_events']}, in",
+            "'events' (each once) and 'timeline' (per child: the screening, then its events in",
+            "order, step 1, 2, ...).",
+            "",
+        ]
+    if summary.get("case_events_held"):
+        lines += [
+            f"{summary['case_events_held']} case events are in no timeline ('events_held'): sent",
+            "by a device that neither screened the child nor is of its site, or naming no",
+            "screening held. Someone may have forged them; check the devices named.",
+            "",
+        ]
     if profile.identifiable:
         lines += [
             "Files attached to media questions (photos of documents, signed consent) are in",

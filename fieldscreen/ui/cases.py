@@ -358,6 +358,8 @@ class CaseCardDialog(QDialog):
     records a follow-up done (the next date then moves on by the tier's cadence)."""
 
     follow_up_done = Signal()
+    #: Another case event to record: its type, the reason (a closed case's) and a note.
+    event_requested = Signal(str, str, str)
 
     def __init__(self, code: str, card: Mapping[str, Any], parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -424,7 +426,11 @@ class CaseCardDialog(QDialog):
         close = QPushButton(self.tr("&Close"), self)
         close.setObjectName("secondary")
         close.clicked.connect(self.accept)
+        self.add_event = QPushButton(self.tr("Record an &event…"), self)
+        self.add_event.setObjectName("secondary")
+        self.add_event.clicked.connect(self._ask_event)
         buttons.addWidget(self.record)
+        buttons.addWidget(self.add_event)
         buttons.addStretch(1)
         buttons.addWidget(close)
         layout.addLayout(buttons)
@@ -432,6 +438,14 @@ class CaseCardDialog(QDialog):
     def _record(self) -> None:
         self.record.setEnabled(False)
         self.follow_up_done.emit()
+
+    def _ask_event(self) -> None:
+        dialog = CaseEventDialog(self._event_labels(), self)
+        self.event_dialog = dialog
+        dialog.accepted.connect(
+            lambda: self.event_requested.emit(dialog.kind(), dialog.reason(), dialog.note())
+        )
+        dialog.open()
 
     def _event_labels(self) -> dict[str, str]:
         return {
@@ -477,6 +491,59 @@ class CaseCardDialog(QDialog):
                 text += f": {event['note']}"
             out.append(text)
         return out
+
+
+class CaseEventDialog(QDialog):
+    """What happened to the case: the event's type, a closed case's reason, a short note."""
+
+    def __init__(self, labels: Mapping[str, str], parent: QWidget | None = None) -> None:
+        from fieldscreen.caseevents import CLOSE_REASONS, EVENT_TYPES, MAX_NOTE
+
+        super().__init__(parent)
+        self.setObjectName("caseEventDialog")
+        self.setWindowTitle(self.tr("Record a case event"))
+        layout = QVBoxLayout(self)
+        layout.addWidget(QLabel(self.tr("What happened"), self))
+        self.types = QComboBox(self)
+        self.types.setAccessibleName(self.tr("What happened"))
+        for code in EVENT_TYPES:
+            self.types.addItem(labels.get(code, code), code)
+        layout.addWidget(self.types)
+        layout.addWidget(QLabel(self.tr("Why the case was closed"), self))
+        self.reasons = QComboBox(self)
+        self.reasons.setAccessibleName(self.tr("Why the case was closed"))
+        for code in CLOSE_REASONS:
+            self.reasons.addItem(labels.get(code, code), code)
+        layout.addWidget(self.reasons)
+        layout.addWidget(QLabel(self.tr("Note (optional)"), self))
+        self.notes = QLineEdit(self)
+        self.notes.setAccessibleName(self.tr("Note (optional)"))
+        self.notes.setMaxLength(MAX_NOTE)
+        layout.addWidget(self.notes)
+        buttons = QHBoxLayout()
+        self.ok = primary_button(self.tr("&Record"), self)
+        self.ok.clicked.connect(self.accept)
+        cancel = QPushButton(self.tr("&Cancel"), self)
+        cancel.setObjectName("secondary")
+        cancel.clicked.connect(self.reject)
+        buttons.addWidget(self.ok)
+        buttons.addStretch(1)
+        buttons.addWidget(cancel)
+        layout.addLayout(buttons)
+        self.types.currentIndexChanged.connect(self._closing)
+        self._closing()
+
+    def _closing(self) -> None:
+        self.reasons.setEnabled(self.kind() == "closed")
+
+    def kind(self) -> str:
+        return str(self.types.currentData())
+
+    def reason(self) -> str:
+        return str(self.reasons.currentData()) if self.kind() == "closed" else ""
+
+    def note(self) -> str:
+        return self.notes.text().strip()
 
 
 class CaseListPage(QWidget):
@@ -579,8 +646,28 @@ class CaseListPage(QWidget):
             return
         dialog = CaseCardDialog(code, card, self)
         dialog.follow_up_done.connect(lambda: self.record_follow_up(screening_id, dialog))
+        dialog.event_requested.connect(
+            lambda kind, reason, note: self.record_event(screening_id, kind, reason, note, dialog)
+        )
         self.card_dialog = dialog
         dialog.open()
+
+    def record_event(
+        self, screening_id: str, kind: str, reason: str, note: str, dialog: QDialog | None = None
+    ) -> None:
+        """Record a case event of ``screening_id`` now, sealed for the team (on the writer)."""
+        vault, when = self.services.vault, self.clock()
+
+        def done(_card: Any) -> None:
+            if dialog is not None:
+                dialog.accept()
+            self.follow_up_recorded.emit(screening_id)
+
+        self.services.ops.write(
+            lambda: vault.record_case_event(screening_id, kind, when, note=note, reason=reason),
+            done,
+            lambda error: show_error(self, error, self.services.lang),
+        )
 
     def record_follow_up(self, screening_id: str, dialog: QDialog | None = None) -> None:
         """Record a follow-up of ``screening_id`` done now (on the writer)."""

@@ -460,6 +460,14 @@ class VaultPort(Protocol):
         cadence (:func:`fieldscreen.followup.record_done`); durable on return, returns the card."""
         ...
 
+    def record_case_event(
+        self, record_id: str, kind: str, when: datetime, *, note: str = "", reason: str = ""
+    ) -> Mapping[str, Any]:
+        """Record a case event of ``kind`` (:data:`fieldscreen.caseevents.EVENT_TYPES`: a
+        referral made, the case closed with its ``reason`` ...) at ``when``, sealed for the team
+        and added to the card's ``events``; durable on return, returns the card."""
+        ...
+
     def pending(self) -> int:
         """Finalised screenings sealed and waiting to be sent to the organisation."""
         ...

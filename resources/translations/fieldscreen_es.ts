@@ -278,6 +278,7 @@
     <name>CaseCardDialog</name>
     <message>
         <source>Case %s</source>
+        <extracomment>Another case event to record: its type, the reason (a closed case&apos;s) and a note.</extracomment>
         <translation>Caso %s</translation>
     </message>
     <message>
@@ -323,6 +324,10 @@
     <message>
         <source>&amp;Close</source>
         <translation>&amp;Cerrar</translation>
+    </message>
+    <message>
+        <source>Record an &amp;event…</source>
+        <translation>Registrar un &amp;evento…</translation>
     </message>
     <message>
         <source>Screening</source>
@@ -379,6 +384,33 @@
     <message>
         <source>other</source>
         <translation>otro</translation>
+    </message>
+</context>
+<context>
+    <name>CaseEventDialog</name>
+    <message>
+        <source>Record a case event</source>
+        <translation>Registrar un evento del caso</translation>
+    </message>
+    <message>
+        <source>What happened</source>
+        <translation>Qué pasó</translation>
+    </message>
+    <message>
+        <source>Why the case was closed</source>
+        <translation>Por qué se cerró el caso</translation>
+    </message>
+    <message>
+        <source>Note (optional)</source>
+        <translation>Nota (opcional)</translation>
+    </message>
+    <message>
+        <source>&amp;Record</source>
+        <translation>&amp;Registrar</translation>
+    </message>
+    <message>
+        <source>&amp;Cancel</source>
+        <translation>&amp;Cancelar</translation>
     </message>
 </context>
 <context>

@@ -109,6 +109,21 @@ def test_finalise_schedules_and_a_recorded_follow_up_moves_the_date(
     assert case.next_due == T + 16 * DAY  # seven days after it was done
     assert due_items(w) == []  # home refreshed: nothing due on day 9 any more
 
+    # Another case event from the card: a referral made, with a note.
+    w.cases.open_card(case.screening_id, "X")
+    settle(w)
+    dialog = w.cases.card_dialog
+    assert dialog is not None
+    assert dialog.timeline.count() == 2  # the screening, the follow-up
+    click(qtbot, dialog.add_event)
+    asked = dialog.event_dialog
+    asked.types.setCurrentIndex(asked.types.findData("referral"))
+    assert not asked.reasons.isEnabled()  # only a closed case has a reason
+    qtbot.keyClicks(asked.notes, "legal aid")
+    click(qtbot, asked.ok)
+    settle(w)
+    assert not dialog.isVisible()
+
     w.lock()
     settle(w)
     vault = Vault.open(paths.vault_dir)
@@ -121,8 +136,11 @@ def test_finalise_schedules_and_a_recorded_follow_up_moves_the_date(
         assert vault.integrity_check().ok
         assert [e.action for e in vault.audit_log()].count("follow-up") == 1
         # sealed for the team in the same transaction: queued before the app said saved
-        (event,) = [i for i in vault.outbox_page(limit=100) if i.kind == "event"]
-        assert card["events"] == [{"id": event.record_id, "type": "follow-up", "at": ANY}]
+        done, referral = [i for i in vault.outbox_page(limit=100) if i.kind == "event"]
+        assert card["events"] == [
+            {"id": done.record_id, "type": "follow-up", "at": ANY},
+            {"id": referral.record_id, "type": "referral", "at": ANY, "note": "legal aid"},
+        ]
     finally:
         vault.close()
 

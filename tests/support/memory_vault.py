@@ -228,6 +228,7 @@ class MemoryVault:
             if record_id not in self.cards:
                 raise _vault_error("vault-record-unknown")
             card = record_done(self.cards[record_id], when)
+            card = self._with_event(card, "follow-up", when, "", "")
             self.cards[record_id] = card
             due = card.get("next_due")
             case = self._cases[record_id]
@@ -236,6 +237,30 @@ class MemoryVault:
             )
             self.writes += 1
         return copy.deepcopy(card)
+
+    def record_case_event(
+        self, record_id: str, kind: str, when: datetime, *, note: str = "", reason: str = ""
+    ) -> Mapping[str, Any]:
+        from fieldscreen.caseevents import event_content
+
+        self._require_unlocked()
+        event_content(record_id, kind, when, note=note, reason=reason)  # refused as the vault's
+        with self._lock:
+            if record_id not in self.cards:
+                raise _vault_error("vault-record-unknown")
+            self.cards[record_id] = self._with_event(
+                self.cards[record_id], kind, when, note, reason
+            )
+            self.writes += 1
+            return copy.deepcopy(self.cards[record_id])
+
+    @staticmethod
+    def _with_event(
+        card: Mapping[str, Any], kind: str, when: datetime, note: str, reason: str
+    ) -> dict[str, Any]:
+        entry = {"id": uuid.uuid4().hex, "type": kind, "at": when.strftime("%Y-%m-%dT%H:%MZ")}
+        entry.update({k: v for k, v in (("note", note), ("reason", reason)) if v})
+        return {**card, "events": [*card.get("events", ()), entry]}
 
     def pending(self) -> int:
         return len(self.finalised)
