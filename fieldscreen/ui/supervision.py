@@ -220,9 +220,14 @@ class SupervisionModel:
             users = self._users()
             log = _Log.of(vault.supervision_log())
             drafts = vault.list_records("draft")
-            # Finalised cases: only the cards the list index flags (or with a tier override
-            # waiting in the log) are decrypted, not every finalised card.
-            finals = set(vault.supervision_candidates()) | set(log.pending)
+            # Finalised cases: only the cards the list index flags with a kind not yet signed
+            # off (or whose kinds it cannot tell), or with a tier override waiting in the log,
+            # are decrypted, not every finalised card.
+            finals = {
+                rid
+                for rid, kinds in vault.supervision_candidates().items()
+                if kinds is None or any((rid, kind) not in log.cleared for kind in kinds)
+            } | set(log.pending)
             # A draft is decrypted (and its view audited) only when it changed since the last
             # look: the engine's verdict is kept per (record, version) until lock.
             for row in drafts:

@@ -104,15 +104,25 @@ class CaseListMixin(VaultBase):
             )
         return CaseColumns(rows, entries)
 
-    def supervision_candidates(self) -> list[str]:
+    def supervision_candidates(self) -> dict[str, tuple[str, ...] | None]:
         """The finalised records whose case card may wait for a supervisor (flagged in the
-        list index, checked against the cards like :meth:`case_list`), so the supervisor
-        queue decrypts only those cards. One transaction; audited as ``view`` with counts."""
+        list index, checked against the cards like :meth:`case_list`), each with the kinds
+        its card may wait for (None when the entry cannot tell: one of an earlier build), so
+        the supervisor queue decrypts only those cards, and of them only the ones with a kind
+        not yet signed off. One transaction; audited as ``view`` with counts."""
         keys, _ = self._require()
         with self._tx() as conn:
             entries, rows, rebuilt = self._checked(conn, keys)
-            flagged = {rid for rid, entry in entries.items() if entry[listindex.SUPERVISE]}
-            out = [rid for rid, status, _ in rows if status == "finalised" and rid in flagged]
+            flagged = {
+                rid: listindex.supervision_kinds(entry[listindex.SUPERVISE])
+                for rid, entry in entries.items()
+                if entry[listindex.SUPERVISE]
+            }
+            out = {
+                rid: flagged[rid]
+                for rid, status, _ in rows
+                if status == "finalised" and rid in flagged
+            }
             self._audit(
                 conn,
                 "view",

@@ -332,9 +332,12 @@ def list_nonces(conn: sqlite3.Connection) -> dict[int, bytes | None]:
 
 #: Secrets-table slots the root does not bind: itself, the first format's sum, the audit
 #: log's head and check mark (the audit chain checks those; :mod:`fieldscreen.vault.audit`),
-#: and the mark of the audit entries sealed for the team (one moved or removed sends the log
-#: again, never loses an entry).
-UNBOUND = frozenset({_ROOT, _LEGACY, "audit_head", "audit_checked", "audit_sent"})
+#: the mark of the audit entries sealed for the team (one moved or removed sends the log
+#: again, never loses an entry), and the supervision log's kept prefix (a cache of entries
+#: the log holds, trusted only while the chain link it ends at is the log's).
+UNBOUND = frozenset(
+    {_ROOT, _LEGACY, "audit_head", "audit_checked", "audit_sent", "supervision_kept"}
+)
 
 
 def secret_nonces(conn: sqlite3.Connection) -> dict[str, bytes | None]:

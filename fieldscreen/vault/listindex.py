@@ -34,7 +34,7 @@ from typing import Any
 
 from fieldscreen import crypto
 from fieldscreen.vault.keys import Keys, aad
-from fieldscreen.vault.store import as_blob
+from fieldscreen.vault.store import as_blob, json_loads
 
 __all__ = [
     "BUCKETS",
@@ -51,6 +51,8 @@ __all__ = [
     "project",
     "read_all",
     "rebuild",
+    "supervision_kinds",
+    "supervision_value",
 ]
 
 #: Number of buckets. A card write re-encrypts 1/BUCKETS of the index; the list decrypts all.
@@ -70,9 +72,11 @@ LIST_FIELDS = ("alias", "tier", "concerns", "next_due", "age")
 #: An entry: ``[record id, card version, alias, tier, next_due, concerns, age, deadline,
 #: deadline label, supervise]``, each field None when the card lacks it; concerns joined by
 #: :data:`SEP`; the deadline is the earliest of the card's ``deadlines``
-#: (:func:`earliest_deadline`); ``supervise`` is 1 when the card may wait for a supervisor
-#: (:func:`needs_supervision`), else 0. Flat lists of scalars, because parsing them is what a
-#: listing of 50,000 records costs.
+#: (:func:`earliest_deadline`); ``supervise`` is what the card may wait for a supervisor for
+#: (:func:`needs_supervision`): the kinds joined by :data:`SEP` (:func:`supervision_value`), 1
+#: when they cannot be told (an entry of an earlier build, or kinds that do not join), else 0
+#: (a truthy value either way when it may wait). Flat lists of scalars, because parsing them is
+#: what a listing of 50,000 records costs.
 Entry = list[Any]
 ID, VERSION, ALIAS, TIER, NEXT_DUE, CONCERNS, AGE, DEADLINE, DEADLINE_LABEL, SUPERVISE = range(10)
 #: Separator of the concerns in an entry (a control character no code or label holds).
@@ -116,6 +120,34 @@ def needs_supervision(card: Mapping[str, Any]) -> bool:
     return "T0" in tiers and not card.get("actions_recorded", True)
 
 
+def supervision_value(card: Mapping[str, Any]) -> str | int:
+    """The entry's ``supervise`` field of ``card``: 0 when it waits for nothing; else the kinds
+    it may wait for (its ``supervision`` kinds, and ``act-now`` when act-now without actions
+    recorded) joined by :data:`SEP`, or 1 when they cannot be joined and read back."""
+    if not needs_supervision(card):
+        return 0
+    raw = card.get("supervision")
+    kinds = [str(k) for k in raw] if isinstance(raw, list | tuple) else []
+    if raw and not isinstance(raw, list | tuple):
+        return 1
+    tiers = {str(card.get("tier", "")), str(card.get("computed_tier", ""))}
+    if "T0" in tiers and not card.get("actions_recorded", True) and "act-now" not in kinds:
+        kinds.append("act-now")
+    if not kinds or any(not k or SEP in k for k in kinds):
+        return 1
+    return SEP.join(kinds)
+
+
+def supervision_kinds(value: object) -> tuple[str, ...] | None:
+    """The kinds an entry's ``supervise`` field names; None when it cannot tell (1, or a value
+    of another shape), () when the card waits for nothing."""
+    if value == 0 or value is None or value is False:
+        return ()
+    if isinstance(value, str) and value:
+        return tuple(value.split(SEP))
+    return None
+
+
 def entry_for(record_id: str, version: int, card: Mapping[str, Any]) -> Entry:
     """The index entry of ``card``, the case card of ``record_id`` stored at ``version``."""
     concerns = card.get("concerns")
@@ -135,7 +167,7 @@ def entry_for(record_id: str, version: int, card: Mapping[str, Any]) -> Entry:
         age if age is None or isinstance(age, int | float | str) else str(age),
         deadline,
         label,
-        1 if needs_supervision(card) else 0,
+        supervision_value(card),
     ]
 
 
@@ -156,7 +188,7 @@ def _encode(entries: Mapping[str, Entry]) -> bytes:
 
 
 def _decode(data: bytes) -> dict[str, Entry]:
-    value = json.loads(data)
+    value = json_loads(data)
     if not isinstance(value, list):
         raise crypto.DecryptError
     return {entry[ID]: entry for entry in value}

@@ -28,6 +28,8 @@ from collections.abc import Callable, Iterable, Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
+import orjson
+
 from fieldscreen import crypto
 from fieldscreen.errors import KnownError
 from fieldscreen.sync.envelope import COUNTED_KINDS
@@ -39,7 +41,7 @@ from fieldscreen.vault.errors import VaultError
 from fieldscreen.vault.migrations import FORMAT_VERSION
 from fieldscreen.vault.outbox import OutboxMixin
 from fieldscreen.vault.records import RecordsMixin
-from fieldscreen.vault.store import Store
+from fieldscreen.vault.store import Store, json_loads
 from fieldscreen.vault.throttle import THROTTLE_NAME
 
 __all__ = ["DEVICE_SECRETS", "Vault", "vault_status", "wipe_folder"]
@@ -47,6 +49,40 @@ __all__ = ["DEVICE_SECRETS", "Vault", "vault_status", "wipe_folder"]
 _COUNTED = (json.dumps(COUNTED_KINDS),)  # bound to "kind IN (SELECT value FROM json_each(?))"
 
 _EVENTS = frozenset({"export", "override", "settings-tampered", "sync", "view"})
+#: The secrets slot keeping the supervision log's prefix (:meth:`Vault.supervision_log`).
+SUPERVISION_KEPT = "supervision_kept"
+#: Entries decrypted in one read of the supervision log past which its prefix is kept again.
+_KEEP_AFTER = 2000
+
+
+def _kept_bytes(seq: int, link: bytes, found: list[audit.AuditEntry]) -> bytes:
+    """The kept prefix as JSON, by column: each time, user, action and record id once, the
+    entries as indexes into those lists (a year's log parses in a fraction of the time)."""
+    tables: dict[str, dict[Any, int]] = {"times": {}, "users": {}, "actions": {}, "records": {}}
+
+    def index(table: str, value: Any) -> int:
+        known = tables[table]
+        return known.setdefault(value, len(known))
+
+    columns = {
+        "n": [e.seq for e in found],
+        "t": [index("times", e.time) for e in found],
+        "u": [index("users", e.user_id) for e in found],
+        "a": [index("actions", e.action) for e in found],
+        "r": [index("records", e.record_id) for e in found],
+        "d": [e.detail or None for e in found],
+    }
+    return orjson.dumps(
+        {
+            "v": 1,
+            "seq": seq,
+            "link": link.hex(),
+            **{name: list(values) for name, values in tables.items()},
+            **columns,
+        }
+    )
+
+
 #: Encrypted slots the device side of sync keeps in the vault (provisioning, enrolment, updates).
 DEVICE_SECRETS = frozenset(
     {
@@ -110,15 +146,55 @@ class Vault(AccountsMixin, RecordsMixin, CaseListMixin, OutboxMixin):
             # the writer at every refresh of home or the queue, holding up the next save. The
             # kept part is trusted only while the entry it ends at is still there with the same
             # chain link (a rolled-back transaction, or another process's rewrite, starts over).
-            kept = self._supervision_kept
+            # The same prefix is also kept in the vault (``supervision_kept``, encrypted like
+            # every secret), so the first read after unlock decrypts only the entries since;
+            # it is a cache of entries the log holds: one removed, damaged or put back from an
+            # older copy is read past or the log read again, never trusted over the chain link.
+            kept = self._supervision_kept or self._stored_supervision(conn)
             seen, link, found = kept if kept is not None else (0, b"", [])
             if seen and audit.link_at(conn, seen) != link:
                 seen, found = 0, []
-            fresh = [e for e in audit.entries(conn, keys, after=seen) if e.action in wanted]
+            read = audit.entries(conn, keys, after=seen)
+            fresh = [e for e in read if e.action in wanted]
             found = found + fresh
             newest, newest_link = audit.last_link(conn)
             self._supervision_kept = (newest, newest_link, found)
+            if len(read) >= _KEEP_AFTER and newest:
+                self._put_secret(conn, SUPERVISION_KEPT, _kept_bytes(newest, newest_link, found))
             return list(found)
+
+    def _stored_supervision(self, conn: Any) -> tuple[int, bytes, list[audit.AuditEntry]] | None:
+        """The prefix of the supervision log kept in the vault, or None (none kept, or it does
+        not open or parse: the log is read from its start)."""
+        try:
+            raw = self._secret(conn, SUPERVISION_KEPT)
+            if raw is None:
+                return None
+            value = json_loads(raw)
+            if value["v"] != 1:
+                return None
+            seq, link = int(value["seq"]), bytes.fromhex(value["link"])
+            times, users, actions = value["times"], value["users"], value["actions"]
+            records = value["records"]
+            columns = [value[c] for c in ("n", "t", "u", "a", "r", "d")]
+            if len({len(c) for c in columns}) != 1 or not all(
+                isinstance(x, str) for x in (*times, *users, *actions)
+            ):
+                return None
+            if not all(r is None or isinstance(r, str) for r in records):
+                return None
+            entry = audit.AuditEntry
+            found = [
+                entry(n, times[t], users[u], actions[a], records[r], d or {})
+                for n, t, u, a, r, d in zip(*columns, strict=True)
+            ]
+        except (crypto.DecryptError, crypto.CryptoError, KeyError, TypeError, ValueError):
+            return None
+        except IndexError:
+            return None
+        if not all(type(e.seq) is int and isinstance(e.detail, dict) for e in found):
+            return None
+        return seq, link, found
 
     def unlock(self, login: str, passphrase: bytes, *, duress: bool = True) -> UserInfo:
         user = super().unlock(login, passphrase, duress=duress)

@@ -126,9 +126,14 @@ def test_simulated_screenings_wait_for_a_supervisor_as_the_app_would_queue_them(
     backend.unlock("admin1", PASS)
     try:
         items = SupervisionModel(backend, SampleForms()).items()
+        flagged = backend.vault.supervision_candidates()
+        views = [e for e in backend.vault.audit_log() if e.action == "view"]
     finally:
         backend.lock()
     assert len(items) == summary["waiting_for_supervisor"]
+    # Only the flagged cards with a kind not signed off were decrypted, not every flagged one.
+    cards_read = [e.detail["cards"] for e in views if e.detail.get("what") == "case-list"][-1]
+    assert cards_read == summary["waiting_for_supervisor"] < len(flagged)
     assert {i.status for i in items} == {"finalised"}
     assert {k for i in items for k in i.kinds} <= {"consent-override", "act-now", "bid-required"}
 

@@ -302,6 +302,11 @@ def test_supervision_candidates_are_the_flagged_finalised_cards(vault: Vault) ->
     vault.new_draft("screening", "1", {"draft": True})
     assert set(vault.supervision_candidates()) == set(waiting)
     assert not set(plain) & set(vault.supervision_candidates())
+    assert sorted(vault.supervision_candidates().values()) == [
+        ("act-now",),
+        ("act-now",),
+        ("consent-override",),
+    ]
     rows = {row.record_id: row for row in vault.case_list()}
     assert {rid for rid, row in rows.items() if row.supervise} == set(waiting)
     assert vault.record_statuses([*waiting, done, "f" * 32]) == dict.fromkeys(
@@ -334,3 +339,32 @@ def test_a_bucket_of_the_previous_entry_format_is_rebuilt(vault: Vault) -> None:
     assert {rid: f for rid, f in _fields(vault).items() if rid in made} == made
     assert vault.audit_log()[-1].detail["rebuilt"] == len(stored)
     assert vault.list_index_check().consistent
+
+
+@pytest.mark.parametrize(
+    ("card", "kinds"),
+    [
+        ({}, ()),
+        ({"tier": "T0"}, ()),
+        ({"tier": "T0", "actions_recorded": False}, ("act-now",)),
+        (
+            {"supervision": ["consent-override", "bid-required"]},
+            ("consent-override", "bid-required"),
+        ),
+        ({"supervision": ["act-now"], "tier": "T0", "actions_recorded": False}, ("act-now",)),
+        ({"supervision": [""]}, None),  # may wait, kinds cannot be told: the card is read
+        ({"supervision": ["a\x1fb"]}, None),
+        ({"supervision": "consent-override"}, None),
+        ({"supervision": {"x": 1}}, None),
+    ],
+)
+def test_the_list_entry_names_the_kinds_a_card_may_wait_for(
+    card: dict[str, Any], kinds: tuple[str, ...] | None
+) -> None:
+    from fieldscreen.vault import listindex
+
+    value = listindex.entry_for("a" * 32, 1, card)[listindex.SUPERVISE]
+    assert bool(value) == listindex.needs_supervision(card)
+    assert listindex.supervision_kinds(value) == kinds
+    assert listindex.supervision_kinds(1) is None  # an entry of an earlier build
+    assert listindex.supervision_kinds(0) == ()
