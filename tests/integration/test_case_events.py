@@ -321,6 +321,7 @@ def test_an_event_edited_in_the_outbox_is_quarantined_as_tampered(  # noqa: PLR0
 
 @pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)
 def test_a_coordinator_of_another_site_cannot_relay_a_laptops_events(  # noqa: PLR0917
+    db_url: str,
     profile: Path,
     tmp_path: Path,
     org: SimOrg,
@@ -369,3 +370,10 @@ def test_a_coordinator_of_another_site_cannot_relay_a_laptops_events(  # noqa: P
     assert sorted(r[1] for r in tables["events"].rows) == sorted(ids[:2])
     event = next(e for e in storage.iter_envelopes() if e.kind == "event")
     assert json.loads(open_envelope(event, org.sealing[0]))["content"]["type"] == "left"
+    # The same bundle imported on the server's machine: nothing changes, the events apart.
+    from fieldscreen.sync.server.cli import main as server_main
+
+    assert server_main(["import-bundle", str(bundle), "--db", db_url, "--json"]) == 0
+    imported = json.loads(capsys.readouterr().out)
+    assert (imported["outcomes"], imported["event_envelopes"]) == ({"duplicate": 3}, 2)
+    assert imported["audit_envelopes"] == 1

@@ -147,3 +147,44 @@ def test_migration_4_holds_a_copy_per_device_of_the_same_record_and_hash(
             assert [device for _, device in rows] == ["dev-b", "dev-a"]
     finally:
         engine.dispose()
+
+
+def test_migration_7_lets_a_database_of_before_hold_case_events(
+    db_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A database made before case events keeps every envelope it held (screenings, drafts,
+    audit segments) and its match tokens, and then holds events too; an unknown kind is still
+    refused by the database itself."""
+    engine = db.connect(db_url)
+    insert = db.tables.envelopes.insert()
+    before = [m for m in db.MIGRATIONS if m.version < 7]
+    try:
+        monkeypatch.setattr(db, "MIGRATIONS", tuple(before))
+        assert db.migrate(engine) == [m.version for m in before]
+        with engine.begin() as conn:
+            conn.execute(insert, [_envelope_row("screening", "a" * 32, 1)])
+            conn.execute(insert, [_envelope_row("draft", "b" * 32, 2)])
+        with pytest.raises(sa.exc.IntegrityError), engine.begin() as conn:
+            conn.execute(insert, [_envelope_row("event", "c" * 32, 3)])
+        monkeypatch.undo()
+        assert db.migrate(engine) == [m.version for m in db.MIGRATIONS if m.version >= 7]
+        with engine.begin() as conn:
+            conn.execute(insert, [_envelope_row("event", "c" * 32, 3)])
+            conn.execute(insert, [_envelope_row("event", "d" * 32, 4)])  # two events: two rows
+        with pytest.raises(sa.exc.IntegrityError), engine.begin() as conn:
+            conn.execute(insert, [_envelope_row("handover-x", "e" * 32, 5)])
+        with engine.connect() as conn:
+            rows = conn.execute(
+                sa.select(db.tables.envelopes.c.record_id, db.tables.envelopes.c.kind)
+            )
+            assert sorted(rows) == [
+                ("a" * 32, "screening"),
+                ("b" * 32, "draft"),
+                ("c" * 32, "event"),
+                ("d" * 32, "event"),
+            ]
+        inspector = sa.inspect(engine)
+        assert "envelopes_site_created" in {i["name"] for i in inspector.get_indexes("envelopes")}
+        assert "match_tokens" in inspector.get_table_names()
+    finally:
+        engine.dispose()
