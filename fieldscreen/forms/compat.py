@@ -55,8 +55,6 @@ REFUSED_METADATA = {
 REFUSED_TYPES = {
     "select all that apply external": "external_choices need a server's itemsets; use "
     "select_multiple_from_file with a CSV list beside the form",
-    "xml-external": "external XML instances are not supported; use select_one_from_file "
-    "with a CSV list beside the form",
     "osm": "OpenStreetMap questions are not supported; ask for the place as text",
 }
 #: Settings that matter only to ODK servers or clients: accepted, with what FieldScreen does.

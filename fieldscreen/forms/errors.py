@@ -273,11 +273,18 @@ DESIGNER: Mapping[str, Message] = {
         en="the list file {name} was not found beside the form or in its lists/ folder",
         es="el archivo de lista {name} no se encontró junto al formulario ni en su carpeta lists/",
     ),
-    "csv-external-missing": Message(
-        en="csv-external {name} reads {file}.csv, which was not found beside the form or in its "
-        "lists/ folder; put the file there",
-        es="csv-external {name} lee {file}.csv, que no se encontró junto al formulario ni en su "
-        "carpeta lists/; ponga el archivo allí",
+    "external-missing": Message(
+        en="the external instance {name} was not found beside the form or in its lists/ folder; "
+        "put the file there",
+        es="la instancia externa {name} no se encontró junto al formulario ni en su carpeta "
+        "lists/; ponga el archivo allí",
+    ),
+    "xml-doctype": Message(
+        en="the XML list declares a DOCTYPE or entities, which a list does not need; remove them",
+        es="la lista XML declara un DOCTYPE o entidades, que una lista no necesita; quítelos",
+    ),
+    "xml-invalid": Message(
+        en="the XML list is not valid XML ({why})", es="la lista XML no es un XML válido ({why})"
     ),
     "pulldata-missing": Message(
         en="pulldata('{table}', ...) reads {file}.csv, which was not found beside the form or "
@@ -318,10 +325,6 @@ DESIGNER: Mapping[str, Message] = {
     "type-refused": Message(
         en="the question type {type} is not supported; {why}",
         es="el tipo de pregunta {type} no está admitido; {why}",
-    ),
-    "xml-list": Message(
-        en="XML lists are not supported; use a CSV file",
-        es="las listas XML no están admitidas; use un archivo CSV",
     ),
     "name-twice": Message(
         en="the name {name} is used twice; names must be unique in the form",
@@ -611,12 +614,6 @@ DESIGNER: Mapping[str, Message] = {
         "CSV list beside the form",
         es="external_choices necesita los itemsets de un servidor; use "
         "select_multiple_from_file con una lista CSV junto al formulario",
-    ),
-    "why-xml-external": Message(
-        en="external XML instances are not supported; use select_one_from_file with a CSV list "
-        "beside the form",
-        es="las instancias XML externas no están admitidas; use select_one_from_file con una "
-        "lista CSV junto al formulario",
     ),
     "why-osm": Message(
         en="OpenStreetMap questions are not supported; ask for the place as text",

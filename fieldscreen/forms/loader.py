@@ -209,7 +209,8 @@ class _Loader(RuleSheets):
         self.rows: dict[str, int] = {}
         self.raw: dict[str, dict[str, str]] = {}
         self.entities: list[Entity] = []
-        #: ``csv-external`` rows: (instance name, row); read as ``NAME.csv`` beside the form.
+        #: ``csv-external`` and ``xml-external`` rows: (its file, ``NAME.csv`` or
+        #: ``NAME.xml`` beside the form, and the row).
         self.csv_instances: list[tuple[str, int]] = []
         #: Questions with ``save_to``: name -> the property, as pyxform gives it (``p`` or
         #: ``list#p``).
@@ -466,9 +467,10 @@ class _Loader(RuleSheets):
                         fields[made.name] = made
                         names.append(made.name)
                 continue
-            if given.get("type") == "csv-external":
+            if given.get("type") in {"csv-external", "xml-external"}:
                 name = str(given.get("name", ""))
-                self.csv_instances.append((name, self.rows.get(name) or 0))
+                ext = str(given["type"])[:3]
+                self.csv_instances.append((f"{name}.{ext}", self.rows.get(name) or 0))
                 continue
             item = (
                 compat.expand_loop(given, self.rows, self.raw)
@@ -515,8 +517,6 @@ class _Loader(RuleSheets):
                 row=row,
                 column="type",
             )
-        if json_kind == "select one" and item.get("itemset", "").endswith(".xml"):
-            raise self.error("XML lists are not supported; use a CSV file", row=row, column="type")
         bind = item.get("bind", {}) or {}
         control = item.get("control", {}) or {}
         for key in bind:
@@ -884,7 +884,9 @@ class _Loader(RuleSheets):
             lists,
         )
         for name, field in list(fields.items()):
-            if not field.kind.startswith("select") or not field.list_name.endswith(".csv"):
+            if not field.kind.startswith("select") or not field.list_name.endswith(
+                (".csv", ".xml")
+            ):
                 continue
             found = self.find(field.list_name)
             if found is None:
@@ -897,16 +899,16 @@ class _Loader(RuleSheets):
             choices = read_list(found, default)
             fields[name] = _replace(field, choices=choices)
             lists[Path(field.list_name).stem] = tuple(MappingProxyType(c.row()) for c in choices)
-        for name, row in self.csv_instances:
-            found = self.find(f"{name}.csv")
+        for file_name, row in self.csv_instances:
+            found = self.find(file_name)
             if found is None:
                 raise self.error(
-                    f"csv-external {name!r} reads {name}.csv, which was not found beside the "
-                    "form or in its lists/ folder; put the file there",
+                    f"the external instance {file_name!r} was not found beside the form or in "
+                    "its lists/ folder; put the file there",
                     row=row,
                     column="type",
                 )
-            lists[name] = read_table(found)
+            lists[Path(file_name).stem] = read_table(found)
         return lists
 
     def pulldata_tables(

@@ -266,25 +266,66 @@ def _bounded(reader: csv.DictReader[str], path: Path) -> Iterator[tuple[int, dic
         ) from None
 
 
-def read_table(path: Path) -> tuple[Mapping[str, str], ...]:
-    """A CSV table for ``pulldata()``: its rows as ``{column: text}``, any columns."""
+def _xml_rows(path: Path) -> list[dict[str, str]]:
+    """The items of an XML list as ODK reads one (``<root><item><name>..</name><label>..
+    </label></item>...</root>``): each item's child elements as ``{tag: text}``. A file that
+    declares a DOCTYPE is refused, so that no entity is ever expanded."""
+    from xml.etree import ElementTree
+
+    text = _csv_text(path)
+    if "<!DOCTYPE" in text.upper() or "<!ENTITY" in text.upper():
+        raise FormError(
+            "the XML list declares a DOCTYPE or entities, which a list does not need; remove them",
+            file=str(path),
+            sheet="xml",
+        )
+    try:
+        root = ElementTree.fromstring(text)  # noqa: S314 -- no DOCTYPE, so no entity to expand
+    except ElementTree.ParseError as error:
+        raise FormError(f"the XML list is not valid XML ({error})", file=str(path)) from None
+    rows = []
+    for number, item in enumerate(root.iter("item"), start=2):
+        if number > MAX_LIST_ROWS + 1:
+            raise FormError(
+                f"the list file has more than {MAX_LIST_ROWS} rows; keep only the rows "
+                "the form needs",
+                file=str(path),
+                sheet="xml",
+            )
+        rows.append({child.tag: (child.text or "") for child in item})
+    return rows
+
+
+def _records(path: Path) -> tuple[list[str], Iterator[tuple[int, dict[str, str]]]]:
+    """A list file's columns and numbered rows: a CSV file, or an XML list."""
+    if path.suffix.lower() == ".xml":
+        rows = _xml_rows(path)
+        columns = sorted({key for row in rows for key in row})
+        return columns, iter(enumerate(rows, start=2))
     reader = csv.DictReader(io.StringIO(_csv_text(path)))
-    if not reader.fieldnames:
+    return list(reader.fieldnames or ()), _bounded(reader, path)
+
+
+def read_table(path: Path) -> tuple[Mapping[str, str], ...]:
+    """A CSV (or XML) table for ``pulldata()`` and external instances: its rows as
+    ``{column: text}``, any columns."""
+    columns, rows = _records(path)
+    if not columns:
         raise FormError("the table file has no header row", file=str(path), sheet="csv", row=1)
     return tuple(
-        MappingProxyType({k.strip(): (v or "").strip() for k, v in row.items()})
-        for _, row in _bounded(reader, path)
+        MappingProxyType({k.strip(): (v or "").strip() for k, v in row.items()}) for _, row in rows
     )
 
 
 def read_list(path: Path, default: str = "en") -> tuple[Choice, ...]:
-    """A CSV lookup list: ``name``, ``label::Language (xx)`` columns, and extra columns."""
-    reader = csv.DictReader(io.StringIO(_csv_text(path)))
-    if reader.fieldnames is None or "name" not in reader.fieldnames:
+    """A CSV (or XML) lookup list: ``name``, ``label::Language (xx)`` columns, and extra
+    columns."""
+    columns, rows = _records(path)
+    if "name" not in columns:
         raise FormError("a list file needs a 'name' column", file=str(path), sheet="csv", row=1)
     choices = []
     seen: set[str] = set()
-    for number, row in _bounded(reader, path):
+    for number, row in rows:
         name = (row.get("name") or "").strip()
         if not name:
             continue

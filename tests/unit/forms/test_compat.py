@@ -353,7 +353,7 @@ def test_a_csv_external_instance_is_read_from_the_csv_beside_the_form(tmp_path: 
     """
     with pytest.raises(FormError) as caught:
         form(md, base=tmp_path)
-    assert str(caught.value).startswith("test.md:survey:2:type: csv-external 'fruits' reads")
+    assert str(caught.value).startswith("test.md:survey:2:type: the external instance 'fruits.csv'")
     assert "fruits.csv" in caught.value.message("es") and "junto al formulario" in (
         caught.value.message("es")
     )
@@ -361,6 +361,37 @@ def test_a_csv_external_instance_is_read_from_the_csv_beside_the_form(tmp_path: 
     session = Session.start(form(md, base=tmp_path), "en", {}, clock=lambda: NOW)
     session.set_answer("key", "lime")
     assert session.value("colour") == "green"
+
+
+def test_xml_lists_and_xml_external_instances_are_read_as_odk_reads_them(tmp_path: Any) -> None:
+    (tmp_path / "sites.xml").write_text(
+        "<root><item><name>n1</name><label>North</label><zone>A</zone></item>"
+        "<item><name>s1</name><label>South</label><zone>B</zone></item></root>",
+        encoding="utf-8",
+    )
+    md = """
+    | survey |
+    |        | type                          | name  | label | calculation                                 |
+    |        | select_one_from_file sites.xml | site  | Site  |                                             |
+    |        | xml-external                  | sites |       |                                             |
+    |        | calculate                     | zone  |       | instance('sites')/root/item[name=${site}]/zone |
+    """
+    loaded = form(md, base=tmp_path)
+    assert [(c.name, c.label.get("en")) for c in loaded.field("site").choices] == [
+        ("n1", "North"),
+        ("s1", "South"),
+    ]
+    session = Session.start(loaded, "en", {}, clock=lambda: NOW)
+    session.set_answer("site", "s1")
+    assert session.value("zone") == "B"
+    (tmp_path / "sites.xml").write_text(
+        '<!DOCTYPE r [<!ENTITY a "aaaaaaaaaa">]><root><item><name>&a;</name></item></root>',
+        encoding="utf-8",
+    )
+    with pytest.raises(FormError) as caught:
+        form(md, base=tmp_path)
+    assert "declares a DOCTYPE" in str(caught.value)
+    assert "declara un DOCTYPE" in caught.value.message("es")
 
 
 def test_a_list_file_past_its_bound_is_a_clear_error(tmp_path: Any, monkeypatch: Any) -> None:
