@@ -233,6 +233,10 @@ def test_another_device_forging_or_replaying_an_event_is_held_apart(  # noqa: PL
     assert tables["timeline"].rows == before
     summary = _server_export(db_url, tmp_path, org, capsys)
     assert summary["case_events_held"] == len(forged)
+    exported = summary["files"]["export.json"]["tables"]
+    assert exported["timeline"]["rows"] == before
+    assert len(exported["events_held"]["rows"]) == len(forged)
+    assert f"{len(forged)} case events are in no timeline" in summary["files"]["README.txt"]
     with storage.engine.connect() as conn:
         actions = [r[0] for r in conn.exec_driver_sql("SELECT action FROM audit")]
     assert actions.count("case-event-held") == len(forged)
@@ -274,7 +278,16 @@ def _server_export(
     )
     out = capsys.readouterr().out
     assert code in {0, 1}, out
-    return dict(json.loads(out))
+    summary = dict(json.loads(out))
+    opened = tmp_path / "opened"
+    args = ["export-open", summary["out"], "--out", str(opened)]
+    assert server_main([*args, "--export-passphrase-file", str(exportpass)]) == 0
+    capsys.readouterr()
+    summary["files"] = {
+        "README.txt": (opened / "README.txt").read_text(encoding="utf-8"),
+        "export.json": json.loads((opened / "export.json").read_text(encoding="utf-8")),
+    }
+    return summary
 
 
 @pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)
