@@ -279,6 +279,10 @@ DESIGNER: Mapping[str, Message] = {
         es="la instancia externa {name} no se encontró junto al formulario ni en su carpeta "
         "lists/; ponga el archivo allí",
     ),
+    "geojson-invalid": Message(
+        en="the GeoJSON list is not a FeatureCollection; export it again as GeoJSON",
+        es="la lista GeoJSON no es una FeatureCollection; expórtela de nuevo como GeoJSON",
+    ),
     "xml-doctype": Message(
         en="the XML list declares a DOCTYPE or entities, which a list does not need; remove them",
         es="la lista XML declara un DOCTYPE o entidades, que una lista no necesita; quítelos",

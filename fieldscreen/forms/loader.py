@@ -884,9 +884,9 @@ class _Loader(RuleSheets):
             lists,
         )
         for name, field in list(fields.items()):
-            if not field.kind.startswith("select") or not field.list_name.endswith(
-                (".csv", ".xml")
-            ):
+            # pyxform takes these three kinds of list file and refuses any other
+            known = field.list_name.lower().endswith((".csv", ".xml", ".geojson"))
+            if not field.kind.startswith("select") or not known:
                 continue
             found = self.find(field.list_name)
             if found is None:

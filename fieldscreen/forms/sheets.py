@@ -296,10 +296,68 @@ def _xml_rows(path: Path) -> list[dict[str, str]]:
     return rows
 
 
+def _geojson_rows(path: Path) -> list[dict[str, str]]:
+    """The features of a GeoJSON list as ODK reads one: ``name`` from the feature's ``id``,
+    ``label`` from its ``title``, its other properties as columns, and ``geometry`` as ODK
+    writes a point, ``lat lon [alt]`` (lines and shapes as points separated by ``;``)."""
+    import json
+
+    try:
+        document = json.loads(_csv_text(path))
+        features = document["features"] if isinstance(document, dict) else None
+        if not isinstance(features, list):
+            raise ValueError
+    except (ValueError, KeyError):
+        raise FormError(
+            "the GeoJSON list is not a FeatureCollection; export it again as GeoJSON",
+            file=str(path),
+        ) from None
+    if len(features) > MAX_LIST_ROWS:
+        raise FormError(
+            f"the list file has more than {MAX_LIST_ROWS} rows; keep only the rows the form needs",
+            file=str(path),
+            sheet="geojson",
+        )
+    rows = []
+    for feature in features:
+        if not isinstance(feature, dict):
+            continue
+        given = feature.get("properties")
+        props: dict[str, Any] = given if isinstance(given, dict) else {}
+        row = {str(k): "" if v is None else str(v) for k, v in props.items()}
+        if feature.get("id") is not None:
+            row.setdefault("id", str(feature["id"]))
+        row["name"] = row.get("id", "")
+        row["label"] = row.pop("title", row.get("label", ""))
+        row["geometry"] = _odk_geometry(feature.get("geometry"))
+        rows.append(row)
+    return rows
+
+
+def _odk_geometry(geometry: Any) -> str:
+    """A GeoJSON geometry as ODK keeps one: ``lat lon [alt]``, points separated by ``;``."""
+    if not isinstance(geometry, dict):
+        return ""
+    coordinates: Any = geometry.get("coordinates")
+    kind = geometry.get("type")
+    if kind == "Point":
+        coordinates = [coordinates]
+    elif kind == "Polygon" and isinstance(coordinates, list) and coordinates:
+        coordinates = coordinates[0]
+    elif kind != "LineString":
+        return ""
+    points = []
+    for point in coordinates if isinstance(coordinates, list) else []:
+        if isinstance(point, list) and len(point) >= 2:
+            lon, lat, *rest = point
+            points.append(" ".join(str(v) for v in (lat, lon, *rest[:1])))
+    return "; ".join(points)
+
+
 def _records(path: Path) -> tuple[list[str], Iterator[tuple[int, dict[str, str]]]]:
-    """A list file's columns and numbered rows: a CSV file, or an XML list."""
-    if path.suffix.lower() == ".xml":
-        rows = _xml_rows(path)
+    """A list file's columns and numbered rows: a CSV file, an XML list or a GeoJSON one."""
+    if path.suffix.lower() in {".xml", ".geojson"}:
+        rows = _xml_rows(path) if path.suffix.lower() == ".xml" else _geojson_rows(path)
         columns = sorted({key for row in rows for key in row})
         return columns, iter(enumerate(rows, start=2))
     reader = csv.DictReader(io.StringIO(_csv_text(path)))

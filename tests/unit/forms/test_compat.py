@@ -665,3 +665,52 @@ def test_capture_settings_of_a_phone_are_accepted_with_a_warning() -> None:
     text = " ".join(loaded.warnings)
     assert "odk:allow-mock-accuracy on 'place' is not applied" in text
     assert "odk:quality on 'voice' is not applied" in text
+
+
+def test_a_geojson_list_is_read_as_odk_reads_one_and_another_kind_of_file_is_refused(
+    tmp_path: Any,
+) -> None:
+    import json
+
+    (tmp_path / "wells.geojson").write_text(
+        json.dumps(
+            {
+                "type": "FeatureCollection",
+                "features": [
+                    {
+                        "type": "Feature",
+                        "geometry": {"type": "Point", "coordinates": [-90.5, 14.6, 1500]},
+                        "properties": {"id": "w1", "title": "Well 1", "depth": 12},
+                    },
+                    {
+                        "type": "Feature",
+                        "id": "w2",
+                        "geometry": {"type": "LineString", "coordinates": [[0, 0], [0, 1]]},
+                        "properties": {"title": "Pipe"},
+                    },
+                ],
+            }
+        ),
+        encoding="utf-8",
+    )
+    md = """
+    | survey |
+    |        | type                              | name | label | calculation                                      |
+    |        | select_one_from_file wells.geojson | well | Well  |                                                  |
+    |        | calculate                         | at   |       | instance('wells')/root/item[name=${well}]/geometry |
+    |        | calculate                         | deep |       | instance('wells')/root/item[name=${well}]/depth    |
+    """
+    loaded = form(md, base=tmp_path)
+    assert [(c.name, c.label.get("en")) for c in loaded.field("well").choices] == [
+        ("w1", "Well 1"),
+        ("w2", "Pipe"),
+    ]
+    session = Session.start(loaded, "en", {}, clock=lambda: NOW)
+    session.set_answer("well", "w1")
+    assert (session.value("at"), session.value("deep")) == ("14.6 -90.5 1500", "12")
+    session.set_answer("well", "w2")
+    assert session.value("at") == "0 0; 1 0"
+    (tmp_path / "wells.txt").write_text("w1\n", encoding="utf-8")
+    with pytest.raises(FormError) as caught:
+        form(md.replace("wells.geojson", "wells.txt"), base=tmp_path)
+    assert "should end with one of the supported file extensions" in str(caught.value)
