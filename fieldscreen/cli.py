@@ -69,6 +69,10 @@ COMMANDS: dict[str, Command] = {
         "fieldscreen.device_commands.case",
         "record a case event (follow-up, referral, closed ...) or show a case's timeline",
     ),
+    "matches": Command(
+        "fieldscreen.device_commands.matches",
+        "earlier screenings of children who agreed to be told, and link a case to one",
+    ),
     "simulate": Command(
         "fieldscreen.device_commands.simulate", "fill a profile with synthetic screenings"
     ),

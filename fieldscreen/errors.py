@@ -995,6 +995,16 @@ CATALOGUE: Mapping[str, Message] = {
             "administrador puede aplicarlo."
         ),
     ),
+    "device-match-unknown": Message(
+        en=(
+            "The server names no such earlier screening for this case. Run 'fieldscreen "
+            "matches' to see the matches it names, then link one of them."
+        ),
+        es=(
+            "El servidor no indica esa evaluación anterior para este caso. Ejecute "
+            "'fieldscreen matches' para ver las coincidencias que indica y vincule una de ellas."
+        ),
+    ),
     "device-no-provisioning-file": Message(
         en=(
             "No provisioning file was found. Put the file from IT beside the app or give its "

@@ -206,5 +206,5 @@ def identity_from_state(state: Mapping[str, Any], age_band: object = None) -> Id
 
 def match_consent(state: Mapping[str, Any]) -> bool:
     """Whether the child agreed that a specialist may be told of an earlier screening
-    (the consent form's ``share_match`` answer is yes)."""
-    return _answers(state).get("share_match") == "yes"
+    (the consent form's ``check_earlier_screening`` answer is yes)."""
+    return _answers(state).get("check_earlier_screening") == "yes"

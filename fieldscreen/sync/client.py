@@ -289,6 +289,10 @@ class SyncClient:
     def update(self, kind: str, name: str, version: str) -> dict[str, Any]:
         return dict(self.request("GET", f"/updates/{kind}/{name}/{version}"))
 
+    def matches(self) -> dict[str, Any]:
+        """Earlier screenings of this device's consenting children (``GET /device/matches``)."""
+        return dict(self.request("GET", "/device/matches"))
+
     def report(self, params: dict[str, Any] | None = None) -> dict[str, Any]:
         """The coordinator report (``GET /admin/report``; a coordinator's or admin's token)."""
         return dict(self.request("GET", "/admin/report", params=params or None))

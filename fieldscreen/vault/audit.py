@@ -61,6 +61,7 @@ ACTIONS = frozenset(
         "follow-up",
         "case-event",
         "settings-tampered",
+        "link",
     }
 )
 _HEAD = "audit_head"

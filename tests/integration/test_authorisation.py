@@ -55,6 +55,7 @@ def routes(a: SimDevice, b: SimDevice, rng: random.Random) -> list[dict[str, Any
             "who": {"device_a", "device_b"},
         },
         {"m": "GET", "p": "/receipt", "who": {"device_a", "device_b"}},
+        {"m": "GET", "p": "/device/matches", "who": {"device_a", "device_b"}},
         {"m": "GET", "p": "/updates", "who": {"device_a", "device_b"}},
         {"m": "GET", "p": "/updates/form/fs_intake/1", "who": {"device_a", "device_b"}},
         {"m": "POST", "p": "/admin/documents", "json": "DOC", "who": {"admin"}},

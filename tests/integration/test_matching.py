@@ -238,7 +238,7 @@ def test_another_enrolled_device_flooding_tokens_is_bounded(
     """A device of the organisation (so it holds the secret) sends far more screenings with
     tokens than a laptop makes in a day, dictionary guesses among them, to fill the list or
     probe it: the server keeps the tokens of MATCH_RECORDS_PER_DAY of them, says so in its
-    audit log, and the device itself is told nothing (the match list is refused to it)."""
+    audit log, and the coordinators' list is refused to the device."""
     honest, flooder = new_device("s1"), new_device("s2")
     child = Identity.of("Ana", dob="2012-02-03", age_band="12_14", country="GT")
     _send(honest, [_screening(honest, rng, child, days_ago=7)])
@@ -270,3 +270,145 @@ def _rows(storage: Storage, table: str) -> list[Any]:
 
     with storage.engine.connect() as conn:
         return list(conn.execute(getattr(t, table).select()))
+
+
+def _laptop_finalise(profile: Path, state: dict[str, Any], tier: str) -> str:
+    """Finalise one screening on a laptop's real vault the way the app does (its aggregate
+    with the child's match tokens beside it, from the vault's match secret)."""
+    from fieldscreen.device import open_settings, open_vault, wire_signing, with_match_tokens
+    from fieldscreen.paths import Paths
+
+    paths = Paths.for_profile(profile)
+    vault = open_vault(paths, open_settings(paths))
+    try:
+        vault.unlock("admin1", LAPTOP_PASS.encode())
+        wire_signing(vault)
+        record_id = vault.new_draft("fs_intake", "2026112802", state)
+        record = {"form_id": "fs_intake", "form_version": "2026112802", "state": state}
+        aggregate = {
+            "tier": tier,
+            "concerns": [],
+            "age_band": "15_17",
+            "sex": "female",
+            "nationality": ["HN"],
+            "site": "s1",
+            "week": "2026-W40",
+        }
+        vault.finalise(
+            record_id,
+            record=record,
+            case_card={"tier": tier},
+            aggregate=with_match_tokens(vault, record, aggregate),
+        )
+        return record_id
+    finally:
+        vault.close()
+
+
+LAPTOP_PASS = "correct horse battery staple"
+
+
+def _state(given: str, *, consent: str) -> dict[str, Any]:
+    return {
+        "forms": {
+            "fs_consent": {"answers": [["check_earlier_screening", [], consent]]},
+            "fs_intake": {
+                "answers": [
+                    ["given_names", [], given],
+                    ["dob", [], "2010-03-04"],
+                    ["country_of_birth", [], "HN"],
+                ]
+            },
+        }
+    }
+
+
+def test_a_specialist_is_told_with_the_childs_consent_and_links_the_cases(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """End to end on a real server and two laptops' real vaults and commands: a child screened
+    at site s1, then at s2 with a name written differently; the s2 laptop, whose child agreed,
+    is told of the earlier screening (site, week, tier) and links the cases on the card; a
+    child who did not agree gives the laptop nothing, and neither laptop reads the list."""
+    from fieldscreen.cli import main as device_main
+    from fieldscreen.vault import Vault
+
+    db = str(tmp_path / "server.sqlite3")
+    keys = tmp_path / "org-keys"
+    passfile = tmp_path / "pass"
+    passfile.write_text(LAPTOP_PASS + "\n")
+    pf = ["--passphrase-file", str(passfile)]
+    assert server_cli(capsys, "init-org", "--db", db, "--out", str(keys), *pf)[0] == 0
+    storage = open_storage(db)
+    secret_file = tmp_path / "match-secret.json"
+    assert server_cli(capsys, "match-secret", "--out", str(secret_file), *pf)[0] == 0
+    with LiveServer(storage) as live:
+        prov = tmp_path / "installer.fsp"
+        code, _, err = server_cli(
+            capsys,
+            *("provision-file", "--db", db, "--out", str(prov)),
+            *("--key", str(keys / "signing-private.json"), "--server-url", live.url),
+            *("--site", "s1", "--site", "s2", "--match-secret", str(secret_file), *pf),
+        )
+        assert code == 0, err
+
+        def laptop(name: str, site: str) -> Path:
+            from fieldscreen.paths import Paths
+
+            profile = tmp_path / name
+            Vault.create(
+                Paths.for_profile(profile).ensure().vault_dir,
+                admin_login="admin1",
+                passphrase=LAPTOP_PASS.encode(),
+                kdf=crypto.KdfParams.for_tests(),
+            ).close()
+            assert run(profile, "provision", str(prov))[0] == 0
+            enrol = json.loads(
+                server_cli(capsys, "enroll-code", "--db", db, "--site", site, "--json")[1]
+            )["code"]
+            assert run(profile, "enroll", "--code", enrol)[0] == 0
+            return profile
+
+        def run(profile: Path, *args: str) -> tuple[int, str, str]:
+            code = device_main(["--profile", str(profile), *args, *pf])
+            out, err = capsys.readouterr()
+            return code, out, err
+
+        a, b = laptop("laptop-a", "s1"), laptop("laptop-b", "s2")
+        first = _laptop_finalise(a, _state("María José", consent="no"), "T1")
+        assert run(a, "sync", "--json")[0] == 0
+        again = _laptop_finalise(b, _state("MARIA-JOSÉ", consent="yes"), "T3")
+        stranger = _laptop_finalise(b, _state("Heidy", consent="yes"), "T2")
+        assert run(b, "sync", "--json")[0] == 0
+
+        code, out, err = run(b, "matches", "--json")
+        assert code == 0, err
+        (told,) = json.loads(out)["matches"]
+        assert told["record_id"] == again
+        assert told["earlier"] == [
+            {"record_id": first, "site": "s1", "week": "2026-W40", "tier": "T1"}
+        ]
+        assert stranger not in out
+        code, out, _ = run(b, "--lang", "es", "matches")
+        assert f"caso {again[:6].upper()}: hay una evaluación anterior en el sitio s1" in out
+        code, out, _ = run(a, "matches", "--json")  # that child did not agree: nothing
+        assert json.loads(out)["matches"] == []
+        code, _, err = run(b, "matches", "--link", again, stranger)
+        assert code == 1
+        assert "names no such earlier screening" in err
+        code, out, err = run(b, "matches", "--link", again, first, "--json")
+        assert code == 0, err
+        code, out, _ = run(b, "matches")
+        assert out.strip().endswith("tier T1 (linked)")
+        # the coordinators see the pair; the audit logs say who was told and who read it
+        (pair,) = storage.matches(_coordinator("s1"))["matches"]
+        assert {pair["record_id"], pair["earlier"]["record_id"]} == {again, first}  # one day
+        actions = [r.action for r in _rows(storage, "audit")]
+        assert actions.count("matches-told") == 6
+    storage.close()
+
+
+def _coordinator(site: str) -> Any:
+    from fieldscreen.sync.server.storage import Principal
+
+    return Principal("coordinator", frozenset({site}), f"coordinator {site}")

@@ -630,6 +630,13 @@ def create_app(
         body = coordinator_report(aggregates, keep=wanted).to_json()
         return {**body, "weeks": weeks, "sites": sites, "filter": wanted.to_params()}
 
+    @app.get(f"{PREFIX}/device/matches", tags=["device"])
+    def device_matches(principal: Device) -> dict[str, Any]:
+        """For the calling device's own screenings whose child agreed that the specialist be
+        told: the earlier screenings that share a token (site, week, tier, record id). See
+        docs/privacy-matching.md; audited."""
+        return {"matches": storage.told_matches(principal)}
+
     @app.get(f"{PREFIX}/admin/matches", tags=["staff"])
     def matches(principal: Staff) -> dict[str, Any]:
         """Possible matches between screenings (they share a child's match token; see

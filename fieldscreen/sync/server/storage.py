@@ -668,6 +668,58 @@ class Storage:
             self._audit(conn, actor or principal.label, "matches-read", {"pairs": len(out)})
         return {"matches": out, "too_common": int(too_common or 0)}
 
+    def told_matches(self, principal: Principal) -> list[dict[str, Any]]:
+        """For a device: each of its own screenings whose child agreed that the specialist be
+        told (``match_consent``) and that shares a token (not too common) with an earlier
+        screening, with those earlier screenings' site, week, tier and record id (to link the
+        cases), nothing more. Audited (``matches-told``); any other caller is refused.
+
+        Raises:
+            ServerError: ``server-match-role`` for a caller that is not a device.
+        """
+        if principal.role != "device" or principal.device_id is None:
+            raise ServerError("server-match-role")
+        m = t.match_tokens
+        a, b = m.alias("a"), m.alias("b")
+        common = (
+            sa.select(m.c.token)
+            .group_by(m.c.token)
+            .having(sa.func.count() > MATCH_MOST_SHARED)
+            .subquery()
+        )
+        query = (
+            sa.select(
+                a.c.record_id,
+                b.c.record_id.label("earlier"),
+                b.c.site,
+                b.c.week,
+                b.c.tier,
+                b.c.created,
+            )
+            .select_from(a.join(b, sa.and_(b.c.token == a.c.token, b.c.record_id != a.c.record_id)))
+            .where(
+                a.c.device_id == principal.device_id,
+                a.c.consent.is_(True),
+                b.c.created <= a.c.created,
+                a.c.token.not_in(sa.select(common.c.token)),
+            )
+        )
+        found: dict[str, dict[str, dict[str, str]]] = {}
+        with self.engine.begin() as conn:
+            for row in conn.execute(query):
+                found.setdefault(str(row.record_id), {})[str(row.earlier)] = {
+                    "record_id": str(row.earlier),
+                    "site": str(row.site),
+                    "week": str(row.week),
+                    "tier": str(row.tier),
+                }
+            out: list[dict[str, Any]] = []
+            for rid, earlier in sorted(found.items()):
+                rows = sorted(earlier.values(), key=lambda r: (r["week"], r["record_id"]))
+                out.append({"record_id": rid, "earlier": rows})
+            self._audit(conn, principal.device_id, "matches-told", {"screenings": len(out)})
+        return out
+
     def _shape(
         self,
         item: Any,

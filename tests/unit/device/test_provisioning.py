@@ -204,7 +204,7 @@ def test_the_match_secret_is_kept_in_the_vault_and_a_later_file_leaves_it(
                         ["country_of_birth", [], "GT"],
                     ]
                 },
-                "fs_consent": {"answers": [["share_match", [], "no"]]},
+                "fs_consent": {"answers": [["check_earlier_screening", [], "no"]]},
             }
         }
     }

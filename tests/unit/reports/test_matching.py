@@ -82,7 +82,9 @@ def test_tokens_parse_strictly() -> None:
 def test_identity_and_consent_from_a_saved_state() -> None:
     state = {
         "forms": {
-            "fs_consent": {"answers": [["age_band", [], "12_14"], ["share_match", [], "yes"]]},
+            "fs_consent": {
+                "answers": [["age_band", [], "12_14"], ["check_earlier_screening", [], "yes"]]
+            },
             "fs_intake": {
                 "answers": [
                     ["given_names", [], "Ana Lucía"],
