@@ -27,6 +27,7 @@ from fieldscreen.errors import DeviceError
 __all__ = [
     "CLOSE_REASONS",
     "EVENT_TYPES",
+    "LINKED",
     "MAX_NOTE",
     "TimelineEntry",
     "check_content",
@@ -37,6 +38,10 @@ __all__ = [
 
 #: Every type of case event, in the order the forms and the CLI offer them.
 EVENT_TYPES: Final = ("follow-up", "referral", "service-reached", "moved", "left", "closed")
+#: The event a specialist records by linking the case to an earlier screening of the same child
+#: that the server named (``fieldscreen matches --link``; docs/privacy-matching.md): not offered
+#: among the types above, its note names the earlier screening.
+LINKED: Final = "linked"
 #: Why a case was closed (``closed`` events only).
 CLOSE_REASONS: Final = (
     "stabilised",
@@ -60,6 +65,7 @@ _LABELS: Final[dict[str, tuple[str, str]]] = {
     "moved": ("Child moved", "Traslado del niño o niña"),
     "left": ("Child left", "El niño o niña se fue"),
     "closed": ("Case closed", "Caso cerrado"),
+    "linked": ("Linked to an earlier screening", "Vinculado a una evaluación anterior"),
     "stabilised": ("stabilised", "estabilizado"),
     "transferred": ("transferred", "transferido"),
     "returned": ("returned", "retornado"),
@@ -122,7 +128,7 @@ def check_content(content: Any) -> dict[str, Any]:
         raise DeviceError("case-event-malformed")
     if not all(isinstance(content[k], str) for k in _CONTENT_FIELDS):
         raise DeviceError("case-event-malformed")
-    if content["type"] not in EVENT_TYPES:
+    if content["type"] not in EVENT_TYPES and content["type"] != LINKED:
         raise DeviceError("case-event-type-unknown", type=str(content["type"])[:40])
     if content["type"] == "closed" and not content["reason"]:
         raise DeviceError("case-event-reason-needed")

@@ -5,8 +5,10 @@ children who agreed that the specialist be told (the consent form's
 The server says, for each of this laptop's screenings whose child agreed, which earlier
 screenings share one of the child's match tokens: their site, ISO week and tier, nothing more
 (``GET /api/v1/device/matches``; docs/privacy-matching.md). ``--link`` records the link on the
-case card (``linked_screenings``: the earlier record id, site, week, tier, when and by whom),
-audited as ``link``; only a match the server named can be linked.
+case card (``linked_screenings``: the earlier record id, site, week, tier, when and by whom)
+and, in the same transaction, as a sealed case event of type ``linked`` for the team (its note
+names the earlier screening; audited as ``case-event``); only a match the server named can be
+linked.
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ import argparse
 from datetime import UTC, datetime
 from typing import Any
 
+from fieldscreen.caseevents import LINKED
 from fieldscreen.device import VaultDeviceStore
 from fieldscreen.device_commands import unlocked_vault
 from fieldscreen.errors import DeviceError
@@ -87,19 +90,29 @@ def run(args: argparse.Namespace) -> int:
             )
             if match is None:
                 raise DeviceError("device-match-unknown")
+            now = datetime.now(UTC)
             card = dict(vault.case_card(record_id))
             links = [x for x in card.get("linked_screenings", []) if x["record_id"] != earlier_id]
             user = vault.current_user
             links.append(
                 {
                     **match,
-                    "linked": datetime.now(UTC).isoformat(timespec="minutes"),
+                    "linked": now.isoformat(timespec="minutes"),
                     "by": user.login if user is not None else "",
                 }
             )
             card["linked_screenings"] = links
-            vault.update_case_card(record_id, card)
-            vault.record_event("link", record_id, {"earlier": earlier_id})
+            # One transaction: the card's link, and a sealed case event for the team.
+            vault.record_case_event(
+                record_id,
+                LINKED,
+                now,
+                note=(
+                    f"earlier screening {earlier_id} (site {match['site']}, week "
+                    f"{match['week']}, tier {match['tier']})"
+                ),
+                case_card=card,
+            )
             emit(
                 args,
                 {"record_id": record_id, "linked": match},

@@ -456,6 +456,7 @@ class CaseCardDialog(QDialog):
             "moved": self.tr("Child moved"),
             "left": self.tr("Child left"),
             "closed": self.tr("Case closed"),
+            "linked": self.tr("Linked to an earlier screening"),
             "stabilised": self.tr("stabilised"),
             "transferred": self.tr("transferred"),
             "returned": self.tr("returned"),

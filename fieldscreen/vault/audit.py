@@ -61,7 +61,6 @@ ACTIONS = frozenset(
         "follow-up",
         "case-event",
         "settings-tampered",
-        "link",
     }
 )
 _HEAD = "audit_head"

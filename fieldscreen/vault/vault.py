@@ -48,7 +48,7 @@ __all__ = ["DEVICE_SECRETS", "Vault", "vault_status", "wipe_folder"]
 
 _COUNTED = (json.dumps(COUNTED_KINDS),)  # bound to "kind IN (SELECT value FROM json_each(?))"
 
-_EVENTS = frozenset({"export", "link", "override", "settings-tampered", "sync", "view"})
+_EVENTS = frozenset({"export", "override", "settings-tampered", "sync", "view"})
 #: The secrets slot keeping the supervision log's prefix (:meth:`Vault.supervision_log`).
 SUPERVISION_KEPT = "supervision_kept"
 #: Entries decrypted in one read of the supervision log past which its prefix is kept again.

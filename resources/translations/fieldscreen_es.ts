@@ -358,6 +358,10 @@
         <translation>Caso cerrado</translation>
     </message>
     <message>
+        <source>Linked to an earlier screening</source>
+        <translation>Vinculado a una evaluación anterior</translation>
+    </message>
+    <message>
         <source>stabilised</source>
         <translation>estabilizado</translation>
     </message>

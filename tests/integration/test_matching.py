@@ -400,6 +400,10 @@ def test_a_specialist_is_told_with_the_childs_consent_and_links_the_cases(
         assert code == 0, err
         code, out, _ = run(b, "matches")
         assert out.strip().endswith("tier T1 (linked)")
+        code, out, err = run(b, "case", "timeline", again, "--json")  # a sealed case event
+        assert code == 0, err
+        assert '"linked"' in out
+        assert first in out
         # the coordinators see the pair; the audit logs say who was told and who read it
         (pair,) = storage.matches(_coordinator("s1"))["matches"]
         assert {pair["record_id"], pair["earlier"]["record_id"]} == {again, first}  # one day
