@@ -20,7 +20,7 @@ help:
 	@echo "make reliability  crash, fault and tamper runs with their full counts"
 	@echo "make lint         ruff check, ruff format --check, mypy"
 	@echo "make bench        every benchmark (ONLY=P4 for one, QUICK=1 small sizes); results in benchmarks/results/"
-	@echo "make screenshots  render the main screens into docs/screenshots/ (English and Spanish)"
+	@echo "make screenshots  the main screens into docs/screenshots/ (English and Spanish); those of the journey from its real-display run"
 	@echo "make translations rescan UI strings into resources/translations and compile them"
 	@echo "make server       run the central server on an embedded SQLite file"
 	@echo "make dist         build the frozen app into dist/ (see build/)"
@@ -66,6 +66,8 @@ bench: $(STAMP)
 
 screenshots: $(STAMP)
 	QT_QPA_PLATFORM=offscreen $(BIN)/python -m tools.screenshots docs/screenshots
+	FIELDSCREEN_JOURNEY_SHOTS=$(CURDIR)/docs/screenshots xvfb-run -a -s "-screen 0 1280x800x24" \
+		$(BIN)/python -m pytest -p no:cacheprovider -q -m journey tests/journey
 
 translations: $(STAMP)
 	$(BIN)/python tools/i18n.py update

@@ -41,10 +41,20 @@ AGREE = ("yes", "agrees", "agree", "granted", "given")
 CHOSEN: dict[str, Any] = {
     "fs_consent:teach_back": "understood",
     "fs_intake:g_worked": "yes",
+    "fs_consent:urgent_medical_visible": "no",
 }
 
 
 Steps = Generator[None, None, Any]
+
+
+#: The pages whose screenshots the documentation shows, by the file name they are saved as.
+PAGE_SHOTS = {
+    "fs_consent:a1_setup": "builtin-consent",
+    "fs_trafficking:c1_recruitment": "trafficking",
+}
+#: The same, taken once the page is answered (its long lists show their chosen answers).
+ANSWERED_SHOTS = {"fs_intake:b1_identity": "builtin-identity"}
 
 
 class Stuck(AssertionError):
@@ -230,7 +240,7 @@ class Driver:
         yield from self.type(PASSPHRASE)
         yield from self.tab_to(lambda f: f is page.repeat, "the second passphrase box")
         yield from self.type(PASSPHRASE)
-        yield from self.shot("first-run-filled")
+        yield from self.shot("first-run-provisioned")
         self.log("first run: create")
         yield from self.press(page.create_button)
         yield from self.wait(
@@ -238,7 +248,6 @@ class Driver:
         )
         self.seen["site"] = w.services.settings.get("site_id")
         self.log("home")
-        yield from self.shot("home")
 
     def start(self) -> Steps:
         w = self.w
@@ -295,6 +304,13 @@ class Driver:
             yield from self.key("space")
         else:
             raise Stuck(f"{name}: no keyboard answer for a {view.kind} question")
+        if view.kind in {"select_one", "select_multiple"}:
+            session = self.w.wizard.controller.session
+            yield from self.wait(
+                lambda: value == session.value(name) or value in (session.value(name) or ()),
+                f"{name} to be answered {value}",
+                5,
+            )
 
     def pick(self, widget: Any, choice: str) -> Steps:
         """Type the choice into the picker's search box, move onto it, press Enter."""
@@ -328,8 +344,8 @@ class Driver:
             if not pages or pages[-1] != page:
                 pages.append(page)
                 self.log(f"page {page}")
-                if len(pages) == 1:
-                    yield from self.shot("form-first-page")
+                if page in PAGE_SHOTS:
+                    yield from self.shot(PAGE_SHOTS[page])
                 if len(pages) == idle_on_page:
                     yield from self.idle_lock()
             session = wiz.controller.session
@@ -343,6 +359,11 @@ class Driver:
                     yield from self.answer(name, widget, CHOSEN[name])
                 elif name in missing:
                     yield from self.answer(name, widget)
+            if (
+                page in ANSWERED_SHOTS
+                and ANSWERED_SHOTS[page] + f"-{self.lang}.png" not in (self.seen["shots"])
+            ):
+                yield from self.shot(ANSWERED_SHOTS[page])
             yield from self.press(wiz.next)
             yield from self.wait(
                 lambda before=page: (
@@ -398,7 +419,7 @@ class Driver:
         yield from self.wait(lambda: res.result is not None, "the result")
         self.seen["tier"] = res.result.tier
         self.seen["code"] = w.wizard.controller.code
-        yield from self.shot("results")
+        yield from self.shot("builtin-results")
         self.log("results: the referral sheet")
         yield from self.press(res.sheet)
         modal = self.app.activeModalWidget
@@ -425,7 +446,6 @@ class Driver:
         yield from self.wait(lambda: w.stack.currentWidget() is w.home, "home after finalising", 60)
         self.log("results: finalised")
         self.seen["finalised"] = [[c.code, c.status] for c in w.services.vault.cases()]
-        yield from self.shot("home-after")
 
 
 def main(argv: list[str] | None = None) -> int:
