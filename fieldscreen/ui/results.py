@@ -88,9 +88,11 @@ def referral_sheet_html(  # noqa: PLR0917 (the sheet's parts, in the order they 
     labels: dict[str, str],
     directory: ServiceDirectory | None = None,
     lang: str = "en",
+    emergency: str = "",
 ) -> str:
     """The referral sheet: case code, tier, deadlines and the consented referrals only, each
-    with the providers of the site's directory that offer it."""
+    with the providers of the site's directory that offer it. ``emergency`` (an act-now case):
+    the emergency steps and the organisation's emergency contacts, as HTML, under the tier."""
     rows = []
     for r in result.referrals:
         if not r.consented:
@@ -111,6 +113,7 @@ def referral_sheet_html(  # noqa: PLR0917 (the sheet's parts, in the order they 
         f"<h1>{html.escape(title)}</h1>"
         f"<p><b>{html.escape(labels['code'])}</b> {html.escape(code)}<br>"
         f"<b>{html.escape(labels['tier'])}</b> {html.escape(tier_label(result.tier))}</p>"
+        f"{emergency}"
         f"<h2>{html.escape(labels['deadlines'])}</h2><ul>{deadlines}</ul>"
         f"<h2>{html.escape(labels['referrals'])}</h2>{sample}"
         f"<table border='1' cellpadding='4' cellspacing='0'>{''.join(rows)}</table>"
@@ -342,9 +345,15 @@ class ResultsPage(QWidget):
             self.tr("Tell your protection lead or supervisor before the child leaves."),
             self.tr('Write what you did under "Actions taken" below.'),
         ]
+        parts = ["<ol>", *(f"<li>{html.escape(s)}</li>" for s in steps), "</ol>"]
+        parts.append(self._contacts_html())
+        self.emergency.setText("".join(parts))
+
+    def _contacts_html(self) -> str:
+        """The organisation's emergency contacts from the settings (or whom to call without)."""
         raw = str(self.services.settings.get("emergency_contacts") or "")
         contacts = [c.strip() for c in raw.replace("\n", ";").split(";") if c.strip()]
-        parts = ["<ol>", *(f"<li>{html.escape(s)}</li>" for s in steps), "</ol>"]
+        parts: list[str] = []
         parts.append(f"<p><b>{html.escape(self.tr('Emergency contacts'))}</b></p>")
         if contacts:
             parts += ["<ul>", *(f"<li>{html.escape(c)}</li>" for c in contacts), "</ul>"]
@@ -359,7 +368,7 @@ class ResultsPage(QWidget):
                 )
                 + "</p>"
             )
-        self.emergency.setText("".join(parts))
+        return "".join(parts)
 
     def set_directory(self, directory: ServiceDirectory | None) -> None:
         """Use ``directory`` for the providers (re-rendered at once when a result is shown)."""
@@ -746,6 +755,9 @@ class ResultsPage(QWidget):
             ),
             **self.provider_labels(),
         }
+        emergency = ""
+        if self.tier_now == ACT_NOW:  # the sheet travels with the child: whom to call
+            emergency = f"<h2>{html.escape(self.tr('Emergency steps'))}</h2>{self.emergency.text()}"
         return referral_sheet_html(
             self.controller.code if self.controller else "",
             self.result,
@@ -753,6 +765,7 @@ class ResultsPage(QWidget):
             labels,
             self.directory,
             self.services.lang,
+            emergency,
         )
 
     def _save_sheet(self) -> None:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from PySide6.QtCore import QPoint, Qt
 from pytestqt.qtbot import QtBot
 
@@ -186,6 +188,29 @@ def test_act_now_shows_the_emergency_steps_and_contacts_without_a_directory(
     assert "Stay with the child" in text
     assert "Protection lead Rosa: +52 664 000 0000" in text
     assert "Shelter desk 911" in text
+
+
+def test_the_referral_sheet_of_an_act_now_case_carries_the_emergency_contacts(
+    qtbot: QtBot, paths: Paths, pdf_dir: Path
+) -> None:
+    """The sheet travels with the child to the next service: for an act-now case it carries
+    the emergency steps and the organisation's own contacts, read back from the PDF itself."""
+    from tests.journey.pdftext import pdf_text, squeeze
+
+    settings = Settings.load(paths.settings_file)
+    settings.set("emergency_contacts", "Protection lead Rosa: +52 664 000 0000; Shelter desk 911")
+    settings.save()
+    w = _act_now_results(qtbot, paths, {"site": "", "jurisdiction": ""})
+    target = pdf_dir / "sheet.pdf"
+    w.results.save_sheet_to(target)
+    text = squeeze(pdf_text(target.read_bytes()))
+    for expected in (
+        "Emergency steps",
+        "Stay with the child",
+        "Protection lead Rosa: +52 664 000 0000",
+        "Shelter desk 911",
+    ):
+        assert squeeze(expected) in text, expected
 
 
 def test_act_now_without_contacts_says_whom_to_call(qtbot: QtBot, paths: Paths) -> None:
