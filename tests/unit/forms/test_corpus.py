@@ -32,6 +32,7 @@ from pathlib import Path
 import pytest
 
 from fieldscreen.forms import Form, FormError, Session, load_form, load_form_text
+from fieldscreen.forms.cli import run_result
 from fieldscreen.forms.errors import designer_codes, designer_text
 from tests.unit.forms.helpers import NOW
 
@@ -82,7 +83,8 @@ class Figure:
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore")
                 form = load()
-            Session.start(form, "es", {}, clock=lambda: NOW)
+            session = Session.start(form, "es", {}, clock=lambda: NOW)
+            json.dumps(run_result(session))  # what forms run --json prints
             self.loaded += 1
         except FormError as error:
             self.refused += 1
