@@ -540,6 +540,23 @@ CATALOGUE: Mapping[str, Message] = {
             "registro de auditoría."
         ),
     ),
+    "vault-key-entry-damaged": Message(
+        en=(
+            "The key file's entries of these accounts were changed outside FieldScreen: "
+            "{logins}. They will not be able to sign in with them. An administrator can "
+            "repair it: remove each account and add it again (or, for the duress entry, set "
+            "the duress passphrase again), or rotate the keys (Settings, Rotate keys now). "
+            "Nothing else is affected; the event is in the audit log."
+        ),
+        es=(
+            "Las entradas de estas cuentas en el archivo de claves se cambiaron fuera de "
+            "FieldScreen: {logins}. No podrán iniciar sesión con ellas. Un administrador puede "
+            "repararlo: quitar cada cuenta y volver a añadirla (o, para la entrada de coacción, "
+            "volver a poner la frase de coacción), o cambiar las claves (Ajustes, Cambiar las "
+            "claves ahora). No se ve afectado nada más; el hecho consta en el registro de "
+            "auditoría."
+        ),
+    ),
     "vault-audit-broken": Message(
         en=(
             "The audit log was changed outside FieldScreen: its chain breaks at entry {seq} "

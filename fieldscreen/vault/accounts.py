@@ -73,7 +73,8 @@ class AccountsMixin(VaultBase):
         keyring = self._require_keyring()
         roster.sign(keyring.vault_id, admin_private)
         updated = dataclasses.replace(keyring, current=roster, pending=None)
-        updated.save()
+        keys, _ = self._require()
+        updated.save(keys.sub("key-entries"), self.last_key_check)
         self._keyring = updated
 
     def add_user(
@@ -277,7 +278,8 @@ class AccountsMixin(VaultBase):
             roster = keyring.current.with_user(replaced)
             roster.signature = keyring.current.signature  # the signed part is unchanged
         updated = dataclasses.replace(keyring, current=roster, pending=None)
-        updated.save()
+        keep = [u for u in self.last_key_check if u != user.user_id]  # this one is new now
+        updated.save(keys.sub("key-entries"), keep)
         self._keyring = updated
         with self._tx() as conn:
             self._audit(conn, "passphrase-change")

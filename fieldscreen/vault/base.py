@@ -131,6 +131,9 @@ class VaultBase:
         #: What the last check of the outbox against the row map found and repaired
         #: (:meth:`_check_outbox`): ``resealed`` and ``requeued`` record ids.
         self.last_outbox_check: dict[str, list[str]] = {}
+        #: User ids whose key-file entry failed its MAC at the last check (``duress``: the
+        #: duress entry); their old MAC is kept by every later write of the key file.
+        self.last_key_check: list[str] = []
         #: Whether the device signs as the server verifies (:meth:`use_signing_bytes` ran).
         self._signing_wired = signing_bytes is not canonical_json
         self._tx_depth = 0
@@ -220,7 +223,7 @@ class VaultBase:
         roster.sign(vault_id, admin_private)
         throttle.write(vault.folder, vault_id, 0, vault._clock().timestamp())
         keyring = Keyring(vault.keys_path, vault_id, roster)
-        keyring.save()
+        keyring.save(keys.sub("key-entries"))
         vault._keyring, vault._store, vault._keys = keyring, store, keys
         vault._admin_key = bytearray(admin_private)
         vault._user = UserInfo(user_id, admin_login, "admin")
@@ -367,6 +370,14 @@ class VaultBase:
         chain = audit.check_recent(conn, keys, self.vault_id)
         self.last_state_check, self.last_audit_check = report, chain
         self.last_outbox_check = self._check_outbox(conn, keys)
+        keyring = self._keyring
+        if keyring is not None and keyring.current.admin_public is not None:
+            # every user's entry, not only the one that unlocked: a damaged colleague's entry
+            # is said now, not when they next try to sign in (one HMAC per user)
+            damaged = keyring.current.damaged_entries(keys.sub("key-entries"), keyring.vault_id)
+            self.last_key_check = damaged
+            for user_id in damaged:
+                self._audit(conn, "integrity-alert", detail={"what": "key-entry", "user": user_id})
         if not report.intact:
             self._audit(conn, "integrity-alert", detail=_map_detail(report))
         if not chain.intact:
@@ -376,6 +387,14 @@ class VaultBase:
                 detail={"what": "audit", "entries": chain.entries, "from": chain.first_bad_seq},
             )
         return report
+
+    def _logins_of(self, user_ids: list[str]) -> str:
+        keyring = self._keyring
+        names = []
+        for user_id in user_ids:
+            entry = None if keyring is None else keyring.current.by_id(user_id)
+            names.append(entry.login if entry is not None else "duress")
+        return ", ".join(names)
 
     def set_policy_anchor(self, anchor: dict[str, Any]) -> None:
         """Sign ``anchor`` into the roster (:class:`AccountsMixin` does it)."""
@@ -446,7 +465,7 @@ class VaultBase:
                 self._reencrypt(old_keys, keys, entry.user_id, {"reason": "resumed"})
             finally:
                 old_keys.wipe()
-        self._write_roster(keyring, pending)
+        self._write_roster(keyring, pending, keys)
 
     def _rotate_to(
         self, new_master: bytes, new_roster: Roster, new_admin: bytes, reason: str
@@ -469,7 +488,7 @@ class VaultBase:
                 bytes(self._admin_key), new_roster.signed_bytes(vault_id)
             )
         staged = Keyring(keyring.path, vault_id, keyring.current, new_roster)
-        staged.save()
+        staged.save(keys.sub("key-entries"), self.last_key_check)
         self._keyring = staged
         new_keys = Keys(new_master, new_roster.admin_public)
         self._reencrypt(keys, new_keys, user.user_id, {"reason": reason})
@@ -500,11 +519,13 @@ class VaultBase:
             )
         self._last_rekey = counts
 
-    def _write_roster(self, keyring: Keyring, roster: Roster) -> None:
+    def _write_roster(self, keyring: Keyring, roster: Roster, keys: Keys | None = None) -> None:
         final = Keyring(
             keyring.path, keyring.vault_id, dataclasses.replace(roster, authorised=None)
         )
-        final.save()
+        keys = keys or self._keys
+        # the new roster's entries, each written by this rotation: all MACed under its keys
+        final.save(None if keys is None else keys.sub("key-entries"))
         self._keyring = final
 
     def _upgrade(self, kek: bytes) -> None:
@@ -554,6 +575,10 @@ class VaultBase:
                     requeued=len(outbox.get("requeued", ())),
                     missing=len(outbox.get("missing", ())),
                     restored=len(outbox.get("restored", ())),
+                )
+            if self.last_key_check:
+                return VaultError(
+                    "vault-key-entry-damaged", logins=self._logins_of(self.last_key_check)
                 )
             return self._extra_alert()
         lost = self.secrets_altered()

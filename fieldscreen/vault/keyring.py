@@ -50,7 +50,7 @@ import hashlib
 import json
 import os
 import tempfile
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Literal
@@ -94,7 +94,10 @@ def _b64(data: bytes) -> str:
 def _unb64(value: Any) -> bytes:
     if not isinstance(value, str):
         raise ValueError("not base64 text")
-    return base64.b64decode(value, validate=True)
+    decoded = base64.b64decode(value, validate=True)
+    if _b64(decoded) != value:  # unused low bits set: not what the vault wrote
+        raise ValueError("not canonical base64")
+    return decoded
 
 
 def _optional(data: dict[str, Any], name: str) -> bytes | None:
@@ -103,6 +106,13 @@ def _optional(data: dict[str, Any], name: str) -> bytes | None:
 
 def _canonical(value: Any) -> bytes:
     return json.dumps(value, sort_keys=True, separators=(",", ":")).encode("utf-8")
+
+
+def entry_mac(mac_key: bytes, vault_id: str, generation: int, entry: UserEntry) -> bytes:
+    """The HMAC of everything in one key-file entry (besides the MAC itself)."""
+    fields = {**entry.to_json(), "vault_id": vault_id, "generation": generation}
+    fields.pop("entry_mac", None)
+    return crypto.hmac_sha256(mac_key, _canonical(["fieldscreen/keyring/entry", fields]))
 
 
 def master_info(vault_id: str, generation: int, user_id: str) -> bytes:
@@ -135,6 +145,10 @@ class UserEntry:
     sealed_admin: bytes | None = None
     #: A format-1 credential: the master key wrapped (RFC 3394) under the passphrase key.
     wrapped_master: bytes | None = None
+    #: HMAC of the whole entry under the master key (:func:`entry_mac`): what a passphrase
+    #: change rewrites (salt, wrapped private key) is not in the roster's signature, so every
+    #: unlock checks every user's entry with it. None in key files from before it existed.
+    entry_mac: bytes | None = None
 
     @property
     def legacy(self) -> bool:
@@ -161,6 +175,8 @@ class UserEntry:
                 data[name] = _b64(value)
         if self.wrapped_master is not None:
             data["wrapped_master"] = _b64(self.wrapped_master)
+        if self.entry_mac is not None:
+            data["entry_mac"] = _b64(self.entry_mac)
         return data
 
     @classmethod
@@ -179,6 +195,7 @@ class UserEntry:
             sealed_master=_optional(data, "sealed_master"),
             sealed_admin=_optional(data, "sealed_admin"),
             wrapped_master=_optional(data, "wrapped_master"),
+            entry_mac=_optional(data, "entry_mac"),
         )
         modern = (entry.public, entry.wrapped_private, entry.sealed_master)
         if entry.public is None:
@@ -229,6 +246,41 @@ class Roster:
     def without_user(self, user_id: str) -> Roster:
         users = [u for u in self.users if u.user_id != user_id]
         return replace(self, users=users, signature=b"", authorised=None)
+
+    def with_macs(self, mac_key: bytes, vault_id: str, keep: Iterable[str] = ()) -> Roster:
+        """A copy with every entry's (and the duress entry's) :func:`entry_mac` written under
+        ``mac_key``, except the entries of ``keep`` (user ids found damaged at unlock: their
+        old MAC stays, so a later write never vouches for them)."""
+        kept = set(keep)
+
+        def mac(entry: UserEntry) -> UserEntry:
+            if entry.user_id in kept:
+                return entry
+            return replace(entry, entry_mac=entry_mac(mac_key, vault_id, self.generation, entry))
+
+        duress = None if self.duress is None else mac(self.duress)
+        return replace(self, users=[mac(u) for u in self.users], duress=duress)
+
+    def damaged_entries(self, mac_key: bytes, vault_id: str) -> list[str]:
+        """User ids (``duress`` for the duress entry) whose entry's MAC does not hold: bytes
+        changed outside FieldScreen. A key file from before the MACs has none and is not
+        judged until it is next written."""
+        import hmac
+
+        out = []
+        entries = [*self.users, *([self.duress] if self.duress is not None else [])]
+        # the vault writes every entry's MAC at once: one without it, beside others with one,
+        # lost it outside FieldScreen
+        judged = any(e.entry_mac is not None for e in entries)
+        for entry in entries:
+            if entry.entry_mac is None:
+                if judged:
+                    out.append(entry.user_id)
+                continue
+            expected = entry_mac(mac_key, vault_id, self.generation, entry)
+            if not hmac.compare_digest(expected, entry.entry_mac):
+                out.append(entry.user_id)
+        return out
 
     def signed_bytes(self, vault_id: str) -> bytes:
         """What the admin key signs (format 2)."""
@@ -373,9 +425,13 @@ class Keyring:
             data["pending"] = self.pending.to_json()
         return json.dumps(data, indent=1, sort_keys=True).encode("utf-8")
 
-    def save(self) -> None:
+    def save(self, mac_key: bytes | None = None, keep: Iterable[str] = ()) -> None:
         """Replace the key file atomically (a crash leaves the old file or the new one), then
-        overwrite the replaced file's bytes where they lay."""
+        overwrite the replaced file's bytes where they lay. With ``mac_key`` (the current
+        roster's ``key-entries`` subkey), every current entry's MAC is written afresh except
+        those of ``keep`` (:meth:`Roster.with_macs`)."""
+        if mac_key is not None and self.current.admin_public is not None:
+            self.current = self.current.with_macs(mac_key, self.vault_id, keep)
         atomic_replace(self.path, self.to_bytes(), shred_replaced=True)
 
 

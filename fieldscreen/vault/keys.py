@@ -44,6 +44,7 @@ _LABELS = (
     "list-index-bucket",
     "row-map",
     "row-map-bucket",
+    "key-entries",
 )
 
 

@@ -823,11 +823,6 @@ OPEN: dict[str, str] = {
     "records/replay": "the case list shows a record's status without the row map",
     "records/plain": "record days are not in the row map's entries",
     "state/plain": "the plaintext state table is not authenticated",
-    "key-file/flip": (
-        "a flipped byte in another user's wrapped or sealed keys, or their Argon2id salt, is "
-        "found only when that user unlocks (the roster signature binds their public key, not "
-        "what a passphrase change rewrites): their access is lost, no record is"
-    ),
 }
 
 

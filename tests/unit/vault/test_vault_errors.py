@@ -16,10 +16,11 @@ RAISED = re.compile(
 # "rows" and "audit" are counts of what a check found wrong; "names" the secrets-table slots
 # this build writes (base.SECRET_SLOTS: a slot someone added is counted, never named);
 # "seq" an audit entry's number and "shown" how many entries check before it; "resealed" and
-# "requeued" counts of outbox rows repaired, "missing" of rows gone that cannot be.
+# "requeued" counts of outbox rows repaired, "missing" of rows gone that cannot be; "logins"
+# the local accounts' logins (letters, digits and . _ @ - only), never typed answers.
 SAFE_PLACEHOLDERS = {
     "detail", "role", "state", "minimum", "path", "option", "rows", "audit", "names", "seq",
-    "shown", "resealed", "requeued", "missing", "restored",
+    "shown", "resealed", "requeued", "missing", "restored", "logins",
 }  # fmt: skip
 
 
