@@ -528,14 +528,15 @@ class Storage:
     def ingest(self, items: Sequence[Any], principal: Principal) -> list[Outcome]:
         """Store a batch of envelopes (wire JSON objects); the outcomes once they are durable.
 
-        Each envelope's shape, device, site and key are checked here; its signature is
-        verified on the verifier threads (Ed25519 releases the interpreter lock) while the
-        batch is written. The write joins the batches other requests have waiting at that
-        moment in one transaction (:class:`_GroupCommit`): one multi-row ``INSERT ... ON
-        CONFLICT DO NOTHING``, then whatever the database did not insert is classified
-        (duplicate, conflict, reused sequence number) from what it holds, so concurrent
-        identical batches stay exact. The transaction commits only once every signature in
-        it verified; a forged one sends the group back without it, so it never poisons the
+        Each envelope's shape, device, site and key are checked here; its signature starts
+        verifying at once on the verifier threads. The write joins the batches other requests
+        have waiting at that moment in one transaction (:class:`_GroupCommit`): one multi-row
+        ``INSERT ... ON CONFLICT DO NOTHING``, then whatever the database did not insert is
+        classified (duplicate, conflict, reused sequence number) from what it holds, so
+        concurrent identical batches stay exact. Nothing commits before every signature in it
+        verified: a batch alone is written while its signatures verify (a forged one sends it
+        back to be written without), a group of several once theirs did (verified while the
+        group before was written); a forged envelope is rejected alone and never poisons the
         batches beside it. This call returns only after that commit.
         """
         keys = self.keys()
@@ -1598,7 +1599,11 @@ class _GroupCommit:
 
     def _commit_group(self, jobs: list[_Job]) -> None:
         storage = self._storage
-        excluded: list[set[int]] = [set() for _ in jobs]
+        # One batch alone (one device syncing): written while its signatures verify. Several:
+        # theirs verified while the group before was written, so wait for them first and
+        # hold the write transaction (on SQLite, the database's one writer lock, which the
+        # other requests' nonces need too) only for the write.
+        excluded: list[set[int]] = [set() if len(jobs) == 1 else job.forged() for job in jobs]
         while True:
             order = [
                 (k, pos)
