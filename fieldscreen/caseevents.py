@@ -65,7 +65,7 @@ _LABELS: Final[dict[str, tuple[str, str]]] = {
     "moved": ("Child moved", "Traslado del niño o niña"),
     "left": ("Child left", "El niño o niña se fue"),
     "closed": ("Case closed", "Caso cerrado"),
-    "linked": ("Linked to an earlier screening", "Vinculado a una evaluación anterior"),
+    "linked": ("Linked to an earlier screening", "Vinculado a un tamizaje anterior"),
     "stabilised": ("stabilised", "estabilizado"),
     "transferred": ("transferred", "transferido"),
     "returned": ("returned", "retornado"),

@@ -1018,7 +1018,7 @@ CATALOGUE: Mapping[str, Message] = {
             "matches' to see the matches it names, then link one of them."
         ),
         es=(
-            "El servidor no indica esa evaluación anterior para este caso. Ejecute "
+            "El servidor no indica ese tamizaje anterior para este caso. Ejecute "
             "'fieldscreen matches' para ver las coincidencias que indica y vincule una de ellas."
         ),
     ),

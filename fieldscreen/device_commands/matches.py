@@ -37,11 +37,11 @@ _TEXT = {
         "Case {code} linked to the screening {earlier} (site {site}, week {week}).",
     ),
     "es": (
-        "caso {code}: hay una evaluación anterior en el sitio {site}, semana {week}, nivel "
+        "caso {code}: hay un tamizaje anterior en el sitio {site}, semana {week}, nivel "
         "{tier}{linked}",
         " (vinculada)",
-        "No hay evaluaciones anteriores de los niños, niñas y jóvenes que aceptaron saberlo.",
-        "Caso {code} vinculado a la evaluación {earlier} (sitio {site}, semana {week}).",
+        "No hay tamizajes anteriores de los niños, niñas y jóvenes que aceptaron saberlo.",
+        "Caso {code} vinculado al tamizaje {earlier} (sitio {site}, semana {week}).",
     ),
 }
 

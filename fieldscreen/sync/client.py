@@ -293,6 +293,11 @@ class SyncClient:
         """Earlier screenings of this device's consenting children (``GET /device/matches``)."""
         return dict(self.request("GET", "/device/matches"))
 
+    def staff_matches(self) -> dict[str, Any]:
+        """Possible matches between screenings (``GET /admin/matches``; a coordinator's or an
+        admin's token)."""
+        return dict(self.request("GET", "/admin/matches"))
+
     def report(self, params: dict[str, Any] | None = None) -> dict[str, Any]:
         """The coordinator report (``GET /admin/report``; a coordinator's or admin's token)."""
         return dict(self.request("GET", "/admin/report", params=params or None))

@@ -40,10 +40,17 @@ from fieldscreen.ui.common import Services, heading, primary_button, show_error,
 from fieldscreen.ui.errors import UIError
 from fieldscreen.ui.report_charts import ChartWidget, PdfTexts, write_report_pdf
 
-__all__ = ["ReportPage", "code_label", "fetch_server_report", "week_label"]
+__all__ = [
+    "ReportPage",
+    "code_label",
+    "fetch_server_matches",
+    "fetch_server_report",
+    "week_label",
+]
 
 Triples = list[tuple[dict[str, Any], str, str]]
 ServerFetch = Callable[[str, ReportFilter], Mapping[str, Any]]
+MatchFetch = Callable[[str], Mapping[str, Any] | None]
 SECTION_ORDER = ("tier", "week", "concern", "age_band", "sex", "nationality", "site")
 
 
@@ -141,6 +148,33 @@ def fetch_server_report(services: Services, credential: str, wanted: ReportFilte
         raise UIError("report-server-unavailable", reason=error.code) from None
 
 
+def fetch_server_matches(services: Services, credential: str) -> Any:
+    """``GET /admin/matches`` from the server this laptop is enrolled with (run on a worker):
+    the possible matches between screenings of the coordinator's sites.
+
+    Raises:
+        UIError: ``report-server-unavailable`` with the reason's code.
+    """
+    from fieldscreen.device import stored_provisioning
+    from fieldscreen.sync.client import RetryPolicy, SyncClient
+
+    vault = getattr(services.vault, "vault", None)
+    provisioning = stored_provisioning(vault) if vault is not None else None
+    if provisioning is None:
+        raise UIError("report-server-unavailable", reason="not-enrolled")
+    try:
+        with SyncClient(
+            provisioning.server_url,
+            token=credential,
+            allow_insecure=provisioning.allow_insecure_http,
+            timeout=20.0,
+            policy=RetryPolicy(attempts=2),
+        ) as client:
+            return client.staff_matches()
+    except KnownError as error:
+        raise UIError("report-server-unavailable", reason=error.code) from None
+
+
 class ReportPage(QWidget):
     """The Report screen (coordinators and administrators)."""
 
@@ -153,12 +187,18 @@ class ReportPage(QWidget):
         services: Services,
         parent: QWidget | None = None,
         server: ServerFetch | None = None,
+        matches: MatchFetch | None = None,
     ) -> None:
         super().__init__(parent)
         self.setObjectName("reportPage")
         self.services = services
         self._server: ServerFetch = server or (
             lambda credential, wanted: fetch_server_report(services, credential, wanted)
+        )
+        if matches is None and server is not None:  # a given report fetcher: no matches
+            matches = lambda _credential: None  # noqa: E731
+        self._matches: MatchFetch = matches or (
+            lambda credential: fetch_server_matches(services, credential)
         )
         self.view: ReportView | None = None
         self.source = "laptop"
@@ -238,6 +278,29 @@ class ReportPage(QWidget):
         self.status.setWordWrap(True)
         outer.addWidget(self.status)
 
+        # The coordinators' list of possible matches (the server's, docs/privacy-matching.md):
+        # shown with the server's report only.
+        self.matches_label = QLabel("", self)
+        self.matches_label.setObjectName("matchesLabel")
+        self.matches_label.setWordWrap(True)
+        self.matches_table = QTableWidget(0, 4, self)
+        self.matches_table.setObjectName("matchesTable")
+        self.matches_table.setAccessibleName(self.tr("Possible earlier screenings"))
+        self.matches_table.setHorizontalHeaderLabels(
+            [
+                self.tr("This screening"),
+                self.tr("Possible earlier screening"),
+                self.tr("Matched on"),
+                self.tr("Child agreed the specialist be told"),
+            ]
+        )
+        self.matches_table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
+        self.matches_table.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.Stretch)
+        self.matches_table.setMaximumHeight(160)
+        for widget in (self.matches_label, self.matches_table):
+            widget.setVisible(False)
+            outer.addWidget(widget)
+
         scroll = QScrollArea(self)
         scroll.setWidgetResizable(True)
         self.body = QWidget(scroll)
@@ -264,6 +327,7 @@ class ReportPage(QWidget):
 
     def use_local(self) -> None:
         self.source = "laptop"
+        self.show_matches(None)
         wanted = self.filter()
         lang = self.services.lang
         vault = self.services.vault
@@ -295,12 +359,21 @@ class ReportPage(QWidget):
         self.source = "server"
         wanted = self.filter()
         lang = self.services.lang
+
+        def fetch() -> tuple[Mapping[str, Any], Mapping[str, Any] | None]:
+            body = self._server(credential, wanted)
+            try:
+                found = self._matches(credential)
+            except KnownError:  # the report still shows; the list says it could not be read
+                found = None
+            return body, found
+
+        def shown(result: tuple[Mapping[str, Any], Mapping[str, Any] | None]) -> None:
+            self._show(result[0], lang)
+            self.show_matches(result[1])
+
         self._set_busy(True)
-        self.services.ops.read(
-            lambda: self._server(credential, wanted),
-            lambda body: self._show(body, lang),
-            self._server_failed,
-        )
+        self.services.ops.read(fetch, shown, self._server_failed)
 
     def choose_credential_file(self) -> None:
         name, _ = QFileDialog.getOpenFileName(
@@ -388,6 +461,56 @@ class ReportPage(QWidget):
         self.source_label.setText(f"{notice}\n{text}" if notice else text)
         self._render(view)
         self.shown.emit(view)
+
+    def show_matches(self, answer: Mapping[str, Any] | None) -> None:
+        """The server's possible matches between screenings of the coordinator's sites, one
+        row a pair: "site · week · tier" of each, the tokens they share, the child's consent.
+        ``None`` (the list could not be read) and the laptop's own report hide it."""
+        visible = self.source == "server" and answer is not None
+        for widget in (self.matches_label, self.matches_table):
+            widget.setVisible(visible)
+        if answer is None:
+            self.matches_table.setRowCount(0)
+            return
+        found = list(answer.get("matches", ()))
+        kinds = {
+            "nd": self.tr("given names and date of birth"),
+            "nac": self.tr("given names, age band and country"),
+            "fdc": self.tr("first name, date of birth and country"),
+        }
+
+        def side(row: Mapping[str, Any]) -> str:
+            tier = tier_label(str(row.get("tier", "")))
+            return f"{row.get('site', '')} · {row.get('week', '')} · {tier}"
+
+        self.matches_table.setRowCount(len(found))
+        for index, pair in enumerate(found):
+            cells = [
+                side(pair),
+                side(pair.get("earlier", {})),
+                "; ".join(kinds.get(str(k), str(k)) for k in pair.get("tokens", ())),
+                self.tr("Yes") if pair.get("consent") else self.tr("No"),
+            ]
+            for column, text in enumerate(cells):
+                self.matches_table.setItem(index, column, QTableWidgetItem(text))
+        text = (
+            self.tr(
+                "Possible earlier screenings of the same child (%n pair(s)), for you to "
+                "check with the sites:",
+                "",
+                len(found),
+            )
+            if found
+            else self.tr("No possible earlier screenings of the same child at your sites.")
+        )
+        common = int(answer.get("too_common", 0) or 0)
+        if common:
+            text += " " + self.tr(
+                "%n token(s) shared by too many screenings to point at one child are left out.",
+                "",
+                common,
+            )
+        self.matches_label.setText(text)
 
     def _fill_filters(self, weeks: Sequence[str], sites: Sequence[str]) -> None:
         if list(weeks) == self._weeks and list(sites) == self._sites:

@@ -359,7 +359,7 @@
     </message>
     <message>
         <source>Linked to an earlier screening</source>
-        <translation>Vinculado a una evaluación anterior</translation>
+        <translation>Vinculado a un tamizaje anterior</translation>
     </message>
     <message>
         <source>stabilised</source>
@@ -1261,6 +1261,64 @@
 </context>
 <context>
     <name>ReportPage</name>
+    <message>
+        <source>Possible earlier screenings</source>
+        <translation>Posibles tamizajes anteriores</translation>
+    </message>
+    <message>
+        <source>This screening</source>
+        <translation>Este tamizaje</translation>
+    </message>
+    <message>
+        <source>Possible earlier screening</source>
+        <translation>Posible tamizaje anterior</translation>
+    </message>
+    <message>
+        <source>Matched on</source>
+        <translation>Coincide en</translation>
+    </message>
+    <message>
+        <source>Child agreed the specialist be told</source>
+        <translation>El niño o niña aceptó que se avise a la persona especialista</translation>
+    </message>
+    <message>
+        <source>given names and date of birth</source>
+        <translation>nombres y fecha de nacimiento</translation>
+    </message>
+    <message>
+        <source>given names, age band and country</source>
+        <translation>nombres, grupo de edad y país</translation>
+    </message>
+    <message>
+        <source>first name, date of birth and country</source>
+        <translation>primer nombre, fecha de nacimiento y país</translation>
+    </message>
+    <message>
+        <source>Yes</source>
+        <translation>Sí</translation>
+    </message>
+    <message>
+        <source>No</source>
+        <translation>No</translation>
+    </message>
+    <message>
+        <source>No possible earlier screenings of the same child at your sites.</source>
+        <translation>No hay posibles tamizajes anteriores del mismo niño o niña en sus sitios.</translation>
+    </message>
+    <message numerus="yes">
+        <source>Possible earlier screenings of the same child (%n pair(s)), for you to check with the sites:</source>
+        <translation>
+            <numerusform>Posibles tamizajes anteriores del mismo niño o niña (%n par), para revisar con los sitios:</numerusform>
+            <numerusform>Posibles tamizajes anteriores del mismo niño o niña (%n pares), para revisar con los sitios:</numerusform>
+        </translation>
+    </message>
+    <message numerus="yes">
+        <source>%n token(s) shared by too many screenings to point at one child are left out.</source>
+        <translation>
+            <numerusform>Se omite %n código compartido por demasiados tamizajes para señalar a un solo niño o niña.</numerusform>
+            <numerusform>Se omiten %n códigos compartidos por demasiados tamizajes para señalar a un solo niño o niña.</numerusform>
+        </translation>
+    </message>
     <message>
         <source>Screenings by risk tier</source>
         <translation>Tamizajes por nivel de riesgo</translation>

@@ -354,3 +354,60 @@ def test_choosing_a_site_shows_its_report_at_once(qtbot: QtBot, paths: Paths) ->
     assert view.total == sum(a["site"] == "tij1" for a, _, _ in data)
     assert view.sites == sorted(SITES)  # the other choices stay
     assert page.site.currentData() == "tij1"
+
+
+def test_the_coordinators_list_of_possible_matches_shows_with_the_servers_report(
+    qtbot: QtBot, paths: Paths
+) -> None:
+    """The server's possible matches between screenings (docs/privacy-matching.md) are listed
+    under the server's report, fetched off the GUI thread with the same credential, and hidden
+    with this laptop's own report or when the list cannot be read."""
+    data = aggregates(random.Random(5), 20)
+    asked: list[tuple[str, bool]] = []
+    answer: dict[str, Any] = {
+        "matches": [
+            {
+                "record_id": "b" * 32,
+                "site": "tap2",
+                "week": "2026-W44",
+                "tier": "T1",
+                "consent": True,
+                "tokens": ["fdc", "nd"],
+                "earlier": {
+                    "record_id": "a" * 32,
+                    "site": "tij1",
+                    "week": "2026-W40",
+                    "tier": "T2",
+                },
+            }
+        ],
+        "too_common": 3,
+    }
+
+    def matches(credential: str) -> Mapping[str, Any] | None:
+        asked.append((credential, threading.current_thread() is threading.main_thread()))
+        if credential == "broken":
+            raise KnownError("report-server-unavailable", reason="sync-unreachable")
+        return answer
+
+    def server(credential: str, wanted: ReportFilter) -> Mapping[str, Any]:
+        return {**coordinator_report(data).to_json(), "weeks": WEEKS, "sites": ["tij1"]}
+
+    page = _page(qtbot, paths, data, server=server, matches=matches)
+    page.credential.setText("coordinator-token")
+    _shown(qtbot, page, page.use_server)
+    assert asked == [("coordinator-token", False)]
+    assert page.matches_table.isVisible()
+    assert page.matches_table.rowCount() == 1
+    cells = [page.matches_table.item(0, c).text() for c in range(4)]
+    assert cells[0].startswith("tap2 · 2026-W44 · ")
+    assert cells[1].startswith("tij1 · 2026-W40 · ")
+    assert cells[2] == "first name, date of birth and country; given names and date of birth"
+    assert cells[3] == "Yes"
+    assert "1 pair" in page.matches_label.text()
+    assert "3 token(s)" in page.matches_label.text() or "3 tokens" in page.matches_label.text()
+    _shown(qtbot, page, page.use_local)
+    assert not page.matches_table.isVisible()
+    page.credential.setText("broken")
+    _shown(qtbot, page, page.use_server)  # the report shows; the list that failed does not
+    assert not page.matches_table.isVisible()

@@ -390,7 +390,7 @@ def test_a_specialist_is_told_with_the_childs_consent_and_links_the_cases(
         ]
         assert stranger not in out
         code, out, _ = run(b, "--lang", "es", "matches")
-        assert f"caso {again[:6].upper()}: hay una evaluación anterior en el sitio s1" in out
+        assert f"caso {again[:6].upper()}: hay un tamizaje anterior en el sitio s1" in out
         code, out, _ = run(a, "matches", "--json")  # that child did not agree: nothing
         assert json.loads(out)["matches"] == []
         code, _, err = run(b, "matches", "--link", again, stranger)
