@@ -19,7 +19,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from fieldscreen.forms.errors import AnswerError, FormDataError, FormError
+from fieldscreen.forms.errors import AnswerError, FormDataError, FormError, designer_text
 from fieldscreen.forms.loader import load_form
 from fieldscreen.forms.model import Field, Form
 from fieldscreen.forms.risk import combine_case
@@ -107,12 +107,13 @@ def _messages_language(args: argparse.Namespace) -> str:
 def _validate(args: argparse.Namespace) -> int:
     failed = 0
     results = []
+    lang = _messages_language(args)
     for file in args.files:
         try:
             form = load_form(file)
         except FormError as error:
             failed += 1
-            shown = error.message(_messages_language(args))
+            shown = error.message(lang)
             results.append({"file": file, "ok": False, "error": shown})
             if not args.json:
                 print(shown, file=sys.stderr)
@@ -120,7 +121,7 @@ def _validate(args: argparse.Namespace) -> int:
         results.append(
             {"file": file, "ok": True, "id": form.id, "version": form.version,
              "fields": len(form.fields), "rules": len(form.rules),
-             "warnings": list(form.warnings)}
+             "warnings": [designer_text(w, lang) or w for w in form.warnings]}
         )  # fmt: skip
         if not args.json:
             print(
@@ -128,7 +129,7 @@ def _validate(args: argparse.Namespace) -> int:
                 f"{len(form.rules)} rules)"
             )
             for warning in form.warnings:
-                print(f"{file}: warning: {warning}")
+                print(f"{file}: warning: {designer_text(warning, lang) or warning}")
     if args.json:
         print(json.dumps(results, indent=2, ensure_ascii=False))
     return 1 if failed else 0

@@ -589,6 +589,114 @@ DESIGNER: Mapping[str, Message] = {
         en="the deadline {name} is not on the deadlines sheet; add it there",
         es="el plazo {name} no está en la hoja deadlines; añádalo allí",
     ),
+    # warnings: what loads and is not used, with why ({why} is one of the reasons below)
+    "warn-sheet": Message(en="the sheet {sheet} is ignored", es="la hoja {sheet} se ignora"),
+    "warn-column": Message(
+        en="the column {column} is ignored: {why}", es="la columna {column} se ignora: {why}"
+    ),
+    "warn-setting-why": Message(
+        en="the setting {setting} is not used: {why}", es="el ajuste {setting} no se usa: {why}"
+    ),
+    "warn-setting": Message(
+        en="the setting {setting} is not used", es="el ajuste {setting} no se usa"
+    ),
+    "warn-not-applied": Message(
+        en="{key} on {name} is not applied: {why}", es="{key} en {name} no se aplica: {why}"
+    ),
+    "warn-save-incomplete": Message(
+        en="saveIncomplete on {name} is not needed: FieldScreen saves the draft after every answer",
+        es="saveIncomplete en {name} no hace falta: FieldScreen guarda el borrador tras cada "
+        "respuesta",
+    ),
+    "warn-app-error": Message(
+        en="noAppErrorString on {name} is not shown: FieldScreen reports an error in a form "
+        "with its own message naming the cell",
+        es="noAppErrorString en {name} no se muestra: FieldScreen informa de un error del "
+        "formulario con su propio mensaje, que nombra la celda",
+    ),
+    "warn-custom-bind": Message(
+        en="the bind attribute {key} on {name} is not used: it is a custom attribute that "
+        "neither FieldScreen nor ODK Collect reads",
+        es="el atributo bind {key} en {name} no se usa: es un atributo propio que ni "
+        "FieldScreen ni ODK Collect leen",
+    ),
+    "warn-metadata-empty": Message(
+        en="the {meta} question {name} stays empty: {why}",
+        es="la pregunta {meta} {name} queda vacía: {why}",
+    ),
+    "why-not-ours": Message(
+        en="it is not one FieldScreen uses (see docs/forms.md)",
+        es="no es una que FieldScreen use (vea docs/forms.md)",
+    ),
+    "why-label-images": Message(
+        en="images on labels are not shown; the label's text is",
+        es="las imágenes de las etiquetas no se muestran; el texto de la etiqueta sí",
+    ),
+    "why-label-audio": Message(
+        en="audio on labels is not played; the label's text is shown",
+        es="el audio de las etiquetas no se reproduce; se muestra el texto de la etiqueta",
+    ),
+    "why-label-video": Message(
+        en="video on labels is not played; the label's text is shown",
+        es="el vídeo de las etiquetas no se reproduce; se muestra el texto de la etiqueta",
+    ),
+    "why-label-media": Message(
+        en="media on labels are not shown; the label's text is",
+        es="los medios de las etiquetas no se muestran; el texto de la etiqueta sí",
+    ),
+    "why-guidance": Message(
+        en="guidance hints are not shown; put what the specialist needs in the hint",
+        es="las guidance hints no se muestran; ponga lo que el especialista necesita en el hint",
+    ),
+    "why-instance-attributes": Message(
+        en="extra instance attributes are not kept",
+        es="los atributos extra de la instancia no se guardan",
+    ),
+    "why-display": Message(
+        en="display attributes are not used", es="los atributos de presentación no se usan"
+    ),
+    "why-unused-column": Message(en="the column is not used", es="la columna no se usa"),
+    "why-public-key": Message(
+        en="FieldScreen seals every screening for its own server; the form's public key is not "
+        "used",
+        es="FieldScreen sella cada evaluación para su propio servidor; la clave pública del "
+        "formulario no se usa",
+    ),
+    "why-submission-url": Message(
+        en="screenings go to the FieldScreen server by sync; the URL is not used",
+        es="las evaluaciones van al servidor de FieldScreen por sincronización; la URL no se usa",
+    ),
+    "why-auto-send": Message(
+        en="screenings are sent by FieldScreen's sync",
+        es="las evaluaciones las envía la sincronización de FieldScreen",
+    ),
+    "why-auto-delete": Message(
+        en="the vault keeps and deletes screenings by its own retention rules",
+        es="la bóveda guarda y borra las evaluaciones según sus propias reglas de conservación",
+    ),
+    "why-no-phone": Message(
+        en="empty: a laptop has no phone number",
+        es="vacía: un portátil no tiene número de teléfono",
+    ),
+    "why-no-email": Message(
+        en="empty: FieldScreen does not read an account e-mail address",
+        es="vacía: FieldScreen no lee la dirección de correo de ninguna cuenta",
+    ),
+    "why-no-sim": Message(
+        en="empty: a laptop has no SIM card", es="vacía: un portátil no tiene tarjeta SIM"
+    ),
+    "why-max-pixels": Message(
+        en="FieldScreen keeps the photo as chosen, up to its size limit",
+        es="FieldScreen guarda la foto tal como se eligió, hasta su límite de tamaño",
+    ),
+    "why-mock-accuracy": Message(
+        en="the laptop has no GPS; the coordinates are typed",
+        es="el portátil no tiene GPS; las coordenadas se escriben",
+    ),
+    "why-audio-quality": Message(
+        en="FieldScreen keeps the recording as it is chosen, up to its size limit",
+        es="FieldScreen guarda la grabación tal como se eligió, hasta su límite de tamaño",
+    ),
     # reasons a feature is refused by name (the {why} of the messages above)
     "why-types": Message(
         en="use one of the types listed in docs/forms.md",

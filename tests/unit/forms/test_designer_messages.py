@@ -39,6 +39,8 @@ def _template(node: ast.expr) -> str | None:
         return node.value
     if isinstance(node, ast.JoinedStr):
         return "".join(v.value if isinstance(v, ast.Constant) else "'x'" for v in node.values)
+    if isinstance(node, ast.IfExp):
+        return _template(node.body)
     if isinstance(node, ast.BinOp) and isinstance(node.op, ast.Add):
         return (_template(node.left) or "remove the row") + (_template(node.right) or "'x'")
     return None
@@ -52,7 +54,9 @@ def _raised() -> list[tuple[str, int, str]]:
                 continue
             func = node.func
             name = func.attr if isinstance(func, ast.Attribute) else getattr(func, "id", "")
-            if name not in {"FormError", "error", "fail"}:
+            if name == "append" and "warnings" in ast.unparse(func):
+                name = "warning"
+            if name not in {"FormError", "error", "fail", "warning"}:
                 continue
             # fail(detail, row, column) on the rules sheets; fail(owner, aspect, detail) else
             arg = node.args[0]
@@ -64,9 +68,9 @@ def _raised() -> list[tuple[str, int, str]]:
     return found
 
 
-def test_every_message_the_engine_raises_is_in_both_languages() -> None:
+def test_every_message_and_warning_the_engine_gives_is_in_both_languages() -> None:
     raised = _raised()
-    assert len(raised) > 80  # the scan finds the engine's messages
+    assert len(raised) > 90  # the scan finds the engine's messages and warnings
     missing = [f"{f}:{line}: {text}" for f, line, text in raised if not _spanish(text)]
     assert missing == []
 
@@ -77,9 +81,13 @@ def _spanish(text: str) -> bool:
 
 
 def test_every_reason_a_feature_is_refused_for_is_in_both_languages() -> None:
-    from fieldscreen.forms.loader import _REFUSED_COLUMNS
+    from fieldscreen.forms.loader import _BIND_NOT_APPLIED, _REFUSED_COLUMNS, _SHOWN_NOWHERE
 
     reasons = [
+        *_SHOWN_NOWHERE.values(),
+        *_BIND_NOT_APPLIED.values(),
+        *(why for why in compat.IGNORED_SETTINGS.values() if why),
+        *(why for why in compat.METADATA.values() if why.startswith("empty:")),
         *compat.REFUSED_METADATA.values(),
         *compat.REFUSED_TYPES.values(),
         *compat._FUNCTIONS_REFUSED.values(),
@@ -148,3 +156,10 @@ def test_forms_validate_speaks_the_apps_language(
     assert "las preguntas de OpenStreetMap no están admitidas" in err
     assert main(["--lang", "en", "forms", "validate", str(path)]) == 1
     assert "OpenStreetMap questions are not supported" in capsys.readouterr().err
+    path.write_text(
+        "| survey |\n| | type | name | label | media::image |\n| | text | t | T | a.png |\n"
+    )
+    assert main(["--lang", "es", "forms", "validate", str(path)]) == 0
+    assert "la columna 'media::image' se ignora: los medios de las etiquetas" in (
+        capsys.readouterr().out
+    )
