@@ -311,6 +311,6 @@ def warm_after_paint(services: Services) -> None:
     Nothing of it is imported on the GUI path before the unlock window is shown: the window
     lists the logins from the key file's plain JSON (:func:`fieldscreen.ui.backends.read_roster`).
     """
-    warm = getattr(services.vault, "warm", None)
-    if callable(warm):
-        services.ops.read(warm, None, lambda error: log.warning("vault warm-up: %s", error.code))
+    services.ops.read(
+        services.vault.warm, None, lambda error: log.warning("vault warm-up: %s", error.code)
+    )

@@ -382,6 +382,11 @@ class VaultPort(Protocol):
 
     def is_set_up(self) -> bool: ...
 
+    def warm(self) -> None:
+        """Import and open what unlock needs now (the app calls it on a worker after the first
+        paint), so the first unlock does not wait for it."""
+        ...
+
     def logins(self) -> list[str] | None:
         """The logins for the unlock screen when they can be read cheaply on the GUI thread (a
         small plain file); None when only :meth:`users`, on the read pool, can tell."""

@@ -85,6 +85,9 @@ class MemoryVault:
     def is_set_up(self) -> bool:
         return bool(self._users)
 
+    def warm(self) -> None:
+        return None  # nothing to import or open
+
     def logins(self) -> list[str] | None:
         return None  # listed by users() on the read pool, as a vault without a key file is
 
