@@ -188,3 +188,50 @@ def test_migration_7_lets_a_database_of_before_hold_case_events(
         assert "match_tokens" in inspector.get_table_names()
     finally:
         engine.dispose()
+
+
+def test_migration_6_keeps_the_match_tokens_of_screenings_held_before(
+    db_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Screenings held before migration 6 whose aggregate carries match tokens get their rows
+    in ``match_tokens``; those without tokens, or with malformed ones, get none."""
+    import json
+
+    engine = db.connect(db_url)
+    insert = db.tables.envelopes.insert()
+    before = [m for m in db.MIGRATIONS if m.version < 6]
+    tokens = ["fdc-" + "1" * 32, "nd-" + "2" * 32]
+    aggregate = {
+        "tier": "T1",
+        "concerns": [],
+        "age_band": "15_17",
+        "sex": "female",
+        "nationality": ["HN"],
+        "site": "s1",
+        "week": "2026-W48",
+    }
+    try:
+        monkeypatch.setattr(db, "MIGRATIONS", tuple(before))
+        assert db.migrate(engine) == [m.version for m in before]
+        with engine.begin() as conn:
+            with_tokens = {**aggregate, "match": tokens, "match_consent": True}
+            bad = {**aggregate, "match": ["not a token"]}
+            conn.execute(
+                insert,
+                [
+                    {
+                        **_envelope_row("screening", "a" * 32, 1),
+                        "aggregate": json.dumps(with_tokens),
+                    },
+                    {**_envelope_row("screening", "b" * 32, 2), "aggregate": json.dumps(aggregate)},
+                    {**_envelope_row("screening", "c" * 32, 3), "aggregate": json.dumps(bad)},
+                ],
+            )
+        monkeypatch.undo()
+        assert db.migrate(engine) == [m.version for m in db.MIGRATIONS if m.version >= 6]
+        m = db.tables.match_tokens
+        with engine.connect() as conn:
+            rows = sorted(conn.execute(sa.select(m.c.token, m.c.record_id, m.c.week, m.c.consent)))
+        assert rows == [(t, "a" * 32, "2026-W48", True) for t in tokens]
+    finally:
+        engine.dispose()
