@@ -447,6 +447,13 @@ DESIGNER: Mapping[str, Message] = {
         en="XPath axes ('::') are not supported; use ${{name}} references",
         es="los ejes de XPath ('::') no están admitidos; use referencias ${{name}}",
     ),
+    "not-an-axis": Message(
+        en="{name}:: is not an XPath axis, so ODK cannot read the expression either; refer to "
+        "fields as ${{name}}, and in a choice_filter to the choice's columns by their names",
+        es="{name}:: no es un eje de XPath, así que ODK tampoco puede leer la expresión; "
+        "refiérase a los campos como ${{name}}, y en un choice_filter a las columnas de la "
+        "opción por sus nombres",
+    ),
     "double-slash": Message(
         en="'//' paths are not supported; use ${{name}} references",
         es="las rutas '//' no están admitidas; use referencias ${{name}}",

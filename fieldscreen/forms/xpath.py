@@ -299,6 +299,12 @@ class _Parser:
             found = "the end" if token.kind == "end" else repr(token.text)
             raise FormError(f"expected a name but found {found} at position {token.pos + 1}")
         if self.peek().text == "::":
+            if token.text not in _AXES:
+                raise FormError(
+                    f"{token.text}:: is not an XPath axis, so ODK cannot read the expression "
+                    "either; refer to fields as ${name}, and in a choice_filter to the "
+                    "choice's columns by their names"
+                )
             raise FormError("XPath axes ('::') are not supported; use ${name} references")
         return Step(token.text, self.predicates())
 
@@ -334,6 +340,26 @@ class _Parser:
             return Call(token.text, tuple(args))
         found = "the end" if token.kind == "end" else repr(token.text)
         raise FormError(f"unexpected {found} at position {token.pos + 1}")
+
+
+#: XPath 1.0's axes: ``NAME::`` with any other name is not XPath.
+_AXES = frozenset(
+    {
+        "ancestor",
+        "ancestor-or-self",
+        "attribute",
+        "child",
+        "descendant",
+        "descendant-or-self",
+        "following",
+        "following-sibling",
+        "namespace",
+        "parent",
+        "preceding",
+        "preceding-sibling",
+        "self",
+    }
+)
 
 
 @lru_cache(maxsize=4096)

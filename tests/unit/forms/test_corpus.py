@@ -54,7 +54,7 @@ KINDS = {
     },
     "invalid": {  # a mistake ODK rejects too
         "unexpected-character", "unexpected", "expected-found", "expected-name",
-        "ref-unknown", "default-unfit", "function-unknown",
+        "ref-unknown", "default-unfit", "function-unknown", "not-an-axis",
     },
 }  # fmt: skip
 

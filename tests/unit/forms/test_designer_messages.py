@@ -115,6 +115,16 @@ def test_every_reason_a_feature_is_refused_for_is_in_both_languages() -> None:
             "función desconocida foo()",
         ),
         (
+            "| survey |\n| | type | name | label | relevant |\n| | text | a | A | label::en = 1 |\n",
+            "label:: is not an XPath axis, so ODK cannot read the expression either",
+            "label:: no es un eje de XPath, así que ODK tampoco puede leer la expresión",
+        ),
+        (
+            "| survey |\n| | type | name | label | relevant |\n| | text | a | A | child::b = 1 |\n",
+            "XPath axes ('::') are not supported",
+            "los ejes de XPath ('::') no están admitidos",
+        ),
+        (
             "| survey |\n| | type | name | label | relevent |\n| | text | a | A | 1 |\n",
             "the column 'relevent' looks like a misspelling of 'relevant'",
             "la columna 'relevent' parece un error de escritura de 'relevant'",
