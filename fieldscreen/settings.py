@@ -89,6 +89,17 @@ SETTINGS: tuple[Setting, ...] = (
         lockable=True,
     ),
     Setting(
+        "interview_lock_minutes",
+        int,
+        5,
+        "While a screening is open (its form or its results), lock after this many minutes "
+        "without input instead: a child may talk for minutes without a key being pressed. "
+        "Never shorter than auto_lock_minutes.",
+        minimum=1,
+        maximum=60,
+        lockable=True,
+    ),
+    Setting(
         "follow_up_window_days",
         int,
         7,

@@ -146,6 +146,7 @@ class MainWindow(QMainWindow):
         self.resize(1100, 760)
         self._where: _Where | None = None
         self.idle = IdleWatcher(int(services.settings.get("auto_lock_minutes")), self)
+        self.interviewing = False  # a screening is open: the organisation's longer idle time
         self.idle.idle.connect(lambda: self.lock(idle=True))
         # After an idle lock, what was being typed never reaches the unlock screen.
         self.grace = InputGrace(parent=self)
@@ -438,6 +439,9 @@ class MainWindow(QMainWindow):
             "wizardPage",
             "resultsPage",
         }
+        if in_screening != self.interviewing:
+            self.interviewing = in_screening
+            self._set_idle_minutes()
         if self._nav_built:
             for button in (self.nav_home, self.nav_cases, self.nav_sync, self.nav_settings):
                 button.setEnabled(unlocked)
@@ -730,10 +734,26 @@ class MainWindow(QMainWindow):
         self.stack.setCurrentWidget(self.results)
         self.results.focus_next_step()
 
+    def idle_minutes(self) -> int:
+        """The idle time now: the organisation's interview time while a screening is open (an
+        interview in progress: a child may talk for minutes without a key), else the usual."""
+        settings = self.services.settings
+        minutes = int(settings.get("auto_lock_minutes"))
+        if self.interviewing:
+            minutes = max(minutes, int(settings.get("interview_lock_minutes")))
+        return minutes
+
+    def _set_idle_minutes(self) -> None:
+        minutes = self.idle_minutes()
+        if minutes != self.idle.minutes:
+            self.idle.set_minutes(minutes)
+            if self.idle.is_active():
+                self.idle.start()  # the new time, counted from now
+
     def _apply_settings(self) -> None:
         """Settings that act at once: the idle lock and the clipboard clearing."""
         settings = self.services.settings
-        self.idle.set_minutes(int(settings.get("auto_lock_minutes")))
+        self._set_idle_minutes()
         self.clipboard_guard.set_seconds(int(settings.get("clipboard_clear_seconds")))
         if self.services.user is not None:
             self.idle.start()
@@ -845,7 +865,7 @@ class MainWindow(QMainWindow):
         if seal:
             self._show_neutral()
         else:
-            minutes = int(self.services.settings.get("auto_lock_minutes")) if idle else 0
+            minutes = self.idle_minutes() if idle else 0
             self.show_unlock(where.user, minutes)
         self._nav_state()
 

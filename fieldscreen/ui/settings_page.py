@@ -97,6 +97,9 @@ def setting_labels() -> dict[str, str]:
         "auto_lock_minutes": QCoreApplication.translate(
             "SettingsPage", "Lock after this many idle minutes"
         ),
+        "interview_lock_minutes": QCoreApplication.translate(
+            "SettingsPage", "During an interview, lock after this many idle minutes"
+        ),
         "follow_up_window_days": QCoreApplication.translate(
             "SettingsPage", "Days a finalised screening stays readable"
         ),

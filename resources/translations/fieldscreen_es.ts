@@ -1263,6 +1263,7 @@
     <name>ReportPage</name>
     <message>
         <source>Possible earlier screenings</source>
+        <extracomment>The server&apos;s report needs a laptop enrolled with a server (or a given fetcher).</extracomment>
         <translation>Posibles tamizajes anteriores</translation>
     </message>
     <message>
@@ -1438,7 +1439,6 @@
     </message>
     <message>
         <source>Enter the coordinator credential your administrator gave you.</source>
-        <extracomment>The server&apos;s report needs a laptop enrolled with a server (or a given fetcher).</extracomment>
         <translation>Escriba la credencial de coordinación que le dio la persona administradora.</translation>
     </message>
     <message>
@@ -1882,6 +1882,10 @@
     <message>
         <source>Lock after this many idle minutes</source>
         <translation>Bloquear tras estos minutos sin uso</translation>
+    </message>
+    <message>
+        <source>During an interview, lock after this many idle minutes</source>
+        <translation>Durante una entrevista, bloquear tras estos minutos sin uso</translation>
     </message>
     <message>
         <source>Days a finalised screening stays readable</source>

@@ -3,6 +3,8 @@ app open, and what is typed in the moment of locking never reaches the passphras
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from PySide6.QtCore import QPoint, Qt
 from pytestqt.qtbot import QtBot
 
@@ -129,3 +131,46 @@ def test_the_quick_lock_takes_the_passphrase_at_once(qtbot: QtBot, window: MainW
     assert "without use" not in page.note.text()
     assert not w.grace.active()
     unlock(qtbot, w)  # types at once, Enter submits
+
+
+def test_an_interview_in_progress_gets_the_organisations_longer_idle_time(
+    qtbot: QtBot, window: MainWindow
+) -> None:
+    """A child may talk for minutes without a key being pressed: while a screening is open the
+    idle lock waits the organisation's interview time (a policy it may lock), elsewhere the
+    usual one; the unlock screen says the time it waited."""
+    w = window
+    settings = w.services.settings
+    settings.set("auto_lock_minutes", 5)
+    settings.set("interview_lock_minutes", 20)
+    unlock(qtbot, w)
+    assert not w.interviewing
+    assert w.idle.minutes == 5
+    click(qtbot, w.home.start)
+    assert w.stack.currentWidget() is w.wizard
+    assert w.interviewing
+    assert w.idle.minutes == 20
+    assert w.idle.is_active()
+    w.idle.idle.emit()  # the interview time has run out
+    settle(w)
+    assert "20 min" in w.unlock_page.note.text()
+    assert w.idle.minutes == 5  # the unlock screen is no interview
+    qtbot.wait(2_100)  # the moment of locking is over
+    w.unlock_page._begin()
+    qtbot.keyClicks(w.unlock_page.passphrase, PASS)
+    qtbot.keyClick(w.unlock_page.passphrase, "\r")
+    qtbot.waitUntil(lambda: w.stack.currentWidget() is w.wizard, timeout=WAIT_MS)
+    assert w.idle.minutes == 20
+    # never shorter than the usual time, whatever the interview time says
+    settings.set("interview_lock_minutes", 2)
+    w._apply_settings()
+    assert w.idle.minutes == 5
+
+
+def test_the_interview_time_is_a_policy_the_organisation_may_lock(tmp_path: Path) -> None:
+    from fieldscreen.settings import Settings
+
+    settings = Settings.load(tmp_path / "settings.json")
+    settings.lock("interview_lock_minutes", 30)
+    assert settings.get("interview_lock_minutes") == 30
+    assert settings.is_locked("interview_lock_minutes")
