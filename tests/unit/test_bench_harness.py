@@ -244,3 +244,15 @@ def test_the_cheap_record_generator_makes_the_same_records(seed: int) -> None:
         record = realistic_record(seed, size)
         assert record == _slow_record(seed, size)
         assert len(json.dumps(record)) >= size
+
+
+def test_growth_goes_to_200k_only_when_asked(monkeypatch: pytest.MonkeyPatch) -> None:
+    from benchmarks import harness
+
+    monkeypatch.setattr(harness, "QUICK", False)
+    monkeypatch.setattr(harness, "LARGE", False)
+    assert harness.growth_sizes() == (1_000, 10_000, 50_000)
+    monkeypatch.setattr(harness, "LARGE", True)
+    assert harness.growth_sizes() == (1_000, 10_000, 50_000, 200_000)
+    monkeypatch.setattr(harness, "QUICK", True)
+    assert harness.growth_sizes((500, 2000)) == (500, 2000)  # a quick run stays short
