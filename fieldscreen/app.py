@@ -32,6 +32,7 @@ from fieldscreen.ui.main_window import MainWindow
 from fieldscreen.ui.operations import Operations
 
 if TYPE_CHECKING:
+    from fieldscreen.ui.access import Provisioner
     from fieldscreen.ui.ports import FormsPort
 
 __all__ = [
@@ -252,7 +253,7 @@ def run_gui(profile: str | None = None, lang: str | None = None) -> int:
     return app.exec()
 
 
-def provisioner_for(services: Services) -> Any:
+def provisioner_for(services: Services) -> Provisioner | None:
     """First run's provisioner over the real vault; None for the in-memory sample store."""
     from fieldscreen.ui.backends import VaultBackend
 
@@ -287,6 +288,21 @@ class _LazyProvisioner:
 
     def apply(self, data: bytes) -> None:
         self._get().apply(data)
+
+    def enforce_policies(self) -> list[KnownError]:
+        return self._get().enforce_policies()
+
+    def service_directory(self) -> Any:
+        return self._get().service_directory()
+
+    def import_directory(self, path: Path) -> Any:
+        return self._get().import_directory(path)
+
+    def enrolment_status(self) -> Any:
+        return self._get().enrolment_status()
+
+    def enrol(self, code: str, label: str = "", progress: Any = None) -> Any:
+        return self._get().enrol(code, label, progress)
 
 
 def sync_factory_for(services: Services) -> Any:

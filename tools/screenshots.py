@@ -23,6 +23,7 @@ from PySide6.QtCore import QPoint
 from PySide6.QtWidgets import QApplication, QScrollArea, QWidget
 
 from fieldscreen.app import apply_style, create_application
+from fieldscreen.errors import KnownError
 from fieldscreen.paths import Paths
 from fieldscreen.settings import Settings
 from fieldscreen.ui.common import Services
@@ -126,6 +127,25 @@ class _DemoProvisioner:
         )
 
     def apply(self, data: bytes) -> None:
+        raise NotImplementedError
+
+    # Asked only after an unlock, which the first-run screenshot never reaches.
+    def form_context(self) -> dict[str, str]:
+        raise NotImplementedError
+
+    def enforce_policies(self) -> list[KnownError]:
+        raise NotImplementedError
+
+    def service_directory(self) -> Any:
+        raise NotImplementedError
+
+    def import_directory(self, path: Path) -> Any:
+        raise NotImplementedError
+
+    def enrolment_status(self) -> Any:
+        raise NotImplementedError
+
+    def enrol(self, code: str, label: str = "", progress: Any = None) -> Any:
         raise NotImplementedError
 
 

@@ -4,7 +4,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import TYPE_CHECKING, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from PySide6.QtCore import Signal
 from PySide6.QtWidgets import (
@@ -28,7 +28,7 @@ from fieldscreen.ui.unlock import LanguagePicker, UnlockPage, at_right, centred,
 
 if TYPE_CHECKING:
     from fieldscreen.ui.ports import UserInfo
-    from fieldscreen.ui.provisioning import ProvisioningPreview
+    from fieldscreen.ui.provisioning import EnrolmentStatus, ProvisioningPreview
 
 __all__ = ["MIN_PASSPHRASE", "FirstRunPage", "LanguagePicker", "UnlockPage", "wait_seconds"]
 
@@ -36,14 +36,29 @@ MIN_PASSPHRASE = 10
 
 
 class Provisioner(Protocol):
-    """Finds, reads (verifies) and applies a provisioning file
-    (:class:`fieldscreen.ui.provisioning.DeviceProvisioner`)."""
+    """Finds, reads (verifies) and applies a provisioning file, and what the main window asks
+    of the organisation's provisioning after unlock: the forms' context, the locked policies,
+    the service directory and the enrolment
+    (:class:`fieldscreen.ui.provisioning.DeviceProvisioner`; the app hands in a lazy one that
+    imports it on first use)."""
 
     def find(self) -> Path | None: ...
 
     def read(self, path: Path) -> ProvisioningPreview: ...
 
     def apply(self, data: bytes) -> None: ...
+
+    def form_context(self) -> dict[str, str]: ...
+
+    def enforce_policies(self) -> list[KnownError]: ...
+
+    def service_directory(self) -> Any: ...
+
+    def import_directory(self, path: Path) -> Any: ...
+
+    def enrolment_status(self) -> EnrolmentStatus: ...
+
+    def enrol(self, code: str, label: str = "", progress: Any = None) -> EnrolmentStatus: ...
 
 
 class FirstRunPage(QWidget):

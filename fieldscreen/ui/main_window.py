@@ -662,8 +662,8 @@ class MainWindow(QMainWindow):
             return
         self.settings_page.refresh()
         self.stack.setCurrentWidget(self.settings_page)
-        status_of = getattr(self._provisioner, "enrolment_status", None)
-        if callable(status_of):
+        if self._provisioner is not None:
+            status_of = self._provisioner.enrolment_status
             self.services.ops.write(status_of, self._enrolment_shown, self._error)
 
     def _enrolment_shown(self, status: Any) -> None:
@@ -947,8 +947,8 @@ class MainWindow(QMainWindow):
     # ---------------------------------------------------- service directory
     def _load_directory(self) -> None:
         """Read the site's service directory from the vault (on the writer)."""
-        read = getattr(self._provisioner, "service_directory", None)
-        if callable(read) and self.services.user is not None:
+        if self._provisioner is not None and self.services.user is not None:
+            read = self._provisioner.service_directory
             self.services.ops.write(read, self._directory_ready, self._error)
 
     def _directory_ready(self, directory: Any) -> None:
@@ -963,10 +963,10 @@ class MainWindow(QMainWindow):
     def import_directory(self, path: str) -> None:
         """Load a signed service directory file (Settings → Service directory, an admin)."""
         provisioner = self._provisioner
-        load = getattr(provisioner, "import_directory", None)
         user = self.services.user
-        if not callable(load) or user is None or user.role != "admin":
+        if provisioner is None or user is None or user.role != "admin":
             return
+        load = provisioner.import_directory
         from pathlib import Path
 
         self.services.ops.write(
@@ -979,9 +979,9 @@ class MainWindow(QMainWindow):
         is a server to enrol with and the laptop is not enrolled yet."""
         provisioner = self._provisioner
         user = self.services.user
-        status_of = getattr(provisioner, "enrolment_status", None)
-        if not callable(status_of) or user is None or user.role != "admin":
+        if provisioner is None or user is None or user.role != "admin":
             return
+        status_of = provisioner.enrolment_status
 
         def show(status: Any) -> None:
             if self.services.user is None:
@@ -1004,8 +1004,8 @@ class MainWindow(QMainWindow):
     def _load_policies(self) -> None:
         """The organisation's locked policies from the vault, over whatever the settings file
         says (on the writer); an edited file is reported in words and audited."""
-        enforce = getattr(self._provisioner, "enforce_policies", None)
-        if callable(enforce):
+        if self._provisioner is not None:
+            enforce = self._provisioner.enforce_policies
             self.services.ops.write(enforce, self._policies_checked, self._error)
 
     def _policies_checked(self, notices: list[KnownError]) -> None:
@@ -1018,7 +1018,7 @@ class MainWindow(QMainWindow):
         (read on the writer: the provisioning is kept encrypted in the vault)."""
         provisioner = self._provisioner
         update = self.services.forms.update_context
-        read = getattr(provisioner, "form_context", None)
+        read = provisioner.form_context if provisioner is not None else None
         settings = self.services.settings
         typed = {
             "site": str(settings.get("site_id")),
@@ -1033,7 +1033,7 @@ class MainWindow(QMainWindow):
                 merged["site"] = merged.get("site") or typed["site"]
             update(merged)
 
-        if callable(read):
+        if read is not None:
             self.services.ops.write(read, with_typed, self._error)
         elif typed["jurisdiction"]:
             with_typed({})

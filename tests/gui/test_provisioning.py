@@ -144,3 +144,28 @@ def test_no_file_means_settings_by_hand(
     assert first.provision_button.isVisible()
     assert not first.site_choice.isVisibleTo(first)
     w.services.ops.wait_idle()
+
+
+def test_the_apps_provisioner_offers_all_that_the_main_window_asks(paths: Paths) -> None:
+    """The lazy provisioner the app wires forwards every method of the Provisioner port: the
+    locked policies, the service directory and the enrolment are asked of it after unlock (a
+    provisioner without them was once skipped without a word while the window probed)."""
+    import inspect
+
+    from fieldscreen.ui.access import Provisioner
+    from fieldscreen.ui.provisioning import DeviceProvisioner
+
+    light = crypto.KdfParams.for_tests()
+    settings = Settings.load(paths.settings_file)
+    services = Services(
+        vault=VaultBackend(paths.data / "vault", kdf=light, new_key_kdf=light),
+        forms=builtin_forms(AppContext(paths, settings, "en")),  # type: ignore[arg-type]
+        settings=settings,
+        ops=Operations(),
+    )
+    provisioner = provisioner_for(services)
+    asked = [n for n, v in vars(Provisioner).items() if inspect.isfunction(v) and n[0] != "_"]
+    assert {"enforce_policies", "service_directory", "enrolment_status"} <= set(asked)
+    for name in asked:
+        assert callable(getattr(provisioner, name, None)), name
+        assert callable(getattr(DeviceProvisioner, name, None)), name
