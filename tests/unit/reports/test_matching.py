@@ -105,7 +105,7 @@ def _attack(tokens: set[str], guess_secret: bytes, rng: random.Random) -> int:
     """Try every (name, date of birth, country) of the dictionary under ``guess_secret``; the
     children whose token the attacker reproduced."""
     recovered = 0
-    dates = _dates(150 if not FULL else 6570, rng)
+    dates = _dates(150 if not FULL else 2000, rng)
     found: set[str] = set()
     for name in NAMES:
         for dob in dates:
@@ -118,7 +118,7 @@ def _attack(tokens: set[str], guess_secret: bytes, rng: random.Random) -> int:
     return recovered
 
 
-@pytest.mark.parametrize("seed", [1, 2, 3, 4, 5] if FULL else [1])
+@pytest.mark.parametrize("seed", [1, 2, 3] if FULL else [1])
 def test_dictionary_attack_recovers_nothing_without_the_secret(seed: int) -> None:
     """An attacker with every token the server holds and the algorithm, trying common names ×
     dates of birth × countries. With the organisation's secret unknown (guessed: a zero key, a
