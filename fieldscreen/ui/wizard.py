@@ -230,6 +230,8 @@ class WizardPage(QWidget):
         self.widgets: dict[str, FieldWidget] = {}
         self._pages: list[PageView] = []
         self._page_widgets: dict[str, QWidget] = {}
+        # Why the page count changed since the form began (shown beside the count).
+        self._count_reason = ""
 
         outer = QVBoxLayout(self)
         outer.setContentsMargins(24, 16, 24, 16)
@@ -252,8 +254,10 @@ class WizardPage(QWidget):
         self.progress.setTextVisible(False)
         self.progress.setMaximumHeight(8)
         self.progress.setAccessibleName(self.tr("Progress"))
-        progress_row.addWidget(self.progress_text)
-        progress_row.addWidget(self.progress, 1)
+        # A changed count says why beside it: wrapped, and sharing the row with the bar.
+        self.progress_text.setWordWrap(True)
+        progress_row.addWidget(self.progress_text, 2)
+        progress_row.addWidget(self.progress, 3)
         outer.addLayout(progress_row)
         self.banner = ActNowBanner(self)
         outer.addWidget(self.banner)
@@ -345,6 +349,7 @@ class WizardPage(QWidget):
             self.controller = None
         self.widgets.clear()
         self._pages = []
+        self._count_reason = ""
         while (widget := self.stack.widget(0)) is not None:
             self.stack.removeWidget(widget)
             widget.deleteLater()
@@ -369,7 +374,26 @@ class WizardPage(QWidget):
                 widget = self._build_page(page)
                 self._page_widgets[page.name] = widget
                 self.stack.insertWidget(index, widget)
+        if self._pages:  # not the first build: say why the page count changes
+            before = {p.name for p in self._pages}
+            added = [p.title for p in pages if p.name not in before]
+            removed = [p.title for p in self._pages if p.name not in wanted]
+            parts = []
+            if added:
+                parts.append(self.tr("added by an answer: %s") % self._titles(added))
+            if removed:
+                parts.append(self.tr("no longer needed: %s") % self._titles(removed))
+            if parts:
+                self._count_reason = "; ".join(parts)
         self._pages = pages
+
+    def _titles(self, titles: list[str]) -> str:
+        """One page by its title; several by their number and the first one's title."""
+        if len(titles) == 1:
+            return f"“{titles[0]}”"
+        return (
+            self.tr("%1 pages from “%2”").replace("%1", str(len(titles))).replace("%2", titles[0])
+        )
 
     def _build_page(self, page: PageView) -> QWidget:
         scroll = QScrollArea(self.stack)
@@ -541,9 +565,11 @@ class WizardPage(QWidget):
         index = self.stack.currentIndex() + 1
         self.progress.setMaximum(total)
         self.progress.setValue(index)
-        self.progress_text.setText(
-            self.tr("Page %1 of %2").replace("%1", str(index)).replace("%2", str(total))
-        )
+        text = self.tr("Page %1 of %2").replace("%1", str(index)).replace("%2", str(total))
+        if self._count_reason:  # the count changed since the form began: say why
+            text += f" ({self._count_reason})"
+        self.progress_text.setText(text)
+        self.progress_text.setToolTip(self._count_reason)
 
     def _next(self) -> None:
         if self.controller is None:

@@ -2329,6 +2329,18 @@
         <translation>Este borrador se empezó con una versión anterior del formulario; las respuestas que ya no encajan se muestran abajo, apartadas.</translation>
     </message>
     <message>
+        <source>added by an answer: %s</source>
+        <translation>una respuesta añadió: %s</translation>
+    </message>
+    <message>
+        <source>no longer needed: %s</source>
+        <translation>una respuesta quitó: %s</translation>
+    </message>
+    <message>
+        <source>%1 pages from “%2”</source>
+        <translation>%1 páginas desde “%2”</translation>
+    </message>
+    <message>
         <source>%d suggested rows added. Check each one and complete or remove it.</source>
         <translation>Se agregaron %d filas sugeridas. Revise cada una y complétela o quítela.</translation>
     </message>

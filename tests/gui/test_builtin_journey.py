@@ -169,3 +169,36 @@ def test_stopping_offers_the_organisations_stop_reasons(qtbot: QtBot, paths: Pat
     assert w.stack.currentWidget() is w.home
     (draft,) = vault.drafts()
     assert vault.load_draft(draft.screening_id)["stopped"]["reason"] == "child_distressed"
+
+
+def test_a_page_count_that_changes_says_why(qtbot: QtBot, paths: Paths) -> None:
+    """The count went from 22 to 23 mid-form with no word why: now the count says which page an
+    answer added (or which one is no longer needed)."""
+    from fieldscreen.app import build_context, builtin_forms
+
+    forms = builtin_forms(build_context(str(paths.data.parent)))
+    vault = MemoryVault.with_users([("ana", "admin", "correct horse battery")])
+    services = Services(vault, forms, Settings.load(paths.settings_file), Operations())  # type: ignore[arg-type]
+    w = MainWindow(services)
+    qtbot.addWidget(w)
+    w.show()
+    unlock(qtbot, w)
+    press(qtbot, w.home.start)
+    wiz = w.wizard
+    first = wiz.progress.maximum()
+    assert "(" not in wiz.progress_text.text()
+    for _ in range(60):
+        if wiz.progress.maximum() != first:
+            break
+        page = wiz.current_page_name()
+        session = wiz.controller.session  # type: ignore[union-attr]
+        missing = session.missing_required(page, "en")
+        for name in [v.name for p in wiz._pages if p.name == page for v in p.fields]:
+            widget = wiz.widgets.get(name)
+            if widget is not None and widget.isVisibleTo(wiz) and name in missing:
+                answer(qtbot, name, widget, CHOSEN.get(name))
+        press(qtbot, wiz.next)
+    assert wiz.progress.maximum() != first, "the count never changed"
+    text = wiz.progress_text.text()
+    assert "added by an answer: " in text or "no longer needed: " in text, text
+    assert wiz.progress_text.toolTip() in text
