@@ -438,6 +438,9 @@ def builtin_results(paths: Paths, lang: str) -> QWidget:
 class _DemoQueue:
     """What a supervisor finds at the start of a shift (the queue's read, no vault)."""
 
+    def forget(self) -> None:
+        return None
+
     def items(self, lang: str = "en") -> list[Any]:
         from fieldscreen.ui.supervision import QueueItem
 

@@ -694,6 +694,8 @@ class HomePage(QWidget):
 
     def __init__(self, services: Services, parent: QWidget | None = None) -> None:
         super().__init__(parent)
+        #: What a supervisor sent back, made the first time there is any.
+        self.sent_back: QLabel | None = None
         self.setObjectName("homePage")
         self.services = services
         # "Now" for the due-today and overdue lists (tests set a fake clock).
@@ -822,7 +824,7 @@ class HomePage(QWidget):
         """Cases a supervisor sent back to this user, with the supervisor's note (above the
         lists, hidden when there are none). ``items`` are
         :class:`fieldscreen.ui.supervision.SentBack`."""
-        label = getattr(self, "sent_back", None)
+        label = self.sent_back
         if label is None:
             label = QLabel("", self)
             label.setObjectName("sentBack")
@@ -846,6 +848,6 @@ class HomePage(QWidget):
         for widget in (self.drafts, self.follow_ups, self.deadlines):
             widget.clear()
         self.greeting.clear()
-        if (label := getattr(self, "sent_back", None)) is not None:
+        if (label := self.sent_back) is not None:
             label.clear()
             label.hide()

@@ -640,7 +640,7 @@ class MainWindow(QMainWindow):
         self._ticking = False
         if summary is None or self.services.user is None:
             return
-        if getattr(summary, "updates_applied", 0):
+        if summary.updates_applied:
             self._load_directory()
         self.refresh_home()
         if (page := self._built("sync_page")) is not None and page.isVisible():

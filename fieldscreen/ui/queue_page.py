@@ -272,9 +272,8 @@ class QueuePage(QWidget):
     def clear(self) -> None:
         """Forget what is shown (on lock)."""
         self.items = []
-        forget = getattr(self.model, "forget", None)
-        if callable(forget):
-            forget()
+        if self.model is not None:
+            self.model.forget()
         self.table.setRowCount(0)
         self.summary.clear()
         self.result.clear()
