@@ -557,6 +557,19 @@ CATALOGUE: Mapping[str, Message] = {
             "auditoría."
         ),
     ),
+    "vault-state-restored": Message(
+        en=(
+            "Values FieldScreen keeps about this laptop were changed outside FieldScreen "
+            "({names}). They were put back from the copy kept encrypted in the vault, and "
+            "nothing was deleted. Tell your IT focal point; the event is in the audit log."
+        ),
+        es=(
+            "Se cambiaron fuera de FieldScreen valores que FieldScreen guarda sobre este "
+            "portátil ({names}). Se restauraron desde la copia guardada cifrada en la bóveda, "
+            "y no se borró nada. Avise a su referente de informática; el hecho consta en el "
+            "registro de auditoría."
+        ),
+    ),
     "vault-audit-broken": Message(
         en=(
             "The audit log was changed outside FieldScreen: its chain breaks at entry {seq} "

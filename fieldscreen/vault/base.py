@@ -26,6 +26,7 @@ from pathlib import Path
 from typing import Any, Self
 
 from fieldscreen import crypto
+from fieldscreen.errors import KnownError
 from fieldscreen.paths import ensure_private_dir
 from fieldscreen.vault import audit, digest, throttle
 from fieldscreen.vault import keyring as keyfile
@@ -34,7 +35,7 @@ from fieldscreen.vault.keyring import ROLES, Keyring, Role, Roster, remove_stale
 from fieldscreen.vault.keys import Keys, aad
 from fieldscreen.vault.listindex import PendingIndex
 from fieldscreen.vault.migrations import migrate
-from fieldscreen.vault.store import PLAINTEXT_STATE_NAMES, Store, as_blob
+from fieldscreen.vault.store import PLAINTEXT_STATE_NAMES, Store, as_blob, json_loads
 
 __all__ = [
     "DB_NAME",
@@ -56,8 +57,12 @@ SECRET_SLOTS = frozenset(
         "sync.identity",
         "sync.updates",
         "match.secret",
+        "state_bound",
     }
 )
+#: Plaintext state the vault writes only while unlocked, kept also in the ``state_bound``
+#: secret (bound by the row map's root): an edited value is put back from it at each check.
+BOUND_STATE = ("vault_id", "device_id", "device_public_key", "device_seq", "created_day")
 KEYS_NAME = "vault.keys"
 DB_NAME = "vault.sqlite3"
 MIN_PASSPHRASE_CHARS = 10
@@ -134,6 +139,8 @@ class VaultBase:
         #: User ids whose key-file entry failed its MAC at the last check (``duress``: the
         #: duress entry); their old MAC is kept by every later write of the key file.
         self.last_key_check: list[str] = []
+        #: Plaintext state names the last check put back from their bound copy.
+        self.last_bound_state: list[str] = []
         #: Whether the device signs as the server verifies (:meth:`use_signing_bytes` ran).
         self._signing_wired = signing_bytes is not canonical_json
         self._tx_depth = 0
@@ -370,6 +377,7 @@ class VaultBase:
         chain = audit.check_recent(conn, keys, self.vault_id)
         self.last_state_check, self.last_audit_check = report, chain
         self.last_outbox_check = self._check_outbox(conn, keys)
+        self.last_bound_state = self._check_bound_state(conn)
         keyring = self._keyring
         if keyring is not None and keyring.current.admin_public is not None:
             # every user's entry, not only the one that unlocked: a damaged colleague's entry
@@ -387,6 +395,59 @@ class VaultBase:
                 detail={"what": "audit", "entries": chain.entries, "from": chain.first_bad_seq},
             )
         return report
+
+    def _bind_state(self, conn: sqlite3.Connection) -> None:
+        """Keep :data:`BOUND_STATE` as it now is in the ``state_bound`` secret (in the
+        caller's transaction; the vault calls it where it writes those names)."""
+        values = {
+            str(n): str(v)
+            for n, v in conn.execute(
+                f"SELECT name, value FROM state WHERE name IN ({','.join('?' * len(BOUND_STATE))})",  # noqa: S608 -- placeholders only
+                BOUND_STATE,
+            )
+        }
+        self._put_secret(conn, "state_bound", canonical_json(values))
+
+    def _check_bound_state(self, conn: sqlite3.Connection) -> list[str]:
+        """The plaintext state the vault writes only while unlocked, against its bound copy:
+        an edited or deleted value is put back from the copy and audited; the names put back.
+        A vault without the copy yet (an earlier build) records it now."""
+        try:
+            raw = self._secret(conn, "state_bound")
+        except KnownError:  # deleted or put back: the state digest's check reports it
+            return []
+        if raw is None:
+            self._bind_state(conn)
+            return []
+        try:
+            bound = json_loads(raw)
+        except (ValueError, TypeError):
+            return []
+        if not isinstance(bound, dict):
+            return []
+        current = {
+            str(n): v
+            for n, v in conn.execute(
+                f"SELECT name, value FROM state WHERE name IN ({','.join('?' * len(BOUND_STATE))})",  # noqa: S608 -- placeholders only
+                BOUND_STATE,
+            )
+        }
+        wrong = sorted(n for n in BOUND_STATE if current.get(n) != bound.get(n))
+        for name in wrong:
+            if name in bound:
+                _put_state(conn, name, str(bound[name]))
+            else:
+                conn.execute("DELETE FROM state WHERE name = ?", (name,))
+        # what the server last said of this device is written while locked, so it cannot be
+        # bound; a value it never sends is a cache edited outside FieldScreen: the server is
+        # asked again at the next sync (it refuses a revoked device whatever the laptop says)
+        row = conn.execute("SELECT value FROM state WHERE name = 'device_state'").fetchone()
+        if row is not None and row[0] not in ("active", "revoked"):
+            _put_state(conn, "device_state", "active")
+            wrong.append("device_state")
+        if wrong:
+            self._audit(conn, "integrity-alert", detail={"what": "state", "names": wrong})
+        return wrong
 
     def _logins_of(self, user_ids: list[str]) -> str:
         keyring = self._keyring
@@ -576,6 +637,8 @@ class VaultBase:
                     missing=len(outbox.get("missing", ())),
                     restored=len(outbox.get("restored", ())),
                 )
+            if self.last_bound_state:
+                return VaultError("vault-state-restored", names=", ".join(self.last_bound_state))
             if self.last_key_check:
                 return VaultError(
                     "vault-key-entry-damaged", logins=self._logins_of(self.last_key_check)

@@ -302,7 +302,7 @@ class OutboxMixin(VaultBase):
     def sync_checkpoint(self) -> int:
         """The device sequence number of the last acknowledged batch of an unfinished sync."""
         rows = self._open_store().read("SELECT value FROM state WHERE name = 'sync_checkpoint'")
-        return int(rows[0]["value"]) if rows else 0
+        return _int_or_zero(rows[0]["value"]) if rows else 0
 
     def save_sync_checkpoint(self, seq: int) -> None:
         """Durably record the last acknowledged batch (0 when a sync run completes)."""
@@ -312,12 +312,15 @@ class OutboxMixin(VaultBase):
     def last_device_seq(self) -> int:
         """The highest device sequence number used so far (0 before the first envelope)."""
         rows = self._open_store().read("SELECT value FROM state WHERE name = 'device_seq'")
-        return int(rows[0]["value"]) if rows else 0
+        return _int_or_zero(rows[0]["value"]) if rows else 0
 
     def device_state(self) -> str:
         """``active`` or ``revoked`` (as last told by the server)."""
         rows = self._open_store().read("SELECT value FROM state WHERE name = 'device_state'")
-        return str(rows[0]["value"]) if rows else "active"
+        # anything but what the server says (written while locked, so maybe edited) reads as
+        # active: the server is asked, and it refuses a revoked device whatever this says
+        value = str(rows[0]["value"]) if rows else "active"
+        return value if value in ("active", "revoked") else "active"
 
     def set_device_state(self, state: str) -> None:
         """Record what the server said about this device (a wipe order calls ``wipe`` instead)."""
@@ -332,6 +335,16 @@ class OutboxMixin(VaultBase):
             _put_state(conn, "last_sync_day", self.today())
             if self.is_unlocked:
                 self._audit(conn, "sync", detail={"delivered": delivered, "failed": failed})
+
+
+def _int_or_zero(value: Any) -> int:
+    """A sequence number kept in the plaintext state (written while locked, so it may have
+    been edited): 0, "start from the beginning", when it is not one."""
+    try:
+        number = int(value)
+    except (TypeError, ValueError):
+        return 0
+    return max(0, number)
 
 
 def _tampered_note(conn: Any) -> list[str]:

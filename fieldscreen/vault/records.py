@@ -445,6 +445,7 @@ class RecordsMixin(VaultBase):
             ),
         )
         _put_state(conn, "device_seq", str(device_seq))
+        self._bind_state(conn)
         return header
 
     def finalise(
