@@ -10,7 +10,8 @@ variants, on SQLite and PostgreSQL:
   signature) poisons nothing: applied 0 (no forged bytes held anywhere, no rollback suspicion
   or audit entry it caused), lost 0 (every genuine envelope of the group stored), silently
   accepted 0 (the forged one answered ``rejected``/``signature``, every genuine one
-  ``stored``);
+  ``stored``), and the same over the API on loopback (two laptops' signed submits and a
+  coordinator's forged relay answered from one group, the laptop's receipt then complete);
 * a batch replayed across a group (the same envelopes in two requests, and relayed) is held
   once: the first answered ``stored``, the others ``duplicate``;
 * a batch the database refuses fails alone: the others of its group are stored;
@@ -42,10 +43,12 @@ import pytest
 import sqlalchemy as sa
 
 from fieldscreen import crypto
+from fieldscreen.sync.client import SyncClient
 from fieldscreen.sync.envelope import Envelope, build_envelope
 from fieldscreen.sync.server.db import tables as t
+from fieldscreen.sync.server.live import LiveServer
 from fieldscreen.sync.server.storage import Outcome, Principal, Storage
-from fieldscreen.sync.simulate import SimOrg, synthetic_aggregate, synthetic_payload
+from fieldscreen.sync.simulate import SimDevice, SimOrg, synthetic_aggregate, synthetic_payload
 
 pytestmark = pytest.mark.reliability
 
@@ -415,3 +418,57 @@ def test_killed_mid_group_commit_every_answered_envelope_is_held_once(
     )
     assert answered_total > 0
     assert counts == (0, 0, 0)
+
+
+def test_over_http_a_forged_relay_inside_a_group_poisons_no_device(
+    server: LiveServer, storage: Storage, org: SimOrg, new_device: Callable[..., SimDevice]
+) -> None:
+    """The same through the API on loopback: two laptops' signed submits and a coordinator's
+    relay of a forged copy of one laptop's record, answered from one group commit."""
+    rng = random.Random(SEED)
+    victim, other = new_device(), new_device()
+    mine, theirs = victim.fill(30, rng), other.fill(20, rng)
+    target = mine[7]
+    forged = dataclasses.replace(
+        victim.make_envelope(rng, seq=target.seq),
+        record_id=target.record_id,
+        signature=os.urandom(64),
+    )
+    relay_token = storage.create_credential("coordinator", ["site-a"], "relay")
+    answers: dict[str, list[str]] = {}
+
+    def post(name: str, send: Callable[[], dict[str, Any]]) -> None:
+        answers[name] = [r["outcome"] + ":" + str(r["reason"]) for r in send()["results"]]
+
+    def relayed() -> dict[str, Any]:
+        with SyncClient(server.url, token=relay_token) as relay:
+            return relay.relay([forged.to_bytes()])
+
+    def submitted(device: SimDevice, envelopes: list[Envelope]) -> Callable[[], dict[str, Any]]:
+        def send() -> dict[str, Any]:
+            with device.client() as client:
+                return client.submit([e.to_bytes() for e in envelopes])
+
+        return send
+
+    group = storage._group
+    calls = [("relay", relayed), ("victim", submitted(victim, mine))]
+    calls.append(("other", submitted(other, theirs)))
+    threads = [threading.Thread(target=post, args=call) for call in calls]
+    with group._writer:  # the three requests wait together, the forged relay first
+        for count, thread in enumerate(threads, 1):
+            thread.start()
+            deadline = time.monotonic() + 30
+            while len(group._waiting) < count:
+                assert time.monotonic() < deadline, "the request never queued"
+                time.sleep(0.002)
+    for thread in threads:
+        thread.join(60)
+    assert answers["relay"] == ["rejected:signature"]
+    assert answers["victim"] == ["stored:None"] * 30
+    assert answers["other"] == ["stored:None"] * 20
+    held = _held(storage)
+    assert {held[e.record_id][0] for e in mine + theirs} == {e.sha256 for e in mine + theirs}
+    assert _count(storage, t.conflicts) + _count(storage, t.quarantine) == 0
+    victim.sync()  # the laptop's own receipt marks all of them delivered
+    assert victim.spool.pending_page(0, 100) == []
