@@ -8,9 +8,9 @@ The UI binds :class:`SyncViewModel` to a table (record, state, reason), a progre
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import Protocol
+from typing import Any, Protocol
 
 from fieldscreen.sync.background import BackgroundSync
 from fieldscreen.sync.engine import SyncSummary
@@ -54,9 +54,17 @@ class SyncRow:
 
 
 class SyncViewModel:
-    def __init__(self, ledger: SyncLedger, background: BackgroundSync) -> None:
+    def __init__(
+        self,
+        ledger: SyncLedger,
+        background: BackgroundSync,
+        matches: Callable[[], list[dict[str, Any]]] | None = None,
+    ) -> None:
         self.ledger = ledger
         self.background = background
+        #: The server's earlier screenings of this laptop's consenting children
+        #: (``GET /device/matches``; docs/privacy-matching.md), or None when not wired.
+        self.matches = matches
 
     def rows(self) -> list[SyncRow]:
         order = {"failed": 0, "quarantined": 1, "sending": 2, "pending": 3, "delivered": 4}

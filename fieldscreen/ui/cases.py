@@ -37,6 +37,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from fieldscreen.errors import KnownError
 from fieldscreen.ui.common import (
     Services,
     countdown,
@@ -361,9 +362,20 @@ class CaseCardDialog(QDialog):
     #: Another case event to record: its type, the reason (a closed case's) and a note.
     event_requested = Signal(str, str, str)
 
-    def __init__(self, code: str, card: Mapping[str, Any], parent: QWidget | None = None) -> None:
+    #: The specialist asks the server for earlier screenings of this child (with consent).
+    earlier_requested = Signal()
+
+    def __init__(
+        self,
+        code: str,
+        card: Mapping[str, Any],
+        parent: QWidget | None = None,
+        *,
+        can_check_earlier: bool = False,
+    ) -> None:
         super().__init__(parent)
         self.setObjectName("caseCardDialog")
+        self._earlier: list[Mapping[str, Any]] = []
         self.setWindowTitle(self.tr("Case %s") % code)
         self.resize(640, 480)
         layout = QVBoxLayout(self)
@@ -419,6 +431,11 @@ class CaseCardDialog(QDialog):
         for text in self.timeline_lines(card):
             self.timeline.addItem(text)
         layout.addWidget(self.timeline, 1)
+        self.earlier = QLabel("", self)
+        self.earlier.setObjectName("caseEarlier")
+        self.earlier.setWordWrap(True)
+        self.earlier.setVisible(False)
+        layout.addWidget(self.earlier)
         buttons = QHBoxLayout()
         self.record = primary_button(self.tr("&Record a follow-up done now"), self)
         self.record.setVisible(bool(card.get("next_due")))
@@ -429,8 +446,21 @@ class CaseCardDialog(QDialog):
         self.add_event = QPushButton(self.tr("Record an &event…"), self)
         self.add_event.setObjectName("secondary")
         self.add_event.clicked.connect(self._ask_event)
+        self.check_earlier = QPushButton(self.tr("Earlier &screenings…"), self)
+        self.check_earlier.setObjectName("secondary")
+        self.check_earlier.setAccessibleName(
+            self.tr("Ask the server whether this child was screened before at another site")
+        )
+        self.check_earlier.setVisible(can_check_earlier)
+        self.check_earlier.clicked.connect(self._ask_earlier)
+        self.link = QPushButton(self.tr("&Link the cases"), self)
+        self.link.setObjectName("secondary")
+        self.link.setVisible(False)
+        self.link.clicked.connect(self._link)
         buttons.addWidget(self.record)
         buttons.addWidget(self.add_event)
+        buttons.addWidget(self.check_earlier)
+        buttons.addWidget(self.link)
         buttons.addStretch(1)
         buttons.addWidget(close)
         layout.addLayout(buttons)
@@ -438,6 +468,46 @@ class CaseCardDialog(QDialog):
     def _record(self) -> None:
         self.record.setEnabled(False)
         self.follow_up_done.emit()
+
+    def _ask_earlier(self) -> None:
+        self.check_earlier.setEnabled(False)
+        self.earlier_requested.emit()
+
+    def show_earlier(self, earlier: Sequence[Mapping[str, Any]]) -> None:
+        """The earlier screenings the server named for this case (site, week, tier), or that
+        it named none (no match, or the child did not agree to be told)."""
+        self.check_earlier.setEnabled(True)
+        self._earlier = list(earlier)
+        if earlier:
+            lines = [
+                self.tr("A previous screening exists: site %1, week %2, tier %3.")
+                .replace("%1", str(e.get("site", "")))
+                .replace("%2", str(e.get("week", "")))
+                .replace("%3", tier_label(str(e.get("tier", ""))))
+                for e in earlier
+            ]
+        else:
+            lines = [
+                self.tr(
+                    "No earlier screening is known for this child, or the child did not agree "
+                    "to be told."
+                )
+            ]
+        self.earlier.setText("\n".join(lines))
+        self.earlier.setVisible(True)
+        self.link.setVisible(bool(earlier))
+
+    def _link(self) -> None:
+        """Link the case to the (first) earlier screening shown: a sealed case event."""
+        if not self._earlier:
+            return
+        e = self._earlier[0]
+        self.link.setEnabled(False)
+        note = (
+            f"earlier screening {e.get('record_id', '')} (site {e.get('site', '')}, week "
+            f"{e.get('week', '')}, tier {e.get('tier', '')})"
+        )
+        self.event_requested.emit("linked", "", note)
 
     def _ask_event(self) -> None:
         dialog = CaseEventDialog(self._event_labels(), self)
@@ -645,13 +715,40 @@ class CaseListPage(QWidget):
     def _show_card(self, screening_id: str, code: str, card: Mapping[str, Any]) -> None:
         if self.services.user is None:
             return
-        dialog = CaseCardDialog(code, card, self)
+        sync = self.services.sync
+        dialog = CaseCardDialog(
+            code,
+            card,
+            self,
+            can_check_earlier=sync is not None and getattr(sync, "matches", None) is not None,
+        )
+        dialog.earlier_requested.connect(lambda: self.check_earlier(screening_id, dialog))
         dialog.follow_up_done.connect(lambda: self.record_follow_up(screening_id, dialog))
         dialog.event_requested.connect(
             lambda kind, reason, note: self.record_event(screening_id, kind, reason, note, dialog)
         )
         self.card_dialog = dialog
         dialog.open()
+
+    def check_earlier(self, screening_id: str, dialog: CaseCardDialog) -> None:
+        """Ask the server (on the read pool) for earlier screenings of this case's child: it
+        names them only when the child agreed that the specialist be told."""
+        sync = self.services.sync
+        fetch = getattr(sync, "matches", None)
+        if fetch is None:
+            return
+
+        def shown(found: list[Mapping[str, Any]]) -> None:
+            if self.services.user is None:
+                return
+            mine = [m for m in found if m.get("record_id") == screening_id]
+            dialog.show_earlier([e for m in mine for e in m.get("earlier", ())])
+
+        def failed(error: KnownError) -> None:
+            dialog.check_earlier.setEnabled(True)
+            show_error(self, error, self.services.lang)
+
+        self.services.ops.read(fetch, shown, failed)
 
     def record_event(
         self, screening_id: str, kind: str, reason: str, note: str, dialog: QDialog | None = None

@@ -135,4 +135,9 @@ def build_sync(backend: Any, settings: Any) -> Any:
         pending=pending,
         enabled=bool(settings.get("background_sync")),
     )
-    return SyncViewModel(VaultSyncLedger(vault), background)
+
+    def matches() -> list[dict[str, Any]]:
+        with client() as c:
+            return list(c.matches()["matches"])
+
+    return SyncViewModel(VaultSyncLedger(vault), background, matches)

@@ -277,6 +277,26 @@
 <context>
     <name>CaseCardDialog</name>
     <message>
+        <source>Earlier &amp;screenings…</source>
+        <translation>Tamizajes &amp;anteriores…</translation>
+    </message>
+    <message>
+        <source>Ask the server whether this child was screened before at another site</source>
+        <translation>Preguntar al servidor si este niño o niña tuvo un tamizaje antes en otro sitio</translation>
+    </message>
+    <message>
+        <source>&amp;Link the cases</source>
+        <translation>&amp;Vincular los casos</translation>
+    </message>
+    <message>
+        <source>A previous screening exists: site %1, week %2, tier %3.</source>
+        <translation>Hay un tamizaje anterior: sitio %1, semana %2, nivel %3.</translation>
+    </message>
+    <message>
+        <source>No earlier screening is known for this child, or the child did not agree to be told.</source>
+        <translation>No se conoce un tamizaje anterior de este niño o niña, o no aceptó que se le avise a usted.</translation>
+    </message>
+    <message>
         <source>Case %s</source>
         <extracomment>Another case event to record: its type, the reason (a closed case&apos;s) and a note.</extracomment>
         <translation>Caso %s</translation>

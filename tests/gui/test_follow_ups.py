@@ -163,3 +163,59 @@ def test_the_case_card_shows_the_timeline_oldest_first(qtbot: QtBot) -> None:
     assert rows[0].endswith("Screening")
     assert rows[1].endswith("Referral made: legal aid")
     assert rows[2].endswith("Case closed (reunified with family)")
+
+
+def test_the_specialist_sees_an_earlier_screening_and_links_the_cases(
+    qtbot: QtBot, paths: Paths
+) -> None:
+    """With the laptop enrolled, the case card asks the server (off the GUI thread) for earlier
+    screenings of this child: shown with their site, week and tier when the server names them
+    (the child agreed), and linked as a sealed case event; otherwise it says none is known."""
+    import threading
+    from types import SimpleNamespace
+
+    from fieldscreen.ui.cases import CaseCardDialog, CaseListPage
+    from tests.gui.conftest import make_services
+    from tests.support.memory_vault import MemoryVault
+
+    case_id, other = "c" * 32, "d" * 32
+    earlier = {"record_id": "a" * 32, "site": "tij1", "week": "2026-W40", "tier": "T1"}
+    threads: list[bool] = []
+
+    def matches() -> list[dict[str, object]]:
+        threads.append(threading.current_thread() is threading.main_thread())
+        return [
+            {"record_id": case_id, "earlier": [earlier]},
+            {"record_id": other, "earlier": [{**earlier, "record_id": "e" * 32}]},
+        ]
+
+    vault = MemoryVault.with_users([("ana", "specialist", PASS)])
+    services = make_services(paths, vault)
+    services.user = vault.unlock("ana", PASS)
+    services.sync = SimpleNamespace(matches=matches)  # type: ignore[assignment]
+    page = CaseListPage(services)
+    qtbot.addWidget(page)
+    dialog = CaseCardDialog("CCCCCC", {"tier": "T2"}, page, can_check_earlier=True)
+    qtbot.addWidget(dialog)
+    dialog.earlier_requested.connect(lambda: page.check_earlier(case_id, dialog))
+    dialog.show()
+    assert dialog.check_earlier.isVisible()
+    assert not dialog.link.isVisible()
+    click(qtbot, dialog.check_earlier)
+    qtbot.waitUntil(dialog.earlier.isVisible, timeout=WAIT_MS)
+    assert threads == [False]
+    assert dialog.earlier.text().startswith("A previous screening exists: site tij1, week 2026-W40")
+    assert "e" * 32 not in dialog.earlier.text()  # another case's match is not this one's
+    assert dialog.link.isVisible()
+    with qtbot.waitSignal(dialog.event_requested, timeout=WAIT_MS) as linked:
+        click(qtbot, dialog.link)
+    kind, reason, note = linked.args
+    assert (kind, reason) == ("linked", "")
+    assert "a" * 32 in note
+    assert "site tij1" in note
+    dialog.show_earlier([])  # the server named none: said so, nothing to link
+    assert dialog.earlier.text().startswith("No earlier screening is known")
+    assert not dialog.link.isVisible()
+    unenrolled = CaseCardDialog("CCCCCC", {"tier": "T2"})
+    qtbot.addWidget(unenrolled)
+    assert not unenrolled.check_earlier.isVisibleTo(unenrolled)
