@@ -141,6 +141,20 @@ def test_what_a_child_hears_in_spanish_avoids_staff_jargon(form_id: str) -> None
 
 
 @pytest.mark.parametrize("form_id", FORM_IDS)
+def test_alerts_on_screen_say_the_child_not_nna(form_id: str) -> None:
+    """The glossary's rule: never "NNA" in alerts on screen (the act-now banner read it out as
+    "Quédese con el NNA"); "NNA" stays only inside agency names such as PPNNA."""
+    offending = []
+    for rule in sheets(form_id)["rules"]:
+        if re.search(r"\bNNA\b", rule.get(f"message::{ES}", "")):
+            offending.append(rule["name"])
+    for row, _ in survey_with_groups(form_id):
+        if re.search(r"\bNNA\b", row.get(f"constraint_message::{ES}", "")):
+            offending.append(row["name"])
+    assert not offending, f"{form_id}: {offending}"
+
+
+@pytest.mark.parametrize("form_id", FORM_IDS)
 def test_rules_reference_only_known_tiers_concerns_services_deadlines_and_forms(
     form_id: str,
 ) -> None:
