@@ -882,8 +882,9 @@ class RecordsMixin(VaultBase):
           nothing left to send: it is marked delivered again (``restored``).
 
         Each is audited (``integrity-alert``, ``what: outbox``, with the record id); nothing
-        is deleted. Three indexed queries: finalised and purged records without an outbox row,
-        delivered rows with a sealed copy, and queued rows without one.
+        is deleted. Three queries: finalised and purged records without an outbox row (the
+        outbox's key), delivered rows with a sealed copy (the state index) and queued rows
+        without one; about 45 ms of CPU at 50,000 records, 4 ms at 5,000.
         """
         named = self._named_key()
         try:
