@@ -18,10 +18,13 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from fieldscreen.sync.envelope import COUNTED_KINDS
 from fieldscreen.ui.errors import UIError
+
+if TYPE_CHECKING:
+    from fieldscreen.vault import Vault
 
 __all__ = [
     "STATES",
@@ -112,9 +115,9 @@ def _when(text: str) -> datetime:
     return value if value.tzinfo else value.replace(tzinfo=UTC)
 
 
-def record_network_sync(vault: Any, summary: Any) -> None:
+def record_network_sync(vault: Vault, summary: Any) -> None:
     """Write a network sync's counts to the audit log (when someone is signed in)."""
-    if summary is None or not getattr(vault, "is_unlocked", False):
+    if summary is None or not vault.is_unlocked:
         return
     moved = summary.sent + summary.delivered + summary.already_held + summary.conflicts
     tampered = list(summary.tampered_ids)
