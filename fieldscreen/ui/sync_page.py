@@ -241,7 +241,7 @@ class SyncPage(QWidget):
         self.busy = False
         model = self.services.sync
         if summary is None:
-            code = getattr(getattr(model, "background", None), "last_error", None)
+            code = model.background.last_error if model is not None else None
             self.result.setText(
                 self.tr("The sync did not finish: %1").replace("%1", self._why(code))
             )
@@ -259,8 +259,8 @@ class SyncPage(QWidget):
     def _why(self, code: str | None) -> str:
         """The catalogue's text for the code the sync stopped on, with the details the policy
         kept (a text whose details are missing gives way to a general one)."""
-        background = getattr(self.services.sync, "background", None)
-        context = dict(getattr(background, "last_context", None) or {})
+        model = self.services.sync
+        context = dict(model.background.last_context) if model is not None else {}
         if code:
             try:
                 return render(code, self.services.lang, **context)
