@@ -248,7 +248,7 @@ class WizardPage(QWidget):
         self.saved.setAccessibleName(self.tr("Save status"))
         header.addWidget(self.saved)
         outer.addLayout(header)
-        progress_row = QHBoxLayout()
+        self._progress_row = progress_row = QHBoxLayout()
         self.progress_text = QLabel("", self)
         self.progress = QProgressBar(self)
         self.progress.setTextVisible(False)
@@ -256,7 +256,7 @@ class WizardPage(QWidget):
         self.progress.setAccessibleName(self.tr("Progress"))
         # A changed count says why beside it: wrapped, and sharing the row with the bar.
         self.progress_text.setWordWrap(True)
-        progress_row.addWidget(self.progress_text, 2)
+        progress_row.addWidget(self.progress_text)
         progress_row.addWidget(self.progress, 3)
         outer.addLayout(progress_row)
         self.banner = ActNowBanner(self)
@@ -570,6 +570,7 @@ class WizardPage(QWidget):
             text += f" ({self._count_reason})"
         self.progress_text.setText(text)
         self.progress_text.setToolTip(self._count_reason)
+        self._progress_row.setStretchFactor(self.progress_text, 2 if self._count_reason else 0)
 
     def _next(self) -> None:
         if self.controller is None:
