@@ -34,6 +34,7 @@ from fieldscreen.forms.rule_sheets import RuleSheets
 from fieldscreen.forms.sheets import (
     find_list,
     language_code,
+    pyxform_definition,
     read_list,
     read_sheets,
     read_table,
@@ -224,7 +225,6 @@ class _Loader(RuleSheets):
     def load(self) -> Form:
         from pyxform.errors import PyXFormError
         from pyxform.xls2json import workbook_to_json
-        from pyxform.xls2json_backends import get_xlsform
 
         sheets = read_sheets(self.path, self.file)
         lower = {name.lower(): rows for name, rows in sheets.items()}
@@ -239,7 +239,8 @@ class _Loader(RuleSheets):
         settings = self.settings(lower.get("settings", []))
         self.external_rows = lower.get("external_choices", [])
         try:
-            workbook = get_xlsform(str(self.path))
+            markdown = self.path.suffix.lower() == ".md"
+            workbook = pyxform_definition(sheets, markdown=markdown, stem=self.path.stem)
             data = workbook_to_json(
                 workbook,
                 fallback_form_name=self.path.stem,

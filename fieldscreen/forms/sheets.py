@@ -19,8 +19,10 @@ from fieldscreen.forms.errors import FormError
 from fieldscreen.forms.model import Choice, Texts, language_key
 
 __all__ = [
+    "EMPTY_ROWS_END",
     "find_list",
     "language_code",
+    "pyxform_definition",
     "read_list",
     "read_sheets",
     "read_table",
@@ -45,6 +47,11 @@ def texts(value: Any, default: str) -> Texts:
 
 
 # ----------------------------------------------------------------------------- sheets
+
+#: A run of this many empty rows ends a sheet, as it does for pyxform (which stops reading a
+#: survey, choices or settings sheet after 60 empty rows in a row); the rows after such a run
+#: are not part of the form, and formatted but empty rows down to row 1,048,576 are never read.
+EMPTY_ROWS_END = 60
 
 
 def read_sheets(path: Path, shown: str = "") -> dict[str, list[list[str | None]]]:
@@ -117,6 +124,8 @@ def _xls_sheets(path: Path) -> dict[str, list[list[str | None]]]:
                     cells.pop()
                 if not cells:
                     pending += 1
+                    if pending > EMPTY_ROWS_END:
+                        break
                     continue
                 rows.extend([] for _ in range(pending))
                 pending = 0
@@ -163,6 +172,8 @@ def _rows(sheet: Any) -> list[list[str | None]]:
             cells.pop()
         if not cells:
             pending += 1
+            if pending > EMPTY_ROWS_END:
+                break
             continue
         rows.extend([] for _ in range(pending))
         pending = 0
@@ -192,10 +203,66 @@ def _markdown_tables(text: str) -> dict[str, list[list[str | None]]] | None:
 def _cell(value: Any) -> str | None:
     if value is None:
         return None
+    if isinstance(value, bool):  # as pyxform and the .xls reader write a logical cell
+        return "TRUE" if value else "FALSE"
     if isinstance(value, float) and value.is_integer():
         return str(int(value))
     text = str(value)
     return text if text.strip() else None
+
+
+def pyxform_definition(
+    sheets: Mapping[str, list[list[str | None]]], markdown: bool, stem: str
+) -> Any:
+    """The sheets as read here, in the form pyxform's ``workbook_to_json`` takes them.
+
+    pyxform would otherwise read the file a second time (for a large workbook, as long as
+    everything else a load does). Its reading rules are followed as they are: for workbooks,
+    the headers up to a run of empty columns (a repeated header refused in its words), the rows
+    under them up to a run of empty rows, each cell stripped and a no-break space made a space;
+    for Markdown, its table rows under the first row. The sheets pyxform does not know are left
+    out, except a lone sheet, which it takes for the survey.
+    """
+    from pyxform import constants
+    from pyxform.xls2json_backends import (
+        DefinitionData,
+        get_excel_column_headers,
+        get_excel_rows,
+    )
+
+    book: dict[str, Any] = {"sheet_names": list(sheets)}
+    for name, rows in sheets.items():
+        low = name.lower()
+        if low not in constants.SUPPORTED_SHEET_NAMES:
+            if len(sheets) != 1:
+                continue
+            low = constants.SURVEY
+        if markdown:
+            header = rows[0] if rows else []
+            book[low] = [
+                {header[i]: v for i, v in enumerate(row) if v not in {None, ""}} for row in rows[1:]
+            ]
+            book[f"{low}_header"] = [{str(h): None for h in header}] if header else []
+            continue
+        headers = get_excel_column_headers(rows[0] if rows else [])
+        book[low] = get_excel_rows(headers, ([_Cell(c) for c in row] for row in rows[1:]), _clean)
+        named = [h for h in headers if h is not None]
+        book[f"{low}_header"] = [dict.fromkeys(named)] if named else []
+    return DefinitionData(fallback_form_name=stem, **book)
+
+
+class _Cell:
+    """A cell as pyxform's row reader looks at it (its ``value``)."""
+
+    __slots__ = ("value",)
+
+    def __init__(self, value: str | None) -> None:
+        self.value = value
+
+
+def _clean(cell: _Cell, row: int, column: str) -> str | None:
+    text = (cell.value or "").strip()
+    return text.replace("\xa0", " ") if text else None
 
 
 def records(

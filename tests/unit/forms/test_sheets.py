@@ -82,3 +82,54 @@ def test_a_workbook_whose_sheet_is_damaged_inside_a_sound_zip_is_a_form_error(
     with pytest.raises(FormError, match="cannot be read as a form") as caught:
         read_sheets(bad, shown="bad.xlsx")
     assert "bad.xlsx" in str(caught.value)
+
+
+def test_pyxform_is_given_the_sheets_as_read_here_exactly_as_it_would_read_them(
+    tmp_path: Path,
+) -> None:
+    """A form is read once: pyxform gets the sheets this reader read. For every workbook and
+    Markdown form of the committed corpus, what it gets equals what it would read itself."""
+    import json
+    import warnings
+
+    from pyxform.xls2json_backends import get_xlsform
+
+    from fieldscreen.forms.sheets import pyxform_definition
+
+    corpus = Path(__file__).parent / "data" / "pyxform"
+    paths = [p for p in sorted(corpus.rglob("*")) if p.suffix.lower() in {".xlsx", ".xls", ".md"}]
+    for entry in json.loads((corpus / "tables.json").read_text(encoding="utf-8"))["forms"][::7]:
+        paths.append(tmp_path / f"t{len(paths)}.md")
+        paths[-1].write_text(entry["md"], encoding="utf-8")
+    differ = []
+    for path in paths:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # openpyxl's, about extensions it drops
+            ours = pyxform_definition(read_sheets(path), path.suffix.lower() == ".md", path.stem)
+            theirs = get_xlsform(str(path))
+        if ours != theirs:
+            differ.append(path.name)
+    assert len(paths) > 150 and differ == []
+
+
+def test_a_run_of_empty_rows_ends_a_sheet_as_it_does_for_pyxform(tmp_path: Path) -> None:
+    from fieldscreen.forms.sheets import EMPTY_ROWS_END
+
+    path = tmp_path / "gap.xlsx"
+    book = openpyxl.Workbook()
+    sheet = book.active
+    assert sheet is not None
+    sheet.title = "survey"
+    sheet.append(["type", "name", "label"])
+    sheet.append(["text", "kept", "Kept"])
+    for _ in range(EMPTY_ROWS_END):
+        sheet.append([None, None, None])
+    sheet.append(["text", "after_a_short_gap", "Kept"])
+    for _ in range(EMPTY_ROWS_END + 1):
+        sheet.append([None, None, None])
+    sheet.append(["text", "after_a_long_gap", "Not read"])
+    sheet.append([True, False])
+    book.save(path)
+    rows = read_sheets(path)["survey"]
+    assert rows[-1] == ["text", "after_a_short_gap", "Kept"]
+    assert len(rows) == 2 + EMPTY_ROWS_END + 1
