@@ -204,7 +204,7 @@ class _LazyEngine:
 
 
 def build_services(context: AppContext) -> Services:
-    from fieldscreen.ui.backends import VaultBackend
+    from fieldscreen.ui.backends import EnrolledServer, VaultBackend
 
     vault = VaultBackend(
         context.paths.vault_dir,
@@ -223,6 +223,7 @@ def build_services(context: AppContext) -> Services:
         ops=Operations(on_bug=_report_bug),
         lang=context.lang,
         preview=preview,
+        server=EnrolledServer(vault),
     )
 
 

@@ -1,5 +1,6 @@
 """The real store behind the screens: :class:`VaultBackend` adapts :class:`fieldscreen.vault.Vault`
-to :class:`fieldscreen.ui.ports.VaultPort`.
+to :class:`fieldscreen.ui.ports.VaultPort`; :class:`EnrolledServer` is the coordinator's
+:class:`~fieldscreen.ui.ports.StaffServer` over the provisioning the vault keeps.
 
 Every method may block on disk or on Argon2id, so the screens call them only through the
 operations helper (unlock and writes on the serial writer, reads on the pool). The vault object
@@ -19,10 +20,11 @@ from typing import TYPE_CHECKING, Any
 from fieldscreen.errors import KnownError
 
 if TYPE_CHECKING:
+    from fieldscreen.sync.client import SyncClient
     from fieldscreen.ui.ports import CaseSummary, DraftSummary, UserInfo
     from fieldscreen.vault import CaseColumns, Vault
 
-__all__ = ["KEY_FILE", "VaultBackend", "read_logins", "read_roster"]
+__all__ = ["KEY_FILE", "EnrolledServer", "VaultBackend", "read_logins", "read_roster"]
 
 #: The vault's key file name (``fieldscreen.vault.base.KEYS_NAME``; a test keeps them equal).
 #: Checking for it needs no import of the vault, which keeps start-up fast: the vault package
@@ -405,3 +407,51 @@ def _card_entry(event: Mapping[str, Any]) -> dict[str, Any]:
         "id": event["event_id"],
         **{k: event[k] for k in ("type", "at", "note", "reason") if k in event},
     }
+
+
+class EnrolledServer:
+    """:class:`~fieldscreen.ui.ports.StaffServer` over the provisioning kept in the vault:
+    each request opens a client to the enrolled server with the coordinator's credential (the
+    provisioning is read under the backend's lock; the request runs without it).
+
+    Args:
+        backend: the app's :class:`~fieldscreen.ui.backends.VaultBackend`.
+    """
+
+    def __init__(self, backend: VaultBackend) -> None:
+        self._backend = backend
+
+    def _client(self, credential: str, *, quick: bool = False) -> SyncClient:
+        from fieldscreen.device import stored_provisioning
+        from fieldscreen.sync.client import RetryPolicy, SyncClient
+        from fieldscreen.sync.errors import SyncError
+
+        with self._backend.exclusive():
+            provisioning = stored_provisioning(self._backend.vault)
+        if provisioning is None:
+            raise SyncError("sync-not-provisioned")
+        if quick:  # a screen waits on it: give up sooner
+            return SyncClient(
+                provisioning.server_url,
+                token=credential,
+                allow_insecure=provisioning.allow_insecure_http,
+                timeout=20.0,
+                policy=RetryPolicy(attempts=2),
+            )
+        return SyncClient(
+            provisioning.server_url,
+            token=credential,
+            allow_insecure=provisioning.allow_insecure_http,
+        )
+
+    def report(self, credential: str, params: Mapping[str, Any]) -> dict[str, Any]:
+        with self._client(credential, quick=True) as client:
+            return dict(client.report(dict(params)))
+
+    def matches(self, credential: str) -> dict[str, Any]:
+        with self._client(credential, quick=True) as client:
+            return dict(client.staff_matches())
+
+    def stats(self, credential: str) -> dict[str, Any]:
+        with self._client(credential) as client:
+            return dict(client.request("GET", "/admin/stats"))

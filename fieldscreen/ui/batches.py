@@ -24,6 +24,7 @@ from fieldscreen.sync.envelope import COUNTED_KINDS
 from fieldscreen.ui.errors import UIError
 
 if TYPE_CHECKING:
+    from fieldscreen.ui.ports import StaffServer
     from fieldscreen.vault import Vault
 
 __all__ = [
@@ -141,14 +142,17 @@ class BatchModel:
     Args:
         backend: the app's :class:`~fieldscreen.ui.backends.VaultBackend`.
         settings: the app's settings (the device store needs them).
+        server: the coordinator's requests to the enrolled server (built in ``app.py``); None:
+            the server view says the laptop is not provisioned.
 
     Call every method through the operations helper: they read the vault, the files and the
     network.
     """
 
-    def __init__(self, backend: Any, settings: Any) -> None:
+    def __init__(self, backend: Any, settings: Any, server: StaffServer | None = None) -> None:
         self._backend = backend
         self._settings = settings
+        self._server = server
 
     # ------------------------------------------------------------------ reading
     def _require(self) -> Any:
@@ -347,18 +351,16 @@ class BatchModel:
     def server_view(self, token_file: Path | None) -> list[ServerLaptop]:
         """Every laptop of the coordinator's sites as the server sees it (status, last contact,
         envelopes held), with the coordinator's credential; counts only."""
-        from fieldscreen.sync.client import SyncClient
+        from fieldscreen.sync.errors import SyncError
         from fieldscreen.sync.relay import read_credential_file
 
         token = read_credential_file(token_file)
         with self._backend.exclusive():
             self._require()
-            provisioning = self._provisioning(self._device())
             own = self._backend.vault.device_id
-        with SyncClient(
-            provisioning.server_url, token=token, allow_insecure=provisioning.allow_insecure_http
-        ) as client:
-            stats = client.request("GET", "/admin/stats")
+        if self._server is None:
+            raise SyncError("sync-not-provisioned")
+        stats = self._server.stats(token)
         held: dict[str, int] = {}
         for row in stats.get("per_day", ()):
             device = str(row.get("device", ""))

@@ -720,7 +720,7 @@ class CaseListPage(QWidget):
             code,
             card,
             self,
-            can_check_earlier=sync is not None and getattr(sync, "matches", None) is not None,
+            can_check_earlier=sync is not None and sync.matches is not None,
         )
         dialog.earlier_requested.connect(lambda: self.check_earlier(screening_id, dialog))
         dialog.follow_up_done.connect(lambda: self.record_follow_up(screening_id, dialog))
@@ -734,7 +734,7 @@ class CaseListPage(QWidget):
         """Ask the server (on the read pool) for earlier screenings of this case's child: it
         names them only when the child agreed that the specialist be told."""
         sync = self.services.sync
-        fetch = getattr(sync, "matches", None)
+        fetch = sync.matches if sync is not None else None
         if fetch is None:
             return
 

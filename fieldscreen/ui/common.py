@@ -22,7 +22,7 @@ from fieldscreen.ui.operations import Operations
 if TYPE_CHECKING:
     from fieldscreen.sync.view import SyncViewModel
     from fieldscreen.ui.dialogs import PassphraseDialog, ReasonDialog
-    from fieldscreen.ui.ports import FormsPort, UserInfo, VaultPort
+    from fieldscreen.ui.ports import FormsPort, StaffServer, UserInfo, VaultPort
 
 __all__ = [
     "PassphraseDialog",
@@ -52,6 +52,9 @@ class Services:
     #: Sync of this laptop (:class:`fieldscreen.sync.view.SyncViewModel`), None while it is not
     #: enrolled with a server.
     sync: SyncViewModel | None = None
+    #: The coordinator's requests to the enrolled server (built in ``app.py`` over the vault's
+    #: provisioning); None where there is no real vault (the server is then "not enrolled").
+    server: StaffServer | None = None
     #: The supervisor queue (:class:`fieldscreen.ui.supervision.SupervisionModel`); None: the
     #: main window builds it over ``vault`` (tests and screenshots hand in their own).
     supervision: Any = None

@@ -349,7 +349,8 @@ class MainWindow(QMainWindow):
             from fieldscreen.ui.batch_page import BatchPage
             from fieldscreen.ui.batches import BatchModel
 
-            batches = BatchPage(s, s.batches or BatchModel(s.vault, s.settings), self.stack)
+            model = s.batches or BatchModel(s.vault, s.settings, s.server)
+            batches = BatchPage(s, model, self.stack)
             batches.back_requested.connect(self.show_home)
             batches.did_change.connect(self.refresh_home)
             return batches

@@ -42,6 +42,7 @@ __all__ = [
     "Referral",
     "ScreeningResult",
     "ScreeningSession",
+    "StaffServer",
     "Update",
     "UserInfo",
     "VaultPort",
@@ -492,3 +493,28 @@ class VaultPort(Protocol):
         ...
 
     def wipe(self) -> None: ...
+
+
+class StaffServer(Protocol):
+    """The coordinator's requests to the server this laptop is enrolled with, with the
+    coordinator's own credential. Built in the composition root (``app.py``) over the vault's
+    stored provisioning and handed to the screens: no screen builds a network client.
+
+    Each method raises :class:`~fieldscreen.sync.errors.SyncError` ``sync-not-provisioned``
+    while the laptop is not enrolled, and the client's errors when the server cannot be reached
+    or refuses. Run them on the read pool (they wait on the network).
+    """
+
+    def report(self, credential: str, params: Mapping[str, Any]) -> dict[str, Any]:
+        """``GET /admin/report`` with the report's filter ``params``."""
+        ...
+
+    def matches(self, credential: str) -> dict[str, Any]:
+        """``GET /admin/matches``: possible matches between screenings of the coordinator's
+        sites."""
+        ...
+
+    def stats(self, credential: str) -> dict[str, Any]:
+        """``GET /admin/stats``: every laptop of the coordinator's sites, with the envelopes
+        held per day."""
+        ...

@@ -122,30 +122,23 @@ def week_label(week: str, lang: str) -> str:
     )
 
 
+def _unavailable(error: KnownError) -> UIError:
+    reason = "not-enrolled" if error.code == "sync-not-provisioned" else error.code
+    return UIError("report-server-unavailable", reason=reason)
+
+
 def fetch_server_report(services: Services, credential: str, wanted: ReportFilter) -> Any:
     """``GET /admin/report`` from the server this laptop is enrolled with (run on a worker).
 
     Raises:
         UIError: ``report-server-unavailable`` with the reason's code.
     """
-    from fieldscreen.device import stored_provisioning
-    from fieldscreen.sync.client import RetryPolicy, SyncClient
-
-    vault = getattr(services.vault, "vault", None)
-    provisioning = stored_provisioning(vault) if vault is not None else None
-    if provisioning is None:
+    if services.server is None:
         raise UIError("report-server-unavailable", reason="not-enrolled")
     try:
-        with SyncClient(
-            provisioning.server_url,
-            token=credential,
-            allow_insecure=provisioning.allow_insecure_http,
-            timeout=20.0,
-            policy=RetryPolicy(attempts=2),
-        ) as client:
-            return client.report(wanted.to_params())
+        return services.server.report(credential, wanted.to_params())
     except KnownError as error:
-        raise UIError("report-server-unavailable", reason=error.code) from None
+        raise _unavailable(error) from None
 
 
 def fetch_server_matches(services: Services, credential: str) -> Any:
@@ -155,24 +148,12 @@ def fetch_server_matches(services: Services, credential: str) -> Any:
     Raises:
         UIError: ``report-server-unavailable`` with the reason's code.
     """
-    from fieldscreen.device import stored_provisioning
-    from fieldscreen.sync.client import RetryPolicy, SyncClient
-
-    vault = getattr(services.vault, "vault", None)
-    provisioning = stored_provisioning(vault) if vault is not None else None
-    if provisioning is None:
+    if services.server is None:
         raise UIError("report-server-unavailable", reason="not-enrolled")
     try:
-        with SyncClient(
-            provisioning.server_url,
-            token=credential,
-            allow_insecure=provisioning.allow_insecure_http,
-            timeout=20.0,
-            policy=RetryPolicy(attempts=2),
-        ) as client:
-            return client.staff_matches()
+        return services.server.matches(credential)
     except KnownError as error:
-        raise UIError("report-server-unavailable", reason=error.code) from None
+        raise _unavailable(error) from None
 
 
 class ReportPage(QWidget):

@@ -28,7 +28,7 @@ from fieldscreen.sync.server.storage import Storage
 from fieldscreen.sync.signed import Provisioning, Site, sign_document
 from fieldscreen.sync.simulate import SimDevice, SimOrg
 from fieldscreen.sync.store import DeviceIdentity
-from fieldscreen.ui.backends import VaultBackend
+from fieldscreen.ui.backends import EnrolledServer, VaultBackend
 from fieldscreen.ui.common import Services
 from fieldscreen.ui.main_window import MainWindow
 from fieldscreen.ui.operations import Operations
@@ -117,6 +117,7 @@ def window(qtbot: QtBot, paths: Paths, store: VaultBackend) -> MainWindow:
         forms=SampleForms(),
         settings=Settings.load(paths.settings_file),
         ops=Operations(on_bug=on_bug),
+        server=EnrolledServer(store),  # as the composition root hands it in
     )
     w = MainWindow(services)
     qtbot.addWidget(w)

@@ -127,3 +127,43 @@ def test_guarded_calls_hold_the_lock_one_call_at_a_time(tmp_path: Path) -> None:
     assert guarded.value == 3
     assert seen == [True]
     assert not lock._is_owned()  # type: ignore[attr-defined]
+
+
+def test_the_coordinator_server_is_built_over_the_vault_provisioning(paths: Paths) -> None:
+    """The report's and the batch view's requests go through the one client the composition
+    root hands in: nothing before provisioning, the client's refusal after it."""
+    from fieldscreen.errors import KnownError
+    from fieldscreen.reports.coordinator import ReportFilter
+    from fieldscreen.ui.backends import EnrolledServer
+    from fieldscreen.ui.common import Services
+    from fieldscreen.ui.errors import UIError
+    from fieldscreen.ui.operations import Operations
+    from fieldscreen.ui.preview import SampleForms
+    from fieldscreen.ui.report_page import fetch_server_matches, fetch_server_report
+
+    light = crypto.KdfParams.for_tests()
+    store = VaultBackend(paths.data / "vault", kdf=light, new_key_kdf=light)
+    settings = Settings.load(paths.settings_file)
+    store.create_user("ana", "admin", PASS)
+    store.unlock("ana", PASS)
+    server = EnrolledServer(store)
+    services = Services(store, SampleForms(), settings, Operations(), server=server)
+    for ask in (server.stats, server.matches, lambda token: server.report(token, {})):
+        with pytest.raises(KnownError) as refused:
+            ask("coordinator-token")
+        assert refused.value.code == "sync-not-provisioned"
+    with pytest.raises(UIError) as shown:
+        fetch_server_report(services, "coordinator-token", ReportFilter())
+    assert shown.value.code == "report-server-unavailable"
+    assert shown.value.context.get("reason") == "not-enrolled"
+    DeviceProvisioner(store, settings).apply(
+        provisioning_bytes(f"http://127.0.0.1:{closed_port()}")
+    )
+    with pytest.raises(UIError) as shown:
+        fetch_server_matches(services, "coordinator-token")  # nobody listens on the port
+    assert shown.value.context.get("reason") not in {None, "not-enrolled"}
+    without = Services(store, SampleForms(), settings, Operations())  # no server handed in
+    with pytest.raises(UIError) as shown:
+        fetch_server_matches(without, "coordinator-token")
+    assert shown.value.context.get("reason") == "not-enrolled"
+    store.vault.close()
