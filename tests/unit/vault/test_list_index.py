@@ -368,3 +368,32 @@ def test_the_list_entry_names_the_kinds_a_card_may_wait_for(
     assert listindex.supervision_kinds(value) == kinds
     assert listindex.supervision_kinds(1) is None  # an entry of an earlier build
     assert listindex.supervision_kinds(0) == ()
+
+
+@pytest.mark.parametrize(
+    "age",
+    [12, 2.5, 2**63, 2**64 - 1, 2**64, -(2**63) - 1, 10**30, -(10**30), 1e19, float("nan"),
+     float("inf"), "14", None],
+)  # fmt: skip
+def test_a_bucket_reads_as_the_standard_parser_reads_it(age: object) -> None:
+    """The buckets skip the long-number scan: an age orjson would read as another value (an
+    integer past 64 bits), or refuse (NaN, infinity), still reads exactly as
+    the standard library reads it."""
+    import json
+    import math
+
+    entries = {
+        "a" * 32: ["a" * 32, 3, "Ana", "T1", None, "x\x1fy", 7, None, None, 0],
+        "b" * 32: ["b" * 32, 1, "Bo", "T0", "2026-12-01T10:00:00+00:00", "", age, None, None, 1],
+    }
+    data = listindex._encode(entries)
+    want = {e[0]: e for e in json.loads(data)}
+    got = listindex._decode(data)
+    assert list(got) == list(want)
+    for rid, entry in want.items():
+        read = got[rid]
+        for mine, theirs in zip(read, entry, strict=True):
+            assert type(mine) is type(theirs)
+            assert mine == theirs or (
+                isinstance(mine, float) and math.isnan(mine) and math.isnan(theirs)
+            )
