@@ -27,6 +27,8 @@ from fieldscreen.errors import DeviceError
 __all__ = [
     "CLOSE_REASONS",
     "EVENT_TYPES",
+    "HANDOVER_ACKNOWLEDGED",
+    "HANDOVER_SENT",
     "LINKED",
     "MAX_NOTE",
     "TimelineEntry",
@@ -42,6 +44,12 @@ EVENT_TYPES: Final = ("follow-up", "referral", "service-reached", "moved", "left
 #: that the server named (``fieldscreen matches --link``; docs/privacy-matching.md): not offered
 #: among the types above, its note names the earlier screening.
 LINKED: Final = "linked"
+#: The events of a handover to a partner organisation (``fieldscreen handover``;
+#: docs/handover.md): the packet made, and the partner's signed acknowledgement applied. Their
+#: note names the partner and the packet.
+HANDOVER_SENT: Final = "handover-sent"
+HANDOVER_ACKNOWLEDGED: Final = "handover-acknowledged"
+_OTHER_TYPES: Final = frozenset({LINKED, HANDOVER_SENT, HANDOVER_ACKNOWLEDGED})
 #: Why a case was closed (``closed`` events only).
 CLOSE_REASONS: Final = (
     "stabilised",
@@ -66,6 +74,11 @@ _LABELS: Final[dict[str, tuple[str, str]]] = {
     "left": ("Child left", "El niño o niña se fue"),
     "closed": ("Case closed", "Caso cerrado"),
     "linked": ("Linked to an earlier screening", "Vinculado a un tamizaje anterior"),
+    "handover-sent": ("Handover sent to a partner", "Traspaso enviado a un socio"),
+    "handover-acknowledged": (
+        "Handover acknowledged by the partner",
+        "Traspaso confirmado por el socio",
+    ),
     "stabilised": ("stabilised", "estabilizado"),
     "transferred": ("transferred", "transferido"),
     "returned": ("returned", "retornado"),
@@ -128,7 +141,7 @@ def check_content(content: Any) -> dict[str, Any]:
         raise DeviceError("case-event-malformed")
     if not all(isinstance(content[k], str) for k in _CONTENT_FIELDS):
         raise DeviceError("case-event-malformed")
-    if content["type"] not in EVENT_TYPES and content["type"] != LINKED:
+    if content["type"] not in EVENT_TYPES and content["type"] not in _OTHER_TYPES:
         raise DeviceError("case-event-type-unknown", type=str(content["type"])[:40])
     if content["type"] == "closed" and not content["reason"]:
         raise DeviceError("case-event-reason-needed")

@@ -69,6 +69,11 @@ COMMANDS: dict[str, Command] = {
         "fieldscreen.device_commands.case",
         "record a case event (follow-up, referral, closed ...) or show a case's timeline",
     ),
+    "handover": Command(
+        "fieldscreen.device_commands.handover",
+        "hand a child's case to a partner organisation (sealed packet), or apply its "
+        "acknowledgement",
+    ),
     "matches": Command(
         "fieldscreen.device_commands.matches",
         "earlier screenings of children who agreed to be told, and link a case to one",

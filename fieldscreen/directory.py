@@ -11,12 +11,15 @@ Public API::
 
     ServiceDirectory.from_content(content, source, name="") -> ServiceDirectory
     directory.providers_for(service_type) -> tuple[Provider, ...]
+    directory.partner(partner_id) -> Partner | None     # a partner that receives handovers
     sample_directory(site_id) -> ServiceDirectory | None
     pick(documents, site_id) -> ServiceDirectory | None     # the newest for the site
 """
 
 from __future__ import annotations
 
+import base64
+import binascii
 import json
 import re
 from collections.abc import Iterable, Mapping
@@ -27,6 +30,7 @@ from fieldscreen.errors import KnownError
 
 __all__ = [
     "FORMAT",
+    "Partner",
     "Provider",
     "ServiceDirectory",
     "pick",
@@ -38,6 +42,8 @@ _ID = re.compile(r"[a-z0-9][a-z0-9-]{0,63}")
 _SITE = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,63}")
 _LANG = re.compile(r"[a-z]{3}")
 _MAX_SERVICES = 2000
+_MAX_PARTNERS = 500
+_RECIPIENT = re.compile(r"[a-z0-9_]{1,40}")
 _MAX_TEXT = 2000
 
 Texts = Mapping[str, str]
@@ -126,6 +132,72 @@ class Provider:
         return " · ".join(p for p in parts if p)
 
 
+def _key(value: Any, name: str, partner_id: str, what: str) -> bytes:
+    if not isinstance(value, str):
+        raise _invalid(name, f"partner {partner_id} has a malformed {what} key")
+    try:
+        key = base64.b64decode(value.encode("ascii"), validate=True)
+    except (UnicodeEncodeError, binascii.Error):
+        raise _invalid(name, f"partner {partner_id} has a malformed {what} key") from None
+    if len(key) != 32:
+        raise _invalid(name, f"partner {partner_id} has a malformed {what} key")
+    return key
+
+
+@dataclass(frozen=True, slots=True)
+class Partner:
+    """A partner organisation that receives a child's case (a handover, ``docs/handover.md``).
+
+    ``recipient`` is the consent form's recipient code (``share_<recipient>``) the child answered
+    for this partner; ``language`` (``en`` or ``es``) the language its packets are written in.
+    ``sealing_key`` (X25519, for HPKE) and ``signing_key`` (Ed25519, for its acknowledgements)
+    are empty when the directory names the partner without keys: it cannot receive packets.
+    """
+
+    id: str
+    name: Texts
+    recipient: str
+    language: str
+    country: str
+    sealing_key: bytes
+    signing_key: bytes
+
+    @property
+    def can_receive(self) -> bool:
+        return bool(self.sealing_key and self.signing_key)
+
+    @classmethod
+    def from_json(cls, data: Any, name: str) -> Partner:
+        if not isinstance(data, dict):
+            raise _invalid(name, "a partner is not an object")
+        partner_id = data.get("id")
+        if not isinstance(partner_id, str) or not _ID.fullmatch(partner_id):
+            raise _invalid(name, "a partner id is malformed")
+        recipient = data.get("recipient")
+        if not isinstance(recipient, str) or not _RECIPIENT.fullmatch(recipient):
+            raise _invalid(name, f"partner {partner_id} has a malformed recipient code")
+        language = data.get("language", "en")
+        if language not in {"en", "es"}:
+            raise _invalid(name, f"partner {partner_id} has a language other than en or es")
+        country = data.get("country", "")
+        if not isinstance(country, str) or len(country) > 2:
+            raise _invalid(name, f"partner {partner_id} has a malformed country")
+        keys = data.get("keys", {})
+        if not isinstance(keys, dict) or not set(keys) <= {"x25519", "ed25519"}:
+            raise _invalid(name, f"partner {partner_id} has malformed keys")
+        sealing = _key(keys["x25519"], name, partner_id, "x25519") if "x25519" in keys else b""
+        signing = _key(keys["ed25519"], name, partner_id, "ed25519") if "ed25519" in keys else b""
+        return cls(
+            id=partner_id,
+            name=_texts(data.get("name"), name, "a partner name"),
+            recipient=recipient,
+            language=language,
+            country=country,
+            sealing_key=sealing,
+            signing_key=signing,
+        )
+
+
 @dataclass(frozen=True, slots=True)
 class ServiceDirectory:
     """A verified directory of one site. ``source``: ``server``, ``file`` or ``sample``."""
@@ -138,6 +210,9 @@ class ServiceDirectory:
     notice: Texts
     providers: tuple[Provider, ...]
     source: str = "server"
+    #: Partner organisations that receive handovers (optional in the document: older
+    #: directories have none).
+    partners: tuple[Partner, ...] = ()
 
     @classmethod
     def from_content(
@@ -166,6 +241,12 @@ class ServiceDirectory:
         providers = tuple(Provider.from_json(s, name) for s in services)
         if len({p.id for p in providers}) != len(providers):
             raise _invalid(name, "two services share an id")
+        raw_partners = data.get("partners", [])
+        if not isinstance(raw_partners, list) or len(raw_partners) > _MAX_PARTNERS:
+            raise _invalid(name, "the partners are malformed")
+        partners = tuple(Partner.from_json(p, name) for p in raw_partners)
+        if len({p.id for p in partners}) != len(partners):
+            raise _invalid(name, "two partners share an id")
         version, directory_id = data.get("version"), data.get("directory_id")
         if not isinstance(version, str) or not isinstance(directory_id, str):
             raise _invalid(name, "the version or id is missing")
@@ -181,10 +262,14 @@ class ServiceDirectory:
             notice=_texts(data.get("notice"), name, "the notice", required=False),
             providers=providers,
             source=source,
+            partners=partners,
         )
 
     def providers_for(self, service_type: str) -> tuple[Provider, ...]:
         return tuple(p for p in self.providers if service_type in p.service_types)
+
+    def partner(self, partner_id: str) -> Partner | None:
+        return next((p for p in self.partners if p.id == partner_id), None)
 
 
 def sample_directory(site_id: str) -> ServiceDirectory | None:

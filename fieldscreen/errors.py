@@ -1099,6 +1099,73 @@ CATALOGUE: Mapping[str, Message] = {
         en="The note is too long: at most {limit} characters. Shorten it.",
         es="La nota es demasiado larga: como máximo {limit} caracteres. Acórtela.",
     ),
+    "handover-partner-unknown": Message(
+        en="The service directory names no partner {partner!r}. Sync, or ask the central team "
+        "to add the partner and its keys to the directory.",
+        es="El directorio de servicios no incluye al socio {partner!r}. Sincronice, o pida al "
+        "equipo central que agregue el socio y sus claves al directorio.",
+    ),
+    "handover-partner-no-keys": Message(
+        en="The partner {partner!r} has no keys in the service directory, so it cannot receive "
+        "a handover. Ask the central team to add its public keys.",
+        es="El socio {partner!r} no tiene claves en el directorio de servicios, así que no puede "
+        "recibir un traspaso. Pida al equipo central que agregue sus claves públicas.",
+    ),
+    "handover-not-consented": Message(
+        en="The child did not consent to share with this recipient ({recipient}), so no packet "
+        "was made. Only a coordinator can release it, with a reason (--release).",
+        es="El NNA no consintió compartir con este destinatario ({recipient}), así que no se "
+        "creó ningún paquete. Solo un(a) coordinador(a) puede autorizarlo, con un motivo "
+        "(--release).",
+    ),
+    "handover-withheld": Message(
+        en="A rule of this case holds back the recipient {recipient} (for example, the child "
+        "fears the state), so no packet was made. Only a coordinator can release it, with a "
+        "reason (--release).",
+        es="Una regla de este caso retiene al destinatario {recipient} (por ejemplo, el NNA "
+        "teme al Estado), así que no se creó ningún paquete. Solo un(a) coordinador(a) puede "
+        "autorizarlo, con un motivo (--release).",
+    ),
+    "handover-release-role": Message(
+        en="Only a coordinator or an admin can release a handover without the child's "
+        "consent. Ask one to sign in and make the packet.",
+        es="Solo un(a) coordinador(a) o administrador(a) puede autorizar un traspaso sin el "
+        "consentimiento del NNA. Pida a una de esas personas que inicie sesión y cree el paquete.",
+    ),
+    "handover-packet-tampered": Message(
+        en="The handover packet {name} is damaged or was changed after it was signed, so it was "
+        "not opened. Ask the sender for a fresh packet.",
+        es="El paquete de traspaso {name} está dañado o se modificó después de firmarse, así que "
+        "no se abrió. Pida al remitente un paquete nuevo.",
+    ),
+    "handover-wrong-key": Message(
+        en="The handover packet {name} is sealed to another partner ({partner}), not to this "
+        "key, so it cannot be opened here.",
+        es="El paquete de traspaso {name} está sellado para otro socio ({partner}), no para esta "
+        "clave, así que no se puede abrir aquí.",
+    ),
+    "handover-key-file-bad": Message(
+        en="The key file {name} is not a partner key file made by 'fieldscreen-partner keygen'. "
+        "Give the file keygen wrote.",
+        es="El archivo de claves {name} no es un archivo de claves de socio creado con "
+        "'fieldscreen-partner keygen'. Indique el archivo que generó keygen.",
+    ),
+    "handover-ack-forged": Message(
+        en="The acknowledgement {name} is not signed by the partner the service directory "
+        "names, so it was refused. Ask the partner to send it again.",
+        es="El acuse de recibo {name} no está firmado por el socio que indica el directorio de "
+        "servicios, así que se rechazó. Pida al socio que lo envíe de nuevo.",
+    ),
+    "handover-ack-unknown": Message(
+        en="The acknowledgement {name} answers no handover made on this laptop. Apply it on the "
+        "laptop that made the packet.",
+        es="El acuse de recibo {name} no corresponde a ningún traspaso hecho en esta "
+        "computadora. Aplíquelo en la computadora que creó el paquete.",
+    ),
+    "handover-file": Message(
+        en="The file {name} cannot be read or written. Check the path and try again.",
+        es="No se puede leer ni escribir el archivo {name}. Revise la ruta e intente de nuevo.",
+    ),
     "case-code-ambiguous": Message(
         en="The code {code!r} names {count} screenings on this laptop. Give more of the record id.",
         es="El código {code!r} corresponde a {count} evaluaciones en esta computadora. Indique "

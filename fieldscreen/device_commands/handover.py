@@ -1,0 +1,180 @@
+"""``fieldscreen handover CASE --to PARTNER --out FILE`` and ``fieldscreen handover ack FILE``:
+hand a child's case to a partner organisation of the signed service directory, as a packet
+sealed to the partner's key and signed by this device (docs/handover.md), and apply the
+partner's signed acknowledgement. Both are case events of the case (``handover-sent``,
+``handover-acknowledged``), sealed for the team and audited."""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+from pathlib import Path
+
+from fieldscreen.caseevents import HANDOVER_ACKNOWLEDGED, HANDOVER_SENT
+from fieldscreen.device import site_directory
+from fieldscreen.device_commands import unlocked_vault
+from fieldscreen.device_commands.case import resolve_case
+from fieldscreen.directory import ServiceDirectory
+from fieldscreen.errors import DeviceError
+from fieldscreen.handover import packet_content, seal_packet, verify_ack
+from fieldscreen.vault import Vault
+from fieldscreen.vault.cli_common import add_unlock_arguments, emit
+from fieldscreen.vault.errors import VaultError
+
+__all__ = ["add_arguments", "run"]
+
+_RELEASERS = ("coordinator", "admin")
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.description = (
+        "Hand a child's case to a partner organisation: a packet sealed to the partner's key "
+        "with only what the child consented to share with it (fieldscreen handover CASE --to "
+        "PARTNER --out FILE), or apply the partner's acknowledgement (fieldscreen handover ack "
+        "FILE)."
+    )
+    parser.add_argument("case", metavar="CASE|ack", help="the screening's record id or its code")
+    parser.add_argument("file", metavar="ACKFILE", nargs="?", help="with ack: the file")
+    parser.add_argument("--to", metavar="PARTNER", help="the partner's id in the directory")
+    parser.add_argument("--out", metavar="FILE", help="where to write the packet")
+    parser.add_argument(
+        "--release",
+        metavar="REASON",
+        default="",
+        help="a coordinator's reason to share without the child's consent (audited)",
+    )
+    add_unlock_arguments(parser)
+    parser.add_argument("--json", action="store_true", help="print one JSON object")
+
+
+def _read(path: str) -> bytes:
+    try:
+        return Path(path).read_bytes()
+    except OSError:
+        raise DeviceError("handover-file", name=path[:200]) from None
+
+
+def run(args: argparse.Namespace) -> int:
+    with unlocked_vault(args) as (vault, settings):
+        lang = str(getattr(args, "lang", None) or settings.get("language") or "en")
+        directory = site_directory(vault, settings)
+        if args.case == "ack":
+            return _ack(args, vault, directory, lang)
+        if not args.to or not args.out:
+            raise DeviceError("handover-file", name="--to PARTNER --out FILE")
+        partner = directory.partner(args.to) if directory else None
+        if partner is None:
+            raise DeviceError("handover-partner-unknown", partner=args.to[:64])
+        record_id = resolve_case(vault, args.case)
+        user = vault.current_user
+        if args.release.strip() and (user is None or user.role not in _RELEASERS):
+            raise DeviceError("handover-release-role")
+        content = packet_content(
+            vault.load_record(record_id),
+            vault.case_card(record_id),
+            partner,
+            record_id,
+            site=str(settings.get("site_id") or ""),
+            release_reason=args.release,
+        )
+        packet = seal_packet(
+            content, partner, vault.device_id, vault.device_public_key, vault.sign_as_device
+        )
+        out = Path(args.out)
+        try:
+            out.write_bytes(packet)
+        except OSError:
+            raise DeviceError("handover-file", name=str(out)[:200]) from None
+        if content["basis"] == "supervisor-release":
+            vault.record_event(
+                "override", record_id, {"what": "handover", "recipient": partner.recipient}
+            )
+        card = vault.case_card(record_id)
+        card["handovers"] = [
+            *card.get("handovers", ()),
+            {
+                "packet_id": content["packet_id"],
+                "partner": partner.id,
+                "sent": content["created"],
+                "basis": content["basis"],
+                "acknowledged": "",
+            },
+        ]
+        event = vault.record_case_event(
+            record_id,
+            HANDOVER_SENT,
+            dt.datetime.now(dt.UTC),
+            note=f"{partner.id} {content['packet_id']}",
+            case_card=card,
+        )
+        emit(
+            args,
+            {
+                "case": record_id,
+                "partner": partner.id,
+                "packet_id": content["packet_id"],
+                "basis": content["basis"],
+                "out": str(out),
+                "event_id": event["event_id"],
+            },
+            f"{record_id[:6].upper()}: "
+            + (
+                f"paquete de traspaso para {partner.id} en {out}, sellado para su clave."
+                if lang == "es"
+                else f"handover packet for {partner.id} in {out}, sealed to its key."
+            ),
+        )
+        return 0
+
+
+def _ack(
+    args: argparse.Namespace, vault: Vault, directory: ServiceDirectory | None, lang: str
+) -> int:
+    if not args.file:
+        raise DeviceError("handover-file", name="ACKFILE")
+    ack = verify_ack(_read(args.file), args.file, directory)
+    record_id = str(ack["case_id"])
+    try:
+        card = vault.case_card(record_id)
+    except VaultError:  # an unknown case: the acknowledgement is not ours
+        raise DeviceError("handover-ack-unknown", name=args.file[:200]) from None
+    handovers = [dict(h) for h in card.get("handovers", ())]
+    mine = next(
+        (
+            h
+            for h in handovers
+            if h.get("packet_id") == ack["packet_id"] and h.get("partner") == ack["partner"]
+        ),
+        None,
+    )
+    if mine is None:
+        raise DeviceError("handover-ack-unknown", name=args.file[:200])
+    already = bool(mine.get("acknowledged"))
+    if not already:
+        mine["acknowledged"] = ack["received"]
+        mine["digest"] = ack["digest"]
+        card["handovers"] = handovers
+        vault.record_case_event(
+            record_id,
+            HANDOVER_ACKNOWLEDGED,
+            dt.datetime.now(dt.UTC),
+            note=f"{ack['partner']} {ack['packet_id']}",
+            case_card=card,
+        )
+    emit(
+        args,
+        {
+            "case": record_id,
+            "partner": ack["partner"],
+            "packet_id": ack["packet_id"],
+            "received": ack["received"],
+            "already": already,
+        },
+        f"{record_id[:6].upper()}: "
+        + (
+            f"{ack['partner']} confirmó el traspaso ({ack['received']})."
+            if lang == "es"
+            else f"{ack['partner']} acknowledged the handover ({ack['received']})."
+        ),
+    )
+    return 0

@@ -1,0 +1,383 @@
+"""A child's case handed over to a partner organisation (Qt-free; docs/handover.md).
+
+A *handover packet* carries, for one child, only what the child consented to share with that
+partner: the partner's recipient code (``share_<recipient>`` of the consent form) must be
+``yes`` and no raised rule may withhold it, unless a coordinator releases it with a reason (the
+consent form's exception). It holds the best-interests summary (tier, concerns, protection
+status, the recommendation) and the return plan (form F, ``fs_return``), labelled in the
+partner's language; never another form's answers, the child's answers for other recipients,
+free-text notes or photos.
+
+The packet is sealed (HPKE, :func:`fieldscreen.crypto.seal`) to the partner's X25519 key from
+the signed service directory and signed by the device's Ed25519 key, so neither the server nor a
+relay can read or change it. The partner opens it with ``fieldscreen-partner open``
+(:mod:`fieldscreen.partner_cli`) and answers with an acknowledgement signed by its Ed25519 key,
+which the laptop checks against the directory's key (:func:`verify_ack`).
+
+Public API::
+
+    packet_content(record, card, partner, case_id, ...) -> dict     # what the partner reads
+    seal_packet(content, partner, device_id, device_key, sign) -> bytes
+    open_packet(data, name, partner_id, sealing_private) -> (dict, digest)
+    make_ack(content, digest, partner_id, signing_private) -> bytes
+    verify_ack(data, name, directory) -> dict
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import uuid
+from collections.abc import Callable, Iterable, Mapping
+from typing import Any, Final
+
+from fieldscreen import crypto
+from fieldscreen.directory import Partner, ServiceDirectory
+from fieldscreen.errors import DeviceError, KnownError
+from fieldscreen.sync.canonical import b64d, b64e, canonical, parse_json
+
+__all__ = [
+    "ACK_FORMAT",
+    "PACKET_FORMAT",
+    "RETURN_FORM",
+    "SUMMARY_FIELDS",
+    "consent_basis",
+    "make_ack",
+    "open_packet",
+    "packet_content",
+    "seal_packet",
+    "summary_text",
+    "verify_ack",
+]
+
+PACKET_FORMAT: Final = "fieldscreen-handover-packet"
+ACK_FORMAT: Final = "fieldscreen-handover-ack"
+CONTENT_FORMAT: Final = "fieldscreen-handover"
+RETURN_FORM: Final = "fs_return"
+#: The case card's fields that make the best-interests summary.
+SUMMARY_FIELDS: Final = (
+    "tier",
+    "concerns",
+    "protection_status",
+    "age_years",
+    "age_band",
+    "child_preferred_language",
+    "reunification_recommendation",
+    "trafficking_concern",
+    "return_trafficking_risk",
+)
+_PACKET_SIGN: Final = b"fieldscreen handover packet v1\n"
+_ACK_SIGN: Final = b"fieldscreen handover ack v1\n"
+_INFO: Final = b"fieldscreen handover v1"
+_MAX_PACKET: Final = 4 * 1024 * 1024
+#: Kinds of the return form's rows that are not answers the partner needs.
+_SKIP_KINDS: Final = {"hidden", "calculate", "note", "begin group", "end group", "group"}
+_FREE_TEXT: Final = {"text"}
+
+
+def _minute(when: dt.datetime) -> str:
+    return when.astimezone(dt.UTC).strftime("%Y-%m-%dT%H:%MZ")
+
+
+def consent_basis(record: Mapping[str, Any], recipient: str, *, release_reason: str = "") -> str:
+    """``consent`` when the child consented to ``recipient`` and no raised rule withholds it;
+    ``supervisor-release`` when it did not but ``release_reason`` is given (the caller checks
+    the role and audits it).
+
+    Raises:
+        DeviceError: ``handover-not-consented`` or ``handover-withheld`` without a release.
+    """
+    consent = (record.get("forms") or {}).get("fs_consent") or {}
+    risks = record.get("risk") or {}
+    withheld = {
+        str(w) for r in risks.values() if isinstance(r, Mapping) for w in r.get("withholds") or ()
+    } - {
+        str(x.get("name") if isinstance(x, Mapping) else x)
+        for r in risks.values()
+        if isinstance(r, Mapping)
+        for x in r.get("releases") or ()
+    }
+    if consent.get(f"share_{recipient}") == "yes" and recipient not in withheld:
+        return "consent"
+    if release_reason.strip():
+        return "supervisor-release"
+    if recipient in withheld:
+        raise DeviceError("handover-withheld", recipient=recipient)
+    raise DeviceError("handover-not-consented", recipient=recipient)
+
+
+def _display(field: Any, value: Any, lang: str) -> Any:
+    if field is None or not field.choices:
+        return value
+    names = value if isinstance(value, list) else [value]
+    labels = {c.name: c.label.get(lang) or c.name for c in field.choices}
+    shown = [labels.get(str(v), str(v)) for v in names]
+    return shown if isinstance(value, list) else shown[0]
+
+
+def _return_plan(values: Mapping[str, Any], lang: str) -> list[dict[str, Any]]:
+    """The return form's answers (no hidden, computed or free-text rows), labelled in ``lang``."""
+    from fieldscreen.forms.library import builtin_form
+
+    try:
+        form = builtin_form(RETURN_FORM)
+    except KnownError:
+        return []
+    out: list[dict[str, Any]] = []
+    for field in form.fields.values():
+        kind = field.kind.split(" ")[0] if field.kind else ""
+        if field.kind in _SKIP_KINDS or kind in _SKIP_KINDS or kind in _FREE_TEXT:
+            continue
+        if field.name.startswith(("share_", "ctx_")):
+            continue
+        value = values.get(field.name)
+        if value in (None, "", []):
+            continue
+        out.append(
+            {
+                "field": field.name,
+                "label": field.label.get(lang) or field.name,
+                "value": _display(field, value, lang),
+            }
+        )
+    return out
+
+
+def packet_content(
+    record: Mapping[str, Any],
+    card: Mapping[str, Any],
+    partner: Partner,
+    case_id: str,
+    *,
+    site: str = "",
+    when: dt.datetime | None = None,
+    release_reason: str = "",
+    packet_id: str | None = None,
+) -> dict[str, Any]:
+    """What the partner reads: only what the child consented to share with it (module doc).
+
+    Raises:
+        DeviceError: ``handover-partner-no-keys``, ``handover-not-consented``,
+            ``handover-withheld``.
+    """
+    if not partner.can_receive:
+        raise DeviceError("handover-partner-no-keys", partner=partner.id)
+    basis = consent_basis(record, partner.recipient, release_reason=release_reason)
+    lang = partner.language
+    summary = {k: card[k] for k in SUMMARY_FIELDS if card.get(k) not in (None, "", [])}
+    forms = record.get("forms") or {}
+    return {
+        "format": CONTENT_FORMAT,
+        "format_version": 1,
+        "packet_id": packet_id or uuid.uuid4().hex,
+        "case_id": case_id,
+        "partner": partner.id,
+        "recipient": partner.recipient,
+        "language": lang,
+        "site": site,
+        "created": _minute(when or dt.datetime.now(dt.UTC)),
+        "basis": basis,
+        "release_reason": release_reason.strip() if basis == "supervisor-release" else "",
+        "summary": summary,
+        "return_plan": _return_plan(forms.get(RETURN_FORM) or {}, lang),
+    }
+
+
+def _aad(header: Mapping[str, Any]) -> bytes:
+    return canonical({k: header[k] for k in ("packet_id", "partner", "device_id")})
+
+
+def seal_packet(
+    content: Mapping[str, Any],
+    partner: Partner,
+    device_id: str,
+    device_key: bytes,
+    sign: Callable[[bytes], bytes],
+) -> bytes:
+    """The packet file: ``content`` sealed to the partner's key, signed by the device."""
+    header = {
+        "format": PACKET_FORMAT,
+        "format_version": 1,
+        "packet_id": str(content["packet_id"]),
+        "partner": partner.id,
+        "device_id": device_id,
+        "device_key": b64e(device_key),
+    }
+    plaintext = crypto.pad_to_bucket(canonical(dict(content)), floor=4096, ceiling=_MAX_PACKET)
+    sealed = crypto.seal(partner.sealing_key, plaintext, info=_INFO, aad=_aad(header))
+    body = {**header, "sealed": b64e(sealed)}
+    return canonical({**body, "signature": b64e(sign(_PACKET_SIGN + canonical(body)))})
+
+
+def _tampered(name: str) -> DeviceError:
+    return DeviceError("handover-packet-tampered", name=name[:200])
+
+
+def _parse(data: bytes, name: str, fmt: str, fields: Iterable[str]) -> dict[str, Any]:
+    if len(data) > _MAX_PACKET * 2:
+        raise _tampered(name)
+    try:
+        doc = parse_json(data, "handover")
+    except KnownError:
+        raise _tampered(name) from None
+    if not isinstance(doc, dict) or doc.get("format") != fmt or set(doc) != set(fields):
+        raise _tampered(name)
+    return doc
+
+
+_PACKET_FIELDS: Final = (
+    "format",
+    "format_version",
+    "packet_id",
+    "partner",
+    "device_id",
+    "device_key",
+    "sealed",
+    "signature",
+)
+
+
+def open_packet(
+    data: bytes, name: str, partner_id: str, sealing_private: bytes
+) -> tuple[dict[str, Any], str]:
+    """Verify the device's signature, decrypt with the partner's key; the content and the
+    packet's SHA-256 (which the acknowledgement names).
+
+    Raises:
+        DeviceError: ``handover-packet-tampered`` (not a packet, or changed since it was
+            signed), ``handover-wrong-key`` (sealed to another partner).
+    """
+    doc = _parse(data, name, PACKET_FORMAT, _PACKET_FIELDS)
+    try:
+        device_key = b64d(doc["device_key"], "device key")
+        sealed = b64d(doc["sealed"], "sealed")
+        signature = b64d(doc["signature"], "signature")
+    except KnownError:
+        raise _tampered(name) from None
+    body = {k: v for k, v in doc.items() if k != "signature"}
+    if len(device_key) != 32 or not crypto.verify(
+        device_key, _PACKET_SIGN + canonical(body), signature
+    ):
+        raise _tampered(name)
+    if doc["partner"] != partner_id:
+        raise DeviceError("handover-wrong-key", name=name[:200], partner=str(doc["partner"])[:64])
+    try:
+        plaintext = crypto.open_sealed(sealing_private, sealed, info=_INFO, aad=_aad(doc))
+    except crypto.CryptoError:
+        raise DeviceError(
+            "handover-wrong-key", name=name[:200], partner=str(doc["partner"])[:64]
+        ) from None
+    try:
+        content = parse_json(crypto.unpad(plaintext), "handover")
+    except KnownError:
+        raise _tampered(name) from None
+    if (
+        not isinstance(content, dict)
+        or content.get("packet_id") != doc["packet_id"]
+        or content.get("partner") != partner_id
+    ):
+        raise _tampered(name)
+    content["device_id"] = doc["device_id"]
+    return content, hashlib.sha256(data).hexdigest()
+
+
+_ACK_FIELDS: Final = (
+    "format",
+    "format_version",
+    "packet_id",
+    "case_id",
+    "partner",
+    "digest",
+    "received",
+    "signature",
+)
+
+
+def make_ack(
+    content: Mapping[str, Any],
+    digest: str,
+    partner_id: str,
+    signing_private: bytes,
+    *,
+    when: dt.datetime | None = None,
+) -> bytes:
+    """The partner's acknowledgement of one opened packet, signed with its Ed25519 key."""
+    body = {
+        "format": ACK_FORMAT,
+        "format_version": 1,
+        "packet_id": str(content["packet_id"]),
+        "case_id": str(content["case_id"]),
+        "partner": partner_id,
+        "digest": digest,
+        "received": _minute(when or dt.datetime.now(dt.UTC)),
+    }
+    signature = crypto.sign(signing_private, _ACK_SIGN + canonical(body))
+    return canonical({**body, "signature": b64e(signature)})
+
+
+def verify_ack(data: bytes, name: str, directory: ServiceDirectory | None) -> dict[str, Any]:
+    """The acknowledgement's fields once its signature checks against the partner's key in
+    the signed directory.
+
+    Raises:
+        DeviceError: ``handover-ack-forged`` (not signed by the partner the directory names,
+            or not an acknowledgement), ``handover-partner-unknown``.
+    """
+    try:
+        doc = _parse(data, name, ACK_FORMAT, _ACK_FIELDS)
+        signature = b64d(doc["signature"], "signature")
+    except KnownError:
+        raise DeviceError("handover-ack-forged", name=name[:200]) from None
+    partner = directory.partner(str(doc["partner"])) if directory else None
+    if partner is None:
+        raise DeviceError("handover-partner-unknown", partner=str(doc["partner"])[:64])
+    body = {k: v for k, v in doc.items() if k != "signature"}
+    if not partner.signing_key or not crypto.verify(
+        partner.signing_key, _ACK_SIGN + canonical(body), signature
+    ):
+        raise DeviceError("handover-ack-forged", name=name[:200])
+    return body
+
+
+_HEADINGS: Final = {
+    "en": ("Case handover", "Best-interests summary", "Return plan", "Consent"),
+    "es": (
+        "Traspaso del caso",
+        "Resumen del interés superior",
+        "Plan de retorno",
+        "Consentimiento",
+    ),
+}
+_BASIS: Final = {
+    "consent": (
+        "the child consented to share with you",
+        "el NNA consintió compartirlo con ustedes",
+    ),
+    "supervisor-release": (
+        "shared without the child's consent, released by a coordinator",
+        "compartido sin el consentimiento del NNA, con la autorización de un(a) coordinador(a)",
+    ),
+}
+
+
+def summary_text(content: Mapping[str, Any]) -> str:
+    """The packet's summary as plain text in its language (what the partner reads first)."""
+    lang = "es" if content.get("language") == "es" else "en"
+    title, summary_title, plan_title, consent_title = _HEADINGS[lang]
+    basis = _BASIS.get(str(content.get("basis")), ("", ""))[1 if lang == "es" else 0]
+    lines = [
+        f"{title} {str(content.get('case_id', ''))[:6].upper()} — {content.get('created', '')}",
+        f"{consent_title}: {basis}",
+    ]
+    if content.get("release_reason"):
+        lines.append(f"  {content['release_reason']}")
+    lines += ["", summary_title]
+    for key, value in dict(content.get("summary") or {}).items():
+        shown = ", ".join(map(str, value)) if isinstance(value, list) else str(value)
+        lines.append(f"  {key}: {shown}")
+    lines += ["", plan_title]
+    for row in content.get("return_plan") or ():
+        value = row.get("value")
+        shown = ", ".join(map(str, value)) if isinstance(value, list) else str(value)
+        lines.append(f"  {row.get('label')}: {shown}")
+    return "\n".join(lines) + "\n"

@@ -1,0 +1,126 @@
+"""``fieldscreen-partner``: the partner organisation's own small command (docs/handover.md).
+
+``fieldscreen-partner keygen --out KEYFILE`` makes the partner's keys (X25519 to receive
+packets, Ed25519 to sign acknowledgements) and prints the public halves for the organisation's
+service directory. ``fieldscreen-partner open PACKET --key KEYFILE [--out DIR]`` verifies the
+packet's signature, decrypts it, and writes ``summary.txt``, ``summary.json`` and the signed
+acknowledgement ``ack-<packet>.json`` to send back. Errors in English or Spanish (``--lang``).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from fieldscreen import crypto
+from fieldscreen.errors import DeviceError, KnownError
+from fieldscreen.handover import make_ack, open_packet, summary_text
+from fieldscreen.sync.canonical import b64d, b64e, canonical, parse_json
+
+__all__ = ["main"]
+
+KEY_FORMAT = "fieldscreen-partner-key"
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="fieldscreen-partner",
+        description="Open a FieldScreen handover packet sealed to your organisation, and "
+        "acknowledge it.",
+    )
+    parser.add_argument("--lang", choices=("en", "es"), default="en")
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    keygen = sub.add_parser("keygen", help="make this partner's keys")
+    keygen.add_argument("--partner", required=True, help="your partner id in the directory")
+    keygen.add_argument("--out", required=True, metavar="KEYFILE", help="private key file")
+    opener = sub.add_parser("open", help="verify, decrypt and acknowledge a packet")
+    opener.add_argument("packet", metavar="PACKET")
+    opener.add_argument("--key", required=True, metavar="KEYFILE")
+    opener.add_argument("--out", metavar="DIR", default=".")
+    return parser
+
+
+def _write_private(path: Path, data: bytes) -> None:
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "wb") as fh:
+        fh.write(data)
+
+
+def _keygen(args: argparse.Namespace) -> dict[str, Any]:
+    sealing_private, sealing_public = crypto.generate_sealing_keypair()
+    signing_private, signing_public = crypto.generate_signing_keypair()
+    body = {
+        "format": KEY_FORMAT,
+        "partner": args.partner,
+        "x25519_private": b64e(sealing_private),
+        "ed25519_private": b64e(signing_private),
+    }
+    try:
+        _write_private(Path(args.out), canonical(body))
+    except OSError:
+        raise DeviceError("handover-file", name=str(args.out)[:200]) from None
+    return {
+        "id": args.partner,
+        "keys": {"x25519": b64e(sealing_public), "ed25519": b64e(signing_public)},
+    }
+
+
+def _key(path: str) -> tuple[str, bytes, bytes]:
+    try:
+        data = parse_json(Path(path).read_bytes(), "key file")
+        if not isinstance(data, dict) or data.get("format") != KEY_FORMAT:
+            raise DeviceError("handover-key-file-bad", name=path[:200])
+        return (
+            str(data["partner"]),
+            b64d(data["x25519_private"], "key"),
+            b64d(data["ed25519_private"], "key"),
+        )
+    except (OSError, KeyError, KnownError):
+        raise DeviceError("handover-key-file-bad", name=path[:200]) from None
+
+
+def _open(args: argparse.Namespace) -> dict[str, Any]:
+    partner, sealing_private, signing_private = _key(args.key)
+    try:
+        data = Path(args.packet).read_bytes()
+    except OSError:
+        raise DeviceError("handover-file", name=str(args.packet)[:200]) from None
+    content, digest = open_packet(data, Path(args.packet).name, partner, sealing_private)
+    out = Path(args.out)
+    ack_path = out / f"ack-{content['packet_id']}.json"
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+        (out / "summary.json").write_text(
+            json.dumps(content, ensure_ascii=False, indent=2, sort_keys=True), encoding="utf-8"
+        )
+        (out / "summary.txt").write_text(summary_text(content), encoding="utf-8")
+        ack_path.write_bytes(make_ack(content, digest, partner, signing_private))
+    except OSError:
+        raise DeviceError("handover-file", name=str(out)[:200]) from None
+    return {
+        "packet_id": content["packet_id"],
+        "case": content["case_id"],
+        "summary": str(out / "summary.txt"),
+        "ack": str(ack_path),
+    }
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    try:
+        result = _keygen(args) if args.command == "keygen" else _open(args)
+    except KnownError as exc:
+        print(f"fieldscreen-partner: {exc.message(args.lang)}", file=sys.stderr)
+        return 1
+    json.dump(result, sys.stdout, indent=2, sort_keys=True)
+    sys.stdout.write("\n")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,235 @@
+"""A child's case handed over to a partner organisation, end to end on the laptop's real paths:
+the partner and its keys in the signed service directory, ``fieldscreen handover`` making the
+packet, ``fieldscreen-partner open`` reading it and signing the acknowledgement, and
+``fieldscreen handover ack`` applying it. And the attackers: another partner's key, a forged
+acknowledgement, a tampered packet, a directory whose partner key was swapped in the file."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from fieldscreen import crypto
+from fieldscreen.cli import main
+from fieldscreen.device import import_directory_file, open_settings
+from fieldscreen.handover import make_ack
+from fieldscreen.partner_cli import main as partner_main
+from fieldscreen.paths import Paths
+from fieldscreen.sync.canonical import b64d, b64e, canonical
+from fieldscreen.sync.signed import Provisioning, SignedDocument, Site, sign_document
+from fieldscreen.sync.simulate import SimOrg
+from fieldscreen.vault import Vault
+from tests.integration.server_support import new_profile
+
+PASS = "correct horse battery"
+
+
+@pytest.fixture(autouse=True)
+def light_kdf() -> Iterator[None]:
+    crypto.permit_test_parameters(True)
+    yield
+    crypto.permit_test_parameters(False)
+
+
+def _cli(profile: Path, *args: str, capsys: Any, code: int = 0) -> dict[str, Any]:
+    passfile = str(profile.parent / "pass.txt")
+    got = main(["--profile", str(profile), *args, "--passphrase-file", passfile, "--json"])
+    captured = capsys.readouterr()
+    assert got == code, captured.out + captured.err
+    return (
+        dict(json.loads(captured.out))
+        if captured.out.strip() and code == 0
+        else {"err": captured.err}
+    )
+
+
+def _partner(tmp_path: Path, name: str, capsys: Any) -> tuple[Path, dict[str, Any]]:
+    key = tmp_path / f"{name}.key"
+    assert partner_main(["keygen", "--partner", name, "--out", str(key)]) == 0
+    return key, json.loads(capsys.readouterr().out)
+
+
+def _directory(org: SimOrg, partners: list[dict[str, Any]], version: str = "2") -> bytes:
+    content = {
+        "format": "fieldscreen-service-directory",
+        "format_version": 1,
+        "directory_id": "tij1-dir",
+        "version": version,
+        "site": {"id": "tij1"},
+        "services": [],
+        "partners": partners,
+    }
+    return sign_document("directory", "tij1", version, canonical(content), *org.signing).to_bytes()
+
+
+@pytest.fixture
+def laptop(tmp_path: Path, capsys: Any) -> dict[str, Any]:
+    """A provisioned laptop at tij1 with simulated screenings, and two partners (one the
+    child consented to, one another) in the signed directory."""
+    profile = new_profile(tmp_path, PASS)
+    org = SimOrg()
+    provisioning = Provisioning(
+        organisation=org.name,
+        server_url="http://127.0.0.1:9",
+        sealing_public_key=org.sealing_public,
+        signing_public_key=org.signing_public,
+        receipt_public_key=org.signing_public,
+        sites=(Site("tij1", "Tijuana 1", "MX"),),
+        allow_insecure_http=True,
+    )
+    path = tmp_path / "provisioning.json"
+    path.write_bytes(
+        sign_document(
+            "provisioning", "provisioning", "1", provisioning.to_content(), *org.signing
+        ).to_bytes()
+    )
+    _cli(profile, "provision", str(path), capsys=capsys)
+    _cli(profile, "simulate", "--screenings", "12", "--distinct", "12", capsys=capsys)
+    paths = Paths.for_profile(profile)
+    case, recipient, refused = "", "", ""
+    with Vault.open(paths.vault_dir) as vault:
+        vault.unlock("admin1", PASS.encode())
+        for r in vault.list_records("finalised"):
+            consent = vault.load_record(r.record_id)["forms"]["fs_consent"]
+            yes = sorted(k[6:] for k, v in consent.items() if k.startswith("share_") and v == "yes")
+            no = sorted(k[6:] for k, v in consent.items() if k.startswith("share_") and v != "yes")
+            if yes and no and not case:
+                case, recipient, refused = r.record_id, yes[0], no[0]
+    assert case, "no simulated child consented to any recipient"
+    key, public = _partner(tmp_path, "receiver", capsys)
+    other_key, other_public = _partner(tmp_path, "other", capsys)
+    partners = [
+        {"name": {"en": "Receiver"}, "recipient": recipient, "language": "es", **public},
+        {"name": {"en": "Other"}, "recipient": refused, **other_public},
+        {"id": "nokeys", "name": {"en": "No keys"}, "recipient": recipient},
+    ]
+    data = _directory(org, partners)
+    with Vault.open(paths.vault_dir) as vault:
+        vault.unlock("admin1", PASS.encode())
+        import_directory_file(vault, open_settings(paths), data, "directory.json")
+    return {
+        "profile": profile,
+        "org": org,
+        "case": case,
+        "key": key,
+        "other_key": other_key,
+        "partners": partners,
+        "tmp": tmp_path,
+    }
+
+
+def test_a_handover_reaches_the_partner_and_its_acknowledgement_comes_back(
+    laptop: dict[str, Any], capsys: Any
+) -> None:
+    profile, case, tmp = laptop["profile"], laptop["case"], laptop["tmp"]
+    packet = tmp / "packet.json"
+    out = _cli(
+        profile, "handover", case[:6], "--to", "receiver", "--out", str(packet), capsys=capsys
+    )
+    assert (out["case"], out["partner"], out["basis"]) == (case, "receiver", "consent")
+    assert b"fs_intake" not in packet.read_bytes()  # sealed: nothing readable on the way
+    opened = tmp / "opened"
+    assert (
+        partner_main(["open", str(packet), "--key", str(laptop["key"]), "--out", str(opened)]) == 0
+    )
+    result = json.loads(capsys.readouterr().out)
+    summary = json.loads((opened / "summary.json").read_text(encoding="utf-8"))
+    assert summary["case_id"] == case
+    assert summary["language"] == "es"
+    assert "Traspaso del caso" in (opened / "summary.txt").read_text(encoding="utf-8")
+    ack = _cli(profile, "handover", "ack", result["ack"], capsys=capsys)
+    assert (ack["case"], ack["already"]) == (case, False)
+    again = _cli(profile, "handover", "ack", result["ack"], capsys=capsys)
+    assert again["already"] is True  # applied once
+    timeline = _cli(profile, "case", "timeline", case, capsys=capsys)
+    types = [e["type"] for e in timeline["events"]]
+    assert types.count("handover-sent") == 1
+    assert types.count("handover-acknowledged") == 1
+    with Vault.open(Paths.for_profile(profile).vault_dir) as vault:
+        vault.unlock("admin1", PASS.encode())
+        (handover,) = vault.case_card(case)["handovers"]
+        assert handover["acknowledged"] == ack["received"]
+
+
+def test_no_consent_no_packet_and_no_keys_no_packet(laptop: dict[str, Any], capsys: Any) -> None:
+    profile, case, tmp = laptop["profile"], laptop["case"], laptop["tmp"]
+    packet = tmp / "refused.json"
+    err = _cli(
+        profile, "handover", case, "--to", "other", "--out", str(packet), capsys=capsys, code=1
+    )
+    assert "did not consent" in err["err"]
+    assert not packet.exists()
+    err = _cli(
+        profile, "handover", case, "--to", "nokeys", "--out", str(packet), capsys=capsys, code=1
+    )
+    assert "no keys" in err["err"]
+    assert not packet.exists()
+    # an admin may release it, with a reason: the packet says so
+    out = _cli(
+        profile,
+        "handover",
+        case,
+        "--to",
+        "other",
+        "--out",
+        str(packet),
+        "--release",
+        "life at risk",
+        capsys=capsys,
+    )
+    assert out["basis"] == "supervisor-release"
+
+
+def test_attackers_are_refused(laptop: dict[str, Any], capsys: Any) -> None:
+    profile, case, tmp = laptop["profile"], laptop["case"], laptop["tmp"]
+    packet = tmp / "packet.json"
+    _cli(profile, "handover", case, "--to", "receiver", "--out", str(packet), capsys=capsys)
+    refused = 0
+    # another partner's key cannot open it
+    code = partner_main(
+        ["open", str(packet), "--key", str(laptop["other_key"]), "--out", str(tmp / "x")]
+    )
+    refused += code == 1
+    assert "sealed to another partner" in capsys.readouterr().err
+    # a tampered packet is refused by name, in both languages
+    doc = json.loads(packet.read_bytes())
+    sealed = bytearray(b64d(doc["sealed"], "x"))
+    sealed[40] ^= 1
+    doc["sealed"] = b64e(bytes(sealed))
+    bad = tmp / "tampered.json"
+    bad.write_bytes(canonical(doc))
+    for lang, words in (("en", "was changed after it was signed"), ("es", "se modificó")):
+        code = partner_main(["--lang", lang, "open", str(bad), "--key", str(laptop["key"])])
+        err = capsys.readouterr().err
+        refused += code == 1
+        assert words in err
+        assert "tampered.json" in err
+    # a forged acknowledgement (signed by a key that is not the partner's) is refused
+    _, _forger = crypto.generate_signing_keypair()
+    forged = make_ack(
+        {"packet_id": doc["packet_id"], "case_id": case},
+        "0" * 64,
+        "receiver",
+        crypto.generate_signing_keypair()[0],
+    )
+    ack = tmp / "forged-ack.json"
+    ack.write_bytes(forged)
+    err = _cli(profile, "handover", "ack", str(ack), capsys=capsys, code=1)
+    refused += "not signed by the partner" in err["err"]
+    # a directory whose partner key was swapped in the file: its signature refuses it
+    document = json.loads(_directory(laptop["org"], laptop["partners"], version="3"))
+    content = json.loads(b64d(document["content"], "x"))
+    content["partners"][0]["keys"]["x25519"] = b64e(crypto.generate_sealing_keypair()[1])
+    document["content"] = b64e(canonical(content))
+    paths = Paths.for_profile(profile)
+    with Vault.open(paths.vault_dir) as vault:
+        vault.unlock("admin1", PASS.encode())
+        with pytest.raises(Exception) as caught:
+            import_directory_file(vault, open_settings(paths), canonical(document), "swapped.json")
+        refused += getattr(caught.value, "code", "") == "sync-bad-signature"
+    SignedDocument  # noqa: B018 -- the directory file's format
+    assert refused == 5, f"refused {refused} of 5"
