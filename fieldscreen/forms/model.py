@@ -12,6 +12,8 @@ from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+from fieldscreen.vocabulary import KINDS, TIERS
+
 if TYPE_CHECKING:
     from fieldscreen.forms.program import Program
 
@@ -32,28 +34,6 @@ __all__ = [
     "language_key",
 ]
 
-#: Field kinds, after pyxform's aliases are resolved.
-KINDS = (
-    "text",
-    "integer",
-    "decimal",
-    "date",
-    "datetime",
-    "time",
-    "select_one",
-    "select_multiple",
-    "rank",
-    "image",
-    "audio",
-    "video",
-    "file",
-    "note",
-    "calculate",
-    "acknowledge",
-    "hidden",
-    "group",
-    "repeat",
-)
 #: Kinds that take an answer from the person filling the form.
 INPUT_KINDS = frozenset(
     {
@@ -76,8 +56,6 @@ INPUT_KINDS = frozenset(
 #: Kinds whose answer is an attached file (kept encrypted with the record; the answer is the
 #: attachment's file name, as ODK stores it).
 MEDIA_KINDS = frozenset({"image", "audio", "video", "file"})
-#: Risk tiers, most urgent first.
-TIERS = ("T0", "T1", "T2", "T3", "T4")
 SENSITIVITIES = ("low", "sensitive", "identifying")
 
 _LANG_CODE = re.compile(r"\(([A-Za-z-]+)\)\s*$")

@@ -21,6 +21,7 @@ from typing import Any
 
 from fieldscreen.reports.errors import ReportError
 from fieldscreen.reports.matching import parse_tokens
+from fieldscreen.vocabulary import TIERS
 
 __all__ = [
     "DEFAULT_THRESHOLD",
@@ -50,7 +51,7 @@ DIMENSIONS: Mapping[str, bool] = {
 
 _CODE = re.compile(r"^[A-Za-z0-9_\-]{1,48}$")
 _WEEK = re.compile(r"^\d{4}-W(0[1-9]|[1-4]\d|5[0-3])$")
-_TIERS = {"T0", "T1", "T2", "T3", "T4"}
+_TIERS = frozenset(TIERS)
 _AGE_BANDS = {"0_5", "6_11", "12_14", "15_17", "unknown"}
 _MAX_VALUES = 24
 

@@ -15,12 +15,13 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from fieldscreen.reports.aggregates import DEFAULT_THRESHOLD
+from fieldscreen.vocabulary import TIERS
 
 __all__ = ["NATURAL_ORDER", "ReportView", "Row", "Section", "report_view"]
 
 #: Dimensions whose rows keep their natural order; the others are sorted largest first.
 NATURAL_ORDER: Mapping[str, tuple[str, ...]] = {
-    "tier": ("T0", "T1", "T2", "T3", "T4"),
+    "tier": TIERS,
     "age_band": ("0_5", "6_11", "12_14", "15_17", "unknown"),
 }
 _SECTIONS = ("tier", "week", "concern", "age_band", "sex", "nationality", "site")

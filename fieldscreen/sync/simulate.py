@@ -30,6 +30,7 @@ from fieldscreen.sync.request_auth import DeviceSigner
 from fieldscreen.sync.signed import Provisioning
 from fieldscreen.sync.spool import Spool
 from fieldscreen.sync.store import DeviceIdentity
+from fieldscreen.vocabulary import TIERS
 
 __all__ = ["SimDevice", "SimOrg", "synthetic_payload"]
 
@@ -53,7 +54,7 @@ def synthetic_aggregate(rng: random.Random) -> dict[str, Any]:
     """A valid aggregate record (the shape the server checks) with random codes."""
     today = dt.date.today().isocalendar()
     return {
-        "tier": rng.choice(["T0", "T1", "T2", "T3", "T4"]),
+        "tier": rng.choice(TIERS),
         "concerns": sorted(rng.sample(["unaccompanied", "at_risk_trafficking", "gbv"], 2)),
         "age_band": rng.choice(["0_5", "6_11", "12_14", "15_17", "unknown"]),
         "sex": rng.choice(["female", "male", "unknown"]),

@@ -17,6 +17,7 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any, NamedTuple, Protocol
 
 from fieldscreen.errors import KnownError
+from fieldscreen.vocabulary import ACT_NOW, KINDS, TIERS
 
 if TYPE_CHECKING:
     from datetime import date
@@ -53,8 +54,6 @@ __all__ = [
     "suggest_login",
 ]
 
-ACT_NOW = "T0"
-TIERS = ("T0", "T1", "T2", "T3", "T4")
 
 #: What the vault accepts as a login (``fieldscreen.vault.base._check_login``; a test keeps the
 #: two equal), so a screen can say what is wrong while it is typed instead of after a submit.
@@ -86,26 +85,10 @@ def suggest_login(text: str) -> str:
     return re.sub(r"[^\w.@-]", "", joined)[:64].strip(".")
 
 
-#: Field kinds the widget factory renders (the XLSForm question types a person answers).
-FIELD_KINDS = (
-    "text",
-    "multiline",
-    "integer",
-    "decimal",
-    "date",
-    "datetime",
-    "time",
-    "select_one",
-    "select_multiple",
-    "rank",
-    "image",
-    "audio",
-    "video",
-    "file",
-    "note",
-    "acknowledge",
-    "repeat",
-)
+#: Field kinds the widget factory renders (the XLSForm question types a person answers, and
+#: ``multiline``: a text field with that appearance); :data:`fieldscreen.vocabulary.KINDS`
+#: without the ones nobody sees.
+FIELD_KINDS = (*(k for k in KINDS if k not in {"calculate", "hidden", "group"}), "multiline")
 
 
 @dataclass(frozen=True, slots=True)

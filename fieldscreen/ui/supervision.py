@@ -31,6 +31,7 @@ from typing import Any, Protocol
 
 from fieldscreen.errors import KnownError
 from fieldscreen.ui.errors import SignOffError
+from fieldscreen.vocabulary import TIERS
 
 __all__ = [
     "BID_RULE",
@@ -248,10 +249,9 @@ class SupervisionModel:
             item = self._final_item(rid, card, log, users)
             if item is not None:
                 out.append(item)
-        tiers = ("T0", "T1", "T2", "T3", "T4")
         return sorted(
             out,
-            key=lambda i: (tiers.index(i.tier) if i.tier in tiers else 9, i.when, i.record_id),
+            key=lambda i: (TIERS.index(i.tier) if i.tier in TIERS else 9, i.when, i.record_id),
         )
 
     def _read_draft(self, state: Mapping[str, Any], lang: str) -> _Draft | None:
