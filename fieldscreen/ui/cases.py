@@ -527,6 +527,8 @@ class CaseCardDialog(QDialog):
             "left": self.tr("Child left"),
             "closed": self.tr("Case closed"),
             "linked": self.tr("Linked to an earlier screening"),
+            "handover-sent": self.tr("Handover sent to a partner"),
+            "handover-acknowledged": self.tr("Handover acknowledged by the partner"),
             "stabilised": self.tr("stabilised"),
             "transferred": self.tr("transferred"),
             "returned": self.tr("returned"),

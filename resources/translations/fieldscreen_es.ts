@@ -382,6 +382,14 @@
         <translation>Vinculado a un tamizaje anterior</translation>
     </message>
     <message>
+        <source>Handover sent to a partner</source>
+        <translation>Traspaso enviado a un socio</translation>
+    </message>
+    <message>
+        <source>Handover acknowledged by the partner</source>
+        <translation>Traspaso confirmado por el socio</translation>
+    </message>
+    <message>
         <source>stabilised</source>
         <translation>estabilizado</translation>
     </message>
