@@ -341,13 +341,26 @@ def load_rows(vault: VaultPort, key: str, count: int) -> CaseLoad:
     from fieldscreen.vault.listindex import NEXT_DUE, TIER
 
     records, entries = columns
-    order = _order(key)
-    none = order(None, "")
     get = entries.get
+    parse = datetime.fromisoformat
+    tier_of = {t: i for i, t in enumerate(TIERS)}.get
+    last = len(TIERS)
+    by_tier = key == "tier"
+    none = (last, _FAR) if by_tier else (_FAR, last)
 
+    # The order of :func:`_order` for one record, in one call (no nested call of its own
+    # per record but the date's parse: this runs once per record at every unlock).
     def rank(record: tuple[str, str, str | None]) -> Any:
         entry = get(record[0]) if record[1] == "finalised" else None
-        return none if entry is None else order(_when(entry[NEXT_DUE]), entry[TIER] or "")
+        if entry is None:
+            return none
+        due = entry[NEXT_DUE]
+        try:
+            when = parse(due) if due else _FAR
+        except (TypeError, ValueError):
+            when = _FAR
+        tier = tier_of(entry[TIER] or "", last)
+        return (tier, when) if by_tier else (when, tier)
 
     head = heapq.nsmallest(count, records, key=rank)
     first = first_screenful(rows_of(head, entries), key, count)
