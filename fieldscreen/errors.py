@@ -1150,6 +1150,18 @@ CATALOGUE: Mapping[str, Message] = {
         es="El archivo de claves {name} no es un archivo de claves de socio creado con "
         "'fieldscreen-partner keygen'. Indique el archivo que generó keygen.",
     ),
+    "handover-passphrase-needed": Message(
+        en="The key file needs a passphrase of at least 8 characters: give it at the prompt "
+        "(twice for keygen, the same both times) or on the first line of --passphrase-file.",
+        es="El archivo de claves necesita una frase de contraseña de al menos 8 caracteres: "
+        "escríbala cuando se le pida (dos veces en keygen, igual las dos) o en la primera línea "
+        "de --passphrase-file.",
+    ),
+    "handover-key-passphrase": Message(
+        en="The passphrase does not open the key file {name}. Check it and try again.",
+        es="La frase de contraseña no abre el archivo de claves {name}. Revísela e intente de "
+        "nuevo.",
+    ),
     "handover-ack-forged": Message(
         en="The acknowledgement {name} is not signed by the partner the service directory "
         "names, so it was refused. Ask the partner to send it again.",

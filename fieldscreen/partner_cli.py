@@ -2,7 +2,8 @@
 
 ``fieldscreen-partner keygen --out KEYFILE`` makes the partner's keys (X25519 to receive
 packets, Ed25519 to sign acknowledgements) and prints the public halves for the organisation's
-service directory. ``fieldscreen-partner open PACKET --key KEYFILE [--out DIR]`` verifies the
+service directory; the private key file is encrypted under a passphrase (Argon2id, as the
+vault's keys). ``fieldscreen-partner open PACKET --key KEYFILE [--out DIR]`` verifies the
 packet's signature, decrypts it, and writes ``summary.txt``, ``summary.json`` and the signed
 acknowledgement ``ack-<packet>.json`` to send back. Errors in English or Spanish (``--lang``).
 """
@@ -10,6 +11,7 @@ acknowledgement ``ack-<packet>.json`` to send back. Errors in English or Spanish
 from __future__ import annotations
 
 import argparse
+import getpass
 import json
 import os
 import sys
@@ -20,7 +22,7 @@ from typing import Any
 from fieldscreen import crypto
 from fieldscreen.errors import DeviceError, KnownError
 from fieldscreen.handover import make_ack, open_packet, summary_text
-from fieldscreen.sync.canonical import b64d, b64e, canonical, parse_json
+from fieldscreen.sync.canonical import b64e, canonical, parse_json
 
 __all__ = ["main"]
 
@@ -42,7 +44,36 @@ def _parser() -> argparse.ArgumentParser:
     opener.add_argument("packet", metavar="PACKET")
     opener.add_argument("--key", required=True, metavar="KEYFILE")
     opener.add_argument("--out", metavar="DIR", default=".")
+    for command in (keygen, opener):
+        command.add_argument(
+            "--passphrase-file",
+            metavar="F",
+            help="the key file's passphrase on the first line (default: asked for)",
+        )
     return parser
+
+
+def kdf_params() -> crypto.KdfParams:
+    """The cost of the key file's passphrase (the vault's default Argon2id cost)."""
+    return crypto.KdfParams.default()
+
+
+def _passphrase(args: argparse.Namespace, *, twice: bool) -> bytes:
+    if args.passphrase_file:
+        try:
+            text = Path(args.passphrase_file).read_text(encoding="utf-8").splitlines()
+        except (OSError, UnicodeDecodeError):
+            raise DeviceError("handover-file", name=str(args.passphrase_file)[:200]) from None
+        first = text[0] if text else ""
+    elif sys.stdin.isatty():
+        first = getpass.getpass("Passphrase / Frase de contraseña: ")
+        if twice and getpass.getpass("Again / Otra vez: ") != first:
+            raise DeviceError("handover-passphrase-needed")
+    else:
+        raise DeviceError("handover-passphrase-needed")
+    if len(first) < 8:
+        raise DeviceError("handover-passphrase-needed")
+    return first.encode("utf-8")
 
 
 def _write_private(path: Path, data: bytes) -> None:
@@ -57,8 +88,11 @@ def _keygen(args: argparse.Namespace) -> dict[str, Any]:
     body = {
         "format": KEY_FORMAT,
         "partner": args.partner,
-        "x25519_private": b64e(sealing_private),
-        "ed25519_private": b64e(signing_private),
+        "private": crypto.protect_private_key(
+            sealing_private + signing_private,
+            _passphrase(args, twice=True),
+            params=kdf_params(),
+        ),
     }
     try:
         _write_private(Path(args.out), canonical(body))
@@ -70,22 +104,27 @@ def _keygen(args: argparse.Namespace) -> dict[str, Any]:
     }
 
 
-def _key(path: str) -> tuple[str, bytes, bytes]:
+def _key(path: str, args: argparse.Namespace) -> tuple[str, bytes, bytes]:
     try:
         data = parse_json(Path(path).read_bytes(), "key file")
         if not isinstance(data, dict) or data.get("format") != KEY_FORMAT:
             raise DeviceError("handover-key-file-bad", name=path[:200])
-        return (
-            str(data["partner"]),
-            b64d(data["x25519_private"], "key"),
-            b64d(data["ed25519_private"], "key"),
-        )
+        partner, blob = str(data["partner"]), data["private"]
+        if not isinstance(blob, dict):
+            raise DeviceError("handover-key-file-bad", name=path[:200])
     except (OSError, KeyError, KnownError):
         raise DeviceError("handover-key-file-bad", name=path[:200]) from None
+    try:
+        private = crypto.unprotect_private_key(blob, _passphrase(args, twice=False))
+    except crypto.DecryptError:
+        raise DeviceError("handover-key-passphrase", name=path[:200]) from None
+    if len(private) != 64:
+        raise DeviceError("handover-key-file-bad", name=path[:200])
+    return partner, private[:32], private[32:]
 
 
 def _open(args: argparse.Namespace) -> dict[str, Any]:
-    partner, sealing_private, signing_private = _key(args.key)
+    partner, sealing_private, signing_private = _key(args.key, args)
     try:
         data = Path(args.packet).read_bytes()
     except OSError:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
+import hashlib
 from pathlib import Path
 
 from fieldscreen.caseevents import HANDOVER_ACKNOWLEDGED, HANDOVER_SENT
@@ -97,6 +98,7 @@ def run(args: argparse.Namespace) -> int:
                 "partner": partner.id,
                 "sent": content["created"],
                 "basis": content["basis"],
+                "digest": hashlib.sha256(packet).hexdigest(),
                 "acknowledged": "",
             },
         ]
@@ -143,7 +145,9 @@ def _ack(
         (
             h
             for h in handovers
-            if h.get("packet_id") == ack["packet_id"] and h.get("partner") == ack["partner"]
+            if h.get("packet_id") == ack["packet_id"]
+            and h.get("partner") == ack["partner"]
+            and h.get("digest") == ack["digest"]
         ),
         None,
     )
@@ -152,7 +156,6 @@ def _ack(
     already = bool(mine.get("acknowledged"))
     if not already:
         mine["acknowledged"] = ack["received"]
-        mine["digest"] = ack["digest"]
         card["handovers"] = handovers
         vault.record_case_event(
             record_id,

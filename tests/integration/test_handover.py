@@ -13,11 +13,10 @@ from typing import Any
 
 import pytest
 
-from fieldscreen import crypto
+from fieldscreen import crypto, partner_cli
 from fieldscreen.cli import main
 from fieldscreen.device import import_directory_file, open_settings
 from fieldscreen.handover import make_ack
-from fieldscreen.partner_cli import main as partner_main
 from fieldscreen.paths import Paths
 from fieldscreen.sync.canonical import b64d, b64e, canonical
 from fieldscreen.sync.signed import Provisioning, SignedDocument, Site, sign_document
@@ -29,8 +28,9 @@ PASS = "correct horse battery"
 
 
 @pytest.fixture(autouse=True)
-def light_kdf() -> Iterator[None]:
+def light_kdf(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     crypto.permit_test_parameters(True)
+    monkeypatch.setattr(partner_cli, "kdf_params", crypto.KdfParams.for_tests)
     yield
     crypto.permit_test_parameters(False)
 
@@ -45,6 +45,16 @@ def _cli(profile: Path, *args: str, capsys: Any, code: int = 0) -> dict[str, Any
         if captured.out.strip() and code == 0
         else {"err": captured.err}
     )
+
+
+PARTNER_PASS = "partner passphrase 7"
+
+
+def partner_main(argv: list[str]) -> int:
+    """``fieldscreen-partner`` with the key file's passphrase from a file."""
+    passfile = Path(argv[argv.index("--out" if argv[0] == "keygen" else "--key") + 1]).parent
+    (passfile / "partner-pass.txt").write_text(PARTNER_PASS + "\n", encoding="utf-8")
+    return partner_cli.main([*argv, "--passphrase-file", str(passfile / "partner-pass.txt")])
 
 
 def _partner(tmp_path: Path, name: str, capsys: Any) -> tuple[Path, dict[str, Any]]:
@@ -208,6 +218,14 @@ def test_attackers_are_refused(laptop: dict[str, Any], capsys: Any) -> None:
         refused += code == 1
         assert words in err
         assert "tampered.json" in err
+    # someone with the partner's key file but not its passphrase opens nothing
+    wrong = tmp / "wrong-pass.txt"
+    wrong.write_text("not the passphrase\n", encoding="utf-8")
+    key_file = str(laptop["key"])
+    args = ["open", str(packet), "--key", key_file, "--passphrase-file", str(wrong)]
+    refused += partner_cli.main(args) == 1
+    assert "does not open the key file" in capsys.readouterr().err
+    assert b"private_key" not in laptop["key"].read_bytes()
     # a forged acknowledgement (signed by a key that is not the partner's) is refused
     _, _forger = crypto.generate_signing_keypair()
     forged = make_ack(
@@ -232,4 +250,4 @@ def test_attackers_are_refused(laptop: dict[str, Any], capsys: Any) -> None:
             import_directory_file(vault, open_settings(paths), canonical(document), "swapped.json")
         refused += getattr(caught.value, "code", "") == "sync-bad-signature"
     SignedDocument  # noqa: B018 -- the directory file's format
-    assert refused == 5, f"refused {refused} of 5"
+    assert refused == 6, f"refused {refused} of 6"
