@@ -19,7 +19,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 from fieldscreen import FORM_PACK_VERSION, PROTOCOL_VERSION, __version__
-from fieldscreen.errors import BugError, KnownError, quiet_stdout, render
+from fieldscreen.errors import render, run_guarded
 
 __all__ = ["COMMANDS", "Command", "main"]
 
@@ -171,29 +171,11 @@ def _gui(profile: str | None, lang: str | None) -> int:
 
 def _guarded(run: Callable[[], int], lang: str, *, debug: bool) -> int:
     """``run()``, with the failures a user can meet as one line (the traceback with --debug)."""
-    try:
-        code = run()
-        sys.stdout.flush()  # a pipe's reader gone shows here, not in the exit's own flush
-        return code
-    except KnownError as error:
-        if debug:
-            raise
-        print(f"fieldscreen: {error.message(lang)}", file=sys.stderr)
-        return error.exit_code
-    except KeyboardInterrupt:
-        return 130
-    except BrokenPipeError:
-        # Whoever read the output stopped early (`... | head`): nothing is wrong and there is
-        # nothing more to say.
-        quiet_stdout()
-        return 141
-    except Exception as error:
-        if debug:
-            raise
-        kind = "bug" if isinstance(error, BugError) else "internal error"
-        print(
-            f"fieldscreen: {kind} ({type(error).__name__}). Run the command again with --debug "
-            "and send what it prints to your IT contact; it shows no case data.",
-            file=sys.stderr,
-        )
-        return 70
+    return run_guarded(
+        run,
+        program="fieldscreen",
+        lang=lang,
+        debug=debug,
+        advice="Run the command again with --debug and send what it prints to your IT contact; "
+        "it shows no case data.",
+    )

@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import os
 import sys
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -33,6 +33,7 @@ __all__ = [
     "SettingsError",
     "quiet_stdout",
     "render",
+    "run_guarded",
 ]
 
 #: Languages every message must exist in.
@@ -1393,3 +1394,37 @@ def quiet_stdout() -> None:
         os.dup2(devnull, fd)
     finally:
         os.close(devnull)
+
+
+def run_guarded(
+    run: Callable[[], int], *, program: str, lang: str, debug: bool, advice: str
+) -> int:
+    """``run()`` as a command: the one guard of both command lines (``fieldscreen`` and
+    ``fieldscreen-server``). A failure a user can meet is one line in ``lang`` (the traceback
+    with ``debug``); anything else says it is a bug with ``advice``, never a traceback.
+
+    Returns the exit status: ``run()``'s, the error's ``exit_code``, 130 on Ctrl-C, 141 when the
+    reader of the output went away, 70 on a bug.
+    """
+    try:
+        code = run()
+        sys.stdout.flush()  # a pipe's reader gone shows here, not in the exit's own flush
+        return code
+    except KnownError as error:
+        if debug:
+            raise
+        print(f"{program}: {error.message(lang)}", file=sys.stderr)
+        return error.exit_code
+    except KeyboardInterrupt:
+        return 130
+    except BrokenPipeError:
+        # Whoever read the output stopped early (`... | head`): nothing is wrong and there is
+        # nothing more to say; stdout goes nowhere so the exit's own flush cannot fail again.
+        quiet_stdout()
+        return 141
+    except Exception as error:
+        if debug:
+            raise
+        kind = "bug" if isinstance(error, BugError) else "internal error"
+        print(f"{program}: {kind} ({type(error).__name__}). {advice}", file=sys.stderr)
+        return 70

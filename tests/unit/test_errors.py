@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import string
+from collections.abc import Callable
 
 import pytest
 
@@ -53,3 +54,31 @@ def test_no_code_is_written_twice_in_the_catalogue() -> None:
     keys = [k.value for k in literal.keys if isinstance(k, ast.Constant)]
     assert [k for k, n in collections.Counter(keys).items() if n > 1] == []
     assert len(keys) == len(CATALOGUE)
+
+
+def test_both_command_lines_share_one_guard(capsys: pytest.CaptureFixture[str]) -> None:
+    """``fieldscreen`` and ``fieldscreen-server`` end a failure the same way: one line named
+    after the program, in the user's language, an exit status that says which kind."""
+    from fieldscreen.errors import run_guarded
+
+    def refused() -> int:
+        raise KnownError("passphrase-not-given", option="--passphrase-file")
+
+    def broken() -> int:
+        raise ValueError("an invariant of ours")
+
+    for program, lang in (("fieldscreen", "es"), ("fieldscreen-server", "en")):
+
+        def guard(run: Callable[[], int], program: str = program, lang: str = lang) -> int:
+            return run_guarded(run, program=program, lang=lang, debug=False, advice="Run again.")
+
+        assert guard(lambda: 3) == 3
+        assert guard(refused) == 1
+        said = render("passphrase-not-given", lang, option="--passphrase-file")
+        assert capsys.readouterr().err == f"{program}: {said}\n"
+        assert guard(broken) == 70
+        err = capsys.readouterr().err
+        assert err == f"{program}: internal error (ValueError). Run again.\n"
+        assert "invariant" not in err  # no traceback, no text of the exception
+        with pytest.raises(ValueError):
+            run_guarded(broken, program=program, lang=lang, debug=True, advice="")

@@ -26,7 +26,7 @@ from typing import Any
 import platformdirs
 
 from fieldscreen import __version__
-from fieldscreen.errors import BugError, KnownError, quiet_stdout
+from fieldscreen.errors import KnownError, run_guarded
 from fieldscreen.sync.errors import ServerError
 
 __all__ = ["main"]
@@ -1036,30 +1036,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     try:
-        code = int(args._run(args))
-        sys.stdout.flush()  # a pipe's reader gone shows here, not in the exit's own flush
-        return code
-    except KnownError as error:
-        if args.debug:
-            raise
-        print(f"fieldscreen-server: {error}", file=sys.stderr)
-        return error.exit_code
-    except KeyboardInterrupt:
-        return 130
-    except BrokenPipeError:
-        # Whoever read the output stopped early (`... | head`): nothing is wrong and there is
-        # nothing more to say; stdout goes nowhere so the exit's own flush cannot fail again.
-        quiet_stdout()
-        return 141
-    except Exception as error:
-        if args.debug:
-            raise
-        kind = "bug" if isinstance(error, BugError) else "internal error"
-        print(
-            f"fieldscreen-server: {kind} ({type(error).__name__}). Run again with --debug.",
-            file=sys.stderr,
+        return run_guarded(
+            lambda: int(args._run(args)),
+            program="fieldscreen-server",
+            lang="en",
+            debug=args.debug,
+            advice="Run again with --debug.",
         )
-        return 70
     finally:
         while _OPENED:
             _OPENED.pop().close()
