@@ -1100,6 +1100,12 @@ CATALOGUE: Mapping[str, Message] = {
         en="The note is too long: at most {limit} characters. Shorten it.",
         es="La nota es demasiado larga: como máximo {limit} caracteres. Acórtela.",
     ),
+    "handover-usage": Message(
+        en="Use 'fieldscreen handover CASE --to PARTNER --out FILE' to make a packet, or "
+        "'fieldscreen handover ack ACKFILE' to apply a partner's acknowledgement.",
+        es="Use 'fieldscreen handover CASO --to SOCIO --out ARCHIVO' para crear un paquete, o "
+        "'fieldscreen handover ack ARCHIVO' para aplicar el acuse de recibo de un socio.",
+    ),
     "handover-partner-unknown": Message(
         en="The service directory names no partner {partner!r}. Sync, or ask the central team "
         "to add the partner and its keys to the directory.",

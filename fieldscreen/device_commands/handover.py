@@ -61,8 +61,8 @@ def run(args: argparse.Namespace) -> int:
         directory = site_directory(vault, settings)
         if args.case == "ack":
             return _ack(args, vault, directory, lang)
-        if not args.to or not args.out:
-            raise DeviceError("handover-file", name="--to PARTNER --out FILE")
+        if not args.to or not args.out or args.file:
+            raise DeviceError("handover-usage")
         partner = directory.partner(args.to) if directory else None
         if partner is None:
             raise DeviceError("handover-partner-unknown", partner=args.to[:64])
@@ -133,7 +133,7 @@ def _ack(
     args: argparse.Namespace, vault: Vault, directory: ServiceDirectory | None, lang: str
 ) -> int:
     if not args.file:
-        raise DeviceError("handover-file", name="ACKFILE")
+        raise DeviceError("handover-usage")
     ack = verify_ack(_read(args.file), args.file, directory)
     record_id = str(ack["case_id"])
     try:

@@ -172,6 +172,8 @@ def test_no_consent_no_packet_and_no_keys_no_packet(laptop: dict[str, Any], caps
         profile, "handover", case, "--to", "other", "--out", str(packet), capsys=capsys, code=1
     )
     assert "did not consent" in err["err"]
+    err = _cli(profile, "handover", case, capsys=capsys, code=1)  # no --to, no --out
+    assert "fieldscreen handover CASE --to PARTNER --out FILE" in err["err"]
     assert not packet.exists()
     err = _cli(
         profile, "handover", case, "--to", "nokeys", "--out", str(packet), capsys=capsys, code=1

@@ -94,3 +94,53 @@ def test_a_packet_never_holds_what_the_child_did_not_consent_to(
     assert opened["summary"]["tier"] == "T1"
     assert opened["basis"] == "consent"
     assert opened["language"] == lang
+
+
+@settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    consent=st.fixed_dictionaries(dict.fromkeys(RECIPIENTS, ANSWERS)),
+    recipient=st.sampled_from(RECIPIENTS),
+    withholds=st.lists(st.sampled_from(RECIPIENTS), max_size=2),
+)
+def test_a_coordinators_release_says_so_and_still_holds_only_the_summary_and_plan(
+    consent: dict[str, Any], recipient: str, withholds: list[str]
+) -> None:
+    partner = Partner("p1", {"en": "P"}, recipient, "en", "", SEALING[1], SIGNING[1])
+    content = packet_content(
+        _record(consent, withholds), CARD, partner, "a" * 32, release_reason="life at risk"
+    )
+    allowed = consent[recipient] == "yes" and recipient not in withholds
+    assert content["basis"] == ("consent" if allowed else "supervisor-release")
+    assert content["release_reason"] == ("" if allowed else "life at risk")
+    assert "CANARY" not in repr(content)
+    assert "share_" not in repr(content)
+
+
+def test_a_partner_without_keys_gets_no_packet() -> None:
+    consent = dict.fromkeys(RECIPIENTS, "yes")
+    partner = Partner("p1", {"en": "P"}, "legal", "en", "", b"", b"")
+    with pytest.raises(DeviceError) as refused:
+        packet_content(_record(consent, []), CARD, partner, "a" * 32)
+    assert refused.value.code == "handover-partner-no-keys"
+
+
+def test_a_packet_changed_anywhere_is_refused_by_name() -> None:
+    """Every byte of a packet's sealed part and header flipped in turn: refused 0 silently
+    accepted (each one a handover-packet-tampered or handover-wrong-key, never content)."""
+    consent = dict.fromkeys(RECIPIENTS, "yes")
+    partner = Partner("p1", {"en": "P"}, "legal", "en", "", SEALING[1], SIGNING[1])
+    content = packet_content(_record(consent, []), CARD, partner, "a" * 32)
+    packet = seal_packet(content, partner, "dev1", SIGNING[1], lambda m: crypto.sign(SIGNING[0], m))
+    accepted, codes = 0, set()
+    positions = range(0, len(packet), max(1, len(packet) // 40))
+    for i in positions:
+        changed = bytearray(packet)
+        changed[i] = (changed[i] + 1) % 128 or 65
+        try:
+            open_packet(bytes(changed), "p.json", "p1", SEALING[0])
+        except DeviceError as exc:
+            codes.add(exc.code)
+            continue
+        accepted += changed != packet
+    assert codes <= {"handover-packet-tampered", "handover-wrong-key"}
+    assert accepted == 0, f"silently accepted {accepted} of {len(positions)}"
