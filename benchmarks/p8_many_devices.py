@@ -32,6 +32,7 @@ import httpx
 
 from benchmarks.harness import Result, Sample, ratio_result, round_order, sized
 from benchmarks.sync_support import cpu_seconds, databases, prepare, sync_server_process
+from fieldscreen.sync.client import RetryPolicy
 from fieldscreen.sync.errors import TransientError
 from fieldscreen.sync.simulate import SimDevice, SimOrg
 
@@ -46,17 +47,29 @@ ROUNDS = sized(3, 2)
 PATIENCE = 900
 
 
+#: The laptops' backoff when the server is busy: its ``Retry-After`` (1 s) plus up to 2 s of
+#: jitter, as often as it takes (a real laptop's run gives up sooner and its next run resumes).
+COME_BACK = RetryPolicy(attempts=10_000, base=0.25, cap=2.0)
+
+
 class Timed(httpx.HTTPTransport):
-    def __init__(self, latencies: list[float]) -> None:
+    """The latency of each submit the server stored (200), and the count of those it sent
+    back at once (503, over its in-flight cap: the laptop keeps the batch and comes back)."""
+
+    def __init__(self, latencies: list[float], refused: list[int]) -> None:
         super().__init__()
         self.latencies = latencies
+        self.refused = refused
 
     def handle_request(self, request: httpx.Request) -> httpx.Response:
         start = time.perf_counter()
         response = super().handle_request(request)
         response.read()
         if request.url.path.endswith("/envelopes"):
-            self.latencies.append(time.perf_counter() - start)
+            if response.status_code == 503:
+                self.refused.append(1)
+            else:
+                self.latencies.append(time.perf_counter() - start)
         return response
 
 
@@ -86,10 +99,14 @@ def client_process(  # noqa: PLR0917 -- the arguments of one client process, rea
         latencies: list[float] = []
         delivered: list[int] = []
         errors: list[str] = []
+        refused: list[int] = []
 
         def sync(sim: SimDevice) -> None:
             try:
-                summary = sim.sync(max_count=BATCH, pull=False, transport=Timed(latencies))
+                transport = Timed(latencies, refused)
+                summary = sim.sync(
+                    max_count=BATCH, pull=False, transport=transport, policy=COME_BACK
+                )
                 delivered.append(summary.delivered)
             except Exception as exc:  # reported to the parent, which fails the run
                 errors.append(repr(exc))
@@ -102,10 +119,10 @@ def client_process(  # noqa: PLR0917 -- the arguments of one client process, rea
         took_cpu = time.process_time() - cpu
         for sim in sims:
             sim.spool.close()
-        done.put(("ok", latencies, sum(delivered), took_cpu, errors))
+        done.put(("ok", latencies, sum(delivered), took_cpu, errors, len(refused)))
     except Exception as exc:  # reported to the parent, which fails the run
         ready.put(-1)
-        done.put(("error", [], 0, 0.0, [repr(exc)]))
+        done.put(("error", [], 0, 0.0, [repr(exc)], 0))
 
 
 def _arm(  # noqa: PLR0917 -- one arm of one round, read in order
@@ -180,6 +197,7 @@ def _arm(  # noqa: PLR0917 -- one arm of one round, read in order
         "seconds": took,
         "latencies": [lat for report in reports for lat in report[1]],
         "client_cpu": sum(report[3] for report in reports),
+        "refused": sum(report[5] for report in reports),
         "server_cpu": server,
     }
 
@@ -269,6 +287,10 @@ def run() -> list[Result]:
                         "median_submit_latency_s": round(statistics.median(fleet_latencies), 4),
                         "single_device_p99_submit_latency_s": round(_p99(one_latencies), 4),
                         "single_device_rate": round(rates["one"].median, 1),
+                        # submits sent back with 503 and Retry-After (the in-flight cap)
+                        "refused_503": {
+                            arm: sum(r["refused"] for r in rounds) for arm, rounds in arms.items()
+                        },
                         # CPU microseconds per envelope, median of the rounds: the clients'
                         # processes together, and the server process.
                         "client_cpu_us_per_envelope": {

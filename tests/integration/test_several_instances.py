@@ -30,7 +30,9 @@ from fieldscreen.sync.simulate import SimDevice, SimOrg
 from tests.integration.server_support import passphrase_file_for_serve
 
 ROOT = Path(__file__).resolve().parents[2]
-BURST = 20  # each device's burst: the 16 submits and the replay check fit, one bucket for all
+#: Each device's burst: the 16 submits, their comebacks from the in-flight cap and the replay
+#: check fit; one bucket for all instances.
+BURST = 120
 HOP_BY_HOP = {"connection", "keep-alive", "transfer-encoding", "content-length", "host"}
 
 pytestmark = pytest.mark.skipif(os.name != "posix", reason="server processes")
@@ -175,7 +177,9 @@ def test_enrolment_limits_replays_and_duplicates_hold_across_instances(
     lock = threading.Lock()
 
     def send() -> None:
-        with device.client(base_url=url, policy=RetryPolicy(attempts=1)) as client:
+        # one device sending sixteen at once is told to come back (503, Retry-After)
+        policy = RetryPolicy(attempts=40, base=0.01, cap=0.2)
+        with device.client(base_url=url, policy=policy) as client:
             answer = client.submit([data])["results"][0]["outcome"]
         with lock:
             outcomes.append(answer)

@@ -115,7 +115,8 @@ def test_sixteen_threads_sending_the_same_envelope_make_one_row(
 
     def send() -> None:
         try:
-            with device.client() as client:
+            # one device sending sixteen at once is told to come back (503, Retry-After)
+            with device.client(policy=RetryPolicy(attempts=40, base=0.01, cap=0.2)) as client:
                 barrier.wait()
                 answer = client.submit([envelope.to_bytes()])
                 outcomes.append(answer["results"][0]["outcome"])

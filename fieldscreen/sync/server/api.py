@@ -17,6 +17,7 @@ import datetime as dt
 import hashlib
 import re
 import time
+from collections import Counter
 from dataclasses import dataclass
 from typing import Annotated, Any, Literal
 
@@ -73,6 +74,11 @@ class ServerConfig:
     burst: int = 200
     anonymous_rate: float = 2.0
     anonymous_burst: int = 30
+    #: Submits one process stores at once (about a second of work under P8's load), and how
+    #: many of them one device may hold: beyond either, 503 with ``Retry-After`` at once, so
+    #: an admitted submit waits for a bounded amount of work and no device crowds out others.
+    max_in_flight: int = 6
+    max_in_flight_per_device: int = 2
 
 
 # ---------------------------------------------------------------------- wire models
@@ -518,6 +524,8 @@ def create_app(
         }  # the shape of MissingResponse, encoded directly
         return orjson.dumps(answer)
 
+    in_flight: Counter[str] = Counter()  # submits being stored, per device (the event loop's)
+
     def submit_batch(body: bytes, principal: Principal) -> bytes:
         """Parse once, store, sign the receipt, encode the answer (in a worker thread).
 
@@ -556,8 +564,20 @@ def create_app(
         },
     )
     async def submit(request: Request, principal: Device) -> Response:
-        body = await request.body()  # already read (and its signature checked) by `caller`
-        answer = await run_in_threadpool(submit_batch, body, principal)
+        device_id = principal.device_id or ""
+        if (
+            in_flight.total() >= config.max_in_flight
+            or in_flight[device_id] >= config.max_in_flight_per_device
+        ):  # the laptop keeps the batch and comes back after Retry-After (plus its jitter)
+            raise HTTPException(503, {"code": "server-busy"}, headers={"Retry-After": "1"})
+        in_flight[device_id] += 1
+        try:
+            body = await request.body()  # already read (and its signature checked) by `caller`
+            answer = await run_in_threadpool(submit_batch, body, principal)
+        finally:
+            in_flight[device_id] -= 1
+            if not in_flight[device_id]:
+                del in_flight[device_id]
         return Response(answer, media_type="application/json")
 
     @app.get(f"{PREFIX}/receipt", tags=["device"])
