@@ -8,7 +8,9 @@ entry.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+import gc
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 from typing import Any, NamedTuple
 
 from fieldscreen import crypto
@@ -80,7 +82,7 @@ class CaseListMixin(VaultBase):
         cards first (counted in the audit entry as ``rebuilt``).
         """
         keys, _ = self._require()
-        with self._tx() as conn:
+        with _no_cycle_collection(), self._tx() as conn:
             entries, rows, rebuilt = self._checked(conn, keys)
             out, matched = _list_rows(rows, entries, listindex.card_versions(conn))
             self._audit(
@@ -95,7 +97,7 @@ class CaseListMixin(VaultBase):
         case list builds objects only for the rows it shows first. Same transaction, check,
         rebuild and audit entry as :meth:`case_list`."""
         keys, _ = self._require()
-        with self._tx() as conn:
+        with _no_cycle_collection(), self._tx() as conn:
             entries, rows, rebuilt = self._checked(conn, keys)
             self._audit(
                 conn,
@@ -111,7 +113,7 @@ class CaseListMixin(VaultBase):
         the supervisor queue decrypts only those cards, and of them only the ones with a kind
         not yet signed off. One transaction; audited as ``view`` with counts."""
         keys, _ = self._require()
-        with self._tx() as conn:
+        with _no_cycle_collection(), self._tx() as conn:
             entries, rows, rebuilt = self._checked(conn, keys)
             flagged = {
                 rid: listindex.supervision_kinds(entry[listindex.SUPERVISE])
@@ -210,6 +212,26 @@ class CaseListMixin(VaultBase):
                 },
             )
         return entries, rows, rebuilt
+
+
+@contextmanager
+def _no_cycle_collection() -> Iterator[None]:
+    """The cycle collector paused for one read of the list index.
+
+    The read makes a list per record (50,000 at a year's scale) and none of them is garbage:
+    each allocation threshold crossed runs the collector over all that is held so far, about
+    a sixth of the read's CPU at 50,000 records. The read's memory is freed by reference
+    counting as before; the few cycles it may leave (an exception's traceback) wait only until
+    the collector runs again, as soon as the read ends (here, or in whichever thread paused it
+    first). A collector paused by its caller is left paused."""
+    paused = gc.isenabled()
+    if paused:
+        gc.disable()
+    try:
+        yield
+    finally:
+        if paused:
+            gc.enable()
 
 
 def _matches(entries: dict[str, listindex.Entry], versions: dict[str, int]) -> bool:

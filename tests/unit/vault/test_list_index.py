@@ -397,3 +397,42 @@ def test_a_bucket_reads_as_the_standard_parser_reads_it(age: object) -> None:
             assert mine == theirs or (
                 isinstance(mine, float) and math.isnan(mine) and math.isnan(theirs)
             )
+
+
+def test_the_list_read_pauses_the_cycle_collector_only_while_it_reads(
+    vault: Vault, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The collector is paused during the read, runs again after it (after a failure too), and
+    one paused by the caller stays paused."""
+    import gc
+
+    _finalise(vault, 3)
+    seen: list[bool] = []
+    real = listindex.read_all
+
+    def read_all(*args: Any) -> Any:
+        seen.append(gc.isenabled())
+        return real(*args)
+
+    monkeypatch.setattr(listindex, "read_all", read_all)
+    assert gc.isenabled()
+    vault.case_list()
+    vault.case_columns()
+    vault.supervision_candidates()
+    assert seen == [False, False, False]
+    assert gc.isenabled()
+
+    def broken(*args: Any) -> Any:
+        raise sqlite3.OperationalError("disk I/O error")
+
+    monkeypatch.setattr(listindex, "read_all", broken)
+    with pytest.raises(Exception):  # noqa: B017 - whichever error the vault reports
+        vault.case_columns()
+    assert gc.isenabled()
+    monkeypatch.setattr(listindex, "read_all", read_all)
+    gc.disable()
+    try:
+        vault.case_columns()
+        assert not gc.isenabled()
+    finally:
+        gc.enable()
