@@ -420,6 +420,19 @@ class CaseCardDialog(QDialog):
             who = ", ".join(str(p.get("name", "")) for p in r.get("providers", ()))
             where = f": {who}" if who and r.get("consented") else ""
             lines.append(f"• {html.escape(str(r['label']))}{html.escape(where + state)}")
+        for h in card.get("handovers", ()):
+            sent = str(h.get("sent", ""))[:16].replace("T", " ") + " UTC"
+            acknowledged = str(h.get("acknowledged") or "")[:16].replace("T", " ")
+            acknowledged += " UTC" if acknowledged else ""
+            text = (
+                self.tr("Handed over to %1 on %2, acknowledged on %3").replace("%3", acknowledged)
+                if acknowledged
+                else self.tr("Handed over to %1 on %2, not acknowledged yet")
+            )
+            lines.append(
+                "• "
+                + html.escape(text.replace("%1", str(h.get("partner", ""))).replace("%2", sent))
+            )
         plan = card.get("follow_up") or {}
         done = list(plan.get("done", ()))
         if done:

@@ -390,6 +390,14 @@
         <translation>Traspaso confirmado por el socio</translation>
     </message>
     <message>
+        <source>Handed over to %1 on %2, acknowledged on %3</source>
+        <translation>Traspasado a %1 el %2, confirmado el %3</translation>
+    </message>
+    <message>
+        <source>Handed over to %1 on %2, not acknowledged yet</source>
+        <translation>Traspasado a %1 el %2, aún sin confirmar</translation>
+    </message>
+    <message>
         <source>stabilised</source>
         <translation>estabilizado</translation>
     </message>
