@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import argparse
-import getpass
 import json
 import sys
 from pathlib import Path
 from typing import Any
 
 from fieldscreen.paths import Paths
+from fieldscreen.prompt import ask_passphrase
 from fieldscreen.settings import Settings
 from fieldscreen.vault.errors import VaultError
 
@@ -41,10 +41,7 @@ def read_passphrase(args: argparse.Namespace, prompt: str = "Passphrase: ") -> b
         except (OSError, UnicodeDecodeError):
             raise VaultError("passphrase-file-unreadable", path=args.passphrase_file) from None
         return text.splitlines()[0].encode("utf-8") if text else b""
-    try:
-        return getpass.getpass(prompt).encode("utf-8")
-    except EOFError:  # no terminal and nothing on standard input (a script, a service)
-        raise VaultError("passphrase-not-given", option="--passphrase-file") from None
+    return ask_passphrase(prompt, error=VaultError).encode("utf-8")
 
 
 def emit(args: argparse.Namespace, data: dict[str, Any], text: str) -> None:

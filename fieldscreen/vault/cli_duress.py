@@ -8,8 +8,8 @@ sync. The new passphrase is read from ``--duress-file`` (first line) or asked fo
 from __future__ import annotations
 
 import argparse
-import getpass
 
+from fieldscreen.prompt import ask_passphrase
 from fieldscreen.vault.cli_common import add_unlock_arguments, emit, paths_of, read_passphrase
 from fieldscreen.vault.errors import VaultError
 
@@ -31,14 +31,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 def _duress(args: argparse.Namespace) -> bytes:
     if args.duress_file:
         return read_passphrase(argparse.Namespace(passphrase_file=args.duress_file))
-    try:
-        first = getpass.getpass("Duress passphrase: ").encode("utf-8")
-        again = getpass.getpass("Same duress passphrase again: ").encode("utf-8")
-    except EOFError:
-        raise VaultError("passphrase-not-given", option="--duress-file") from None
-    if again != first:
-        raise VaultError("passphrase-confirm-differs")
-    return first
+    return ask_passphrase(
+        "Duress passphrase: ",
+        again="Same duress passphrase again: ",
+        option="--duress-file",
+        error=VaultError,
+    ).encode("utf-8")
 
 
 def run(args: argparse.Namespace) -> int:

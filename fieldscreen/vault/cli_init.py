@@ -8,8 +8,8 @@ or asked for twice at a prompt, never taken from the command line.
 from __future__ import annotations
 
 import argparse
-import getpass
 
+from fieldscreen.prompt import ask_passphrase
 from fieldscreen.vault.cli_common import emit, paths_of, read_passphrase, settings_of
 from fieldscreen.vault.errors import VaultError
 
@@ -29,16 +29,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def _passphrase(args: argparse.Namespace) -> bytes:
-    first = read_passphrase(args, "New admin passphrase: ")
     if args.passphrase_file:
-        return first
-    try:
-        again = getpass.getpass("Same passphrase again: ").encode("utf-8")
-    except EOFError:
-        raise VaultError("passphrase-not-given", option="--passphrase-file") from None
-    if again != first:
-        raise VaultError("passphrase-confirm-differs")
-    return first
+        return read_passphrase(args)
+    return ask_passphrase(
+        "New admin passphrase: ", again="Same passphrase again: ", error=VaultError
+    ).encode("utf-8")
 
 
 def run(args: argparse.Namespace) -> int:

@@ -14,7 +14,6 @@ import contextlib
 import datetime as dt
 import errno
 import gc
-import getpass
 import json
 import os
 import socket
@@ -27,6 +26,7 @@ import platformdirs
 
 from fieldscreen import __version__
 from fieldscreen.errors import KnownError, run_guarded
+from fieldscreen.prompt import ask_passphrase
 from fieldscreen.sync.errors import ServerError
 
 __all__ = ["main"]
@@ -84,7 +84,7 @@ def _server_passphrase(args: argparse.Namespace, prompt: str = "Server passphras
         return _read_file_passphrase(path)
     if not sys.stdin.isatty():
         raise ServerError("server-passphrase-needed")
-    return _ask(prompt).encode("utf-8")
+    return ask_passphrase(prompt, error=ServerError).encode("utf-8")
 
 
 def _unlock(args: argparse.Namespace, storage: Any) -> None:
@@ -100,14 +100,6 @@ def _emit(args: argparse.Namespace, data: Any, text: str) -> None:
     print(json.dumps(data, indent=2, sort_keys=True) if args.json else text)
 
 
-def _ask(prompt: str, option: str = "--passphrase-file") -> str:
-    """A passphrase at the terminal; a clear error when there is none to ask (a script)."""
-    try:
-        return getpass.getpass(prompt)
-    except EOFError:
-        raise ServerError("passphrase-not-given", option=option) from None
-
-
 def _read_passphrase(args: argparse.Namespace, *, confirm: bool) -> bytes:
     if getattr(args, "passphrase_file", None):
         try:
@@ -115,9 +107,12 @@ def _read_passphrase(args: argparse.Namespace, *, confirm: bool) -> bytes:
         except (OSError, UnicodeDecodeError):
             raise ServerError("passphrase-file-unreadable", path=args.passphrase_file) from None
     else:
-        text = _ask("Passphrase: ")
-        if confirm and _ask("Passphrase again: ") != text:
-            raise ServerError("server-passphrase-weak", minimum=MIN_PASSPHRASE)
+        text = ask_passphrase(
+            "Passphrase: ",
+            again="Passphrase again: " if confirm else None,
+            differs=ServerError("server-passphrase-weak", minimum=MIN_PASSPHRASE),
+            error=ServerError,
+        )
     if confirm and len(text) < MIN_PASSPHRASE:
         raise ServerError("server-passphrase-weak", minimum=MIN_PASSPHRASE)
     return text.encode("utf-8")
@@ -500,9 +495,13 @@ def cmd_passphrase(args: argparse.Namespace) -> int:
     elif not sys.stdin.isatty():
         raise ServerError("passphrase-not-given", option="--new-passphrase-file")
     else:
-        new = _ask("New server passphrase: ", "--new-passphrase-file").encode("utf-8")
-        if _ask("New server passphrase again: ", "--new-passphrase-file").encode() != new:
-            raise ServerError("server-passphrase-weak", minimum=MIN_PASSPHRASE)
+        new = ask_passphrase(
+            "New server passphrase: ",
+            again="New server passphrase again: ",
+            option="--new-passphrase-file",
+            differs=ServerError("server-passphrase-weak", minimum=MIN_PASSPHRASE),
+            error=ServerError,
+        ).encode("utf-8")
     if len(new.decode("utf-8")) < MIN_PASSPHRASE:
         raise ServerError("server-passphrase-weak", minimum=MIN_PASSPHRASE)
     if args.new_key:
@@ -668,9 +667,13 @@ def _export_passphrase(args: argparse.Namespace, *, confirm: bool) -> bytes:
                 "passphrase-file-unreadable", path=args.export_passphrase_file
             ) from None
     else:
-        text = _ask("Export passphrase: ", "--export-passphrase-file")
-        if confirm and _ask("Export passphrase again: ", "--export-passphrase-file") != text:
-            raise ServerError("export-passphrase-weak", minimum=MIN_PASSPHRASE)
+        text = ask_passphrase(
+            "Export passphrase: ",
+            again="Export passphrase again: " if confirm else None,
+            option="--export-passphrase-file",
+            differs=ServerError("export-passphrase-weak", minimum=MIN_PASSPHRASE),
+            error=ServerError,
+        )
     if confirm and len(text) < MIN_PASSPHRASE:
         raise ServerError("export-passphrase-weak", minimum=MIN_PASSPHRASE)
     return text.encode("utf-8")
