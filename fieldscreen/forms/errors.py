@@ -462,6 +462,22 @@ DESIGNER: Mapping[str, Message] = {
         en="this path is not supported; refer to fields as ${{name}}",
         es="esta ruta no está admitida; refiérase a los campos como ${{name}}",
     ),
+    "repeat-path-not-repeat": Message(
+        en="${{{name}}} is not a repeat; refer to fields as ${{name}}",
+        es="${{{name}}} no es una repetición; refiérase a los campos como ${{name}}",
+    ),
+    "repeat-path-none": Message(
+        en="${{{name}}}[...]/{path} names no field inside that repeat",
+        es="${{{name}}}[...]/{path} no nombra ningún campo de dentro de esa repetición",
+    ),
+    "repeat-path-outside": Message(
+        en="${{{name}}}[...] is inside a repeat this expression is not in",
+        es="${{{name}}}[...] está dentro de una repetición en la que esta expresión no está",
+    ),
+    "position-current": Message(
+        en="position(current()/..) must name a repeat the field is inside",
+        es="position(current()/..) debe nombrar una repetición dentro de la que está el campo",
+    ),
     "function-unknown": Message(en="unknown function {name}()", es="función desconocida {name}()"),
     "arity": Message(
         en="{name}() takes {want} arguments, not {count}",

@@ -109,6 +109,10 @@ Evaluator = Callable[[Ctx], Any]
 
 RefCompiler = Callable[[str], Evaluator]
 IndexedCompiler = Callable[[str, str, Evaluator], Evaluator]
+#: ``${repeat}[position]/group/field``: (the repeat, the names after it, the position).
+PathCompiler = Callable[[str, tuple[str, ...], Evaluator], Evaluator]
+#: ``position(current()/..)``: how many ``..`` steps up from the field the expression is on.
+PositionCompiler = Callable[[int], Evaluator]
 
 
 def compile_expr(
@@ -116,6 +120,8 @@ def compile_expr(
     compile_ref: RefCompiler,
     *,
     compile_indexed: IndexedCompiler | None = None,
+    compile_path: PathCompiler | None = None,
+    compile_position: PositionCompiler | None = None,
     lists: frozenset[str] | None = None,
     choice_context: bool = False,
     site: str = "",
@@ -127,7 +133,10 @@ def compile_expr(
     Raises :class:`FormError` for unknown functions, wrong argument counts and unsupported
     paths, so that every such mistake is found when the form is loaded.
     """
-    return _Compiler(compile_ref, compile_indexed, lists, choice_context, site).compile(expr)
+    compiler = _Compiler(compile_ref, compile_indexed, lists, choice_context, site)
+    compiler.compile_path = compile_path
+    compiler.compile_position = compile_position
+    return compiler.compile(expr)
 
 
 #: A pulldata() table among a form's lists: ``pulldata:fruits`` for ``fruits.csv``.
@@ -169,6 +178,45 @@ def check_pattern(pattern: str) -> None:
         )
 
 
+def _ups_from_current(arg: Expr) -> int | None:
+    """``current()/..``, ``current()/../..``: how many steps up; ``None`` for another path."""
+    if not isinstance(arg, Path) or not isinstance(arg.base, Call) or arg.base.name != "current":
+        return None
+    if arg.base.args or arg.absolute:
+        return None
+    steps = [s for s in arg.steps if s.name != "" or s.predicates]
+    if any(s.name != ".." or s.predicates for s in steps):
+        return None
+    return len(steps)
+
+
+def _position_of(predicate: Expr) -> Expr | None:
+    """The position a predicate picks: ``[2]``, ``[${n} - 1]``, ``[position() = E]`` -> the
+    expression of the position; ``None`` for a filter that is not a position."""
+    if isinstance(predicate, Number):
+        return predicate
+    if isinstance(predicate, Binary) and predicate.op in {"+", "-", "*", "div", "mod"}:
+        return predicate
+    if isinstance(predicate, Binary) and predicate.op == "=":
+        for here, there in ((predicate.left, predicate.right), (predicate.right, predicate.left)):
+            if isinstance(here, Call) and here.name == "position" and not here.args:
+                return None if _bare_position(there) else there
+    return None
+
+
+def _bare_position(expr: Expr) -> bool:
+    """Whether ``expr`` uses ``position()`` of the candidate itself (not a position of ours)."""
+    if isinstance(expr, Call):
+        if expr.name == "position" and not expr.args:
+            return True
+        return any(_bare_position(a) for a in expr.args)
+    if isinstance(expr, Binary):
+        return _bare_position(expr.left) or _bare_position(expr.right)
+    if isinstance(expr, Negate):
+        return _bare_position(expr.operand)
+    return False
+
+
 class _Compiler:
     def __init__(
         self,
@@ -184,6 +232,8 @@ class _Compiler:
         self.choice_context = choice_context
         self.site = site
         self.tokens = 0
+        self.compile_path: PathCompiler | None = None
+        self.compile_position: PositionCompiler | None = None
 
     def compile(self, expr: Expr, in_predicate: bool = False) -> Evaluator:
         if isinstance(expr, Number):
@@ -288,6 +338,9 @@ class _Compiler:
             return lambda ctx: local_moment(ctx.now)
         if name in {"position", "last"}:
             self.arity(name, len(args), 0, 1)
+            ups = _ups_from_current(args[0]) if args and name == "position" else None
+            if ups is not None and self.compile_position is not None:
+                return self.compile_position(ups)
             if args and not isinstance(args[0], Parent):
                 raise FormError(f"{name}() is supported only as {name}(..) inside a repeat")
             if name == "last":
@@ -384,6 +437,10 @@ class _Compiler:
         ):
             column = expr.steps[0].name
             return lambda ctx: ctx.choice.get(column, "") if ctx.choice is not None else ""
+        if isinstance(base, Ref) and self.compile_path is not None:
+            into = self.repeat_path(base.name, expr.steps)
+            if into is not None:
+                return into
         if base is None:
             names = [s.name for s in expr.steps]
             plain = all(not s.predicates for s in expr.steps)
@@ -391,6 +448,20 @@ class _Compiler:
             if plain and simple and (all(n == ".." for n in names[:-1]) or expr.absolute):
                 return self.compile_ref(names[-1])
         raise FormError("this path is not supported; refer to fields as ${name}")
+
+    def repeat_path(self, repeat: str, steps: tuple[Step, ...]) -> Evaluator | None:
+        """``${repeat}[N]/group/field`` and ``${repeat}[position() = E]/field``: the field in
+        the repeat's N-th instance (an enclosing repeat's, as ODK reads it), or ``None`` when
+        the path has another shape."""
+        if len(steps) < 2 or steps[0].name != "" or len(steps[0].predicates) != 1:
+            return None
+        names = tuple(s.name for s in steps[1:])
+        if any(s.predicates for s in steps[1:]) or any(n in {"", ".", "..", "*"} for n in names):
+            return None
+        wanted = _position_of(steps[0].predicates[0])
+        if wanted is None or self.compile_path is None:
+            return None
+        return self.compile_path(repeat, names, self.compile(wanted))
 
     def instance_path(self, base: Call, steps: tuple[Step, ...], in_predicate: bool) -> Evaluator:
         if len(base.args) != 1 or not isinstance(base.args[0], String):

@@ -138,6 +138,8 @@ class _Builder:
                 tree,
                 lambda name: self.ref(node, name),
                 compile_indexed=lambda f, r, i: self.indexed(node, f, r, i),
+                compile_path=lambda r, names, i: self.repeat_path(node, r, names, i),
+                compile_position=lambda ups: self.position(node, ups),
                 lists=self.lists,
                 choice_context=choice_context,
                 site=f"{node.owner}:{aspect}",
@@ -202,6 +204,58 @@ class _Builder:
             return raw_to_xpath(ctx.state.values[val].get(key))
 
         return lookup
+
+    def repeat_path(
+        self, node: Node, repeat: str, names: tuple[str, ...], position: Evaluator
+    ) -> Evaluator:
+        """``${repeat}[N]/.../field``: the field in the repeat's N-th instance, within the
+        instances of the repeats around it that the expression sits in (as ODK reads it: the
+        current instance of an enclosing repeat)."""
+        target = self.fields.get(names[-1])
+        if repeat not in self.fields or self.fields[repeat].kind != "repeat":
+            raise FormError(f"${{{repeat}}} is not a repeat; refer to fields as ${{name}}")
+        chain: list[str] = []
+        at = target
+        while at is not None and at.name != repeat:
+            chain.append(at.name)
+            at = self.fields.get(at.parent) if at.parent else None
+        if target is None or at is None or tuple(reversed(chain)) != names:
+            path = "/".join(names)
+            raise FormError(f"${{{repeat}}}[...]/{path} names no field inside that repeat")
+        if target.kind in {"group", "repeat"}:
+            raise FormError(f"${{{names[-1]}}} is a group; refer to a field inside it")
+        outer = target.repeats.index(repeat)
+        if _common(node.repeats, target.repeats) < outer:
+            raise FormError(f"${{{repeat}}}[...] is inside a repeat this expression is not in")
+        val = self.index[target.name]["val"]
+        node.reads.add(val)
+        if repeat != target.repeats[-1]:
+            node.reads.add(self.index[target.repeats[-1]]["inst"])
+        name = target.name
+        scalar = len(target.repeats) == outer + 1
+
+        def pick(ctx: Ctx) -> Any:
+            number = to_number(position(ctx))
+            if math.isnan(number) or number < 1 or number != int(number):
+                return "" if scalar else NodeSet(())
+            key = (*ctx.index[:outer], int(number) - 1)
+            store = ctx.state.values[val]
+            if scalar:
+                return raw_to_xpath(store.get(key))
+            return NodeSet(raw_to_xpath(store.get(i)) for i in ctx.state.instances(name, key))
+
+        return pick
+
+    def position(self, node: Node, ups: int) -> Evaluator:
+        """``position(current()/..)``: the number of the instance of the repeat that many
+        steps above the field the expression is on."""
+        at = self.fields.get(node.owner)
+        for _ in range(ups):
+            at = self.fields.get(at.parent) if at is not None and at.parent else None
+        if at is None or at.kind != "repeat" or at.name not in node.repeats:
+            raise FormError("position(current()/..) must name a repeat the field is inside")
+        depth = node.repeats.index(at.name)
+        return lambda ctx: float(ctx.index[depth] + 1) if len(ctx.index) > depth else 1.0
 
     def build(self) -> Program:
         # 1. nodes

@@ -59,7 +59,7 @@ KINDS = {
 }  # fmt: skip
 
 #: Forms of each part that loaded when the count was last raised (a ratchet, never lowered).
-FLOOR = {"examples": 48, "tables": 529}
+FLOOR = {"examples": 48, "tables": 536}
 
 
 @dataclass

@@ -7,7 +7,14 @@ from datetime import date
 
 import pytest
 
-from fieldscreen.forms import AnswerError, FormVersionError, Node, Session
+from fieldscreen.forms import (
+    AnswerError,
+    FormError,
+    FormVersionError,
+    Node,
+    Session,
+    load_form_text,
+)
 from tests.unit.forms.helpers import NOW, form, session
 
 INTAKE = """
@@ -360,3 +367,59 @@ def test_hidden_fields_come_from_the_context_and_from_earlier_forms_of_the_case(
     assert s.value("other_hidden") == "x"  # only from_case fields read the case
     restored = Session.restore(s.form, json.loads(json.dumps(s.to_state())), clock=lambda: NOW)
     assert restored.relevant("gbv_question")
+
+
+REPEAT_PATHS = """
+| survey |
+| | type         | name      | label | default   | calculation |
+| | begin_repeat | t         | T     |           | |
+| | text         | s         | S     | ${t}[1]/s | |
+| | calculate    | prev      |       |           | ${t}[position() = position(current()/..) - 1]/s |
+| | begin_repeat | r         | R     |           | |
+| | text         | inner     | I     |           | |
+| | calculate    | up        |       |           | ${t}[position() = position(current()/../..)]/s |
+| | end_repeat   |           |       |           | |
+| | calculate    | all_inner |       |           | count(${t}[1]/r/inner) |
+| | end_repeat   |           |       |           | |
+"""
+
+
+def test_a_path_into_a_repeat_reads_the_entry_it_names_as_odk_does() -> None:
+    """``${t}[N]/s``: the N-th entry; ``position(current()/..)``: this entry's number; from a
+    nested repeat, the enclosing repeat's current entry; through a nested repeat, its list."""
+    s = Session.start(load_form_text(REPEAT_PATHS, "paths.md"), "en", {}, clock=lambda: NOW)
+    s.add_repeat("t")
+    s.set_answer(("s", (0,)), "a")
+    s.add_repeat("t")
+    s.add_repeat("t")
+    s.set_answer(("s", (2,)), "c")
+    s.add_repeat("r", (2,))
+    s.add_repeat("r", (0,))
+    s.add_repeat("r", (0,))
+    entries = s.values_json()["t"]
+    assert [e["s"] for e in entries] == ["a", "a", "c"]  # the default, from the first entry
+    assert [e["prev"] for e in entries] == [None, "a", "a"]
+    assert [[r["up"] for r in e["r"]] for e in entries] == [["a", "a"], [], ["c"]]
+    assert [e["all_inner"] for e in entries] == [2, 2, 2]
+
+
+@pytest.mark.parametrize(
+    ("expression", "says"),
+    [
+        ("${s}[1]/s", "is not a repeat"),
+        ("${t}[1]/nothing", "names no field inside that repeat"),
+        ("${t}[1]/r", "is a group"),
+        ("${t}[position() = position(current()/../../..)]/s", "must name a repeat"),
+        ("${t}[s = 'a']/s", "this path is not supported"),
+    ],
+)
+def test_a_path_into_a_repeat_that_cannot_be_read_is_refused_in_both_languages(
+    expression: str, says: str
+) -> None:
+    from fieldscreen.forms.errors import designer_text
+
+    md = REPEAT_PATHS.replace("count(${t}[1]/r/inner)", expression)
+    with pytest.raises(FormError) as caught:
+        load_form_text(md, "paths.md")
+    assert says in caught.value.detail
+    assert designer_text(caught.value.detail, "es") is not None
