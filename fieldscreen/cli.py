@@ -45,6 +45,10 @@ COMMANDS: dict[str, Command] = {
         "fieldscreen.vault.cli_rotate",
         "move this vault to new keys now, after a suspected compromise (admins)",
     ),
+    "users": Command(
+        "fieldscreen.vault.cli_users",
+        "list the local accounts, or give one another role (admins)",
+    ),
     "status": Command(
         "fieldscreen.vault.cli_status",
         "counts of drafts, finalised, sealed, pending and delivered screenings",

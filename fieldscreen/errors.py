@@ -365,6 +365,16 @@ CATALOGUE: Mapping[str, Message] = {
             " otro nombre."
         ),
     ),
+    "vault-role-own": Message(
+        en=(
+            "You cannot change your own role. Another admin changes it; add another admin "
+            "first if you are the only one."
+        ),
+        es=(
+            "No puede cambiar su propio rol. Lo cambia otro administrador; si es el único, "
+            "agregue antes otro administrador."
+        ),
+    ),
     "vault-role-unknown": Message(
         en="That role does not exist. Choose specialist, coordinator or admin.",
         es=(

@@ -128,6 +128,51 @@ class AccountsMixin(VaultBase):
             self._audit(conn, "user-remove", detail={"user": entry.user_id})
         return self._rotate(keyring.current.without_user(entry.user_id), "remove-user")
 
+    def change_role(self, login: str, role: Role, *, admin_passphrase: bytes) -> dict[str, Any]:
+        """Give an account another role (admins only), re-signed by the admin key and audited.
+
+        A promotion rewrites only the key file (re-signed; a new admin gets the admin key
+        sealed to them): the account only gains. A demotion moves the vault to a new master key
+        and admin key, as removing a user does, because the demoted user may have kept what
+        they had: a copy of the key file signed with their old role (put back, it would give
+        the role again) and, for an admin, the admin signing key itself. After the rotation
+        neither opens or signs anything this vault accepts. Returns ``{"user", "role", "was",
+        "rotated"}`` (and the rotation's counts). An admin cannot change their own role, so the
+        last admin cannot be demoted.
+        """
+        keys, user = self._require("admin")
+        admin_private = self._admin()
+        self._confirm(admin_passphrase)
+        if role not in ROLES:
+            raise VaultError("vault-role-unknown")
+        keyring = self._require_keyring()
+        entry = keyring.find(login)
+        if entry is None:
+            raise VaultError("vault-user-unknown")
+        if entry.user_id == user.user_id:
+            raise VaultError("vault-role-own")
+        was = entry.role
+        summary: dict[str, Any] = {"user": login, "role": role, "was": was, "rotated": False}
+        if was == role:
+            return summary
+        if entry.legacy:
+            raise VaultError("vault-account-reissue")
+        changed = dataclasses.replace(entry, role=role)
+        detail = {"user": entry.user_id, "role": role, "was": was}
+        if ROLES.index(role) > ROLES.index(was):
+            roster = keyring.current
+            resealed = keyfile.reseal(
+                keyring.vault_id, roster.generation, changed, keys.master, admin_private
+            )
+            self._save_roster(roster.with_user(resealed), admin_private)
+            with self._tx() as conn:
+                self._audit(conn, "user-role", detail=detail)
+            return summary
+        with self._tx() as conn:
+            self._audit(conn, "user-role", detail=detail)
+        rotation = self._rotate(keyring.current.with_user(changed), "role-change")
+        return {**summary, **rotation, "rotated": True}
+
     def rotate_keys(self, *, admin_passphrase: bytes) -> dict[str, Any]:
         """Move the vault to a new master key and a new admin key now (admins only; after a
         suspected compromise). Returns what was rewritten and the logins of format-1 accounts

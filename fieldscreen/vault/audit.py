@@ -52,6 +52,7 @@ ACTIONS = frozenset(
         "override",
         "user-add",
         "user-remove",
+        "user-role",
         "passphrase-change",
         "org-keys",
         "integrity-check",
