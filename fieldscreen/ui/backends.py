@@ -2,10 +2,20 @@
 to :class:`fieldscreen.ui.ports.VaultPort`; :class:`EnrolledServer` is the coordinator's
 :class:`~fieldscreen.ui.ports.StaffServer` over the provisioning the vault keeps.
 
+**The vault's one concurrency rule (this module owns it).** Every use of the vault in the app
+holds this backend's lock, :meth:`VaultBackend.exclusive` (re-entrant), so no two threads use
+the vault at the same time:
+
+* each method of the backend takes it for its own call;
+* a step of several vault calls that must not interleave with a screen's (provisioning, a batch
+  export or relay, a sign-off) holds it around the whole step;
+* the sync takes it for each single call into the vault (``LockedDeviceStore`` and
+  ``LockedOutbox`` of :mod:`fieldscreen.ui.sync_wiring`, and :class:`EnrolledServer` here),
+  never across a network request, so a slow server never holds up an autosave.
+
 Every method may block on disk or on Argon2id, so the screens call them only through the
-operations helper (unlock and writes on the serial writer, reads on the pool). The vault object
-is not shared between threads at the same time: the writer runs one call at a time, and reads
-are issued only while no write of the same screen is waiting for them.
+operations helper (unlock and writes on the serial writer, in submission order; reads on the
+pool). Transactions nest inside the vault's own store; nothing outside the vault counts them.
 """
 
 from __future__ import annotations

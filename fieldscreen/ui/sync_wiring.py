@@ -14,34 +14,122 @@ time, and a slow server never holds up an autosave.
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable, Mapping
-from typing import Any
+from collections.abc import Callable, Mapping, Sequence
+from typing import TYPE_CHECKING, Any
 
-__all__ = ["Guarded", "VaultSyncLedger", "build_sync"]
+if TYPE_CHECKING:
+    from fieldscreen.device import VaultDeviceStore
+    from fieldscreen.sync.signed import Provisioning, SignedDocument
+    from fieldscreen.sync.store import (
+        DeviceIdentity,
+        DeviceStatus,
+        OutboxItem,
+        RecordState,
+    )
+
+__all__ = ["LockedDeviceStore", "LockedOutbox", "VaultSyncLedger", "build_sync"]
 
 #: Every state a sealed record can be in (``fieldscreen.vault.outbox.OUTBOX_STATES``).
 ALL_STATES = ("pending", "sending", "delivered", "failed", "quarantined")
 _PAGE = 500
 
 
-class Guarded:
-    """``target``'s methods, each called under ``lock`` (one call at a time, not a whole sync)."""
+class LockedOutbox:
+    """The vault's outbox pages, marks and device signature, each call under ``lock`` (the
+    ledger's reads and the enrolled client's request signatures)."""
 
-    def __init__(self, target: Any, lock: threading.RLock) -> None:
-        self._target = target
+    def __init__(self, vault: Any, lock: threading.RLock) -> None:
+        self._vault = vault
         self._lock = lock
 
-    def __getattr__(self, name: str) -> Any:
-        value = getattr(self._target, name)
-        if not callable(value):
-            return value
-        lock = self._lock
+    def outbox_page(self, *, limit: int, after_seq: int, states: Sequence[str]) -> list[Any]:
+        with self._lock:
+            return list(self._vault.outbox_page(limit=limit, after_seq=after_seq, states=states))
 
-        def call(*args: Any, **kwargs: Any) -> Any:
-            with lock:
-                return value(*args, **kwargs)
+    def outbox_mark(self, record_id: str, state: str) -> None:
+        with self._lock:
+            self._vault.outbox_mark(record_id, state)
 
-        return call
+    def sign_as_device(self, message: bytes) -> bytes:
+        with self._lock:
+            return bytes(self._vault.sign_as_device(message))
+
+
+class LockedDeviceStore:
+    """:class:`~fieldscreen.sync.store.OutboxStore` and
+    :class:`~fieldscreen.sync.store.DeviceState` over :class:`fieldscreen.device.VaultDeviceStore`,
+    each call under ``lock`` (one call at a time, never a whole sync: a slow server does not
+    hold up an autosave)."""
+
+    def __init__(self, device: VaultDeviceStore, lock: threading.RLock) -> None:
+        self._device = device
+        self._lock = lock
+
+    # ------------------------------------------------------------------ OutboxStore
+    def pending_page(self, after_seq: int, limit: int) -> Sequence[OutboxItem]:
+        with self._lock:
+            return self._device.pending_page(after_seq, limit)
+
+    def pending_totals(self) -> tuple[int, int]:
+        with self._lock:
+            return self._device.pending_totals()
+
+    def set_state(
+        self, record_ids: Sequence[str], state: RecordState, reason: str | None = None
+    ) -> None:
+        with self._lock:
+            self._device.set_state(record_ids, state, reason)
+
+    def apply_receipt(
+        self, delivered: Sequence[tuple[str, str]], checkpoint: int | None = None
+    ) -> int:
+        with self._lock:
+            return self._device.apply_receipt(delivered, checkpoint)
+
+    def load_checkpoint(self) -> int:
+        with self._lock:
+            return self._device.load_checkpoint()
+
+    def save_checkpoint(self, seq: int) -> None:
+        with self._lock:
+            self._device.save_checkpoint(seq)
+
+    def highest_seq(self) -> int:
+        with self._lock:
+            return self._device.highest_seq()
+
+    # ------------------------------------------------------------------ DeviceState
+    def signing_key_pair(self) -> tuple[bytes, bytes]:
+        with self._lock:
+            return self._device.signing_key_pair()
+
+    def provisioning(self) -> Provisioning | None:
+        with self._lock:
+            return self._device.provisioning()
+
+    def save_provisioning(self, provisioning: Provisioning) -> None:
+        with self._lock:
+            self._device.save_provisioning(provisioning)
+
+    def identity(self) -> DeviceIdentity | None:
+        with self._lock:
+            return self._device.identity()
+
+    def save_identity(self, identity: DeviceIdentity) -> None:
+        with self._lock:
+            self._device.save_identity(identity)
+
+    def apply_device_status(self, status: DeviceStatus) -> None:
+        with self._lock:
+            self._device.apply_device_status(status)
+
+    def update_versions(self) -> Mapping[tuple[str, str], str]:
+        with self._lock:
+            return self._device.update_versions()
+
+    def apply_update(self, document: SignedDocument) -> None:
+        with self._lock:
+            self._device.apply_update(document)
 
 
 class VaultSyncLedger:
@@ -87,8 +175,8 @@ def build_sync(backend: Any, settings: Any) -> Any:
         if stored_provisioning(backend.vault) is None:
             return None
         device = VaultDeviceStore(backend.vault, settings)
-    vault = Guarded(backend.vault, lock)
-    store = Guarded(device, lock)
+    vault = LockedOutbox(backend.vault, lock)
+    store = LockedDeviceStore(device, lock)
     provisioning = store.provisioning()
     identity = store.identity()
     if provisioning is None or identity is None:

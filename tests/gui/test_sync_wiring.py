@@ -17,7 +17,7 @@ from fieldscreen.sync.signed import Provisioning, Site, sign_document
 from fieldscreen.sync.store import DeviceIdentity
 from fieldscreen.ui.backends import VaultBackend
 from fieldscreen.ui.provisioning import DeviceProvisioner
-from fieldscreen.ui.sync_wiring import Guarded, VaultSyncLedger, build_sync
+from fieldscreen.ui.sync_wiring import LockedDeviceStore, LockedOutbox, VaultSyncLedger, build_sync
 
 PASS = "correct horse battery staple"
 
@@ -101,7 +101,7 @@ class Outbox:
 
 def test_the_ledger_pages_through_the_outbox_and_retries_only_failed() -> None:
     outbox = Outbox(1201)
-    ledger = VaultSyncLedger(Guarded(outbox, __import__("threading").RLock()))
+    ledger = VaultSyncLedger(LockedOutbox(outbox, __import__("threading").RLock()))
     states = ledger.states()
     assert len(states) == 1201
     assert outbox.pages == 3  # 500 a page: never the whole backlog at once
@@ -109,23 +109,25 @@ def test_the_ledger_pages_through_the_outbox_and_retries_only_failed() -> None:
     assert {s for _, s in outbox.marked} == {"pending"}
 
 
-def test_guarded_calls_hold_the_lock_one_call_at_a_time(tmp_path: Path) -> None:
+def test_locked_calls_hold_the_lock_one_call_at_a_time(tmp_path: Path) -> None:
     import threading
 
     lock = threading.RLock()
     seen: list[bool] = []
 
-    class Target:
-        value = 3
-
-        def call(self) -> int:
+    class Device:
+        def highest_seq(self) -> int:
             seen.append(lock._is_owned())  # type: ignore[attr-defined]
             return 7
 
-    guarded = Guarded(Target(), lock)
-    assert guarded.call() == 7
-    assert guarded.value == 3
-    assert seen == [True]
+        def sign_as_device(self, message: bytes) -> bytes:
+            seen.append(lock._is_owned())  # type: ignore[attr-defined]
+            return message[::-1]
+
+    store = LockedDeviceStore(Device(), lock)  # type: ignore[arg-type]
+    assert store.highest_seq() == 7
+    assert LockedOutbox(Device(), lock).sign_as_device(b"ab") == b"ba"
+    assert seen == [True, True]
     assert not lock._is_owned()  # type: ignore[attr-defined]
 
 
