@@ -8,14 +8,13 @@ entry.
 
 from __future__ import annotations
 
-import gc
-from collections.abc import Iterable, Iterator
-from contextlib import contextmanager
+from collections.abc import Iterable
 from typing import Any, NamedTuple
 
 from fieldscreen import crypto
 from fieldscreen.vault import digest, listindex
 from fieldscreen.vault.base import VaultBase
+from fieldscreen.vault.store import no_cycle_collection
 
 __all__ = ["CaseColumns", "CaseListMixin", "ListRow"]
 
@@ -82,7 +81,7 @@ class CaseListMixin(VaultBase):
         cards first (counted in the audit entry as ``rebuilt``).
         """
         keys, _ = self._require()
-        with _no_cycle_collection(), self._tx() as conn:
+        with no_cycle_collection(), self._tx() as conn:
             entries, rows, rebuilt = self._checked(conn, keys)
             out, matched = _list_rows(rows, entries, listindex.card_versions(conn))
             self._audit(
@@ -97,7 +96,7 @@ class CaseListMixin(VaultBase):
         case list builds objects only for the rows it shows first. Same transaction, check,
         rebuild and audit entry as :meth:`case_list`."""
         keys, _ = self._require()
-        with _no_cycle_collection(), self._tx() as conn:
+        with no_cycle_collection(), self._tx() as conn:
             entries, rows, rebuilt = self._checked(conn, keys)
             self._audit(
                 conn,
@@ -113,7 +112,7 @@ class CaseListMixin(VaultBase):
         the supervisor queue decrypts only those cards, and of them only the ones with a kind
         not yet signed off. One transaction; audited as ``view`` with counts."""
         keys, _ = self._require()
-        with _no_cycle_collection(), self._tx() as conn:
+        with no_cycle_collection(), self._tx() as conn:
             entries, rows, rebuilt = self._checked(conn, keys)
             flagged = {
                 rid: listindex.supervision_kinds(entry[listindex.SUPERVISE])
@@ -212,26 +211,6 @@ class CaseListMixin(VaultBase):
                 },
             )
         return entries, rows, rebuilt
-
-
-@contextmanager
-def _no_cycle_collection() -> Iterator[None]:
-    """The cycle collector paused for one read of the list index.
-
-    The read makes a list per record (50,000 at a year's scale) and none of them is garbage:
-    each allocation threshold crossed runs the collector over all that is held so far, about
-    a sixth of the read's CPU at 50,000 records. The read's memory is freed by reference
-    counting as before; the few cycles it may leave (an exception's traceback) wait only until
-    the collector runs again, as soon as the read ends (here, or in whichever thread paused it
-    first). A collector paused by its caller is left paused."""
-    paused = gc.isenabled()
-    if paused:
-        gc.disable()
-    try:
-        yield
-    finally:
-        if paused:
-            gc.enable()
 
 
 def _matches(entries: dict[str, listindex.Entry], versions: dict[str, int]) -> bool:

@@ -13,6 +13,7 @@ the live schema so a new plaintext column cannot slip in unnoticed.
 from __future__ import annotations
 
 import contextlib
+import gc
 import json
 import os
 import sqlite3
@@ -34,6 +35,7 @@ __all__ = [
     "Store",
     "as_blob",
     "json_loads",
+    "no_cycle_collection",
     "translate_sqlite_error",
 ]
 
@@ -168,6 +170,27 @@ def _long_number(data: bytes) -> bool:
             end += 1
         start = digits.find(_RUN, end)
     return False
+
+
+@contextlib.contextmanager
+def no_cycle_collection() -> Iterator[None]:
+    """The cycle collector paused for one large read (the list index, the supervision log).
+
+    Such a read makes an object per record or entry (50,000 lists of the list index, 100,000
+    audit entries at a year's scale) and none of them is garbage: each allocation threshold
+    crossed runs the collector over all that is held so far, a sixth to a quarter of the
+    read's CPU. The read's memory is freed by reference counting as before; the few cycles it
+    may leave (an exception's traceback) wait only until the collector runs again, as soon as
+    the read ends (here, or in whichever thread paused it first). A collector paused by its
+    caller is left paused."""
+    paused = gc.isenabled()
+    if paused:
+        gc.disable()
+    try:
+        yield
+    finally:
+        if paused:
+            gc.enable()
 
 
 def as_blob(value: object) -> bytes:

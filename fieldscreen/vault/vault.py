@@ -41,7 +41,7 @@ from fieldscreen.vault.errors import VaultError
 from fieldscreen.vault.migrations import FORMAT_VERSION
 from fieldscreen.vault.outbox import OutboxMixin
 from fieldscreen.vault.records import RecordsMixin
-from fieldscreen.vault.store import Store, json_loads
+from fieldscreen.vault.store import Store, json_loads, no_cycle_collection
 from fieldscreen.vault.throttle import THROTTLE_NAME
 
 __all__ = ["DEVICE_SECRETS", "Vault", "vault_status", "wipe_folder"]
@@ -140,7 +140,7 @@ class Vault(AccountsMixin, RecordsMixin, CaseListMixin, OutboxMixin):
         sent back to them. The chain is checked by :meth:`integrity_check`."""
         keys, _ = self._require()
         wanted = {"create", "finalise", "override"}
-        with self._tx() as conn:
+        with no_cycle_collection(), self._tx() as conn:
             # The log only grows: entries read before are kept (in memory, until lock) and only
             # newer ones decrypted. A busy year is over 100,000 entries, a second to decrypt on
             # the writer at every refresh of home or the queue, holding up the next save. The

@@ -436,3 +436,24 @@ def test_the_list_read_pauses_the_cycle_collector_only_while_it_reads(
         assert not gc.isenabled()
     finally:
         gc.enable()
+
+
+def test_the_supervision_log_read_pauses_the_cycle_collector_only_while_it_reads(
+    vault: Vault, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import gc
+
+    from fieldscreen.vault import audit
+
+    _finalise(vault, 2)
+    seen: list[bool] = []
+    real = audit.entries
+
+    def entries(*args: Any, **kwargs: Any) -> Any:
+        seen.append(gc.isenabled())
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(audit, "entries", entries)
+    assert {e.action for e in vault.supervision_log()} >= {"create", "finalise"}
+    assert seen == [False]
+    assert gc.isenabled()
