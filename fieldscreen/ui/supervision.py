@@ -156,17 +156,20 @@ class _Log:
     @classmethod
     def of(cls, entries: Iterable[Any]) -> _Log:
         log = cls()
+        creator, finaliser, settled = log.creator, log.finaliser, log.settled
         for e in entries:
             rid = e.record_id
             if rid is None:
                 continue
-            if e.action == "create":
-                log.creator[rid] = (e.user_id, e.time)
-            elif e.action == "finalise":
-                log.finaliser[rid] = (e.user_id, e.time)
-                log.settled[rid] = e.seq
-                log.cleared -= {pair for pair in log.returned if pair[0] == rid}
-            elif e.action == "override":
+            action = e.action
+            if action == "create":
+                creator[rid] = (e.user_id, e.time)
+            elif action == "finalise":
+                finaliser[rid] = (e.user_id, e.time)
+                settled[rid] = e.seq
+                if log.returned:  # one pass per finalise only while a send-back is held
+                    log.cleared -= {pair for pair in log.returned if pair[0] == rid}
+            elif action == "override":
                 detail = e.detail or {}
                 if detail.get("queue") == "sign-off":
                     if "tier-override" in detail.get("kinds", ()):
