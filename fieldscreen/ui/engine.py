@@ -245,16 +245,33 @@ class EngineScreening:
         return values
 
     def _flow_case_values(self) -> None:
-        """Copy values of earlier forms into later forms' ``from_case`` fields (e.g. whether
-        the consent form allows the sensitive modules), in form order."""
-        earlier: dict[str, Any] = {}
-        for session in self._sessions.values():
-            for name, f in session.form.fields.items():
-                if f.from_case and f.kind == "hidden" and name in earlier:
-                    value = earlier[name]
-                    if session.answer(name) != value:
-                        session.set_answer(name, value)
-            earlier.update(session.values_json())
+        """Copy each form's values into the other forms' ``from_case`` fields (e.g. whether
+        the consent form allows the sensitive modules).
+
+        A value flows from the form that asks or computes it, whichever page comes first: the
+        immediate-safety page of the intake is shown before the consent form's caregiver page,
+        and that page starts from its answer. Setting a ``from_case`` field fires the
+        questions whose ``trigger`` names it, so a question asked once is pre-filled in the
+        later form; a pre-filled answer may set another, hence a few passes.
+        """
+        for _ in range(3):
+            sources: dict[str, Any] = {}
+            for session in self._sessions.values():
+                values = session.values_json()
+                for name, value in values.items():
+                    if not session.form.fields[name].from_case:
+                        sources.setdefault(name, value)
+            moved = False
+            for session in self._sessions.values():
+                for name, f in session.form.fields.items():
+                    if f.from_case and f.kind == "hidden" and name in sources:
+                        value = sources[name]
+                        before = session.answer(name)
+                        if before != value:
+                            session.set_answer(name, value)
+                            moved = moved or session.answer(name) != before
+            if not moved:
+                return
 
     def _open_modules(self, lang: str) -> None:
         wanted = [o for s in list(self._sessions.values()) for o in s.risk(lang).opens]

@@ -206,16 +206,22 @@ def test_sharing_consent_fields_match_the_recipients_of_the_service_types() -> N
         assert hidden == recipients, form_id
 
 
+def _produced(form_id: str) -> set[str]:
+    rows = sheets(form_id)["survey"]
+    return {r["name"] for r in rows if r.get("name") and r.get("from_case") != "yes"}
+
+
 def test_fields_read_from_the_case_exist_in_an_earlier_form() -> None:
-    produced: set[str] = set()
+    """Or, for the consent form, in the intake: the two start together and the intake's
+    immediate-safety page is shown before the consent form's caregiver page."""
+    produced = _produced("fs_intake")
     for form_id in FORM_IDS:
-        rows = sheets(form_id)["survey"]
-        for row in rows:
+        for row in sheets(form_id)["survey"]:
             if row.get("from_case") == "yes":
                 assert row["name"] in produced, (
                     f"{form_id}:{row['name']} is produced by no earlier form"
                 )
-        produced |= {r["name"] for r in rows if r.get("name") and r.get("from_case") != "yes"}
+        produced |= _produced(form_id)
 
 
 def test_case_card_holds_what_follow_up_needs() -> None:

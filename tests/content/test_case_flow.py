@@ -32,7 +32,9 @@ def _run_case(
         apply_answers(session, answers)
         for name, f in form.fields.items():
             if f.from_case and name in case:  # hidden fields hold the earlier value as text
-                assert session.value(name) == str(case[name]), name
+                held = case[name]
+                text = " ".join(held) if isinstance(held, list) else str(held)  # multi-selects
+                assert session.value(name) == text, name
         values = session.values_json()
         case.update(
             {k: v for k, v in values.items() if not form.fields[k].from_case and v is not None}
