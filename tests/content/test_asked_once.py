@@ -250,11 +250,11 @@ def forms() -> Any:
     return builtin_forms()
 
 
-def _screening(forms: Any) -> Any:
+def _screening(forms: Any, first: tuple[str, ...] = ("fs_consent", "fs_intake")) -> Any:
     from fieldscreen.ui.engine import EngineForms
 
     context = {"jurisdiction": "MX", "role": "specialist", "site": "mx-1", "staff": "s1"}
-    return EngineForms(lambda: forms, ("fs_consent", "fs_intake"), context).start("en")
+    return EngineForms(lambda: forms, first, context).start("en")
 
 
 def test_the_caregiver_page_starts_from_the_safety_page(forms: Any) -> None:
@@ -285,11 +285,7 @@ def test_a_module_opened_later_starts_from_the_intake_and_follows_it(forms: Any)
 
 
 def test_the_country_of_return_starts_from_a_single_nationality(forms: Any) -> None:
-    from fieldscreen.ui.engine import EngineForms
-
-    context = {"jurisdiction": "MX", "role": "specialist", "site": "mx-1", "staff": "s1"}
-    first = ("fs_consent", "fs_intake", "fs_return")
-    screening = EngineForms(lambda: forms, first, context).start("en")
+    screening = _screening(forms, ("fs_consent", "fs_intake", "fs_return"))
     screening.set_answer("fs_intake:nationalities", ["HN"], "en")
     assert screening.value("fs_return:country_of_return") == "HN"
     screening.set_answer("fs_intake:nationalities", ["HN", "GT"], "en")
