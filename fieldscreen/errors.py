@@ -1131,23 +1131,24 @@ CATALOGUE: Mapping[str, Message] = {
     "handover-not-consented": Message(
         en="The child did not consent to share with this recipient ({recipient}), so no packet "
         "was made. Only a coordinator can release it, with a reason (--release).",
-        es="El NNA no consintió compartir con este destinatario ({recipient}), así que no se "
-        "creó ningún paquete. Solo un(a) coordinador(a) puede autorizarlo, con un motivo "
-        "(--release).",
+        es="La niña o el niño no consintió compartir con este destinatario ({recipient}), así "
+        "que no se creó ningún paquete. Solo un(a) coordinador(a) puede autorizarlo, con un "
+        "motivo (--release).",
     ),
     "handover-withheld": Message(
         en="A rule of this case holds back the recipient {recipient} (for example, the child "
         "fears the state), so no packet was made. Only a coordinator can release it, with a "
         "reason (--release).",
-        es="Una regla de este caso retiene al destinatario {recipient} (por ejemplo, el NNA "
-        "teme al Estado), así que no se creó ningún paquete. Solo un(a) coordinador(a) puede "
-        "autorizarlo, con un motivo (--release).",
+        es="Una regla de este caso retiene al destinatario {recipient} (por ejemplo, la niña o "
+        "el niño teme al Estado), así que no se creó ningún paquete. Solo un(a) coordinador(a) "
+        "puede autorizarlo, con un motivo (--release).",
     ),
     "handover-release-role": Message(
         en="Only a coordinator or an admin can release a handover without the child's "
         "consent. Ask one to sign in and make the packet.",
         es="Solo un(a) coordinador(a) o administrador(a) puede autorizar un traspaso sin el "
-        "consentimiento del NNA. Pida a una de esas personas que inicie sesión y cree el paquete.",
+        "consentimiento de la niña o el niño. Pida a una de esas personas que inicie sesión y "
+        "cree el paquete.",
     ),
     "handover-packet-tampered": Message(
         en="The handover packet {name} is damaged or was changed after it was signed, so it was "

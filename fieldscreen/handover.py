@@ -351,11 +351,12 @@ _HEADINGS: Final = {
 _BASIS: Final = {
     "consent": (
         "the child consented to share with you",
-        "el NNA consintió compartirlo con ustedes",
+        "la niña o el niño consintió compartirlo con ustedes",
     ),
     "supervisor-release": (
         "shared without the child's consent, released by a coordinator",
-        "compartido sin el consentimiento del NNA, con la autorización de un(a) coordinador(a)",
+        "compartido sin el consentimiento de la niña o el niño, con la autorización de "
+        "un(a) coordinador(a)",
     ),
 }
 
