@@ -402,6 +402,12 @@ DESIGNER: Mapping[str, Message] = {
         en="${{{name}}} refers to no field of this form; check the name",
         es="${{{name}}} no se refiere a ningún campo de este formulario; revise el nombre",
     ),
+    "ref-ambiguous": Message(
+        en="${{{name}}} could be any of the {count} fields named {field} in different groups; "
+        "rename them so that each name is used once",
+        es="${{{name}}} puede ser cualquiera de los {count} campos llamados {field} en grupos "
+        "distintos; cámbieles el nombre para que cada nombre se use una sola vez",
+    ),
     "ref-group": Message(
         en="${{{name}}} is a group; refer to a field inside it",
         es="${{{name}}} es un grupo; refiérase a un campo de dentro",

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import math
 import re
+from collections import Counter
 from collections.abc import Mapping
 from pathlib import Path
 from types import MappingProxyType
@@ -209,6 +210,10 @@ class _Loader(RuleSheets):
         self.list_dir = list_dir
         self.rows: dict[str, int] = {}
         self.raw: dict[str, dict[str, str]] = {}
+        #: Every row of each name in sheet order (a name may come again in another group),
+        #: and how many of them the fields read so far have taken.
+        self.occurrences: dict[str, list[tuple[int, dict[str, str]]]] = {}
+        self.taken: Counter[str] = Counter()
         self.entities: list[Entity] = []
         #: ``csv-external`` and ``xml-external`` rows: (its file, ``NAME.csv`` or
         #: ``NAME.xml`` beside the form, and the row).
@@ -344,6 +349,8 @@ class _Loader(RuleSheets):
             if name and name not in self.rows:
                 self.rows[name] = number
                 self.raw[name] = record
+            if name:
+                self.occurrences.setdefault(name, []).append((number, record))
 
     def survey_column(self, column: str) -> str:
         """Our name for a survey column (``label:English`` -> ``label::English``), ``''`` for
@@ -480,11 +487,7 @@ class _Loader(RuleSheets):
             )
             field = self.field(item, parent, repeats, default)
             if field.name in fields:
-                raise self.error(
-                    f"the name {field.name!r} is used twice; names must be unique in the form",
-                    row=field.row,
-                    column="name",
-                )
+                field = self.again(field, fields)
             fields[field.name] = field
             names.append(field.name)
             if field.is_container:
@@ -493,14 +496,33 @@ class _Loader(RuleSheets):
                 fields[field.name] = _replace(field, children=kids)
         return tuple(names)
 
+    def again(self, field: Field, fields: Mapping[str, Field]) -> Field:
+        """A name that an earlier field has, in another group or repeat, as pyxform allows:
+        the field is kept under its path from the group it is in (``g2/q1``), and ``${q1}``
+        may then name neither (the program refuses it, as pyxform does)."""
+        key = f"{field.parent}/{field.name}"
+        if fields[field.name].parent == field.parent or key in fields:
+            raise self.error(
+                f"the name {field.name!r} is used twice; names must be unique in the form",
+                row=field.row,
+                column="name",
+            )
+        return _replace(field, name=key)
+
     def field(
         self, item: dict[str, Any], parent: str, repeats: tuple[str, ...], default: str
     ) -> Field:
         name = str(item.get("name", ""))
         json_kind = str(item.get("type", ""))
         other_of = name[:-6] if name.endswith("_other") and name not in self.rows else ""
-        row = self.rows.get(name) or self.rows.get(other_of) or 0
-        raw = self.raw.get(name, {})
+        nth = self.taken[name]
+        self.taken[name] += 1
+        seen = self.occurrences.get(name, [])
+        if 0 < nth < len(seen):  # the same name again, in another group: its own row
+            row, raw = seen[nth]
+        else:
+            row = self.rows.get(name) or self.rows.get(other_of) or 0
+            raw = self.raw.get(name, {})
         kind = _JSON_KINDS.get(json_kind)
         meta = json_kind if json_kind in compat.METADATA else ""
         if json_kind == "select one external":

@@ -197,6 +197,12 @@ class Field:
         return self.kind in INPUT_KINDS
 
     @property
+    def own_name(self) -> str:
+        """The name as its row gives it. ``name`` is the field's key in the form: the same,
+        except for a name an earlier field in another group has, kept as ``GROUP/NAME``."""
+        return self.name.rpartition("/")[2]
+
+    @property
     def is_container(self) -> bool:
         return self.kind in {"group", "repeat"}
 

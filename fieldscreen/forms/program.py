@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import math
 import re
+from collections import Counter
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -107,6 +108,19 @@ class _Builder:
         self.nodes: list[Node] = []
         self.index: dict[str, dict[str, int]] = {}
         self.rule_index: dict[str, int] = {}
+        #: Names that more than one field has (in different groups), with how many: pyxform
+        #: refuses ``${name}`` for them, and so does the program.
+        own = Counter(f.own_name for f in fields.values())
+        self.ambiguous = {
+            f.own_name: own[f.own_name] for f in fields.values() if f.own_name != f.name
+        }
+
+    def unique(self, name: str) -> None:
+        if name in self.ambiguous:
+            raise FormError(
+                f"${{{name}}} could be any of the {self.ambiguous[name]} fields named "
+                f"{name!r} in different groups; rename them so that each name is used once"
+            )
 
     def add(self, owner: str, aspect: str, repeats: tuple[str, ...], rule: bool = False) -> Node:
         node = Node(len(self.nodes), owner, aspect, repeats)
@@ -150,6 +164,7 @@ class _Builder:
             raise self.fail(node.owner, aspect, error.detail) from None
 
     def ref(self, node: Node, name: str) -> Evaluator:
+        self.unique(name)
         target = self.fields.get(name)
         if target is None:
             raise FormError(f"${{{name}}} refers to no field of this form; check the name")
@@ -185,6 +200,8 @@ class _Builder:
         return nodeset
 
     def indexed(self, node: Node, field_name: str, repeat: str, position: Evaluator) -> Evaluator:
+        self.unique(field_name)
+        self.unique(repeat)
         target = self.fields.get(field_name)
         if target is None or repeat not in self.fields:
             raise FormError("indexed-repeat() names a field or repeat that does not exist")
@@ -211,15 +228,14 @@ class _Builder:
         """``${repeat}[N]/.../field``: the field in the repeat's N-th instance, within the
         instances of the repeats around it that the expression sits in (as ODK reads it: the
         current instance of an enclosing repeat)."""
-        target = self.fields.get(names[-1])
+        self.unique(repeat)
         if repeat not in self.fields or self.fields[repeat].kind != "repeat":
             raise FormError(f"${{{repeat}}} is not a repeat; refer to fields as ${{name}}")
-        chain: list[str] = []
-        at = target
-        while at is not None and at.name != repeat:
-            chain.append(at.name)
-            at = self.fields.get(at.parent) if at.parent else None
-        if target is None or at is None or tuple(reversed(chain)) != names:
+        target: Field | None = self.fields[repeat]
+        for step in names:  # down from the repeat, by the names the rows give
+            inside = target.children if target is not None else ()
+            target = next((self.fields[k] for k in inside if self.fields[k].own_name == step), None)
+        if target is None:
             path = "/".join(names)
             raise FormError(f"${{{repeat}}}[...]/{path} names no field inside that repeat")
         if target.kind in {"group", "repeat"}:
@@ -348,6 +364,10 @@ class _Builder:
         sets: dict[str, list[str]] = {}
         for f in self.fields.values():
             for origin in f.trigger:
+                try:
+                    self.unique(origin)
+                except FormError as error:
+                    raise self.fail(f.name, "trigger", error.detail) from None
                 if origin not in self.fields:
                     raise self.fail(
                         f.name,

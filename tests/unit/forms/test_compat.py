@@ -12,6 +12,7 @@ from typing import Any
 import pytest
 
 from fieldscreen.forms import FormError, Session
+from fieldscreen.forms.errors import designer_codes, designer_text
 from tests.unit.forms.helpers import NOW, form
 
 
@@ -714,3 +715,77 @@ def test_a_geojson_list_is_read_as_odk_reads_one_and_another_kind_of_file_is_ref
     with pytest.raises(FormError) as caught:
         form(md.replace("wells.geojson", "wells.txt"), base=tmp_path)
     assert "should end with one of the supported file extensions" in str(caught.value)
+
+
+SAME_NAME_IN_GROUPS = """
+| survey |
+|        | type         | name | label | calculation |
+|        | text         | q1   | Top   |             |
+|        | begin group  | g1   | G1    |             |
+|        | integer      | q1   | In g1 |             |
+|        | begin group  | g2   | G2    |             |
+|        | decimal      | q1   | In g2 |             |
+|        | end group    |      |       |             |
+|        | end group    |      |       |             |
+|        | begin repeat | r    | R     |             |
+|        | date         | q1   | In r  |             |
+|        | end repeat   |      |       |             |
+|        | calculate    | c    |       | ${r}[1]/q1  |
+"""
+
+
+def test_a_name_may_come_again_in_another_group_as_pyxform_allows() -> None:
+    loaded = form(SAME_NAME_IN_GROUPS)
+    found = {k: (f.kind, f.row, f.parent, f.label.get("en")) for k, f in loaded.fields.items()}
+    assert found["q1"] == ("text", 2, "", "Top")
+    assert found["g1/q1"] == ("integer", 4, "g1", "In g1")  # its own row, type and label
+    assert found["g2/q1"] == ("decimal", 6, "g2", "In g2")
+    assert found["r/q1"] == ("date", 10, "r", "In r")
+    assert [loaded.field(k).own_name for k in ("q1", "g1/q1", "r/q1")] == ["q1"] * 3
+    assert loaded.field("g1").children == ("g1/q1", "g2")
+    session = Session.start(loaded, "en", {}, clock=lambda: NOW)
+    session.set_answer("q1", "top")
+    session.set_answer("g1/q1", 4)
+    session.add_repeat("r")
+    session.set_answer(("r/q1", (0,)), "2024-01-02")
+    assert (session.value("q1"), session.value("g1/q1"), session.value("g2/q1")) == (
+        "top",
+        4,
+        None,
+    )
+    assert str(session.value("c")) == "2024-01-02"  # the path into the repeat by its names
+    again = Session.restore(loaded, session.to_state(), clock=lambda: NOW)
+    assert again.values_json() == session.values_json()
+
+
+def test_a_reference_to_a_name_several_groups_use_is_refused_at_its_cell() -> None:
+    rules = """
+    | rules |
+    |       | name | when          | tier |
+    |       | R1   | ${q1} = 'top' | T2   |
+    """
+    with pytest.raises(FormError) as caught:
+        form(SAME_NAME_IN_GROUPS + rules)
+    error = caught.value
+    assert (error.sheet, error.row, error.column) == ("rules", 2, "when")
+    assert "${q1} could be any of the 4 fields named 'q1' in different groups" in error.detail
+    assert designer_codes(error.detail) == ("ref-ambiguous",)
+    spanish = designer_text(error.detail, "es") or ""
+    assert spanish.startswith("${q1} puede ser cualquiera de los 4 campos llamados 'q1'")
+    with pytest.raises(FormError) as caught:  # pyxform's own check, in its columns
+        form(SAME_NAME_IN_GROUPS.replace("${r}[1]/q1", "${q1}"))
+    assert (caught.value.row, caught.value.column) == (12, "calculation")
+
+
+def test_a_name_twice_in_the_same_group_is_still_refused() -> None:
+    md = """
+    | survey |
+    |        | type        | name | label |
+    |        | begin group | g1   | G1    |
+    |        | integer     | q1   | A     |
+    |        | integer     | q1   | B     |
+    |        | end group   |      |       |
+    """
+    with pytest.raises(FormError) as caught:
+        form(md)
+    assert (caught.value.row, caught.value.column) == (4, "name")

@@ -372,7 +372,7 @@ def test_settings_only_odk_servers_use_are_accepted_with_a_warning() -> None:
     assert "misspelling of 'default_language'" in str(caught.value)
 
 
-def test_duplicate_names_across_groups_are_refused() -> None:
+def test_a_name_again_in_another_group_loads_under_its_group_as_pyxform_allows() -> None:
     md = """
     | survey |
     |        | type        | name | label |
@@ -381,9 +381,9 @@ def test_duplicate_names_across_groups_are_refused() -> None:
     |        | text        | a    | A2    |
     |        | end group   |      |       |
     """
-    with pytest.raises(FormError) as caught:
-        form(md)
-    assert "a" in str(caught.value)
+    loaded = form(md)
+    assert list(loaded.fields) == ["a", "g", "g/a"]
+    assert loaded.field("g/a").label.get("en") == "A2"
 
 
 def test_pyxform_mistakes_keep_the_row() -> None:
