@@ -164,6 +164,9 @@ class TimelineEntry:
 
     at: str  # the minute (events) or the day (the screening): they sort together
     order: int  # the screening before its day's events
+    #: The sending device's sequence number of the event (0 for the screening): one
+    #: device's events of the same minute keep the order it recorded them in.
+    seq: int
     event_id: str
     case_id: str
     device_id: str
@@ -174,17 +177,19 @@ class TimelineEntry:
 
 def timeline(
     screenings: Iterable[tuple[str, str, str]],
-    events: Iterable[tuple[str, str, Mapping[str, Any]]],
+    events: Iterable[tuple[str, str, Mapping[str, Any], int]],
 ) -> dict[str, list[TimelineEntry]]:
     """The timeline of every case: ``screenings`` as ``(case id, device id, day)``, ``events``
-    as ``(event id, device id, content)``. Each case's entries in order (time, then the
-    screening first, then event id), each event once however often it came (by its id)."""
+    as ``(event id, device id, content, device sequence number)``. Each case's entries in
+    order (time, then the screening first, then the device's sequence, so that a handover
+    sent and acknowledged within one minute stay in that order, then event id), each event
+    once however often it came (by its id)."""
     out: dict[str, dict[str, TimelineEntry]] = {}
     for case_id, device_id, day in screenings:
         out.setdefault(case_id, {})[f"screening/{case_id}/{device_id}"] = TimelineEntry(
-            day, 0, case_id, case_id, device_id, "screening"
+            day, 0, 0, case_id, case_id, device_id, "screening"
         )
-    for event_id, device_id, content in events:
+    for event_id, device_id, content, seq in events:
         case_id = str(content["case_id"])
         entries = out.setdefault(case_id, {})
         entries.setdefault(
@@ -192,6 +197,7 @@ def timeline(
             TimelineEntry(
                 str(content["at"]),
                 1,
+                seq,
                 event_id,
                 case_id,
                 device_id,

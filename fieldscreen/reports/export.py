@@ -154,6 +154,9 @@ class OpenedRecord:
     audit: tuple[Mapping[str, Any], ...] = ()
     #: An ``event`` envelope's content (kind ``event``): ``caseevents.check_content``.
     event: Mapping[str, Any] | None = None
+    #: The sending device's sequence number of the envelope (events: their order within a
+    #: minute on one device).
+    device_seq: int = 0
 
 
 @dataclass(frozen=True, slots=True)
@@ -409,6 +412,7 @@ def _case_event(envelope: Envelope, payload: Mapping[str, Any]) -> OpenedRecord:
         values={},
         consent={},
         event=content,
+        device_seq=envelope.seq,
     )
 
 
@@ -754,7 +758,9 @@ def _event_tables(
         for r in copies
         if profile.admits(r)
     ]
-    lines = timeline(admitted, ((e.record_id, e.device_id, c) for e, c in kept.values()))
+    lines = timeline(
+        admitted, ((e.record_id, e.device_id, c, e.device_seq) for e, c in kept.values())
+    )
     tables["timeline"] = Table(
         "timeline",
         list(TIMELINE_COLUMNS),

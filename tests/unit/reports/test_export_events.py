@@ -127,3 +127,20 @@ def test_an_event_a_laptop_would_not_write_is_refused_by_name(
         event_content(CASE, kind, T, **extra)
     assert caught.value.code == code
     assert caught.value.message("es") != caught.value.message("en")  # both languages
+
+
+def test_one_laptops_events_of_the_same_minute_keep_the_order_it_recorded_them_in() -> None:
+    """A handover sent and acknowledged within a minute of the link: the event ids are random,
+    so only the laptop's sequence numbers can keep them in order."""
+    kinds = ["linked", "handover-sent", "handover-acknowledged"]
+    ids = ["f" * 32, "0" * 32, "8" * 32]  # not in the order of the events
+
+    def event(i: int) -> OpenedRecord:
+        content = event_content(CASE, kinds[i], T, user="u1")
+        return OpenedRecord(
+            ids[i], "event", "laptop-a", "2026-12-01", "1", {}, {}, event=content, device_seq=7 + i
+        )
+
+    records = [_screening(CASE, "laptop-a"), event(2), event(0), event(1), event(2)]
+    tables = build_tables(records, _forms(), parse_profile("full"), site_of=SITES.get)
+    assert [r[3] for r in tables["timeline"].rows] == ["screening", *kinds]
