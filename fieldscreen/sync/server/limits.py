@@ -1,4 +1,5 @@
-"""Request size limits (413) and rate limits (429 with ``Retry-After``), per process."""
+"""The limits of one server process (:class:`ServerConfig`): request size limits (413) and rate
+limits (429 with ``Retry-After``)."""
 
 from __future__ import annotations
 
@@ -7,15 +8,33 @@ import math
 import threading
 import time
 from collections.abc import Awaitable, Callable, MutableMapping
+from dataclasses import dataclass
 from typing import Any
 
-__all__ = ["BodyLimit", "RateLimiter"]
+__all__ = ["BodyLimit", "RateLimiter", "ServerConfig"]
 
 Scope = MutableMapping[str, Any]
 Message = MutableMapping[str, Any]
 Receive = Callable[[], Awaitable[Message]]
 Send = Callable[[Message], Awaitable[None]]
 ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
+
+
+@dataclass(frozen=True)
+class ServerConfig:
+    """Limits of one server process."""
+
+    max_body_bytes: int = 8 * 1024 * 1024
+    max_batch: int = 500
+    rate: float = 50.0
+    burst: int = 200
+    anonymous_rate: float = 2.0
+    anonymous_burst: int = 30
+    #: Submits one process stores at once (about a second of work under P8's load), and how
+    #: many of them one device may hold: beyond either, 503 with ``Retry-After`` at once, so
+    #: an admitted submit waits for a bounded amount of work and no device crowds out others.
+    max_in_flight: int = 6
+    max_in_flight_per_device: int = 2
 
 
 class BodyLimit:

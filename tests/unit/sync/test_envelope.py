@@ -205,7 +205,7 @@ def test_the_kind_list_is_kept_in_one_place() -> None:
 
     from fieldscreen.sync.envelope import COUNTED_KINDS, KINDS
     from fieldscreen.sync.server import db
-    from fieldscreen.sync.server.api import EnvelopeWire
+    from fieldscreen.sync.server.routes.wire import EnvelopeWire
 
     wire = typing.get_args(EnvelopeWire.model_fields["kind"].annotation)
     assert tuple(wire) == KINDS

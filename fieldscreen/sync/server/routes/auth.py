@@ -1,0 +1,213 @@
+"""Who is calling: the server's context of one app, and the dependencies a route names to be
+reached (``Device``, ``Staff``, ``Admin``) or to be counted as an anonymous caller.
+
+A device's token alone opens nothing: its enrolled key must have signed the request, the body
+included. A device whose status is ``revoked`` or ``wipe`` gets 403 with its status in the body
+and the ``FS-Device-Status`` header before anything else happens, so that it wipes first.
+"""
+
+# No "from __future__ import annotations": FastAPI reads the dependency annotations at run time.
+
+import base64
+import binascii
+import dataclasses
+import hashlib
+from collections import Counter
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Annotated
+
+from fastapi import Depends, HTTPException, Request
+from starlette.concurrency import run_in_threadpool
+from starlette.requests import ClientDisconnect
+
+from fieldscreen import crypto
+from fieldscreen.sync.request_auth import (
+    HEADER_NONCE,
+    HEADER_SERVER_TIME,
+    HEADER_SIGNATURE,
+    HEADER_TIMESTAMP,
+    WINDOW_SECONDS,
+    api_path,
+    request_message,
+)
+from fieldscreen.sync.server.gate import Gate
+from fieldscreen.sync.server.limits import ServerConfig
+from fieldscreen.sync.server.storage import Principal, Storage
+
+__all__ = [
+    "Admin",
+    "Device",
+    "Server",
+    "ServerContext",
+    "Staff",
+    "anonymous_limit",
+    "batch_limit",
+]
+
+
+@dataclass(frozen=True)
+class ServerContext:
+    """What every route of one app works with (``app.state.server``). Rate limits and request
+    nonces live in the database (the :class:`Gate`), so they hold for every process serving the
+    same database; ``in_flight`` counts the submits being stored per device, in this process's
+    event loop."""
+
+    storage: Storage
+    config: ServerConfig
+    gate: Gate
+    clock: Callable[[], float]
+    in_flight: Counter[str] = field(default_factory=Counter)
+
+
+def server(request: Request) -> ServerContext:
+    context: ServerContext = request.app.state.server
+    return context
+
+
+Server = Annotated[ServerContext, Depends(server)]
+
+
+def too_many(wait: float) -> HTTPException:
+    return HTTPException(429, {"code": "sync-busy"}, headers={"Retry-After": str(int(wait))})
+
+
+def _address(request: Request) -> str:
+    return "ip:" + (request.client.host if request.client else "?")
+
+
+def anonymous_limit(context: ServerContext, request: Request) -> None:
+    """The rate limit of a caller without a credential, by its address (429 beyond it)."""
+    config = context.config
+    wait = context.gate.admit(_address(request), config.anonymous_rate, config.anonymous_burst).wait
+    if wait:
+        raise too_many(wait)
+
+
+def batch_limit(context: ServerContext, count: int) -> None:
+    if count > context.config.max_batch:
+        raise HTTPException(413, {"code": "batch-too-large"})
+
+
+def _bearer(request: Request) -> str | None:
+    value = request.headers.get("authorization", "")
+    scheme, _, token = value.partition(" ")
+    return token.strip() if scheme.lower() == "bearer" and token.strip() else None
+
+
+def _unauthenticated(code: str, headers: dict[str, str] | None = None) -> HTTPException:
+    return HTTPException(
+        401, {"code": code}, headers={"WWW-Authenticate": "Bearer", **(headers or {})}
+    )
+
+
+def _signature_headers(context: ServerContext, request: Request) -> tuple[int, str, bytes]:
+    """(timestamp, nonce, signature) of a device request, or 401."""
+    try:
+        timestamp = int(request.headers.get(HEADER_TIMESTAMP, ""))
+        nonce = request.headers.get(HEADER_NONCE, "")
+        signature = base64.b64decode(request.headers.get(HEADER_SIGNATURE, ""), validate=True)
+    except (ValueError, binascii.Error):
+        raise _unauthenticated("request-unsigned") from None
+    if len(nonce) != 32 or not all(c in "0123456789abcdef" for c in nonce):
+        raise _unauthenticated("request-unsigned")
+    if len(signature) != 64:
+        raise _unauthenticated("request-unsigned")
+    now = context.clock()
+    if abs(now - timestamp) > WINDOW_SECONDS:
+        raise _unauthenticated("request-stale", {HEADER_SERVER_TIME: str(int(now))})
+    return timestamp, nonce, signature
+
+
+def _admit(context: ServerContext, request: Request, token: str, body: bytes) -> Principal:
+    """Who is calling, in one worker thread (it reads the database): the credential, the
+    device's status, the rate limit and nonce, and a device's request signature."""
+    storage, config = context.storage, context.config
+    principal = storage.authenticate(token)
+    if principal is None:
+        anonymous_limit(context, request)  # guessing tokens counts against the address
+        raise _unauthenticated("unauthenticated")
+    if principal.role == "device" and principal.device_status != "active":
+        raise HTTPException(
+            403,
+            {"code": "sync-revoked", "device_status": principal.device_status},
+            headers={"FS-Device-Status": principal.device_status},
+        )
+    key = "t:" + hashlib.sha256(token.encode()).hexdigest()[:40]
+    nonce = None
+    if principal.role == "device":
+        assert principal.device_id is not None
+        timestamp, value, _signature = _signature_headers(context, request)
+        nonce = (principal.device_id, value, timestamp)
+    admission = context.gate.admit(key, config.rate, config.burst, nonce)
+    if admission.wait:
+        raise too_many(admission.wait)
+    if admission.replayed:
+        raise _unauthenticated("request-replayed")
+    if principal.role != "device":
+        return principal
+    # A device's token alone opens nothing: its enrolled key must have signed the request,
+    # the body included (one signature covers a whole batch of envelopes).
+    if not _signed_by_device(context, request, principal, body):
+        # The device's token with somebody else's signature: a stolen token, most likely.
+        # Noted for the admin (the rate limit above bounds how often).
+        storage.audit(principal.device_id or "?", "request-signature-refused", {})
+        raise _unauthenticated("request-signature")
+    return dataclasses.replace(principal, signed=True)
+
+
+def _signed_by_device(
+    context: ServerContext, request: Request, principal: Principal, body: bytes
+) -> bool:
+    timestamp, nonce, signature = _signature_headers(context, request)
+    raw = request.scope.get("raw_path") or request.url.path.encode()
+    query = request.scope.get("query_string") or b""
+    message = request_message(
+        request.method,
+        api_path(raw + (b"?" + query if query else b"")),
+        timestamp,
+        nonce,
+        principal.device_id or "",
+        hashlib.sha256(body).hexdigest(),
+    )
+    key = principal.public_key
+    return key is not None and crypto.verify(key, message, signature)
+
+
+async def caller(request: Request, context: Server) -> Principal:
+    """The authenticated caller of any route that names a role (401, 403 or 429 otherwise)."""
+    token = _bearer(request)
+    if token is None or len(token) > 256:
+        await run_in_threadpool(anonymous_limit, context, request)
+        raise _unauthenticated("unauthenticated")
+    try:
+        body = await request.body()  # kept by the request for the route
+    except ClientDisconnect:
+        raise HTTPException(413, {"code": "request-too-large"}) from None
+    return await run_in_threadpool(_admit, context, request, token, body)
+
+
+def _device(principal: Annotated[Principal, Depends(caller)]) -> Principal:
+    if principal.role != "device":
+        raise HTTPException(403, {"code": "forbidden"})
+    return principal
+
+
+def _staff(principal: Annotated[Principal, Depends(caller)]) -> Principal:
+    if principal.role not in {"admin", "coordinator"}:
+        raise HTTPException(403, {"code": "forbidden"})
+    return principal
+
+
+def _admin(principal: Annotated[Principal, Depends(caller)]) -> Principal:
+    if principal.role != "admin":
+        raise HTTPException(403, {"code": "forbidden"})
+    return principal
+
+
+#: A signed request of an enrolled, active device.
+Device = Annotated[Principal, Depends(_device)]
+#: An admin or a coordinator (a coordinator sees its own sites).
+Staff = Annotated[Principal, Depends(_staff)]
+#: An admin.
+Admin = Annotated[Principal, Depends(_admin)]
