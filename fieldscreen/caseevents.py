@@ -66,7 +66,7 @@ _CONTENT_FIELDS: Final = frozenset({"case_id", "type", "at", "user", "note", "re
 #: English and Spanish labels of the event types and close reasons (the export's and the
 #: command line's; the app translates its own through Qt).
 _LABELS: Final[dict[str, tuple[str, str]]] = {
-    "screening": ("Screening", "Evaluación"),
+    "screening": ("Screening", "Tamizaje"),
     "follow-up": ("Follow-up done", "Seguimiento realizado"),
     "referral": ("Referral made", "Derivación realizada"),
     "service-reached": ("Service reached", "Servicio recibido"),

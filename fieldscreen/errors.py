@@ -398,7 +398,7 @@ CATALOGUE: Mapping[str, Message] = {
             "Check the case list."
         ),
         es=(
-            "Esa evaluación no está en esta computadora (puede haberse sellado y eliminado). "
+            "Ese tamizaje no está en esta computadora (puede haberse sellado y eliminado). "
             "Revise la lista de casos."
         ),
     ),
@@ -408,7 +408,7 @@ CATALOGUE: Mapping[str, Message] = {
             " see what can be done."
         ),
         es=(
-            "Esa evaluación está en estado {state}, así que esto no se puede hacer. Abra la "
+            "Ese tamizaje está en estado {state}, así que esto no se puede hacer. Abra la "
             "lista de casos para ver qué se puede hacer."
         ),
     ),
@@ -418,7 +418,7 @@ CATALOGUE: Mapping[str, Message] = {
             "Reinstall the form."
         ),
         es=(
-            "El identificador o la versión del formulario no es válido; la evaluación no se "
+            "El identificador o la versión del formulario no es válido; el tamizaje no se "
             "inició. Vuelva a instalar el formulario."
         ),
     ),
@@ -429,7 +429,7 @@ CATALOGUE: Mapping[str, Message] = {
         ),
         es=(
             "Esta computadora aún no tiene la clave de la organización, así que no se pueden "
-            "sellar evaluaciones. Aplique antes el archivo de aprovisionamiento ('fieldscreen"
+            "sellar tamizajes. Aplique antes el archivo de aprovisionamiento ('fieldscreen"
             " provision ARCHIVO')."
         ),
     ),
@@ -446,7 +446,7 @@ CATALOGUE: Mapping[str, Message] = {
             " Run the command again with --yes to confirm."
         ),
         es=(
-            "El borrado destruye para siempre todas las evaluaciones de esta computadora que "
+            "El borrado destruye para siempre todos los tamizajes de esta computadora que "
             "no se sincronizaron. Ejecute el comando de nuevo con --yes para confirmar."
         ),
     ),
@@ -465,7 +465,7 @@ CATALOGUE: Mapping[str, Message] = {
             "event is in the audit log."
         ),
         es=(
-            "La copia guardada de esta evaluación es más antigua que la última que guardó "
+            "La copia guardada de este tamizaje es más antigua que la última que guardó "
             "FieldScreen: el archivo de la bóveda se cambió fuera de FieldScreen (se repuso una"
             " copia antigua). No se abrió ni se sobrescribió, y no se borró nada. Avise a su "
             "referente de informática; el hecho consta en el registro de auditoría."
@@ -478,8 +478,8 @@ CATALOGUE: Mapping[str, Message] = {
             "point; the event is in the audit log."
         ),
         es=(
-            "Esta evaluación se quitó del archivo de la bóveda fuera de FieldScreen: "
-            "FieldScreen la guardó y ya no está. No se borró nada más. Avise a su referente de"
+            "Este tamizaje se quitó del archivo de la bóveda fuera de FieldScreen: "
+            "FieldScreen lo guardó y ya no está. No se borró nada más. Avise a su referente de"
             " informática; el hecho consta en el registro de auditoría."
         ),
     ),
@@ -490,7 +490,7 @@ CATALOGUE: Mapping[str, Message] = {
             "nothing was deleted. Tell your IT focal point; the event is in the audit log."
         ),
         es=(
-            "La copia guardada de esta evaluación no es la última que guardó FieldScreen: el "
+            "La copia guardada de este tamizaje no es la última que guardó FieldScreen: el "
             "archivo de la bóveda se cambió fuera de FieldScreen. No se abrió ni se "
             "sobrescribió, y no se borró nada. Avise a su referente de informática; el hecho "
             "consta en el registro de auditoría."
@@ -505,7 +505,7 @@ CATALOGUE: Mapping[str, Message] = {
         ),
         es=(
             "El archivo de la bóveda se cambió fuera de FieldScreen: lo guardado no coincide con"
-            " lo que escribió FieldScreen (evaluaciones y fichas de caso: {rows}; entradas del "
+            " lo que escribió FieldScreen (tamizajes y fichas de caso: {rows}; entradas del "
             "registro de auditoría: {audit}). No se borró nada, y lo que no se puede comprobar "
             "no se abre. Avise a su referente de informática; el hecho consta en el registro "
             "de auditoría."
@@ -523,12 +523,12 @@ CATALOGUE: Mapping[str, Message] = {
             "log."
         ),
         es=(
-            "La cola de sincronización se cambió fuera de FieldScreen. {resealed} evaluaciones "
-            "finalizadas habían perdido su lugar en ella: se volvieron a sellar desde la copia "
-            "guardada en este portátil y se pusieron en cola, así que siguen llegando a su "
+            "La cola de sincronización se cambió fuera de FieldScreen. {resealed} tamizajes "
+            "finalizados habían perdido su lugar en ella: se volvieron a sellar desde la copia "
+            "guardada en esta computadora y se pusieron en cola, así que siguen llegando a su "
             "equipo. {requeued} marcadas como enviadas sin acuse de recibo se pusieron de nuevo"
             " en cola, y {restored} devueltas a la cola sin nada que enviar se marcaron de "
-            "nuevo como enviadas. {missing} de evaluaciones ya depuradas aquí según lo "
+            "nuevo como enviadas. {missing} de tamizajes ya depurados aquí según lo "
             "previsto faltan en ella y no se pueden volver a sellar: pida a su equipo que "
             "compruebe que el servidor las tiene. Avise a su referente de informática; el "
             "hecho consta en el registro de auditoría."
@@ -544,8 +544,8 @@ CATALOGUE: Mapping[str, Message] = {
         ),
         es=(
             "La clave de la organización guardada en la bóveda no es la que aprobó un "
-            "administrador: se sustituyó fuera de FieldScreen. No se sella nada con ella: las "
-            "evaluaciones se siguen sellando con la clave que aprobó el administrador, así que "
+            "administrador: se sustituyó fuera de FieldScreen. No se sella nada con ella: los "
+            "tamizajes se siguen sellando con la clave que aprobó el administrador, así que "
             "ninguna puede llegar a otra persona. Pida a un administrador que vuelva a aplicar "
             "el archivo de aprovisionamiento de su organización. El hecho consta en el "
             "registro de auditoría."
@@ -575,8 +575,8 @@ CATALOGUE: Mapping[str, Message] = {
             "nothing was deleted. Tell your IT focal point; the event is in the audit log."
         ),
         es=(
-            "Se cambiaron fuera de FieldScreen valores que FieldScreen guarda sobre este "
-            "portátil ({names}). Se restauraron desde la copia guardada cifrada en la bóveda, "
+            "Se cambiaron fuera de FieldScreen valores que FieldScreen guarda sobre esta "
+            "computadora ({names}). Se restauraron desde la copia guardada cifrada en la bóveda, "
             "y no se borró nada. Avise a su referente de informática; el hecho consta en el "
             "registro de auditoría."
         ),
@@ -634,7 +634,7 @@ CATALOGUE: Mapping[str, Message] = {
         en="This file is {size} MB: a screening keeps files of at most {limit} MB each and "
         "{total} MB together ({held} MB are attached already). Attach a smaller photo or scan "
         "(a lower resolution still shows a document), or remove another file first.",
-        es="Este archivo ocupa {size} MB: una evaluación guarda archivos de {limit} MB como "
+        es="Este archivo ocupa {size} MB: un tamizaje guarda archivos de {limit} MB como "
         "máximo cada uno y {total} MB en total (ya hay {held} MB adjuntos). Adjunte una foto o "
         "un escaneo más pequeño (con menos resolución el documento se sigue leyendo), o quite "
         "antes otro archivo.",
@@ -651,7 +651,7 @@ CATALOGUE: Mapping[str, Message] = {
             "{loaded} is installed. Resume it with version {saved}, or migrate it explicitly."
         ),
         es=(
-            "Esta evaluación se inició con la versión {saved} del formulario {form_id}, pero "
+            "Este tamizaje se inició con la versión {saved} del formulario {form_id}, pero "
             "está instalada la versión {loaded}. Continúela con la versión {saved} o mígrela "
             "explícitamente."
         ),
@@ -677,7 +677,7 @@ CATALOGUE: Mapping[str, Message] = {
         ),
         es=(
             "El nivel de riesgo solo se puede cambiar con la aprobación de un supervisor, que no "
-            "sea quien hizo la evaluación. Pida la aprobación a su supervisor."
+            "sea quien hizo el tamizaje. Pida la aprobación a su supervisor."
         ),
     ),
     "self-test-failed": Message(
@@ -691,7 +691,7 @@ CATALOGUE: Mapping[str, Message] = {
             "sent when the connection comes back; check the network and try again."
         ),
         es=(
-            "No se pudo contactar el servidor {url}. Las evaluaciones finalizadas siguen en cola "
+            "No se pudo contactar el servidor {url}. Los tamizajes finalizados siguen en cola "
             "y se enviarán cuando vuelva la conexión; revise la red e inténtelo de nuevo."
         ),
     ),
@@ -791,7 +791,7 @@ CATALOGUE: Mapping[str, Message] = {
     ),
     "sync-envelope-invalid": Message(
         en="A sealed screening is malformed ({reason}) and was set aside. Tell IT.",
-        es="Una evaluación sellada está dañada ({reason}) y se apartó. Avise a informática.",
+        es="Un tamizaje sellado está dañado ({reason}) y se apartó. Avise a informática.",
     ),
     "server-database": Message(
         en=(
@@ -841,7 +841,7 @@ CATALOGUE: Mapping[str, Message] = {
             "server's administrators)."
         ),
         es=(
-            "Las posibles coincidencias entre evaluaciones solo se muestran a coordinadores "
+            "Las posibles coincidencias entre tamizajes solo se muestran a coordinadores "
             "(y a los administradores del servidor)."
         ),
     ),
@@ -1171,14 +1171,13 @@ CATALOGUE: Mapping[str, Message] = {
     "handover-passphrase-needed": Message(
         en="The key file needs a passphrase of at least 8 characters: give it at the prompt "
         "(twice for keygen, the same both times) or on the first line of --passphrase-file.",
-        es="El archivo de claves necesita una frase de contraseña de al menos 8 caracteres: "
+        es="El archivo de claves necesita una frase de acceso de al menos 8 caracteres: "
         "escríbala cuando se le pida (dos veces en keygen, igual las dos) o en la primera línea "
         "de --passphrase-file.",
     ),
     "handover-key-passphrase": Message(
         en="The passphrase does not open the key file {name}. Check it and try again.",
-        es="La frase de contraseña no abre el archivo de claves {name}. Revísela e intente de "
-        "nuevo.",
+        es="La frase de acceso no abre el archivo de claves {name}. Revísela e intente de nuevo.",
     ),
     "handover-ack-forged": Message(
         en="The acknowledgement {name} is not signed by the partner the service directory "
@@ -1198,7 +1197,7 @@ CATALOGUE: Mapping[str, Message] = {
     ),
     "case-code-ambiguous": Message(
         en="The code {code!r} names {count} screenings on this laptop. Give more of the record id.",
-        es="El código {code!r} corresponde a {count} evaluaciones en esta computadora. Indique "
+        es="El código {code!r} corresponde a {count} tamizajes en esta computadora. Indique "
         "más caracteres del identificador.",
     ),
     "case-event-time-bad": Message(
@@ -1220,8 +1219,8 @@ CATALOGUE: Mapping[str, Message] = {
     "report-server-unavailable": Message(
         en="The server's report could not be fetched ({reason}). The report shows this "
         "laptop's own screenings; try again when the connection works.",
-        es="No se pudo obtener el informe del servidor ({reason}). El informe muestra las "
-        "evaluaciones de esta computadora; intente de nuevo cuando haya conexión.",
+        es="No se pudo obtener el informe del servidor ({reason}). El informe muestra los "
+        "tamizajes de esta computadora; intente de nuevo cuando haya conexión.",
     ),
     "report-credential-file": Message(
         en="The file {path} cannot be read or is not a coordinator credential. Choose the "
@@ -1335,7 +1334,7 @@ CATALOGUE: Mapping[str, Message] = {
         ),
         es=(
             "Una referencia retenida o rechazada solo se puede hacer con la aprobación de un "
-            "supervisor, que no sea quien hizo la evaluación. Pida la aprobación a su supervisor."
+            "supervisor, que no sea quien hizo el tamizaje. Pida la aprobación a su supervisor."
         ),
     ),
 }

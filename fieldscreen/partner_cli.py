@@ -66,7 +66,7 @@ def _passphrase(args: argparse.Namespace, *, twice: bool) -> bytes:
             raise DeviceError("handover-file", name=str(args.passphrase_file)[:200]) from None
         first = text[0] if text else ""
     elif sys.stdin.isatty():
-        first = getpass.getpass("Passphrase / Frase de contraseña: ")
+        first = getpass.getpass("Passphrase / Frase de acceso: ")
         if twice and getpass.getpass("Again / Otra vez: ") != first:
             raise DeviceError("handover-passphrase-needed")
     else:

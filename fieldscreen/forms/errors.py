@@ -382,8 +382,8 @@ DESIGNER: Mapping[str, Message] = {
         "the server's current entity list; a laptop does not have it offline. Leave entity_id "
         "empty so that each screening creates its entity, and update entities on the server",
         es="la entidad de la lista {name} actualiza una entidad existente (entity_id), lo que "
-        "necesita la lista de entidades actual del servidor; un portátil sin conexión no la "
-        "tiene. Deje entity_id vacío para que cada evaluación cree su entidad, y actualice "
+        "necesita la lista de entidades actual del servidor; una computadora sin conexión no la "
+        "tiene. Deje entity_id vacío para que cada tamizaje cree su entidad, y actualice "
         "las entidades en el servidor",
     ),
     "entity-save-to": Message(
@@ -688,31 +688,31 @@ DESIGNER: Mapping[str, Message] = {
     "why-public-key": Message(
         en="FieldScreen seals every screening for its own server; the form's public key is not "
         "used",
-        es="FieldScreen sella cada evaluación para su propio servidor; la clave pública del "
+        es="FieldScreen sella cada tamizaje para su propio servidor; la clave pública del "
         "formulario no se usa",
     ),
     "why-submission-url": Message(
         en="screenings go to the FieldScreen server by sync; the URL is not used",
-        es="las evaluaciones van al servidor de FieldScreen por sincronización; la URL no se usa",
+        es="los tamizajes van al servidor de FieldScreen por sincronización; la URL no se usa",
     ),
     "why-auto-send": Message(
         en="screenings are sent by FieldScreen's sync",
-        es="las evaluaciones las envía la sincronización de FieldScreen",
+        es="los tamizajes los envía la sincronización de FieldScreen",
     ),
     "why-auto-delete": Message(
         en="the vault keeps and deletes screenings by its own retention rules",
-        es="la bóveda guarda y borra las evaluaciones según sus propias reglas de conservación",
+        es="la bóveda guarda y borra los tamizajes según sus propias reglas de conservación",
     ),
     "why-no-phone": Message(
         en="empty: a laptop has no phone number",
-        es="vacía: un portátil no tiene número de teléfono",
+        es="vacía: una computadora no tiene número de teléfono",
     ),
     "why-no-email": Message(
         en="empty: FieldScreen does not read an account e-mail address",
         es="vacía: FieldScreen no lee la dirección de correo de ninguna cuenta",
     ),
     "why-no-sim": Message(
-        en="empty: a laptop has no SIM card", es="vacía: un portátil no tiene tarjeta SIM"
+        en="empty: a laptop has no SIM card", es="vacía: una computadora no tiene tarjeta SIM"
     ),
     "why-max-pixels": Message(
         en="FieldScreen keeps the photo as chosen, up to its size limit",
@@ -720,7 +720,7 @@ DESIGNER: Mapping[str, Message] = {
     ),
     "why-mock-accuracy": Message(
         en="the laptop has no GPS; the coordinates are typed",
-        es="el portátil no tiene GPS; las coordenadas se escriben",
+        es="la computadora no tiene GPS; las coordenadas se escriben",
     ),
     "why-audio-quality": Message(
         en="FieldScreen keeps the recording as it is chosen, up to its size limit",
@@ -740,11 +740,11 @@ DESIGNER: Mapping[str, Message] = {
     ),
     "why-start-geopoint": Message(
         en="the laptop has no GPS; remove the row, or ask for the place in a select_one of sites",
-        es="el portátil no tiene GPS; quite la fila, o pregunte el lugar con un select_one de "
+        es="la computadora no tiene GPS; quite la fila, o pregunte el lugar con un select_one de "
         "sitios",
     ),
     "why-background-geopoint": Message(
-        en="the laptop has no GPS; remove the row", es="el portátil no tiene GPS; quite la fila"
+        en="the laptop has no GPS; remove the row", es="la computadora no tiene GPS; quite la fila"
     ),
     "why-background-audio": Message(
         en="FieldScreen never records audio in the background; remove the row",
@@ -773,7 +773,7 @@ DESIGNER: Mapping[str, Message] = {
     "why-random": Message(
         en="random() is not supported: a screening must give the same result each time it is "
         "computed",
-        es="random() no está admitida: una evaluación debe dar el mismo resultado cada vez que "
+        es="random() no está admitida: un tamizaje debe dar el mismo resultado cada vez que "
         "se calcula",
     ),
     "why-version": Message(
@@ -784,7 +784,7 @@ DESIGNER: Mapping[str, Message] = {
         en="${{last-saved#...}} reads the last form saved on an ODK device; FieldScreen never "
         "copies one child's answers into another's screening; ask the question again",
         es="${{last-saved#...}} lee el último formulario guardado en un dispositivo ODK; "
-        "FieldScreen nunca copia las respuestas de un niño en la evaluación de otro; haga la "
+        "FieldScreen nunca copia las respuestas de un niño en el tamizaje de otro; haga la "
         "pregunta de nuevo",
     ),
     "why-search": Message(

@@ -23,11 +23,11 @@
     </message>
     <message>
         <source>Counts per laptop and per user. Only case codes, states and reasons are shown: nothing of a child&apos;s answers.</source>
-        <translation>Cuentas por laptop y por usuario. Solo se muestran códigos de caso, estados y motivos: nada de las respuestas de ninguna niña, niño o adolescente.</translation>
+        <translation>Cuentas por computadora y por usuario. Solo se muestran códigos de caso, estados y motivos: nada de las respuestas de ninguna niña, niño o adolescente.</translation>
     </message>
     <message>
         <source>Laptop</source>
-        <translation>Laptop</translation>
+        <translation>Computadora</translation>
     </message>
     <message>
         <source>User</source>
@@ -35,7 +35,7 @@
     </message>
     <message>
         <source>Screenings per laptop and user</source>
-        <translation>Tamizajes por laptop y usuario</translation>
+        <translation>Tamizajes por computadora y usuario</translation>
     </message>
     <message>
         <source>Site</source>
@@ -55,7 +55,7 @@
     </message>
     <message>
         <source>Laptops as the server sees them</source>
-        <translation>Laptops según el servidor</translation>
+        <translation>Computadoras según el servidor</translation>
     </message>
     <message>
         <source>Here</source>
@@ -139,7 +139,7 @@
     </message>
     <message>
         <source>This laptop</source>
-        <translation>Esta laptop</translation>
+        <translation>Esta computadora</translation>
     </message>
     <message>
         <source>yes</source>
@@ -171,7 +171,7 @@
     </message>
     <message>
         <source>this laptop</source>
-        <translation>esta laptop</translation>
+        <translation>esta computadora</translation>
     </message>
     <message numerus="yes">
         <source>%n laptop(s) of your sites on the server.</source>
@@ -182,7 +182,7 @@
     </message>
     <message>
         <source>Another laptop&apos;s bundle</source>
-        <translation>El paquete de otra laptop</translation>
+        <translation>El paquete de otra computadora</translation>
     </message>
     <message>
         <source>Your coordinator credential file (from IT)</source>
@@ -202,7 +202,7 @@
     </message>
     <message>
         <source>The receipt for this laptop</source>
-        <translation>El acuse para esta laptop</translation>
+        <translation>El acuse para esta computadora</translation>
     </message>
     <message>
         <source>FieldScreen receipts (*.fsr);;All files (*)</source>
@@ -214,7 +214,7 @@
     </message>
     <message>
         <source>Nothing waits on this laptop: the bundle is empty.</source>
-        <translation>Nada espera en esta laptop: el paquete está vacío.</translation>
+        <translation>Nada espera en esta computadora: el paquete está vacío.</translation>
     </message>
     <message numerus="yes">
         <source>%n sealed screening(s) written to the bundle. They stay waiting here until the receipt comes back.</source>
@@ -236,19 +236,19 @@
     </message>
     <message>
         <source>Bundle of laptop %1 checked and saved for the next hop (%2 screenings).</source>
-        <translation>Paquete de la laptop %1 revisado y guardado para el siguiente equipo (%2 tamizajes).</translation>
+        <translation>Paquete de la computadora %1 revisado y guardado para el siguiente equipo (%2 tamizajes).</translation>
     </message>
     <message>
         <source>Already relayed: the server held all %1 screenings of laptop %2.</source>
-        <translation>Ya reenviado: el servidor ya tenía los %1 tamizajes de la laptop %2.</translation>
+        <translation>Ya reenviado: el servidor ya tenía los %1 tamizajes de la computadora %2.</translation>
     </message>
     <message>
         <source>Laptop %2: %1 screenings relayed, %3 acknowledged by the server, %4 failed.</source>
-        <translation>Laptop %2: %1 tamizajes reenviados, %3 confirmados por el servidor, %4 fallidos.</translation>
+        <translation>Computadora %2: %1 tamizajes reenviados, %3 confirmados por el servidor, %4 fallidos.</translation>
     </message>
     <message>
         <source>Carry the receipt %1 back to that laptop.</source>
-        <translation>Lleve el acuse %1 de vuelta a esa laptop.</translation>
+        <translation>Lleve el acuse %1 de vuelta a esa computadora.</translation>
     </message>
 </context>
 <context>
@@ -298,7 +298,7 @@
     </message>
     <message>
         <source>Case %s</source>
-        <extracomment>Another case event to record: its type, the reason (a closed case&apos;s) and a note.</extracomment>
+        <extracomment>Another case event to record: its type, the reason (a closed case&apos;s) and a note. The specialist asks the server for earlier screenings of this child (with consent).</extracomment>
         <translation>Caso %s</translation>
     </message>
     <message>
@@ -351,7 +351,7 @@
     </message>
     <message>
         <source>Screening</source>
-        <translation>Evaluación</translation>
+        <translation>Tamizaje</translation>
     </message>
     <message>
         <source>Follow-up done</source>
@@ -566,7 +566,7 @@
     </message>
     <message>
         <source>Enter the one-time enrolment code from your IT contact. Enrolment lets this laptop send finalised screenings and receive form and directory updates. You can also do it later: the app works fully offline.</source>
-        <translation>Escriba el código de inscripción de un solo uso que le dio informática. La inscripción permite que esta computadora envíe las evaluaciones finalizadas y reciba actualizaciones de formularios y del directorio. También puede hacerlo más tarde: la aplicación funciona por completo sin conexión.</translation>
+        <translation>Escriba el código de inscripción de un solo uso que le dio informática. La inscripción permite que esta computadora envíe los tamizajes finalizados y reciba actualizaciones de formularios y del directorio. También puede hacerlo más tarde: la aplicación funciona por completo sin conexión.</translation>
     </message>
     <message>
         <source>Server</source>
@@ -630,7 +630,7 @@
     </message>
     <message>
         <source>Enrolled as %1 at site %2. Finalised screenings will now be sent.</source>
-        <translation>Inscrita como %1 en el sitio %2. Las evaluaciones finalizadas se enviarán desde ahora.</translation>
+        <translation>Inscrita como %1 en el sitio %2. Los tamizajes finalizados se enviarán desde ahora.</translation>
     </message>
     <message>
         <source>&amp;Close</source>
@@ -787,6 +787,7 @@
     <name>HomePage</name>
     <message>
         <source>Sync state</source>
+        <extracomment>What a supervisor sent back, made the first time there is any.</extracomment>
         <translation>Estado de sincronización</translation>
     </message>
     <message>
@@ -953,7 +954,7 @@
     </message>
     <message>
         <source>This file is larger than %1 MB, the most one screening file may be. Attach a smaller photo or scan (a lower resolution still shows a document).</source>
-        <translation>Este archivo ocupa más de %1 MB, lo máximo para un archivo de una evaluación. Adjunte una foto o un escaneo más pequeño (con menos resolución el documento se sigue leyendo).</translation>
+        <translation>Este archivo ocupa más de %1 MB, lo máximo para un archivo de un tamizaje. Adjunte una foto o un escaneo más pequeño (con menos resolución el documento se sigue leyendo).</translation>
     </message>
 </context>
 <context>
@@ -1284,7 +1285,7 @@
     </message>
     <message>
         <source>Adds a row for each suggestion of this screening that is not listed yet. Check each row and change or remove it as needed.</source>
-        <translation>Agrega una fila por cada sugerencia de esta evaluación que aún no está en la lista. Revise cada fila y cámbiela o quítela si hace falta.</translation>
+        <translation>Agrega una fila por cada sugerencia de este tamizaje que aún no está en la lista. Revise cada fila y cámbiela o quítela si hace falta.</translation>
     </message>
     <message>
         <source>Remove</source>
@@ -1695,7 +1696,7 @@
     </message>
     <message>
         <source>withheld: a risk found in this screening holds back sharing with this recipient; only a supervisor can release it, with a reason</source>
-        <translation>retenida: un riesgo encontrado en esta evaluación impide compartir con este destinatario; solo un supervisor puede liberarla, con un motivo</translation>
+        <translation>retenida: un riesgo encontrado en este tamizaje impide compartir con este destinatario; solo un supervisor puede liberarla, con un motivo</translation>
     </message>
     <message>
         <source>not made: the child declined this service</source>
@@ -1845,11 +1846,11 @@
     </message>
     <message>
         <source>%1 will no longer be able to unlock this laptop. Their drafts and screenings stay here for the others. The vault then moves to new keys, so even a copy of the key file taken before opens nothing written afterwards; everyone else keeps their passphrase. With many records this takes a while: keep the laptop on.</source>
-        <translation>%1 ya no podrá desbloquear esta computadora. Sus borradores y tamizajes se quedan aquí para los demás. Luego la bóveda pasa a claves nuevas, así que ni siquiera una copia del archivo de claves hecha antes abre lo que se escriba después; todos los demás conservan su frase de contraseña. Con muchos registros esto tarda: mantenga la computadora encendida.</translation>
+        <translation>%1 ya no podrá desbloquear esta computadora. Sus borradores y tamizajes se quedan aquí para los demás. Luego la bóveda pasa a claves nuevas, así que ni siquiera una copia del archivo de claves hecha antes abre lo que se escriba después; todos los demás conservan su frase de acceso. Con muchos registros esto tarda: mantenga la computadora encendida.</translation>
     </message>
     <message>
         <source>Removing a user needs your passphrase again.</source>
-        <translation>Para quitar un usuario se necesita de nuevo su frase de contraseña.</translation>
+        <translation>Para quitar un usuario se necesita de nuevo su frase de acceso.</translation>
     </message>
     <message>
         <source>The vault moved to new keys (%1 keys re-encrypted).</source>
@@ -1861,11 +1862,11 @@
     </message>
     <message>
         <source>Do this after a suspected compromise: a lost copy of the laptop&apos;s files, or a passphrase someone else saw (change that passphrase too). The vault moves to new keys and every record&apos;s key is re-encrypted; nothing is lost and everyone keeps their passphrase. An old copy of the key file then opens nothing written afterwards. With many records this takes a while: keep the laptop on.</source>
-        <translation>Hágalo si sospecha un compromiso: una copia perdida de los archivos de la computadora, o una frase de contraseña que alguien más vio (cambie también esa frase). La bóveda pasa a claves nuevas y la clave de cada registro se cifra de nuevo; no se pierde nada y todos conservan su frase de contraseña. Después, una copia antigua del archivo de claves no abre nada de lo que se escriba. Con muchos registros esto tarda: mantenga la computadora encendida.</translation>
+        <translation>Hágalo si sospecha un compromiso: una copia perdida de los archivos de la computadora, o una frase de acceso que alguien más vio (cambie también esa frase). La bóveda pasa a claves nuevas y la clave de cada registro se cifra de nuevo; no se pierde nada y todos conservan su frase de acceso. Después, una copia antigua del archivo de claves no abre nada de lo que se escriba. Con muchos registros esto tarda: mantenga la computadora encendida.</translation>
     </message>
     <message>
         <source>Rotating the keys needs your passphrase again.</source>
-        <translation>Para cambiar las claves se necesita de nuevo su frase de contraseña.</translation>
+        <translation>Para cambiar las claves se necesita de nuevo su frase de acceso.</translation>
     </message>
     <message>
         <source>Settings</source>
@@ -2232,7 +2233,7 @@
     <name>Tiers</name>
     <message>
         <source>Act now</source>
-        <extracomment>True while screenings run the sample form instead of the built-in forms. Sync of this laptop (:class:`fieldscreen.sync.view.SyncViewModel`), None while it is not enrolled with a server. The supervisor queue (:class:`fieldscreen.ui.supervision.SupervisionModel`); None: the main window builds it over ``vault`` (tests and screenshots hand in their own). The coordinator&apos;s batch view (:class:`fieldscreen.ui.batches.BatchModel`), likewise. The coordinator&apos;s credential file chosen this session, on the Batches or the Report page (its path only, never its content; forgotten on lock).</extracomment>
+        <extracomment>True while screenings run the sample form instead of the built-in forms. Sync of this laptop (:class:`fieldscreen.sync.view.SyncViewModel`), None while it is not enrolled with a server. The coordinator&apos;s requests to the enrolled server (built in ``app.py`` over the vault&apos;s provisioning); None where there is no real vault (the server is then &quot;not enrolled&quot;). The supervisor queue (:class:`fieldscreen.ui.supervision.SupervisionModel`); None: the main window builds it over ``vault`` (tests and screenshots hand in their own). The coordinator&apos;s batch view (:class:`fieldscreen.ui.batches.BatchModel`), likewise. The coordinator&apos;s credential file chosen this session, on the Batches or the Report page (its path only, never its content; forgotten on lock).</extracomment>
         <translation>Actuar ya</translation>
     </message>
     <message>

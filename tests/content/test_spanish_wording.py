@@ -20,7 +20,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.content.builtin import sheets
+from tests.content.builtin import ES, is_staff_record, read_list, sheets, survey_with_groups
 from tests.content.scenarios import FORM_IDS, LISTS, ROOT
 
 PACKAGE = ROOT / "fieldscreen"
@@ -135,3 +135,105 @@ def test_every_source_of_spanish_text_is_read() -> None:
     assert any(w.startswith("ui:ActNowBanner") for w in wheres)
     assert any(w.startswith(str(Path("fieldscreen") / "errors.py")) for w in wheres)
     assert any(w.startswith("service-directory-mx.json") for w in wheres)
+
+
+# The glossary (docs/glossary-es.md): the chosen terms are used, the rejected ones are not.
+
+GLOSSARY = ROOT / "docs" / "glossary-es.md"
+TERM = re.compile(r"«([^»]+)»")
+
+
+def _child_texts() -> Iterator[tuple[str, str]]:
+    """The questions put to the child and their answer choices, in Spanish."""
+    for form_id in FORM_IDS:
+        choices = sheets(form_id).get("choices", [])
+        for row, _ in survey_with_groups(form_id):
+            kind, _, list_name = row.get("type", "").partition(" ")
+            if kind.split("_from_file")[0] not in CHILD_QUESTION_TYPES or is_staff_record(row):
+                continue
+            yield f"{form_id}.{row['name']}", row.get(f"label::{ES}", "")
+            if kind.startswith("select"):
+                options = (
+                    read_list(list_name)
+                    if kind.endswith("_from_file")
+                    else [c for c in choices if c.get("list_name") == list_name]
+                )
+                for option in options:
+                    yield (
+                        f"{form_id}.{row['name']}.{option['name']}",
+                        option.get(f"label::{ES}", ""),
+                    )
+
+
+CHILD_QUESTION_TYPES = {
+    "select_one",
+    "select_multiple",
+    "text",
+    "integer",
+    "decimal",
+    "date",
+    "datetime",
+}
+
+
+def _scope(where: str) -> tuple[tuple[str, str], ...]:
+    if where == "everywhere":
+        return spanish_texts()
+    if where == "app":
+        return (*_ui_texts(), *_package_strings())
+    if where == "screens":
+        return tuple(_ui_texts())
+    if where == "child":
+        return tuple(_child_texts())
+    raise AssertionError(f"docs/glossary-es.md: unknown Where {where!r}")
+
+
+def glossary_rows() -> list[dict[str, str]]:
+    """The glossary's table, one dict per row keyed by the header."""
+    lines = [
+        line for line in GLOSSARY.read_text(encoding="utf-8").splitlines() if line.startswith("|")
+    ]
+    header = [cell.strip() for cell in lines[0].strip("|").split("|")]
+    rows = []
+    for line in lines[2:]:
+        cells = [cell.strip() for cell in line.strip("|").split("|")]
+        rows.append(dict(zip(header, cells, strict=True)))
+    return rows
+
+
+def _word(term: str) -> re.Pattern[str]:
+    return re.compile(rf"(?<!\w){re.escape(term)}(?!\w)", re.IGNORECASE)
+
+
+def _found(term: str, texts: tuple[tuple[str, str], ...]) -> list[str]:
+    pattern = _word(term)
+    return [where for where, text in texts if pattern.search(text)]
+
+
+def test_the_glossary_has_its_columns_and_chosen_terms() -> None:
+    rows = glossary_rows()
+    assert len(rows) >= 15
+    for row in rows:
+        assert set(row) == {"English", "Use", "Not", "Where", "Notes"}, row
+        assert TERM.findall(row["Use"]), f"{row['English']}: no term in «» under Use"
+        assert row["Where"] in {"everywhere", "app", "screens", "child"}, row
+
+
+@pytest.mark.parametrize("row", glossary_rows(), ids=lambda row: row["English"])
+def test_the_glossary_terms_are_used_and_the_rejected_ones_are_not(row: dict[str, str]) -> None:
+    texts = _scope(row["Where"])
+    assert texts, row["Where"]
+    unused = [term for term in TERM.findall(row["Use"]) if not _found(term, texts)]
+    assert not unused, f"{row['English']}: chosen terms found nowhere ({row['Where']}): {unused}"
+    rejected = {term: _found(term, texts) for term in TERM.findall(row["Not"])}
+    rejected = {term: wheres[:8] for term, wheres in rejected.items() if wheres}
+    assert not rejected, f"{row['English']}: rejected terms in use ({row['Where']}): {rejected}"
+
+
+def test_the_glossary_check_matches_whole_words_ignoring_case() -> None:
+    texts = (("a", "Los tamizajes de esta computadora"), ("b", "derivación de claves"))
+    assert _found("computadora", texts) == ["a"]
+    assert _found("Computadora", texts) == ["a"]
+    assert not _found("tamizaje", texts)  # "tamizajes" is another word
+    assert not _found("ación", texts)
+    assert _found("cuidador(a)", (("c", "Con su cuidador(a) de costumbre"),)) == ["c"]

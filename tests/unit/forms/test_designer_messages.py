@@ -106,7 +106,7 @@ def test_every_reason_a_feature_is_refused_for_is_in_both_languages() -> None:
         (
             "| survey |\n| | type | name | label |\n| | start-geopoint | r | Start |\n",
             "the question type 'start-geopoint' is not supported; the laptop has no GPS",
-            "el tipo de pregunta 'start-geopoint' no está admitido; el portátil no tiene GPS; "
+            "el tipo de pregunta 'start-geopoint' no está admitido; la computadora no tiene GPS; "
             "quite la fila",
         ),
         (

@@ -68,7 +68,7 @@ def test_edited_state_is_put_back_and_said_counted_over_variants(
             tally["read defensively"] += 1
         elif alert is not None and alert.code == "vault-state-restored":
             assert name in alert.message("en")
-            assert "portátil" in alert.message("es")
+            assert "computadora" in alert.message("es")
             tally["put back and said"] += 1
         else:
             tally["left edited"] += 1
