@@ -247,6 +247,11 @@ DESIGNER: Mapping[str, Message] = {
         en="a list file needs a 'name' column",
         es="un archivo de lista necesita una columna 'name'",
     ),
+    "list-value-column": Message(
+        en="the list file has no column {column}, which the question's {parameter}= names",
+        es="el archivo de lista no tiene la columna {column}, que nombra el {parameter}= de la "
+        "pregunta",
+    ),
     "list-size": Message(
         en="the list file is {size} MiB; a list beside a form may be at most {most} MiB (split "
         "it, or keep only the rows the form needs)",
@@ -631,6 +636,12 @@ DESIGNER: Mapping[str, Message] = {
     ),
     "warn-not-applied": Message(
         en="{key} on {name} is not applied: {why}", es="{key} en {name} no se aplica: {why}"
+    ),
+    "warn-reference-geometry": Message(
+        en="reference-geometry on {name} is not shown: the laptop has no map; the coordinates "
+        "are typed",
+        es="reference-geometry en {name} no se muestra: el portátil no tiene mapa; las "
+        "coordenadas se escriben",
     ),
     "warn-save-incomplete": Message(
         en="saveIncomplete on {name} is not needed: FieldScreen saves the draft after every answer",

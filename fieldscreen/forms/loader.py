@@ -607,6 +607,11 @@ class _Loader(RuleSheets):
         why = compat.refused_parameters(_parameters(item))
         if why:
             raise self.error(why, row=row, column="parameters")
+        if "reference-geometry" in _parameters(item):
+            self.warnings.append(
+                f"reference-geometry on {name!r} is not shown: the laptop has no map; the "
+                "coordinates are typed"
+            )
         sensitivity = str(item.get("sensitivity", "") or "sensitive").strip()
         if sensitivity not in SENSITIVITIES:
             raise self.error(
@@ -919,7 +924,14 @@ class _Loader(RuleSheets):
                     row=field.row,
                     column="type",
                 )
-            choices = read_list(found, default)
+            value = field.parameters.get("value") or "name"
+            label = field.parameters.get("label") or "label"
+            try:
+                choices = read_list(found, default, value=value, label=label)
+            except FormError as error:
+                if "which the question's" not in error.detail:
+                    raise
+                raise self.error(error.detail, row=field.row, column="parameters") from None
             fields[name] = _replace(field, choices=choices)
             lists[Path(field.list_name).stem] = tuple(MappingProxyType(c.row()) for c in choices)
         for file_name, row in self.csv_instances:

@@ -442,16 +442,31 @@ def read_table(path: Path) -> tuple[Mapping[str, str], ...]:
     )
 
 
-def read_list(path: Path, default: str = "en") -> tuple[Choice, ...]:
-    """A CSV (or XML) lookup list: ``name``, ``label::Language (xx)`` columns, and extra
-    columns."""
+def read_list(
+    path: Path, default: str = "en", *, value: str = "name", label: str = "label"
+) -> tuple[Choice, ...]:
+    """A CSV (or XML, GeoJSON) lookup list: ``name``, ``label::Language (xx)`` columns, and
+    extra columns. ``value`` and ``label`` name other columns for the choice's name and label,
+    as a select's ``parameters: value=COLUMN, label=COLUMN`` does in ODK."""
     columns, rows = _records(path)
-    if "name" not in columns:
-        raise FormError("a list file needs a 'name' column", file=str(path), sheet="csv", row=1)
+    if value not in columns:
+        detail = (
+            "a list file needs a 'name' column"
+            if value == "name"
+            else f"the list file has no column {value!r}, which the question's value= names"
+        )
+        raise FormError(detail, file=str(path), sheet="csv", row=1)
+    if label != "label" and not any(c == label or c.startswith(f"{label}::") for c in columns):
+        raise FormError(
+            f"the list file has no column {label!r}, which the question's label= names",
+            file=str(path),
+            sheet="csv",
+            row=1,
+        )
     choices = []
     seen: set[str] = set()
     for number, row in rows:
-        name = (row.get("name") or "").strip()
+        name = (row.get(value) or "").strip()
         if not name:
             continue
         if name in seen:
@@ -460,18 +475,18 @@ def read_list(path: Path, default: str = "en") -> tuple[Choice, ...]:
                 file=str(path),
                 sheet="csv",
                 row=number,
-                column="name",
+                column=value,
             )
         seen.add(name)
         labels = {}
         extra = {}
-        for key, value in row.items():
-            if key == "name":
+        for key, text in row.items():
+            if key == value:
                 continue
-            if key == "label" or key.startswith("label::"):
-                lang = default if key == "label" else language_code(key.split("::", 1)[1])
-                labels[lang] = (value or "").strip()
+            if key == label or key.startswith(f"{label}::"):
+                lang = default if key == label else language_code(key.split("::", 1)[1])
+                labels[lang] = (text or "").strip()
             else:
-                extra[key] = (value or "").strip()
+                extra[key] = (text or "").strip()
         choices.append(Choice(name, Texts(labels, default), MappingProxyType(extra)))
     return tuple(choices)

@@ -789,3 +789,63 @@ def test_a_name_twice_in_the_same_group_is_still_refused() -> None:
     with pytest.raises(FormError) as caught:
         form(md)
     assert (caught.value.row, caught.value.column) == (4, "name")
+
+
+@pytest.mark.parametrize("suffix", [".csv", ".xml", ".geojson"])
+def test_value_and_label_parameters_name_the_list_files_columns(tmp_path: Any, suffix: str) -> None:
+    import json
+
+    rows = [("c1", "one", "First", "n"), ("c2", "two", "Second", "s")]
+    if suffix == ".csv":
+        text = "name,code,title_text,zone\n" + "".join(f"{','.join(r)}\n" for r in rows)
+    elif suffix == ".xml":
+        items = "".join(
+            f"<item><name>{a}</name><code>{b}</code><title_text>{c}</title_text>"
+            f"<zone>{d}</zone></item>"
+            for a, b, c, d in rows
+        )
+        text = f"<root>{items}</root>"
+    else:
+        features = [
+            {
+                "type": "Feature",
+                "geometry": {"type": "Point", "coordinates": [-90.5, 14.6]},
+                "properties": {"id": a, "code": b, "title_text": c, "zone": d},
+            }
+            for a, b, c, d in rows
+        ]
+        text = json.dumps({"type": "FeatureCollection", "features": features})
+    (tmp_path / f"places{suffix}").write_text(text, encoding="utf-8")
+    md = f"""
+    | survey |
+    |        | type                                | name  | label | parameters                  | choice_filter |
+    |        | select_one_from_file places{suffix} | place | Place | value=code, label=title_text | zone = 's'    |
+    """
+    loaded = form(md, base=tmp_path)
+    choices = loaded.field("place").choices
+    assert [(c.name, c.label.get("en")) for c in choices] == [("one", "First"), ("two", "Second")]
+    session = Session.start(loaded, "en", {}, clock=lambda: NOW)
+    assert [c.name for c in session.choices("place")] == ["two"]  # filtered on another column
+    session.set_answer("place", "two")
+    assert session.value("place") == "two"
+    missing = md.replace("value=code", "value=kode")
+    with pytest.raises(FormError) as caught:
+        form(missing, base=tmp_path)
+    assert (caught.value.row, caught.value.column) == (2, "parameters")
+    assert "no column 'kode', which the question's value= names" in caught.value.detail
+    assert designer_text(caught.value.detail, "es") is not None
+
+
+def test_a_reference_geometry_loads_with_a_warning_that_no_map_shows_it(tmp_path: Any) -> None:
+    (tmp_path / "sites.csv").write_text("name,label,region\ns1,Site 1,1\n", encoding="utf-8")
+    md = """
+    | survey |
+    |        | type                          | name | label | parameters               |
+    |        | select_one_from_file sites.csv | site | Site  |                          |
+    |        | geopoint                      | here | Here  | reference-geometry=sites |
+    """
+    loaded = form(md, base=tmp_path)
+    assert "reference-geometry on 'here' is not shown: the laptop has no map" in " ".join(
+        loaded.warnings
+    )
+    assert designer_text(loaded.warnings[-1], "es") is not None

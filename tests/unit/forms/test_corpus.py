@@ -50,7 +50,7 @@ KINDS = {
     },
     "file": {  # the form names a file it does not ship with it
         "list-file-missing", "pulldata-missing", "external-missing",
-        "deadlines-file-missing",
+        "deadlines-file-missing", "list-value-column",
     },
     "invalid": {  # a mistake ODK rejects too
         "unexpected-character", "unexpected", "expected-found", "expected-name",
@@ -59,7 +59,9 @@ KINDS = {
 }  # fmt: skip
 
 #: Forms of each part that loaded when the count was last raised (a ratchet, never lowered).
-FLOOR = {"examples": 48, "tables": 546}
+FLOOR = {"examples": 48, "tables": 676}
+#: The list files the tables name (pyxform only refers to them, so its tests ship none).
+FILES = DATA / "files"
 DOC = Path(__file__).resolve().parents[3] / "docs" / "forms.md"
 
 
@@ -137,7 +139,7 @@ def _tables() -> Iterator[tuple[str, Callable[[], Form]]]:
     document = json.loads((DATA / "tables.json").read_text(encoding="utf-8"))
     for entry in document["forms"]:
         md = entry["md"]
-        yield entry["test"], lambda md=md: load_form_text(md, "test_name.md")
+        yield entry["test"], lambda md=md: load_form_text(md, "test_name.md", FILES)
 
 
 def _check(figure: Figure, capsys: pytest.CaptureFixture[str]) -> None:
