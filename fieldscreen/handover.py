@@ -6,7 +6,8 @@ partner: the partner's recipient code (``share_<recipient>`` of the consent form
 consent form's exception). It holds the best-interests summary (tier, concerns, protection
 status, the recommendation) and the return plan (form F, ``fs_return``), labelled in the
 partner's language; never another form's answers, the child's answers for other recipients,
-free-text notes or photos.
+free-text notes or photos. Its concerns are only those the consent to this recipient covers
+(:func:`shared_concerns`: raised for a service of the recipient the child did not decline).
 
 The packet is sealed (HPKE, :func:`fieldscreen.crypto.seal`) to the partner's X25519 key from
 the signed service directory and signed by the device's Ed25519 key, so neither the server nor a
@@ -46,6 +47,7 @@ __all__ = [
     "open_packet",
     "packet_content",
     "seal_packet",
+    "shared_concerns",
     "summary_text",
     "verify_ack",
 ]
@@ -73,6 +75,10 @@ _MAX_PACKET: Final = 4 * 1024 * 1024
 #: Kinds of the return form's rows that are not answers the partner needs.
 _SKIP_KINDS: Final = {"hidden", "calculate", "note", "begin group", "end group", "group"}
 _FREE_TEXT: Final = {"text"}
+#: The concerns the case card's trafficking fields sum up: those fields go only with one of
+#: them (a trafficking concern kept out must not come back through its summary).
+_TRAFFICKING: Final = frozenset({"trafficked_presumed", "at_risk_trafficking"})
+_TRAFFICKING_FIELDS: Final = ("trafficking_concern", "return_trafficking_risk")
 
 
 def _minute(when: dt.datetime) -> str:
@@ -104,6 +110,58 @@ def consent_basis(record: Mapping[str, Any], recipient: str, *, release_reason: 
     if recipient in withheld:
         raise DeviceError("handover-withheld", recipient=recipient)
     raise DeviceError("handover-not-consented", recipient=recipient)
+
+
+def shared_concerns(record: Mapping[str, Any], recipient: str) -> frozenset[str]:
+    """The concern codes the child's consent lets go to ``recipient``: those named by a raised
+    rule of the record's forms that refers the child to a service of that recipient
+    (``lists/service_types.csv``'s ``recipient`` column) which the child did not decline in
+    that form (its ``declines``, after a supervisor's release). Consent to a recipient is
+    consent to share what is needed for its services; a concern raised only for the services
+    of others (a disclosure of violence the child wants a GBV specialist to hear, not the
+    receiving shelter) is none of this recipient's. A rule the built-in form no longer has,
+    a record without its raised rules, or a rule that refers to nobody, shares nothing."""
+    from fieldscreen.forms.library import builtin_form, builtin_list
+
+    recipients = {
+        c.name: str(c.extra.get("recipient") or "") for c in builtin_list("service_types")
+    }
+    out: set[str] = set()
+    for form_id, risk in dict(record.get("risk") or {}).items():
+        if not isinstance(risk, Mapping):
+            continue
+        try:
+            rules = {r.name: r for r in builtin_form(str(form_id)).rules}
+        except KnownError:
+            continue
+        released = {
+            str(x.get("name") if isinstance(x, Mapping) else x) for x in risk.get("releases") or ()
+        }
+        declined = {str(d) for d in risk.get("declines") or ()} - released
+        for flag in risk.get("flags") or ():
+            rule = rules.get(str(flag))
+            if rule is not None and any(
+                recipients.get(s) == recipient and s not in declined for s in rule.referrals
+            ):
+                out.update(rule.concerns)
+    return frozenset(out)
+
+
+def _summary(card: Mapping[str, Any], record: Mapping[str, Any], recipient: str) -> dict[str, Any]:
+    """The case card's summary fields, its concerns only those :func:`shared_concerns`
+    lets go to ``recipient`` (the card's order), the trafficking fields only with one of
+    the trafficking concerns."""
+    summary = {k: card[k] for k in SUMMARY_FIELDS if card.get(k) not in (None, "", [])}
+    allowed = shared_concerns(record, recipient)
+    concerns = [str(c) for c in card.get("concerns") or () if str(c) in allowed]
+    if concerns:
+        summary["concerns"] = concerns
+    else:
+        summary.pop("concerns", None)
+    if not _TRAFFICKING & set(concerns):
+        for name in _TRAFFICKING_FIELDS:
+            summary.pop(name, None)
+    return summary
 
 
 def _display(field: Any, value: Any, lang: str) -> Any:
@@ -164,7 +222,7 @@ def packet_content(
         raise DeviceError("handover-partner-no-keys", partner=partner.id)
     basis = consent_basis(record, partner.recipient, release_reason=release_reason)
     lang = partner.language
-    summary = {k: card[k] for k in SUMMARY_FIELDS if card.get(k) not in (None, "", [])}
+    summary = _summary(card, record, partner.recipient)
     forms = record.get("forms") or {}
     return {
         "format": CONTENT_FORMAT,

@@ -78,6 +78,12 @@ def run(args: argparse.Namespace) -> int:
             site=str(settings.get("site_id") or ""),
             release_reason=args.release,
         )
+        # The card's concerns the child's consent to this recipient does not cover: the
+        # specialist is told how many stay out (the partner is not).
+        kept_out = len(
+            set(map(str, vault.case_card(record_id).get("concerns") or ()))
+            - set(content["summary"].get("concerns", ()))
+        )
         packet = seal_packet(
             content, partner, vault.device_id, vault.device_public_key, vault.sign_as_device
         )
@@ -118,12 +124,25 @@ def run(args: argparse.Namespace) -> int:
                 "basis": content["basis"],
                 "out": str(out),
                 "event_id": event["event_id"],
+                "concerns_kept_out": kept_out,
             },
             f"{record_id[:6].upper()}: "
             + (
                 f"paquete de traspaso para {partner.id} en {out}, sellado para su clave."
+                + (
+                    f" {kept_out} preocupación(es) no van: el consentimiento para este "
+                    "destinatario no las cubre."
+                    if kept_out
+                    else ""
+                )
                 if lang == "es"
                 else f"handover packet for {partner.id} in {out}, sealed to its key."
+                + (
+                    f" {kept_out} concern(s) left out: the consent to this recipient does "
+                    "not cover them."
+                    if kept_out
+                    else ""
+                )
             ),
         )
         return 0

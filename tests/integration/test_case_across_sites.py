@@ -179,6 +179,12 @@ def _follow_up(profile: Path, case: str, when: datetime, note: str = "") -> None
         vault.record_case_event(case, "follow-up", when, note=note, case_card=card)
 
 
+def _card(profile: Path, case: str) -> dict[str, Any]:
+    with Vault.open(Paths.for_profile(profile).vault_dir) as vault:
+        vault.unlock("admin1", PASS.encode())
+        return dict(vault.case_card(case))
+
+
 def _export(storage: Storage, org: SimOrg) -> dict[str, Any]:
     forms = FormCatalogue()
     forms.add_builtin()
@@ -278,6 +284,7 @@ def test_a_childs_case_across_two_sites_reaches_the_export_once_and_in_order(
     packet = tmp_path / "packet.json"
     out = _cli(b, "handover", again, "--to", "receiver", "--out", str(packet), capsys=capsys)
     assert out["basis"] == "consent"
+    card_concerns = set(_card(b, again).get("concerns") or ())
     assert b"MARIA" not in packet.read_bytes()
     opened = partner_dir / "opened"
     assert (
@@ -288,6 +295,9 @@ def test_a_childs_case_across_two_sites_reaches_the_export_once_and_in_order(
     assert (summary["case_id"], summary["language"]) == (again, "es")
     assert summary["return_plan"], "form F's answers are the plan the partner receives"
     assert "MARIA" not in json.dumps(summary).upper()  # no names in the packet
+    shared = set(summary["summary"].get("concerns", ()))
+    assert shared <= card_concerns
+    assert out["concerns_kept_out"] == len(card_concerns - shared)
     ack = _cli(b, "handover", "ack", result["ack"], capsys=capsys)
     assert ack["already"] is False
     assert _cli(b, "handover", "ack", result["ack"], capsys=capsys)["already"] is True
