@@ -182,6 +182,17 @@ _BINARY = {
     "|": 8,
 }
 _MAX_DEPTH = 200
+#: Operators whose chains (``a or b or c``) give the same value however they are grouped, and
+#: are evaluated left to right either way: a chain is parsed as a balanced tree.
+_CHAINED = frozenset({"or", "and"})
+
+
+def _balanced(op: str, operands: list[Expr]) -> Expr:
+    """``operands`` joined by ``op``, in order, as a tree of depth log2(n)."""
+    if len(operands) == 1:
+        return operands[0]
+    middle = len(operands) // 2
+    return Binary(op, _balanced(op, operands[:middle]), _balanced(op, operands[middle:]))
 
 
 class _Parser:
@@ -228,7 +239,14 @@ class _Parser:
                 break
             self.next()
             right = self.expression(prec)
-            left = Binary(op, left, right)
+            if op not in _CHAINED:
+                left = Binary(op, left, right)
+                continue
+            operands = [left, right]  # a or b or c ...: kept balanced, so that a long
+            while self.peek().kind == "opname" and self.peek().text == op:  # chain is shallow
+                self.next()
+                operands.append(self.expression(prec))
+            left = _balanced(op, operands)
         self.depth -= 1
         return left
 

@@ -59,7 +59,7 @@ KINDS = {
 }  # fmt: skip
 
 #: Forms of each part that loaded when the count was last raised (a ratchet, never lowered).
-FLOOR = {"examples": 48, "tables": 676}
+FLOOR = {"examples": 48, "tables": 677}
 #: The list files the tables name (pyxform only refers to them, so its tests ship none).
 FILES = DATA / "files"
 DOC = Path(__file__).resolve().parents[3] / "docs" / "forms.md"

@@ -142,6 +142,29 @@ def test_deep_nesting_is_a_form_error_not_a_crash() -> None:
     assert ev(" + ".join(["1"] * 150)) == 150.0
 
 
+def test_a_long_chain_of_or_and_and_is_shallow_and_keeps_its_meaning() -> None:
+    """pyxform's tests have a relevant of 220 ``${q1} = 'y' or ...``: a chain of ``or`` (or of
+    ``and``) is parsed as a balanced tree, evaluated left to right as written."""
+    from fieldscreen.forms.xpath import _depth
+
+    chain = " or ".join(["${a} = 'y'"] * 5000)
+    assert _depth(parse(chain)) < 40
+    assert ev(chain, {"a": "y"}) is True and ev(chain, {"a": "n"}) is False
+    both = " or ".join(["${a} = 'y' and ${b} = 'y'"] * 300)
+    assert ev(both, {"a": "y", "b": "y"}) is True and ev(both, {"a": "y", "b": "n"}) is False
+    assert ev(" and ".join(["1"] * 999 + ["0"])) is False
+    assert ev(" or ".join(["0"] * 999 + ["1"])) is True
+    # the grouping of a short chain does not change what it means
+    for text, want in (
+        ("1 or 0 and 0", True),
+        ("0 and 1 or 1", True),
+        ("0 or 0 or 1 and 0", False),
+    ):
+        assert ev(text) is want
+    tree = parse("${a} or ${b} or ${c}")
+    assert sorted(references(tree)) == ["a", "b", "c"]
+
+
 _ALPHABET = st.sampled_from(
     [
         *"()[]{}$,./|=!<>+-*@:'\"0123456789 abcdefxyz_",
