@@ -42,6 +42,7 @@ from fieldscreen.ui.common import (
     show_error,
     tier_label,
 )
+from fieldscreen.ui.countries import site_countries
 from fieldscreen.ui.ports import ACT_NOW, TIERS, ScreeningResult, ScreeningSession, result_to_json
 from fieldscreen.ui.wizard import WizardController
 
@@ -105,7 +106,7 @@ def referral_sheet_html(  # noqa: PLR0917 (the sheet's parts, in the order they 
     deadlines = "".join(
         f"<li>{html.escape(d.label)}: {d.due.astimezone().strftime('%Y-%m-%d %H:%M')}</li>"
         for d in result.deadlines
-    )
+    ) or (f"<li>{html.escape(labels['no_deadlines'])}</li>" if labels.get("no_deadlines") else "")
     sample = ""
     if directory is not None and directory.sample:
         sample = f"<p><b>{html.escape(text_in(directory.notice, lang))}</b></p>"
@@ -441,8 +442,28 @@ class ResultsPage(QWidget):
         now = datetime.now(UTC)
         self.deadlines.setText(
             "\n".join(f"• {d.label}: {countdown(d.due, now)}" for d in self.result.deadlines)
-            or (self.tr("None.") if self._country_known() else self._no_country())
+            or self.no_deadlines()
         )
+
+    def no_deadlines(self) -> str:
+        """What the page and the sheet say when no deadline runs: a bare "None." reads as "no
+        deadline ever" (and as a fault on a site whose country has deadlines), so the sentence
+        says that none of the answers started one there, and that one will show when it does."""
+        if not self._country_known():
+            return self._no_country()
+        code = self._jurisdiction()
+        if not code:  # a session without the forms' context (the preview): nothing to name
+            return self.tr("No legal deadline was started by this screening's answers.")
+        name = dict(site_countries(self.services.lang)).get(code, code)
+        return self.tr(
+            "No legal deadline for this case: none of its answers starts one for a site in %1. "
+            "A deadline such as notifying the child-protection authority shows here as soon as "
+            "an answer calls for it."
+        ).replace("%1", name)
+
+    def _jurisdiction(self) -> str:
+        context = self.services.forms.context
+        return str(context.get("jurisdiction") or "") if context is not None else ""
 
     def _country_known(self) -> bool:
         """Whether the forms know this laptop's country: statutory deadlines depend on it, so
@@ -749,6 +770,7 @@ class ResultsPage(QWidget):
             "code": self.tr("Case code:"),
             "tier": self.tr("Risk tier:"),
             "deadlines": self.tr("Deadlines"),
+            "no_deadlines": self.no_deadlines(),
             "referrals": self.tr("Referrals (only those the child consented to)"),
             "footer": self.tr(
                 "Confidential. Hand this sheet only to the services listed. Destroy it after use."

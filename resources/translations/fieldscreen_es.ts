@@ -1711,16 +1711,20 @@
         <translation>No hay sugerencias.</translation>
     </message>
     <message>
-        <source>None.</source>
-        <translation>Ninguno.</translation>
-    </message>
-    <message>
         <source>None worked out: this laptop does not know its site&apos;s country, so the legal deadlines (for example notifying the child-protection authority) cannot be shown. Follow your site&apos;s procedure; an administrator sets the country in Settings (Country of the site).</source>
         <translation>No se pudieron calcular: esta computadora no sabe en qué país está su sitio, así que no puede mostrar los plazos legales (por ejemplo, dar aviso a la autoridad de protección de la niñez). Siga el procedimiento de su sitio; una persona administradora indica el país en Ajustes (País del sitio).</translation>
     </message>
     <message>
         <source>Record the actions taken before finalising an act-now case.</source>
         <translation>Registre las acciones realizadas antes de finalizar un caso de actuar ya.</translation>
+    </message>
+    <message>
+        <source>No legal deadline was started by this screening&apos;s answers.</source>
+        <translation>Ninguna respuesta de este tamizaje inició un plazo legal.</translation>
+    </message>
+    <message>
+        <source>No legal deadline for this case: none of its answers starts one for a site in %1. A deadline such as notifying the child-protection authority shows here as soon as an answer calls for it.</source>
+        <translation>No hay plazo legal para este caso: ninguna de sus respuestas inicia uno para un sitio en %1. Un plazo, como avisar a la autoridad de protección de la niñez, aparece aquí en cuanto una respuesta lo pide.</translation>
     </message>
     <message>
         <source>Override the risk tier</source>

@@ -58,6 +58,55 @@ def test_a_laptop_that_knows_its_country_shows_the_deadlines(qtbot: QtBot, paths
     assert "does not know" not in text
 
 
+def _results_without_answers(qtbot: QtBot, paths: Paths, lang: str) -> MainWindow:
+    from fieldscreen.app import build_context, builtin_forms
+
+    forms = builtin_forms(build_context(str(paths.data.parent)))
+    assert forms is not None
+    forms.update_context({"site": "tij1", "jurisdiction": "MX"})  # type: ignore[attr-defined]
+    vault = MemoryVault.with_users([("ana", "admin", "correct horse battery")])
+    settings = Settings.load(paths.settings_file)
+    w = MainWindow(Services(vault, forms, settings, Operations(), lang=lang))
+    qtbot.addWidget(w)
+    w.show()
+    unlock(qtbot, w)
+    w.start_screening()
+    settle(w)
+    w.review()
+    settle(w)
+    return w
+
+
+def test_a_mexico_case_with_no_deadline_says_so_in_a_sentence(qtbot: QtBot, paths: Paths) -> None:
+    """A case whose answers start no deadline on a site in Mexico read "Deadlines: None.", as
+    if Mexico had none; the page and the referral sheet say that none of the answers started
+    one there, and that one shows when an answer calls for it."""
+    w = _results_without_answers(qtbot, paths, "en")
+    assert w.results.result is not None
+    assert not w.results.result.deadlines
+    text = w.results.deadlines.text()
+    assert text != "None."
+    assert "none of its answers starts one for a site in Mexico" in text
+    assert "None." not in w.results.sheet_html()
+    assert "for a site in Mexico" in w.results.sheet_html()
+
+
+def test_the_no_deadline_sentence_is_in_spanish_too(qtbot: QtBot, paths: Paths) -> None:
+    from PySide6.QtWidgets import QApplication
+
+    from fieldscreen.ui.i18n import install_translator
+
+    app = QApplication.instance()
+    assert app is not None
+    install_translator(app, "es")
+    try:
+        w = _results_without_answers(qtbot, paths, "es")
+        text = w.results.deadlines.text()
+    finally:
+        install_translator(app, "en")
+    assert "México" in text and "ninguna de sus respuestas" in text, text
+
+
 def test_the_results_put_the_keyboard_on_the_next_step(qtbot: QtBot, paths: Paths) -> None:
     """After "Review results" the keyboard is not lost on a hidden page: an act-now case
     starts in "Actions taken", which finalising needs."""
