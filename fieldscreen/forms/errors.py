@@ -640,7 +640,7 @@ DESIGNER: Mapping[str, Message] = {
     "warn-reference-geometry": Message(
         en="reference-geometry on {name} is not shown: the laptop has no map; the coordinates "
         "are typed",
-        es="reference-geometry en {name} no se muestra: el portátil no tiene mapa; las "
+        es="reference-geometry en {name} no se muestra: la computadora no tiene mapa; las "
         "coordenadas se escriben",
     ),
     "warn-save-incomplete": Message(

@@ -380,19 +380,34 @@ class WizardPage(QWidget):
             removed = [p.title for p in self._pages if p.name not in wanted]
             parts = []
             if added:
-                parts.append(self.tr("added by an answer: %s") % self._titles(added))
+                parts.append(self._added_sentence(added))
             if removed:
-                parts.append(self.tr("no longer needed: %s") % self._titles(removed))
+                parts.append(self._removed_sentence(removed))
             if parts:
-                self._count_reason = "; ".join(parts)
+                self._count_reason = " ".join(parts)
         self._pages = pages
 
-    def _titles(self, titles: list[str]) -> str:
-        """One page by its title; several by their number and the first one's title."""
+    def _added_sentence(self, titles: list[str]) -> str:
+        """Why the count grew, as a sentence: one page by its title; several by their number
+        and the first one's title."""
         if len(titles) == 1:
-            return f"“{titles[0]}”"
+            return self.tr("An answer added the page “%1”.").replace("%1", titles[0])
         return (
-            self.tr("%1 pages from “%2”").replace("%1", str(len(titles))).replace("%2", titles[0])
+            self.tr("An answer added %1 pages; the first is “%2”.")
+            .replace("%1", str(len(titles)))
+            .replace("%2", titles[0])
+        )
+
+    def _removed_sentence(self, titles: list[str]) -> str:
+        """Why the count shrank, as a sentence (not "no longer needed: B. …")."""
+        if len(titles) == 1:
+            return self.tr("After an answer, the page “%1” is no longer needed.").replace(
+                "%1", titles[0]
+            )
+        return (
+            self.tr("After an answer, %1 pages are no longer needed; the first is “%2”.")
+            .replace("%1", str(len(titles)))
+            .replace("%2", titles[0])
         )
 
     def _build_page(self, page: PageView) -> QWidget:
@@ -567,7 +582,7 @@ class WizardPage(QWidget):
         self.progress.setValue(index)
         text = self.tr("Page %1 of %2").replace("%1", str(index)).replace("%2", str(total))
         if self._count_reason:  # the count changed since the form began: say why
-            text += f" ({self._count_reason})"
+            text += f". {self._count_reason}"
         self.progress_text.setText(text)
         self.progress_text.setToolTip(self._count_reason)
         self._progress_row.setStretchFactor(self.progress_text, 2 if self._count_reason else 0)

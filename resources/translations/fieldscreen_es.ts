@@ -2370,18 +2370,6 @@
         <translation>Este borrador se empezó con una versión anterior del formulario; las respuestas que ya no encajan se muestran abajo, apartadas.</translation>
     </message>
     <message>
-        <source>added by an answer: %s</source>
-        <translation>una respuesta añadió: %s</translation>
-    </message>
-    <message>
-        <source>no longer needed: %s</source>
-        <translation>una respuesta quitó: %s</translation>
-    </message>
-    <message>
-        <source>%1 pages from “%2”</source>
-        <translation>%1 páginas desde “%2”</translation>
-    </message>
-    <message>
         <source>%d suggested rows added. Check each one and complete or remove it.</source>
         <translation>Se agregaron %d filas sugeridas. Revise cada una y complétela o quítela.</translation>
     </message>
@@ -2444,6 +2432,22 @@
     <message>
         <source>The child asked to stop</source>
         <translation>Pidió parar</translation>
+    </message>
+    <message>
+        <source>An answer added the page “%1”.</source>
+        <translation>Una respuesta añadió la página «%1».</translation>
+    </message>
+    <message>
+        <source>An answer added %1 pages; the first is “%2”.</source>
+        <translation>Una respuesta añadió %1 páginas; la primera es «%2».</translation>
+    </message>
+    <message>
+        <source>After an answer, the page “%1” is no longer needed.</source>
+        <translation>Después de una respuesta, la página «%1» ya no hace falta.</translation>
+    </message>
+    <message>
+        <source>After an answer, %1 pages are no longer needed; the first is “%2”.</source>
+        <translation>Después de una respuesta, %1 páginas ya no hacen falta; la primera es «%2».</translation>
     </message>
     <message>
         <source>The child was too distressed</source>

@@ -200,5 +200,17 @@ def test_a_page_count_that_changes_says_why(qtbot: QtBot, paths: Paths) -> None:
         press(qtbot, wiz.next)
     assert wiz.progress.maximum() != first, "the count never changed"
     text = wiz.progress_text.text()
-    assert "added by an answer: " in text or "no longer needed: " in text, text
-    assert wiz.progress_text.toolTip() in text
+    reason = wiz.progress_text.toolTip()
+    assert reason, text
+    assert text.endswith(f". {reason}"), text
+    assert reason.startswith(("An answer added ", "After an answer, ")), reason
+    assert reason.endswith("."), reason
+    assert "no longer needed: " not in text, text
+    # the other direction reads as a sentence too, never "no longer needed: B. …"
+    removed = wiz._removed_sentence(["B. Initial protection and safety screening"])
+    assert removed == (
+        "After an answer, the page “B. Initial protection and safety screening” is no longer "
+        "needed."
+    )
+    several = wiz._removed_sentence(["Journey", "Work"])
+    assert several == "After an answer, 2 pages are no longer needed; the first is “Journey”."
