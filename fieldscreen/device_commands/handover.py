@@ -10,6 +10,7 @@ import argparse
 import datetime as dt
 import hashlib
 from pathlib import Path
+from typing import Any
 
 from fieldscreen.caseevents import HANDOVER_ACKNOWLEDGED, HANDOVER_SENT
 from fieldscreen.device import site_directory
@@ -22,7 +23,7 @@ from fieldscreen.vault import Vault
 from fieldscreen.vault.cli_common import add_unlock_arguments, emit
 from fieldscreen.vault.errors import VaultError
 
-__all__ = ["add_arguments", "run"]
+__all__ = ["add_arguments", "hand_over", "run"]
 
 _RELEASERS = ("coordinator", "admin")
 
@@ -55,6 +56,88 @@ def _read(path: str) -> bytes:
         raise DeviceError("handover-file", name=path[:200]) from None
 
 
+def hand_over(
+    vault: Vault,
+    directory: ServiceDirectory | None,
+    record_id: str,
+    partner_id: str,
+    out: Path,
+    *,
+    site: str,
+    release_reason: str = "",
+) -> dict[str, Any]:
+    """Hand the case ``record_id`` over to ``partner_id`` of ``directory``: the packet (only
+    what the child consented to share with it, :func:`fieldscreen.handover.packet_content`)
+    sealed to its key and signed by this device, written to ``out``; a coordinator's release
+    audited (``override``); the card's ``handovers`` and the case event ``handover-sent`` in
+    one transaction. The vault is unlocked with the device's signature wired. Returns what
+    ``fieldscreen handover --json`` prints.
+
+    Raises:
+        DeviceError: ``handover-partner-unknown``, ``handover-release-role``, ``handover-file``
+            and those of :func:`fieldscreen.handover.packet_content`.
+    """
+    partner = directory.partner(partner_id) if directory else None
+    if partner is None:
+        raise DeviceError("handover-partner-unknown", partner=partner_id[:64])
+    user = vault.current_user
+    if release_reason.strip() and (user is None or user.role not in _RELEASERS):
+        raise DeviceError("handover-release-role")
+    card = vault.case_card(record_id)
+    content = packet_content(
+        vault.load_record(record_id),
+        card,
+        partner,
+        record_id,
+        site=site,
+        release_reason=release_reason,
+    )
+    # The card's concerns the child's consent to this recipient does not cover: the
+    # specialist is told how many stay out (the partner is not).
+    kept_out = len(
+        set(map(str, card.get("concerns") or ())) - set(content["summary"].get("concerns", ()))
+    )
+    packet = seal_packet(
+        content, partner, vault.device_id, vault.device_public_key, vault.sign_as_device
+    )
+    try:
+        out.write_bytes(packet)
+    except OSError:
+        raise DeviceError("handover-file", name=str(out)[:200]) from None
+    if content["basis"] == "supervisor-release":
+        vault.record_event(
+            "override", record_id, {"what": "handover", "recipient": partner.recipient}
+        )
+    card = vault.case_card(record_id)
+    card["handovers"] = [
+        *card.get("handovers", ()),
+        {
+            "packet_id": content["packet_id"],
+            "partner": partner.id,
+            "sent": content["created"],
+            "basis": content["basis"],
+            "digest": hashlib.sha256(packet).hexdigest(),
+            "acknowledged": "",
+        },
+    ]
+    event = vault.record_case_event(
+        record_id,
+        HANDOVER_SENT,
+        dt.datetime.now(dt.UTC),
+        note=f"{partner.id} {content['packet_id']}",
+        case_card=card,
+    )
+    return {
+        "case": record_id,
+        "partner": partner.id,
+        "packet_id": content["packet_id"],
+        "basis": content["basis"],
+        "out": str(out),
+        "event_id": event["event_id"],
+        "concerns_kept_out": kept_out,
+    }
+
+
 def run(args: argparse.Namespace) -> int:
     with unlocked_vault(args) as (vault, settings):
         lang = str(getattr(args, "lang", None) or settings.get("language") or "en")
@@ -63,72 +146,27 @@ def run(args: argparse.Namespace) -> int:
             return _ack(args, vault, directory, lang)
         if not args.to or not args.out or args.file:
             raise DeviceError("handover-usage")
-        partner = directory.partner(args.to) if directory else None
-        if partner is None:
-            raise DeviceError("handover-partner-unknown", partner=args.to[:64])
-        record_id = resolve_case(vault, args.case)
-        user = vault.current_user
-        if args.release.strip() and (user is None or user.role not in _RELEASERS):
-            raise DeviceError("handover-release-role")
-        content = packet_content(
-            vault.load_record(record_id),
-            vault.case_card(record_id),
-            partner,
-            record_id,
+        done = hand_over(
+            vault,
+            directory,
+            resolve_case(vault, args.case),
+            args.to,
+            Path(args.out),
             site=str(settings.get("site_id") or ""),
             release_reason=args.release,
         )
-        # The card's concerns the child's consent to this recipient does not cover: the
-        # specialist is told how many stay out (the partner is not).
-        kept_out = len(
-            set(map(str, vault.case_card(record_id).get("concerns") or ()))
-            - set(content["summary"].get("concerns", ()))
-        )
-        packet = seal_packet(
-            content, partner, vault.device_id, vault.device_public_key, vault.sign_as_device
-        )
-        out = Path(args.out)
-        try:
-            out.write_bytes(packet)
-        except OSError:
-            raise DeviceError("handover-file", name=str(out)[:200]) from None
-        if content["basis"] == "supervisor-release":
-            vault.record_event(
-                "override", record_id, {"what": "handover", "recipient": partner.recipient}
-            )
-        card = vault.case_card(record_id)
-        card["handovers"] = [
-            *card.get("handovers", ()),
-            {
-                "packet_id": content["packet_id"],
-                "partner": partner.id,
-                "sent": content["created"],
-                "basis": content["basis"],
-                "digest": hashlib.sha256(packet).hexdigest(),
-                "acknowledged": "",
-            },
-        ]
-        event = vault.record_case_event(
-            record_id,
-            HANDOVER_SENT,
-            dt.datetime.now(dt.UTC),
-            note=f"{partner.id} {content['packet_id']}",
-            case_card=card,
+        record_id, partner_id, out, kept_out = (
+            done["case"],
+            done["partner"],
+            done["out"],
+            done["concerns_kept_out"],
         )
         emit(
             args,
-            {
-                "case": record_id,
-                "partner": partner.id,
-                "packet_id": content["packet_id"],
-                "basis": content["basis"],
-                "out": str(out),
-                "event_id": event["event_id"],
-                "concerns_kept_out": kept_out,
-            },
+            done,
             f"{record_id[:6].upper()}: "
             + (
-                f"paquete de traspaso para {partner.id} en {out}, sellado para su clave."
+                f"paquete de traspaso para {partner_id} en {out}, sellado para su clave."
                 + (
                     f" {kept_out} preocupación(es) no van: el consentimiento para este "
                     "destinatario no las cubre."
@@ -136,7 +174,7 @@ def run(args: argparse.Namespace) -> int:
                     else ""
                 )
                 if lang == "es"
-                else f"handover packet for {partner.id} in {out}, sealed to its key."
+                else f"handover packet for {partner_id} in {out}, sealed to its key."
                 + (
                     f" {kept_out} concern(s) left out: the consent to this recipient does "
                     "not cover them."

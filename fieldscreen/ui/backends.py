@@ -397,6 +397,32 @@ class VaultBackend:
             self.vault.record_case_event(record_id, kind, when, note=note, reason=reason)
             return self.vault.case_card(record_id)
 
+    def hand_over(
+        self,
+        record_id: str,
+        partner: str,
+        out: Path,
+        *,
+        directory: Any,
+        site: str,
+        release_reason: str = "",
+    ) -> Mapping[str, Any]:
+        """The packet and its case event, as ``fieldscreen handover`` makes them."""
+        from fieldscreen.device import wire_signing
+        from fieldscreen.device_commands.handover import hand_over
+
+        with self._guard:
+            wire_signing(self.vault)  # the packet and the event are signed by the device
+            return hand_over(
+                self.vault,
+                directory,
+                record_id,
+                partner,
+                out,
+                site=site,
+                release_reason=release_reason,
+            )
+
     def travel_mode(self) -> int:
         from fieldscreen.device import wire_signing
 

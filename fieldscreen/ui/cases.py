@@ -377,6 +377,9 @@ class CaseCardDialog(QDialog):
 
     #: The specialist asks the server for earlier screenings of this child (with consent).
     earlier_requested = Signal()
+    #: A handover to a partner: its id in the directory, the packet's file, a coordinator's
+    #: reason to share without the child's consent (empty: the child's consent decides).
+    handover_requested = Signal(str, str, str)
 
     def __init__(
         self,
@@ -385,10 +388,15 @@ class CaseCardDialog(QDialog):
         parent: QWidget | None = None,
         *,
         can_check_earlier: bool = False,
+        partners: Sequence[tuple[str, str]] = (),
+        can_release: bool = False,
     ) -> None:
         super().__init__(parent)
         self.setObjectName("caseCardDialog")
         self._earlier: list[Mapping[str, Any]] = []
+        self._partners = list(partners)
+        self._can_release = can_release
+        self.handover_dialog: HandoverDialog | None = None
         self.setWindowTitle(self.tr("Case %s") % code)
         self.resize(640, 480)
         layout = QVBoxLayout(self)
@@ -483,10 +491,23 @@ class CaseCardDialog(QDialog):
         self.link.setObjectName("secondary")
         self.link.setVisible(False)
         self.link.clicked.connect(self._link)
+        self.handover = QPushButton(self.tr("&Hand over…"), self)
+        self.handover.setObjectName("secondary")
+        self.handover.setAccessibleName(
+            self.tr("Hand the case over to a partner organisation of the service directory")
+        )
+        self.handover.setVisible(bool(self._partners))
+        self.handover.clicked.connect(self._ask_handover)
+        self.handover_done = QLabel("", self)
+        self.handover_done.setObjectName("caseHandoverDone")
+        self.handover_done.setWordWrap(True)
+        self.handover_done.setVisible(False)
+        layout.addWidget(self.handover_done)
         buttons.addWidget(self.record)
         buttons.addWidget(self.add_event)
         buttons.addWidget(self.check_earlier)
         buttons.addWidget(self.link)
+        buttons.addWidget(self.handover)
         buttons.addStretch(1)
         buttons.addWidget(close)
         layout.addLayout(buttons)
@@ -534,6 +555,30 @@ class CaseCardDialog(QDialog):
             f"{e.get('week', '')}, tier {e.get('tier', '')})"
         )
         self.event_requested.emit("linked", "", note)
+
+    def _ask_handover(self) -> None:
+        dialog = HandoverDialog(self._partners, self, can_release=self._can_release)
+        self.handover_dialog = dialog
+        dialog.accepted.connect(
+            lambda: self.handover_requested.emit(dialog.partner(), dialog.path(), dialog.reason())
+        )
+        dialog.open()
+
+    def show_handover(self, done: Mapping[str, Any]) -> None:
+        """Say where the packet went and how many concerns the consent kept out of it."""
+        self.handover.setEnabled(True)
+        text = (
+            self.tr("Handover packet for %1 written to %2, sealed to its key. Send the file.")
+            .replace("%1", str(done.get("partner", "")))
+            .replace("%2", str(done.get("out", "")))
+        )
+        kept = int(done.get("concerns_kept_out", 0) or 0)
+        if kept:
+            text += " " + self.tr(
+                "%1 concern(s) left out: the consent to this recipient does not cover them."
+            ).replace("%1", str(kept))
+        self.handover_done.setText(text)
+        self.handover_done.setVisible(True)
 
     def _ask_event(self) -> None:
         dialog = CaseEventDialog(self._event_labels(), self)
@@ -645,6 +690,94 @@ class CaseEventDialog(QDialog):
         return self.notes.text().strip()
 
 
+class HandoverDialog(QDialog):
+    """To whom the case goes (a partner of the site's directory that has keys), where its
+    packet file is written, and a coordinator's reason to share without the child's consent
+    (only for a coordinator or an admin; audited)."""
+
+    def __init__(
+        self,
+        partners: Sequence[tuple[str, str]],
+        parent: QWidget | None = None,
+        *,
+        can_release: bool = False,
+    ) -> None:
+        super().__init__(parent)
+        self.setObjectName("handoverDialog")
+        self.setWindowTitle(self.tr("Hand the case over"))
+        layout = QVBoxLayout(self)
+        layout.addWidget(
+            QLabel(
+                self.tr(
+                    "Only what the child consented to share with this partner goes, sealed to "
+                    "its key: the best-interests summary and the return plan."
+                ),
+                self,
+            )
+        )
+        layout.addWidget(QLabel(self.tr("Partner"), self))
+        self.partners = QComboBox(self)
+        self.partners.setAccessibleName(self.tr("Partner"))
+        for partner_id, name in partners:
+            self.partners.addItem(name, partner_id)
+        layout.addWidget(self.partners)
+        layout.addWidget(QLabel(self.tr("Packet file"), self))
+        row = QHBoxLayout()
+        self.file = QLineEdit(self)
+        self.file.setAccessibleName(self.tr("Packet file"))
+        self.choose = QPushButton(self.tr("C&hoose…"), self)
+        self.choose.setObjectName("secondary")
+        self.choose.clicked.connect(self._choose)
+        row.addWidget(self.file, 1)
+        row.addWidget(self.choose)
+        layout.addLayout(row)
+        self.reason_label = QLabel(
+            self.tr("Reason to share without the child's consent (coordinators; audited)"), self
+        )
+        self.reasons = QLineEdit(self)
+        self.reasons.setAccessibleName(self.reason_label.text())
+        self.reasons.setMaxLength(200)
+        for widget in (self.reason_label, self.reasons):
+            widget.setVisible(can_release)
+            layout.addWidget(widget)
+        buttons = QHBoxLayout()
+        self.ok = primary_button(self.tr("&Hand over"), self)
+        self.ok.clicked.connect(self.accept)
+        cancel = QPushButton(self.tr("&Cancel"), self)
+        cancel.setObjectName("secondary")
+        cancel.clicked.connect(self.reject)
+        buttons.addWidget(self.ok)
+        buttons.addStretch(1)
+        buttons.addWidget(cancel)
+        layout.addLayout(buttons)
+        self.file.textChanged.connect(self._ready)
+        self._ready()
+
+    def _choose(self) -> None:
+        from PySide6.QtWidgets import QFileDialog
+
+        path, _ = QFileDialog.getSaveFileName(
+            self,
+            self.tr("Save the handover packet"),
+            f"handover-{self.partner()}.json",
+            self.tr("Handover packets (*.json)"),
+        )
+        if path:
+            self.file.setText(path)
+
+    def _ready(self) -> None:
+        self.ok.setEnabled(bool(self.path()) and self.partners.count() > 0)
+
+    def partner(self) -> str:
+        return str(self.partners.currentData() or "")
+
+    def path(self) -> str:
+        return self.file.text().strip()
+
+    def reason(self) -> str:
+        return self.reasons.text().strip() if self.reasons.isVisibleTo(self) else ""
+
+
 class CaseListPage(QWidget):
     open_requested = Signal(str, str)  # screening id, status
     # A follow-up was recorded (the window refreshes home and this list).
@@ -657,6 +790,9 @@ class CaseListPage(QWidget):
         # When a follow-up is recorded as done (tests set a fake clock).
         self.clock: Callable[[], datetime] = lambda: datetime.now(UTC)
         self.card_dialog: CaseCardDialog | None = None
+        #: The site's service directory (set by the window once read from the vault): its
+        #: partners with keys can receive a handover from the case card.
+        self.directory: Any = None
         outer = QVBoxLayout(self)
         outer.setContentsMargins(24, 16, 24, 16)
         outer.addWidget(heading(self.tr("Cases and drafts"), self))
@@ -701,6 +837,7 @@ class CaseListPage(QWidget):
     def clear(self) -> None:
         self.search.clear()
         self.model.clear()
+        self.directory = None  # read again after the next unlock
 
     def _search(self, text: str) -> None:
         self.model.set_query(text)
@@ -744,11 +881,24 @@ class CaseListPage(QWidget):
         if self.services.user is None:
             return
         sync = self.services.sync
+        lang = self.services.lang
+        partners = [
+            (p.id, p.name.get(lang) or p.name.get("en") or p.id)
+            for p in getattr(self.directory, "partners", ())
+            if p.can_receive
+        ]
         dialog = CaseCardDialog(
             code,
             card,
             self,
             can_check_earlier=sync is not None and sync.matches is not None,
+            partners=partners,
+            can_release=self.services.user.role in ("coordinator", "admin"),
+        )
+        dialog.handover_requested.connect(
+            lambda partner, path, reason: self.hand_over(
+                screening_id, partner, path, reason, dialog
+            )
         )
         dialog.earlier_requested.connect(lambda: self.check_earlier(screening_id, dialog))
         dialog.follow_up_done.connect(lambda: self.record_follow_up(screening_id, dialog))
@@ -793,6 +943,46 @@ class CaseListPage(QWidget):
             lambda: vault.record_case_event(screening_id, kind, when, note=note, reason=reason),
             done,
             lambda error: show_error(self, error, self.services.lang),
+        )
+
+    def hand_over(
+        self,
+        screening_id: str,
+        partner: str,
+        path: str,
+        reason: str = "",
+        dialog: CaseCardDialog | None = None,
+    ) -> None:
+        """Hand the case over to ``partner`` (on the writer): the packet written to ``path``
+        and the case event ``handover-sent``, as ``fieldscreen handover`` does."""
+        from pathlib import Path
+
+        vault, directory = self.services.vault, self.directory
+        site = str(self.services.settings.get("site_id") or "")
+        if dialog is not None:
+            dialog.handover.setEnabled(False)
+
+        def done(result: Mapping[str, Any]) -> None:
+            if dialog is not None:
+                dialog.show_handover(result)
+            self.follow_up_recorded.emit(screening_id)
+
+        def failed(error: KnownError) -> None:
+            if dialog is not None:
+                dialog.handover.setEnabled(True)
+            show_error(self, error, self.services.lang)
+
+        self.services.ops.write(
+            lambda: vault.hand_over(
+                screening_id,
+                partner,
+                Path(path),
+                directory=directory,
+                site=site,
+                release_reason=reason,
+            ),
+            done,
+            failed,
         )
 
     def record_follow_up(self, screening_id: str, dialog: QDialog | None = None) -> None:

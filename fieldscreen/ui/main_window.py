@@ -314,6 +314,7 @@ class MainWindow(QMainWindow):
             from fieldscreen.ui.cases import CaseListPage
 
             cases = CaseListPage(s, self.stack)
+            cases.directory = self.directory
             cases.open_requested.connect(self._open_case)
             cases.follow_up_recorded.connect(lambda _: self._follow_up_recorded())
             return cases
@@ -958,6 +959,8 @@ class MainWindow(QMainWindow):
         self.directory = directory
         if (results := self._built("results")) is not None:
             results.set_directory(directory)
+        if (cases := self._built("cases")) is not None:
+            cases.directory = directory
         if (settings := self._built("settings_page")) is not None:
             settings.show_directory(directory)
 

@@ -21,6 +21,7 @@ from fieldscreen.vocabulary import ACT_NOW, KINDS, TIERS
 
 if TYPE_CHECKING:
     from datetime import date
+    from pathlib import Path
 
     from fieldscreen.followup import Cadence
     from fieldscreen.forms.risk import Override
@@ -455,6 +456,22 @@ class VaultPort(Protocol):
         """Record a case event of ``kind`` (:data:`fieldscreen.caseevents.EVENT_TYPES`: a
         referral made, the case closed with its ``reason`` ...) at ``when``, sealed for the team
         and added to the card's ``events``; durable on return, returns the card."""
+        ...
+
+    def hand_over(
+        self,
+        record_id: str,
+        partner: str,
+        out: Path,
+        *,
+        directory: Any,
+        site: str,
+        release_reason: str = "",
+    ) -> Mapping[str, Any]:
+        """Hand the case over to ``partner`` of the site's ``directory``: the packet (only what
+        the child consented to share with it) written to ``out``, the case event
+        ``handover-sent`` sealed for the team (``fieldscreen handover``, docs/handover.md);
+        returns what that command prints with ``--json``."""
         ...
 
     def pending(self) -> int:

@@ -298,7 +298,7 @@
     </message>
     <message>
         <source>Case %s</source>
-        <extracomment>Another case event to record: its type, the reason (a closed case&apos;s) and a note. The specialist asks the server for earlier screenings of this child (with consent).</extracomment>
+        <extracomment>Another case event to record: its type, the reason (a closed case&apos;s) and a note. The specialist asks the server for earlier screenings of this child (with consent). A handover to a partner: its id in the directory, the packet&apos;s file, a coordinator&apos;s reason to share without the child&apos;s consent (empty: the child&apos;s consent decides).</extracomment>
         <translation>Caso %s</translation>
     </message>
     <message>
@@ -348,6 +348,22 @@
     <message>
         <source>Record an &amp;event…</source>
         <translation>Registrar un &amp;evento…</translation>
+    </message>
+    <message>
+        <source>&amp;Hand over…</source>
+        <translation>&amp;Traspasar…</translation>
+    </message>
+    <message>
+        <source>Hand the case over to a partner organisation of the service directory</source>
+        <translation>Traspasar el caso a una organización socia del directorio de servicios</translation>
+    </message>
+    <message>
+        <source>Handover packet for %1 written to %2, sealed to its key. Send the file.</source>
+        <translation>Paquete de traspaso para %1 guardado en %2, sellado para su clave. Envíe el archivo.</translation>
+    </message>
+    <message>
+        <source>%1 concern(s) left out: the consent to this recipient does not cover them.</source>
+        <translation>%1 preocupación(es) no van: el consentimiento para este destinatario no las cubre.</translation>
     </message>
     <message>
         <source>Screening</source>
@@ -457,6 +473,7 @@
     <name>CaseListPage</name>
     <message>
         <source>Cases and drafts</source>
+        <extracomment>The site&apos;s service directory (set by the window once read from the vault): its partners with keys can receive a handover from the case card.</extracomment>
         <translation>Casos y borradores</translation>
     </message>
     <message>
@@ -781,6 +798,49 @@
     <message>
         <source>The two passphrases are different. Type them again.</source>
         <translation>Las dos frases de acceso son distintas. Escríbalas de nuevo.</translation>
+    </message>
+</context>
+<context>
+    <name>HandoverDialog</name>
+    <message>
+        <source>Hand the case over</source>
+        <translation>Traspasar el caso</translation>
+    </message>
+    <message>
+        <source>Only what the child consented to share with this partner goes, sealed to its key: the best-interests summary and the return plan.</source>
+        <translation>Solo va lo que la niña o el niño consintió compartir con este socio, sellado para su clave: el resumen del interés superior y el plan de retorno.</translation>
+    </message>
+    <message>
+        <source>Partner</source>
+        <translation>Socio</translation>
+    </message>
+    <message>
+        <source>Packet file</source>
+        <translation>Archivo del paquete</translation>
+    </message>
+    <message>
+        <source>C&amp;hoose…</source>
+        <translation>E&amp;legir…</translation>
+    </message>
+    <message>
+        <source>Reason to share without the child&apos;s consent (coordinators; audited)</source>
+        <translation>Motivo para compartir sin el consentimiento de la niña o el niño (coordinación; queda registrado)</translation>
+    </message>
+    <message>
+        <source>&amp;Hand over</source>
+        <translation>&amp;Traspasar</translation>
+    </message>
+    <message>
+        <source>&amp;Cancel</source>
+        <translation>&amp;Cancelar</translation>
+    </message>
+    <message>
+        <source>Save the handover packet</source>
+        <translation>Guardar el paquete de traspaso</translation>
+    </message>
+    <message>
+        <source>Handover packets (*.json)</source>
+        <translation>Paquetes de traspaso (*.json)</translation>
     </message>
 </context>
 <context>

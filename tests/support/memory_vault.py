@@ -257,6 +257,50 @@ class MemoryVault:
             self.writes += 1
             return copy.deepcopy(self.cards[record_id])
 
+    def hand_over(
+        self,
+        record_id: str,
+        partner: str,
+        out: Any,
+        *,
+        directory: Any,
+        site: str,
+        release_reason: str = "",
+    ) -> Mapping[str, Any]:
+        """The handover as the real store records it on the card, with a placeholder for the
+        packet (this store holds no device keys to seal one)."""
+        from fieldscreen.errors import DeviceError
+
+        self._require_unlocked()
+        if directory is None or directory.partner(partner) is None:
+            raise DeviceError("handover-partner-unknown", partner=partner[:64])
+        when = datetime.now(UTC)
+        with self._lock:
+            if record_id not in self.cards:
+                raise _vault_error("vault-record-unknown")
+            packet_id = uuid.uuid4().hex
+            out.write_bytes(b"memory vault: no packet\n")
+            card = self._with_event(
+                self.cards[record_id], "handover-sent", when, f"{partner} {packet_id}", ""
+            )
+            sent = when.strftime("%Y-%m-%dT%H:%MZ")
+            basis = "supervisor-release" if release_reason else "consent"
+            card["handovers"] = [
+                *card.get("handovers", ()),
+                {"packet_id": packet_id, "partner": partner, "sent": sent, "acknowledged": ""},
+            ]
+            self.cards[record_id] = card
+            self.writes += 1
+        return {
+            "case": record_id,
+            "partner": partner,
+            "packet_id": packet_id,
+            "basis": basis,
+            "out": str(out),
+            "event_id": card["events"][-1]["id"],
+            "concerns_kept_out": 0,
+        }
+
     @staticmethod
     def _with_event(
         card: Mapping[str, Any], kind: str, when: datetime, note: str, reason: str

@@ -1,0 +1,143 @@
+"""The case card's handover button on the real vault: it lists the partners of the site's signed
+directory that have keys, opens the handover dialog and makes the same packet as
+``fieldscreen handover`` (the partner opens it with ``fieldscreen-partner``), records the case
+event ``handover-sent`` and says how many concerns the consent kept out; a coordinator's
+release is offered to coordinators only; in English and Spanish."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from PySide6.QtWidgets import QApplication
+from pytestqt.qtbot import QtBot
+
+from fieldscreen import crypto, partner_cli
+from fieldscreen.device import open_settings, site_directory
+from fieldscreen.paths import Paths
+from fieldscreen.ui.backends import VaultBackend
+from fieldscreen.ui.cases import CaseListPage
+from fieldscreen.ui.common import Services
+from fieldscreen.ui.i18n import install_translator
+from fieldscreen.ui.operations import Operations
+from fieldscreen.ui.preview import SampleForms
+from fieldscreen.vault import Vault
+from tests.gui.conftest import WAIT_MS
+from tests.gui.test_journeys import click
+from tests.integration.test_handover import PASS, laptop, partner_main
+
+__all__ = ["laptop"]  # the fixture: a provisioned laptop, its directory's partners and keys
+
+
+@pytest.fixture(autouse=True)
+def light_kdf(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    crypto.permit_test_parameters(True)
+    monkeypatch.setattr(partner_cli, "kdf_params", crypto.KdfParams.for_tests)
+    yield
+    crypto.permit_test_parameters(False)
+
+
+def _page(qtbot: QtBot, profile: Path, login: str, lang: str = "en") -> CaseListPage:
+    paths = Paths.for_profile(profile)
+    light = crypto.KdfParams.for_tests()
+    store = VaultBackend(paths.vault_dir, kdf=light, new_key_kdf=light)
+
+    def on_bug(error: BaseException, text: str) -> None:
+        raise AssertionError(text)
+
+    settings = open_settings(paths)
+    services = Services(
+        vault=store, forms=SampleForms(), settings=settings, ops=Operations(on_bug), lang=lang
+    )
+    services.user = store.unlock(login, PASS)
+    page = CaseListPage(services)
+    qtbot.addWidget(page)
+    page.directory = site_directory(store.vault, settings)  # what the window reads after unlock
+    return page
+
+
+def _card(qtbot: QtBot, page: CaseListPage, case: str) -> Any:
+    page.open_card(case, case[:6].upper())
+    qtbot.waitUntil(lambda: page.card_dialog is not None, timeout=WAIT_MS)
+    dialog = page.card_dialog
+    assert dialog is not None
+    qtbot.waitUntil(dialog.isVisible, timeout=WAIT_MS)
+    return dialog
+
+
+def test_the_handover_button_makes_the_packet_the_partner_opens(
+    qtbot: QtBot, laptop: dict[str, Any], capsys: pytest.CaptureFixture[str]
+) -> None:
+    profile, case, tmp = laptop["profile"], laptop["case"], laptop["tmp"]
+    page = _page(qtbot, profile, "admin1")
+    dialog = _card(qtbot, page, case)
+    assert dialog.handover.isVisible()
+    click(qtbot, dialog.handover)
+    asked = dialog.handover_dialog
+    assert asked is not None
+    names = [asked.partners.itemData(i) for i in range(asked.partners.count())]
+    assert names == ["receiver", "other"]  # the partner without keys cannot receive
+    assert asked.reasons.isVisibleTo(asked)  # an admin may release
+    assert not asked.ok.isEnabled()  # no file chosen yet
+    packet = tmp / "from-the-card.json"
+    qtbot.keyClicks(asked.file, str(packet))
+    assert asked.ok.isEnabled()
+    click(qtbot, asked.ok)
+    qtbot.waitUntil(dialog.handover_done.isVisible, timeout=WAIT_MS)
+    page.services.ops.wait_idle(WAIT_MS)
+    assert dialog.handover_done.text().startswith(
+        f"Handover packet for receiver written to {packet}, sealed to its key."
+    )
+    assert packet.is_file()
+    opened = tmp / "opened-from-card"
+    key = str(laptop["key"])
+    assert partner_main(["open", str(packet), "--key", key, "--out", str(opened)]) == 0
+    capsys.readouterr()
+    summary = json.loads((opened / "summary.json").read_text(encoding="utf-8"))
+    assert (summary["case_id"], summary["basis"]) == (case, "consent")
+    page.services.vault.lock()
+    with Vault.open(Paths.for_profile(profile).vault_dir) as vault:
+        vault.unlock("admin1", PASS.encode())
+        card = vault.case_card(case)
+        assert [h["partner"] for h in card["handovers"]] == ["receiver"]
+        assert [e["type"] for e in card["events"]] == ["handover-sent"]
+        assert [i.kind for i in vault.outbox_page(limit=100)].count("event") == 1
+
+
+def test_a_partner_the_child_did_not_consent_to_is_refused_and_a_specialist_cannot_release(
+    qtbot: QtBot, laptop: dict[str, Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    profile, case, tmp = laptop["profile"], laptop["case"], laptop["tmp"]
+    shown: list[str] = []
+    monkeypatch.setattr(
+        "fieldscreen.ui.cases.show_error", lambda _parent, error, _lang: shown.append(error.code)
+    )
+    with Vault.open(Paths.for_profile(profile).vault_dir) as vault:
+        vault.unlock("admin1", PASS.encode())
+        vault.add_user("sofia", PASS.encode(), "specialist", admin_passphrase=PASS.encode())
+    app = QApplication.instance()
+    assert app is not None
+    install_translator(app, "es")
+    try:
+        page = _page(qtbot, profile, "sofia", lang="es")
+        dialog = _card(qtbot, page, case)
+        assert dialog.handover.text() == "&Traspasar…"
+        click(qtbot, dialog.handover)
+        asked = dialog.handover_dialog
+        assert asked is not None
+        assert asked.windowTitle() == "Traspasar el caso"
+        assert asked.ok.text() == "&Traspasar"
+    finally:
+        install_translator(app, "en")
+    assert not asked.reasons.isVisibleTo(asked)  # a specialist gives no release
+    asked.partners.setCurrentIndex(asked.partners.findData("other"))
+    qtbot.keyClicks(asked.file, str(tmp / "refused.json"))
+    click(qtbot, asked.ok)
+    qtbot.waitUntil(lambda: bool(shown), timeout=WAIT_MS)
+    assert shown == ["handover-not-consented"]
+    assert not (tmp / "refused.json").exists()
+    assert dialog.handover.isEnabled()  # it may be tried again
+    assert not dialog.handover_done.isVisible()
