@@ -25,7 +25,6 @@ __all__ = [
     "expand_loop",
     "near_miss",
     "randomized",
-    "refused_appearance",
     "refused_expression",
     "refused_parameters",
 ]
@@ -141,16 +140,6 @@ def derived_version(path: Path) -> str:
     pinned to the exact file it was started with."""
     digest = hashlib.sha256(path.read_bytes()).hexdigest()
     return f"sha256-{digest[:16]}"
-
-
-def refused_appearance(appearance: str) -> str:
-    """Why an appearance cannot be honoured, or ``''``."""
-    if "search(" in appearance.replace(" ", ""):
-        return (
-            "appearance search() reads choices from a CSV attached on an ODK server; put the "
-            "list beside the form and use select_one_from_file"
-        )
-    return ""
 
 
 def randomized(parameters: Mapping[str, str]) -> bool:

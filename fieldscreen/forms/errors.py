@@ -295,6 +295,38 @@ DESIGNER: Mapping[str, Message] = {
     "xml-invalid": Message(
         en="the XML list is not valid XML ({why})", es="la lista XML no es un XML válido ({why})"
     ),
+    "search-missing": Message(
+        en="search('{table}') reads {file}.csv, which was not found beside the form or in its "
+        "lists/ folder; put the file there",
+        es="search('{table}') lee {file}.csv, que no se encontró junto al formulario ni en su "
+        "carpeta lists/; ponga el archivo allí",
+    ),
+    "search-arguments": Message(
+        en="search() takes 1, 4 or 6 arguments: search('TABLE'), search('TABLE', 'MODE', "
+        "'COLUMNS', VALUE) or those and 'FILTER_COLUMN', FILTER_VALUE",
+        es="search() admite 1, 4 o 6 argumentos: search('TABLE'), search('TABLE', 'MODE', "
+        "'COLUMNS', VALUE) o esos y 'FILTER_COLUMN', FILTER_VALUE",
+    ),
+    "search-unreadable": Message(
+        en="the appearance's search() cannot be read: {why}",
+        es="no se puede leer el search() de la apariencia: {why}",
+    ),
+    "search-table": Message(
+        en="search()'s first argument must name the CSV in quotes: search('TABLE')",
+        es="el primer argumento de search() debe nombrar el CSV entre comillas: search('TABLE')",
+    ),
+    "search-mode": Message(
+        en="search()'s mode must be one of {modes}, not {mode}",
+        es="el modo de search() debe ser uno de {modes}, no {mode}",
+    ),
+    "search-filter-column": Message(
+        en="search()'s filter column must be a column name in quotes",
+        es="la columna de filtro de search() debe ser un nombre de columna entre comillas",
+    ),
+    "search-column": Message(
+        en="search('{table}') reads the column {column}, which {file}.csv does not have",
+        es="search('{table}') lee la columna {column}, que {file}.csv no tiene",
+    ),
     "pulldata-missing": Message(
         en="pulldata('{table}', ...) reads {file}.csv, which was not found beside the form or "
         "in its lists/ folder; put the file there",
@@ -797,12 +829,6 @@ DESIGNER: Mapping[str, Message] = {
         es="${{last-saved#...}} lee el último formulario guardado en un dispositivo ODK; "
         "FieldScreen nunca copia las respuestas de un niño en el tamizaje de otro; haga la "
         "pregunta de nuevo",
-    ),
-    "why-search": Message(
-        en="appearance search() reads choices from a CSV attached on an ODK server; put the "
-        "list beside the form and use select_one_from_file",
-        es="la apariencia search() lee las opciones de un CSV adjunto en un servidor ODK; "
-        "ponga la lista junto al formulario y use select_one_from_file",
     ),
     "why-seed": Message(
         en="parameters seed= takes a number or a ${{field}} whose value seeds the order; "

@@ -17,7 +17,7 @@ from pathlib import Path
 from types import MappingProxyType
 from typing import Any
 
-from fieldscreen.forms import compat
+from fieldscreen.forms import compat, search
 from fieldscreen.forms.errors import EXPECTED, AnswerError, FormError
 from fieldscreen.forms.evaluate import PULLDATA_PREFIX
 from fieldscreen.forms.model import (
@@ -601,9 +601,6 @@ class _Loader(RuleSheets):
             why = next((w for c in cells if (w := compat.refused_expression(str(c or "")))), "")
             if why:
                 raise self.error(why, row=row, column=column)
-        why = compat.refused_appearance(str(control.get("appearance", "") or ""))
-        if why:
-            raise self.error(why, row=row, column="appearance")
         why = compat.refused_parameters(_parameters(item))
         if why:
             raise self.error(why, row=row, column="parameters")
@@ -934,6 +931,9 @@ class _Loader(RuleSheets):
                 raise self.error(error.detail, row=field.row, column="parameters") from None
             fields[name] = _replace(field, choices=choices)
             lists[Path(field.list_name).stem] = tuple(MappingProxyType(c.row()) for c in choices)
+        for name, field in list(fields.items()):
+            if "search" in field.appearance and field.kind.startswith("select"):
+                fields[name] = self.search(field, default)
         for file_name, row in self.csv_instances:
             found = self.find(file_name)
             if found is None:
@@ -945,6 +945,33 @@ class _Loader(RuleSheets):
                 )
             lists[Path(file_name).stem] = read_table(found)
         return lists
+
+    def search(self, field: Field, default: str) -> Field:
+        """A select with ``appearance: search(...)``: its choices from the CSV it names, as
+        ODK Collect reads them (see :mod:`fieldscreen.forms.search`)."""
+        try:
+            spec = search.parse_search(field.appearance)
+        except FormError as error:
+            raise self.error(error.detail, row=field.row, column="appearance") from None
+        if spec is None:
+            return field
+        found = self.find(f"{spec.table}.csv")
+        if found is None:
+            raise self.error(
+                f"search('{spec.table}') reads {spec.table}.csv, which was not found beside the "
+                "form or in its lists/ folder; put the file there",
+                row=field.row,
+                column="appearance",
+            )
+        try:
+            made, condition = search.choices(field.choices, read_table(found), spec, default)
+        except FormError as error:
+            if error.file:
+                raise
+            raise self.error(error.detail, row=field.row, column="appearance") from None
+        if condition and field.choice_filter:
+            condition = f"({field.choice_filter}) and ({condition})"
+        return _replace(field, choices=made, choice_filter=condition or field.choice_filter)
 
     def pulldata_tables(
         self,

@@ -60,7 +60,7 @@ def test_metadata_questions_are_filled_offline() -> None:
     [
         ("| audit | audit | | | | |", "type", "audit trail"),
         ("| select_one yn | q | Q | randomize=true seed=${nope} | | |", "parameters", "nope"),
-        ("| select_one yn | q | Q | | search('fruits') | |", "appearance", "search()"),
+        ("| select_one yn | q | Q | | search('fruits') | |", "appearance", "fruits.csv"),
         ("| calculate | c | | | | pulldata('f', 'a', 'b', 'c') |", "calculation", "f.csv"),
         ("| text | t | T | | | ${last-saved#t} |", "calculation", "last-saved"),
         ("| osm | place | Place | | | |", "type", "OpenStreetMap"),
@@ -849,3 +849,94 @@ def test_a_reference_geometry_loads_with_a_warning_that_no_map_shows_it(tmp_path
         loaded.warnings
     )
     assert designer_text(loaded.warnings[-1], "es") is not None
+
+
+SEARCH_CSV = """name_key,name,region,sortby
+mango,Mango,south,3
+apple,Apple,north,1
+MANGOSTEEN,Mangosteen,south,2
+apple,Apple again,north,4
+"""
+
+
+def _search_form(tmp_path: Any, appearance: str, extra: str = "") -> Any:
+    (tmp_path / "fruits.csv").write_text(SEARCH_CSV, encoding="utf-8")
+    md = f"""
+    | survey |
+    |        | type              | name  | label | appearance    |
+    |        | text              | want  | Want  |               |
+    |        | select_one fruits | fruit | Fruit | {appearance} |
+    | choices |
+    |         | list_name | name     | label::English (en) | label::Español (es) |
+    |         | fruits    | name_key | name                | name, region        |
+    {extra}
+    """
+    return form(md, base=tmp_path)
+
+
+def test_search_takes_a_selects_choices_from_the_csv_as_odk_collect_does(tmp_path: Any) -> None:
+    loaded = _search_form(
+        tmp_path, "search('fruits')", "|         | fruits    | 0  | None | Ninguna |"
+    )
+    choices = loaded.field("fruit").choices
+    # by the sortby column, a name that comes again shown once, the static choice kept
+    assert [c.name for c in choices] == ["apple", "MANGOSTEEN", "mango", "0"]
+    assert [c.label.get("en") for c in choices] == ["Apple", "Mangosteen", "Mango", "None"]
+    assert choices[0].label.get("es") == "Apple (region: north)"  # more columns, as ODK shows
+    session = Session.start(loaded, "en", {}, clock=lambda: NOW)
+    session.set_answer("fruit", "mango")
+    assert session.value("fruit") == "mango"
+
+
+@pytest.mark.parametrize(
+    ("appearance", "names"),
+    [
+        ("search('fruits', 'contains', 'name_key', 'mango')", ["MANGOSTEEN", "mango"]),
+        ("search('fruits', 'matches', 'name_key', 'Mango')", ["mango"]),  # ASCII case ignored
+        ("search('fruits', 'startswith', 'name, region', 'no')", ["apple"]),
+        ("search('fruits', 'endswith', 'name_key', 'EEN')", ["MANGOSTEEN"]),
+        (
+            "search('fruits', 'contains', 'name_key', 'man', 'region', 'south')",
+            ["MANGOSTEEN", "mango"],
+        ),
+        ("search('fruits', 'contains', 'name_key', 'an', 'region', 'north')", []),
+    ],
+)
+def test_search_with_literal_arguments_keeps_the_rows_odk_keeps(
+    tmp_path: Any, appearance: str, names: list[str]
+) -> None:
+    loaded = _search_form(tmp_path, appearance)
+    assert [c.name for c in loaded.field("fruit").choices] == names
+    assert loaded.field("fruit").choice_filter == ""  # applied once, at load
+
+
+def test_search_on_an_answer_follows_the_answer(tmp_path: Any) -> None:
+    loaded = _search_form(tmp_path, "search('fruits', 'startswith', 'name_key', ${want})")
+    session = Session.start(loaded, "en", {}, clock=lambda: NOW)
+    session.set_answer("want", "MAN")
+    assert [c.name for c in session.choices("fruit")] == ["MANGOSTEEN", "mango"]
+    session.set_answer("want", "ap")
+    assert [c.name for c in session.choices("fruit")] == ["apple"]
+
+
+@pytest.mark.parametrize(
+    ("appearance", "words"),
+    [
+        ("search('vegetables')", "search('vegetables') reads vegetables.csv, which was not found"),
+        ("search('fruits', 'contains')", "search() takes 1, 4 or 6 arguments"),
+        ("search('fruits', 'like', 'name', 'x')", "search()'s mode must be one of"),
+        (
+            "search('fruits', 'contains', 'colour', 'x')",
+            "reads the column 'colour', which fruits.csv",
+        ),
+        ("search(${want})", "search()'s first argument must name the CSV in quotes"),
+    ],
+)
+def test_a_search_odk_cannot_read_either_is_refused_at_its_cell(
+    tmp_path: Any, appearance: str, words: str
+) -> None:
+    with pytest.raises(FormError) as caught:
+        _search_form(tmp_path, appearance)
+    assert (caught.value.row, caught.value.column) == (3, "appearance")
+    assert words in caught.value.detail
+    assert designer_text(caught.value.detail, "es") not in {None, caught.value.detail}

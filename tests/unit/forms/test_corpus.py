@@ -46,11 +46,10 @@ KINDS = {
     "offline": {  # a feature a laptop cannot honour offline, by design
         "why-audit", "why-start-geopoint", "why-background-geopoint", "why-background-audio",
         "why-last-saved", "why-random", "why-randomize", "why-osm", "entity-update",
-        "why-search",
     },
     "file": {  # the form names a file it does not ship with it
         "list-file-missing", "pulldata-missing", "external-missing",
-        "deadlines-file-missing", "list-value-column",
+        "deadlines-file-missing", "list-value-column", "search-missing", "search-column",
     },
     "invalid": {  # a mistake ODK rejects too
         "unexpected-character", "unexpected", "expected-found", "expected-name",
@@ -59,7 +58,7 @@ KINDS = {
 }  # fmt: skip
 
 #: Forms of each part that loaded when the count was last raised (a ratchet, never lowered).
-FLOOR = {"examples": 48, "tables": 677}
+FLOOR = {"examples": 48, "tables": 696}
 #: The list files the tables name (pyxform only refers to them, so its tests ship none).
 FILES = DATA / "files"
 DOC = Path(__file__).resolve().parents[3] / "docs" / "forms.md"

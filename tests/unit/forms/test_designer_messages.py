@@ -92,7 +92,6 @@ def test_every_reason_a_feature_is_refused_for_is_in_both_languages() -> None:
         *compat.REFUSED_TYPES.values(),
         *compat._FUNCTIONS_REFUSED.values(),
         *_REFUSED_COLUMNS.values(),
-        compat.refused_appearance("search('fruits')"),
         compat.refused_parameters({"seed": "nonsense"}),
         compat.refused_expression("${last-saved#age}"),
     ]
