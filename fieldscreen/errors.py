@@ -813,6 +813,22 @@ CATALOGUE: Mapping[str, Message] = {
             "'fieldscreen-server init-org --out CARPETA'."
         ),
     ),
+    "provision-lock-range": Message(
+        en="{name} must be between {low} and {high} minutes; a laptop would refuse {value}.",
+        es="{name} debe estar entre {low} y {high} minutos; una computadora rechazaría {value}.",
+    ),
+    "provision-interview-lock-shorter": Message(
+        en=(
+            "--interview-lock-minutes ({interview}) is shorter than --auto-lock-minutes "
+            "({auto}): the lock during an interview is never shorter than the usual one, so it "
+            "would never apply. Give at least {auto}."
+        ),
+        es=(
+            "--interview-lock-minutes ({interview}) es menor que --auto-lock-minutes ({auto}): "
+            "el bloqueo durante una entrevista nunca es más corto que el habitual, así que no se "
+            "aplicaría nunca. Indique al menos {auto}."
+        ),
+    ),
     "server-key-file": Message(
         en=(
             "The key file {path} cannot be opened: it is missing, damaged or the passphrase is "

@@ -211,6 +211,7 @@ def receipt_pairs(pairs: Iterable[tuple[str, str]]) -> tuple[tuple[str, str], ..
 #: Settings an organisation may lock on every device, with their types.
 POLICY_TYPES: Final[dict[str, type]] = {
     "auto_lock_minutes": int,
+    "interview_lock_minutes": int,
     "follow_up_window_days": int,
     "travel_mode_allowed": bool,
     "background_sync": bool,

@@ -298,6 +298,31 @@ def cmd_match_secret(args: argparse.Namespace) -> int:
     return 0
 
 
+def _check_lock_minutes(policies: dict[str, int | bool]) -> None:
+    """The lock policies are settings' values a device would refuse: out of the settings'
+    range, or an interview time shorter than the idle lock (which would never apply), are
+    refused here rather than written into a signed file every laptop then rejects."""
+    from fieldscreen.settings import SETTINGS
+
+    ranges = {s.name: (s.minimum, s.maximum) for s in SETTINGS}
+    for name in ("auto_lock_minutes", "interview_lock_minutes"):
+        value = policies.get(name)
+        if value is None:
+            continue
+        low, high = ranges[name]
+        if (low is not None and value < low) or (high is not None and value > high):
+            raise ServerError(
+                "provision-lock-range",
+                name="--" + name.replace("_", "-"),
+                low=low,
+                high=high,
+                value=value,
+            )
+    auto, interview = policies.get("auto_lock_minutes"), policies.get("interview_lock_minutes")
+    if auto is not None and interview is not None and interview < auto:
+        raise ServerError("provision-interview-lock-shorter", interview=interview, auto=auto)
+
+
 def cmd_provision_file(args: argparse.Namespace) -> int:
     from fieldscreen.sync.bundle import write_atomic
     from fieldscreen.sync.client import check_url
@@ -310,9 +335,15 @@ def cmd_provision_file(args: argparse.Namespace) -> int:
         raise ServerError("setting-invalid", name="--site", reason=exc.reason) from None
     policies: dict[str, int | bool] = {
         name: getattr(args, name)
-        for name in ("auto_lock_minutes", "follow_up_window_days", "clipboard_clear_seconds")
+        for name in (
+            "auto_lock_minutes",
+            "interview_lock_minutes",
+            "follow_up_window_days",
+            "clipboard_clear_seconds",
+        )
         if getattr(args, name) is not None
     }
+    _check_lock_minutes(policies)
     for name in ("travel_mode_allowed", "background_sync"):
         if getattr(args, name) is not None:
             policies[name] = getattr(args, name) == "yes"
@@ -919,6 +950,12 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument("--lang", choices=("en", "es"), default="en")
     p.add_argument("--auto-lock-minutes", type=int, help="lock this policy on every device")
+    p.add_argument(
+        "--interview-lock-minutes",
+        type=int,
+        help="idle minutes before the lock while a screening is open (an interview in "
+        "progress); lock this policy on every device",
+    )
     p.add_argument("--follow-up-window-days", type=int, help="lock this policy on every device")
     p.add_argument("--clipboard-clear-seconds", type=int, help="lock this policy on every device")
     p.add_argument("--travel-mode-allowed", choices=("yes", "no"), help="lock this policy")
