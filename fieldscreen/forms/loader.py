@@ -182,12 +182,13 @@ _ROW_IN_MESSAGE = re.compile(r"\[row\s*:\s*(\d+)\]|row\s+(\d+)", re.IGNORECASE)
 # ----------------------------------------------------------------------------- load
 
 
-def load_form(path: str | Path) -> Form:
-    """Load and check the form at ``path`` (``.xlsx`` or ``.md``)."""
+def load_form(path: str | Path, lists: Path | None = None) -> Form:
+    """Load and check the form at ``path`` (``.xlsx`` or ``.md``). List files are looked for
+    in ``lists`` first, when given, then beside the form and in its ``lists/`` folder."""
     path = Path(path)
     if not path.is_file():
         raise FormError("the file does not exist; check the path", file=str(path))
-    return _Loader(path).load()
+    return _Loader(path, list_dir=lists).load()
 
 
 def load_form_text(markdown: str, name: str = "form.md", base: Path | None = None) -> Form:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from pathlib import Path
 
 import pytest
 
@@ -553,3 +554,19 @@ def test_a_misspelled_or_unsupported_sheet_is_refused() -> None:
     with pytest.raises(FormError) as caught:
         form(md.replace("| rule |", "| entities |"))
     assert "On the 'entities' sheet" in str(caught.value)  # pyxform's own check of its columns
+
+
+def test_load_form_looks_for_list_files_in_the_folder_it_is_given_first(tmp_path: Path) -> None:
+    from fieldscreen.forms import load_form
+
+    (tmp_path / "form.md").write_text(
+        "| survey |\n| | type | name | label |\n| | select_one_from_file sites.csv | s | Site |\n",
+        encoding="utf-8",
+    )
+    (tmp_path / "sites.csv").write_text("name,label\nbeside,Beside\n", encoding="utf-8")
+    shared = tmp_path / "shared"
+    shared.mkdir()
+    (shared / "sites.csv").write_text("name,label\nshared,Shared\n", encoding="utf-8")
+    assert [c.name for c in load_form(tmp_path / "form.md").field("s").choices] == ["beside"]
+    given = load_form(tmp_path / "form.md", lists=shared)
+    assert [c.name for c in given.field("s").choices] == ["shared"]
