@@ -22,6 +22,7 @@ Public API::
     open_packet(data, name, partner_id, sealing_private) -> (dict, digest)
     make_ack(content, digest, partner_id, signing_private) -> bytes
     verify_ack(data, name, directory) -> dict
+    summary_html([content_en, content_es]) -> str   # the bilingual summary for a PDF
 """
 
 from __future__ import annotations
@@ -48,6 +49,7 @@ __all__ = [
     "packet_content",
     "seal_packet",
     "shared_concerns",
+    "summary_html",
     "summary_text",
     "verify_ack",
 ]
@@ -440,3 +442,113 @@ def summary_text(content: Mapping[str, Any]) -> str:
         shown = ", ".join(map(str, value)) if isinstance(value, list) else str(value)
         lines.append(f"  {row.get('label')}: {shown}")
     return "\n".join(lines) + "\n"
+
+
+#: The summary's fields as a partner without the software reads them (English, Spanish).
+_FIELD_LABELS: Final = {
+    "tier": ("Urgency", "Urgencia"),
+    "concerns": ("Protection concerns", "Preocupaciones de protección"),
+    "protection_status": ("Protection status", "Situación de protección"),
+    "age_years": ("Age (years)", "Edad (años)"),
+    "age_band": ("Age band", "Rango de edad"),
+    "child_preferred_language": ("Language the child prefers", "Idioma que prefiere"),
+    "reunification_recommendation": (
+        "Reunification recommendation",
+        "Recomendación sobre la reunificación",
+    ),
+    "trafficking_concern": ("Trafficking concern", "Preocupación de trata"),
+    "return_trafficking_risk": ("Risk of trafficking on return", "Riesgo de trata al retornar"),
+}
+_TIER_LABELS: Final = {
+    "T0": ("Act now", "Actuar ya"),
+    "T1": ("Within 24 hours", "En 24 horas"),
+    "T2": ("Within 72 hours", "En 72 horas"),
+    "T3": ("Within 7 days", "En 7 días"),
+    "T4": ("No current risk", "Sin riesgo actual"),
+}
+_PAPER: Final = {
+    "en": (
+        "Partner",
+        "Created",
+        "Shared by",
+        "This summary is not encrypted: anyone who holds it can read it. Keep it where only "
+        "the case manager can, and destroy it after use.",
+    ),
+    "es": (
+        "Socio",
+        "Creado",
+        "Compartido por",
+        "Este resumen no está cifrado: cualquiera que lo tenga puede leerlo. Guárdelo donde "
+        "solo lo lea quien gestiona el caso y destrúyalo después de usarlo.",
+    ),
+}
+
+
+def _summary_value(name: str, value: Any, lang: str) -> str:
+    """A summary field's value as the partner reads it: tiers and concerns by their labels,
+    a choice of a built-in form by its label, anything else as it is."""
+    from fieldscreen.forms.library import builtin_forms, builtin_list
+
+    es = lang == "es"
+    values = value if isinstance(value, list) else [value]
+    if name == "tier":
+        shown = [_TIER_LABELS.get(str(v), (str(v), str(v)))[es] for v in values]
+    elif name in {"concerns", "protection_status"}:
+        labels = {c.name: c.label.get(lang) or c.name for c in builtin_list("protection_concerns")}
+        shown = [labels.get(str(v), str(v)) for v in values]
+    elif name == "age_band":
+        shown = [str(v).replace("_", "–") for v in values]
+    else:
+        field = next((f.fields[name] for f in builtin_forms().values() if name in f.fields), None)
+        shown = [str(_display(field, str(v), lang)) for v in values]
+    return ", ".join(shown)
+
+
+def summary_html(contents: Iterable[Mapping[str, Any]]) -> str:
+    """The summary of one handover for a partner without the software, once per content
+    given (the same packet in each language, :func:`packet_content`), as HTML for a PDF:
+    the case code, the consent it goes on, the best-interests summary with its labels and
+    the return plan. Nothing the packets do not hold."""
+    import html
+
+    sections = []
+    for content in contents:
+        lang = "es" if content.get("language") == "es" else "en"
+        es = lang == "es"
+        title, summary_title, plan_title, consent_title = _HEADINGS[lang]
+        partner, created, shared_by, notice = _PAPER[lang]
+        basis = _BASIS.get(str(content.get("basis")), ("", ""))[es]
+        code = str(content.get("case_id", ""))[:6].upper()
+        rows = "".join(
+            f"<tr><td><b>{html.escape(_FIELD_LABELS.get(k, (k, k))[es])}</b></td>"
+            f"<td>{html.escape(_summary_value(k, v, lang))}</td></tr>"
+            for k, v in dict(content.get("summary") or {}).items()
+        )
+        plan = "".join(
+            f"<tr><td><b>{html.escape(str(r.get('label', '')))}</b></td><td>"
+            + html.escape(
+                ", ".join(map(str, r["value"]))
+                if isinstance(r.get("value"), list)
+                else str(r.get("value", ""))
+            )
+            + "</td></tr>"
+            for r in content.get("return_plan") or ()
+        )
+        release = (
+            f"<br>{html.escape(str(content['release_reason']))}"
+            if content.get("release_reason")
+            else ""
+        )
+        sections.append(
+            f"<h1>{html.escape(title)} {html.escape(code)}</h1>"
+            f"<p><b>{html.escape(partner)}:</b> {html.escape(str(content.get('partner', '')))}"
+            f"<br><b>{html.escape(created)}:</b> {html.escape(str(content.get('created', '')))}"
+            f"<br><b>{html.escape(shared_by)}:</b> {html.escape(str(content.get('site', '')))}"
+            f"<br><b>{html.escape(consent_title)}:</b> {html.escape(basis)}{release}</p>"
+            f"<h2>{html.escape(summary_title)}</h2>"
+            f"<table border='1' cellpadding='4' cellspacing='0'>{rows}</table>"
+            f"<h2>{html.escape(plan_title)}</h2>"
+            f"<table border='1' cellpadding='4' cellspacing='0'>{plan}</table>"
+            f"<p><i>{html.escape(notice)}</i></p>"
+        )
+    return "<hr>".join(sections)

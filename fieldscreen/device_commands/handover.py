@@ -7,6 +7,7 @@ partner's signed acknowledgement. Both are case events of the case (``handover-s
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import datetime as dt
 import hashlib
 from pathlib import Path
@@ -18,7 +19,7 @@ from fieldscreen.device_commands import unlocked_vault
 from fieldscreen.device_commands.case import resolve_case
 from fieldscreen.directory import ServiceDirectory
 from fieldscreen.errors import DeviceError
-from fieldscreen.handover import packet_content, seal_packet, verify_ack
+from fieldscreen.handover import packet_content, seal_packet, summary_html, verify_ack
 from fieldscreen.vault import Vault
 from fieldscreen.vault.cli_common import add_unlock_arguments, emit
 from fieldscreen.vault.errors import VaultError
@@ -65,13 +66,16 @@ def hand_over(
     *,
     site: str,
     release_reason: str = "",
+    summary: bool = False,
 ) -> dict[str, Any]:
     """Hand the case ``record_id`` over to ``partner_id`` of ``directory``: the packet (only
     what the child consented to share with it, :func:`fieldscreen.handover.packet_content`)
     sealed to its key and signed by this device, written to ``out``; a coordinator's release
     audited (``override``); the card's ``handovers`` and the case event ``handover-sent`` in
     one transaction. The vault is unlocked with the device's signature wired. Returns what
-    ``fieldscreen handover --json`` prints.
+    ``fieldscreen handover --json`` prints; with ``summary``, also ``summary_html``: the same
+    packet's summary in English and Spanish (:func:`fieldscreen.handover.summary_html`), for
+    the PDF of a partner without the software.
 
     Raises:
         DeviceError: ``handover-partner-unknown``, ``handover-release-role``, ``handover-file``
@@ -84,13 +88,9 @@ def hand_over(
     if release_reason.strip() and (user is None or user.role not in _RELEASERS):
         raise DeviceError("handover-release-role")
     card = vault.case_card(record_id)
+    record, now = vault.load_record(record_id), dt.datetime.now(dt.UTC)
     content = packet_content(
-        vault.load_record(record_id),
-        card,
-        partner,
-        record_id,
-        site=site,
-        release_reason=release_reason,
+        record, card, partner, record_id, site=site, release_reason=release_reason, when=now
     )
     # The card's concerns the child's consent to this recipient does not cover: the
     # specialist is told how many stay out (the partner is not).
@@ -127,7 +127,7 @@ def hand_over(
         note=f"{partner.id} {content['packet_id']}",
         case_card=card,
     )
-    return {
+    done: dict[str, Any] = {
         "case": record_id,
         "partner": partner.id,
         "packet_id": content["packet_id"],
@@ -136,6 +136,20 @@ def hand_over(
         "event_id": event["event_id"],
         "concerns_kept_out": kept_out,
     }
+    if summary:  # the partner's language first, then the other
+        other = "en" if partner.language == "es" else "es"
+        translated = packet_content(
+            record,
+            card,
+            dataclasses.replace(partner, language=other),
+            record_id,
+            site=site,
+            release_reason=release_reason,
+            when=now,
+            packet_id=content["packet_id"],
+        )
+        done["summary_html"] = summary_html([content, translated])
+    return done
 
 
 def run(args: argparse.Namespace) -> int:

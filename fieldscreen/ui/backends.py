@@ -406,6 +406,7 @@ class VaultBackend:
         directory: Any,
         site: str,
         release_reason: str = "",
+        summary: bool = False,
     ) -> Mapping[str, Any]:
         """The packet and its case event, as ``fieldscreen handover`` makes them."""
         from fieldscreen.device import wire_signing
@@ -421,6 +422,7 @@ class VaultBackend:
                 out,
                 site=site,
                 release_reason=release_reason,
+                summary=summary,
             )
 
     def travel_mode(self) -> int:

@@ -12,6 +12,7 @@ import html
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any, NamedTuple
 
 from PySide6.QtCore import (
@@ -23,6 +24,7 @@ from PySide6.QtCore import (
 )
 from PySide6.QtWidgets import (
     QAbstractItemView,
+    QCheckBox,
     QComboBox,
     QDialog,
     QHBoxLayout,
@@ -378,8 +380,9 @@ class CaseCardDialog(QDialog):
     #: The specialist asks the server for earlier screenings of this child (with consent).
     earlier_requested = Signal()
     #: A handover to a partner: its id in the directory, the packet's file, a coordinator's
-    #: reason to share without the child's consent (empty: the child's consent decides).
-    handover_requested = Signal(str, str, str)
+    #: reason to share without the child's consent (empty: the child's consent decides), and
+    #: whether a PDF of the summary in both languages is saved beside it.
+    handover_requested = Signal(str, str, str, bool)
 
     def __init__(
         self,
@@ -560,7 +563,9 @@ class CaseCardDialog(QDialog):
         dialog = HandoverDialog(self._partners, self, can_release=self._can_release)
         self.handover_dialog = dialog
         dialog.accepted.connect(
-            lambda: self.handover_requested.emit(dialog.partner(), dialog.path(), dialog.reason())
+            lambda: self.handover_requested.emit(
+                dialog.partner(), dialog.path(), dialog.reason(), dialog.pdf.isChecked()
+            )
         )
         dialog.open()
 
@@ -577,6 +582,10 @@ class CaseCardDialog(QDialog):
             text += " " + self.tr(
                 "%1 concern(s) left out: the consent to this recipient does not cover them."
             ).replace("%1", str(kept))
+        if done.get("pdf"):
+            text += " " + self.tr(
+                "The summary in English and Spanish is in %1 (not encrypted)."
+            ).replace("%1", str(done["pdf"]))
         self.handover_done.setText(text)
         self.handover_done.setVisible(True)
 
@@ -690,6 +699,23 @@ class CaseEventDialog(QDialog):
         return self.notes.text().strip()
 
 
+def write_handover_pdf(path: Path, document_html: str) -> None:
+    """The handover's summary as a PDF (Qt's own writer; only to the file the user chose)."""
+    from PySide6.QtCore import QMarginsF
+    from PySide6.QtGui import QPageLayout, QPageSize, QPdfWriter, QTextDocument
+
+    writer = QPdfWriter(str(path))
+    writer.setPageSize(QPageSize(QPageSize.PageSizeId.A4))
+    writer.setPageMargins(QMarginsF(15, 15, 15, 15), QPageLayout.Unit.Millimeter)
+    writer.setTitle("Case handover")
+    writer.setCreator("FieldScreen")
+    document = QTextDocument()
+    document.setHtml(document_html)
+    document.print_(writer)
+    if not path.is_file():  # Qt says nothing when it cannot write the file
+        raise OSError(f"no PDF written to {path.name}")
+
+
 class HandoverDialog(QDialog):
     """To whom the case goes (a partner of the site's directory that has keys), where its
     packet file is written, and a coordinator's reason to share without the child's consent
@@ -740,6 +766,14 @@ class HandoverDialog(QDialog):
         for widget in (self.reason_label, self.reasons):
             widget.setVisible(can_release)
             layout.addWidget(widget)
+        self.pdf = QCheckBox(
+            self.tr(
+                "Also save the summary as a PDF in English and Spanish, beside the packet, for "
+                "a partner without the software (not encrypted: anyone who gets it can read it)"
+            ),
+            self,
+        )
+        layout.addWidget(self.pdf)
         buttons = QHBoxLayout()
         self.ok = primary_button(self.tr("&Hand over"), self)
         self.ok.clicked.connect(self.accept)
@@ -896,8 +930,8 @@ class CaseListPage(QWidget):
             can_release=self.services.user.role in ("coordinator", "admin"),
         )
         dialog.handover_requested.connect(
-            lambda partner, path, reason: self.hand_over(
-                screening_id, partner, path, reason, dialog
+            lambda partner, path, reason, pdf: self.hand_over(
+                screening_id, partner, path, reason, dialog, pdf=pdf
             )
         )
         dialog.earlier_requested.connect(lambda: self.check_earlier(screening_id, dialog))
@@ -952,19 +986,30 @@ class CaseListPage(QWidget):
         path: str,
         reason: str = "",
         dialog: CaseCardDialog | None = None,
+        *,
+        pdf: bool = False,
     ) -> None:
         """Hand the case over to ``partner`` (on the writer): the packet written to ``path``
-        and the case event ``handover-sent``, as ``fieldscreen handover`` does."""
-        from pathlib import Path
-
+        and the case event ``handover-sent``, as ``fieldscreen handover`` does; with ``pdf``,
+        the summary in English and Spanish beside it (``path`` with ``.pdf``)."""
         vault, directory = self.services.vault, self.directory
         site = str(self.services.settings.get("site_id") or "")
         if dialog is not None:
             dialog.handover.setEnabled(False)
 
         def done(result: Mapping[str, Any]) -> None:
+            shown = {k: v for k, v in result.items() if k != "summary_html"}
+            if pdf and result.get("summary_html"):
+                target = Path(path).with_suffix(".pdf")
+                try:
+                    write_handover_pdf(target, str(result["summary_html"]))
+                    shown["pdf"] = str(target)
+                except OSError as exc:
+                    show_error(
+                        self, KnownError("io-error", detail=type(exc).__name__), self.services.lang
+                    )
             if dialog is not None:
-                dialog.show_handover(result)
+                dialog.show_handover(shown)
             self.follow_up_recorded.emit(screening_id)
 
         def failed(error: KnownError) -> None:
@@ -980,6 +1025,7 @@ class CaseListPage(QWidget):
                 directory=directory,
                 site=site,
                 release_reason=reason,
+                summary=pdf,
             ),
             done,
             failed,

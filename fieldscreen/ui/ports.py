@@ -467,11 +467,13 @@ class VaultPort(Protocol):
         directory: Any,
         site: str,
         release_reason: str = "",
+        summary: bool = False,
     ) -> Mapping[str, Any]:
         """Hand the case over to ``partner`` of the site's ``directory``: the packet (only what
         the child consented to share with it) written to ``out``, the case event
         ``handover-sent`` sealed for the team (``fieldscreen handover``, docs/handover.md);
-        returns what that command prints with ``--json``."""
+        returns what that command prints with ``--json`` (with ``summary``, also the
+        ``summary_html`` of the PDF in English and Spanish)."""
         ...
 
     def pending(self) -> int:

@@ -298,7 +298,7 @@
     </message>
     <message>
         <source>Case %s</source>
-        <extracomment>Another case event to record: its type, the reason (a closed case&apos;s) and a note. The specialist asks the server for earlier screenings of this child (with consent). A handover to a partner: its id in the directory, the packet&apos;s file, a coordinator&apos;s reason to share without the child&apos;s consent (empty: the child&apos;s consent decides).</extracomment>
+        <extracomment>Another case event to record: its type, the reason (a closed case&apos;s) and a note. The specialist asks the server for earlier screenings of this child (with consent). A handover to a partner: its id in the directory, the packet&apos;s file, a coordinator&apos;s reason to share without the child&apos;s consent (empty: the child&apos;s consent decides), and whether a PDF of the summary in both languages is saved beside it.</extracomment>
         <translation>Caso %s</translation>
     </message>
     <message>
@@ -364,6 +364,10 @@
     <message>
         <source>%1 concern(s) left out: the consent to this recipient does not cover them.</source>
         <translation>%1 preocupación(es) no van: el consentimiento para este destinatario no las cubre.</translation>
+    </message>
+    <message>
+        <source>The summary in English and Spanish is in %1 (not encrypted).</source>
+        <translation>El resumen en inglés y español está en %1 (sin cifrar).</translation>
     </message>
     <message>
         <source>Screening</source>
@@ -825,6 +829,10 @@
     <message>
         <source>Reason to share without the child&apos;s consent (coordinators; audited)</source>
         <translation>Motivo para compartir sin el consentimiento de la niña o el niño (coordinación; queda registrado)</translation>
+    </message>
+    <message>
+        <source>Also save the summary as a PDF in English and Spanish, beside the packet, for a partner without the software (not encrypted: anyone who gets it can read it)</source>
+        <translation>Guardar también el resumen en PDF, en inglés y español, junto al paquete, para un socio sin el programa (sin cifrar: cualquiera que lo tenga puede leerlo)</translation>
     </message>
     <message>
         <source>&amp;Hand over</source>

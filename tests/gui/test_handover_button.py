@@ -28,6 +28,7 @@ from fieldscreen.vault import Vault
 from tests.gui.conftest import WAIT_MS
 from tests.gui.test_journeys import click
 from tests.integration.test_handover import PASS, laptop, partner_main
+from tests.support.pdf_text import pdf_text, squeezed
 
 __all__ = ["laptop"]  # the fixture: a provisioned laptop, its directory's partners and keys
 
@@ -85,12 +86,14 @@ def test_the_handover_button_makes_the_packet_the_partner_opens(
     packet = tmp / "from-the-card.json"
     qtbot.keyClicks(asked.file, str(packet))
     assert asked.ok.isEnabled()
+    asked.pdf.setChecked(True)  # for a partner without the software
     click(qtbot, asked.ok)
     qtbot.waitUntil(dialog.handover_done.isVisible, timeout=WAIT_MS)
     page.services.ops.wait_idle(WAIT_MS)
-    assert dialog.handover_done.text().startswith(
-        f"Handover packet for receiver written to {packet}, sealed to its key."
-    )
+    said = dialog.handover_done.text()
+    assert said.startswith(f"Handover packet for receiver written to {packet}, sealed to its key.")
+    pdf = packet.with_suffix(".pdf")
+    assert f"The summary in English and Spanish is in {pdf} (not encrypted)." in said
     assert packet.is_file()
     opened = tmp / "opened-from-card"
     key = str(laptop["key"])
@@ -98,6 +101,7 @@ def test_the_handover_button_makes_the_packet_the_partner_opens(
     capsys.readouterr()
     summary = json.loads((opened / "summary.json").read_text(encoding="utf-8"))
     assert (summary["case_id"], summary["basis"]) == (case, "consent")
+    _check_pdf(pdf.read_bytes(), summary, laptop)
     page.services.vault.lock()
     with Vault.open(Paths.for_profile(profile).vault_dir) as vault:
         vault.unlock("admin1", PASS.encode())
@@ -105,6 +109,49 @@ def test_the_handover_button_makes_the_packet_the_partner_opens(
         assert [h["partner"] for h in card["handovers"]] == ["receiver"]
         assert [e["type"] for e in card["events"]] == ["handover-sent"]
         assert [i.kind for i in vault.outbox_page(limit=100)].count("event") == 1
+
+
+def _check_pdf(data: bytes, summary: dict[str, Any], laptop: dict[str, Any]) -> None:
+    """The PDF says, in Spanish (the partner's language) and then English, what the packet
+    the partner opened says, and none of the concerns the consent kept out."""
+    from fieldscreen.forms.library import builtin_list
+
+    assert data.startswith(b"%PDF")
+    text = squeezed(pdf_text(data))
+    code = laptop["case"][:6].upper()
+    spanish, english = (
+        text.find(squeezed(f"Traspaso del caso {code}")),
+        text.find(squeezed(f"Case handover {code}")),
+    )
+    assert 0 <= spanish < english, "both languages, the partner's first"
+    for words in (
+        "Resumen del interés superior",
+        "Plan de retorno",
+        "la niña o el niño consintió compartirlo con ustedes",
+        "Best-interests summary",
+        "Return plan",
+        "the child consented to share with you",
+        "This summary is not encrypted",
+        "Este resumen no está cifrado",
+    ):
+        assert squeezed(words) in text, words
+    for row in summary["return_plan"]:  # the plan the packet holds, in the partner's language
+        assert squeezed(str(row["label"])) in text[spanish:english], row["field"]
+    labels = {c.name: c.label for c in builtin_list("protection_concerns")}
+    shared = set(summary["summary"].get("concerns", ()))
+    with Vault.open(Paths.for_profile(laptop["profile"]).vault_dir) as vault:
+        vault.unlock("admin1", PASS.encode())
+        on_card = set(vault.case_card(laptop["case"]).get("concerns") or ())
+    for concern in shared:
+        for lang in ("en", "es"):
+            assert squeezed(labels[concern].get(lang) or concern) in text
+    status = summary["summary"].get("protection_status")  # every packet says it, by design
+    for concern in on_card - shared - {status}:  # kept out: no code, no long label
+        assert squeezed(concern) not in text
+        for lang in ("en", "es"):
+            label = labels[concern].get(lang) or ""
+            if len(label) >= 12:
+                assert squeezed(label) not in text, concern
 
 
 def test_a_partner_the_child_did_not_consent_to_is_refused_and_a_specialist_cannot_release(

@@ -266,6 +266,7 @@ class MemoryVault:
         directory: Any,
         site: str,
         release_reason: str = "",
+        summary: bool = False,
     ) -> Mapping[str, Any]:
         """The handover as the real store records it on the card, with a placeholder for the
         packet (this store holds no device keys to seal one)."""

@@ -4,6 +4,7 @@ recipient covers (leaks 0 over 400 random cases), and the packet round trip."""
 
 from __future__ import annotations
 
+import html
 import random
 from collections.abc import Iterator
 from typing import Any
@@ -270,3 +271,45 @@ def test_a_concern_the_child_did_not_consent_to_share_never_reaches_the_partner(
 
 
 _TRAFFICKING_CODES = {"trafficked_presumed", "at_risk_trafficking"}
+
+
+def test_the_bilingual_summary_says_what_the_packet_holds_in_both_languages() -> None:
+    """The summary a partner without the software reads (the PDF's text): the same packet in
+    its language and the other, tiers, concerns and answers by their labels, and nothing of
+    the concerns the consent keeps out."""
+    from dataclasses import replace
+
+    from fieldscreen.forms.library import builtin_list
+    from fieldscreen.handover import summary_html
+
+    services = _service_recipients()
+    form_id, rule = next(
+        (f, r) for f, r in _rules() if any(services.get(s) == "health" for s in r.referrals)
+    )
+    kept_out = next(
+        c for c in ("lgbtiq_risk", "organised_crime_association") if c not in rule.concerns
+    )
+    record = {
+        **_record(dict.fromkeys(RECIPIENTS, "yes"), []),
+        "risk": {form_id: {"flags": [rule.name], "declines": [], "releases": []}},
+    }
+    card = {**CARD, "tier": "T0", "concerns": [*rule.concerns, kept_out]}
+    partner = Partner("p1", {"en": "P"}, "health", "es", "HN", SEALING[1], SIGNING[1])
+    spanish = packet_content(record, card, partner, "a" * 32, site="tij1")
+    english = packet_content(
+        record, card, replace(partner, language="en"), "a" * 32, site="tij1",
+        packet_id=spanish["packet_id"],
+    )  # fmt: skip
+    page = summary_html([spanish, english])
+    assert page.index("Traspaso del caso AAAAAA") < page.index("Case handover AAAAAA")
+    assert "Actuar ya" in page
+    assert "Act now" in page
+    labels = {c.name: c.label for c in builtin_list("protection_concerns")}
+    for concern in rule.concerns:
+        assert html.escape(labels[concern].get("en") or "") in page
+        assert html.escape(labels[concern].get("es") or "") in page
+    assert html.escape(labels[kept_out].get("en") or "") not in page
+    assert html.escape(labels[kept_out].get("es") or "") not in page
+    assert "CANARY" not in page
+    for row in english["return_plan"]:
+        assert html.escape(str(row["label"])) in page
