@@ -45,6 +45,24 @@ SAME: tuple[tuple[str, str], ...] = (
     ("fs_intake:nationalities", "fs_return:country_of_return"),
 )
 
+# (earlier, later, how): the later question asks part of the earlier one, so it starts from
+# the earlier answer only where that answer settles it, through an expression (its ``default``
+# and ``calculation``), and follows it (its ``trigger``); otherwise it is asked.
+DERIVED: tuple[tuple[str, str, str], ...] = (
+    (
+        "fs_intake:g_forced",
+        "fs_trafficking:c_forced_work",
+        "B asks about work or other things at once: its no, don't know or declined settles C's "
+        "question about work; its yes is asked again, about work alone",
+    ),
+    (
+        "fs_intake:person_waiting_known_to_child",
+        "fs_trafficking:c_unknown_receiver",
+        "never met the person waiting is going to someone never met (yes); met them face to "
+        "face is no; not sure is don't know",
+    ),
+)
+
 # Pairs whose labels look alike but that ask something else.
 DIFFERENT: dict[frozenset[str], str] = {
     frozenset(pair): why
@@ -243,6 +261,24 @@ def test_a_question_asked_before_starts_from_the_earlier_answer(earlier: str, la
         assert answers <= allowed, f"{earlier} gives answers {later} cannot hold"
 
 
+@pytest.mark.parametrize(("earlier", "later", "how"), DERIVED, ids=[d[1] for d in DERIVED])
+def test_a_question_that_asks_part_of_an_earlier_one_starts_from_it(
+    earlier: str, later: str, how: str
+) -> None:
+    form_id, _ = later.split(":")
+    source_form, source = earlier.split(":")
+    row = _row(later)
+    assert how
+    assert f"${{{source}}}" in row.get("default", ""), f"{later}: no default from {earlier}"
+    assert row.get("trigger") == f"${{{source}}}", f"{later}: does not follow {earlier}"
+    assert row.get("calculation") == row.get("default"), later
+    assert source_form != form_id
+    held = _row(f"{form_id}:{source}")
+    assert held["type"] == "hidden", held
+    assert held.get("from_case") == "yes", held
+    assert later not in {b for _, b in SAME}
+
+
 @pytest.fixture(scope="module")
 def forms() -> Any:
     from fieldscreen.forms.library import builtin_forms
@@ -290,3 +326,46 @@ def test_the_country_of_return_starts_from_a_single_nationality(forms: Any) -> N
     assert screening.value("fs_return:country_of_return") == "HN"
     screening.set_answer("fs_intake:nationalities", ["HN", "GT"], "en")
     assert screening.value("fs_return:country_of_return") is None  # which one is the child's
+
+
+def _trafficking_opened(forms: Any) -> Any:
+    """A screening with forms A, B and C, past a consent that opens the sensitive questions."""
+    from tests.content.scenarios import SCENARIOS, load
+
+    screening = _screening(forms, ("fs_consent", "fs_intake", "fs_trafficking"))
+    ready = load(SCENARIOS / "fs_consent" / "a01_ready_to_proceed.json").answers
+    for name, value in ready.items():
+        screening.set_answer(f"fs_consent:{name}", value, "en")
+    assert screening.value("fs_trafficking:c_forced_work") is None
+    assert screening.value("fs_trafficking:c_unknown_receiver") is None
+    return screening
+
+
+def test_forced_work_is_not_asked_again_when_the_intake_settled_it(forms: Any) -> None:
+    """The intake's "did anyone make you work or do things you did not want" and the trafficking
+    form's "were you made to work" were both asked: a no (or don't know, or declined) settles
+    the second; a yes leaves it to be asked, about work alone."""
+    screening = _trafficking_opened(forms)
+    screening.set_answer("fs_intake:g_forced", "no", "en")
+    assert screening.value("fs_trafficking:c_forced_work") == "no"
+    screening.set_answer("fs_intake:g_forced", "declined", "en")
+    assert screening.value("fs_trafficking:c_forced_work") == "declined"
+    screening.set_answer("fs_intake:g_forced", "yes", "en")
+    assert screening.value("fs_trafficking:c_forced_work") in (None, "")
+    screening.set_answer("fs_trafficking:c_forced_work", "yes", "en")  # asked, and answered
+    assert screening.value("fs_trafficking:c_forced_work") == "yes"
+
+
+@pytest.mark.parametrize(
+    ("met", "receiver"),
+    [("no", "yes"), ("yes", "no"), ("not_sure", "unknown"), ("declined", "declined")],
+)
+def test_an_unknown_receiver_starts_from_the_person_waiting(
+    forms: Any, met: str, receiver: str
+) -> None:
+    """B's "have you met the person waiting face to face?" answers C's "are you going to
+    someone you have never met?" the other way round."""
+    screening = _trafficking_opened(forms)
+    screening.set_answer("fs_intake:person_waiting", "yes", "en")
+    screening.set_answer("fs_intake:person_waiting_known_to_child", met, "en")
+    assert screening.value("fs_trafficking:c_unknown_receiver") == receiver
