@@ -19,7 +19,7 @@ import sqlite3
 import time
 import uuid
 from collections import OrderedDict
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from pathlib import Path
@@ -374,6 +374,7 @@ class VaultBase:
         audit what is wrong as ``integrity-alert``."""
         keys, _ = self._require()
         report = self._row_map.verify(conn, keys)
+        report.problems.extend(self._row_map.row_problems)  # found by a list this session
         chain = audit.check_recent(conn, keys, self.vault_id)
         self.last_state_check, self.last_audit_check = report, chain
         self.last_outbox_check = self._check_outbox(conn, keys)
@@ -395,6 +396,27 @@ class VaultBase:
                 detail={"what": "audit", "entries": chain.entries, "from": chain.first_bad_seq},
             )
         return report
+
+    def _row_fixes(
+        self, conn: sqlite3.Connection, only: Iterable[str] | None = None
+    ) -> digest.RowCheck:
+        """Record rows (those of ``only``, or every one) against the row map, for the lists
+        (:meth:`digest.RowMap.row_fixes`): what is found for the first time is audited as
+        ``integrity-alert`` and said by :meth:`state_alert` from now on."""
+        keys, _ = self._require()
+        check = self._row_map.row_fixes(conn, keys, only)
+        found = check.problems
+        if found:
+            rolled = sum(1 for p in found if p.kind == "rolled-back")
+            self._audit(
+                conn,
+                "integrity-alert",
+                detail={"what": "records", "rows": len(found), "rolled_back": rolled},
+            )
+            if self.last_state_check is not None:
+                known = set(self.last_state_check.problems)
+                self.last_state_check.problems.extend(p for p in found if p not in known)
+        return check
 
     def _bind_state(self, conn: sqlite3.Connection) -> None:
         """Keep :data:`BOUND_STATE` as it now is in the ``state_bound`` secret (in the
@@ -829,10 +851,11 @@ class VaultBase:
         conn: sqlite3.Connection,
         table: str,
         row_id: str,
-        found: tuple[int, str] | None,
+        found: tuple[Any, ...] | None,
     ) -> None:
-        """Raise :class:`IntegrityError` when the row as read (``(version, status)``, None
-        when absent) is not what the vault last wrote; nothing is changed because of it."""
+        """Raise :class:`IntegrityError` when the row as read (as :meth:`digest.RowMap.check`
+        takes it, None when absent) is not what the vault last wrote; nothing is changed
+        because of it."""
         keys, _ = self._require()
         problem = self._row_map.check(conn, keys, table, row_id, found)
         if problem is None:

@@ -3,7 +3,9 @@
 :meth:`CaseListMixin.case_list` reads the encrypted list index (:mod:`fieldscreen.vault.listindex`:
 one decryption per bucket instead of two per card), checks it against the case cards' plaintext
 columns and rebuilds any bucket that does not match, all in one transaction with one audit
-entry.
+entry. Every record's plaintext status and day are shown as the state digest's row map holds
+them (:meth:`fieldscreen.vault.digest.RowMap.row_fixes`): a row rolled back or edited outside
+FieldScreen is shown as the vault last wrote it, and reported.
 """
 
 from __future__ import annotations
@@ -136,10 +138,14 @@ class CaseListMixin(VaultBase):
         one indexed look-up per id rather than a scan of every record)."""
         out: dict[str, str] = {}
         with self._tx() as conn:
-            for rid in sorted(set(record_ids)):
+            wanted = sorted(set(record_ids))
+            fixes = self._row_fixes(conn, wanted).fixes if self._keys is not None else {}
+            for rid in wanted:
                 row = conn.execute("SELECT status FROM records WHERE id = ?", (rid,)).fetchone()
-                if row is not None:
-                    out[rid] = str(row[0])
+                if row is None or (rid in fixes and fixes[rid] is None):
+                    continue
+                fixed = fixes.get(rid)
+                out[rid] = str(row[0] if fixed is None else fixed[1])
         return out
 
     def list_index_check(self) -> listindex.IndexCheck:
@@ -191,6 +197,7 @@ class CaseListMixin(VaultBase):
                 self._row_map.lists_written(written)
                 entries, _ = listindex.read_all(conn, keys)
                 rebuilt = len(report.stale_buckets)
+        fixes = self._checked_rows(conn, keys, rows, entries)
         if untrusted is None:  # a root that knows no list buckets yet: checked, now recorded
             self._row_map.lists_record_all(conn)
         try:
@@ -210,7 +217,59 @@ class CaseListMixin(VaultBase):
                     "cards": len(versions) - counts[1],
                 },
             )
-        return entries, rows, rebuilt
+        return entries, _fixed(rows, fixes) if fixes else rows, rebuilt
+
+    def _checked_rows(
+        self,
+        conn: Any,
+        keys: Any,
+        rows: list[listindex.Row],
+        entries: dict[str, listindex.Entry],
+    ) -> dict[Any, tuple[Any, ...] | None]:
+        """The record rows the list must show as the vault last wrote them, or leave out.
+
+        A carded record's entry holds the status and day the vault wrote with it: the rows
+        that agree with their entry are taken as they are; the others (drafts, rows edited or
+        put back, entries without them) are checked against the row map, every row at once
+        when there are more than :data:`_CHECK_ONE_BY_ONE`. An entry whose row checks is
+        completed with the row's status and day (in the caller's transaction)."""
+        get = entries.get
+        status_at, day_at = listindex.STATUS, listindex.DAY
+        others = {
+            rid: (status, day)
+            for rid, status, day in rows
+            if (entry := get(rid)) is None
+            or len(entry) <= day_at
+            or entry[status_at] != status
+            or entry[day_at] != day
+        }
+        if not others:
+            return {}
+        check = self._row_fixes(conn, None if len(others) > _CHECK_ONE_BY_ONE else others)
+        for rid in others.keys() & check.agreed & entries.keys():
+            self._pending_index.set_record(conn, keys, rid, *others[rid])
+        return check.fixes
+
+
+#: Above this many record rows to check one by one against the row map, every row is checked
+#: at once (one decryption per row map bucket instead of a look-up per row).
+_CHECK_ONE_BY_ONE = 4096
+
+
+def _fixed(
+    rows: list[listindex.Row], fixes: dict[str, tuple[Any, ...] | None]
+) -> list[listindex.Row]:
+    """``rows`` with a row that disagrees with the row map as the vault last wrote it (its
+    status and day), and a row the vault never wrote left out."""
+    out: list[listindex.Row] = []
+    for row in rows:
+        if row[0] not in fixes:
+            out.append(row)
+            continue
+        entry = fixes[row[0]]
+        if entry is not None:
+            out.append((row[0], entry[1], entry[2] if len(entry) > 2 else row[2]))
+    return out
 
 
 def _matches(entries: dict[str, listindex.Entry], versions: dict[str, int]) -> bool:
@@ -240,7 +299,7 @@ def _list_rows(
         found = get(rid) if version is not None else None
         if found is not None and found[1] == version:
             matched += 1
-            _, _, alias, tier, due, concerns, age, deadline, label, supervise = found
+            _, _, alias, tier, due, concerns, age, deadline, label, supervise = found[:10]
             listed = None if concerns is None else tuple(concerns.split(sep)) if concerns else ()
             append(
                 ListRow(

@@ -42,6 +42,7 @@ __all__ = [
     "BUCKETS",
     "LIST_FIELDS",
     "SEP",
+    "STATUS",
     "Entry",
     "IndexCheck",
     "PendingIndex",
@@ -72,7 +73,11 @@ _FORMAT = 2
 LIST_FIELDS = ("alias", "tier", "concerns", "next_due", "age")
 
 #: An entry: ``[record id, card version, alias, tier, next_due, concerns, age, deadline,
-#: deadline label, supervise]``, each field None when the card lacks it; concerns joined by
+#: deadline label, supervise, record status, record day]``, each field None when the card
+#: lacks it; the record's status and updated day as the vault wrote them with the card (None
+#: when not known: an entry of an earlier build, or one rebuilt from a record row that did not
+#: match the state digest's row map), so the case list compares each record row with them and
+#: only one that disagrees is checked against the row map; concerns joined by
 #: :data:`SEP`; the deadline is the earliest of the card's ``deadlines``
 #: (:func:`earliest_deadline`); ``supervise`` is what the card may wait for a supervisor for
 #: (:func:`needs_supervision`): the kinds joined by :data:`SEP` (:func:`supervision_value`), 1
@@ -81,6 +86,7 @@ LIST_FIELDS = ("alias", "tier", "concerns", "next_due", "age")
 #: what a listing of 50,000 records costs.
 Entry = list[Any]
 ID, VERSION, ALIAS, TIER, NEXT_DUE, CONCERNS, AGE, DEADLINE, DEADLINE_LABEL, SUPERVISE = range(10)
+STATUS, DAY = 10, 11
 #: Separator of the concerns in an entry (a control character no code or label holds).
 SEP = "\x1f"
 
@@ -150,8 +156,15 @@ def supervision_kinds(value: object) -> tuple[str, ...] | None:
     return None
 
 
-def entry_for(record_id: str, version: int, card: Mapping[str, Any]) -> Entry:
-    """The index entry of ``card``, the case card of ``record_id`` stored at ``version``."""
+def entry_for(
+    record_id: str,
+    version: int,
+    card: Mapping[str, Any],
+    status: str | None = None,
+    day: str | None = None,
+) -> Entry:
+    """The index entry of ``card``, the case card of ``record_id`` stored at ``version``; the
+    record's ``status`` and updated ``day`` as written with it."""
     concerns = card.get("concerns")
     if isinstance(concerns, list | tuple):
         joined: str | None = SEP.join(str(c) for c in concerns)
@@ -170,6 +183,8 @@ def entry_for(record_id: str, version: int, card: Mapping[str, Any]) -> Entry:
         deadline,
         label,
         supervision_value(card),
+        status,
+        day,
     ]
 
 
@@ -366,7 +381,9 @@ def rebuild(
 
     Returns the rebuilt buckets' entries; ``written`` receives each bucket's new nonce. A card
     that does not decrypt, or that ``accept`` refuses (one that does not match the state
-    digest's row map), is left out (the integrity check names it).
+    digest's row map), is left out (the integrity check names it). A rebuilt entry does not
+    hold its record's status and day (the record rows are not trusted here): the case list
+    checks those rows against the row map and completes the entries.
     """
     wanted = set(range(BUCKETS)) if buckets is None else set(buckets)
     fresh: dict[int, dict[str, Entry]] = {b: {} for b in wanted}
@@ -427,10 +444,22 @@ class PendingIndex:
         *,
         version: int,
         card: Mapping[str, Any],
+        status: str | None,
+        day: str | None,
     ) -> None:
-        """The card of ``record_id`` is now ``card`` at ``version``."""
-        entry = entry_for(record_id, version, card)
+        """The card of ``record_id`` is now ``card`` at ``version``; its record's ``status``
+        and ``day`` as the vault just wrote or checked them."""
+        entry = entry_for(record_id, version, card, status, day)
         self._bucket(conn, keys, bucket_of(keys, record_id))[record_id] = entry
+
+    def set_record(
+        self, conn: sqlite3.Connection, keys: Keys, record_id: str, status: str, day: str | None
+    ) -> None:
+        """The record of ``record_id``'s entry (if it has one) is now at ``status`` and
+        ``day`` (a purge; an entry of an earlier build completed from a checked row)."""
+        entry = self._bucket(conn, keys, bucket_of(keys, record_id)).get(record_id)
+        if entry is not None:
+            entry[STATUS:] = [status, day]
 
     def remove(self, conn: sqlite3.Connection, keys: Keys, record_id: str) -> None:
         self._bucket(conn, keys, bucket_of(keys, record_id)).pop(record_id, None)

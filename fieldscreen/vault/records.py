@@ -201,7 +201,7 @@ class RecordsMixin(VaultBase):
             self._check_row(conn, digest.RECORDS, record_id, None)
             raise VaultError("vault-record-unknown")
         found = dict(zip([c[0] for c in cursor.description], row, strict=True))
-        self._check_row(conn, digest.RECORDS, record_id, (found["version"], found["status"]))
+        self._check_row(conn, digest.RECORDS, record_id, digest.record_found(found))
         return found
 
     def _readable(self, keys: Keys, row: Mapping[str, Any]) -> dict[str, Any]:
@@ -237,7 +237,7 @@ class RecordsMixin(VaultBase):
                 "VALUES (?, ?, ?, 'draft', ?, ?, 1, 'master', ?, ?, ?)",
                 (record_id, form_id, form_version, today, today, wrapped, blob, RECORD_FORMAT),
             )
-            self._row_map.put(conn, keys, digest.RECORDS, record_id, version=1, status="draft")
+            self._row_map.put_record(conn, keys, record_id)
             self._audit(conn, "create", record_id, {"form": form_id, "version": form_version})
         return record_id
 
@@ -255,9 +255,7 @@ class RecordsMixin(VaultBase):
                 "UPDATE records SET ciphertext = ?, version = ?, updated_day = ? WHERE id = ?",
                 (blob, version, self.today(), record_id),
             )
-            self._row_map.put(
-                conn, keys, digest.RECORDS, record_id, version=version, status="draft"
-            )
+            self._row_map.put_record(conn, keys, record_id)
         return version
 
     def load_record(self, record_id: str) -> dict[str, Any]:
@@ -270,7 +268,10 @@ class RecordsMixin(VaultBase):
         return value
 
     def list_records(self, status: str | None = None) -> list[RecordSummary]:
-        """Every record's plaintext columns, newest first (no decryption)."""
+        """Every record's plaintext columns, newest first (no decryption). Unlocked, the rows
+        are checked against the state digest's row map first (:meth:`_row_fixes`): a row that
+        disagrees is listed as the vault last wrote it, one it never wrote is left out, and
+        both are reported."""
         sql = (
             "SELECT id, form_id, form_version, status, created_day, updated_day, "
             "purge_after_day, version FROM records"
@@ -280,19 +281,34 @@ class RecordsMixin(VaultBase):
             sql += " WHERE status = ?"
             params = (status,)
         rows = self._open_store().read(sql + " ORDER BY updated_day DESC, id", params)
-        return [
-            RecordSummary(
-                r["id"],
-                r["form_id"],
-                r["form_version"],
-                r["status"],
-                r["created_day"],
-                r["updated_day"],
-                r["purge_after_day"],
-                r["version"],
+        fixes: dict[Any, tuple[Any, ...] | None] = {}
+        if self._keys is not None and rows:
+            ids = [r["id"] for r in rows]
+            with self._tx() as conn:
+                fixes = self._row_fixes(conn, ids if len(ids) <= 4096 else None).fixes
+        out = []
+        for r in rows:
+            values = {name: r[name] for name in r.keys()}  # noqa: SIM118 -- a sqlite3.Row
+            if r["id"] in fixes:
+                entry = fixes[r["id"]]
+                if entry is None:
+                    continue
+                values.update(zip(digest.RECORD_COLUMNS, entry, strict=False))
+                if status is not None and values["status"] != status:
+                    continue
+            out.append(
+                RecordSummary(
+                    values["id"],
+                    values["form_id"],
+                    values["form_version"],
+                    values["status"],
+                    values["created_day"],
+                    values["updated_day"],
+                    values["purge_after_day"],
+                    values["version"],
+                )
             )
-            for r in rows
-        ]
+        return out
 
     # ------------------------------------------------------------------ finalise
     def org_sealing_key(self) -> bytes | None:
@@ -504,10 +520,11 @@ class RecordsMixin(VaultBase):
                 "format) VALUES (?, 1, 'master', ?, ?, ?)",
                 (record_id, card_wrapped, card_blob, RECORD_FORMAT),
             )
-            self._pending_index.put(conn, keys, record_id, version=1, card=case_card)
-            self._row_map.put(
-                conn, keys, digest.RECORDS, record_id, version=version, status="finalised"
-            )
+            self._pending_index.put(
+                conn, keys, record_id, version=1, card=case_card, status="finalised",
+                day=self.today(),
+            )  # fmt: skip
+            self._row_map.put_record(conn, keys, record_id)
             self._row_map.put(conn, keys, digest.CARDS, record_id, version=1, status="card")
             self._audit(conn, "finalise", record_id, {"seq": header["device_seq"]})
         if self.follow_up_days == 0:
@@ -563,7 +580,11 @@ class RecordsMixin(VaultBase):
             "UPDATE case_cards SET version = ?, ciphertext = ? WHERE record_id = ?",
             (version, blob, record_id),
         )
-        self._pending_index.put(conn, keys, record_id, version=version, card=case_card)
+        record = self._row(conn, record_id)  # its status and day, as the vault wrote them
+        self._pending_index.put(
+            conn, keys, record_id, version=version, card=case_card, status=record["status"],
+            day=record["updated_day"],
+        )  # fmt: skip
         self._row_map.put(conn, keys, digest.CARDS, record_id, version=version, status="card")
 
     def record_case_event(
@@ -686,9 +707,8 @@ class RecordsMixin(VaultBase):
                 "version = ?, purge_after_day = NULL WHERE id = ?",
                 (version, row["id"]),
             )
-            self._row_map.put(
-                conn, keys, digest.RECORDS, row["id"], version=version, status="purged"
-            )
+            self._row_map.put_record(conn, keys, row["id"])
+            self._pending_index.set_record(conn, keys, row["id"], "purged", row["updated_day"])
             cached = self._dek_cache.pop(f"records/{row['id']}", None)
             if cached is not None:
                 cached[1][:] = b"\0" * len(cached[1])
@@ -712,13 +732,11 @@ class RecordsMixin(VaultBase):
             )
             if rows:  # before purging: the state digest, and each row against the row map
                 self._check_state(conn)
+            check = self._row_map.check
             due = [
                 row
                 for row in rows
-                if self._row_map.check(
-                    conn, keys, digest.RECORDS, row["id"], (row["version"], row["status"])
-                )
-                is None
+                if check(conn, keys, digest.RECORDS, row["id"], digest.record_found(row)) is None
             ]
             if len(due) < len(rows):  # a row that does not match is kept, never purged for it
                 self._audit(
@@ -916,7 +934,7 @@ class RecordsMixin(VaultBase):
                 self._audit(conn, "integrity-alert", str(rid), {"what": "outbox", "repair": "none"})
                 continue
             row = self._select(conn, "SELECT * FROM records WHERE id = ?", (rid,))[0]
-            found = (row["version"], row["status"])
+            found = digest.record_found(row)
             if self._row_map.check(conn, keys, digest.RECORDS, str(rid), found) is not None:
                 continue  # the row itself does not match: the row map reports it
             if not self._signing_wired:  # sealed once the signing is wired (repair_outbox)

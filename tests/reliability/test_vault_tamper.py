@@ -81,6 +81,7 @@ def test_control_without_the_row_map_stale_data_is_read(
     monkeypatch.setattr(digest.RowMap, "check", lambda *args, **kwargs: None)
     monkeypatch.setattr(digest.RowMap, "verify", lambda *args, **kwargs: digest.MapCheck())
     monkeypatch.setattr(digest.RowMap, "compare_all", lambda *args, **kwargs: [])
+    monkeypatch.setattr(digest.RowMap, "row_fixes", lambda *args, **kwargs: digest.RowCheck())
     monkeypatch.setattr(
         support,
         "KINDS",

@@ -10,6 +10,7 @@ from __future__ import annotations
 import random
 import sqlite3
 from collections import Counter
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -209,10 +210,11 @@ def test_a_rolled_back_finalised_row_is_not_purged(tmp_path: Path, org: dict[str
         vault.finalise(rid, record={"r": rid}, case_card={"alias": "a"})
     target = ids[0]
     old = _row(raw, "records", "id", target)
-    raw.execute("UPDATE records SET purge_after_day = '2000-01-01'")  # every window closed
     vault.close()
     raw.execute("UPDATE records SET version = version - 1 WHERE id = ?", (target,))
-    vault = _reopen(folder)
+    later = datetime.now(UTC) + timedelta(days=30)  # every window closed
+    vault = Vault.open(folder, clock=lambda: later)
+    vault.unlock(LOGIN, PASS)
     purged = vault.purge_due()
     assert purged == len(ids) - 1
     kept = _row(raw, "records", "id", target)
@@ -400,3 +402,92 @@ def test_a_root_without_list_buckets_records_them_at_the_first_list_without_alar
     assert len(_alerts(vault)) == before
     assert digest.read_root(conn, keys).lists == root.lists  # type: ignore[union-attr]
     assert vault.check_state() is None
+
+
+def _listed(vault: Vault) -> dict[str, tuple[str, str | None]]:
+    """What every list of the vault shows of each record: (status, day), the same in each."""
+    shown = {r.record_id: (r.status, r.updated_day) for r in vault.case_list()}
+    columns = {rid: (status, day) for rid, status, day in vault.case_columns().rows}
+    records = {r.record_id: (r.status, r.updated_day) for r in vault.list_records()}
+    statuses = vault.record_statuses(shown)
+    assert shown == columns == records
+    assert statuses == {rid: status for rid, (status, _) in shown.items()}
+    return shown
+
+
+def test_the_lists_show_a_record_row_as_the_vault_last_wrote_it(
+    tmp_path: Path, org: dict[str, bytes]
+) -> None:
+    """Someone with the files puts back an older record row (a finalised screening back to a
+    draft of last week), or edits its plaintext status or day, or adds a row the vault never
+    wrote: the case list, its columns, the record list and the statuses show what the vault
+    last wrote, leave out the row it never wrote, audit it and say it after the list."""
+    tally: Counter[str] = Counter()
+    hows = ("older row", "status", "day", "created day", "extra row")
+    for seed in range(VARIANTS * 2):
+        rng = random.Random(300 + seed)
+        how = hows[seed % len(hows)]
+        folder = tmp_path / f"v{seed}"
+        vault, ids = _make(folder, org, rng)
+        raw = _raw(folder)
+        target = rng.choice(ids)
+        old = _row(raw, "records", "id", target)
+        vault.finalise(target, record={"r": 1}, case_card={"alias": "a"})
+        if rng.random() < 0.5:
+            vault.finalise(ids[ids.index(target) - 1], record={"r": 2}, case_card={"alias": "b"})
+        before = _listed(vault)
+        vault.close()
+        extra = "e" * 32
+        if how == "older row":
+            _put_back(raw, "records", old)
+        elif how == "status":
+            raw.execute("UPDATE records SET status = 'draft' WHERE id = ?", (target,))
+        elif how == "day":
+            raw.execute("UPDATE records SET updated_day = '2020-01-01' WHERE id = ?", (target,))
+        elif how == "created day":
+            raw.execute("UPDATE records SET created_day = '2020-01-01' WHERE id = ?", (target,))
+        else:
+            _put_back(raw, "records", {**old, "id": extra})
+        vault = _reopen(folder)
+        tally["variants"] += 1
+        after = _listed(vault)
+        if after != before:
+            tally["stale data read"] += 1
+        alerts = [a for a in _alerts(vault) if a.detail.get("what") == "records"]
+        if len(alerts) == 1 and alerts[0].detail["rows"] == 1:
+            tally["audited"] += 1
+        alert = vault.state_alert()
+        if how == "created day":  # not shown by a list: the record's read says it too
+            with pytest.raises(IntegrityError):
+                vault.load_record(target)
+            tally["caught at read"] += 1
+        if alert is not None and alert.code == "vault-state-altered":
+            tally["said"] += 1
+        _listed(vault)  # a second list: the same, and audited once
+        assert len([a for a in _alerts(vault) if a.detail.get("what") == "records"]) == 1
+        vault.close()
+        raw.close()
+    print(f"\nrecord rows the lists show: {dict(tally)}")
+    assert tally["stale data read"] == 0
+    assert tally["audited"] == tally["variants"] == tally["said"] == VARIANTS * 2
+
+
+def test_the_case_list_checks_only_rows_its_index_does_not_vouch_for(
+    vault: Vault, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A carded record's list entry holds the status and day written with it: an untouched
+    list looks up no finalised row in the row map, only the drafts."""
+    ids = [vault.new_draft("f", "1", {"n": n}) for n in range(6)]
+    for rid in ids[:4]:
+        vault.finalise(rid, record={"r": rid}, case_card={"alias": rid[:4]})
+    vault.purge_due()
+    looked: list[list[str] | None] = []
+    real = vault._row_map.row_fixes
+
+    def spy(conn: Any, keys: Any, only: Any = None) -> Any:
+        looked.append(None if only is None else sorted(only))
+        return real(conn, keys, only)
+
+    monkeypatch.setattr(vault._row_map, "row_fixes", spy)
+    vault.case_list()
+    assert looked == [sorted(ids[4:])]
