@@ -14,7 +14,7 @@ from collections.abc import Iterable
 from typing import Any, NamedTuple
 
 from fieldscreen import crypto
-from fieldscreen.vault import digest, listindex
+from fieldscreen.vault import digest, flagged, listindex
 from fieldscreen.vault.base import VaultBase
 from fieldscreen.vault.store import no_cycle_collection
 
@@ -115,23 +115,60 @@ class CaseListMixin(VaultBase):
         not yet signed off. One transaction; audited as ``view`` with counts."""
         keys, _ = self._require()
         with no_cycle_collection(), self._tx() as conn:
-            entries, rows, rebuilt = self._checked(conn, keys)
-            flagged = {
-                rid: listindex.supervision_kinds(entry[listindex.SUPERVISE])
-                for rid, entry in entries.items()
-                if entry[listindex.SUPERVISE]
-            }
-            out = {
-                rid: flagged[rid]
-                for rid, status, _ in rows
-                if status == "finalised" and rid in flagged
-            }
+            rebuilt = 0
+            final = self._kept_flagged(conn, keys)
+            if final is None:
+                by_bucket: dict[int, tuple[bytes, dict[str, listindex.Entry]]] = {}
+                entries, rows, rebuilt = self._checked(conn, keys, by_bucket)
+                field = listindex.SUPERVISE
+                final = {
+                    rid: entries[rid][field]
+                    for rid, status, _ in rows
+                    if status == "finalised" and rid in entries and entries[rid][field]
+                }
+                if by_bucket:
+                    cache = {b: flagged.kept_of(s, e) for b, (s, e) in by_bucket.items()}
+                    self._put_secret(conn, flagged.SLOT, flagged.encode(cache))
+            out = {rid: listindex.supervision_kinds(value) for rid, value in final.items()}
             self._audit(
                 conn,
                 "view",
                 detail={"what": "supervision-candidates", "cards": len(out), "rebuilt": rebuilt},
             )
         return out
+
+    def _kept_flagged(self, conn: Any, keys: Any) -> dict[str, Any] | None:
+        """The flagged entries of finalised records (record id -> ``supervise``) from the kept
+        copy (:mod:`fieldscreen.vault.flagged`), only when everything :meth:`_checked` would
+        check agrees; else None (that check is made instead). Buckets written since the copy
+        was kept are read, and the copy written again."""
+        try:
+            raw = self._secret(conn, flagged.SLOT)
+        except (crypto.DecryptError, crypto.CryptoError):
+            return None
+        kept = None if raw is None else flagged.decode(raw)
+        if kept is None:
+            return None
+        versions = listindex.card_versions(conn)
+        found = flagged.refresh(conn, keys, kept, versions)
+        if found is None:
+            return None
+        supervise, nonces, changed = found
+        untrusted = self._row_map.lists_untrusted(conn, keys, nonces)
+        if untrusted is None or untrusted:
+            return None
+        records = int(conn.execute("SELECT count(*) FROM records").fetchone()[0])
+        try:
+            root = digest.read_root(conn, keys)
+        except crypto.DecryptError:
+            return None
+        if root is None or (root.records, root.cards) != (records, len(versions)):
+            return None
+        if changed:
+            self._put_secret(conn, flagged.SLOT, flagged.encode(kept))
+        # Of the flagged cards, those whose record is finalised (the covering index's ids).
+        finalised = listindex.fetch_text(conn, "SELECT id FROM records WHERE status = 'finalised'")
+        return {rid: supervise[rid] for (rid,) in finalised if rid in supervise}
 
     def record_statuses(self, record_ids: Iterable[str]) -> dict[str, str]:
         """The status of each of ``record_ids`` that exists (plaintext column, no decryption,
@@ -155,7 +192,10 @@ class CaseListMixin(VaultBase):
             return listindex.check(conn, keys)
 
     def _checked(
-        self, conn: Any, keys: Any
+        self,
+        conn: Any,
+        keys: Any,
+        by_bucket: dict[int, tuple[bytes, dict[str, listindex.Entry]]] | None = None,
     ) -> tuple[dict[str, listindex.Entry], list[listindex.Row], int]:
         """The index's entries, every record's plaintext columns, and how many buckets were
         rebuilt: buckets that are missing, do not authenticate or do not match the cards are
@@ -164,9 +204,14 @@ class CaseListMixin(VaultBase):
         digest's root holds (written outside FieldScreen, or put back from an older copy
         together with the cards in them). Counts of records and cards that differ from the row
         map's, buckets the root does not know, and cards refused, are audited as
-        ``integrity-alert``."""
+        ``integrity-alert``.
+
+        ``by_bucket``, when given, receives each bucket's stamp and entries as finally read
+        (:func:`listindex.read_all`), and is left empty when anything was found wrong: it is
+        what the supervisor queue's kept copy is made from (:mod:`fieldscreen.vault.flagged`).
+        """
         untrusted = self._row_map.lists_untrusted(conn, keys)
-        entries, bad = listindex.read_all(conn, keys)
+        entries, bad = listindex.read_all(conn, keys, by_bucket)
         # A bucket the root records that does not authenticate was changed outside FieldScreen
         # (one of an older format is rebuilt quietly: that root knows no list buckets).
         damaged = set(bad) if untrusted is not None else set()
@@ -195,7 +240,9 @@ class CaseListMixin(VaultBase):
                 written: dict[int, bytes | None] = {}
                 listindex.rebuild(conn, keys, report.stale_buckets, accept, written)
                 self._row_map.lists_written(written)
-                entries, _ = listindex.read_all(conn, keys)
+                if by_bucket is not None:
+                    by_bucket.clear()
+                entries, _ = listindex.read_all(conn, keys, by_bucket)
                 rebuilt = len(report.stale_buckets)
         fixes = self._checked_rows(conn, keys, rows, entries)
         if untrusted is None:  # a root that knows no list buckets yet: checked, now recorded
@@ -206,6 +253,8 @@ class CaseListMixin(VaultBase):
             root = None
         counts = (0, 0) if root is None else (root.records, root.cards)
         if refused or untrusted or damaged or counts != (len(rows), len(versions)):
+            if by_bucket is not None:
+                by_bucket.clear()
             self._audit(
                 conn,
                 "integrity-alert",

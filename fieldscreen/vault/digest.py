@@ -375,10 +375,21 @@ def list_nonces(conn: sqlite3.Connection) -> dict[int, bytes | None]:
 #: Secrets-table slots the root does not bind: itself, the first format's sum, the audit
 #: log's head and check mark (the audit chain checks those; :mod:`fieldscreen.vault.audit`),
 #: the mark of the audit entries sealed for the team (one moved or removed sends the log
-#: again, never loses an entry), and the supervision log's kept prefix (a cache of entries
-#: the log holds, trusted only while the chain link it ends at is the log's).
+#: again, never loses an entry), the supervision log's kept prefix (a cache of entries the
+#: log holds, trusted only while the chain link it ends at is the log's), and the list
+#: index's kept flagged entries (a cache of what the buckets hold, trusted only for a bucket
+#: whose stamp is still the one it was read from, and only while the cards' versions are the
+#: entries': :mod:`fieldscreen.vault.flagged`).
 UNBOUND = frozenset(
-    {_ROOT, _LEGACY, "audit_head", "audit_checked", "audit_sent", "supervision_kept"}
+    {
+        _ROOT,
+        _LEGACY,
+        "audit_head",
+        "audit_checked",
+        "audit_sent",
+        "supervision_kept",
+        "supervision_flagged",
+    }
 )
 
 
@@ -522,17 +533,23 @@ class RowMap:
         case list checked them against the cards)."""
         self._lists_all = {b: n for b, n in list_nonces(conn).items() if n is not None}
 
-    def lists_untrusted(self, conn: sqlite3.Connection, keys: Keys) -> set[int] | None:
+    def lists_untrusted(
+        self,
+        conn: sqlite3.Connection,
+        keys: Keys,
+        nonces: Mapping[int, bytes | None] | None = None,
+    ) -> set[int] | None:
         """List buckets whose stored nonce is not the root's (a bucket written outside
         FieldScreen, put back from an older copy, or deleted); None when the root knows no
-        list nonces."""
+        list nonces. ``nonces``: the stored buckets' nonces when the caller has just read
+        them (:func:`list_nonces`)."""
         try:
             root = read_root(conn, keys)
         except (crypto.DecryptError, crypto.CryptoError, TypeError):
             return set(range(LIST_BUCKETS))
         if root is None or root.lists is None:
             return None
-        return _list_mismatch(root, list_nonces(conn))
+        return _list_mismatch(root, list_nonces(conn) if nonces is None else nonces)
 
     # ------------------------------------------------------------------ verification
     def verify(self, conn: sqlite3.Connection, keys: Keys) -> MapCheck:

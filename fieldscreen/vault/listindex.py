@@ -53,7 +53,10 @@ __all__ = [
     "needs_supervision",
     "project",
     "read_all",
+    "read_bucket",
+    "read_stamped",
     "rebuild",
+    "stamp_of",
     "supervision_kinds",
     "supervision_value",
 ]
@@ -269,10 +272,45 @@ def write_bucket(
     return blob[: crypto.NONCE_BYTES]
 
 
-def read_all(conn: sqlite3.Connection, keys: Keys) -> tuple[dict[str, Entry], set[int]]:
+def stamp_of(blob: bytes) -> bytes:
+    """What tells one write of a bucket from every other: its ciphertext's nonce (drawn anew
+    at each write) and its length. A copy of what an authenticated bucket held stands for it
+    only while the bucket's stamp is the one the copy was made from (:func:`read_stamped`)."""
+    return blob[: crypto.NONCE_BYTES] + len(blob).to_bytes(4, "big")
+
+
+def read_stamped(
+    conn: sqlite3.Connection, keys: Keys, parse: Callable[[int, bytes], bool]
+) -> dict[int, tuple[bytes, dict[str, Entry] | None]] | None:
+    """Every bucket authenticated, with its stamp (:func:`stamp_of`), and its entries parsed
+    only where ``parse(bucket, stamp)`` says (else None): the decryption is what proves a
+    bucket untouched, the parse is what a read of the whole index costs. None when a bucket
+    does not authenticate or a row is not one this build writes (:func:`read_all` then says
+    which)."""
+    key = _key(keys)
+    out: dict[int, tuple[bytes, dict[str, Entry] | None]] = {}
+    for bucket, blob in conn.execute("SELECT bucket, ciphertext FROM list_index").fetchall():
+        if not (isinstance(bucket, int) and 0 <= bucket < BUCKETS):
+            return None
+        try:
+            raw = as_blob(blob)
+            plain = key.decrypt(raw, _bucket_aad(bucket))
+            stamp = stamp_of(raw)
+            out[bucket] = (stamp, _decode(plain) if parse(bucket, stamp) else None)
+        except (crypto.DecryptError, crypto.CryptoError, TypeError, ValueError):
+            return None
+    return out
+
+
+def read_all(
+    conn: sqlite3.Connection,
+    keys: Keys,
+    by_bucket: dict[int, tuple[bytes, dict[str, Entry]]] | None = None,
+) -> tuple[dict[str, Entry], set[int]]:
     """Every entry (record id -> entry) and the buckets that failed to authenticate.
 
-    One query and one decryption per bucket.
+    One query and one decryption per bucket. ``by_bucket``, when given, receives each bucket
+    that authenticated: its stamp (:func:`stamp_of`) and its entries.
     """
     key = _key(keys)
     entries: dict[str, Entry] = {}
@@ -282,6 +320,8 @@ def read_all(conn: sqlite3.Connection, keys: Keys) -> tuple[dict[str, Entry], se
             if not isinstance(bucket, int) or not 0 <= bucket < BUCKETS:
                 raise crypto.DecryptError
             decoded = _decode(key.decrypt(as_blob(blob), _bucket_aad(bucket)))
+            if by_bucket is not None:
+                by_bucket[bucket] = (stamp_of(as_blob(blob)), decoded)
         except (crypto.DecryptError, crypto.CryptoError, TypeError, ValueError):
             if isinstance(bucket, int) and 0 <= bucket < BUCKETS:
                 bad.add(bucket)
@@ -292,17 +332,17 @@ def read_all(conn: sqlite3.Connection, keys: Keys) -> tuple[dict[str, Entry], se
     return entries, bad
 
 
-def fetch_text(conn: sqlite3.Connection, sql: str) -> list[Any]:
+def fetch_text(conn: sqlite3.Connection, sql: str, params: tuple[Any, ...] = ()) -> list[Any]:
     """``sql``'s rows with TEXT decoded by SQLite itself (much faster than a Python
     ``text_factory`` over 50,000 rows); a value that is not UTF-8 (a tampered row) falls back
     to the connection's own factory, which keeps such a value as bytes."""
     saved = conn.text_factory
     conn.text_factory = str
     try:
-        return conn.execute(sql).fetchall()
+        return conn.execute(sql, params).fetchall()
     except sqlite3.OperationalError:
         conn.text_factory = saved
-        return conn.execute(sql).fetchall()
+        return conn.execute(sql, params).fetchall()
     finally:
         conn.text_factory = saved
 

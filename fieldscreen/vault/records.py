@@ -30,7 +30,7 @@ import orjson
 
 from fieldscreen import crypto
 from fieldscreen.errors import KnownError
-from fieldscreen.vault import audit, digest
+from fieldscreen.vault import audit, digest, flagged
 from fieldscreen.vault.base import VaultBase, _put_state, canonical_json, check_record_id
 from fieldscreen.vault.errors import VaultError
 from fieldscreen.vault.keys import Keys, aad
@@ -769,6 +769,8 @@ class RecordsMixin(VaultBase):
             cards = conn.execute("SELECT record_id, version, ciphertext FROM case_cards").fetchall()
             conn.execute("DELETE FROM case_cards")
             self._pending_index.clear_all(conn)
+            # The queue's kept copy of the index names the cards' record ids: gone with them.
+            conn.execute("DELETE FROM secrets WHERE name = ?", (flagged.SLOT,))
             for card in cards:
                 self._row_map.drop(conn, keys, digest.CARDS, card[0])
             summary = {

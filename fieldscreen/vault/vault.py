@@ -183,16 +183,21 @@ class Vault(AccountsMixin, RecordsMixin, CaseListMixin, OutboxMixin):
                 return None
             if not all(r is None or isinstance(r, str) for r in records):
                 return None
-            entry = audit.AuditEntry
+            # Checked by column, in C: every number an int (not a bool), every detail a dict
+            # or empty (read as {}).
+            numbers, details = set(map(type, columns[0])), set(map(type, filter(None, columns[5])))
+            if numbers - {int} or details - {dict}:
+                return None
+            # The named tuples made by tuple.__new__ itself: no Python call per entry (the
+            # class's own constructor and _make are Python functions); six fields each.
+            new, entry = tuple.__new__, audit.AuditEntry
             found = [
-                entry(n, times[t], users[u], actions[a], records[r], d or {})
+                new(entry, (n, times[t], users[u], actions[a], records[r], d or {}))
                 for n, t, u, a, r, d in zip(*columns, strict=True)
             ]
         except (crypto.DecryptError, crypto.CryptoError, KeyError, TypeError, ValueError):
             return None
         except IndexError:
-            return None
-        if not all(type(e.seq) is int and isinstance(e.detail, dict) for e in found):
             return None
         return seq, link, found
 
