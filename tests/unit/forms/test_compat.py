@@ -10,6 +10,8 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from fieldscreen.forms import FormError, Session
 from fieldscreen.forms.errors import designer_codes, designer_text
@@ -940,3 +942,30 @@ def test_a_search_odk_cannot_read_either_is_refused_at_its_cell(
     assert (caught.value.row, caught.value.column) == (3, "appearance")
     assert words in caught.value.detail
     assert designer_text(caught.value.detail, "es") not in {None, caught.value.detail}
+
+
+_SEARCH_PARTS = st.sampled_from(
+    ["search(", ")", "(", "'fruits'", "'fruits.csv'", "'nope'", ", ", "'contains'", "'matches'",
+     "'startswith'", "'endswith'", "'odd'", "'name_key'", "'name, region'", "'region'",
+     "'south'", "${want}", "${nope}", "1 div 0", "'", '"', " ", "minimal", "concat('a', 'b')"]
+)  # fmt: skip
+
+
+@settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(parts=st.lists(_SEARCH_PARTS, min_size=1, max_size=12), want=st.text(max_size=6))
+def test_any_search_appearance_loads_and_runs_or_is_refused_at_its_cell(
+    tmp_path_factory: Any, parts: list[str], want: str
+) -> None:
+    appearance = "".join(parts).replace("|", "/")
+    refused: FormError | None = None
+    try:
+        loaded = _search_form(tmp_path_factory.mktemp("s"), appearance)
+    except FormError as error:
+        refused = error
+    if refused is not None:  # at the question's row: its appearance, or the filter it makes
+        assert (refused.row, refused.column) in {(3, "appearance"), (3, "choice_filter")}
+        return
+    session = Session.start(loaded, "en", {}, clock=lambda: NOW)
+    session.set_answer("want", want or None)
+    for choice in session.choices("fruit"):
+        assert choice.name
