@@ -92,8 +92,6 @@ SETTINGS_ALIASES = {
 
 _FUNCTIONS_REFUSED = {
     "randomize": "randomize() orders options at random, which FieldScreen does not do; remove it",
-    "random": "random() is not supported: a screening must give the same result each time "
-    "it is computed",
     "version": "version() is not supported; use a calculate with the version as text",
 }
 _LAST_SAVED = re.compile(r"\$\{last-saved#")

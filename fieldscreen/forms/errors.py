@@ -813,12 +813,6 @@ DESIGNER: Mapping[str, Message] = {
         en="randomize() orders options at random, which FieldScreen does not do; remove it",
         es="randomize() ordena las opciones al azar, cosa que FieldScreen no hace; quítela",
     ),
-    "why-random": Message(
-        en="random() is not supported: a screening must give the same result each time it is "
-        "computed",
-        es="random() no está admitida: un tamizaje debe dar el mismo resultado cada vez que "
-        "se calcula",
-    ),
     "why-version": Message(
         en="version() is not supported; use a calculate with the version as text",
         es="version() no está admitida; use un calculate con la versión como texto",

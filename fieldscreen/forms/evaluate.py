@@ -161,6 +161,14 @@ def _token(ctx: Ctx, site: str, length: float | None) -> str:
     return "".join(_TOKEN_CHARS[b % len(_TOKEN_CHARS)] for b in raw)
 
 
+def _fraction(ctx: Ctx, site: str) -> float:
+    """random() as ODK gives it, a number from 0 up to (not including) 1, but stable for the
+    record as uuid() is (see :func:`_token`): what ``once(random())`` gives in ODK."""
+    seed = str(getattr(ctx.state, "seed", ""))
+    key = f"{seed}|{site}|{ctx.index}|random".encode()
+    return int.from_bytes(hashlib.sha256(key).digest()[:7], "big") / float(1 << 56)
+
+
 def check_pattern(pattern: str) -> None:
     """Refuse a ``regex()`` pattern that is invalid, or that could take very long to match.
 
@@ -328,6 +336,11 @@ class _Compiler:
                 return lambda ctx: _token(ctx, site, None)
             size = self.compile(args[0], in_predicate)
             return lambda ctx: _token(ctx, site, to_number(size(ctx)))
+        if name == "random":
+            self.arity(name, len(args), 0, 0)
+            self.tokens += 1
+            place = f"{self.site}#{self.tokens}"
+            return lambda ctx: _fraction(ctx, place)
         if name == "pulldata":
             return self.pulldata(args, in_predicate)
         if name == "today":

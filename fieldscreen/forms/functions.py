@@ -635,6 +635,7 @@ SPECIAL = {
     "current",
     "last",
     "uuid",
+    "random",
     "pulldata",
 }
 FUNCTIONS = frozenset(STRICT) | SPECIAL

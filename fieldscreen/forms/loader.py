@@ -653,6 +653,8 @@ class _Loader(RuleSheets):
         calculation = str(bind.get("calculate", "") or "")
         if trigger and kind == "calculate":
             kind = "hidden"  # set by its trigger, kept as an answer, never shown
+        elif kind == "calculate" and not calculation and item.get("default"):
+            kind = "hidden"  # set once by its default, kept as an answer, as in pyxform
         built = Field(
             name=name,
             kind=kind,

@@ -277,6 +277,35 @@ def test_uuid_is_stable_for_the_record_and_never_shared() -> None:
     assert other.value("id1") not in ids
 
 
+def test_random_is_stable_for_the_record_as_once_random_is_in_odk() -> None:
+    md = """
+    | survey |
+    |        | type         | name | label | calculation      | default  |
+    |        | calculate    | r1   |       | random()         |          |
+    |        | calculate    | r2   |       | random()         |          |
+    |        | calculate    | arm  |       | if(${r1} < 0.5, 'a', 'b') |   |
+    |        | calculate    | d    |       |                  | random() |
+    |        | begin repeat | kids | Kids  |                  |          |
+    |        | calculate    | kid  |       | random()         |          |
+    |        | end repeat   |      |       |                  |          |
+    """
+    loaded = form(md)
+    first = Session.start(loaded, "en", {}, clock=lambda: NOW)
+    first.add_repeat("kids")
+    first.add_repeat("kids")
+    numbers = [first.value(n) for n in ("r1", "r2")] + [first.value(("kid", (i,))) for i in (0, 1)]
+    assert all(0 <= n < 1 for n in numbers) and len(set(numbers)) == 4
+    assert first.value("arm") == ("a" if numbers[0] < 0.5 else "b")
+    first.reevaluate_all()
+    again = Session.restore(loaded, first.to_state(), clock=lambda: NOW)
+    assert [again.value(n) for n in ("r1", "r2", "arm", "d")] == [
+        first.value(n) for n in ("r1", "r2", "arm", "d")
+    ]
+    others = [Session.start(loaded, "en", {}, clock=lambda: NOW).value("r1") for _ in range(40)]
+    assert len(set(others)) == 40  # each record its own
+    assert 5 < sum(n < 0.5 for n in others) < 35  # and spread over [0, 1)
+
+
 @pytest.mark.parametrize(
     ("expr", "words"),
     [("digest(${t}, 'SHA-3', 'hex')", "algorithm"), ("digest(${t}, 'MD5', 'b32')", "encoding")],

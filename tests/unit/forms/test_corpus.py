@@ -45,7 +45,7 @@ SUFFIXES = {".xlsx", ".xls", ".md"}
 KINDS = {
     "offline": {  # a feature a laptop cannot honour offline, by design
         "why-audit", "why-start-geopoint", "why-background-geopoint", "why-background-audio",
-        "why-last-saved", "why-random", "why-randomize", "why-osm", "entity-update",
+        "why-last-saved", "why-randomize", "why-osm", "entity-update",
     },
     "file": {  # the form names a file it does not ship with it
         "list-file-missing", "pulldata-missing", "external-missing",
@@ -58,7 +58,7 @@ KINDS = {
 }  # fmt: skip
 
 #: Forms of each part that loaded when the count was last raised (a ratchet, never lowered).
-FLOOR = {"examples": 49, "tables": 696}
+FLOOR = {"examples": 49, "tables": 697}
 #: The list files the tables name, and those one example workbook names (pyxform only refers
 #: to them, so its tests ship none and its repository lacks those).
 FILES = DATA / "files"

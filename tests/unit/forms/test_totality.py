@@ -152,6 +152,8 @@ ODK = [
     ("uuid(0 div 0)", ""),
     ("uuid(1 div 0)", ""),
     ("regex(uuid(20), '^[0-9A-Za-z]{20}$')", True),
+    ("random() >= 0 and random() < 1", True),
+    ("random() = random()", False),  # each call its own number
 ]  # fmt: skip
 
 
