@@ -41,12 +41,12 @@ from benchmarks.sync_support import (
     sync_server_process,
 )
 from fieldscreen.sync.envelope import Envelope
-from fieldscreen.sync.server.storage import (
-    Storage,
+from fieldscreen.sync.server.repositories.ingest import (
     _envelope_row,
     _insert_envelopes_pg,
     _insert_envelopes_sqlite,
 )
+from fieldscreen.sync.server.storage import Storage
 from fieldscreen.sync.simulate import SimDevice, SimOrg
 
 COUNT = int(os.environ.get("FIELDSCREEN_P6_COUNT", str(sized(10000, 1000))))

@@ -201,7 +201,7 @@ def test_the_receipt_key_never_reaches_the_database_file_in_the_clear(tmp_path: 
     storage = open_storage(str(path))
     org = SimOrg()
     storage.set_org_keys(org.name, org.sealing_public, org.signing_public)
-    private = storage._receipt_private
+    private = storage.repos.keys.receipt_private
     assert private is not None
     assert storage.receipt_key_state() == "protected"
     storage.receipt("dev-x", [("a" * 32, "b" * 64)], [])
@@ -298,7 +298,7 @@ def _attack(attacker: Storage, kind: str, rng: random.Random) -> bytes | None:
     """One try at a receipt for ``dev-x`` from a copy of the database; the bytes, if any."""
     guess = rng.randbytes(12).hex().encode()
     own_private, own_public = crypto.generate_signing_keypair()
-    row = attacker._receipt_row()
+    row = attacker.repos.keys.receipt_row()
     if kind == "no passphrase":
         with pytest.raises(ServerError):
             create_app(attacker)
@@ -412,7 +412,7 @@ def test_serve_starts_with_the_passphrase_file_named_in_its_environment(tmp_path
 def test_a_replaced_receipt_key_leaves_the_old_one_nowhere(tmp_path: Path) -> None:
     path = tmp_path / "server.sqlite3"
     storage = open_storage(str(path))
-    old_private = storage._receipt_private
+    old_private = storage.repos.keys.receipt_private
     old_public = storage.receipt_key_id()
     assert old_private is not None
     with crypto.permitting_test_parameters():

@@ -104,7 +104,7 @@ def _grouped(
 ) -> list[list[Outcome] | BaseException]:
     """Every call's ingest in ONE group commit, queued in the order given: the writer is held
     until all of them wait."""
-    group = storage._group
+    group = storage.repos.ingest.group
     results: list[list[Outcome] | BaseException] = [[] for _ in calls]
     before = group.groups
 
@@ -190,10 +190,12 @@ def test_a_forged_envelope_inside_a_group_poisons_no_other_batch(
         if kind == "victim-next-seq":  # the victim's own next record, in the same group
             follow = _envelopes(org, victim, 1, rng)
             calls.append((follow, victim.principal))
-        redone = storage._group.redone
+        redone = storage.repos.ingest.group.redone
         results = _grouped(storage, calls)
         groups += 1
-        assert storage._group.redone == redone  # verified before the write: no second one
+        assert (
+            storage.repos.ingest.group.redone == redone
+        )  # verified before the write: no second one
         held = _held(storage)
         for (envelopes, _principal), result in zip(calls, results, strict=True):
             assert not isinstance(result, BaseException), result
@@ -246,9 +248,9 @@ def test_a_forged_envelope_in_a_batch_alone_is_written_around(
         )
         batch = [*good, forged]
         rng.shuffle(batch)
-        redone = storage._group.redone
+        redone = storage.repos.ingest.group.redone
         outcomes = storage.ingest([e.to_json() for e in batch], coordinator)
-        assert storage._group.redone == redone + 1  # written, then again without it
+        assert storage.repos.ingest.group.redone == redone + 1  # written, then again without it
         held = _held(storage)
         for envelope, outcome in zip(batch, outcomes, strict=True):
             if envelope is forged:
@@ -298,14 +300,14 @@ def test_a_batch_the_database_refuses_fails_alone(
     devices = [_device(storage, f"laptop-{i}") for i in range(4)]
     batches = [_envelopes(org, d, 12, rng) for d in devices]
     refused = batches[2][5].record_id
-    write: Callable[..., list[Outcome]] = storage._write
+    write: Callable[..., list[Outcome]] = storage.repos.ingest.write
 
     def refusing(conn: Any, pairs: Any, received: str) -> list[Outcome]:
         if any(envelope.record_id == refused for envelope, _d in pairs):
             raise sa.exc.DataError("INSERT", {}, ValueError("refused"))
         return write(conn, pairs, received)
 
-    monkeypatch.setattr(storage, "_write", refusing)
+    monkeypatch.setattr(storage.repos.ingest, "write", refusing)
     results = _grouped(storage, [(b, d.principal) for b, d in zip(batches, devices, strict=True)])
     assert isinstance(results[2], sa.exc.DataError)
     held = _held(storage)
@@ -451,7 +453,7 @@ def test_over_http_a_forged_relay_inside_a_group_poisons_no_device(
 
         return send
 
-    group = storage._group
+    group = storage.repos.ingest.group
     calls = [("relay", relayed), ("victim", submitted(victim, mine))]
     calls.append(("other", submitted(other, theirs)))
     threads = [threading.Thread(target=post, args=call) for call in calls]
