@@ -560,7 +560,14 @@ class VaultDeviceStore:
             "public_key": b64e(identity.public_key),
         }
         self.vault.set_device_secret(_IDENTITY, json.dumps(raw).encode())
-        if not self.settings.get("site_id"):
+        # The server enrolled the laptop at the code's site and counts its records there: the
+        # laptop works at that site (its directory, its forms' jurisdiction) when the
+        # provisioning names it, instead of the first site a provisioning of several gave it.
+        provisioning = self.provisioning()
+        known = provisioning is not None and provisioning.site(identity.site) is not None
+        if not self.settings.get("site_id") or (
+            known and self.settings.get("site_id") != identity.site
+        ):
             self.settings.values["site_id"] = identity.site
             self.settings.save()
 

@@ -81,10 +81,10 @@ def _laptop(folder: Path, site: str, *, provisioning: Path, storage: Storage, ca
     ).close()
     (folder / "pass.txt").write_text(PASS + "\n", encoding="utf-8")
     _cli(profile, "provision", str(provisioning), capsys=capsys)
-    settings = open_settings(Paths.for_profile(profile))
-    settings.set("site_id", site)  # the admin picks the laptop's site among the provisioned
-    settings.save()
+    assert open_settings(Paths.for_profile(profile)).get("site_id") == "s1"  # the first site
     _cli(profile, "enroll", "--code", storage.create_enrol_code(site), capsys=capsys)
+    # enrolled at the code's site, the laptop works there (its directory, its jurisdiction)
+    assert open_settings(Paths.for_profile(profile)).get("site_id") == site
     return profile
 
 

@@ -226,3 +226,23 @@ def test_a_match_secret_of_the_wrong_size_is_malformed() -> None:
     org = Org()
     with pytest.raises(Exception, match="match secret"):
         org.file(match_secret=b"short")
+
+
+def test_enrolment_at_a_site_of_the_provisioning_makes_it_the_laptops_site(
+    vault: Vault, settings: Settings
+) -> None:
+    """A provisioning of two sites gives the laptop the first; the server's enrolment at the
+    second makes the laptop work there (the server counts its records there). A site the
+    provisioning does not name leaves the laptop's site as it is."""
+    from fieldscreen.device import VaultDeviceStore
+    from fieldscreen.sync.store import DeviceIdentity
+
+    apply_provisioning(vault, settings, Org().file())
+    assert settings.get("site_id") == "tij1"
+    store = VaultDeviceStore(vault, settings)
+    public = vault.device_public_key
+    store.save_identity(DeviceIdentity(vault.device_id, "main", "t0", public))
+    assert Settings.load(settings.path).get("site_id") == "tij1"
+    store.save_identity(DeviceIdentity(vault.device_id, "sd1", "t1", public))
+    assert Settings.load(settings.path).get("site_id") == "sd1"
+    assert form_context(stored_provisioning(vault), "sd1")["ctx_jurisdiction"] == "US"
