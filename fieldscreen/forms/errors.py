@@ -765,6 +765,24 @@ DESIGNER: Mapping[str, Message] = {
         en="the laptop has no GPS; the coordinates are typed",
         es="la computadora no tiene GPS; las coordenadas se escriben",
     ),
+    "why-file-size": Message(
+        en="FieldScreen keeps the file as chosen, up to its size limit",
+        es="FieldScreen guarda el archivo tal como se eligió, hasta su límite de tamaño",
+    ),
+    "why-other-app": Message(
+        en="FieldScreen starts no other app; the file is chosen with the question's Choose "
+        "file button",
+        es="FieldScreen no abre otras aplicaciones; el archivo se elige con el botón Elegir "
+        "archivo de la pregunta",
+    ),
+    "why-rows": Message(
+        en="the answer box keeps its own size",
+        es="el cuadro de respuesta mantiene su propio tamaño",
+    ),
+    "why-range-slider": Message(
+        en="a range is typed as a number, with no slider",
+        es="un rango se escribe como un número, sin control deslizante",
+    ),
     "why-audio-quality": Message(
         en="FieldScreen keeps the recording as it is chosen, up to its size limit",
         es="FieldScreen guarda la grabación tal como se eligió, hasta su límite de tamaño",

@@ -146,6 +146,25 @@ _BIND_NOT_APPLIED = {
     "odk:allow-mock-accuracy": "the laptop has no GPS; the coordinates are typed",
     "odk:quality": "FieldScreen keeps the recording as it is chosen, up to its size limit",
 }
+#: A question's ``parameters`` the engine reads (the range's, a select's order, a list file's
+#: columns) or names in a warning of its own; any other is loaded with a warning saying why it
+#: is not applied.
+_PARAMETERS_USED = {
+    *("start", "end", "step", "randomize", "seed", "value", "label"),
+    *("reference-geometry", "max-pixels", "quality", "allow-mock-accuracy"),
+}
+_NO_GPS = "the laptop has no GPS; the coordinates are typed"
+_PARAMETERS_NOT_APPLIED = {
+    "capture-accuracy": _NO_GPS,
+    "warning-accuracy": _NO_GPS,
+    "incremental": _NO_GPS,
+    "app": "FieldScreen starts no other app; the file is chosen with the question's Choose "
+    "file button",
+    "rows": "the answer box keeps its own size",
+    "odk:tick-interval": "a range is typed as a number, with no slider",
+    "odk:placeholder": "a range is typed as a number, with no slider",
+    "odk:tick-labelset": "a range is typed as a number, with no slider",
+}
 #: Namespaces whose bind attributes carry meaning in ODK: one we do not know is refused.
 _ODK_NAMESPACES = ("jr:", "odk:", "orx:", "entities:", "xmlns")
 
@@ -610,6 +629,15 @@ class _Loader(RuleSheets):
                 f"reference-geometry on {name!r} is not shown: the laptop has no map; the "
                 "coordinates are typed"
             )
+        for key in _parameters(item):
+            if key in _PARAMETERS_USED and not (key == "max-pixels" and kind != "image"):
+                continue
+            why = _PARAMETERS_NOT_APPLIED.get(
+                key, "it is not one FieldScreen uses (see docs/forms.md)"
+            )
+            if key == "max-pixels":
+                why = "FieldScreen keeps the file as chosen, up to its size limit"
+            self.warnings.append(f"{key} on {name!r} is not applied: {why}")
         sensitivity = str(item.get("sensitivity", "") or "sensitive").strip()
         if sensitivity not in SENSITIVITIES:
             raise self.error(

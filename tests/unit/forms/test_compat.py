@@ -699,6 +699,33 @@ def test_capture_settings_of_a_phone_are_accepted_with_a_warning() -> None:
     assert "odk:quality on 'voice' is not applied" in text
 
 
+@pytest.mark.parametrize(
+    ("kind", "parameters", "warning"),
+    [
+        ("geopoint", "capture-accuracy=10", "capture-accuracy on 'q' is not applied: the laptop"),
+        ("geopoint", "warning-accuracy=20", "warning-accuracy on 'q' is not applied: the laptop"),
+        ("geotrace", "incremental=true", "incremental on 'q' is not applied: the laptop has no"),
+        ("image", "app=org.example", "app on 'q' is not applied: FieldScreen starts no other"),
+        ("text", "rows=4", "rows on 'q' is not applied: the answer box keeps its own size"),
+        ("range", "tick_interval=2", "odk:tick-interval on 'q' is not applied: a range is typed"),
+        ("range", "placeholder=3", "odk:placeholder on 'q' is not applied: a range is typed"),
+        ("video", "max-pixels=640", "max-pixels on 'q' is not applied: FieldScreen keeps the file"),
+    ],
+)
+def test_a_parameter_the_laptop_does_not_apply_loads_with_a_warning_saying_why(
+    kind: str, parameters: str, warning: str
+) -> None:
+    md = f"""
+    | survey |
+    |        | type   | name | label | parameters   |
+    |        | {kind} | q    | Q     | {parameters} |
+    """
+    loaded = form(md)
+    found = [w for w in loaded.warnings if w.startswith(warning)]
+    assert found, loaded.warnings
+    assert designer_text(found[0], "es") not in {None, found[0]}
+
+
 def test_a_geojson_list_is_read_as_odk_reads_one_and_another_kind_of_file_is_refused(
     tmp_path: Any,
 ) -> None:

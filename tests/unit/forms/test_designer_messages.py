@@ -81,11 +81,17 @@ def _spanish(text: str) -> bool:
 
 
 def test_every_reason_a_feature_is_refused_for_is_in_both_languages() -> None:
-    from fieldscreen.forms.loader import _BIND_NOT_APPLIED, _REFUSED_COLUMNS, _SHOWN_NOWHERE
+    from fieldscreen.forms.loader import (
+        _BIND_NOT_APPLIED,
+        _PARAMETERS_NOT_APPLIED,
+        _REFUSED_COLUMNS,
+        _SHOWN_NOWHERE,
+    )
 
     reasons = [
         *_SHOWN_NOWHERE.values(),
         *_BIND_NOT_APPLIED.values(),
+        *_PARAMETERS_NOT_APPLIED.values(),
         *(why for why in compat.IGNORED_SETTINGS.values() if why),
         *(why for why in compat.METADATA.values() if why.startswith("empty:")),
         *compat.REFUSED_METADATA.values(),
