@@ -110,6 +110,12 @@ def _list_index(db: sqlite_utils.Database) -> None:
     db.execute("CREATE INDEX case_cards_version ON case_cards(record_id, version)")
 
 
+def _record_aggregate(db: sqlite_utils.Database) -> None:
+    """A finalised record's aggregate record, encrypted, beside its readable copy until the
+    purge: an envelope sealed again (its outbox row lost) carries it as the first did."""
+    db.execute("ALTER TABLE records ADD COLUMN aggregate BLOB")
+
+
 def _row_map(db: sqlite_utils.Database) -> None:
     """The state digest's row map (:mod:`fieldscreen.vault.digest`): every record's and case
     card's version, in encrypted buckets. Created empty: the map is built from the rows, and
@@ -127,6 +133,7 @@ MIGRATIONS: tuple[Migration, ...] = (
     Migration("2026-11-28-outbox-aggregate", _outbox_aggregate),
     Migration("2026-11-29-list-index", _list_index),
     Migration("2026-12-10-row-map", _row_map),
+    Migration("2026-12-11-record-aggregate", _record_aggregate),
 )
 FORMAT_VERSION = len(MIGRATIONS)
 

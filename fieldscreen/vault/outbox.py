@@ -85,17 +85,26 @@ _COLUMNS = (
 AGGREGATE_PAD_FLOOR = 2048
 
 
-def encrypt_aggregate(keys: Keys, record_id: str, aggregate: Mapping[str, Any]) -> bytes:
-    """An envelope's aggregate record as kept at rest (bound to its record id, padded)."""
+def encrypt_aggregate(
+    keys: Keys, record_id: str, aggregate: Mapping[str, Any], table: str = "outbox"
+) -> bytes:
+    """An envelope's aggregate record as kept at rest (bound to its record id and ``table``:
+    the outbox row, or the record's own copy kept for a re-seal; padded)."""
     plain = crypto.pad_to_bucket(
         canonical_json(dict(aggregate)), floor=AGGREGATE_PAD_FLOOR, ceiling=1 << 20
     )
-    return crypto.encrypt(keys.sub("secrets"), plain, aad("outbox", record_id))
+    return crypto.encrypt(keys.sub("secrets"), plain, _aggregate_aad(table, record_id))
 
 
-def decrypt_aggregate(keys: Keys, record_id: str, blob: bytes) -> dict[str, Any]:
-    data = crypto.decrypt(keys.sub("secrets"), as_blob(blob), aad("outbox", record_id))
+def decrypt_aggregate(
+    keys: Keys, record_id: str, blob: bytes, table: str = "outbox"
+) -> dict[str, Any]:
+    data = crypto.decrypt(keys.sub("secrets"), as_blob(blob), _aggregate_aad(table, record_id))
     return dict(json.loads(data))
+
+
+def _aggregate_aad(table: str, record_id: str) -> bytes:
+    return aad("outbox", record_id) if table == "outbox" else aad(table, record_id, "aggregate")
 
 
 class OutboxMixin(VaultBase):

@@ -506,10 +506,13 @@ class RecordsMixin(VaultBase):
                 dek, _pad(content_json), self._record_aad(row, "finalised", version)
             )
             purge_after = (self._today_date() + timedelta(days=self.follow_up_days)).isoformat()
+            kept = (
+                None if not aggregate else encrypt_aggregate(keys, record_id, aggregate, "records")
+            )
             conn.execute(
                 "UPDATE records SET status = 'finalised', ciphertext = ?, version = ?, "
-                "updated_day = ?, purge_after_day = ? WHERE id = ?",
-                (blob, version, self.today(), purge_after, record_id),
+                "updated_day = ?, purge_after_day = ?, aggregate = ? WHERE id = ?",
+                (blob, version, self.today(), purge_after, kept, record_id),
             )
             card_dek, card_wrapped = self._new_dek(keys, "case_cards", record_id)
             card_blob = crypto.encrypt(
@@ -704,7 +707,7 @@ class RecordsMixin(VaultBase):
             version = int(row["version"]) + 1
             conn.execute(
                 "UPDATE records SET status = 'purged', ciphertext = NULL, wrapped_key = NULL, "
-                "version = ?, purge_after_day = NULL WHERE id = ?",
+                "aggregate = NULL, version = ?, purge_after_day = NULL WHERE id = ?",
                 (version, row["id"]),
             )
             self._row_map.put_record(conn, keys, row["id"])
@@ -887,8 +890,8 @@ class RecordsMixin(VaultBase):
         * A finalised record (its row as the row map holds it) whose outbox row is gone is
           sealed again from its readable copy and queued (``resealed``): the child's record
           still reaches the team. The envelope is a new one, signed now, with the next device
-          sequence number; the aggregate record that was sealed with the lost row is not kept
-          anywhere else, so the new envelope goes without one. It is signed as the server
+          sequence number, and with the aggregate record sealed with the lost row (the record
+          keeps its own encrypted copy until the purge). It is signed as the server
           verifies: before the signing is wired (at unlock, :func:`fieldscreen.device.
           wire_signing` follows), the record is ``held`` and :meth:`repair_outbox` seals it
           once it is. A purged record's row gone
@@ -944,9 +947,21 @@ class RecordsMixin(VaultBase):
                 continue
             try:
                 content = self._readable(keys, row)
-                self._seal_into_outbox(conn, keys, row, kind="screening", content=content)
             except (KnownError, crypto.DecryptError, crypto.CryptoError, TypeError, ValueError):
                 continue  # not readable: reported by the read and by status --check
+            aggregate = None
+            if row.get("aggregate") is not None:
+                try:
+                    aggregate = decrypt_aggregate(keys, str(rid), row["aggregate"], "records")
+                except (crypto.DecryptError, crypto.CryptoError, TypeError, ValueError):
+                    # sealed without it (the record matters more); status --check names it
+                    self._audit(conn, "integrity-alert", str(rid), {"what": "aggregate"})
+            try:
+                self._seal_into_outbox(
+                    conn, keys, row, kind="screening", content=content, aggregate=aggregate
+                )
+            except (KnownError, crypto.DecryptError, crypto.CryptoError, TypeError, ValueError):
+                continue  # cannot be sealed now: reported by the read and by status --check
             out["resealed"].append(str(rid))
             self._audit(conn, "integrity-alert", str(rid), {"what": "outbox", "repair": "resealed"})
         for (rid,) in kept:
@@ -990,10 +1005,14 @@ class RecordsMixin(VaultBase):
             for row in self._select(conn, "SELECT * FROM records", ()):
                 report.checked += 1
                 if row["status"] == "purged":
-                    if row["ciphertext"] is not None or row["wrapped_key"] is not None:
+                    if any(
+                        row.get(c) is not None for c in ("ciphertext", "wrapped_key", "aggregate")
+                    ):
                         report.failed.append(f"records/{row['id']}")
                     continue
                 try:
+                    if row.get("aggregate") is not None:
+                        decrypt_aggregate(keys, row["id"], row["aggregate"], "records")
                     dek = crypto.decrypt(
                         keys.sub("record-keys"),
                         as_blob(row["wrapped_key"]),

@@ -8,7 +8,7 @@ old keys or wholly under the new ones. What it rewrites:
   later, so an old key file with an old copy of the database does not open their next
   versions); a finalised record's content is never written again and keeps its data key;
 * every row of ``secrets``, whatever its name (device key, organisation keys, sync slots, and
-  any slot a later format adds), and every outbox aggregate;
+  any slot a later format adds), every outbox aggregate and every record's kept aggregate;
 * the audit log: each entry re-encrypted and the chain recomputed under the new MAC key;
 * the state digest's row map and root, carried over entry by entry
   (:func:`fieldscreen.vault.digest.carry_over`);
@@ -179,6 +179,15 @@ def reencrypt(conn: sqlite3.Connection, old: Keys, new: Keys, vault_id: str) -> 
             counts.unreadable += 1
             continue
         conn.execute("UPDATE outbox SET aggregate = ? WHERE record_id = ?", (moved, record_id))
+        counts.aggregates += 1
+    for record_id, blob in conn.execute(
+        "SELECT id, aggregate FROM records WHERE aggregate IS NOT NULL"
+    ).fetchall():
+        moved = _move_secret(old, new, blob, aad("records", record_id, "aggregate"))
+        if moved is None:
+            counts.unreadable += 1
+            continue
+        conn.execute("UPDATE records SET aggregate = ? WHERE id = ?", (moved, record_id))
         counts.aggregates += 1
     _rechain(conn, old, new, vault_id, counts)
     digest.carry_over(conn, old, new, held=held, secrets_before=secrets_before)

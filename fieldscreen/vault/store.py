@@ -55,6 +55,7 @@ PLAINTEXT_COLUMNS: dict[str, frozenset[str]] = {
             "wrapped_key",
             "ciphertext",
             "format",
+            "aggregate",
         }
     ),
     "case_cards": frozenset(

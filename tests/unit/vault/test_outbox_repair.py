@@ -124,3 +124,74 @@ def test_a_delivered_row_put_back_in_the_queue_is_marked_delivered_again(
     assert vault.outbox_counts()["delivered"] == 1
     assert len(ids) == vault.outbox_counts()["delivered"] + vault.outbox_counts()["pending"]
     vault.close()
+
+
+def test_a_record_sealed_again_keeps_its_aggregate(tmp_path: Path, org: dict[str, bytes]) -> None:
+    """The outbox row of a screening with an aggregate record is deleted while the vault is
+    closed; the envelope sealed again carries the same aggregate, signed in its header, also
+    after a key rotation; the record's kept copy goes with its purge."""
+    tally: Counter[str] = Counter()
+    for seed in range(VARIANTS):
+        rng = random.Random(900 + seed)
+        folder = tmp_path / f"v{seed}"
+        vault = Vault.create(
+            folder, admin_login=LOGIN, passphrase=PASS, kdf=crypto.KdfParams.for_tests()
+        )
+        vault.set_org_keys(org["sealing_public"], org["signing_public"])
+        vault.use_signing_bytes(header_signing_bytes(org["sealing_public"]))
+        aggregates = {}
+        for n in range(rng.randint(2, 4)):
+            rid = vault.new_draft("f", "1", {"n": n})
+            aggregates[rid] = {"concerns": rng.randint(0, 9), "tier": f"T{n}"}
+            vault.finalise(
+                rid, record={"n": n}, case_card={"alias": f"A{n}"}, aggregate=aggregates[rid]
+            )
+        if seed % 2:
+            vault.rotate_keys(admin_passphrase=PASS)
+        vault.close()
+        lost = rng.choice(sorted(aggregates))
+        raw = sqlite3.connect(folder / DB_NAME, isolation_level=None)
+        raw.execute("DELETE FROM outbox WHERE record_id = ?", (lost,))
+        raw.close()
+        vault = _open(folder, org)
+        vault.use_signing_bytes(header_signing_bytes(org["sealing_public"]))
+        vault.repair_outbox()
+        rows = {r.record_id: r for r in vault.outbox_page(limit=100, states=OUTBOX_STATES)}
+        tally["variants"] += 1
+        if rows[lost].aggregate == aggregates[lost]:
+            tally["aggregate kept"] += 1
+        header = rows[lost].header()
+        signed = crypto.verify(
+            vault.device_public_key,
+            header_signing_bytes(org["sealing_public"])(header),
+            rows[lost].signature,
+        )
+        tally["signed with it"] += signed and header.get("aggregate") == aggregates[lost]
+        assert vault.integrity_check().failed == []
+        vault.close()
+    print(f"\nre-sealed with its aggregate: {dict(tally)}")
+    assert tally["aggregate kept"] == tally["signed with it"] == tally["variants"] == VARIANTS
+
+
+def test_a_records_kept_aggregate_goes_with_its_purge(
+    tmp_path: Path, org: dict[str, bytes]
+) -> None:
+    vault = Vault.create(
+        tmp_path / "v", admin_login=LOGIN, passphrase=PASS, kdf=crypto.KdfParams.for_tests()
+    )
+    vault.set_org_keys(org["sealing_public"], org["signing_public"])
+    kept, purged = vault.new_draft("f", "1", {}), vault.new_draft("f", "1", {})
+    for rid in (kept, purged):
+        vault.finalise(rid, record={}, case_card={}, aggregate={"concerns": 3})
+    vault.close()
+    raw = sqlite3.connect(tmp_path / "v" / DB_NAME, isolation_level=None)
+    assert raw.execute("SELECT count(*) FROM records WHERE aggregate IS NOT NULL").fetchone() == (
+        2,
+    )
+    vault = _open(tmp_path / "v", org)
+    vault.travel_mode()
+    vault.close()
+    assert raw.execute("SELECT count(*) FROM records WHERE aggregate IS NOT NULL").fetchone() == (
+        0,
+    )
+    raw.close()
