@@ -153,22 +153,39 @@ class CaseListMixin(VaultBase):
         found = flagged.refresh(conn, keys, kept, versions)
         if found is None:
             return None
-        supervise, nonces, changed = found
-        untrusted = self._row_map.lists_untrusted(conn, keys, nonces)
+        untrusted = self._row_map.lists_untrusted(conn, keys, found.nonces)
         if untrusted is None or untrusted:
             return None
-        records = int(conn.execute("SELECT count(*) FROM records").fetchone()[0])
+        rows = listindex.record_rows(conn)
         try:
             root = digest.read_root(conn, keys)
         except crypto.DecryptError:
             return None
-        if root is None or (root.records, root.cards) != (records, len(versions)):
+        if root is None or (root.records, root.cards) != (len(rows), len(versions)):
             return None
-        if changed:
+        # The rows as :meth:`_checked_rows` takes them: those that agree with the status and
+        # day written with their entry as they are, the others (drafts) checked against the
+        # row map; a carded row that disagrees is left to the whole check.
+        written = found.rows.get
+        others = {
+            rid: (status, day)
+            for rid, status, day in rows
+            if (w := written(rid)) is None or w[0] != status or w[1] != day
+        }
+        if others.keys() & versions.keys():
+            return None
+        if others:
+            only = None if len(others) > _CHECK_ONE_BY_ONE else others
+            fixes = self._row_fixes(conn, only).fixes
+            rows = _fixed(rows, fixes) if fixes else rows
+        if found.changed:
             self._put_secret(conn, flagged.SLOT, flagged.encode(kept))
-        # Of the flagged cards, those whose record is finalised (the covering index's ids).
-        finalised = listindex.fetch_text(conn, "SELECT id FROM records WHERE status = 'finalised'")
-        return {rid: supervise[rid] for (rid,) in finalised if rid in supervise}
+        supervise = found.flagged
+        return {
+            rid: supervise[rid]
+            for rid, status, _ in rows
+            if status == "finalised" and rid in supervise
+        }
 
     def record_statuses(self, record_ids: Iterable[str]) -> dict[str, str]:
         """The status of each of ``record_ids`` that exists (plaintext column, no decryption,

@@ -5,8 +5,9 @@ supervisor (:func:`listindex.needs_supervision`) and that the index matches the 
 that from the index itself means decrypting and parsing all of it (18 MB at 50,000 records,
 about 110 ms of CPU) at the queue's first read after every unlock. So the vault also keeps, in
 one encrypted secret (``supervision_flagged``), for each bucket: the stamp of the ciphertext it
-was read from (:func:`listindex.stamp_of`: nonce, tag and length), the card version of each of
-its entries, and its flagged entries' ``supervise`` fields.
+was read from (:func:`listindex.stamp_of`: nonce and length), the card version of each of its
+entries with the record status and day written with it, and its flagged entries'
+``supervise`` fields.
 
 It is a cache of what the index holds, never trusted over the index or the cards:
 
@@ -16,7 +17,10 @@ It is a cache of what the index holds, never trusted over the index or the cards
 * the cards' versions, read from their plaintext columns, must equal the entries' versions
   exactly, as the case list checks (a card put back, edited or deleted outside FieldScreen);
 * the state digest's root must record every bucket's nonce, and its counts the records and
-  cards found.
+  cards found;
+* the records' plaintext status and day must be the ones written with their entries; rows
+  without an entry (drafts) are checked against the row map as the case list checks them, and
+  a carded row that differs sends the read to the whole check.
 
 Anything else (a cache that does not open or parse, a bucket that does not authenticate, a
 mismatch of any kind) sends the read to the case list's full check, which rebuilds and audits
@@ -27,7 +31,7 @@ from __future__ import annotations
 
 import sqlite3
 from collections.abc import Mapping
-from typing import Any
+from typing import Any, NamedTuple
 
 import orjson
 
@@ -35,25 +39,27 @@ from fieldscreen import crypto
 from fieldscreen.vault import listindex
 from fieldscreen.vault.keys import Keys
 
-__all__ = ["SLOT", "Kept", "decode", "encode", "kept_of", "refresh"]
+__all__ = ["SLOT", "Found", "Kept", "decode", "encode", "kept_of", "refresh"]
 
 #: The secrets slot (a cache: :data:`fieldscreen.vault.digest.UNBOUND`).
 SLOT = "supervision_flagged"
 _VERSION = 1
 
-#: Per bucket: (stamp, record id -> card version, record id -> ``supervise`` of the flagged).
-Kept = dict[int, tuple[bytes, dict[str, int], dict[str, Any]]]
+#: Per bucket: (stamp, record id -> card version, record id -> ``supervise`` of the flagged,
+#: record id -> [status, day] of its record as the vault wrote them with the entry, or None).
+Kept = dict[int, tuple[bytes, dict[str, int], dict[str, Any], dict[str, list[Any] | None]]]
 
 
 def kept_of(
     stamp: bytes, entries: Mapping[str, listindex.Entry]
-) -> tuple[bytes, dict[str, int], dict[str, Any]]:
+) -> tuple[bytes, dict[str, int], dict[str, Any], dict[str, list[Any] | None]]:
     """One bucket's part of the cache, from its entries as read."""
-    version, supervise = listindex.VERSION, listindex.SUPERVISE
+    version, supervise, status = listindex.VERSION, listindex.SUPERVISE, listindex.STATUS
     return (
         stamp,
         {rid: e[version] for rid, e in entries.items()},
         {rid: e[supervise] for rid, e in entries.items() if e[supervise]},
+        {rid: e[status:] if len(e) > listindex.DAY else None for rid, e in entries.items()},
     )
 
 
@@ -61,9 +67,7 @@ def encode(kept: Kept) -> bytes:
     return orjson.dumps(
         {
             "v": _VERSION,
-            "b": [
-                [b, stamp.hex(), versions, flags] for b, (stamp, versions, flags) in kept.items()
-            ],
+            "b": [[b, stamp.hex(), *parts] for b, (stamp, *parts) in kept.items()],
         }
     )
 
@@ -75,14 +79,16 @@ def decode(raw: bytes) -> Kept | None:
         if not isinstance(value, dict) or value.get("v") != _VERSION:
             return None
         out: Kept = {}
-        for bucket, stamp, versions, flags in value["b"]:
+        for bucket, stamp, versions, flags, rows in value["b"]:
             if not (isinstance(bucket, int) and 0 <= bucket < listindex.BUCKETS):
                 return None
             if not (isinstance(versions, dict) and isinstance(flags, dict)):
                 return None
+            if not (isinstance(rows, dict) and rows.keys() == versions.keys()):
+                return None
             if not flags.keys() <= versions.keys():
                 return None
-            out[bucket] = (bytes.fromhex(stamp), versions, flags)
+            out[bucket] = (bytes.fromhex(stamp), versions, flags, rows)
         return out
     except (orjson.JSONDecodeError, TypeError, ValueError, KeyError):
         return None
@@ -90,13 +96,12 @@ def decode(raw: bytes) -> Kept | None:
 
 def refresh(
     conn: sqlite3.Connection, keys: Keys, kept: Kept, versions: Mapping[str, int]
-) -> tuple[dict[str, Any], dict[int, bytes], bool] | None:
-    """The flagged entries (record id -> ``supervise``) of the whole index from ``kept``, every
-    bucket authenticated and those whose stamp is not the kept one parsed; with each bucket's
-    nonce, and whether any bucket was parsed. None when a bucket does not authenticate or a
-    row is not one this build writes, or when the entries' versions are not exactly the cards'
-    (``versions``; a value of the copy that is not an integer never equals one). ``kept`` is
-    updated in place."""
+) -> Found | None:
+    """What the whole index holds for the queue (:class:`Found`) from ``kept``, every bucket
+    authenticated and those whose stamp is not the kept one parsed. None when a bucket does
+    not authenticate or a row is not one this build writes, or when the entries' versions are
+    not exactly the cards' (``versions``; a value of the copy that is not an integer never
+    equals one). ``kept`` is updated in place."""
 
     def stale(bucket: int, stamp: bytes) -> bool:
         held = kept.get(bucket)
@@ -115,12 +120,27 @@ def refresh(
             changed = True
     merged: dict[str, int] = {}
     flagged: dict[str, Any] = {}
+    rows: dict[str, list[Any] | None] = {}
     total = 0
-    for _, bucket_versions, flags in kept.values():
+    for _, bucket_versions, flags, bucket_rows in kept.values():
         merged.update(bucket_versions)
         flagged.update(flags)
+        rows.update(bucket_rows)
         total += len(bucket_versions)
     if total != len(merged) or merged != versions:  # a record in two buckets, or not the cards'
         return None
-    nonces = {bucket: stamp[: crypto.NONCE_BYTES] for bucket, (stamp, _) in read.items()}
-    return flagged, nonces, changed
+    nonces: dict[int, bytes | None] = {
+        b: stamp[: crypto.NONCE_BYTES] for b, (stamp, _) in read.items()
+    }
+    return Found(flagged, rows, nonces, changed)
+
+
+class Found(NamedTuple):
+    """What :func:`refresh` read: the flagged entries (record id -> ``supervise``), each
+    entry's record status and day as written with it, every bucket's nonce, and whether a
+    bucket was parsed (the copy is then written again)."""
+
+    flagged: dict[str, Any]
+    rows: dict[str, list[Any] | None]
+    nonces: dict[int, bytes | None]
+    changed: bool
