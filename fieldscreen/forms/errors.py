@@ -414,14 +414,13 @@ DESIGNER: Mapping[str, Message] = {
         es="parameters seed=${{{name}}} no nombra ninguna pregunta de este formulario",
     ),
     # entities
-    "entity-update": Message(
-        en="the entity of the list {name} updates an existing entity (entity_id), which needs "
-        "the server's current entity list; a laptop does not have it offline. Leave entity_id "
-        "empty so that each screening creates its entity, and update entities on the server",
-        es="la entidad de la lista {name} actualiza una entidad existente (entity_id), lo que "
-        "necesita la lista de entidades actual del servidor; una computadora sin conexión no la "
-        "tiene. Deje entity_id vacío para que cada tamizaje cree su entidad, y actualice "
-        "las entidades en el servidor",
+    "entity-list-missing": Message(
+        en="the entity of the list {name} updates an existing entity (entity_id), and reads its "
+        "version from that list; ship the list with the form (csv-external {list}, or a "
+        "select_one_from_file {file}.csv)",
+        es="la entidad de la lista {name} actualiza una entidad existente (entity_id) y lee su "
+        "versión de esa lista; entregue la lista con el formulario (csv-external {list}, o un "
+        "select_one_from_file {file}.csv)",
     ),
     "entity-save-to": Message(
         en="save_to {target} names no entity of the entities sheet; write LIST#PROPERTY with "

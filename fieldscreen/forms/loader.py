@@ -295,6 +295,7 @@ class _Loader(RuleSheets):
                 )
         languages = self.languages(sheets, default)
         lists = self.lists(data, fields, default)
+        self.check_entity_lists(lists)
         rules = self.rules(lower.get("rules", []), default)
         self.pulldata_tables([("rules", "when", r.row, r.when) for r in rules], lists)
         deadlines = self.deadlines(lower.get("deadlines", []), default)
@@ -824,31 +825,38 @@ class _Loader(RuleSheets):
 
     def entity(self, item: Mapping[str, Any], parent: str, repeats: tuple[str, ...]) -> list[Field]:
         """The calculate fields that record one entity of the ``entities`` sheet: its id (a
-        ``uuid()``, stable for the record and the repeat entry), its label and whether it is
-        created. Updating an entity needs the server's current list, so it is refused."""
+        ``uuid()``, stable for the record and the repeat entry, or the ``entity_id`` of the
+        entity it updates), its label and whether it is created; for an update, also whether
+        it updates and the version of the entity it updates, read from the entity list the
+        form ships (as pyxform writes them)."""
         row = int(item.get("__row_number") or 0)
         parts = {str(c.get("name")): c for c in item.get("children", []) or []}
         dataset = str((parts.get("dataset") or {}).get("value", ""))
-        if "update" in parts or ((parts.get("id") or {}).get("bind") or {}).get("calculate"):
-            raise self.error(
-                f"the entity of the list {dataset!r} updates an existing entity (entity_id), "
-                "which needs the server's current entity list; a laptop does not have it "
-                "offline. Leave entity_id empty so that each screening creates its entity, "
-                "and update entities on the server",
-                row=row,
-                column="entity_id",
-                sheet="entities",
-            )
-        create = parts.get("create") or {}
-        condition = str((create.get("bind") or {}).get("calculate", "") or "")
+
+        def calculation(part: str) -> str:
+            return str((((parts.get(part) or {}).get("bind") or {}).get("calculate", "")) or "")
+
+        updates = "update" in parts or bool(calculation("id"))
+        if "create" in parts:
+            condition = calculation("create")
+            creates = f"boolean({condition})" if condition else "true()"
+        else:
+            creates = "false()" if updates else "true()"
         label = str(((parts.get("label") or {}).get("bind") or {}).get("calculate", "") or "")
         if re.fullmatch(r"[^\W\d]\w*", label):
             # A bare word (``Household``) would be an XPath path to nothing, an empty label;
             # it is taken as the label's text.
             label = f"'{label}'"
         prefix = f"entity_{dataset}"
+        given_id = calculation("id")
         made = [
-            Field(f"{prefix}_id", "calculate", row, calculation="uuid()", sensitivity="low"),
+            Field(
+                f"{prefix}_id",
+                "calculate",
+                row,
+                calculation=given_id or "uuid()",
+                sensitivity="sensitive" if given_id else "low",
+            ),
             Field(
                 f"{prefix}_label",
                 "calculate",
@@ -856,14 +864,26 @@ class _Loader(RuleSheets):
                 calculation=label or "''",
                 sensitivity="identifying",  # a label names the person or place, as a rule
             ),
-            Field(
-                f"{prefix}_create",
-                "calculate",
-                row,
-                calculation=f"boolean({condition})" if condition else "true()",
-                sensitivity="low",
-            ),
+            Field(f"{prefix}_create", "calculate", row, calculation=creates, sensitivity="low"),
         ]
+        if updates:
+            condition = calculation("update")
+            made += [
+                Field(
+                    f"{prefix}_update",
+                    "calculate",
+                    row,
+                    calculation=f"boolean({condition})" if condition else "true()",
+                    sensitivity="low",
+                ),
+                Field(
+                    f"{prefix}_base_version",
+                    "calculate",
+                    row,
+                    calculation=calculation("baseVersion") or "''",
+                    sensitivity="low",
+                ),
+            ]
         made = [_replace(f, parent=parent, repeats=repeats) for f in made]
         self.entities.append(
             Entity(
@@ -873,9 +893,26 @@ class _Loader(RuleSheets):
                 id_field=made[0].name,
                 label_field=made[1].name,
                 create_field=made[2].name,
+                update_field=made[3].name if updates else "",
+                base_version_field=made[4].name if updates else "",
             )
         )
         return made
+
+    def check_entity_lists(self, lists: Mapping[str, Any]) -> None:
+        """An entity that updates an existing one reads that entity's version from the entity
+        list the form ships; a form without the list is refused at its row."""
+        for entity in self.entities:
+            if entity.update_field and entity.dataset not in lists:
+                raise self.error(
+                    f"the entity of the list {entity.dataset!r} updates an existing entity "
+                    "(entity_id), and reads its version from that list; ship the list with the "
+                    f"form (csv-external {entity.dataset}, or a select_one_from_file "
+                    f"{entity.dataset}.csv)",
+                    row=entity.row,
+                    column="entity_id",
+                    sheet="entities",
+                )
 
     def entity_properties(self) -> tuple[Entity, ...]:
         """The entities with the questions whose ``save_to`` names their properties."""

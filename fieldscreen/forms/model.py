@@ -256,12 +256,16 @@ class Deadline:
 
 @dataclass(frozen=True, slots=True)
 class Entity:
-    """One row of the ``entities`` sheet: the entity a screening creates in a server's list.
+    """One row of the ``entities`` sheet: the entity a screening creates in a server's list,
+    or updates there.
 
     The laptop records it in the screening: its id, label and whether it is created are the
     values of calculate fields the loader adds beside the declaration (``entity_<list>_id``,
     ``_label``, ``_create``), so they are kept, sealed and exported as every value is;
-    ``properties`` maps each property to the question whose ``save_to`` names it.
+    ``properties`` maps each property to the question whose ``save_to`` names it. An entity
+    that updates an existing one (``entity_id``) also has ``_update`` (whether it does) and
+    ``_base_version`` (the version of the entity it was updated from, read from the list the
+    form ships), as ODK records them for the server to apply.
     """
 
     dataset: str
@@ -272,6 +276,8 @@ class Entity:
     label_field: str
     create_field: str
     properties: Mapping[str, str] = field(default_factory=dict)
+    update_field: str = ""
+    base_version_field: str = ""
 
 
 @dataclass(frozen=True, slots=True)

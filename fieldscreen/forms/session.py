@@ -662,27 +662,35 @@ class Session(Runtime):
         return out
 
     def entities_json(self) -> list[dict[str, Any]]:
-        """The entities this screening creates (the form's ``entities`` sheet), one per
-        declaration, or per entry of the repeat it belongs to: list, id, label and the
-        ``save_to`` properties, as an ODK server would create them from the submission."""
+        """The entities this screening creates or updates (the form's ``entities`` sheet), one
+        per declaration, or per entry of the repeat it belongs to: list, id, label and the
+        ``save_to`` properties, as an ODK server would create them from the submission; for a
+        declaration that updates (``entity_id``), also ``create``, ``update`` and the
+        ``baseVersion`` of the entity it updates, for the server to apply."""
         out: list[dict[str, Any]] = []
         for entity in self.form.entities:
             for index in self.instances(entity.id_field, ()):
-                if not to_bool(self.value(Node(entity.create_field, index))):
-                    continue
-                out.append(
-                    {
-                        "list": entity.dataset,
-                        "id": to_json(self.value(Node(entity.id_field, index))),
-                        "label": to_json(self.value(Node(entity.label_field, index))),
-                        "properties": {
-                            prop: to_json(
-                                self.value(Node(name, index[: len(self.form.fields[name].repeats)]))
-                            )
-                            for prop, name in entity.properties.items()
-                        },
-                    }
+                creates = to_bool(self.value(Node(entity.create_field, index)))
+                updates = bool(entity.update_field) and to_bool(
+                    self.value(Node(entity.update_field, index))
                 )
+                if not (creates or updates):
+                    continue
+                item: dict[str, Any] = {
+                    "list": entity.dataset,
+                    "id": to_json(self.value(Node(entity.id_field, index))),
+                    "label": to_json(self.value(Node(entity.label_field, index))),
+                    "properties": {
+                        prop: to_json(
+                            self.value(Node(name, index[: len(self.form.fields[name].repeats)]))
+                        )
+                        for prop, name in entity.properties.items()
+                    },
+                }
+                if entity.update_field:
+                    version = self.value(Node(entity.base_version_field, index))
+                    item |= {"create": creates, "update": updates, "baseVersion": to_json(version)}
+                out.append(item)
         return out
 
     def relevance_json(self) -> dict[str, Any]:

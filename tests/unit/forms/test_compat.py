@@ -617,7 +617,63 @@ def test_entities_of_several_lists_take_their_properties_by_list_name() -> None:
     assert [e["label"] for e in session.entities_json()] == ["Ana", "Household"]
 
 
-def test_an_entity_update_is_refused_by_name_at_its_cell() -> None:
+def test_an_entity_update_is_recorded_with_the_version_it_updates_as_odk_records_it(
+    tmp_path: Any,
+) -> None:
+    (tmp_path / "people.csv").write_text(
+        "name,label,__version,village\nk1,Kid one,3,north\nk2,Kid two,1,south\n",
+        encoding="utf-8",
+    )
+    md = """
+    | survey |
+    |        | type                           | name    | label   | save_to |
+    |        | select_one_from_file people.csv | who     | Who     |         |
+    |        | text                           | village | Village | village |
+    | entities |
+    |          | list_name | entity_id | update_if        | label  |
+    |          | people    | ${who}    | ${village} != '' | ${who} |
+    """
+    loaded = form(md, base=tmp_path)
+    session = Session.start(loaded, "en", {}, clock=lambda: NOW)
+    session.set_answer("who", "k1")
+    assert session.entities_json() == []  # update_if is false: nothing to update yet
+    session.set_answer("village", "east")
+    assert session.entities_json() == [
+        {
+            "list": "people",
+            "id": "k1",
+            "label": "k1",
+            "properties": {"village": "east"},
+            "create": False,
+            "update": True,
+            "baseVersion": "3",  # the version of the entity it was updated from
+        }
+    ]
+    again = Session.restore(loaded, session.to_state(), clock=lambda: NOW)
+    assert again.entities_json() == session.entities_json()
+
+
+def test_an_entity_upsert_creates_or_updates_as_its_conditions_say(tmp_path: Any) -> None:
+    (tmp_path / "people.csv").write_text("name,label,__version\nk1,Kid one,2\n", encoding="utf-8")
+    md = """
+    | survey |
+    |        | type         | name   | label  |
+    |        | text         | known  | Known  |
+    |        | csv-external | people |        |
+    | entities |
+    |          | list_name | entity_id | create_if      | update_if      | label   |
+    |          | people    | ${known}  | ${known} = 'n' | ${known} != '' | 'Child' |
+    """
+    session = Session.start(form(md, base=tmp_path), "en", {}, clock=lambda: NOW)
+    session.set_answer("known", "k1")
+    [made] = session.entities_json()
+    assert (made["create"], made["update"], made["baseVersion"]) == (False, True, "2")
+    session.set_answer("known", "n")
+    [made] = session.entities_json()
+    assert (made["create"], made["update"], made["baseVersion"]) == (True, True, None)
+
+
+def test_an_entity_update_without_its_list_is_refused_at_its_cell() -> None:
     md = """
     | survey |
     |        | type | name | label |
@@ -629,8 +685,8 @@ def test_an_entity_update_is_refused_by_name_at_its_cell() -> None:
     with pytest.raises(FormError) as caught:
         form(md)
     assert str(caught.value).startswith("test.md:entities:2:entity_id: ")
-    assert "updates an existing entity" in str(caught.value)
-    assert "Leave entity_id empty" in str(caught.value)
+    assert "reads its version from that list; ship the list with the form" in str(caught.value)
+    assert designer_text(caught.value.detail, "es") not in {None, caught.value.detail}
 
 
 TRIGGERS = """
