@@ -22,7 +22,7 @@ def _act_now_results(qtbot: QtBot, paths: Paths, context: dict[str, str]) -> Mai
 
     forms = builtin_forms(build_context(str(paths.data.parent)))
     assert forms is not None
-    forms.update_context(context)  # type: ignore[attr-defined]
+    forms.update_context(context)
     vault = MemoryVault.with_users([("ana", "admin", "correct horse battery")])
     w = MainWindow(Services(vault, forms, Settings.load(paths.settings_file), Operations()))
     qtbot.addWidget(w)
@@ -63,7 +63,7 @@ def _results_without_answers(qtbot: QtBot, paths: Paths, lang: str) -> MainWindo
 
     forms = builtin_forms(build_context(str(paths.data.parent)))
     assert forms is not None
-    forms.update_context({"site": "tij1", "jurisdiction": "MX"})  # type: ignore[attr-defined]
+    forms.update_context({"site": "tij1", "jurisdiction": "MX"})
     vault = MemoryVault.with_users([("ana", "admin", "correct horse battery")])
     settings = Settings.load(paths.settings_file)
     w = MainWindow(Services(vault, forms, settings, Operations(), lang=lang))

@@ -229,7 +229,7 @@ def test_quick_lock_hides_everything_and_unlock_returns_to_the_same_page(
     settle(w)
     assert w.stack.currentWidget() is w.wizard
     assert w.wizard.current_page_name() == "intake"
-    after = w.wizard.controller.session.to_state()  # type: ignore[union-attr]
+    after = w.wizard.controller.session.to_state()
     assert after == before
     assert w.wizard.widgets["alias"].editor.text() == "Ana"  # type: ignore[attr-defined]
 

@@ -86,7 +86,7 @@ def test_the_panic_chord_seals_the_interview_and_leaves_a_neutral_screen(
     assert CANARY.encode() in sealed  # with the answer typed just before the chord
     assert canary_hits(paths) == 0
     # The way back is the ordinary unlock screen, and there is nothing to resume.
-    click(qtbot, w.stack.currentWidget().go_on)  # type: ignore[attr-defined]
+    click(qtbot, w.stack.currentWidget().go_on)
     assert w.stack.currentWidget() is w.unlock_page
     assert w.windowTitle() == "FieldScreen"
     unlock(qtbot, w)
@@ -110,7 +110,7 @@ def test_the_panic_chord_only_locks_where_travel_mode_is_switched_off(
     settle(w)
     assert not store.vault.is_unlocked
     assert [r.status for r in store.vault.list_records()] == ["draft"]  # kept, locked
-    click(qtbot, w.stack.currentWidget().go_on)  # type: ignore[attr-defined]
+    click(qtbot, w.stack.currentWidget().go_on)
     unlock(qtbot, w)
     settle(w)
     assert len(store.drafts()) == 1
@@ -126,7 +126,7 @@ def test_the_panic_chord_on_the_unlock_screen_goes_neutral_too(
     qtbot.keyClicks(w.unlock_page.passphrase, "half a pass")
     qtbot.keyClick(w.unlock_page.passphrase, *CHORD)
     assert w.stack.currentWidget().objectName() == "neutralPage"
-    assert QApplication.focusWidget() is w.stack.currentWidget().go_on  # type: ignore[attr-defined]
-    qtbot.keyClick(w.stack.currentWidget().go_on, Qt.Key.Key_Space)  # type: ignore[attr-defined]
+    assert QApplication.focusWidget() is w.stack.currentWidget().go_on
+    qtbot.keyClick(w.stack.currentWidget().go_on, Qt.Key.Key_Space)
     assert w.stack.currentWidget() is w.unlock_page
     assert w.unlock_page.passphrase.text() == ""  # what was half typed is gone

@@ -329,7 +329,7 @@ def test_the_laptops_own_aggregates_come_from_the_real_vaults_outbox(
             json.dumps(a, sort_keys=True) for a, _, _ in data
         )
         services = make_services(paths)
-        services.vault = store  # type: ignore[assignment]
+        services.vault = store
         page = ReportPage(services)
         qtbot.addWidget(page)
         view = _shown(qtbot, page, page.use_local)

@@ -46,7 +46,7 @@ def test_typed_set_up_asks_for_the_country_and_the_deadlines_follow(
     settle(w)
     assert w.services.settings.get("site_country") == "MX"
     assert Settings.load(paths.settings_file).get("site_country") == "MX"
-    context = w.services.forms.context  # type: ignore[attr-defined]
+    context = w.services.forms.context
     assert context.get("jurisdiction") == "MX"
     assert context.get("site") == "tij1"
 

@@ -129,7 +129,7 @@ def test_the_duress_passphrase_opens_an_empty_vault_and_the_team_still_gets_ever
         assert not vault.duress
         travel = [e for e in vault.audit_log() if e.action == "travel-mode"]
         assert travel
-        assert travel[-1].detail["drafts_sealed"] == len(drafts)  # type: ignore[index]
+        assert travel[-1].detail["drafts_sealed"] == len(drafts)
 
 
 def test_rotation_carries_the_duress_passphrase_and_clearing_removes_it(

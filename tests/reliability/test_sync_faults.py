@@ -154,7 +154,7 @@ def _converge(
                 client,
                 store,
                 store,
-                receipt_key=device.receipt_public,  # type: ignore[arg-type]
+                receipt_key=device.receipt_public,
                 signing_key=device.org.signing_public,
                 max_count=rng.randint(2, 10),
                 max_bytes=rng.choice([3000, 20000, 10**6]),

@@ -92,7 +92,7 @@ def test_missing_index_is_rebuilt_from_the_cards(vault: Vault) -> None:
     assert before.entries == 0
     assert not before.consistent
     assert {k: v for k, v in _fields(vault).items() if v is not None} == made
-    assert vault.audit_log()[-1].detail["rebuilt"] > 0  # type: ignore[index]
+    assert vault.audit_log()[-1].detail["rebuilt"] > 0
     assert vault.list_index_check().consistent
     assert vault.audit_log()[-1].action == "view"
 
@@ -159,7 +159,7 @@ def test_travel_mode_empties_the_index(vault: Vault) -> None:
 def test_purge_keeps_the_card_entry_with_status_purged(vault: Vault) -> None:
     made = _finalise(vault, 3)
     vault.follow_up_days = 0
-    vault._clock = lambda: __import__("datetime").datetime(2100, 1, 1)  # type: ignore[assignment]
+    vault._clock = lambda: __import__("datetime").datetime(2100, 1, 1)
     vault.purge_due()
     rows = {row.record_id: row for row in vault.case_list()}
     assert {rid: rows[rid].status for rid in made} == dict.fromkeys(made, "purged")

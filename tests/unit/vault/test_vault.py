@@ -302,11 +302,11 @@ def test_wipe_destroys_the_key_file_first(vault: Vault, vault_dir: Path) -> None
         order.append(path.name)
         return original(path)
 
-    vault_module._shred = spy  # type: ignore[assignment]
+    vault_module._shred = spy
     try:
         result = vault.wipe()
     finally:
-        vault_module._shred = original  # type: ignore[assignment]
+        vault_module._shred = original
     assert order[0] == "vault.keys"
     assert result["files_destroyed"] >= 2
     assert not any(vault_dir.iterdir())
