@@ -438,6 +438,12 @@ DESIGNER: Mapping[str, Message] = {
         en="${{{name}}} refers to no field of this form; check the name",
         es="${{{name}}} no se refiere a ningún campo de este formulario; revise el nombre",
     ),
+    "constraint-on-group": Message(
+        en="a constraint checks an answer, and the {kind} {name} has none; put it on a question "
+        "inside",
+        es="una restricción comprueba una respuesta, y el {kind} {name} (un grupo o una "
+        "repetición) no tiene ninguna; póngala en una pregunta de dentro",
+    ),
     "ref-ambiguous": Message(
         en="${{{name}}} could be any of the {count} fields named {field} in different groups; "
         "rename them so that each name is used once",

@@ -319,6 +319,13 @@ class _Builder:
             if "count" in aspects:
                 count = self.nodes[aspects["count"]]
                 count.evaluate = self.compile(count, f.repeat_count)
+            if "con" in aspects and "val" not in aspects:
+                raise self.fail(
+                    f.name,
+                    "con",
+                    f"a constraint checks an answer, and the {f.kind} {f.name!r} has none; put "
+                    "it on a question inside",
+                )
             for aspect, text in (("req", f.required), ("ro", f.read_only), ("con", f.constraint)):
                 if aspect in aspects:
                     node = self.nodes[aspects[aspect]]

@@ -570,3 +570,18 @@ def test_load_form_looks_for_list_files_in_the_folder_it_is_given_first(tmp_path
     assert [c.name for c in load_form(tmp_path / "form.md").field("s").choices] == ["beside"]
     given = load_form(tmp_path / "form.md", lists=shared)
     assert [c.name for c in given.field("s").choices] == ["shared"]
+
+
+@pytest.mark.parametrize("kind", ["group", "repeat"])
+def test_a_constraint_on_a_group_or_repeat_is_refused_at_its_cell(kind: str) -> None:
+    md = f"""
+    | survey |
+    |        | type         | name | label | constraint |
+    |        | begin {kind} | g    | G     | . > 1      |
+    |        | integer      | n    | N     |            |
+    |        | end {kind}   |      |       |            |
+    """
+    with pytest.raises(FormError) as caught:
+        form(md)
+    assert (caught.value.row, caught.value.column) == (2, "constraint")
+    assert f"the {kind} 'g' has none; put it on a question inside" in caught.value.detail

@@ -23,7 +23,10 @@ from tests.unit.forms.test_session import INTAKE
 
 _CELLS = ["", "x", "${age}", "${nope}", ". > 1", "yes", "T0", "begin group", "end repeat",
           "select_one yn", "integer", "((", "calculate", "once(today())", "0", "-1", "field-list",
-          "label::Español (es)", "name", "type", "instance('yn')/root/item", "|"]  # fmt: skip
+          "label::Español (es)", "name", "type", "instance('yn')/root/item", "|",
+          "search('yn')", "search('yn', 'contains', 'name', ${age})", "random()",
+          "${age} > 1 or ${age} < 0 or ${age} = 5", "begin group", "age", "end group",
+          "rows=3", "capture-accuracy=5"]  # fmt: skip
 
 
 def _mutate(text: str, rng: random.Random) -> str:
