@@ -422,7 +422,8 @@ _BASIS: Final = {
 
 
 def summary_text(content: Mapping[str, Any]) -> str:
-    """The packet's summary as plain text in its language (what the partner reads first)."""
+    """The packet's summary as plain text in its language (what the partner reads first):
+    the summary's fields, tiers, concerns and choices by their labels (as :func:`summary_html`)."""
     lang = "es" if content.get("language") == "es" else "en"
     title, summary_title, plan_title, consent_title = _HEADINGS[lang]
     basis = _BASIS.get(str(content.get("basis")), ("", ""))[1 if lang == "es" else 0]
@@ -434,8 +435,8 @@ def summary_text(content: Mapping[str, Any]) -> str:
         lines.append(f"  {content['release_reason']}")
     lines += ["", summary_title]
     for key, value in dict(content.get("summary") or {}).items():
-        shown = ", ".join(map(str, value)) if isinstance(value, list) else str(value)
-        lines.append(f"  {key}: {shown}")
+        label = _FIELD_LABELS.get(key, (key, key))[lang == "es"]
+        lines.append(f"  {label}: {_summary_value(key, value, lang)}")
     lines += ["", plan_title]
     for row in content.get("return_plan") or ():
         value = row.get("value")
@@ -501,7 +502,7 @@ def _summary_value(name: str, value: Any, lang: str) -> str:
     else:
         field = next((f.fields[name] for f in builtin_forms().values() if name in f.fields), None)
         shown = [str(_display(field, str(v), lang)) for v in values]
-    return ", ".join(shown)
+    return "; ".join(shown)  # a label may hold a comma
 
 
 def summary_html(contents: Iterable[Mapping[str, Any]]) -> str:

@@ -208,7 +208,8 @@ def test_a_concern_the_child_did_not_consent_to_share_never_reaches_the_partner(
     from fieldscreen.handover import summary_text
 
     rules, services = _rules(), _service_recipients()
-    codes = {c.name for c in builtin_list("protection_concerns")}
+    labels = {c.name: c.label for c in builtin_list("protection_concerns")}
+    codes = set(labels)
     rng = random.Random(20261204)
     offered = shared = kept_out = leaks = trafficking_leaks = 0
     for _ in range(400):
@@ -245,14 +246,16 @@ def test_a_concern_the_child_did_not_consent_to_share_never_reaches_the_partner(
         )
         opened, _ = open_packet(packet, "p.json", "p1", SEALING[0])
 
-        seen = set(_values(opened)) | set(summary_text(opened).replace(",", " ").split())
+        text = summary_text(opened)
+        seen = set(_values(opened)) | set(text.replace(",", " ").split())
         offered += len(concerns)
         shared += len(opened["summary"].get("concerns", []))
         for code in concerns:
             if _may_go(code, raised, risk, recipient, services):
                 continue
             kept_out += 1
-            leaks += code in seen
+            label = labels[code].get(opened["language"]) or ""
+            leaks += code in seen or (len(label) >= 12 and label in text)
         if not _TRAFFICKING_CODES & set(opened["summary"].get("concerns", [])):
             trafficking_leaks += "presumptive" in seen or "high" in seen
         assert all(
