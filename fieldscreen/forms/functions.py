@@ -12,7 +12,7 @@ import hashlib
 import itertools
 import math
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from datetime import UTC, date, datetime, time, timedelta
 from decimal import ROUND_HALF_UP, Context, Decimal, InvalidOperation
 from functools import lru_cache
@@ -80,6 +80,17 @@ def raw_to_xpath(value: Any) -> Any:
     if isinstance(value, time):
         return value.isoformat()
     return value
+
+
+@lru_cache(maxsize=256)
+def _translation(source: str, target: str) -> Mapping[int, str | None]:
+    """translate()'s table: each character of ``source`` (its first place counts) to the one at
+    the same place in ``target``, or removed when ``target`` is shorter. Kept per pair, since a
+    choice filter applies the same pair to every choice."""
+    return {
+        ord(c): (target[i] if i < len(target) else None)
+        for i, c in reversed(list(enumerate(source)))
+    }
 
 
 def to_string(value: Any) -> str:
@@ -556,12 +567,7 @@ STRICT: dict[str, tuple[int, int, Callable[..., Any]]] = {
     "translate": (
         3,
         3,
-        lambda s, a, b: to_string(s).translate(
-            {
-                ord(c): (to_string(b)[i] if i < len(to_string(b)) else None)
-                for i, c in reversed(list(enumerate(to_string(a))))
-            }
-        ),
+        lambda s, a, b: to_string(s).translate(_translation(to_string(a), to_string(b))),
     ),
     "regex": (
         2,

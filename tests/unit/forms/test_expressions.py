@@ -90,6 +90,13 @@ def test_the_tree_is_built_with_xpath_precedence() -> None:
         ("contains('hello', 'ell') and starts-with('hello', 'he')", {}, True),
         ("normalize-space('  a   b ')", {}, "a b"),
         ("translate('abc', 'abc', 'AB')", {}, "AB"),
+        ("translate('abca', 'aba', 'xyz')", {}, "xycx"),  # a letter's first place counts
+        (
+            "translate('MANGO', 'ABCDEFGHIJKLMNOPQRSTUVWXYZ', 'abcdefghijklmnopqrstuvwxyz')",
+            {},
+            "mango",
+        ),
+        ("translate(${a}, 'a', '')", {"a": "banana"}, "bnn"),
         ("today()", {}, date(2026, 3, 15)),
         ("decimal-date-time('1970-01-02')", {}, 1.0),
         ("date('2026-03-01') < today()", {}, True),
