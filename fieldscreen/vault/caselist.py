@@ -156,7 +156,7 @@ class CaseListMixin(VaultBase):
         untrusted = self._row_map.lists_untrusted(conn, keys, found.nonces)
         if untrusted is None or untrusted:
             return None
-        rows = listindex.record_rows(conn)
+        rows = dict(listindex.fetch_text(conn, flagged.ROW_SQL))
         try:
             root = digest.read_root(conn, keys)
         except crypto.DecryptError:
@@ -164,28 +164,39 @@ class CaseListMixin(VaultBase):
         if root is None or (root.records, root.cards) != (len(rows), len(versions)):
             return None
         # The rows as :meth:`_checked_rows` takes them: those that agree with the status and
-        # day written with their entry as they are, the others (drafts) checked against the
-        # row map; a carded row that disagrees is left to the whole check.
-        written = found.rows.get
-        others = {
-            rid: (status, day)
-            for rid, status, day in rows
-            if (w := written(rid)) is None or w[0] != status or w[1] != day
-        }
-        if others.keys() & versions.keys():
+        # day written with their entry as they are (compared as strings, in C), the others
+        # (drafts) checked against the row map; a carded row that disagrees is left to the
+        # whole check.
+        written = found.rows
+        others = set() if rows == written else {rid for rid, _ in rows.items() - written.items()}
+        if others & versions.keys():
             return None
+        fixes: dict[Any, tuple[Any, ...] | None] = {}
         if others:
-            only = None if len(others) > _CHECK_ONE_BY_ONE else others
+            only = None
+            if len(others) <= _CHECK_ONE_BY_ONE:
+                only = {
+                    rid: (status, day)
+                    for rid, status, day in (
+                        conn.execute(
+                            "SELECT id, status, updated_day FROM records WHERE id = ?", (rid,)
+                        ).fetchone()
+                        for rid in sorted(others)
+                    )
+                }
             fixes = self._row_fixes(conn, only).fixes
-            rows = _fixed(rows, fixes) if fixes else rows
         if found.changed:
             self._put_secret(conn, flagged.SLOT, flagged.encode(kept))
-        supervise = found.flagged
-        return {
-            rid: supervise[rid]
-            for rid, status, _ in rows
-            if status == "finalised" and rid in supervise
-        }
+        final = "finalised\x1f"
+        out: dict[str, Any] = {}
+        for rid, value in found.flagged.items():
+            if rid in fixes:  # shown as the row map holds it (as :func:`_fixed`), or left out
+                fixed = fixes[rid]
+                if fixed is not None and fixed[1] == "finalised":
+                    out[rid] = value
+            elif (text := rows.get(rid)) is not None and text.startswith(final):
+                out[rid] = value
+        return out
 
     def record_statuses(self, record_ids: Iterable[str]) -> dict[str, str]:
         """The status of each of ``record_ids`` that exists (plaintext column, no decryption,

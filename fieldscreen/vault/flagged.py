@@ -39,27 +39,40 @@ from fieldscreen import crypto
 from fieldscreen.vault import listindex
 from fieldscreen.vault.keys import Keys
 
-__all__ = ["SLOT", "Found", "Kept", "decode", "encode", "kept_of", "refresh"]
+__all__ = ["ROW_SQL", "SLOT", "Found", "Kept", "decode", "encode", "kept_of", "refresh", "row_text"]
 
 #: The secrets slot (a cache: :data:`fieldscreen.vault.digest.UNBOUND`).
 SLOT = "supervision_flagged"
-_VERSION = 1
+#: 2: the rows as strings (:func:`row_text`); a copy of another version is made again.
+_VERSION = 2
 
 #: Per bucket: (stamp, record id -> card version, record id -> ``supervise`` of the flagged,
-#: record id -> [status, day] of its record as the vault wrote them with the entry, or None).
-Kept = dict[int, tuple[bytes, dict[str, int], dict[str, Any], dict[str, list[Any] | None]]]
+#: record id -> its record's status and day as the vault wrote them with the entry, as
+#: :data:`ROW_SQL` spells them, or None).
+Kept = dict[int, tuple[bytes, dict[str, int], dict[str, Any], dict[str, str | None]]]
+
+#: Every record's id and its status and day in one string (:func:`row_text`), spelled by SQLite.
+ROW_SQL = "SELECT id, status || char(31) || ifnull(updated_day, char(0)) FROM records"
+
+
+def row_text(status: object, day: object) -> str | None:
+    """A record's status and day as :data:`ROW_SQL` spells them (None: not of this build)."""
+    if not isinstance(status, str) or not (day is None or isinstance(day, str)):
+        return None
+    return status + "\x1f" + ("\x00" if day is None else day)
 
 
 def kept_of(
     stamp: bytes, entries: Mapping[str, listindex.Entry]
-) -> tuple[bytes, dict[str, int], dict[str, Any], dict[str, list[Any] | None]]:
+) -> tuple[bytes, dict[str, int], dict[str, Any], dict[str, str | None]]:
     """One bucket's part of the cache, from its entries as read."""
-    version, supervise, status = listindex.VERSION, listindex.SUPERVISE, listindex.STATUS
+    version, supervise = listindex.VERSION, listindex.SUPERVISE
+    status, day = listindex.STATUS, listindex.DAY
     return (
         stamp,
         {rid: e[version] for rid, e in entries.items()},
         {rid: e[supervise] for rid, e in entries.items() if e[supervise]},
-        {rid: e[status:] if len(e) > listindex.DAY else None for rid, e in entries.items()},
+        {rid: row_text(e[status], e[day]) if len(e) > day else None for rid, e in entries.items()},
     )
 
 
@@ -85,6 +98,8 @@ def decode(raw: bytes) -> Kept | None:
             if not (isinstance(versions, dict) and isinstance(flags, dict)):
                 return None
             if not (isinstance(rows, dict) and rows.keys() == versions.keys()):
+                return None
+            if set(map(type, rows.values())) - {str, type(None)}:
                 return None
             if not flags.keys() <= versions.keys():
                 return None
@@ -120,7 +135,7 @@ def refresh(
             changed = True
     merged: dict[str, int] = {}
     flagged: dict[str, Any] = {}
-    rows: dict[str, list[Any] | None] = {}
+    rows: dict[str, str | None] = {}
     total = 0
     for _, bucket_versions, flags, bucket_rows in kept.values():
         merged.update(bucket_versions)
@@ -141,6 +156,6 @@ class Found(NamedTuple):
     bucket was parsed (the copy is then written again)."""
 
     flagged: dict[str, Any]
-    rows: dict[str, list[Any] | None]
+    rows: dict[str, str | None]
     nonces: dict[int, bytes | None]
     changed: bool

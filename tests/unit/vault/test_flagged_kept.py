@@ -260,14 +260,36 @@ def _bucket_deleted(vault: Vault) -> None:
     _sql(vault, "DELETE FROM list_index WHERE bucket = ?", (listindex.bucket_of(keys, rid),))
 
 
+def _draft_status(vault: Vault) -> None:
+    """A draft's plaintext status changed to finalised outside FieldScreen."""
+    rid = next(r.record_id for r in vault.case_list() if r.status == "draft")
+    _sql(vault, "UPDATE records SET status = 'finalised' WHERE id = ?", (rid,))
+
+
 def _record_status(vault: Vault) -> None:
     """A flagged record's plaintext status changed to a draft's outside FieldScreen."""
     rid = next(r.record_id for r in vault.case_list() if r.supervise)
     _sql(vault, "UPDATE records SET status = 'draft' WHERE id = ?", (rid,))
 
 
+def _copy_of_another_shape(vault: Vault) -> None:
+    """A copy that opens but holds rows of another shape (lists, as an earlier build wrote)."""
+    import orjson
+
+    keys = vault._keys
+    assert keys is not None
+    with vault._tx() as conn:
+        kept = flagged.decode(vault._secret(conn, flagged.SLOT) or b"")
+        assert kept is not None
+        value = orjson.loads(flagged.encode(kept))
+        for part in value["b"]:
+            part[4] = {rid: ["finalised", None] for rid in part[4]}
+        vault._put_secret(conn, flagged.SLOT, orjson.dumps(value))
+
+
 ATTACKS = {
     "copy-flipped": _flip_copy,
+    "copy-of-another-shape": _copy_of_another_shape,
     "older-copy": _older_copy,
     "bucket-body-flipped": _bucket_body_flipped,
     "bucket-put-back": _bucket_put_back,
@@ -276,6 +298,7 @@ ATTACKS = {
     "card-deleted": _card_deleted,
     "bucket-deleted": _bucket_deleted,
     "record-status": _record_status,
+    "draft-status": _draft_status,
 }
 
 
@@ -287,6 +310,7 @@ def test_an_attack_on_the_copy_or_behind_it_changes_nothing_the_queue_reads(
     are exactly those of the read without a kept copy on the same vault (the whole index
     read, checked, rebuilt and audited as before)."""
     _finalise(vault, 30)
+    vault.new_draft("screening", "1", {"draft": True})
     vault.supervision_candidates()
     ATTACKS[attack](vault)
     expected, audited = _without_copy(vault, vault_dir, tmp_path)
