@@ -144,8 +144,10 @@ class Choice:
     extra: Mapping[str, str] = field(default_factory=dict)
 
     def row(self) -> dict[str, str]:
-        """The choice as a row of ``instance('list')/root/item``."""
-        return {**self.extra, "name": self.name}
+        """The choice as a row of ``instance('list')/root/item``: its columns as the list
+        gives them (a list file read with ``value=`` keeps its own ``name`` column, as ODK's
+        instance does), with ``name`` the choice's name when the list has no such column."""
+        return {"name": self.name, **self.extra}
 
 
 @dataclass(frozen=True, slots=True)

@@ -481,7 +481,7 @@ def read_list(
         labels = {}
         extra = {}
         for key, text in row.items():
-            if key == value:
+            if key == "name" == value:
                 continue
             if key == label or key.startswith(f"{label}::"):
                 lang = default if key == label else language_code(key.split("::", 1)[1])

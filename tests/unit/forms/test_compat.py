@@ -942,6 +942,14 @@ def test_value_and_label_parameters_name_the_list_files_columns(tmp_path: Any, s
     assert [c.name for c in session.choices("place")] == ["two"]  # filtered on another column
     session.set_answer("place", "two")
     assert session.value("place") == "two"
+    # the file's own columns stay what they are, the value column and name too, as in ODK's
+    # instance: a filter or a path may read either
+    for column, want in (("code = 'one'", ["one"]), ("name = 'c2'", ["two"])):
+        filtered = form(md.replace("zone = 's'    ", column), base=tmp_path)
+        names = [
+            c.name for c in Session.start(filtered, "en", {}, clock=lambda: NOW).choices("place")
+        ]
+        assert names == want, column
     missing = md.replace("value=code", "value=kode")
     with pytest.raises(FormError) as caught:
         form(missing, base=tmp_path)
