@@ -108,9 +108,14 @@ class Figure:
         share = 100.0 * self.loaded / self.forms if self.forms else 0.0
         text = (
             f"\nforms corpus, {self.part}: {self.forms} forms pyxform converts, {self.loaded} "
-            f"loaded and run ({share:.0f} %), {self.refused} refused by name, {self.crashed} "
+            f"loaded and run ({share:.1f} %), {self.refused} refused by name, {self.crashed} "
             f"crashed; slowest load {self.slowest:.2f} s; {self.spanish} of the refusals in "
             f"Spanish too (the others are pyxform's own words)"
+        )
+        honoured = self.loaded + self.kinds["offline"]
+        text += (
+            f"\n  loaded, or refused for a feature a laptop cannot honour offline: {honoured} "
+            f"({100.0 * honoured / self.forms if self.forms else 0.0:.1f} %)"
         )
         text += (
             f"\n  refused: {self.kinds['offline']} for a feature a laptop cannot honour offline, "
