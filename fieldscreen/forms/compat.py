@@ -227,6 +227,10 @@ class Resolved:
         self.refused = refused
 
 
+#: Types whose other spellings in pyxform's table are read as they are (barcode is typed).
+_TWINS = {"note": "note", "acknowledge": "acknowledge", "barcode": "text", "calculate": "calculate"}
+
+
 def resolve_type(json_kind: str) -> Resolved:
     """A question type pyxform knows under another spelling (``phone number``, ``start time``,
     ``imei``, ``gps``, ``q picture`` ...) as one of ours, or why it is refused."""
@@ -249,6 +253,11 @@ def resolve_type(json_kind: str) -> Resolved:
     spec = QUESTION_TYPE_DICT.get(json_kind)
     if not isinstance(spec, dict) or not spec:
         return Resolved()
+    # pyxform's older spellings of a type (``add note prompt``, ``q barcode``) are the very
+    # same type: the same entry of its table
+    twin = next((t for t in _TWINS if t != json_kind and QUESTION_TYPE_DICT.get(t) == spec), "")
+    if twin:
+        return Resolved(kind=_TWINS[twin])
     bind = spec.get("bind", {}) or {}
     control = spec.get("control", {}) or {}
     preload = (bind.get("jr:preload", ""), bind.get("jr:preloadParams", ""))

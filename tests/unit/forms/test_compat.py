@@ -32,6 +32,31 @@ def test_legacy_headers_and_upper_case_columns_load_as_pyxform_reads_them() -> N
     assert loaded.field("age").label.get("es") == "Edad"
 
 
+@pytest.mark.parametrize(
+    ("kind", "ours"),
+    [
+        ("add note prompt", "note"),
+        ("q note", "note"),
+        ("add acknowledge prompt", "acknowledge"),
+        ("q acknowledge", "acknowledge"),
+        ("add barcode prompt", "text"),  # typed, as barcode is
+        ("q barcode", "text"),
+        ("add calculate prompt", "calculate"),
+        ("q calculate", "calculate"),
+    ],
+)
+def test_pyxforms_older_spellings_of_a_type_load_as_that_type(kind: str, ours: str) -> None:
+    md = f"""
+    | survey |
+    |        | type   | name | label | calculation |
+    |        | {kind} | q    | Q     | 1 + 1       |
+    """
+    loaded = form(md.replace("1 + 1", "") if ours != "calculate" else md)
+    assert loaded.field("q").kind == ours
+    if ours == "calculate":
+        assert Session.start(loaded, "en", {}, clock=lambda: NOW).value("q") == 2
+
+
 def test_metadata_questions_are_filled_offline() -> None:
     md = """
     | survey |
