@@ -56,28 +56,41 @@ _KEEP_AFTER = 2000
 
 
 def _kept_bytes(seq: int, link: bytes, found: list[audit.AuditEntry]) -> bytes:
-    """The kept prefix as JSON, by column: each time, user, action and record id once, the
-    entries as indexes into those lists (a year's log parses in a fraction of the time)."""
+    """The kept prefix as JSON, by column: each time, user, action, record id and detail once,
+    the entries as indexes into those lists (a year's log parses in a fraction of the time;
+    most details repeat: every ``create`` of a form version holds the same)."""
     tables: dict[str, dict[Any, int]] = {"times": {}, "users": {}, "actions": {}, "records": {}}
 
     def index(table: str, value: Any) -> int:
         known = tables[table]
         return known.setdefault(value, len(known))
 
+    # A detail is told from another by its JSON text, as the whole prefix is written.
+    distinct: dict[bytes, int] = {}
+    details: list[Any] = []
+    detail_at: list[int] = []
+    for e in found:
+        text = orjson.dumps(e.detail or None)
+        at = distinct.get(text)
+        if at is None:
+            at = distinct[text] = len(details)
+            details.append(e.detail or None)
+        detail_at.append(at)
     columns = {
         "n": [e.seq for e in found],
         "t": [index("times", e.time) for e in found],
         "u": [index("users", e.user_id) for e in found],
         "a": [index("actions", e.action) for e in found],
         "r": [index("records", e.record_id) for e in found],
-        "d": [e.detail or None for e in found],
+        "d": detail_at,
     }
     return orjson.dumps(
         {
-            "v": 1,
+            "v": 2,
             "seq": seq,
             "link": link.hex(),
             **{name: list(values) for name, values in tables.items()},
+            "details": details,
             **columns,
         }
     )
@@ -171,7 +184,7 @@ class Vault(AccountsMixin, RecordsMixin, CaseListMixin, OutboxMixin):
             if raw is None:
                 return None
             value = json_loads(raw)
-            if value["v"] != 1:
+            if value["v"] not in (1, 2):  # 1: each entry's detail in "d" itself
                 return None
             seq, link = int(value["seq"]), bytes.fromhex(value["link"])
             times, users, actions = value["times"], value["users"], value["actions"]
@@ -184,10 +197,16 @@ class Vault(AccountsMixin, RecordsMixin, CaseListMixin, OutboxMixin):
             if not all(r is None or isinstance(r, str) for r in records):
                 return None
             # Checked by column, in C: every number an int (not a bool), every detail a dict
-            # or empty (read as {}).
-            numbers, details = set(map(type, columns[0])), set(map(type, filter(None, columns[5])))
+            # or empty (read as {}); in format 2 each entry's detail an index into "details".
+            stored = value["details"] if value["v"] == 2 else columns[5]
+            numbers, details = set(map(type, columns[0])), set(map(type, filter(None, stored)))
             if numbers - {int} or details - {dict}:
                 return None
+            if value["v"] == 2:
+                if set(map(type, columns[5])) - {int}:
+                    return None
+                table = [d or {} for d in stored]
+                columns[5] = [table[d] for d in columns[5]]  # one dict per distinct detail
             # The named tuples made by tuple.__new__ itself: no Python call per entry (the
             # class's own constructor and _make are Python functions); six fields each.
             new, entry = tuple.__new__, audit.AuditEntry

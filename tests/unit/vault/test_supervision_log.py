@@ -169,3 +169,44 @@ def test_a_kept_prefix_removed_damaged_or_put_back_reads_the_log_as_it_is(
         v.close()
     print(f"\nkept prefix attacked: {dict(tally)}")
     assert tally["wrong supervision log"] == 0
+
+
+def test_a_prefix_kept_in_the_first_format_still_reads_and_details_are_kept_once(
+    vault: Vault, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Format 2 keeps each distinct detail once (every create of one form version holds the
+    same); a prefix written in format 1 (each entry's detail in place) reads as before."""
+    import orjson
+
+    from fieldscreen.vault import vault as vault_module
+
+    monkeypatch.setattr(vault_module, "_KEEP_AFTER", 5)
+    made = [vault.new_draft("f", "1") for _ in range(6)]
+    vault.record_event("override", made[0], {"queue": "request", "kinds": ["tier-override"]})
+    vault.record_event("override", made[1], {"queue": "request", "kinds": ["tier-override"]})
+    full = _full(vault)
+    assert vault.supervision_log() == full
+    with vault._tx() as conn:
+        stored = orjson.loads(vault._secret(conn, vault_module.SUPERVISION_KEPT) or b"")
+    assert stored["v"] == 2
+    assert len(stored["details"]) < len(stored["d"]) == len(full)
+    assert sorted(map(orjson.dumps, stored["details"])) == sorted(
+        set(map(orjson.dumps, (e.detail or None for e in full)))
+    )
+    first = {**stored, "v": 1, "d": [stored["details"][i] for i in stored["d"]]}
+    del first["details"]
+    with vault._tx() as conn:
+        vault._put_secret(conn, vault_module.SUPERVISION_KEPT, orjson.dumps(first))
+    vault.lock()
+    vault.unlock(LOGIN, PASS)
+    reads: list[int] = []
+    original = audit.entries
+
+    def counting(conn, keys, after=0):  # type: ignore[no-untyped-def]
+        found = original(conn, keys, after)
+        reads.append(len(found))
+        return found
+
+    monkeypatch.setattr(audit, "entries", counting)
+    assert vault.supervision_log() == _full(vault)
+    assert reads[0] < 5  # the kept prefix of format 1 read, not the whole log
