@@ -58,6 +58,7 @@ __all__ = [
     "NodeSet",
     "State",
     "compile_expr",
+    "instance_id",
     "raw_to_xpath",
     "to_bool",
     "to_number",
@@ -159,6 +160,14 @@ def _token(ctx: Ctx, site: str, length: float | None) -> str:
         return ""
     raw = hashlib.shake_256(key).digest(int(length))
     return "".join(_TOKEN_CHARS[b % len(_TOKEN_CHARS)] for b in raw)
+
+
+def instance_id(ctx: Ctx) -> str:
+    """``${instanceID}``, the form instance's id as ODK gives it (``uuid:`` and a version 4
+    UUID), stable for the record as uuid() is and the same wherever the form reads it."""
+    seed = str(getattr(ctx.state, "seed", ""))
+    digest = hashlib.sha256(f"{seed}|meta/instanceID".encode()).digest()[:16]
+    return "uuid:" + str(uuid_module.UUID(bytes=digest, version=4))
 
 
 def _fraction(ctx: Ctx, site: str) -> float:

@@ -25,6 +25,7 @@ from fieldscreen.forms.evaluate import (
     Evaluator,
     NodeSet,
     compile_expr,
+    instance_id,
     raw_to_xpath,
     to_number,
 )
@@ -166,6 +167,8 @@ class _Builder:
     def ref(self, node: Node, name: str) -> Evaluator:
         self.unique(name)
         target = self.fields.get(name)
+        if target is None and name == "instanceID":  # meta/instanceID, which every form has
+            return instance_id
         if target is None:
             raise FormError(f"${{{name}}} refers to no field of this form; check the name")
         if target.kind == "group":

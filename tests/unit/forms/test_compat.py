@@ -7,6 +7,7 @@ and the forms of its test tables, committed under ``data/pyxform``) runs in ``te
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 import pytest
@@ -300,6 +301,29 @@ def test_uuid_is_stable_for_the_record_and_never_shared() -> None:
     assert [again.value(("kid", (i,))) for i in (0, 1)] == kids
     other = Session.start(loaded, "en", {}, clock=lambda: NOW)
     assert other.value("id1") not in ids
+
+
+def test_instance_id_is_the_records_own_uuid_wherever_the_form_reads_it() -> None:
+    md = """
+    | survey |
+    |        | type         | name | label         | calculation   |
+    |        | calculate    | id   |               | ${instanceID} |
+    |        | begin repeat | r    | R             |               |
+    |        | calculate    | rid  |               | ${instanceID} |
+    |        | end repeat   |      |               |               |
+    |        | note         | show | ${instanceID} |               |
+    """
+    loaded = form(md)
+    first = Session.start(loaded, "en", {}, clock=lambda: NOW)
+    first.add_repeat("r")
+    value = first.value("id")
+    assert re.fullmatch(
+        r"uuid:[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}", value
+    )
+    assert first.value(("rid", (0,))) == value  # the same inside a repeat
+    again = Session.restore(loaded, first.to_state(), clock=lambda: NOW)
+    assert again.value("id") == value
+    assert Session.start(loaded, "en", {}, clock=lambda: NOW).value("id") != value
 
 
 def test_random_is_stable_for_the_record_as_once_random_is_in_odk() -> None:

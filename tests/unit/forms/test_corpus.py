@@ -59,7 +59,7 @@ KINDS = {
 }  # fmt: skip
 
 #: Forms of each part that loaded when the count was last raised (a ratchet, never lowered).
-FLOOR = {"examples": 49, "tables": 716}
+FLOOR = {"examples": 49, "tables": 717}
 #: The list files the tables name, and those one example workbook names (pyxform only refers
 #: to them, so its tests ship none and its repository lacks those).
 FILES = DATA / "files"
