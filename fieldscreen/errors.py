@@ -534,6 +534,28 @@ CATALOGUE: Mapping[str, Message] = {
             "hecho consta en el registro de auditoría."
         ),
     ),
+    "vault-outbox-state-changed": Message(
+        en=(
+            "The sync queue was changed outside FieldScreen while this laptop was locked: "
+            "{rows} of its entries were moved to another state, not by this laptop's sync. "
+            "The ones still holding their sealed copy were queued again, so they still reach "
+            "your team; {resealed} finalised screenings whose sealed copy was removed were "
+            "sealed again from the copy kept on this laptop, and {missing} already purged here "
+            "as planned cannot be sealed again: ask your team to check the server holds them. "
+            "Tell your IT focal point; the event is in the audit log."
+        ),
+        es=(
+            "La cola de sincronización se cambió fuera de FieldScreen mientras esta computadora "
+            "estaba bloqueada: {rows} de sus entradas pasaron a otro estado, no por la "
+            "sincronización de esta computadora. Las que aún tenían su copia sellada se "
+            "pusieron de nuevo en cola, así que siguen llegando a su equipo; {resealed} "
+            "tamizajes finalizados cuya copia sellada se quitó se volvieron a sellar desde la "
+            "copia guardada en esta computadora, y {missing} ya depurados aquí según lo previsto"
+            " no se pueden volver a sellar: pida a su equipo que compruebe que el servidor los "
+            "tiene. Avise a su referente de informática; el hecho consta en el registro de "
+            "auditoría."
+        ),
+    ),
     "vault-org-key-unanchored": Message(
         en=(
             "The organisation's key kept in the vault is not the one an administrator "

@@ -58,6 +58,7 @@ SECRET_SLOTS = frozenset(
         "sync.updates",
         "match.secret",
         "state_bound",
+        "outbox_stamped",
     }
 )
 #: Plaintext state the vault writes only while unlocked, kept also in the ``state_bound``
@@ -119,6 +120,9 @@ class VaultBase:
         self._user: UserInfo | None = None
         #: The admin signing key, held while an admin with one is signed in.
         self._admin_key: bytearray | None = None
+        #: The outbox state key (``outbox-state``), kept from the last unlock through the lock
+        #: so that this process's sync stamps what it changes while locked; dropped at close.
+        self._outbox_key: bytearray | None = None
         self._failures = 0
         #: When this process recorded its last failed unlock (it has waited after it).
         self._own_failure: float | None = None
@@ -208,6 +212,7 @@ class VaultBase:
                 _put_state(conn, name, value)
             _put_secret(conn, keys, "device_signing_key", signing_private)
             _put_state(conn, "device_public_key", signing_public.hex())
+            _put_secret(conn, keys, "outbox_stamped", b"1")  # every outbox row is stamped
             digest.RowMap().flush(conn, keys, always=True)  # the empty map's root
             audit.append(conn, keys, vault_id, user_id=user_id, action="create-vault")
         entry = keyfile.new_entry(
@@ -417,6 +422,30 @@ class VaultBase:
                 known = set(self.last_state_check.problems)
                 self.last_state_check.problems.extend(p for p in found if p not in known)
         return check
+
+    def _drop_outbox_key(self) -> None:
+        if self._outbox_key is not None:
+            self._outbox_key[:] = b"\0" * len(self._outbox_key)
+            self._outbox_key = None
+
+    def _stamp_outbox(self, conn: sqlite3.Connection, record_ids: Iterable[str]) -> None:
+        """Stamp each outbox row's state as this write left it (:func:`outbox_state_mac`,
+        in the caller's transaction): with the vault's key while unlocked, with the key this
+        process kept through the lock while locked, else NULL (a process that was never
+        unlocked: the next unlock reports the change)."""
+        if self._keys is not None:
+            key: bytes | None = self._keys.sub("outbox-state")
+        else:
+            key = None if self._outbox_key is None else bytes(self._outbox_key)
+        for record_id in record_ids:
+            row = conn.execute(
+                "SELECT state, reason, sealed IS NOT NULL FROM outbox WHERE record_id = ?",
+                (record_id,),
+            ).fetchone()
+            if row is None:
+                continue
+            mac = None if key is None else outbox_state_mac(key, record_id, *row)
+            conn.execute("UPDATE outbox SET state_mac = ? WHERE record_id = ?", (mac, record_id))
 
     def _bind_state(self, conn: sqlite3.Connection) -> None:
         """Keep :data:`BOUND_STATE` as it now is in the ``state_bound`` secret (in the
@@ -651,6 +680,15 @@ class VaultBase:
         )
         if not rows and not entries:
             outbox = self.last_outbox_check
+            if outbox.get("state"):
+                return VaultError(
+                    "vault-outbox-state-changed",
+                    rows=len(outbox["state"]),
+                    resealed=len(outbox.get("resealed", ())) + len(outbox.get("held", ())),
+                    missing=len(outbox.get("missing", ())),
+                    requeued=len(outbox.get("requeued", ())),
+                    restored=len(outbox.get("restored", ())),
+                )
             if any(outbox.values()):
                 return VaultError(
                     "vault-outbox-repaired",
@@ -690,6 +728,8 @@ class VaultBase:
         """Drop the keys and every cached record key (see :mod:`fieldscreen.vault.keys`)."""
         self._row_map.forget()
         if self._keys is not None:
+            self._drop_outbox_key()
+            self._outbox_key = bytearray(self._keys.sub("outbox-state"))
             self._keys.wipe()
         if self._admin_key is not None:
             self._admin_key[:] = b"\0" * len(self._admin_key)
@@ -703,6 +743,7 @@ class VaultBase:
 
     def close(self) -> None:
         self.lock()
+        self._drop_outbox_key()
         if self._store is not None:
             self._store.close()
             self._store = None
@@ -900,6 +941,15 @@ def _map_detail(report: digest.MapCheck) -> dict[str, Any]:
     if report.list_buckets:
         detail["list_buckets"] = len(report.list_buckets)
     return detail
+
+
+def outbox_state_mac(key: bytes, record_id: object, state: object, reason: object,
+                     sealed: object) -> bytes:  # fmt: skip
+    """The stamp of an outbox row's state: HMAC-SHA256 (first 16 bytes) under the vault's
+    ``outbox-state`` key of its record id, state, reason and whether it holds a sealed copy;
+    someone with the files cannot move a row to another state and stamp it."""
+    message = aad("outbox-state", str(record_id), str(state), str(reason or "-"), int(bool(sealed)))
+    return crypto.hmac_sha256(key, message)[:16]
 
 
 def check_record_id(record_id: str) -> str:

@@ -45,6 +45,7 @@ _LABELS = (
     "row-map",
     "row-map-bucket",
     "key-entries",
+    "outbox-state",
 )
 
 

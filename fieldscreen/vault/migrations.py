@@ -116,6 +116,12 @@ def _record_aggregate(db: sqlite_utils.Database) -> None:
     db.execute("ALTER TABLE records ADD COLUMN aggregate BLOB")
 
 
+def _outbox_state_mac(db: sqlite_utils.Database) -> None:
+    """Each outbox row's state stamped under a key of the vault (``base.outbox_state_mac``),
+    so a state changed outside FieldScreen while the laptop is locked is found at unlock."""
+    db.execute("ALTER TABLE outbox ADD COLUMN state_mac BLOB")
+
+
 def _row_map(db: sqlite_utils.Database) -> None:
     """The state digest's row map (:mod:`fieldscreen.vault.digest`): every record's and case
     card's version, in encrypted buckets. Created empty: the map is built from the rows, and
@@ -134,6 +140,7 @@ MIGRATIONS: tuple[Migration, ...] = (
     Migration("2026-11-29-list-index", _list_index),
     Migration("2026-12-10-row-map", _row_map),
     Migration("2026-12-11-record-aggregate", _record_aggregate),
+    Migration("2026-12-12-outbox-state-mac", _outbox_state_mac),
 )
 FORMAT_VERSION = len(MIGRATIONS)
 

@@ -201,6 +201,7 @@ class OutboxMixin(VaultBase):
                     f"attempts = {attempts}{sealed} WHERE record_id = ?",
                     (state, reason, today, record_id),
                 )
+            self._stamp_outbox(conn, record_ids)
 
     def outbox_quarantine_tampered(self, record_ids: Sequence[str]) -> None:
         """Quarantine outbox rows that failed the check before sending (reason ``tampered``)
@@ -304,6 +305,8 @@ class OutboxMixin(VaultBase):
                     (self.today(), record_id, sha256),
                 ).fetchall()
                 changed += sum(1 for row in kinds if row[0] in COUNTED_KINDS)
+                if kinds:
+                    self._stamp_outbox(conn, [record_id])
             if checkpoint is not None:
                 _put_state(conn, "sync_checkpoint", str(int(checkpoint)))
         return changed

@@ -19,6 +19,7 @@ transaction.
 from __future__ import annotations
 
 import hashlib
+import hmac
 import json
 import sqlite3
 from collections.abc import Iterable, Mapping
@@ -31,7 +32,13 @@ import orjson
 from fieldscreen import crypto
 from fieldscreen.errors import KnownError
 from fieldscreen.vault import audit, digest, flagged
-from fieldscreen.vault.base import VaultBase, _put_state, canonical_json, check_record_id
+from fieldscreen.vault.base import (
+    VaultBase,
+    _put_state,
+    canonical_json,
+    check_record_id,
+    outbox_state_mac,
+)
 from fieldscreen.vault.errors import VaultError
 from fieldscreen.vault.keys import Keys, aad
 from fieldscreen.vault.outbox import decrypt_aggregate, encrypt_aggregate
@@ -461,6 +468,7 @@ class RecordsMixin(VaultBase):
             ),
         )
         _put_state(conn, "device_seq", str(device_seq))
+        self._stamp_outbox(conn, [record_id])
         self._bind_state(conn)
         return header
 
@@ -747,6 +755,13 @@ class RecordsMixin(VaultBase):
                     "integrity-alert",
                     detail={"what": "purge", "rows": len(rows) - len(due)},
                 )
+            for row in due:  # the kept aggregate goes with the purge: one changed is said first
+                if row.get("aggregate") is None:
+                    continue
+                try:
+                    decrypt_aggregate(keys, row["id"], row["aggregate"], "records")
+                except (crypto.DecryptError, crypto.CryptoError, TypeError, ValueError):
+                    self._audit(conn, "integrity-alert", row["id"], {"what": "aggregate"})
             count = self._purge_rows(conn, keys, due)
             if count:
                 self._audit(conn, "purge", detail={"records": count})
@@ -875,6 +890,7 @@ class RecordsMixin(VaultBase):
                     "updated_day = ? WHERE record_id = ?",
                     (signature, self.today(), row["record_id"]),
                 )
+                self._stamp_outbox(conn, [row["record_id"]])
                 requeued += 1
             if requeued:
                 self._audit(conn, "travel-mode", detail={"drafts_requeued": requeued})
@@ -916,6 +932,7 @@ class RecordsMixin(VaultBase):
             stored = None
         if named is not None and stored not in (None, named):
             self._audit(conn, "integrity-alert", detail={"what": "org-keys"})
+        moved, requeued = self._check_outbox_states(conn, keys)
         lost = conn.execute(
             "SELECT r.id, r.status FROM records AS r WHERE r.status IN ('finalised', 'purged') "
             "AND NOT EXISTS (SELECT 1 FROM outbox AS o WHERE o.record_id = r.id)"
@@ -928,10 +945,11 @@ class RecordsMixin(VaultBase):
         ).fetchall()
         out: dict[str, list[str]] = {
             "resealed": [],
-            "requeued": [],
+            "requeued": requeued,
             "missing": [],
             "held": [],
             "restored": [],
+            "state": moved,
         }
         for rid, status in lost:
             if status == "purged":  # sealed or sent, then purged as planned: nothing to seal
@@ -968,13 +986,64 @@ class RecordsMixin(VaultBase):
             conn.execute(
                 "UPDATE outbox SET state = 'pending', reason = NULL WHERE record_id = ?", (rid,)
             )
+            self._stamp_outbox(conn, [rid])
             out["requeued"].append(str(rid))
             self._audit(conn, "integrity-alert", str(rid), {"what": "outbox", "repair": "requeued"})
         for (rid,) in empty:
             conn.execute("UPDATE outbox SET state = 'delivered' WHERE record_id = ?", (rid,))
+            self._stamp_outbox(conn, [rid])
             out["restored"].append(str(rid))
             self._audit(conn, "integrity-alert", str(rid), {"what": "outbox", "repair": "restored"})
         return out
+
+    def _check_outbox_states(
+        self, conn: sqlite3.Connection, keys: Keys
+    ) -> tuple[list[str], list[str]]:
+        """Every outbox row's state against its stamp (:func:`base.outbox_state_mac`): the
+        rows whose state was changed outside FieldScreen (while the laptop was locked: the
+        outbox is plain so that sync goes on then), each audited (``integrity-alert``,
+        ``what: outbox-state``). One still holding its sealed copy is queued again (the check
+        before sending verifies it; a server that holds it answers with a receipt). A
+        screening's row marked delivered without a stamp lost its sealed copy without a
+        receipt: the row is removed, so the check that follows seals the record again from its
+        readable copy, or names it when it was purged. A vault of an earlier build has its
+        rows stamped as they are, once (the ``outbox_stamped`` secret records it). Returns the
+        rows changed, and of them those queued again."""
+        key = keys.sub("outbox-state")
+        rows = conn.execute(
+            "SELECT record_id, state, reason, sealed IS NOT NULL, state_mac, kind FROM outbox"
+        ).fetchall()
+        try:
+            stamped = self._secret(conn, "outbox_stamped") is not None
+        except KnownError:  # deleted or put back: the state digest's check reports it
+            stamped = True
+        if not stamped:
+            self._stamp_outbox(conn, [str(row[0]) for row in rows])
+            self._put_secret(conn, "outbox_stamped", b"1")
+            return [], []
+        moved: list[str] = []
+        requeued: list[str] = []
+        for raw_id, state, reason, sealed, mac, kind in rows:
+            expected = outbox_state_mac(key, raw_id, state, reason, sealed)
+            if isinstance(mac, bytes) and hmac.compare_digest(mac, expected):
+                continue
+            rid = str(raw_id)
+            moved.append(rid)
+            if sealed:
+                repair = "requeued"
+                requeued.append(rid)
+                conn.execute(
+                    "UPDATE outbox SET state = 'pending', reason = NULL WHERE record_id = ?",
+                    (rid,),
+                )
+            elif state == "delivered" and kind == "screening":
+                repair = "sealed-again"  # or named as missing, by the check that follows
+                conn.execute("DELETE FROM outbox WHERE record_id = ?", (rid,))
+            else:
+                repair = "none"
+            self._audit(conn, "integrity-alert", rid, {"what": "outbox-state", "repair": repair})
+            self._stamp_outbox(conn, [rid])
+        return moved, requeued
 
     def repair_outbox(self) -> dict[str, list[str]]:
         """Run the outbox's check (:meth:`_check_outbox`) again now that the signing is wired

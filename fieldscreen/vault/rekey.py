@@ -21,6 +21,7 @@ and a state digest that did not match before does not match after.
 
 from __future__ import annotations
 
+import hmac
 import sqlite3
 import struct
 from collections.abc import Callable
@@ -28,6 +29,7 @@ from dataclasses import dataclass
 
 from fieldscreen import crypto
 from fieldscreen.vault import audit, digest
+from fieldscreen.vault.base import outbox_state_mac
 from fieldscreen.vault.keys import Keys, aad
 from fieldscreen.vault.store import as_blob
 
@@ -189,6 +191,21 @@ def reencrypt(conn: sqlite3.Connection, old: Keys, new: Keys, vault_id: str) -> 
             continue
         conn.execute("UPDATE records SET aggregate = ? WHERE id = ?", (moved, record_id))
         counts.aggregates += 1
+    old_stamp, new_stamp = old.sub("outbox-state"), new.sub("outbox-state")
+    for record_id, state, reason, sealed, stamp in conn.execute(
+        "SELECT record_id, state, reason, sealed IS NOT NULL, state_mac FROM outbox"
+    ).fetchall():
+        # a state stamped under the old keys is stamped under the new; one that was not (a
+        # change outside FieldScreen, not yet checked) stays unstamped and is still reported
+        held = isinstance(stamp, bytes) and hmac.compare_digest(
+            stamp, outbox_state_mac(old_stamp, record_id, state, reason, sealed)
+        )
+        moved_stamp = (
+            outbox_state_mac(new_stamp, record_id, state, reason, sealed) if held else None
+        )
+        conn.execute(
+            "UPDATE outbox SET state_mac = ? WHERE record_id = ?", (moved_stamp, record_id)
+        )
     _rechain(conn, old, new, vault_id, counts)
     digest.carry_over(conn, old, new, held=held, secrets_before=secrets_before)
     conn.execute("DELETE FROM list_index")

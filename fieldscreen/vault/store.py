@@ -79,6 +79,7 @@ PLAINTEXT_COLUMNS: dict[str, frozenset[str]] = {
             "signature",
             "format",
             "aggregate",
+            "state_mac",
         }
     ),
     "list_index": frozenset({"bucket", "ciphertext", "format"}),
@@ -91,7 +92,7 @@ PLAINTEXT_COLUMNS: dict[str, frozenset[str]] = {
 
 #: Columns that hold ciphertext, sealed payloads, signatures or MACs, never plaintext.
 CIPHERTEXT_COLUMNS = frozenset(
-    {"wrapped_key", "ciphertext", "sealed", "signature", "mac", "aggregate"}
+    {"wrapped_key", "ciphertext", "sealed", "signature", "mac", "aggregate", "state_mac"}
 )
 
 #: The only names the plaintext ``state`` table may hold.

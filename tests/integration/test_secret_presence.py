@@ -229,7 +229,10 @@ def test_the_report_exists_in_both_languages() -> None:
 
 
 def test_every_slot_the_vault_writes_is_one_the_report_may_name() -> None:
-    assert DEVICE_SECRETS | {"device_signing_key", "org_keys", "state_bound"} == SECRET_SLOTS
+    assert (
+        DEVICE_SECRETS | {"device_signing_key", "org_keys", "state_bound", "outbox_stamped"}
+        == SECRET_SLOTS
+    )
     assert not SECRET_SLOTS & UNBOUND
 
 

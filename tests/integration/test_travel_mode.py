@@ -311,6 +311,8 @@ def test_drafts_an_older_server_refused_go_again_and_a_tampered_one_does_not(  #
             conn.execute(
                 "UPDATE outbox SET signature = ? WHERE record_id = ?", (b"\1" * 64, drafts[1])
             )
+            # the states as that build left them, stamped as the first unlock by this one does
+            vault._stamp_outbox(conn, drafts)
     out = _cli(profile, "sync", capsys=capsys)
     assert out["delivered"] == 3, out  # the audit log's segment apart
     held = {e.record_id for e in storage.iter_envelopes() if e.kind != "audit"}

@@ -72,7 +72,9 @@ def test_lost_and_edited_outbox_rows_are_repaired_counted_over_variants(
         if alert is None:
             tally["silently accepted"] += 1
         else:
-            assert alert.code == "vault-outbox-repaired"
+            # a row marked delivered is a state changed outside FieldScreen: said as such
+            assert alert.code == "vault-outbox-state-changed"
+            assert alert.context["rows"] == 1
             assert alert.context["resealed"] == len(deleted)
             assert alert.context["requeued"] == 1
             assert "fuera de FieldScreen" in alert.message("es")
