@@ -25,7 +25,7 @@ import threading
 from collections.abc import Mapping, Sequence
 from datetime import UTC, date, datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 from fieldscreen.errors import KnownError
 
@@ -179,6 +179,11 @@ class VaultBackend:
     def remove_user(self, name: str, confirm: str) -> Mapping[str, Any]:
         with self._guard:
             return self.vault.remove_user(name, admin_passphrase=confirm.encode())
+
+    def change_role(self, name: str, role: str, confirm: str) -> Mapping[str, Any]:
+        with self._guard:
+            # the vault refuses a role it does not know (vault-role-unknown)
+            return self.vault.change_role(name, cast(Any, role), admin_passphrase=confirm.encode())
 
     def rotate_keys(self, confirm: str) -> Mapping[str, Any]:
         with self._guard:

@@ -389,6 +389,13 @@ class VaultPort(Protocol):
         moves to new keys. Returns what :meth:`rotate_keys` returns."""
         ...
 
+    def change_role(self, name: str, role: str, confirm: str) -> Mapping[str, Any]:
+        """Give another account ``role`` (an admin, passphrase again in ``confirm``), as
+        ``fieldscreen users role`` does; a demotion moves the store to new keys. Returns
+        ``user``, ``was``, ``role`` and ``rotated`` (with what :meth:`rotate_keys` returns
+        when it rotated)."""
+        ...
+
     def rotate_keys(self, confirm: str) -> Mapping[str, Any]:
         """Move the store to new keys now (an admin, passphrase again in ``confirm``): counts
         (``data_keys``) and the accounts that must be added again (``must_be_added_again``)."""

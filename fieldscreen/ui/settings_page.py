@@ -25,6 +25,7 @@ from PySide6.QtWidgets import (
     QLineEdit,
     QListWidget,
     QMessageBox,
+    QProgressDialog,
     QPushButton,
     QScrollArea,
     QSpinBox,
@@ -37,7 +38,35 @@ from fieldscreen.settings import SETTINGS, Setting
 from fieldscreen.ui.access import MIN_PASSPHRASE
 from fieldscreen.ui.common import PassphraseDialog, Services, heading, primary_button, show_error
 
-__all__ = ["NewUserDialog", "SettingsPage", "setting_labels"]
+__all__ = ["NewUserDialog", "RoleDialog", "SettingsPage", "setting_labels"]
+
+#: Roles from least to most (a move down the list is a demotion: the vault moves to new keys).
+_ROLE_ORDER = ("specialist", "coordinator", "admin")
+
+
+class RoleDialog(QDialog):
+    """Pick another role for an account (its current one selected)."""
+
+    def __init__(self, login: str, role: str, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setObjectName("roleDialog")
+        self.setWindowTitle(self.tr("Change the role of %1").replace("%1", login))
+        layout = QVBoxLayout(self)
+        form = QFormLayout()
+        self.role = QComboBox(self)
+        self.role.setAccessibleName(self.tr("Role"))
+        self.role.addItem(self.tr("Specialist"), "specialist")
+        self.role.addItem(self.tr("Coordinator"), "coordinator")
+        self.role.addItem(self.tr("Administrator"), "admin")
+        self.role.setCurrentIndex(max(0, self.role.findData(role)))
+        form.addRow(self.tr("&Role"), self.role)
+        layout.addLayout(form)
+        self.buttons = QDialogButtonBox(
+            QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel, self
+        )
+        self.buttons.accepted.connect(self.accept)
+        self.buttons.rejected.connect(self.reject)
+        layout.addWidget(self.buttons)
 
 
 class NewUserDialog(QDialog):
@@ -134,6 +163,8 @@ class SettingsPage(QWidget):
 
     def __init__(self, services: Services, parent: QWidget | None = None) -> None:
         super().__init__(parent)
+        #: Each listed account's role (login -> role), as last listed.
+        self._roles: dict[str, str] = {}
         self.setObjectName("settingsPage")
         self.services = services
         self.editors: dict[str, QWidget] = {}
@@ -206,11 +237,14 @@ class SettingsPage(QWidget):
         self.remove_user = QPushButton(self.tr("&Remove the selected user…"), users)
         self.remove_user.setObjectName("secondary")
         self.remove_user.clicked.connect(self._remove_user)
+        self.change_role = QPushButton(self.tr("Change the selected user's r&ole…"), users)
+        self.change_role.setObjectName("secondary")
+        self.change_role.clicked.connect(self._change_role)
         self.rotate_keys = QPushButton(self.tr("Rotate &keys now…"), users)
         self.rotate_keys.setObjectName("secondary")
         self.rotate_keys.clicked.connect(self._rotate_keys)
         buttons = QHBoxLayout()
-        for button in (self.add_user, self.remove_user, self.rotate_keys):
+        for button in (self.add_user, self.remove_user, self.change_role, self.rotate_keys):
             buttons.addWidget(button)
         buttons.addStretch(1)
         users_layout.addLayout(buttons)
@@ -319,9 +353,11 @@ class SettingsPage(QWidget):
             "coordinator": self.tr("coordinator"),
             "admin": self.tr("administrator"),
         }
+        self._roles = {}
         for user in self.services.vault.users():
             self.users.addItem(f"{user.name} ({roles.get(user.role, user.role)})")
             self.users.item(self.users.count() - 1).setData(Qt.ItemDataRole.UserRole, user.name)
+            self._roles[user.name] = user.role
         can_manage = self.services.user is not None and self.services.user.role in {
             "admin",
             "coordinator",
@@ -447,11 +483,14 @@ class SettingsPage(QWidget):
         dialog.open()
 
     def _user_buttons(self) -> None:
-        """Remove needs an admin and another user selected (one cannot remove oneself)."""
+        """Remove and change of role need an admin and another user selected (one cannot
+        remove oneself, nor change one's own role: the last admin is never demoted)."""
         row = self.users.currentRow()
         login = None if row < 0 else self.users.item(row).data(Qt.ItemDataRole.UserRole)
         me = self.services.user.name if self.services.user is not None else None
-        self.remove_user.setEnabled(self._is_admin() and login is not None and login != me)
+        other = self._is_admin() and login is not None and login != me
+        self.remove_user.setEnabled(other)
+        self.change_role.setEnabled(other)
 
     def _sure(self, title: str, text: str, then: Callable[[], None]) -> None:
         """Say what will happen; on Yes, ``then``."""
@@ -469,6 +508,38 @@ class SettingsPage(QWidget):
         )
         sure.open()
 
+    def _rekeying(self, work: Callable[[], Any], done: Callable[[Any], None]) -> None:
+        """Run ``work`` (it may move the vault to new keys) on the writer behind a progress
+        dialog that stays until it ends: the window cannot be used meanwhile, and says why."""
+        progress = QProgressDialog(
+            self.tr(
+                "Moving the vault to new keys: every record's key is re-encrypted. With many "
+                "records this takes a while; keep the laptop on."
+            ),
+            "",
+            0,
+            0,
+            self,
+        )
+        progress.setObjectName("rekeyProgress")
+        progress.setWindowTitle(self.tr("New keys"))
+        progress.setCancelButton(None)  # a rotation is one transaction: it ends, or never was
+        progress.setWindowModality(Qt.WindowModality.WindowModal)
+        progress.setMinimumDuration(0)
+        progress.setAutoClose(False)
+        progress.setAutoReset(False)
+        progress.show()
+
+        def finished(summary: Any) -> None:
+            progress.close()
+            done(summary)
+
+        def failed(error: KnownError) -> None:
+            progress.close()
+            show_error(self, error, self.services.lang)
+
+        self.services.ops.write(work, finished, failed)
+
     def _rekeyed(self, summary: Any, done: str) -> None:
         text = done.replace("%1", str(summary.get("data_keys", 0)))
         again = list(summary.get("must_be_added_again") or [])
@@ -484,7 +555,7 @@ class SettingsPage(QWidget):
         login = str(self.users.item(row).data(Qt.ItemDataRole.UserRole))
 
         def go(confirm: str) -> None:
-            self.services.ops.write(
+            self._rekeying(
                 lambda: self.services.vault.remove_user(login, confirm),
                 lambda summary: self._rekeyed(
                     summary,
@@ -492,7 +563,6 @@ class SettingsPage(QWidget):
                         "%2 removed; the vault moved to new keys (%1 keys re-encrypted)."
                     ).replace("%2", login),
                 ),
-                lambda e: show_error(self, e, self.services.lang),
             )
 
         self._sure(
@@ -512,12 +582,11 @@ class SettingsPage(QWidget):
 
     def _rotate_keys(self) -> None:
         def go(confirm: str) -> None:
-            self.services.ops.write(
+            self._rekeying(
                 lambda: self.services.vault.rotate_keys(confirm),
                 lambda summary: self._rekeyed(
                     summary, self.tr("The vault moved to new keys (%1 keys re-encrypted).")
                 ),
-                lambda e: show_error(self, e, self.services.lang),
             )
 
         self._sure(
@@ -535,6 +604,71 @@ class SettingsPage(QWidget):
                 go,
             ),
         )
+
+    def _change_role(self) -> None:
+        row = self.users.currentRow()
+        if row < 0:
+            return
+        login = str(self.users.item(row).data(Qt.ItemDataRole.UserRole))
+        was = self._roles.get(login, "specialist")
+        dialog = RoleDialog(login, was, self)
+        names = {
+            "specialist": self.tr("specialist"),
+            "coordinator": self.tr("coordinator"),
+            "admin": self.tr("administrator"),
+        }
+
+        def changed(summary: Any) -> None:
+            role = str(summary.get("role", ""))
+            if summary.get("rotated"):
+                text = self.tr(
+                    "%2 is now %3; the vault moved to new keys (%1 keys re-encrypted)."
+                ).replace("%1", str(summary.get("data_keys", 0)))
+            else:
+                text = self.tr("%2 is now %3.")
+            self.status.setText(text.replace("%2", login).replace("%3", names.get(role, role)))
+            self.refresh()
+
+        def chosen(code: int) -> None:
+            if code != QDialog.DialogCode.Accepted:
+                return
+            role = str(dialog.role.currentData())
+            if role == was:
+                self.status.setText(
+                    self.tr("%1 is already %2; nothing changed.")
+                    .replace("%1", login)
+                    .replace("%2", names.get(role, role))
+                )
+                return
+
+            def go(confirm: str) -> None:
+                self._rekeying(
+                    lambda: self.services.vault.change_role(login, role, confirm), changed
+                )
+
+            confirm = lambda: self._confirm_passphrase(  # noqa: E731 -- one line, used twice
+                self.tr("Change the role of %1").replace("%1", login),
+                self.tr("Changing a role needs your passphrase again."),
+                go,
+            )
+            if _ROLE_ORDER.index(role) < _ROLE_ORDER.index(was):  # a demotion: new keys
+                self._sure(
+                    self.tr("Make %1 %2?").replace("%1", login).replace("%2", names[role]),
+                    self.tr(
+                        "%1 keeps their passphrase but loses what the role %2 allowed. The "
+                        "vault then moves to new keys, so a copy of the key file or of the "
+                        "administrator key kept from before gives nothing back. With many "
+                        "records this takes a while: keep the laptop on."
+                    )
+                    .replace("%1", login)
+                    .replace("%2", names[was]),
+                    confirm,
+                )
+            else:
+                confirm()
+
+        dialog.finished.connect(chosen)
+        dialog.open()
 
     def _travel_mode(self) -> None:
         def go(_: str) -> None:

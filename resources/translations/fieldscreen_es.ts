@@ -1864,6 +1864,34 @@
     </message>
 </context>
 <context>
+    <name>RoleDialog</name>
+    <message>
+        <source>Change the role of %1</source>
+        <extracomment>Roles from least to most (a move down the list is a demotion: the vault moves to new keys).</extracomment>
+        <translation>Cambiar la función de %1</translation>
+    </message>
+    <message>
+        <source>Role</source>
+        <translation>Función</translation>
+    </message>
+    <message>
+        <source>Specialist</source>
+        <translation>Especialista</translation>
+    </message>
+    <message>
+        <source>Coordinator</source>
+        <translation>Coordinación</translation>
+    </message>
+    <message>
+        <source>Administrator</source>
+        <translation>Administración</translation>
+    </message>
+    <message>
+        <source>&amp;Role</source>
+        <translation>F&amp;unción</translation>
+    </message>
+</context>
+<context>
     <name>SetAsidePanel</name>
     <message>
         <source>Answers set aside when the form was updated (read only; enter them again where they still apply):</source>
@@ -1942,6 +1970,7 @@
     </message>
     <message>
         <source>Settings</source>
+        <extracomment>Each listed account&apos;s role (login -&gt; role), as last listed.</extracomment>
         <translation>Ajustes</translation>
     </message>
     <message>
@@ -2053,6 +2082,10 @@
         <translation>&amp;Cargar un archivo de directorio de servicios…</translation>
     </message>
     <message>
+        <source>Change the selected user&apos;s r&amp;ole…</source>
+        <translation>Cambiar la f&amp;unción del usuario elegido…</translation>
+    </message>
+    <message>
         <source>Set by your organisation</source>
         <translation>Lo fija su organización</translation>
     </message>
@@ -2115,6 +2148,42 @@
     <message>
         <source>Adding a user needs your passphrase again.</source>
         <translation>Para añadir una persona usuaria se necesita otra vez su frase de acceso.</translation>
+    </message>
+    <message>
+        <source>Moving the vault to new keys: every record&apos;s key is re-encrypted. With many records this takes a while; keep the laptop on.</source>
+        <translation>La bóveda pasa a claves nuevas: la clave de cada registro se cifra de nuevo. Con muchos registros tarda un rato; no apague la computadora.</translation>
+    </message>
+    <message>
+        <source>New keys</source>
+        <translation>Claves nuevas</translation>
+    </message>
+    <message>
+        <source>%2 is now %3; the vault moved to new keys (%1 keys re-encrypted).</source>
+        <translation>%2 tiene ahora la función de %3; la bóveda pasó a claves nuevas (%1 claves cifradas de nuevo).</translation>
+    </message>
+    <message>
+        <source>%2 is now %3.</source>
+        <translation>%2 tiene ahora la función de %3.</translation>
+    </message>
+    <message>
+        <source>%1 is already %2; nothing changed.</source>
+        <translation>%1 ya tiene la función de %2; no cambió nada.</translation>
+    </message>
+    <message>
+        <source>Change the role of %1</source>
+        <translation>Cambiar la función de %1</translation>
+    </message>
+    <message>
+        <source>Changing a role needs your passphrase again.</source>
+        <translation>Para cambiar una función se necesita de nuevo su frase de acceso.</translation>
+    </message>
+    <message>
+        <source>Make %1 %2?</source>
+        <translation>¿Dar a %1 la función de %2?</translation>
+    </message>
+    <message>
+        <source>%1 keeps their passphrase but loses what the role %2 allowed. The vault then moves to new keys, so a copy of the key file or of the administrator key kept from before gives nothing back. With many records this takes a while: keep the laptop on.</source>
+        <translation>%1 conserva su frase de acceso pero pierde lo que permitía la función de %2. Luego la bóveda pasa a claves nuevas, así que una copia del archivo de claves o de la clave de administración guardada de antes no devuelve nada. Con muchos registros tarda un rato: no apague la computadora.</translation>
     </message>
     <message>
         <source>Travel mode is on: %d screenings sealed, readable copies deleted.</source>

@@ -1,14 +1,24 @@
-"""Settings on the real vault: an admin removes a user and rotates the keys, each after a
-confirmation that says what happens and the passphrase again; other roles cannot."""
+"""Settings on the real vault: an admin removes a user, changes a user's role and rotates the keys,
+each after a confirmation that says what happens and the passphrase again, a rotation behind a
+progress dialog; other roles cannot."""
 
 from __future__ import annotations
 
 import shutil
+import threading
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
-from PySide6.QtWidgets import QApplication, QDialog, QDialogButtonBox, QMessageBox
+from PySide6.QtCore import Qt
+from PySide6.QtWidgets import (
+    QApplication,
+    QDialog,
+    QDialogButtonBox,
+    QMessageBox,
+    QProgressDialog,
+)
 from pytestqt.qtbot import QtBot
 
 from fieldscreen import crypto
@@ -16,6 +26,7 @@ from fieldscreen.paths import Paths
 from fieldscreen.ui.backends import VaultBackend
 from fieldscreen.ui.dialogs import PassphraseDialog
 from fieldscreen.ui.main_window import MainWindow
+from fieldscreen.ui.settings_page import RoleDialog
 from fieldscreen.vault import UnlockFailed, Vault, VaultError
 from tests.gui.conftest import PASS, WAIT_MS, settle
 from tests.gui.test_journeys import click
@@ -144,3 +155,107 @@ def test_a_specialist_can_neither_remove_nor_rotate(
     page.users.setCurrentRow(0)
     assert not page.remove_user.isEnabled()
     assert not page.rotate_keys.isEnabled()
+
+
+def _role_dialog(qtbot: QtBot, role: str) -> None:
+    dialog = _dialog(qtbot, RoleDialog, "roleDialog")
+    assert isinstance(dialog, RoleDialog)
+    dialog.role.setCurrentIndex(dialog.role.findData(role))
+    dialog.buttons.button(QDialogButtonBox.StandardButton.Ok).click()
+
+
+def _passphrase(qtbot: QtBot) -> None:
+    dialog = _dialog(qtbot, PassphraseDialog, "confirmDialog")
+    assert isinstance(dialog, PassphraseDialog)
+    dialog.passphrase.setText(PASS)
+    dialog.buttons.button(QDialogButtonBox.StandardButton.Ok).click()
+
+
+def test_an_admin_changes_a_role_from_the_users_screen_behind_a_progress_dialog(
+    qtbot: QtBot, paths: Paths, store: VaultBackend, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A promotion (no new keys) and a demotion (said first, then new keys behind a progress
+    dialog that holds the window until the rotation ends), through the vault's own
+    ``change_role``, the command line's call."""
+    w = window(qtbot, paths, store)
+    _unlock_as(qtbot, w, "admin1", PASS)
+    click(qtbot, w.nav_settings)
+    page = w.settings_page
+    assert not page.change_role.isEnabled()  # nobody selected
+    page.users.setCurrentRow(0)
+    assert page.users.currentItem().text().startswith("admin1")
+    assert not page.change_role.isEnabled()  # not one's own role
+    page.users.setCurrentRow(page.users.count() - 1)
+    assert page.change_role.isEnabled()
+    before = _generation(paths)
+    page.change_role.click()
+    _role_dialog(qtbot, "coordinator")
+    _passphrase(qtbot)
+    qtbot.waitUntil(lambda: "spec1 is now coordinator" in page.status.text(), timeout=WAIT_MS)
+    assert {u.name: u.role for u in store.users()}["spec1"] == "coordinator"
+    assert _generation(paths) == before  # a promotion only re-signs the roster
+    gate, seen = threading.Event(), []
+    real = store.change_role
+
+    def held(*args: Any) -> Any:
+        assert gate.wait(WAIT_MS / 1000)
+        return real(*args)
+
+    monkeypatch.setattr(store, "change_role", held)
+    page.users.setCurrentRow(page.users.count() - 1)
+    page.change_role.click()
+    _role_dialog(qtbot, "specialist")
+    sure = _dialog(qtbot, QMessageBox, "sureDialog")
+    assert "moves to new keys" in sure.text()
+    sure.done(QMessageBox.StandardButton.Yes)
+    _passphrase(qtbot)
+    progress = _dialog(qtbot, QProgressDialog, "rekeyProgress")
+    seen.append(progress.isModal() or progress.windowModality() != Qt.WindowModality.NonModal)
+    assert "keep the laptop on" in progress.labelText()
+    gate.set()
+    qtbot.waitUntil(lambda: "spec1 is now specialist" in page.status.text(), timeout=WAIT_MS)
+    assert not progress.isVisible()
+    assert seen == [True]
+    assert "moved to new keys" in page.status.text()
+    assert {u.name: u.role for u in store.users()}["spec1"] == "specialist"
+    assert _generation(paths) == before + 1
+    assert len(store.drafts()) == 1  # nothing lost
+    w.close()
+
+
+def test_rotating_the_keys_shows_a_progress_dialog_until_it_ends(
+    qtbot: QtBot, paths: Paths, store: VaultBackend, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    w = window(qtbot, paths, store)
+    _unlock_as(qtbot, w, "admin1", PASS)
+    click(qtbot, w.nav_settings)
+    page = w.settings_page
+    gate = threading.Event()
+    real = store.rotate_keys
+
+    def held(confirm: str) -> Any:
+        assert gate.wait(WAIT_MS / 1000)
+        return real(confirm)
+
+    monkeypatch.setattr(store, "rotate_keys", held)
+    page.rotate_keys.click()
+    sure = _dialog(qtbot, QMessageBox, "sureDialog")
+    sure.done(QMessageBox.StandardButton.Yes)
+    _passphrase(qtbot)
+    progress = _dialog(qtbot, QProgressDialog, "rekeyProgress")
+    assert progress.isVisible()
+    gate.set()
+    qtbot.waitUntil(lambda: not progress.isVisible(), timeout=WAIT_MS)
+    qtbot.waitUntil(lambda: "moved to new keys" in page.status.text(), timeout=WAIT_MS)
+    w.close()
+
+
+def test_a_specialist_cannot_change_a_role(qtbot: QtBot, paths: Paths, store: VaultBackend) -> None:
+    w = window(qtbot, paths, store)
+    _unlock_as(qtbot, w, "spec1", OTHER)
+    click(qtbot, w.nav_settings)
+    page = w.settings_page
+    for row in range(page.users.count()):
+        page.users.setCurrentRow(row)
+        assert not page.change_role.isEnabled()
+    w.close()

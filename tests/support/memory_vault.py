@@ -115,6 +115,19 @@ class MemoryVault:
             del self._users[name]
         return self.rotate_keys(confirm)
 
+    def change_role(self, name: str, role: str, confirm: str) -> Mapping[str, Any]:
+        if not (self._unlocked and self.verify(self._unlocked, confirm)):
+            raise _vault_error("vault-unlock-failed")
+        if name not in self._users:
+            raise _vault_error("vault-user-unknown")
+        was, salt, digest = self._users[name]
+        rank = {"specialist": 0, "coordinator": 1, "admin": 2}
+        with self._lock:
+            self._users[name] = (role, salt, digest)
+        rotated = rank.get(role, 0) < rank.get(was, 0)
+        summary = {"user": name, "was": was, "role": role, "rotated": rotated}
+        return {**summary, **(self.rotate_keys(confirm) if rotated else {})}
+
     def rotate_keys(self, confirm: str) -> Mapping[str, Any]:
         if not (self._unlocked and self.verify(self._unlocked, confirm)):
             raise _vault_error("vault-unlock-failed")
