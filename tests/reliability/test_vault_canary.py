@@ -68,6 +68,6 @@ def test_full_workflow_leaves_no_canary(tmp_path: Path, monkeypatch: pytest.Monk
     assert hits == []
     # control: the same answers in a plain SQLite file are found by the same scan
     control = sqlite_utils.Database(paths.cache / "plain.db", execute_plugins=False)
-    control["answers"].insert({"name": f"{canary} child 0"})
+    control.table("answers").insert({"name": f"{canary} child 0"})
     control.close()
     assert canary_hits([paths.cache], canary) == [str(paths.cache / "plain.db")]

@@ -5,6 +5,7 @@ from __future__ import annotations
 import importlib.util
 import json
 import sys
+from collections.abc import Mapping
 from pathlib import Path
 
 import pytest
@@ -18,8 +19,8 @@ sys.modules[_spec.name] = audit
 _spec.loader.exec_module(audit)
 
 
-def _report(*deps: dict[str, object]) -> str:
-    return json.dumps({"dependencies": list(deps), "fixes": []})
+def _report(*deps: Mapping[str, object]) -> str:
+    return json.dumps({"dependencies": [dict(d) for d in deps], "fixes": []})
 
 
 OK = {"name": "cryptography", "version": "46.0.1", "vulns": []}

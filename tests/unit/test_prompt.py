@@ -57,6 +57,6 @@ def test_two_that_differ_are_refused_with_the_callers_error(
     assert refused.value.code == "passphrase-confirm-differs"
     typed(monkeypatch, "one passphrase", "another one")
     weak = ServerError("server-passphrase-weak", minimum=12)
-    with pytest.raises(ServerError) as refused:
+    with pytest.raises(ServerError) as refused_by_server:
         ask_passphrase("New: ", again="Again: ", error=ServerError, differs=weak)
-    assert refused.value is weak
+    assert refused_by_server.value is weak

@@ -19,6 +19,7 @@ prints each refusal.
 
 from __future__ import annotations
 
+import functools
 import json
 import os
 import re
@@ -138,14 +139,14 @@ def _reason(detail: str) -> str:
 def _examples(root: Path, lists: Path | None = None) -> Iterator[tuple[str, Callable[[], Form]]]:
     for path in sorted(p for p in root.rglob("*") if p.suffix.lower() in SUFFIXES):
         if not path.name.lower().startswith("readme") and FILES not in path.parents:
-            yield str(path.relative_to(root)), lambda path=path: load_form(path, lists)
+            yield str(path.relative_to(root)), functools.partial(load_form, path, lists)
 
 
 def _tables() -> Iterator[tuple[str, Callable[[], Form]]]:
     document = json.loads((DATA / "tables.json").read_text(encoding="utf-8"))
     for entry in document["forms"]:
         md = entry["md"]
-        yield entry["test"], lambda md=md: load_form_text(md, "test_name.md", FILES)
+        yield entry["test"], functools.partial(load_form_text, md, "test_name.md", FILES)
 
 
 def _check(figure: Figure, capsys: pytest.CaptureFixture[str]) -> None:

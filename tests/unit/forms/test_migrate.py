@@ -76,7 +76,8 @@ def _saved(answers: dict[str, Any], sibs: list[str] = ()) -> dict[str, Any]:  # 
     for i, sib in enumerate(sibs):
         s.add_repeat("sibs")
         s.set_answer(Node("sib", (i,)), sib)
-    return json.loads(json.dumps(s.to_state()))
+    state: dict[str, Any] = json.loads(json.dumps(s.to_state()))
+    return state
 
 
 def _count(state: dict[str, Any]) -> int:

@@ -31,15 +31,15 @@ def _matches(kind: str, result: Any, expected: Any) -> bool:
     if kind == "boolean":
         return to_bool(result) is expected
     if kind == "string":
-        return to_string(result) == expected
+        return bool(to_string(result) == expected)
     number = to_number(result)
     if isinstance(expected, str):  # NaN, Infinity, -Infinity
-        return to_string(number) == expected
+        return bool(to_string(number) == expected)
     if math.isnan(number):
         return False
     if kind == "number~":  # Enketo rounds to the digits it gives
         digits = len(repr(float(expected)).split(".")[1]) if "." in repr(expected) else 0
-        return abs(number - expected) <= 0.5 * 10 ** (-digits) + 1e-12
+        return bool(abs(number - expected) <= 0.5 * 10 ** (-digits) + 1e-12)
     return math.isclose(number, expected, rel_tol=1e-9, abs_tol=1e-9)
 
 

@@ -148,7 +148,8 @@ def recoverable_cells(tables: dict[str, CountTable]) -> list[object]:
                     equations.append((coeffs, 0))
 
     def value(key: object) -> int | None:
-        kind, name, k = key  # type: ignore[misc]
+        assert isinstance(key, tuple)
+        kind, name, k = key
         if kind == "1":
             return tables[name].cells[(k,)]
         return tables[name].cells[k]

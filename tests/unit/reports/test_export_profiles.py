@@ -6,6 +6,7 @@ import io
 import json
 import random
 import zipfile
+from collections.abc import Mapping
 
 import pytest
 
@@ -14,6 +15,7 @@ from fieldscreen.forms.library import builtin_forms
 from fieldscreen.reports.export import (
     OpenedRecord,
     Profile,
+    Table,
     build_tables,
     codebook,
     consented,
@@ -72,8 +74,8 @@ def _plain(name: str, data: bytes) -> bytes:
         return b"".join(archive.read(n) for n in archive.namelist())
 
 
-def _record_ids(tables: dict[str, object]) -> set[str]:
-    ids = set()
+def _record_ids(tables: Mapping[str, Table]) -> set[str]:
+    ids: set[str] = set()
     for table in tables.values():
         ids.update(row[0] for row in table.rows)
     return ids
@@ -186,7 +188,7 @@ def test_what_cannot_be_verified_opened_or_read_is_counted_by_id_and_skipped() -
 
     from fieldscreen import crypto
     from fieldscreen.reports.export import ExportProblems, open_records
-    from fieldscreen.sync.envelope import build_envelope
+    from fieldscreen.sync.envelope import Envelope, build_envelope
 
     forms = builtin_forms()
     rng = random.Random(5)
@@ -195,9 +197,9 @@ def test_what_cannot_be_verified_opened_or_read_is_counted_by_id_and_skipped() -
     device_private, device_public = crypto.generate_signing_keypair()
     session = answer(forms["fs_consent"], rng, "p")
 
-    def envelope(payload: dict[str, object] | bytes, to: bytes = org_public) -> object:
+    def envelope(payload: Mapping[str, object] | bytes, to: bytes = org_public) -> Envelope:
         record_id = str(uuid.UUID(int=rng.getrandbits(128), version=4))
-        if isinstance(payload, dict):
+        if not isinstance(payload, bytes):
             payload = json.dumps({**payload, "record_id": record_id}).encode()
         return build_envelope(
             record_id,
@@ -211,7 +213,7 @@ def test_what_cannot_be_verified_opened_or_read_is_counted_by_id_and_skipped() -
             device_private,
         )
 
-    good = {
+    good: dict[str, object] = {
         "kind": "screening",
         "content": {"state": {"forms": {"fs_consent": session.to_state()}}},
     }

@@ -8,14 +8,14 @@ import sqlite3
 from pathlib import Path
 
 from fieldscreen import crypto
-from fieldscreen.sync.envelope import build_envelope
+from fieldscreen.sync.envelope import Envelope, build_envelope
 from fieldscreen.sync.spool import Spool
 
 _SEAL = crypto.generate_sealing_keypair()[1]
 _SIGN = crypto.generate_signing_keypair()[0]
 
 
-def _envelopes(count: int, start: int = 1) -> list:
+def _envelopes(count: int, start: int = 1) -> list[Envelope]:
     rng = random.Random(start)
     return [
         build_envelope(

@@ -60,6 +60,7 @@ def test_an_attached_file_is_never_in_the_clear_and_survives_rotation(
     info = crypto.record_sealing_info(
         item.record_id, item.form_id, item.form_version, item.device_id
     )
+    assert item.sealed is not None
     payload = json.loads(
         crypto.unpad(crypto.open_sealed(org["sealing_private"], item.sealed, info=info, aad=b""))
     )

@@ -21,6 +21,7 @@ def _opened(vault: Vault, org: dict[str, bytes]) -> list[dict[str, Any]]:
         info = crypto.record_sealing_info(
             item.record_id, item.form_id, item.form_version, item.device_id
         )
+        assert item.sealed is not None
         plain = crypto.open_sealed(org["sealing_private"], item.sealed, info=info, aad=b"")
         out.append(json.loads(crypto.unpad(plain)))
     return out

@@ -13,7 +13,7 @@ def _finalise(vault: Vault, n: int) -> dict[str, dict[str, object]]:
     expected = {}
     for i in range(n):
         rid = vault.new_draft("screening", "1", {"i": i})
-        card = {"alias": f"A{i}", "tier": "T2", "concerns": ["x"] * (i % 3)}
+        card: dict[str, object] = {"alias": f"A{i}", "tier": "T2", "concerns": ["x"] * (i % 3)}
         vault.finalise(rid, record={"i": i}, case_card=card)
         expected[rid] = card
     return expected

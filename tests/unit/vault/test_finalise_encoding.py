@@ -54,6 +54,7 @@ def test_finalised_record_seals_and_reads_back(vault: Vault, org: dict[str, byte
     info = crypto.record_sealing_info(
         item.record_id, item.form_id, item.form_version, item.device_id
     )
+    assert item.sealed is not None
     payload = crypto.unpad(
         crypto.open_sealed(org["sealing_private"], item.sealed, info=info, aad=b"")
     )

@@ -29,7 +29,11 @@ def _screening(rng: random.Random, flags: int) -> tuple[dict[str, object], dict[
         "result": {"tier": "T1" if flags else "T4", "concerns": concerns},
         "notes": {c: "x" * rng.randrange(40, 120) for c in concerns},
     }
-    aggregate = {"tier": "T1" if flags else "T4", "concerns": concerns, "age_band": "12_14"}
+    aggregate: dict[str, object] = {
+        "tier": "T1" if flags else "T4",
+        "concerns": concerns,
+        "age_band": "12_14",
+    }
     return record, aggregate
 
 
@@ -47,9 +51,9 @@ def test_a_screening_with_no_flag_and_one_with_sixteen_seal_to_the_same_length(
         )[0]
         lengths.setdefault(flags, set()).add((len(row["sealed"]), len(row["aggregate"])))
     assert len(set().union(*lengths.values())) == 1, lengths  # every one alike
-    ((sealed, aggregate),) = lengths[0]
+    ((sealed, aggregate_length),) = lengths[0]
     assert sealed == records.PAYLOAD_FLOOR + crypto.SEAL_OVERHEAD
-    assert aggregate == AGGREGATE_PAD_FLOOR + crypto.NONCE_BYTES + 16
+    assert aggregate_length == AGGREGATE_PAD_FLOOR + crypto.NONCE_BYTES + 16
 
 
 def test_payload_buckets_are_powers_of_two_within_what_an_envelope_carries() -> None:

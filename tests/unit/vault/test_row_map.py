@@ -84,7 +84,7 @@ def test_an_older_copy_of_a_draft_row_is_caught_at_read_and_never_saved_over(
         vault = _reopen(folder)
         tally["variants"] += 1
         for name in ("load_record", "save_draft"):
-            args = (target,) if name == "load_record" else (target, {})
+            args: tuple[object, ...] = (target,) if name == "load_record" else (target, {})
             try:
                 value = getattr(vault, name)(*args)
             except IntegrityError as error:

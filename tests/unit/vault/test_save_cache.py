@@ -99,6 +99,7 @@ def test_a_held_root_or_audit_head_never_stands_in_for_another_ciphertext(
         try:
             if name == "row_map_root":
                 read = digest.read_root(conn, keys)
+                assert replaced is not None
                 fresh = keys.aead("secrets").decrypt(replaced, aad("secrets", name))
                 expected: Any = digest.Root.decode(fresh).normalised()
                 read = None if read is None else read.normalised()

@@ -35,7 +35,7 @@ def _attempt(folder: Path, clock: Clock, passphrase: bytes, waits: list[float]) 
 
 @pytest.mark.usefixtures("vault")
 def test_a_new_process_per_guess_waits_as_long_as_one_process(vault_dir: Path) -> None:
-    clock, waits = Clock(), []
+    clock, waits = Clock(), list[float]()
     for _ in range(6):
         assert not _attempt(vault_dir, clock, b"a wrong passphrase", waits)
     # Each handle waits out the delay the failures before it earned, then its own after.
@@ -54,7 +54,7 @@ def test_a_new_process_per_guess_waits_as_long_as_one_process(vault_dir: Path) -
 def test_an_edited_or_missing_counter_counts_as_failures_never_as_none(
     vault_dir: Path, tamper: str
 ) -> None:
-    clock, waits = Clock(), []
+    clock, waits = Clock(), list[float]()
     for _ in range(4):
         _attempt(vault_dir, clock, b"a wrong passphrase", waits)
     path = vault_dir / THROTTLE_NAME

@@ -238,13 +238,17 @@ def test_audit_log_detects_edit_delete_and_reorder(vault: Vault) -> None:
             "UPDATE audit SET ciphertext = ?, mac = ? WHERE seq = ?", (ciphertext, mac, seq)
         )
 
+    def swap() -> None:
+        put(2, 3)
+        put(3, 2)
+
     flipped = bytes([rows[3][1][0] ^ 0x01]) + rows[3][1][1:]  # always a change, unlike x'00'
     tampers = [
         lambda: conn.execute("UPDATE audit SET ciphertext = ? WHERE seq = 3", (flipped,)),
         lambda: conn.execute("UPDATE audit SET mac = zeroblob(32) WHERE seq = 4"),
         lambda: conn.execute("DELETE FROM audit WHERE seq = 2"),
         lambda: conn.execute("DELETE FROM audit WHERE seq = (SELECT max(seq) FROM audit)"),
-        lambda: (put(2, 3), put(3, 2)),
+        swap,
     ]
     detected = 0
     assert audit.verify(conn, keys, vault.vault_id).intact  # control: untouched log verifies
