@@ -18,6 +18,7 @@ from typing import Any
 __all__ = [
     "IGNORED_SETTINGS",
     "METADATA",
+    "NO_GPS_METADATA",
     "REFUSED_METADATA",
     "REFUSED_TYPES",
     "canonical_header",
@@ -43,18 +44,23 @@ METADATA = {
 }
 #: Metadata that cannot be honoured, with what to do.
 REFUSED_METADATA = {
-    "audit": "FieldScreen keeps its own audit trail in the vault and does not record ODK's "
-    "audit log of every question opened; remove the audit row",
-    "start-geopoint": "the laptop has no GPS; remove the row, or ask for the place in a "
-    "select_one of sites",
-    "background-geopoint": "the laptop has no GPS; remove the row",
-    "background-audio": "FieldScreen never records audio in the background; remove the row",
+    "background-audio": "FieldScreen never records audio in the background, it would record "
+    "a child's voice; remove the row",
+}
+#: Places ODK records by GPS without asking (when the form opens, when a question is answered):
+#: loaded as hidden questions that stay empty, as on a device without a fix, with a warning.
+NO_GPS_METADATA = {
+    "start-geopoint": "the laptop has no GPS, so no place is recorded; ask for the place in a "
+    "geopoint question (typed) or a select_one of sites",
+    "background-geopoint": "the laptop has no GPS, so no place is recorded when the trigger "
+    "question is answered; ask for the place in a geopoint question (typed)",
 }
 #: Question types FieldScreen does not run, with what to do instead.
 REFUSED_TYPES = {
     "select all that apply external": "external_choices need a server's itemsets; use "
     "select_multiple_from_file with a CSV list beside the form",
-    "osm": "OpenStreetMap questions are not supported; ask for the place as text",
+    "osm": "OpenStreetMap questions need a map online, which the laptop does not have; ask "
+    "for the place as text or as a typed geopoint",
 }
 #: Settings that matter only to ODK servers or clients: accepted, with what FieldScreen does.
 IGNORED_SETTINGS = {
@@ -238,6 +244,8 @@ def resolve_type(json_kind: str) -> Resolved:
         return Resolved(refused=REFUSED_METADATA[json_kind])
     if json_kind in REFUSED_TYPES:
         return Resolved(refused=REFUSED_TYPES[json_kind])
+    if json_kind in NO_GPS_METADATA:
+        return Resolved(kind="hidden")
     if json_kind == "trigger":
         return Resolved(kind="acknowledge")
     if json_kind == "geopoint":
@@ -317,6 +325,13 @@ GEO_LINES = {
     "geotrace": Resolved(kind="text", constraint=_points(2)),
     "geoshape": Resolved(kind="text", constraint=_points(4)),
 }
+
+
+def geo_line_kind(resolved: Resolved) -> str:
+    """``geotrace`` or ``geoshape`` when ``resolved`` is one of them, else ``''``."""
+    return next((kind for kind, line in GEO_LINES.items() if line is resolved), "")
+
+
 GEO_LINE_HINT = {
     "en": "Type each point as latitude and longitude in degrees, the points separated by ';' "
     "(for example 14.6349 -90.5069; 14.6400 -90.5100).",

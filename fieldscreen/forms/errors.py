@@ -701,6 +701,32 @@ DESIGNER: Mapping[str, Message] = {
         en="the {meta} question {name} stays empty: {why}",
         es="la pregunta {meta} {name} queda vacía: {why}",
     ),
+    "warn-audit": Message(
+        en="the audit question {name} is loaded and not used: FieldScreen records its own audit "
+        "of every opening of a screening instead, and does not keep the form's timing log of "
+        "each question",
+        es="la pregunta audit {name} se carga y no se usa: FieldScreen registra en cambio su "
+        "propia auditoría de cada apertura de un tamizaje, y no guarda el registro de tiempos "
+        "del formulario para cada pregunta",
+    ),
+    "warn-typed-geo": Message(
+        en="the {kind} question {name} is typed in: the laptop has no GPS; the coordinates are "
+        "typed by hand and checked as ODK stores them",
+        es="la pregunta {kind} {name} se escribe: la computadora no tiene GPS; las coordenadas "
+        "se escriben a mano y se comprueban tal como ODK las guarda",
+    ),
+    "why-no-gps-start": Message(
+        en="the laptop has no GPS, so no place is recorded; ask for the place in a geopoint "
+        "question (typed) or a select_one of sites",
+        es="la computadora no tiene GPS, así que no se registra ningún lugar; pregunte el lugar "
+        "con una pregunta geopoint (escrita) o un select_one de sitios",
+    ),
+    "why-no-gps-background": Message(
+        en="the laptop has no GPS, so no place is recorded when the trigger question is "
+        "answered; ask for the place in a geopoint question (typed)",
+        es="la computadora no tiene GPS, así que no se registra ningún lugar al responder la "
+        "pregunta del trigger; pregunte el lugar con una pregunta geopoint (escrita)",
+    ),
     "why-not-ours": Message(
         en="it is not one FieldScreen uses (see docs/forms.md)",
         es="no es una que FieldScreen use (vea docs/forms.md)",
@@ -798,23 +824,11 @@ DESIGNER: Mapping[str, Message] = {
         es="use uno de los tipos que lista docs/forms.md",
     ),
     "why-remove-row": Message(en="remove the row", es="quite la fila"),
-    "why-audit": Message(
-        en="FieldScreen keeps its own audit trail in the vault and does not record ODK's audit "
-        "log of every question opened; remove the audit row",
-        es="FieldScreen lleva su propio registro de auditoría en la bóveda y no graba el "
-        "registro de ODK de cada pregunta abierta; quite la fila audit",
-    ),
-    "why-start-geopoint": Message(
-        en="the laptop has no GPS; remove the row, or ask for the place in a select_one of sites",
-        es="la computadora no tiene GPS; quite la fila, o pregunte el lugar con un select_one de "
-        "sitios",
-    ),
-    "why-background-geopoint": Message(
-        en="the laptop has no GPS; remove the row", es="la computadora no tiene GPS; quite la fila"
-    ),
     "why-background-audio": Message(
-        en="FieldScreen never records audio in the background; remove the row",
-        es="FieldScreen nunca graba audio en segundo plano; quite la fila",
+        en="FieldScreen never records audio in the background, it would record a child's "
+        "voice; remove the row",
+        es="FieldScreen nunca graba audio en segundo plano, grabaría la voz de un niño; quite "
+        "la fila",
     ),
     "why-select-multiple-external": Message(
         en="external_choices need a server's itemsets; use select_multiple_from_file with a "
@@ -823,8 +837,10 @@ DESIGNER: Mapping[str, Message] = {
         "select_multiple_from_file con una lista CSV junto al formulario",
     ),
     "why-osm": Message(
-        en="OpenStreetMap questions are not supported; ask for the place as text",
-        es="las preguntas de OpenStreetMap no están admitidas; pregunte el lugar como texto",
+        en="OpenStreetMap questions need a map online, which the laptop does not have; ask for "
+        "the place as text or as a typed geopoint",
+        es="las preguntas de OpenStreetMap necesitan un mapa en línea, que la computadora no "
+        "tiene; pregunte el lugar como texto o como un geopoint escrito",
     ),
     "why-bind": Message(
         en="this bind attribute is not supported; use the relevant, required, constraint, "

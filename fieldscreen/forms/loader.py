@@ -678,6 +678,17 @@ class _Loader(RuleSheets):
             self.warnings.append(
                 f"the {meta} question {name!r} stays empty: {compat.METADATA[meta]}"
             )
+        if json_kind in compat.NO_GPS_METADATA:
+            self.warnings.append(
+                f"the {json_kind} question {name!r} stays empty: "
+                f"{compat.NO_GPS_METADATA[json_kind]}"
+            )
+        geo = "geopoint" if resolved is compat.GEOPOINT else compat.geo_line_kind(resolved)
+        if geo:
+            self.warnings.append(
+                f"the {geo} question {name!r} is typed in: the laptop has no GPS; the "
+                "coordinates are typed by hand and checked as ODK stores them"
+            )
         trigger = tuple(str(t) for t in item.get("trigger") or ())
         calculation = str(bind.get("calculate", "") or "")
         if trigger and kind == "calculate":
@@ -941,6 +952,13 @@ class _Loader(RuleSheets):
             kind = str(child.get("type", ""))
             name = str(child.get("name", ""))
             if name in {"instanceID", "instanceName", "deprecatedID"}:
+                continue
+            if kind == "audit":  # its parameters (location, track-changes ...) go with it
+                self.warnings.append(
+                    f"the audit question {name!r} is loaded and not used: FieldScreen records "
+                    "its own audit of every opening of a screening instead, and does not keep "
+                    "the form's timing log of each question"
+                )
                 continue
             why = compat.REFUSED_METADATA.get(kind) or compat.REFUSED_TYPES.get(kind)
             raise self.error(

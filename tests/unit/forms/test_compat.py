@@ -86,13 +86,12 @@ def test_metadata_questions_are_filled_offline() -> None:
 @pytest.mark.parametrize(
     ("row", "column", "words"),
     [
-        ("| audit | audit | | | | |", "type", "audit trail"),
+        ("| background-audio | voice | | | | |", "type", "a child's voice"),
         ("| select_one yn | q | Q | randomize=true seed=${nope} | | |", "parameters", "nope"),
         ("| select_one yn | q | Q | | search('fruits') | |", "appearance", "fruits.csv"),
         ("| calculate | c | | | | pulldata('f', 'a', 'b', 'c') |", "calculation", "f.csv"),
         ("| text | t | T | | | ${last-saved#t} |", "calculation", "last-saved"),
-        ("| osm | place | Place | | | |", "type", "OpenStreetMap"),
-        ("| start-geopoint | g | G | | | |", "type", "GPS"),
+        ("| osm | place | Place | | | |", "type", "a map online"),
     ],
 )
 def test_what_cannot_be_honoured_is_refused_by_name_at_its_cell(
@@ -114,6 +113,67 @@ def test_what_cannot_be_honoured_is_refused_by_name_at_its_cell(
         form(md)
     assert str(caught.value).startswith(f"test.md:survey:3:{column}:"), str(caught.value)
     assert words in str(caught.value)
+
+
+def _warning(loaded: Any, words: str) -> tuple[str, str]:
+    """The one warning holding ``words``, in English and in Spanish."""
+    found = [w for w in loaded.warnings if words in w]
+    assert len(found) == 1, loaded.warnings
+    spanish = designer_text(found[0], "es")
+    assert spanish is not None and spanish != found[0]
+    return found[0], spanish
+
+
+def test_an_audit_question_loads_with_a_warning_that_says_what_is_kept_instead() -> None:
+    md = """
+    | survey |
+    |        | type    | name  | label | parameters         |
+    |        | audit   | audit |       | track-changes=true |
+    |        | integer | age   | Age   |                    |
+    """
+    loaded = form(md)
+    assert [f.name for f in loaded.fields.values()] == ["age"]  # nothing kept of the audit
+    english, spanish = _warning(loaded, "audit question")
+    assert english == (
+        "the audit question 'audit' is loaded and not used: FieldScreen records its own audit "
+        "of every opening of a screening instead, and does not keep the form's timing log of "
+        "each question"
+    )
+    assert spanish.startswith("la pregunta audit 'audit' se carga y no se usa: FieldScreen ")
+    assert "apertura de un tamizaje" in spanish and "registro de tiempos" in spanish
+    Session.start(loaded, "es", {}, clock=lambda: NOW).set_answer("age", 9)
+
+
+def test_places_odk_records_by_gps_without_asking_load_empty_with_a_warning() -> None:
+    md = """
+    | survey |
+    |        | type                | name  | label | trigger |
+    |        | start-geopoint      | began |       |         |
+    |        | integer             | age   | Age   |         |
+    |        | background-geopoint | where |       | ${age}  |
+    """
+    loaded = form(md)
+    assert loaded.field("began").kind == loaded.field("where").kind == "hidden"
+    english, spanish = _warning(loaded, "'began'")
+    assert english.startswith("the start-geopoint question 'began' stays empty: the laptop has")
+    assert "no GPS" in english and "geopoint question (typed)" in english
+    assert spanish.startswith("la pregunta start-geopoint 'began' queda vacía: la computadora")
+    english, spanish = _warning(loaded, "'where'")
+    assert "when the trigger question is answered" in english
+    assert "al responder la pregunta del trigger" in spanish
+    session = Session.start(loaded, "en", {}, clock=lambda: NOW)
+    session.set_answer("age", 9)
+    assert (session.value("began"), session.value("where")) == (None, None)
+    assert session.validate_for_finalise() == []
+
+
+@pytest.mark.parametrize("kind", ["geopoint", "gps", "geotrace", "geoshape"])
+def test_a_typed_gps_question_says_at_load_that_there_is_no_gps(kind: str) -> None:
+    loaded = form(f"| survey |\n| | type | name | label |\n| | {kind} | place | Where |\n")
+    english, spanish = _warning(loaded, "'place'")
+    shown = "geopoint" if kind == "gps" else kind
+    assert english.startswith(f"the {shown} question 'place' is typed in: the laptop has no GPS")
+    assert spanish.startswith(f"la pregunta {shown} 'place' se escribe: la computadora no tiene")
 
 
 @pytest.mark.parametrize(

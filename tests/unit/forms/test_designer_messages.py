@@ -95,6 +95,7 @@ def test_every_reason_a_feature_is_refused_for_is_in_both_languages() -> None:
         *(why for why in compat.IGNORED_SETTINGS.values() if why),
         *(why for why in compat.METADATA.values() if why.startswith("empty:")),
         *compat.REFUSED_METADATA.values(),
+        *compat.NO_GPS_METADATA.values(),
         *compat.REFUSED_TYPES.values(),
         *compat._FUNCTIONS_REFUSED.values(),
         *_REFUSED_COLUMNS.values(),
@@ -109,10 +110,10 @@ def test_every_reason_a_feature_is_refused_for_is_in_both_languages() -> None:
     ("md", "english", "spanish"),
     [
         (
-            "| survey |\n| | type | name | label |\n| | start-geopoint | r | Start |\n",
-            "the question type 'start-geopoint' is not supported; the laptop has no GPS",
-            "el tipo de pregunta 'start-geopoint' no está admitido; la computadora no tiene GPS; "
-            "quite la fila",
+            "| survey |\n| | type | name | label |\n| | background-audio | r | Start |\n",
+            "the question type 'background-audio' is not supported; FieldScreen never records",
+            "el tipo de pregunta 'background-audio' no está admitido; FieldScreen nunca graba "
+            "audio en segundo plano, grabaría la voz de un niño; quite la fila",
         ),
         (
             "| survey |\n| | type | name | label | relevant |\n| | text | a | A | foo(1) |\n",
@@ -168,9 +169,9 @@ def test_forms_validate_speaks_the_apps_language(
     path.write_text("| survey |\n| | type | name | label |\n| | osm | o | Where |\n")
     assert main(["--lang", "es", "forms", "validate", str(path)]) == 1
     err = capsys.readouterr().err
-    assert "las preguntas de OpenStreetMap no están admitidas" in err
+    assert "las preguntas de OpenStreetMap necesitan un mapa en línea" in err
     assert main(["--lang", "en", "forms", "validate", str(path)]) == 1
-    assert "OpenStreetMap questions are not supported" in capsys.readouterr().err
+    assert "OpenStreetMap questions need a map online" in capsys.readouterr().err
     path.write_text(
         "| survey |\n| | type | name | label | media::image |\n| | text | t | T | a.png |\n"
     )

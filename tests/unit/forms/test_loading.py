@@ -110,7 +110,7 @@ def test_every_supported_type_and_column_is_loaded() -> None:
             |        | osm      | a    | A     |
             """,
             "test.md:survey:2:type",
-            "'osm' is not supported; OpenStreetMap questions are not supported",
+            "'osm' is not supported; OpenStreetMap questions need a map online",
             id="unsupported-type",
         ),
         pytest.param(
