@@ -251,7 +251,7 @@ def test_the_red_error_marker_is_one_solid_line(qtbot: QtBot) -> None:
     from PySide6.QtGui import QColor
     from PySide6.QtWidgets import QApplication
 
-    from fieldscreen.app import resource_path
+    from fieldscreen.paths import resource_path
 
     app = QApplication.instance()
     assert isinstance(app, QApplication)

@@ -172,6 +172,7 @@ def test_no_operation_answers_with_a_server_error(
                 for name, value in path_values.items():
                     concrete = concrete.replace("{" + name + "}", quote(value, safe="") or "x")
                 headers = {"authorization": f"Bearer {token}"} if token else {}
+                content: bytes | None
                 if isinstance(body, bytes):
                     content = body
                 else:

@@ -48,7 +48,9 @@ def profile(tmp_path: Path) -> Path:
     return new_profile(tmp_path, PASS)
 
 
-def _cli(profile: Path, *args: str, capsys: pytest.CaptureFixture[str], code: int = 0) -> dict:
+def _cli(
+    profile: Path, *args: str, capsys: pytest.CaptureFixture[str], code: int = 0
+) -> dict[str, Any]:
     passfile = str(profile.parent / "pass.txt")
     got = main(["--profile", str(profile), *args, "--passphrase-file", passfile, "--json"])
     out = capsys.readouterr().out

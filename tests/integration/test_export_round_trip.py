@@ -26,7 +26,7 @@ from fieldscreen.sync.request_auth import DeviceSigner
 from fieldscreen.sync.server.cli import main as server_main
 from fieldscreen.sync.server.live import LiveServer
 from fieldscreen.sync.server.storage import Storage
-from fieldscreen.sync.signed import Provisioning
+from fieldscreen.sync.signed import Provisioning, Site
 from fieldscreen.sync.simulate import SimOrg
 from fieldscreen.sync.spool import Spool
 from fieldscreen.sync.store import DeviceIdentity
@@ -121,7 +121,7 @@ def test_simulate_sync_export_gives_back_every_value(  # noqa: PLR0917 (fixtures
             org.sealing_public,
             org.signing_public,
             storage.keys().receipt_public,
-            ("s1",),
+            (Site("s1", "s1"),),
         )
     )
     with SyncClient(

@@ -23,7 +23,7 @@ from fieldscreen.reports.export import (
     versions_used,
 )
 from fieldscreen.reports.form_versions import FormCatalogue
-from fieldscreen.sync.envelope import build_envelope
+from fieldscreen.sync.envelope import Envelope, build_envelope
 from fieldscreen.sync.server.cli import main as server_main
 from fieldscreen.sync.signed import sign_document
 from fieldscreen.sync.simulate import SimOrg
@@ -66,9 +66,11 @@ def light_kdf() -> Iterator[None]:
     crypto.permit_test_parameters(False)
 
 
-def _envelopes(org: SimOrg, device_private: bytes, answers: list[tuple[str, dict[str, object]]]):
+def _envelopes(
+    org: SimOrg, device_private: bytes, answers: list[tuple[str, dict[str, object]]]
+) -> list[Envelope]:
     forms = {"1": load_form_text(V1), "2": load_form_text(V2), "0": load_form_text(V0)}
-    out = []
+    out: list[Envelope] = []
     for n, (version, values) in enumerate(answers):
         session = Session.start(forms[version], "en", {}, {})
         for name, value in values.items():

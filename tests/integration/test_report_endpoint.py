@@ -35,7 +35,7 @@ def test_report_filters_by_week_and_site_within_the_coordinators_scope(
         site = rng.choice(["s1", "s1", "s2"])
         week = rng.choice(WEEKS)
         expected[(site, week)] = expected.get((site, week), 0) + 1
-        aggregate = {
+        aggregate: dict[str, str | int | bool | list[str] | None] = {
             "tier": rng.choice(["T1", "T2", "T3", "T4"]),
             "concerns": ["unaccompanied"],
             "age_band": rng.choice(["12_14", "15_17"]),

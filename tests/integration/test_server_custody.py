@@ -260,7 +260,12 @@ def test_nobody_signs_a_receipt_a_laptop_accepts_without_the_passphrase(
 
     attempts = accepted = refused = 0
     codes: set[str] = set()
-    kinds = ("no passphrase", "wrong passphrase", "flipped byte", "own key, pinned public")
+    kinds: tuple[str, ...] = (
+        "no passphrase",
+        "wrong passphrase",
+        "flipped byte",
+        "own key, pinned public",
+    )
     kinds += ("own key and own public", "own signature")
     variants = int(os.environ.get("FIELDSCREEN_CUSTODY_VARIANTS", "0")) or (
         300 if os.environ.get("FIELDSCREEN_FULL") else 24

@@ -5,7 +5,7 @@ from __future__ import annotations
 import random
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import httpx
@@ -314,7 +314,7 @@ def test_oversized_requests_get_413_and_rate_limits_retry_after(
         )
         assert big.status_code == 413
 
-        def chunks():  # no Content-Length: counted as it arrives
+        def chunks() -> Iterator[bytes]:  # no Content-Length: counted as it arrives
             for _ in range(10):
                 yield b"x" * 10_000
 

@@ -17,7 +17,7 @@ from fieldscreen.sync.envelope import open_envelope, verify_envelope
 from fieldscreen.sync.request_auth import DeviceSigner
 from fieldscreen.sync.server.live import LiveServer
 from fieldscreen.sync.server.storage import Storage
-from fieldscreen.sync.signed import Provisioning
+from fieldscreen.sync.signed import Provisioning, Site
 from fieldscreen.sync.simulate import SimOrg
 from fieldscreen.sync.spool import Spool
 from fieldscreen.sync.store import DeviceIdentity
@@ -60,7 +60,7 @@ def test_the_vaults_envelopes_sync_exactly_once_and_open_centrally(
             org.sealing_public,
             org.signing_public,
             storage.keys().receipt_public,
-            ("s1",),
+            (Site("s1", "s1"),),
         )
     )
     outbox = VaultOutboxStore(vault, org.sealing_public)

@@ -60,7 +60,7 @@ def _rehash(rows: list[Row], start: int, *, sign: bytes | None = None, strip: bo
 
 
 def _first_signed(rows: list[Row], index: int) -> int:
-    return next(r["id"] for r in rows[index:] if r["signature"] is not None)
+    return int(next(r["id"] for r in rows[index:] if r["signature"] is not None))
 
 
 def _edit(row: Row, rng: random.Random) -> None:

@@ -46,7 +46,7 @@ from fieldscreen.sync.request_auth import DeviceSigner
 from fieldscreen.sync.server.db import tables as t
 from fieldscreen.sync.server.live import LiveServer
 from fieldscreen.sync.server.storage import Storage
-from fieldscreen.sync.signed import Provisioning, Receipt, SignedDocument, sign_document
+from fieldscreen.sync.signed import Provisioning, Receipt, SignedDocument, Site, sign_document
 from fieldscreen.sync.simulate import SimDevice, SimOrg, synthetic_payload
 from fieldscreen.sync.store import DeviceIdentity
 from fieldscreen.sync.vault_bridge import header_signing_bytes
@@ -285,12 +285,12 @@ class Laptop:
                 org.sealing_public,
                 org.signing_public,
                 receipt_key,
-                ("site-a",),
+                (Site("site-a", "site-a"),),
             )
         )
 
     def finalise(self, count: int, rng: random.Random) -> list[str]:
-        made = []
+        made: list[str] = []
         for _ in range(count):
             record = self.vault.new_draft("fs_intake", "2026.11.1")
             answers = {"answer": rng.randrange(10**6), "note": "CANARY-Ana"}

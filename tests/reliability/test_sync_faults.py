@@ -208,11 +208,14 @@ def test_faults_lose_nothing_and_duplicate_nothing(
                     .select_from(t.conflicts)
                     .where(t.conflicts.c.device_id == device.device_id)
                 ).scalar()
-                + conn.execute(
+                or 0
+            ) + (
+                conn.execute(
                     sa.select(sa.func.count())
                     .select_from(t.quarantine)
                     .where(t.quarantine.c.device_id == device.device_id)
                 ).scalar()
+                or 0
             )
         lost += len(expected - set(rows))
         duplicated += len(rows) - len(set(rows)) + len(set(rows) - expected)

@@ -18,6 +18,7 @@ import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -49,7 +50,7 @@ def one_run(folder: Path, seed: int) -> tuple[int, int, int]:
     )
     assert child.stdout is not None
     wanted = rng.randint(3, 40)
-    acknowledged: list[dict] = []
+    acknowledged: list[dict[str, Any]] = []
     deadline = time.monotonic() + 60
     while len(acknowledged) < wanted and time.monotonic() < deadline:
         line = child.stdout.readline()

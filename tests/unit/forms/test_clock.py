@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import json
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -34,7 +34,7 @@ MD = """
 
 
 @pytest.fixture
-def zone(monkeypatch: pytest.MonkeyPatch) -> Iterator[object]:
+def zone(monkeypatch: pytest.MonkeyPatch) -> Iterator[Callable[[str], None]]:
     def use(rule: str) -> None:
         monkeypatch.setenv("TZ", rule)
         time.tzset()
@@ -62,7 +62,7 @@ def _session(moment: datetime) -> Session:
     ],
 )
 def test_today_and_now_are_the_laptops_local_day_and_time_across_a_utc_day_boundary(
-    zone, case: tuple[str, datetime, str, str, str]
+    zone: Callable[[str], None], case: tuple[str, datetime, str, str, str]
 ) -> None:
     rule, utc, day, hour, offset = case
     zone(rule)
@@ -79,7 +79,7 @@ def test_today_and_now_are_the_laptops_local_day_and_time_across_a_utc_day_bound
     assert session.value("fresh") == (day <= "2026-03-15")
 
 
-def test_a_clock_change_is_followed(zone) -> None:
+def test_a_clock_change_is_followed(zone: Callable[[str], None]) -> None:
     zone("CET-1CEST,M3.5.0,M10.5.0/3")  # Central European time, summer time from 29 March
     winter = _session(datetime(2026, 3, 28, 23, 30, tzinfo=UTC))
     summer = _session(datetime(2026, 3, 29, 22, 30, tzinfo=UTC))
@@ -88,7 +88,7 @@ def test_a_clock_change_is_followed(zone) -> None:
 
 
 def test_forms_run_now_without_an_offset_is_the_laptops_clock_time(
-    zone, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+    zone: Callable[[str], None], tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     from fieldscreen.cli import main
 

@@ -6,6 +6,7 @@ import dataclasses
 import datetime as dt
 import json
 import uuid
+from typing import Any
 
 import pytest
 
@@ -16,6 +17,7 @@ from fieldscreen.sync.errors import EnvelopeError, SyncError
 from fieldscreen.sync.signed import (
     Provisioning,
     Receipt,
+    Site,
     sign_document,
     verify_document,
 )
@@ -174,12 +176,14 @@ def test_signed_documents_and_receipts() -> None:
 
 def test_provisioning_is_pinned_after_first_use() -> None:
     sk, pk = crypto.generate_signing_keypair()
-    prov = Provisioning("Org", "https://s.example", ORG_PK, pk, DEV_PK, ("s1",))
+    prov = Provisioning("Org", "https://s.example", ORG_PK, pk, DEV_PK, (Site("s1", "s1"),))
     data = sign_document("provisioning", "org", "1", prov.to_content(), sk, pk).to_bytes()
     assert Provisioning.verify_file(data, None) == prov
     assert Provisioning.verify_file(data, pk) == prov
     # an attacker's self-signed file with their own keys is refused once a key is pinned
-    evil = Provisioning("Org", "https://evil.example", ORG_PK, OTHER_PK, DEV_PK, ("s1",))
+    evil = Provisioning(
+        "Org", "https://evil.example", ORG_PK, OTHER_PK, DEV_PK, (Site("s1", "s1"),)
+    )
     evil_data = sign_document(
         "provisioning", "org", "2", evil.to_content(), OTHER_SK, OTHER_PK
     ).to_bytes()
@@ -225,7 +229,9 @@ def test_signing_bytes_are_the_canonical_header_for_every_ascii_character() -> N
     checked = 0
     for value in scalars + [[t for t in texts if rng.random() < 0.2] for _ in range(20)]:
         keys = ["a", "b_1", "z9", "tier", "concerns", "aa", "a_"]
-        aggregate = {k: value if rng.random() < 0.5 else rng.choice(scalars) for k in keys}
+        aggregate: dict[str, Any] = {
+            k: value if rng.random() < 0.5 else rng.choice(scalars) for k in keys
+        }
         envelope = dataclasses.replace(
             build_envelope(
                 "0" * 32, "f", "1", "dev-1", 1, dt.date(2026, 1, 1), b"{}", ORG_PK, DEV_SK

@@ -59,7 +59,11 @@ def test_the_vaults_signer_is_used_where_the_key_never_leaves_it() -> None:
 
     class VaultLike:
         def enrolment_signer(self) -> tuple[bytes, object, str]:
-            return b"p" * 32, lambda m: calls.append(m) or b"s" * 64, "dev-9"
+            def sign(message: bytes) -> bytes:
+                calls.append(message)
+                return b"s" * 64
+
+            return b"p" * 32, sign, "dev-9"
 
     signer = DeviceSigner.for_stores(VaultLike(), "dev-9")
     signer.headers("GET", b"/api/v1/receipt", b"", 1.0)

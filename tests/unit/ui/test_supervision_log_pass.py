@@ -13,7 +13,7 @@ def _e(seq: int, action: str, rid: str, detail: dict[str, object] | None = None)
 
 
 def _sign_off(seq: int, rid: str, decision: str) -> AuditEntry:
-    detail = {"queue": "sign-off", "kinds": ["act-now"], "decision": decision}
+    detail: dict[str, object] = {"queue": "sign-off", "kinds": ["act-now"], "decision": decision}
     return _e(seq, "override", rid, detail)
 
 
