@@ -89,6 +89,7 @@ def test_an_older_key_file_of_the_same_generation_undoes_only_that_change(
                 vault = Vault.open(folder)
                 try:
                     vault.unlock("spec1", SPEC, duress=False)
+                    assert vault.current_user is not None  # unlocked: somebody is signed in
                     tally[f"{change}: opens, as {vault.current_user.role}"] += 1
                 except (UnlockFailed, VaultError):
                     tally[f"{change}: opens nothing"] += 1
