@@ -307,23 +307,25 @@ GEOPOINT_HINT = {
 GEOPOINT = Resolved(kind="text", constraint=GEOPOINT_CONSTRAINT, meta="", hint="")
 
 
-def _points(least: int) -> str:
+def _points(least: int, closed: bool = False) -> str:
     """A typed geotrace or geoshape: points as ODK stores them, ``lat lon [alt [accuracy]]``
-    separated by ``;``, at least ``least`` of them, the first within range."""
-    first = "substring-before(concat(normalize-space(.), ';'), ';')"
-    return (
+    separated by ``;``, at least ``least`` of them, every one a point on the Earth (distance()
+    is NaN for any other text), and for a shape the last written as the first."""
+    check = (
         "translate(., '0123456789.-; ', '') = '' and "
         f"string-length(.) - string-length(translate(., ';', '')) >= {least - 1} and "
-        f"abs(number(selected-at({first}, 0))) <= 90 and "
-        f"abs(number(selected-at({first}, 1))) <= 180"
+        "distance(.) >= 0"
     )
+    if closed:
+        check += r" and regex(normalize-space(.), '^([^; ][^;]*[^; ])[ ]*;.*;[ ]*\1$')"
+    return check
 
 
 #: geotrace (a line: 2 points or more) and geoshape (a closed shape: 4 points or more, the
 #: last the same as the first, as ODK stores it) are typed in like a geopoint.
 GEO_LINES = {
     "geotrace": Resolved(kind="text", constraint=_points(2)),
-    "geoshape": Resolved(kind="text", constraint=_points(4)),
+    "geoshape": Resolved(kind="text", constraint=_points(4, closed=True)),
 }
 
 
@@ -337,6 +339,14 @@ GEO_LINE_HINT = {
     "(for example 14.6349 -90.5069; 14.6400 -90.5100).",
     "es": "Escriba cada punto como latitud y longitud en grados, con los puntos separados por "
     "';' (por ejemplo 14.6349 -90.5069; 14.6400 -90.5100).",
+}
+GEO_SHAPE_HINT = {
+    "en": "Type each point as latitude and longitude in degrees, the points separated by ';', "
+    "at least 4, the last the same as the first (for example 14.63 -90.50; 14.64 -90.50; "
+    "14.64 -90.51; 14.63 -90.50).",
+    "es": "Escriba cada punto como latitud y longitud en grados, con los puntos separados por "
+    "';', al menos 4, el último igual al primero (por ejemplo 14.63 -90.50; 14.64 -90.50; "
+    "14.64 -90.51; 14.63 -90.50).",
 }
 
 

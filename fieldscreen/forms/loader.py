@@ -703,6 +703,8 @@ class _Loader(RuleSheets):
             hint=(
                 Texts(compat.GEOPOINT_HINT, default)
                 if resolved is compat.GEOPOINT and not item.get("hint")
+                else Texts(compat.GEO_SHAPE_HINT, default)
+                if resolved is compat.GEO_LINES["geoshape"] and not item.get("hint")
                 else Texts(compat.GEO_LINE_HINT, default)
                 if resolved in compat.GEO_LINES.values() and not item.get("hint")
                 else texts(item.get("hint") or resolved.hint, default)

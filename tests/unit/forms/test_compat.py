@@ -251,9 +251,18 @@ def test_geotrace_and_geoshape_are_typed_in_as_points() -> None:
     assert _answer(md, "route", "14.6349 -90.5069") == ["route"]  # one point is no line
     assert _answer(md, "route", "95 10; 1 1") == ["route"]
     assert _answer(md, "route", "along the river") == ["route"]
+    assert _answer(md, "route", "14.6349 -90.5069; 95 10") == ["route"]  # every point checked
+    assert _answer(md, "route", "1 1; 2 2 3 4 5") == ["route"]
+    assert _answer(md, "route", "1 1; 2 2 30 -4") == ["route"]  # a negative accuracy
     square = "0 0; 0 0.001; 0.001 0.001; 0.001 0; 0 0"
     assert _answer(md, "field", square) == []
+    assert _answer(md, "field", "  0 0 ;0 0.001; 0.001 0.001;0.001 0;  0   0 ") == []
     assert _answer(md, "field", "0 0; 0 1; 1 1") == ["field"]
+    assert _answer(md, "field", "0 0; 0 1; 1 1; 1 0") == ["field"]  # not closed
+    assert _answer(md, "field", "10 0; 0 1; 1 1; 0 0") == ["field"]
+    assert _answer(md, "field", "0 0; 0 1; 1 1; 100 0; 0 0") == ["field"]
+    assert "the last the same as the first" in loaded.field("field").hint.get("en")
+    assert "el último igual al primero" in loaded.field("field").hint.get("es")
     session = Session.start(loaded, "en", {}, clock=lambda: NOW)
     session.set_answer("route", "0 0; 0 0.001")
     assert 100 < float(session.value("long")) < 120
