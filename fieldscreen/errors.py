@@ -906,6 +906,32 @@ CATALOGUE: Mapping[str, Message] = {
             "deben coincidir."
         ),
     ),
+    "server-partner-unknown": Message(
+        en="No published service directory names a partner {partner!r} with its keys (or it "
+        "was revoked). Publish the directory that names it first ('fieldscreen-server "
+        "publish-directory').",
+        es="Ningún directorio de servicios publicado incluye al socio {partner!r} con sus claves "
+        "(o fue revocado). Publique primero el directorio que lo incluye ('fieldscreen-server "
+        "publish-directory').",
+    ),
+    "server-handover-unknown": Message(
+        en="The server holds no handover packet {packet} for this partner.",
+        es="El servidor no tiene el paquete de traspaso {packet} para este socio.",
+    ),
+    "server-handover-conflict": Message(
+        en="The server already holds another handover packet under the id {packet}.",
+        es="El servidor ya tiene otro paquete de traspaso con el id {packet}.",
+    ),
+    "server-handover-too-large": Message(
+        en="The handover packet is larger than the server keeps ({limit} bytes).",
+        es="El paquete de traspaso es más grande de lo que guarda el servidor ({limit} bytes).",
+    ),
+    "server-handover-ack-forged": Message(
+        en="The acknowledgement of packet {packet} is not signed by the partner's key for the "
+        "packet the server holds, so it was refused.",
+        es="El acuse de recibo del paquete {packet} no está firmado con la clave del socio para "
+        "el paquete que tiene el servidor, así que se rechazó.",
+    ),
     "server-device-unknown": Message(
         en="There is no device {device}. See 'fieldscreen-server devices list'.",
         es="No existe el dispositivo {device}. Vea 'fieldscreen-server devices list'.",

@@ -22,6 +22,7 @@ Public API::
     open_packet(data, name, partner_id, sealing_private) -> (dict, digest)
     make_ack(content, digest, partner_id, signing_private) -> bytes
     verify_ack(data, name, directory) -> dict
+    check_ack(data, name, signing_key) -> dict      # against one key (the server's check)
     summary_html([content_en, content_es]) -> str   # the bilingual summary for a PDF
 """
 
@@ -43,6 +44,8 @@ __all__ = [
     "PACKET_FORMAT",
     "RETURN_FORM",
     "SUMMARY_FIELDS",
+    "ack_partner",
+    "check_ack",
     "consent_basis",
     "make_ack",
     "open_packet",
@@ -383,17 +386,42 @@ def verify_ack(data: bytes, name: str, directory: ServiceDirectory | None) -> di
         DeviceError: ``handover-ack-forged`` (not signed by the partner the directory names,
             or not an acknowledgement), ``handover-partner-unknown``.
     """
+    partner_id = ack_partner(data, name)
+    partner = directory.partner(partner_id) if directory else None
+    if partner is None:
+        raise DeviceError("handover-partner-unknown", partner=partner_id[:64])
+    return check_ack(data, name, partner.signing_key)
+
+
+def ack_partner(data: bytes, name: str) -> str:
+    """The partner an acknowledgement says it is from (not yet checked: :func:`check_ack`).
+
+    Raises:
+        DeviceError: ``handover-ack-forged`` (not an acknowledgement).
+    """
+    try:
+        doc = _parse(data, name, ACK_FORMAT, _ACK_FIELDS)
+    except KnownError:
+        raise DeviceError("handover-ack-forged", name=name[:200]) from None
+    return str(doc["partner"])
+
+
+def check_ack(data: bytes, name: str, signing_key: bytes) -> dict[str, Any]:
+    """The acknowledgement's fields once its signature checks against ``signing_key`` (the
+    partner's Ed25519 key: the laptop's from its signed directory, the server's from the one
+    the admin added the partner with).
+
+    Raises:
+        DeviceError: ``handover-ack-forged``.
+    """
     try:
         doc = _parse(data, name, ACK_FORMAT, _ACK_FIELDS)
         signature = b64d(doc["signature"], "signature")
     except KnownError:
         raise DeviceError("handover-ack-forged", name=name[:200]) from None
-    partner = directory.partner(str(doc["partner"])) if directory else None
-    if partner is None:
-        raise DeviceError("handover-partner-unknown", partner=str(doc["partner"])[:64])
     body = {k: v for k, v in doc.items() if k != "signature"}
-    if not partner.signing_key or not crypto.verify(
-        partner.signing_key, _ACK_SIGN + canonical(body), signature
+    if len(signing_key) != 32 or not crypto.verify(
+        signing_key, _ACK_SIGN + canonical(body), signature
     ):
         raise DeviceError("handover-ack-forged", name=name[:200])
     return body

@@ -425,6 +425,35 @@ def cmd_token(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_partner(args: argparse.Namespace) -> int:
+    storage = _storage(args)
+    if args.action == "list":
+        rows = storage.partners()
+        lines = [
+            f"{r['code']}  {r['label']}  added {r['created']}"
+            + ("  REVOKED" if r["revoked"] else "")
+            for r in rows
+        ]
+        _emit(args, rows, "\n".join(lines) or "No partners added.")
+        return 0
+    if not args.code:
+        raise ServerError("server-partner-unknown", partner="(none given)")
+    if args.action == "revoke":
+        storage.revoke_partner(args.code)
+        _emit(args, {"code": args.code, "revoked": True}, f"{args.code}: revoked")
+        return 0
+    token = storage.add_partner(args.code, args.label or args.code)
+    # The token alone on standard output, as `token` does: the partner's credential file.
+    _emit(args, {"code": args.code, "token": token}, token)
+    if not args.json:
+        print(
+            "(shown once: give it to the partner for 'fieldscreen-partner fetch --token-file'; "
+            "it reaches only this partner's handover packets)",
+            file=sys.stderr,
+        )
+    return 0
+
+
 def _publish(kind: str) -> Callable[[argparse.Namespace], int]:
     def run(args: argparse.Namespace) -> int:
         from fieldscreen.sync.signed import sign_document
@@ -975,6 +1004,15 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--role", choices=("admin", "coordinator"), required=True)
     p.add_argument("--site", action="append", help="sites a coordinator sees (repeat)")
     p.add_argument("--label", default="staff")
+    p = add(
+        "partner",
+        cmd_partner,
+        "add a partner organisation of the published directory (a credential that reaches only "
+        "its handover packets), list or revoke one",
+    )
+    p.add_argument("action", choices=("add", "list", "revoke"))
+    p.add_argument("code", nargs="?", metavar="CODE", help="the partner's id in the directory")
+    p.add_argument("--label", default="", help="a note for the list (default: the code)")
     for kind, name in (("form", "publish-form"), ("directory", "publish-directory")):
         p = add(name, _publish(kind), f"sign and publish a {kind}", passphrase)
         p.add_argument("file", metavar="FILE")

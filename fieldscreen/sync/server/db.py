@@ -300,6 +300,42 @@ match_tokens = sa.Table(
 )
 sa.Index("match_tokens_record", match_tokens.c.record_id)
 sa.Index("match_tokens_device_day", match_tokens.c.device_id, match_tokens.c.received_day)
+# Added by migration 8: partner organisations that receive handover packets through the server
+# (docs/handover.md), each with a credential of its own kind that opens only its own packets,
+# and the sealed packets the devices post for them, kept as the bytes that came (the server
+# cannot read them), with the partner's signed acknowledgement once it comes.
+metadata_8 = sa.MetaData()
+partners = sa.Table(
+    "partners",
+    metadata_8,
+    sa.Column("code", sa.String(64), primary_key=True),
+    sa.Column("token_hash", sa.String(64), nullable=False, unique=True),
+    sa.Column("signing_key", sa.LargeBinary, nullable=False),
+    sa.Column("label", sa.String(128), nullable=False),
+    sa.Column("created", sa.String(32), nullable=False),
+    sa.Column("revoked", sa.Boolean, nullable=False, default=False),
+    sa.CheckConstraint("length(signing_key) = 32"),
+    *_hex64("token_hash"),
+)
+handover_packets = sa.Table(
+    "handover_packets",
+    metadata_8,
+    sa.Column("packet_id", sa.String(32), primary_key=True),
+    sa.Column("partner", sa.String(64), nullable=False),
+    sa.Column("device_id", sa.String(64), nullable=False),
+    sa.Column("sha256", sa.String(64), nullable=False),
+    sa.Column("packet", sa.LargeBinary, nullable=False),
+    sa.Column("received", sa.String(32), nullable=False),
+    sa.Column("fetched", sa.String(32), nullable=True),
+    sa.Column("ack", sa.LargeBinary, nullable=True),
+    sa.Column("acked", sa.String(32), nullable=True),
+    sa.CheckConstraint("length(packet_id) = 32"),
+    sa.CheckConstraint("packet_id NOT GLOB '*[^0-9a-f]*'").ddl_if(dialect=_SQLITE),
+    sa.CheckConstraint("packet_id ~ '^[0-9a-f]{32}$'").ddl_if(dialect=_PG),
+    *_hex64("sha256"),
+)
+sa.Index("handover_packets_partner", handover_packets.c.partner, handover_packets.c.received)
+sa.Index("handover_packets_device", handover_packets.c.device_id)
 schema_migrations = sa.Table(
     "schema_migrations",
     sa.MetaData(),
@@ -439,6 +475,11 @@ def _m0007_event_envelopes(conn: Connection) -> None:
     _accept_kinds(conn, _KINDS_7, 7)
 
 
+def _m0008_handover_packets(conn: Connection) -> None:
+    """The ``partners`` and ``handover_packets`` tables (handover through the server)."""
+    metadata_8.create_all(conn)
+
+
 #: Every migration, in order. Append only.
 MIGRATIONS: tuple[Migration, ...] = (
     Migration(1, "2026-11-27 initial: keys, devices, credentials, envelopes, held", _m0001_initial),
@@ -472,6 +513,11 @@ MIGRATIONS: tuple[Migration, ...] = (
         "2026-12-09 case events (follow-ups, referrals ...) are envelopes of their own kind",
         _m0007_event_envelopes,
     ),
+    Migration(
+        8,
+        "2026-12-10 partner organisations and the sealed handover packets sent to them",
+        _m0008_handover_packets,
+    ),
 )
 
 
@@ -490,6 +536,8 @@ class Tables:
     request_nonces = request_nonces
     rate_limits = rate_limits
     match_tokens = match_tokens
+    partners = partners
+    handover_packets = handover_packets
 
 
 tables = Tables

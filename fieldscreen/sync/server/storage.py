@@ -16,6 +16,8 @@ the repositories of ``fieldscreen/sync/server/repositories/``.
   directories and provisionings;
 * :class:`~fieldscreen.sync.server.repositories.reporting.Reporting` — statistics, retention,
   and what the report and the export read;
+* :class:`~fieldscreen.sync.server.repositories.handovers.Handovers` — partner organisations
+  and the sealed handover packets devices send them, with their acknowledgements;
 * :class:`~fieldscreen.sync.server.repositories.audit.AuditLog` — the hash-chained audit log.
 
 The API and the command line call the facade's methods (each one repository's); a repository
@@ -39,6 +41,7 @@ from fieldscreen.sync.server.repositories.credentials import ENROL_PREFIX, Crede
 from fieldscreen.sync.server.repositories.database import Database
 from fieldscreen.sync.server.repositories.devices import Devices
 from fieldscreen.sync.server.repositories.documents import Documents
+from fieldscreen.sync.server.repositories.handovers import Handovers
 from fieldscreen.sync.server.repositories.ingest import Ingest
 from fieldscreen.sync.server.repositories.keys import KeyRing
 from fieldscreen.sync.server.repositories.matching import (
@@ -87,6 +90,7 @@ class Repositories:
     matching: Matching
     documents: Documents
     reporting: Reporting
+    handovers: Handovers
 
     @classmethod
     def over(cls, database: Database) -> Repositories:
@@ -105,6 +109,7 @@ class Repositories:
             matching=matching,
             documents=Documents(database, keys, audit),
             reporting=Reporting(database, devices, audit),
+            handovers=Handovers(database, keys, audit),
         )
 
 
@@ -181,7 +186,14 @@ class Storage:
         return self.repos.credentials.create_credential(role, sites, label)
 
     def authenticate(self, token: str) -> Principal | None:
-        return self.repos.credentials.authenticate(token)
+        """Staff or a device (:class:`Credentials`), else a partner (:class:`Handovers`)."""
+        principal = self.repos.credentials.authenticate(token)
+        if principal is not None:
+            return principal
+        partner = self.repos.handovers.authenticate(token)
+        if partner is None:
+            return None
+        return Principal("partner", frozenset(), f"partner:{partner}", partner=partner)
 
     def create_enrol_code(self, site: str, *, hours: int = 72) -> str:
         return self.repos.credentials.create_enrol_code(site, hours=hours)
@@ -271,6 +283,31 @@ class Storage:
 
     def count(self, table: str) -> int:
         return self.repos.reporting.count(table)
+
+    # ------------------------------------------------------------------ handovers
+    def add_partner(self, code: str, label: str) -> str:
+        return self.repos.handovers.add_partner(code, label)
+
+    def revoke_partner(self, code: str) -> None:
+        self.repos.handovers.revoke_partner(code)
+
+    def partners(self) -> list[dict[str, Any]]:
+        return self.repos.handovers.partners()
+
+    def post_handover(self, device_id: str, partner: str, packet_id: str, data: bytes) -> str:
+        return self.repos.handovers.post(device_id, partner, packet_id, data)
+
+    def handover_listing(self, partner: str) -> list[dict[str, Any]]:
+        return self.repos.handovers.listing(partner)
+
+    def handover_packet(self, partner: str, packet_id: str) -> bytes | None:
+        return self.repos.handovers.fetch(partner, packet_id)
+
+    def acknowledge_handover(self, partner: str, packet_id: str, data: bytes) -> str:
+        return self.repos.handovers.acknowledge(partner, packet_id, data)
+
+    def handover_acks(self, device_id: str) -> list[dict[str, str]]:
+        return self.repos.handovers.acks_for(device_id)
 
     # ------------------------------------------------------------------ audit
     def audit(self, actor: str, action: str, detail: dict[str, Any]) -> None:

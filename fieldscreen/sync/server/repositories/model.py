@@ -9,7 +9,9 @@ from typing import Any, Literal
 
 __all__ = ["DeviceRow", "OrgKeys", "Outcome", "Principal", "ReceiptKey", "Role"]
 
-Role = Literal["admin", "coordinator", "device"]
+#: ``partner``: a partner organisation's credential (``fieldscreen-server partner add``), which
+#: reaches only that partner's own handover packets.
+Role = Literal["admin", "coordinator", "device", "partner"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -25,6 +27,8 @@ class Principal:
     public_key: bytes | None = field(default=None, repr=False)
     #: True once the API checked this request's signature by that key.
     signed: bool = False
+    #: The partner's code (partner principals).
+    partner: str | None = None
 
     def sees(self, site: str) -> bool:
         return self.role == "admin" or site in self.sites

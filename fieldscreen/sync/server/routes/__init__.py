@@ -2,11 +2,12 @@
 ``health`` (open), ``enrolment`` (a device's first contact, the codes staff hand out),
 ``devices`` (a device's status, the staff's list and revocation), ``ingest`` (envelopes up,
 relayed bundles), ``receipts``, ``documents`` (forms, directories and provisionings down,
-publishing) and ``reporting`` (statistics, the coordinator report, matches, retention).
+publishing), ``reporting`` (statistics, the coordinator report, matches, retention) and
+``handovers`` (sealed packets for partner organisations, and their acknowledgements).
 
 Who may call a route is a dependency of its signature (:mod:`.auth`: ``Device``, ``Staff``,
-``Admin``); what it takes and answers are the models of :mod:`.wire`. ``api.create_app``
-assembles them.
+``Admin``, ``Partner``); what it takes and answers are the models of :mod:`.wire`.
+``api.create_app`` assembles them.
 """
 
 from fastapi import APIRouter
@@ -15,6 +16,7 @@ from fieldscreen.sync.server.routes import (
     devices,
     documents,
     enrolment,
+    handovers,
     health,
     ingest,
     receipts,
@@ -31,4 +33,5 @@ ROUTERS: tuple[APIRouter, ...] = (
     receipts.router,
     documents.router,
     reporting.router,
+    handovers.router,
 )

@@ -1,5 +1,5 @@
 """Who is calling: the server's context of one app, and the dependencies a route names to be
-reached (``Device``, ``Staff``, ``Admin``) or to be counted as an anonymous caller.
+reached (``Device``, ``Staff``, ``Admin``, ``Partner``) or to be counted as an anonymous caller.
 
 A device's token alone opens nothing: its enrolled key must have signed the request, the body
 included. A device whose status is ``revoked`` or ``wipe`` gets 403 with its status in the body
@@ -38,6 +38,7 @@ from fieldscreen.sync.server.storage import Principal, Storage
 __all__ = [
     "Admin",
     "Device",
+    "Partner",
     "Server",
     "ServerContext",
     "Staff",
@@ -205,9 +206,17 @@ def _admin(principal: Annotated[Principal, Depends(caller)]) -> Principal:
     return principal
 
 
+def _partner(principal: Annotated[Principal, Depends(caller)]) -> Principal:
+    if principal.role != "partner" or principal.partner is None:
+        raise HTTPException(403, {"code": "forbidden"})
+    return principal
+
+
 #: A signed request of an enrolled, active device.
 Device = Annotated[Principal, Depends(_device)]
 #: An admin or a coordinator (a coordinator sees its own sites).
 Staff = Annotated[Principal, Depends(_staff)]
 #: An admin.
 Admin = Annotated[Principal, Depends(_admin)]
+#: A partner organisation's credential: it reaches the partner's own handover packets only.
+Partner = Annotated[Principal, Depends(_partner)]

@@ -1,0 +1,110 @@
+"""Handover packets through the server (docs/handover.md): a device posts a packet sealed to a
+partner's key; the partner (its own credential, ``fieldscreen-server partner add``) lists and
+fetches its packets and posts its signed acknowledgement; the device that sent a packet picks
+the acknowledgement up at its next sync. The server keeps a packet's bytes as they came and
+never opens one (it cannot: it is sealed to the partner)."""
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, HTTPException, Path, Request
+from fastapi.responses import Response
+from starlette.concurrency import run_in_threadpool
+
+from fieldscreen.sync.errors import ServerError
+from fieldscreen.sync.server.repositories.handovers import MAX_PACKET_BYTES
+from fieldscreen.sync.server.routes.auth import Device, Partner, Server
+from fieldscreen.sync.server.routes.wire import DEVICE_RE
+
+__all__ = ["router"]
+
+router = APIRouter()
+
+PacketId = Annotated[str, Path(pattern=r"^[0-9a-f]{32}$")]
+PartnerCode = Annotated[str, Path(pattern=DEVICE_RE)]
+
+_STATUS = {
+    "server-partner-unknown": 404,
+    "server-handover-unknown": 404,
+    "server-handover-conflict": 409,
+    "server-handover-too-large": 413,
+    "server-handover-ack-forged": 422,
+}
+_RAW_BODY: dict[str, Any] = {
+    "requestBody": {
+        "required": True,
+        "content": {"application/json": {"schema": {"type": "object"}}},
+    }
+}
+
+
+def _refused(exc: ServerError) -> HTTPException:
+    return HTTPException(_STATUS.get(exc.code, 422), {"code": exc.code})
+
+
+@router.post(
+    "/handover/packets/{partner}/{packet_id}",
+    tags=["device"],
+    openapi_extra=_RAW_BODY,
+)
+async def post_packet(
+    partner: PartnerCode,
+    packet_id: PacketId,
+    request: Request,
+    principal: Device,
+    context: Server,
+) -> dict[str, str]:
+    """Keep a sealed packet for ``partner`` (at most 6 MiB); a retry of the same bytes is a
+    ``duplicate``, other bytes under the same id a 409."""
+    body = await request.body()  # already read (and its signature checked) by `caller`
+    if len(body) > MAX_PACKET_BYTES:
+        raise HTTPException(413, {"code": "server-handover-too-large"})
+    assert principal.device_id is not None
+    try:
+        outcome = await run_in_threadpool(
+            context.storage.post_handover, principal.device_id, partner, packet_id, body
+        )
+    except ServerError as exc:
+        raise _refused(exc) from None
+    return {"packet_id": packet_id, "outcome": outcome}
+
+
+@router.get("/handover/acks", tags=["device"])
+def device_acks(principal: Device, context: Server) -> dict[str, Any]:
+    """The partners' acknowledgements of the packets this device sent (base64 of each)."""
+    assert principal.device_id is not None
+    return {"acks": context.storage.handover_acks(principal.device_id)}
+
+
+@router.get("/partner/packets", tags=["partner"])
+def partner_packets(principal: Partner, context: Server) -> dict[str, Any]:
+    assert principal.partner is not None
+    return {
+        "partner": principal.partner,
+        "packets": context.storage.handover_listing(principal.partner),
+    }
+
+
+@router.get("/partner/packets/{packet_id}", tags=["partner"])
+def partner_packet(packet_id: PacketId, principal: Partner, context: Server) -> Response:
+    assert principal.partner is not None
+    data = context.storage.handover_packet(principal.partner, packet_id)
+    if data is None:  # another partner's packet is as absent as none
+        raise HTTPException(404, {"code": "server-handover-unknown"})
+    return Response(data, media_type="application/json")
+
+
+@router.post("/partner/packets/{packet_id}/ack", tags=["partner"], openapi_extra=_RAW_BODY)
+async def partner_ack(
+    packet_id: PacketId, request: Request, principal: Partner, context: Server
+) -> dict[str, str]:
+    """The partner's signed acknowledgement of one of its packets; a replay is a
+    ``duplicate`` and changes nothing."""
+    assert principal.partner is not None
+    body = await request.body()
+    try:
+        outcome = await run_in_threadpool(
+            context.storage.acknowledge_handover, principal.partner, packet_id, body
+        )
+    except ServerError as exc:
+        raise _refused(exc) from None
+    return {"packet_id": packet_id, "outcome": outcome}

@@ -1,0 +1,322 @@
+"""Handover packets through a real server on loopback (SQLite and PostgreSQL): a device posts a
+packet sealed to a partner of the published directory, the partner fetches it with its own
+credential and posts its signed acknowledgement, the device picks the acknowledgement up.
+
+And the attackers: another enrolled device cannot list, fetch, acknowledge or delete a
+partner's packets; a partner cannot fetch another partner's; a partner token reaches no other
+route; a forged acknowledgement (another key, another packet's digest) is refused and never
+reaches the device; a replayed acknowledgement changes nothing; a packet over the size limit
+or another packet's bytes under a held id are refused."""
+
+from __future__ import annotations
+
+import hashlib
+import time
+import uuid
+from collections.abc import Callable
+from typing import Any
+
+import httpx
+import pytest
+
+from fieldscreen import crypto
+from fieldscreen.directory import Partner
+from fieldscreen.handover import make_ack, open_packet, seal_packet
+from fieldscreen.sync.canonical import b64d, b64e, canonical
+from fieldscreen.sync.errors import ServerError
+from fieldscreen.sync.request_auth import DeviceSigner
+from fieldscreen.sync.server.live import LiveServer
+from fieldscreen.sync.server.repositories.handovers import MAX_PACKET_BYTES
+from fieldscreen.sync.server.storage import Storage
+from fieldscreen.sync.signed import sign_document
+from fieldscreen.sync.simulate import SimDevice, SimOrg
+
+API = "/api/v1"
+
+
+class PartnerKeys:
+    def __init__(self, code: str) -> None:
+        self.code = code
+        self.sealing_private, self.sealing_public = crypto.generate_sealing_keypair()
+        self.signing_private, self.signing_public = crypto.generate_signing_keypair()
+
+    def entry(self) -> dict[str, Any]:
+        return {
+            "id": self.code,
+            "name": {"en": self.code},
+            "recipient": "receiving_shelter",
+            "language": "es",
+            "keys": {"x25519": b64e(self.sealing_public), "ed25519": b64e(self.signing_public)},
+        }
+
+    def partner(self) -> Partner:
+        return Partner(
+            id=self.code,
+            name={"en": self.code},
+            recipient="receiving_shelter",
+            language="es",
+            country="",
+            sealing_key=self.sealing_public,
+            signing_key=self.signing_public,
+        )
+
+
+def publish_directory(storage: Storage, org: SimOrg, partners: list[PartnerKeys]) -> None:
+    content = {
+        "format": "fieldscreen-service-directory",
+        "format_version": 1,
+        "directory_id": "tij1-dir",
+        "version": "1",
+        "site": {"id": "tij1"},
+        "services": [],
+        "partners": [p.entry() for p in partners],
+    }
+    doc = sign_document("directory", "tij1", "1", canonical(content), *org.signing)
+    storage.publish(doc.to_bytes(), "test")
+
+
+def make_packet(device: SimDevice, partner: PartnerKeys, case_id: str) -> tuple[str, bytes]:
+    packet_id = uuid.uuid4().hex
+    content = {"packet_id": packet_id, "partner": partner.code, "case_id": case_id, "x": "y"}
+    packet = seal_packet(
+        content,
+        partner.partner(),
+        device.device_id,
+        device.signing_public,
+        lambda m: crypto.sign(device.signing_private, m),
+    )
+    return packet_id, packet
+
+
+class Caller:
+    """One caller's requests: a bearer token, and a device's signature when it is one."""
+
+    def __init__(self, http: httpx.Client, token: str | None, device: SimDevice | None = None):
+        self.http, self.token = http, token
+        self.signer = (
+            DeviceSigner.from_private_key(device.device_id, device.signing_private)
+            if device
+            else None
+        )
+
+    def __call__(self, method: str, path: str, content: bytes | None = None) -> httpx.Response:
+        headers = {"authorization": f"Bearer {self.token}"} if self.token else {}
+        if content is not None:
+            headers["content-type"] = "application/json"
+        request = self.http.build_request(method, API + path, content=content, headers=headers)
+        if self.signer:
+            request.headers.update(
+                self.signer.headers(
+                    request.method, request.url.raw_path, request.content, time.time()
+                )
+            )
+        return self.http.send(request)
+
+
+@pytest.fixture
+def setup(
+    server: LiveServer, storage: Storage, org: SimOrg, new_device: Callable[..., SimDevice]
+) -> dict[str, Any]:
+    north, south = PartnerKeys("casa-norte"), PartnerKeys("casa-sur")
+    publish_directory(storage, org, [north, south])
+    return {
+        "north": north,
+        "south": south,
+        "north_token": storage.add_partner("casa-norte", "Casa Norte"),
+        "south_token": storage.add_partner("casa-sur", "Casa Sur"),
+        "a": new_device("tij1"),
+        "b": new_device("tij1"),
+    }
+
+
+def test_packet_through_the_server_and_the_ack_back(
+    server: LiveServer, storage: Storage, setup: dict[str, Any]
+) -> None:
+    north, a = setup["north"], setup["a"]
+    case_id = str(uuid.uuid4())
+    packet_id, packet = make_packet(a, north, case_id)
+    with httpx.Client(base_url=server.url, timeout=60) as http:
+        device, partner = Caller(http, a.identity.token, a), Caller(http, setup["north_token"])
+        sent = device("POST", f"/handover/packets/casa-norte/{packet_id}", packet)
+        assert sent.status_code == 200, sent.text
+        assert sent.json()["outcome"] == "stored"
+        again = device("POST", f"/handover/packets/casa-norte/{packet_id}", packet)
+        assert again.json()["outcome"] == "duplicate"  # a retry
+        listing = partner("GET", "/partner/packets").json()
+        assert [p["packet_id"] for p in listing["packets"]] == [packet_id]
+        assert listing["packets"][0]["sha256"] == hashlib.sha256(packet).hexdigest()
+        fetched = partner("GET", f"/partner/packets/{packet_id}")
+        assert fetched.content == packet  # the bytes as they came: the server never opened it
+        content, digest = open_packet(fetched.content, "p", "casa-norte", north.sealing_private)
+        assert content["case_id"] == case_id
+        assert device("GET", "/handover/acks").json() == {"acks": []}
+        ack = make_ack(content, digest, "casa-norte", north.signing_private)
+        posted = partner("POST", f"/partner/packets/{packet_id}/ack", ack)
+        assert posted.status_code == 200, posted.text
+        assert posted.json()["outcome"] == "stored"
+        replay = partner("POST", f"/partner/packets/{packet_id}/ack", ack)
+        assert replay.json()["outcome"] == "duplicate"
+        later = make_ack(content, digest, "casa-norte", north.signing_private, when=None)
+        assert (
+            partner("POST", f"/partner/packets/{packet_id}/ack", later).json()["outcome"]
+            == "duplicate"
+        )  # the first one stays what the device gets
+        acks = device("GET", "/handover/acks").json()["acks"]
+        assert [(x["packet_id"], x["partner"]) for x in acks] == [(packet_id, "casa-norte")]
+        assert b64d(acks[0]["ack"], "ack") == ack
+        assert partner("GET", "/partner/packets").json()["packets"][0]["acknowledged"] is True
+        other = Caller(http, setup["b"].identity.token, setup["b"])
+        assert other("GET", "/handover/acks").json() == {"acks": []}  # not b's packet
+    actions = [e["action"] for e in _audit(storage)]
+    for action in ("partner-added", "handover-received", "handover-fetched"):
+        assert action in actions
+    assert actions.count("handover-acknowledged") == 1
+
+
+def _audit(storage: Storage) -> list[dict[str, Any]]:
+    import sqlalchemy as sa
+
+    from fieldscreen.sync.server.db import tables as t
+
+    with storage.engine.connect() as conn:
+        return [dict(r._mapping) for r in conn.execute(sa.select(t.audit.c.action))]
+
+
+def test_attackers(server: LiveServer, storage: Storage, setup: dict[str, Any]) -> None:
+    north, south, a, b = setup["north"], setup["south"], setup["a"], setup["b"]
+    packet_id, packet = make_packet(a, north, str(uuid.uuid4()))
+    refused = 0
+    with httpx.Client(base_url=server.url, timeout=60) as http:
+        device = Caller(http, a.identity.token, a)
+        assert device("POST", f"/handover/packets/casa-norte/{packet_id}", packet).is_success
+        other_device = Caller(http, b.identity.token, b)
+        north_p, south_p = Caller(http, setup["north_token"]), Caller(http, setup["south_token"])
+        content, digest = open_packet(packet, "p", "casa-norte", north.sealing_private)
+        ack = make_ack(content, digest, "casa-norte", north.signing_private)
+        # Another enrolled device: no partner route is a device's, and there is no delete.
+        for method, path, body in (
+            ("GET", "/partner/packets", None),
+            ("GET", f"/partner/packets/{packet_id}", None),
+            ("POST", f"/partner/packets/{packet_id}/ack", ack),
+            ("DELETE", f"/partner/packets/{packet_id}", None),
+            ("DELETE", f"/handover/packets/casa-norte/{packet_id}", None),
+        ):
+            got = other_device(method, path, body)
+            assert got.status_code in {401, 403, 404, 405}, (path, got.text)
+            assert packet not in got.content
+            refused += 1
+        # Another device's bytes under a held id, or the same bytes for another partner.
+        _, other_packet = make_packet(b, north, str(uuid.uuid4()))
+        clash = other_device("POST", f"/handover/packets/casa-norte/{packet_id}", other_packet)
+        assert clash.status_code == 409
+        clash = device("POST", f"/handover/packets/casa-sur/{packet_id}", packet)
+        assert clash.status_code == 409
+        refused += 2
+        # A partner that is not on the server, and one too large.
+        unknown = device("POST", f"/handover/packets/casa-este/{uuid.uuid4().hex}", packet)
+        assert unknown.status_code == 404
+        big = device(
+            "POST",
+            f"/handover/packets/casa-norte/{uuid.uuid4().hex}",
+            b"{" * (MAX_PACKET_BYTES + 1),
+        )
+        assert big.status_code == 413
+        refused += 2
+        # Another partner: sees no packet of casa-norte, fetches none, acknowledges none.
+        assert south_p("GET", "/partner/packets").json()["packets"] == []
+        got = south_p("GET", f"/partner/packets/{packet_id}")
+        assert got.status_code == 404
+        assert packet not in got.content
+        south_ack = make_ack(content, digest, "casa-sur", south.signing_private)
+        assert south_p("POST", f"/partner/packets/{packet_id}/ack", south_ack).status_code == 404
+        refused += 3
+        # A partner token reaches no other route of the API.
+        spec = http.get(API + "/openapi.json").json()
+        for path, operations in spec["paths"].items():
+            if path.startswith(API + "/partner") or path.endswith(
+                ("/health", "/openapi.json", "/enroll")
+            ):
+                continue
+            concrete = (
+                path.removeprefix(API)
+                .replace("{device_id}", a.device_id)
+                .replace("{kind}", "form")
+                .replace("{name}", "x")
+                .replace("{version}", "1")
+                .replace("{partner}", "casa-norte")
+                .replace("{packet_id}", uuid.uuid4().hex)
+            )
+            for method in operations:
+                got = north_p(method.upper(), concrete, b"{}" if method != "get" else None)
+                assert got.status_code in {401, 403}, (method, path, got.text)
+                refused += 1
+        # Forged acknowledgements: another key, another digest, another packet's id.
+        forged = [
+            make_ack(content, digest, "casa-norte", south.signing_private),
+            make_ack(content, "0" * 64, "casa-norte", north.signing_private),
+            make_ack(
+                {**content, "packet_id": uuid.uuid4().hex},
+                digest,
+                "casa-norte",
+                north.signing_private,
+            ),
+            ack.replace(b'"digest":"', b'"digest":"f', 1),
+            b"not json",
+        ]
+        for bad in forged:
+            got = north_p("POST", f"/partner/packets/{packet_id}/ack", bad)
+            assert got.status_code == 422, got.text
+            assert got.json()["code"] == "server-handover-ack-forged"
+            refused += 1
+        assert device("GET", "/handover/acks").json() == {"acks": []}  # none reached the device
+        # A revoked partner opens nothing.
+        storage.revoke_partner("casa-sur")
+        assert south_p("GET", "/partner/packets").status_code == 401
+        refused += 1
+    print(f"\nhandover attacks refused: {refused}, succeeded: 0")
+
+
+def test_partner_must_be_in_a_published_directory(storage: Storage, org: SimOrg) -> None:
+    with pytest.raises(ServerError) as caught:
+        storage.add_partner("casa-norte", "x")
+    assert caught.value.code == "server-partner-unknown"
+    north = PartnerKeys("casa-norte")
+    publish_directory(storage, org, [north])
+    first = storage.add_partner("casa-norte", "x")
+    second = storage.add_partner("casa-norte", "x")  # again: a new token, the old one is dead
+    assert storage.authenticate(first) is None
+    principal = storage.authenticate(second)
+    assert principal is not None
+    assert (principal.role, principal.partner) == (
+        "partner",
+        "casa-norte",
+    )
+    assert not principal.sees("tij1")
+
+
+def test_partner_command(tmp_path: Any, org: SimOrg, capsys: pytest.CaptureFixture[str]) -> None:
+    """``fieldscreen-server partner add CODE`` prints the token alone; list; revoke."""
+    import json
+
+    from fieldscreen.sync.server.cli import main as server_main
+    from tests.integration.server_support import open_storage
+
+    url = str(tmp_path / "cli.sqlite3")
+    store = open_storage(url)
+    store.set_org_keys(org.name, org.sealing_public, org.signing_public)
+    assert server_main(["partner", "add", "casa-norte", "--db", url]) == 1  # no directory yet
+    assert "casa-norte" in capsys.readouterr().err
+    publish_directory(store, org, [PartnerKeys("casa-norte")])
+    assert server_main(["partner", "add", "casa-norte", "--db", url, "--label", "Casa"]) == 0
+    token = capsys.readouterr().out.strip()
+    principal = store.authenticate(token)
+    assert principal is not None
+    assert principal.partner == "casa-norte"
+    assert server_main(["partner", "list", "--db", url, "--json"]) == 0
+    listed = json.loads(capsys.readouterr().out)
+    assert [(r["code"], r["label"], r["revoked"]) for r in listed] == [
+        ("casa-norte", "Casa", False)
+    ]
+    assert server_main(["partner", "revoke", "casa-norte", "--db", url]) == 0
+    assert store.authenticate(token) is None
+    store.close()
