@@ -6,6 +6,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from PySide6.QtWidgets import QTableWidget, QWidget
 from pytestqt.qtbot import QtBot
 
 from fieldscreen.paths import Paths
@@ -67,6 +68,20 @@ def unlock(qtbot: QtBot, w: MainWindow, passphrase: str = PASS) -> None:
 
 def settle(w: MainWindow) -> None:
     assert w.services.ops.wait_idle(WAIT_MS)
+
+
+def cell(table: QTableWidget, row: int, column: int) -> str:
+    """The text of a table's cell, which must be there."""
+    item = table.item(row, column)
+    assert item is not None, (row, column)
+    return item.text()
+
+
+def current_page(w: MainWindow) -> QWidget:
+    """The page the window shows, which must be one."""
+    page = w.stack.currentWidget()
+    assert page is not None
+    return page
 
 
 @pytest.fixture

@@ -56,15 +56,15 @@ def test_search_matches_every_word_and_narrows_incrementally(qtbot: QtBot) -> No
     model = CaseTableModel()
     model.set_rows(rows())
     model.set_query("an")
-    assert [model.row_at(i).alias for i in range(model.rowCount())] == ["Anabel", "Ana", "Kevin"]
+    assert [_row(model, i).alias for i in range(model.rowCount())] == ["Anabel", "Ana", "Kevin"]
     model.set_query("ana")  # narrows the previous hits
-    assert [model.row_at(i).alias for i in range(model.rowCount())] == ["Anabel", "Ana"]
+    assert [_row(model, i).alias for i in range(model.rowCount())] == ["Anabel", "Ana"]
     model.set_query("ana traf")
-    assert [model.row_at(i).code for i in range(model.rowCount())] == ["AAA111"]
+    assert [_row(model, i).code for i in range(model.rowCount())] == ["AAA111"]
     model.set_query("ccc")
-    assert [model.row_at(i).code for i in range(model.rowCount())] == ["CCC333"]
+    assert [_row(model, i).code for i in range(model.rowCount())] == ["CCC333"]
     model.set_query("EEE5")
-    assert [model.row_at(i).status for i in range(model.rowCount())] == ["draft"]
+    assert [_row(model, i).status for i in range(model.rowCount())] == ["draft"]
     model.set_query("nobody")
     assert model.rowCount() == 0
     model.set_query("")
@@ -74,7 +74,7 @@ def test_search_matches_every_word_and_narrows_incrementally(qtbot: QtBot) -> No
 def test_sorted_by_due_date_or_by_tier(qtbot: QtBot) -> None:
     model = CaseTableModel()
     model.set_rows(rows())
-    assert [model.row_at(i).code for i in range(5)] == [
+    assert [_row(model, i).code for i in range(5)] == [
         "CCC333",
         "AAA111",
         "BBB222",
@@ -82,6 +82,12 @@ def test_sorted_by_due_date_or_by_tier(qtbot: QtBot) -> None:
         "EEE555",
     ]
     model.sort_by("tier")
-    assert [model.row_at(i).tier for i in range(5)] == ["T0", "T1", "T2", "T4", ""]
+    assert [_row(model, i).tier for i in range(5)] == ["T0", "T1", "T2", "T4", ""]
     index = model.index(0, 2)
     assert model.data(index) == "Act now"
+
+
+def _row(model: CaseTableModel, index: int) -> CaseRow:
+    row = model.row_at(index)
+    assert row is not None, index
+    return row

@@ -32,7 +32,9 @@ def test_a_name_typed_as_the_login_is_refused_while_typed_and_keeps_the_passphra
     vault = MemoryVault()
     w = first_run(qtbot, paths, vault)
     page = w.first_run
-    label = page._form.labelForField(page.name.parentWidget())
+    field = page.name.parentWidget()
+    assert field is not None
+    label = page._form.labelForField(field)
     assert label is not None
     assert "login" in label.text().lower()  # type: ignore[attr-defined]
     assert page.login_rule.isVisible()  # the rule, before anything is typed

@@ -4,6 +4,7 @@ moves the date on by the cadence, durably, and audited."""
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from unittest.mock import ANY
@@ -89,7 +90,7 @@ def test_finalise_schedules_and_a_recorded_follow_up_moves_the_date(
     assert case.next_due == T + 7 * DAY
 
     for day, listed in ((6, False), (7, True), (9, True)):  # not yet, due today, overdue
-        w.home.clock = lambda day=day: T + day * DAY + timedelta(hours=1)
+        w.home.clock = functools.partial(_an_hour_into, day)
         w.refresh_home()
         settle(w)
         assert bool(due_items(w)) is listed, day
@@ -219,3 +220,7 @@ def test_the_specialist_sees_an_earlier_screening_and_links_the_cases(
     unenrolled = CaseCardDialog("CCCCCC", {"tier": "T2"})
     qtbot.addWidget(unenrolled)
     assert not unenrolled.check_earlier.isVisibleTo(unenrolled)
+
+
+def _an_hour_into(day: int) -> datetime:
+    return T + day * DAY + timedelta(hours=1)

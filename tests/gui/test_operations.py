@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import functools
+import operator
 import threading
 import time
 
@@ -42,7 +44,7 @@ def test_writes_run_one_at_a_time_in_order_and_deliver_on_the_gui_thread(qtbot: 
         results.append(value)
 
     for i in range(50):
-        ops.write(lambda i=i: job(i), done)
+        ops.write(functools.partial(job, i), done)
     assert ops.busy_writing
     assert ops.wait_idle()
     assert order == list(range(50))
@@ -78,7 +80,12 @@ def test_reads_run_beside_a_slow_write(qtbot: QtBot) -> None:
     gate = threading.Event()
     seen: list[str] = []
     ops.write(lambda: gate.wait(60), lambda _: seen.append("write"))  # until the read is done
-    ops.read(lambda: "read", lambda v: (seen.append(v), gate.set()))
+
+    def read_done(value: str) -> None:
+        seen.append(value)
+        gate.set()
+
+    ops.read(lambda: "read", read_done)
     assert ops.wait_idle()
     assert seen == ["read", "write"]
 
@@ -96,6 +103,6 @@ def test_every_submitted_job_is_delivered(qtbot: QtBot, count: int) -> None:
     ops = Operations()
     got: list[int] = []
     for i in range(count):
-        ops.read(lambda i=i: i * 2, got.append)
+        ops.read(functools.partial(operator.mul, i, 2), got.append)
     assert ops.wait_idle()
     assert sorted(got) == [i * 2 for i in range(count)]

@@ -14,8 +14,8 @@ from pytestqt.qtbot import QtBot
 from fieldscreen import crypto
 from fieldscreen.paths import Paths
 from fieldscreen.ui.main_window import MainWindow
-from fieldscreen.ui.neutral import PANIC_SHORTCUT
-from tests.gui.conftest import PASS, WAIT_MS, settle, unlock
+from fieldscreen.ui.neutral import PANIC_SHORTCUT, NeutralPage
+from tests.gui.conftest import PASS, WAIT_MS, current_page, settle, unlock
 from tests.gui.test_journeys import click, consent_and_intake, type_into
 from tests.gui.test_real_vault import backend, canary_hits, window
 
@@ -65,7 +65,7 @@ def test_the_panic_chord_seals_the_interview_and_leaves_a_neutral_screen(
     assert w.panic_shortcut.key().toString() == PANIC_SHORTCUT
     qtbot.keyClick(w.wizard.widgets["notes"].editor, *CHORD)  # type: ignore[attr-defined]
     # At once, before anything on disk has finished: neutral, nothing of the child on screen.
-    assert w.stack.currentWidget().objectName() == "neutralPage"
+    assert current_page(w).objectName() == "neutralPage"
     assert w.services.user is None
     shown = _visible_text(w)
     assert "FieldScreen" not in shown
@@ -86,7 +86,7 @@ def test_the_panic_chord_seals_the_interview_and_leaves_a_neutral_screen(
     assert CANARY.encode() in sealed  # with the answer typed just before the chord
     assert canary_hits(paths) == 0
     # The way back is the ordinary unlock screen, and there is nothing to resume.
-    click(qtbot, w.stack.currentWidget().go_on)
+    click(qtbot, _neutral(w).go_on)
     assert w.stack.currentWidget() is w.unlock_page
     assert w.windowTitle() == "FieldScreen"
     unlock(qtbot, w)
@@ -106,11 +106,11 @@ def test_the_panic_chord_only_locks_where_travel_mode_is_switched_off(
     w.services.settings.set("travel_mode_allowed", False)
     consent_and_intake(qtbot, w, feared="no", work="yes")
     qtbot.keyClick(w.wizard.next, *CHORD)
-    assert w.stack.currentWidget().objectName() == "neutralPage"
+    assert current_page(w).objectName() == "neutralPage"
     settle(w)
     assert not store.vault.is_unlocked
     assert [r.status for r in store.vault.list_records()] == ["draft"]  # kept, locked
-    click(qtbot, w.stack.currentWidget().go_on)
+    click(qtbot, _neutral(w).go_on)
     unlock(qtbot, w)
     settle(w)
     assert len(store.drafts()) == 1
@@ -125,8 +125,14 @@ def test_the_panic_chord_on_the_unlock_screen_goes_neutral_too(
     assert w.stack.currentWidget() is w.unlock_page
     qtbot.keyClicks(w.unlock_page.passphrase, "half a pass")
     qtbot.keyClick(w.unlock_page.passphrase, *CHORD)
-    assert w.stack.currentWidget().objectName() == "neutralPage"
-    assert QApplication.focusWidget() is w.stack.currentWidget().go_on
-    qtbot.keyClick(w.stack.currentWidget().go_on, Qt.Key.Key_Space)
+    assert current_page(w).objectName() == "neutralPage"
+    assert QApplication.focusWidget() is _neutral(w).go_on
+    qtbot.keyClick(_neutral(w).go_on, Qt.Key.Key_Space)
     assert w.stack.currentWidget() is w.unlock_page
     assert w.unlock_page.passphrase.text() == ""  # what was half typed is gone
+
+
+def _neutral(w: MainWindow) -> NeutralPage:
+    page = current_page(w)
+    assert isinstance(page, NeutralPage)
+    return page

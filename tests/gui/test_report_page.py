@@ -22,7 +22,7 @@ from fieldscreen.reports.report_view import ReportView
 from fieldscreen.ui.main_window import MainWindow
 from fieldscreen.ui.report_charts import write_report_pdf
 from fieldscreen.ui.report_page import ReportPage
-from tests.gui.conftest import PASS, WAIT_MS, make_services, unlock
+from tests.gui.conftest import PASS, WAIT_MS, cell, make_services, unlock
 from tests.support.memory_vault import MemoryVault
 
 RUNS = 30
@@ -83,7 +83,7 @@ def _small_or_at_least(text: str, threshold: int) -> bool:
 
 def _table_rows(page: ReportPage, name: str) -> list[tuple[str, str]]:
     table = page.tables[name]
-    return [(table.item(i, 0).text(), table.item(i, 1).text()) for i in range(table.rowCount())]
+    return [(cell(table, i, 0), cell(table, i, 1)) for i in range(table.rowCount())]
 
 
 def test_no_table_cell_chart_bar_or_pdf_figure_is_under_the_threshold(
@@ -112,9 +112,11 @@ def test_no_table_cell_chart_bar_or_pdf_figure_is_under_the_threshold(
                 c["count"] for c in expected[name]["cells"] if c["count"] is not None
             )
             assert shown == published  # the joint suppression of build_report, nothing else
-            hidden = [i for i in range(table.rowCount()) if table.item(i, 1).text() == "<5"]
+            hidden = [i for i in range(table.rowCount()) if cell(table, i, 1) == "<5"]
             for i in hidden:
-                assert table.item(i, 1).data(Qt.ItemDataRole.AccessibleTextRole) == "suppressed"
+                item = table.item(i, 1)
+                assert item is not None
+                assert item.data(Qt.ItemDataRole.AccessibleTextRole) == "suppressed"
             chart = page.charts[name]
             chart.grab()  # paint it
             chart_mismatches += chart.painted != rows  # the chart model equals the table model
@@ -399,7 +401,7 @@ def test_the_coordinators_list_of_possible_matches_shows_with_the_servers_report
     assert asked == [("coordinator-token", False)]
     assert page.matches_table.isVisible()
     assert page.matches_table.rowCount() == 1
-    cells = [page.matches_table.item(0, c).text() for c in range(4)]
+    cells = [cell(page.matches_table, 0, c) for c in range(4)]
     assert cells[0].startswith("tap2 · 2026-W44 · ")
     assert cells[1].startswith("tij1 · 2026-W40 · ")
     assert cells[2] == "first name, date of birth and country; given names and date of birth"

@@ -7,7 +7,7 @@ from pytestqt.qtbot import QtBot
 
 from fieldscreen.ui.access import wait_seconds
 from fieldscreen.ui.main_window import MainWindow
-from tests.gui.conftest import WAIT_MS, settle, unlock
+from tests.gui.conftest import WAIT_MS, current_page, settle, unlock
 from tests.gui.test_journeys import click, consent_and_intake
 from tests.support.memory_vault import MemoryVault
 
@@ -51,7 +51,7 @@ def spanish_everywhere(qtbot: QtBot, w: MainWindow) -> None:
     assert w.services.settings.get("auto_lock_minutes") == 9
     assert w.idle.timer.interval() == 9 * 60_000
     assert w.services.lang == "es"
-    assert w.stack.currentWidget().objectName() == "settingsPage"
+    assert current_page(w).objectName() == "settingsPage"
     texts = {b.text().replace("&", "") for b in w.findChildren(QPushButton) if b.isVisible()}
     assert "Guardar ajustes" in texts
     assert "Inicio" in texts

@@ -25,7 +25,7 @@ from fieldscreen.ui.common import PassphraseDialog, ReasonDialog, Services
 from fieldscreen.ui.main_window import MainWindow
 from fieldscreen.ui.operations import Operations
 from fieldscreen.ui.supervision import QueueItem, SignOffError, SupervisionModel
-from tests.gui.conftest import WAIT_MS, settle
+from tests.gui.conftest import WAIT_MS, cell, settle
 
 pytestmark = pytest.mark.skipif(
     not all((BUILTIN_FORMS_DIR / f"{f}.md").exists() for f in FIRST_FORMS),
@@ -178,7 +178,7 @@ def test_override_act_now_and_bid_wait_and_only_the_supervisors_own_passphrase_s
     assert "act-now" in items[act_now_id].kinds
     assert items[act_now_id].tier == "T0"
     assert "bid-required" in items[bid_id].kinds
-    assert "Uncle verified" not in w.queue_page.table.item(0, 3).text()  # reason only on hover
+    assert "Uncle verified" not in cell(w.queue_page.table, 0, 3)  # reason only on hover
     before = len(sign_entries(store))
 
     # Wrong passphrase: refused, nothing written, the item stays.
@@ -231,12 +231,14 @@ def test_override_act_now_and_bid_wait_and_only_the_supervisors_own_passphrase_s
     unlock_as(qtbot, w, "spec", SPEC)
     qtbot.waitUntil(
         lambda: (
-            getattr(w.home, "sent_back", None) is not None
-            and "with the school" in w.home.sent_back.text()
+            (label := getattr(w.home, "sent_back", None)) is not None
+            and "with the school" in label.text()
         ),
         timeout=WAIT_MS,
     )
-    assert "sup" in w.home.sent_back.text()
+    sent_back = w.home.sent_back
+    assert sent_back is not None
+    assert "sup" in sent_back.text()
     settle(w)
 
 

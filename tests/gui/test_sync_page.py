@@ -16,7 +16,7 @@ from fieldscreen.sync.errors import SyncError
 from fieldscreen.sync.view import SyncViewModel
 from fieldscreen.ui.main_window import MainWindow
 from fieldscreen.ui.sync_page import reason_text, state_text
-from tests.gui.conftest import WAIT_MS, make_services, unlock
+from tests.gui.conftest import WAIT_MS, cell, make_services, unlock
 from tests.support.memory_vault import MemoryVault
 
 IDS = [f"{i:032x}" for i in range(1, 6)]
@@ -87,7 +87,7 @@ def window(qtbot: QtBot, paths: Paths, vault: MemoryVault, ledger: Ledger) -> It
 
 def _table(w: MainWindow) -> list[tuple[str, str, str]]:
     t = w.sync_page.table
-    return [tuple(t.item(r, c).text() for c in range(3)) for r in range(t.rowCount())]  # type: ignore[misc]
+    return [(cell(t, r, 0), cell(t, r, 1), cell(t, r, 2)) for r in range(t.rowCount())]
 
 
 def test_sync_now_shows_each_record_state_and_the_counts(

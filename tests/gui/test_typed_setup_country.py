@@ -47,6 +47,7 @@ def test_typed_set_up_asks_for_the_country_and_the_deadlines_follow(
     assert w.services.settings.get("site_country") == "MX"
     assert Settings.load(paths.settings_file).get("site_country") == "MX"
     context = w.services.forms.context
+    assert context is not None
     assert context.get("jurisdiction") == "MX"
     assert context.get("site") == "tij1"
 
