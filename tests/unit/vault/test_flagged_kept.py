@@ -266,6 +266,24 @@ def _draft_status(vault: Vault) -> None:
     _sql(vault, "UPDATE records SET status = 'finalised' WHERE id = ?", (rid,))
 
 
+def _record_replaced(vault: Vault) -> None:
+    """A flagged record's row deleted and a row the vault never wrote put in its place, so
+    that the records' count is unchanged (its card left as it is)."""
+    rid = next(r.record_id for r in vault.case_list() if r.supervise)
+    conn = sqlite3.connect(vault.db_path)
+    try:
+        conn.row_factory = sqlite3.Row
+        row = dict(conn.execute("SELECT * FROM records WHERE id = ?", (rid,)).fetchone())
+        conn.execute("DELETE FROM records WHERE id = ?", (rid,))
+        row.update(id="f" * 32, status="draft")
+        names = ", ".join(row)
+        marks = ", ".join("?" * len(row))
+        conn.execute(f"INSERT INTO records ({names}) VALUES ({marks})", tuple(row.values()))
+        conn.commit()
+    finally:
+        conn.close()
+
+
 def _record_status(vault: Vault) -> None:
     """A flagged record's plaintext status changed to a draft's outside FieldScreen."""
     rid = next(r.record_id for r in vault.case_list() if r.supervise)
@@ -298,6 +316,7 @@ ATTACKS = {
     "card-deleted": _card_deleted,
     "bucket-deleted": _bucket_deleted,
     "record-status": _record_status,
+    "record-replaced": _record_replaced,
     "draft-status": _draft_status,
 }
 
