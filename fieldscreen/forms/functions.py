@@ -49,6 +49,8 @@ _DATE = re.compile(r"^(\d{4})-(\d{1,2})-(\d{1,2})$")
 _DATETIME = re.compile(r"^(\d{4})-(\d{1,2})-(\d{1,2})(T\d{2}:\d{2}.*)$")
 #: XPath's Number: digits with an optional point and fraction, or a point and digits; an
 #: optional minus, and nothing else (no exponent, no '+', no '_', no other scripts' digits).
+#: A clock offset at the end of a time: Python's reader takes ``-07:60``, which is no offset.
+_OFFSET = re.compile(r"[+-](\d{2}):?(\d{2})$")
 _NUMBER = re.compile(r"^-?(?:[0-9]+\.?[0-9]*|\.[0-9]+)$")
 #: The days since 1970-01-01 of the first and last day a date can hold (years 1 to 9999).
 _FIRST_DAY = (date.min - EPOCH).days
@@ -173,9 +175,18 @@ def to_date(value: Any) -> date | datetime | None:
         day = date(int(match.group(1)), int(match.group(2)), int(match.group(3)))
         if match.re is _DATE:
             return day
+        if not offset_is_valid(match.group(4)):
+            return None
         return datetime.fromisoformat(day.isoformat() + match.group(4))
     except ValueError:
         return None
+
+
+def offset_is_valid(text: str) -> bool:
+    """Whether the clock offset ``text`` ends with, if any, is one: hours up to 23, minutes
+    up to 59 (ODK's evaluators read ``-07:60`` as no time at all)."""
+    found = _OFFSET.search(text)
+    return found is None or (int(found.group(1)) <= 23 and int(found.group(2)) <= 59)
 
 
 def to_moment(value: Any) -> date | datetime | None:
@@ -305,6 +316,25 @@ def _substring(text: str, start: float, length: float | None = None) -> str:
     low = max(1.0, first)
     high = min(len(text) + 1.0, last)
     return text[int(low) - 1 : int(high) - 1] if low < high else ""
+
+
+def _substr(value: Any, start: Any, end: Any = None) -> str:
+    """ODK's substr(value, start, end?): the characters from index ``start`` (0-based) up to
+    but not including ``end`` (the text's end when not given), a negative index counting from
+    the end, as ODK Collect's evaluator does (numbers cut to whole ones, NaN as 0, the bounds
+    kept within the text)."""
+    text = to_string(value)
+    size = len(text)
+
+    def index(given: Any) -> int:
+        number = to_number(given)
+        if math.isnan(number):
+            return 0
+        return int(max(-size - 1.0, min(size + 1.0, number)))
+
+    first = index(start)
+    last = size if end is None else index(end)
+    return text[first:last]
 
 
 def _before(text: str, separator: str) -> str:
@@ -438,6 +468,8 @@ def _decimal_time(value: Any) -> float:
         text = to_string(value).strip()
         if not re.fullmatch(r"\d{2}:\d{2}(:\d{2}(\.\d+)?)?([+-]\d{2}:\d{2}|Z)?", text):
             return math.nan
+        if not offset_is_valid(text):
+            return math.nan
         try:
             moment = time.fromisoformat(text)
         except ValueError:
@@ -549,10 +581,11 @@ STRICT: dict[str, tuple[int, int, Callable[..., Any]]] = {
     "number": (1, 1, to_number),
     "string": (1, 1, to_string),
     "concat": (0, -1, lambda *a: "".join(to_string(x) for x in a)),
-    "join": (2, -1, lambda s, *a: to_string(s).join(to_string(v) for x in a for v in nodes(x))),
+    "join": (1, -1, lambda s, *a: to_string(s).join(to_string(v) for x in a for v in nodes(x))),
     "contains": (2, 2, lambda a, b: to_string(b) in to_string(a)),
     "starts-with": (2, 2, lambda a, b: to_string(a).startswith(to_string(b))),
     "ends-with": (2, 2, lambda a, b: to_string(a).endswith(to_string(b))),
+    "substr": (2, 3, _substr),
     "substring": (
         2,
         3,
