@@ -7,6 +7,7 @@ import threading
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import pytest
 from pytestqt.qtbot import QtBot
@@ -112,7 +113,7 @@ def test_the_index_picks_the_earliest_deadline_as_the_case_list_does() -> None:
     from fieldscreen.ui.ports import earliest_deadline
     from fieldscreen.vault.listindex import earliest_deadline as indexed
 
-    cards = [
+    cards: list[dict[str, Any]] = [
         {},
         {"deadlines": []},
         {"deadlines": [{"due": "2026-12-03T10:00:00+00:00", "label": "DIF"}]},

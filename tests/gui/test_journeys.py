@@ -229,9 +229,10 @@ def test_quick_lock_hides_everything_and_unlock_returns_to_the_same_page(
     settle(w)
     assert w.stack.currentWidget() is w.wizard
     assert w.wizard.current_page_name() == "intake"
+    assert w.wizard.controller is not None
     after = w.wizard.controller.session.to_state()
     assert after == before
-    assert w.wizard.widgets["alias"].editor.text() == "Ana"  # type: ignore[attr-defined]
+    assert w.wizard.widgets["alias"].editor.text() == "Ana"
 
 
 def test_resume_after_a_crash_restores_the_draft_exactly(

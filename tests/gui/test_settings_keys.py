@@ -8,7 +8,7 @@ import shutil
 import threading
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import pytest
 from PySide6.QtCore import Qt
@@ -62,8 +62,11 @@ def _unlock_as(qtbot: QtBot, w: MainWindow, login: str, passphrase: str) -> None
     qtbot.waitUntil(lambda: w.services.user is not None, timeout=WAIT_MS)
 
 
-def _dialog(qtbot: QtBot, kind: type, name: str) -> QDialog:
-    found: list[QDialog] = []
+D = TypeVar("D", bound=QDialog)
+
+
+def _dialog(qtbot: QtBot, kind: type[D], name: str) -> D:
+    found: list[D] = []
 
     def visible() -> bool:
         found[:] = [

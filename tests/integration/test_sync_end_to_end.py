@@ -370,7 +370,7 @@ def test_the_database_refuses_what_is_not_a_sealed_envelope(storage: Storage) ->
         "sealed": b"\x01" * 64,
         "signature": b"s" * 64,
     }
-    bad_rows = [
+    bad_rows: list[dict[str, object]] = [
         {"sha256": "not-hex"},
         {"sha256": "A" * 64},
         {"sealed": b"plaintext"},

@@ -71,11 +71,18 @@ def plain(text: str) -> str:
     )
 
 
+def _changed(read: Callable[[], object], before: object) -> Callable[[], bool]:
+    """A condition: what ``read`` gives is no longer ``before``."""
+    return lambda: read() is not before
+
+
 class Driver:
     def __init__(self, window: Any, shots: Path | None, lang: str) -> None:
         from PySide6.QtWidgets import QApplication
 
-        self.app = QApplication.instance()
+        app = QApplication.instance()
+        assert isinstance(app, QApplication)
+        self.app = app
         self.w = window
         self.shots = shots
         self.lang = lang
@@ -127,7 +134,7 @@ class Driver:
         yield from self.delivered()
 
     def focused(self) -> Any:
-        return self.app.focusWidget()  # type: ignore[union-attr]
+        return self.app.focusWidget()
 
     def tab_to(self, accept: Callable[[Any], bool], what: str, limit: int = 200) -> Steps:
         """Press Tab until the focused widget is one ``accept`` takes; returns it.
@@ -145,9 +152,7 @@ class Driver:
             if now is not None and accept(now):
                 return now
             yield from self.key("Tab")
-            yield from self.wait(
-                lambda before=now: self.focused() is not before, f"Tab to leave {now!r}", 5
-            )
+            yield from self.wait(_changed(self.focused, now), f"Tab to leave {now!r}", 5)
         raise Stuck(f"{limit} presses of Tab never reached {what}")
 
     def tabs_needed(self, accept: Callable[[Any], bool]) -> int:
@@ -295,9 +300,7 @@ class Driver:
                         yield from self.wait(target.isChecked, f"Space to pick {value}", 5)
                     else:
                         yield from self.key("Down")  # an arrow picks as it moves
-                        yield from self.wait(
-                            lambda b=before: self.focused() is not b, "Down to move", 5
-                        )
+                        yield from self.wait(_changed(self.focused, before), "Down to move", 5)
                 if not target.isChecked():
                     raise Stuck(f"{name}: the arrows never picked {value}")
             else:
@@ -339,9 +342,7 @@ class Driver:
             if item is not None and item.text() == label:
                 break
             yield from self.key("Down")
-            yield from self.wait(
-                lambda i=item: widget.list.currentItem() is not i, "Down in the list", 5
-            )
+            yield from self.wait(_changed(widget.list.currentItem, item), "Down in the list", 5)
         else:
             raise Stuck(f"{widget.view.name}: {label!r} never became the current choice")
         yield from self.key("Return")
@@ -379,14 +380,15 @@ class Driver:
             ):
                 yield from self.shot(ANSWERED_SHOTS[page])
             yield from self.press(wiz.next)
-            yield from self.wait(
-                lambda before=page: (
+
+            def left(before: str = page) -> bool:
+                return (
                     wiz.current_page_name() != before
                     or w.stack.currentWidget() is w.results
                     or bool(wiz.controller.session.missing_required(before, self.lang))
-                ),
-                f"Next to leave {page}",
-            )
+                )
+
+            yield from self.wait(left, f"Next to leave {page}")
         raise Stuck(f"stuck on {wiz.current_page_name()}: {dict(missing)}")
 
     def idle_lock(self) -> Steps:
@@ -441,6 +443,7 @@ class Driver:
             lambda: isinstance(modal(), QMessageBox), "the unencrypted-PDF warning"
         )
         box = modal()
+        assert isinstance(box, QMessageBox)
         save = box.button(QMessageBox.StandardButton.Save)
         yield from self.press(save)
         yield from self.wait(lambda: isinstance(modal(), QFileDialog), "the save dialog")

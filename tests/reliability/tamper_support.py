@@ -41,7 +41,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 from fieldscreen import crypto
 from fieldscreen.device import (
@@ -55,6 +55,7 @@ from fieldscreen.device import (
 )
 from fieldscreen.errors import KnownError
 from fieldscreen.paths import Paths
+from fieldscreen.sync.client import SyncClient
 from fieldscreen.sync.engine import Syncer
 from fieldscreen.sync.errors import TransientError
 from fieldscreen.sync.signed import Provisioning, Site, sign_document
@@ -247,7 +248,7 @@ def _expected(laptop: Laptop, due: set[str]) -> Expected:
         client = CapturingClient()
         with contextlib.suppress(KnownError):
             Syncer(
-                client,
+                cast(SyncClient, client),  # the client as the engine sees it
                 store,
                 store,
                 receipt_key=laptop.receipt_key,
@@ -582,6 +583,7 @@ def logical(root: Path) -> tuple[Any, ...]:
         p.read_bytes() if p.exists() else None
         for p in (paths.settings_file, paths.vault_dir / KEYS_NAME)
     )
+    dump: tuple[tuple[str, object], ...]
     try:
         conn = _raw(root)
         try:
@@ -737,7 +739,7 @@ def run_product(laptop: Laptop, root: Path) -> Outcome:
             client = CapturingClient()
             with contextlib.suppress(TransientError):
                 Syncer(
-                    client,
+                    cast(SyncClient, client),  # the client as the engine sees it
                     store,
                     store,
                     receipt_key=laptop.receipt_key,

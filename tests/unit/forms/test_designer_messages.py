@@ -38,7 +38,7 @@ def _template(node: ast.expr) -> str | None:
     if isinstance(node, ast.Constant) and isinstance(node.value, str):
         return node.value
     if isinstance(node, ast.JoinedStr):
-        return "".join(v.value if isinstance(v, ast.Constant) else "'x'" for v in node.values)
+        return "".join(str(v.value) if isinstance(v, ast.Constant) else "'x'" for v in node.values)
     if isinstance(node, ast.IfExp):
         return _template(node.body)
     if isinstance(node, ast.BinOp) and isinstance(node.op, ast.Add):
