@@ -275,3 +275,27 @@ def test_lang_help_says_it_takes_the_workbooks_own_language_names(
     text = " ".join(capsys.readouterr().out.split())
     assert "as the workbook names it" in text
     assert "language (en, es)" not in text
+
+
+@pytest.mark.parametrize(
+    ("lang", "audit", "gps"),
+    [
+        ("en", "warning: the audit question 'audit' is loaded and not used: FieldScreen records",
+         "warning: the geopoint question 'place' is typed in: the laptop has no GPS"),
+        ("es", "warning: la pregunta audit 'audit' se carga y no se usa: FieldScreen registra",
+         "warning: la pregunta geopoint 'place' se escribe: la computadora no tiene GPS"),
+    ],
+)  # fmt: skip
+def test_validate_shows_the_audit_and_no_gps_warnings_in_the_designers_language(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], lang: str, audit: str, gps: str
+) -> None:
+    path = tmp_path / "kobo.md"
+    path.write_text(
+        "| survey |\n| | type | name | label |\n| | audit | audit | |\n"
+        "| | geopoint | place | Where |\n",
+        encoding="utf-8",
+    )
+    assert main(["--lang", lang, "forms", "validate", str(path)]) == 0
+    out = capsys.readouterr().out
+    assert f"{path}: {audit}" in out
+    assert f"{path}: {gps}" in out

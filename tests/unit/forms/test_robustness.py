@@ -26,7 +26,9 @@ _CELLS = ["", "x", "${age}", "${nope}", ". > 1", "yes", "T0", "begin group", "en
           "label::Español (es)", "name", "type", "instance('yn')/root/item", "|",
           "search('yn')", "search('yn', 'contains', 'name', ${age})", "random()",
           "${age} > 1 or ${age} < 0 or ${age} = 5", "begin group", "age", "end group",
-          "rows=3", "capture-accuracy=5"]  # fmt: skip
+          "rows=3", "capture-accuracy=5", "audit", "track-changes=true", "start-geopoint",
+          "background-geopoint", "geopoint", "geotrace", "geoshape", "substr(${age}, -1, 1 div 0)",
+          "join(' ')", "decimal-time('23:59:00-07:60')"]  # fmt: skip
 
 
 def _mutate(text: str, rng: random.Random) -> str:
