@@ -405,6 +405,14 @@ DESIGNER: Mapping[str, Message] = {
         en="the range's {part} must be a number, not {text}",
         es="el {part} del rango debe ser un número, no {text}",
     ),
+    "default-media": Message(
+        en="a default file on the {kind} question {name} is not supported: FieldScreen keeps "
+        "only the files chosen in the screening, never one shipped with the form; remove the "
+        "default",
+        es="un archivo por defecto en la pregunta {kind} {name} no está admitido: FieldScreen "
+        "guarda solo los archivos elegidos en el tamizaje, nunca uno enviado con el formulario; "
+        "quite el valor por defecto",
+    ),
     "default-unfit": Message(
         en="the default {text} is not {expected}",
         es="el valor por defecto {text} no es {expected}",

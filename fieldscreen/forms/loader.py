@@ -21,6 +21,7 @@ from fieldscreen.forms import compat, search
 from fieldscreen.forms.errors import EXPECTED, AnswerError, FormError
 from fieldscreen.forms.evaluate import PULLDATA_PREFIX
 from fieldscreen.forms.model import (
+    MEDIA_KINDS,
     SENSITIVITIES,
     Choice,
     Entity,
@@ -827,6 +828,14 @@ class _Loader(RuleSheets):
             return
         if field.kind.startswith("select") and not field.choices:
             return  # a list file's choices are checked once they are read
+        if field.kind in MEDIA_KINDS:  # ODK's default image is a media file shipped with it
+            raise self.error(
+                f"a default file on the {field.kind} question {field.name!r} is not supported: "
+                "FieldScreen keeps only the files chosen in the screening, never one shipped "
+                "with the form; remove the default",
+                row=field.row,
+                column="default",
+            )
         try:
             coerce(field, text)
         except AnswerError as error:

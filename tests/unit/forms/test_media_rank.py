@@ -8,7 +8,7 @@ import base64
 import pytest
 
 from fieldscreen.errors import KnownError
-from fieldscreen.forms import Session
+from fieldscreen.forms import FormError, Session
 from fieldscreen.forms.attachments import (
     MAX_FILE_BYTES,
     MAX_TOTAL_BYTES,
@@ -146,3 +146,14 @@ def test_a_photo_s_max_pixels_loads_with_a_warning() -> None:
     assert loaded.field("doc").kind == "image"
     assert dict(loaded.field("doc").parameters) == {"max-pixels": "1024"}
     assert "max-pixels on 'doc' is not applied" in " ".join(loaded.warnings)
+
+
+def test_a_default_file_on_a_media_question_is_refused_by_name_in_both_languages() -> None:
+    md = "| survey |\n| | type | name | label | default |\n| | image | photo | Photo | a.jpg |\n"
+    with pytest.raises(FormError) as caught:
+        form(md)
+    assert str(caught.value).startswith("test.md:survey:2:default:")
+    assert "a default file on the image question 'photo' is not supported" in str(caught.value)
+    assert "un archivo por defecto en la pregunta image 'photo' no está admitido" in (
+        caught.value.message("es")
+    )
