@@ -65,6 +65,9 @@ _PROVISIONING_SIGNED = "sync.provisioning.signed"
 _MATCH_SECRET = "match.secret"  # noqa: S105 -- the name of a vault slot
 _IDENTITY = "sync.identity"
 _UPDATES = "sync.updates"
+#: The handover packets waiting to go through the server (docs/handover.md), kept encrypted:
+#: ``{packet_id: [partner, base64 of the packet]}`` (each packet sealed to its partner too).
+_HANDOVER_QUEUE = "handover.queue"
 
 
 def open_settings(paths: Paths) -> Settings:
@@ -461,6 +464,19 @@ def import_directory_file(
     return directory
 
 
+def queue_handover(vault: Vault, partner: str, packet_id: str, packet: bytes) -> None:
+    """Keep ``packet`` for ``partner`` until a sync has put it on the server (durable on
+    return; sent again at every sync until the server holds it)."""
+    queue = _handover_queue(vault)
+    queue[packet_id] = [partner, b64e(packet)]
+    vault.set_device_secret(_HANDOVER_QUEUE, json.dumps(queue, sort_keys=True).encode())
+
+
+def _handover_queue(vault: Vault) -> dict[str, list[str]]:
+    raw = vault.device_secret(_HANDOVER_QUEUE)
+    return {} if raw is None else dict(json.loads(raw))
+
+
 class VaultDeviceStore:
     """:class:`~fieldscreen.sync.store.OutboxStore` and ``DeviceState`` over the real vault.
 
@@ -616,6 +632,37 @@ class VaultDeviceStore:
     def _updates(self) -> dict[str, dict[str, Any]]:
         raw = self.vault.device_secret(_UPDATES)
         return {} if raw is None else dict(json.loads(raw))
+
+    # ------------------------------------------------------------------ HandoverQueue
+    def queued_handovers(self) -> Sequence[tuple[str, str, bytes]]:
+        return [
+            (partner, packet_id, b64d(packet, "handover packet"))
+            for packet_id, (partner, packet) in sorted(_handover_queue(self.vault).items())
+        ]
+
+    def handover_posted(self, packet_id: str) -> None:
+        queue = _handover_queue(self.vault)
+        if queue.pop(packet_id, None) is not None:
+            data = json.dumps(queue, sort_keys=True).encode()
+            self.vault.set_device_secret(_HANDOVER_QUEUE, data)
+
+    def apply_handover_acks(self, acks: Sequence[bytes]) -> tuple[int, int]:
+        """Each acknowledgement checked against the partner's key in this site's signed
+        directory and matched to a packet made here, as ``fieldscreen handover ack`` does; a
+        forged or unknown one is refused (audited) and changes nothing."""
+        from fieldscreen.device_commands.handover import apply_ack
+
+        directory = site_directory(self.vault, self.settings)
+        applied = refused = 0
+        for data in acks:
+            try:
+                done = apply_ack(self.vault, directory, data, "server")
+            except KnownError as error:
+                self.vault.record_event("sync", None, {"handover_ack_refused": error.code})
+                refused += 1
+                continue
+            applied += not done["already"]
+        return applied, refused
 
 
 def read_provisioning_file(path: Path) -> bytes:

@@ -1174,11 +1174,19 @@ CATALOGUE: Mapping[str, Message] = {
         en="The note is too long: at most {limit} characters. Shorten it.",
         es="La nota es demasiado larga: como máximo {limit} caracteres. Acórtela.",
     ),
+    "handover-server": Message(
+        en="The server did not answer as expected ({status}). Check its address and the "
+        "partner token, and try again.",
+        es="El servidor no respondió como se esperaba ({status}). Revise su dirección y el "
+        "token del socio, e intente de nuevo.",
+    ),
     "handover-usage": Message(
-        en="Use 'fieldscreen handover CASE --to PARTNER --out FILE' to make a packet, or "
-        "'fieldscreen handover ack ACKFILE' to apply a partner's acknowledgement.",
-        es="Use 'fieldscreen handover CASO --to SOCIO --out ARCHIVO' para crear un paquete, o "
-        "'fieldscreen handover ack ARCHIVO' para aplicar el acuse de recibo de un socio.",
+        en="Use 'fieldscreen handover CASE --to PARTNER --out FILE' (or '--send', through the "
+        "server) to make a packet, or 'fieldscreen handover ack ACKFILE' to apply a partner's "
+        "acknowledgement.",
+        es="Use 'fieldscreen handover CASO --to SOCIO --out ARCHIVO' (o '--send', por el "
+        "servidor) para crear un paquete, o 'fieldscreen handover ack ARCHIVO' para aplicar el "
+        "acuse de recibo de un socio.",
     ),
     "handover-partner-unknown": Message(
         en="The service directory names no partner {partner!r}. Sync, or ask the central team "

@@ -5,7 +5,10 @@ packets, Ed25519 to sign acknowledgements) and prints the public halves for the 
 service directory; the private key file is encrypted under a passphrase (Argon2id, as the
 vault's keys). ``fieldscreen-partner open PACKET --key KEYFILE [--out DIR]`` verifies the
 packet's signature, decrypts it, and writes ``summary.txt``, ``summary.json`` and the signed
-acknowledgement ``ack-<packet>.json`` to send back. Errors in English or Spanish (``--lang``).
+acknowledgement ``ack-<packet>.json`` to send back. ``fieldscreen-partner fetch --server URL
+--token-file F --key KEYFILE [--out DIR]`` does the same for each packet the server holds for
+this partner and not yet acknowledged (one folder per packet, ``DIR/<packet>/``), and posts each
+acknowledgement back to the server. Errors in English or Spanish (``--lang``).
 """
 
 from __future__ import annotations
@@ -44,7 +47,19 @@ def _parser() -> argparse.ArgumentParser:
     opener.add_argument("packet", metavar="PACKET")
     opener.add_argument("--key", required=True, metavar="KEYFILE")
     opener.add_argument("--out", metavar="DIR", default=".")
-    for command in (keygen, opener):
+    fetch = sub.add_parser(
+        "fetch", help="fetch this partner's packets from the server, open and acknowledge them"
+    )
+    fetch.add_argument("--server", required=True, metavar="URL", help="the server's address")
+    fetch.add_argument(
+        "--token-file",
+        required=True,
+        metavar="F",
+        help="the partner token 'fieldscreen-server partner add' printed, on the first line",
+    )
+    fetch.add_argument("--key", required=True, metavar="KEYFILE")
+    fetch.add_argument("--out", metavar="DIR", default=".")
+    for command in (keygen, opener, fetch):
         command.add_argument(
             "--passphrase-file",
             metavar="F",
@@ -131,16 +146,7 @@ def _open(args: argparse.Namespace) -> dict[str, Any]:
         raise DeviceError("handover-file", name=str(args.packet)[:200]) from None
     content, digest = open_packet(data, Path(args.packet).name, partner, sealing_private)
     out = Path(args.out)
-    ack_path = out / f"ack-{content['packet_id']}.json"
-    try:
-        out.mkdir(parents=True, exist_ok=True)
-        (out / "summary.json").write_text(
-            json.dumps(content, ensure_ascii=False, indent=2, sort_keys=True), encoding="utf-8"
-        )
-        (out / "summary.txt").write_text(summary_text(content), encoding="utf-8")
-        ack_path.write_bytes(make_ack(content, digest, partner, signing_private))
-    except OSError:
-        raise DeviceError("handover-file", name=str(out)[:200]) from None
+    ack_path = _write_opened(out, content, make_ack(content, digest, partner, signing_private))
     return {
         "packet_id": content["packet_id"],
         "case": content["case_id"],
@@ -149,10 +155,74 @@ def _open(args: argparse.Namespace) -> dict[str, Any]:
     }
 
 
+def _write_opened(out: Path, content: dict[str, Any], ack: bytes) -> Path:
+    ack_path = out / f"ack-{content['packet_id']}.json"
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+        (out / "summary.json").write_text(
+            json.dumps(content, ensure_ascii=False, indent=2, sort_keys=True), encoding="utf-8"
+        )
+        (out / "summary.txt").write_text(summary_text(content), encoding="utf-8")
+        ack_path.write_bytes(ack)
+    except OSError:
+        raise DeviceError("handover-file", name=str(out)[:200]) from None
+    return ack_path
+
+
+def _fetch(args: argparse.Namespace) -> dict[str, Any]:
+    import httpx
+
+    from fieldscreen.sync.client import check_url
+
+    try:
+        lines = Path(args.token_file).read_text(encoding="utf-8").splitlines()
+    except (OSError, UnicodeDecodeError):
+        raise DeviceError("handover-file", name=str(args.token_file)[:200]) from None
+    token = lines[0].strip() if lines else ""
+    partner, sealing_private, signing_private = _key(args.key, args)
+    base = check_url(args.server) + "/api/v1"
+    headers = {"authorization": f"Bearer {token}"}
+    out, opened, acknowledged = Path(args.out), [], 0
+    try:
+        with httpx.Client(base_url=base, headers=headers, timeout=60) as http:
+            listing = http.get("/partner/packets")
+            if listing.status_code != 200:
+                raise DeviceError("handover-server", status=str(listing.status_code))
+            for item in listing.json().get("packets") or ():
+                packet_id = str(item.get("packet_id", ""))
+                if item.get("acknowledged") or not packet_id.isalnum():
+                    continue
+                got = http.get(f"/partner/packets/{packet_id}")
+                if got.status_code != 200:
+                    raise DeviceError("handover-server", status=str(got.status_code))
+                content, digest = open_packet(got.content, packet_id, partner, sealing_private)
+                ack = make_ack(content, digest, partner, signing_private)
+                _write_opened(out / packet_id, content, ack)
+                posted = http.post(
+                    f"/partner/packets/{packet_id}/ack",
+                    content=ack,
+                    headers={"content-type": "application/json"},
+                )
+                if posted.status_code != 200:
+                    raise DeviceError("handover-server", status=str(posted.status_code))
+                acknowledged += 1
+                opened.append(
+                    {
+                        "packet_id": packet_id,
+                        "case": content["case_id"],
+                        "folder": str(out / packet_id),
+                    }
+                )
+    except httpx.HTTPError:
+        raise DeviceError("handover-server", status="unreachable") from None
+    return {"partner": partner, "opened": opened, "acknowledged": acknowledged}
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
+    commands = {"keygen": _keygen, "open": _open, "fetch": _fetch}
     try:
-        result = _keygen(args) if args.command == "keygen" else _open(args)
+        result = commands[args.command](args)
     except KnownError as exc:
         print(f"fieldscreen-partner: {exc.message(args.lang)}", file=sys.stderr)
         return 1

@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from fieldscreen.caseevents import HANDOVER_ACKNOWLEDGED, HANDOVER_SENT
-from fieldscreen.device import site_directory
+from fieldscreen.device import queue_handover, site_directory
 from fieldscreen.device_commands import unlocked_vault
 from fieldscreen.device_commands.case import resolve_case
 from fieldscreen.directory import ServiceDirectory
@@ -24,7 +24,7 @@ from fieldscreen.vault import Vault
 from fieldscreen.vault.cli_common import add_unlock_arguments, emit
 from fieldscreen.vault.errors import VaultError
 
-__all__ = ["add_arguments", "hand_over", "run"]
+__all__ = ["add_arguments", "apply_ack", "hand_over", "run"]
 
 _RELEASERS = ("coordinator", "admin")
 
@@ -40,6 +40,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("file", metavar="ACKFILE", nargs="?", help="with ack: the file")
     parser.add_argument("--to", metavar="PARTNER", help="the partner's id in the directory")
     parser.add_argument("--out", metavar="FILE", help="where to write the packet")
+    parser.add_argument(
+        "--send",
+        action="store_true",
+        help="send the packet through the server: queued, and sent at every sync until the "
+        "server holds it (the partner's acknowledgement comes back the same way)",
+    )
     parser.add_argument(
         "--release",
         metavar="REASON",
@@ -62,11 +68,12 @@ def hand_over(
     directory: ServiceDirectory | None,
     record_id: str,
     partner_id: str,
-    out: Path,
+    out: Path | None,
     *,
     site: str,
     release_reason: str = "",
     summary: bool = False,
+    send: bool = False,
 ) -> dict[str, Any]:
     """Hand the case ``record_id`` over to ``partner_id`` of ``directory``: the packet (only
     what the child consented to share with it, :func:`fieldscreen.handover.packet_content`)
@@ -75,7 +82,9 @@ def hand_over(
     one transaction. The vault is unlocked with the device's signature wired. Returns what
     ``fieldscreen handover --json`` prints; with ``summary``, also ``summary_html``: the same
     packet's summary in English and Spanish (:func:`fieldscreen.handover.summary_html`), for
-    the PDF of a partner without the software.
+    the PDF of a partner without the software. With ``send``, the packet is also queued to go
+    through the server at the next sync (:func:`fieldscreen.device.queue_handover`); ``out``
+    may then be None.
 
     Raises:
         DeviceError: ``handover-partner-unknown``, ``handover-release-role``, ``handover-file``
@@ -100,10 +109,11 @@ def hand_over(
     packet = seal_packet(
         content, partner, vault.device_id, vault.device_public_key, vault.sign_as_device
     )
-    try:
-        out.write_bytes(packet)
-    except OSError:
-        raise DeviceError("handover-file", name=str(out)[:200]) from None
+    if out is not None:
+        try:
+            out.write_bytes(packet)
+        except OSError:
+            raise DeviceError("handover-file", name=str(out)[:200]) from None
     if content["basis"] == "supervisor-release":
         vault.record_event(
             "override", record_id, {"what": "handover", "recipient": partner.recipient}
@@ -118,8 +128,11 @@ def hand_over(
             "basis": content["basis"],
             "digest": hashlib.sha256(packet).hexdigest(),
             "acknowledged": "",
+            **({"via": "server"} if send else {}),
         },
     ]
+    if send:  # durable before the case event says it was sent
+        queue_handover(vault, partner.id, content["packet_id"], packet)
     event = vault.record_case_event(
         record_id,
         HANDOVER_SENT,
@@ -132,7 +145,8 @@ def hand_over(
         "partner": partner.id,
         "packet_id": content["packet_id"],
         "basis": content["basis"],
-        "out": str(out),
+        "out": "" if out is None else str(out),
+        "queued": send,
         "event_id": event["event_id"],
         "concerns_kept_out": kept_out,
     }
@@ -158,16 +172,17 @@ def run(args: argparse.Namespace) -> int:
         directory = site_directory(vault, settings)
         if args.case == "ack":
             return _ack(args, vault, directory, lang)
-        if not args.to or not args.out or args.file:
+        if not args.to or not (args.out or args.send) or args.file:
             raise DeviceError("handover-usage")
         done = hand_over(
             vault,
             directory,
             resolve_case(vault, args.case),
             args.to,
-            Path(args.out),
+            Path(args.out) if args.out else None,
             site=str(settings.get("site_id") or ""),
             release_reason=args.release,
+            send=args.send,
         )
         record_id, partner_id, out, kept_out = (
             done["case"],
@@ -180,7 +195,11 @@ def run(args: argparse.Namespace) -> int:
             done,
             f"{record_id[:6].upper()}: "
             + (
-                f"paquete de traspaso para {partner_id} en {out}, sellado para su clave."
+                f"paquete de traspaso para {partner_id} "
+                + (f"en {out}" if out else "")
+                + (" y " if out and args.send else "")
+                + ("en cola para el servidor (se envía al sincronizar)" if args.send else "")
+                + ", sellado para su clave."
                 + (
                     f" {kept_out} preocupación(es) no van: el consentimiento para este "
                     "destinatario no las cubre."
@@ -188,7 +207,11 @@ def run(args: argparse.Namespace) -> int:
                     else ""
                 )
                 if lang == "es"
-                else f"handover packet for {partner_id} in {out}, sealed to its key."
+                else f"handover packet for {partner_id} "
+                + (f"in {out}" if out else "")
+                + (" and " if out and args.send else "")
+                + ("queued for the server (sent at the next sync)" if args.send else "")
+                + ", sealed to its key."
                 + (
                     f" {kept_out} concern(s) left out: the consent to this recipient does "
                     "not cover them."
@@ -200,17 +223,24 @@ def run(args: argparse.Namespace) -> int:
         return 0
 
 
-def _ack(
-    args: argparse.Namespace, vault: Vault, directory: ServiceDirectory | None, lang: str
-) -> int:
-    if not args.file:
-        raise DeviceError("handover-usage")
-    ack = verify_ack(_read(args.file), args.file, directory)
+def apply_ack(
+    vault: Vault, directory: ServiceDirectory | None, data: bytes, name: str
+) -> dict[str, Any]:
+    """Apply the partner's acknowledgement ``data`` (a file, or what the sync got from the
+    server): checked against the partner's key in ``directory`` and matched to a packet made
+    on this laptop (id, partner, SHA-256); recorded once as the case event
+    ``handover-acknowledged`` and on the card. Again, it changes nothing (``already``).
+
+    Raises:
+        DeviceError: ``handover-ack-forged``, ``handover-partner-unknown``,
+            ``handover-ack-unknown``.
+    """
+    ack = verify_ack(data, name, directory)
     record_id = str(ack["case_id"])
     try:
         card = vault.case_card(record_id)
     except VaultError:  # an unknown case: the acknowledgement is not ours
-        raise DeviceError("handover-ack-unknown", name=args.file[:200]) from None
+        raise DeviceError("handover-ack-unknown", name=name[:200]) from None
     handovers = [dict(h) for h in card.get("handovers", ())]
     mine = next(
         (
@@ -223,7 +253,7 @@ def _ack(
         None,
     )
     if mine is None:
-        raise DeviceError("handover-ack-unknown", name=args.file[:200])
+        raise DeviceError("handover-ack-unknown", name=name[:200])
     already = bool(mine.get("acknowledged"))
     if not already:
         mine["acknowledged"] = ack["received"]
@@ -235,20 +265,30 @@ def _ack(
             note=f"{ack['partner']} {ack['packet_id']}",
             case_card=card,
         )
+    return {
+        "case": record_id,
+        "partner": ack["partner"],
+        "packet_id": ack["packet_id"],
+        "received": ack["received"],
+        "already": already,
+    }
+
+
+def _ack(
+    args: argparse.Namespace, vault: Vault, directory: ServiceDirectory | None, lang: str
+) -> int:
+    if not args.file:
+        raise DeviceError("handover-usage")
+    done = apply_ack(vault, directory, _read(args.file), args.file)
+    record_id, partner, received = done["case"], done["partner"], done["received"]
     emit(
         args,
-        {
-            "case": record_id,
-            "partner": ack["partner"],
-            "packet_id": ack["packet_id"],
-            "received": ack["received"],
-            "already": already,
-        },
+        done,
         f"{record_id[:6].upper()}: "
         + (
-            f"{ack['partner']} confirmó el traspaso ({ack['received']})."
+            f"{partner} confirmó el traspaso ({received})."
             if lang == "es"
-            else f"{ack['partner']} acknowledged the handover ({ack['received']})."
+            else f"{partner} acknowledged the handover ({received})."
         ),
     )
     return 0

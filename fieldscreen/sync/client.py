@@ -293,6 +293,16 @@ class SyncClient:
         """Earlier screenings of this device's consenting children (``GET /device/matches``)."""
         return dict(self.request("GET", "/device/matches"))
 
+    def post_handover(self, partner: str, packet_id: str, packet: bytes) -> str:
+        """Post a handover packet sealed to ``partner`` (its bytes as they are); ``stored`` or
+        ``duplicate`` (``POST /handover/packets/{partner}/{packet_id}``)."""
+        answer = self.request("POST", f"/handover/packets/{partner}/{packet_id}", content=packet)
+        return str(answer.get("outcome", ""))
+
+    def handover_acks(self) -> list[dict[str, str]]:
+        """The partners' acknowledgements of this device's packets (``GET /handover/acks``)."""
+        return list(self.request("GET", "/handover/acks").get("acks") or ())
+
     def staff_matches(self) -> dict[str, Any]:
         """Possible matches between screenings (``GET /admin/matches``; a coordinator's or an
         admin's token)."""

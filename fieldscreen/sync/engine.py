@@ -24,11 +24,18 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
+from fieldscreen.sync.canonical import b64d
 from fieldscreen.sync.client import SyncClient
 from fieldscreen.sync.envelope import COUNTED_KINDS, Envelope, verify_envelope
 from fieldscreen.sync.errors import BatchTooLarge, DeviceRevoked, EnvelopeError, SyncError
 from fieldscreen.sync.signed import Provisioning, Receipt, SignedDocument, verify_document
-from fieldscreen.sync.store import DeviceIdentity, DeviceState, OutboxItem, OutboxStore
+from fieldscreen.sync.store import (
+    DeviceIdentity,
+    DeviceState,
+    HandoverQueue,
+    OutboxItem,
+    OutboxStore,
+)
 
 __all__ = ["Progress", "SyncSummary", "Syncer", "check_outbox"]
 
@@ -101,6 +108,13 @@ class SyncSummary:
     bytes_sent: int = 0
     retries: int = 0
     updates_applied: int = 0
+    #: Handover packets the server now holds for their partners, those still queued (the
+    #: server refused them this time), and the partners' acknowledgements newly applied or
+    #: refused (not signed by the partner the directory names: not applied).
+    handovers_sent: int = 0
+    handovers_queued: int = 0
+    handover_acks: int = 0
+    handover_acks_refused: int = 0
     device_status: str = "active"
     rollback_suspected: bool = False
     seconds: float = 0.0
@@ -182,6 +196,8 @@ class Syncer:
         try:
             self._status(summary)
             self._push(summary)
+            if isinstance(self.device, HandoverQueue):
+                self._handovers(self.device, summary)
             if self.pull:
                 self._pull(summary)
         finally:
@@ -449,6 +465,32 @@ class Syncer:
         summary.audit_envelopes += len(audit & named_ids)
         summary.event_envelopes += len(events & named_ids)
         return self.outbox.apply_receipt(receipt.delivered, checkpoint)
+
+    # ------------------------------------------------------------------ 2b. handovers
+    def _handovers(self, queue: HandoverQueue, summary: SyncSummary) -> None:
+        """Post the queued handover packets (each kept until the server holds it: a refusal
+        or a lost connection leaves it for the next sync), then apply the acknowledgements."""
+        for partner, packet_id, packet in queue.queued_handovers():
+            try:
+                outcome = self.client.post_handover(partner, packet_id, packet)
+            except DeviceRevoked:
+                raise
+            except SyncError:  # refused (an unknown partner, a conflict) or unreachable:
+                summary.handovers_queued += 1  # kept, sent again at the next sync
+                continue
+            if outcome in {"stored", "duplicate"}:
+                queue.handover_posted(packet_id)
+                summary.handovers_sent += 1
+        acks: list[bytes] = []
+        for answer in self.client.handover_acks():
+            try:
+                acks.append(b64d(answer.get("ack", ""), "ack"))
+            except EnvelopeError:
+                summary.handover_acks_refused += 1
+        if acks:
+            applied, refused = queue.apply_handover_acks(acks)
+            summary.handover_acks += applied
+            summary.handover_acks_refused += refused
 
     # ------------------------------------------------------------------ 3. pull
     def _pull(self, summary: SyncSummary) -> None:

@@ -22,6 +22,7 @@ __all__ = [
     "DeviceIdentity",
     "DeviceState",
     "DeviceStatus",
+    "HandoverQueue",
     "OutboxItem",
     "OutboxStore",
     "RecordState",
@@ -121,4 +122,23 @@ class DeviceState(Protocol):
 
     def apply_update(self, document: SignedDocument) -> None:
         """Store a verified form, service directory or provisioning update for use."""
+        ...
+
+
+@runtime_checkable
+class HandoverQueue(Protocol):
+    """A device state that also queues handover packets for the server (docs/handover.md):
+    the sync posts each queued packet, drops it once the server holds it, and hands the
+    partners' acknowledgements back to be checked and applied."""
+
+    def queued_handovers(self) -> Sequence[tuple[str, str, bytes]]:
+        """``(partner, packet id, packet bytes)`` of each packet still to send."""
+        ...
+
+    def handover_posted(self, packet_id: str) -> None:
+        """The server holds the packet (``stored`` or ``duplicate``): drop it from the queue."""
+        ...
+
+    def apply_handover_acks(self, acks: Sequence[bytes]) -> tuple[int, int]:
+        """Check and apply acknowledgements: (newly applied, refused)."""
         ...

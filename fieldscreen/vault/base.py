@@ -57,6 +57,7 @@ SECRET_SLOTS = frozenset(
         "sync.identity",
         "sync.updates",
         "match.secret",
+        "handover.queue",
         "state_bound",
         "outbox_stamped",
     }

@@ -104,6 +104,7 @@ DEVICE_SECRETS = frozenset(
         "sync.identity",
         "sync.updates",
         "match.secret",
+        "handover.queue",
     }
 )
 

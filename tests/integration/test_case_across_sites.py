@@ -337,3 +337,145 @@ def test_a_childs_case_across_two_sites_reaches_the_export_once_and_in_order(
     screenings = {r[0] for r in tables["screenings"].rows}
     assert screenings == {first, again}
     assert date.fromisoformat(by_case[first][0][2]) < date.fromisoformat(by_case[again][0][2])
+
+
+@pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)
+def test_a_handover_sent_through_the_server_comes_back_acknowledged(
+    tmp_path: Path, org: SimOrg, storage: Storage, server: LiveServer, capsys: Any
+) -> None:
+    """The packet queued by ``fieldscreen handover --send``, carried by a sync, fetched and
+    opened by ``fieldscreen-partner fetch`` with the partner's own token, its acknowledgement
+    posted back and applied on the case at the laptop's next sync, once. An acknowledgement
+    the server hands out that the partner's key did not sign (a server that lies) is refused
+    by the laptop and not applied."""
+    provisioning = Provisioning(
+        organisation=org.name,
+        server_url=server.url,
+        sealing_public_key=org.sealing_public,
+        signing_public_key=org.signing_public,
+        receipt_public_key=storage.keys().receipt_public,
+        sites=(Site("s2", "Tijuana 2", "MX"),),
+        allow_insecure_http=True,
+        match_secret=SECRET,
+    )
+    prov = tmp_path / "installer.fsp"
+    prov.write_bytes(
+        sign_document(
+            "provisioning", "provisioning", "1", provisioning.to_content(), *org.signing
+        ).to_bytes()
+    )
+    folder = tmp_path / "laptop"
+    folder.mkdir()
+    b = folder / "profile"
+    Vault.create(
+        Paths.for_profile(b).ensure().vault_dir,
+        admin_login="admin1",
+        passphrase=PASS.encode(),
+        kdf=crypto.KdfParams.for_tests(),
+    ).close()
+    (folder / "pass.txt").write_text(PASS + "\n", encoding="utf-8")
+    _cli(b, "provision", str(prov), capsys=capsys)
+    _cli(b, "enroll", "--code", storage.create_enrol_code("s2"), capsys=capsys)
+
+    partner_dir = tmp_path / "partner"
+    partner_dir.mkdir()
+    key = partner_dir / "receiver.key"
+    assert _partner(["keygen", "--partner", "receiver", "--out", str(key)], partner_dir) == 0
+    public = json.loads(capsys.readouterr().out)
+    directory = {
+        "format": "fieldscreen-service-directory",
+        "format_version": 1,
+        "directory_id": "s2-dir",
+        "version": "2",
+        "site": {"id": "s2"},
+        "services": [],
+        "partners": [
+            {"name": {"en": "Reception"}, "recipient": RECIPIENT, "language": "es", **public}
+        ],
+    }
+    signed = sign_document("directory", "s2", "2", canonical(directory), *org.signing)
+    storage.publish(signed.to_bytes(), "admin")
+    token_file = partner_dir / "token.txt"
+    token_file.write_text(storage.add_partner("receiver", "Reception") + "\n", encoding="utf-8")
+
+    now = datetime.now(UTC).replace(second=0, microsecond=0)
+    rng = random.Random(20261210)
+    case = _finalise(b, _answer(_fixed("María José", told="no"), rng, plan=True), "s2", now)
+    assert _cli(b, "sync", capsys=capsys)["delivered"] == 1  # the directory comes down
+
+    out = _cli(b, "handover", case, "--to", "receiver", "--send", capsys=capsys)
+    assert (out["queued"], out["out"], out["basis"]) == (True, "", "consent")
+    packet_id = out["packet_id"]
+    (entry,) = _card(b, case)["handovers"]
+    assert (entry["via"], entry["acknowledged"]) == ("server", "")
+    assert storage.handover_listing("receiver") == []  # queued on the laptop, not yet sent
+    sent = _cli(b, "sync", capsys=capsys)
+    assert (sent["handovers_sent"], sent["handovers_queued"], sent["handover_acks"]) == (1, 0, 0)
+    (held,) = storage.handover_listing("receiver")
+    assert held["packet_id"] == packet_id
+    assert held["sha256"] == entry["digest"]  # the bytes the laptop made, as they came
+    assert _cli(b, "sync", capsys=capsys)["handovers_sent"] == 0  # sent once, then dropped
+
+    opened = partner_dir / "opened"
+    fetch = [
+        "fetch",
+        "--server",
+        server.url,
+        "--token-file",
+        str(token_file),
+        "--key",
+        str(key),
+        "--out",
+        str(opened),
+    ]
+    assert _partner(fetch, partner_dir) == 0
+    fetched = json.loads(capsys.readouterr().out)
+    assert fetched["acknowledged"] == 1
+    assert [p["packet_id"] for p in fetched["opened"]] == [packet_id]
+    summary = json.loads((opened / packet_id / "summary.json").read_text(encoding="utf-8"))
+    assert (summary["case_id"], summary["language"]) == (case, "es")
+    assert summary["return_plan"]
+    assert "MARIA" not in json.dumps(summary).upper()
+    assert _partner(fetch, partner_dir) == 0  # again: nothing left to open
+    assert json.loads(capsys.readouterr().out)["acknowledged"] == 0
+
+    back = _cli(b, "sync", capsys=capsys)
+    assert (back["handover_acks"], back["handover_acks_refused"]) == (1, 0)
+    (entry,) = _card(b, case)["handovers"]
+    assert entry["acknowledged"]
+    again = _cli(b, "sync", capsys=capsys)  # the server still lists it: applied once only
+    assert (again["handover_acks"], again["handover_acks_refused"]) == (0, 0)
+    shown = _cli(b, "case", "timeline", case, capsys=capsys)
+    kinds = [e["type"] for e in shown["events"]]
+    assert kinds.count("handover-sent") == kinds.count("handover-acknowledged") == 1
+
+    # A lying server: an acknowledgement of a second packet signed by another key, put in
+    # its database behind the partner route's check. The laptop refuses it and applies nothing.
+    second = _cli(b, "handover", case, "--to", "receiver", "--send", capsys=capsys)
+    assert _cli(b, "sync", capsys=capsys)["handovers_sent"] == 1
+    thief, _ = crypto.generate_signing_keypair()
+    from fieldscreen.handover import make_ack
+
+    forged = make_ack(
+        {"packet_id": second["packet_id"], "case_id": case},
+        next(h for h in _card(b, case)["handovers"] if h["packet_id"] == second["packet_id"])[
+            "digest"
+        ],
+        "receiver",
+        thief,
+    )
+    import sqlalchemy as sa
+
+    from fieldscreen.sync.server.db import tables as t
+
+    with storage.engine.begin() as conn:
+        conn.execute(
+            sa.update(t.handover_packets)
+            .where(t.handover_packets.c.packet_id == second["packet_id"])
+            .values(ack=forged, acked="2026-12-10T00:00:00Z")
+        )
+    lied = _cli(b, "sync", capsys=capsys)
+    assert (lied["handover_acks"], lied["handover_acks_refused"]) == (0, 1)
+    states = {h["packet_id"]: h["acknowledged"] for h in _card(b, case)["handovers"]}
+    assert states[second["packet_id"]] == ""
+    assert states[packet_id]
