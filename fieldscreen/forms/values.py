@@ -14,6 +14,7 @@ from typing import Any
 
 from fieldscreen.forms.attachments import is_safe_name
 from fieldscreen.forms.errors import AnswerError
+from fieldscreen.forms.functions import offset_is_valid
 from fieldscreen.forms.model import MEDIA_KINDS, Field
 
 __all__ = ["coerce", "decode", "encode", "tag", "to_json", "untag"]
@@ -72,15 +73,21 @@ def coerce(field: Field, value: Any) -> Any:
     if kind == "datetime":
         if isinstance(value, datetime):
             return value
+        text = str(value).strip()
         try:
-            return datetime.fromisoformat(str(value).strip())
+            if not offset_is_valid(text):  # Python reads -07:60 as -08:00
+                raise ValueError(text)
+            return datetime.fromisoformat(text)
         except ValueError:
             raise AnswerError(field.name, "datetime") from None
     if kind == "time":
         if isinstance(value, time):
             return value
+        text = str(value).strip()
         try:
-            return time.fromisoformat(str(value).strip())
+            if not offset_is_valid(text):
+                raise ValueError(text)
+            return time.fromisoformat(text)
         except ValueError:
             raise AnswerError(field.name, "time") from None
     if kind == "select_one":

@@ -13,8 +13,8 @@ from pathlib import Path
 
 import pytest
 
-from fieldscreen.forms import Session
-from tests.unit.forms.helpers import form
+from fieldscreen.forms import AnswerError, Session
+from tests.unit.forms.helpers import NOW, form
 
 pytestmark = pytest.mark.skipif(not hasattr(time, "tzset"), reason="needs time.tzset")
 
@@ -104,3 +104,26 @@ def test_forms_run_now_without_an_offset_is_the_laptops_clock_time(
     assert main([*run, "2026-03-15T03:00Z"]) == 0  # an offset is an instant: 21:00 local
     values = json.loads(capsys.readouterr().out)["values"]
     assert (values["day"], values["hour"]) == ("2026-03-14", "21:00")
+
+
+@pytest.mark.parametrize(
+    ("kind", "value", "ok"),
+    [
+        ("datetime", "2024-01-01T10:00:00-07:00", True),
+        ("datetime", "2024-01-01T10:00:00-07:60", False),  # Python alone reads it as -08:00
+        ("datetime", "2024-01-01T10:00:00+05:75", False),
+        ("datetime", "2024-01-01T10:00:00", True),
+        ("time", "06:00:00+01:00", True),
+        ("time", "06:00:00-07:60", False),
+    ],
+)
+def test_an_answer_with_a_clock_offset_of_60_minutes_or_more_is_no_time(
+    kind: str, value: str, ok: bool
+) -> None:
+    md = f"| survey |\n| | type | name | label |\n| | {kind} | when | When |\n"
+    session = Session.start(form(md), "en", {}, clock=lambda: NOW)
+    if ok:
+        session.set_answer("when", value)
+        return
+    with pytest.raises(AnswerError):
+        session.set_answer("when", value)
