@@ -396,7 +396,6 @@ def test_a_handover_sent_through_the_server_comes_back_acknowledged(
     signed = sign_document("directory", "s2", "2", canonical(directory), *org.signing)
     storage.publish(signed.to_bytes(), "admin")
     token_file = partner_dir / "token.txt"
-    token_file.write_text(storage.add_partner("receiver", "Reception") + "\n", encoding="utf-8")
 
     now = datetime.now(UTC).replace(second=0, microsecond=0)
     rng = random.Random(20261210)
@@ -409,6 +408,10 @@ def test_a_handover_sent_through_the_server_comes_back_acknowledged(
     (entry,) = _card(b, case)["handovers"]
     assert (entry["via"], entry["acknowledged"]) == ("server", "")
     assert storage.handover_listing("receiver") == []  # queued on the laptop, not yet sent
+    # The partner is not yet on the server: refused, kept queued, sent at a later sync.
+    early = _cli(b, "sync", capsys=capsys)
+    assert (early["handovers_sent"], early["handovers_queued"]) == (0, 1)
+    token_file.write_text(storage.add_partner("receiver", "Reception") + "\n", encoding="utf-8")
     sent = _cli(b, "sync", capsys=capsys)
     assert (sent["handovers_sent"], sent["handovers_queued"], sent["handover_acks"]) == (1, 0, 0)
     (held,) = storage.handover_listing("receiver")

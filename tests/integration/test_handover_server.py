@@ -320,3 +320,36 @@ def test_partner_command(tmp_path: Any, org: SimOrg, capsys: pytest.CaptureFixtu
     assert server_main(["partner", "revoke", "casa-norte", "--db", url]) == 0
     assert store.authenticate(token) is None
     store.close()
+
+
+def test_partner_fetch_with_a_wrong_token_opens_nothing(
+    server: LiveServer, setup: dict[str, Any], tmp_path: Any, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """``fieldscreen-partner fetch`` with a token the server does not know: refused by name,
+    nothing written."""
+    from fieldscreen import partner_cli
+
+    crypto.permit_test_parameters(True)
+    try:
+        key, passfile = tmp_path / "p.key", tmp_path / "pass.txt"
+        passfile.write_text("partner passphrase 7\n", encoding="utf-8")
+        common = ["--passphrase-file", str(passfile)]
+        original = partner_cli.kdf_params
+        partner_cli.kdf_params = crypto.KdfParams.for_tests  # type: ignore[assignment]
+        try:
+            assert (
+                partner_cli.main(["keygen", "--partner", "casa-norte", "--out", str(key), *common])
+                == 0
+            )
+        finally:
+            partner_cli.kdf_params = original  # type: ignore[assignment]
+        capsys.readouterr()
+        token = tmp_path / "token.txt"
+        token.write_text("fsp_not-a-token\n", encoding="utf-8")
+        out = tmp_path / "opened"
+        argv = ["fetch", "--server", server.url, "--token-file", str(token), "--key", str(key)]
+        assert partner_cli.main([*argv, "--out", str(out), *common]) == 1
+        assert "401" in capsys.readouterr().err
+        assert not out.exists()
+    finally:
+        crypto.permit_test_parameters(False)
