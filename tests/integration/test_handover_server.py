@@ -323,26 +323,24 @@ def test_partner_command(tmp_path: Any, org: SimOrg, capsys: pytest.CaptureFixtu
 
 
 def test_partner_fetch_with_a_wrong_token_opens_nothing(
-    server: LiveServer, setup: dict[str, Any], tmp_path: Any, capsys: pytest.CaptureFixture[str]
+    server: LiveServer,
+    setup: dict[str, Any],
+    tmp_path: Any,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     """``fieldscreen-partner fetch`` with a token the server does not know: refused by name,
     nothing written."""
     from fieldscreen import partner_cli
 
     crypto.permit_test_parameters(True)
+    monkeypatch.setattr(partner_cli, "kdf_params", crypto.KdfParams.for_tests)
     try:
         key, passfile = tmp_path / "p.key", tmp_path / "pass.txt"
         passfile.write_text("partner passphrase 7\n", encoding="utf-8")
         common = ["--passphrase-file", str(passfile)]
-        original = partner_cli.kdf_params
-        partner_cli.kdf_params = crypto.KdfParams.for_tests  # type: ignore[assignment]
-        try:
-            assert (
-                partner_cli.main(["keygen", "--partner", "casa-norte", "--out", str(key), *common])
-                == 0
-            )
-        finally:
-            partner_cli.kdf_params = original  # type: ignore[assignment]
+        keygen = ["keygen", "--partner", "casa-norte", "--out", str(key), *common]
+        assert partner_cli.main(keygen) == 0
         capsys.readouterr()
         token = tmp_path / "token.txt"
         token.write_text("fsp_not-a-token\n", encoding="utf-8")
