@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import json
 import math
+import re
 from pathlib import Path
 from typing import Any
 
@@ -25,6 +26,7 @@ from fieldscreen.forms.functions import to_bool, to_number, to_string
 from tests.unit.forms.test_expressions import ev
 
 DATA = Path(__file__).parent / "data" / "odk_function_examples.json"
+DOC = Path(__file__).resolve().parents[3] / "docs" / "forms.md"
 #: The figure this table gives today; a change that lowers it is a regression.
 PASSED_AT_LEAST = 396
 #: The values Enketo's test documents give the nodes some groups' pairs read, as fields
@@ -87,3 +89,17 @@ def test_the_odk_function_examples_pass_or_are_refused_never_crash() -> None:
     )
     assert out["crashed"] == []
     assert counts["passed"] >= PASSED_AT_LEAST
+
+
+def test_docs_give_the_figures_the_table_measures() -> None:
+    counts = {k: len(v) for k, v in run_table().items()}
+    text = " ".join(DOC.read_text(encoding="utf-8").split())
+    found = re.search(
+        r"\((\d+) expression/expected pairs .*?\): (\d+) pass, (\d+) are refused at load, "
+        r"(\d+) crash\. .*? Of the (\d+) that differ",
+        text,
+    )
+    assert found, "docs/forms.md no longer gives the ODK function examples' figures"
+    documented = [int(n) for n in found.groups()]
+    measured = [sum(counts.values()), counts["passed"], counts["refused"], counts["crashed"]]
+    assert documented == [*measured, counts["failed"]]
