@@ -16,6 +16,7 @@ import locale
 import os
 import tempfile
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -103,3 +104,13 @@ def paths(profile: Path):  # type: ignore[no-untyped-def]
 def sandbox() -> Path:
     """The session-wide folder that stands in for the user's home and temp folders."""
     return _SANDBOX
+
+
+@pytest.fixture
+def light_kdf() -> Iterator[None]:
+    """Argon2id at the test parameters (below the production floor) for one test, then as it
+    was: a module that needs them names this with ``pytest.mark.usefixtures("light_kdf")``."""
+    from fieldscreen import crypto  # not before the folders above are redirected
+
+    with crypto.permitting_test_parameters():
+        yield

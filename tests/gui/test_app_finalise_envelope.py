@@ -4,7 +4,6 @@ case's non-identifying aggregate record (and none when the child declined statis
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from datetime import date
 
 import pytest
@@ -24,11 +23,7 @@ from fieldscreen.ui.backends import VaultBackend
 PASS = "correct horse battery staple"
 
 
-@pytest.fixture(autouse=True)
-def light_kdf() -> Iterator[None]:
-    crypto.permit_test_parameters(True)
-    yield
-    crypto.permit_test_parameters(False)
+pytestmark = pytest.mark.usefixtures("light_kdf")  # Argon2id at the test parameters
 
 
 def provision(backend: VaultBackend, settings: Settings) -> bytes:

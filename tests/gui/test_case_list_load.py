@@ -4,7 +4,6 @@ row; nothing of it on the GUI thread; a slower earlier load never overwrites a l
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -23,11 +22,7 @@ from tests.gui.test_real_vault import backend, window
 COUNT = 260
 
 
-@pytest.fixture(autouse=True)
-def light_kdf() -> Iterator[None]:
-    crypto.permit_test_parameters(True)
-    yield
-    crypto.permit_test_parameters(False)
+pytestmark = pytest.mark.usefixtures("light_kdf")  # Argon2id at the test parameters
 
 
 def _fill(folder: Path) -> dict[str, datetime]:

@@ -34,11 +34,7 @@ from tests.integration.server_support import open_storage
 PASS = "correct horse battery staple"
 
 
-@pytest.fixture(autouse=True)
-def light_kdf() -> Iterator[None]:
-    crypto.permit_test_parameters(True)
-    yield
-    crypto.permit_test_parameters(False)
+pytestmark = pytest.mark.usefixtures("light_kdf")  # Argon2id at the test parameters
 
 
 @pytest.fixture

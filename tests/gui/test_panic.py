@@ -4,8 +4,6 @@ sealed for the team, nothing readable is left, and the way back is the ordinary 
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
 import pytest
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QApplication
@@ -23,11 +21,7 @@ CANARY = "Zq7canaryXw"  # the same canary the real-vault tests look for in every
 CHORD = (Qt.Key.Key_F12, Qt.KeyboardModifier.ControlModifier | Qt.KeyboardModifier.ShiftModifier)
 
 
-@pytest.fixture(autouse=True)
-def light_kdf() -> Iterator[None]:
-    crypto.permit_test_parameters(True)
-    yield
-    crypto.permit_test_parameters(False)
+pytestmark = pytest.mark.usefixtures("light_kdf")  # Argon2id at the test parameters
 
 
 def _first_run(qtbot: QtBot, w: MainWindow) -> None:

@@ -4,7 +4,6 @@ applied once the administrator exists; the site's jurisdiction reaches the forms
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -25,11 +24,7 @@ from tests.gui.conftest import WAIT_MS
 ADMIN_PASS = "correct horse battery staple"
 
 
-@pytest.fixture(autouse=True)
-def light_kdf() -> Iterator[None]:
-    crypto.permit_test_parameters(True)
-    yield
-    crypto.permit_test_parameters(False)
+pytestmark = pytest.mark.usefixtures("light_kdf")  # Argon2id at the test parameters
 
 
 def signed_file(folder: Path, *, forged: bool = False) -> Path:

@@ -6,7 +6,6 @@ A canary typed into the form must never appear in any file the app wrote.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -27,11 +26,7 @@ from tests.gui.test_journeys import choose, click, consent_and_intake, type_into
 CANARY = "Zq7canaryXw"
 
 
-@pytest.fixture(autouse=True)
-def light_kdf() -> Iterator[None]:
-    crypto.permit_test_parameters(True)
-    yield
-    crypto.permit_test_parameters(False)
+pytestmark = pytest.mark.usefixtures("light_kdf")  # Argon2id at the test parameters
 
 
 def backend(paths: Paths) -> VaultBackend:

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import shutil
 import threading
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -21,7 +20,6 @@ from PySide6.QtWidgets import (
 )
 from pytestqt.qtbot import QtBot
 
-from fieldscreen import crypto
 from fieldscreen.paths import Paths
 from fieldscreen.ui.backends import VaultBackend
 from fieldscreen.ui.dialogs import PassphraseDialog
@@ -35,11 +33,7 @@ from tests.gui.test_real_vault import backend, window
 OTHER = "another good passphrase"
 
 
-@pytest.fixture(autouse=True)
-def light_kdf() -> Iterator[None]:
-    crypto.permit_test_parameters(True)
-    yield
-    crypto.permit_test_parameters(False)
+pytestmark = pytest.mark.usefixtures("light_kdf")  # Argon2id at the test parameters
 
 
 @pytest.fixture

@@ -9,7 +9,6 @@ verifies, and the item leaves the queue. A sent-back case reaches the specialist
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -27,20 +26,16 @@ from fieldscreen.ui.operations import Operations
 from fieldscreen.ui.supervision import QueueItem, SignOffError, SupervisionModel
 from tests.gui.conftest import WAIT_MS, cell, settle
 
-pytestmark = pytest.mark.skipif(
-    not all((BUILTIN_FORMS_DIR / f"{f}.md").exists() for f in FIRST_FORMS),
-    reason="this build ships no built-in forms",
-)
+pytestmark = [
+    pytest.mark.skipif(
+        not all((BUILTIN_FORMS_DIR / f"{f}.md").exists() for f in FIRST_FORMS),
+        reason="this build ships no built-in forms",
+    ),
+    pytest.mark.usefixtures("light_kdf"),  # Argon2id at the test parameters
+]
 
 ADMIN, SUP, SPEC = "admin passphrase one", "supervisor passphrase", "specialist passphrase"
 CONTEXT = {"site": "sd1", "jurisdiction": "US", "role": "specialist"}
-
-
-@pytest.fixture(autouse=True)
-def light_kdf() -> Iterator[None]:
-    crypto.permit_test_parameters(True)
-    yield
-    crypto.permit_test_parameters(False)
 
 
 @pytest.fixture(scope="module")

@@ -4,7 +4,6 @@ ledger is the vault's outbox and whose background policy probes the server (loop
 from __future__ import annotations
 
 import socket
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -22,11 +21,7 @@ from fieldscreen.ui.sync_wiring import LockedDeviceStore, LockedOutbox, VaultSyn
 PASS = "correct horse battery staple"
 
 
-@pytest.fixture(autouse=True)
-def light_kdf() -> Iterator[None]:
-    crypto.permit_test_parameters(True)
-    yield
-    crypto.permit_test_parameters(False)
+pytestmark = pytest.mark.usefixtures("light_kdf")  # Argon2id at the test parameters
 
 
 def closed_port() -> int:

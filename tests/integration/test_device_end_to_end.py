@@ -7,14 +7,13 @@ from __future__ import annotations
 import json
 import random
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import replace
 from datetime import date
 from pathlib import Path
 
 import pytest
 
-from fieldscreen import crypto
 from fieldscreen.cli import main
 from fieldscreen.device import form_context, open_settings, stored_provisioning, wire_signing
 from fieldscreen.forms.aggregate import case_aggregate
@@ -34,11 +33,7 @@ PASS = "correct horse battery"
 CANARY = "CANARY-Zorro-4417"
 
 
-@pytest.fixture(autouse=True)
-def light_kdf() -> Iterator[None]:
-    crypto.permit_test_parameters(True)
-    yield
-    crypto.permit_test_parameters(False)
+pytestmark = pytest.mark.usefixtures("light_kdf")  # Argon2id at the test parameters
 
 
 @pytest.fixture

@@ -8,7 +8,6 @@ from __future__ import annotations
 import contextlib
 import json
 import random
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -29,10 +28,7 @@ DURESS = "the sky is green today"
 SPEC = "spec1"
 
 
-@pytest.fixture(autouse=True)
-def light_kdf() -> Iterator[None]:
-    with crypto.permitting_test_parameters():
-        yield
+pytestmark = pytest.mark.usefixtures("light_kdf")  # Argon2id at the test parameters
 
 
 @pytest.fixture

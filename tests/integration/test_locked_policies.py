@@ -8,7 +8,6 @@ from __future__ import annotations
 import json
 import os
 import random
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -36,10 +35,7 @@ POLICIES: dict[str, int | bool] = {
 LOCKED = {**POLICIES, "allow_plain_http": True}
 
 
-@pytest.fixture(autouse=True)
-def light_kdf() -> Iterator[None]:
-    with crypto.permitting_test_parameters():
-        yield
+pytestmark = pytest.mark.usefixtures("light_kdf")  # Argon2id at the test parameters
 
 
 def _provisioning() -> bytes:

@@ -11,7 +11,6 @@ import datetime as dt
 import json
 import os
 import random
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -53,10 +52,7 @@ LOOSE: dict[str, int | bool] = {
 ISSUED = dt.datetime(2026, 11, 1, 12, 0, tzinfo=dt.UTC)
 
 
-@pytest.fixture(autouse=True)
-def light_kdf() -> Iterator[None]:
-    with crypto.permitting_test_parameters():
-        yield
+pytestmark = pytest.mark.usefixtures("light_kdf")  # Argon2id at the test parameters
 
 
 class Org:

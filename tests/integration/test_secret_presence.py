@@ -17,7 +17,6 @@ import random
 import shutil
 import sqlite3
 from collections import Counter
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -38,10 +37,7 @@ VARIANTS = 80 if os.environ.get("FIELDSCREEN_FULL") else 16
 LOCKED = {**POLICIES}  # what the provisioning locks (it allows no plain HTTP)
 
 
-@pytest.fixture(autouse=True)
-def light_kdf() -> Iterator[None]:
-    with crypto.permitting_test_parameters():
-        yield
+pytestmark = pytest.mark.usefixtures("light_kdf")  # Argon2id at the test parameters
 
 
 def _raw(root: Path) -> sqlite3.Connection:

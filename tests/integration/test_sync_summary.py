@@ -19,8 +19,10 @@ from fieldscreen.sync.server.live import LiveServer
 from fieldscreen.sync.server.storage import Storage
 from fieldscreen.sync.simulate import SimOrg
 
-# the travel-mode tests' profile (a vault made by the CLI), set-up and light KDF (autouse)
-from tests.integration.test_travel_mode import _set_up, light_kdf, profile  # noqa: F401
+# the travel-mode tests' profile (a vault made by the CLI) and set-up
+from tests.integration.test_travel_mode import _set_up, profile  # noqa: F401
+
+pytestmark = pytest.mark.usefixtures("light_kdf")  # Argon2id at the test parameters
 
 
 def test_the_summary_line_counts_unconfirmed_and_tampered_in_both_languages() -> None:

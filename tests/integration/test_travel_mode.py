@@ -8,7 +8,7 @@ import csv
 import hashlib
 import json
 import random
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -35,11 +35,7 @@ PASS = "correct horse battery"
 CANARY = "CANARY-Travel-5521"
 
 
-@pytest.fixture(autouse=True)
-def light_kdf() -> Iterator[None]:
-    crypto.permit_test_parameters(True)
-    yield
-    crypto.permit_test_parameters(False)
+pytestmark = pytest.mark.usefixtures("light_kdf")  # Argon2id at the test parameters
 
 
 @pytest.fixture

@@ -16,7 +16,6 @@ import signal
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -25,17 +24,13 @@ import pytest
 from fieldscreen import crypto
 from fieldscreen.ui.backends import VaultBackend
 
-pytestmark = pytest.mark.reliability
+pytestmark = [
+    pytest.mark.reliability,
+    pytest.mark.usefixtures("light_kdf"),  # Argon2id at the test parameters
+]
 
 ROOT = Path(__file__).resolve().parents[2]
 RUNS = 25 if os.environ.get("FIELDSCREEN_FULL") else 3
-
-
-@pytest.fixture(autouse=True)
-def light_kdf() -> Iterator[None]:
-    crypto.permit_test_parameters(True)
-    yield
-    crypto.permit_test_parameters(False)
 
 
 def one_run(folder: Path, seed: int) -> tuple[int, int, int]:

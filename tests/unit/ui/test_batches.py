@@ -18,11 +18,7 @@ from fieldscreen.vault import VaultError
 ADMIN, SPEC = "administrator passphrase", "specialist passphrase"
 
 
-@pytest.fixture(autouse=True)
-def light_kdf() -> Iterator[None]:
-    crypto.permit_test_parameters(True)
-    yield
-    crypto.permit_test_parameters(False)
+pytestmark = pytest.mark.usefixtures("light_kdf")  # Argon2id at the test parameters
 
 
 @pytest.fixture

@@ -9,7 +9,6 @@ in a screen test. Light Argon2id parameters are permitted explicitly for this mo
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -27,11 +26,7 @@ FORM = ("fs_intake", "1")
 CARD = {"alias": "Luz", "tier": "T2", "concerns": ["separated"], "next_due": None}
 
 
-@pytest.fixture(autouse=True)
-def light_kdf() -> Iterator[None]:
-    crypto.permit_test_parameters(True)
-    yield
-    crypto.permit_test_parameters(False)
+pytestmark = pytest.mark.usefixtures("light_kdf")  # Argon2id at the test parameters
 
 
 class Store:
