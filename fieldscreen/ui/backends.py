@@ -406,12 +406,13 @@ class VaultBackend:
         self,
         record_id: str,
         partner: str,
-        out: Path,
+        out: Path | None,
         *,
         directory: Any,
         site: str,
         release_reason: str = "",
         summary: bool = False,
+        send: bool = False,
     ) -> Mapping[str, Any]:
         """The packet and its case event, as ``fieldscreen handover`` makes them."""
         from fieldscreen.device import wire_signing
@@ -428,6 +429,7 @@ class VaultBackend:
                 site=site,
                 release_reason=release_reason,
                 summary=summary,
+                send=send,
             )
 
     def travel_mode(self) -> int:

@@ -379,10 +379,11 @@ class CaseCardDialog(QDialog):
 
     #: The specialist asks the server for earlier screenings of this child (with consent).
     earlier_requested = Signal()
-    #: A handover to a partner: its id in the directory, the packet's file, a coordinator's
-    #: reason to share without the child's consent (empty: the child's consent decides), and
-    #: whether a PDF of the summary in both languages is saved beside it.
-    handover_requested = Signal(str, str, str, bool)
+    #: A handover to a partner: its id in the directory, the packet's file (may be empty when
+    #: it goes through the server), a coordinator's reason to share without the child's
+    #: consent (empty: the child's consent decides), whether a PDF of the summary in both
+    #: languages is saved beside it, and whether the packet goes through the server.
+    handover_requested = Signal(str, str, str, bool, bool)
 
     def __init__(
         self,
@@ -393,9 +394,11 @@ class CaseCardDialog(QDialog):
         can_check_earlier: bool = False,
         partners: Sequence[tuple[str, str]] = (),
         can_release: bool = False,
+        can_send: bool = False,
     ) -> None:
         super().__init__(parent)
         self.setObjectName("caseCardDialog")
+        self._can_send = can_send
         self._earlier: list[Mapping[str, Any]] = []
         self._partners = list(partners)
         self._can_release = can_release
@@ -560,11 +563,17 @@ class CaseCardDialog(QDialog):
         self.event_requested.emit("linked", "", note)
 
     def _ask_handover(self) -> None:
-        dialog = HandoverDialog(self._partners, self, can_release=self._can_release)
+        dialog = HandoverDialog(
+            self._partners, self, can_release=self._can_release, can_send=self._can_send
+        )
         self.handover_dialog = dialog
         dialog.accepted.connect(
             lambda: self.handover_requested.emit(
-                dialog.partner(), dialog.path(), dialog.reason(), dialog.pdf.isChecked()
+                dialog.partner(),
+                dialog.path(),
+                dialog.reason(),
+                dialog.pdf.isChecked() and bool(dialog.path()),
+                dialog.send.isChecked(),
             )
         )
         dialog.open()
@@ -572,11 +581,20 @@ class CaseCardDialog(QDialog):
     def show_handover(self, done: Mapping[str, Any]) -> None:
         """Say where the packet went and how many concerns the consent kept out of it."""
         self.handover.setEnabled(True)
-        text = (
-            self.tr("Handover packet for %1 written to %2, sealed to its key. Send the file.")
-            .replace("%1", str(done.get("partner", "")))
-            .replace("%2", str(done.get("out", "")))
-        )
+        partner, out = str(done.get("partner", "")), str(done.get("out", ""))
+        if done.get("queued"):
+            text = self.tr(
+                "Handover packet for %1 queued, sealed to its key: it goes to the server at the "
+                "next sync, and the partner's acknowledgement comes back the same way."
+            ).replace("%1", partner)
+            if out:
+                text += " " + self.tr("A copy is in %1.").replace("%1", out)
+        else:
+            text = (
+                self.tr("Handover packet for %1 written to %2, sealed to its key. Send the file.")
+                .replace("%1", partner)
+                .replace("%2", out)
+            )
         kept = int(done.get("concerns_kept_out", 0) or 0)
         if kept:
             text += " " + self.tr(
@@ -727,6 +745,7 @@ class HandoverDialog(QDialog):
         parent: QWidget | None = None,
         *,
         can_release: bool = False,
+        can_send: bool = False,
     ) -> None:
         super().__init__(parent)
         self.setObjectName("handoverDialog")
@@ -747,6 +766,15 @@ class HandoverDialog(QDialog):
         for partner_id, name in partners:
             self.partners.addItem(name, partner_id)
         layout.addWidget(self.partners)
+        self.send = QCheckBox(
+            self.tr(
+                "Send through the server at the next sync (the server cannot read it); the "
+                "packet file is then optional"
+            ),
+            self,
+        )
+        self.send.setVisible(can_send)
+        layout.addWidget(self.send)
         layout.addWidget(QLabel(self.tr("Packet file"), self))
         row = QHBoxLayout()
         self.file = QLineEdit(self)
@@ -785,6 +813,7 @@ class HandoverDialog(QDialog):
         buttons.addWidget(cancel)
         layout.addLayout(buttons)
         self.file.textChanged.connect(self._ready)
+        self.send.toggled.connect(self._ready)
         self._ready()
 
     def _choose(self) -> None:
@@ -800,7 +829,9 @@ class HandoverDialog(QDialog):
             self.file.setText(path)
 
     def _ready(self) -> None:
-        self.ok.setEnabled(bool(self.path()) and self.partners.count() > 0)
+        chosen = bool(self.path()) or self.send.isChecked()
+        self.ok.setEnabled(chosen and self.partners.count() > 0)
+        self.pdf.setEnabled(bool(self.path()))  # the PDF goes beside the packet file
 
     def partner(self) -> str:
         return str(self.partners.currentData() or "")
@@ -928,10 +959,11 @@ class CaseListPage(QWidget):
             can_check_earlier=sync is not None and sync.matches is not None,
             partners=partners,
             can_release=self.services.user.role in ("coordinator", "admin"),
+            can_send=sync is not None,
         )
         dialog.handover_requested.connect(
-            lambda partner, path, reason, pdf: self.hand_over(
-                screening_id, partner, path, reason, dialog, pdf=pdf
+            lambda partner, path, reason, pdf, send: self.hand_over(
+                screening_id, partner, path, reason, dialog, pdf=pdf, send=send
             )
         )
         dialog.earlier_requested.connect(lambda: self.check_earlier(screening_id, dialog))
@@ -988,10 +1020,12 @@ class CaseListPage(QWidget):
         dialog: CaseCardDialog | None = None,
         *,
         pdf: bool = False,
+        send: bool = False,
     ) -> None:
         """Hand the case over to ``partner`` (on the writer): the packet written to ``path``
         and the case event ``handover-sent``, as ``fieldscreen handover`` does; with ``pdf``,
-        the summary in English and Spanish beside it (``path`` with ``.pdf``)."""
+        the summary in English and Spanish beside it (``path`` with ``.pdf``); with ``send``,
+        the packet queued to go through the server at the next sync (``path`` may be empty)."""
         vault, directory = self.services.vault, self.directory
         site = str(self.services.settings.get("site_id") or "")
         if dialog is not None:
@@ -999,7 +1033,7 @@ class CaseListPage(QWidget):
 
         def done(result: Mapping[str, Any]) -> None:
             shown = {k: v for k, v in result.items() if k != "summary_html"}
-            if pdf and result.get("summary_html"):
+            if pdf and path and result.get("summary_html"):
                 target = Path(path).with_suffix(".pdf")
                 try:
                     write_handover_pdf(target, str(result["summary_html"]))
@@ -1021,11 +1055,12 @@ class CaseListPage(QWidget):
             lambda: vault.hand_over(
                 screening_id,
                 partner,
-                Path(path),
+                Path(path) if path else None,
                 directory=directory,
                 site=site,
                 release_reason=reason,
-                summary=pdf,
+                summary=pdf and bool(path),
+                send=send,
             ),
             done,
             failed,

@@ -469,18 +469,20 @@ class VaultPort(Protocol):
         self,
         record_id: str,
         partner: str,
-        out: Path,
+        out: Path | None,
         *,
         directory: Any,
         site: str,
         release_reason: str = "",
         summary: bool = False,
+        send: bool = False,
     ) -> Mapping[str, Any]:
         """Hand the case over to ``partner`` of the site's ``directory``: the packet (only what
         the child consented to share with it) written to ``out``, the case event
         ``handover-sent`` sealed for the team (``fieldscreen handover``, docs/handover.md);
         returns what that command prints with ``--json`` (with ``summary``, also the
-        ``summary_html`` of the PDF in English and Spanish)."""
+        ``summary_html`` of the PDF in English and Spanish). With ``send``, the packet is also
+        queued to go through the server at the next sync, and ``out`` may be None."""
         ...
 
     def pending(self) -> int:

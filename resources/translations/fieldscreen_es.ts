@@ -298,7 +298,7 @@
     </message>
     <message>
         <source>Case %s</source>
-        <extracomment>Another case event to record: its type, the reason (a closed case&apos;s) and a note. The specialist asks the server for earlier screenings of this child (with consent). A handover to a partner: its id in the directory, the packet&apos;s file, a coordinator&apos;s reason to share without the child&apos;s consent (empty: the child&apos;s consent decides), and whether a PDF of the summary in both languages is saved beside it.</extracomment>
+        <extracomment>Another case event to record: its type, the reason (a closed case&apos;s) and a note. The specialist asks the server for earlier screenings of this child (with consent). A handover to a partner: its id in the directory, the packet&apos;s file (may be empty when it goes through the server), a coordinator&apos;s reason to share without the child&apos;s consent (empty: the child&apos;s consent decides), whether a PDF of the summary in both languages is saved beside it, and whether the packet goes through the server.</extracomment>
         <translation>Caso %s</translation>
     </message>
     <message>
@@ -356,6 +356,14 @@
     <message>
         <source>Hand the case over to a partner organisation of the service directory</source>
         <translation>Traspasar el caso a una organización socia del directorio de servicios</translation>
+    </message>
+    <message>
+        <source>Handover packet for %1 queued, sealed to its key: it goes to the server at the next sync, and the partner&apos;s acknowledgement comes back the same way.</source>
+        <translation>Paquete de traspaso para %1 en cola, sellado para su clave: va al servidor en la próxima sincronización, y el acuse de recibo del socio vuelve por el mismo camino.</translation>
+    </message>
+    <message>
+        <source>A copy is in %1.</source>
+        <translation>Hay una copia en %1.</translation>
     </message>
     <message>
         <source>Handover packet for %1 written to %2, sealed to its key. Send the file.</source>
@@ -817,6 +825,10 @@
     <message>
         <source>Partner</source>
         <translation>Socio</translation>
+    </message>
+    <message>
+        <source>Send through the server at the next sync (the server cannot read it); the packet file is then optional</source>
+        <translation>Enviar por el servidor en la próxima sincronización (el servidor no puede leerlo); el archivo del paquete es entonces opcional</translation>
     </message>
     <message>
         <source>Packet file</source>

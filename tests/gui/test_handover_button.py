@@ -82,6 +82,7 @@ def test_the_handover_button_makes_the_packet_the_partner_opens(
     names = [asked.partners.itemData(i) for i in range(asked.partners.count())]
     assert names == ["receiver", "other"]  # the partner without keys cannot receive
     assert asked.reasons.isVisibleTo(asked)  # an admin may release
+    assert not asked.send.isVisibleTo(asked)  # not enrolled: no server to send through
     assert not asked.ok.isEnabled()  # no file chosen yet
     packet = tmp / "from-the-card.json"
     qtbot.keyClicks(asked.file, str(packet))
@@ -188,3 +189,48 @@ def test_a_partner_the_child_did_not_consent_to_is_refused_and_a_specialist_cann
     assert not (tmp / "refused.json").exists()
     assert dialog.handover.isEnabled()  # it may be tried again
     assert not dialog.handover_done.isVisible()
+
+
+def test_send_through_the_server_queues_the_packet_without_a_file(
+    qtbot: QtBot, laptop: dict[str, Any], capsys: pytest.CaptureFixture[str]
+) -> None:
+    """On an enrolled laptop the dialog offers "Send through the server": no file is needed,
+    the packet is queued in the vault (what the next sync posts) and the card says so."""
+    from unittest import mock
+
+    from fieldscreen.device import VaultDeviceStore
+    from fieldscreen.sync.view import SyncViewModel
+
+    profile, case = laptop["profile"], laptop["case"]
+    page = _page(qtbot, profile, "admin1")
+    sync = mock.Mock(spec=SyncViewModel)  # enrolled: the server is known
+    sync.matches = None
+    page.services.sync = sync
+    dialog = _card(qtbot, page, case)
+    click(qtbot, dialog.handover)
+    asked = dialog.handover_dialog
+    assert asked is not None
+    assert asked.send.isVisibleTo(asked)
+    assert not asked.ok.isEnabled()
+    asked.send.setChecked(True)
+    assert asked.ok.isEnabled()  # no file needed
+    assert not asked.pdf.isEnabled()  # the PDF goes beside a packet file
+    click(qtbot, asked.ok)
+    qtbot.waitUntil(dialog.handover_done.isVisible, timeout=WAIT_MS)
+    page.services.ops.wait_idle(WAIT_MS)
+    said = dialog.handover_done.text()
+    assert said.startswith("Handover packet for receiver queued, sealed to its key")
+    page.services.vault.lock()
+    with Vault.open(Paths.for_profile(profile).vault_dir) as vault:
+        vault.unlock("admin1", PASS.encode())
+        (entry,) = vault.case_card(case)["handovers"]
+        assert entry["via"] == "server"
+        store = VaultDeviceStore(vault, open_settings(Paths.for_profile(profile)))
+        ((partner, packet_id, packet),) = store.queued_handovers()
+        assert (partner, packet_id) == ("receiver", entry["packet_id"])
+    opened = laptop["tmp"] / "opened-queued"
+    path = laptop["tmp"] / "queued.json"
+    path.write_bytes(packet)
+    key = str(laptop["key"])
+    assert partner_main(["open", str(path), "--key", key, "--out", str(opened)]) == 0
+    capsys.readouterr()

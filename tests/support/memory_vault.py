@@ -64,6 +64,8 @@ class MemoryVault:
         self.writes = 0
         self.finalised: dict[str, dict[str, Any]] = {}
         self.cards: dict[str, dict[str, Any]] = {}
+        #: (partner, packet id) of each handover sent through the server (``send``).
+        self.queued_handovers: list[tuple[str, str]] = []
         #: ``(aggregate, day, site)`` of the finalised screenings (the coordinator report's).
         self.kept_aggregates: list[tuple[dict[str, Any], str, str]] = []
         #: App-level audit events (``record_event``).
@@ -280,9 +282,11 @@ class MemoryVault:
         site: str,
         release_reason: str = "",
         summary: bool = False,
+        send: bool = False,
     ) -> Mapping[str, Any]:
         """The handover as the real store records it on the card, with a placeholder for the
-        packet (this store holds no device keys to seal one)."""
+        packet (this store holds no device keys to seal one); with ``send``, the placeholder
+        is kept in ``queued_handovers`` instead of (or as well as) the file."""
         from fieldscreen.errors import DeviceError
 
         self._require_unlocked()
@@ -293,7 +297,10 @@ class MemoryVault:
             if record_id not in self.cards:
                 raise _vault_error("vault-record-unknown")
             packet_id = uuid.uuid4().hex
-            out.write_bytes(b"memory vault: no packet\n")
+            if out is not None:
+                out.write_bytes(b"memory vault: no packet\n")
+            if send:
+                self.queued_handovers.append((partner, packet_id))
             card = self._with_event(
                 self.cards[record_id], "handover-sent", when, f"{partner} {packet_id}", ""
             )
@@ -310,7 +317,8 @@ class MemoryVault:
             "partner": partner,
             "packet_id": packet_id,
             "basis": basis,
-            "out": str(out),
+            "out": "" if out is None else str(out),
+            "queued": send,
             "event_id": card["events"][-1]["id"],
             "concerns_kept_out": 0,
         }
