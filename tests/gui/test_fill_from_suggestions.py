@@ -10,7 +10,7 @@ from fieldscreen.forms import load_form_text
 from fieldscreen.paths import Paths
 from fieldscreen.settings import Settings
 from fieldscreen.ui.common import Services
-from fieldscreen.ui.engine import Catalogue, EngineForms
+from fieldscreen.ui.engine import Catalogue, EngineForms, EngineScreening
 from fieldscreen.ui.fields import FieldWidget, RepeatWidget
 from fieldscreen.ui.main_window import MainWindow
 from fieldscreen.ui.operations import Operations
@@ -109,7 +109,9 @@ def test_fill_from_suggestions_adds_consented_rows_the_specialist_then_edits(
 ) -> None:
     w = window(qtbot, paths)
     wiz = w.wizard
-    session = wiz.controller.session  # type: ignore[union-attr]
+    assert wiz.controller is not None
+    session = wiz.controller.session
+    assert isinstance(session, EngineScreening)  # the engine's sessions, one per form
     for name in ("fs_consent:share_health", "fs_consent:share_consulate"):
         click(qtbot, wiz.widgets[name].buttons["yes"])  # type: ignore[attr-defined]
     click(qtbot, wiz.next)
