@@ -1,4 +1,5 @@
-"""Authorisation: a role x route x owner matrix (unauthorised successes 0), and every route
+"""Authorisation: a role x route x owner matrix (unauthorised successes 0; the roles include a
+partner organisation's token, which reaches only its own packets), and every route
 after revocation answers 401/403. Devices sign their requests with their key; a device token
 without that key's signature (stolen, or signed by another key) opens nothing."""
 
@@ -31,6 +32,7 @@ ROLES = [
     "coord_s1",
     "coord_s2",
     "admin",
+    "partner",
 ]
 
 
@@ -58,6 +60,8 @@ def routes(a: SimDevice, b: SimDevice, rng: random.Random) -> list[dict[str, Any
         {"m": "GET", "p": "/device/matches", "who": {"device_a", "device_b"}},
         {"m": "GET", "p": "/updates", "who": {"device_a", "device_b"}},
         {"m": "GET", "p": "/updates/form/fs_intake/1", "who": {"device_a", "device_b"}},
+        {"m": "GET", "p": "/handover/acks", "who": {"device_a", "device_b"}},
+        {"m": "GET", "p": "/partner/packets", "who": {"partner"}},
         {"m": "POST", "p": "/admin/documents", "json": "DOC", "who": {"admin"}},
         {"m": "POST", "p": "/admin/retention", "json": {"days": 36500}, "who": {"admin"}},
     ]
@@ -132,6 +136,9 @@ def test_role_route_owner_matrix(  # noqa: PLR0917 -- fixtures
     storage.set_device_status(revoked.device_id, "revoked", "test")
     form = sign_document("form", "fs_intake", "1", b"| survey |", *org.signing)
     storage.publish(form.to_bytes(), "test")
+    from tests.integration.test_handover_server import PartnerKeys, publish_directory
+
+    publish_directory(storage, org, [PartnerKeys("casa-norte")])
     tokens = {
         "anonymous": None,
         "bogus": "not-a-token",
@@ -143,6 +150,7 @@ def test_role_route_owner_matrix(  # noqa: PLR0917 -- fixtures
         "coord_s1": storage.create_credential("coordinator", ["s1"], "c1"),
         "coord_s2": storage.create_credential("coordinator", ["s2"], "c2"),
         "admin": storage.create_credential("admin", [], "admin"),
+        "partner": storage.add_partner("casa-norte", "partner"),
     }
     thief, _ = crypto.generate_signing_keypair()
     signers = {
