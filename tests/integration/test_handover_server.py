@@ -351,3 +351,30 @@ def test_partner_fetch_with_a_wrong_token_opens_nothing(
         assert not out.exists()
     finally:
         crypto.permit_test_parameters(False)
+
+
+def test_retention_destroys_old_handover_packets(
+    server: LiveServer, storage: Storage, setup: dict[str, Any]
+) -> None:
+    """A packet received before the retention cut goes with its acknowledgement; a newer one
+    stays."""
+    import sqlalchemy as sa
+
+    from fieldscreen.sync.server.db import tables as t
+
+    a, north = setup["a"], setup["north"]
+    old_id, old = make_packet(a, north, str(uuid.uuid4()))
+    new_id, new = make_packet(a, north, str(uuid.uuid4()))
+    assert storage.post_handover(a.device_id, "casa-norte", old_id, old) == "stored"
+    assert storage.post_handover(a.device_id, "casa-norte", new_id, new) == "stored"
+    content, digest = open_packet(old, "p", "casa-norte", north.sealing_private)
+    ack = make_ack(content, digest, "casa-norte", north.signing_private)
+    assert storage.acknowledge_handover("casa-norte", old_id, ack) == "stored"
+    p = t.handover_packets
+    with storage.engine.begin() as conn:
+        conn.execute(
+            sa.update(p).where(p.c.packet_id == old_id).values(received="2025-01-01T00:00:00Z")
+        )
+    storage.apply_retention(30, "test")
+    assert [x["packet_id"] for x in storage.handover_listing("casa-norte")] == [new_id]
+    assert storage.handover_acks(a.device_id) == []

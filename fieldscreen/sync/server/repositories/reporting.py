@@ -72,8 +72,9 @@ class Reporting:
         return {"per_day": per_day, **{k: int(v or 0) for k, v in held.items()}, "devices": devices}
 
     def apply_retention(self, days: int, actor: str) -> int:
-        """Destroy envelopes created more than ``days`` ago, leaving tombstones behind, and the
-        conflicting or quarantined copies received before then (``last_held_destroyed``)."""
+        """Destroy envelopes created more than ``days`` ago, leaving tombstones behind, the
+        conflicting or quarantined copies received before then (``last_held_destroyed``), and
+        the handover packets received before then, with their acknowledgements."""
         cutoff = (dt.datetime.now(dt.UTC).date() - dt.timedelta(days=days)).isoformat()
         e = t.envelopes
         with self._db.engine.begin() as conn:
@@ -99,11 +100,18 @@ class Reporting:
             held = 0
             for table in (t.conflicts, t.quarantine):  # held copies expire with the rest
                 held += conn.execute(sa.delete(table).where(table.c.received < cutoff)).rowcount
+            h = t.handover_packets  # and the sealed handover packets (with their acks)
+            handovers = conn.execute(sa.delete(h).where(h.c.received < cutoff)).rowcount
             self._audit.append(
                 conn,
                 actor,
                 "retention",
-                {"destroyed": len(old), "held_destroyed": held, "before": cutoff},
+                {
+                    "destroyed": len(old),
+                    "held_destroyed": held,
+                    "handovers_destroyed": handovers,
+                    "before": cutoff,
+                },
             )
         self.last_held_destroyed = held
         return len(old)
