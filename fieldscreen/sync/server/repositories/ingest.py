@@ -242,13 +242,20 @@ def _clash(held: tuple[str, str], sha256: str, device_id: str) -> str | None:
     return None if held_sha == sha256 else "different-payload"
 
 
-def _envelope_row(envelope: Envelope, device: DeviceRow, received: str) -> dict[str, Any]:
+def _row_of(envelope: Envelope, device: DeviceRow) -> dict[str, Any]:
+    """The columns every table of envelopes shares: which record, which copy, whose."""
     return {
         "record_id": envelope.record_id,
         "sha256": envelope.sha256,
         "device_id": envelope.device_id,
         "site": device.site,
         "seq": envelope.seq,
+    }
+
+
+def _envelope_row(envelope: Envelope, device: DeviceRow, received: str) -> dict[str, Any]:
+    return {
+        **_row_of(envelope, device),
         "kind": envelope.kind,
         "form_id": envelope.form_id,
         "form_version": envelope.form_version,
@@ -347,11 +354,7 @@ def _insert_envelopes_sqlite(conn: Connection, rows: Sequence[dict[str, Any]]) -
 
 def _held_row(envelope: Envelope, device: DeviceRow, reason: str) -> dict[str, Any]:
     return {
-        "record_id": envelope.record_id,
-        "sha256": envelope.sha256,
-        "device_id": envelope.device_id,
-        "site": device.site,
-        "seq": envelope.seq,
+        **_row_of(envelope, device),
         "reason": reason,
         "received": now(),
         "body": envelope.to_bytes(),
