@@ -15,6 +15,7 @@ from fieldscreen.ui.common import Services
 from fieldscreen.ui.main_window import MainWindow
 from fieldscreen.ui.operations import Operations
 from fieldscreen.ui.preview import SampleForms
+from fieldscreen.ui.wizard import WizardController, WizardPage
 from tests.support.memory_vault import MemoryVault
 
 PASS = "correct horse battery"
@@ -75,6 +76,12 @@ def cell(table: QTableWidget, row: int, column: int) -> str:
     item = table.item(row, column)
     assert item is not None, (row, column)
     return item.text()
+
+
+def controller(wizard: WizardPage) -> WizardController:
+    """The wizard's controller, which a screening under way must have."""
+    assert wizard.controller is not None
+    return wizard.controller
 
 
 def current_page(w: MainWindow) -> QWidget:

@@ -23,7 +23,7 @@ from fieldscreen.ui.common import Services
 from fieldscreen.ui.fields import FieldWidget, PickerWidget
 from fieldscreen.ui.main_window import MainWindow
 from fieldscreen.ui.operations import Operations
-from tests.gui.conftest import WAIT_MS, settle, unlock
+from tests.gui.conftest import WAIT_MS, controller, settle, unlock
 from tests.support.memory_vault import MemoryVault
 
 pytestmark = pytest.mark.skipif(
@@ -112,12 +112,12 @@ def test_a_whole_screening_over_the_built_in_forms(
         if not seen_pages or seen_pages[-1] != page:
             seen_pages.append(page)
         current = {v.name for p in wiz._pages if p.name == page for v in p.fields}
-        missing = wiz.controller.session.missing_required(page, "en")  # type: ignore[union-attr]
+        missing = controller(wiz).session.missing_required(page, "en")
         for name in current:
             widget = wiz.widgets.get(name)
             if widget is None or not widget.isVisibleTo(wiz):
                 continue
-            if name in CHOSEN and wiz.controller.session.value(name) != CHOSEN[name]:  # type: ignore[union-attr]
+            if name in CHOSEN and controller(wiz).session.value(name) != CHOSEN[name]:
                 answer(qtbot, name, widget, CHOSEN[name])
             elif name in missing:
                 answer(qtbot, name, widget)
@@ -191,7 +191,7 @@ def test_a_page_count_that_changes_says_why(qtbot: QtBot, paths: Paths) -> None:
         if wiz.progress.maximum() != first:
             break
         page = wiz.current_page_name()
-        session = wiz.controller.session  # type: ignore[union-attr]
+        session = controller(wiz).session
         missing = session.missing_required(page, "en")
         for name in [v.name for p in wiz._pages if p.name == page for v in p.fields]:
             widget = wiz.widgets.get(name)

@@ -24,7 +24,7 @@ from fieldscreen.ui.engine import EngineForms, EngineScreening
 from fieldscreen.ui.main_window import MainWindow
 from fieldscreen.ui.operations import Operations
 from fieldscreen.ui.supervision import SupervisionModel
-from tests.gui.conftest import WAIT_MS, settle, unlock
+from tests.gui.conftest import WAIT_MS, controller, settle, unlock
 from tests.support.memory_vault import MemoryVault
 
 CURRENT = builtin_forms()
@@ -87,7 +87,7 @@ def test_every_answer_fits_resumes_quietly(qtbot: QtBot, paths: Paths, vault: Me
     assert w.findChild(MigrateDialog) is None
     assert "all answers were kept" in w.wizard.notice.text()
     assert not w.wizard.set_aside.isVisible()
-    session = w.wizard.controller.session  # type: ignore[union-attr]
+    session = controller(w.wizard).session
     assert session.value("fs_intake:alias") == SECRET
 
 

@@ -13,7 +13,7 @@ from fieldscreen.ui.common import Services
 from fieldscreen.ui.engine import Catalogue, EngineForms
 from fieldscreen.ui.main_window import MainWindow
 from fieldscreen.ui.operations import Operations
-from tests.gui.conftest import settle, unlock
+from tests.gui.conftest import controller, settle, unlock
 from tests.gui.test_journeys import click
 from tests.support.memory_vault import MemoryVault
 
@@ -121,7 +121,7 @@ def test_a_screening_over_the_form_engine(qtbot: QtBot, paths: Paths) -> None:
     assert any(p.name.startswith("fs_trafficking:") for p in wiz._pages)
     settle(w)
     # Resume from the saved state gives the same session.
-    state = wiz.controller.session.to_state()  # type: ignore[union-attr]
+    state = controller(wiz).session.to_state()
     again = services.forms.restore(state)
     assert again.to_state() == state
     while not wiz.current_page_name().startswith("fs_trafficking"):

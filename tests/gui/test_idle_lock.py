@@ -9,7 +9,7 @@ from PySide6.QtCore import QPoint, Qt
 from pytestqt.qtbot import QtBot
 
 from fieldscreen.ui.main_window import MainWindow
-from tests.gui.conftest import PASS, WAIT_MS, settle, unlock
+from tests.gui.conftest import PASS, WAIT_MS, controller, settle, unlock
 from tests.gui.test_journeys import click, consent_and_intake
 from tests.support.memory_vault import MemoryVault
 
@@ -98,7 +98,7 @@ def test_keys_typed_as_it_locks_never_reach_the_passphrase_box(
     settle(w)
     assert w.stack.currentWidget() is w.wizard
     assert w.wizard.current_page_name() == "intake"
-    assert w.wizard.controller.session.value("age") == 1  # type: ignore[union-attr]
+    assert controller(w.wizard).session.value("age") == 1
 
 
 def test_an_empty_box_is_never_an_attempt(

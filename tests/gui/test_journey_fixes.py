@@ -13,7 +13,7 @@ from fieldscreen.ui.common import Services
 from fieldscreen.ui.main_window import MainWindow
 from fieldscreen.ui.operations import Operations
 from fieldscreen.ui.preview import SampleForms
-from tests.gui.conftest import WAIT_MS, settle, unlock
+from tests.gui.conftest import WAIT_MS, controller, settle, unlock
 from tests.support.memory_vault import MemoryVault
 
 
@@ -34,8 +34,8 @@ def _act_now_results(qtbot: QtBot, paths: Paths, context: dict[str, str]) -> Mai
     w.wizard.go(names.index("fs_intake:b0_safety"))
     for name in ("fs_intake:b0_feared_person_nearby", "fs_intake:b0_someone_tracking"):
         w.wizard.widgets[name].set_value("yes")
-        w.wizard.controller.answer(name, "yes")  # type: ignore[union-attr]
-    w.wizard.controller.answer("fs_intake:travelling_with", "alone")  # type: ignore[union-attr]
+        controller(w.wizard).answer(name, "yes")
+    controller(w.wizard).answer("fs_intake:travelling_with", "alone")
     settle(w)
     w.review()
     settle(w)

@@ -10,7 +10,7 @@ from pytestqt.qtbot import QtBot
 
 from fieldscreen.paths import Paths
 from fieldscreen.ui.main_window import MainWindow
-from tests.gui.conftest import PASS, WAIT_MS, make_services, settle, unlock
+from tests.gui.conftest import PASS, WAIT_MS, controller, make_services, settle, unlock
 from tests.support.memory_vault import MemoryVault
 
 
@@ -119,7 +119,7 @@ def test_a_complete_screening_with_the_trafficking_gateway(
     assert data.startswith(b"%PDF")
     assert r.finalise.isEnabled()
     settle(w)  # the draft's id comes from its first write, on the writer
-    sid = w.wizard.controller.record_id  # type: ignore[union-attr]
+    sid = controller(w.wizard).record_id
     assert sid
     click(qtbot, r.finalise)
     qtbot.waitUntil(lambda: w.stack.currentWidget() is w.home, timeout=WAIT_MS)
@@ -198,7 +198,7 @@ def test_the_saved_indicator_waits_for_the_durable_write(
     tick(qtbot, w, "share", "legal")  # coalesced behind the write in flight
     qtbot.waitUntil(lambda: w.wizard.saved.property("state") == "saved", timeout=WAIT_MS)
     assert vault.writes - before == 2
-    sid = w.wizard.controller.record_id  # type: ignore[union-attr]
+    sid = controller(w.wizard).record_id
     assert sid is not None
     stored = vault.load_draft(sid)["session"]["answers"]
     assert stored == {"assent": "yes", "share": ["legal"]}
@@ -211,7 +211,7 @@ def test_quick_lock_hides_everything_and_unlock_returns_to_the_same_page(
     unlock(qtbot, w)
     consent_and_intake(qtbot, w, feared="no", work="yes")
     type_into(qtbot, w, "notes", "Calm, asked about her brother.")
-    before = w.wizard.controller.session.to_state()  # type: ignore[union-attr]
+    before = controller(w.wizard).session.to_state()
     editor = w.wizard.widgets["notes"].editor  # type: ignore[attr-defined]
     qtbot.keyClick(editor, Qt.Key.Key_L, Qt.KeyboardModifier.ControlModifier)
     settle(w)
@@ -248,7 +248,7 @@ def test_resume_after_a_crash_restores_the_draft_exactly(
     type_into(qtbot, w, "debt_amount", "250.5")
     settle(w)
     qtbot.waitUntil(lambda: w.wizard.saved.property("state") == "saved", timeout=WAIT_MS)
-    acknowledged = w.wizard.controller.snapshot()  # type: ignore[union-attr]
+    acknowledged = controller(w.wizard).snapshot()
     # The process dies: no close event, no final save; only what the vault acknowledged stays.
     w.hide()
     vault.lock()
@@ -263,7 +263,7 @@ def test_resume_after_a_crash_restores_the_draft_exactly(
     settle(second)
     assert second.stack.currentWidget() is second.wizard
     assert second.wizard.current_page_name() == "trafficking"
-    restored = second.wizard.controller.snapshot()  # type: ignore[union-attr]
+    restored = controller(second.wizard).snapshot()
     assert restored == acknowledged
     assert second.wizard.widgets["debt_amount"].editor.text() == "250.5"  # type: ignore[attr-defined]
     assert second.wizard.widgets["owes_debt"].buttons["yes"].isChecked()  # type: ignore[attr-defined]
@@ -302,12 +302,12 @@ def test_the_whole_flow_by_keyboard(qtbot: QtBot, window: MainWindow) -> None:
 
     tab_to(w.wizard.widgets["assent"].buttons["yes"])  # type: ignore[attr-defined]
     qtbot.keyClick(focused(), Qt.Key.Key_Space)
-    assert w.wizard.controller.session.value("assent") == "yes"  # type: ignore[union-attr]
+    assert controller(w.wizard).session.value("assent") == "yes"
     tab_to(w.wizard.next)
     qtbot.keyClick(focused(), Qt.Key.Key_Space)
     assert w.wizard.current_page_name() == "intake"
     qtbot.keyClicks(focused(), "Luis")
-    assert w.wizard.controller.session.value("alias") == "Luis"  # type: ignore[union-attr]
+    assert controller(w.wizard).session.value("alias") == "Luis"
     qtbot.keyClick(focused(), Qt.Key.Key_L, Qt.KeyboardModifier.ControlModifier)
     settle(w)
     assert w.stack.currentWidget() is w.unlock_page

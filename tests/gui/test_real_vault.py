@@ -20,7 +20,7 @@ from fieldscreen.ui.common import Services
 from fieldscreen.ui.main_window import MainWindow
 from fieldscreen.ui.operations import Operations
 from fieldscreen.ui.preview import SampleForms
-from tests.gui.conftest import PASS, WAIT_MS, settle, unlock
+from tests.gui.conftest import PASS, WAIT_MS, controller, settle, unlock
 from tests.gui.test_journeys import choose, click, consent_and_intake, type_into
 
 CANARY = "Zq7canaryXw"
@@ -81,8 +81,8 @@ def test_first_run_screening_crash_and_finalise_on_the_real_vault(
     choose(qtbot, w, "owes_debt", "yes")
     settle(w)
     qtbot.waitUntil(lambda: w.wizard.saved.property("state") == "saved", timeout=WAIT_MS)
-    acknowledged = w.wizard.controller.snapshot()  # type: ignore[union-attr]
-    record_id = w.wizard.controller.record_id  # type: ignore[union-attr]
+    acknowledged = controller(w.wizard).snapshot()
+    record_id = controller(w.wizard).record_id
     assert record_id
     assert acknowledged["session"]["answers"]["notes"] == CANARY  # the canary was saved
     assert canary_hits(paths) == 0
@@ -99,8 +99,8 @@ def test_first_run_screening_crash_and_finalise_on_the_real_vault(
     second.home.drafts.itemActivated.emit(second.home.drafts.item(0))
     settle(second)
     assert second.wizard.current_page_name() == "trafficking"
-    assert second.wizard.controller.snapshot() == acknowledged  # type: ignore[union-attr]
-    assert second.wizard.controller.record_id == record_id  # type: ignore[union-attr]
+    assert controller(second.wizard).snapshot() == acknowledged
+    assert controller(second.wizard).record_id == record_id
 
     # Lock and unlock come back to the same page, on the real vault.
     qtbot.keyClick(

@@ -15,7 +15,7 @@ from fieldscreen.settings import Settings
 from fieldscreen.ui.common import Services
 from fieldscreen.ui.main_window import MainWindow
 from fieldscreen.ui.operations import Operations
-from tests.gui.conftest import settle, unlock
+from tests.gui.conftest import controller, settle, unlock
 from tests.gui.test_journeys import choose, click, tick, type_into
 from tests.support.memory_vault import MemoryVault
 
@@ -66,7 +66,7 @@ def test_the_built_in_forms_start_not_assessed(qtbot: QtBot, paths: Paths, tmp_p
     unlock(qtbot, w, "correct horse battery")
     click(qtbot, w.home.start)
     settle(w)
-    update = w.wizard.controller.session.current("en")  # type: ignore[union-attr]
+    update = controller(w.wizard).session.current("en")
     assert update.undecided > 0
     text, tier = badge(w)
     assert "not assessed" in text
@@ -102,7 +102,7 @@ def test_no_green_badge_on_the_identity_page_while_risk_questions_are_open(
     unlock(qtbot, w, "correct horse battery")
     press(qtbot, w.home.start)
     wiz = w.wizard
-    engine = wiz.controller.session  # type: ignore[union-attr]
+    engine = controller(wiz).session
     pages: list[str] = []
     for _ in range(60):
         page = wiz.current_page_name()
