@@ -305,6 +305,14 @@ GEOPOINT_HINT = {
     "(por ejemplo 14.6349 -90.5069).",
 }
 GEOPOINT = Resolved(kind="text", constraint=GEOPOINT_CONSTRAINT, meta="", hint="")
+#: A typed accuracy worse than the question's ``warning-accuracy`` (the one ODK calls
+#: unacceptable), followed by the geopoint's hint.
+ACCURACY_REFUSED = {
+    "en": "The accuracy typed is worse than {limit} m, which this form calls unacceptable: "
+    "take a better reading and type it, or leave the accuracy out.",
+    "es": "La precisión escrita es peor que {limit} m, que este formulario considera "
+    "inaceptable: tome una lectura mejor y escríbala, o no escriba la precisión.",
+}
 
 
 def _points(least: int, closed: bool = False) -> str:

@@ -800,6 +800,21 @@ DESIGNER: Mapping[str, Message] = {
         en="FieldScreen keeps the photo as chosen, up to its size limit",
         es="FieldScreen guarda la foto tal como se eligió, hasta su límite de tamaño",
     ),
+    "warn-capture-accuracy": Message(
+        en="capture-accuracy on {name} keeps every typed point: ODK Collect saves a reading by "
+        "itself once it is within {metres} m, and a point typed in is saved by hand, which "
+        "Collect allows at any accuracy",
+        es="capture-accuracy en {name} acepta todo punto escrito: ODK Collect guarda una "
+        "lectura por sí solo cuando llega a {metres} m, y un punto escrito se guarda a mano, "
+        "lo que Collect permite con cualquier precisión",
+    ),
+    "accuracy-number": Message(
+        en="{key} must be a number of metres above 0, not {text}",
+        es="{key} debe ser un número de metros mayor que 0, no {text}",
+    ),
+    "why-geopoint-only": Message(
+        en="only a geopoint has accuracy rules", es="solo un geopoint tiene reglas de precisión"
+    ),
     "why-mock-accuracy": Message(
         en="the laptop has no GPS; the coordinates are typed",
         es="la computadora no tiene GPS; las coordenadas se escriben",

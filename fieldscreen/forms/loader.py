@@ -154,10 +154,12 @@ _PARAMETERS_USED = {
     *("start", "end", "step", "randomize", "seed", "value", "label"),
     *("reference-geometry", "max-pixels", "quality", "allow-mock-accuracy"),
 }
+#: A geopoint's accuracy rules, applied to the accuracy typed as its 4th number.
+_ACCURACY_PARAMETERS = ("capture-accuracy", "warning-accuracy")
 _NO_GPS = "the laptop has no GPS; the coordinates are typed"
 _PARAMETERS_NOT_APPLIED = {
-    "capture-accuracy": _NO_GPS,
-    "warning-accuracy": _NO_GPS,
+    "capture-accuracy": "only a geopoint has accuracy rules",
+    "warning-accuracy": "only a geopoint has accuracy rules",
     "incremental": _NO_GPS,
     "app": "FieldScreen starts no other app; the file is chosen with the question's Choose "
     "file button",
@@ -631,8 +633,13 @@ class _Loader(RuleSheets):
                 f"reference-geometry on {name!r} is not shown: the laptop has no map; the "
                 "coordinates are typed"
             )
+        accuracy_rule, accuracy_message = "", Texts()
+        if resolved is compat.GEOPOINT:
+            accuracy_rule, accuracy_message = self.accuracy(name, _parameters(item), row, default)
         for key in _parameters(item):
             if key in _PARAMETERS_USED and not (key == "max-pixels" and kind != "image"):
+                continue
+            if key in _ACCURACY_PARAMETERS and resolved is compat.GEOPOINT:
                 continue
             why = _PARAMETERS_NOT_APPLIED.get(
                 key, "it is not one FieldScreen uses (see docs/forms.md)"
@@ -711,10 +718,16 @@ class _Loader(RuleSheets):
                 else texts(item.get("hint") or resolved.hint, default)
             ),
             required_message=texts(bind.get("jr:requiredMsg"), default),
-            constraint_message=texts(bind.get("jr:constraintMsg"), default),
+            constraint_message=texts(bind.get("jr:constraintMsg"), default) or accuracy_message,
             relevant=str(bind.get("relevant", "") or ""),
             required=_truth_or_expr(bind.get("required")),
-            constraint=str(bind.get("constraint", "") or resolved.constraint),
+            constraint=" and ".join(
+                f"({rule})"
+                for rule in (str(bind.get("constraint", "") or resolved.constraint), accuracy_rule)
+                if rule
+            )
+            if accuracy_rule
+            else str(bind.get("constraint", "") or resolved.constraint),
             calculation="" if trigger else calculation,
             trigger=trigger,
             trigger_value=calculation if trigger else "",
@@ -737,6 +750,49 @@ class _Loader(RuleSheets):
         )
         self.check_default(built)
         return built
+
+    def accuracy(
+        self, name: str, given: Mapping[str, str], row: int, default: str
+    ) -> tuple[str, Texts]:
+        """A geopoint's accuracy rules, applied to the accuracy typed as the point's 4th number
+        (metres), as ODK Collect applies them to a GPS reading: ``warning-accuracy`` is the
+        accuracy ODK calls unacceptable, so a worse one typed is refused with a message saying
+        so (the rule and its message); ``capture-accuracy`` is the accuracy at which Collect
+        saves a reading by itself, and a typed point is saved by hand, which Collect allows at
+        any accuracy, so it only gets a warning saying that."""
+        metres: dict[str, float] = {}
+        for key in _ACCURACY_PARAMETERS:
+            if key not in given:
+                continue
+            text = given[key].strip()
+            try:
+                metres[key] = float(text)
+            except ValueError:
+                metres[key] = math.nan
+            if not math.isfinite(metres[key]) or metres[key] <= 0:
+                raise self.error(
+                    f"{key} must be a number of metres above 0, not {text!r}",
+                    row=row,
+                    column="parameters",
+                )
+        if "capture-accuracy" in metres:
+            self.warnings.append(
+                f"capture-accuracy on {name!r} keeps every typed point: ODK Collect saves a "
+                f"reading by itself once it is within {_num(metres['capture-accuracy'])} m, and "
+                "a point typed in is saved by hand, which Collect allows at any accuracy"
+            )
+        if "warning-accuracy" not in metres:
+            return "", Texts()
+        limit = _num(metres["warning-accuracy"])
+        rule = (
+            "selected-at(normalize-space(.), 3) = '' or "
+            f"number(selected-at(normalize-space(.), 3)) <= {limit}"
+        )
+        message = {
+            lang: text.format(limit=limit) + " " + compat.GEOPOINT_HINT[lang]
+            for lang, text in compat.ACCURACY_REFUSED.items()
+        }
+        return rule, Texts(message, default)
 
     def external(self, item: dict[str, Any], row: int, default: str) -> dict[str, Any]:
         """A ``select_one_external`` question with its choices: the rows of its list on the

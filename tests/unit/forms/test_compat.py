@@ -876,8 +876,7 @@ def test_capture_settings_of_a_phone_are_accepted_with_a_warning() -> None:
 @pytest.mark.parametrize(
     ("kind", "parameters", "warning"),
     [
-        ("geopoint", "capture-accuracy=10", "capture-accuracy on 'q' is not applied: the laptop"),
-        ("geopoint", "warning-accuracy=20", "warning-accuracy on 'q' is not applied: the laptop"),
+        ("geopoint", "capture-accuracy=10", "capture-accuracy on 'q' keeps every typed point"),
         ("geotrace", "incremental=true", "incremental on 'q' is not applied: the laptop has no"),
         ("image", "app=org.example", "app on 'q' is not applied: FieldScreen starts no other"),
         ("text", "rows=4", "rows on 'q' is not applied: the answer box keeps its own size"),
@@ -898,6 +897,84 @@ def test_a_parameter_the_laptop_does_not_apply_loads_with_a_warning_saying_why(
     found = [w for w in loaded.warnings if w.startswith(warning)]
     assert found, loaded.warnings
     assert designer_text(found[0], "es") not in {None, found[0]}
+
+
+_ACCURACY_FORM = """
+| survey |
+|        | type     | name  | label | parameters                                 |
+|        | geopoint | place | Where | capture-accuracy=5 warning-accuracy=25.5   |
+|        | geopoint | other | Else  |                                            |
+"""
+
+
+@pytest.mark.parametrize(
+    ("typed", "refused"),
+    [
+        ("14.6349 -90.5069", False),  # no accuracy typed: nothing to check
+        ("14.6349 -90.5069 1500", False),  # an altitude, no accuracy
+        ("14.6349 -90.5069 1500 3", False),  # within capture-accuracy
+        ("14.6349 -90.5069 1500 25.5", False),  # at the unacceptable limit: still kept
+        ("14.6349  -90.5069   1500 12", False),  # worse than capture, better than warning
+        ("14.6349 -90.5069 1500 25.6", True),  # worse than warning-accuracy
+        ("14.6349 -90.5069 1500 400", True),
+        ("94.6349 -90.5069 1500 3", True),  # not a point on the Earth, as before
+    ],
+)
+def test_a_geopoints_warning_accuracy_refuses_a_worse_typed_accuracy_as_odk_calls_it_unacceptable(
+    typed: str, refused: bool
+) -> None:
+    assert _answer(_ACCURACY_FORM, "place", typed) == (["place"] if refused else [])
+    # a question without accuracy rules keeps any accuracy
+    assert _answer(_ACCURACY_FORM, "other", "14.6349 -90.5069 1500 400") == []
+
+
+def test_the_accuracy_refusal_says_the_limit_and_what_to_do_in_both_languages() -> None:
+    session = Session.start(form(_ACCURACY_FORM), "en", {}, clock=lambda: NOW)
+    session.set_answer("place", "14.6349 -90.5069 1500 40")
+    (en,) = session.errors("place", "en")
+    (es,) = session.errors("place", "es")
+    assert en.message.startswith("The accuracy typed is worse than 25.5 m, which this form")
+    assert "leave the accuracy out" in en.message and "14.6349 -90.5069" in en.message
+    assert es.message.startswith("La precisión escrita es peor que 25.5 m")
+    assert "no escriba la precisión" in es.message
+
+
+def test_capture_accuracy_keeps_every_typed_point_with_a_warning_in_both_languages() -> None:
+    loaded = form(_ACCURACY_FORM)
+    (found,) = [w for w in loaded.warnings if w.startswith("capture-accuracy")]
+    assert "within 5 m" in found and "saved by hand" in found
+    assert "not applied" not in " ".join(loaded.warnings)
+    spanish = designer_text(found, "es")
+    assert spanish is not None and spanish.startswith("capture-accuracy en 'place' acepta")
+
+
+@pytest.mark.parametrize("value", ["0", "-3", "inf"])
+def test_an_accuracy_rule_that_is_not_metres_above_0_is_refused_naming_the_cell(
+    value: str,
+) -> None:  # pyxform itself refuses a value that is not a number
+    md = f"""
+    | survey |
+    |        | type     | name  | label | parameters               |
+    |        | geopoint | place | Where | warning-accuracy={value} |
+    """
+    with pytest.raises(FormError) as caught:
+        form(md)
+    assert caught.value.column == "parameters" and caught.value.row == 2
+    assert "warning-accuracy must be a number of metres above 0" in caught.value.detail
+    assert designer_text(caught.value.detail, "es") not in {None, caught.value.detail}
+
+
+def test_a_question_s_own_constraint_message_is_kept_beside_the_accuracy_rule() -> None:
+    md = """
+    | survey |
+    |        | type     | name  | label | parameters         | constraint_message |
+    |        | geopoint | place | Where | warning-accuracy=9 | Check the reading  |
+    """
+    session = Session.start(form(md), "en", {}, clock=lambda: NOW)
+    session.set_answer("place", "1 2 3 10")
+    assert [e.message for e in session.errors("place")] == ["Check the reading"]
+    session.set_answer("place", "1 2 3 9")
+    assert session.errors("place") == []
 
 
 def test_a_geojson_list_is_read_as_odk_reads_one_and_another_kind_of_file_is_refused(
