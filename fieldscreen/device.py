@@ -472,6 +472,11 @@ def queue_handover(vault: Vault, partner: str, packet_id: str, packet: bytes) ->
     vault.set_device_secret(_HANDOVER_QUEUE, json.dumps(queue, sort_keys=True).encode())
 
 
+def is_enrolled(vault: Vault) -> bool:
+    """Whether this laptop has enrolled with a server (its identity is kept); needs unlock."""
+    return vault.device_secret(_IDENTITY) is not None
+
+
 def _handover_queue(vault: Vault) -> dict[str, list[str]]:
     raw = vault.device_secret(_HANDOVER_QUEUE)
     return {} if raw is None else dict(json.loads(raw))

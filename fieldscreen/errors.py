@@ -1180,6 +1180,12 @@ CATALOGUE: Mapping[str, Message] = {
         es="El servidor no respondió como se esperaba ({status}). Revise su dirección y el "
         "token del socio, e intente de nuevo.",
     ),
+    "handover-not-enrolled": Message(
+        en="This laptop is not enrolled with a server, so a packet cannot go through one. "
+        "Write it to a file with --out, or enrol first ('fieldscreen enroll').",
+        es="Esta laptop no está inscrita en un servidor, así que un paquete no puede ir por "
+        "él. Guárdelo en un archivo con --out, o inscríbala primero ('fieldscreen enroll').",
+    ),
     "handover-usage": Message(
         en="Use 'fieldscreen handover CASE --to PARTNER --out FILE' (or '--send', through the "
         "server) to make a packet, or 'fieldscreen handover ack ACKFILE' to apply a partner's "

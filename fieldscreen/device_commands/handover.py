@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from fieldscreen.caseevents import HANDOVER_ACKNOWLEDGED, HANDOVER_SENT
-from fieldscreen.device import queue_handover, site_directory
+from fieldscreen.device import is_enrolled, queue_handover, site_directory
 from fieldscreen.device_commands import unlocked_vault
 from fieldscreen.device_commands.case import resolve_case
 from fieldscreen.directory import ServiceDirectory
@@ -174,6 +174,8 @@ def run(args: argparse.Namespace) -> int:
             return _ack(args, vault, directory, lang)
         if not args.to or not (args.out or args.send) or args.file:
             raise DeviceError("handover-usage")
+        if args.send and not is_enrolled(vault):  # it would wait for a sync that never runs
+            raise DeviceError("handover-not-enrolled")
         done = hand_over(
             vault,
             directory,

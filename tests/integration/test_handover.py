@@ -253,3 +253,19 @@ def test_attackers_are_refused(laptop: dict[str, Any], capsys: Any) -> None:
         refused += getattr(caught.value, "code", "") == "sync-bad-signature"
     SignedDocument  # noqa: B018 -- the directory file's format
     assert refused == 6, f"refused {refused} of 6"
+
+
+def test_send_needs_an_enrolled_laptop(laptop: dict[str, Any], capsys: Any) -> None:
+    """``--send`` on a laptop that never enrolled would wait for a sync that never runs: it
+    is refused, in both languages, and nothing is queued or recorded."""
+    profile, case = laptop["profile"], laptop["case"]
+    refused = _cli(profile, "handover", case, "--to", "receiver", "--send", capsys=capsys, code=1)
+    assert "not enrolled" in refused["err"]
+    passfile = str(profile.parent / "pass.txt")
+    argv = ["--profile", str(profile), "--lang", "es", "handover", case, "--to", "receiver"]
+    assert main([*argv, "--send", "--passphrase-file", passfile]) == 1
+    assert "no está inscrita" in capsys.readouterr().err
+    with Vault.open(Paths.for_profile(profile).vault_dir) as vault:
+        vault.unlock("admin1", PASS.encode())
+        assert not vault.case_card(case).get("handovers")
+        assert vault.device_secret("handover.queue") is None
