@@ -91,6 +91,14 @@ CATALOGUE: Mapping[str, Message] = {
             "supervisor o a informática."
         ),
     ),
+    "sync-handovers": Message(
+        en="Handover packets: {sent} sent to the server, {queued} still queued (sent again "
+        "next time); {acks} partner acknowledgements applied, {refused} refused (not signed "
+        "by the partner the directory names).",
+        es="Paquetes de traspaso: {sent} enviados al servidor, {queued} aún en cola (se envían "
+        "de nuevo la próxima vez); {acks} acuses de recibo de socios aplicados, {refused} "
+        "rechazados (no firmados por el socio que indica el directorio).",
+    ),
     "sync-summary": Message(
         en=(
             "{delivered} delivered, {conflicts} conflicts, {quarantined} quarantined, "
@@ -1183,7 +1191,7 @@ CATALOGUE: Mapping[str, Message] = {
     "handover-not-enrolled": Message(
         en="This laptop is not enrolled with a server, so a packet cannot go through one. "
         "Write it to a file with --out, or enrol first ('fieldscreen enroll').",
-        es="Esta laptop no está inscrita en un servidor, así que un paquete no puede ir por "
+        es="Esta computadora no está inscrita en un servidor, así que un paquete no puede ir por "
         "él. Guárdelo en un archivo con --out, o inscríbala primero ('fieldscreen enroll').",
     ),
     "handover-usage": Message(

@@ -36,6 +36,18 @@ def test_the_summary_line_counts_unconfirmed_and_tampered_in_both_languages() ->
     assert "\n" not in en + es
 
 
+def test_the_summary_line_says_what_went_with_the_handovers_in_both_languages() -> None:
+    quiet = summary_line(SyncSummary(delivered=1), "en")
+    assert "Handover" not in quiet  # no handover moved: nothing said
+    summary = SyncSummary(handovers_sent=2, handovers_queued=1, handover_acks=1)
+    summary.handover_acks_refused = 1
+    en, es = summary_line(summary, "en"), summary_line(summary, "es")
+    assert "Handover packets: 2 sent to the server, 1 still queued" in en
+    assert "1 partner acknowledgements applied, 1 refused" in en
+    assert "Paquetes de traspaso: 2 enviados al servidor, 1 aún en cola" in es
+    assert "\n" not in en + es
+
+
 def test_the_language_is_the_option_then_the_laptops_then_the_environment(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:

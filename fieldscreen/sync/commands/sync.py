@@ -58,7 +58,27 @@ def run(args: argparse.Namespace) -> int:
 
 
 def summary_line(summary: SyncSummary, lang: str) -> str:
-    """The one line ``fieldscreen sync`` ends with, in ``lang``."""
+    """The one line ``fieldscreen sync`` ends with, in ``lang`` (and, when the sync moved a
+    handover packet or an acknowledgement, what it did with them)."""
+    line = _summary(summary, lang)
+    if (
+        summary.handovers_sent
+        or summary.handovers_queued
+        or summary.handover_acks
+        or summary.handover_acks_refused
+    ):
+        line += " " + render(
+            "sync-handovers",
+            lang,
+            sent=summary.handovers_sent,
+            queued=summary.handovers_queued,
+            acks=summary.handover_acks,
+            refused=summary.handover_acks_refused,
+        )
+    return line
+
+
+def _summary(summary: SyncSummary, lang: str) -> str:
     return render(
         "sync-summary",
         lang,
