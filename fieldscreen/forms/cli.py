@@ -19,9 +19,10 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+from fieldscreen.forms import attachments as media
 from fieldscreen.forms.errors import AnswerError, FormDataError, FormError, designer_text
 from fieldscreen.forms.loader import load_form
-from fieldscreen.forms.model import Field, Form
+from fieldscreen.forms.model import MEDIA_KINDS, Field, Form
 from fieldscreen.forms.risk import combine_case
 from fieldscreen.forms.session import FieldError, Node, Session
 from fieldscreen.forms.sheets import find_list, read_list
@@ -50,7 +51,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     preview.add_argument("--lang", dest="form_lang", default="en", help=LANG_HELP)
     run_parser = sub.add_parser("run", help="run a form headless on a file of answers")
     run_parser.add_argument("file", metavar="FILE")
-    run_parser.add_argument("--answers", required=True, metavar="ANSWERS.json")
+    run_parser.add_argument(
+        "--answers",
+        required=True,
+        metavar="ANSWERS.json",
+        help='{"name": value}; a photo, recording or file question\'s answer is the path of a '
+        "file, from the answers file's folder",
+    )
     run_parser.add_argument("--lang", dest="form_lang", default="en", help=LANG_HELP)
     run_parser.add_argument("--jurisdiction", metavar="XX", help="ISO code for the deadlines")
     run_parser.add_argument(
@@ -58,7 +65,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         action="append",
         default=[],
         metavar="KEY=VALUE",
-        help="a session context value for ctx_KEY fields (repeatable)",
+        help="a session context value for ctx_KEY fields (repeatable); device=ID and "
+        "staff=NAME fill the deviceid and username questions",
     )
     run_parser.add_argument(
         "--release",
@@ -150,8 +158,14 @@ def _read_answers(path: str) -> dict[str, Any]:
     return data
 
 
-def apply_answers(session: Session, answers: Mapping[str, Any]) -> list[FieldError]:
+def apply_answers(
+    session: Session, answers: Mapping[str, Any], files: Path | None = None
+) -> list[FieldError]:
     """Give ``answers`` (``{"name": value}``, repeats as lists of objects) to ``session``.
+
+    With ``files`` (the answers file's folder), the answer to a photo, recording or file
+    question is the path of a file, absolute or from that folder, attached as the question's
+    Choose file button attaches it (read into memory, up to the same size limits).
 
     Returns a ``type`` error for each value that does not fit its field (the value is left out).
     """
@@ -163,7 +177,7 @@ def apply_answers(session: Session, answers: Mapping[str, Any]) -> list[FieldErr
             file=form.source,
         )
     problems: list[FieldError] = []
-    _apply(session, form.top, answers, (), problems)
+    _apply(session, form.top, answers, (), problems, files=files)
     return problems
 
 
@@ -183,12 +197,14 @@ def _apply(
     answers: Mapping[str, Any],
     index: tuple[int, ...],
     problems: list[FieldError],
+    *,
+    files: Path | None = None,
 ) -> None:
     form = session.form
     for name in names:
         f: Field = form.fields[name]
         if f.kind == "group":
-            _apply(session, f.children, answers, index, problems)
+            _apply(session, f.children, answers, index, problems, files=files)
         elif f.kind == "repeat":
             items = answers.get(name)
             if items is None:
@@ -202,7 +218,7 @@ def _apply(
                     raise FormError(
                         f"the answers hold more entries for {name!r} than its repeat_count gives"
                     )
-                _apply(session, f.children, item, (*index, position), problems)
+                _apply(session, f.children, item, (*index, position), problems, files=files)
         elif name in answers:
             if not (f.is_input or f.kind == "hidden"):
                 raise FormError(
@@ -210,9 +226,21 @@ def _apply(
                     file=form.source,
                 )
             try:
-                session.set_answer(Node(name, index), answers[name])
-            except AnswerError as error:
+                value = answers[name]
+                if files is not None and f.kind in MEDIA_KINDS and isinstance(value, str) and value:
+                    value = _attachment(name, files / value)
+                session.set_answer(Node(name, index), value)
+            except (AnswerError, media.AttachmentError) as error:
                 problems.append(FieldError(Node(name, index), "type", error.message(session.lang)))
+
+
+def _attachment(name: str, path: Path) -> media.Attachment:
+    """The file at ``path`` as its media question's Choose file button attaches it: refused
+    when it is not a file, or larger than a file may be, before it is read."""
+    if not path.is_file():
+        raise AnswerError(name, "attachment-path")
+    media.check_size(path.stat().st_size, 0)
+    return media.Attachment(path.name, path.read_bytes())
 
 
 def _service_types(form: Form) -> list[dict[str, str]]:
@@ -279,7 +307,7 @@ def _run(args: argparse.Namespace) -> int:
         moment = moment.astimezone()  # without an offset: the laptop's clock time
         clock = lambda: moment  # noqa: E731
     session = Session.start(form, args.form_lang, context, {}, clock=clock)
-    problems = apply_answers(session, answers)
+    problems = apply_answers(session, answers, Path(args.answers).parent)
     for name in args.release:
         session.release(name, "forms run --release (a test of the rules)", "forms-run")
     result = run_result(session, problems)

@@ -121,6 +121,11 @@ EXPECTED: dict[str, tuple[str, str]] = {
         "a file attached with its Choose file button",
         "un archivo adjuntado con su botón Elegir archivo",
     ),
+    "attachment-path": (
+        "the path of a file to attach (absolute, or from the answers file's folder)",
+        "la ruta de un archivo que adjuntar (absoluta, o desde la carpeta del archivo de "
+        "respuestas)",
+    ),
     "computed": ("left to the form, which computes it", "dejada al formulario, que la calcula"),
     "field": ("the name of a field of this form", "el nombre de un campo de este formulario"),
     "instance": ("in an entry that exists", "de una entrada que existe"),

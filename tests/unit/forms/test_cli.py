@@ -299,3 +299,97 @@ def test_validate_shows_the_audit_and_no_gps_warnings_in_the_designers_language(
     out = capsys.readouterr().out
     assert f"{path}: {audit}" in out
     assert f"{path}: {gps}" in out
+
+
+def _kobo_workbook(folder: Path) -> Path:
+    """A workbook as Kobo's form builder saves one: its metadata questions, legacy
+    ``label:English`` headers, Kobo's ``$kuid`` column, no form_id and no version; a list file
+    beside it for select_one_from_file and pulldata()."""
+    from openpyxl import Workbook
+
+    book = Workbook()
+    survey = book.active
+    assert survey is not None
+    survey.title = "survey"
+    header = ["type", "name", "label:English", "label:Español", "required", "parameters",
+              "calculation", "$kuid"]  # fmt: skip
+    rows = [
+        ["start", "start"], ["end", "end"], ["today", "today"], ["deviceid", "deviceid"],
+        ["username", "username"], ["audit", "audit"],
+        ["integer", "age", "Age", "Edad", "true"],
+        ["geopoint", "place", "Where", "Dónde", "", "capture-accuracy=5 warning-accuracy=20"],
+        ["image", "doc_photo", "Photo of the document", "Foto del documento"],
+        ["select_one_from_file villages.csv", "village", "Village", "Pueblo", "true"],
+        ["calculate", "population", "", "", "", "",
+         "pulldata('villages', 'population', 'name', ${village})"],
+        ["select_one colours", "colour", "Colour", "Color", "", "randomize=true"],
+        ["range", "wellbeing", "How do you feel?", "¿Cómo te sientes?", "", "start=0 end=10"],
+        ["rank needs", "needs", "Rank the needs", "Ordena las necesidades"],
+    ]  # fmt: skip
+    survey.append(header)
+    for number, row in enumerate(rows):
+        survey.append([*row, *[""] * (len(header) - 1 - len(row)), f"k{number}"])
+    choices = book.create_sheet("choices")
+    choices.append(["list_name", "name", "label:English", "label:Español"])
+    for row in [
+        ["colours", "red", "Red", "Rojo"],
+        ["colours", "blue", "Blue", "Azul"],
+        ["needs", "food", "Food", "Comida"],
+        ["needs", "shelter", "Shelter", "Refugio"],
+    ]:
+        choices.append(row)  # fmt: skip
+    settings = book.create_sheet("settings")
+    settings.append(["form_title", "default_language"])
+    settings.append(["Kobo intake", "English"])
+    path = folder / "kobo_intake.xlsx"
+    book.save(path)
+    (folder / "villages.csv").write_text(
+        "name,label,population\nsan_marcos,San Marcos,1200\ntecun,Tecún Umán,3400\n",
+        encoding="utf-8",
+    )
+    return path
+
+
+@pytest.mark.parametrize("lang", ["en", "es"])
+def test_a_kobo_style_workbook_validates_and_runs_as_a_new_user_would(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], lang: str
+) -> None:
+    workbook = _kobo_workbook(tmp_path)
+    assert main(["--lang", lang, "forms", "validate", str(workbook)]) == 0
+    out = capsys.readouterr().out
+    assert "kobo_intake.xlsx: ok (kobo_intake version sha256-" in out
+    shown = {
+        "en": ("'$kuid' is ignored", "capture-accuracy on 'place'", "audit question"),
+        "es": ("'$kuid' se ignora", "capture-accuracy en 'place'", "pregunta audit"),
+    }
+    assert all(text in out for text in shown[lang]), out  # fmt: skip
+    (tmp_path / "photos").mkdir()
+    (tmp_path / "photos" / "passport of Ana.jpg").write_bytes(b"\xff\xd8 not a real jpeg")
+    answers = tmp_path / "answers.json"
+    answers.write_text(
+        json.dumps({"age": 15, "place": "14.6349 -90.5069 1500 35",
+                    "doc_photo": "photos/passport of Ana.jpg", "village": "tecun",
+                    "colour": "blue", "wellbeing": 7, "needs": "shelter food"}),
+        encoding="utf-8",
+    )  # fmt: skip
+    command = ["forms", "run", str(workbook), "--answers", str(answers), "--lang", lang,
+               "--now", "2026-03-15T10:00Z", "--context", "device=lap-7",
+               "--context", "staff=ana", "--json"]  # fmt: skip
+    assert main(command) == 0
+    result = json.loads(capsys.readouterr().out)
+    values = result["values"]
+    assert (values["start"], values["today"]) == ("2026-03-15T10:00:00+00:00", "2026-03-15")
+    assert (values["deviceid"], values["username"]) == ("lap-7", "ana")
+    assert values["population"] == "3400" and values["needs"] == ["shelter", "food"]
+    assert values["doc_photo"].startswith("doc_photo-") and values["doc_photo"].endswith(".jpg")
+    assert "Ana" not in values["doc_photo"]  # the original name is not kept
+    ((field, kind, message),) = [(e["field"], e["kind"], e["message"]) for e in result["errors"]]
+    assert (field, kind) == ("place", "constraint")
+    expected = {"en": "The accuracy typed is worse than 20 m", "es": "La precisión escrita es"}
+    assert message.startswith(expected[lang])
+    answers.write_text(json.dumps({"doc_photo": "photos/missing.jpg"}), encoding="utf-8")
+    assert main(command) == 0
+    errors = json.loads(capsys.readouterr().out)["errors"]
+    photo = next(e for e in errors if e["field"] == "doc_photo")
+    assert photo["kind"] == "type"
+    assert ("the path of a file" if lang == "en" else "la ruta de un archivo") in photo["message"]
