@@ -17,6 +17,7 @@ import argparse
 import getpass
 import json
 import os
+import re
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -30,6 +31,7 @@ from fieldscreen.sync.canonical import b64e, canonical, parse_json
 __all__ = ["main"]
 
 KEY_FORMAT = "fieldscreen-partner-key"
+_PACKET_ID = re.compile(r"[0-9a-f]{32}")
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -188,9 +190,13 @@ def _fetch(args: argparse.Namespace) -> dict[str, Any]:
             listing = http.get("/partner/packets")
             if listing.status_code != 200:
                 raise DeviceError("handover-server", status=str(listing.status_code))
-            for item in listing.json().get("packets") or ():
-                packet_id = str(item.get("packet_id", ""))
-                if item.get("acknowledged") or not packet_id.isalnum():
+            data = listing.json()
+            items = data.get("packets") if isinstance(data, dict) else None
+            if not isinstance(items, list):
+                raise DeviceError("handover-server", status="not a listing")
+            for item in items:
+                packet_id = str(item.get("packet_id", "")) if isinstance(item, dict) else ""
+                if not _PACKET_ID.fullmatch(packet_id) or item.get("acknowledged"):
                     continue
                 got = http.get(f"/partner/packets/{packet_id}")
                 if got.status_code != 200:
@@ -215,6 +221,8 @@ def _fetch(args: argparse.Namespace) -> dict[str, Any]:
                 )
     except httpx.HTTPError:
         raise DeviceError("handover-server", status="unreachable") from None
+    except ValueError:  # not JSON: not the listing a server answers with
+        raise DeviceError("handover-server", status="not a listing") from None
     return {"partner": partner, "opened": opened, "acknowledged": acknowledged}
 
 
