@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
+import hmac
 import re
 import sqlite3
 import time
@@ -213,7 +214,10 @@ class VaultBase:
                 _put_state(conn, name, value)
             _put_secret(conn, keys, "device_signing_key", signing_private)
             _put_state(conn, "device_public_key", signing_public.hex())
-            _put_secret(conn, keys, "outbox_stamped", b"1")  # every outbox row is stamped
+            # every outbox row is stamped; none delivered yet (the mark of the outbox check)
+            _put_secret(
+                conn, keys, "outbox_stamped", canonical_json({"count": 0, "sum": 0, "upto": 0})
+            )
             digest.RowMap().flush(conn, keys, always=True)  # the empty map's root
             audit.append(conn, keys, vault_id, user_id=user_id, action="create-vault")
         entry = keyfile.new_entry(
@@ -949,8 +953,11 @@ def outbox_state_mac(key: bytes, record_id: object, state: object, reason: objec
     """The stamp of an outbox row's state: HMAC-SHA256 (first 16 bytes) under the vault's
     ``outbox-state`` key of its record id, state, reason and whether it holds a sealed copy;
     someone with the files cannot move a row to another state and stamp it."""
-    message = aad("outbox-state", str(record_id), str(state), str(reason or "-"), int(bool(sealed)))
-    return crypto.hmac_sha256(key, message)[:16]
+    message = f"{_STAMP_PREFIX}{record_id}\x1f{state}\x1f{reason or '-'}\x1f{int(bool(sealed))}"
+    return hmac.digest(key, message.encode("utf-8", "surrogateescape"), "sha256")[:16]
+
+
+_STAMP_PREFIX = "fieldscreen/vault/v1/outbox-state\x1f"
 
 
 def check_record_id(record_id: str) -> str:

@@ -932,7 +932,7 @@ class RecordsMixin(VaultBase):
             stored = None
         if named is not None and stored not in (None, named):
             self._audit(conn, "integrity-alert", detail={"what": "org-keys"})
-        moved, requeued = self._check_outbox_states(conn, keys)
+        moved, requeued, empties = self._check_outbox_states(conn, keys)
         lost = conn.execute(
             "SELECT r.id, r.status FROM records AS r WHERE r.status IN ('finalised', 'purged') "
             "AND NOT EXISTS (SELECT 1 FROM outbox AS o WHERE o.record_id = r.id)"
@@ -940,9 +940,7 @@ class RecordsMixin(VaultBase):
         kept = conn.execute(
             "SELECT record_id FROM outbox WHERE state = 'delivered' AND sealed IS NOT NULL"
         ).fetchall()
-        empty = conn.execute(
-            "SELECT record_id FROM outbox WHERE state != 'delivered' AND sealed IS NULL"
-        ).fetchall()
+        empty = [(rid,) for rid in empties]  # read by the stamps' check, rows it removed left out
         out: dict[str, list[str]] = {
             "resealed": [],
             "requeued": requeued,
@@ -998,7 +996,7 @@ class RecordsMixin(VaultBase):
 
     def _check_outbox_states(
         self, conn: sqlite3.Connection, keys: Keys
-    ) -> tuple[list[str], list[str]]:
+    ) -> tuple[list[str], list[str], list[str]]:
         """Every outbox row's state against its stamp (:func:`base.outbox_state_mac`): the
         rows whose state was changed outside FieldScreen (while the laptop was locked: the
         outbox is plain so that sync goes on then), each audited (``integrity-alert``,
@@ -1008,19 +1006,66 @@ class RecordsMixin(VaultBase):
         receipt: the row is removed, so the check that follows seals the record again from its
         readable copy, or names it when it was purged. A vault of an earlier build has its
         rows stamped as they are, once (the ``outbox_stamped`` secret records it). Returns the
-        rows changed, and of them those queued again."""
+        rows changed, of them those queued again, and the rows not delivered without a sealed
+        copy left after it (one scan of the outbox finds them for both checks).
+
+        Verified here: rows held for review (never sent), rows in a state no build writes,
+        rows to be sent whose sealed copy is gone, and delivered rows. A row ``pending``,
+        ``sending`` or ``failed`` with its sealed copy is sent whatever moved it there, so a move
+        between those three is left to :meth:`integrity_check` (``status --check`` verifies
+        every stamp). Delivered rows are final: those up to the device sequence number of the
+        last check are not verified again while their count and the sum of their sequence
+        numbers (one indexed query) are what that check recorded (the ``outbox_stamped``
+        secret, bound by the row map's root); a row made delivered, or a delivered one deleted
+        or moved, changes them and every delivered row is verified. So a check costs indexed
+        queries and a handful of HMACs, at 50 rows as at 50,000.
+        """
         key = keys.sub("outbox-state")
-        rows = conn.execute(
-            "SELECT record_id, state, reason, sealed IS NOT NULL, state_mac, kind FROM outbox"
-        ).fetchall()
         try:
-            stamped = self._secret(conn, "outbox_stamped") is not None
-        except KnownError:  # deleted or put back: the state digest's check reports it
-            stamped = True
-        if not stamped:
-            self._stamp_outbox(conn, [str(row[0]) for row in rows])
-            self._put_secret(conn, "outbox_stamped", b"1")
-            return [], []
+            raw = self._secret(conn, "outbox_stamped")
+        except KnownError:  # changed outside FieldScreen: said, and every row verified
+            self._audit(conn, "integrity-alert", detail={"what": "outbox-mark"})
+            problem = digest.Problem("altered", "secrets", "outbox_stamped")
+            if self.last_state_check is not None and problem not in self.last_state_check.problems:
+                self.last_state_check.problems.append(problem)
+            raw = b"1"
+        if raw is None:  # a vault of an earlier build: its rows stamped as they are, once
+            rows = conn.execute(
+                "SELECT record_id, state, reason, sealed IS NOT NULL FROM outbox"
+            ).fetchall()
+            conn.executemany(
+                "UPDATE outbox SET state_mac = ? WHERE record_id = ?",
+                [(outbox_state_mac(key, *row), row[0]) for row in rows],
+            )
+            self._put_secret(conn, "outbox_stamped", _delivered_mark(conn))
+            return [], [], [str(row[0]) for row in rows if row[1] != "delivered" and not row[3]]
+        upto, count, total = _read_mark(raw)
+        found = conn.execute(
+            "SELECT count(*), total(device_seq) FROM outbox "
+            "WHERE state = 'delivered' AND device_seq <= ?",
+            (upto,),
+        ).fetchone()
+        if upto < 0 or (int(found[0]), int(found[1])) != (count, total):
+            upto = -1  # a delivered row made, deleted or moved: every delivered row is verified
+        select = (
+            "SELECT record_id, state, reason, typeof(sealed) = 'blob', state_mac, kind "
+            "FROM outbox WHERE "
+        )
+        rows = []
+        for (state,) in conn.execute("SELECT DISTINCT state FROM outbox").fetchall():
+            if state in _SENT_AGAIN:
+                continue  # a row in any of these is sent: a move between them changes nothing
+            if state == "delivered":
+                rows += conn.execute(
+                    select + "state = 'delivered' AND (device_seq > ? OR device_seq IS NULL)",
+                    (upto,),
+                ).fetchall()
+            else:  # held for review (never sent), or a state no build writes
+                rows += conn.execute(select + "state IS ?", (state,)).fetchall()
+        # a row not delivered whose sealed copy is gone (only a receipt removes it)
+        empty = conn.execute(select + "state IS NOT 'delivered' AND sealed IS NULL").fetchall()
+        rows += [row for row in empty if row[1] in _SENT_AGAIN]  # the others are read above
+        empties = {str(row[0]) for row in empty}
         moved: list[str] = []
         requeued: list[str] = []
         for raw_id, state, reason, sealed, mac, kind in rows:
@@ -1036,14 +1081,22 @@ class RecordsMixin(VaultBase):
                     "UPDATE outbox SET state = 'pending', reason = NULL WHERE record_id = ?",
                     (rid,),
                 )
-            elif state == "delivered" and kind == "screening":
+            elif isinstance(mac, bytes) and hmac.compare_digest(
+                mac, outbox_state_mac(key, raw_id, "delivered", None, False)
+            ):
+                repair = "restored"  # delivered by a receipt, then put back: delivered again
+            elif kind == "screening":  # its sealed copy gone without a receipt
                 repair = "sealed-again"  # or named as missing, by the check that follows
                 conn.execute("DELETE FROM outbox WHERE record_id = ?", (rid,))
+                empties.discard(rid)
             else:
                 repair = "none"
             self._audit(conn, "integrity-alert", rid, {"what": "outbox-state", "repair": repair})
             self._stamp_outbox(conn, [rid])
-        return moved, requeued
+        mark = _delivered_mark(conn)
+        if mark != raw:
+            self._put_secret(conn, "outbox_stamped", mark)
+        return moved, requeued, sorted(empties)
 
     def repair_outbox(self) -> dict[str, list[str]]:
         """Run the outbox's check (:meth:`_check_outbox`) again now that the signing is wired
@@ -1154,6 +1207,15 @@ class RecordsMixin(VaultBase):
                 )
                 if not ok:
                     report.failed.append(f"outbox/{item['record_id']}")
+            stamp_key = keys.sub("outbox-state")  # every row's state stamp, delivered ones too
+            for rid, state, reason, sealed, stamp in conn.execute(
+                "SELECT record_id, state, reason, sealed IS NOT NULL, state_mac FROM outbox"
+            ).fetchall():
+                report.checked += 1
+                expected = outbox_state_mac(stamp_key, rid, state, reason, sealed)
+                verified = isinstance(stamp, bytes) and hmac.compare_digest(stamp, expected)
+                if not verified and f"outbox/{rid}" not in report.failed:
+                    report.failed.append(f"outbox/{rid}")
             chain = audit.verify(conn, keys, self.vault_id)
             report.audit_entries, report.audit_intact = chain.entries, chain.intact
             report.audit_first_bad = None if chain.intact else (chain.first_bad_seq or 1)
@@ -1173,3 +1235,26 @@ class RecordsMixin(VaultBase):
                     detail={"checked": report.checked, "failed": len(report.failed)},
                 )
         return report
+
+
+#: Outbox states whose rows are sent (a row moved between them, its sealed copy kept, is sent).
+_SENT_AGAIN = frozenset({"pending", "sending", "failed"})
+
+
+def _delivered_mark(conn: sqlite3.Connection) -> bytes:
+    """What an outbox check records of the delivered rows it verified: the highest device
+    sequence number among them, their count and the sum of their sequence numbers."""
+    row = conn.execute(
+        "SELECT max(device_seq), count(*), total(device_seq) FROM outbox WHERE state = 'delivered'"
+    ).fetchone()
+    return canonical_json({"upto": int(row[0] or 0), "count": int(row[1]), "sum": int(row[2])})
+
+
+def _read_mark(raw: bytes) -> tuple[int, int, int]:
+    """:func:`_delivered_mark` read back; ``(-1, 0, 0)`` (verify every row) for the mark of
+    the first form (``1``) or one that does not parse."""
+    try:
+        value = json_loads(raw)
+        return int(value["upto"]), int(value["count"]), int(value["sum"])
+    except (ValueError, TypeError, KeyError):
+        return -1, 0, 0
