@@ -8,6 +8,7 @@ import threading
 from collections.abc import Callable
 
 import httpx
+import pytest
 import sqlalchemy as sa
 
 from fieldscreen.sync.client import RetryPolicy
@@ -98,3 +99,45 @@ def test_a_fleet_over_the_cap_is_told_to_come_back_and_loses_nothing(
     assert (lost, pending, len(rows)) == (0, 0, 8 * 40)  # one row each: none stored twice
     assert refused > 0  # the cap was reached, and said so
     assert set(statuses) <= {200, 503}
+
+
+def test_a_submit_sent_back_at_the_cap_costs_the_server_no_database_write(
+    new_device: NewDevice, storage: Storage
+) -> None:
+    """A process with no submit slot free sends a submit back before it reads the credential,
+    counts the rate limit or keeps the request's nonce: of the laptop's signed requests, only
+    those to other routes leave a nonce. Counted by route; the batch stays on the laptop."""
+    device = new_device()
+    device.fill(5, random.Random(7), size=300)
+    statuses: list[int] = []
+    paths: list[str] = []
+
+    class _Paths(_Counted):
+        def handle_request(self, request: httpx.Request) -> httpx.Response:
+            paths.append(request.url.path)
+            return super().handle_request(request)
+
+    with storage.engine.connect() as conn:
+        before = conn.execute(sa.select(sa.func.count()).select_from(t.request_nonces)).scalar()
+    full = ServerConfig(**{**CAPPED.__dict__, "max_in_flight": 0})
+    with LiveServer(storage, full) as capped:
+        device.base_url = capped.url
+        with pytest.raises(TransientError):  # busy each time: the next run comes back
+            device.sync(
+                max_count=5,
+                pull=False,
+                transport=_Paths(statuses),
+                policy=RetryPolicy(attempts=3, base=0.01, cap=0.05),
+            )
+    with storage.engine.connect() as conn:
+        after = conn.execute(sa.select(sa.func.count()).select_from(t.request_nonces)).scalar()
+    submits = sum(p.endswith("/envelopes") for p in paths)
+    others = len(paths) - submits
+    print(
+        f"refused at the cap: {submits} submits, other requests {others}, nonces kept "
+        f"{(after or 0) - (before or 0)}"
+    )
+    assert submits >= 1
+    assert statuses == [503] * submits
+    assert (after or 0) - (before or 0) == others  # none for a submit sent back
+    assert device.spool.pending_totals()[0] == 5

@@ -47,18 +47,27 @@ __all__ = [
 ]
 
 
+@dataclass
+class Slots:
+    """The submits this process holds: taken before the caller is authenticated, given back
+    once the submit is answered (counted in the event loop's thread only)."""
+
+    held: int = 0
+
+
 @dataclass(frozen=True)
 class ServerContext:
     """What every route of one app works with (``app.state.server``). Rate limits and request
     nonces live in the database (the :class:`Gate`), so they hold for every process serving the
-    same database; ``in_flight`` counts the submits being stored per device, in this process's
-    event loop."""
+    same database; ``slots`` counts the submits this process holds and ``in_flight`` those
+    being stored per device, in this process's event loop."""
 
     storage: Storage
     config: ServerConfig
     gate: Gate
     clock: Callable[[], float]
     in_flight: Counter[str] = field(default_factory=Counter)
+    slots: Slots = field(default_factory=Slots)
 
 
 def server(request: Request) -> ServerContext:

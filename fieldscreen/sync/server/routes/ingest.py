@@ -6,12 +6,14 @@ strings, which it scans several times faster than the standard library) in a wor
 the request models are still what the OpenAPI document describes.
 """
 
+from collections.abc import AsyncIterator
 from typing import Any
 
 import orjson
-from fastapi import APIRouter, HTTPException, Request
+from fastapi import APIRouter, Depends, HTTPException, Request
 from fastapi.responses import Response
 from starlette.concurrency import run_in_threadpool
+from starlette.requests import ClientDisconnect
 
 from fieldscreen.sync.server.routes.auth import (
     Device,
@@ -151,17 +153,50 @@ def _submit_batch(context: ServerContext, body: bytes, principal: Principal) -> 
     return orjson.dumps(answer)
 
 
+def _busy() -> HTTPException:
+    """The laptop keeps the batch and comes back after Retry-After (plus its jitter)."""
+    return HTTPException(503, {"code": "server-busy"}, headers={"Retry-After": "1"})
+
+
+async def room(request: Request, context: Server) -> AsyncIterator[None]:
+    """A process slot for a submit, taken before the caller is authenticated (a route
+    dependency, solved before the caller's) and held until the submit is answered; none
+    free: 503 at once.
+
+    The credential, the rate limit and nonce (a write to the database) and the request's
+    signature are the work of an admitted submit: a submit sent back only after them, as
+    before, paid all of it on the threads and the database the admitted ones wait for, and
+    with many devices at once most submits were sent back. The slot is taken once the body
+    has come (a body sent slowly holds none), and whether the submit is within its device's
+    own cap is only known once it is authenticated (``submit``)."""
+    slots, cap = context.slots, context.config.max_in_flight
+    if slots.held >= cap:
+        raise _busy()
+    try:
+        await request.body()  # kept by the request for the caller and the route
+    except ClientDisconnect:
+        raise HTTPException(413, {"code": "request-too-large"}) from None
+    if slots.held >= cap:
+        raise _busy()
+    slots.held += 1
+    try:
+        yield
+    finally:
+        slots.held -= 1
+
+
 @router.post(
-    "/envelopes", response_model=SubmitResponse, tags=["device"], openapi_extra=_SUBMIT_BODY
+    "/envelopes",
+    response_model=SubmitResponse,
+    tags=["device"],
+    openapi_extra=_SUBMIT_BODY,
+    dependencies=[Depends(room)],
 )
 async def submit(request: Request, principal: Device, context: Server) -> Response:
     config, in_flight = context.config, context.in_flight
     device_id = principal.device_id or ""
-    if (
-        in_flight.total() >= config.max_in_flight
-        or in_flight[device_id] >= config.max_in_flight_per_device
-    ):  # the laptop keeps the batch and comes back after Retry-After (plus its jitter)
-        raise HTTPException(503, {"code": "server-busy"}, headers={"Retry-After": "1"})
+    if in_flight[device_id] >= config.max_in_flight_per_device:
+        raise _busy()  # this device's own cap (the process's: ``room``)
     in_flight[device_id] += 1
     try:
         body = await request.body()  # already read (and its signature checked) by `caller`
