@@ -39,6 +39,31 @@ TIER_NAMES = {
     "T3": "within 7 days",
     "T4": "no current risk",
 }
+#: The words of the commands' plain-text output, in English and Spanish.
+WORDS = {
+    "en": {
+        "ok": "{file}: ok ({id} version {version}, {fields} fields, {rules} rules)",
+        "warning": "{file}: warning: {text}",
+        "version": "{id} version {version}",
+        "tier": "tier: {tier} ({name})",
+        "flags": "flags", "concerns": "concerns", "referrals": "referrals", "opens": "opens",
+        "deadline": "deadline: {name} within {hours} h: {label}",
+        "error": "error: {field} ({kind}): {message}",
+        **TIER_NAMES,
+    },
+    "es": {
+        "ok": "{file}: correcto ({id} versión {version}, {fields} campos, {rules} reglas)",
+        "warning": "{file}: aviso: {text}",
+        "version": "{id} versión {version}",
+        "tier": "nivel: {tier} ({name})",
+        "flags": "alertas", "concerns": "preocupaciones", "referrals": "derivaciones",
+        "opens": "abre",
+        "deadline": "plazo: {name} en {hours} h: {label}",
+        "error": "error: {field} ({kind}): {message}",
+        "T0": "actuar ya", "T1": "en 24 h", "T2": "en 72 h", "T3": "en 7 días",
+        "T4": "sin riesgo actual",
+    },
+}  # fmt: skip
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -132,12 +157,20 @@ def _validate(args: argparse.Namespace) -> int:
              "warnings": [designer_text(w, lang) or w for w in form.warnings]}
         )  # fmt: skip
         if not args.json:
+            words = WORDS.get(lang, WORDS["en"])
             print(
-                f"{file}: ok ({form.id} version {form.version}, {len(form.fields)} fields, "
-                f"{len(form.rules)} rules)"
+                words["ok"].format(
+                    file=file,
+                    id=form.id,
+                    version=form.version,
+                    fields=len(form.fields),
+                    rules=len(form.rules),
+                )
             )
             for warning in form.warnings:
-                print(f"{file}: warning: {designer_text(warning, lang) or warning}")
+                print(
+                    words["warning"].format(file=file, text=designer_text(warning, lang) or warning)
+                )
     if args.json:
         print(json.dumps(results, indent=2, ensure_ascii=False))
     return 1 if failed else 0
@@ -314,14 +347,19 @@ def _run(args: argparse.Namespace) -> int:
     if args.json:
         print(json.dumps(result, indent=2, ensure_ascii=False))
         return 0
-    print(f"{form.id} version {form.version}")
-    print(f"tier: {result['tier']} ({TIER_NAMES[result['tier']]})")
+    words = WORDS.get(session.lang, WORDS["en"])  # the language of the form's own messages
+    print(words["version"].format(id=form.id, version=form.version))
+    print(words["tier"].format(tier=result["tier"], name=words[result["tier"]]))
     for key in ("flags", "concerns", "referrals", "opens"):
-        print(f"{key}: {', '.join(result[key]) or '-'}")
+        print(f"{words[key]}: {', '.join(result[key]) or '-'}")
     for due in result["deadlines"]:
-        print(f"deadline: {due['name']} within {due['hours']:g} h: {due['label']}")
+        print(
+            words["deadline"].format(
+                name=due["name"], hours=f"{due['hours']:g}", label=due["label"]
+            )
+        )
     for error in result["errors"]:
-        print(f"error: {error['field']} ({error['kind']}): {error['message']}")
+        print(words["error"].format(**error))
     return 0
 
 

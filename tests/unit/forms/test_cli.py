@@ -282,8 +282,8 @@ def test_lang_help_says_it_takes_the_workbooks_own_language_names(
     [
         ("en", "warning: the audit question 'audit' is loaded and not used: FieldScreen records",
          "warning: the geopoint question 'place' is typed in: the laptop has no GPS"),
-        ("es", "warning: la pregunta audit 'audit' se carga y no se usa: FieldScreen registra",
-         "warning: la pregunta geopoint 'place' se escribe: la computadora no tiene GPS"),
+        ("es", "aviso: la pregunta audit 'audit' se carga y no se usa: FieldScreen registra",
+         "aviso: la pregunta geopoint 'place' se escribe: la computadora no tiene GPS"),
     ],
 )  # fmt: skip
 def test_validate_shows_the_audit_and_no_gps_warnings_in_the_designers_language(
@@ -357,7 +357,8 @@ def test_a_kobo_style_workbook_validates_and_runs_as_a_new_user_would(
     workbook = _kobo_workbook(tmp_path)
     assert main(["--lang", lang, "forms", "validate", str(workbook)]) == 0
     out = capsys.readouterr().out
-    assert "kobo_intake.xlsx: ok (kobo_intake version sha256-" in out
+    ok = {"en": "ok (kobo_intake version", "es": "correcto (kobo_intake versión"}[lang]
+    assert f"kobo_intake.xlsx: {ok} sha256-" in out
     shown = {
         "en": ("'$kuid' is ignored", "capture-accuracy on 'place'", "audit question"),
         "es": ("'$kuid' se ignora", "capture-accuracy en 'place'", "pregunta audit"),
@@ -393,3 +394,29 @@ def test_a_kobo_style_workbook_validates_and_runs_as_a_new_user_would(
     photo = next(e for e in errors if e["field"] == "doc_photo")
     assert photo["kind"] == "type"
     assert ("the path of a file" if lang == "en" else "la ruta de un archivo") in photo["message"]
+
+
+#: What the plain text of validate and run says, by the user's language.
+_PLAIN = {
+    "en": ("ok (kobo_intake version", ": warning: ", "tier: T4 (no current risk)", "error: "),
+    "es": ("correcto (kobo_intake versión", ": aviso: ", "nivel: T4 (sin riesgo actual)",
+           "error: place (constraint): La precisión"),
+}  # fmt: skip
+
+
+@pytest.mark.parametrize("lang", sorted(_PLAIN))
+def test_the_plain_text_of_validate_and_run_is_in_the_users_language(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], lang: str
+) -> None:
+    ok, warning, tier, error = _PLAIN[lang]
+    workbook = _kobo_workbook(tmp_path)
+    assert main(["--lang", lang, "forms", "validate", str(workbook)]) == 0
+    out = capsys.readouterr().out
+    assert ok in out and warning in out
+    assert (" fields, " if lang == "en" else " campos, ") in out
+    answers = tmp_path / "answers.json"
+    answers.write_text(json.dumps({"place": "1 2 3 400"}), encoding="utf-8")
+    assert main(["forms", "run", str(workbook), "--answers", str(answers), "--lang", lang]) == 0
+    out = capsys.readouterr().out
+    assert tier in out and error in out
+    assert ("referrals: -" if lang == "en" else "derivaciones: -") in out
