@@ -30,6 +30,7 @@ from PySide6.QtWidgets import (
 from fieldscreen.errors import KnownError
 from fieldscreen.ui.common import Services, push_button, scale_font, show_error
 from fieldscreen.ui.idle import IdleWarning, IdleWatcher, InputGrace
+from fieldscreen.ui.shell.screens import ScreenRegistry
 
 if TYPE_CHECKING:
     from PySide6.QtGui import QShortcut
@@ -210,7 +211,7 @@ class MainWindow(QMainWindow):
         column.addWidget(self.stack, 1)
         self.setCentralWidget(central)
 
-        self._pages: dict[str, QWidget] = {}
+        self.screens = ScreenRegistry(self, self.stack, self._provisioner)
         self.stack.currentChanged.connect(lambda _: self._nav_state())
         self._nav_state()
 
@@ -257,120 +258,12 @@ class MainWindow(QMainWindow):
         self._nav_built = True
 
     # ------------------------------------------------------- lazy screens
-    # Each screen (and its module) is built the first time it is needed, so start-up builds
-    # only the unlock or first-run screen.
+    # Each screen is built the first time it is needed (:mod:`fieldscreen.ui.shell.screens`).
     def _page(self, name: str) -> Any:
-        page = self._pages.get(name)
-        if page is None:
-            page = self._make(name)
-            self._pages[name] = page
-            self.stack.addWidget(page)
-        return page
-
-    def _make(self, name: str) -> QWidget:
-        s = self.services
-        if name == "first_run":
-            from fieldscreen.ui.access import FirstRunPage
-
-            first = FirstRunPage(s, self.stack, self._provisioner)
-            first.did_set_up.connect(lambda _: self._set_up())
-            first.language_requested.connect(self._choose_language)
-            return first
-        if name == "unlock_page":
-            from fieldscreen.ui.unlock import UnlockPage
-
-            unlock = UnlockPage(s, self.stack)
-            unlock.did_unlock.connect(lambda _: self._unlocked())
-            unlock.language_requested.connect(self._choose_language)
-            return unlock
-        if name == "home":
-            from fieldscreen.ui.cases import HomePage
-
-            home = HomePage(s, self.stack)
-            home.start_requested.connect(self.start_screening)
-            home.resume_requested.connect(self.resume)
-            home.cases_requested.connect(self.show_cases)
-            home.case_requested.connect(self.open_case_card)
-            return home
-        if name == "wizard":
-            from fieldscreen.ui.wizard import WizardPage
-
-            wizard = WizardPage(s, self.stack)
-            wizard.did_pause.connect(self.show_home)
-            wizard.did_stop.connect(self.show_home)
-            wizard.review_requested.connect(self.review)
-            return wizard
-        if name == "results":
-            from fieldscreen.ui.results import ResultsPage
-
-            results = ResultsPage(s, self.stack)
-            results.back_requested.connect(lambda: self.stack.setCurrentWidget(self.wizard))
-            results.will_finalise.connect(self._will_finalise)
-            results.did_finalise.connect(self._finalised)
-            results.did_request_override.connect(self.show_home)
-            results.set_directory(self.directory)
-            return results
-        if name == "cases":
-            from fieldscreen.ui.cases import CaseListPage
-
-            cases = CaseListPage(s, self.stack)
-            cases.directory = self.directory
-            cases.open_requested.connect(self._open_case)
-            cases.follow_up_recorded.connect(lambda _: self._follow_up_recorded())
-            return cases
-        if name == "sync_page":
-            from fieldscreen.ui.sync_page import SyncPage
-
-            sync = SyncPage(s, self.stack)
-            sync.back_requested.connect(self.show_home)
-            sync.did_sync.connect(self.refresh_home)
-            sync.did_sync.connect(self._load_directory)
-            return sync
-        if name == "settings_page":
-            from fieldscreen.ui.settings_page import SettingsPage
-
-            settings = SettingsPage(s, self.stack)
-            settings.did_save.connect(self._apply_settings)
-            settings.did_save.connect(self._load_form_context)  # the site's country
-            settings.language_changed.connect(self.set_language)
-            settings.did_wipe.connect(self._wiped)
-            settings.back_requested.connect(self.show_home)
-            settings.enrol_requested.connect(self.open_enrolment)
-            settings.directory_file_chosen.connect(self.import_directory)
-            settings.show_directory(self.directory)
-            return settings
-        if name == "queue_page":
-            from fieldscreen.ui.queue_page import QueuePage
-
-            queue = QueuePage(s, self._supervision(), self.stack)
-            queue.back_requested.connect(self.show_home)
-            queue.open_requested.connect(self._open_case)
-            return queue
-        if name == "batch_page":
-            from fieldscreen.ui.batch_page import BatchPage
-            from fieldscreen.ui.batches import BatchModel
-
-            model = s.batches or BatchModel(s.vault, s.settings, s.server)
-            batches = BatchPage(s, model, self.stack)
-            batches.back_requested.connect(self.show_home)
-            batches.did_change.connect(self.refresh_home)
-            return batches
-        if name == "report_page":
-            from fieldscreen.ui.report_page import ReportPage
-
-            report = ReportPage(s, self.stack)
-            report.back_requested.connect(self.show_home)
-            return report
-        if name == "neutral_page":
-            from fieldscreen.ui.neutral import NeutralPage
-
-            neutral = NeutralPage(self.stack)
-            neutral.leave_requested.connect(self._leave_neutral)
-            return neutral
-        raise KeyError(name)
+        return self.screens.page(name)
 
     def _built(self, name: str) -> Any:
-        return self._pages.get(name)
+        return self.screens.built(name)
 
     @property
     def first_run(self) -> FirstRunPage:
@@ -643,7 +536,7 @@ class MainWindow(QMainWindow):
         if summary is None or self.services.user is None:
             return
         if summary.updates_applied:
-            self._load_directory()
+            self.load_directory()
         self.refresh_home()
         if (page := self._built("sync_page")) is not None and page.isVisible():
             page.refresh()
@@ -752,7 +645,7 @@ class MainWindow(QMainWindow):
             if self.idle.is_active():
                 self.idle.start()  # the new time, counted from now
 
-    def _apply_settings(self) -> None:
+    def apply_settings(self) -> None:
         """Settings that act at once: the idle lock and the clipboard clearing."""
         settings = self.services.settings
         self._set_idle_minutes()
@@ -760,11 +653,11 @@ class MainWindow(QMainWindow):
         if self.services.user is not None:
             self.idle.start()
 
-    def _will_finalise(self) -> None:
+    def will_finalise(self) -> None:
         if (controller := self._controller()) is not None:
             controller.close()
 
-    def _finalised(self) -> None:
+    def finalised(self) -> None:
         self.show_home()
 
     def open_case_card(self, screening_id: str, code: str) -> None:
@@ -772,12 +665,12 @@ class MainWindow(QMainWindow):
         if self.services.user is not None:
             self.cases.open_card(screening_id, code)
 
-    def _follow_up_recorded(self) -> None:
+    def follow_up_recorded(self) -> None:
         self.refresh_home()
         if (page := self._built("cases")) is not None and page.isVisible():
             self.show_cases()
 
-    def _open_case(self, screening_id: str, status: str) -> None:
+    def open_case(self, screening_id: str, status: str) -> None:
         if status == "draft":
             self.resume(screening_id)
         elif status == "finalised" and self.stack.currentWidget() is self._built("queue_page"):
@@ -885,14 +778,14 @@ class MainWindow(QMainWindow):
         page.go_on.setFocus()
         self._nav_state()
 
-    def _leave_neutral(self) -> None:
+    def leave_neutral(self) -> None:
         self.setWindowTitle(self.tr("FieldScreen"))
         if self.services.vault.is_set_up():
             self.show_unlock()
         else:
             self.stack.setCurrentWidget(self.first_run)
 
-    def _unlocked(self) -> None:
+    def unlocked(self) -> None:
         if self._panic_error is not None:
             error, self._panic_error = self._panic_error, None
             self._error(error)
@@ -901,8 +794,8 @@ class MainWindow(QMainWindow):
         if alert is not None:  # the vault file was changed outside FieldScreen: say so first
             self._error(alert)
         self._load_sync()
-        self._load_form_context()
-        self._load_directory()
+        self.load_form_context()
+        self.load_directory()
         where, self._where = self._where, None
         user = self.services.user
         if where is None or user is None or where.user != user.name:
@@ -934,10 +827,10 @@ class MainWindow(QMainWindow):
         if model is not None and self.stack.currentWidget() is self._built("home"):
             self.refresh_home()
 
-    def _set_up(self) -> None:
+    def set_up_done(self) -> None:
         self._load_sync()
-        self._load_form_context()
-        self._load_directory()
+        self.load_form_context()
+        self.load_directory()
         self.show_home()
         self.open_enrolment(first_run=True)
 
@@ -947,7 +840,7 @@ class MainWindow(QMainWindow):
             self._enrolment_shown(status)
 
     # ---------------------------------------------------- service directory
-    def _load_directory(self) -> None:
+    def load_directory(self) -> None:
         """Read the site's service directory from the vault (on the writer)."""
         if self._provisioner is not None and self.services.user is not None:
             read = self._provisioner.service_directory
@@ -974,7 +867,7 @@ class MainWindow(QMainWindow):
         from pathlib import Path
 
         self.services.ops.write(
-            lambda: load(Path(path)), lambda _: self._load_directory(), self._error
+            lambda: load(Path(path)), lambda _: self.load_directory(), self._error
         )
 
     # ------------------------------------------------------------ enrolment
@@ -997,8 +890,8 @@ class MainWindow(QMainWindow):
 
             dialog = EnrolDialog(self.services, provisioner, status, self)
             dialog.enrolled.connect(self._enrolled)
-            dialog.provisioned.connect(self._load_form_context)
-            dialog.provisioned.connect(self._load_directory)
+            dialog.provisioned.connect(self.load_form_context)
+            dialog.provisioned.connect(self.load_directory)
             self.enrol_dialog = dialog
             dialog.open()
             dialog.code.setFocus()
@@ -1013,11 +906,11 @@ class MainWindow(QMainWindow):
             self.services.ops.write(enforce, self._policies_checked, self._error)
 
     def _policies_checked(self, notices: list[KnownError]) -> None:
-        self._apply_settings()
+        self.apply_settings()
         for notice in notices:
             self._error(notice)
 
-    def _load_form_context(self) -> None:
+    def load_form_context(self) -> None:
         """The site and its jurisdiction from the stored provisioning, into the forms' context
         (read on the writer: the provisioning is kept encrypted in the vault)."""
         provisioner = self._provisioner
@@ -1042,14 +935,14 @@ class MainWindow(QMainWindow):
         elif typed["jurisdiction"]:
             with_typed({})
 
-    def _wiped(self) -> None:
+    def wiped(self) -> None:
         self.services.user = None
         self._where = None
         self.stack.setCurrentWidget(self.first_run)
         self._nav_state()
 
     # -------------------------------------------------------------- language
-    def _choose_language(self, lang: str) -> None:
+    def choose_language(self, lang: str) -> None:
         """The picker on the first-run and unlock screens: switch now and remember it."""
         if lang == self.services.lang:
             return

@@ -163,7 +163,7 @@ def test_an_interview_in_progress_gets_the_organisations_longer_idle_time(
     assert w.idle.minutes == 20
     # never shorter than the usual time, whatever the interview time says
     settings.set("interview_lock_minutes", 2)
-    w._apply_settings()
+    w.apply_settings()
     assert w.idle.minutes == 5
 
 

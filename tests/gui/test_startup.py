@@ -122,6 +122,8 @@ ALLOWED_BEFORE_SHOW = {
     "fieldscreen.ui.i18n",
     "fieldscreen.ui.idle",
     "fieldscreen.ui.main_window",
+    "fieldscreen.ui.shell",  # the screen registry builds the unlock screen
+    "fieldscreen.ui.shell.screens",
     "fieldscreen.ui.operations",
     "fieldscreen.ui.unlock",
 }
