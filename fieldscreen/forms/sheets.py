@@ -70,7 +70,11 @@ def read_sheets(path: Path, shown: str = "") -> dict[str, list[list[str | None]]
             buffer.seek(0)
             book = openpyxl.load_workbook(buffer, read_only=True, data_only=True)
         elif path.suffix.lower() in {".xlsx", ".xlsm"}:
-            book = openpyxl.load_workbook(path, read_only=True, data_only=True)
+            # From the file's bytes, not its path: openpyxl leaves the file it opened open
+            # when a damaged workbook stops it part way through loading.
+            book = openpyxl.load_workbook(
+                io.BytesIO(path.read_bytes()), read_only=True, data_only=True
+            )
         elif path.suffix.lower() == ".xls":
             return _xls_sheets(path)
         else:

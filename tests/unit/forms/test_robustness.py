@@ -6,8 +6,12 @@ and canary answers that must never appear in an error message.
 
 from __future__ import annotations
 
+import io
 import json
 import random
+import re
+import time as clock
+import zipfile
 from datetime import date, time
 from pathlib import Path
 from typing import Any
@@ -17,7 +21,7 @@ import pytest
 from benchmarks.p3_forms import NOW, generated_form
 from fieldscreen.cli import main
 from fieldscreen.errors import KnownError
-from fieldscreen.forms import AnswerError, Form, FormError, Session, load_form_text
+from fieldscreen.forms import AnswerError, Form, FormError, Session, load_form, load_form_text
 from tests.unit.forms.test_cli import FORM
 from tests.unit.forms.test_session import INTAKE
 
@@ -66,6 +70,80 @@ def test_mutated_forms_load_or_fail_with_a_located_form_error() -> None:
     assert (other, unlocated) == (0, 0)
     assert loaded > 10
     assert refused > 10
+
+
+#: pyxform's example workbooks the file fuzz starts from (small, a group, a list file).
+_WORKBOOKS = Path(__file__).parent / "data" / "pyxform" / "example_xls"
+_SEEDS = ("text_and_integer.xlsx", "group.xlsx", "field-list.xlsx", "yes_or_no_question.xlsx")
+_XML_EDITS = (
+    (r'<dimension ref="[^"]*"', '<dimension ref="A1:AMJ1048576"'),  # LibreOffice's claim
+    (r'<row r="(\d+)"', '<row r="1048576"'),  # a row far away
+    (r'<c r="([A-Z]+)(\d+)"', '<c r="XFD\\2"'),  # the last column
+    (r"<v>\d+</v>", "<v>99999</v>"),  # a shared string that does not exist
+    (r'\bt="s"', 't="e"'),  # a cell that says it is an error
+    (r'\bt="s"', 't="d"'),  # a date cell holding a string index
+    (r"<v>[^<]*</v>", "<v>1e400</v>"),
+    (r"<si><t[^>]*>[^<]*</t></si>", "<si><t>" + "x" * 40000 + "</t></si>"),
+    (r"</sheetData>", "<row><c><v>1</v></c></row></sheetData>"),  # a row without its number
+    (r"<sheetData>.*</sheetData>", "<sheetData/>"),  # an empty sheet
+)
+
+
+def _mutate_workbook(data: bytes, rng: random.Random) -> bytes:
+    """The workbook with one to three of its parts edited as damaged or odd files are: an edit
+    of a sheet's or the shared strings' XML, bytes cut off, or a part dropped."""
+    source = zipfile.ZipFile(io.BytesIO(data))
+    parts = {info.filename: source.read(info.filename) for info in source.infolist()}
+    for _ in range(rng.randint(1, 3)):
+        name = rng.choice([n for n in parts if n.endswith(".xml")])
+        roll = rng.random()
+        if roll < 0.6:
+            pattern, replacement = rng.choice(_XML_EDITS)
+            text = parts[name].decode("utf-8", "replace")
+            parts[name] = re.sub(pattern, replacement, text, count=1, flags=re.DOTALL).encode()
+        elif roll < 0.8:
+            parts[name] = parts[name][: rng.randrange(len(parts[name]) + 1)]
+        elif len(parts) > 1:
+            del parts[name]
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as out:
+        for name, content in parts.items():
+            out.writestr(name, content)
+    packed = buffer.getvalue()
+    if rng.random() < 0.1:  # the file itself cut short
+        packed = packed[: rng.randrange(len(packed))]
+    return packed
+
+
+def test_mutated_workbook_files_load_or_fail_with_a_located_form_error_and_none_hangs(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    rng = random.Random(20261204)
+    seeds = [(_WORKBOOKS / name).read_bytes() for name in _SEEDS]
+    loaded = refused = crashed = unlocated = hangs = 0
+    slowest = 0.0
+    for number in range(80):
+        path = tmp_path / f"m{number}.xlsx"
+        path.write_bytes(_mutate_workbook(rng.choice(seeds), rng))
+        started = clock.perf_counter()
+        try:
+            Session.start(load_form(path), "es", {}, clock=lambda: NOW)
+            loaded += 1
+        except FormError as error:
+            refused += 1
+            unlocated += path.name not in str(error)
+        except Exception:
+            crashed += 1
+        elapsed = clock.perf_counter() - started
+        slowest = max(slowest, elapsed)
+        hangs += elapsed > 10.0  # the bar is 2 s a form; shared CI cores get a margin
+    with capsys.disabled():
+        print(
+            f"\nworkbook fuzz: 80 mutated files, {loaded} loaded, {refused} refused by name, "
+            f"{crashed} crashed, {hangs} hangs; slowest {slowest:.2f} s"
+        )
+    assert (crashed, unlocated, hangs) == (0, 0, 0)
+    assert loaded > 5 and refused > 5
 
 
 def _random_value(rng: random.Random) -> Any:
