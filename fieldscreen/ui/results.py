@@ -113,7 +113,8 @@ def referral_sheet_html(  # noqa: PLR0917 (the sheet's parts, in the order they 
     return (
         f"<h1>{html.escape(title)}</h1>"
         f"<p><b>{html.escape(labels['code'])}</b> {html.escape(code)}<br>"
-        f"<b>{html.escape(labels['tier'])}</b> {html.escape(tier_label(result.tier))}</p>"
+        f"<b>{html.escape(labels['tier'])}</b> "
+        f"{html.escape(labels.get('tier_value') or tier_label(result.tier))}</p>"
         f"{emergency}"
         f"<h2>{html.escape(labels['deadlines'])}</h2><ul>{deadlines}</ul>"
         f"<h2>{html.escape(labels['referrals'])}</h2>{sample}"
@@ -147,6 +148,7 @@ class ResultsPage(QWidget):
         self.controller: WizardController | None = None
         self.session: ScreeningSession | None = None
         self.result: ScreeningResult | None = None
+        self.undecided = 0  # deciding questions of the shown screening with no answer
         self.overrides: dict[str, str] = {}
         #: The tier the rules gave, before any override.
         self.computed_tier = ""
@@ -263,6 +265,8 @@ class ResultsPage(QWidget):
         session = controller.session
         self.session = session
         self.result = session.result(self.services.lang)
+        # deciding questions with no answer: while any is open, no "no current risk"
+        self.undecided = session.current(self.services.lang).undecided
         self.overrides = {}
         self.computed_tier = self.result.tier
         override = session.tier_override()
@@ -276,6 +280,22 @@ class ResultsPage(QWidget):
         self.actions_taken.clear()
         self._render()
         self._clock.start()
+
+    def not_assessed(self) -> bool:
+        """No rule set a tier and questions that decide it have no answer: the result must not
+        read as the green "no current risk" (a supervisor's override is a decision, so it is
+        shown as it is)."""
+        assert self.result is not None
+        return "tier" not in self.overrides and self.result.tier == "T4" and self.undecided > 0
+
+    def tier_value(self) -> str:
+        """The tier as the results page and the referral sheet say it."""
+        if self.not_assessed():
+            return (
+                self.tr("not assessed (%d questions that decide the tier have no answer)")
+                % self.undecided
+            )
+        return tier_label(self.tier_now)
 
     def focus_next_step(self) -> None:
         """Put the keyboard on what comes next: the actions taken in an act-now case (it cannot
@@ -306,11 +326,11 @@ class ResultsPage(QWidget):
         assert self.result is not None
         result = self.result
         tier = self.tier_now
-        text = self.tr("Risk tier: %s") % tier_label(tier)
+        text = self.tr("Risk tier: %s") % self.tier_value()
         if "tier" in self.overrides:
             text += "  " + self.tr("(overridden from %s)") % tier_label(self.computed_tier)
         self.tier.setText(text)
-        self.tier.setProperty("tier", tier)
+        self.tier.setProperty("tier", "" if self.not_assessed() else tier)
         self.tier.style().unpolish(self.tier)
         self.tier.style().polish(self.tier)
         act_now = [a.message for a in result.alerts if a.tier == ACT_NOW]
@@ -769,6 +789,7 @@ class ResultsPage(QWidget):
         labels = {
             "code": self.tr("Case code:"),
             "tier": self.tr("Risk tier:"),
+            "tier_value": self.tier_value(),
             "deadlines": self.tr("Deadlines"),
             "no_deadlines": self.no_deadlines(),
             "referrals": self.tr("Referrals (only those the child consented to)"),

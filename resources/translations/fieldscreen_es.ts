@@ -1723,6 +1723,10 @@
         <translation>&amp;Finalizar tamizaje</translation>
     </message>
     <message>
+        <source>not assessed (%d questions that decide the tier have no answer)</source>
+        <translation>sin evaluar (%d preguntas que deciden el nivel no tienen respuesta)</translation>
+    </message>
+    <message>
         <source>Risk tier: %s</source>
         <translation>Nivel de riesgo: %s</translation>
     </message>

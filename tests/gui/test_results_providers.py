@@ -12,7 +12,7 @@ from pytestqt.qtbot import QtBot
 
 from fieldscreen.directory import ServiceDirectory, sample_directory
 from fieldscreen.paths import Paths
-from fieldscreen.ui.ports import Referral, ScreeningResult
+from fieldscreen.ui.ports import Referral, ScreeningResult, Update
 from fieldscreen.ui.results import ResultsPage
 from tests.gui.conftest import make_services
 
@@ -39,6 +39,9 @@ class Session:
 
     def aggregate(self, day: Any) -> None:
         return None
+
+    def current(self, lang: str) -> Update:
+        return Update(tier="T1")
 
     def result(self, lang: str) -> ScreeningResult:
         return ScreeningResult(

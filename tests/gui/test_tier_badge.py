@@ -128,3 +128,36 @@ def test_no_green_badge_on_the_identity_page_while_risk_questions_are_open(
         press(qtbot, wiz.next)
     assert len(pages) == 10, pages  # the identity page is the tenth
     assert wiz.tier.toolTip()  # says how many deciding questions are still open
+
+
+def test_the_results_say_not_assessed_while_deciding_questions_are_open(
+    qtbot: QtBot, window: MainWindow
+) -> None:
+    """Reviewing a screening whose deciding questions are open: the results page and the
+    referral sheet say "not assessed", never the green "no current risk"; once every deciding
+    question has an answer and none raised a tier, they say "no current risk"."""
+    w = window
+    unlock(qtbot, w)
+    click(qtbot, w.home.start)
+    choose(qtbot, w, "assent", "yes")
+    tick(qtbot, w, "share", "legal")
+    click(qtbot, w.wizard.next)
+    type_into(qtbot, w, "alias", "Ana")
+    type_into(qtbot, w, "age", "15")
+    results = w.results
+    results.show_session(controller(w.wizard))
+    assert results.undecided > 0
+    assert "not assessed" in results.tier.text()
+    assert "No current risk" not in results.tier.text()
+    assert results.tier.property("tier") != "T4"
+    assert "not assessed" in results.sheet_html()
+    assert "No current risk" not in results.sheet_html()
+
+    choose(qtbot, w, "feared_nearby", "no")
+    choose(qtbot, w, "travelling_alone", "no")
+    choose(qtbot, w, "made_to_work", "no")
+    results.show_session(controller(w.wizard))
+    assert results.undecided == 0
+    assert "No current risk" in results.tier.text()
+    assert results.tier.property("tier") == "T4"
+    assert "No current risk" in results.sheet_html()
