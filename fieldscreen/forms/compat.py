@@ -69,6 +69,10 @@ IGNORED_SETTINGS = {
     "submission_url": "screenings go to the FieldScreen server by sync; the URL is not used",
     "auto_send": "screenings are sent by FieldScreen's sync",
     "auto_delete": "the vault keeps and deletes screenings by its own retention rules",
+    "style": "FieldScreen shows one page for each top-level question or field-list group, "
+    "whatever the style",
+    "instance_name": "FieldScreen does not name a record from its answers, which could carry "
+    "the child's details into lists",
     "allow_choice_duplicates": "",
     "clean_text_values": "",
     "namespaces": "",

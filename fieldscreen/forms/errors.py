@@ -772,6 +772,18 @@ DESIGNER: Mapping[str, Message] = {
         en="display attributes are not used", es="los atributos de presentación no se usan"
     ),
     "why-unused-column": Message(en="the column is not used", es="la columna no se usa"),
+    "why-style": Message(
+        en="FieldScreen shows one page for each top-level question or field-list group, "
+        "whatever the style",
+        es="FieldScreen muestra una página por cada pregunta de primer nivel o grupo "
+        "field-list, sea cual sea el estilo",
+    ),
+    "why-instance-name": Message(
+        en="FieldScreen does not name a record from its answers, which could carry the child's "
+        "details into lists",
+        es="FieldScreen no da nombre a un registro a partir de sus respuestas, que podrían "
+        "llevar los datos del niño o la niña a las listas",
+    ),
     "why-public-key": Message(
         en="FieldScreen seals every screening for its own server; the form's public key is not "
         "used",

@@ -188,8 +188,6 @@ _SETTINGS = {
     "version",
     "form_title",
     "default_language",
-    "style",
-    "instance_name",
     "deadlines_file",
 }
 #: Settings columns that take a language suffix. ``translated_title::Español (es)`` is ours:

@@ -1284,3 +1284,29 @@ def test_any_search_appearance_loads_and_runs_or_is_refused_at_its_cell(
     session.set_answer("want", want or None)
     for choice in session.choices("fruit"):
         assert choice.name
+
+
+@pytest.mark.parametrize(
+    ("setting", "value", "why"),
+    [
+        ("style", "pages", "FieldScreen shows one page for each top-level question"),
+        ("instance_name", "concat(${q}, '-', today())", "FieldScreen does not name a record"),
+    ],
+)
+def test_a_setting_kobo_forms_carry_loads_with_a_warning_saying_it_is_not_used(
+    setting: str, value: str, why: str
+) -> None:
+    md = f"""
+    | survey |
+    |        | type | name | label |
+    |        | text | q    | Q     |
+    | settings |
+    |          | {setting} |
+    |          | {value}   |
+    """
+    loaded = form(md)
+    (found,) = [w for w in loaded.warnings if w.startswith(f"the setting '{setting}'")]
+    assert f"is not used: {why}" in found
+    spanish = designer_text(found, "es")
+    assert spanish is not None and spanish.startswith(f"el ajuste '{setting}' no se usa: ")
+    assert spanish != found
