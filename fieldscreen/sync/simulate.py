@@ -175,6 +175,47 @@ class SimDevice:
             kind="event",
         )
 
+    def make_audit(
+        self, rng: random.Random, first: int, count: int, *, seq: int | None = None
+    ) -> Envelope:
+        """A segment of the device's audit log, sealed and signed as a laptop's
+        (``Vault.seal_audit_segments``): kind ``audit``, the entries ``first`` to
+        ``first + count - 1`` (who, when, what and which record; never a detail)."""
+        record_id = uuid.UUID(int=rng.getrandbits(128), version=4).hex
+        now = dt.datetime.now(dt.UTC)
+        entries = [
+            {
+                "seq": n,
+                "t": (now + dt.timedelta(seconds=n)).isoformat(),
+                "u": "sim",
+                "a": rng.choice(["view", "create", "finalise", "sync"]),
+                "r": None if n % 3 == 0 else str(uuid.UUID(int=rng.getrandbits(128), version=4)),
+            }
+            for n in range(first, first + count)
+        ]
+        payload = {
+            "content": {"entries": entries, "first": first, "last": first + count - 1},
+            "day": now.date().isoformat(),
+            "device_id": self.device_id,
+            "form_id": "audit",
+            "form_version": "1",
+            "format": 1,
+            "kind": "audit",
+            "record_id": record_id,
+        }
+        return build_envelope(
+            record_id,
+            "audit",
+            "1",
+            self.device_id,
+            seq if seq is not None else self.spool.next_seq(),
+            now,
+            json.dumps(payload, sort_keys=True).encode(),
+            self.org.sealing_public,
+            self.signing_private,
+            kind="audit",
+        )
+
     def fill(
         self, count: int, rng: random.Random, size: int = 5000, *, events: int = 0
     ) -> list[Envelope]:
