@@ -309,13 +309,13 @@ GEOPOINT_HINT = {
     "(por ejemplo 14.6349 -90.5069).",
 }
 GEOPOINT = Resolved(kind="text", constraint=GEOPOINT_CONSTRAINT, meta="", hint="")
-#: A typed accuracy worse than the question's ``warning-accuracy`` (the one ODK calls
-#: unacceptable), followed by the geopoint's hint.
+#: After the geopoint's hint, when the question has a ``warning-accuracy``: the message of a
+#: point refused, whether its numbers or its accuracy are wrong.
 ACCURACY_REFUSED = {
-    "en": "The accuracy typed is worse than {limit} m, which this form calls unacceptable: "
-    "take a better reading and type it, or leave the accuracy out.",
-    "es": "La precisión escrita es peor que {limit} m, que este formulario considera "
-    "inaceptable: tome una lectura mejor y escríbala, o no escriba la precisión.",
+    "en": "An accuracy typed as the 4th number must be {limit} m or better: this form calls a "
+    "worse one unacceptable, so take a better reading or leave the accuracy out.",
+    "es": "Una precisión escrita como 4.º número debe ser de {limit} m o mejor: este formulario "
+    "considera inaceptable una peor, así que tome una lectura mejor o no escriba la precisión.",
 }
 
 

@@ -787,7 +787,7 @@ class _Loader(RuleSheets):
             f"number(selected-at(normalize-space(.), 3)) <= {limit}"
         )
         message = {
-            lang: text.format(limit=limit) + " " + compat.GEOPOINT_HINT[lang]
+            lang: compat.GEOPOINT_HINT[lang] + " " + text.format(limit=limit)
             for lang, text in compat.ACCURACY_REFUSED.items()
         }
         return rule, Texts(message, default)

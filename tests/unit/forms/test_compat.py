@@ -933,10 +933,16 @@ def test_the_accuracy_refusal_says_the_limit_and_what_to_do_in_both_languages() 
     session.set_answer("place", "14.6349 -90.5069 1500 40")
     (en,) = session.errors("place", "en")
     (es,) = session.errors("place", "es")
-    assert en.message.startswith("The accuracy typed is worse than 25.5 m, which this form")
-    assert "leave the accuracy out" in en.message and "14.6349 -90.5069" in en.message
-    assert es.message.startswith("La precisión escrita es peor que 25.5 m")
+    assert en.message.startswith("Type the latitude and longitude in degrees")
+    assert "4th number must be 25.5 m or better" in en.message
+    assert "leave the accuracy out" in en.message
+    assert es.message.startswith("Escriba la latitud y la longitud en grados")
+    assert "debe ser de 25.5 m o mejor" in es.message
     assert "no escriba la precisión" in es.message
+    # numbers typed as a map copies them (a comma between) get the same message, which says
+    # how to type them first, not only the accuracy
+    session.set_answer("place", "14.6349, -90.5069")
+    assert session.errors("place", "en")[0].message == en.message
 
 
 def test_capture_accuracy_keeps_every_typed_point_with_a_warning_in_both_languages() -> None:
