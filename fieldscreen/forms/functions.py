@@ -516,6 +516,16 @@ def _digest(data: Any, algorithm: Any, encoding: Any = "base64") -> str:
     return hashed.hexdigest() if how == "hex" else base64.b64encode(hashed.digest()).decode()
 
 
+def _base64_decode(text: Any) -> str:
+    """base64-decode(text): the UTF-8 text the base64 encodes; ``''`` when it is not base64 or
+    not UTF-8 text, as in ODK."""
+    try:
+        data = base64.b64decode("".join(to_string(text).split()), validate=True)
+        return data.decode("utf-8")
+    except ValueError:  # binascii.Error and UnicodeDecodeError are ValueErrors
+        return ""
+
+
 #: The radius ODK's evaluators take for the Earth in area() and distance(), in metres.
 EARTH_RADIUS = 6378100.0
 
@@ -646,6 +656,7 @@ STRICT: dict[str, tuple[int, int, Callable[..., Any]]] = {
     "format-date": (2, 2, lambda d, f: _format_date(d, to_string(f))),
     "format-date-time": (2, 2, lambda d, f: _format_date(d, to_string(f))),
     "digest": (2, 3, _digest),
+    "base64-decode": (1, 1, _base64_decode),
     "area": (1, 1, _area),
     "enclosed-area": (1, 1, _area),  # JavaRosa's older name of area()
     "distance": (1, -1, _distance),

@@ -145,6 +145,12 @@ ODK = [
      "- decimal-date-time('2024-03-30T23:00:00+01:00')) * 24", 23.0),
     # digest(), area() and distance() (geopoints as text; a laptop captures no shapes).
     ("digest('abc', 'MD5', 'hex')", "900150983cd24fb0d6963f7d28e17f72"),
+    # base64-decode(): UTF-8 text, '' for what is not base64 or not UTF-8 text.
+    ("base64-decode('SGVsbG8sIE5pw7FvIQ==')", "Hello, Niño!"),
+    ("base64-decode('SGVs bG8=')", "Hello"),
+    ("base64-decode('not base64!')", ""),
+    ("base64-decode('/w==')", ""),
+    ("base64-decode('')", ""),
     ("digest('abc', 'sha-1', 'hex')", "a9993e364706816aba3e25717850c26c9cd0d89d"),
     ("digest('abc', 'SHA-256')", "ungWv48Bz+pBQUDeXa4iI7ADYaOWF3qctBD/YfIAFa0="),
     ("string-length(digest('', 'SHA-384', 'hex'))", 96.0),
