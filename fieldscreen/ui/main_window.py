@@ -16,7 +16,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from PySide6.QtCore import QObject, QTimer
+from PySide6.QtCore import QTimer
 from PySide6.QtWidgets import (
     QApplication,
     QHBoxLayout,
@@ -29,7 +29,8 @@ from PySide6.QtWidgets import (
 
 from fieldscreen.errors import KnownError
 from fieldscreen.ui.common import Services, push_button, scale_font, show_error
-from fieldscreen.ui.idle import IdleWarning, IdleWatcher, InputGrace
+from fieldscreen.ui.idle import IdleWarning, IdleWatcher
+from fieldscreen.ui.shell.idle_lock import ClipboardGuard, IdleLock
 from fieldscreen.ui.shell.screens import ScreenRegistry
 
 if TYPE_CHECKING:
@@ -57,51 +58,6 @@ _SCREENFUL = 100
 SYNC_TICK_MS = 5_000
 #: Who sees the coordinator report.
 REPORT_ROLES = frozenset({"coordinator", "admin"})
-
-
-class ClipboardGuard(QObject):
-    """Clears text copied from the app after ``seconds`` (a setting), and at once on lock.
-
-    Only what this app put on the clipboard is cleared (``ownsClipboard``); text the user
-    copied from elsewhere afterwards is left alone.
-    """
-
-    def __init__(self, seconds: int, parent: QObject | None = None) -> None:
-        super().__init__(parent)
-        self.timer = QTimer(self)
-        self.timer.setSingleShot(True)
-        self.timer.timeout.connect(self.clear_now)
-        self._ours = ""
-        self._watching = False
-        self.set_seconds(seconds)
-
-    def watch(self) -> None:
-        """Follow the clipboard from now on (from the first unlock: nothing can be copied from
-        the app before, and the clipboard's types cost start-up time)."""
-        if not self._watching:
-            QApplication.clipboard().dataChanged.connect(self._changed)
-            self._watching = True
-
-    def set_seconds(self, seconds: int) -> None:
-        self.timer.setInterval(max(1, seconds) * 1000)
-
-    def _changed(self) -> None:
-        clipboard = QApplication.clipboard()
-        # Ours when the platform says so, or when the copy happened while this app had focus
-        # (platforms without clipboard ownership, and the offscreen one used in tests).
-        if clipboard.ownsClipboard() or QApplication.focusWidget() is not None:
-            self._ours = clipboard.text()
-            if self._ours:
-                self.timer.start()
-
-    def clear_now(self) -> None:
-        self.timer.stop()
-        if not self._ours:
-            return
-        clipboard = QApplication.clipboard()
-        if self._ours and clipboard.text() == self._ours:
-            clipboard.clear()
-        self._ours = ""
 
 
 @dataclass
@@ -146,15 +102,11 @@ class MainWindow(QMainWindow):
         self.setObjectName("mainWindow")
         self.resize(1100, 760)
         self._where: _Where | None = None
-        self.idle = IdleWatcher(int(services.settings.get("auto_lock_minutes")), self)
-        self.interviewing = False  # a screening is open: the organisation's longer idle time
-        self.idle.idle.connect(lambda: self.lock(idle=True))
-        # After an idle lock, what was being typed never reaches the unlock screen.
-        self.grace = InputGrace(parent=self)
-        self._watching = False  # the idle watcher filters the app's input only while unlocked
-        self.clipboard_guard = ClipboardGuard(
-            int(services.settings.get("clipboard_clear_seconds")), self
-        )
+        #: The idle lock, its grace and the clipboard guard (:mod:`fieldscreen.ui.shell.idle_lock`).
+        self.idle_lock = IdleLock(services.settings, self, lambda: self.lock(idle=True))
+        self.idle = self.idle_lock.watcher
+        self.grace = self.idle_lock.grace
+        self.clipboard_guard = self.idle_lock.clipboard
         # Ctrl+L in every window of the app, and the platform's Quit; made after the first paint
         # (:meth:`make_shortcuts`): their key types cost start-up time before the first paint.
         self.lock_shortcut: QShortcut | None = None
@@ -193,9 +145,7 @@ class MainWindow(QMainWindow):
         column.addWidget(self.nav)
         self.idle_warning = IdleWarning(central)
         column.addWidget(self.idle_warning)
-        self.idle.will_lock.connect(self.idle_warning.show_left)
-        self.idle.tick.connect(self.idle_warning.show_left)
-        self.idle.did_stay.connect(self.idle_warning.hide)
+        self.idle_lock.show_warnings_on(self.idle_warning)
         if self.services.preview:
             notice = QLabel(
                 self.tr(
@@ -334,9 +284,7 @@ class MainWindow(QMainWindow):
             "wizardPage",
             "resultsPage",
         }
-        if in_screening != self.interviewing:
-            self.interviewing = in_screening
-            self._set_idle_minutes()
+        self.idle_lock.set_interviewing(in_screening)
         if self._nav_built:
             for button in (self.nav_home, self.nav_cases, self.nav_sync, self.nav_settings):
                 button.setEnabled(unlocked)
@@ -349,7 +297,9 @@ class MainWindow(QMainWindow):
             self.nav_report.setEnabled(may_report)
             self.nav_report.setVisible(may_report and not in_screening)
             self.nav_lock.setEnabled(unlocked)
-        self._watch_input(unlocked)
+        if unlocked:
+            self.make_shortcuts()
+        self.idle_lock.watch_input(unlocked)
         if unlocked:
             self.idle.start()
             if self.services.sync is not None and not self.sync_timer.isActive():
@@ -358,21 +308,6 @@ class MainWindow(QMainWindow):
             self.idle.stop()
             self.idle_warning.hide()
             self.sync_timer.stop()
-
-    def _watch_input(self, on: bool) -> None:
-        """Filter every input event of the app for the idle lock, only while someone is signed
-        in: a Python event filter on the whole app costs every event a trip through Python
-        (start-up builds and paints the unlock screen without it)."""
-        app = QApplication.instance()
-        if app is None or on == self._watching:
-            return
-        if on:
-            self.make_shortcuts()
-            self.clipboard_guard.watch()
-            app.installEventFilter(self.idle)
-        else:
-            app.removeEventFilter(self.idle)
-        self._watching = on
 
     def make_shortcuts(self) -> None:
         """Ctrl+L and Quit: after the first paint (the app calls it) or at the first unlock,
@@ -629,29 +564,9 @@ class MainWindow(QMainWindow):
         self.stack.setCurrentWidget(self.results)
         self.results.focus_next_step()
 
-    def idle_minutes(self) -> int:
-        """The idle time now: the organisation's interview time while a screening is open (an
-        interview in progress: a child may talk for minutes without a key), else the usual."""
-        settings = self.services.settings
-        minutes = int(settings.get("auto_lock_minutes"))
-        if self.interviewing:
-            minutes = max(minutes, int(settings.get("interview_lock_minutes")))
-        return minutes
-
-    def _set_idle_minutes(self) -> None:
-        minutes = self.idle_minutes()
-        if minutes != self.idle.minutes:
-            self.idle.set_minutes(minutes)
-            if self.idle.is_active():
-                self.idle.start()  # the new time, counted from now
-
     def apply_settings(self) -> None:
         """Settings that act at once: the idle lock and the clipboard clearing."""
-        settings = self.services.settings
-        self._set_idle_minutes()
-        self.clipboard_guard.set_seconds(int(settings.get("clipboard_clear_seconds")))
-        if self.services.user is not None:
-            self.idle.start()
+        self.idle_lock.apply_settings(self.services.user is not None)
 
     def will_finalise(self) -> None:
         if (controller := self._controller()) is not None:
@@ -703,10 +618,7 @@ class MainWindow(QMainWindow):
         screen says why it locked and waits for the user to begin (see :mod:`.idle`)."""
         user = self.services.user
         if idle and user is not None:
-            app = QApplication.instance()
-            if app is not None:
-                self.grace.allowed = (self.panic_shortcut,) if self.panic_shortcut else ()
-                self.grace.begin(app)
+            self.idle_lock.begin_grace(self.panic_shortcut)
         if user is None:
             if seal:
                 self._show_neutral()
@@ -760,7 +672,7 @@ class MainWindow(QMainWindow):
         if seal:
             self._show_neutral()
         else:
-            minutes = self.idle_minutes() if idle else 0
+            minutes = self.idle_lock.minutes() if idle else 0
             self.show_unlock(where.user, minutes)
         self._nav_state()
 
@@ -1005,6 +917,5 @@ class MainWindow(QMainWindow):
             controller.save_now()
         self.clipboard_guard.clear_now()
         self.services.ops.wait_idle(10_000)
-        self._watch_input(False)
-        self.grace.end()  # its filter is on the whole app: not one moment past this window
+        self.idle_lock.close()
         super().closeEvent(event)

@@ -144,11 +144,11 @@ def test_an_interview_in_progress_gets_the_organisations_longer_idle_time(
     settings.set("auto_lock_minutes", 5)
     settings.set("interview_lock_minutes", 20)
     unlock(qtbot, w)
-    assert not w.interviewing
+    assert not w.idle_lock.interviewing
     assert w.idle.minutes == 5
     click(qtbot, w.home.start)
     assert w.stack.currentWidget() is w.wizard
-    assert w.interviewing
+    assert w.idle_lock.interviewing
     assert w.idle.minutes == 20
     assert w.idle.is_active()
     w.idle.idle.emit()  # the interview time has run out

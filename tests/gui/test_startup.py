@@ -122,8 +122,9 @@ ALLOWED_BEFORE_SHOW = {
     "fieldscreen.ui.i18n",
     "fieldscreen.ui.idle",
     "fieldscreen.ui.main_window",
-    "fieldscreen.ui.shell",  # the screen registry builds the unlock screen
+    "fieldscreen.ui.shell",  # the screen registry (it builds the unlock screen), the idle lock
     "fieldscreen.ui.shell.screens",
+    "fieldscreen.ui.shell.idle_lock",
     "fieldscreen.ui.operations",
     "fieldscreen.ui.unlock",
 }
