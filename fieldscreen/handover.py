@@ -30,6 +30,7 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import re
 import uuid
 from collections.abc import Callable, Iterable, Mapping
 from typing import Any, Final
@@ -77,6 +78,10 @@ _PACKET_SIGN: Final = b"fieldscreen handover packet v1\n"
 _ACK_SIGN: Final = b"fieldscreen handover ack v1\n"
 _INFO: Final = b"fieldscreen handover v1"
 _MAX_PACKET: Final = 4 * 1024 * 1024
+#: A packet's id (``uuid4().hex``) and a case's (a record id): what the partner's command
+#: names its files from, so a packet holding anything else is refused as tampered.
+_PACKET_ID: Final = re.compile(r"[0-9a-f]{32}")
+_CASE_ID: Final = re.compile(r"[0-9A-Za-z-]{1,64}")
 #: Kinds of the return form's rows that are not answers the partner needs.
 _SKIP_KINDS: Final = {"hidden", "calculate", "note", "begin group", "end group", "group"}
 _FREE_TEXT: Final = {"text"}
@@ -338,7 +343,11 @@ def open_packet(
         not isinstance(content, dict)
         or content.get("packet_id") != doc["packet_id"]
         or content.get("partner") != partner_id
-    ):
+        or not isinstance(doc["packet_id"], str)
+        or not _PACKET_ID.fullmatch(doc["packet_id"])
+        or not isinstance(content.get("case_id"), str)
+        or not _CASE_ID.fullmatch(content["case_id"])
+    ):  # (the signature is the device's own key's: anyone may seal to a published key)
         raise _tampered(name)
     content["device_id"] = doc["device_id"]
     return content, hashlib.sha256(data).hexdigest()

@@ -301,7 +301,11 @@ class SyncClient:
 
     def handover_acks(self) -> list[dict[str, str]]:
         """The partners' acknowledgements of this device's packets (``GET /handover/acks``)."""
-        return list(self.request("GET", "/handover/acks").get("acks") or ())
+        answer = self.request("GET", "/handover/acks")
+        acks = answer.get("acks") if isinstance(answer, dict) else None
+        if not isinstance(acks, list):  # a hostile or broken server: no acknowledgement
+            raise SyncError("sync-protocol", detail="not a list of acknowledgements")
+        return acks
 
     def staff_matches(self) -> dict[str, Any]:
         """Possible matches between screenings (``GET /admin/matches``; a coordinator's or an

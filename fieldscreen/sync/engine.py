@@ -490,7 +490,9 @@ class Syncer:
             answers = []
         for answer in answers:
             try:
-                acks.append(b64d(answer.get("ack", ""), "ack"))
+                if not isinstance(answer, dict) or not answer.get("ack"):
+                    raise EnvelopeError("ack is not an acknowledgement's object")
+                acks.append(b64d(answer["ack"], "ack"))
             except EnvelopeError:
                 summary.handover_acks_refused += 1
         if acks:

@@ -1,0 +1,139 @@
+"""Handover packets and acknowledgements from somebody hostile: a packet made by anyone who
+knows a partner's public keys (they are in the published directory), signed with a key of its
+own, and a server answering the laptop's sync with what is not a list of acknowledgements.
+Each is refused by name, never a traceback, and nothing is written or applied because of it."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+from fieldscreen import crypto
+from fieldscreen.directory import Partner
+from fieldscreen.errors import DeviceError
+from fieldscreen.handover import open_packet, seal_packet
+from fieldscreen.sync.canonical import b64e
+from fieldscreen.sync.client import SyncClient
+from fieldscreen.sync.engine import Syncer
+from fieldscreen.sync.errors import SyncError
+from fieldscreen.sync.spool import Spool
+
+SEALING = crypto.generate_sealing_keypair()
+SIGNING = crypto.generate_signing_keypair()
+FORGER = crypto.generate_signing_keypair()
+PARTNER = Partner("p1", {"en": "P"}, "legal", "en", "", SEALING[1], SIGNING[1])
+GOOD_ID = "a" * 32
+
+#: Contents a forger can seal: the header's packet id is the content's, as the opener checks.
+FORGED: tuple[dict[str, Any], ...] = (
+    {"packet_id": GOOD_ID, "partner": "p1"},  # no case id
+    {"packet_id": GOOD_ID, "partner": "p1", "case_id": ["x"] * 3},
+    {"packet_id": GOOD_ID, "partner": "p1", "case_id": {"a": 1}},
+    {"packet_id": GOOD_ID, "partner": "p1", "case_id": "c" * 100_000},
+    {"packet_id": "x/../../../evil", "partner": "p1", "case_id": "c" * 32},
+    {"packet_id": "../" * 10 + "evil", "partner": "p1", "case_id": "c" * 32},
+    {"packet_id": 12345, "partner": "p1", "case_id": "c" * 32},
+    {"packet_id": "A" * 10_000, "partner": "p1", "case_id": "c" * 32},
+)
+
+
+def _forge(content: dict[str, Any]) -> bytes:
+    return seal_packet(content, PARTNER, "dev1", FORGER[1], lambda m: crypto.sign(FORGER[0], m))
+
+
+@pytest.mark.parametrize("content", FORGED)
+def test_a_forged_packets_odd_content_is_refused_by_name(content: dict[str, Any]) -> None:
+    """A packet whose content lacks the case, or whose id is no packet id (a path, a number,
+    10,000 characters), is ``handover-packet-tampered``: the partner's command writes no file
+    named from it and stops on no KeyError."""
+    with pytest.raises(DeviceError) as refused:
+        open_packet(_forge(content), "p.json", "p1", SEALING[0])
+    assert refused.value.code == "handover-packet-tampered"
+
+
+def test_the_partners_open_command_says_so_for_a_forged_packet(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from fieldscreen import partner_cli
+
+    monkeypatch.setattr(partner_cli, "_key", lambda _p, _a: ("p1", SEALING[0], SIGNING[0]))
+    refused = 0
+    for i, content in enumerate(FORGED):
+        packet = tmp_path / f"in{i}.json"
+        packet.write_bytes(_forge(content))
+        out = tmp_path / f"out{i}"
+        code = partner_cli.main(["open", str(packet), "--key", "k", "--out", str(out)])
+        assert code == 1
+        assert "fieldscreen-partner:" in capsys.readouterr().err
+        assert not out.exists()
+        refused += 1
+    assert sorted(p.name for p in tmp_path.iterdir()) == sorted(
+        f"in{i}.json" for i in range(len(FORGED))
+    )
+    print(f"\nforged packets refused: {refused} of {len(FORGED)}")
+
+
+class _Store(Spool):
+    def __init__(self, path: Path) -> None:
+        super().__init__(path)
+        self.given: list[bytes] = []
+
+    def queued_handovers(self) -> Sequence[tuple[str, str, bytes]]:
+        return []
+
+    def handover_posted(self, packet_id: str) -> None:
+        raise AssertionError(packet_id)
+
+    def apply_handover_acks(self, acks: Sequence[bytes]) -> tuple[int, int]:
+        self.given.extend(acks)
+        return len(acks), 0
+
+
+class _Hostile:
+    def __init__(self, acks: Any) -> None:
+        self.acks, self.retries = acks, 0
+
+    def device_status(self, _seq: int | None = None) -> dict[str, Any]:
+        return {"status": "active"}
+
+    def handover_acks(self) -> Any:
+        return self.acks
+
+
+HOSTILE_ENTRIES: tuple[Any, ...] = (None, 1, "ack", ["ack"], {"ack": 5}, {"ack": None}, {})
+
+
+def test_a_hostile_list_of_acknowledgements_is_counted_refused(tmp_path: Path) -> None:
+    """Entries that are not an acknowledgement's object (null, a number, text, a list, an
+    object without base64 text) are each refused; the good one beside them is applied."""
+    store = _Store(tmp_path / "s.sqlite3")
+    server = _Hostile([*HOSTILE_ENTRIES, {"ack": b64e(b"good")}])
+    syncer = Syncer(server, store, store, receipt_key=b"r" * 32, signing_key=b"s" * 32, pull=False)  # type: ignore[arg-type]
+    summary = syncer.run()
+    assert store.given == [b"good"]
+    assert (summary.handover_acks, summary.handover_acks_refused) == (1, len(HOSTILE_ENTRIES))
+
+
+@pytest.mark.parametrize(
+    "body", [[], [1, 2], "acks", 7, None, {"acks": "abc"}, {"acks": {"a": 1}}, {"acks": 3}]
+)
+def test_a_server_answer_that_is_not_a_listing_is_a_protocol_error(body: Any) -> None:
+    """What the acknowledgement route answers, when it is not ``{"acks": [...]}``, is the
+    client's ``sync-protocol`` error (the sync goes on without acknowledgements)."""
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        return httpx.Response(200, json=body)
+
+    client = SyncClient(
+        "https://server.example.org",
+        token="t",
+        transport=httpx.MockTransport(handler),
+        sleep=lambda _seconds: None,
+    )
+    with client, pytest.raises(SyncError) as refused:
+        client.handover_acks()
+    assert refused.value.code == "sync-protocol"
