@@ -433,18 +433,22 @@ class VaultBase:
             self._outbox_key[:] = b"\0" * len(self._outbox_key)
             self._outbox_key = None
 
+    def _outbox_stamp_key(self) -> bytes | None:
+        """The key outbox states are stamped with: the vault's while unlocked, the one this
+        process kept through the lock while locked, else None (a process never unlocked)."""
+        if self._keys is not None:
+            return self._keys.sub("outbox-state")
+        return None if self._outbox_key is None else bytes(self._outbox_key)
+
     def _stamp_outbox(self, conn: sqlite3.Connection, record_ids: Iterable[str]) -> None:
         """Stamp each outbox row's state as this write left it (:func:`outbox_state_mac`,
-        in the caller's transaction): with the vault's key while unlocked, with the key this
-        process kept through the lock while locked, else NULL (a process that was never
-        unlocked: the next unlock reports the change)."""
-        if self._keys is not None:
-            key: bytes | None = self._keys.sub("outbox-state")
-        else:
-            key = None if self._outbox_key is None else bytes(self._outbox_key)
+        in the caller's transaction; NULL without a key: the next unlock reports the change).
+        The sync's own writes stamp in the statement that moves the row instead (one rewrite
+        of a row holding its sealed copy, not two)."""
+        key = self._outbox_stamp_key()
         for record_id in record_ids:
             row = conn.execute(
-                "SELECT state, reason, sealed IS NOT NULL FROM outbox WHERE record_id = ?",
+                "SELECT state, reason, typeof(sealed) = 'blob' FROM outbox WHERE record_id = ?",
                 (record_id,),
             ).fetchone()
             if row is None:

@@ -20,7 +20,13 @@ from typing import Any
 
 from fieldscreen import crypto
 from fieldscreen.sync.envelope import COUNTED_KINDS
-from fieldscreen.vault.base import VaultBase, _put_state, canonical_json, check_record_id
+from fieldscreen.vault.base import (
+    VaultBase,
+    _put_state,
+    canonical_json,
+    check_record_id,
+    outbox_state_mac,
+)
 from fieldscreen.vault.errors import VaultError
 from fieldscreen.vault.keys import Keys, aad
 from fieldscreen.vault.store import as_blob
@@ -186,22 +192,27 @@ class OutboxMixin(VaultBase):
             ", sealed = NULL, signature = NULL, aggregate = NULL" if state == "delivered" else ""
         )
         today = self.today()
+        key = self._outbox_stamp_key()
         store = self._open_store()
         with store.transaction() as conn:
             for record_id in record_ids:
                 row = conn.execute(
-                    "SELECT state FROM outbox WHERE record_id = ?", (record_id,)
+                    "SELECT state, typeof(sealed) = 'blob' FROM outbox WHERE record_id = ?",
+                    (record_id,),
                 ).fetchone()
                 if row is None:
                     raise VaultError("vault-record-unknown")
                 if row[0] == "delivered" and state != "delivered":
                     raise VaultError("vault-record-state", state="delivered")
-                conn.execute(
-                    f"UPDATE outbox SET state = ?, reason = ?, updated_day = ?, "  # noqa: S608 -- fixed fragments
-                    f"attempts = {attempts}{sealed} WHERE record_id = ?",
-                    (state, reason, today, record_id),
+                held = bool(row[1]) and state != "delivered"
+                stamp = (
+                    None if key is None else outbox_state_mac(key, record_id, state, reason, held)
                 )
-            self._stamp_outbox(conn, record_ids)
+                conn.execute(
+                    f"UPDATE outbox SET state = ?, reason = ?, updated_day = ?, state_mac = ?, "  # noqa: S608 -- fixed fragments
+                    f"attempts = {attempts}{sealed} WHERE record_id = ?",
+                    (state, reason, today, stamp, record_id),
+                )
 
     def outbox_quarantine_tampered(self, record_ids: Sequence[str]) -> None:
         """Quarantine outbox rows that failed the check before sending (reason ``tampered``)
@@ -295,18 +306,22 @@ class OutboxMixin(VaultBase):
         transaction.
         """
         changed = 0
+        key = self._outbox_stamp_key()
         with self._open_store().transaction() as conn:
             for record_id, sha256 in receipt:
+                stamp = (
+                    None
+                    if key is None
+                    else outbox_state_mac(key, record_id, "delivered", None, False)
+                )
                 kinds = conn.execute(
                     "UPDATE outbox SET state = 'delivered', reason = NULL, updated_day = ?, "
-                    "sealed = NULL, signature = NULL, aggregate = NULL "
+                    "sealed = NULL, signature = NULL, aggregate = NULL, state_mac = ? "
                     "WHERE record_id = ? AND payload_sha256 = ? AND state != 'delivered' "
                     "RETURNING kind",
-                    (self.today(), record_id, sha256),
+                    (self.today(), stamp, record_id, sha256),
                 ).fetchall()
                 changed += sum(1 for row in kinds if row[0] in COUNTED_KINDS)
-                if kinds:
-                    self._stamp_outbox(conn, [record_id])
             if checkpoint is not None:
                 _put_state(conn, "sync_checkpoint", str(int(checkpoint)))
         return changed

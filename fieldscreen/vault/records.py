@@ -449,8 +449,8 @@ class RecordsMixin(VaultBase):
         conn.execute(
             "INSERT INTO outbox (record_id, kind, device_seq, form_id, form_version, device_id, "
             "created_day, state, attempts, reason, updated_day, payload_sha256, sealed, "
-            "signature, format, aggregate) "
-            "VALUES (?, ?, ?, ?, ?, ?, ?, 'pending', 0, NULL, ?, ?, ?, ?, ?, ?)",
+            "signature, format, aggregate, state_mac) "
+            "VALUES (?, ?, ?, ?, ?, ?, ?, 'pending', 0, NULL, ?, ?, ?, ?, ?, ?, ?)",
             (
                 record_id,
                 kind,
@@ -465,10 +465,10 @@ class RecordsMixin(VaultBase):
                 signature,
                 RECORD_FORMAT,
                 aggregate_blob,
+                outbox_state_mac(keys.sub("outbox-state"), record_id, "pending", None, True),
             ),
         )
         _put_state(conn, "device_seq", str(device_seq))
-        self._stamp_outbox(conn, [record_id])
         self._bind_state(conn)
         return header
 
@@ -1025,19 +1025,29 @@ class RecordsMixin(VaultBase):
             raw = self._secret(conn, "outbox_stamped")
         except KnownError:  # changed outside FieldScreen: said, and every row verified
             self._audit(conn, "integrity-alert", detail={"what": "outbox-mark"})
-            problem = digest.Problem("altered", "secrets", "outbox_stamped")
-            if self.last_state_check is not None and problem not in self.last_state_check.problems:
-                self.last_state_check.problems.append(problem)
+            check = self.last_state_check  # one changed in place: the root's check saw none
+            if check is not None and not any(
+                p.table == "secrets" and p.row_id == "outbox_stamped" for p in check.problems
+            ):
+                check.problems.append(digest.Problem("altered", "secrets", "outbox_stamped"))
             raw = b"1"
         if raw is None:  # a vault of an earlier build: its rows stamped as they are, once
             rows = conn.execute(
-                "SELECT record_id, state, reason, sealed IS NOT NULL FROM outbox"
+                "SELECT record_id, state, reason, typeof(sealed) = 'blob' FROM outbox"
             ).fetchall()
+            # a row to be sent with its sealed copy is left unstamped (stamping rewrites the
+            # row, its sealed copy with it: minutes at a backlog of 50,000); it is sent whatever
+            # its state, and its next move stamps it
             conn.executemany(
                 "UPDATE outbox SET state_mac = ? WHERE record_id = ?",
-                [(outbox_state_mac(key, *row), row[0]) for row in rows],
+                [
+                    (outbox_state_mac(key, *row), row[0])
+                    for row in rows
+                    if not (row[1] in _SENT_AGAIN and row[3])
+                ],
             )
-            self._put_secret(conn, "outbox_stamped", _delivered_mark(conn))
+            adopted = conn.execute("SELECT max(device_seq) FROM outbox").fetchone()[0]
+            self._put_secret(conn, "outbox_stamped", _delivered_mark(conn, int(adopted or 0)))
             return [], [], [str(row[0]) for row in rows if row[1] != "delivered" and not row[3]]
         upto, count, total = _read_mark(raw)
         found = conn.execute(
@@ -1093,7 +1103,7 @@ class RecordsMixin(VaultBase):
                 repair = "none"
             self._audit(conn, "integrity-alert", rid, {"what": "outbox-state", "repair": repair})
             self._stamp_outbox(conn, [rid])
-        mark = _delivered_mark(conn)
+        mark = _delivered_mark(conn, _adopted(raw))
         if mark != raw:
             self._put_secret(conn, "outbox_stamped", mark)
         return moved, requeued, sorted(empties)
@@ -1208,10 +1218,17 @@ class RecordsMixin(VaultBase):
                 if not ok:
                     report.failed.append(f"outbox/{item['record_id']}")
             stamp_key = keys.sub("outbox-state")  # every row's state stamp, delivered ones too
-            for rid, state, reason, sealed, stamp in conn.execute(
-                "SELECT record_id, state, reason, sealed IS NOT NULL, state_mac FROM outbox"
+            try:
+                adopted = _adopted(self._secret(conn, "outbox_stamped"))
+            except KnownError:
+                adopted = 0
+            for rid, state, reason, sealed, stamp, seq in conn.execute(
+                "SELECT record_id, state, reason, typeof(sealed) = 'blob', state_mac, device_seq "
+                "FROM outbox"
             ).fetchall():
                 report.checked += 1
+                if stamp is None and sealed and state in _SENT_AGAIN and seq <= adopted:
+                    continue  # left unstamped by the first unlock by this build; it is sent
                 expected = outbox_state_mac(stamp_key, rid, state, reason, sealed)
                 verified = isinstance(stamp, bytes) and hmac.compare_digest(stamp, expected)
                 if not verified and f"outbox/{rid}" not in report.failed:
@@ -1241,13 +1258,26 @@ class RecordsMixin(VaultBase):
 _SENT_AGAIN = frozenset({"pending", "sending", "failed"})
 
 
-def _delivered_mark(conn: sqlite3.Connection) -> bytes:
+def _delivered_mark(conn: sqlite3.Connection, adopted: int = 0) -> bytes:
     """What an outbox check records of the delivered rows it verified: the highest device
-    sequence number among them, their count and the sum of their sequence numbers."""
+    sequence number among them, their count and the sum of their sequence numbers; and up to
+    which sequence number rows to be sent were left unstamped by the first unlock by this
+    build (``adopted``)."""
     row = conn.execute(
         "SELECT max(device_seq), count(*), total(device_seq) FROM outbox WHERE state = 'delivered'"
     ).fetchone()
-    return canonical_json({"upto": int(row[0] or 0), "count": int(row[1]), "sum": int(row[2])})
+    mark = {"upto": int(row[0] or 0), "count": int(row[1]), "sum": int(row[2])}
+    if adopted:
+        mark["adopted"] = adopted
+    return canonical_json(mark)
+
+
+def _adopted(raw: bytes | None) -> int:
+    """The ``adopted`` sequence number of a mark (0: none)."""
+    try:
+        return int(json_loads(raw or b"{}").get("adopted", 0))
+    except (ValueError, TypeError, AttributeError):
+        return 0
 
 
 def _read_mark(raw: bytes) -> tuple[int, int, int]:

@@ -193,7 +193,7 @@ def reencrypt(conn: sqlite3.Connection, old: Keys, new: Keys, vault_id: str) -> 
         counts.aggregates += 1
     old_stamp, new_stamp = old.sub("outbox-state"), new.sub("outbox-state")
     for record_id, state, reason, sealed, stamp in conn.execute(
-        "SELECT record_id, state, reason, sealed IS NOT NULL, state_mac FROM outbox"
+        "SELECT record_id, state, reason, typeof(sealed) = 'blob', state_mac FROM outbox"
     ).fetchall():
         # a state stamped under the old keys is stamped under the new; one that was not (a
         # change outside FieldScreen, not yet checked) stays unstamped and is still reported
@@ -203,6 +203,8 @@ def reencrypt(conn: sqlite3.Connection, old: Keys, new: Keys, vault_id: str) -> 
         moved_stamp = (
             outbox_state_mac(new_stamp, record_id, state, reason, sealed) if held else None
         )
+        if stamp is None and moved_stamp is None:
+            continue  # unstamped (a row to be sent, from before stamps): left as it is
         conn.execute(
             "UPDATE outbox SET state_mac = ? WHERE record_id = ?", (moved_stamp, record_id)
         )
