@@ -581,6 +581,21 @@ def _area(*values: Any) -> float:
     return abs(_round(total * EARTH_RADIUS * EARTH_RADIUS / 2.0, 2.0))
 
 
+def _geofence(point: Any, shape: Any) -> bool:
+    """geofence(point, shape): whether the point lies inside the shape's polygon, by the
+    crossings of a ray in the plane of latitude and longitude as ODK Collect counts them;
+    false when the point is not one point or the shape has fewer than three."""
+    where, corners = _geopoints((point,)), _geopoints((shape,))
+    if where is None or len(where) != 1 or corners is None or len(corners) < 3:
+        return False
+    (lat, lon), inside = where[0], False
+    for (lat1, lon1), (lat2, lon2) in zip(corners, corners[1:] + corners[:1], strict=True):
+        if (lat1 > lat) != (lat2 > lat):
+            crossing = lon1 + (lat - lat1) * (lon2 - lon1) / (lat2 - lat1)
+            inside ^= lon < crossing
+    return inside
+
+
 #: name -> (min args, max args or -1, implementation over evaluated arguments)
 STRICT: dict[str, tuple[int, int, Callable[..., Any]]] = {
     "true": (0, 0, lambda: True),
@@ -657,6 +672,7 @@ STRICT: dict[str, tuple[int, int, Callable[..., Any]]] = {
     "format-date-time": (2, 2, lambda d, f: _format_date(d, to_string(f))),
     "digest": (2, 3, _digest),
     "base64-decode": (1, 1, _base64_decode),
+    "geofence": (2, 2, _geofence),
     "area": (1, 1, _area),
     "enclosed-area": (1, 1, _area),  # JavaRosa's older name of area()
     "distance": (1, -1, _distance),

@@ -151,6 +151,15 @@ ODK = [
     ("base64-decode('not base64!')", ""),
     ("base64-decode('/w==')", ""),
     ("base64-decode('')", ""),
+    # geofence(): a point inside a shape (closed as ODK stores it, or not), on its edge's far
+    # side, or not a point at all.
+    ("geofence('1 1', '0 0; 0 2; 2 2; 2 0; 0 0')", True),
+    ("geofence('1 1 1500 5', '0 0; 0 2; 2 2; 2 0')", True),
+    ("geofence('3 1', '0 0; 0 2; 2 2; 2 0; 0 0')", False),
+    ("geofence('1 1.5', '0 0; 2 0; 2 2; 1 0.5; 0 2; 0 0')", False),  # in the notch
+    ("geofence('1 0.25', '0 0; 2 0; 2 2; 1 0.5; 0 2; 0 0')", True),  # below it
+    ("geofence('1 1', '0 0; 2 2')", False),
+    ("geofence('north', '0 0; 0 2; 2 2; 0 0')", False),
     ("digest('abc', 'sha-1', 'hex')", "a9993e364706816aba3e25717850c26c9cd0d89d"),
     ("digest('abc', 'SHA-256')", "ungWv48Bz+pBQUDeXa4iI7ADYaOWF3qctBD/YfIAFa0="),
     ("string-length(digest('', 'SHA-384', 'hex'))", 96.0),
