@@ -378,3 +378,92 @@ def test_retention_destroys_old_handover_packets(
     storage.apply_retention(30, "test")
     assert [x["packet_id"] for x in storage.handover_listing("casa-norte")] == [new_id]
     assert storage.handover_acks(a.device_id) == []
+
+
+def test_attackers_after_revoke_and_at_the_edges(
+    server: LiveServer, storage: Storage, setup: dict[str, Any], db_url: str
+) -> None:
+    """A revoked partner's token on every partner route, a token replaced by adding the partner
+    again, another partner's packet answered as an unknown one (same status, same body), path
+    tricks and huge values in the packet id and partner code: every one refused, no packet
+    bytes in any answer; partner tokens are stored as hashes only, the SQLite file is 0600."""
+    import os
+    import stat
+
+    import sqlalchemy as sa
+
+    from fieldscreen.sync.server.db import tables as t
+
+    north, a = setup["north"], setup["a"]
+    packet_id, packet = make_packet(a, north, str(uuid.uuid4()))
+    content, digest = open_packet(packet, "p", "casa-norte", north.sealing_private)
+    ack = make_ack(content, digest, "casa-norte", north.signing_private)
+    refused = 0
+    with httpx.Client(base_url=server.url, timeout=60) as http:
+        device = Caller(http, a.identity.token, a)
+        assert device("POST", f"/handover/packets/casa-norte/{packet_id}", packet).is_success
+        # Another partner's packet is answered as no packet at all, on both routes.
+        south_p = Caller(http, setup["south_token"])
+        unknown = uuid.uuid4().hex
+        for method, path, body in (
+            ("GET", "/partner/packets/{}", None),
+            ("POST", "/partner/packets/{}/ack", ack),
+        ):
+            theirs, none = (
+                south_p(method, path.format(packet_id), body),
+                south_p(method, path.format(unknown), body),
+            )
+            assert (theirs.status_code, theirs.content) == (none.status_code, none.content)
+            assert theirs.status_code == 404
+            refused += 1
+        # Path tricks and huge values: no route, or refused by shape; nothing stored.
+        for path in (
+            f"/handover/packets/casa-norte/{packet_id.upper()}",
+            f"/handover/packets/casa-norte/{packet_id}0",
+            f"/handover/packets/casa-norte/{'a' * 100_00}",
+            f"/handover/packets/..%2Fcasa-norte/{uuid.uuid4().hex}",
+            f"/handover/packets/casa-norte%2F..%2Fcasa-sur/{uuid.uuid4().hex}",
+            f"/handover/packets/CASA-NORTE/{uuid.uuid4().hex}",
+            f"/handover/packets/{'c' * 65}/{uuid.uuid4().hex}",
+            f"/handover/packets/casa-norte/%2E%2E/casa-sur/{uuid.uuid4().hex}",
+        ):
+            got = device("POST", path, packet)
+            assert got.status_code in {401, 404, 405, 413, 414, 422}, (path, got.status_code)
+            refused += 1
+        for path in (f"/partner/packets/{'f' * 5000}", "/partner/packets/..%2F..%2Fhealth"):
+            got = Caller(http, setup["north_token"])("GET", path)
+            assert got.status_code in {404, 414, 422}, (path, got.status_code)
+            refused += 1
+        # Revoked: the token opens no partner route; a device cannot post to the partner.
+        storage.revoke_partner("casa-norte")
+        north_p = Caller(http, setup["north_token"])
+        for method, path, body in (
+            ("GET", "/partner/packets", None),
+            ("GET", f"/partner/packets/{packet_id}", None),
+            ("POST", f"/partner/packets/{packet_id}/ack", ack),
+        ):
+            got = north_p(method, path, body)
+            assert got.status_code == 401, (path, got.text)
+            assert packet not in got.content
+            refused += 1
+        late = device("POST", f"/handover/packets/casa-norte/{uuid.uuid4().hex}", packet)
+        assert late.status_code == 404
+        refused += 1
+        assert device("GET", "/handover/acks").json() == {"acks": []}  # the ack never landed
+        # Added again: a new token; the old one still opens nothing.
+        fresh = storage.add_partner("casa-norte", "Casa Norte")
+        assert north_p("GET", "/partner/packets").status_code == 401
+        assert Caller(http, fresh)("GET", "/partner/packets").status_code == 200
+        refused += 1
+    with storage.engine.connect() as conn:
+        rows = list(conn.execute(sa.select(t.partners)))
+        held = [r.packet_id for r in conn.execute(sa.select(t.handover_packets.c.packet_id))]
+    assert held == [packet_id]
+    for token in (setup["north_token"], setup["south_token"], fresh):
+        for row in rows:
+            assert token not in repr(tuple(row))
+    hashes = {r.token_hash for r in rows}
+    assert {hashlib.sha256(x.encode()).hexdigest() for x in (setup["south_token"], fresh)} == hashes
+    if not db_url.startswith("postgres"):
+        assert stat.S_IMODE(os.stat(db_url).st_mode) == 0o600
+    print(f"\nhandover edge attacks refused: {refused}, succeeded: 0")
