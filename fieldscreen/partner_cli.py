@@ -198,10 +198,10 @@ def _fetch(args: argparse.Namespace) -> dict[str, Any]:
                 packet_id = str(item.get("packet_id", "")) if isinstance(item, dict) else ""
                 if not _PACKET_ID.fullmatch(packet_id) or item.get("acknowledged"):
                     continue
-                got = http.get(f"/partner/packets/{packet_id}")
-                if got.status_code != 200:
-                    raise DeviceError("handover-server", status=str(got.status_code))
-                content, digest = open_packet(got.content, packet_id, partner, sealing_private)
+                data = _read_packet(http, packet_id)
+                content, digest = open_packet(data, packet_id, partner, sealing_private)
+                if content["packet_id"] != packet_id:  # another (older) packet under this id
+                    raise DeviceError("handover-packet-tampered", name=packet_id)
                 ack = make_ack(content, digest, partner, signing_private)
                 _write_opened(out / packet_id, content, ack)
                 posted = http.post(
@@ -224,6 +224,23 @@ def _fetch(args: argparse.Namespace) -> dict[str, Any]:
     except ValueError:  # not JSON: not the listing a server answers with
         raise DeviceError("handover-server", status="not a listing") from None
     return {"partner": partner, "opened": opened, "acknowledged": acknowledged}
+
+
+#: The most a packet's answer may hold: what the server keeps (6 MiB); a server answering
+#: with more is refused before it is all read.
+_MAX_ANSWER = 6 * 1024 * 1024
+
+
+def _read_packet(http: Any, packet_id: str) -> bytes:
+    with http.stream("GET", f"/partner/packets/{packet_id}") as got:
+        if got.status_code != 200:
+            raise DeviceError("handover-server", status=str(got.status_code))
+        data = bytearray()
+        for chunk in got.iter_bytes():
+            data += chunk
+            if len(data) > _MAX_ANSWER:
+                raise DeviceError("handover-server", status="a packet over 6 MiB")
+    return bytes(data)
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -137,3 +137,68 @@ def test_a_server_answer_that_is_not_a_listing_is_a_protocol_error(body: Any) ->
     with client, pytest.raises(SyncError) as refused:
         client.handover_acks()
     assert refused.value.code == "sync-protocol"
+
+
+def _hostile_fetch(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, serve: Any
+) -> tuple[int, list[str]]:
+    """``fieldscreen-partner fetch`` against a server answering with ``serve(packet_id)`` for
+    the one packet it lists; the exit code and the paths the server was asked for."""
+    from fieldscreen import partner_cli
+
+    listed = "b" * 32
+    asked: list[str] = []
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        asked.append(f"{request.method} {request.url.path}")
+        if request.url.path.endswith("/partner/packets"):
+            return httpx.Response(200, json={"packets": [{"packet_id": listed}]})
+        if request.method == "GET":
+            return httpx.Response(200, content=serve(listed))
+        return httpx.Response(200, json={"outcome": "stored"})
+
+    real = httpx.Client
+    monkeypatch.setattr(
+        httpx, "Client", lambda **kw: real(transport=httpx.MockTransport(handler), **kw)
+    )
+    monkeypatch.setattr(partner_cli, "_key", lambda _p, _a: ("p1", SEALING[0], SIGNING[0]))
+    token = tmp_path / "token"
+    token.write_text("fsp_x\n", encoding="utf-8")
+    out = tmp_path / "out"
+    code = partner_cli.main(
+        [
+            "fetch",
+            "--server",
+            "https://server.example.org",
+            "--token-file",
+            str(token),
+            "--key",
+            "k",
+            "--out",
+            str(out),
+        ]
+    )
+    assert not out.exists() or not any(out.iterdir())
+    return code, asked
+
+
+def test_fetch_refuses_another_packet_served_under_the_listed_id(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A server that serves a genuine packet of this partner under another id (an old one
+    replayed as new): nothing opened, written or acknowledged."""
+    genuine = _forge({"packet_id": GOOD_ID, "partner": "p1", "case_id": "c" * 32})
+    code, asked = _hostile_fetch(tmp_path, monkeypatch, lambda _listed: genuine)
+    assert code == 1
+    assert not any(a.startswith("POST") for a in asked)
+
+
+def test_fetch_reads_no_more_than_a_packet_can_be(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A server answering a packet with more than the server keeps (6 MiB) is refused by name
+    without the answer being opened."""
+    code, asked = _hostile_fetch(tmp_path, monkeypatch, lambda _listed: b"{" * (7 << 20))
+    assert code == 1
+    assert "6 MiB" in capsys.readouterr().err
+    assert not any(a.startswith("POST") for a in asked)
