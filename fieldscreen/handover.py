@@ -82,6 +82,8 @@ _MAX_PACKET: Final = 4 * 1024 * 1024
 #: names its files from, so a packet holding anything else is refused as tampered.
 _PACKET_ID: Final = re.compile(r"[0-9a-f]{32}")
 _CASE_ID: Final = re.compile(r"[0-9A-Za-z-]{1,64}")
+#: An acknowledgement's time, to the minute as :func:`make_ack` writes it.
+_ACK_RECEIVED: Final = re.compile(r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}Z")
 #: Kinds of the return form's rows that are not answers the partner needs.
 _SKIP_KINDS: Final = {"hidden", "calculate", "note", "begin group", "end group", "group"}
 _FREE_TEXT: Final = {"text"}
@@ -432,6 +434,12 @@ def check_ack(data: bytes, name: str, signing_key: bytes) -> dict[str, Any]:
     if len(signing_key) != 32 or not crypto.verify(
         signing_key, _ACK_SIGN + canonical(body), signature
     ):
+        raise DeviceError("handover-ack-forged", name=name[:200])
+    if body["format_version"] != 1 or not (
+        all(isinstance(body[k], str) for k in ("packet_id", "case_id", "partner", "digest"))
+        and isinstance(body["received"], str)
+        and _ACK_RECEIVED.fullmatch(body["received"])
+    ):  # signed, but not an acknowledgement's fields: nothing of it reaches a case card
         raise DeviceError("handover-ack-forged", name=name[:200])
     return body
 

@@ -202,3 +202,47 @@ def test_fetch_reads_no_more_than_a_packet_can_be(
     assert code == 1
     assert "6 MiB" in capsys.readouterr().err
     assert not any(a.startswith("POST") for a in asked)
+
+
+def _signed_ack(**changes: Any) -> bytes:
+    from fieldscreen.handover import _ACK_SIGN, ACK_FORMAT
+    from fieldscreen.sync.canonical import canonical
+
+    body = {
+        "format": ACK_FORMAT,
+        "format_version": 1,
+        "packet_id": GOOD_ID,
+        "case_id": "c" * 32,
+        "partner": "p1",
+        "digest": "d" * 64,
+        "received": "2026-12-04T21:00Z",
+        **changes,
+    }
+    signature = crypto.sign(SIGNING[0], _ACK_SIGN + canonical(body))
+    return canonical({**body, "signature": b64e(signature)})
+
+
+@pytest.mark.parametrize(
+    "changes",
+    [
+        {"received": {"a": 1}},
+        {"received": ["2026-12-04T21:00Z"]},
+        {"received": "x" * 3000},
+        {"received": ""},
+        {"case_id": ["c"]},
+        {"case_id": 7},
+        {"packet_id": None},
+        {"digest": 1},
+        {"format_version": "1"},
+    ],
+)
+def test_a_partner_signed_ack_with_odd_fields_is_refused(changes: dict[str, Any]) -> None:
+    """The partner's key signed it, but its fields are not an acknowledgement's (a time that is
+    an object, 3,000 characters or empty, a case that is a list): refused, as a forged one is,
+    so nothing of it lands on the case card."""
+    from fieldscreen.handover import check_ack
+
+    assert check_ack(_signed_ack(), "a.json", SIGNING[1])["received"] == "2026-12-04T21:00Z"
+    with pytest.raises(DeviceError) as refused:
+        check_ack(_signed_ack(**changes), "a.json", SIGNING[1])
+    assert refused.value.code == "handover-ack-forged"
