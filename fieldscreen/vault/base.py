@@ -831,6 +831,8 @@ class VaultBase:
         try:
             with self._open_store().transaction() as conn:
                 self._tx_depth += 1
+                if self._tx_depth == 1:
+                    self._row_map.begin()
                 try:
                     yield conn
                     if self._tx_depth == 1 and (self._pending_index or self._row_map):

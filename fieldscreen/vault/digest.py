@@ -480,6 +480,11 @@ class RowMap:
         self._cache: OrderedDict[int, tuple[bytes | None, dict[str, list[Any]]]] = OrderedDict()
         #: buckets changed in the current transaction: bucket -> (nonce read, entries).
         self._pending: dict[int, tuple[bytes | None, dict[str, list[Any]]]] = {}
+        #: bucket rows read in the current transaction (which holds the write lock, so they
+        #: stay as read until it writes them): bucket -> stored ciphertext (None: no row).
+        #: Kept only inside a transaction opened by :meth:`begin` (and ended by :meth:`discard`).
+        self._read: dict[int, bytes | None] = {}
+        self._reading = False
         self._delta = [0, 0]
         #: list index buckets written in the current transaction: bucket -> nonce (None: gone).
         self._lists: dict[int, bytes | None] = {}
@@ -508,8 +513,16 @@ class RowMap:
         self._cache.clear()
         self.discard()
 
+    def begin(self) -> None:
+        """A transaction begins that ends with :meth:`discard`: the bucket rows it reads are
+        read once (the check of a row and the write of its entry share the read)."""
+        self._read.clear()
+        self._reading = True
+
     def discard(self) -> None:
         self._pending.clear()
+        self._read.clear()
+        self._reading = False
         self._delta = [0, 0]
         self._lists = {}
         self._lists_all = None
@@ -559,6 +572,7 @@ class RowMap:
         two ``count(*)``.
         """
         report = MapCheck()
+        self._read.clear()  # read again from here on
         try:
             root = read_root(conn, keys)
         except (crypto.DecryptError, crypto.CryptoError, TypeError):
@@ -604,11 +618,8 @@ class RowMap:
         pending = self._pending.get(bucket)
         if pending is not None:
             return pending[1]
-        row = conn.execute(
-            "SELECT substr(ciphertext, 1, ?) FROM row_map WHERE bucket = ?",
-            (crypto.NONCE_BYTES, bucket),
-        ).fetchone()
-        nonce = None if row is None else _nonce(row[0])
+        blob = self._bucket_row(conn, bucket)
+        nonce = None if blob is None else _nonce(blob)
         if self._seen is None or self._seen.get(bucket) != nonce:
             self.verify(conn, keys)
         if bucket // _PER_GROUP in self._bad_groups:
@@ -617,11 +628,24 @@ class RowMap:
         if cached is not None and cached[0] == nonce:
             self._cache.move_to_end(bucket)
             return cached[1]
-        read_nonce, entries = _read_bucket(conn, keys, bucket)
-        if entries is None or read_nonce != nonce:
+        entries = {} if blob is None else _open_bucket(keys, bucket, blob)
+        if entries is None:
             return None
         self._remember(bucket, nonce, entries)
         return entries
+
+    def _bucket_row(self, conn: sqlite3.Connection, bucket: int) -> bytes | None:
+        """Bucket ``bucket``'s stored ciphertext (None: no row), read once per transaction:
+        the check of a row and the write of its entry that follows share one read. Outside a
+        transaction begun by :meth:`begin` it is read each time."""
+        reading = self._reading and conn.in_transaction
+        if reading and bucket in self._read:
+            return self._read[bucket]
+        row = conn.execute("SELECT ciphertext FROM row_map WHERE bucket = ?", (bucket,)).fetchone()
+        blob = None if row is None else row[0]
+        if reading:
+            self._read[bucket] = blob
+        return blob
 
     def _remember(self, bucket: int, nonce: bytes | None, entries: dict[str, list[Any]]) -> None:
         self._cache[bucket] = (nonce, entries)
@@ -684,15 +708,15 @@ class RowMap:
         held = self._pending.get(bucket)
         if held is not None:
             return held[1]
-        row = conn.execute("SELECT ciphertext FROM row_map WHERE bucket = ?", (bucket,)).fetchone()
-        nonce = None if row is None else _nonce(row[0])
+        blob = self._bucket_row(conn, bucket)
+        nonce = None if blob is None else _nonce(blob)
         cached = self._cache.get(bucket)
         if cached is not None and cached[0] == nonce:
             entries = dict(cached[1])
-        elif row is None:
+        elif blob is None:
             entries = {}
         else:  # the row already read: opened, not read again
-            entries = _open_bucket(keys, bucket, row[0]) or {}  # unreadable: rebuilt from ours
+            entries = _open_bucket(keys, bucket, blob) or {}  # unreadable: rebuilt from ours
         self._pending[bucket] = (nonce, entries)
         return entries
 

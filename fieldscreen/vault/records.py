@@ -258,11 +258,15 @@ class RecordsMixin(VaultBase):
             version = int(row["version"]) + 1
             dek = self._dek(keys, "records", record_id, as_blob(row["wrapped_key"]))
             blob = crypto.encrypt(dek, _encode(state), self._record_aad(row, "draft", version))
+            today = self.today()
             conn.execute(
                 "UPDATE records SET ciphertext = ?, version = ?, updated_day = ? WHERE id = ?",
-                (blob, version, self.today(), record_id),
+                (blob, version, today, record_id),
             )
-            self._row_map.put_record(conn, keys, record_id)
+            # the row as just written: the columns read above with the two this update set
+            written = {**row, "version": version, "updated_day": today}
+            self._row_map.put(conn, keys, digest.RECORDS, record_id, version=version,
+                              status="draft", rest=digest.record_found(written)[2:])  # fmt: skip
         return version
 
     def load_record(self, record_id: str) -> dict[str, Any]:

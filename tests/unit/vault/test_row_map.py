@@ -201,6 +201,46 @@ def test_a_bucket_of_the_map_put_back_with_its_row_is_caught(
     raw.close()
 
 
+def test_a_draft_save_reads_its_bucket_once_and_a_bucket_put_back_between_saves_is_caught(
+    tmp_path: Path, org: dict[str, bytes]
+) -> None:
+    """A save reads its row-map bucket once for the check and the write (8 statements); what
+    it read is not kept past its transaction, so an older bucket put back by another
+    connection while the vault stays unlocked is caught by the next save."""
+    folder = tmp_path / "v"
+    vault, ids = _make(folder, org, random.Random(11))
+    target = ids[0]
+    vault.save_draft(target, {"n": "first"})  # the bucket verified and cached
+    raw = _raw(folder)
+    old_map = dict(raw.execute("SELECT bucket, ciphertext FROM row_map"))
+    conn = vault._open_store().conn
+    statements: list[str] = []
+    conn.set_trace_callback(statements.append)
+    try:
+        version = vault.save_draft(target, {"n": "second"})
+    finally:
+        conn.set_trace_callback(None)
+    assert len(statements) == 8, statements
+    assert sum("FROM row_map" in s for s in statements) == 1, statements
+    assert vault.load_record(target) == {"n": "second"}
+    changed = [
+        b for b, c in raw.execute("SELECT bucket, ciphertext FROM row_map") if old_map.get(b) != c
+    ]
+    assert len(changed) == 1
+    raw.execute("UPDATE row_map SET ciphertext = ? WHERE bucket = ?", (old_map[changed[0]],
+                changed[0]))  # fmt: skip
+    with pytest.raises(IntegrityError):
+        vault.save_draft(target, {"n": "third"})
+    vault.close()
+    raw.close()
+    vault = _reopen(folder)
+    check = vault.last_state_check
+    assert check is not None
+    assert check.bad_groups
+    vault.close()
+    assert version == 3
+
+
 def test_a_rolled_back_finalised_row_is_not_purged(tmp_path: Path, org: dict[str, bytes]) -> None:
     rng = random.Random(9)
     folder = tmp_path / "v"
