@@ -32,11 +32,13 @@ from fieldscreen.ui.common import Services, push_button, scale_font, show_error
 from fieldscreen.ui.idle import IdleWarning, IdleWatcher
 from fieldscreen.ui.shell.idle_lock import ClipboardGuard, IdleLock
 from fieldscreen.ui.shell.screens import ScreenRegistry
+from fieldscreen.ui.shell.sync_ticks import SyncTicks
 
 if TYPE_CHECKING:
     from PySide6.QtGui import QShortcut
     from PySide6.QtWidgets import QPushButton
 
+    from fieldscreen.sync.engine import SyncSummary
     from fieldscreen.ui.access import FirstRunPage, Provisioner
     from fieldscreen.ui.batch_page import BatchPage
     from fieldscreen.ui.cases import CaseListPage, CaseRow, HomePage
@@ -54,8 +56,6 @@ __all__ = ["ClipboardGuard", "IdleWatcher", "MainWindow"]
 #: Rows of the case list shown before the rest are sorted (more than a window holds).
 _SCREENFUL = 100
 
-#: How often the background sync policy is asked whether something is due.
-SYNC_TICK_MS = 5_000
 #: Who sees the coordinator report.
 REPORT_ROLES = frozenset({"coordinator", "admin"})
 
@@ -115,12 +115,9 @@ class MainWindow(QMainWindow):
         # Why the last panic action could not seal (shown after the next unlock, never on the
         # neutral screen).
         self._panic_error: KnownError | None = None
-        #: Drives :meth:`BackgroundSync.tick` on a worker while someone is signed in; the policy
-        #: itself decides when a probe or a sync is due.
-        self.sync_timer = QTimer(self)
-        self.sync_timer.setInterval(SYNC_TICK_MS)
-        self.sync_timer.timeout.connect(self.tick_sync)
-        self._ticking = False
+        #: The background sync policy's ticks (:mod:`fieldscreen.ui.shell.sync_ticks`).
+        self.sync_ticks = SyncTicks(services, self, self.sync_ticked)
+        self.sync_timer = self.sync_ticks.timer
         # The "Enrol now" dialog last opened (tests and screenshots reach it here).
         self.enrol_dialog: Any = None
         # The site's service directory (read from the vault after unlock; None without one).
@@ -300,14 +297,12 @@ class MainWindow(QMainWindow):
         if unlocked:
             self.make_shortcuts()
         self.idle_lock.watch_input(unlocked)
+        self.sync_ticks.follow(unlocked)
         if unlocked:
             self.idle.start()
-            if self.services.sync is not None and not self.sync_timer.isActive():
-                self.sync_timer.start()
         else:
             self.idle.stop()
             self.idle_warning.hide()
-            self.sync_timer.stop()
 
     def make_shortcuts(self) -> None:
         """Ctrl+L and Quit: after the first paint (the app calls it) or at the first unlock,
@@ -456,28 +451,13 @@ class MainWindow(QMainWindow):
         self.stack.setCurrentWidget(self.batch_page)
         self.batch_page.refresh()
 
-    def tick_sync(self) -> None:
-        """One step of the background sync policy on the network lane (never the GUI thread,
-        never a read thread: a probe of a silent server must not hold up the screens' reads)."""
-        model = self.services.sync
-        if model is None or self._ticking or self.services.user is None:
-            return
-        model.set_background(bool(self.services.settings.get("background_sync")))
-        self._ticking = True
-        self.services.ops.network(model.background.tick, self._ticked, self._tick_failed)
-
-    def _ticked(self, summary: Any) -> None:
-        self._ticking = False
-        if summary is None or self.services.user is None:
-            return
+    def sync_ticked(self, summary: SyncSummary) -> None:
+        """A background sync ran: what it brought shows on home and the Sync screen."""
         if summary.updates_applied:
             self.load_directory()
         self.refresh_home()
         if (page := self._built("sync_page")) is not None and page.isVisible():
             page.refresh()
-
-    def _tick_failed(self, error: KnownError) -> None:
-        self._ticking = False  # shown on the Sync screen's next sync; not a dialog every tick
 
     def show_report(self) -> None:
         """The coordinator report (coordinators and administrators only)."""

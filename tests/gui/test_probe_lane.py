@@ -86,7 +86,7 @@ def test_a_read_completes_while_the_probe_hangs(
     background = BackgroundSync(probe=probe, run_sync=SyncSummary, pending=lambda: 1)
     window.services.sync = SyncViewModel(_Ledger(), background)
     window.sync_timer.stop()
-    window.tick_sync()
+    window.sync_ticks.tick()
     assert probing.wait(60)
     # No read thread is held: reads queued around the unlock and the tick drain, while a probe
     # on the read pool would hold its thread for the whole minute it waits above.
@@ -94,9 +94,11 @@ def test_a_read_completes_while_the_probe_hangs(
     qtbot.waitUntil(lambda: readers.activeThreadCount() == 0, timeout=30_000)
     during_probe: list[bool] = []
     for _ in range(3):  # more reads than the read pool has threads
-        window.services.ops.read(lambda: 1, lambda _: during_probe.append(window._ticking))
+        window.services.ops.read(
+            lambda: 1, lambda _: during_probe.append(window.sync_ticks.ticking)
+        )
     qtbot.waitUntil(lambda: len(during_probe) == 3, timeout=WAIT_MS)
     assert during_probe == [True, True, True]  # each read completed while the probe held on
     reads_done.set()
-    qtbot.waitUntil(lambda: not window._ticking, timeout=WAIT_MS)
+    qtbot.waitUntil(lambda: not window.sync_ticks.ticking, timeout=WAIT_MS)
     assert background.reachable is False

@@ -122,9 +122,10 @@ ALLOWED_BEFORE_SHOW = {
     "fieldscreen.ui.i18n",
     "fieldscreen.ui.idle",
     "fieldscreen.ui.main_window",
-    "fieldscreen.ui.shell",  # the screen registry (it builds the unlock screen), the idle lock
+    "fieldscreen.ui.shell",  # the screen registry (it builds the unlock screen), controllers
     "fieldscreen.ui.shell.screens",
     "fieldscreen.ui.shell.idle_lock",
+    "fieldscreen.ui.shell.sync_ticks",
     "fieldscreen.ui.operations",
     "fieldscreen.ui.unlock",
 }

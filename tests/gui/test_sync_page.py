@@ -141,8 +141,10 @@ def test_background_sync_ticks_on_a_worker_and_home_shows_the_glance(
 ) -> None:
     unlock(qtbot, window)
     assert window.sync_timer.isActive()
-    window.tick_sync()
-    qtbot.waitUntil(lambda: ledger.pending() == 0 and not window._ticking, timeout=WAIT_MS)
+    window.sync_ticks.tick()
+    qtbot.waitUntil(
+        lambda: ledger.pending() == 0 and not window.sync_ticks.ticking, timeout=WAIT_MS
+    )
     assert threading.main_thread().name not in ledger.threads
     window.show_home()
     qtbot.waitUntil(lambda: "need attention" in window.home.sync_state.text(), timeout=WAIT_MS)
@@ -152,8 +154,8 @@ def test_background_sync_ticks_on_a_worker_and_home_shows_the_glance(
     window.sync_page.background.setChecked(False)
     assert window.services.settings.get("background_sync") is False
     ledger.state[IDS[4]] = ("pending", None)
-    window.tick_sync()
-    qtbot.waitUntil(lambda: not window._ticking, timeout=WAIT_MS)
+    window.sync_ticks.tick()
+    qtbot.waitUntil(lambda: not window.sync_ticks.ticking, timeout=WAIT_MS)
     assert ledger.pending() == 1
     window.lock()
     assert not window.sync_timer.isActive()
