@@ -658,16 +658,18 @@ class VaultDeviceStore:
         from fieldscreen.device_commands.handover import apply_ack
 
         directory = site_directory(self.vault, self.settings)
-        applied = refused = 0
+        applied = 0
+        refusals: dict[str, int] = {}
         for data in acks:
             try:
                 done = apply_ack(self.vault, directory, data, "server")
             except KnownError as error:
-                self.vault.record_event("sync", None, {"handover_ack_refused": error.code})
-                refused += 1
+                refusals[error.code] = refusals.get(error.code, 0) + 1
                 continue
             applied += not done["already"]
-        return applied, refused
+        if refusals:  # one entry however many: a server cannot fill the audit log at will
+            self.vault.record_event("sync", None, {"handover_acks_refused": refusals})
+        return applied, sum(refusals.values())
 
 
 def read_provisioning_file(path: Path) -> bytes:

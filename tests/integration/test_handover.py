@@ -269,3 +269,25 @@ def test_send_needs_an_enrolled_laptop(laptop: dict[str, Any], capsys: Any) -> N
         vault.unlock("admin1", PASS.encode())
         assert not vault.case_card(case).get("handovers")
         assert vault.device_secret("handover.queue") is None
+
+
+def test_a_flood_of_junk_acknowledgements_writes_one_audit_entry(laptop: dict[str, Any]) -> None:
+    """A hostile server answering the sync with 500 acknowledgements that are not (junk, one
+    signed by a stranger's key): all refused, nothing applied, and one audit entry for them,
+    not one per junk entry, so the server cannot make the laptop write its audit log at will."""
+    from fieldscreen.device import VaultDeviceStore
+
+    stranger = crypto.generate_signing_keypair()[0]
+    junk = [
+        b"not json",
+        b"{}",
+        make_ack({"packet_id": "a" * 32, "case_id": "c"}, "0" * 64, "receiver", stranger),
+    ] * 167
+    junk = junk[:500]
+    paths = Paths.for_profile(laptop["profile"])
+    with Vault.open(paths.vault_dir) as vault:
+        vault.unlock("admin1", PASS.encode())
+        before = len(vault.audit_log())
+        store = VaultDeviceStore(vault, open_settings(paths))
+        assert store.apply_handover_acks(junk) == (0, 500)
+        assert len(vault.audit_log()) - before == 1
