@@ -934,6 +934,12 @@ CATALOGUE: Mapping[str, Message] = {
         en="The handover packet is larger than the server keeps ({limit} bytes).",
         es="El paquete de traspaso es más grande de lo que guarda el servidor ({limit} bytes).",
     ),
+    "server-handover-quota": Message(
+        en="This device already has {limit} handover packets on the server that no partner "
+        "has acknowledged; the packet stays queued until some are.",
+        es="Esta computadora ya tiene {limit} paquetes de traspaso en el servidor sin acuse "
+        "de recibo de un socio; el paquete queda en cola hasta que lleguen.",
+    ),
     "server-handover-ack-forged": Message(
         en="The acknowledgement of packet {packet} is not signed by the partner's key for the "
         "packet the server holds, so it was refused.",

@@ -467,3 +467,29 @@ def test_attackers_after_revoke_and_at_the_edges(
     if not db_url.startswith("postgres"):
         assert stat.S_IMODE(os.stat(db_url).st_mode) == 0o600
     print(f"\nhandover edge attacks refused: {refused}, succeeded: 0")
+
+
+def test_a_device_cannot_fill_the_server_with_packets(
+    storage: Storage, setup: dict[str, Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A device (or its stolen key) posting packet after packet: past the packets it may have
+    held unacknowledged, each is refused (``server-handover-quota``) and nothing kept; an
+    acknowledgement frees a place; another device is not held back by it."""
+    from fieldscreen.sync.server.repositories import handovers
+
+    monkeypatch.setattr(handovers, "MAX_PENDING_PER_DEVICE", 3)
+    north, a, b = setup["north"], setup["a"], setup["b"]
+    made = [make_packet(a, north, str(uuid.uuid4())) for _ in range(5)]
+    for packet_id, packet in made[:3]:
+        assert storage.post_handover(a.device_id, "casa-norte", packet_id, packet) == "stored"
+    assert storage.post_handover(a.device_id, "casa-norte", *made[0]) == "duplicate"
+    with pytest.raises(ServerError) as refused:
+        storage.post_handover(a.device_id, "casa-norte", *made[3])
+    assert refused.value.code == "server-handover-quota"
+    other_id, other = make_packet(b, north, str(uuid.uuid4()))
+    assert storage.post_handover(b.device_id, "casa-norte", other_id, other) == "stored"
+    content, digest = open_packet(made[0][1], "p", "casa-norte", north.sealing_private)
+    ack = make_ack(content, digest, "casa-norte", north.signing_private)
+    assert storage.acknowledge_handover("casa-norte", made[0][0], ack) == "stored"
+    assert storage.post_handover(a.device_id, "casa-norte", *made[3]) == "stored"
+    assert len(storage.handover_listing("casa-norte")) == 5

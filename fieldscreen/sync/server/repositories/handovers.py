@@ -29,11 +29,14 @@ from fieldscreen.sync.server.repositories.database import Database, now, token_h
 from fieldscreen.sync.server.repositories.keys import KeyRing
 from fieldscreen.sync.signed import verify_document
 
-__all__ = ["MAX_PACKET_BYTES", "PACKET_ID", "PARTNER_CODE", "Handovers"]
+__all__ = ["MAX_PACKET_BYTES", "MAX_PENDING_PER_DEVICE", "PACKET_ID", "PARTNER_CODE", "Handovers"]
 
 #: The largest packet the server keeps (a packet's content is padded to at most 4 MiB before
 #: it is sealed; base64 and the header make it about 5.4 MiB).
 MAX_PACKET_BYTES = 6 * 1024 * 1024
+#: The packets one device may have on the server not yet acknowledged: a device (or its
+#: stolen key) cannot fill the server's disk (at most 1,000 x 6 MiB each).
+MAX_PENDING_PER_DEVICE = 1000
 #: A packet's id (``uuid4().hex``) and a partner's code (the directory's partner id).
 PACKET_ID = re.compile(r"[0-9a-f]{32}")
 PARTNER_CODE = re.compile(r"[a-z0-9][a-z0-9-]{0,63}")
@@ -138,7 +141,9 @@ class Handovers:
         Raises:
             ServerError: ``server-partner-unknown`` (no such partner, or revoked),
                 ``server-handover-conflict`` (the id is held with other bytes, for another
-                partner or from another device), ``server-handover-too-large``.
+                partner or from another device), ``server-handover-too-large``,
+                ``server-handover-quota`` (the device has :data:`MAX_PENDING_PER_DEVICE`
+                packets held not yet acknowledged).
         """
         if len(data) > MAX_PACKET_BYTES or not data:
             raise ServerError("server-handover-too-large", limit=MAX_PACKET_BYTES)
@@ -163,6 +168,14 @@ class Handovers:
                     conn, device_id, "handover-conflict", {"packet": packet_id, "partner": partner}
                 )
                 raise ServerError("server-handover-conflict", packet=packet_id)
+            p = t.handover_packets
+            pending = conn.execute(
+                sa.select(sa.func.count())
+                .select_from(p)
+                .where(p.c.device_id == device_id, p.c.ack.is_(None))
+            ).scalar_one()
+            if pending >= MAX_PENDING_PER_DEVICE:
+                raise ServerError("server-handover-quota", limit=MAX_PENDING_PER_DEVICE)
             inserted = conn.execute(
                 self._db.insert(t.handover_packets)
                 .values(

@@ -27,6 +27,7 @@ _STATUS = {
     "server-handover-unknown": 404,
     "server-handover-conflict": 409,
     "server-handover-too-large": 413,
+    "server-handover-quota": 507,
     "server-handover-ack-forged": 422,
 }
 _RAW_BODY: dict[str, Any] = {
