@@ -291,3 +291,58 @@ def test_a_flood_of_junk_acknowledgements_writes_one_audit_entry(laptop: dict[st
         store = VaultDeviceStore(vault, open_settings(paths))
         assert store.apply_handover_acks(junk) == (0, 500)
         assert len(vault.audit_log()) - before == 1
+
+
+def test_acks_the_partner_signed_for_packets_this_laptop_never_sent_change_nothing(
+    laptop: dict[str, Any], capsys: Any
+) -> None:
+    """The real partner's key signs acknowledgements a hostile server hands the sync: another
+    packet id on the real case, the real packet with another packet's digest, the real packet
+    on another case, a packet of another laptop. Refused 4 of 4; the card's handover stays
+    unacknowledged and no event is added to the case."""
+    import argparse
+    import uuid
+
+    from fieldscreen.device import VaultDeviceStore
+    from fieldscreen.handover import open_packet
+
+    profile, case, tmp = laptop["profile"], laptop["case"], laptop["tmp"]
+    packet = tmp / "packet.json"
+    _cli(profile, "handover", case, "--to", "receiver", "--out", str(packet), capsys=capsys)
+    partner, sealing, signing = partner_cli._key(
+        str(laptop["key"]),
+        argparse.Namespace(passphrase_file=str(laptop["key"].parent / "partner-pass.txt")),
+    )
+    content, digest = open_packet(packet.read_bytes(), "p", partner, sealing)
+    other_case = next(r.record_id for r in _records(profile) if r.record_id != case)
+    hostile = [
+        make_ack({**content, "packet_id": uuid.uuid4().hex}, digest, partner, signing),
+        make_ack(content, "e" * 64, partner, signing),
+        make_ack({**content, "case_id": other_case}, digest, partner, signing),
+        make_ack(
+            {"packet_id": uuid.uuid4().hex, "case_id": uuid.uuid4().hex}, digest, partner, signing
+        ),
+    ]
+    paths = Paths.for_profile(profile)
+    events = len(_cli_timeline(profile, case, capsys))
+    with Vault.open(paths.vault_dir) as vault:
+        vault.unlock("admin1", PASS.encode())
+        store = VaultDeviceStore(vault, open_settings(paths))
+        assert store.apply_handover_acks(hostile) == (0, 4)
+        (handover,) = vault.case_card(case)["handovers"]
+        assert not handover.get("acknowledged")
+    assert len(_cli_timeline(profile, case, capsys)) == events
+    with Vault.open(paths.vault_dir) as vault:  # the real one still applies, once
+        vault.unlock("admin1", PASS.encode())
+        real = make_ack(content, digest, partner, signing)
+        assert VaultDeviceStore(vault, open_settings(paths)).apply_handover_acks([real]) == (1, 0)
+
+
+def _records(profile: Path) -> list[Any]:
+    with Vault.open(Paths.for_profile(profile).vault_dir) as vault:
+        vault.unlock("admin1", PASS.encode())
+        return list(vault.list_records("finalised"))
+
+
+def _cli_timeline(profile: Path, case: str, capsys: Any) -> list[Any]:
+    return list(_cli(profile, "case", "timeline", case, capsys=capsys)["events"])
