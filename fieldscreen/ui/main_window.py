@@ -30,6 +30,7 @@ from PySide6.QtWidgets import (
 from fieldscreen.errors import KnownError
 from fieldscreen.ui.common import Services, push_button, scale_font, show_error
 from fieldscreen.ui.idle import IdleWarning, IdleWatcher
+from fieldscreen.ui.shell.enrolment import Enrolment
 from fieldscreen.ui.shell.idle_lock import ClipboardGuard, IdleLock
 from fieldscreen.ui.shell.screens import ScreenRegistry
 from fieldscreen.ui.shell.sync_ticks import SyncTicks
@@ -118,10 +119,9 @@ class MainWindow(QMainWindow):
         #: The background sync policy's ticks (:mod:`fieldscreen.ui.shell.sync_ticks`).
         self.sync_ticks = SyncTicks(services, self, self.sync_ticked)
         self.sync_timer = self.sync_ticks.timer
-        # The "Enrol now" dialog last opened (tests and screenshots reach it here).
-        self.enrol_dialog: Any = None
-        # The site's service directory (read from the vault after unlock; None without one).
-        self.directory: Any = None
+        #: Enrolment, policies, the forms' context and the service directory
+        #: (:mod:`fieldscreen.ui.shell.enrolment`).
+        self.enrolment = Enrolment(services, self, provisioner, self._load_sync)
         self._build()
         if services.vault.is_set_up():
             self.show_unlock()
@@ -454,7 +454,7 @@ class MainWindow(QMainWindow):
     def sync_ticked(self, summary: SyncSummary) -> None:
         """A background sync ran: what it brought shows on home and the Sync screen."""
         if summary.updates_applied:
-            self.load_directory()
+            self.enrolment.load_directory()
         self.refresh_home()
         if (page := self._built("sync_page")) is not None and page.isVisible():
             page.refresh()
@@ -472,13 +472,7 @@ class MainWindow(QMainWindow):
             return
         self.settings_page.refresh()
         self.stack.setCurrentWidget(self.settings_page)
-        if self._provisioner is not None:
-            status_of = self._provisioner.enrolment_status
-            self.services.ops.write(status_of, self._enrolment_shown, self._error)
-
-    def _enrolment_shown(self, status: Any) -> None:
-        if self.services.user is not None and (page := self._built("settings_page")):
-            page.show_enrolment(status)
+        self.enrolment.show_status()
 
     def start_screening(self) -> None:
         """Open a new screening. The busy state shows before the forms load (seconds, the
@@ -639,7 +633,7 @@ class MainWindow(QMainWindow):
             if (page := self._built(name)) is not None:
                 page.clear()
         self.services.user = None
-        self.directory = None
+        self.enrolment.directory = None
         if self._sync_factory is not None:
             self.services.sync = None  # rebuilt at the next unlock
         if seal:
@@ -681,13 +675,13 @@ class MainWindow(QMainWindow):
         if self._panic_error is not None:
             error, self._panic_error = self._panic_error, None
             self._error(error)
-        self._load_policies()
+        self.enrolment.load_policies()
         alert = self.services.vault.integrity_alert()
         if alert is not None:  # the vault file was changed outside FieldScreen: say so first
             self._error(alert)
         self._load_sync()
-        self.load_form_context()
-        self.load_directory()
+        self.enrolment.load_form_context()
+        self.enrolment.load_directory()
         where, self._where = self._where, None
         user = self.services.user
         if where is None or user is None or where.user != user.name:
@@ -721,111 +715,10 @@ class MainWindow(QMainWindow):
 
     def set_up_done(self) -> None:
         self._load_sync()
-        self.load_form_context()
-        self.load_directory()
+        self.enrolment.load_form_context()
+        self.enrolment.load_directory()
         self.show_home()
-        self.open_enrolment(first_run=True)
-
-    def _enrolled(self, status: Any) -> None:
-        if self.services.user is not None:  # not after a lock while the enrolment ran
-            self._load_sync()
-            self._enrolment_shown(status)
-
-    # ---------------------------------------------------- service directory
-    def load_directory(self) -> None:
-        """Read the site's service directory from the vault (on the writer)."""
-        if self._provisioner is not None and self.services.user is not None:
-            read = self._provisioner.service_directory
-            self.services.ops.write(read, self._directory_ready, self._error)
-
-    def _directory_ready(self, directory: Any) -> None:
-        if self.services.user is None:
-            return
-        self.directory = directory
-        if (results := self._built("results")) is not None:
-            results.set_directory(directory)
-        if (cases := self._built("cases")) is not None:
-            cases.directory = directory
-        if (settings := self._built("settings_page")) is not None:
-            settings.show_directory(directory)
-
-    def import_directory(self, path: str) -> None:
-        """Load a signed service directory file (Settings → Service directory, an admin)."""
-        provisioner = self._provisioner
-        user = self.services.user
-        if provisioner is None or user is None or user.role != "admin":
-            return
-        load = provisioner.import_directory
-        from pathlib import Path
-
-        self.services.ops.write(
-            lambda: load(Path(path)), lambda _: self.load_directory(), self._error
-        )
-
-    # ------------------------------------------------------------ enrolment
-    def open_enrolment(self, first_run: bool = False) -> None:
-        """The "Enrol now" dialog (administrators only). At first run it opens only when there
-        is a server to enrol with and the laptop is not enrolled yet."""
-        provisioner = self._provisioner
-        user = self.services.user
-        if provisioner is None or user is None or user.role != "admin":
-            return
-        status_of = provisioner.enrolment_status
-
-        def show(status: Any) -> None:
-            if self.services.user is None:
-                return
-            wanted = status.provisioned or bool(self.services.settings.get("server_url"))
-            if first_run and (status.enrolled or not wanted):
-                return
-            from fieldscreen.ui.enrol import EnrolDialog
-
-            dialog = EnrolDialog(self.services, provisioner, status, self)
-            dialog.enrolled.connect(self._enrolled)
-            dialog.provisioned.connect(self.load_form_context)
-            dialog.provisioned.connect(self.load_directory)
-            self.enrol_dialog = dialog
-            dialog.open()
-            dialog.code.setFocus()
-
-        self.services.ops.write(status_of, show, self._error)
-
-    def _load_policies(self) -> None:
-        """The organisation's locked policies from the vault, over whatever the settings file
-        says (on the writer); an edited file is reported in words and audited."""
-        if self._provisioner is not None:
-            enforce = self._provisioner.enforce_policies
-            self.services.ops.write(enforce, self._policies_checked, self._error)
-
-    def _policies_checked(self, notices: list[KnownError]) -> None:
-        self.apply_settings()
-        for notice in notices:
-            self._error(notice)
-
-    def load_form_context(self) -> None:
-        """The site and its jurisdiction from the stored provisioning, into the forms' context
-        (read on the writer: the provisioning is kept encrypted in the vault)."""
-        provisioner = self._provisioner
-        update = self.services.forms.update_context
-        read = provisioner.form_context if provisioner is not None else None
-        settings = self.services.settings
-        typed = {
-            "site": str(settings.get("site_id")),
-            "jurisdiction": str(settings.get("site_country")),
-        }
-
-        def with_typed(context: dict[str, str] | None) -> None:
-            """A laptop set up by hand has no provisioning: its country is the one typed."""
-            merged = dict(context or {})
-            if not merged.get("jurisdiction") and typed["jurisdiction"]:
-                merged["jurisdiction"] = typed["jurisdiction"]
-                merged["site"] = merged.get("site") or typed["site"]
-            update(merged)
-
-        if read is not None:
-            self.services.ops.write(read, with_typed, self._error)
-        elif typed["jurisdiction"]:
-            with_typed({})
+        self.enrolment.open(first_run=True)
 
     def wiped(self) -> None:
         self.services.user = None

@@ -108,8 +108,9 @@ def first_run(qtbot: QtBot, window: MainWindow, provisioning: Path) -> EnrolDial
     qtbot.keyClicks(page.passphrase, PASS)
     qtbot.keyClicks(page.repeat, PASS)
     page.create_button.click()
-    qtbot.waitUntil(lambda: window.enrol_dialog is not None, timeout=WAIT_MS)
-    dialog: EnrolDialog = window.enrol_dialog
+    qtbot.waitUntil(lambda: window.enrolment.dialog is not None, timeout=WAIT_MS)
+    dialog = window.enrolment.dialog
+    assert dialog is not None
     assert dialog.isVisible()
     assert dialog.server.text().startswith("http://127.0.0.1:")
     return dialog
@@ -123,7 +124,7 @@ def enter_code(qtbot: QtBot, dialog: EnrolDialog, code: str) -> None:
 
 
 def enrolled(window: MainWindow) -> bool:
-    provisioner = window._provisioner
+    provisioner = window.enrolment.provisioner
     assert isinstance(provisioner, DeviceProvisioner)
     return provisioner.enrolment_status().enrolled
 
@@ -203,8 +204,10 @@ def test_later_and_an_unreachable_server(
     dialog.later.click()
     app_window.show_settings()
     app_window.settings_page.enrol.click()  # later, from Settings → Server
-    qtbot.waitUntil(lambda: app_window.enrol_dialog is not dialog, timeout=WAIT_MS)
-    assert app_window.enrol_dialog.isVisible()
+    qtbot.waitUntil(lambda: app_window.enrolment.dialog is not dialog, timeout=WAIT_MS)
+    shown = app_window.enrolment.dialog
+    assert shown is not None
+    assert shown.isVisible()
 
 
 def directory_doc(org: SimOrg, site: str, version: str, *, broken: bool = False) -> bytes:
@@ -237,7 +240,7 @@ def test_the_directory_comes_down_on_sync_and_a_bad_one_is_refused(  # noqa: PLR
     enter_code(qtbot, dialog, storage.create_enrol_code("tij1"))
     dialog.later.click()
     qtbot.waitUntil(lambda: w.services.sync is not None, timeout=WAIT_MS)
-    assert w.directory is None
+    assert w.enrolment.directory is None
     storage.publish(directory_doc(org, "tij1", "2026-11-01"), "admin")
     storage.publish(directory_doc(org, "sd1", "2026-11-01"), "admin")  # another site's
 
@@ -248,7 +251,7 @@ def test_the_directory_comes_down_on_sync_and_a_bad_one_is_refused(  # noqa: PLR
         w.services.ops.wait_idle()
 
     sync()
-    directory = w.directory
+    directory = w.enrolment.directory
     assert directory is not None
     assert (directory.site_id, directory.version, directory.sample) == ("tij1", "2026-11-01", False)
     assert w.results.directory is directory
@@ -270,8 +273,8 @@ def test_the_directory_comes_down_on_sync_and_a_bad_one_is_refused(  # noqa: PLR
         )
     sync()
     assert "not signed by your organisation" in w.sync_page.result.text()
-    assert w.directory is not None
-    assert w.directory.version == "2026-11-01"
+    assert w.enrolment.directory is not None
+    assert w.enrolment.directory.version == "2026-11-01"
 
     # Signed but malformed: refused as well.
     with storage.engine.begin() as conn:
@@ -279,14 +282,14 @@ def test_the_directory_comes_down_on_sync_and_a_bad_one_is_refused(  # noqa: PLR
     storage.publish(directory_doc(org, "tij1", "2026-11-03", broken=True), "admin")
     sync()
     assert "cannot be used" in w.sync_page.result.text()
-    assert w.directory.version == "2026-11-01"
+    assert w.enrolment.directory.version == "2026-11-01"
 
     # A newer signed file loaded by the administrator from Settings.
     newer = tmp_path / "directory.json"
     newer.write_bytes(directory_doc(org, "tij1", "2026-11-04"))
-    w.import_directory(str(newer))
+    w.enrolment.import_directory(str(newer))
     w.services.ops.wait_idle()
-    assert w.directory.version == "2026-11-04"
+    assert w.enrolment.directory.version == "2026-11-04"
 
 
 def test_without_provisioning_the_dialog_reads_the_file_then_enrols(  # noqa: PLR0917 -- fixtures
@@ -303,8 +306,9 @@ def test_without_provisioning_the_dialog_reads_the_file_then_enrols(  # noqa: PL
     qtbot.keyClicks(page.passphrase, PASS)
     qtbot.keyClicks(page.repeat, PASS)
     page.create_button.click()
-    qtbot.waitUntil(lambda: app_window.enrol_dialog is not None, timeout=WAIT_MS)
-    dialog: EnrolDialog = app_window.enrol_dialog
+    qtbot.waitUntil(lambda: app_window.enrolment.dialog is not None, timeout=WAIT_MS)
+    dialog = app_window.enrolment.dialog
+    assert dialog is not None
     assert dialog.provision_button.isVisible()
     assert not dialog.code.isEnabled()  # the server's keys come from the provisioning file
     assert not dialog.enrol_button.isEnabled()

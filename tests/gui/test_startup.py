@@ -126,6 +126,7 @@ ALLOWED_BEFORE_SHOW = {
     "fieldscreen.ui.shell.screens",
     "fieldscreen.ui.shell.idle_lock",
     "fieldscreen.ui.shell.sync_ticks",
+    "fieldscreen.ui.shell.enrolment",
     "fieldscreen.ui.operations",
     "fieldscreen.ui.unlock",
 }

@@ -255,15 +255,17 @@ class Driver:
         # journey has no server, so it is put off for later (Escape), as a user without the
         # code at hand does.
         yield from self.wait(
-            lambda: w.enrol_dialog is not None and w.enrol_dialog.isVisible(),
+            lambda: w.enrolment.dialog is not None and w.enrolment.dialog.isVisible(),
             "the enrolment offered at first run",
             60,
         )
         self.log("first run: the enrolment, later")
-        self.xdo("windowfocus", "--sync", str(int(w.enrol_dialog.winId())))
-        yield from self.wait(w.enrol_dialog.isActiveWindow, "the enrolment to take the keyboard")
+        self.xdo("windowfocus", "--sync", str(int(w.enrolment.dialog.winId())))
+        yield from self.wait(
+            w.enrolment.dialog.isActiveWindow, "the enrolment to take the keyboard"
+        )
         yield from self.key("Escape")
-        yield from self.wait(lambda: not w.enrol_dialog.isVisible(), "the enrolment put off")
+        yield from self.wait(lambda: not w.enrolment.dialog.isVisible(), "the enrolment put off")
         yield from self.window_focus()  # no window manager gives the keyboard back
         self.seen["site"] = w.services.settings.get("site_id")
         self.log("home")

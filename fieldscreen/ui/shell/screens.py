@@ -66,7 +66,7 @@ def _results(w: MainWindow, provisioner: Provisioner | None) -> QWidget:
     results.will_finalise.connect(w.will_finalise)
     results.did_finalise.connect(w.finalised)
     results.did_request_override.connect(w.show_home)
-    results.set_directory(w.directory)
+    results.set_directory(w.enrolment.directory)
     return results
 
 
@@ -74,7 +74,7 @@ def _cases(w: MainWindow, provisioner: Provisioner | None) -> QWidget:
     from fieldscreen.ui.cases import CaseListPage
 
     cases = CaseListPage(w.services, w.stack)
-    cases.directory = w.directory
+    cases.directory = w.enrolment.directory
     cases.open_requested.connect(w.open_case)
     cases.follow_up_recorded.connect(lambda _: w.follow_up_recorded())
     return cases
@@ -86,7 +86,7 @@ def _sync_page(w: MainWindow, provisioner: Provisioner | None) -> QWidget:
     sync = SyncPage(w.services, w.stack)
     sync.back_requested.connect(w.show_home)
     sync.did_sync.connect(w.refresh_home)
-    sync.did_sync.connect(w.load_directory)
+    sync.did_sync.connect(w.enrolment.load_directory)
     return sync
 
 
@@ -95,13 +95,13 @@ def _settings_page(w: MainWindow, provisioner: Provisioner | None) -> QWidget:
 
     settings = SettingsPage(w.services, w.stack)
     settings.did_save.connect(w.apply_settings)
-    settings.did_save.connect(w.load_form_context)  # the site's country
+    settings.did_save.connect(w.enrolment.load_form_context)  # the site's country
     settings.language_changed.connect(w.set_language)
     settings.did_wipe.connect(w.wiped)
     settings.back_requested.connect(w.show_home)
-    settings.enrol_requested.connect(w.open_enrolment)
-    settings.directory_file_chosen.connect(w.import_directory)
-    settings.show_directory(w.directory)
+    settings.enrol_requested.connect(w.enrolment.open)
+    settings.directory_file_chosen.connect(w.enrolment.import_directory)
+    settings.show_directory(w.enrolment.directory)
     return settings
 
 
