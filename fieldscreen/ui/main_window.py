@@ -1,9 +1,12 @@
-"""The main window: a stack of screens, the navigation bar, locking and the language switch.
+"""The main window: a stack of screens, the navigation bar, navigation and locking; a shell over
+the screen registry and the controllers of :mod:`fieldscreen.ui.shell` (the idle lock and
+clipboard guard, the sync ticks, enrolment and the service directory, the language switch).
 
-Screens are dumb; the window wires their signals to each other and to the vault through the
-operations helper. Locking (Ctrl+L, or after the idle time in settings) saves the screening in
-progress, drops it and every decrypted row from the screens, locks the vault and shows the
-unlock screen; unlocking as the same user reloads the draft and returns to the same page.
+Screens are dumb; the registry wires their signals to the window, and the window and its
+controllers reach the vault through the operations helper. Locking (Ctrl+L, or after the idle
+time in settings) saves the screening in progress, drops it and every decrypted row from the
+screens, locks the vault and shows the unlock screen; unlocking as the same user reloads the
+draft and returns to the same page.
 
 The panic action (Ctrl+Shift+F12, no passphrase) locks the same way, seals every draft and
 purges every readable copy as travel mode does (when the organisation allows travel mode), and
@@ -16,7 +19,6 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from PySide6.QtCore import QTimer
 from PySide6.QtWidgets import (
     QApplication,
     QHBoxLayout,
@@ -32,6 +34,7 @@ from fieldscreen.ui.common import Services, push_button, scale_font, show_error
 from fieldscreen.ui.idle import IdleWarning, IdleWatcher
 from fieldscreen.ui.shell.enrolment import Enrolment
 from fieldscreen.ui.shell.idle_lock import ClipboardGuard, IdleLock
+from fieldscreen.ui.shell.language import LanguageSwitch
 from fieldscreen.ui.shell.screens import ScreenRegistry
 from fieldscreen.ui.shell.sync_ticks import SyncTicks
 
@@ -122,14 +125,16 @@ class MainWindow(QMainWindow):
         #: Enrolment, policies, the forms' context and the service directory
         #: (:mod:`fieldscreen.ui.shell.enrolment`).
         self.enrolment = Enrolment(services, self, provisioner, self._load_sync)
-        self._build()
+        #: The language switch (:mod:`fieldscreen.ui.shell.language`).
+        self.language = LanguageSwitch(services, self)
+        self.build_screens()
         if services.vault.is_set_up():
             self.show_unlock()
         else:
             self.stack.setCurrentWidget(self.first_run)
 
     # ----------------------------------------------------------------- build
-    def _build(self) -> None:
+    def build_screens(self) -> None:
         self.setWindowTitle(self.tr("FieldScreen"))
         central = QWidget(self)
         column = QVBoxLayout(central)
@@ -267,7 +272,7 @@ class MainWindow(QMainWindow):
         user = self.services.user
         return user is not None and can_supervise(user.role)
 
-    def _controller(self) -> Any:
+    def screening_controller(self) -> Any:
         wizard = self._built("wizard")
         return wizard.controller if wizard is not None else None
 
@@ -543,7 +548,7 @@ class MainWindow(QMainWindow):
         self.idle_lock.apply_settings(self.services.user is not None)
 
     def will_finalise(self) -> None:
-        if (controller := self._controller()) is not None:
+        if (controller := self.screening_controller()) is not None:
             controller.close()
 
     def finalised(self) -> None:
@@ -599,7 +604,7 @@ class MainWindow(QMainWindow):
             return
         current = self.stack.currentWidget()
         where = _Where(user.name, current.objectName() if current is not None else "")
-        controller = self._controller()
+        controller = self.screening_controller()
         on_screening = current is not None and current.objectName() in {
             "wizardPage",
             "resultsPage",
@@ -726,67 +731,9 @@ class MainWindow(QMainWindow):
         self.stack.setCurrentWidget(self.first_run)
         self._nav_state()
 
-    # -------------------------------------------------------------- language
-    def choose_language(self, lang: str) -> None:
-        """The picker on the first-run and unlock screens: switch now and remember it."""
-        if lang == self.services.lang:
-            return
-        settings = self.services.settings
-        try:
-            settings.set("language", lang)
-            settings.save()
-        except KnownError as error:
-            self._error(error)
-        QTimer.singleShot(0, lambda: self.set_language(lang))  # not inside the picker's signal
-
-    def set_language(self, lang: str) -> None:
-        """Switch every screen to ``lang`` now, keeping the user where they are."""
-        from fieldscreen.ui.i18n import install_translator
-
-        app = QApplication.instance()
-        if app is not None:
-            install_translator(app, lang)
-        self.services.lang = lang
-        shown = self.stack.currentWidget()
-        current = shown.objectName() if shown is not None else ""
-        resume = None
-        resume_saved = False
-        if (controller := self._controller()) is not None:
-            controller.page = self.wizard.current_page_name()
-            resume = (controller.session, controller.page, controller.record_id)
-            resume_saved = controller.record_id is not None and not controller.saving
-        old = self.centralWidget()
-        self._build()
-        if old is not None:
-            old.deleteLater()
-        central = self.centralWidget()
-        if self.isVisible() and central is not None:
-            central.show()
-        if self.services.user is None:
-            if self.services.vault.is_set_up():
-                self.show_unlock()
-            else:
-                self.stack.setCurrentWidget(self.first_run)
-            return
-        if resume is not None:
-            self.wizard.open(*resume, saved=resume_saved)
-            self.stack.setCurrentWidget(self.wizard)
-        elif current == "settingsPage":
-            self.show_settings()
-        elif current == "casesPage":
-            self.show_cases()
-        elif current == "queuePage":
-            self.show_queue()
-        elif current == "batchPage":
-            self.show_batches()
-        elif current == "reportPage":
-            self.show_report()
-        else:
-            self.show_home()
-
     # ---------------------------------------------------------------- closing
     def closeEvent(self, event: Any) -> None:
-        if (controller := self._controller()) is not None:
+        if (controller := self.screening_controller()) is not None:
             controller.save_now()
         self.clipboard_guard.clear_now()
         self.services.ops.wait_idle(10_000)

@@ -42,7 +42,7 @@ def test_settings_save_and_switch_the_language_at_runtime(qtbot: QtBot, window: 
         settle(w)
         spanish_everywhere(qtbot, w)
     finally:
-        w.set_language("en")
+        w.language.switch("en")
     settle(w)
     assert w.nav_home.text() == "&Home"
 
@@ -163,4 +163,4 @@ def test_the_language_can_be_chosen_before_unlocking(qtbot: QtBot, window: MainW
         unlock(qtbot, w)
         assert w.nav_home.text() == "&Inicio"
     finally:
-        w.set_language("en")
+        w.language.switch("en")

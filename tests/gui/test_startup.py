@@ -127,6 +127,7 @@ ALLOWED_BEFORE_SHOW = {
     "fieldscreen.ui.shell.idle_lock",
     "fieldscreen.ui.shell.sync_ticks",
     "fieldscreen.ui.shell.enrolment",
+    "fieldscreen.ui.shell.language",
     "fieldscreen.ui.operations",
     "fieldscreen.ui.unlock",
 }

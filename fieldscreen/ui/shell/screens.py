@@ -24,7 +24,7 @@ def _first_run(w: MainWindow, provisioner: Provisioner | None) -> QWidget:
 
     first = FirstRunPage(w.services, w.stack, provisioner)
     first.did_set_up.connect(lambda _: w.set_up_done())
-    first.language_requested.connect(w.choose_language)
+    first.language_requested.connect(w.language.choose)
     return first
 
 
@@ -33,7 +33,7 @@ def _unlock_page(w: MainWindow, provisioner: Provisioner | None) -> QWidget:
 
     unlock = UnlockPage(w.services, w.stack)
     unlock.did_unlock.connect(lambda _: w.unlocked())
-    unlock.language_requested.connect(w.choose_language)
+    unlock.language_requested.connect(w.language.choose)
     return unlock
 
 
@@ -96,7 +96,7 @@ def _settings_page(w: MainWindow, provisioner: Provisioner | None) -> QWidget:
     settings = SettingsPage(w.services, w.stack)
     settings.did_save.connect(w.apply_settings)
     settings.did_save.connect(w.enrolment.load_form_context)  # the site's country
-    settings.language_changed.connect(w.set_language)
+    settings.language_changed.connect(w.language.switch)
     settings.did_wipe.connect(w.wiped)
     settings.back_requested.connect(w.show_home)
     settings.enrol_requested.connect(w.enrolment.open)
