@@ -333,7 +333,7 @@ def report(paths: Paths, lang: str) -> QWidget:
     vault.kept_aggregates = _demo_aggregates()
     window = _window(paths, lang, vault)
     window.services.user = vault.unlock("Coordinación", DEMO_PASSPHRASE)
-    window._nav_state()
+    window.nav_state()
     window.show_report()
     # As on a laptop enrolled with a server: the row to fetch the server's report shows.
     window.report_page.server_row.setVisible(True)
@@ -523,7 +523,7 @@ def _coordinator(paths: Paths, lang: str) -> MainWindow:
     window.services.supervision = _DemoQueue()
     window.services.batches = _DemoBatches()
     window.services.user = window.services.vault.unlock("Coordinación", DEMO_PASSPHRASE)
-    window._nav_state()
+    window.nav_state()
     return window
 
 

@@ -1,26 +1,19 @@
-"""The main window: a stack of screens, the navigation bar, navigation and locking; a shell over
-the screen registry and the controllers of :mod:`fieldscreen.ui.shell` (the idle lock and
-clipboard guard, the sync ticks, enrolment and the service directory, the language switch).
+"""The main window: a stack of screens, the navigation bar and navigation; a shell over the
+screen registry and the controllers of :mod:`fieldscreen.ui.shell` (lock, unlock and the panic
+action; the idle lock and clipboard guard; the sync ticks; enrolment and the service directory;
+the language switch).
 
-Screens are dumb; the registry wires their signals to the window, and the window and its
-controllers reach the vault through the operations helper. Locking (Ctrl+L, or after the idle
-time in settings) saves the screening in progress, drops it and every decrypted row from the
-screens, locks the vault and shows the unlock screen; unlocking as the same user reloads the
-draft and returns to the same page.
-
-The panic action (Ctrl+Shift+F12, no passphrase) locks the same way, seals every draft and
-purges every readable copy as travel mode does (when the organisation allows travel mode), and
-leaves a neutral screen (:mod:`fieldscreen.ui.neutral`) instead of the unlock screen.
+Screens are dumb; the registry wires their signals to the window and its controllers, and they
+reach the vault through the operations helper. Ctrl+L locks, and Ctrl+Shift+F12 is the panic
+action (:mod:`fieldscreen.ui.shell.lock`).
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from PySide6.QtWidgets import (
-    QApplication,
     QHBoxLayout,
     QLabel,
     QMainWindow,
@@ -35,6 +28,7 @@ from fieldscreen.ui.idle import IdleWarning, IdleWatcher
 from fieldscreen.ui.shell.enrolment import Enrolment
 from fieldscreen.ui.shell.idle_lock import ClipboardGuard, IdleLock
 from fieldscreen.ui.shell.language import LanguageSwitch
+from fieldscreen.ui.shell.lock import LockController
 from fieldscreen.ui.shell.screens import ScreenRegistry
 from fieldscreen.ui.shell.sync_ticks import SyncTicks
 
@@ -64,17 +58,6 @@ _SCREENFUL = 100
 REPORT_ROLES = frozenset({"coordinator", "admin"})
 
 
-@dataclass
-class _Where:
-    """Where the user was when the app locked."""
-
-    user: str
-    screen: str
-    page: str = ""
-    #: The screening's id holder: filled by the writer thread if the first save is in flight.
-    holder: dict[str, str] | None = None
-
-
 class MainWindow(QMainWindow):
     """Top-level window. ``services`` come from the composition root (``app.py``)."""
 
@@ -99,13 +82,11 @@ class MainWindow(QMainWindow):
     ) -> None:
         super().__init__(parent)
         self.services = services
-        self._provisioner = provisioner
         #: Builds the sync view model after unlock (on the writer: it reads the vault);
         #: returns None while the laptop is not enrolled.
         self._sync_factory = sync_factory
         self.setObjectName("mainWindow")
         self.resize(1100, 760)
-        self._where: _Where | None = None
         #: The idle lock, its grace and the clipboard guard (:mod:`fieldscreen.ui.shell.idle_lock`).
         self.idle_lock = IdleLock(services.settings, self, lambda: self.lock(idle=True))
         self.idle = self.idle_lock.watcher
@@ -116,15 +97,14 @@ class MainWindow(QMainWindow):
         self.lock_shortcut: QShortcut | None = None
         self.quit_shortcut: QShortcut | None = None
         self.panic_shortcut: QShortcut | None = None
-        # Why the last panic action could not seal (shown after the next unlock, never on the
-        # neutral screen).
-        self._panic_error: KnownError | None = None
+        #: Lock, unlock and panic, and where the user was (:mod:`fieldscreen.ui.shell.lock`).
+        self.locking = LockController(services, self, rebuilds_sync=sync_factory is not None)
         #: The background sync policy's ticks (:mod:`fieldscreen.ui.shell.sync_ticks`).
         self.sync_ticks = SyncTicks(services, self, self.sync_ticked)
         self.sync_timer = self.sync_ticks.timer
         #: Enrolment, policies, the forms' context and the service directory
         #: (:mod:`fieldscreen.ui.shell.enrolment`).
-        self.enrolment = Enrolment(services, self, provisioner, self._load_sync)
+        self.enrolment = Enrolment(services, self, provisioner, self.load_sync)
         #: The language switch (:mod:`fieldscreen.ui.shell.language`).
         self.language = LanguageSwitch(services, self)
         self.build_screens()
@@ -163,9 +143,9 @@ class MainWindow(QMainWindow):
         column.addWidget(self.stack, 1)
         self.setCentralWidget(central)
 
-        self.screens = ScreenRegistry(self, self.stack, self._provisioner)
-        self.stack.currentChanged.connect(lambda _: self._nav_state())
-        self._nav_state()
+        self.screens = ScreenRegistry(self, self.stack, self.enrolment.provisioner)
+        self.stack.currentChanged.connect(lambda _: self.nav_state())
+        self.nav_state()
 
     def _build_nav(self) -> None:
         """The navigation bar's content, made when someone first signs in: it is hidden while
@@ -266,7 +246,7 @@ class MainWindow(QMainWindow):
 
         return model_for(self.services)
 
-    def _supervises(self) -> bool:
+    def supervises(self) -> bool:
         from fieldscreen.ui.supervision import can_supervise
 
         user = self.services.user
@@ -276,7 +256,7 @@ class MainWindow(QMainWindow):
         wizard = self._built("wizard")
         return wizard.controller if wizard is not None else None
 
-    def _nav_state(self) -> None:
+    def nav_state(self) -> None:
         unlocked = self.services.user is not None
         current = self.stack.currentWidget()
         if unlocked and not self._nav_built:
@@ -293,7 +273,7 @@ class MainWindow(QMainWindow):
                 button.setVisible(not in_screening)
             for button in (self.nav_queue, self.nav_batches):  # the supervisor capability only
                 button.setEnabled(unlocked)
-                button.setVisible(not in_screening and self._supervises())
+                button.setVisible(not in_screening and self.supervises())
             user = self.services.user
             may_report = user is not None and user.role in REPORT_ROLES
             self.nav_report.setEnabled(may_report)
@@ -445,13 +425,13 @@ class MainWindow(QMainWindow):
         self.sync_page.refresh()
 
     def show_queue(self) -> None:
-        if not self._supervises():
+        if not self.supervises():
             return
         self.stack.setCurrentWidget(self.queue_page)
         self.queue_page.refresh()
 
     def show_batches(self) -> None:
-        if not self._supervises():
+        if not self.supervises():
             return
         self.stack.setCurrentWidget(self.batch_page)
         self.batch_page.refresh()
@@ -587,126 +567,15 @@ class MainWindow(QMainWindow):
 
     # --------------------------------------------------------------- locking
     def lock(self, *, seal: bool = False, idle: bool = False) -> None:
-        """Hide every case detail at once; remember where the user was.
-
-        ``seal`` (the panic action): after the screening in progress is saved, seal every draft
-        and purge every readable copy (travel mode) before the vault locks, and show the
-        neutral screen; nothing is remembered to come back to.
-
-        ``idle`` (the idle lock): keys and shortcuts are swallowed for a moment, and the unlock
-        screen says why it locked and waits for the user to begin (see :mod:`.idle`)."""
-        user = self.services.user
-        if idle and user is not None:
-            self.idle_lock.begin_grace(self.panic_shortcut)
-        if user is None:
-            if seal:
-                self._show_neutral()
-            return
-        current = self.stack.currentWidget()
-        where = _Where(user.name, current.objectName() if current is not None else "")
-        controller = self.screening_controller()
-        on_screening = current is not None and current.objectName() in {
-            "wizardPage",
-            "resultsPage",
-        }
-        if on_screening and controller is not None:
-            controller.page = self.wizard.current_page_name()
-            where.page = controller.page
-            where.screen = self.wizard.objectName()
-            controller.save_now()  # queued before the lock on the same serial writer
-            where.holder = controller._holder
-        self._where = where
-        self.clipboard_guard.clear_now()
-        for widget in QApplication.topLevelWidgets():
-            if widget is not self and widget.isVisible() and widget.isModal():
-                widget.close()
-        from PySide6.QtWidgets import QMessageBox
-
-        for child in self.findChildren(QMessageBox):
-            child.close()
-        if (wizard := self._built("wizard")) is not None:
-            wizard.close_session()
-        for name in (
-            "results",
-            "cases",
-            "home",
-            "sync_page",
-            "queue_page",
-            "batch_page",
-            "report_page",
-        ):
-            if (page := self._built(name)) is not None:
-                page.clear()
-        self.services.user = None
-        self.enrolment.directory = None
-        if self._sync_factory is not None:
-            self.services.sync = None  # rebuilt at the next unlock
-        if seal:
-            self._where = None
-            if self.services.settings.get("travel_mode_allowed"):
-                self.services.ops.write(
-                    self.services.vault.travel_mode, None, self._panic_not_sealed
-                )
-        self.services.ops.write(self.services.vault.lock)
-        if seal:
-            self._show_neutral()
-        else:
-            minutes = self.idle_lock.minutes() if idle else 0
-            self.show_unlock(where.user, minutes)
-        self._nav_state()
+        """Lock now (``seal``: the panic action; ``idle``: the idle lock); see
+        :meth:`LockController.lock`."""
+        self.locking.lock(seal=seal, idle=idle)
 
     def panic(self) -> None:
         """One chord, no passphrase: lock, seal as travel mode does, show a neutral screen."""
-        self.lock(seal=True)
+        self.locking.panic()
 
-    def _panic_not_sealed(self, error: KnownError) -> None:
-        self._panic_error = error  # the neutral screen says nothing; the next unlock does
-
-    def _show_neutral(self) -> None:
-        page = self._page("neutral_page")
-        self.stack.setCurrentWidget(page)
-        self.setWindowTitle(page.title())
-        page.go_on.setFocus()
-        self._nav_state()
-
-    def leave_neutral(self) -> None:
-        self.setWindowTitle(self.tr("FieldScreen"))
-        if self.services.vault.is_set_up():
-            self.show_unlock()
-        else:
-            self.stack.setCurrentWidget(self.first_run)
-
-    def unlocked(self) -> None:
-        if self._panic_error is not None:
-            error, self._panic_error = self._panic_error, None
-            self._error(error)
-        self.enrolment.load_policies()
-        alert = self.services.vault.integrity_alert()
-        if alert is not None:  # the vault file was changed outside FieldScreen: say so first
-            self._error(alert)
-        self._load_sync()
-        self.enrolment.load_form_context()
-        self.enrolment.load_directory()
-        where, self._where = self._where, None
-        user = self.services.user
-        if where is None or user is None or where.user != user.name:
-            self.show_home()
-            return
-        if where.holder and where.holder.get("id"):
-            self.resume(where.holder["id"], where.page)
-        elif where.screen == "casesPage":
-            self.show_cases()
-        elif where.screen == "settingsPage":
-            self.show_settings()
-        elif where.screen == "queuePage" and self._supervises():
-            self.show_queue()
-        elif where.screen == "batchPage" and self._supervises():
-            self.show_batches()
-        else:
-            self.show_home()
-        self._nav_state()
-
-    def _load_sync(self) -> None:
+    def load_sync(self) -> None:
         if self._sync_factory is not None:
             self.services.ops.write(self._sync_factory, self._sync_ready, self._error)
 
@@ -714,22 +583,16 @@ class MainWindow(QMainWindow):
         if self.services.user is None:
             return
         self.services.sync = model
-        self._nav_state()
+        self.nav_state()
         if model is not None and self.stack.currentWidget() is self._built("home"):
             self.refresh_home()
 
     def set_up_done(self) -> None:
-        self._load_sync()
+        self.load_sync()
         self.enrolment.load_form_context()
         self.enrolment.load_directory()
         self.show_home()
         self.enrolment.open(first_run=True)
-
-    def wiped(self) -> None:
-        self.services.user = None
-        self._where = None
-        self.stack.setCurrentWidget(self.first_run)
-        self._nav_state()
 
     # ---------------------------------------------------------------- closing
     def closeEvent(self, event: Any) -> None:

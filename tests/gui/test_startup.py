@@ -128,6 +128,7 @@ ALLOWED_BEFORE_SHOW = {
     "fieldscreen.ui.shell.sync_ticks",
     "fieldscreen.ui.shell.enrolment",
     "fieldscreen.ui.shell.language",
+    "fieldscreen.ui.shell.lock",
     "fieldscreen.ui.operations",
     "fieldscreen.ui.unlock",
 }

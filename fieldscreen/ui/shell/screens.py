@@ -32,7 +32,7 @@ def _unlock_page(w: MainWindow, provisioner: Provisioner | None) -> QWidget:
     from fieldscreen.ui.unlock import UnlockPage
 
     unlock = UnlockPage(w.services, w.stack)
-    unlock.did_unlock.connect(lambda _: w.unlocked())
+    unlock.did_unlock.connect(lambda _: w.locking.unlocked())
     unlock.language_requested.connect(w.language.choose)
     return unlock
 
@@ -97,7 +97,7 @@ def _settings_page(w: MainWindow, provisioner: Provisioner | None) -> QWidget:
     settings.did_save.connect(w.apply_settings)
     settings.did_save.connect(w.enrolment.load_form_context)  # the site's country
     settings.language_changed.connect(w.language.switch)
-    settings.did_wipe.connect(w.wiped)
+    settings.did_wipe.connect(w.locking.wiped)
     settings.back_requested.connect(w.show_home)
     settings.enrol_requested.connect(w.enrolment.open)
     settings.directory_file_chosen.connect(w.enrolment.import_directory)
@@ -139,7 +139,7 @@ def _neutral_page(w: MainWindow, provisioner: Provisioner | None) -> QWidget:
     from fieldscreen.ui.neutral import NeutralPage
 
     neutral = NeutralPage(w.stack)
-    neutral.leave_requested.connect(w.leave_neutral)
+    neutral.leave_requested.connect(w.locking.leave_neutral)
     return neutral
 
 
