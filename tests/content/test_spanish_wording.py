@@ -237,3 +237,85 @@ def test_the_glossary_check_matches_whole_words_ignoring_case() -> None:
     assert not _found("tamizaje", texts)  # "tamizajes" is another word
     assert not _found("ación", texts)
     assert _found("cuidador(a)", (("c", "Con su cuidador(a) de costumbre"),)) == ["c"]
+
+
+# One voice in a list the child hears: the answer choices speak as the child ("Con mi mamá o mi
+# papá", "Me perdí en el camino"), not about the child ("Con su madre o padre") beside them.
+
+FIRST_PERSON = re.compile(r"(?<!\w)(mi|mis|me|conmigo)(?!\w)", re.IGNORECASE)
+THIRD_POSSESSIVE = re.compile(r"(?<!\w)(su|sus)(?!\w)", re.IGNORECASE)
+
+
+def _child_answer_lists() -> Iterator[tuple[str, str, list[str]]]:
+    """(form, question, Spanish answer choices) of each choice question put to the child."""
+    for form_id in FORM_IDS:
+        choices = sheets(form_id).get("choices", [])
+        for row, _ in survey_with_groups(form_id):
+            kind, _, list_name = row.get("type", "").partition(" ")
+            if not kind.startswith("select") or is_staff_record(row):
+                continue
+            options = (
+                read_list(list_name)
+                if kind.endswith("_from_file")
+                else [c for c in choices if c.get("list_name") == list_name]
+            )
+            yield form_id, row["name"], [o.get(f"label::{ES}", "") for o in options]
+
+
+def mixed_voice(labels: list[str]) -> tuple[list[str], list[str]]:
+    """The labels that speak as the child and those that say "su" of them, if a list has both."""
+    first = [label for label in labels if FIRST_PERSON.search(label)]
+    third = [label for label in labels if THIRD_POSSESSIVE.search(label)]
+    return (first, third) if first and third else ([], [])
+
+
+def test_the_mixed_voice_check_sees_su_beside_mi() -> None:
+    assert mixed_voice(["Con su madre o padre", "Con mi mamá o mi papá", "Otro"]) == (
+        ["Con mi mamá o mi papá"],
+        ["Con su madre o padre"],
+    )
+    assert mixed_voice(["Me perdí en el camino", "Huyó de la violencia en su familia"])[0]
+    assert mixed_voice(["Con su madre o padre", "Con otros familiares"]) == ([], [])
+    assert mixed_voice(["Con mi mamá", "Subir al tren", "Mismo lugar"]) == ([], [])
+
+
+def test_no_answer_list_the_child_hears_mixes_first_and_third_person() -> None:
+    """Within one list, and across the lists of one form the child hears in one sitting."""
+    lists = list(_child_answer_lists())
+    assert len(lists) > 50
+    offending = {
+        f"{form_id}.{name}": mixed
+        for form_id, name, labels in lists
+        if (mixed := mixed_voice(labels))[0]
+    }
+    for form_id in FORM_IDS:
+        labels = [label for f, _, options in lists if f == form_id for label in options]
+        if (mixed := mixed_voice(labels))[0]:
+            offending[form_id] = mixed
+    assert not offending, offending
+
+
+def test_the_child_answers_never_say_su_of_the_child() -> None:
+    """An answer the child gives is in their own voice; "su" in it would be someone else's."""
+    offending = [
+        f"{form_id}.{name}: {label}"
+        for form_id, name, labels in _child_answer_lists()
+        for label in labels
+        if THIRD_POSSESSIVE.search(label)
+    ]
+    assert not offending, offending
+
+
+CHILD = re.compile(r"(?<!\w)(la niña o (?:el|al) niño)(?!\w)", re.IGNORECASE)
+
+
+def test_a_rule_message_names_the_child_once_then_uses_a_pronoun() -> None:
+    """Saying "la niña o el niño" twice in one message reads heavily; the second time is "lo"."""
+    offending = [
+        f"{form_id}.{row.get('name')}"
+        for form_id in FORM_IDS
+        for row in sheets(form_id).get("rules", [])
+        for column, value in row.items()
+        if column.endswith("(es)") and len(CHILD.findall(value or "")) > 1
+    ]
+    assert not offending, offending
