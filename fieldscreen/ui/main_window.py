@@ -1,7 +1,7 @@
 """The main window: a stack of screens, the navigation bar and navigation; a shell over the
 screen registry and the controllers of :mod:`fieldscreen.ui.shell` (lock, unlock and the panic
 action; the idle lock and clipboard guard; the sync ticks; enrolment and the service directory;
-the language switch).
+the resume of a draft; the language switch).
 
 Screens are dumb; the registry wires their signals to the window and its controllers, and they
 reach the vault through the operations helper. Ctrl+L locks, and Ctrl+Shift+F12 is the panic
@@ -29,6 +29,7 @@ from fieldscreen.ui.shell.enrolment import Enrolment
 from fieldscreen.ui.shell.idle_lock import ClipboardGuard, IdleLock
 from fieldscreen.ui.shell.language import LanguageSwitch
 from fieldscreen.ui.shell.lock import LockController
+from fieldscreen.ui.shell.resume import DraftResume
 from fieldscreen.ui.shell.screens import ScreenRegistry
 from fieldscreen.ui.shell.sync_ticks import SyncTicks
 
@@ -105,6 +106,8 @@ class MainWindow(QMainWindow):
         #: Enrolment, policies, the forms' context and the service directory
         #: (:mod:`fieldscreen.ui.shell.enrolment`).
         self.enrolment = Enrolment(services, self, provisioner, self.load_sync)
+        #: A draft resumed, migrated when its form is newer (:mod:`fieldscreen.ui.shell.resume`).
+        self.drafts = DraftResume(services, self)
         #: The language switch (:mod:`fieldscreen.ui.shell.language`).
         self.language = LanguageSwitch(services, self)
         self.build_screens()
@@ -480,41 +483,8 @@ class MainWindow(QMainWindow):
         self.stack.setCurrentWidget(self.wizard)
 
     def resume(self, record_id: str, page: str | None = None) -> None:
-        vault, forms = self.services.vault, self.services.forms
-
-        def load() -> Any:
-            return vault.load_draft(record_id)
-
-        def loaded(state: Any) -> None:
-            if self.services.user is None:
-                return
-            try:  # what a newer form version would set aside, asked before anything changes
-                plan = forms.migration(state["session"], self.services.lang)
-            except KnownError as error:
-                self._error(error)
-                return
-            if plan is not None and plan.dropped:
-                from fieldscreen.ui.draft_dialogs import ask_before_migrating
-
-                ask_before_migrating(self, plan.questions(), lambda: carry_on(state, plan))
-            else:
-                carry_on(state, plan)
-
-        def carry_on(state: Any, plan: Any) -> None:
-            if self.services.user is None:
-                return
-            try:
-                session = forms.restore(state["session"])
-            except KnownError as error:
-                self._error(error)
-                return
-            where = page if page is not None else str(state.get("page", ""))
-            self.wizard.open(session, where, record_id)
-            if plan is not None and plan.migrates:
-                self.wizard.note_migrated(kept_all=not plan.dropped)
-            self.stack.setCurrentWidget(self.wizard)
-
-        self.services.ops.read(load, loaded, self._error)
+        """Reopen a draft where it was left (:mod:`fieldscreen.ui.shell.resume`)."""
+        self.drafts.resume(record_id, page)
 
     def review(self) -> None:
         if self.wizard.controller is None:
