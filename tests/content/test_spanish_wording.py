@@ -319,3 +319,44 @@ def test_a_rule_message_names_the_child_once_then_uses_a_pronoun() -> None:
         if column.endswith("(es)") and len(CHILD.findall(value or "")) > 1
     ]
     assert not offending, offending
+
+
+# The English the child hears is as plain as the Spanish: no care-work or legal jargon.
+
+ENGLISH_JARGON = (
+    "recruited",
+    "extortion",
+    "residential care",
+    "foster care",
+    "care arrangement",
+    "customary caregiver",
+    "unrelated adult",
+    "entrusted",
+    "abandonment",
+    "repatriation",
+    "holding facility",
+)
+
+
+def test_the_english_the_child_hears_has_no_care_or_legal_jargon() -> None:
+    texts = []
+    for form_id in FORM_IDS:
+        choices = sheets(form_id).get("choices", [])
+        for row, _ in survey_with_groups(form_id):
+            kind, _, list_name = row.get("type", "").partition(" ")
+            if kind.split("_from_file")[0] not in CHILD_QUESTION_TYPES or is_staff_record(row):
+                continue
+            texts.append((f"{form_id}.{row['name']}", row.get("label::English (en)", "")))
+            if kind.startswith("select"):
+                options = (
+                    read_list(list_name)
+                    if kind.endswith("_from_file")
+                    else [c for c in choices if c.get("list_name") == list_name]
+                )
+                texts += [
+                    (f"{form_id}.{row['name']}.{o['name']}", o.get("label::English (en)", ""))
+                    for o in options
+                ]
+    assert len(texts) > 500
+    found = {term: _found(term, tuple(texts))[:5] for term in ENGLISH_JARGON}
+    assert not {term: wheres for term, wheres in found.items() if wheres}
