@@ -592,11 +592,12 @@ class SettingsPage(QWidget):
         self._sure(
             self.tr("Rotate keys now?"),
             self.tr(
-                "Do this after a suspected compromise: a lost copy of the laptop's files, or a "
-                "passphrase someone else saw (change that passphrase too). The vault moves to "
-                "new keys and every record's key is re-encrypted; nothing is lost and everyone "
-                "keeps their passphrase. An old copy of the key file then opens nothing written "
-                "afterwards. With many records this takes a while: keep the laptop on."
+                "Do this after a suspected compromise, such as a lost copy of the laptop's "
+                "files. The vault moves to new keys and every record's key is re-encrypted; "
+                "nothing is lost and everyone keeps their passphrase. Each account keeps its own "
+                "key, so if someone saw a passphrase, remove that account and add it again "
+                "instead: a rotation alone does not lock them out. With many records this takes "
+                "a while: keep the laptop on."
             ),
             lambda: self._confirm_passphrase(
                 self.tr("Rotate keys now"),

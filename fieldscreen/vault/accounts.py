@@ -9,7 +9,10 @@ wrapped under their passphrase. The roster (who has which role) is signed by the
 which only admins hold (:mod:`fieldscreen.vault.keyring`), so only an admin can change it.
 Adding a user or changing a passphrase rewrites only the key file. Removing a user, or an
 admin's "rotate keys now", moves the vault to a new master key and a new admin key
-(:meth:`AccountsMixin.rotate_keys`): afterwards an old copy of the key file opens nothing.
+(:meth:`AccountsMixin.rotate_keys`): afterwards a removed user's passphrase opens nothing,
+even with an old copy of the key file. A remaining user keeps their own key pair through a
+passphrase change and a rotation, so an old copy of the key file with that user's old
+passphrase still opens the vault (docs/vault.md: remove and add the account again).
 These actions ask for the acting user's passphrase again (the second entry the security spec
 requires).
 """

@@ -1,8 +1,9 @@
 """``fieldscreen rotate-keys``: move this vault to a new master key and admin key now (admins).
 
-After a suspected compromise (a lost copy of the laptop's files, a passphrase seen): every
-remaining user keeps their passphrase, and the key file as it was before opens nothing
-written afterwards. Removing a user does the same on its own.
+After a suspected compromise (a lost copy of the laptop's files): every remaining user keeps
+their passphrase and their own key pair, and a removed user's entry in the key file as it was
+before opens nothing written afterwards. Removing a user does the same on its own. A
+passphrase someone saw is not taken away by a rotation (docs/vault.md).
 """
 
 from __future__ import annotations

@@ -934,7 +934,9 @@
     <name>MainWindow</name>
     <message>
         <source>FieldScreen</source>
-        <extracomment>Rows of the case list shown before the rest are sorted (more than a window holds). How often the background sync policy is asked whether something is due. Who sees the coordinator report. The screening&apos;s id holder: filled by the writer thread if the first save is in flight. Counts case-list loads, so a slower earlier load never overwrites a later one. Builds the sync view model after unlock (on the writer: it reads the vault); returns None while the laptop is not enrolled. Drives :meth:`BackgroundSync.tick` on a worker while someone is signed in; the policy itself decides when a probe or a sync is due.</extracomment>
+        <extracomment>Rows of the case list shown before the rest are sorted (more than a window holds). Who sees the coordinator report. Counts case-list loads, so a slower earlier load never overwrites a later one. Builds the sync view model after unlock (on the writer: it reads the vault); returns None while the laptop is not enrolled. The idle lock, its grace and the clipboard guard (:mod:`fieldscreen.ui.shell.idle_lock`). Lock, unlock and panic, and where the user was (:mod:`fieldscreen.ui.shell.lock`). The background sync policy&apos;s ticks (:mod:`fieldscreen.ui.shell.sync_ticks`). Enrolment, policies, the forms&apos; context and the service directory (:mod:`fieldscreen.ui.shell.enrolment`). A draft resumed, migrated when its form is newer (:mod:`fieldscreen.ui.shell.resume`). The language switch (:mod:`fieldscreen.ui.shell.language`).
+----------
+The screens a lock clears (the wizard closes its session instead). The screening&apos;s id holder: filled by the writer thread if the first save is in flight. Why the last panic action could not seal (shown after the next unlock).</extracomment>
         <translation>FieldScreen</translation>
     </message>
     <message>
@@ -1977,8 +1979,8 @@
         <translation>¿Cambiar las claves ahora?</translation>
     </message>
     <message>
-        <source>Do this after a suspected compromise: a lost copy of the laptop&apos;s files, or a passphrase someone else saw (change that passphrase too). The vault moves to new keys and every record&apos;s key is re-encrypted; nothing is lost and everyone keeps their passphrase. An old copy of the key file then opens nothing written afterwards. With many records this takes a while: keep the laptop on.</source>
-        <translation>Hágalo si sospecha un compromiso: una copia perdida de los archivos de la computadora, o una frase de acceso que alguien más vio (cambie también esa frase). La bóveda pasa a claves nuevas y la clave de cada registro se cifra de nuevo; no se pierde nada y todos conservan su frase de acceso. Después, una copia antigua del archivo de claves no abre nada de lo que se escriba. Con muchos registros esto tarda: mantenga la computadora encendida.</translation>
+        <source>Do this after a suspected compromise, such as a lost copy of the laptop&apos;s files. The vault moves to new keys and every record&apos;s key is re-encrypted; nothing is lost and everyone keeps their passphrase. Each account keeps its own key, so if someone saw a passphrase, remove that account and add it again instead: a rotation alone does not lock them out. With many records this takes a while: keep the laptop on.</source>
+        <translation>Hágalo si sospecha un compromiso, como una copia perdida de los archivos de la computadora. La bóveda pasa a claves nuevas y la clave de cada registro se cifra de nuevo; no se pierde nada y todos conservan su frase de acceso. Cada cuenta conserva su propia clave: si alguien vio una frase de acceso, elimine esa cuenta y agréguela de nuevo; cambiar las claves no basta para dejar fuera a esa persona. Con muchos registros esto tarda: mantenga la computadora encendida.</translation>
     </message>
     <message>
         <source>Rotating the keys needs your passphrase again.</source>

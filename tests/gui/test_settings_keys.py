@@ -115,7 +115,7 @@ def test_an_admin_removes_a_user_and_rotates_the_keys(
     assert [u.name for u in store.users()] == ["admin1"]
     assert _generation(paths) == before + 1
     page.rotate_keys.click()
-    _confirm(qtbot, w, "An old copy of the key file then opens nothing")
+    _confirm(qtbot, w, "a rotation alone does not lock them out")
     qtbot.waitUntil(lambda: "moved to new keys" in page.status.text(), timeout=WAIT_MS)
     assert _generation(paths) == before + 2
     assert len(store.drafts()) == 1  # nothing lost

@@ -17,7 +17,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, cast
 
-from PySide6.QtCore import QObject
+from PySide6.QtCore import QCoreApplication, QObject
 from PySide6.QtWidgets import QApplication
 
 from fieldscreen.ui.common import show_error
@@ -148,7 +148,7 @@ class LockController(QObject):
 
     def leave_neutral(self) -> None:
         w = self._window
-        w.setWindowTitle(w.tr("FieldScreen"))
+        w.setWindowTitle(QCoreApplication.translate("MainWindow", "FieldScreen"))
         if self._services.vault.is_set_up():
             w.show_unlock()
         else:
