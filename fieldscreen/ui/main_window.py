@@ -1,7 +1,7 @@
-"""The main window: a stack of screens, the navigation bar and navigation; a shell over the
-screen registry and the controllers of :mod:`fieldscreen.ui.shell` (lock, unlock and the panic
-action; the idle lock and clipboard guard; the sync ticks; enrolment and the service directory;
-the resume of a draft; the language switch).
+"""The main window: a stack of screens and the way between them; a shell over the screen
+registry, the navigation bar and the controllers of :mod:`fieldscreen.ui.shell` (lock, unlock
+and the panic action; the idle lock and clipboard guard; the sync ticks; enrolment and the
+service directory; the resume of a draft; the language switch).
 
 Screens are dumb; the registry wires their signals to the window and its controllers, and they
 reach the vault through the operations helper. Ctrl+L locks, and Ctrl+Shift+F12 is the panic
@@ -14,7 +14,6 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from PySide6.QtWidgets import (
-    QHBoxLayout,
     QLabel,
     QMainWindow,
     QStackedWidget,
@@ -23,19 +22,19 @@ from PySide6.QtWidgets import (
 )
 
 from fieldscreen.errors import KnownError
-from fieldscreen.ui.common import Services, push_button, scale_font, show_error
+from fieldscreen.ui.common import Services, show_error
 from fieldscreen.ui.idle import IdleWarning, IdleWatcher
 from fieldscreen.ui.shell.enrolment import Enrolment
 from fieldscreen.ui.shell.idle_lock import ClipboardGuard, IdleLock
 from fieldscreen.ui.shell.language import LanguageSwitch
 from fieldscreen.ui.shell.lock import LockController
+from fieldscreen.ui.shell.navigation import NavigationBar
 from fieldscreen.ui.shell.resume import DraftResume
 from fieldscreen.ui.shell.screens import ScreenRegistry
 from fieldscreen.ui.shell.sync_ticks import SyncTicks
 
 if TYPE_CHECKING:
     from PySide6.QtGui import QShortcut
-    from PySide6.QtWidgets import QPushButton
 
     from fieldscreen.sync.engine import SyncSummary
     from fieldscreen.ui.access import FirstRunPage, Provisioner
@@ -64,15 +63,6 @@ class MainWindow(QMainWindow):
 
     #: Counts case-list loads, so a slower earlier load never overwrites a later one.
     _case_load = 0
-    # The navigation bar's buttons exist once someone has signed in (:meth:`_build_nav`).
-    nav_home: QPushButton
-    nav_cases: QPushButton
-    nav_sync: QPushButton
-    nav_settings: QPushButton
-    nav_queue: QPushButton
-    nav_batches: QPushButton
-    nav_report: QPushButton
-    nav_lock: QPushButton
 
     def __init__(
         self,
@@ -123,10 +113,8 @@ class MainWindow(QMainWindow):
         column = QVBoxLayout(central)
         column.setContentsMargins(0, 0, 0, 0)
         column.setSpacing(0)
-        self.nav = QWidget(central)
-        self.nav.setObjectName("navBar")
-        self.nav.hide()
-        self._nav_built = False  # its buttons are made at the first unlock (:meth:`_build_nav`)
+        #: The navigation bar (:mod:`fieldscreen.ui.shell.navigation`).
+        self.nav = NavigationBar(self, central)
         column.addWidget(self.nav)
         self.idle_warning = IdleWarning(central)
         column.addWidget(self.idle_warning)
@@ -149,48 +137,6 @@ class MainWindow(QMainWindow):
         self.screens = ScreenRegistry(self, self.stack, self.enrolment.provisioner)
         self.stack.currentChanged.connect(lambda _: self.nav_state())
         self.nav_state()
-
-    def _build_nav(self) -> None:
-        """The navigation bar's content, made when someone first signs in: it is hidden while
-        the app is locked, so start-up does not build it."""
-        bar = QHBoxLayout(self.nav)
-        bar.setContentsMargins(16, 8, 16, 8)
-        brand = QLabel(self.tr("FieldScreen"), self.nav)
-        brand.setObjectName("brand")
-        scale_font(brand, 1.25, bold=True)
-        bar.addWidget(brand)
-        bar.addStretch(1)
-        self.nav_home = push_button(self.tr("&Home"), self.nav)
-        self.nav_cases = push_button(self.tr("&Cases"), self.nav)
-        self.nav_sync = push_button(self.tr("S&ync"), self.nav)
-        self.nav_settings = push_button(self.tr("Se&ttings"), self.nav)
-        self.nav_queue = push_button(self.tr("Su&pervisor queue"), self.nav)
-        self.nav_batches = push_button(self.tr("&Batches"), self.nav)
-        self.nav_report = push_button(self.tr("&Report"), self.nav)
-        self.nav_lock = push_button(self.tr("&Lock (Ctrl+L)"), self.nav)
-        buttons = (
-            self.nav_home,
-            self.nav_cases,
-            self.nav_sync,
-            self.nav_queue,
-            self.nav_batches,
-            self.nav_settings,
-            self.nav_report,
-            self.nav_lock,
-        )
-        for button in buttons:
-            button.setObjectName("navButton")
-            button.setAccessibleName(button.text().replace("&", ""))
-            bar.addWidget(button)
-        self.nav_home.clicked.connect(self.show_home)
-        self.nav_cases.clicked.connect(self.show_cases)
-        self.nav_sync.clicked.connect(self.show_sync)
-        self.nav_settings.clicked.connect(self.show_settings)
-        self.nav_queue.clicked.connect(self.show_queue)
-        self.nav_batches.clicked.connect(self.show_batches)
-        self.nav_report.clicked.connect(self.show_report)
-        self.nav_lock.clicked.connect(self.lock)
-        self._nav_built = True
 
     # ------------------------------------------------------- lazy screens
     # Each screen is built the first time it is needed (:mod:`fieldscreen.ui.shell.screens`).
@@ -250,10 +196,12 @@ class MainWindow(QMainWindow):
         return model_for(self.services)
 
     def supervises(self) -> bool:
+        user = self.services.user
+        if user is None:  # not imported before someone signs in: start-up does not need it
+            return False
         from fieldscreen.ui.supervision import can_supervise
 
-        user = self.services.user
-        return user is not None and can_supervise(user.role)
+        return can_supervise(user.role)
 
     def screening_controller(self) -> Any:
         wizard = self._built("wizard")
@@ -262,26 +210,18 @@ class MainWindow(QMainWindow):
     def nav_state(self) -> None:
         unlocked = self.services.user is not None
         current = self.stack.currentWidget()
-        if unlocked and not self._nav_built:
-            self._build_nav()
-        self.nav.setVisible(unlocked)
         in_screening = current is not None and current.objectName() in {
             "wizardPage",
             "resultsPage",
         }
         self.idle_lock.set_interviewing(in_screening)
-        if self._nav_built:
-            for button in (self.nav_home, self.nav_cases, self.nav_sync, self.nav_settings):
-                button.setEnabled(unlocked)
-                button.setVisible(not in_screening)
-            for button in (self.nav_queue, self.nav_batches):  # the supervisor capability only
-                button.setEnabled(unlocked)
-                button.setVisible(not in_screening and self.supervises())
-            user = self.services.user
-            may_report = user is not None and user.role in REPORT_ROLES
-            self.nav_report.setEnabled(may_report)
-            self.nav_report.setVisible(may_report and not in_screening)
-            self.nav_lock.setEnabled(unlocked)
+        user = self.services.user
+        self.nav.follow(
+            signed_in=unlocked,
+            in_screening=in_screening,
+            supervises=self.supervises(),
+            may_report=user is not None and user.role in REPORT_ROLES,
+        )
         if unlocked:
             self.make_shortcuts()
         self.idle_lock.watch_input(unlocked)

@@ -940,39 +940,8 @@ The screens a lock clears (the wizard closes its session instead). The screening
         <translation>FieldScreen</translation>
     </message>
     <message>
-        <source>&amp;Home</source>
-        <translation>&amp;Inicio</translation>
-    </message>
-    <message>
-        <source>&amp;Cases</source>
-        <translation>&amp;Casos</translation>
-    </message>
-    <message>
-        <source>S&amp;ync</source>
-        <translation>Sincroni&amp;zar</translation>
-    </message>
-    <message>
-        <source>Se&amp;ttings</source>
-        <translation>Aj&amp;ustes</translation>
-    </message>
-    <message>
-        <source>Su&amp;pervisor queue</source>
-        <translation>Cola de su&amp;pervisión</translation>
-    </message>
-    <message>
-        <source>&amp;Batches</source>
-        <translation>&amp;Lotes</translation>
-    </message>
-    <message>
-        <source>&amp;Report</source>
-        <translation>I&amp;nforme</translation>
-    </message>
-    <message>
-        <source>&amp;Lock (Ctrl+L)</source>
-        <translation>&amp;Bloquear (Ctrl+L)</translation>
-    </message>
-    <message>
         <source>Sample form: this build runs a short sample screening instead of the built-in forms. Answers are saved encrypted, but do not use it with a child.</source>
+        <extracomment>The navigation bar (:mod:`fieldscreen.ui.shell.navigation`).</extracomment>
         <translation>Formulario de muestra: esta versión usa un tamizaje corto de muestra en lugar de los formularios incluidos. Las respuestas se guardan cifradas, pero no lo use con un niño, niña o adolescente.</translation>
     </message>
     <message numerus="yes">
@@ -1064,6 +1033,45 @@ The screens a lock clears (the wizard closes its session instead). The screening
     <message>
         <source>Not now</source>
         <translation>Ahora no</translation>
+    </message>
+</context>
+<context>
+    <name>NavigationBar</name>
+    <message>
+        <source>FieldScreen</source>
+        <translation>FieldScreen</translation>
+    </message>
+    <message>
+        <source>&amp;Home</source>
+        <translation>&amp;Inicio</translation>
+    </message>
+    <message>
+        <source>&amp;Cases</source>
+        <translation>&amp;Casos</translation>
+    </message>
+    <message>
+        <source>S&amp;ync</source>
+        <translation>Sincroni&amp;zar</translation>
+    </message>
+    <message>
+        <source>Se&amp;ttings</source>
+        <translation>Aj&amp;ustes</translation>
+    </message>
+    <message>
+        <source>Su&amp;pervisor queue</source>
+        <translation>Cola de su&amp;pervisión</translation>
+    </message>
+    <message>
+        <source>&amp;Batches</source>
+        <translation>&amp;Lotes</translation>
+    </message>
+    <message>
+        <source>&amp;Report</source>
+        <translation>I&amp;nforme</translation>
+    </message>
+    <message>
+        <source>&amp;Lock (Ctrl+L)</source>
+        <translation>&amp;Bloquear (Ctrl+L)</translation>
     </message>
 </context>
 <context>

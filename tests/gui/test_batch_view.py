@@ -158,7 +158,7 @@ def test_bundles_out_and_in_relay_once_and_receipts_apply_once(  # noqa: PLR0917
     export_bundle(b_bundle, laptop_b.device_id, laptop_b.spool)
 
     w = window(qtbot, paths, store)
-    assert w.nav_batches.isVisible()
+    assert w.nav.batches.isVisible()
     w.show_batches()
     page = w.batch_page
     qtbot.waitUntil(lambda: page.groups.rowCount() == 1, timeout=WAIT_MS)

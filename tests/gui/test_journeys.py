@@ -136,7 +136,7 @@ def test_a_complete_screening_with_the_trafficking_gateway(
     assert case.alias == "Ana"
     assert case.next_due is not None
     # The case list finds it as you type, and opens what was kept for follow-up.
-    click(qtbot, w.nav_cases)
+    click(qtbot, w.nav.cases)
     settle(w)
     qtbot.keyClicks(w.cases.search, "ana")
     assert w.cases.model.rowCount() == 1

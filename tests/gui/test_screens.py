@@ -30,7 +30,7 @@ def test_unlock_waits_grow_after_repeated_failures() -> None:
 def test_settings_save_and_switch_the_language_at_runtime(qtbot: QtBot, window: MainWindow) -> None:
     w = window
     unlock(qtbot, w)
-    click(qtbot, w.nav_settings)
+    click(qtbot, w.nav.settings)
     page = w.settings_page
     assert w.stack.currentWidget() is page
     page.editors["auto_lock_minutes"].setValue(9)  # type: ignore[attr-defined]
@@ -44,7 +44,7 @@ def test_settings_save_and_switch_the_language_at_runtime(qtbot: QtBot, window: 
     finally:
         w.language.switch("en")
     settle(w)
-    assert w.nav_home.text() == "&Home"
+    assert w.nav.home.text() == "&Home"
 
 
 def spanish_everywhere(qtbot: QtBot, w: MainWindow) -> None:
@@ -56,7 +56,7 @@ def spanish_everywhere(qtbot: QtBot, w: MainWindow) -> None:
     assert "Guardar ajustes" in texts
     assert "Inicio" in texts
     assert "Save settings" not in texts
-    click(qtbot, w.nav_home)
+    click(qtbot, w.nav.home)
     settle(w)
     labels = {label.text() for label in w.findChildren(QLabel) if label.isVisible()}
     assert "Borradores por continuar" in labels
@@ -161,6 +161,6 @@ def test_the_language_can_be_chosen_before_unlocking(qtbot: QtBot, window: MainW
         assert w.services.settings.get("language") == "es"
         assert w.unlock_page.language.currentData() == "es"
         unlock(qtbot, w)
-        assert w.nav_home.text() == "&Inicio"
+        assert w.nav.home.text() == "&Inicio"
     finally:
         w.language.switch("en")

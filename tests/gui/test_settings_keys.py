@@ -101,7 +101,7 @@ def test_an_admin_removes_a_user_and_rotates_the_keys(
     shutil.copy(paths.data / "vault" / "vault.keys", old_keys)
     w = window(qtbot, paths, store)
     _unlock_as(qtbot, w, "admin1", PASS)
-    click(qtbot, w.nav_settings)
+    click(qtbot, w.nav.settings)
     page = w.settings_page
     assert page.rotate_keys.isEnabled()
     assert not page.remove_user.isEnabled()  # nobody selected yet
@@ -133,7 +133,7 @@ def test_a_cancelled_confirmation_changes_nothing(
 ) -> None:
     w = window(qtbot, paths, store)
     _unlock_as(qtbot, w, "admin1", PASS)
-    click(qtbot, w.nav_settings)
+    click(qtbot, w.nav.settings)
     before = _generation(paths)
     w.settings_page.rotate_keys.click()
     sure = _dialog(qtbot, QMessageBox, "sureDialog")
@@ -147,7 +147,7 @@ def test_a_specialist_can_neither_remove_nor_rotate(
 ) -> None:
     w = window(qtbot, paths, store)
     _unlock_as(qtbot, w, "spec1", OTHER)
-    click(qtbot, w.nav_settings)
+    click(qtbot, w.nav.settings)
     page = w.settings_page
     page.users.setCurrentRow(0)
     assert not page.remove_user.isEnabled()
@@ -176,7 +176,7 @@ def test_an_admin_changes_a_role_from_the_users_screen_behind_a_progress_dialog(
     ``change_role``, the command line's call."""
     w = window(qtbot, paths, store)
     _unlock_as(qtbot, w, "admin1", PASS)
-    click(qtbot, w.nav_settings)
+    click(qtbot, w.nav.settings)
     page = w.settings_page
     assert not page.change_role.isEnabled()  # nobody selected
     page.users.setCurrentRow(0)
@@ -225,7 +225,7 @@ def test_rotating_the_keys_shows_a_progress_dialog_until_it_ends(
 ) -> None:
     w = window(qtbot, paths, store)
     _unlock_as(qtbot, w, "admin1", PASS)
-    click(qtbot, w.nav_settings)
+    click(qtbot, w.nav.settings)
     page = w.settings_page
     gate = threading.Event()
     real = store.rotate_keys
@@ -250,7 +250,7 @@ def test_rotating_the_keys_shows_a_progress_dialog_until_it_ends(
 def test_a_specialist_cannot_change_a_role(qtbot: QtBot, paths: Paths, store: VaultBackend) -> None:
     w = window(qtbot, paths, store)
     _unlock_as(qtbot, w, "spec1", OTHER)
-    click(qtbot, w.nav_settings)
+    click(qtbot, w.nav.settings)
     page = w.settings_page
     for row in range(page.users.count()):
         page.users.setCurrentRow(row)

@@ -129,6 +129,7 @@ ALLOWED_BEFORE_SHOW = {
     "fieldscreen.ui.shell.enrolment",
     "fieldscreen.ui.shell.language",
     "fieldscreen.ui.shell.lock",
+    "fieldscreen.ui.shell.navigation",
     "fieldscreen.ui.shell.resume",
     "fieldscreen.ui.operations",
     "fieldscreen.ui.unlock",

@@ -139,7 +139,7 @@ def test_override_act_now_and_bid_wait_and_only_the_supervisors_own_passphrase_s
     # The specialist asks for a lower tier from the results screen and leaves it for later.
     w = make_window(qtbot, paths, store, app_forms)
     unlock_as(qtbot, w, "spec", SPEC)
-    assert not w.nav_queue.isVisible()  # no supervisor capability
+    assert not w.nav.queue.isVisible()  # no supervisor capability
     w.resume(override_id)
     qtbot.waitUntil(lambda: w.stack.currentWidget() is w.wizard, timeout=WAIT_MS)
     w.review()
@@ -162,8 +162,8 @@ def test_override_act_now_and_bid_wait_and_only_the_supervisors_own_passphrase_s
 
     # The supervisor sees all three, with only what they need to decide.
     unlock_as(qtbot, w, "sup", SUP)
-    assert w.nav_queue.isVisible()
-    assert w.nav_batches.isVisible()
+    assert w.nav.queue.isVisible()
+    assert w.nav.batches.isVisible()
     w.show_queue()
     items = {i.record_id: i for i in queue_rows(qtbot, w, 3)}
     assert items[override_id].kinds == ("tier-override",)
