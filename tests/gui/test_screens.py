@@ -164,3 +164,27 @@ def test_the_language_can_be_chosen_before_unlocking(qtbot: QtBot, window: MainW
         assert w.nav.home.text() == "&Inicio"
     finally:
         w.language.switch("en")
+
+
+def test_the_navigation_bar_paints_its_dark_background(qtbot: QtBot, window: MainWindow) -> None:
+    """The bar's brand and buttons are white on the bar's dark blue: the bar must paint the
+    style sheet's background, or they vanish on the window's light grey."""
+    from PySide6.QtGui import QColor
+
+    from fieldscreen.app import apply_style
+
+    app = QApplication.instance()
+    assert isinstance(app, QApplication)
+    before = app.styleSheet()
+    apply_style(app)
+    try:
+        unlock(qtbot, window)
+        settle(window)
+        bar = window.nav
+        assert bar.isVisible()
+        shot = window.grab().toImage()  # as the window shows it, not the bar on its own
+        at = bar.mapTo(window, bar.rect().topLeft())
+        corner = QColor(shot.pixel(at.x() + 2, at.y() + 2))
+        assert (corner.red(), corner.green(), corner.blue()) == (0x1F, 0x3A, 0x4D)
+    finally:
+        app.setStyleSheet(before)

@@ -41,6 +41,11 @@ class NavigationBar(QWidget):
 
     def build(self) -> None:
         """The bar's content, made at the first unlock."""
+        from PySide6.QtCore import Qt  # not at start-up: the Qt namespace costs ~20 ms
+
+        # A QWidget subclass paints a style sheet's background only when asked to: without this
+        # the bar is transparent and its white brand and button text vanish on the window.
+        self.setAttribute(Qt.WidgetAttribute.WA_StyledBackground, True)
         w = self._window
         bar = QHBoxLayout(self)
         bar.setContentsMargins(16, 8, 16, 8)
