@@ -691,16 +691,7 @@ class CaseEventDialog(QDialog):
         self.notes.setAccessibleName(self.tr("Note (optional)"))
         self.notes.setMaxLength(MAX_NOTE)
         layout.addWidget(self.notes)
-        buttons = QHBoxLayout()
-        self.ok = primary_button(self.tr("&Record"), self)
-        self.ok.clicked.connect(self.accept)
-        cancel = QPushButton(self.tr("&Cancel"), self)
-        cancel.setObjectName("secondary")
-        cancel.clicked.connect(self.reject)
-        buttons.addWidget(self.ok)
-        buttons.addStretch(1)
-        buttons.addWidget(cancel)
-        layout.addLayout(buttons)
+        self.ok = _accept_and_cancel(self, layout, self.tr("&Record"), self.tr("&Cancel"))
         self.types.currentIndexChanged.connect(self._closing)
         self._closing()
 
@@ -802,16 +793,7 @@ class HandoverDialog(QDialog):
             self,
         )
         layout.addWidget(self.pdf)
-        buttons = QHBoxLayout()
-        self.ok = primary_button(self.tr("&Hand over"), self)
-        self.ok.clicked.connect(self.accept)
-        cancel = QPushButton(self.tr("&Cancel"), self)
-        cancel.setObjectName("secondary")
-        cancel.clicked.connect(self.reject)
-        buttons.addWidget(self.ok)
-        buttons.addStretch(1)
-        buttons.addWidget(cancel)
-        layout.addLayout(buttons)
+        self.ok = _accept_and_cancel(self, layout, self.tr("&Hand over"), self.tr("&Cancel"))
         self.file.textChanged.connect(self._ready)
         self.send.toggled.connect(self._ready)
         self._ready()
@@ -1247,3 +1229,21 @@ class HomePage(QWidget):
         if (label := self.sent_back) is not None:
             label.clear()
             label.hide()
+
+
+def _accept_and_cancel(
+    dialog: QDialog, layout: QVBoxLayout, accept: str, cancel_text: str
+) -> QPushButton:
+    """The dialog's last row: its primary button (returned) at the left, Cancel at the right
+    (the texts come translated from the dialog, in its own context)."""
+    buttons = QHBoxLayout()
+    ok = primary_button(accept, dialog)
+    ok.clicked.connect(dialog.accept)
+    cancel = QPushButton(cancel_text, dialog)
+    cancel.setObjectName("secondary")
+    cancel.clicked.connect(dialog.reject)
+    buttons.addWidget(ok)
+    buttons.addStretch(1)
+    buttons.addWidget(cancel)
+    layout.addLayout(buttons)
+    return ok
