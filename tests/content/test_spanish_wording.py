@@ -360,3 +360,90 @@ def test_the_english_the_child_hears_has_no_care_or_legal_jargon() -> None:
     assert len(texts) > 500
     found = {term: _found(term, tuple(texts))[:5] for term in ENGLISH_JARGON}
     assert not {term: wheres for term, wheres in found.items() if wheres}
+
+
+# The don't-know and declined choices: the child answers in their own voice ("No sé",
+# "Prefiero no responder"); a question the specialist answers says "No se sabe" and "Prefiere no
+# responder". A list of one form is either the child's or the staff's, never both.
+
+DONT_KNOW = {"unknown", "not_sure", "dont_know"}
+CHILD_VOICE = {
+    "dont_know": ("I don't know", "No sé"),
+    "declined": ("I'd rather not say", "Prefiero no responder"),
+}
+STAFF_VOICE = {
+    "dont_know": ("Unknown", "No se sabe"),
+    "declined": ("Prefers not to say", "Prefiere no responder"),
+}
+
+
+def _lists_by_who_answers() -> dict[str, tuple[set[str], list[dict[str, str]]]]:
+    """Each choice list in use (``form:list`` or a shared ``file.csv``): who answers the
+    questions that use it (``child``, ``staff``) and its choices."""
+    found: dict[str, tuple[set[str], list[dict[str, str]]]] = {}
+    for form_id in FORM_IDS:
+        choices = sheets(form_id).get("choices", [])
+        for row, _ in survey_with_groups(form_id):
+            kind, _, list_name = row.get("type", "").partition(" ")
+            if not kind.startswith("select"):
+                continue
+            shared = kind.endswith("_from_file")
+            key = list_name if shared else f"{form_id}:{list_name}"
+            options = (
+                list(read_list(list_name))
+                if shared
+                else [c for c in choices if c.get("list_name") == list_name]
+            )
+            who, _ = found.setdefault(key, (set(), options))
+            who.add("staff" if is_staff_record(row) else "child")
+    return found
+
+
+def voice_offences(lists: dict[str, tuple[set[str], list[dict[str, str]]]]) -> list[str]:
+    """The don't-know and declined choices not in the voice of who answers: the child's in a
+    list any child question uses, the staff's in a list only staff questions use."""
+    offending = []
+    for key, (who, options) in sorted(lists.items()):
+        mixed = "child" in who and "staff" in who and not key.endswith(".csv")
+        if mixed and any(o["name"] in DONT_KNOW | {"declined"} for o in options):
+            offending.append(f"{key}: one list for the child and the staff")
+        voice = CHILD_VOICE if "child" in who else STAFF_VOICE
+        for option in options:
+            kind = "dont_know" if option["name"] in DONT_KNOW else option["name"]
+            if kind not in voice:
+                continue
+            said = (option.get("label::English (en)", ""), option.get(f"label::{ES}", ""))
+            if said != voice[kind]:
+                offending.append(f"{key}.{option['name']}: {said} instead of {voice[kind]}")
+    return offending
+
+
+def test_the_voice_check_sees_a_third_person_answer_and_a_list_used_by_both() -> None:
+    child = [{"name": "yes"}, {"name": "unknown", "label::English (en)": "Doesn't know"}]
+    assert voice_offences({"f:ynu": ({"child"}, child)}) == [
+        "f:ynu.unknown: (\"Doesn't know\", '') instead of (\"I don't know\", 'No sé')"
+    ]
+    staff = [{"name": "not_sure", "label::English (en)": "Unknown", f"label::{ES}": "No se sabe"}]
+    assert voice_offences({"f:yns_staff": ({"staff"}, staff)}) == []
+    assert voice_offences({"f:yns": ({"staff", "child"}, staff)})[0].endswith("and the staff")
+    assert voice_offences({"f.csv": ({"staff", "child"}, staff)})  # shared: the child's voice
+
+
+def test_the_child_says_no_se_and_the_specialist_records_no_se_sabe() -> None:
+    """About 100 yes/no questions: their don't-know choice is "No sé" when the child answers and
+    "No se sabe" when the specialist does; a shared list any child question uses speaks as the
+    child (docs/glossary-es.md)."""
+    lists = _lists_by_who_answers()
+    child = [
+        k
+        for k, (who, opts) in lists.items()
+        if "child" in who and any(o["name"] in DONT_KNOW for o in opts)
+    ]
+    staff = [
+        k
+        for k, (who, opts) in lists.items()
+        if who == {"staff"} and any(o["name"] in DONT_KNOW for o in opts)
+    ]
+    assert len(child) >= 15, child
+    assert len(staff) >= 5, staff
+    assert not voice_offences(lists)
