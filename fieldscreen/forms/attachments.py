@@ -1,5 +1,5 @@
 """Files attached to a screening: the answers of ``image``, ``audio``, ``video`` and ``file``
-questions.
+questions (an OpenStreetMap question is a ``file`` question that takes an OSM XML file).
 
 The answer to a media question is the attachment's file name, as ODK stores it; the file's bytes
 travel with the session's state (``"attachments"``: file name -> base64), so they are encrypted
@@ -21,6 +21,7 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
+from xml.etree import ElementTree
 
 from fieldscreen.forms.errors import FormError
 
@@ -31,6 +32,7 @@ __all__ = [
     "AttachmentError",
     "decode_all",
     "encode_all",
+    "is_osm_file",
     "is_safe_name",
     "stored_name",
 ]
@@ -87,6 +89,27 @@ def stored_name(field_name: str, index: tuple[int, ...], original: str, data: by
     digest = hashlib.sha256(data).hexdigest()[:16]
     base = re.sub(r"[^A-Za-z0-9_.-]", "_", field_name)[:120].lstrip(".") or "file"
     return f"{base}{where}-{digest}{ext.group(0) if ext else ''}"
+
+
+#: What an OpenStreetMap file holds at its top: the places drawn (JOSM and OpenMapKit save them
+#: as nodes, ways and relations under an ``<osm>`` root).
+_OSM_ELEMENTS = {"node", "way", "relation"}
+
+
+def is_osm_file(original_name: str, data: bytes) -> bool:
+    """Whether a file is an OpenStreetMap file as ODK keeps an OSM question's answer: named
+    ``.osm``, OSM XML (an ``<osm>`` root) holding at least one node, way or relation. A file
+    that declares a DOCTYPE or entities is not one, so no entity is ever expanded."""
+    if not original_name.strip().lower().endswith(".osm"):
+        return False
+    upper = data.upper()
+    if b"<!DOCTYPE" in upper or b"<!ENTITY" in upper:
+        return False
+    try:
+        root = ElementTree.fromstring(data)  # noqa: S314 -- no DOCTYPE, so no entity to expand
+    except (ElementTree.ParseError, ValueError):
+        return False
+    return root.tag == "osm" and any(child.tag in _OSM_ELEMENTS for child in root)
 
 
 def encode_all(files: Mapping[str, bytes]) -> dict[str, str]:

@@ -59,8 +59,6 @@ NO_GPS_METADATA = {
 REFUSED_TYPES = {
     "select all that apply external": "external_choices need a server's itemsets; use "
     "select_multiple_from_file with a CSV list beside the form",
-    "osm": "OpenStreetMap questions need a map online, which the laptop does not have; ask "
-    "for the place as text or as a typed geopoint",
 }
 #: Settings that matter only to ODK servers or clients: accepted, with what FieldScreen does.
 IGNORED_SETTINGS = {
@@ -260,6 +258,8 @@ def resolve_type(json_kind: str) -> Resolved:
         return GEO_LINES[json_kind]
     if json_kind == "barcode":  # no scanner on a laptop: the code is typed
         return Resolved(kind="text")
+    if json_kind == "osm":
+        return OSM
     try:
         from pyxform.question_type_dictionary import QUESTION_TYPE_DICT
     except ImportError:  # pragma: no cover - depends on the pyxform release
@@ -311,6 +311,20 @@ GEOPOINT_HINT = {
     "(por ejemplo 14.6349 -90.5069).",
 }
 GEOPOINT = Resolved(kind="text", constraint=GEOPOINT_CONSTRAINT, meta="", hint="")
+#: An OpenStreetMap question: its answer is an OSM XML file, as ODK Collect keeps the file
+#: OpenMapKit saves. On the laptop the file is attached (one saved by JOSM or OpenMapKit, which
+#: work offline), kept encrypted as the media questions' files are, and its tags are listed in
+#: the hint.
+OSM = Resolved(kind="file")
+#: The hint of an OpenStreetMap question (after the question's own), ``{tags}`` the tags of its
+#: list on the osm sheet (or nothing when it names no list).
+OSM_HINT = {
+    "en": "Attach the place as an OpenStreetMap file (.osm), as JOSM or OpenMapKit saves "
+    "one{tags}.",
+    "es": "Adjunte el lugar como un archivo de OpenStreetMap (.osm), como lo guardan JOSM u "
+    "OpenMapKit{tags}.",
+}
+OSM_TAGS = {"en": ", with these tags: {tags}", "es": ", con estas etiquetas: {tags}"}
 #: After the geopoint's hint, when the question has a ``warning-accuracy``: the message of a
 #: point refused, whether its numbers or its accuracy are wrong.
 ACCURACY_REFUSED = {

@@ -121,6 +121,11 @@ EXPECTED: dict[str, tuple[str, str]] = {
         "a file attached with its Choose file button",
         "un archivo adjuntado con su botón Elegir archivo",
     ),
+    "osm": (
+        "an OpenStreetMap file (.osm) holding the place drawn, as JOSM or OpenMapKit saves one",
+        "un archivo de OpenStreetMap (.osm) con el lugar dibujado, como lo guardan JOSM u "
+        "OpenMapKit",
+    ),
     "attachment-path": (
         "the path of a file to attach (absolute, or from the answers file's folder)",
         "la ruta de un archivo que adjuntar (absoluta, o desde la carpeta del archivo de "
@@ -728,6 +733,14 @@ DESIGNER: Mapping[str, Message] = {
         es="la pregunta {kind} {name} se escribe: la computadora no tiene GPS; las coordenadas "
         "se escriben a mano y se comprueban tal como ODK las guarda",
     ),
+    "warn-osm": Message(
+        en="the osm question {name} takes an OpenStreetMap file: the laptop has no OpenMapKit, "
+        "so a .osm file saved by JOSM or OpenMapKit is attached, kept encrypted with the "
+        "screening, and the tags of its list are shown in the hint",
+        es="la pregunta osm {name} recibe un archivo de OpenStreetMap: la computadora no tiene "
+        "OpenMapKit, así que se adjunta un archivo .osm guardado con JOSM u OpenMapKit, que se "
+        "guarda cifrado con la evaluación, y las etiquetas de su lista se muestran en la ayuda",
+    ),
     "why-no-gps-start": Message(
         en="the laptop has no GPS, so no place is recorded; ask for the place in a geopoint "
         "question (typed) or a select_one of sites",
@@ -875,12 +888,6 @@ DESIGNER: Mapping[str, Message] = {
         "CSV list beside the form",
         es="external_choices necesita los itemsets de un servidor; use "
         "select_multiple_from_file con una lista CSV junto al formulario",
-    ),
-    "why-osm": Message(
-        en="OpenStreetMap questions need a map online, which the laptop does not have; ask for "
-        "the place as text or as a typed geopoint",
-        es="las preguntas de OpenStreetMap necesitan un mapa en línea, que la computadora no "
-        "tiene; pregunte el lugar como texto o como un geopoint escrito",
     ),
     "why-bind": Message(
         en="this bind attribute is not supported; use the relevant, required, constraint, "

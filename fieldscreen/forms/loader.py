@@ -30,6 +30,7 @@ from fieldscreen.forms.model import (
     Page,
     Texts,
     Title,
+    language_key,
 )
 from fieldscreen.forms.program import build_program
 from fieldscreen.forms.rule_sheets import RuleSheets
@@ -180,7 +181,7 @@ def bind_attribute_is_custom(key: str) -> bool:
     return bool(key) and key not in known and not key.startswith(_ODK_NAMESPACES)
 
 
-_SHEETS = {"survey", "choices", "settings", "rules", "deadlines", "entities"}
+_SHEETS = {"survey", "choices", "settings", "rules", "deadlines", "entities", "osm"}
 #: Our own sheets, which pyxform does not know: a near miss of one is a misspelling.
 _OWN_SHEETS = {"rules", "deadlines"}
 _SETTINGS = {
@@ -695,6 +696,12 @@ class _Loader(RuleSheets):
                 f"the {geo} question {name!r} is typed in: the laptop has no GPS; the "
                 "coordinates are typed by hand and checked as ODK stores them"
             )
+        if resolved is compat.OSM:
+            self.warnings.append(
+                f"the osm question {name!r} takes an OpenStreetMap file: the laptop has no "
+                "OpenMapKit, so a .osm file saved by JOSM or OpenMapKit is attached, kept "
+                "encrypted with the screening, and the tags of its list are shown in the hint"
+            )
         trigger = tuple(str(t) for t in item.get("trigger") or ())
         calculation = str(bind.get("calculate", "") or "")
         if trigger and kind == "calculate":
@@ -707,7 +714,9 @@ class _Loader(RuleSheets):
             row=row,
             label=texts(item.get("label"), default),
             hint=(
-                Texts(compat.GEOPOINT_HINT, default)
+                self.osm_hint(item, default)
+                if resolved is compat.OSM
+                else Texts(compat.GEOPOINT_HINT, default)
                 if resolved is compat.GEOPOINT and not item.get("hint")
                 else Texts(compat.GEO_SHAPE_HINT, default)
                 if resolved is compat.GEO_LINES["geoshape"] and not item.get("hint")
@@ -745,9 +754,32 @@ class _Loader(RuleSheets):
             aggregate=aggregate,
             from_case=from_case,
             meta=meta,
+            accept="osm" if resolved is compat.OSM else "",
         )
         self.check_default(built)
         return built
+
+    def osm_hint(self, item: Mapping[str, Any], default: str) -> Texts:
+        """An OpenStreetMap question's hint: its own, then how to attach the place and the tags
+        of its list on the osm sheet (``Name (name), City (addr:city)``), in each language."""
+        own = texts(item.get("hint"), default)
+        tags = [
+            (str(tag.get("name", "")), texts(tag.get("label"), default))
+            for tag in item.get("tags") or ()
+            if isinstance(tag, Mapping) and tag.get("name")
+        ]
+        out: dict[str, str] = {}
+        for lang in dict.fromkeys([*own.keys(), "en", "es"]):
+            words = "es" if language_key(lang) == "es" else "en"
+            listed = ", ".join(
+                f"{label} ({key})" if (label := text.get(lang)) and label != key else key
+                for key, text in tags
+            )
+            added = compat.OSM_HINT[words].format(
+                tags=compat.OSM_TAGS[words].format(tags=listed) if listed else ""
+            )
+            out[lang] = f"{own.get(lang)} {added}".strip()
+        return Texts(out, default)
 
     def accuracy(
         self, name: str, given: Mapping[str, str], row: int, default: str

@@ -193,6 +193,9 @@ class Field:
     #: it is then set to (its ``calculation``; empty clears it), as ODK's setvalue does.
     trigger: tuple[str, ...] = ()
     trigger_value: str = ""
+    #: The one kind of file a ``file`` question takes, else ``''`` (any file): ``osm`` for an
+    #: OpenStreetMap question, whose file must be OSM XML (``.osm``).
+    accept: str = ""
 
     @property
     def is_input(self) -> bool:

@@ -263,6 +263,9 @@ class Session(Runtime):
         """A media answer: an Attachment kept under its stored name, or a name already kept."""
         if isinstance(value, media.Attachment):
             data = bytes(value.data)
+            accept = self.form.fields[node.name].accept
+            if accept == "osm" and not media.is_osm_file(value.original_name, data):
+                raise AnswerError(node.name, "osm")
             name = media.stored_name(node.name, node.at, value.original_name, data)
             before = self.answers[node.name].get(node.at)
             held = sum(len(d) for n, d in self.attachments.items() if n not in (before, name))

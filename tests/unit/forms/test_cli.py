@@ -420,3 +420,39 @@ def test_the_plain_text_of_validate_and_run_is_in_the_users_language(
     out = capsys.readouterr().out
     assert tier in out and error in out
     assert ("referrals: -" if lang == "en" else "derivaciones: -") in out
+
+
+def test_run_attaches_an_openstreetmap_file_and_refuses_another_file_by_its_rule(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    workbook = tmp_path / "place.md"
+    workbook.write_text(
+        dedent(
+            """
+            | survey |
+            |        | type              | name     | label    |
+            |        | osm building_tags | building | Building |
+            | osm    |
+            |        | list_name     | name | label |
+            |        | building_tags | name | Name  |
+            """
+        ),
+        encoding="utf-8",
+    )
+    (tmp_path / "shelter.osm").write_bytes(
+        b"<osm version='0.6'><node id='-1' lat='14.6' lon='-90.5'>"
+        b"<tag k='name' v='Albergue'/></node></osm>"
+    )
+    (tmp_path / "shelter.gpx").write_bytes(b"<gpx><wpt lat='14.6' lon='-90.5'/></gpx>")
+    answers = tmp_path / "answers.json"
+    command = ["forms", "run", str(workbook), "--answers", str(answers), "--lang", "es",
+               "--now", "2026-03-15T10:00Z", "--json"]  # fmt: skip
+    answers.write_text(json.dumps({"building": "shelter.osm"}), encoding="utf-8")
+    assert main(command) == 0
+    result = json.loads(capsys.readouterr().out)
+    assert result["values"]["building"].endswith(".osm") and result["errors"] == []
+    answers.write_text(json.dumps({"building": "shelter.gpx"}), encoding="utf-8")
+    assert main(command) == 0
+    (error,) = json.loads(capsys.readouterr().out)["errors"]
+    assert (error["field"], error["kind"]) == ("building", "type")
+    assert "archivo de OpenStreetMap (.osm)" in error["message"]

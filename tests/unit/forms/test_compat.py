@@ -91,7 +91,6 @@ def test_metadata_questions_are_filled_offline() -> None:
         ("| select_one yn | q | Q | | search('fruits') | |", "appearance", "fruits.csv"),
         ("| calculate | c | | | | pulldata('f', 'a', 'b', 'c') |", "calculation", "f.csv"),
         ("| text | t | T | | | ${last-saved#t} |", "calculation", "last-saved"),
-        ("| osm | place | Place | | | |", "type", "a map online"),
     ],
 )
 def test_what_cannot_be_honoured_is_refused_by_name_at_its_cell(

@@ -166,12 +166,12 @@ def test_forms_validate_speaks_the_apps_language(
     from fieldscreen.cli import main
 
     path = tmp_path / "f.md"
-    path.write_text("| survey |\n| | type | name | label |\n| | osm | o | Where |\n")
+    path.write_text("| survey |\n| | type | name | label |\n| | background-audio | o | O |\n")
     assert main(["--lang", "es", "forms", "validate", str(path)]) == 1
     err = capsys.readouterr().err
-    assert "las preguntas de OpenStreetMap necesitan un mapa en línea" in err
+    assert "FieldScreen nunca graba audio en segundo plano" in err
     assert main(["--lang", "en", "forms", "validate", str(path)]) == 1
-    assert "OpenStreetMap questions need a map online" in capsys.readouterr().err
+    assert "FieldScreen never records audio in the background" in capsys.readouterr().err
     path.write_text(
         "| survey |\n| | type | name | label | media::image |\n| | text | t | T | a.png |\n"
     )

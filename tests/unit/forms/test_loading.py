@@ -107,10 +107,10 @@ def test_every_supported_type_and_column_is_loaded() -> None:
             """
             | survey |
             |        | type     | name | label |
-            |        | osm      | a    | A     |
+            |        | background-audio | a | A |
             """,
             "test.md:survey:2:type",
-            "'osm' is not supported; OpenStreetMap questions need a map online",
+            "'background-audio' is not supported; FieldScreen never records audio",
             id="unsupported-type",
         ),
         pytest.param(

@@ -157,3 +157,73 @@ def test_a_default_file_on_a_media_question_is_refused_by_name_in_both_languages
     assert "un archivo por defecto en la pregunta image 'photo' no está admitido" in (
         caught.value.message("es")
     )
+
+
+OSM_MD = """
+| survey |
+|        | type              | name     | label    | label::Español (es) | hint                 |
+|        | osm building_tags | building | Building | Edificio            | Where the child sleeps |
+|        | osm               | road     | Road     | Calle               |                      |
+| osm    |
+|        | list_name     | name      | label | label::Español (es) |
+|        | building_tags | name      | Name  | Nombre              |
+|        | building_tags | addr:city | City  | Ciudad              |
+"""
+#: An OpenStreetMap file as JOSM saves a place drawn offline (a node with its tags).
+OSM_FILE = (
+    b"<?xml version='1.0' encoding='UTF-8'?>\n"
+    b"<osm version='0.6' generator='JOSM'>\n"
+    b"  <node id='-1' action='modify' lat='14.6349' lon='-90.5069'>\n"
+    b"    <tag k='name' v='Albergue'/><tag k='addr:city' v='Tecun Uman'/>\n"
+    b"  </node>\n"
+    b"</osm>\n"
+)
+
+
+def test_an_osm_question_is_a_file_question_whose_hint_lists_its_tags() -> None:
+    loaded = form(OSM_MD)
+    building, road = loaded.field("building"), loaded.field("road")
+    assert (building.kind, building.accept, road.kind, road.accept) == (
+        "file",
+        "osm",
+        "file",
+        "osm",
+    )
+    assert building.hint.get("en") == (
+        "Where the child sleeps Attach the place as an OpenStreetMap file (.osm), as JOSM or "
+        "OpenMapKit saves one, with these tags: Name (name), City (addr:city)."
+    )
+    assert building.hint.get("es").endswith(
+        "con estas etiquetas: Nombre (name), Ciudad (addr:city)."
+    )
+    assert road.hint.get("es") == (
+        "Adjunte el lugar como un archivo de OpenStreetMap (.osm), como lo guardan JOSM u "
+        "OpenMapKit."
+    )
+    assert any(
+        "the osm question 'building' takes an OpenStreetMap file" in w for w in loaded.warnings
+    )
+    assert not any("sheet" in w for w in loaded.warnings)  # the osm sheet is read, not ignored
+
+
+def test_an_osm_answer_is_an_encrypted_attachment_that_must_be_an_osm_file() -> None:
+    session = Session.start(form(OSM_MD), "es", clock=lambda: NOW)
+    session.set_answer("building", Attachment("albergue.osm", OSM_FILE))
+    name = session.value("building")
+    assert name.startswith("building-") and name.endswith(".osm")
+    assert session.attached() == {name: OSM_FILE}
+    restored = Session.restore(session.form, session.to_state())
+    assert restored.attachments == {name: OSM_FILE}
+    not_osm = [
+        Attachment("albergue.txt", OSM_FILE),  # not named .osm
+        Attachment("a.osm", b"<osm version='0.6'/>"),  # nothing drawn
+        Attachment("a.osm", b"<gpx><wpt lat='1' lon='2'/></gpx>"),  # another format
+        Attachment("a.osm", b"lat 14.6 lon -90.5"),  # not XML
+        Attachment("a.osm", b"<!DOCTYPE osm [<!ENTITY e 'x'>]><osm><node>&e;</node></osm>"),
+    ]
+    for attachment in not_osm:
+        with pytest.raises(AnswerError) as caught:
+            session.set_answer("road", attachment)
+        assert "archivo de OpenStreetMap (.osm)" in caught.value.message("es")
+        assert "an OpenStreetMap file (.osm)" in caught.value.message("en")
+    assert session.value("road") is None and session.value("building") == name
