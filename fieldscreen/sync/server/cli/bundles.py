@@ -1,0 +1,85 @@
+"""A laptop's data carried by hand instead of the network: ``import-bundle`` ingests the bundle
+file a laptop wrote, and ``receipt`` writes the signed receipt the laptop applies in return."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+from typing import Any
+
+from fieldscreen.sync.errors import ServerError
+from fieldscreen.sync.server.cli.common import AddCommand, Parents, emit, open_storage
+from fieldscreen.sync.server.cli.passphrases import unlock
+
+__all__ = ["add_commands"]
+
+
+def cmd_import_bundle(args: argparse.Namespace) -> int:
+    from fieldscreen.sync.bundle import read_bundle
+    from fieldscreen.sync.canonical import parse_json
+    from fieldscreen.sync.server.storage import Principal
+
+    storage = open_storage(args)
+    device_id, envelopes = read_bundle(Path(args.file))
+    admin = Principal("admin", frozenset(), "cli")
+    counts: dict[str, int] = {}  # the screenings' and drafts' (the audit log's apart)
+    audit: set[str] = set()  # record ids counted apart: audit segments, case events
+    events = 0
+    batch: list[Any] = []
+
+    def flush() -> None:
+        for outcome in storage.ingest(batch, admin):
+            if outcome.record_id not in audit:
+                counts[outcome.outcome] = counts.get(outcome.outcome, 0) + 1
+        batch.clear()
+
+    for data in envelopes:
+        item = parse_json(data, "envelope")
+        if isinstance(item, dict) and item.get("kind") in ("audit", "event"):
+            audit.add(str(item.get("record_id")))
+            events += item.get("kind") == "event"
+        batch.append(item)
+        if len(batch) >= 200:
+            flush()
+    flush()
+    storage.audit("cli", "import-bundle", {"device": device_id, **counts})
+    text = ", ".join(f"{v} {k}" for k, v in sorted(counts.items())) or "empty bundle"
+    emit(
+        args,
+        {
+            "device_id": device_id,
+            "outcomes": counts,
+            "audit_envelopes": len(audit) - events,
+            "event_envelopes": events,
+        },
+        f"{device_id}: {text}",
+    )
+    return 0
+
+
+def cmd_receipt(args: argparse.Namespace) -> int:
+    from fieldscreen.sync.bundle import write_atomic
+
+    storage = open_storage(args)
+    if storage.device(args.device) is None:
+        raise ServerError("server-device-unknown", device=args.device)
+    unlock(args, storage)
+    document = storage.receipt(args.device)
+    write_atomic(Path(args.out), document.to_bytes())
+    from fieldscreen.sync.signed import Receipt
+
+    receipt = Receipt.from_document(document)
+    emit(
+        args,
+        {"out": args.out, "delivered": len(receipt.delivered), "conflicts": len(receipt.conflicts)},
+        f"Receipt for {args.device}: {len(receipt.delivered)} delivered -> {args.out}",
+    )
+    return 0
+
+
+def add_commands(add: AddCommand, parents: Parents) -> None:
+    p = add("import-bundle", cmd_import_bundle, "import a device's bundle file")
+    p.add_argument("file", metavar="FILE")
+    p = add("receipt", cmd_receipt, "write a signed receipt for a device", parents.server_pass)
+    p.add_argument("--device", required=True)
+    p.add_argument("--out", required=True, metavar="FILE")

@@ -1,0 +1,52 @@
+"""``publish-form`` and ``publish-directory``: sign a form or the service directory with the
+organisation's key and publish it through the server, where laptops fetch it at their sync."""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+from collections.abc import Callable
+from pathlib import Path
+
+from fieldscreen.sync.errors import ServerError
+from fieldscreen.sync.server.cli.common import AddCommand, Parents, emit, open_storage
+from fieldscreen.sync.server.cli.passphrases import private_key
+
+__all__ = ["add_commands"]
+
+
+def _publish(kind: str) -> Callable[[argparse.Namespace], int]:
+    def run(args: argparse.Namespace) -> int:
+        from fieldscreen.sync.signed import sign_document
+
+        storage = open_storage(args)
+        keys = storage.keys()
+        path = Path(args.file)
+        try:
+            content = path.read_bytes()
+        except OSError:
+            raise ServerError(
+                "sync-bad-file", path=path.name, what=kind, reason="cannot be read"
+            ) from None
+        private = private_key(args, args.key)
+        version = args.version or dt.datetime.now(dt.UTC).strftime("%Y%m%d%H%M%S")
+        name = args.name or path.stem
+        document = sign_document(kind, name, version, content, private, keys.signing_public)
+        storage.publish(document.to_bytes(), "cli")
+        emit(
+            args,
+            {"kind": kind, "name": name, "version": version},
+            f"Published {kind} {name} version {version}",
+        )
+        return 0
+
+    return run
+
+
+def add_commands(add: AddCommand, parents: Parents) -> None:
+    for kind, name in (("form", "publish-form"), ("directory", "publish-directory")):
+        p = add(name, _publish(kind), f"sign and publish a {kind}", parents.passphrase)
+        p.add_argument("file", metavar="FILE")
+        p.add_argument("--key", required=True, metavar="FILE", help="signing-private.json")
+        p.add_argument("--name", help="name (default: the file name)")
+        p.add_argument("--version", help="version (default: the time)")
