@@ -101,8 +101,6 @@ SETTINGS_ALIASES = {
 _FUNCTIONS_REFUSED = {
     "randomize": "randomize() orders options at random, which FieldScreen does not do; remove it",
     "version": "version() is not supported; use a calculate with the version as text",
-    "extract-signed": "extract-signed() checks a signature, which a form on the laptop does not "
-    "do; ask for the signed content as text and check it where the key is kept",
 }
 _LAST_SAVED = re.compile(r"\$\{last-saved#")
 #: pulldata('TABLE', ...) with the table's name in quotes.

@@ -895,12 +895,6 @@ DESIGNER: Mapping[str, Message] = {
         es="este atributo bind no está admitido; use las columnas relevant, required, "
         "constraint, calculation y read_only",
     ),
-    "why-extract-signed": Message(
-        en="extract-signed() checks a signature, which a form on the laptop does not do; ask "
-        "for the signed content as text and check it where the key is kept",
-        es="extract-signed() comprueba una firma, cosa que un formulario en la computadora no "
-        "hace; pida el contenido firmado como texto y compruébelo donde se guarda la clave",
-    ),
     "why-randomize": Message(
         en="randomize() orders options at random, which FieldScreen does not do; remove it",
         es="randomize() ordena las opciones al azar, cosa que FieldScreen no hace; quítela",

@@ -24,8 +24,10 @@ __all__ = [
     "SPECIAL",
     "STRICT",
     "NodeSet",
+    "Verifier",
     "arith",
     "compare",
+    "extract_signed",
     "nodes",
     "raw_to_xpath",
     "to_bool",
@@ -526,6 +528,50 @@ def _base64_decode(text: Any) -> str:
         return ""
 
 
+#: How extract-signed() checks an Ed25519 signature: ``(public key, message, signature) ->
+#: valid``. The forms engine holds no cryptography of its own: the check is handed in, and is
+#: fieldscreen.crypto's (the signatures of signed forms) when none is.
+Verifier = Callable[[bytes, bytes, bytes], bool]
+#: An Ed25519 signature and public key, in bytes (RFC 8032).
+_SIGNATURE_BYTES = 64
+_PUBLIC_KEY_BYTES = 32
+
+
+def _crypto_verifier() -> Verifier:
+    from fieldscreen.crypto.signing import verify
+
+    return verify
+
+
+def extract_signed(signed: Any, public_key: Any, verify: Verifier | None = None) -> str:
+    """extract-signed(signed, public key), as ODK Collect has it: ``signed`` is the base64 of
+    a 64-byte Ed25519 signature followed by the message it signs, ``public key`` the base64 of
+    the 32-byte key; the message, as UTF-8 text, when the signature is the key's, else ``''``
+    (text that is not base64, a key of another length, an empty message)."""
+    try:
+        data = base64.b64decode("".join(to_string(signed).split()), validate=True)
+        key = base64.b64decode("".join(to_string(public_key).split()), validate=True)
+    except ValueError:  # binascii.Error is a ValueError
+        return ""
+    if len(key) != _PUBLIC_KEY_BYTES or len(data) <= _SIGNATURE_BYTES:
+        return ""
+    signature, message = data[:_SIGNATURE_BYTES], data[_SIGNATURE_BYTES:]
+    if not (verify or _crypto_verifier())(key, message, signature):
+        return ""
+    return message.decode("utf-8", "replace")
+
+
+@lru_cache(maxsize=256)
+def _extract_signed_cached(signed: str, public_key: str) -> str:
+    return extract_signed(signed, public_key)
+
+
+def _extract_signed(signed: Any, public_key: Any) -> str:
+    """The function of the table: the same signed text is checked once (a calculation runs
+    again at every answer)."""
+    return _extract_signed_cached(to_string(signed), to_string(public_key))
+
+
 #: The radius ODK's evaluators take for the Earth in area() and distance(), in metres.
 EARTH_RADIUS = 6378100.0
 
@@ -672,6 +718,7 @@ STRICT: dict[str, tuple[int, int, Callable[..., Any]]] = {
     "format-date-time": (2, 2, lambda d, f: _format_date(d, to_string(f))),
     "digest": (2, 3, _digest),
     "base64-decode": (1, 1, _base64_decode),
+    "extract-signed": (2, 2, _extract_signed),
     "geofence": (2, 2, _geofence),
     "area": (1, 1, _area),
     "enclosed-area": (1, 1, _area),  # JavaRosa's older name of area()

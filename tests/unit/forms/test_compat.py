@@ -1315,18 +1315,3 @@ def test_a_setting_kobo_forms_carry_loads_with_a_warning_saying_it_is_not_used(
     spanish = designer_text(found, "es")
     assert spanish is not None and spanish.startswith(f"el ajuste '{setting}' no se usa: ")
     assert spanish != found
-
-
-def test_extract_signed_is_refused_by_name_with_what_to_do_in_both_languages() -> None:
-    md = """
-    | survey |
-    |        | type      | name | label | calculation                  |
-    |        | text      | t    | T     |                              |
-    |        | calculate | c    |       | extract-signed(${t}, 'key=') |
-    """
-    with pytest.raises(FormError) as caught:
-        form(md)
-    assert (caught.value.row, caught.value.column) == (3, "calculation")
-    assert "extract-signed() checks a signature" in caught.value.detail
-    spanish = designer_text(caught.value.detail, "es")
-    assert spanish is not None and "compruébelo donde se guarda la clave" in spanish
