@@ -127,7 +127,8 @@ CATALOGUE: Mapping[str, Message] = {
             "se había cambiado fuera de FieldScreen, así que no se usó: siguen rigiendo los "
             "ajustes que aprobó un administrador, la sincronización espera a que un "
             "administrador vuelva a aplicar el archivo de aprovisionamiento, y el cambio quedó "
-            "registrado en el registro de auditoría. Avise a su supervisor o a informática."
+            "registrado en el registro de auditoría. Avise a la persona supervisora o a "
+            "informática."
         ),
     ),
     "setting-unknown": Message(
@@ -706,8 +707,9 @@ CATALOGUE: Mapping[str, Message] = {
             "person who screened. Ask your supervisor to sign off."
         ),
         es=(
-            "El nivel de riesgo solo se puede cambiar con la aprobación de un supervisor, que no "
-            "sea quien hizo el tamizaje. Pida la aprobación a su supervisor."
+            "El nivel de riesgo solo se puede cambiar con la aprobación de una persona "
+            "supervisora que no sea quien hizo el tamizaje. Pida esa aprobación a la persona "
+            "supervisora."
         ),
     ),
     "self-test-failed": Message(
@@ -1425,8 +1427,9 @@ CATALOGUE: Mapping[str, Message] = {
             "not by the person who screened. Ask your supervisor to sign off."
         ),
         es=(
-            "Una referencia retenida o rechazada solo se puede hacer con la aprobación de un "
-            "supervisor, que no sea quien hizo el tamizaje. Pida la aprobación a su supervisor."
+            "Una referencia retenida o rechazada solo se puede hacer con la aprobación de una "
+            "persona supervisora que no sea quien hizo el tamizaje. Pida esa aprobación a la "
+            "persona supervisora."
         ),
     ),
 }

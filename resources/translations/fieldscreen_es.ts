@@ -1758,7 +1758,7 @@ The screens a lock clears (the wizard closes its session instead). The screening
     </message>
     <message>
         <source>Tell your protection lead or supervisor before the child leaves.</source>
-        <translation>Avise a su responsable de protección o a su supervisor antes de que la niña o el niño se vaya.</translation>
+        <translation>Avise a la persona responsable de protección o a la persona supervisora antes de que la niña o el niño se vaya.</translation>
     </message>
     <message>
         <source>Write what you did under &quot;Actions taken&quot; below.</source>
@@ -1766,7 +1766,7 @@ The screens a lock clears (the wizard closes its session instead). The screening
     </message>
     <message>
         <source>No emergency contacts are set on this laptop: call your supervisor. An administrator adds them in Settings.</source>
-        <translation>Esta computadora no tiene contactos de emergencia: llame a su supervisor. Una persona administradora los agrega en Ajustes.</translation>
+        <translation>Esta computadora no tiene contactos de emergencia: llame a la persona supervisora. Una persona administradora los agrega en Ajustes.</translation>
     </message>
     <message>
         <source>Hours:</source>

@@ -143,15 +143,15 @@ GLOSSARY = ROOT / "docs" / "glossary-es.md"
 TERM = re.compile(r"«([^»]+)»")
 
 
-def _child_texts() -> Iterator[tuple[str, str]]:
-    """The questions put to the child and their answer choices, in Spanish."""
+def _child_texts(language: str = ES) -> Iterator[tuple[str, str]]:
+    """The questions put to the child and their answer choices, in Spanish (or ``language``)."""
     for form_id in FORM_IDS:
         choices = sheets(form_id).get("choices", [])
         for row, _ in survey_with_groups(form_id):
             kind, _, list_name = row.get("type", "").partition(" ")
             if kind.split("_from_file")[0] not in CHILD_QUESTION_TYPES or is_staff_record(row):
                 continue
-            yield f"{form_id}.{row['name']}", row.get(f"label::{ES}", "")
+            yield f"{form_id}.{row['name']}", row.get(f"label::{language}", "")
             if kind.startswith("select"):
                 options = (
                     read_list(list_name)
@@ -161,7 +161,7 @@ def _child_texts() -> Iterator[tuple[str, str]]:
                 for option in options:
                     yield (
                         f"{form_id}.{row['name']}.{option['name']}",
-                        option.get(f"label::{ES}", ""),
+                        option.get(f"label::{language}", ""),
                     )
 
 
@@ -447,3 +447,36 @@ def test_the_child_says_no_se_and_the_specialist_records_no_se_sabe() -> None:
     assert len(child) >= 15, child
     assert len(staff) >= 5, staff
     assert not voice_offences(lists)
+
+
+# No acronym stands for words in what the child hears: the plain words come first and the name the
+# child may know follows in brackets ("En una casa del gobierno donde cuidan a niñas y niños
+# (DIF)", "Documento Personal de Identificación (DPI)"). Staff text keeps its acronyms.
+
+ACRONYM = re.compile(r"(?<!\w)[A-ZÁÉÍÓÚÑ]{2,}(?!\w)")
+BRACKETED = re.compile(r"\([^()]*\)")
+EVERYDAY = {"OK", "ID"}  # said by children as words, not read as letters standing for names
+
+
+def bare_acronyms(text: str) -> list[str]:
+    """The acronyms of ``text`` outside brackets, and those of a bracket with no words before it."""
+    found = ACRONYM.findall(text if BRACKETED.match(text.strip()) else BRACKETED.sub("", text))
+    return [word for word in found if word not in EVERYDAY]
+
+
+def test_the_acronym_check_sees_a_bare_acronym_and_passes_an_explained_one() -> None:
+    assert bare_acronyms("En una casa del DIF (del gobierno)") == ["DIF"]
+    assert bare_acronyms("CURP") == ["CURP"]
+    assert bare_acronyms("(DIF) una casa") == ["DIF"]
+    assert bare_acronyms("En una casa del gobierno donde cuidan a niñas y niños (DIF)") == []
+    assert bare_acronyms("A quién quiero o quién soy (LGBTIQ+)") == []
+    assert bare_acronyms("¿Tienes algún documento? Sí") == []
+    assert bare_acronyms("Is that OK? Does someone keep your ID?") == []
+
+
+@pytest.mark.parametrize("language", [ES, "English (en)"])
+def test_the_child_hears_no_acronym_without_plain_words_before_it(language: str) -> None:
+    texts = list(_child_texts(language))
+    assert len(texts) > 500
+    offending = [f"{where}: {text}" for where, text in texts if bare_acronyms(text)]
+    assert not offending, offending
