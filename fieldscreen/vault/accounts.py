@@ -7,12 +7,33 @@ first user is the admin who created the vault; the last admin cannot be removed.
 Every user holds the same master key, sealed to their own X25519 key, whose private half is
 wrapped under their passphrase. The roster (who has which role) is signed by the admin key,
 which only admins hold (:mod:`fieldscreen.vault.keyring`), so only an admin can change it.
-Adding a user or changing a passphrase rewrites only the key file. Removing a user, or an
-admin's "rotate keys now", moves the vault to a new master key and a new admin key
+Adding a user rewrites only the key file. Removing a user, a demotion, or an admin's "rotate
+keys now" moves the vault to a new master key and a new admin key
 (:meth:`AccountsMixin.rotate_keys`): afterwards a removed user's passphrase opens nothing,
-even with an old copy of the key file. A remaining user keeps their own key pair through a
-passphrase change and a rotation, so an old copy of the key file with that user's old
-passphrase still opens the vault (docs/vault.md: remove and add the account again).
+even with an old copy of the key file.
+
+Changing a passphrase (:meth:`AccountsMixin.change_passphrase`) takes the old one away even
+from someone who kept a copy of the key file and saw the old passphrase: the user gets a new
+X25519 key pair under the new passphrase and the vault a new master key, and nothing is sealed
+to the old key pair afterwards.
+
+* An admin's change is a rotation (new master key and admin key) whose roster, signed by the
+  new admin key and authorised by the current one, names the admin's new public key.
+* A specialist's or coordinator's change cannot sign the roster. It makes a new master key
+  under the same signed roster (its signed part does not change, so its signature stands and
+  authorises the pending roster): sealed to every other account's public key and to the user's
+  new key pair, which waits in the user's entry as a ``change``
+  (:attr:`~fieldscreen.vault.keyring.UserEntry.change`, covered by the entry's MAC) until the
+  next admin to unlock signs the new public key in (:meth:`VaultBase._countersign`). The user
+  opens the vault with the new passphrase through the change meanwhile.
+* Both run the rotation's three durable steps (key file with the next roster pending, the
+  database re-encrypted in one transaction, key file with the roster alone). The pending entry
+  also holds the master key the database is still under, sealed to the new key pair
+  (``sealed_previous``), so a change killed after its pending key file is on disk is finished
+  by an unlock with the new passphrase; before that, the old passphrase still opens. A key
+  file rolled back to a copy from before the change opens nothing: the database is under the
+  new master key.
+
 These actions ask for the acting user's passphrase again (the second entry the security spec
 requires).
 """
@@ -49,7 +70,7 @@ class AccountsMixin(VaultBase):
         if entry is None:
             raise VaultError("vault-locked")
         try:
-            kek = crypto.derive_key(passphrase, crypto.KdfParams.from_dict(entry.kdf))
+            kek = crypto.derive_key(passphrase, crypto.KdfParams.from_dict(entry.credential.kdf))
             master, _ = keyfile.open_entry(keyring.vault_id, keyring.current.generation, entry, kek)
             if master != keys.master:
                 raise crypto.DecryptError
@@ -185,8 +206,15 @@ class AccountsMixin(VaultBase):
         self._confirm(admin_passphrase)
         return self._rotate(self._require_keyring().current, "rotate")
 
-    def _rotate(self, roster: Roster, reason: str) -> dict[str, Any]:
+    def _rotate(
+        self, roster: Roster, reason: str, *, previous: dict[str, bytes] | None = None
+    ) -> dict[str, Any]:
+        """Move the vault to a new master key and admin key for ``roster`` (its pending
+        passphrase changes signed in, except those of entries found damaged). ``previous``:
+        per user id, the current master key sealed to that user's new key pair (their
+        passphrase change), kept in the pending roster until the rotation is done."""
         keyring = self._require_keyring()
+        roster = roster.countersigned(skip=self.last_key_check)
         master = crypto.random_bytes(crypto.KEY_BYTES)
         admin_private, admin_public = crypto.generate_signing_keypair()
         generation = keyring.current.generation + 1
@@ -195,9 +223,10 @@ class AccountsMixin(VaultBase):
             if entry.legacy:
                 dropped.append(entry.login)
                 continue
-            carried.append(
-                keyfile.reseal(keyring.vault_id, generation, entry, master, admin_private)
-            )
+            resealed = keyfile.reseal(keyring.vault_id, generation, entry, master, admin_private)
+            if previous and entry.user_id in previous:
+                resealed = dataclasses.replace(resealed, sealed_previous=previous[entry.user_id])
+            carried.append(resealed)
         duress = None  # re-sealed like an account, so the duress passphrase still works
         if roster.duress is not None:
             duress = keyfile.reseal(keyring.vault_id, generation, roster.duress, master, None)
@@ -262,7 +291,8 @@ class AccountsMixin(VaultBase):
             _check_passphrase(passphrase)
             for user in roster.users:  # the duress passphrase must not be anyone's own
                 try:
-                    kek = crypto.derive_key(passphrase, crypto.KdfParams.from_dict(user.kdf))
+                    params = crypto.KdfParams.from_dict(user.credential.kdf)
+                    kek = crypto.derive_key(passphrase, params)
                     keyfile.open_entry(keyring.vault_id, roster.generation, user, kek)
                 except (crypto.DecryptError, VaultError):
                     continue
@@ -284,12 +314,22 @@ class AccountsMixin(VaultBase):
         with self._tx() as conn:
             self._audit(conn, "duress-passphrase", detail={"set": passphrase is not None})
 
-    def change_passphrase(self, old: bytes, new: bytes) -> None:
-        """Re-wrap the current user's private key under the new passphrase; no data is
-        re-encrypted and the signed part of the roster does not change.
+    def change_passphrase(self, old: bytes, new: bytes) -> dict[str, Any]:
+        """Give the current user a new key pair under the new passphrase and move the vault to
+        a new master key, so that an older copy of the key file with the old passphrase opens
+        nothing written afterwards (module docstring; docs/vault.md, "Changing a passphrase").
 
-        The key file is replaced atomically, so a crash at any step leaves exactly one of the
-        two passphrases working.
+        * An admin: a key rotation (:meth:`_rotate`) whose roster names the admin's new public
+          key, signed by the new admin key and authorised by the current one.
+        * Any other role: a new master key under the same signed roster (nothing of its signed
+          part changes), sealed to every other account's key and to the user's new key pair,
+          which waits in the entry as a change for an admin's next unlock to sign in; nothing
+          is sealed to the old key pair any more.
+
+        Either way in the rotation's three durable steps: killed before the key file with the
+        change pending is on disk, the old passphrase opens the vault; from then on the new
+        one does (the old master key is sealed to the new key pair until the change is done).
+        Returns what the rotation rewrote (as :meth:`rotate_keys`).
         """
         keys, user = self._require()
         old_kek = self._confirm(old)
@@ -308,26 +348,114 @@ class AccountsMixin(VaultBase):
             roster.signature = crypto.hmac_sha256(
                 keys.sub("roster"), roster.legacy_bytes(keyring.vault_id)
             )
-        elif entry.legacy:
+            updated = dataclasses.replace(keyring, current=roster, pending=None)
+            updated.save()
+            self._keyring = updated
+            with self._tx() as conn:
+                self._audit(conn, "passphrase-change")
+            return {"generation": 0, "rotated": False}
+        if entry.legacy:
             raise VaultError("vault-account-reissue")
-        else:
-            private = crypto.decrypt(
-                old_kek,
-                entry.wrapped_private or b"",
-                keyfile.private_aad(keyring.vault_id, entry.user_id),
-            )
-            replaced = dataclasses.replace(
-                entry,
-                kdf=params.to_dict(),
-                wrapped_private=crypto.encrypt(
-                    new_kek, private, keyfile.private_aad(keyring.vault_id, entry.user_id)
-                ),
-            )
-            roster = keyring.current.with_user(replaced)
-            roster.signature = keyring.current.signature  # the signed part is unchanged
-        updated = dataclasses.replace(keyring, current=roster, pending=None)
-        keep = [u for u in self.last_key_check if u != user.user_id]  # this one is new now
-        updated.save(keys.sub("key-entries"), keep)
-        self._keyring = updated
+        del old_kek
+        private, public = crypto.generate_sealing_keypair()
+        vault_id = keyring.vault_id
+        generation = keyring.current.generation
+        fresh = dataclasses.replace(
+            entry.credential,
+            kdf=params.to_dict(),
+            public=public,
+            wrapped_private=crypto.encrypt(
+                new_kek, private, keyfile.private_aad(vault_id, entry.user_id)
+            ),
+            sealed_master=None,
+            sealed_admin=None,
+            entry_mac=None,
+            sealed_previous=None,
+            change=None,
+        )
         with self._tx() as conn:
             self._audit(conn, "passphrase-change")
+        if self._admin_key is not None and entry.role == "admin":
+            previous = crypto.seal(
+                public,
+                keys.master,
+                info=keyfile.previous_info(vault_id, generation, entry.user_id),
+                aad=b"",
+            )
+            rotated = dataclasses.replace(entry, **_credential_of(fresh))
+            result = self._rotate(
+                keyring.current.with_user(rotated),
+                "passphrase-change",
+                previous={entry.user_id: previous},
+            )
+            return {**result, "rotated": True}
+        return {**self._rekey_own(entry, fresh, private), "rotated": True}
+
+    def _rekey_own(
+        self, entry: keyfile.UserEntry, fresh: keyfile.UserEntry, private: bytes
+    ) -> dict[str, Any]:
+        """A non-admin's passphrase change: a new master key under the same signed roster."""
+        keys, _ = self._require()
+        keyring = self._require_keyring()
+        vault_id, current = keyring.vault_id, keyring.current
+        generation = current.generation
+        master = crypto.random_bytes(crypto.KEY_BYTES)
+        previous = crypto.seal(
+            fresh.public or b"",
+            keys.master,
+            info=keyfile.previous_info(vault_id, generation, entry.user_id),
+            aad=b"",
+        )
+        change = dataclasses.replace(fresh, sealed_previous=previous)
+        mine = dataclasses.replace(entry, sealed_master=None, sealed_previous=None, change=change)
+        users, stranded = [], []
+        for user in current.users:
+            if user.user_id == entry.user_id:
+                users.append(keyfile.reseal_master(vault_id, generation, mine, master))
+            elif user.legacy:  # a format-1 credential cannot follow (an admin adds it again)
+                stranded.append(user.login)
+                users.append(user)
+            else:
+                users.append(keyfile.reseal_master(vault_id, generation, user, master))
+        duress = None
+        if current.duress is not None:
+            duress = keyfile.reseal_master(vault_id, generation, current.duress, master)
+        # the signed part is unchanged (the entry still names the key it replaces), so the
+        # roster's signature stands, and authorises the pending roster as it is
+        pending = Roster(
+            generation,
+            current.admin_public,
+            users,
+            signature=current.signature,
+            authorised=current.signature,
+            anchor=current.anchor,
+            duress=duress,
+        )
+        if not pending.signature_valid(vault_id):
+            raise VaultError("vault-roster-invalid")
+        del private
+        self._rotate_to(master, pending, None, "passphrase-change")
+        counts = self._last_rekey
+        return {
+            "generation": generation,
+            "users": len(users) - len(stranded),
+            "data_keys": counts.data_keys,
+            "secrets": counts.secrets,
+            "audit_entries": counts.audit_entries,
+            "unreadable": counts.unreadable,
+            "must_be_added_again": stranded,
+            "awaiting_admin": True,
+        }
+
+
+def _credential_of(fresh: keyfile.UserEntry) -> dict[str, Any]:
+    """The fields of a new credential that replace an entry's own."""
+    return {
+        "kdf": fresh.kdf,
+        "public": fresh.public,
+        "wrapped_private": fresh.wrapped_private,
+        "sealed_master": None,
+        "sealed_admin": None,
+        "sealed_previous": None,
+        "change": None,
+    }

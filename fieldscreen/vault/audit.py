@@ -54,6 +54,7 @@ ACTIONS = frozenset(
         "user-remove",
         "user-role",
         "passphrase-change",
+        "passphrase-countersign",
         "org-keys",
         "integrity-check",
         "integrity-alert",

@@ -278,7 +278,7 @@ class VaultBase:
         roster = keyring.pending or keyring.current
         entry = roster.find(login)
         reference = entry or roster.users[0]  # same Argon2id cost for an unknown login
-        kek = crypto.derive_key(passphrase, crypto.KdfParams.from_dict(reference.kdf))
+        kek = crypto.derive_key(passphrase, crypto.KdfParams.from_dict(reference.credential.kdf))
         # The duress credential is always tried too, whatever the first attempt found, so the
         # time an unlock takes does not tell which passphrase was typed.
         under_duress = self._open_duress(keyring, roster, passphrase) if duress else None
@@ -310,7 +310,7 @@ class VaultBase:
             if _get_state(store, "vault_id") != keyring.vault_id:
                 raise VaultError("vault-damaged", detail="the key file does not match the database")
             if keyring.pending is not None and under_duress is None:
-                self._finish_rotation(keyring, entry, passphrase, kek, keys)
+                self._finish_rotation(keyring, entry, passphrase, kek, keys, private=private)
             elif not _keys_match(store, keys):
                 raise VaultError("vault-roster-invalid")
             admin_key = keyfile.open_admin(keyring.vault_id, roster, entry, private)
@@ -336,10 +336,31 @@ class VaultBase:
                 (self.on_duress or (lambda vault: vault.travel_mode()))(self)
             elif self._keyring.format == keyfile.LEGACY_FORMAT and entry.role == "admin":
                 self._upgrade(kek)
+            elif self._admin_key is not None and self._keyring.current.changes:
+                self._countersign()
         except BaseException:
             self.lock()
             raise
         return self._user
+
+    def _countersign(self) -> None:
+        """Sign into the roster the new public key of every passphrase change awaiting an
+        admin (the signed-in admin's key; the key file alone is rewritten, atomically). An
+        entry found damaged at this unlock is left pending, unsigned."""
+        keys, _ = self._require("admin")
+        keyring = self._require_keyring()
+        assert self._admin_key is not None
+        damaged = set(self.last_key_check)
+        signed = keyring.current.countersigned(skip=damaged)
+        if signed is keyring.current:
+            return
+        taken = [u.user_id for u in keyring.current.changes if u.user_id not in damaged]
+        signed.sign(keyring.vault_id, bytes(self._admin_key))
+        updated = dataclasses.replace(keyring, current=signed, pending=None)
+        updated.save(keys.sub("key-entries"), self.last_key_check)
+        self._keyring = updated
+        with self._tx() as conn:
+            self._audit(conn, "passphrase-countersign", detail={"users": taken})
 
     def _open_duress(self, keyring: Keyring, roster: Roster, passphrase: bytes) -> bytes | None:
         """The master key the duress passphrase opens, or None (an inert entry, another
@@ -560,9 +581,16 @@ class VaultBase:
         passphrase: bytes,
         kek: bytes,
         keys: Keys,
+        *,
+        private: bytes | None = None,
     ) -> None:
         """Complete a rotation that was killed: re-encrypt if the database is still under the
-        old keys, then write the new roster alone."""
+        old keys, then write the new roster alone.
+
+        The old master key comes from the user's entry in the current roster, opened with the
+        same passphrase; when the rotation is this user's passphrase change (a new key pair
+        under the new passphrase), from the old master key sealed to the new key pair in the
+        pending entry (:attr:`~fieldscreen.vault.keyring.UserEntry.sealed_previous`)."""
         pending, current = keyring.pending, keyring.current
         assert pending is not None
         store = self._open_store()
@@ -570,12 +598,25 @@ class VaultBase:
             old_entry = current.by_id(entry.user_id)
             if old_entry is None:
                 raise VaultError("vault-roster-invalid")
-            if old_entry.kdf != entry.kdf:
-                kek = crypto.derive_key(passphrase, crypto.KdfParams.from_dict(old_entry.kdf))
+            previous = entry.credential.sealed_previous
             try:
-                old_master, _ = keyfile.open_entry(
-                    keyring.vault_id, current.generation, old_entry, kek
-                )
+                if previous is not None and private is not None:
+                    old_master = crypto.open_sealed(
+                        private,
+                        previous,
+                        info=keyfile.previous_info(
+                            keyring.vault_id, current.generation, entry.user_id
+                        ),
+                        aad=b"",
+                    )
+                else:
+                    if old_entry.credential.kdf != entry.credential.kdf:
+                        kek = crypto.derive_key(
+                            passphrase, crypto.KdfParams.from_dict(old_entry.credential.kdf)
+                        )
+                    old_master, _ = keyfile.open_entry(
+                        keyring.vault_id, current.generation, old_entry, kek
+                    )
             except crypto.DecryptError:
                 raise VaultError("vault-roster-invalid") from None
             old_keys = Keys(old_master, current.admin_public)
@@ -589,7 +630,7 @@ class VaultBase:
         self._write_roster(keyring, pending, keys)
 
     def _rotate_to(
-        self, new_master: bytes, new_roster: Roster, new_admin: bytes, reason: str
+        self, new_master: bytes, new_roster: Roster, new_admin: bytes | None, reason: str
     ) -> None:
         """Move the vault to ``new_master`` and ``new_roster`` (signed by ``new_admin``), in
         three durable steps: the key file with the new roster pending beside the current one;
@@ -598,7 +639,9 @@ class VaultBase:
         keys, user = self._require()
         keyring = self._require_keyring()
         vault_id = keyring.vault_id
-        if keyring.current.admin_public is None:
+        if new_roster.authorised is not None:
+            pass  # a non-admin's passphrase change: the signed part, and its signature, unchanged
+        elif keyring.current.admin_public is None:
             new_roster.authorised = crypto.hmac_sha256(
                 keys.sub("roster"), new_roster.signed_bytes(vault_id)
             )
@@ -615,9 +658,10 @@ class VaultBase:
         self._reencrypt(keys, new_keys, user.user_id, {"reason": reason})
         keys.wipe()
         self._keys = new_keys
-        if self._admin_key is not None:
-            self._admin_key[:] = b"\0" * len(self._admin_key)
-        self._admin_key = bytearray(new_admin)
+        if new_admin is not None:  # None: the admin key stays (a non-admin's passphrase change)
+            if self._admin_key is not None:
+                self._admin_key[:] = b"\0" * len(self._admin_key)
+            self._admin_key = bytearray(new_admin)
         self._write_roster(staged, new_roster)
 
     def _reencrypt(self, old: Keys, new: Keys, user_id: str, detail: dict[str, Any]) -> None:
@@ -641,9 +685,7 @@ class VaultBase:
         self._last_rekey = counts
 
     def _write_roster(self, keyring: Keyring, roster: Roster, keys: Keys | None = None) -> None:
-        final = Keyring(
-            keyring.path, keyring.vault_id, dataclasses.replace(roster, authorised=None)
-        )
+        final = Keyring(keyring.path, keyring.vault_id, roster.settled())
         keys = keys or self._keys
         # the new roster's entries, each written by this rotation: all MACed under its keys
         final.save(None if keys is None else keys.sub("key-entries"))

@@ -3,7 +3,8 @@
 After a suspected compromise (a lost copy of the laptop's files): every remaining user keeps
 their passphrase and their own key pair, and a removed user's entry in the key file as it was
 before opens nothing written afterwards. Removing a user does the same on its own. A
-passphrase someone saw is not taken away by a rotation (docs/vault.md).
+passphrase someone saw is taken away by changing it (a passphrase change rotates the keys
+itself and gives its user a new key pair; docs/vault.md), not by a rotation alone.
 """
 
 from __future__ import annotations

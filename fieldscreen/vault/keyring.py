@@ -10,7 +10,8 @@ passphrase change and a key rotation touch only it. Format 2::
          "public": "<the user's X25519 public key>",
          "wrapped_private": "<its private half, AES-256-GCM under the user's passphrase key>",
          "sealed_master": "<the master key, HPKE-sealed to the user's public key>",
-         "sealed_admin": "<admins only: the admin signing key, HPKE-sealed likewise>"}],
+         "sealed_admin": "<admins only: the admin signing key, HPKE-sealed likewise>",
+         "change": {a non-admin's new credential awaiting an admin's signature, see below}}],
      "roster_signature": "<Ed25519 signature by the admin key of vault id, generation, admin
                            public key and every user's id, login, role, day and public key>",
      "duress": {a credential like a user's, opened by the duress passphrase, or an inert one},
@@ -25,9 +26,15 @@ passphrase change and a key rotation touch only it. Format 2::
 * The admin public key is bound into every subkey of the vault
   (:class:`~fieldscreen.vault.keys.Keys`), so a key file re-signed with another admin key opens
   nothing in this database.
-* A passphrase change re-wraps only that user's private key: the signed part stays the same.
 * A rotation seals a new master key (and a new admin key) to every remaining user's public key,
   so no other user's passphrase is needed.
+* A passphrase change gives the user a new key pair and the vault a new master key
+  (:mod:`fieldscreen.vault.accounts`). An admin's is a rotation naming the new public key; a
+  non-admin's keeps the signed part as it is and puts the new credential in the entry as a
+  ``change`` (with nothing sealed to the old key any more) until an admin's next unlock signs
+  the new public key in (:meth:`Roster.countersigned`). While the change is under way, the
+  pending entry also holds the previous master key sealed to the new key
+  (``sealed_previous``), so the new passphrase can finish it; the final file drops it.
 
 A format-1 key file (the first release: master key wrapped with RFC 3394, roster MAC keyed from
 the master key) still opens; the first admin to unlock it moves the vault to format 2. Users of
@@ -125,6 +132,12 @@ def admin_info(vault_id: str, generation: int, user_id: str) -> bytes:
     return _canonical(["fieldscreen/keyring/admin", vault_id, generation, user_id])
 
 
+def previous_info(vault_id: str, generation: int, user_id: str) -> bytes:
+    """HPKE ``info`` of the master key of generation ``generation`` sealed to a user's new key
+    pair while their passphrase change is under way (:attr:`UserEntry.sealed_previous`)."""
+    return _canonical(["fieldscreen/keyring/previous-master", vault_id, generation, user_id])
+
+
 def private_aad(vault_id: str, user_id: str) -> bytes:
     """Associated data of a user's wrapped X25519 private key."""
     return _canonical(["fieldscreen/keyring/user-key", vault_id, user_id])
@@ -149,10 +162,25 @@ class UserEntry:
     #: change rewrites (salt, wrapped private key) is not in the roster's signature, so every
     #: unlock checks every user's entry with it. None in key files from before it existed.
     entry_mac: bytes | None = None
+    #: While a passphrase change is under way (in a pending roster only): the master key the
+    #: database is still under, sealed to this credential's new public key, so that a change
+    #: killed midway is finished by the new passphrase (:func:`previous_info`).
+    sealed_previous: bytes | None = None
+    #: A non-admin's passphrase change awaiting an admin's signature: the new credential (a
+    #: new key pair wrapped under the new passphrase, the current master key sealed to it).
+    #: The signed part (``public``) still names the old key, to which nothing is sealed any
+    #: more (``sealed_master`` is None); an admin's next unlock signs the new key in
+    #: (:meth:`Roster.countersigned`). Not in the roster's signature: in the entry's MAC.
+    change: UserEntry | None = None
 
     @property
     def legacy(self) -> bool:
         return self.public is None
+
+    @property
+    def credential(self) -> UserEntry:
+        """What the passphrase opens: the pending change's credential, or the entry itself."""
+        return self.change if self.change is not None else self
 
     def binding(self) -> str:
         """What the roster signature binds of this user's credential."""
@@ -177,10 +205,14 @@ class UserEntry:
             data["wrapped_master"] = _b64(self.wrapped_master)
         if self.entry_mac is not None:
             data["entry_mac"] = _b64(self.entry_mac)
+        if self.sealed_previous is not None:
+            data["sealed_previous"] = _b64(self.sealed_previous)
+        if self.change is not None:
+            data["change"] = self.change.to_json()
         return data
 
     @classmethod
-    def from_json(cls, data: dict[str, Any]) -> UserEntry:
+    def from_json(cls, data: dict[str, Any], *, nested: bool = False) -> UserEntry:
         role = data["role"]
         if role not in ROLES:
             raise ValueError("role")
@@ -196,8 +228,24 @@ class UserEntry:
             sealed_admin=_optional(data, "sealed_admin"),
             wrapped_master=_optional(data, "wrapped_master"),
             entry_mac=_optional(data, "entry_mac"),
+            sealed_previous=_optional(data, "sealed_previous"),
         )
-        modern = (entry.public, entry.wrapped_private, entry.sealed_master)
+        change = None
+        if data.get("change") is not None:
+            if nested or not isinstance(data["change"], dict):
+                raise ValueError("change")
+            change = cls.from_json(data["change"], nested=True)
+            if (change.user_id, change.login, change.role) != (entry.user_id, entry.login, role):
+                raise ValueError("change")
+            if change.public is None or entry.public is None or change.entry_mac is not None:
+                raise ValueError("change")
+            if entry.sealed_master is not None or entry.sealed_previous is not None:
+                raise ValueError("change")  # nothing is sealed to the key being replaced
+            entry = replace(entry, change=change)
+        # a pending change's entry has nothing sealed to its old key: its credential is the
+        # change's
+        sealed = entry.sealed_master if change is None else change.sealed_master
+        modern = (entry.public, entry.wrapped_private, sealed)
         if entry.public is None:
             if entry.wrapped_master is None or any(v is not None for v in modern):
                 raise ValueError("credential")
@@ -246,6 +294,47 @@ class Roster:
     def without_user(self, user_id: str) -> Roster:
         users = [u for u in self.users if u.user_id != user_id]
         return replace(self, users=users, signature=b"", authorised=None)
+
+    @property
+    def changes(self) -> list[UserEntry]:
+        """The entries whose passphrase change awaits an admin's signature."""
+        return [u for u in self.users if u.change is not None]
+
+    def countersigned(self, skip: Iterable[str] = ()) -> Roster:
+        """A copy (unsigned) with every pending passphrase change taken in: the new public key
+        in the signed part, the old key pair gone; except the entries of ``skip`` (found
+        damaged at unlock: their change stays pending, never signed)."""
+        skipped = set(skip)
+        if not [u for u in self.changes if u.user_id not in skipped]:
+            return self
+        users = []
+        for user in self.users:
+            change = user.change
+            if change is None or user.user_id in skipped:
+                users.append(user)
+                continue
+            users.append(
+                replace(
+                    user,
+                    kdf=change.kdf,
+                    public=change.public,
+                    wrapped_private=change.wrapped_private,
+                    sealed_master=change.sealed_master,
+                    sealed_previous=None,
+                    change=None,
+                )
+            )
+        return replace(self, users=users, signature=b"", authorised=None)
+
+    def settled(self) -> Roster:
+        """A copy without what only a change under way needs (its authorisation and every
+        :attr:`UserEntry.sealed_previous`), for the key file once the change is done."""
+
+        def settle(entry: UserEntry) -> UserEntry:
+            change = None if entry.change is None else replace(entry.change, sealed_previous=None)
+            return replace(entry, sealed_previous=None, change=change)
+
+        return replace(self, users=[settle(u) for u in self.users], authorised=None)
 
     def with_macs(self, mac_key: bytes, vault_id: str, keep: Iterable[str] = ()) -> Roster:
         """A copy with every entry's (and the duress entry's) :func:`entry_mac` written under
@@ -550,12 +639,28 @@ def new_entry(
     return reseal(vault_id, generation, entry, master, admin_private)
 
 
+def reseal_master(vault_id: str, generation: int, entry: UserEntry, master: bytes) -> UserEntry:
+    """``entry`` with ``master`` sealed to its credential's public key (a pending change's new
+    key, never the key it replaces); the rest (an admin's sealed admin key) as it was."""
+    credential = entry.credential
+    if credential.public is None:
+        raise ValueError("a format-1 account has no public key to seal to")
+    sealed = crypto.seal(
+        credential.public, master, info=master_info(vault_id, generation, entry.user_id), aad=b""
+    )
+    if entry.change is not None:
+        return replace(entry, change=replace(entry.change, sealed_master=sealed))
+    return replace(entry, sealed_master=sealed)
+
+
 def reseal(
     vault_id: str, generation: int, entry: UserEntry, master: bytes, admin_private: bytes | None
 ) -> UserEntry:
     """``entry`` with ``master`` (and, for an admin, the admin key) sealed to its public key."""
     if entry.public is None:
         raise ValueError("a format-1 account has no public key to seal to")
+    if entry.change is not None:  # awaiting an admin's signature: sealed to the new key only
+        return reseal_master(vault_id, generation, entry, master)
     sealed_admin = None
     if entry.role == "admin" and admin_private is not None:
         sealed_admin = crypto.seal(
@@ -582,15 +687,18 @@ def open_entry(
     """
     if entry.public is None:
         return crypto.unwrap_key(kek, entry.wrapped_master or b""), None
+    if entry.change is not None and entry.role == "admin":
+        raise VaultError("vault-roster-invalid")  # an admin's change is signed at once
+    credential = entry.credential
     private = crypto.decrypt(
-        kek, entry.wrapped_private or b"", private_aad(vault_id, entry.user_id)
+        kek, credential.wrapped_private or b"", private_aad(vault_id, entry.user_id)
     )
-    if crypto.sealing_public_from_private(private) != entry.public:
+    if crypto.sealing_public_from_private(private) != credential.public:
         raise VaultError("vault-roster-invalid")
     try:
         master = crypto.open_sealed(
             private,
-            entry.sealed_master or b"",
+            credential.sealed_master or b"",
             info=master_info(vault_id, generation, entry.user_id),
             aad=b"",
         )
@@ -604,7 +712,7 @@ def open_admin(
 ) -> bytes | None:
     """The admin signing key sealed to an admin's entry, checked against the roster's admin
     public key; None for an account that holds none (a format-1 account)."""
-    if private is None or entry.sealed_admin is None:
+    if private is None or entry.sealed_admin is None or entry.change is not None:
         return None
     try:
         admin_private = crypto.open_sealed(
