@@ -683,6 +683,20 @@ DESIGNER: Mapping[str, Message] = {
     "warn-column": Message(
         en="the column {column} is ignored: {why}", es="la columna {column} se ignora: {why}"
     ),
+    "warn-sheet-column": Message(
+        en="the {sheet} column {column} is ignored: {why}",
+        es="la columna {column} de la hoja {sheet} se ignora: {why}",
+    ),
+    "why-kobo-autovalue": Message(
+        en="it is where KoboToolbox's form builder keeps the name it made from each choice's "
+        "label; the choice's name is its name column",
+        es="es donde el editor de formularios de KoboToolbox guarda el nombre que hizo con la "
+        "etiqueta de cada opción; el nombre de la opción es su columna name",
+    ),
+    "why-kobo-column": Message(
+        en="it is a column of KoboToolbox's form builder, which a form does not use",
+        es="es una columna del editor de formularios de KoboToolbox, que un formulario no usa",
+    ),
     "warn-setting-why": Message(
         en="the setting {setting} is not used: {why}", es="el ajuste {setting} no se usa: {why}"
     ),

@@ -138,6 +138,12 @@ _SHOWN_NOWHERE = {
     "note": "the column is not used",
     "comments": "the column is not used",
 }
+#: Columns KoboToolbox's form builder writes on a choices sheet: what each is, for its warning.
+_KOBO_CHOICE_COLUMNS = {
+    "$autovalue": "it is where KoboToolbox's form builder keeps the name it made from each "
+    "choice's label; the choice's name is its name column",
+}
+_KOBO_COLUMN = "it is a column of KoboToolbox's form builder, which a form does not use"
 _REFUSED_COLUMNS = {
     "bind": "this bind attribute is not supported; use the relevant, required, constraint, "
     "calculation and read_only columns",
@@ -263,6 +269,8 @@ class _Loader(RuleSheets):
         if "survey" not in lower:
             raise self.error("the form has no 'survey' sheet; add one", sheet="survey")
         self.check_survey_columns(lower["survey"])
+        for sheet in ("choices", "external_choices"):
+            self.check_kobo_columns(sheet, lower.get(sheet, []))
         settings = self.settings(lower.get("settings", []))
         self.external_rows = lower.get("external_choices", [])
         try:
@@ -374,6 +382,14 @@ class _Loader(RuleSheets):
                 self.raw[name] = record
             if name:
                 self.occurrences.setdefault(name, []).append((number, record))
+
+    def check_kobo_columns(self, sheet: str, rows: list[list[str | None]]) -> None:
+        """The columns KoboToolbox's form builder adds to a choices sheet (``$autovalue``,
+        ``$kuid``): loaded and not used, each named in a warning that says what it is."""
+        for column in (str(h).strip() for h in (rows[0] if rows else []) if h):
+            if column.startswith("$"):
+                why = _KOBO_CHOICE_COLUMNS.get(column.lower(), _KOBO_COLUMN)
+                self.warnings.append(f"the {sheet} column {column!r} is ignored: {why}")
 
     def survey_column(self, column: str) -> str:
         """Our name for a survey column (``label:English`` -> ``label::English``), ``''`` for

@@ -280,6 +280,33 @@ def test_extra_columns_pyxform_accepts_are_ignored_with_a_warning() -> None:
     assert "'notes_for_staff' is ignored" in text
 
 
+def test_kobo_s_choices_columns_are_named_in_a_warning_that_says_what_they_are() -> None:
+    md = """
+    | survey |
+    |        | type         | name | label  |
+    |        | select_one c | q    | Q      |
+    | choices |
+    |         | list_name | name | label     | $autovalue | $kuid |
+    |         | c         | yes  | Yes       | yes        | k1    |
+    |         | c         | dk   | Not sure  | not_sure   | k2    |
+    """
+    loaded = form(md)
+    (autovalue,) = [w for w in loaded.warnings if "'$autovalue'" in w]
+    assert autovalue == (
+        "the choices column '$autovalue' is ignored: it is where KoboToolbox's form builder "
+        "keeps the name it made from each choice's label; the choice's name is its name column"
+    )
+    assert designer_text(autovalue, "es") == (
+        "la columna '$autovalue' de la hoja choices se ignora: es donde el editor de "
+        "formularios de KoboToolbox guarda el nombre que hizo con la etiqueta de cada opción; "
+        "el nombre de la opción es su columna name"
+    )
+    (kuid,) = [w for w in loaded.warnings if "'$kuid'" in w]
+    assert "is ignored: it is a column of KoboToolbox's form builder" in kuid
+    assert designer_text(kuid, "es") is not None
+    assert [c.name for c in loaded.field("q").choices] == ["yes", "dk"]  # not the autovalue
+
+
 def test_custom_bind_attributes_and_app_error_strings_load_with_a_warning() -> None:
     md = """
     | survey |
