@@ -22,6 +22,8 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, NamedTuple
 
+import orjson
+
 from fieldscreen import crypto
 from fieldscreen.vault.keys import Keys, aad
 from fieldscreen.vault.store import as_blob, json_loads
@@ -114,6 +116,20 @@ def _read_head(conn: sqlite3.Connection, keys: Keys, vault_id: str) -> tuple[int
     return value
 
 
+def _body_json(body: dict[str, Any]) -> bytes:
+    """An entry's JSON, keys sorted: ``orjson`` when what it wrote reads back equal to
+    ``body``, else the standard library's (NaN, integers past 64 bits, keys that are not
+    strings ...), so no entry ever reads back as another value than the one given."""
+    try:
+        fast = orjson.dumps(body, option=orjson.OPT_SORT_KEYS)
+    except TypeError:  # orjson.JSONEncodeError
+        pass
+    else:
+        if orjson.loads(fast) == body:
+            return fast
+    return json.dumps(body, separators=(",", ":"), sort_keys=True).encode("utf-8")
+
+
 def append(
     conn: sqlite3.Connection,
     keys: Keys,
@@ -136,7 +152,7 @@ def append(
         "r": record_id,
         "d": detail or {},
     }
-    plaintext = json.dumps(body, separators=(",", ":"), sort_keys=True).encode("utf-8")
+    plaintext = _body_json(body)
     ciphertext = keys.aead("audit-encryption").encrypt(plaintext, aad("audit", seq))
     mac = _link(keys, previous, seq, ciphertext)
     conn.execute(

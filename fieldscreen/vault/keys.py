@@ -22,7 +22,10 @@ from or went into (:meth:`Keys.held` / :meth:`Keys.hold`). A held value is used 
 stored ciphertext is byte for byte the one it was taken from, so it says nothing that
 decrypting that ciphertext would not; any other ciphertext (another process wrote, the file
 was edited, a transaction rolled back) is decrypted and authenticated as before. All of it is
-dropped by :meth:`Keys.wipe` (at lock).
+dropped by :meth:`Keys.wipe` (at lock). So are the values :meth:`Keys.memo` keeps: results of
+a keyed function of these keys alone (which bucket an entry belongs to, a bucket's share of its
+group's sum), each the same every time it is computed again; a rotation makes new
+:class:`Keys`, so nothing derived from the old keys is used with the new.
 """
 
 from __future__ import annotations
@@ -74,6 +77,7 @@ class Keys:
         }
         self._aead: dict[str, crypto.AeadKey] = {}
         self._held: dict[str, tuple[bytes, Any]] = {}
+        self._memos: dict[str, dict[Any, Any]] = {}
 
     @property
     def master(self) -> bytes:
@@ -101,9 +105,18 @@ class Keys:
         """Hold ``value`` as what ciphertext ``blob`` of ``slot`` decrypts to."""
         self._held[slot] = (bytes(blob), value)
 
+    def memo(self, name: str) -> dict[Any, Any]:
+        """The dictionary ``name`` of values computed from these keys alone (a pure function of
+        the keys and its key), kept while unlocked; its user bounds its size."""
+        found = self._memos.get(name)
+        if found is None:
+            found = self._memos[name] = {}
+        return found
+
     def wipe(self) -> None:
         for buffer in (self._master, *self._sub.values()):
             buffer[:] = b"\0" * len(buffer)
         self._sub.clear()
         self._aead.clear()
         self._held.clear()
+        self._memos.clear()

@@ -187,7 +187,7 @@ class RecordsMixin(VaultBase):
         if cached is not None and cached[0] == wrapped:
             self._dek_cache.move_to_end(cache_key)
             return bytes(cached[1])
-        dek = crypto.decrypt(keys.sub("record-keys"), wrapped, aad(table, row_id, "dek"))
+        dek = keys.aead("record-keys").decrypt(wrapped, aad(table, row_id, "dek"))
         self._dek_cache[cache_key] = (wrapped, bytearray(dek))
         while len(self._dek_cache) > _DEK_CACHE_SIZE:
             _, (_, old) = self._dek_cache.popitem(last=False)
@@ -196,7 +196,7 @@ class RecordsMixin(VaultBase):
 
     def _new_dek(self, keys: Keys, table: str, row_id: str) -> tuple[bytes, bytes]:
         dek = crypto.random_bytes(crypto.KEY_BYTES)
-        wrapped = crypto.encrypt(keys.sub("record-keys"), dek, aad(table, row_id, "dek"))
+        wrapped = keys.aead("record-keys").encrypt(dek, aad(table, row_id, "dek"))
         return dek, wrapped
 
     def _row(self, conn: sqlite3.Connection, record_id: str) -> dict[str, Any]:
@@ -244,7 +244,9 @@ class RecordsMixin(VaultBase):
                 "VALUES (?, ?, ?, 'draft', ?, ?, 1, 'master', ?, ?, ?)",
                 (record_id, form_id, form_version, today, today, wrapped, blob, RECORD_FORMAT),
             )
-            self._row_map.put_record(conn, keys, record_id)
+            # the row as just inserted (digest.RECORD_COLUMNS), without reading it back
+            self._row_map.put(conn, keys, digest.RECORDS, record_id, version=1, status="draft",
+                              rest=(today, None, today, form_id, form_version))  # fmt: skip
             self._audit(conn, "create", record_id, {"form": form_id, "version": form_version})
         return record_id
 
@@ -259,10 +261,16 @@ class RecordsMixin(VaultBase):
             dek = self._dek(keys, "records", record_id, as_blob(row["wrapped_key"]))
             blob = crypto.encrypt(dek, _encode(state), self._record_aad(row, "draft", version))
             today = self.today()
-            conn.execute(
-                "UPDATE records SET ciphertext = ?, version = ?, updated_day = ? WHERE id = ?",
-                (blob, version, today, record_id),
-            )
+            if row["updated_day"] == today:  # the day is indexed: not rewritten when unchanged
+                conn.execute(
+                    "UPDATE records SET ciphertext = ?, version = ? WHERE id = ?",
+                    (blob, version, record_id),
+                )
+            else:
+                conn.execute(
+                    "UPDATE records SET ciphertext = ?, version = ?, updated_day = ? WHERE id = ?",
+                    (blob, version, today, record_id),
+                )
             # the row as just written: the columns read above with the two this update set
             written = {**row, "version": version, "updated_day": today}
             self._row_map.put(conn, keys, digest.RECORDS, record_id, version=version,
