@@ -21,7 +21,7 @@ import pytest
 from fieldscreen import crypto
 from fieldscreen.vault import Vault, audit, digest
 from fieldscreen.vault.base import DB_NAME
-from fieldscreen.vault.keys import aad
+from fieldscreen.vault.keys import Keys, aad
 from fieldscreen.vault.records import _decode, _encode
 from tests.unit.vault.conftest import LOGIN, PASS
 
@@ -133,9 +133,11 @@ def test_locking_drops_every_held_value_and_aead_object(vault: Vault) -> None:
     keys, _ = vault._require()
     assert keys._held
     assert keys._aead
+    assert keys.memo("row-map-bucket")
     vault.lock()
     assert not keys._held
     assert not keys._aead
+    assert not keys._memos
     with pytest.raises(KeyError):
         keys.aead("secrets")
 
@@ -226,3 +228,74 @@ def test_case_cards_come_back_in_the_order_read_and_a_rolled_back_card_is_left_o
     cards = vault.case_cards(wanted)
     assert list(cards) == [i for i in wanted if i != ids[7]]  # the older copy is not read
     assert all(cards[i]["alias"] == f"A{ids.index(i)}" for i in cards)
+
+
+def test_the_kept_buckets_and_shares_are_what_the_keys_compute_afresh(vault: Vault) -> None:
+    ids = [vault.new_draft("f", "1", {"n": n}) for n in range(30)]
+    for record_id in ids[:10]:
+        vault.save_draft(record_id, {"n": -1})
+    keys, _ = vault._require()
+    fresh = Keys(keys.master, keys.admin_public)  # the same keys, nothing kept yet
+    kept = keys.memo("row-map-bucket")
+    assert len(kept) >= 30
+    for key, bucket in kept.items():
+        assert bucket == digest.bucket_of(fresh, key)
+    shares = keys.memo("state-digest")
+    assert shares
+    for (bucket, nonce), share in shares.items():
+        assert share == digest._contribution(fresh, bucket, nonce)
+    assert vault.integrity_check().ok
+
+
+def test_a_draft_saved_on_a_later_day_carries_that_day(vault: Vault) -> None:
+    from datetime import datetime
+
+    record_id = vault.new_draft("f", "1", {"n": 0})
+    first = {r.record_id: r for r in vault.list_records()}[record_id]
+    vault.save_draft(record_id, {"n": 1})  # the same day: the indexed day is left alone
+    vault._clock = lambda: datetime(2100, 1, 2)
+    vault.save_draft(record_id, {"n": 2})
+    later = {r.record_id: r for r in vault.list_records()}[record_id]
+    assert (first.version, later.version) == (1, 3)
+    assert later.updated_day == "2100-01-02" != first.updated_day
+    assert later.created_day == first.created_day
+    assert [r.record_id for r in vault.list_records("draft")].count(record_id) == 1
+    assert vault.load_record(record_id) == {"n": 2}
+    assert vault.integrity_check().ok
+
+
+@pytest.mark.parametrize(
+    "detail",
+    [
+        {"nan": math.nan, "big": 2**70, "f": 0.1 + 0.2},
+        {"texto": "niña \u2028 \x01", "none": None, "list": [1, [2, {"b": False}]]},
+        {3: "a key that is not a string"},
+    ],
+)
+def test_an_audit_entry_reads_back_as_the_detail_given(vault: Vault, detail: Any) -> None:
+    import json
+
+    keys, user = vault._require()
+    with vault._tx() as conn:
+        seq = audit.append(conn, keys, vault.vault_id, user_id=user.user_id, action="view",
+                           detail=detail)  # fmt: skip
+        entry = audit.entries(conn, keys, seq - 1)[0]
+    expected = json.loads(json.dumps(detail, sort_keys=True))  # what the old codec kept
+    assert _same(entry.detail, expected)
+    assert audit.verify(vault._open_store().conn, keys, vault.vault_id).intact
+
+
+@pytest.mark.parametrize(
+    "entries",
+    [
+        {"r:a": [1, "draft", "2026-12-04", None, "2026-12-04", "f", "1"], "c:b": [2, "card"]},
+        {"r:z": [2**70, "draft"], "r:y": [1, "niña \u2028"]},
+        {"r:x": [1, "draft", math.inf]},
+    ],
+)
+def test_a_row_map_bucket_reads_back_as_the_entries_given(entries: dict[str, Any]) -> None:
+    import json
+
+    written = digest._encode(entries)
+    assert list(json.loads(written)) == sorted(entries)  # keys sorted, as before
+    assert _same(digest._decode(written), json.loads(json.dumps(entries, sort_keys=True)))
