@@ -22,7 +22,7 @@ from typing import Any
 from fieldscreen.forms import attachments as media
 from fieldscreen.forms.errors import AnswerError, FormDataError, FormError, designer_text
 from fieldscreen.forms.loader import load_form
-from fieldscreen.forms.model import MEDIA_KINDS, Field, Form
+from fieldscreen.forms.model import MEDIA_KINDS, Field, Form, language_key
 from fieldscreen.forms.risk import combine_case
 from fieldscreen.forms.session import FieldError, Node, Session
 from fieldscreen.forms.sheets import find_list, read_list
@@ -50,6 +50,12 @@ WORDS = {
         "deadline": "deadline: {name} within {hours} h: {label}",
         "error": "error: {field} ({kind}): {message}",
         **TIER_NAMES,
+        # forms preview: the words it adds (the workbook's own names, types and columns are
+        # shown as written)
+        "title": "{title}  [{id} version {version}]", "yes": "yes", "case_card": "case card",
+        "aggregate": "aggregate {name}", "choices_from": "({count} choices from {list})",
+        "rules": "rules:", "rule": "  {name}{tier}: when {when}",
+        "deadlines_named": "deadlines (those the rules name):", "deadlines": "deadlines:",
     },
     "es": {
         "ok": "{file}: correcto ({id} versión {version}, {fields} campos, {rules} reglas)",
@@ -62,6 +68,10 @@ WORDS = {
         "error": "error: {field} ({kind}): {message}",
         "T0": "actuar ya", "T1": "en 24 h", "T2": "en 72 h", "T3": "en 7 días",
         "T4": "sin riesgo actual",
+        "title": "{title}  [{id} versión {version}]", "yes": "sí", "case_card": "ficha del caso",
+        "aggregate": "agregado {name}", "choices_from": "({count} opciones de {list})",
+        "rules": "reglas:", "rule": "  {name}{tier}: cuando {when}",
+        "deadlines_named": "plazos (los que nombran las reglas):", "deadlines": "plazos:",
     },
 }  # fmt: skip
 
@@ -366,13 +376,16 @@ def _run(args: argparse.Namespace) -> int:
 # ----------------------------------------------------------------------------- preview
 
 
-def _yes_or_expr(text: str) -> str:
-    return "yes" if text == "true()" else text
-
-
 def preview_text(form: Form, lang: str = "en") -> str:
-    """The form as indented text: fields with their logic, then rules and deadlines."""
-    lines = [f"{form.title(lang)}  [{form.id} version {form.version}]", ""]
+    """The form as indented text: fields with their logic, then rules and deadlines.
+
+    The words the preview adds are in ``lang`` (English unless it is Spanish); the workbook's
+    own names, types, columns and expressions are shown as written."""
+    words = WORDS["es" if language_key(lang) == "es" else "en"]
+    lines = [words["title"].format(title=form.title(lang), id=form.id, version=form.version), ""]
+
+    def _yes_or_expr(text: str) -> str:
+        return words["yes"] if text == "true()" else text
 
     def show(names: tuple[str, ...], depth: int) -> None:
         pad = "  " * depth
@@ -397,24 +410,25 @@ def preview_text(form: Form, lang: str = "en") -> str:
                     lines.append(f"{pad}    {key}: {value}")
             marks = [f.sensitivity]
             if f.case_card:
-                marks.append("case card")
+                marks.append(words["case_card"])
             if f.aggregate:
-                marks.append(f"aggregate {f.aggregate}")
+                marks.append(words["aggregate"].format(name=f.aggregate))
             if not f.is_container:
                 lines.append(f"{pad}    [{', '.join(marks)}]")
             if f.choices and len(f.choices) <= 30:
                 lines.extend(f"{pad}    - {c.name}: {c.label.get(lang)}" for c in f.choices)
             elif f.choices:
-                lines.append(f"{pad}    ({len(f.choices)} choices from {f.list_name})")
+                shown = words["choices_from"].format(count=len(f.choices), list=f.list_name)
+                lines.append(f"{pad}    {shown}")
             if f.is_container:
                 show(f.children, depth + 1)
 
     show(form.top, 0)
     if form.rules:
-        lines += ["", "rules:"]
+        lines += ["", words["rules"]]
         for rule in form.rules:
-            tier = f" {rule.tier} ({TIER_NAMES[rule.tier]})" if rule.tier else ""
-            lines.append(f"  {rule.name}{tier}: when {rule.when}")
+            tier = f" {rule.tier} ({words[rule.tier]})" if rule.tier else ""
+            lines.append(words["rule"].format(name=rule.name, tier=tier, when=rule.when))
             for key in ("concerns", "referrals", "deadlines", "opens", "withholds", "declines"):
                 values = getattr(rule, key)
                 if values:
@@ -425,7 +439,7 @@ def preview_text(form: Form, lang: str = "en") -> str:
     named = {n for rule in form.rules for n in rule.deadlines}
     shown = [d for d in form.deadlines if d.name in named or not named]
     if shown:
-        lines += ["", "deadlines (those the rules name):" if named else "deadlines:"]
+        lines += ["", words["deadlines_named"] if named else words["deadlines"]]
         for d in shown:
             lines.append(f"  {d.name} [{d.jurisdiction}] {d.hours:g} h: {d.label.get(lang)}")
             if d.basis:

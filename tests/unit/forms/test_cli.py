@@ -123,9 +123,19 @@ def test_preview_shows_logic_and_rules_in_either_language(
     assert "select_one alone: ¿Solo?" in out
     assert "relevant: ${age} < 18" in out
     assert "  text sname: Nombre" in out
-    assert "T0_ALONE T0 (act now): when" in out
+    assert "T0_ALONE T0 (actuar ya): cuando ${alone} = 'yes'" in out
     assert "message: Actúe ahora" in out
     assert "now_24 [US] 24 h: Notifique" in out
+    # the words the preview adds are Spanish; the workbook's own names and columns as written
+    assert "versión" in out.splitlines()[0] and " version " not in out
+    assert "\nreglas:\n" in out and "\nrules:\n" not in out and " when " not in out
+    assert "plazos (los que nombran las reglas):" in out and "deadlines (those" not in out
+    assert main(["forms", "preview", str(form_file), "--lang", "Español (es)"]) == 0
+    assert capsys.readouterr().out == out
+    assert main(["forms", "preview", str(form_file), "--lang", "en"]) == 0
+    english = capsys.readouterr().out
+    assert "T0_ALONE T0 (act now): when ${alone} = 'yes'" in english
+    assert "\nrules:\n" in english and " version " in english.splitlines()[0]
 
 
 def test_convert_round_trips_md_and_xlsx_losslessly(form_file: Path, tmp_path: Path) -> None:
