@@ -22,6 +22,7 @@ Public API::
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import json
 from collections.abc import Callable, Mapping, Sequence
@@ -419,10 +420,10 @@ def _stored_directories(vault: Vault) -> list[ServiceDirectory]:
     out = []
     for name, entry in dict(json.loads(raw)).get("directory", {}).items():
         try:
-            document = verify_document(
-                SignedDocument.from_bytes(b64d(entry[1], "update")), pinned, kind="directory"
-            )
-            out.append(ServiceDirectory.from_content(document.content, "organisation", name))
+            signed = b64d(entry[1], "update")
+            document = verify_document(SignedDocument.from_bytes(signed), pinned, kind="directory")
+            directory = ServiceDirectory.from_content(document.content, "organisation", name)
+            out.append(dataclasses.replace(directory, signed=signed))
         except KnownError:
             continue  # stored before the checks, or the keys changed since: not used
     return out
@@ -461,7 +462,7 @@ def import_directory_file(
     if current is not None and current.version > directory.version:
         raise DeviceError("directory-invalid", name=name, reason="older than the one in use")
     VaultDeviceStore(vault, settings).apply_update(document)
-    return directory
+    return dataclasses.replace(directory, signed=document.to_bytes())
 
 
 def queue_handover(vault: Vault, partner: str, packet_id: str, packet: bytes) -> None:

@@ -12,6 +12,7 @@ Public API::
     ServiceDirectory.from_content(content, source, name="") -> ServiceDirectory
     directory.providers_for(service_type) -> tuple[Provider, ...]
     directory.partner(partner_id) -> Partner | None     # a partner that receives handovers
+    directory.device_key(device_id) -> bytes | None     # a device the organisation lists
     sample_directory(site_id) -> ServiceDirectory | None
     pick(documents, site_id) -> ServiceDirectory | None     # the newest for the site
 """
@@ -23,7 +24,7 @@ import binascii
 import json
 import re
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from fieldscreen.errors import KnownError
@@ -43,6 +44,8 @@ _SITE = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,63}")
 _LANG = re.compile(r"[a-z]{3}")
 _MAX_SERVICES = 2000
 _MAX_PARTNERS = 500
+_MAX_DEVICES = 5000
+_DEVICE_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,63}")
 _RECIPIENT = re.compile(r"[a-z0-9_]{1,40}")
 _MAX_TEXT = 2000
 
@@ -132,15 +135,15 @@ class Provider:
         return " · ".join(p for p in parts if p)
 
 
-def _key(value: Any, name: str, partner_id: str, what: str) -> bytes:
+def _key(value: Any, name: str, owner: str, what: str) -> bytes:
     if not isinstance(value, str):
-        raise _invalid(name, f"partner {partner_id} has a malformed {what} key")
+        raise _invalid(name, f"{owner} has a malformed {what} key")
     try:
         key = base64.b64decode(value.encode("ascii"), validate=True)
     except (UnicodeEncodeError, binascii.Error):
-        raise _invalid(name, f"partner {partner_id} has a malformed {what} key") from None
+        raise _invalid(name, f"{owner} has a malformed {what} key") from None
     if len(key) != 32:
-        raise _invalid(name, f"partner {partner_id} has a malformed {what} key")
+        raise _invalid(name, f"{owner} has a malformed {what} key")
     return key
 
 
@@ -185,8 +188,16 @@ class Partner:
         keys = data.get("keys", {})
         if not isinstance(keys, dict) or not set(keys) <= {"x25519", "ed25519"}:
             raise _invalid(name, f"partner {partner_id} has malformed keys")
-        sealing = _key(keys["x25519"], name, partner_id, "x25519") if "x25519" in keys else b""
-        signing = _key(keys["ed25519"], name, partner_id, "ed25519") if "ed25519" in keys else b""
+        sealing = (
+            _key(keys["x25519"], name, f"partner {partner_id}", "x25519")
+            if "x25519" in keys
+            else b""
+        )
+        signing = (
+            _key(keys["ed25519"], name, f"partner {partner_id}", "ed25519")
+            if "ed25519" in keys
+            else b""
+        )
         return cls(
             id=partner_id,
             name=_texts(data.get("name"), name, "a partner name"),
@@ -213,6 +224,15 @@ class ServiceDirectory:
     #: Partner organisations that receive handovers (optional in the document: older
     #: directories have none).
     partners: tuple[Partner, ...] = ()
+    #: The site's devices the organisation vouches for (id, Ed25519 key), as the server's
+    #: roster had them active when the directory was published: what a partner checks a
+    #: handover packet's device against (docs/handover.md). Optional: older directories list
+    #: none.
+    devices: tuple[tuple[str, bytes], ...] = ()
+    #: The signed document this directory was read from (empty for a sample or a bare
+    #: content): a handover packet carries it, for the partner to check with the
+    #: organisation's key.
+    signed: bytes = field(default=b"", repr=False, compare=False)
 
     @classmethod
     def from_content(
@@ -247,6 +267,7 @@ class ServiceDirectory:
         partners = tuple(Partner.from_json(p, name) for p in raw_partners)
         if len({p.id for p in partners}) != len(partners):
             raise _invalid(name, "two partners share an id")
+        devices = _devices(data.get("devices", []), name)
         version, directory_id = data.get("version"), data.get("directory_id")
         if not isinstance(version, str) or not isinstance(directory_id, str):
             raise _invalid(name, "the version or id is missing")
@@ -263,6 +284,7 @@ class ServiceDirectory:
             providers=providers,
             source=source,
             partners=partners,
+            devices=devices,
         )
 
     def providers_for(self, service_type: str) -> tuple[Provider, ...]:
@@ -270,6 +292,27 @@ class ServiceDirectory:
 
     def partner(self, partner_id: str) -> Partner | None:
         return next((p for p in self.partners if p.id == partner_id), None)
+
+    def device_key(self, device_id: str) -> bytes | None:
+        """The Ed25519 key the organisation lists for ``device_id`` (None when unlisted)."""
+        return next((key for did, key in self.devices if did == device_id), None)
+
+
+def _devices(value: Any, name: str) -> tuple[tuple[str, bytes], ...]:
+    """The directory's ``devices``: ``[{"id": ..., "ed25519": base64}]``, ids unique."""
+    if not isinstance(value, list) or len(value) > _MAX_DEVICES:
+        raise _invalid(name, "the devices are malformed")
+    out: list[tuple[str, bytes]] = []
+    for item in value:
+        if not isinstance(item, dict) or set(item) != {"id", "ed25519"}:
+            raise _invalid(name, "a device is malformed")
+        device_id = item["id"]
+        if not isinstance(device_id, str) or not _DEVICE_ID.fullmatch(device_id):
+            raise _invalid(name, "a device id is malformed")
+        out.append((device_id, _key(item["ed25519"], name, f"device {device_id}", "ed25519")))
+    if len({d for d, _ in out}) != len(out):
+        raise _invalid(name, "two devices share an id")
+    return tuple(out)
 
 
 def sample_directory(site_id: str) -> ServiceDirectory | None:

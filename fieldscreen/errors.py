@@ -1285,6 +1285,41 @@ CATALOGUE: Mapping[str, Message] = {
         es="El acuse de recibo {name} no corresponde a ningún traspaso hecho en esta "
         "computadora. Aplíquelo en la computadora que creó el paquete.",
     ),
+    "handover-device-not-listed": Message(
+        en="The service directory this laptop holds does not list it ({device}) among the "
+        "organisation's devices, so a partner would refuse its packet. Sync; if it still "
+        "fails, ask the central team to publish the site's directory again "
+        "('fieldscreen-server publish-directory' lists the enrolled laptops).",
+        es="El directorio de servicios que tiene esta computadora no la incluye ({device}) entre "
+        "los dispositivos de la organización, así que un socio rechazaría su paquete. "
+        "Sincronice; si sigue fallando, pida al equipo central que publique de nuevo el "
+        "directorio del sitio ('fieldscreen-server publish-directory' incluye las computadoras "
+        "inscritas).",
+    ),
+    "handover-device-unknown": Message(
+        en="The handover packet {name} is signed by a device ({device}) that the organisation "
+        "does not list with that key, so it was not opened. It may be forged, or come from a "
+        "revoked laptop. Tell the organisation's central team.",
+        es="El paquete de traspaso {name} está firmado por un dispositivo ({device}) que la "
+        "organización no reconoce con esa clave, así que no se abrió. Puede ser falso o venir "
+        "de una computadora revocada. Avise al equipo central de la organización.",
+    ),
+    "handover-org-key-needed": Message(
+        en="This key file does not hold the organisation's public key, which a packet is "
+        "checked against. Give the file the central team sent (--org-key "
+        "organisation-public.json).",
+        es="Este archivo de claves no contiene la clave pública de la organización, con la que "
+        "se verifica un paquete. Indique el archivo que envió el equipo central (--org-key "
+        "organisation-public.json).",
+    ),
+    "handover-org-key-bad": Message(
+        en="The file {name} is not the organisation's public key file ('fieldscreen-server "
+        "init-org' writes it as organisation-public.json), or it names another organisation "
+        "than the key file holds.",
+        es="El archivo {name} no es el archivo de clave pública de la organización "
+        "('fieldscreen-server init-org' lo escribe como organisation-public.json), o indica "
+        "otra organización que la del archivo de claves.",
+    ),
     "handover-file": Message(
         en="The file {name} cannot be read or written. Check the path and try again.",
         es="No se puede leer ni escribir el archivo {name}. Revise la ruta e intente de nuevo.",

@@ -15,11 +15,18 @@ relay can read or change it. The partner opens it with ``fieldscreen-partner ope
 (:mod:`fieldscreen.partner_cli`) and answers with an acknowledgement signed by its Ed25519 key,
 which the laptop checks against the directory's key (:func:`verify_ack`).
 
+The device's key is the organisation's word, not the packet's: the sealed content carries the
+signed service directory the partner was taken from, whose ``devices`` list this device with
+its Ed25519 key (the server's roster when the directory was published). The partner checks
+that directory against the organisation's signing key it holds, and the packet's signature
+against the key the directory lists, so a packet signed by a key the organisation never listed
+is refused (``handover-device-unknown``) whoever sealed it.
+
 Public API::
 
     packet_content(record, card, partner, case_id, ...) -> dict     # what the partner reads
-    seal_packet(content, partner, device_id, device_key, sign) -> bytes
-    open_packet(data, name, partner_id, sealing_private) -> (dict, digest)
+    seal_packet(content, partner, device_id, device_key, sign, directory) -> bytes
+    open_packet(data, name, partner_id, sealing_private, org_key) -> (dict, digest)
     make_ack(content, digest, partner_id, signing_private) -> bytes
     verify_ack(data, name, directory) -> dict
     check_ack(data, name, signing_key) -> dict      # against one key (the server's check)
@@ -257,14 +264,17 @@ def _aad(header: Mapping[str, Any]) -> bytes:
     return canonical({k: header[k] for k in ("packet_id", "partner", "device_id")})
 
 
-def seal_packet(
+def seal_packet(  # noqa: PLR0917 -- the packet's parts, in the order they are read
     content: Mapping[str, Any],
     partner: Partner,
     device_id: str,
     device_key: bytes,
     sign: Callable[[bytes], bytes],
+    directory: bytes,
 ) -> bytes:
-    """The packet file: ``content`` sealed to the partner's key, signed by the device."""
+    """The packet file: ``content`` and ``directory`` (the signed service directory document
+    that lists this device, :attr:`ServiceDirectory.signed`) sealed to the partner's key,
+    signed by the device."""
     header = {
         "format": PACKET_FORMAT,
         "format_version": 1,
@@ -273,7 +283,8 @@ def seal_packet(
         "device_id": device_id,
         "device_key": b64e(device_key),
     }
-    plaintext = crypto.pad_to_bucket(canonical(dict(content)), floor=4096, ceiling=_MAX_PACKET)
+    inner = {**content, "directory": b64e(directory)}
+    plaintext = crypto.pad_to_bucket(canonical(inner), floor=4096, ceiling=_MAX_PACKET)
     sealed = crypto.seal(partner.sealing_key, plaintext, info=_INFO, aad=_aad(header))
     body = {**header, "sealed": b64e(sealed)}
     return canonical({**body, "signature": b64e(sign(_PACKET_SIGN + canonical(body)))})
@@ -308,14 +319,18 @@ _PACKET_FIELDS: Final = (
 
 
 def open_packet(
-    data: bytes, name: str, partner_id: str, sealing_private: bytes
+    data: bytes, name: str, partner_id: str, sealing_private: bytes, org_key: bytes
 ) -> tuple[dict[str, Any], str]:
-    """Verify the device's signature, decrypt with the partner's key; the content and the
-    packet's SHA-256 (which the acknowledgement names).
+    """Verify the device's signature, decrypt with the partner's key, and check the device
+    against the directory it carries, signed by ``org_key`` (the organisation's Ed25519 key);
+    the content (with ``device_id`` and the ``directory_version`` it was checked against) and
+    the packet's SHA-256 (which the acknowledgement names).
 
     Raises:
         DeviceError: ``handover-packet-tampered`` (not a packet, or changed since it was
-            signed), ``handover-wrong-key`` (sealed to another partner).
+            signed), ``handover-wrong-key`` (sealed to another partner),
+            ``handover-device-unknown`` (signed by a key the organisation does not list for
+            that device in a directory it signed for the packet's site).
     """
     doc = _parse(data, name, PACKET_FORMAT, _PACKET_FIELDS)
     try:
@@ -349,10 +364,34 @@ def open_packet(
         or not _PACKET_ID.fullmatch(doc["packet_id"])
         or not isinstance(content.get("case_id"), str)
         or not _CASE_ID.fullmatch(content["case_id"])
-    ):  # (the signature is the device's own key's: anyone may seal to a published key)
+    ):
         raise _tampered(name)
+    # The signature so far is the header key's own: anyone may seal to a published key. The
+    # organisation's word for the device is the signed directory inside.
+    version = _vouched(content.pop("directory", None), org_key, doc, name)
     content["device_id"] = doc["device_id"]
+    content["directory_version"] = version
     return content, hashlib.sha256(data).hexdigest()
+
+
+def _vouched(carried: Any, org_key: bytes, header: Mapping[str, Any], name: str) -> str:
+    """The version of the directory ``carried`` (base64 of a signed document) once it is
+    signed by ``org_key`` and lists the packet's device with the key that signed the packet."""
+    from fieldscreen.sync.signed import verify_document
+
+    device = str(header["device_id"])[:64]
+    unknown = DeviceError("handover-device-unknown", name=name[:200], device=device)
+    try:
+        if not isinstance(carried, str):
+            raise unknown
+        document = verify_document(b64d(carried, "directory"), org_key, kind="directory")
+        directory = ServiceDirectory.from_content(document.content, "packet", name)
+    except KnownError:
+        raise unknown from None
+    listed = directory.device_key(str(header["device_id"]))
+    if listed is None or listed != b64d(str(header["device_key"]), "device key"):
+        raise unknown
+    return directory.version
 
 
 _ACK_FIELDS: Final = (

@@ -3,12 +3,15 @@
 ``fieldscreen-partner keygen --out KEYFILE`` makes the partner's keys (X25519 to receive
 packets, Ed25519 to sign acknowledgements) and prints the public halves for the organisation's
 service directory; the private key file is encrypted under a passphrase (Argon2id, as the
-vault's keys). ``fieldscreen-partner open PACKET --key KEYFILE [--out DIR]`` verifies the
-packet's signature, decrypts it, and writes ``summary.txt``, ``summary.json`` and the signed
-acknowledgement ``ack-<packet>.json`` to send back. ``fieldscreen-partner fetch --server URL
---token-file F --key KEYFILE [--out DIR]`` does the same for each packet the server holds for
-this partner and not yet acknowledged (one folder per packet, ``DIR/<packet>/``), and posts each
-acknowledgement back to the server. Errors in English or Spanish (``--lang``).
+vault's keys), and with ``--org-key organisation-public.json`` holds the organisation's public
+signing key, which every packet is checked against (the packet's device must be listed with
+its key in the service directory that key signed). ``fieldscreen-partner open PACKET --key
+KEYFILE [--out DIR]`` verifies the packet's signature and its device, decrypts it, and
+writes ``summary.txt``, ``summary.json`` and the signed acknowledgement ``ack-<packet>.json``
+to send back. ``fieldscreen-partner fetch --server URL --token-file F --key KEYFILE [--out
+DIR]`` does the same for each packet the server holds for this partner and not yet
+acknowledged (one folder per packet, ``DIR/<packet>/``), and posts each acknowledgement back
+to the server. Errors in English or Spanish (``--lang``).
 """
 
 from __future__ import annotations
@@ -26,7 +29,7 @@ from typing import Any
 from fieldscreen import crypto
 from fieldscreen.errors import DeviceError, KnownError
 from fieldscreen.handover import make_ack, open_packet, summary_text
-from fieldscreen.sync.canonical import b64e, canonical, parse_json
+from fieldscreen.sync.canonical import b64d, b64e, canonical, parse_json
 
 __all__ = ["main"]
 
@@ -62,6 +65,13 @@ def _parser() -> argparse.ArgumentParser:
     fetch.add_argument("--key", required=True, metavar="KEYFILE")
     fetch.add_argument("--out", metavar="DIR", default=".")
     for command in (keygen, opener, fetch):
+        command.add_argument(
+            "--org-key",
+            metavar="FILE",
+            help="the organisation's public key file (organisation-public.json, from its "
+            "central team); keygen keeps it in the key file, open and fetch need it only for a "
+            "key file made without it",
+        )
         command.add_argument(
             "--passphrase-file",
             metavar="F",
@@ -99,14 +109,30 @@ def _write_private(path: Path, data: bytes) -> None:
         fh.write(data)
 
 
+def _org_key(path: str) -> bytes:
+    """The organisation's Ed25519 public key from its public key file (``fieldscreen-server
+    init-org`` writes it as ``organisation-public.json``)."""
+    try:
+        data = parse_json(Path(path).read_bytes(), "organisation key")
+        key = b64d(str(data["signing_public_key"]), "signing key")
+    except (OSError, KeyError, TypeError, KnownError):
+        raise DeviceError("handover-org-key-bad", name=path[:200]) from None
+    if len(key) != 32:
+        raise DeviceError("handover-org-key-bad", name=path[:200])
+    return key
+
+
 def _keygen(args: argparse.Namespace) -> dict[str, Any]:
+    org = _org_key(args.org_key) if args.org_key else b""
     sealing_private, sealing_public = crypto.generate_sealing_keypair()
     signing_private, signing_public = crypto.generate_signing_keypair()
     body = {
         "format": KEY_FORMAT,
         "partner": args.partner,
+        # The organisation's public key sits under the passphrase with the private keys, so
+        # that whoever may write the file cannot swap in a key of their own unnoticed.
         "private": crypto.protect_private_key(
-            sealing_private + signing_private,
+            sealing_private + signing_private + org,
             _passphrase(args, twice=True),
             params=kdf_params(),
         ),
@@ -121,7 +147,19 @@ def _keygen(args: argparse.Namespace) -> dict[str, Any]:
     }
 
 
-def _key(path: str, args: argparse.Namespace) -> tuple[str, bytes, bytes]:
+def _key(path: str, args: argparse.Namespace) -> tuple[str, bytes, bytes, bytes]:
+    """The key file's partner id, its two private keys and the organisation's public key
+    (the file's own, else ``--org-key``'s; both given must be the same key)."""
+    partner, sealing, signing, kept = _key_file(path, args)
+    given = _org_key(args.org_key) if args.org_key else b""
+    if kept and given and kept != given:
+        raise DeviceError("handover-org-key-bad", name=str(args.org_key)[:200])
+    if not (kept or given):
+        raise DeviceError("handover-org-key-needed")
+    return partner, sealing, signing, kept or given
+
+
+def _key_file(path: str, args: argparse.Namespace) -> tuple[str, bytes, bytes, bytes]:
     try:
         data = parse_json(Path(path).read_bytes(), "key file")
         if not isinstance(data, dict) or data.get("format") != KEY_FORMAT:
@@ -135,18 +173,18 @@ def _key(path: str, args: argparse.Namespace) -> tuple[str, bytes, bytes]:
         private = crypto.unprotect_private_key(blob, _passphrase(args, twice=False))
     except crypto.DecryptError:
         raise DeviceError("handover-key-passphrase", name=path[:200]) from None
-    if len(private) != 64:
+    if len(private) not in {64, 96}:  # 64: made before keygen kept the organisation's key
         raise DeviceError("handover-key-file-bad", name=path[:200])
-    return partner, private[:32], private[32:]
+    return partner, private[:32], private[32:64], private[64:]
 
 
 def _open(args: argparse.Namespace) -> dict[str, Any]:
-    partner, sealing_private, signing_private = _key(args.key, args)
+    partner, sealing_private, signing_private, org = _key(args.key, args)
     try:
         data = Path(args.packet).read_bytes()
     except OSError:
         raise DeviceError("handover-file", name=str(args.packet)[:200]) from None
-    content, digest = open_packet(data, Path(args.packet).name, partner, sealing_private)
+    content, digest = open_packet(data, Path(args.packet).name, partner, sealing_private, org)
     out = Path(args.out)
     ack_path = _write_opened(out, content, make_ack(content, digest, partner, signing_private))
     return {
@@ -181,7 +219,7 @@ def _fetch(args: argparse.Namespace) -> dict[str, Any]:
     except (OSError, UnicodeDecodeError):
         raise DeviceError("handover-file", name=str(args.token_file)[:200]) from None
     token = lines[0].strip() if lines else ""
-    partner, sealing_private, signing_private = _key(args.key, args)
+    partner, sealing_private, signing_private, org = _key(args.key, args)
     base = check_url(args.server) + "/api/v1"
     headers = {"authorization": f"Bearer {token}"}
     out, opened, acknowledged = Path(args.out), [], 0
@@ -199,7 +237,7 @@ def _fetch(args: argparse.Namespace) -> dict[str, Any]:
                 if not _PACKET_ID.fullmatch(packet_id) or item.get("acknowledged"):
                     continue
                 data = _read_packet(http, packet_id)
-                content, digest = open_packet(data, packet_id, partner, sealing_private)
+                content, digest = open_packet(data, packet_id, partner, sealing_private, org)
                 if content["packet_id"] != packet_id:  # another (older) packet under this id
                     raise DeviceError("handover-packet-tampered", name=packet_id)
                 ack = make_ack(content, digest, partner, signing_private)

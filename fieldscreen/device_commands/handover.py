@@ -87,12 +87,18 @@ def hand_over(
     may then be None.
 
     Raises:
-        DeviceError: ``handover-partner-unknown``, ``handover-release-role``, ``handover-file``
-            and those of :func:`fieldscreen.handover.packet_content`.
+        DeviceError: ``handover-partner-unknown``, ``handover-device-not-listed`` (the signed
+            directory does not list this laptop with its key: the partner would refuse the
+            packet), ``handover-release-role``, ``handover-file`` and those of
+            :func:`fieldscreen.handover.packet_content`.
     """
     partner = directory.partner(partner_id) if directory else None
-    if partner is None:
+    if directory is None or partner is None:
         raise DeviceError("handover-partner-unknown", partner=partner_id[:64])
+    if not directory.signed or directory.device_key(vault.device_id) != vault.device_public_key:
+        # The partner takes a packet only from a device the organisation's signed directory
+        # lists with its key: one it would refuse is not made.
+        raise DeviceError("handover-device-not-listed", device=vault.device_id[:64])
     user = vault.current_user
     if release_reason.strip() and (user is None or user.role not in _RELEASERS):
         raise DeviceError("handover-release-role")
@@ -107,7 +113,12 @@ def hand_over(
         set(map(str, card.get("concerns") or ())) - set(content["summary"].get("concerns", ()))
     )
     packet = seal_packet(
-        content, partner, vault.device_id, vault.device_public_key, vault.sign_as_device
+        content,
+        partner,
+        vault.device_id,
+        vault.device_public_key,
+        vault.sign_as_device,
+        directory.signed,
     )
     if out is not None:
         try:

@@ -33,11 +33,13 @@ from fieldscreen.paths import Paths
 from fieldscreen.reports.export import ExportProblems, build_tables, open_records, parse_profile
 from fieldscreen.reports.form_versions import FormCatalogue
 from fieldscreen.sync.canonical import canonical
+from fieldscreen.sync.server.cli.documents import with_devices
 from fieldscreen.sync.server.live import LiveServer
 from fieldscreen.sync.server.storage import Storage
 from fieldscreen.sync.signed import Provisioning, Site, sign_document
 from fieldscreen.sync.simulate import SimOrg
 from fieldscreen.vault import Vault
+from tests.support.vouching import org_key_file
 
 PASS = "correct horse battery"
 PARTNER_PASS = "partner passphrase 7"
@@ -251,7 +253,10 @@ def test_a_childs_case_across_two_sites_reaches_the_export_once_and_in_order(
     partner_dir = tmp_path / "partner"
     partner_dir.mkdir()
     key = partner_dir / "receiver.key"
-    assert _partner(["keygen", "--partner", "receiver", "--out", str(key)], partner_dir) == 0
+    org_key = ["--org-key", str(org_key_file(partner_dir, org.signing_public))]
+    assert (
+        _partner(["keygen", "--partner", "receiver", "--out", str(key), *org_key], partner_dir) == 0
+    )
     public = json.loads(capsys.readouterr().out)
     directory = {
         "format": "fieldscreen-service-directory",
@@ -264,7 +269,8 @@ def test_a_childs_case_across_two_sites_reaches_the_export_once_and_in_order(
             {"name": {"en": "Reception"}, "recipient": RECIPIENT, "language": "es", **public}
         ],
     }
-    signed = sign_document("directory", "s2", "2", canonical(directory), *org.signing)
+    listed = with_devices(storage, canonical(directory), "s2.json")  # publish-directory's
+    signed = sign_document("directory", "s2", "2", listed, *org.signing)
     assert storage.publish(signed.to_bytes(), "admin").kind == "directory"
 
     # Site s2: the same child today, the name written differently, with form F before return.
@@ -380,7 +386,10 @@ def test_a_handover_sent_through_the_server_comes_back_acknowledged(
     partner_dir = tmp_path / "partner"
     partner_dir.mkdir()
     key = partner_dir / "receiver.key"
-    assert _partner(["keygen", "--partner", "receiver", "--out", str(key)], partner_dir) == 0
+    org_key = ["--org-key", str(org_key_file(partner_dir, org.signing_public))]
+    assert (
+        _partner(["keygen", "--partner", "receiver", "--out", str(key), *org_key], partner_dir) == 0
+    )
     public = json.loads(capsys.readouterr().out)
     directory = {
         "format": "fieldscreen-service-directory",
@@ -393,7 +402,8 @@ def test_a_handover_sent_through_the_server_comes_back_acknowledged(
             {"name": {"en": "Reception"}, "recipient": RECIPIENT, "language": "es", **public}
         ],
     }
-    signed = sign_document("directory", "s2", "2", canonical(directory), *org.signing)
+    listed = with_devices(storage, canonical(directory), "s2.json")  # publish-directory's
+    signed = sign_document("directory", "s2", "2", listed, *org.signing)
     storage.publish(signed.to_bytes(), "admin")
     token_file = partner_dir / "token.txt"
 

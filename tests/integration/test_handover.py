@@ -23,6 +23,7 @@ from fieldscreen.sync.signed import Provisioning, SignedDocument, Site, sign_doc
 from fieldscreen.sync.simulate import SimOrg
 from fieldscreen.vault import Vault
 from tests.integration.server_support import new_profile
+from tests.support.vouching import org_key_file
 
 PASS = "correct horse battery"
 
@@ -57,13 +58,24 @@ def partner_main(argv: list[str]) -> int:
     return partner_cli.main([*argv, "--passphrase-file", str(passfile / "partner-pass.txt")])
 
 
-def _partner(tmp_path: Path, name: str, capsys: Any) -> tuple[Path, dict[str, Any]]:
+def _partner(tmp_path: Path, name: str, capsys: Any, org: SimOrg) -> tuple[Path, dict[str, Any]]:
+    """A partner's key file, made with the organisation's public key (as its central team
+    sends it), and the public keys keygen prints."""
     key = tmp_path / f"{name}.key"
-    assert partner_main(["keygen", "--partner", name, "--out", str(key)]) == 0
+    org_file = org_key_file(tmp_path, org.signing_public)
+    argv = ["keygen", "--partner", name, "--out", str(key), "--org-key", str(org_file)]
+    assert partner_main(argv) == 0
     return key, json.loads(capsys.readouterr().out)
 
 
-def _directory(org: SimOrg, partners: list[dict[str, Any]], version: str = "2") -> bytes:
+def _directory(
+    org: SimOrg,
+    partners: list[dict[str, Any]],
+    version: str = "2",
+    devices: list[tuple[str, bytes]] | None = None,
+) -> bytes:
+    """The site's directory signed by ``org``, listing ``devices`` (id, Ed25519 key) as
+    ``fieldscreen-server publish-directory`` lists the roster's."""
     content = {
         "format": "fieldscreen-service-directory",
         "format_version": 1,
@@ -72,6 +84,7 @@ def _directory(org: SimOrg, partners: list[dict[str, Any]], version: str = "2") 
         "site": {"id": "tij1"},
         "services": [],
         "partners": partners,
+        "devices": [{"id": d, "ed25519": b64e(k)} for d, k in devices or ()],
     }
     return sign_document("directory", "tij1", version, canonical(content), *org.signing).to_bytes()
 
@@ -109,15 +122,16 @@ def laptop(tmp_path: Path, capsys: Any) -> dict[str, Any]:
             no = sorted(k[6:] for k, v in consent.items() if k.startswith("share_") and v != "yes")
             if yes and no and not case:
                 case, recipient, refused = r.record_id, yes[0], no[0]
+        device = (vault.device_id, vault.device_public_key)
     assert case, "no simulated child consented to any recipient"
-    key, public = _partner(tmp_path, "receiver", capsys)
-    other_key, other_public = _partner(tmp_path, "other", capsys)
+    key, public = _partner(tmp_path, "receiver", capsys, org)
+    other_key, other_public = _partner(tmp_path, "other", capsys, org)
     partners = [
         {"name": {"en": "Receiver"}, "recipient": recipient, "language": "es", **public},
         {"name": {"en": "Other"}, "recipient": refused, **other_public},
         {"id": "nokeys", "name": {"en": "No keys"}, "recipient": recipient},
     ]
-    data = _directory(org, partners)
+    data = _directory(org, partners, devices=[device])
     with Vault.open(paths.vault_dir) as vault:
         vault.unlock("admin1", PASS.encode())
         import_directory_file(vault, open_settings(paths), data, "directory.json")
@@ -128,6 +142,7 @@ def laptop(tmp_path: Path, capsys: Any) -> dict[str, Any]:
         "key": key,
         "other_key": other_key,
         "partners": partners,
+        "device": device,
         "tmp": tmp_path,
     }
 
@@ -309,11 +324,13 @@ def test_acks_the_partner_signed_for_packets_this_laptop_never_sent_change_nothi
     profile, case, tmp = laptop["profile"], laptop["case"], laptop["tmp"]
     packet = tmp / "packet.json"
     _cli(profile, "handover", case, "--to", "receiver", "--out", str(packet), capsys=capsys)
-    partner, sealing, signing = partner_cli._key(
+    partner, sealing, signing, org = partner_cli._key(
         str(laptop["key"]),
-        argparse.Namespace(passphrase_file=str(laptop["key"].parent / "partner-pass.txt")),
+        argparse.Namespace(
+            passphrase_file=str(laptop["key"].parent / "partner-pass.txt"), org_key=None
+        ),
     )
-    content, digest = open_packet(packet.read_bytes(), "p", partner, sealing)
+    content, digest = open_packet(packet.read_bytes(), "p", partner, sealing, org)
     other_case = next(r.record_id for r in _records(profile) if r.record_id != case)
     hostile = [
         make_ack({**content, "packet_id": uuid.uuid4().hex}, digest, partner, signing),
@@ -346,3 +363,36 @@ def _records(profile: Path) -> list[Any]:
 
 def _cli_timeline(profile: Path, case: str, capsys: Any) -> list[Any]:
     return list(_cli(profile, "case", "timeline", case, capsys=capsys)["events"])
+
+
+def test_a_laptop_the_directory_no_longer_lists_makes_no_packet(
+    laptop: dict[str, Any], capsys: Any
+) -> None:
+    """After a revocation the central team publishes the site's directory again, without the
+    laptop: the laptop makes no packet a partner would refuse, says so in both languages, and
+    records nothing on the case. A packet it made before still opens at the partner, who holds
+    no newer directory (docs/handover.md says what that leaves)."""
+    profile, case, tmp = laptop["profile"], laptop["case"], laptop["tmp"]
+    before = tmp / "before.json"
+    _cli(profile, "handover", case, "--to", "receiver", "--out", str(before), capsys=capsys)
+    paths = Paths.for_profile(profile)
+    with Vault.open(paths.vault_dir) as vault:
+        vault.unlock("admin1", PASS.encode())
+        data = _directory(laptop["org"], laptop["partners"], version="3", devices=[])
+        import_directory_file(vault, open_settings(paths), data, "directory.json")
+    events = len(_cli_timeline(profile, case, capsys))
+    after = tmp / "after.json"
+    err = _cli(
+        profile, "handover", case, "--to", "receiver", "--out", str(after), capsys=capsys, code=1
+    )
+    assert "does not list it" in err["err"]
+    passfile = str(profile.parent / "pass.txt")
+    argv = ["--profile", str(profile), "--lang", "es", "handover", case, "--to", "receiver"]
+    assert main([*argv, "--out", str(after), "--passphrase-file", passfile]) == 1
+    assert "no la incluye" in capsys.readouterr().err
+    assert not after.exists()
+    assert len(_cli_timeline(profile, case, capsys)) == events
+    opened = tmp / "opened-before"
+    argv = ["open", str(before), "--key", str(laptop["key"]), "--out", str(opened)]
+    assert partner_main(argv) == 0
+    assert json.loads(capsys.readouterr().out)["packet_id"]

@@ -14,6 +14,7 @@ import hashlib
 import time
 import uuid
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -30,6 +31,7 @@ from fieldscreen.sync.server.repositories.handovers import MAX_PACKET_BYTES
 from fieldscreen.sync.server.storage import Storage
 from fieldscreen.sync.signed import sign_document
 from fieldscreen.sync.simulate import SimDevice, SimOrg
+from tests.support.vouching import ORG, org_key_file, seal_vouched
 
 API = "/api/v1"
 
@@ -78,14 +80,8 @@ def publish_directory(storage: Storage, org: SimOrg, partners: list[PartnerKeys]
 def make_packet(device: SimDevice, partner: PartnerKeys, case_id: str) -> tuple[str, bytes]:
     packet_id = uuid.uuid4().hex
     content = {"packet_id": packet_id, "partner": partner.code, "case_id": case_id, "x": "y"}
-    packet = seal_packet(
-        content,
-        partner.partner(),
-        device.device_id,
-        device.signing_public,
-        lambda m: crypto.sign(device.signing_private, m),
-    )
-    return packet_id, packet
+    keys = (device.signing_private, device.signing_public)
+    return packet_id, seal_vouched(content, partner.partner(), device.device_id, keys)
 
 
 class Caller:
@@ -147,7 +143,9 @@ def test_packet_through_the_server_and_the_ack_back(
         assert listing["packets"][0]["sha256"] == hashlib.sha256(packet).hexdigest()
         fetched = partner("GET", f"/partner/packets/{packet_id}")
         assert fetched.content == packet  # the bytes as they came: the server never opened it
-        content, digest = open_packet(fetched.content, "p", "casa-norte", north.sealing_private)
+        content, digest = open_packet(
+            fetched.content, "p", "casa-norte", north.sealing_private, ORG[1]
+        )
         assert content["case_id"] == case_id
         assert device("GET", "/handover/acks").json() == {"acks": []}
         ack = make_ack(content, digest, "casa-norte", north.signing_private)
@@ -191,7 +189,7 @@ def test_attackers(server: LiveServer, storage: Storage, setup: dict[str, Any]) 
         assert device("POST", f"/handover/packets/casa-norte/{packet_id}", packet).is_success
         other_device = Caller(http, b.identity.token, b)
         north_p, south_p = Caller(http, setup["north_token"]), Caller(http, setup["south_token"])
-        content, digest = open_packet(packet, "p", "casa-norte", north.sealing_private)
+        content, digest = open_packet(packet, "p", "casa-norte", north.sealing_private, ORG[1])
         ack = make_ack(content, digest, "casa-norte", north.signing_private)
         # Another enrolled device: no partner route is a device's, and there is no delete.
         for method, path, body in (
@@ -339,7 +337,8 @@ def test_partner_fetch_with_a_wrong_token_opens_nothing(
         key, passfile = tmp_path / "p.key", tmp_path / "pass.txt"
         passfile.write_text("partner passphrase 7\n", encoding="utf-8")
         common = ["--passphrase-file", str(passfile)]
-        keygen = ["keygen", "--partner", "casa-norte", "--out", str(key), *common]
+        org_key = ["--org-key", str(org_key_file(tmp_path))]
+        keygen = ["keygen", "--partner", "casa-norte", "--out", str(key), *org_key, *common]
         assert partner_cli.main(keygen) == 0
         capsys.readouterr()
         token = tmp_path / "token.txt"
@@ -367,7 +366,7 @@ def test_retention_destroys_old_handover_packets(
     new_id, new = make_packet(a, north, str(uuid.uuid4()))
     assert storage.post_handover(a.device_id, "casa-norte", old_id, old) == "stored"
     assert storage.post_handover(a.device_id, "casa-norte", new_id, new) == "stored"
-    content, digest = open_packet(old, "p", "casa-norte", north.sealing_private)
+    content, digest = open_packet(old, "p", "casa-norte", north.sealing_private, ORG[1])
     ack = make_ack(content, digest, "casa-norte", north.signing_private)
     assert storage.acknowledge_handover("casa-norte", old_id, ack) == "stored"
     p = t.handover_packets
@@ -396,7 +395,7 @@ def test_attackers_after_revoke_and_at_the_edges(
 
     north, a = setup["north"], setup["a"]
     packet_id, packet = make_packet(a, north, str(uuid.uuid4()))
-    content, digest = open_packet(packet, "p", "casa-norte", north.sealing_private)
+    content, digest = open_packet(packet, "p", "casa-norte", north.sealing_private, ORG[1])
     ack = make_ack(content, digest, "casa-norte", north.signing_private)
     refused = 0
     with httpx.Client(base_url=server.url, timeout=60) as http:
@@ -488,8 +487,80 @@ def test_a_device_cannot_fill_the_server_with_packets(
     assert refused.value.code == "server-handover-quota"
     other_id, other = make_packet(b, north, str(uuid.uuid4()))
     assert storage.post_handover(b.device_id, "casa-norte", other_id, other) == "stored"
-    content, digest = open_packet(made[0][1], "p", "casa-norte", north.sealing_private)
+    content, digest = open_packet(made[0][1], "p", "casa-norte", north.sealing_private, ORG[1])
     ack = make_ack(content, digest, "casa-norte", north.signing_private)
     assert storage.acknowledge_handover("casa-norte", made[0][0], ack) == "stored"
     assert storage.post_handover(a.device_id, "casa-norte", *made[3]) == "stored"
     assert len(storage.handover_listing("casa-norte")) == 5
+
+
+@pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)
+def test_publish_directory_lists_the_sites_active_devices_for_the_partner(  # noqa: PLR0917 -- fixtures
+    tmp_path: Path,
+    storage: Storage,
+    org: SimOrg,
+    setup: dict[str, Any],
+    new_device: Callable[..., SimDevice],
+    db_url: str,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """``fieldscreen-server publish-directory`` signs the site's directory with the roster's
+    active devices of that site in it (id and key), so the partner can tell the organisation's
+    laptops from anyone's: a packet of a device revoked before the publish, or of another
+    site's device, carrying that directory, is refused by name; one of a listed device opens."""
+    import json
+
+    from fieldscreen.directory import ServiceDirectory
+    from fieldscreen.errors import DeviceError
+    from fieldscreen.sync.server.cli import main as server_main
+    from fieldscreen.sync.signed import SignedDocument
+
+    north, a, b = setup["north"], setup["a"], setup["b"]
+    elsewhere = new_device("other-site")
+    key_file, passfile = tmp_path / "signing-private.json", tmp_path / "org-pass.txt"
+    passfile.write_text("organisation passphrase\n", encoding="utf-8")
+    with crypto.permitting_test_parameters():
+        blob = crypto.protect_private_key(
+            org.signing[0], b"organisation passphrase", params=crypto.KdfParams.for_tests()
+        )
+    key_file.write_text(json.dumps(blob), encoding="utf-8")
+    common = ["--db", db_url, "--passphrase-file", str(passfile)]
+    assert server_main(["devices", "revoke", b.device_id, "--db", db_url]) == 0
+    directory = tmp_path / "tij1.json"
+    content = {
+        "format": "fieldscreen-service-directory",
+        "format_version": 1,
+        "directory_id": "tij1-dir",
+        "version": "7",
+        "site": {"id": "tij1"},
+        "services": [],
+        "partners": [north.entry()],
+    }
+    directory.write_text(json.dumps(content), encoding="utf-8")
+    argv = ["publish-directory", str(directory), "--key", str(key_file), "--version", "7"]
+    with crypto.permitting_test_parameters():  # the key file's light Argon2id
+        assert server_main([*argv, "--name", "tij1", *common]) == 0, capsys.readouterr().err
+    signed = storage.document("directory", "tij1", "7")
+    assert signed is not None
+    published = ServiceDirectory.from_content(
+        SignedDocument.from_bytes(signed).content, "server", "tij1"
+    )
+    assert published.devices == ((a.device_id, a.signing_public),)
+    opened = refused = 0
+    for device in (a, b, elsewhere):
+        packet = seal_packet(
+            {"packet_id": uuid.uuid4().hex, "partner": "casa-norte", "case_id": "c" * 32},
+            north.partner(),
+            device.device_id,
+            device.signing_public,
+            lambda m, d=device: crypto.sign(d.signing_private, m),  # type: ignore[misc]
+            signed,
+        )
+        if device is a:
+            open_packet(packet, "p", "casa-norte", north.sealing_private, org.signing_public)
+            opened += 1
+            continue
+        with pytest.raises(DeviceError) as caught:
+            open_packet(packet, "p", "casa-norte", north.sealing_private, org.signing_public)
+        refused += caught.value.code == "handover-device-unknown"
+    assert (opened, refused) == (1, 2)

@@ -16,7 +16,8 @@ from hypothesis import strategies as st
 from fieldscreen import crypto
 from fieldscreen.directory import Partner
 from fieldscreen.errors import DeviceError
-from fieldscreen.handover import SUMMARY_FIELDS, open_packet, packet_content, seal_packet
+from fieldscreen.handover import SUMMARY_FIELDS, open_packet, packet_content
+from tests.support.vouching import ORG, seal_vouched
 
 RECIPIENTS = (
     "family",
@@ -87,8 +88,8 @@ def test_a_packet_never_holds_what_the_child_did_not_consent_to(
         assert refused.value.code in {"handover-not-consented", "handover-withheld"}
         return
     content = packet_content(record, CARD, partner, "a" * 32)
-    packet = seal_packet(content, partner, "dev1", SIGNING[1], lambda m: crypto.sign(SIGNING[0], m))
-    opened, _ = open_packet(packet, "p.json", "p1", SEALING[0])
+    packet = seal_vouched(content, partner, "dev1", SIGNING)
+    opened, _ = open_packet(packet, "p.json", "p1", SEALING[0], ORG[1])
     text = repr(opened)
     assert "CANARY" not in text, "a field the child did not consent to share left"
     assert "share_" not in text  # the child's answers for other recipients stay
@@ -134,14 +135,14 @@ def test_a_packet_changed_anywhere_is_refused_by_name() -> None:
     consent = dict.fromkeys(RECIPIENTS, "yes")
     partner = Partner("p1", {"en": "P"}, "legal", "en", "", SEALING[1], SIGNING[1])
     content = packet_content(_record(consent, []), CARD, partner, "a" * 32)
-    packet = seal_packet(content, partner, "dev1", SIGNING[1], lambda m: crypto.sign(SIGNING[0], m))
+    packet = seal_vouched(content, partner, "dev1", SIGNING)
     accepted, codes = 0, set()
     positions = range(0, len(packet), max(1, len(packet) // 40))
     for i in positions:
         changed = bytearray(packet)
         changed[i] = (changed[i] + 1) % 128 or 65
         try:
-            open_packet(bytes(changed), "p.json", "p1", SEALING[0])
+            open_packet(bytes(changed), "p.json", "p1", SEALING[0], ORG[1])
         except DeviceError as exc:
             codes.add(exc.code)
             continue
@@ -241,10 +242,8 @@ def test_a_concern_the_child_did_not_consent_to_share_never_reaches_the_partner(
             "p1", {"en": "P"}, recipient, rng.choice(("en", "es")), "", SEALING[1], SIGNING[1]
         )
         content = packet_content(record, card, partner, "a" * 32, release_reason="life at risk")
-        packet = seal_packet(
-            content, partner, "dev1", SIGNING[1], lambda m: crypto.sign(SIGNING[0], m)
-        )
-        opened, _ = open_packet(packet, "p.json", "p1", SEALING[0])
+        packet = seal_vouched(content, partner, "dev1", SIGNING)
+        opened, _ = open_packet(packet, "p.json", "p1", SEALING[0], ORG[1])
 
         text = summary_text(opened)
         seen = set(_values(opened)) | set(text.replace(",", " ").split())

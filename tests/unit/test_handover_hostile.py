@@ -15,12 +15,13 @@ import pytest
 from fieldscreen import crypto
 from fieldscreen.directory import Partner
 from fieldscreen.errors import DeviceError
-from fieldscreen.handover import open_packet, seal_packet
+from fieldscreen.handover import open_packet
 from fieldscreen.sync.canonical import b64e
 from fieldscreen.sync.client import SyncClient
 from fieldscreen.sync.engine import Syncer
 from fieldscreen.sync.errors import SyncError
 from fieldscreen.sync.spool import Spool
+from tests.support.vouching import ORG, seal_vouched
 
 SEALING = crypto.generate_sealing_keypair()
 SIGNING = crypto.generate_signing_keypair()
@@ -42,7 +43,8 @@ FORGED: tuple[dict[str, Any], ...] = (
 
 
 def _forge(content: dict[str, Any]) -> bytes:
-    return seal_packet(content, PARTNER, "dev1", FORGER[1], lambda m: crypto.sign(FORGER[0], m))
+    """``content`` sealed by a device the organisation lists (its odd content is the attack)."""
+    return seal_vouched(content, PARTNER, "dev1", FORGER)
 
 
 @pytest.mark.parametrize("content", FORGED)
@@ -51,7 +53,7 @@ def test_a_forged_packets_odd_content_is_refused_by_name(content: dict[str, Any]
     10,000 characters), is ``handover-packet-tampered``: the partner's command writes no file
     named from it and stops on no KeyError."""
     with pytest.raises(DeviceError) as refused:
-        open_packet(_forge(content), "p.json", "p1", SEALING[0])
+        open_packet(_forge(content), "p.json", "p1", SEALING[0], ORG[1])
     assert refused.value.code == "handover-packet-tampered"
 
 
@@ -60,7 +62,7 @@ def test_the_partners_open_command_says_so_for_a_forged_packet(
 ) -> None:
     from fieldscreen import partner_cli
 
-    monkeypatch.setattr(partner_cli, "_key", lambda _p, _a: ("p1", SEALING[0], SIGNING[0]))
+    monkeypatch.setattr(partner_cli, "_key", lambda _p, _a: ("p1", SEALING[0], SIGNING[0], ORG[1]))
     refused = 0
     for i, content in enumerate(FORGED):
         packet = tmp_path / f"in{i}.json"
@@ -161,7 +163,7 @@ def _hostile_fetch(
     monkeypatch.setattr(
         httpx, "Client", lambda **kw: real(transport=httpx.MockTransport(handler), **kw)
     )
-    monkeypatch.setattr(partner_cli, "_key", lambda _p, _a: ("p1", SEALING[0], SIGNING[0]))
+    monkeypatch.setattr(partner_cli, "_key", lambda _p, _a: ("p1", SEALING[0], SIGNING[0], ORG[1]))
     token = tmp_path / "token"
     token.write_text("fsp_x\n", encoding="utf-8")
     out = tmp_path / "out"

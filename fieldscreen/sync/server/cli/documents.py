@@ -7,12 +7,39 @@ import argparse
 import datetime as dt
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 from fieldscreen.sync.errors import ServerError
 from fieldscreen.sync.server.cli.common import AddCommand, Parents, emit, open_storage
 from fieldscreen.sync.server.cli.passphrases import private_key
 
-__all__ = ["add_commands"]
+__all__ = ["add_commands", "with_devices"]
+
+
+def with_devices(storage: Any, content: bytes, name: str) -> bytes:
+    """The directory ``content`` with ``devices`` set to the site's active devices of the
+    roster (id and Ed25519 key): what a partner checks a handover packet's device against
+    (docs/handover.md). A revoked or wiped device is left out, so publishing again after a
+    revocation stops the laptop making packets a partner takes."""
+    from fieldscreen.sync.canonical import b64e, canonical, parse_json
+    from fieldscreen.sync.errors import EnvelopeError
+    from fieldscreen.sync.server.storage import Principal
+
+    try:
+        data = parse_json(content, "service directory")
+    except EnvelopeError:
+        data = None
+    site = data.get("site") if isinstance(data, dict) else None
+    if not isinstance(data, dict) or not isinstance(site, dict):
+        raise ServerError(
+            "sync-bad-file", path=name, what="directory", reason="not a service directory"
+        )
+    data["devices"] = [
+        {"id": d.id, "ed25519": b64e(d.public_key)}
+        for d in storage.list_devices(Principal("admin", frozenset(), "cli"))
+        if d.site == site.get("id") and d.status == "active"
+    ]
+    return canonical(data)
 
 
 def _publish(kind: str) -> Callable[[argparse.Namespace], int]:
@@ -28,6 +55,8 @@ def _publish(kind: str) -> Callable[[argparse.Namespace], int]:
             raise ServerError(
                 "sync-bad-file", path=path.name, what=kind, reason="cannot be read"
             ) from None
+        if kind == "directory":
+            content = with_devices(storage, content, path.name)
         private = private_key(args, args.key)
         version = args.version or dt.datetime.now(dt.UTC).strftime("%Y%m%d%H%M%S")
         name = args.name or path.stem
