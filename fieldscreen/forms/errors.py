@@ -480,6 +480,17 @@ DESIGNER: Mapping[str, Message] = {
         en="these fields depend on each other in a circle: {names}; break the circle",
         es="estos campos dependen unos de otros en círculo: {names}; rompa el círculo",
     ),
+    "unclosed-quote": Message(
+        en="the quote {char} at position {pos} opens a text that is never closed; close it "
+        "with the same quote, or remove it if the cell is not meant as text",
+        es="la comilla {char} en la posición {pos} abre un texto que nunca se cierra; ciérrelo "
+        "con la misma comilla, o quítela si la celda no es un texto",
+    ),
+    "dollar-paren": Message(
+        en="$( at position {pos} is no field reference; write the field as ${{name}}, with braces",
+        es="$( en la posición {pos} no es una referencia a un campo; escriba el campo como "
+        "${{name}}, con llaves",
+    ),
     "unexpected-character": Message(
         en="unexpected character {char} at position {pos}; check the expression (text in "
         "quotes, fields as ${{name}})",

@@ -137,8 +137,20 @@ def _tokens(text: str) -> list[_Token]:
     while pos < len(text):
         match = _TOKEN.match(text, pos)
         if match is None:
+            char = text[pos]
+            if char in "'\"":  # a string token would have matched a closed one
+                raise FormError(
+                    f"the quote {char!r} at position {pos + 1} opens a text that is never "
+                    "closed; close it with the same quote, or remove it if the cell is not "
+                    "meant as text"
+                )
+            if text.startswith("$(", pos):
+                raise FormError(
+                    f"$( at position {pos + 1} is no field reference; write the field as "
+                    "${name}, with braces"
+                )
             raise FormError(
-                f"unexpected character {text[pos]!r} at position {pos + 1}; check the "
+                f"unexpected character {char!r} at position {pos + 1}; check the "
                 "expression (text in quotes, fields as ${name})"
             )
         kind = "ref" if match.group("ref") else (match.lastgroup or "")

@@ -53,7 +53,7 @@ KINDS = {
         "entity-list-missing",
     },
     "invalid": {  # a mistake ODK rejects too
-        "unexpected-character", "unexpected", "expected-found", "expected-name",
+        "unexpected-character", "unclosed-quote", "dollar-paren", "unexpected", "expected-found", "expected-name",
         "ref-unknown", "default-unfit", "function-unknown", "not-an-axis",
     },
 }  # fmt: skip

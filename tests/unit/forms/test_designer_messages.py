@@ -137,8 +137,20 @@ def test_every_reason_a_feature_is_refused_for_is_in_both_languages() -> None:
         ),
         (
             "| survey |\n| | type | name | label | calculation |\n| | calculate | c | | it's 2 |\n",
-            'unexpected character "\'" at position 3; check the expression',
-            'carácter inesperado "\'" en la posición 3; revise la expresión',
+            'the quote "\'" at position 3 opens a text that is never closed; close it with the '
+            "same quote, or remove it if the cell is not meant as text",
+            'la comilla "\'" en la posición 3 abre un texto que nunca se cierra; ciérrelo con la '
+            "misma comilla, o quítela si la celda no es un texto",
+        ),
+        (
+            "| survey |\n| | type | name | label | calculation |\n| | calculate | c | | $(a) |\n",
+            "$( at position 1 is no field reference; write the field as ${name}, with braces",
+            "$( en la posición 1 no es una referencia a un campo; escriba el campo como ${name}",
+        ),
+        (
+            "| survey |\n| | type | name | label | calculation |\n| | calculate | c | | 2 £ |\n",
+            "unexpected character '£' at position 3; check the expression",
+            "carácter inesperado '£' en la posición 3; revise la expresión",
         ),
     ],
 )
