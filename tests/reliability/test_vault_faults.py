@@ -5,6 +5,10 @@
 * User removal killed at every step of its key rotation (pending key file, database
   re-encryption, final key file): the vault opens and loses nothing, and once the pending file
   is on disk the removed user and the old key file are kept out.
+* Passphrase change (a key rotation: a new key pair and a new master key) killed at every step
+  of that rotation, an admin's and a specialist's: exactly one passphrase opens (the old one
+  before the pending key file is on disk, the new one after), nothing is lost, and the key
+  file from before the change opens nothing.
 * An error (disk full) injected at every step of a key-file write: the old file is intact and
   the error is the catalogue's ``disk-full``.
 * I/O errors injected at every page write of the database (RLIMIT_FSIZE on the writer, so the
@@ -365,3 +369,117 @@ def test_user_removal_killed_at_every_step_of_the_key_rotation(tmp_path: Path) -
     assert lost == 0
     assert kept_out == expected_out
     assert old_file_opens == 0
+
+
+SPEC_OLD = b"the specialist's old passphrase"
+SPEC_NEW = b"the specialist's new passphrase"
+INTERIM = b"a passphrase used in between"
+
+
+def _unlocks(folder: Path, login: str, passphrase: bytes) -> str:
+    """``opens``, ``refused`` (the passphrase is not this account's) or the error's code."""
+    vault = Vault.open(folder, sleep=lambda seconds: None)
+    try:
+        vault.unlock(login, passphrase)
+    except UnlockFailed:
+        return "refused"
+    except VaultError as error:
+        return error.code
+    finally:
+        vault.close()
+    return "opens"
+
+
+def test_passphrase_change_killed_at_every_step_of_its_key_rotation(tmp_path: Path) -> None:
+    """A passphrase change is a key rotation (a new key pair and a new master key): killed at
+    every step of it, for an admin's change and a specialist's, the vault opens with exactly
+    one of the two passphrases (the old one until the pending key file is on disk, the new one
+    from then on), loses nothing, and the key file from before the change opens nothing.
+    Under ``make reliability`` four rounds: as created, after earlier changes of the same
+    passphrase (a specialist's still awaiting an admin), with a duress passphrase set, and after
+    an admin's rotation."""
+    from fieldscreen.vault import rekey
+
+    rounds = count(1, 4)
+    tally = dict.fromkeys(("points", "opened", "lost", "unopenable", "both", "rolled-back"), 0)
+    outcomes = []
+    for round_ in range(rounds):
+        for who in ("admin1", "spec1"):
+            old, new = (OLD, NEW) if who == "admin1" else (SPEC_OLD, SPEC_NEW)
+            for index, step in enumerate(ROTATION_STEPS):
+                folder = tmp_path / f"{who}-{round_}-{index}" / "data"
+                _make(folder)
+                vault = Vault.open(folder, new_key_kdf=crypto.KdfParams.for_tests())
+                vault.unlock("admin1", OLD)
+                vault.add_user("spec1", SPEC_OLD, "specialist", admin_passphrase=OLD)
+                if round_ % 4 == 2:  # with a duress passphrase set
+                    vault.set_duress_passphrase(b"a duress passphrase", admin_passphrase=OLD)
+                elif round_ % 4 == 3:  # after an admin's rotation
+                    vault.rotate_keys(admin_passphrase=OLD)
+                vault.close()
+                before = _logical_state(folder, OLD)
+                if round_ % 4 == 1:  # changed before (a specialist's still awaits an admin)
+                    vault = Vault.open(folder, new_key_kdf=crypto.KdfParams.for_tests())
+                    vault.unlock(who, old)
+                    vault.change_passphrase(old, INTERIM)
+                    vault.change_passphrase(INTERIM, old)
+                    vault.close()
+                old_copy = (folder / "vault.keys").read_bytes()
+
+                def child(
+                    fd: int,
+                    index: int = index,
+                    folder: Path = folder,
+                    who: str = who,
+                    old: bytes = old,
+                    new: bytes = new,
+                ) -> None:
+                    vault = Vault.open(folder, new_key_kdf=crypto.KdfParams.for_tests())
+                    vault.unlock(who, old)
+                    seen = [0]
+
+                    def hook(name: str) -> None:
+                        if seen[0] == index:
+                            os.kill(os.getpid(), signal.SIGKILL)
+                        seen[0] += 1
+
+                    keyring_module.io_hook = hook
+                    rekey.io_hook = hook
+                    vault.change_passphrase(old, new)
+
+                pid, read_fd = fork(child)
+                _, status = os.waitpid(pid, 0)
+                os.close(read_fd)
+                assert os.WIFSIGNALED(status), f"the writer was not killed at {step}"
+                tally["points"] += 1
+                started = index >= ROTATION_STEPS.index("pending:rename") + 1
+                # the old passphrase first: a refused unlock changes nothing, an accepted one
+                # (and the new one's) finishes the change
+                old_result = _unlocks(folder, who, old)
+                new_result = _unlocks(folder, who, new)
+                opens = (old_result == "opens", new_result == "opens")
+                tally["opened"] += any(opens)
+                tally["unopenable"] += not any(opens)
+                tally["both"] += all(opens)
+                assert opens == ((False, True) if started else (True, False)), (
+                    f"{who} killed at {step}: old {old_result}, new {new_result}"
+                )
+                admin_pass = NEW if who == "admin1" and started else OLD
+                kept = _logical_state(folder, admin_pass) == before
+                tally["lost"] += not kept
+                if started:  # the key file from before the change, put back, opens nothing
+                    current = (folder / "vault.keys").read_bytes()
+                    (folder / "vault.keys").write_bytes(old_copy)
+                    for passphrase in (old, new):
+                        tally["rolled-back"] += _unlocks(folder, who, passphrase) == "opens"
+                    (folder / "vault.keys").write_bytes(current)
+                assert not list(folder.glob(".vault.keys.*.tmp"))
+                outcomes.append((who, step, old_result, new_result, kept))
+    print(
+        f"\npassphrase change killed at {tally['points']} points ({len(ROTATION_STEPS)} steps of "
+        f"its key rotation, admin and specialist, {rounds} round(s)): opened {tally['opened']}, "
+        f"lost {tally['lost']}, unopenable {tally['unopenable']}, both passphrases "
+        f"{tally['both']}, old key file put back opened {tally['rolled-back']}"
+    )
+    assert tally["opened"] == tally["points"] == rounds * 2 * len(ROTATION_STEPS)
+    assert tally["lost"] == tally["unopenable"] == tally["both"] == tally["rolled-back"] == 0
