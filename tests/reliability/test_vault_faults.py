@@ -430,6 +430,7 @@ def test_passphrase_change_killed_at_every_step_of_its_key_rotation(tmp_path: Pa
                     fd: int,
                     index: int = index,
                     folder: Path = folder,
+                    *,
                     who: str = who,
                     old: bytes = old,
                     new: bytes = new,
