@@ -764,7 +764,7 @@ DESIGNER: Mapping[str, Message] = {
         "screening, and the tags of its list are shown in the hint",
         es="la pregunta osm {name} recibe un archivo de OpenStreetMap: la computadora no tiene "
         "OpenMapKit, así que se adjunta un archivo .osm guardado con JOSM u OpenMapKit, que se "
-        "guarda cifrado con la evaluación, y las etiquetas de su lista se muestran en la ayuda",
+        "guarda cifrado con el tamizaje, y las etiquetas de su lista se muestran en la ayuda",
     ),
     "why-no-gps-start": Message(
         en="the laptop has no GPS, so no place is recorded; ask for the place in a geopoint "

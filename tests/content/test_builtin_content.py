@@ -338,3 +338,23 @@ def test_act_now_uses_one_verb_form_in_spanish() -> None:
     for other in ("ACTÚE YA", "Actúe ya", "actuar ahora"):
         assert other not in ts
         assert other not in tiers["T0"][f"label::{ES}"]
+
+
+@pytest.mark.parametrize("form_id", FORM_IDS)
+def test_every_page_has_a_heading_of_its_own(form_id: str) -> None:
+    """A note or question outside any group becomes a page headed with the form's title, and the
+    page-count sentence then names the form ("la página «B. Tamizaje inicial…» ya no hace
+    falta"); each shown row sits in a group titled in both languages, unlike the form."""
+    settings = sheets(form_id)["settings"][0]
+    form_titles = {settings["form_title"], settings.get(f"translated_title::{ES}", "")}
+    loose, untitled = [], []
+    for row, stack in survey_with_groups(form_id):
+        kind = row.get("type", "")
+        if not stack and kind not in UNLABELLED and not kind.startswith("begin "):
+            loose.append(row["name"])
+        if not stack and kind.startswith("begin "):
+            labels = [row.get(f"label::{EN}", ""), row.get(f"label::{ES}", "")]
+            if not all(labels) or set(labels) & form_titles:
+                untitled.append(row["name"])
+    assert not loose, f"{form_id}: outside any group: {loose}"
+    assert not untitled, f"{form_id}: groups without a title of their own: {untitled}"

@@ -8,6 +8,7 @@ the journey is about.
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import Any
 
@@ -206,11 +207,17 @@ def test_a_page_count_that_changes_says_why(qtbot: QtBot, paths: Paths) -> None:
     assert reason.startswith(("An answer added ", "After an answer, ")), reason
     assert reason.endswith("."), reason
     assert "no longer needed: " not in text, text
+    # it names a page by the heading the specialist saw on it, never a form's title
+    quoted = re.findall(r"“([^”]+)”", reason)
+    assert quoted, reason
+    from fieldscreen.forms.library import builtin_forms as loaded
+
+    form_titles = {f.title(lang) for f in loaded().values() for lang in ("en", "es")}
+    assert not set(quoted) & form_titles, reason
     # the other direction reads as a sentence too, never "no longer needed: B. …"
-    removed = wiz._removed_sentence(["B. Initial protection and safety screening"])
+    removed = wiz._removed_sentence(["Work and violence questions locked"])
     assert removed == (
-        "After an answer, the page “B. Initial protection and safety screening” is no longer "
-        "needed."
+        "After an answer, the page “Work and violence questions locked” is no longer needed."
     )
     several = wiz._removed_sentence(["Journey", "Work"])
     assert several == "After an answer, 2 pages are no longer needed; the first is “Journey”."
