@@ -23,6 +23,7 @@ Public API::
 from __future__ import annotations
 
 import dataclasses
+import datetime as dt
 import hashlib
 import json
 from collections.abc import Callable, Mapping, Sequence
@@ -69,6 +70,11 @@ _UPDATES = "sync.updates"
 #: The handover packets waiting to go through the server (docs/handover.md), kept encrypted:
 #: ``{packet_id: [partner, base64 of the packet]}`` (each packet sealed to its partner too).
 _HANDOVER_QUEUE = "handover.queue"
+#: Packets taken off the queue because the site's signed directory no longer names their
+#: partner with keys: kept sealed until a person resends or discards them.
+_HANDOVER_HELD = "handover.held"
+#: The cursor of the last partner acknowledgement the server sent and the sync applied.
+_HANDOVER_ACKS_CURSOR = "handover.acks_cursor"
 
 
 def open_settings(paths: Paths) -> Settings:
@@ -483,6 +489,38 @@ def _handover_queue(vault: Vault) -> dict[str, list[str]]:
     return {} if raw is None else dict(json.loads(raw))
 
 
+def held_handovers(vault: Vault) -> dict[str, list[str]]:
+    """The packets the sync stopped sending because their partner left the site's signed
+    directory: packet id -> ``[partner, packet (base64), held since]``."""
+    raw = vault.device_secret(_HANDOVER_HELD)
+    return {} if raw is None else dict(json.loads(raw))
+
+
+def decide_held_handover(vault: Vault, packet_id: str, *, resend: bool) -> list[str]:
+    """A person's decision on a held packet: ``resend`` puts it back on the queue (the sync
+    holds it again while the directory still does not name the partner), else it is discarded,
+    audited. Returns the held entry.
+
+    Raises:
+        DeviceError: ``handover-not-held``.
+    """
+    held = held_handovers(vault)
+    entry = held.get(packet_id)
+    if entry is None:
+        raise DeviceError("handover-not-held", packet=packet_id[:64])
+    if resend:
+        queue_handover(vault, entry[0], packet_id, b64d(entry[1], "handover packet"))
+    else:
+        vault.record_event(
+            "override",
+            None,
+            {"what": "handover-discarded", "packet": packet_id, "partner": entry[0]},
+        )
+    del held[packet_id]
+    vault.set_device_secret(_HANDOVER_HELD, json.dumps(held, sort_keys=True).encode())
+    return entry
+
+
 class VaultDeviceStore:
     """:class:`~fieldscreen.sync.store.OutboxStore` and ``DeviceState`` over the real vault.
 
@@ -651,6 +689,45 @@ class VaultDeviceStore:
         if queue.pop(packet_id, None) is not None:
             data = json.dumps(queue, sort_keys=True).encode()
             self.vault.set_device_secret(_HANDOVER_QUEUE, data)
+
+    def hold_withdrawn_handovers(self) -> int:
+        """Take off the queue the packets whose partner the site's signed directory no longer
+        names with keys (a partner the organisation withdrew): kept sealed among the held ones
+        (:func:`held_handovers`) until a person decides, never posted again meanwhile. Without
+        a signed directory nothing is held (the laptop cannot tell). Returns how many are held
+        in all."""
+        directory = pick(_stored_directories(self.vault), str(self.settings.get("site_id")))
+        queue, held = _handover_queue(self.vault), held_handovers(self.vault)
+        if directory is not None:
+            withdrawn = {
+                packet_id: entry
+                for packet_id, entry in queue.items()
+                if not ((p := directory.partner(entry[0])) and p.can_receive)
+            }
+            if withdrawn:
+                since = dt.datetime.now(dt.UTC).strftime("%Y-%m-%dT%H:%MZ")
+                held.update({k: [v[0], v[1], since] for k, v in withdrawn.items()})
+                # held first: a crash in between leaves the packet in both, held again next time
+                data = json.dumps(held, sort_keys=True).encode()
+                self.vault.set_device_secret(_HANDOVER_HELD, data)
+                for packet_id in withdrawn:
+                    queue.pop(packet_id)
+                self.vault.set_device_secret(
+                    _HANDOVER_QUEUE, json.dumps(queue, sort_keys=True).encode()
+                )
+                self.vault.record_event(
+                    "sync",
+                    None,
+                    {"handovers_held": sorted(withdrawn), "reason": "partner-withdrawn"},
+                )
+        return len(held)
+
+    def handover_acks_cursor(self) -> str:
+        raw = self.vault.device_secret(_HANDOVER_ACKS_CURSOR)
+        return "" if raw is None else raw.decode()
+
+    def save_handover_acks_cursor(self, cursor: str) -> None:
+        self.vault.set_device_secret(_HANDOVER_ACKS_CURSOR, cursor.encode())
 
     def apply_handover_acks(self, acks: Sequence[bytes]) -> tuple[int, int]:
         """Each acknowledgement checked against the partner's key in this site's signed

@@ -99,6 +99,14 @@ CATALOGUE: Mapping[str, Message] = {
         "de nuevo la próxima vez); {acks} acuses de recibo de socios aplicados, {refused} "
         "rechazados (no firmados por el socio que indica el directorio).",
     ),
+    "sync-handovers-held": Message(
+        en="{held} handover packet(s) held, not sent: their partner is no longer in the site's "
+        "service directory. The sealed packets are kept; run 'fieldscreen handover held' to "
+        "send one again or discard it.",
+        es="{held} paquete(s) de traspaso retenido(s), sin enviar: su socio ya no está en el "
+        "directorio de servicios del sitio. Los paquetes sellados se conservan; ejecute "
+        "'fieldscreen handover held' para enviar uno de nuevo o descartarlo.",
+    ),
     "sync-summary": Message(
         en=(
             "{delivered} delivered, {conflicts} conflicts, {quarantined} quarantined, "
@@ -1284,6 +1292,12 @@ CATALOGUE: Mapping[str, Message] = {
         "laptop that made the packet.",
         es="El acuse de recibo {name} no corresponde a ningún traspaso hecho en esta "
         "computadora. Aplíquelo en la computadora que creó el paquete.",
+    ),
+    "handover-not-held": Message(
+        en="No handover packet {packet!r} is held on this laptop. 'fieldscreen handover held' "
+        "lists those that are.",
+        es="En esta computadora no hay ningún paquete de traspaso retenido {packet!r}. "
+        "'fieldscreen handover held' muestra los que hay.",
     ),
     "handover-device-not-listed": Message(
         en="The service directory this laptop holds does not list it ({device}) among the "

@@ -14,7 +14,13 @@ from pathlib import Path
 from typing import Any
 
 from fieldscreen.caseevents import HANDOVER_ACKNOWLEDGED, HANDOVER_SENT
-from fieldscreen.device import is_enrolled, queue_handover, site_directory
+from fieldscreen.device import (
+    decide_held_handover,
+    held_handovers,
+    is_enrolled,
+    queue_handover,
+    site_directory,
+)
 from fieldscreen.device_commands import unlocked_vault
 from fieldscreen.device_commands.case import resolve_case
 from fieldscreen.directory import ServiceDirectory
@@ -36,7 +42,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "PARTNER --out FILE), or apply the partner's acknowledgement (fieldscreen handover ack "
         "FILE)."
     )
-    parser.add_argument("case", metavar="CASE|ack", help="the screening's record id or its code")
+    parser.add_argument(
+        "case",
+        metavar="CASE|ack|held",
+        help="the screening's record id or its code; 'ack' applies an acknowledgement file; "
+        "'held' lists the packets held because their partner left the directory",
+    )
     parser.add_argument("file", metavar="ACKFILE", nargs="?", help="with ack: the file")
     parser.add_argument("--to", metavar="PARTNER", help="the partner's id in the directory")
     parser.add_argument("--out", metavar="FILE", help="where to write the packet")
@@ -51,6 +62,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         metavar="REASON",
         default="",
         help="a coordinator's reason to share without the child's consent (audited)",
+    )
+    decide = parser.add_mutually_exclusive_group()
+    decide.add_argument(
+        "--resend", metavar="PACKET", help="with held: put the held packet back on the queue"
+    )
+    decide.add_argument(
+        "--discard", metavar="PACKET", help="with held: destroy the held packet (audited)"
     )
     add_unlock_arguments(parser)
     parser.add_argument("--json", action="store_true", help="print one JSON object")
@@ -183,6 +201,10 @@ def run(args: argparse.Namespace) -> int:
         directory = site_directory(vault, settings)
         if args.case == "ack":
             return _ack(args, vault, directory, lang)
+        if args.case == "held":
+            return _held(args, vault, lang)
+        if args.resend or args.discard:
+            raise DeviceError("handover-usage")
         if not args.to or not (args.out or args.send) or args.file:
             raise DeviceError("handover-usage")
         if args.send and not is_enrolled(vault):  # it would wait for a sync that never runs
@@ -285,6 +307,34 @@ def apply_ack(
         "received": ack["received"],
         "already": already,
     }
+
+
+def _held(args: argparse.Namespace, vault: Vault, lang: str) -> int:
+    """``fieldscreen handover held``: the packets the sync stopped sending because their
+    partner left the site's signed directory, or a person's decision on one."""
+    es = lang == "es"
+    packet = args.resend or args.discard
+    if packet:
+        partner = decide_held_handover(vault, packet, resend=bool(args.resend))[0]
+        done = {"packet_id": packet, "partner": partner, "resent": bool(args.resend)}
+        if args.resend:
+            text = (
+                f"{packet}: de nuevo en cola para {partner} (se envía al sincronizar)."
+                if es
+                else f"{packet}: queued again for {partner} (sent at the next sync)."
+            )
+        else:
+            text = f"{packet}: descartado." if es else f"{packet}: discarded."
+        emit(args, done, text)
+        return 0
+    rows = [
+        {"packet_id": packet_id, "partner": entry[0], "held_since": entry[2]}
+        for packet_id, entry in sorted(held_handovers(vault).items())
+    ]
+    lines = [f"{r['packet_id']}  {r['partner']}  {r['held_since']}" for r in rows]
+    empty = "Ningún paquete retenido." if es else "No packet is held."
+    emit(args, {"held": rows}, "\n".join(lines) or empty)
+    return 0
 
 
 def _ack(

@@ -35,6 +35,11 @@ ENROL_PREFIX = b"fieldscreen enrol v1\n"
 PROBE_CONNECT_TIMEOUT = 1.5
 PROBE_TIMEOUT = 2.5
 RETRYABLE = frozenset({429, 500, 502, 503, 504})
+#: The most acknowledgements one answer of ``GET /handover/acks`` may hold (the server sends
+#: at most this many after the cursor), and the most bytes such an answer is read to: a
+#: server answering with more is a protocol error, refused before the rest is read.
+MAX_ACKS_PER_ANSWER = 500
+MAX_ACKS_ANSWER_BYTES = 4 * 1024 * 1024
 
 
 @dataclass
@@ -131,12 +136,21 @@ class SyncClient:
         params: dict[str, Any] | None = None,
         retry: bool = True,
         timeout: httpx.Timeout | None = None,
+        limit: int | None = None,
     ) -> Any:
+        """The answer's JSON; with ``limit``, an answer of more bytes is refused
+        (``sync-protocol``) as soon as it passes that many, the rest never read."""
         attempt = 0
         while True:
             try:
                 return self._once(
-                    method, path, json=json, content=content, params=params, timeout=timeout
+                    method,
+                    path,
+                    json=json,
+                    content=content,
+                    params=params,
+                    timeout=timeout,
+                    limit=limit,
                 )
             except TransientError as error:
                 if not retry or attempt + 1 >= self.policy.attempts:
@@ -154,6 +168,7 @@ class SyncClient:
         content: bytes | None,
         params: dict[str, Any] | None,
         timeout: httpx.Timeout | None = None,
+        limit: int | None = None,
     ) -> Any:
         headers = {"authorization": f"Bearer {self.token}"} if self.token else {}
         if content is not None:
@@ -162,7 +177,7 @@ class SyncClient:
         request = self._http.build_request(
             method, path, json=json, content=content, params=params, headers=headers, **extra
         )
-        response = self._send(request)
+        response = self._send(request, limit)
         if (
             response.status_code == 401
             and self.signer is not None
@@ -173,7 +188,7 @@ class SyncClient:
             except ValueError:
                 pass
             else:
-                response = self._send(request)
+                response = self._send(request, limit)
         status = response.status_code
         self.last_date = response.headers.get("date")
         if status in RETRYABLE:
@@ -202,7 +217,7 @@ class SyncClient:
             raise BatchTooLarge
         raise SyncError("sync-refused", status=status, reason=str(code)[:40] or "refused")
 
-    def _send(self, request: httpx.Request) -> httpx.Response:
+    def _send(self, request: httpx.Request, limit: int | None = None) -> httpx.Response:
         if self.signer is not None and self.token:
             request.headers.update(
                 self.signer.headers(
@@ -213,7 +228,9 @@ class SyncClient:
                 )
             )
         try:
-            return self._http.send(request)
+            if limit is None:
+                return self._http.send(request)
+            return _bounded(self._http.send(request, stream=True), limit)
         except httpx.TransportError:
             raise TransientError("sync-unreachable", url=self.base_url) from None
 
@@ -299,12 +316,21 @@ class SyncClient:
         answer = self.request("POST", f"/handover/packets/{partner}/{packet_id}", content=packet)
         return str(answer.get("outcome", ""))
 
-    def handover_acks(self) -> list[dict[str, str]]:
-        """The partners' acknowledgements of this device's packets (``GET /handover/acks``)."""
-        answer = self.request("GET", "/handover/acks")
+    def handover_acks(self, after: str = "") -> list[dict[str, str]]:
+        """The partners' acknowledgements of this device's packets after the cursor ``after``
+        (``GET /handover/acks``): at most :data:`MAX_ACKS_PER_ANSWER`, the answer read to at
+        most :data:`MAX_ACKS_ANSWER_BYTES`."""
+        answer = self.request(
+            "GET",
+            "/handover/acks",
+            params={"after": after} if after else None,
+            limit=MAX_ACKS_ANSWER_BYTES,
+        )
         acks = answer.get("acks") if isinstance(answer, dict) else None
         if not isinstance(acks, list):  # a hostile or broken server: no acknowledgement
             raise SyncError("sync-protocol", detail="not a list of acknowledgements")
+        if len(acks) > MAX_ACKS_PER_ANSWER:
+            raise SyncError("sync-protocol", detail="more acknowledgements than one answer holds")
         return acks
 
     def staff_matches(self) -> dict[str, Any]:
@@ -315,6 +341,27 @@ class SyncClient:
     def report(self, params: dict[str, Any] | None = None) -> dict[str, Any]:
         """The coordinator report (``GET /admin/report``; a coordinator's or admin's token)."""
         return dict(self.request("GET", "/admin/report", params=params or None))
+
+
+def _bounded(response: httpx.Response, limit: int) -> httpx.Response:
+    """``response`` (streamed) read whole when it is at most ``limit`` bytes; else closed
+    unread past the limit, and a protocol error."""
+    try:
+        data = bytearray()
+        for chunk in response.iter_bytes():  # decoded: a compressed bomb stops here too
+            data += chunk
+            if len(data) > limit:
+                raise SyncError("sync-protocol", detail=f"an answer over {limit} bytes")
+    finally:
+        response.close()
+    headers = {
+        k: v
+        for k, v in response.headers.items()
+        if k.lower() not in {"content-encoding", "content-length", "transfer-encoding"}
+    }
+    return httpx.Response(
+        response.status_code, headers=headers, content=bytes(data), request=response.request
+    )
 
 
 _TLS: ssl.SSLContext | None = None

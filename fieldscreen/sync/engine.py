@@ -18,6 +18,7 @@ from __future__ import annotations
 import collections
 import contextlib
 import logging
+import re
 import time
 from collections.abc import Callable, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -38,6 +39,9 @@ from fieldscreen.sync.store import (
 )
 
 __all__ = ["Progress", "SyncSummary", "Syncer", "check_outbox"]
+
+#: A cursor of ``GET /handover/acks`` as the server writes it (its time, then the packet id).
+_ACK_CURSOR = re.compile(r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}Z\|[0-9a-f]{32}")
 
 log = logging.getLogger("fieldscreen.sync")
 
@@ -113,6 +117,9 @@ class SyncSummary:
     #: refused (not signed by the partner the directory names: not applied).
     handovers_sent: int = 0
     handovers_queued: int = 0
+    #: Packets held, not sent, because the site's signed directory no longer names their
+    #: partner: kept sealed until a person resends or discards them (``handover held``).
+    handovers_held: int = 0
     handover_acks: int = 0
     handover_acks_refused: int = 0
     device_status: str = "active"
@@ -469,7 +476,13 @@ class Syncer:
     # ------------------------------------------------------------------ 2b. handovers
     def _handovers(self, queue: HandoverQueue, summary: SyncSummary) -> None:
         """Post the queued handover packets (each kept until the server holds it: a refusal
-        or a lost connection leaves it for the next sync), then apply the acknowledgements."""
+        or a lost connection leaves it for the next sync), then apply the acknowledgements.
+
+        A packet whose partner the organisation withdrew from the site's signed directory is
+        held instead, kept sealed and not posted again until a person decides. The
+        acknowledgements come after the cursor of the last one applied, so the server sends
+        each once; the cursor moves only after they are applied."""
+        summary.handovers_held = queue.hold_withdrawn_handovers()
         for partner, packet_id, packet in queue.queued_handovers():
             try:
                 outcome = self.client.post_handover(partner, packet_id, packet)
@@ -483,12 +496,15 @@ class Syncer:
                 summary.handovers_sent += 1
         acks: list[bytes] = []
         try:
-            answers = self.client.handover_acks()
+            answers = self.client.handover_acks(queue.handover_acks_cursor())
         except DeviceRevoked:
             raise
-        except SyncError:  # a server older than the route (404), or unreachable: next time
-            answers = []
+        except SyncError:  # a server older than the route (404), unreachable, or an answer
+            answers = []  # over the limit: next time
+        cursor = ""
         for answer in answers:
+            if isinstance(answer, dict) and _ACK_CURSOR.fullmatch(str(answer.get("cursor", ""))):
+                cursor = str(answer["cursor"])
             try:
                 if not isinstance(answer, dict) or not answer.get("ack"):
                     raise EnvelopeError("ack is not an acknowledgement's object")
@@ -499,6 +515,8 @@ class Syncer:
             applied, refused = queue.apply_handover_acks(acks)
             summary.handover_acks += applied
             summary.handover_acks_refused += refused
+        if cursor:  # applied (or refused for good): not asked for again
+            queue.save_handover_acks_cursor(cursor)
 
     # ------------------------------------------------------------------ 3. pull
     def _pull(self, summary: SyncSummary) -> None:

@@ -142,3 +142,16 @@ class HandoverQueue(Protocol):
     def apply_handover_acks(self, acks: Sequence[bytes]) -> tuple[int, int]:
         """Check and apply acknowledgements: (newly applied, refused)."""
         ...
+
+    def hold_withdrawn_handovers(self) -> int:
+        """Take off the queue, kept, the packets whose partner the organisation withdrew;
+        how many are held in all, waiting for a person."""
+        ...
+
+    def handover_acks_cursor(self) -> str:
+        """The cursor of the last acknowledgement applied (empty: none yet)."""
+        ...
+
+    def save_handover_acks_cursor(self, cursor: str) -> None:
+        """Keep ``cursor`` once the acknowledgements up to it are applied (durable)."""
+        ...

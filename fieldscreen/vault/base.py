@@ -59,6 +59,8 @@ SECRET_SLOTS = frozenset(
         "sync.updates",
         "match.secret",
         "handover.queue",
+        "handover.held",
+        "handover.acks_cursor",
         "state_bound",
         "outbox_stamped",
     }

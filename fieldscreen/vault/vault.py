@@ -105,6 +105,8 @@ DEVICE_SECRETS = frozenset(
         "sync.updates",
         "match.secret",
         "handover.queue",
+        "handover.held",
+        "handover.acks_cursor",
     }
 )
 

@@ -456,7 +456,7 @@ def test_a_handover_sent_through_the_server_comes_back_acknowledged(
     assert (back["handover_acks"], back["handover_acks_refused"]) == (1, 0)
     (entry,) = _card(b, case)["handovers"]
     assert entry["acknowledged"]
-    again = _cli(b, "sync", capsys=capsys)  # the server still lists it: applied once only
+    again = _cli(b, "sync", capsys=capsys)  # after the laptop's cursor: not sent again
     assert (again["handover_acks"], again["handover_acks_refused"]) == (0, 0)
     shown = _cli(b, "case", "timeline", case, capsys=capsys)
     kinds = [e["type"] for e in shown["events"]]

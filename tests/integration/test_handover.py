@@ -396,3 +396,56 @@ def test_a_laptop_the_directory_no_longer_lists_makes_no_packet(
     argv = ["open", str(before), "--key", str(laptop["key"]), "--out", str(opened)]
     assert partner_main(argv) == 0
     assert json.loads(capsys.readouterr().out)["packet_id"]
+
+
+def test_a_packet_for_a_withdrawn_partner_is_held_until_a_person_decides(
+    laptop: dict[str, Any], capsys: Any
+) -> None:
+    """The organisation withdraws a partner: the site's signed directory no longer names it.
+    Its queued packet is no longer offered to the server; it is held, sealed as it was, listed
+    by ``fieldscreen handover held`` in both languages, and stays until a person resends it
+    (back on the queue, held again while the directory still says so) or discards it
+    (audited)."""
+    import uuid
+
+    from fieldscreen.device import VaultDeviceStore, held_handovers, queue_handover
+
+    profile, paths = laptop["profile"], Paths.for_profile(laptop["profile"])
+    packet_id, kept_id = uuid.uuid4().hex, uuid.uuid4().hex
+    with Vault.open(paths.vault_dir) as vault:
+        vault.unlock("admin1", PASS.encode())
+        store = VaultDeviceStore(vault, open_settings(paths))
+        queue_handover(vault, "other", packet_id, b"sealed packet bytes")
+        queue_handover(vault, "receiver", kept_id, b"another packet")
+        assert store.hold_withdrawn_handovers() == 0  # both partners still in the directory
+        without_other = [p for p in laptop["partners"] if p.get("id") != "other"]
+        data = _directory(laptop["org"], without_other, version="3", devices=[laptop["device"]])
+        import_directory_file(vault, open_settings(paths), data, "directory.json")
+        assert store.hold_withdrawn_handovers() == 1
+        assert store.hold_withdrawn_handovers() == 1  # once: still one held, none added
+        assert [q[1] for q in store.queued_handovers()] == [kept_id]
+        assert b64d(held_handovers(vault)[packet_id][1], "x") == b"sealed packet bytes"
+    listed = _cli(profile, "handover", "held", capsys=capsys)
+    assert [(h["packet_id"], h["partner"]) for h in listed["held"]] == [(packet_id, "other")]
+    passfile = str(profile.parent / "pass.txt")
+    argv = ["--profile", str(profile), "--lang", "es", "handover", "held"]
+    assert main([*argv, "--passphrase-file", passfile]) == 0
+    assert packet_id in capsys.readouterr().out
+    resent = _cli(profile, "handover", "held", "--resend", packet_id, capsys=capsys)
+    assert resent["resent"] is True
+    with Vault.open(paths.vault_dir) as vault:
+        vault.unlock("admin1", PASS.encode())
+        store = VaultDeviceStore(vault, open_settings(paths))
+        assert packet_id in [q[1] for q in store.queued_handovers()]
+        assert store.hold_withdrawn_handovers() == 1  # the directory still says so
+    _cli(profile, "handover", "held", "--discard", packet_id, capsys=capsys)
+    err = _cli(profile, "handover", "held", "--discard", packet_id, capsys=capsys, code=1)
+    assert "is held on this laptop" in err["err"]
+    with Vault.open(paths.vault_dir) as vault:
+        vault.unlock("admin1", PASS.encode())
+        assert held_handovers(vault) == {}
+        assert [q[1] for q in VaultDeviceStore(vault, open_settings(paths)).queued_handovers()] == [
+            kept_id
+        ]
+        discarded = [e for e in vault.audit_log() if "handover-discarded" in str(e)]
+        assert len(discarded) == 1

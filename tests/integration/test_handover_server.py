@@ -564,3 +564,42 @@ def test_publish_directory_lists_the_sites_active_devices_for_the_partner(  # no
             open_packet(packet, "p", "casa-norte", north.sealing_private, org.signing_public)
         refused += caught.value.code == "handover-device-unknown"
     assert (opened, refused) == (1, 2)
+
+
+def test_acknowledgements_come_once_after_the_devices_cursor(
+    server: LiveServer, storage: Storage, setup: dict[str, Any]
+) -> None:
+    """The device names the cursor of the last acknowledgement it applied: the server sends
+    only those after it (none again once all are applied), at most 500 per answer, and a
+    cursor that is not one reads from the start; another device's cursor shows nothing of a's."""
+    from fieldscreen.sync.server.repositories import handovers
+
+    north, a, b = setup["north"], setup["a"], setup["b"]
+    made = [make_packet(a, north, str(uuid.uuid4())) for _ in range(3)]
+    for packet_id, packet in made:
+        assert storage.post_handover(a.device_id, "casa-norte", packet_id, packet) == "stored"
+        content, digest = open_packet(packet, "p", "casa-norte", north.sealing_private, ORG[1])
+        ack = make_ack(content, digest, "casa-norte", north.signing_private)
+        assert storage.acknowledge_handover("casa-norte", packet_id, ack) == "stored"
+    with httpx.Client(base_url=server.url, timeout=60) as http:
+        device = Caller(http, a.identity.token, a)
+        first = device("GET", "/handover/acks").json()["acks"]
+        assert sorted(x["packet_id"] for x in first) == sorted(p for p, _ in made)
+        cursor = first[1]["cursor"]
+        rest = device("GET", f"/handover/acks?after={cursor}").json()["acks"]
+        assert [x["packet_id"] for x in rest] == [first[2]["packet_id"]]
+        done = device("GET", f"/handover/acks?after={first[2]['cursor']}").json()["acks"]
+        assert done == []  # applied: not sent again
+        assert len(device("GET", "/handover/acks?after=junk").json()["acks"]) == 3
+        assert device("GET", "/handover/acks?after=" + "x" * 500).status_code == 422
+        other = Caller(http, b.identity.token, b)
+        assert other("GET", f"/handover/acks?after={cursor}").json() == {"acks": []}
+    assert handovers.MAX_ACKS_PER_ANSWER == 500
+    old = handovers.MAX_ACKS_PER_ANSWER
+    handovers.MAX_ACKS_PER_ANSWER = 2
+    try:
+        page = storage.handover_acks(a.device_id)
+        assert len(page) == 2
+        assert len(storage.handover_acks(a.device_id, page[-1]["cursor"])) == 1
+    finally:
+        handovers.MAX_ACKS_PER_ANSWER = old

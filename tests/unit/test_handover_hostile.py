@@ -5,7 +5,7 @@ Each is refused by name, never a traceback, and nothing is written or applied be
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -94,6 +94,15 @@ class _Store(Spool):
         self.given.extend(acks)
         return len(acks), 0
 
+    def hold_withdrawn_handovers(self) -> int:
+        return 0
+
+    def handover_acks_cursor(self) -> str:
+        return ""
+
+    def save_handover_acks_cursor(self, cursor: str) -> None:
+        raise AssertionError(cursor)  # a hostile answer moves no cursor
+
 
 class _Hostile:
     def __init__(self, acks: Any) -> None:
@@ -102,7 +111,7 @@ class _Hostile:
     def device_status(self, _seq: int | None = None) -> dict[str, Any]:
         return {"status": "active"}
 
-    def handover_acks(self) -> Any:
+    def handover_acks(self, _after: str = "") -> Any:
         return self.acks
 
 
@@ -139,6 +148,78 @@ def test_a_server_answer_that_is_not_a_listing_is_a_protocol_error(body: Any) ->
     with client, pytest.raises(SyncError) as refused:
         client.handover_acks()
     assert refused.value.code == "sync-protocol"
+
+
+class _Endless(httpx.SyncByteStream):
+    """An answer that never ends: ``{"acks": [`` then the same entry for ever, counting the
+    bytes handed out."""
+
+    def __init__(self) -> None:
+        self.sent = 0
+
+    def __iter__(self) -> Iterator[bytes]:
+        entry = b'{"packet_id": "' + b"a" * 32 + b'", "ack": "' + b"QUFB" * 2000 + b'"},'
+        yield b'{"acks": ['
+        while True:
+            self.sent += len(entry)
+            yield entry
+
+
+def _acks_client(handler: Callable[[httpx.Request], httpx.Response]) -> SyncClient:
+    return SyncClient(
+        "https://server.example.org",
+        token="t",
+        transport=httpx.MockTransport(handler),
+        sleep=lambda _seconds: None,
+    )
+
+
+def test_an_endless_or_oversized_acknowledgement_answer_is_refused_unread(
+    tmp_path: Path,
+) -> None:
+    """A hostile server answering the acknowledgement route without end, with 100,000
+    entries, or with a gzip bomb: each is the client's ``sync-protocol`` error, read no further
+    than the limit (4 MiB and a chunk), and a sync against it applies nothing, moves no cursor
+    and goes on."""
+    import gzip
+    import json
+
+    from fieldscreen.sync.client import MAX_ACKS_ANSWER_BYTES, MAX_ACKS_PER_ANSWER
+
+    endless = _Endless()
+    many = json.dumps({"acks": [{"ack": "QQ=="}] * 100_000}).encode()
+    few_but_many = json.dumps({"acks": [{"ack": "QQ=="}] * (MAX_ACKS_PER_ANSWER + 1)}).encode()
+    bomb = gzip.compress(b'{"acks": [' + b" " * (64 * 1024 * 1024) + b"]}")
+    answers: dict[str, Callable[[], httpx.Response]] = {
+        "endless": lambda: httpx.Response(200, stream=endless),
+        "100,000 entries": lambda: httpx.Response(200, content=many),
+        "one entry over the count": lambda: httpx.Response(200, content=few_but_many),
+        "a gzip bomb": lambda: httpx.Response(
+            200, content=bomb, headers={"content-encoding": "gzip"}
+        ),
+    }
+    refused = 0
+    for name, answer in answers.items():
+        with _acks_client(lambda _r, a=answer: a()) as client:  # type: ignore[misc]
+            with pytest.raises(SyncError) as caught:
+                client.handover_acks("")
+            refused += caught.value.code == "sync-protocol"
+        assert name
+    assert refused == len(answers)
+    assert endless.sent < MAX_ACKS_ANSWER_BYTES + 2 * 1024 * 1024  # stopped at the limit
+
+    class Client(_Hostile):
+        def handover_acks(self, _after: str = "") -> Any:
+            with _acks_client(lambda _r: httpx.Response(200, stream=_Endless())) as client:
+                return client.handover_acks("")
+
+    store = _Store(tmp_path / "s.sqlite3")
+    hostile: Any = Client([])
+    syncer = Syncer(hostile, store, store, receipt_key=b"r" * 32, signing_key=b"s" * 32, pull=False)
+    summary = syncer.run()
+    assert store.given == []
+    assert (summary.handover_acks, summary.handover_acks_refused) == (0, 0)
+    print(f"\nhostile acknowledgement answers refused: {refused} of {len(answers)}")
 
 
 def _hostile_fetch(

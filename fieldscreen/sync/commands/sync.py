@@ -75,6 +75,8 @@ def summary_line(summary: SyncSummary, lang: str) -> str:
             acks=summary.handover_acks,
             refused=summary.handover_acks_refused,
         )
+    if summary.handovers_held:
+        line += " " + render("sync-handovers-held", lang, held=summary.handovers_held)
     return line
 
 

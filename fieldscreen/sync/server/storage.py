@@ -306,8 +306,8 @@ class Storage:
     def acknowledge_handover(self, partner: str, packet_id: str, data: bytes) -> str:
         return self.repos.handovers.acknowledge(partner, packet_id, data)
 
-    def handover_acks(self, device_id: str) -> list[dict[str, str]]:
-        return self.repos.handovers.acks_for(device_id)
+    def handover_acks(self, device_id: str, after: str = "") -> list[dict[str, str]]:
+        return self.repos.handovers.acks_for(device_id, after)
 
     # ------------------------------------------------------------------ audit
     def audit(self, actor: str, action: str, detail: dict[str, Any]) -> None:

@@ -23,6 +23,7 @@ class QueueSpool(Spool):
         super().__init__(path)
         self.queued = dict(queued)
         self.given: list[bytes] = []
+        self.cursor = ""
 
     def queued_handovers(self) -> Sequence[tuple[str, str, bytes]]:
         return [(p, i, b) for i, (p, b) in sorted(self.queued.items())]
@@ -33,6 +34,15 @@ class QueueSpool(Spool):
     def apply_handover_acks(self, acks: Sequence[bytes]) -> tuple[int, int]:
         self.given.extend(acks)
         return len(acks), 0
+
+    def hold_withdrawn_handovers(self) -> int:
+        return 0
+
+    def handover_acks_cursor(self) -> str:
+        return self.cursor
+
+    def save_handover_acks_cursor(self, cursor: str) -> None:
+        self.cursor = cursor
 
 
 class Server:
@@ -52,7 +62,7 @@ class Server:
         self.posted.append(packet_id)
         return "stored"
 
-    def handover_acks(self) -> list[dict[str, Any]]:
+    def handover_acks(self, _after: str = "") -> list[dict[str, Any]]:
         if self.old:
             raise SyncError("sync-refused", status=404, reason="not-found")
         return self.acks

@@ -41,6 +41,9 @@ MAX_PENDING_PER_DEVICE = 1000
 PACKET_ID = re.compile(r"[0-9a-f]{32}")
 PARTNER_CODE = re.compile(r"[a-z0-9][a-z0-9-]{0,63}")
 _MAX_ACK_BYTES = 4096
+#: The most acknowledgements one answer to a device holds (``fieldscreen.sync.client`` reads
+#: no more); the rest come after the cursor at its next sync.
+MAX_ACKS_PER_ANSWER = 500
 
 
 class Handovers:
@@ -295,18 +298,34 @@ class Handovers:
             )
         return "stored"
 
-    def acks_for(self, device_id: str) -> list[dict[str, str]]:
-        """The acknowledgements of the packets ``device_id`` sent, as base64 of their bytes."""
+    def acks_for(self, device_id: str, after: str = "") -> list[dict[str, str]]:
+        """The acknowledgements of the packets ``device_id`` sent, as base64 of their bytes,
+        oldest first, each with its ``cursor``: those after the cursor ``after`` the device
+        sends back once it applied them (so an acknowledgement it has is not sent again), at
+        most :data:`MAX_ACKS_PER_ANSWER`. A cursor that is not one (``ACKED|PACKET``) reads
+        from the start."""
         p = t.handover_packets
+        where = [p.c.device_id == device_id, p.c.ack.is_not(None)]
+        acked, _, packet = after.partition("|")
+        if acked and PACKET_ID.fullmatch(packet):
+            where.append(
+                sa.or_(p.c.acked > acked, sa.and_(p.c.acked == acked, p.c.packet_id > packet))
+            )
         with self._db.engine.connect() as conn:
             rows = list(
                 conn.execute(
-                    sa.select(p.c.packet_id, p.c.partner, p.c.ack)
-                    .where(p.c.device_id == device_id, p.c.ack.is_not(None))
+                    sa.select(p.c.packet_id, p.c.partner, p.c.ack, p.c.acked)
+                    .where(*where)
                     .order_by(p.c.acked, p.c.packet_id)
+                    .limit(MAX_ACKS_PER_ANSWER)
                 )
             )
         return [
-            {"packet_id": r.packet_id, "partner": r.partner, "ack": b64e(bytes(r.ack))}
+            {
+                "packet_id": r.packet_id,
+                "partner": r.partner,
+                "ack": b64e(bytes(r.ack)),
+                "cursor": f"{r.acked}|{r.packet_id}",
+            }
             for r in rows
         ]

@@ -6,7 +6,7 @@ never opens one (it cannot: it is sealed to the partner)."""
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, HTTPException, Path, Request
+from fastapi import APIRouter, HTTPException, Path, Query, Request
 from fastapi.responses import Response
 from starlette.concurrency import run_in_threadpool
 
@@ -70,10 +70,15 @@ async def post_packet(
 
 
 @router.get("/handover/acks", tags=["device"])
-def device_acks(principal: Device, context: Server) -> dict[str, Any]:
-    """The partners' acknowledgements of the packets this device sent (base64 of each)."""
+def device_acks(
+    principal: Device,
+    context: Server,
+    after: Annotated[str, Query(max_length=128)] = "",
+) -> dict[str, Any]:
+    """The partners' acknowledgements of the packets this device sent (base64 of each),
+    those after the cursor ``after`` (the ``cursor`` of the last one the device applied)."""
     assert principal.device_id is not None
-    return {"acks": context.storage.handover_acks(principal.device_id)}
+    return {"acks": context.storage.handover_acks(principal.device_id, after)}
 
 
 @router.get("/partner/packets", tags=["partner"])
