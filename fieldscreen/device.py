@@ -489,6 +489,14 @@ def _handover_queue(vault: Vault) -> dict[str, list[str]]:
     return {} if raw is None else dict(json.loads(raw))
 
 
+def unqueue_handover(vault: Vault, packet_id: str) -> None:
+    """The server holds the packet (a sync posted it), or its partner acknowledged it (it
+    went by USB bundle or by file): no longer sent or carried."""
+    queue = _handover_queue(vault)
+    if queue.pop(packet_id, None) is not None:
+        vault.set_device_secret(_HANDOVER_QUEUE, json.dumps(queue, sort_keys=True).encode())
+
+
 def held_handovers(vault: Vault) -> dict[str, list[str]]:
     """The packets the sync stopped sending because their partner left the site's signed
     directory: packet id -> ``[partner, packet (base64), held since]``."""
@@ -685,10 +693,7 @@ class VaultDeviceStore:
         ]
 
     def handover_posted(self, packet_id: str) -> None:
-        queue = _handover_queue(self.vault)
-        if queue.pop(packet_id, None) is not None:
-            data = json.dumps(queue, sort_keys=True).encode()
-            self.vault.set_device_secret(_HANDOVER_QUEUE, data)
+        unqueue_handover(self.vault, packet_id)
 
     def hold_withdrawn_handovers(self) -> int:
         """Take off the queue the packets whose partner the site's signed directory no longer

@@ -940,6 +940,13 @@ CATALOGUE: Mapping[str, Message] = {
         en="The server already holds another handover packet under the id {packet}.",
         es="El servidor ya tiene otro paquete de traspaso con el id {packet}.",
     ),
+    "server-handover-unsigned": Message(
+        en="The handover packet is not signed by the key of an active device the server "
+        "knows (for a coordinator, of one of their sites), so it was not kept.",
+        es="El paquete de traspaso no está firmado con la clave de un dispositivo activo que "
+        "el servidor conozca (para un(a) coordinador(a), de uno de sus sitios), así que no se "
+        "guardó.",
+    ),
     "server-handover-too-large": Message(
         en="The handover packet is larger than the server keeps ({limit} bytes).",
         es="El paquete de traspaso es más grande de lo que guarda el servidor ({limit} bytes).",

@@ -58,6 +58,7 @@ __all__ = [
     "make_ack",
     "open_packet",
     "packet_content",
+    "packet_header",
     "seal_packet",
     "shared_concerns",
     "summary_html",
@@ -318,6 +319,31 @@ _PACKET_FIELDS: Final = (
 )
 
 
+def packet_header(data: bytes, name: str) -> dict[str, Any]:
+    """The packet file's fields (its content still sealed) once they are a packet's and the
+    signature checks against the device key in the header: what a server may check of a
+    packet that came without the device's signed request (in a USB bundle), with the key of
+    the device its roster holds, without opening it.
+
+    Raises:
+        DeviceError: ``handover-packet-tampered``.
+    """
+    doc = _parse(data, name, PACKET_FORMAT, _PACKET_FIELDS)
+    try:
+        device_key = b64d(doc["device_key"], "device key")
+        signature = b64d(doc["signature"], "signature")
+    except KnownError:
+        raise _tampered(name) from None
+    body = {k: v for k, v in doc.items() if k != "signature"}
+    if (
+        len(device_key) != 32
+        or not all(isinstance(doc[k], str) for k in ("packet_id", "partner", "device_id"))
+        or not crypto.verify(device_key, _PACKET_SIGN + canonical(body), signature)
+    ):
+        raise _tampered(name)
+    return doc
+
+
 def open_packet(
     data: bytes, name: str, partner_id: str, sealing_private: bytes, org_key: bytes
 ) -> tuple[dict[str, Any], str]:
@@ -332,18 +358,11 @@ def open_packet(
             ``handover-device-unknown`` (signed by a key the organisation does not list for
             that device in a directory it signed for the packet's site).
     """
-    doc = _parse(data, name, PACKET_FORMAT, _PACKET_FIELDS)
+    doc = packet_header(data, name)
     try:
-        device_key = b64d(doc["device_key"], "device key")
         sealed = b64d(doc["sealed"], "sealed")
-        signature = b64d(doc["signature"], "signature")
     except KnownError:
         raise _tampered(name) from None
-    body = {k: v for k, v in doc.items() if k != "signature"}
-    if len(device_key) != 32 or not crypto.verify(
-        device_key, _PACKET_SIGN + canonical(body), signature
-    ):
-        raise _tampered(name)
     if doc["partner"] != partner_id:
         raise DeviceError("handover-wrong-key", name=name[:200], partner=str(doc["partner"])[:64])
     try:

@@ -20,12 +20,14 @@ from fieldscreen.device import (
     is_enrolled,
     queue_handover,
     site_directory,
+    unqueue_handover,
 )
 from fieldscreen.device_commands import unlocked_vault
 from fieldscreen.device_commands.case import resolve_case
 from fieldscreen.directory import ServiceDirectory
 from fieldscreen.errors import DeviceError
 from fieldscreen.handover import packet_content, seal_packet, summary_html, verify_ack
+from fieldscreen.settings import Settings
 from fieldscreen.vault import Vault
 from fieldscreen.vault.cli_common import add_unlock_arguments, emit
 from fieldscreen.vault.errors import VaultError
@@ -200,7 +202,7 @@ def run(args: argparse.Namespace) -> int:
         lang = str(getattr(args, "lang", None) or settings.get("language") or "en")
         directory = site_directory(vault, settings)
         if args.case == "ack":
-            return _ack(args, vault, directory, lang)
+            return _ack(args, vault, settings, directory, lang)
         if args.case == "held":
             return _held(args, vault, lang)
         if args.resend or args.discard:
@@ -290,6 +292,7 @@ def apply_ack(
     if mine is None:
         raise DeviceError("handover-ack-unknown", name=name[:200])
     already = bool(mine.get("acknowledged"))
+    unqueue_handover(vault, str(ack["packet_id"]))  # it reached the partner: carried no more
     if not already:
         mine["acknowledged"] = ack["received"]
         card["handovers"] = handovers
@@ -337,12 +340,37 @@ def _held(args: argparse.Namespace, vault: Vault, lang: str) -> int:
     return 0
 
 
+def _acks(
+    args: argparse.Namespace, vault: Vault, settings: Settings, lines: list[bytes], lang: str
+) -> int:
+    """Several acknowledgements (``fieldscreen-server receipt --acks``): each checked and
+    applied as one is; those refused counted (and audited once), the others applied."""
+    from fieldscreen.device import VaultDeviceStore
+
+    applied, refused = VaultDeviceStore(vault, settings).apply_handover_acks(lines)
+    emit(
+        args,
+        {"applied": applied, "refused": refused, "already": len(lines) - applied - refused},
+        f"{applied} acuse(s) de recibo aplicados, {refused} rechazados."
+        if lang == "es"
+        else f"{applied} acknowledgement(s) applied, {refused} refused.",
+    )
+    return 0
+
+
 def _ack(
-    args: argparse.Namespace, vault: Vault, directory: ServiceDirectory | None, lang: str
+    args: argparse.Namespace,
+    vault: Vault,
+    settings: Settings,
+    directory: ServiceDirectory | None,
+    lang: str,
 ) -> int:
     if not args.file:
         raise DeviceError("handover-usage")
-    done = apply_ack(vault, directory, _read(args.file), args.file)
+    lines = [line for line in _read(args.file).splitlines() if line.strip()]
+    if len(lines) > 1:  # the server's file for a laptop that syncs by USB: one per line
+        return _acks(args, vault, settings, lines, lang)
+    done = apply_ack(vault, directory, b"".join(lines), args.file)
     record_id, partner, received = done["case"], done["partner"], done["received"]
     emit(
         args,

@@ -6,6 +6,11 @@ whole). Envelopes are already sealed and signed, so the bundle adds no secret of
 server verifies every envelope's signature on import exactly as over HTTP, and importing the
 same bundle twice changes nothing. Bundles are written and read in a stream: memory stays flat.
 
+A bundle may also carry the laptop's queued handover packets (docs/handover.md), one packet
+file per line after the envelopes (:func:`is_packet` tells them apart): sealed to the partner
+and signed by the device, they need no request signature; the server keeps one only when an
+active device's key of its roster signed it, and a second copy is a ``duplicate``.
+
 A receipt file is a signed ``receipt`` document (see :mod:`fieldscreen.sync.signed`).
 """
 
@@ -29,6 +34,7 @@ __all__ = [
     "BundleInfo",
     "apply_receipt_file",
     "export_bundle",
+    "is_packet",
     "read_bundle",
     "write_atomic",
     "write_bundle",
@@ -50,6 +56,17 @@ class BundleInfo:
     audit_envelopes: int = 0
     #: The case events in the bundle (apart as well).
     event_envelopes: int = 0
+    #: Handover packets in the bundle (apart as well: no envelope).
+    handover_packets: int = 0
+
+
+_PACKET_MARK = b'"format":"fieldscreen-handover-packet"'
+
+
+def is_packet(line: bytes) -> bool:
+    """Whether a bundle's line is a handover packet file rather than an envelope (its
+    canonical JSON names the packet's format among its first fields)."""
+    return line.startswith(b'{"device_id":') and _PACKET_MARK in line[:512]
 
 
 def write_bundle(path: Path, device_id: str, envelopes: Iterable[bytes]) -> BundleInfo:
@@ -92,8 +109,11 @@ def export_bundle(
     page: int = 500,
     *,
     public_key: bytes | None = None,
+    packets: Iterable[bytes] = (),
 ) -> BundleInfo:
-    """Every pending envelope of ``outbox`` into a bundle (they stay pending until a receipt).
+    """Every pending envelope of ``outbox`` into a bundle (they stay pending until a receipt),
+    then the handover ``packets`` (queued ones: they stay queued until a sync posts them or
+    their acknowledgement comes back).
 
     With this device's ``public_key``, each row is checked first as before a network sync
     (:func:`fieldscreen.sync.engine.check_outbox`): a row that fails is quarantined
@@ -102,15 +122,15 @@ def export_bundle(
     from fieldscreen.sync.engine import check_outbox
 
     tampered: list[str] = []
-    audit = events = 0
+    audit = events = carried = 0
 
     def items() -> Iterator[bytes]:
-        nonlocal audit, events
+        nonlocal audit, events, carried
         cursor = 0
         while True:
             chunk = outbox.pending_page(cursor, page)
             if not chunk:
-                return
+                break
             sound = list(chunk)
             if public_key is not None:
                 sound, bad = check_outbox(chunk, device_id, public_key)
@@ -122,14 +142,18 @@ def export_bundle(
                 events += item.kind == "event"
                 yield item.data
             cursor = chunk[-1].seq
+        for packet in packets:
+            carried += 1
+            yield packet
 
     info = write_bundle(path, device_id, items())
     return replace(
         info,
-        count=info.count - audit - events,
+        count=info.count - audit - events - carried,
         tampered=tuple(tampered),
         audit_envelopes=audit,
         event_envelopes=events,
+        handover_packets=carried,
     )
 
 

@@ -294,6 +294,12 @@ class SyncClient:
     def relay(self, envelopes: Sequence[bytes]) -> dict[str, Any]:
         return self.submit(envelopes, path="/admin/bundles")
 
+    def relay_handover(self, packet: bytes) -> str:
+        """Relay a handover packet from another laptop's USB bundle with a staff credential
+        (``POST /admin/handover/packets``): ``stored`` or ``duplicate``."""
+        answer = self.request("POST", "/admin/handover/packets", content=packet)
+        return str(answer.get("outcome", "")) if isinstance(answer, dict) else ""
+
     def receipt(self) -> dict[str, Any]:
         return dict(self.request("GET", "/receipt"))
 

@@ -19,7 +19,7 @@ from pathlib import Path
 
 import httpx
 
-from fieldscreen.sync.bundle import BundleInfo, read_bundle, write_bundle
+from fieldscreen.sync.bundle import BundleInfo, is_packet, read_bundle, write_bundle
 from fieldscreen.sync.client import RetryPolicy, SyncClient
 from fieldscreen.sync.envelope import COUNTED_KINDS, Envelope
 from fieldscreen.sync.errors import EnvelopeError, SyncError
@@ -79,6 +79,9 @@ class RelayResult:
     audit_envelopes: int = 0
     #: The case events relayed with them (apart as well).
     event_envelopes: int = 0
+    #: The handover packets relayed with them, by outcome (``stored``, ``duplicate``, or the
+    #: server's refusal's code).
+    handover_packets: dict[str, int] = field(default_factory=dict)
 
     @property
     def stored(self) -> int:
@@ -137,7 +140,17 @@ def relay_bundle(
                     counts[result["outcome"]] = counts.get(result["outcome"], 0) + 1
 
         chunk: list[bytes] = []
+        packets: dict[str, int] = {}
         for data in envelopes:  # streamed: memory stays flat however large the bundle
+            if is_packet(data):  # one request each, retried as the batches are
+                try:
+                    outcome = client.relay_handover(data)
+                except SyncError as exc:
+                    if exc.code != "sync-refused":
+                        raise  # unreachable: the coordinator tries the whole relay again
+                    outcome = str(exc.context.get("reason") or exc.code)
+                packets[outcome] = packets.get(outcome, 0) + 1
+                continue
             chunk.append(data)
             apart = _apart(data)
             if apart is None:
@@ -152,7 +165,9 @@ def relay_bundle(
             send(chunk)
         document = SignedDocument.from_json(client.staff_receipt(device_id))
     verify_document(document, receipt_key, kind="receipt")
-    return RelayResult(device_id, total, counts, document.to_bytes(), len(audit) - events, events)
+    return RelayResult(
+        device_id, total, counts, document.to_bytes(), len(audit) - events, events, packets
+    )
 
 
 def _apart(data: bytes) -> tuple[str, str] | None:
@@ -170,11 +185,15 @@ def forward_bundle(path: Path, out: Path) -> BundleInfo:
     """Check the bundle at ``path`` whole and write it again to ``out`` for the next hop;
     ``count`` is its screenings and drafts, the audit log's segments and case events apart."""
     device_id, envelopes = read_bundle(Path(path))
-    audit = events = 0
+    audit = events = carried = 0
 
     def counted() -> Iterator[bytes]:
-        nonlocal audit, events
+        nonlocal audit, events, carried
         for data in envelopes:
+            if is_packet(data):
+                carried += 1
+                yield data
+                continue
             apart = _apart(data)
             audit += apart is not None and apart[0] == "audit"
             events += apart is not None and apart[0] == "event"
@@ -182,5 +201,9 @@ def forward_bundle(path: Path, out: Path) -> BundleInfo:
 
     info = write_bundle(Path(out), device_id, counted())
     return replace(
-        info, count=info.count - audit - events, audit_envelopes=audit, event_envelopes=events
+        info,
+        count=info.count - audit - events - carried,
+        audit_envelopes=audit,
+        event_envelopes=events,
+        handover_packets=carried,
     )

@@ -262,6 +262,7 @@ class BatchModel:
                 device_id,
                 device,
                 public_key=identity.public_key if identity else None,
+                packets=[packet for _, _, packet in device.queued_handovers()],
             )
             # (a row changed after it was signed was audited as it was quarantined)
             self._audit({"via": "usb-export", "sent": info.count, "acknowledged": 0, "failed": 0})

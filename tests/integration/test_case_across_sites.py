@@ -418,6 +418,9 @@ def test_a_handover_sent_through_the_server_comes_back_acknowledged(
     (entry,) = _card(b, case)["handovers"]
     assert (entry["via"], entry["acknowledged"]) == ("server", "")
     assert storage.handover_listing("receiver") == []  # queued on the laptop, not yet sent
+    # A USB bundle carries the queued packet too (it stays queued until posted or acknowledged).
+    usb = _cli(b, "bundle", "export", str(tmp_path / "b.fsb"), capsys=capsys)
+    assert usb["handover_packets"] == 1
     # The partner is not yet on the server: refused, kept queued, sent at a later sync.
     early = _cli(b, "sync", capsys=capsys)
     assert (early["handovers_sent"], early["handovers_queued"]) == (0, 1)

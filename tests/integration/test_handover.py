@@ -449,3 +449,42 @@ def test_a_packet_for_a_withdrawn_partner_is_held_until_a_person_decides(
         ]
         discarded = [e for e in vault.audit_log() if "handover-discarded" in str(e)]
         assert len(discarded) == 1
+
+
+def test_acks_carried_back_by_file_apply_once_and_unqueue_the_packet(
+    laptop: dict[str, Any], capsys: Any
+) -> None:
+    """A laptop that syncs by USB carries its queued packet in every bundle until the
+    partner's acknowledgement comes back: the server's file of acknowledgements (one per line,
+    ``fieldscreen-server receipt --acks``) applies the genuine one once, refuses a forged one
+    beside it, and takes the packet off the queue so no later bundle carries it."""
+    from fieldscreen.device import VaultDeviceStore, queue_handover
+
+    profile, case, tmp = laptop["profile"], laptop["case"], laptop["tmp"]
+    packet = tmp / "packet.json"
+    made = _cli(profile, "handover", case, "--to", "receiver", "--out", str(packet), capsys=capsys)
+    paths = Paths.for_profile(profile)
+    with Vault.open(paths.vault_dir) as vault:
+        vault.unlock("admin1", PASS.encode())
+        queue_handover(vault, "receiver", made["packet_id"], packet.read_bytes())
+    opened = tmp / "opened-usb"
+    argv = ["open", str(packet), "--key", str(laptop["key"]), "--out", str(opened)]
+    assert partner_main(argv) == 0
+    genuine = Path(json.loads(capsys.readouterr().out)["ack"]).read_bytes()
+    forged = make_ack(
+        {"packet_id": made["packet_id"], "case_id": case},
+        "0" * 64,
+        "receiver",
+        crypto.generate_signing_keypair()[0],
+    )
+    acks = tmp / "acks.txt"
+    acks.write_bytes(genuine + b"\n" + forged + b"\n")
+    first = _cli(profile, "handover", "ack", str(acks), capsys=capsys)
+    assert (first["applied"], first["refused"]) == (1, 1)
+    again = _cli(profile, "handover", "ack", str(acks), capsys=capsys)
+    assert (again["applied"], again["refused"], again["already"]) == (0, 1, 1)
+    with Vault.open(paths.vault_dir) as vault:
+        vault.unlock("admin1", PASS.encode())
+        assert VaultDeviceStore(vault, open_settings(paths)).queued_handovers() == []
+        (entry,) = vault.case_card(case)["handovers"]
+        assert entry["acknowledged"]

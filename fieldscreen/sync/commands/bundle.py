@@ -75,7 +75,11 @@ def run(args: argparse.Namespace) -> int:
         check = getattr(stores, "check_before_sync", None)  # the vault's: its audit sealed too
         if check is not None:
             check()
-        info = export_bundle(path, identity.device_id, stores, public_key=identity.public_key)
+        queued = getattr(stores, "queued_handovers", None)  # the vault's handover queue
+        packets = [packet for _, _, packet in queued()] if queued is not None else []
+        info = export_bundle(
+            path, identity.device_id, stores, public_key=identity.public_key, packets=packets
+        )
         emit(
             args,
             {
@@ -83,6 +87,7 @@ def run(args: argparse.Namespace) -> int:
                 "envelopes": info.count,
                 "audit_envelopes": info.audit_envelopes,
                 "event_envelopes": info.event_envelopes,
+                "handover_packets": info.handover_packets,
                 "bytes": info.bytes,
                 "tampered": len(info.tampered),
             },

@@ -297,6 +297,11 @@ class Storage:
     def post_handover(self, device_id: str, partner: str, packet_id: str, data: bytes) -> str:
         return self.repos.handovers.post(device_id, partner, packet_id, data)
 
+    def post_carried_handover(self, data: bytes, principal: Principal) -> tuple[str, str]:
+        """A packet from a USB bundle (``Handovers.post_carried``): (packet id, outcome)."""
+        sites = None if principal.role == "admin" else principal.sites
+        return self.repos.handovers.post_carried(data, sites)
+
     def handover_listing(self, partner: str) -> list[dict[str, Any]]:
         return self.repos.handovers.listing(partner)
 

@@ -21,7 +21,7 @@ import sqlalchemy as sa
 from fieldscreen.directory import ServiceDirectory
 from fieldscreen.errors import KnownError
 from fieldscreen.handover import check_ack
-from fieldscreen.sync.canonical import b64e
+from fieldscreen.sync.canonical import b64d, b64e
 from fieldscreen.sync.errors import ServerError, SyncError
 from fieldscreen.sync.server.db import tables as t
 from fieldscreen.sync.server.repositories.audit import AuditLog
@@ -137,6 +137,45 @@ class Handovers:
         return None if row is None or row.revoked else str(row.code)
 
     # ------------------------------------------------------------------ packets
+    def post_carried(self, data: bytes, sites: frozenset[str] | None) -> tuple[str, str]:
+        """Keep a packet that came in a USB bundle, without its device's signed request:
+        taken only when its header names an active device of the roster (of ``sites``, for
+        a coordinator; None for an admin) with the key that signed the packet, then kept as
+        :meth:`post` keeps one. The packet id and the outcome.
+
+        Raises:
+            ServerError: ``server-handover-unsigned`` (not a packet, or not signed by the key
+                of an active device the caller may relay for), and those of :meth:`post`.
+        """
+        from fieldscreen.handover import packet_header
+
+        try:
+            header = packet_header(data, "bundle")
+            key = b64d(str(header["device_key"]), "device key")
+        except KnownError:
+            raise ServerError("server-handover-unsigned") from None
+        device_id, partner, packet_id = (
+            str(header["device_id"]),
+            str(header["partner"]),
+            str(header["packet_id"]),
+        )
+        if not PACKET_ID.fullmatch(packet_id) or not PARTNER_CODE.fullmatch(partner):
+            raise ServerError("server-handover-unsigned")
+        with self._db.engine.connect() as conn:
+            row = conn.execute(
+                sa.select(t.devices.c.site, t.devices.c.status, t.devices.c.public_key).where(
+                    t.devices.c.id == device_id[:64]
+                )
+            ).first()
+        if (
+            row is None
+            or row.status != "active"
+            or bytes(row.public_key) != key
+            or (sites is not None and row.site not in sites)
+        ):
+            raise ServerError("server-handover-unsigned")
+        return packet_id, self.post(device_id, partner, packet_id, data)
+
     def post(self, device_id: str, partner: str, packet_id: str, data: bytes) -> str:
         """Keep a device's sealed packet for ``partner``: ``stored``, or ``duplicate`` when the
         same device sent the same bytes under that id before (a retry).

@@ -12,7 +12,7 @@ from starlette.concurrency import run_in_threadpool
 
 from fieldscreen.sync.errors import ServerError
 from fieldscreen.sync.server.repositories.handovers import MAX_PACKET_BYTES
-from fieldscreen.sync.server.routes.auth import Device, Partner, Server
+from fieldscreen.sync.server.routes.auth import Device, Partner, Server, Staff
 from fieldscreen.sync.server.routes.wire import DEVICE_RE
 
 __all__ = ["router"]
@@ -29,6 +29,7 @@ _STATUS = {
     "server-handover-too-large": 413,
     "server-handover-quota": 507,
     "server-handover-ack-forged": 422,
+    "server-handover-unsigned": 422,
 }
 _RAW_BODY: dict[str, Any] = {
     "requestBody": {
@@ -63,6 +64,23 @@ async def post_packet(
     try:
         outcome = await run_in_threadpool(
             context.storage.post_handover, principal.device_id, partner, packet_id, body
+        )
+    except ServerError as exc:
+        raise _refused(exc) from None
+    return {"packet_id": packet_id, "outcome": outcome}
+
+
+@router.post("/admin/handover/packets", tags=["staff"], openapi_extra=_RAW_BODY)
+async def relay_packet(request: Request, principal: Staff, context: Server) -> dict[str, str]:
+    """A coordinator relays a handover packet from another laptop's USB bundle (its own
+    sites' devices only): kept when an active device's key signed it, as the device's own
+    post keeps it (a retry is a ``duplicate``)."""
+    body = await request.body()
+    if len(body) > MAX_PACKET_BYTES:
+        raise HTTPException(413, {"code": "server-handover-too-large"})
+    try:
+        packet_id, outcome = await run_in_threadpool(
+            context.storage.post_carried_handover, body, principal
         )
     except ServerError as exc:
         raise _refused(exc) from None
