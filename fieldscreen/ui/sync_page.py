@@ -246,12 +246,25 @@ class SyncPage(QWidget):
                 self.tr("The sync did not finish: %1").replace("%1", self._why(code))
             )
         else:
-            self.result.setText(
+            text = (
                 self.tr("Sent %1, delivered %2, held for review %3.")
                 .replace("%1", str(summary.sent))
                 .replace("%2", str(summary.delivered))
                 .replace("%3", str(summary.quarantined + summary.conflicts))
             )
+            if summary.handovers_sent or summary.handover_acks:
+                text += " " + self.tr(
+                    "Handover packets sent %1, partner acknowledgements applied %2."
+                ).replace("%1", str(summary.handovers_sent)).replace(
+                    "%2", str(summary.handover_acks)
+                )
+            if summary.handovers_held:
+                text += " " + self.tr(
+                    "%1 handover packet(s) held, not sent: their partner is no longer in the "
+                    "site's service directory. They are kept sealed until someone decides "
+                    "(fieldscreen handover held)."
+                ).replace("%1", str(summary.handovers_held))
+            self.result.setText(text)
         self._controls()  # the buttons come back with the result, not after the re-read
         self.did_sync.emit()
         self.refresh()

@@ -131,6 +131,33 @@ class LockedDeviceStore:
         with self._lock:
             self._device.apply_update(document)
 
+    # ------------------------------------------------------------------ HandoverQueue
+    # The app's sync posts the packets the case card queued ("Send through the server at
+    # the next sync") and applies the partners' acknowledgements, as the command line's does.
+    def queued_handovers(self) -> Sequence[tuple[str, str, bytes]]:
+        with self._lock:
+            return self._device.queued_handovers()
+
+    def handover_posted(self, packet_id: str) -> None:
+        with self._lock:
+            self._device.handover_posted(packet_id)
+
+    def apply_handover_acks(self, acks: Sequence[bytes]) -> tuple[int, int]:
+        with self._lock:
+            return self._device.apply_handover_acks(acks)
+
+    def hold_withdrawn_handovers(self) -> int:
+        with self._lock:
+            return self._device.hold_withdrawn_handovers()
+
+    def handover_acks_cursor(self) -> str:
+        with self._lock:
+            return self._device.handover_acks_cursor()
+
+    def save_handover_acks_cursor(self, cursor: str) -> None:
+        with self._lock:
+            self._device.save_handover_acks_cursor(cursor)
+
 
 class VaultSyncLedger:
     """:class:`~fieldscreen.sync.view.SyncLedger` over the vault's outbox (paged, never whole)."""

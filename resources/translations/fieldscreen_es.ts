@@ -2385,6 +2385,14 @@ The screens a lock clears (the wizard closes its session instead). The screening
         <translation>Enviados %1, entregados %2, retenidos para revisión %3.</translation>
     </message>
     <message>
+        <source>Handover packets sent %1, partner acknowledgements applied %2.</source>
+        <translation>Paquetes de traspaso enviados %1, acuses de recibo de socios aplicados %2.</translation>
+    </message>
+    <message>
+        <source>%1 handover packet(s) held, not sent: their partner is no longer in the site&apos;s service directory. They are kept sealed until someone decides (fieldscreen handover held).</source>
+        <translation>%1 paquete(s) de traspaso retenido(s), sin enviar: su socio ya no está en el directorio de servicios del sitio. Se conservan sellados hasta que alguien decida (fieldscreen handover held).</translation>
+    </message>
+    <message>
         <source>the server could not be reached or refused the sync. The screenings stay sealed on this laptop; try again later or tell IT (%1).</source>
         <translation>no se pudo contactar con el servidor o este rechazó la sincronización. Los tamizajes siguen sellados en esta computadora; inténtelo más tarde o avise al equipo de informática (%1).</translation>
     </message>

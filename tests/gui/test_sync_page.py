@@ -34,6 +34,8 @@ class Ledger:
         }
         self.threads: list[str] = []
         self.server_up = True
+        #: What the sync did with handover packets: (sent, acknowledgements applied, held).
+        self.handovers = (0, 0, 0)
 
     def states(self) -> Mapping[str, tuple[str, str | None]]:
         self.threads.append(threading.current_thread().name)
@@ -62,6 +64,7 @@ class Ledger:
             self.state[rid] = outcome
             summary.delivered += outcome[0] == "delivered"
             summary.quarantined += outcome[0] == "quarantined"
+        summary.handovers_sent, summary.handover_acks, summary.handovers_held = self.handovers
         return summary
 
 
@@ -117,6 +120,24 @@ def test_sync_now_shows_each_record_state_and_the_counts(
     qtbot.mouseClick(page.sync_now_button, qtbot_left())
     qtbot.waitUntil(lambda: page.counts["delivered"].text().endswith(": 4"), timeout=WAIT_MS)
     assert page.counts["quarantined"].text().endswith(": 1")
+
+
+def test_the_result_says_what_the_sync_did_with_handover_packets(
+    qtbot: QtBot, window: MainWindow, ledger: Ledger
+) -> None:
+    """The app's sync moves the packets the case card queued: the result says how many went
+    and how many acknowledgements came back, and that packets for a withdrawn partner are held
+    until someone decides."""
+    ledger.handovers = (1, 2, 3)
+    unlock(qtbot, window)
+    window.sync_timer.stop()
+    window.show_sync()
+    page = window.sync_page
+    qtbot.mouseClick(page.sync_now_button, qtbot_left())
+    qtbot.waitUntil(lambda: not page.busy and "Sent" in page.result.text(), timeout=WAIT_MS)
+    text = page.result.text()
+    assert "Handover packets sent 1, partner acknowledgements applied 2." in text
+    assert "3 handover packet(s) held, not sent" in text
 
 
 def test_a_failed_sync_says_why_and_keeps_the_records(

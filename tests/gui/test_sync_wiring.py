@@ -164,3 +164,41 @@ def test_the_coordinator_server_is_built_over_the_vault_provisioning(paths: Path
         fetch_server_matches(without, "coordinator-token")
     assert shown.value.context.get("reason") == "not-enrolled"
     store.vault.close()
+
+
+def test_the_apps_sync_store_carries_the_handover_queue_under_the_lock() -> None:
+    """The app's sync (Sync now and the background sync) posts the packets the case card
+    queued and applies the acknowledgements: its store is a handover queue, each call under
+    the lock and handed to the vault's store."""
+    import threading
+
+    from fieldscreen.sync.store import HandoverQueue
+
+    lock = threading.RLock()
+    calls: list[tuple[str, bool]] = []
+
+    class Device:
+        def __getattr__(self, name: str) -> object:
+            def call(*args: object) -> object:
+                calls.append((name, lock._is_owned()))  # type: ignore[attr-defined]
+                return {"queued_handovers": [], "apply_handover_acks": (1, 0)}.get(name, 0)
+
+            return call
+
+    store = LockedDeviceStore(Device(), lock)  # type: ignore[arg-type]
+    assert isinstance(store, HandoverQueue)
+    assert store.queued_handovers() == []
+    store.handover_posted("p")
+    assert store.apply_handover_acks([b"a"]) == (1, 0)
+    assert store.hold_withdrawn_handovers() == 0
+    store.handover_acks_cursor()
+    store.save_handover_acks_cursor("c")
+    assert [owned for _, owned in calls] == [True] * 6
+    assert [name for name, _ in calls] == [
+        "queued_handovers",
+        "handover_posted",
+        "apply_handover_acks",
+        "hold_withdrawn_handovers",
+        "handover_acks_cursor",
+        "save_handover_acks_cursor",
+    ]
