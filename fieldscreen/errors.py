@@ -1325,6 +1325,15 @@ CATALOGUE: Mapping[str, Message] = {
         "organización no reconoce con esa clave, así que no se abrió. Puede ser falso o venir "
         "de una computadora revocada. Avise al equipo central de la organización.",
     ),
+    "handover-device-withdrawn": Message(
+        en="The handover packet {name} comes from a laptop ({device}) that the organisation's "
+        "newer service directory (version {version}) no longer lists, so it was not opened: "
+        "the laptop was revoked since. Tell the organisation's central team.",
+        es="El paquete de traspaso {name} viene de una computadora ({device}) que el directorio "
+        "de servicios más reciente de la organización (versión {version}) ya no incluye, así "
+        "que no se abrió: la computadora fue revocada. Avise al equipo central de la "
+        "organización.",
+    ),
     "handover-org-key-needed": Message(
         en="This key file does not hold the organisation's public key, which a packet is "
         "checked against. Give the file the central team sent (--org-key "

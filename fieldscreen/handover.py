@@ -52,6 +52,7 @@ __all__ = [
     "PACKET_FORMAT",
     "RETURN_FORM",
     "SUMMARY_FIELDS",
+    "KnownDirectories",
     "ack_partner",
     "check_ack",
     "consent_basis",
@@ -344,8 +345,20 @@ def packet_header(data: bytes, name: str) -> dict[str, Any]:
     return doc
 
 
+#: The newest directory of each site a partner has checked a packet against: site id ->
+#: (the directory, its signed document's bytes). Kept by ``fieldscreen-partner`` beside its
+#: key file and checked again against the organisation's key when read.
+KnownDirectories = dict[str, tuple[ServiceDirectory, bytes]]
+
+
 def open_packet(
-    data: bytes, name: str, partner_id: str, sealing_private: bytes, org_key: bytes
+    data: bytes,
+    name: str,
+    partner_id: str,
+    sealing_private: bytes,
+    org_key: bytes,
+    *,
+    known: KnownDirectories | None = None,
 ) -> tuple[dict[str, Any], str]:
     """Verify the device's signature, decrypt with the partner's key, and check the device
     against the directory it carries, signed by ``org_key`` (the organisation's Ed25519 key);
@@ -356,7 +369,10 @@ def open_packet(
         DeviceError: ``handover-packet-tampered`` (not a packet, or changed since it was
             signed), ``handover-wrong-key`` (sealed to another partner),
             ``handover-device-unknown`` (signed by a key the organisation does not list for
-            that device in a directory it signed for the packet's site).
+            that device in a directory it signed for the packet's site),
+            ``handover-device-withdrawn`` (``known`` holds a newer directory of that site,
+            which no longer lists the device with that key: a laptop revoked since). A newer
+            directory than ``known`` holds for its site replaces it there.
     """
     doc = packet_header(data, name)
     try:
@@ -387,15 +403,22 @@ def open_packet(
         raise _tampered(name)
     # The signature so far is the header key's own: anyone may seal to a published key. The
     # organisation's word for the device is the signed directory inside.
-    version = _vouched(content.pop("directory", None), org_key, doc, name)
+    version = _vouched(content.pop("directory", None), org_key, doc, name, known)
     content["device_id"] = doc["device_id"]
     content["directory_version"] = version
     return content, hashlib.sha256(data).hexdigest()
 
 
-def _vouched(carried: Any, org_key: bytes, header: Mapping[str, Any], name: str) -> str:
+def _vouched(
+    carried: Any,
+    org_key: bytes,
+    header: Mapping[str, Any],
+    name: str,
+    known: KnownDirectories | None,
+) -> str:
     """The version of the directory ``carried`` (base64 of a signed document) once it is
-    signed by ``org_key`` and lists the packet's device with the key that signed the packet."""
+    signed by ``org_key``, lists the packet's device with the key that signed the packet,
+    and no newer directory of its site in ``known`` has dropped that device."""
     from fieldscreen.sync.signed import verify_document
 
     device = str(header["device_id"])[:64]
@@ -403,13 +426,27 @@ def _vouched(carried: Any, org_key: bytes, header: Mapping[str, Any], name: str)
     try:
         if not isinstance(carried, str):
             raise unknown
-        document = verify_document(b64d(carried, "directory"), org_key, kind="directory")
+        signed = b64d(carried, "directory")
+        document = verify_document(signed, org_key, kind="directory")
         directory = ServiceDirectory.from_content(document.content, "packet", name)
     except KnownError:
         raise unknown from None
+    key = b64d(str(header["device_key"]), "device key")
     listed = directory.device_key(str(header["device_id"]))
-    if listed is None or listed != b64d(str(header["device_key"]), "device key"):
+    if listed is None or listed != key:
         raise unknown
+    if known is not None:
+        newest = known.get(directory.site_id)
+        if newest is not None and newest[0].version > directory.version:
+            if newest[0].device_key(str(header["device_id"])) != key:
+                raise DeviceError(
+                    "handover-device-withdrawn",
+                    name=name[:200],
+                    device=device,
+                    version=newest[0].version[:64],
+                )
+        elif newest is None or directory.version > newest[0].version:
+            known[directory.site_id] = (directory, signed)
     return directory.version
 
 

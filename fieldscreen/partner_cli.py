@@ -28,7 +28,7 @@ from typing import Any
 
 from fieldscreen import crypto
 from fieldscreen.errors import DeviceError, KnownError
-from fieldscreen.handover import make_ack, open_packet, summary_text
+from fieldscreen.handover import KnownDirectories, make_ack, open_packet, summary_text
 from fieldscreen.sync.canonical import b64d, b64e, canonical, parse_json
 
 __all__ = ["main"]
@@ -178,13 +178,56 @@ def _key_file(path: str, args: argparse.Namespace) -> tuple[str, bytes, bytes, b
     return partner, private[:32], private[32:64], private[64:]
 
 
+def _known_path(key_file: str) -> Path:
+    """Beside the key file: the newest directory of each site this partner checked a packet
+    against (signed documents; nothing secret)."""
+    path = Path(key_file)
+    return path.with_name(path.name + ".directories")
+
+
+def _load_known(key_file: str, org: bytes) -> KnownDirectories:
+    """The directories kept beside the key file, each checked again against the
+    organisation's key (one that fails is left out, as if never seen)."""
+    from fieldscreen.directory import ServiceDirectory
+    from fieldscreen.sync.signed import verify_document
+
+    try:
+        data = parse_json(_known_path(key_file).read_bytes(), "directories")
+    except (OSError, KnownError):
+        return {}
+    known: KnownDirectories = {}
+    for signed_b64 in data.values() if isinstance(data, dict) else ():
+        try:
+            signed = b64d(str(signed_b64), "directory")
+            document = verify_document(signed, org, kind="directory")
+            directory = ServiceDirectory.from_content(document.content, "kept", "directories")
+        except KnownError:
+            continue
+        known[directory.site_id] = (directory, signed)
+    return known
+
+
+def _save_known(key_file: str, known: KnownDirectories) -> None:
+    from fieldscreen.paths import atomic_write_bytes
+
+    body = canonical({site: b64e(signed) for site, (_, signed) in sorted(known.items())})
+    try:
+        atomic_write_bytes(_known_path(key_file), body)
+    except OSError:
+        raise DeviceError("handover-file", name=str(_known_path(key_file))[:200]) from None
+
+
 def _open(args: argparse.Namespace) -> dict[str, Any]:
     partner, sealing_private, signing_private, org = _key(args.key, args)
     try:
         data = Path(args.packet).read_bytes()
     except OSError:
         raise DeviceError("handover-file", name=str(args.packet)[:200]) from None
-    content, digest = open_packet(data, Path(args.packet).name, partner, sealing_private, org)
+    known = _load_known(args.key, org)
+    content, digest = open_packet(
+        data, Path(args.packet).name, partner, sealing_private, org, known=known
+    )
+    _save_known(args.key, known)
     out = Path(args.out)
     ack_path = _write_opened(out, content, make_ack(content, digest, partner, signing_private))
     return {
@@ -237,7 +280,11 @@ def _fetch(args: argparse.Namespace) -> dict[str, Any]:
                 if not _PACKET_ID.fullmatch(packet_id) or item.get("acknowledged"):
                     continue
                 data = _read_packet(http, packet_id)
-                content, digest = open_packet(data, packet_id, partner, sealing_private, org)
+                known = _load_known(args.key, org)
+                content, digest = open_packet(
+                    data, packet_id, partner, sealing_private, org, known=known
+                )
+                _save_known(args.key, known)
                 if content["packet_id"] != packet_id:  # another (older) packet under this id
                     raise DeviceError("handover-packet-tampered", name=packet_id)
                 ack = make_ack(content, digest, partner, signing_private)

@@ -120,7 +120,7 @@ def test_the_partners_command_refuses_every_forgery_by_name_in_both_languages(
         packet.write_bytes(FORGERIES[how]())
         out = tmp_path / f"out{i}"
         code = partner_cli.main(
-            ["--lang", lang, "open", str(packet), "--key", "k", "--out", str(out)]
+            ["--lang", lang, "open", str(packet), "--key", str(tmp_path / "k"), "--out", str(out)]
         )
         err = capsys.readouterr().err
         accepted += code == 0
@@ -190,3 +190,43 @@ def test_a_key_file_without_the_organisations_key_asks_for_it(
         assert "no es el archivo de clave pública" in capsys.readouterr().err
     finally:
         crypto.permit_test_parameters(False)
+
+
+def test_a_laptop_a_newer_directory_dropped_is_refused_once_the_partner_has_seen_it(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A revoked laptop keeps the directory that listed it. Once the partner has checked a
+    packet against a newer directory of that site (from any of the organisation's laptops),
+    kept beside its key file, a packet carrying the older directory from a laptop the newer
+    one dropped is refused by name in both languages; one from a laptop still listed opens."""
+    other = crypto.generate_signing_keypair()
+    old = directory_document([("dev1", DEVICE[1]), ("dev2", other[1])], version="2")
+    new = directory_document([("dev2", other[1])], version="3")  # dev1 revoked since
+
+    def packet(device: str, keys: tuple[bytes, bytes], directory: bytes) -> bytes:
+        return seal_packet(_content(), PARTNER, device, keys[1], _sign(keys), directory)
+
+    key_file = tmp_path / "partner.key"
+    monkeypatch.setattr(partner_cli, "_key", lambda _p, _a: ("p1", SEALING[0], SIGNING[0], ORG[1]))
+
+    def partner_open(data: bytes, lang: str = "en") -> tuple[int, str]:
+        path = tmp_path / "in.json"
+        path.write_bytes(data)
+        out = tmp_path / f"out-{len(list(tmp_path.iterdir()))}"
+        argv = ["--lang", lang, "open", str(path), "--key", str(key_file), "--out", str(out)]
+        code = partner_cli.main(argv)
+        return code, capsys.readouterr().err
+
+    assert partner_open(packet("dev1", DEVICE, old))[0] == 0  # nothing newer seen yet
+    assert partner_open(packet("dev2", other, new))[0] == 0  # the newer directory, kept
+    refused = 0
+    for lang, words in (("en", "no longer lists"), ("es", "ya no incluye")):
+        code, err = partner_open(packet("dev1", DEVICE, old), lang)
+        refused += code == 1 and words in err and "dev1" in err
+    assert refused == 2
+    assert partner_open(packet("dev2", other, old))[0] == 0  # still listed: its older one opens
+    kept = json.loads((tmp_path / "partner.key.directories").read_text(encoding="utf-8"))
+    assert list(kept) == ["tij1"]
+    # The kept file changed by hand (its signature broken) is as if nothing was seen.
+    (tmp_path / "partner.key.directories").write_text('{"tij1": "AAAA"}', encoding="utf-8")
+    assert partner_open(packet("dev1", DEVICE, old))[0] == 0

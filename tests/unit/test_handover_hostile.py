@@ -68,7 +68,9 @@ def test_the_partners_open_command_says_so_for_a_forged_packet(
         packet = tmp_path / f"in{i}.json"
         packet.write_bytes(_forge(content))
         out = tmp_path / f"out{i}"
-        code = partner_cli.main(["open", str(packet), "--key", "k", "--out", str(out)])
+        code = partner_cli.main(
+            ["open", str(packet), "--key", str(tmp_path / "k"), "--out", str(out)]
+        )
         assert code == 1
         assert "fieldscreen-partner:" in capsys.readouterr().err
         assert not out.exists()
@@ -256,7 +258,7 @@ def _hostile_fetch(
             "--token-file",
             str(token),
             "--key",
-            "k",
+            str(tmp_path / "k"),
             "--out",
             str(out),
         ]
