@@ -21,6 +21,7 @@ import os
 import queue
 import random
 import statistics
+import sys
 import tempfile
 import threading
 import time
@@ -34,6 +35,7 @@ from benchmarks.harness import Result, Sample, ratio_result, round_order, sized
 from benchmarks.sync_support import cpu_seconds, databases, prepare, sync_server_process
 from fieldscreen.sync.client import RetryPolicy
 from fieldscreen.sync.errors import TransientError
+from fieldscreen.sync.server import timing
 from fieldscreen.sync.simulate import SimDevice, SimOrg
 
 DEVICES = sized(50, 10)
@@ -53,13 +55,17 @@ COME_BACK = RetryPolicy(attempts=10_000, base=0.25, cap=2.0)
 
 
 class Timed(httpx.HTTPTransport):
-    """The latency of each submit the server stored (200), and the count of those it sent
-    back at once (503, over its in-flight cap: the laptop keeps the batch and comes back)."""
+    """The latency of each submit the server stored (200) with the server's own split of it
+    (its ``Server-Timing``, milliseconds by part), and the count of those it sent back at once
+    (503, over its in-flight cap: the laptop keeps the batch and comes back)."""
 
-    def __init__(self, latencies: list[float], refused: list[int]) -> None:
+    def __init__(
+        self, latencies: list[float], refused: list[int], splits: list[dict[str, float]]
+    ) -> None:
         super().__init__()
         self.latencies = latencies
         self.refused = refused
+        self.splits = splits
 
     def handle_request(self, request: httpx.Request) -> httpx.Response:
         start = time.perf_counter()
@@ -69,7 +75,11 @@ class Timed(httpx.HTTPTransport):
             if response.status_code == 503:
                 self.refused.append(1)
             else:
-                self.latencies.append(time.perf_counter() - start)
+                took = time.perf_counter() - start
+                self.latencies.append(took)
+                split = timing.parse(response.headers.get("server-timing", ""))
+                split["client-latency"] = took * 1000
+                self.splits.append(split)
         return response
 
 
@@ -100,10 +110,11 @@ def client_process(  # noqa: PLR0917 -- the arguments of one client process, rea
         delivered: list[int] = []
         errors: list[str] = []
         refused: list[int] = []
+        splits: list[dict[str, float]] = []
 
         def sync(sim: SimDevice) -> None:
             try:
-                transport = Timed(latencies, refused)
+                transport = Timed(latencies, refused, splits)
                 summary = sim.sync(
                     max_count=BATCH, pull=False, transport=transport, policy=COME_BACK
                 )
@@ -119,10 +130,10 @@ def client_process(  # noqa: PLR0917 -- the arguments of one client process, rea
         took_cpu = time.process_time() - cpu
         for sim in sims:
             sim.spool.close()
-        done.put(("ok", latencies, sum(delivered), took_cpu, errors, len(refused)))
+        done.put(("ok", latencies, sum(delivered), took_cpu, errors, len(refused), splits))
     except Exception as exc:  # reported to the parent, which fails the run
         ready.put(-1)
-        done.put(("error", [], 0, 0.0, [repr(exc)], 0))
+        done.put(("error", [], 0, 0.0, [repr(exc)], 0, []))
 
 
 def _arm(  # noqa: PLR0917 -- one arm of one round, read in order
@@ -199,6 +210,30 @@ def _arm(  # noqa: PLR0917 -- one arm of one round, read in order
         "client_cpu": sum(report[3] for report in reports),
         "refused": sum(report[5] for report in reports),
         "server_cpu": server,
+        "splits": [split for report in reports for split in report[6]],
+    }
+
+
+def split_of(splits: list[dict[str, float]]) -> dict[str, Any]:
+    """Where the submits' time went (milliseconds, the server's ``Server-Timing`` parts and
+    the client's whole latency): each part's median and p99 over every submit, and its mean
+    over the slowest 1 % of them by the client's latency (what makes the p99); ``outside``
+    is the client's latency less the server's total (the network, the server's event loop,
+    the client's own interpreter)."""
+    if not splits:
+        return {}
+    for split in splits:
+        if "total" in split:
+            split["outside"] = split["client-latency"] - split["total"]
+    names = sorted({name for split in splits for name in split})
+    slowest = sorted(splits, key=lambda s: s["client-latency"])[-max(1, len(splits) // 100) :]
+    return {
+        "submits": len(splits),
+        "median_ms": {n: round(statistics.median(s.get(n, 0.0) for s in splits), 2) for n in names},
+        "p99_ms": {n: round(_p99([s.get(n, 0.0) for s in splits]), 2) for n in names},
+        "slowest_1pc_mean_ms": {
+            n: round(statistics.fmean(s.get(n, 0.0) for s in slowest), 2) for n in names
+        },
     }
 
 
@@ -239,7 +274,7 @@ def run() -> list[Result]:
             storage = prepare(db_url, org)
             arms: dict[str, list[dict[str, Any]]] = {"one": [], "fleet": []}
             shapes = {"one": (1, 1), "fleet": (DEVICES, min(PROCESSES, DEVICES))}
-            with sync_server_process(db_url) as (url, server):
+            with sync_server_process(db_url, timing=True) as (url, server):
                 # Warm-up: a small fleet through the whole path, not kept.
                 warm = 10 * PER_DEVICE
                 _arm(storage, org, url, server.pid, Path(tmp), 10, 2, seed=1, total=warm)
@@ -286,6 +321,11 @@ def run() -> list[Result]:
                         "p99_submit_latency_s": round(_p99(fleet_latencies), 4),
                         "median_submit_latency_s": round(statistics.median(fleet_latencies), 4),
                         "single_device_p99_submit_latency_s": round(_p99(one_latencies), 4),
+                        # where a submit's time went, the fleet's and the lone device's
+                        "submit_split": {
+                            arm: split_of([s for r in rounds for s in r["splits"]])
+                            for arm, rounds in arms.items()
+                        },
                         "single_device_rate": round(rates["one"].median, 1),
                         # submits sent back with 503 and Retry-After (the in-flight cap)
                         "refused_503": {
@@ -304,6 +344,15 @@ def run() -> list[Result]:
                     },
                 )
             )
+            fleet_split = split_of([s for r in arms["fleet"] for s in r["splits"]])
+            if fleet_split:
+                slow = fleet_split["slowest_1pc_mean_ms"]
+                print(
+                    f"  P8 {label}: the slowest 1 % of the fleet's submits, mean ms by part: "
+                    + ", ".join(f"{k} {v:.0f}" for k, v in slow.items() if v >= 0.5),
+                    file=sys.stderr,
+                    flush=True,
+                )
             p99 = _p99(fleet_latencies)
             results.append(
                 Result(

@@ -38,8 +38,10 @@ def wait_healthy(url: str, process: subprocess.Popen[bytes], timeout: float = 60
 
 
 @contextlib.contextmanager
-def process(args: list[str]) -> Iterator[subprocess.Popen[bytes]]:
-    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+def process(
+    args: list[str], extra_env: dict[str, str] | None = None
+) -> Iterator[subprocess.Popen[bytes]]:
+    env = {**os.environ, "PYTHONPATH": str(ROOT), **(extra_env or {})}
     proc = subprocess.Popen(
         args, cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
     )
@@ -71,8 +73,11 @@ def cpu_seconds(pid: int) -> float | None:
 
 
 @contextlib.contextmanager
-def sync_server_process(db_url: str) -> Iterator[tuple[str, subprocess.Popen[bytes]]]:
-    """``fieldscreen-server serve`` on ``db_url``; yields its base URL and process."""
+def sync_server_process(
+    db_url: str, *, timing: bool = False, workers: int = 1
+) -> Iterator[tuple[str, subprocess.Popen[bytes]]]:
+    """``fieldscreen-server serve`` on ``db_url`` (``--workers N`` with ``workers``; with
+    ``timing``, its submits answer with ``Server-Timing``); yields its base URL and process."""
     port = free_port()
     with tempfile.TemporaryDirectory() as tmp:
         passphrase = Path(tmp) / "passphrase"
@@ -84,8 +89,10 @@ def sync_server_process(db_url: str) -> Iterator[tuple[str, subprocess.Popen[byt
             "serve",
             *("--db", db_url, "--port", str(port)),
             *("--rate", "1000000", "--passphrase-file", str(passphrase)),
+            *(("--workers", str(workers)) if workers > 1 else ()),
         ]
-        with process(args) as proc:
+        extra = {"FIELDSCREEN_SERVER_TIMING": "1"} if timing else None
+        with process(args, extra) as proc:
             url = f"http://127.0.0.1:{port}"
             wait_healthy(url, proc)
             yield url, proc

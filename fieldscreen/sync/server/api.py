@@ -11,6 +11,8 @@ that it wipes first.
 
 from __future__ import annotations
 
+import dataclasses
+import os
 import time
 from collections.abc import Callable
 from typing import Any
@@ -47,6 +49,8 @@ def create_app(
     if not storage.unlocked:  # every answer to a device carries a signed receipt
         raise ServerError("server-locked")
     config = config or ServerConfig()
+    if os.environ.get("FIELDSCREEN_SERVER_TIMING") == "1":
+        config = dataclasses.replace(config, server_timing=True)
     app = FastAPI(
         title="FieldScreen sync",
         version=f"{PROTOCOL_VERSION}.0 (server {__version__})",
@@ -66,7 +70,8 @@ def create_app(
         },
     )
     app.state.storage = storage
-    app.state.server = ServerContext(storage, config, Gate(storage.light_engine, clock), clock)
+    gate = Gate(storage.light_engine, clock, reader=storage.database.reader)
+    app.state.server = ServerContext(storage, config, gate, clock)
     _answer_failures_as_problems(app)
     for router in ROUTERS:
         app.include_router(router, prefix=PREFIX)

@@ -612,6 +612,7 @@ def connect(
     *,
     pool_size: int = 10,
     durable: bool = True,
+    reader: bool = False,
     notices: list[KnownError] | None = None,
 ) -> Engine:
     """An engine for ``url`` (a path or ``sqlite:///...`` or ``postgresql://...``).
@@ -619,6 +620,10 @@ def connect(
     ``durable=False`` (SQLite) commits without waiting for the disk (``synchronous=NORMAL``
     in WAL mode: a crash of the process loses nothing, a power cut may lose the last
     commits); for bookkeeping whose loss is harmless, such as rate limits and nonces.
+    ``reader=True`` (SQLite) is for reads only (``query_only``): its transactions begin
+    deferred, so a read takes a snapshot of the last commit and never waits for the
+    database's one writer lock (every other engine's ``BEGIN IMMEDIATE`` takes it, a read's
+    too: a device's credential lookup then queued behind every write in flight).
     An embedded database's file is secured first (:func:`secure_sqlite_file`); what had to
     be tightened is appended to ``notices``.
     """
@@ -634,7 +639,11 @@ def connect(
             sa.event.listen(engine, "connect", _sqlite_connect)
             if not durable:
                 sa.event.listen(engine, "connect", _sqlite_light)
-            sa.event.listen(engine, "begin", _sqlite_begin)
+            if reader:
+                sa.event.listen(engine, "connect", _sqlite_reader)
+                sa.event.listen(engine, "begin", _sqlite_begin_deferred)
+            else:
+                sa.event.listen(engine, "begin", _sqlite_begin)
         else:
             engine = sa.create_engine(
                 full, pool_size=pool_size, max_overflow=pool_size * 2, pool_pre_ping=True
@@ -668,8 +677,16 @@ def _sqlite_light(dbapi_connection: Any, _record: Any) -> None:
     dbapi_connection.execute("PRAGMA synchronous=NORMAL")
 
 
+def _sqlite_reader(dbapi_connection: Any, _record: Any) -> None:
+    dbapi_connection.execute("PRAGMA query_only=ON")
+
+
 def _sqlite_begin(conn: Connection) -> None:
     conn.exec_driver_sql("BEGIN IMMEDIATE")
+
+
+def _sqlite_begin_deferred(conn: Connection) -> None:
+    conn.exec_driver_sql("BEGIN")
 
 
 def current_version(engine: Engine) -> int:

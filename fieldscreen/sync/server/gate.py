@@ -26,7 +26,7 @@ from dataclasses import dataclass
 
 import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.engine import Engine
+from sqlalchemy.engine import Connection, Engine
 
 from fieldscreen.sync.request_auth import WINDOW_SECONDS
 from fieldscreen.sync.server.db import tables as t
@@ -48,11 +48,18 @@ class Admission:
 class Gate:
     """Per-caller rate limits and device request nonces in the shared database."""
 
-    def __init__(self, engine: Engine, clock: Callable[[], float] = time.time) -> None:
+    def __init__(
+        self,
+        engine: Engine,
+        clock: Callable[[], float] = time.time,
+        reader: Engine | None = None,
+    ) -> None:
         """``engine``: one whose commits need not wait for the disk (losing the last few
         counts or nonces to a power cut is harmless: a nonce is only good for the signature
-        window anyway), such as :attr:`Storage.light_engine`."""
+        window anyway), such as :attr:`Storage.light_engine`; ``reader``: one for
+        :meth:`over` (on SQLite one that does not wait for the writer lock)."""
         self.engine = engine
+        self.reader = reader or engine
         self._pg = engine.dialect.name == "postgresql"
         self._clock = clock
         # The statements are built once, with named parameters: building them costs more
@@ -99,7 +106,24 @@ class Gate:
         nonce: tuple[str, str, int] | None = None,
     ) -> Admission:
         """Count one request of caller ``key`` (``rate`` per second, bursts of ``burst``) and,
-        for a signed device request, record ``nonce`` = (device id, nonce, timestamp)."""
+        for a signed device request, record ``nonce`` = (device id, nonce, timestamp), in a
+        transaction of their own."""
+        with self.engine.begin() as conn:
+            if self._pg:
+                conn.exec_driver_sql("SET LOCAL synchronous_commit TO OFF")
+            return self.admit_in(conn, key, rate, burst, nonce)
+
+    def admit_in(
+        self,
+        conn: Connection,
+        key: str,
+        rate: float,
+        burst: int,
+        nonce: tuple[str, str, int] | None = None,
+    ) -> Admission:
+        """:meth:`admit` in the caller's transaction ``conn`` (a device's submit counts and
+        keeps its nonce in the group commit that stores its envelopes: one writer, one
+        commit; nothing of a request refused here may be written in that transaction)."""
         now = self._clock()
         interval = 1.0 / rate
         tolerance = burst * interval
@@ -111,20 +135,34 @@ class Gate:
             "interval": interval,
             "tolerance": tolerance,
         }
-        with self.engine.begin() as conn:
-            if self._pg:
-                conn.exec_driver_sql("SET LOCAL synchronous_commit TO OFF")
-            allowed = conn.execute(self._count, values).first() is not None
-            if not allowed:
-                tat = conn.execute(self._tat, {"key": key}).scalar()
-                over = min(float(tat or now), now + tolerance) + interval - now - tolerance
-                return Admission(wait=max(1.0, math.ceil(over)))
-            if nonce is None:
-                return Admission()
-            device_id, value, at = nonce
-            fresh = conn.execute(
-                self._nonce, {"device_id": device_id, "nonce": value, "at": at}
-            ).first()
-            if secrets.randbelow(_PRUNE_EVERY) == 0:
-                conn.execute(self._prune, {"before": int(now) - 2 * WINDOW_SECONDS})
+        allowed = conn.execute(self._count, values).first() is not None
+        if not allowed:
+            tat = conn.execute(self._tat, {"key": key}).scalar()
+            return Admission(wait=self._wait(tat, now, interval, tolerance))
+        if nonce is None:
+            return Admission()
+        device_id, value, at = nonce
+        fresh = conn.execute(
+            self._nonce, {"device_id": device_id, "nonce": value, "at": at}
+        ).first()
+        if secrets.randbelow(_PRUNE_EVERY) == 0:
+            conn.execute(self._prune, {"before": int(now) - 2 * WINDOW_SECONDS})
         return Admission(replayed=fresh is None)
+
+    def over(self, key: str, rate: float, burst: int) -> float:
+        """How long caller ``key`` must wait before a request would be allowed (0: it would be
+        now), read without counting anything: a submit is counted by :meth:`admit_in`, in the
+        transaction that stores it, and this only turns it away early."""
+        now = self._clock()
+        interval = 1.0 / rate
+        tolerance = burst * interval
+        with self.reader.connect() as conn:
+            tat = conn.execute(self._tat, {"key": key[:64]}).scalar()
+        if tat is None or max(min(float(tat), now + tolerance), now) + interval - now <= tolerance:
+            return 0.0
+        return self._wait(tat, now, interval, tolerance)
+
+    @staticmethod
+    def _wait(tat: float | None, now: float, interval: float, tolerance: float) -> float:
+        over = min(float(tat or now), now + tolerance) + interval - now - tolerance
+        return max(1.0, math.ceil(over))

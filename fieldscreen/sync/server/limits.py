@@ -35,6 +35,9 @@ class ServerConfig:
     #: an admitted submit waits for a bounded amount of work and no device crowds out others.
     max_in_flight: int = 6
     max_in_flight_per_device: int = 2
+    #: Answer a device's submit with a ``Server-Timing`` header of where its time went
+    #: (:mod:`fieldscreen.sync.server.timing`; ``FIELDSCREEN_SERVER_TIMING=1`` turns it on).
+    server_timing: bool = False
 
 
 class BodyLimit:

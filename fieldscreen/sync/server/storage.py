@@ -42,7 +42,7 @@ from fieldscreen.sync.server.repositories.database import Database
 from fieldscreen.sync.server.repositories.devices import Devices
 from fieldscreen.sync.server.repositories.documents import Documents
 from fieldscreen.sync.server.repositories.handovers import Handovers
-from fieldscreen.sync.server.repositories.ingest import Ingest
+from fieldscreen.sync.server.repositories.ingest import Admit, Ingest
 from fieldscreen.sync.server.repositories.keys import KeyRing
 from fieldscreen.sync.server.repositories.matching import (
     MATCH_MOST_SHARED,
@@ -225,9 +225,11 @@ class Storage:
         return self.repos.devices.contact(device_id, reported_seq)
 
     # ------------------------------------------------------------------ envelopes, receipts
-    def ingest(self, items: Sequence[Any], principal: Principal) -> list[Outcome]:
+    def ingest(
+        self, items: Sequence[Any], principal: Principal, admit: Admit | None = None
+    ) -> list[Outcome]:
         """Store a batch of envelopes (:meth:`Ingest.ingest`); the outcomes once durable."""
-        return self.repos.ingest.ingest(items, principal)
+        return self.repos.ingest.ingest(items, principal, admit)
 
     def status_of(
         self, device_id: str, pairs: Sequence[tuple[str, str]]

@@ -60,7 +60,7 @@ class Credentials:
             )
             .where(t.credentials.c.token_hash == token_hash(token))
         )
-        with self._db.engine.connect() as conn:
+        with self._db.reader.connect() as conn:
             row = conn.execute(query).first()
         if row is None or row.revoked:
             return None

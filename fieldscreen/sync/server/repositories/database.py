@@ -6,6 +6,7 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import json
+import threading
 from collections.abc import Sequence
 from typing import Any
 
@@ -33,11 +34,29 @@ class Database:
         self.engine = engine
         self.dialect = engine.dialect.name
         self._light: Engine | None = None
+        self._reader: Engine | None = None
+        self._lock = threading.Lock()
 
     def close(self) -> None:
         self.engine.dispose()
-        if self._light is not None and self._light is not self.engine:
-            self._light.dispose()
+        for other in (self._light, self._reader):
+            if other is not None and other is not self.engine:
+                other.dispose()
+
+    @property
+    def reader(self) -> Engine:
+        """The same database for reads that need no lock (a device's credential and row, what
+        it holds): on SQLite a second engine whose transactions begin deferred, reading the
+        last commit without waiting for the writer (:func:`db.connect`, ``reader``); on
+        PostgreSQL the same engine."""
+        if self._reader is None:
+            with self._lock:
+                if self._reader is None and self.dialect == "postgresql":
+                    self._reader = self.engine
+                elif self._reader is None:
+                    url = self.engine.url.render_as_string(hide_password=False)
+                    self._reader = db.connect(url, reader=True)
+        return self._reader
 
     @property
     def light_engine(self) -> Engine:

@@ -23,7 +23,7 @@ class Devices:
         self._audit = audit
 
     def get(self, device_id: str) -> DeviceRow | None:
-        with self._db.engine.connect() as conn:
+        with self._db.reader.connect() as conn:
             row = conn.execute(sa.select(t.devices).where(t.devices.c.id == device_id)).first()
         return None if row is None else DeviceRow(**row._mapping)
 

@@ -15,7 +15,8 @@ from __future__ import annotations
 import json
 import os
 import threading
-from collections.abc import Mapping, Sequence
+import time
+from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
@@ -28,6 +29,7 @@ from fieldscreen.errors import KnownError
 from fieldscreen.reports.aggregates import MATCH_KEYS, check_match, parse_aggregate
 from fieldscreen.sync.envelope import Envelope, key_id_hex
 from fieldscreen.sync.errors import EnvelopeError
+from fieldscreen.sync.server import timing
 from fieldscreen.sync.server.db import tables as t
 from fieldscreen.sync.server.repositories.audit import AuditLog
 from fieldscreen.sync.server.repositories.database import Database, now
@@ -36,7 +38,13 @@ from fieldscreen.sync.server.repositories.keys import KeyRing
 from fieldscreen.sync.server.repositories.matching import Matching
 from fieldscreen.sync.server.repositories.model import DeviceRow, Outcome, Principal
 
-__all__ = ["GroupCommit", "Ingest", "Job"]
+__all__ = ["Admit", "GroupCommit", "Ingest", "Job"]
+
+#: A request's admission written in the transaction that stores its batch (its rate count and
+#: nonce): why it is refused (the exception its request is answered with), or None. Whatever
+#: it writes for a refused request is its own business: nothing else of that request is
+#: written in that transaction.
+Admit = Callable[[Connection], BaseException | None]
 
 
 class Ingest:
@@ -57,7 +65,9 @@ class Ingest:
         self._audit = audit
         self.group = GroupCommit(db, self)
 
-    def ingest(self, items: Sequence[Any], principal: Principal) -> list[Outcome]:
+    def ingest(
+        self, items: Sequence[Any], principal: Principal, admit: Admit | None = None
+    ) -> list[Outcome]:
         """Store a batch of envelopes (wire JSON objects); the outcomes once they are durable.
 
         Each envelope's shape, device, site and key are checked here; its signature starts
@@ -70,20 +80,29 @@ class Ingest:
         back to be written without), a group of several once theirs did (verified while the
         group before was written); a forged envelope is rejected alone and never poisons the
         batches beside it. This call returns only after that commit.
+
+        ``admit`` (a device's submit: its rate count and nonce) runs in that transaction,
+        before the batch's rows; a refused request writes none of them and its exception is
+        raised here. With nothing to store it is not called (the caller admits it alone).
         """
-        keys = self._keys.keys()
-        sealing_id = key_id_hex(keys.sealing_public)
-        devices: dict[str, DeviceRow | None] = {}
-        for item in items:  # look devices up once per batch
-            device_id = item.get("device_id") if isinstance(item, dict) else None
-            if isinstance(device_id, str) and len(device_id) <= 64 and device_id not in devices:
-                devices[device_id] = self._devices.get(device_id)
-        shaped = [self.shape(item, principal, sealing_id, devices) for item in items]
+        with timing.part("shape"):
+            keys = self._keys.keys()
+            sealing_id = key_id_hex(keys.sealing_public)
+            devices: dict[str, DeviceRow | None] = {}
+            for item in items:  # look devices up once per batch
+                device_id = item.get("device_id") if isinstance(item, dict) else None
+                if isinstance(device_id, str) and len(device_id) <= 64 and device_id not in devices:
+                    devices[device_id] = self._devices.get(device_id)
+            shaped = [self.shape(item, principal, sealing_id, devices) for item in items]
         outcomes: list[Outcome | None] = [s if isinstance(s, Outcome) else None for s in shaped]
         candidates = [(i, s) for i, s in enumerate(shaped) if not isinstance(s, Outcome)]
         if candidates:
-            job = Job([pair for _i, pair in candidates])
+            job = Job(
+                [pair for _i, pair in candidates], admit, principal.device_id or principal.label
+            )
             written = self.group.run(job)
+            for name, seconds in job.parts.items():
+                timing.add(name, seconds)
             for (index, _pair), outcome in zip(candidates, written, strict=True):
                 outcomes[index] = outcome
         assert all(o is not None for o in outcomes)
@@ -397,13 +416,37 @@ class Job:
     one task per envelope: a task costs more than it saves); :meth:`forged` waits for them.
     ``outcomes`` is set (or ``error``) once the transaction that holds them committed."""
 
-    __slots__ = ("_slices", "done", "error", "outcomes", "pairs")
+    __slots__ = (
+        "_slices",
+        "admit",
+        "caller",
+        "done",
+        "error",
+        "outcomes",
+        "pairs",
+        "parts",
+        "queued",
+    )
 
-    def __init__(self, pairs: list[tuple[Envelope, DeviceRow]]) -> None:
+    def __init__(
+        self,
+        pairs: list[tuple[Envelope, DeviceRow]],
+        admit: Admit | None = None,
+        caller: str = "",
+    ) -> None:
         self.pairs = pairs
+        #: The request's admission, and who made it (a group admits its callers in this
+        #: order, so two processes' groups lock the same callers' rate rows in one order).
+        self.admit = admit
+        self.caller = caller
         self.outcomes: list[Outcome] | None = None
         self.error: BaseException | None = None
         self.done = False
+        #: When it was queued, and where its time went until its commit (seconds by part:
+        #: waiting for the writer, its signatures still verifying, the insert, the commit),
+        #: as the writer saw it (:mod:`timing`).
+        self.queued = time.perf_counter()
+        self.parts: dict[str, float] = {}
         if len(pairs) < _VERIFY_INLINE:
             self._slices: list[Any] = [_forged(pairs, 0)]
             return
@@ -451,6 +494,7 @@ class GroupCommit:
         self.redone = 0
 
     def run(self, job: Job) -> list[Outcome]:
+        job.queued = time.perf_counter()
         with self._queue_lock:
             self._waiting.append(job)
         with self._writer:
@@ -486,18 +530,33 @@ class GroupCommit:
         # theirs verified while the group before was written, so wait for them first and
         # hold the write transaction (on SQLite, the database's one writer lock, which the
         # other requests' nonces need too) only for the write.
+        taken = time.perf_counter()
+        for job in jobs:
+            job.parts["writer-wait"] = taken - job.queued
         excluded: list[set[int]] = [set() if len(jobs) == 1 else job.forged() for job in jobs]
+        verified = time.perf_counter()
         while True:
-            order = [
-                (k, pos)
-                for k, job in enumerate(jobs)
-                for pos in range(len(job.pairs))
-                if pos not in excluded[k]
-            ]
             try:
                 with self._db.engine.begin() as conn:
+                    begun = time.perf_counter()
+                    # Each request's rate count and nonce first, in this transaction: a
+                    # refused one (a replay, over its limit) writes nothing of its batch.
+                    refused: dict[int, BaseException] = {}
+                    for k, job in sorted(enumerate(jobs), key=lambda kj: kj[1].caller):
+                        refusal = None if job.admit is None else job.admit(conn)
+                        if refusal is not None:
+                            refused[k] = refusal
+                    admitted = time.perf_counter()
+                    order = [
+                        (k, pos)
+                        for k, job in enumerate(jobs)
+                        if k not in refused
+                        for pos in range(len(job.pairs))
+                        if pos not in excluded[k]
+                    ]
                     pairs = [jobs[k].pairs[pos] for k, pos in order]
                     written = self._ingest.write(conn, pairs, now()) if pairs else []
+                    inserted = time.perf_counter()
                     forged = False
                     for k, job in enumerate(jobs):  # the signatures, verified meanwhile
                         new = job.forged() - excluded[k]
@@ -506,14 +565,31 @@ class GroupCommit:
                             forged = True
                     if forged:
                         raise _Retry
+                    checked = time.perf_counter()
             except _Retry:
                 self.redone += 1
                 continue
             break
+        committed = time.perf_counter()
+        group = {
+            # the signatures still verifying once the group was taken (before its write for
+            # several batches, during and after its insert for one alone)
+            "verify-wait": verified - taken + checked - inserted,
+            "begin": begun - verified,  # SQLite: the writer lock, if anyone else holds it
+            "admit": admitted - begun,  # the requests' rate counts and nonces
+            "insert": inserted - admitted,
+            "commit": committed - checked,
+            "n-batches": float(len(jobs)),  # a count: the batches of the group
+        }
+        for job in jobs:
+            job.parts.update(group)
         by_job: list[dict[int, Outcome]] = [{} for _ in jobs]
         for (k, pos), outcome in zip(order, written, strict=True):
             by_job[k][pos] = outcome
         for k, job in enumerate(jobs):
+            if k in refused:
+                job.error = refused[k]
+                continue
             for pos in excluded[k]:
                 envelope = job.pairs[pos][0]
                 by_job[k][pos] = Outcome(

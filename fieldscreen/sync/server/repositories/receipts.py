@@ -51,7 +51,7 @@ class Receipts:
             )
         found: dict[str, set[tuple[str, str]]] = {"held": set(), "conflict": set()}
         found["quarantined"] = set()
-        with self._db.engine.connect() as conn:  # one round trip, by record id (the index)
+        with self._db.reader.connect() as conn:  # one round trip, by record id (the index)
             rows = conn.execute(self._status_query, {"ids": self._db.ids(ids)})
             for kind, record_id, sha256, owner in rows:
                 if owner == device_id:  # filtered here: in SQL it would tempt the planner
@@ -77,7 +77,7 @@ class Receipts:
     ) -> SignedDocument:
         """A receipt signed by the server: the pairs given, or everything held for the device."""
         if delivered is None:
-            with self._db.engine.connect() as conn:
+            with self._db.reader.connect() as conn:
                 delivered = [
                     (r.record_id, r.sha256)
                     for r in conn.execute(

@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 from typing import Annotated
 
 from fastapi import Depends, HTTPException, Request
+from sqlalchemy.engine import Connection
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import ClientDisconnect
 
@@ -31,17 +32,20 @@ from fieldscreen.sync.request_auth import (
     api_path,
     request_message,
 )
-from fieldscreen.sync.server.gate import Gate
+from fieldscreen.sync.server import timing
+from fieldscreen.sync.server.gate import Admission, Gate
 from fieldscreen.sync.server.limits import ServerConfig
 from fieldscreen.sync.server.storage import Principal, Storage
 
 __all__ = [
     "Admin",
+    "Deferred",
     "Device",
     "Partner",
     "Server",
     "ServerContext",
     "Staff",
+    "SubmittingDevice",
     "anonymous_limit",
     "batch_limit",
 ]
@@ -129,11 +133,61 @@ def _signature_headers(context: ServerContext, request: Request) -> tuple[int, s
     return timestamp, nonce, signature
 
 
-def _admit(context: ServerContext, request: Request, token: str, body: bytes) -> Principal:
+@dataclass
+class Deferred:
+    """A device submit's rate count and nonce, not yet written: they go into the transaction
+    that stores its envelopes (:meth:`in_transaction`, the group commit's), or, when none does
+    (nothing in the batch to store, a request refused before), into one of their own
+    (:meth:`alone`). Either way a replayed submit stores nothing: its nonce collides in the
+    transaction, which then writes nothing of that submit."""
+
+    context: ServerContext
+    key: str
+    nonce: tuple[str, str, int]
+    done: bool = False
+
+    def in_transaction(self, conn: Connection) -> HTTPException | None:
+        """Count it and keep its nonce in ``conn``'s transaction; why it is refused, or None."""
+        self.done = True
+        config = self.context.config
+        return _refusal(
+            self.context.gate.admit_in(conn, self.key, config.rate, config.burst, self.nonce)
+        )
+
+    def alone(self) -> None:
+        """Count it and keep its nonce in a transaction of its own, unless done already
+        (401 or 429 if refused)."""
+        if self.done:
+            return
+        self.done = True
+        config = self.context.config
+        refusal = _refusal(self.context.gate.admit(self.key, config.rate, config.burst, self.nonce))
+        if refusal is not None:
+            raise refusal
+
+
+def _refusal(admission: Admission) -> HTTPException | None:
+    if admission.wait:
+        return too_many(admission.wait)
+    if admission.replayed:
+        return _unauthenticated("request-replayed")
+    return None
+
+
+def _admit(
+    context: ServerContext, request: Request, token: str, body: bytes, defer: bool = False
+) -> Principal:
     """Who is calling, in one worker thread (it reads the database): the credential, the
-    device's status, the rate limit and nonce, and a device's request signature."""
+    device's status, the rate limit and nonce, and a device's request signature.
+
+    ``defer`` (a device's submit): the rate limit is only read here, and the count and the
+    nonce are left in ``request.state.admission`` (a :class:`Deferred`) for the transaction
+    that stores the batch; on SQLite the submit then takes the database's writer lock once,
+    in its group commit, and not also for its nonce. Work in flight is bounded meanwhile by
+    the process's slots (``max_in_flight``)."""
     storage, config = context.storage, context.config
-    principal = storage.authenticate(token)
+    with timing.part("authenticate"):
+        principal = storage.authenticate(token)
     if principal is None:
         anonymous_limit(context, request)  # guessing tokens counts against the address
         raise _unauthenticated("unauthenticated")
@@ -149,20 +203,32 @@ def _admit(context: ServerContext, request: Request, token: str, body: bytes) ->
         assert principal.device_id is not None
         timestamp, value, _signature = _signature_headers(context, request)
         nonce = (principal.device_id, value, timestamp)
-    admission = context.gate.admit(key, config.rate, config.burst, nonce)
-    if admission.wait:
-        raise too_many(admission.wait)
-    if admission.replayed:
-        raise _unauthenticated("request-replayed")
+    deferred = None
+    if defer and nonce is not None:
+        with timing.part("rate-read"):
+            wait = context.gate.over(key, config.rate, config.burst)
+        if wait:
+            raise too_many(wait)
+        deferred = Deferred(context, key, nonce)
+    else:
+        with timing.part("rate-nonce"):
+            refusal = _refusal(context.gate.admit(key, config.rate, config.burst, nonce))
+        if refusal is not None:
+            raise refusal
     if principal.role != "device":
         return principal
     # A device's token alone opens nothing: its enrolled key must have signed the request,
     # the body included (one signature covers a whole batch of envelopes).
-    if not _signed_by_device(context, request, principal, body):
+    with timing.part("request-signature"):
+        signed = _signed_by_device(context, request, principal, body)
+    if not signed:
+        if deferred is not None:
+            deferred.alone()  # counted (and its nonce kept) as any refused request is
         # The device's token with somebody else's signature: a stolen token, most likely.
         # Noted for the admin (the rate limit above bounds how often).
         storage.audit(principal.device_id or "?", "request-signature-refused", {})
         raise _unauthenticated("request-signature")
+    request.state.admission = deferred
     return dataclasses.replace(principal, signed=True)
 
 
@@ -184,8 +250,7 @@ def _signed_by_device(
     return key is not None and crypto.verify(key, message, signature)
 
 
-async def caller(request: Request, context: Server) -> Principal:
-    """The authenticated caller of any route that names a role (401, 403 or 429 otherwise)."""
+async def _caller(request: Request, context: ServerContext, defer: bool) -> Principal:
     token = _bearer(request)
     if token is None or len(token) > 256:
         await run_in_threadpool(anonymous_limit, context, request)
@@ -194,13 +259,28 @@ async def caller(request: Request, context: Server) -> Principal:
         body = await request.body()  # kept by the request for the route
     except ClientDisconnect:
         raise HTTPException(413, {"code": "request-too-large"}) from None
-    return await run_in_threadpool(_admit, context, request, token, body)
+    return await timing.in_thread("admit-thread-wait", _admit, context, request, token, body, defer)
+
+
+async def caller(request: Request, context: Server) -> Principal:
+    """The authenticated caller of any route that names a role (401, 403 or 429 otherwise)."""
+    return await _caller(request, context, defer=False)
+
+
+async def submitter(request: Request, context: Server) -> Principal:
+    """:func:`caller` for a device's submit: a device's rate count and nonce are left for the
+    transaction that stores the batch (``request.state.admission``, see :class:`Deferred`)."""
+    return await _caller(request, context, defer=True)
 
 
 def _device(principal: Annotated[Principal, Depends(caller)]) -> Principal:
     if principal.role != "device":
         raise HTTPException(403, {"code": "forbidden"})
     return principal
+
+
+def _submitting_device(principal: Annotated[Principal, Depends(submitter)]) -> Principal:
+    return _device(principal)
 
 
 def _staff(principal: Annotated[Principal, Depends(caller)]) -> Principal:
@@ -223,6 +303,8 @@ def _partner(principal: Annotated[Principal, Depends(caller)]) -> Principal:
 
 #: A signed request of an enrolled, active device.
 Device = Annotated[Principal, Depends(_device)]
+#: :data:`Device` on the submit route, its rate count and nonce left for the group commit.
+SubmittingDevice = Annotated[Principal, Depends(_submitting_device)]
 #: An admin or a coordinator (a coordinator sees its own sites).
 Staff = Annotated[Principal, Depends(_staff)]
 #: An admin.

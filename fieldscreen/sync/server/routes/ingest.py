@@ -6,6 +6,7 @@ strings, which it scans several times faster than the standard library) in a wor
 the request models are still what the OpenAPI document describes.
 """
 
+import time
 from collections.abc import AsyncIterator
 from typing import Any
 
@@ -15,11 +16,14 @@ from fastapi.responses import Response
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import ClientDisconnect
 
+from fieldscreen.sync.server import timing
 from fieldscreen.sync.server.routes.auth import (
+    Deferred,
     Device,
     Server,
     ServerContext,
     Staff,
+    SubmittingDevice,
     batch_limit,
 )
 from fieldscreen.sync.server.routes.wire import (
@@ -129,26 +133,37 @@ def _missing_pairs(context: ServerContext, body: bytes, principal: Principal) ->
     return orjson.dumps(answer)
 
 
-def _submit_batch(context: ServerContext, body: bytes, principal: Principal) -> bytes:
+def _submit_batch(
+    context: ServerContext, body: bytes, principal: Principal, admission: Deferred | None
+) -> bytes:
     """Parse once, store, sign the receipt, encode the answer (in a worker thread).
 
     Each envelope is checked once, strictly, by ``Envelope.from_json`` in
-    :meth:`Storage.ingest` (a malformed one is ``rejected``).
+    :meth:`Storage.ingest` (a malformed one is ``rejected``). The request's rate count and
+    nonce (``admission``) are written in the transaction that stores the batch, or, when
+    none does, in one of their own before the answer.
     """
     assert principal.device_id is not None
     storage = context.storage
     try:
-        data = orjson.loads(body)
-    except orjson.JSONDecodeError:
-        raise _invalid() from None
-    items = data.get("envelopes") if isinstance(data, dict) and len(data) == 1 else None
-    if not isinstance(items, list) or not items:
-        raise _invalid()
-    batch_limit(context, len(items))
-    outcomes = storage.ingest(items, principal)
+        try:
+            with timing.part("parse"):
+                data = orjson.loads(body)
+        except orjson.JSONDecodeError:
+            raise _invalid() from None
+        items = data.get("envelopes") if isinstance(data, dict) and len(data) == 1 else None
+        if not isinstance(items, list) or not items:
+            raise _invalid()
+        batch_limit(context, len(items))
+        admit = None if admission is None else admission.in_transaction
+        outcomes = storage.ingest(items, principal, admit)
+    finally:
+        if admission is not None:
+            admission.alone()  # unless the batch's transaction did it
     delivered = [(o.record_id, o.sha256) for o in outcomes if o.delivered]
     conflicts = [(o.record_id, o.sha256) for o in outcomes if o.outcome == "conflict"]
-    receipt = storage.receipt(principal.device_id, delivered, conflicts)
+    with timing.part("receipt"):
+        receipt = storage.receipt(principal.device_id, delivered, conflicts)
     answer = {"results": [_outcome(o) for o in outcomes], "receipt": receipt.to_json()}
     return orjson.dumps(answer)
 
@@ -172,6 +187,8 @@ async def room(request: Request, context: Server) -> AsyncIterator[None]:
     slots, cap = context.slots, context.config.max_in_flight
     if slots.held >= cap:
         raise _busy()
+    if context.config.server_timing:
+        request.state.timing = (timing.started(), time.perf_counter())
     try:
         await request.body()  # kept by the request for the caller and the route
     except ClientDisconnect:
@@ -192,7 +209,7 @@ async def room(request: Request, context: Server) -> AsyncIterator[None]:
     openapi_extra=_SUBMIT_BODY,
     dependencies=[Depends(room)],
 )
-async def submit(request: Request, principal: Device, context: Server) -> Response:
+async def submit(request: Request, principal: SubmittingDevice, context: Server) -> Response:
     config, in_flight = context.config, context.in_flight
     device_id = principal.device_id or ""
     if in_flight[device_id] >= config.max_in_flight_per_device:
@@ -200,12 +217,21 @@ async def submit(request: Request, principal: Device, context: Server) -> Respon
     in_flight[device_id] += 1
     try:
         body = await request.body()  # already read (and its signature checked) by `caller`
-        answer = await run_in_threadpool(_submit_batch, context, body, principal)
+        admission = getattr(request.state, "admission", None)
+        answer = await timing.in_thread(
+            "submit-thread-wait", _submit_batch, context, body, principal, admission
+        )
     finally:
         in_flight[device_id] -= 1
         if not in_flight[device_id]:
             del in_flight[device_id]
-    return Response(answer, media_type="application/json")
+    headers = None
+    counted = getattr(request.state, "timing", None)
+    if counted is not None:
+        parts, start = counted
+        parts["total"] = time.perf_counter() - start
+        headers = {"Server-Timing": timing.header(parts)}
+    return Response(answer, media_type="application/json", headers=headers)
 
 
 @router.post("/admin/bundles", response_model=SubmitResponse, tags=["staff"])
