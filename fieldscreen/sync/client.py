@@ -322,13 +322,20 @@ class SyncClient:
         answer = self.request("POST", f"/handover/packets/{partner}/{packet_id}", content=packet)
         return str(answer.get("outcome", ""))
 
-    def handover_acks(self, after: str = "") -> list[dict[str, str]]:
+    def staff_handover_acks(self, device_id: str, after: str = "") -> list[dict[str, str]]:
+        """A laptop's acknowledgements for a coordinator's relay
+        (``GET /admin/handover/acks/{device_id}``), bounded as :meth:`handover_acks`."""
+        return self.handover_acks(after, path=f"/admin/handover/acks/{device_id}")
+
+    def handover_acks(
+        self, after: str = "", *, path: str = "/handover/acks"
+    ) -> list[dict[str, str]]:
         """The partners' acknowledgements of this device's packets after the cursor ``after``
         (``GET /handover/acks``): at most :data:`MAX_ACKS_PER_ANSWER`, the answer read to at
         most :data:`MAX_ACKS_ANSWER_BYTES`."""
         answer = self.request(
             "GET",
-            "/handover/acks",
+            path,
             params={"after": after} if after else None,
             limit=MAX_ACKS_ANSWER_BYTES,
         )

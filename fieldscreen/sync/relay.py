@@ -82,6 +82,9 @@ class RelayResult:
     #: The handover packets relayed with them, by outcome (``stored``, ``duplicate``, or the
     #: server's refusal's code).
     handover_packets: dict[str, int] = field(default_factory=dict)
+    #: The partners' acknowledgements of that laptop's packets (each the partner's signed
+    #: bytes), to carry back with the receipt (``fieldscreen handover ack``).
+    acks: tuple[bytes, ...] = ()
 
     @property
     def stored(self) -> int:
@@ -164,10 +167,36 @@ def relay_bundle(
         if chunk:
             send(chunk)
         document = SignedDocument.from_json(client.staff_receipt(device_id))
+        acks = _staff_acks(client, device_id)
     verify_document(document, receipt_key, kind="receipt")
     return RelayResult(
-        device_id, total, counts, document.to_bytes(), len(audit) - events, events, packets
+        device_id, total, counts, document.to_bytes(), len(audit) - events, events, packets, acks
     )
+
+
+def _staff_acks(client: SyncClient, device_id: str) -> tuple[bytes, ...]:
+    """Every acknowledgement the server holds for ``device_id``'s packets, page by page (an
+    older server without the route: none). The laptop checks each against its own directory."""
+    from fieldscreen.sync.canonical import b64d
+
+    acks: list[bytes] = []
+    cursor = ""
+    for _ in range(40):  # 500 a page: more than a device may have waiting
+        try:
+            page = client.staff_handover_acks(device_id, cursor)
+        except SyncError as exc:
+            if exc.code == "sync-refused":
+                return tuple(acks)
+            raise
+        for entry in page:
+            try:
+                acks.append(b64d(str(entry["ack"]), "ack"))
+            except (EnvelopeError, KeyError, TypeError):
+                continue  # not an acknowledgement: the laptop would refuse it anyway
+        if len(page) < 500 or not isinstance(page[-1], dict):
+            break
+        cursor = str(page[-1].get("cursor", ""))
+    return tuple(acks)
 
 
 def _apart(data: bytes) -> tuple[str, str] | None:

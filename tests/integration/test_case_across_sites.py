@@ -481,6 +481,26 @@ def test_a_handover_sent_through_the_server_comes_back_acknowledged(
     assert entry["acknowledged"]
     again = _cli(b, "sync", capsys=capsys)  # after the laptop's cursor: not sent again
     assert (again["handover_acks"], again["handover_acks_refused"]) == (0, 0)
+    # A coordinator relaying the laptop's USB bundle carries the acknowledgement back too.
+    coordinator = tmp_path / "coordinator.token"
+    coordinator.write_text(storage.create_credential("coordinator", ["s2"], "c") + "\n")
+    carried = tmp_path / "acks.txt"
+    relayed = _cli(
+        b,
+        "bundle",
+        "relay",
+        str(tmp_path / "b.fsb"),
+        "--token-file",
+        str(coordinator),
+        "--receipt-out",
+        str(tmp_path / "receipt.json"),
+        "--acks-out",
+        str(carried),
+        capsys=capsys,
+    )
+    assert (relayed["acks"], relayed["handover_packets"]) == (1, {"duplicate": 1})
+    applied = _cli(b, "handover", "ack", str(carried), capsys=capsys)
+    assert applied["already"] is True  # one line: applied as one, once
     shown = _cli(b, "case", "timeline", case, capsys=capsys)
     kinds = [e["type"] for e in shown["events"]]
     assert kinds.count("handover-sent") == kinds.count("handover-acknowledged") == 1

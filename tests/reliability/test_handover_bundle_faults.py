@@ -4,7 +4,8 @@ lost answers, resets, 500/503 and latency, again until it goes through. Every pa
 held on the server exactly once (lost 0, duplicated 0), importing the same bundle again with
 ``fieldscreen-server import-bundle`` stores nothing new, a packet signed by a key that is no
 active device's is refused and never kept, and the partners' acknowledgements go back to the
-laptop in the file ``fieldscreen-server receipt --acks`` writes, one per line.
+laptop in the file ``fieldscreen-server receipt --acks`` writes, one per line, or with the
+coordinator's relay (its own sites only).
 
 Runs on SQLite and PostgreSQL like the other fault runs; the figures are printed and asserted.
 """
@@ -150,6 +151,18 @@ def test_packets_in_relayed_bundles_land_once_and_their_acks_go_back(
         assert server_main(argv) == 0
     lines = acks.read_bytes().splitlines()
     assert sorted(json.loads(line)["packet_id"] for line in lines) == sorted(packets)
+    # The coordinator's relay carries them back too, with the receipt; another site's
+    # coordinator gets neither.
+    again = relay_bundle(
+        bundle, server_url=server.url, token=token, receipt_key=key, allow_insecure=True
+    )
+    assert sorted(again.acks) == sorted(lines)
+    assert again.handover_packets.get("duplicate") == len(packets)
+    other = storage.create_credential("coordinator", ["site-b"], "elsewhere")
+    with pytest.raises(SyncError):
+        relay_bundle(
+            bundle, server_url=server.url, token=other, receipt_key=key, allow_insecure=True
+        )
     print(
         f"\nhandover packets in relayed bundles: {SCENARIOS} bundles, {made_packets} packets, "
         f"lost {lost}, duplicated {duplicated}, forged kept {forged_kept} of {SCENARIOS}, "

@@ -24,6 +24,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--json", action="store_true", help="print the result as JSON")
     parser.add_argument("--token-file", metavar="FILE", help="relay: the coordinator's token")
     parser.add_argument("--receipt-out", metavar="FILE", help="relay: where to write the receipt")
+    parser.add_argument(
+        "--acks-out",
+        metavar="FILE",
+        help="relay: where to write the partners' acknowledgements of the laptop's handover "
+        "packets, one per line, for 'fieldscreen handover ack FILE' on that laptop",
+    )
 
 
 def _relay(args: argparse.Namespace, stores: Any) -> int:
@@ -43,6 +49,8 @@ def _relay(args: argparse.Namespace, stores: Any) -> int:
     )
     assert result.receipt is not None
     write_atomic(Path(args.receipt_out), result.receipt)
+    if args.acks_out:
+        write_atomic(Path(args.acks_out), b"".join(a + b"\n" for a in result.acks))
     device_id, counts = result.device_id, result.outcomes
     emit(
         args,
@@ -51,6 +59,8 @@ def _relay(args: argparse.Namespace, stores: Any) -> int:
             "outcomes": counts,
             "audit_envelopes": result.audit_envelopes,
             "event_envelopes": result.event_envelopes,
+            "handover_packets": result.handover_packets,
+            "acks": len(result.acks),
             "receipt": args.receipt_out,
         },
         f"{device_id}: "

@@ -13,7 +13,7 @@ from starlette.concurrency import run_in_threadpool
 from fieldscreen.sync.errors import ServerError
 from fieldscreen.sync.server.repositories.handovers import MAX_PACKET_BYTES
 from fieldscreen.sync.server.routes.auth import Device, Partner, Server, Staff
-from fieldscreen.sync.server.routes.wire import DEVICE_RE
+from fieldscreen.sync.server.routes.wire import DEVICE_RE, DeviceId
 
 __all__ = ["router"]
 
@@ -85,6 +85,21 @@ async def relay_packet(request: Request, principal: Staff, context: Server) -> d
     except ServerError as exc:
         raise _refused(exc) from None
     return {"packet_id": packet_id, "outcome": outcome}
+
+
+@router.get("/admin/handover/acks/{device_id}", tags=["staff"])
+def staff_acks(
+    device_id: DeviceId,
+    principal: Staff,
+    context: Server,
+    after: Annotated[str, Query(max_length=128)] = "",
+) -> dict[str, Any]:
+    """The partners' acknowledgements of a laptop's packets, for a coordinator relaying its
+    bundle (own sites only) to carry back with its receipt, as ``GET /handover/acks``."""
+    row = context.storage.device(device_id[:64])
+    if row is None or not principal.sees(row.site):
+        raise HTTPException(404, {"code": "server-device-unknown"})
+    return {"acks": context.storage.handover_acks(row.id, after)}
 
 
 @router.get("/handover/acks", tags=["device"])
