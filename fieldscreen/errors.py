@@ -1219,11 +1219,13 @@ CATALOGUE: Mapping[str, Message] = {
     ),
     "handover-usage": Message(
         en="Use 'fieldscreen handover CASE --to PARTNER --out FILE' (or '--send', through the "
-        "server) to make a packet, or 'fieldscreen handover ack ACKFILE' to apply a partner's "
-        "acknowledgement.",
+        "server) to make a packet, 'fieldscreen handover ack ACKFILE' to apply a partner's "
+        "acknowledgement, or 'fieldscreen handover held' for the packets held for a withdrawn "
+        "partner.",
         es="Use 'fieldscreen handover CASO --to SOCIO --out ARCHIVO' (o '--send', por el "
-        "servidor) para crear un paquete, o 'fieldscreen handover ack ARCHIVO' para aplicar el "
-        "acuse de recibo de un socio.",
+        "servidor) para crear un paquete, 'fieldscreen handover ack ARCHIVO' para aplicar el "
+        "acuse de recibo de un socio, o 'fieldscreen handover held' para los paquetes "
+        "retenidos de un socio retirado.",
     ),
     "handover-partner-unknown": Message(
         en="The service directory names no partner {partner!r}. Sync, or ask the central team "

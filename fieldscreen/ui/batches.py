@@ -257,6 +257,7 @@ class BatchModel:
             identity = device.identity()
             device_id = identity.device_id if identity else self._backend.vault.device_id
             device.check_before_sync()  # the audit entries since the last sync go with them
+            device.hold_withdrawn_handovers()  # a withdrawn partner's packet is not carried
             info = export_bundle(
                 Path(path),
                 device_id,

@@ -86,6 +86,8 @@ def run(args: argparse.Namespace) -> int:
         if check is not None:
             check()
         queued = getattr(stores, "queued_handovers", None)  # the vault's handover queue
+        if queued is not None:  # a withdrawn partner's packet is held, as a sync holds it
+            stores.hold_withdrawn_handovers()
         packets = [packet for _, _, packet in queued()] if queued is not None else []
         info = export_bundle(
             path, identity.device_id, stores, public_key=identity.public_key, packets=packets
