@@ -401,7 +401,14 @@ class BatchPage(QWidget):
         if outcome.action == "receipt":
             if outcome.repeat:
                 return self.tr("Receipt already applied: nothing changed.")
-            return self.tr("%n screening(s) marked delivered.", "", outcome.acknowledged)
+            text = self.tr("%n screening(s) marked delivered.", "", outcome.acknowledged)
+            if outcome.handover_acks:
+                text += " " + self.tr(
+                    "%n partner acknowledgement(s) of a handover applied.",
+                    "",
+                    outcome.handover_acks,
+                )
+            return text
         if outcome.action == "forward":
             return (
                 self.tr("Bundle of laptop %1 checked and saved for the next hop (%2 screenings).")
@@ -421,9 +428,15 @@ class BatchPage(QWidget):
             .replace("%3", str(outcome.acknowledged))
             .replace("%4", str(outcome.failed))
         )
-        return (
-            text + " " + self.tr("Carry the receipt %1 back to that laptop.").replace("%1", where)
-        )
+        text += " " + self.tr("Carry the receipt %1 back to that laptop.").replace("%1", where)
+        if outcome.handover_acks:
+            text += " " + self.tr(
+                "%n partner acknowledgement(s) of its handovers go beside it, in the file "
+                "of the same name ending .acks: carry that too.",
+                "",
+                outcome.handover_acks,
+            )
+        return text
 
     def clear(self) -> None:
         """Forget what is shown (on lock)."""

@@ -102,6 +102,20 @@ class BatchOutcome:
     repeat: bool = False
     laptop: str = ""
     outcomes: Mapping[str, int] = field(default_factory=dict)
+    #: Partner acknowledgements of handovers: written beside a relay's receipt, or applied
+    #: with a receipt (:func:`acks_beside`).
+    handover_acks: int = 0
+
+
+#: The keys of the sync's audited notes that are no sync of their own (the history skips them).
+_NOTES = frozenset({"handover_acks_refused", "handovers_held"})
+
+
+def acks_beside(receipt: Path) -> Path:
+    """Where a relay writes, beside the receipt it carries back, the partners'
+    acknowledgements of that laptop's handover packets (one per line), and where applying
+    that receipt looks for them."""
+    return receipt.with_name(receipt.name + ".acks")
 
 
 def _short(device_id: str) -> str:
@@ -204,6 +218,8 @@ class BatchModel:
             if entry.action != "sync":
                 continue
             d = entry.detail or {}
+            if "via" not in d and _NOTES & set(d):
+                continue  # a note the sync wrote (acknowledgements refused, packets held)
             row = HistoryRow(
                 _when(entry.time),
                 users.get(entry.user_id, ""),
@@ -285,6 +301,13 @@ class BatchModel:
             changed, receipt = apply_receipt_file(
                 Path(path), device, provisioning.receipt_public_key, device_id
             )
+            acks = 0
+            try:  # the partners' acknowledgements the relay wrote beside it, if any
+                lines = acks_beside(Path(path)).read_bytes().splitlines()
+            except OSError:
+                lines = []
+            if lines := [line for line in lines if line.strip()]:
+                acks = device.apply_handover_acks(lines)[0]
             self._audit(
                 {
                     "via": "receipt",
@@ -292,6 +315,7 @@ class BatchModel:
                     "acknowledged": changed,
                     "failed": len(receipt.conflicts),
                     "receipt": True,
+                    **({"handover_acks": acks} if lines else {}),
                 }
             )
         return BatchOutcome(
@@ -299,7 +323,8 @@ class BatchModel:
             len(receipt.delivered),
             acknowledged=changed,
             failed=len(receipt.conflicts),
-            repeat=changed == 0,
+            repeat=changed == 0 and acks == 0,
+            handover_acks=acks,
         )
 
     def relay(self, path: Path, token_file: Path | None, receipt_out: Path) -> BatchOutcome:
@@ -327,6 +352,10 @@ class BatchModel:
         )
         if result.receipt is not None:
             atomic_write_bytes(Path(receipt_out), result.receipt)
+        if result.acks:
+            atomic_write_bytes(
+                acks_beside(Path(receipt_out)), b"".join(a + b"\n" for a in result.acks)
+            )
         with self._backend.exclusive():
             self._audit(
                 {
@@ -348,6 +377,7 @@ class BatchModel:
             repeat=result.already_relayed,
             laptop=_short(result.device_id),
             outcomes=dict(result.outcomes),
+            handover_acks=len(result.acks),
         )
 
     def server_view(self, token_file: Path | None) -> list[ServerLaptop]:

@@ -184,6 +184,13 @@
         <source>Another laptop&apos;s bundle</source>
         <translation>El paquete de otra computadora</translation>
     </message>
+    <message numerus="yes">
+        <source>%n partner acknowledgement(s) of its handovers go beside it, in the file of the same name ending .acks: carry that too.</source>
+        <translation>
+            <numerusform>Junto al recibo va %n acuse de recibo de un socio sobre sus traspasos, en el archivo del mismo nombre terminado en .acks: llévelo también.</numerusform>
+            <numerusform>Junto al recibo van %n acuses de recibo de socios sobre sus traspasos, en el archivo del mismo nombre terminado en .acks: llévelo también.</numerusform>
+        </translation>
+    </message>
     <message>
         <source>Your coordinator credential file (from IT)</source>
         <translation>Su archivo de credencial de coordinador (de TI)</translation>
@@ -232,6 +239,13 @@
         <translation>
             <numerusform>%n tamizaje marcado como entregado.</numerusform>
             <numerusform>%n tamizajes marcados como entregados.</numerusform>
+        </translation>
+    </message>
+    <message numerus="yes">
+        <source>%n partner acknowledgement(s) of a handover applied.</source>
+        <translation>
+            <numerusform>%n acuse de recibo de un socio sobre un traspaso aplicado.</numerusform>
+            <numerusform>%n acuses de recibo de socios sobre traspasos aplicados.</numerusform>
         </translation>
     </message>
     <message>

@@ -17,6 +17,7 @@ from pytestqt.qtbot import QtBot
 
 from fieldscreen import crypto
 from fieldscreen.device import VaultDeviceStore, apply_provisioning
+from fieldscreen.handover import make_ack, open_packet
 from fieldscreen.paths import Paths
 from fieldscreen.settings import Settings
 from fieldscreen.sync.bundle import export_bundle, read_bundle
@@ -29,12 +30,20 @@ from fieldscreen.sync.signed import Provisioning, Site, sign_document
 from fieldscreen.sync.simulate import SimDevice, SimOrg
 from fieldscreen.sync.store import DeviceIdentity
 from fieldscreen.ui.backends import EnrolledServer, VaultBackend
+from fieldscreen.ui.batches import acks_beside
 from fieldscreen.ui.common import Services
 from fieldscreen.ui.main_window import MainWindow
 from fieldscreen.ui.operations import Operations
 from fieldscreen.ui.preview import SampleForms
 from tests.gui.conftest import WAIT_MS, settle
 from tests.integration.server_support import open_storage
+from tests.reliability.test_handover_bundle_faults import (
+    PARTNER,
+    SEALING,
+    SIGNING,
+    _publish_partner,
+)
+from tests.support.vouching import ORG, seal_vouched
 
 PASS = "coordinator passphrase"
 ADMIN = "administrator passphrase"
@@ -154,8 +163,18 @@ def test_bundles_out_and_in_relay_once_and_receipts_apply_once(  # noqa: PLR0917
     )
     laptop_b.enroll(storage.create_enrol_code(SITE))
     laptop_b.fill(5, random.Random(20261127), size=400)
+    # ... and a handover packet it queued for a partner, carried in the same bundle.
+    _publish_partner(storage, org)
+    storage.add_partner(PARTNER.id, "Casa")
+    b_keys = (laptop_b.signing_private, laptop_b.signing_public)
+    b_packet = seal_vouched(
+        {"packet_id": "d" * 32, "partner": PARTNER.id, "case_id": "c" * 32},
+        PARTNER,
+        laptop_b.device_id,
+        b_keys,
+    )
     b_bundle = usb / "laptop-b.fsb"
-    export_bundle(b_bundle, laptop_b.device_id, laptop_b.spool)
+    export_bundle(b_bundle, laptop_b.device_id, laptop_b.spool, packets=[b_packet])
 
     w = window(qtbot, paths, store)
     assert w.nav.batches.isVisible()
@@ -172,10 +191,18 @@ def test_bundles_out_and_in_relay_once_and_receipts_apply_once(  # noqa: PLR0917
     assert storage.count("envelopes") == 5
     receipt_b = usb / "laptop-b-receipt.fsr"
     assert receipt_b.exists()
+    assert [p["packet_id"] for p in storage.handover_listing(PARTNER.id)] == ["d" * 32]
+    assert not acks_beside(receipt_b).exists()  # nothing acknowledged yet
+    content, digest = open_packet(b_packet, "p", PARTNER.id, SEALING[0], ORG[1])
+    b_ack = make_ack(content, digest, PARTNER.id, SIGNING[0])
+    assert storage.acknowledge_handover(PARTNER.id, "d" * 32, b_ack) == "stored"
     page.relay_from(b_bundle, token_file)
     second = wait_result(qtbot, w, "Already relayed")
     assert "all 5" in second
     assert storage.count("envelopes") == 5  # exactly once
+    assert len(storage.handover_listing(PARTNER.id)) == 1  # the packet too
+    assert "1 partner acknowledgement(s)" in second
+    assert acks_beside(receipt_b).read_bytes() == b_ack + b"\n"  # to carry back to B
     # B applies the receipt A brought back.
     from fieldscreen.sync.bundle import apply_receipt_file
 
@@ -200,8 +227,12 @@ def test_bundles_out_and_in_relay_once_and_receipts_apply_once(  # noqa: PLR0917
     assert elsewhere.receipt is not None
     receipt_a = usb / "laptop-a-receipt.fsr"
     receipt_a.write_bytes(elsewhere.receipt)
+    # Beside it, an acknowledgement of no packet of A's: refused (audited), nothing applied.
+    acks_beside(receipt_a).write_bytes(b_ack + b"\n")
     page.apply_receipt_from(receipt_a)
-    assert "2 screening(s) marked delivered" in wait_result(qtbot, w, "delivered")
+    applied = wait_result(qtbot, w, "delivered")
+    assert "2 screening(s) marked delivered" in applied
+    assert "acknowledgement" not in applied
     page.apply_receipt_from(receipt_a)
     assert "already applied" in wait_result(qtbot, w, "already applied")
     assert storage.count("envelopes") == 7 + 1
