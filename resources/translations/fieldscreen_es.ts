@@ -1198,7 +1198,7 @@ The screens a lock clears (the wizard closes its session instead). The screening
     </message>
     <message>
         <source>Type to search, Enter to add; choose as many as apply</source>
-        <translation>Escriba para buscar e Intro para añadir; elija todas las que correspondan</translation>
+        <translation>Escriba para buscar y pulse Intro para añadir; elija todas las que correspondan</translation>
     </message>
     <message>
         <source>%s: choices</source>
@@ -1796,7 +1796,7 @@ The screens a lock clears (the wizard closes its session instead). The screening
     </message>
     <message>
         <source>No service directory for this site on this laptop yet, so no providers are shown. It comes with the next sync, or an administrator loads the file from IT in Settings → Service directory.</source>
-        <translation>Esta computadora aún no tiene el directorio de servicios de este sitio, así que no se muestran servicios. Llega con la próxima sincronización, o un administrador carga el archivo de informática en Ajustes → Directorio de servicios.</translation>
+        <translation>Esta computadora aún no tiene el directorio de servicios de este sitio, así que no se muestran servicios. Llega con la próxima sincronización, o una persona administradora carga el archivo que le da informática en Ajustes → Directorio de servicios.</translation>
     </message>
     <message>
         <source>Sample directory: fictional services. Do not refer anyone to them.</source>
@@ -1832,7 +1832,7 @@ The screens a lock clears (the wizard closes its session instead). The screening
     </message>
     <message>
         <source>No legal deadline for this case: none of its answers starts one for a site in %1. A deadline such as notifying the child-protection authority shows here as soon as an answer calls for it.</source>
-        <translation>No hay plazo legal para este caso: ninguna de sus respuestas inicia uno para un sitio en %1. Un plazo, como avisar a la autoridad de protección de la niñez, aparece aquí en cuanto una respuesta lo pide.</translation>
+        <translation>No hay plazo legal para este caso: en un sitio de %1, ninguna respuesta de este tamizaje inicia uno. Un plazo, como avisar a la autoridad de protección de la niñez, aparece aquí en cuanto una respuesta lo pide.</translation>
     </message>
     <message>
         <source>Override the risk tier</source>
@@ -2501,7 +2501,7 @@ The screens a lock clears (the wizard closes its session instead). The screening
     </message>
     <message>
         <source>FieldScreen locked itself after %d min without use. Your work is saved and case details are hidden. Press Enter, or click the passphrase box, to type your passphrase.</source>
-        <translation>FieldScreen se bloqueó solo tras %d min sin uso. Su trabajo está guardado y los datos de los casos están ocultos. Pulse Intro, o haga clic en la casilla de la frase de acceso, para escribir su frase de acceso.</translation>
+        <translation>FieldScreen se bloqueó por sí solo tras %d min sin uso. Su trabajo está guardado y los datos de los casos están ocultos. Pulse Intro, o haga clic en el campo de la frase de acceso, para escribirla.</translation>
     </message>
     <message>
         <source>Press Enter to type your passphrase</source>

@@ -105,7 +105,7 @@ def test_the_no_deadline_sentence_is_in_spanish_too(qtbot: QtBot, paths: Paths) 
     finally:
         install_translator(app, "en")
     assert "México" in text, text
-    assert "ninguna de sus respuestas" in text, text
+    assert "ninguna respuesta de este tamizaje" in text, text
 
 
 def test_the_results_put_the_keyboard_on_the_next_step(qtbot: QtBot, paths: Paths) -> None:

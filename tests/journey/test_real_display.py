@@ -41,7 +41,7 @@ WORDS = {
     },
     "es": {
         "warning": "FieldScreen se bloquea en",
-        "locked": ("se bloqueó solo", "guardado"),
+        "locked": ("se bloqueó por sí solo", "guardado"),
         "sheet": ("Hoja de referencia", "Código del caso:", "Confidencial."),
     },
 }
