@@ -189,6 +189,10 @@ class VaultBackend:
         with self._guard:
             return self.vault.rotate_keys(admin_passphrase=confirm.encode())
 
+    def change_passphrase(self, old: str, new: str) -> Mapping[str, Any]:
+        with self._guard:
+            return self.vault.change_passphrase(old.encode(), new.encode())
+
     def unlock(self, name: str, passphrase: str) -> UserInfo:
         from fieldscreen.ui.ports import UserInfo
         from fieldscreen.vault import UnlockFailed

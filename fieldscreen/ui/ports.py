@@ -401,6 +401,14 @@ class VaultPort(Protocol):
         (``data_keys``) and the accounts that must be added again (``must_be_added_again``)."""
         ...
 
+    def change_passphrase(self, old: str, new: str) -> Mapping[str, Any]:
+        """Change the signed-in user's passphrase (``old`` is the second entry): a new key of
+        their own and new keys for the store, so a copy of the key file with the old
+        passphrase opens nothing written afterwards. Returns what :meth:`rotate_keys` returns,
+        and ``awaiting_admin`` (a non-admin's new key is signed in at an admin's next
+        unlock)."""
+        ...
+
     def unlock(self, name: str, passphrase: str) -> UserInfo:
         """Raises a KnownError (one message for every kind of failure) when it fails."""
         ...

@@ -38,7 +38,13 @@ from fieldscreen.settings import SETTINGS, Setting
 from fieldscreen.ui.access import MIN_PASSPHRASE
 from fieldscreen.ui.common import PassphraseDialog, Services, heading, primary_button, show_error
 
-__all__ = ["NewUserDialog", "RoleDialog", "SettingsPage", "setting_labels"]
+__all__ = [
+    "NewUserDialog",
+    "PassphraseChangeDialog",
+    "RoleDialog",
+    "SettingsPage",
+    "setting_labels",
+]
 
 #: Roles from least to most (a move down the list is a demotion: the vault moves to new keys).
 _ROLE_ORDER = ("specialist", "coordinator", "admin")
@@ -117,6 +123,73 @@ class NewUserDialog(QDialog):
             return
         self.error.setText(message)
         self.error.show()
+
+
+class PassphraseChangeDialog(QDialog):
+    """The signed-in user's current passphrase (the second entry) and the new one, twice."""
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setObjectName("passphraseChangeDialog")
+        self.setWindowTitle(self.tr("Change my passphrase"))
+        layout = QVBoxLayout(self)
+        text = QLabel(
+            self.tr(
+                "You get a new key of your own and the vault moves to new keys, so even a copy "
+                "of the key file taken before, with your old passphrase, opens nothing written "
+                "afterwards. With many records this takes a while: keep the laptop on."
+            ),
+            self,
+        )
+        text.setWordWrap(True)
+        layout.addWidget(text)
+        form = QFormLayout()
+        self.current = QLineEdit(self)
+        self.passphrase = QLineEdit(self)
+        self.repeat = QLineEdit(self)
+        for field, name in (
+            (self.current, self.tr("Current passphrase")),
+            (self.passphrase, self.tr("New passphrase")),
+            (self.repeat, self.tr("New passphrase again")),
+        ):
+            field.setEchoMode(QLineEdit.EchoMode.Password)
+            field.setAccessibleName(name)
+        form.addRow(self.tr("&Current passphrase"), self.current)
+        form.addRow(self.tr("&New passphrase"), self.passphrase)
+        form.addRow(self.tr("New passphrase &again"), self.repeat)
+        layout.addLayout(form)
+        self.error = QLabel("", self)
+        self.error.setObjectName("fieldMessage")
+        self.error.hide()
+        layout.addWidget(self.error)
+        self.buttons = QDialogButtonBox(
+            QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel, self
+        )
+        self.buttons.accepted.connect(self._check)
+        self.buttons.rejected.connect(self.reject)
+        layout.addWidget(self.buttons)
+
+    def _check(self) -> None:
+        if not self.current.text():
+            message = self.tr("Enter your current passphrase.")
+        elif len(self.passphrase.text()) < MIN_PASSPHRASE:
+            message = self.tr("The passphrase needs at least %d characters.") % MIN_PASSPHRASE
+        elif self.passphrase.text() != self.repeat.text():
+            message = self.tr("The two passphrases are different. Type them again.")
+        elif self.passphrase.text() == self.current.text():
+            message = self.tr("The new passphrase is the one you have now. Choose another.")
+        else:
+            self.accept()
+            return
+        self.error.setText(message)
+        self.error.show()
+
+    def take(self) -> tuple[str, str]:
+        """The current and the new passphrase; the fields are cleared."""
+        taken = (self.current.text(), self.passphrase.text())
+        for field in (self.current, self.passphrase, self.repeat):
+            field.clear()
+        return taken
 
 
 def setting_labels() -> dict[str, str]:
@@ -248,6 +321,10 @@ class SettingsPage(QWidget):
             buttons.addWidget(button)
         buttons.addStretch(1)
         users_layout.addLayout(buttons)
+        self.change_passphrase = QPushButton(self.tr("Change &my passphrase…"), users)
+        self.change_passphrase.setObjectName("secondary")
+        self.change_passphrase.clicked.connect(self._change_passphrase)
+        users_layout.addWidget(self.change_passphrase, alignment=Qt.AlignmentFlag.AlignLeft)
         self.users.currentRowChanged.connect(lambda _: self._user_buttons())
         column.addWidget(users)
 
@@ -364,6 +441,7 @@ class SettingsPage(QWidget):
         }
         self.add_user.setEnabled(can_manage)
         self.rotate_keys.setEnabled(self._is_admin())
+        self.change_passphrase.setEnabled(self.services.user is not None)
         self._user_buttons()
         self.enrol.setEnabled(self._is_admin())
         self.load_directory.setEnabled(self._is_admin())
@@ -595,9 +673,10 @@ class SettingsPage(QWidget):
                 "Do this after a suspected compromise, such as a lost copy of the laptop's "
                 "files. The vault moves to new keys and every record's key is re-encrypted; "
                 "nothing is lost and everyone keeps their passphrase. Each account keeps its own "
-                "key, so if someone saw a passphrase, remove that account and add it again "
-                "instead: a rotation alone does not lock them out. With many records this takes "
-                "a while: keep the laptop on."
+                "key, so if someone saw a passphrase, its owner changes it instead (Change my "
+                "passphrase gives them a new key and moves the vault to new keys): a rotation "
+                "alone does not lock them out. With many records this takes a while: keep the "
+                "laptop on."
             ),
             lambda: self._confirm_passphrase(
                 self.tr("Rotate keys now"),
@@ -605,6 +684,31 @@ class SettingsPage(QWidget):
                 go,
             ),
         )
+
+    def _change_passphrase(self) -> None:
+        dialog = PassphraseChangeDialog(self)
+
+        def entered(code: int) -> None:
+            old, new = dialog.take()
+            if code != QDialog.DialogCode.Accepted:
+                return
+
+            def changed(summary: Any) -> None:
+                text = self.tr(
+                    "Your passphrase was changed and the vault moved to new keys "
+                    "(%1 keys re-encrypted)."
+                )
+                if summary.get("awaiting_admin"):
+                    text += " " + self.tr(
+                        "Your new passphrase works now; an administrator's next unlock signs "
+                        "your new key in."
+                    )
+                self._rekeyed(summary, text)
+
+            self._rekeying(lambda: self.services.vault.change_passphrase(old, new), changed)
+
+        dialog.finished.connect(entered)
+        dialog.open()
 
     def _change_role(self) -> None:
         row = self.users.currentRow()

@@ -1167,6 +1167,57 @@ The screens a lock clears (the wizard closes its session instead). The screening
     </message>
 </context>
 <context>
+    <name>PassphraseChangeDialog</name>
+    <message>
+        <source>Change my passphrase</source>
+        <translation>Cambiar mi frase de acceso</translation>
+    </message>
+    <message>
+        <source>You get a new key of your own and the vault moves to new keys, so even a copy of the key file taken before, with your old passphrase, opens nothing written afterwards. With many records this takes a while: keep the laptop on.</source>
+        <translation>Usted recibe una clave propia nueva y la bóveda pasa a claves nuevas, así que ni siquiera una copia del archivo de claves tomada antes, con su frase de acceso anterior, abre nada de lo escrito después. Con muchos registros esto tarda: mantenga la computadora encendida.</translation>
+    </message>
+    <message>
+        <source>Current passphrase</source>
+        <translation>Frase de acceso actual</translation>
+    </message>
+    <message>
+        <source>New passphrase</source>
+        <translation>Frase de acceso nueva</translation>
+    </message>
+    <message>
+        <source>New passphrase again</source>
+        <translation>Frase de acceso nueva otra vez</translation>
+    </message>
+    <message>
+        <source>&amp;Current passphrase</source>
+        <translation>Frase de acceso &amp;actual</translation>
+    </message>
+    <message>
+        <source>&amp;New passphrase</source>
+        <translation>Frase de acceso &amp;nueva</translation>
+    </message>
+    <message>
+        <source>New passphrase &amp;again</source>
+        <translation>Frase de acceso nueva &amp;otra vez</translation>
+    </message>
+    <message>
+        <source>Enter your current passphrase.</source>
+        <translation>Escriba su frase de acceso actual.</translation>
+    </message>
+    <message>
+        <source>The passphrase needs at least %d characters.</source>
+        <translation>La frase de acceso necesita al menos %d caracteres.</translation>
+    </message>
+    <message>
+        <source>The two passphrases are different. Type them again.</source>
+        <translation>Las dos frases de acceso son distintas. Escríbalas de nuevo.</translation>
+    </message>
+    <message>
+        <source>The new passphrase is the one you have now. Choose another.</source>
+        <translation>La frase de acceso nueva es la que ya tiene. Elija otra.</translation>
+    </message>
+</context>
+<context>
     <name>PassphraseDialog</name>
     <message>
         <source>User</source>
@@ -2001,10 +2052,6 @@ The screens a lock clears (the wizard closes its session instead). The screening
         <translation>¿Cambiar las claves ahora?</translation>
     </message>
     <message>
-        <source>Do this after a suspected compromise, such as a lost copy of the laptop&apos;s files. The vault moves to new keys and every record&apos;s key is re-encrypted; nothing is lost and everyone keeps their passphrase. Each account keeps its own key, so if someone saw a passphrase, remove that account and add it again instead: a rotation alone does not lock them out. With many records this takes a while: keep the laptop on.</source>
-        <translation>Hágalo si sospecha un compromiso, como una copia perdida de los archivos de la computadora. La bóveda pasa a claves nuevas y la clave de cada registro se cifra de nuevo; no se pierde nada y todos conservan su frase de acceso. Cada cuenta conserva su propia clave: si alguien vio una frase de acceso, elimine esa cuenta y agréguela de nuevo; cambiar las claves no basta para dejar fuera a esa persona. Con muchos registros esto tarda: mantenga la computadora encendida.</translation>
-    </message>
-    <message>
         <source>Rotating the keys needs your passphrase again.</source>
         <translation>Para cambiar las claves se necesita de nuevo su frase de acceso.</translation>
     </message>
@@ -2126,6 +2173,10 @@ The screens a lock clears (the wizard closes its session instead). The screening
         <translation>Cambiar la f&amp;unción del usuario elegido…</translation>
     </message>
     <message>
+        <source>Change &amp;my passphrase…</source>
+        <translation>Cambiar &amp;mi frase de acceso…</translation>
+    </message>
+    <message>
         <source>Set by your organisation</source>
         <translation>Lo fija su organización</translation>
     </message>
@@ -2196,6 +2247,18 @@ The screens a lock clears (the wizard closes its session instead). The screening
     <message>
         <source>New keys</source>
         <translation>Claves nuevas</translation>
+    </message>
+    <message>
+        <source>Do this after a suspected compromise, such as a lost copy of the laptop&apos;s files. The vault moves to new keys and every record&apos;s key is re-encrypted; nothing is lost and everyone keeps their passphrase. Each account keeps its own key, so if someone saw a passphrase, its owner changes it instead (Change my passphrase gives them a new key and moves the vault to new keys): a rotation alone does not lock them out. With many records this takes a while: keep the laptop on.</source>
+        <translation>Hágalo si sospecha un compromiso, como una copia perdida de los archivos de la computadora. La bóveda pasa a claves nuevas y la clave de cada registro se cifra de nuevo; no se pierde nada y todos conservan su frase de acceso. Cada cuenta conserva su propia clave: si alguien vio una frase de acceso, que su dueño la cambie (Cambiar mi frase de acceso le da una clave nueva y pasa la bóveda a claves nuevas); cambiar las claves no basta para dejar fuera a esa persona. Con muchos registros esto tarda: mantenga la computadora encendida.</translation>
+    </message>
+    <message>
+        <source>Your passphrase was changed and the vault moved to new keys (%1 keys re-encrypted).</source>
+        <translation>Su frase de acceso cambió y la bóveda pasó a claves nuevas (%1 claves cifradas de nuevo).</translation>
+    </message>
+    <message>
+        <source>Your new passphrase works now; an administrator&apos;s next unlock signs your new key in.</source>
+        <translation>Su frase de acceso nueva ya funciona; la próxima vez que un administrador desbloquee, firmará su clave nueva.</translation>
     </message>
     <message>
         <source>%2 is now %3; the vault moved to new keys (%1 keys re-encrypted).</source>

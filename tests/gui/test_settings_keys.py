@@ -24,7 +24,7 @@ from fieldscreen.paths import Paths
 from fieldscreen.ui.backends import VaultBackend
 from fieldscreen.ui.dialogs import PassphraseDialog
 from fieldscreen.ui.main_window import MainWindow
-from fieldscreen.ui.settings_page import RoleDialog
+from fieldscreen.ui.settings_page import PassphraseChangeDialog, RoleDialog
 from fieldscreen.vault import UnlockFailed, Vault, VaultError
 from tests.gui.conftest import PASS, WAIT_MS, settle
 from tests.gui.test_journeys import click
@@ -115,7 +115,7 @@ def test_an_admin_removes_a_user_and_rotates_the_keys(
     assert [u.name for u in store.users()] == ["admin1"]
     assert _generation(paths) == before + 1
     page.rotate_keys.click()
-    _confirm(qtbot, w, "a rotation alone does not lock them out")
+    _confirm(qtbot, w, "its owner changes it instead")
     qtbot.waitUntil(lambda: "moved to new keys" in page.status.text(), timeout=WAIT_MS)
     assert _generation(paths) == before + 2
     assert len(store.drafts()) == 1  # nothing lost
@@ -256,3 +256,66 @@ def test_a_specialist_cannot_change_a_role(qtbot: QtBot, paths: Paths, store: Va
         page.users.setCurrentRow(row)
         assert not page.change_role.isEnabled()
     w.close()
+
+
+def test_a_specialist_changes_their_passphrase_and_an_admin_signs_the_new_key_in(
+    qtbot: QtBot, paths: Paths, store: VaultBackend, tmp_path: Path
+) -> None:
+    """Settings → "Change my passphrase…" on the real vault: the dialog refuses a mismatch, the
+    change runs behind the progress dialog, the old passphrase then opens nothing (nor does
+    the key file from before with it), and the next admin unlock signs the new key in."""
+    old_keys = tmp_path / "old.keys"
+    shutil.copy(paths.data / "vault" / "vault.keys", old_keys)
+    new = "a brand new specialist passphrase"
+    w = window(qtbot, paths, store)
+    _unlock_as(qtbot, w, "spec1", OTHER)
+    click(qtbot, w.nav.settings)
+    page = w.settings_page
+    assert page.change_passphrase.isEnabled()
+    page.change_passphrase.click()
+    dialog = _dialog(qtbot, PassphraseChangeDialog, "passphraseChangeDialog")
+    dialog.current.setText(OTHER)
+    dialog.passphrase.setText(new)
+    dialog.repeat.setText(new + "x")
+    dialog.buttons.button(QDialogButtonBox.StandardButton.Ok).click()
+    assert dialog.isVisible()
+    assert "different" in dialog.error.text()
+    dialog.repeat.setText(new)
+    dialog.buttons.button(QDialogButtonBox.StandardButton.Ok).click()
+    qtbot.waitUntil(lambda: "passphrase was changed" in page.status.text(), timeout=WAIT_MS)
+    assert "administrator's next unlock" in page.status.text()
+    assert dialog.current.text() == dialog.passphrase.text() == ""  # not kept in the widgets
+    assert len(store.drafts()) == 1  # nothing lost
+    w.close()
+    store.lock()
+    with Vault.open(paths.data / "vault") as vault:
+        assert [u.login for u in vault._require_keyring().current.changes] == ["spec1"]
+        with pytest.raises(UnlockFailed):
+            vault.unlock("spec1", OTHER.encode())
+        vault.unlock("spec1", new.encode())
+        vault.lock()
+        vault.unlock("admin1", PASS.encode())
+        assert not vault._require_keyring().current.changes  # signed in by the admin
+        vault.lock()
+        vault.unlock("spec1", new.encode())
+    shutil.copy(old_keys, paths.data / "vault" / "vault.keys")
+    with Vault.open(paths.data / "vault") as vault, pytest.raises(VaultError):
+        vault.unlock("spec1", OTHER.encode())  # the key file from before opens nothing
+
+
+def test_the_passphrase_change_dialog_speaks_spanish(qtbot: QtBot) -> None:
+    from fieldscreen.ui.i18n import install_translator
+
+    app = QApplication.instance()
+    assert app is not None
+    install_translator(app, "es")
+    try:
+        dialog = PassphraseChangeDialog()
+        qtbot.addWidget(dialog)
+        assert dialog.windowTitle() == "Cambiar mi frase de acceso"
+        dialog.current.setText("x")
+        dialog.passphrase.setText("y")
+        dialog.buttons.button(QDialogButtonBox.StandardButton.Ok).click()
+        assert "caracteres" in dialog.error.text()
+    finally:
+        install_translator(app, "en")

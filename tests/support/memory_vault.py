@@ -135,6 +135,21 @@ class MemoryVault:
             raise _vault_error("vault-unlock-failed")
         return {"data_keys": len(self._drafts) + len(self._cases), "must_be_added_again": []}
 
+    def change_passphrase(self, old: str, new: str) -> Mapping[str, Any]:
+        name = self._unlocked
+        if not (name and self.verify(name, old)):
+            raise _vault_error("vault-unlock-failed")
+        role = self._users[name][0]
+        salt = os.urandom(16)
+        with self._lock:
+            self._users[name] = (role, salt, _digest(salt, new))
+        return {
+            "data_keys": len(self._drafts) + len(self._cases),
+            "must_be_added_again": [],
+            "rotated": True,
+            "awaiting_admin": role != "admin",
+        }
+
     def verify(self, name: str, passphrase: str) -> bool:
         entry = self._users.get(name)
         if entry is None:
