@@ -29,7 +29,7 @@ from typing import Any
 import pytest
 
 from fieldscreen import crypto
-from fieldscreen.vault import UnlockFailed, Vault
+from fieldscreen.vault import UnlockFailed, Vault, VaultError
 from fieldscreen.vault import keyring as keyfile
 from fieldscreen.vault.base import DB_NAME, KEYS_NAME
 from fieldscreen.vault.keys import Keys, aad
@@ -255,3 +255,48 @@ def test_a_removed_user_with_an_old_key_file_reads_nothing_written_after(
         shutil.rmtree(folder)
     print(f"\nremoved user, old key file + their passphrase: {opened} of {total} records read")
     assert opened == 0
+
+
+def test_a_change_edited_in_the_file_is_never_signed_in_and_an_admin_has_none(
+    tmp_path: Path, org: dict[str, bytes]
+) -> None:
+    """A specialist's change awaiting an admin, edited in the key file (its salt changed, so
+    its entry's MAC fails), stays pending at the admin's unlock, reported, never signed in;
+    an admin's entry with a change (an admin's change is signed at once) opens nothing."""
+    folder = tmp_path / "v"
+    vault = Vault.create(
+        folder, admin_login=LOGIN, passphrase=PASS, kdf=crypto.KdfParams.for_tests()
+    )
+    vault.set_org_keys(org["sealing_public"], org["signing_public"])
+    spec = vault.add_user("spec1", SPEC, "specialist", admin_passphrase=PASS)
+    vault.lock()
+    vault.unlock("spec1", SPEC, duress=False)
+    vault.change_passphrase(SPEC, SPEC_NEW)
+    vault.close()
+    path = folder / KEYS_NAME
+    data = json.loads(path.read_bytes())
+    entry = next(u for u in data["users"] if u["login"] == "spec1")
+    entry["change"]["kdf"]["salt"] = keyfile._b64(bytes(16))
+    path.write_text(json.dumps(data))
+    vault = Vault.open(folder)
+    vault.unlock(LOGIN, PASS, duress=False)
+    assert spec.user_id in vault.last_key_check  # reported at this unlock
+    assert [u.login for u in vault._require_keyring().current.changes] == ["spec1"]  # unsigned
+    vault.close()
+    assert [u["login"] for u in json.loads(path.read_bytes())["users"] if "change" in u] == [
+        "spec1"
+    ]
+    # an admin's entry carrying a change
+    data = json.loads(path.read_bytes())
+    admin = next(u for u in data["users"] if u["login"] == LOGIN)
+    admin["change"] = {
+        name: admin[name]
+        for name in ("user_id", "login", "role", "created_day", "kdf", "public", "wrapped_private")
+    }
+    admin["change"]["sealed_master"] = admin.pop("sealed_master")
+    path.write_text(json.dumps(data))
+    vault = Vault.open(folder)
+    with pytest.raises(VaultError) as refused:
+        vault.unlock(LOGIN, PASS, duress=False)
+    assert refused.value.code == "vault-roster-invalid"
+    vault.close()
