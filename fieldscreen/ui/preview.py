@@ -267,8 +267,8 @@ RULES: tuple[_Rule, ...] = (
         _t(
             "Do not leave the child alone. Move them to a safe room now and call the site's "
             "protection lead. Do not confront the person.",
-            "No deje solo al niño o niña. Llévelo ahora a un cuarto seguro y llame a la persona "
-            "responsable de protección. No confronte a esa persona.",
+            "No deje a solas a la niña o al niño. Llévelo ahora a un cuarto seguro y llame a la "
+            "persona responsable de protección. No confronte a esa persona.",
         ),
         reads=("feared_nearby",),
     ),

@@ -374,8 +374,8 @@ class ResultsPage(QWidget):
         """The organisation's emergency contacts from the settings (or whom to call without)."""
         raw = str(self.services.settings.get("emergency_contacts") or "")
         contacts = [c.strip() for c in raw.replace("\n", ";").split(";") if c.strip()]
-        parts: list[str] = []
-        parts.append(f"<p><b>{html.escape(self.tr('Emergency contacts'))}</b></p>")
+        title = self.tr("Emergency contacts")  # a call of its own: the string scan skips f-strings
+        parts: list[str] = [f"<p><b>{html.escape(title)}</b></p>"]
         if contacts:
             parts += ["<ul>", *(f"<li>{html.escape(c)}</li>" for c in contacts), "</ul>"]
         else:

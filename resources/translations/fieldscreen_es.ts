@@ -1830,6 +1830,10 @@ The screens a lock clears (the wizard closes its session instead). The screening
         <translation>Escriba lo que hizo en &quot;Acciones realizadas&quot;, más abajo.</translation>
     </message>
     <message>
+        <source>Emergency contacts</source>
+        <translation>Contactos de emergencia</translation>
+    </message>
+    <message>
         <source>No emergency contacts are set on this laptop: call your supervisor. An administrator adds them in Settings.</source>
         <translation>Esta computadora no tiene contactos de emergencia: llame a la persona supervisora. Una persona administradora los agrega en Ajustes.</translation>
     </message>

@@ -268,3 +268,22 @@ def test_act_now_without_contacts_says_whom_to_call(qtbot: QtBot, paths: Paths) 
     text = w.results.emergency.text()
     assert "Stay with the child" in text
     assert "No emergency contacts are set on this laptop" in text
+
+
+def test_the_emergency_contacts_heading_is_in_spanish_too(qtbot: QtBot, paths: Paths) -> None:
+    """The heading was written inside an f-string, which the string scan skips, so the Spanish
+    results said "Emergency contacts" in English."""
+    from PySide6.QtWidgets import QApplication
+
+    from fieldscreen.ui.i18n import install_translator
+
+    app = QApplication.instance()
+    assert app is not None
+    install_translator(app, "es")
+    try:
+        w = _act_now_results(qtbot, paths, {"site": "", "jurisdiction": ""})
+        text = w.results.emergency.text()
+    finally:
+        install_translator(app, "en")
+    assert "Contactos de emergencia" in text, text
+    assert "Emergency contacts" not in text, text
