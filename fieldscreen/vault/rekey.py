@@ -57,7 +57,9 @@ class RekeyCounts:
 
 
 _SELECT = {
-    "records": "SELECT id, status, version, form_id, form_version, wrapped_key, ciphertext "
+    # a finalised record's content keeps its data key: its ciphertext is not read
+    "records": "SELECT id, status, version, form_id, form_version, wrapped_key, "
+    "CASE WHEN status = 'draft' THEN ciphertext END "
     "FROM records WHERE wrapped_key IS NOT NULL",
     "case_cards": "SELECT record_id, 'card', version, '', '', wrapped_key, ciphertext "
     "FROM case_cards",
@@ -83,6 +85,7 @@ def _rewrap(
     conn: sqlite3.Connection, old: Keys, new: Keys, counts: RekeyCounts, *, table: str
 ) -> None:
     old_wrap, new_wrap = old.sub("record-keys"), new.sub("record-keys")
+    keys_only: list[tuple[bytes, object]] = []
     for row in conn.execute(_SELECT[table]).fetchall():
         row_id, status, wrapped, stored = row[0], row[1], row[5], row[6]
         dek_aad = aad(table, row_id, "dek")
@@ -106,8 +109,9 @@ def _rewrap(
         if fresh is not None:
             conn.execute(_UPDATE_BOTH[table], (rewrapped, fresh, row_id))
         else:
-            conn.execute(_UPDATE_KEY[table], (rewrapped, row_id))
+            keys_only.append((rewrapped, row_id))
         counts.data_keys += 1
+    conn.executemany(_UPDATE_KEY[table], keys_only)
 
 
 def _move_secret(old: Keys, new: Keys, blob: object, where: bytes) -> bytes | None:
