@@ -107,6 +107,19 @@ CATALOGUE: Mapping[str, Message] = {
         "directorio de servicios del sitio. Los paquetes sellados se conservan; ejecute "
         "'fieldscreen handover held' para enviar uno de nuevo o descartarlo.",
     ),
+    "sync-outbox-state-changed": Message(
+        en=(
+            "{rows} entries of the sync queue had been moved to another state outside "
+            "FieldScreen: they were queued again, to be sent with their sealed copy; nothing was "
+            "deleted because of it, and the event is in the audit log. Tell your IT focal point."
+        ),
+        es=(
+            "{rows} entradas de la cola de sincronización se habían pasado a otro estado fuera "
+            "de FieldScreen: se pusieron de nuevo en cola para enviarse con su copia sellada; no "
+            "se borró nada por ello y el hecho consta en el registro de auditoría. Avise a su "
+            "referente de informática."
+        ),
+    ),
     "sync-summary": Message(
         en=(
             "{delivered} delivered, {conflicts} conflicts, {quarantined} quarantined, "
@@ -549,6 +562,31 @@ CATALOGUE: Mapping[str, Message] = {
             "previsto faltan en ella y no se pueden volver a sellar: pida a su equipo que "
             "compruebe que el servidor las tiene. Avise a su referente de informática; el "
             "hecho consta en el registro de auditoría."
+        ),
+    ),
+    "vault-outbox-delivered-changed": Message(
+        en=(
+            "The sync queue's record of what this laptop already delivered was changed "
+            "outside FieldScreen: {expected} delivered entries were there at the last check and "
+            "{found} are there now, and {rows} entries were moved to another state. Every "
+            "entry was checked again. The ones still holding their sealed copy were queued "
+            "again, so they still reach your team; {resealed} finalised screenings whose sealed "
+            "copy was removed were sealed again from the copy kept on this laptop, and "
+            "{missing} already purged here as planned cannot be sealed again: ask your team to "
+            "check the server holds them. Tell your IT focal point; the event is in the audit "
+            "log."
+        ),
+        es=(
+            "El registro de la cola de sincronización de lo que esta computadora ya entregó se "
+            "cambió fuera de FieldScreen: en la última comprobación había {expected} entradas "
+            "entregadas y ahora hay {found}, y {rows} entradas pasaron a otro estado. Se "
+            "comprobaron de nuevo todas las entradas. Las que aún tenían su copia sellada se "
+            "pusieron de nuevo en cola, así que siguen llegando a su equipo; {resealed} "
+            "tamizajes finalizados cuya copia sellada se quitó se volvieron a sellar desde la "
+            "copia guardada en esta computadora, y {missing} ya depurados aquí según lo previsto"
+            " no se pueden volver a sellar: pida a su equipo que compruebe que el servidor los "
+            "tiene. Avise a su referente de informática; el hecho consta en el registro de "
+            "auditoría."
         ),
     ),
     "vault-outbox-state-changed": Message(

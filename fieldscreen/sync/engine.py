@@ -103,6 +103,11 @@ class SyncSummary:
     #: neither sent nor deleted (their ids in ``tampered_ids``).
     tampered: int = 0
     tampered_ids: list[str] = field(default_factory=list)
+    #: Outbox rows whose state had been changed outside the product (moved between states,
+    #: its reason edited) when the sync read them to send: queued again and audited by the
+    #: store, sent as any other (their ids in ``state_changed_ids``).
+    state_changed: int = 0
+    state_changed_ids: list[str] = field(default_factory=list)
     #: The audit log's sealed segments the server's receipt named (no screening: not counted
     #: in ``delivered``).
     audit_envelopes: int = 0
@@ -319,6 +324,11 @@ class Syncer:
     def _sound(self, items: list[OutboxItem], summary: SyncSummary) -> list[OutboxItem]:
         """The items that pass :func:`check_outbox`; the others are quarantined (``tampered``):
         not sent, so never acknowledged and never deleted."""
+        moved = [i.record_id for i in items if i.state_changed]
+        if moved:
+            log.warning("%d outbox row(s) had their state changed outside the product", len(moved))
+            summary.state_changed += len(moved)
+            summary.state_changed_ids.extend(moved)
         identity = self._identity()
         sound, bad = check_outbox(
             items,

@@ -41,6 +41,9 @@ class OutboxItem(NamedTuple):
     seq: int
     data: bytes
     kind: str = "screening"
+    #: The store found the row's state changed outside the product as it read it (queued
+    #: again and audited there); the sync counts it (``SyncSummary.state_changed``).
+    state_changed: bool = False
 
 
 @dataclass(frozen=True, slots=True)

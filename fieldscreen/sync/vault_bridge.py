@@ -32,6 +32,8 @@ class VaultOutbox(Protocol):
         self, *, limit: int = ..., after_seq: int = ..., states: Iterable[str] = ...
     ) -> list[Any]: ...
 
+    def outbox_send_page(self, *, limit: int = ..., after_seq: int = ...) -> list[Any]: ...
+
     def outbox_mark(self, record_id: str, state: str, *, reason: str | None = None) -> None: ...
 
     def outbox_mark_many(
@@ -90,9 +92,9 @@ class VaultOutboxStore:
         self._checkpoint = 0
 
     def pending_page(self, after_seq: int, limit: int) -> Sequence[OutboxItem]:
-        rows = self.vault.outbox_page(
-            limit=limit, after_seq=after_seq, states=("pending", "sending")
-        )
+        # the vault checks each row's state against its stamp as it reads it (a row moved
+        # outside FieldScreen is queued again, audited, and comes back marked)
+        rows = self.vault.outbox_send_page(limit=limit, after_seq=after_seq)
         out = []
         for row in rows:
             if row.sealed is None or row.signature is None:
@@ -106,6 +108,7 @@ class VaultOutboxStore:
                     envelope.seq,
                     envelope.to_bytes(),
                     envelope.kind,
+                    bool(getattr(row, "state_changed", False)),
                 )
             )
         return out

@@ -264,6 +264,9 @@ class SyncPage(QWidget):
                     "site's service directory. They are kept sealed until someone decides "
                     "(fieldscreen handover held)."
                 ).replace("%1", str(summary.handovers_held))
+            moved = int(getattr(summary, "state_changed", 0))
+            if moved:  # rows moved outside FieldScreen, found as the sync read them to send
+                text += " " + render("sync-outbox-state-changed", self.services.lang, rows=moved)
             self.result.setText(text)
         self._controls()  # the buttons come back with the result, not after the re-read
         self.did_sync.emit()

@@ -127,6 +127,9 @@ class VaultBase:
         #: The outbox state key (``outbox-state``), kept from the last unlock through the lock
         #: so that this process's sync stamps what it changes while locked; dropped at close.
         self._outbox_key: bytearray | None = None
+        #: Up to which device sequence number rows to be sent may be unstamped (left so by the
+        #: first check of the build that brought the stamps), as the last outbox check read it.
+        self._adopted_upto = 0
         self._failures = 0
         #: When this process recorded its last failed unlock (it has waited after it).
         self._own_failure: float | None = None
@@ -733,6 +736,16 @@ class VaultBase:
         )
         if not rows and not entries:
             outbox = self.last_outbox_check
+            if outbox.get("delivered"):
+                expected, _, found = outbox["delivered"][0].partition(":")
+                return VaultError(
+                    "vault-outbox-delivered-changed",
+                    expected=expected,
+                    found=found,
+                    rows=len(outbox.get("state", ())),
+                    resealed=len(outbox.get("resealed", ())) + len(outbox.get("held", ())),
+                    missing=len(outbox.get("missing", ())),
+                )
             if outbox.get("state"):
                 return VaultError(
                     "vault-outbox-state-changed",

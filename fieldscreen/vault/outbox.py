@@ -12,6 +12,8 @@ short code such as ``conflict`` or ``revoked``, never free text.
 
 from __future__ import annotations
 
+import dataclasses
+import hmac
 import json
 import re
 from collections.abc import Iterable, Mapping, Sequence
@@ -41,6 +43,9 @@ _COUNTED = (json.dumps(COUNTED_KINDS),)  # bound to "kind IN (SELECT value FROM 
 #: The plaintext note of rows found tampered while locked, and what their audit entry says.
 _TAMPERED_NOTE = "tampered_unaudited"
 _TAMPERED_DETAIL = {"via": "outbox-check", "outcome": "tampered"}
+#: The plaintext note of rows the sync found moved while locked, and their audit entry.
+_MOVED_NOTE = "state_changed_unaudited"
+_MOVED_DETAIL = {"what": "outbox-state", "repair": "requeued", "via": "sync"}
 _MAX_NOTED = 10_000  # a year's outbox of a busy laptop; older ids beyond it are dropped
 
 
@@ -63,6 +68,9 @@ class OutboxItem:
     reason: str | None
     #: The aggregate record signed with the envelope (decrypted; None when there is none).
     aggregate: dict[str, Any] | None = None
+    #: Whether the row's state had been changed outside FieldScreen when the sync read it to
+    #: send (:meth:`OutboxMixin.outbox_send_page`: queued again, audited); False elsewhere.
+    state_changed: bool = False
 
     def header(self) -> dict[str, object]:
         """The fields the device signed (see ``canonical_json`` / the wired ``signing_bytes``)."""
@@ -163,6 +171,76 @@ class OutboxMixin(VaultBase):
             for r in rows
         ]
 
+    def outbox_send_page(self, *, limit: int = 100, after_seq: int = 0) -> list[OutboxItem]:
+        """The page the sync sends: the ``pending`` and ``sending`` envelopes of
+        :meth:`outbox_page`, each row's state checked against its stamp
+        (:func:`base.outbox_state_mac`) as it is read. The check at unlock leaves these rows to
+        this read: their sealed copies are read here anyway, and at unlock they would cost a
+        read of every sealed copy in the queue.
+
+        A row whose state was changed outside FieldScreen (moved here from ``failed``,
+        ``quarantined`` or ``delivered``, moved between ``pending`` and ``sending``, its reason
+        edited, or no stamp) is queued again (``pending``, stamped now) and audited
+        (``integrity-alert``, ``what: outbox-state``, ``via: sync``); while the vault is locked
+        its id is noted in the plaintext state (``state_changed_unaudited``) and audited at the
+        next unlock (:meth:`audit_tampered_notes`). It comes back with ``state_changed`` set,
+        so the sync says it, and its sealed copy is sent as any other: the check before
+        sending verifies its signature and hash, and a server that holds it answers with a
+        receipt. Nothing is dropped for it. A row of a vault of an earlier build, left
+        unstamped by the first check of the build that brought the stamps, passes; without
+        the key (a process that never unlocked this vault) nothing is verified here.
+        """
+        items = self.outbox_page(limit=limit, after_seq=after_seq, states=("pending", "sending"))
+        key = self._outbox_stamp_key()
+        if key is None or not items:
+            return items
+        marks = ",".join("?" * len(items))
+        stamps = {
+            str(rid): (mac, seq)
+            for rid, mac, seq in self._open_store().read(
+                f"SELECT record_id, state_mac, device_seq FROM outbox "  # noqa: S608 -- placeholders only
+                f"WHERE record_id IN ({marks})",
+                tuple(i.record_id for i in items),
+            )
+        }
+        moved = []
+        for item in items:
+            mac, seq = stamps.get(item.record_id, (None, None))
+            if (
+                mac is None
+                and item.sealed is not None
+                and seq is not None
+                and (seq <= self._adopted_upto)
+            ):
+                continue  # left unstamped by the first check of this build: sent
+            expected = outbox_state_mac(
+                key, item.record_id, item.state, item.reason, item.sealed is not None
+            )
+            if not (isinstance(mac, bytes) and hmac.compare_digest(mac, expected)):
+                moved.append(item.record_id)
+        if not moved:
+            return items
+        with self._open_store().transaction() as conn:
+            for record_id in moved:
+                conn.execute(
+                    "UPDATE outbox SET state = 'pending', reason = NULL WHERE record_id = ?",
+                    (record_id,),
+                )
+                self._stamp_outbox(conn, [record_id])
+                if self.is_unlocked:
+                    self._audit(conn, "integrity-alert", record_id, _MOVED_DETAIL)
+            if not self.is_unlocked:
+                noted = _note(conn, _MOVED_NOTE)
+                fresh = [rid for rid in moved if rid not in noted]
+                _put_state(conn, _MOVED_NOTE, json.dumps((noted + fresh)[-_MAX_NOTED:]))
+        changed = set(moved)
+        return [
+            dataclasses.replace(i, state="pending", reason=None, state_changed=True)
+            if i.record_id in changed
+            else i
+            for i in items
+        ]
+
     def _outbox_aggregate(self, record_id: str, blob: bytes | None) -> dict[str, Any] | None:
         """Decrypt an envelope's aggregate record: only while unlocked (``vault-locked``)."""
         if blob is None:
@@ -232,7 +310,7 @@ class OutboxMixin(VaultBase):
                 for record_id in ids:
                     self._audit(conn, "sync", record_id, _TAMPERED_DETAIL)
                 return
-            noted = _tampered_note(conn)
+            noted = _note(conn, _TAMPERED_NOTE)
             fresh = [rid for rid in ids if rid not in noted]
             _put_state(conn, _TAMPERED_NOTE, json.dumps((noted + fresh)[-_MAX_NOTED:]))
 
@@ -242,21 +320,29 @@ class OutboxMixin(VaultBase):
         vault unlocked; the unlock calls it. An id in the note that is not an outbox row
         quarantined as tampered (the note is a plain file row anyone can edit) is dropped."""
         self._require()
+        written = 0
         with self._open_store().transaction() as conn:
             if conn.execute("SELECT 1 FROM state WHERE name = ?", (_TAMPERED_NOTE,)).fetchone():
-                noted = _tampered_note(conn)
-            else:
-                return 0
-            written = 0
-            for record_id in noted:
-                row = conn.execute(
-                    "SELECT state, reason FROM outbox WHERE record_id = ?", (record_id,)
-                ).fetchone()
-                if row is None or (row[0], row[1]) != ("quarantined", "tampered"):
-                    continue
-                self._audit(conn, "sync", record_id, {**_TAMPERED_DETAIL, "while_locked": True})
-                written += 1
-            conn.execute("DELETE FROM state WHERE name = ?", (_TAMPERED_NOTE,))
+                for record_id in _note(conn, _TAMPERED_NOTE):
+                    row = conn.execute(
+                        "SELECT state, reason FROM outbox WHERE record_id = ?", (record_id,)
+                    ).fetchone()
+                    if row is None or (row[0], row[1]) != ("quarantined", "tampered"):
+                        continue
+                    detail = {**_TAMPERED_DETAIL, "while_locked": True}
+                    self._audit(conn, "sync", record_id, detail)
+                    written += 1
+                conn.execute("DELETE FROM state WHERE name = ?", (_TAMPERED_NOTE,))
+            if conn.execute("SELECT 1 FROM state WHERE name = ?", (_MOVED_NOTE,)).fetchone():
+                # rows the sync found moved while locked (it queued them again and sent them)
+                for record_id in _note(conn, _MOVED_NOTE):
+                    if conn.execute(
+                        "SELECT 1 FROM outbox WHERE record_id = ?", (record_id,)
+                    ).fetchone():
+                        detail = {**_MOVED_DETAIL, "while_locked": True}
+                        self._audit(conn, "integrity-alert", record_id, detail)
+                        written += 1
+                conn.execute("DELETE FROM state WHERE name = ?", (_MOVED_NOTE,))
         return written
 
     def outbox_counts(self) -> dict[str, int]:
@@ -374,9 +460,9 @@ def _int_or_zero(value: Any) -> int:
     return max(0, number)
 
 
-def _tampered_note(conn: Any) -> list[str]:
-    """The record ids noted as tampered while locked (well-formed ones only)."""
-    row = conn.execute("SELECT value FROM state WHERE name = ?", (_TAMPERED_NOTE,)).fetchone()
+def _note(conn: Any, name: str) -> list[str]:
+    """The record ids a sync while locked noted under ``name`` (well-formed ones only)."""
+    row = conn.execute("SELECT value FROM state WHERE name = ?", (name,)).fetchone()
     if row is None:
         return []
     try:

@@ -107,6 +107,7 @@ PLAINTEXT_STATE_NAMES = frozenset(
         "sync_checkpoint",
         "device_state",
         "tampered_unaudited",
+        "state_changed_unaudited",
     }
 )
 

@@ -54,13 +54,16 @@ def run(args: argparse.Namespace) -> int:
             progress=None if args.json else _show,
         ).run()
     emit(args, summary.to_json(), summary_line(summary, language(args)))
-    return 0 if summary.conflicts + summary.rejected + summary.tampered == 0 else 1
+    trouble = summary.conflicts + summary.rejected + summary.tampered + summary.state_changed
+    return 0 if trouble == 0 else 1
 
 
 def summary_line(summary: SyncSummary, lang: str) -> str:
     """The one line ``fieldscreen sync`` ends with, in ``lang`` (and, when the sync moved a
     handover packet or an acknowledgement, what it did with them)."""
     line = _summary(summary, lang)
+    if summary.state_changed:
+        line += " " + render("sync-outbox-state-changed", lang, rows=summary.state_changed)
     if (
         summary.handovers_sent
         or summary.handovers_queued

@@ -20,7 +20,7 @@ RAISED = re.compile(
 # the local accounts' logins (letters, digits and . _ @ - only), never typed answers.
 SAFE_PLACEHOLDERS = {
     "detail", "role", "state", "minimum", "path", "option", "rows", "audit", "names", "seq",
-    "shown", "resealed", "requeued", "missing", "restored", "logins",
+    "shown", "resealed", "requeued", "missing", "restored", "logins", "expected", "found",
 }  # fmt: skip
 
 
