@@ -459,6 +459,58 @@ def _rehash(root: Path, older: list[Path], rng: random.Random) -> str:
         conn.close()
 
 
+def _state_move(root: Path, older: list[Path], rng: random.Random) -> str:
+    """A row moved between ``pending``, ``sending`` and ``failed`` with its sealed copy kept (a
+    queued row made failed, so that it is never sent; a failed one made pending), perhaps its
+    reason edited: rows of these states are sent anyway, or wait for a retry."""
+    conn = _raw(root)
+    try:
+        rows = [r for r in _rows(conn, "outbox") if r["sealed"] and r["state"] in _MOVABLE]
+        if not rows:
+            return "no queued row"
+        row = rng.choice(rows)
+        state = rng.choice([s for s in _MOVABLE if s != row["state"]] + [row["state"]])
+        reason = rng.choice([None, "conflict", "server-error", "too-large"])
+        if (state, reason) == (row["state"], row["reason"]):
+            reason = "conflict" if reason is None else None
+        _set(conn, "outbox", row["record_id"], state=state, reason=reason)
+        return f"outbox {row['state']} -> {state} ({reason})"
+    finally:
+        conn.close()
+
+
+_MOVABLE = ("pending", "sending", "failed")
+
+
+def _delivered_forged(root: Path, older: list[Path], rng: random.Random) -> str:
+    """A delivered row deleted and a queued row made delivered in its place (its sequence
+    number, its sealed copy removed), so that the delivered rows' count and the sum of their
+    sequence numbers stay the same: the queued record would never be sent."""
+    conn = _raw(root)
+    try:
+        rows = _rows(conn, "outbox")
+        delivered = [r for r in rows if r["state"] == "delivered"]
+        queued = [r for r in rows if r["state"] in _MOVABLE and r["sealed"]]
+        if not delivered or not queued:
+            return "nothing to forge"
+        victim, fake = rng.choice(delivered), rng.choice(queued)
+        conn.execute("DELETE FROM outbox WHERE record_id = ?", (victim["record_id"],))
+        _set(
+            conn,
+            "outbox",
+            fake["record_id"],
+            state="delivered",
+            reason=None,
+            sealed=None,
+            signature=None,
+            aggregate=None,
+            device_seq=victim["device_seq"],
+        )
+        return "outbox delivered row replaced, count and sum kept"
+    finally:
+        conn.close()
+
+
 def _card_with_bucket(root: Path, older: list[Path], rng: random.Random) -> str:
     """A case card and the list bucket holding it, both put back from the same older copy."""
     conn = _raw(root)
@@ -569,6 +621,8 @@ KINDS: dict[str, Mutation] = {
     "state/plain": _db_mutation("state", "plain"),
     "migrations/delete": _db_mutation("migrations", "delete"),
     "outbox/rehash": _rehash,
+    "outbox/state-move": _state_move,
+    "outbox/delivered-forged": _delivered_forged,
     "case_cards+list_index/replay": _card_with_bucket,
     "settings": _settings,
     **{f"key-file/{how}": _key_file(how) for how in _KEY_FILE_HOWS},
@@ -824,6 +878,11 @@ def _tampered(vault: Vault) -> int:
 OPEN: dict[str, str] = {}
 
 
+#: Kinds the product must catch on its own paths (unlock, read, list, sync, purge), never only
+#: by ``status --check``: the outbox's state moves and forged deliveries.
+BEFORE_STATUS = frozenset({"outbox/state-move", "outbox/delivered-forged"})
+
+
 def is_open(kind: str) -> bool:
     return kind in OPEN or kind.split("/", maxsplit=1)[0] in OPEN
 
@@ -870,7 +929,11 @@ def fuzz(laptop: Laptop, work: Path, n: int, seed: int) -> tuple[Counter[str], l
         if outcome.stale:
             tally["stale data read"] += 1
             problems.append(f"{kind} ({what}) stale: {outcome.stale}")
-        if outcome.caught:
+        if outcome.caught and kind in BEFORE_STATUS and outcome.first() == "status":
+            # these must be caught by the product's own paths, not only by status --check
+            tally["caught only by status"] += 1
+            problems.append(f"{kind} ({what}) caught only by status --check")
+        elif outcome.caught:
             tally[f"caught at {outcome.first()}"] += 1
         elif outcome.requeued and not outcome.stale:
             tally["a delivered envelope queued again"] += 1

@@ -5,7 +5,8 @@ laptop's files would: the records, case cards, outbox, audit log, secrets, list 
 map tables (bytes flipped, cut short or lengthened, swapped between rows, whole rows put back
 from an older copy of the folder, rows deleted, plaintext columns edited), the plaintext state
 and migrations tables, a case card put back together with its list bucket, a sealed copy
-flipped with its hash rewritten, the settings file, the key file, and a raw byte of the database
+flipped with its hash rewritten, an outbox row moved between pending, sending and failed, a
+delivered row replaced by a queued one with the count and sum kept, the settings file, the key file, and a raw byte of the database
 file. Then the product runs as the app and the command line do (unlock, read, list, sync's check,
 purge, ``status --check``; :mod:`tests.reliability.tamper_support`). Only those paths may catch a
 mutation; a check the product never runs counts for nothing.
@@ -73,6 +74,26 @@ def test_tamper_fuzz_nothing_stale_nothing_silent(laptop: support.Laptop, tmp_pa
     assert tally["silently accepted"] == 0, problems
     assert tally["crashed"] == 0, problems
     assert tally["records lost"] == 0, problems
+
+
+def test_outbox_state_edits_are_caught_on_the_products_paths(
+    laptop: support.Laptop, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Rows moved between pending, sending and failed, and a delivered row replaced by a
+    queued one with the count and sum kept: caught at unlock or as the sync reads the row to
+    send, never only by ``status --check`` (``support.BEFORE_STATUS``)."""
+    monkeypatch.setattr(
+        support, "KINDS", {k: v for k, v in support.KINDS.items() if k in support.BEFORE_STATUS}
+    )
+    n = count(16, 200)
+    with crypto.permitting_test_parameters():
+        tally, problems = support.fuzz(laptop, tmp_path / "work", n, seed=20261205)
+    _report(f"outbox state edits, {n} mutations", tally, problems)
+    assert tally["mutations"] == n
+    assert tally["caught only by status"] == 0, problems
+    assert tally["silently accepted"] == tally["stale data read"] == 0, problems
+    assert tally["crashed"] == tally["records lost"] == 0, problems
+    assert tally["caught at unlock"] + tally["caught at sync"] == n - tally["no effect"]
 
 
 def test_control_without_the_row_map_stale_data_is_read(
