@@ -6,10 +6,11 @@ map tables (bytes flipped, cut short or lengthened, swapped between rows, whole 
 from an older copy of the folder, rows deleted, plaintext columns edited), the plaintext state
 and migrations tables, a case card put back together with its list bucket, a sealed copy
 flipped with its hash rewritten, an outbox row moved between pending, sending and failed, a
-delivered row replaced by a queued one with the count and sum kept, the settings file, the key file, and a raw byte of the database
-file. Then the product runs as the app and the command line do (unlock, read, list, sync's check,
-purge, ``status --check``; :mod:`tests.reliability.tamper_support`). Only those paths may catch a
-mutation; a check the product never runs counts for nothing.
+delivered row replaced by a queued one with the count and sum kept, the settings file, the
+key file, and a raw byte of the database file. Then the product runs as the app and the
+command line do (unlock, read, list, sync's check, purge, ``status --check``;
+:mod:`tests.reliability.tamper_support`). Only those paths may catch a mutation; a check the
+product never runs counts for nothing.
 
 Asserted: stale data read 0 (no read returns data other than what was last written, without an
 error), silently accepted 0 (every mutation that changed something is caught by some path),
