@@ -543,3 +543,95 @@ def test_a_tampered_outbox_row_stays_out_of_a_usb_bundle(
         assert set(info.tampered) == set(victims)
         assert set(ids) - set(victims) <= exported
     assert counts == {"applied": 0, "lost": 0, "silently accepted": 0}
+
+
+#: Outbox state edits (no passphrase needed) and where the product says them.
+STATE_EDITS = ("to-failed", "to-sending", "reason", "delivered-forged")
+
+
+def _edit_state(db_path: Path, kind: str, queued: list[str], rng: random.Random) -> list[str]:
+    """Move queued rows between states as anyone with the laptop's files can; returns the
+    rows edited. ``delivered-forged`` deletes a delivered row and makes a queued one delivered
+    in its place (its sequence number, its sealed copy removed): the count of delivered rows
+    and the sum of their sequence numbers stay the same."""
+    conn = sqlite3.connect(db_path, isolation_level=None)
+    try:
+        victims = rng.sample(queued, rng.randint(1, len(queued)))
+        for rid in victims:
+            if kind == "to-failed":  # never sent until someone retries it
+                state, reason = "failed", rng.choice(["conflict", "server-error"])
+            elif kind == "to-sending":
+                state, reason = "sending", None
+            elif kind == "reason":
+                state, reason = "pending", "conflict"
+            else:
+                delivered = conn.execute(
+                    "SELECT record_id, device_seq FROM outbox WHERE state = 'delivered' "
+                    "ORDER BY random() LIMIT 1"
+                ).fetchone()
+                conn.execute("DELETE FROM outbox WHERE record_id = ?", (delivered[0],))
+                conn.execute(
+                    "UPDATE outbox SET state = 'delivered', reason = NULL, sealed = NULL, "
+                    "signature = NULL, aggregate = NULL, device_seq = ? WHERE record_id = ?",
+                    (delivered[1], rid),
+                )
+                continue
+            conn.execute(
+                "UPDATE outbox SET state = ?, reason = ? WHERE record_id = ?", (state, reason, rid)
+            )
+        return victims
+    finally:
+        conn.close()
+
+
+def test_an_outbox_state_edited_on_the_laptop_is_said_and_every_record_reaches_the_server(
+    laptop: Laptop, storage: Storage
+) -> None:
+    """With a real server on loopback: the laptop's outbox states edited while it is locked
+    (queued rows made failed so that they are never sent, moved to sending, their reason
+    edited; a delivered row replaced by a queued one with the count and sum kept). At unlock
+    and at the sync each edit is said and audited, and the sync delivers every record to the
+    server: applied 0, lost 0, silently accepted 0."""
+    rng = random.Random(SEED + 4)
+    rounds = len(STATE_EDITS) * (8 if FULL else 2)
+    counts = {"applied": 0, "lost": 0, "silently accepted": 0}
+    said = {"unlock": 0, "sync": 0}
+    delivered_before = laptop.finalise(2, rng)
+    laptop.sync()
+    for index in range(rounds):
+        kind = STATE_EDITS[index % len(STATE_EDITS)]
+        ids = laptop.finalise(rng.randint(2, 5), rng)
+        laptop.vault.lock()
+        victims = _edit_state(laptop.vault.db_path, kind, ids, rng)
+        laptop.vault.unlock("admin1", PASS)
+        alert = laptop.vault.state_alert()
+        said["unlock"] += alert is not None
+        summary = laptop.sync()
+        said["sync"] += summary.state_changed > 0
+        audited = {
+            e.record_id
+            for e in laptop.vault.audit_log()
+            if e.action == "integrity-alert"
+            and (e.detail or {}).get("what") in {"outbox-state", "outbox-delivered"}
+        }
+        for rid in victims:
+            counts["silently accepted"] += alert is None and rid not in summary.state_changed_ids
+            counts["silently accepted"] += rid not in audited and kind != "delivered-forged"
+        if kind == "delivered-forged":
+            counts["silently accepted"] += not any(
+                e.action == "integrity-alert" and (e.detail or {}).get("what") == "outbox-delivered"
+                for e in laptop.vault.audit_log()
+            )
+        rows = laptop.rows()
+        for rid in ids + delivered_before:
+            held = _held_row(storage, rid)
+            sealed_here = rows.get(rid) is not None and rows[rid].sealed is not None
+            counts["lost"] += held is None and not sealed_here
+            # applied: the server holds something for it that is not this laptop's own
+            keys = {laptop.vault.device_id: laptop.vault.device_public_key}
+            counts["applied"] += held is not None and not (
+                held.device_id in keys and _verifies(held, keys)
+            )
+        delivered_before += ids
+    print(f"\noutbox states edited, {rounds} rounds: {counts}; said {said}")
+    assert counts == {"applied": 0, "lost": 0, "silently accepted": 0}
