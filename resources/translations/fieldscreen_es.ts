@@ -12,7 +12,7 @@
     <name>ActNowBanner</name>
     <message>
         <source>ACT NOW: this child may be in immediate danger</source>
-        <translation>ACTUAR YA: este niño, niña o adolescente puede estar en peligro inmediato</translation>
+        <translation>ACTUAR YA: la niña o el niño puede estar en peligro inmediato</translation>
     </message>
 </context>
 <context>
@@ -956,7 +956,7 @@ The screens a lock clears (the wizard closes its session instead). The screening
     <message>
         <source>Sample form: this build runs a short sample screening instead of the built-in forms. Answers are saved encrypted, but do not use it with a child.</source>
         <extracomment>The navigation bar (:mod:`fieldscreen.ui.shell.navigation`).</extracomment>
-        <translation>Formulario de muestra: esta versión usa un tamizaje corto de muestra en lugar de los formularios incluidos. Las respuestas se guardan cifradas, pero no lo use con un niño, niña o adolescente.</translation>
+        <translation>Formulario de muestra: esta versión usa un tamizaje corto de muestra en lugar de los formularios incluidos. Las respuestas se guardan cifradas, pero no lo use con niñas, niños y adolescentes.</translation>
     </message>
     <message numerus="yes">
         <source>%n screening(s) sealed and waiting to be sent</source>
