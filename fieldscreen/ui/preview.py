@@ -180,7 +180,7 @@ PAGES: tuple[_Page, ...] = (
                 "select_one",
                 _t(
                     "Is someone the child fears here or nearby right now?",
-                    "¿Hay alguien a quien teme aquí o cerca en este momento?",
+                    "¿Hay aquí o cerca, en este momento, alguien a quien la niña o el niño teme?",
                 ),
                 choices=YES_NO,
                 required=True,
@@ -195,7 +195,8 @@ PAGES: tuple[_Page, ...] = (
                 _t(
                     "On the journey, was the child made to work or to do things they did not "
                     "want to?",
-                    "En el camino, ¿lo obligaron a trabajar o a hacer cosas que no quería?",
+                    "En el camino, ¿obligaron a la niña o al niño a trabajar o a hacer cosas que "
+                    "no quería?",
                 ),
                 choices=YES_NO,
                 required=True,
@@ -229,9 +230,9 @@ PAGES: tuple[_Page, ...] = (
                 "select_multiple",
                 _t("Signs of control", "Señales de control"),
                 choices=(
-                    ("documents", _t("Documents taken", "Le quitaron documentos")),
+                    ("documents", _t("Documents taken", "Le quitaron sus documentos")),
                     ("threats", _t("Threats to family", "Amenazas a la familia")),
-                    ("locked", _t("Kept locked in", "Lo tuvieron encerrado")),
+                    ("locked", _t("Kept locked in", "Le impidieron salir")),
                 ),
             ),
             _Field(
