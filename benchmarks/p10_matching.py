@@ -3,7 +3,7 @@
 A server database on SQLite holds the match tokens of ``FIELDSCREEN_P10_CHILDREN`` screenings
 (three tokens each, as a laptop makes them under one organisation secret), 2 % of the children
 screened a second time at another site. Measured: the coordinators' match list
-(:meth:`Storage.matches`: the self-join on the token, the pairs grouped, the reading audited)
+(:meth:`Matching.matches`: the self-join on the token, the pairs grouped, the reading audited)
 for an admin (every pair) and for the coordinator of one site. Baseline: a bare ``sqlite3``
 grouping of the tokens more than one screening holds, the floor of any query that finds the
 pairs. Half the children have one of ten common given names, so the weak token (given names,
@@ -99,14 +99,14 @@ def run() -> list[Result]:
                 conn.execute(t.match_tokens.insert(), rows[first : first + 5000])
         admin = Principal("admin", frozenset(), "bench")
         coordinator = Principal("coordinator", frozenset({SITES[0]}), "bench")
-        first_answer = storage.matches(admin)  # warm-up
+        first_answer = storage.repos.matching.matches(admin)  # warm-up
         pairs, too_common = len(first_answer["matches"]), first_answer["too_common"]
         raw = sqlite3.connect(db)
         bare_sql = "SELECT count(*) FROM match_tokens GROUP BY token HAVING count(*) > 1"
         times: dict[str, list[float]] = {"admin": [], "coordinator": [], "bare": []}
         for _ in range(ROUNDS):
-            times["admin"].append(_timed(lambda: storage.matches(admin)))
-            times["coordinator"].append(_timed(lambda: storage.matches(coordinator)))
+            times["admin"].append(_timed(lambda: storage.repos.matching.matches(admin)))
+            times["coordinator"].append(_timed(lambda: storage.repos.matching.matches(coordinator)))
             times["bare"].append(_timed(lambda: raw.execute(bare_sql).fetchall()))
         raw.close()
         storage.close()

@@ -88,7 +88,7 @@ def _store_only(storage: Storage, device: SimDevice, envelopes: list[bytes]) -> 
     batches through the same statement and commit, without HTTP, parsing, checks or receipts:
     the floor that storage sets under the measured arm. The rows get fresh record ids and
     sequence numbers far above the device's, so they are all new."""
-    row = storage.device(device.device_id)
+    row = storage.repos.devices.get(device.device_id)
     assert row is not None
     insert = (
         _insert_envelopes_pg

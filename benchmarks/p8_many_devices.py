@@ -27,7 +27,7 @@ import threading
 import time
 import uuid
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import httpx
 
@@ -81,6 +81,10 @@ class Timed(httpx.HTTPTransport):
                 split["client-latency"] = took * 1000
                 self.splits.append(split)
         return response
+
+
+if TYPE_CHECKING:
+    from fieldscreen.sync.server.storage import Storage
 
 
 def client_process(  # noqa: PLR0917 -- the arguments of one client process, read in order
@@ -137,7 +141,7 @@ def client_process(  # noqa: PLR0917 -- the arguments of one client process, rea
 
 
 def _arm(  # noqa: PLR0917 -- one arm of one round, read in order
-    storage: Any,
+    storage: Storage,
     org: SimOrg,
     url: str,
     server_pid: int,
@@ -163,7 +167,7 @@ def _arm(  # noqa: PLR0917 -- one arm of one round, read in order
             args=(
                 org,
                 url,
-                storage.keys().receipt_public,
+                storage.repos.keys.keys().receipt_public,
                 str(folder),
                 part,
                 ready,
@@ -237,13 +241,13 @@ def split_of(splits: list[dict[str, float]]) -> dict[str, Any]:
     }
 
 
-def _enrolled(storage: Any, org: SimOrg, url: str, folder: Path, site: str) -> str:
+def _enrolled(storage: Storage, org: SimOrg, url: str, folder: Path, site: str) -> str:
     """A new device enrolled from here, one at a time, waiting as the server's limit on
     anonymous requests (2 a second after a burst of 30) asks; returns its spool, which a client
     process then opens."""
     path = folder / f"{uuid.uuid4().hex}.sqlite3"
-    device = SimDevice(org, url, path, receipt_public=storage.keys().receipt_public)
-    code = storage.create_enrol_code(site)
+    device = SimDevice(org, url, path, receipt_public=storage.repos.keys.keys().receipt_public)
+    code = storage.repos.credentials.create_enrol_code(site)
     deadline = time.monotonic() + PATIENCE
     while True:
         try:
@@ -286,7 +290,7 @@ def run() -> list[Result]:
                             _arm(storage, org, url, server.pid, Path(tmp), devices, processes, seed)
                         )
                 expected = warm + SINGLE * 2 * ROUNDS
-                stored = storage.count("envelopes")
+                stored = storage.repos.reporting.count("envelopes")
                 if stored != expected:
                     raise RuntimeError(f"P8 holds {stored}, expected {expected}")
             storage.close()

@@ -139,7 +139,7 @@ SERVER_PASSPHRASE = "the benchmark server's passphrase"
 
 def prepare(db_url: str, org: SimOrg) -> Storage:
     storage = Storage.open(db_url, passphrase=SERVER_PASSPHRASE.encode())
-    storage.set_org_keys(org.name, org.sealing_public, org.signing_public)
+    storage.repos.keys.set_org_keys(org.name, org.sealing_public, org.signing_public)
     return storage
 
 
@@ -158,8 +158,8 @@ def new_device(  # noqa: PLR0917 -- a benchmark helper read in order
         org,
         url,
         folder / f"{rng.getrandbits(40):x}.sqlite3",
-        receipt_public=storage.keys().receipt_public,
+        receipt_public=storage.repos.keys.keys().receipt_public,
     )
-    device.enroll(storage.create_enrol_code(site))
+    device.enroll(storage.repos.credentials.create_enrol_code(site))
     device.fill(count, rng, size=size, events=events)  # ``events`` follow-ups per screening
     return device

@@ -435,13 +435,13 @@ def open_records(  # noqa: PLR0917 -- the export's inputs, in the order the call
     """Verify, open and read each envelope; yield what succeeds, note the rest in ``problems``.
 
     Args:
-        envelopes: as the server holds them (``Storage.iter_envelopes``).
+        envelopes: as the server holds them (``Reporting.iter_envelopes``).
         device_key: the enrolled public signing key of a device id, or None if unknown.
         sealing_private_key: the organisation's private sealing key.
         forms: the form definitions by id and version (a plain mapping: one version each).
         problems: filled with the record ids that failed, per kind of failure.
         contested: the copies the server kept apart because another device had sent their
-            record id first (``Storage.iter_contested``). The server keeps the first copy it
+            record id first (``Reporting.iter_contested``). The server keeps the first copy it
             sees, and that may be another enrolled device's: each such record id is decided
             here, over every copy, by :func:`_open_one` -- the copies that are genuinely their
             device's own are exported (one, or several from different devices, each row naming

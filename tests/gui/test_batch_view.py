@@ -61,7 +61,7 @@ def org() -> SimOrg:
 @pytest.fixture
 def storage(tmp_path: Path, org: SimOrg) -> Iterator[Storage]:
     store = open_storage(str(tmp_path / "server.sqlite3"))
-    store.set_org_keys(org.name, org.sealing_public, org.signing_public)
+    store.repos.keys.set_org_keys(org.name, org.sealing_public, org.signing_public)
     try:
         yield store
     finally:
@@ -92,7 +92,7 @@ def laptop_a(paths: Paths, storage: Storage, org: SimOrg, server: LiveServer) ->
         server_url=server.url,
         sealing_public_key=org.sealing_public,
         signing_public_key=org.signing_public,
-        receipt_public_key=storage.keys().receipt_public,
+        receipt_public_key=storage.repos.keys.keys().receipt_public,
         sites=(Site(SITE, "Site A", "US"),),
         allow_insecure_http=True,
     ).to_content()
@@ -101,7 +101,9 @@ def laptop_a(paths: Paths, storage: Storage, org: SimOrg, server: LiveServer) ->
     device = VaultDeviceStore(backend.vault, settings)
     public, sign, device_id = device.enrolment_signer()
     with SyncClient(server.url) as client:
-        answer = client.enroll(storage.create_enrol_code(SITE), public, sign, "A", device_id)
+        answer = client.enroll(
+            storage.repos.credentials.create_enrol_code(SITE), public, sign, "A", device_id
+        )
     device.save_identity(
         DeviceIdentity(answer["device_id"], answer["site"], answer["token"], public)
     )
@@ -152,20 +154,23 @@ def test_bundles_out_and_in_relay_once_and_receipts_apply_once(  # noqa: PLR0917
     qtbot: QtBot, paths: Paths, tmp_path: Path, storage: Storage, org: SimOrg, server: LiveServer
 ) -> None:
     store = laptop_a(paths, storage, org, server)
-    token = storage.create_credential("coordinator", [SITE], "cora")
+    token = storage.repos.credentials.create_credential("coordinator", [SITE], "cora")
     token_file = tmp_path / "coordinator.token"
     token_file.write_text(token, encoding="utf-8")
     usb = tmp_path / "usb"
     usb.mkdir()
     # Laptop B never gets online: five screenings leave it on a USB bundle.
     laptop_b = SimDevice(
-        org, server.url, tmp_path / "b.sqlite3", receipt_public=storage.keys().receipt_public
+        org,
+        server.url,
+        tmp_path / "b.sqlite3",
+        receipt_public=storage.repos.keys.keys().receipt_public,
     )
-    laptop_b.enroll(storage.create_enrol_code(SITE))
+    laptop_b.enroll(storage.repos.credentials.create_enrol_code(SITE))
     laptop_b.fill(5, random.Random(20261127), size=400)
     # ... and a handover packet it queued for a partner, carried in the same bundle.
     _publish_partner(storage, org)
-    storage.add_partner(PARTNER.id, "Casa")
+    storage.repos.handovers.add_partner(PARTNER.id, "Casa")
     b_keys = (laptop_b.signing_private, laptop_b.signing_public)
     b_packet = seal_vouched(
         {"packet_id": "d" * 32, "partner": PARTNER.id, "case_id": "c" * 32},
@@ -188,25 +193,25 @@ def test_bundles_out_and_in_relay_once_and_receipts_apply_once(  # noqa: PLR0917
     page.relay_from(b_bundle, token_file)
     first = wait_result(qtbot, w, "relayed")
     assert "5 screenings relayed, 5 acknowledged" in first
-    assert storage.count("envelopes") == 5
+    assert storage.repos.reporting.count("envelopes") == 5
     receipt_b = usb / "laptop-b-receipt.fsr"
     assert receipt_b.exists()
-    assert [p["packet_id"] for p in storage.handover_listing(PARTNER.id)] == ["d" * 32]
+    assert [p["packet_id"] for p in storage.repos.handovers.listing(PARTNER.id)] == ["d" * 32]
     assert not acks_beside(receipt_b).exists()  # nothing acknowledged yet
     content, digest = open_packet(b_packet, "p", PARTNER.id, SEALING[0], ORG[1])
     b_ack = make_ack(content, digest, PARTNER.id, SIGNING[0])
-    assert storage.acknowledge_handover(PARTNER.id, "d" * 32, b_ack) == "stored"
+    assert storage.repos.handovers.acknowledge(PARTNER.id, "d" * 32, b_ack) == "stored"
     page.relay_from(b_bundle, token_file)
     second = wait_result(qtbot, w, "Already relayed")
     assert "all 5" in second
-    assert storage.count("envelopes") == 5  # exactly once
-    assert len(storage.handover_listing(PARTNER.id)) == 1  # the packet too
+    assert storage.repos.reporting.count("envelopes") == 5  # exactly once
+    assert len(storage.repos.handovers.listing(PARTNER.id)) == 1  # the packet too
     assert "1 partner acknowledgement(s)" in second
     assert acks_beside(receipt_b).read_bytes() == b_ack + b"\n"  # to carry back to B
     # B applies the receipt A brought back.
     from fieldscreen.sync.bundle import apply_receipt_file
 
-    key = storage.keys().receipt_public
+    key = storage.repos.keys.keys().receipt_public
     assert apply_receipt_file(receipt_b, laptop_b.spool, key, laptop_b.device_id)[0] == 5
 
     # A's own bundle: written, carried to another online machine, and its receipt comes back.
@@ -235,7 +240,7 @@ def test_bundles_out_and_in_relay_once_and_receipts_apply_once(  # noqa: PLR0917
     assert "acknowledgement" not in applied
     page.apply_receipt_from(receipt_a)
     assert "already applied" in wait_result(qtbot, w, "already applied")
-    assert storage.count("envelopes") == 7 + 1
+    assert storage.repos.reporting.count("envelopes") == 7 + 1
     with store.exclusive():
         assert store.vault.outbox_counts()["delivered"] == 2
         assert store.vault.integrity_check().ok
@@ -291,7 +296,9 @@ def test_relay_without_a_credential_or_with_a_damaged_bundle_sends_nothing(  # n
     damaged = tmp_path / "damaged.fsb"
     damaged.write_bytes(bytes(data))
     token_file = tmp_path / "token"
-    token_file.write_text(storage.create_credential("coordinator", [SITE], "c"), encoding="utf-8")
+    token_file.write_text(
+        storage.repos.credentials.create_credential("coordinator", [SITE], "c"), encoding="utf-8"
+    )
     page.relay_from(damaged, token_file)
     assert "damaged" in wait_result(qtbot, w, "damaged")
     page.relay_from(bundle, None)
@@ -316,4 +323,4 @@ def test_relay_without_a_credential_or_with_a_damaged_bundle_sends_nothing(  # n
     page.choose_server()
     assert asked == ["asked", "asked"]
     wait_result(qtbot, w, "credential")
-    assert storage.count("envelopes") == 0
+    assert storage.repos.reporting.count("envelopes") == 0

@@ -45,7 +45,7 @@ def org() -> SimOrg:
 @pytest.fixture
 def storage(tmp_path: Path, org: SimOrg) -> Iterator[Storage]:
     store = open_storage(str(tmp_path / "server.sqlite3"))
-    store.set_org_keys(org.name, org.sealing_public, org.signing_public)
+    store.repos.keys.set_org_keys(org.name, org.sealing_public, org.signing_public)
     yield store
     store.close()
 
@@ -137,7 +137,7 @@ def test_enrol_now_with_a_wrong_then_the_right_code(  # noqa: PLR0917 -- fixture
     storage: Storage,
     server: LiveServer,
 ) -> None:
-    path = provisioning_file(tmp_path, org, server.url, storage.keys().receipt_public)
+    path = provisioning_file(tmp_path, org, server.url, storage.repos.keys.keys().receipt_public)
     dialog = first_run(qtbot, app_window, path)
     assert not dialog.enrol_button.isEnabled()  # no code yet
 
@@ -146,13 +146,13 @@ def test_enrol_now_with_a_wrong_then_the_right_code(  # noqa: PLR0917 -- fixture
     assert dialog.error.text() == render("sync-enrol-code", "en")
     assert not enrolled(app_window)  # nothing half-written
     assert app_window.services.sync is None
-    assert storage.count("devices") == 0  # nor on the server
+    assert storage.repos.reporting.count("devices") == 0  # nor on the server
 
-    enter_code(qtbot, dialog, storage.create_enrol_code("tij1"))
+    enter_code(qtbot, dialog, storage.repos.credentials.create_enrol_code("tij1"))
     assert not dialog.error.isVisible()
     assert "tij1" in dialog.step_label.text()
     assert enrolled(app_window)
-    assert storage.count("devices") == 1
+    assert storage.repos.reporting.count("devices") == 1
     qtbot.waitUntil(lambda: app_window.services.sync is not None, timeout=WAIT_MS)
     model = app_window.services.sync
     assert model is not None
@@ -179,10 +179,12 @@ def test_a_server_without_the_organisation_keys_is_refused(  # noqa: PLR0917 -- 
     _, other_receipt = crypto.generate_signing_keypair()
     path = provisioning_file(tmp_path, org, server.url, other_receipt)
     dialog = first_run(qtbot, app_window, path)
-    enter_code(qtbot, dialog, storage.create_enrol_code("tij1"))
+    enter_code(qtbot, dialog, storage.repos.credentials.create_enrol_code("tij1"))
     assert dialog.error.text() == render("enrol-wrong-organisation", "en")
     assert not enrolled(app_window)
-    assert storage.count("devices") == 0  # refused before the code was spent: nothing to revoke
+    assert (
+        storage.repos.reporting.count("devices") == 0
+    )  # refused before the code was spent: nothing to revoke
     dialog.later.click()  # "Later": the app goes on offline
     assert app_window.stack.currentWidget() is app_window.home
 
@@ -235,14 +237,16 @@ def test_the_directory_comes_down_on_sync_and_a_bad_one_is_refused(  # noqa: PLR
     import sqlalchemy as sa
 
     w = app_window
-    path = provisioning_file(tmp_path, org, server.url, storage.keys().receipt_public)
+    path = provisioning_file(tmp_path, org, server.url, storage.repos.keys.keys().receipt_public)
     dialog = first_run(qtbot, w, path)
-    enter_code(qtbot, dialog, storage.create_enrol_code("tij1"))
+    enter_code(qtbot, dialog, storage.repos.credentials.create_enrol_code("tij1"))
     dialog.later.click()
     qtbot.waitUntil(lambda: w.services.sync is not None, timeout=WAIT_MS)
     assert w.enrolment.directory is None
-    storage.publish(directory_doc(org, "tij1", "2026-11-01"), "admin")
-    storage.publish(directory_doc(org, "sd1", "2026-11-01"), "admin")  # another site's
+    storage.repos.documents.publish(directory_doc(org, "tij1", "2026-11-01"), "admin")
+    storage.repos.documents.publish(
+        directory_doc(org, "sd1", "2026-11-01"), "admin"
+    )  # another site's
 
     def sync() -> None:
         w.show_sync()
@@ -257,7 +261,7 @@ def test_the_directory_comes_down_on_sync_and_a_bad_one_is_refused(  # noqa: PLR
     assert w.results.directory is directory
 
     # A directory altered on the server after signing: refused, the one in use stays.
-    storage.publish(directory_doc(org, "tij1", "2026-11-02"), "admin")
+    storage.repos.documents.publish(directory_doc(org, "tij1", "2026-11-02"), "admin")
     from fieldscreen.sync.server import db as tables
 
     with storage.engine.begin() as conn:
@@ -279,7 +283,7 @@ def test_the_directory_comes_down_on_sync_and_a_bad_one_is_refused(  # noqa: PLR
     # Signed but malformed: refused as well.
     with storage.engine.begin() as conn:
         conn.execute(tables.documents.delete().where(tables.documents.c.version == "2026-11-02"))
-    storage.publish(directory_doc(org, "tij1", "2026-11-03", broken=True), "admin")
+    storage.repos.documents.publish(directory_doc(org, "tij1", "2026-11-03", broken=True), "admin")
     sync()
     assert "cannot be used" in w.sync_page.result.text()
     assert w.enrolment.directory.version == "2026-11-01"
@@ -317,11 +321,11 @@ def test_without_provisioning_the_dialog_reads_the_file_then_enrols(  # noqa: PL
     dialog.use_provisioning_file(bad)
     assert dialog.error.isVisible()
     assert not dialog.provision_button.isHidden()
-    path = provisioning_file(tmp_path, org, server.url, storage.keys().receipt_public)
+    path = provisioning_file(tmp_path, org, server.url, storage.repos.keys.keys().receipt_public)
     dialog.use_provisioning_file(path)
     qtbot.waitUntil(lambda: dialog.status.provisioned, timeout=WAIT_MS)
     assert dialog.server.text() == server.url
     assert dialog.provision_button.isHidden()
-    enter_code(qtbot, dialog, storage.create_enrol_code("tij1"))
+    enter_code(qtbot, dialog, storage.repos.credentials.create_enrol_code("tij1"))
     assert not dialog.error.isVisible(), dialog.error.text()
     assert enrolled(app_window)

@@ -61,7 +61,7 @@ def org() -> SimOrg:
 @pytest.fixture
 def storage(db_url: str, org: SimOrg) -> Iterator[Storage]:
     store = open_storage(db_url)
-    store.set_org_keys(org.name, org.sealing_public, org.signing_public)
+    store.repos.keys.set_org_keys(org.name, org.sealing_public, org.signing_public)
     try:
         yield store
     finally:
@@ -84,7 +84,7 @@ def server(storage: Storage, server_config: ServerConfig) -> Iterator[LiveServer
 
 @pytest.fixture
 def admin_token(storage: Storage) -> str:
-    return storage.create_credential("admin", [], "test admin")
+    return storage.repos.credentials.create_credential("admin", [], "test admin")
 
 
 @pytest.fixture
@@ -98,10 +98,10 @@ def new_device(
             org,
             server.url,
             tmp_path / f"device-{next(counter)}.sqlite3",
-            receipt_public=storage.keys().receipt_public,
+            receipt_public=storage.repos.keys.keys().receipt_public,
             **kwargs,  # type: ignore[arg-type]
         )
-        device.enroll(storage.create_enrol_code(site))
+        device.enroll(storage.repos.credentials.create_enrol_code(site))
         return device
 
     return make

@@ -23,7 +23,7 @@ def passphrase_file_for_serve(storage: Storage, folder: Path) -> Path:
     """Re-protect ``storage``'s receipt key at production cost (a ``serve`` process refuses
     test parameters) and write the passphrase file that process reads."""
     with crypto.permitting_test_parameters():
-        storage.change_passphrase(SERVER_PASSPHRASE, SERVER_PASSPHRASE)
+        storage.repos.keys.change_passphrase(SERVER_PASSPHRASE, SERVER_PASSPHRASE)
     path = folder / "server-passphrase"
     path.write_bytes(SERVER_PASSPHRASE + b"\n")
     path.chmod(0o600)

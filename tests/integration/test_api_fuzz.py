@@ -115,8 +115,8 @@ def test_no_operation_answers_with_a_server_error(
     tokens = [
         None,
         device.identity.token,  # type: ignore[union-attr]
-        storage.create_credential("admin", [], "fuzz"),
-        storage.create_credential("coordinator", ["s1"], "fuzz"),
+        storage.repos.credentials.create_credential("admin", [], "fuzz"),
+        storage.repos.credentials.create_credential("coordinator", ["s1"], "fuzz"),
     ]
     device_token = device.identity.token  # type: ignore[union-attr]
     signer = DeviceSigner.from_private_key(device.device_id, device.signing_private)

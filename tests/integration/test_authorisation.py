@@ -133,9 +133,9 @@ def test_role_route_owner_matrix(  # noqa: PLR0917 -- fixtures
     capsys: pytest.CaptureFixture[str],
 ) -> None:
     a, b, revoked = new_device("s1"), new_device("s2"), new_device("s1")
-    storage.set_device_status(revoked.device_id, "revoked", "test")
+    storage.repos.devices.set_status(revoked.device_id, "revoked", "test")
     form = sign_document("form", "fs_intake", "1", b"| survey |", *org.signing)
-    storage.publish(form.to_bytes(), "test")
+    storage.repos.documents.publish(form.to_bytes(), "test")
     from tests.integration.test_handover_server import PartnerKeys, publish_directory
 
     publish_directory(storage, org, [PartnerKeys("casa-norte")])
@@ -147,10 +147,10 @@ def test_role_route_owner_matrix(  # noqa: PLR0917 -- fixtures
         "device_revoked": revoked.identity.token,  # type: ignore[union-attr]
         "stolen_token": a.identity.token,  # type: ignore[union-attr]
         "stolen_token_wrong_key": a.identity.token,  # type: ignore[union-attr]
-        "coord_s1": storage.create_credential("coordinator", ["s1"], "c1"),
-        "coord_s2": storage.create_credential("coordinator", ["s2"], "c2"),
-        "admin": storage.create_credential("admin", [], "admin"),
-        "partner": storage.add_partner("casa-norte", "partner"),
+        "coord_s1": storage.repos.credentials.create_credential("coordinator", ["s1"], "c1"),
+        "coord_s2": storage.repos.credentials.create_credential("coordinator", ["s2"], "c2"),
+        "admin": storage.repos.credentials.create_credential("admin", [], "admin"),
+        "partner": storage.repos.handovers.add_partner("casa-norte", "partner"),
     }
     thief, _ = crypto.generate_signing_keypair()
     signers = {
@@ -211,7 +211,7 @@ def test_revoked_device_is_told_to_wipe_on_every_route(
     rng: random.Random,
 ) -> None:
     device = new_device("s1")
-    storage.set_device_status(device.device_id, "wipe", "test")
+    storage.repos.devices.set_status(device.device_id, "wipe", "test")
     headers = {"authorization": f"Bearer {device.identity.token}"}  # type: ignore[union-attr]
     spec = httpx.get(server.url + API + "/openapi.json", timeout=60).json()
     seen = 0

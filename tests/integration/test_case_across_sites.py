@@ -84,7 +84,13 @@ def _laptop(folder: Path, site: str, *, provisioning: Path, storage: Storage, ca
     (folder / "pass.txt").write_text(PASS + "\n", encoding="utf-8")
     _cli(profile, "provision", str(provisioning), capsys=capsys)
     assert open_settings(Paths.for_profile(profile)).get("site_id") == "s1"  # the first site
-    _cli(profile, "enroll", "--code", storage.create_enrol_code(site), capsys=capsys)
+    _cli(
+        profile,
+        "enroll",
+        "--code",
+        storage.repos.credentials.create_enrol_code(site),
+        capsys=capsys,
+    )
     # enrolled at the code's site, the laptop works there (its directory, its jurisdiction)
     assert open_settings(Paths.for_profile(profile)).get("site_id") == site
     return profile
@@ -212,22 +218,22 @@ def _export(storage: Storage, org: SimOrg) -> dict[str, Any]:
     forms.add_builtin()
 
     def device_key(device: str) -> bytes | None:
-        row = storage.device(device)
+        row = storage.repos.devices.get(device)
         return None if row is None else row.public_key
 
     def site_of(device: str) -> str | None:
-        row = storage.device(device)
+        row = storage.repos.devices.get(device)
         return None if row is None else row.site
 
     problems = ExportProblems()
     records = list(
         open_records(
-            storage.iter_envelopes(),
+            storage.repos.reporting.iter_envelopes(),
             device_key,
             org.sealing[0],
             forms,
             problems,
-            contested=storage.iter_contested(),
+            contested=storage.repos.reporting.iter_contested(),
         )
     )
     assert problems.total == 0, problems.to_json()
@@ -243,7 +249,7 @@ def test_a_childs_case_across_two_sites_reaches_the_export_once_and_in_order(
         server_url=server.url,
         sealing_public_key=org.sealing_public,
         signing_public_key=org.signing_public,
-        receipt_public_key=storage.keys().receipt_public,
+        receipt_public_key=storage.repos.keys.keys().receipt_public,
         sites=(Site("s1", "Tapachula 1", "MX"), Site("s2", "Tijuana 2", "MX")),
         allow_insecure_http=True,
         match_secret=SECRET,
@@ -291,7 +297,7 @@ def test_a_childs_case_across_two_sites_reaches_the_export_once_and_in_order(
     }
     listed = with_devices(storage, canonical(directory), "s2.json")  # publish-directory's
     signed = sign_document("directory", "s2", "2", listed, *org.signing)
-    assert storage.publish(signed.to_bytes(), "admin").kind == "directory"
+    assert storage.repos.documents.publish(signed.to_bytes(), "admin").kind == "directory"
 
     # Site s2: the same child today, the name written differently, with form F before return.
     again = _finalise(b, _answer(_fixed("MARIA-JOSÉ", told="yes"), rng, plan=True), "s2", now)
@@ -379,7 +385,7 @@ def test_a_handover_sent_through_the_server_comes_back_acknowledged(
         server_url=server.url,
         sealing_public_key=org.sealing_public,
         signing_public_key=org.signing_public,
-        receipt_public_key=storage.keys().receipt_public,
+        receipt_public_key=storage.repos.keys.keys().receipt_public,
         sites=(Site("s2", "Tijuana 2", "MX"),),
         allow_insecure_http=True,
         match_secret=SECRET,
@@ -401,7 +407,7 @@ def test_a_handover_sent_through_the_server_comes_back_acknowledged(
     ).close()
     (folder / "pass.txt").write_text(PASS + "\n", encoding="utf-8")
     _cli(b, "provision", str(prov), capsys=capsys)
-    _cli(b, "enroll", "--code", storage.create_enrol_code("s2"), capsys=capsys)
+    _cli(b, "enroll", "--code", storage.repos.credentials.create_enrol_code("s2"), capsys=capsys)
 
     partner_dir = tmp_path / "partner"
     partner_dir.mkdir()
@@ -424,7 +430,7 @@ def test_a_handover_sent_through_the_server_comes_back_acknowledged(
     }
     listed = with_devices(storage, canonical(directory), "s2.json")  # publish-directory's
     signed = sign_document("directory", "s2", "2", listed, *org.signing)
-    storage.publish(signed.to_bytes(), "admin")
+    storage.repos.documents.publish(signed.to_bytes(), "admin")
     token_file = partner_dir / "token.txt"
 
     now = datetime.now(UTC).replace(second=0, microsecond=0)
@@ -437,17 +443,19 @@ def test_a_handover_sent_through_the_server_comes_back_acknowledged(
     packet_id = out["packet_id"]
     (entry,) = _card(b, case)["handovers"]
     assert (entry["via"], entry["acknowledged"]) == ("server", "")
-    assert storage.handover_listing("receiver") == []  # queued on the laptop, not yet sent
+    assert storage.repos.handovers.listing("receiver") == []  # queued on the laptop, not yet sent
     # A USB bundle carries the queued packet too (it stays queued until posted or acknowledged).
     usb = _cli(b, "bundle", "export", str(tmp_path / "b.fsb"), capsys=capsys)
     assert usb["handover_packets"] == 1
     # The partner is not yet on the server: refused, kept queued, sent at a later sync.
     early = _cli(b, "sync", capsys=capsys)
     assert (early["handovers_sent"], early["handovers_queued"]) == (0, 1)
-    token_file.write_text(storage.add_partner("receiver", "Reception") + "\n", encoding="utf-8")
+    token_file.write_text(
+        storage.repos.handovers.add_partner("receiver", "Reception") + "\n", encoding="utf-8"
+    )
     sent = _cli(b, "sync", capsys=capsys)
     assert (sent["handovers_sent"], sent["handovers_queued"], sent["handover_acks"]) == (1, 0, 0)
-    (held,) = storage.handover_listing("receiver")
+    (held,) = storage.repos.handovers.listing("receiver")
     assert held["packet_id"] == packet_id
     assert held["sha256"] == entry["digest"]  # the bytes the laptop made, as they came
     assert _cli(b, "sync", capsys=capsys)["handovers_sent"] == 0  # sent once, then dropped
@@ -483,7 +491,9 @@ def test_a_handover_sent_through_the_server_comes_back_acknowledged(
     assert (again["handover_acks"], again["handover_acks_refused"]) == (0, 0)
     # A coordinator relaying the laptop's USB bundle carries the acknowledgement back too.
     coordinator = tmp_path / "coordinator.token"
-    coordinator.write_text(storage.create_credential("coordinator", ["s2"], "c") + "\n")
+    coordinator.write_text(
+        storage.repos.credentials.create_credential("coordinator", ["s2"], "c") + "\n"
+    )
     carried = tmp_path / "acks.txt"
     relayed = _cli(
         b,

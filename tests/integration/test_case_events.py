@@ -60,7 +60,13 @@ def _laptop(  # noqa: PLR0917 -- the fixtures it sets up
     """A provisioned, enrolled laptop at site tij1 with three finalised screenings."""
     path = _provisioning_file(tmp_path, org, storage, url)
     _cli(profile, "provision", str(path), capsys=capsys)
-    out = _cli(profile, "enroll", "--code", storage.create_enrol_code("tij1"), capsys=capsys)
+    out = _cli(
+        profile,
+        "enroll",
+        "--code",
+        storage.repos.credentials.create_enrol_code("tij1"),
+        capsys=capsys,
+    )
     _cli(profile, "simulate", "--screenings", "3", "--distinct", "3", capsys=capsys)
     with Vault.open(Paths.for_profile(profile).vault_dir) as vault:
         ids = [r.record_id for r in vault.list_records("finalised")]
@@ -72,22 +78,22 @@ def _export(storage: Storage, org: SimOrg, profile_name: str = "full") -> dict[s
     forms.add_builtin()
 
     def device_key(device: str) -> bytes | None:
-        row = storage.device(device)
+        row = storage.repos.devices.get(device)
         return None if row is None else row.public_key
 
     def site_of(device: str) -> str | None:
-        row = storage.device(device)
+        row = storage.repos.devices.get(device)
         return None if row is None else row.site
 
     problems = ExportProblems()
     records = list(
         open_records(
-            storage.iter_envelopes(),
+            storage.repos.reporting.iter_envelopes(),
             device_key,
             org.sealing[0],
             forms,
             problems,
-            contested=storage.iter_contested(),
+            contested=storage.repos.reporting.iter_contested(),
         )
     )
     assert problems.total == 0, problems.to_json()
@@ -136,11 +142,13 @@ def test_follow_ups_reach_the_export_as_one_timeline_per_child(  # noqa: PLR0917
     summary = _cli(profile, "sync", capsys=capsys)
     assert (summary["delivered"], summary["event_envelopes"]) == (3, 3)  # events counted apart
     assert _cli(profile, "sync", capsys=capsys)["sent"] == 0
-    held = [e for e in storage.iter_envelopes() if e.kind == "event"]
+    held = [e for e in storage.repos.reporting.iter_envelopes() if e.kind == "event"]
     assert len(held) == 3
     assert {e.device_id for e in held} == {device_id}
     assert all(NOTE.encode() not in e.to_bytes() for e in held)  # sealed: the server reads none
-    assert storage.stats(_admin())["per_day"][0]["envelopes"] == 3  # screenings only
+    assert (
+        storage.repos.reporting.stats(_admin())["per_day"][0]["envelopes"] == 3
+    )  # screenings only
 
     # A second laptop of the same site adds its own event to the same case: append-only.
     other = new_device("tij1")
@@ -193,7 +201,7 @@ def test_another_device_forging_or_replaying_an_event_is_held_apart(  # noqa: PL
     device_id, ids = _laptop(profile, tmp_path, org, storage, server.url, capsys)
     _cli(profile, "case", "event", ids[0], "--type", "referral", capsys=capsys)
     _cli(profile, "sync", capsys=capsys)
-    genuine = next(e for e in storage.iter_envelopes() if e.kind == "event")
+    genuine = next(e for e in storage.repos.reporting.iter_envelopes() if e.kind == "event")
     before = _export(storage, org)["timeline"].rows
 
     thief = new_device("elsewhere")
@@ -326,7 +334,7 @@ def test_an_event_edited_in_the_outbox_is_quarantined_as_tampered(  # noqa: PLR0
     conn.close()
     summary = _cli(profile, "sync", capsys=capsys, code=1)
     assert sorted(summary["tampered_ids"]) == sorted(events[:3])
-    held = {e.record_id for e in storage.iter_envelopes() if e.kind == "event"}
+    held = {e.record_id for e in storage.repos.reporting.iter_envelopes() if e.kind == "event"}
     assert held == {events[3]}  # applied 0 of the edited, silently accepted 0
 
 
@@ -354,8 +362,10 @@ def test_a_coordinator_of_another_site_cannot_relay_a_laptops_events(  # noqa: P
     bundle = tmp_path / "laptop.bundle"
     out = _cli(profile, "bundle", "export", str(bundle), capsys=capsys)
     assert (out["envelopes"], out["event_envelopes"]) == (3, 2)
-    receipt_key = storage.keys().receipt_public
-    stranger = storage.create_credential("coordinator", ["elsewhere"], "other coordinator")
+    receipt_key = storage.repos.keys.keys().receipt_public
+    stranger = storage.repos.credentials.create_credential(
+        "coordinator", ["elsewhere"], "other coordinator"
+    )
     _laptop_id, lines = read_bundle(bundle)
     with SyncClient(server.url, token=stranger, allow_insecure=True) as client:
         answer = client.relay(list(lines))["results"]
@@ -370,8 +380,8 @@ def test_a_coordinator_of_another_site_cannot_relay_a_laptops_events(  # noqa: P
             receipt_key=receipt_key,
             allow_insecure=True,
         )
-    assert not [e for e in storage.iter_envelopes() if e.kind == "event"]
-    own = storage.create_credential("coordinator", ["tij1"], "site coordinator")
+    assert not [e for e in storage.repos.reporting.iter_envelopes() if e.kind == "event"]
+    own = storage.repos.credentials.create_credential("coordinator", ["tij1"], "site coordinator")
     relayed = relay_bundle(
         bundle, server_url=server.url, token=own, receipt_key=receipt_key, allow_insecure=True
     )
@@ -379,7 +389,7 @@ def test_a_coordinator_of_another_site_cannot_relay_a_laptops_events(  # noqa: P
     tables = _export(storage, org)
     assert [r[4] for r in tables["events"].rows] == ["left", "left"]
     assert sorted(r[1] for r in tables["events"].rows) == sorted(ids[:2])
-    event = next(e for e in storage.iter_envelopes() if e.kind == "event")
+    event = next(e for e in storage.repos.reporting.iter_envelopes() if e.kind == "event")
     assert json.loads(open_envelope(event, org.sealing[0]))["content"]["type"] == "left"
     # The same bundle imported on the server's machine: nothing changes, the events apart.
     from fieldscreen.sync.server.cli import main as server_main

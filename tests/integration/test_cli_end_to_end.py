@@ -292,7 +292,7 @@ def test_serve_on_a_taken_port_or_a_foreign_address_says_so(
     db = str(tmp_path / "server.sqlite3")
     org = SimOrg()
     storage = Storage.open(db)
-    storage.set_org_keys(org.name, org.sealing_public, org.signing_public)
+    storage.repos.keys.set_org_keys(org.name, org.sealing_public, org.signing_public)
     storage.close()
     port = free_port()
     with socket.create_server(("127.0.0.1", port)):

@@ -47,7 +47,7 @@ def _provisioning_file(tmp_path: Path, org: SimOrg, storage: Storage, url: str) 
         server_url=url,
         sealing_public_key=org.sealing_public,
         signing_public_key=org.signing_public,
-        receipt_public_key=storage.keys().receipt_public,
+        receipt_public_key=storage.repos.keys.keys().receipt_public,
         sites=(Site("tij1", "Tijuana 1", "MX"),),
         language="en",
         allow_insecure_http=True,
@@ -110,7 +110,13 @@ def test_provision_enrol_finalise_sync_on_the_real_vault(  # noqa: PLR0917 -- fi
     assert settings.is_locked("auto_lock_minutes")
     assert settings.get("site_id") == "tij1"
 
-    out = _cli(profile, "enroll", "--code", storage.create_enrol_code("tij1"), capsys=capsys)
+    out = _cli(
+        profile,
+        "enroll",
+        "--code",
+        storage.repos.credentials.create_enrol_code("tij1"),
+        capsys=capsys,
+    )
     with Vault.open(Paths.for_profile(profile).vault_dir) as vault:
         assert out["device_id"] == vault.device_id
         device_public = vault.device_public_key
@@ -124,7 +130,7 @@ def test_provision_enrol_finalise_sync_on_the_real_vault(  # noqa: PLR0917 -- fi
     for _ in range(2):  # the second run finds nothing left to send
         out = _cli(profile, "sync", capsys=capsys)
     assert out["sent"] == 0
-    held = {e.record_id: e for e in storage.iter_envelopes() if e.kind != "audit"}
+    held = {e.record_id: e for e in storage.repos.reporting.iter_envelopes() if e.kind != "audit"}
     assert len(held) == 36
     assert set(ids) <= set(held)  # each held once: lost 0, duplicated 0
     # The aggregate records arrived in the shape reports read, or not at all (declined).
@@ -155,14 +161,20 @@ def test_a_device_ordered_wiped_wipes_before_sending(  # noqa: PLR0917 -- fixtur
 ) -> None:
     path = _provisioning_file(tmp_path, org, storage, server.url)
     _cli(profile, "provision", str(path), capsys=capsys)
-    out = _cli(profile, "enroll", "--code", storage.create_enrol_code("tij1"), capsys=capsys)
+    out = _cli(
+        profile,
+        "enroll",
+        "--code",
+        storage.repos.credentials.create_enrol_code("tij1"),
+        capsys=capsys,
+    )
     _finalise_screenings(profile, 3, random.Random(6))
-    storage.set_device_status(str(out["device_id"]), "wipe", "test admin")
+    storage.repos.devices.set_status(str(out["device_id"]), "wipe", "test admin")
     passfile = str(profile.parent / "pass.txt")
     code = main(["--profile", str(profile), "sync", "--passphrase-file", passfile, "--json"])
     assert code != 0
     capsys.readouterr()
-    assert list(storage.iter_envelopes()) == []  # nothing was sent first
+    assert list(storage.repos.reporting.iter_envelopes()) == []  # nothing was sent first
     data = Paths.for_profile(profile).vault_dir
     assert not (data / "vault.keys").exists() or not Vault.exists(data)
     assert not (data / "vault.sqlite3").exists()
@@ -200,7 +212,7 @@ def test_the_server_refuses_an_aggregate_reports_could_not_read(
         results = client.submit([e.to_bytes() for e in (good, bad, none)])["results"]
     assert [r["outcome"] for r in results] == ["stored", "rejected", "stored"]
     assert results[1]["reason"] == "aggregate"
-    held = {e.record_id: e for e in storage.iter_envelopes()}
+    held = {e.record_id: e for e in storage.repos.reporting.iter_envelopes()}
     assert parse_aggregate(held[good.record_id].aggregate).tier in {"T0", "T1", "T2", "T3", "T4"}
     assert dict(held[none.record_id].aggregate) == {}
 
@@ -219,7 +231,13 @@ def test_simulated_screenings_sync_and_list_like_real_ones(  # noqa: PLR0917 -- 
     count = 640  # two chunks, the last one partial
     path = _provisioning_file(tmp_path, org, storage, server.url)
     _cli(profile, "provision", str(path), capsys=capsys)
-    _cli(profile, "enroll", "--code", storage.create_enrol_code("tij1"), capsys=capsys)
+    _cli(
+        profile,
+        "enroll",
+        "--code",
+        storage.repos.credentials.create_enrol_code("tij1"),
+        capsys=capsys,
+    )
     out = _cli(
         profile,
         "simulate",
@@ -233,7 +251,7 @@ def test_simulated_screenings_sync_and_list_like_real_ones(  # noqa: PLR0917 -- 
     )
     assert (out["screenings"], out["distinct"]) == (count, 12)
     out = _cli(profile, "sync", capsys=capsys)
-    held = {e.record_id: e for e in storage.iter_envelopes() if e.kind != "audit"}
+    held = {e.record_id: e for e in storage.repos.reporting.iter_envelopes() if e.kind != "audit"}
     with Vault.open(Paths.for_profile(profile).vault_dir) as vault:
         vault.unlock("admin1", PASS.encode())
         device_public = vault.device_public_key
@@ -275,7 +293,13 @@ def test_the_audit_log_reaches_the_export_over_a_real_server(  # noqa: PLR0917 -
 
     path = _provisioning_file(tmp_path, org, storage, server.url)
     _cli(profile, "provision", str(path), capsys=capsys)
-    out = _cli(profile, "enroll", "--code", storage.create_enrol_code("tij1"), capsys=capsys)
+    out = _cli(
+        profile,
+        "enroll",
+        "--code",
+        storage.repos.credentials.create_enrol_code("tij1"),
+        capsys=capsys,
+    )
     device_id = str(out["device_id"])
     ids = _finalise_screenings(profile, 3, random.Random(8))
     with Vault.open(Paths.for_profile(profile).vault_dir) as vault:
@@ -284,7 +308,7 @@ def test_the_audit_log_reaches_the_export_over_a_real_server(  # noqa: PLR0917 -
     out = _cli(profile, "sync", capsys=capsys)
     assert (out["delivered"], out["audit_envelopes"]) == (3, 1)
     assert _cli(profile, "sync", capsys=capsys)["sent"] == 0  # nothing new: no segment either
-    audit_envelopes = [e for e in storage.iter_envelopes() if e.kind == "audit"]
+    audit_envelopes = [e for e in storage.repos.reporting.iter_envelopes() if e.kind == "audit"]
     assert [e.device_id for e in audit_envelopes] == [device_id]
     plain = open_envelope(audit_envelopes[0], org.sealing[0])
     assert CANARY.encode() not in plain  # who, when, what and which record; never an answer
@@ -293,12 +317,14 @@ def test_the_audit_log_reaches_the_export_over_a_real_server(  # noqa: PLR0917 -
     forms.add_builtin()
 
     def device_key(device: str) -> bytes | None:
-        row = storage.device(device)
+        row = storage.repos.devices.get(device)
         return None if row is None else row.public_key
 
     problems = ExportProblems()
     records = list(
-        open_records(storage.iter_envelopes(), device_key, org.sealing[0], forms, problems)
+        open_records(
+            storage.repos.reporting.iter_envelopes(), device_key, org.sealing[0], forms, problems
+        )
     )
     assert problems.total == 0, problems.to_json()
     tables = build_tables(records, forms, profile_of("full"))
@@ -340,14 +366,16 @@ def test_the_audit_log_reaches_the_export_over_a_real_server(  # noqa: PLR0917 -
             forged = replace(forged, device_id=device_id)
         other.spool.enqueue_many([forged])
         other.sync()
-        held = {e.record_id for e in storage.iter_envelopes()}
+        held = {e.record_id for e in storage.repos.reporting.iter_envelopes()}
         refused += record_id not in held
     assert refused == 4
     other.fill(1, random.Random(3))  # the same path holds the other device's genuine one
     other.sync()
-    assert any(e.device_id == other.device_id for e in storage.iter_envelopes())
+    assert any(e.device_id == other.device_id for e in storage.repos.reporting.iter_envelopes())
     problems = ExportProblems()
     again = list(
-        open_records(storage.iter_envelopes(), device_key, org.sealing[0], forms, problems)
+        open_records(
+            storage.repos.reporting.iter_envelopes(), device_key, org.sealing[0], forms, problems
+        )
     )
     assert build_tables(again, forms, profile_of("full"))["audit"].rows == audit.rows

@@ -111,7 +111,9 @@ def test_simulate_sync_export_gives_back_every_value(  # noqa: PLR0917 (fixtures
         expected[record_id] = {fid: s.values_json() for fid, s in sessions.items()}
 
     # sync: the real client to the real server on loopback
-    token = storage.register_device(vault.device_id, "s1", vault.device_public_key, "laptop")
+    token = storage.repos.credentials.register_device(
+        vault.device_id, "s1", vault.device_public_key, "laptop"
+    )
     device = Spool(tmp_path / "device-state.sqlite3")
     device.save_identity(DeviceIdentity(vault.device_id, "s1", token, vault.device_public_key))
     device.save_provisioning(
@@ -120,7 +122,7 @@ def test_simulate_sync_export_gives_back_every_value(  # noqa: PLR0917 (fixtures
             server.url,
             org.sealing_public,
             org.signing_public,
-            storage.keys().receipt_public,
+            storage.repos.keys.keys().receipt_public,
             (Site("s1", "s1"),),
         )
     )
@@ -133,11 +135,11 @@ def test_simulate_sync_export_gives_back_every_value(  # noqa: PLR0917 (fixtures
             client,
             VaultOutboxStore(vault, org.sealing_public),
             device,
-            receipt_key=storage.keys().receipt_public,
+            receipt_key=storage.repos.keys.keys().receipt_public,
             signing_key=org.signing_public,
         ).run()
     device.close()
-    assert storage.count("envelopes") == SCREENINGS
+    assert storage.repos.reporting.count("envelopes") == SCREENINGS
 
     keyfile = tmp_path / "sealing-private.json"
     keyfile.write_text(

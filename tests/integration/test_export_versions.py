@@ -142,14 +142,14 @@ def test_the_export_command_finds_published_and_folder_versions(
     db = str(tmp_path / "server.sqlite3")
     storage = open_storage(db)
     try:
-        storage.set_org_keys(org.name, org.sealing_public, org.signing_public)
-        storage.register_device("dev-1", "s1", device_public, "laptop")
+        storage.repos.keys.set_org_keys(org.name, org.sealing_public, org.signing_public)
+        storage.repos.credentials.register_device("dev-1", "s1", device_public, "laptop")
         v2 = sign_document("form", "fs_demo", "2", V2.encode(), org.signing[0], org.signing_public)
-        storage.publish(v2.to_bytes(), "test")
+        storage.repos.documents.publish(v2.to_bytes(), "test")
         envelopes = [e.to_json() for e in _envelopes(org, device_private, ANSWERS)]
         from fieldscreen.sync.server.storage import Principal
 
-        outcomes = storage.ingest(envelopes, Principal("admin", frozenset(), "test"))
+        outcomes = storage.repos.ingest.ingest(envelopes, Principal("admin", frozenset(), "test"))
         assert all(o.delivered for o in outcomes), [o.outcome for o in outcomes]
     finally:
         storage.close()

@@ -74,7 +74,7 @@ def publish_directory(storage: Storage, org: SimOrg, partners: list[PartnerKeys]
         "partners": [p.entry() for p in partners],
     }
     doc = sign_document("directory", "tij1", "1", canonical(content), *org.signing)
-    storage.publish(doc.to_bytes(), "test")
+    storage.repos.documents.publish(doc.to_bytes(), "test")
 
 
 def make_packet(device: SimDevice, partner: PartnerKeys, case_id: str) -> tuple[str, bytes]:
@@ -118,8 +118,8 @@ def setup(
     return {
         "north": north,
         "south": south,
-        "north_token": storage.add_partner("casa-norte", "Casa Norte"),
-        "south_token": storage.add_partner("casa-sur", "Casa Sur"),
+        "north_token": storage.repos.handovers.add_partner("casa-norte", "Casa Norte"),
+        "south_token": storage.repos.handovers.add_partner("casa-sur", "Casa Sur"),
         "a": new_device("tij1"),
         "b": new_device("tij1"),
     }
@@ -268,7 +268,7 @@ def test_attackers(server: LiveServer, storage: Storage, setup: dict[str, Any]) 
             refused += 1
         assert device("GET", "/handover/acks").json() == {"acks": []}  # none reached the device
         # A revoked partner opens nothing.
-        storage.revoke_partner("casa-sur")
+        storage.repos.handovers.revoke_partner("casa-sur")
         assert south_p("GET", "/partner/packets").status_code == 401
         refused += 1
     print(f"\nhandover attacks refused: {refused}, succeeded: 0")
@@ -276,12 +276,14 @@ def test_attackers(server: LiveServer, storage: Storage, setup: dict[str, Any]) 
 
 def test_partner_must_be_in_a_published_directory(storage: Storage, org: SimOrg) -> None:
     with pytest.raises(ServerError) as caught:
-        storage.add_partner("casa-norte", "x")
+        storage.repos.handovers.add_partner("casa-norte", "x")
     assert caught.value.code == "server-partner-unknown"
     north = PartnerKeys("casa-norte")
     publish_directory(storage, org, [north])
-    first = storage.add_partner("casa-norte", "x")
-    second = storage.add_partner("casa-norte", "x")  # again: a new token, the old one is dead
+    first = storage.repos.handovers.add_partner("casa-norte", "x")
+    second = storage.repos.handovers.add_partner(
+        "casa-norte", "x"
+    )  # again: a new token, the old one is dead
     assert storage.authenticate(first) is None
     principal = storage.authenticate(second)
     assert principal is not None
@@ -301,7 +303,7 @@ def test_partner_command(tmp_path: Any, org: SimOrg, capsys: pytest.CaptureFixtu
 
     url = str(tmp_path / "cli.sqlite3")
     store = open_storage(url)
-    store.set_org_keys(org.name, org.sealing_public, org.signing_public)
+    store.repos.keys.set_org_keys(org.name, org.sealing_public, org.signing_public)
     assert server_main(["partner", "add", "casa-norte", "--db", url]) == 1  # no directory yet
     assert "casa-norte" in capsys.readouterr().err
     publish_directory(store, org, [PartnerKeys("casa-norte")])
@@ -364,19 +366,19 @@ def test_retention_destroys_old_handover_packets(
     a, north = setup["a"], setup["north"]
     old_id, old = make_packet(a, north, str(uuid.uuid4()))
     new_id, new = make_packet(a, north, str(uuid.uuid4()))
-    assert storage.post_handover(a.device_id, "casa-norte", old_id, old) == "stored"
-    assert storage.post_handover(a.device_id, "casa-norte", new_id, new) == "stored"
+    assert storage.repos.handovers.post(a.device_id, "casa-norte", old_id, old) == "stored"
+    assert storage.repos.handovers.post(a.device_id, "casa-norte", new_id, new) == "stored"
     content, digest = open_packet(old, "p", "casa-norte", north.sealing_private, ORG[1])
     ack = make_ack(content, digest, "casa-norte", north.signing_private)
-    assert storage.acknowledge_handover("casa-norte", old_id, ack) == "stored"
+    assert storage.repos.handovers.acknowledge("casa-norte", old_id, ack) == "stored"
     p = t.handover_packets
     with storage.engine.begin() as conn:
         conn.execute(
             sa.update(p).where(p.c.packet_id == old_id).values(received="2025-01-01T00:00:00Z")
         )
-    storage.apply_retention(30, "test")
-    assert [x["packet_id"] for x in storage.handover_listing("casa-norte")] == [new_id]
-    assert storage.handover_acks(a.device_id) == []
+    storage.repos.reporting.apply_retention(30, "test")
+    assert [x["packet_id"] for x in storage.repos.handovers.listing("casa-norte")] == [new_id]
+    assert storage.repos.handovers.acks_for(a.device_id) == []
 
 
 def test_attackers_after_revoke_and_at_the_edges(
@@ -434,7 +436,7 @@ def test_attackers_after_revoke_and_at_the_edges(
             assert got.status_code in {404, 414, 422}, (path, got.status_code)
             refused += 1
         # Revoked: the token opens no partner route; a device cannot post to the partner.
-        storage.revoke_partner("casa-norte")
+        storage.repos.handovers.revoke_partner("casa-norte")
         north_p = Caller(http, setup["north_token"])
         for method, path, body in (
             ("GET", "/partner/packets", None),
@@ -450,7 +452,7 @@ def test_attackers_after_revoke_and_at_the_edges(
         refused += 1
         assert device("GET", "/handover/acks").json() == {"acks": []}  # the ack never landed
         # Added again: a new token; the old one still opens nothing.
-        fresh = storage.add_partner("casa-norte", "Casa Norte")
+        fresh = storage.repos.handovers.add_partner("casa-norte", "Casa Norte")
         assert north_p("GET", "/partner/packets").status_code == 401
         assert Caller(http, fresh)("GET", "/partner/packets").status_code == 200
         refused += 1
@@ -480,18 +482,20 @@ def test_a_device_cannot_fill_the_server_with_packets(
     north, a, b = setup["north"], setup["a"], setup["b"]
     made = [make_packet(a, north, str(uuid.uuid4())) for _ in range(5)]
     for packet_id, packet in made[:3]:
-        assert storage.post_handover(a.device_id, "casa-norte", packet_id, packet) == "stored"
-    assert storage.post_handover(a.device_id, "casa-norte", *made[0]) == "duplicate"
+        assert (
+            storage.repos.handovers.post(a.device_id, "casa-norte", packet_id, packet) == "stored"
+        )
+    assert storage.repos.handovers.post(a.device_id, "casa-norte", *made[0]) == "duplicate"
     with pytest.raises(ServerError) as refused:
-        storage.post_handover(a.device_id, "casa-norte", *made[3])
+        storage.repos.handovers.post(a.device_id, "casa-norte", *made[3])
     assert refused.value.code == "server-handover-quota"
     other_id, other = make_packet(b, north, str(uuid.uuid4()))
-    assert storage.post_handover(b.device_id, "casa-norte", other_id, other) == "stored"
+    assert storage.repos.handovers.post(b.device_id, "casa-norte", other_id, other) == "stored"
     content, digest = open_packet(made[0][1], "p", "casa-norte", north.sealing_private, ORG[1])
     ack = make_ack(content, digest, "casa-norte", north.signing_private)
-    assert storage.acknowledge_handover("casa-norte", made[0][0], ack) == "stored"
-    assert storage.post_handover(a.device_id, "casa-norte", *made[3]) == "stored"
-    assert len(storage.handover_listing("casa-norte")) == 5
+    assert storage.repos.handovers.acknowledge("casa-norte", made[0][0], ack) == "stored"
+    assert storage.repos.handovers.post(a.device_id, "casa-norte", *made[3]) == "stored"
+    assert len(storage.repos.handovers.listing("casa-norte")) == 5
 
 
 @pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)
@@ -540,7 +544,7 @@ def test_publish_directory_lists_the_sites_active_devices_for_the_partner(  # no
     argv = ["publish-directory", str(directory), "--key", str(key_file), "--version", "7"]
     with crypto.permitting_test_parameters():  # the key file's light Argon2id
         assert server_main([*argv, "--name", "tij1", *common]) == 0, capsys.readouterr().err
-    signed = storage.document("directory", "tij1", "7")
+    signed = storage.repos.documents.get("directory", "tij1", "7")
     assert signed is not None
     published = ServiceDirectory.from_content(
         SignedDocument.from_bytes(signed).content, "server", "tij1"
@@ -577,10 +581,12 @@ def test_acknowledgements_come_once_after_the_devices_cursor(
     north, a, b = setup["north"], setup["a"], setup["b"]
     made = [make_packet(a, north, str(uuid.uuid4())) for _ in range(3)]
     for packet_id, packet in made:
-        assert storage.post_handover(a.device_id, "casa-norte", packet_id, packet) == "stored"
+        assert (
+            storage.repos.handovers.post(a.device_id, "casa-norte", packet_id, packet) == "stored"
+        )
         content, digest = open_packet(packet, "p", "casa-norte", north.sealing_private, ORG[1])
         ack = make_ack(content, digest, "casa-norte", north.signing_private)
-        assert storage.acknowledge_handover("casa-norte", packet_id, ack) == "stored"
+        assert storage.repos.handovers.acknowledge("casa-norte", packet_id, ack) == "stored"
     with httpx.Client(base_url=server.url, timeout=60) as http:
         device = Caller(http, a.identity.token, a)
         first = device("GET", "/handover/acks").json()["acks"]
@@ -598,8 +604,8 @@ def test_acknowledgements_come_once_after_the_devices_cursor(
     old = handovers.MAX_ACKS_PER_ANSWER
     handovers.MAX_ACKS_PER_ANSWER = 2
     try:
-        page = storage.handover_acks(a.device_id)
+        page = storage.repos.handovers.acks_for(a.device_id)
         assert len(page) == 2
-        assert len(storage.handover_acks(a.device_id, page[-1]["cursor"])) == 1
+        assert len(storage.repos.handovers.acks_for(a.device_id, page[-1]["cursor"])) == 1
     finally:
         handovers.MAX_ACKS_PER_ANSWER = old

@@ -92,9 +92,9 @@ def test_the_match_secret_reaches_the_laptop_never_the_server(
 
     try:
         with pytest.raises(KnownError) as refused:
-            storage.publish(installer, "admin")
+            storage.repos.documents.publish(installer, "admin")
         assert refused.value.code == "server-provisioning-secret"
-        assert storage.publish(update, "admin").kind == "provisioning"
+        assert storage.repos.documents.publish(update, "admin").kind == "provisioning"
         assert all(b"match_secret" not in doc for _kind, doc in _documents(storage))
     finally:
         storage.close()
@@ -181,11 +181,11 @@ def test_the_same_child_at_two_sites_is_flagged_to_coordinators_only(
     second = _screening(b, rng, again, consent=True, tier="T0")
     summary = _send(b, [second, *(_screening(b, rng, o) for o in others[3:])])
     assert summary.delivered == 4
-    assert storage.count("envelopes") == 18
-    coord_s2 = storage.create_credential("coordinator", ["s2"], "coordinator s2")
-    coord_s1 = storage.create_credential("coordinator", ["s1"], "coordinator s1")
-    coord_s3 = storage.create_credential("coordinator", ["s3"], "coordinator s3")
-    admin = storage.create_credential("admin", [], "admin")
+    assert storage.repos.reporting.count("envelopes") == 18
+    coord_s2 = storage.repos.credentials.create_credential("coordinator", ["s2"], "coordinator s2")
+    coord_s1 = storage.repos.credentials.create_credential("coordinator", ["s1"], "coordinator s1")
+    coord_s3 = storage.repos.credentials.create_credential("coordinator", ["s3"], "coordinator s3")
+    admin = storage.repos.credentials.create_credential("admin", [], "admin")
     answer = _get(server, "/admin/matches", coord_s2)
     assert answer.status_code == 200, answer.text
     assert answer.json()["too_common"] == 1
@@ -401,7 +401,7 @@ def test_a_specialist_is_told_with_the_childs_consent_and_links_the_cases(
         assert '"linked"' in out
         assert first in out
         # the coordinators see the pair; the audit logs say who was told and who read it
-        (pair,) = storage.matches(_coordinator("s1"))["matches"]
+        (pair,) = storage.repos.matching.matches(_coordinator("s1"))["matches"]
         assert {pair["record_id"], pair["earlier"]["record_id"]} == {again, first}  # one day
         actions = [r.action for r in _rows(storage, "audit")]
         assert actions.count("matches-told") == 6

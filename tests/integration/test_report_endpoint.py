@@ -30,7 +30,7 @@ def test_report_filters_by_week_and_site_within_the_coordinators_scope(
     for site in ("s1", "s2"):
         private, public = crypto.generate_signing_keypair()
         keys[site] = private
-        storage.register_device(f"dev-{site}", site, public, site)
+        storage.repos.credentials.register_device(f"dev-{site}", site, public, site)
     for n in range(150):
         site = rng.choice(["s1", "s1", "s2"])
         week = rng.choice(WEEKS)
@@ -58,9 +58,9 @@ def test_report_filters_by_week_and_site_within_the_coordinators_scope(
                 aggregate=aggregate,
             ).to_json()
         )
-    outcomes = storage.ingest(envelopes, Principal("admin", frozenset(), "test"))
+    outcomes = storage.repos.ingest.ingest(envelopes, Principal("admin", frozenset(), "test"))
     assert all(o.delivered for o in outcomes)
-    token = storage.create_credential("coordinator", ["s1"], "coordinator")
+    token = storage.repos.credentials.create_credential("coordinator", ["s1"], "coordinator")
 
     with SyncClient(server.url, token=token, policy=RetryPolicy(attempts=1)) as client:
         everything = client.report()

@@ -37,9 +37,12 @@ def test_retention_also_destroys_old_held_copies(storage: Storage) -> None:
             else:
                 conn.execute(table.insert().values(_held(table, "2999-01-01T00:00:00Z", n)))
                 new += 1
-    assert storage.apply_retention(365, "test") == 0
-    assert storage.last_held_destroyed == old
-    assert storage.count("conflicts") + storage.count("quarantine") == new
+    assert storage.repos.reporting.apply_retention(365, "test") == 0
+    assert storage.repos.reporting.last_held_destroyed == old
+    assert (
+        storage.repos.reporting.count("conflicts") + storage.repos.reporting.count("quarantine")
+        == new
+    )
     with storage.engine.connect() as conn:
         detail = conn.execute(
             sa.select(t.audit.c.detail).where(t.audit.c.action == "retention")

@@ -23,27 +23,29 @@ def build_log(url: str, org: SimOrg, *, replace_key: bool = True) -> Storage:
     """A log as the product writes it: signed entries (key unlocked), entries appended by a
     command run without the passphrase, a receipt-key replacement, a checkpoint at the end."""
     store = open_storage(url)
-    store.set_org_keys(org.name, org.sealing_public, org.signing_public)
-    store.create_credential("admin", [], "first admin")
+    store.repos.keys.set_org_keys(org.name, org.sealing_public, org.signing_public)
+    store.repos.credentials.create_credential("admin", [], "first admin")
     locked = Storage.open(url)  # a command run without the server's passphrase
     try:
         for n in range(3):
-            locked.create_enrol_code(f"site-{n}")
-        locked.audit("cli", "import-bundle", {"device": "dev-x", "stored": 2})
+            locked.repos.credentials.create_enrol_code(f"site-{n}")
+        locked.repos.audit.record("cli", "import-bundle", {"device": "dev-x", "stored": 2})
     finally:
         locked.close()
-    store.audit("cli", "import-bundle", {"device": "dev-y", "stored": 1})
+    store.repos.audit.record("cli", "import-bundle", {"device": "dev-y", "stored": 1})
     if replace_key:
         with crypto.permitting_test_parameters():
-            store.replace_receipt_key(SERVER_PASSPHRASE, kdf=crypto.KdfParams.for_tests())
+            store.repos.keys.replace_receipt_key(
+                SERVER_PASSPHRASE, kdf=crypto.KdfParams.for_tests()
+            )
     for n in range(3):
-        store.create_enrol_code(f"after-{n}")
+        store.repos.credentials.create_enrol_code(f"after-{n}")
     locked = Storage.open(url)
     try:
-        locked.audit("cli", "retention", {"destroyed": 0})
+        locked.repos.audit.record("cli", "retention", {"destroyed": 0})
     finally:
         locked.close()
-    store.checkpoint()
+    store.repos.audit.checkpoint()
     return store
 
 
@@ -69,7 +71,7 @@ def test_the_log_the_product_writes_verifies_and_names_its_head(
         code, data = run_cli(capsys, "audit", "verify", "--db", db_url, "--json")
         assert code == 0
         assert data["ok"] is True
-        assert data["entries"] == report.entries == store.count("audit")
+        assert data["entries"] == report.entries == store.repos.reporting.count("audit")
         head = data["head"]
         assert isinstance(head, dict)
         kept = f"{head['id']}:{head['hash']}"
@@ -78,7 +80,7 @@ def test_the_log_the_product_writes_verifies_and_names_its_head(
         # appended without the key: chained, reported as not yet signed (exit 1 only --strict)
         locked = Storage.open(db_url)
         try:
-            locked.audit("cli", "import-bundle", {"device": "dev-z"})
+            locked.repos.audit.record("cli", "import-bundle", {"device": "dev-z"})
         finally:
             locked.close()
         code, data = run_cli(capsys, "audit", "verify", "--db", db_url, "--json")
@@ -87,7 +89,7 @@ def test_the_log_the_product_writes_verifies_and_names_its_head(
         code, data = run_cli(capsys, "audit", "verify", "--db", db_url, "--strict")
         assert code == 1
         assert "audit checkpoint" in str(data["text"])
-        store.checkpoint()
+        store.repos.audit.checkpoint()
         code, data = run_cli(capsys, "audit", "verify", "--db", db_url, "--json", "--strict")
         assert (code, data["unanchored"]) == (0, 0)
     finally:
@@ -120,7 +122,7 @@ def test_concurrent_appends_keep_one_linear_chain(db_url: str, org: SimOrg) -> N
     """Several server processes (each its own engine) and threads append at once: every entry
     is there once, each follows exactly one other, and the chain verifies."""
     store = open_storage(db_url)
-    store.set_org_keys(org.name, org.sealing_public, org.signing_public)
+    store.repos.keys.set_org_keys(org.name, org.sealing_public, org.signing_public)
     others = [Storage.open(db_url) for _ in range(2)]  # other processes, without the key
     writers = [store, *others]
     per_thread, threads_per_writer = 15, 2
@@ -129,12 +131,12 @@ def test_concurrent_appends_keep_one_linear_chain(db_url: str, org: SimOrg) -> N
     def work(writer: Storage, name: str) -> None:
         try:
             for n in range(per_thread):
-                writer.audit(name, "import-bundle", {"n": n})
+                writer.repos.audit.record(name, "import-bundle", {"n": n})
         except BaseException as exc:  # pragma: no cover - shown by the assertion below
             errors.append(exc)
 
     try:
-        before = store.count("audit")
+        before = store.repos.reporting.count("audit")
         threads = [
             threading.Thread(target=work, args=(writer, f"w{w}-{k}"))
             for w, writer in enumerate(writers)
@@ -146,7 +148,7 @@ def test_concurrent_appends_keep_one_linear_chain(db_url: str, org: SimOrg) -> N
             thread.join()
         assert not errors, errors
         appended = len(writers) * threads_per_writer * per_thread
-        assert store.count("audit") == before + appended
+        assert store.repos.reporting.count("audit") == before + appended
         report = store.verify_audit()
         assert report.ok, report.to_json()
         with store.engine.connect() as conn:
@@ -164,7 +166,7 @@ def test_checkpoint_needs_the_passphrase(
     build_log(url, org, replace_key=False).close()
     locked = Storage.open(url)
     try:
-        locked.audit("cli", "import-bundle", {})
+        locked.repos.audit.record("cli", "import-bundle", {})
     finally:
         locked.close()
     secret = tmp_path / "pass"

@@ -69,8 +69,8 @@ def test_a_new_database_is_the_server_users_alone(tmp_path: Path) -> None:
     try:
         storage = Storage.open(str(path))
         org = SimOrg()
-        storage.set_org_keys(org.name, org.sealing_public, org.signing_public)
-        storage.create_credential("admin", [], "x")
+        storage.repos.keys.set_org_keys(org.name, org.sealing_public, org.signing_public)
+        storage.repos.credentials.create_credential("admin", [], "x")
         files = _files(path)
         assert {p.name for p in files} >= {"server.sqlite3", "server.sqlite3-wal"}
         assert {p.name: _mode(p) for p in files} == {p.name: 0o600 for p in files}
@@ -200,11 +200,11 @@ def test_the_receipt_key_never_reaches_the_database_file_in_the_clear(tmp_path: 
     path = tmp_path / "server.sqlite3"
     storage = open_storage(str(path))
     org = SimOrg()
-    storage.set_org_keys(org.name, org.sealing_public, org.signing_public)
+    storage.repos.keys.set_org_keys(org.name, org.sealing_public, org.signing_public)
     private = storage.repos.keys.receipt_private
     assert private is not None
-    assert storage.receipt_key_state() == "protected"
-    storage.receipt("dev-x", [("a" * 32, "b" * 64)], [])
+    assert storage.repos.keys.receipt_key_state() == "protected"
+    storage.repos.receipts.receipt("dev-x", [("a" * 32, "b" * 64)], [])
     assert _hits(path, private) == 0
     storage.close()
     assert _hits(path, private) == 0
@@ -215,12 +215,12 @@ def test_a_clear_receipt_key_is_encrypted_and_scrubbed_at_the_first_unlock(
 ) -> None:
     org = SimOrg()
     old = Storage.open(db_url)  # an older server: no passphrase, the key stored raw
-    old.set_org_keys(org.name, org.sealing_public, org.signing_public)
+    old.repos.keys.set_org_keys(org.name, org.sealing_public, org.signing_public)
     private = _write_clear_key(old)
     public = crypto.public_from_private(private)
     for i in range(50):  # ordinary traffic around it: the key's page is in the file and WAL
-        old.audit("cli", "padding", {"i": i})
-    assert old.receipt_key_state() == "clear"
+        old.repos.audit.record("cli", "padding", {"i": i})
+    assert old.repos.keys.receipt_key_state() == "clear"
     file = db.sqlite_file(db_url)
     if file is not None:
         assert _hits(file, private) >= 1  # the attack, before: the key read from the file
@@ -228,9 +228,11 @@ def test_a_clear_receipt_key_is_encrypted_and_scrubbed_at_the_first_unlock(
 
     storage = open_storage(db_url)  # the first start with a passphrase
     try:
-        assert storage.receipt_key_state() == "protected"
-        assert storage.keys().receipt_public == public  # the key laptops pinned still works
-        receipt = storage.receipt("dev-x", [("a" * 32, "b" * 64)], [])
+        assert storage.repos.keys.receipt_key_state() == "protected"
+        assert (
+            storage.repos.keys.keys().receipt_public == public
+        )  # the key laptops pinned still works
+        receipt = storage.repos.receipts.receipt("dev-x", [("a" * 32, "b" * 64)], [])
         verify_document(receipt.to_bytes(), public, kind="receipt")
         with storage.engine.connect() as conn:
             actions = [r.action for r in conn.execute(sa.select(t.audit.c.action))]
@@ -252,9 +254,9 @@ def test_nobody_signs_a_receipt_a_laptop_accepts_without_the_passphrase(
     path = tmp_path / "server.sqlite3"
     storage = open_storage(str(path))
     org = SimOrg()
-    storage.set_org_keys(org.name, org.sealing_public, org.signing_public)
-    pinned = storage.keys().receipt_public  # what every laptop's provisioning holds
-    genuine = storage.receipt("dev-x", [("a" * 32, "b" * 64)], []).to_bytes()
+    storage.repos.keys.set_org_keys(org.name, org.sealing_public, org.signing_public)
+    pinned = storage.repos.keys.keys().receipt_public  # what every laptop's provisioning holds
+    genuine = storage.repos.receipts.receipt("dev-x", [("a" * 32, "b" * 64)], []).to_bytes()
     verify_document(genuine, pinned, kind="receipt")  # the control: a real one verifies
     storage.close()
 
@@ -308,27 +310,27 @@ def _attack(attacker: Storage, kind: str, rng: random.Random) -> bytes | None:
         with pytest.raises(ServerError):
             create_app(attacker)
     elif kind == "wrong passphrase":
-        attacker.unlock(guess)
+        attacker.repos.keys.unlock(guess)
     elif kind == "flipped byte":
         stored = bytearray(row.private_key)
         stored[rng.randrange(len(stored))] ^= 1 << rng.randrange(8)
         _store(attacker, bytes(stored), row.public_key)
-        attacker.unlock(SERVER_PASSPHRASE)
+        attacker.repos.keys.unlock(SERVER_PASSPHRASE)
     elif kind == "own key, pinned public":  # the attacker's key under their own passphrase
         blob = crypto.protect_private_key(own_private, guess, params=crypto.KdfParams.for_tests())
         _store(attacker, json.dumps(blob).encode(), row.public_key)
-        attacker.unlock(guess)
+        attacker.repos.keys.unlock(guess)
     elif kind == "own key and own public":  # the server starts, but signs with another key
         blob = crypto.protect_private_key(own_private, guess, params=crypto.KdfParams.for_tests())
         _store(attacker, json.dumps(blob).encode(), own_public)
-        attacker.unlock(guess)
+        attacker.repos.keys.unlock(guess)
     else:  # sign the receipt's content outside the server, with any key at hand
         receipt = Receipt("dev-x", (("a" * 32, "b" * 64),), ())
         document = sign_document(
             "receipt", "dev-x", "1", receipt.to_content(), own_private, bytes(row.public_key)
         )
         return document.to_bytes()
-    return attacker.receipt("dev-x", [("a" * 32, "b" * 64)], []).to_bytes()
+    return attacker.repos.receipts.receipt("dev-x", [("a" * 32, "b" * 64)], []).to_bytes()
 
 
 def _store(storage: Storage, private_blob: bytes, public: bytes) -> None:
@@ -345,7 +347,7 @@ def test_the_passphrase_command_sets_and_changes_it_and_serve_needs_it(
 ) -> None:
     db_path = str(tmp_path / "server.sqlite3")
     org = SimOrg()
-    Storage.open(db_path).set_org_keys(org.name, org.sealing_public, org.signing_public)
+    Storage.open(db_path).repos.keys.set_org_keys(org.name, org.sealing_public, org.signing_public)
     first, second, short = tmp_path / "first", tmp_path / "second", tmp_path / "short"
     first.write_text("first server passphrase\n")
     second.write_text("second server passphrase\n")
@@ -386,9 +388,9 @@ def test_serve_starts_with_the_passphrase_file_named_in_its_environment(tmp_path
     db_path = str(tmp_path / "server.sqlite3")
     org = SimOrg()
     storage = open_storage(db_path)
-    storage.set_org_keys(org.name, org.sealing_public, org.signing_public)
+    storage.repos.keys.set_org_keys(org.name, org.sealing_public, org.signing_public)
     passfile = passphrase_file_for_serve(storage, tmp_path)
-    pinned = storage.keys().receipt_public
+    pinned = storage.repos.keys.keys().receipt_public
     storage.close()
     root = Path(__file__).resolve().parents[2]
     env = {**os.environ, "PYTHONPATH": str(root), PASSPHRASE_ENV: str(passfile)}
@@ -411,22 +413,22 @@ def test_serve_starts_with_the_passphrase_file_named_in_its_environment(tmp_path
         proc.terminate()
         proc.wait(timeout=60)
     # and the key it serves with is the one laptops pinned
-    assert Storage.open(db_path).keys().receipt_public == pinned
+    assert Storage.open(db_path).repos.keys.keys().receipt_public == pinned
 
 
 def test_a_replaced_receipt_key_leaves_the_old_one_nowhere(tmp_path: Path) -> None:
     path = tmp_path / "server.sqlite3"
     storage = open_storage(str(path))
     old_private = storage.repos.keys.receipt_private
-    old_public = storage.receipt_key_id()
+    old_public = storage.repos.keys.receipt_key_id()
     assert old_private is not None
     with crypto.permitting_test_parameters():
-        storage.replace_receipt_key(SERVER_PASSPHRASE, kdf=crypto.KdfParams.for_tests())
-    assert storage.receipt_key_id() != old_public
+        storage.repos.keys.replace_receipt_key(SERVER_PASSPHRASE, kdf=crypto.KdfParams.for_tests())
+    assert storage.repos.keys.receipt_key_id() != old_public
     org = SimOrg()
-    storage.set_org_keys(org.name, org.sealing_public, org.signing_public)
-    receipt = storage.receipt("dev-x", [("a" * 32, "b" * 64)], []).to_bytes()
-    verify_document(receipt, storage.keys().receipt_public, kind="receipt")
+    storage.repos.keys.set_org_keys(org.name, org.sealing_public, org.signing_public)
+    receipt = storage.repos.receipts.receipt("dev-x", [("a" * 32, "b" * 64)], []).to_bytes()
+    verify_document(receipt, storage.repos.keys.keys().receipt_public, kind="receipt")
     with pytest.raises(SyncError):  # a laptop still pinned to the old key refuses it
         verify_document(receipt, crypto.public_from_private(old_private), kind="receipt")
     storage.close()

@@ -164,11 +164,13 @@ def test_enrolment_limits_replays_and_duplicates_hold_across_instances(
     """The attacker replays a captured request to the other instance, and a flaky network
     sends one envelope sixteen times at once to both: the replay is refused, one row kept."""
     url, backends = instances
-    receipt_public = storage.keys().receipt_public
+    receipt_public = storage.repos.keys.keys().receipt_public
 
     def enrol(name: str) -> SimDevice:
         device = SimDevice(org, url, tmp_path / name, receipt_public=receipt_public)
-        device.enroll(storage.create_enrol_code("site-a"))  # on one instance, used on others
+        device.enroll(
+            storage.repos.credentials.create_enrol_code("site-a")
+        )  # on one instance, used on others
         return device
 
     device = enrol("device-a.sqlite3")
@@ -190,7 +192,7 @@ def test_enrolment_limits_replays_and_duplicates_hold_across_instances(
     for thread in threads:
         thread.join(timeout=300)
     assert sorted(outcomes) == ["duplicate"] * 15 + ["stored"]
-    assert storage.count("envelopes") == 1
+    assert storage.repos.reporting.count("envelopes") == 1
 
     # a request nonce is spent on every instance: replayed to the other one, refused
     status, sent = _signed_status(device, backends[0])

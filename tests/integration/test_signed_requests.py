@@ -109,7 +109,7 @@ def test_a_device_with_a_wrong_clock_still_syncs(
         summary = device.syncer(skewed, pull=False).run()
         assert abs(skewed.clock_offset + 7 * 3600) < 60
     assert summary.delivered == 5
-    assert storage.count("envelopes") == 5
+    assert storage.repos.reporting.count("envelopes") == 5
 
 
 def test_a_stale_or_unsigned_request_opens_nothing(
@@ -130,7 +130,7 @@ def test_a_stale_or_unsigned_request_opens_nothing(
         stale = client._send(request)
     assert (stale.status_code, stale.json()["code"]) == (401, "request-stale")
     assert abs(int(stale.headers[HEADER_SERVER_TIME]) - time.time()) < 60
-    audited = storage.count("audit")
+    audited = storage.repos.reporting.count("audit")
     signer = device.client().signer  # the body is covered too
     assert signer is not None
     body = b'{"items":[]}'
@@ -139,7 +139,9 @@ def test_a_stale_or_unsigned_request_opens_nothing(
     headers = {"authorization": f"Bearer {token}", "content-type": "application/json", **signed}
     tampered = httpx.post(url, content=body.replace(b"[]", b"[ ]"), headers=headers, timeout=60)
     assert (tampered.status_code, tampered.json()["code"]) == (401, "request-signature")
-    assert storage.count("audit") == audited + 1  # the admin sees a token used without its key
+    assert (
+        storage.repos.reporting.count("audit") == audited + 1
+    )  # the admin sees a token used without its key
     unsigned = device.client(signer=None, policy=RetryPolicy(attempts=1))
     with pytest.raises(SyncError), unsigned:
         unsigned.device_status(0)

@@ -75,7 +75,9 @@ def test_a_submit_replayed_at_once_or_later_is_refused_and_stores_nothing(
         other.storage.close()
     print(f"replayed submits, statuses per round: {codes}")
     assert codes == [(200, 401, 401, 401)] * 12
-    assert storage.count("envelopes") == 12  # one row per round: the copies stored nothing
+    assert (
+        storage.repos.reporting.count("envelopes") == 12
+    )  # one row per round: the copies stored nothing
 
 
 def test_a_submit_with_nothing_to_store_still_spends_its_nonce(
@@ -88,7 +90,7 @@ def test_a_submit_with_nothing_to_store_still_spends_its_nonce(
     assert body["results"][0]["outcome"] == "rejected"  # type: ignore[index]
     again, refused = _send(request)
     assert (again, refused["code"]) == (401, "request-replayed")
-    assert storage.count("envelopes") == 0
+    assert storage.repos.reporting.count("envelopes") == 0
 
 
 @pytest.mark.parametrize("server_config", [ServerConfig(rate=0.01, burst=3)])
@@ -105,7 +107,7 @@ def test_submits_beyond_the_rate_are_refused_and_store_nothing(
         status, _body = _send(_signed_submit(device, server.url, [envelope]))
         statuses.append(status)
     assert statuses == [200, 200, 200, 429, 429]
-    assert storage.count("envelopes") == 3
+    assert storage.repos.reporting.count("envelopes") == 3
 
 
 def test_a_device_is_read_without_waiting_for_the_writer_lock(
@@ -123,7 +125,7 @@ def test_a_device_is_read_without_waiting_for_the_writer_lock(
     try:
         start = time.perf_counter()
         principal = storage.authenticate(device.identity.token)
-        row = storage.device(device.device_id)
+        row = storage.repos.devices.get(device.device_id)
         took = time.perf_counter() - start
     finally:
         holder.execute("ROLLBACK")

@@ -37,17 +37,17 @@ def test_a_backlog_arrives_exactly_once_in_bounded_batches(
     assert summary.delivered == 57
     assert summary.batches >= 9  # 20 kB holds at most 6 of these envelopes
     assert all(r["records"] <= 10 for r in summary.batch_results)
-    assert storage.count("envelopes") == 57
+    assert storage.repos.reporting.count("envelopes") == 57
     assert set(device.spool.states().values()) == {("delivered", None)}
     assert seen[-1].phase == "done"
     assert seen[-2].records_done == 57
     # the server holds what the device sealed, byte for byte, and only the org key opens it
-    held = {e.record_id: e for e in storage.iter_envelopes()}
+    held = {e.record_id: e for e in storage.repos.reporting.iter_envelopes()}
     for envelope in made:
         assert held[envelope.record_id] == envelope
         assert open_envelope(held[envelope.record_id], org.sealing[0]).startswith(b'{"answers"')
     again = device.sync()
-    assert (again.sent, again.delivered, storage.count("envelopes")) == (0, 0, 57)
+    assert (again.sent, again.delivered, storage.repos.reporting.count("envelopes")) == (0, 0, 57)
 
 
 def test_missing_query_sends_only_what_the_server_lacks(
@@ -61,7 +61,7 @@ def test_missing_query_sends_only_what_the_server_lacks(
     summary = device.sync(max_count=50)
     assert summary.already_held == 8
     assert summary.sent == 12
-    assert storage.count("envelopes") == 20
+    assert storage.repos.reporting.count("envelopes") == 20
 
 
 class _CountingTransport(httpx.HTTPTransport):
@@ -99,7 +99,7 @@ def test_only_the_first_batches_of_a_run_ask_what_is_missing(
     summary = device.sync(max_count=5, transport=counting)
     assert counting.calls["missing"] == 2
     assert (summary.already_held, summary.sent, summary.delivered) == (10, 20, 20)
-    assert storage.count("envelopes") == 80
+    assert storage.repos.reporting.count("envelopes") == 80
     assert set(device.spool.states().values()) == {("delivered", None)}
 
 
@@ -131,8 +131,8 @@ def test_sixteen_threads_sending_the_same_envelope_make_one_row(
         thread.join()
     assert not errors
     assert sorted(outcomes) == ["duplicate"] * 15 + ["stored"], retries
-    assert storage.count("envelopes") == 1
-    assert storage.count("conflicts") == 0
+    assert storage.repos.reporting.count("envelopes") == 1
+    assert storage.repos.reporting.count("conflicts") == 0
 
 
 def test_one_byte_changed_is_a_conflict_that_never_overwrites(
@@ -158,9 +158,9 @@ def test_one_byte_changed_is_a_conflict_that_never_overwrites(
         result = client.submit([twin.to_bytes()])["results"][0]
         assert result["outcome"] == "conflict"
         assert client.submit([twin.to_bytes()])["results"][0]["outcome"] == "conflict"
-    held = next(storage.iter_envelopes())
+    held = next(storage.repos.reporting.iter_envelopes())
     assert held == original
-    assert storage.count("conflicts") == 1
+    assert storage.repos.reporting.count("conflicts") == 1
 
 
 def test_forged_swapped_replayed_and_revoked_are_never_applied(
@@ -209,22 +209,22 @@ def test_forged_swapped_replayed_and_revoked_are_never_applied(
         result = admin.relay([forged.to_bytes()])["results"][0]
     assert (result["outcome"], result["reason"]) == ("rejected", "signature")
     assert accepted == 0
-    assert storage.count("envelopes") == 1
-    assert storage.count("quarantine") == 1
-    assert storage.device(alice.device_id).rollback_suspected  # type: ignore[union-attr]
+    assert storage.repos.reporting.count("envelopes") == 1
+    assert storage.repos.reporting.count("quarantine") == 1
+    assert storage.repos.devices.get(alice.device_id).rollback_suspected  # type: ignore[union-attr]
     # revoked: every device route answers 403 with the status, and wipe is acted on first
-    storage.set_device_status(bob.device_id, "wipe", "test")
+    storage.repos.devices.set_status(bob.device_id, "wipe", "test")
     bob.fill(3, rng, size=300)
     with pytest.raises(DeviceRevoked):
         bob.sync()
     assert bob.spool.wiped
     assert bob.spool.counts() == {}
-    assert storage.count("envelopes") == 1
+    assert storage.repos.reporting.count("envelopes") == 1
     # the admin relays a bundle of the revoked laptop: quarantined, not merged
     with SyncClient(server.url, token=admin_token) as admin:
         result = admin.relay([swapped.to_bytes()])["results"][0]
     assert result["outcome"] == "quarantined"
-    assert storage.count("envelopes") == 1
+    assert storage.repos.reporting.count("envelopes") == 1
 
 
 def test_rollback_of_the_device_vault_is_reported(
@@ -261,12 +261,12 @@ def test_usb_bundle_and_receipt_both_ways_are_idempotent(  # noqa: PLR0917 -- fi
         receipt = admin.staff_receipt(device_id)
     assert [r["outcome"] for r in first["results"]] == ["stored"] * 12
     assert [r["outcome"] for r in second["results"]] == ["duplicate"] * 12
-    assert storage.count("envelopes") == 12
+    assert storage.repos.reporting.count("envelopes") == 12
     receipt_file = tmp_path / "usb" / "receipt.fsr"
     from fieldscreen.sync.signed import SignedDocument
 
     write_atomic(receipt_file, SignedDocument.from_json(receipt).to_bytes())
-    key = storage.keys().receipt_public
+    key = storage.repos.keys.keys().receipt_public
     changed, _ = apply_receipt_file(receipt_file, device.spool, key, device.device_id)
     again, _ = apply_receipt_file(receipt_file, device.spool, key, device.device_id)
     assert (changed, again) == (12, 0)
@@ -290,7 +290,7 @@ def test_signed_updates_come_down_and_forgeries_are_refused(
 ) -> None:
     device = new_device()
     form = sign_document("form", "fs_intake", "2026.12.1", b"| survey |", *org.signing)
-    storage.publish(form.to_bytes(), "test")
+    storage.repos.documents.publish(form.to_bytes(), "test")
     summary = device.sync()
     assert summary.updates_applied == 1
     assert device.spool.update_versions() == {("form", "fs_intake"): "2026.12.1"}
@@ -298,7 +298,7 @@ def test_signed_updates_come_down_and_forgeries_are_refused(
     forger = crypto.generate_signing_keypair()
     evil = sign_document("form", "fs_intake", "2026.12.2", b"evil", *forger)
     with pytest.raises(SyncError):
-        storage.publish(evil.to_bytes(), "test")
+        storage.repos.documents.publish(evil.to_bytes(), "test")
 
 
 def test_oversized_requests_get_413_and_rate_limits_retry_after(
@@ -414,11 +414,11 @@ def test_retention_destroys_and_a_replay_does_not_resurrect(
     device.sync()
     with storage.engine.begin() as conn:
         conn.execute(sa.update(t.envelopes).values(created="2020-01-01"))
-    assert storage.apply_retention(365, "test") == 3
+    assert storage.repos.reporting.apply_retention(365, "test") == 3
     with device.client() as client:
         results = client.submit(sent)["results"]
     assert {r["outcome"] for r in results} == {"destroyed"}
-    assert storage.count("envelopes") == 0
+    assert storage.repos.reporting.count("envelopes") == 0
 
 
 def test_envelope_round_trip_through_the_server_is_byte_identical(
@@ -428,5 +428,5 @@ def test_envelope_round_trip_through_the_server_is_byte_identical(
     envelope = device.make_envelope(rng, seq=1)
     with device.client() as client:
         client.submit([envelope.to_bytes()])
-    assert next(storage.iter_envelopes()).to_bytes() == envelope.to_bytes()
+    assert next(storage.repos.reporting.iter_envelopes()).to_bytes() == envelope.to_bytes()
     assert Envelope.from_bytes(envelope.to_bytes()) == envelope

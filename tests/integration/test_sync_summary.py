@@ -126,7 +126,7 @@ def test_a_screening_relabelled_as_the_audit_log_is_held_not_hidden_from_the_cou
     assert code == 1, err
     assert sorted(summary["tampered_ids"]) == sorted(ids[:2])
     assert (summary["delivered"], summary["audit_envelopes"]) == (1, 1)
-    held = {e.record_id: e.kind for e in storage.iter_envelopes()}
+    held = {e.record_id: e.kind for e in storage.repos.reporting.iter_envelopes()}
     assert ids[2] in held
     assert not set(ids[:2]) & set(held)  # applied 0, silently accepted 0
     assert sorted(held.values()) == ["audit", "screening"]

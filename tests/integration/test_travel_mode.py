@@ -64,7 +64,7 @@ def _set_up(  # noqa: PLR0917 -- fixtures passed on
         server_url=url,
         sealing_public_key=org.sealing_public,
         signing_public_key=org.signing_public,
-        receipt_public_key=storage.keys().receipt_public,
+        receipt_public_key=storage.repos.keys.keys().receipt_public,
         sites=(Site("tij1", "Tijuana 1", "MX"),),
         language="en",
         allow_insecure_http=True,
@@ -76,7 +76,13 @@ def _set_up(  # noqa: PLR0917 -- fixtures passed on
     path = tmp_path / "fieldscreen-provisioning.json"
     path.write_bytes(document.to_bytes())
     _cli(profile, "provision", str(path), capsys=capsys)
-    out = _cli(profile, "enroll", "--code", storage.create_enrol_code("tij1"), capsys=capsys)
+    out = _cli(
+        profile,
+        "enroll",
+        "--code",
+        storage.repos.credentials.create_enrol_code("tij1"),
+        capsys=capsys,
+    )
     return str(out["device_id"])
 
 
@@ -108,12 +114,14 @@ def _export(storage: Storage, org: SimOrg) -> tuple[dict[str, str], ExportProble
     forms.add_builtin()
 
     def device_key(device_id: str) -> bytes | None:
-        row = storage.device(device_id)
+        row = storage.repos.devices.get(device_id)
         return None if row is None else row.public_key
 
     problems = ExportProblems()
     records = list(
-        open_records(storage.iter_envelopes(), device_key, org.sealing[0], forms, problems)
+        open_records(
+            storage.repos.reporting.iter_envelopes(), device_key, org.sealing[0], forms, problems
+        )
     )
     tables = build_tables(records, forms, parse_profile("full"))
     screenings = tables["screenings"]
@@ -137,7 +145,7 @@ def test_drafts_sealed_by_travel_mode_sync_and_export_as_drafts(  # noqa: PLR091
     assert CANARY.encode() not in raw  # nothing readable left on the laptop
     out = _cli(profile, "sync", capsys=capsys)
     assert out["delivered"] == 3, out  # the audit log's segment apart
-    held = {e.record_id: e for e in storage.iter_envelopes() if e.kind != "audit"}
+    held = {e.record_id: e for e in storage.repos.reporting.iter_envelopes() if e.kind != "audit"}
     assert set(held) == set(drafts)
     assert {e.kind for e in held.values()} == {"draft"}
     kinds, problems = _export(storage, org)
@@ -246,7 +254,7 @@ def test_a_draft_envelope_obeys_the_sync_rules_of_a_screening(
         other.signing_private,
         kind="draft",
     )
-    outcomes = storage.ingest([draft.to_json(), forged.to_json()], admin)
+    outcomes = storage.repos.ingest.ingest([draft.to_json(), forged.to_json()], admin)
     assert [o.outcome for o in outcomes] == ["stored", "rejected"]
     assert outcomes[1].reason == "signature"
     # the same record id with another payload: a conflict held apart
@@ -262,9 +270,9 @@ def test_a_draft_envelope_obeys_the_sync_rules_of_a_screening(
         laptop.signing_private,
         kind="draft",
     )
-    outcomes = storage.ingest([again.to_json(), draft.to_json()], admin)
+    outcomes = storage.repos.ingest.ingest([again.to_json(), draft.to_json()], admin)
     assert [o.outcome for o in outcomes] == ["conflict", "duplicate"]
-    held = {e.record_id: e for e in storage.iter_envelopes()}
+    held = {e.record_id: e for e in storage.repos.reporting.iter_envelopes()}
     assert held[good.record_id].sha256 == draft.sha256
     assert held[good.record_id].kind == "draft"
 
@@ -311,7 +319,7 @@ def test_drafts_an_older_server_refused_go_again_and_a_tampered_one_does_not(  #
             vault._stamp_outbox(conn, drafts)
     out = _cli(profile, "sync", capsys=capsys)
     assert out["delivered"] == 3, out  # the audit log's segment apart
-    held = {e.record_id for e in storage.iter_envelopes() if e.kind != "audit"}
+    held = {e.record_id for e in storage.repos.reporting.iter_envelopes() if e.kind != "audit"}
     assert held == set(drafts[2:])  # applied 0 of the tampered, lost 0 of the genuine
     kinds, problems = _export(storage, org)
     assert problems.total == 0, problems.to_json()

@@ -50,7 +50,9 @@ def test_the_vaults_envelopes_sync_exactly_once_and_open_centrally(
         vault.save_draft(record, {"answer": n})
         vault.finalise(record, record={"answer": n, "name": "CANARY-Ana"}, case_card={"n": n})
         finalised.append(record)
-    token = storage.register_device(vault.device_id, "s1", vault.device_public_key, "laptop")
+    token = storage.repos.credentials.register_device(
+        vault.device_id, "s1", vault.device_public_key, "laptop"
+    )
     device = Spool(tmp_path / "device-state.sqlite3")  # identity and provisioning only
     device.save_identity(DeviceIdentity(vault.device_id, "s1", token, vault.device_public_key))
     device.save_provisioning(
@@ -59,7 +61,7 @@ def test_the_vaults_envelopes_sync_exactly_once_and_open_centrally(
             server.url,
             org.sealing_public,
             org.signing_public,
-            storage.keys().receipt_public,
+            storage.repos.keys.keys().receipt_public,
             (Site("s1", "s1"),),
         )
     )
@@ -74,12 +76,12 @@ def test_the_vaults_envelopes_sync_exactly_once_and_open_centrally(
                 client,
                 outbox,
                 device,
-                receipt_key=storage.keys().receipt_public,
+                receipt_key=storage.repos.keys.keys().receipt_public,
                 signing_key=org.signing_public,
                 max_count=3,
             ).run()
     assert summary.sent == 0
-    held = {e.record_id: e for e in storage.iter_envelopes()}
+    held = {e.record_id: e for e in storage.repos.reporting.iter_envelopes()}
     assert sorted(held) == sorted(finalised)
     for envelope in held.values():
         verify_envelope(envelope, vault.device_public_key)

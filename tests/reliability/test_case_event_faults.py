@@ -41,13 +41,13 @@ def _timeline_events(storage: Storage, org: SimOrg) -> list[str]:
     """The event ids of every timeline row of the export (a row per step of each child)."""
 
     def device_key(device: str) -> bytes | None:
-        row = storage.device(device)
+        row = storage.repos.devices.get(device)
         return None if row is None else row.public_key
 
     problems = ExportProblems()
     catalogue = FormCatalogue()
     catalogue.add_builtin()
-    envelopes = [e for e in storage.iter_envelopes() if e.kind == "event"]
+    envelopes = [e for e in storage.repos.reporting.iter_envelopes() if e.kind == "event"]
     records = list(open_records(envelopes, device_key, org.sealing[0], catalogue, problems))
     assert problems.total == 0, problems.to_json()
     # The simulated screenings hold no form, so they stand for themselves here: each case's
@@ -56,7 +56,7 @@ def _timeline_events(storage: Storage, org: SimOrg) -> list[str]:
 
     cases = {
         e.record_id: OpenedRecord(e.record_id, "screening", e.device_id, e.created, "1", {}, {})
-        for e in storage.iter_envelopes()
+        for e in storage.repos.reporting.iter_envelopes()
         if e.kind == "screening"
     }
     tables = build_tables([*cases.values(), *records], catalogue, parse_profile("full"))
@@ -69,12 +69,12 @@ def _audit_entries(storage: Storage, org: SimOrg) -> list[tuple[str, int]]:
     """The (device, sequence number) of every row of the export's audit table."""
 
     def device_key(device: str) -> bytes | None:
-        row = storage.device(device)
+        row = storage.repos.devices.get(device)
         return None if row is None else row.public_key
 
     problems = ExportProblems()
     catalogue = FormCatalogue()
-    envelopes = [e for e in storage.iter_envelopes() if e.kind == "audit"]
+    envelopes = [e for e in storage.repos.reporting.iter_envelopes() if e.kind == "audit"]
     records = list(open_records(envelopes, device_key, org.sealing[0], catalogue, problems))
     assert problems.total == 0, problems.to_json()
     tables = build_tables(records, catalogue, parse_profile("full"))
@@ -121,7 +121,7 @@ def test_case_events_are_lost_0_and_duplicated_0_under_faults(  # noqa: PLR0917 
         _converge(device, server, rng, counts)
         for _ in range(2):  # the same events delivered again, whole, by the USB route
             _device, lines = read_bundle(bundle)
-            storage.ingest([parse_json(line, "envelope") for line in lines], admin)
+            storage.repos.ingest.ingest([parse_json(line, "envelope") for line in lines], admin)
         with storage.engine.connect() as conn:
             rows = [
                 (r.record_id, r.sha256)

@@ -69,7 +69,7 @@ class Device:
 
 def _device(storage: Storage, name: str, site: str = "site-a") -> Device:
     private, public = crypto.generate_signing_keypair()
-    token = storage.register_device(name, site, public, "test")
+    token = storage.repos.credentials.register_device(name, site, public, "test")
     principal = storage.authenticate(token)
     assert principal is not None
     return Device(name, private, token, principal)
@@ -110,7 +110,9 @@ def _grouped(
 
     def run(index: int, envelopes: list[Envelope], principal: Principal) -> None:
         try:
-            results[index] = storage.ingest([e.to_json() for e in envelopes], principal)
+            results[index] = storage.repos.ingest.ingest(
+                [e.to_json() for e in envelopes], principal
+            )
         except Exception as exc:
             results[index] = exc
 
@@ -156,7 +158,9 @@ def _variants(count: int) -> list[tuple[int, str, int, int]]:
 def test_a_forged_envelope_inside_a_group_poisons_no_other_batch(
     storage: Storage, org: SimOrg
 ) -> None:
-    coordinator = storage.authenticate(storage.create_credential("coordinator", ["site-a"], "c"))
+    coordinator = storage.authenticate(
+        storage.repos.credentials.create_credential("coordinator", ["site-a"], "c")
+    )
     assert coordinator is not None
     applied = lost = silently_accepted = groups = 0
     for number, kind, bystanders, place in _variants(EXTRA):
@@ -214,7 +218,7 @@ def test_a_forged_envelope_inside_a_group_poisons_no_other_batch(
                     lost += 1
         if any(sha == forged.sha256 for sha, _d, _s in held.values()):
             applied += 1
-        victim_row = storage.device(victim.id)
+        victim_row = storage.repos.devices.get(victim.id)
         assert victim_row is not None
         if victim_row.rollback_suspected:
             applied += 1
@@ -235,7 +239,9 @@ def test_a_forged_envelope_in_a_batch_alone_is_written_around(
 ) -> None:
     """A batch alone is written while its signatures verify: a forged one (here in the
     victim's name, its next sequence number, relayed) sends it back to be written without."""
-    coordinator = storage.authenticate(storage.create_credential("coordinator", ["site-a"], "c"))
+    coordinator = storage.authenticate(
+        storage.repos.credentials.create_credential("coordinator", ["site-a"], "c")
+    )
     assert coordinator is not None
     applied = lost = silently_accepted = 0
     for number in range(4 + EXTRA // 4):
@@ -249,7 +255,7 @@ def test_a_forged_envelope_in_a_batch_alone_is_written_around(
         batch = [*good, forged]
         rng.shuffle(batch)
         redone = storage.repos.ingest.group.redone
-        outcomes = storage.ingest([e.to_json() for e in batch], coordinator)
+        outcomes = storage.repos.ingest.ingest([e.to_json() for e in batch], coordinator)
         assert storage.repos.ingest.group.redone == redone + 1  # written, then again without it
         held = _held(storage)
         for envelope, outcome in zip(batch, outcomes, strict=True):
@@ -260,7 +266,7 @@ def test_a_forged_envelope_in_a_batch_alone_is_written_around(
                 silently_accepted += outcome.outcome != "stored"
                 lost += held.get(envelope.record_id, ("",))[0] != envelope.sha256
         follow = _envelopes(org, victim, 1, rng)  # the victim's own next record is no replay
-        answer = storage.ingest([follow[0].to_json()], victim.principal)
+        answer = storage.repos.ingest.ingest([follow[0].to_json()], victim.principal)
         assert [o.outcome for o in answer] == ["stored"]
     applied += _count(storage, t.quarantine) + _count(storage, t.conflicts)
     counts = (applied, lost, silently_accepted)
@@ -269,7 +275,9 @@ def test_a_forged_envelope_in_a_batch_alone_is_written_around(
 
 
 def test_a_batch_replayed_across_a_group_is_held_once(storage: Storage, org: SimOrg) -> None:
-    coordinator = storage.authenticate(storage.create_credential("coordinator", ["site-a"], "c"))
+    coordinator = storage.authenticate(
+        storage.repos.credentials.create_credential("coordinator", ["site-a"], "c")
+    )
     assert coordinator is not None
     rng = random.Random(SEED)
     device = _device(storage, "laptop")
@@ -333,7 +341,7 @@ lock = threading.Lock()
 def device(token, batches):
     principal = storage.authenticate(token)
     for batch in batches:
-        outcomes = storage.ingest(batch, principal)
+        outcomes = storage.repos.ingest.ingest(batch, principal)
         line = json.dumps([[o.record_id, o.sha256, o.outcome] for o in outcomes])
         with lock:
             sys.stdout.write(line + "\n")
@@ -406,7 +414,7 @@ def test_killed_mid_group_commit_every_answered_envelope_is_held_once(
         # Every device retries everything it sent: each envelope delivered, exactly once.
         for d in devices:
             for batch in plan[d.id]:
-                outcomes = storage.ingest([e.to_json() for e in batch], d.principal)
+                outcomes = storage.repos.ingest.ingest([e.to_json() for e in batch], d.principal)
                 retried_wrong += sum(not o.delivered for o in outcomes)
         held = _held(storage)
         for d in devices:
@@ -436,7 +444,7 @@ def test_over_http_a_forged_relay_inside_a_group_poisons_no_device(
         record_id=target.record_id,
         signature=os.urandom(64),
     )
-    relay_token = storage.create_credential("coordinator", ["site-a"], "relay")
+    relay_token = storage.repos.credentials.create_credential("coordinator", ["site-a"], "relay")
     answers: dict[str, list[str]] = {}
 
     def post(name: str, send: Callable[[], dict[str, Any]]) -> None:

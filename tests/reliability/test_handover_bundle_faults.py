@@ -66,7 +66,7 @@ def _publish_partner(storage: Storage, org: SimOrg) -> None:
         ],
     }
     doc = sign_document("directory", "site-a", "1", canonical(content), *org.signing)
-    storage.publish(doc.to_bytes(), "test")
+    storage.repos.documents.publish(doc.to_bytes(), "test")
 
 
 def test_packets_in_relayed_bundles_land_once_and_their_acks_go_back(
@@ -75,16 +75,16 @@ def test_packets_in_relayed_bundles_land_once_and_their_acks_go_back(
     from fieldscreen.sync.server.cli import main as server_main
 
     _publish_partner(storage, org)
-    storage.add_partner(PARTNER.id, "Casa")
+    storage.repos.handovers.add_partner(PARTNER.id, "Casa")
     rng = random.Random(SEED)
-    token = storage.create_credential("coordinator", ["site-a"], "relay")
-    key = storage.keys().receipt_public
+    token = storage.repos.credentials.create_credential("coordinator", ["site-a"], "relay")
+    key = storage.repos.keys.keys().receipt_public
     counts: dict[str, int] = {}
     lost = duplicated = reruns = made_packets = forged_kept = 0
     forger = crypto.generate_signing_keypair()
     for scenario in range(SCENARIOS):
         laptop = SimDevice(org, server.url, tmp_path / f"b{scenario}.sqlite3", receipt_public=key)
-        laptop.enroll(storage.create_enrol_code("site-a"))
+        laptop.enroll(storage.repos.credentials.create_enrol_code("site-a"))
         laptop.fill(rng.randint(3, 10), rng, size=300)
         keys = (laptop.signing_private, laptop.signing_public)
         packets = {}
@@ -126,22 +126,22 @@ def test_packets_in_relayed_bundles_land_once_and_their_acks_go_back(
                 reruns += 1
         assert result is not None
         assert result.handover_packets.get("server-handover-unsigned") == 1
-        held = [p["packet_id"] for p in storage.handover_listing(PARTNER.id)]
+        held = [p["packet_id"] for p in storage.repos.handovers.listing(PARTNER.id)]
         mine = [p for p in held if p in packets]
         lost += len(set(packets) - set(mine))
         duplicated += len(mine) - len(set(mine))
         forged_kept += forged_id in held
-    listing = storage.handover_listing(PARTNER.id)
+    listing = storage.repos.handovers.listing(PARTNER.id)
     assert len(listing) == made_packets
     # The same bundle imported by hand on the server: nothing new, the forgery still refused.
     argv = ["import-bundle", str(bundle), "--db", db_url, "--json"]
     assert server_main(argv) == 0
-    assert len(storage.handover_listing(PARTNER.id)) == made_packets
+    assert len(storage.repos.handovers.listing(PARTNER.id)) == made_packets
     # The partner acknowledges the last laptop's packets; they go back by file, one per line.
     for packet_id, packet in packets.items():
         content, digest = open_packet(packet, "p", PARTNER.id, SEALING[0], ORG[1])
         ack = make_ack(content, digest, PARTNER.id, SIGNING[0])
-        assert storage.acknowledge_handover(PARTNER.id, packet_id, ack) == "stored"
+        assert storage.repos.handovers.acknowledge(PARTNER.id, packet_id, ack) == "stored"
     acks = tmp_path / "acks.txt"
     argv = ["receipt", "--device", laptop.device_id, "--out", str(tmp_path / "r.json")]
     passfile = tmp_path / "pass.txt"
@@ -158,7 +158,7 @@ def test_packets_in_relayed_bundles_land_once_and_their_acks_go_back(
     )
     assert sorted(again.acks) == sorted(lines)
     assert again.handover_packets.get("duplicate") == len(packets)
-    other = storage.create_credential("coordinator", ["site-b"], "elsewhere")
+    other = storage.repos.credentials.create_credential("coordinator", ["site-b"], "elsewhere")
     with pytest.raises(SyncError):
         relay_bundle(
             bundle, server_url=server.url, token=other, receipt_key=key, allow_insecure=True

@@ -71,13 +71,13 @@ def test_a_relay_through_faults_lands_every_envelope_exactly_once(
     server: LiveServer, storage: Storage, org: SimOrg, tmp_path: Path
 ) -> None:
     rng = random.Random(SEED)
-    token = storage.create_credential("coordinator", ["site-a"], "relay")
-    key = storage.keys().receipt_public
+    token = storage.repos.credentials.create_credential("coordinator", ["site-a"], "relay")
+    key = storage.repos.keys.keys().receipt_public
     counts: dict[str, int] = {}
     lost = duplicated = reruns = envelopes = 0
     for scenario in range(SCENARIOS):
         laptop = SimDevice(org, server.url, tmp_path / f"b{scenario}.sqlite3", receipt_public=key)
-        laptop.enroll(storage.create_enrol_code("site-a"))
+        laptop.enroll(storage.repos.credentials.create_enrol_code("site-a"))
         made = laptop.fill(rng.randint(5, 25), rng, size=300)
         envelopes += len(made)
         bundle = tmp_path / f"b{scenario}.fsb"
@@ -101,7 +101,11 @@ def test_a_relay_through_faults_lands_every_envelope_exactly_once(
             except SyncError:
                 reruns += 1
         assert result is not None
-        held = [e.record_id for e in storage.iter_envelopes() if e.device_id == laptop.device_id]
+        held = [
+            e.record_id
+            for e in storage.repos.reporting.iter_envelopes()
+            if e.device_id == laptop.device_id
+        ]
         wanted = {e.record_id for e in made}
         lost += len(wanted - set(held))
         duplicated += len(held) - len(set(held))
@@ -115,4 +119,4 @@ def test_a_relay_through_faults_lands_every_envelope_exactly_once(
     )
     assert (lost, duplicated) == (0, 0)
     assert counts.get("drop_after_commit", 0) > 0
-    assert storage.count("envelopes") == envelopes
+    assert storage.repos.reporting.count("envelopes") == envelopes

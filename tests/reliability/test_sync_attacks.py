@@ -134,7 +134,7 @@ def test_another_device_cannot_take_hijack_or_swap_a_laptops_records(
 ) -> None:
     rng = random.Random(SEED)
     alice, bob = new_device(), new_device()
-    relay_token = storage.create_credential("coordinator", ["site-a"], "relay")
+    relay_token = storage.repos.credentials.create_credential("coordinator", ["site-a"], "relay")
     keys = {alice.device_id: alice.signing_public, bob.device_id: bob.signing_public}
     bob_seqs = itertools.count(1)
     counts = {"applied": 0, "lost": 0, "silently accepted": 0}
@@ -269,14 +269,14 @@ class Laptop:
         self.vault.set_org_keys(org.sealing_public, org.signing_public)
         self.storage, self.server, self.org = storage, server, org
         vault = self.vault
-        self.token = storage.register_device(
+        self.token = storage.repos.credentials.register_device(
             vault.device_id, "site-a", vault.device_public_key, "laptop"
         )
         self.store = VaultDeviceStore(vault, open_settings(paths))
         self.store.save_identity(
             DeviceIdentity(vault.device_id, "site-a", self.token, vault.device_public_key)
         )
-        receipt_key = storage.keys().receipt_public
+        receipt_key = storage.repos.keys.keys().receipt_public
         self.receipt_key = receipt_key
         self.store.save_provisioning(
             Provisioning(
@@ -366,7 +366,7 @@ def test_a_laptop_deletes_a_sealed_copy_only_on_a_genuine_receipt_naming_it(
     bob = new_device()
     laptop.finalise(2, rng)
     laptop.sync()  # an honest run: its receipt is the one replayed below
-    old = storage.receipt(laptop.vault.device_id).to_json()
+    old = storage.repos.receipts.receipt(laptop.vault.device_id).to_json()
     forger_key = crypto.generate_signing_keypair()
     rounds = len(RECEIPT_FORGERIES) * (8 if FULL else 1)
     counts = {"applied": 0, "lost": 0, "silently accepted": 0}
@@ -386,12 +386,12 @@ def test_a_laptop_deletes_a_sealed_copy_only_on_a_genuine_receipt_naming_it(
             if kind == "bad-signature":
                 return {**genuine, "signature": base64.b64encode(os.urandom(64)).decode()}
             if kind == "other-device":
-                return storage.receipt(bob.device_id, pairs).to_json()
+                return storage.repos.receipts.receipt(bob.device_id, pairs).to_json()
             if kind == "other-hash":
                 other = [(rid, hashlib.sha256(sha.encode()).hexdigest()) for rid, sha in pairs]
-                return storage.receipt(document.name, other).to_json()
+                return storage.repos.receipts.receipt(document.name, other).to_json()
             if kind == "empty":
-                return storage.receipt(document.name, []).to_json()
+                return storage.repos.receipts.receipt(document.name, []).to_json()
             return old
 
         rewriter = Rewriter(forge)

@@ -46,7 +46,7 @@ def create_app(
     Rate limits and request nonces live in the database (:class:`Gate`), so they hold for
     every process serving the same database. ``clock`` is the server's time (tests skew it).
     """
-    if not storage.unlocked:  # every answer to a device carries a signed receipt
+    if not storage.repos.keys.unlocked:  # every answer to a device carries a signed receipt
         raise ServerError("server-locked")
     config = config or ServerConfig()
     if os.environ.get("FIELDSCREEN_SERVER_TIMING") == "1":

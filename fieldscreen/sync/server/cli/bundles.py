@@ -5,11 +5,14 @@ from __future__ import annotations
 
 import argparse
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from fieldscreen.sync.errors import ServerError
 from fieldscreen.sync.server.cli.common import AddCommand, Parents, emit, open_storage
 from fieldscreen.sync.server.cli.passphrases import unlock
+
+if TYPE_CHECKING:
+    from fieldscreen.sync.server.storage import Storage
 
 __all__ = ["add_commands"]
 
@@ -29,7 +32,7 @@ def cmd_import_bundle(args: argparse.Namespace) -> int:
     packets: dict[str, int] = {}  # the handover packets' outcomes (refused: not a device's)
 
     def flush() -> None:
-        for outcome in storage.ingest(batch, admin):
+        for outcome in storage.repos.ingest.ingest(batch, admin):
             if outcome.record_id not in audit:
                 counts[outcome.outcome] = counts.get(outcome.outcome, 0) + 1
         batch.clear()
@@ -50,7 +53,7 @@ def cmd_import_bundle(args: argparse.Namespace) -> int:
         if len(batch) >= 200:
             flush()
     flush()
-    storage.audit(
+    storage.repos.audit.record(
         "cli", "import-bundle", {"device": device_id, **counts, "handover_packets": packets}
     )
     text = ", ".join(f"{v} {k}" for k, v in sorted(counts.items())) or "empty bundle"
@@ -74,10 +77,10 @@ def cmd_receipt(args: argparse.Namespace) -> int:
     from fieldscreen.sync.bundle import write_atomic
 
     storage = open_storage(args)
-    if storage.device(args.device) is None:
+    if storage.repos.devices.get(args.device) is None:
         raise ServerError("server-device-unknown", device=args.device)
     unlock(args, storage)
-    document = storage.receipt(args.device)
+    document = storage.repos.receipts.receipt(args.device)
     write_atomic(Path(args.out), document.to_bytes())
     from fieldscreen.sync.signed import Receipt
 
@@ -97,7 +100,7 @@ def cmd_receipt(args: argparse.Namespace) -> int:
     return 0
 
 
-def _write_acks(storage: Any, device_id: str, out: str) -> int:
+def _write_acks(storage: Storage, device_id: str, out: str) -> int:
     """Every partner acknowledgement of ``device_id``'s packets the server holds, one per
     line (each the partner's signed bytes): applied on the laptop once each, checked there
     against the partner's key in its own directory."""
@@ -106,7 +109,7 @@ def _write_acks(storage: Any, device_id: str, out: str) -> int:
 
     acks, cursor = [], ""
     while True:
-        page = storage.handover_acks(device_id, cursor)
+        page = storage.repos.handovers.acks_for(device_id, cursor)
         acks += [b64d(a["ack"], "ack") for a in page]
         if not page or len(page) < 500:
             break

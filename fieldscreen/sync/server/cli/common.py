@@ -11,9 +11,12 @@ import sys
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 import platformdirs
+
+if TYPE_CHECKING:
+    from fieldscreen.sync.server.storage import Storage
 
 __all__ = ["AddCommand", "Parents", "close_opened", "default_db", "emit", "open_storage"]
 
@@ -30,10 +33,10 @@ def default_db() -> str:
     return str(folder / "server.sqlite3")
 
 
-_OPENED: list[Any] = []
+_OPENED: list[Storage] = []
 
 
-def open_storage(args: argparse.Namespace) -> Any:
+def open_storage(args: argparse.Namespace) -> Storage:
     from fieldscreen.sync.server.storage import Storage
 
     storage = Storage.open(args.db or default_db())

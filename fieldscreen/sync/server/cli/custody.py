@@ -25,7 +25,7 @@ __all__ = ["add_commands"]
 def cmd_passphrase(args: argparse.Namespace) -> int:
     """Set or change the server's passphrase, which protects its receipt key."""
     storage = open_storage(args)
-    state = storage.receipt_key_state()
+    state = storage.repos.keys.receipt_key_state()
     old = server_passphrase(args, "Current server passphrase: ") if state == "protected" else None
     if args.new_passphrase_file:
         new = read_file_passphrase(args.new_passphrase_file)
@@ -43,11 +43,11 @@ def cmd_passphrase(args: argparse.Namespace) -> int:
         raise ServerError("server-passphrase-weak", minimum=MIN_PASSPHRASE)
     if args.new_key:
         if old is not None:
-            storage.unlock(old)  # only whoever holds the passphrase replaces the key
-        storage.replace_receipt_key(new)
+            storage.repos.keys.unlock(old)  # only whoever holds the passphrase replaces the key
+        storage.repos.keys.replace_receipt_key(new)
         done = "replaced"
     else:
-        done = storage.change_passphrase(old, new)
+        done = storage.repos.keys.change_passphrase(old, new)
     text = {
         "created": "Receipt key created, protected by the server's passphrase.",
         "protected": "The receipt key was stored in the clear; it is now protected by the "
@@ -58,7 +58,7 @@ def cmd_passphrase(args: argparse.Namespace) -> int:
     }[done]
     emit(
         args,
-        {"receipt_key": done, "key_id": storage.receipt_key_id()},
+        {"receipt_key": done, "key_id": storage.repos.keys.receipt_key_id()},
         f"{text} Give the new passphrase file to every 'serve' process and restart them.",
     )
     return 0

@@ -14,7 +14,7 @@ __all__ = ["add_commands"]
 
 
 def cmd_enroll_code(args: argparse.Namespace) -> int:
-    code = open_storage(args).create_enrol_code(args.site, hours=args.hours)
+    code = open_storage(args).repos.credentials.create_enrol_code(args.site, hours=args.hours)
     emit(
         args,
         {"code": code, "site": args.site, "hours": args.hours},
@@ -28,7 +28,10 @@ def cmd_devices(args: argparse.Namespace) -> int:
 
     storage = open_storage(args)
     if args.action == "list":
-        rows = [d.public() for d in storage.list_devices(Principal("admin", frozenset(), "cli"))]
+        rows = [
+            d.public()
+            for d in storage.repos.devices.visible_to(Principal("admin", frozenset(), "cli"))
+        ]
         lines = [
             f"{d['id']}  {d['site']}  {d['status']}  last contact {d['last_contact'] or '-'}"
             + ("  ROLLBACK SUSPECTED" if d["rollback_suspected"] else "")
@@ -39,13 +42,15 @@ def cmd_devices(args: argparse.Namespace) -> int:
     if not args.device:
         raise ServerError("server-device-unknown", device="(none given)")
     status = {"revoke": "revoked", "wipe": "wipe", "restore": "active"}[args.action]
-    row = storage.set_device_status(args.device, status, "cli")
+    row = storage.repos.devices.set_status(args.device, status, "cli")
     emit(args, row.public(), f"{row.id}: {row.status}")
     return 0
 
 
 def cmd_token(args: argparse.Namespace) -> int:
-    token = open_storage(args).create_credential(args.role, args.site or (), args.label)
+    token = open_storage(args).repos.credentials.create_credential(
+        args.role, args.site or (), args.label
+    )
     # The token alone on standard output, so `token ... > coordinator.token` is the credential
     # file the app's Batches and Report pages open; the advice goes to standard error.
     emit(args, {"token": token, "role": args.role, "sites": args.site or []}, token)
@@ -61,7 +66,7 @@ def cmd_token(args: argparse.Namespace) -> int:
 def cmd_partner(args: argparse.Namespace) -> int:
     storage = open_storage(args)
     if args.action == "list":
-        rows = storage.partners()
+        rows = storage.repos.handovers.partners()
         lines = [
             f"{r['code']}  {r['label']}  added {r['created']}"
             + ("  REVOKED" if r["revoked"] else "")
@@ -72,10 +77,10 @@ def cmd_partner(args: argparse.Namespace) -> int:
     if not args.code:
         raise ServerError("server-partner-unknown", partner="(none given)")
     if args.action == "revoke":
-        storage.revoke_partner(args.code)
+        storage.repos.handovers.revoke_partner(args.code)
         emit(args, {"code": args.code, "revoked": True}, f"{args.code}: revoked")
         return 0
-    token = storage.add_partner(args.code, args.label or args.code)
+    token = storage.repos.handovers.add_partner(args.code, args.label or args.code)
     # The token alone on standard output, as `token` does: the partner's credential file.
     emit(args, {"code": args.code, "token": token}, token)
     if not args.json:

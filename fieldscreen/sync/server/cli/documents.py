@@ -7,16 +7,19 @@ import argparse
 import datetime as dt
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING
 
 from fieldscreen.sync.errors import ServerError
 from fieldscreen.sync.server.cli.common import AddCommand, Parents, emit, open_storage
 from fieldscreen.sync.server.cli.passphrases import private_key
 
+if TYPE_CHECKING:
+    from fieldscreen.sync.server.storage import Storage
+
 __all__ = ["add_commands", "with_devices"]
 
 
-def with_devices(storage: Any, content: bytes, name: str) -> bytes:
+def with_devices(storage: Storage, content: bytes, name: str) -> bytes:
     """The directory ``content`` with ``devices`` set to the site's active devices of the
     roster (id and Ed25519 key): what a partner checks a handover packet's device against
     (docs/handover.md). A revoked or wiped device is left out, so publishing again after a
@@ -36,7 +39,7 @@ def with_devices(storage: Any, content: bytes, name: str) -> bytes:
         )
     data["devices"] = [
         {"id": d.id, "ed25519": b64e(d.public_key)}
-        for d in storage.list_devices(Principal("admin", frozenset(), "cli"))
+        for d in storage.repos.devices.visible_to(Principal("admin", frozenset(), "cli"))
         if d.site == site.get("id") and d.status == "active"
     ]
     return canonical(data)
@@ -47,7 +50,7 @@ def _publish(kind: str) -> Callable[[argparse.Namespace], int]:
         from fieldscreen.sync.signed import sign_document
 
         storage = open_storage(args)
-        keys = storage.keys()
+        keys = storage.repos.keys.keys()
         path = Path(args.file)
         try:
             content = path.read_bytes()
@@ -61,7 +64,7 @@ def _publish(kind: str) -> Callable[[argparse.Namespace], int]:
         version = args.version or dt.datetime.now(dt.UTC).strftime("%Y%m%d%H%M%S")
         name = args.name or path.stem
         document = sign_document(kind, name, version, content, private, keys.signing_public)
-        storage.publish(document.to_bytes(), "cli")
+        storage.repos.documents.publish(document.to_bytes(), "cli")
         emit(
             args,
             {"kind": kind, "name": name, "version": version},

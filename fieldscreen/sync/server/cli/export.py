@@ -37,14 +37,14 @@ def cmd_export(args: argparse.Namespace) -> int:
     export_passphrase = read_export_passphrase(args, confirm=True) if profile.identifiable else b""
     forms = FormCatalogue()
     forms.add_builtin()
-    forms.add_documents(storage.published_forms())
+    forms.add_documents(storage.repos.documents.forms())
     for folder in args.forms or ():
         forms.add_folder(Path(folder))
     keys: dict[str, bytes | None] = {}
 
     def device_key(device_id: str) -> bytes | None:
         if device_id not in keys:
-            row = storage.device(device_id)
+            row = storage.repos.devices.get(device_id)
             keys[device_id] = None if row is None else row.public_key
         return keys[device_id]
 
@@ -60,18 +60,18 @@ def cmd_export(args: argparse.Namespace) -> int:
     records = list(
         counted(
             open_records(
-                storage.iter_envelopes(),
+                storage.repos.reporting.iter_envelopes(),
                 device_key,
                 private,
                 forms,
                 problems,
-                contested=storage.iter_contested(),
+                contested=storage.repos.reporting.iter_contested(),
             )
         )
     )
 
     def site_of(device_id: str) -> str | None:
-        row = storage.device(device_id)
+        row = storage.repos.devices.get(device_id)
         return None if row is None else row.site
 
     tables = build_tables(
@@ -118,7 +118,7 @@ def cmd_export(args: argparse.Namespace) -> int:
     else:
         target = out / f"export-{slug}-{stamp}"
         write_files(target, files)
-    storage.audit(
+    storage.repos.audit.record(
         "cli",
         "export",
         {k: summary[k] for k in ("profile", "format", "exported", "held_back_by_consent")}
@@ -126,7 +126,9 @@ def cmd_export(args: argparse.Namespace) -> int:
         | {"case_events_held": len(events_held)},
     )
     for row in events_held:  # forged or replayed for someone else's case: named in the audit
-        storage.audit("cli", "case-event-held", {"event": row[0], "device": row[2], "why": row[5]})
+        storage.repos.audit.record(
+            "cli", "case-event-held", {"event": row[0], "device": row[2], "why": row[5]}
+        )
     emit(
         args,
         {**summary, "out": str(target)},

@@ -50,7 +50,7 @@ def cmd_init_org(args: argparse.Namespace) -> int:
         (out / PUBLIC_FILE).write_text(json.dumps(public, indent=2), encoding="utf-8")
     finally:
         os.umask(old)
-    storage.set_org_keys(args.name, sealing_public, signing_public)
+    storage.repos.keys.set_org_keys(args.name, sealing_public, signing_public)
     emit(
         args,
         {"out": str(out), **{k: public[k] for k in ("sealing_key_id", "signing_key_id")}},
@@ -135,7 +135,7 @@ def cmd_provision_file(args: argparse.Namespace) -> int:
         if getattr(args, name) is not None:
             policies[name] = getattr(args, name) == "yes"
     storage = open_storage(args)
-    keys = storage.keys()
+    keys = storage.repos.keys.keys()
     check_url(args.server_url, allow_insecure=args.allow_insecure_http)
     private = private_key(args, args.key)
     match_secret = private_key(args, args.match_secret) if args.match_secret else None

@@ -9,11 +9,14 @@ import json
 import os
 import sys
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING
 
 from fieldscreen.errors import KnownError
 from fieldscreen.prompt import ask_passphrase
 from fieldscreen.sync.errors import ServerError
+
+if TYPE_CHECKING:
+    from fieldscreen.sync.server.storage import Storage
 
 __all__ = [
     "MIN_PASSPHRASE",
@@ -54,13 +57,13 @@ def server_passphrase(args: argparse.Namespace, prompt: str = "Server passphrase
     return ask_passphrase(prompt, error=ServerError).encode("utf-8")
 
 
-def unlock(args: argparse.Namespace, storage: Any) -> None:
+def unlock(args: argparse.Namespace, storage: Storage) -> None:
     """Unlock the receipt key; on a database that has none yet, the passphrase creates it."""
-    creating = storage.receipt_key_state() == "missing"
+    creating = storage.repos.keys.receipt_key_state() == "missing"
     passphrase = server_passphrase(args)
     if creating and len(passphrase.decode("utf-8")) < MIN_PASSPHRASE:
         raise ServerError("server-passphrase-weak", minimum=MIN_PASSPHRASE)
-    storage.unlock(passphrase)
+    storage.repos.keys.unlock(passphrase)
 
 
 def read_passphrase(args: argparse.Namespace, *, confirm: bool) -> bytes:

@@ -19,9 +19,9 @@ def cmd_stats(args: argparse.Namespace) -> int:
     wanted = ReportFilter(args.from_week or "", args.to_week or "", frozenset(args.site or ()))
     storage = open_storage(args)
     admin = Principal("admin", frozenset(), "cli")
-    stats = storage.stats(admin)
+    stats = storage.repos.reporting.stats(admin)
     report = coordinator_report(
-        storage.iter_aggregates(admin), threshold=args.threshold, keep=wanted
+        storage.repos.reporting.iter_aggregates(admin), threshold=args.threshold, keep=wanted
     )
     total = sum(row["envelopes"] for row in stats["per_day"])
     devices = len(stats["devices"])
@@ -43,7 +43,7 @@ def cmd_matches(args: argparse.Namespace) -> int:
         principal = Principal("coordinator", frozenset(args.site), "cli")
     else:
         principal = Principal("admin", frozenset(), "cli")
-    answer = storage.matches(principal, actor="cli")
+    answer = storage.repos.matching.matches(principal, actor="cli")
     found = answer["matches"]
     lines = [
         f"{m['site']} {m['week']} {m['record_id']} (tier {m['tier']}): possible earlier "
@@ -62,8 +62,8 @@ def cmd_matches(args: argparse.Namespace) -> int:
 
 def cmd_retention(args: argparse.Namespace) -> int:
     storage = open_storage(args)
-    destroyed = storage.apply_retention(args.days, "cli")
-    held = storage.last_held_destroyed
+    destroyed = storage.repos.reporting.apply_retention(args.days, "cli")
+    held = storage.repos.reporting.last_held_destroyed
     emit(
         args,
         {"destroyed": destroyed, "held_destroyed": held},

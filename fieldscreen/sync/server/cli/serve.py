@@ -10,7 +10,7 @@ import os
 import socket
 import sys
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from fieldscreen import __version__
 from fieldscreen.sync.errors import ServerError
@@ -20,6 +20,9 @@ from fieldscreen.sync.server.cli.passphrases import (
     server_passphrase_file,
     unlock,
 )
+
+if TYPE_CHECKING:
+    from fieldscreen.sync.server.storage import Storage
 
 __all__ = ["add_commands", "check_address", "worker_app"]
 
@@ -39,7 +42,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
     if args.workers > 1 and not passphrase_file:
         raise ServerError("server-passphrase-needed")  # each process reads it from the file
     unlock(args, storage)  # the first start with a passphrase creates the receipt key
-    storage.keys()
+    storage.repos.keys.keys()
     print(
         f"fieldscreen-server {__version__} on http://{args.host}:{args.port}"
         f" ({args.workers} process{'es' if args.workers > 1 else ''})",
@@ -76,10 +79,10 @@ def cmd_serve(args: argparse.Namespace) -> int:
     return 0
 
 
-def _initialised(storage: Any) -> None:
+def _initialised(storage: Storage) -> None:
     """Refuse before ``init-org``; a receipt key not made yet is made by the first unlock."""
     try:
-        storage.keys()
+        storage.repos.keys.keys()
     except ServerError as error:
         if error.code != "server-receipt-key-missing":
             raise

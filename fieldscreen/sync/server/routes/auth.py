@@ -226,7 +226,7 @@ def _admit(
             deferred.alone()  # counted (and its nonce kept) as any refused request is
         # The device's token with somebody else's signature: a stolen token, most likely.
         # Noted for the admin (the rate limit above bounds how often).
-        storage.audit(principal.device_id or "?", "request-signature-refused", {})
+        storage.repos.audit.record(principal.device_id or "?", "request-signature-refused", {})
         raise _unauthenticated("request-signature")
     request.state.admission = deferred
     return dataclasses.replace(principal, signed=True)

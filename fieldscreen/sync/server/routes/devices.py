@@ -26,7 +26,7 @@ def device_status(
     seq: Annotated[int | None, Query(ge=0, lt=2**53)] = None,
 ) -> DeviceStatusResponse:
     assert principal.device_id is not None
-    row = context.storage.contact(principal.device_id, seq)
+    row = context.storage.repos.devices.contact(principal.device_id, seq)
     return DeviceStatusResponse(
         device_id=row.id,
         status=row.status,  # type: ignore[arg-type]
@@ -38,7 +38,7 @@ def device_status(
 
 @router.get("/admin/devices", response_model=list[DeviceInfo], tags=["staff"])
 def list_devices(principal: Staff, context: Server) -> list[DeviceInfo]:
-    return [DeviceInfo(**d.public()) for d in context.storage.list_devices(principal)]
+    return [DeviceInfo(**d.public()) for d in context.storage.repos.devices.visible_to(principal)]
 
 
 @router.post("/admin/devices/{device_id}/status", response_model=DeviceInfo, tags=["staff"])
@@ -46,7 +46,7 @@ def set_status(
     device_id: DeviceId, body: StatusChange, principal: Admin, context: Server
 ) -> DeviceInfo:
     storage = context.storage
-    if storage.device(device_id[:64]) is None:
+    if storage.repos.devices.get(device_id[:64]) is None:
         raise HTTPException(404, {"code": "server-device-unknown"})
-    row = storage.set_device_status(device_id, body.status, principal.label)
+    row = storage.repos.devices.set_status(device_id, body.status, principal.label)
     return DeviceInfo(**row.public())

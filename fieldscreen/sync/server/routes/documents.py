@@ -16,7 +16,7 @@ router = APIRouter()
 
 @router.get("/updates", response_model=Updates, tags=["device"])
 def updates(_principal: Device, context: Server) -> Updates:
-    return Updates(documents=[DocumentRef(**d) for d in context.storage.documents()])
+    return Updates(documents=[DocumentRef(**d) for d in context.storage.repos.documents.newest()])
 
 
 @router.get("/updates/{kind}/{name}/{version}", tags=["device"])
@@ -27,7 +27,7 @@ def update(
     _principal: Device,
     context: Server,
 ) -> dict[str, Any]:
-    data = context.storage.document(kind, name[:128], version[:128])
+    data = context.storage.repos.documents.get(kind, name[:128], version[:128])
     if data is None:
         raise HTTPException(404, {"code": "not-found"})
     return dict(parse_json(data, "document"))
@@ -36,7 +36,7 @@ def update(
 @router.post("/admin/documents", response_model=DocumentRef, tags=["staff"])
 def publish(body: dict[str, Any], principal: Admin, context: Server) -> DocumentRef:
     try:
-        document = context.storage.publish(canonical(body), principal.label)
+        document = context.storage.repos.documents.publish(canonical(body), principal.label)
     except ServerError as exc:  # a provisioning that carries the match secret
         raise HTTPException(422, {"code": exc.code}) from None
     except (EnvelopeError, SyncError, ValueError, TypeError):

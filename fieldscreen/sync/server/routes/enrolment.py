@@ -24,7 +24,7 @@ def enroll(body: EnrollRequest, request: Request, context: Server) -> EnrollResp
     try:
         public_key = b64d(body.public_key, "public key")
         proof = b64d(body.proof, "proof")
-        device_id, token, site = context.storage.enroll(
+        device_id, token, site = context.storage.repos.credentials.enroll(
             body.code, public_key, proof, body.label, body.device_id
         )
     except (EnvelopeError, SyncError):
@@ -37,5 +37,6 @@ def enrol_code(body: EnrolCodeRequest, principal: Staff, context: Server) -> Enr
     if not principal.sees(body.site):
         raise HTTPException(403, {"code": "forbidden"})
     return EnrolCode(
-        code=context.storage.create_enrol_code(body.site, hours=body.hours), site=body.site
+        code=context.storage.repos.credentials.create_enrol_code(body.site, hours=body.hours),
+        site=body.site,
     )

@@ -63,7 +63,7 @@ async def post_packet(
     assert principal.device_id is not None
     try:
         outcome = await run_in_threadpool(
-            context.storage.post_handover, principal.device_id, partner, packet_id, body
+            context.storage.repos.handovers.post, principal.device_id, partner, packet_id, body
         )
     except ServerError as exc:
         raise _refused(exc) from None
@@ -96,10 +96,10 @@ def staff_acks(
 ) -> dict[str, Any]:
     """The partners' acknowledgements of a laptop's packets, for a coordinator relaying its
     bundle (own sites only) to carry back with its receipt, as ``GET /handover/acks``."""
-    row = context.storage.device(device_id[:64])
+    row = context.storage.repos.devices.get(device_id[:64])
     if row is None or not principal.sees(row.site):
         raise HTTPException(404, {"code": "server-device-unknown"})
-    return {"acks": context.storage.handover_acks(row.id, after)}
+    return {"acks": context.storage.repos.handovers.acks_for(row.id, after)}
 
 
 @router.get("/handover/acks", tags=["device"])
@@ -111,7 +111,7 @@ def device_acks(
     """The partners' acknowledgements of the packets this device sent (base64 of each),
     those after the cursor ``after`` (the ``cursor`` of the last one the device applied)."""
     assert principal.device_id is not None
-    return {"acks": context.storage.handover_acks(principal.device_id, after)}
+    return {"acks": context.storage.repos.handovers.acks_for(principal.device_id, after)}
 
 
 @router.get("/partner/packets", tags=["partner"])
@@ -119,14 +119,14 @@ def partner_packets(principal: Partner, context: Server) -> dict[str, Any]:
     assert principal.partner is not None
     return {
         "partner": principal.partner,
-        "packets": context.storage.handover_listing(principal.partner),
+        "packets": context.storage.repos.handovers.listing(principal.partner),
     }
 
 
 @router.get("/partner/packets/{packet_id}", tags=["partner"])
 def partner_packet(packet_id: PacketId, principal: Partner, context: Server) -> Response:
     assert principal.partner is not None
-    data = context.storage.handover_packet(principal.partner, packet_id)
+    data = context.storage.repos.handovers.fetch(principal.partner, packet_id)
     if data is None:  # another partner's packet is as absent as none
         raise HTTPException(404, {"code": "server-handover-unknown"})
     return Response(data, media_type="application/json")
@@ -142,7 +142,7 @@ async def partner_ack(
     body = await request.body()
     try:
         outcome = await run_in_threadpool(
-            context.storage.acknowledge_handover, principal.partner, packet_id, body
+            context.storage.repos.handovers.acknowledge, principal.partner, packet_id, body
         )
     except ServerError as exc:
         raise _refused(exc) from None

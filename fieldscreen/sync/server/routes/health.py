@@ -16,7 +16,7 @@ router = APIRouter(tags=["open"])
 @router.get("/health", response_model=Health)
 def health(context: Server) -> Health:
     try:
-        receipt_key_id: str | None = key_id_hex(context.storage.keys().receipt_public)
+        receipt_key_id: str | None = key_id_hex(context.storage.repos.keys.keys().receipt_public)
     except ServerError:  # not initialised yet: nobody can enrol anyway
         receipt_key_id = None
     return Health(

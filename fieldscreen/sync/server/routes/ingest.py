@@ -117,13 +117,13 @@ def _missing_pairs(context: ServerContext, body: bytes, principal: Principal) ->
     assert principal.device_id is not None
     storage = context.storage
     pairs = _parse_pairs(body)
-    state = storage.status_of(principal.device_id, pairs)
+    state = storage.repos.receipts.status_of(principal.device_id, pairs)
 
     def pick(kind: str) -> list[dict[str, str]]:
         return [{"record_id": r, "sha256": s} for (r, s), v in state.items() if v == kind]
 
     held = [p for p, v in state.items() if v == "held"]
-    receipt = storage.receipt(principal.device_id, held, [])
+    receipt = storage.repos.receipts.receipt(principal.device_id, held, [])
     answer = {
         "missing": pick("missing"),
         "conflicts": pick("conflict"),
@@ -139,7 +139,7 @@ def _submit_batch(
     """Parse once, store, sign the receipt, encode the answer (in a worker thread).
 
     Each envelope is checked once, strictly, by ``Envelope.from_json`` in
-    :meth:`Storage.ingest` (a malformed one is ``rejected``). The request's rate count and
+    :meth:`Ingest.ingest` (a malformed one is ``rejected``). The request's rate count and
     nonce (``admission``) are written in the transaction that stores the batch, or, when
     none does, in one of their own before the answer.
     """
@@ -156,14 +156,14 @@ def _submit_batch(
             raise _invalid()
         batch_limit(context, len(items))
         admit = None if admission is None else admission.in_transaction
-        outcomes = storage.ingest(items, principal, admit)
+        outcomes = storage.repos.ingest.ingest(items, principal, admit)
     finally:
         if admission is not None:
             admission.alone()  # unless the batch's transaction did it
     delivered = [(o.record_id, o.sha256) for o in outcomes if o.delivered]
     conflicts = [(o.record_id, o.sha256) for o in outcomes if o.outcome == "conflict"]
     with timing.part("receipt"):
-        receipt = storage.receipt(principal.device_id, delivered, conflicts)
+        receipt = storage.repos.receipts.receipt(principal.device_id, delivered, conflicts)
     answer = {"results": [_outcome(o) for o in outcomes], "receipt": receipt.to_json()}
     return orjson.dumps(answer)
 
@@ -238,7 +238,9 @@ async def submit(request: Request, principal: SubmittingDevice, context: Server)
 def relay(body: SubmitRequest, principal: Staff, context: Server) -> SubmitResponse:
     """A coordinator relays envelopes from other laptops' bundles (own sites only)."""
     batch_limit(context, len(body.envelopes))
-    outcomes = context.storage.ingest([e.model_dump() for e in body.envelopes], principal)
+    outcomes = context.storage.repos.ingest.ingest(
+        [e.model_dump() for e in body.envelopes], principal
+    )
     return SubmitResponse(results=[OutcomeWire(**_outcome(o)) for o in outcomes], receipt=None)
 
 

@@ -15,13 +15,13 @@ router = APIRouter()
 @router.get("/receipt", tags=["device"])
 def device_receipt(principal: Device, context: Server) -> dict[str, Any]:
     assert principal.device_id is not None
-    return context.storage.receipt(principal.device_id).to_json()
+    return context.storage.repos.receipts.receipt(principal.device_id).to_json()
 
 
 @router.get("/admin/receipts/{device_id}", tags=["staff"])
 def staff_receipt(device_id: DeviceId, principal: Staff, context: Server) -> dict[str, Any]:
     storage = context.storage
-    row = storage.device(device_id[:64])
+    row = storage.repos.devices.get(device_id[:64])
     if row is None or not principal.sees(row.site):
         raise HTTPException(404, {"code": "server-device-unknown"})
-    return storage.receipt(row.id).to_json()
+    return storage.repos.receipts.receipt(row.id).to_json()

@@ -18,7 +18,7 @@ _WEEK = r"^(\d{4}-W\d{2})?$"
 
 @router.get("/admin/stats", tags=["staff"])
 def stats(principal: Staff, context: Server) -> dict[str, Any]:
-    return context.storage.stats(principal)
+    return context.storage.repos.reporting.stats(principal)
 
 
 @router.get("/admin/report", tags=["staff"])
@@ -40,7 +40,7 @@ def report(
     )
 
     wanted = ReportFilter(from_week, to_week, frozenset(site or ()))
-    aggregates = list(context.storage.iter_aggregates(principal))
+    aggregates = list(context.storage.repos.reporting.iter_aggregates(principal))
     weeks, sites = weeks_and_sites(aggregates)
     body = coordinator_report(aggregates, keep=wanted).to_json()
     return {**body, "weeks": weeks, "sites": sites, "filter": wanted.to_params()}
@@ -51,7 +51,7 @@ def device_matches(principal: Device, context: Server) -> dict[str, Any]:
     """For the calling device's own screenings whose child agreed that the specialist be
     told: the earlier screenings that share a token (site, week, tier, record id). See
     docs/privacy-matching.md; audited."""
-    return {"matches": context.storage.told_matches(principal)}
+    return {"matches": context.storage.repos.matching.told_matches(principal)}
 
 
 @router.get("/admin/matches", tags=["staff"])
@@ -59,9 +59,11 @@ def matches(principal: Staff, context: Server) -> dict[str, Any]:
     """Possible matches between screenings (they share a child's match token; see
     docs/privacy-matching.md): a coordinator's pairs with a screening of their sites, an
     admin's every pair. Each reading is written to the audit log; a device is refused."""
-    return context.storage.matches(principal)
+    return context.storage.repos.matching.matches(principal)
 
 
 @router.post("/admin/retention", response_model=RetentionResult, tags=["staff"])
 def retention(body: RetentionRequest, principal: Admin, context: Server) -> RetentionResult:
-    return RetentionResult(destroyed=context.storage.apply_retention(body.days, principal.label))
+    return RetentionResult(
+        destroyed=context.storage.repos.reporting.apply_retention(body.days, principal.label)
+    )
