@@ -1,7 +1,8 @@
 """The main window: a stack of screens and the way between them; a shell over the screen
 registry, the navigation bar and the controllers of :mod:`fieldscreen.ui.shell` (lock, unlock
 and the panic action; the idle lock and clipboard guard; the sync ticks; enrolment and the
-service directory; the resume of a draft; the language switch).
+service directory; the resume of a draft; the home screen's refresh; the case list's loading;
+the language switch).
 
 Screens are dumb; the registry wires their signals to the window and its controllers, and they
 reach the vault through the operations helper. Ctrl+L locks, and Ctrl+Shift+F12 is the panic
@@ -24,7 +25,9 @@ from PySide6.QtWidgets import (
 from fieldscreen.errors import KnownError
 from fieldscreen.ui.common import Services, show_error
 from fieldscreen.ui.idle import IdleWarning, IdleWatcher
+from fieldscreen.ui.shell.case_list import CaseListLoad
 from fieldscreen.ui.shell.enrolment import Enrolment
+from fieldscreen.ui.shell.home import HomeRefresh
 from fieldscreen.ui.shell.idle_lock import ClipboardGuard, IdleLock
 from fieldscreen.ui.shell.language import LanguageSwitch
 from fieldscreen.ui.shell.lock import LockController
@@ -39,8 +42,7 @@ if TYPE_CHECKING:
     from fieldscreen.sync.engine import SyncSummary
     from fieldscreen.ui.access import FirstRunPage, Provisioner
     from fieldscreen.ui.batch_page import BatchPage
-    from fieldscreen.ui.cases import CaseListPage, CaseRow, HomePage
-    from fieldscreen.ui.ports import CaseSummary, DraftSummary
+    from fieldscreen.ui.cases import CaseListPage, HomePage
     from fieldscreen.ui.queue_page import QueuePage
     from fieldscreen.ui.report_page import ReportPage
     from fieldscreen.ui.results import ResultsPage
@@ -51,18 +53,12 @@ if TYPE_CHECKING:
 
 __all__ = ["ClipboardGuard", "IdleWatcher", "MainWindow"]
 
-#: Rows of the case list shown before the rest are sorted (more than a window holds).
-_SCREENFUL = 100
-
 #: Who sees the coordinator report.
 REPORT_ROLES = frozenset({"coordinator", "admin"})
 
 
 class MainWindow(QMainWindow):
     """Top-level window. ``services`` come from the composition root (``app.py``)."""
-
-    #: Counts case-list loads, so a slower earlier load never overwrites a later one.
-    _case_load = 0
 
     def __init__(
         self,
@@ -98,6 +94,10 @@ class MainWindow(QMainWindow):
         self.enrolment = Enrolment(services, self, provisioner, self.load_sync)
         #: A draft resumed, migrated when its form is newer (:mod:`fieldscreen.ui.shell.resume`).
         self.drafts = DraftResume(services, self)
+        #: The home screen's lists and counts (:mod:`fieldscreen.ui.shell.home`).
+        self.home_refresh = HomeRefresh(services, self)
+        #: The case list's rows (:mod:`fieldscreen.ui.shell.case_list`).
+        self.case_list = CaseListLoad(services, self)
         #: The language switch (:mod:`fieldscreen.ui.shell.language`).
         self.language = LanguageSwitch(services, self)
         self.build_screens()
@@ -190,11 +190,6 @@ class MainWindow(QMainWindow):
     def batch_page(self) -> BatchPage:
         return self._page("batch_page")
 
-    def _supervision(self) -> Any:
-        from fieldscreen.ui.supervision import model_for
-
-        return model_for(self.services)
-
     def supervises(self) -> bool:
         user = self.services.user
         if user is None:  # not imported before someone signs in: start-up does not need it
@@ -284,82 +279,16 @@ class MainWindow(QMainWindow):
         self.home.start.setFocus()
 
     def refresh_home(self) -> None:
-        vault = self.services.vault
-        model = self.services.sync
-
-        def read() -> tuple[list[DraftSummary], list[CaseSummary], int, dict[str, int] | None]:
-            counts = model.counts() if model is not None else None
-            return list(vault.drafts()), list(vault.cases()), vault.pending(), counts
-
-        self.services.ops.read(read, self._home_data, self._error)
-
-    def _home_data(
-        self, data: tuple[list[DraftSummary], list[CaseSummary], int, dict[str, int] | None]
-    ) -> None:
-        if self.services.user is None:
-            return
-        drafts, cases, pending, counts = data
-        model = self.services.sync
-        self._load_sent_back()
-        if model is not None and counts is not None:
-            from fieldscreen.ui.sync_page import sync_glance
-
-            glance = sync_glance(counts, model.background.reachable, model.background.enabled)
-            self.home.set_data(self.services.user.name, drafts, cases, glance)
-            return
-        server = self.services.settings.get("server_url")
-        waiting = (
-            self.tr("%n screening(s) sealed and waiting to be sent", "", pending)
-            if pending
-            else self.tr("nothing waiting to be sent")
-        )
-        where = self.tr("Working offline: no server set") if not server else self.tr("Server set")
-        sync = f"{where} · {waiting}"
-        self.home.set_data(self.services.user.name, drafts, cases, sync)
-
-    def _load_sent_back(self) -> None:
-        """What a supervisor sent back to the signed-in user, on home (read on the writer:
-        it decrypts audit entries)."""
-        supervision = self._supervision()
-        if supervision is None:
-            return
-
-        def shown(items: Any) -> None:
-            if self.services.user is not None:
-                self.home.set_sent_back(items)
-
-        self.services.ops.write(supervision.sent_back, shown, self._error)
+        """Fill the home screen again (:mod:`fieldscreen.ui.shell.home`)."""
+        self.home_refresh.refresh()
 
     def show_cases(self) -> None:
-        """The case list: the first screenful as soon as the vault's list index is read, then
-        every row; reading, building and sorting the rows all run on the read pool."""
+        """The case list, loaded on the read pool (:mod:`fieldscreen.ui.shell.case_list`)."""
         if self.services.user is None:
             return
         self.stack.setCurrentWidget(self.cases)
         self.cases.search.setFocus()
-        vault = self.services.vault
-        key = self.cases.model.sort_key
-        self._case_load = load_id = self._case_load + 1
-
-        from fieldscreen.ui import cases as case_list
-
-        def first(load: case_list.CaseLoad) -> None:
-            if self.services.user is None or load_id != self._case_load:
-                return
-            self.cases.set_rows(load.first, presorted=key, total=load.total)
-            self.services.ops.read(
-                lambda: load.rows(key),
-                lambda ordered: self._case_rows(ordered, key, load_id),
-                self._error,
-            )
-
-        self.services.ops.read(
-            lambda: case_list.load_rows(vault, key, _SCREENFUL), first, self._error
-        )
-
-    def _case_rows(self, rows: list[CaseRow], key: str, load_id: int) -> None:
-        if self.services.user is not None and load_id == self._case_load:
-            self.cases.set_rows(rows, presorted=key)
+        self.case_list.load()
 
     def show_sync(self) -> None:
         if self.services.user is None:

@@ -653,7 +653,7 @@ class ResultsPage(QWidget):
         controller = self.controller
         if model is None or controller is None:
             return
-        holder, computed = controller._holder, self.computed_tier
+        holder, computed = controller.id_holder, self.computed_tier
 
         def record() -> None:
             if holder.get("id"):
@@ -684,7 +684,7 @@ class ResultsPage(QWidget):
         controller = self.controller
         if model is None or controller is None:
             return
-        holder = controller._holder
+        holder = controller.id_holder
         controller.save_now()  # the draft as it stands, before the request (same writer)
 
         def request() -> None:

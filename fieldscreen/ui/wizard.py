@@ -76,6 +76,13 @@ class WizardController(QObject):
         return self._holder.get("id")
 
     @property
+    def id_holder(self) -> Mapping[str, str]:
+        """Where the draft's id is kept (key ``"id"``): the first save fills it on the serial
+        writer, so a job queued after the saves (on the same writer) reads the id they left,
+        even when the first save was still in flight as the job was queued."""
+        return self._holder
+
+    @property
     def code(self) -> str:
         rid = self.record_id
         return record_code(rid) if rid else ""

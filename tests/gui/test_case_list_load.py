@@ -14,7 +14,7 @@ from pytestqt.qtbot import QtBot
 from fieldscreen import crypto
 from fieldscreen.paths import Paths
 from fieldscreen.ui import cases as cases_module
-from fieldscreen.ui import main_window as main_window_module
+from fieldscreen.ui.shell import case_list as case_list_module
 from fieldscreen.vault import Vault
 from tests.gui.conftest import PASS, settle, unlock
 from tests.gui.test_real_vault import backend, window
@@ -78,7 +78,7 @@ def test_first_screenful_then_every_row_sorted_by_due(
     monkeypatch.setattr(w.cases, "set_rows", set_rows)
     w.show_cases()
     settle(w)
-    screen = main_window_module._SCREENFUL
+    screen = case_list_module.SCREENFUL
     assert shown == [(screen, COUNT + 1), (COUNT + 1, COUNT + 1)]
     assert gui not in (threads["sort"], threads["first"])
     model = w.cases.model

@@ -131,6 +131,8 @@ ALLOWED_BEFORE_SHOW = {
     "fieldscreen.ui.shell.lock",
     "fieldscreen.ui.shell.navigation",
     "fieldscreen.ui.shell.resume",
+    "fieldscreen.ui.shell.home",
+    "fieldscreen.ui.shell.case_list",
     "fieldscreen.ui.operations",
     "fieldscreen.ui.unlock",
 }

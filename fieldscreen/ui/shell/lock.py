@@ -14,6 +14,7 @@ could not seal is said after the next unlock, never on the neutral screen.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, cast
 
@@ -50,7 +51,7 @@ class _Where:
     screen: str
     page: str = ""
     #: The screening's id holder: filled by the writer thread if the first save is in flight.
-    holder: dict[str, str] | None = None
+    holder: Mapping[str, str] | None = None
 
 
 class LockController(QObject):
@@ -100,7 +101,7 @@ class LockController(QObject):
             where.page = controller.page
             where.screen = w.wizard.objectName()
             controller.save_now()  # queued before the lock on the same serial writer
-            where.holder = controller._holder
+            where.holder = controller.id_holder
         self._where = where
         w.clipboard_guard.clear_now()
         for widget in QApplication.topLevelWidgets():
