@@ -154,18 +154,20 @@ def test_stopping_offers_the_organisations_stop_reasons(qtbot: QtBot, paths: Pat
     unlock(qtbot, w)
     press(qtbot, w.home.start)
     press(qtbot, w.wizard.stop)
-    from PySide6.QtWidgets import QApplication, QDialog
+    from PySide6.QtWidgets import QApplication
+
+    from fieldscreen.ui.dialogs import ReasonDialog
 
     (dialog,) = [
         d
         for d in QApplication.topLevelWidgets()
         if d.objectName() == "stopDialog" and d.isVisible()
     ]
-    assert isinstance(dialog, QDialog)
-    codes = [dialog.choice.itemData(i) for i in range(dialog.choice.count())]  # type: ignore[attr-defined]
+    assert isinstance(dialog, ReasonDialog)
+    codes = [dialog.choice.itemData(i) for i in range(dialog.choice.count())]
     assert "child_distressed" in codes
-    dialog.choice.setCurrentIndex(codes.index("child_distressed"))  # type: ignore[attr-defined]
-    dialog.buttons.accepted.emit()  # type: ignore[attr-defined]  # no note needed
+    dialog.choice.setCurrentIndex(codes.index("child_distressed"))
+    dialog.buttons.accepted.emit()  # no note needed
     settle(w)
     assert w.stack.currentWidget() is w.home
     (draft,) = vault.drafts()

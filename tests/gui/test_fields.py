@@ -2,14 +2,23 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, TypeVar
 
 import pytest
 from PySide6.QtCore import QPoint, Qt
+from PySide6.QtWidgets import QWidget
 from pytestqt.qtbot import QtBot
 
 from fieldscreen.errors import BugError
-from fieldscreen.ui.fields import FACTORY, make_field_widget
+from fieldscreen.ui.fields import (
+    FACTORY,
+    DateWidget,
+    FieldWidget,
+    NumberWidget,
+    RepeatWidget,
+    SelectOneWidget,
+    make_field_widget,
+)
 from fieldscreen.ui.ports import FIELD_KINDS, Choice, FieldView
 
 YES_NO = (Choice("yes", "Yes"), Choice("no", "No"))
@@ -29,6 +38,16 @@ SAMPLES: dict[str, Any] = {
     "file": "f-0123456789abcdef.pdf",
     "repeat": [{"who": "Tía"}, {"who": "Primo"}],
 }
+
+
+W = TypeVar("W", bound=FieldWidget)
+
+
+def made(field: FieldView, kind: type[W], parent: QWidget | None = None) -> W:
+    """The factory's widget for ``field``, checked to be a ``kind`` (what the test then drives)."""
+    widget = make_field_widget(field, parent)
+    assert isinstance(widget, kind)
+    return widget
 
 
 def view(kind: str, appearance: str = "") -> FieldView:
@@ -62,16 +81,16 @@ def test_set_value_shows_the_answer_without_emitting(qtbot: QtBot, kind: str) ->
 
 
 def test_typing_emits_typed_values(qtbot: QtBot) -> None:
-    number = make_field_widget(view("integer"))
+    number = made(view("integer"), NumberWidget)
     qtbot.addWidget(number)
     seen: list[Any] = []
     number.answer_changed.connect(seen.append)
-    qtbot.keyClicks(number.editor, "15")  # type: ignore[attr-defined]
+    qtbot.keyClicks(number.editor, "15")
     assert seen == [1, 15]
-    decimal = make_field_widget(view("decimal"))
+    decimal = made(view("decimal"), NumberWidget)
     qtbot.addWidget(decimal)
     decimal.answer_changed.connect(seen.append)
-    qtbot.keyClicks(decimal.editor, "2.5")  # type: ignore[attr-defined]
+    qtbot.keyClicks(decimal.editor, "2.5")
     assert seen[-1] == 2.5
 
 
@@ -92,14 +111,14 @@ def test_minimal_select_one_is_a_picker(qtbot: QtBot) -> None:
 
 
 def test_repeat_adds_edits_and_removes_instances(qtbot: QtBot) -> None:
-    widget = make_field_widget(view("repeat"))
+    widget = made(view("repeat"), RepeatWidget)
     qtbot.addWidget(widget)
     widget.show()
     seen: list[Any] = []
     widget.answer_changed.connect(seen.append)
-    qtbot.mouseClick(widget.add_button, Qt.MouseButton.LeftButton)  # type: ignore[attr-defined]
+    qtbot.mouseClick(widget.add_button, Qt.MouseButton.LeftButton)
     assert seen[-1] == [{}]
-    row = widget._rows[0]  # type: ignore[attr-defined]
+    row = widget._rows[0]
     from PySide6.QtWidgets import QLineEdit, QPushButton
 
     qtbot.keyClicks(row.findChild(QLineEdit), "Tia")
@@ -110,20 +129,20 @@ def test_repeat_adds_edits_and_removes_instances(qtbot: QtBot) -> None:
 
 
 def test_dates_start_unknown_and_give_iso_text(qtbot: QtBot) -> None:
-    widget = make_field_widget(view("date"))
+    widget = made(view("date"), DateWidget)
     qtbot.addWidget(widget)
     widget.show()
     seen: list[Any] = []
     widget.answer_changed.connect(seen.append)
-    assert widget.editor.property("unanswered") is True  # type: ignore[attr-defined]
+    assert widget.editor.property("unanswered") is True
     qtbot.mouseClick(
-        widget.empty,  # type: ignore[attr-defined]
+        widget.empty,
         Qt.MouseButton.LeftButton,
-        pos=QPoint(8, widget.empty.height() // 2),  # type: ignore[attr-defined]
+        pos=QPoint(8, widget.empty.height() // 2),
     )
     assert isinstance(seen[-1], str)
     assert len(seen[-1]) == 10
-    assert widget.editor.property("unanswered") is False  # type: ignore[attr-defined]
+    assert widget.editor.property("unanswered") is False
     widget.set_message("Not before 2020")
     assert widget.message.isVisibleTo(widget)
     widget.set_message("")
@@ -143,21 +162,21 @@ def test_a_long_single_choice_list_is_a_picker(qtbot: QtBot) -> None:
 def test_changing_a_date_answers_it_without_finding_the_no_answer_box(qtbot: QtBot) -> None:
     """A tired specialist types the date of the session: that is the answer, and "No answer"
     unticks itself; ticking it again clears the answer."""
-    widget = make_field_widget(view("datetime"))
+    widget = made(view("datetime"), DateWidget)
     qtbot.addWidget(widget)
     widget.show()
     seen: list[Any] = []
     widget.answer_changed.connect(seen.append)
-    editor = widget.editor  # type: ignore[attr-defined]
+    editor = widget.editor
     assert editor.isEnabled()
     editor.setFocus()
     qtbot.keyClick(editor, Qt.Key.Key_Up)  # the section under the cursor steps by one
-    assert not widget.empty.isChecked()  # type: ignore[attr-defined]
+    assert not widget.empty.isChecked()
     assert len(seen) == 1
     assert isinstance(seen[0], str)
     assert len(seen[0]) == 16
     assert editor.property("unanswered") is False
-    widget.empty.setChecked(True)  # type: ignore[attr-defined]
+    widget.empty.setChecked(True)
     assert seen[-1] is None
     assert editor.property("unanswered") is True
     widget.set_value("2026-03-04T05:06")
@@ -172,14 +191,14 @@ def test_arrow_keys_on_a_radio_question_select_not_only_move_focus(
     """Keyboard-first: an arrow key on a yes/no (or any radio) question picks the next choice
     even when nothing was picked yet, so "I answered" and "it is answered" agree."""
     choices = tuple(Choice(f"c{i}", f"Choice {i}") for i in range(count))
-    widget = make_field_widget(FieldView("q", "select_one", "Question", choices=choices))
+    widget = made(FieldView("q", "select_one", "Question", choices=choices), SelectOneWidget)
     qtbot.addWidget(widget)
     widget.show()
     widget.activateWindow()
     qtbot.waitActive(widget)
     seen: list[Any] = []
     widget.answer_changed.connect(seen.append)
-    buttons = widget.buttons  # type: ignore[attr-defined]
+    buttons = widget.buttons
     first = buttons["c0"]
     first.setFocus()
     qtbot.waitUntil(first.hasFocus)
@@ -204,17 +223,17 @@ def test_a_required_date_starts_unanswered_without_a_ticked_no_answer(
 ) -> None:
     """A required date cannot be left without an answer: no "No answer" box ticked for it, it
     starts greyed with no answer, and "Today" / "Now" or any change answers it."""
-    widget = make_field_widget(FieldView("d", kind, "When", required=True))
+    widget = made(FieldView("d", kind, "When", required=True), DateWidget)
     qtbot.addWidget(widget)
     widget.show()
     seen: list[Any] = []
     widget.answer_changed.connect(seen.append)
-    empty = widget.empty  # type: ignore[attr-defined]
+    empty = widget.empty
     assert not empty.isChecked()
     assert not empty.isVisibleTo(widget)
-    editor = widget.editor  # type: ignore[attr-defined]
+    editor = widget.editor
     assert editor.property("unanswered") is True
-    qtbot.mouseClick(widget.today, Qt.MouseButton.LeftButton)  # type: ignore[attr-defined]
+    qtbot.mouseClick(widget.today, Qt.MouseButton.LeftButton)
     assert isinstance(seen[-1], str)
     assert editor.property("unanswered") is False
     widget.set_value(None)  # a draft restored without this answer
@@ -226,19 +245,19 @@ def test_a_required_date_starts_unanswered_without_a_ticked_no_answer(
 
 
 def test_tab_leaves_a_date_instead_of_walking_its_parts(qtbot: QtBot) -> None:
-    from PySide6.QtWidgets import QLineEdit, QVBoxLayout, QWidget
+    from PySide6.QtWidgets import QLineEdit, QVBoxLayout
 
     box = QWidget()
     qtbot.addWidget(box)
     column = QVBoxLayout(box)
-    widget = make_field_widget(view("datetime"), box)
+    widget = made(view("datetime"), DateWidget, box)
     after = QLineEdit(box)
     column.addWidget(widget)
     column.addWidget(after)
     box.show()
     box.activateWindow()
     qtbot.waitExposed(box)
-    editor = widget.editor  # type: ignore[attr-defined]
+    editor = widget.editor
     editor.setFocus()
     qtbot.waitUntil(editor.hasFocus)
     qtbot.keyClick(editor, Qt.Key.Key_Tab)

@@ -10,6 +10,7 @@ from fieldscreen.forms import load_form_text
 from fieldscreen.paths import Paths
 from fieldscreen.settings import Settings
 from fieldscreen.ui.common import Services
+from fieldscreen.ui.dialogs import PassphraseDialog, ReasonDialog
 from fieldscreen.ui.engine import Catalogue, EngineForms, EngineScreening
 from fieldscreen.ui.fields import FieldWidget, RepeatWidget
 from fieldscreen.ui.main_window import MainWindow
@@ -218,15 +219,15 @@ def test_a_supervisor_releases_a_withheld_referral_on_the_results_page(
     assert result_to_json(r.result)["referrals"][0]["status"] == "withheld"
     assert r.release.isVisible()
     click(qtbot, r.release)
-    reason = open_dialog("releaseDialog")
-    assert reason.choice.currentData() == "registration_service"  # type: ignore[attr-defined]
-    qtbot.keyClicks(reason.reason, "Birth certificate only; the child agrees")  # type: ignore[attr-defined]
-    click(qtbot, reason.buttons.button(reason.buttons.StandardButton.Ok))  # type: ignore[attr-defined]
-    sign = open_dialog("signOffDialog")
-    assert sign.user.findData("ana") == -1  # type: ignore[attr-defined]
-    sign.user.setCurrentIndex(sign.user.findData("sup"))  # type: ignore[attr-defined]
-    qtbot.keyClicks(sign.passphrase, "supervisor passphrase")  # type: ignore[attr-defined]
-    sign.buttons.accepted.emit()  # type: ignore[attr-defined]
+    reason = open_dialog("releaseDialog", ReasonDialog)
+    assert reason.choice.currentData() == "registration_service"
+    qtbot.keyClicks(reason.reason, "Birth certificate only; the child agrees")
+    click(qtbot, reason.buttons.button(reason.buttons.StandardButton.Ok))
+    sign = open_dialog("signOffDialog", PassphraseDialog)
+    assert sign.user.findData("ana") == -1
+    sign.user.setCurrentIndex(sign.user.findData("sup"))
+    qtbot.keyClicks(sign.passphrase, "supervisor passphrase")
+    sign.buttons.accepted.emit()
     settle(w)
     assert [(x.service_type, x.consented) for x in r.result.referrals] == [
         ("registration_service", True)

@@ -2,23 +2,29 @@
 
 from __future__ import annotations
 
+from typing import TypeVar
+
 from PySide6.QtWidgets import QApplication, QComboBox, QDialog, QLabel, QPushButton
 from pytestqt.qtbot import QtBot
 
 from fieldscreen.ui.access import wait_seconds
+from fieldscreen.ui.dialogs import PassphraseDialog, ReasonDialog
 from fieldscreen.ui.main_window import MainWindow
 from tests.gui.conftest import WAIT_MS, current_page, settle, unlock
 from tests.gui.test_journeys import click, consent_and_intake
 from tests.support.memory_vault import MemoryVault
 
+D = TypeVar("D", bound=QDialog)
 
-def open_dialog(name: str) -> QDialog:
+
+def open_dialog(name: str, kind: type[D]) -> D:
+    """The one visible top-level dialog named ``name``, checked to be a ``kind``."""
     dialogs = [
         w for w in QApplication.topLevelWidgets() if w.objectName() == name and w.isVisible()
     ]
     assert len(dialogs) == 1, [w.objectName() for w in QApplication.topLevelWidgets()]
     dialog = dialogs[0]
-    assert isinstance(dialog, QDialog)
+    assert isinstance(dialog, kind)
     return dialog
 
 
@@ -72,22 +78,22 @@ def test_a_tier_override_needs_a_reason_and_a_supervisors_passphrase(
     r = w.results
     assert r.tier_now == "T1"
     click(qtbot, r.override)
-    reason = open_dialog("overrideDialog")
-    ok = reason.buttons.button(reason.buttons.StandardButton.Ok)  # type: ignore[attr-defined]
+    reason = open_dialog("overrideDialog", ReasonDialog)
+    ok = reason.buttons.button(reason.buttons.StandardButton.Ok)
     assert not ok.isEnabled()
-    reason.choice.setCurrentIndex(reason.choice.findData("T0"))  # type: ignore[attr-defined]
-    qtbot.keyClicks(reason.reason, "Threatening calls to the shelter")  # type: ignore[attr-defined]
+    reason.choice.setCurrentIndex(reason.choice.findData("T0"))
+    qtbot.keyClicks(reason.reason, "Threatening calls to the shelter")
     click(qtbot, ok)
-    sign = open_dialog("signOffDialog")
-    assert sign.user.findData("ana") == -1  # type: ignore[attr-defined]  # not one's own
-    sign.user.setCurrentIndex(sign.user.findData("sup"))  # type: ignore[attr-defined]
-    qtbot.keyClicks(sign.passphrase, "wrong one")  # type: ignore[attr-defined]
-    sign.buttons.accepted.emit()  # type: ignore[attr-defined]
+    sign = open_dialog("signOffDialog", PassphraseDialog)
+    assert sign.user.findData("ana") == -1  # not one's own
+    sign.user.setCurrentIndex(sign.user.findData("sup"))
+    qtbot.keyClicks(sign.passphrase, "wrong one")
+    sign.buttons.accepted.emit()
     settle(w)
-    assert sign.error.isVisible()  # type: ignore[attr-defined]
+    assert sign.error.isVisible()
     assert r.tier_now == "T1"
-    qtbot.keyClicks(sign.passphrase, "supervisor passphrase")  # type: ignore[attr-defined]
-    sign.buttons.accepted.emit()  # type: ignore[attr-defined]
+    qtbot.keyClicks(sign.passphrase, "supervisor passphrase")
+    sign.buttons.accepted.emit()
     settle(w)
     assert r.tier_now == "T0"
     assert r.overrides == {
@@ -117,10 +123,10 @@ def test_stopping_keeps_the_draft_with_the_reason(
     controller = w.wizard.controller
     assert controller is not None
     click(qtbot, w.wizard.stop)
-    dialog = open_dialog("stopDialog")
-    dialog.choice.setCurrentIndex(dialog.choice.findData("distress"))  # type: ignore[attr-defined]
-    qtbot.keyClicks(dialog.reason, "Cried, asked for her aunt")  # type: ignore[attr-defined]
-    dialog.buttons.accepted.emit()  # type: ignore[attr-defined]
+    dialog = open_dialog("stopDialog", ReasonDialog)
+    dialog.choice.setCurrentIndex(dialog.choice.findData("distress"))
+    qtbot.keyClicks(dialog.reason, "Cried, asked for her aunt")
+    dialog.buttons.accepted.emit()
     settle(w)
     assert w.stack.currentWidget() is w.home
     record_id = controller.record_id
