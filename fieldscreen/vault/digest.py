@@ -24,6 +24,10 @@ map does, at the moment the row is read:
   list rebuilds that bucket from cards that match the map (an older card is left out) instead of
   showing the older fields. A root of the first list-less form (``RM1``) knows no list nonces:
   the first case list after an upgrade checks the buckets against the cards and records them.
+  Since ``RM4`` the nonces (3 KB) are kept in a secrets slot of their own (``row_map_lists``),
+  rewritten only when a list bucket is, and the root holds their SHA-256: a draft save
+  rewrites a root of about 2 KB (one page) instead of 5 KB. That slot deleted, or put back
+  from another write, no longer matches the hash: the root reads as damaged.
 * **Secrets.** The root (``RM3``) also holds the name and nonce of every slot of the secrets
   table the vault writes (device key, organisation keys, provisioning, enrolment, updates;
   not the root itself, nor the audit log's head and check mark, which the audit chain
@@ -55,6 +59,7 @@ together) is consistent; the server's device sequence numbers catch that, not th
 
 from __future__ import annotations
 
+import hashlib
 import hmac
 import json
 import sqlite3
@@ -102,6 +107,10 @@ _LEGACY = "state_digest"  # the sum of the first format, before the row map
 _MAGIC = b"RM1"
 _MAGIC2 = b"RM2"  # RM1 and the list buckets' nonces
 _MAGIC3 = b"RM3"  # RM2 and the secrets' names and nonces
+_MAGIC4 = b"RM4"  # RM3 with the list nonces in a slot of their own, bound by their SHA-256
+#: The slot of the list buckets' nonces of an ``RM4`` root: rewritten only when a list bucket
+#: is (a case card written), not at every save, which then writes a root of about 2 KB.
+_LISTS = "row_map_lists"
 #: Buckets of the case list's index (``listindex.BUCKETS``; a test keeps the two equal).
 LIST_BUCKETS = 256
 _NO_NONCE = bytes(crypto.NONCE_BYTES)
@@ -182,45 +191,78 @@ class Root:
         secrets = None if self.secrets is None else dict(sorted(self.secrets.items()))
         return Root(self.records, self.cards, [s % _MOD for s in self.sums], lists, secrets)
 
-    def encode(self) -> bytes:
+    def encode(self, lists_digest: bytes | None = None) -> bytes:
+        """The root's bytes: ``RM3``, the list buckets' nonces inside; or, given the SHA-256 of
+        their bytes (:func:`lists_bytes`, kept in a slot of their own), ``RM4``, which holds
+        that hash in their place (about 2 KB instead of 5: a save writes one page for it)."""
         body = b"".join([(s % _MOD).to_bytes(32, "big") for s in self.sums])
         head = struct.pack(">QQ", self.records, self.cards) + body
+        magic = _MAGIC3
         if self.lists is None:
             lists = b"\x00"
+        elif lists_digest is not None:
+            magic, lists = _MAGIC4, b"\x02" + lists_digest
         else:
-            lists = b"\x01" + b"".join([n or _NO_NONCE for n in self.lists])
+            lists = b"\x01" + lists_bytes(self.lists)
         if self.secrets is None:
-            return _MAGIC3 + head + lists + b"\x00"
+            return magic + head + lists + b"\x00"
         slots = b"".join(
             struct.pack(">B", len(name.encode())) + name.encode() + nonce
             for name, nonce in sorted(self.secrets.items())
         )
-        return _MAGIC3 + head + lists + b"\x01" + struct.pack(">H", len(self.secrets)) + slots
+        return magic + head + lists + b"\x01" + struct.pack(">H", len(self.secrets)) + slots
 
     @classmethod
-    def decode(cls, raw: bytes) -> Root:
+    def decode(cls, raw: bytes, lists_raw: bytes | None = None) -> Root:
+        """The root of :meth:`encode`'s bytes; an ``RM4`` root that holds the hash of its list
+        nonces needs those (``lists_raw``), and their hash must be the one it holds."""
         size = len(_MAGIC) + 16 + 32 * GROUPS
         lists: list[bytes | None] | None = None
         secrets: dict[str, bytes] | None = None
         if raw.startswith(_MAGIC) and len(raw) == size:
             return cls(*_head(raw), None)
-        if not raw.startswith((_MAGIC2, _MAGIC3)) or len(raw) <= size:
+        if not raw.startswith((_MAGIC2, _MAGIC3, _MAGIC4)) or len(raw) <= size:
             raise crypto.DecryptError
         at = size + 1
-        if raw[size] == 1:
-            step = crypto.NONCE_BYTES
-            nonces = [raw[at + step * b : at + step * (b + 1)] for b in range(LIST_BUCKETS)]
-            at += step * LIST_BUCKETS
-            if len(raw) < at:
+        if raw[size] == 1 and not raw.startswith(_MAGIC4):
+            lists = _split_lists(raw[at : at + _LISTS_SIZE])
+            at += _LISTS_SIZE
+        elif raw[size] == 2 and raw.startswith(_MAGIC4):
+            held = raw[at : at + _DIGEST_SIZE]
+            at += _DIGEST_SIZE
+            if lists_raw is None or hashlib.sha256(lists_raw).digest() != held:
                 raise crypto.DecryptError
-            lists = [None if n == _NO_NONCE else n for n in nonces]
+            lists = _split_lists(lists_raw)
         elif raw[size] != 0:
             raise crypto.DecryptError
-        if raw.startswith(_MAGIC3):
+        if raw.startswith((_MAGIC3, _MAGIC4)):
             secrets, at = _decode_secrets(raw, at)
         if at != len(raw):
             raise crypto.DecryptError
         return cls(*_head(raw), lists, secrets)
+
+
+def _holds_lists_digest(raw: bytes) -> bool:
+    """Whether a root's bytes hold the hash of list nonces kept in their own slot (``RM4``)."""
+    size = len(_MAGIC) + 16 + 32 * GROUPS
+    return raw.startswith(_MAGIC4) and len(raw) > size and raw[size] == 2
+
+
+_LISTS_SIZE = crypto.NONCE_BYTES * LIST_BUCKETS
+_DIGEST_SIZE = 32
+
+
+def lists_bytes(lists: list[bytes | None]) -> bytes:
+    """The list buckets' nonces as the root keeps them (12 zero bytes for none)."""
+    return b"".join([n or _NO_NONCE for n in lists])
+
+
+def _split_lists(raw: bytes) -> list[bytes | None]:
+    if len(raw) != _LISTS_SIZE:
+        raise crypto.DecryptError
+    step = crypto.NONCE_BYTES
+    nonces = [raw[step * b : step * (b + 1)] for b in range(LIST_BUCKETS)]
+    return [None if n == _NO_NONCE else n for n in nonces]
 
 
 def _head(raw: bytes) -> tuple[int, int, list[int]]:
@@ -293,6 +335,7 @@ _BUCKET_AADS = tuple(aad("row_map", bucket, _FORMAT, BUCKETS) for bucket in rang
 #: Associated data of each bucket's share of its group's sum, before the bucket's nonce.
 _SHARE_AADS = tuple(aad("row_map", bucket) for bucket in range(BUCKETS))
 _ROOT_AAD = aad("secrets", _ROOT)
+_LISTS_AAD = aad("secrets", _LISTS)
 
 
 def _bucket_aad(bucket: int) -> bytes:
@@ -317,26 +360,78 @@ def read_root(conn: sqlite3.Connection, keys: Keys) -> Root | None:
     Raises:
         crypto.DecryptError: the root is there and does not authenticate.
     """
-    row = conn.execute("SELECT ciphertext FROM secrets WHERE name = ?", (_ROOT,)).fetchone()
-    if row is None:
-        return None
-    blob = as_blob(row[0])
-    held: Root | None = keys.held(_ROOT, blob)
-    if held is not None:  # exactly the ciphertext it was decrypted from or encrypted into
-        return held.copy()
-    root = Root.decode(keys.aead("secrets").decrypt(blob, _ROOT_AAD))
-    keys.hold(_ROOT, blob, root.copy())
-    return root
+    return _read_root(conn, keys)[0]
 
 
-def _write_root(conn: sqlite3.Connection, keys: Keys, root: Root) -> None:
-    blob = keys.aead("secrets").encrypt(root.encode(), _ROOT_AAD)
-    conn.execute(
-        "INSERT INTO secrets (name, ciphertext) VALUES (?, ?) "
-        "ON CONFLICT(name) DO UPDATE SET ciphertext = excluded.ciphertext",
-        (_ROOT, blob),
+#: :func:`_write_root` without the list slot's stored ciphertext at hand (it reads it).
+_UNREAD: Any = object()
+
+
+def _read_root(conn: sqlite3.Connection, keys: Keys) -> tuple[Root | None, Any]:
+    """The stored root (as :func:`read_root`) and the list slot's stored ciphertext (None:
+    no such row), both read by one statement."""
+    rows = dict(
+        conn.execute(
+            "SELECT name, ciphertext FROM secrets WHERE name IN (?, ?)", (_ROOT, _LISTS)
+        ).fetchall()
     )
-    keys.hold(_ROOT, blob, root.normalised())
+    if _ROOT not in rows:
+        return None, rows.get(_LISTS)
+    blob = as_blob(rows[_ROOT])
+    lists_blob = rows.get(_LISTS)
+    held: tuple[Root, bytes | None] | None = keys.held(_ROOT, blob)
+    # exactly the ciphertext it was decrypted from or encrypted into, and the list slot's too
+    if held is not None and (held[1] is None or held[1] == lists_blob):
+        return held[0].copy(), lists_blob
+    raw = keys.aead("secrets").decrypt(blob, _ROOT_AAD)
+    lists_raw = None
+    used: bytes | None = None
+    if _holds_lists_digest(raw):
+        if lists_blob is None:  # deleted: the root cannot be checked, so it is damaged
+            raise crypto.DecryptError
+        used = as_blob(lists_blob)
+        kept: tuple[bytes, bytes] | None = keys.held(_LISTS, used)
+        opened = keys.aead("secrets").decrypt
+        lists_raw = kept[0] if kept is not None else opened(used, _LISTS_AAD)
+    root = Root.decode(raw, lists_raw)  # an RM4 root: the hash of lists_raw checked
+    if used is not None and lists_raw is not None:
+        keys.hold(_LISTS, used, (lists_raw, hashlib.sha256(lists_raw).digest()))
+    keys.hold(_ROOT, blob, (root.copy(), used))
+    return root, lists_blob
+
+
+def _write_root(
+    conn: sqlite3.Connection, keys: Keys, root: Root, stored_lists: Any = _UNREAD
+) -> None:
+    """Write the root (``RM4``); the list nonces' slot only when they changed (compared with
+    ``stored_lists``, the slot's ciphertext as the caller read it in this transaction)."""
+    upsert = (
+        "INSERT INTO secrets (name, ciphertext) VALUES (?, ?) "
+        "ON CONFLICT(name) DO UPDATE SET ciphertext = excluded.ciphertext"
+    )
+    lists_blob: bytes | None = None
+    lists_digest = None
+    if root.lists is None:
+        conn.execute("DELETE FROM secrets WHERE name = ?", (_LISTS,))
+    else:
+        raw = lists_bytes(root.lists)
+        if stored_lists is _UNREAD:
+            row = conn.execute(
+                "SELECT ciphertext FROM secrets WHERE name = ?", (_LISTS,)
+            ).fetchone()
+            stored_lists = None if row is None else row[0]
+        stored = stored_lists if isinstance(stored_lists, bytes) else None
+        kept: tuple[bytes, bytes] | None = None if stored is None else keys.held(_LISTS, stored)
+        if kept is not None and kept[0] == raw:  # the slot as stored holds these already
+            lists_blob, lists_digest = stored, kept[1]
+        else:
+            lists_digest = hashlib.sha256(raw).digest()
+            lists_blob = keys.aead("secrets").encrypt(raw, _LISTS_AAD)
+            conn.execute(upsert, (_LISTS, lists_blob))
+            keys.hold(_LISTS, lists_blob, (raw, lists_digest))
+    blob = keys.aead("secrets").encrypt(root.encode(lists_digest), _ROOT_AAD)
+    conn.execute(upsert, (_ROOT, blob))
+    keys.hold(_ROOT, blob, (root.normalised(), lists_blob))
 
 
 def _decode(raw: bytes) -> dict[str, list[Any]]:
@@ -405,7 +500,8 @@ def list_nonces(conn: sqlite3.Connection) -> dict[int, bytes | None]:
     return out
 
 
-#: Secrets-table slots the root does not bind: itself, the first format's sum, the audit
+#: Secrets-table slots the root does not bind: itself and the slot of its list nonces (which
+#: an ``RM4`` root binds by their hash instead), the first format's sum, the audit
 #: log's head and check mark (the audit chain checks those; :mod:`fieldscreen.vault.audit`),
 #: the mark of the audit entries sealed for the team (one moved or removed sends the log
 #: again, never loses an entry), the supervision log's kept prefix (a cache of entries the
@@ -416,6 +512,7 @@ def list_nonces(conn: sqlite3.Connection) -> dict[int, bytes | None]:
 UNBOUND = frozenset(
     {
         _ROOT,
+        _LISTS,
         _LEGACY,
         "audit_head",
         "audit_checked",
@@ -794,8 +891,10 @@ class RowMap:
         ``always``, the root even when nothing changed (a new vault's empty map)."""
         if not self and not always:
             return
+        stored_lists = _UNREAD
         try:
-            root = read_root(conn, keys) or Root()
+            found, stored_lists = _read_root(conn, keys)
+            root = found or Root()
         except (crypto.DecryptError, crypto.CryptoError, TypeError):
             root = Root()  # a damaged root stays wrong against the buckets: reported, not hidden
         for bucket, (old_nonce, entries) in self._pending.items():
@@ -833,7 +932,7 @@ class RowMap:
                     root.secrets.pop(name, None)
                 else:
                     root.secrets[name] = secret
-        _write_root(conn, keys, root)
+        _write_root(conn, keys, root, stored_lists)
         if self._seen is not None:
             self._root_secrets = dict(root.secrets)
         self.discard()
@@ -1119,4 +1218,4 @@ def _carry_secrets(
 
 
 #: Secrets-table slots the map keeps (a rotation moves them with :func:`carry_over`).
-SLOTS = frozenset({_ROOT, _LEGACY})
+SLOTS = frozenset({_ROOT, _LISTS, _LEGACY})

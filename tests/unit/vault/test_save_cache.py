@@ -101,7 +101,10 @@ def test_a_held_root_or_audit_head_never_stands_in_for_another_ciphertext(
                 read = digest.read_root(conn, keys)
                 assert replaced is not None
                 fresh = keys.aead("secrets").decrypt(replaced, aad("secrets", name))
-                expected: Any = digest.Root.decode(fresh).normalised()
+                lists = _slot(raw, "row_map_lists")  # the list nonces the root holds the hash of
+                assert lists is not None
+                opened = keys.aead("secrets").decrypt(lists, aad("secrets", "row_map_lists"))
+                expected: Any = digest.Root.decode(fresh, opened).normalised()
                 read = None if read is None else read.normalised()
             else:
                 read = audit._read_head(conn, keys, vault.vault_id)
@@ -299,3 +302,61 @@ def test_a_row_map_bucket_reads_back_as_the_entries_given(entries: dict[str, Any
     written = digest._encode(entries)
     assert list(json.loads(written)) == sorted(entries)  # keys sorted, as before
     assert _same(digest._decode(written), json.loads(json.dumps(entries, sort_keys=True)))
+
+
+def test_the_list_nonces_kept_apart_from_the_root_are_bound_to_it(
+    tmp_path: Path, org: dict[str, bytes]
+) -> None:
+    """A draft save rewrites a root of one page and leaves the list nonces' slot alone; that
+    slot put back from an older write, flipped or deleted makes the root unreadable (damaged,
+    reported at unlock), never a root with other list nonces."""
+    import os
+
+    tally: Counter[str] = Counter()
+    for seed in range(VARIANTS):
+        rng = random.Random(seed)
+        folder = tmp_path / f"v{seed}"
+        vault = Vault.create(
+            folder, admin_login=LOGIN, passphrase=PASS, kdf=crypto.KdfParams.for_tests()
+        )
+        raw = _raw(folder)
+        record_id = vault.new_draft("f", "1", {"n": 0})
+        older = _slot(raw, "row_map_lists")
+        with vault._tx():  # a list bucket written (as a case card's write does)
+            vault._row_map.lists_written({rng.randrange(digest.LIST_BUCKETS): os.urandom(12)})
+        current = _slot(raw, "row_map_lists")
+        assert older is not None
+        assert current is not None
+        assert current != older
+        root_before = _slot(raw, "row_map_root")
+        vault.save_draft(record_id, {"n": 1})
+        assert _slot(raw, "row_map_lists") == current  # a save leaves the slot alone
+        root = _slot(raw, "row_map_root")
+        assert root is not None
+        assert root != root_before
+        assert len(root) < 4000 - 28  # fits its page
+        attack = rng.choice(["older", "flip", "delete"])
+        if attack == "older":
+            replaced: bytes | None = older
+        elif attack == "flip":
+            spot = rng.randrange(len(current))
+            replaced = current[:spot] + bytes([current[spot] ^ 1]) + current[spot + 1 :]
+        else:
+            replaced = None
+        _set_slot(raw, "row_map_lists", replaced)
+        keys, _ = vault._require()
+        with pytest.raises(crypto.DecryptError):
+            digest.read_root(vault._open_store().conn, keys)
+        tally[attack] += 1
+        vault.lock()
+        vault.unlock(LOGIN, PASS)
+        state = vault.last_state_check
+        assert state is not None
+        assert state.root_damaged, attack
+        alert = vault.state_alert()
+        assert alert is not None
+        assert alert.code == "vault-state-altered", attack
+        raw.close()
+        vault.close()
+    print(f"\nlist nonces' slot attacked: {dict(tally)}; read as another root 0")
+    assert sum(tally.values()) == VARIANTS
