@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from pathlib import Path
+from typing import TypeVar
 
 import pytest
 from PySide6.QtWidgets import QTableWidget, QWidget
@@ -12,6 +13,7 @@ from pytestqt.qtbot import QtBot
 from fieldscreen.paths import Paths
 from fieldscreen.settings import Settings
 from fieldscreen.ui.common import Services
+from fieldscreen.ui.fields import FieldWidget
 from fieldscreen.ui.main_window import MainWindow
 from fieldscreen.ui.operations import Operations
 from fieldscreen.ui.preview import SampleForms
@@ -24,6 +26,17 @@ PASS = "correct horse battery"
 #: timer, a server). Generous for a slow, busy CI machine: a wait that succeeds returns as soon
 #: as its condition holds, so only a failing test waits this long.
 WAIT_MS = 60_000
+
+
+W = TypeVar("W", bound=FieldWidget)
+
+
+def field_widget(wizard: WizardPage, name: str, kind: type[W]) -> W:
+    """The wizard's widget for the question ``name``, checked to be a ``kind`` (what the test
+    then drives: its buttons, boxes or editor)."""
+    widget = wizard.widgets[name]
+    assert isinstance(widget, kind), (name, type(widget).__name__)
+    return widget
 
 
 def make_services(paths: Paths, vault: MemoryVault | None = None, lang: str = "en") -> Services:

@@ -21,7 +21,17 @@ from fieldscreen.app import BUILTIN_FORMS_DIR, FIRST_FORMS
 from fieldscreen.paths import Paths
 from fieldscreen.settings import Settings
 from fieldscreen.ui.common import Services
-from fieldscreen.ui.fields import FieldWidget, PickerWidget
+from fieldscreen.ui.fields import (
+    AcknowledgeWidget,
+    DateWidget,
+    FieldWidget,
+    MultilineWidget,
+    NumberWidget,
+    PickerWidget,
+    SelectMultipleWidget,
+    SelectOneWidget,
+    TextWidget,
+)
 from fieldscreen.ui.main_window import MainWindow
 from fieldscreen.ui.operations import Operations
 from tests.gui.conftest import WAIT_MS, controller, settle, unlock
@@ -70,23 +80,30 @@ def answer(qtbot: QtBot, name: str, widget: FieldWidget, value: Any = None) -> N
         if isinstance(widget, PickerWidget):
             pick_by_keyboard(qtbot, widget, value)
         else:
-            press(qtbot, widget.buttons[value])  # type: ignore[attr-defined]
+            assert isinstance(widget, SelectOneWidget), name
+            press(qtbot, widget.buttons[value])
     elif view.kind == "select_multiple":
         pick = value or next((c for c in NEUTRAL if c in names), names[0])
         if isinstance(widget, PickerWidget):
             pick_by_keyboard(qtbot, widget, pick)
         else:
-            press(qtbot, widget.boxes[pick])  # type: ignore[attr-defined]
+            assert isinstance(widget, SelectMultipleWidget), name
+            press(qtbot, widget.boxes[pick])
     elif view.kind in {"text", "multiline"}:
-        qtbot.keyClicks(widget.editor, str(value or "Ana"))  # type: ignore[attr-defined]
+        assert isinstance(widget, TextWidget | MultilineWidget), name
+        qtbot.keyClicks(widget.editor, str(value or "Ana"))
     elif view.kind == "integer":
-        qtbot.keyClicks(widget.editor, str(value or 15))  # type: ignore[attr-defined]
+        assert isinstance(widget, NumberWidget), name
+        qtbot.keyClicks(widget.editor, str(value or 15))
     elif view.kind == "decimal":
-        qtbot.keyClicks(widget.editor, str(value or 1))  # type: ignore[attr-defined]
+        assert isinstance(widget, NumberWidget), name
+        qtbot.keyClicks(widget.editor, str(value or 1))
     elif view.kind in {"date", "datetime", "time"}:
-        press(qtbot, widget.today)  # type: ignore[attr-defined]
+        assert isinstance(widget, DateWidget), name
+        press(qtbot, widget.today)
     elif view.kind == "acknowledge":
-        press(qtbot, widget.check)  # type: ignore[attr-defined]
+        assert isinstance(widget, AcknowledgeWidget), name
+        press(qtbot, widget.check)
 
 
 def test_a_whole_screening_over_the_built_in_forms(

@@ -11,9 +11,10 @@ from fieldscreen.paths import Paths
 from fieldscreen.settings import Settings
 from fieldscreen.ui.common import Services
 from fieldscreen.ui.engine import Catalogue, EngineForms
+from fieldscreen.ui.fields import NumberWidget, SelectOneWidget, TextWidget
 from fieldscreen.ui.main_window import MainWindow
 from fieldscreen.ui.operations import Operations
-from tests.gui.conftest import controller, settle, unlock
+from tests.gui.conftest import controller, field_widget, settle, unlock
 from tests.gui.test_journeys import click
 from tests.support.memory_vault import MemoryVault
 
@@ -105,18 +106,19 @@ def test_a_screening_over_the_form_engine(qtbot: QtBot, paths: Paths) -> None:
     while wiz.current_page_name().startswith("fs_consent"):
         for name, widget in wiz.widgets.items():
             if name.startswith("fs_consent:") and widget.isVisible():
-                click(qtbot, widget.buttons["yes"])  # type: ignore[attr-defined]
+                assert isinstance(widget, SelectOneWidget), name
+                click(qtbot, widget.buttons["yes"])
         click(qtbot, wiz.next)
-    qtbot.keyClicks(wiz.widgets["fs_intake:alias"].editor, "Ana")  # type: ignore[attr-defined]
-    qtbot.keyClicks(wiz.widgets["fs_intake:age"].editor, "19")  # type: ignore[attr-defined]
+    qtbot.keyClicks(field_widget(wiz, "fs_intake:alias", TextWidget).editor, "Ana")
+    qtbot.keyClicks(field_widget(wiz, "fs_intake:age", NumberWidget).editor, "19")
     assert wiz.widgets["fs_intake:age"].message.text() == "Under 18 only"
-    wiz.widgets["fs_intake:age"].editor.clear()  # type: ignore[attr-defined]
-    qtbot.keyClicks(wiz.widgets["fs_intake:age"].editor, "15")  # type: ignore[attr-defined]
+    field_widget(wiz, "fs_intake:age", NumberWidget).editor.clear()
+    qtbot.keyClicks(field_widget(wiz, "fs_intake:age", NumberWidget).editor, "15")
     assert not wiz.widgets["fs_intake:age"].message.isVisible()
-    click(qtbot, wiz.widgets["fs_intake:feared"].buttons["yes"])  # type: ignore[attr-defined]
+    click(qtbot, field_widget(wiz, "fs_intake:feared", SelectOneWidget).buttons["yes"])
     assert wiz.banner.isVisible()
     assert "safety" in wiz.banner.body.text()
-    click(qtbot, wiz.widgets["fs_intake:work"].buttons["yes"])  # type: ignore[attr-defined]
+    click(qtbot, field_widget(wiz, "fs_intake:work", SelectOneWidget).buttons["yes"])
     assert "Trafficking indicators" in wiz.notice.text()
     assert any(p.name.startswith("fs_trafficking:") for p in wiz._pages)
     settle(w)
@@ -126,7 +128,7 @@ def test_a_screening_over_the_form_engine(qtbot: QtBot, paths: Paths) -> None:
     assert again.to_state() == state
     while not wiz.current_page_name().startswith("fs_trafficking"):
         click(qtbot, wiz.next)
-    click(qtbot, wiz.widgets["fs_trafficking:debt"].buttons["no"])  # type: ignore[attr-defined]
+    click(qtbot, field_widget(wiz, "fs_trafficking:debt", SelectOneWidget).buttons["no"])
     click(qtbot, wiz.next)
     assert w.stack.currentWidget() is w.results
     result = w.results.result

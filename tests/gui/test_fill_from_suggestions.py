@@ -12,11 +12,11 @@ from fieldscreen.settings import Settings
 from fieldscreen.ui.common import Services
 from fieldscreen.ui.dialogs import PassphraseDialog, ReasonDialog
 from fieldscreen.ui.engine import Catalogue, EngineForms, EngineScreening
-from fieldscreen.ui.fields import FieldWidget, RepeatWidget
+from fieldscreen.ui.fields import FieldWidget, RepeatWidget, SelectOneWidget, TextWidget
 from fieldscreen.ui.main_window import MainWindow
 from fieldscreen.ui.operations import Operations
 from fieldscreen.ui.ports import result_to_json
-from tests.gui.conftest import settle, unlock
+from tests.gui.conftest import field_widget, settle, unlock
 from tests.gui.test_journeys import click
 from tests.gui.test_screens import open_dialog
 from tests.support.memory_vault import MemoryVault
@@ -114,10 +114,10 @@ def test_fill_from_suggestions_adds_consented_rows_the_specialist_then_edits(
     session = wiz.controller.session
     assert isinstance(session, EngineScreening)  # the engine's sessions, one per form
     for name in ("fs_consent:share_health", "fs_consent:share_consulate"):
-        click(qtbot, wiz.widgets[name].buttons["yes"])  # type: ignore[attr-defined]
+        click(qtbot, field_widget(wiz, name, SelectOneWidget).buttons["yes"])
     click(qtbot, wiz.next)
     for name in ("fs_intake:hurt", "fs_intake:fears_state", "fs_intake:no_papers"):
-        click(qtbot, wiz.widgets[name].buttons["yes"])  # type: ignore[attr-defined]
+        click(qtbot, field_widget(wiz, name, SelectOneWidget).buttons["yes"])
     click(qtbot, wiz.next)
     assert wiz.current_page_name() == "fs_intake:referral"
     referral = wiz.widgets["fs_intake:referral"]
@@ -149,8 +149,9 @@ def test_fill_from_suggestions_adds_consented_rows_the_specialist_then_edits(
         for c in referral._rows[0].findChildren(FieldWidget)
         if getattr(getattr(c, "view", None), "name", "") == "fs_intake:ref_provider"
     )
-    provider.editor.clear()  # type: ignore[attr-defined]
-    qtbot.keyClicks(provider.editor, "Hospital General")  # type: ignore[attr-defined]
+    assert isinstance(provider, TextWidget)
+    provider.editor.clear()
+    qtbot.keyClicks(provider.editor, "Hospital General")
     click(qtbot, referral.fill_button)
     assert "already listed" in wiz.notice.text()
     rows = session.value("fs_intake:referral")
@@ -203,11 +204,11 @@ def test_a_supervisor_releases_a_withheld_referral_on_the_results_page(
     w = window(qtbot, paths)
     wiz = w.wizard
     for name in ("fs_consent:share_health", "fs_consent:share_consulate"):
-        click(qtbot, wiz.widgets[name].buttons["yes"])  # type: ignore[attr-defined]
+        click(qtbot, field_widget(wiz, name, SelectOneWidget).buttons["yes"])
     click(qtbot, wiz.next)
     for name in ("fs_intake:fears_state", "fs_intake:no_papers"):
-        click(qtbot, wiz.widgets[name].buttons["yes"])  # type: ignore[attr-defined]
-    click(qtbot, wiz.widgets["fs_intake:hurt"].buttons["no"])  # type: ignore[attr-defined]
+        click(qtbot, field_widget(wiz, name, SelectOneWidget).buttons["yes"])
+    click(qtbot, field_widget(wiz, "fs_intake:hurt", SelectOneWidget).buttons["no"])
     while w.stack.currentWidget() is not w.results:
         click(qtbot, wiz.next)
     r = w.results

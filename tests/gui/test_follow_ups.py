@@ -18,11 +18,12 @@ from fieldscreen.paths import Paths
 from fieldscreen.settings import Settings
 from fieldscreen.ui.backends import VaultBackend
 from fieldscreen.ui.common import Services
+from fieldscreen.ui.fields import AcknowledgeWidget, NumberWidget, SelectOneWidget
 from fieldscreen.ui.main_window import MainWindow
 from fieldscreen.ui.operations import Operations
 from fieldscreen.ui.preview import SampleForms
 from fieldscreen.vault import Vault
-from tests.gui.conftest import PASS, WAIT_MS, settle, unlock
+from tests.gui.conftest import PASS, WAIT_MS, field_widget, settle, unlock
 from tests.gui.test_journeys import click, consent_and_intake
 
 T = datetime(2026, 11, 27, 9, 0, tzinfo=UTC)
@@ -72,9 +73,9 @@ def test_finalise_schedules_and_a_recorded_follow_up_moves_the_date(
     settle(w)
     consent_and_intake(qtbot, w, feared="no", work="yes")
     click(qtbot, w.wizard.next)
-    w.wizard.widgets["owes_debt"].buttons["yes"].click()  # type: ignore[attr-defined]
-    qtbot.keyClicks(w.wizard.widgets["debt_amount"].editor, "300")  # type: ignore[attr-defined]
-    w.wizard.widgets["understood"].check.click()  # type: ignore[attr-defined]
+    field_widget(w.wizard, "owes_debt", SelectOneWidget).buttons["yes"].click()
+    qtbot.keyClicks(field_widget(w.wizard, "debt_amount", NumberWidget).editor, "300")
+    field_widget(w.wizard, "understood", AcknowledgeWidget).check.click()
     click(qtbot, w.wizard.next)
     assert w.results.result is not None
     assert w.results.tier_now == "T1"  # weekly, four times

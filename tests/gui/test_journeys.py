@@ -9,8 +9,24 @@ from PySide6.QtWidgets import QApplication, QCheckBox, QLabel, QRadioButton, QWi
 from pytestqt.qtbot import QtBot
 
 from fieldscreen.paths import Paths
+from fieldscreen.ui.fields import (
+    AcknowledgeWidget,
+    MultilineWidget,
+    NumberWidget,
+    SelectMultipleWidget,
+    SelectOneWidget,
+    TextWidget,
+)
 from fieldscreen.ui.main_window import MainWindow
-from tests.gui.conftest import PASS, WAIT_MS, controller, make_services, settle, unlock
+from tests.gui.conftest import (
+    PASS,
+    WAIT_MS,
+    controller,
+    field_widget,
+    make_services,
+    settle,
+    unlock,
+)
 from tests.support.memory_vault import MemoryVault
 
 
@@ -23,15 +39,17 @@ def click(qtbot: QtBot, widget: QWidget) -> None:
 
 
 def choose(qtbot: QtBot, w: MainWindow, field: str, choice: str) -> None:
-    click(qtbot, w.wizard.widgets[field].buttons[choice])  # type: ignore[attr-defined]
+    click(qtbot, field_widget(w.wizard, field, SelectOneWidget).buttons[choice])
 
 
 def tick(qtbot: QtBot, w: MainWindow, field: str, choice: str) -> None:
-    click(qtbot, w.wizard.widgets[field].boxes[choice])  # type: ignore[attr-defined]
+    click(qtbot, field_widget(w.wizard, field, SelectMultipleWidget).boxes[choice])
 
 
 def type_into(qtbot: QtBot, w: MainWindow, field: str, text: str) -> None:
-    qtbot.keyClicks(w.wizard.widgets[field].editor, text)  # type: ignore[attr-defined]
+    widget = w.wizard.widgets[field]
+    assert isinstance(widget, TextWidget | MultilineWidget | NumberWidget), field
+    qtbot.keyClicks(widget.editor, text)
 
 
 def consent_and_intake(qtbot: QtBot, w: MainWindow, *, feared: str, work: str) -> None:
@@ -99,7 +117,7 @@ def test_a_complete_screening_with_the_trafficking_gateway(
     choose(qtbot, w, "owes_debt", "yes")
     assert w.wizard.widgets["debt_amount"].isVisible()
     type_into(qtbot, w, "debt_amount", "300")
-    click(qtbot, w.wizard.widgets["understood"].check)  # type: ignore[attr-defined]
+    click(qtbot, field_widget(w.wizard, "understood", AcknowledgeWidget).check)
     assert w.wizard.next.text().replace("&", "") == "Review results"
     click(qtbot, w.wizard.next)
     assert w.stack.currentWidget() is w.results
@@ -212,7 +230,9 @@ def test_quick_lock_hides_everything_and_unlock_returns_to_the_same_page(
     consent_and_intake(qtbot, w, feared="no", work="yes")
     type_into(qtbot, w, "notes", "Calm, asked about her brother.")
     before = controller(w.wizard).session.to_state()
-    editor = w.wizard.widgets["notes"].editor  # type: ignore[attr-defined]
+    notes = w.wizard.widgets["notes"]
+    assert isinstance(notes, TextWidget | MultilineWidget)
+    editor = notes.editor
     qtbot.keyClick(editor, Qt.Key.Key_L, Qt.KeyboardModifier.ControlModifier)
     settle(w)
     assert w.stack.currentWidget() is w.unlock_page
@@ -265,8 +285,8 @@ def test_resume_after_a_crash_restores_the_draft_exactly(
     assert second.wizard.current_page_name() == "trafficking"
     restored = controller(second.wizard).snapshot()
     assert restored == acknowledged
-    assert second.wizard.widgets["debt_amount"].editor.text() == "250.5"  # type: ignore[attr-defined]
-    assert second.wizard.widgets["owes_debt"].buttons["yes"].isChecked()  # type: ignore[attr-defined]
+    assert field_widget(second.wizard, "debt_amount", NumberWidget).editor.text() == "250.5"
+    assert field_widget(second.wizard, "owes_debt", SelectOneWidget).buttons["yes"].isChecked()
 
 
 def test_idle_locks_the_app(qtbot: QtBot, window: MainWindow) -> None:
@@ -300,7 +320,7 @@ def test_the_whole_flow_by_keyboard(qtbot: QtBot, window: MainWindow) -> None:
             qtbot.keyClick(focused(), Qt.Key.Key_Tab)
         raise AssertionError(f"Tab never reached {target.objectName() or target}")
 
-    tab_to(w.wizard.widgets["assent"].buttons["yes"])  # type: ignore[attr-defined]
+    tab_to(field_widget(w.wizard, "assent", SelectOneWidget).buttons["yes"])
     qtbot.keyClick(focused(), Qt.Key.Key_Space)
     assert controller(w.wizard).session.value("assent") == "yes"
     tab_to(w.wizard.next)
