@@ -7,10 +7,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from PySide6.QtCore import QObject
-
-from fieldscreen.errors import KnownError
-from fieldscreen.ui.common import show_error
+from fieldscreen.ui.shell import WindowController
 
 if TYPE_CHECKING:
     from fieldscreen.ui import cases as case_list
@@ -23,18 +20,13 @@ __all__ = ["CaseListLoad"]
 SCREENFUL = 100
 
 
-class CaseListLoad(QObject):
+class CaseListLoad(WindowController):
     """Loads one window's case list from the vault."""
 
     def __init__(self, services: Services, window: MainWindow) -> None:
-        super().__init__(window)
-        self._services = services
-        self._window = window
+        super().__init__(services, window)
         #: Counts the loads, so a slower earlier load never overwrites a later one.
         self._load = 0
-
-    def _error(self, error: KnownError) -> None:
-        show_error(self._window, error, self._services.lang)
 
     def load(self) -> None:
         """Read the rows in the list's current order and show them, the first screenful first."""

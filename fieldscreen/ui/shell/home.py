@@ -10,14 +10,11 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from PySide6.QtCore import QCoreApplication, QObject
+from PySide6.QtCore import QCoreApplication
 
-from fieldscreen.errors import KnownError
-from fieldscreen.ui.common import show_error
+from fieldscreen.ui.shell import WindowController
 
 if TYPE_CHECKING:
-    from fieldscreen.ui.common import Services
-    from fieldscreen.ui.main_window import MainWindow
     from fieldscreen.ui.ports import CaseSummary, DraftSummary
 
 __all__ = ["HomeRefresh"]
@@ -25,16 +22,8 @@ __all__ = ["HomeRefresh"]
 _HomeData = tuple[list["DraftSummary"], list["CaseSummary"], int, dict[str, int] | None]
 
 
-class HomeRefresh(QObject):
+class HomeRefresh(WindowController):
     """Fills one window's home screen from the vault."""
-
-    def __init__(self, services: Services, window: MainWindow) -> None:
-        super().__init__(window)
-        self._services = services
-        self._window = window
-
-    def _error(self, error: KnownError) -> None:
-        show_error(self._window, error, self._services.lang)
 
     def refresh(self) -> None:
         """Read the home screen's lists and counts on the pool, then show them."""

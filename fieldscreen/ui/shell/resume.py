@@ -10,28 +10,17 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from PySide6.QtCore import QObject
-
 from fieldscreen.errors import KnownError
-from fieldscreen.ui.common import show_error
+from fieldscreen.ui.shell import WindowController
 
 if TYPE_CHECKING:
-    from fieldscreen.ui.common import Services
-    from fieldscreen.ui.main_window import MainWindow
+    pass
 
 __all__ = ["DraftResume"]
 
 
-class DraftResume(QObject):
+class DraftResume(WindowController):
     """Reopens one window's drafts in its wizard."""
-
-    def __init__(self, services: Services, window: MainWindow) -> None:
-        super().__init__(window)
-        self._services = services
-        self._window = window
-
-    def _error(self, error: KnownError) -> None:
-        show_error(self._window, error, self._services.lang)
 
     def resume(self, record_id: str, page: str | None = None) -> None:
         """Reopen the draft ``record_id`` on ``page`` (None: the page it was saved on)."""
