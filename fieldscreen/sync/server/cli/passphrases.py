@@ -40,6 +40,7 @@ def server_passphrase_file(args: argparse.Namespace) -> str | None:
 
 
 def read_file_passphrase(path: str) -> bytes:
+    """A passphrase kept in a file (its first line's end trimmed), for any of the three."""
     try:
         text = Path(path).read_text(encoding="utf-8").rstrip("\r\n")
     except (OSError, UnicodeDecodeError):
@@ -68,10 +69,7 @@ def unlock(args: argparse.Namespace, storage: Storage) -> None:
 
 def read_passphrase(args: argparse.Namespace, *, confirm: bool) -> bytes:
     if getattr(args, "passphrase_file", None):
-        try:
-            text = Path(args.passphrase_file).read_text(encoding="utf-8").rstrip("\r\n")
-        except (OSError, UnicodeDecodeError):
-            raise ServerError("passphrase-file-unreadable", path=args.passphrase_file) from None
+        text = read_file_passphrase(args.passphrase_file).decode("utf-8")
     else:
         text = ask_passphrase(
             "Passphrase: ",
@@ -96,12 +94,7 @@ def private_key(args: argparse.Namespace, path: str) -> bytes:
 
 def read_export_passphrase(args: argparse.Namespace, *, confirm: bool) -> bytes:
     if args.export_passphrase_file:
-        try:
-            text = Path(args.export_passphrase_file).read_text(encoding="utf-8").rstrip("\r\n")
-        except (OSError, UnicodeDecodeError):
-            raise ServerError(
-                "passphrase-file-unreadable", path=args.export_passphrase_file
-            ) from None
+        text = read_file_passphrase(args.export_passphrase_file).decode("utf-8")
     else:
         text = ask_passphrase(
             "Export passphrase: ",
