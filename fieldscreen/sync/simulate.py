@@ -118,6 +118,12 @@ class SimDevice:
         assert self.identity is not None, "enrol first"
         return self.identity.device_id
 
+    @property
+    def token(self) -> str:
+        """The credential the server issued at enrolment."""
+        assert self.identity is not None, "enrol first"
+        return self.identity.token
+
     def make_envelope(
         self, rng: random.Random, *, seq: int | None = None, size: int = 5000
     ) -> Envelope:

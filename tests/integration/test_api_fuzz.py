@@ -114,11 +114,11 @@ def test_no_operation_answers_with_a_server_error(
     device = new_device("s1")
     tokens = [
         None,
-        device.identity.token,  # type: ignore[union-attr]
+        device.token,
         storage.repos.credentials.create_credential("admin", [], "fuzz"),
         storage.repos.credentials.create_credential("coordinator", ["s1"], "fuzz"),
     ]
-    device_token = device.identity.token  # type: ignore[union-attr]
+    device_token = device.token
     signer = DeviceSigner.from_private_key(device.device_id, device.signing_private)
     spec = httpx.get(server.url + "/api/v1/openapi.json", timeout=60).json()
     ops = operations(spec)

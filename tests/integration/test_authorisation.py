@@ -142,11 +142,11 @@ def test_role_route_owner_matrix(  # noqa: PLR0917 -- fixtures
     tokens = {
         "anonymous": None,
         "bogus": "not-a-token",
-        "device_a": a.identity.token,  # type: ignore[union-attr]
-        "device_b": b.identity.token,  # type: ignore[union-attr]
-        "device_revoked": revoked.identity.token,  # type: ignore[union-attr]
-        "stolen_token": a.identity.token,  # type: ignore[union-attr]
-        "stolen_token_wrong_key": a.identity.token,  # type: ignore[union-attr]
+        "device_a": a.token,
+        "device_b": b.token,
+        "device_revoked": revoked.token,
+        "stolen_token": a.token,
+        "stolen_token_wrong_key": a.token,
         "coord_s1": storage.repos.credentials.create_credential("coordinator", ["s1"], "c1"),
         "coord_s2": storage.repos.credentials.create_credential("coordinator", ["s2"], "c2"),
         "admin": storage.repos.credentials.create_credential("admin", [], "admin"),
@@ -212,7 +212,7 @@ def test_revoked_device_is_told_to_wipe_on_every_route(
 ) -> None:
     device = new_device("s1")
     storage.repos.devices.set_status(device.device_id, "wipe", "test")
-    headers = {"authorization": f"Bearer {device.identity.token}"}  # type: ignore[union-attr]
+    headers = {"authorization": f"Bearer {device.token}"}
     spec = httpx.get(server.url + API + "/openapi.json", timeout=60).json()
     seen = 0
     with httpx.Client(base_url=server.url, timeout=60) as http:

@@ -153,7 +153,7 @@ def _signed_status(device: SimDevice, url: str) -> tuple[int, httpx.Request]:
         request = client._http.build_request(
             "GET",
             "/device/status",
-            headers={"authorization": f"Bearer {device.identity.token}"},  # type: ignore[union-attr]
+            headers={"authorization": f"Bearer {device.token}"},
         )
         return client._send(request).status_code, request
 

@@ -70,7 +70,7 @@ def test_limits_and_replays_hold_across_server_processes(
                     request = client._http.build_request(
                         "GET",
                         "/device/status",
-                        headers={"authorization": f"Bearer {device.identity.token}"},  # type: ignore[union-attr]
+                        headers={"authorization": f"Bearer {device.token}"},
                     )
                     statuses.append(client._send(request).status_code)
                     sent.append(request)
@@ -89,7 +89,7 @@ def test_limits_and_replays_hold_across_server_processes(
             request = client._http.build_request(
                 "GET",
                 "/device/status",
-                headers={"authorization": f"Bearer {fresh.identity.token}"},  # type: ignore[union-attr]
+                headers={"authorization": f"Bearer {fresh.token}"},
             )
             assert client._send(request).status_code == 200
         again = httpx.get(
@@ -116,7 +116,7 @@ def test_a_stale_or_unsigned_request_opens_nothing(
     new_device: NewDevice, server: LiveServer, storage: Storage
 ) -> None:
     device = new_device()
-    token = device.identity.token  # type: ignore[union-attr]
+    token = device.token
     plain = httpx.get(
         f"{server.url}/api/v1/device/status",
         headers={"authorization": f"Bearer {token}"},
@@ -166,7 +166,7 @@ def test_serve_with_two_workers_shares_one_bucket(
                 request = client._http.build_request(
                     "GET",
                     "/device/status",
-                    headers={"authorization": f"Bearer {device.identity.token}"},  # type: ignore[union-attr]
+                    headers={"authorization": f"Bearer {device.token}"},
                 )
                 allowed += client._send(request).status_code == 200
         assert allowed == 10  # the burst, however many workers

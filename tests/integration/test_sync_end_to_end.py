@@ -308,7 +308,7 @@ def test_oversized_requests_get_413_and_rate_limits_retry_after(
 
     device = new_device()
     with LiveServer(storage, ServerConfig(max_body_bytes=50_000, rate=0.05, burst=3)) as small:
-        headers = {"authorization": f"Bearer {device.identity.token}"}  # type: ignore[union-attr]
+        headers = {"authorization": f"Bearer {device.token}"}
         big = httpx.post(
             f"{small.url}/api/v1/envelopes", content=b"x" * 60_000, headers=headers, timeout=60
         )
@@ -322,7 +322,7 @@ def test_oversized_requests_get_413_and_rate_limits_retry_after(
         signer = other.client().signer
         assert signer is not None
         signed = signer.headers("POST", b"/api/v1/envelopes", b"x" * 100_000, time.time())
-        token = {"authorization": f"Bearer {other.identity.token}"}  # type: ignore[union-attr]
+        token = {"authorization": f"Bearer {other.token}"}
         chunked = httpx.post(
             f"{small.url}/api/v1/envelopes",
             content=chunks(),
