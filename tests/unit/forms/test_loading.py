@@ -401,7 +401,7 @@ def test_pyxform_mistakes_keep_the_row() -> None:
     assert "group" in str(caught.value).lower()
 
 
-def test_lists_from_files_beside_the_form_or_in_lists(tmp_path) -> None:  # type: ignore[no-untyped-def]
+def test_lists_from_files_beside_the_form_or_in_lists(tmp_path: Path) -> None:
     (tmp_path / "lists").mkdir()
     (tmp_path / "lists" / "countries.csv").write_text(
         "name,label::English (en),label::Español (es),region\nMX,Mexico,México,na\nGT,Guatemala,Guatemala,ca\n",
@@ -419,7 +419,7 @@ def test_lists_from_files_beside_the_form_or_in_lists(tmp_path) -> None:  # type
     assert loaded.lists["countries"][1]["region"] == "ca"
 
 
-def test_rule_codes_must_come_from_the_lists_beside_the_form(tmp_path) -> None:  # type: ignore[no-untyped-def]
+def test_rule_codes_must_come_from_the_lists_beside_the_form(tmp_path: Path) -> None:
     (tmp_path / "lists").mkdir()
     (tmp_path / "lists" / "protection_concerns.csv").write_text(
         "name,label::English (en)\ntrafficking,Trafficking\n"
@@ -481,7 +481,7 @@ def test_case_card_takes_yes_or_blank() -> None:
     assert str(caught.value).startswith("test.md:survey:2:case_card:")
 
 
-def test_missing_files_and_other_types_say_what_to_do(tmp_path) -> None:  # type: ignore[no-untyped-def]
+def test_missing_files_and_other_types_say_what_to_do(tmp_path: Path) -> None:
     from fieldscreen.forms import load_form
 
     with pytest.raises(FormError) as caught:
@@ -499,7 +499,7 @@ def test_missing_files_and_other_types_say_what_to_do(tmp_path) -> None:  # type
     assert str(caught.value).startswith(f"{broken}:")
 
 
-def test_errors_in_a_workbook_name_the_sheet_row_and_column(tmp_path) -> None:  # type: ignore[no-untyped-def]
+def test_errors_in_a_workbook_name_the_sheet_row_and_column(tmp_path: Path) -> None:
     from fieldscreen.forms import load_form
     from fieldscreen.forms.convert import convert
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import itertools
 import random
+from pathlib import Path
 
 from fieldscreen.sync.background import BackgroundSync
 from fieldscreen.sync.engine import SyncSummary
@@ -60,7 +61,7 @@ def test_a_failed_sync_is_remembered_and_retried_later() -> None:
     assert bg.tick() is None  # not due yet
 
 
-def test_the_sync_view_model_lists_states_and_retries(tmp_path) -> None:  # type: ignore[no-untyped-def]
+def test_the_sync_view_model_lists_states_and_retries(tmp_path: Path) -> None:
     import uuid
 
     from fieldscreen.sync.spool import Spool
