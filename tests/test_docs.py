@@ -58,3 +58,38 @@ def test_the_architecture_doc_names_only_what_exists_and_every_package() -> None
     packages = sorted(p.parent.name for p in (ROOT / "fieldscreen").glob("*/__init__.py"))
     rows = [name for name in packages if f"`fieldscreen/{name}/`" not in doc]
     assert not rows, f"docs/architecture.md has no word on these packages: {rows}"
+
+
+def test_the_startup_doc_names_only_what_exists() -> None:
+    """docs/startup.md (what runs before the first paint) names files, classes, methods and
+    module functions of the code; each must still be there, so the doc cannot outlive a
+    rename (it named ``MainWindow._make`` after the screens had moved to a registry)."""
+    import re
+
+    doc = (ROOT / "docs" / "startup.md").read_text()
+    package = ROOT / "fieldscreen"
+    paths = set(re.findall(r"`((?:ui|tests)/[\w/]+\.py)`", doc))
+    assert paths, "the startup doc names no files to be checked"
+    missing = sorted(p for p in paths if not ((ROOT / p).exists() or (package / p).exists()))
+    assert not missing, f"docs/startup.md names files that do not exist: {missing}"
+    sources = {p: p.read_text() for p in package.rglob("*.py")}
+    everything = "\n".join(sources.values()) + (ROOT / "tests/gui/test_startup.py").read_text()
+
+    def defines(text: str, name: str) -> bool:
+        return bool(re.search(rf"^\s*(?:def|class)\s+{name}\b|^\s*{name}\s*[:=]", text, re.M))
+
+    absent = []
+    for owner, member in sorted(set(re.findall(r"`(\w+)\.(\w+)`", doc))):
+        module = package / f"{owner}.py"
+        if module.exists():  # a module's function: app.run_gui
+            if not defines(module.read_text(), member):
+                absent.append(f"{owner}.{member}")
+        elif defines(everything, owner) and f"class {owner}" in everything:  # our class
+            body = next(t for t in sources.values() if f"class {owner}" in t)
+            if not defines(body, member):
+                absent.append(f"{owner}.{member}")
+    for name in set(re.findall(r"`([A-Z][A-Z_]{4,}|[a-z]+_[a-z_]+)`", doc)):
+        if not defines(everything, name):
+            absent.append(name)
+    assert len(re.findall(r"`(\w+)\.(\w+)`", doc)) >= 4, "too few names to be checked"
+    assert not absent, f"docs/startup.md names what the code does not define: {sorted(absent)}"
