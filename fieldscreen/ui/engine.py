@@ -147,6 +147,7 @@ class EngineScreening:
             pfa=f.extra.get("pfa", ""),
             children=children,
             fillable=bool(fill_kind(session.form, name)),
+            accept=f.accept,
         )
 
     def pages(self, lang: str) -> Sequence[PageView]:

@@ -757,6 +757,8 @@ class MediaWidget(FieldWidget):
 
     def _filters(self) -> str:
         every = self.tr("All files (*)")
+        if self.view.accept == "osm":  # the session takes only OpenStreetMap XML here
+            return "{} (*.osm);;{}".format(self.tr("OpenStreetMap files"), every)
         pattern = self._PATTERNS.get(self.view.kind)
         if pattern is None:
             return every

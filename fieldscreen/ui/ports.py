@@ -120,6 +120,9 @@ class FieldView:
     #: A repeat the session can fill from the screening's suggestions (referrals made,
     #: authorities notified); see ``fill_from_suggestions``.
     fillable: bool = False
+    #: The one kind of file a ``file`` question takes, else ``''`` (any file): ``osm`` for an
+    #: OpenStreetMap question (its file picker offers ``*.osm`` first).
+    accept: str = ""
 
 
 @dataclass(frozen=True, slots=True)

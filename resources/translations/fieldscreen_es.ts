@@ -998,6 +998,10 @@ The screens a lock clears (the wizard closes its session instead). The screening
         <translation>Todos los archivos (*)</translation>
     </message>
     <message>
+        <source>OpenStreetMap files</source>
+        <translation>Archivos de OpenStreetMap</translation>
+    </message>
+    <message>
         <source>Photos and scans</source>
         <translation>Fotos y escaneos</translation>
     </message>

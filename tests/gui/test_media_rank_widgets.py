@@ -63,3 +63,36 @@ def test_media_hands_over_the_file_and_refuses_one_too_large(
     assert "doc-0011" in widget.shown.text()
     widget.remove.click()
     assert seen[-1] is None
+
+
+def test_an_osm_question_offers_osm_files_first_and_a_photo_question_does_not(
+    qtbot: QtBot, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The file picker of an OpenStreetMap question (built by the real engine from a workbook)
+    shows ``*.osm`` files first, in the user's language; other file questions keep theirs."""
+    from datetime import datetime
+
+    from fieldscreen.forms import Session
+    from fieldscreen.ui.engine import EngineScreening
+    from tests.unit.forms.helpers import NOW, form
+    from tests.unit.forms.test_media_rank import OSM_MD
+
+    loaded = form(OSM_MD)
+    session = Session.start(loaded, "en", clock=lambda: NOW)
+    screening = EngineScreening({loaded.id: loaded}, {loaded.id: session}, datetime(2026, 1, 1))
+    (view,) = [f for page in screening.pages("en") for f in page.fields if f.name.endswith("road")]
+    assert view.accept == "osm"
+    filters: list[str] = []
+
+    def choose(_parent: object, _title: str, given: str) -> str:
+        filters.append(given)
+        return ""
+
+    monkeypatch.setattr(MediaWidget, "choose", staticmethod(choose))
+    for field in (view, FieldView("doc", "image", "Photo of the document")):
+        widget = MediaWidget(field)
+        qtbot.addWidget(widget)
+        widget.pick.click()
+    assert filters[0] == "OpenStreetMap files (*.osm);;All files (*)"
+    assert filters[1].startswith("Photos and scans (*.jpg")
+    assert "*.osm" not in filters[1]
